@@ -1,0 +1,26 @@
+"""transferkit: transfer learning from a source to a small target, measured against scratch.
+
+Public API::
+
+    import transferkit as tk
+    summary = tk.run("experiment.yaml")                      # same as `transferkit run`
+    tk.demo()                                                 # MNIST-5k -> optdigits
+    clf = tk.TransferClassifier("finetune").pretrain(Xs, ys).fit(Xt, yt)
+    tk.predict("runs/demo", "inputs.npz")
+"""
+
+from transferkit.api import demo, run
+from transferkit.data import Domain, list_domains, load_domain
+from transferkit.errors import TransferkitError
+from transferkit.estimator import TransferClassifier
+from transferkit.methods import get_method, list_methods, register_method
+from transferkit.models import TransferModel, list_architectures, split_module
+from transferkit.predict import predict
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Domain", "TransferClassifier", "TransferModel", "TransferkitError", "demo", "get_method",
+    "list_architectures", "list_domains", "list_methods", "load_domain", "predict",
+    "register_method", "run", "split_module",
+]  # fmt: skip

@@ -1,0 +1,56 @@
+"""The Python API; the CLI is a thin layer over these functions."""
+
+from __future__ import annotations
+
+import time
+from importlib import resources
+from pathlib import Path
+
+from transferkit.config import ExperimentConfig, load_config, validate
+from transferkit.evaluate.protocol import run_protocol
+from transferkit.report.progress import progress_for
+from transferkit.report.run_folder import check_out_dir, write_run_folder
+
+
+def demo_config_path() -> Path:
+    return Path(str(resources.files("transferkit") / "configs" / "demo.yaml"))
+
+
+def default_out(cfg: ExperimentConfig) -> Path:
+    return Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def run(
+    experiment: str | Path | dict | ExperimentConfig,
+    out: str | Path | None = None,
+    overrides: list[str] | None = None,
+    progress: bool = True,
+) -> dict:
+    """Run an experiment (a YAML path, a dict, or a config) and write its run folder.
+
+    Returns the summary (also written as ``summary.json``), with ``run_dir`` added.
+    """
+    if isinstance(experiment, ExperimentConfig):
+        cfg = experiment if not overrides else load_config(None, overrides, experiment.model_dump(mode="json"))
+    elif isinstance(experiment, dict):
+        cfg = load_config(None, overrides, experiment)
+    else:
+        cfg = load_config(experiment, overrides)
+    out = Path(out) if out is not None else default_out(cfg)
+    check_out_dir(out)  # fail before training, not after
+    reporter = progress_for(cfg, progress)
+    try:
+        result = run_protocol(cfg, reporter)
+    finally:
+        getattr(reporter, "close", lambda: None)()
+    summary = write_run_folder(result, out)
+    summary["run_dir"] = str(out)
+    return summary
+
+
+def demo(out: str | Path | None = None, overrides: list[str] | None = None, progress: bool = True) -> dict:
+    """The default job: MNIST-5k -> optdigits, 1/5/10 shots, 3 seeds, five methods."""
+    return run(demo_config_path(), out, overrides, progress)
+
+
+__all__ = ["run", "demo", "validate"]

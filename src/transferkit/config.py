@@ -1,0 +1,176 @@
+"""The experiment file: pydantic-validated YAML, the same fields the Python API takes.
+
+Relative data paths are resolved against the experiment file's folder first, then the
+working directory. ``--set key=value`` overrides any field (dotted keys, YAML values).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from transferkit.errors import TransferkitError
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(Strict):
+    data: str = Field(description="built-in domain name (see `transferkit list`) or a path")
+    classes: list[int | str] | None = Field(None, description="keep only these classes (a new task)")
+    label_column: str = "label"
+    max_per_class: int | None = Field(None, ge=1, description="subsample large data sets")
+
+
+class SourceConfig(DataConfig):
+    epochs: int = Field(4, ge=1)
+    batch_size: int = Field(128, ge=1)
+    lr: float = Field(2e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    augment: bool = True
+    cache: bool = True
+
+
+class TargetConfig(DataConfig):
+    shots: list[int] = Field(default_factory=lambda: [1, 5, 10])
+    pad: int | Literal["auto"] = Field("auto", description="border in pixels, or match the source's framing")
+    test_fraction: float = Field(0.3, gt=0, lt=1)
+    split_seed: int = 0
+
+    @field_validator("shots")
+    @classmethod
+    def _shots(cls, v: list[int]) -> list[int]:
+        if not v or any(k < 0 for k in v):
+            raise ValueError("shots must be a non-empty list of integers >= 0")
+        return sorted(set(v))
+
+
+class ModelConfig(Strict):
+    shared: str = Field("auto", description="shared-layer architecture (see `transferkit list`)")
+    options: dict[str, Any] = Field(default_factory=dict)
+    head_hidden: int = Field(0, ge=0)
+    input_shape: list[int] | None = Field(None, description="default: the source's input shape")
+
+
+class MethodSpec(Strict):
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExperimentConfig(Strict):
+    name: str = "experiment"
+    source: SourceConfig | None = None
+    target: TargetConfig
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    methods: list[MethodSpec] = Field(default_factory=lambda: [MethodSpec(name=n) for n in ("scratch", "head", "finetune")])
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
+    deploy: str | None = Field(None, description="method whose model `predict` uses (default: finetune, else the first)")
+    device: str = "auto"
+    save_models: bool = True
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _methods(cls, v: Any) -> Any:
+        if not isinstance(v, list) or not v:
+            raise ValueError("methods must be a non-empty list")
+        out = []
+        for m in v:
+            if isinstance(m, str):
+                out.append({"name": m})
+            elif isinstance(m, dict) and len(m) == 1 and "name" not in m:
+                (name, params), = m.items()
+                out.append({"name": name, "params": params or {}})
+            else:
+                out.append(m)
+        return out
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seeds(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            if v < 1:
+                raise ValueError("seeds must be >= 1")
+            return list(range(v))
+        return v
+
+    @property
+    def method_names(self) -> list[str]:
+        return [m.name for m in self.methods]
+
+
+def parse_set(pairs: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise TransferkitError(f"--set {pair!r} is not key=value.", "write e.g. --set seeds=5.")
+        key, raw = pair.split("=", 1)
+        try:
+            out[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            out[key.strip()] = raw
+    return out
+
+
+def apply_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
+    for key, value in overrides.items():
+        node = raw
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise TransferkitError(f"--set {key}: {part!r} is not a section.", "check the key path.")
+        node[parts[-1]] = value
+    return raw
+
+
+def validate(raw: dict, where: str = "experiment") -> ExperimentConfig:
+    try:
+        return ExperimentConfig.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        got = err.get("input")
+        got_s = repr(got) if not isinstance(got, dict) else "a section"
+        raise TransferkitError(
+            f"{where}: field `{field}`: {err['msg']} (got {got_s}).",
+            "see configs/ and docs/config.md for valid fields.",
+        ) from None
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None, raw: dict | None = None) -> ExperimentConfig:
+    """Read, override and validate an experiment; data paths become absolute."""
+    base = Path.cwd()
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise TransferkitError(f"experiment file {str(path)!r} does not exist.", "give the path to a .yaml file.")
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as e:
+            line = getattr(getattr(e, "problem_mark", None), "line", None)
+            at = f" at line {line + 1}" if line is not None else ""
+            raise TransferkitError(f"{p}: not valid YAML{at}.", "fix the syntax (indentation, colons).") from None
+        if not isinstance(raw, dict):
+            raise TransferkitError(f"{p}: expected a mapping of fields, got {type(raw).__name__}.", "see configs/demo.yaml.")
+        base = p.resolve().parent
+    raw = apply_overrides(dict(raw or {}), parse_set(overrides or []))
+    cfg = validate(raw, str(path) if path else "experiment")
+    for section in (cfg.source, cfg.target):
+        if section is not None:
+            section.data = resolve_data_path(section.data, base)
+    return cfg
+
+
+def resolve_data_path(spec: str, base: Path) -> str:
+    from transferkit.data.builtin import is_builtin
+
+    if is_builtin(spec) or Path(spec).is_absolute():
+        return spec
+    for root in (base, Path.cwd()):
+        if (root / spec).exists():
+            return str((root / spec).resolve())
+    return spec  # the loader reports it missing, naming the path as written

@@ -1,0 +1,130 @@
+"""A domain: a named, labelled data set as loaded, before any preprocessing."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from transferkit.errors import TransferkitError
+
+
+@dataclass(frozen=True)
+class Domain:
+    """A labelled data set in its natural form.
+
+    Attributes:
+        name: How the user named it (a built-in name or a path).
+        x: Inputs, float32. Images are (N, C, H, W); vectors are (N, D).
+        y: Integer labels (N,) in ``0 .. len(classes) - 1``.
+        classes: Class names; ``classes[i]`` names label ``i``.
+        value_range: The natural range of ``x`` (e.g. ``(0, 255)`` for 8-bit images);
+            preprocessing maps it to ``[0, 1]``.
+    """
+
+    name: str
+    x: np.ndarray
+    y: np.ndarray
+    classes: list[str]
+    value_range: tuple[float, float] = (0.0, 1.0)
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        validate_arrays(self.x, self.y, self.classes, self.name)
+
+    @property
+    def is_image(self) -> bool:
+        return self.x.ndim == 4
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x.shape[1:])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def fingerprint(self) -> str:
+        """A hash of the content: what determines a model trained on this domain."""
+        h = hashlib.sha256()
+        h.update(np.ascontiguousarray(self.x).tobytes())
+        h.update(np.ascontiguousarray(self.y).tobytes())
+        h.update("\n".join(self.classes).encode())
+        h.update(repr(self.value_range).encode())
+        return h.hexdigest()[:16]
+
+    def subset(self, classes: list[int | str]) -> Domain:
+        """Keep only ``classes`` (indices or names), relabelled ``0 .. len(classes) - 1``."""
+        idx = [self._class_index(c) for c in classes]
+        if len(set(idx)) != len(idx):
+            raise TransferkitError(
+                f"{self.name}: class list {classes} repeats a class.", "list each class once."
+            )
+        if len(idx) < 2:
+            raise TransferkitError(
+                f"{self.name}: a class subset needs at least 2 classes, got {classes}.",
+                "list two or more classes.",
+            )
+        keep = np.isin(self.y, idx)
+        remap = np.full(self.num_classes, -1, dtype=np.int64)
+        remap[idx] = np.arange(len(idx))
+        return Domain(
+            name=f"{self.name}[{','.join(str(c) for c in classes)}]",
+            x=self.x[keep],
+            y=remap[self.y[keep]],
+            classes=[self.classes[i] for i in idx],
+            value_range=self.value_range,
+            meta={**self.meta, "parent": self.name, "parent_classes": idx},
+        )
+
+    def _class_index(self, c: int | str) -> int:
+        if isinstance(c, str) and c in self.classes:
+            return self.classes.index(c)
+        try:
+            i = int(c)
+        except (TypeError, ValueError):
+            raise TransferkitError(
+                f"{self.name}: unknown class {c!r}.", f"use an index or one of {self.classes}."
+            ) from None
+        if not 0 <= i < self.num_classes:
+            raise TransferkitError(
+                f"{self.name}: class index {i} is out of range 0..{self.num_classes - 1}.",
+                "use an index of an existing class.",
+            )
+        return i
+
+
+def validate_arrays(x: np.ndarray, y: np.ndarray, classes: list[str], name: str) -> None:
+    """Check shapes, dtypes and values; raise a one-line error naming the problem."""
+    if not isinstance(x, np.ndarray) or x.dtype != np.float32:
+        raise TransferkitError(f"{name}: x must be a float32 numpy array, got {type(x).__name__}.")
+    if x.ndim not in (2, 4):
+        raise TransferkitError(
+            f"{name}: x has shape {x.shape}; expected (N, D) vectors or (N, C, H, W) images.",
+            "reshape x to (N,H,W), (N,C,H,W) or (N,D).",
+        )
+    if len(x) == 0:
+        raise TransferkitError(f"{name}: the data set is empty.", "give at least one example per class.")
+    if y.ndim != 1 or len(y) != len(x):
+        raise TransferkitError(
+            f"{name}: y has shape {y.shape} but x has {len(x)} examples.",
+            "give y as a 1-D array with one integer label per example.",
+        )
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TransferkitError(f"{name}: labels must be integers, got dtype {y.dtype}.")
+    if y.min() < 0 or y.max() >= len(classes):
+        bad = int(y.min()) if y.min() < 0 else int(y.max())
+        raise TransferkitError(
+            f"{name}: label {bad} is out of range 0..{len(classes) - 1} ({len(classes)} classes).",
+            "labels must be 0..C-1, or list all class names in `classes`.",
+        )
+    if not np.isfinite(x).all():
+        n_bad = int((~np.isfinite(x)).reshape(len(x), -1).any(axis=1).sum())
+        raise TransferkitError(
+            f"{name}: {n_bad} examples contain NaN or Inf values.",
+            "remove or impute them before transfer.",
+        )

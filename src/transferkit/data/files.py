@@ -1,0 +1,159 @@
+"""User data: ``.npz`` arrays, image folders ``root/<class>/<image>``, and CSV tables."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from transferkit.data.domain import Domain
+from transferkit.errors import TransferkitError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def load_file(path: str | Path, label_column: str = "label") -> Domain:
+    """Load a user data set, choosing the reader from what ``path`` is."""
+    p = Path(path)
+    if not p.exists():
+        raise TransferkitError(
+            f"data file {str(path)!r} does not exist.",
+            "give a built-in domain name (see `transferkit list`) or an existing .npz, .csv or image folder.",
+        )
+    if p.is_dir():
+        return load_image_folder(p)
+    if p.suffix == ".npz":
+        return load_npz(p)
+    if p.suffix in (".csv", ".tsv"):
+        return load_csv(p, label_column)
+    raise TransferkitError(
+        f"{p}: unsupported file type {p.suffix!r}.", "use a .npz, a .csv or an image folder."
+    )
+
+
+def _labels(raw: np.ndarray, name: str) -> np.ndarray:
+    if raw.dtype.kind == "f":
+        if not np.isfinite(raw).all() or not np.all(raw == np.round(raw)):
+            raise TransferkitError(
+                f"{name}: labels must be integers; found non-integer values such as "
+                f"{raw[~np.isfinite(raw) | (raw != np.round(raw))][0]!r}.",
+                "store y as integer class indices 0..C-1.",
+            )
+        return raw.astype(np.int64)
+    if raw.dtype.kind not in "iu":
+        raise TransferkitError(
+            f"{name}: labels must be integers, got dtype {raw.dtype}.",
+            "store y as integer class indices 0..C-1 and names in `classes`.",
+        )
+    return raw.astype(np.int64)
+
+
+def _value_range(x: np.ndarray) -> tuple[float, float]:
+    """Infer the natural range: 8-bit images are 0..255; else the observed min and max."""
+    lo, hi = float(x.min()), float(x.max())
+    if lo >= 0 and 1.0 < hi <= 255.0 and np.all(x == np.round(x)):
+        return (0.0, 255.0)
+    if lo >= 0 and hi <= 1.0:
+        return (0.0, 1.0)
+    return (lo, hi if hi > lo else lo + 1.0)
+
+
+def load_npz(path: Path) -> Domain:
+    try:
+        data = np.load(path, allow_pickle=False)
+    except Exception as e:  # numpy raises several types for corrupt files
+        raise TransferkitError(f"{path}: cannot read as .npz ({e}).", "save it with numpy.savez.") from None
+    for key in ("x", "y"):
+        if key not in data:
+            raise TransferkitError(
+                f"{path}: missing array {key!r} (found {sorted(data.files)}).",
+                "save with numpy.savez(path, x=inputs, y=labels).",
+            )
+    x = np.asarray(data["x"])
+    if x.dtype.kind not in "fiub":
+        raise TransferkitError(f"{path}: x has non-numeric dtype {x.dtype}.", "store numbers in x.")
+    x = x.astype(np.float32)
+    if x.ndim == 3:  # (N, H, W) grey images
+        x = x[:, None]
+    if x.ndim not in (2, 4):
+        raise TransferkitError(
+            f"{path}: x has shape {x.shape}; expected (N,H,W), (N,C,H,W) or (N,D).",
+            "reshape x before saving.",
+        )
+    y = _labels(np.asarray(data["y"]).reshape(-1) if data["y"].ndim <= 1 else data["y"], str(path))
+    if "classes" in data:
+        classes = [str(c) for c in np.asarray(data["classes"]).reshape(-1)]
+    else:
+        classes = [str(i) for i in range(int(y.max()) + 1 if len(y) and y.min() >= 0 else 0)]
+    if not np.isfinite(x).all():
+        return Domain(str(path), x, y, classes)  # Domain's validation names the NaN problem
+    return Domain(str(path), x, y, classes, _value_range(x))
+
+
+def read_images(files: list[Path]) -> np.ndarray:
+    """Images -> float32 (N, C, H, W) in 0..255; all brought to the first image's size and mode."""
+    from PIL import Image
+
+    images, size, mode = [], None, None
+    for f in files:
+        try:
+            img = Image.open(f)
+            img.load()
+        except Exception as e:
+            raise TransferkitError(f"{f}: cannot read image ({e}).", "remove or replace the file.") from None
+        mode = mode or ("L" if img.mode in ("L", "1", "I", "I;16", "F") else "RGB")
+        img = img.convert(mode)
+        size = size or img.size
+        if img.size != size:
+            img = img.resize(size, Image.BILINEAR)
+        arr = np.asarray(img, dtype=np.float32)
+        images.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
+    return np.stack(images)
+
+
+def load_image_folder(root: Path) -> Domain:
+    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if len(class_dirs) < 2:
+        raise TransferkitError(
+            f"{root}: found {len(class_dirs)} class folders; an image folder needs root/<class>/<image>.",
+            "put each class's images in its own sub-folder (at least 2 classes).",
+        )
+    files, labels = [], []
+    for label, d in enumerate(class_dirs):
+        found = sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+        if not found:
+            raise TransferkitError(f"{d}: class folder has no images.", f"add images ({sorted(IMAGE_SUFFIXES)}).")
+        files += found
+        labels += [label] * len(found)
+    x = read_images(files)
+    return Domain(str(root), x, np.asarray(labels, dtype=np.int64), [d.name for d in class_dirs], (0.0, 255.0))
+
+
+def load_csv(path: Path, label_column: str) -> Domain:
+    delimiter = "\t" if path.suffix == ".tsv" else ","
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f, delimiter=delimiter))
+    if len(rows) < 2:
+        raise TransferkitError(f"{path}: CSV has no data rows.", "add a header and one row per example.")
+    header, body = rows[0], rows[1:]
+    if label_column not in header:
+        raise TransferkitError(
+            f"{path}: no label column {label_column!r} (columns: {header[:8]}{'...' if len(header) > 8 else ''}).",
+            "name the label column with `label_column:` in the experiment file.",
+        )
+    li = header.index(label_column)
+    raw_labels = [r[li] for r in body]
+    try:
+        x = np.asarray([[float(v) for j, v in enumerate(r) if j != li] for r in body], dtype=np.float32)
+    except ValueError as e:
+        raise TransferkitError(f"{path}: a feature value is not a number ({e}).", "keep only numeric feature columns.") from None
+    if any(len(r) != len(header) for r in body):
+        raise TransferkitError(f"{path}: rows have different numbers of columns.", "fix the CSV.")
+    try:
+        y = _labels(np.asarray([float(v) for v in raw_labels]), str(path))
+        classes = [str(i) for i in range(int(y.max()) + 1)] if y.min() >= 0 else []
+    except ValueError:  # string labels: names, sorted
+        classes = sorted(set(raw_labels))
+        y = np.asarray([classes.index(v) for v in raw_labels], dtype=np.int64)
+    return Domain(str(path), x, y, classes, _value_range(x) if np.isfinite(x).all() else (0.0, 1.0))

@@ -1,0 +1,129 @@
+"""Bringing a domain to the model's input: value range, channels, size, framing.
+
+The recipe (:class:`Recipe`) is explicit, stored with every trained model, and applied
+the same way at prediction time:
+
+1. values: ``(x - lo) / (hi - lo)`` maps the domain's natural range to ``[0, 1]``;
+2. channels: grey is repeated to 3 channels, RGB is averaged to grey, when needed;
+3. size and framing: the image is resized (bilinear, antialiased) to ``(H - 2p, W - 2p)``
+   and zero-padded by ``p`` pixels to the model's ``(H, W)``.
+
+``pad: auto`` chooses ``p`` so that the target's content fills the same fraction of the
+frame as the source's (content = pixels that differ from the border by more than a fifth
+of the range). For images whose content touches the border in both domains this gives
+``p = 0``; for digits written in a box (MNIST: a 20x20 digit centred in 28x28) versus
+digits cropped to their box (optdigits) it restores the source's framing. Normalisation
+(mean/std of the source's inputs) lives in the model itself, so it travels with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from transferkit.data.domain import Domain
+from transferkit.errors import TransferkitError
+
+
+@dataclass(frozen=True)
+class Recipe:
+    value_range: tuple[float, float]
+    shape: tuple[int, ...]  # model input: (C, H, W) or (D,)
+    pad: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Recipe:
+        return cls(tuple(d["value_range"]), tuple(d["shape"]), int(d.get("pad", 0)))
+
+
+def unit_range(x: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    lo, hi = value_range
+    return ((x - lo) / (hi - lo)).astype(np.float32)
+
+
+def content_fraction(x01: np.ndarray, sample: int = 500) -> float:
+    """Mean fraction of the frame spanned by each image's content box, (N, C, H, W) in [0, 1]."""
+    x = x01[:: max(1, len(x01) // sample)].mean(axis=1)  # (n, H, W)
+    border = np.concatenate([x[:, 0], x[:, -1], x[:, :, 0], x[:, :, -1]], axis=1)
+    background = np.median(border, axis=1)[:, None, None]
+    content = np.abs(x - background) > 0.2
+    fracs = []
+    for m in content:
+        rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+        if len(rows) == 0:
+            continue
+        h = (rows[-1] - rows[0] + 1) / m.shape[0]
+        w = (cols[-1] - cols[0] + 1) / m.shape[1]
+        fracs.append(max(h, w))
+    return float(np.mean(fracs)) if fracs else 1.0
+
+
+def auto_pad(source01: np.ndarray, target01: np.ndarray, size: tuple[int, int]) -> int:
+    """Border (pixels) that makes the target's content fill the source's fraction of the frame."""
+    ratio = content_fraction(source01) / content_fraction(target01)
+    if ratio >= 0.95:  # content already fills as much of the frame as in the source
+        return 0
+    inner = max(4, round(min(size) * ratio))
+    return max(0, (min(size) - inner) // 2)
+
+
+def make_recipe(
+    domain: Domain, shape: tuple[int, ...], pad: int | str = 0, source: Domain | None = None
+) -> Recipe:
+    """The recipe that brings ``domain`` to the model input ``shape``."""
+    if domain.is_image != (len(shape) == 3):
+        kind = "images" if domain.is_image else f"vectors of {domain.input_shape[0]} features"
+        raise TransferkitError(
+            f"{domain.name} holds {kind} but the model expects input {shape}.",
+            "use source and target of the same kind (both images or both vectors of equal length).",
+        )
+    if not domain.is_image:
+        if domain.input_shape != tuple(shape):
+            raise TransferkitError(
+                f"{domain.name} has {domain.input_shape[0]} features but the model expects {shape[0]}.",
+                "give source and target the same feature columns.",
+            )
+        return Recipe(domain.value_range, tuple(shape), 0)
+    if pad == "auto":
+        if source is None or source is domain:
+            pad = 0
+        else:
+            pad = auto_pad(
+                unit_range(source.x[:500], source.value_range),
+                unit_range(domain.x[:500], domain.value_range),
+                shape[1:],
+            )
+    if not isinstance(pad, int) or pad < 0 or 2 * pad >= min(shape[1:]):
+        raise TransferkitError(
+            f"pad={pad!r} does not fit an input of size {shape[1:]}.", "use `auto` or 0 <= pad < size/2."
+        )
+    return Recipe(domain.value_range, tuple(shape), pad)
+
+
+def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
+    """Raw inputs (N, ...) -> model inputs (N, *recipe.shape), float32 tensor."""
+    t = torch.from_numpy(unit_range(x, recipe.value_range))
+    if len(recipe.shape) == 1:
+        return t.reshape(len(t), -1)
+    if t.ndim != 4:
+        raise TransferkitError(f"inputs of shape {tuple(x.shape)} are not images; the model expects {recipe.shape}.")
+    c, h, w = recipe.shape
+    if t.shape[1] != c:
+        if t.shape[1] == 1:
+            t = t.expand(-1, c, -1, -1)
+        elif c == 1:
+            t = t.mean(dim=1, keepdim=True)
+        else:
+            raise TransferkitError(f"cannot map {t.shape[1]} channels to {c}.", "give grey or RGB images.")
+    inner = (h - 2 * recipe.pad, w - 2 * recipe.pad)
+    if tuple(t.shape[2:]) != inner:
+        t = F.interpolate(t, size=inner, mode="bilinear", align_corners=False, antialias=True)
+    if recipe.pad:
+        t = F.pad(t, (recipe.pad,) * 4)
+    return t.contiguous()

@@ -1,0 +1,27 @@
+"""Errors meant for people: what was wrong, the offending value, and the fix.
+
+Every user-facing problem (bad file, bad shape, unknown name, invalid config field)
+raises :class:`TransferkitError`. The CLI prints its message on one line and exits
+with code 2; the Python API lets it propagate.
+"""
+
+from __future__ import annotations
+
+
+class TransferkitError(ValueError):
+    """A problem with the user's input. The message names the problem and the fix."""
+
+    def __init__(self, problem: str, fix: str | None = None) -> None:
+        message = problem if fix is None else f"{problem} Fix: {fix}"
+        super().__init__(message)
+        self.problem = problem
+        self.fix = fix
+
+
+def did_you_mean(value: str, choices: list[str]) -> str:
+    """A short hint listing the valid choices, closest first."""
+    import difflib
+
+    close = difflib.get_close_matches(value, choices, n=3, cutoff=0.5)
+    rest = [c for c in choices if c not in close]
+    return ", ".join(close + rest)

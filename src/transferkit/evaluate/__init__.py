@@ -1,0 +1,1 @@
+"""The evaluation protocol: splits, seeds, baselines, confidence intervals, transfer gain."""

@@ -1,0 +1,65 @@
+"""Loading and preparing the two domains of an experiment into model-ready tensors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from transferkit.config import DataConfig, ExperimentConfig
+from transferkit.data import Domain, load_domain
+from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
+from transferkit.data.splits import TestSplit, make_test_split
+from transferkit.errors import TransferkitError
+
+
+@dataclass
+class Prepared:
+    source: Domain | None
+    target: Domain
+    source_recipe: Recipe | None
+    target_recipe: Recipe
+    xs: torch.Tensor | None  # (Ns, *input_shape)
+    ys: torch.Tensor | None
+    xt: torch.Tensor  # (Nt, *input_shape)
+    yt: torch.Tensor
+    split: TestSplit
+    input_shape: tuple[int, ...]
+
+
+def load_section(section: DataConfig, seed: int = 0) -> Domain:
+    domain = load_domain(section.data, section.label_column)
+    if section.classes:
+        domain = domain.subset(section.classes)
+    if section.max_per_class:
+        rng = np.random.default_rng(seed)
+        keep = np.sort(np.concatenate([
+            rng.permutation(np.flatnonzero(domain.y == c))[: section.max_per_class]
+            for c in range(domain.num_classes)
+        ]))  # fmt: skip
+        domain = Domain(domain.name, domain.x[keep], domain.y[keep], domain.classes, domain.value_range, domain.meta)
+    missing = [domain.classes[c] for c in range(domain.num_classes) if not (domain.y == c).any()]
+    if missing:
+        raise TransferkitError(
+            f"{domain.name}: classes {missing[:5]} have no examples.", "remove them from `classes` or add data."
+        )
+    return domain
+
+
+def prepare(cfg: ExperimentConfig) -> Prepared:
+    target = load_section(cfg.target)
+    source = load_section(cfg.source) if cfg.source else None
+    if cfg.model.input_shape:
+        shape = tuple(cfg.model.input_shape)
+    else:
+        shape = (source or target).input_shape
+    src_recipe = make_recipe(source, shape, 0) if source else None
+    tgt_recipe = make_recipe(target, shape, cfg.target.pad, source=source)
+    xs = apply_recipe(source.x, src_recipe) if source else None
+    ys = torch.from_numpy(source.y) if source else None
+    split = make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed)
+    return Prepared(
+        source, target, src_recipe, tgt_recipe, xs, ys,
+        apply_recipe(target.x, tgt_recipe), torch.from_numpy(target.y), split, shape,
+    )  # fmt: skip

@@ -1,0 +1,151 @@
+"""The protocol: every method, every k, every seed, on the same splits, against scratch.
+
+For each run seed: the source model is trained (or loaded from cache); for each k the
+labelled target examples are drawn from the pool; each method fits on exactly that task
+and is scored on the fixed test split. Nothing here lets a method see test labels:
+methods receive a :class:`TransferTask`, which holds no test data at all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from transferkit.config import ExperimentConfig
+from transferkit.data.splits import TargetData, draw_shots
+from transferkit.errors import TransferkitError
+from transferkit.evaluate.prepare import Prepared, prepare
+from transferkit.methods import METHODS, Method, TransferTask, get_method
+from transferkit.models import TransferModel
+from transferkit.train.source import SourceResult, pretrain_source
+from transferkit.train.supervised import predict_proba
+
+
+@dataclass
+class RunRecord:
+    method: str
+    shots: int
+    seed: int
+    accuracy: float
+    seconds: float
+    model: TransferModel | None = None
+
+
+@dataclass
+class ProtocolResult:
+    config: ExperimentConfig
+    data: Prepared
+    records: list[RunRecord] = field(default_factory=list)
+    curves: list[dict] = field(default_factory=list)  # method, shots, seed, phase, step, loss
+    sources: dict[int, dict] = field(default_factory=dict)
+    skipped: list[dict] = field(default_factory=list)
+    wall_time_s: float = 0.0
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise TransferkitError(f"unknown device {name!r}.", "use auto, cpu or cuda.") from None
+
+
+def build_methods(cfg: ExperimentConfig, data: Prepared) -> list[Method]:
+    methods = [get_method(m.name, **m.params) for m in cfg.methods]
+    names = [m.name for m in methods]
+    if len(set(names)) != len(names):
+        raise TransferkitError(f"methods {names} list a method twice.", "list each method once.")
+    same = data.source is not None and data.source.classes == data.target.classes
+    for m in methods:
+        m.check(max(cfg.target.shots), same, data.source is not None)
+    if cfg.deploy and cfg.deploy not in names:
+        raise TransferkitError(f"deploy: {cfg.deploy!r} is not among methods {names}.", "name one of the methods.")
+    return methods
+
+
+def train_source(cfg: ExperimentConfig, data: Prepared, seed: int, device: torch.device) -> SourceResult:
+    src = cfg.source
+    settings = {k: getattr(src, k) for k in ("epochs", "batch_size", "lr", "weight_decay", "augment")}
+    identity = {"data": data.source.fingerprint(), "recipe": data.source_recipe.to_dict(), "head_hidden": cfg.model.head_hidden}
+    return pretrain_source(
+        data.xs.to(device), data.ys.to(device), data.source.classes,
+        architecture=cfg.model.shared, arch_kwargs=dict(cfg.model.options), settings=settings,
+        seed=seed, identity=identity, use_cache=src.cache,
+    )  # fmt: skip
+
+
+def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None = None) -> ProtocolResult:
+    """Run every (seed, k, method) of ``cfg``; return per-run accuracies and curves."""
+    start = time.perf_counter()
+    say = progress or (lambda _msg: None)
+    data = prepare(cfg)
+    methods = build_methods(cfg, data)
+    device = resolve_device(cfg.device)
+    result = ProtocolResult(cfg, data)
+    needs_source = any(m.uses_source for m in methods)
+    x_test, y_test = data.xt[data.split.test_idx].to(device), data.yt[data.split.test_idx].to(device)
+    xt, yt = data.xt.to(device), data.yt.to(device)
+    target_classes = data.target.classes
+    for seed in cfg.seeds:
+        source_model = None
+        if needs_source:
+            src = train_source(cfg, data, seed, device)
+            source_model = src.model.to(device)
+            result.sources[seed] = {"val_accuracy": src.val_accuracy, "seconds": src.seconds, "cached": src.cached, "key": src.key}
+            say(f"source seed={seed}: val acc {src.val_accuracy:.3f} ({'cached' if src.cached else f'{src.seconds:.1f} s'})")
+        for k in cfg.target.shots:
+            lab, unl = draw_shots(data.target.y, data.split.pool_idx, k, seed, target_classes)
+            target = TargetData(xt[lab], yt[lab], xt[unl], len(target_classes))
+            for method in methods:
+                if k < method.min_shots:
+                    result.skipped.append({"method": method.name, "shots": k, "seed": seed,
+                                           "reason": f"needs at least {method.min_shots} labelled example(s) per class"})
+                    say(f"{method.name} k={k} seed={seed}: skipped (needs labels)")
+                    continue
+                rows = result.curves
+
+                def on_log(phase, step, loss, _m=method.name, _k=k, _s=seed):
+                    rows.append({"method": _m, "shots": _k, "seed": _s, "phase": phase, "step": step, "loss": loss})
+
+                task = TransferTask(
+                    target, target_classes, seed, _model_factory(cfg, data, source_model, device),
+                    source_model, data.xs.to(device) if data.xs is not None else None,
+                    data.ys.to(device) if data.ys is not None else None,
+                    data.source.classes if data.source else None, on_log,
+                )  # fmt: skip
+                t0 = time.perf_counter()
+                torch.manual_seed(seed)
+                model = method.fit(task)
+                acc = float((predict_proba(model, x_test).argmax(1) == y_test).float().mean())
+                seconds = time.perf_counter() - t0
+                keep = model.cpu() if cfg.save_models else None
+                result.records.append(RunRecord(method.name, k, seed, acc, seconds, keep))
+                say(f"{method.name} k={k} seed={seed}: accuracy {acc:.3f} ({seconds:.1f} s)")
+    result.wall_time_s = time.perf_counter() - start
+    return result
+
+
+def _model_factory(cfg: ExperimentConfig, data: Prepared, source_model, device) -> Callable[[], TransferModel]:
+    """Fresh models share the source model's input normalisation (or the target's own)."""
+    if source_model is not None:
+        mean, std = source_model.input_mean.cpu(), source_model.input_std.cpu()
+    else:
+        from transferkit.train.source import input_stats
+
+        mean, std = input_stats(data.xt[data.split.pool_idx])
+
+    def build() -> TransferModel:
+        return TransferModel.build(
+            cfg.model.shared, data.input_shape, data.target.classes, mean, std,
+            head_hidden=cfg.model.head_hidden, **cfg.model.options,
+        ).to(device)  # fmt: skip
+
+    return build
+
+
+def method_names() -> list[str]:
+    return sorted(METHODS)

@@ -1,0 +1,51 @@
+"""Means, 95 % confidence intervals and transfer gain, over run seeds.
+
+The CI is Student's t interval ``mean ± t_{0.975, n-1} · s / sqrt(n)`` (s: sample std,
+ddof=1). Transfer gain compares a method with ``scratch`` *paired by seed*: both saw the
+same labelled examples and the same test split, so the gain's CI is the t interval of
+the per-seed differences, which is tighter and more honest than comparing two
+independent intervals. Negative transfer is flagged when the whole gain CI is below 0.
+With a single seed no interval exists; the CI is reported as None.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scipy import stats as _st
+
+
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    low: float | None
+    high: float | None
+    n: int
+
+    def as_list(self) -> list[float] | None:
+        return None if self.low is None else [self.low, self.high]
+
+
+def t_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
+    n = len(values)
+    if n == 0:
+        raise ValueError("no values")
+    mean = sum(values) / n
+    if n < 2:
+        return Interval(mean, None, None, n)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = float(_st.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    return Interval(mean, mean - half, mean + half, n)
+
+
+def paired_gain(method: Sequence[float], baseline: Sequence[float]) -> Interval:
+    """t interval of per-seed differences ``method - baseline``."""
+    if len(method) != len(baseline):
+        raise ValueError("paired gain needs one baseline value per seed")
+    return t_interval([a - b for a, b in zip(method, baseline, strict=True)])
+
+
+def is_negative_transfer(gain: Interval) -> bool:
+    return gain.high is not None and gain.high < 0

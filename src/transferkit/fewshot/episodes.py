@@ -1,0 +1,156 @@
+"""Few-shot episodes: N classes, K labelled support examples each, Q query examples each.
+
+An episode is drawn from the *novel* classes of a labelled feature set. Its support
+labels are renumbered ``0 .. n_way - 1`` (in the order of ``Episode.classes``) so
+that every few-shot method sees the same small problem whatever the original ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from transferkit.errors import TransferkitError
+
+
+@dataclass(frozen=True, eq=False)
+class Episode:
+    """One N-way K-shot problem, as indices into a feature array.
+
+    Attributes:
+        support_idx: Rows of the labelled examples, (n_way * k_shot,), grouped by class.
+        support_y: Their labels renumbered ``0 .. n_way - 1``, (n_way * k_shot,).
+        query_idx: Rows of the examples to classify, (n_way * n_query,).
+        query_y: Their true labels in the same numbering, (n_way * n_query,).
+        classes: The original class ids, (n_way,); ``classes[j]`` is renumbered ``j``.
+    """
+
+    support_idx: np.ndarray
+    support_y: np.ndarray
+    query_idx: np.ndarray
+    query_y: np.ndarray
+    classes: np.ndarray
+
+    @property
+    def n_way(self) -> int:
+        return len(self.classes)
+
+
+def sample_episodes(
+    labels: np.ndarray,
+    n_way: int = 5,
+    k_shot: int = 1,
+    n_query: int = 15,
+    n_episodes: int = 600,
+    seed: int = 0,
+) -> list[Episode]:
+    """Draws few-shot episodes from labelled examples.
+
+    Each episode draws ``n_way`` distinct classes, then ``k_shot + n_query`` distinct
+    examples of each class; the first ``k_shot`` are support, the rest query, so
+    support and query never share an example. Episodes are independent of each
+    other (a class or example may appear in several episodes).
+
+    Args:
+        labels: Class id of every example, (N,). Any integer ids; pass only the
+            examples of novel classes (see :func:`check_novel`).
+        n_way: Classes per episode.
+        k_shot: Support examples per class.
+        n_query: Query examples per class.
+        n_episodes: How many episodes.
+        seed: Seed of the numpy Generator; the same seed gives the same episodes.
+
+    Returns:
+        ``n_episodes`` episodes.
+
+    Raises:
+        TransferkitError: An argument below 1, more classes asked than exist, or a
+            class with fewer than ``k_shot + n_query`` examples.
+    """
+    for name, value in [
+        ("n_way", n_way),
+        ("k_shot", k_shot),
+        ("n_query", n_query),
+        ("n_episodes", n_episodes),
+    ]:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise TransferkitError(
+                f"{name} must be a whole number of at least 1, got {value!r}.",
+                f"pass {name}=1 or more.",
+            )
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise TransferkitError(
+            f"labels must be a 1-D array of integer class ids, got shape {labels.shape} "
+            f"and dtype {labels.dtype}.",
+            "pass the integer label of each feature row, e.g. domain.y.",
+        )
+    classes, counts = np.unique(labels, return_counts=True)
+    if n_way > len(classes):
+        raise TransferkitError(
+            f"n_way={n_way} but the labels hold only {len(classes)} classes.",
+            f"use n_way={len(classes)} or fewer, or add novel classes.",
+        )
+    need = k_shot + n_query
+    short = [(int(c), int(n)) for c, n in zip(classes, counts, strict=True) if n < need]
+    if short:
+        listed = ", ".join(f"class {c} has {n}" for c, n in short[:5])
+        more = f" (and {len(short) - 5} more)" if len(short) > 5 else ""
+        raise TransferkitError(
+            f"Each class needs k_shot + n_query = {k_shot} + {n_query} = {need} examples, "
+            f"but {listed}{more}.",
+            f"make k_shot + n_query at most {min(n for _, n in short)}, "
+            "or leave those classes out of the labels.",
+        )
+
+    rng = np.random.default_rng(seed)
+    order = np.argsort(labels, kind="stable")
+    members = dict(zip(classes.tolist(), np.split(order, np.cumsum(counts)[:-1]), strict=True))
+    episodes = []
+    for _ in range(n_episodes):
+        chosen = rng.choice(classes, size=n_way, replace=False)
+        # (n_way, k_shot + n_query): distinct rows of each chosen class.
+        rows = np.stack([rng.choice(members[int(c)], size=need, replace=False) for c in chosen])
+        episodes.append(
+            Episode(
+                support_idx=rows[:, :k_shot].reshape(-1),
+                support_y=np.repeat(np.arange(n_way), k_shot),
+                query_idx=rows[:, k_shot:].reshape(-1),
+                query_y=np.repeat(np.arange(n_way), n_query),
+                classes=chosen,
+            )
+        )
+    return episodes
+
+
+def check_novel(novel_classes: Iterable, seen_classes: Iterable) -> None:
+    """Refuses novel classes that the source model was trained on.
+
+    Few-shot accuracy only measures transfer when the episodes' classes were never
+    seen while training the shared layers; otherwise the features already separate
+    them and the score is inflated.
+
+    Args:
+        novel_classes: Class ids or names used to draw episodes.
+        seen_classes: Class ids or names used for source (base) training.
+
+    Raises:
+        TransferkitError: Naming every class found in both.
+    """
+    seen = {_plain(c) for c in seen_classes}
+    overlap = sorted({_plain(c) for c in novel_classes} & seen, key=str)
+    if overlap:
+        shown = ", ".join(repr(c) for c in overlap[:10])
+        more = f" (and {len(overlap) - 10} more)" if len(overlap) > 10 else ""
+        raise TransferkitError(
+            f"{len(overlap)} novel class(es) were also used for source training: {shown}{more}.",
+            "draw episodes only from classes the shared layers never saw, "
+            "e.g. split the classes into disjoint base and novel sets.",
+        )
+
+
+def _plain(c: object) -> object:
+    """Makes numpy scalars compare and print like Python ones."""
+    return c.item() if isinstance(c, np.generic) else c

@@ -1,0 +1,129 @@
+"""The method contract and registry.
+
+A method is one file in ``transferkit/methods/`` holding one class decorated with
+:func:`register_method`. It declares its hyper-parameters as a pydantic model
+(validated, with defaults), and implements ``fit(task) -> TransferModel``. Nothing else
+needs to change to add a method: the package imports every module in this folder, the
+CLI lists it, the protocol runs it and ``tests/methods/test_contract.py`` checks it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import torch
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from transferkit.data.splits import TargetData
+from transferkit.errors import TransferkitError, did_you_mean
+from transferkit.models import TransferModel
+
+
+class Params(BaseModel):
+    """Base of every method's hyper-parameters: unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass
+class TransferTask:
+    """Everything a method may use. Target labels exist only for the k-shot examples.
+
+    Attributes:
+        target: Labelled k-shot examples and unlabelled pool of the target.
+        classes: Target class names.
+        seed: Run seed; methods seed their own generators from it.
+        new_model: Builds a freshly initialised model for the target classes (same
+            architecture and input normalisation as the source model).
+        source_model: The model trained on the source (shared + source head), or None.
+        source_x, source_y: Source training data, for methods that train on both domains.
+        source_classes: Source class names.
+        on_log: Called as ``on_log(phase, step, loss)`` while training.
+    """
+
+    target: TargetData
+    classes: list[str]
+    seed: int
+    new_model: Callable[[], TransferModel]
+    source_model: TransferModel | None = None
+    source_x: torch.Tensor | None = None
+    source_y: torch.Tensor | None = None
+    source_classes: list[str] | None = None
+    on_log: Callable[[str, int, float], None] | None = None
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def same_label_space(self) -> bool:
+        return self.source_classes is not None and list(self.source_classes) == list(self.classes)
+
+    def log(self, phase: str) -> Callable[[int, float], None]:
+        def record(step: int, loss: float) -> None:
+            if self.on_log is not None:
+                self.on_log(phase, step, loss)
+
+        return record
+
+
+class Method:
+    """Base of all methods: stores validated hyper-parameters; subclasses implement fit."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    Params: ClassVar[type[Params]] = Params
+    uses_source: ClassVar[bool] = True  # needs the source model
+    min_shots: ClassVar[int] = 1  # fewest labelled target examples per class it can use
+    needs_same_classes: ClassVar[bool] = False
+
+    def __init__(self, **params) -> None:
+        try:
+            self.params = self.Params(**params)
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "params"
+            raise TransferkitError(
+                f"method {self.name!r}: {where}: {err['msg']} (got {err.get('input')!r}).",
+                f"valid fields: {', '.join(self.Params.model_fields)}.",
+            ) from None
+
+    def check(self, shots: int, same_label_space: bool, has_source: bool) -> None:
+        """Raise a clear error if this method cannot run on such a task."""
+        if shots < self.min_shots:
+            raise TransferkitError(
+                f"method {self.name!r} needs at least {self.min_shots} labelled target example(s) per class, got shots={shots}.",
+                "raise `shots` or use a method that works without target labels.",
+            )
+        if self.needs_same_classes and not same_label_space:
+            raise TransferkitError(
+                f"method {self.name!r} applies the source head directly, so source and target must have the same classes.",
+                "drop it from `methods`, or use source and target with the same class names.",
+            )
+        if self.uses_source and not has_source:
+            raise TransferkitError(f"method {self.name!r} needs a source.", "add a `source:` section.")
+
+    def fit(self, task: TransferTask) -> TransferModel:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{self.name}({self.params.model_dump()})"
+
+
+METHODS: dict[str, type[Method]] = {}
+
+
+def register_method(cls: type[Method]) -> type[Method]:
+    if not getattr(cls, "name", None) or not getattr(cls, "description", None):
+        raise TypeError(f"{cls.__name__} must define `name` and `description`")
+    if cls.name in METHODS:
+        raise TypeError(f"method name {cls.name!r} registered twice")
+    METHODS[cls.name] = cls
+    return cls
+
+
+def get_method(name: str, **params) -> Method:
+    if name not in METHODS:
+        raise TransferkitError(
+            f"unknown method {name!r}.", f"use one of: {did_you_mean(name, sorted(METHODS))}."
+        )
+    return METHODS[name](**params)

@@ -1,0 +1,60 @@
+"""``finetune``: linear probe first, then all layers, shared ones at a lower rate (LP-FT).
+
+Stage 1 (probe), shared layers phi_s frozen at their source values:
+
+    min_W  (1/n) sum_i CE(W phi_s(x_i), y_i)
+
+Stage 2 (fine-tune), from (phi_s, W):
+
+    min_{phi, W}  (1/n) sum_i CE(W phi(x_i), y_i),   lr(phi) = shared_lr_mult * lr(W)
+
+Starting stage 2 from a trained head keeps the random head's large early gradients from
+distorting the pretrained features (Kumar et al., ICLR 2022, "Fine-Tuning can Distort
+Pretrained Features and Underperform Out-of-Distribution"); discriminative learning
+rates follow Howard & Ruder (ACL 2018). ``freeze`` keeps the first blocks fixed.
+"""
+
+from __future__ import annotations
+
+from transferkit.methods.base import Method, Params, TransferTask, register_method
+from transferkit.models import TransferModel
+from transferkit.train.probe import fit_probe
+from transferkit.train.supervised import fit_supervised
+
+
+class FinetuneParams(Params):
+    probe_steps: int = 300
+    steps: int = 200
+    batch_size: int = 64
+    lr: float = 1e-3
+    shared_lr_mult: float = 0.1
+    weight_decay: float = 1e-4
+    freeze: int = 0
+    bn: str = "train"
+    augment: bool = True
+
+
+def probe_then_tune(task: TransferTask, p: FinetuneParams, penalty_factory=None) -> TransferModel:
+    """Shared by ``finetune`` and ``l2sp``: probe, then tune with an optional penalty."""
+    t = task.target
+    model = task.source_model.copy().reset_specific(task.classes).freeze("all")
+    fit_probe(model, t.x_labelled, t.y_labelled, steps=p.probe_steps, on_log=task.log("head"))
+    model.freeze(p.freeze).set_bn_policy(p.bn)
+    penalty = penalty_factory(model) if penalty_factory else None
+    fit_supervised(
+        model, t.x_labelled, t.y_labelled,
+        groups=model.param_groups(p.lr * p.shared_lr_mult, p.lr, p.weight_decay),
+        steps=p.steps, batch_size=p.batch_size, seed=task.seed, augment=p.augment,
+        penalty=penalty, on_log=task.log("finetune"),
+    )  # fmt: skip
+    return model.eval()
+
+
+@register_method
+class Finetune(Method):
+    name = "finetune"
+    description = "Train the head, then all layers with a lower learning rate for the shared ones (LP-FT)"
+    Params = FinetuneParams
+
+    def fit(self, task: TransferTask) -> TransferModel:
+        return probe_then_tune(task, self.params)

@@ -1,0 +1,43 @@
+"""``scratch``: train shared + specific layers on the labelled target examples only.
+
+Objective (target only; no source anywhere):
+
+    min_theta  (1/n) sum_i CE(f_theta(x_i), y_i)      over the k-shot target set
+
+This is the baseline every transfer result is compared to; it uses the same architecture,
+input normalisation, augmentation and step budget as the transfer methods.
+"""
+
+from __future__ import annotations
+
+from transferkit.methods.base import Method, Params, TransferTask, register_method
+from transferkit.models import TransferModel
+from transferkit.train.supervised import fit_supervised
+
+
+class ScratchParams(Params):
+    steps: int = 300
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    augment: bool = True
+
+
+@register_method
+class Scratch(Method):
+    name = "scratch"
+    description = "Target data only, random initialisation: the baseline every result is compared to"
+    Params = ScratchParams
+    uses_source = False
+
+    def fit(self, task: TransferTask) -> TransferModel:
+        p = self.params
+        model = task.new_model()
+        t = task.target
+        fit_supervised(
+            model, t.x_labelled, t.y_labelled,
+            groups=model.param_groups(p.lr, p.lr, p.weight_decay),
+            steps=p.steps, batch_size=p.batch_size, seed=task.seed, augment=p.augment,
+            on_log=task.log("train"),
+        )  # fmt: skip
+        return model

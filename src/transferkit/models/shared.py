@@ -1,0 +1,101 @@
+"""Shared layers (feature extractors), registered by name.
+
+Every architecture is an :class:`nn.Module` with ``blocks`` (an ``nn.ModuleList``: the
+units that "freeze up to depth d" and "cut points" count) and ``out_dim``. The last
+block ends in a dense layer, so the specific layers are a single dense layer + softmax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from transferkit.errors import TransferkitError, did_you_mean
+
+
+@dataclass(frozen=True)
+class ArchitectureInfo:
+    name: str
+    description: str
+    build: Callable[..., nn.Module]
+    accepts: str  # "image" or "vector"
+
+
+ARCHITECTURES: dict[str, ArchitectureInfo] = {}
+
+
+def register_architecture(name: str, description: str, accepts: str):
+    def wrap(cls):
+        ARCHITECTURES[name] = ArchitectureInfo(name, description, cls, accepts)
+        return cls
+
+    return wrap
+
+
+class SharedLayers(nn.Module):
+    """A stack of blocks; ``forward`` returns (B, out_dim) features."""
+
+    def __init__(self, blocks: list[nn.Module], out_dim: int) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(blocks)
+        self.out_dim = out_dim
+
+    def forward(self, x: torch.Tensor, upto: int | None = None) -> torch.Tensor:
+        for block in self.blocks[:upto]:
+            x = block(x)
+        return x
+
+
+@register_architecture("cnn", "LeNet-like CNN with BatchNorm for small grey or RGB images (e.g. 28x28)", "image")
+class SmallCNN(SharedLayers):
+    def __init__(self, input_shape: tuple[int, ...], width: int = 16, feature_dim: int = 128) -> None:
+        c = input_shape[0]
+        blocks = [
+            nn.Sequential(  # (B, C, H, W) -> (B, w, H/2, W/2)
+                nn.Conv2d(c, width, 5, padding=2, bias=False), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(2)
+            ),
+            nn.Sequential(  # -> (B, 2w, H/4, W/4)
+                nn.Conv2d(width, 2 * width, 5, padding=2, bias=False),
+                nn.BatchNorm2d(2 * width), nn.ReLU(), nn.MaxPool2d(2),
+            ),
+            nn.Sequential(  # -> (B, feature_dim): pooling makes any input size work
+                nn.AdaptiveAvgPool2d(4), nn.Flatten(),
+                nn.Linear(2 * width * 16, feature_dim, bias=False), nn.BatchNorm1d(feature_dim), nn.ReLU(),
+            ),
+        ]  # fmt: skip
+        super().__init__(blocks, feature_dim)
+
+
+@register_architecture("mlp", "Two dense layers with BatchNorm for feature vectors (N, D)", "vector")
+class MLP(SharedLayers):
+    def __init__(self, input_shape: tuple[int, ...], hidden: int = 256, feature_dim: int = 128) -> None:
+        d = input_shape[0]
+        blocks = [
+            nn.Sequential(nn.Linear(d, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU()),
+            nn.Sequential(nn.Linear(hidden, feature_dim, bias=False), nn.BatchNorm1d(feature_dim), nn.ReLU()),
+        ]
+        super().__init__(blocks, feature_dim)
+
+
+def build_shared(name: str, input_shape: tuple[int, ...], **kwargs) -> SharedLayers:
+    """Build the registered architecture ``name`` (``auto``: cnn for images, mlp for vectors)."""
+    if name == "auto":
+        name = "cnn" if len(input_shape) == 3 else "mlp"
+    if name not in ARCHITECTURES:
+        raise TransferkitError(
+            f"unknown shared-layer architecture {name!r}.",
+            f"use one of: {did_you_mean(name, sorted(ARCHITECTURES))}.",
+        )
+    info = ARCHITECTURES[name]
+    if (info.accepts == "image") != (len(input_shape) == 3):
+        raise TransferkitError(
+            f"architecture {name!r} takes {info.accepts} inputs but the data has shape {input_shape}.",
+            "use `auto`, or `cnn` for images and `mlp` for vectors.",
+        )
+    try:
+        return info.build(input_shape, **kwargs)
+    except TypeError as e:
+        raise TransferkitError(f"architecture {name!r}: bad option ({e}).", "check `model:` in the config.") from None

@@ -1,0 +1,218 @@
+"""TransferModel = shared layers (feature extractor) + specific layers (task head).
+
+BatchNorm policy (documented choice): layers that are *frozen* keep their source running
+statistics — their BatchNorm modules stay in eval mode even while the model trains, so a
+frozen feature extractor computes exactly the features it computed on the source. This
+follows timm's ``freeze`` helper rather than Keras' ``trainable=False``-only convention;
+we take it because a tiny target batch (10 images at 1 shot) would otherwise overwrite
+statistics estimated on thousands of source images. For *trainable* shared layers the
+policy ``bn="train"`` (default) updates the statistics on target batches;
+``bn="frozen"`` keeps source statistics everywhere and trains only the affine parameters.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from transferkit.models.shared import SharedLayers, build_shared
+from transferkit.models.specific import build_specific
+
+BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+class TransferModel(nn.Module):
+    """Shared + specific layers, with input normalisation stored as buffers.
+
+    Args:
+        shared: Feature extractor with ``blocks`` and ``out_dim``.
+        specific: Head mapping (B, out_dim) features to (B, num_classes) logits.
+        mean, std: Per-channel (images) or per-feature (vectors) input normalisation.
+        config: What rebuilds the model: architecture name and options, classes, recipe.
+    """
+
+    def __init__(
+        self,
+        shared: SharedLayers,
+        specific: nn.Module,
+        mean: torch.Tensor,
+        std: torch.Tensor,
+        config: dict,
+    ) -> None:
+        super().__init__()
+        self.shared = shared
+        self.specific = specific
+        self.register_buffer("input_mean", mean.detach().clone().float())
+        self.register_buffer("input_std", std.detach().clone().float())
+        self.config = dict(config)
+        self.frozen_depth = 0
+        self.bn = "train"
+
+    @classmethod
+    def build(
+        cls,
+        architecture: str,
+        input_shape: tuple[int, ...],
+        classes: list[str],
+        mean: torch.Tensor | None = None,
+        std: torch.Tensor | None = None,
+        head_hidden: int = 0,
+        **arch_kwargs,
+    ) -> TransferModel:
+        shared = build_shared(architecture, tuple(input_shape), **arch_kwargs)
+        n_stat = input_shape[0]
+        mean = torch.zeros(n_stat) if mean is None else mean
+        std = torch.ones(n_stat) if std is None else std
+        config = {
+            "architecture": architecture if architecture != "auto" else ("cnn" if len(input_shape) == 3 else "mlp"),
+            "arch_kwargs": arch_kwargs,
+            "input_shape": list(input_shape),
+            "classes": list(classes),
+            "head_hidden": head_hidden,
+        }
+        return cls(shared, build_specific(shared.out_dim, len(classes), head_hidden), mean, std, config)
+
+    @property
+    def classes(self) -> list[str]:
+        return self.config["classes"]
+
+    @property
+    def num_blocks(self) -> int:
+        return len(self.shared.blocks)
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        return (x - self.input_mean.view(shape)) / self.input_std.view(shape)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, *input_shape) -> (B, out_dim) output of the shared layers."""
+        return self.shared(self.normalise(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, *input_shape) -> (B, num_classes) logits."""
+        return self.specific(self.features(x))
+
+    # --- what trains -------------------------------------------------------------
+    def freeze(self, depth: int | str = "all") -> TransferModel:
+        """Freeze the first ``depth`` shared blocks (``"all"``: every shared block; 0: none)."""
+        depth = self.num_blocks if depth == "all" else int(depth)
+        if not 0 <= depth <= self.num_blocks:
+            raise ValueError(f"freeze depth {depth} is outside 0..{self.num_blocks}")
+        self.frozen_depth = depth
+        for i, block in enumerate(self.shared.blocks):
+            for p in block.parameters():
+                p.requires_grad_(i >= depth)
+        self.train(self.training)
+        return self
+
+    def set_bn_policy(self, bn: str) -> TransferModel:
+        if bn not in ("train", "frozen"):
+            raise ValueError(f"bn policy {bn!r} must be 'train' or 'frozen'")
+        self.bn = bn
+        self.train(self.training)
+        return self
+
+    def train(self, mode: bool = True) -> TransferModel:
+        super().train(mode)
+        if mode:
+            for i, block in enumerate(self.shared.blocks):
+                if i < self.frozen_depth or self.bn == "frozen":
+                    for m in block.modules():
+                        if isinstance(m, BN_TYPES):
+                            m.eval()
+        return self
+
+    def param_groups(self, lr_shared: float, lr_specific: float, weight_decay: float = 0.0) -> list[dict]:
+        """Optimizer groups: trainable shared and specific parameters at their own rates."""
+        shared = [p for p in self.shared.parameters() if p.requires_grad]
+        groups = [{"params": list(self.specific.parameters()), "lr": lr_specific, "weight_decay": weight_decay}]
+        if shared and lr_shared > 0:
+            groups.append({"params": shared, "lr": lr_shared, "weight_decay": weight_decay})
+        return groups
+
+    def reset_specific(self, classes: list[str]) -> TransferModel:
+        """Re-create the specific layers for a new label space."""
+        self.specific = build_specific(self.shared.out_dim, len(classes), self.config["head_hidden"])
+        self.config["classes"] = list(classes)
+        return self
+
+    def copy(self) -> TransferModel:
+        return copy.deepcopy(self)
+
+    # --- persistence -------------------------------------------------------------
+    def save(self, path: str | Path, extra: dict | None = None) -> None:
+        """``path.safetensors`` (weights) and ``path.json`` (what rebuilds the model), atomically."""
+        from safetensors.torch import save_file
+
+        from transferkit.atomic import write_atomic, write_json
+
+        path = Path(path).with_suffix("")
+        state = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
+        write_atomic(path.with_suffix(".safetensors"), lambda p: save_file(state, str(p)))
+        write_json(path.with_suffix(".json"), {**self.config, **(extra or {})})
+
+    @classmethod
+    def load(cls, path: str | Path) -> TransferModel:
+        from safetensors.torch import load_file
+
+        from transferkit.errors import TransferkitError
+
+        path = Path(path).with_suffix("")
+        meta_path, weights_path = path.with_suffix(".json"), path.with_suffix(".safetensors")
+        if not meta_path.exists() or not weights_path.exists():
+            raise TransferkitError(
+                f"no saved model at {path} (need {meta_path.name} and {weights_path.name}).",
+                "point to a model saved by transferkit (a run folder's models/).",
+            )
+        config = json.loads(meta_path.read_text())
+        model = cls.build(
+            config["architecture"], tuple(config["input_shape"]), config["classes"],
+            head_hidden=config.get("head_hidden", 0), **config.get("arch_kwargs", {}),
+        )  # fmt: skip
+        model.load_state_dict(load_file(str(weights_path)))
+        model.config.update({k: v for k, v in config.items() if k not in model.config})
+        return model.eval()
+
+
+def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...], classes: list[str]) -> TransferModel:
+    """Split any user ``nn.Module`` into shared and specific layers.
+
+    Args:
+        module: The network, e.g. a torchvision ResNet or an ``nn.Sequential``.
+        head: The name of the child that is the task head (``"fc"``, ``"classifier"``),
+            or for an ``nn.Sequential`` the index where the specific layers start.
+        input_shape: One input's shape (C, H, W) or (D,).
+        classes: Target class names.
+    """
+    children = dict(module.named_children())
+    if isinstance(module, nn.Sequential) and isinstance(head, int):
+        items = list(module.children())
+        blocks, specific = items[:head], nn.Sequential(*items[head:])
+    elif isinstance(head, str) and head in children:
+        specific = children[head]
+        body = copy.deepcopy(module)
+        setattr(body, head, nn.Identity())
+        blocks = [body]
+    else:
+        from transferkit.errors import TransferkitError
+
+        raise TransferkitError(
+            f"cannot find the head {head!r} in {type(module).__name__} (children: {list(children)}).",
+            "name the child module that maps features to logits, or give an index for nn.Sequential.",
+        )
+    with torch.no_grad():
+        was = module.training
+        module.eval()
+        probe = SharedLayers(blocks, 0)(torch.zeros(2, *input_shape))
+        module.train(was)
+    shared = SharedLayers(blocks, probe.shape[1])
+    config = {"architecture": "user", "input_shape": list(input_shape), "classes": list(classes), "head_hidden": 0}
+    model = TransferModel(shared, specific, torch.zeros(input_shape[0]), torch.ones(input_shape[0]), config)
+    last = [m for m in specific.modules() if isinstance(m, nn.Linear)]
+    if last and last[-1].out_features != len(classes):
+        model.reset_specific(classes)
+    return model

@@ -1,0 +1,73 @@
+"""Predicting with a model from a run folder: class index, class name, probability."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from transferkit.atomic import write_text
+from transferkit.data.files import IMAGE_SUFFIXES, load_file, read_images
+from transferkit.data.preprocess import Recipe, apply_recipe
+from transferkit.errors import TransferkitError
+from transferkit.models import TransferModel
+from transferkit.train.supervised import predict_proba
+
+
+def model_path(run_dir: str | Path, method: str | None = None, shots: int | None = None, seed: int | None = None) -> Path:
+    run = Path(run_dir)
+    summary_path = run / "summary.json"
+    if not summary_path.exists():
+        raise TransferkitError(f"{run} is not a finished transferkit run (no summary.json).", "give a folder written by `transferkit run`.")
+    deploy = json.loads(summary_path.read_text())["deploy"]
+    method, shots, seed = method or deploy["method"], deploy["shots"] if shots is None else shots, deploy["seed"] if seed is None else seed
+    path = run / "models" / f"{method}_k{shots}_seed{seed}"
+    if not path.with_suffix(".json").exists():
+        available = sorted(p.stem for p in (run / "models").glob("*.json"))
+        raise TransferkitError(f"no model {path.name} in {run}.", f"choose one of: {', '.join(available[:12])}.")
+    return path
+
+
+def load_inputs(path: str | Path) -> tuple[np.ndarray, list[str]]:
+    """Unlabelled inputs: .npz (``x``), a folder of images (recursively), or a CSV of features."""
+    p = Path(path)
+    if not p.exists():
+        raise TransferkitError(f"input {str(path)!r} does not exist.", "give a .npz, .csv or a folder of images.")
+    if p.suffix == ".npz":
+        data = np.load(p, allow_pickle=False)
+        if "x" not in data:
+            raise TransferkitError(f"{p}: missing array 'x' (found {sorted(data.files)}).", "save inputs as x.")
+        x = np.asarray(data["x"], dtype=np.float32)
+        x = x[:, None] if x.ndim == 3 else x
+        return x, [str(i) for i in range(len(x))]
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise TransferkitError(f"{p}: no images found.", f"use files ending in {sorted(IMAGE_SUFFIXES)}.")
+        return read_images(files), [str(f.relative_to(p)) for f in files]
+    domain = load_file(p)
+    return domain.x, [str(i) for i in range(len(domain.x))]
+
+
+def predict(run_dir: str | Path, inputs: str | Path, out: str | Path | None = None, **which) -> list[dict]:
+    path = model_path(run_dir, **which)
+    model = TransferModel.load(path)
+    meta = json.loads(path.with_suffix(".json").read_text())
+    x, names = load_inputs(inputs)
+    if not np.isfinite(x).all():
+        raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
+    recipe = Recipe.from_dict(meta["recipe"])
+    probs = predict_proba(model, apply_recipe(x, recipe))
+    conf, idx = probs.max(1)
+    rows = [{"input": n, "class_index": int(i), "class_name": model.classes[int(i)], "probability": float(c)}
+            for n, i, c in zip(names, idx, conf, strict=True)]  # fmt: skip
+    if out is not None:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+        write_text(out, buf.getvalue())
+    return rows

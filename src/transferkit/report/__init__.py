@@ -1,0 +1,1 @@
+"""Run folders: summary.json, metrics.csv, models, report.md with plots."""

@@ -1,0 +1,42 @@
+"""report.md: what was run, the results table, the plots, and how to read them."""
+
+from __future__ import annotations
+
+from transferkit.report.table import markdown_table
+
+
+def render_report(summary: dict, plots: dict[str, str]) -> str:
+    src, tgt = summary["source"], summary["target"]
+    lines = [f"# transferkit run: {summary['name']}", ""]
+    if src:
+        lines.append(f"- **Source**: `{src['data']}` — {src['examples']} examples, {len(src['classes'])} classes")
+        for seed, info in src["models"].items():
+            state = "cached" if info["cached"] else f"trained in {info['seconds']:.1f} s"
+            lines.append(f"  - source model, seed {seed}: validation accuracy {100 * info['val_accuracy']:.1f} % ({state})")
+    lines += [
+        f"- **Target**: `{tgt['data']}` — {tgt['examples']} examples, {len(tgt['classes'])} classes; "
+        f"fixed test split of {tgt['test_examples']} examples (split seed {tgt['split_seed']}), "
+        f"pool of {tgt['pool_examples']}; input recipe {tgt['recipe']}",
+        f"- **Seeds**: {summary['seeds']}; **shots per class**: {tgt['shots']}",
+        f"- **Model selection**: {summary['model_selection']}",
+        f"- **Wall time**: {summary['wall_time_s']:.1f} s",
+        "",
+        "## Results",
+        "",
+        "Accuracy on the held-out target test split, mean over seeds with the 95 % Student-t CI. "
+        "Transfer gain is paired by seed against `scratch` (same labelled examples, same test split); "
+        "**negative transfer** is flagged when the gain's whole CI lies below 0.",
+        "",
+        markdown_table(summary["results"]),
+        "",
+    ]
+    if summary["negative_transfer"]:
+        lines += ["**Negative transfer detected:** " + ", ".join(summary["negative_transfer"]) +
+                  ". The source hurts here: prefer `scratch` for these settings.", ""]  # fmt: skip
+    else:
+        lines += ["No negative transfer detected (no gain CI lies entirely below 0).", ""]
+    if summary["skipped"]:
+        lines += ["Skipped: " + "; ".join(f"{s['method']} k={s['shots']} ({s['reason']})" for s in summary["skipped"][:10]), ""]
+    for title, rel in plots.items():
+        lines += [f"## {title}", "", f"![{title}]({rel})", ""]
+    return "\n".join(lines)

@@ -1,0 +1,59 @@
+"""PNG plots of a run: accuracy vs k with CI bands, and training curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from transferkit.atomic import write_atomic
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_accuracy_vs_shots(results: list[dict], path: Path) -> Path:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method in dict.fromkeys(r["method"] for r in results):
+        rows = sorted((r for r in results if r["method"] == method), key=lambda r: r["shots"])
+        ks = [r["shots"] for r in rows]
+        means = [100 * r["accuracy_mean"] for r in rows]
+        ax.plot(ks, means, marker="o", label=method)
+        if all(r["accuracy_ci95"] for r in rows):
+            ax.fill_between(ks, [100 * r["accuracy_ci95"][0] for r in rows],
+                            [100 * r["accuracy_ci95"][1] for r in rows], alpha=0.2)  # fmt: skip
+    ax.set_xlabel("labelled target examples per class (k)")
+    ax.set_ylabel("target test accuracy (%)")
+    ax.set_title("Accuracy vs k (mean, 95% CI over seeds)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=110))
+    plt.close(fig)
+    return path
+
+
+def plot_training_curves(curves: list[dict], seed: int, path: Path) -> Path:
+    plt = _plt()
+    shots = sorted({c["shots"] for c in curves})
+    fig, axes = plt.subplots(1, max(1, len(shots)), figsize=(4 * max(1, len(shots)), 3.2), squeeze=False)
+    for ax, k in zip(axes[0], shots, strict=False):
+        keys = dict.fromkeys((c["method"], c["phase"]) for c in curves if c["shots"] == k and c["seed"] == seed)
+        for method, phase in keys:
+            pts = [c for c in curves if (c["method"], c["phase"], c["shots"], c["seed"]) == (method, phase, k, seed)]
+            ax.plot([p["step"] for p in pts], [p["loss"] for p in pts], label=f"{method}/{phase}")
+        ax.set_title(f"k={k}, seed={seed}")
+        ax.set_xlabel("step")
+        ax.set_ylabel("training loss")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=100))
+    plt.close(fig)
+    return path

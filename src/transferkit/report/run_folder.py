@@ -1,0 +1,79 @@
+"""Writing a run folder. It is built under a hidden temporary name and renamed into place
+only when complete, so an interrupted run never leaves a folder that looks finished.
+
+Layout: ``config.yaml`` (fully resolved), ``summary.json``, ``metrics.csv``,
+``models/<method>_k<k>_seed<s>.{safetensors,json}``, ``report.md``, ``plots/*.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+from pathlib import Path
+
+import yaml
+
+from transferkit.atomic import write_json, write_text
+from transferkit.errors import TransferkitError
+from transferkit.evaluate.protocol import ProtocolResult
+from transferkit.report.markdown import render_report
+from transferkit.report.plots import plot_accuracy_vs_shots, plot_training_curves
+from transferkit.report.summary import build_summary
+
+
+def check_out_dir(out: Path) -> None:
+    if out.exists() and any(out.iterdir()):
+        raise TransferkitError(f"output folder {out} already exists and is not empty.", "choose another --out or delete it.")
+
+
+def metrics_csv(result: ProtocolResult) -> str:
+    """One row per method x k x seed x logged step (loss), plus a final row with test accuracy."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["method", "shots", "seed", "phase", "step", "loss", "test_accuracy"])
+    for c in result.curves:
+        w.writerow([c["method"], c["shots"], c["seed"], c["phase"], c["step"], f"{c['loss']:.6g}", ""])
+    for r in result.records:
+        w.writerow([r.method, r.shots, r.seed, "final", "", "", f"{r.accuracy:.6f}"])
+    return buf.getvalue()
+
+
+def deploy_method(result: ProtocolResult) -> str:
+    """The method ``predict`` uses by default: the config's ``deploy``, else finetune, else the first.
+    Chosen from the configuration, never from test accuracy."""
+    names = result.config.method_names
+    return result.config.deploy or ("finetune" if "finetune" in names else names[0])
+
+
+def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
+    out = Path(out)
+    check_out_dir(out)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        summary = build_summary(result)
+        summary["deploy"] = {"method": deploy_method(result), "shots": max(result.config.target.shots),
+                             "seed": result.config.seeds[0]}  # fmt: skip
+        cfg = result.config.model_dump(mode="json")
+        write_text(tmp / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
+        write_text(tmp / "metrics.csv", metrics_csv(result))
+        for r in result.records:
+            if r.model is not None:
+                r.model.save(tmp / "models" / f"{r.method}_k{r.shots}_seed{r.seed}",
+                             {"recipe": result.data.target_recipe.to_dict(), "method": r.method,
+                              "shots": r.shots, "seed": r.seed})  # fmt: skip
+        plots = {"Accuracy vs k": "plots/accuracy_vs_shots.png"}
+        plot_accuracy_vs_shots(summary["results"], tmp / plots["Accuracy vs k"])
+        if result.curves:
+            plots["Training curves"] = "plots/training_curves.png"
+            plot_training_curves(result.curves, result.config.seeds[0], tmp / plots["Training curves"])
+        write_text(tmp / "report.md", render_report(summary, plots))
+        write_json(tmp / "summary.json", summary)  # last: its presence marks a complete run
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return summary

@@ -1,0 +1,82 @@
+"""The numbers of a run: per (method, shots) accuracy, CI, transfer gain, negative transfer."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from collections import defaultdict
+from importlib import metadata
+
+from transferkit.evaluate.protocol import ProtocolResult
+from transferkit.evaluate.stats import is_negative_transfer, paired_gain, t_interval
+
+BASELINE = "scratch"
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for dist in ("transferkit", "torch", "numpy", "scikit-learn", "safetensors", "pydantic"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def results_table(result: ProtocolResult) -> list[dict]:
+    """One row per (method, shots), in config order; gains are paired by seed with scratch."""
+    acc: dict[tuple[str, int], dict[int, float]] = defaultdict(dict)
+    secs: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for r in result.records:
+        acc[(r.method, r.shots)][r.seed] = r.accuracy
+        secs[(r.method, r.shots)].append(r.seconds)
+    rows = []
+    for method in result.config.method_names:
+        for k in result.config.target.shots:
+            if (method, k) not in acc:
+                continue
+            per_seed = acc[(method, k)]
+            seeds = sorted(per_seed)
+            values = [per_seed[s] for s in seeds]
+            ci = t_interval(values)
+            row = {
+                "method": method, "shots": k, "seeds": seeds, "accuracies": values,
+                "accuracy_mean": ci.mean, "accuracy_ci95": ci.as_list(),
+                "gain_vs_scratch": None, "gain_ci95": None, "negative_transfer": False,
+                "train_seconds_mean": sum(secs[(method, k)]) / len(secs[(method, k)]),
+            }  # fmt: skip
+            base = acc.get((BASELINE, k))
+            if base is not None and method != BASELINE and all(s in base for s in seeds):
+                gain = paired_gain(values, [base[s] for s in seeds])
+                row.update(gain_vs_scratch=gain.mean, gain_ci95=gain.as_list(), negative_transfer=is_negative_transfer(gain))
+            rows.append(row)
+    return rows
+
+
+def build_summary(result: ProtocolResult) -> dict:
+    cfg = result.config
+    data = result.data
+    results = results_table(result)
+    return {
+        "name": cfg.name,
+        "source": None if data.source is None else {
+            "data": data.source.name, "classes": data.source.classes, "examples": len(data.source),
+            "recipe": data.source_recipe.to_dict(),
+            "models": {str(s): v for s, v in result.sources.items()},
+        },
+        "target": {
+            "data": data.target.name, "classes": data.target.classes, "examples": len(data.target),
+            "test_examples": len(data.split.test_idx), "pool_examples": len(data.split.pool_idx),
+            "recipe": data.target_recipe.to_dict(), "shots": cfg.target.shots,
+            "split_seed": cfg.target.split_seed, "test_fraction": cfg.target.test_fraction,
+        },
+        "seeds": cfg.seeds,
+        "methods": cfg.method_names,
+        "baseline": BASELINE,
+        "results": results,
+        "negative_transfer": [f"{r['method']} at k={r['shots']}" for r in results if r["negative_transfer"]],
+        "skipped": result.skipped,
+        "model_selection": "fixed training budgets; no model or checkpoint is chosen on the target test split",
+        "wall_time_s": result.wall_time_s,
+        "versions": package_versions(),
+    }  # fmt: skip

@@ -1,0 +1,42 @@
+"""The results table as text (terminal) and Markdown (report)."""
+
+from __future__ import annotations
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{100 * v:.1f}"
+
+
+def _ci(ci: list[float] | None) -> str:
+    return "—" if ci is None else f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+
+
+def _gain(r: dict) -> str:
+    if r["gain_vs_scratch"] is None:
+        return "—"
+    flag = "  NEGATIVE TRANSFER" if r["negative_transfer"] else ""
+    return f"{100 * r['gain_vs_scratch']:+.1f} {_ci(r['gain_ci95'])}{flag}"
+
+
+def rows_for(results: list[dict]) -> list[list[str]]:
+    return [
+        [r["method"], str(r["shots"]), _pct(r["accuracy_mean"]), _ci(r["accuracy_ci95"]), _gain(r), str(len(r["seeds"]))]
+        for r in results
+    ]
+
+
+HEADER = ["method", "k", "acc %", "95% CI", "gain vs scratch (pts) [95% CI]", "seeds"]
+
+
+def text_table(results: list[dict]) -> str:
+    rows = [HEADER] + rows_for(results)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown_table(results: list[dict]) -> str:
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows_for(results)]
+    return "\n".join(lines)

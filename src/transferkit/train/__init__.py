@@ -1,0 +1,1 @@
+"""The training loop, source pretraining with its cache, and head training on features."""

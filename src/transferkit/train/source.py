@@ -1,0 +1,100 @@
+"""Training on the source, once per (source data, architecture, recipe, settings, seed).
+
+The trained model is cached on disk under a key made of everything that determines it,
+so repeated runs, other targets and other methods reuse it instead of retraining.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from transferkit.models import TransferModel
+from transferkit.paths import cache_dir
+from transferkit.train.supervised import fit_supervised, predict_proba
+
+CACHE_FORMAT = 1
+
+
+@dataclass
+class SourceResult:
+    model: TransferModel
+    val_accuracy: float
+    seconds: float
+    cached: bool
+    key: str
+    history: list[tuple[int, float]]
+
+
+def input_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel (images) or per-feature (vectors) mean and std of (N, ...) inputs."""
+    dims = [0, 2, 3] if x.ndim == 4 else [0]
+    return x.mean(dim=dims), x.std(dim=dims).clamp_min(1e-6)
+
+
+def source_val_split(y: np.ndarray, fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified (train, validation) indices of the source; validation never trains."""
+    rng = np.random.default_rng([seed, 104729])
+    train, val = [], []
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        n_val = max(1, int(len(idx) * fraction)) if len(idx) > 1 else 0
+        val.append(idx[:n_val])
+        train.append(idx[n_val:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def pretrain_source(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    classes: list[str],
+    *,
+    architecture: str,
+    arch_kwargs: dict,
+    settings: dict,
+    seed: int,
+    identity: dict,
+    use_cache: bool = True,
+    on_log=None,
+) -> SourceResult:
+    """Train (or load from cache) a TransferModel on the source.
+
+    Args:
+        x, y: Prepared source inputs (N, *input_shape) and labels (N,).
+        settings: ``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``augment``.
+        identity: What names the data (fingerprint, recipe), part of the cache key.
+    """
+    key_src = json.dumps(
+        {"v": CACHE_FORMAT, "arch": architecture, "kw": arch_kwargs, "set": settings, "seed": seed,
+         "id": identity, "torch": torch.__version__.split("+")[0]},
+        sort_keys=True, default=str,
+    )  # fmt: skip
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:20]
+    path = cache_dir() / "source_models" / key
+    if use_cache and path.with_suffix(".json").exists() and path.with_suffix(".safetensors").exists():
+        model = TransferModel.load(path)
+        meta = json.loads(path.with_suffix(".json").read_text())
+        return SourceResult(model, meta["source_val_accuracy"], 0.0, True, key, [])
+
+    start = time.perf_counter()
+    tr, va = source_val_split(y.numpy(), seed=seed)
+    mean, std = input_stats(x[tr])
+    torch.manual_seed(seed)
+    model = TransferModel.build(architecture, tuple(x.shape[1:]), classes, mean, std, **arch_kwargs)
+    steps = max(1, settings["epochs"] * len(tr) // settings["batch_size"])
+    lr = settings["lr"]
+    history = fit_supervised(
+        model, x[tr], y[tr], groups=model.param_groups(lr, lr, settings["weight_decay"]),
+        steps=steps, batch_size=settings["batch_size"], seed=seed, augment=settings["augment"],
+        on_log=on_log,
+    )  # fmt: skip
+    val_acc = float((predict_proba(model, x[va]).argmax(1) == y[va]).float().mean()) if len(va) else float("nan")
+    seconds = time.perf_counter() - start
+    if use_cache:
+        model.save(path, {"source_val_accuracy": val_acc, "key_source": json.loads(key_src)})
+    return SourceResult(model.eval(), val_acc, seconds, False, key, history)

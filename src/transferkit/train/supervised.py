@@ -1,0 +1,60 @@
+"""Supervised training on labelled examples: the building block most methods share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from transferkit.models import TransferModel
+from transferkit.train.augment import random_shift, shift_for
+from transferkit.train.loop import batches, run_steps
+
+
+def fit_supervised(
+    model: TransferModel,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    groups: list[dict],
+    steps: int,
+    batch_size: int,
+    seed: int,
+    augment: bool = True,
+    penalty: Callable[[], torch.Tensor] | None = None,
+    on_log: Callable[[int, float], None] | None = None,
+    log_every: int | None = None,
+) -> list[tuple[int, float]]:
+    """Minimise cross-entropy (+ ``penalty()``) on (x, y) with Adam and a cosine schedule.
+
+    Args:
+        x: (N, *input_shape) inputs; y: (N,) labels.
+        groups: Parameter groups from :meth:`TransferModel.param_groups`.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    it = batches(len(y), batch_size, gen)
+    shift = shift_for(tuple(x.shape[1:])) if augment else 0
+    optimizer = torch.optim.AdamW(groups)
+
+    def loss_fn(step: int) -> torch.Tensor:
+        idx = next(it)
+        xb = random_shift(x[idx], shift, gen) if shift else x[idx]
+        loss = F.cross_entropy(model(xb), y[idx])
+        return loss + penalty() if penalty is not None else loss
+
+    return run_steps(model, loss_fn, optimizer, steps, log_every or max(1, steps // 20), on_log)
+
+
+@torch.inference_mode()
+def predict_proba(model: TransferModel, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """(N, *input_shape) -> (N, C) class probabilities, in eval mode, in batches."""
+    model.eval()
+    return torch.cat([F.softmax(model(x[i : i + batch_size]), dim=1) for i in range(0, len(x), batch_size)])
+
+
+@torch.no_grad()  # not inference_mode: cached features feed autograd (head training)
+def extract_features(model: TransferModel, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """(N, *input_shape) -> (N, D) shared-layer features, computed once in eval mode."""
+    model.eval()
+    return torch.cat([model.features(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])

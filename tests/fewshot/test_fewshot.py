@@ -1,0 +1,308 @@
+"""Few-shot episodes, methods and evaluation on synthetic features."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from transferkit.errors import TransferkitError
+from transferkit.fewshot import (
+    FEWSHOT_METHODS,
+    Episode,
+    FewShotMethod,
+    check_novel,
+    confidence_interval,
+    evaluate_episodes,
+    get_fewshot_method,
+    sample_episodes,
+)
+from transferkit.fewshot.bd_cspn import _rank_in_class
+
+METHODS = sorted(FEWSHOT_METHODS)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+def clusters(
+    rng: np.random.Generator, n_classes: int = 10, per_class: int = 40, dim: int = 32, noise=1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian clusters: class centres ~ N(0, I), examples ~ N(centre, noise^2 I)."""
+    centres = rng.normal(size=(n_classes, dim))
+    labels = np.repeat(np.arange(n_classes), per_class)
+    return centres[labels] + noise * rng.normal(size=(len(labels), dim)), labels
+
+
+def shifted_accuracy(method: str, features, episodes, shift) -> float:
+    """Mean accuracy when every query is moved by the same ``shift`` vector."""
+    accs = [
+        np.mean(
+            get_fewshot_method(method)(
+                features[ep.support_idx], ep.support_y, features[ep.query_idx] + shift, ep.n_way
+            ).argmax(axis=1)
+            == ep.query_y
+        )
+        for ep in episodes
+    ]
+    return float(np.mean(accs))
+
+
+# --- episodes ---------------------------------------------------------------------
+
+
+def test_episode_counts_classes_and_disjointness():
+    labels = np.repeat(np.array([3, 7, 11, 20, 42, 99]), 25)
+    episodes = sample_episodes(labels, n_way=4, k_shot=3, n_query=5, n_episodes=50, seed=1)
+    assert len(episodes) == 50
+    for ep in episodes:
+        assert ep.support_idx.shape == ep.support_y.shape == (12,)
+        assert ep.query_idx.shape == ep.query_y.shape == (20,)
+        assert len(set(ep.classes.tolist())) == 4
+        assert np.bincount(ep.support_y).tolist() == [3] * 4
+        assert np.bincount(ep.query_y).tolist() == [5] * 4
+        assert not set(ep.support_idx) & set(ep.query_idx)
+        assert len(set(ep.support_idx)) == 12 and len(set(ep.query_idx)) == 20
+        # Relabelling: position j in ``classes`` is label j.
+        assert np.array_equal(labels[ep.support_idx], ep.classes[ep.support_y])
+        assert np.array_equal(labels[ep.query_idx], ep.classes[ep.query_y])
+
+
+def test_same_seed_same_episodes_other_seed_other():
+    labels = np.repeat(np.arange(10), 20)
+    a, b, c = (sample_episodes(labels, 5, 1, 5, 20, seed=s) for s in (3, 3, 4))
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(x.support_idx, y.support_idx)
+        assert np.array_equal(x.query_idx, y.query_idx)
+        assert np.array_equal(x.classes, y.classes)
+    assert any(not np.array_equal(x.query_idx, z.query_idx) for x, z in zip(a, c, strict=True))
+
+
+def test_class_with_too_few_examples_is_named():
+    labels = np.concatenate([np.repeat([0, 1, 2], 20), np.full(4, 5)])
+    with pytest.raises(TransferkitError, match="class 5 has 4") as info:
+        sample_episodes(labels, n_way=3, k_shot=1, n_query=15)
+    assert "16" in str(info.value)
+
+
+def test_n_way_larger_than_classes():
+    with pytest.raises(TransferkitError, match="n_way=6.*only 5 classes"):
+        sample_episodes(np.repeat(np.arange(5), 30), n_way=6)
+
+
+@pytest.mark.parametrize("arg", ["n_way", "k_shot", "n_query", "n_episodes"])
+def test_arguments_below_one(arg):
+    with pytest.raises(TransferkitError, match=arg):
+        sample_episodes(np.repeat(np.arange(5), 30), **{arg: 0})
+
+
+def test_float_labels_refused():
+    with pytest.raises(TransferkitError, match="integer class ids"):
+        sample_episodes(np.repeat(np.arange(5.0), 30), n_way=2)
+
+
+def test_check_novel():
+    check_novel([5, 6, 7], seen_classes=range(5))
+    with pytest.raises(TransferkitError, match="2 novel class.*3, 4"):
+        check_novel(np.array([3, 4, 5]), seen_classes=range(5))
+    with pytest.raises(TransferkitError, match="'cat'"):
+        check_novel(["cat", "owl"], ["cat", "dog"])
+
+
+# --- registry and the method contract ------------------------------------------------
+
+
+def test_registry():
+    assert set(METHODS) >= {"simpleshot", "bd_cspn", "soft_kmeans", "logistic"}
+    assert get_fewshot_method("bd_cspn").transductive
+    assert get_fewshot_method("soft_kmeans").transductive
+    assert not get_fewshot_method("simpleshot").transductive
+    assert not get_fewshot_method("logistic").transductive
+    with pytest.raises(TransferkitError, match="Unknown few-shot method 'simpleshoot'.*simpleshot"):
+        get_fewshot_method("simpleshoot")
+    with pytest.raises(TransferkitError, match="does not take temperature.*base_mean"):
+        get_fewshot_method("simpleshot")(np.eye(2), np.arange(2), np.eye(2), 2, temperature=1.0)
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_method_contract(name, rng):
+    method = get_fewshot_method(name)
+    assert method.description
+    features, labels = clusters(rng, n_classes=5, per_class=8, dim=16)
+    (ep,) = sample_episodes(labels, n_way=5, k_shot=2, n_query=6, n_episodes=1, seed=0)
+    probs = method(features[ep.support_idx], ep.support_y, features[ep.query_idx], 5)
+    assert probs.shape == (30, 5) and probs.dtype == np.float64
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    with_mean = method(
+        features[ep.support_idx], ep.support_y, features[ep.query_idx], 5, base_mean=np.ones(16)
+    )
+    assert with_mean.shape == (30, 5)
+    with pytest.raises(TransferkitError, match="base_mean"):
+        method(features[ep.support_idx], ep.support_y, features[ep.query_idx], 5, base_mean=[1])
+    with pytest.raises(TransferkitError, match=r"class\(es\) \[4\] have none"):
+        method(features[ep.support_idx], ep.support_y % 4, features[ep.query_idx], 5)
+
+
+@pytest.mark.parametrize("name", [m for m in METHODS if FEWSHOT_METHODS[m].batched])
+def test_batched_equals_one_by_one(name, rng):
+    method = get_fewshot_method(name)
+    features, labels = clusters(rng, n_classes=8, per_class=10, dim=16, noise=2.0)
+    episodes = sample_episodes(labels, n_way=4, k_shot=2, n_query=5, n_episodes=6, seed=0)
+    batch = method(
+        features[np.stack([ep.support_idx for ep in episodes])],
+        np.stack([ep.support_y for ep in episodes]),
+        features[np.stack([ep.query_idx for ep in episodes])],
+        4,
+    )
+    for ep, probs in zip(episodes, batch, strict=True):
+        one = method(features[ep.support_idx], ep.support_y, features[ep.query_idx], 4)
+        np.testing.assert_allclose(probs, one, atol=1e-6)
+
+
+# --- accuracy -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_separable_clusters_near_perfect(name, rng):
+    features, labels = clusters(rng, noise=0.3)
+    episodes = sample_episodes(labels, n_way=5, k_shot=1, n_query=15, n_episodes=50, seed=0)
+    assert evaluate_episodes(features, labels, episodes, name).mean > 0.98
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_noise_features_chance_level(name, rng):
+    _, labels = clusters(rng)
+    features = rng.normal(size=(len(labels), 32))
+    episodes = sample_episodes(labels, n_way=5, k_shot=5, n_query=15, n_episodes=100, seed=0)
+    assert 0.12 < evaluate_episodes(features, labels, episodes, name).mean < 0.28
+
+
+def test_transduction_helps_with_cluster_structure(rng):
+    # 1 shot is a noisy class mean; 15 queries per class show where the clusters are.
+    features, labels = clusters(rng, noise=1.5)
+    episodes = sample_episodes(labels, n_way=5, k_shot=1, n_query=15, n_episodes=100, seed=0)
+    acc = {m: evaluate_episodes(features, labels, episodes, m).mean for m in METHODS}
+    assert acc["soft_kmeans"] > acc["simpleshot"] + 0.10
+    assert acc["bd_cspn"] > acc["simpleshot"] + 0.01
+
+
+def test_shift_term_removes_support_query_shift(rng):
+    features, labels = clusters(rng, noise=0.7)
+    episodes = sample_episodes(labels, n_way=5, k_shot=1, n_query=15, n_episodes=50, seed=0)
+    shift = 3.0 * rng.normal(size=32)
+    plain = shifted_accuracy("simpleshot", features, episodes, shift)
+    assert plain < 0.9
+    assert shifted_accuracy("bd_cspn", features, episodes, shift) > plain + 0.1
+    assert shifted_accuracy("soft_kmeans", features, episodes, shift) > plain
+
+
+def test_bd_cspn_top_z(rng):
+    features, labels = clusters(rng, n_classes=5, per_class=12, dim=16, noise=1.5)
+    (ep,) = sample_episodes(labels, n_way=5, k_shot=1, n_query=10, n_episodes=1)
+    args = (features[ep.support_idx], ep.support_y, features[ep.query_idx], 5)
+    bd = get_fewshot_method("bd_cspn")
+    np.testing.assert_allclose(bd(*args, top_z=50), bd(*args))
+    assert not np.allclose(bd(*args, top_z=1), bd(*args))
+    sim = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.9, 0.0]])
+    assert _rank_in_class(sim).tolist() == [0, 2, 0, 1]
+
+
+def test_logistic_reaches_the_optimum(rng):
+    # At the minimum of mean cross-entropy + l2/2 |W|^2 the gradient vanishes; check it
+    # by finite differences of the objective written out here, independently of _fit.
+    from transferkit.fewshot.logistic import _fit
+
+    x = rng.normal(size=(12, 6))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    onehot = np.eye(3)[np.arange(12) % 3]
+    l2 = 0.05
+
+    def objective(theta: np.ndarray) -> float:
+        rows = theta.reshape(7, 3)  # weights (6, 3) then the bias (1, 3)
+        w, b = rows[:-1], rows[-1:]
+        logits = x @ w + b
+        log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        return -np.mean((log_p * onehot).sum(axis=1)) + l2 / 2 * np.sum(w * w)
+
+    w, b = _fit(x, onehot, l2, max_steps=2000, tol=1e-9)
+    theta = np.concatenate([w, b]).ravel()
+    eps = 1e-6
+    grad = [
+        (objective(theta + eps * e) - objective(theta - eps * e)) / (2 * eps)
+        for e in np.eye(len(theta))
+    ]
+    assert np.abs(grad).max() < 1e-6
+    assert np.abs(w).max() > 0.1  # not the trivial solution
+
+
+# --- evaluation -----------------------------------------------------------------------
+
+
+def test_confidence_interval_by_hand():
+    mean, ci95 = confidence_interval(np.array([0.5, 0.7, 0.9]))
+    # std with ddof=1: sqrt((0.04 + 0 + 0.04) / 2) = 0.2
+    assert mean == pytest.approx(0.7)
+    assert ci95 == pytest.approx(1.96 * 0.2 / np.sqrt(3))
+    assert np.isnan(confidence_interval(np.array([0.5]))[1])
+
+
+def test_evaluate_scores_every_episode():
+    # Two classes on a line; the second episode's query of class 1 sits nearer class 0.
+    features = np.array([[-1.0], [1.0], [-0.9], [0.9], [-0.2]]) + np.array([[0.0]])
+    features = np.hstack([features, np.ones((5, 1))])
+    labels = np.array([0, 1, 0, 1, 1])
+
+    def episode(query):
+        return Episode(
+            np.array([0, 1]), np.array([0, 1]), np.array(query), np.array([0, 1]), np.array([0, 1])
+        )
+
+    episodes = [episode([2, 3]), episode([2, 4])]
+    result = evaluate_episodes(
+        features, labels, episodes, "simpleshot", context={"base_mean": np.array([0.0, 0.0])}
+    )
+    assert result.accuracies.tolist() == [1.0, 0.5]
+    assert result.mean == pytest.approx(0.75)
+    assert result.ci95 == pytest.approx(1.96 * np.std([1.0, 0.5], ddof=1) / np.sqrt(2))
+    assert result.interval == pytest.approx((0.75 - result.ci95, 0.75 + result.ci95))
+    assert result.as_dict()["n_episodes"] == 2 and "simpleshot: 75.00 ±" in str(result)
+
+
+def test_evaluate_one_episode_at_a_time_method(rng, monkeypatch):
+    calls = []
+
+    def nearest_first_support(support_f, support_y, query_f, n_way):
+        calls.append(support_f.shape)
+        return np.full((len(query_f), n_way), 1.0 / n_way)
+
+    method = FewShotMethod("uniform", nearest_first_support, "Always unsure.", False)
+    monkeypatch.setitem(FEWSHOT_METHODS, "uniform", method)
+    features, labels = clusters(rng, n_classes=5, per_class=10, dim=4)
+    episodes = sample_episodes(labels, n_way=5, k_shot=2, n_query=3, n_episodes=7)
+    result = evaluate_episodes(features, labels, episodes, "uniform")
+    assert calls == [(10, 4)] * 7 and result.mean == pytest.approx(0.2)
+
+
+def test_evaluate_refuses_mismatched_inputs(rng):
+    features, labels = clusters(rng, n_classes=5, per_class=10, dim=4)
+    episodes = sample_episodes(labels, n_way=3, k_shot=1, n_query=2, n_episodes=3)
+    with pytest.raises(TransferkitError, match="disagrees with the labels"):
+        evaluate_episodes(features, (labels + 1) % 5, episodes, "simpleshot")
+    with pytest.raises(TransferkitError, match="only 20 features"):
+        evaluate_episodes(features[:20], labels[:20], episodes, "simpleshot")
+    with pytest.raises(TransferkitError, match="No episodes"):
+        evaluate_episodes(features, labels, [], "simpleshot")
+    with pytest.raises(TransferkitError, match="Unknown few-shot method"):
+        evaluate_episodes(features, labels, episodes, "protonet")
+
+
+def test_600_episodes_5_way_5_shot_under_10_seconds(rng):
+    features, labels = clusters(rng, n_classes=20, per_class=30, dim=64)
+    episodes = sample_episodes(labels, n_way=5, k_shot=5, n_query=15, n_episodes=600, seed=0)
+    start = time.perf_counter()
+    result = evaluate_episodes(features, labels, episodes, "simpleshot")
+    assert time.perf_counter() - start < 10.0
+    assert len(result.accuracies) == 600 and result.seconds < 10.0
