@@ -20,7 +20,7 @@ from transferkit.errors import TransferkitError
 from transferkit.evaluate.prepare import Prepared, prepare
 from transferkit.methods import METHODS, Method, TransferTask, get_method
 from transferkit.models import TransferModel
-from transferkit.train.source import SourceResult, pretrain_source
+from transferkit.train.source import SourceResult, pretrain_source, source_val_split
 from transferkit.train.supervised import predict_proba
 
 
@@ -92,6 +92,12 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
     target_classes = data.target.classes
     for seed in cfg.seeds:
         source_model = None
+        src_parts: dict = {}
+        if data.xs is not None:
+            tr, va = (torch.from_numpy(i) for i in source_val_split(data.source.y, seed=seed))
+            xs, ys = data.xs.to(device), data.ys.to(device)
+            src_parts = {"source_x": xs[tr], "source_y": ys[tr], "source_val_x": xs[va], "source_val_y": ys[va],
+                         "source_classes": data.source.classes}  # fmt: skip
         if needs_source:
             src = train_source(cfg, data, seed, device)
             source_model = src.model.to(device)
@@ -113,10 +119,8 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
 
                 task = TransferTask(
                     target, target_classes, seed, _model_factory(cfg, data, source_model, device),
-                    source_model, data.xs.to(device) if data.xs is not None else None,
-                    data.ys.to(device) if data.ys is not None else None,
-                    data.source.classes if data.source else None, on_log,
-                )  # fmt: skip
+                    source_model, on_log=on_log, **src_parts,
+                )
                 t0 = time.perf_counter()
                 torch.manual_seed(seed)
                 model = method.fit(task)

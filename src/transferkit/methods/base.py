@@ -38,9 +38,15 @@ class TransferTask:
         new_model: Builds a freshly initialised model for the target classes (same
             architecture and input normalisation as the source model).
         source_model: The model trained on the source (shared + source head), or None.
-        source_x, source_y: Source training data, for methods that train on both domains.
+        source_x, source_y: Source training split (the source model trained on exactly
+            this), for methods that train on both domains.
+        source_val_x, source_val_y: Held-out source validation split (never trained on):
+            label-free model selection for domain adaptation may use it.
         source_classes: Source class names.
         on_log: Called as ``on_log(phase, step, loss)`` while training.
+        monitor: Optional ``monitor(model, step)`` the protocol may pass to *record* target
+            test accuracy during training for the report's curves. Its value is never
+            returned to the method: nothing may select on it.
     """
 
     target: TargetData
@@ -52,6 +58,9 @@ class TransferTask:
     source_y: torch.Tensor | None = None
     source_classes: list[str] | None = None
     on_log: Callable[[str, int, float], None] | None = None
+    source_val_x: torch.Tensor | None = None
+    source_val_y: torch.Tensor | None = None
+    monitor: Callable[[TransferModel, int], None] | None = None
     extras: dict = field(default_factory=dict)
 
     @property

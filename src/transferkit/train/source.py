@@ -82,7 +82,7 @@ def pretrain_source(
         return SourceResult(model, meta["source_val_accuracy"], 0.0, True, key, [])
 
     start = time.perf_counter()
-    tr, va = source_val_split(y.numpy(), seed=seed)
+    tr, va = source_val_split(y.cpu().numpy(), seed=seed)
     mean, std = input_stats(x[tr])
     torch.manual_seed(seed)
     model = TransferModel.build(architecture, tuple(x.shape[1:]), classes, mean, std, **arch_kwargs)

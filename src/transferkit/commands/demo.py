@@ -1,0 +1,19 @@
+"""``transferkit demo``: the default job on built-in data."""
+
+from __future__ import annotations
+
+from transferkit.commands._shared import print_summary
+
+
+def add_parser(sub) -> None:
+    d = sub.add_parser("demo", help="MNIST-5k -> optdigits: five methods, k = 1/5/10, 3 seeds")
+    d.add_argument("--out", help="run folder (default: runs/<name>-<time>)")
+    d.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a field")
+    d.add_argument("--quiet", action="store_true")
+
+
+def execute(args) -> int:
+    from transferkit.api import demo
+
+    print_summary(demo(args.out, args.set, progress=not args.quiet))
+    return 0

@@ -1,0 +1,26 @@
+"""``transferkit predict RUN_DIR INPUT``: class index, name and probability per input."""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    pr = sub.add_parser("predict", help="predict with a model from a run folder")
+    pr.add_argument("run_dir")
+    pr.add_argument("input", help=".npz (array x), .csv, or a folder of images")
+    pr.add_argument("--out", help="write predictions CSV here (default: print)")
+    pr.add_argument("--method", help="which method's model (default: the run's deploy method)")
+    pr.add_argument("--shots", type=int)
+    pr.add_argument("--seed", type=int)
+
+
+def execute(args) -> int:
+    from transferkit.predict import predict
+
+    rows = predict(args.run_dir, args.input, args.out, method=args.method, shots=args.shots, seed=args.seed)
+    if args.out:
+        print(f"wrote {len(rows)} predictions to {args.out}")
+    else:
+        print("input,class_index,class_name,probability")
+        for r in rows:
+            print(f"{r['input']},{r['class_index']},{r['class_name']},{r['probability']:.4f}")
+    return 0
