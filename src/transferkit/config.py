@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from transferkit.errors import TransferkitError
 
@@ -23,16 +23,35 @@ class DataConfig(Strict):
     data: str = Field(description="built-in domain name (see `transferkit list`) or a path")
     classes: list[int | str] | None = Field(None, description="keep only these classes (a new task)")
     label_column: str = "label"
+    text_column: str = Field("text", description="text column of a CSV/JSONL text data set")
     max_per_class: int | None = Field(None, ge=1, description="subsample large data sets")
 
 
 class SourceConfig(DataConfig):
+    data: str | None = Field(None, description="source data; optional with `pretrained`")
+    pretrained: str | None = Field(None, description="pretrained shared layers: mobilenet_v2_imagenet, timm:<model>, hf:<model>")
+    weights: str | None = Field(None, description="local checkpoint file or model folder for `pretrained`")
     epochs: int = Field(4, ge=1)
     batch_size: int = Field(128, ge=1)
     lr: float = Field(2e-3, gt=0)
+    shared_lr_mult: float = Field(0.05, gt=0, description="with `pretrained` and `data`: shared layers train at lr x this")
     weight_decay: float = Field(1e-4, ge=0)
     augment: bool = True
     cache: bool = True
+    resolution: Literal["match", "native"] = Field(
+        "match", description="bring the source down to the target's effective resolution when lower (docs/protocol.md)"
+    )
+
+    @model_validator(mode="after")
+    def _data_or_pretrained(self) -> SourceConfig:
+        if self.data is None and self.pretrained is None:
+            raise ValueError("give `data` (a source data set), `pretrained` (a pretrained model), or both")
+        if self.pretrained is not None:
+            from transferkit.pretrained.registry import SOURCES
+
+            if self.pretrained not in SOURCES and not self.pretrained.startswith(("timm:", "hf:")):
+                raise ValueError(f"unknown pretrained source {self.pretrained!r}; use one of {sorted(SOURCES)}, timm:<model>, hf:<model>")
+        return self
 
 
 class TargetConfig(DataConfig):
@@ -160,8 +179,10 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None, raw
     raw = apply_overrides(dict(raw or {}), parse_set(overrides or []))
     cfg = validate(raw, str(path) if path else "experiment")
     for section in (cfg.source, cfg.target):
-        if section is not None:
+        if section is not None and section.data is not None:
             section.data = resolve_data_path(section.data, base)
+    if cfg.source is not None and cfg.source.weights is not None and not Path(cfg.source.weights).is_absolute():
+        cfg.source.weights = str((base / cfg.source.weights).resolve())
     return cfg
 
 

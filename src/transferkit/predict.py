@@ -56,11 +56,18 @@ def predict(run_dir: str | Path, inputs: str | Path, out: str | Path | None = No
     path = model_path(run_dir, **which)
     model = TransferModel.load(path)
     meta = json.loads(path.with_suffix(".json").read_text())
-    x, names = load_inputs(inputs)
-    if not np.isfinite(x).all():
-        raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
-    recipe = Recipe.from_dict(meta["recipe"])
-    probs = predict_proba(model, apply_recipe(x, recipe))
+    if meta["recipe"].get("kind") == "text":  # texts, tokenised by the pretrained source's tokenizer
+        from transferkit.data.text import TextRecipe, load_text_inputs, tokenize
+
+        recipe = TextRecipe(**meta["recipe"])
+        tokenizer = getattr(model.shared, "tokenizer", None) or recipe.tokenizer()  # scratch text models have none
+        texts, names = load_text_inputs(inputs)
+        probs = predict_proba(model, tokenize(tokenizer, texts, recipe.max_length))
+    else:
+        x, names = load_inputs(inputs)
+        if not np.isfinite(x).all():
+            raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
+        probs = predict_proba(model, apply_recipe(x, Recipe.from_dict(meta["recipe"])))
     conf, idx = probs.max(1)
     rows = [{"input": n, "class_index": int(i), "class_name": model.classes[int(i)], "probability": float(c)}
             for n, i, c in zip(names, idx, conf, strict=True)]  # fmt: skip

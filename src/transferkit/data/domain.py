@@ -57,6 +57,10 @@ class Domain:
         h.update(repr(self.value_range).encode())
         return h.hexdigest()[:16]
 
+    def select(self, idx: np.ndarray) -> Domain:
+        """The examples at ``idx`` (same classes)."""
+        return Domain(self.name, self.x[idx], self.y[idx], self.classes, self.value_range, self.meta)
+
     def subset(self, classes: list[int | str]) -> Domain:
         """Keep only ``classes`` (indices or names), relabelled ``0 .. len(classes) - 1``."""
         idx = [self._class_index(c) for c in classes]

@@ -13,7 +13,7 @@ from transferkit.errors import TransferkitError
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
-def load_file(path: str | Path, label_column: str = "label") -> Domain:
+def load_file(path: str | Path, label_column: str = "label", text_column: str = "text") -> Domain:
     """Load a user data set, choosing the reader from what ``path`` is."""
     p = Path(path)
     if not p.exists():
@@ -21,6 +21,10 @@ def load_file(path: str | Path, label_column: str = "label") -> Domain:
             f"data file {str(path)!r} does not exist.",
             "give a built-in domain name (see `transferkit list`) or an existing .npz, .csv or image folder.",
         )
+    from transferkit.data.text import TEXT_SUFFIXES, has_text_column, load_text_file
+
+    if p.suffix in TEXT_SUFFIXES or (p.suffix in (".csv", ".tsv") and has_text_column(p, text_column)):
+        return load_text_file(p, label_column, text_column)
     if p.is_dir():
         return load_image_folder(p)
     if p.suffix == ".npz":

@@ -33,13 +33,15 @@ class Recipe:
     value_range: tuple[float, float]
     shape: tuple[int, ...]  # model input: (C, H, W) or (D,)
     pad: int = 0
+    resolution: tuple[int, int] | None = None  # pass through this (H, W) first: see match_resolution
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> Recipe:
-        return cls(tuple(d["value_range"]), tuple(d["shape"]), int(d.get("pad", 0)))
+        res = d.get("resolution")
+        return cls(tuple(d["value_range"]), tuple(d["shape"]), int(d.get("pad", 0)), tuple(res) if res else None)
 
 
 def unit_range(x: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
@@ -106,6 +108,26 @@ def make_recipe(
     return Recipe(domain.value_range, tuple(shape), pad)
 
 
+def match_resolution(source: Recipe, target_native: tuple[int, int], target: Recipe) -> Recipe:
+    """The source recipe, degraded to the target's effective resolution when that is lower.
+
+    A target stored at 8x8 and shown to the model at 20x20 (inside a 28x28 frame) carries
+    no detail finer than 1/2.5 of the model's pixels. Shared layers trained on sharp
+    28x28 source images learn strokes the target never shows; passing the source through
+    the same bottleneck (28 / 2.5 = 11 pixels, then back up) makes them learn features
+    that exist in both domains. When the target is at least as sharp as the source, the
+    source recipe is returned unchanged.
+    """
+    if len(target.shape) != 3:
+        return source
+    inner = (target.shape[1] - 2 * target.pad, target.shape[2] - 2 * target.pad)
+    scale = min(inner[0] / target_native[0], inner[1] / target_native[1])
+    if scale <= 1.25:
+        return source
+    res = (max(4, round(source.shape[1] / scale)), max(4, round(source.shape[2] / scale)))
+    return Recipe(source.value_range, source.shape, source.pad, res)
+
+
 def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
     """Raw inputs (N, ...) -> model inputs (N, *recipe.shape), float32 tensor."""
     t = torch.from_numpy(unit_range(x, recipe.value_range))
@@ -122,6 +144,8 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
         else:
             raise TransferkitError(f"cannot map {t.shape[1]} channels to {c}.", "give grey or RGB images.")
     inner = (h - 2 * recipe.pad, w - 2 * recipe.pad)
+    if recipe.resolution is not None and tuple(t.shape[2:]) != tuple(recipe.resolution):
+        t = F.interpolate(t, size=tuple(recipe.resolution), mode="bilinear", align_corners=False, antialias=True)
     if tuple(t.shape[2:]) != inner:
         t = F.interpolate(t, size=inner, mode="bilinear", align_corners=False, antialias=True)
     if recipe.pad:

@@ -9,7 +9,7 @@ import torch
 
 from transferkit.config import DataConfig, ExperimentConfig
 from transferkit.data import Domain, load_domain
-from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
+from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, match_resolution
 from transferkit.data.splits import TestSplit, make_test_split
 from transferkit.errors import TransferkitError
 
@@ -26,10 +26,11 @@ class Prepared:
     yt: torch.Tensor
     split: TestSplit
     input_shape: tuple[int, ...]
+    scratch_architecture: str | None = None  # set when it differs from model.shared (pretrained sources)
 
 
 def load_section(section: DataConfig, seed: int = 0) -> Domain:
-    domain = load_domain(section.data, section.label_column)
+    domain = load_domain(section.data, section.label_column, section.text_column)
     if section.classes:
         domain = domain.subset(section.classes)
     if section.max_per_class:
@@ -38,7 +39,7 @@ def load_section(section: DataConfig, seed: int = 0) -> Domain:
             rng.permutation(np.flatnonzero(domain.y == c))[: section.max_per_class]
             for c in range(domain.num_classes)
         ]))  # fmt: skip
-        domain = Domain(domain.name, domain.x[keep], domain.y[keep], domain.classes, domain.value_range, domain.meta)
+        domain = domain.select(keep)
     missing = [domain.classes[c] for c in range(domain.num_classes) if not (domain.y == c).any()]
     if missing:
         raise TransferkitError(
@@ -48,6 +49,10 @@ def load_section(section: DataConfig, seed: int = 0) -> Domain:
 
 
 def prepare(cfg: ExperimentConfig) -> Prepared:
+    if cfg.source is not None and cfg.source.pretrained:
+        from transferkit.evaluate.pretrained import prepare_pretrained
+
+        return prepare_pretrained(cfg)
     target = load_section(cfg.target)
     source = load_section(cfg.source) if cfg.source else None
     if cfg.model.input_shape:
@@ -56,6 +61,8 @@ def prepare(cfg: ExperimentConfig) -> Prepared:
         shape = (source or target).input_shape
     src_recipe = make_recipe(source, shape, 0) if source else None
     tgt_recipe = make_recipe(target, shape, cfg.target.pad, source=source)
+    if source is not None and target.is_image and cfg.source.resolution == "match":
+        src_recipe = match_resolution(src_recipe, target.input_shape[1:], tgt_recipe)
     xs = apply_recipe(source.x, src_recipe) if source else None
     ys = torch.from_numpy(source.y) if source else None
     split = make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed)

@@ -20,6 +20,7 @@ from transferkit.errors import TransferkitError
 from transferkit.evaluate.prepare import Prepared, prepare
 from transferkit.methods import METHODS, Method, TransferTask, get_method
 from transferkit.models import TransferModel
+from transferkit.models.adapters import model_footprint
 from transferkit.train.source import SourceResult, pretrain_source, source_val_split
 from transferkit.train.supervised import predict_proba
 
@@ -32,6 +33,7 @@ class RunRecord:
     accuracy: float
     seconds: float
     model: TransferModel | None = None
+    footprint: dict = field(default_factory=dict)  # trainable_params, total_params, checkpoint_bytes
 
 
 @dataclass
@@ -43,6 +45,12 @@ class ProtocolResult:
     sources: dict[int, dict] = field(default_factory=dict)
     skipped: list[dict] = field(default_factory=list)
     wall_time_s: float = 0.0
+    # Domain adaptation: target test accuracy at each checkpoint, recorded for the report only
+    # (methods never see it), the label-free checkpoint choice of each run, and the source
+    # models (features before adaptation).
+    target_curves: list[dict] = field(default_factory=list)  # method, shots, seed, step, accuracy
+    selections: list[dict] = field(default_factory=list)  # method, shots, seed, criterion, ...
+    source_models: dict[int, TransferModel] = field(default_factory=dict)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -61,7 +69,7 @@ def build_methods(cfg: ExperimentConfig, data: Prepared) -> list[Method]:
         raise TransferkitError(f"methods {names} list a method twice.", "list each method once.")
     same = data.source is not None and data.source.classes == data.target.classes
     for m in methods:
-        m.check(max(cfg.target.shots), same, data.source is not None)
+        m.check(max(cfg.target.shots), same, cfg.source is not None)
     if cfg.deploy and cfg.deploy not in names:
         raise TransferkitError(f"deploy: {cfg.deploy!r} is not among methods {names}.", "name one of the methods.")
     return methods
@@ -69,6 +77,10 @@ def build_methods(cfg: ExperimentConfig, data: Prepared) -> list[Method]:
 
 def train_source(cfg: ExperimentConfig, data: Prepared, seed: int, device: torch.device) -> SourceResult:
     src = cfg.source
+    if src.pretrained:  # a pretrained model as source, optionally fine-tuned on source data
+        from transferkit.train.pretrained_source import pretrained_source_model
+
+        return pretrained_source_model(cfg, data, seed, device)
     settings = {k: getattr(src, k) for k in ("epochs", "batch_size", "lr", "weight_decay", "augment")}
     identity = {"data": data.source.fingerprint(), "recipe": data.source_recipe.to_dict(), "head_hidden": cfg.model.head_hidden}
     return pretrain_source(
@@ -101,6 +113,7 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
         if needs_source:
             src = train_source(cfg, data, seed, device)
             source_model = src.model.to(device)
+            result.source_models[seed] = source_model
             result.sources[seed] = {"val_accuracy": src.val_accuracy, "seconds": src.seconds, "cached": src.cached, "key": src.key}
             say(f"source seed={seed}: val acc {src.val_accuracy:.3f} ({'cached' if src.cached else f'{src.seconds:.1f} s'})")
         for k in cfg.target.shots:
@@ -114,23 +127,39 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                     continue
                 rows = result.curves
 
-                def on_log(phase, step, loss, _m=method.name, _k=k, _s=seed):
-                    rows.append({"method": _m, "shots": _k, "seed": _s, "phase": phase, "step": step, "loss": loss})
+                def on_log(phase, step, loss, epoch=None, _m=method.name, _k=k, _s=seed):
+                    rows.append({"method": _m, "shots": _k, "seed": _s, "phase": phase, "step": step,
+                                 "epoch": epoch, "loss": loss})  # fmt: skip
 
                 task = TransferTask(
                     target, target_classes, seed, _model_factory(cfg, data, source_model, device),
                     source_model, on_log=on_log, **src_parts,
+                    monitor=_monitor(result.target_curves, method.name, k, seed, x_test, y_test),
                 )
                 t0 = time.perf_counter()
                 torch.manual_seed(seed)
                 model = method.fit(task)
-                acc = float((predict_proba(model, x_test).argmax(1) == y_test).float().mean())
                 seconds = time.perf_counter() - t0
+                if "selection" in task.extras:
+                    result.selections.append({"method": method.name, "shots": k, "seed": seed,
+                                              **vars(task.extras["selection"])})  # fmt: skip
+                acc = float((predict_proba(model, x_test).argmax(1) == y_test).float().mean())
                 keep = model.cpu() if cfg.save_models else None
-                result.records.append(RunRecord(method.name, k, seed, acc, seconds, keep))
+                result.records.append(RunRecord(method.name, k, seed, acc, seconds, keep, model_footprint(model)))
                 say(f"{method.name} k={k} seed={seed}: accuracy {acc:.3f} ({seconds:.1f} s)")
     result.wall_time_s = time.perf_counter() - start
     return result
+
+
+def _monitor(rows: list[dict], method: str, k: int, seed: int, x_test, y_test) -> Callable:
+    """``monitor(model, step)``: records target test accuracy for the report; returns nothing
+    to the method, so no selection can use it."""
+
+    def record(model: TransferModel, step: int) -> None:
+        acc = float((predict_proba(model, x_test).argmax(1) == y_test).float().mean())
+        rows.append({"method": method, "shots": k, "seed": seed, "step": step, "accuracy": acc})
+
+    return record
 
 
 def _model_factory(cfg: ExperimentConfig, data: Prepared, source_model, device) -> Callable[[], TransferModel]:
@@ -140,11 +169,11 @@ def _model_factory(cfg: ExperimentConfig, data: Prepared, source_model, device) 
     else:
         from transferkit.train.source import input_stats
 
-        mean, std = input_stats(data.xt[data.split.pool_idx])
+        mean, std = input_stats(data.xt[data.split.pool_idx]) if data.xt.is_floating_point() else (None, None)
 
     def build() -> TransferModel:
         return TransferModel.build(
-            cfg.model.shared, data.input_shape, data.target.classes, mean, std,
+            data.scratch_architecture or cfg.model.shared, data.input_shape, data.target.classes, mean, std,
             head_hidden=cfg.model.head_hidden, **cfg.model.options,
         ).to(device)  # fmt: skip
 

@@ -68,7 +68,36 @@ def bd_cspn(
     mean = centring_mean(support_f, base_mean)
     support = center_normalize(support_f, mean)  # (..., S, D)
     query = center_normalize(query_f, mean)  # (..., Q, D)
-    query = query + support.mean(axis=-2, keepdims=True) - query.mean(axis=-2, keepdims=True)
+    shift, rectified = rectify(support, onehot, query, n_way, scale=scale, top_z=top_z)
+    return softmax(scale * cosine(query + shift, rectified))
+
+
+def rectify(
+    support: np.ndarray,
+    onehot: np.ndarray,
+    query: np.ndarray,
+    n_way: int,
+    *,
+    scale: float = 10.0,
+    top_z: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 2-4 of :func:`bd_cspn` on centred, L2-normalised features.
+
+    Exposed so that a model can keep the result: ``methods/transductive.py`` stores the
+    shift and the rectified prototypes as its specific layers.
+
+    Args:
+        support: (..., S, D) normalised support features.
+        onehot: (..., S, n_way) their labels.
+        query: (..., Q, D) normalised query (unlabelled) features.
+        n_way, scale, top_z: As in :func:`bd_cspn`.
+
+    Returns:
+        The shift term (..., 1, D), added to every query, and the rectified prototypes
+        (..., n_way, D); queries are classified by ``cos(query + shift, prototype)``.
+    """
+    shift = support.mean(axis=-2, keepdims=True) - query.mean(axis=-2, keepdims=True)
+    query = query + shift
 
     prototypes = class_means(support, onehot)  # (..., n_way, D)
     sim = cosine(query, prototypes)  # (..., Q, n_way)
@@ -83,8 +112,7 @@ def bd_cspn(
     # underflows.
     logits = np.where(member > 0, scale * cosine(x, prototypes), -np.inf)  # (..., S + Q, n_way)
     w = np.exp(logits - logits.max(axis=-2, keepdims=True))
-    rectified = transpose(w) @ x / w.sum(axis=-2)[..., None]  # (..., n_way, D)
-    return softmax(scale * cosine(query, rectified))
+    return shift, transpose(w) @ x / w.sum(axis=-2)[..., None]  # (..., 1, D), (..., n_way, D)
 
 
 def _rank_in_class(sim: np.ndarray) -> np.ndarray:

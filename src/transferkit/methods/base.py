@@ -43,7 +43,8 @@ class TransferTask:
         source_val_x, source_val_y: Held-out source validation split (never trained on):
             label-free model selection for domain adaptation may use it.
         source_classes: Source class names.
-        on_log: Called as ``on_log(phase, step, loss)`` while training.
+        on_log: Called as ``on_log(phase, step, loss, epoch)`` while training (``epoch``:
+            passes over the labelled examples so far, or None when not meaningful).
         monitor: Optional ``monitor(model, step)`` the protocol may pass to *record* target
             test accuracy during training for the report's curves. Its value is never
             returned to the method: nothing may select on it.
@@ -57,7 +58,7 @@ class TransferTask:
     source_x: torch.Tensor | None = None
     source_y: torch.Tensor | None = None
     source_classes: list[str] | None = None
-    on_log: Callable[[str, int, float], None] | None = None
+    on_log: Callable[[str, int, float, float | None], None] | None = None
     source_val_x: torch.Tensor | None = None
     source_val_y: torch.Tensor | None = None
     monitor: Callable[[TransferModel, int], None] | None = None
@@ -67,10 +68,10 @@ class TransferTask:
     def same_label_space(self) -> bool:
         return self.source_classes is not None and list(self.source_classes) == list(self.classes)
 
-    def log(self, phase: str) -> Callable[[int, float], None]:
-        def record(step: int, loss: float) -> None:
+    def log(self, phase: str) -> Callable[..., None]:
+        def record(step: int, loss: float, epoch: float | None = None) -> None:
             if self.on_log is not None:
-                self.on_log(phase, step, loss)
+                self.on_log(phase, step, loss, epoch)
 
         return record
 

@@ -11,10 +11,16 @@ Stage 2 (fine-tune), from (phi_s, W):
 Starting stage 2 from a trained head keeps the random head's large early gradients from
 distorting the pretrained features (Kumar et al., ICLR 2022, "Fine-Tuning can Distort
 Pretrained Features and Underperform Out-of-Distribution"); discriminative learning
-rates follow Howard & Ruder (ACL 2018). ``freeze`` keeps the first blocks fixed.
+rates follow Howard & Ruder (ACL 2018). ``freeze`` keeps the first blocks fixed. When the
+source and target classes are the same, W starts from the source's specific layers;
+otherwise they are re-created for the target classes.
 """
 
 from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.models import TransferModel
@@ -23,21 +29,29 @@ from transferkit.train.supervised import fit_supervised
 
 
 class FinetuneParams(Params):
-    probe_steps: int = 300
-    steps: int = 200
-    batch_size: int = 64
-    lr: float = 1e-3
-    shared_lr_mult: float = 0.1
-    weight_decay: float = 1e-4
-    freeze: int = 0
-    bn: str = "train"
+    probe_steps: PositiveInt = 300
+    steps: PositiveInt = 200
+    batch_size: PositiveInt = 32
+    lr: PositiveFloat = 3e-3
+    shared_lr_mult: NonNegativeFloat = 0.3
+    weight_decay: NonNegativeFloat = 1e-4
+    freeze: NonNegativeInt = 0
+    bn: Literal["train", "frozen"] = "train"
     augment: bool = True
+
+
+def start_from_source(task: TransferTask) -> TransferModel:
+    """A copy of the source model; its specific layers are kept when the label spaces match
+    (the source head is a trained classifier for exactly these classes) and re-created
+    for the target classes otherwise."""
+    model = task.source_model.copy()
+    return model if task.same_label_space else model.reset_specific(task.classes)
 
 
 def probe_then_tune(task: TransferTask, p: FinetuneParams, penalty_factory=None) -> TransferModel:
     """Shared by ``finetune`` and ``l2sp``: probe, then tune with an optional penalty."""
     t = task.target
-    model = task.source_model.copy().reset_specific(task.classes).freeze("all")
+    model = start_from_source(task).freeze("all")
     fit_probe(model, t.x_labelled, t.y_labelled, steps=p.probe_steps, on_log=task.log("head"))
     model.freeze(p.freeze).set_bn_policy(p.bn)
     penalty = penalty_factory(model) if penalty_factory else None

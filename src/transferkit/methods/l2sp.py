@@ -14,6 +14,7 @@ then all layers at discriminative rates).
 from __future__ import annotations
 
 import torch
+from pydantic import NonNegativeFloat
 
 from transferkit.methods.base import Method, TransferTask, register_method
 from transferkit.methods.finetune import FinetuneParams, probe_then_tune
@@ -21,9 +22,9 @@ from transferkit.models import TransferModel
 
 
 class L2SPParams(FinetuneParams):
-    alpha: float = 0.01
-    beta: float = 0.01
-    weight_decay: float = 0.0
+    alpha: NonNegativeFloat = 0.01
+    beta: NonNegativeFloat = 0.01
+    weight_decay: NonNegativeFloat = 0.0
 
 
 def l2sp_penalty(model: TransferModel, alpha: float, beta: float):

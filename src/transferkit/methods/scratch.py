@@ -10,16 +10,18 @@ input normalisation, augmentation and step budget as the transfer methods.
 
 from __future__ import annotations
 
+from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
+
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.models import TransferModel
 from transferkit.train.supervised import fit_supervised
 
 
 class ScratchParams(Params):
-    steps: int = 300
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
+    steps: PositiveInt = 300
+    batch_size: PositiveInt = 32
+    lr: PositiveFloat = 1e-3
+    weight_decay: NonNegativeFloat = 1e-4
     augment: bool = True
 
 

@@ -1,5 +1,6 @@
 """Shared layers (backbones), specific layers (heads) and the TransferModel that joins them."""
 
+from transferkit.models import pretrained, text  # noqa: F401  (register the `pretrained` and `textcnn` architectures)
 from transferkit.models.shared import ARCHITECTURES, SharedLayers, build_shared, register_architecture
 from transferkit.models.transfer_model import TransferModel, split_module
 

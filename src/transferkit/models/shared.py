@@ -21,7 +21,7 @@ class ArchitectureInfo:
     name: str
     description: str
     build: Callable[..., nn.Module]
-    accepts: str  # "image" or "vector"
+    accepts: str  # "image", "vector" or "any"
 
 
 ARCHITECTURES: dict[str, ArchitectureInfo] = {}
@@ -90,7 +90,7 @@ def build_shared(name: str, input_shape: tuple[int, ...], **kwargs) -> SharedLay
             f"use one of: {did_you_mean(name, sorted(ARCHITECTURES))}.",
         )
     info = ARCHITECTURES[name]
-    if (info.accepts == "image") != (len(input_shape) == 3):
+    if info.accepts != "any" and (info.accepts == "image") != (len(input_shape) == 3):
         raise TransferkitError(
             f"architecture {name!r} takes {info.accepts} inputs but the data has shape {input_shape}.",
             "use `auto`, or `cnn` for images and `mlp` for vectors.",

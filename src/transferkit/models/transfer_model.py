@@ -85,6 +85,8 @@ class TransferModel(nn.Module):
         return len(self.shared.blocks)
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        if not x.is_floating_point():  # token ids (text) pass through unchanged
+            return x
         shape = (1, -1) + (1,) * (x.ndim - 2)
         return (x - self.input_mean.view(shape)) / self.input_std.view(shape)
 
@@ -138,6 +140,7 @@ class TransferModel(nn.Module):
         """Re-create the specific layers for a new label space."""
         self.specific = build_specific(self.shared.out_dim, len(classes), self.config["head_hidden"])
         self.config["classes"] = list(classes)
+        self.config.pop("specific", None)  # back to the default linear kind (models/specific.py)
         return self
 
     def copy(self) -> TransferModel:
@@ -152,6 +155,10 @@ class TransferModel(nn.Module):
 
         path = Path(path).with_suffix("")
         state = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
+        if self.config.get("adapter"):  # LoRA/BitFit: store only what changed (models/adapters.py)
+            from transferkit.models.adapters import checkpoint_state
+
+            state = checkpoint_state(self, state)
         write_atomic(path.with_suffix(".safetensors"), lambda p: save_file(state, str(p)))
         write_json(path.with_suffix(".json"), {**self.config, **(extra or {})})
 
@@ -173,7 +180,14 @@ class TransferModel(nn.Module):
             config["architecture"], tuple(config["input_shape"]), config["classes"],
             head_hidden=config.get("head_hidden", 0), **config.get("arch_kwargs", {}),
         )  # fmt: skip
-        model.load_state_dict(load_file(str(weights_path)))
+        if config.get("specific", "linear") != "linear":  # e.g. prototype heads (models/specific.py)
+            model.specific = build_specific(model.shared.out_dim, len(config["classes"]), kind=config["specific"])
+        if config.get("adapter"):  # re-inject LoRA/BitFit, then load (models/adapters.py)
+            from transferkit.models.adapters import load_adapted
+
+            load_adapted(model, config, load_file(str(weights_path)))
+        else:
+            model.load_state_dict(load_file(str(weights_path)))
         model.config.update({k: v for k, v in config.items() if k not in model.config})
         return model.eval()
 

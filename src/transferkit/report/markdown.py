@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from transferkit.report.adaptation import adaptation_markdown
+from transferkit.report.auto import auto_section
 from transferkit.report.table import markdown_table
 
 
@@ -37,6 +39,8 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         lines += ["No negative transfer detected (no gain CI lies entirely below 0).", ""]
     if summary["skipped"]:
         lines += ["Skipped: " + "; ".join(f"{s['method']} k={s['shots']} ({s['reason']})" for s in summary["skipped"][:10]), ""]
+    lines += adaptation_markdown(summary.get("adaptation"))
+    lines += auto_section(summary)  # what `method: auto` chose and why (report/auto.py)
     for title, rel in plots.items():
         lines += [f"## {title}", "", f"![{title}]({rel})", ""]
     return "\n".join(lines)

@@ -18,6 +18,7 @@ import yaml
 from transferkit.atomic import write_json, write_text
 from transferkit.errors import TransferkitError
 from transferkit.evaluate.protocol import ProtocolResult
+from transferkit.report.adaptation import adaptation_report
 from transferkit.report.markdown import render_report
 from transferkit.report.plots import plot_accuracy_vs_shots, plot_training_curves
 from transferkit.report.summary import build_summary
@@ -29,14 +30,16 @@ def check_out_dir(out: Path) -> None:
 
 
 def metrics_csv(result: ProtocolResult) -> str:
-    """One row per method x k x seed x logged step (loss), plus a final row with test accuracy."""
+    """One row per method x k x seed x logged step (loss, epoch), plus a final row per run
+    with the test accuracy (epoch: passes over the labelled target examples so far)."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["method", "shots", "seed", "phase", "step", "loss", "test_accuracy"])
+    w.writerow(["method", "shots", "seed", "phase", "step", "epoch", "loss", "test_accuracy"])
     for c in result.curves:
-        w.writerow([c["method"], c["shots"], c["seed"], c["phase"], c["step"], f"{c['loss']:.6g}", ""])
+        epoch = "" if c.get("epoch") is None else f"{c['epoch']:.3g}"
+        w.writerow([c["method"], c["shots"], c["seed"], c["phase"], c["step"], epoch, f"{c['loss']:.6g}", ""])
     for r in result.records:
-        w.writerow([r.method, r.shots, r.seed, "final", "", "", f"{r.accuracy:.6f}"])
+        w.writerow([r.method, r.shots, r.seed, "final", "", "", "", f"{r.accuracy:.6f}"])
     return buf.getvalue()
 
 
@@ -69,6 +72,10 @@ def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
         if result.curves:
             plots["Training curves"] = "plots/training_curves.png"
             plot_training_curves(result.curves, result.config.seeds[0], tmp / plots["Training curves"])
+        da_section, da_plots = adaptation_report(result, tmp)
+        if da_section:
+            summary["adaptation"] = da_section
+            plots.update(da_plots)
         write_text(tmp / "report.md", render_report(summary, plots))
         write_json(tmp / "summary.json", summary)  # last: its presence marks a complete run
         if out.exists():

@@ -9,6 +9,7 @@ from importlib import metadata
 
 from transferkit.evaluate.protocol import ProtocolResult
 from transferkit.evaluate.stats import is_negative_transfer, paired_gain, t_interval
+from transferkit.report.auto import auto_decisions
 
 BASELINE = "scratch"
 
@@ -27,9 +28,11 @@ def results_table(result: ProtocolResult) -> list[dict]:
     """One row per (method, shots), in config order; gains are paired by seed with scratch."""
     acc: dict[tuple[str, int], dict[int, float]] = defaultdict(dict)
     secs: dict[tuple[str, int], list[float]] = defaultdict(list)
+    sizes: dict[tuple[str, int], list[dict]] = defaultdict(list)
     for r in result.records:
         acc[(r.method, r.shots)][r.seed] = r.accuracy
         secs[(r.method, r.shots)].append(r.seconds)
+        sizes[(r.method, r.shots)].append(r.footprint)
     rows = []
     for method in result.config.method_names:
         for k in result.config.target.shots:
@@ -44,6 +47,7 @@ def results_table(result: ProtocolResult) -> list[dict]:
                 "accuracy_mean": ci.mean, "accuracy_ci95": ci.as_list(),
                 "gain_vs_scratch": None, "gain_ci95": None, "negative_transfer": False,
                 "train_seconds_mean": sum(secs[(method, k)]) / len(secs[(method, k)]),
+                **{key: sizes[(method, k)][0].get(key) for key in ("trainable_params", "total_params", "checkpoint_bytes")},
             }  # fmt: skip
             base = acc.get((BASELINE, k))
             if base is not None and method != BASELINE and all(s in base for s in seeds):
@@ -70,12 +74,14 @@ def build_summary(result: ProtocolResult) -> dict:
             "recipe": data.target_recipe.to_dict(), "shots": cfg.target.shots,
             "split_seed": cfg.target.split_seed, "test_fraction": cfg.target.test_fraction,
         },
+        "pretrained": None if cfg.source is None else cfg.source.pretrained,
         "seeds": cfg.seeds,
         "methods": cfg.method_names,
         "baseline": BASELINE,
         "results": results,
         "negative_transfer": [f"{r['method']} at k={r['shots']}" for r in results if r["negative_transfer"]],
         "skipped": result.skipped,
+        "auto_decisions": auto_decisions(result),
         "model_selection": "fixed training budgets; no model or checkpoint is chosen on the target test split",
         "wall_time_s": result.wall_time_s,
         "versions": package_versions(),

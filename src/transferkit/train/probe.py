@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from transferkit.models import TransferModel
+from transferkit.train.feature_cache import frozen_features
 from transferkit.train.loop import run_steps
-from transferkit.train.supervised import extract_features
 
 
 def fit_probe(
@@ -28,7 +28,8 @@ def fit_probe(
     on_log: Callable[[int, float], None] | None = None,
 ) -> list[tuple[int, float]]:
     """Train ``model.specific`` on features of ``x`` (shared layers untouched)."""
-    feats = extract_features(model, x)  # (N, D), computed once
+    feats = frozen_features(model, x)  # (N, D), computed once (disk-cached for pretrained shared layers)
     head = model.specific
     optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
-    return run_steps(head, lambda _: F.cross_entropy(head(feats), y), optimizer, steps, max(1, steps // 20), on_log)
+    log = None if on_log is None else (lambda step, loss: on_log(step, loss, float(step)))  # full batch: 1 step = 1 epoch
+    return run_steps(head, lambda _: F.cross_entropy(head(feats), y), optimizer, steps, max(1, steps // 20), log)

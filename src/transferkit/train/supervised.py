@@ -43,13 +43,19 @@ def fit_supervised(
         loss = F.cross_entropy(model(xb), y[idx])
         return loss + penalty() if penalty is not None else loss
 
-    return run_steps(model, loss_fn, optimizer, steps, log_every or max(1, steps // 20), on_log)
+    per_epoch = min(batch_size, len(y)) / len(y)
+    log = None if on_log is None else (lambda step, loss: on_log(step, loss, step * per_epoch))
+    return run_steps(model, loss_fn, optimizer, steps, log_every or max(1, steps // 20), log)
 
 
 @torch.inference_mode()
 def predict_proba(model: TransferModel, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """(N, *input_shape) -> (N, C) class probabilities, in eval mode, in batches."""
     model.eval()
+    from transferkit.train.feature_cache import frozen_features, is_frozen_pretrained
+
+    if is_frozen_pretrained(model):  # a probed pretrained encoder: features from the disk cache
+        return F.softmax(model.specific(frozen_features(model, x)), dim=1)
     return torch.cat([F.softmax(model(x[i : i + batch_size]), dim=1) for i in range(0, len(x), batch_size)])
 
 

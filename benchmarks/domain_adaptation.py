@@ -1,0 +1,210 @@
+"""Domain adaptation on the digits pair, transferkit and skada side by side.
+
+MNIST-5k -> optdigits and optdigits -> MNIST-5k, k in {0, 1, 5} labelled target examples
+per class, several seeds. Splits, source model and backbone come from transferkit's
+protocol (the same fixed target test split, the same k-shot draws, the same cached source
+model per seed). Every adaptation method - ours and skada's - starts from that source
+model (shared layers + source head), uses the same batch size per domain and the same
+number of optimiser steps, with AdamW at the same learning rate and weight decay.
+
+skada (``pip install skada skorch``, without the ``[deep]`` extra) runs its ``skada.deep``
+methods at k = 0 (they are unsupervised). skada 0.6's default domain classifier for
+DANN/CDAN ends in a softmax over a single output, which is constant (1) and passes no
+gradient; as in SKADA-Bench we give it a working one: the same MLP ending in a sigmoid.
+Everything else is skada's default (e.g. MCC temperature 1, DAN's kernel bandwidths).
+
+    python benchmarks/domain_adaptation.py                       # full run, resumable
+    python benchmarks/domain_adaptation.py --seeds 1 --shots 0   # a quick look
+
+Each finished run is appended to the JSON file at once; a rerun with the same settings
+skips runs already there (``--fresh`` starts over). Prints the table and writes
+``benchmarks/results/domain_adaptation.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from transferkit.config import load_config
+from transferkit.data.splits import TargetData, draw_shots
+from transferkit.evaluate.prepare import prepare
+from transferkit.evaluate.protocol import _model_factory, train_source
+from transferkit.evaluate.stats import t_interval
+from transferkit.methods import TransferTask, get_method
+from transferkit.train.source import source_val_split
+from transferkit.train.supervised import predict_proba
+
+try:  # the skada side lives in its own file next to this one
+    from benchmarks._skada_runner import SKADA_METHODS, run_skada
+except ImportError:  # run as a script: benchmarks/ is on sys.path
+    from _skada_runner import SKADA_METHODS, run_skada
+
+PAIRS = {"mnist5k->optdigits": ("mnist5k", "optdigits"), "optdigits->mnist5k": ("optdigits", "mnist5k")}
+# (label, registered method, params). Budget fields are filled in from the command line.
+OURS = [
+    ("source_only", "source_only", {}),
+    ("adabn", "adabn", {}),
+    ("finetune", "finetune", {}),
+    ("dann", "dann", {}),
+    ("cdan", "cdan", {}),
+    ("dan", "dan", {}),
+    ("coral", "coral", {}),
+    ("mcc", "mcc", {}),
+    ("im", "im", {}),
+    ("self_training", "self_training", {}),
+    ("self_training+mcc", "self_training", {"base": "mcc"}),
+]
+ROOT = Path(__file__).resolve().parent
+DA_BUDGET = ("steps", "batch_size")
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--pairs", nargs="+", default=list(PAIRS), choices=list(PAIRS))
+    ap.add_argument("--shots", nargs="+", type=int, default=[0, 1, 5])
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=1000, help="optimiser steps of every adaptation method")
+    ap.add_argument("--batch-size", type=int, default=64, help="examples per domain per step")
+    ap.add_argument("--methods", nargs="+", default=[m[0] for m in OURS])
+    ap.add_argument("--skada", nargs="*", default=list(SKADA_METHODS), help="skada methods (none: skip skada)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per run (1 is fastest on a busy 2-core box)")
+    ap.add_argument("--results", type=Path, default=ROOT / "results" / "domain_adaptation.json")
+    ap.add_argument("--fresh", action="store_true", help="ignore runs already in the results file")
+    return ap.parse_args()
+
+
+def tasks_for(src: str, tgt: str, seeds: int, shots: list[int]):
+    """Yields (seed, k, TransferTask, x_test, y_test) on the protocol's splits and source models."""
+    cfg = load_config(None, raw={"source": {"data": src}, "target": {"data": tgt, "shots": shots},
+                                 "methods": ["source_only"], "device": "cpu"})  # fmt: skip
+    data = prepare(cfg)
+    x_test, y_test = data.xt[data.split.test_idx], data.yt[data.split.test_idx]
+    for seed in range(seeds):
+        source_model = train_source(cfg, data, seed, torch.device("cpu")).model
+        tr, va = (torch.from_numpy(i) for i in source_val_split(data.source.y, seed=seed))
+        for k in shots:
+            lab, unl = draw_shots(data.target.y, data.split.pool_idx, k, seed, data.target.classes)
+            target = TargetData(data.xt[lab], data.yt[lab], data.xt[unl], len(data.target.classes))
+            task = TransferTask(
+                target, data.target.classes, seed, _model_factory(cfg, data, source_model, torch.device("cpu")),
+                source_model, data.xs[tr], data.ys[tr], data.source.classes,
+                source_val_x=data.xs[va], source_val_y=data.ys[va],
+            )  # fmt: skip
+            yield seed, k, task, x_test, y_test
+
+
+def run_ours(method: str, params: dict, task: TransferTask, x_test, y_test) -> dict:
+    torch.manual_seed(task.seed)
+    m = get_method(method, **params)
+    if task.target.shots < m.min_shots:
+        return {}
+    t0, c0 = time.perf_counter(), time.process_time()
+    model = m.fit(task)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    acc = float((predict_proba(model, x_test).argmax(1) == y_test).float().mean())
+    sel = task.extras.pop("selection", None)
+    return {"accuracy": acc, "wall_s": wall, "cpu_s": cpu, "selected_step": getattr(sel, "best_step", None)}
+
+
+def summarise(runs: list[dict]) -> list[dict]:
+    groups: dict[tuple, list[dict]] = {}
+    for r in runs:
+        groups.setdefault((r["pair"], r["shots"], r["library"], r["method"]), []).append(r)
+    rows = []
+    for (pair, k, lib, method), rs in groups.items():
+        ci = t_interval([r["accuracy"] for r in rs])
+        rows.append({"pair": pair, "shots": k, "library": lib, "method": method, "seeds": len(rs),
+                     "accuracy_mean": ci.mean, "accuracy_ci95": ci.as_list(),
+                     "accuracies": [r["accuracy"] for r in sorted(rs, key=lambda r: r["seed"])],
+                     "wall_s_mean": sum(r["wall_s"] for r in rs) / len(rs),
+                     "cpu_s_mean": sum(r["cpu_s"] for r in rs) / len(rs)})  # fmt: skip
+    order = {m: i for i, m in enumerate([m[0] for m in OURS] + list(SKADA_METHODS))}
+    return sorted(
+        rows, key=lambda r: (r["pair"], r["shots"], r["library"] != "transferkit", order.get(r["method"], 99))
+    )
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| pair | k | library | method | accuracy % (mean ± 95 % CI) | seeds | wall s / run | CPU s / run |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        ci = r["accuracy_ci95"]
+        half = f" ± {100 * (ci[1] - ci[0]) / 2:.1f}" if ci else ""
+        lines.append(f"| {r['pair']} | {r['shots']} | {r['library']} | {r['method']} | {100 * r['accuracy_mean']:.1f}{half} "
+                     f"| {r['seeds']} | {r['wall_s_mean']:.0f} | {r['cpu_s_mean']:.0f} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    settings = {"steps": args.steps, "batch_size": args.batch_size}
+    path = args.results
+    state = json.loads(path.read_text()) if path.exists() and not args.fresh else {}
+    runs = [r for r in state.get("runs", []) if r.get("settings") == settings]
+    done = {(r["pair"], r["shots"], r["seed"], r["library"], r["method"]) for r in runs}
+    skada_version = None
+    start = time.perf_counter()
+
+    def save() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"settings": settings, "machine": machine(args.threads), "skada_version": skada_version,
+                   "runs": runs, "table": summarise(runs)}  # fmt: skip
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(payload, indent=1))
+        os.replace(tmp, path)
+
+    for pair in args.pairs:
+        for seed, k, task, x_test, y_test in tasks_for(*PAIRS[pair], args.seeds, args.shots):
+            jobs = [("transferkit", label, method, params) for label, method, params in OURS if label in args.methods]
+            jobs += [("skada", name, name, {}) for name in (args.skada if k == 0 else [])]
+            for lib, label, method, params in jobs:
+                if (pair, k, seed, lib, label) in done:
+                    continue
+                if lib == "transferkit":
+                    budget = {} if method in ("source_only", "adabn", "finetune") else settings
+                    out = run_ours(method, {**params, **budget}, task, x_test, y_test)
+                else:
+                    out, skada_version = run_skada(method, task, x_test, y_test, **settings)
+                if not out:
+                    continue
+                runs.append({"pair": pair, "shots": k, "seed": seed, "library": lib, "method": label,
+                             "settings": settings, **out})  # fmt: skip
+                print(f"{pair} k={k} seed={seed} {lib}/{label}: {100 * out['accuracy']:.1f} % "
+                      f"({out['wall_s']:.0f} s wall, {out['cpu_s']:.0f} s CPU)", flush=True)  # fmt: skip
+                save()
+    save()
+    rows = summarise(runs)
+    print(table(rows))
+    write_markdown(args, rows, time.perf_counter() - start)
+
+
+def machine(threads: int) -> dict:
+    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(), "torch_threads": threads, "torch": torch.__version__}  # fmt: skip
+
+
+def write_markdown(args: argparse.Namespace, rows: list[dict], seconds: float) -> None:
+    m = machine(args.threads)
+    text = "\n".join([
+        "## Domain adaptation: digits (transferkit vs skada)", "",
+        "Command: `python benchmarks/domain_adaptation.py " + f"--steps {args.steps} --batch-size {args.batch_size} "
+        f"--seeds {args.seeds} --shots {' '.join(map(str, args.shots))}`", "",
+        f"Machine: {m['platform']}, {m['cpus']} CPU cores shared with other jobs, torch {m['torch']} "
+        f"with {m['torch_threads']} thread(s) per run. Wall time depends on the machine's load; CPU time is the "
+        "time the run itself used.", "",
+        table(rows), "",
+    ])  # fmt: skip
+    out = args.results.with_suffix(".md")
+    out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()

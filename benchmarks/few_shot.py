@@ -1,0 +1,166 @@
+"""Few-shot benchmark: new classes from 1 or 5 examples, on a trained source model.
+
+(a) fashion: shared layers trained on Fashion-MNIST classes 0-4 (T-shirt/top, Trouser,
+    Pullover, Dress, Coat; 1,000 images per class, a seeded subsample, so a source model
+    trains in about a minute on 2 cores); 5-way episodes over classes 5-9 (Sandal, Shirt,
+    Sneaker, Bag, Ankle boot; 1,000 images per class), K = 1 and 5, 15 queries.
+(b) digits: shared layers trained on MNIST-5k; 10-way episodes over optdigits (another
+    data set of the same digits: cross-domain few-shot), K = 1 and 5, 15 queries.
+
+Every method sees the same episodes. Methods on cached features run all ``--episodes``
+(600); methods that train a network per episode (scratch, head, finetune) run the first
+``--train-episodes`` of them. Three source seeds; scratch ignores the source, so it runs
+once. An ablation re-evaluates the feature methods on the output of shared block 2 (of 3).
+
+    python benchmarks/few_shot.py [--part fashion --part digits] [--seeds 3] [--train-episodes 50]
+
+Writes benchmarks/results/few_shot.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from transferkit.fewshot.config import load_fewshot_config
+from transferkit.fewshot.experiment import evaluate_fewshot
+from transferkit.fewshot.report import build_summary
+
+OUT = Path(__file__).parent / "results"
+FEATURE_METHODS = ["prototypes", "transductive", "soft_kmeans", "logistic"]
+TRAINED_METHODS = ["scratch", "head", "finetune"]
+PARTS = {
+    "fashion": {
+        "name": "fewshot-fashion",
+        "source": {"data": "fashion-mnist[0-4]", "max_per_class": 1000},
+        "target": {"data": "fashion-mnist[5-9]", "max_per_class": 1000},
+        "fewshot": {"n_way": 5},
+    },
+    "digits": {
+        "name": "fewshot-digits",
+        "source": {"data": "mnist5k"},
+        "target": {"data": "optdigits"},
+        "fewshot": {"n_way": 10, "cross_domain": True},
+    },
+}
+
+
+def config(part: str, args: argparse.Namespace, methods: list[str], blocks: int | None = None) -> dict:
+    raw = json.loads(json.dumps(PARTS[part]))
+    raw["seeds"] = args.seeds
+    raw["fewshot"].update(k_shot=[1, 5], n_query=15, episodes=args.episodes,
+                          train_episodes=args.train_episodes, methods=methods, blocks=blocks)  # fmt: skip
+    return raw
+
+
+def run_part(part: str, args: argparse.Namespace) -> dict:
+    say = lambda msg: print(f"[{part}] {msg}", file=sys.stderr, flush=True)  # noqa: E731
+    start, cpu = time.perf_counter(), time.process_time()
+    main = evaluate_fewshot(load_fewshot_config(None, raw=config(part, args, FEATURE_METHODS + TRAINED_METHODS)), say)
+    ablation = evaluate_fewshot(load_fewshot_config(None, raw=config(part, args, FEATURE_METHODS[:3], blocks=2)), say)
+    out = {"summary": build_summary(main), "ablation_block2": build_summary(ablation)["results"],
+           "wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu}  # fmt: skip
+    if part == "fashion":
+        out["timing_600_episodes_5way_5shot"] = timing(main)
+    return out
+
+
+def timing(run) -> dict:
+    """Seconds for all 5-way 5-shot episodes of each feature method, as recorded during the run."""
+    rows = [r for r in run.records if r.k == 5 and r.on_features]
+    return {r.method: sorted(x.result.seconds for x in rows if x.method == r.method) for r in rows}
+
+
+def machine(threads: int) -> str:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())  # fmt: skip
+    return f"{cpu}, {os.cpu_count()} cores shared with other jobs, torch {torch.__version__}, {threads} thread(s)"
+
+
+def table(part: str, result: dict) -> str:
+    s = result["summary"]
+    n = s["protocol"]["n_way"]
+    rows = {(r["method"], r["shots"]): r for r in s["results"]}
+    blk = {(r["method"], r["shots"]): r for r in result["ablation_block2"]}
+    lines = [f"| method | {n}-way 1-shot | {n}-way 5-shot | episodes (1-shot) | per-seed means, 1-shot |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    methods = list(dict.fromkeys(r["method"] for r in s["results"]))
+    for name, source in [(m, rows) for m in methods] + [(m, blk) for m in FEATURE_METHODS[:3]]:
+        label = name if source is rows else f"{name} (block-2 features)"
+        r1, r5 = source.get((name, 1)), source.get((name, 5))
+        seeds = ", ".join(f"{100 * v:.1f}" for v in r1["seed_means"].values()) if r1 and r1["seed_means"] else "—"
+        lines.append(f"| {label} | {_pct(r1)} | {_pct(r5)} | {r1['episodes'] if r1 else '—'} | {seeds} |")
+    return "\n".join(lines)
+
+
+def _pct(r: dict | None) -> str:
+    if r is None:
+        return "—"
+    half = r["ci95_half_width"]
+    return (
+        f"{100 * r['accuracy_mean']:.1f} ± {100 * half:.1f}" if half is not None else f"{100 * r['accuracy_mean']:.1f}"
+    )
+
+
+def write(results: dict) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "few_shot.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
+    lines = ["## Few-shot: novel classes from 1 or 5 examples", "",
+             f"Command: `{results['command']}`  ", f"Machine: {results['machine']}", "",
+             "Mean query accuracy (%) ± 95 % interval over episodes (1.96·std/√n), pooled over "
+             f"{results['seeds']} source seeds; feature methods: {results['episodes']} episodes per seed; "
+             f"scratch/head/finetune: the first {results['train_episodes']} of the same episodes per seed "
+             "(scratch once: it ignores the source).", ""]  # fmt: skip
+    for part, res in results["parts"].items():
+        s = res["summary"]
+        src = s["source"]["models"]
+        lines += [
+            f"### {part}: `{s['source']['data']}` → `{s['target']['data']}`",
+            "",
+            table(part, res),
+            "",
+            "Source models: "
+            + ", ".join(f"seed {k} val. acc. {100 * v['val_accuracy']:.1f} %" for k, v in src.items())
+            + "; "  # fmt: skip
+            f"features computed once per seed in {np.mean([f['seconds'] for f in s['features'].values()]):.1f} s "
+            f"({s['features']['0']['examples'] if '0' in s['features'] else '?'} images). "
+            f"Wall {res['wall_s']:.0f} s, CPU {res['cpu_s']:.0f} s.",
+            "",
+        ]
+        if "timing_600_episodes_5way_5shot" in res:
+            t = res["timing_600_episodes_5way_5shot"]
+            lines += [
+                f"{results['episodes']} episodes, 5-way 5-shot, on cached features (seconds, one value per source seed): "
+                + "; ".join(f"{m}: {', '.join(f'{v:.2f}' for v in vals)}" for m, vals in t.items()),
+                "",
+            ]
+    (OUT / "few_shot.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--part", action="append", choices=sorted(PARTS))
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--episodes", type=int, default=600)
+    ap.add_argument("--train-episodes", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: tiny batches, shared cores)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    results = {"command": "python benchmarks/few_shot.py " + " ".join(sys.argv[1:]), "machine": machine(args.threads),
+               "seeds": args.seeds, "episodes": args.episodes, "train_episodes": args.train_episodes, "parts": {}}  # fmt: skip
+    for part in args.part or ["fashion", "digits"]:
+        results["parts"][part] = run_part(part, args)
+        write(results)  # after each part: a partial result is never lost
+
+
+if __name__ == "__main__":
+    main()

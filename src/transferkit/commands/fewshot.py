@@ -1,0 +1,28 @@
+"""``transferkit fewshot EXPERIMENT.yaml``: N-way K-shot episodes over novel classes."""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "fewshot",
+        help="few-shot evaluation: episodes over classes the source never saw",
+        description="Train (or load) shared layers on the source classes, cache the novel-class "
+        "features once, and evaluate every method on N-way K-shot episodes (mean, 95%% CI).",
+    )
+    p.add_argument("experiment", help="experiment YAML with a `fewshot:` section (see configs/fewshot_fashion.yaml)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a field, e.g. fewshot.episodes=100"
+    )
+    p.add_argument("--out", help="run folder (default: runs/<name>-<time>)")
+    p.add_argument("--quiet", action="store_true")
+
+
+def execute(args) -> int:
+    from transferkit.fewshot.experiment import run_fewshot
+    from transferkit.fewshot.report import markdown_table
+
+    summary = run_fewshot(args.experiment, args.out, args.set, progress=not args.quiet)
+    print(markdown_table(summary))
+    print(f"run folder: {summary['run_dir']}  ({summary['wall_time_s']:.0f} s)")
+    return 0

@@ -1,0 +1,87 @@
+"""``transferkit rank TARGET``: score source models × cut points on a target, best first."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    r = sub.add_parser(
+        "rank",
+        help="rank source models and cut points for a target with transferability scores (no fine-tuning)",
+        description="Score every candidate (source x cut point) on the target's labelled examples.",
+    )
+    r.add_argument("target", help="built-in domain name or path (.npz, .csv, image folder)")
+    r.add_argument("--shots", type=int, default=10, help="labelled examples per class (default 10)")
+    r.add_argument("--source", action="append", default=[], metavar="DATA",
+                   help="train a source model on DATA (built-in name or path; cached); repeatable")  # fmt: skip
+    r.add_argument("--model", action="append", default=[], metavar="FILE_OR_RUN",
+                   help="a saved model (.safetensors) or a run folder; repeatable")  # fmt: skip
+    r.add_argument("--cuts", default="all", help="cut points: 'all' (1..blocks) or e.g. '1,3'")
+    r.add_argument("--scores", help="comma-separated scores (default: all; see docs/ranking.md)")
+    r.add_argument("--by", default="logme", help="score that orders the table (default logme)")
+    r.add_argument("--seed", type=int, default=0, help="which labelled examples are drawn (as in a run)")
+    r.add_argument("--split-seed", type=int, default=0)
+    r.add_argument("--pad", default="auto", help="target framing in pixels, or auto")
+    r.add_argument("--target-max-per-class", type=int, help="subsample the target")
+    r.add_argument("--source-max-per-class", type=int, help="subsample built-in sources")
+    r.add_argument("--source-epochs", type=int, default=4, help="epochs for sources trained here")
+    r.add_argument("--no-reference", action="store_true", help="omit the random-weights reference")
+    r.add_argument("--out", help="JSON file (default runs/rank-<target>-<time>.json)")
+
+
+def format_table(result: dict) -> str:
+    """The ranked candidates as aligned text, one row per (candidate, cut point)."""
+    scores = result["scores"]
+    extra = ["source_only"] if any("source_only" in r for r in result["candidates"]) else []
+    head = ["rank", "candidate", "cut", "dim", *scores, *extra]
+    rows = [head]
+    for r in result["candidates"]:
+        vals = [r.get(s) for s in scores + extra]
+        name = r["candidate"] + (" (reference)" if r["reference"] else "")
+        rows.append([str(r["rank"] or "-"), name, f"{r['cut']}/{r['blocks']}", str(r["dim"]),
+                     *("-" if v is None else f"{v:.3f}" for v in vals)])  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+             for row in rows]  # fmt: skip
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def execute(args) -> int:
+    from transferkit.atomic import write_json
+    from transferkit.errors import TransferkitError
+    from transferkit.ranking.rank import rank
+    from transferkit.report.summary import package_versions
+
+    pad: int | str = args.pad
+    if pad != "auto":
+        try:
+            pad = int(pad)
+        except ValueError:
+            raise TransferkitError(f"--pad {args.pad!r} is not a number.", "use --pad auto or e.g. --pad 4.") from None
+    out = Path(args.out) if args.out else None
+    if out is not None and out.is_dir():
+        raise TransferkitError(f"--out {out} is a folder.", "give a .json file path.")
+    scores = [s.strip() for s in args.scores.split(",") if s.strip()] if args.scores else None
+    result = rank(
+        args.target, args.shots, args.source, args.model, seed=args.seed, scores=scores, by=args.by,
+        cuts=args.cuts, reference=not args.no_reference, pad=pad, target_max_per_class=args.target_max_per_class,
+        source_max_per_class=args.source_max_per_class, source_epochs=args.source_epochs, split_seed=args.split_seed,
+    )  # fmt: skip
+    result["versions"] = package_versions()
+    if out is None:
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(args.target).name)
+        out = Path("runs") / f"rank-{safe}-k{args.shots}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    print(f"target {result['target']}: {result['labelled_examples']} labelled examples "
+          f"({result['shots']} per class, seed {result['seed']}); ordered by {result['by']} (higher is better)")  # fmt: skip
+    print(format_table(result))
+    best = result["best"]
+    if best is not None:
+        print(f"best: {best['candidate']} cut after block {best['cut']} of {best['blocks']}")
+    if result["best_beats_reference"] is False:
+        print(f"WARNING: no source beats random weights on {result['by']}: transfer may not help here.")
+    write_json(out, result)
+    print(f"wrote {out}")
+    return 0

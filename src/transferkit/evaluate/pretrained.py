@@ -1,0 +1,68 @@
+"""Preparing an experiment whose source is a pretrained model (``source: {pretrained: ...}``).
+
+The input format comes from the pretrained source's spec, never from the data:
+
+* images: channels and size from ``spec.input_size`` (grey is repeated to RGB, the image
+  resized with antialiasing), mean/std from the spec (stored in the model, see
+  :func:`transferkit.train.pretrained_source.pretrained_source_model`). ``model.input_shape``
+  may lower the resolution for fully convolutional encoders (MobileNetV2 pools globally);
+  the channels must stay the spec's.
+* text: the source's own tokenizer, truncation at ``spec.max_length`` tokens.
+
+Models trained from scratch for comparison use ``model.shared`` (``auto``: ``cnn`` for
+images, ``textcnn`` for text) on the same prepared inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from transferkit.config import ExperimentConfig
+from transferkit.data.preprocess import apply_recipe, make_recipe
+from transferkit.data.splits import make_test_split
+from transferkit.data.text import TextDomain, TextRecipe, tokenize
+from transferkit.errors import TransferkitError
+from transferkit.evaluate.prepare import Prepared, load_section
+from transferkit.models.pretrained import load_base
+
+
+def prepare_pretrained(cfg: ExperimentConfig) -> Prepared:
+    src = cfg.source
+    encoder, spec = load_base(src.pretrained, src.weights)
+    target = load_section(cfg.target)
+    source = load_section(src) if src.data else None
+    for domain in (d for d in (target, source) if d is not None):
+        if isinstance(domain, TextDomain) != (spec.modality == "text"):
+            kind = "texts" if isinstance(domain, TextDomain) else "images or vectors"
+            raise TransferkitError(
+                f"{domain.name} holds {kind} but the pretrained source {src.pretrained!r} reads {spec.modality}.",
+                "use a text encoder (hf:...) for text data and an image model for images.",
+            )
+    if spec.modality == "text":
+        recipe = TextRecipe(src.pretrained, int(spec.max_length or 512), src.weights)
+        xt = tokenize(encoder.tokenizer, target.texts, recipe.max_length)
+        xs = tokenize(encoder.tokenizer, source.texts, recipe.max_length) if source else None
+        shape: tuple[int, ...] = (recipe.max_length,)
+        src_recipe, tgt_recipe = (recipe if source else None), recipe
+        scratch = "textcnn" if cfg.model.shared == "auto" else cfg.model.shared
+    else:
+        if not target.is_image:
+            raise TransferkitError(f"{target.name} holds vectors; {src.pretrained!r} needs images.", "give images.")
+        shape = tuple(cfg.model.input_shape or spec.input_size)
+        if len(shape) != 3 or shape[0] != spec.input_size[0]:
+            raise TransferkitError(
+                f"model.input_shape {list(shape)} does not fit {src.pretrained!r} (spec {list(spec.input_size)}).",
+                f"keep {spec.input_size[0]} channels: [C, H, W].",
+            )
+        src_recipe = make_recipe(source, shape, 0) if source else None
+        tgt_recipe = make_recipe(target, shape, cfg.target.pad, source=source)
+        xt = apply_recipe(target.x, tgt_recipe)
+        xs = apply_recipe(source.x, src_recipe) if source else None
+        scratch = cfg.model.shared
+    ys = torch.from_numpy(np.asarray(source.y)) if source else None
+    split = make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed)
+    return Prepared(
+        source, target, src_recipe, tgt_recipe, xs, ys, xt, torch.from_numpy(target.y), split, shape,
+        scratch_architecture=scratch,
+    )  # fmt: skip

@@ -1,0 +1,155 @@
+"""The few-shot experiment file: source, novel-class target, and a ``fewshot:`` section.
+
+Same sections and loading rules as ``transferkit run`` (``config.py``: strict fields,
+``--set key=value``, data paths relative to the file), plus::
+
+    fewshot:
+      n_way: 5              # classes per episode
+      k_shot: [1, 5]        # support examples per class, one evaluation per value
+      n_query: 15           # query examples per class
+      episodes: 600         # episodes for methods on cached features
+      train_episodes: 50    # episodes for methods that train a network per episode
+      methods: [prototypes, transductive, bd_cspn, scratch, finetune]
+
+``methods`` names few-shot functions (``simpleshot``, ``bd_cspn``, ...; see
+``fewshot/registry.py``) or registered transfer methods (``prototypes``, ``scratch``,
+...; see ``methods/``), optionally with parameters: ``{finetune: {steps: 100}}``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, PositiveInt, ValidationError, field_validator
+
+from transferkit.config import (
+    DataConfig,
+    ExperimentConfig,
+    MethodSpec,
+    ModelConfig,
+    SourceConfig,
+    Strict,
+    TargetConfig,
+    apply_overrides,
+    parse_set,
+    resolve_data_path,
+)
+from transferkit.errors import TransferkitError
+
+DEFAULT_METHODS = ["prototypes", "transductive", "bd_cspn", "scratch", "finetune"]
+
+
+class FewShotSection(Strict):
+    n_way: PositiveInt = 5
+    k_shot: list[PositiveInt] = Field(default_factory=lambda: [1, 5])
+    n_query: PositiveInt = 15
+    episodes: PositiveInt = Field(600, description="episodes for methods on cached features")
+    train_episodes: PositiveInt = Field(50, description="episodes (the first ones) for methods that train")
+    episode_seed: int = 0
+    methods: list[MethodSpec] = Field(default_factory=lambda: [MethodSpec(name=n) for n in DEFAULT_METHODS])
+    blocks: PositiveInt | None = Field(None, description="features after this many shared blocks (default: all)")
+    cross_domain: bool = Field(
+        False, description="the target is another data set whose class names repeat the source's"
+    )
+
+    @field_validator("k_shot", mode="before")
+    @classmethod
+    def _k_shot(cls, v: Any) -> Any:
+        return [v] if isinstance(v, int) and not isinstance(v, bool) else v
+
+    @field_validator("k_shot")
+    @classmethod
+    def _k_sorted(cls, v: list[int]) -> list[int]:
+        if not v:
+            raise ValueError("k_shot must list at least one value")
+        return sorted(set(v))
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _methods(cls, v: Any) -> Any:
+        if not isinstance(v, list) or not v:
+            raise ValueError("methods must be a non-empty list")
+        out = []
+        for m in v:
+            if isinstance(m, dict) and len(m) == 1 and "name" not in m:
+                ((name, params),) = m.items()
+                m = {"name": name, "params": params or {}}
+            out.append({"name": m} if isinstance(m, str) else m)
+        names = [m.get("name") if isinstance(m, dict) else None for m in out]
+        if len(set(names)) != len(names):
+            raise ValueError(f"methods {names} list a method twice")
+        return out
+
+
+class NovelConfig(DataConfig):
+    pad: int | Literal["auto"] = Field("auto", description="border in pixels, or match the source's framing")
+
+
+class FewShotExperiment(Strict):
+    name: str = "fewshot"
+    source: SourceConfig
+    target: NovelConfig = Field(description="the novel classes: episodes are drawn from them")
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], description="source-model seeds")
+    fewshot: FewShotSection = Field(default_factory=FewShotSection)
+    device: str = "auto"
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seeds(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            if v < 1:
+                raise ValueError("seeds must be >= 1")
+            return list(range(v))
+        return v
+
+    def experiment(self) -> ExperimentConfig:
+        """The equivalent ``transferkit run`` config: the same data preparation and the same
+        cached source models."""
+        target = TargetConfig(**self.target.model_dump(), shots=[max(self.fewshot.k_shot)])
+        return ExperimentConfig(
+            name=self.name, source=self.source, target=target, model=self.model,
+            methods=[MethodSpec(name="prototypes")], seeds=self.seeds, device=self.device,
+        )  # fmt: skip
+
+
+def load_fewshot_config(
+    path: str | Path | None, overrides: list[str] | None = None, raw: dict | None = None
+) -> FewShotExperiment:
+    """Reads, overrides and validates a few-shot experiment; data paths become absolute.
+
+    Raises:
+        TransferkitError: Missing file, invalid YAML, or an invalid field (named, with the value).
+    """
+    base, where = Path.cwd(), "few-shot experiment"
+    if path is not None:
+        p, where = Path(path), str(path)
+        if not p.is_file():
+            raise TransferkitError(f"experiment file {where!r} does not exist.", "give the path to a .yaml file.")
+        try:
+            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except yaml.YAMLError as e:
+            line = getattr(getattr(e, "problem_mark", None), "line", None)
+            at = f" at line {line + 1}" if line is not None else ""
+            raise TransferkitError(f"{p}: not valid YAML{at}.", "fix the syntax (indentation, colons).") from None
+        if not isinstance(raw, dict):
+            raise TransferkitError(f"{p}: expected a mapping of fields.", "see configs/fewshot_fashion.yaml.")
+        base = p.resolve().parent
+    raw = apply_overrides(dict(raw or {}), parse_set(overrides or []))
+    try:
+        cfg = FewShotExperiment.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        got = err.get("input")
+        got_s = "a section" if isinstance(got, dict) else repr(got)
+        raise TransferkitError(
+            f"{where}: field `{field}`: {err['msg']} (got {got_s}).",
+            "see configs/fewshot_fashion.yaml for valid fields.",
+        ) from None
+    for section in (cfg.source, cfg.target):
+        if section.data is not None:
+            section.data = resolve_data_path(section.data, base)
+    return cfg

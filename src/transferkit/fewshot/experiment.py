@@ -1,0 +1,227 @@
+"""``transferkit fewshot``: a source model, novel classes, N-way K-shot episodes, every method.
+
+For each source seed: train the shared layers on the source classes (or load them from
+the cache ``transferkit run`` shares), compute the novel-class features once, then for
+each K evaluate every method on the same episodes. Episodes depend on the episode seed
+and K only, so all source seeds and all methods see the same support and query sets.
+``scratch`` never uses the source, so it runs once per K, not once per source seed.
+
+Python::
+
+    from transferkit.fewshot.experiment import run_fewshot
+    summary = run_fewshot("configs/fewshot_fashion.yaml", out="runs/fewshot")
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from transferkit.errors import TransferkitError
+from transferkit.evaluate.prepare import Prepared, prepare
+from transferkit.evaluate.protocol import resolve_device, train_source
+from transferkit.fewshot.config import FewShotExperiment, load_fewshot_config
+from transferkit.fewshot.episodes import check_novel, sample_episodes
+from transferkit.fewshot.evaluate import EpisodeResult
+from transferkit.fewshot.pipeline import (
+    EpisodeSetting,
+    cache_features,
+    evaluate_on_features,
+    evaluate_trained,
+    predict_episode,
+    resolve_methods,
+)
+from transferkit.models import TransferModel
+from transferkit.train.source import source_val_split
+
+
+@dataclass
+class FewShotRecord:
+    """One method at one K with one source model (``seed`` None: a method without source)."""
+
+    method: str
+    k: int
+    seed: int | None
+    on_features: bool
+    result: EpisodeResult
+
+
+@dataclass
+class FewShotRun:
+    config: FewShotExperiment
+    data: Prepared
+    records: list[FewShotRecord] = field(default_factory=list)
+    sources: dict[int, dict] = field(default_factory=dict)
+    features: dict[int, dict] = field(default_factory=dict)
+    skipped: list[dict] = field(default_factory=list)
+    example: dict | None = None
+    wall_time_s: float = 0.0
+
+
+def check_classes(cfg: FewShotExperiment, data: Prepared) -> None:
+    """Novel classes must not be source classes, unless the target is another data set.
+
+    Raises:
+        TransferkitError: Shared class names (without ``cross_domain``), or
+            ``cross_domain`` with source and target from the same data set.
+    """
+    src, tgt = data.source, data.target
+    same_data = src.name.split("[")[0] == tgt.name.split("[")[0]
+    if cfg.fewshot.cross_domain:
+        if same_data:
+            raise TransferkitError(
+                f"fewshot.cross_domain is true but source {src.name!r} and target {tgt.name!r} "
+                "come from the same data set.",
+                "set cross_domain: false and give the target only classes the source lacks.",
+            )
+        return
+    try:
+        check_novel(tgt.classes, src.classes)
+    except TransferkitError as e:
+        hint = (
+            ""
+            if same_data
+            else (
+                " If the target is another data set whose classes only share names with the "
+                "source's (cross-domain few-shot), set fewshot.cross_domain: true."
+            )
+        )
+        raise TransferkitError(f"{e.problem} (source {src.name!r}, target {tgt.name!r})", f"{e.fix}{hint}") from None
+
+
+def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None = None) -> FewShotRun:
+    """Runs every (source seed, K, method) of ``cfg``; see the module docstring."""
+    start = time.perf_counter()
+    say = say or (lambda _msg: None)
+    fs = cfg.fewshot
+    exp = cfg.experiment()
+    data = prepare(exp)
+    check_classes(cfg, data)
+    methods = resolve_methods(fs.methods)
+    for m in methods:  # e.g. source_only needs the source's classes: refuse before any training
+        if m.method is not None:
+            m.method.check(max(fs.k_shot), same_label_space=False, has_source=True)
+    device = resolve_device(cfg.device)
+    run = FewShotRun(cfg, data)
+    x, y = data.xt.to(device), data.target.y
+    episodes = {
+        k: sample_episodes(y, fs.n_way, k, fs.n_query, fs.episodes, seed=fs.episode_seed + k) for k in fs.k_shot
+    }
+    for seed in cfg.seeds:
+        src = train_source(exp, data, seed, device)
+        source_model = src.model.to(device).eval()
+        state = "cached" if src.cached else f"trained in {src.seconds:.1f} s"
+        run.sources[seed] = {
+            "val_accuracy": src.val_accuracy,
+            "seconds": src.seconds,
+            "cached": src.cached,
+            "key": src.key,
+        }
+        say(f"source seed={seed}: validation accuracy {src.val_accuracy:.3f} ({state})")
+        tr, _ = source_val_split(data.source.y, seed=seed)
+        source_x = data.xs[torch.from_numpy(tr)].to(device)
+        cache = cache_features(source_model, x, y, source_x, blocks=fs.blocks, seed=seed)
+        run.features[seed] = {"examples": len(y), "dim": int(cache.features.shape[1]), "seconds": cache.seconds}
+        say(
+            f"features of {len(y)} novel-class examples computed once: dim {cache.features.shape[1]}, {cache.seconds:.1f} s"
+        )
+        setting = EpisodeSetting(
+            x, data.target.classes, _model_factory(exp, data, source_model, device), source_model,
+            source_x, data.ys[torch.from_numpy(tr)].to(device), data.source.classes, seed,
+        )  # fmt: skip
+        for k in fs.k_shot:
+            for m in methods:
+                if m.on_features:
+                    res = evaluate_on_features(m, cache, episodes[k])
+                elif k < m.method.min_shots:
+                    run.skipped.append({"method": m.label, "k": k, "reason": f"needs {m.method.min_shots}+ shots"})
+                    continue
+                elif not m.uses_source and seed != cfg.seeds[0]:
+                    continue  # scratch: the same episodes give the same result for every source seed
+                else:
+                    n = min(fs.train_episodes, len(episodes[k]))
+                    res = evaluate_trained(
+                        m, setting, episodes[k][:n], _ticker(say, f"{m.label} {k}-shot seed={seed}", n)
+                    )
+                run.records.append(FewShotRecord(m.label, k, seed if m.uses_source else None, m.on_features, res))
+                say(f"{m.label} {fs.n_way}-way {k}-shot seed={seed}: {100 * res.mean:.1f} % "
+                    f"({len(res.accuracies)} episodes, {res.seconds:.2f} s)")  # fmt: skip
+        if run.example is None:
+            run.example = _example(methods, cache, episodes[fs.k_shot[0]][0], fs.k_shot[0])
+    run.wall_time_s = time.perf_counter() - start
+    return run
+
+
+def _ticker(say: Callable[[str], None], what: str, total: int) -> Callable[[int], None]:
+    """Progress every 10 trained episodes: training per episode takes seconds each."""
+
+    def tick(done: int) -> None:
+        if done % 10 == 0 and done < total:
+            say(f"{what}: {done}/{total} episodes trained")
+
+    return tick
+
+
+def _example(methods, cache, episode, k: int) -> dict | None:
+    """One episode with a feature method's predictions, for the report's picture."""
+    method = next((m for m in methods if m.on_features), None)
+    if method is None:
+        return None
+    pred = predict_episode(method, cache, episode)
+    return {"method": method.label, "k": k, "support_idx": episode.support_idx.tolist(),
+            "query_idx": episode.query_idx.tolist(), "classes": episode.classes.tolist(),
+            "query_y": episode.query_y.tolist(), "pred": pred.tolist()}  # fmt: skip
+
+
+def _model_factory(exp, data: Prepared, source_model: TransferModel, device) -> Callable[[list[str]], TransferModel]:
+    """Fresh models for an episode's classes, with the source model's input normalisation."""
+    mean, std = source_model.input_mean.cpu(), source_model.input_std.cpu()
+
+    def build(classes: list[str]) -> TransferModel:
+        return TransferModel.build(
+            data.scratch_architecture or exp.model.shared, data.input_shape, classes, mean, std,
+            head_hidden=exp.model.head_hidden, **exp.model.options,
+        ).to(device)  # fmt: skip
+
+    return build
+
+
+def run_fewshot(
+    experiment: str | Path | dict | FewShotExperiment,
+    out: str | Path | None = None,
+    overrides: list[str] | None = None,
+    progress: bool = True,
+) -> dict:
+    """Runs a few-shot experiment (YAML path, dict or config) and writes its run folder.
+
+    Returns the summary (also written as ``summary.json``) with ``run_dir`` added.
+    """
+    from transferkit.fewshot.report import write_fewshot_folder
+    from transferkit.report.run_folder import check_out_dir
+
+    if isinstance(experiment, FewShotExperiment):
+        experiment = experiment.model_dump(mode="json")
+    if isinstance(experiment, dict):
+        cfg = load_fewshot_config(None, overrides, experiment)
+    else:
+        cfg = load_fewshot_config(experiment, overrides)
+    out = Path(out) if out is not None else Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    check_out_dir(out)  # fail before training, not after
+    say = _printer() if progress else None
+    run = evaluate_fewshot(cfg, say)
+    summary = write_fewshot_folder(run, out)
+    summary["run_dir"] = str(out)
+    return summary
+
+
+def _printer() -> Callable[[str], None]:
+    import sys
+
+    return lambda msg: print(f"[transferkit] {msg}", file=sys.stderr, flush=True)
+
+
+__all__ = ["FewShotRecord", "FewShotRun", "check_classes", "evaluate_fewshot", "run_fewshot"]

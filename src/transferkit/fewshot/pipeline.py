@@ -1,0 +1,226 @@
+"""Episodic evaluation with a trained source model: features once, then many episodes.
+
+The shared layers are frozen, so an image's feature never changes: :func:`cache_features`
+computes the features of every novel-class example once (eval mode, no grad, batched),
+and every method that works on features (the few-shot functions, ``prototypes``,
+``transductive``) solves all its episodes from that array in a fraction of a second.
+
+Methods that train a network (``scratch``, ``finetune``, ...) cannot share anything
+between episodes; they run on the first ``train_episodes`` episodes only (the same
+support and query sets the feature methods see), one :class:`TransferTask` per episode
+whose labelled examples are the support set and whose unlabelled examples are the
+queries (the transductive setting).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from transferkit.config import MethodSpec
+from transferkit.data.splits import TargetData
+from transferkit.errors import TransferkitError, did_you_mean
+from transferkit.fewshot.episodes import Episode
+from transferkit.fewshot.evaluate import EpisodeResult, confidence_interval, evaluate_episodes
+from transferkit.fewshot.registry import FEWSHOT_METHODS, FewShotMethod, get_fewshot_method
+from transferkit.methods import METHODS, Method, TransferTask, get_method
+from transferkit.methods.prototypes import features, source_feature_mean
+from transferkit.models import TransferModel
+from transferkit.train.supervised import predict_proba
+
+
+@dataclass(frozen=True)
+class FeatureCache:
+    """Features of the novel-class examples, computed once by frozen shared layers.
+
+    Attributes:
+        features: (N, D) float64, row i for example i.
+        labels: (N,) class ids.
+        base_mean: (D,) mean feature of the source (base) examples, or None.
+        blocks: Shared blocks the features come from (None: all).
+        seconds: Time spent computing them.
+    """
+
+    features: np.ndarray
+    labels: np.ndarray
+    base_mean: np.ndarray | None
+    blocks: int | None
+    seconds: float
+
+
+def cache_features(
+    model: TransferModel,
+    x: torch.Tensor,
+    labels: np.ndarray,
+    source_x: torch.Tensor | None = None,
+    *,
+    blocks: int | None = None,
+    base_examples: int = 2000,
+    seed: int = 0,
+) -> FeatureCache:
+    """Computes the features of ``x`` (N, *input_shape) and the base mean, once.
+
+    Args:
+        model: The source model; its shared layers are used frozen, in eval mode.
+        labels: (N,) class ids of ``x``.
+        source_x: Source (base) training inputs, for the centring mean; None: no base mean.
+        blocks: Use the output of the first ``blocks`` shared blocks (None: all).
+        base_examples, seed: Size and seed of the source subsample for the base mean
+            (the same rule as the ``prototypes`` method).
+    """
+    start = time.perf_counter()
+    f = features(model, x, blocks)
+    base_mean = source_feature_mean(model, source_x, base_examples, seed, blocks)
+    return FeatureCache(f, np.asarray(labels), base_mean, blocks, time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class EpisodicMethod:
+    """A method as the episodic evaluation runs it.
+
+    Attributes:
+        label: Its name in results.
+        fewshot: The few-shot function that solves its episodes on cached features, or
+            None for a method that trains a network per episode.
+        context: Options for ``fewshot``.
+        uses_base_mean: Whether ``fewshot`` receives the cache's base mean.
+        method: The registered transfer method, if it is one.
+    """
+
+    label: str
+    fewshot: FewShotMethod | None = None
+    context: dict = field(default_factory=dict)
+    uses_base_mean: bool = False
+    method: Method | None = None
+
+    @property
+    def on_features(self) -> bool:
+        return self.fewshot is not None
+
+    @property
+    def uses_source(self) -> bool:
+        return self.on_features or self.method.uses_source
+
+
+def resolve_methods(specs: Sequence[MethodSpec]) -> list[EpisodicMethod]:
+    """Looks up each name among the few-shot functions, then the transfer methods.
+
+    Transfer methods with an ``episodic()`` hook (``prototypes``, ``transductive``) run as
+    their few-shot function on cached features; the others train per episode.
+
+    Raises:
+        TransferkitError: An unknown name (both registries listed) or bad parameters.
+    """
+    out = []
+    for spec in specs:
+        if spec.name in FEWSHOT_METHODS:
+            fn = get_fewshot_method(spec.name)
+            bad = sorted(set(spec.params) - set(fn.options) | ({"base_mean"} & set(spec.params)))
+            if bad:
+                allowed = [o for o in fn.options if o != "base_mean"]
+                raise TransferkitError(
+                    f"few-shot method {spec.name!r} has no option {', '.join(bad)}.",
+                    f"use: {', '.join(allowed) or 'no options'} (the base mean is computed for you).",
+                )
+            out.append(EpisodicMethod(spec.name, fn, dict(spec.params), "base_mean" in fn.options))
+        elif spec.name in METHODS:
+            method = get_method(spec.name, **spec.params)
+            if hasattr(method, "episodic"):
+                name, context, uses_base = method.episodic()
+                out.append(EpisodicMethod(spec.name, get_fewshot_method(name), context, uses_base, method))
+            else:
+                out.append(EpisodicMethod(spec.name, method=method))
+        else:
+            known = sorted(FEWSHOT_METHODS) + sorted(METHODS)
+            raise TransferkitError(
+                f"unknown few-shot method {spec.name!r}.", f"use one of: {did_you_mean(spec.name, known)}."
+            )
+    return out
+
+
+def evaluate_on_features(method: EpisodicMethod, cache: FeatureCache, episodes: Sequence[Episode]) -> EpisodeResult:
+    """All ``episodes`` of a feature method on the cached features."""
+    context = dict(method.context)
+    if method.uses_base_mean:
+        context["base_mean"] = cache.base_mean
+    result = evaluate_episodes(cache.features, cache.labels, episodes, method.fewshot, context)
+    return EpisodeResult(method.label, result.accuracies, result.mean, result.ci95, result.seconds)
+
+
+@dataclass
+class EpisodeSetting:
+    """What a per-episode transfer task is built from.
+
+    Attributes:
+        x: (N, *input_shape) prepared novel-class inputs (episodes index into them).
+        class_names: Name of every class id in the labels.
+        new_model: ``new_model(classes)`` builds a fresh model for an episode's classes.
+        source_model: Trained source model, or None.
+        source_x, source_y: Source training split, or None.
+        source_classes: Source class names.
+        seed: Run seed; episode i of a task uses ``seed * 100003 + i``.
+    """
+
+    x: torch.Tensor
+    class_names: list[str]
+    new_model: Callable[[list[str]], TransferModel]
+    source_model: TransferModel | None = None
+    source_x: torch.Tensor | None = None
+    source_y: torch.Tensor | None = None
+    source_classes: list[str] | None = None
+    seed: int = 0
+
+    def task(self, episode: Episode, index: int) -> TransferTask:
+        """The episode as a transfer task: support labelled, queries unlabelled."""
+        device = self.x.device
+        classes = [self.class_names[int(c)] for c in episode.classes]
+        target = TargetData(
+            self.x[torch.as_tensor(episode.support_idx, device=device)],
+            torch.as_tensor(episode.support_y, device=device),
+            self.x[torch.as_tensor(episode.query_idx, device=device)],
+            episode.n_way,
+        )
+        return TransferTask(
+            target, classes, self.seed * 100003 + index, lambda: self.new_model(classes), self.source_model,
+            source_x=self.source_x, source_y=self.source_y, source_classes=self.source_classes,
+        )  # fmt: skip
+
+
+def evaluate_trained(
+    method: EpisodicMethod,
+    setting: EpisodeSetting,
+    episodes: Sequence[Episode],
+    progress: Callable[[int], None] | None = None,
+) -> EpisodeResult:
+    """Fits ``method`` on each episode's support set and scores its queries.
+
+    Args:
+        progress: Called with the number of episodes done, after each one.
+    """
+    start = time.perf_counter()
+    accuracies = []
+    for i, episode in enumerate(episodes):
+        task = setting.task(episode, i)
+        torch.manual_seed(task.seed)
+        model = method.method.fit(task)
+        pred = predict_proba(model, task.target.x_unlabelled).argmax(dim=1).cpu().numpy()
+        accuracies.append(float((pred == episode.query_y).mean()))
+        if progress is not None:
+            progress(i + 1)
+    accuracies = np.asarray(accuracies)
+    mean, ci95 = confidence_interval(accuracies)
+    return EpisodeResult(method.label, accuracies, mean, ci95, time.perf_counter() - start)
+
+
+def predict_episode(method: EpisodicMethod, cache: FeatureCache, episode: Episode) -> np.ndarray:
+    """Predicted query labels (in the episode's numbering) of a feature method, (Q,)."""
+    context = dict(method.context)
+    if method.uses_base_mean:
+        context["base_mean"] = cache.base_mean
+    f = cache.features
+    probs = method.fewshot(f[episode.support_idx], episode.support_y, f[episode.query_idx], episode.n_way, **context)
+    return probs.argmax(axis=-1)

@@ -1,0 +1,204 @@
+"""The few-shot run folder: summary.json, report.md, plots; written atomically.
+
+Accuracy of a (method, K) pools the query accuracies of all its episodes over all source
+seeds: mean and the usual few-shot 95 % interval ``1.96 * std / sqrt(episodes)``. That
+interval reflects episode sampling only; ``seed_ci95`` (Student t over the per-seed
+means) shows how much the source model's seed moves the result.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from transferkit.atomic import write_atomic, write_json, write_text
+from transferkit.evaluate.stats import t_interval
+from transferkit.fewshot.evaluate import confidence_interval
+from transferkit.fewshot.experiment import FewShotRun
+from transferkit.report.run_folder import check_out_dir
+from transferkit.report.summary import package_versions
+
+
+def results_rows(run: FewShotRun) -> list[dict]:
+    """One row per (method, K), in the configured order of methods and K."""
+    rows = []
+    for method in dict.fromkeys(r.method for r in run.records):
+        for k in run.config.fewshot.k_shot:
+            recs = [r for r in run.records if r.method == method and r.k == k]
+            if not recs:
+                continue
+            accs = np.concatenate([r.result.accuracies for r in recs])
+            mean, half = confidence_interval(accs)
+            seed_means = {str(r.seed): r.result.mean for r in recs if r.seed is not None}
+            seed_ci = t_interval(list(seed_means.values())).as_list() if len(seed_means) > 1 else None
+            rows.append({
+                "method": method, "shots": k, "on_features": recs[0].on_features,
+                "accuracy_mean": mean, "accuracy_ci95": None if np.isnan(half) else [mean - half, mean + half],
+                "ci95_half_width": None if np.isnan(half) else half,
+                "episodes": len(accs), "episodes_per_source_seed": len(recs[0].result.accuracies),
+                "source_seeds": [r.seed for r in recs], "seed_means": seed_means, "seed_ci95": seed_ci,
+                "seconds_per_evaluation": float(np.mean([r.result.seconds for r in recs])),
+            })  # fmt: skip
+    return rows
+
+
+def build_summary(run: FewShotRun) -> dict:
+    cfg, data, fs = run.config, run.data, run.config.fewshot
+    return {
+        "name": cfg.name,
+        "kind": "fewshot",
+        "source": {"data": cfg.source.data, "classes": data.source.classes, "examples": len(data.source.y),
+                   "models": {str(s): v for s, v in run.sources.items()}},
+        "target": {"data": cfg.target.data, "classes": data.target.classes, "examples": len(data.target.y),
+                   "cross_domain": fs.cross_domain},
+        "protocol": {"n_way": fs.n_way, "k_shot": fs.k_shot, "n_query": fs.n_query, "episodes": fs.episodes,
+                     "train_episodes": fs.train_episodes, "episode_seed": fs.episode_seed,
+                     "feature_blocks": fs.blocks or "all"},
+        "seeds": cfg.seeds,
+        "features": {str(s): v for s, v in run.features.items()},
+        "results": results_rows(run),
+        "skipped": run.skipped,
+        "wall_time_s": run.wall_time_s,
+        "versions": package_versions(),
+    }  # fmt: skip
+
+
+def _cell(row: dict | None) -> str:
+    if row is None:
+        return "—"
+    half = row["ci95_half_width"]
+    ci = f" ± {100 * half:.1f}" if half is not None else ""
+    return f"{100 * row['accuracy_mean']:.1f}{ci} ({row['episodes']})"
+
+
+def markdown_table(summary: dict) -> str:
+    """Methods down, K across: mean accuracy % ± 95 % half-width (episodes)."""
+    ks = summary["protocol"]["k_shot"]
+    n = summary["protocol"]["n_way"]
+    lines = ["| method | " + " | ".join(f"{n}-way {k}-shot" for k in ks) + " |", "|---" * (len(ks) + 1) + "|"]
+    for method in dict.fromkeys(r["method"] for r in summary["results"]):
+        cells = [
+            _cell(next((r for r in summary["results"] if r["method"] == method and r["shots"] == k), None)) for k in ks
+        ]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _state(source_model: dict) -> str:
+    return "cached" if source_model["cached"] else f"trained in {source_model['seconds']:.1f} s"
+
+
+def render_report(summary: dict, plots: dict[str, str]) -> str:
+    src, tgt, p = summary["source"], summary["target"], summary["protocol"]
+    lines = [
+        f"# transferkit few-shot run: {summary['name']}", "",
+        f"- **Source** (base classes): `{src['data']}` — {src['examples']} examples, classes {src['classes']}",
+        *(f"  - source model, seed {s}: validation accuracy {100 * m['val_accuracy']:.1f} % ({_state(m)})"
+          for s, m in src["models"].items()),
+        f"- **Novel classes**: `{tgt['data']}` — {tgt['examples']} examples, classes {tgt['classes']}"
+        + (" (cross-domain: another data set; class names may repeat the source's)" if tgt["cross_domain"] else ""),
+        f"- **Episodes**: {p['n_way']}-way, K in {p['k_shot']}, {p['n_query']} queries per class; "
+        f"{p['episodes']} episodes for methods on cached features, the first {p['train_episodes']} of them "
+        f"for methods that train a network per episode; features from shared blocks: {p['feature_blocks']}",
+        f"- **Wall time**: {summary['wall_time_s']:.1f} s", "",
+        "## Few-shot accuracy vs K", "",
+        "Query accuracy, mean over all episodes and source seeds ± the 95 % interval "
+        "`1.96·std/√episodes` (episodes in brackets). Every method sees the same support and query sets; "
+        "methods that train per episode are measured on fewer episodes, so their intervals are wider.",
+        "", markdown_table(summary), "",
+    ]  # fmt: skip
+    if summary["skipped"]:
+        lines += ["Skipped: " + "; ".join(f"{s['method']} K={s['k']} ({s['reason']})" for s in summary["skipped"]), ""]
+    for title, rel in plots.items():
+        lines += [f"## {title}", "", f"![{title}]({rel})", ""]
+    return "\n".join(lines)
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_accuracy_vs_k(summary: dict, path: Path) -> None:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method in dict.fromkeys(r["method"] for r in summary["results"]):
+        rows = [r for r in summary["results"] if r["method"] == method]
+        ks = [r["shots"] for r in rows]
+        ax.plot(ks, [100 * r["accuracy_mean"] for r in rows], marker="o", label=method)
+        if all(r["accuracy_ci95"] for r in rows):
+            ax.fill_between(
+                ks, [100 * r["accuracy_ci95"][0] for r in rows], [100 * r["accuracy_ci95"][1] for r in rows], alpha=0.2
+            )
+    ax.set_xlabel("support examples per class (K)")
+    ax.set_ylabel("query accuracy (%)")
+    ax.set_title(f"{summary['protocol']['n_way']}-way few-shot accuracy (mean, 95% CI over episodes)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=110))
+    plt.close(fig)
+
+
+def plot_example(run: FewShotRun, path: Path, queries_per_class: int = 3) -> None:
+    """Support images (one row per class) and a few queries with the predicted class."""
+    plt = _plt()
+    ex, x, names = run.example, run.data.xt, run.data.target.classes
+    n_way, k = len(ex["classes"]), ex["k"]
+    cols = k + queries_per_class
+    fig, axes = plt.subplots(n_way, cols, figsize=(1.3 * cols + 0.6, 1.45 * n_way), squeeze=False)
+    query = np.asarray(ex["query_idx"]).reshape(n_way, -1)
+    pred = np.asarray(ex["pred"]).reshape(n_way, -1)
+    support = np.asarray(ex["support_idx"]).reshape(n_way, k)
+    for c in range(n_way):
+        for j in range(cols):
+            ax = axes[c][j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j < k:
+                idx, title, color = support[c, j], f"support: {names[ex['classes'][c]]}", "black"
+            elif j - k < query.shape[1]:
+                idx, p = query[c, j - k], pred[c, j - k]
+                title, color = f"→ {names[ex['classes'][p]]}", "green" if p == c else "red"
+            else:
+                ax.axis("off")
+                continue
+            img = x[idx].detach().cpu().float().numpy()
+            ax.imshow(img[0] if img.shape[0] == 1 else np.moveaxis(img, 0, -1).clip(0, 1), cmap="gray")
+            ax.set_title(title[:22], fontsize=7, color=color)
+    fig.suptitle(f"{n_way}-way {k}-shot episode: {ex['method']} (green: correct, red: wrong)", fontsize=9)
+    fig.tight_layout()
+    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=100))
+    plt.close(fig)
+
+
+def write_fewshot_folder(run: FewShotRun, out: str | Path) -> dict:
+    """Builds the run folder under a hidden temporary name, renamed into place when complete."""
+    out = Path(out)
+    check_out_dir(out)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        summary = build_summary(run)
+        write_text(tmp / "config.yaml", yaml.safe_dump(run.config.model_dump(mode="json"), sort_keys=False))
+        plots = {"Accuracy vs K": "plots/accuracy_vs_k.png"}
+        plot_accuracy_vs_k(summary, tmp / plots["Accuracy vs K"])
+        if run.example is not None and run.data.xt.ndim == 4:
+            plots["Example episode"] = "plots/example_episode.png"
+            plot_example(run, tmp / plots["Example episode"])
+        write_text(tmp / "report.md", render_report(summary, plots))
+        write_json(tmp / "summary.json", summary)  # last: its presence marks a complete run
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return summary

@@ -1,0 +1,201 @@
+"""``auto``: choose method, cut point and shared learning rate from cheap signals, then train.
+
+Only the labelled target examples (x_i, y_i), i = 1..n = k·C, and the source model are
+read; nothing is fine-tuned to decide. With phi_c the source's features after c shared
+blocks (c = 1..B), rho_c the same architecture's features with random weights (what
+``scratch`` starts from) and rho_0 the (normalised, pooled) input itself:
+
+    0. sanity   the source model must beat chance on its own held-out validation split
+                (binomial z >= source_z); otherwise its features hold no learned signal
+    1. cut      c* = argmax_c s(phi_c); the reference r* = argmax s(r), r in {rho_0..rho_B}
+    2. guard    transfer iff every check passes:
+                k >= 2: leave-one-out nearest-class-mean accuracy (s), paired sign test of
+                        phi_c* against r*: z >= evidence_z (McNemar, Psychometrika 1947), AND
+                        log Bayes factor n·C·(LogME(phi) - LogME(rho)) of the LogME-best
+                        source and reference features >= evidence_log_bf (You et al., ICML
+                        2021; Kass & Raftery, JASA 1995: > 3 is "strong")
+                k = 1:  no held-out estimate exists; s = LogME, and the source is refused
+                        only on strong evidence against it (log Bayes factor < one_shot_log_bf
+                        < 0): at one shot a sound source's features nearly always beat none
+                        (Tian et al., ECCV 2020, "Rethinking Few-Shot Image Classification")
+    3. method   no transfer  -> scratch ("the source does not help"), else
+                transfer_method (k >= 2) or one_shot_method (k = 1; L2-SP's pull to the
+                source weights, Li et al., ICML 2018) with, when c* < B, freeze = c* and
+                shared_lr_mult = retrain_lr_mult (keep the general blocks, re-learn the
+                source-specific ones; Yosinski et al., NeurIPS 2014); when c* = B the
+                method's own LP-FT schedule (Kumar et al., ICLR 2022)
+
+The chosen method is trained with min(its default steps, max_steps), from the same seed
+as if it had been run on its own, so ``auto`` reproduces that method exactly. The
+decision and every signal are stored in ``model.config["auto_decision"]`` and
+``task.extras["auto_decision"]``; see :mod:`transferkit.ranking.evidence` and docs/auto.md.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from pydantic import NonNegativeFloat, PositiveInt
+
+from transferkit.methods.base import METHODS, Method, Params, TransferTask, get_method, register_method
+from transferkit.models import TransferModel
+
+
+class AutoParams(Params):
+    max_steps: PositiveInt = 300  # cap on every *steps budget of the chosen method
+    evidence_z: float = 1.64  # >= 2 examples per class: sign-test z the source must reach (one-sided 5 %) ...
+    evidence_log_bf: float = 3.0  # ... and LogME log Bayes factor ("strong" evidence, Kass & Raftery)
+    one_shot_log_bf: float = -3.0  # 1 example per class: refuse only on strong evidence against the source
+    source_z: float = 3.0  # the source model must beat chance on its own validation split by this z
+    transfer_method: str = "finetune"  # trains the transfer choice; needs `freeze`, `shared_lr_mult`
+    one_shot_method: str = "l2sp"  # the same at 1 example per class, where the pull to the source matters most
+    retrain_lr_mult: NonNegativeFloat = 1.0  # shared-layer rate when the cut is inside the model
+
+
+def _features(model: TransferModel, x: torch.Tensor, cut: int) -> np.ndarray:
+    from transferkit.ranking.candidates import cut_features
+
+    return cut_features(model, x, cut).cpu().numpy()
+
+
+def measure(task: TransferTask) -> dict:
+    """Signals for every feature set: LogME and leave-one-out prototype accuracy (per example)."""
+    from transferkit.ranking.candidates import random_reference
+    from transferkit.ranking.evidence import feature_report
+
+    src = task.source_model
+    x, y = task.target.x_labelled, task.target.y_labelled.cpu().numpy()
+    ref = random_reference(src, seed=task.seed)
+    feats = {"input": _features(src, x, 0)}
+    for c in range(1, src.num_blocks + 1):
+        feats[f"source@{c}"] = _features(src, x, c)
+        feats[f"random@{c}"] = _features(ref, x, c)
+    reports = {name: feature_report(f, y) for name, f in feats.items()}
+    return {"features": feats, "reports": reports, "labels": y}
+
+
+@torch.no_grad()
+def source_sanity(task: TransferTask) -> dict | None:
+    """Accuracy of the source model on its held-out validation split, against chance (binomial z)."""
+    xv, yv = task.source_val_x, task.source_val_y
+    if xv is None or yv is None or len(yv) == 0:
+        return None
+    model = task.source_model.eval()
+    pred = torch.cat([model(xv[i : i + 512]).argmax(1) for i in range(0, len(xv), 512)])
+    acc, chance, n = float((pred == yv).float().mean()), 1.0 / len(model.classes), len(yv)
+    z = (acc - chance) / np.sqrt(chance * (1 - chance) / n)
+    return {"accuracy": acc, "chance": chance, "examples": n, "z": float(z)}
+
+
+def _best(reports: dict, names: list[str], by_loo: bool) -> str:
+    """Highest LOO accuracy (ties: LogME), or highest LogME; deeper cut points win exact ties."""
+    key = (lambda n: (reports[n]["loo_accuracy"], reports[n]["logme"])) if by_loo else (lambda n: reports[n]["logme"])
+    return max(reversed(names), key=key)
+
+
+def decide(task: TransferTask, p: AutoParams) -> dict:
+    """The choice (method, params) and the signals and reasons behind it; JSON-ready."""
+    from transferkit.ranking.evidence import logme_log_bayes_factor, paired_sign_test
+
+    start = time.perf_counter()
+    if task.source_model is None:
+        return _choice("scratch", {}, "no source model: nothing to transfer", {}, start, p)
+    src = task.source_model
+    sanity = source_sanity(task)
+    if sanity is not None and sanity["z"] < p.source_z:
+        reason = (f"negative-transfer guard: the source model is no better than chance on its own held-out data "
+                  f"(accuracy {sanity['accuracy']:.2f}, chance {sanity['chance']:.2f}, z {sanity['z']:.1f} < "
+                  f"{p.source_z:.1f}): its features carry no learned signal; training from scratch")  # fmt: skip
+        return _choice("scratch", {}, reason, {"source_validation": sanity}, start, p)
+    m = measure(task)
+    reports, feats, y = m["reports"], m["features"], m["labels"]
+    by_loo = all(r["loo_accuracy"] is not None for r in reports.values())
+    sources = [f"source@{c}" for c in range(1, src.num_blocks + 1)]
+    refs = ["input", *(f"random@{c}" for c in range(1, src.num_blocks + 1))]
+    best_src, best_ref = _best(reports, sources, by_loo), _best(reports, refs, by_loo)
+    src_l, ref_l = _best(reports, sources, False), _best(reports, refs, False)
+    lbf = logme_log_bayes_factor(feats[src_l], feats[ref_l], y)
+    lbf_detail = f"LogME {src_l} {reports[src_l]['logme']:.3f} vs {ref_l} {reports[ref_l]['logme']:.3f}"
+    if by_loo:
+        test = paired_sign_test(reports[best_src]["_correct"], reports[best_ref]["_correct"])
+        acc = (
+            f"{best_src} {reports[best_src]['loo_accuracy']:.2f} vs {best_ref} {reports[best_ref]['loo_accuracy']:.2f}"
+        )
+        checks = [_check("held-out prototype accuracy, sign-test z", test["z"], p.evidence_z, acc),
+                  _check("LogME log Bayes factor", lbf, p.evidence_log_bf, lbf_detail)]  # fmt: skip
+    else:  # one example per class: no held-out estimate exists; refuse only on strong evidence against
+        checks = [_check("LogME log Bayes factor (1 example per class)", lbf, p.one_shot_log_bf, lbf_detail)]
+    signals: dict = {
+        "shots": task.target.shots, "criterion": "sign_test_and_logme" if by_loo else "logme_one_shot",
+        "features": {n: {"logme": r["logme"], "loo_accuracy": r["loo_accuracy"]} for n, r in reports.items()},
+        "best_source": best_src, "best_reference": best_ref, "source_validation": sanity, "checks": checks,
+    }  # fmt: skip
+    if task.same_label_space:
+        with torch.no_grad():
+            pred = src.eval()(task.target.x_labelled).argmax(1)
+        signals["source_only_agreement"] = float((pred == task.target.y_labelled).float().mean())
+    said = "; ".join(f"{c['name']} {c['value']:.2f} {'>=' if c['passed'] else '<'} {c['threshold']:.2f} ({c['detail']})"
+                     for c in checks)  # fmt: skip
+    if not all(c["passed"] for c in checks):
+        reason = f"negative-transfer guard: the source's features do not clearly beat no-transfer features: {said}; training from scratch"
+        return _choice("scratch", {}, reason, signals, start, p)
+    cut = int(best_src.split("@")[1])
+    method = p.transfer_method if by_loo else p.one_shot_method
+    params: dict = {}
+    where = f"cut after block {cut} of {src.num_blocks}"
+    if cut < src.num_blocks:
+        params = {"freeze": cut, "shared_lr_mult": p.retrain_lr_mult}
+        where += f": blocks 1..{cut} frozen, the rest re-trained at {p.retrain_lr_mult}x the head's rate"
+    reason = f"the source helps: {said}; {where}; {method}"
+    return _choice(method, params, reason, signals, start, p, cut=cut)
+
+
+def _check(name: str, value: float, threshold: float, detail: str) -> dict:
+    return {
+        "name": name,
+        "value": float(value),
+        "threshold": threshold,
+        "passed": bool(value >= threshold),
+        "detail": detail,
+    }
+
+
+def _choice(
+    method: str, params: dict, reason: str, signals: dict, start: float, p: AutoParams, cut: int | None = None
+) -> dict:
+    fields = METHODS[method].Params.model_fields
+    for name, field in fields.items():  # every *steps budget: the method's default, capped
+        if name.endswith("steps") and isinstance(field.default, int) and name not in params:
+            params[name] = min(field.default, p.max_steps)
+    return {"method": method, "params": params, "cut": cut, "reason": reason, "signals": signals,
+            "seconds": time.perf_counter() - start}  # fmt: skip
+
+
+@register_method
+class Auto(Method):
+    name = "auto"
+    description = "Choose scratch or transfer, the cut point and shared learning rate from cheap signals, then train"
+    Params = AutoParams
+    uses_source = False  # without a source it trains from scratch
+
+    def __init__(self, **params) -> None:
+        super().__init__(**params)
+        for field in ("transfer_method", "one_shot_method"):
+            name = getattr(self.params, field)
+            cls = METHODS.get(name)
+            if cls is None or not {"freeze", "shared_lr_mult"} <= set(cls.Params.model_fields):
+                from transferkit.errors import TransferkitError
+
+                raise TransferkitError(
+                    f"method 'auto': {field}={name!r} must be a registered method with `freeze` and "
+                    "`shared_lr_mult` parameters.", "use finetune or l2sp.")  # fmt: skip
+
+    def fit(self, task: TransferTask) -> TransferModel:
+        decision = decide(task, self.params)
+        task.extras["auto_decision"] = decision
+        torch.manual_seed(task.seed)  # train exactly as the chosen method would on its own
+        model = get_method(decision["method"], **decision["params"]).fit(task)
+        model.config["auto_decision"] = decision
+        return model

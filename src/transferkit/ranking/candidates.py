@@ -1,0 +1,174 @@
+"""Candidates for a target task: source models × cut points, scored without fine-tuning.
+
+A *cut point* ``i`` keeps the first ``i`` shared blocks of a source model (frozen, as
+transferred) and re-trains the rest; its features are the output after block ``i``:
+
+    phi_i(x) = pool(block_i(... block_1(normalise(x))))        (N, D_i)
+
+Convolutional outputs (N, C, H, W) are average-pooled to a g × g grid, g the largest
+power of two with C·g² <= ``max_dim`` (global average pooling when C alone exceeds it),
+then flattened; a small grid keeps the spatial layout that the re-trained blocks would
+still use. Cut point ``num_blocks`` is the whole shared part (the linear-probe case).
+
+Every candidate is scored by every registered score (:mod:`transferkit.ranking`) on the
+labelled target examples. ``leep`` and ``nce`` read the source head, which sits on top
+of the last block only, so they are reported at ``cut == num_blocks`` and left empty at
+earlier cut points. A *reference* candidate, the same architecture with random weights
+(what ``scratch`` starts from), says whether a source beats no transfer at all.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from transferkit.errors import TransferkitError
+from transferkit.models import TransferModel
+from transferkit.ranking._registry import SCORES, get_score
+
+MAX_DIM = 512
+REFERENCE = "random-init"
+
+
+@dataclass
+class Candidate:
+    """A model whose shared blocks may be transferred, named for tables.
+
+    Attributes:
+        name: How tables call it, e.g. ``mnist5k`` or ``runs/demo:finetune_k10_seed0``.
+        model: The source model (shared layers + source head).
+        reference: True for the random-weights reference (not a real source).
+    """
+
+    name: str
+    model: TransferModel
+    reference: bool = False
+
+
+def pooled(h: torch.Tensor, max_dim: int = MAX_DIM) -> torch.Tensor:
+    """(N, C, H, W) -> (N, C·g·g) average-pooled on a g × g grid; (N, D) unchanged."""
+    if h.ndim == 4:
+        c, size = h.shape[1], min(h.shape[2:])
+        g = 1
+        while 2 * g <= size and c * (2 * g) ** 2 <= max_dim:
+            g *= 2
+        h = F.adaptive_avg_pool2d(h, g)
+    return h.flatten(1)
+
+
+@torch.no_grad()
+def cut_features(model: TransferModel, x: torch.Tensor, cut: int, max_dim: int = MAX_DIM) -> torch.Tensor:
+    """(N, *input_shape) -> (N, D) pooled output after ``cut`` shared blocks, eval mode."""
+    if not 0 <= cut <= model.num_blocks:
+        raise TransferkitError(f"cut point {cut} is outside 0..{model.num_blocks}.", "use a block count of the model.")
+    was = model.training
+    model.eval()
+    out = [pooled(model.shared(model.normalise(x[i : i + 512]), upto=cut), max_dim) for i in range(0, len(x), 512)]
+    model.train(was)
+    return torch.cat(out).double()
+
+
+@torch.no_grad()
+def source_probs(model: TransferModel, x: torch.Tensor) -> np.ndarray:
+    """(N, Cs) softmax of the source head on the target inputs."""
+    model.eval()
+    logits = torch.cat([model(x[i : i + 512]) for i in range(0, len(x), 512)])
+    return F.softmax(logits.double(), dim=1).cpu().numpy()
+
+
+def random_reference(model: TransferModel, seed: int = 0) -> TransferModel:
+    """The same architecture and input normalisation with freshly initialised weights."""
+    ref = model.copy()
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    for m in ref.modules():
+        if hasattr(m, "reset_parameters"):
+            m.reset_parameters()
+    torch.random.set_rng_state(gen_state)
+    return ref.eval()
+
+
+def resolve_scores(names: list[str] | None) -> list[str]:
+    """Every registered score by default; unknown names raise a clear error."""
+    if not names:
+        return sorted(SCORES)
+    for n in names:
+        get_score(n)
+    return list(names)
+
+
+def score_one(name: str, feats: np.ndarray, y: np.ndarray, probs: np.ndarray | None) -> float | None:
+    """One score, or None where it does not apply (no source head at this cut point)."""
+    info = get_score(name)
+    if info.needs_source_probs and probs is None:
+        return None
+    value = float(info.fn(feats, y, probs))
+    return value if math.isfinite(value) else None
+
+
+def parse_cuts(spec: str | list[int] | None, num_blocks: int) -> list[int]:
+    """``None``/``"all"``: 1..num_blocks; else explicit cut points, checked against the model."""
+    if spec is None or spec == "all":
+        return list(range(1, num_blocks + 1))
+    cuts = [int(c) for c in (spec.split(",") if isinstance(spec, str) else spec)]
+    bad = [c for c in cuts if not 0 <= c <= num_blocks]
+    if bad:
+        raise TransferkitError(f"cut points {bad} are outside 0..{num_blocks}.", f"use values in 0..{num_blocks}.")
+    return sorted(set(cuts))
+
+
+def score_candidates(
+    candidates: list[Candidate],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    scores: list[str] | None = None,
+    cuts: str | list[int] | None = None,
+    same_label_space: bool = False,
+) -> list[dict]:
+    """Score every candidate at every cut point on the labelled target examples.
+
+    Args:
+        candidates: Source models (and optionally the random reference).
+        x: (N, *input_shape) labelled target inputs, already brought to the models' input.
+        y: (N,) their labels.
+        scores: Score names (default: all registered).
+        cuts: Cut points (default: every cut point 1..num_blocks of each model).
+        same_label_space: Also report ``source_only``: the source head's accuracy on x.
+
+    Returns:
+        One row per (candidate, cut): ``candidate``, ``cut``, ``blocks``, ``dim``,
+        ``reference``, ``seconds`` and one entry per score (None where it does not apply).
+    """
+    names = resolve_scores(scores)
+    labels = y.cpu().numpy().astype(np.int64)
+    rows = []
+    for cand in candidates:
+        model = cand.model
+        probs = source_probs(model, x)
+        for cut in parse_cuts(cuts, model.num_blocks):
+            start = time.perf_counter()
+            feats = cut_features(model, x, cut).cpu().numpy()
+            at_head = cut == model.num_blocks
+            row = {"candidate": cand.name, "cut": cut, "blocks": model.num_blocks, "dim": int(feats.shape[1]),
+                   "reference": cand.reference}  # fmt: skip
+            for n in names:
+                row[n] = score_one(n, feats, labels, probs if at_head else None)
+            if same_label_space and at_head and not cand.reference:
+                row["source_only"] = float(np.mean(probs.argmax(1) == labels))
+            row["seconds"] = time.perf_counter() - start
+            rows.append(row)
+    return rows
+
+
+def rank_rows(rows: list[dict], by: str) -> list[dict]:
+    """Rows sorted best first by score ``by`` (missing values last), with ``rank`` added."""
+    get_score(by)
+    ordered = sorted(rows, key=lambda r: (r.get(by) is None, -(r.get(by) or 0.0)))
+    for i, r in enumerate(ordered):
+        r["rank"] = i + 1 if r.get(by) is not None else None
+    return ordered

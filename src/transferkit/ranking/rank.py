@@ -1,0 +1,175 @@
+"""``rank``: which source model, and where to cut it, for a target — before fine-tuning.
+
+The target's labelled examples are drawn exactly as the protocol draws them (fixed
+stratified test split from ``split_seed``, then ``shots`` per class from the pool with
+the run ``seed``), so a ranking can be checked later against a run on the same splits.
+Candidates are built-in or user data sets used as sources (trained on the fly with
+:func:`transferkit.train.source.pretrain_source`, cached and shared with ``transferkit
+run``), saved model files, and run folders (their deployed model and, when it is still
+in the cache, their source model). Each candidate is scored at every cut point.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from transferkit.config import DataConfig, SourceConfig
+from transferkit.data import Domain
+from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
+from transferkit.data.splits import draw_shots, make_test_split
+from transferkit.errors import TransferkitError
+from transferkit.models import TransferModel
+from transferkit.paths import cache_dir
+from transferkit.ranking.candidates import (
+    REFERENCE,
+    Candidate,
+    random_reference,
+    rank_rows,
+    resolve_scores,
+    score_candidates,
+)
+
+DEFAULT_BY = "logme"
+
+
+def source_candidate(
+    spec: str, max_per_class: int | None = None, epochs: int = 4, seed: int = 0
+) -> tuple[Candidate, Domain]:
+    """Train (or load from the cache) a model on the data set ``spec``, as ``transferkit run`` would."""
+    from transferkit.evaluate.prepare import load_section
+    from transferkit.train.source import pretrain_source
+
+    section = SourceConfig(data=spec, max_per_class=max_per_class, epochs=epochs)
+    domain = load_section(section)
+    recipe = make_recipe(domain, domain.input_shape, 0)
+    settings = {k: getattr(section, k) for k in ("epochs", "batch_size", "lr", "weight_decay", "augment")}
+    identity = {"data": domain.fingerprint(), "recipe": recipe.to_dict(), "head_hidden": 0}
+    res = pretrain_source(
+        apply_recipe(domain.x, recipe), torch.from_numpy(domain.y), domain.classes,
+        architecture="auto", arch_kwargs={}, settings=settings, seed=seed, identity=identity,
+    )  # fmt: skip
+    from transferkit.data.builtin import is_builtin
+
+    return Candidate(spec if is_builtin(spec) else Path(spec).name, res.model), domain
+
+
+def checkpoint_candidates(spec: str) -> list[tuple[Candidate, int | None]]:
+    """A saved model (``.safetensors``/``.json`` pair) or a run folder -> [(candidate, pad)].
+
+    ``pad`` is the framing (pixels) the model's own target was given, when recorded.
+    """
+    p = Path(spec)
+    if p.is_dir():
+        summary_path = p / "summary.json"
+        if not summary_path.exists():
+            raise TransferkitError(f"{p} is not a finished transferkit run (no summary.json).",
+                                   "give a run folder or a model's .safetensors file.")  # fmt: skip
+        summary = json.loads(summary_path.read_text())
+        dep = summary["deploy"]
+        stem = f"{dep['method']}_k{dep['shots']}_seed{dep['seed']}"
+        pad = int(summary["target"]["recipe"].get("pad", 0))
+        out = [(Candidate(f"{p.name}:{stem}", TransferModel.load(p / "models" / stem)), pad)]
+        key = ((summary.get("source") or {}).get("models") or {}).get(str(dep["seed"]), {}).get("key")
+        cached = cache_dir() / "source_models" / str(key)
+        if key and cached.with_suffix(".safetensors").exists():
+            out.append((Candidate(f"{p.name}:source", TransferModel.load(cached)), pad))
+        return out
+    if p.suffix not in (".safetensors", ".json", ""):
+        raise TransferkitError(f"model {spec!r} is neither a run folder nor a saved model.",
+                               "give a run folder or a .safetensors file written by transferkit.")  # fmt: skip
+    model = TransferModel.load(p)
+    meta = json.loads(p.with_suffix(".json").read_text())
+    pad = (meta.get("recipe") or {}).get("pad")
+    return [(Candidate(p.stem, model), None if pad is None else int(pad))]
+
+
+def labelled_examples(
+    target: Domain, shots: int, seed: int, split_seed: int = 0, test_fraction: float = 0.3
+) -> np.ndarray:
+    """Indices of the ``shots`` labelled examples per class the protocol would draw."""
+    if shots < 1:
+        raise TransferkitError(f"shots={shots}: ranking needs labelled target examples.", "use --shots 1 or more.")
+    split = make_test_split(target.y, test_fraction, split_seed)
+    lab, _ = draw_shots(target.y, split.pool_idx, shots, seed, target.classes)
+    return lab
+
+
+def rank(
+    target: str,
+    shots: int = 10,
+    sources: list[str] | None = None,
+    models: list[str] | None = None,
+    *,
+    seed: int = 0,
+    scores: list[str] | None = None,
+    by: str = DEFAULT_BY,
+    cuts: str | list[int] | None = None,
+    reference: bool = True,
+    pad: int | str = "auto",
+    target_max_per_class: int | None = None,
+    source_max_per_class: int | None = None,
+    source_epochs: int = 4,
+    split_seed: int = 0,
+    test_fraction: float = 0.3,
+) -> dict:
+    """Score every candidate × cut point on the target's labelled examples; best first.
+
+    Args:
+        target: Built-in domain name or path.
+        shots: Labelled examples per class, drawn as the protocol draws them.
+        sources: Data sets to train source models on (cached), e.g. ``["mnist5k"]``.
+        models: Saved models (``.safetensors``) or run folders.
+        by: The score that orders the table (every score is reported).
+        cuts: Cut points, ``"all"`` (default: 1..num_blocks) or e.g. ``"1,3"``.
+        reference: Add the random-weights reference of the first model's architecture.
+        pad: Target framing: ``auto`` (match each source's framing), or pixels.
+
+    Returns:
+        A JSON-ready dict: ``target``, ``shots``, ``seed``, ``by``, ``scores``,
+        ``candidates`` (ranked rows), ``best``, ``best_beats_reference``, ``wall_time_s``.
+    """
+    from transferkit.evaluate.prepare import load_section
+
+    start = time.perf_counter()
+    names = resolve_scores(scores)
+    resolve_scores([by])
+    if not sources and not models:
+        raise TransferkitError("no candidates to rank.", "give at least one --source DATA or --model FILE_OR_RUN.")
+    if pad != "auto" and (not isinstance(pad, int) or pad < 0):
+        raise TransferkitError(
+            f"pad={pad!r} must be 'auto' or a number of pixels >= 0.", "use --pad auto or e.g. --pad 4."
+        )
+    tgt = load_section(DataConfig(data=target, max_per_class=target_max_per_class))
+    lab = labelled_examples(tgt, shots, seed, split_seed, test_fraction)
+    labelled = tgt.select(lab)
+    entries: list[tuple[Candidate, Recipe]] = []
+    for spec in sources or []:
+        cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed)
+        entries.append((cand, make_recipe(labelled, tuple(cand.model.config["input_shape"]), pad, source=src)))
+    for spec in models or []:
+        for cand, recorded in checkpoint_candidates(spec):
+            p = (recorded or 0) if pad == "auto" else pad
+            entries.append((cand, make_recipe(labelled, tuple(cand.model.config["input_shape"]), p)))
+    if reference:
+        first, recipe = entries[0]
+        entries.append((Candidate(REFERENCE, random_reference(first.model, seed), reference=True), recipe))
+    y = torch.from_numpy(labelled.y)
+    rows = []
+    for cand, recipe in entries:
+        same = list(cand.model.classes) == list(tgt.classes)
+        rows += score_candidates([cand], apply_recipe(labelled.x, recipe), y, names, cuts, same)
+    ranked = rank_rows(rows, by)
+    best = next((r for r in ranked if not r["reference"] and r[by] is not None), None)
+    ref_best = max((r[by] for r in ranked if r["reference"] and r[by] is not None), default=None)
+    return {
+        "target": tgt.name, "target_classes": tgt.classes, "shots": shots, "seed": seed,
+        "split_seed": split_seed, "labelled_examples": int(len(lab)), "by": by, "scores": names,
+        "candidates": ranked, "best": best,
+        "best_beats_reference": None if ref_best is None or best is None else bool(best[by] > ref_best),
+        "wall_time_s": time.perf_counter() - start,
+    }  # fmt: skip

@@ -1,0 +1,185 @@
+"""The domain-adaptation part of a run's report.
+
+For runs of DA methods (those that record a label-free checkpoint selection) it adds:
+
+* **target accuracy over training**: target *test* accuracy at every checkpoint, recorded
+  by the protocol's monitor for this plot only (methods never see it);
+* **oracle column**: the best of those checkpoints, clearly named as an oracle: it
+  peeks at target test labels and is never the headline number;
+* **proxy A-distance** before (source model) and after adaptation (Ben-David et al., "Analysis
+  of Representations for Domain Adaptation", NeurIPS 2007; "A theory of learning from
+  different domains", Machine Learning 2010)::
+
+      PAD = 2 (1 - 2 err)
+
+  with ``err`` the 5-fold cross-validated error of a linear (logistic) domain classifier on
+  shared-layer features of held-out source examples vs target test examples: 2 means the
+  domains are perfectly separable, 0 that the features do not tell them apart;
+* **t-SNE** (van der Maaten & Hinton, JMLR 2008; scikit-learn) of the same features before
+  and after adaptation, coloured by domain and by class.
+
+Features are what the model computes for each domain: the source model as it is, and an
+adapted model with domain-specific BatchNorm statistics (``config["adaptation"]["bn"] ==
+"domain"``) normalises source inputs with statistics re-estimated on source inputs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from transferkit.atomic import write_atomic
+from transferkit.models.transfer_model import BN_TYPES
+from transferkit.report.plots import _plt
+
+N_PER_DOMAIN = 400  # examples per domain for PAD and t-SNE: seconds, not minutes
+
+
+@torch.no_grad()
+def domain_features(model, x: torch.Tensor, restat: bool = False, batch_size: int = 512) -> np.ndarray:
+    """Shared-layer features (N, D); ``restat`` re-estimates BatchNorm statistics on ``x`` first."""
+    if restat:
+        model = model.copy()
+        for m in model.modules():
+            if isinstance(m, BN_TYPES):
+                m.reset_running_stats()
+                m.momentum = None  # cumulative average
+        model.train()
+        for i in range(0, len(x), batch_size):
+            model.features(x[i : i + batch_size])
+    model.eval()
+    return torch.cat([model.features(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]).cpu().numpy()
+
+
+def proxy_a_distance(f_source: np.ndarray, f_target: np.ndarray, seed: int = 0) -> float:
+    """``2 (1 - 2 err)``, err: 5-fold CV error of a logistic source-vs-target classifier."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.concatenate([f_source, f_target])
+    d = np.concatenate([np.zeros(len(f_source)), np.ones(len(f_target))])
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
+    folds = min(5, len(f_source), len(f_target))
+    err = 1.0 - cross_val_score(clf, x, d, cv=folds).mean()
+    return float(2.0 * (1.0 - 2.0 * err))
+
+
+def _sample(n: int, k: int, seed: int) -> np.ndarray:
+    return np.sort(np.random.default_rng(seed).permutation(n)[: min(n, k)])
+
+
+def adaptation_report(result, out_dir: Path) -> tuple[dict | None, dict[str, str]]:
+    """Returns (summary section, {plot title: relative path}); (None, {}) without DA runs."""
+    if not result.selections:
+        return None, {}
+    data, seed0 = result.data, result.config.seeds[0]
+    curves = defaultdict(list)
+    for c in result.target_curves:
+        curves[(c["method"], c["shots"], c["seed"])].append((c["step"], c["accuracy"]))
+    runs = []
+    for s in result.selections:
+        key = (s["method"], s["shots"], s["seed"])
+        record = next(r for r in result.records if (r.method, r.shots, r.seed) == key)
+        oracle = max(curves[key], key=lambda sa: sa[1]) if curves[key] else (None, None)
+        runs.append({"method": s["method"], "shots": s["shots"], "seed": s["seed"], "criterion": s["criterion"],
+                     "selected_step": s["best_step"], "accuracy_selected": record.accuracy,
+                     "oracle_step": oracle[0], "oracle_accuracy": oracle[1]})  # fmt: skip
+    section = {"runs": runs, "proxy_a_distance": [], "note": "oracle_* peek at target test labels: reported, never selected on"}
+    plots = {"Target accuracy over training (DA)": "plots/da_target_accuracy.png"}
+    _plot_curves(curves, seed0, out_dir / plots["Target accuracy over training (DA)"])
+
+    source = result.source_models.get(seed0)
+    models = {(r.method, r.shots): r.model for r in result.records if r.seed == seed0 and r.model is not None}
+    da_models = {key: m for key, m in models.items() if "adaptation" in m.config}
+    if source is None or not da_models or data.xs is None:
+        return section, plots
+    from transferkit.train.source import source_val_split
+
+    _, val = source_val_split(data.source.y, seed=seed0)
+    i_s = val[_sample(len(val), N_PER_DOMAIN, 0)]
+    i_t = data.split.test_idx[_sample(len(data.split.test_idx), N_PER_DOMAIN, 1)]
+    device = next(source.parameters()).device
+    xs, xt = data.xs[i_s].to(device), data.xt[i_t].to(device)
+    labels = np.concatenate([data.ys[i_s].numpy(), data.yt[i_t].numpy()])
+    before = (domain_features(source, xs), domain_features(source, xt))
+    pad_before = proxy_a_distance(*before)
+    embeddings = {"before adaptation (source model)": before}
+    for (method, k), model in sorted(da_models.items()):
+        model = model.to(device)
+        after = (domain_features(model, xs, restat=model.config["adaptation"].get("bn") == "domain"),
+                 domain_features(model, xt))  # fmt: skip
+        section["proxy_a_distance"].append({"method": method, "shots": k, "seed": seed0,
+                                            "before": pad_before, "after": proxy_a_distance(*after)})  # fmt: skip
+        if k == min(kk for (m, kk) in da_models if m == method):
+            embeddings[f"after {method} (k={k})"] = after
+    plots["Source and target features, t-SNE (DA)"] = "plots/da_tsne.png"
+    _plot_tsne(embeddings, labels, len(i_s), out_dir / plots["Source and target features, t-SNE (DA)"])
+    return section, plots
+
+
+def _plot_curves(curves: dict, seed: int, path: Path) -> None:
+    plt = _plt()
+    shots = sorted({k for (_, k, s) in curves if s == seed})
+    fig, axes = plt.subplots(1, max(1, len(shots)), figsize=(4 * max(1, len(shots)), 3.2), squeeze=False)
+    for ax, k in zip(axes[0], shots, strict=False):
+        for (method, kk, s), pts in curves.items():
+            if kk == k and s == seed:
+                ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], marker=".", label=method)
+        ax.set_title(f"k={k}, seed={seed}")
+        ax.set_xlabel("step")
+        ax.set_ylabel("target test accuracy (%)")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=100))
+    plt.close(fig)
+
+
+def _plot_tsne(embeddings: dict, labels: np.ndarray, n_source: int, path: Path) -> None:
+    from sklearn.manifold import TSNE
+
+    plt = _plt()
+    fig, axes = plt.subplots(len(embeddings), 2, figsize=(8, 3.6 * len(embeddings)), squeeze=False)
+    for row, (title, (f_s, f_t)) in zip(axes, embeddings.items(), strict=True):
+        xy = TSNE(n_components=2, init="pca", perplexity=30, random_state=0).fit_transform(np.concatenate([f_s, f_t]))
+        src, tgt = slice(0, n_source), slice(n_source, None)
+        row[0].scatter(xy[src, 0], xy[src, 1], s=4, c="tab:blue", label="source")
+        row[0].scatter(xy[tgt, 0], xy[tgt, 1], s=4, c="tab:orange", label="target")
+        row[0].legend(fontsize=7, markerscale=3)
+        row[0].set_title(f"{title}: by domain", fontsize=9)
+        row[1].scatter(xy[src, 0], xy[src, 1], s=5, c=labels[src], cmap="tab10", marker="o", vmin=0, vmax=max(9, labels.max()))
+        row[1].scatter(xy[tgt, 0], xy[tgt, 1], s=9, c=labels[tgt], cmap="tab10", marker="x", vmin=0, vmax=max(9, labels.max()))
+        row[1].set_title(f"{title}: by class (o source, x target)", fontsize=9)
+        for ax in row:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.tight_layout()
+    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=100))
+    plt.close(fig)
+
+
+def adaptation_markdown(section: dict | None) -> list[str]:
+    """Markdown lines for report.md (empty without DA runs)."""
+    if not section:
+        return []
+    lines = ["## Domain adaptation", "",
+             "Checkpoints are chosen without target labels (criterion per run below). The **oracle** columns "
+             "show the best checkpoint by target *test* accuracy: an upper bound for reference, never used to choose.",
+             "", "| method | k | seed | criterion | selected step | accuracy (selected) | oracle step | oracle accuracy |",
+             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in section["runs"]:
+        oracle = "" if r["oracle_accuracy"] is None else f"{100 * r['oracle_accuracy']:.1f}"
+        lines.append(f"| {r['method']} | {r['shots']} | {r['seed']} | {r['criterion']} | {r['selected_step']} | "
+                     f"{100 * r['accuracy_selected']:.1f} | {r['oracle_step']} | {oracle} |")  # fmt: skip
+    if section["proxy_a_distance"]:
+        lines += ["", "Proxy A-distance, 2(1 - 2 err) of a cross-validated linear domain classifier on the features "
+                  "(2: domains fully separable, 0: indistinguishable):", "",
+                  "| method | k | PAD before | PAD after |", "|---|---|---|---|"]  # fmt: skip
+        for p in section["proxy_a_distance"]:
+            lines.append(f"| {p['method']} | {p['shots']} | {p['before']:.2f} | {p['after']:.2f} |")
+    return lines + [""]

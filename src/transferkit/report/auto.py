@@ -1,0 +1,49 @@
+"""The report's ``auto`` section: what ``method: auto`` chose for each (k, seed), and why.
+
+The decision travels with the trained model (``model.config["auto_decision"]``, also in
+``models/auto_k<k>_seed<s>.json``); :func:`auto_decisions` collects it from the protocol's
+records into ``summary.json`` and :func:`auto_section` renders it in ``report.md``.
+"""
+
+from __future__ import annotations
+
+
+def auto_decisions(result) -> list[dict]:
+    """One entry per ``auto`` run whose model was kept: shots, seed, choice, reason, evidence."""
+    out = []
+    for r in result.records:
+        decision = getattr(r.model, "config", {}).get("auto_decision") if r.model is not None else None
+        if decision is None:
+            continue
+        signals = decision.get("signals", {})
+        out.append({
+            "shots": r.shots, "seed": r.seed, "method": decision["method"],
+            "params": {k: v for k, v in decision["params"].items() if not k.endswith("steps")},
+            "cut": decision.get("cut"), "reason": decision["reason"], "criterion": signals.get("criterion"),
+            "checks": signals.get("checks", []), "decision_seconds": decision.get("seconds"),
+        })  # fmt: skip
+    return out
+
+
+def auto_section(summary: dict) -> list[str]:
+    """Markdown lines for report.md (empty when no ``auto`` run is in the summary)."""
+    decisions = summary.get("auto_decisions") or []
+    if not decisions:
+        return []
+    lines = ["## What `auto` chose", "",
+             "Decided from the labelled target examples only (no fine-tuning, no test data); "
+             "see docs/auto.md for the procedure.", "",
+             "| k | seed | choice | checks (value vs threshold) | decision s |", "|---|---|---|---|---|"]  # fmt: skip
+    for d in decisions:
+        params = ", ".join(f"{k}={v}" for k, v in d["params"].items())
+        choice = f"`{d['method']}`" + (f" ({params})" if params else "")
+        ev = "; ".join(f"{c['name']}: {c['value']:.2f} {'>=' if c['passed'] else '<'} {c['threshold']:.2f}"
+                       for c in d["checks"]) or "-"  # fmt: skip
+        lines.append(f"| {d['shots']} | {d['seed']} | {choice} | {ev} | {d['decision_seconds']:.2f} |")
+    lines.append("")
+    scratch = [d for d in decisions if d["method"] == "scratch"]
+    if scratch:
+        lines += [f"**Negative-transfer guard:** for {len(scratch)} of {len(decisions)} runs `auto` found that the "
+                  "source does not help and trained from scratch.", ""]  # fmt: skip
+    lines += ["Reasons:", "", *(f"- k={d['shots']}, seed {d['seed']}: {d['reason']}" for d in decisions), ""]
+    return lines

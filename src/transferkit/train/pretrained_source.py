@@ -1,0 +1,83 @@
+"""The source model when the source is a pretrained model (``source: {pretrained: ...}``).
+
+* ``pretrained`` alone: the pretrained encoder *is* the source; its shared layers are
+  used as they are (no source training), with input normalisation from its spec.
+* ``pretrained`` and ``data``: the encoder is first fine-tuned on the source data (a
+  linear probe, then all layers with the shared ones at ``lr x shared_lr_mult``), e.g.
+  MiniLM fine-tuned on movie reviews before transfer to product reviews. This model is
+  cached like any source model, keyed by everything that determines it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+
+import torch
+
+from transferkit.models import TransferModel, build_shared
+from transferkit.models.specific import build_specific
+from transferkit.paths import cache_dir
+from transferkit.train.probe import fit_probe
+from transferkit.train.source import CACHE_FORMAT, SourceResult, source_val_split
+from transferkit.train.supervised import fit_supervised, predict_proba
+
+
+def pretrained_source_model(cfg, data, seed: int, device: torch.device) -> SourceResult:
+    """Shared layers from ``cfg.source.pretrained``; fine-tuned on ``data.xs`` when the source has data."""
+    src = cfg.source
+    has_data = data.xs is not None
+    classes = data.source.classes if has_data else data.target.classes  # without data: a placeholder head
+    key_src = json.dumps(
+        {"v": CACHE_FORMAT, "pretrained": src.pretrained, "weights": src.weights, "seed": seed,
+         "data": data.source.fingerprint() if has_data else None, "shape": list(data.input_shape),
+         "recipe": data.source_recipe.to_dict() if has_data else None, "head_hidden": cfg.model.head_hidden,
+         "set": {k: getattr(src, k) for k in ("epochs", "batch_size", "lr", "shared_lr_mult", "weight_decay", "augment")},
+         "torch": torch.__version__.split("+")[0]},
+        sort_keys=True, default=str,
+    )  # fmt: skip
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:20]
+    path = cache_dir() / "source_models" / key
+    if has_data and src.cache and path.with_suffix(".json").exists() and path.with_suffix(".safetensors").exists():
+        meta = json.loads(path.with_suffix(".json").read_text())
+        return SourceResult(TransferModel.load(path), meta["source_val_accuracy"], 0.0, True, key, [])
+
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    model = build_pretrained_model(src.pretrained, src.weights, data.input_shape, classes, cfg.model.head_hidden)
+    model = model.to(device)
+    if not has_data:
+        return SourceResult(model.eval(), math.nan, time.perf_counter() - start, False, key, [])
+    tr, va = (torch.from_numpy(i) for i in source_val_split(data.source.y, seed=seed))
+    xs, ys = data.xs.to(device), data.ys.to(device)
+    model.freeze("all")
+    fit_probe(model, xs[tr], ys[tr], steps=300)
+    model.freeze(0)
+    steps = max(1, src.epochs * len(tr) // src.batch_size)
+    history = fit_supervised(
+        model, xs[tr], ys[tr], groups=model.param_groups(src.lr * src.shared_lr_mult, src.lr, src.weight_decay),
+        steps=steps, batch_size=src.batch_size, seed=seed, augment=src.augment,
+    )  # fmt: skip
+    val_acc = float((predict_proba(model, xs[va]).argmax(1) == ys[va]).float().mean()) if len(va) else math.nan
+    if src.cache:
+        model.save(path, {"source_val_accuracy": val_acc, "key_source": json.loads(key_src)})
+    return SourceResult(model.eval(), val_acc, time.perf_counter() - start, False, key, history)
+
+
+def build_pretrained_model(
+    source: str, weights: str | None, input_shape: tuple[int, ...], classes: list[str], head_hidden: int = 0
+) -> TransferModel:
+    """A TransferModel whose shared layers are the pretrained encoder (input normalisation from its spec)."""
+    shared = build_shared("pretrained", tuple(input_shape), source=source, path=weights)
+    spec = shared.spec
+    if spec.modality == "image":
+        mean, std = torch.tensor(spec.mean), torch.tensor(spec.std)
+    else:  # token ids are not normalised
+        mean, std = torch.zeros(input_shape[0]), torch.ones(input_shape[0])
+    config = {
+        "architecture": "pretrained", "arch_kwargs": {"source": source, "path": weights},
+        "input_shape": list(input_shape), "classes": list(classes), "head_hidden": head_hidden,
+    }  # fmt: skip
+    return TransferModel(shared, build_specific(shared.out_dim, len(classes), head_hidden), mean, std, config)

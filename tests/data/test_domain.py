@@ -1,0 +1,102 @@
+import re
+
+import numpy as np
+import pytest
+
+from transferkit.data import load_domain
+from transferkit.data.builtin import parse_class_spec
+from transferkit.data.domain import Domain
+from transferkit.errors import TransferkitError
+
+
+def _domain(x=None, y=None, classes=("a", "b")):
+    x = np.zeros((4, 1, 3, 3), np.float32) if x is None else x
+    y = np.array([0, 1, 0, 1]) if y is None else y
+    return Domain("d", x, y, list(classes))
+
+
+def test_valid_domain_and_subset():
+    d = _domain(np.arange(4 * 9, dtype=np.float32).reshape(4, 1, 3, 3))
+    s = d.subset(["b", "a"])
+    assert s.classes == ["b", "a"] and sorted(s.y.tolist()) == [0, 0, 1, 1]
+    assert d.fingerprint() == _domain(np.arange(4 * 9, dtype=np.float32).reshape(4, 1, 3, 3)).fingerprint()
+    assert d.fingerprint() != _domain().fingerprint()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"y": np.array([0, 1, 0, 2])}, "label 2 is out of range"),
+        ({"y": np.array([0, -1, 0, 1])}, "label -1 is out of range"),
+        ({"y": np.array([0.5, 1, 0, 1])}, "labels must be integers"),
+        ({"y": np.array([0, 1, 0])}, "y has shape"),
+        ({"x": np.zeros((4, 3, 3, 3, 1), np.float32)}, "expected (N, D)"),
+        ({"x": np.full((4, 2), np.nan, np.float32)}, "NaN or Inf"),
+        ({"x": np.zeros((0, 2), np.float32), "y": np.zeros(0, int)}, "empty"),
+    ],
+)
+def test_bad_arrays_name_the_problem(kwargs, message):
+    with pytest.raises(TransferkitError, match=re.escape(message)):
+        _domain(**kwargs)
+
+
+def test_class_spec_parsing():
+    assert parse_class_spec("0-2,7", "x") == [0, 1, 2, 7]
+    with pytest.raises(TransferkitError):
+        parse_class_spec("4-1", "x")
+
+
+def test_builtin_domains_load():
+    d = load_domain("optdigits")
+    assert d.x.shape == (1797, 1, 8, 8) and d.value_range == (0.0, 16.0)
+    m = load_domain("mnist5k[3,5]")
+    assert m.classes == ["3", "5"] and set(m.y.tolist()) == {0, 1} and m.x.shape[1:] == (1, 28, 28)
+
+
+def test_unknown_domain_suggests_names():
+    with pytest.raises(TransferkitError, match="unknown domain 'mnist'.*mnist5k"):
+        load_domain("mnist")
+
+
+def test_npz_image_folder_and_csv(tmp_path):
+    from PIL import Image
+
+    x = np.random.default_rng(0).integers(0, 255, (6, 5, 5)).astype(np.uint8)
+    np.savez(tmp_path / "d.npz", x=x, y=np.array([0, 1, 2, 0, 1, 2]))
+    d = load_domain(str(tmp_path / "d.npz"))
+    assert d.x.shape == (6, 1, 5, 5) and d.classes == ["0", "1", "2"] and d.value_range == (0.0, 255.0)
+
+    for i, name in enumerate(["cat", "dog"]):
+        (tmp_path / "imgs" / name).mkdir(parents=True)
+        for j in range(2):
+            Image.fromarray(x[i * 2 + j]).save(tmp_path / "imgs" / name / f"{j}.png")
+    f = load_domain(str(tmp_path / "imgs"))
+    assert f.classes == ["cat", "dog"] and f.x.shape == (4, 1, 5, 5)
+    np.testing.assert_array_equal(f.x[0, 0], x[0])
+
+    (tmp_path / "t.csv").write_text("f1,f2,label\n1,2,yes\n3,4,no\n5,6,yes\n")
+    c = load_domain(str(tmp_path / "t.csv"))
+    assert c.classes == ["no", "yes"] and c.y.tolist() == [1, 0, 1] and c.x.shape == (3, 2)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ({"x": np.zeros((3, 2))}, "missing array 'y'"),
+        ({"x": np.zeros((3, 2)), "y": np.array([0.0, 1.5, 0.0])}, "must be integers"),
+        ({"x": np.zeros((3, 2, 2, 2, 2)), "y": np.array([0, 1, 0])}, "expected"),
+        ({"x": np.array([[1.0, np.nan], [0, 0], [1, 1]]), "y": np.array([0, 1, 0])}, "NaN"),
+    ],
+)
+def test_bad_npz(tmp_path, content, message):
+    np.savez(tmp_path / "bad.npz", **content)
+    with pytest.raises(TransferkitError, match=message):
+        load_domain(str(tmp_path / "bad.npz"))
+
+
+def test_missing_file_and_csv_without_label(tmp_path):
+    with pytest.raises(TransferkitError, match="does not exist"):
+        load_domain(str(tmp_path / "nope.npz"))
+    (tmp_path / "t.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(TransferkitError, match="no label column 'label'"):
+        load_domain(str(tmp_path / "t.csv"))

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+
+from transferkit.data.domain import Domain
+from transferkit.data.preprocess import Recipe, apply_recipe, auto_pad, content_fraction, make_recipe
+from transferkit.errors import TransferkitError
+
+
+def _boxed(n, size, box):
+    """Images whose bright content fills a centred box of side ``box``."""
+    x = np.zeros((n, 1, size, size), np.float32)
+    lo = (size - box) // 2
+    x[:, :, lo : lo + box, lo : lo + box] = 1.0
+    return x
+
+
+def test_content_fraction():
+    assert content_fraction(_boxed(5, 28, 20)) == pytest.approx(20 / 28)
+    assert content_fraction(_boxed(5, 28, 28)) == pytest.approx(1.0)
+    assert auto_pad(_boxed(5, 28, 28), _boxed(5, 28, 28), (28, 28)) == 0
+
+
+def test_auto_pad_on_tight_crops():
+    src = Domain("s", _boxed(4, 28, 20), np.array([0, 1, 0, 1]), ["a", "b"])
+    full = np.zeros((4, 1, 8, 8), np.float32)
+    full[:, :, :, 3:5] = 1.0  # a vertical bar spanning the full height: content fills the frame
+    tgt = Domain("t", full, np.array([0, 1, 0, 1]), ["a", "b"])
+    recipe = make_recipe(tgt, (1, 28, 28), "auto", source=src)
+    assert recipe.pad == 4  # 28 * (20/28) = 20 inner pixels -> (28 - 20) / 2
+    out = apply_recipe(tgt.x, recipe)
+    assert out.shape == (4, 1, 28, 28)
+    assert float(out[:, :, :4].abs().sum()) == 0.0  # the border is empty
+
+
+def test_recipe_values_channels_and_size():
+    x = np.full((2, 1, 4, 4), 255.0, np.float32)
+    out = apply_recipe(x, Recipe((0.0, 255.0), (3, 8, 8), 0))
+    assert out.shape == (2, 3, 8, 8) and float(out.max()) == pytest.approx(1.0)
+    assert Recipe.from_dict(Recipe((0, 16), (1, 28, 28), 4).to_dict()) == Recipe((0, 16), (1, 28, 28), 4)
+
+
+def test_image_vs_vector_mismatch_is_an_error():
+    vec = Domain("v", np.zeros((2, 5), np.float32), np.array([0, 1]), ["a", "b"])
+    with pytest.raises(TransferkitError, match="same kind"):
+        make_recipe(vec, (1, 28, 28))
+    with pytest.raises(TransferkitError, match="has 5 features but the model expects 7"):
+        make_recipe(vec, (7,))

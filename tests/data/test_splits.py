@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+
+from transferkit.data.splits import draw_shots, make_test_split
+from transferkit.errors import TransferkitError
+
+
+def test_test_split_is_stratified_fixed_and_disjoint():
+    y = np.repeat(np.arange(4), 50)
+    a, b = make_test_split(y, 0.3, split_seed=0), make_test_split(y, 0.3, split_seed=0)
+    np.testing.assert_array_equal(a.test_idx, b.test_idx)
+    assert not set(a.test_idx) & set(a.pool_idx)
+    assert len(a.test_idx) + len(a.pool_idx) == len(y)
+    assert np.bincount(y[a.test_idx]).tolist() == [15] * 4
+    assert not np.array_equal(make_test_split(y, 0.3, split_seed=1).test_idx, a.test_idx)
+
+
+def test_shots_come_from_pool_only_and_vary_with_seed():
+    y = np.repeat(np.arange(3), 30)
+    split = make_test_split(y, 0.3)
+    lab0, unl0 = draw_shots(y, split.pool_idx, 5, seed=0)
+    lab1, _ = draw_shots(y, split.pool_idx, 5, seed=1)
+    assert np.bincount(y[lab0]).tolist() == [5, 5, 5]
+    assert not set(lab0) & set(unl0)
+    assert not (set(lab0) | set(unl0)) & set(split.test_idx)
+    assert set(lab0) | set(unl0) == set(split.pool_idx)
+    assert not np.array_equal(lab0, lab1)
+    np.testing.assert_array_equal(lab0, draw_shots(y, split.pool_idx, 5, seed=0)[0])
+
+
+def test_zero_shots_leaves_everything_unlabelled():
+    y = np.repeat(np.arange(2), 10)
+    split = make_test_split(y)
+    lab, unl = draw_shots(y, split.pool_idx, 0, seed=0)
+    assert len(lab) == 0 and set(unl) == set(split.pool_idx)
+
+
+def test_class_with_fewer_than_k_examples_is_an_error():
+    y = np.array([0] * 20 + [1] * 4)
+    split = make_test_split(y, 0.25)
+    with pytest.raises(TransferkitError, match="class 'b' has 3 examples.*shots=5"):
+        draw_shots(y, split.pool_idx, 5, seed=0, classes=["a", "b"])
+
+
+def test_class_too_small_to_split():
+    with pytest.raises(TransferkitError, match="class 1 has 1 example"):
+        make_test_split(np.array([0, 0, 0, 1]))

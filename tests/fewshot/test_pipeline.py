@@ -1,0 +1,143 @@
+"""The episodic pipeline end to end on tiny synthetic images: run folder, feature cache
+computed once, methods on the same episodes, novel-vs-seen class errors, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import make_images
+from transferkit.cli import main
+from transferkit.errors import TransferkitError
+from transferkit.fewshot import experiment as fewshot_experiment
+from transferkit.fewshot import sample_episodes
+from transferkit.fewshot.config import MethodSpec, load_fewshot_config
+from transferkit.fewshot.experiment import run_fewshot
+from transferkit.fewshot.pipeline import cache_features, evaluate_on_features, resolve_methods
+from transferkit.models import TransferModel
+
+QUICK = {"steps": 10, "batch_size": 16}
+
+
+@pytest.fixture
+def npz_pair(tmp_path):
+    """Source: horizontal bars, classes a-c. Target: vertical bars, novel classes w-z."""
+    xs, ys = make_images(30, classes=3, seed=1)
+    xt, yt = make_images(25, classes=4, seed=2)
+    src, tgt = tmp_path / "source.npz", tmp_path / "novel.npz"
+    np.savez(src, x=xs[:, 0], y=ys, classes=np.array(["a", "b", "c"]))
+    np.savez(tgt, x=np.swapaxes(xt[:, 0], 1, 2), y=yt, classes=np.array(["w", "x", "y", "z"]))
+    return src, tgt
+
+
+def tiny(src, tgt, **fewshot) -> dict:
+    return {
+        "name": "tiny-fewshot",
+        "source": {"data": str(src), "epochs": 1, "batch_size": 32},
+        "target": {"data": str(tgt)},
+        "model": {"options": {"width": 4, "feature_dim": 16}},
+        "seeds": 2,
+        "fewshot": {
+            "n_way": 3, "k_shot": [1, 3], "n_query": 5, "episodes": 40, "train_episodes": 2,
+            "methods": ["prototypes", "transductive", {"bd_cspn": {"scale": 5.0}},
+                        {"scratch": {"steps": 5}}, {"head": {"steps": 5}}],
+            **fewshot,
+        },
+    }  # fmt: skip
+
+
+def test_run_folder_features_once_and_same_episodes(npz_pair, tmp_path, monkeypatch):
+    calls = []
+    real = fewshot_experiment.cache_features
+    monkeypatch.setattr(fewshot_experiment, "cache_features", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    out = tmp_path / "run"
+    summary = run_fewshot(tiny(*npz_pair), out=out, progress=False)
+
+    assert len(calls) == 2  # once per source seed, whatever the methods, K and episodes
+    rows = {(r["method"], r["shots"]): r for r in summary["results"]}
+    assert set(rows) == {(m, k) for m in ("prototypes", "transductive", "bd_cspn", "scratch", "head") for k in (1, 3)}
+    for (method, _), r in rows.items():
+        trains = method in ("scratch", "head")
+        seeds = 1 if method == "scratch" else 2  # scratch never uses the source: run once
+        assert r["episodes"] == (2 if trains else 40) * seeds and r["on_features"] is not trains
+        assert 0.0 <= r["accuracy_mean"] <= 1.0 and r["accuracy_ci95"][0] <= r["accuracy_mean"]
+    assert rows[("prototypes", 3)]["accuracy_mean"] > 0.5  # 3-way: well above chance
+    saved = json.loads((out / "summary.json").read_text())
+    assert saved["results"] == json.loads(json.dumps(summary["results"]))
+    report = (out / "report.md").read_text()
+    assert "3-way 1-shot" in report and "| prototypes |" in report
+    assert (out / "plots" / "accuracy_vs_k.png").stat().st_size > 0
+    assert (out / "plots" / "example_episode.png").stat().st_size > 0
+    assert not list(tmp_path.glob(".run.partial-*"))
+
+
+def test_feature_methods_never_touch_the_model_after_caching():
+    torch.manual_seed(0)
+    model = TransferModel.build("mlp", (6,), ["a", "b"], hidden=8, feature_dim=4)
+    x = torch.randn(60, 6)
+    y = np.repeat(np.arange(4), 15)
+    cache = cache_features(model, x, y, source_x=torch.randn(20, 6))
+    assert cache.features.shape == (60, 4) and cache.base_mean.shape == (4,)
+
+    class Broken(torch.nn.Module):
+        def forward(self, *_):
+            raise AssertionError("the model ran again")
+
+    model.shared = Broken()
+    episodes = sample_episodes(y, 4, 2, 5, n_episodes=100)
+    for method in resolve_methods([MethodSpec(name=n) for n in ("prototypes", "transductive", "simpleshot")]):
+        assert len(evaluate_on_features(method, cache, episodes).accuracies) == 100
+
+
+def test_seen_classes_among_novel_ones_are_refused(npz_pair, tmp_path):
+    src, _ = npz_pair
+    with pytest.raises(TransferkitError, match=r"novel class\(es\) were also used for source training: 'a'"):
+        run_fewshot(tiny(src, src), out=tmp_path / "r", progress=False)
+    with pytest.raises(TransferkitError, match="cross_domain is true but"):
+        run_fewshot(tiny(src, src, cross_domain=True), out=tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()
+
+
+def test_other_data_set_with_shared_names_needs_cross_domain():
+    from types import SimpleNamespace as NS
+
+    from transferkit.fewshot.experiment import check_classes
+
+    data = NS(source=NS(name="mnist5k", classes=["0", "1"]), target=NS(name="optdigits", classes=["1", "2"]))
+    cfg = load_fewshot_config(None, raw={"source": {"data": "mnist5k"}, "target": {"data": "optdigits"}})
+    with pytest.raises(TransferkitError, match="'1'.*set fewshot.cross_domain: true"):
+        check_classes(cfg, data)
+    cfg.fewshot.cross_domain = True
+    check_classes(cfg, data)  # another data set: allowed, and reported as cross-domain
+    data.target.name = "mnist5k[1,2]"
+    with pytest.raises(TransferkitError, match="cross_domain is true but"):
+        check_classes(cfg, data)
+
+
+def test_config_errors_name_the_field(tmp_path):
+    with pytest.raises(TransferkitError, match=r"field `fewshot.n_way`.*got 0"):
+        load_fewshot_config(None, raw={"source": {"data": "x"}, "target": {"data": "y"}, "fewshot": {"n_way": 0}})
+    with pytest.raises(TransferkitError, match="field `fewshot.methods`"):
+        load_fewshot_config(None, raw={"source": {"data": "x"}, "target": {"data": "y"},
+                                       "fewshot": {"methods": ["scratch", "scratch"]}})  # fmt: skip
+    with pytest.raises(TransferkitError, match="unknown few-shot method 'protoypes'.*prototypes"):
+        resolve_methods([MethodSpec(name="protoypes")])
+    with pytest.raises(TransferkitError, match="has no option base_mean"):
+        resolve_methods([MethodSpec(name="simpleshot", params={"base_mean": 0})])
+
+
+def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys):
+    import yaml
+
+    src, tgt = npz_pair
+    cfg = tiny(src, tgt, k_shot=[1], methods=["prototypes", "transductive"])
+    path = tmp_path / "fs.yaml"
+    path.write_text(yaml.safe_dump({**cfg, "seeds": 1}))
+    assert main(["fewshot", str(path), "--out", str(tmp_path / "cli"), "--quiet"]) == 0
+    assert "| prototypes |" in capsys.readouterr().out
+    assert main(["fewshot", str(path), "--set", "fewshot.n_query=99", "--out", str(tmp_path / "bad"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "k_shot + n_query" in err and "Traceback" not in err and not (tmp_path / "bad").exists()

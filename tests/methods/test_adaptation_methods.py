@@ -1,0 +1,286 @@
+"""Domain adaptation methods: their extra losses, domain-specific BatchNorm, label-free
+selection, augmentations, and the guarantee that no target label reaches a method at k = 0.
+
+(The losses shared with other code - gradient reversal, DANN, CDAN, MMD, CORAL, MCC -
+are tested in tests/adaptation/test_losses.py; every method also runs the contract test.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from tests.conftest import make_images, tiny_experiment
+from transferkit.adaptation.augment import strong_augment, weak_augment
+from transferkit.adaptation.domain_bn import (
+    DomainBatchNorm,
+    attach_domain_bn,
+    detach_domain_bn,
+    domain_rows,
+    estimate_target_stats,
+)
+from transferkit.adaptation.selection import dev_score, entropy_score, score_checkpoint, snd_score
+from transferkit.data.splits import TargetData, draw_shots
+from transferkit.errors import TransferkitError
+from transferkit.methods import METHODS, Method, Params, TransferTask, get_method
+from transferkit.methods.im import information_maximisation_loss
+from transferkit.methods.self_training import pseudo_label_loss
+
+DA_METHODS = ["cdan", "coral", "dan", "dann", "im", "mcc", "self_training"]
+
+
+def test_da_methods_are_registered_and_work_without_target_labels():
+    for name in DA_METHODS:
+        cls = METHODS[name]
+        assert cls.min_shots == 0 and cls.needs_same_classes and cls.uses_source
+
+
+# --- losses added by the methods ---------------------------------------------------------
+
+
+def test_pseudo_label_loss_masks_unconfident_rows():
+    z_weak = torch.tensor([[10.0, 0.0], [0.1, 0.0], [0.0, 10.0]])  # confident, unsure, confident
+    z_strong = torch.tensor([[0.0, 0.0], [5.0, -5.0], [0.0, 0.0]], requires_grad=True)
+    loss, mask = pseudo_label_loss(z_weak, z_strong, threshold=0.95)
+    assert mask.tolist() == [True, False, True]
+    # rows 0 and 2: CE of uniform logits = log 2; row 1 is masked; mean over all 3 rows
+    assert loss.item() == pytest.approx(2 * math.log(2) / 3)
+    loss.backward()
+    assert z_strong.grad[1].abs().sum() == 0  # no gradient from a masked row
+
+
+def test_pseudo_labels_do_not_backpropagate_into_the_weak_view():
+    z_weak = torch.tensor([[4.0, 0.0]], requires_grad=True)
+    loss, _ = pseudo_label_loss(z_weak, torch.zeros(1, 2, requires_grad=True), threshold=0.5)
+    loss.backward()
+    assert z_weak.grad is None
+
+
+def test_information_maximisation_prefers_confident_and_diverse_predictions():
+    confident_diverse = torch.tensor([[20.0, 0.0], [0.0, 20.0]])
+    collapsed = torch.tensor([[20.0, 0.0], [20.0, 0.0]])
+    uniform = torch.zeros(2, 2)
+    assert information_maximisation_loss(confident_diverse).item() == pytest.approx(-math.log(2), abs=1e-6)
+    assert information_maximisation_loss(collapsed).item() == pytest.approx(0.0, abs=1e-6)
+    assert information_maximisation_loss(uniform).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_self_training_rejects_an_unknown_base():
+    method = get_method("self_training", base="finetune")
+    with pytest.raises(TransferkitError, match="base 'finetune'"):
+        method._base()
+
+
+# --- domain-specific BatchNorm -----------------------------------------------------------
+
+
+def test_domain_bn_normalises_each_domain_with_its_own_statistics():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    assert attach_domain_bn(model) == 1
+    xs, xt = torch.randn(8, 3), torch.randn(6, 3) * 3 + 5
+    model.train()
+    with domain_rows(model, 8):
+        out = model(torch.cat([xs, xt]))
+    lin = model[0]
+    for part, x in ((out[:8], xs), (out[8:], xt)):
+        h = lin(x)
+        ref = (h - h.mean(0)) / torch.sqrt(h.var(0, unbiased=False) + 1e-5)
+        assert torch.allclose(part, ref, atol=1e-4)  # gamma = 1, beta = 0 at init
+    wrapper = model[1]
+    assert not torch.allclose(wrapper.bn.running_mean, wrapper.target_mean)
+
+
+def test_extra_rows_do_not_touch_running_statistics():
+    model = nn.Sequential(nn.BatchNorm1d(2))
+    attach_domain_bn(model)
+    model.train()
+    x = torch.randn(4, 2)
+    with domain_rows(model, 2, 2):
+        model(torch.cat([x, 100 + torch.randn(3, 2)]))  # 3 extra rows far away
+    w = model[0]
+    assert w.target_mean.abs().max() < 10 and w.bn.running_mean.abs().max() < 10
+
+
+def test_adabn_estimate_and_detach_give_a_plain_bn_with_target_statistics():
+    model = nn.Sequential(nn.BatchNorm1d(2))
+    attach_domain_bn(model)
+    xt = torch.randn(1000, 2) * 2 + torch.tensor([3.0, -1.0])
+    estimate_target_stats(model, xt, batch_size=100)
+    w = model[0]
+    assert torch.allclose(w.target_mean, xt.mean(0), atol=1e-4)
+    assert torch.allclose(w.bn.running_mean, torch.zeros(2))  # source statistics untouched
+    detach_domain_bn(model, "target")
+    assert isinstance(model[0], nn.BatchNorm1d) and not any(isinstance(m, DomainBatchNorm) for m in model.modules())
+    assert torch.allclose(model[0].running_mean, xt.mean(0), atol=1e-4)
+
+
+# --- augmentations -----------------------------------------------------------------------
+
+
+def test_augmentations_keep_shape_range_and_are_seeded():
+    x = torch.rand(5, 1, 12, 12)
+    a = strong_augment(x, torch.Generator().manual_seed(0))
+    b = strong_augment(x, torch.Generator().manual_seed(0))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, x)
+    assert a.min() >= 0.0 and a.max() <= x.max() + 1e-6  # 0: fill of the affine map and cutout
+    assert weak_augment(x, torch.Generator().manual_seed(0)).shape == x.shape
+    v = torch.randn(5, 7)
+    assert torch.equal(weak_augment(v, torch.Generator()), v) and strong_augment(v, torch.Generator()).shape == v.shape
+
+
+# --- label-free selection criteria -------------------------------------------------------
+
+
+def test_entropy_and_snd_on_toy_predictions():
+    confident = torch.eye(4)
+    uniform = torch.full((4, 4), 0.25)
+    assert entropy_score(confident) == pytest.approx(0.0, abs=1e-6)
+    assert entropy_score(uniform) == pytest.approx(-math.log(4))
+    # identical rows: every other example is an equally close neighbour -> log(N - 1)
+    assert snd_score(uniform) == pytest.approx(math.log(3), abs=1e-5)
+    # two tight clusters of 3: each example's neighbours are its 2 cluster mates -> log 2
+    clusters = torch.tensor([[1.0, 0.0]] * 3 + [[0.0, 1.0]] * 3)
+    assert snd_score(clusters) == pytest.approx(math.log(2), abs=1e-4)
+
+
+def test_dev_is_the_plain_source_risk_without_shift_and_penalises_shifted_errors():
+    rng = np.random.default_rng(0)
+    f_train, f_t, f_val = rng.normal(size=(400, 3)), rng.normal(size=(400, 3)), rng.normal(size=(300, 3))
+    loss = rng.uniform(0, 1, size=300)
+    assert -dev_score(f_train, f_t, f_val, loss) == pytest.approx(loss.mean(), abs=0.05)
+    # target lies towards +x: source examples there are weighted up; make them the wrong ones
+    f_t_shift = f_t + np.array([1.5, 0.0, 0.0])
+    wrong_where_target = (f_val[:, 0] > 0.5).astype(float)
+    right_where_target = 1.0 - wrong_where_target
+    assert -dev_score(f_train, f_t_shift, f_val, wrong_where_target) > -dev_score(
+        f_train, f_t_shift, f_val, right_where_target
+    )
+
+
+def test_unknown_criterion_and_missing_source_validation_are_clear_errors():
+    from transferkit.adaptation.selection import SelectionData
+
+    data = SelectionData(torch.rand(4, 1, 12, 12), None, None, None)
+    with pytest.raises(TransferkitError, match="unknown selection criterion 'oracle'"):
+        score_checkpoint(None, "oracle", data, 0)
+    with pytest.raises(TransferkitError, match="source validation"):
+        score_checkpoint(None, "dev", data, 0)
+
+
+# --- the whole loop on a tiny task, k = 0 and k > 0 --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_parts():
+    from transferkit.train.source import pretrain_source
+
+    xs, ys = make_images(30, seed=1)
+    xt, yt = make_images(15, shift=30.0, seed=2)
+    x_s, x_t = torch.from_numpy(xs / 255.0), torch.from_numpy(xt / 255.0)
+    res = pretrain_source(
+        x_s, torch.from_numpy(ys), ["a", "b", "c"], architecture="cnn", arch_kwargs={"width": 4, "feature_dim": 8},
+        settings={"epochs": 2, "batch_size": 32, "lr": 3e-3, "weight_decay": 0.0, "augment": False},
+        seed=0, identity={}, use_cache=False,
+    )  # fmt: skip
+    return res.model, x_s.float(), torch.from_numpy(ys), x_t.float(), torch.from_numpy(yt)
+
+
+def _task(parts, k: int, monitor=None) -> TransferTask:
+    model, x_s, y_s, x_t, y_t = parts
+    lab = torch.cat([torch.nonzero(y_t == c)[:k, 0] for c in range(3)]) if k else torch.zeros(0, dtype=torch.long)
+    rest = torch.tensor([i for i in range(len(y_t)) if i not in set(lab.tolist())])
+    target = TargetData(x_t[lab], y_t[lab], x_t[rest], 3)
+    return TransferTask(target, ["a", "b", "c"], 0, lambda: None, model, x_s[:60], y_s[:60], ["a", "b", "c"],
+                        source_val_x=x_s[60:], source_val_y=y_s[60:], monitor=monitor)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", DA_METHODS)
+@pytest.mark.parametrize("k", [0, 2])
+def test_method_runs_at_k0_and_k2_and_returns_a_plain_model(name, k, tiny_parts):
+    task = _task(tiny_parts, k)
+    model = get_method(name, steps=6, batch_size=16, checkpoints=2).fit(task)
+    assert not any(isinstance(m, DomainBatchNorm) for m in model.modules())
+    assert model.config["adaptation"]["bn"] == "domain"
+    sel = task.extras["selection"]
+    assert sel.criterion == "dev" and [s for s, _ in sel.history] == [0, 3, 6]
+    assert sel.best_step == max(sel.history, key=lambda h: h[1])[0]
+
+
+def test_self_training_on_a_base_and_selection_last(tiny_parts):
+    steps = []
+    task = _task(tiny_parts, 0, monitor=lambda model, step: steps.append(step))
+    get_method("self_training", base="mcc", steps=4, batch_size=16, checkpoints=2, selection="last").fit(task)
+    assert task.extras["selection"].best_step == 4 and steps == [0, 2, 4]
+
+
+# --- no target labels at k = 0 -----------------------------------------------------------
+
+
+def test_target_data_has_no_field_for_unlabelled_labels_and_k0_draws_none():
+    assert [f.name for f in dataclasses.fields(TargetData)] == ["x_labelled", "y_labelled", "x_unlabelled", "num_classes"]
+    y = np.repeat(np.arange(3), 10)
+    lab, unl = draw_shots(y, np.arange(30), 0, seed=0)
+    assert len(lab) == 0 and len(unl) == 30
+
+
+def test_protocol_hands_a_k0_method_no_target_labels_and_no_test_split(image_npz, monkeypatch):
+    from transferkit.config import validate
+    from transferkit.evaluate.protocol import run_protocol
+
+    seen: list[TransferTask] = []
+
+    class Spy(Method):
+        name = "spy"
+        description = "records its task"
+        Params = Params
+        min_shots = 0
+        needs_same_classes = True
+
+        def fit(self, task):
+            seen.append(task)
+            return task.source_model.copy()
+
+    monkeypatch.setitem(METHODS, "spy", Spy)
+    src, tgt = image_npz
+    cfg = tiny_experiment(src, tgt, methods=["spy"], seeds=[0])
+    cfg["target"]["shots"] = [0]
+    cfg["save_models"] = False
+    result = run_protocol(validate(cfg))
+    (task,) = seen
+    assert len(task.target.y_labelled) == 0 and len(task.target.x_labelled) == 0
+    test_x = result.data.xt[result.data.split.test_idx]
+    pool_x = result.data.xt[result.data.split.pool_idx]
+    assert len(task.target.x_unlabelled) == len(pool_x)
+    flat_unl = task.target.x_unlabelled.flatten(1)
+    assert not any(bool((flat_unl == row).all(1).any()) for row in test_x.flatten(1))
+    assert task.monitor is not None and task.monitor(task.source_model, 0) is None  # records, returns nothing
+    assert result.target_curves and set(result.target_curves[0]) == {"method", "shots", "seed", "step", "accuracy"}
+
+
+def test_run_folder_reports_adaptation_curves_oracle_pad_and_tsne(image_npz, tmp_path):
+    import json
+
+    from transferkit.config import validate
+    from transferkit.evaluate.protocol import run_protocol
+    from transferkit.report.run_folder import write_run_folder
+
+    src, tgt = image_npz
+    cfg = tiny_experiment(src, tgt, seeds=[0], methods=["source_only", {"name": "mcc", "params": {"steps": 4, "checkpoints": 2}}])
+    cfg["target"]["shots"] = [0]
+    result = run_protocol(validate(cfg))
+    write_run_folder(result, tmp_path / "run")
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    (run,) = summary["adaptation"]["runs"]
+    assert run["method"] == "mcc" and run["criterion"] == "dev" and 0 <= run["oracle_accuracy"] <= 1
+    (pad,) = summary["adaptation"]["proxy_a_distance"]
+    assert -2.5 < pad["before"] <= 2 and -2.5 < pad["after"] <= 2
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "## Domain adaptation" in report and "oracle" in report
+    assert (tmp_path / "run" / "plots" / "da_tsne.png").exists()
+    assert (tmp_path / "run" / "plots" / "da_target_accuracy.png").exists()

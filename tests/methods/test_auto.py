@@ -1,0 +1,150 @@
+"""``auto``: refuses a useless source (scratch), transfers from a useful one, records why."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from transferkit.data.splits import TargetData
+from transferkit.errors import TransferkitError
+from transferkit.methods import TransferTask, get_method
+from transferkit.methods.auto import AutoParams, decide
+from transferkit.models import TransferModel
+from transferkit.ranking.evidence import loo_prototype_correct, paired_sign_test
+from transferkit.train.source import pretrain_source
+from transferkit.train.supervised import predict_proba
+
+SIZE, CLASSES = 12, ["a", "b", "c"]
+QUICK = {"max_steps": 20}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch and BLAS thread: on a shared, busy machine extra threads spin-wait."""
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+    torch.set_num_threads(before)
+
+
+def patterns(n_per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, 1, 12, 12) images: class c is a fixed 3x3 pattern at a random place, in noise.
+
+    The class is *where the pattern's pixels sit relative to each other*, not where it is,
+    so class means in pixel space blur together while a trained CNN separates them easily.
+    """
+    rng = np.random.default_rng(seed)
+    shapes = np.random.default_rng(99).integers(0, 2, size=(len(CLASSES), 3, 3)).astype(np.float32)
+    shapes[:, 1, 1] = 1.0
+    y = np.repeat(np.arange(len(CLASSES)), n_per_class)
+    x = rng.normal(0, 0.15, size=(len(y), 1, SIZE, SIZE)).astype(np.float32)
+    for i, c in enumerate(y):
+        r, q = rng.integers(0, SIZE - 3, size=2)
+        x[i, 0, r : r + 3, q : q + 3] += shapes[c]
+    return torch.from_numpy(x), torch.from_numpy(y)
+
+
+def source_model(shuffle: bool) -> TransferModel:
+    x, y = patterns(100, seed=1)
+    if shuffle:  # labels carry nothing: a source whose features should not help
+        y = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(0))]
+    res = pretrain_source(
+        x, y, CLASSES, architecture="cnn", arch_kwargs={"width": 8, "feature_dim": 24},
+        settings={"epochs": 10, "batch_size": 32, "lr": 3e-3, "weight_decay": 0.0, "augment": False},
+        seed=0, identity={"shuffle": shuffle}, use_cache=False,
+    )  # fmt: skip
+    return res.model
+
+
+@pytest.fixture(scope="module")
+def models() -> dict[str, TransferModel]:
+    torch.manual_seed(0)
+    return {"useful": source_model(False), "shuffled": source_model(True)}
+
+
+def make_task(model: TransferModel | None, shots: int = 8, seed: int = 0) -> TransferTask:
+    x, y = patterns(shots, seed=10 + seed)
+    xu, _ = patterns(4, seed=20 + seed)
+    ref = model or TransferModel.build("cnn", (1, SIZE, SIZE), CLASSES, width=8, feature_dim=24)
+    mean, std = ref.input_mean, ref.input_std
+
+    def new_model() -> TransferModel:
+        return TransferModel.build("cnn", (1, SIZE, SIZE), CLASSES, mean, std, width=8, feature_dim=24)
+
+    return TransferTask(TargetData(x, y, xu, len(CLASSES)), CLASSES, seed, new_model, model,
+                        source_classes=CLASSES if model is not None else None)  # fmt: skip
+
+
+def test_auto_refuses_a_source_trained_on_shuffled_labels(models):
+    task = make_task(models["shuffled"])
+    model = get_method("auto", **QUICK).fit(task)
+    d = model.config["auto_decision"]
+    assert d["method"] == "scratch", d["reason"]
+    assert "negative-transfer guard" in d["reason"] and not all(c["passed"] for c in d["signals"]["checks"])
+    assert task.extras["auto_decision"] is d
+    # auto reproduces the method it chose, exactly (same seed, same budget)
+    torch.manual_seed(0)
+    alone = get_method("scratch", steps=20).fit(make_task(models["shuffled"]))
+    x_eval = patterns(4, seed=50)[0]
+    assert torch.allclose(predict_proba(model, x_eval), predict_proba(alone, x_eval), atol=1e-6)
+
+
+def test_auto_refuses_a_source_with_random_weights():
+    torch.manual_seed(3)
+    noise = TransferModel.build("cnn", (1, SIZE, SIZE), CLASSES, width=8, feature_dim=24)
+    d = decide(make_task(noise), AutoParams(**QUICK))
+    assert d["method"] == "scratch", d["reason"]
+
+
+def test_auto_transfers_from_a_useful_source(models):
+    task = make_task(models["useful"])
+    d = decide(task, AutoParams(**QUICK))
+    assert d["method"] == "finetune", d["reason"]
+    assert all(c["passed"] for c in d["signals"]["checks"]) and len(d["signals"]["checks"]) == 2 and 1 <= d["cut"] <= 3
+    assert d["params"]["steps"] == 20 and d["params"]["probe_steps"] == 20  # budgets capped by max_steps
+    assert d["signals"]["source_only_agreement"] > 0.8
+    model = get_method("auto", **QUICK).fit(task)
+    assert model.config["auto_decision"]["method"] == "finetune"
+
+
+def with_source_validation(task: TransferTask, shuffle: bool) -> TransferTask:
+    xv, yv = patterns(20, seed=7)
+    if shuffle:
+        yv = yv[torch.randperm(len(yv), generator=torch.Generator().manual_seed(1))]
+    task.source_val_x, task.source_val_y = xv, yv
+    return task
+
+
+def test_one_shot_uses_the_logme_bayes_factor(models):
+    d = decide(with_source_validation(make_task(models["useful"], shots=1), False), AutoParams(**QUICK))
+    assert d["signals"]["criterion"] == "logme_one_shot" and d["method"] == "l2sp", d["reason"]
+    assert d["signals"]["source_validation"]["z"] > 3
+
+
+def test_a_source_at_chance_on_its_own_validation_split_is_refused(models):
+    d = decide(with_source_validation(make_task(models["shuffled"], shots=1), True), AutoParams(**QUICK))
+    assert d["method"] == "scratch" and "no better than chance" in d["reason"], d["reason"]
+
+
+def test_no_source_means_scratch_and_bad_params_are_refused():
+    d = decide(make_task(None), AutoParams(**QUICK))
+    assert d["method"] == "scratch" and "no source" in d["reason"]
+    with pytest.raises(TransferkitError, match="one_shot_method='head'"):
+        get_method("auto", one_shot_method="head")
+    with pytest.raises(TransferkitError, match="transfer_method='head'"):
+        get_method("auto", transfer_method="head")
+    with pytest.raises(TransferkitError, match="max_steps"):
+        get_method("auto", max_steps=0)
+
+
+def test_prototype_loo_and_sign_test_by_hand():
+    f = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9], [0.8, 0.3]])
+    y = np.array([0, 0, 1, 1, 1])  # the last example sits with class 0: wrong when held out
+    assert loo_prototype_correct(f, y).tolist() == [True, True, True, True, False]
+    assert loo_prototype_correct(f[:3], y[:3]) is None  # class 1 has one example
+    a, b = np.array([1, 1, 1, 0], bool), np.array([0, 0, 1, 1], bool)
+    assert paired_sign_test(a, b) == {"wins": 2, "losses": 1, "z": pytest.approx(1 / np.sqrt(3))}

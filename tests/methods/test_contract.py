@@ -1,0 +1,110 @@
+"""The contract every registered method must meet, run over the whole registry.
+
+On a tiny synthetic source/target pair: the method fits; its logged training losses are
+finite and decrease; it is deterministic under a seed; its model survives save/load with
+identical predictions. Budgets are shrunk generically (every int field whose name ends in
+``steps`` or ``epochs`` is set small), so new methods are covered without editing this file.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from tests.conftest import make_images
+from transferkit.data.preprocess import apply_recipe, make_recipe
+from transferkit.data.domain import Domain
+from transferkit.data.splits import TargetData
+from transferkit.methods import METHODS, TransferTask
+from transferkit.models import TransferModel
+from transferkit.train.source import pretrain_source
+from transferkit.train.supervised import predict_proba
+
+CLASSES = ["a", "b", "c"]
+
+
+def quick_params(cls) -> dict:
+    out = {}
+    for name, field in cls.Params.model_fields.items():
+        if field.annotation is int and (name.endswith("steps") or name.endswith("epochs")):
+            out[name] = 40 if name.endswith("steps") else 2
+    return out
+
+
+@pytest.fixture(scope="module")
+def task_parts():
+    xs, ys = make_images(40, seed=1)
+    xt, yt = make_images(20, shift=30.0, seed=2)
+    src = Domain("s", xs, ys, CLASSES, (0.0, 255.0))
+    tgt = Domain("t", xt, yt, CLASSES, (0.0, 255.0))
+    shape = (1, 12, 12)
+    x_s = apply_recipe(src.x, make_recipe(src, shape))
+    x_t = apply_recipe(tgt.x, make_recipe(tgt, shape, "auto", source=src))
+    res = pretrain_source(
+        x_s, torch.from_numpy(ys), CLASSES, architecture="cnn", arch_kwargs={"width": 4, "feature_dim": 16},
+        settings={"epochs": 3, "batch_size": 32, "lr": 3e-3, "weight_decay": 0.0, "augment": False},
+        seed=0, identity={}, use_cache=False,
+    )
+    y_t = torch.from_numpy(yt)
+    lab = torch.cat([torch.nonzero(y_t == c)[:3, 0] for c in range(3)])
+    rest = torch.tensor([i for i in range(len(y_t)) if i not in set(lab.tolist())])
+    return res.model, x_s, torch.from_numpy(ys), x_t, y_t, lab, rest
+
+
+def make_task(parts, log):
+    source_model, x_s, y_s, x_t, y_t, lab, rest = parts
+    target = TargetData(x_t[lab], y_t[lab], x_t[rest[:30]], 3)
+    return TransferTask(
+        target, CLASSES, 0,
+        lambda: TransferModel.build("cnn", (1, 12, 12), CLASSES, source_model.input_mean, source_model.input_std,
+                                    width=4, feature_dim=16),
+        source_model, x_s[:100], y_s[:100], CLASSES, on_log=lambda phase, step, loss, epoch=None: log.append((phase, step, loss)),
+        source_val_x=x_s[100:], source_val_y=y_s[100:],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_method_contract(name, task_parts, tmp_path):
+    cls = METHODS[name]
+    params = quick_params(cls)
+    x_eval = task_parts[3][:16]
+
+    log1: list = []
+    torch.manual_seed(0)
+    model1 = cls(**params).fit(make_task(task_parts, log1))
+    p1 = predict_proba(model1, x_eval)
+    assert p1.shape == (16, 3) and torch.isfinite(p1).all()
+
+    for phase in dict.fromkeys(ph for ph, _, _ in log1):
+        losses = [loss for ph, _, loss in log1 if ph == phase]
+        assert all(math.isfinite(v) for v in losses), f"{name}/{phase}: non-finite loss"
+        if len(losses) >= 6:
+            head, tail = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
+            assert tail < head, f"{name}/{phase}: loss did not decrease ({head:.4f} -> {tail:.4f})"
+
+    torch.manual_seed(0)
+    model2 = cls(**params).fit(make_task(task_parts, []))
+    assert torch.allclose(p1, predict_proba(model2, x_eval), atol=1e-5), f"{name}: not deterministic under a seed"
+
+    model1.save(tmp_path / name)
+    reloaded = TransferModel.load(tmp_path / name)
+    assert torch.allclose(p1, predict_proba(reloaded, x_eval), atol=1e-5), f"{name}: save/load changed predictions"
+
+
+def test_registry_entries_are_complete():
+    for name, cls in METHODS.items():
+        assert cls.name == name and cls.description and cls.Params is not None
+
+
+def test_unknown_method_and_bad_params():
+    from transferkit.errors import TransferkitError
+    from transferkit.methods import get_method
+
+    with pytest.raises(TransferkitError, match="unknown method 'finetun'.*finetune"):
+        get_method("finetun")
+    with pytest.raises(TransferkitError, match="method 'finetune': stepz"):
+        get_method("finetune", stepz=3)
+    with pytest.raises(TransferkitError, match="method 'finetune': steps"):
+        get_method("finetune", steps="many")

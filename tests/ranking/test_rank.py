@@ -1,0 +1,165 @@
+"""``transferkit rank``: candidates x cut points enumerated and scored, JSON written, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from transferkit.cli import main
+from transferkit.models import TransferModel
+from transferkit.ranking import SCORES
+from transferkit.ranking.candidates import (
+    Candidate,
+    cut_features,
+    parse_cuts,
+    pooled,
+    random_reference,
+    score_candidates,
+)
+
+CLASSES = ["a", "b", "c"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch and BLAS thread: on a shared, busy machine extra threads spin-wait."""
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+    torch.set_num_threads(before)
+
+
+def tiny_model(classes=CLASSES, seed=0) -> TransferModel:
+    torch.manual_seed(seed)
+    return TransferModel.build("cnn", (1, 12, 12), classes, width=4, feature_dim=16)
+
+
+def test_pooled_keeps_a_small_grid_and_leaves_vectors_alone():
+    assert pooled(torch.zeros(2, 4, 12, 12)).shape == (2, 4 * 8 * 8)  # 4 * 16 * 16 > 512
+    assert pooled(torch.zeros(2, 64, 7, 7)).shape == (2, 64 * 2 * 2)
+    assert pooled(torch.zeros(2, 1024, 3, 3)).shape == (2, 1024)  # global average pooling
+    assert pooled(torch.zeros(2, 16)).shape == (2, 16)
+
+
+def test_cut_features_every_cut_point():
+    model = tiny_model()
+    x = torch.rand(5, 1, 12, 12)
+    dims = [cut_features(model, x, c).shape for c in range(model.num_blocks + 1)]
+    assert all(d[0] == 5 for d in dims) and dims[-1][1] == 16
+    assert torch.allclose(cut_features(model, x, model.num_blocks).float(), model.eval().features(x), atol=1e-6)
+    with pytest.raises(ValueError, match="outside 0..3"):
+        cut_features(model, x, 4)
+
+
+def test_random_reference_has_fresh_weights_and_keeps_the_rng():
+    model = tiny_model()
+    state = torch.random.get_rng_state()
+    ref = random_reference(model, seed=3)
+    assert torch.equal(state, torch.random.get_rng_state())
+    w, w_ref = model.shared.blocks[0][0].weight, ref.shared.blocks[0][0].weight
+    assert w.shape == w_ref.shape and not torch.allclose(w, w_ref)
+    assert torch.equal(model.input_mean, ref.input_mean)
+
+
+def test_every_candidate_and_cut_point_is_scored():
+    from tests.conftest import make_images
+
+    x, y = make_images(4, seed=1)
+    x = torch.from_numpy(x / 255.0).float()
+    cands = [Candidate("one", tiny_model()), Candidate("two", tiny_model(["p", "q"], seed=1)),
+             Candidate("ref", random_reference(tiny_model()), reference=True)]  # fmt: skip
+    rows = score_candidates(cands, x, torch.from_numpy(y), same_label_space=True)
+    assert [(r["candidate"], r["cut"]) for r in rows] == [(c, k) for c in ("one", "two", "ref") for k in (1, 2, 3)]
+    for r in rows:
+        for name, info in SCORES.items():
+            if info.needs_source_probs and r["cut"] < r["blocks"]:
+                assert r[name] is None  # the source head sits on the last block only
+            else:
+                assert isinstance(r[name], float) and np.isfinite(r[name]), (name, r)
+    assert 0.0 <= rows[2]["source_only"] <= 1.0 and "source_only" not in rows[-1]
+    assert parse_cuts("1,3", 3) == [1, 3] and parse_cuts(None, 2) == [1, 2]
+
+
+def _npz(tmp_path):
+    from tests.conftest import make_images
+
+    xs, ys = make_images(30, seed=1)
+    xt, yt = make_images(12, shift=30.0, seed=2)
+    src, tgt = tmp_path / "source.npz", tmp_path / "target.npz"
+    np.savez(src, x=xs[:, 0], y=ys, classes=np.array(CLASSES))
+    np.savez(tgt, x=xt[:, 0], y=yt, classes=np.array(CLASSES))
+    return src, tgt
+
+
+def test_rank_cli_sources_models_and_json(tmp_path, capsys):
+    src, tgt = _npz(tmp_path)
+    saved = tmp_path / "saved"
+    tiny_model().save(saved, {"recipe": {"value_range": [0, 255], "shape": [1, 12, 12], "pad": 0}})
+    out = tmp_path / "rank.json"
+    args = ["rank", str(tgt), "--shots", "3", "--source", str(src), "--model", f"{saved}.safetensors",
+            "--source-epochs", "1", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "random-init (reference)" in printed and "logme" in printed and f"wrote {out}" in printed
+    result = json.loads(out.read_text())
+    rows = result["candidates"]
+    assert len(rows) == 3 * 3  # (source, saved model, reference) x cut points 1..3
+    assert {r["candidate"] for r in rows} == {"source.npz", "saved", "random-init"}
+    assert result["labelled_examples"] == 9 and result["by"] == "logme"
+    logme = [r["logme"] for r in rows]
+    assert logme == sorted(logme, reverse=True) and [r["rank"] for r in rows] == list(range(1, 10))
+    assert result["best"]["candidate"] != "random-init" and isinstance(result["best_beats_reference"], bool)
+
+
+def test_rank_run_folder_candidate(tmp_path, capsys):
+    _, tgt = _npz(tmp_path)
+    run = tmp_path / "run"
+    tiny_model().save(
+        run / "models" / "finetune_k5_seed0", {"recipe": {"value_range": [0, 255], "shape": [1, 12, 12], "pad": 0}}
+    )
+    (run / "summary.json").write_text(json.dumps({
+        "deploy": {"method": "finetune", "shots": 5, "seed": 0},
+        "target": {"recipe": {"pad": 0}}, "source": {"models": {"0": {"key": "not-cached"}}},
+    }))  # fmt: skip
+    out = tmp_path / "r.json"
+    assert (
+        main(
+            ["rank", str(tgt), "--model", str(run), "--shots", "2", "--cuts", "3", "--no-reference", "--out", str(out)]
+        )
+        == 0
+    )
+    rows = json.loads(out.read_text())["candidates"]
+    assert [(r["candidate"], r["cut"]) for r in rows] == [("run:finetune_k5_seed0", 3)]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--target", "no-such-domain", "--source", "SRC"], "unknown domain 'no-such-domain'"),
+        ([], "no candidates"),
+        (["--model", "missing.safetensors"], "no saved model"),
+        (["--source", "SRC", "--scores", "logme,lepe"], "Unknown transferability score 'lepe'"),
+        (["--source", "SRC", "--by", "nope"], "Unknown transferability score 'nope'"),
+        (["--source", "SRC", "--cuts", "7"], "cut points [7] are outside"),
+        (["--source", "SRC", "--shots", "0"], "ranking needs labelled target examples"),
+        (["--source", "SRC", "--shots", "50"], "fewer than shots=50"),
+        (["--source", "SRC", "--pad", "wide"], "--pad 'wide' is not a number"),
+    ],
+)
+def test_rank_bad_input_one_line_exit_2(tmp_path, capsys, extra, message):
+    src, tgt = _npz(tmp_path)
+    target = str(tgt)
+    if extra[:1] == ["--target"]:
+        target, extra = extra[1], extra[2:]
+    extra = [str(src) if e == "SRC" else e for e in extra]
+    out = tmp_path / "rank.json"
+    assert main(["rank", target, "--shots", "2", "--source-epochs", "1", "--out", str(out), *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+    assert not out.exists()

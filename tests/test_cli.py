@@ -1,0 +1,155 @@
+"""Every CLI command, end to end on tiny data, and the bad inputs: one line, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.conftest import tiny_experiment
+from transferkit.cli import main
+
+
+def _write(tmp_path, cfg: dict, name="exp.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for word in ("mnist5k", "optdigits", "fashion-mnist", "cnn", "mlp", "scratch", "finetune", "l2sp", "head"):
+        assert word in out
+
+
+@pytest.mark.slow
+def test_run_then_predict_on_user_npz(tmp_path, image_npz, capsys):
+    src, tgt = image_npz
+    exp = _write(tmp_path, tiny_experiment("source.npz", "target.npz"))  # relative to the YAML's folder
+    out = tmp_path / "run"
+    assert main(["run", str(exp), "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "finetune" in printed and "gain vs scratch" in printed
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"results", "source", "target", "seeds", "wall_time_s", "versions"} <= set(summary)
+    row = next(r for r in summary["results"] if r["method"] == "finetune" and r["shots"] == 5)
+    assert len(row["accuracies"]) == 2 and len(row["accuracy_ci95"]) == 2
+    assert isinstance(row["negative_transfer"], bool) and row["gain_vs_scratch"] is not None
+    assert (out / "report.md").exists() and (out / "plots" / "accuracy_vs_shots.png").exists()
+    header = (out / "metrics.csv").read_text().splitlines()[0]
+    assert header.startswith("method,shots,seed,phase,step,epoch,loss")
+    assert yaml.safe_load((out / "config.yaml").read_text())["seeds"] == [0, 1]
+    assert (out / "models" / "finetune_k5_seed0.safetensors").exists()
+
+    x = np.load(tgt)["x"][:5]
+    np.savez(tmp_path / "inputs.npz", x=x)
+    preds = tmp_path / "preds.csv"
+    assert main(["predict", str(out), str(tmp_path / "inputs.npz"), "--out", str(preds)]) == 0
+    lines = preds.read_text().splitlines()
+    assert lines[0] == "input,class_index,class_name,probability" and len(lines) == 6
+    assert lines[1].split(",")[2] in {"a", "b", "c"}
+
+
+@pytest.mark.slow
+def test_run_on_image_folder_target(tmp_path, image_npz):
+    from PIL import Image
+
+    src, tgt = image_npz
+    data = np.load(tgt)
+    for i, (img, label) in enumerate(zip(data["x"], data["y"], strict=True)):
+        folder = tmp_path / "imgs" / f"class_{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img.astype(np.uint8)).save(folder / f"{i}.png")
+    cfg = tiny_experiment(src, tmp_path / "imgs", seeds=1)
+    cfg["methods"] = [{"name": "scratch", "params": {"steps": 5}}, {"name": "head", "params": {"steps": 5}}]
+    out = tmp_path / "run"
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["target"]["classes"] == ["class_0", "class_1", "class_2"]
+
+
+def _bad(tmp_path, capsys, args) -> str:
+    out = tmp_path / "never"
+    code = main([*args, "--out", str(out)] if args[0] == "run" else args)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
+    return err
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda c: c.update(methods=["finetun"]), "unknown method 'finetun'"),
+        (lambda c: c["target"].update(data="nope.npz"), "does not exist"),
+        (lambda c: c["target"].update(data="fashion"), "unknown domain 'fashion'"),
+        (lambda c: c["model"].update(shared="resnet9"), "unknown shared-layer architecture"),
+        (lambda c: c.update(seedz=3), "seedz"),
+        (lambda c: c["target"].update(shots=[-1]), "shots"),
+        (lambda c: c["target"].update(shots=[50]), "fewer than shots=50"),
+        (lambda c: c.update(methods=[{"name": "finetune", "params": {"lr": -1}}]), "lr: Input should be greater than 0"),
+    ],
+)
+def test_bad_experiments(tmp_path, image_npz, capsys, mutate, message):
+    src, tgt = image_npz
+    cfg = tiny_experiment(src, tgt)
+    mutate(cfg)
+    err = _bad(tmp_path, capsys, ["run", str(_write(tmp_path, cfg))])
+    assert message in err
+
+
+@pytest.mark.parametrize(
+    "arrays, message",
+    [
+        ({"x": np.zeros((30, 12, 12)), "y": np.arange(30) % 3 + 0.5}, "labels must be integers"),
+        ({"x": np.zeros((30, 12, 12)), "y": np.arange(30) % 3 + 5}, "out of range"),
+        ({"x": np.full((30, 12, 12), np.nan), "y": np.arange(30) % 3}, "NaN"),
+        ({"x": np.zeros((30, 2, 2, 2, 2)), "y": np.arange(30) % 3}, "expected"),
+    ],
+)
+def test_bad_target_files(tmp_path, image_npz, capsys, arrays, message):
+    src, _ = image_npz
+    bad = tmp_path / "bad.npz"
+    arrays = dict(arrays)
+    if "out of range" in message:
+        arrays["classes"] = np.array(["a", "b", "c"])
+    np.savez(bad, **arrays)
+    err = _bad(tmp_path, capsys, ["run", str(_write(tmp_path, tiny_experiment(src, bad)))])
+    assert message in err
+
+
+def test_bad_yaml_and_missing_experiment(tmp_path, capsys):
+    p = tmp_path / "broken.yaml"
+    p.write_text("target: [unclosed\n")
+    assert "not valid YAML" in _bad(tmp_path, capsys, ["run", str(p)])
+    assert "does not exist" in _bad(tmp_path, capsys, ["run", str(tmp_path / "none.yaml")])
+
+
+def test_predict_bad_run_dir(tmp_path, capsys):
+    assert "not a finished transferkit run" in _bad(tmp_path, capsys, ["predict", str(tmp_path), str(tmp_path)])
+
+
+def test_existing_output_folder_is_refused(tmp_path, image_npz, capsys):
+    src, tgt = image_npz
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "keep.txt").write_text("x")
+    code = main(["run", str(_write(tmp_path, tiny_experiment(src, tgt))), "--out", str(out)])
+    assert code == 2 and "already exists" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+@pytest.mark.slow
+def test_demo_command_runs_with_small_budget(tmp_path, capsys):
+    out = tmp_path / "demo"
+    args = ["demo", "--out", str(out), "--quiet", "--set", "seeds=1", "--set", "target.shots=[1]",
+            "--set", "source.epochs=1", "--set", "methods=[scratch,source_only,head]"]  # fmt: skip
+    assert main(args) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["source"]["data"] == "mnist5k" and summary["target"]["data"] == "optdigits"
+    assert {r["method"] for r in summary["results"]} == {"scratch", "source_only", "head"}
