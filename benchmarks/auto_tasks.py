@@ -156,6 +156,8 @@ class RunCache:
             return self.runs[key]
         r = fn()
         rec = {"key": key, "accuracy": r["accuracy"], "seconds": r["seconds"]}
+        if r.get("model") is not None and "auto_decision" in r["model"].config:
+            rec["decision"] = r["model"].config["auto_decision"]
         if self.path:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a") as f:

@@ -30,9 +30,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from transferkit.fewshot.config import load_fewshot_config
-from transferkit.fewshot.experiment import evaluate_fewshot
+from transferkit.evaluate.prepare import prepare
+from transferkit.evaluate.protocol import train_source
+from transferkit.fewshot import sample_episodes
+from transferkit.fewshot.config import MethodSpec, load_fewshot_config
+from transferkit.fewshot.experiment import episode_model_factory, evaluate_fewshot
+from transferkit.fewshot.pipeline import EpisodeSetting, resolve_methods
 from transferkit.fewshot.report import build_summary
+from transferkit.train.supervised import predict_proba
 
 OUT = Path(__file__).parent / "results"
 FEATURE_METHODS = ["prototypes", "transductive", "soft_kmeans", "logistic"]
@@ -70,6 +75,33 @@ def run_part(part: str, args: argparse.Namespace) -> dict:
            "wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu}  # fmt: skip
     if part == "fashion":
         out["timing_600_episodes_5way_5shot"] = timing(main)
+    out["collapse_check_k1"] = collapse_check(part, args)
+    return out
+
+
+def collapse_check(part: str, args: argparse.Namespace, n: int = 10) -> dict:
+    """``finetune`` vs ``head`` at K = 1 (BatchNorm sees batches of N images, one per class).
+
+    First ``n`` episodes, source seed 0. ``top_class_share``: fraction of an episode's
+    queries given its most frequent predicted class (1/N balanced, 1.0 collapsed).
+    """
+    cfg = load_fewshot_config(None, raw=config(part, args, ["head"]))
+    exp = cfg.experiment()
+    data = prepare(exp)
+    model = train_source(exp, data, 0, torch.device("cpu")).model.eval()
+    setting = EpisodeSetting(data.xt, data.target.classes, episode_model_factory(exp, data, model, "cpu"), model)
+    episodes = sample_episodes(data.target.y, cfg.fewshot.n_way, 1, 15, n, seed=cfg.fewshot.episode_seed + 1)
+    out = {}
+    for m in resolve_methods([MethodSpec(name="head"), MethodSpec(name="finetune")]):
+        acc, share = [], []
+        for i, ep in enumerate(episodes):
+            task = setting.task(ep, i)
+            torch.manual_seed(task.seed)
+            pred = predict_proba(m.method.fit(task), task.target.x_unlabelled).argmax(1).numpy()
+            acc.append(float((pred == ep.query_y).mean()))
+            share.append(float(np.bincount(pred, minlength=ep.n_way).max() / len(pred)))
+        out[m.label] = {"accuracy": float(np.mean(acc)), "top_class_share": float(np.mean(share)),
+                        "worst_top_class_share": float(np.max(share)), "episodes": n}  # fmt: skip
     return out
 
 
@@ -90,14 +122,15 @@ def table(part: str, result: dict) -> str:
     n = s["protocol"]["n_way"]
     rows = {(r["method"], r["shots"]): r for r in s["results"]}
     blk = {(r["method"], r["shots"]): r for r in result["ablation_block2"]}
-    lines = [f"| method | {n}-way 1-shot | {n}-way 5-shot | episodes (1-shot) | per-seed means, 1-shot |",
-             "|---|---|---|---|---|"]  # fmt: skip
+    lines = [f"| method | {n}-way 1-shot | {n}-way 5-shot | gain vs scratch, 1-shot | gain vs scratch, 5-shot "
+             "| episodes (1-shot) | per-seed means, 1-shot |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     methods = list(dict.fromkeys(r["method"] for r in s["results"]))
     for name, source in [(m, rows) for m in methods] + [(m, blk) for m in FEATURE_METHODS[:3]]:
         label = name if source is rows else f"{name} (block-2 features)"
         r1, r5 = source.get((name, 1)), source.get((name, 5))
         seeds = ", ".join(f"{100 * v:.1f}" for v in r1["seed_means"].values()) if r1 and r1["seed_means"] else "—"
-        lines.append(f"| {label} | {_pct(r1)} | {_pct(r5)} | {r1['episodes'] if r1 else '—'} | {seeds} |")
+        lines.append(f"| {label} | {_pct(r1)} | {_pct(r5)} | {_gain(r1)} | {_gain(r5)} "
+                     f"| {r1['episodes'] if r1 else '—'} | {seeds} |")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -110,11 +143,32 @@ def _pct(r: dict | None) -> str:
     )
 
 
+def _gain(r: dict | None) -> str:
+    if r is None or r.get("gain_vs_scratch") is None:
+        return "—"
+    lo, hi = r["gain_ci95"] or (None, None)
+    ci = f" [{100 * lo:+.1f}, {100 * hi:+.1f}]" if lo is not None else ""
+    return f"{100 * r['gain_vs_scratch']:+.1f}{ci}" + (" negative" if r["negative_transfer"] else "")
+
+
+def merged(results: dict) -> dict:
+    """Parts from an earlier run with the same settings are kept, so parts can run separately."""
+    path = OUT / "few_shot.json"
+    if not path.exists():
+        return results
+    old = json.loads(path.read_text())
+    if any(old.get(key) != results[key] for key in ("seeds", "episodes", "train_episodes")):
+        return results
+    commands = list(dict.fromkeys(old.get("commands", []) + results["commands"]))
+    return {**results, "commands": commands, "parts": {**old.get("parts", {}), **results["parts"]}}
+
+
 def write(results: dict) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
+    results = merged(results)
     (OUT / "few_shot.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
     lines = ["## Few-shot: novel classes from 1 or 5 examples", "",
-             f"Command: `{results['command']}`  ", f"Machine: {results['machine']}", "",
+             "Command: " + "; ".join(f"`{c}`" for c in results["commands"]) + "  ", f"Machine: {results['machine']}", "",
              "Mean query accuracy (%) ± 95 % interval over episodes (1.96·std/√n), pooled over "
              f"{results['seeds']} source seeds; feature methods: {results['episodes']} episodes per seed; "
              f"scratch/head/finetune: the first {results['train_episodes']} of the same episodes per seed "
@@ -135,6 +189,12 @@ def write(results: dict) -> None:
             f"Wall {res['wall_s']:.0f} s, CPU {res['cpu_s']:.0f} s.",
             "",
         ]
+        if "collapse_check_k1" in res:
+            c = res["collapse_check_k1"]
+            lines += ["K = 1 check, first 10 episodes of source seed 0 (share of queries in the most predicted "
+                      f"class; balanced = {1 / s['protocol']['n_way']:.2f}, collapsed = 1.00): "
+                      + "; ".join(f"{m}: accuracy {100 * v['accuracy']:.1f} %, share {v['top_class_share']:.2f} "
+                                  f"(worst {v['worst_top_class_share']:.2f})" for m, v in c.items()), ""]  # fmt: skip
         if "timing_600_episodes_5way_5shot" in res:
             t = res["timing_600_episodes_5way_5shot"]
             lines += [
@@ -155,7 +215,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1: tiny batches, shared cores)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    results = {"command": "python benchmarks/few_shot.py " + " ".join(sys.argv[1:]), "machine": machine(args.threads),
+    results = {"commands": ["python benchmarks/few_shot.py " + " ".join(sys.argv[1:])], "machine": machine(args.threads),
                "seeds": args.seeds, "episodes": args.episodes, "train_episodes": args.train_episodes, "parts": {}}  # fmt: skip
     for part in args.part or ["fashion", "digits"]:
         results["parts"][part] = run_part(part, args)

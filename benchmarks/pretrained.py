@@ -141,11 +141,12 @@ def write(results: dict) -> None:
     for name, part in results["parts"].items():
         exp = part["experiment"]
         lines += [f"## {name}: {exp['name']}", "", f"source `{json.dumps(exp['source'])}`, target "
-                  f"`{json.dumps(exp['target'])}`, seeds {exp['seeds']}, wall {part['wall_time_s']:.0f} s", "",
+                  f"`{json.dumps(exp['target'])}`, seeds {exp['seeds']}, wall {part['wall_time_s']:.0f} s"
+                  + (f" — {exp['note']}" if exp.get("note") else ""), "",
                   markdown_table(part["results"]), "", "| method | k | trainable params | checkpoint MB |", "|---|---|---|---|"]  # fmt: skip
         lines += [f"| {r['method']} | {r['shots']} | {r['trainable_params']:,} / {r['total_params']:,} "
                   f"({100 * r['trainable_params'] / r['total_params']:.2f} %) | {r['checkpoint_bytes'] / 1e6:.2f} |"
-                  for r in part["results"]]  # fmt: skip
+                  for r in part["results"] if r.get("trainable_params")]  # fmt: skip
         lines.append("")
     if "speed" in results:
         s = results["speed"]

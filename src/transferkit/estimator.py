@@ -104,7 +104,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         return predict_proba(self.model_, apply_recipe(x, self.recipe_)).numpy()
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(1)]
+        proba = self.predict_proba(X)  # checks fitted first
+        return self.classes_[proba.argmax(1)]
 
     def save(self, path) -> None:
         self._check_fitted()

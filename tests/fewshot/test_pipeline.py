@@ -65,6 +65,9 @@ def test_run_folder_features_once_and_same_episodes(npz_pair, tmp_path, monkeypa
         assert r["episodes"] == (2 if trains else 40) * seeds and r["on_features"] is not trains
         assert 0.0 <= r["accuracy_mean"] <= 1.0 and r["accuracy_ci95"][0] <= r["accuracy_mean"]
     assert rows[("prototypes", 3)]["accuracy_mean"] > 0.5  # 3-way: well above chance
+    assert rows[("scratch", 1)]["gain_vs_scratch"] is None
+    gain = rows[("prototypes", 1)]
+    assert -1 <= gain["gain_vs_scratch"] <= 1 and isinstance(gain["negative_transfer"], bool)
     saved = json.loads((out / "summary.json").read_text())
     assert saved["results"] == json.loads(json.dumps(summary["results"]))
     report = (out / "report.md").read_text()
@@ -141,3 +144,19 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     assert main(["fewshot", str(path), "--set", "fewshot.n_query=99", "--out", str(tmp_path / "bad"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "k_shot + n_query" in err and "Traceback" not in err and not (tmp_path / "bad").exists()
+
+
+def test_gain_vs_scratch_is_paired_by_episode():
+    from transferkit.fewshot.evaluate import EpisodeResult
+    from transferkit.fewshot.experiment import FewShotRecord
+    from transferkit.fewshot.report import paired_gain
+
+    def rec(method, seed, accs):
+        accs = np.asarray(accs, dtype=float)
+        return FewShotRecord(method, 1, seed, True, EpisodeResult(method, accs, accs.mean(), 0.0, 0.0))
+
+    protos = [rec("prototypes", 0, [0.6, 0.8, 0.9, 0.1]), rec("prototypes", 1, [0.4, 0.6, 0.5, 0.1])]
+    scratch = [rec("scratch", None, [0.4, 0.8])]  # scratch ran only the first 2 episodes
+    gain, half = paired_gain(protos, scratch)  # per episode: (0.5 - 0.4, 0.7 - 0.8)
+    assert gain == pytest.approx(0.0) and half == pytest.approx(1.96 * np.std([0.1, -0.1], ddof=1) / np.sqrt(2))
+    assert paired_gain(scratch, scratch) == (None, None) and paired_gain(protos, []) == (None, None)

@@ -208,7 +208,7 @@ def test_method_runs_at_k0_and_k2_and_returns_a_plain_model(name, k, tiny_parts)
     assert not any(isinstance(m, DomainBatchNorm) for m in model.modules())
     assert model.config["adaptation"]["bn"] == "domain"
     sel = task.extras["selection"]
-    assert sel.criterion == "dev" and [s for s, _ in sel.history] == [0, 3, 6]
+    assert sel.criterion == "snd" and [s for s, _ in sel.history] == [3, 6]
     assert sel.best_step == max(sel.history, key=lambda h: h[1])[0]
 
 
@@ -223,7 +223,12 @@ def test_self_training_on_a_base_and_selection_last(tiny_parts):
 
 
 def test_target_data_has_no_field_for_unlabelled_labels_and_k0_draws_none():
-    assert [f.name for f in dataclasses.fields(TargetData)] == ["x_labelled", "y_labelled", "x_unlabelled", "num_classes"]
+    assert [f.name for f in dataclasses.fields(TargetData)] == [
+        "x_labelled",
+        "y_labelled",
+        "x_unlabelled",
+        "num_classes",
+    ]
     y = np.repeat(np.arange(3), 10)
     lab, unl = draw_shots(y, np.arange(30), 0, seed=0)
     assert len(lab) == 0 and len(unl) == 30
@@ -271,13 +276,15 @@ def test_run_folder_reports_adaptation_curves_oracle_pad_and_tsne(image_npz, tmp
     from transferkit.report.run_folder import write_run_folder
 
     src, tgt = image_npz
-    cfg = tiny_experiment(src, tgt, seeds=[0], methods=["source_only", {"name": "mcc", "params": {"steps": 4, "checkpoints": 2}}])
+    cfg = tiny_experiment(
+        src, tgt, seeds=[0], methods=["source_only", {"name": "mcc", "params": {"steps": 4, "checkpoints": 2}}]
+    )
     cfg["target"]["shots"] = [0]
     result = run_protocol(validate(cfg))
     write_run_folder(result, tmp_path / "run")
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     (run,) = summary["adaptation"]["runs"]
-    assert run["method"] == "mcc" and run["criterion"] == "dev" and 0 <= run["oracle_accuracy"] <= 1
+    assert run["method"] == "mcc" and run["criterion"] == "snd" and 0 <= run["oracle_accuracy"] <= 1
     (pad,) = summary["adaptation"]["proxy_a_distance"]
     assert -2.5 < pad["before"] <= 2 and -2.5 < pad["after"] <= 2
     report = (tmp_path / "run" / "report.md").read_text()

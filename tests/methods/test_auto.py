@@ -137,6 +137,8 @@ def test_no_source_means_scratch_and_bad_params_are_refused():
         get_method("auto", one_shot_method="head")
     with pytest.raises(TransferkitError, match="transfer_method='head'"):
         get_method("auto", transfer_method="head")
+    with pytest.raises(TransferkitError, match="adaptation_method='nope' is not a registered method"):
+        get_method("auto", adaptation_method="nope")
     with pytest.raises(TransferkitError, match="max_steps"):
         get_method("auto", max_steps=0)
 
@@ -148,3 +150,26 @@ def test_prototype_loo_and_sign_test_by_hand():
     assert loo_prototype_correct(f[:3], y[:3]) is None  # class 1 has one example
     a, b = np.array([1, 1, 1, 0], bool), np.array([0, 0, 1, 1], bool)
     assert paired_sign_test(a, b) == {"wins": 2, "losses": 1, "z": pytest.approx(1 / np.sqrt(3))}
+
+
+def test_report_section_lists_each_decision():
+    from types import SimpleNamespace
+
+    from transferkit.report.auto import auto_decisions, auto_section
+
+    model = SimpleNamespace(config={"auto_decision": {
+        "method": "scratch", "params": {"steps": 300}, "cut": None, "seconds": 0.5,
+        "reason": "negative-transfer guard: ...; training from scratch",
+        "signals": {"criterion": "sign_test_and_logme",
+                    "checks": [{"name": "sign-test z", "value": 0.5, "threshold": 1.64, "passed": False}]},
+    }})  # fmt: skip
+    records = [SimpleNamespace(model=model, shots=5, seed=0), SimpleNamespace(model=None, shots=5, seed=1)]
+    decisions = auto_decisions(SimpleNamespace(records=records))
+    assert decisions == [{
+        "shots": 5, "seed": 0, "method": "scratch", "params": {}, "cut": None,
+        "reason": "negative-transfer guard: ...; training from scratch", "criterion": "sign_test_and_logme",
+        "checks": model.config["auto_decision"]["signals"]["checks"], "decision_seconds": 0.5,
+    }]  # fmt: skip
+    text = "\n".join(auto_section({"auto_decisions": decisions}))
+    assert "What `auto` chose" in text and "sign-test z: 0.50 < 1.64" in text and "Negative-transfer guard" in text
+    assert auto_section({"auto_decisions": []}) == []

@@ -102,6 +102,8 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
     x_test, y_test = data.xt[data.split.test_idx].to(device), data.yt[data.split.test_idx].to(device)
     xt, yt = data.xt.to(device), data.yt.to(device)
     target_classes = data.target.classes
+    for k in cfg.target.shots:  # fail before any training if a class is too small for k
+        draw_shots(data.target.y, data.split.pool_idx, k, cfg.seeds[0], target_classes)
     for seed in cfg.seeds:
         source_model = None
         src_parts: dict = {}

@@ -65,11 +65,16 @@ class FewShotRun:
 def check_classes(cfg: FewShotExperiment, data: Prepared) -> None:
     """Novel classes must not be source classes, unless the target is another data set.
 
+    A source given only as pretrained weights (no source data) has no class list here, so
+    nothing can be checked; the report says so.
+
     Raises:
         TransferkitError: Shared class names (without ``cross_domain``), or
             ``cross_domain`` with source and target from the same data set.
     """
     src, tgt = data.source, data.target
+    if src is None:  # pretrained weights without source data: their classes are unknown here
+        return
     same_data = src.name.split("[")[0] == tgt.name.split("[")[0]
     if cfg.fewshot.cross_domain:
         if same_data:
@@ -122,23 +127,23 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
             "key": src.key,
         }
         say(f"source seed={seed}: validation accuracy {src.val_accuracy:.3f} ({state})")
-        tr, _ = source_val_split(data.source.y, seed=seed)
-        source_x = data.xs[torch.from_numpy(tr)].to(device)
+        source_x, source_y = _source_training_split(data, seed, device)
         cache = cache_features(source_model, x, y, source_x, blocks=fs.blocks, seed=seed)
         run.features[seed] = {"examples": len(y), "dim": int(cache.features.shape[1]), "seconds": cache.seconds}
         say(
             f"features of {len(y)} novel-class examples computed once: dim {cache.features.shape[1]}, {cache.seconds:.1f} s"
         )
         setting = EpisodeSetting(
-            x, data.target.classes, _model_factory(exp, data, source_model, device), source_model,
-            source_x, data.ys[torch.from_numpy(tr)].to(device), data.source.classes, seed,
+            x, data.target.classes, episode_model_factory(exp, data, source_model, device), source_model,
+            source_x, source_y, data.source.classes if data.source else None, seed,
         )  # fmt: skip
         for k in fs.k_shot:
             for m in methods:
                 if m.on_features:
                     res = evaluate_on_features(m, cache, episodes[k])
                 elif k < m.method.min_shots:
-                    run.skipped.append({"method": m.label, "k": k, "reason": f"needs {m.method.min_shots}+ shots"})
+                    if seed == cfg.seeds[0]:
+                        run.skipped.append({"method": m.label, "k": k, "reason": f"needs {m.method.min_shots}+ shots"})
                     continue
                 elif not m.uses_source and seed != cfg.seeds[0]:
                     continue  # scratch: the same episodes give the same result for every source seed
@@ -154,6 +159,14 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
             run.example = _example(methods, cache, episodes[fs.k_shot[0]][0], fs.k_shot[0])
     run.wall_time_s = time.perf_counter() - start
     return run
+
+
+def _source_training_split(data: Prepared, seed: int, device) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """The source examples the source model trained on (None without source data)."""
+    if data.source is None or data.xs is None:
+        return None, None
+    tr = torch.from_numpy(source_val_split(data.source.y, seed=seed)[0])
+    return data.xs[tr].to(device), data.ys[tr].to(device)
 
 
 def _ticker(say: Callable[[str], None], what: str, total: int) -> Callable[[int], None]:
@@ -177,7 +190,9 @@ def _example(methods, cache, episode, k: int) -> dict | None:
             "query_y": episode.query_y.tolist(), "pred": pred.tolist()}  # fmt: skip
 
 
-def _model_factory(exp, data: Prepared, source_model: TransferModel, device) -> Callable[[list[str]], TransferModel]:
+def episode_model_factory(
+    exp, data: Prepared, source_model: TransferModel, device
+) -> Callable[[list[str]], TransferModel]:
     """Fresh models for an episode's classes, with the source model's input normalisation."""
     mean, std = source_model.input_mean.cpu(), source_model.input_std.cpu()
 

@@ -35,8 +35,11 @@ def results_rows(run: FewShotRun) -> list[dict]:
             mean, half = confidence_interval(accs)
             seed_means = {str(r.seed): r.result.mean for r in recs if r.seed is not None}
             seed_ci = t_interval(list(seed_means.values())).as_list() if len(seed_means) > 1 else None
+            gain, gain_half = paired_gain(recs, [r for r in run.records if r.method == "scratch" and r.k == k])
             rows.append({
                 "method": method, "shots": k, "on_features": recs[0].on_features,
+                "gain_vs_scratch": gain, "gain_ci95": None if gain_half is None else [gain - gain_half, gain + gain_half],
+                "negative_transfer": gain_half is not None and gain + gain_half < 0,
                 "accuracy_mean": mean, "accuracy_ci95": None if np.isnan(half) else [mean - half, mean + half],
                 "ci95_half_width": None if np.isnan(half) else half,
                 "episodes": len(accs), "episodes_per_source_seed": len(recs[0].result.accuracies),
@@ -46,12 +49,30 @@ def results_rows(run: FewShotRun) -> list[dict]:
     return rows
 
 
+def paired_gain(records: list, scratch: list) -> tuple[float | None, float | None]:
+    """Mean accuracy difference to ``scratch`` on the episodes both ran, and its 95 % half-width.
+
+    Episode ``i`` has the same support and query sets for every method and source seed,
+    so the comparison is paired by episode: ``d_i = mean over seeds of acc_i - scratch acc_i``
+    over the episodes scratch ran; the interval is ``1.96 * std(d) / sqrt(n)``.
+    """
+    if not scratch or records[0].method == "scratch":
+        return None, None
+    base = scratch[0].result.accuracies
+    n = min(len(base), *(len(r.result.accuracies) for r in records))
+    d = np.mean([r.result.accuracies[:n] for r in records], axis=0) - base[:n]
+    mean, half = confidence_interval(d)
+    return mean, None if np.isnan(half) else half
+
+
 def build_summary(run: FewShotRun) -> dict:
     cfg, data, fs = run.config, run.data, run.config.fewshot
     return {
         "name": cfg.name,
         "kind": "fewshot",
-        "source": {"data": cfg.source.data, "classes": data.source.classes, "examples": len(data.source.y),
+        "source": {"data": cfg.source.data or cfg.source.pretrained,
+                   "classes": data.source.classes if data.source else [],
+                   "examples": len(data.source.y) if data.source else 0,
                    "models": {str(s): v for s, v in run.sources.items()}},
         "target": {"data": cfg.target.data, "classes": data.target.classes, "examples": len(data.target.y),
                    "cross_domain": fs.cross_domain},
@@ -72,7 +93,11 @@ def _cell(row: dict | None) -> str:
         return "—"
     half = row["ci95_half_width"]
     ci = f" ± {100 * half:.1f}" if half is not None else ""
-    return f"{100 * row['accuracy_mean']:.1f}{ci} ({row['episodes']})"
+    gain = ""
+    if row.get("gain_vs_scratch") is not None:
+        flag = " **negative**" if row["negative_transfer"] else ""
+        gain = f"; {100 * row['gain_vs_scratch']:+.1f} vs scratch{flag}"
+    return f"{100 * row['accuracy_mean']:.1f}{ci} ({row['episodes']}{gain})"
 
 
 def markdown_table(summary: dict) -> str:
@@ -96,7 +121,8 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     src, tgt, p = summary["source"], summary["target"], summary["protocol"]
     lines = [
         f"# transferkit few-shot run: {summary['name']}", "",
-        f"- **Source** (base classes): `{src['data']}` — {src['examples']} examples, classes {src['classes']}",
+        f"- **Source** (base classes): `{src['data']}` — {src['examples']} examples, classes {src['classes']}"
+        + ("" if src["classes"] else " (pretrained weights only: novelty of the target classes not checked)"),
         *(f"  - source model, seed {s}: validation accuracy {100 * m['val_accuracy']:.1f} % ({_state(m)})"
           for s, m in src["models"].items()),
         f"- **Novel classes**: `{tgt['data']}` — {tgt['examples']} examples, classes {tgt['classes']}"
@@ -108,7 +134,9 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         "## Few-shot accuracy vs K", "",
         "Query accuracy, mean over all episodes and source seeds ± the 95 % interval "
         "`1.96·std/√episodes` (episodes in brackets). Every method sees the same support and query sets; "
-        "methods that train per episode are measured on fewer episodes, so their intervals are wider.",
+        "methods that train per episode are measured on fewer episodes, so their intervals are wider. "
+        "Gain vs scratch is paired by episode, on the episodes scratch ran; **negative** marks a gain "
+        "whose whole 95 % interval is below 0 (the source hurts).",
         "", markdown_table(summary), "",
     ]  # fmt: skip
     if summary["skipped"]:

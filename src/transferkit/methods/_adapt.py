@@ -11,7 +11,7 @@ own statistics, strong views with their own batch statistics
     L = CE(z_s, y_s) + labelled_weight * CE(z_l, y_l) + sum_terms term(step)
 
 where each method contributes its adaptation term (with its own weight and schedule).
-Every ``steps / checkpoints`` steps the model is scored by a label-free criterion
+Every ``steps / checkpoints`` steps (not at the start) the model is scored by a label-free criterion
 (:mod:`transferkit.adaptation.selection`) and the best checkpoint is returned, with
 target BatchNorm statistics re-estimated on clean (un-augmented) target inputs.
 """
@@ -25,6 +25,7 @@ from typing import Literal, Protocol
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 
 from transferkit.adaptation.augment import strong_augment, weak_augment
 from transferkit.adaptation.domain_bn import (
@@ -43,15 +44,15 @@ from transferkit.train.loop import batches, run_steps
 class AdaptParams(Params):
     """Hyper-parameters every DA method shares (each method adds its own)."""
 
-    steps: int = 1500
-    batch_size: int = 64  # per domain: source rows, and unlabelled target rows
-    lr: float = 1e-3
-    shared_lr_mult: float = 1.0
-    weight_decay: float = 5e-4
-    labelled_weight: float = 1.0
+    steps: int = Field(600, ge=1)
+    batch_size: int = Field(64, ge=2)  # per domain: source rows, and unlabelled target rows
+    lr: float = Field(1e-3, gt=0)
+    shared_lr_mult: float = Field(1.0, ge=0)
+    weight_decay: float = Field(5e-4, ge=0)
+    labelled_weight: float = Field(1.0, ge=0)
     bn: Literal["domain", "shared"] = "domain"
-    selection: Literal["dev", "snd", "entropy", "source_val", "last"] = "dev"
-    checkpoints: int = 10
+    selection: Literal["snd", "dev", "entropy", "source_val", "last"] = "snd"
+    checkpoints: int = Field(10, ge=1)
     augment: bool = True
 
 
@@ -132,14 +133,11 @@ def adapt(
     n_l = len(t.y_labelled)
     it_l = batches(n_l, min(p.batch_size, n_l), gen) if n_l else None
     weak = (lambda x: weak_augment(x, gen)) if p.augment else (lambda x: x)
-    sel_data = SelectionData(
-        _subset(x_target_all, 1000, gen), _subset(xs, 1000, gen),
-        _subset(task.source_val_x, 1000, gen), None,
-    )  # fmt: skip
-    if task.source_val_x is not None:  # same rows as the subset of inputs above
-        g = torch.Generator().manual_seed(task.seed + 1)
-        keep = torch.randperm(len(task.source_val_x), generator=g)[:1000]
-        sel_data.x_source_val, sel_data.y_source_val = task.source_val_x[keep], task.source_val_y[keep]
+    x_val, y_val = task.source_val_x, task.source_val_y
+    if x_val is not None and len(x_val) > 1000:
+        keep = torch.randperm(len(x_val), generator=gen)[:1000]
+        x_val, y_val = x_val[keep], y_val[keep]
+    sel_data = SelectionData(_subset(x_target_all, 1000, gen), _subset(xs, 1000, gen), x_val, y_val)
     every = max(1, p.steps // max(1, p.checkpoints))
     best: dict = {}
     history: list[tuple[int, float]] = []
@@ -148,12 +146,16 @@ def adapt(
     def checkpoint(step: int) -> None:
         if domain_bn:  # clean target statistics for evaluation (training uses batch statistics)
             estimate_target_stats(model, sel_data.x_target)
-        score = score_checkpoint(model, p.selection, sel_data, step, task.seed)
-        history.append((step, score))
         if task.monitor is not None:
             task.monitor(model, step)
-        if not best or score > best["score"]:
-            best.update(score=score, step=step, state=copy.deepcopy(model.state_dict()))
+        # The start (source model, AdaBN statistics) is not a candidate: it is the
+        # `source_only`/`adabn` baseline, and its often collapsed predictions on a shifted
+        # target fool confidence-based criteria (SND, entropy).
+        if step > 0:
+            score = score_checkpoint(model, p.selection, sel_data, step, task.seed)
+            history.append((step, score))
+            if not best or score > best["score"]:
+                best.update(score=score, step=step, state=copy.deepcopy(model.state_dict()))
         model.train()
 
     def loss_fn(step: int) -> torch.Tensor:

@@ -18,7 +18,12 @@ blocks (c = 1..B), rho_c the same architecture's features with random weights (w
                         only on strong evidence against it (log Bayes factor < one_shot_log_bf
                         < 0): at one shot a sound source's features nearly always beat none
                         (Tian et al., ECCV 2020, "Rethinking Few-Shot Image Classification")
-    3. method   no transfer  -> scratch ("the source does not help"), else
+    3. shift    optional: if ``adaptation_method`` is registered, the classes match,
+                unlabelled target examples exist and the source head's accuracy drops from
+                its validation split to the labelled target (two-proportion z >= shift_z),
+                the domain shifted (Ben-David et al., Machine Learning 2010): train
+                ``adaptation_method`` (off by default: ``None``)
+    4. method   no transfer  -> scratch ("the source does not help"), else
                 transfer_method (k >= 2) or one_shot_method (k = 1; L2-SP's pull to the
                 source weights, Li et al., ICML 2018) with, when c* < B, freeze = c* and
                 shared_lr_mult = retrain_lr_mult (keep the general blocks, re-learn the
@@ -52,6 +57,8 @@ class AutoParams(Params):
     transfer_method: str = "finetune"  # trains the transfer choice; needs `freeze`, `shared_lr_mult`
     one_shot_method: str = "l2sp"  # the same at 1 example per class, where the pull to the source matters most
     retrain_lr_mult: NonNegativeFloat = 1.0  # shared-layer rate when the cut is inside the model
+    adaptation_method: str | None = None  # same classes + a domain shift: adapt with the unlabelled target
+    shift_z: float = 3.0  # the source head must lose this much (two-proportion z) from source to target
 
 
 def _features(model: TransferModel, x: torch.Tensor, cut: int) -> np.ndarray:
@@ -141,6 +148,14 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     if not all(c["passed"] for c in checks):
         reason = f"negative-transfer guard: the source's features do not clearly beat no-transfer features: {said}; training from scratch"
         return _choice("scratch", {}, reason, signals, start, p)
+    shift = domain_shift(task, sanity, signals.get("source_only_agreement"))
+    signals["domain_shift"] = shift
+    ada = p.adaptation_method
+    if ada in METHODS and shift is not None and shift["z"] >= p.shift_z and len(task.target.x_unlabelled):
+        reason = (f"the source helps: {said}; same classes, but the source head drops from {shift['source']:.2f} on "
+                  f"its validation split to {shift['target']:.2f} on the labelled target examples (z {shift['z']:.1f} "
+                  f">= {p.shift_z:.1f}): a domain shift, which {ada} corrects with the unlabelled target examples")  # fmt: skip
+        return _choice(ada, {}, reason, signals, start, p)
     cut = int(best_src.split("@")[1])
     method = p.transfer_method if by_loo else p.one_shot_method
     params: dict = {}
@@ -150,6 +165,16 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         where += f": blocks 1..{cut} frozen, the rest re-trained at {p.retrain_lr_mult}x the head's rate"
     reason = f"the source helps: {said}; {where}; {method}"
     return _choice(method, params, reason, signals, start, p, cut=cut)
+
+
+def domain_shift(task: TransferTask, sanity: dict | None, agreement: float | None) -> dict | None:
+    """Two-proportion z of the source head's accuracy, source validation split vs labelled target."""
+    if sanity is None or agreement is None or task.source_x is None:
+        return None
+    n_s, n_t = sanity["examples"], len(task.target.y_labelled)
+    pooled = (sanity["accuracy"] * n_s + agreement * n_t) / (n_s + n_t)
+    se = float(np.sqrt(max(pooled * (1 - pooled), 1e-12) * (1 / n_s + 1 / n_t)))
+    return {"source": sanity["accuracy"], "target": agreement, "z": (sanity["accuracy"] - agreement) / se}
 
 
 def _check(name: str, value: float, threshold: float, detail: str) -> dict:
@@ -191,6 +216,12 @@ class Auto(Method):
                 raise TransferkitError(
                     f"method 'auto': {field}={name!r} must be a registered method with `freeze` and "
                     "`shared_lr_mult` parameters.", "use finetune or l2sp.")  # fmt: skip
+        ada = self.params.adaptation_method
+        if ada is not None and "adaptation_method" in self.params.model_fields_set and ada not in METHODS:
+            from transferkit.errors import TransferkitError, did_you_mean
+
+            raise TransferkitError(f"method 'auto': adaptation_method={ada!r} is not a registered method.",
+                                   f"use one of: {did_you_mean(ada, sorted(METHODS))}, or null.")  # fmt: skip
 
     def fit(self, task: TransferTask) -> TransferModel:
         decision = decide(task, self.params)

@@ -89,7 +89,11 @@ def adaptation_report(result, out_dir: Path) -> tuple[dict | None, dict[str, str
         runs.append({"method": s["method"], "shots": s["shots"], "seed": s["seed"], "criterion": s["criterion"],
                      "selected_step": s["best_step"], "accuracy_selected": record.accuracy,
                      "oracle_step": oracle[0], "oracle_accuracy": oracle[1]})  # fmt: skip
-    section = {"runs": runs, "proxy_a_distance": [], "note": "oracle_* peek at target test labels: reported, never selected on"}
+    section = {
+        "runs": runs,
+        "proxy_a_distance": [],
+        "note": "oracle_* peek at target test labels: reported, never selected on",
+    }
     plots = {"Target accuracy over training (DA)": "plots/da_target_accuracy.png"}
     _plot_curves(curves, seed0, out_dir / plots["Target accuracy over training (DA)"])
 
@@ -152,8 +156,12 @@ def _plot_tsne(embeddings: dict, labels: np.ndarray, n_source: int, path: Path) 
         row[0].scatter(xy[tgt, 0], xy[tgt, 1], s=4, c="tab:orange", label="target")
         row[0].legend(fontsize=7, markerscale=3)
         row[0].set_title(f"{title}: by domain", fontsize=9)
-        row[1].scatter(xy[src, 0], xy[src, 1], s=5, c=labels[src], cmap="tab10", marker="o", vmin=0, vmax=max(9, labels.max()))
-        row[1].scatter(xy[tgt, 0], xy[tgt, 1], s=9, c=labels[tgt], cmap="tab10", marker="x", vmin=0, vmax=max(9, labels.max()))
+        row[1].scatter(
+            xy[src, 0], xy[src, 1], s=5, c=labels[src], cmap="tab10", marker="o", vmin=0, vmax=max(9, labels.max())
+        )
+        row[1].scatter(
+            xy[tgt, 0], xy[tgt, 1], s=9, c=labels[tgt], cmap="tab10", marker="x", vmin=0, vmax=max(9, labels.max())
+        )
         row[1].set_title(f"{title}: by class (o source, x target)", fontsize=9)
         for ax in row:
             ax.set_xticks([])
