@@ -74,7 +74,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--pairs", nargs="+", default=list(PAIRS), choices=list(PAIRS))
     ap.add_argument("--shots", nargs="+", type=int, default=[0, 1, 5])
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=1000, help="optimiser steps of every adaptation method")
+    ap.add_argument("--steps", type=int, default=600, help="optimiser steps of every adaptation method (their default)")
     ap.add_argument("--batch-size", type=int, default=64, help="examples per domain per step")
     ap.add_argument("--methods", nargs="+", default=[m[0] for m in OURS], help="transferkit methods at k = 0")
     ap.add_argument("--semi", nargs="+", default=SEMI, help="transferkit methods at k > 0")
@@ -271,7 +271,7 @@ def write_markdown(args: argparse.Namespace, rows: list[dict]) -> None:
         f"Every adaptation method: {args.steps} optimiser steps (skada: whole epochs, rounded to the nearest), "
         f"{args.batch_size} source + {args.batch_size} target rows per step, AdamW lr 1e-3, weight decay 5e-4. "
         "transferkit methods run with their defaults: domain-specific BatchNorm statistics, checkpoint chosen by "
-        "SND (no target labels). skada 0.6 methods run with their defaults (shared BatchNorm, last epoch), except "
+        "target prediction entropy (no target labels). skada 0.6 methods run with their defaults (shared BatchNorm, last epoch), except "
         "that DANN and CDAN get a working domain classifier (skada's MLP ending in a sigmoid instead of a softmax "
         "over one output, which passes no gradient), as SKADA-Bench does; skada runs at k = 0 only (its deep "
         "methods are unsupervised). `finetune` is transferkit's LP-FT with its own default budget.", "",

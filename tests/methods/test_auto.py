@@ -173,3 +173,18 @@ def test_report_section_lists_each_decision():
     text = "\n".join(auto_section({"auto_decisions": decisions}))
     assert "What `auto` chose" in text and "sign-test z: 0.50 < 1.64" in text and "Negative-transfer guard" in text
     assert auto_section({"auto_decisions": []}) == []
+
+
+def test_same_classes_with_a_domain_shift_choose_adaptation(models):
+    from transferkit.methods import METHODS
+
+    if "im" not in METHODS:
+        pytest.skip("no `im` method registered")
+    task = with_source_validation(make_task(models["useful"]), False)
+    inverted = 1.0 - task.target.x_labelled  # same classes, another domain: the source head fails
+    task.target = TargetData(inverted, task.target.y_labelled, 1.0 - task.target.x_unlabelled, len(CLASSES))
+    task.source_x, task.source_y = patterns(10, seed=8)
+    d = decide(task, AutoParams(**QUICK))
+    assert d["method"] == "im" and "domain shift" in d["reason"], d["reason"]
+    assert d["signals"]["domain_shift"]["z"] >= 3 and d["params"]["steps"] == 20
+    assert decide(task, AutoParams(adaptation_method=None, **QUICK))["method"] != "im"

@@ -9,10 +9,11 @@ report, and nothing in this module ever sees it.
 * ``source_val`` - accuracy on the held-out source validation split (with source
   BatchNorm statistics). Cheap and robust, but blind to the target: it cannot tell an
   adapted model from the source model.
-* ``entropy`` - minus the mean prediction entropy on unlabelled target inputs
+* ``entropy`` (the default of every DA method) - minus the mean prediction entropy on
+  unlabelled target inputs
   (Morerio et al., "Minimal-Entropy Correlation Alignment", ICLR 2018). Rewards
   confident predictions, including confidently wrong or collapsed ones.
-* ``snd`` (the default of every DA method) - soft neighbourhood density (Saito et al., "Tune it the Right Way:
+* ``snd`` - soft neighbourhood density (Saito et al., "Tune it the Right Way:
   Unsupervised Validation of Domain Adaptation via Soft Neighborhood Density", ICCV
   2021). With ``p_i`` the L2-normalised softmax output of target example ``i``,
   ``S_ij = p_i . p_j`` (i != j) and ``P_i = softmax_j(S_ij / tau)`` (tau = 0.05)::
@@ -47,7 +48,7 @@ from transferkit.adaptation.domain_bn import eval_domain
 from transferkit.adaptation.entropy import entropy
 from transferkit.errors import TransferkitError
 
-CRITERIA = ("snd", "dev", "entropy", "source_val", "last")
+CRITERIA = ("entropy", "snd", "dev", "source_val", "last")
 
 
 def entropy_score(probs_t: torch.Tensor) -> float:

@@ -8,7 +8,7 @@ def add_parser(sub) -> None:
         "fewshot",
         help="few-shot evaluation: episodes over classes the source never saw",
         description="Train (or load) shared layers on the source classes, cache the novel-class "
-        "features once, and evaluate every method on N-way K-shot episodes (mean, 95%% CI).",
+        "features once, and evaluate every method on N-way K-shot episodes (mean, 95% CI).",
     )
     p.add_argument("experiment", help="experiment YAML with a `fewshot:` section (see configs/fewshot_fashion.yaml)")
     p.add_argument(

@@ -85,7 +85,9 @@ def adaptation_report(result, out_dir: Path) -> tuple[dict | None, dict[str, str
     for s in result.selections:
         key = (s["method"], s["shots"], s["seed"])
         record = next(r for r in result.records if (r.method, r.shots, r.seed) == key)
-        oracle = max(curves[key], key=lambda sa: sa[1]) if curves[key] else (None, None)
+        candidates = {step for step, _ in s["history"]}  # the oracle picks among the same checkpoints
+        points = [sa for sa in curves[key] if sa[0] in candidates]
+        oracle = max(points, key=lambda sa: sa[1]) if points else (None, None)
         runs.append({"method": s["method"], "shots": s["shots"], "seed": s["seed"], "criterion": s["criterion"],
                      "selected_step": s["best_step"], "accuracy_selected": record.accuracy,
                      "oracle_step": oracle[0], "oracle_accuracy": oracle[1]})  # fmt: skip
