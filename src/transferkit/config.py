@@ -31,7 +31,7 @@ class SourceConfig(DataConfig):
     data: str | None = Field(None, description="source data; optional with `pretrained`")
     pretrained: str | None = Field(None, description="pretrained shared layers: mobilenet_v2_imagenet, timm:<model>, hf:<model>")
     weights: str | None = Field(None, description="local checkpoint file or model folder for `pretrained`")
-    epochs: int = Field(7, ge=1)
+    epochs: int = Field(10, ge=1)
     batch_size: int = Field(128, ge=1)
     lr: float = Field(2e-3, gt=0)
     shared_lr_mult: float = Field(0.05, gt=0, description="with `pretrained` and `data`: shared layers train at lr x this")

@@ -28,3 +28,10 @@ def test_negative_transfer_only_when_whole_ci_below_zero():
     assert is_negative_transfer(paired_gain([0.5, 0.52, 0.49], [0.7, 0.71, 0.69]))
     assert not is_negative_transfer(paired_gain([0.5, 0.9, 0.49], [0.7, 0.71, 0.69]))
     assert not is_negative_transfer(paired_gain([0.5], [0.7]))  # one seed: no CI, no claim
+
+
+def test_accuracy_interval_is_clipped_to_its_range():
+    raw = t_interval([0.9, 1.0, 1.0])
+    assert raw.high > 1.0  # the t interval alone runs past 100 %
+    clipped = t_interval([0.9, 1.0, 1.0], bounds=(0.0, 1.0))
+    assert clipped.high == 1.0 and clipped.low == raw.low and clipped.mean == raw.mean

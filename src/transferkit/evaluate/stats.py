@@ -5,7 +5,8 @@ ddof=1). Transfer gain compares a method with ``scratch`` *paired by seed*: both
 same labelled examples and the same test split, so the gain's CI is the t interval of
 the per-seed differences, which is tighter and more honest than comparing two
 independent intervals. Negative transfer is flagged when the whole gain CI is below 0.
-With a single seed no interval exists; the CI is reported as None.
+With a single seed no interval exists; the CI is reported as None. Accuracy intervals are
+clipped to [0, 1].
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ class Interval:
         return None if self.low is None else [self.low, self.high]
 
 
-def t_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
+def t_interval(
+    values: Sequence[float], confidence: float = 0.95, bounds: tuple[float, float] | None = None
+) -> Interval:
+    """Student's t interval of the mean; ``bounds`` clips it to the values' possible range
+    (accuracies: (0, 1)), since a t interval knows nothing of that range."""
     n = len(values)
     if n == 0:
         raise ValueError("no values")
@@ -37,7 +42,10 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
         return Interval(mean, None, None, n)
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     half = float(_st.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
-    return Interval(mean, mean - half, mean + half, n)
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return Interval(mean, low, high, n)
 
 
 def paired_gain(method: Sequence[float], baseline: Sequence[float]) -> Interval:

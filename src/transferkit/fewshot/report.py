@@ -34,7 +34,7 @@ def results_rows(run: FewShotRun) -> list[dict]:
             accs = np.concatenate([r.result.accuracies for r in recs])
             mean, half = confidence_interval(accs)
             seed_means = {str(r.seed): r.result.mean for r in recs if r.seed is not None}
-            seed_ci = t_interval(list(seed_means.values())).as_list() if len(seed_means) > 1 else None
+            seed_ci = t_interval(list(seed_means.values()), bounds=(0.0, 1.0)).as_list() if len(seed_means) > 1 else None
             gain, gain_half = paired_gain(recs, [r for r in run.records if r.method == "scratch" and r.k == k])
             rows.append({
                 "method": method, "shots": k, "on_features": recs[0].on_features,

@@ -41,7 +41,7 @@ def results_table(result: ProtocolResult) -> list[dict]:
             per_seed = acc[(method, k)]
             seeds = sorted(per_seed)
             values = [per_seed[s] for s in seeds]
-            ci = t_interval(values)
+            ci = t_interval(values, bounds=(0.0, 1.0))
             row = {
                 "method": method, "shots": k, "seeds": seeds, "accuracies": values,
                 "accuracy_mean": ci.mean, "accuracy_ci95": ci.as_list(),
