@@ -16,4 +16,5 @@ def test_random_shift_translates_each_image_by_its_own_offset():
 def test_no_shift_for_vectors_or_zero_range():
     v = torch.randn(4, 7)
     assert random_shift(v, 2, torch.Generator()) is v
-    assert shift_for((7,)) == 0 and shift_for((1, 28, 28)) == 2
+    assert shift_for((7,)) == 0 and shift_for((1, 28, 28)) == 2 and shift_for((3, 224, 224)) == 16
+    assert shift_for((1, 8, 8)) == 0  # one pixel is 12 % of an 8x8 image: no shift

@@ -26,5 +26,10 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
 
 
 def shift_for(input_shape: tuple[int, ...]) -> int:
-    """Default translation range: 1/14 of the smaller side (2 px at 28x28); 0 for vectors."""
-    return max(1, min(input_shape[1:]) // 14) if len(input_shape) == 3 else 0
+    """Default translation range: 1/14 of the smaller side, rounded down (2 px at 28x28).
+
+    0 for vectors and for images under 14 px: there one pixel is already a large move (12 %
+    of an 8x8 digit) that changes what the image shows; on optdigits -> MNIST-5k it cost the
+    alignment methods 1-14 points of target accuracy (dan 47.8 % without, 34.0 % with).
+    """
+    return min(input_shape[1:]) // 14 if len(input_shape) == 3 else 0

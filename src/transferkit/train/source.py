@@ -18,7 +18,7 @@ from transferkit.models import TransferModel
 from transferkit.paths import cache_dir
 from transferkit.train.supervised import fit_supervised, predict_proba
 
-CACHE_FORMAT = 2  # 2: cnn blocks pool before BatchNorm
+CACHE_FORMAT = 3  # 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px
 
 
 @dataclass
