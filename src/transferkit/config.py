@@ -147,21 +147,28 @@ def apply_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
 
 
 def validate(raw: dict, where: str = "experiment") -> ExperimentConfig:
+    return validate_as(ExperimentConfig, raw, where, "see configs/ and docs/config.md for valid fields.")
+
+
+def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
+    """``model.model_validate(raw)``, its first error turned into a one-line TransferkitError
+    that names the file (``where``), the field and the value."""
     try:
-        return ExperimentConfig.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as e:
         err = e.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "(top level)"
         got = err.get("input")
         got_s = repr(got) if not isinstance(got, dict) else "a section"
-        raise TransferkitError(
-            f"{where}: field `{field}`: {err['msg']} (got {got_s}).",
-            "see configs/ and docs/config.md for valid fields.",
-        ) from None
+        raise TransferkitError(f"{where}: field `{field}`: {err['msg']} (got {got_s}).", fix) from None
 
 
-def load_config(path: str | Path | None, overrides: list[str] | None = None, raw: dict | None = None) -> ExperimentConfig:
-    """Read, override and validate an experiment; data paths become absolute."""
+def read_experiment(
+    path: str | Path | None, overrides: list[str] | None, raw: dict | None, example: str
+) -> tuple[dict, Path]:
+    """The experiment's fields (from ``path``, else ``raw``) with ``--set`` overrides applied,
+    and the folder relative data paths are resolved against. ``example`` names a valid file
+    for the error messages."""
     base = Path.cwd()
     if path is not None:
         p = Path(path)
@@ -174,9 +181,14 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None, raw
             at = f" at line {line + 1}" if line is not None else ""
             raise TransferkitError(f"{p}: not valid YAML{at}.", "fix the syntax (indentation, colons).") from None
         if not isinstance(raw, dict):
-            raise TransferkitError(f"{p}: expected a mapping of fields, got {type(raw).__name__}.", "see configs/demo.yaml.")
+            raise TransferkitError(f"{p}: expected a mapping of fields, got {type(raw).__name__}.", f"see {example}.")
         base = p.resolve().parent
-    raw = apply_overrides(dict(raw or {}), parse_set(overrides or []))
+    return apply_overrides(dict(raw or {}), parse_set(overrides or [])), base
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None, raw: dict | None = None) -> ExperimentConfig:
+    """Read, override and validate an experiment; data paths become absolute."""
+    raw, base = read_experiment(path, overrides, raw, "configs/demo.yaml")
     cfg = validate(raw, str(path) if path else "experiment")
     for section in (cfg.source, cfg.target):
         if section is not None and section.data is not None:

@@ -21,8 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import Field, PositiveInt, ValidationError, field_validator
+from pydantic import Field, PositiveInt, field_validator
 
 from transferkit.config import (
     DataConfig,
@@ -32,11 +31,10 @@ from transferkit.config import (
     SourceConfig,
     Strict,
     TargetConfig,
-    apply_overrides,
-    parse_set,
+    read_experiment,
     resolve_data_path,
+    validate_as,
 )
-from transferkit.errors import TransferkitError
 
 DEFAULT_METHODS = ["prototypes", "transductive", "bd_cspn", "scratch", "finetune"]
 
@@ -123,32 +121,9 @@ def load_fewshot_config(
     Raises:
         TransferkitError: Missing file, invalid YAML, or an invalid field (named, with the value).
     """
-    base, where = Path.cwd(), "few-shot experiment"
-    if path is not None:
-        p, where = Path(path), str(path)
-        if not p.is_file():
-            raise TransferkitError(f"experiment file {where!r} does not exist.", "give the path to a .yaml file.")
-        try:
-            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except yaml.YAMLError as e:
-            line = getattr(getattr(e, "problem_mark", None), "line", None)
-            at = f" at line {line + 1}" if line is not None else ""
-            raise TransferkitError(f"{p}: not valid YAML{at}.", "fix the syntax (indentation, colons).") from None
-        if not isinstance(raw, dict):
-            raise TransferkitError(f"{p}: expected a mapping of fields.", "see configs/fewshot_fashion.yaml.")
-        base = p.resolve().parent
-    raw = apply_overrides(dict(raw or {}), parse_set(overrides or []))
-    try:
-        cfg = FewShotExperiment.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        field = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        got = err.get("input")
-        got_s = "a section" if isinstance(got, dict) else repr(got)
-        raise TransferkitError(
-            f"{where}: field `{field}`: {err['msg']} (got {got_s}).",
-            "see configs/fewshot_fashion.yaml for valid fields.",
-        ) from None
+    raw, base = read_experiment(path, overrides, raw, "configs/fewshot_fashion.yaml")
+    where = str(path) if path is not None else "few-shot experiment"
+    cfg = validate_as(FewShotExperiment, raw, where, "see configs/fewshot_fashion.yaml for valid fields.")
     for section in (cfg.source, cfg.target):
         if section.data is not None:
             section.data = resolve_data_path(section.data, base)
