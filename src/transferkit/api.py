@@ -6,10 +6,11 @@ import time
 from importlib import resources
 from pathlib import Path
 
+from transferkit.atomic import check_out_dir
 from transferkit.config import ExperimentConfig, load_config, validate
 from transferkit.evaluate.protocol import run_protocol
 from transferkit.report.progress import progress_for
-from transferkit.report.run_folder import check_out_dir, write_run_folder
+from transferkit.report.run_folder import write_run_folder
 
 
 def demo_config_path() -> Path:

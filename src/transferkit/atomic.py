@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,32 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
         if tmp_path.exists():
             tmp_path.unlink()
     return path
+
+
+def check_out_dir(out: Path) -> None:
+    """A run folder may be written only where nothing is (or an empty folder)."""
+    if out.exists() and any(out.iterdir()):
+        from transferkit.errors import TransferkitError
+
+        raise TransferkitError(f"output folder {out} already exists and is not empty.", "choose another --out or delete it.")
+
+
+@contextmanager
+def atomic_folder(out: str | Path) -> Iterator[Path]:
+    """Yield a hidden temporary folder next to ``out``; when the block ends without an
+    error it is renamed to ``out`` (which must be absent or empty), otherwise deleted. A
+    reader sees no folder or the complete one, never a half-written run."""
+    out = Path(out)
+    check_out_dir(out)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        yield tmp
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_text(path: str | Path, text: str) -> Path:

@@ -52,7 +52,7 @@ def test_same_splits_across_methods_and_no_test_leak(tmp_path, image_npz, spy):
 
     data = first.data
     test_rows = _rows(data.xt[data.split.test_idx])
-    for seed, k, lab, unl in seen_first:
+    for _seed, k, lab, unl in seen_first:
         assert len(lab) == k * 3
         assert not _rows(lab) & test_rows and not _rows(unl) & test_rows
         assert not _rows(lab) & _rows(unl)

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from tests.conftest import make_images
-from transferkit.data.preprocess import apply_recipe, make_recipe
 from transferkit.data.domain import Domain
+from transferkit.data.preprocess import apply_recipe, make_recipe
 from transferkit.data.splits import TargetData
 from transferkit.methods import METHODS, TransferTask
 from transferkit.models import TransferModel

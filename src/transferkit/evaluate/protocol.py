@@ -127,9 +127,7 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                                            "reason": f"needs at least {method.min_shots} labelled example(s) per class"})
                     say(f"{method.name} k={k} seed={seed}: skipped (needs labels)")
                     continue
-                rows = result.curves
-
-                def on_log(phase, step, loss, epoch=None, _m=method.name, _k=k, _s=seed):
+                def on_log(phase, step, loss, epoch=None, _m=method.name, _k=k, _s=seed, rows=result.curves):
                     rows.append({"method": _m, "shots": _k, "seed": _s, "phase": phase, "step": step,
                                  "epoch": epoch, "loss": loss})  # fmt: skip
 

@@ -215,8 +215,8 @@ def run_fewshot(
 
     Returns the summary (also written as ``summary.json``) with ``run_dir`` added.
     """
+    from transferkit.atomic import check_out_dir
     from transferkit.fewshot.report import write_fewshot_folder
-    from transferkit.report.run_folder import check_out_dir
 
     if isinstance(experiment, FewShotExperiment):
         experiment = experiment.model_dump(mode="json")

@@ -8,18 +8,15 @@ means) shows how much the source model's seed moves the result.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from transferkit.atomic import write_atomic, write_json, write_text
+from transferkit.atomic import atomic_folder, write_atomic, write_json, write_text
 from transferkit.evaluate.stats import t_interval
 from transferkit.fewshot.evaluate import confidence_interval
 from transferkit.fewshot.experiment import FewShotRun
-from transferkit.report.run_folder import check_out_dir
 from transferkit.report.summary import package_versions
 
 
@@ -210,11 +207,7 @@ def plot_example(run: FewShotRun, path: Path, queries_per_class: int = 3) -> Non
 
 def write_fewshot_folder(run: FewShotRun, out: str | Path) -> dict:
     """Builds the run folder under a hidden temporary name, renamed into place when complete."""
-    out = Path(out)
-    check_out_dir(out)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with atomic_folder(out) as tmp:
         summary = build_summary(run)
         write_text(tmp / "config.yaml", yaml.safe_dump(run.config.model_dump(mode="json"), sort_keys=False))
         plots = {"Accuracy vs K": "plots/accuracy_vs_k.png"}
@@ -224,9 +217,4 @@ def write_fewshot_folder(run: FewShotRun, out: str | Path) -> dict:
             plot_example(run, tmp / plots["Example episode"])
         write_text(tmp / "report.md", render_report(summary, plots))
         write_json(tmp / "summary.json", summary)  # last: its presence marks a complete run
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return summary

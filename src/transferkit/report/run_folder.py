@@ -9,24 +9,16 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import shutil
 from pathlib import Path
 
 import yaml
 
-from transferkit.atomic import write_json, write_text
-from transferkit.errors import TransferkitError
+from transferkit.atomic import atomic_folder, write_json, write_text
 from transferkit.evaluate.protocol import ProtocolResult
 from transferkit.report.adaptation import adaptation_report
 from transferkit.report.markdown import render_report
 from transferkit.report.plots import plot_accuracy_vs_shots, plot_training_curves
 from transferkit.report.summary import build_summary
-
-
-def check_out_dir(out: Path) -> None:
-    if out.exists() and any(out.iterdir()):
-        raise TransferkitError(f"output folder {out} already exists and is not empty.", "choose another --out or delete it.")
 
 
 def metrics_csv(result: ProtocolResult) -> str:
@@ -51,11 +43,7 @@ def deploy_method(result: ProtocolResult) -> str:
 
 
 def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
-    out = Path(out)
-    check_out_dir(out)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with atomic_folder(out) as tmp:
         summary = build_summary(result)
         summary["deploy"] = {"method": deploy_method(result), "shots": max(result.config.target.shots),
                              "seed": result.config.seeds[0]}  # fmt: skip
@@ -78,9 +66,4 @@ def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
             plots.update(da_plots)
         write_text(tmp / "report.md", render_report(summary, plots))
         write_json(tmp / "summary.json", summary)  # last: its presence marks a complete run
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return summary
