@@ -180,7 +180,7 @@ def acceptance(rows: list[dict], ranking: list[dict]) -> dict:
             s: float(np.nanmean([r["kendall_tau"][s]["tau"] for r in ranking])) for s in ranking[0]["kendall_tau"]
         }
         # The issue asks for tau over >= 8 candidates: a score defined on fewer (LEEP and NCE
-        # need the source head, so only the full-model cut of same-class sources) cannot win.
+        # need the source head's predictions: one candidate per source, its full model) cannot win.
         eligible = {s for s in mean_tau if all(r["kendall_tau"][s]["n"] >= MIN_CANDIDATES for r in ranking)}
         best = max(mean_tau, key=lambda s: -np.inf if np.isnan(mean_tau[s]) or s not in eligible else mean_tau[s])
         out.update(mean_kendall_tau=mean_tau, eligible_scores=sorted(eligible), best_score=best,
