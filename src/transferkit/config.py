@@ -110,11 +110,7 @@ class ExperimentConfig(Strict):
     @field_validator("seeds", mode="before")
     @classmethod
     def _seeds(cls, v: Any) -> Any:
-        if isinstance(v, int) and not isinstance(v, bool):
-            if v < 1:
-                raise ValueError("seeds must be >= 1")
-            return list(range(v))
-        return v
+        return seeds_from_count(v)
 
     @property
     def method_names(self) -> list[str]:
@@ -144,6 +140,15 @@ def apply_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
                 raise TransferkitError(f"--set {key}: {part!r} is not a section.", "check the key path.")
         node[parts[-1]] = value
     return raw
+
+
+def seeds_from_count(v: Any) -> Any:
+    """``seeds: 3`` means seeds [0, 1, 2]; a list is kept as written."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        if v < 1:
+            raise ValueError("seeds must be >= 1")
+        return list(range(v))
+    return v
 
 
 def validate(raw: dict, where: str = "experiment") -> ExperimentConfig:

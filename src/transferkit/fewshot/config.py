@@ -33,6 +33,7 @@ from transferkit.config import (
     TargetConfig,
     read_experiment,
     resolve_data_path,
+    seeds_from_count,
     validate_as,
 )
 
@@ -97,11 +98,7 @@ class FewShotExperiment(Strict):
     @field_validator("seeds", mode="before")
     @classmethod
     def _seeds(cls, v: Any) -> Any:
-        if isinstance(v, int) and not isinstance(v, bool):
-            if v < 1:
-                raise ValueError("seeds must be >= 1")
-            return list(range(v))
-        return v
+        return seeds_from_count(v)
 
     def experiment(self) -> ExperimentConfig:
         """The equivalent ``transferkit run`` config: the same data preparation and the same

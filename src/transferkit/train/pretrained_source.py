@@ -29,7 +29,10 @@ def pretrained_source_model(cfg, data, seed: int, device: torch.device) -> Sourc
     """Shared layers from ``cfg.source.pretrained``; fine-tuned on ``data.xs`` when the source has data."""
     src = cfg.source
     has_data = data.xs is not None
-    classes = data.source.classes if has_data else data.target.classes  # without data: a placeholder head
+    # Without source data there are no source classes: the head is built for the target's.
+    # It is never used untrained: with no source data the classes never "match", so
+    # source_only is refused and every method re-creates or trains the head first.
+    classes = data.source.classes if has_data else data.target.classes
     key_src = json.dumps(
         {"v": CACHE_FORMAT, "pretrained": src.pretrained, "weights": src.weights, "seed": seed,
          "data": data.source.fingerprint() if has_data else None, "shape": list(data.input_shape),
