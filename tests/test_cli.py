@@ -110,6 +110,7 @@ def test_bad_experiments(tmp_path, image_npz, capsys, mutate, message):
         ({"x": np.zeros((30, 12, 12)), "y": np.arange(30) % 3 + 5}, "out of range"),
         ({"x": np.full((30, 12, 12), np.nan), "y": np.arange(30) % 3}, "NaN"),
         ({"x": np.zeros((30, 2, 2, 2, 2)), "y": np.arange(30) % 3}, "expected"),
+        ({"x": np.zeros((0, 12, 12)), "y": np.zeros(0, dtype=int)}, "empty"),
     ],
 )
 def test_bad_target_files(tmp_path, image_npz, capsys, arrays, message):

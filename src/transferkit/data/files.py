@@ -90,8 +90,8 @@ def load_npz(path: Path) -> Domain:
         classes = [str(c) for c in np.asarray(data["classes"]).reshape(-1)]
     else:
         classes = [str(i) for i in range(int(y.max()) + 1 if len(y) and y.min() >= 0 else 0)]
-    if not np.isfinite(x).all():
-        return Domain(str(path), x, y, classes)  # Domain's validation names the NaN problem
+    if x.size == 0 or not np.isfinite(x).all():
+        return Domain(str(path), x, y, classes)  # Domain's validation names the empty set or the NaN
     return Domain(str(path), x, y, classes, _value_range(x))
 
 
