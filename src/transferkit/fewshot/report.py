@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from transferkit.atomic import atomic_folder, write_atomic, write_json, write_text
+from transferkit.atomic import atomic_folder, write_json, write_text
 from transferkit.evaluate.stats import t_interval
 from transferkit.fewshot.evaluate import confidence_interval
 from transferkit.fewshot.experiment import FewShotRun
+from transferkit.report.plots import save_figure
 from transferkit.report.summary import package_versions
 
 
@@ -168,9 +169,7 @@ def plot_accuracy_vs_k(summary: dict, path: Path) -> None:
     ax.set_title(f"{summary['protocol']['n_way']}-way few-shot accuracy (mean, 95% CI over episodes)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def plot_example(run: FewShotRun, path: Path, queries_per_class: int = 3) -> None:
@@ -200,9 +199,7 @@ def plot_example(run: FewShotRun, path: Path, queries_per_class: int = 3) -> Non
             ax.imshow(img[0] if img.shape[0] == 1 else np.moveaxis(img, 0, -1).clip(0, 1), cmap="gray")
             ax.set_title(title[:22], fontsize=7, color=color)
     fig.suptitle(f"{n_way}-way {k}-shot episode: {ex['method']} (green: correct, red: wrong)", fontsize=9)
-    fig.tight_layout()
-    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=100))
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def write_fewshot_folder(run: FewShotRun, out: str | Path) -> dict:

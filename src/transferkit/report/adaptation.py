@@ -31,9 +31,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from transferkit.atomic import write_atomic
 from transferkit.models.transfer_model import BN_TYPES
-from transferkit.report.plots import _plt
+from transferkit.report.plots import _plt, save_figure
 
 N_PER_DOMAIN = 400  # examples per domain for PAD and t-SNE: seconds, not minutes
 
@@ -141,9 +140,7 @@ def _plot_curves(curves: dict, seed: int, path: Path) -> None:
         ax.set_ylabel("target test accuracy (%)")
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=100))
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def _plot_tsne(embeddings: dict, labels: np.ndarray, n_source: int, path: Path) -> None:
@@ -168,9 +165,7 @@ def _plot_tsne(embeddings: dict, labels: np.ndarray, n_source: int, path: Path) 
         for ax in row:
             ax.set_xticks([])
             ax.set_yticks([])
-    fig.tight_layout()
-    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=100))
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def adaptation_markdown(section: dict | None) -> list[str]:

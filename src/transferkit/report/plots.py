@@ -16,6 +16,14 @@ def _plt():
     return plt
 
 
+def save_figure(fig, path: Path, dpi: int = 100) -> Path:
+    """Lay out, write ``fig`` as a PNG atomically, and free it."""
+    fig.tight_layout()
+    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=dpi))
+    _plt().close(fig)
+    return Path(path)
+
+
 def plot_accuracy_vs_shots(results: list[dict], path: Path) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -32,9 +40,7 @@ def plot_accuracy_vs_shots(results: list[dict], path: Path) -> Path:
     ax.set_title("Accuracy vs k (mean, 95% CI over seeds)")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=110))
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
     return path
 
 
@@ -53,7 +59,5 @@ def plot_training_curves(curves: list[dict], seed: int, path: Path) -> Path:
         ax.set_yscale("log")
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=100))
-    plt.close(fig)
+    save_figure(fig, path)
     return path
