@@ -195,7 +195,7 @@ def main() -> None:
                 if (pair, k, seed, lib, label) in done:
                     continue
                 if lib == "transferkit":
-                    budget = {} if method in ("source_only", "adabn", "finetune") else settings
+                    budget = {} if method in ("adabn", "finetune") else settings
                     out = run_ours(method, {**params, **budget}, task, x_test, y_test)
                 else:
                     out, skada_version = run_skada(method, task, x_test, y_test, **settings)
@@ -274,7 +274,10 @@ def write_markdown(args: argparse.Namespace, rows: list[dict]) -> None:
         "target prediction entropy (no target labels). skada 0.6 methods run with their defaults (shared BatchNorm, last epoch), except "
         "that DANN and CDAN get a working domain classifier (skada's MLP ending in a sigmoid instead of a softmax "
         "over one output, which passes no gradient), as SKADA-Bench does; skada runs at k = 0 only (its deep "
-        "methods are unsupervised). `finetune` is transferkit's LP-FT with its own default budget.", "",
+        "methods are unsupervised). `source_only` on both sides is budget-matched: the same source model trained "
+        f"{args.steps} more steps on source batches alone (transferkit: with its shift augmentation, last step; "
+        "skada: `SourceOnly`), so a DA method's gain over it is the adaptation, not extra training. "
+        "`finetune` is transferkit's LP-FT with its own default budget.", "",
         table(rows), "", "Acceptance (issue 3):", "", *acceptance(rows), "",
     ])  # fmt: skip
     out = args.results.with_suffix(".md")

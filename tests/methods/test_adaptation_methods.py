@@ -70,6 +70,25 @@ def test_information_maximisation_prefers_confident_and_diverse_predictions():
     assert information_maximisation_loss(uniform).item() == pytest.approx(0.0, abs=1e-6)
 
 
+def test_coral_term_aligns_the_layer_it_is_told():
+    from transferkit.adaptation import coral_loss
+    from transferkit.methods._adapt import Step
+    from transferkit.methods.coral import CORALParams, CORALTerm
+
+    gen = torch.Generator().manual_seed(0)
+    f = torch.randn(8, 4, generator=gen)
+    z_s, z_t = torch.randn(8, 3, generator=gen), 3 * torch.randn(8, 3, generator=gen)
+    step = Step(f, z_s, torch.zeros(8, dtype=torch.long), f.clone(), z_t, 0, None, 0.0)  # same features, other logits
+
+    def term(**kw):
+        return float(CORALTerm(CORALParams(**kw))(step))
+
+    assert term(layer="features") == 0.0
+    assert term() == term(layer="logits") == pytest.approx(float(coral_loss(z_s, z_t)))  # the paper's fc8
+    assert term() > 0
+    assert term(layer="both", trade_off=2.0) == pytest.approx(2 * term(layer="logits"))
+
+
 def test_self_training_rejects_an_unknown_base():
     method = get_method("self_training", base="finetune")
     with pytest.raises(TransferkitError, match="base 'finetune'"):
@@ -205,7 +224,7 @@ def test_method_runs_at_k0_and_k2_and_returns_a_plain_model(name, k, tiny_parts)
     task = _task(tiny_parts, k)
     model = get_method(name, steps=6, batch_size=16, checkpoints=2).fit(task)
     assert not any(isinstance(m, DomainBatchNorm) for m in model.modules())
-    assert model.config["adaptation"]["bn"] == "domain"
+    assert model.config["adaptation"]["bn"] == ("shared" if name == "dan" else "domain")  # DAN: see methods/dan.py
     sel = task.extras["selection"]
     assert sel.criterion == "entropy" and [s for s, _ in sel.history] == [3, 6]
     assert sel.best_step == max(sel.history, key=lambda h: h[1])[0]
@@ -216,6 +235,23 @@ def test_self_training_on_a_base_and_selection_last(tiny_parts):
     task = _task(tiny_parts, 0, monitor=lambda model, step: steps.append(step))
     get_method("self_training", base="mcc", steps=4, batch_size=16, checkpoints=2, selection="last").fit(task)
     assert task.extras["selection"].best_step == 4 and steps == [0, 2, 4]
+
+
+def test_source_only_is_the_source_model_at_0_steps_and_never_sees_the_target_after_n(tiny_parts):
+    model = tiny_parts[0]
+    task = _task(tiny_parts, 0)
+    x = task.target.x_unlabelled
+    same = get_method("source_only").fit(task)
+    assert torch.equal(same(x), model.eval()(x))
+    # A target that poisons any forward it enters: N budget-matched steps must not touch it.
+    poisoned = dataclasses.replace(task, target=TargetData(x[:0], task.target.y_labelled, torch.full_like(x, float("nan")), 3))
+    trained = get_method("source_only", steps=5, batch_size=16).fit(poisoned)
+    assert not trained.training
+    bn = [(m.running_mean, m2.running_mean) for m, m2 in zip(trained.modules(), model.modules(), strict=True)
+          if isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d)]  # fmt: skip
+    assert bn and all(torch.isfinite(a).all() for a, _ in bn)  # statistics from source rows only
+    assert any(not torch.equal(a, b) for a, b in bn)  # ... and they did train
+    assert torch.isfinite(trained(x)).all() and not torch.equal(trained(x), model(x))
 
 
 # --- no target labels at k = 0 -----------------------------------------------------------
