@@ -38,6 +38,7 @@ from auto_tasks import (  # noqa: E402
 )
 
 from transferkit.atomic import write_json, write_text  # noqa: E402
+from transferkit.methods.auto import adaptation_choice  # noqa: E402
 from transferkit.ranking import SCORES  # noqa: E402
 from transferkit.ranking.candidates import Candidate, cut_features, score_candidates  # noqa: E402
 from transferkit.ranking.evidence import loo_prototype_correct  # noqa: E402
@@ -79,6 +80,18 @@ def capped(name: str, max_steps: int | None) -> dict:
     }
 
 
+COMPOSITES = ("self_training+mcc",)  # fixed methods that are one method on a base (auto may choose them)
+
+
+def with_composites(td, only: list[str] | None) -> list[str]:
+    """The fixed methods of the task, plus each composite ``method+base`` whose parts can run on it."""
+    drop = {n[1:] for n in only or [] if n.startswith("-")}
+    keep = [n for n in only or [] if not n.startswith("-")]
+    runnable = set(fixed_methods(td, None))
+    extra = [c for c in COMPOSITES if set(c.split("+")) <= runnable and c not in drop and (not keep or c in keep)]
+    return fixed_methods(td, only) + extra
+
+
 def run_suite(
     seeds: list[int], only: list[str] | None, max_steps: int | None, tasks: str | None, cache, say
 ) -> list[dict]:
@@ -91,10 +104,11 @@ def run_suite(
         for seed in seeds:
             td = load_task(t.source, t.target, t.shots, seed)
             total = 0.0
-            for name in fixed_methods(td, only):
-                params = capped(name, max_steps)
-                key = f"{t.name}|seed={seed}|{name}|{json.dumps(params, sort_keys=True)}"
-                r = cache.run(key, lambda: run_method(td, name, seed, params))  # noqa: B023
+            for name in with_composites(td, only):
+                method, base = adaptation_choice(name)
+                params = {**base, **capped(method, max_steps)}
+                key = f"{t.name}|seed={seed}|{name}|{json.dumps(capped(method, max_steps), sort_keys=True)}"
+                r = cache.run(key, lambda: run_method(td, method, seed, params))  # noqa: B023
                 say(f"  {t.name} seed {seed}: {name} {r['accuracy']:.3f} ({r['seconds']:.1f} s)")
                 acc.setdefault(name, []).append(r["accuracy"])
                 total += r["seconds"]

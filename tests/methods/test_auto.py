@@ -111,6 +111,21 @@ def test_auto_transfers_from_a_useful_source(models):
     assert model.config["auto_decision"]["method"] == "finetune"
 
 
+def test_new_classes_with_the_cut_at_the_last_block_choose_gradual_unfreezing(models):
+    task = make_task(models["useful"])
+    task.source_classes = ["x", "y", "z"]  # the same images, but a new label space: a new head
+    d = decide(task, AutoParams(**QUICK))
+    if d["cut"] == models["useful"].num_blocks:
+        assert d["method"] == "gradual" and "new classes" in d["reason"], d["reason"]
+    else:  # a cut inside the model keeps the freeze / re-train recipe of transfer_method
+        assert d["method"] == "finetune" and d["params"]["freeze"] == d["cut"], d["reason"]
+    assert d["method"] == decide(task, AutoParams(**QUICK, new_task_method="gradual"))["method"]
+    same = decide(make_task(models["useful"]), AutoParams(**QUICK))
+    assert same["method"] == "finetune" and same["cut"] == d["cut"]  # same signals, same classes: no gradual
+    forced = decide(task, AutoParams(**QUICK, new_task_method="l2sp"))
+    assert forced["method"] == ("l2sp" if d["cut"] == models["useful"].num_blocks else "finetune")
+
+
 def with_source_validation(task: TransferTask, shuffle: bool) -> TransferTask:
     xv, yv = patterns(20, seed=7)
     if shuffle:
@@ -139,6 +154,12 @@ def test_no_source_means_scratch_and_bad_params_are_refused():
         get_method("auto", transfer_method="head")
     with pytest.raises(TransferkitError, match="adaptation_method='nope' is not a registered method"):
         get_method("auto", adaptation_method="nope")
+    with pytest.raises(TransferkitError, match="adaptation_method='self_training\\+nope'"):
+        get_method("auto", adaptation_method="self_training+nope")
+    with pytest.raises(TransferkitError, match="adaptation_method='mcc\\+im'"):  # mcc has no base
+        get_method("auto", adaptation_method="mcc+im")
+    with pytest.raises(TransferkitError, match="new_task_method='nope'"):
+        get_method("auto", new_task_method="nope")
     with pytest.raises(TransferkitError, match="max_steps"):
         get_method("auto", max_steps=0)
 
@@ -178,13 +199,18 @@ def test_report_section_lists_each_decision():
 def test_same_classes_with_a_domain_shift_choose_adaptation(models):
     from transferkit.methods import METHODS
 
-    if "im" not in METHODS:
-        pytest.skip("no `im` method registered")
+    if not {"self_training", "mcc", "im"} <= set(METHODS):
+        pytest.skip("the adaptation methods are not registered")
     task = with_source_validation(make_task(models["useful"]), False)
     inverted = 1.0 - task.target.x_labelled  # same classes, another domain: the source head fails
     task.target = TargetData(inverted, task.target.y_labelled, 1.0 - task.target.x_unlabelled, len(CLASSES))
     task.source_x, task.source_y = patterns(10, seed=8)
     d = decide(task, AutoParams(**QUICK))
-    assert d["method"] == "im" and "domain shift" in d["reason"], d["reason"]
+    assert d["method"] == "self_training" and d["params"]["base"] == "mcc", d
+    assert "domain shift" in d["reason"] and "self_training+mcc" in d["reason"]
     assert d["signals"]["domain_shift"]["z"] >= 3 and d["params"]["steps"] == 20
-    assert decide(task, AutoParams(adaptation_method=None, **QUICK))["method"] != "im"
+    im = decide(task, AutoParams(adaptation_method="im", **QUICK))
+    assert im["method"] == "im" and "base" not in im["params"]
+    assert decide(task, AutoParams(adaptation_method=None, **QUICK))["method"] not in ("im", "self_training")
+    model = get_method("auto", **QUICK).fit(task)  # the composite trains
+    assert model.config["auto_decision"]["params"]["base"] == "mcc"

@@ -8,13 +8,15 @@ blocks (c = 1..B), rho_c the same architecture's features with random weights (w
     0. sanity   the source model must beat chance on its own held-out validation split
                 (binomial z >= source_z); otherwise its features hold no learned signal
     1. cut      c* = argmax_c s(phi_c); the reference r* = argmax s(r), r in {rho_0..rho_B}
-    2. shift    if ``adaptation_method`` (default ``im``) is registered, the classes match,
-                unlabelled target examples exist and the source head's accuracy drops from
-                its validation split to the labelled target (two-proportion z >= shift_z),
-                the domain shifted (Ben-David et al., Machine Learning 2010): train
-                ``adaptation_method`` (information maximisation on the unlabelled target,
-                Liang et al., ICML 2020). The frozen-feature checks below cannot judge a
-                method that re-learns the features from the target, so they are only reported
+    2. shift    if ``adaptation_method`` (default ``self_training+mcc``) is registered, the
+                classes match, unlabelled target examples exist and the source head's
+                accuracy drops from its validation split to the labelled target
+                (two-proportion z >= shift_z), the domain shifted (Ben-David et al., Machine
+                Learning 2010): train ``adaptation_method`` (default: FixMatch pseudo-labels,
+                Sohn et al., NeurIPS 2020, on top of minimum class confusion, Jin et al., ECCV
+                2020; ``name+base`` names a self-training method on a base DA method). The
+                frozen-feature checks below cannot judge a method that re-learns the features
+                from the target, so they are only reported
     3. guard    transfer iff every check passes:
                 k >= 2: leave-one-out nearest-class-mean accuracy (s), paired sign test of
                         phi_c* against r*: z >= evidence_z (McNemar, Psychometrika 1947), AND
@@ -26,6 +28,9 @@ blocks (c = 1..B), rho_c the same architecture's features with random weights (w
                         < 0): at one shot a sound source's features nearly always beat none
                         (Tian et al., ECCV 2020, "Rethinking Few-Shot Image Classification")
     4. method   no transfer  -> scratch ("the source does not help"), else
+                new classes (a new head) and c* = B: new_task_method (gradual unfreezing,
+                Howard & Ruder, ACL 2018: the random head is trained before the shared
+                blocks are opened to its gradients), else
                 transfer_method (k >= 2) or one_shot_method (k = 1; L2-SP's pull to the
                 source weights, Li et al., ICML 2018) with, when c* < B, freeze = c* and
                 shared_lr_mult = retrain_lr_mult (keep the general blocks, re-learn the
@@ -59,7 +64,8 @@ class AutoParams(Params):
     transfer_method: str = "finetune"  # trains the transfer choice; needs `freeze`, `shared_lr_mult`
     one_shot_method: str = "l2sp"  # the same at 1 example per class, where the pull to the source matters most
     retrain_lr_mult: NonNegativeFloat = 1.0  # shared-layer rate when the cut is inside the model
-    adaptation_method: str | None = "im"  # same classes + a domain shift: adapt with the unlabelled target
+    new_task_method: str = "gradual"  # new classes, cut at the last block: the new head first, then the blocks
+    adaptation_method: str | None = "self_training+mcc"  # same classes + a domain shift; "name+base" or "name"
     shift_z: float = 3.0  # the source head must lose this much (two-proportion z) from source to target
 
 
@@ -150,14 +156,15 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     shift = domain_shift(task, sanity, signals.get("source_only_agreement"))
     signals["domain_shift"] = shift
     ada = p.adaptation_method
-    if ada in METHODS and shift is not None and shift["z"] >= p.shift_z and len(task.target.x_unlabelled):
+    ada_method, ada_params = adaptation_choice(ada)
+    if ada_method is not None and shift is not None and shift["z"] >= p.shift_z and len(task.target.x_unlabelled):
         # Frozen-feature checks cannot judge adaptation, which changes the features with the
         # unlabelled target examples; they are reported, not used.
         reason = (f"same classes, but the source head drops from {shift['source']:.2f} on its validation split to "
                   f"{shift['target']:.2f} on the labelled target examples (z {shift['z']:.1f} >= {p.shift_z:.1f}): "
                   f"a domain shift, which {ada} corrects with the unlabelled target examples "
                   f"(frozen-feature checks, for the record: {said})")  # fmt: skip
-        return _choice(ada, {}, reason, signals, start, p)
+        return _choice(ada_method, ada_params, reason, signals, start, p)
     if not all(c["passed"] for c in checks):
         reason = f"negative-transfer guard: the source's features do not clearly beat no-transfer features: {said}; training from scratch"
         return _choice("scratch", {}, reason, signals, start, p)
@@ -165,11 +172,27 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     method = p.transfer_method if by_loo else p.one_shot_method
     params: dict = {}
     where = f"cut after block {cut} of {src.num_blocks}"
-    if cut < src.num_blocks:
+    if not task.same_label_space and cut == src.num_blocks:
+        method = p.new_task_method
+        where += ": new classes, so a new head is trained first and the blocks are unfrozen one by one"
+    elif cut < src.num_blocks:
         params = {"freeze": cut, "shared_lr_mult": p.retrain_lr_mult}
         where += f": blocks 1..{cut} frozen, the rest re-trained at {p.retrain_lr_mult}x the head's rate"
     reason = f"the source helps: {said}; {where}; {method}"
     return _choice(method, params, reason, signals, start, p, cut=cut)
+
+
+def adaptation_choice(name: str | None) -> tuple[str | None, dict]:
+    """``"self_training+mcc"`` -> ("self_training", {"base": "mcc"}); ``"im"`` -> ("im", {}).
+
+    (None, {}) when ``name`` is None or a part of it is not registered (the branch is skipped).
+    """
+    if name is None:
+        return None, {}
+    method, _, base = name.partition("+")
+    if method not in METHODS or (base and (base not in METHODS or "base" not in METHODS[method].Params.model_fields)):
+        return None, {}
+    return method, ({"base": base} if base else {})
 
 
 def domain_shift(task: TransferTask, sanity: dict | None, agreement: float | None) -> dict | None:
@@ -221,12 +244,20 @@ class Auto(Method):
                 raise TransferkitError(
                     f"method 'auto': {field}={name!r} must be a registered method with `freeze` and "
                     "`shared_lr_mult` parameters.", "use finetune or l2sp.")  # fmt: skip
-        ada = self.params.adaptation_method
-        if ada is not None and "adaptation_method" in self.params.model_fields_set and ada not in METHODS:
+        if self.params.new_task_method not in METHODS:
             from transferkit.errors import TransferkitError, did_you_mean
 
-            raise TransferkitError(f"method 'auto': adaptation_method={ada!r} is not a registered method.",
-                                   f"use one of: {did_you_mean(ada, sorted(METHODS))}, or null.")  # fmt: skip
+            name = self.params.new_task_method
+            raise TransferkitError(f"method 'auto': new_task_method={name!r} is not a registered method.",
+                                   f"use one of: {did_you_mean(name, sorted(METHODS))}.")  # fmt: skip
+        ada = self.params.adaptation_method
+        if ada is not None and "adaptation_method" in self.params.model_fields_set and adaptation_choice(ada)[0] is None:
+            from transferkit.errors import TransferkitError, did_you_mean
+
+            raise TransferkitError(
+                f"method 'auto': adaptation_method={ada!r} is not a registered method (or 'self_training+BASE' "
+                "with a registered BASE).", f"use one of: {did_you_mean(ada.partition('+')[0], sorted(METHODS))}, or null.",
+            )  # fmt: skip
 
     def fit(self, task: TransferTask) -> TransferModel:
         decision = decide(task, self.params)
