@@ -97,7 +97,7 @@ def run_suite(
 ) -> list[dict]:
     rows = []
     for t in suite():
-        if tasks and not any(part in t.name for part in tasks.split("|")):
+        if tasks and not any(t.name.endswith(p[:-1]) if p.endswith("$") else p in t.name for p in tasks.split("|")):
             continue
         acc: dict[str, list[float]] = {}
         fixed_s, decision_s, choices = [], [], []
@@ -249,7 +249,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core machine)")
     ap.add_argument("--methods", help="comma-separated fixed methods (default: every registered method)")
     ap.add_argument("--max-steps", type=int, default=300, help="cap every method's *steps budgets (0: no cap)")
-    ap.add_argument("--tasks", help="only tasks whose name contains one of these '|'-separated parts")
+    ap.add_argument("--tasks", help="only tasks whose name contains one of these '|'-separated parts ('part$': ends with part)")
     ap.add_argument("--no-rank", action="store_true", help="skip the Kendall tau part")
     ap.add_argument("--cache", help="JSON-lines file of finished fixed-method runs to reuse and extend")
     ap.add_argument("--out", default=str(RESULTS))
