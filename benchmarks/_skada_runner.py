@@ -42,6 +42,29 @@ class SigmoidDomainClassifier(nn.Module):
         return self.classifier(GradientReversalLayer.apply(x, self.alpha)).squeeze(-1)
 
 
+def stop_after(steps: int):
+    """A skorch callback that ends ``fit`` after exactly ``steps`` optimiser steps.
+
+    skorch trains whole epochs; skada's deep methods use a constant learning rate, so
+    stopping inside an epoch changes nothing but the step count. skorch's ``fit`` ends
+    quietly on ``KeyboardInterrupt`` (``NeuralNet.partial_fit``), which is how this stops it.
+    """
+    from skorch.callbacks import Callback
+
+    class StopAfterSteps(Callback):
+        def initialize(self):
+            self.done_ = 0
+            return self
+
+        def on_batch_end(self, net, batch=None, training=None, **kwargs):
+            if training:
+                self.done_ += 1
+                if self.done_ >= steps:
+                    raise KeyboardInterrupt
+
+    return StopAfterSteps()
+
+
 def run_skada(name: str, task, x_test: torch.Tensor, y_test: torch.Tensor, steps: int, batch_size: int):
     """Fit skada's ``name`` on the task (k = 0: source + unlabelled target). Returns (result, version)."""
     try:
@@ -53,12 +76,16 @@ def run_skada(name: str, task, x_test: torch.Tensor, y_test: torch.Tensor, steps
     feature_dim, num_classes = source.shared.out_dim, len(task.classes)
     xs, ys, xt = task.source_x.numpy(), task.source_y.numpy(), task.target.x_unlabelled.numpy()
     # DomainBalancedSampler: each step takes batch_size source + batch_size target rows; an
-    # epoch has max(floor(n_s / B), floor(n_t / B)) steps. Epochs are rounded to the budget.
-    per_epoch = max(len(xs) // batch_size, len(xt) // batch_size)
-    epochs = max(1, round(steps / per_epoch))
+    # epoch has max(floor(n_s / B), floor(n_t / B)) steps. Enough epochs to cover the budget,
+    # cut at exactly `steps` optimiser steps (the same number transferkit's methods take).
+    # SourceOnly iterates the source rows alone, so its epochs are shorter.
+    per_epoch = max(1, len(xs) // batch_size if name == "SourceOnly" else max(len(xs), len(xt)) // batch_size)
+    epochs = -(-steps // per_epoch)
+    stopper = stop_after(steps)
     common = dict(
         batch_size=batch_size, max_epochs=epochs, optimizer=torch.optim.AdamW, lr=LR,
         optimizer__weight_decay=WEIGHT_DECAY, train_split=None, device="cpu", verbose=0,
+        callbacks=[("stop_after_steps", stopper)],
     )  # fmt: skip
     module, layer = Backbone(source), "net.shared"
     if name == "SourceOnly":
@@ -87,5 +114,6 @@ def run_skada(name: str, task, x_test: torch.Tensor, y_test: torch.Tensor, steps
     pred = net.predict(x_test.numpy().astype(np.float32), sample_domain=-2 * np.ones(len(x_test), dtype=np.int64))
     acc = float((torch.as_tensor(pred) == y_test).float().mean())
     # skada has no checkpoint selection: the model after the last step is the result.
-    result = {"accuracy": acc, "wall_s": wall, "cpu_s": cpu, "steps": epochs * per_epoch, "selected_step": None}
+    done = net.callbacks_[[name for name, _ in net.callbacks_].index("stop_after_steps")][1].done_
+    result = {"accuracy": acc, "wall_s": wall, "cpu_s": cpu, "steps": done, "selected_step": None}
     return result, skada.__version__
