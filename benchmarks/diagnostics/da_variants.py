@@ -7,7 +7,7 @@ default changed because of what this shows must say so.
 
     python benchmarks/diagnostics/da_variants.py "optdigits->mnist5k" dan,coral,mcc "{}" "{'bn': 'shared'}" "{'augment': False}"
 
-Prints one line per run and writes benchmarks/results/diagnostics/da_variants_<pair>.json.
+Prints one line per run and writes benchmarks/results/diagnostics/da_variants_<pair>_<methods>.json.
 """
 
 from __future__ import annotations
