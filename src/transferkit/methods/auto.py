@@ -51,6 +51,7 @@ import numpy as np
 import torch
 from pydantic import NonNegativeFloat, PositiveInt
 
+from transferkit.errors import TransferkitError, did_you_mean
 from transferkit.methods.base import METHODS, Method, Params, TransferTask, get_method, register_method
 from transferkit.models import TransferModel
 
@@ -239,21 +240,15 @@ class Auto(Method):
             name = getattr(self.params, field)
             cls = METHODS.get(name)
             if cls is None or not {"freeze", "shared_lr_mult"} <= set(cls.Params.model_fields):
-                from transferkit.errors import TransferkitError
-
                 raise TransferkitError(
                     f"method 'auto': {field}={name!r} must be a registered method with `freeze` and "
                     "`shared_lr_mult` parameters.", "use finetune or l2sp.")  # fmt: skip
         if self.params.new_task_method not in METHODS:
-            from transferkit.errors import TransferkitError, did_you_mean
-
             name = self.params.new_task_method
             raise TransferkitError(f"method 'auto': new_task_method={name!r} is not a registered method.",
                                    f"use one of: {did_you_mean(name, sorted(METHODS))}.")  # fmt: skip
         ada = self.params.adaptation_method
         if ada is not None and "adaptation_method" in self.params.model_fields_set and adaptation_choice(ada)[0] is None:
-            from transferkit.errors import TransferkitError, did_you_mean
-
             raise TransferkitError(
                 f"method 'auto': adaptation_method={ada!r} is not a registered method (or 'self_training+BASE' "
                 "with a registered BASE).", f"use one of: {did_you_mean(ada.partition('+')[0], sorted(METHODS))}, or null.",
