@@ -5,25 +5,34 @@ Objective, with the source-trained shared layers phi_s fixed:
     min_W  (1/n) sum_i CE(W phi_s(x_i), y_i) + lambda ||W||^2
 
 Features phi_s(x) are computed once and cached (frozen BatchNorm keeps source
-statistics), so training costs almost nothing. Classic "off-the-shelf features"
+statistics), so training costs almost nothing. ``regularization: cv`` (the default) picks
+lambda from ``1e-5 ... 1`` by stratified 4-fold cross-validation on the labelled target
+examples (never the test split), the usual linear-probe protocol (Kornblith et al., CVPR
+2019); the penalty pulls W towards 0, or towards the source head when it is kept. With
+one example of some class there is nothing to hold out, and AdamW's ``weight_decay``
+regularises instead, as it does for ``regularization: weight_decay``. Classic "off-the-shelf features"
 transfer (Donahue et al., ICML 2014, DeCAF; Yosinski et al., NeurIPS 2014). W starts from
 the source's specific layers when the classes are the same, from scratch otherwise.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.methods.finetune import start_from_source
 from transferkit.models import TransferModel
-from transferkit.train.probe import fit_probe
+from transferkit.train.probe import fit_probe, fit_probe_cv
 
 
 class HeadParams(Params):
     steps: PositiveInt = 300
     lr: PositiveFloat = 1e-2
     weight_decay: NonNegativeFloat = 1e-3
+    regularization: Literal["cv", "weight_decay"] = "cv"
+    folds: PositiveInt = 4
 
 
 @register_method
@@ -36,6 +45,12 @@ class Head(Method):
         p = self.params
         model = start_from_source(task).freeze("all")
         t = task.target
-        fit_probe(model, t.x_labelled, t.y_labelled, steps=p.steps, lr=p.lr,
-                  weight_decay=p.weight_decay, on_log=task.log("head"))  # fmt: skip
+        if p.regularization == "weight_decay":
+            fit_probe(model, t.x_labelled, t.y_labelled, steps=p.steps, lr=p.lr,
+                      weight_decay=p.weight_decay, on_log=task.log("head"))  # fmt: skip
+        else:
+            task.extras["head_l2"] = fit_probe_cv(
+                model, t.x_labelled, t.y_labelled, steps=p.steps, lr=p.lr, weight_decay=p.weight_decay,
+                folds=p.folds, anchor_init=task.same_label_space, seed=task.seed, on_log=task.log("head"),
+            )  # fmt: skip
         return model.eval()

@@ -3,11 +3,21 @@
 With the shared layers frozen their output never changes, so features are computed once
 (:func:`extract_features`, BatchNorm in eval mode) and the head trains on the cache:
 full-batch AdamW on a (N, D) matrix, thousands of times cheaper than forward passes.
+
+Regularisation. :func:`fit_probe` takes either AdamW's decoupled ``weight_decay`` or an
+explicit penalty ``l2 * ||W - W_0||^2`` on the head's weight matrices (``W_0`` = 0 for a
+new head, the source head's weights when it is kept). :func:`fit_probe_cv` chooses ``l2``
+from :data:`L2_GRID` by stratified k-fold cross-validation on the labelled examples only,
+as linear-probe evaluations do (Kornblith et al., CVPR 2019, "Do Better ImageNet Models
+Transfer Better?"; Radford et al., ICML 2021, CLIP, choose the L2 strength on held-out
+training data). With one example of some class there is nothing to hold out: it falls
+back to ``weight_decay``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +25,8 @@ import torch.nn.functional as F
 from transferkit.models import TransferModel
 from transferkit.train.feature_cache import frozen_features
 from transferkit.train.loop import run_steps
+
+L2_GRID = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
 
 def fit_probe(
@@ -25,11 +37,114 @@ def fit_probe(
     steps: int = 300,
     lr: float = 1e-2,
     weight_decay: float = 1e-3,
+    l2: float | None = None,
+    anchor_init: bool = False,
     on_log: Callable[[int, float], None] | None = None,
 ) -> list[tuple[int, float]]:
-    """Train ``model.specific`` on features of ``x`` (shared layers untouched)."""
+    """Train ``model.specific`` on features of ``x`` (shared layers untouched).
+
+    ``l2`` given: AdamW without decay plus ``l2 * ||W - W_0||^2`` (``W_0``: the head's
+    weights now if ``anchor_init``, else 0); otherwise AdamW with ``weight_decay``.
+    """
     feats = frozen_features(model, x)  # (N, D), computed once (disk-cached for pretrained shared layers)
-    head = model.specific
-    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=weight_decay)
     log = None if on_log is None else (lambda step, loss: on_log(step, loss, float(step)))  # full batch: 1 step = 1 epoch
-    return run_steps(head, lambda _: F.cross_entropy(head(feats), y), optimizer, steps, max(1, steps // 20), log)
+    return _train_head(model.specific, feats, y, steps, lr, weight_decay, l2, anchor_init, log)
+
+
+@dataclass(frozen=True)
+class L2Choice:
+    """What :func:`fit_probe_cv` chose and why: held-out accuracy and loss per grid value."""
+
+    l2: float | None  # None: too few examples per class to cross-validate, weight decay used
+    folds: int
+    accuracy: dict[float, float]
+    loss: dict[float, float]
+
+
+def fit_probe_cv(
+    model: TransferModel,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    grid: tuple[float, ...] = L2_GRID,
+    folds: int = 4,
+    seed: int = 0,
+    **train,
+) -> L2Choice:
+    """Choose ``l2`` by stratified k-fold CV on (x, y), then train the head on all of it.
+
+    ``train``: :func:`fit_probe`'s ``steps``, ``lr``, ``weight_decay``, ``anchor_init``,
+    ``on_log``. The folds hold out examples of every class; a value's score is its mean
+    held-out accuracy, ties broken by the lower held-out cross-entropy, then by the larger
+    ``l2``. Uses ``min(folds, fewest examples of a class)`` folds; below 2 it trains with
+    ``weight_decay`` instead (and says so in the returned choice).
+    """
+    cv = {k: train[k] for k in ("steps", "lr", "anchor_init") if k in train}
+    choice = cross_validate_l2(model.specific, frozen_features(model, x), y, grid=grid, folds=folds, seed=seed, **cv)
+    fit_probe(model, x, y, l2=choice.l2, **train)  # the features come from the cache now
+    return choice
+
+
+def cross_validate_l2(
+    head: torch.nn.Module,
+    feats: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    steps: int = 300,
+    lr: float = 1e-2,
+    grid: tuple[float, ...] = L2_GRID,
+    folds: int = 4,
+    anchor_init: bool = False,
+    seed: int = 0,
+) -> L2Choice:
+    """Score every ``l2`` of ``grid`` by stratified k-fold CV of ``head`` on (feats, y).
+
+    Every fold and value trains from the head's current weights, which are restored at
+    the end. ``l2`` is None in the result when some class has fewer than 2 examples.
+    """
+    k = min(folds, int(torch.bincount(y).min()) if len(y) else 0)
+    if k < 2:
+        return L2Choice(None, k, {}, {})
+    fold = stratified_folds(y, k, seed)
+    start = {n: t.detach().clone() for n, t in head.state_dict().items()}
+    acc: dict[float, float] = {}
+    loss: dict[float, float] = {}
+    for value in grid:
+        hits, nll = 0.0, 0.0
+        for f in range(k):
+            train, held = fold != f, fold == f
+            head.load_state_dict(start)
+            _train_head(head, feats[train], y[train], steps, lr, 0.0, value, anchor_init, None)
+            with torch.no_grad():
+                logits = head(feats[held])
+            hits += float((logits.argmax(1) == y[held]).sum())
+            nll += float(F.cross_entropy(logits, y[held], reduction="sum"))
+        acc[value], loss[value] = hits / len(y), nll / len(y)
+    head.load_state_dict(start)
+    best = min(grid, key=lambda v: (-acc[v], loss[v], -v))
+    return L2Choice(best, k, acc, loss)
+
+
+def stratified_folds(y: torch.Tensor, k: int, seed: int) -> torch.Tensor:
+    """(N,) fold index in [0, k): each class's examples, shuffled, dealt round-robin."""
+    g = torch.Generator().manual_seed(seed)
+    fold = torch.empty_like(y)
+    for c in torch.unique(y):
+        idx = (y == c).nonzero().flatten()
+        fold[idx[torch.randperm(len(idx), generator=g)]] = torch.arange(len(idx)) % k
+    return fold
+
+
+def _train_head(head, feats, y, steps, lr, weight_decay, l2, anchor_init, on_log) -> list[tuple[int, float]]:
+    weights = [p for p in head.parameters() if p.dim() >= 2]
+    anchors = [p.detach().clone() if anchor_init else torch.zeros_like(p) for p in weights]
+    decay = 0.0 if l2 is not None else weight_decay
+    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=decay)
+
+    def loss_fn(_: int) -> torch.Tensor:
+        loss = F.cross_entropy(head(feats), y)
+        if l2:
+            loss = loss + l2 * sum(((p - a) ** 2).sum() for p, a in zip(weights, anchors, strict=True))
+        return loss
+
+    return run_steps(head, loss_fn, optimizer, steps, max(1, steps // 20), on_log)

@@ -1,0 +1,67 @@
+"""The linear probe's L2 penalty and its choice by cross-validation on labelled data."""
+
+from __future__ import annotations
+
+import torch
+
+from transferkit.train.probe import L2_GRID, _train_head, cross_validate_l2, stratified_folds
+
+
+def _blobs(n_per_class: int, classes: int = 3, dim: int = 8, spread: float = 0.3, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    centres = torch.randn(classes, dim, generator=g) * 2
+    y = torch.arange(classes).repeat_interleave(n_per_class)
+    return centres[y] + spread * torch.randn(len(y), dim, generator=g), y
+
+
+def test_stratified_folds_deal_every_class_evenly():
+    y = torch.tensor([0] * 8 + [1] * 5 + [2] * 4)
+    fold = stratified_folds(y, 4, seed=3)
+    for c in range(3):
+        counts = torch.bincount(fold[y == c], minlength=4)
+        assert counts.max() - counts.min() <= 1 and counts.min() >= 1
+    assert torch.equal(fold, stratified_folds(y, 4, seed=3))  # deterministic per seed
+    assert not torch.equal(fold, stratified_folds(y, 4, seed=4))
+
+
+def test_l2_penalty_shrinks_weights_towards_zero_or_the_anchor():
+    x, y = _blobs(10)
+    norms = {}
+    for l2 in (1e-5, 1.0):
+        torch.manual_seed(0)
+        head = torch.nn.Linear(8, 3)
+        _train_head(head, x, y, 200, 1e-2, 0.0, l2, False, None)
+        norms[l2] = float(head.weight.detach().norm())
+    assert norms[1.0] < 0.5 * norms[1e-5]
+    torch.manual_seed(0)
+    head = torch.nn.Linear(8, 3)
+    start = head.weight.detach().clone()
+    _train_head(head, x, y, 200, 1e-2, 0.0, 10.0, True, None)  # strong pull towards the start
+    assert float((head.weight.detach() - start).norm()) < 0.2 * float(start.norm())
+
+
+def test_cv_scores_every_value_and_picks_by_accuracy_then_loss():
+    x, y = _blobs(6, spread=1.5)
+    head = torch.nn.Linear(8, 3)
+    before = {n: t.clone() for n, t in head.state_dict().items()}
+    choice = cross_validate_l2(head, x, y, steps=60, folds=3, seed=0)
+    assert choice.folds == 3 and set(choice.accuracy) == set(L2_GRID) == set(choice.loss)
+    best = max(choice.accuracy.values())
+    tied = [v for v in L2_GRID if choice.accuracy[v] == best]
+    assert choice.l2 == min(tied, key=lambda v: choice.loss[v])
+    assert all(torch.equal(before[n], t) for n, t in head.state_dict().items())  # head restored
+
+
+def test_cv_prefers_strong_penalty_when_labels_carry_no_signal():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(40, 64, generator=g) * 5
+    y = torch.arange(2).repeat(20)  # independent of x
+    choice = cross_validate_l2(torch.nn.Linear(64, 2), x, y, steps=100, grid=(1e-5, 1.0), folds=4)
+    # held-out accuracy is chance either way; a weak penalty fits noise and is confidently wrong
+    assert choice.loss[1.0] < choice.loss[1e-5]
+
+
+def test_cv_needs_two_examples_per_class():
+    x, y = _blobs(1)
+    choice = cross_validate_l2(torch.nn.Linear(8, 3), x, y)
+    assert choice.l2 is None and choice.folds == 1 and not choice.accuracy
