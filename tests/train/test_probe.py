@@ -65,3 +65,19 @@ def test_cv_needs_two_examples_per_class():
     x, y = _blobs(1)
     choice = cross_validate_l2(torch.nn.Linear(8, 3), x, y)
     assert choice.l2 is None and choice.folds == 1 and not choice.accuracy
+
+
+def test_batched_cv_of_a_linear_head_matches_the_loop():
+    from transferkit.train.probe import _cv_linear, _cv_loop, _linear_tail
+
+    x, y = _blobs(6, spread=1.5)
+    fold = stratified_folds(y, 3, seed=0)
+    for anchor in (False, True):
+        torch.manual_seed(0)
+        head = torch.nn.Sequential(torch.nn.Linear(8, 3))
+        loop = _cv_loop(head, x, y, fold, 3, (1e-4, 1e-1), 40, 1e-2, anchor)
+        fast = _cv_linear(*_linear_tail(head), x, y, fold, 3, (1e-4, 1e-1), 40, 1e-2, anchor)
+        for a, b in zip(loop, fast, strict=True):
+            assert a.keys() == b.keys()
+            assert all(abs(a[v] - b[v]) < 1e-4 for v in a), (a, b)
+    assert _linear_tail(torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3))) is None

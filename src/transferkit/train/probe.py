@@ -106,6 +106,16 @@ def cross_validate_l2(
     if k < 2:
         return L2Choice(None, k, {}, {})
     fold = stratified_folds(y, k, seed)
+    tail = _linear_tail(head)
+    if tail is not None:  # all (value, fold) pairs train at once: same optimisation, one pass
+        acc, loss = _cv_linear(*tail, feats, y, fold, k, grid, steps, lr, anchor_init)
+    else:
+        acc, loss = _cv_loop(head, feats, y, fold, k, grid, steps, lr, anchor_init)
+    best = min(grid, key=lambda v: (-acc[v], loss[v], -v))
+    return L2Choice(best, k, acc, loss)
+
+
+def _cv_loop(head, feats, y, fold, k, grid, steps, lr, anchor_init) -> tuple[dict, dict]:
     start = {n: t.detach().clone() for n, t in head.state_dict().items()}
     acc: dict[float, float] = {}
     loss: dict[float, float] = {}
@@ -121,8 +131,53 @@ def cross_validate_l2(
             nll += float(F.cross_entropy(logits, y[held], reduction="sum"))
         acc[value], loss[value] = hits / len(y), nll / len(y)
     head.load_state_dict(start)
-    best = min(grid, key=lambda v: (-acc[v], loss[v], -v))
-    return L2Choice(best, k, acc, loss)
+    return acc, loss
+
+
+def _linear_tail(head: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Linear] | None:
+    """(parameter-free prefix, final dense layer) when that layer holds every parameter."""
+    mods = list(head) if isinstance(head, torch.nn.Sequential) else [head]
+    if not isinstance(mods[-1], torch.nn.Linear) or mods[-1].bias is None:
+        return None
+    if any(True for m in mods[:-1] for _ in m.parameters()):
+        return None
+    return torch.nn.Sequential(*mods[:-1]), mods[-1]
+
+
+def _cv_linear(prefix, linear, feats, y, fold, k, grid, steps, lr, anchor_init) -> tuple[dict, dict]:
+    """Every (value, fold) pair as one slice of stacked weights (M = len(grid) * k).
+
+    The summed loss gives each slice exactly its own gradient, and AdamW works element
+    by element, so each slice follows the path :func:`_cv_loop` would train it on.
+    """
+    with torch.no_grad():
+        x = prefix(feats).flatten(1)  # (N, D)
+    m = len(grid) * k
+    w = linear.weight.detach().repeat(m, 1, 1).clone().requires_grad_()  # (M, C, D)
+    b = linear.bias.detach().repeat(m, 1).clone().requires_grad_()  # (M, C)
+    anchor = linear.weight.detach().clone() if anchor_init else torch.zeros_like(linear.weight)
+    l2 = torch.tensor(grid, dtype=x.dtype, device=x.device).repeat_interleave(k)  # slice g*k+f: grid[g]
+    held = fold[None, :] == (torch.arange(m, device=fold.device) % k)[:, None]  # (M, N)
+    train = (~held).to(x.dtype)
+    targets = y.repeat(m)
+
+    def cross_entropy() -> torch.Tensor:  # (M, N)
+        logits = torch.einsum("nd,mcd->mnc", x, w) + b[:, None, :]
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets, reduction="none").view(m, -1)
+
+    def loss_fn(_: int) -> torch.Tensor:
+        fit = ((cross_entropy() * train).sum(1) / train.sum(1)).sum()
+        return fit + (l2 * ((w - anchor) ** 2).sum((1, 2))).sum()
+
+    optimizer = torch.optim.AdamW([w, b], lr=lr, weight_decay=0.0)
+    run_steps(torch.nn.Module(), loss_fn, optimizer, steps, max(1, steps // 20))
+    with torch.no_grad():
+        ce = cross_entropy()
+        right = (torch.einsum("nd,mcd->mnc", x, w) + b[:, None, :]).argmax(-1) == y[None, :]
+        hits = (right & held).sum(1).view(len(grid), k).sum(1)
+        nll = (ce * held).sum(1).view(len(grid), k).sum(1)
+    n = len(y)
+    return ({v: float(hits[i]) / n for i, v in enumerate(grid)}, {v: float(nll[i]) / n for i, v in enumerate(grid)})
 
 
 def stratified_folds(y: torch.Tensor, k: int, seed: int) -> torch.Tensor:
