@@ -9,6 +9,7 @@ identical predictions. Budgets are shrunk generically (every int field whose nam
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 import torch
@@ -17,6 +18,7 @@ from tests.conftest import make_images
 from transferkit.data.domain import Domain
 from transferkit.data.preprocess import apply_recipe, make_recipe
 from transferkit.data.splits import TargetData
+from transferkit.errors import TransferkitError
 from transferkit.methods import METHODS, TransferTask
 from transferkit.models import TransferModel
 from transferkit.train.source import pretrain_source
@@ -68,6 +70,8 @@ def make_task(parts, log):
 @pytest.mark.parametrize("name", sorted(METHODS))
 def test_method_contract(name, task_parts, tmp_path):
     cls = METHODS[name]
+    for module in cls.optional_imports:  # a method of an extra is tested where the extra is installed
+        pytest.importorskip(module, reason=f"{name} needs {module!r} (an optional extra)")
     params = quick_params(cls)
     x_eval = task_parts[3][:16]
 
@@ -108,3 +112,11 @@ def test_unknown_method_and_bad_params():
         get_method("finetune", stepz=3)
     with pytest.raises(TransferkitError, match="method 'finetune': steps"):
         get_method("finetune", steps="many")
+
+
+@pytest.mark.parametrize("name", sorted(n for n, cls in METHODS.items() if cls.optional_imports))
+def test_method_of_a_missing_extra_says_how_to_install_it(name, task_parts, monkeypatch):
+    for module in METHODS[name].optional_imports:
+        monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
+    with pytest.raises(TransferkitError, match=r"pip install transferkit\["):
+        METHODS[name](**quick_params(METHODS[name])).fit(make_task(task_parts, []))

@@ -85,6 +85,7 @@ class Method:
     uses_source: ClassVar[bool] = True  # needs the source model
     min_shots: ClassVar[int] = 1  # fewest labelled target examples per class it can use
     needs_same_classes: ClassVar[bool] = False
+    optional_imports: ClassVar[tuple[str, ...]] = ()  # modules of an extra it needs (e.g. "peft")
 
     def __init__(self, **params) -> None:
         try:

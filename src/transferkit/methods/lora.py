@@ -47,6 +47,7 @@ class Lora(Method):
     name = "lora"
     description = "Probe the head, then train low-rank adapters in the shared layers with it (LoRA, via PEFT)"
     Params = LoraParams
+    optional_imports = ("peft",)
 
     def fit(self, task: TransferTask) -> TransferModel:
         p, t = self.params, task.target
