@@ -40,13 +40,15 @@ def fit_probe(
     l2: float | None = None,
     anchor_init: bool = False,
     on_log: Callable[[int, float], None] | None = None,
+    features: torch.Tensor | None = None,
 ) -> list[tuple[int, float]]:
     """Train ``model.specific`` on features of ``x`` (shared layers untouched).
 
     ``l2`` given: AdamW without decay plus ``l2 * ||W - W_0||^2`` (``W_0``: the head's
     weights now if ``anchor_init``, else 0); otherwise AdamW with ``weight_decay``.
+    ``features``: the shared layers' output for ``x`` when the caller already has it.
     """
-    feats = frozen_features(model, x)  # (N, D), computed once (disk-cached for pretrained shared layers)
+    feats = frozen_features(model, x) if features is None else features  # (N, D), disk-cached for pretrained
     log = None if on_log is None else (lambda step, loss: on_log(step, loss, float(step)))  # full batch: 1 step = 1 epoch
     return _train_head(model.specific, feats, y, steps, lr, weight_decay, l2, anchor_init, log)
 
@@ -79,9 +81,10 @@ def fit_probe_cv(
     ``l2``. Uses ``min(folds, fewest examples of a class)`` folds; below 2 it trains with
     ``weight_decay`` instead (and says so in the returned choice).
     """
+    feats = frozen_features(model, x)  # once, for the search and the final fit
     cv = {k: train[k] for k in ("steps", "lr", "anchor_init") if k in train}
-    choice = cross_validate_l2(model.specific, frozen_features(model, x), y, grid=grid, folds=folds, seed=seed, **cv)
-    fit_probe(model, x, y, l2=choice.l2, **train)  # the features come from the cache now
+    choice = cross_validate_l2(model.specific, feats, y, grid=grid, folds=folds, seed=seed, **cv)
+    fit_probe(model, x, y, l2=choice.l2, features=feats, **train)
     return choice
 
 
@@ -161,19 +164,21 @@ def _cv_linear(prefix, linear, feats, y, fold, k, grid, steps, lr, anchor_init) 
     train = (~held).to(x.dtype)
     targets = y.repeat(m)
 
-    def cross_entropy() -> torch.Tensor:  # (M, N)
-        logits = torch.einsum("nd,mcd->mnc", x, w) + b[:, None, :]
+    def cross_entropy(logits: torch.Tensor) -> torch.Tensor:  # (M, N, C) -> (M, N)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets, reduction="none").view(m, -1)
 
+    def logits() -> torch.Tensor:  # (M, N, C)
+        return torch.einsum("nd,mcd->mnc", x, w) + b[:, None, :]
+
     def loss_fn(_: int) -> torch.Tensor:
-        fit = ((cross_entropy() * train).sum(1) / train.sum(1)).sum()
+        fit = ((cross_entropy(logits()) * train).sum(1) / train.sum(1)).sum()
         return fit + (l2 * ((w - anchor) ** 2).sum((1, 2))).sum()
 
     optimizer = torch.optim.AdamW([w, b], lr=lr, weight_decay=0.0)
     run_steps(torch.nn.Module(), loss_fn, optimizer, steps, max(1, steps // 20))
     with torch.no_grad():
-        ce = cross_entropy()
-        right = (torch.einsum("nd,mcd->mnc", x, w) + b[:, None, :]).argmax(-1) == y[None, :]
+        out = logits()
+        ce, right = cross_entropy(out), out.argmax(-1) == y[None, :]
         hits = (right & held).sum(1).view(len(grid), k).sum(1)
         nll = (ce * held).sum(1).view(len(grid), k).sum(1)
     n = len(y)
