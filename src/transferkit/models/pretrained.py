@@ -30,6 +30,7 @@ from torch import nn
 
 from transferkit.errors import TransferkitError
 from transferkit.models.shared import SharedLayers, register_architecture
+from transferkit.models.taps import tapped_forward
 
 # MobileNetV2 ``features`` indices that start each group: stem, the 7 stages of Table 2, last conv.
 MOBILENET_V2_GROUPS = (0, 1, 2, 4, 7, 11, 14, 17, 18, 19)
@@ -92,6 +93,8 @@ class PretrainedShared(SharedLayers):
             order = (x != 0).sum(1).argsort()
             out = torch.cat([self._encode(x[order[i : i + TEXT_CHUNK]]) for i in range(0, len(x), TEXT_CHUNK)])
             return out[order.argsort()]
+        if upto is None and self.taps:
+            return tapped_forward(self, x, self.taps)
         if upto is None or upto == len(self.blocks):
             return self.encoder(x)  # (B, C, H, W) -> (B, D)
         if not hasattr(self.encoder, "features"):

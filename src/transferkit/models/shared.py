@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from transferkit.errors import TransferkitError, did_you_mean
+from transferkit.models.taps import tapped_forward
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,13 @@ def register_architecture(name: str, description: str, accepts: str):
 
 
 class SharedLayers(nn.Module):
-    """A stack of blocks; ``forward`` returns (B, out_dim) features."""
+    """A stack of blocks; ``forward`` returns (B, out_dim) features.
+
+    ``taps``: None (the last block's output), or block indices whose pooled outputs are
+    concatenated instead (``models/taps.py``; set through ``TransferModel.set_taps``).
+    """
+
+    taps: tuple[int, ...] | None = None
 
     def __init__(self, blocks: list[nn.Module], out_dim: int) -> None:
         super().__init__()
@@ -44,6 +51,8 @@ class SharedLayers(nn.Module):
         self.out_dim = out_dim
 
     def forward(self, x: torch.Tensor, upto: int | None = None) -> torch.Tensor:
+        if upto is None and self.taps:
+            return tapped_forward(self, x, self.taps)
         for block in self.blocks[:upto]:
             x = block(x)
         return x

@@ -143,6 +143,40 @@ class TransferModel(nn.Module):
         self.config.pop("specific", None)  # back to the default linear kind (models/specific.py)
         return self
 
+    def set_taps(self, taps: tuple[int, ...] | None) -> TransferModel:
+        """Shared layers output the pooled outputs of blocks ``taps`` (``models/taps.py``), or
+        their last output again for None; the specific layers are rebuilt for the new width.
+        """
+        from transferkit.models.taps import can_tap, check_taps
+
+        if taps is not None:
+            if not can_tap(self.shared):
+                from transferkit.errors import TransferkitError
+
+                raise TransferkitError(
+                    f"the {self.config.get('architecture')} shared layers cannot output several blocks (taps).",
+                    "use taps with the cnn, mlp or MobileNetV2 shared layers, or the last layer only.",
+                )
+            taps = check_taps(taps, self.num_blocks)
+        if self.shared.taps is None:
+            self.shared.untapped_dim = self.shared.out_dim
+        self.shared.taps = taps
+        if taps is None:
+            self.shared.out_dim = self.shared.untapped_dim
+        else:  # the width of the tapped features, from one tiny forward pass
+            was = self.training
+            with torch.no_grad():
+                self.eval()
+                self.shared.out_dim = int(self.features(torch.zeros(2, *self.config["input_shape"])).shape[1])
+            self.train(was)
+        if taps is None:
+            self.config.pop("taps", None)
+        else:
+            self.config["taps"] = list(taps)
+        self.specific = build_specific(self.shared.out_dim, len(self.classes), self.config.get("head_hidden", 0))
+        self.config.pop("specific", None)
+        return self
+
     def copy(self) -> TransferModel:
         return copy.deepcopy(self)
 
@@ -180,6 +214,8 @@ class TransferModel(nn.Module):
             config["architecture"], tuple(config["input_shape"]), config["classes"],
             head_hidden=config.get("head_hidden", 0), **config.get("arch_kwargs", {}),
         )  # fmt: skip
+        if config.get("taps"):  # a head on several shared blocks (models/taps.py)
+            model.set_taps(tuple(config["taps"]))
         if config.get("specific", "linear") != "linear":  # e.g. prototype heads (models/specific.py)
             model.specific = build_specific(model.shared.out_dim, len(config["classes"]), kind=config["specific"])
         if config.get("adapter"):  # re-inject LoRA/BitFit, then load (models/adapters.py)

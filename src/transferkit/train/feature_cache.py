@@ -37,6 +37,8 @@ def frozen_features(model, x: torch.Tensor, batch_size: int = 256) -> torch.Tens
         if not name.startswith("specific."):  # the head does not change the features
             h.update(name.encode() + str(tuple(t.shape)).encode())
             h.update(_tensor_bytes(t))
+    if model.shared.taps:  # which blocks' outputs (models/taps.py)
+        h.update(f"taps={model.shared.taps}".encode())
     key = hashlib.sha256((h.hexdigest() + data_fingerprint(x)).encode()).hexdigest()
     path = cache_dir() / "features" / f"shared-{key[:32]}.safetensors"
     if path.exists():
