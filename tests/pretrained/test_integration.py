@@ -61,6 +61,22 @@ def test_backbone_blocks_view_and_spec_normalisation():
     assert [all(not p.requires_grad for p in b.parameters()) for b in model.shared.blocks] == [True] * 7 + [False] * 2
 
 
+def test_mobilenet_taps_read_several_stages_and_reload(tmp_path):
+    from transferkit.models import TransferModel
+    from transferkit.train.pretrained_source import build_pretrained_model
+    from transferkit.train.probe_layers import fit_probe_layers
+
+    model = build_pretrained_model("mobilenet_v2_imagenet", None, tuple(INPUT), ["a", "b"]).freeze("all").eval()
+    x = torch.rand(8, *INPUT)
+    model.set_taps((-2, -1))  # stage 7 (320 channels) and the last 1x1 convolution (1280)
+    assert model.shared.out_dim == 1600 and model.features(x).shape == (8, 1600)
+    model.save(tmp_path / "m")
+    assert torch.allclose(TransferModel.load(tmp_path / "m")(x), model(x), atol=1e-5)
+    model.set_taps(None)
+    choice = fit_probe_layers(model, x, torch.tensor([0, 1] * 4), steps=5, folds=2)
+    assert len(choice.candidates) == 9  # the last block alone, then the last 2 .. 9 blocks
+
+
 @needs_peft
 def test_protocol_lora_bitfit_checkpoints_reload_identically(target_npz, tmp_path):
     from safetensors.torch import load_file, save_file
@@ -72,7 +88,9 @@ def test_protocol_lora_bitfit_checkpoints_reload_identically(target_npz, tmp_pat
 
     methods = [{"scratch": {"steps": 5}}, {"head": {"steps": 20}},
                {"lora": {"probe_steps": 10, "steps": 3}}, {"bitfit": {"probe_steps": 10, "steps": 3}}]  # fmt: skip
-    result = run_protocol(validate(experiment(target_npz, methods)))
+    said: list[str] = []
+    result = run_protocol(validate(experiment(target_npz, methods)), progress=said.append)
+    assert "source seed=0: no source validation" in said[0]  # not "val acc nan"
     records = {r.method: r for r in result.records}
     assert set(records) == {"scratch", "head", "lora", "bitfit"}
     assert records["scratch"].model.config["architecture"] == "cnn"  # scratch: a small model, same inputs

@@ -81,3 +81,30 @@ def test_batched_cv_of_a_linear_head_matches_the_loop():
             assert a.keys() == b.keys()
             assert all(abs(a[v] - b[v]) < 1e-4 for v in a), (a, b)
     assert _linear_tail(torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3))) is None
+
+
+def test_layer_choice_reads_earlier_blocks_when_the_last_one_lost_the_signal():
+    from transferkit.models import TransferModel
+    from transferkit.train.probe_layers import fit_probe_layers
+
+    torch.manual_seed(0)
+    model = TransferModel.build("mlp", (8,), ["a", "b", "c"], hidden=16, feature_dim=4).eval()
+    with torch.no_grad():
+        model.shared.blocks[1][0].weight.zero_()  # the last block outputs a constant
+    x, y = _blobs(8, spread=0.3)
+    choice = fit_probe_layers(model.freeze("all"), x, y, steps=150, folds=4)
+    assert set(choice.candidates) == {"last", "last 2"}
+    assert choice.candidates["last"].accuracy[choice.candidates["last"].l2] < 0.5  # chance: 1/3
+    assert choice.taps == (0, 1) and model.config["taps"] == [0, 1]
+    assert float((model.eval()(x).argmax(1) == y).float().mean()) == 1.0
+
+
+def test_layer_choice_keeps_the_last_block_with_one_example_per_class():
+    from transferkit.models import TransferModel
+    from transferkit.train.probe_layers import fit_probe_layers
+
+    model = TransferModel.build("mlp", (8,), ["a", "b", "c"], hidden=16, feature_dim=4).freeze("all")
+    x, y = _blobs(1)
+    choice = fit_probe_layers(model, x, y, steps=20)
+    assert choice.taps is None and choice.l2.l2 is None and list(choice.candidates) == ["last"]
+    assert model.shared.taps is None

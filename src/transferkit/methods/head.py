@@ -10,7 +10,15 @@ lambda from ``1e-5 ... 1`` by stratified 4-fold cross-validation on the labelled
 examples (never the test split), the usual linear-probe protocol (Kornblith et al., CVPR
 2019); the penalty pulls W towards 0, or towards the source head when it is kept. With
 one example of some class there is nothing to hold out, and AdamW's ``weight_decay``
-regularises instead, as it does for ``regularization: weight_decay``. Classic "off-the-shelf features"
+regularises instead, as it does for ``regularization: weight_decay``.
+
+``layers: auto`` (with ``cv``) lets the same cross-validation also choose which shared
+blocks the head reads: the last block's output (phi_s above), or the pooled outputs of
+the last g blocks side by side (``train/probe_layers.py``, ``models/taps.py``; Evci et
+al., ICML 2022, Head2Toe), for shared layers whose blocks form a chain (``cnn``, ``mlp``,
+MobileNetV2). The default ``layers: last`` reads the last block only: on the one target
+measured (MobileNetV2 -> Fashion-MNIST, k = 10, BENCHMARKS.md) ``auto`` was within noise
+of it. Classic "off-the-shelf features"
 transfer (Donahue et al., ICML 2014, DeCAF; Yosinski et al., NeurIPS 2014). W starts from
 the source's specific layers when the classes are the same, from scratch otherwise.
 """
@@ -25,6 +33,7 @@ from transferkit.methods.base import Method, Params, TransferTask, register_meth
 from transferkit.methods.finetune import start_from_source
 from transferkit.models import TransferModel
 from transferkit.train.probe import fit_probe, fit_probe_cv
+from transferkit.train.probe_layers import fit_probe_layers
 
 
 class HeadParams(Params):
@@ -33,6 +42,7 @@ class HeadParams(Params):
     weight_decay: NonNegativeFloat = 1e-3
     regularization: Literal["cv", "weight_decay"] = "cv"
     folds: PositiveInt = 4
+    layers: Literal["last", "auto"] = "last"
 
 
 @register_method
@@ -48,6 +58,12 @@ class Head(Method):
         if p.regularization == "weight_decay":
             fit_probe(model, t.x_labelled, t.y_labelled, steps=p.steps, lr=p.lr,
                       weight_decay=p.weight_decay, on_log=task.log("head"))  # fmt: skip
+        elif p.layers == "auto":
+            choice = fit_probe_layers(
+                model, t.x_labelled, t.y_labelled, steps=p.steps, lr=p.lr, weight_decay=p.weight_decay,
+                folds=p.folds, anchor_init=task.same_label_space, seed=task.seed, on_log=task.log("head"),
+            )  # fmt: skip
+            task.extras["head_l2"], task.extras["head_layers"] = choice.l2, choice
         else:
             task.extras["head_l2"] = fit_probe_cv(
                 model, t.x_labelled, t.y_labelled, steps=p.steps, lr=p.lr, weight_decay=p.weight_decay,
