@@ -117,7 +117,9 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
             source_model = src.model.to(device)
             result.source_models[seed] = source_model
             result.sources[seed] = {"val_accuracy": src.val_accuracy, "seconds": src.seconds, "cached": src.cached, "key": src.key}
-            say(f"source seed={seed}: val acc {src.val_accuracy:.3f} ({'cached' if src.cached else f'{src.seconds:.1f} s'})")
+            no_val = src.val_accuracy != src.val_accuracy  # NaN: nothing was held out (a pretrained source as it is)
+            val = "no source validation" if no_val else f"val acc {src.val_accuracy:.3f}"
+            say(f"source seed={seed}: {val} ({'cached' if src.cached else f'{src.seconds:.1f} s'})")
         for k in cfg.target.shots:
             lab, unl = draw_shots(data.target.y, data.split.pool_idx, k, seed, target_classes)
             target = TargetData(xt[lab], yt[lab], xt[unl], len(target_classes))
