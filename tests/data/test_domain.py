@@ -100,3 +100,25 @@ def test_missing_file_and_csv_without_label(tmp_path):
     (tmp_path / "t.csv").write_text("a,b\n1,2\n")
     with pytest.raises(TransferkitError, match="no label column 'label'"):
         load_domain(str(tmp_path / "t.csv"))
+
+
+def test_channels_last_images_are_read_as_channels_first(tmp_path):
+    from transferkit.data.files import image_layout
+
+    rng = np.random.default_rng(0)
+    nchw = rng.integers(0, 255, size=(6, 3, 10, 8)).astype(np.float32)
+    assert np.array_equal(image_layout(nchw.transpose(0, 2, 3, 1)), nchw)  # what stacking PIL images gives
+    assert np.array_equal(image_layout(nchw), nchw)  # already channels-first: untouched
+    assert image_layout(nchw[:, 0]).shape == (6, 1, 10, 8)  # grey (N, H, W)
+    np.savez(tmp_path / "hwc.npz", x=nchw.transpose(0, 2, 3, 1).astype(np.uint8), y=np.arange(6) % 2)
+    d = load_domain(str(tmp_path / "hwc.npz"))
+    assert d.x.shape == (6, 3, 10, 8) and np.array_equal(d.x, nchw.astype(np.uint8).astype(np.float32))
+
+
+def test_npz_and_csv_labels_without_class_names_are_the_values_present(tmp_path):
+    np.savez(tmp_path / "pm.npz", x=np.zeros((4, 2)), y=np.array([-1, 1, 1, -1]))
+    d = load_domain(str(tmp_path / "pm.npz"))
+    assert d.classes == ["-1", "1"] and d.y.tolist() == [0, 1, 1, 0]
+    (tmp_path / "gaps.csv").write_text("a,label\n0.5,7\n0.1,0\n0.2,5\n")
+    d = load_domain(str(tmp_path / "gaps.csv"))
+    assert d.classes == ["0", "5", "7"] and d.y.tolist() == [2, 0, 1]

@@ -63,6 +63,24 @@ def _value_range(x: np.ndarray) -> tuple[float, float]:
     return (lo, hi if hi > lo else lo + 1.0)
 
 
+CHANNEL_COUNTS = (1, 3, 4)  # grey, RGB, RGBA
+
+
+def image_layout(x: np.ndarray) -> np.ndarray:
+    """Arrays of images as (N, C, H, W): (N, H, W) gains a channel axis; channels-last.
+
+    (N, H, W, C) with C = 1, 3 or 4 (what ``np.asarray(PIL image)`` stacks to) is
+    transposed when axis 1 cannot be a channel axis, so the common mistake of saving
+    channels-last images does not silently train on scrambled pixels. Anything else is
+    returned as it is.
+    """
+    if x.ndim == 3:
+        return x[:, None]
+    if x.ndim == 4 and x.shape[-1] in CHANNEL_COUNTS and x.shape[1] not in CHANNEL_COUNTS:
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+    return x
+
+
 def load_npz(path: Path) -> Domain:
     try:
         data = np.load(path, allow_pickle=False)
@@ -77,19 +95,18 @@ def load_npz(path: Path) -> Domain:
     x = np.asarray(data["x"])
     if x.dtype.kind not in "fiub":
         raise TransferkitError(f"{path}: x has non-numeric dtype {x.dtype}.", "store numbers in x.")
-    x = x.astype(np.float32)
-    if x.ndim == 3:  # (N, H, W) grey images
-        x = x[:, None]
+    x = image_layout(x.astype(np.float32))  # (N, H, W) grey or channels-last -> (N, C, H, W)
     if x.ndim not in (2, 4):
         raise TransferkitError(
-            f"{path}: x has shape {x.shape}; expected (N,H,W), (N,C,H,W) or (N,D).",
+            f"{path}: x has shape {x.shape}; expected (N,H,W), (N,C,H,W), (N,H,W,C) or (N,D).",
             "reshape x before saving.",
         )
     y = _labels(np.asarray(data["y"]).reshape(-1) if data["y"].ndim <= 1 else data["y"], str(path))
     if "classes" in data:
         classes = [str(c) for c in np.asarray(data["classes"]).reshape(-1)]
-    else:
-        classes = [str(i) for i in range(int(y.max()) + 1 if len(y) and y.min() >= 0 else 0)]
+    else:  # the label values present, in order, are the classes (e.g. y in {-1, 1} or {0, 5, 7})
+        values, y = np.unique(y, return_inverse=True)
+        classes, y = [str(v) for v in values], y.astype(np.int64)
     if x.size == 0 or not np.isfinite(x).all():
         return Domain(str(path), x, y, classes)  # Domain's validation names the empty set or the NaN
     return Domain(str(path), x, y, classes, _value_range(x))
@@ -134,6 +151,14 @@ def load_image_folder(root: Path) -> Domain:
     return Domain(str(root), x, np.asarray(labels, dtype=np.int64), [d.name for d in class_dirs], (0.0, 255.0))
 
 
+def _is_number(v: str) -> bool:
+    try:
+        float(v)
+    except ValueError:
+        return False
+    return True
+
+
 def load_csv(path: Path, label_column: str) -> Domain:
     delimiter = "\t" if path.suffix == ".tsv" else ","
     with open(path, newline="", encoding="utf-8") as f:
@@ -148,15 +173,20 @@ def load_csv(path: Path, label_column: str) -> Domain:
         )
     li = header.index(label_column)
     raw_labels = [r[li] for r in body]
-    try:
-        x = np.asarray([[float(v) for j, v in enumerate(r) if j != li] for r in body], dtype=np.float32)
-    except ValueError as e:
-        raise TransferkitError(f"{path}: a feature value is not a number ({e}).", "keep only numeric feature columns.") from None
     if any(len(r) != len(header) for r in body):
         raise TransferkitError(f"{path}: rows have different numbers of columns.", "fix the CSV.")
     try:
-        y = _labels(np.asarray([float(v) for v in raw_labels]), str(path))
-        classes = [str(i) for i in range(int(y.max()) + 1)] if y.min() >= 0 else []
+        x = np.asarray([[float(v) for j, v in enumerate(r) if j != li] for r in body], dtype=np.float32)
+    except ValueError:
+        j, v = next((j, v) for r in body for j, v in enumerate(r) if j != li and not _is_number(v))
+        raise TransferkitError(
+            f"{path}: column {header[j]!r} is not numeric (e.g. {v[:40]!r}).",
+            f"keep only numeric feature columns; if it holds texts, set `text_column: {header[j]}` "
+            "(with a text encoder as the source).",
+        ) from None
+    try:
+        values, y = np.unique(_labels(np.asarray([float(v) for v in raw_labels]), str(path)), return_inverse=True)
+        classes, y = [str(v) for v in values], y.astype(np.int64)
     except ValueError:  # string labels: names, sorted
         classes = sorted(set(raw_labels))
         y = np.asarray([classes.index(v) for v in raw_labels], dtype=np.int64)
