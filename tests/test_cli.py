@@ -52,6 +52,12 @@ def test_run_then_predict_on_user_npz(tmp_path, image_npz, capsys):
     lines = preds.read_text().splitlines()
     assert lines[0] == "input,class_index,class_name,probability" and len(lines) == 6
     assert lines[1].split(",")[2] in {"a", "b", "c"}
+    np.savez(tmp_path / "hwc.npz", x=x[..., None] if x.ndim == 3 else x.transpose(0, 2, 3, 1))  # channels-last
+    assert main(["predict", str(out), str(tmp_path / "hwc.npz"), "--out", str(tmp_path / "hwc.csv")]) == 0
+    assert (tmp_path / "hwc.csv").read_text() == preds.read_text().replace("inputs", "hwc")
+    capsys.readouterr()
+    np.savez(tmp_path / "empty.npz", x=x[:0])
+    assert "no inputs" in _bad(tmp_path, capsys, ["predict", str(out), str(tmp_path / "empty.npz")])
 
 
 @pytest.mark.slow
@@ -90,6 +96,7 @@ def _bad(tmp_path, capsys, args) -> str:
         (lambda c: c["target"].update(data="fashion"), "unknown domain 'fashion'"),
         (lambda c: c["model"].update(shared="resnet9"), "unknown shared-layer architecture"),
         (lambda c: c.update(seedz=3), "seedz"),
+        (lambda c: c.update(seeds=[0, 1, 0]), "seeds must be distinct, [0] repeat"),
         (lambda c: c["target"].update(shots=[-1]), "shots"),
         (lambda c: c["target"].update(shots=[50]), "fewer than shots=50"),
         (lambda c: c.update(methods=[{"name": "finetune", "params": {"lr": -1}}]), "lr: Input should be greater than 0"),
@@ -154,3 +161,16 @@ def test_demo_command_runs_with_small_budget(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["source"]["data"] == "mnist5k" and summary["target"]["data"] == "optdigits"
     assert {r["method"] for r in summary["results"]} == {"scratch", "source_only", "head"}
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "many_lines.py"  # a command whose output outlives its reader (`predict ... | head`)
+    script.write_text(
+        "import sys\nimport transferkit.commands.list as cmd\nfrom transferkit.cli import main\n"
+        "cmd.execute = lambda args: [print(i) for i in range(200_000)] and 0\nsys.exit(main(['list']))\n"
+    )
+    proc = subprocess.run(f"{sys.executable} {script} | head -n 1", shell=True, capture_output=True, text=True)
+    assert proc.stdout == "0\n" and "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

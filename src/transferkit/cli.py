@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     except TransferkitError as e:
         print(f"transferkit: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `transferkit predict ... | head`: the reader has all it wanted
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     except KeyboardInterrupt:
         print("transferkit: interrupted; nothing was written for the unfinished run.", file=sys.stderr)
         return 130

@@ -87,7 +87,7 @@ class ExperimentConfig(Strict):
     model: ModelConfig = Field(default_factory=ModelConfig)
     methods: list[MethodSpec] = Field(default_factory=lambda: [MethodSpec(name=n) for n in ("scratch", "head", "finetune")])
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
-    deploy: str | None = Field(None, description="method whose model `predict` uses (default: finetune, else the first)")
+    deploy: str | None = Field(None, description="method whose model `predict` uses (default: auto, else finetune, else the first that is not scratch or source_only)")
     device: str = "auto"
     save_models: bool = True
 
@@ -148,6 +148,10 @@ def seeds_from_count(v: Any) -> Any:
         if v < 1:
             raise ValueError("seeds must be >= 1")
         return list(range(v))
+    if isinstance(v, list):
+        repeated = sorted({s for s in v if v.count(s) > 1}, key=str)
+        if repeated:  # a repeated seed repeats the same run and would narrow the interval for nothing
+            raise ValueError(f"seeds must be distinct, {repeated} repeat(s)")
     return v
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from transferkit.atomic import write_text
-from transferkit.data.files import IMAGE_SUFFIXES, load_file, read_images
+from transferkit.data.files import IMAGE_SUFFIXES, image_layout, load_file, read_images
 from transferkit.data.preprocess import Recipe, apply_recipe
 from transferkit.errors import TransferkitError
 from transferkit.models import TransferModel
@@ -27,12 +27,39 @@ def model_path(run_dir: str | Path, method: str | None = None, shots: int | None
     path = run / "models" / f"{method}_k{shots}_seed{seed}"
     if not path.with_suffix(".json").exists():
         available = sorted(p.stem for p in (run / "models").glob("*.json"))
+        if not available:
+            raise TransferkitError(f"{run} saved no models (save_models: false).", "re-run with save_models: true.")
         raise TransferkitError(f"no model {path.name} in {run}.", f"choose one of: {', '.join(available[:12])}.")
     return path
 
 
-def load_inputs(path: str | Path) -> tuple[np.ndarray, list[str]]:
-    """Unlabelled inputs: .npz (``x``), a folder of images (recursively), or a CSV of features."""
+def run_columns(run_dir: str | Path) -> tuple[str, str]:
+    """(label column, text column) of the run's target, so inputs laid out like it read the same."""
+    import yaml
+
+    cfg = Path(run_dir) / "config.yaml"
+    target = (yaml.safe_load(cfg.read_text()) or {}).get("target", {}) if cfg.exists() else {}
+    return target.get("label_column", "label"), target.get("text_column", "text")
+
+
+def read_feature_csv(path: Path, label_column: str = "label") -> np.ndarray:
+    """(N, D) features from a CSV/TSV with a header; a label column, if there is one, is dropped."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f, delimiter="\t" if path.suffix == ".tsv" else ","))
+    if len(rows) < 2:
+        raise TransferkitError(f"{path}: CSV has no data rows.", "add a header and one row per example.")
+    keep = [j for j, name in enumerate(rows[0]) if name != label_column]
+    if any(len(r) != len(rows[0]) for r in rows[1:]):
+        raise TransferkitError(f"{path}: rows have different numbers of columns.", "fix the CSV.")
+    try:
+        return np.asarray([[float(r[j]) for j in keep] for r in rows[1:]], dtype=np.float32)
+    except ValueError as e:
+        raise TransferkitError(f"{path}: a feature value is not a number ({e}).", "keep only numeric feature columns.") from None
+
+
+def load_inputs(path: str | Path, label_column: str = "label") -> tuple[np.ndarray, list[str]]:
+    """Unlabelled inputs: .npz (``x``), a folder of images (recursively), or a CSV of features
+    (``label_column``, if present, is ignored)."""
     p = Path(path)
     if not p.exists():
         raise TransferkitError(f"input {str(path)!r} does not exist.", "give a .npz, .csv or a folder of images.")
@@ -40,14 +67,16 @@ def load_inputs(path: str | Path) -> tuple[np.ndarray, list[str]]:
         data = np.load(p, allow_pickle=False)
         if "x" not in data:
             raise TransferkitError(f"{p}: missing array 'x' (found {sorted(data.files)}).", "save inputs as x.")
-        x = np.asarray(data["x"], dtype=np.float32)
-        x = x[:, None] if x.ndim == 3 else x
+        x = image_layout(np.asarray(data["x"], dtype=np.float32))
         return x, [str(i) for i in range(len(x))]
     if p.is_dir():
         files = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
             raise TransferkitError(f"{p}: no images found.", f"use files ending in {sorted(IMAGE_SUFFIXES)}.")
         return read_images(files), [str(f.relative_to(p)) for f in files]
+    if p.suffix in (".csv", ".tsv"):
+        x = read_feature_csv(p, label_column)
+        return x, [str(i) for i in range(len(x))]
     domain = load_file(p)
     return domain.x, [str(i) for i in range(len(domain.x))]
 
@@ -56,15 +85,16 @@ def predict(run_dir: str | Path, inputs: str | Path, out: str | Path | None = No
     path = model_path(run_dir, **which)
     model = TransferModel.load(path)
     meta = json.loads(path.with_suffix(".json").read_text())
+    label_column, text_column = run_columns(run_dir)
     if meta["recipe"].get("kind") == "text":  # texts, tokenised by the pretrained source's tokenizer
         from transferkit.data.text import TextRecipe, load_text_inputs, tokenize
 
         recipe = TextRecipe(**meta["recipe"])
         tokenizer = getattr(model.shared, "tokenizer", None) or recipe.tokenizer()  # scratch text models have none
-        texts, names = load_text_inputs(inputs)
+        texts, names = load_text_inputs(inputs, text_column)
         probs = predict_proba(model, tokenize(tokenizer, texts, recipe.max_length))
     else:
-        x, names = load_inputs(inputs)
+        x, names = load_inputs(inputs, label_column)
         if not np.isfinite(x).all():
             raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
         probs = predict_proba(model, apply_recipe(x, Recipe.from_dict(meta["recipe"])))

@@ -68,3 +68,17 @@ def test_source_model_is_cached_between_runs(tmp_path, image_npz):
     assert not a.sources[0]["cached"] and b.sources[0]["cached"]
     assert a.sources[0]["key"] == b.sources[0]["key"]
     assert [r.accuracy for r in a.records] == [r.accuracy for r in b.records]
+
+
+def test_deployed_model_is_named_by_the_configuration_not_a_baseline():
+    from types import SimpleNamespace as NS
+
+    from transferkit.report.run_folder import deploy_method
+
+    def pick(names, deploy=None):
+        return deploy_method(NS(config=NS(method_names=names, deploy=deploy)))
+
+    assert pick(["scratch", "head", "finetune"]) == "finetune"
+    assert pick(["scratch", "finetune", "auto"]) == "auto"
+    assert pick(["source_only", "adabn", "dann"]) == "adabn"  # not the unadapted source model
+    assert pick(["scratch"]) == "scratch" and pick(["scratch", "head"], deploy="scratch") == "scratch"

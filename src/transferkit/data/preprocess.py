@@ -130,8 +130,17 @@ def match_resolution(source: Recipe, target_native: tuple[int, int], target: Rec
 
 def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
     """Raw inputs (N, ...) -> model inputs (N, *recipe.shape), float32 tensor."""
+    if len(x) == 0:
+        raise TransferkitError("there are no inputs (0 examples).", "give at least one example.")
     t = torch.from_numpy(unit_range(x, recipe.value_range))
     if len(recipe.shape) == 1:
+        if t.ndim < 2 or t[0].numel() != recipe.shape[0]:  # 1-D x would be read as N one-feature rows
+            d = recipe.shape[0]
+            raise TransferkitError(
+                f"inputs of shape {tuple(x.shape)} do not fit the model, which takes {d} features per example, "
+                f"shape (N, {d}).",
+                f"pass one row of {d} features per example (one example: x.reshape(1, -1)), the columns it was trained on.",
+            )
         return t.reshape(len(t), -1)
     if t.ndim != 4:
         raise TransferkitError(f"inputs of shape {tuple(x.shape)} are not images; the model expects {recipe.shape}.")

@@ -35,11 +35,18 @@ def metrics_csv(result: ProtocolResult) -> str:
     return buf.getvalue()
 
 
+BASELINES = ("scratch", "source_only")  # references for the comparison, not what a user deploys
+
+
 def deploy_method(result: ProtocolResult) -> str:
-    """The method ``predict`` uses by default: the config's ``deploy``, else finetune, else the first.
-    Chosen from the configuration, never from test accuracy."""
+    """The method ``predict`` uses by default: the config's ``deploy``, else ``auto``, else
+    ``finetune``, else the first method that is not a baseline (scratch, source_only), else
+    the first. Chosen from the configuration, never from test accuracy."""
     names = result.config.method_names
-    return result.config.deploy or ("finetune" if "finetune" in names else names[0])
+    if result.config.deploy:
+        return result.config.deploy
+    preferred = [n for n in ("auto", "finetune") if n in names] + [n for n in names if n not in BASELINES]
+    return (preferred or names)[0]
 
 
 def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:

@@ -1,0 +1,44 @@
+"""What `predict` reads: unlabelled CSVs, the run's column names, runs without models."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from transferkit.data import load_domain
+from transferkit.errors import TransferkitError
+from transferkit.predict import load_inputs, model_path, run_columns
+
+
+def test_feature_csv_without_labels_and_with_the_label_column_dropped(tmp_path):
+    (tmp_path / "new.csv").write_text("f0,f1,f2\n1,2,3\n4,5,6\n")
+    x, names = load_inputs(tmp_path / "new.csv")
+    assert x.tolist() == [[1, 2, 3], [4, 5, 6]] and names == ["0", "1"]
+    (tmp_path / "lab.csv").write_text("f0,kind,f1\n1,a,2\n")
+    assert load_inputs(tmp_path / "lab.csv", label_column="kind")[0].tolist() == [[1, 2]]
+    with pytest.raises(TransferkitError, match="not a number"):
+        load_inputs(tmp_path / "lab.csv")  # 'kind' is not the label column here
+
+
+def test_run_columns_come_from_the_runs_config(tmp_path):
+    assert run_columns(tmp_path) == ("label", "text")  # no config: the defaults
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"target": {"label_column": "spam", "text_column": "message"}}))
+    assert run_columns(tmp_path) == ("spam", "message")
+
+
+def test_a_run_that_saved_no_models_says_so(tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "summary.json").write_text(json.dumps({"deploy": {"method": "head", "shots": 5, "seed": 0}}))
+    with pytest.raises(TransferkitError, match=r"saved no models \(save_models: false\)"):
+        model_path(tmp_path)
+
+
+def test_a_text_column_in_a_feature_csv_is_named_with_the_fix(tmp_path):
+    (tmp_path / "t.csv").write_text("message,label\nhello there,1\nbye,0\n")
+    with pytest.raises(TransferkitError, match=r"column 'message' is not numeric.*text_column: message"):
+        load_domain(str(tmp_path / "t.csv"))
+    np.savez(tmp_path / "ok.npz", x=np.zeros((2, 3)), y=np.array([0, 1]))  # numbers still load
+    assert load_domain(str(tmp_path / "ok.npz")).x.shape == (2, 3)
