@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -41,5 +42,39 @@ def test_predict_before_fit_is_a_clear_error(data):
 def test_scratch_needs_no_source_and_transfer_needs_one(data):
     _, _, xt, yt = data
     TransferClassifier("scratch", method_params={"steps": 5}).fit(xt, yt)
-    with pytest.raises(TransferkitError, match="needs a source"):
+    with pytest.raises(TransferkitError, match=r"call \.pretrain\(X_source, y_source\) before \.fit"):
         TransferClassifier("head").fit(xt, yt)
+
+
+def test_labels_come_back_as_given_strings_or_any_integers(data):
+    xs, ys, xt, yt = data
+    names = np.array(["bar", "dot", "ring"])
+    clf = TransferClassifier("head", source_epochs=2, method_params={"steps": 30})
+    clf.pretrain(xs, names[ys]).fit(xt[:30], names[yt[:30]])
+    assert list(clf.classes_) == ["bar", "dot", "ring"] and set(clf.predict(xt[30:])) <= set(names)
+    assert 0.0 <= clf.score(xt[30:], names[yt[30:]]) <= 1.0  # sklearn's score compares the same kind of labels
+    clf = TransferClassifier("scratch", method_params={"steps": 5}).fit(xt, yt + 1)  # labels 1..3: no empty class 0
+    assert list(clf.classes_) == [1, 2, 3] and set(clf.predict(xt)) <= {1, 2, 3}
+
+
+def test_channels_last_images_are_the_same_images(data):
+    _, _, xt, yt = data
+    rgb = np.repeat(xt[:, None], 3, axis=1) if xt.ndim == 3 else np.repeat(xt, 3, axis=1)  # (N, 3, H, W)
+    clf = TransferClassifier("scratch", method_params={"steps": 5}).fit(rgb, yt)
+    nhwc = rgb.transpose(0, 2, 3, 1)
+    assert np.allclose(clf.predict_proba(nhwc), clf.predict_proba(rgb), atol=1e-6)
+
+
+def test_a_single_row_or_the_wrong_width_is_a_clear_error():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30, 6)).astype(np.float32), np.arange(30) % 3
+    clf = TransferClassifier("scratch", method_params={"steps": 5}).fit(x, y)
+    assert clf.predict(x[0].reshape(1, -1)).shape == (1,)
+    for bad in (x[0], x[:, :5], x[:0]):
+        with pytest.raises(TransferkitError, match="features per example|no inputs"):
+            clf.predict(bad)
+
+
+def test_a_mistyped_method_fails_before_source_training(data):
+    with pytest.raises(TransferkitError, match="unknown method"):
+        TransferClassifier("finetun").pretrain(data[0], data[1])

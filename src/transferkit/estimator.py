@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
 from transferkit.data import Domain
+from transferkit.data.files import image_layout
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.data.splits import TargetData
 from transferkit.errors import TransferkitError
@@ -22,17 +23,14 @@ from transferkit.train.source import input_stats, pretrain_source
 from transferkit.train.supervised import predict_proba
 
 
-def _domain(x, y, name: str, classes: list[str] | None = None) -> Domain:
-    x = np.asarray(x, dtype=np.float32)
-    x = x[:, None] if x.ndim == 3 else x
-    y = np.asarray(y)
+def _domain(x, y, name: str) -> tuple[Domain, np.ndarray]:
+    """(Domain with labels 0..C-1, the C original labels in sorted order), as scikit-learn does."""
+    x = image_layout(np.asarray(x, dtype=np.float32))
+    y = np.asarray(y).reshape(-1)
     if y.dtype.kind == "f" and np.all(y == np.round(y)):
-        y = y.astype(np.int64)
-    if y.dtype.kind in "iu":
-        names = classes or [str(c) for c in range(int(y.max()) + 1)] if len(y) else []
-        return Domain(name, x, y.astype(np.int64), names)
-    labels = classes or sorted({str(v) for v in y})
-    return Domain(name, x, np.asarray([labels.index(str(v)) for v in y], dtype=np.int64), labels)
+        y = y.astype(np.int64)  # 1.0 and 1 name the same class
+    labels, index = np.unique(y, return_inverse=True)
+    return Domain(name, x, index.astype(np.int64), [str(v) for v in labels]), labels
 
 
 class TransferClassifier(ClassifierMixin, BaseEstimator):
@@ -56,7 +54,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
     def pretrain(self, X_source, y_source) -> TransferClassifier:
         """Train the shared (and source-specific) layers on the source."""
-        src = _domain(X_source, y_source, "source")
+        get_method(self.method, **(self.method_params or {}))  # a typo fails before source training
+        src, _ = _domain(X_source, y_source, "source")
         self.source_domain_ = src
         self.source_recipe_ = make_recipe(src, src.input_shape, 0)
         res = pretrain_source(
@@ -68,8 +67,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def fit(self, X, y) -> TransferClassifier:
-        tgt = _domain(X, y, "target")
-        method = get_method(self.method, **(self.method_params or {}))
+        method = get_method(self.method, **(self.method_params or {}))  # a typo fails before any work
+        tgt, labels = _domain(X, y, "target")
         source_model = getattr(self, "source_model_", None)
         shape = source_model.config["input_shape"] if source_model is not None else tgt.input_shape
         src = getattr(self, "source_domain_", None)
@@ -78,6 +77,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         yt = torch.from_numpy(tgt.y)
         shots = int(np.bincount(tgt.y).min())
         same = src is not None and src.classes == tgt.classes
+        if method.uses_source and source_model is None:
+            raise TransferkitError(
+                f"method {self.method!r} transfers from a source, and none was given.",
+                "call .pretrain(X_source, y_source) before .fit, or use method='scratch'.",
+            )
         method.check(shots, same, source_model is not None)
         mean, std = (source_model.input_mean, source_model.input_std) if source_model is not None else input_stats(x)
         task = TransferTask(
@@ -87,7 +91,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         )  # fmt: skip
         torch.manual_seed(self.random_state)
         self.model_ = method.fit(task)
-        self.classes_ = np.arange(tgt.num_classes)
+        self.classes_ = labels  # predict returns these, the labels fit was given
         self.class_names_ = tgt.classes
         return self
 
@@ -97,8 +101,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X) -> np.ndarray:
         self._check_fitted()
-        x = np.asarray(X, dtype=np.float32)
-        x = x[:, None] if x.ndim == 3 else x
+        x = image_layout(np.asarray(X, dtype=np.float32))
         if not np.isfinite(x).all():
             raise TransferkitError("X contains NaN or Inf values.", "remove or impute them.")
         return predict_proba(self.model_, apply_recipe(x, self.recipe_)).numpy()
