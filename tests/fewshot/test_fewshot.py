@@ -245,7 +245,8 @@ def test_confidence_interval_by_hand():
     mean, ci95 = confidence_interval(np.array([0.5, 0.7, 0.9]))
     # std with ddof=1: sqrt((0.04 + 0 + 0.04) / 2) = 0.2
     assert mean == pytest.approx(0.7)
-    assert ci95 == pytest.approx(1.96 * 0.2 / np.sqrt(3))
+    assert ci95 == pytest.approx(4.303 * 0.2 / np.sqrt(3), rel=1e-3)  # Student's t, 2 degrees of freedom
+    assert confidence_interval(np.tile([0.5, 0.7, 0.9], 200))[1] == pytest.approx(1.964 * np.std(np.tile([0.5, 0.7, 0.9], 200), ddof=1) / np.sqrt(600), rel=1e-3)
     assert np.isnan(confidence_interval(np.array([0.5]))[1])
 
 
@@ -266,7 +267,7 @@ def test_evaluate_scores_every_episode():
     )
     assert result.accuracies.tolist() == [1.0, 0.5]
     assert result.mean == pytest.approx(0.75)
-    assert result.ci95 == pytest.approx(1.96 * np.std([1.0, 0.5], ddof=1) / np.sqrt(2))
+    assert result.ci95 == pytest.approx(12.706 * np.std([1.0, 0.5], ddof=1) / np.sqrt(2), rel=1e-4)
     assert result.interval == pytest.approx((0.75 - result.ci95, 0.75 + result.ci95))
     assert result.as_dict()["n_episodes"] == 2 and "simpleshot: 75.00 ±" in str(result)
 

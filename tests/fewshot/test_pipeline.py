@@ -104,6 +104,12 @@ def test_seen_classes_among_novel_ones_are_refused(npz_pair, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+def test_feature_blocks_beyond_the_shared_layers_are_refused(npz_pair, tmp_path):
+    with pytest.raises(TransferkitError, match=r"blocks=5 is outside 1\.\.3"):  # the cnn has 3 blocks
+        run_fewshot(tiny(*npz_pair, blocks=5), out=tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()
+
+
 def test_other_data_set_with_shared_names_needs_cross_domain():
     from types import SimpleNamespace as NS
 
@@ -158,5 +164,5 @@ def test_gain_vs_scratch_is_paired_by_episode():
     protos = [rec("prototypes", 0, [0.6, 0.8, 0.9, 0.1]), rec("prototypes", 1, [0.4, 0.6, 0.5, 0.1])]
     scratch = [rec("scratch", None, [0.4, 0.8])]  # scratch ran only the first 2 episodes
     gain, half = paired_gain(protos, scratch)  # per episode: (0.5 - 0.4, 0.7 - 0.8)
-    assert gain == pytest.approx(0.0) and half == pytest.approx(1.96 * np.std([0.1, -0.1], ddof=1) / np.sqrt(2))
+    assert gain == pytest.approx(0.0) and half == pytest.approx(12.706 * np.std([0.1, -0.1], ddof=1) / np.sqrt(2), rel=1e-4)
     assert paired_gain(scratch, scratch) == (None, None) and paired_gain(protos, []) == (None, None)

@@ -126,7 +126,8 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
             "cached": src.cached,
             "key": src.key,
         }
-        say(f"source seed={seed}: validation accuracy {src.val_accuracy:.3f} ({state})")
+        no_val = src.val_accuracy != src.val_accuracy  # NaN: a pretrained source used as it is
+        say(f"source seed={seed}: {'no source validation' if no_val else f'validation accuracy {src.val_accuracy:.3f}'} ({state})")
         source_x, source_y = _source_training_split(data, seed, device)
         cache = cache_features(source_model, x, y, source_x, blocks=fs.blocks, seed=seed)
         run.features[seed] = {"examples": len(y), "dim": int(cache.features.shape[1]), "seconds": cache.seconds}

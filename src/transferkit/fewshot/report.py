@@ -1,7 +1,7 @@
 """The few-shot run folder: summary.json, report.md, plots; written atomically.
 
 Accuracy of a (method, K) pools the query accuracies of all its episodes over all source
-seeds: mean and the usual few-shot 95 % interval ``1.96 * std / sqrt(episodes)``. That
+seeds: mean and the 95 % interval ``t * std / sqrt(episodes)`` (Student's t; 1.96 at many episodes). That
 interval reflects episode sampling only; ``seed_ci95`` (Student t over the per-seed
 means) shows how much the source model's seed moves the result.
 """
@@ -52,7 +52,7 @@ def paired_gain(records: list, scratch: list) -> tuple[float | None, float | Non
 
     Episode ``i`` has the same support and query sets for every method and source seed,
     so the comparison is paired by episode: ``d_i = mean over seeds of acc_i - scratch acc_i``
-    over the episodes scratch ran; the interval is ``1.96 * std(d) / sqrt(n)``.
+    over the episodes scratch ran; the interval is Student's t on ``d`` (``confidence_interval``).
     """
     if not scratch or records[0].method == "scratch":
         return None, None
@@ -131,7 +131,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         f"- **Wall time**: {summary['wall_time_s']:.1f} s", "",
         "## Few-shot accuracy vs K", "",
         "Query accuracy, mean over all episodes and source seeds ± the 95 % interval "
-        "`1.96·std/√episodes` (episodes in brackets). Every method sees the same support and query sets; "
+        "`t·std/√episodes` (Student's t; 1.96 for many episodes; episodes in brackets). Every method sees the same support and query sets; "
         "methods that train per episode are measured on fewer episodes, so their intervals are wider. "
         "Gain vs scratch is paired by episode, on the episodes scratch ran; **negative** marks a gain "
         "whose whole 95 % interval is below 0 (the source hurts).",

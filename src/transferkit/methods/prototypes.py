@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from pydantic import PositiveFloat, PositiveInt
 
+from transferkit.errors import TransferkitError
 from transferkit.fewshot.features import center_normalize, centring_mean, check_episode, class_means
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.models import TransferModel
@@ -47,6 +48,11 @@ def features(model: TransferModel, x: torch.Tensor, blocks: int | None = None, b
     """
     if blocks is None:
         return extract_features(model, x, batch_size).flatten(1).double().cpu().numpy()
+    if not 1 <= blocks <= model.num_blocks:
+        raise TransferkitError(
+            f"blocks={blocks} is outside 1..{model.num_blocks}: the shared layers have {model.num_blocks} blocks.",
+            f"choose 1..{model.num_blocks} (fewshot.blocks), or leave it out for all of them.",
+        )
     model.eval()
     parts = [
         model.shared(model.normalise(x[i : i + batch_size]), upto=blocks).flatten(1)
