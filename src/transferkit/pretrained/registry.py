@@ -274,8 +274,15 @@ def _load_hf(name: str, path: str | Path | None) -> tuple[nn.Module, PretrainedS
     ref, source = _resolve_text_model(name, path)
 
     def load(local_only: bool) -> tuple[Any, nn.Module]:
-        tok = transformers.AutoTokenizer.from_pretrained(ref, local_files_only=local_only)
-        return tok, transformers.AutoModel.from_pretrained(ref, local_files_only=local_only)
+        bars = transformers.utils.logging  # its "Loading weights" bar would print in every run
+        was_on = bars.is_progress_bar_enabled()
+        bars.disable_progress_bar()
+        try:
+            tok = transformers.AutoTokenizer.from_pretrained(ref, local_files_only=local_only)
+            return tok, transformers.AutoModel.from_pretrained(ref, local_files_only=local_only)
+        finally:
+            if was_on:
+                bars.enable_progress_bar()
 
     try:
         tokenizer, model = load(local_only=True)
