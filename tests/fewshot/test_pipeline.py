@@ -136,6 +136,9 @@ def test_config_errors_name_the_field(tmp_path):
         resolve_methods([MethodSpec(name="protoypes")])
     with pytest.raises(TransferkitError, match="has no option base_mean"):
         resolve_methods([MethodSpec(name="simpleshot", params={"base_mean": 0})])
+    with pytest.raises(TransferkitError, match="'dann' predicts the source's classes") as e:
+        resolve_methods([MethodSpec(name="dann")])
+    assert "finetune" in str(e.value) and "source_only" not in str(e.value)  # the list offers what can run
 
 
 def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys):

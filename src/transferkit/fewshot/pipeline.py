@@ -127,6 +127,12 @@ def resolve_methods(specs: Sequence[MethodSpec]) -> list[EpisodicMethod]:
                     f"use: {', '.join(allowed) or 'no options'} (the base mean is computed for you).",
                 )
             out.append(EpisodicMethod(spec.name, fn, dict(spec.params), "base_mean" in fn.options))
+        elif spec.name in METHODS and METHODS[spec.name].needs_same_classes:
+            raise TransferkitError(
+                f"method {spec.name!r} predicts the source's classes (domain adaptation), so it cannot "
+                "learn the novel classes of an episode.",
+                f"use one of: {', '.join(sorted(FEWSHOT_METHODS) + _episode_methods())}.",
+            )
         elif spec.name in METHODS:
             method = get_method(spec.name, **spec.params)
             if hasattr(method, "episodic"):
@@ -135,11 +141,16 @@ def resolve_methods(specs: Sequence[MethodSpec]) -> list[EpisodicMethod]:
             else:
                 out.append(EpisodicMethod(spec.name, method=method))
         else:
-            known = sorted(FEWSHOT_METHODS) + sorted(METHODS)
+            known = sorted(FEWSHOT_METHODS) + _episode_methods()
             raise TransferkitError(
                 f"unknown few-shot method {spec.name!r}.", f"use one of: {did_you_mean(spec.name, known)}."
             )
     return out
+
+
+def _episode_methods() -> list[str]:
+    """Transfer methods that can learn an episode's classes from its support set."""
+    return sorted(n for n, m in METHODS.items() if not m.needs_same_classes and n not in FEWSHOT_METHODS)
 
 
 def evaluate_on_features(method: EpisodicMethod, cache: FeatureCache, episodes: Sequence[Episode]) -> EpisodeResult:
