@@ -150,6 +150,7 @@ def test_rank_run_folder_candidate(tmp_path, capsys):
         (["--source", "SRC", "--shots", "0"], "ranking needs labelled target examples"),
         (["--source", "SRC", "--shots", "50"], "fewer than shots=50"),
         (["--source", "SRC", "--pad", "wide"], "--pad 'wide' is not a number"),
+        (["--source", "SRC", "--source", "VEC"], "candidate vec.npz: "),  # which of several does not fit
     ],
 )
 def test_rank_bad_input_one_line_exit_2(tmp_path, capsys, extra, message):
@@ -157,7 +158,8 @@ def test_rank_bad_input_one_line_exit_2(tmp_path, capsys, extra, message):
     target = str(tgt)
     if extra[:1] == ["--target"]:
         target, extra = extra[1], extra[2:]
-    extra = [str(src) if e == "SRC" else e for e in extra]
+    np.savez(tmp_path / "vec.npz", x=np.random.default_rng(0).normal(size=(60, 30)), y=np.arange(60) % 3)
+    extra = [str(src) if e == "SRC" else str(tmp_path / "vec.npz") if e == "VEC" else e for e in extra]
     out = tmp_path / "rank.json"
     assert main(["rank", target, "--shots", "2", "--source-epochs", "1", "--out", str(out), *extra]) == 2
     err = capsys.readouterr().err.strip()

@@ -148,13 +148,18 @@ def rank(
     lab = labelled_examples(tgt, shots, seed, split_seed, test_fraction)
     labelled = tgt.select(lab)
     entries: list[tuple[Candidate, Recipe]] = []
+    def recipe_for(cand: Candidate, p, src=None) -> Recipe:
+        try:
+            return make_recipe(labelled, tuple(cand.model.config["input_shape"]), p, source=src)
+        except TransferkitError as e:  # several candidates: say which one does not fit
+            raise TransferkitError(f"candidate {cand.name}: {e.problem}", e.fix) from None
+
     for spec in sources or []:
         cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed)
-        entries.append((cand, make_recipe(labelled, tuple(cand.model.config["input_shape"]), pad, source=src)))
+        entries.append((cand, recipe_for(cand, pad, src)))
     for spec in models or []:
         for cand, recorded in checkpoint_candidates(spec):
-            p = (recorded or 0) if pad == "auto" else pad
-            entries.append((cand, make_recipe(labelled, tuple(cand.model.config["input_shape"]), p)))
+            entries.append((cand, recipe_for(cand, (recorded or 0) if pad == "auto" else pad)))
     if reference:
         first, recipe = entries[0]
         entries.append((Candidate(REFERENCE, random_reference(first.model, seed), reference=True), recipe))
