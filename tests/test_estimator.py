@@ -78,3 +78,11 @@ def test_a_single_row_or_the_wrong_width_is_a_clear_error():
 def test_a_mistyped_method_fails_before_source_training(data):
     with pytest.raises(TransferkitError, match="unknown method"):
         TransferClassifier("finetun").pretrain(data[0], data[1])
+
+
+def test_each_domain_is_brought_from_its_own_range_to_0_1():
+    from transferkit.estimator import _domain
+
+    eight_bit, _ = _domain(np.full((4, 8, 8), 255, dtype=np.uint8), np.arange(4) % 2, "s")
+    four_bit, _ = _domain(np.full((4, 8, 8), 16.0), np.arange(4) % 2, "t")
+    assert eight_bit.value_range == (0.0, 255.0) and four_bit.value_range == (0.0, 16.0)  # was (0, 1) for both

@@ -13,7 +13,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
 from transferkit.data import Domain
-from transferkit.data.files import image_layout
+from transferkit.data.files import image_layout, value_range
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.data.splits import TargetData
 from transferkit.errors import TransferkitError
@@ -25,12 +25,15 @@ from transferkit.train.supervised import predict_proba
 
 def _domain(x, y, name: str) -> tuple[Domain, np.ndarray]:
     """(Domain with labels 0..C-1, the C original labels in sorted order), as scikit-learn does."""
+    stored = np.asarray(x).dtype
     x = image_layout(np.asarray(x, dtype=np.float32))
     y = np.asarray(y).reshape(-1)
     if y.dtype.kind == "f" and np.all(y == np.round(y)):
         y = y.astype(np.int64)  # 1.0 and 1 name the same class
     labels, index = np.unique(y, return_inverse=True)
-    return Domain(name, x, index.astype(np.int64), [str(v) for v in labels]), labels
+    ok = x.size and np.isfinite(x).all()  # else Domain's own checks name the problem
+    vr = value_range(x, stored) if ok else (0.0, 1.0)  # each domain's natural range -> [0, 1], as for files
+    return Domain(name, x, index.astype(np.int64), [str(v) for v in labels], vr), labels
 
 
 class TransferClassifier(ClassifierMixin, BaseEstimator):

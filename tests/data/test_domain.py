@@ -122,3 +122,28 @@ def test_npz_and_csv_labels_without_class_names_are_the_values_present(tmp_path)
     (tmp_path / "gaps.csv").write_text("a,label\n0.5,7\n0.1,0\n0.2,5\n")
     d = load_domain(str(tmp_path / "gaps.csv"))
     assert d.classes == ["0", "5", "7"] and d.y.tolist() == [2, 0, 1]
+
+
+def test_value_range_does_not_depend_on_whole_numbers(tmp_path):
+    from sklearn.datasets import load_digits
+
+    from transferkit.data.files import value_range
+
+    digits = load_digits().images  # whole numbers 0..16
+    noisy = np.clip(digits + np.random.default_rng(0).normal(0, 0.5, digits.shape), 0, 16)
+    np.savez(tmp_path / "int.npz", x=digits.astype(np.int64), y=load_digits().target)
+    np.savez(tmp_path / "noisy.npz", x=noisy, y=load_digits().target)
+    assert load_domain(str(tmp_path / "int.npz")).value_range == (0.0, 16.0)  # was 0..255: 16x too dark
+    assert load_domain(str(tmp_path / "noisy.npz")).value_range == (0.0, 16.0)
+    assert value_range(np.array([3.0, 200.0]), np.dtype(np.uint8)) == (0.0, 255.0)
+    assert value_range(np.array([0.0, 0.4])) == (0.0, 1.0)
+    assert value_range(np.array([-2.0, 3.0])) == (-2.0, 3.0)
+
+
+def test_vector_target_is_scaled_like_its_source():
+    from transferkit.data.preprocess import make_recipe
+
+    src = Domain("s", np.array([[0.0, 10.0], [5.0, 20.0]], dtype=np.float32), np.array([0, 1]), ["a", "b"], (0.0, 20.0))
+    tgt = Domain("t", np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32), np.array([0, 1]), ["a", "b"], (0.0, 4.0))
+    assert make_recipe(tgt, (2,), source=src).value_range == (0.0, 20.0)
+    assert make_recipe(tgt, (2,)).value_range == (0.0, 4.0)  # no source: its own

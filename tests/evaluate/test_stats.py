@@ -35,3 +35,48 @@ def test_accuracy_interval_is_clipped_to_its_range():
     assert raw.high > 1.0  # the t interval alone runs past 100 %
     clipped = t_interval([0.9, 1.0, 1.0], bounds=(0.0, 1.0))
     assert clipped.high == 1.0 and clipped.low == raw.low and clipped.mean == raw.mean
+
+
+def test_equal_per_seed_differences_do_not_make_a_gain_certain():
+    from transferkit.evaluate.stats import paired_gain
+
+    exact = paired_gain([0.70, 0.80], [0.75, 0.85])  # both seeds -5 points
+    assert exact.low == pytest.approx(-0.05) and exact.high == pytest.approx(-0.05)  # a point: "certain"
+    floored = paired_gain([0.70, 0.80], [0.75, 0.85], resolution=1 / 120)  # 120 test examples
+    assert floored.low < -0.1 and floored.high > 0.0  # t(1) * (1/120) / sqrt(2) = 7.5 points each side
+
+
+def _result(rows: dict, seeds=(0, 1), test=120):
+    from types import SimpleNamespace as NS
+
+    records = [NS(method=m, shots=k, seed=s, accuracy=a[i], seconds=1.0, footprint={})
+               for (m, k), a in rows.items() for i, s in enumerate(seeds)]  # fmt: skip
+    methods = list(dict.fromkeys(m for m, _ in rows))
+    shots = sorted({k for _, k in rows})
+    return NS(records=records, config=NS(method_names=methods, target=NS(shots=shots)),
+              data=NS(split=NS(test_idx=list(range(test)))))  # fmt: skip
+
+
+def test_without_target_labels_methods_are_compared_with_source_only():
+    from transferkit.report.summary import results_table
+
+    rows = results_table(_result({("source_only", 0): [0.93, 0.94], ("dann", 0): [0.52, 0.50], ("im", 0): [0.95, 0.97]}))
+    by = {r["method"]: r for r in rows}
+    assert by["dann"]["negative_transfer"] and by["dann"]["gain_vs_source_only"] == pytest.approx(-0.425)
+    assert not by["im"]["negative_transfer"] and by["im"]["gain_vs_scratch"] is None
+    assert "gain_vs_source_only" not in by["source_only"]
+
+
+def test_the_report_does_not_give_an_all_clear_it_could_not_check():
+    from transferkit.report.markdown import negative_transfer_lines
+    from transferkit.report.summary import results_table
+
+    one_seed = results_table(_result({("scratch", 5): [0.8], ("head", 5): [0.6]}, seeds=(0,)))
+    assert one_seed[1]["gain_vs_scratch"] == pytest.approx(-0.2) and one_seed[1]["gain_ci95"] is None
+    text = "\n".join(negative_transfer_lines(_summary(one_seed)))
+    assert "Negative transfer was not checked" in text and "No negative transfer detected" not in text
+
+
+def _summary(results):
+    return {"name": "t", "results": results, "negative_transfer": [], "skipped": [], "seeds": [0],
+            "negative_transfer_checked": sum(bool(r.get("gain_ci95")) for r in results)}  # fmt: skip

@@ -53,13 +53,20 @@ def _labels(raw: np.ndarray, name: str) -> np.ndarray:
     return raw.astype(np.int64)
 
 
-def _value_range(x: np.ndarray) -> tuple[float, float]:
-    """Infer the natural range: 8-bit images are 0..255; else the observed min and max."""
-    lo, hi = float(x.min()), float(x.max())
-    if lo >= 0 and 1.0 < hi <= 255.0 and np.all(x == np.round(x)):
+def value_range(x: np.ndarray, dtype: np.dtype | None = None) -> tuple[float, float]:
+    """The natural range of stored values, mapped to [0, 1] before the model sees them.
+
+    ``uint8`` data is 0..255. Other non-negative data runs from 0 to its maximum (at least
+    1): sklearn's 4-bit digits (0..16) are 0..16 whether stored as whole numbers or with
+    noise, so a source and a noisy copy of it are scaled alike. Whether the values are
+    whole numbers says nothing about their range, and is not used. Data with negative
+    values uses its observed minimum and maximum.
+    """
+    if dtype is not None and np.dtype(dtype) == np.uint8:
         return (0.0, 255.0)
-    if lo >= 0 and hi <= 1.0:
-        return (0.0, 1.0)
+    lo, hi = float(x.min()), float(x.max())
+    if lo >= 0:
+        return (0.0, max(hi, 1.0))
     return (lo, hi if hi > lo else lo + 1.0)
 
 
@@ -93,6 +100,7 @@ def load_npz(path: Path) -> Domain:
                 "save with numpy.savez(path, x=inputs, y=labels).",
             )
     x = np.asarray(data["x"])
+    stored = x.dtype
     if x.dtype.kind not in "fiub":
         raise TransferkitError(f"{path}: x has non-numeric dtype {x.dtype}.", "store numbers in x.")
     x = image_layout(x.astype(np.float32))  # (N, H, W) grey or channels-last -> (N, C, H, W)
@@ -109,7 +117,7 @@ def load_npz(path: Path) -> Domain:
         classes, y = [str(v) for v in values], y.astype(np.int64)
     if x.size == 0 or not np.isfinite(x).all():
         return Domain(str(path), x, y, classes)  # Domain's validation names the empty set or the NaN
-    return Domain(str(path), x, y, classes, _value_range(x))
+    return Domain(str(path), x, y, classes, value_range(x, stored))
 
 
 def read_images(files: list[Path]) -> np.ndarray:
@@ -190,4 +198,4 @@ def load_csv(path: Path, label_column: str) -> Domain:
     except ValueError:  # string labels: names, sorted
         classes = sorted(set(raw_labels))
         y = np.asarray([classes.index(v) for v in raw_labels], dtype=np.int64)
-    return Domain(str(path), x, y, classes, _value_range(x) if np.isfinite(x).all() else (0.0, 1.0))
+    return Domain(str(path), x, y, classes, value_range(x) if np.isfinite(x).all() else (0.0, 1.0))

@@ -91,7 +91,9 @@ def make_recipe(
                 f"{domain.name} has {domain.input_shape[0]} features but the model expects {shape[0]}.",
                 "give source and target the same feature columns.",
             )
-        return Recipe(domain.value_range, tuple(shape), 0)
+        # The same feature columns share one scale, the source's: a range of the target's own
+        # (its min and max) would move its values against the source's for no reason.
+        return Recipe(source.value_range if source is not None else domain.value_range, tuple(shape), 0)
     if pad == "auto":
         if source is None or source is domain:
             pad = 0

@@ -4,7 +4,10 @@ The CI is Student's t interval ``mean ± t_{0.975, n-1} · s / sqrt(n)`` (s: sam
 ddof=1). Transfer gain compares a method with ``scratch`` *paired by seed*: both saw the
 same labelled examples and the same test split, so the gain's CI is the t interval of
 the per-seed differences, which is tighter and more honest than comparing two
-independent intervals. Negative transfer is flagged when the whole gain CI is below 0.
+independent intervals (its std floored at one test example, see :func:`paired_gain`).
+Where ``scratch`` did not run (k = 0: no target labels), methods are compared with
+``source_only`` instead, the unadapted source model. Negative transfer is flagged when
+the whole gain CI is below 0.
 With a single seed no interval exists; the CI is reported as None. Accuracy intervals are
 clipped to [0, 1].
 """
@@ -48,11 +51,24 @@ def t_interval(
     return Interval(mean, low, high, n)
 
 
-def paired_gain(method: Sequence[float], baseline: Sequence[float]) -> Interval:
-    """t interval of per-seed differences ``method - baseline``."""
+def paired_gain(method: Sequence[float], baseline: Sequence[float], resolution: float = 0.0) -> Interval:
+    """t interval of per-seed differences ``method - baseline``.
+
+    ``resolution``: the smallest step an accuracy can take (1 / test examples). Accuracies
+    on m test examples move in steps of 1/m, so two seeds can give exactly the same
+    difference by chance; their sample std of 0 would make the interval a point and any
+    gain "certain". The std is floored at one step.
+    """
     if len(method) != len(baseline):
         raise ValueError("paired gain needs one baseline value per seed")
-    return t_interval([a - b for a, b in zip(method, baseline, strict=True)])
+    diffs = [a - b for a, b in zip(method, baseline, strict=True)]
+    n = len(diffs)
+    if n < 2 or resolution <= 0:
+        return t_interval(diffs)
+    mean = sum(diffs) / n
+    sd = max(math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1)), resolution)
+    half = float(_st.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
+    return Interval(mean, mean - half, mean + half, n)
 
 
 def is_negative_transfer(gain: Interval) -> bool:

@@ -14,7 +14,9 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         lines.append(f"- **Source**: `{src['data']}` — {src['examples']} examples, {len(src['classes'])} classes")
         for seed, info in src["models"].items():
             state = "cached" if info["cached"] else f"trained in {info['seconds']:.1f} s"
-            lines.append(f"  - source model, seed {seed}: validation accuracy {100 * info['val_accuracy']:.1f} % ({state})")
+            val = info["val_accuracy"]
+            val = "no source validation" if val is None or val != val else f"validation accuracy {100 * val:.1f} %"
+            lines.append(f"  - source model, seed {seed}: {val} ({state})")
     lines += [
         f"- **Target**: `{tgt['data']}` — {tgt['examples']} examples, {len(tgt['classes'])} classes; "
         f"fixed test split of {tgt['test_examples']} examples (split seed {tgt['split_seed']}), "
@@ -26,17 +28,14 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         "## Results",
         "",
         "Accuracy on the held-out target test split, mean over seeds with the 95 % Student-t CI. "
-        "Transfer gain is paired by seed against `scratch` (same labelled examples, same test split); "
+        "Transfer gain is paired by seed against `scratch` (same labelled examples, same test split), "
+        "or against `source_only` where scratch cannot run (k = 0); "
         "**negative transfer** is flagged when the gain's whole CI lies below 0.",
         "",
         markdown_table(summary["results"]),
         "",
     ]
-    if summary["negative_transfer"]:
-        lines += ["**Negative transfer detected:** " + ", ".join(summary["negative_transfer"]) +
-                  ". The source hurts here: prefer `scratch` for these settings.", ""]  # fmt: skip
-    else:
-        lines += ["No negative transfer detected (no gain CI lies entirely below 0).", ""]
+    lines += negative_transfer_lines(summary)
     if summary["skipped"]:
         lines += ["Skipped: " + "; ".join(f"{s['method']} k={s['shots']} ({s['reason']})" for s in summary["skipped"][:10]), ""]
     lines += adaptation_markdown(summary.get("adaptation"))
@@ -44,3 +43,15 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     for title, rel in plots.items():
         lines += [f"## {title}", "", f"![{title}]({rel})", ""]
     return "\n".join(lines)
+
+
+def negative_transfer_lines(summary: dict) -> list[str]:
+    """What the report says about negative transfer: found, none among the checked, or unchecked."""
+    if summary["negative_transfer"]:
+        return ["**Negative transfer detected:** " + ", ".join(summary["negative_transfer"]) +
+                ". The source hurts here: prefer the baseline for these settings.", ""]  # fmt: skip
+    checked = summary.get("negative_transfer_checked", 1)
+    if checked:
+        return [f"No negative transfer detected (none of the {checked} gain CIs lies entirely below 0).", ""]
+    return ["**Negative transfer was not checked:** that needs `scratch` (or `source_only` at k = 0) and "
+            "at least 2 seeds, for an interval of the gain.", ""]  # fmt: skip

@@ -33,6 +33,7 @@ def results_table(result: ProtocolResult) -> list[dict]:
         acc[(r.method, r.shots)][r.seed] = r.accuracy
         secs[(r.method, r.shots)].append(r.seconds)
         sizes[(r.method, r.shots)].append(r.footprint)
+    step = 1.0 / max(1, len(result.data.split.test_idx))  # one test example: an accuracy's resolution
     rows = []
     for method in result.config.method_names:
         for k in result.config.target.shots:
@@ -49,10 +50,13 @@ def results_table(result: ProtocolResult) -> list[dict]:
                 "train_seconds_mean": sum(secs[(method, k)]) / len(secs[(method, k)]),
                 **{key: sizes[(method, k)][0].get(key) for key in ("trainable_params", "total_params", "checkpoint_bytes")},
             }  # fmt: skip
-            base = acc.get((BASELINE, k))
-            if base is not None and method != BASELINE and all(s in base for s in seeds):
-                gain = paired_gain(values, [base[s] for s in seeds])
-                row.update(gain_vs_scratch=gain.mean, gain_ci95=gain.as_list(), negative_transfer=is_negative_transfer(gain))
+            # scratch where it ran; else (k = 0, no target labels) the unadapted source model
+            ref = BASELINE if (BASELINE, k) in acc else "source_only" if ("source_only", k) in acc else None
+            base = acc.get((ref, k))
+            if base is not None and method != ref and all(s in base for s in seeds):
+                gain = paired_gain(values, [base[s] for s in seeds], resolution=step)
+                keys = ("gain_vs_scratch", "gain_ci95") if ref == BASELINE else ("gain_vs_source_only", "gain_vs_source_only_ci95")
+                row.update({keys[0]: gain.mean, keys[1]: gain.as_list(), "negative_transfer": is_negative_transfer(gain)})
             rows.append(row)
     return rows
 
@@ -79,7 +83,9 @@ def build_summary(result: ProtocolResult) -> dict:
         "methods": cfg.method_names,
         "baseline": BASELINE,
         "results": results,
-        "negative_transfer": [f"{r['method']} at k={r['shots']}" for r in results if r["negative_transfer"]],
+        "negative_transfer": [f"{r['method']} at k={r['shots']}" + (" (vs source_only)" if "gain_vs_source_only" in r else "")
+                              for r in results if r["negative_transfer"]],
+        "negative_transfer_checked": sum(bool(r.get("gain_ci95") or r.get("gain_vs_source_only_ci95")) for r in results),
         "skipped": result.skipped,
         "auto_decisions": auto_decisions(result),
         "model_selection": "fixed training budgets; no model or checkpoint is chosen on the target test split",

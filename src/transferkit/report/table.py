@@ -12,9 +12,11 @@ def _ci(ci: list[float] | None) -> str:
 
 
 def _gain(r: dict) -> str:
-    if r["gain_vs_scratch"] is None:
-        return "—"
     flag = "  NEGATIVE TRANSFER" if r["negative_transfer"] else ""
+    if r["gain_vs_scratch"] is None:
+        if r.get("gain_vs_source_only") is None:
+            return "—"  # k = 0 without source_only: nothing to compare with
+        return f"{100 * r['gain_vs_source_only']:+.1f} {_ci(r['gain_vs_source_only_ci95'])} vs source_only{flag}"
     return f"{100 * r['gain_vs_scratch']:+.1f} {_ci(r['gain_ci95'])}{flag}"
 
 
