@@ -192,7 +192,9 @@ def read_experiment(
         if not isinstance(raw, dict):
             raise TransferkitError(f"{p}: expected a mapping of fields, got {type(raw).__name__}.", f"see {example}.")
         base = p.resolve().parent
-    return apply_overrides(dict(raw or {}), parse_set(overrides or [])), base
+    import copy
+
+    return apply_overrides(copy.deepcopy(raw or {}), parse_set(overrides or [])), base  # never the caller's dict
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None, raw: dict | None = None) -> ExperimentConfig:

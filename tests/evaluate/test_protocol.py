@@ -82,3 +82,11 @@ def test_deployed_model_is_named_by_the_configuration_not_a_baseline():
     assert pick(["scratch", "finetune", "auto"]) == "auto"
     assert pick(["source_only", "adabn", "dann"]) == "adabn"  # not the unadapted source model
     assert pick(["scratch"]) == "scratch" and pick(["scratch", "head"], deploy="scratch") == "scratch"
+
+
+def test_overrides_do_not_change_the_callers_dict():
+    from transferkit.config import load_config
+
+    raw = {"target": {"data": "optdigits", "shots": [5]}, "methods": ["head"]}
+    cfg = load_config(None, ["target.shots=[2]"], raw)
+    assert cfg.target.shots == [2] and raw["target"]["shots"] == [5]

@@ -86,6 +86,19 @@ def test_split_any_module_into_shared_and_specific():
         split_module(Net(), "head", (6,), ["a"])
 
 
+def test_a_split_module_saves_and_says_how_to_load_it(tmp_path):
+    from safetensors.torch import load_file
+
+    m = split_module(nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 2)), 3, (1, 4, 4), ["a", "b"])
+    m.save(tmp_path / "user")
+    with pytest.raises(TransferkitError, match="split from your own nn.Module.*load_state_dict"):
+        TransferModel.load(tmp_path / "user")
+    again = split_module(nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 2)), 3, (1, 4, 4), ["a", "b"])
+    again.load_state_dict(load_file(str(tmp_path / "user.safetensors")))  # what the fix says works
+    x = torch.randn(3, 1, 4, 4)
+    assert torch.equal(again.eval()(x), m.eval()(x))
+
+
 def test_unknown_or_mismatched_architecture():
     with pytest.raises(TransferkitError, match="unknown shared-layer architecture 'resnet'"):
         build_shared("resnet", (1, 28, 28))

@@ -151,6 +151,9 @@ def test_rank_run_folder_candidate(tmp_path, capsys):
         (["--source", "SRC", "--shots", "50"], "fewer than shots=50"),
         (["--source", "SRC", "--pad", "wide"], "--pad 'wide' is not a number"),
         (["--source", "SRC", "--source", "VEC"], "candidate vec.npz: "),  # which of several does not fit
+        (["--source", "SRC", "--cuts", "a,b"], "cut points 'a,b' are not whole numbers"),
+        (["--source", "SRC", "--seed", "-1"], "seed=-1 must be a whole number >= 0"),
+        (["--source", "SRC", "--target-max-per-class", "0"], "target_max_per_class=0 must be"),
     ],
 )
 def test_rank_bad_input_one_line_exit_2(tmp_path, capsys, extra, message):
@@ -165,3 +168,12 @@ def test_rank_bad_input_one_line_exit_2(tmp_path, capsys, extra, message):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err, err
     assert not out.exists()
+
+
+def test_the_ordering_score_is_computed_even_when_not_listed(tmp_path):
+    src, tgt = _npz(tmp_path)
+    out = tmp_path / "r.json"
+    args = ["rank", str(tgt), "--shots", "2", "--source-epochs", "1", "--source", str(src), "--scores", "knn", "--by", "logme"]
+    assert main([*args, "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())["candidates"]
+    assert all("logme" in r and "knn" in r for r in rows)

@@ -210,6 +210,12 @@ class TransferModel(nn.Module):
                 "point to a model saved by transferkit (a run folder's models/).",
             )
         config = json.loads(meta_path.read_text())
+        if config.get("architecture") == "user":
+            raise TransferkitError(
+                f"{path} holds the weights of a model split from your own nn.Module; its code is not saved.",
+                "rebuild it with split_module(YourModule(), ...) and call model.load_state_dict("
+                "safetensors.torch.load_file(path.safetensors)).",
+            )
         model = cls.build(
             config["architecture"], tuple(config["input_shape"]), config["classes"],
             head_hidden=config.get("head_hidden", 0), **config.get("arch_kwargs", {}),

@@ -115,7 +115,10 @@ def parse_cuts(spec: str | list[int] | None, num_blocks: int) -> list[int]:
     """``None``/``"all"``: 1..num_blocks; else explicit cut points, checked against the model."""
     if spec is None or spec == "all":
         return list(range(1, num_blocks + 1))
-    cuts = [int(c) for c in (spec.split(",") if isinstance(spec, str) else spec)]
+    try:
+        cuts = [int(c) for c in (spec.split(",") if isinstance(spec, str) else spec)]
+    except (TypeError, ValueError):
+        raise TransferkitError(f"cut points {spec!r} are not whole numbers.", f"use 'all' or e.g. '1,{num_blocks}'.") from None
     bad = [c for c in cuts if not 0 <= c <= num_blocks]
     if bad:
         raise TransferkitError(f"cut points {bad} are outside 0..{num_blocks}.", f"use values in 0..{num_blocks}.")

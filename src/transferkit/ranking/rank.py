@@ -136,8 +136,15 @@ def rank(
     from transferkit.evaluate.prepare import load_section
 
     start = time.perf_counter()
-    names = resolve_scores(scores)
     resolve_scores([by])
+    names = resolve_scores(scores)
+    if by not in names:  # the score that orders the table is always computed
+        names = [*names, by]
+    for what, value, least in (("seed", seed, 0), ("split_seed", split_seed, 0),
+                               ("target_max_per_class", target_max_per_class, 1),
+                               ("source_max_per_class", source_max_per_class, 1), ("source_epochs", source_epochs, 1)):
+        if value is not None and (not isinstance(value, int) or value < least):
+            raise TransferkitError(f"{what}={value!r} must be a whole number >= {least}.", f"give {what} >= {least}.")
     if not sources and not models:
         raise TransferkitError("no candidates to rank.", "give at least one --source DATA or --model FILE_OR_RUN.")
     if pad != "auto" and (not isinstance(pad, int) or pad < 0):
