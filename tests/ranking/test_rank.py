@@ -177,3 +177,22 @@ def test_the_ordering_score_is_computed_even_when_not_listed(tmp_path):
     assert main([*args, "--out", str(out)]) == 0
     rows = json.loads(out.read_text())["candidates"]
     assert all("logme" in r and "knn" in r for r in rows)
+
+
+def test_a_source_trained_by_a_run_is_reused_by_rank(tmp_path):
+    from tests.conftest import make_images
+    from transferkit.config import load_config
+    from transferkit.evaluate.protocol import run_protocol
+    from transferkit.paths import cache_dir
+    from transferkit.ranking.rank import rank
+
+    xs, ys = make_images(30, seed=1)
+    xt, yt = make_images(12, shift=30.0, seed=2)
+    np.savez(tmp_path / "s.npz", x=xs[:, 0], y=ys)
+    np.savez(tmp_path / "t.npz", x=xt[:, 0, ::2, ::2], y=yt)  # 6 x 6: the source is matched to it
+    run_protocol(load_config(None, raw={
+        "source": {"data": str(tmp_path / "s.npz"), "epochs": 1}, "target": {"data": str(tmp_path / "t.npz"), "shots": [2]},
+        "methods": [{"head": {"steps": 3}}], "seeds": 1}))  # fmt: skip
+    trained = sorted(p.name for p in (cache_dir() / "source_models").iterdir())
+    rank(str(tmp_path / "t.npz"), 2, [str(tmp_path / "s.npz")], source_epochs=1, scores=["knn"], by="knn")
+    assert sorted(p.name for p in (cache_dir() / "source_models").iterdir()) == trained  # a cache hit

@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
     r.add_argument("--pad", default="auto", help="target framing in pixels, or auto")
     r.add_argument("--target-max-per-class", type=int, help="subsample the target")
     r.add_argument("--source-max-per-class", type=int, help="subsample built-in sources")
-    r.add_argument("--source-epochs", type=int, default=4, help="epochs for sources trained here")
+    r.add_argument("--source-epochs", type=int, default=None, help="epochs for sources trained here (default: as `run`)")
     r.add_argument("--no-reference", action="store_true", help="omit the random-weights reference")
     r.add_argument("--out", help="JSON file (default runs/rank-<target>-<time>.json)")
 

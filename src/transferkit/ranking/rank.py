@@ -38,15 +38,24 @@ DEFAULT_BY = "logme"
 
 
 def source_candidate(
-    spec: str, max_per_class: int | None = None, epochs: int = 4, seed: int = 0
+    spec: str, max_per_class: int | None = None, epochs: int | None = None, seed: int = 0,
+    target: Domain | None = None, pad: int | str = "auto",
 ) -> tuple[Candidate, Domain]:
-    """Train (or load from the cache) a model on the data set ``spec``, as ``transferkit run`` would."""
+    """Train (or load from the cache) a model on the data set ``spec``, as ``transferkit run`` would.
+
+    The same settings (``epochs`` None: the run's default), and for image targets the same
+    source recipe (``resolution: match`` degrades the source to ``target``'s resolution), so
+    the cache key is the run's and a source trained by a run is reused.
+    """
+    from transferkit.data.preprocess import match_resolution
     from transferkit.evaluate.prepare import load_section
     from transferkit.train.source import pretrain_source
 
-    section = SourceConfig(data=spec, max_per_class=max_per_class, epochs=epochs)
+    section = SourceConfig(data=spec, max_per_class=max_per_class, **({} if epochs is None else {"epochs": epochs}))
     domain = load_section(section)
     recipe = make_recipe(domain, domain.input_shape, 0)
+    if target is not None and target.is_image and domain.is_image and section.resolution == "match":
+        recipe = match_resolution(recipe, target.input_shape[1:], make_recipe(target, domain.input_shape, pad, source=domain))
     settings = {k: getattr(section, k) for k in ("epochs", "batch_size", "lr", "weight_decay", "augment")}
     identity = {"data": domain.fingerprint(), "recipe": recipe.to_dict(), "head_hidden": 0}
     res = pretrain_source(
@@ -113,7 +122,7 @@ def rank(
     pad: int | str = "auto",
     target_max_per_class: int | None = None,
     source_max_per_class: int | None = None,
-    source_epochs: int = 4,
+    source_epochs: int | None = None,
     split_seed: int = 0,
     test_fraction: float = 0.3,
 ) -> dict:
@@ -162,7 +171,7 @@ def rank(
             raise TransferkitError(f"candidate {cand.name}: {e.problem}", e.fix) from None
 
     for spec in sources or []:
-        cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed)
+        cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=tgt, pad=pad)
         entries.append((cand, recipe_for(cand, pad, src)))
     for spec in models or []:
         for cand, recorded in checkpoint_candidates(spec):
