@@ -28,7 +28,8 @@ def render() -> str:
         cls = METHODS[name]
         module = sys.modules[cls.__module__]
         doc = inspect.cleandoc(module.__doc__ or cls.__doc__ or "")
-        fields = ", ".join(f"`{k}={v.default!r}`" for k, v in cls.Params.model_fields.items()) or "none"
+        fields = ", ".join(f"`{k}={v.get_default(call_default_factory=True)!r}`"
+                           for k, v in cls.Params.model_fields.items()) or "none"  # fmt: skip
         parts.append(f"## `{name}`\n\n{cls.description}.\n\n```text\n{doc}\n```\n\nHyper-parameters: {fields}\n")
     return "\n".join(parts)
 

@@ -199,7 +199,7 @@ def read_experiment(
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None, raw: dict | None = None) -> ExperimentConfig:
     """Read, override and validate an experiment; data paths become absolute."""
-    raw, base = read_experiment(path, overrides, raw, "configs/demo.yaml")
+    raw, base = read_experiment(path, overrides, raw, "configs/mnist_to_optdigits.yaml")
     cfg = validate(raw, str(path) if path else "experiment")
     for section in (cfg.source, cfg.target):
         if section is not None and section.data is not None:

@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
     r.add_argument("--source-max-per-class", type=int, help="subsample built-in sources")
     r.add_argument("--source-epochs", type=int, default=None, help="epochs for sources trained here (default: as `run`)")
     r.add_argument("--no-reference", action="store_true", help="omit the random-weights reference")
-    r.add_argument("--out", help="JSON file (default runs/rank-<target>-<time>.json)")
+    r.add_argument("--out", help="JSON file (default runs/rank-<target>-k<shots>-<time>.json)")
 
 
 def format_table(result: dict) -> str:
