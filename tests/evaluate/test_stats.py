@@ -80,3 +80,11 @@ def test_the_report_does_not_give_an_all_clear_it_could_not_check():
 def _summary(results):
     return {"name": "t", "results": results, "negative_transfer": [], "skipped": [], "seeds": [0],
             "negative_transfer_checked": sum(bool(r.get("gain_ci95")) for r in results)}  # fmt: skip
+
+
+def test_skipped_runs_are_listed_once_with_their_seeds():
+    from transferkit.report.markdown import skipped_line
+
+    why = "needs at least 1 labelled example(s) per class"
+    line = skipped_line([{"method": "scratch", "shots": 0, "seed": s, "reason": why} for s in (0, 1, 2)])
+    assert line == f"Skipped: scratch k=0 ({why}; seeds 0, 1, 2)"

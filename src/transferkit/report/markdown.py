@@ -37,7 +37,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     ]
     lines += negative_transfer_lines(summary)
     if summary["skipped"]:
-        lines += ["Skipped: " + "; ".join(f"{s['method']} k={s['shots']} ({s['reason']})" for s in summary["skipped"][:10]), ""]
+        lines += [skipped_line(summary["skipped"]), ""]
     lines += adaptation_markdown(summary.get("adaptation"))
     lines += auto_section(summary)  # what `method: auto` chose and why (report/auto.py)
     for title, rel in plots.items():
@@ -55,3 +55,12 @@ def negative_transfer_lines(summary: dict) -> list[str]:
         return [f"No negative transfer detected (none of the {checked} gain CIs lies entirely below 0).", ""]
     return ["**Negative transfer was not checked:** that needs `scratch` (or `source_only` at k = 0) and "
             "at least 2 seeds, for an interval of the gain.", ""]  # fmt: skip
+
+
+def skipped_line(skipped: list[dict]) -> str:
+    """One entry per (method, k, reason), with the seeds it covers."""
+    seeds: dict[tuple, list] = {}
+    for s in skipped:
+        seeds.setdefault((s["method"], s["shots"], s["reason"]), []).append(s.get("seed"))
+    return "Skipped: " + "; ".join(f"{m} k={k} ({why}; seeds {', '.join(map(str, ss))})"
+                                   for (m, k, why), ss in list(seeds.items())[:10])  # fmt: skip
