@@ -86,3 +86,13 @@ def test_each_domain_is_brought_from_its_own_range_to_0_1():
     eight_bit, _ = _domain(np.full((4, 8, 8), 255, dtype=np.uint8), np.arange(4) % 2, "s")
     four_bit, _ = _domain(np.full((4, 8, 8), 16.0), np.arange(4) % 2, "t")
     assert eight_bit.value_range == (0.0, 255.0) and four_bit.value_range == (0.0, 16.0)  # was (0, 1) for both
+
+
+def test_save_and_load_give_the_same_predictions_and_labels(data, tmp_path):
+    _, _, xt, yt = data
+    names = np.array(["bar", "dot", "ring"])
+    clf = TransferClassifier("scratch", method_params={"steps": 5}, random_state=4).fit(xt, names[yt])
+    clf.save(tmp_path / "clf")
+    back = TransferClassifier.load(tmp_path / "clf")
+    assert np.array_equal(back.predict(xt), clf.predict(xt)) and list(back.classes_) == ["bar", "dot", "ring"]
+    assert back.get_params()["random_state"] == 4 and back.get_params()["method"] == "scratch"

@@ -114,8 +114,24 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[proba.argmax(1)]
 
     def save(self, path) -> None:
+        """``path.safetensors`` + ``path.json``: the model, its input recipe and the labels."""
         self._check_fitted()
-        self.model_.save(path, {"recipe": self.recipe_.to_dict()})
+        labels = [v.item() if hasattr(v, "item") else v for v in self.classes_]  # JSON: str, int or float
+        self.model_.save(path, {"recipe": self.recipe_.to_dict(), "labels": labels, "estimator": self.get_params()})
+
+    @classmethod
+    def load(cls, path) -> TransferClassifier:
+        """A fitted classifier from :meth:`save` (or any transferkit model with its recipe)."""
+        import json
+        from pathlib import Path
+
+        model = TransferModel.load(path)
+        meta = json.loads(Path(path).with_suffix(".json").read_text())
+        clf = cls(**{k: v for k, v in meta.get("estimator", {}).items() if k in cls().get_params()})
+        clf.model_, clf.recipe_ = model, Recipe.from_dict(meta["recipe"])
+        clf.classes_ = np.asarray(meta.get("labels", model.classes))
+        clf.class_names_ = model.classes
+        return clf
 
 
 __all__ = ["TransferClassifier", "Recipe"]
