@@ -196,3 +196,30 @@ def test_a_source_trained_by_a_run_is_reused_by_rank(tmp_path):
     trained = sorted(p.name for p in (cache_dir() / "source_models").iterdir())
     rank(str(tmp_path / "t.npz"), 2, [str(tmp_path / "s.npz")], source_epochs=1, scores=["knn"], by="knn")
     assert sorted(p.name for p in (cache_dir() / "source_models").iterdir()) == trained  # a cache hit
+
+
+def test_a_run_scored_on_its_own_training_examples_is_flagged(tmp_path, capsys):
+    from transferkit.data import load_domain
+
+    _, tgt = _npz(tmp_path)
+    target = load_domain(str(tgt))
+    run = tmp_path / "run"
+    tiny_model().save(
+        run / "models" / "finetune_k5_seed0", {"recipe": {"value_range": [0, 255], "shape": [1, 12, 12], "pad": 0}}
+    )
+    (run / "summary.json").write_text(json.dumps({
+        "deploy": {"method": "finetune", "shots": 5, "seed": 0},
+        "target": {"recipe": {"pad": 0}, "data": target.name, "examples": len(target.y), "split_seed": 0,
+                   "test_fraction": 0.3},
+        "source": {"models": {"0": {"key": "not-cached"}}},
+    }))  # fmt: skip
+    args = ["rank", str(tgt), "--model", str(run), "--shots", "2", "--cuts", "3", "--no-reference"]
+    assert main([*args, "--seed", "0", "--out", str(tmp_path / "a.json")]) == 0
+    assert "are among those its deployed model was fine-tuned on" in capsys.readouterr().out
+    import re
+
+    assert re.match(r"run: [1-6] of the 6 labelled", json.loads((tmp_path / "a.json").read_text())["warnings"][0])
+    other = tmp_path / "other.npz"  # another data set: nothing to warn about
+    np.savez(other, x=np.load(tgt)["x"][::-1], y=np.load(tgt)["y"][::-1], classes=np.array(CLASSES))
+    assert main(["rank", str(other), *args[2:], "--out", str(tmp_path / "b.json")]) == 0
+    assert json.loads((tmp_path / "b.json").read_text())["warnings"] == []

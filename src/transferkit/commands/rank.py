@@ -80,6 +80,8 @@ def execute(args) -> int:
     best = result["best"]
     if best is not None:
         print(f"best: {best['candidate']} cut after block {best['cut']} of {best['blocks']}")
+    for warning in result.get("warnings", []):
+        print(f"WARNING: {warning}")
     if result["best_beats_reference"] is False:
         print(f"WARNING: no source beats random weights on {result['by']}: transfer may not help here.")
     write_json(out, result)

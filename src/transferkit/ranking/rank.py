@@ -97,6 +97,20 @@ def checkpoint_candidates(spec: str) -> list[tuple[Candidate, int | None]]:
     return [(Candidate(p.stem, model), None if pad is None else int(pad))]
 
 
+def trained_on_these(spec: str, target: Domain, lab: np.ndarray) -> int:
+    """How many of ``lab`` the deployed model of run folder ``spec`` was fine-tuned on (0 when
+    ``spec`` is not a run folder or its target is another data set)."""
+    p = Path(spec)
+    if not (p / "summary.json").is_file():
+        return 0
+    summary = json.loads((p / "summary.json").read_text())
+    tgt, dep = summary.get("target") or {}, summary.get("deploy") or {}
+    if tgt.get("data") != target.name or tgt.get("examples") != len(target.y) or not dep.get("shots"):
+        return 0
+    seen = labelled_examples(target, dep["shots"], dep["seed"], tgt.get("split_seed", 0), tgt.get("test_fraction", 0.3))
+    return len(set(lab.tolist()) & set(seen.tolist()))
+
+
 def labelled_examples(
     target: Domain, shots: int, seed: int, split_seed: int = 0, test_fraction: float = 0.3
 ) -> np.ndarray:
@@ -173,9 +187,15 @@ def rank(
     for spec in sources or []:
         cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=tgt, pad=pad)
         entries.append((cand, recipe_for(cand, pad, src)))
+    warnings = []
     for spec in models or []:
         for cand, recorded in checkpoint_candidates(spec):
             entries.append((cand, recipe_for(cand, (recorded or 0) if pad == "auto" else pad)))
+        seen = trained_on_these(spec, tgt, lab)
+        if seen:
+            warnings.append(f"{Path(spec).name}: {seen} of the {len(lab)} labelled examples scored here are among "
+                            "those its deployed model was fine-tuned on, so its scores are optimistic; rank with "
+                            "another --seed to score it on examples it has not seen.")  # fmt: skip
     if reference:
         first, recipe = entries[0]
         entries.append((Candidate(REFERENCE, random_reference(first.model, seed), reference=True), recipe))
@@ -192,5 +212,5 @@ def rank(
         "split_seed": split_seed, "labelled_examples": int(len(lab)), "by": by, "scores": names,
         "candidates": ranked, "best": best,
         "best_beats_reference": None if ref_best is None or best is None else bool(best[by] > ref_best),
-        "wall_time_s": time.perf_counter() - start,
+        "warnings": warnings, "wall_time_s": time.perf_counter() - start,
     }  # fmt: skip
