@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from transferkit.atomic import write_text
-from transferkit.data.files import IMAGE_SUFFIXES, image_layout, load_file, read_images
+from transferkit.data.files import IMAGE_SUFFIXES, csv_features, image_layout, load_file, read_csv_rows, read_images
 from transferkit.data.preprocess import Recipe, apply_recipe
 from transferkit.errors import TransferkitError
 from transferkit.models import TransferModel
@@ -44,17 +44,8 @@ def run_columns(run_dir: str | Path) -> tuple[str, str]:
 
 def read_feature_csv(path: Path, label_column: str = "label") -> np.ndarray:
     """(N, D) features from a CSV/TSV with a header; a label column, if there is one, is dropped."""
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f, delimiter="\t" if path.suffix == ".tsv" else ","))
-    if len(rows) < 2:
-        raise TransferkitError(f"{path}: CSV has no data rows.", "add a header and one row per example.")
-    keep = [j for j, name in enumerate(rows[0]) if name != label_column]
-    if any(len(r) != len(rows[0]) for r in rows[1:]):
-        raise TransferkitError(f"{path}: rows have different numbers of columns.", "fix the CSV.")
-    try:
-        return np.asarray([[float(r[j]) for j in keep] for r in rows[1:]], dtype=np.float32)
-    except ValueError as e:
-        raise TransferkitError(f"{path}: a feature value is not a number ({e}).", "keep only numeric feature columns.") from None
+    header, body = read_csv_rows(path)
+    return csv_features(path, header, body, header.index(label_column) if label_column in header else None)
 
 
 def load_inputs(path: str | Path, label_column: str = "label") -> tuple[np.ndarray, list[str]]:

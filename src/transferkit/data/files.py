@@ -167,13 +167,32 @@ def _is_number(v: str) -> bool:
     return True
 
 
-def load_csv(path: Path, label_column: str) -> Domain:
-    delimiter = "\t" if path.suffix == ".tsv" else ","
+def read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of a CSV (or .tsv) with a header line and at least one data row."""
     with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f, delimiter=delimiter))
+        rows = list(csv.reader(f, delimiter="\t" if path.suffix == ".tsv" else ","))
     if len(rows) < 2:
         raise TransferkitError(f"{path}: CSV has no data rows.", "add a header and one row per example.")
-    header, body = rows[0], rows[1:]
+    if any(len(r) != len(rows[0]) for r in rows[1:]):
+        raise TransferkitError(f"{path}: rows have different numbers of columns.", "fix the CSV.")
+    return rows[0], rows[1:]
+
+
+def csv_features(path: Path, header: list[str], body: list[list[str]], skip: int | None = None) -> np.ndarray:
+    """(N, D) float32 of every column but ``skip``; a non-numeric column is named, with the fix."""
+    try:
+        return np.asarray([[float(v) for j, v in enumerate(r) if j != skip] for r in body], dtype=np.float32)
+    except ValueError:
+        j, v = next((j, v) for r in body for j, v in enumerate(r) if j != skip and not _is_number(v))
+        raise TransferkitError(
+            f"{path}: column {header[j]!r} is not numeric ({v[:40]!r} is not a number).",
+            f"keep only numeric feature columns; if it holds texts, set `text_column: {header[j]}` "
+            "(with a text encoder as the source).",
+        ) from None
+
+
+def load_csv(path: Path, label_column: str) -> Domain:
+    header, body = read_csv_rows(path)
     if label_column not in header:
         raise TransferkitError(
             f"{path}: no label column {label_column!r} (columns: {header[:8]}{'...' if len(header) > 8 else ''}).",
@@ -181,17 +200,7 @@ def load_csv(path: Path, label_column: str) -> Domain:
         )
     li = header.index(label_column)
     raw_labels = [r[li] for r in body]
-    if any(len(r) != len(header) for r in body):
-        raise TransferkitError(f"{path}: rows have different numbers of columns.", "fix the CSV.")
-    try:
-        x = np.asarray([[float(v) for j, v in enumerate(r) if j != li] for r in body], dtype=np.float32)
-    except ValueError:
-        j, v = next((j, v) for r in body for j, v in enumerate(r) if j != li and not _is_number(v))
-        raise TransferkitError(
-            f"{path}: column {header[j]!r} is not numeric (e.g. {v[:40]!r}).",
-            f"keep only numeric feature columns; if it holds texts, set `text_column: {header[j]}` "
-            "(with a text encoder as the source).",
-        ) from None
+    x = csv_features(path, header, body, li)
     try:
         values, y = np.unique(_labels(np.asarray([float(v) for v in raw_labels]), str(path)), return_inverse=True)
         classes, y = [str(v) for v in values], y.astype(np.int64)
