@@ -24,17 +24,14 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from images_layers import fashion_k10  # noqa: E402  (same folder: the same data, split and model)
 
-from transferkit.config import validate  # noqa: E402
 from transferkit.data.splits import draw_shots  # noqa: E402
-from transferkit.evaluate.prepare import prepare  # noqa: E402
 from transferkit.models.specific import build_specific  # noqa: E402
 from transferkit.models.taps import combine  # noqa: E402
-from transferkit.train.pretrained_source import build_pretrained_model  # noqa: E402
 from transferkit.train.probe import _train_head, cross_validate_l2  # noqa: E402
 from transferkit.train.probe_layers import frozen_block_outputs  # noqa: E402
 
-MOBILENET = "mobilenet_v2_imagenet"
 SEEDS = 10
 
 
@@ -53,10 +50,8 @@ def fit_eval(f: torch.Tensor, y: torch.Tensor, lab: torch.Tensor, test: torch.Te
 def main() -> None:
     warnings.filterwarnings("ignore")
     torch.set_num_threads(1)
-    cfg = validate({"source": {"pretrained": MOBILENET}, "methods": ["head"], "seeds": 3,
-                    "target": {"data": "fashion-mnist", "max_per_class": 100, "test_fraction": 0.5, "shots": [10]}})  # fmt: skip
-    data = prepare(cfg)
-    model = build_pretrained_model(MOBILENET, None, data.input_shape, data.target.classes).freeze("all").eval()
+    data, model = fashion_k10()
+    model.freeze("all")
     outs = frozen_block_outputs(model, data.xt, 50)  # [(N, C_b)] for the 9 block groups
     n, y = len(outs), data.yt
     test = torch.as_tensor(np.asarray(data.split.test_idx))

@@ -46,13 +46,19 @@ def unit(a: np.ndarray) -> np.ndarray:
     return a / (np.linalg.norm(a, axis=1, keepdims=True) + 1e-8)
 
 
-def main() -> None:
-    warnings.filterwarnings("ignore")
-    torch.set_num_threads(1)
+def fashion_k10():
+    """(prepared data, MobileNetV2 TransferModel in eval mode): Fashion-MNIST, 100 per class,
+    50 % test, k = 10, at the model's 224 px, as ``benchmarks/pretrained.py --part images224``."""
     cfg = validate({"source": {"pretrained": MOBILENET}, "methods": ["head"], "seeds": 3,
                     "target": {"data": "fashion-mnist", "max_per_class": 100, "test_fraction": 0.5, "shots": [10]}})  # fmt: skip
     data = prepare(cfg)
-    model = build_pretrained_model(MOBILENET, None, data.input_shape, data.target.classes).eval()
+    return data, build_pretrained_model(MOBILENET, None, data.input_shape, data.target.classes).eval()
+
+
+def main() -> None:
+    warnings.filterwarnings("ignore")
+    torch.set_num_threads(1)
+    data, model = fashion_k10()
     feats: dict[str, np.ndarray] = {str(i): f for i, f in block_features(model, data.xt).items()}
     feats["cat4-8"] = np.concatenate([unit(feats[str(i)]) for i in (4, 5, 6, 7, 8)], 1)
     feats["cat6-8"] = np.concatenate([unit(feats[str(i)]) for i in (6, 7, 8)], 1)
