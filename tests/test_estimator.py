@@ -96,3 +96,6 @@ def test_save_and_load_give_the_same_predictions_and_labels(data, tmp_path):
     back = TransferClassifier.load(tmp_path / "clf")
     assert np.array_equal(back.predict(xt), clf.predict(xt)) and list(back.classes_) == ["bar", "dot", "ring"]
     assert back.get_params()["random_state"] == 4 and back.get_params()["method"] == "scratch"
+    clf = TransferClassifier("scratch", method_params={"steps": 5}).fit(xt, yt + 1)  # integer labels stay integers
+    clf.save(tmp_path / "ints")
+    assert TransferClassifier.load(tmp_path / "ints").predict(xt).tolist() == clf.predict(xt).tolist()
