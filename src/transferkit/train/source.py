@@ -18,7 +18,7 @@ from transferkit.models import TransferModel
 from transferkit.paths import cache_dir
 from transferkit.train.supervised import fit_supervised, predict_proba
 
-CACHE_FORMAT = 3  # 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px
+CACHE_FORMAT = 4  # 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px; 4: input_stats on constant features
 
 
 @dataclass
@@ -32,9 +32,18 @@ class SourceResult:
 
 
 def input_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel (images) or per-feature (vectors) mean and std of (N, ...) inputs."""
+    """Per-channel (images) or per-feature (vectors) mean and std of (N, ...) inputs.
+
+    A channel or feature that never varies here (std ~ 0, e.g. a pixel column that is always
+    0 in the source) gets the median std of those that do (1 if none do) instead of a tiny
+    floor: dividing by ~1e-6 would multiply any other value it takes later, in the target,
+    by a million.
+    """
     dims = [0, 2, 3] if x.ndim == 4 else [0]
-    return x.mean(dim=dims), x.std(dim=dims).clamp_min(1e-6)
+    mean, std = x.mean(dim=dims), x.std(dim=dims)
+    varies = std > 1e-6 * (1.0 + mean.abs())
+    typical = std[varies].median() if bool(varies.any()) else torch.ones((), dtype=std.dtype)
+    return mean, torch.where(varies, std, typical)
 
 
 def source_val_split(y: np.ndarray, fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
