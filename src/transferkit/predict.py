@@ -10,7 +10,15 @@ from pathlib import Path
 import numpy as np
 
 from transferkit.atomic import write_text
-from transferkit.data.files import IMAGE_SUFFIXES, csv_features, image_layout, load_file, read_csv_rows, read_images
+from transferkit.data.files import (
+    IMAGE_SUFFIXES,
+    csv_features,
+    image_layout,
+    load_file,
+    order_columns,
+    read_csv_rows,
+    read_images,
+)
 from transferkit.data.preprocess import Recipe, apply_recipe
 from transferkit.errors import TransferkitError
 from transferkit.models import TransferModel
@@ -42,15 +50,23 @@ def run_columns(run_dir: str | Path) -> tuple[str, str]:
     return target.get("label_column", "label"), target.get("text_column", "text")
 
 
-def read_feature_csv(path: Path, label_column: str = "label") -> np.ndarray:
-    """(N, D) features from a CSV/TSV with a header; a label column, if there is one, is dropped."""
+def read_feature_csv(path: Path, label_column: str = "label", columns: list[str] | None = None) -> np.ndarray:
+    """(N, D) features from a CSV/TSV with a header; a label column, if there is one, is dropped.
+
+    ``columns``: the feature names the model was trained on (from its recipe); the CSV's
+    columns are matched to them by name, in any order.
+    """
     header, body = read_csv_rows(path)
-    return csv_features(path, header, body, header.index(label_column) if label_column in header else None)
+    li = header.index(label_column) if label_column in header else None
+    x = csv_features(path, header, body, li)
+    return order_columns(x, [c for j, c in enumerate(header) if j != li], columns, str(path)) if columns else x
 
 
-def load_inputs(path: str | Path, label_column: str = "label") -> tuple[np.ndarray, list[str]]:
+def load_inputs(
+    path: str | Path, label_column: str = "label", columns: list[str] | None = None
+) -> tuple[np.ndarray, list[str]]:
     """Unlabelled inputs: .npz (``x``), a folder of images (recursively), or a CSV of features
-    (``label_column``, if present, is ignored)."""
+    (``label_column``, if present, is ignored; ``columns`` matched by name, see read_feature_csv)."""
     p = Path(path)
     if not p.exists():
         raise TransferkitError(f"input {str(path)!r} does not exist.", "give a .npz, .csv or a folder of images.")
@@ -66,7 +82,7 @@ def load_inputs(path: str | Path, label_column: str = "label") -> tuple[np.ndarr
             raise TransferkitError(f"{p}: no images found.", f"use files ending in {sorted(IMAGE_SUFFIXES)}.")
         return read_images(files), [str(f.relative_to(p)) for f in files]
     if p.suffix in (".csv", ".tsv"):
-        x = read_feature_csv(p, label_column)
+        x = read_feature_csv(p, label_column, columns)
         return x, [str(i) for i in range(len(x))]
     domain = load_file(p)
     return domain.x, [str(i) for i in range(len(domain.x))]
@@ -85,10 +101,11 @@ def predict(run_dir: str | Path, inputs: str | Path, out: str | Path | None = No
         texts, names = load_text_inputs(inputs, text_column)
         probs = predict_proba(model, tokenize(tokenizer, texts, recipe.max_length))
     else:
-        x, names = load_inputs(inputs, label_column)
+        recipe = Recipe.from_dict(meta["recipe"])
+        x, names = load_inputs(inputs, label_column, list(recipe.columns) if recipe.columns else None)
         if not np.isfinite(x).all():
             raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
-        probs = predict_proba(model, apply_recipe(x, Recipe.from_dict(meta["recipe"])))
+        probs = predict_proba(model, apply_recipe(x, recipe))
     conf, idx = probs.max(1)
     rows = [{"input": n, "class_index": int(i), "class_name": model.classes[int(i)], "probability": float(c)}
             for n, i, c in zip(names, idx, conf, strict=True)]  # fmt: skip

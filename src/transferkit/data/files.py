@@ -191,6 +191,20 @@ def csv_features(path: Path, header: list[str], body: list[list[str]], skip: int
         ) from None
 
 
+def order_columns(x: np.ndarray, columns: list[str], wanted: list[str], name: str) -> np.ndarray:
+    """The columns of x (N, D), named ``columns``, in the order of ``wanted`` (matched by name)."""
+    if list(columns) == list(wanted):
+        return x
+    missing, extra = [c for c in wanted if c not in columns], [c for c in columns if c not in wanted]
+    if missing or extra or len(set(columns)) != len(columns) or len(set(wanted)) != len(wanted):
+        raise TransferkitError(
+            f"{name}: its feature columns are not the source's (missing {missing[:5]}, extra {extra[:5]}"
+            f"{', or repeated names' if not (missing or extra) else ''}).",
+            "give it the source's feature column names (their order does not matter).",
+        )
+    return x[:, [columns.index(c) for c in wanted]]
+
+
 def load_csv(path: Path, label_column: str) -> Domain:
     header, body = read_csv_rows(path)
     if label_column not in header:
@@ -200,6 +214,12 @@ def load_csv(path: Path, label_column: str) -> Domain:
         )
     li = header.index(label_column)
     raw_labels = [r[li] for r in body]
+    empty = [i + 2 for i, v in enumerate(raw_labels) if not v.strip()]  # line numbers, header = 1
+    if empty:
+        raise TransferkitError(
+            f"{path}: {len(empty)} row(s) have no label in column {label_column!r} (lines {empty[:5]}).",
+            "fill in their labels or remove those rows.",
+        )
     x = csv_features(path, header, body, li)
     try:
         values, y = np.unique(_labels(np.asarray([float(v) for v in raw_labels]), str(path)), return_inverse=True)
@@ -207,4 +227,5 @@ def load_csv(path: Path, label_column: str) -> Domain:
     except ValueError:  # string labels: names, sorted
         classes = sorted(set(raw_labels))
         y = np.asarray([classes.index(v) for v in raw_labels], dtype=np.int64)
-    return Domain(str(path), x, y, classes, value_range(x) if np.isfinite(x).all() else (0.0, 1.0))
+    columns = [c for j, c in enumerate(header) if j != li]
+    return Domain(str(path), x, y, classes, value_range(x) if np.isfinite(x).all() else (0.0, 1.0), {"columns": columns})

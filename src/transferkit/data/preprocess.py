@@ -34,6 +34,7 @@ class Recipe:
     shape: tuple[int, ...]  # model input: (C, H, W) or (D,)
     pad: int = 0
     resolution: tuple[int, int] | None = None  # pass through this (H, W) first: see match_resolution
+    columns: tuple[str, ...] | None = None  # vectors from a CSV: the feature column names, in model order
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -41,7 +42,9 @@ class Recipe:
     @classmethod
     def from_dict(cls, d: dict) -> Recipe:
         res = d.get("resolution")
-        return cls(tuple(d["value_range"]), tuple(d["shape"]), int(d.get("pad", 0)), tuple(res) if res else None)
+        cols = d.get("columns")
+        return cls(tuple(d["value_range"]), tuple(d["shape"]), int(d.get("pad", 0)), tuple(res) if res else None,
+                   tuple(cols) if cols else None)  # fmt: skip
 
 
 def unit_range(x: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
@@ -93,7 +96,9 @@ def make_recipe(
             )
         # The same feature columns share one scale, the source's: a range of the target's own
         # (its min and max) would move its values against the source's for no reason.
-        return Recipe(source.value_range if source is not None else domain.value_range, tuple(shape), 0)
+        named = (source if source is not None else domain).meta.get("columns")
+        return Recipe(source.value_range if source is not None else domain.value_range, tuple(shape), 0,
+                      columns=tuple(named) if named else None)  # fmt: skip
     if pad == "auto":
         if source is None or source is domain:
             pad = 0

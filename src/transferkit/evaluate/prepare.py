@@ -9,6 +9,7 @@ import torch
 
 from transferkit.config import DataConfig, ExperimentConfig
 from transferkit.data import Domain, load_domain
+from transferkit.data.files import order_columns
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, match_resolution
 from transferkit.data.splits import TestSplit, make_test_split
 from transferkit.errors import TransferkitError
@@ -48,13 +49,31 @@ def load_section(section: DataConfig, seed: int = 0) -> Domain:
     return domain
 
 
+def match_source(source: Domain | None, target: Domain) -> Domain:
+    """``target`` arranged like ``source``: named feature columns (CSV) in the source's order,
+    matched by name, and, when both have the same class names in another order, its labels
+    renumbered into the source's order (so source-trained heads read them right)."""
+    if source is None:
+        return target
+    x, classes, y, meta = target.x, target.classes, target.y, dict(target.meta)
+    named_s, named_t = source.meta.get("columns"), target.meta.get("columns")
+    if named_s and named_t:
+        x, meta["columns"] = order_columns(x, named_t, named_s, target.name), named_s
+    if classes != source.classes and sorted(classes) == sorted(source.classes):
+        y = np.asarray([source.classes.index(c) for c in classes], dtype=np.int64)[y]
+        classes = list(source.classes)
+    if x is target.x and y is target.y:
+        return target
+    return Domain(target.name, x, y, classes, target.value_range, meta)
+
+
 def prepare(cfg: ExperimentConfig) -> Prepared:
     if cfg.source is not None and cfg.source.pretrained:
         from transferkit.evaluate.pretrained import prepare_pretrained
 
         return prepare_pretrained(cfg)
-    target = load_section(cfg.target)
     source = load_section(cfg.source) if cfg.source else None
+    target = match_source(source, load_section(cfg.target))
     if cfg.model.input_shape:
         shape = tuple(cfg.model.input_shape)
     else:

@@ -1,0 +1,80 @@
+"""CSV feature columns are matched by name (run and predict); target classes by name; blank labels refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.conftest import tiny_experiment
+from transferkit.cli import main
+from transferkit.config import validate
+from transferkit.data import load_domain
+from transferkit.data.files import order_columns
+from transferkit.errors import TransferkitError
+from transferkit.evaluate.prepare import match_source, prepare
+from transferkit.predict import predict
+
+
+def _csv(path, x, labels, names):
+    lines = [",".join([*names, "label"])] + [",".join([*map(str, row), str(lab)]) for row, lab in zip(x, labels, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_order_columns_matches_by_name_and_names_what_differs():
+    x = np.array([[1.0, 2.0, 3.0]])
+    assert order_columns(x, ["b", "c", "a"], ["a", "b", "c"], "t").tolist() == [[3.0, 1.0, 2.0]]
+    assert order_columns(x, ["a", "b", "c"], ["a", "b", "c"], "t") is x
+    with pytest.raises(TransferkitError, match=r"missing \['d'\], extra \['c'\]"):
+        order_columns(x, ["a", "b", "c"], ["a", "b", "d"], "t")
+
+
+def test_target_columns_and_classes_are_arranged_like_the_source(tmp_path):
+    rng = np.random.default_rng(0)
+    xs, xt = rng.normal(size=(6, 3)).round(3), rng.normal(size=(4, 3)).round(3)
+    source = load_domain(str(_csv(tmp_path / "s.csv", xs, ["cat", "dog", "eel"] * 2, ["f0", "f1", "f2"])))
+    shuffled = _csv(tmp_path / "t.csv", xt[:, [2, 0, 1]], ["eel", "dog", "cat", "eel"], ["f2", "f0", "f1"])
+    target = match_source(source, load_domain(str(shuffled)))
+    np.testing.assert_allclose(target.x, xt, rtol=1e-6)
+    assert target.meta["columns"] == ["f0", "f1", "f2"] and target.classes == ["cat", "dog", "eel"]
+    assert [target.classes[i] for i in target.y] == ["eel", "dog", "cat", "eel"]
+    renamed = _csv(tmp_path / "r.csv", xt, ["cat", "dog", "eel", "cat"], ["f0", "f1", "x"])
+    with pytest.raises(TransferkitError, match=r"missing \['f2'\], extra \['x'\]"):
+        match_source(source, load_domain(str(renamed)))
+
+
+def test_blank_labels_are_refused_with_their_lines(tmp_path):
+    (tmp_path / "b.csv").write_text("f0,label\n1,a\n2,\n3,b\n")
+    with pytest.raises(TransferkitError, match=r"1 row\(s\) have no label in column 'label' \(lines \[3\]\)"):
+        load_domain(str(tmp_path / "b.csv"))
+
+
+@pytest.mark.slow
+def test_run_and_predict_read_shuffled_columns_by_name(tmp_path):
+    rng = np.random.default_rng(1)
+    names = [f"f{i}" for i in range(6)]
+    centers = rng.normal(scale=3, size=(3, 6))
+    def draw(n):
+        y = np.arange(n) % 3
+        return (centers[y] + rng.normal(size=(n, 6))).round(4), y
+    xs, ys = draw(150)
+    xt, yt = draw(60)
+    _csv(tmp_path / "s.csv", xs, ys, names)
+    perm = [3, 0, 5, 1, 4, 2]
+    _csv(tmp_path / "t.csv", xt[:, perm], yt, [names[j] for j in perm])
+    raw = tiny_experiment(str(tmp_path / "s.csv"), str(tmp_path / "t.csv"), seeds=1,
+                          model={"options": {"hidden": 16, "feature_dim": 8}},
+                          methods=[{"name": "head", "params": {"steps": 15}}])  # fmt: skip
+    data = prepare(validate(raw))
+    np.testing.assert_allclose(data.target.x, xt, rtol=1e-6)
+    assert data.target_recipe.columns == tuple(names)
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(raw))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    (tmp_path / "new.csv").write_text(
+        "\n".join([",".join(names[j] for j in perm)] + [",".join(map(str, r[perm])) for r in xt[:9]]) + "\n"
+    )
+    (tmp_path / "new_ordered.csv").write_text("\n".join([",".join(names)] + [",".join(map(str, r)) for r in xt[:9]]) + "\n")
+    shuffled, ordered = predict(tmp_path / "run", tmp_path / "new.csv"), predict(tmp_path / "run", tmp_path / "new_ordered.csv")
+    assert shuffled == ordered
+    assert len({r["class_index"] for r in ordered}) > 1  # the model tells the rows apart, so order would matter
