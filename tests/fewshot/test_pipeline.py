@@ -62,7 +62,8 @@ def test_run_folder_features_once_and_same_episodes(npz_pair, tmp_path, monkeypa
     for (method, _), r in rows.items():
         trains = method in ("scratch", "head")
         seeds = 1 if method == "scratch" else 2  # scratch never uses the source: run once
-        assert r["episodes"] == (2 if trains else 40) * seeds and r["on_features"] is not trains
+        assert r["episodes"] == (2 if trains else 40) and r["on_features"] is not trains
+        assert r["evaluations"] == r["episodes"] * seeds  # the CI is over episodes, each averaged over seeds
         assert 0.0 <= r["accuracy_mean"] <= 1.0 and r["accuracy_ci95"][0] <= r["accuracy_mean"]
     assert rows[("prototypes", 3)]["accuracy_mean"] > 0.5  # 3-way: well above chance
     assert rows[("scratch", 1)]["gain_vs_scratch"] is None
@@ -166,6 +167,22 @@ def test_gain_vs_scratch_is_paired_by_episode():
 
     protos = [rec("prototypes", 0, [0.6, 0.8, 0.9, 0.1]), rec("prototypes", 1, [0.4, 0.6, 0.5, 0.1])]
     scratch = [rec("scratch", None, [0.4, 0.8])]  # scratch ran only the first 2 episodes
-    gain, half = paired_gain(protos, scratch)  # per episode: (0.5 - 0.4, 0.7 - 0.8)
-    assert gain == pytest.approx(0.0) and half == pytest.approx(12.706 * np.std([0.1, -0.1], ddof=1) / np.sqrt(2), rel=1e-4)
-    assert paired_gain(scratch, scratch) == (None, None) and paired_gain(protos, []) == (None, None)
+    gain, ci = paired_gain(protos, scratch, 0.01)  # per episode: (0.5 - 0.4, 0.7 - 0.8)
+    half = 12.706 * np.std([0.1, -0.1], ddof=1) / np.sqrt(2)  # 1.27: clipped to the possible [-1, 1]
+    assert gain == pytest.approx(0.0) and half > 1 and ci == [-1.0, 1.0]
+    assert paired_gain(scratch, scratch, 0.01) == (None, None) and paired_gain(protos, [], 0.01) == (None, None)
+
+
+def test_few_episodes_that_differ_by_the_same_query_are_not_a_certain_gain():
+    from transferkit.fewshot.evaluate import EpisodeResult
+    from transferkit.fewshot.experiment import FewShotRecord
+    from transferkit.fewshot.report import paired_gain
+
+    def rec(method, accs):
+        accs = np.asarray(accs, dtype=float)
+        return FewShotRecord(method, 5, 0, True, EpisodeResult(method, accs, accs.mean(), 0.0, 0.0))
+
+    step = 1 / 75  # 5-way, 15 queries
+    gain, (low, high) = paired_gain([rec("logistic", [0.9 - step] * 3)], [rec("scratch", [0.9] * 3)], step)
+    assert gain == pytest.approx(-step)
+    assert high == pytest.approx(-step + 4.303 * step / np.sqrt(3), rel=1e-3) and high > 0  # not "negative"

@@ -14,6 +14,7 @@ import numpy as np
 import yaml
 
 from transferkit.atomic import atomic_folder, write_json, write_text
+from transferkit.evaluate.stats import paired_gain as stats_paired_gain
 from transferkit.evaluate.stats import t_interval
 from transferkit.fewshot.evaluate import confidence_interval
 from transferkit.fewshot.experiment import FewShotRun
@@ -29,38 +30,56 @@ def results_rows(run: FewShotRun) -> list[dict]:
             recs = [r for r in run.records if r.method == method and r.k == k]
             if not recs:
                 continue
-            accs = np.concatenate([r.result.accuracies for r in recs])
+            per_seed = [np.asarray(r.result.accuracies) for r in recs]
+            n_ep = min(len(a) for a in per_seed)
+            # Episode i is the same support/query draw for every source seed: average the seeds
+            # per episode, then the interval over episodes (n = episodes, not episodes x seeds;
+            # the spread between source seeds is `seed_ci95`).
+            accs = np.mean([a[:n_ep] for a in per_seed], axis=0)
             mean, half = confidence_interval(accs)
+            step = 1.0 / (run.config.fewshot.n_way * run.config.fewshot.n_query)
             seed_means = {str(r.seed): r.result.mean for r in recs if r.seed is not None}
             seed_ci = t_interval(list(seed_means.values()), bounds=(0.0, 1.0)).as_list() if len(seed_means) > 1 else None
-            gain, gain_half = paired_gain(recs, [r for r in run.records if r.method == "scratch" and r.k == k])
+            gain, gain_ci = paired_gain(recs, [r for r in run.records if r.method == "scratch" and r.k == k], step)
             rows.append({
                 "method": method, "shots": k, "on_features": recs[0].on_features,
-                "gain_vs_scratch": gain, "gain_ci95": None if gain_half is None else [gain - gain_half, gain + gain_half],
-                "negative_transfer": gain_half is not None and gain + gain_half < 0,
-                "accuracy_mean": mean, "accuracy_ci95": None if np.isnan(half) else [mean - half, mean + half],
+                "gain_vs_scratch": gain, "gain_ci95": gain_ci,
+                "gain_episodes": None if gain is None else min(len(a) for a in per_seed + [scratch_accs(run, k)]),
+                "negative_transfer": bool(gain_ci is not None and gain_ci[1] < 0),
+                "accuracy_mean": mean,
+                "accuracy_ci95": None if np.isnan(half) else [max(0.0, mean - half), min(1.0, mean + half)],
                 "ci95_half_width": None if np.isnan(half) else half,
-                "episodes": len(accs), "episodes_per_source_seed": len(recs[0].result.accuracies),
+                "episodes": n_ep, "evaluations": sum(len(a) for a in per_seed),
                 "source_seeds": [r.seed for r in recs], "seed_means": seed_means, "seed_ci95": seed_ci,
                 "seconds_per_evaluation": float(np.mean([r.result.seconds for r in recs])),
             })  # fmt: skip
     return rows
 
 
-def paired_gain(records: list, scratch: list) -> tuple[float | None, float | None]:
-    """Mean accuracy difference to ``scratch`` on the episodes both ran, and its 95 % half-width.
+def scratch_accs(run: FewShotRun, k: int) -> np.ndarray:
+    """Per-episode accuracies of ``scratch`` at ``k`` (empty when it did not run)."""
+    recs = [r for r in run.records if r.method == "scratch" and r.k == k]
+    return np.asarray(recs[0].result.accuracies) if recs else np.zeros(0)
+
+
+def paired_gain(records: list, scratch: list, step: float) -> tuple[float | None, list[float] | None]:
+    """Mean accuracy difference to ``scratch`` on the episodes both ran, and its 95 % CI.
 
     Episode ``i`` has the same support and query sets for every method and source seed,
     so the comparison is paired by episode: ``d_i = mean over seeds of acc_i - scratch acc_i``
-    over the episodes scratch ran; the interval is Student's t on ``d`` (``confidence_interval``).
+    over the episodes scratch ran; Student's t on ``d``, its std floored at ``step`` (one
+    query, ``1 / (n_way * n_query)``) as in the main protocol: a few episodes that happen to
+    differ by the same amount must not make the gain "certain". Clipped to [-1, 1].
     """
     if not scratch or records[0].method == "scratch":
         return None, None
     base = scratch[0].result.accuracies
     n = min(len(base), *(len(r.result.accuracies) for r in records))
-    d = np.mean([r.result.accuracies[:n] for r in records], axis=0) - base[:n]
-    mean, half = confidence_interval(d)
-    return mean, None if np.isnan(half) else half
+    mine = np.mean([r.result.accuracies[:n] for r in records], axis=0)
+    g = stats_paired_gain(list(mine), list(base[:n]), resolution=step)
+    if g.low is None or np.isnan(g.low):
+        return g.mean, None
+    return float(g.mean), [max(-1.0, float(g.low)), min(1.0, float(g.high))]
 
 
 def build_summary(run: FewShotRun) -> dict:
