@@ -142,6 +142,22 @@ def test_predict_bad_run_dir(tmp_path, capsys):
     assert "not a finished transferkit run" in _bad(tmp_path, capsys, ["predict", str(tmp_path), str(tmp_path)])
 
 
+def test_a_few_shot_folder_and_wrong_out_paths_are_one_line_errors(tmp_path, image_npz, capsys):
+    fs = tmp_path / "fs"
+    fs.mkdir()
+    (fs / "summary.json").write_text(json.dumps({"kind": "fewshot", "results": []}))  # what `fewshot` writes: no deploy
+    assert "few-shot evaluation folder" in _bad(tmp_path, capsys, ["predict", str(fs), str(image_npz[1])])
+    assert "few-shot evaluation folder" in _bad(tmp_path, capsys, ["rank", str(image_npz[1]), "--model", str(fs)])
+    a_file = tmp_path / "taken.csv"
+    a_file.write_text("x\n")
+    exp = _write(tmp_path, tiny_experiment(*image_npz))
+    assert main(["run", str(exp), "--out", str(a_file)]) == 2  # `fewshot` checks --out with the same code (atomic_folder)
+    err = capsys.readouterr().err
+    assert "is a file, not a folder" in err and "Traceback" not in err and a_file.read_text() == "x\n"
+    assert main(["predict", str(fs), str(image_npz[1]), "--out", str(tmp_path)]) == 2  # a folder, checked first
+    assert "is a folder" in capsys.readouterr().err
+
+
 def test_existing_output_folder_is_refused(tmp_path, image_npz, capsys):
     src, tgt = image_npz
     out = tmp_path / "taken"

@@ -35,9 +35,11 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
 
 def check_out_dir(out: Path) -> None:
     """A run folder may be written only where nothing is (or an empty folder)."""
-    if out.exists() and any(out.iterdir()):
-        from transferkit.errors import TransferkitError
+    from transferkit.errors import TransferkitError
 
+    if out.exists() and not out.is_dir():
+        raise TransferkitError(f"--out {out} is a file, not a folder.", "give a folder path that does not exist yet.")
+    if out.exists() and any(out.iterdir()):
         raise TransferkitError(f"output folder {out} already exists and is not empty.", "choose another --out or delete it.")
 
 

@@ -25,12 +25,23 @@ from transferkit.models import TransferModel
 from transferkit.train.supervised import predict_proba
 
 
+def deployed(summary: dict, run: Path) -> dict:
+    """The run's deployed model (method, shots, seed); a few-shot folder, which keeps no models, is refused."""
+    if "deploy" not in summary:
+        kind = "a few-shot evaluation" if summary.get("kind") == "fewshot" else "not a run"
+        raise TransferkitError(
+            f"{run} is {kind} folder: it holds no trained models.",
+            "give a folder written by `transferkit run` (few-shot runs score methods per episode and keep no model).",
+        )
+    return summary["deploy"]
+
+
 def model_path(run_dir: str | Path, method: str | None = None, shots: int | None = None, seed: int | None = None) -> Path:
     run = Path(run_dir)
     summary_path = run / "summary.json"
     if not summary_path.exists():
         raise TransferkitError(f"{run} is not a finished transferkit run (no summary.json).", "give a folder written by `transferkit run`.")
-    deploy = json.loads(summary_path.read_text())["deploy"]
+    deploy = deployed(json.loads(summary_path.read_text()), run)
     method, shots, seed = method or deploy["method"], deploy["shots"] if shots is None else shots, deploy["seed"] if seed is None else seed
     path = run / "models" / f"{method}_k{shots}_seed{seed}"
     if not path.with_suffix(".json").exists():
@@ -89,6 +100,8 @@ def load_inputs(
 
 
 def predict(run_dir: str | Path, inputs: str | Path, out: str | Path | None = None, **which) -> list[dict]:
+    if out is not None and Path(out).is_dir():
+        raise TransferkitError(f"--out {out} is a folder.", "give a file path for the predictions, e.g. predictions.csv.")
     path = model_path(run_dir, **which)
     model = TransferModel.load(path)
     meta = json.loads(path.with_suffix(".json").read_text())

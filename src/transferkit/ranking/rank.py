@@ -25,6 +25,7 @@ from transferkit.data.splits import draw_shots, make_test_split
 from transferkit.errors import TransferkitError
 from transferkit.models import TransferModel
 from transferkit.paths import cache_dir
+from transferkit.predict import deployed
 from transferkit.ranking.candidates import (
     REFERENCE,
     Candidate,
@@ -79,7 +80,7 @@ def checkpoint_candidates(spec: str) -> list[tuple[Candidate, int | None]]:
             raise TransferkitError(f"{p} is not a finished transferkit run (no summary.json).",
                                    "give a run folder or a model's .safetensors file.")  # fmt: skip
         summary = json.loads(summary_path.read_text())
-        dep = summary["deploy"]
+        dep = deployed(summary, p)
         stem = f"{dep['method']}_k{dep['shots']}_seed{dep['seed']}"
         pad = int(summary["target"]["recipe"].get("pad", 0))
         out = [(Candidate(f"{p.name}:{stem}", TransferModel.load(p / "models" / stem)), pad)]
