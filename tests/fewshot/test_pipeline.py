@@ -156,6 +156,20 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     assert "k_shot + n_query" in err and "Traceback" not in err and not (tmp_path / "bad").exists()
 
 
+def test_a_small_novel_class_is_named_and_needs_no_test_split(npz_pair, tmp_path, capsys):
+    import yaml
+
+    src, tgt = npz_pair
+    d = np.load(tgt)
+    keep = np.flatnonzero(d["y"] != 3)[:-3].tolist() + np.flatnonzero(d["y"] == 3)[:1].tolist()  # 'z': one image
+    np.savez(tmp_path / "small.npz", x=d["x"][keep], y=d["y"][keep], classes=d["classes"])
+    path = tmp_path / "fs.yaml"
+    path.write_text(yaml.safe_dump({**tiny(src, tmp_path / "small.npz", methods=["prototypes"]), "seeds": 1}))
+    assert main(["fewshot", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err  # the episode check, not "too few to split into test and pool"
+    assert "class 'z' has 1" in err and "test and pool" not in err and not (tmp_path / "out").exists()
+
+
 def test_gain_vs_scratch_is_paired_by_episode():
     from transferkit.fewshot.evaluate import EpisodeResult
     from transferkit.fewshot.experiment import FewShotRecord

@@ -22,6 +22,11 @@ class TestSplit:
     pool_idx: np.ndarray
 
 
+def no_test_split(n: int) -> TestSplit:
+    """Every example in the pool, none held out (few-shot: episodes hold their own queries)."""
+    return TestSplit(np.zeros(0, dtype=np.int64), np.arange(n))
+
+
 @dataclass(frozen=True)
 class TargetData:
     """What a method may see of the target: labelled k-shot examples and unlabelled inputs.

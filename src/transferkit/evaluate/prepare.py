@@ -11,7 +11,7 @@ from transferkit.config import DataConfig, ExperimentConfig
 from transferkit.data import Domain, load_domain
 from transferkit.data.files import order_columns
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, match_resolution
-from transferkit.data.splits import TestSplit, make_test_split
+from transferkit.data.splits import TestSplit, make_test_split, no_test_split
 from transferkit.errors import TransferkitError
 
 
@@ -67,11 +67,15 @@ def match_source(source: Domain | None, target: Domain) -> Domain:
     return Domain(target.name, x, y, classes, target.value_range, meta)
 
 
-def prepare(cfg: ExperimentConfig) -> Prepared:
+def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
+    """Source and target loaded, arranged and brought to the model input by their recipes.
+
+    ``test_split`` False: no held-out test part (few-shot, whose episodes hold their queries).
+    """
     if cfg.source is not None and cfg.source.pretrained:
         from transferkit.evaluate.pretrained import prepare_pretrained
 
-        return prepare_pretrained(cfg)
+        return prepare_pretrained(cfg, test_split)
     source = load_section(cfg.source) if cfg.source else None
     target = match_source(source, load_section(cfg.target))
     if cfg.model.input_shape:
@@ -84,7 +88,8 @@ def prepare(cfg: ExperimentConfig) -> Prepared:
         src_recipe = match_resolution(src_recipe, target.input_shape[1:], tgt_recipe)
     xs = apply_recipe(source.x, src_recipe) if source else None
     ys = torch.from_numpy(source.y) if source else None
-    split = make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed)
+    split = (make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed) if test_split
+             else no_test_split(len(target.y)))  # fmt: skip
     return Prepared(
         source, target, src_recipe, tgt_recipe, xs, ys,
         apply_recipe(target.x, tgt_recipe), torch.from_numpy(target.y), split, shape,

@@ -20,14 +20,14 @@ import torch
 
 from transferkit.config import ExperimentConfig
 from transferkit.data.preprocess import apply_recipe, make_recipe
-from transferkit.data.splits import make_test_split
+from transferkit.data.splits import make_test_split, no_test_split
 from transferkit.data.text import TextDomain, TextRecipe, tokenize
 from transferkit.errors import TransferkitError
 from transferkit.evaluate.prepare import Prepared, load_section
 from transferkit.models.pretrained import load_base
 
 
-def prepare_pretrained(cfg: ExperimentConfig) -> Prepared:
+def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     src = cfg.source
     encoder, spec = load_base(src.pretrained, src.weights)
     target = load_section(cfg.target)
@@ -61,7 +61,8 @@ def prepare_pretrained(cfg: ExperimentConfig) -> Prepared:
         xs = apply_recipe(source.x, src_recipe) if source else None
         scratch = cfg.model.shared
     ys = torch.from_numpy(np.asarray(source.y)) if source else None
-    split = make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed)
+    split = (make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed) if test_split
+             else no_test_split(len(target.y)))  # fmt: skip
     return Prepared(
         source, target, src_recipe, tgt_recipe, xs, ys, xt, torch.from_numpy(target.y), split, shape,
         scratch_architecture=scratch,

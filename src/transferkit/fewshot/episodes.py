@@ -7,7 +7,7 @@ that every few-shot method sees the same small problem whatever the original ids
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +45,7 @@ def sample_episodes(
     n_query: int = 15,
     n_episodes: int = 600,
     seed: int = 0,
+    class_names: Sequence[str] | None = None,
 ) -> list[Episode]:
     """Draws few-shot episodes from labelled examples.
 
@@ -61,6 +62,7 @@ def sample_episodes(
         n_query: Query examples per class.
         n_episodes: How many episodes.
         seed: Seed of the numpy Generator; the same seed gives the same episodes.
+        class_names: Names of the ids, ``class_names[id]``, for error messages.
 
     Returns:
         ``n_episodes`` episodes.
@@ -96,7 +98,10 @@ def sample_episodes(
     need = k_shot + n_query
     short = [(int(c), int(n)) for c, n in zip(classes, counts, strict=True) if n < need]
     if short:
-        listed = ", ".join(f"class {c} has {n}" for c, n in short[:5])
+        def name(c: int) -> str:
+            return repr(str(class_names[c])) if class_names is not None and 0 <= c < len(class_names) else str(c)
+
+        listed = ", ".join(f"class {name(c)} has {n}" for c, n in short[:5])
         more = f" (and {len(short) - 5} more)" if len(short) > 5 else ""
         raise TransferkitError(
             f"Each class needs k_shot + n_query = {k_shot} + {n_query} = {need} examples, "

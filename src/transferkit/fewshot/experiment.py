@@ -104,7 +104,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     say = say or (lambda _msg: None)
     fs = cfg.fewshot
     exp = cfg.experiment()
-    data = prepare(exp)
+    data = prepare(exp, test_split=False)  # episodes hold their own queries
     check_classes(cfg, data)
     methods = resolve_methods(fs.methods)
     for m in methods:  # e.g. source_only needs the source's classes: refuse before any training
@@ -114,7 +114,8 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     run = FewShotRun(cfg, data)
     x, y = data.xt.to(device), data.target.y
     episodes = {
-        k: sample_episodes(y, fs.n_way, k, fs.n_query, fs.episodes, seed=fs.episode_seed + k) for k in fs.k_shot
+        k: sample_episodes(y, fs.n_way, k, fs.n_query, fs.episodes, seed=fs.episode_seed + k,
+                           class_names=data.target.classes) for k in fs.k_shot
     }
     for seed in cfg.seeds:
         src = train_source(exp, data, seed, device)
