@@ -100,6 +100,8 @@ def _bad(tmp_path, capsys, args) -> str:
         (lambda c: c["target"].update(shots=[-1]), "shots"),
         (lambda c: c["target"].update(shots=[50]), "fewer than shots=50"),
         (lambda c: c.update(methods=[{"name": "finetune", "params": {"lr": -1}}]), "lr: Input should be greater than 0"),
+        (lambda c: c.update(methods=["source_only"]) or c["target"].update(classes=["a", "b"]),
+         "must have the same classes (source only: ['c'])"),
     ],
 )
 def test_bad_experiments(tmp_path, image_npz, capsys, mutate, message):

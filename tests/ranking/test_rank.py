@@ -148,7 +148,7 @@ def test_rank_run_folder_candidate(tmp_path, capsys):
         (["--source", "SRC", "--by", "nope"], "Unknown transferability score 'nope'"),
         (["--source", "SRC", "--cuts", "7"], "cut points [7] are outside"),
         (["--source", "SRC", "--shots", "0"], "ranking needs labelled target examples"),
-        (["--source", "SRC", "--shots", "50"], "fewer than shots=50"),
+        (["--source", "SRC", "--shots", "50"], "fewer than shots=50 (the protocol's test part, 30% of each class, is held out first). Fix: lower --shots"),
         (["--source", "SRC", "--pad", "wide"], "--pad 'wide' is not a number"),
         (["--source", "SRC", "--source", "VEC"], "candidate vec.npz: "),  # which of several does not fit
         (["--source", "SRC", "--cuts", "a,b"], "cut points 'a,b' are not whole numbers"),

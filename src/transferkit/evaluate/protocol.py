@@ -19,6 +19,7 @@ from transferkit.data.splits import TargetData, draw_shots
 from transferkit.errors import TransferkitError
 from transferkit.evaluate.prepare import Prepared, prepare
 from transferkit.methods import METHODS, Method, TransferTask, get_method
+from transferkit.methods.base import class_difference
 from transferkit.models import TransferModel
 from transferkit.models.adapters import model_footprint
 from transferkit.train.source import SourceResult, pretrain_source, source_val_split
@@ -69,7 +70,8 @@ def build_methods(cfg: ExperimentConfig, data: Prepared) -> list[Method]:
         raise TransferkitError(f"methods {names} list a method twice.", "list each method once.")
     same = data.source is not None and data.source.classes == data.target.classes
     for m in methods:
-        m.check(max(cfg.target.shots), same, cfg.source is not None)
+        differ = class_difference(data.source.classes, data.target.classes) if data.source is not None else ""
+        m.check(max(cfg.target.shots), same, cfg.source is not None, differ)
     if cfg.deploy and cfg.deploy not in names:
         raise TransferkitError(f"deploy: {cfg.deploy!r} is not among methods {names}.", "name one of the methods.")
     return methods

@@ -98,8 +98,11 @@ class Method:
                 f"valid fields: {', '.join(self.Params.model_fields)}.",
             ) from None
 
-    def check(self, shots: int, same_label_space: bool, has_source: bool) -> None:
-        """Raise a clear error if this method cannot run on such a task."""
+    def check(self, shots: int, same_label_space: bool, has_source: bool, classes_differ: str = "") -> None:
+        """Raise a clear error if this method cannot run on such a task.
+
+        ``classes_differ``: how the class names differ (see :func:`class_difference`), for the message.
+        """
         if shots < self.min_shots:
             raise TransferkitError(
                 f"method {self.name!r} needs at least {self.min_shots} labelled target example(s) per class, got shots={shots}.",
@@ -107,7 +110,8 @@ class Method:
             )
         if self.needs_same_classes and not same_label_space:
             raise TransferkitError(
-                f"method {self.name!r} applies the source head directly, so source and target must have the same classes.",
+                f"method {self.name!r} applies the source head directly, so source and target must have the same "
+                f"classes{f' ({classes_differ})' if classes_differ else ''}.",
                 "drop it from `methods`, or use source and target with the same class names.",
             )
         if self.uses_source and not has_source:
@@ -138,3 +142,10 @@ def get_method(name: str, **params) -> Method:
             f"unknown method {name!r}.", f"use one of: {did_you_mean(name, sorted(METHODS))}."
         )
     return METHODS[name](**params)
+
+
+def class_difference(source: list[str], target: list[str]) -> str:
+    """'target only: [...]; source only: [...]' for two lists of class names ('' when the sets are equal)."""
+    only_t, only_s = [c for c in target if c not in source], [c for c in source if c not in target]
+    parts = [f"{name} only: {cs[:5]}{' ...' if len(cs) > 5 else ''}" for name, cs in (("target", only_t), ("source", only_s)) if cs]
+    return "; ".join(parts)

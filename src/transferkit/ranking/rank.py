@@ -119,7 +119,13 @@ def labelled_examples(
     if shots < 1:
         raise TransferkitError(f"shots={shots}: ranking needs labelled target examples.", "use --shots 1 or more.")
     split = make_test_split(target.y, test_fraction, split_seed)
-    lab, _ = draw_shots(target.y, split.pool_idx, shots, seed, target.classes)
+    try:
+        lab, _ = draw_shots(target.y, split.pool_idx, shots, seed, target.classes)
+    except TransferkitError as e:  # its fix names the run's `test_fraction`, which rank has no option for
+        raise TransferkitError(
+            f"{e.problem.rstrip('.')} (the protocol's test part, {test_fraction:.0%} of each class, is held out first).",
+            "lower --shots or add examples of that class.",
+        ) from None
     return lab
 
 
