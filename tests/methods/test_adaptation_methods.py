@@ -326,3 +326,14 @@ def test_run_folder_reports_adaptation_curves_oracle_pad_and_tsne(image_npz, tmp
     assert "## Domain adaptation" in report and "oracle" in report
     assert (tmp_path / "run" / "plots" / "da_tsne.png").exists()
     assert (tmp_path / "run" / "plots" / "da_target_accuracy.png").exists()
+
+
+def test_proxy_a_distance_is_0_for_one_domain_in_unequal_parts_and_near_2_for_disjoint_ones():
+    from transferkit.report.adaptation import proxy_a_distance
+
+    rng = np.random.default_rng(0)
+    same = rng.normal(size=(460, 5))
+    assert proxy_a_distance(same[:400], same[400:]) < 0.3  # 400 vs 60 of one distribution: plain error gives 1.48
+    assert proxy_a_distance(same[:400], same[400:] + 10.0) > 1.9
+    many = [proxy_a_distance(a, b, seed=0) for a, b in ((same[:200], same[200:400]), (same[:100], same[100:200]))]
+    assert min(many) >= 0.0  # chance-level errors above 0.5 are not negative distances

@@ -54,7 +54,14 @@ def domain_features(model, x: torch.Tensor, restat: bool = False, batch_size: in
 
 
 def proxy_a_distance(f_source: np.ndarray, f_target: np.ndarray, seed: int = 0) -> float:
-    """``2 (1 - 2 err)``, err: 5-fold CV error of a logistic source-vs-target classifier."""
+    """``2 (1 - 2 err)`` in [0, 2], err: 5-fold CV *balanced* error of a logistic
+    source-vs-target classifier, capped at chance (0.5).
+
+    Balanced, because the two sets need not be the same size (a small target's test part):
+    with plain error a classifier that always says "source" would already score below 0.5
+    and show a distance between identical domains. Capped, because an error above chance is
+    noise, and ``2 (1 - 2 err)`` would turn it into a negative distance.
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import make_pipeline
@@ -64,7 +71,7 @@ def proxy_a_distance(f_source: np.ndarray, f_target: np.ndarray, seed: int = 0) 
     d = np.concatenate([np.zeros(len(f_source)), np.ones(len(f_target))])
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000))
     folds = min(5, len(f_source), len(f_target))
-    err = 1.0 - cross_val_score(clf, x, d, cv=folds).mean()
+    err = min(0.5, 1.0 - cross_val_score(clf, x, d, cv=folds, scoring="balanced_accuracy").mean())
     return float(2.0 * (1.0 - 2.0 * err))
 
 
