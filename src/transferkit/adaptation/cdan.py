@@ -115,6 +115,7 @@ class CDANLoss(nn.Module):
             raise TransferkitError(
                 f"CDANLoss needs feature_dim >= 1, num_classes >= 2 and out_dim >= 1, got "
                 f"feature_dim={feature_dim}, num_classes={num_classes}, out_dim={out_dim}.",
+                "pass the feature width, the number of classes (2+) and a positive out_dim.",
             )
         self.feature_dim = feature_dim
         self.num_classes = num_classes
@@ -137,6 +138,7 @@ class CDANLoss(nn.Module):
         if g.shape != (f.shape[0], self.num_classes):
             raise TransferkitError(
                 f"{domain} predictions must be ({f.shape[0]}, {self.num_classes}), got {tuple(g.shape)}.",
+                "pass the classifier's logits or probabilities for the same batch.",
             )
         g = g.detach()
         # A cheap guard for the commonest mistake: logits instead of probabilities.

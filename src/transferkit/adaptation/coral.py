@@ -39,6 +39,7 @@ def coral_loss(f_s: torch.Tensor, f_t: torch.Tensor) -> torch.Tensor:
     if f_s.dim() != 2 or f_t.dim() != 2 or f_s.shape[1] != f_t.shape[1]:
         raise TransferkitError(
             f"f_s and f_t must be (batch, d) with the same d, got {tuple(f_s.shape)} and {tuple(f_t.shape)}.",
+            "pass 2-D feature batches from the same shared layers.",
         )
     if f_s.shape[0] < 2 or f_t.shape[0] < 2:
         raise TransferkitError(

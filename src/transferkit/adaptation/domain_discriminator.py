@@ -74,6 +74,7 @@ def _weighted_mean(values: torch.Tensor, weights: torch.Tensor | None, name: str
     if weights.shape != values.shape:
         raise TransferkitError(
             f"{name} must have shape {tuple(values.shape)} (one weight per example), got {tuple(weights.shape)}.",
+            "pass one weight per example, or none.",
         )
     # Weights re-weight the loss; they are not trained through (e.g. CDAN entropy weights).
     weights = weights.detach().to(values.dtype)
@@ -106,10 +107,12 @@ def domain_adversarial_loss(
         raise TransferkitError(
             "f_source and f_target must be (batch, D) with the same D, got "
             f"{tuple(f_source.shape)} and {tuple(f_target.shape)}.",
+            "pass 2-D feature batches from the same shared layers.",
         )
     if f_source.shape[0] == 0 or f_target.shape[0] == 0:
         raise TransferkitError(
-            "domain_adversarial_loss needs at least one source and one target example."
+            "domain_adversarial_loss needs at least one source and one target example.",
+            "pass non-empty source and target batches.",
         )
     n_source = f_source.shape[0]
     # One discriminator call over both domains so BatchNorm-like layers (if any) see both.

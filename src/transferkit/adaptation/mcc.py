@@ -40,7 +40,8 @@ def mcc_loss(logits_t: torch.Tensor, temperature: float = 2.5) -> torch.Tensor:
     """
     if logits_t.dim() != 2 or logits_t.shape[1] < 2:
         raise TransferkitError(
-            f"logits_t must be (batch, classes) with at least 2 classes, got {tuple(logits_t.shape)}."
+            f"logits_t must be (batch, classes) with at least 2 classes, got {tuple(logits_t.shape)}.",
+            "pass the target logits, one row per example.",
         )
     if not temperature > 0:
         raise TransferkitError(

@@ -72,6 +72,7 @@ def mk_mmd(
     if f_s.dim() != 2 or f_t.dim() != 2 or f_s.shape[1] != f_t.shape[1]:
         raise TransferkitError(
             f"f_s and f_t must be (batch, D) with the same D, got {tuple(f_s.shape)} and {tuple(f_t.shape)}.",
+            "pass 2-D feature batches from the same shared layers.",
         )
     m, n = f_s.shape[0], f_t.shape[0]
     min_batch = 2 if unbiased else 1
@@ -82,7 +83,8 @@ def mk_mmd(
         )
     if len(kernel_mults) == 0 or min(kernel_mults) <= 0:
         raise TransferkitError(
-            f"kernel_mults must be a non-empty list of positive numbers, got {tuple(kernel_mults)}."
+            f"kernel_mults must be a non-empty list of positive numbers, got {tuple(kernel_mults)}.",
+            "use e.g. (0.5, 1, 2).",
         )
 
     with torch.autocast(device_type=f_s.device.type, enabled=False):

@@ -105,7 +105,7 @@ class Domain:
 def validate_arrays(x: np.ndarray, y: np.ndarray, classes: list[str], name: str) -> None:
     """Check shapes, dtypes and values; raise a one-line error naming the problem."""
     if not isinstance(x, np.ndarray) or x.dtype != np.float32:
-        raise TransferkitError(f"{name}: x must be a float32 numpy array, got {type(x).__name__}.")
+        raise TransferkitError(f"{name}: x must be a float32 numpy array, got {type(x).__name__}.", "pass x as a numpy array, e.g. np.asarray(x, dtype=np.float32).")
     if x.ndim not in (2, 4):
         raise TransferkitError(
             f"{name}: x has shape {x.shape}; expected (N, D) vectors or (N, C, H, W) images.",
@@ -119,7 +119,7 @@ def validate_arrays(x: np.ndarray, y: np.ndarray, classes: list[str], name: str)
             "give y as a 1-D array with one integer label per example.",
         )
     if not np.issubdtype(y.dtype, np.integer):
-        raise TransferkitError(f"{name}: labels must be integers, got dtype {y.dtype}.")
+        raise TransferkitError(f"{name}: labels must be integers, got dtype {y.dtype}.", "store y as integer class indices 0..C-1.")
     if y.min() < 0 or y.max() >= len(classes):
         bad = int(y.min()) if y.min() < 0 else int(y.max())
         raise TransferkitError(

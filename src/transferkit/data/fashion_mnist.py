@@ -40,7 +40,7 @@ def read_idx(path: Path) -> np.ndarray:
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if arr.size != int(np.prod(shape)):
-        raise TransferkitError(f"{path} is truncated ({arr.size} values, header says {shape}).")
+        raise TransferkitError(f"{path} is truncated ({arr.size} values, header says {shape}).", "reinstall the data (apt-get install --reinstall dataset-fashion-mnist) or download it again.")
     return arr.reshape(shape)
 
 

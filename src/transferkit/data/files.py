@@ -41,7 +41,7 @@ def _labels(raw: np.ndarray, name: str) -> np.ndarray:
         if not np.isfinite(raw).all() or not np.all(raw == np.round(raw)):
             raise TransferkitError(
                 f"{name}: labels must be integers; found non-integer values such as "
-                f"{raw[~np.isfinite(raw) | (raw != np.round(raw))][0]!r}.",
+                f"{float(raw[~np.isfinite(raw) | (raw != np.round(raw))][0])}.",
                 "store y as integer class indices 0..C-1.",
             )
         return raw.astype(np.int64)

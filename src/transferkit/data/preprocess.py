@@ -150,7 +150,10 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
             )
         return t.reshape(len(t), -1)
     if t.ndim != 4:
-        raise TransferkitError(f"inputs of shape {tuple(x.shape)} are not images; the model expects {recipe.shape}.")
+        raise TransferkitError(
+            f"inputs of shape {tuple(x.shape)} are not images; the model expects {recipe.shape}.",
+            "give images (a folder, or an .npz x of shape (N, H, W) or (N, C, H, W)) like those it was trained on.",
+        )
     c, h, w = recipe.shape
     if t.shape[1] != c:
         if t.shape[1] == 1:

@@ -49,11 +49,11 @@ class TextDomain:
             raise TransferkitError(f"{self.name}: the data set is empty.", "give at least one text per class.")
         bad = next((i for i, t in enumerate(self.texts) if not isinstance(t, str)), None)
         if bad is not None:
-            raise TransferkitError(f"{self.name}: example {bad} is {type(self.texts[bad]).__name__}, not text.")
+            raise TransferkitError(f"{self.name}: example {bad} is {type(self.texts[bad]).__name__}, not text.", "give every example as a string.")
         if self.y.ndim != 1 or len(self.y) != len(self.texts) or not np.issubdtype(self.y.dtype, np.integer):
-            raise TransferkitError(f"{self.name}: need one integer label per text ({len(self.texts)} texts, y {self.y.shape}).")
+            raise TransferkitError(f"{self.name}: need one integer label per text ({len(self.texts)} texts, y {self.y.shape}).", "give exactly one label per text.")
         if self.y.min() < 0 or self.y.max() >= len(self.classes):
-            raise TransferkitError(f"{self.name}: labels must lie in 0..{len(self.classes) - 1}.")
+            raise TransferkitError(f"{self.name}: labels must lie in 0..{len(self.classes) - 1}.", "store labels as class indices into `classes`.")
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -83,7 +83,7 @@ class TextDomain:
     def subset(self, classes: list[int | str]) -> TextDomain:
         idx = [self._class_index(c) for c in classes]
         if len(set(idx)) != len(idx) or len(idx) < 2:
-            raise TransferkitError(f"{self.name}: class subset {classes} needs 2+ distinct classes.")
+            raise TransferkitError(f"{self.name}: class subset {classes} needs 2+ distinct classes.", "list two or more different classes.")
         keep = np.flatnonzero(np.isin(self.y, idx))
         remap = np.full(self.num_classes, -1, dtype=np.int64)
         remap[idx] = np.arange(len(idx))

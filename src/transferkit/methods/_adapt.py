@@ -106,7 +106,7 @@ def adapt(
 ) -> TransferModel:
     """Adapt ``task.source_model`` to the target; returns the selected model (target BN statistics)."""
     if task.source_model is None or task.source_x is None:
-        raise TransferkitError(f"method {name!r} trains on source and target: the task has no source data.")
+        raise TransferkitError(f"method {name!r} trains on source and target: the task has no source data.", "add `source: {data: ...}` or use a method that needs no source data.")
     t = task.target
     x_u = t.x_unlabelled if len(t.x_unlabelled) else t.x_labelled
     if len(x_u) < 2:

@@ -98,7 +98,7 @@ class PretrainedShared(SharedLayers):
         if upto is None or upto == len(self.blocks):
             return self.encoder(x)  # (B, C, H, W) -> (B, D)
         if not hasattr(self.encoder, "features"):
-            raise TransferkitError("cut points (upto) need sequential blocks; only MobileNetV2 has them here.")
+            raise TransferkitError("cut points (upto) need sequential blocks; only MobileNetV2 has them here.", "drop `--cuts`/`upto`, or use MobileNetV2 or a transferkit-trained model.")
         for block in self.blocks[:upto]:
             x = block(x)
         return x  # (B, C', H', W') feature maps
