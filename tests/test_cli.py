@@ -56,6 +56,11 @@ def test_run_then_predict_on_user_npz(tmp_path, image_npz, capsys):
     assert main(["predict", str(out), str(tmp_path / "hwc.npz"), "--out", str(tmp_path / "hwc.csv")]) == 0
     assert (tmp_path / "hwc.csv").read_text() == preds.read_text().replace("inputs", "hwc")
     capsys.readouterr()
+    np.savez(tmp_path / "unit.npz", x=x / 255.0)  # 0..1 floats to a model trained on 0..255
+    assert main(["predict", str(out), str(tmp_path / "unit.npz")]) == 0
+    streams = capsys.readouterr()
+    assert "WARNING: the inputs span" in streams.err and "WARNING" not in streams.out  # the CSV stays clean
+    capsys.readouterr()
     np.savez(tmp_path / "empty.npz", x=x[:0])
     assert "no inputs" in _bad(tmp_path, capsys, ["predict", str(out), str(tmp_path / "empty.npz")])
 

@@ -42,3 +42,17 @@ def test_a_text_column_in_a_feature_csv_is_named_with_the_fix(tmp_path):
         load_domain(str(tmp_path / "t.csv"))
     np.savez(tmp_path / "ok.npz", x=np.zeros((2, 3)), y=np.array([0, 1]))  # numbers still load
     assert load_domain(str(tmp_path / "ok.npz")).x.shape == (2, 3)
+
+
+def test_images_on_another_scale_than_the_models_are_flagged():
+    from transferkit.data.preprocess import Recipe
+    from transferkit.predict import scale_warning
+
+    model = Recipe((0.0, 255.0), (1, 8, 8))
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, size=(4, 1, 8, 8)).astype(np.float32)
+    assert scale_warning(x, model) is None
+    assert "span 0.00275..1," in scale_warning(x / x.max(), model)  # 0..1 floats to a 0..255 model
+    assert "0..255" in scale_warning(x * 16 / 255, model)  # optdigits' 0..16
+    assert scale_warning(x * 4, model) is not None  # far above the range
+    assert scale_warning(rng.normal(size=(4, 5)).astype(np.float32), Recipe((0.0, 1.0), (5,))) is None  # vectors

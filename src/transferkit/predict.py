@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -99,7 +100,28 @@ def load_inputs(
     return domain.x, [str(i) for i in range(len(domain.x))]
 
 
-def predict(run_dir: str | Path, inputs: str | Path, out: str | Path | None = None, **which) -> list[dict]:
+def scale_warning(x: np.ndarray, recipe: Recipe) -> str | None:
+    """A note when images are clearly on another scale than the model's (e.g. 0..1 or 0..16
+    given to a model trained on 0..255): they would be read as near-black, and every
+    prediction would be confident and wrong. None when they look alike, and for vectors."""
+    lo, hi = recipe.value_range
+    span = hi - lo
+    if len(recipe.shape) != 3 or span <= 0 or x.size == 0:
+        return None
+    xmin, xmax = float(x.min()), float(x.max())
+    if xmax < lo + 0.1 * span or xmin < lo - 0.5 * span or xmax > hi + 0.5 * span:
+        return (f"the inputs span {xmin:.3g}..{xmax:.3g}, but the model was trained on images in {lo:g}..{hi:g}; "
+                "if they are on another scale, rescale them to that range first.")  # fmt: skip
+    return None
+
+
+def predict(
+    run_dir: str | Path, inputs: str | Path, out: str | Path | None = None, on_warning=None, **which
+) -> list[dict]:
+    """Predictions of the run's deployed model (or ``which``: method, shots, seed) for ``inputs``.
+
+    ``on_warning(message)`` receives notes such as inputs on another scale (default: ``warnings.warn``).
+    """
     if out is not None and Path(out).is_dir():
         raise TransferkitError(f"--out {out} is a folder.", "give a file path for the predictions, e.g. predictions.csv.")
     path = model_path(run_dir, **which)
@@ -118,6 +140,9 @@ def predict(run_dir: str | Path, inputs: str | Path, out: str | Path | None = No
         x, names = load_inputs(inputs, label_column, list(recipe.columns) if recipe.columns else None)
         if not np.isfinite(x).all():
             raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
+        note = scale_warning(x, recipe)
+        if note:
+            (on_warning or (lambda m: warnings.warn(m, stacklevel=3)))(note)
         probs = predict_proba(model, apply_recipe(x, recipe))
     conf, idx = probs.max(1)
     rows = [{"input": n, "class_index": int(i), "class_name": model.classes[int(i)], "probability": float(c)}

@@ -14,9 +14,14 @@ def add_parser(sub) -> None:
 
 
 def execute(args) -> int:
+    import sys
+
     from transferkit.predict import predict
 
-    rows = predict(args.run_dir, args.input, args.out, method=args.method, shots=args.shots, seed=args.seed)
+    def warn(message: str) -> None:  # stderr: stdout may be the predictions CSV
+        print(f"WARNING: {message}", file=sys.stderr)
+
+    rows = predict(args.run_dir, args.input, args.out, on_warning=warn, method=args.method, shots=args.shots, seed=args.seed)
     if args.out:
         print(f"wrote {len(rows)} predictions to {args.out}")
     else:
