@@ -29,8 +29,8 @@ from images_layers import fashion_k10  # noqa: E402  (same folder: the same data
 from transferkit.data.splits import draw_shots  # noqa: E402
 from transferkit.models.specific import build_specific  # noqa: E402
 from transferkit.models.taps import combine  # noqa: E402
+from transferkit.train.feature_cache import frozen_block_outputs  # noqa: E402
 from transferkit.train.probe import _train_head, cross_validate_l2  # noqa: E402
-from transferkit.train.probe_layers import frozen_block_outputs  # noqa: E402
 
 SEEDS = 10
 

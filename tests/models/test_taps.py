@@ -83,3 +83,19 @@ def test_the_feature_cache_tells_tapped_features_from_the_last_blocks():
     assert frozen_features(m, x).shape == (6, 8)
     m.set_taps((1, 2))
     assert torch.allclose(frozen_features(m, x), m.features(x), atol=1e-6)  # not the cached (6, 8)
+
+
+def test_one_pass_over_the_inputs_serves_every_choice_of_taps(monkeypatch):
+    from transferkit.paths import cache_dir
+    from transferkit.train import feature_cache
+
+    m = _model().freeze("all")
+    m.config["architecture"] = "pretrained"
+    x = torch.randn(7, 1, 12, 12)
+    passes = []
+    real = feature_cache._cached
+    monkeypatch.setattr(feature_cache, "_cached", lambda path, compute, n: real(path, lambda: passes.append(1) or compute(), n))
+    for taps in ((1, 2), (0, 2), (2,), (0, 1, 2)):
+        m.set_taps(taps)
+        assert torch.allclose(feature_cache.frozen_features(m, x), m.features(x), atol=1e-5)
+    assert len(passes) == 1 and len(list((cache_dir() / "features").glob("blocks-*"))) == 1

@@ -29,29 +29,60 @@ def is_frozen_pretrained(model) -> bool:
 
 
 def frozen_features(model, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """(N, *input_shape) -> (N, D) features of the shared layers; disk-cached for pretrained ones."""
+    """(N, *input_shape) -> (N, D) features of the shared layers; disk-cached for pretrained ones.
+
+    Tapped shared layers (``shared.taps``, models/taps.py) combine the cached pooled outputs
+    of every block (:func:`frozen_block_outputs`), so one pass over the inputs serves every
+    choice of taps: ``head: {layers: auto}`` may pick different blocks for each seed.
+    """
     if model.config.get("architecture") != "pretrained":
         return extract_features(model, x)
+    if model.shared.taps:
+        from transferkit.models.taps import combine
+
+        return combine(frozen_block_outputs(model, x, batch_size), model.shared.taps)
+    stored = _cached(_path(model, x, "features"), lambda: {"features": extract_features(model, x, batch_size)}, len(x))
+    return stored["features"].to(x.device)
+
+
+@torch.no_grad()
+def frozen_block_outputs(model, x: torch.Tensor, batch_size: int = 256) -> list[torch.Tensor]:
+    """(N, *input_shape) -> every shared block's pooled output [(N, C_0), ...], eval mode;
+    disk-cached for pretrained shared layers."""
+    from transferkit.models.taps import block_outputs
+
+    def compute() -> dict[str, torch.Tensor]:
+        model.eval()
+        parts = [block_outputs(model.shared, model.normalise(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
+        return {f"block{b}": torch.cat(p) for b, p in enumerate(zip(*parts, strict=True))}
+
+    stored = compute() if model.config.get("architecture") != "pretrained" else _cached(_path(model, x, "blocks"), compute, len(x))
+    return [stored[f"block{b}"].to(x.device) for b in range(len(stored))]
+
+
+def _path(model, x: torch.Tensor, kind: str):
+    """Cache file for ``kind`` ("features": the last block; "blocks": every block, pooled) of
+    ``model``'s shared layers on ``x``: keyed by every shared tensor and the inputs' content."""
     h = hashlib.sha256()
     for name, t in model.state_dict().items():
         if not name.startswith("specific."):  # the head does not change the features
             h.update(name.encode() + str(tuple(t.shape)).encode())
             h.update(_tensor_bytes(t))
-    if model.shared.taps:  # which blocks' outputs (models/taps.py)
-        h.update(f"taps={model.shared.taps}".encode())
-    key = hashlib.sha256((h.hexdigest() + data_fingerprint(x)).encode()).hexdigest()
-    path = cache_dir() / "features" / f"shared-{key[:32]}.safetensors"
-    if path.exists():
-        from safetensors.torch import load_file
+    key = hashlib.sha256((h.hexdigest() + data_fingerprint(x) + (kind if kind != "features" else "")).encode()).hexdigest()
+    return cache_dir() / "features" / f"{'shared' if kind == 'features' else kind}-{key[:32]}.safetensors"
 
+
+def _cached(path, compute, n: int) -> dict[str, torch.Tensor]:
+    """The tensors stored at ``path`` (each with ``n`` rows), else ``compute()``'s, stored there."""
+    from safetensors.torch import load_file, save_file
+
+    if path.exists():
         try:
-            cached = load_file(str(path))["features"]
-            if len(cached) == len(x):
-                return cached.to(x.device)
+            stored = load_file(str(path))
+            if stored and all(len(t) == n for t in stored.values()):
+                return stored
         except Exception:  # noqa: BLE001  (safetensors raises its own error type)
             pass  # a damaged file is recomputed and overwritten
-    feats = extract_features(model, x, batch_size)
-    from safetensors.torch import save_file
-
-    write_atomic(path, lambda p: save_file({"features": feats.detach().cpu().contiguous()}, str(p)))
-    return feats
+    tensors = compute()
+    write_atomic(path, lambda p: save_file({k: t.detach().cpu().contiguous() for k, t in tensors.items()}, str(p)))
+    return tensors

@@ -22,8 +22,8 @@ import torch
 
 from transferkit.models import TransferModel
 from transferkit.models.specific import build_specific
-from transferkit.models.taps import block_outputs, can_tap, combine
-from transferkit.train.feature_cache import frozen_features
+from transferkit.models.taps import can_tap, combine
+from transferkit.train.feature_cache import frozen_block_outputs, frozen_features
 from transferkit.train.probe import L2_GRID, L2Choice, cross_validate_l2, fit_probe
 
 
@@ -35,14 +35,6 @@ class LayerChoice:
     taps: tuple[int, ...] | None
     l2: L2Choice
     candidates: dict[str, L2Choice]
-
-
-@torch.no_grad()
-def frozen_block_outputs(model: TransferModel, x: torch.Tensor, batch_size: int = 256) -> list[torch.Tensor]:
-    """(N, *input_shape) -> every shared block's pooled output [(N, C_0), ...], eval mode."""
-    model.eval()
-    parts = [block_outputs(model.shared, model.normalise(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
-    return [torch.cat(p) for p in zip(*parts, strict=True)]
 
 
 def fit_probe_layers(
