@@ -194,6 +194,23 @@ def test_report_section_lists_each_decision():
     text = "\n".join(auto_section({"auto_decisions": decisions}))
     assert "What `auto` chose" in text and "sign-test z: 0.50 < 1.64" in text and "Negative-transfer guard" in text
     assert auto_section({"auto_decisions": []}) == []
+    no_source = [{**decisions[0], "reason": "no source model: nothing to transfer", "checks": []}]
+    assert "Negative-transfer guard" not in "\n".join(auto_section({"auto_decisions": no_source}))
+
+
+@pytest.mark.slow
+def test_auto_gets_the_source_when_no_other_listed_method_needs_it(tmp_path, image_npz):
+    from tests.conftest import tiny_experiment
+    from transferkit.config import validate
+    from transferkit.evaluate.protocol import run_protocol
+
+    raw = tiny_experiment(*image_npz, seeds=1, methods=[{"name": "scratch", "params": {"steps": 5}},
+                                                       {"name": "auto", "params": {"max_steps": 5}}])  # fmt: skip
+    raw["target"]["shots"] = [5]
+    result = run_protocol(validate(raw))
+    assert 0 in result.sources  # the docs/auto.md example: `methods: [scratch, auto]`
+    (rec,) = [r for r in result.records if r.method == "auto"]
+    assert "no source model" not in rec.model.config["auto_decision"]["reason"]
 
 
 def test_same_classes_with_a_domain_shift_choose_adaptation(models):

@@ -233,6 +233,7 @@ class Auto(Method):
     description = "Choose scratch or transfer, the cut point and shared learning rate from cheap signals, then train"
     Params = AutoParams
     uses_source = False  # without a source it trains from scratch
+    optional_source = True  # with one, the source is trained/loaded even if no other method needs it
 
     def __init__(self, **params) -> None:
         super().__init__(**params)

@@ -83,6 +83,7 @@ class Method:
     description: ClassVar[str]
     Params: ClassVar[type[Params]] = Params
     uses_source: ClassVar[bool] = True  # needs the source model
+    optional_source: ClassVar[bool] = False  # uses the source model when the task has one (e.g. auto)
     min_shots: ClassVar[int] = 1  # fewest labelled target examples per class it can use
     needs_same_classes: ClassVar[bool] = False
     optional_imports: ClassVar[tuple[str, ...]] = ()  # modules of an extra it needs (e.g. "peft")

@@ -41,7 +41,7 @@ def auto_section(summary: dict) -> list[str]:
                        for c in d["checks"]) or "-"  # fmt: skip
         lines.append(f"| {d['shots']} | {d['seed']} | {choice} | {ev} | {d['decision_seconds']:.2f} |")
     lines.append("")
-    scratch = [d for d in decisions if d["method"] == "scratch"]
+    scratch = [d for d in decisions if d["method"] == "scratch" and "guard" in d["reason"]]  # not "no source model"
     if scratch:
         lines += [f"**Negative-transfer guard:** for {len(scratch)} of {len(decisions)} runs `auto` found that the "
                   "source does not help and trained from scratch.", ""]  # fmt: skip
