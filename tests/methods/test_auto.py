@@ -145,6 +145,23 @@ def test_a_source_at_chance_on_its_own_validation_split_is_refused(models):
     assert d["method"] == "scratch" and "no better than chance" in d["reason"], d["reason"]
 
 
+def test_an_encoder_without_cut_points_is_judged_on_its_output_against_random_weights(models):
+    from transferkit.methods.auto import measure
+    from transferkit.ranking.candidates import model_cuts
+
+    src = models["useful"].copy()
+    src.shared.is_text = True  # what a transformer encoder reports: its layers are not one chain
+    n = src.num_blocks
+    m = measure(make_task(src))
+    assert m["sources"] == [f"source@{n}"] and m["references"] == [f"random@{n}"] and "input" not in m["features"]
+    d = decide(make_task(src), AutoParams(**QUICK))
+    assert d["method"] != "scratch" and d["signals"]["best_source"] == f"source@{n}"  # a useful source still transfers
+    assert model_cuts(src, None, "minilm") == [n] and model_cuts(src, "all", "minilm") == [n]
+    with pytest.raises(TransferkitError, match="no cut point but the whole model"):
+        model_cuts(src, "1", "minilm")
+    assert model_cuts(models["useful"], None, "cnn") == list(range(1, n + 1))
+
+
 def test_no_source_means_scratch_and_bad_params_are_refused():
     d = decide(make_task(None), AutoParams(**QUICK))
     assert d["method"] == "scratch" and "no source" in d["reason"]

@@ -78,18 +78,24 @@ def _features(model: TransferModel, x: torch.Tensor, cut: int) -> np.ndarray:
 
 def measure(task: TransferTask) -> dict:
     """Signals for every feature set: LogME and leave-one-out prototype accuracy (per example)."""
-    from transferkit.ranking.candidates import random_reference
+    from transferkit.ranking.candidates import can_cut, random_reference
     from transferkit.ranking.evidence import feature_report
 
     src = task.source_model
     x, y = task.target.x_labelled, task.target.y_labelled.cpu().numpy()
     ref = random_reference(src, seed=task.seed)
-    feats = {"input": _features(src, x, 0)}
-    for c in range(1, src.num_blocks + 1):
+    # An encoder that cannot be cut (a transformer) has one feature set: its output. Its
+    # no-transfer reference is then the same architecture with random weights only (its
+    # "input", token ids, are not features).
+    cuts = range(1, src.num_blocks + 1) if can_cut(src) else [src.num_blocks]
+    feats = {"input": _features(src, x, 0)} if can_cut(src) else {}
+    for c in cuts:
         feats[f"source@{c}"] = _features(src, x, c)
         feats[f"random@{c}"] = _features(ref, x, c)
     reports = {name: feature_report(f, y) for name, f in feats.items()}
-    return {"features": feats, "reports": reports, "labels": y}
+    sources = [f"source@{c}" for c in cuts]
+    references = [*(["input"] if "input" in feats else []), *(f"random@{c}" for c in cuts)]
+    return {"features": feats, "reports": reports, "labels": y, "sources": sources, "references": references}
 
 
 @torch.no_grad()
@@ -128,8 +134,7 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     m = measure(task)
     reports, feats, y = m["reports"], m["features"], m["labels"]
     by_loo = all(r["loo_accuracy"] is not None for r in reports.values())
-    sources = [f"source@{c}" for c in range(1, src.num_blocks + 1)]
-    refs = ["input", *(f"random@{c}" for c in range(1, src.num_blocks + 1))]
+    sources, refs = m["sources"], m["references"]
     best_src, best_ref = _best(reports, sources, by_loo), _best(reports, refs, by_loo)
     src_l, ref_l = _best(reports, sources, False), _best(reports, refs, False)
     lbf = logme_log_bayes_factor(feats[src_l], feats[ref_l], y)

@@ -87,6 +87,11 @@ class PretrainedShared(SharedLayers):
 
     def forward(self, x: torch.Tensor, upto: int | None = None) -> torch.Tensor:
         if self.is_text:  # (B, T) ids + 1, 0 = padding
+            if upto is not None and upto != len(self.blocks):
+                raise TransferkitError(
+                    "cut points (upto) need sequential blocks; a transformer's layers also take an attention mask.",
+                    "use the whole encoder (no `upto`/`--cuts`).",
+                )
             if len(x) <= TEXT_CHUNK:
                 return self._encode(x)
             # Large batches (feature extraction, evaluation): length-sorted chunks pad little.

@@ -62,6 +62,37 @@ def pooled(h: torch.Tensor, max_dim: int = MAX_DIM) -> torch.Tensor:
 
 
 @torch.no_grad()
+def can_cut(model: TransferModel) -> bool:
+    """True when features can be read after any number of shared blocks (0 = the input).
+
+    Not for pretrained encoders whose layers are not one chain of blocks: transformers
+    (text; their layers also take an attention mask) and timm models. Those give their
+    whole output only (cut = num_blocks).
+    """
+    shared = model.shared
+    if getattr(shared, "is_text", False):
+        return False
+    if hasattr(shared, "encoder"):
+        return isinstance(getattr(shared.encoder, "features", None), torch.nn.Sequential)
+    return True
+
+
+def model_cuts(model: TransferModel, spec: str | list[int] | None, name: str) -> list[int]:
+    """The cut points to score on ``model``: ``spec`` parsed, or only the whole model's output
+    for one that cannot be cut (:func:`can_cut`), which refuses other explicit cut points."""
+    if can_cut(model):
+        return parse_cuts(spec, model.num_blocks)
+    whole = model.num_blocks
+    if spec not in (None, "all") and parse_cuts(spec, whole) != [whole]:
+        raise TransferkitError(
+            f"candidate {name}: its encoder is not one chain of blocks (a transformer or timm model), "
+            f"so it has no cut point but the whole model ({whole}).",
+            f"drop --cuts or give --cuts {whole}.",
+        )
+    return [whole]
+
+
+@torch.no_grad()
 def cut_features(model: TransferModel, x: torch.Tensor, cut: int, max_dim: int = MAX_DIM) -> torch.Tensor:
     """(N, *input_shape) -> (N, D) pooled output after ``cut`` shared blocks, eval mode."""
     if not 0 <= cut <= model.num_blocks:
@@ -153,7 +184,7 @@ def score_candidates(
     for cand in candidates:
         model = cand.model
         probs = source_probs(model, x)
-        for cut in parse_cuts(cuts, model.num_blocks):
+        for cut in model_cuts(model, cuts, cand.name):
             start = time.perf_counter()
             feats = cut_features(model, x, cut).cpu().numpy()
             at_head = cut == model.num_blocks
