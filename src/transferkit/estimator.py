@@ -19,6 +19,7 @@ from transferkit.data.splits import TargetData
 from transferkit.errors import TransferkitError
 from transferkit.methods import TransferTask, get_method
 from transferkit.models import TransferModel
+from transferkit.models.transfer_model import model_file
 from transferkit.train.source import input_stats, pretrain_source
 from transferkit.train.supervised import predict_proba
 
@@ -123,10 +124,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     def load(cls, path) -> TransferClassifier:
         """A fitted classifier from :meth:`save` (or any transferkit model with its recipe)."""
         import json
-        from pathlib import Path
 
         model = TransferModel.load(path)
-        meta = json.loads(Path(path).with_suffix(".json").read_text())
+        meta = json.loads(model_file(path, ".json").read_text())
         clf = cls(**{k: v for k, v in meta.get("estimator", {}).items() if k in cls().get_params()})
         clf.model_, clf.recipe_ = model, Recipe.from_dict(meta["recipe"])
         clf.classes_ = np.asarray(meta.get("labels", model.classes))

@@ -23,6 +23,7 @@ from transferkit.data.files import (
 from transferkit.data.preprocess import Recipe, apply_recipe
 from transferkit.errors import TransferkitError
 from transferkit.models import TransferModel
+from transferkit.models.transfer_model import model_file
 from transferkit.train.supervised import predict_proba
 
 
@@ -45,7 +46,7 @@ def model_path(run_dir: str | Path, method: str | None = None, shots: int | None
     deploy = deployed(json.loads(summary_path.read_text()), run)
     method, shots, seed = method or deploy["method"], deploy["shots"] if shots is None else shots, deploy["seed"] if seed is None else seed
     path = run / "models" / f"{method}_k{shots}_seed{seed}"
-    if not path.with_suffix(".json").exists():
+    if not model_file(path, ".json").exists():
         available = sorted(p.stem for p in (run / "models").glob("*.json"))
         if not available:
             raise TransferkitError(f"{run} saved no models (save_models: false).", "re-run with save_models: true.")
@@ -126,7 +127,7 @@ def predict(
         raise TransferkitError(f"--out {out} is a folder.", "give a file path for the predictions, e.g. predictions.csv.")
     path = model_path(run_dir, **which)
     model = TransferModel.load(path)
-    meta = json.loads(path.with_suffix(".json").read_text())
+    meta = json.loads(model_file(path, ".json").read_text())
     label_column, text_column = run_columns(run_dir)
     if meta["recipe"].get("kind") == "text":  # texts, tokenised by the pretrained source's tokenizer
         from transferkit.data.text import TextRecipe, load_text_inputs, tokenize

@@ -66,6 +66,16 @@ def test_save_load_round_trip(tmp_path):
         TransferModel.load(tmp_path / "missing")
 
 
+def test_dots_in_a_model_name_are_part_of_the_name(tmp_path):
+    a, b = _model(), _model(("x", "y", "z"))
+    a.save(tmp_path / "m.v1")
+    b.save(tmp_path / "m.v2")  # was written over m.v1 (both became m.json / m.safetensors)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.v1.json", "m.v1.safetensors", "m.v2.json", "m.v2.safetensors"]
+    assert TransferModel.load(tmp_path / "m.v1").classes == ["a", "b", "c"]
+    assert TransferModel.load(tmp_path / "m.v2.safetensors").classes == ["x", "y", "z"]
+    assert TransferModel.load(str(tmp_path / "m.v2.json")).classes == ["x", "y", "z"]
+
+
 def test_split_any_module_into_shared_and_specific():
     net = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 5))
     m = split_module(net, 3, (1, 4, 4), ["a", "b"])

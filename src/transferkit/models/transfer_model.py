@@ -187,14 +187,14 @@ class TransferModel(nn.Module):
 
         from transferkit.atomic import write_atomic, write_json
 
-        path = Path(path).with_suffix("")
+        path = model_stem(path)
         state = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
         if self.config.get("adapter"):  # LoRA/BitFit: store only what changed (models/adapters.py)
             from transferkit.models.adapters import checkpoint_state
 
             state = checkpoint_state(self, state)
-        write_atomic(path.with_suffix(".safetensors"), lambda p: save_file(state, str(p)))
-        write_json(path.with_suffix(".json"), {**self.config, **(extra or {})})
+        write_atomic(model_file(path, ".safetensors"), lambda p: save_file(state, str(p)))
+        write_json(model_file(path, ".json"), {**self.config, **(extra or {})})
 
     @classmethod
     def load(cls, path: str | Path) -> TransferModel:
@@ -202,8 +202,8 @@ class TransferModel(nn.Module):
 
         from transferkit.errors import TransferkitError
 
-        path = Path(path).with_suffix("")
-        meta_path, weights_path = path.with_suffix(".json"), path.with_suffix(".safetensors")
+        path = model_stem(path)
+        meta_path, weights_path = model_file(path, ".json"), model_file(path, ".safetensors")
         if not meta_path.exists() or not weights_path.exists():
             raise TransferkitError(
                 f"no saved model at {path} (need {meta_path.name} and {weights_path.name}).",
@@ -272,3 +272,15 @@ def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...
     if last and last[-1].out_features != len(classes):
         model.reset_specific(classes)
     return model
+
+
+def model_stem(path: str | Path) -> Path:
+    """A saved model's path without ``.safetensors``/``.json``; other dots stay ("m.v1" is m.v1)."""
+    p = Path(path)
+    return p.with_suffix("") if p.suffix in (".safetensors", ".json") else p
+
+
+def model_file(path: str | Path, ext: str) -> Path:
+    """``path``'s weights (``.safetensors``) or config (``.json``) file; see :func:`model_stem`."""
+    stem = model_stem(path)
+    return stem.with_name(stem.name + ext)

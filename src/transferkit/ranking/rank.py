@@ -24,6 +24,7 @@ from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.data.splits import draw_shots, make_test_split
 from transferkit.errors import TransferkitError
 from transferkit.models import TransferModel
+from transferkit.models.transfer_model import model_file, model_stem
 from transferkit.paths import cache_dir
 from transferkit.predict import deployed
 from transferkit.ranking.candidates import (
@@ -89,13 +90,13 @@ def checkpoint_candidates(spec: str) -> list[tuple[Candidate, int | None]]:
         if key and cached.with_suffix(".safetensors").exists():
             out.append((Candidate(f"{p.name}:source", TransferModel.load(cached)), pad))
         return out
-    if p.suffix not in (".safetensors", ".json", ""):
+    if p.suffix not in (".safetensors", ".json", "") and not model_file(p, ".json").exists():
         raise TransferkitError(f"model {spec!r} is neither a run folder nor a saved model.",
                                "give a run folder or a .safetensors file written by transferkit.")  # fmt: skip
     model = TransferModel.load(p)
-    meta = json.loads(p.with_suffix(".json").read_text())
+    meta = json.loads(model_file(p, ".json").read_text())
     pad = (meta.get("recipe") or {}).get("pad")
-    return [(Candidate(p.stem, model), None if pad is None else int(pad))]
+    return [(Candidate(model_stem(p).name, model), None if pad is None else int(pad))]
 
 
 def trained_on_these(spec: str, target: Domain, lab: np.ndarray) -> int:
