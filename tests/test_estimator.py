@@ -99,3 +99,25 @@ def test_save_and_load_give_the_same_predictions_and_labels(data, tmp_path):
     clf = TransferClassifier("scratch", method_params={"steps": 5}).fit(xt, yt + 1)  # integer labels stay integers
     clf.save(tmp_path / "ints")
     assert TransferClassifier.load(tmp_path / "ints").predict(xt).tolist() == clf.predict(xt).tolist()
+
+
+def test_adaptation_methods_use_pretrains_source_and_unlabelled_target(data):
+    xs, ys, xt, yt = data
+    clf = TransferClassifier("dann", source_epochs=1, method_params={"steps": 10})
+    clf.pretrain(xs, ys)
+    assert len(clf.source_parts_["source_x"]) + len(clf.source_parts_["source_val_x"]) == len(xs)
+    clf.fit(xt[:12], yt[:12], X_unlabelled=xt[12:40])  # was: "the task has no source data"
+    assert clf.predict(xt[40:]).shape == (len(xt) - 40,)
+    with pytest.raises(TransferkitError, match="none was given. Fix: call .pretrain"):
+        TransferClassifier("dann", method_params={"steps": 10}).fit(xt[:12], yt[:12])  # no pretrain: still refused
+
+
+def test_random_state_none_or_randomstate_single_class_and_n_features_in():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30, 4)), np.arange(30) % 2
+    for rs in (None, np.random.RandomState(1), 5):
+        assert TransferClassifier("scratch", random_state=rs, method_params={"steps": 5}).fit(x, y).n_features_in_ == 4
+    with pytest.raises(TransferkitError, match="random_state='a' is not an int"):
+        TransferClassifier("scratch", random_state="a").fit(x, y)
+    with pytest.raises(TransferkitError, match="fit got one class"):
+        TransferClassifier("scratch").fit(x, np.zeros(30))

@@ -2,7 +2,12 @@
 
 Follows the estimator contract: ``__init__`` only stores parameters, ``fit`` validates and
 returns ``self``, learned state ends in ``_``, ``get_params``/``set_params`` come from
-:class:`sklearn.base.BaseEstimator` (so ``clone`` and grid search work).
+:class:`sklearn.base.BaseEstimator`. ``clone`` copies the parameters, not the source
+model ``pretrain`` trained: a cloned estimator (as in ``cross_val_score`` or a grid search)
+can run ``scratch`` only, unless ``pretrain`` is called on it again.
+
+Domain-adaptation methods (``dann``, ``mcc``, ``coral``...) train on the source data kept by
+``pretrain`` and on unlabelled target examples: ``fit(X, y, X_unlabelled=...)``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from transferkit.errors import TransferkitError
 from transferkit.methods import TransferTask, get_method
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
-from transferkit.train.source import input_stats, pretrain_source
+from transferkit.train.source import input_stats, pretrain_source, source_val_split
 from transferkit.train.supervised import predict_proba
 
 
@@ -56,28 +61,48 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.method_params = method_params
         self.random_state = random_state
 
+    def _seed(self) -> int:
+        """``random_state`` as an int: an int as it is, a RandomState draws one, None a fresh one."""
+        rs = self.random_state
+        if isinstance(rs, (int, np.integer)) and not isinstance(rs, bool):
+            return int(rs)
+        if rs is None:
+            return int(np.random.SeedSequence().generate_state(1)[0] % 2**31)
+        if isinstance(rs, np.random.RandomState):
+            return int(rs.randint(2**31))
+        raise TransferkitError(f"random_state={rs!r} is not an int, None or a RandomState.", "use e.g. random_state=0.")
+
     def pretrain(self, X_source, y_source) -> TransferClassifier:
-        """Train the shared (and source-specific) layers on the source."""
+        """Train the shared (and source-specific) layers on the source (kept for adaptation methods)."""
         get_method(self.method, **(self.method_params or {}))  # a typo fails before source training
         src, _ = _domain(X_source, y_source, "source")
         self.source_domain_ = src
         self.source_recipe_ = make_recipe(src, src.input_shape, 0)
+        self.seed_ = self._seed()
+        xs, ys = apply_recipe(src.x, self.source_recipe_), torch.from_numpy(src.y)
         res = pretrain_source(
-            apply_recipe(src.x, self.source_recipe_), torch.from_numpy(src.y), src.classes,
-            architecture=self.shared, arch_kwargs={}, seed=self.random_state, identity={}, use_cache=False,
+            xs, ys, src.classes, architecture=self.shared, arch_kwargs={}, seed=self.seed_, identity={}, use_cache=False,
             settings={"epochs": self.source_epochs, "batch_size": 128, "lr": 2e-3, "weight_decay": 1e-4, "augment": True},
         )  # fmt: skip
+        tr, va = (torch.from_numpy(i) for i in source_val_split(src.y, seed=self.seed_))  # the split it trained on
+        self.source_parts_ = {"source_x": xs[tr], "source_y": ys[tr], "source_val_x": xs[va], "source_val_y": ys[va]}
         self.source_model_ = res.model
         return self
 
-    def fit(self, X, y) -> TransferClassifier:
+    def fit(self, X, y, X_unlabelled=None) -> TransferClassifier:
+        """Adapt to the labelled target examples (X, y); ``X_unlabelled``: more target inputs
+        without labels, for methods that use them (domain adaptation, transductive ones)."""
         method = get_method(self.method, **(self.method_params or {}))  # a typo fails before any work
         tgt, labels = _domain(X, y, "target")
+        if len(labels) < 2:
+            raise TransferkitError(f"fit got one class ({labels[0]!r}): there is nothing to tell apart.",
+                                   "give examples of at least two classes.")  # fmt: skip
         source_model = getattr(self, "source_model_", None)
         shape = source_model.config["input_shape"] if source_model is not None else tgt.input_shape
         src = getattr(self, "source_domain_", None)
         self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
         x = apply_recipe(tgt.x, self.recipe_)
+        xu = x[:0] if X_unlabelled is None else apply_recipe(image_layout(np.asarray(X_unlabelled, dtype=np.float32)), self.recipe_)
         yt = torch.from_numpy(tgt.y)
         shots = int(np.bincount(tgt.y).min())
         same = src is not None and src.classes == tgt.classes
@@ -88,14 +113,19 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             )
         method.check(shots, same, source_model is not None)
         mean, std = (source_model.input_mean, source_model.input_std) if source_model is not None else input_stats(x)
+        seed = getattr(self, "seed_", None) if source_model is not None else None
+        seed = self._seed() if seed is None else seed
         task = TransferTask(
-            TargetData(x, yt, x[:0], tgt.num_classes), tgt.classes, self.random_state,
+            TargetData(x, yt, xu, tgt.num_classes), tgt.classes, seed,
             lambda: TransferModel.build(self.shared, tuple(shape), tgt.classes, mean, std),
             source_model, source_classes=src.classes if src is not None else None,
+            **(getattr(self, "source_parts_", {}) if source_model is not None else {}),
         )  # fmt: skip
-        torch.manual_seed(self.random_state)
+        torch.manual_seed(seed)
         self.model_ = method.fit(task)
         self.classes_ = labels  # predict returns these, the labels fit was given
+        if tgt.x.ndim == 2:
+            self.n_features_in_ = int(tgt.x.shape[1])
         self.class_names_ = tgt.classes
         return self
 
