@@ -223,3 +223,11 @@ def test_a_run_scored_on_its_own_training_examples_is_flagged(tmp_path, capsys):
     np.savez(other, x=np.load(tgt)["x"][::-1], y=np.load(tgt)["y"][::-1], classes=np.array(CLASSES))
     assert main(["rank", str(other), *args[2:], "--out", str(tmp_path / "b.json")]) == 0
     assert json.loads((tmp_path / "b.json").read_text())["warnings"] == []
+
+
+def test_a_text_target_is_refused_with_what_to_use_instead(tmp_path, capsys):
+    src, _ = _npz(tmp_path)
+    (tmp_path / "reviews.csv").write_text("text,label\n" + "".join(f"great thing {i},1\nawful thing {i},0\n" for i in range(10)))
+    assert main(["rank", str(tmp_path / "reviews.csv"), "--source", str(src), "--shots", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "holds texts: rank scores image and vector targets only" in err

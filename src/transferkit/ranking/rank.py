@@ -183,6 +183,11 @@ def rank(
             f"pad={pad!r} must be 'auto' or a number of pixels >= 0.", "use --pad auto or e.g. --pad 4."
         )
     tgt = load_section(DataConfig(data=target, max_per_class=target_max_per_class))
+    if getattr(tgt, "texts", None) is not None:
+        raise TransferkitError(
+            f"{target} holds texts: rank scores image and vector targets only.",
+            "compare text encoders with `transferkit run` (methods head and lora; docs/pretrained.md).",
+        )
     lab = labelled_examples(tgt, shots, seed, split_seed, test_fraction)
     labelled = tgt.select(lab)
     entries: list[tuple[Candidate, Recipe]] = []
