@@ -69,6 +69,7 @@ def test_run_folder_features_once_and_same_episodes(npz_pair, tmp_path, monkeypa
     assert rows[("scratch", 1)]["gain_vs_scratch"] is None
     gain = rows[("prototypes", 1)]
     assert -1 <= gain["gain_vs_scratch"] <= 1 and isinstance(gain["negative_transfer"], bool)
+    assert gain["gain_episodes"] == 2  # paired on the 2 episodes scratch ran, of 40
     saved = json.loads((out / "summary.json").read_text())
     assert saved["results"] == json.loads(json.dumps(summary["results"]))
     report = (out / "report.md").read_text()

@@ -40,11 +40,12 @@ def results_rows(run: FewShotRun) -> list[dict]:
             step = 1.0 / (run.config.fewshot.n_way * run.config.fewshot.n_query)
             seed_means = {str(r.seed): r.result.mean for r in recs if r.seed is not None}
             seed_ci = t_interval(list(seed_means.values()), bounds=(0.0, 1.0)).as_list() if len(seed_means) > 1 else None
-            gain, gain_ci = paired_gain(recs, [r for r in run.records if r.method == "scratch" and r.k == k], step)
+            scratch = [r for r in run.records if r.method == "scratch" and r.k == k]
+            gain, gain_ci = paired_gain(recs, scratch, step)
             rows.append({
                 "method": method, "shots": k, "on_features": recs[0].on_features,
                 "gain_vs_scratch": gain, "gain_ci95": gain_ci,
-                "gain_episodes": None if gain is None else min(len(a) for a in per_seed + [scratch_accs(run, k)]),
+                "gain_episodes": None if gain is None else min(n_ep, len(scratch[0].result.accuracies)),
                 "negative_transfer": bool(gain_ci is not None and gain_ci[1] < 0),
                 "accuracy_mean": mean,
                 "accuracy_ci95": None if np.isnan(half) else [max(0.0, mean - half), min(1.0, mean + half)],
@@ -54,12 +55,6 @@ def results_rows(run: FewShotRun) -> list[dict]:
                 "seconds_per_evaluation": float(np.mean([r.result.seconds for r in recs])),
             })  # fmt: skip
     return rows
-
-
-def scratch_accs(run: FewShotRun, k: int) -> np.ndarray:
-    """Per-episode accuracies of ``scratch`` at ``k`` (empty when it did not run)."""
-    recs = [r for r in run.records if r.method == "scratch" and r.k == k]
-    return np.asarray(recs[0].result.accuracies) if recs else np.zeros(0)
 
 
 def paired_gain(records: list, scratch: list, step: float) -> tuple[float | None, list[float] | None]:
