@@ -94,9 +94,9 @@ def test_protocol_lora_bitfit_checkpoints_reload_identically(target_npz, tmp_pat
     records = {r.method: r for r in result.records}
     assert set(records) == {"scratch", "head", "lora", "bitfit"}
     assert records["scratch"].model.config["architecture"] == "cnn"  # scratch: a small model, same inputs
-    full = records["head"].footprint["checkpoint_bytes"]
+    full = 4 * records["head"].footprint["total_params"]  # float32 bytes of the whole model
     x = torch.rand(6, *INPUT)
-    for name in ("lora", "bitfit"):
+    for name in ("head", "lora", "bitfit"):
         rec = records[name]
         assert rec.footprint["trainable_params"] < 0.02 * rec.footprint["total_params"], name
         assert rec.footprint["checkpoint_bytes"] < 0.05 * full, name
@@ -111,12 +111,37 @@ def test_protocol_lora_bitfit_checkpoints_reload_identically(target_npz, tmp_pat
         bn = next(k for k in keys if k.endswith("running_mean"))
         assert torch.equal(rec.model.state_dict()[bn], reloaded.state_dict()[bn])
     assert any("lora_" in k for k in TransferModel.load(tmp_path / "lora").state_dict())
+    assert records["head"].footprint["checkpoint_bytes"] < 0.03 * full  # the head and BN statistics only
 
     state = load_file(str(tmp_path / "lora.safetensors"))
     state.pop(next(k for k in state if "lora_" in k))
     save_file(state, str(tmp_path / "lora.safetensors"))
     with pytest.raises(TransferkitError, match="missing"):
         TransferModel.load(tmp_path / "lora")
+
+
+def test_source_trained_pretrained_model_keeps_full_checkpoints(target_npz, tmp_path, monkeypatch):
+    """Fine-tuned on source data, the encoder is no longer the published one: a delta would
+    reload onto the wrong weights, so head/BitFit checkpoints hold everything."""
+    from transferkit.config import validate
+    from transferkit.evaluate.protocol import run_protocol
+    from transferkit.models import TransferModel
+    from transferkit.train.supervised import predict_proba
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    x, y = make_images(10, seed=5)
+    source = tmp_path / "source.npz"
+    np.savez(source, x=x[:, 0], y=y, classes=np.array(["a", "b", "c"]))
+    cfg = experiment(target_npz, [{"head": {"steps": 10}}, {"bitfit": {"probe_steps": 5, "steps": 2}}])
+    cfg["source"].update(data=str(source), epochs=1, batch_size=8, lr=0.05)
+    records = {r.method: r for r in run_protocol(validate(cfg)).records}
+    probe = torch.rand(4, *INPUT)
+    for name, rec in records.items():
+        assert rec.model.config["source_trained"], name
+        assert rec.footprint["checkpoint_bytes"] > 0.9 * 4 * rec.footprint["total_params"], name
+        rec.model.save(tmp_path / name)
+        reloaded = TransferModel.load(tmp_path / name)
+        assert torch.allclose(predict_proba(rec.model, probe), predict_proba(reloaded, probe), atol=1e-6), name
 
 
 def test_frozen_features_are_cached_on_disk(monkeypatch):

@@ -128,7 +128,8 @@ def test_minilm_text_protocol_and_predict(reviews_jsonl, tmp_path, monkeypatch):
     assert rows["head"]["accuracy_mean"] >= 0.5 and rows["scratch"]["trainable_params"] < 3_000_000
     if "lora" in rows:
         assert rows["lora"]["trainable_params"] < 0.02 * rows["lora"]["total_params"]
-        assert rows["lora"]["checkpoint_bytes"] < 0.05 * rows["head"]["checkpoint_bytes"]
+        assert rows["lora"]["checkpoint_bytes"] < 0.05 * 4 * rows["lora"]["total_params"]
+    assert rows["head"]["checkpoint_bytes"] < 0.03 * 4 * rows["head"]["total_params"]  # the head, not the encoder
     inputs = tmp_path / "new.txt"
     inputs.write_text("absolutely love this\nbroke on day one, awful\n", encoding="utf-8")
     first = tk.predict(tmp_path / "run", inputs)

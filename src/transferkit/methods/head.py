@@ -31,6 +31,7 @@ from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.methods.finetune import start_from_source
+from transferkit.models.adapters import mark_frozen
 from transferkit.models import TransferModel
 from transferkit.train.probe import fit_probe, fit_probe_cv
 from transferkit.train.probe_layers import fit_probe_layers
@@ -54,6 +55,7 @@ class Head(Method):
     def fit(self, task: TransferTask) -> TransferModel:
         p = self.params
         model = start_from_source(task).freeze("all")
+        mark_frozen(model)  # on pretrained shared layers the checkpoint is then just the head (models/adapters.py)
         t = task.target
         if p.regularization == "weight_decay":
             fit_probe(model, t.x_labelled, t.y_labelled, steps=p.steps, lr=p.lr,

@@ -1,7 +1,7 @@
 """Parameter-efficient tuning of shared layers: LoRA (through PEFT) and BitFit.
 
 A model tuned this way carries ``config["adapter"]`` (``{"kind": "lora", r, alpha, ...}``
-or ``{"kind": "bitfit"}``). :class:`TransferModel` consults it when saving and loading:
+or ``{"kind": "bitfit"}``; a ``head`` on frozen shared layers carries ``{"kind": "frozen"}``). :class:`TransferModel` consults it when saving and loading:
 
 * **Checkpoint = what changed.** For pretrained shared layers, whose base weights can be
   rebuilt offline, the checkpoint holds only the adapter (LoRA matrices, or the biases
@@ -91,13 +91,20 @@ def apply_bitfit(model) -> dict:
     return model.config["adapter"]
 
 
+def mark_frozen(model) -> None:
+    """Records that the shared layers were not trained (``head``), for a delta checkpoint."""
+    model.config["adapter"] = {"kind": "frozen"}
+
+
 def _changes(kind: str) -> Callable[[str], bool]:
     """Which shared-layer parameter names a kind of adapter trains."""
+    if kind == "frozen":  # a head on frozen shared layers: no shared parameter changed
+        return lambda name: False
     if kind == "lora":
         return lambda name: "lora_" in name
     if kind == "bitfit":
         return lambda name: name.endswith("bias")
-    raise TransferkitError(f"unknown adapter kind {kind!r} in a saved model.", "use lora or bitfit.")
+    raise TransferkitError(f"unknown adapter kind {kind!r} in a saved model.", "use lora, bitfit or frozen.")
 
 
 def mark_trainable(model) -> int:
@@ -109,8 +116,16 @@ def mark_trainable(model) -> int:
 
 
 def is_delta(model) -> bool:
-    """Only pretrained shared layers can be rebuilt offline, so only they get delta checkpoints."""
-    return bool(model.config.get("adapter")) and model.config.get("architecture") == "pretrained"
+    """Only pretrained shared layers can be rebuilt offline, so only they get delta checkpoints.
+
+    Not when they were fine-tuned on source data first (``source: {pretrained, data}``,
+    flagged ``source_trained``): their weights are no longer the published ones.
+    """
+    return (
+        bool(model.config.get("adapter"))
+        and model.config.get("architecture") == "pretrained"
+        and not model.config.get("source_trained")
+    )
 
 
 def checkpoint_state(model, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -128,10 +143,13 @@ def checkpoint_state(model, state: dict[str, torch.Tensor]) -> dict[str, torch.T
 def load_adapted(model, config: dict, state: dict[str, torch.Tensor]) -> None:
     """Re-inject the adapter named in ``config`` and load a (delta or full) checkpoint."""
     adapter = dict(config["adapter"])
+    _changes(adapter["kind"])  # an unknown kind fails here, with its name
     if adapter["kind"] == "lora":
         apply_lora(model, adapter["r"], adapter["alpha"], adapter["dropout"], adapter["target_modules"])
-    else:
+    elif adapter["kind"] == "bitfit":
         apply_bitfit(model)
+    else:
+        mark_frozen(model)
     if not is_delta(model):
         model.load_state_dict(state)
         return

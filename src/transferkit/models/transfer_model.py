@@ -224,13 +224,14 @@ class TransferModel(nn.Module):
             model.set_taps(tuple(config["taps"]))
         if config.get("specific", "linear") != "linear":  # e.g. prototype heads (models/specific.py)
             model.specific = build_specific(model.shared.out_dim, len(config["classes"]), kind=config["specific"])
+        # before the weights: whether a checkpoint is a delta reads flags such as source_trained
+        model.config.update({k: v for k, v in config.items() if k not in model.config})
         if config.get("adapter"):  # re-inject LoRA/BitFit, then load (models/adapters.py)
             from transferkit.models.adapters import load_adapted
 
             load_adapted(model, config, load_file(str(weights_path)))
         else:
             model.load_state_dict(load_file(str(weights_path)))
-        model.config.update({k: v for k, v in config.items() if k not in model.config})
         return model.eval()
 
 

@@ -45,7 +45,9 @@ def pretrained_source_model(cfg, data, seed: int, device: torch.device) -> Sourc
     path = cache_dir() / "source_models" / key
     if has_data and src.cache and path.with_suffix(".json").exists() and path.with_suffix(".safetensors").exists():
         meta = json.loads(path.with_suffix(".json").read_text())
-        return SourceResult(TransferModel.load(path), meta["source_val_accuracy"], 0.0, True, key, [])
+        model = TransferModel.load(path)
+        model.config["source_trained"] = True  # also for models cached before the flag existed
+        return SourceResult(model, meta["source_val_accuracy"], 0.0, True, key, [])
 
     start = time.perf_counter()
     torch.manual_seed(seed)
@@ -55,6 +57,8 @@ def pretrained_source_model(cfg, data, seed: int, device: torch.device) -> Sourc
         return SourceResult(model.eval(), math.nan, time.perf_counter() - start, False, key, [])
     tr, va = (torch.from_numpy(i) for i in source_val_split(data.source.y, seed=seed))
     xs, ys = data.xs.to(device), data.ys.to(device)
+    # its weights leave the published ones: adapters on it need full checkpoints (models/adapters.py)
+    model.config["source_trained"] = True
     model.freeze("all")
     fit_probe(model, xs[tr], ys[tr], steps=300)
     model.freeze(0)
