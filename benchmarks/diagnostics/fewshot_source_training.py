@@ -40,6 +40,8 @@ VARIANTS = {
     "rotation": {"per_class": 1000, "epochs": 15, "width": 16, "rotation": True},
     "wide_flip": {"per_class": 1000, "epochs": 15, "width": 32, "flip": True},
     "more_data": {"per_class": 6000, "epochs": 8, "width": 16},
+    "simclr": {"per_class": 1000, "epochs": 30, "width": 16, "contrastive": 1.0, "supervised": 0.0},
+    "ce_simclr": {"per_class": 1000, "epochs": 30, "width": 16, "contrastive": 1.0, "supervised": 1.0},
 }
 OUT = Path(__file__).resolve().parents[1] / "results" / "diagnostics" / "fewshot_source_training.json"
 
@@ -52,6 +54,7 @@ class Net(nn.Module):
         self.b3 = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(2 * w * 16, 128, bias=False),
                                 nn.BatchNorm1d(128), nn.ReLU())  # fmt: skip
         self.head, self.rot = nn.Linear(128, 5), nn.Linear(128, 4)
+        self.proj = nn.Sequential(nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 64))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.b3(self.b2(self.b1(x)))
@@ -63,10 +66,33 @@ def subsample(spec: str, per_class: int, rng: np.random.Generator) -> tuple[torc
     return torch.tensor(d.x[idx], dtype=torch.float32).reshape(-1, 1, 28, 28) / 255.0, d.y[idx]
 
 
+def random_view(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """A SimCLR-style view: random crop of 60-100 % of the side, resized back, flip, contrast."""
+    n = len(x)
+    scale = 0.6 + 0.4 * torch.rand(n, generator=g)
+    shift = (1 - scale)[:, None] * (2 * torch.rand(n, 2, generator=g) - 1)
+    flip = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0)
+    theta = torch.zeros(n, 2, 3)
+    theta[:, 0, 0], theta[:, 1, 1], theta[:, :, 2] = scale * flip, scale, shift
+    out = F.grid_sample(x, F.affine_grid(theta, x.shape, align_corners=False), align_corners=False, padding_mode="border")
+    gain = 0.6 + 0.8 * torch.rand(n, 1, 1, 1, generator=g)
+    return (out - out.mean((2, 3), keepdim=True)) * gain + out.mean((2, 3), keepdim=True)
+
+
+def nt_xent(z: torch.Tensor, temperature: float = 0.2) -> torch.Tensor:
+    """SimCLR's loss (Chen et al., 2020): each view's positive is the other view of its image."""
+    z = F.normalize(z, dim=1)
+    n = len(z) // 2
+    sim = z @ z.T / temperature
+    sim.fill_diagonal_(float("-inf"))
+    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)])
+    return F.cross_entropy(sim, target)
+
+
 def train(v: dict, xs: torch.Tensor, ys: torch.Tensor, seed: int) -> Net:
     torch.manual_seed(seed)
     net, g, bs = Net(v["width"]), torch.Generator().manual_seed(seed), 64
-    steps = v["epochs"] * len(xs) // bs
+    steps = v["epochs"] * len(xs) // (256 if v.get("contrastive") else bs)
     opt = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, 3e-3, total_steps=steps)
     for _ in range(steps):
@@ -75,7 +101,14 @@ def train(v: dict, xs: torch.Tensor, ys: torch.Tensor, seed: int) -> Net:
         x, y = F.pad(xs[b], (2, 2, 2, 2))[..., i : i + 28, j : j + 28], ys[b]  # 2 px shifts
         if v.get("flip"):
             x = torch.where((torch.rand(bs, generator=g) < 0.5)[:, None, None, None], x.flip(-1), x)
-        if v.get("rotation"):
+        if v.get("contrastive"):
+            bs2 = 256
+            b = torch.randint(0, len(xs), (bs2,), generator=g)
+            f = net(torch.cat([random_view(xs[b], g), random_view(xs[b], g)]))
+            loss = v["contrastive"] * nt_xent(net.proj(f))
+            if v["supervised"]:
+                loss = loss + v["supervised"] * F.cross_entropy(net.head(f), ys[b].repeat(2))
+        elif v.get("rotation"):
             r = torch.randint(0, 4, (bs,), generator=g)
             xr = torch.stack([torch.rot90(a, int(k), (1, 2)) for a, k in zip(x, r, strict=True)])
             f = net(torch.cat([x, xr]))

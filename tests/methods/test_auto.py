@@ -204,12 +204,13 @@ def test_report_section_lists_each_decision():
     records = [SimpleNamespace(model=model, shots=5, seed=0), SimpleNamespace(model=None, shots=5, seed=1)]
     decisions = auto_decisions(SimpleNamespace(records=records))
     assert decisions == [{
-        "shots": 5, "seed": 0, "method": "scratch", "params": {}, "cut": None,
+        "shots": 5, "seed": 0, "method": "scratch", "params": {"steps": 300}, "cut": None,
         "reason": "negative-transfer guard: ...; training from scratch", "criterion": "sign_test_and_logme",
         "checks": model.config["auto_decision"]["signals"]["checks"], "decision_seconds": 0.5,
     }]  # fmt: skip
     text = "\n".join(auto_section({"auto_decisions": decisions}))
     assert "What `auto` chose" in text and "sign-test z: 0.50 < 1.64" in text and "Negative-transfer guard" in text
+    assert "steps=300" not in text  # summary.json keeps the budgets; the table stays brief
     assert auto_section({"auto_decisions": []}) == []
     no_source = [{**decisions[0], "reason": "no source model: nothing to transfer", "checks": []}]
     assert "Negative-transfer guard" not in "\n".join(auto_section({"auto_decisions": no_source}))

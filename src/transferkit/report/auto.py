@@ -18,7 +18,7 @@ def auto_decisions(result) -> list[dict]:
         signals = decision.get("signals", {})
         out.append({
             "shots": r.shots, "seed": r.seed, "method": decision["method"],
-            "params": {k: v for k, v in decision["params"].items() if not k.endswith("steps")},
+            "params": dict(decision["params"]),  # all of them: summary.json must rebuild the choice
             "cut": decision.get("cut"), "reason": decision["reason"], "criterion": signals.get("criterion"),
             "checks": signals.get("checks", []), "decision_seconds": decision.get("seconds"),
         })  # fmt: skip
@@ -35,7 +35,7 @@ def auto_section(summary: dict) -> list[str]:
              "see docs/auto.md for the procedure.", "",
              "| k | seed | choice | checks (value vs threshold) | decision s |", "|---|---|---|---|---|"]  # fmt: skip
     for d in decisions:
-        params = ", ".join(f"{k}={v}" for k, v in d["params"].items())
+        params = ", ".join(f"{k}={v}" for k, v in d["params"].items() if not k.endswith("steps"))  # brief
         choice = f"`{d['method']}`" + (f" ({params})" if params else "")
         ev = "; ".join(f"{c['name']}: {c['value']:.2f} {'>=' if c['passed'] else '<'} {c['threshold']:.2f}"
                        for c in d["checks"]) or "-"  # fmt: skip
