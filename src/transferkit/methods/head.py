@@ -31,8 +31,8 @@ from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.methods.finetune import start_from_source
-from transferkit.models.adapters import mark_frozen
 from transferkit.models import TransferModel
+from transferkit.models.adapters import mark_frozen
 from transferkit.train.probe import fit_probe, fit_probe_cv
 from transferkit.train.probe_layers import fit_probe_layers
 

@@ -43,11 +43,14 @@ class Candidate:
         name: How tables call it, e.g. ``mnist5k`` or ``runs/demo:finetune_k10_seed0``.
         model: The source model (shared layers + source head).
         reference: True for the random-weights reference (not a real source).
+        source_head: Whether ``model``'s specific layers were trained on source labels
+            (False for a pretrained encoder used as it is: LEEP and NCE need such a head).
     """
 
     name: str
     model: TransferModel
     reference: bool = False
+    source_head: bool = True
 
 
 def pooled(h: torch.Tensor, max_dim: int = MAX_DIM) -> torch.Tensor:
@@ -81,7 +84,10 @@ def model_cuts(model: TransferModel, spec: str | list[int] | None, name: str) ->
     """The cut points to score on ``model``: ``spec`` parsed, or only the whole model's output
     for one that cannot be cut (:func:`can_cut`), which refuses other explicit cut points."""
     if can_cut(model):
-        return parse_cuts(spec, model.num_blocks)
+        try:
+            return parse_cuts(spec, model.num_blocks)
+        except TransferkitError as e:  # several candidates: say which one has fewer blocks
+            raise TransferkitError(f"candidate {name}: {e.problem}", e.fix) from None
     whole = model.num_blocks
     if spec not in (None, "all") and parse_cuts(spec, whole) != [whole]:
         raise TransferkitError(
@@ -183,7 +189,7 @@ def score_candidates(
     rows = []
     for cand in candidates:
         model = cand.model
-        probs = source_probs(model, x)
+        probs = source_probs(model, x) if cand.source_head else None
         for cut in model_cuts(model, cuts, cand.name):
             start = time.perf_counter()
             feats = cut_features(model, x, cut).cpu().numpy()

@@ -6,7 +6,9 @@ the run ``seed``), so a ranking can be checked later against a run on the same s
 Candidates are built-in or user data sets used as sources (trained on the fly with
 :func:`transferkit.train.source.pretrain_source`, cached and shared with ``transferkit
 run``), saved model files, and run folders (their deployed model and, when it is still
-in the cache, their source model). Each candidate is scored at every cut point.
+in the cache, their source model), and pretrained encoders used as they are
+(``--pretrained``: MobileNetV2, ``timm:``/``hf:`` models; the only candidates for text
+targets). Each candidate is scored at every cut point.
 """
 
 from __future__ import annotations
@@ -67,6 +69,34 @@ def source_candidate(
     from transferkit.data.builtin import is_builtin
 
     return Candidate(spec if is_builtin(spec) else Path(spec).name, res.model), domain
+
+
+def pretrained_candidate(name: str, labelled, pad: int | str = "auto") -> tuple[Candidate, torch.Tensor]:
+    """A pretrained encoder as it is (no source data) and ``labelled`` brought to its input.
+
+    Inputs as ``transferkit run`` prepares them for ``source: {pretrained: name}``
+    (:mod:`transferkit.evaluate.pretrained`): the encoder's tokenizer for texts, its input
+    size and normalisation for images. The model's head is untrained, so it is marked as
+    having no source head: LEEP and NCE stay empty for it.
+    """
+    from transferkit.data.text import TextDomain, tokenize
+    from transferkit.models.pretrained import load_base
+    from transferkit.train.pretrained_source import build_pretrained_model
+
+    encoder, spec = load_base(name)
+    is_text = isinstance(labelled, TextDomain)
+    if is_text != (spec.modality == "text") or not (is_text or labelled.is_image):
+        kind = "texts" if is_text else ("images" if labelled.is_image else "vectors")
+        raise TransferkitError(f"the target holds {kind} but the pretrained candidate {name!r} reads {spec.modality}.",
+                               "rank image encoders on image targets and text encoders (hf:...) on text targets.")  # fmt: skip
+    if is_text:
+        shape: tuple[int, ...] = (int(spec.max_length or 512),)
+        x = tokenize(encoder.tokenizer, labelled.texts, shape[0])
+    else:
+        shape = tuple(spec.input_size)
+        x = apply_recipe(labelled.x, make_recipe(labelled, shape, 0 if pad == "auto" else pad))
+    model = build_pretrained_model(name, None, shape, labelled.classes).eval()
+    return Candidate(name, model, source_head=False), x
 
 
 def checkpoint_candidates(spec: str) -> list[tuple[Candidate, int | None]]:
@@ -135,6 +165,7 @@ def rank(
     shots: int = 10,
     sources: list[str] | None = None,
     models: list[str] | None = None,
+    pretrained: list[str] | None = None,
     *,
     seed: int = 0,
     scores: list[str] | None = None,
@@ -155,6 +186,8 @@ def rank(
         shots: Labelled examples per class, drawn as the protocol draws them.
         sources: Data sets to train source models on (cached), e.g. ``["mnist5k"]``.
         models: Saved models (``.safetensors``) or run folders.
+        pretrained: Pretrained encoders used as they are, e.g. ``["mobilenet_v2_imagenet"]``
+            or ``["hf:sentence-transformers/all-MiniLM-L6-v2"]`` (text targets take only these).
         by: The score that orders the table (every score is reported).
         cuts: Cut points, ``"all"`` (default: 1..num_blocks) or e.g. ``"1,3"``.
         reference: Add the random-weights reference of the first model's architecture.
@@ -176,47 +209,54 @@ def rank(
                                ("source_max_per_class", source_max_per_class, 1), ("source_epochs", source_epochs, 1)):
         if value is not None and (not isinstance(value, int) or value < least):
             raise TransferkitError(f"{what}={value!r} must be a whole number >= {least}.", f"give {what} >= {least}.")
-    if not sources and not models:
-        raise TransferkitError("no candidates to rank.", "give at least one --source DATA or --model FILE_OR_RUN.")
+    if not sources and not models and not pretrained:
+        raise TransferkitError(
+            "no candidates to rank.", "give at least one --source DATA, --model FILE_OR_RUN or --pretrained NAME."
+        )
     if pad != "auto" and (not isinstance(pad, int) or pad < 0):
         raise TransferkitError(
             f"pad={pad!r} must be 'auto' or a number of pixels >= 0.", "use --pad auto or e.g. --pad 4."
         )
     tgt = load_section(DataConfig(data=target, max_per_class=target_max_per_class))
-    if getattr(tgt, "texts", None) is not None:
+    if getattr(tgt, "texts", None) is not None and (sources or models):
         raise TransferkitError(
-            f"{target} holds texts: rank scores image and vector targets only.",
-            "compare text encoders with `transferkit run` (methods head and lora; docs/pretrained.md).",
+            f"{target} holds texts: rank scores text targets on pretrained text encoders only.",
+            "give --pretrained hf:<model> candidates instead of --source/--model (docs/ranking.md).",
         )
     lab = labelled_examples(tgt, shots, seed, split_seed, test_fraction)
     labelled = tgt.select(lab)
-    entries: list[tuple[Candidate, Recipe]] = []
-    def recipe_for(cand: Candidate, p, src=None) -> Recipe:
+    entries: list[tuple[Candidate, torch.Tensor]] = []  # each candidate with the labelled inputs it reads
+
+    def inputs_for(cand: Candidate, p, src=None) -> torch.Tensor:
         try:
-            return make_recipe(labelled, tuple(cand.model.config["input_shape"]), p, source=src)
+            recipe: Recipe = make_recipe(labelled, tuple(cand.model.config["input_shape"]), p, source=src)
         except TransferkitError as e:  # several candidates: say which one does not fit
             raise TransferkitError(f"candidate {cand.name}: {e.problem}", e.fix) from None
+        return apply_recipe(labelled.x, recipe)
 
     for spec in sources or []:
         cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=tgt, pad=pad)
-        entries.append((cand, recipe_for(cand, pad, src)))
+        entries.append((cand, inputs_for(cand, pad, src)))
     warnings = []
     for spec in models or []:
         for cand, recorded in checkpoint_candidates(spec):
-            entries.append((cand, recipe_for(cand, (recorded or 0) if pad == "auto" else pad)))
+            entries.append((cand, inputs_for(cand, (recorded or 0) if pad == "auto" else pad)))
         seen = trained_on_these(spec, tgt, lab)
         if seen:
             warnings.append(f"{Path(spec).name}: {seen} of the {len(lab)} labelled examples scored here are among "
                             "those its deployed model was fine-tuned on, so its scores are optimistic; rank with "
                             "another --seed to score it on examples it has not seen.")  # fmt: skip
+    for name in pretrained or []:
+        entries.append(pretrained_candidate(name, labelled, pad))
     if reference:
-        first, recipe = entries[0]
-        entries.append((Candidate(REFERENCE, random_reference(first.model, seed), reference=True), recipe))
+        first, x = entries[0]
+        ref = random_reference(first.model, seed)
+        entries.append((Candidate(REFERENCE, ref, reference=True, source_head=first.source_head), x))
     y = torch.from_numpy(labelled.y)
     rows = []
-    for cand, recipe in entries:
-        same = list(cand.model.classes) == list(tgt.classes)
-        rows += score_candidates([cand], apply_recipe(labelled.x, recipe), y, names, cuts, same)
+    for cand, x in entries:
+        same = cand.source_head and list(cand.model.classes) == list(tgt.classes)
+        rows += score_candidates([cand], x, y, names, cuts, same)
     ranked = rank_rows(rows, by)
     best = next((r for r in ranked if not r["reference"] and r[by] is not None), None)
     ref_best = max((r[by] for r in ranked if r["reference"] and r[by] is not None), default=None)
