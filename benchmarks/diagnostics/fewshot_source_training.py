@@ -12,6 +12,10 @@ source classes in several ways, with a plain loop, and runs SimpleShot-style pro
                 (self-supervision as an auxiliary task: Gidaris et al., ICCV 2019)
 * ``wide_flip`` twice the channels, and horizontal flips
 * ``more_data`` 6,000 images per class (all of them), 8 epochs
+* ``simclr``    contrastive self-supervision only (SimCLR's NT-Xent, Chen et al., ICML 2020;
+                two views per image: random crop of 60-100 % of the side, flip, contrast;
+                batches of 256, temperature 0.2, a 2-layer projection head), 30 epochs
+* ``ce_simclr`` the same contrastive loss plus cross-entropy on the source labels
 
 Features: raw pixels; block 2 flattened (32x7x7) and pooled to 4x4; the 128-d dense
 layer. Seed 0 only; a diagnostic, not a benchmark result.
