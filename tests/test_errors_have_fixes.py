@@ -12,7 +12,7 @@ def test_every_transferkit_error_is_raised_with_a_fix():
     missing = []
     for path in sorted(SRC.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "TransferkitError":
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("TransferkitError", "TrainingDiverged"):
                 given = len(node.args) + sum(k.arg == "fix" for k in node.keywords)
                 if given < 2:
                     missing.append(f"{path.relative_to(SRC)}:{node.lineno}")

@@ -121,3 +121,53 @@ def test_random_state_none_or_randomstate_single_class_and_n_features_in():
         TransferClassifier("scratch", random_state="a").fit(x, y)
     with pytest.raises(TransferkitError, match="fit got one class"):
         TransferClassifier("scratch").fit(x, np.zeros(30))
+
+
+def test_dataframe_columns_are_matched_by_name_and_kept_on_save(tmp_path):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    cols = [f"f{i}" for i in range(6)]
+    xs = pd.DataFrame(rng.normal(size=(90, 6)), columns=cols)
+    ys = (xs["f0"] > 0).astype(int) + (xs["f5"] > 0).astype(int)
+    xt = pd.DataFrame(rng.normal(size=(60, 6)), columns=cols)
+    yt = (xt["f0"] > 0).astype(int) + (xt["f5"] > 0).astype(int)
+    clf = TransferClassifier("head", source_epochs=2, method_params={"steps": 30}).pretrain(xs, ys)
+    clf.fit(xt[cols[::-1]].iloc[:30], yt.iloc[:30])  # the target's columns in another order: matched by name
+    assert list(clf.feature_names_in_) == cols  # the source's order is the model's
+    test = xt.iloc[30:]
+    proba = clf.predict_proba(test)
+    assert np.allclose(clf.predict_proba(test[cols[::-1]]), proba)  # was: silently other predictions
+    with pytest.raises(TransferkitError, match=r"missing \['f5'\]"):
+        clf.predict(test.rename(columns={"f5": "g5"}))
+    clf.save(tmp_path / "df")
+    again = TransferClassifier.load(tmp_path / "df")
+    assert list(again.feature_names_in_) == cols and np.allclose(again.predict_proba(test[cols[::-1]]), proba)
+
+
+def test_unlabelled_inputs_and_source_settings_are_checked(data):
+    xs, ys, xt, yt = data
+    clf = TransferClassifier("dann", source_epochs=1, method_params={"steps": 5}).pretrain(xs, ys)
+    with pytest.raises(TransferkitError, match="X_unlabelled contains NaN"):  # was: "lower the learning rate"
+        clf.fit(xt[:12], yt[:12], X_unlabelled=np.full_like(xt[12:20], np.nan))
+    with pytest.raises(TransferkitError, match=r"X_unlabelled has examples of shape \(1, 8, 8\)"):
+        clf.fit(xt[:12], yt[:12], X_unlabelled=xt[12:20, :, :8, :8])
+    for bad in (0, -3, 1.5, True):
+        with pytest.raises(TransferkitError, match=f"source_epochs={bad!r} must be a whole number"):
+            TransferClassifier("head", source_epochs=bad).pretrain(xs, ys)
+    with pytest.raises(TransferkitError, match="pretrain got one source class"):
+        TransferClassifier("head", source_epochs=1).pretrain(xs, np.zeros(len(xs)))
+
+
+def test_predict_warns_about_inputs_on_another_scale(data):
+    xs, ys, xt, yt = data
+    clf = TransferClassifier("scratch", method_params={"steps": 5}).fit(xt[:30], yt[:30])
+    with pytest.warns(UserWarning, match="the inputs span"):
+        clf.predict(xt[30:] / 255.0)  # 0..1 given to a model fitted on 0..255
+
+
+def test_a_diverging_fit_is_a_transferkit_error(data):
+    from transferkit.errors import TrainingDiverged
+
+    xs, ys, xt, yt = data
+    with pytest.raises(TrainingDiverged, match="training diverged.*Fix: lower the method's learning rate"):
+        TransferClassifier("scratch", method_params={"steps": 20, "lr": 1e12}).fit(xt[:30], yt[:30])

@@ -18,6 +18,10 @@ class TransferkitError(ValueError):
         self.fix = fix
 
 
+class TrainingDiverged(TransferkitError, FloatingPointError):
+    """The training loss became NaN or infinite (too high a learning rate, or bad inputs)."""
+
+
 def did_you_mean(value: str, choices: list[str]) -> str:
     """A short hint listing the valid choices, closest first."""
     import difflib

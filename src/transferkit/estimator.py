@@ -12,26 +12,48 @@ Domain-adaptation methods (``dann``, ``mcc``, ``coral``...) train on the source 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
 from transferkit.data import Domain
-from transferkit.data.files import image_layout, value_range
+from transferkit.data.files import image_layout, order_columns, value_range
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.data.splits import TargetData
 from transferkit.errors import TransferkitError
 from transferkit.methods import TransferTask, get_method
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
+from transferkit.predict import scale_warning
 from transferkit.train.source import input_stats, pretrain_source, source_val_split
 from transferkit.train.supervised import predict_proba
 
 
-def _domain(x, y, name: str) -> tuple[Domain, np.ndarray]:
-    """(Domain with labels 0..C-1, the C original labels in sorted order), as scikit-learn does."""
-    stored = np.asarray(x).dtype
+def _column_names(X) -> list[str] | None:
+    """A DataFrame's column names (as strings), None for arrays."""
+    cols = getattr(X, "columns", None)
+    return None if cols is None else [str(c) for c in cols]
+
+
+def _inputs(X, names: list[str] | None, what: str) -> np.ndarray:
+    """``X`` as a float32 array, a DataFrame's columns put in the order of ``names`` (matched
+    by name, as the CLI matches CSV columns); an array is taken in its own order."""
+    given = _column_names(X)
+    x = np.asarray(X, dtype=np.float32) if not isinstance(X, np.ndarray) else X.astype(np.float32, copy=False)
+    if names is not None and given is not None:
+        x = order_columns(x, given, names, what)
+    return image_layout(x)
+
+
+def _domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, np.ndarray]:
+    """(Domain with labels 0..C-1, the C original labels in sorted order), as scikit-learn does.
+
+    ``stored``: the dtype the user's array had (uint8 images are 0..255), when ``x`` is a
+    converted copy."""
+    stored = np.asarray(x).dtype if stored is None else stored
     x = image_layout(np.asarray(x, dtype=np.float32))
     y = np.asarray(y).reshape(-1)
     if y.dtype.kind == "f" and np.all(y == np.round(y)):
@@ -75,7 +97,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     def pretrain(self, X_source, y_source) -> TransferClassifier:
         """Train the shared (and source-specific) layers on the source (kept for adaptation methods)."""
         get_method(self.method, **(self.method_params or {}))  # a typo fails before source training
-        src, _ = _domain(X_source, y_source, "source")
+        epochs = self.source_epochs
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise TransferkitError(f"source_epochs={epochs!r} must be a whole number >= 1.", "use e.g. source_epochs=4.")
+        self.feature_names_source_ = _column_names(X_source)
+        src, labels = _domain(X_source, y_source, "source")
+        if len(labels) < 2:
+            raise TransferkitError(f"pretrain got one source class ({labels[0]!r}): the shared layers would learn nothing.",
+                                   "give source examples of at least two classes.")  # fmt: skip
         self.source_domain_ = src
         self.source_recipe_ = make_recipe(src, src.input_shape, 0)
         self.seed_ = self._seed()
@@ -93,7 +122,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         """Adapt to the labelled target examples (X, y); ``X_unlabelled``: more target inputs
         without labels, for methods that use them (domain adaptation, transductive ones)."""
         method = get_method(self.method, **(self.method_params or {}))  # a typo fails before any work
-        tgt, labels = _domain(X, y, "target")
+        names = getattr(self, "feature_names_source_", None) if hasattr(self, "source_model_") else None
+        names = names or _column_names(X)  # the source's column order, else the target's
+        tgt, labels = _domain(_inputs(X, names, "X"), y, "target", np.asarray(X[:0]).dtype)
         if len(labels) < 2:
             raise TransferkitError(f"fit got one class ({labels[0]!r}): there is nothing to tell apart.",
                                    "give examples of at least two classes.")  # fmt: skip
@@ -102,7 +133,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         src = getattr(self, "source_domain_", None)
         self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
         x = apply_recipe(tgt.x, self.recipe_)
-        xu = x[:0] if X_unlabelled is None else apply_recipe(image_layout(np.asarray(X_unlabelled, dtype=np.float32)), self.recipe_)
+        xu = x[:0] if X_unlabelled is None else apply_recipe(self._checked(X_unlabelled, "X_unlabelled", names, tgt.x), self.recipe_)
         yt = torch.from_numpy(tgt.y)
         shots = int(np.bincount(tgt.y).min())
         same = src is not None and src.classes == tgt.classes
@@ -126,6 +157,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = labels  # predict returns these, the labels fit was given
         if tgt.x.ndim == 2:
             self.n_features_in_ = int(tgt.x.shape[1])
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
         self.class_names_ = tgt.classes
         return self
 
@@ -133,11 +168,23 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if not hasattr(self, "model_"):
             raise NotFittedError("This TransferClassifier is not fitted yet: call fit(X, y) before predict.")
 
+    def _checked(self, X, what: str, names: list[str] | None, like: np.ndarray | None = None) -> np.ndarray:
+        """``X`` laid out as the model's inputs: columns by name, finite, the fitted shape."""
+        x = _inputs(X, names, what)
+        if not np.isfinite(x).all():
+            raise TransferkitError(f"{what} contains NaN or Inf values.", "remove or impute them.")
+        if like is not None and x.shape[1:] != like.shape[1:]:
+            raise TransferkitError(f"{what} has examples of shape {x.shape[1:]}, X had {like.shape[1:]}.",
+                                   f"give {what} in the same layout as X.")  # fmt: skip
+        return x
+
     def predict_proba(self, X) -> np.ndarray:
         self._check_fitted()
-        x = image_layout(np.asarray(X, dtype=np.float32))
-        if not np.isfinite(x).all():
-            raise TransferkitError("X contains NaN or Inf values.", "remove or impute them.")
+        names = getattr(self, "feature_names_in_", None)
+        x = self._checked(X, "X", None if names is None else list(names))
+        note = scale_warning(x, self.recipe_)
+        if note:
+            warnings.warn(note, stacklevel=2)
         return predict_proba(self.model_, apply_recipe(x, self.recipe_)).numpy()
 
     def predict(self, X) -> np.ndarray:
@@ -148,7 +195,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         """``path.safetensors`` + ``path.json``: the model, its input recipe and the labels."""
         self._check_fitted()
         labels = [v.item() if hasattr(v, "item") else v for v in self.classes_]  # JSON: str, int or float
-        self.model_.save(path, {"recipe": self.recipe_.to_dict(), "labels": labels, "estimator": self.get_params()})
+        names = getattr(self, "feature_names_in_", None)
+        self.model_.save(path, {"recipe": self.recipe_.to_dict(), "labels": labels, "estimator": self.get_params(),
+                                "feature_names": None if names is None else [str(n) for n in names]})  # fmt: skip
 
     @classmethod
     def load(cls, path) -> TransferClassifier:
@@ -161,6 +210,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         clf.model_, clf.recipe_ = model, Recipe.from_dict(meta["recipe"])
         clf.classes_ = np.asarray(meta.get("labels", model.classes))
         clf.class_names_ = model.classes
+        names = meta.get("feature_names") or (list(clf.recipe_.columns) if clf.recipe_.columns else None)
+        if names:  # a model from a CSV run knows its column names too
+            clf.feature_names_in_ = np.asarray(names, dtype=object)
         return clf
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import warnings
@@ -38,12 +39,30 @@ def deployed(summary: dict, run: Path) -> dict:
     return summary["deploy"]
 
 
+def check_out_file(out: str | Path, run_dir: str | Path | None = None) -> None:
+    """Predictions may go to a new or existing file, not to a folder, not under a file, and
+    never over a file of the run folder they come from."""
+    o = Path(out)
+    if o.is_dir() or str(out).endswith(("/", "\\")):
+        raise TransferkitError(f"--out {out} is a folder.", "give a file path for the predictions, e.g. predictions.csv.")
+    blocker = next((p for p in o.absolute().parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise TransferkitError(f"--out {out}: {blocker} is a file, not a folder.", "give a path whose folders exist or can be made.")
+    if run_dir is not None and o.exists() and Path(run_dir).resolve() in o.resolve().parents:
+        raise TransferkitError(f"--out {out} would overwrite a file of the run folder {run_dir}.",
+                               "write the predictions elsewhere, e.g. predictions.csv.")  # fmt: skip
+
+
 def model_path(run_dir: str | Path, method: str | None = None, shots: int | None = None, seed: int | None = None) -> Path:
     run = Path(run_dir)
     summary_path = run / "summary.json"
     if not summary_path.exists():
         raise TransferkitError(f"{run} is not a finished transferkit run (no summary.json).", "give a folder written by `transferkit run`.")
-    deploy = deployed(json.loads(summary_path.read_text()), run)
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise TransferkitError(f"{summary_path} is damaged ({e}).", "re-run the experiment, or restore the file.") from None
+    deploy = deployed(summary, run)
     method, shots, seed = method or deploy["method"], deploy["shots"] if shots is None else shots, deploy["seed"] if seed is None else seed
     path = run / "models" / f"{method}_k{shots}_seed{seed}"
     if not model_file(path, ".json").exists():
@@ -83,22 +102,37 @@ def load_inputs(
     p = Path(path)
     if not p.exists():
         raise TransferkitError(f"input {str(path)!r} does not exist.", "give a .npz, .csv or a folder of images.")
-    if p.suffix == ".npz":
-        data = np.load(p, allow_pickle=False)
-        if "x" not in data:
-            raise TransferkitError(f"{p}: missing array 'x' (found {sorted(data.files)}).", "save inputs as x.")
-        x = image_layout(np.asarray(data["x"], dtype=np.float32))
+    if p.suffix.lower() == ".npz":
+        x = _npz_inputs(p)
         return x, [str(i) for i in range(len(x))]
     if p.is_dir():
         files = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
             raise TransferkitError(f"{p}: no images found.", f"use files ending in {sorted(IMAGE_SUFFIXES)}.")
         return read_images(files), [str(f.relative_to(p)) for f in files]
-    if p.suffix in (".csv", ".tsv"):
+    if p.suffix.lower() in (".csv", ".tsv"):
         x = read_feature_csv(p, label_column, columns)
         return x, [str(i) for i in range(len(x))]
     domain = load_file(p)
     return domain.x, [str(i) for i in range(len(domain.x))]
+
+
+def _npz_inputs(p: Path) -> np.ndarray:
+    """The array ``x`` of an .npz, as float32 (N, C, H, W) images or (N, D) vectors."""
+    try:
+        data = np.load(p, allow_pickle=False)
+        files = data.files
+    except Exception as e:  # numpy raises several types for corrupt or pickled files
+        raise TransferkitError(f"{p}: cannot read as .npz ({e}).", "save the inputs with numpy.savez(path, x=inputs).") from None
+    if "x" not in files:
+        raise TransferkitError(f"{p}: missing array 'x' (found {sorted(files)}).", "save inputs as x.")
+    try:
+        x = np.asarray(data["x"])
+    except ValueError as e:  # an object array needs pickle
+        raise TransferkitError(f"{p}: cannot read x ({e}).", "store numbers in x, not Python objects.") from None
+    if x.dtype.kind not in "fiub":
+        raise TransferkitError(f"{p}: x has non-numeric dtype {x.dtype}.", "store numbers in x.")
+    return image_layout(x.astype(np.float32))
 
 
 def scale_warning(x: np.ndarray, recipe: Recipe) -> str | None:
@@ -123,8 +157,8 @@ def predict(
 
     ``on_warning(message)`` receives notes such as inputs on another scale (default: ``warnings.warn``).
     """
-    if out is not None and Path(out).is_dir():
-        raise TransferkitError(f"--out {out} is a folder.", "give a file path for the predictions, e.g. predictions.csv.")
+    if out is not None:
+        check_out_file(out, run_dir)
     path = model_path(run_dir, **which)
     model = TransferModel.load(path)
     meta = json.loads(model_file(path, ".json").read_text())
@@ -141,6 +175,10 @@ def predict(
         x, names = load_inputs(inputs, label_column, list(recipe.columns) if recipe.columns else None)
         if not np.isfinite(x).all():
             raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
+        if Path(inputs).is_dir() and len(recipe.shape) == 3:
+            # image files are 8-bit, 0..255, whatever scale the training arrays had (e.g.
+            # 0..16): that range, not the training data's, maps them to the model's [0, 1]
+            recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
         note = scale_warning(x, recipe)
         if note:
             (on_warning or (lambda m: warnings.warn(m, stacklevel=3)))(note)

@@ -14,6 +14,7 @@ def add_parser(sub) -> None:
 
 
 def execute(args) -> int:
+    import csv
     import sys
 
     from transferkit.predict import predict
@@ -24,8 +25,8 @@ def execute(args) -> int:
     rows = predict(args.run_dir, args.input, args.out, on_warning=warn, method=args.method, shots=args.shots, seed=args.seed)
     if args.out:
         print(f"wrote {len(rows)} predictions to {args.out}")
-    else:
-        print("input,class_index,class_name,probability")
-        for r in rows:
-            print(f"{r['input']},{r['class_index']},{r['class_name']},{r['probability']:.4f}")
+    else:  # valid CSV: names with commas or quotes are quoted, as in the --out file
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["input", "class_index", "class_name", "probability"])
+        writer.writerows([r["input"], r["class_index"], r["class_name"], f"{r['probability']:.4f}"] for r in rows)
     return 0

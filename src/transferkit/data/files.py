@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +24,14 @@ def load_file(path: str | Path, label_column: str = "label", text_column: str = 
         )
     from transferkit.data.text import TEXT_SUFFIXES, has_text_column, load_text_file
 
-    if p.suffix in TEXT_SUFFIXES or (p.suffix in (".csv", ".tsv") and has_text_column(p, text_column)):
+    suffix = p.suffix.lower()  # DATA.CSV is a CSV
+    if suffix in TEXT_SUFFIXES or (suffix in (".csv", ".tsv") and has_text_column(p, text_column)):
         return load_text_file(p, label_column, text_column)
     if p.is_dir():
         return load_image_folder(p)
-    if p.suffix == ".npz":
+    if suffix == ".npz":
         return load_npz(p)
-    if p.suffix in (".csv", ".tsv"):
+    if suffix in (".csv", ".tsv"):
         return load_csv(p, label_column)
     raise TransferkitError(
         f"{p}: unsupported file type {p.suffix!r}.", "use a .npz, a .csv or an image folder."
@@ -167,14 +169,39 @@ def _is_number(v: str) -> bool:
     return True
 
 
+def read_text(path: Path) -> str:
+    """A text file's content: UTF-8, with or without a byte-order mark (Excel's "CSV UTF-8")."""
+    try:
+        return Path(path).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise TransferkitError(
+            f"{path}: not UTF-8 text (byte {e.object[e.start]:#x} at position {e.start}).",
+            "save the file as UTF-8 (e.g. Excel: CSV UTF-8).",
+        ) from None
+
+
+def csv_reader(path: Path):
+    """A csv.reader over ``path`` (tab-separated for .tsv), decoded by :func:`read_text`."""
+    return csv.reader(io.StringIO(read_text(path), newline=""), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+
+
 def read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of a CSV (or .tsv) with a header line and at least one data row."""
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.reader(f, delimiter="\t" if path.suffix == ".tsv" else ","))
+    """(header, rows) of a CSV (or .tsv) with a header line and at least one data row; blank
+    lines are skipped."""
+    rows = [r for r in csv_reader(path) if r]
     if len(rows) < 2:
         raise TransferkitError(f"{path}: CSV has no data rows.", "add a header and one row per example.")
-    if any(len(r) != len(rows[0]) for r in rows[1:]):
-        raise TransferkitError(f"{path}: rows have different numbers of columns.", "fix the CSV.")
+    if len(rows[0]) == 1 and any(sep in rows[0][0] for sep in ";|"):
+        raise TransferkitError(
+            f"{path}: the header is one column ({rows[0][0][:40]!r}); the file seems to use another separator.",
+            "separate columns with commas (.csv) or tabs (.tsv).",
+        )
+    bad = next((i for i, r in enumerate(rows[1:]) if len(r) != len(rows[0])), None)
+    if bad is not None:
+        raise TransferkitError(
+            f"{path}: data row {bad + 1} has {len(rows[bad + 1])} columns, the header {len(rows[0])}.",
+            "give every row one value per header column.",
+        )
     return rows[0], rows[1:]
 
 
@@ -183,7 +210,12 @@ def csv_features(path: Path, header: list[str], body: list[list[str]], skip: int
     try:
         return np.asarray([[float(v) for j, v in enumerate(r) if j != skip] for r in body], dtype=np.float32)
     except ValueError:
-        j, v = next((j, v) for r in body for j, v in enumerate(r) if j != skip and not _is_number(v))
+        i, j, v = next((i, j, v) for i, r in enumerate(body) for j, v in enumerate(r) if j != skip and not _is_number(v))
+        if not v.strip():
+            raise TransferkitError(
+                f"{path}: data row {i + 1} has an empty value in column {header[j]!r}.",
+                "fill in or impute missing values, or drop those rows.",
+            ) from None
         raise TransferkitError(
             f"{path}: column {header[j]!r} is not numeric ({v[:40]!r} is not a number).",
             f"keep only numeric feature columns; if it holds texts, set `text_column: {header[j]}` "

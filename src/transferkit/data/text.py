@@ -16,7 +16,6 @@ model (pretrained or from scratch) finds its padding the same way.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
@@ -27,6 +26,7 @@ import torch
 
 from transferkit.data.builtin import package_file, register_domain
 from transferkit.data.domain import Domain
+from transferkit.data.files import csv_reader, read_text
 from transferkit.errors import TransferkitError
 
 TEXT_SUFFIXES = (".jsonl", ".txt")
@@ -134,21 +134,28 @@ def _labels(raw: list, name: str) -> tuple[np.ndarray, list[str]]:
 
 
 def has_text_column(path: Path, text_column: str = "text") -> bool:
-    with open(path, newline="", encoding="utf-8") as f:
-        header = next(csv.reader(f, delimiter="\t" if path.suffix == ".tsv" else ","), [])
-    return text_column in header
+    return text_column in next(csv_reader(path), [])
+
+
+def _table(path: Path) -> list[dict]:
+    """The rows of a CSV/TSV with a header, as dicts (missing trailing values: None)."""
+    rows = [r for r in csv_reader(path) if r]
+    if not rows:
+        return []
+    header = rows[0]
+    return [{k: (r[j] if j < len(r) else None) for j, k in enumerate(header)} for r in rows[1:]]
 
 
 def _rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, object]]:
-    if path.suffix == ".txt":
-        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    if path.suffix.lower() == ".txt":
+        lines = [ln for ln in read_text(path).splitlines() if ln.strip()]
         bad = next((i for i, ln in enumerate(lines, 1) if "\t" not in ln), None)
         if bad is not None:
             raise TransferkitError(f"{path}: line {bad} has no tab.", "write each example as label<TAB>text.")
         return [(t, lab) for lab, t in (ln.split("\t", 1) for ln in lines)]
-    if path.suffix == ".jsonl":
+    if path.suffix.lower() == ".jsonl":
         rows = []
-        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        for i, line in enumerate(read_text(path).splitlines(), 1):
             if not line.strip():
                 continue
             try:
@@ -160,8 +167,7 @@ def _rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, ob
                                        f'write e.g. {{"{text_column}": "...", "{label_column}": "positive"}}.')  # fmt: skip
             rows.append((obj[text_column], obj[label_column]))
         return rows
-    with open(path, newline="", encoding="utf-8") as f:
-        table = list(csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ","))
+    table = _table(path)
     if table and label_column not in table[0]:
         raise TransferkitError(f"{path}: no label column {label_column!r} (columns: {list(table[0])[:8]}).",
                                "name it with `label_column:`.")  # fmt: skip
@@ -183,13 +189,24 @@ def load_text_inputs(path: str | Path, text_column: str = "text") -> tuple[list[
     p = Path(path)
     if not p.is_file():
         raise TransferkitError(f"input {str(path)!r} does not exist.", "give a .txt, .csv or .jsonl file of texts.")
-    if p.suffix == ".txt":
-        texts = [ln for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    elif p.suffix == ".jsonl":
-        texts = [json.loads(ln)[text_column] for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    elif p.suffix in (".csv", ".tsv") and has_text_column(p, text_column):
-        with open(p, newline="", encoding="utf-8") as f:
-            texts = [r[text_column] for r in csv.DictReader(f, delimiter="\t" if p.suffix == ".tsv" else ",")]
+    suffix = p.suffix.lower()
+    if suffix == ".txt":
+        texts = [ln for ln in read_text(p).splitlines() if ln.strip()]
+    elif suffix == ".jsonl":
+        texts = []
+        for i, line in enumerate(read_text(p).splitlines(), 1):
+            try:
+                obj = json.loads(line) if line.strip() else None
+            except json.JSONDecodeError as e:
+                raise TransferkitError(f"{p}: line {i} is not valid JSON ({e.msg}).", "write one JSON object per line.") from None
+            if obj is None:
+                continue
+            if not isinstance(obj, dict) or not isinstance(obj.get(text_column), str):
+                raise TransferkitError(f"{p}: line {i} has no text in {text_column!r}.",
+                                       f'write e.g. {{"{text_column}": "..."}} on every line.')  # fmt: skip
+            texts.append(obj[text_column])
+    elif suffix in (".csv", ".tsv") and has_text_column(p, text_column):
+        texts = [r[text_column] for r in _table(p)]
     else:
         raise TransferkitError(f"{p}: not a text input.", f"give a .txt, .jsonl, or a CSV with a {text_column!r} column.")
     return texts, [str(i) for i in range(len(texts))]

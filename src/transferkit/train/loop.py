@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 
 import torch
 
+from transferkit.errors import TrainingDiverged
+
 
 def batches(n: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
     """Endless random mini-batches of indices into ``range(n)``; each epoch is a permutation."""
@@ -54,7 +56,10 @@ def run_steps(
         if (step + 1) % log_every == 0 or step == steps - 1:
             value = loss.item()
             if not math.isfinite(value):
-                raise FloatingPointError(f"training loss became {value} at step {step}; lower the learning rate")
+                raise TrainingDiverged(
+                    f"training diverged: the loss became {value} at step {step + 1} of {steps}.",
+                    "lower the method's learning rate (lr), and check the inputs for NaN or extreme values.",
+                )
             history.append((step + 1, value))
             if on_log is not None:
                 on_log(step + 1, value)

@@ -1,0 +1,137 @@
+"""`predict` and the file readers on inputs a user really has: image files for a model
+trained on arrays of another scale, names with commas, odd CSVs, bad paths, bad arrays.
+Each bad input: one line, exit 2, nothing written."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.conftest import make_images, tiny_experiment
+from transferkit.cli import main
+from transferkit.data.files import read_csv_rows
+from transferkit.errors import TransferkitError
+
+
+def _bad(capsys, argv) -> str:
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+@pytest.fixture(scope="module")
+def run16(tmp_path_factory):
+    """A finished run on grey images stored as floats in 0..16 (like optdigits), and its target."""
+    root = tmp_path_factory.mktemp("run16")
+    for name, seed, shift in (("source", 1, 0.0), ("target", 2, 30.0)):
+        x, y = make_images(30, seed=seed, shift=shift)
+        x16 = np.round(x[:, 0] / x.max() * 255) * 16 / 255  # on the 8-bit grid, max exactly 16
+        np.savez(root / f"{name}.npz", x=x16.astype(np.float32), y=y, classes=np.array(["a", "b", "c"]))
+    cfg = tiny_experiment(root / "source.npz", root / "target.npz", seeds=1,
+                          methods=[{"name": "head", "params": {"steps": 15}}])  # fmt: skip
+    cfg["target"]["shots"] = [5]
+    (root / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(root / "exp.yaml"), "--out", str(root / "run"), "--quiet"]) == 0
+    return root
+
+
+def test_image_files_are_read_on_their_own_0_255_scale(run16, tmp_path, capsys):
+    """A PNG is 0..255 whatever the training arrays' scale: the same digits as the 0..16
+    array they were made from get the same predictions (they were all one class, 'sure')."""
+    from PIL import Image
+
+    x16 = np.load(run16 / "target.npz")["x"][:6]
+    folder = tmp_path / "pngs"
+    folder.mkdir()
+    for i, img in enumerate(x16):
+        Image.fromarray(np.round(img * 255 / 16).astype(np.uint8)).save(folder / f"{i}.png")
+    np.savez(tmp_path / "same.npz", x=x16)
+    capsys.readouterr()
+    assert main(["predict", str(run16 / "run"), str(folder), "--out", str(tmp_path / "png.csv")]) == 0
+    assert "WARNING" not in capsys.readouterr().err  # 0..255 is exactly what image files hold
+    assert main(["predict", str(run16 / "run"), str(tmp_path / "same.npz"), "--out", str(tmp_path / "npz.csv")]) == 0
+    png = list(csv.DictReader(io.StringIO((tmp_path / "png.csv").read_text())))
+    arr = list(csv.DictReader(io.StringIO((tmp_path / "npz.csv").read_text())))
+    assert [r["class_index"] for r in png] == [r["class_index"] for r in arr]
+    assert np.allclose([float(r["probability"]) for r in png], [float(r["probability"]) for r in arr], atol=1e-4)
+
+
+def test_printed_predictions_are_valid_csv(run16, tmp_path, capsys):
+    from PIL import Image
+
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    for name in ("scan 3, page 1.png", 'q"uote.png'):
+        Image.fromarray(np.zeros((12, 12), dtype=np.uint8)).save(folder / name)
+    capsys.readouterr()
+    assert main(["predict", str(run16 / "run"), str(folder)]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["input", "class_index", "class_name", "probability"]
+    assert sorted(r[0] for r in rows[1:]) == sorted(["scan 3, page 1.png", 'q"uote.png'])
+    assert all(len(r) == 4 for r in rows)
+
+
+def test_out_paths_that_would_lose_data_are_refused(run16, tmp_path, capsys):
+    run, inputs = run16 / "run", str(run16 / "target.npz")
+    before = (run / "summary.json").read_text()
+    err = _bad(capsys, ["predict", str(run), inputs, "--out", str(run / "summary.json")])
+    assert "would overwrite a file of the run folder" in err and (run / "summary.json").read_text() == before
+    assert "is a folder" in _bad(capsys, ["predict", str(run), inputs, "--out", str(tmp_path / "new") + "/"])
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "afile").write_text("x")
+    assert "afile is a file, not a folder" in _bad(capsys, ["predict", str(run), inputs, "--out", str(tmp_path / "afile" / "p.csv")])
+
+
+def test_a_damaged_summary_is_one_line(tmp_path, capsys):
+    (tmp_path / "summary.json").write_text('{"deploy": ')
+    assert "summary.json is damaged" in _bad(capsys, ["predict", str(tmp_path), str(tmp_path)])
+
+
+def test_bad_npz_inputs_are_one_line(run16, tmp_path, capsys):
+    run = str(run16 / "run")
+    np.savez(tmp_path / "words.npz", x=np.array(["a", "b"]))
+    assert "non-numeric dtype" in _bad(capsys, ["predict", run, str(tmp_path / "words.npz")])
+    np.savez(tmp_path / "objects.npz", x=np.array([{"a": 1}, None], dtype=object))
+    assert "objects.npz: cannot read" in _bad(capsys, ["predict", run, str(tmp_path / "objects.npz")])
+    (tmp_path / "junk.npz").write_bytes(b"not a zip file at all")
+    assert "cannot read as .npz" in _bad(capsys, ["predict", run, str(tmp_path / "junk.npz")])
+    with open(tmp_path / "UPPER.NPZ", "wb") as f:  # (np.savez would add ".npz" to a path)
+        np.savez(f, x=np.load(run16 / "target.npz")["x"][:2])
+    capsys.readouterr()
+    assert main(["predict", run, str(tmp_path / "UPPER.NPZ")]) == 0  # the suffix's case does not matter
+
+
+def test_csv_files_as_spreadsheets_write_them(tmp_path):
+    (tmp_path / "bom.csv").write_bytes("\ufefff0,f1\n1,2\n".encode())  # Excel's "CSV UTF-8"
+    assert read_csv_rows(tmp_path / "bom.csv") == (["f0", "f1"], [["1", "2"]])
+    (tmp_path / "blank.csv").write_text("f0,f1\n1,2\n\n3,4\n\n")
+    assert read_csv_rows(tmp_path / "blank.csv")[1] == [["1", "2"], ["3", "4"]]
+    (tmp_path / "latin1.csv").write_bytes("f\xe9,f1\n1,2\n".encode("latin-1"))
+    with pytest.raises(TransferkitError, match="not UTF-8 text.*Fix: save the file as UTF-8"):
+        read_csv_rows(tmp_path / "latin1.csv")
+    (tmp_path / "semi.csv").write_text("f0;f1;label\n1;2;0\n")
+    with pytest.raises(TransferkitError, match="another separator"):
+        read_csv_rows(tmp_path / "semi.csv")
+    (tmp_path / "ragged.csv").write_text("f0,f1\n1,2\n3\n")
+    with pytest.raises(TransferkitError, match="data row 2 has 1 columns, the header 2"):
+        read_csv_rows(tmp_path / "ragged.csv")
+    from transferkit.data import load_domain
+
+    (tmp_path / "GAP.CSV").write_text("f0,f1,label\n1,2,0\n3,,1\n")
+    with pytest.raises(TransferkitError, match="data row 2 has an empty value in column 'f1'.*impute"):
+        load_domain(str(tmp_path / "GAP.CSV"))  # an upper-case suffix is read as a CSV too
+
+
+def test_a_diverging_method_is_one_line_and_leaves_no_folder(tmp_path, capsys, image_npz):
+    src, tgt = image_npz
+    cfg = tiny_experiment(src, tgt, seeds=1, methods=[{"name": "finetune", "params": {"steps": 10, "lr": 1.0e9}}])
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    err = _bad(capsys, ["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "out"), "--quiet"])
+    assert "training diverged" in err and "lower the method's learning rate" in err
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial-*"))
