@@ -32,3 +32,47 @@ def test_atomic_folder_appears_only_when_complete(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["run"] and (tmp_path / "run" / "summary.json").exists()
     with pytest.raises(TransferkitError, match="not empty"), atomic_folder(tmp_path / "run"):
         pass
+
+
+def test_a_folder_filled_meanwhile_keeps_both_runs(tmp_path):
+    """Two runs given the same new --out: the second to finish keeps its results beside it."""
+    import pytest
+
+    from transferkit.atomic import atomic_folder
+    from transferkit.errors import TransferkitError
+
+    with pytest.raises(TransferkitError, match=r"written by another process.*results are in .*run-2"):
+        with atomic_folder(tmp_path / "run") as tmp:
+            tmp.mkdir()
+            (tmp / "summary.json").write_text('{"mine": 1}')
+            (tmp_path / "run").mkdir()  # the other run lands first
+            (tmp_path / "run" / "summary.json").write_text('{"other": 1}')
+    assert json.loads((tmp_path / "run" / "summary.json").read_text()) == {"other": 1}
+    assert json.loads((tmp_path / "run-2" / "summary.json").read_text()) == {"mine": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "run-2"]  # no partial folder left
+
+
+def test_sigterm_unwinds_like_ctrl_c_and_leaves_nothing(tmp_path, monkeypatch, capsys):
+    """`kill`/`timeout` send SIGTERM; Python's default would exit without the cleanup."""
+    import os
+    import signal
+    import time
+
+    from transferkit import cli
+    from transferkit.atomic import atomic_folder
+    from transferkit.commands import list as list_command
+
+    def execute(args):
+        with atomic_folder(tmp_path / "run") as tmp:
+            tmp.mkdir()
+            (tmp / "metrics.csv").write_text("half")
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(10)  # the signal arrives here
+        return 0
+
+    monkeypatch.setattr(list_command, "execute", execute)
+    before = signal.getsignal(signal.SIGTERM)
+    assert cli.main(["list"]) == 143
+    assert "interrupted; nothing was written" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is the caller's again

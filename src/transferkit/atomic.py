@@ -54,9 +54,20 @@ def atomic_folder(out: str | Path) -> Iterator[Path]:
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         yield tmp
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
+        try:
+            if out.exists():
+                out.rmdir()
+            os.replace(tmp, out)
+        except OSError:  # another process filled ``out`` meanwhile: keep this run's results beside it
+            from transferkit.errors import TransferkitError
+
+            kept = next(p for i in range(2, 10_000) if not (p := out.with_name(f"{out.name}-{i}")).exists())
+            os.replace(tmp, kept)
+            raise TransferkitError(
+                f"output folder {out} was written by another process while this one ran; "
+                f"this run's complete results are in {kept}.",
+                "give each concurrent run its own --out.",
+            ) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

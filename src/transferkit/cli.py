@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
 
 from transferkit import commands
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     for mod in mods.values():
         mod.add_parser(sub)
     args = parser.parse_args(argv)
+    previous = _stop_on_sigterm()
     try:
         return mods[args.command].execute(args)
     except TransferkitError as e:
@@ -39,9 +41,29 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 0
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as e:
         print("transferkit: interrupted; nothing was written for the unfinished run.", file=sys.stderr)
-        return 130
+        return 143 if isinstance(e, Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(BaseException):
+    """SIGTERM (``kill``, ``timeout``, a job scheduler) arrived: unwind like Ctrl-C, so the
+    ``finally`` blocks delete half-written output (Python's default would exit at once)."""
+
+
+def _stop_on_sigterm():
+    """Turn SIGTERM into :class:`Terminated`; returns the previous handler (None off the main thread)."""
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. main() called from a worker thread)
+        return None
 
 
 if __name__ == "__main__":
