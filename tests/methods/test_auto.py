@@ -117,6 +117,7 @@ def test_new_classes_with_the_cut_at_the_last_block_choose_gradual_unfreezing(mo
     d = decide(task, AutoParams(**QUICK))
     if d["cut"] == models["useful"].num_blocks:
         assert d["method"] == "gradual" and "new classes" in d["reason"], d["reason"]
+        assert d["reason"].startswith("the source helps"), d["reason"]  # several shots: a sign test said so
     else:  # a cut inside the model keeps the freeze / re-train recipe of transfer_method
         assert d["method"] == "finetune" and d["params"]["freeze"] == d["cut"], d["reason"]
     assert d["method"] == decide(task, AutoParams(**QUICK, new_task_method="gradual"))["method"]
@@ -138,6 +139,7 @@ def test_one_shot_uses_the_logme_bayes_factor(models):
     d = decide(with_source_validation(make_task(models["useful"], shots=1), False), AutoParams(**QUICK))
     assert d["signals"]["criterion"] == "logme_one_shot" and d["method"] == "l2sp", d["reason"]
     assert d["signals"]["source_validation"]["z"] > 3
+    assert d["reason"].startswith("no strong evidence against the source")  # not "helps": the check only rules out harm
 
 
 def test_a_source_at_chance_on_its_own_validation_split_is_refused(models):
