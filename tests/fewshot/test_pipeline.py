@@ -201,3 +201,14 @@ def test_few_episodes_that_differ_by_the_same_query_are_not_a_certain_gain():
     gain, (low, high) = paired_gain([rec("logistic", [0.9 - step] * 3)], [rec("scratch", [0.9] * 3)], step)
     assert gain == pytest.approx(-step)
     assert high == pytest.approx(-step + 4.303 * step / np.sqrt(3), rel=1e-3) and high > 0  # not "negative"
+
+
+def test_report_cell_gives_the_gain_with_its_interval_and_episodes():
+    """The gain over scratch comes from the few episodes scratch ran: the cell says how few
+    and how uncertain, not only the mean beside the feature method's episode count."""
+    from transferkit.fewshot.report import _cell
+
+    row = {"accuracy_mean": 0.737, "ci95_half_width": 0.026, "episodes": 50, "gain_vs_scratch": -0.09,
+           "gain_ci95": [-0.98, 0.80], "gain_episodes": 2, "negative_transfer": False}  # fmt: skip
+    assert _cell(row) == "73.7 ± 2.6 (50 episodes; -9.0 [-98.0, +80.0] vs scratch over 2 episodes)"
+    assert _cell({**row, "gain_vs_scratch": None}) == "73.7 ± 2.6 (50 episodes)"

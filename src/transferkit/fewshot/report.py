@@ -106,10 +106,13 @@ def _cell(row: dict | None) -> str:
     half = row["ci95_half_width"]
     ci = f" ± {100 * half:.1f}" if half is not None else ""
     gain = ""
-    if row.get("gain_vs_scratch") is not None:
+    if row.get("gain_vs_scratch") is not None:  # paired over the episodes scratch also ran
         flag = " **negative**" if row["negative_transfer"] else ""
-        gain = f"; {100 * row['gain_vs_scratch']:+.1f} vs scratch{flag}"
-    return f"{100 * row['accuracy_mean']:.1f}{ci} ({row['episodes']}{gain})"
+        lo_hi = row.get("gain_ci95")
+        interval = f" [{100 * lo_hi[0]:+.1f}, {100 * lo_hi[1]:+.1f}]" if lo_hi else ""
+        over = f" over {row['gain_episodes']} episodes" if row.get("gain_episodes") is not None else ""
+        gain = f"; {100 * row['gain_vs_scratch']:+.1f}{interval} vs scratch{over}{flag}"
+    return f"{100 * row['accuracy_mean']:.1f}{ci} ({row['episodes']} episodes{gain})"
 
 
 def markdown_table(summary: dict) -> str:
