@@ -84,6 +84,8 @@ def test_every_candidate_and_cut_point_is_scored():
                 assert isinstance(r[name], float) and np.isfinite(r[name]), (name, r)
     assert 0.0 <= rows[2]["source_only"] <= 1.0 and "source_only" not in rows[-1]
     assert parse_cuts("1,3", 3) == [1, 3] and parse_cuts(None, 2) == [1, 2]
+    with pytest.raises(ValueError, match=r"cut points \[0\] are outside 1..3"):  # the input: the reference's job
+        parse_cuts("0,2", 3)
 
 
 def _npz(tmp_path):
@@ -240,3 +242,33 @@ def test_pretrained_candidates_need_the_target_modality(tmp_path, capsys):
     assert main(["rank", str(tmp_path / "t.csv"), "--pretrained", "no_such_net", "--shots", "2"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "unknown pretrained source 'no_such_net'" in err
+
+
+def test_the_fine_tuned_on_warning_holds_however_the_target_path_is_written(tmp_path, monkeypatch):
+    """A run folder's model scored on the very examples it was fine-tuned on is flagged,
+    whether the target is given as the run stored it (absolute) or relative to here."""
+    import yaml
+
+    from tests.conftest import tiny_experiment
+    from transferkit.ranking.rank import rank
+
+    src, tgt = _npz(tmp_path)
+    cfg = tiny_experiment(src.resolve(), tgt.resolve(), seeds=1, methods=[{"name": "head", "params": {"steps": 10}}])
+    cfg["target"]["shots"] = [3]
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    monkeypatch.chdir(tmp_path)
+    for spelled in (str(tgt.resolve()), "target.npz", "./target.npz"):
+        result = rank(spelled, shots=3, models=["run"], reference=False)
+        assert any("fine-tuned on" in w for w in result["warnings"]), spelled
+
+
+def test_a_one_class_target_is_refused_before_any_source_is_trained(tmp_path, monkeypatch, capsys):
+    from transferkit.ranking import rank as rank_module
+
+    src, _ = _npz(tmp_path)
+    np.savez(tmp_path / "one.npz", x=np.zeros((8, 12, 12)), y=np.zeros(8, dtype=int), classes=np.array(["seven"]))
+    monkeypatch.setattr(rank_module, "source_candidate", lambda *a, **k: pytest.fail("trained a source first"))
+    assert main(["rank", str(tmp_path / "one.npz"), "--source", str(src), "--shots", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "holds one class ('seven')" in err

@@ -156,9 +156,9 @@ def parse_cuts(spec: str | list[int] | None, num_blocks: int) -> list[int]:
         cuts = [int(c) for c in (spec.split(",") if isinstance(spec, str) else spec)]
     except (TypeError, ValueError):
         raise TransferkitError(f"cut points {spec!r} are not whole numbers.", f"use 'all' or e.g. '1,{num_blocks}'.") from None
-    bad = [c for c in cuts if not 0 <= c <= num_blocks]
+    bad = [c for c in cuts if not 1 <= c <= num_blocks]  # cut 0 (the raw input) is what the reference measures
     if bad:
-        raise TransferkitError(f"cut points {bad} are outside 0..{num_blocks}.", f"use values in 0..{num_blocks}.")
+        raise TransferkitError(f"cut points {bad} are outside 1..{num_blocks}.", f"use values in 1..{num_blocks}.")
     return sorted(set(cuts))
 
 

@@ -137,10 +137,20 @@ def trained_on_these(spec: str, target: Domain, lab: np.ndarray) -> int:
         return 0
     summary = json.loads((p / "summary.json").read_text())
     tgt, dep = summary.get("target") or {}, summary.get("deploy") or {}
-    if tgt.get("data") != target.name or tgt.get("examples") != len(target.y) or not dep.get("shots"):
+    if not _same_data(tgt.get("data"), target.name) or tgt.get("examples") != len(target.y) or not dep.get("shots"):
         return 0
     seen = labelled_examples(target, dep["shots"], dep["seed"], tgt.get("split_seed", 0), tgt.get("test_fraction", 0.3))
     return len(set(lab.tolist()) & set(seen.tolist()))
+
+
+def _same_data(a: str | None, b: str) -> bool:
+    """Whether two data specs name the same data: equal, or paths to the same file however written."""
+    if a is None:
+        return False
+    if a == b:
+        return True
+    pa, pb = Path(a), Path(b)
+    return pa.exists() and pb.exists() and pa.resolve() == pb.resolve()
 
 
 def labelled_examples(
@@ -222,6 +232,12 @@ def rank(
         raise TransferkitError(
             f"{target} holds texts: rank scores text targets on pretrained text encoders only.",
             "give --pretrained hf:<model> candidates instead of --source/--model (docs/ranking.md).",
+        )
+    present = np.unique(tgt.y)
+    if len(present) < 2:  # before any source is trained
+        raise TransferkitError(
+            f"{target} holds one class ({tgt.classes[int(present[0])]!r}); a ranking needs at least two to tell apart.",
+            "give a target with examples of two or more classes.",
         )
     lab = labelled_examples(tgt, shots, seed, split_seed, test_fraction)
     labelled = tgt.select(lab)
