@@ -135,3 +135,15 @@ def test_a_diverging_method_is_one_line_and_leaves_no_folder(tmp_path, capsys, i
     err = _bad(capsys, ["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "out"), "--quiet"])
     assert "training diverged" in err and "lower the method's learning rate" in err
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_split_errors_say_which_class_and_what_to_change():
+    from transferkit.data.splits import make_test_split
+
+    y = np.repeat([0, 1], [2, 79])
+    with pytest.raises(TransferkitError, match=r"test_fraction=0.2 of class 'cat''s 2 examples rounds to no test.*raise test_fraction"):
+        make_test_split(y, 0.2, classes=["cat", "dog"])
+    with pytest.raises(TransferkitError, match=r"class 'cat''s 40 examples leaves none for training.*lower test_fraction"):
+        make_test_split(np.repeat([0, 1], [40, 79]), 0.999, classes=["cat", "dog"])
+    with pytest.raises(TransferkitError, match="class 'cat' has 1 example: too few"):
+        make_test_split(np.repeat([0, 1], [1, 9]), 0.3, classes=["cat", "dog"])

@@ -212,3 +212,13 @@ def test_report_cell_gives_the_gain_with_its_interval_and_episodes():
            "gain_ci95": [-0.98, 0.80], "gain_episodes": 2, "negative_transfer": False}  # fmt: skip
     assert _cell(row) == "73.7 ± 2.6 (50 episodes; -9.0 [-98.0, +80.0] vs scratch over 2 episodes)"
     assert _cell({**row, "gain_vs_scratch": None}) == "73.7 ± 2.6 (50 episodes)"
+
+
+def test_one_way_episodes_and_renamed_source_classes_are_refused():
+    from transferkit.fewshot.config import FewShotSection
+    from transferkit.fewshot.episodes import check_novel
+
+    with pytest.raises(ValueError, match="greater than or equal to 2"):
+        FewShotSection(n_way=1)  # 100 % on one class measures nothing
+    with pytest.raises(TransferkitError, match=r"2 novel class\(es\) were also used for source training"):
+        check_novel(["Four", "three ", "nine"], ["four", "three", "one"])

@@ -48,8 +48,12 @@ class TargetData:
         return len(self.y_labelled) // self.num_classes if self.num_classes else 0
 
 
-def make_test_split(y: np.ndarray, test_fraction: float = 0.3, split_seed: int = 0) -> TestSplit:
-    """Stratified split of ``y`` into a test part and a pool, depending on ``split_seed`` only."""
+def make_test_split(
+    y: np.ndarray, test_fraction: float = 0.3, split_seed: int = 0, classes: list[str] | None = None
+) -> TestSplit:
+    """Stratified split of ``y`` into a test part and a pool, depending on ``split_seed`` only.
+
+    ``classes``: names of the class ids, for the errors."""
     if not 0.0 < test_fraction < 1.0:
         raise TransferkitError(f"test_fraction={test_fraction} must be between 0 and 1.", "use e.g. 0.3.")
     rng = np.random.default_rng(split_seed)
@@ -57,10 +61,21 @@ def make_test_split(y: np.ndarray, test_fraction: float = 0.3, split_seed: int =
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))
         n_test = int(round(len(idx) * test_fraction))
-        if len(idx) < 2 or n_test == 0 or n_test == len(idx):
+        name = repr(classes[int(c)]) if classes is not None and int(c) < len(classes) else str(int(c))
+        if len(idx) < 2:
             raise TransferkitError(
-                f"class {int(c)} has {len(idx)} example(s): too few to split into test and pool.",
+                f"class {name} has {len(idx)} example: too few to split into test and pool.",
                 "give every class at least 2 examples (better 10+).",
+            )
+        if n_test == 0:
+            raise TransferkitError(
+                f"test_fraction={test_fraction} of class {name}'s {len(idx)} examples rounds to no test example.",
+                f"raise test_fraction to at least {0.5 / len(idx):.2g}, or add examples of that class.",
+            )
+        if n_test == len(idx):
+            raise TransferkitError(
+                f"test_fraction={test_fraction} of class {name}'s {len(idx)} examples leaves none for training.",
+                f"lower test_fraction below {1 - 0.5 / len(idx):.2g}, or add examples of that class.",
             )
         test.append(idx[:n_test])
         pool.append(idx[n_test:])

@@ -88,7 +88,7 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
         src_recipe = match_resolution(src_recipe, target.input_shape[1:], tgt_recipe)
     xs = apply_recipe(source.x, src_recipe) if source else None
     ys = torch.from_numpy(source.y) if source else None
-    split = (make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed) if test_split
+    split = (make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed, target.classes) if test_split
              else no_test_split(len(target.y)))  # fmt: skip
     return Prepared(
         source, target, src_recipe, tgt_recipe, xs, ys,

@@ -61,7 +61,7 @@ def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepar
         xs = apply_recipe(source.x, src_recipe) if source else None
         scratch = cfg.model.shared
     ys = torch.from_numpy(np.asarray(source.y)) if source else None
-    split = (make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed) if test_split
+    split = (make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed, target.classes) if test_split
              else no_test_split(len(target.y)))  # fmt: skip
     return Prepared(
         source, target, src_recipe, tgt_recipe, xs, ys, xt, torch.from_numpy(target.y), split, shape,

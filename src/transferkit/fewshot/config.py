@@ -41,7 +41,7 @@ DEFAULT_METHODS = ["prototypes", "transductive", "bd_cspn", "scratch", "finetune
 
 
 class FewShotSection(Strict):
-    n_way: PositiveInt = 5
+    n_way: int = Field(5, ge=2, description="classes per episode (one class has nothing to tell apart)")
     k_shot: list[PositiveInt] = Field(default_factory=lambda: [1, 5])
     n_query: PositiveInt = 15
     episodes: PositiveInt = Field(600, description="episodes for methods on cached features")

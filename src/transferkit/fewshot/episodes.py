@@ -91,10 +91,8 @@ def sample_episodes(
         )
     classes, counts = np.unique(labels, return_counts=True)
     if n_way > len(classes):
-        raise TransferkitError(
-            f"n_way={n_way} but the labels hold only {len(classes)} classes.",
-            f"use n_way={len(classes)} or fewer, or add novel classes.",
-        )
+        fix = f"use n_way={len(classes)} or fewer, or add novel classes." if len(classes) >= 2 else "add novel classes."
+        raise TransferkitError(f"n_way={n_way} but the labels hold only {len(classes)} classes.", fix)
     need = k_shot + n_query
     short = [(int(c), int(n)) for c, n in zip(classes, counts, strict=True) if n < need]
     if short:
@@ -157,5 +155,7 @@ def check_novel(novel_classes: Iterable, seen_classes: Iterable) -> None:
 
 
 def _plain(c: object) -> object:
-    """Makes numpy scalars compare and print like Python ones."""
-    return c.item() if isinstance(c, np.generic) else c
+    """Makes numpy scalars compare and print like Python ones; names compare without case
+    or surrounding spaces ("Four " is the class "four": a folder renamed is no new class)."""
+    c = c.item() if isinstance(c, np.generic) else c
+    return c.strip().casefold() if isinstance(c, str) else c

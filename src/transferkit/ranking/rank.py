@@ -159,7 +159,7 @@ def labelled_examples(
     """Indices of the ``shots`` labelled examples per class the protocol would draw."""
     if shots < 1:
         raise TransferkitError(f"shots={shots}: ranking needs labelled target examples.", "use --shots 1 or more.")
-    split = make_test_split(target.y, test_fraction, split_seed)
+    split = make_test_split(target.y, test_fraction, split_seed, target.classes)
     try:
         lab, _ = draw_shots(target.y, split.pool_idx, shots, seed, target.classes)
     except TransferkitError as e:  # its fix names the run's `test_fraction`, which rank has no option for
