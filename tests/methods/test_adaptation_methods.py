@@ -322,7 +322,9 @@ def test_run_folder_reports_adaptation_curves_oracle_pad_and_tsne(image_npz, tmp
     assert run["method"] == "mcc" and run["criterion"] == "entropy" and 0 <= run["oracle_accuracy"] <= 1
     (pad,) = summary["adaptation"]["proxy_a_distance"]
     assert -2.5 < pad["before"] <= 2 and -2.5 < pad["after"] <= 2
+    assert 0 <= pad["before_knn"] <= 2 and 0 <= pad["after_knn"] <= 2 and isinstance(pad["domain_bn"], bool)
     report = (tmp_path / "run" / "report.md").read_text()
+    assert "PAD after (k-NN)" in report
     assert "## Domain adaptation" in report and "oracle" in report
     assert (tmp_path / "run" / "plots" / "da_tsne.png").exists()
     assert (tmp_path / "run" / "plots" / "da_target_accuracy.png").exists()
@@ -337,3 +339,16 @@ def test_proxy_a_distance_is_0_for_one_domain_in_unequal_parts_and_near_2_for_di
     assert proxy_a_distance(same[:400], same[400:] + 10.0) > 1.9
     many = [proxy_a_distance(a, b, seed=0) for a, b in ((same[:200], same[200:400]), (same[:100], same[100:200]))]
     assert min(many) >= 0.0  # chance-level errors above 0.5 are not negative distances
+
+
+def test_knn_pad_sees_domains_whose_means_match():
+    """Domain-specific BatchNorm matches each feature's mean across domains, which hides the
+    domains from a linear classifier (PAD ~0) though they still differ; k-NN still sees it."""
+    from transferkit.report.adaptation import proxy_a_distance
+
+    rng = np.random.default_rng(1)
+    source, target = rng.normal(size=(400, 8)), 3.0 * rng.normal(size=(400, 8))  # same mean, 3x the spread
+    assert proxy_a_distance(source, target) < 0.3
+    assert proxy_a_distance(source, target, classifier="knn") > 1.0
+    same = rng.normal(size=(800, 8))
+    assert proxy_a_distance(same[:400], same[400:], classifier="knn") < 0.3
