@@ -8,6 +8,12 @@ can run ``scratch`` only, unless ``pretrain`` is called on it again.
 
 Domain-adaptation methods (``dann``, ``mcc``, ``coral``...) train on the source data kept by
 ``pretrain`` and on unlabelled target examples: ``fit(X, y, X_unlabelled=...)``.
+
+``pretrain`` sees only the source, so it cannot do what ``transferkit run`` does by default
+for image targets of a lower resolution (``source.resolution: match``: the source images are
+first brought down to the target's resolution); it trains as ``resolution: native`` does.
+For a low-resolution target (e.g. 8x8 optdigits from 28x28 MNIST) the source model without
+adaptation scores lower here than in a run; fine-tuning methods recover most of it.
 """
 
 from __future__ import annotations
