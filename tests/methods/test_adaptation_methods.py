@@ -352,3 +352,8 @@ def test_knn_pad_sees_domains_whose_means_match():
     assert proxy_a_distance(source, target, classifier="knn") > 1.0
     same = rng.normal(size=(800, 8))
     assert proxy_a_distance(same[:400], same[400:], classifier="knn") < 0.3
+    # a small target test part: the vote must not lean towards the larger domain (it read 0.00)
+    assert proxy_a_distance(source, target[:30], classifier="knn") > 0.5
+    apart = rng.normal(size=(6, 8))
+    assert proxy_a_distance(apart[:3], apart[3:] + 10.0, classifier="knn") > 1.9  # 3 rows each: k shrinks
+    assert proxy_a_distance(apart[:1], apart[1:], classifier="knn") is None  # too few to cross-validate

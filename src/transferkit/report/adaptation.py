@@ -58,30 +58,44 @@ def domain_features(model, x: torch.Tensor, restat: bool = False, batch_size: in
     return torch.cat([model.features(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]).cpu().numpy()
 
 
-def proxy_a_distance(f_source: np.ndarray, f_target: np.ndarray, seed: int = 0, classifier: str = "linear") -> float:
+def proxy_a_distance(
+    f_source: np.ndarray, f_target: np.ndarray, seed: int = 0, classifier: str = "linear"
+) -> float | None:
     """``2 (1 - 2 err)`` in [0, 2], err: 5-fold CV *balanced* error of a source-vs-target
     classifier (``linear``: logistic regression; ``knn``: 5 nearest neighbours), capped at
-    chance (0.5).
+    chance (0.5). None when the sets are too small to cross-validate (under 2 rows each).
 
     Balanced, because the two sets need not be the same size (a small target's test part):
     with plain error a classifier that always says "source" would already score below 0.5
-    and show a distance between identical domains. Capped, because an error above chance is
-    noise, and ``2 (1 - 2 err)`` would turn it into a negative distance.
+    and show a distance between identical domains. A nearest-neighbour vote leans towards
+    the larger set whatever the scoring, so for ``knn`` the larger set is first subsampled
+    (seeded) to the size of the smaller. Capped, because an error above chance is noise,
+    and ``2 (1 - 2 err)`` would turn it into a negative distance.
     """
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import cross_val_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     if classifier not in ("linear", "knn"):
         raise ValueError(f"classifier={classifier!r}: use 'linear' or 'knn'")
+    n = min(len(f_source), len(f_target))
+    if n < 2:
+        return None
+    if classifier == "knn":
+        rng = np.random.default_rng(seed)
+        f_source, f_target = (f if len(f) == n else f[np.sort(rng.permutation(len(f))[:n])] for f in (f_source, f_target))
     x = np.concatenate([f_source, f_target])
     d = np.concatenate([np.zeros(len(f_source)), np.ones(len(f_target))])
-    model = LogisticRegression(C=1.0, max_iter=1000) if classifier == "linear" else KNeighborsClassifier(5)
+    folds = min(5, n)
+    per_domain = n - -(-n // folds)  # rows of each domain a fold's classifier is fitted on (at least)
+    k = min(5, per_domain) - (min(5, per_domain) % 2 == 0)  # odd, and no more than one domain holds: no tied votes
+    model = LogisticRegression(C=1.0, max_iter=1000) if classifier == "linear" else KNeighborsClassifier(k)
     clf = make_pipeline(StandardScaler(), model)
-    folds = min(5, len(f_source), len(f_target))
-    err = min(0.5, 1.0 - cross_val_score(clf, x, d, cv=folds, scoring="balanced_accuracy").mean())
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    scores = cross_val_score(clf, x, d, cv=cv, scoring="balanced_accuracy", error_score="raise")
+    err = min(0.5, 1.0 - float(scores.mean()))
     return float(2.0 * (1.0 - 2.0 * err))
 
 
@@ -189,6 +203,10 @@ def _plot_tsne(embeddings: dict, labels: np.ndarray, n_source: int, path: Path) 
     save_figure(fig, path)
 
 
+def _pad(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
 def adaptation_markdown(section: dict | None) -> list[str]:
     """Markdown lines for report.md (empty without DA runs)."""
     if not section:
@@ -209,8 +227,8 @@ def adaptation_markdown(section: dict | None) -> list[str]:
                   "| method | k | PAD before (linear) | PAD after (linear) | PAD before (k-NN) | PAD after (k-NN) |",
                   "|---|---|---|---|---|---|"]  # fmt: skip
         for p in section["proxy_a_distance"]:
-            lines.append(f"| {p['method']} | {p['shots']} | {p['before']:.2f} | {p['after']:.2f} | "
-                         f"{p['before_knn']:.2f} | {p['after_knn']:.2f} |")  # fmt: skip
+            cells = [_pad(p[key]) for key in ("before", "after", "before_knn", "after_knn")]
+            lines.append(f"| {p['method']} | {p['shots']} | " + " | ".join(cells) + " |")
         if any(p.get("domain_bn") for p in section["proxy_a_distance"]):
             lines += ["", "With domain-specific BatchNorm each domain's features are normalised on its own "
                       "statistics, so their means match by construction and the linear PAD falls towards 0 even "
