@@ -81,7 +81,12 @@ def test_out_paths_that_would_lose_data_are_refused(run16, tmp_path, capsys):
     run, inputs = run16 / "run", str(run16 / "target.npz")
     before = (run / "summary.json").read_text()
     err = _bad(capsys, ["predict", str(run), inputs, "--out", str(run / "summary.json")])
-    assert "would overwrite a file of the run folder" in err and (run / "summary.json").read_text() == before
+    assert "would overwrite summary.json, part of the run folder" in err and (run / "summary.json").read_text() == before
+    model = next((run / "models").glob("*.json"))
+    assert "would overwrite models/" in _bad(capsys, ["predict", str(run), inputs, "--out", str(model)])
+    for _ in range(2):  # the run's own predictions file may be written, and written again
+        assert main(["predict", str(run), inputs, "--out", str(run / "predictions.csv")]) == 0
+    (run / "predictions.csv").unlink()
     assert "is a folder" in _bad(capsys, ["predict", str(run), inputs, "--out", str(tmp_path / "new") + "/"])
     assert not (tmp_path / "new").exists()
     (tmp_path / "afile").write_text("x")

@@ -39,18 +39,26 @@ def deployed(summary: dict, run: Path) -> dict:
     return summary["deploy"]
 
 
-def check_out_file(out: str | Path, run_dir: str | Path | None = None) -> None:
-    """Predictions may go to a new or existing file, not to a folder, not under a file, and
-    never over a file of the run folder they come from."""
+RUN_FILES = ("summary.json", "config.yaml", "report.md", "metrics.csv")  # and everything in models/, plots/
+RUN_FOLDERS = ("models", "plots")
+
+
+def check_out_file(out: str | Path, run_dir: str | Path | None = None, what: str = "the predictions") -> None:
+    """An output file may be new or replace one, but not be a folder, sit under a file, or
+    replace one of the files the run folder ``run_dir`` is made of (its predictions may)."""
     o = Path(out)
     if o.is_dir() or str(out).endswith(("/", "\\")):
-        raise TransferkitError(f"--out {out} is a folder.", "give a file path for the predictions, e.g. predictions.csv.")
+        raise TransferkitError(f"--out {out} is a folder.", f"give a file path for {what}.")
     blocker = next((p for p in o.absolute().parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
         raise TransferkitError(f"--out {out}: {blocker} is a file, not a folder.", "give a path whose folders exist or can be made.")
-    if run_dir is not None and o.exists() and Path(run_dir).resolve() in o.resolve().parents:
-        raise TransferkitError(f"--out {out} would overwrite a file of the run folder {run_dir}.",
-                               "write the predictions elsewhere, e.g. predictions.csv.")  # fmt: skip
+    if run_dir is None:
+        return
+    run, target = Path(run_dir).resolve(), o.resolve()
+    inside = target.relative_to(run).parts if run in target.parents else ()
+    if inside and (inside in [(f,) for f in RUN_FILES] or (len(inside) > 1 and inside[0] in RUN_FOLDERS)):
+        raise TransferkitError(f"--out {out} would overwrite {'/'.join(inside)}, part of the run folder {run_dir}.",
+                               f"write {what} to a file of another name.")  # fmt: skip
 
 
 def model_path(run_dir: str | Path, method: str | None = None, shots: int | None = None, seed: int | None = None) -> Path:

@@ -149,6 +149,7 @@ def test_rank_scores_mobilenet_as_it_is_at_every_cut(target_npz, tmp_path):
     """``rank --pretrained``: MobileNetV2 at its 224 px input, every block; no source head,
     so LEEP/NCE stay empty (for it and its random reference) and LogME orders the table."""
     from transferkit.cli import main
+    from transferkit.ranking.rank import rank
 
     out = tmp_path / "rank.json"
     assert main(["rank", str(target_npz), "--pretrained", "mobilenet_v2_imagenet", "--shots", "2",
@@ -160,6 +161,10 @@ def test_rank_scores_mobilenet_as_it_is_at_every_cut(target_npz, tmp_path):
     assert all(r["leep"] is None and r["nce"] is None and r["logme"] is not None for r in rows)
     assert all("source_only" not in r for r in rows)
     assert result["best"]["candidate"] == "mobilenet_v2_imagenet" and result["best_beats_reference"] is not None
+    vectors = tmp_path / "vectors.csv"  # an image encoder cannot read feature vectors
+    vectors.write_text("f1,f2,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
+    with pytest.raises(TransferkitError, match="the target holds vectors but the pretrained candidate 'mobilenet"):
+        rank(str(vectors), shots=2, pretrained=["mobilenet_v2_imagenet"])
 
 
 def test_frozen_features_are_cached_on_disk(monkeypatch):

@@ -236,12 +236,27 @@ def test_a_text_target_is_refused_with_what_to_use_instead(tmp_path, capsys):
     assert "--pretrained hf:" in err
 
 
-def test_pretrained_candidates_need_the_target_modality(tmp_path, capsys):
-    """A vector target cannot be read by an image encoder; an unknown name lists the known ones."""
-    (tmp_path / "t.csv").write_text("f1,f2,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
-    assert main(["rank", str(tmp_path / "t.csv"), "--pretrained", "no_such_net", "--shots", "2"]) == 2
+def test_pretrained_candidates_are_checked_before_any_source_is_trained(tmp_path, monkeypatch, capsys):
+    """An unknown name lists the known ones, and fails before the --source models train."""
+    from transferkit.ranking import rank as rank_module
+
+    src, tgt = _npz(tmp_path)
+    monkeypatch.setattr(rank_module, "source_candidate", lambda *a, **k: pytest.fail("trained a source first"))
+    assert main(["rank", str(tgt), "--source", str(src), "--pretrained", "no_such_net", "--shots", "2"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "unknown pretrained source 'no_such_net'" in err
+
+
+def test_rank_out_is_checked_before_any_work(tmp_path, monkeypatch, capsys):
+    from transferkit.ranking import rank as rank_module
+
+    src, tgt = _npz(tmp_path)
+    monkeypatch.setattr(rank_module, "source_candidate", lambda *a, **k: pytest.fail("ranked first"))
+    (tmp_path / "afile").write_text("x")
+    for out, message in ((str(tmp_path / "new") + "/", "is a folder"), (str(tmp_path / "afile" / "r.json"), "afile is a file")):
+        assert main(["rank", str(tgt), "--source", str(src), "--shots", "2", "--out", out]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
 
 
 def test_the_fine_tuned_on_warning_holds_however_the_target_path_is_written(tmp_path, monkeypatch):

@@ -55,6 +55,7 @@ def format_table(result: dict) -> str:
 def execute(args) -> int:
     from transferkit.atomic import write_json
     from transferkit.errors import TransferkitError
+    from transferkit.predict import check_out_file
     from transferkit.ranking.rank import rank
     from transferkit.report.summary import package_versions
 
@@ -65,8 +66,8 @@ def execute(args) -> int:
         except ValueError:
             raise TransferkitError(f"--pad {args.pad!r} is not a number.", "use --pad auto or e.g. --pad 4.") from None
     out = Path(args.out) if args.out else None
-    if out is not None and out.is_dir():
-        raise TransferkitError(f"--out {out} is a folder.", "give a .json file path.")
+    if out is not None:  # checked before any work: a ranking can take minutes
+        check_out_file(args.out, what="the ranking (a .json file)")
     scores = [s.strip() for s in args.scores.split(",") if s.strip()] if args.scores else None
     result = rank(
         args.target, args.shots, args.source, args.model, args.pretrained, seed=args.seed, scores=scores, by=args.by,

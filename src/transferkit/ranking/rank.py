@@ -250,6 +250,8 @@ def rank(
             raise TransferkitError(f"candidate {cand.name}: {e.problem}", e.fix) from None
         return apply_recipe(labelled.x, recipe)
 
+    # pretrained encoders first: a mistyped name or the wrong modality fails before minutes of source training
+    encoders = [pretrained_candidate(name, labelled, pad) for name in pretrained or []]
     for spec in sources or []:
         cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=tgt, pad=pad)
         entries.append((cand, inputs_for(cand, pad, src)))
@@ -262,8 +264,7 @@ def rank(
             warnings.append(f"{Path(spec).name}: {seen} of the {len(lab)} labelled examples scored here are among "
                             "those its deployed model was fine-tuned on, so its scores are optimistic; rank with "
                             "another --seed to score it on examples it has not seen.")  # fmt: skip
-    for name in pretrained or []:
-        entries.append(pretrained_candidate(name, labelled, pad))
+    entries += encoders
     if reference:
         first, x = entries[0]
         ref = random_reference(first.model, seed)
