@@ -171,3 +171,19 @@ def test_a_diverging_fit_is_a_transferkit_error(data):
     xs, ys, xt, yt = data
     with pytest.raises(TrainingDiverged, match="training diverged.*Fix: lower the method's learning rate"):
         TransferClassifier("scratch", method_params={"steps": 20, "lr": 1e12}).fit(xt[:30], yt[:30])
+
+
+def test_a_list_of_uint8_images_is_read_as_0_255_like_the_array(data):
+    xs, ys, xt, yt = data
+    u8 = xt.astype(np.uint8)
+    as_array = TransferClassifier("scratch", method_params={"steps": 5}).fit(u8[:30], yt[:30])
+    as_list = TransferClassifier("scratch", method_params={"steps": 5}).fit(list(u8[:30]), yt[:30])
+    assert as_array.recipe_.value_range == as_list.recipe_.value_range == (0.0, 255.0)
+
+
+def test_column_errors_name_the_fitted_columns_not_a_source():
+    pd = pytest.importorskip("pandas")
+    x = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 3)), columns=["a", "b", "c"])
+    clf = TransferClassifier("scratch", method_params={"steps": 5}).fit(x, np.arange(20) % 2)
+    with pytest.raises(TransferkitError, match="not the ones the model was fitted on"):
+        clf.predict(x.rename(columns={"c": "d"}))

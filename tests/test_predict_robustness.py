@@ -143,12 +143,19 @@ def test_a_diverging_method_is_one_line_and_leaves_no_folder(tmp_path, capsys, i
 
 
 def test_split_errors_say_which_class_and_what_to_change():
+    import re
+
     from transferkit.data.splits import make_test_split
 
     y = np.repeat([0, 1], [2, 79])
-    with pytest.raises(TransferkitError, match=r"test_fraction=0.2 of class 'cat''s 2 examples rounds to no test.*raise test_fraction"):
+    with pytest.raises(TransferkitError, match=r"test_fraction=0.2 of class 'cat''s 2 examples rounds to no test") as e:
         make_test_split(y, 0.2, classes=["cat", "dog"])
-    with pytest.raises(TransferkitError, match=r"class 'cat''s 40 examples leaves none for training.*lower test_fraction"):
-        make_test_split(np.repeat([0, 1], [40, 79]), 0.999, classes=["cat", "dog"])
+    least = float(re.search(r"use test_fraction ([0-9.]+) or more", str(e.value)).group(1))
+    make_test_split(y, least)  # the suggested value works (0.25 would not: Python rounds 0.5 to 0)
+    y = np.repeat([0, 1], [40, 7])
+    with pytest.raises(TransferkitError, match=r"class 'dog''s 7 examples leaves none for training") as e:
+        make_test_split(y, 0.95, classes=["cat", "dog"])
+    most = float(re.search(r"use test_fraction ([0-9.]+) or less", str(e.value)).group(1))
+    make_test_split(y, most)
     with pytest.raises(TransferkitError, match="class 'cat' has 1 example: too few"):
         make_test_split(np.repeat([0, 1], [1, 9]), 0.3, classes=["cat", "dog"])

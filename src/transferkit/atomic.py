@@ -61,6 +61,9 @@ def atomic_folder(out: str | Path) -> Iterator[Path]:
         except OSError:  # another process filled ``out`` meanwhile: keep this run's results beside it
             from transferkit.errors import TransferkitError
 
+            if not (out.is_dir() and any(out.iterdir())):
+                raise  # another failure (permissions, disk): not the race
+
             kept = next(p for i in range(2, 10_000) if not (p := out.with_name(f"{out.name}-{i}")).exists())
             os.replace(tmp, kept)
             raise TransferkitError(

@@ -44,13 +44,21 @@ def _column_names(X) -> list[str] | None:
     return None if cols is None else [str(c) for c in cols]
 
 
+def _stored_dtype(X) -> np.dtype:
+    """The dtype the user's data has (uint8 images are 0..255): an array's, a DataFrame's
+    common one, a list's as numpy reads it."""
+    if hasattr(X, "dtypes") and not hasattr(X, "dtype"):  # a DataFrame
+        return np.result_type(*X.dtypes)
+    return X.dtype if hasattr(X, "dtype") else np.asarray(X).dtype
+
+
 def _inputs(X, names: list[str] | None, what: str) -> np.ndarray:
     """``X`` as a float32 array, a DataFrame's columns put in the order of ``names`` (matched
     by name, as the CLI matches CSV columns); an array is taken in its own order."""
     given = _column_names(X)
     x = np.asarray(X, dtype=np.float32) if not isinstance(X, np.ndarray) else X.astype(np.float32, copy=False)
     if names is not None and given is not None:
-        x = order_columns(x, given, names, what)
+        x = order_columns(x, given, names, what, "the ones the model was fitted on")
     return image_layout(x)
 
 
@@ -130,7 +138,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         method = get_method(self.method, **(self.method_params or {}))  # a typo fails before any work
         names = getattr(self, "feature_names_source_", None) if hasattr(self, "source_model_") else None
         names = names or _column_names(X)  # the source's column order, else the target's
-        tgt, labels = _domain(_inputs(X, names, "X"), y, "target", np.asarray(X[:0]).dtype)
+        tgt, labels = _domain(_inputs(X, names, "X"), y, "target", _stored_dtype(X))
         if len(labels) < 2:
             raise TransferkitError(f"fit got one class ({labels[0]!r}): there is nothing to tell apart.",
                                    "give examples of at least two classes.")  # fmt: skip

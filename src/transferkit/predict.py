@@ -99,7 +99,8 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
     header, body = read_csv_rows(path)
     li = header.index(label_column) if label_column in header else None
     x = csv_features(path, header, body, li)
-    return order_columns(x, [c for j, c in enumerate(header) if j != li], columns, str(path)) if columns else x
+    named = [c for j, c in enumerate(header) if j != li]
+    return order_columns(x, named, columns, str(path), "the model's") if columns else x
 
 
 def load_inputs(

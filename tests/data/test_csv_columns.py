@@ -45,9 +45,11 @@ def test_target_columns_and_classes_are_arranged_like_the_source(tmp_path):
 
 
 def test_blank_labels_are_refused_with_their_lines(tmp_path):
-    (tmp_path / "b.csv").write_text("f0,label\n1,a\n2,\n3,b\n")
-    with pytest.raises(TransferkitError, match=r"1 row\(s\) have no label in column 'label' \(lines \[3\]\)"):
+    (tmp_path / "b.csv").write_text("f0,label\n1,a\n\n\n2,\n3,b\n")  # blank lines are skipped, not counted
+    with pytest.raises(TransferkitError, match=r"1 row\(s\) have no label in column 'label' \(data rows \[2\]\)"):
         load_domain(str(tmp_path / "b.csv"))
+    (tmp_path / "t.csv").write_text("\ntext,label\ngreat,1\nawful,0\n")  # a blank first line: still a text CSV
+    assert load_domain(str(tmp_path / "t.csv")).texts == ["great", "awful"]
 
 
 @pytest.mark.slow

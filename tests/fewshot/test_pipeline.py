@@ -221,4 +221,5 @@ def test_one_way_episodes_and_renamed_source_classes_are_refused():
     with pytest.raises(ValueError, match="greater than or equal to 2"):
         FewShotSection(n_way=1)  # 100 % on one class measures nothing
     with pytest.raises(TransferkitError, match=r"2 novel class\(es\) were also used for source training"):
-        check_novel(["Four", "three ", "nine"], ["four", "three", "one"])
+        check_novel(["four", "three ", "nine"], [" four", "three", "one"])
+    check_novel(["a", "b"], ["A", "B"])  # letters: case makes another class

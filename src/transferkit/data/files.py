@@ -180,6 +180,17 @@ def read_text(path: Path) -> str:
         ) from None
 
 
+def csv_header(path: Path) -> list[str]:
+    """The first non-blank row of a CSV/TSV, reading no further than it."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
+            return next((r for r in reader if r), [])
+    except UnicodeDecodeError:
+        read_text(path)  # raises the one-line error
+        raise
+
+
 def csv_reader(path: Path):
     """A csv.reader over ``path`` (tab-separated for .tsv), decoded by :func:`read_text`."""
     return csv.reader(io.StringIO(read_text(path), newline=""), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
@@ -223,16 +234,20 @@ def csv_features(path: Path, header: list[str], body: list[list[str]], skip: int
         ) from None
 
 
-def order_columns(x: np.ndarray, columns: list[str], wanted: list[str], name: str) -> np.ndarray:
-    """The columns of x (N, D), named ``columns``, in the order of ``wanted`` (matched by name)."""
+def order_columns(
+    x: np.ndarray, columns: list[str], wanted: list[str], name: str, reference: str = "the source's"
+) -> np.ndarray:
+    """The columns of x (N, D), named ``columns``, in the order of ``wanted`` (matched by name).
+
+    ``reference``: whose columns ``wanted`` are, for the error ("the source's", "the model's")."""
     if list(columns) == list(wanted):
         return x
     missing, extra = [c for c in wanted if c not in columns], [c for c in columns if c not in wanted]
     if missing or extra or len(set(columns)) != len(columns) or len(set(wanted)) != len(wanted):
         raise TransferkitError(
-            f"{name}: its feature columns are not the source's (missing {missing[:5]}, extra {extra[:5]}"
+            f"{name}: its feature columns are not {reference} (missing {missing[:5]}, extra {extra[:5]}"
             f"{', or repeated names' if not (missing or extra) else ''}).",
-            "give it the source's feature column names (their order does not matter).",
+            f"give it {reference} feature column names (their order does not matter).",
         )
     return x[:, [columns.index(c) for c in wanted]]
 
@@ -246,10 +261,10 @@ def load_csv(path: Path, label_column: str) -> Domain:
         )
     li = header.index(label_column)
     raw_labels = [r[li] for r in body]
-    empty = [i + 2 for i, v in enumerate(raw_labels) if not v.strip()]  # line numbers, header = 1
+    empty = [i + 1 for i, v in enumerate(raw_labels) if not v.strip()]  # data rows, blank lines not counted
     if empty:
         raise TransferkitError(
-            f"{path}: {len(empty)} row(s) have no label in column {label_column!r} (lines {empty[:5]}).",
+            f"{path}: {len(empty)} row(s) have no label in column {label_column!r} (data rows {empty[:5]}).",
             "fill in their labels or remove those rows.",
         )
     x = csv_features(path, header, body, li)

@@ -8,6 +8,8 @@ methods *without labels* (:class:`TargetData` has no field that holds them).
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,15 +69,17 @@ def make_test_split(
                 f"class {name} has {len(idx)} example: too few to split into test and pool.",
                 "give every class at least 2 examples (better 10+).",
             )
-        if n_test == 0:
+        if n_test == 0:  # round(n f) >= 1 needs n f > 0.5 (Python rounds 0.5 to 0)
+            least = math.floor(1000 * 0.5 / len(idx)) / 1000 + 0.001
             raise TransferkitError(
                 f"test_fraction={test_fraction} of class {name}'s {len(idx)} examples rounds to no test example.",
-                f"raise test_fraction to at least {0.5 / len(idx):.2g}, or add examples of that class.",
+                f"use test_fraction {least:.3f} or more, or add examples of that class.",
             )
-        if n_test == len(idx):
+        if n_test == len(idx):  # round(n f) <= n - 1 needs n f < n - 0.5
+            most = math.ceil(1000 * (len(idx) - 0.5) / len(idx)) / 1000 - 0.001
             raise TransferkitError(
                 f"test_fraction={test_fraction} of class {name}'s {len(idx)} examples leaves none for training.",
-                f"lower test_fraction below {1 - 0.5 / len(idx):.2g}, or add examples of that class.",
+                f"use test_fraction {most:.3f} or less, or add examples of that class.",
             )
         test.append(idx[:n_test])
         pool.append(idx[n_test:])

@@ -26,7 +26,7 @@ import torch
 
 from transferkit.data.builtin import package_file, register_domain
 from transferkit.data.domain import Domain
-from transferkit.data.files import csv_reader, read_text
+from transferkit.data.files import csv_header, csv_reader, read_text
 from transferkit.errors import TransferkitError
 
 TEXT_SUFFIXES = (".jsonl", ".txt")
@@ -134,7 +134,7 @@ def _labels(raw: list, name: str) -> tuple[np.ndarray, list[str]]:
 
 
 def has_text_column(path: Path, text_column: str = "text") -> bool:
-    return text_column in next(csv_reader(path), [])
+    return text_column in csv_header(path)
 
 
 def _table(path: Path) -> list[dict]:

@@ -155,7 +155,8 @@ def check_novel(novel_classes: Iterable, seen_classes: Iterable) -> None:
 
 
 def _plain(c: object) -> object:
-    """Makes numpy scalars compare and print like Python ones; names compare without case
-    or surrounding spaces ("Four " is the class "four": a folder renamed is no new class)."""
+    """Makes numpy scalars compare and print like Python ones; names compare without
+    surrounding spaces ("four " is the class "four"). Case counts: "A" and "a" may be
+    different classes (letters)."""
     c = c.item() if isinstance(c, np.generic) else c
-    return c.strip().casefold() if isinstance(c, str) else c
+    return c.strip() if isinstance(c, str) else c
