@@ -9,7 +9,6 @@ methods *without labels* (:class:`TargetData` has no field that holds them).
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 
 import numpy as np
