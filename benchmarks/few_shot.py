@@ -169,10 +169,11 @@ def write(results: dict) -> None:
     (OUT / "few_shot.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
     lines = ["## Few-shot: novel classes from 1 or 5 examples", "",
              "Command: " + "; ".join(f"`{c}`" for c in results["commands"]) + "  ", f"Machine: {results['machine']}", "",
-             "Mean query accuracy (%) ± 95 % interval over episodes (1.96·std/√n), pooled over "
-             f"{results['seeds']} source seeds; feature methods: {results['episodes']} episodes per seed; "
-             f"scratch/head/finetune: the first {results['train_episodes']} of the same episodes per seed "
-             "(scratch once: it ignores the source).", ""]  # fmt: skip
+             "Mean query accuracy (%) ± 95 % interval over episodes (Student's t · std/√n, each episode's "
+             f"accuracy first averaged over the {results['seeds']} source seeds, which see the same episodes); "
+             f"feature methods: {results['episodes']} episodes; scratch/head/finetune: the first "
+             f"{results['train_episodes']} of the same episodes (scratch once: it ignores the source). Gains vs "
+             "scratch are paired by episode over the episodes scratch ran.", ""]  # fmt: skip
     for part, res in results["parts"].items():
         s = res["summary"]
         src = s["source"]["models"]
