@@ -159,3 +159,36 @@ def test_split_errors_say_which_class_and_what_to_change():
     make_test_split(y, most)
     with pytest.raises(TransferkitError, match="class 'cat' has 1 example: too few"):
         make_test_split(np.repeat([0, 1], [1, 9]), 0.3, classes=["cat", "dog"])
+
+
+def test_text_inputs_are_named_by_their_line_and_split_at_newlines_only(tmp_path):
+    from transferkit.data.text import load_text_inputs
+    from transferkit.predict import load_inputs
+
+    (tmp_path / "q.txt").write_text("good movie\n\n  \nbad \x0c movie\r\nfine\u2028still line 5\n", encoding="utf-8")
+    texts, names = load_text_inputs(tmp_path / "q.txt")
+    assert names == ["line 1", "line 4", "line 5"] and texts[1] == "bad \x0c movie"  # was: 4 rows named 0..3
+    (tmp_path / "q.jsonl").write_text('{"text": "a\u2028b"}\n\n{"text": "c"}\n', encoding="utf-8")
+    assert load_text_inputs(tmp_path / "q.jsonl") == (["a\u2028b", "c"], ["line 1", "line 3"])
+    (tmp_path / "e.txt").write_text("\n  \n")
+    with pytest.raises(TransferkitError, match=r"no inputs \(0 texts\)"):
+        load_text_inputs(tmp_path / "e.txt")
+    with pytest.raises(TransferkitError, match="is a folder, but this model reads texts"):
+        load_text_inputs(tmp_path)
+    with pytest.raises(TransferkitError, match="holds texts, but this model reads images or feature vectors"):
+        load_inputs(tmp_path / "q.txt")
+
+
+def test_texts_without_a_text_encoder_are_one_line_whatever_the_source(tmp_path, capsys, image_npz):
+    from transferkit.data.text import TextDomain
+    from transferkit.evaluate.prepare import match_source
+
+    (tmp_path / "rev.csv").write_text("text,label\n" + "".join(f"great {i},pos\nawful {i},neg\n" for i in range(8)))
+    cfg = {"name": "t", "source": {"data": str(image_npz[0])}, "target": {"data": str(tmp_path / "rev.csv"), "shots": [2]},
+           "methods": ["scratch"], "seeds": 1}  # fmt: skip
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    err = _bad(capsys, ["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "out")])
+    assert "holds texts, which need a tokenizer" in err  # was: AttributeError 'TextDomain' object has no attribute 'x'
+    source = TextDomain("s", ["x", "y"], np.array([0, 1]), ["neg", "pos"])
+    target = match_source(source, TextDomain("t", ["a", "b", "c"], np.array([0, 1, 1]), ["pos", "neg"]))
+    assert target.classes == ["neg", "pos"] and target.y.tolist() == [1, 0, 0]  # renumbered into the source's order

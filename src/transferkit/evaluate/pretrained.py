@@ -7,7 +7,8 @@ The input format comes from the pretrained source's spec, never from the data:
   :func:`transferkit.train.pretrained_source.pretrained_source_model`). ``model.input_shape``
   may lower the resolution for fully convolutional encoders (MobileNetV2 pools globally);
   the channels must stay the spec's.
-* text: the source's own tokenizer, truncation at ``spec.max_length`` tokens.
+* text: the source's own tokenizer, truncation at ``spec.max_length`` tokens, or fewer:
+  ``model.input_shape: [T]`` keeps the first T (faster; at most the spec's length).
 
 Models trained from scratch for comparison use ``model.shared`` (``auto``: ``cnn`` for
 images, ``textcnn`` for text) on the same prepared inputs.
@@ -23,7 +24,7 @@ from transferkit.data.preprocess import apply_recipe, make_recipe
 from transferkit.data.splits import make_test_split, no_test_split
 from transferkit.data.text import TextDomain, TextRecipe, tokenize
 from transferkit.errors import TransferkitError
-from transferkit.evaluate.prepare import Prepared, load_section
+from transferkit.evaluate.prepare import Prepared, load_section, match_source
 from transferkit.models.pretrained import load_base
 
 
@@ -39,8 +40,19 @@ def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepar
                 f"{domain.name} holds {kind} but the pretrained source {src.pretrained!r} reads {spec.modality}.",
                 "use a text encoder (hf:...) for text data and an image model for images.",
             )
+    target = match_source(source, target)  # the same class names in another order: the source's order
     if spec.modality == "text":
-        recipe = TextRecipe(src.pretrained, int(spec.max_length or 512), src.weights)
+        longest = int(spec.max_length or 512)
+        length = longest
+        if cfg.model.input_shape:  # a shorter truncation length: faster, and what the user asked for
+            length = int(cfg.model.input_shape[0])
+            if len(cfg.model.input_shape) != 1 or not 1 <= length <= longest:
+                raise TransferkitError(
+                    f"model.input_shape {list(cfg.model.input_shape)} does not fit the text encoder "
+                    f"{src.pretrained!r}: give one length, the tokens kept per text, 1..{longest}.",
+                    f"use e.g. model.input_shape: [{min(128, longest)}], or leave it out for {longest}.",
+                )
+        recipe = TextRecipe(src.pretrained, length, src.weights)
         xt = tokenize(encoder.tokenizer, target.texts, recipe.max_length)
         xs = tokenize(encoder.tokenizer, source.texts, recipe.max_length) if source else None
         shape: tuple[int, ...] = (recipe.max_length,)

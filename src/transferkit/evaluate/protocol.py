@@ -70,6 +70,12 @@ def build_methods(cfg: ExperimentConfig, data: Prepared) -> list[Method]:
         raise TransferkitError(f"methods {names} list a method twice.", "list each method once.")
     same = data.source is not None and data.source.classes == data.target.classes
     for m in methods:
+        if m.needs_same_classes and data.source is None and cfg.source is not None:  # a pretrained encoder alone
+            raise TransferkitError(
+                f"method {m.name!r} applies a head trained on source labels, but the pretrained source "
+                f"{cfg.source.pretrained!r} has no source data, so no head for the target's classes.",
+                "drop it from `methods`, or add source data with the target's classes (`source: {pretrained: ..., data: ...}`).",
+            )
         differ = class_difference(data.source.classes, data.target.classes) if data.source is not None else ""
         m.check(max(cfg.target.shots), same, cfg.source is not None, differ)
     if cfg.deploy and cfg.deploy not in names:

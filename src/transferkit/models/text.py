@@ -17,7 +17,9 @@ from transferkit.models.shared import SharedLayers, register_architecture
 
 
 class TokenEmbedding(nn.Module):
-    """(B, T) ids -> (B, E, T) embeddings, trimmed to the batch's longest text; padding is 0."""
+    """(B, T) ids -> (B, E + 1, T') embeddings, trimmed to the batch's longest text (T' >= 3),
+    padding 0; the last channel is the mask of each text's own positions (its tokens, and
+    at least the first 3), for :class:`MaxOverText`."""
 
     def __init__(self, buckets: int, dim: int) -> None:
         super().__init__()
@@ -27,18 +29,34 @@ class TokenEmbedding(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = max(3, int((x != 0).sum(1).max()))
         ids = x[:, :t].long()
+        mask = ids != 0
+        mask[:, :3] = True  # a text shorter than the kernel still has its 3 first positions
         ids = torch.where(ids > 0, (ids - 1) % (self.buckets - 1) + 1, ids)
-        return self.embed(ids).transpose(1, 2)
+        return torch.cat([self.embed(ids).transpose(1, 2), mask[:, None].to(self.embed.weight.dtype)], dim=1)
+
+
+class MaxOverText(nn.Sequential):
+    """Dropout -> 1-D convolution -> ReLU -> max over each text's own positions.
+
+    The max skips the positions a longer text in the same batch added (padding), so a
+    text's features never depend on what it is batched with: over padding, the convolution
+    gives ``relu(bias)``, which a plain max over the batch's length would pick up.
+    """
+
+    def __init__(self, dim: int, feature_dim: int) -> None:
+        super().__init__(nn.Dropout(0.2), nn.Conv1d(dim, feature_dim, 3, padding=1), nn.ReLU())
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        h, mask = h[:, :-1], h[:, -1:]
+        h = super().forward(h)  # (B, feature_dim, T')
+        return h.masked_fill(mask == 0, float("-inf")).amax(dim=2)
 
 
 @register_architecture("textcnn", "Small CNN over token ids (embeddings, 1-D conv, max over time), for text", "vector")
 class TextCNN(SharedLayers):
     def __init__(self, input_shape: tuple[int, ...], buckets: int = 32768, dim: int = 64, feature_dim: int = 128) -> None:
         blocks = [
-            TokenEmbedding(buckets, dim),  # (B, T) -> (B, dim, T)
-            nn.Sequential(  # -> (B, feature_dim)
-                nn.Dropout(0.2), nn.Conv1d(dim, feature_dim, 3, padding=1), nn.ReLU(),
-                nn.AdaptiveMaxPool1d(1), nn.Flatten(),
-            ),
-        ]  # fmt: skip
+            TokenEmbedding(buckets, dim),  # (B, T) -> (B, dim + 1, T'): embeddings and the text mask
+            MaxOverText(dim, feature_dim),  # -> (B, feature_dim)
+        ]
         super().__init__(blocks, feature_dim)

@@ -29,6 +29,7 @@ from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file, model_stem
 from transferkit.paths import cache_dir
 from transferkit.predict import deployed
+from transferkit.ranking._registry import get_score
 from transferkit.ranking.candidates import (
     REFERENCE,
     Candidate,
@@ -265,6 +266,17 @@ def rank(
                             "those its deployed model was fine-tuned on, so its scores are optimistic; rank with "
                             "another --seed to score it on examples it has not seen.")  # fmt: skip
     entries += encoders
+    if get_score(by).needs_source_probs:  # LEEP, NCE: they read the source head's predictions
+        headless = [c.name for c, _ in entries if not c.source_head]
+        if len(headless) == len(entries):
+            raise TransferkitError(
+                f"--by {by} reads a source head's predictions, and no candidate has one (pretrained encoders "
+                "used as they are have none).",
+                "rank by logme (the default), hscore, knn or linear_cv.",
+            )
+        if headless:
+            warnings.append(f"{', '.join(headless)}: no source head, so no {by} score; they are listed last, "
+                            "unranked. Rank by logme to compare them with the others.")  # fmt: skip
     if reference:
         first, x = entries[0]
         ref = random_reference(first.model, seed)
