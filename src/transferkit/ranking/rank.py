@@ -131,13 +131,19 @@ def checkpoint_candidates(spec: str) -> list[tuple[Candidate, int | None]]:
 
 
 def trained_on_these(spec: str, target: Domain, lab: np.ndarray) -> int:
-    """How many of ``lab`` the deployed model of run folder ``spec`` was fine-tuned on (0 when
-    ``spec`` is not a run folder or its target is another data set)."""
+    """How many of ``lab`` a run's model was fine-tuned on: the deployed model of run folder
+    ``spec``, or the saved model ``spec`` in a run folder's ``models/`` (0 when ``spec`` is
+    neither, or its target is another data set)."""
     p = Path(spec)
-    if not (p / "summary.json").is_file():
+    if (p / "summary.json").is_file():
+        summary = json.loads((p / "summary.json").read_text())
+        dep = summary.get("deploy") or {}
+    elif p.parent.name == "models" and (p.parent.parent / "summary.json").is_file() and model_file(p, ".json").is_file():
+        summary = json.loads((p.parent.parent / "summary.json").read_text())
+        dep = json.loads(model_file(p, ".json").read_text())  # a run's saved model records its shots and seed
+    else:
         return 0
-    summary = json.loads((p / "summary.json").read_text())
-    tgt, dep = summary.get("target") or {}, summary.get("deploy") or {}
+    tgt = summary.get("target") or {}
     if not _same_data(tgt.get("data"), target.name) or tgt.get("examples") != len(target.y) or not dep.get("shots"):
         return 0
     seen = labelled_examples(target, dep["shots"], dep["seed"], tgt.get("split_seed", 0), tgt.get("test_fraction", 0.3))
