@@ -269,7 +269,7 @@ def rank(
         seen = trained_on_these(spec, tgt, lab)
         if seen:
             warnings.append(f"{Path(spec).name}: {seen} of the {len(lab)} labelled examples scored here are among "
-                            "those its deployed model was fine-tuned on, so its scores are optimistic; rank with "
+                            "those the run's model was fine-tuned on, so its scores are optimistic; rank with "
                             "another --seed to score it on examples it has not seen.")  # fmt: skip
     entries += encoders
     if get_score(by).needs_source_probs:  # LEEP, NCE: they read the source head's predictions
