@@ -289,3 +289,11 @@ def test_a_one_class_target_is_refused_before_any_source_is_trained(tmp_path, mo
     assert main(["rank", str(tmp_path / "one.npz"), "--source", str(src), "--shots", "2"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "holds one class ('seven')" in err
+
+
+def test_a_text_model_candidate_on_an_image_target_says_so(tmp_path, capsys):
+    src, tgt = _npz(tmp_path)
+    TransferModel.build("textcnn", (16,), ["n", "p"]).save(tmp_path / "txt", {"recipe": {"kind": "text"}})
+    assert main(["rank", str(tgt), "--model", str(tmp_path / "txt.safetensors"), "--shots", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "candidate txt reads texts, but" in err

@@ -251,6 +251,9 @@ def rank(
     entries: list[tuple[Candidate, torch.Tensor]] = []  # each candidate with the labelled inputs it reads
 
     def inputs_for(cand: Candidate, p, src=None) -> torch.Tensor:
+        if getattr(cand.model.shared, "is_text", False) or cand.model.config.get("architecture") == "textcnn":
+            raise TransferkitError(f"candidate {cand.name} reads texts, but {target} holds images or vectors.",
+                                   "rank text models on text targets (with --pretrained), image models here.")  # fmt: skip
         try:
             recipe: Recipe = make_recipe(labelled, tuple(cand.model.config["input_shape"]), p, source=src)
         except TransferkitError as e:  # several candidates: say which one does not fit
