@@ -20,3 +20,13 @@ def test_every_method_documents_a_formula_and_a_source():
     for name, cls in METHODS.items():
         doc = sys.modules[cls.__module__].__doc__ or ""
         assert "min" in doc or "argmax" in doc or "=" in doc, f"{name}: docstring has no objective"
+
+
+def test_the_editable_copy_of_the_default_job_matches_the_demo():
+    """configs/mnist_to_optdigits.yaml is offered as the demo to edit: it must be the demo."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    copy = (root / "configs" / "mnist_to_optdigits.yaml").read_text().splitlines()[1:]
+    demo = (root / "src" / "transferkit" / "configs" / "demo.yaml").read_text().splitlines()[1:]
+    assert copy == demo

@@ -88,3 +88,24 @@ def test_skipped_runs_are_listed_once_with_their_seeds():
     why = "needs at least 1 labelled example(s) per class"
     line = skipped_line([{"method": "scratch", "shots": 0, "seed": s, "reason": why} for s in (0, 1, 2)])
     assert line == f"Skipped: scratch k=0 ({why}; seeds 0, 1, 2)"
+
+
+def test_gain_intervals_stay_within_what_accuracies_allow():
+    """Two seeds far apart: the t interval (12.7 x the std) is clipped to [-1, 1]."""
+    for resolution in (0.0, 1 / 120):
+        gain = paired_gain([0.2, 0.9], [0.5, 0.4], resolution)
+        assert -1.0 <= gain.low < gain.mean < gain.high <= 1.0
+        assert gain.low == -1.0 and gain.high == 1.0
+
+
+def test_cuda_without_cuda_is_a_one_line_error(monkeypatch):
+    import pytest
+    import torch
+
+    from transferkit.errors import TransferkitError
+    from transferkit.evaluate.protocol import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(TransferkitError, match="no usable CUDA device"):
+        resolve_device("cuda")
+    assert resolve_device("auto").type == "cpu"

@@ -318,6 +318,7 @@ def test_run_folder_reports_adaptation_curves_oracle_pad_and_tsne(image_npz, tmp
     result = run_protocol(validate(cfg))
     write_run_folder(result, tmp_path / "run")
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["baseline"] == {"0": "source_only"}  # k = 0: no scratch, gains against the unadapted model
     (run,) = summary["adaptation"]["runs"]
     assert run["method"] == "mcc" and run["criterion"] == "entropy" and 0 <= run["oracle_accuracy"] <= 1
     (pad,) = summary["adaptation"]["proxy_a_distance"]

@@ -177,6 +177,8 @@ def test_no_source_means_scratch_and_bad_params_are_refused():
         get_method("auto", adaptation_method="self_training+nope")
     with pytest.raises(TransferkitError, match="adaptation_method='mcc\\+im'"):  # mcc has no base
         get_method("auto", adaptation_method="mcc+im")
+    with pytest.raises(TransferkitError, match="with BASE one of cdan, coral, dan, dann, im, mcc"):
+        get_method("auto", adaptation_method="self_training+finetune")  # was accepted, then failed mid-run
     with pytest.raises(TransferkitError, match="new_task_method='nope'"):
         get_method("auto", new_task_method="nope")
     with pytest.raises(TransferkitError, match="max_steps"):

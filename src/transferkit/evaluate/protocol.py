@@ -58,9 +58,12 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(name)
+        device = torch.device(name)
     except RuntimeError:
         raise TransferkitError(f"unknown device {name!r}.", "use auto, cpu or cuda.") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TransferkitError(f"device {name!r}: this torch has no usable CUDA device.", "use device: auto or cpu.")
+    return device
 
 
 def build_methods(cfg: ExperimentConfig, data: Prepared) -> list[Method]:

@@ -57,18 +57,20 @@ def paired_gain(method: Sequence[float], baseline: Sequence[float], resolution: 
     ``resolution``: the smallest step an accuracy can take (1 / test examples). Accuracies
     on m test examples move in steps of 1/m, so two seeds can give exactly the same
     difference by chance; their sample std of 0 would make the interval a point and any
-    gain "certain". The std is floored at one step.
+    gain "certain". The std is floored at one step. The interval is clipped to [-1, 1], the
+    range a difference of two accuracies can take (with 2 or 3 seeds a t interval can reach
+    far beyond it).
     """
     if len(method) != len(baseline):
         raise ValueError("paired gain needs one baseline value per seed")
     diffs = [a - b for a, b in zip(method, baseline, strict=True)]
     n = len(diffs)
     if n < 2 or resolution <= 0:
-        return t_interval(diffs)
+        return t_interval(diffs, bounds=(-1.0, 1.0))
     mean = sum(diffs) / n
     sd = max(math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1)), resolution)
     half = float(_st.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
-    return Interval(mean, mean - half, mean + half, n)
+    return Interval(mean, max(mean - half, -1.0), min(mean + half, 1.0), n)
 
 
 def is_negative_transfer(gain: Interval) -> bool:

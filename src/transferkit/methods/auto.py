@@ -8,7 +8,7 @@ blocks (c = 1..B), rho_c the same architecture's features with random weights (w
     0. sanity   the source model must beat chance on its own held-out validation split
                 (binomial z >= source_z); otherwise its features hold no learned signal
     1. cut      c* = argmax_c s(phi_c); the reference r* = argmax s(r), r in {rho_0..rho_B}
-    2. shift    if ``adaptation_method`` (default ``self_training+mcc``) is registered, the
+    2. shift    if ``adaptation_method`` (default ``self_training+mcc``) is not null, the
                 classes match, unlabelled target examples exist and the source head's
                 accuracy drops from its validation split to the labelled target
                 (two-proportion z >= shift_z), the domain shifted (Ben-David et al., Machine
@@ -198,7 +198,10 @@ def adaptation_choice(name: str | None) -> tuple[str | None, dict]:
     if name is None:
         return None, {}
     method, _, base = name.partition("+")
-    if method not in METHODS or (base and (base not in METHODS or "base" not in METHODS[method].Params.model_fields)):
+    if method not in METHODS or (base and (
+        base not in METHODS or "base" not in METHODS[method].Params.model_fields
+        or not hasattr(METHODS[base], "terms") or base == method  # a base must be an adaptation term (dann, mcc, ...)
+    )):
         return None, {}
     return method, ({"base": base} if base else {})
 
@@ -259,7 +262,8 @@ class Auto(Method):
         if ada is not None and "adaptation_method" in self.params.model_fields_set and adaptation_choice(ada)[0] is None:
             raise TransferkitError(
                 f"method 'auto': adaptation_method={ada!r} is not a registered method (or 'self_training+BASE' "
-                "with a registered BASE).", f"use one of: {did_you_mean(ada.partition('+')[0], sorted(METHODS))}, or null.",
+                f"with BASE one of {', '.join(sorted(n for n, c in METHODS.items() if hasattr(c, 'terms') and n != 'self_training'))}).",
+                f"use one of: {did_you_mean(ada.partition('+')[0], sorted(METHODS))}, or null.",
             )  # fmt: skip
 
     def fit(self, task: TransferTask) -> TransferModel:

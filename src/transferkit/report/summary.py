@@ -81,7 +81,10 @@ def build_summary(result: ProtocolResult) -> dict:
         "pretrained": None if cfg.source is None else cfg.source.pretrained,
         "seeds": cfg.seeds,
         "methods": cfg.method_names,
-        "baseline": BASELINE,
+        # what each k's gains are taken against: scratch where it ran, else source_only, else none
+        "baseline": {str(k): next((b for b in (BASELINE, "source_only") if any(r["method"] == b and r["shots"] == k
+                                                                                 for r in results)), None)
+                     for k in cfg.target.shots},
         "results": results,
         "negative_transfer": [f"{r['method']} at k={r['shots']}" + (" (vs source_only)" if "gain_vs_source_only" in r else "")
                               for r in results if r["negative_transfer"]],
