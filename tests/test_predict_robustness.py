@@ -192,3 +192,18 @@ def test_texts_without_a_text_encoder_are_one_line_whatever_the_source(tmp_path,
     source = TextDomain("s", ["x", "y"], np.array([0, 1]), ["neg", "pos"])
     target = match_source(source, TextDomain("t", ["a", "b", "c"], np.array([0, 1, 1]), ["pos", "neg"]))
     assert target.classes == ["neg", "pos"] and target.y.tolist() == [1, 0, 0]  # renumbered into the source's order
+
+
+def test_uint8_arrays_of_small_values_are_flagged(tmp_path):
+    from transferkit.data import load_domain
+
+    x = np.random.default_rng(0).integers(0, 17, size=(6, 8, 8)).astype(np.uint8)  # optdigits' 0..16 in uint8
+    np.savez(tmp_path / "small.npz", x=x, y=np.arange(6) % 2)
+    with pytest.warns(UserWarning, match="x is uint8, read as 0..255, but its values only reach 16"):
+        load_domain(str(tmp_path / "small.npz"))
+    np.savez(tmp_path / "float.npz", x=x.astype(np.float32), y=np.arange(6) % 2)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_domain(str(tmp_path / "float.npz")).value_range == (0.0, 16.0)

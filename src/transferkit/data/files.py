@@ -119,6 +119,14 @@ def load_npz(path: Path) -> Domain:
         classes, y = [str(v) for v in values], y.astype(np.int64)
     if x.size == 0 or not np.isfinite(x).all():
         return Domain(str(path), x, y, classes)  # Domain's validation names the empty set or the NaN
+    if stored == np.uint8 and x.max() < 32:  # 8-bit storage of small values: read as 0..255, near-black
+        import warnings
+
+        warnings.warn(
+            f"{path}: x is uint8, read as 0..255, but its values only reach {int(x.max())}; if they are on "
+            "another scale (e.g. 0..16), save x as float32 so the range is taken from the data.",
+            stacklevel=2,
+        )
     return Domain(str(path), x, y, classes, value_range(x, stored))
 
 
