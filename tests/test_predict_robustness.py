@@ -104,6 +104,11 @@ def test_bad_npz_inputs_are_one_line(run16, tmp_path, capsys):
     assert "non-numeric dtype" in _bad(capsys, ["predict", run, str(tmp_path / "words.npz")])
     np.savez(tmp_path / "objects.npz", x=np.array([{"a": 1}, None], dtype=object))
     assert "objects.npz: cannot read" in _bad(capsys, ["predict", run, str(tmp_path / "objects.npz")])
+    np.savez(tmp_path / "objects_xy.npz", x=np.array([{"a": 1}, None], dtype=object), y=np.array([0, 1]))
+    from transferkit.data import load_domain
+
+    with pytest.raises(TransferkitError, match="objects_xy.npz: cannot read x"):  # the training reader shares the checks
+        load_domain(str(tmp_path / "objects_xy.npz"))
     (tmp_path / "junk.npz").write_bytes(b"not a zip file at all")
     assert "cannot read as .npz" in _bad(capsys, ["predict", run, str(tmp_path / "junk.npz")])
     with open(tmp_path / "UPPER.NPZ", "wb") as f:  # (np.savez would add ".npz" to a path)

@@ -17,9 +17,11 @@ from transferkit.data.files import (
     csv_features,
     image_layout,
     load_file,
+    npz_inputs,
     order_columns,
     read_csv_rows,
     read_images,
+    read_npz,
 )
 from transferkit.data.preprocess import Recipe, apply_recipe
 from transferkit.errors import TransferkitError
@@ -131,19 +133,7 @@ def load_inputs(
 
 def _npz_inputs(p: Path) -> np.ndarray:
     """The array ``x`` of an .npz, as float32 (N, C, H, W) images or (N, D) vectors."""
-    try:
-        data = np.load(p, allow_pickle=False)
-        files = data.files
-    except Exception as e:  # numpy raises several types for corrupt or pickled files
-        raise TransferkitError(f"{p}: cannot read as .npz ({e}).", "save the inputs with numpy.savez(path, x=inputs).") from None
-    if "x" not in files:
-        raise TransferkitError(f"{p}: missing array 'x' (found {sorted(files)}).", "save inputs as x.")
-    try:
-        x = np.asarray(data["x"])
-    except ValueError as e:  # an object array needs pickle
-        raise TransferkitError(f"{p}: cannot read x ({e}).", "store numbers in x, not Python objects.") from None
-    if x.dtype.kind not in "fiub":
-        raise TransferkitError(f"{p}: x has non-numeric dtype {x.dtype}.", "store numbers in x.")
+    x = npz_inputs(read_npz(p, ("x",), "numpy.savez(path, x=inputs)"), p)
     return image_layout(x.astype(np.float32))
 
 

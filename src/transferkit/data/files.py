@@ -90,21 +90,34 @@ def image_layout(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def load_npz(path: Path) -> Domain:
+def read_npz(path: Path, keys: tuple[str, ...], save_as: str):
+    """The opened .npz, checked to hold ``keys``; ``save_as`` is how the fix says to save it."""
     try:
         data = np.load(path, allow_pickle=False)
-    except Exception as e:  # numpy raises several types for corrupt files
-        raise TransferkitError(f"{path}: cannot read as .npz ({e}).", "save it with numpy.savez.") from None
-    for key in ("x", "y"):
-        if key not in data:
-            raise TransferkitError(
-                f"{path}: missing array {key!r} (found {sorted(data.files)}).",
-                "save with numpy.savez(path, x=inputs, y=labels).",
-            )
-    x = np.asarray(data["x"])
-    stored = x.dtype
+        files = data.files
+    except Exception as e:  # numpy raises several types for corrupt or pickled files
+        raise TransferkitError(f"{path}: cannot read as .npz ({e}).", f"save it with {save_as}.") from None
+    for key in keys:
+        if key not in files:
+            raise TransferkitError(f"{path}: missing array {key!r} (found {sorted(files)}).", f"save with {save_as}.")
+    return data
+
+
+def npz_inputs(data, path: Path) -> np.ndarray:
+    """The array ``x`` of an opened .npz, numeric, as stored (its dtype gives its range)."""
+    try:
+        x = np.asarray(data["x"])
+    except ValueError as e:  # an object array needs pickle
+        raise TransferkitError(f"{path}: cannot read x ({e}).", "store numbers in x, not Python objects.") from None
     if x.dtype.kind not in "fiub":
         raise TransferkitError(f"{path}: x has non-numeric dtype {x.dtype}.", "store numbers in x.")
+    return x
+
+
+def load_npz(path: Path) -> Domain:
+    data = read_npz(path, ("x", "y"), "numpy.savez(path, x=inputs, y=labels)")
+    x = npz_inputs(data, path)
+    stored = x.dtype
     x = image_layout(x.astype(np.float32))  # (N, H, W) grey or channels-last -> (N, C, H, W)
     if x.ndim not in (2, 4):
         raise TransferkitError(
