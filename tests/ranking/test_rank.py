@@ -278,6 +278,10 @@ def test_the_fine_tuned_on_warning_holds_however_the_target_path_is_written(tmp_
         assert any("fine-tuned on" in w for w in result["warnings"]), spelled
     saved = "run/models/head_k3_seed0.safetensors"  # one of the run's models, named as a file
     assert any("fine-tuned on" in w for w in rank("target.npz", shots=3, models=[saved], reference=False)["warnings"])
+    import shutil
+
+    shutil.copy("target.npz", "renamed.npz")  # the same data under another name: recognised by its content
+    assert any("fine-tuned on" in w for w in rank("renamed.npz", shots=3, models=["run"], reference=False)["warnings"])
 
 
 def test_a_one_class_target_is_refused_before_any_source_is_trained(tmp_path, monkeypatch, capsys):

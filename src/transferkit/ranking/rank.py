@@ -133,7 +133,8 @@ def checkpoint_candidates(spec: str) -> list[tuple[Candidate, int | None]]:
 def trained_on_these(spec: str, target: Domain, lab: np.ndarray) -> int:
     """How many of ``lab`` a run's model was fine-tuned on: the deployed model of run folder
     ``spec``, or the saved model ``spec`` in a run folder's ``models/`` (0 when ``spec`` is
-    neither, or its target is another data set)."""
+    neither, or its target is another data set). The run's target is recognised by its path
+    or by the fingerprint of its content, so a copy under another name is recognised too."""
     p = Path(spec)
     if (p / "summary.json").is_file():
         summary = json.loads((p / "summary.json").read_text())
@@ -144,7 +145,8 @@ def trained_on_these(spec: str, target: Domain, lab: np.ndarray) -> int:
     else:
         return 0
     tgt = summary.get("target") or {}
-    if not _same_data(tgt.get("data"), target.name) or tgt.get("examples") != len(target.y) or not dep.get("shots"):
+    same = _same_data(tgt.get("data"), target.name) or tgt.get("fingerprint") == target.fingerprint()
+    if not same or tgt.get("examples") != len(target.y) or not dep.get("shots"):
         return 0
     seen = labelled_examples(target, dep["shots"], dep["seed"], tgt.get("split_seed", 0), tgt.get("test_fraction", 0.3))
     return len(set(lab.tolist()) & set(seen.tolist()))
