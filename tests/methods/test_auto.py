@@ -233,6 +233,13 @@ def test_auto_gets_the_source_when_no_other_listed_method_needs_it(tmp_path, ima
     assert 0 in result.sources  # the docs/auto.md example: `methods: [scratch, auto]`
     (rec,) = [r for r in result.records if r.method == "auto"]
     assert "no source model" not in rec.model.config["auto_decision"]["reason"]
+    from transferkit.report.summary import build_summary
+
+    raw["save_models"] = False  # the models go; what auto chose and why stays in the summary
+    result = run_protocol(validate(raw))
+    assert all(r.model is None for r in result.records)
+    (decision,) = build_summary(result)["auto_decisions"]
+    assert decision["shots"] == 5 and decision["reason"]
 
 
 def test_same_classes_with_a_domain_shift_choose_adaptation(models):

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from transferkit.config import ExperimentConfig
@@ -35,6 +36,8 @@ class RunRecord:
     seconds: float
     model: TransferModel | None = None
     footprint: dict = field(default_factory=dict)  # trainable_params, total_params, checkpoint_bytes
+    correct: np.ndarray | None = None  # (m,) bool: which test examples it got right (for the intervals)
+    auto_decision: dict | None = None  # what `auto` chose and why, kept even when the model is not
 
 
 @dataclass
@@ -156,9 +159,13 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                 if "selection" in task.extras:
                     result.selections.append({"method": method.name, "shots": k, "seed": seed,
                                               **vars(task.extras["selection"])})  # fmt: skip
-                acc = float((predict_proba(model, x_test).argmax(1) == y_test).float().mean())
+                correct = (predict_proba(model, x_test).argmax(1) == y_test).cpu().numpy()
+                acc = float(correct.mean())
                 keep = model.cpu() if cfg.save_models else None
-                result.records.append(RunRecord(method.name, k, seed, acc, seconds, keep, model_footprint(model)))
+                result.records.append(
+                    RunRecord(method.name, k, seed, acc, seconds, keep, model_footprint(model), correct,
+                              model.config.get("auto_decision"))
+                )
                 say(f"{method.name} k={k} seed={seed}: accuracy {acc:.3f} ({seconds:.1f} s)")
     result.wall_time_s = time.perf_counter() - start
     return result

@@ -1,15 +1,20 @@
-"""Means, 95 % confidence intervals and transfer gain, over run seeds.
+"""Means, 95 % confidence intervals and transfer gain, over run seeds and test examples.
 
-The CI is Student's t interval ``mean ± t_{0.975, n-1} · s / sqrt(n)`` (s: sample std,
-ddof=1). Transfer gain compares a method with ``scratch`` *paired by seed*: both saw the
-same labelled examples and the same test split, so the gain's CI is the t interval of
-the per-seed differences, which is tighter and more honest than comparing two
-independent intervals (its std floored at one test example, see :func:`paired_gain`).
-Where ``scratch`` did not run (k = 0: no target labels), methods are compared with
-``source_only`` instead, the unadapted source model. Negative transfer is flagged when
-the whole gain CI is below 0.
+An accuracy measured on a run's test split varies for two reasons: the run's randomness
+(seed: labelled draw, initialisation, source model) and which m examples make up the test
+split. The CI covers both: ``mean ± t_{0.975, n-1} · sqrt(s² / n + v / m)``, with s the
+sample std over the n seeds and v the variance over test examples of each example's
+correctness averaged over the seeds (a binomial-like term; the test split is the same for
+every seed, so this part does not shrink with more seeds). Without per-example results
+only the seed term is used. Transfer gain compares a method with ``scratch`` *paired by
+seed and by test example*: both saw the same labelled examples and the same test split, so
+the gain's CI uses the per-seed differences and the per-example differences (v is then
+the variance of each example's mean difference, which is small when the two models get
+the same examples right: a McNemar-like term). Where ``scratch`` did not run (k = 0: no
+target labels), methods are compared with ``source_only`` instead, the unadapted source
+model. Negative transfer is flagged when the whole gain CI is below 0.
 With a single seed no interval exists; the CI is reported as None. Accuracy intervals are
-clipped to [0, 1].
+clipped to [0, 1], gains to [-1, 1].
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from scipy import stats as _st
 
 
@@ -32,41 +38,66 @@ class Interval:
         return None if self.low is None else [self.low, self.high]
 
 
+def _test_variance(per_example: Sequence[float] | None) -> float:
+    """v / m: the variance of a mean over m test examples (0 without per-example values)."""
+    if per_example is None or len(per_example) < 2:
+        return 0.0
+    values = np.asarray(per_example, dtype=np.float64)
+    return float(values.var(ddof=1)) / len(values)
+
+
 def t_interval(
-    values: Sequence[float], confidence: float = 0.95, bounds: tuple[float, float] | None = None
+    values: Sequence[float],
+    confidence: float = 0.95,
+    bounds: tuple[float, float] | None = None,
+    per_example: Sequence[float] | None = None,
 ) -> Interval:
-    """Student's t interval of the mean; ``bounds`` clips it to the values' possible range
-    (accuracies: (0, 1)), since a t interval knows nothing of that range."""
+    """Student's t interval of the mean over seeds; ``bounds`` clips it to the values'
+    possible range (accuracies: (0, 1)), since a t interval knows nothing of that range.
+
+    ``per_example``: each test example's value averaged over the seeds (e.g. 1 if every
+    seed got it right); adds the test split's sampling variance (module docstring).
+    """
     n = len(values)
     if n == 0:
         raise ValueError("no values")
     mean = sum(values) / n
     if n < 2:
         return Interval(mean, None, None, n)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = float(_st.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    half = float(_st.t.ppf(0.5 + confidence / 2, n - 1)) * math.sqrt(var / n + _test_variance(per_example))
     low, high = mean - half, mean + half
     if bounds is not None:
         low, high = max(low, bounds[0]), min(high, bounds[1])
     return Interval(mean, low, high, n)
 
 
-def paired_gain(method: Sequence[float], baseline: Sequence[float], resolution: float = 0.0) -> Interval:
-    """t interval of per-seed differences ``method - baseline``.
+def paired_gain(
+    method: Sequence[float],
+    baseline: Sequence[float],
+    resolution: float = 0.0,
+    per_example: Sequence[float] | None = None,
+) -> Interval:
+    """t interval of per-seed differences ``method - baseline``, clipped to [-1, 1] (the
+    range a difference of two accuracies can take; with 2 or 3 seeds a t interval can
+    reach far beyond it).
 
-    ``resolution``: the smallest step an accuracy can take (1 / test examples). Accuracies
-    on m test examples move in steps of 1/m, so two seeds can give exactly the same
-    difference by chance; their sample std of 0 would make the interval a point and any
-    gain "certain". The std is floored at one step. The interval is clipped to [-1, 1], the
-    range a difference of two accuracies can take (with 2 or 3 seeds a t interval can reach
-    far beyond it).
+    ``per_example``: each test example's difference (correct in ``method`` minus correct
+    in ``baseline``, in -1..1) averaged over the seeds; adds the test split's sampling
+    variance, which is what keeps two models that differ on a handful of examples from
+    being called different however consistent the seeds are.
+
+    ``resolution``, used only without ``per_example``: the smallest step an accuracy can
+    take (1 / test examples). Two seeds can give exactly the same difference by chance;
+    their sample std of 0 would make the interval a point and any gain "certain", so the
+    std is floored at one step.
     """
     if len(method) != len(baseline):
         raise ValueError("paired gain needs one baseline value per seed")
     diffs = [a - b for a, b in zip(method, baseline, strict=True)]
     n = len(diffs)
-    if n < 2 or resolution <= 0:
-        return t_interval(diffs, bounds=(-1.0, 1.0))
+    if per_example is not None or n < 2 or resolution <= 0:
+        return t_interval(diffs, bounds=(-1.0, 1.0), per_example=per_example)
     mean = sum(diffs) / n
     sd = max(math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1)), resolution)
     half = float(_st.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)

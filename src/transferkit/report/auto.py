@@ -1,18 +1,21 @@
 """The report's ``auto`` section: what ``method: auto`` chose for each (k, seed), and why.
 
 The decision travels with the trained model (``model.config["auto_decision"]``, also in
-``models/auto_k<k>_seed<s>.json``); :func:`auto_decisions` collects it from the protocol's
-records into ``summary.json`` and :func:`auto_section` renders it in ``report.md``.
+``models/auto_k<k>_seed<s>.json``) and with the protocol's record of the run;
+:func:`auto_decisions` collects it from the records into ``summary.json`` and :func:`auto_section` renders it in ``report.md``.
 """
 
 from __future__ import annotations
 
 
 def auto_decisions(result) -> list[dict]:
-    """One entry per ``auto`` run whose model was kept: shots, seed, choice, reason, evidence."""
+    """One entry per ``auto`` run: shots, seed, choice, reason, evidence (whether or not its
+    model was kept: ``save_models: false`` drops the models, not the decisions)."""
     out = []
     for r in result.records:
-        decision = getattr(r.model, "config", {}).get("auto_decision") if r.model is not None else None
+        decision = getattr(r, "auto_decision", None)
+        if decision is None and r.model is not None:
+            decision = getattr(r.model, "config", {}).get("auto_decision")
         if decision is None:
             continue
         signals = decision.get("signals", {})

@@ -27,9 +27,10 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         "",
         "## Results",
         "",
-        "Accuracy on the held-out target test split, mean over seeds with the 95 % Student-t CI. "
-        "Transfer gain is paired by seed against `scratch` (same labelled examples, same test split), "
-        "or against `source_only` where scratch cannot run (k = 0); "
+        "Accuracy on the held-out target test split, mean over seeds with the 95 % Student-t CI "
+        "(it covers both the seeds and the sampling of the test examples: docs/protocol.md). "
+        "Transfer gain is paired by seed and test example against `scratch` (same labelled examples, "
+        "same test split), or against `source_only` where scratch cannot run (k = 0); "
         "**negative transfer** is flagged when the gain's whole CI lies below 0.",
         "",
         markdown_table(summary["results"]),
@@ -46,15 +47,27 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
 
 
 def negative_transfer_lines(summary: dict) -> list[str]:
-    """What the report says about negative transfer: found, none among the checked, or unchecked."""
+    """What the report says about negative transfer: found, possible, none among the checked,
+    or unchecked; and where the baseline is not scratch although target labels were used."""
+    lines = []
+    no_scratch = [k for k, b in (summary.get("baseline") or {}).items() if int(k) > 0 and b != "scratch"]
+    if no_scratch:
+        lines += [f"**No `scratch` baseline at k = {', '.join(no_scratch)}:** gains there are against "
+                  f"`{summary['baseline'][no_scratch[0]] or 'nothing'}`, not against training from scratch on "
+                  "the same labelled examples; add `scratch` to `methods` for that comparison.", ""]  # fmt: skip
     if summary["negative_transfer"]:
-        return ["**Negative transfer detected:** " + ", ".join(summary["negative_transfer"]) +
-                ". The source hurts here: prefer the baseline for these settings.", ""]  # fmt: skip
+        return lines + ["**Negative transfer detected:** " + ", ".join(summary["negative_transfer"]) +
+                        ". The source hurts here: prefer the baseline for these settings.", ""]  # fmt: skip
     checked = summary.get("negative_transfer_checked", 1)
-    if checked:
-        return [f"No negative transfer detected (none of the {checked} gain CIs lies entirely below 0).", ""]
-    return ["**Negative transfer was not checked:** that needs `scratch` (or `source_only` at k = 0) and "
-            "at least 2 seeds, for an interval of the gain.", ""]  # fmt: skip
+    if not checked:
+        return lines + ["**Negative transfer was not checked:** that needs `scratch` (or `source_only` at k = 0) "
+                        "and at least 2 seeds, for an interval of the gain.", ""]  # fmt: skip
+    lines.append(f"No negative transfer established (none of the {checked} gain CIs lies entirely below 0).")
+    possible = summary.get("below_baseline_not_significant") or []
+    if possible:
+        lines.append("Below the baseline on average, but within the noise of this many seeds and test examples "
+                     "(more seeds or a larger test split would tell): " + ", ".join(possible) + ".")
+    return [*lines, ""]
 
 
 def skipped_line(skipped: list[dict]) -> str:

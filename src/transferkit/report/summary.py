@@ -7,6 +7,8 @@ import sys
 from collections import defaultdict
 from importlib import metadata
 
+import numpy as np
+
 from transferkit.evaluate.protocol import ProtocolResult
 from transferkit.evaluate.stats import is_negative_transfer, paired_gain, t_interval
 from transferkit.report.auto import auto_decisions
@@ -24,13 +26,21 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+def _seed_mean(per_seed: dict[int, np.ndarray], seeds: list[int]) -> np.ndarray:
+    """(m,) each test example's correctness averaged over ``seeds``."""
+    return np.mean([per_seed[s] for s in seeds], axis=0)
+
+
 def results_table(result: ProtocolResult) -> list[dict]:
     """One row per (method, shots), in config order; gains are paired by seed with scratch."""
     acc: dict[tuple[str, int], dict[int, float]] = defaultdict(dict)
     secs: dict[tuple[str, int], list[float]] = defaultdict(list)
     sizes: dict[tuple[str, int], list[dict]] = defaultdict(list)
+    correct: dict[tuple[str, int], dict[int, np.ndarray]] = defaultdict(dict)
     for r in result.records:
         acc[(r.method, r.shots)][r.seed] = r.accuracy
+        if getattr(r, "correct", None) is not None:
+            correct[(r.method, r.shots)][r.seed] = r.correct.astype(np.float64)
         secs[(r.method, r.shots)].append(r.seconds)
         sizes[(r.method, r.shots)].append(r.footprint)
     step = 1.0 / max(1, len(result.data.split.test_idx))  # one test example: an accuracy's resolution
@@ -42,7 +52,9 @@ def results_table(result: ProtocolResult) -> list[dict]:
             per_seed = acc[(method, k)]
             seeds = sorted(per_seed)
             values = [per_seed[s] for s in seeds]
-            ci = t_interval(values, bounds=(0.0, 1.0))
+            right = correct.get((method, k), {})
+            have = all(s in right for s in seeds)  # per-example results: the intervals cover the test split too
+            ci = t_interval(values, bounds=(0.0, 1.0), per_example=_seed_mean(right, seeds) if have else None)
             row = {
                 "method": method, "shots": k, "seeds": seeds, "accuracies": values,
                 "accuracy_mean": ci.mean, "accuracy_ci95": ci.as_list(),
@@ -54,11 +66,23 @@ def results_table(result: ProtocolResult) -> list[dict]:
             ref = BASELINE if (BASELINE, k) in acc else "source_only" if ("source_only", k) in acc else None
             base = acc.get((ref, k))
             if base is not None and method != ref and all(s in base for s in seeds):
-                gain = paired_gain(values, [base[s] for s in seeds], resolution=step)
+                base_right = correct.get((ref, k), {})
+                diff = None
+                if have and all(s in base_right for s in seeds):
+                    diff = _seed_mean(right, seeds) - _seed_mean(base_right, seeds)
+                gain = paired_gain(values, [base[s] for s in seeds], resolution=step, per_example=diff)
                 keys = ("gain_vs_scratch", "gain_ci95") if ref == BASELINE else ("gain_vs_source_only", "gain_vs_source_only_ci95")
                 row.update({keys[0]: gain.mean, keys[1]: gain.as_list(), "negative_transfer": is_negative_transfer(gain)})
             rows.append(row)
     return rows
+
+
+def _below_not_significant(row: dict) -> bool:
+    """A mean gain below 0 whose interval still reaches 0: possible, not established, negative transfer."""
+    gain, ci = row.get("gain_vs_scratch"), row.get("gain_ci95")
+    if gain is None:
+        gain, ci = row.get("gain_vs_source_only"), row.get("gain_vs_source_only_ci95")
+    return gain is not None and ci is not None and gain < 0 and not row["negative_transfer"]
 
 
 def build_summary(result: ProtocolResult) -> dict:
@@ -89,10 +113,15 @@ def build_summary(result: ProtocolResult) -> dict:
         "results": results,
         "negative_transfer": [f"{r['method']} at k={r['shots']}" + (" (vs source_only)" if "gain_vs_source_only" in r else "")
                               for r in results if r["negative_transfer"]],
+        "below_baseline_not_significant": [
+            f"{r['method']} at k={r['shots']}" + (" (vs source_only)" if "gain_vs_source_only" in r else "")
+            for r in results if _below_not_significant(r)
+        ],
         "negative_transfer_checked": sum(bool(r.get("gain_ci95") or r.get("gain_vs_source_only_ci95")) for r in results),
         "skipped": result.skipped,
         "auto_decisions": auto_decisions(result),
-        "model_selection": "fixed training budgets; no model or checkpoint is chosen on the target test split",
+        "model_selection": "fixed training budgets; no model or checkpoint is chosen on this run's target test split "
+                           "(some defaults were set on benchmark pairs, see docs/protocol.md)",
         "wall_time_s": result.wall_time_s,
         "versions": package_versions(),
     }  # fmt: skip
