@@ -2,13 +2,14 @@
 
 The squared multi-kernel maximum mean discrepancy between source and target features,
 and between source and target softmax predictions (DAN adapts the last layers, feature
-*and* classifier; Sec. 3.1 of the paper), is added to the task loss::
+*and* classifier, Sec. 3.1 of the paper; the paper matches the classifier layer's
+pre-softmax outputs, we match the softmax probabilities, which are bounded), is added to the task loss::
 
     L = CE(h(phi(x_s)), y_s) + w_l * CE(h(phi(x_l)), y_l)
         + trade_off * [ MK-MMD^2(phi(x_s), phi(x_t)) + MK-MMD^2(g(x_s), g(x_t)) ]
 
-with Gaussian kernels at bandwidths {1/4, 1/2, 1, 2, 4} x the median pairwise distance,
-equally weighted (estimator: :func:`transferkit.adaptation.mk_mmd`), ``g`` the softmax
+with Gaussian kernels ``exp(-||a - b||^2 / (mult * base))``, mult in {1/4, 1/2, 1, 2, 4},
+base the median *squared* pairwise distance of the batch, equally weighted (estimator: :func:`transferkit.adaptation.mk_mmd`), ``g`` the softmax
 output. ``on_predictions: false`` keeps only the feature term. Training machinery in
 ``methods/_adapt.py``.
 
