@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from transferkit.config import ExperimentConfig
+from transferkit.data.overlap import check_test_not_in_source
 from transferkit.data.splits import TargetData, draw_shots
 from transferkit.errors import TransferkitError
 from transferkit.evaluate.prepare import Prepared, prepare
@@ -55,6 +56,7 @@ class ProtocolResult:
     target_curves: list[dict] = field(default_factory=list)  # method, shots, seed, step, accuracy
     selections: list[dict] = field(default_factory=list)  # method, shots, seed, criterion, ...
     source_models: dict[int, TransferModel] = field(default_factory=dict)
+    test_in_source: int = 0  # target test examples found, input for input, in the source (a few: duplicates)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -112,6 +114,9 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
     methods = build_methods(cfg, data)
     device = resolve_device(cfg.device)
     result = ProtocolResult(cfg, data)
+    result.test_in_source = check_test_not_in_source(data.source, data.target, data.split.test_idx)
+    if result.test_in_source:
+        say(f"note: {result.test_in_source} of the {len(data.split.test_idx)} target test examples are also in the source")
     needs_source = cfg.source is not None and any(m.uses_source or m.optional_source for m in methods)
     x_test, y_test = data.xt[data.split.test_idx].to(device), data.yt[data.split.test_idx].to(device)
     xt, yt = data.xt.to(device), data.yt.to(device)

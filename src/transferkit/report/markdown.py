@@ -21,6 +21,11 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         f"- **Target**: `{tgt['data']}` — {tgt['examples']} examples, {len(tgt['classes'])} classes; "
         f"fixed test split of {tgt['test_examples']} examples (split seed {tgt['split_seed']}), "
         f"pool of {tgt['pool_examples']}; input recipe {tgt['recipe']}",
+    ]
+    if tgt.get("test_examples_in_source"):
+        lines.append(f"  - **{tgt['test_examples_in_source']} test examples are also in the source** (exact copies): "
+                     "the source model saw them; results on them are optimistic.")  # fmt: skip
+    lines += [
         f"- **Seeds**: {summary['seeds']}; **shots per class**: {tgt['shots']}",
         f"- **Model selection**: {summary['model_selection']}",
         f"- **Wall time**: {summary['wall_time_s']:.1f} s",

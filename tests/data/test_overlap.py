@@ -1,0 +1,62 @@
+"""The source must not hold the target's test examples (data/overlap.py)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import yaml
+
+from tests.conftest import tiny_experiment
+from transferkit.cli import main
+from transferkit.data.overlap import LEAK_SHARE, check_test_not_in_source, count_test_in_source
+from transferkit.data.splits import make_test_split
+
+
+def _run(tmp_path, src, tgt, out):
+    cfg = tiny_experiment(src, tgt, seeds=1, methods=[{"name": "scratch", "params": {"steps": 3}},
+                                                      {"name": "head", "params": {"steps": 3}}])  # fmt: skip
+    cfg["target"]["shots"] = [2]
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    return main(["run", str(tmp_path / "exp.yaml"), "--out", str(out), "--quiet"])
+
+
+def test_the_target_as_its_own_source_is_refused_before_training(tmp_path, image_npz, capsys):
+    _, tgt = image_npz
+    assert _run(tmp_path, tgt, tgt, tmp_path / "run") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "test examples are also in the source" in err
+    assert "use a source without the target's examples" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_stray_duplicate_is_reported_not_refused(tmp_path, image_npz):
+    src, tgt = image_npz
+    s, t = np.load(src), np.load(tgt)
+    split = make_test_split(t["y"], 0.3, 0)
+    xs = s["x"].copy()
+    xs[0] = t["x"][split.test_idx[0]]  # one test image also in the source
+    np.savez(src, x=xs, y=s["y"], classes=s["classes"])
+    assert 1 < LEAK_SHARE * len(split.test_idx)  # under the share that makes it a leak
+    assert _run(tmp_path, src, tgt, tmp_path / "run") == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["target"]["test_examples_in_source"] == 1
+    assert "1 test examples are also in the source" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_counting_compares_inputs_exactly_and_texts_as_texts():
+    from transferkit.data.domain import Domain
+    from transferkit.data.text import TextDomain
+
+    x = np.arange(40, dtype=np.float32).reshape(10, 2, 2)
+    a = Domain("a", x[:, None], np.arange(10) % 2, ["p", "q"])
+    xb = x[5:, None] + np.r_[0, 0, 0, 0, 0.5].astype(np.float32)[:, None, None, None]
+    b = Domain("b", xb, np.arange(5) % 2, ["p", "q"])
+    assert count_test_in_source(a, b, np.arange(5)) == 4  # the last one differs by half a unit
+    assert count_test_in_source(None, b, np.arange(5)) == 0
+    other_shape = Domain("c", np.zeros((5, 1, 4, 1), np.float32), np.arange(5) % 2, ["p", "q"])
+    assert count_test_in_source(other_shape, b, np.arange(5)) == 0
+    ta = TextDomain("ta", ["good", "bad", "fine"], np.array([0, 1, 0]), ["p", "q"])
+    tb = TextDomain("tb", ["bad", "awful"], np.array([1, 1]), ["p", "q"])
+    assert count_test_in_source(ta, tb, np.arange(2)) == 1
+    assert check_test_not_in_source(a, b, np.arange(5)[4:]) == 0  # only the changed one is tested
