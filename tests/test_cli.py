@@ -197,3 +197,12 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     )
     proc = subprocess.run(f"{sys.executable} {script} | head -n 1", shell=True, capture_output=True, text=True)
     assert proc.stdout == "0\n" and "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_a_run_without_scratch_says_so_where_labels_were_used(tmp_path, image_npz, capsys):
+    cfg = tiny_experiment(*image_npz, seeds=2, methods=["source_only", {"name": "head", "params": {"steps": 3}}])
+    cfg["target"]["shots"] = [0, 2]
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "no scratch baseline at k = 2:" in out and "k = 0" not in out
+    assert "No `scratch` baseline at k = 2:" in (tmp_path / "run" / "report.md").read_text()

@@ -30,7 +30,7 @@ def test_the_target_as_its_own_source_is_refused_before_training(tmp_path, image
     assert not (tmp_path / "run").exists()
 
 
-def test_a_stray_duplicate_is_reported_not_refused(tmp_path, image_npz):
+def test_a_stray_duplicate_is_reported_not_refused(tmp_path, image_npz, capsys):
     src, tgt = image_npz
     s, t = np.load(src), np.load(tgt)
     split = make_test_split(t["y"], 0.3, 0)
@@ -42,6 +42,7 @@ def test_a_stray_duplicate_is_reported_not_refused(tmp_path, image_npz):
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["target"]["test_examples_in_source"] == 1
     assert "1 test examples are also in the source" in (tmp_path / "run" / "report.md").read_text()
+    assert "note: 1 target test examples are also in the source" in capsys.readouterr().out
 
 
 def test_counting_compares_inputs_exactly_and_texts_as_texts():

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 
 def print_summary(summary: dict) -> None:
+    """The results table, then what the report says in bold: negative transfer, possible
+    negative transfer, a missing scratch baseline, test examples found in the source."""
     from transferkit.report.table import text_table
 
     print(text_table(summary["results"]))
     if summary["negative_transfer"]:
         print("NEGATIVE TRANSFER: " + ", ".join(summary["negative_transfer"]))
+    if summary.get("below_baseline_not_significant"):
+        print("below the baseline, not significant: " + ", ".join(summary["below_baseline_not_significant"]))
+    no_scratch = [k for k, b in (summary.get("baseline") or {}).items() if int(k) > 0 and b != "scratch"]
+    if no_scratch:
+        print(f"no scratch baseline at k = {', '.join(no_scratch)}: add scratch to methods to compare with it")
+    shared = (summary.get("target") or {}).get("test_examples_in_source")
+    if shared:
+        print(f"note: {shared} target test examples are also in the source (exact copies)")
     print(f"run folder: {summary['run_dir']}  ({summary['wall_time_s']:.0f} s)")
