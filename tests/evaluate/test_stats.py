@@ -164,6 +164,10 @@ def test_results_use_per_example_results_and_the_report_says_what_is_not_signifi
     summary = {**_summary([row]), "below_baseline_not_significant": ["head at k=5"], "baseline": {"5": "scratch"}}
     text = "\n".join(negative_transfer_lines(summary))
     assert "No negative transfer established" in text and "within the noise" in text and "head at k=5" in text
+    flagged = {**summary, "negative_transfer": ["finetune at k=10"]}  # one flagged: the others are still listed
+    text = "\n".join(negative_transfer_lines(flagged))
+    assert "Negative transfer detected:** finetune at k=10" in text and "within the noise" in text
+    assert "head at k=5" in text and "No negative transfer" not in text
 
 
 def test_the_report_says_when_labelled_runs_have_no_scratch_baseline():

@@ -60,14 +60,15 @@ def negative_transfer_lines(summary: dict) -> list[str]:
         lines += [f"**No `scratch` baseline at k = {', '.join(no_scratch)}:** gains there are against "
                   f"`{summary['baseline'][no_scratch[0]] or 'nothing'}`, not against training from scratch on "
                   "the same labelled examples; add `scratch` to `methods` for that comparison.", ""]  # fmt: skip
-    if summary["negative_transfer"]:
-        return lines + ["**Negative transfer detected:** " + ", ".join(summary["negative_transfer"]) +
-                        ". The source hurts here: prefer the baseline for these settings.", ""]  # fmt: skip
     checked = summary.get("negative_transfer_checked", 1)
-    if not checked:
+    if summary["negative_transfer"]:
+        lines.append("**Negative transfer detected:** " + ", ".join(summary["negative_transfer"]) +
+                     ". The source hurts here: prefer the baseline for these settings.")  # fmt: skip
+    elif not checked:
         return lines + ["**Negative transfer was not checked:** that needs `scratch` (or `source_only` at k = 0) "
                         "and at least 2 seeds, for an interval of the gain.", ""]  # fmt: skip
-    lines.append(f"No negative transfer established (none of the {checked} gain CIs lies entirely below 0).")
+    else:
+        lines.append(f"No negative transfer established (none of the {checked} gain CIs lies entirely below 0).")
     possible = summary.get("below_baseline_not_significant") or []
     if possible:
         lines.append("Below the baseline on average, but within the noise of this many seeds and test examples "
