@@ -23,6 +23,18 @@ def test_feature_csv_without_labels_and_with_the_label_column_dropped(tmp_path):
         load_inputs(tmp_path / "lab.csv")  # 'kind' is not the label column here
 
 
+def test_a_csv_without_a_header_is_refused_not_read_one_row_short(tmp_path):
+    """Its first row would be taken as the header and silently dropped, shifting every row name."""
+    (tmp_path / "raw.csv").write_text("-0.98,1.5,2\n4,5,6\n7,8,9\n")
+    for read in (load_inputs, load_domain):
+        with pytest.raises(TransferkitError, match="the first row holds numbers .*not column names") as e:
+            read(str(tmp_path / "raw.csv")) if read is load_domain else read(tmp_path / "raw.csv")
+        assert "add a header row" in e.value.fix
+    (tmp_path / "numbered.csv").write_text("0,1,2\n4,5,6\n7,8,9\n")  # pandas' DataFrame(x).to_csv(index=False)
+    x, names = load_inputs(tmp_path / "numbered.csv")
+    assert x.tolist() == [[4, 5, 6], [7, 8, 9]] and names == ["0", "1"]
+
+
 def test_run_columns_come_from_the_runs_config(tmp_path):
     assert run_columns(tmp_path) == ("label", "text")  # no config: the defaults
     (tmp_path / "config.yaml").write_text(yaml.safe_dump({"target": {"label_column": "spam", "text_column": "message"}}))

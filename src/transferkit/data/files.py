@@ -228,6 +228,12 @@ def read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
             f"{path}: the header is one column ({rows[0][0][:40]!r}); the file seems to use another separator.",
             "separate columns with commas (.csv) or tabs (.tsv).",
         )
+    if _looks_like_data(rows[0]):
+        raise TransferkitError(
+            f"{path}: the first row holds numbers ({', '.join(v[:12] for v in rows[0][:3])}, ...), not column names; "
+            "the first row of a CSV is read as its header, so it would be lost.",
+            "add a header row naming the columns (e.g. x0,x1,...,label), or save the inputs as a .npz.",
+        )
     bad = next((i for i, r in enumerate(rows[1:]) if len(r) != len(rows[0])), None)
     if bad is not None:
         raise TransferkitError(
@@ -235,6 +241,18 @@ def read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
             "give every row one value per header column.",
         )
     return rows[0], rows[1:]
+
+
+def _looks_like_data(header: list[str]) -> bool:
+    """Whether a CSV's first row is a row of values rather than names: every cell a number,
+    and not the column numbers 0..D-1 or 1..D that e.g. ``pandas.DataFrame(x).to_csv()`` writes."""
+    if not header or not all(_is_number(v) for v in header):
+        return False
+    try:
+        ints = [int(v) for v in header]
+    except ValueError:
+        return True
+    return ints not in (list(range(len(ints))), list(range(1, len(ints) + 1)))
 
 
 def csv_features(path: Path, header: list[str], body: list[list[str]], skip: int | None = None) -> np.ndarray:
