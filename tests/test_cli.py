@@ -206,3 +206,19 @@ def test_a_run_without_scratch_says_so_where_labels_were_used(tmp_path, image_np
     out = capsys.readouterr().out
     assert "no scratch baseline at k = 2:" in out and "k = 0" not in out
     assert "No `scratch` baseline at k = 2:" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_a_one_class_target_or_source_file_is_refused(tmp_path, image_npz, capsys):
+    """The API refused them; the CLI ran them (scratch '100 %' on one class, a source that learnt nothing)."""
+    src, tgt = image_npz
+    for path in (src, tgt):
+        d = np.load(path)
+        keep = d["y"] == 0
+        np.savez(tmp_path / f"one_{path.stem}.npz", x=d["x"][keep], y=d["y"][keep])  # no class list: labels only
+    for role, src_file, tgt_file in (("target", src, tmp_path / "one_target.npz"),
+                                     ("source", tmp_path / "one_source.npz", tgt)):  # fmt: skip
+        cfg = tiny_experiment(src_file, tgt_file, seeds=1, methods=[{"name": "head", "params": {"steps": 3}}])
+        assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / role)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and f"the {role}" in err and "one class only ('0')" in err, err
+        assert not (tmp_path / role).exists()

@@ -72,6 +72,17 @@ def match_source(source: Domain | None, target: Domain) -> Domain:
     return Domain(target.name, x, y, classes, target.value_range, meta)
 
 
+def check_two_classes(domain, role: str) -> None:
+    """A source or target whose examples are all of one class has nothing to learn or tell apart."""
+    present = np.unique(domain.y)
+    if len(present) < 2:
+        raise TransferkitError(
+            f"the {role} {domain.name} holds examples of one class only ({domain.classes[int(present[0])]!r}): "
+            f"{'the shared layers would learn nothing' if role == 'source' else 'there is nothing to tell apart'}.",
+            f"give a {role} with examples of two or more classes.",
+        )
+
+
 def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     """Source and target loaded, arranged and brought to the model input by their recipes.
 
@@ -83,6 +94,9 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
         return prepare_pretrained(cfg, test_split)
     source = load_section(cfg.source) if cfg.source else None
     target = load_section(cfg.target)
+    for domain, role in ((source, "source"), (target, "target")):
+        if domain is not None:
+            check_two_classes(domain, role)
     for domain in (target, source):
         if getattr(domain, "is_text", False):
             domain.input_shape  # noqa: B018 -- raises: texts need a tokenizer, i.e. a pretrained text source

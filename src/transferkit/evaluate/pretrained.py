@@ -24,7 +24,7 @@ from transferkit.data.preprocess import apply_recipe, make_recipe
 from transferkit.data.splits import make_test_split, no_test_split
 from transferkit.data.text import TextDomain, TextRecipe, tokenize
 from transferkit.errors import TransferkitError
-from transferkit.evaluate.prepare import Prepared, load_section, match_source
+from transferkit.evaluate.prepare import Prepared, check_two_classes, load_section, match_source
 from transferkit.models.pretrained import load_base
 
 
@@ -33,6 +33,9 @@ def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepar
     encoder, spec = load_base(src.pretrained, src.weights)
     target = load_section(cfg.target)
     source = load_section(src) if src.data else None
+    for domain, role in ((source, "source"), (target, "target")):
+        if domain is not None:
+            check_two_classes(domain, role)
     for domain in (d for d in (target, source) if d is not None):
         if isinstance(domain, TextDomain) != (spec.modality == "text"):
             kind = "texts" if isinstance(domain, TextDomain) else "images or vectors"
