@@ -16,6 +16,9 @@ def print_summary(summary: dict) -> None:
     no_scratch = [k for k, b in (summary.get("baseline") or {}).items() if int(k) > 0 and b != "scratch"]
     if no_scratch:
         print(f"no scratch baseline at k = {', '.join(no_scratch)}: add scratch to methods to compare with it")
+    for info in ((summary.get("source") or {}).get("models") or {}).values():
+        if info.get("warning"):
+            print(f"warning: {info['warning']}")
     shared = (summary.get("target") or {}).get("test_examples_in_source")
     if shared:
         print(f"note: {shared} target test examples are also in the source (exact copies)")

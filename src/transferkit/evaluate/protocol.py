@@ -20,6 +20,7 @@ from transferkit.data.overlap import check_test_not_in_source
 from transferkit.data.splits import TargetData, draw_shots
 from transferkit.errors import TransferkitError
 from transferkit.evaluate.prepare import Prepared, prepare
+from transferkit.evaluate.source_check import source_steps, weak_source_warning
 from transferkit.methods import METHODS, Method, TransferTask, get_method
 from transferkit.methods.base import class_difference
 from transferkit.models import TransferModel
@@ -91,6 +92,15 @@ def build_methods(cfg: ExperimentConfig, data: Prepared) -> list[Method]:
     return methods
 
 
+def check_source(cfg: ExperimentConfig, data: Prepared, seed: int, val_accuracy: float) -> str | None:
+    """A warning when the source model's validation accuracy is not clearly above chance."""
+    if data.source is None:
+        return None
+    tr, va = source_val_split(data.source.y, seed=seed)
+    steps = None if cfg.source.pretrained else source_steps(len(tr), cfg.source.batch_size, cfg.source.epochs)
+    return weak_source_warning(val_accuracy, len(data.source.classes), len(va), seed, steps)
+
+
 def train_source(cfg: ExperimentConfig, data: Prepared, seed: int, device: torch.device) -> SourceResult:
     src = cfg.source
     if src.pretrained:  # a pretrained model as source, optionally fine-tuned on source data
@@ -136,6 +146,10 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
             source_model = src.model.to(device)
             result.source_models[seed] = source_model
             result.sources[seed] = {"val_accuracy": src.val_accuracy, "seconds": src.seconds, "cached": src.cached, "key": src.key}
+            warning = check_source(cfg, data, seed, src.val_accuracy)
+            if warning:
+                result.sources[seed]["warning"] = warning
+                say(f"warning: {warning}")
             no_val = src.val_accuracy != src.val_accuracy  # NaN: nothing was held out (a pretrained source as it is)
             val = "no source validation" if no_val else f"val acc {src.val_accuracy:.3f}"
             say(f"source seed={seed}: {val} ({'cached' if src.cached else f'{src.seconds:.1f} s'})")

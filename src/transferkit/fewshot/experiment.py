@@ -23,7 +23,7 @@ import torch
 
 from transferkit.errors import TransferkitError
 from transferkit.evaluate.prepare import Prepared, prepare
-from transferkit.evaluate.protocol import resolve_device, train_source
+from transferkit.evaluate.protocol import check_source, resolve_device, train_source
 from transferkit.fewshot.config import FewShotExperiment, load_fewshot_config
 from transferkit.fewshot.episodes import check_novel, sample_episodes
 from transferkit.fewshot.evaluate import EpisodeResult
@@ -129,6 +129,10 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
         }
         no_val = src.val_accuracy != src.val_accuracy  # NaN: a pretrained source used as it is
         say(f"source seed={seed}: {'no source validation' if no_val else f'validation accuracy {src.val_accuracy:.3f}'} ({state})")
+        warning = check_source(exp, data, seed, src.val_accuracy)
+        if warning:
+            run.sources[seed]["warning"] = warning
+            say(f"warning: {warning}")
         source_x, source_y = _source_training_split(data, seed, device)
         cache = cache_features(source_model, x, y, source_x, blocks=fs.blocks, seed=seed)
         run.features[seed] = {"examples": len(y), "dim": int(cache.features.shape[1]), "seconds": cache.seconds}

@@ -139,6 +139,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         f"- **Source** (base classes): `{src['data']}` — {src['examples']} examples, classes {src['classes']}"
         + ("" if src["classes"] else " (pretrained weights only: novelty of the target classes not checked)"),
         *(f"  - source model, seed {s}: validation accuracy {100 * m['val_accuracy']:.1f} % ({_state(m)})"
+          + (f"\n    - **Warning:** {m['warning']}" if m.get("warning") else "")
           for s, m in src["models"].items()),
         f"- **Novel classes**: `{tgt['data']}` — {tgt['examples']} examples, classes {tgt['classes']}"
         + (" (cross-domain: another data set; class names may repeat the source's)" if tgt["cross_domain"] else ""),

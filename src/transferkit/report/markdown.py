@@ -17,6 +17,8 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
             val = info["val_accuracy"]
             val = "no source validation" if val is None or val != val else f"validation accuracy {100 * val:.1f} %"
             lines.append(f"  - source model, seed {seed}: {val} ({state})")
+            if info.get("warning"):
+                lines.append(f"    - **Warning:** {info['warning']}")
     lines += [
         f"- **Target**: `{tgt['data']}` — {tgt['examples']} examples, {len(tgt['classes'])} classes; "
         f"fixed test split of {tgt['test_examples']} examples (split seed {tgt['split_seed']}), "
