@@ -301,3 +301,25 @@ def test_a_text_model_candidate_on_an_image_target_says_so(tmp_path, capsys):
     assert main(["rank", str(tgt), "--model", str(tmp_path / "txt.safetensors"), "--shots", "2"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "candidate txt reads texts, but" in err
+
+
+def test_a_csv_target_with_another_label_column_can_be_ranked(tmp_path, capsys):
+    """The missing-label-column error names the rank option that fixes it, and the option works."""
+    src, tgt = _npz(tmp_path)
+
+    def to_csv(npz, path, label):
+        d = np.load(npz)
+        x = d["x"].reshape(len(d["x"]), -1)
+        rows = [label + "," + ",".join(f"p{j}" for j in range(x.shape[1]))]
+        rows += [f"{CLASSES[c]}," + ",".join(str(int(v)) for v in r) for c, r in zip(d["y"], x, strict=True)]
+        path.write_text("\n".join(rows) + "\n")
+
+    to_csv(src, tmp_path / "s.csv", "label")
+    to_csv(tgt, tmp_path / "t.csv", "kind")
+    args = ["rank", str(tmp_path / "t.csv"), "--source", str(tmp_path / "s.csv"), "--shots", "2"]
+    assert main(args) == 2
+    assert "`--label-column` for rank" in capsys.readouterr().err
+    out = tmp_path / "r.json"
+    assert main([*args, "--label-column", "kind", "--source-epochs", "1", "--scores", "knn", "--by", "knn",
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert json.loads(out.read_text())["candidates"]

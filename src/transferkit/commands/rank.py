@@ -28,6 +28,8 @@ def add_parser(sub) -> None:
     r.add_argument("--split-seed", type=int, default=0)
     r.add_argument("--pad", default="auto", help="target framing in pixels, or auto")
     r.add_argument("--target-max-per-class", type=int, help="subsample the target")
+    r.add_argument("--label-column", default="label", help="a CSV target's label column (default: label)")
+    r.add_argument("--text-column", default="text", help="a CSV/JSONL text target's text column (default: text)")
     r.add_argument("--source-max-per-class", type=int, help="subsample built-in sources")
     r.add_argument("--source-epochs", type=int, default=None, help="epochs for sources trained here (default: as `run`)")
     r.add_argument("--no-reference", action="store_true", help="omit the random-weights reference")
@@ -73,6 +75,7 @@ def execute(args) -> int:
         args.target, args.shots, args.source, args.model, args.pretrained, seed=args.seed, scores=scores, by=args.by,
         cuts=args.cuts, reference=not args.no_reference, pad=pad, target_max_per_class=args.target_max_per_class,
         source_max_per_class=args.source_max_per_class, source_epochs=args.source_epochs, split_seed=args.split_seed,
+        label_column=args.label_column, text_column=args.text_column,
     )  # fmt: skip
     result["versions"] = package_versions()
     if out is None:

@@ -296,7 +296,7 @@ def load_csv(path: Path, label_column: str) -> Domain:
     if label_column not in header:
         raise TransferkitError(
             f"{path}: no label column {label_column!r} (columns: {header[:8]}{'...' if len(header) > 8 else ''}).",
-            "name the label column with `label_column:` in the experiment file.",
+            "name the label column with `label_column:` in the experiment file (`--label-column` for rank).",
         )
     li = header.index(label_column)
     raw_labels = [r[li] for r in body]

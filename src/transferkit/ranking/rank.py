@@ -197,6 +197,8 @@ def rank(
     source_epochs: int | None = None,
     split_seed: int = 0,
     test_fraction: float = 0.3,
+    label_column: str = "label",
+    text_column: str = "text",
 ) -> dict:
     """Score every candidate × cut point on the target's labelled examples; best first.
 
@@ -211,6 +213,7 @@ def rank(
         cuts: Cut points, ``"all"`` (default: 1..num_blocks) or e.g. ``"1,3"``.
         reference: Add the random-weights reference of the first model's architecture.
         pad: Target framing: ``auto`` (match each source's framing), or pixels.
+        label_column, text_column: Of a CSV (or JSONL) target, as in an experiment file.
 
     Returns:
         A JSON-ready dict: ``target``, ``shots``, ``seed``, ``by``, ``scores``,
@@ -236,7 +239,8 @@ def rank(
         raise TransferkitError(
             f"pad={pad!r} must be 'auto' or a number of pixels >= 0.", "use --pad auto or e.g. --pad 4."
         )
-    tgt = load_section(DataConfig(data=target, max_per_class=target_max_per_class))
+    tgt = load_section(DataConfig(data=target, max_per_class=target_max_per_class, label_column=label_column,
+                                  text_column=text_column))  # fmt: skip
     if getattr(tgt, "texts", None) is not None and (sources or models):
         raise TransferkitError(
             f"{target} holds texts: rank scores text targets on pretrained text encoders only.",
