@@ -45,3 +45,22 @@ def test_image_vs_vector_mismatch_is_an_error():
         make_recipe(vec, (1, 28, 28))
     with pytest.raises(TransferkitError, match="has 5 features but the model expects 7"):
         make_recipe(vec, (7,))
+
+
+def test_vectors_far_outside_the_sources_range_warn(recwarn):
+    import warnings
+
+    from transferkit.data.domain import Domain
+    from transferkit.data.preprocess import make_recipe
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 5)).astype(np.float32)
+    y = np.arange(40) % 2
+    source = Domain("s", x, y, ["a", "b"], (float(x.min()), float(x.max())))
+    near = Domain("near", x * 1.2, y, ["a", "b"], (0.0, 1.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a modest shift in scale is a domain shift, not a unit error
+        assert make_recipe(near, (5,), source=source).value_range == source.value_range
+    for name, far in (("x10", x * 10), ("plus", x + 3 * (x.max() - x.min()))):
+        with pytest.warns(UserWarning, match=f"{name}: its values span .* far outside the source's"):
+            make_recipe(Domain(name, far.astype(np.float32), y, ["a", "b"], (0.0, 1.0)), (5,), source=source)

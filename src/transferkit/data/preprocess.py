@@ -18,6 +18,7 @@ digits cropped to their box (optdigits) it restores the source's framing. Normal
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -78,6 +79,21 @@ def auto_pad(source01: np.ndarray, target01: np.ndarray, size: tuple[int, int]) 
     return max(0, (min(size) - inner) // 2)
 
 
+def _warn_outside_range(domain: Domain, source: Domain) -> None:
+    """Vectors take the source's scale; say so when the target's values lie far outside it
+    (beyond half the source's span on either side): likely other units, not a domain shift."""
+    lo, hi = (float(v) for v in source.value_range)
+    t_lo, t_hi = float(domain.x.min()), float(domain.x.max())
+    margin = 0.5 * (hi - lo)
+    if t_lo < lo - margin or t_hi > hi + margin:
+        warnings.warn(
+            f"{domain.name}: its values span [{t_lo:.3g}, {t_hi:.3g}], far outside the source's [{lo:.3g}, {hi:.3g}]; "
+            "feature vectors are read on the source's scale (the same columns share one scale). If the files use "
+            "other units or were standardised differently, bring them to one scale first.",
+            stacklevel=3,
+        )
+
+
 def make_recipe(
     domain: Domain, shape: tuple[int, ...], pad: int | str = 0, source: Domain | None = None
 ) -> Recipe:
@@ -97,6 +113,8 @@ def make_recipe(
         # The same feature columns share one scale, the source's: a range of the target's own
         # (its min and max) would move its values against the source's for no reason.
         named = (source if source is not None else domain).meta.get("columns")
+        if source is not None and source is not domain:
+            _warn_outside_range(domain, source)
         return Recipe(source.value_range if source is not None else domain.value_range, tuple(shape), 0,
                       columns=tuple(named) if named else None)  # fmt: skip
     if pad == "auto":
