@@ -34,9 +34,27 @@ def test_params_and_clone():
     assert clone(clf).method == "l2sp" and not hasattr(clone(clf), "model_")
 
 
-def test_predict_before_fit_is_a_clear_error(data):
-    with pytest.raises(NotFittedError, match="not fitted yet"):
+def test_predict_before_fit_is_a_clear_error(data, tmp_path):
+    with pytest.raises(NotFittedError, match="not fitted yet: call fit.X, y. before predict"):
         TransferClassifier().predict(data[2])
+    with pytest.raises(NotFittedError, match="before save"):  # names the call that was made
+        TransferClassifier().save(tmp_path / "m")
+
+
+def test_one_hot_labels_are_named_as_such(data):
+    xs, ys, _, _ = data
+    with pytest.raises(TransferkitError, match=r"y has shape \(\d+, 3\): one row per example, as one-hot") as e:
+        TransferClassifier("head").pretrain(xs, np.eye(3)[ys])
+    assert "y.argmax(1)" in e.value.fix
+
+
+def test_image_layout_mistakes_get_the_reshape_that_fixes_them(data):
+    xs, ys, xt, yt = data
+    clf = TransferClassifier("scratch", method_params={"steps": 2}).fit(xt[:30], yt[:30])
+    one = xt[0, 0] if xt.ndim == 4 else xt[0]  # one (H, W) image
+    with pytest.raises(TransferkitError) as e:
+        clf.predict(one)
+    assert "x[None]" in e.value.fix
 
 
 def test_scratch_needs_no_source_and_transfer_needs_one(data):

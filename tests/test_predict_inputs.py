@@ -68,3 +68,20 @@ def test_images_on_another_scale_than_the_models_are_flagged():
     assert "0..255" in scale_warning(x * 16 / 255, model)  # optdigits' 0..16
     assert scale_warning(x * 4, model) is not None  # far above the range
     assert scale_warning(rng.normal(size=(4, 5)).astype(np.float32), Recipe((0.0, 1.0), (5,))) is None  # vectors
+
+
+def test_missing_value_markers_are_named_as_missing_values(tmp_path):
+    (tmp_path / "na.csv").write_text("f0,f1,label\n1,2,a\nNA,3,b\n")
+    with pytest.raises(TransferkitError, match=r"data row 2 has a missing-value marker \('NA'\) in column 'f0'") as e:
+        load_domain(str(tmp_path / "na.csv"))
+    assert "impute" in e.value.fix and "text_column" not in e.value.fix
+
+
+def test_flattened_square_images_against_an_image_model_suggest_the_reshape(tmp_path):
+    from transferkit.data.domain import Domain
+    from transferkit.data.preprocess import make_recipe
+
+    flat = Domain("flat", np.zeros((4, 64), np.float32), np.array([0, 1, 0, 1]), ["a", "b"])
+    with pytest.raises(TransferkitError) as e:
+        make_recipe(flat, (1, 28, 28))
+    assert "(N, 8, 8)" in e.value.fix

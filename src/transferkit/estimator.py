@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
 from transferkit.data import Domain
+from transferkit.data.domain import check_not_one_hot
 from transferkit.data.files import image_layout, order_columns, value_range
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.data.splits import TargetData
@@ -69,7 +70,9 @@ def _domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, np
     converted copy."""
     stored = np.asarray(x).dtype if stored is None else stored
     x = image_layout(np.asarray(x, dtype=np.float32))
-    y = np.asarray(y).reshape(-1)
+    y = np.asarray(y)
+    check_not_one_hot(y, len(x), name)
+    y = y.reshape(-1)  # a column (N, 1) is one label per example
     if y.dtype.kind == "f" and np.all(y == np.round(y)):
         y = y.astype(np.int64)  # 1.0 and 1 name the same class
     labels, index = np.unique(y, return_inverse=True)
@@ -178,9 +181,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.class_names_ = tgt.classes
         return self
 
-    def _check_fitted(self) -> None:
+    def _check_fitted(self, call: str = "predict") -> None:
         if not hasattr(self, "model_"):
-            raise NotFittedError("This TransferClassifier is not fitted yet: call fit(X, y) before predict.")
+            raise NotFittedError(f"This TransferClassifier is not fitted yet: call fit(X, y) before {call}.")
 
     def _checked(self, X, what: str, names: list[str] | None, like: np.ndarray | None = None) -> np.ndarray:
         """``X`` laid out as the model's inputs: columns by name, finite, the fitted shape."""
@@ -207,7 +210,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
     def save(self, path) -> None:
         """``path.safetensors`` + ``path.json``: the model, its input recipe and the labels."""
-        self._check_fitted()
+        self._check_fitted("save")
         labels = [v.item() if hasattr(v, "item") else v for v in self.classes_]  # JSON: str, int or float
         names = getattr(self, "feature_names_in_", None)
         self.model_.save(path, {"recipe": self.recipe_.to_dict(), "labels": labels, "estimator": self.get_params(),

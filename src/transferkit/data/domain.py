@@ -102,6 +102,15 @@ class Domain:
         return i
 
 
+def check_not_one_hot(y: np.ndarray, n: int, name: str) -> None:
+    """A (N, C) y with C > 1 is one-hot labels or class scores: say so, with the fix."""
+    if y.ndim == 2 and len(y) == n and y.shape[1] > 1:
+        raise TransferkitError(
+            f"{name}: y has shape {y.shape}: one row per example, as one-hot or per-class scores, not one label each.",
+            "give y as a 1-D array of class indices (for one-hot labels: y.argmax(1)).",
+        )
+
+
 def validate_arrays(x: np.ndarray, y: np.ndarray, classes: list[str], name: str) -> None:
     """Check shapes, dtypes and values; raise a one-line error naming the problem."""
     if not isinstance(x, np.ndarray) or x.dtype != np.float32:
@@ -113,6 +122,7 @@ def validate_arrays(x: np.ndarray, y: np.ndarray, classes: list[str], name: str)
         )
     if len(x) == 0:
         raise TransferkitError(f"{name}: the data set is empty.", "give at least one example per class.")
+    check_not_one_hot(y, len(x), name)
     if y.ndim != 1 or len(y) != len(x):
         raise TransferkitError(
             f"{name}: y has shape {y.shape} but x has {len(x)} examples.",

@@ -182,6 +182,10 @@ def load_image_folder(root: Path) -> Domain:
     return Domain(str(root), x, np.asarray(labels, dtype=np.int64), [d.name for d in class_dirs], (0.0, 255.0))
 
 
+# How spreadsheets and data tools write a missing value (pandas' defaults, R, Excel, SPSS).
+MISSING_MARKERS = {"na", "n/a", "nan", "null", "none", "?", "-", "#n/a", "missing"}
+
+
 def _is_number(v: str) -> bool:
     try:
         float(v)
@@ -261,9 +265,10 @@ def csv_features(path: Path, header: list[str], body: list[list[str]], skip: int
         return np.asarray([[float(v) for j, v in enumerate(r) if j != skip] for r in body], dtype=np.float32)
     except ValueError:
         i, j, v = next((i, j, v) for i, r in enumerate(body) for j, v in enumerate(r) if j != skip and not _is_number(v))
-        if not v.strip():
+        if not v.strip() or v.strip().lower() in MISSING_MARKERS:
+            what = "an empty value" if not v.strip() else f"a missing-value marker ({v.strip()!r})"
             raise TransferkitError(
-                f"{path}: data row {i + 1} has an empty value in column {header[j]!r}.",
+                f"{path}: data row {i + 1} has {what} in column {header[j]!r}.",
                 "fill in or impute missing values, or drop those rows.",
             ) from None
         raise TransferkitError(

@@ -79,6 +79,17 @@ def auto_pad(source01: np.ndarray, target01: np.ndarray, size: tuple[int, int]) 
     return max(0, (min(size) - inner) // 2)
 
 
+def _image_hint(shape: tuple[int, ...]) -> str:
+    """How to turn a common wrong layout into images: one image, or flattened images."""
+    if len(shape) == 2 and shape[0] > 1 and shape[1] > 1 and int(round(shape[1] ** 0.5)) ** 2 != shape[1]:
+        return "; one image of shape (H, W): pass x[None]."
+    if len(shape) == 2 and int(round(shape[1] ** 0.5)) ** 2 == shape[1] and shape[1] > 1:
+        side = int(round(shape[1] ** 0.5))
+        return (f"; flattened square images ({shape[1]} = {side}x{side} pixels): x.reshape(-1, {side}, {side}); "
+                "one image of shape (H, W): x[None].")
+    return "."
+
+
 def _warn_outside_range(domain: Domain, source: Domain) -> None:
     """Vectors take the source's scale; say so when the target's values lie far outside it
     (beyond half the source's span on either side): likely other units, not a domain shift."""
@@ -100,9 +111,12 @@ def make_recipe(
     """The recipe that brings ``domain`` to the model input ``shape``."""
     if domain.is_image != (len(shape) == 3):
         kind = "images" if domain.is_image else f"vectors of {domain.input_shape[0]} features"
+        side = int(round(domain.input_shape[0] ** 0.5)) if not domain.is_image else 0
+        reshape = (f" ({domain.input_shape[0]} = {side}x{side}: if they are flattened images, store x with shape "
+                   f"(N, {side}, {side}))") if side > 1 and side * side == domain.input_shape[0] and len(shape) == 3 else ""
         raise TransferkitError(
             f"{domain.name} holds {kind} but the model expects input {shape}.",
-            "use source and target of the same kind (both images or both vectors of equal length).",
+            f"use source and target of the same kind (both images or both vectors of equal length){reshape}.",
         )
     if not domain.is_image:
         if domain.input_shape != tuple(shape):
@@ -170,7 +184,8 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
     if t.ndim != 4:
         raise TransferkitError(
             f"inputs of shape {tuple(x.shape)} are not images; the model expects {recipe.shape}.",
-            "give images (a folder, or an .npz x of shape (N, H, W) or (N, C, H, W)) like those it was trained on.",
+            "give images (a folder, or an .npz x of shape (N, H, W) or (N, C, H, W)) like those it was trained on"
+            + _image_hint(tuple(x.shape)),
         )
     c, h, w = recipe.shape
     if t.shape[1] != c:
