@@ -48,7 +48,10 @@ def test_run_then_predict_on_user_npz(tmp_path, image_npz, capsys):
     x = np.load(tgt)["x"][:5]
     np.savez(tmp_path / "inputs.npz", x=x)
     preds = tmp_path / "preds.csv"
+    assert "`models/finetune_k5_seed0`" in (out / "report.md").read_text()  # the deployed model is named
+    capsys.readouterr()
     assert main(["predict", str(out), str(tmp_path / "inputs.npz"), "--out", str(preds)]) == 0
+    assert "(model finetune_k5_seed0)" in capsys.readouterr().out
     lines = preds.read_text().splitlines()
     assert lines[0] == "input,class_index,class_name,probability" and len(lines) == 6
     assert lines[1].split(",")[2] in {"a", "b", "c"}
@@ -60,6 +63,7 @@ def test_run_then_predict_on_user_npz(tmp_path, image_npz, capsys):
     assert main(["predict", str(out), str(tmp_path / "unit.npz")]) == 0
     streams = capsys.readouterr()
     assert "WARNING: the inputs span" in streams.err and "WARNING" not in streams.out  # the CSV stays clean
+    assert "predicting with model finetune_k5_seed0" in streams.err
     capsys.readouterr()
     np.savez(tmp_path / "empty.npz", x=x[:0])
     assert "no inputs" in _bad(tmp_path, capsys, ["predict", str(out), str(tmp_path / "empty.npz")])

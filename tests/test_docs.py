@@ -30,3 +30,21 @@ def test_the_editable_copy_of_the_default_job_matches_the_demo():
     copy = (root / "configs" / "mnist_to_optdigits.yaml").read_text().splitlines()[1:]
     demo = (root / "src" / "transferkit" / "configs" / "demo.yaml").read_text().splitlines()[1:]
     assert copy == demo
+
+
+def test_every_experiment_field_is_in_the_config_doc():
+    """docs/config.md's annotated file lists every field of each section (a new field must be documented)."""
+    import re
+
+    from transferkit.config import ExperimentConfig, ModelConfig, SourceConfig, TargetConfig
+
+    doc = (ROOT / "docs" / "config.md").read_text(encoding="utf-8")
+    block = doc[doc.index("```yaml") : doc.index("```", doc.index("```yaml") + 7)]
+    sections = {"source": SourceConfig, "target": TargetConfig, "model": ModelConfig, None: ExperimentConfig}
+    for section, model in sections.items():
+        if section is None:
+            text = block
+        else:  # the lines of that section: from "section:" to the next unindented key
+            text = re.search(rf"^{section}:.*?(?=^\w)", block, re.S | re.M).group(0)
+        missing = [f for f in model.model_fields if not re.search(rf"^\s*{f}:", text, re.M)]
+        assert not missing, f"docs/config.md's {section or 'top level'} lacks {missing}"

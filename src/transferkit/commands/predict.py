@@ -17,15 +17,17 @@ def execute(args) -> int:
     import csv
     import sys
 
-    from transferkit.predict import predict
+    from transferkit.predict import model_path, predict
 
     def warn(message: str) -> None:  # stderr: stdout may be the predictions CSV
         print(f"WARNING: {message}", file=sys.stderr)
 
     rows = predict(args.run_dir, args.input, args.out, on_warning=warn, method=args.method, shots=args.shots, seed=args.seed)
+    used = f"model {model_path(args.run_dir, args.method, args.shots, args.seed).name}"  # e.g. finetune_k10_seed0
     if args.out:
-        print(f"wrote {len(rows)} predictions to {args.out}")
+        print(f"wrote {len(rows)} predictions to {args.out} ({used})")
     else:  # valid CSV: names with commas or quotes are quoted, as in the --out file
+        print(f"predicting with {used}", file=sys.stderr)
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["input", "class_index", "class_name", "probability"])
         writer.writerows([r["input"], r["class_index"], r["class_name"], f"{r['probability']:.4f}"] for r in rows)

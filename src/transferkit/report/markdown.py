@@ -30,6 +30,8 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     lines += [
         f"- **Seeds**: {summary['seeds']}; **shots per class**: {tgt['shots']}",
         f"- **Model selection**: {summary['model_selection']}",
+        *([f"- **Deployed model** (what `transferkit predict` uses unless told otherwise): "
+           f"`models/{d['method']}_k{d['shots']}_seed{d['seed']}`"] if (d := summary.get("deploy")) else []),
         f"- **Wall time**: {summary['wall_time_s']:.1f} s",
         "",
         "## Results",
