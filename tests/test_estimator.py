@@ -205,3 +205,10 @@ def test_column_errors_name_the_fitted_columns_not_a_source():
     clf = TransferClassifier("scratch", method_params={"steps": 5}).fit(x, np.arange(20) % 2)
     with pytest.raises(TransferkitError, match="not the ones the model was fitted on"):
         clf.predict(x.rename(columns={"c": "d"}))
+
+
+def test_a_source_that_learnt_nothing_warns_in_the_api(data):
+    xs, ys, _, _ = data
+    shuffled = np.random.default_rng(0).permutation(ys)  # labels unrelated to the inputs
+    with pytest.warns(UserWarning, match="not clearly above chance .* raise source_epochs"):
+        TransferClassifier("head", source_epochs=2).pretrain(xs, shuffled)

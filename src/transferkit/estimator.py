@@ -30,6 +30,7 @@ from transferkit.data.domain import check_not_one_hot
 from transferkit.data.files import image_layout, order_columns, value_range
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.data.splits import TargetData
+from transferkit.evaluate.source_check import source_steps, weak_source_warning
 from transferkit.errors import TransferkitError
 from transferkit.methods import TransferTask, get_method
 from transferkit.models import TransferModel
@@ -87,12 +88,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     Args:
         method: A registered method name (``finetune``, ``head``, ``l2sp``, ``scratch``...).
         shared: Shared-layer architecture (``auto``: cnn for images, mlp for vectors).
-        source_epochs: Epochs of source training.
+        source_epochs: Epochs of source training (10, as ``source.epochs`` in an experiment file).
         method_params: Hyper-parameters of the method (validated by it).
         random_state: Seed of everything random.
     """
 
-    def __init__(self, method: str = "finetune", shared: str = "auto", source_epochs: int = 4,
+    def __init__(self, method: str = "finetune", shared: str = "auto", source_epochs: int = 10,
                  method_params: dict | None = None, random_state: int = 0) -> None:  # fmt: skip
         self.method = method
         self.shared = shared
@@ -116,7 +117,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         get_method(self.method, **(self.method_params or {}))  # a typo fails before source training
         epochs = self.source_epochs
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise TransferkitError(f"source_epochs={epochs!r} must be a whole number >= 1.", "use e.g. source_epochs=4.")
+            raise TransferkitError(f"source_epochs={epochs!r} must be a whole number >= 1.", "use e.g. source_epochs=10.")
         self.feature_names_source_ = _column_names(X_source)
         src, labels = _domain(X_source, y_source, "source")
         if len(labels) < 2:
@@ -133,6 +134,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         tr, va = (torch.from_numpy(i) for i in source_val_split(src.y, seed=self.seed_))  # the split it trained on
         self.source_parts_ = {"source_x": xs[tr], "source_y": ys[tr], "source_val_x": xs[va], "source_val_y": ys[va]}
         self.source_model_ = res.model
+        note = weak_source_warning(res.val_accuracy, len(labels), len(va), self.seed_,
+                                   source_steps(len(tr), 128, self.source_epochs))  # fmt: skip
+        if note:  # e.g. a small source: epochs count passes, so few steps
+            warnings.warn(note.replace("raise source.epochs", "raise source_epochs"), stacklevel=2)
         return self
 
     def fit(self, X, y, X_unlabelled=None) -> TransferClassifier:

@@ -24,7 +24,7 @@ def weak_source_warning(val_accuracy: float, n_classes: int, n_val: int, seed: i
     z = (val_accuracy - chance) / math.sqrt(chance * (1 - chance) / n_val)
     if z >= Z_MIN:
         return None
-    trained = f" It trained {steps} steps;" if steps is not None else ""
+    trained = f" It trained {steps} step{'s' if steps != 1 else ''};" if steps is not None else ""
     return (f"source model seed {seed}: validation accuracy {100 * val_accuracy:.1f} % is not clearly above chance "
             f"({100 * chance:.0f} % for {n_classes} classes; z = {z:.1f} on {n_val} held-out examples), so its "
             f"features hold little to transfer.{trained} raise source.epochs, or check the source labels.")  # fmt: skip
