@@ -30,8 +30,8 @@ from transferkit.data.domain import check_not_one_hot
 from transferkit.data.files import image_layout, order_columns, value_range
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.data.splits import TargetData
-from transferkit.evaluate.source_check import source_steps, weak_source_warning
 from transferkit.errors import TransferkitError
+from transferkit.evaluate.source_check import source_steps, weak_source_warning
 from transferkit.methods import TransferTask, get_method
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
