@@ -60,6 +60,11 @@ def test_image_files_are_read_on_their_own_0_255_scale(run16, tmp_path, capsys):
     arr = list(csv.DictReader(io.StringIO((tmp_path / "npz.csv").read_text())))
     assert [r["class_index"] for r in png] == [r["class_index"] for r in arr]
     assert np.allclose([float(r["probability"]) for r in png], [float(r["probability"]) for r in arr], atol=1e-4)
+    one = folder / "3.png"  # one image file, named as such: the same prediction as in its folder
+    (tmp_path / "3.PNG").write_bytes(one.read_bytes())
+    assert main(["predict", str(run16 / "run"), str(tmp_path / "3.PNG"), "--out", str(tmp_path / "one.csv")]) == 0
+    (single,) = list(csv.DictReader(io.StringIO((tmp_path / "one.csv").read_text())))
+    assert single["input"] == "3.PNG" and single["class_index"] == png[3]["class_index"]
 
 
 def test_printed_predictions_are_valid_csv(run16, tmp_path, capsys):

@@ -108,11 +108,11 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
 def load_inputs(
     path: str | Path, label_column: str = "label", columns: list[str] | None = None
 ) -> tuple[np.ndarray, list[str]]:
-    """Unlabelled inputs: .npz (``x``), a folder of images (recursively), or a CSV of features
+    """Unlabelled inputs: .npz (``x``), a folder of images (recursively), one image file, or a CSV of features
     (``label_column``, if present, is ignored; ``columns`` matched by name, see read_feature_csv)."""
     p = Path(path)
     if not p.exists():
-        raise TransferkitError(f"input {str(path)!r} does not exist.", "give a .npz, .csv or a folder of images.")
+        raise TransferkitError(f"input {str(path)!r} does not exist.", "give a .npz, .csv, an image or a folder of images.")
     if p.suffix.lower() == ".npz":
         x = _npz_inputs(p)
         return x, [str(i) for i in range(len(x))]
@@ -121,6 +121,8 @@ def load_inputs(
         if not files:
             raise TransferkitError(f"{p}: no images found.", f"use files ending in {sorted(IMAGE_SUFFIXES)}.")
         return read_images(files), [str(f.relative_to(p)) for f in files]
+    if p.suffix.lower() in IMAGE_SUFFIXES:  # one image file
+        return read_images([p]), [p.name]
     if p.suffix.lower() in (".txt", ".jsonl"):
         raise TransferkitError(f"{p} holds texts, but this model reads images or feature vectors.",
                                "give a .npz, a .csv of features or a folder of images.")  # fmt: skip
