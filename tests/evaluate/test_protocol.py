@@ -90,3 +90,21 @@ def test_overrides_do_not_change_the_callers_dict():
     raw = {"target": {"data": "optdigits", "shots": [5]}, "methods": ["head"]}
     cfg = load_config(None, ["target.shots=[2]"], raw)
     assert cfg.target.shots == [2] and raw["target"]["shots"] == [5]
+
+
+def test_the_target_recipe_never_looks_at_test_inputs(image_npz, monkeypatch):
+    """pad: auto measures how much of the frame the content fills: on pool inputs only."""
+    from tests.conftest import tiny_experiment
+    from transferkit.config import validate
+    from transferkit.evaluate import prepare as prepare_module
+
+    seen = []
+    real = prepare_module.make_recipe
+
+    def spy(domain, *args, **kwargs):
+        seen.append(len(domain.y))
+        return real(domain, *args, **kwargs)
+
+    monkeypatch.setattr(prepare_module, "make_recipe", spy)
+    data = prepare_module.prepare(validate(tiny_experiment(*image_npz)))
+    assert seen == [len(data.source.y), len(data.split.pool_idx)] and len(data.split.test_idx) > 0

@@ -105,14 +105,15 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
         shape = tuple(cfg.model.input_shape)
     else:
         shape = (source or target).input_shape
+    split = (make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed, target.classes) if test_split
+             else no_test_split(len(target.y)))  # fmt: skip
     src_recipe = make_recipe(source, shape, 0) if source else None
-    tgt_recipe = make_recipe(target, shape, cfg.target.pad, source=source)
+    # the target's framing (pad: auto) and range checks look at pool inputs only, never at test inputs
+    tgt_recipe = make_recipe(target.select(split.pool_idx), shape, cfg.target.pad, source=source)
     if source is not None and target.is_image and cfg.source.resolution == "match":
         src_recipe = match_resolution(src_recipe, target.input_shape[1:], tgt_recipe)
     xs = apply_recipe(source.x, src_recipe) if source else None
     ys = torch.from_numpy(source.y) if source else None
-    split = (make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed, target.classes) if test_split
-             else no_test_split(len(target.y)))  # fmt: skip
     return Prepared(
         source, target, src_recipe, tgt_recipe, xs, ys,
         apply_recipe(target.x, tgt_recipe), torch.from_numpy(target.y), split, shape,

@@ -44,6 +44,8 @@ def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepar
                 "use a text encoder (hf:...) for text data and an image model for images.",
             )
     target = match_source(source, target)  # the same class names in another order: the source's order
+    split = (make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed, target.classes) if test_split
+             else no_test_split(len(target.y)))  # fmt: skip
     if spec.modality == "text":
         longest = int(spec.max_length or 512)
         length = longest
@@ -71,13 +73,11 @@ def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepar
                 f"keep {spec.input_size[0]} channels: [C, H, W].",
             )
         src_recipe = make_recipe(source, shape, 0) if source else None
-        tgt_recipe = make_recipe(target, shape, cfg.target.pad, source=source)
+        tgt_recipe = make_recipe(target.select(split.pool_idx), shape, cfg.target.pad, source=source)  # no test rows
         xt = apply_recipe(target.x, tgt_recipe)
         xs = apply_recipe(source.x, src_recipe) if source else None
         scratch = cfg.model.shared
     ys = torch.from_numpy(np.asarray(source.y)) if source else None
-    split = (make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed, target.classes) if test_split
-             else no_test_split(len(target.y)))  # fmt: skip
     return Prepared(
         source, target, src_recipe, tgt_recipe, xs, ys, xt, torch.from_numpy(target.y), split, shape,
         scratch_architecture=scratch,
