@@ -120,9 +120,13 @@ def test_intervals_cover_the_sampling_of_test_examples():
 
     values, per_example = [0.70, 0.74, 0.72], np.r_[np.ones(72), np.zeros(28)]  # m = 100 test examples
     ci = t_interval(values, per_example=per_example)
-    half = st.t.ppf(0.975, 2) * np.sqrt(np.var(values, ddof=1) / 3 + np.var(per_example, ddof=1) / 100)
-    assert ci.high - ci.mean == pytest.approx(half) and ci.mean - ci.low == pytest.approx(half)
+    a, b = np.var(values, ddof=1) / 3, np.var(per_example, ddof=1) / 100
+    df = (a + b) ** 2 / (a**2 / 2 + b**2 / 99)  # Welch-Satterthwaite: between 2 and 99
+    half = st.t.ppf(0.975, df) * np.sqrt(a + b)
+    assert 2 < df < 99 and ci.high - ci.mean == pytest.approx(half) and ci.mean - ci.low == pytest.approx(half)
     assert t_interval(values).high < ci.high  # seeds alone: narrower
+    same = t_interval([0.72, 0.72, 0.72], per_example=per_example)  # no seed spread: the test term, ~normal
+    assert same.high - same.mean == pytest.approx(st.t.ppf(0.975, 99) * np.sqrt(b))
 
 
 def test_a_tiny_consistent_loss_is_not_called_negative_transfer_a_large_one_is():

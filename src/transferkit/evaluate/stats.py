@@ -2,12 +2,13 @@
 
 An accuracy measured on a run's test split varies for two reasons: the run's randomness
 (seed: labelled draw, initialisation, source model) and which m examples make up the test
-split. The CI covers both: ``mean ± t_{0.975, n-1} · sqrt(s² / n + v / m)``, with s the
+split. The CI covers both: ``mean ± t_{0.975, df} · sqrt(s² / n + v / m)``, with s the
 sample std over the n seeds and v the variance over test examples of each example's
 correctness averaged over the seeds (a binomial-like term; the test split is the same for
-every seed, so this part does not shrink with more seeds). Without per-example results
-only the seed term is used. Transfer gain compares a method with ``scratch`` *paired by
-seed and by test example*: both saw the same labelled examples and the same test split, so
+every seed, so this part does not shrink with more seeds). df is the Welch-Satterthwaite
+combination of the two terms' degrees of freedom (n - 1 and m - 1). Without per-example
+results only the seed term is used, with n - 1 degrees of freedom. Transfer gain compares
+a method with ``scratch`` *paired by seed and by test example*: both saw the same labelled examples and the same test split, so
 the gain's CI uses the per-seed differences and the per-example differences (v is then
 the variance of each example's mean difference, which is small when the two models get
 the same examples right: a McNemar-like term). Where ``scratch`` did not run (k = 0: no
@@ -46,6 +47,17 @@ def _test_variance(per_example: Sequence[float] | None) -> float:
     return float(values.var(ddof=1)) / len(values)
 
 
+def _welch_df(a: float, df_a: int, b: float, df_b: int) -> float:
+    """Welch-Satterthwaite degrees of freedom of the sum of two variance estimates ``a``
+    (``df_a`` degrees of freedom) and ``b`` (``df_b``): n - 1 when the seeds' term dominates,
+    towards m - 1 (a normal quantile) when the test examples' term does."""
+    if b <= 0 or df_b < 1:
+        return float(df_a)
+    if a <= 0:
+        return float(df_b)
+    return (a + b) ** 2 / (a * a / df_a + b * b / df_b)
+
+
 def t_interval(
     values: Sequence[float],
     confidence: float = 0.95,
@@ -64,8 +76,10 @@ def t_interval(
     mean = sum(values) / n
     if n < 2:
         return Interval(mean, None, None, n)
-    var = sum((v - mean) ** 2 for v in values) / (n - 1)
-    half = float(_st.t.ppf(0.5 + confidence / 2, n - 1)) * math.sqrt(var / n + _test_variance(per_example))
+    seed_term = sum((v - mean) ** 2 for v in values) / (n - 1) / n
+    test_term = _test_variance(per_example)
+    df = _welch_df(seed_term, n - 1, test_term, len(per_example) - 1 if per_example is not None else 0)
+    half = float(_st.t.ppf(0.5 + confidence / 2, df)) * math.sqrt(seed_term + test_term)
     low, high = mean - half, mean + half
     if bounds is not None:
         low, high = max(low, bounds[0]), min(high, bounds[1])
