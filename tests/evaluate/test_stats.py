@@ -121,7 +121,8 @@ def test_intervals_cover_the_sampling_of_test_examples():
     values, per_example = [0.70, 0.74, 0.72], np.r_[np.ones(72), np.zeros(28)]  # m = 100 test examples
     ci = t_interval(values, per_example=per_example)
     a, b = np.var(values, ddof=1) / 3, np.var(per_example, ddof=1) / 100
-    df = (a + b) ** 2 / (a**2 / 2 + b**2 / 99)  # Welch-Satterthwaite: between 2 and 99
+    a_up = a * 2 / st.chi2.ppf(0.10, 2)  # df from the 90 % upper limit of the seeds' term
+    df = (a_up + b) ** 2 / (a_up**2 / 2 + b**2 / 99)  # Welch-Satterthwaite: between 2 and 99
     half = st.t.ppf(0.975, df) * np.sqrt(a + b)
     assert 2 < df < 99 and ci.high - ci.mean == pytest.approx(half) and ci.mean - ci.low == pytest.approx(half)
     assert t_interval(values).high < ci.high  # seeds alone: narrower
@@ -180,3 +181,34 @@ def test_the_report_says_when_labelled_runs_have_no_scratch_baseline():
     summary = {**_summary([]), "baseline": {"0": "source_only", "2": "source_only"}}
     text = "\n".join(negative_transfer_lines(summary))
     assert "No `scratch` baseline at k = 2:" in text and "k = 0," not in text and "k = 0:" not in text
+
+
+@pytest.mark.parametrize("n_seeds", [2, 3])
+@pytest.mark.parametrize("seed_sd", [0.0, 0.03, 0.1])
+def test_intervals_cover_the_true_accuracy_and_gain_at_least_95_percent(n_seeds, seed_sd):
+    """Simulation: a new test split of m = 300 examples per trial, each with its own difficulty
+    (per-example probability of being right, mean 0.8), and a per-seed shift of sd ``seed_sd``;
+    two methods of equal quality for the gain. The intervals must cover the truth (0.8; gain 0)
+    in at least 95 % of 600 trials, less 2 points of Monte Carlo error, and must not flag
+    negative transfer in more than 2.5 % + 2 points of them."""
+    rng, m, trials = np.random.default_rng(n_seeds * 10 + int(seed_sd * 100)), 300, 600
+    acc_hits = gain_hits = flags = 0
+    for _ in range(trials):
+        p = rng.beta(0.4, 0.1, size=m)
+
+        def runs():
+            shift = rng.normal(0, seed_sd, size=n_seeds)[:, None]
+            return rng.random((n_seeds, m)) < np.clip(p[None] + shift, 0, 1)
+
+        a, b = runs(), runs()
+        ci = t_interval(a.mean(1).tolist(), bounds=(0, 1), per_example=a.mean(0), plus_four=True)
+        gain = paired_gain(a.mean(1).tolist(), b.mean(1).tolist(), per_example=(a.astype(float) - b).mean(0))
+        acc_hits += ci.low <= 0.8 <= ci.high
+        gain_hits += gain.low <= 0 <= gain.high
+        flags += is_negative_transfer(gain)
+    assert acc_hits / trials >= 0.93 and gain_hits / trials >= 0.93 and flags / trials <= 0.045
+
+
+def test_an_accuracy_of_100_percent_still_gets_an_interval():
+    ci = t_interval([1.0, 1.0, 1.0], bounds=(0, 1), per_example=np.ones(40), plus_four=True)
+    assert ci.high == 1.0 and ci.low < 0.97  # plus four: the 40 test examples cannot show more

@@ -54,7 +54,8 @@ def results_table(result: ProtocolResult) -> list[dict]:
             values = [per_seed[s] for s in seeds]
             right = correct.get((method, k), {})
             have = all(s in right for s in seeds)  # per-example results: the intervals cover the test split too
-            ci = t_interval(values, bounds=(0.0, 1.0), per_example=_seed_mean(right, seeds) if have else None)
+            ci = t_interval(values, bounds=(0.0, 1.0), per_example=_seed_mean(right, seeds) if have else None,
+                            plus_four=True)  # fmt: skip
             row = {
                 "method": method, "shots": k, "seeds": seeds, "accuracies": values,
                 "accuracy_mean": ci.mean, "accuracy_ci95": ci.as_list(),
