@@ -134,7 +134,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         tr, va = (torch.from_numpy(i) for i in source_val_split(src.y, seed=self.seed_))  # the split it trained on
         self.source_parts_ = {"source_x": xs[tr], "source_y": ys[tr], "source_val_x": xs[va], "source_val_y": ys[va]}
         self.source_model_ = res.model
-        note = weak_source_warning(res.val_accuracy, len(labels), len(va), self.seed_,
+        note = weak_source_warning(res.val_accuracy, src.y[va.numpy()], self.seed_,
                                    source_steps(len(tr), 128, self.source_epochs))  # fmt: skip
         if note:  # e.g. a small source: epochs count passes, so few steps
             warnings.warn(note.replace("raise source.epochs", "raise source_epochs"), stacklevel=2)

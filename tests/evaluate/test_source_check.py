@@ -13,14 +13,22 @@ from transferkit.evaluate.source_check import source_steps, weak_source_warning
 
 
 def test_the_warning_is_given_below_z_3_only():
-    # 5 classes, 33 held-out examples: 30 % is z = 1.4 above chance; 60 % is z = 5.7
-    text = weak_source_warning(0.30, 5, 33, seed=0, steps=30)
-    assert "validation accuracy 30.0 % is not clearly above chance (20 % for 5 classes; z = 1.4" in text
-    assert "It trained 30 steps; raise source.epochs" in text
-    assert weak_source_warning(0.60, 5, 33, seed=0) is None
-    assert weak_source_warning(float("nan"), 5, 33, seed=0) is None  # nothing held out
-    assert weak_source_warning(0.5, 2, 400, seed=1).startswith("source model seed 1:")
+    # 5 balanced classes, 35 held-out examples: 30 % is z = 1.5 above chance (20 %); 60 % is z = 5.9
+    balanced = np.repeat(np.arange(5), 7)
+    text = weak_source_warning(0.30, balanced, seed=0, steps=30)
+    assert "validation accuracy 30.0 % is not clearly above chance (20 %, always predicting" in text
+    assert "z = 1.5 on 35 held-out examples" in text and "It trained 30 steps; raise source.epochs" in text
+    assert weak_source_warning(0.60, balanced, seed=0) is None
+    assert weak_source_warning(float("nan"), balanced, seed=0) is None  # nothing held out
+    assert weak_source_warning(0.5, np.repeat([0, 1], 200), seed=1).startswith("source model seed 1:")
     assert source_steps(297, 128, 10) == 23 and source_steps(10, 128, 1) == 1
+
+
+def test_chance_is_the_most_frequent_class_and_tiny_splits_are_not_judged():
+    imbalanced = np.r_[np.zeros(450, int), np.ones(50, int)]  # 90 % of one class
+    assert "chance (90 %" in weak_source_warning(0.90, imbalanced, seed=0)  # always the majority: no better
+    assert weak_source_warning(0.97, imbalanced, seed=0) is None
+    assert weak_source_warning(1.0, np.repeat([0, 1], 4), seed=0) is None  # 8 examples: even 100 % is z = 2.8
 
 
 def test_a_source_with_shuffled_labels_is_reported_in_the_run(tmp_path, image_npz, capsys):
@@ -35,6 +43,6 @@ def test_a_source_with_shuffled_labels_is_reported_in_the_run(tmp_path, image_np
     assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     warning = summary["source"]["models"]["0"]["warning"]
-    assert "is not clearly above chance (33 % for 3 classes" in warning
+    assert "is not clearly above chance (" in warning and "always predicting its most frequent class" in warning
     assert f"**Warning:** {warning}" in (tmp_path / "run" / "report.md").read_text()
     assert f"warning: {warning}" in capsys.readouterr().out

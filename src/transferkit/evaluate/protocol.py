@@ -98,7 +98,7 @@ def check_source(cfg: ExperimentConfig, data: Prepared, seed: int, val_accuracy:
         return None
     tr, va = source_val_split(data.source.y, seed=seed)
     steps = None if cfg.source.pretrained else source_steps(len(tr), cfg.source.batch_size, cfg.source.epochs)
-    return weak_source_warning(val_accuracy, len(data.source.classes), len(va), seed, steps)
+    return weak_source_warning(val_accuracy, data.source.y[va], seed, steps)
 
 
 def train_source(cfg: ExperimentConfig, data: Prepared, seed: int, device: torch.device) -> SourceResult:

@@ -1,7 +1,7 @@
 """Is the trained source model better than chance? A source that learnt nothing is reported.
 
 The source model is scored on its held-out validation split (never trained on). Accuracy
-not clearly above chance, binomial z < 3 (the threshold ``auto`` uses to fall back to
+not clearly above chance (the most frequent class's rate there), binomial z < 3 (the threshold ``auto`` uses to fall back to
 scratch), means its features carry little learned signal: typically too few training
 steps for a small source (``source.epochs`` counts passes over the data, so 300 images at
 batch 128 get 3 steps an epoch), or labels that do not match the inputs.
@@ -11,23 +11,37 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 Z_MIN = 3.0
 
 
-def weak_source_warning(val_accuracy: float, n_classes: int, n_val: int, seed: int, steps: int | None = None,
-                        ) -> str | None:  # fmt: skip
-    """One sentence when ``val_accuracy`` on ``n_val`` held-out examples is not clearly above
-    chance (1 / ``n_classes``); None when it is, or when there was no validation."""
-    if val_accuracy != val_accuracy or n_val < 1 or n_classes < 2:  # NaN: no held-out source examples
+def weak_source_warning(val_accuracy: float, val_labels, seed: int, steps: int | None = None) -> str | None:
+    """One sentence when ``val_accuracy`` on the held-out examples labelled ``val_labels`` is
+    not clearly above chance; None when it is, when there was no validation, or when even
+    100 % could not be told from chance on so few examples.
+
+    Chance is the rate of the most frequent class among ``val_labels`` (what always
+    predicting that class scores), not 1 / classes: on an imbalanced source the two differ.
+    """
+    labels = np.asarray(val_labels)
+    n_val = len(labels)
+    if val_accuracy != val_accuracy or n_val < 1:  # NaN: no held-out source examples
         return None
-    chance = 1.0 / n_classes
-    z = (val_accuracy - chance) / math.sqrt(chance * (1 - chance) / n_val)
+    chance = float(np.bincount(labels).max()) / n_val
+    if chance >= 1.0:
+        return None
+    sd = math.sqrt(chance * (1 - chance) / n_val)
+    if (1.0 - chance) / sd < Z_MIN:  # too few held-out examples to judge either way
+        return None
+    z = (val_accuracy - chance) / sd
     if z >= Z_MIN:
         return None
     trained = f" It trained {steps} step{'s' if steps != 1 else ''};" if steps is not None else ""
     return (f"source model seed {seed}: validation accuracy {100 * val_accuracy:.1f} % is not clearly above chance "
-            f"({100 * chance:.0f} % for {n_classes} classes; z = {z:.1f} on {n_val} held-out examples), so its "
-            f"features hold little to transfer.{trained} raise source.epochs, or check the source labels.")  # fmt: skip
+            f"({100 * chance:.0f} %, always predicting its most frequent class; z = {z:.1f} on {n_val} held-out "
+            f"examples), so its features hold little to transfer.{trained} raise source.epochs, or check the "
+            "source labels.")  # fmt: skip
 
 
 def source_steps(n_train: int, batch_size: int, epochs: int) -> int:
