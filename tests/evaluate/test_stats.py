@@ -196,7 +196,7 @@ def test_intervals_cover_the_true_accuracy_and_gain_at_least_95_percent(n_seeds,
     for _ in range(trials):
         p = rng.beta(0.4, 0.1, size=m)
 
-        def runs():
+        def runs(p=p):
             shift = rng.normal(0, seed_sd, size=n_seeds)[:, None]
             return rng.random((n_seeds, m)) < np.clip(p[None] + shift, 0, 1)
 
