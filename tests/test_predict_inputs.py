@@ -33,6 +33,11 @@ def test_a_csv_without_a_header_is_refused_not_read_one_row_short(tmp_path):
     (tmp_path / "numbered.csv").write_text("0,1,2\n4,5,6\n7,8,9\n")  # pandas' DataFrame(x).to_csv(index=False)
     x, names = load_inputs(tmp_path / "numbered.csv")
     assert x.tolist() == [[4, 5, 6], [7, 8, 9]] and names == ["0", "1"]
+    (tmp_path / "years.csv").write_text("2021,2019,2020\n1,2,3\n")  # a model trained on columns named by year
+    x, _ = load_inputs(tmp_path / "years.csv", columns=["2019", "2020", "2021"])
+    assert x.tolist() == [[2, 3, 1]]  # a header after all, matched by name
+    with pytest.raises(TransferkitError, match="first row holds numbers"):
+        load_inputs(tmp_path / "years.csv")  # a model with no recorded names cannot tell
 
 
 def test_run_columns_come_from_the_runs_config(tmp_path):

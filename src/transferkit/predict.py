@@ -98,7 +98,7 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
     ``columns``: the feature names the model was trained on (from its recipe); the CSV's
     columns are matched to them by name, in any order.
     """
-    header, body = read_csv_rows(path)
+    header, body = read_csv_rows(path, known=None if columns is None else {*columns, label_column})
     li = header.index(label_column) if label_column in header else None
     x = csv_features(path, header, body, li)
     named = [c for j, c in enumerate(header) if j != li]

@@ -221,9 +221,10 @@ def csv_reader(path: Path):
     return csv.reader(io.StringIO(read_text(path), newline=""), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
 
 
-def read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+def read_csv_rows(path: Path, known: set[str] | None = None) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of a CSV (or .tsv) with a header line and at least one data row; blank
-    lines are skipped."""
+    lines are skipped. ``known``: column names the caller expects (a model's recorded
+    columns); a first row made of them is a header even when the names are numbers."""
     rows = [r for r in csv_reader(path) if r]
     if len(rows) < 2:
         raise TransferkitError(f"{path}: CSV has no data rows.", "add a header and one row per example.")
@@ -232,11 +233,12 @@ def read_csv_rows(path: Path) -> tuple[list[str], list[list[str]]]:
             f"{path}: the header is one column ({rows[0][0][:40]!r}); the file seems to use another separator.",
             "separate columns with commas (.csv) or tabs (.tsv).",
         )
-    if _looks_like_data(rows[0]):
+    if _looks_like_data(rows[0]) and not (known and set(rows[0]) <= known):
         raise TransferkitError(
             f"{path}: the first row holds numbers ({', '.join(v[:12] for v in rows[0][:3])}, ...), not column names; "
             "the first row of a CSV is read as its header, so it would be lost.",
-            "add a header row naming the columns (e.g. x0,x1,...,label), or save the inputs as a .npz.",
+            "add a header row naming the columns (e.g. x0,x1,...,label); if the first row is a header of numeric "
+            "names, give them non-numeric names (e.g. nm400) or save the inputs as a .npz.",
         )
     bad = next((i for i, r in enumerate(rows[1:]) if len(r) != len(rows[0])), None)
     if bad is not None:
