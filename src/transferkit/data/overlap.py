@@ -2,54 +2,102 @@
 
 A source that holds the target's test examples trains the source model on what it is
 scored on: ``source_only`` and every transfer method then look better than they are
-(e.g. ``mnist5k`` as the source of ``mnist5k[0-4]``). Inputs are compared exactly, in the
-form they were loaded in (a rescaled or resized copy is not recognised).
+(e.g. ``mnist5k`` as the source of ``mnist5k[0-4]``). Inputs are compared after mapping
+each domain's value range to [0, 1] and rounding to 4 decimals, so a copy stored as 0..255
+in one file and as 0..1 in the other is recognised; a resized or cropped copy is not.
+
+Only images with the *same class name* in both are refused: there an exact match means the
+source model learnt that very example's label. Vectors and texts are only counted, since
+short texts ("great!") and coarse tabular rows repeat between independent data sets, and
+inputs shared under other labels (another task on the same inputs) are only counted too.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 
 from transferkit.errors import TransferkitError
 
-# More than this share of the test split found in the source is a leak, not a few stray
-# duplicates (real data sets hold some exact duplicates; they are reported, not refused).
+# More than this share of the test split found in the source, with the same class, is a
+# leak, not a few stray duplicates (real image sets hold some exact duplicates).
 LEAK_SHARE = 0.05
 
 
-def _keys(domain, idx: np.ndarray | None = None) -> list:
-    """One hashable key per example: the text itself, or a digest of the input's bytes."""
-    rows = range(len(domain.y)) if idx is None else idx
-    texts = getattr(domain, "texts", None)
-    if texts is not None:
-        return [texts[i] for i in rows]
-    flat = np.ascontiguousarray(domain.x.reshape(len(domain.x), -1))
-    return [hashlib.blake2b(flat[i].tobytes(), digest_size=16).digest() for i in rows]
+@dataclass(frozen=True)
+class Overlap:
+    found: int  # test examples whose input is also in the source
+    same_class: int  # ... under the same class name there
 
 
-def count_test_in_source(source, target, test_idx: np.ndarray) -> int:
-    """How many of ``target``'s examples at ``test_idx`` appear exactly among ``source``'s inputs."""
+def _arrays(domain, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs as stored, float32; inputs mapped from the domain's value range to [0, 1] in
+    steps of 1e-4, int32), one row per example."""
+    lo, hi = (float(v) for v in domain.value_range)
+    flat = np.ascontiguousarray(domain.x[rows].reshape(len(rows), -1), dtype=np.float32) + np.float32(0.0)  # -0.0 = 0.0
+    scale = np.float32(1e4 / (hi - lo if hi > lo else 1.0))
+    return flat, np.rint((flat - np.float32(lo)) * scale).astype(np.int32)
+
+
+def _signatures(flat: np.ndarray, unit: np.ndarray) -> list[tuple]:
+    """Cheap per-row summaries, equal for equal rows: a prefilter before exact hashing."""
+    raw = np.stack([flat.sum(1, dtype=np.float64), (flat.astype(np.float64) ** 2).sum(1)], 1)
+    ints = np.stack([unit.sum(1, dtype=np.int64), (unit.astype(np.int64) ** 2).sum(1)], 1)
+    return [(b"raw", *r, b"unit", *u) for r, u in zip(raw.tolist(), ints.tolist(), strict=True)]
+
+
+def _digest(a: np.ndarray) -> bytes:
+    return hashlib.blake2b(a.tobytes(), digest_size=16).digest()
+
+
+def count_test_in_source(source, target, test_idx: np.ndarray) -> Overlap:
+    """How many of ``target``'s examples at ``test_idx`` appear among ``source``'s inputs."""
+    test_idx = np.asarray(test_idx)
     if source is None or len(test_idx) == 0:
-        return 0
+        return Overlap(0, 0)
     if (getattr(source, "texts", None) is None) != (getattr(target, "texts", None) is None):
-        return 0
-    if getattr(source, "texts", None) is None and source.x.shape[1:] != target.x.shape[1:]:
-        return 0  # inputs of another shape cannot be the same examples
-    seen = set(_keys(source))
-    return sum(k in seen for k in _keys(target, np.asarray(test_idx)))
+        return Overlap(0, 0)
+    if getattr(source, "texts", None) is not None:
+        seen: dict = {}
+        for text, label in zip(source.texts, source.y, strict=True):
+            seen.setdefault(text, set()).add(source.classes[int(label)])
+        hits = [(seen.get(target.texts[i]), i) for i in test_idx]
+    else:
+        if source.x.shape[1:] != target.x.shape[1:]:
+            return Overlap(0, 0)  # inputs of another shape cannot be the same examples
+        s_flat, s_unit = _arrays(source, np.arange(len(source.y)))
+        t_flat, t_unit = _arrays(target, test_idx)
+        t_sig = _signatures(t_flat, t_unit)
+        raw_sigs, unit_sigs = {sig[:3] for sig in t_sig}, {sig[3:] for sig in t_sig}
+        seen = {}
+        for j, sig in enumerate(_signatures(s_flat, s_unit)):  # exact hashes only where a summary matches
+            if sig[:3] in raw_sigs or sig[3:] in unit_sigs:
+                for key in (b"raw" + _digest(s_flat[j]), b"unit" + _digest(s_unit[j])):
+                    seen.setdefault(key, set()).add(source.classes[int(source.y[j])])
+        hits = []
+        for k, i in enumerate(test_idx):
+            names = set()
+            if seen:  # some source row shares a summary with some test row: compare exactly
+                names = seen.get(b"raw" + _digest(t_flat[k]), set()) | seen.get(b"unit" + _digest(t_unit[k]), set())
+            hits.append((names or None, i))
+    found = sum(h is not None for h, _ in hits)
+    same = sum(h is not None and target.classes[int(target.y[i])] in h for h, i in hits)
+    return Overlap(found, same)
 
 
-def check_test_not_in_source(source, target, test_idx: np.ndarray) -> int:
-    """Refuses a source holding more than ``LEAK_SHARE`` of the test split; returns the count."""
-    n = count_test_in_source(source, target, test_idx)
+def check_test_not_in_source(source, target, test_idx: np.ndarray) -> Overlap:
+    """Refuses image sources holding more than ``LEAK_SHARE`` of the test split under the same
+    class names; returns the counts (for the report) otherwise."""
+    overlap = count_test_in_source(source, target, test_idx)
     m = len(test_idx)
-    if n > LEAK_SHARE * m:
+    if target is not None and getattr(target, "is_image", False) and overlap.same_class > LEAK_SHARE * m:
         raise TransferkitError(
-            f"{n} of the target's {m} test examples are also in the source {source.name!r}: the source model "
-            "would be trained on the examples every method is scored on, and all transfer results would be inflated.",
+            f"{overlap.same_class} of the target's {m} test examples are also in the source {source.name!r}, with the "
+            "same class: the source model would be trained on the labels every method is scored on, and all "
+            "transfer results would be inflated.",
             "use a source without the target's examples (other classes or another data set), or remove them "
             "from the source file.",
         )
-    return n
+    return overlap

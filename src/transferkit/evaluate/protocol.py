@@ -58,6 +58,7 @@ class ProtocolResult:
     selections: list[dict] = field(default_factory=list)  # method, shots, seed, criterion, ...
     source_models: dict[int, TransferModel] = field(default_factory=dict)
     test_in_source: int = 0  # target test examples found, input for input, in the source (a few: duplicates)
+    test_in_source_same_class: int = 0  # ... of them under the same class name there
 
 
 def resolve_device(name: str) -> torch.device:
@@ -124,10 +125,13 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
     methods = build_methods(cfg, data)
     device = resolve_device(cfg.device)
     result = ProtocolResult(cfg, data)
-    result.test_in_source = check_test_not_in_source(data.source, data.target, data.split.test_idx)
-    if result.test_in_source:
-        say(f"note: {result.test_in_source} of the {len(data.split.test_idx)} target test examples are also in the source")
     needs_source = cfg.source is not None and any(m.uses_source or m.optional_source for m in methods)
+    if needs_source:  # a source no method uses leaks nothing
+        overlap = check_test_not_in_source(data.source, data.target, data.split.test_idx)
+        result.test_in_source, result.test_in_source_same_class = overlap.found, overlap.same_class
+    if result.test_in_source:
+        say(f"note: {result.test_in_source} of the {len(data.split.test_idx)} target test examples are also in the "
+            f"source ({result.test_in_source_same_class} with the same class)")  # fmt: skip
     x_test, y_test = data.xt[data.split.test_idx].to(device), data.yt[data.split.test_idx].to(device)
     xt, yt = data.xt.to(device), data.yt.to(device)
     target_classes = data.target.classes

@@ -25,8 +25,9 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         f"pool of {tgt['pool_examples']}; input recipe {tgt['recipe']}",
     ]
     if tgt.get("test_examples_in_source"):
-        lines.append(f"  - **{tgt['test_examples_in_source']} test examples are also in the source** (exact copies): "
-                     "the source model saw them; results on them are optimistic.")  # fmt: skip
+        same = tgt.get("test_examples_in_source_same_class", 0)
+        lines.append(f"  - **{tgt['test_examples_in_source']} test examples are also in the source** (exact copies, "
+                     f"{same} with the same class): the source model saw them; results on them are optimistic.")  # fmt: skip
     lines += [
         f"- **Seeds**: {summary['seeds']}; **shots per class**: {tgt['shots']}",
         f"- **Model selection**: {summary['model_selection']}",

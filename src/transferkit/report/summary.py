@@ -103,6 +103,7 @@ def build_summary(result: ProtocolResult) -> dict:
             "recipe": data.target_recipe.to_dict(), "shots": cfg.target.shots,
             "split_seed": cfg.target.split_seed, "test_fraction": cfg.target.test_fraction,
             "test_examples_in_source": getattr(result, "test_in_source", 0),  # exact copies: data/overlap.py
+            "test_examples_in_source_same_class": getattr(result, "test_in_source_same_class", 0),
             "fingerprint": data.target.fingerprint(),  # lets rank recognise this data under another file name
         },
         "pretrained": None if cfg.source is None else cfg.source.pretrained,
