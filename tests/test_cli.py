@@ -226,3 +226,12 @@ def test_a_one_class_target_or_source_file_is_refused(tmp_path, image_npz, capsy
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and f"the {role}" in err and "one class only ('0')" in err, err
         assert not (tmp_path / role).exists()
+
+
+def test_a_run_without_saved_models_does_not_promise_a_deployed_model(tmp_path, image_npz):
+    cfg = tiny_experiment(*image_npz, seeds=1, methods=[{"name": "scratch", "params": {"steps": 3}}])
+    cfg["target"]["shots"], cfg["save_models"] = [2], False
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "`models/scratch_k2_seed0` (not saved: `save_models: false`" in report
+    assert not (tmp_path / "run" / "models").exists()

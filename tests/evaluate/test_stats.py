@@ -212,3 +212,11 @@ def test_intervals_cover_the_true_accuracy_and_gain_at_least_95_percent(n_seeds,
 def test_an_accuracy_of_100_percent_still_gets_an_interval():
     ci = t_interval([1.0, 1.0, 1.0], bounds=(0, 1), per_example=np.ones(40), plus_four=True)
     assert ci.high == 1.0 and ci.low < 0.97  # plus four: the 40 test examples cannot show more
+
+
+def test_the_missing_scratch_line_names_each_baseline_and_says_when_there_is_none():
+    from transferkit.report.markdown import negative_transfer_lines
+
+    text = "\n".join(negative_transfer_lines({**_summary([]), "baseline": {"2": None, "5": "source_only"}}))
+    assert "at k = 2:** no gain is computed there" in text
+    assert "at k = 5:** gains there are against `source_only`" in text and "`nothing`" not in text

@@ -81,7 +81,8 @@ def auto_pad(source01: np.ndarray, target01: np.ndarray, size: tuple[int, int]) 
 
 def _image_hint(shape: tuple[int, ...]) -> str:
     """How to turn a common wrong layout into images: one image, or flattened images."""
-    if len(shape) == 2 and shape[0] > 1 and shape[1] > 1 and int(round(shape[1] ** 0.5)) ** 2 != shape[1]:
+    roughly_square = len(shape) == 2 and 1 < shape[0] <= 4 * shape[1] and 1 < shape[1] <= 4 * shape[0]
+    if roughly_square and int(round(shape[1] ** 0.5)) ** 2 != shape[1]:
         return "; one image of shape (H, W): pass x[None]."
     if len(shape) == 2 and int(round(shape[1] ** 0.5)) ** 2 == shape[1] and shape[1] > 1:
         side = int(round(shape[1] ** 0.5))

@@ -32,7 +32,9 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         f"- **Seeds**: {summary['seeds']}; **shots per class**: {tgt['shots']}",
         f"- **Model selection**: {summary['model_selection']}",
         *([f"- **Deployed model** (what `transferkit predict` uses unless told otherwise): "
-           f"`models/{d['method']}_k{d['shots']}_seed{d['seed']}`"] if (d := summary.get("deploy")) else []),
+           f"`models/{d['method']}_k{d['shots']}_seed{d['seed']}`"
+           + ("" if summary.get("models_saved", True) else " (not saved: `save_models: false`, so no predictions)")]
+          if (d := summary.get("deploy")) else []),
         f"- **Wall time**: {summary['wall_time_s']:.1f} s",
         "",
         "## Results",
@@ -60,11 +62,14 @@ def negative_transfer_lines(summary: dict) -> list[str]:
     """What the report says about negative transfer: found, possible, none among the checked,
     or unchecked; and where the baseline is not scratch although target labels were used."""
     lines = []
-    no_scratch = [k for k, b in (summary.get("baseline") or {}).items() if int(k) > 0 and b != "scratch"]
-    if no_scratch:
-        lines += [f"**No `scratch` baseline at k = {', '.join(no_scratch)}:** gains there are against "
-                  f"`{summary['baseline'][no_scratch[0]] or 'nothing'}`, not against training from scratch on "
-                  "the same labelled examples; add `scratch` to `methods` for that comparison.", ""]  # fmt: skip
+    no_scratch: dict = {}
+    for k, b in (summary.get("baseline") or {}).items():
+        if int(k) > 0 and b != "scratch":
+            no_scratch.setdefault(b, []).append(k)
+    for base, ks in no_scratch.items():
+        against = f"gains there are against `{base}`" if base else "no gain is computed there"
+        lines += [f"**No `scratch` baseline at k = {', '.join(ks)}:** {against}, not against training from "
+                  "scratch on the same labelled examples; add `scratch` to `methods` for that comparison.", ""]  # fmt: skip
     checked = summary.get("negative_transfer_checked", 1)
     if summary["negative_transfer"]:
         lines.append("**Negative transfer detected:** " + ", ".join(summary["negative_transfer"]) +

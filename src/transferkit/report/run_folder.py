@@ -54,6 +54,7 @@ def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
         summary = build_summary(result)
         summary["deploy"] = {"method": deploy_method(result), "shots": max(result.config.target.shots),
                              "seed": result.config.seeds[0]}  # fmt: skip
+        summary["models_saved"] = bool(result.config.save_models)
         cfg = result.config.model_dump(mode="json")
         write_text(tmp / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
         write_text(tmp / "metrics.csv", metrics_csv(result))
