@@ -147,6 +147,12 @@ def test_bad_yaml_and_missing_experiment(tmp_path, capsys):
     p.write_text("target: [unclosed\n")
     assert "not valid YAML" in _bad(tmp_path, capsys, ["run", str(p)])
     assert "does not exist" in _bad(tmp_path, capsys, ["run", str(tmp_path / "none.yaml")])
+    twice = tmp_path / "twice.yaml"  # plain YAML would keep the second list silently
+    twice.write_text("target: {data: optdigits}\nmethods: [scratch, finetune]\nseeds: 1\nmethods: [head]\n")
+    assert "field 'methods' is given twice (line 4)" in _bad(tmp_path, capsys, ["run", str(twice)])
+    nested = tmp_path / "nested.yaml"
+    nested.write_text("target:\n  data: optdigits\n  data: mnist5k\n")
+    assert "field 'data' is given twice (line 3)" in _bad(tmp_path, capsys, ["run", str(nested)])
 
 
 def test_predict_bad_run_dir(tmp_path, capsys):

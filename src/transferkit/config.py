@@ -184,7 +184,10 @@ def read_experiment(
         if not p.is_file():
             raise TransferkitError(f"experiment file {str(path)!r} does not exist.", "give the path to a .yaml file.")
         try:
-            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+            raw = yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 -- a SafeLoader
+        except _DuplicateKey as e:
+            raise TransferkitError(f"{p}: field {e.key!r} is given twice (line {e.line}); only the last would count.",
+                                   "keep one of them.") from None  # fmt: skip
         except yaml.YAMLError as e:
             line = getattr(getattr(e, "problem_mark", None), "line", None)
             at = f" at line {line + 1}" if line is not None else ""
@@ -195,6 +198,26 @@ def read_experiment(
     import copy
 
     return apply_overrides(copy.deepcopy(raw or {}), parse_set(overrides or [])), base  # never the caller's dict
+
+
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: object, line: int) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key, self.line = key, line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a mapping with the same key twice (plain YAML keeps the last,
+    silently: ``methods:`` given twice would run only the second list)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKey(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None, raw: dict | None = None) -> ExperimentConfig:
