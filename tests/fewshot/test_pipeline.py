@@ -223,3 +223,32 @@ def test_one_way_episodes_and_renamed_source_classes_are_refused():
     with pytest.raises(TransferkitError, match=r"2 novel class\(es\) were also used for source training"):
         check_novel(["four", "three ", "nine"], [" four", "three", "one"])
     check_novel(["a", "b"], ["A", "B"])  # letters: case makes another class
+
+
+def test_novel_images_copied_from_the_source_are_refused_whatever_their_names(npz_pair, tmp_path):
+    src, _ = npz_pair
+    d = np.load(src)
+    np.savez(tmp_path / "renamed.npz", x=d["x"], y=d["y"], classes=np.array(["p", "q", "r"]))  # the same images
+    with pytest.raises(TransferkitError, match=r"novel-class images are also in the source .*not novel"):
+        run_fewshot(tiny(src, tmp_path / "renamed.npz"), out=tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_report_warns_of_case_twins_and_says_when_negative_transfer_was_not_checked(npz_pair, tmp_path):
+    src, tgt = npz_pair
+    d = np.load(tgt)
+    np.savez(tmp_path / "novel.npz", x=d["x"], y=d["y"], classes=np.array(["A", "x", "y", "z"]))  # 'A' vs source 'a'
+    cfg = tiny(src, tmp_path / "novel.npz", k_shot=[1], methods=["prototypes"])
+    summary = run_fewshot({**cfg, "seeds": 1}, out=tmp_path / "run", progress=False)
+    assert summary["notes"] and "'A' differs from the source class 'a' only in case" in summary["notes"][0]
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "**Warning:** novel class 'A'" in report and "**Negative transfer was not checked:**" in report
+
+
+def test_a_clipped_accuracy_interval_is_shown_as_its_bounds():
+    from transferkit.fewshot.report import _cell
+
+    row = {"accuracy_mean": 0.535, "ci95_half_width": 1.207, "accuracy_ci95": [0.0, 1.0], "episodes": 2}
+    assert _cell(row) == "53.5 [0.0, 100.0] (2 episodes)"
+    row = {"accuracy_mean": 0.5, "ci95_half_width": 0.05, "accuracy_ci95": [0.45, 0.55], "episodes": 600}
+    assert _cell(row) == "50.0 ± 5.0 (600 episodes)"

@@ -19,8 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from transferkit.data.overlap import LEAK_SHARE, count_test_in_source
 from transferkit.errors import TransferkitError
 from transferkit.evaluate.prepare import Prepared, prepare
 from transferkit.evaluate.protocol import check_source, resolve_device, train_source
@@ -60,21 +62,33 @@ class FewShotRun:
     skipped: list[dict] = field(default_factory=list)
     example: dict | None = None
     wall_time_s: float = 0.0
+    notes: list[str] = field(default_factory=list)  # warnings for the report (e.g. class names equal but for case)
 
 
-def check_classes(cfg: FewShotExperiment, data: Prepared) -> None:
+def check_classes(cfg: FewShotExperiment, data: Prepared) -> list[str]:
     """Novel classes must not be source classes, unless the target is another data set.
 
     A source given only as pretrained weights (no source data) has no class list here, so
     nothing can be checked; the report says so.
 
+    Returns:
+        Notes for the report: novel class names equal to source class names but for case.
+
     Raises:
-        TransferkitError: Shared class names (without ``cross_domain``), or
-            ``cross_domain`` with source and target from the same data set.
+        TransferkitError: Shared class names (without ``cross_domain``), ``cross_domain``
+            with source and target from the same data set, or novel-class images that are
+            also source images (more than 5 %, exact copies, whatever their names).
     """
     src, tgt = data.source, data.target
     if src is None:  # pretrained weights without source data: their classes are unknown here
-        return
+        return []
+    notes = []
+    lower = {str(c).strip().casefold(): c for c in src.classes}
+    for c in tgt.classes:
+        twin = lower.get(str(c).strip().casefold())
+        if twin is not None and str(twin).strip() != str(c).strip():
+            notes.append(f"novel class {c!r} differs from the source class {twin!r} only in case; if they are the "
+                         "same class, it is not novel and its accuracy is inflated.")  # fmt: skip
     same_data = src.name.split("[")[0] == tgt.name.split("[")[0]
     if cfg.fewshot.cross_domain:
         if same_data:
@@ -83,7 +97,7 @@ def check_classes(cfg: FewShotExperiment, data: Prepared) -> None:
                 "come from the same data set.",
                 "set cross_domain: false and give the target only classes the source lacks.",
             )
-        return
+        return _check_copies(src, tgt)
     try:
         check_novel(tgt.classes, src.classes)
     except TransferkitError as e:
@@ -96,6 +110,20 @@ def check_classes(cfg: FewShotExperiment, data: Prepared) -> None:
             )
         )
         raise TransferkitError(f"{e.problem} (source {src.name!r}, target {tgt.name!r})", f"{e.fix}{hint}") from None
+    return _check_copies(src, tgt) + notes
+
+
+def _check_copies(src, tgt) -> list[str]:
+    """Refuses novel-class images that are exact copies of source images (more than 5 %)."""
+    if getattr(tgt, "is_image", False):
+        copies = count_test_in_source(src, tgt, np.arange(len(tgt.y))).found
+        if copies > LEAK_SHARE * len(tgt.y):
+            raise TransferkitError(
+                f"{copies} of the {len(tgt.y)} novel-class images are also in the source {src.name!r} (exact copies): "
+                "the shared layers were trained on them, so these classes are not novel.",
+                "draw the novel classes from images the source never contained.",
+            )
+    return []
 
 
 def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None = None) -> FewShotRun:
@@ -105,13 +133,16 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     fs = cfg.fewshot
     exp = cfg.experiment()
     data = prepare(exp, test_split=False)  # episodes hold their own queries
-    check_classes(cfg, data)
+    notes = check_classes(cfg, data)
+    for note in notes:
+        say(f"warning: {note}")
     methods = resolve_methods(fs.methods)
     for m in methods:  # e.g. source_only needs the source's classes: refuse before any training
         if m.method is not None:
             m.method.check(max(fs.k_shot), same_label_space=False, has_source=True)
     device = resolve_device(cfg.device)
     run = FewShotRun(cfg, data)
+    run.notes = notes
     x, y = data.xt.to(device), data.target.y
     episodes = {
         k: sample_episodes(y, fs.n_way, k, fs.n_query, fs.episodes, seed=fs.episode_seed + k,
@@ -128,7 +159,8 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
             "key": src.key,
         }
         no_val = src.val_accuracy != src.val_accuracy  # NaN: a pretrained source used as it is
-        say(f"source seed={seed}: {'no source validation' if no_val else f'validation accuracy {src.val_accuracy:.3f}'} ({state})")
+        say(f"source seed={seed}: " + ("pretrained weights as they are (loaded)" if no_val
+                                        else f"validation accuracy {src.val_accuracy:.3f} ({state})"))  # fmt: skip
         warning = check_source(exp, data, seed, src.val_accuracy)
         if warning:
             run.sources[seed]["warning"] = warning

@@ -95,6 +95,7 @@ def build_summary(run: FewShotRun) -> dict:
         "features": {str(s): v for s, v in run.features.items()},
         "results": results_rows(run),
         "skipped": run.skipped,
+        "notes": run.notes,
         "wall_time_s": run.wall_time_s,
         "versions": package_versions(),
     }  # fmt: skip
@@ -103,8 +104,10 @@ def build_summary(run: FewShotRun) -> dict:
 def _cell(row: dict | None) -> str:
     if row is None:
         return "—"
-    half = row["ci95_half_width"]
+    half, lo_hi = row["ci95_half_width"], row.get("accuracy_ci95")
     ci = f" ± {100 * half:.1f}" if half is not None else ""
+    if half is not None and lo_hi and not (lo_hi[0] > 0 and lo_hi[1] < 1):  # clipped: ± would leave [0, 100]
+        ci = f" [{100 * lo_hi[0]:.1f}, {100 * lo_hi[1]:.1f}]"
     gain = ""
     if row.get("gain_vs_scratch") is not None:  # paired over the episodes scratch also ran
         flag = " **negative**" if row["negative_transfer"] else ""
@@ -132,15 +135,24 @@ def _state(source_model: dict) -> str:
     return "cached" if source_model["cached"] else f"trained in {source_model['seconds']:.1f} s"
 
 
+def _source_line(seed: str, m: dict) -> str:
+    """A source model's line: its validation accuracy, or that it is pretrained weights as they are."""
+    val = m.get("val_accuracy")
+    if val is None or val != val:  # NaN: no source data, nothing trained or validated
+        line = f"  - source model, seed {seed}: pretrained weights as they are (no source data to validate on)"
+    else:
+        line = f"  - source model, seed {seed}: validation accuracy {100 * val:.1f} % ({_state(m)})"
+    return line + (f"\n    - **Warning:** {m['warning']}" if m.get("warning") else "")
+
+
 def render_report(summary: dict, plots: dict[str, str]) -> str:
     src, tgt, p = summary["source"], summary["target"], summary["protocol"]
     lines = [
         f"# transferkit few-shot run: {summary['name']}", "",
         f"- **Source** (base classes): `{src['data']}` — {src['examples']} examples, classes {src['classes']}"
         + ("" if src["classes"] else " (pretrained weights only: novelty of the target classes not checked)"),
-        *(f"  - source model, seed {s}: validation accuracy {100 * m['val_accuracy']:.1f} % ({_state(m)})"
-          + (f"\n    - **Warning:** {m['warning']}" if m.get("warning") else "")
-          for s, m in src["models"].items()),
+        *(_source_line(s, m) for s, m in src["models"].items()),
+        *(f"  - **Warning:** {note}" for note in summary.get("notes") or []),
         f"- **Novel classes**: `{tgt['data']}` — {tgt['examples']} examples, classes {tgt['classes']}"
         + (" (cross-domain: another data set; class names may repeat the source's)" if tgt["cross_domain"] else ""),
         f"- **Episodes**: {p['n_way']}-way, K in {p['k_shot']}, {p['n_query']} queries per class; "
@@ -155,6 +167,9 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         "whose whole 95 % interval is below 0 (the source hurts).",
         "", markdown_table(summary), "",
     ]  # fmt: skip
+    if not any(r["method"] == "scratch" for r in summary["results"]):
+        lines += ["**Negative transfer was not checked:** that needs `scratch` among `fewshot.methods`, the "
+                  "baseline the gains are paired with.", ""]  # fmt: skip
     if summary["skipped"]:
         lines += ["Skipped: " + "; ".join(f"{s['method']} K={s['k']} ({s['reason']})" for s in summary["skipped"]), ""]
     for title, rel in plots.items():
