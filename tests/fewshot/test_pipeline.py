@@ -134,6 +134,10 @@ def test_config_errors_name_the_field(tmp_path):
     with pytest.raises(TransferkitError, match="field `fewshot.methods`"):
         load_fewshot_config(None, raw={"source": {"data": "x"}, "target": {"data": "y"},
                                        "fewshot": {"methods": ["scratch", "scratch"]}})  # fmt: skip
+    with pytest.raises(TransferkitError, match=r"train_episodes \(30\) exceeds episodes \(20\)"):
+        load_fewshot_config(None, raw={"source": {"data": "x"}, "target": {"data": "y"},
+                                       "fewshot": {"episodes": 20, "train_episodes": 30}})  # fmt: skip
+    load_fewshot_config(None, raw={"source": {"data": "x"}, "target": {"data": "y"}, "fewshot": {"episodes": 20}})
     with pytest.raises(TransferkitError, match="unknown few-shot method 'protoypes'.*prototypes"):
         resolve_methods([MethodSpec(name="protoypes")])
     with pytest.raises(TransferkitError, match="has no option base_mean"):
@@ -155,6 +159,9 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     assert main(["fewshot", str(path), "--set", "fewshot.n_query=99", "--out", str(tmp_path / "bad"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "k_shot + n_query" in err and "Traceback" not in err and not (tmp_path / "bad").exists()
+    two_k = ["--set", "fewshot.k_shot=[1,20]", "--set", "fewshot.n_query=10"]  # the largest K is checked first
+    assert main(["fewshot", str(path), *two_k, "--out", str(tmp_path / "bad"), "--quiet"]) == 2
+    assert "20 + 10" in capsys.readouterr().err
 
 
 def test_a_small_novel_class_is_named_and_needs_no_test_split(npz_pair, tmp_path, capsys):

@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, PositiveInt, field_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from transferkit.config import (
     DataConfig,
@@ -52,6 +52,14 @@ class FewShotSection(Strict):
     cross_domain: bool = Field(
         False, description="the target is another data set whose class names repeat the source's"
     )
+
+    @model_validator(mode="after")
+    def _train_episodes_within_episodes(self) -> FewShotSection:
+        # the default (50) is silently capped at `episodes`; a value given on purpose is not
+        if "train_episodes" in self.model_fields_set and self.train_episodes > self.episodes:
+            raise ValueError(f"train_episodes ({self.train_episodes}) exceeds episodes ({self.episodes}): methods that "
+                             "train run the first train_episodes of the episodes")  # fmt: skip
+        return self
 
     @field_validator("k_shot", mode="before")
     @classmethod

@@ -144,10 +144,11 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     run = FewShotRun(cfg, data)
     run.notes = notes
     x, y = data.xt.to(device), data.target.y
-    episodes = {
+    episodes = {  # the largest K first: a class too small for it is named with the fix that suits every K
         k: sample_episodes(y, fs.n_way, k, fs.n_query, fs.episodes, seed=fs.episode_seed + k,
-                           class_names=data.target.classes) for k in fs.k_shot
+                           class_names=data.target.classes) for k in sorted(fs.k_shot, reverse=True)
     }
+    episodes = {k: episodes[k] for k in fs.k_shot}
     for seed in cfg.seeds:
         src = train_source(exp, data, seed, device)
         source_model = src.model.to(device).eval()
