@@ -65,6 +65,14 @@ def test_image_files_are_read_on_their_own_0_255_scale(run16, tmp_path, capsys):
     assert main(["predict", str(run16 / "run"), str(tmp_path / "3.PNG"), "--out", str(tmp_path / "one.csv")]) == 0
     (single,) = list(csv.DictReader(io.StringIO((tmp_path / "one.csv").read_text())))
     assert single["input"] == "3.PNG" and single["class_index"] == png[3]["class_index"]
+    assert abs(float(single["probability"]) - float(png[3]["probability"])) < 1e-4  # read on 0..255 too
+    np.savez(tmp_path / "u8.npz", x=np.round(x16 * 255 / 16).astype(np.uint8))  # uint8: 0..255 by its type
+    capsys.readouterr()
+    assert main(["predict", str(run16 / "run"), str(tmp_path / "u8.npz"), "--out", str(tmp_path / "u8.csv")]) == 0
+    assert "WARNING" not in capsys.readouterr().err
+    u8 = list(csv.DictReader(io.StringIO((tmp_path / "u8.csv").read_text())))
+    assert [r["class_index"] for r in u8] == [r["class_index"] for r in arr]
+    assert np.allclose([float(r["probability"]) for r in u8], [float(r["probability"]) for r in arr], atol=1e-4)
 
 
 def test_printed_predictions_are_valid_csv(run16, tmp_path, capsys):

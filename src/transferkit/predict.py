@@ -133,6 +133,17 @@ def load_inputs(
     return domain.x, [str(i) for i in range(len(domain.x))]
 
 
+def _eight_bit(p: Path) -> bool:
+    """Whether inputs are 8-bit images, 0..255 by their type: image files (a folder or one
+    file), or an .npz whose x is uint8 (the rule training data follows too, see README)."""
+    if p.is_dir() or p.suffix.lower() in IMAGE_SUFFIXES:
+        return True
+    if p.suffix.lower() == ".npz":
+        with np.load(p, allow_pickle=False) as z:
+            return "x" in z.files and z["x"].dtype == np.uint8
+    return False
+
+
 def _npz_inputs(p: Path) -> np.ndarray:
     """The array ``x`` of an .npz, as float32 (N, C, H, W) images or (N, D) vectors."""
     x = npz_inputs(read_npz(p, ("x",), "numpy.savez(path, x=inputs)"), p)
@@ -179,9 +190,9 @@ def predict(
         x, names = load_inputs(inputs, label_column, list(recipe.columns) if recipe.columns else None)
         if not np.isfinite(x).all():
             raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
-        if Path(inputs).is_dir() and len(recipe.shape) == 3:
-            # image files are 8-bit, 0..255, whatever scale the training arrays had (e.g.
-            # 0..16): that range, not the training data's, maps them to the model's [0, 1]
+        if len(recipe.shape) == 3 and _eight_bit(Path(inputs)):
+            # image files and uint8 arrays are 0..255, whatever scale the training arrays had
+            # (e.g. 0..16): that range, not the training data's, maps them to the model's [0, 1]
             recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
         note = scale_warning(x, recipe)
         if note:
