@@ -241,3 +241,23 @@ def test_a_run_without_saved_models_does_not_promise_a_deployed_model(tmp_path, 
     report = (tmp_path / "run" / "report.md").read_text()
     assert "`models/scratch_k2_seed0` (not saved: `save_models: false`" in report
     assert not (tmp_path / "run" / "models").exists()
+
+
+def test_predict_warns_when_the_model_it_uses_was_flagged_negative(tmp_path, image_npz, capsys):
+    cfg = tiny_experiment(*image_npz, seeds=1, methods=[{"name": "scratch", "params": {"steps": 3}},
+                                                        {"name": "head", "params": {"steps": 3}}])  # fmt: skip
+    cfg["target"]["shots"] = [2]
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    summary_path = tmp_path / "run" / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    summary["negative_transfer"] = ["head at k=2"]  # as if the run had found it
+    summary_path.write_text(json.dumps(summary))
+    np.savez(tmp_path / "in.npz", x=np.load(image_npz[1])["x"][:3])
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
+    assert "WARNING: head at k=2 was flagged as negative transfer" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz"), "--method", "scratch"]) == 0
+    assert "flagged" not in capsys.readouterr().err
+    from transferkit.report.markdown import render_report
+
+    assert "**flagged as negative transfer in this run**" in render_report({**summary, "wall_time_s": 1.0}, {})

@@ -133,6 +133,17 @@ def load_inputs(
     return domain.x, [str(i) for i in range(len(domain.x))]
 
 
+def _flagged_negative(run: Path, path: Path) -> str | None:
+    """A note when the run flagged the chosen model's method and k as negative transfer."""
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    meta = json.loads(model_file(path, ".json").read_text())
+    method, shots = meta.get("method"), meta.get("shots")
+    if f"{method} at k={shots}" in (summary.get("negative_transfer") or []):
+        return (f"{method} at k={shots} was flagged as negative transfer in this run (worse than its baseline); "
+                "choose another model with --method, e.g. --method scratch.")  # fmt: skip
+    return None
+
+
 def _eight_bit(p: Path) -> bool:
     """Whether inputs are 8-bit images, 0..255 by their type: image files (a folder or one
     file), or an .npz whose x is uint8 (the rule training data follows too, see README)."""
@@ -175,6 +186,9 @@ def predict(
     if out is not None:
         check_out_file(out, run_dir)
     path = model_path(run_dir, **which)
+    flagged = _flagged_negative(Path(run_dir), path)
+    if flagged:
+        (on_warning or (lambda m: warnings.warn(m, stacklevel=3)))(flagged)
     model = TransferModel.load(path)
     meta = json.loads(model_file(path, ".json").read_text())
     label_column, text_column = run_columns(run_dir)

@@ -33,7 +33,9 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         f"- **Model selection**: {summary['model_selection']}",
         *([f"- **Deployed model** (what `transferkit predict` uses unless told otherwise): "
            f"`models/{d['method']}_k{d['shots']}_seed{d['seed']}`"
-           + ("" if summary.get("models_saved", True) else " (not saved: `save_models: false`, so no predictions)")]
+           + ("" if summary.get("models_saved", True) else " (not saved: `save_models: false`, so no predictions)")
+           + (" — **flagged as negative transfer in this run**: set `deploy:` to another method, or predict "
+              "with `--method`" if f"{d['method']} at k={d['shots']}" in summary.get("negative_transfer", []) else "")]
           if (d := summary.get("deploy")) else []),
         f"- **Wall time**: {summary['wall_time_s']:.1f} s",
         "",
