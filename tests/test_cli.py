@@ -261,3 +261,13 @@ def test_predict_warns_when_the_model_it_uses_was_flagged_negative(tmp_path, ima
     from transferkit.report.markdown import render_report
 
     assert "**flagged as negative transfer in this run**" in render_report({**summary, "wall_time_s": 1.0}, {})
+
+
+def test_the_report_names_a_pretrained_source_used_as_published():
+    from transferkit.report.markdown import render_report
+
+    summary = {"name": "t", "source": None, "pretrained": "mobilenet_v2_imagenet", "wall_time_s": 1.0,
+               "target": {"data": "d", "examples": 10, "classes": ["a", "b"], "test_examples": 3, "split_seed": 0,
+                          "pool_examples": 7, "recipe": {}, "shots": [1]},
+               "seeds": [0], "model_selection": "fixed", "results": [], "negative_transfer": [], "skipped": []}  # fmt: skip
+    assert "- **Source**: pretrained `mobilenet_v2_imagenet`, used as published" in render_report(summary, {})

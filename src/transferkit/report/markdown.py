@@ -10,8 +10,11 @@ from transferkit.report.table import markdown_table
 def render_report(summary: dict, plots: dict[str, str]) -> str:
     src, tgt = summary["source"], summary["target"]
     lines = [f"# transferkit run: {summary['name']}", ""]
+    if not src and summary.get("pretrained"):  # a pretrained model as published: no source data, nothing trained
+        lines.append(f"- **Source**: pretrained `{summary['pretrained']}`, used as published (no source data)")
     if src:
-        lines.append(f"- **Source**: `{src['data']}` — {src['examples']} examples, {len(src['classes'])} classes")
+        start = f", starting from pretrained `{summary['pretrained']}`" if summary.get("pretrained") else ""
+        lines.append(f"- **Source**: `{src['data']}` — {src['examples']} examples, {len(src['classes'])} classes{start}")
         for seed, info in src["models"].items():
             state = "cached" if info["cached"] else f"trained in {info['seconds']:.1f} s"
             val = info["val_accuracy"]
