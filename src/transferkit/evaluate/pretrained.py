@@ -40,7 +40,7 @@ def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepar
         if isinstance(domain, TextDomain) != (spec.modality == "text"):
             kind = "texts" if isinstance(domain, TextDomain) else "images or vectors"
             raise TransferkitError(
-                f"{domain.name} holds {kind} but the pretrained source {src.pretrained!r} reads {spec.modality}.",
+                f"{domain.name} holds {kind} but the pretrained source {src.pretrained!r} reads {spec.modality}s.",
                 "use a text encoder (hf:...) for text data and an image model for images.",
             )
     target = match_source(source, target)  # the same class names in another order: the source's order

@@ -88,7 +88,7 @@ def pretrained_candidate(name: str, labelled, pad: int | str = "auto") -> tuple[
     is_text = isinstance(labelled, TextDomain)
     if is_text != (spec.modality == "text") or not (is_text or labelled.is_image):
         kind = "texts" if is_text else ("images" if labelled.is_image else "vectors")
-        raise TransferkitError(f"the target holds {kind} but the pretrained candidate {name!r} reads {spec.modality}.",
+        raise TransferkitError(f"the target holds {kind} but the pretrained candidate {name!r} reads {spec.modality}s.",
                                "rank image encoders on image targets and text encoders (hf:...) on text targets.")  # fmt: skip
     if is_text:
         shape: tuple[int, ...] = (int(spec.max_length or 512),)
