@@ -153,6 +153,12 @@ def test_bad_yaml_and_missing_experiment(tmp_path, capsys):
     nested = tmp_path / "nested.yaml"
     nested.write_text("target:\n  data: optdigits\n  data: mnist5k\n")
     assert "field 'data' is given twice (line 3)" in _bad(tmp_path, capsys, ["run", str(nested)])
+    from transferkit.config import read_experiment
+
+    merged = tmp_path / "merged.yaml"  # anchors and merge keys are plain YAML and keep working
+    merged.write_text("base: &b {epochs: 2}\nsource:\n  <<: *b\n  data: mnist5k\ntarget: {data: optdigits}\n")
+    raw, _ = read_experiment(merged, None, None, "x")
+    assert raw["source"] == {"epochs": 2, "data": "mnist5k"}
 
 
 def test_predict_bad_run_dir(tmp_path, capsys):
