@@ -257,13 +257,18 @@ def test_predict_warns_when_the_model_it_uses_was_flagged_negative(tmp_path, ima
     summary_path = tmp_path / "run" / "summary.json"
     summary = json.loads(summary_path.read_text())
     summary["negative_transfer"] = ["head at k=2"]  # as if the run had found it
+    next(r for r in summary["results"] if r["method"] == "head")["negative_transfer"] = True
     summary_path.write_text(json.dumps(summary))
     np.savez(tmp_path / "in.npz", x=np.load(image_npz[1])["x"][:3])
     capsys.readouterr()
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
-    assert "WARNING: head at k=2 was flagged as negative transfer" in capsys.readouterr().err
+    assert "WARNING: head at k=2 was flagged as negative transfer in this run (worse than scratch)" in capsys.readouterr().err
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz"), "--method", "scratch"]) == 0
     assert "flagged" not in capsys.readouterr().err
+    summary["negative_transfer"], summary["baseline"] = ["head at k=2 (vs source_only)"], {"2": "source_only"}
+    summary_path.write_text(json.dumps(summary))  # flagged against source_only: the same warning, its baseline named
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
+    assert "flagged as negative transfer in this run (worse than source_only)" in capsys.readouterr().err
     from transferkit.report.markdown import render_report
 
     assert "**flagged as negative transfer in this run**" in render_report({**summary, "wall_time_s": 1.0}, {})

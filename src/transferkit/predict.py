@@ -138,9 +138,11 @@ def _flagged_negative(run: Path, path: Path) -> str | None:
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
     meta = json.loads(model_file(path, ".json").read_text())
     method, shots = meta.get("method"), meta.get("shots")
-    if f"{method} at k={shots}" in (summary.get("negative_transfer") or []):
-        return (f"{method} at k={shots} was flagged as negative transfer in this run (worse than its baseline); "
-                "choose another model with --method, e.g. --method scratch.")  # fmt: skip
+    rows = summary.get("results") or []
+    if any(r.get("method") == method and r.get("shots") == shots and r.get("negative_transfer") for r in rows):
+        base = (summary.get("baseline") or {}).get(str(shots)) or "its baseline"
+        return (f"{method} at k={shots} was flagged as negative transfer in this run (worse than {base}); "
+                f"choose another model with --method, e.g. --method {base if base != 'its baseline' else 'NAME'}.")  # fmt: skip
     return None
 
 

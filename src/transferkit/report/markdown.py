@@ -28,9 +28,10 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         f"pool of {tgt['pool_examples']}; input recipe {tgt['recipe']}",
     ]
     if tgt.get("test_examples_in_source"):
-        same = tgt.get("test_examples_in_source_same_class", 0)
-        lines.append(f"  - **{tgt['test_examples_in_source']} test examples are also in the source** (exact copies, "
-                     f"{same} with the same class): the source model saw them; results on them are optimistic.")  # fmt: skip
+        same = tgt.get("test_examples_in_source_same_class")  # absent from older summaries
+        same = "" if same is None else f", {same} with the same class"
+        lines.append(f"  - **{tgt['test_examples_in_source']} test examples are also in the source** (exact copies"
+                     f"{same}): the source model saw them; results on them are optimistic.")  # fmt: skip
     lines += [
         f"- **Seeds**: {summary['seeds']}; **shots per class**: {tgt['shots']}",
         f"- **Model selection**: {summary['model_selection']}",
@@ -38,7 +39,8 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
            f"`models/{d['method']}_k{d['shots']}_seed{d['seed']}`"
            + ("" if summary.get("models_saved", True) else " (not saved: `save_models: false`, so no predictions)")
            + (" — **flagged as negative transfer in this run**: set `deploy:` to another method, or predict "
-              "with `--method`" if f"{d['method']} at k={d['shots']}" in summary.get("negative_transfer", []) else "")]
+              "with `--method`" if any(r.get("method") == d["method"] and r.get("shots") == d["shots"]
+                                        and r.get("negative_transfer") for r in summary.get("results", [])) else "")]
           if (d := summary.get("deploy")) else []),
         f"- **Wall time**: {summary['wall_time_s']:.1f} s",
         "",
