@@ -38,6 +38,10 @@ def test_a_csv_without_a_header_is_refused_not_read_one_row_short(tmp_path):
     assert x.tolist() == [[2, 3, 1]]  # a header after all, matched by name
     with pytest.raises(TransferkitError, match="first row holds numbers"):
         load_inputs(tmp_path / "years.csv")  # a model with no recorded names cannot tell
+    named = [str(i) for i in range(4)]  # pandas-style names 0..3, and a headerless file whose values are names too
+    (tmp_path / "values.csv").write_text("0,1,1,2\n3,2,1,0\n")
+    with pytest.raises(TransferkitError, match="first row holds numbers"):
+        load_inputs(tmp_path / "values.csv", columns=named)  # repeated values: not a header of the names
 
 
 def test_run_columns_come_from_the_runs_config(tmp_path):

@@ -259,3 +259,5 @@ def test_a_clipped_accuracy_interval_is_shown_as_its_bounds():
     assert _cell(row) == "53.5 [0.0, 100.0] (2 episodes)"
     row = {"accuracy_mean": 0.5, "ci95_half_width": 0.05, "accuracy_ci95": [0.45, 0.55], "episodes": 600}
     assert _cell(row) == "50.0 ± 5.0 (600 episodes)"
+    row = {"accuracy_mean": 1.0, "ci95_half_width": 0.0, "accuracy_ci95": [1.0, 1.0], "episodes": 600}
+    assert _cell(row) == "100.0 ± 0.0 (600 episodes)"  # touches 100 without being clipped

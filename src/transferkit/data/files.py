@@ -233,7 +233,7 @@ def read_csv_rows(path: Path, known: set[str] | None = None) -> tuple[list[str],
             f"{path}: the header is one column ({rows[0][0][:40]!r}); the file seems to use another separator.",
             "separate columns with commas (.csv) or tabs (.tsv).",
         )
-    if _looks_like_data(rows[0]) and not (known and set(rows[0]) <= known):
+    if _looks_like_data(rows[0]) and not (known and _is_header_of(rows[0], known)):
         raise TransferkitError(
             f"{path}: the first row holds numbers ({', '.join(v[:12] for v in rows[0][:3])}, ...), not column names; "
             "the first row of a CSV is read as its header, so it would be lost.",
@@ -247,6 +247,12 @@ def read_csv_rows(path: Path, known: set[str] | None = None) -> tuple[list[str],
             "give every row one value per header column.",
         )
     return rows[0], rows[1:]
+
+
+def _is_header_of(row: list[str], known: set[str]) -> bool:
+    """Whether ``row`` names exactly the expected columns (each once; an extra name may be
+    the label column): then numeric names are a header, not a row of values."""
+    return len(set(row)) == len(row) and set(row) <= known and len(known - set(row)) <= 1
 
 
 def _looks_like_data(header: list[str]) -> bool:

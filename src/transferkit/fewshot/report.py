@@ -106,7 +106,8 @@ def _cell(row: dict | None) -> str:
         return "—"
     half, lo_hi = row["ci95_half_width"], row.get("accuracy_ci95")
     ci = f" ± {100 * half:.1f}" if half is not None else ""
-    if half is not None and lo_hi and not (lo_hi[0] > 0 and lo_hi[1] < 1):  # clipped: ± would leave [0, 100]
+    mean = row["accuracy_mean"]
+    if half is not None and lo_hi and (mean - half < 0 or mean + half > 1):  # clipped: ± would leave [0, 100]
         ci = f" [{100 * lo_hi[0]:.1f}, {100 * lo_hi[1]:.1f}]"
     gain = ""
     if row.get("gain_vs_scratch") is not None:  # paired over the episodes scratch also ran
