@@ -24,6 +24,7 @@ from transferkit.errors import TransferkitError
 # More than this share of the test split found in the source, with the same class, is a
 # leak, not a few stray duplicates (real image sets hold some exact duplicates).
 LEAK_SHARE = 0.05
+BLOCK = 4096  # source rows summarised at a time
 
 
 @dataclass(frozen=True)
@@ -67,15 +68,17 @@ def count_test_in_source(source, target, test_idx: np.ndarray) -> Overlap:
     else:
         if source.x.shape[1:] != target.x.shape[1:]:
             return Overlap(0, 0)  # inputs of another shape cannot be the same examples
-        s_flat, s_unit = _arrays(source, np.arange(len(source.y)))
         t_flat, t_unit = _arrays(target, test_idx)
         t_sig = _signatures(t_flat, t_unit)
         raw_sigs, unit_sigs = {sig[:3] for sig in t_sig}, {sig[3:] for sig in t_sig}
         seen = {}
-        for j, sig in enumerate(_signatures(s_flat, s_unit)):  # exact hashes only where a summary matches
-            if sig[:3] in raw_sigs or sig[3:] in unit_sigs:
-                for key in (b"raw" + _digest(s_flat[j]), b"unit" + _digest(s_unit[j])):
-                    seen.setdefault(key, set()).add(source.classes[int(source.y[j])])
+        for start in range(0, len(source.y), BLOCK):  # in blocks: a few copies of one block, not of the source
+            rows = np.arange(start, min(start + BLOCK, len(source.y)))
+            s_flat, s_unit = _arrays(source, rows)
+            for j, sig in enumerate(_signatures(s_flat, s_unit)):  # exact hashes only where a summary matches
+                if sig[:3] in raw_sigs or sig[3:] in unit_sigs:
+                    for key in (b"raw" + _digest(s_flat[j]), b"unit" + _digest(s_unit[j])):
+                        seen.setdefault(key, set()).add(source.classes[int(source.y[rows[j]])])
         hits = []
         for k, i in enumerate(test_idx):
             names = set()
