@@ -89,7 +89,7 @@ def test_a_single_row_or_the_wrong_width_is_a_clear_error():
     clf = TransferClassifier("scratch", method_params={"steps": 5}).fit(x, y)
     assert clf.predict(x[0].reshape(1, -1)).shape == (1,)
     for bad in (x[0], x[:, :5], x[:0]):
-        with pytest.raises(TransferkitError, match="features per example|no inputs"):
+        with pytest.raises(TransferkitError, match="features per example|no inputs|the X given to fit had"):
             clf.predict(bad)
 
 
@@ -212,3 +212,28 @@ def test_a_source_that_learnt_nothing_warns_in_the_api(data):
     shuffled = np.random.default_rng(0).permutation(ys)  # labels unrelated to the inputs
     with pytest.warns(UserWarning, match="not clearly above chance .* raise source_epochs"):
         TransferClassifier("head", source_epochs=2).pretrain(xs, shuffled)
+
+
+def test_predict_refuses_images_of_another_size_than_fit_had(data):
+    xs, ys, xt, yt = data
+    clf = TransferClassifier("scratch", method_params={"steps": 2}).fit(xt[:30], yt[:30])
+    bigger = np.kron(xt[:3], np.ones((1, 1, 2, 2))) if xt.ndim == 4 else np.kron(xt[:3], np.ones((1, 2, 2)))
+    with pytest.raises(TransferkitError, match="X has examples of shape .* the X given to fit had"):
+        clf.predict(bigger)  # was resized silently, with wrong predictions
+
+
+def test_nan_or_continuous_labels_are_refused():
+    rng = np.random.RandomState(0)
+    x = rng.randn(60, 5)
+    with pytest.raises(TransferkitError, match="y looks continuous"):
+        TransferClassifier("scratch", method_params={"steps": 2}).fit(x, rng.randn(60))
+    y = (np.arange(60) % 3).astype(float)
+    y[0] = np.nan
+    with pytest.raises(TransferkitError, match="y contains NaN labels"):
+        TransferClassifier("scratch", method_params={"steps": 2}).fit(x, y)
+
+
+def test_unlabelled_inputs_missing_or_unused_are_warned_about(data):
+    xs, ys, xt, yt = data
+    with pytest.warns(UserWarning, match="'scratch' does not use unlabelled inputs; X_unlabelled is ignored"):
+        TransferClassifier("scratch", method_params={"steps": 2}).fit(xt[:30], yt[:30], X_unlabelled=xt[30:])

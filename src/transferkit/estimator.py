@@ -73,6 +73,14 @@ def _domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, np
     x = image_layout(np.asarray(x, dtype=np.float32))
     y = np.asarray(y)
     check_not_one_hot(y, len(x), name)
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        raise TransferkitError(f"{name}: y contains NaN labels.", "drop those examples or give them a class.")
+    if y.dtype.kind == "f" and not np.all(y == np.round(y)) and len(np.unique(y)) > max(20, len(y) // 2):
+        raise TransferkitError(
+            f"{name}: y looks continuous ({len(np.unique(y))} distinct non-integer values in {len(y)} examples): "
+            "a regression target, not class labels.",
+            "give class labels (e.g. bin the values), or use a regressor.",
+        )
     y = y.reshape(-1)  # a column (N, 1) is one label per example
     if y.dtype.kind == "f" and np.all(y == np.round(y)):
         y = y.astype(np.int64)  # 1.0 and 1 name the same class
@@ -155,7 +163,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         src = getattr(self, "source_domain_", None)
         self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
         x = apply_recipe(tgt.x, self.recipe_)
-        xu = x[:0] if X_unlabelled is None else apply_recipe(self._checked(X_unlabelled, "X_unlabelled", names, tgt.x), self.recipe_)
+        xu = x[:0] if X_unlabelled is None else apply_recipe(
+            self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:]), self.recipe_)  # fmt: skip
+        if X_unlabelled is None and method.uses_unlabelled and not method.optional_source:  # auto: its choice
+            warnings.warn(f"method {self.method!r} adapts with unlabelled target inputs and none were given "
+                          "(fit(X, y, X_unlabelled=...)); it uses the labelled ones only.", stacklevel=2)  # fmt: skip
+        elif X_unlabelled is not None and not method.uses_unlabelled:
+            warnings.warn(f"method {self.method!r} does not use unlabelled inputs; X_unlabelled is ignored.",
+                          stacklevel=2)  # fmt: skip
         yt = torch.from_numpy(tgt.y)
         shots = int(np.bincount(tgt.y).min())
         same = src is not None and src.classes == tgt.classes
@@ -177,8 +192,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         torch.manual_seed(seed)
         self.model_ = method.fit(task)
         self.classes_ = labels  # predict returns these, the labels fit was given
+        self.input_shape_ = tuple(int(v) for v in tgt.x.shape[1:])  # predict checks its inputs against it
         if tgt.x.ndim == 2:
             self.n_features_in_ = int(tgt.x.shape[1])
+        elif hasattr(self, "n_features_in_"):  # a refit on images: no feature count any more
+            del self.n_features_in_
         if names is not None:
             self.feature_names_in_ = np.asarray(names, dtype=object)
         elif hasattr(self, "feature_names_in_"):
@@ -190,20 +208,21 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if not hasattr(self, "model_"):
             raise NotFittedError(f"This TransferClassifier is not fitted yet: call fit(X, y) before {call}.")
 
-    def _checked(self, X, what: str, names: list[str] | None, like: np.ndarray | None = None) -> np.ndarray:
-        """``X`` laid out as the model's inputs: columns by name, finite, the fitted shape."""
+    def _checked(self, X, what: str, names: list[str] | None, like: tuple | None = None) -> np.ndarray:
+        """``X`` laid out as the model's inputs: columns by name, finite, of the example shape
+        ``like`` (that of the X given to fit), when known."""
         x = _inputs(X, names, what)
         if not np.isfinite(x).all():
             raise TransferkitError(f"{what} contains NaN or Inf values.", "remove or impute them.")
-        if like is not None and x.shape[1:] != like.shape[1:]:
-            raise TransferkitError(f"{what} has examples of shape {x.shape[1:]}, X had {like.shape[1:]}.",
-                                   f"give {what} in the same layout as X.")  # fmt: skip
+        if like is not None and x.ndim == len(like) + 1 and tuple(x.shape[1:]) != tuple(like):  # other ranks: below
+            raise TransferkitError(f"{what} has examples of shape {tuple(x.shape[1:])}, the X given to fit had "
+                                   f"{tuple(like)}.", f"give {what} in the same layout and size as fit's X.")  # fmt: skip
         return x
 
     def predict_proba(self, X) -> np.ndarray:
         self._check_fitted()
         names = getattr(self, "feature_names_in_", None)
-        x = self._checked(X, "X", None if names is None else list(names))
+        x = self._checked(X, "X", None if names is None else list(names), getattr(self, "input_shape_", None))
         note = scale_warning(x, self.recipe_)
         if note:
             warnings.warn(note, stacklevel=2)

@@ -23,6 +23,7 @@ from transferkit.models import TransferModel
 @register_method
 class AdaBN(Method):
     name = "adabn"
+    uses_unlabelled = True
     description = "Source model with BatchNorm statistics re-estimated on target inputs (AdaBN, no training)"
     Params = Params
     min_shots = 0

@@ -240,6 +240,7 @@ def _choice(
 @register_method
 class Auto(Method):
     name = "auto"
+    uses_unlabelled = True
     description = "Choose scratch or transfer, the cut point and shared learning rate from cheap signals, then train"
     Params = AutoParams
     uses_source = False  # without a source it trains from scratch

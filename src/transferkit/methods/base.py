@@ -86,6 +86,7 @@ class Method:
     optional_source: ClassVar[bool] = False  # uses the source model when the task has one (e.g. auto)
     min_shots: ClassVar[int] = 1  # fewest labelled target examples per class it can use
     needs_same_classes: ClassVar[bool] = False
+    uses_unlabelled: ClassVar[bool] = False  # adapts with unlabelled target inputs (TargetData.x_unlabelled)
     optional_imports: ClassVar[tuple[str, ...]] = ()  # modules of an extra it needs (e.g. "peft")
 
     def __init__(self, **params) -> None:

@@ -49,6 +49,7 @@ class CDANTerm(nn.Module):
 @register_method
 class CDAN(Method):
     name = "cdan"
+    uses_unlabelled = True
     description = "Conditional adversarial alignment of features x predictions, entropy-weighted (CDAN+E)"
     Params = CDANParams
     min_shots = 0

@@ -57,6 +57,7 @@ class CORALTerm(nn.Module):
 @register_method
 class CORAL(Method):
     name = "coral"
+    uses_unlabelled = True
     description = "Deep CORAL: match source and target feature covariances"
     Params = CORALParams
     min_shots = 0

@@ -67,6 +67,7 @@ class DANTerm(nn.Module):
 @register_method
 class DAN(Method):
     name = "dan"
+    uses_unlabelled = True
     description = "Multi-kernel MMD between source and target features and predictions (DAN)"
     Params = DANParams
     min_shots = 0

@@ -47,6 +47,7 @@ class DANNTerm(nn.Module):
 @register_method
 class DANN(Method):
     name = "dann"
+    uses_unlabelled = True
     description = "Domain-adversarial training: a gradient-reversed domain discriminator on the features (DANN)"
     Params = DANNParams
     min_shots = 0

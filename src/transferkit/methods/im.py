@@ -53,6 +53,7 @@ class IMTerm(nn.Module):
 @register_method
 class IM(Method):
     name = "im"
+    uses_unlabelled = True
     description = "Information maximisation on target predictions: confident yet diverse (SHOT-IM, source kept)"
     Params = IMParams
     min_shots = 0

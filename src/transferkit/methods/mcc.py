@@ -41,6 +41,7 @@ class MCCTerm(nn.Module):
 @register_method
 class MCC(Method):
     name = "mcc"
+    uses_unlabelled = True
     description = "Minimum class confusion on unlabelled target predictions (MCC)"
     Params = MCCParams
     min_shots = 0

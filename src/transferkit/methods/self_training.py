@@ -72,6 +72,7 @@ class SelfTrainingTerm(nn.Module):
 @register_method
 class SelfTraining(Method):
     name = "self_training"
+    uses_unlabelled = True
     description = "FixMatch-style confident pseudo-labels with weak/strong consistency, alone or on a base DA method"
     Params = SelfTrainingParams
     min_shots = 0

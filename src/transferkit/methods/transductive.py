@@ -57,6 +57,7 @@ class TransductiveParams(PrototypesParams):
 @register_method
 class Transductive(Method):
     name = "transductive"
+    uses_unlabelled = True
     description = "Prototypes rectified with the unlabelled target examples (BD-CSPN or soft k-means)"
     Params = TransductiveParams
 
