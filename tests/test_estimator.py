@@ -203,7 +203,7 @@ def test_column_errors_name_the_fitted_columns_not_a_source():
     pd = pytest.importorskip("pandas")
     x = pd.DataFrame(np.random.default_rng(0).normal(size=(20, 3)), columns=["a", "b", "c"])
     clf = TransferClassifier("scratch", method_params={"steps": 5}).fit(x, np.arange(20) % 2)
-    with pytest.raises(TransferkitError, match="not the ones the model was fitted on"):
+    with pytest.raises(TransferkitError, match=r"not the model's \(from fit\)"):
         clf.predict(x.rename(columns={"c": "d"}))
 
 

@@ -60,7 +60,7 @@ def _inputs(X, names: list[str] | None, what: str) -> np.ndarray:
     given = _column_names(X)
     x = np.asarray(X, dtype=np.float32) if not isinstance(X, np.ndarray) else X.astype(np.float32, copy=False)
     if names is not None and given is not None:
-        x = order_columns(x, given, names, what, "the ones the model was fitted on")
+        x = order_columns(x, given, names, what, "the model's (from fit)")
     return image_layout(x)
 
 
@@ -99,6 +99,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         source_epochs: Epochs of source training (10, as ``source.epochs`` in an experiment file).
         method_params: Hyper-parameters of the method (validated by it).
         random_state: Seed of everything random.
+
+    After ``pretrain``, every method, ``scratch`` included, builds its model for the source's
+    input shape and normalisation, as in ``transferkit run`` (the baseline sees the target
+    exactly as the transfer methods do); for a target-only ``scratch``, use a new instance
+    without ``pretrain``. ``clone`` (hence ``cross_val_score``/``GridSearchCV``) keeps the
+    parameters, not the pretrained source, so those tools work with ``scratch`` only.
     """
 
     def __init__(self, method: str = "finetune", shared: str = "auto", source_epochs: int = 10,
