@@ -171,12 +171,6 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         x = apply_recipe(tgt.x, self.recipe_)
         xu = x[:0] if X_unlabelled is None else apply_recipe(
             self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:]), self.recipe_)  # fmt: skip
-        if X_unlabelled is None and method.uses_unlabelled and not method.optional_source:  # auto: its choice
-            warnings.warn(f"method {self.method!r} adapts with unlabelled target inputs and none were given "
-                          "(fit(X, y, X_unlabelled=...)); it uses the labelled ones only.", stacklevel=2)  # fmt: skip
-        elif X_unlabelled is not None and not method.uses_unlabelled:
-            warnings.warn(f"method {self.method!r} does not use unlabelled inputs; X_unlabelled is ignored.",
-                          stacklevel=2)  # fmt: skip
         yt = torch.from_numpy(tgt.y)
         shots = int(np.bincount(tgt.y).min())
         same = src is not None and src.classes == tgt.classes
@@ -186,6 +180,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 "call .pretrain(X_source, y_source) before .fit, or use method='scratch'.",
             )
         method.check(shots, same, source_model is not None)
+        if X_unlabelled is None and method.uses_unlabelled and not method.optional_source:  # auto: its choice
+            warnings.warn(f"method {self.method!r} adapts with unlabelled target inputs and none were given "
+                          "(fit(X, y, X_unlabelled=...)); it uses the labelled ones only.", stacklevel=2)  # fmt: skip
+        elif X_unlabelled is not None and not method.uses_unlabelled:
+            warnings.warn(f"method {self.method!r} does not use unlabelled inputs; X_unlabelled is ignored.",
+                          stacklevel=2)  # fmt: skip
         mean, std = (source_model.input_mean, source_model.input_std) if source_model is not None else input_stats(x)
         seed = getattr(self, "seed_", None) if source_model is not None else None
         seed = self._seed() if seed is None else seed
