@@ -237,3 +237,16 @@ def test_unlabelled_inputs_missing_or_unused_are_warned_about(data):
     xs, ys, xt, yt = data
     with pytest.warns(UserWarning, match="'scratch' does not use unlabelled inputs; X_unlabelled is ignored"):
         TransferClassifier("scratch", method_params={"steps": 2}).fit(xt[:30], yt[:30], X_unlabelled=xt[30:])
+
+
+def test_sparse_and_non_numeric_inputs_are_one_line_errors():
+    from scipy import sparse
+
+    x, y = np.random.default_rng(0).normal(size=(30, 4)), np.arange(30) % 3
+    clf = TransferClassifier("scratch", method_params={"steps": 2})
+    with pytest.raises(TransferkitError, match=r"X is a sparse matrix.*X.toarray\(\)"):
+        clf.fit(sparse.csr_matrix(x), y)
+    rows = [[float(v), kind] for v, kind in zip(x[:, 0], ["u", "v", "w"] * 10, strict=True)]  # a category column
+    with pytest.raises(TransferkitError, match="X cannot be read as numbers") as e:
+        clf.fit(rows, y)
+    assert "encode text or category columns" in e.value.fix

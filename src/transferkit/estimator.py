@@ -58,7 +58,16 @@ def _inputs(X, names: list[str] | None, what: str) -> np.ndarray:
     """``X`` as a float32 array, a DataFrame's columns put in the order of ``names`` (matched
     by name, as the CLI matches CSV columns); an array is taken in its own order."""
     given = _column_names(X)
-    x = np.asarray(X, dtype=np.float32) if not isinstance(X, np.ndarray) else X.astype(np.float32, copy=False)
+    if hasattr(X, "tocsr") or hasattr(X, "todense"):  # scipy.sparse
+        raise TransferkitError(f"{what} is a sparse matrix; the shared layers take dense inputs.",
+                               f"pass {what}.toarray() (mind the memory for wide data).")  # fmt: skip
+    try:
+        x = np.asarray(X, dtype=np.float32) if not isinstance(X, np.ndarray) else X.astype(np.float32, copy=False)
+    except (TypeError, ValueError) as e:
+        raise TransferkitError(
+            f"{what} cannot be read as numbers ({str(e).splitlines()[0][:80]}).",
+            "give numeric arrays of one shape; encode text or category columns as numbers first.",
+        ) from None
     if names is not None and given is not None:
         x = order_columns(x, given, names, what, "the model's (from fit)")
     return image_layout(x)
