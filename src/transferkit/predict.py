@@ -151,9 +151,14 @@ def _eight_bit(p: Path) -> bool:
     file), or an .npz whose x is uint8 (the rule training data follows too, see README)."""
     if p.is_dir() or p.suffix.lower() in IMAGE_SUFFIXES:
         return True
-    if p.suffix.lower() == ".npz":
-        with np.load(p, allow_pickle=False) as z:
-            return "x" in z.files and z["x"].dtype == np.uint8
+    if p.suffix.lower() == ".npz":  # the dtype from x's header: the array itself is read once, by load_inputs
+        import zipfile
+
+        with zipfile.ZipFile(p) as z, z.open("x.npy") as f:
+            major, _ = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+            _, _, dtype = read_header(f)
+        return dtype == np.uint8
     return False
 
 
