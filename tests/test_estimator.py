@@ -99,7 +99,7 @@ def test_a_mistyped_method_fails_before_source_training(data):
 
 
 def test_each_domain_is_brought_from_its_own_range_to_0_1():
-    from transferkit.estimator import _domain
+    from transferkit.inputs import as_domain as _domain
 
     eight_bit, _ = _domain(np.full((4, 8, 8), 255, dtype=np.uint8), np.arange(4) % 2, "s")
     four_bit, _ = _domain(np.full((4, 8, 8), 16.0), np.arange(4) % 2, "t")
@@ -123,7 +123,7 @@ def test_adaptation_methods_use_pretrains_source_and_unlabelled_target(data):
     xs, ys, xt, yt = data
     clf = TransferClassifier("dann", source_epochs=1, method_params={"steps": 10})
     clf.pretrain(xs, ys)
-    assert len(clf.source_parts_["source_x"]) + len(clf.source_parts_["source_val_x"]) == len(xs)
+    assert len(clf.source_.parts["source_x"]) + len(clf.source_.parts["source_val_x"]) == len(xs)
     clf.fit(xt[:12], yt[:12], X_unlabelled=xt[12:40])  # was: "the task has no source data"
     assert clf.predict(xt[40:]).shape == (len(xt) - 40,)
     with pytest.raises(TransferkitError, match="none was given. Fix: call .pretrain"):
@@ -210,7 +210,7 @@ def test_column_errors_name_the_fitted_columns_not_a_source():
 def test_a_source_that_learnt_nothing_warns_in_the_api(data):
     xs, ys, _, _ = data
     shuffled = np.random.default_rng(0).permutation(ys)  # labels unrelated to the inputs
-    with pytest.warns(UserWarning, match="not clearly above chance .* raise source_epochs"):
+    with pytest.warns(UserWarning, match="not clearly above chance .* raise the epochs .*source_epochs="):
         TransferClassifier("head", source_epochs=2).pretrain(xs, shuffled)
 
 
@@ -250,3 +250,38 @@ def test_sparse_and_non_numeric_inputs_are_one_line_errors():
     with pytest.raises(TransferkitError, match="X cannot be read as numbers") as e:
         clf.fit(rows, y)
     assert "encode text or category columns" in e.value.fix
+
+
+def test_a_shared_source_survives_clone_so_cross_validation_transfers(data):
+    from sklearn.model_selection import cross_val_score
+
+    import transferkit as tk
+
+    xs, ys, xt, yt = data
+    src = tk.pretrain(xs, ys, epochs=3, random_state=1)
+    assert "SourceModel(shared='cnn', classes=3" in repr(src)
+    clf = TransferClassifier("head", method_params={"steps": 30}, source=src)
+    assert clone(clf).source is src  # shared, not copied
+    scores = cross_val_score(clf, xt[:30], yt[:30], cv=3)
+    assert scores.mean() > 0.6  # every fold transferred: the bars are easy from the source
+    with pytest.raises(TransferkitError, match=r"method 'head' transfers from a source, and none was given"):
+        cross_val_score(clone(clf).set_params(source=None), xt[:30], yt[:30], cv=3, error_score="raise")
+
+
+def test_source_parameter_mistakes_are_named(data, tmp_path):
+    import transferkit as tk
+
+    xs, ys, xt, yt = data
+    src = tk.pretrain(xs, ys, epochs=1)
+    with pytest.raises(TransferkitError, match="already has a source"):
+        TransferClassifier("head", source=src).pretrain(xs, ys)
+    with pytest.raises(TransferkitError, match="source=tuple is not a transferkit SourceModel"):
+        TransferClassifier("head", source=(xs, ys)).fit(xt, yt)
+    with pytest.raises(TransferkitError, match="shared='mlp' differs from the source's"):
+        TransferClassifier("head", shared="mlp", source=src).fit(xt, yt)
+    with pytest.raises(TransferkitError, match="epochs=0 must be a whole number"):
+        tk.pretrain(xs, ys, epochs=0)
+    clf = TransferClassifier("head", method_params={"steps": 5}, source=src).fit(xt, yt)
+    clf.save(tmp_path / "m")  # the source is not a saved parameter
+    back = TransferClassifier.load(tmp_path / "m")
+    assert back.source is None and np.array_equal(back.predict(xt), clf.predict(xt))

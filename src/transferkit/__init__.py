@@ -6,6 +6,8 @@ Public API::
     summary = tk.run("experiment.yaml")                      # same as `transferkit run`
     tk.demo()                                                 # MNIST-5k -> optdigits
     clf = tk.TransferClassifier("finetune").pretrain(Xs, ys).fit(Xt, yt)
+    src = tk.pretrain(Xs, ys)                                 # a source to share, e.g. in
+    cross_val_score(tk.TransferClassifier("l2sp", source=src), Xt, yt)   # cross-validation
     tk.predict("runs/demo", "inputs.npz")
 """
 
@@ -16,11 +18,12 @@ from transferkit.estimator import TransferClassifier
 from transferkit.methods import get_method, list_methods, register_method
 from transferkit.models import TransferModel, list_architectures, split_module
 from transferkit.predict import predict
+from transferkit.source import SourceModel, pretrain
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Domain", "TransferClassifier", "TransferModel", "TransferkitError", "demo", "get_method",
-    "list_architectures", "list_domains", "list_methods", "load_domain", "predict",
-    "register_method", "run", "split_module",
+    "list_architectures", "list_domains", "list_methods", "load_domain", "predict", "pretrain",
+    "register_method", "run", "SourceModel", "split_module",
 ]  # fmt: skip

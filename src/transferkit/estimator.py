@@ -3,8 +3,11 @@
 Follows the estimator contract: ``__init__`` only stores parameters, ``fit`` validates and
 returns ``self``, learned state ends in ``_``, ``get_params``/``set_params`` come from
 :class:`sklearn.base.BaseEstimator`. ``clone`` copies the parameters, not the source
-model ``pretrain`` trained: a cloned estimator (as in ``cross_val_score`` or a grid search)
-can run ``scratch`` only, unless ``pretrain`` is called on it again.
+model the ``pretrain`` *method* trained; for ``cross_val_score`` or a grid search, train
+the source once with :func:`transferkit.pretrain` and pass it as a parameter::
+
+    src = tk.pretrain(Xs, ys)
+    cross_val_score(tk.TransferClassifier("l2sp", source=src), Xt, yt, cv=5)
 
 Domain-adaptation methods (``dann``, ``mcc``, ``coral``...) train on the source data kept by
 ``pretrain`` and on unlabelled target examples: ``fit(X, y, X_unlabelled=...)``.
@@ -25,78 +28,17 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
-from transferkit.data import Domain
-from transferkit.data.domain import check_not_one_hot
-from transferkit.data.files import image_layout, order_columns, value_range
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.data.splits import TargetData
 from transferkit.errors import TransferkitError
-from transferkit.evaluate.source_check import source_steps, weak_source_warning
+from transferkit.inputs import as_domain, as_inputs, column_names, seed_from, stored_dtype
 from transferkit.methods import TransferTask, get_method
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
 from transferkit.predict import scale_warning
-from transferkit.train.source import input_stats, pretrain_source, source_val_split
+from transferkit.source import SourceModel, check_epochs, pretrain
+from transferkit.train.source import input_stats
 from transferkit.train.supervised import predict_proba
-
-
-def _column_names(X) -> list[str] | None:
-    """A DataFrame's column names (as strings), None for arrays."""
-    cols = getattr(X, "columns", None)
-    return None if cols is None else [str(c) for c in cols]
-
-
-def _stored_dtype(X) -> np.dtype:
-    """The dtype the user's data has (uint8 images are 0..255): an array's, a DataFrame's
-    common one, a list's as numpy reads it."""
-    if hasattr(X, "dtypes") and not hasattr(X, "dtype"):  # a DataFrame
-        return np.result_type(*X.dtypes)
-    return X.dtype if hasattr(X, "dtype") else np.asarray(X).dtype
-
-
-def _inputs(X, names: list[str] | None, what: str) -> np.ndarray:
-    """``X`` as a float32 array, a DataFrame's columns put in the order of ``names`` (matched
-    by name, as the CLI matches CSV columns); an array is taken in its own order."""
-    given = _column_names(X)
-    if hasattr(X, "tocsr") or hasattr(X, "todense"):  # scipy.sparse
-        raise TransferkitError(f"{what} is a sparse matrix; the shared layers take dense inputs.",
-                               f"pass {what}.toarray() (mind the memory for wide data).")  # fmt: skip
-    try:
-        x = np.asarray(X, dtype=np.float32) if not isinstance(X, np.ndarray) else X.astype(np.float32, copy=False)
-    except (TypeError, ValueError) as e:
-        raise TransferkitError(
-            f"{what} cannot be read as numbers ({str(e).splitlines()[0][:80]}).",
-            "give numeric arrays of one shape; encode text or category columns as numbers first.",
-        ) from None
-    if names is not None and given is not None:
-        x = order_columns(x, given, names, what, "the model's (from fit)")
-    return image_layout(x)
-
-
-def _domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, np.ndarray]:
-    """(Domain with labels 0..C-1, the C original labels in sorted order), as scikit-learn does.
-
-    ``stored``: the dtype the user's array had (uint8 images are 0..255), when ``x`` is a
-    converted copy."""
-    stored = np.asarray(x).dtype if stored is None else stored
-    x = image_layout(np.asarray(x, dtype=np.float32))
-    y = np.asarray(y)
-    check_not_one_hot(y, len(x), name)
-    if y.dtype.kind == "f" and np.isnan(y).any():
-        raise TransferkitError(f"{name}: y contains NaN labels.", "drop those examples or give them a class.")
-    if y.dtype.kind == "f" and not np.all(y == np.round(y)) and len(np.unique(y)) > max(20, len(y) // 2):
-        raise TransferkitError(
-            f"{name}: y looks continuous ({len(np.unique(y))} distinct non-integer values in {len(y)} examples): "
-            "a regression target, not class labels.",
-            "give class labels (e.g. bin the values), or use a regressor.",
-        )
-    y = y.reshape(-1)  # a column (N, 1) is one label per example
-    if y.dtype.kind == "f" and np.all(y == np.round(y)):
-        y = y.astype(np.int64)  # 1.0 and 1 name the same class
-    labels, index = np.unique(y, return_inverse=True)
-    ok = x.size and np.isfinite(x).all()  # else Domain's own checks name the problem
-    vr = value_range(x, stored) if ok else (0.0, 1.0)  # each domain's natural range -> [0, 1], as for files
-    return Domain(name, x, index.astype(np.int64), [str(v) for v in labels], vr), labels
 
 
 class TransferClassifier(ClassifierMixin, BaseEstimator):
@@ -108,74 +50,69 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         source_epochs: Epochs of source training (10, as ``source.epochs`` in an experiment file).
         method_params: Hyper-parameters of the method (validated by it).
         random_state: Seed of everything random.
+        source: A :class:`~transferkit.source.SourceModel` from :func:`transferkit.pretrain`,
+            kept by ``clone`` (so ``cross_val_score``/``GridSearchCV`` transfer from it), or
+            None to call :meth:`pretrain` (whose source ``clone`` does not keep).
 
-    After ``pretrain``, every method, ``scratch`` included, builds its model for the source's
+    With a source, every method, ``scratch`` included, builds its model for the source's
     input shape and normalisation, as in ``transferkit run`` (the baseline sees the target
-    exactly as the transfer methods do); for a target-only ``scratch``, use a new instance
-    without ``pretrain``. ``clone`` (hence ``cross_val_score``/``GridSearchCV``) keeps the
-    parameters, not the pretrained source, so those tools work with ``scratch`` only.
+    exactly as the transfer methods do); for a target-only ``scratch``, use an instance
+    without a source.
     """
 
     def __init__(self, method: str = "finetune", shared: str = "auto", source_epochs: int = 10,
-                 method_params: dict | None = None, random_state: int = 0) -> None:  # fmt: skip
+                 method_params: dict | None = None, random_state: int = 0, source: SourceModel | None = None) -> None:  # fmt: skip
         self.method = method
         self.shared = shared
         self.source_epochs = source_epochs
         self.method_params = method_params
         self.random_state = random_state
+        self.source = source
 
     def _seed(self) -> int:
-        """``random_state`` as an int: an int as it is, a RandomState draws one, None a fresh one."""
-        rs = self.random_state
-        if isinstance(rs, (int, np.integer)) and not isinstance(rs, bool):
-            return int(rs)
-        if rs is None:
-            return int(np.random.SeedSequence().generate_state(1)[0] % 2**31)
-        if isinstance(rs, np.random.RandomState):
-            return int(rs.randint(2**31))
-        raise TransferkitError(f"random_state={rs!r} is not an int, None or a RandomState.", "use e.g. random_state=0.")
+        return seed_from(self.random_state)
 
     def pretrain(self, X_source, y_source) -> TransferClassifier:
-        """Train the shared (and source-specific) layers on the source (kept for adaptation methods)."""
+        """Train the shared (and source-specific) layers on the source (kept for adaptation
+        methods). ``clone`` does not keep this source; for cross-validation, pass
+        ``source=transferkit.pretrain(X_source, y_source)`` to the constructor instead."""
         get_method(self.method, **(self.method_params or {}))  # a typo fails before source training
-        epochs = self.source_epochs
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise TransferkitError(f"source_epochs={epochs!r} must be a whole number >= 1.", "use e.g. source_epochs=10.")
-        self.feature_names_source_ = _column_names(X_source)
-        src, labels = _domain(X_source, y_source, "source")
-        if len(labels) < 2:
-            raise TransferkitError(f"pretrain got one source class ({labels[0]!r}): the shared layers would learn nothing.",
-                                   "give source examples of at least two classes.")  # fmt: skip
-        self.source_domain_ = src
-        self.source_recipe_ = make_recipe(src, src.input_shape, 0)
-        self.seed_ = self._seed()
-        xs, ys = apply_recipe(src.x, self.source_recipe_), torch.from_numpy(src.y)
-        res = pretrain_source(
-            xs, ys, src.classes, architecture=self.shared, arch_kwargs={}, seed=self.seed_, identity={}, use_cache=False,
-            settings={"epochs": self.source_epochs, "batch_size": 128, "lr": 2e-3, "weight_decay": 1e-4, "augment": True},
-        )  # fmt: skip
-        tr, va = (torch.from_numpy(i) for i in source_val_split(src.y, seed=self.seed_))  # the split it trained on
-        self.source_parts_ = {"source_x": xs[tr], "source_y": ys[tr], "source_val_x": xs[va], "source_val_y": ys[va]}
-        self.source_model_ = res.model
-        note = weak_source_warning(res.val_accuracy, src.y[va.numpy()], self.seed_,
-                                   source_steps(len(tr), 128, self.source_epochs))  # fmt: skip
-        if note:  # e.g. a small source: epochs count passes, so few steps
-            warnings.warn(note.replace("raise source.epochs", "raise source_epochs"), stacklevel=2)
+        if self.source is not None:
+            raise TransferkitError("this TransferClassifier already has a source (source=...); pretrain would "
+                                   "replace it.", "use either source=transferkit.pretrain(...) or .pretrain(), "
+                                   "not both.")  # fmt: skip
+        check_epochs(self.source_epochs, "source_epochs")
+        self.source_ = pretrain(X_source, y_source, shared=self.shared, epochs=self.source_epochs,
+                                random_state=self.random_state)  # fmt: skip
         return self
+
+    def _source(self) -> SourceModel | None:
+        """The source to transfer from: ``pretrain``'s, else the ``source`` parameter."""
+        if hasattr(self, "source_"):
+            return self.source_
+        if self.source is not None and not isinstance(self.source, SourceModel):
+            raise TransferkitError(f"source={type(self.source).__name__} is not a transferkit SourceModel.",
+                                   "pass source=transferkit.pretrain(X_source, y_source).")  # fmt: skip
+        if self.source is not None and self.shared not in ("auto", self.source.shared):
+            raise TransferkitError(f"shared={self.shared!r} differs from the source's shared layers "
+                                   f"({self.source.shared!r}); transfer keeps the source's architecture.",
+                                   f"leave shared='auto' or set shared={self.source.shared!r}.")  # fmt: skip
+        return self.source
 
     def fit(self, X, y, X_unlabelled=None) -> TransferClassifier:
         """Adapt to the labelled target examples (X, y); ``X_unlabelled``: more target inputs
         without labels, for methods that use them (domain adaptation, transductive ones)."""
         method = get_method(self.method, **(self.method_params or {}))  # a typo fails before any work
-        names = getattr(self, "feature_names_source_", None) if hasattr(self, "source_model_") else None
-        names = names or _column_names(X)  # the source's column order, else the target's
-        tgt, labels = _domain(_inputs(X, names, "X"), y, "target", _stored_dtype(X))
+        source = self._source()
+        names = source.feature_names if source is not None else None
+        names = names or column_names(X)  # the source's column order, else the target's
+        tgt, labels = as_domain(as_inputs(X, names, "X"), y, "target", stored_dtype(X))
         if len(labels) < 2:
             raise TransferkitError(f"fit got one class ({labels[0]!r}): there is nothing to tell apart.",
                                    "give examples of at least two classes.")  # fmt: skip
-        source_model = getattr(self, "source_model_", None)
+        source_model = source.model if source is not None else None
         shape = source_model.config["input_shape"] if source_model is not None else tgt.input_shape
-        src = getattr(self, "source_domain_", None)
+        src = source.domain if source is not None else None
         self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
         x = apply_recipe(tgt.x, self.recipe_)
         xu = x[:0] if X_unlabelled is None else apply_recipe(
@@ -196,13 +133,13 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(f"method {self.method!r} does not use unlabelled inputs; X_unlabelled is ignored.",
                           stacklevel=2)  # fmt: skip
         mean, std = (source_model.input_mean, source_model.input_std) if source_model is not None else input_stats(x)
-        seed = getattr(self, "seed_", None) if source_model is not None else None
-        seed = self._seed() if seed is None else seed
+        seed = self.source_.seed if hasattr(self, "source_") else self._seed()  # pretrain drew it
+        shared = source.shared if source is not None else self.shared
         task = TransferTask(
             TargetData(x, yt, xu, tgt.num_classes), tgt.classes, seed,
-            lambda: TransferModel.build(self.shared, tuple(shape), tgt.classes, mean, std),
+            lambda: TransferModel.build(shared, tuple(shape), tgt.classes, mean, std),
             source_model, source_classes=src.classes if src is not None else None,
-            **(getattr(self, "source_parts_", {}) if source_model is not None else {}),
+            **(source.parts if source is not None else {}),
         )  # fmt: skip
         torch.manual_seed(seed)
         self.model_ = method.fit(task)
@@ -226,7 +163,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     def _checked(self, X, what: str, names: list[str] | None, like: tuple | None = None) -> np.ndarray:
         """``X`` laid out as the model's inputs: columns by name, finite, of the example shape
         ``like`` (that of the X given to fit), when known."""
-        x = _inputs(X, names, what)
+        x = as_inputs(X, names, what)
         if not np.isfinite(x).all():
             raise TransferkitError(f"{what} contains NaN or Inf values.", "remove or impute them.")
         if like is not None and x.ndim == len(like) + 1 and tuple(x.shape[1:]) != tuple(like):  # other ranks: below
@@ -252,8 +189,15 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self._check_fitted("save")
         labels = [v.item() if hasattr(v, "item") else v for v in self.classes_]  # JSON: str, int or float
         names = getattr(self, "feature_names_in_", None)
-        self.model_.save(path, {"recipe": self.recipe_.to_dict(), "labels": labels, "estimator": self.get_params(),
+        self.model_.save(path, {"recipe": self.recipe_.to_dict(), "labels": labels, "estimator": self._saved_params(),
                                 "feature_names": None if names is None else [str(n) for n in names]})  # fmt: skip
+
+    def _saved_params(self) -> dict:
+        """The parameters a loaded classifier gets back: all but the source (a loaded
+        classifier predicts; it does not transfer again)."""
+        params = self.get_params()
+        params.pop("source")
+        return params
 
     @classmethod
     def load(cls, path) -> TransferClassifier:

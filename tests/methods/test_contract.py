@@ -1,7 +1,7 @@
 """The contract every registered method must meet, run over the whole registry.
 
-On a tiny synthetic source/target pair: the method fits; its logged training losses are
-finite and decrease; it is deterministic under a seed; its model survives save/load with
+On a tiny synthetic source/target pair: the method fits; it leaves the source model it was
+given as it was; its logged training losses are finite and decrease; it is deterministic under a seed; its model survives save/load with
 identical predictions. Budgets are shrunk generically (every int field whose name ends in
 ``steps`` or ``epochs`` is set small), so new methods are covered without editing this file.
 """
@@ -75,9 +75,13 @@ def test_method_contract(name, task_parts, tmp_path):
     params = quick_params(cls)
     x_eval = task_parts[3][:16]
 
+    source_model = task_parts[0]
+    before = {k: v.clone() for k, v in source_model.state_dict().items()}
     log1: list = []
     torch.manual_seed(0)
     model1 = cls(**params).fit(make_task(task_parts, log1))
+    after = source_model.state_dict()  # the run protocol and tk.pretrain's SourceModel share it across methods
+    assert all(torch.equal(before[k], after[k]) for k in before), f"{name}: changed the source model it was given"
     p1 = predict_proba(model1, x_eval)
     assert p1.shape == (16, 3) and torch.isfinite(p1).all()
 

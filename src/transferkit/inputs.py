@@ -1,0 +1,85 @@
+"""The Python API's inputs: arrays, DataFrames and labels as a :class:`Domain`, seeds as ints.
+
+Shared by :func:`transferkit.pretrain` and :class:`transferkit.TransferClassifier`, so a
+source and a target given as arrays are read by the same rules as files are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from transferkit.data import Domain
+from transferkit.data.domain import check_not_one_hot
+from transferkit.data.files import image_layout, order_columns, value_range
+from transferkit.errors import TransferkitError
+
+
+def column_names(X) -> list[str] | None:
+    """A DataFrame's column names (as strings), None for arrays."""
+    cols = getattr(X, "columns", None)
+    return None if cols is None else [str(c) for c in cols]
+
+
+def stored_dtype(X) -> np.dtype:
+    """The dtype the user's data has (uint8 images are 0..255): an array's, a DataFrame's
+    common one, a list's as numpy reads it."""
+    if hasattr(X, "dtypes") and not hasattr(X, "dtype"):  # a DataFrame
+        return np.result_type(*X.dtypes)
+    return X.dtype if hasattr(X, "dtype") else np.asarray(X).dtype
+
+
+def as_inputs(X, names: list[str] | None, what: str) -> np.ndarray:
+    """``X`` as a float32 array, a DataFrame's columns put in the order of ``names`` (matched
+    by name, as the CLI matches CSV columns); an array is taken in its own order."""
+    given = column_names(X)
+    if hasattr(X, "tocsr") or hasattr(X, "todense"):  # scipy.sparse
+        raise TransferkitError(f"{what} is a sparse matrix; the shared layers take dense inputs.",
+                               f"pass {what}.toarray() (mind the memory for wide data).")  # fmt: skip
+    try:
+        x = np.asarray(X, dtype=np.float32) if not isinstance(X, np.ndarray) else X.astype(np.float32, copy=False)
+    except (TypeError, ValueError) as e:
+        raise TransferkitError(
+            f"{what} cannot be read as numbers ({str(e).splitlines()[0][:80]}).",
+            "give numeric arrays of one shape; encode text or category columns as numbers first.",
+        ) from None
+    if names is not None and given is not None:
+        x = order_columns(x, given, names, what, "the model's (from fit)")
+    return image_layout(x)
+
+
+def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, np.ndarray]:
+    """(Domain with labels 0..C-1, the C original labels in sorted order), as scikit-learn does.
+
+    ``stored``: the dtype the user's array had (uint8 images are 0..255), when ``x`` is a
+    converted copy."""
+    stored = np.asarray(x).dtype if stored is None else stored
+    x = image_layout(np.asarray(x, dtype=np.float32))
+    y = np.asarray(y)
+    check_not_one_hot(y, len(x), name)
+    if y.dtype.kind == "f" and np.isnan(y).any():
+        raise TransferkitError(f"{name}: y contains NaN labels.", "drop those examples or give them a class.")
+    if y.dtype.kind == "f" and not np.all(y == np.round(y)) and len(np.unique(y)) > max(20, len(y) // 2):
+        raise TransferkitError(
+            f"{name}: y looks continuous ({len(np.unique(y))} distinct non-integer values in {len(y)} examples): "
+            "a regression target, not class labels.",
+            "give class labels (e.g. bin the values), or use a regressor.",
+        )
+    y = y.reshape(-1)  # a column (N, 1) is one label per example
+    if y.dtype.kind == "f" and np.all(y == np.round(y)):
+        y = y.astype(np.int64)  # 1.0 and 1 name the same class
+    labels, index = np.unique(y, return_inverse=True)
+    ok = x.size and np.isfinite(x).all()  # else Domain's own checks name the problem
+    vr = value_range(x, stored) if ok else (0.0, 1.0)  # each domain's natural range -> [0, 1], as for files
+    return Domain(name, x, index.astype(np.int64), [str(v) for v in labels], vr), labels
+
+
+def seed_from(random_state) -> int:
+    """``random_state`` as an int: an int as it is, a RandomState draws one, None a fresh one."""
+    rs = random_state
+    if isinstance(rs, (int, np.integer)) and not isinstance(rs, bool):
+        return int(rs)
+    if rs is None:
+        return int(np.random.SeedSequence().generate_state(1)[0] % 2**31)
+    if isinstance(rs, np.random.RandomState):
+        return int(rs.randint(2**31))
+    raise TransferkitError(f"random_state={rs!r} is not an int, None or a RandomState.", "use e.g. random_state=0.")

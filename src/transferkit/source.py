@@ -1,0 +1,109 @@
+"""A source model for the Python API: shared layers trained once on the source, then
+transferred from by any number of estimators.
+
+    src = tk.pretrain(Xs, ys)                             # source training, once
+    clf = tk.TransferClassifier("l2sp", source=src)
+    cross_val_score(clf, Xt, yt, cv=5)                    # every fold transfers from src
+
+A :class:`SourceModel` is read-only: every method copies the source model before it trains
+(a contract test checks that no registered method changes it), so ``clone`` (hence
+``cross_val_score`` and ``GridSearchCV``) hands the same object to every copy of the
+estimator instead of duplicating the source data and weights.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from transferkit.data import Domain
+from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
+from transferkit.errors import TransferkitError
+from transferkit.evaluate.source_check import source_steps, weak_source_warning
+from transferkit.inputs import as_domain, column_names, seed_from
+from transferkit.models import TransferModel
+from transferkit.train.source import pretrain_source, source_val_split
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SourceModel:
+    """What :func:`pretrain` learned and kept: the model, the source data as prepared for it
+    (for domain-adaptation methods), and how the source's inputs were read.
+
+    Attributes:
+        model: Shared layers + the source's specific layers.
+        domain: The source examples, labels 0..C-1.
+        recipe: How source inputs are scaled and shaped for the model.
+        parts: The prepared source split it trained on: ``source_x``, ``source_y``,
+            ``source_val_x``, ``source_val_y`` (tensors).
+        feature_names: A DataFrame source's column names, else None.
+        labels: The source labels as given, in the order of ``domain.classes``.
+        seed: The seed of source training (reused by the methods that transfer from it).
+        shared: The shared-layer architecture name it was built with.
+        val_accuracy: Accuracy on the held-out part of the source.
+    """
+
+    model: TransferModel
+    domain: Domain
+    recipe: Recipe
+    parts: dict
+    feature_names: list[str] | None
+    labels: np.ndarray
+    seed: int
+    shared: str
+    val_accuracy: float
+
+    def __deepcopy__(self, memo: dict) -> SourceModel:
+        return self  # read-only: copies of an estimator share it (module docstring)
+
+    def __repr__(self) -> str:
+        return (f"SourceModel(shared={self.model.config['architecture']!r}, classes={len(self.domain.classes)}, "
+                f"examples={len(self.domain.y)}, seed={self.seed})")  # fmt: skip
+
+
+def check_epochs(epochs, name: str = "epochs") -> int:
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise TransferkitError(f"{name}={epochs!r} must be a whole number >= 1.", f"use e.g. {name}=10.")
+    return int(epochs)
+
+
+def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, random_state=0) -> SourceModel:
+    """Train the shared (and source-specific) layers on a labelled source.
+
+    Args:
+        X_source: Source inputs: (N, D) vectors or (N, H, W) / (N, C, H, W) / (N, H, W, C)
+            images, an array or a DataFrame (uint8 images are read as 0..255).
+        y_source: (N,) labels, any ints or strings.
+        shared: Shared-layer architecture (``auto``: cnn for images, mlp for vectors).
+        epochs: Passes over the source (``source.epochs`` in an experiment file).
+        random_state: Seed: an int, a RandomState or None.
+
+    Returns:
+        A :class:`SourceModel` to pass as ``TransferClassifier(..., source=...)``.
+    """
+    epochs = check_epochs(epochs)
+    names = column_names(X_source)
+    src, labels = as_domain(X_source, y_source, "source")
+    if len(labels) < 2:
+        raise TransferkitError(f"pretrain got one source class ({labels[0]!r}): the shared layers would learn nothing.",
+                               "give source examples of at least two classes.")  # fmt: skip
+    recipe = make_recipe(src, src.input_shape, 0)
+    seed = seed_from(random_state)
+    xs, ys = apply_recipe(src.x, recipe), torch.from_numpy(src.y)
+    res = pretrain_source(
+        xs, ys, src.classes, architecture=shared, arch_kwargs={}, seed=seed, identity={}, use_cache=False,
+        settings={"epochs": epochs, "batch_size": 128, "lr": 2e-3, "weight_decay": 1e-4, "augment": True},
+    )  # fmt: skip
+    tr, va = (torch.from_numpy(i) for i in source_val_split(src.y, seed=seed))  # the split it trained on
+    parts = {"source_x": xs[tr], "source_y": ys[tr], "source_val_x": xs[va], "source_val_y": ys[va]}
+    note = weak_source_warning(res.val_accuracy, src.y[va.numpy()], seed, source_steps(len(tr), 128, epochs))
+    if note:  # e.g. a small source: epochs count passes, so few steps
+        fix = "raise the epochs (pretrain's epochs=, TransferClassifier's source_epochs=)"
+        warnings.warn(note.replace("raise source.epochs", fix), stacklevel=2)
+    return SourceModel(res.model, src, recipe, parts, names, labels, seed, shared, float(res.val_accuracy))
+
+
+__all__ = ["SourceModel", "pretrain"]
