@@ -143,21 +143,29 @@ def eval_domain(model: nn.Module, domain: str) -> Iterator[None]:
 
 
 @torch.no_grad()
-def estimate_target_stats(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> None:
+def estimate_target_stats(model: nn.Module, x: torch.Tensor, batch_size: int = 256, seed: int = 0) -> None:
     """AdaBN: set the target statistics to their average over ``x`` (N, ...), target inputs.
 
-    Only the target statistics change; source statistics and all parameters are kept.
+    The rows are visited in a seeded random order and each batch counts by its size, so the
+    result estimates the statistics of all of ``x``: data stored class by class (an image
+    folder, MNIST) would otherwise give batches of one class each, whose within-batch
+    variances leave out the spread between classes. Only the target statistics change;
+    source statistics and all parameters are kept.
     """
     wrappers = _wrappers(model)
     if not wrappers or len(x) < 2:
         return
     was = model.training
     model.train()
+    order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     n_batches = max(1, len(x) // batch_size)
+    seen = 0
     for i in range(n_batches):
+        rows = order[i * batch_size : (i + 1) * batch_size if i < n_batches - 1 else len(x)]
+        seen += len(rows)
         for w in wrappers:
-            w.momentum = 1.0 / (i + 1)  # a cumulative average over the batches
-        model(x[i * batch_size : (i + 1) * batch_size if i < n_batches - 1 else len(x)])
+            w.momentum = len(rows) / seen  # a running mean over batches, weighted by their size
+        model(x[rows])
     for w in wrappers:  # every row was a target row (n_source = 0): source statistics are untouched
         w.momentum = w.bn.momentum if w.bn.momentum is not None else 0.1
     model.train(was)
