@@ -6,9 +6,11 @@ Learning with Convolutional Networks"):
     min_{w_s, w_h}  (1/n) sum_i CE(f(x_i; w_s, w_h), y_i)
                     + (alpha / 2) ||w_s - w_s^0||^2 + (beta / 2) ||w_h||^2
 
-w_s: shared weights (w_s^0 their source values), w_h: specific weights. Weight decay is
-off for this method (the penalty replaces it). Training follows ``finetune`` (probe,
-then all layers at discriminative rates).
+w_s: shared parameters (w_s^0 their source values), w_h: the specific layers' weight
+matrices (their biases are not penalised), pulled toward 0 from where the probe left them,
+as the paper does for layers without a source starting point. Weight decay is off for this
+method (the penalty replaces it). Training follows ``finetune`` (probe, then all layers at
+discriminative rates).
 """
 
 from __future__ import annotations
