@@ -44,7 +44,9 @@ def _test_variance(per_example: Sequence[float] | None, plus_four: bool = False)
 
     ``plus_four``: for accuracies, v is taken with two right and two wrong pseudo-examples
     added (Agresti and Coull's "plus four"), so a model right on every test example still
-    gets an interval of the size its test split can support instead of a point."""
+    gets an interval of the size its test split can support instead of a point. The
+    variance is divided by m, the real examples, not by m + 4 as Agresti and Coull do:
+    slightly wider, on the safe side."""
     if per_example is None or len(per_example) < 2:
         return 0.0
     values = np.asarray(per_example, dtype=np.float64)
