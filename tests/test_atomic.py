@@ -76,3 +76,19 @@ def test_sigterm_unwinds_like_ctrl_c_and_leaves_nothing(tmp_path, monkeypatch, c
     assert "interrupted; nothing was written" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
     assert signal.getsignal(signal.SIGTERM) == before  # the handler is the caller's again
+
+
+def test_written_files_get_the_umask_permissions_not_mkstemps_0600(tmp_path):
+    import os
+    import stat
+
+    from transferkit.atomic import write_text
+
+    old = os.umask(0o022)
+    try:
+        path = write_text(tmp_path / "report.md", "x")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644  # was 0o600: teammates could not read runs
+        os.umask(0o077)
+        assert stat.S_IMODE(write_text(tmp_path / "private.md", "x").stat().st_mode) == 0o600
+    finally:
+        os.umask(old)

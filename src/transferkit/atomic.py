@@ -17,6 +17,14 @@ from pathlib import Path
 from typing import Any
 
 
+def _file_mode() -> int:
+    """The permissions a plain ``open(path, "w")`` would give: 0o666 less the umask
+    (``mkstemp`` makes its files 0o600, unreadable by teammates and web servers)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` then rename the temporary file onto ``path``."""
     path = Path(path)
@@ -26,6 +34,7 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
+        os.chmod(tmp_path, _file_mode())
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
