@@ -149,6 +149,8 @@ def seeds_from_count(v: Any) -> Any:
             raise ValueError("seeds must be >= 1")
         return list(range(v))
     if isinstance(v, list):
+        if not v:
+            raise ValueError("seeds must list at least one seed (or give a count: seeds: 3)")
         repeated = sorted({s for s in v if v.count(s) > 1}, key=str)
         if repeated:  # a repeated seed repeats the same run and would narrow the interval for nothing
             raise ValueError(f"seeds must be distinct, {repeated} repeat(s)")
