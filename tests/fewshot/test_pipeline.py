@@ -162,6 +162,8 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     two_k = ["--set", "fewshot.k_shot=[1,20]", "--set", "fewshot.n_query=10"]  # the largest K is checked first
     assert main(["fewshot", str(path), *two_k, "--out", str(tmp_path / "bad"), "--quiet"]) == 2
     assert "20 + 10" in capsys.readouterr().err
+    assert main(["fewshot", str(path), "--set", "target.shots=[1]", "--out", str(tmp_path / "bad"), "--quiet"]) == 2
+    assert "fewshot.k_shot" in capsys.readouterr().err  # was "Extra inputs are not permitted"
 
 
 def test_a_small_novel_class_is_named_and_needs_no_test_split(npz_pair, tmp_path, capsys):

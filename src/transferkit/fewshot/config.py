@@ -93,6 +93,14 @@ class FewShotSection(Strict):
 class NovelConfig(DataConfig):
     pad: int | Literal["auto"] = Field("auto", description="border in pixels, or match the source's framing")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_shots(cls, v: Any) -> Any:
+        if isinstance(v, dict) and "shots" in v:  # a `transferkit run` habit
+            raise ValueError("a few-shot target has no `shots`: support examples per class are fewshot.k_shot "
+                             "(e.g. fewshot: {k_shot: [1, 5]})")  # fmt: skip
+        return v
+
 
 class FewShotExperiment(Strict):
     name: str = "fewshot"
