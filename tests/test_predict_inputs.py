@@ -57,6 +57,20 @@ def test_a_run_that_saved_no_models_says_so(tmp_path):
         model_path(tmp_path)
 
 
+def test_a_missing_model_lists_every_method_shot_and_seed_saved(tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "summary.json").write_text(json.dumps({"deploy": {"method": "head", "shots": 5, "seed": 0}}))
+    for m in ("finetune", "head", "scratch"):
+        for k in (1, 5, 20):
+            for seed in (0, 1, 2):
+                (tmp_path / "models" / f"{m}_k{k}_seed{seed}.json").write_text("{}")
+    with pytest.raises(TransferkitError) as e:
+        model_path(tmp_path, seed=9)
+    assert "no model head_k5_seed9" in str(e.value)  # the list was cut at 12 of 27, dropping scratch
+    assert e.value.fix == ("choose among the 27 saved models: --method {finetune, head, scratch}, "
+                           "--shots {1, 5, 20}, --seed {0, 1, 2}.")  # fmt: skip
+
+
 def test_a_text_column_in_a_feature_csv_is_named_with_the_fix(tmp_path):
     (tmp_path / "t.csv").write_text("message,label\nhello there,1\nbye,0\n")
     with pytest.raises(TransferkitError, match=r"column 'message' is not numeric.*text_column: message"):

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -79,8 +80,18 @@ def model_path(run_dir: str | Path, method: str | None = None, shots: int | None
         available = sorted(p.stem for p in (run / "models").glob("*.json"))
         if not available:
             raise TransferkitError(f"{run} saved no models (save_models: false).", "re-run with save_models: true.")
-        raise TransferkitError(f"no model {path.name} in {run}.", f"choose one of: {', '.join(available[:12])}.")
+        raise TransferkitError(f"no model {path.name} in {run}.", saved_models_hint(available))
     return path
+
+
+def saved_models_hint(stems: list[str]) -> str:
+    """What --method/--shots/--seed can choose among, from model names ``method_k<shots>_seed<seed>``."""
+    parts = [m.groups() for s in stems if (m := re.fullmatch(r"(.+)_k(\d+)_seed(-?\d+)", s))]
+    if not parts:
+        return f"choose one of: {', '.join(stems)}."
+    methods, shots, seeds = (sorted({p[i] for p in parts}, key=key) for i, key in ((0, str), (1, int), (2, int)))
+    return (f"choose among the {len(stems)} saved models: --method {{{', '.join(methods)}}}, --shots "
+            f"{{{', '.join(shots)}}}, --seed {{{', '.join(seeds)}}}.")
 
 
 def run_columns(run_dir: str | Path) -> tuple[str, str]:
