@@ -323,3 +323,11 @@ def test_a_csv_target_with_another_label_column_can_be_ranked(tmp_path, capsys):
     assert main([*args, "--label-column", "kind", "--source-epochs", "1", "--scores", "knn", "--by", "knn",
                  "--out", str(out)]) == 0  # fmt: skip
     assert json.loads(out.read_text())["candidates"]
+
+
+def test_the_best_line_says_when_the_top_source_is_below_random_weights():
+    from transferkit.commands.rank import best_line
+
+    result = {"best": {"candidate": "osuleaf.npz", "cut": 1, "blocks": 2}, "best_beats_reference": False}
+    assert best_line(result).endswith("(below the random-weights reference: scratch may do as well)")
+    assert best_line({**result, "best_beats_reference": True}) == "best source: osuleaf.npz cut after block 1 of 2"

@@ -86,7 +86,7 @@ def execute(args) -> int:
     print(format_table(result))
     best = result["best"]
     if best is not None:
-        print(f"best: {best['candidate']} cut after block {best['cut']} of {best['blocks']}")
+        print(best_line(result))
     for warning in result.get("warnings", []):
         print(f"WARNING: {warning}")
     if result["best_beats_reference"] is False:
@@ -94,3 +94,10 @@ def execute(args) -> int:
     write_json(out, result)
     print(f"wrote {out}")
     return 0
+
+
+def best_line(result: dict) -> str:
+    """The top candidate, said not to be a recommendation when random weights score higher."""
+    best = result["best"]
+    below = " (below the random-weights reference: scratch may do as well)" if result["best_beats_reference"] is False else ""
+    return f"best source: {best['candidate']} cut after block {best['cut']} of {best['blocks']}{below}"
