@@ -31,7 +31,7 @@ from sklearn.exceptions import NotFittedError
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.data.splits import TargetData
 from transferkit.errors import TransferkitError
-from transferkit.inputs import as_domain, as_inputs, column_names, seed_from, stored_dtype
+from transferkit.inputs import as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
 from transferkit.methods import TransferTask, get_method
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
@@ -108,7 +108,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         names = names or column_names(X)  # the source's column order, else the target's
         tgt, labels = as_domain(as_inputs(X, names, "X"), y, "target", stored_dtype(X))
         if len(labels) < 2:
-            raise TransferkitError(f"fit got one class ({labels[0]!r}): there is nothing to tell apart.",
+            raise TransferkitError(f"fit got one class ({plain(labels[0])!r}): there is nothing to tell apart.",
                                    "give examples of at least two classes.")  # fmt: skip
         source_model = source.model if source is not None else None
         shape = source_model.config["input_shape"] if source_model is not None else tgt.input_shape

@@ -67,7 +67,12 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
     y = y.reshape(-1)  # a column (N, 1) is one label per example
     if y.dtype.kind == "f" and np.all(y == np.round(y)):
         y = y.astype(np.int64)  # 1.0 and 1 name the same class
-    labels, index = np.unique(y, return_inverse=True)
+    try:
+        labels, index = np.unique(y, return_inverse=True)
+    except TypeError:  # e.g. ints and strings in one object array: no order between them
+        kinds = sorted({type(v).__name__ for v in y.tolist()})
+        raise TransferkitError(f"{name}: y mixes kinds of labels ({', '.join(kinds)}), which have no common order.",
+                               "give labels of one kind, e.g. y.astype(str).") from None  # fmt: skip
     ok = x.size and np.isfinite(x).all()  # else Domain's own checks name the problem
     vr = value_range(x, stored) if ok else (0.0, 1.0)  # each domain's natural range -> [0, 1], as for files
     return Domain(name, x, index.astype(np.int64), [str(v) for v in labels], vr), labels
@@ -83,3 +88,8 @@ def seed_from(random_state) -> int:
     if isinstance(rs, np.random.RandomState):
         return int(rs.randint(2**31))
     raise TransferkitError(f"random_state={rs!r} is not an int, None or a RandomState.", "use e.g. random_state=0.")
+
+
+def plain(v):
+    """A numpy scalar as the Python value it holds, for messages (``0``, not ``np.int64(0)``)."""
+    return v.item() if isinstance(v, np.generic) else v

@@ -23,7 +23,7 @@ from transferkit.data import Domain
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.errors import TransferkitError
 from transferkit.evaluate.source_check import source_steps, weak_source_warning
-from transferkit.inputs import as_domain, column_names, seed_from
+from transferkit.inputs import as_domain, column_names, plain, seed_from
 from transferkit.models import TransferModel
 from transferkit.train.source import pretrain_source, source_val_split
 
@@ -88,7 +88,7 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     names = column_names(X_source)
     src, labels = as_domain(X_source, y_source, "source")
     if len(labels) < 2:
-        raise TransferkitError(f"pretrain got one source class ({labels[0]!r}): the shared layers would learn nothing.",
+        raise TransferkitError(f"pretrain got one source class ({plain(labels[0])!r}): the shared layers would learn nothing.",
                                "give source examples of at least two classes.")  # fmt: skip
     recipe = make_recipe(src, src.input_shape, 0)
     seed = seed_from(random_state)
