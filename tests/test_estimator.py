@@ -288,3 +288,12 @@ def test_source_parameter_mistakes_are_named(data, tmp_path):
     clf.save(tmp_path / "m")  # the source is not a saved parameter
     back = TransferClassifier.load(tmp_path / "m")
     assert back.source is None and np.array_equal(back.predict(xt), clf.predict(xt))
+
+
+def test_a_series_stored_as_n_l_1_is_named_not_a_torch_traceback():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30, 150, 1)).astype(np.float32), np.arange(30) % 2
+    with pytest.raises(TransferkitError, match="images of 150x1 pixels are too small for the cnn") as e:
+        TransferClassifier("scratch", method_params={"steps": 2}).fit(x, y)  # was torch's "Output size is too small"
+    assert "x.reshape(len(x), -1)" in e.value.fix
+    assert TransferClassifier("scratch", method_params={"steps": 2}).fit(x.reshape(30, -1), y).n_features_in_ == 150

@@ -39,6 +39,20 @@ def test_recipe_values_channels_and_size():
     assert Recipe.from_dict(Recipe((0, 16), (1, 28, 28), 4).to_dict()) == Recipe((0, 16), (1, 28, 28), 4)
 
 
+def test_colour_maps_to_grey_and_other_channel_counts_are_refused_with_the_transpose():
+    grey = Recipe((0.0, 1.0), (1, 8, 8), 0)
+    rgba = np.zeros((2, 4, 8, 8), np.float32)
+    rgba[:, :3] = 0.6
+    rgba[:, 3] = 1.0  # an opaque alpha channel is not brightness
+    assert np.allclose(apply_recipe(rgba, grey).numpy(), 0.6)
+    assert apply_recipe(rgba, Recipe((0.0, 1.0), (3, 8, 8), 0)).shape == (2, 3, 8, 8)
+    five_last = np.zeros((2, 25, 25, 5), np.float32)  # channels-last with 5 bands: read as 25 channels of 25x5
+    with pytest.raises(TransferkitError, match="read as 25 channels of 25x5 pixels") as e:
+        apply_recipe(five_last, Recipe((0.0, 1.0), (1, 25, 25), 0))  # was averaged to grey and resized silently
+    assert "x.transpose(0, 3, 1, 2)" in e.value.fix
+    assert apply_recipe(five_last.transpose(0, 3, 1, 2), Recipe((0.0, 1.0), (5, 25, 25), 0)).shape == (2, 5, 25, 25)
+
+
 def test_image_vs_vector_mismatch_is_an_error():
     vec = Domain("v", np.zeros((2, 5), np.float32), np.array([0, 1]), ["a", "b"])
     with pytest.raises(TransferkitError, match="same kind"):

@@ -192,10 +192,15 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
     if t.shape[1] != c:
         if t.shape[1] == 1:
             t = t.expand(-1, c, -1, -1)
-        elif c == 1:
-            t = t.mean(dim=1, keepdim=True)
+        elif t.shape[1] in (3, 4) and c in (1, 3):  # colour (alpha dropped) to grey or RGB
+            t = t[:, :3].mean(dim=1, keepdim=True) if c == 1 else t[:, :3]
         else:
-            raise TransferkitError(f"cannot map {t.shape[1]} channels to {c}.", "give grey or RGB images.")
+            last = f" If they are channels-last ({x.shape[-1]} channels), pass x.transpose(0, 3, 1, 2)." if x.ndim == 4 else ""
+            raise TransferkitError(
+                f"inputs of shape {tuple(x.shape)} read as {t.shape[1]} channels of {t.shape[2]}x{t.shape[3]} pixels "
+                f"cannot be mapped to the model's {c}.",
+                f"give grey or RGB images (or {c}-channel ones) in (N, C, H, W) layout.{last}",
+            )
     inner = (h - 2 * recipe.pad, w - 2 * recipe.pad)
     if recipe.resolution is not None and tuple(t.shape[2:]) != tuple(recipe.resolution):
         t = F.interpolate(t, size=tuple(recipe.resolution), mode="bilinear", align_corners=False, antialias=True)

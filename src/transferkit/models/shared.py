@@ -61,7 +61,13 @@ class SharedLayers(nn.Module):
 @register_architecture("cnn", "LeNet-like CNN with BatchNorm for small grey or RGB images (e.g. 28x28)", "image")
 class SmallCNN(SharedLayers):
     def __init__(self, input_shape: tuple[int, ...], width: int = 16, feature_dim: int = 128) -> None:
-        c = input_shape[0]
+        c, h, w = input_shape
+        if min(h, w) < 4:  # two 2x2 poolings: a side under 4 pixels pools to nothing
+            raise TransferkitError(
+                f"images of {h}x{w} pixels are too small for the cnn, whose two 2x2 poolings need at least 4x4.",
+                "a series stored as (N, L, 1) or (N, 1, L) is L features: pass x.reshape(len(x), -1) (the mlp); "
+                "tiny images: upsample them to at least 4x4.",
+            )
         blocks = [
             # conv -> pool -> BN -> ReLU (LeNet's order): pooling before the normalisation
             # and the non-linearity does their work on a quarter of the pixels, which makes
