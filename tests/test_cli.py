@@ -25,6 +25,22 @@ def test_list(capsys):
         assert word in out
 
 
+def test_every_command_takes_threads(capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert main(["list", "--threads", "1"]) == 0 and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    assert main(["list", "--threads", "0"]) == 2
+    assert "--threads 0 must be at least 1" in capsys.readouterr().err
+    for command in ("run", "fewshot", "predict", "rank", "demo"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "--threads N" in capsys.readouterr().out
+
+
 @pytest.mark.slow
 def test_run_then_predict_on_user_npz(tmp_path, image_npz, capsys):
     src, tgt = image_npz

@@ -29,9 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     mods = _commands()
     for mod in mods.values():
         mod.add_parser(sub)
+    for command in sub.choices.values():
+        command.add_argument("--threads", type=int, default=None, metavar="N",
+                             help="CPU threads for torch (default: all cores; 1-2 on a shared machine)")  # fmt: skip
     args = parser.parse_args(argv)
     previous = _stop_on_sigterm()
     try:
+        _set_threads(args.threads)
         return mods[args.command].execute(args)
     except TransferkitError as e:
         print(f"transferkit: error: {e}", file=sys.stderr)
@@ -47,6 +51,16 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _set_threads(n: int | None) -> None:
+    if n is None:
+        return
+    if n < 1:
+        raise TransferkitError(f"--threads {n} must be at least 1.", "give e.g. --threads 2, or leave it out for all cores.")
+    import torch
+
+    torch.set_num_threads(n)
 
 
 class Terminated(BaseException):
