@@ -54,7 +54,9 @@ def test_run_folder_features_once_and_same_episodes(npz_pair, tmp_path, monkeypa
     real = fewshot_experiment.cache_features
     monkeypatch.setattr(fewshot_experiment, "cache_features", lambda *a, **kw: calls.append(1) or real(*a, **kw))
     out = tmp_path / "run"
-    summary = run_fewshot(tiny(*npz_pair), out=out, progress=False)
+    import transferkit as tk
+
+    summary = tk.fewshot(tiny(*npz_pair), out=out, progress=False)  # the public name of run_fewshot
 
     assert len(calls) == 2  # once per source seed, whatever the methods, K and episodes
     rows = {(r["method"], r["shots"]): r for r in summary["results"]}
