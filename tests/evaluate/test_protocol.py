@@ -108,3 +108,22 @@ def test_the_target_recipe_never_looks_at_test_inputs(image_npz, monkeypatch):
     monkeypatch.setattr(prepare_module, "make_recipe", spy)
     data = prepare_module.prepare(validate(tiny_experiment(*image_npz)))
     assert seen == [len(data.source.y), len(data.split.pool_idx)] and len(data.split.test_idx) > 0
+
+
+def test_a_test_input_does_not_set_the_targets_value_range(image_npz, tmp_path):
+    from transferkit.config import validate
+    from transferkit.evaluate.prepare import prepare
+
+    src, tgt = image_npz
+    d = np.load(tgt)
+    x = d["x"].astype(np.float32) / 255.0  # a float target: its range is measured on the data
+    np.savez(tmp_path / "clean.npz", x=x, y=d["y"], classes=d["classes"])
+    clean = prepare(validate(tiny_experiment(src, tmp_path / "clean.npz")))
+    x = x.copy()
+    x[clean.split.test_idx[0], 0, 0] = 2.0  # one bright pixel in one test image
+    np.savez(tmp_path / "outlier.npz", x=x, y=d["y"], classes=d["classes"])
+    outlier = prepare(validate(tiny_experiment(src, tmp_path / "outlier.npz")))
+    assert np.array_equal(outlier.split.pool_idx, clean.split.pool_idx)
+    assert outlier.target_recipe.value_range == clean.target_recipe.value_range  # was (0, 2.0): every input rescaled
+    pool = torch.from_numpy(clean.split.pool_idx)
+    assert torch.equal(outlier.xt[pool], clean.xt[pool])

@@ -331,3 +331,23 @@ def test_the_best_line_says_when_the_top_source_is_below_random_weights():
     result = {"best": {"candidate": "osuleaf.npz", "cut": 1, "blocks": 2}, "best_beats_reference": False}
     assert best_line(result).endswith("(below the random-weights reference: scratch may do as well)")
     assert best_line({**result, "best_beats_reference": True}) == "best source: osuleaf.npz cut after block 1 of 2"
+
+
+def test_a_test_input_does_not_change_ranking_scores(tmp_path):
+    from transferkit.data.splits import make_test_split
+    from transferkit.ranking.rank import rank
+
+    _, tgt = _npz(tmp_path)
+    d = np.load(tgt)
+    x = d["x"].astype(np.float32) / 255.0  # float: the range is measured on the data
+    saved = tmp_path / "saved"
+    tiny_model().save(saved, {"recipe": {"value_range": [0, 1], "shape": [1, 12, 12], "pad": 0}})
+    scores = []
+    for name, bright in (("clean", False), ("outlier", True)):
+        xi = x.copy()
+        if bright:  # one bright pixel in one image of the test part rank holds out as run does
+            xi[make_test_split(d["y"], 0.3, 0, CLASSES).test_idx[0], 0, 0] = 3.0
+        np.savez(tmp_path / f"{name}.npz", x=xi, y=d["y"], classes=np.array(CLASSES))
+        result = rank(str(tmp_path / f"{name}.npz"), 3, models=[f"{saved}.safetensors"], reference=False, cuts=[3])
+        scores.append([r["logme"] for r in result["candidates"]])
+    assert scores[0] == scores[1]  # was rescaled by the test image's pixel

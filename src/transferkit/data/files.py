@@ -72,6 +72,22 @@ def value_range(x: np.ndarray, dtype: np.dtype | None = None) -> tuple[float, fl
     return (lo, hi if hi > lo else lo + 1.0)
 
 
+RANGE_FROM_DATA = "range_from_data"  # Domain.meta key: value_range was measured on x, not fixed by its dtype
+
+
+def range_of_rows(domain: Domain, rows: np.ndarray) -> Domain:
+    """``domain`` with its value range measured on ``rows`` only (the training pool), when
+    the range came from the data: held-out test inputs must not set the scale of the inputs
+    the models see (one bright test pixel would rescale every image). Fixed ranges (uint8,
+    built-in domains) are kept."""
+    if not domain.meta.get(RANGE_FROM_DATA) or len(rows) == 0:
+        return domain
+    x = domain.x[rows]
+    if not np.isfinite(x).all():
+        return domain  # Domain's checks name the problem
+    return Domain(domain.name, domain.x, domain.y, domain.classes, value_range(x), domain.meta)
+
+
 CHANNEL_COUNTS = (1, 3, 4)  # grey, RGB, RGBA
 
 
@@ -140,7 +156,7 @@ def load_npz(path: Path) -> Domain:
             "another scale (e.g. 0..16), save x as float32 so the range is taken from the data.",
             stacklevel=2,
         )
-    return Domain(str(path), x, y, classes, value_range(x, stored))
+    return Domain(str(path), x, y, classes, value_range(x, stored), {RANGE_FROM_DATA: stored != np.uint8})
 
 
 def read_images(files: list[Path]) -> np.ndarray:
@@ -327,4 +343,5 @@ def load_csv(path: Path, label_column: str) -> Domain:
         classes = sorted(set(raw_labels))
         y = np.asarray([classes.index(v) for v in raw_labels], dtype=np.int64)
     columns = [c for j, c in enumerate(header) if j != li]
-    return Domain(str(path), x, y, classes, value_range(x) if np.isfinite(x).all() else (0.0, 1.0), {"columns": columns})
+    return Domain(str(path), x, y, classes, value_range(x) if np.isfinite(x).all() else (0.0, 1.0),
+                  {"columns": columns, RANGE_FROM_DATA: True})  # fmt: skip

@@ -9,7 +9,7 @@ import torch
 
 from transferkit.config import DataConfig, ExperimentConfig
 from transferkit.data import Domain, load_domain
-from transferkit.data.files import order_columns
+from transferkit.data.files import order_columns, range_of_rows
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, match_resolution
 from transferkit.data.splits import TestSplit, make_test_split, no_test_split
 from transferkit.errors import TransferkitError
@@ -108,7 +108,9 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     split = (make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed, target.classes) if test_split
              else no_test_split(len(target.y)))  # fmt: skip
     src_recipe = make_recipe(source, shape, 0) if source else None
-    # the target's framing (pad: auto) and range checks look at pool inputs only, never at test inputs
+    # the target's value range, framing (pad: auto) and range checks look at pool inputs only,
+    # never at test inputs
+    target = range_of_rows(target, split.pool_idx)
     tgt_recipe = make_recipe(target.select(split.pool_idx), shape, cfg.target.pad, source=source)
     if source is not None and target.is_image and cfg.source.resolution == "match":
         src_recipe = match_resolution(src_recipe, target.input_shape[1:], tgt_recipe)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from transferkit.config import ExperimentConfig
+from transferkit.data.files import range_of_rows
 from transferkit.data.preprocess import apply_recipe, make_recipe
 from transferkit.data.splits import make_test_split, no_test_split
 from transferkit.data.text import TextDomain, TextRecipe, tokenize
@@ -73,7 +74,8 @@ def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepar
                 f"keep {spec.input_size[0]} channels: [C, H, W].",
             )
         src_recipe = make_recipe(source, shape, 0) if source else None
-        tgt_recipe = make_recipe(target.select(split.pool_idx), shape, cfg.target.pad, source=source)  # no test rows
+        target = range_of_rows(target, split.pool_idx)  # value range, framing: no test rows
+        tgt_recipe = make_recipe(target.select(split.pool_idx), shape, cfg.target.pad, source=source)
         xt = apply_recipe(target.x, tgt_recipe)
         xs = apply_recipe(source.x, src_recipe) if source else None
         scratch = cfg.model.shared

@@ -22,6 +22,7 @@ import torch
 
 from transferkit.config import DataConfig, SourceConfig
 from transferkit.data import Domain
+from transferkit.data.files import range_of_rows
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.data.splits import draw_shots, make_test_split
 from transferkit.errors import TransferkitError
@@ -72,8 +73,9 @@ def source_candidate(
     return Candidate(spec if is_builtin(spec) else Path(spec).name, res.model), domain
 
 
-def pretrained_candidate(name: str, labelled, pad: int | str = "auto") -> tuple[Candidate, torch.Tensor]:
-    """A pretrained encoder as it is (no source data) and ``labelled`` brought to its input.
+def pretrained_candidate(name: str, labelled, pad: int | str = "auto", pool=None) -> tuple[Candidate, torch.Tensor]:
+    """A pretrained encoder as it is (no source data) and ``labelled`` brought to its input
+    (framed as ``pool``, the target's training pool, is; default: ``labelled`` itself).
 
     Inputs as ``transferkit run`` prepares them for ``source: {pretrained: name}``
     (:mod:`transferkit.evaluate.pretrained`): the encoder's tokenizer for texts, its input
@@ -95,7 +97,7 @@ def pretrained_candidate(name: str, labelled, pad: int | str = "auto") -> tuple[
         x = tokenize(encoder.tokenizer, labelled.texts, shape[0])
     else:
         shape = tuple(spec.input_size)
-        x = apply_recipe(labelled.x, make_recipe(labelled, shape, 0 if pad == "auto" else pad))
+        x = apply_recipe(labelled.x, make_recipe(pool if pool is not None else labelled, shape, 0 if pad == "auto" else pad))
     model = build_pretrained_model(name, None, shape, labelled.classes).eval()
     return Candidate(name, model, source_head=False), x
 
@@ -148,7 +150,7 @@ def trained_on_these(spec: str, target: Domain, lab: np.ndarray) -> int:
     same = _same_data(tgt.get("data"), target.name) or tgt.get("fingerprint") == target.fingerprint()
     if not same or tgt.get("examples") != len(target.y) or not dep.get("shots"):
         return 0
-    seen = labelled_examples(target, dep["shots"], dep["seed"], tgt.get("split_seed", 0), tgt.get("test_fraction", 0.3))
+    seen, _ = labelled_examples(target, dep["shots"], dep["seed"], tgt.get("split_seed", 0), tgt.get("test_fraction", 0.3))
     return len(set(lab.tolist()) & set(seen.tolist()))
 
 
@@ -164,8 +166,9 @@ def _same_data(a: str | None, b: str) -> bool:
 
 def labelled_examples(
     target: Domain, shots: int, seed: int, split_seed: int = 0, test_fraction: float = 0.3
-) -> np.ndarray:
-    """Indices of the ``shots`` labelled examples per class the protocol would draw."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the ``shots`` labelled examples per class the protocol would draw, and of
+    the pool they come from (the target less its test part)."""
     if shots < 1:
         raise TransferkitError(f"shots={shots}: ranking needs labelled target examples.", "use --shots 1 or more.")
     split = make_test_split(target.y, test_fraction, split_seed, target.classes)
@@ -176,7 +179,7 @@ def labelled_examples(
             f"{e.problem.rstrip('.')} (the protocol's test part, {test_fraction:.0%} of each class, is held out first).",
             "lower --shots or add examples of that class.",
         ) from None
-    return lab
+    return lab, split.pool_idx
 
 
 def rank(
@@ -252,8 +255,9 @@ def rank(
             f"{target} holds one class ({tgt.classes[int(present[0])]!r}); a ranking needs at least two to tell apart.",
             "give a target with examples of two or more classes.",
         )
-    lab = labelled_examples(tgt, shots, seed, split_seed, test_fraction)
-    labelled = tgt.select(lab)
+    lab, pool_idx = labelled_examples(tgt, shots, seed, split_seed, test_fraction)
+    tgt = range_of_rows(tgt, pool_idx)  # as `transferkit run`: value range and framing from the pool, no test rows
+    labelled, pool = tgt.select(lab), tgt.select(pool_idx)
     entries: list[tuple[Candidate, torch.Tensor]] = []  # each candidate with the labelled inputs it reads
 
     def inputs_for(cand: Candidate, p, src=None) -> torch.Tensor:
@@ -261,15 +265,15 @@ def rank(
             raise TransferkitError(f"candidate {cand.name} reads texts, but {target} holds images or vectors.",
                                    "rank text models on text targets (with --pretrained), image models here.")  # fmt: skip
         try:
-            recipe: Recipe = make_recipe(labelled, tuple(cand.model.config["input_shape"]), p, source=src)
+            recipe: Recipe = make_recipe(pool, tuple(cand.model.config["input_shape"]), p, source=src)
         except TransferkitError as e:  # several candidates: say which one does not fit
             raise TransferkitError(f"candidate {cand.name}: {e.problem}", e.fix) from None
         return apply_recipe(labelled.x, recipe)
 
     # pretrained encoders first: a mistyped name or the wrong modality fails before minutes of source training
-    encoders = [pretrained_candidate(name, labelled, pad) for name in pretrained or []]
+    encoders = [pretrained_candidate(name, labelled, pad, pool) for name in pretrained or []]
     for spec in sources or []:
-        cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=tgt, pad=pad)
+        cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=pool, pad=pad)
         entries.append((cand, inputs_for(cand, pad, src)))
     warnings = []
     for spec in models or []:
