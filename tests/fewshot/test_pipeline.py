@@ -157,7 +157,8 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     path = tmp_path / "fs.yaml"
     path.write_text(yaml.safe_dump({**cfg, "seeds": 1}))
     assert main(["fewshot", str(path), "--out", str(tmp_path / "cli"), "--quiet"]) == 0
-    assert "| prototypes |" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "| prototypes |" in out and "| transductive † |" in out and "† transductive: predicts each episode's" in out
     assert main(["fewshot", str(path), "--set", "fewshot.n_query=99", "--out", str(tmp_path / "bad"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "k_shot + n_query" in err and "Traceback" not in err and not (tmp_path / "bad").exists()

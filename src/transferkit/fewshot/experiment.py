@@ -50,6 +50,7 @@ class FewShotRecord:
     seed: int | None
     on_features: bool
     result: EpisodeResult
+    transductive: bool = False  # predicts an episode's queries together, using them unlabelled
 
 
 @dataclass
@@ -191,7 +192,8 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
                     res = evaluate_trained(
                         m, setting, episodes[k][:n], _ticker(say, f"{m.label} {k}-shot seed={seed}", n)
                     )
-                run.records.append(FewShotRecord(m.label, k, seed if m.uses_source else None, m.on_features, res))
+                run.records.append(FewShotRecord(m.label, k, seed if m.uses_source else None, m.on_features, res,
+                                                 bool(m.fewshot is not None and m.fewshot.transductive)))  # fmt: skip
                 say(f"{m.label} {fs.n_way}-way {k}-shot seed={seed}: {100 * res.mean:.1f} % "
                     f"({len(res.accuracies)} episodes, {res.seconds:.2f} s)")  # fmt: skip
         if run.example is None:

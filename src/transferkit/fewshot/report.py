@@ -1,9 +1,10 @@
 """The few-shot run folder: summary.json, report.md, plots; written atomically.
 
-Accuracy of a (method, K) pools the query accuracies of all its episodes over all source
-seeds: mean and the 95 % interval ``t * std / sqrt(episodes)`` (Student's t; 1.96 at many episodes). That
-interval reflects episode sampling only; ``seed_ci95`` (Student t over the per-seed
-means) shows how much the source model's seed moves the result.
+Accuracy of a (method, K): each episode's query accuracy is first averaged over the source
+seeds (episode i is the same draw for every seed), then the mean and the 95 % interval
+``t * std / sqrt(episodes)`` (Student's t) are taken over episodes. That interval reflects
+episode sampling only; ``seed_ci95`` (Student t over the per-seed means) shows how much the
+source model's seed moves the result.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def results_rows(run: FewShotRun) -> list[dict]:
             gain, gain_ci = paired_gain(recs, scratch, step)
             rows.append({
                 "method": method, "shots": k, "on_features": recs[0].on_features,
+                "transductive": recs[0].transductive,
                 "gain_vs_scratch": gain, "gain_ci95": gain_ci,
                 "gain_episodes": None if gain is None else min(n_ep, len(scratch[0].result.accuracies)),
                 "negative_transfer": bool(gain_ci is not None and gain_ci[1] < 0),
@@ -124,11 +126,15 @@ def markdown_table(summary: dict) -> str:
     ks = summary["protocol"]["k_shot"]
     n = summary["protocol"]["n_way"]
     lines = ["| method | " + " | ".join(f"{n}-way {k}-shot" for k in ks) + " |", "|---" * (len(ks) + 1) + "|"]
+    transductive = {r["method"] for r in summary["results"] if r.get("transductive")}
     for method in dict.fromkeys(r["method"] for r in summary["results"]):
         cells = [
             _cell(next((r for r in summary["results"] if r["method"] == method and r["shots"] == k), None)) for k in ks
         ]
-        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        lines.append(f"| {method}{' †' if method in transductive else ''} | " + " | ".join(cells) + " |")
+    if transductive:
+        lines += ["", "† transductive: predicts each episode's queries together, using them as unlabelled examples "
+                      "(balanced: the same number per class), a different setting from classifying one query at a time."]  # fmt: skip
     return "\n".join(lines)
 
 
