@@ -260,3 +260,21 @@ def test_same_classes_with_a_domain_shift_choose_adaptation(models):
     assert decide(task, AutoParams(adaptation_method=None, **QUICK))["method"] not in ("im", "self_training")
     model = get_method("auto", **QUICK).fit(task)  # the composite trains
     assert model.config["auto_decision"]["params"]["base"] == "mcc"
+
+
+def test_source_sanity_measures_chance_by_the_most_frequent_class():
+    from types import SimpleNamespace
+
+    from transferkit.methods.auto import source_sanity
+
+    class Majority(torch.nn.Module):  # learnt only the class frequencies: always class 0
+        classes = ["a", "b", "c"]
+
+        def forward(self, x):
+            return torch.tensor([[1.0, 0.0, 0.0]]).expand(len(x), 3)
+
+    yv = torch.tensor([0] * 80 + [1] * 10 + [2] * 10)
+    task = SimpleNamespace(source_val_x=torch.zeros(100, 2), source_val_y=yv, source_model=Majority())
+    s = source_sanity(task)
+    assert s["accuracy"] == pytest.approx(0.8, abs=1e-6) and s["chance"] == pytest.approx(0.8) and abs(s["z"]) < 1e-3
+    # against 1/C it passed with z = 9.9

@@ -100,14 +100,19 @@ def measure(task: TransferTask) -> dict:
 
 @torch.no_grad()
 def source_sanity(task: TransferTask) -> dict | None:
-    """Accuracy of the source model on its held-out validation split, against chance (binomial z)."""
+    """Accuracy of the source model on its held-out validation split, against chance (binomial z).
+
+    Chance is the rate of always predicting the split's most frequent class (1/C when the
+    classes are balanced), as in the run's weak-source warning: on an imbalanced source,
+    1/C would let a model that learnt only the class frequencies pass."""
     xv, yv = task.source_val_x, task.source_val_y
     if xv is None or yv is None or len(yv) == 0:
         return None
     model = task.source_model.eval()
     pred = torch.cat([model(xv[i : i + 512]).argmax(1) for i in range(0, len(xv), 512)])
-    acc, chance, n = float((pred == yv).float().mean()), 1.0 / len(model.classes), len(yv)
-    z = (acc - chance) / np.sqrt(chance * (1 - chance) / n)
+    n = len(yv)
+    acc, chance = float((pred == yv).float().mean()), float(torch.bincount(yv).max()) / n
+    z = (acc - chance) / np.sqrt(chance * (1 - chance) / n) if chance < 1 else float("inf")  # one class: not judged
     return {"accuracy": acc, "chance": chance, "examples": n, "z": float(z)}
 
 
