@@ -267,8 +267,9 @@ def test_a_shared_source_survives_clone_so_cross_validation_transfers(data):
     assert clone(clf).source is src  # shared, not copied
     scores = cross_val_score(clf, xt[:30], yt[:30], cv=3)
     assert scores.mean() > 0.6  # every fold transferred: the bars are easy from the source
-    with pytest.raises(TransferkitError, match=r"method 'head' transfers from a source, and none was given"):
+    with pytest.raises(TransferkitError, match=r"method 'head' transfers from a source, and none was given") as e:
         cross_val_score(clone(clf).set_params(source=None), xt[:30], yt[:30], cv=3, error_score="raise")
+    assert "clone (as in cross_val_score) drops a .pretrain() source" in e.value.fix
 
 
 def test_source_parameter_mistakes_are_named(data, tmp_path):
@@ -278,6 +279,9 @@ def test_source_parameter_mistakes_are_named(data, tmp_path):
     src = tk.pretrain(xs, ys, epochs=1)
     with pytest.raises(TransferkitError, match="already has a source"):
         TransferClassifier("head", source=src).pretrain(xs, ys)
+    both = TransferClassifier("head", source_epochs=1, method_params={"steps": 5}).pretrain(xs, ys)
+    with pytest.raises(TransferkitError, match="a source from .pretrain.. and another from source="):
+        both.set_params(source=src).fit(xt, yt)  # was: fit silently used pretrain's source
     with pytest.raises(TransferkitError, match="source=tuple is not a transferkit SourceModel"):
         TransferClassifier("head", source=(xs, ys)).fit(xt, yt)
     with pytest.raises(TransferkitError, match="shared='mlp' differs from the source's"):

@@ -89,6 +89,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     def _source(self) -> SourceModel | None:
         """The source to transfer from: ``pretrain``'s, else the ``source`` parameter."""
         if hasattr(self, "source_"):
+            if self.source is not None:  # set_params(source=...) after pretrain: which one was meant?
+                raise TransferkitError("this TransferClassifier has a source from .pretrain() and another from "
+                                       "source=...; fit would have to ignore one.", "use either source=... or "
+                                       ".pretrain(), not both (a new instance, or set_params(source=None)).")  # fmt: skip
             return self.source_
         if self.source is not None and not isinstance(self.source, SourceModel):
             raise TransferkitError(f"source={type(self.source).__name__} is not a transferkit SourceModel.",
@@ -123,7 +127,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if method.uses_source and source_model is None:
             raise TransferkitError(
                 f"method {self.method!r} transfers from a source, and none was given.",
-                "call .pretrain(X_source, y_source) before .fit, or use method='scratch'.",
+                "call .pretrain(X_source, y_source) before .fit, or use method='scratch'; clone (as in "
+                "cross_val_score) drops a .pretrain() source: pass source=transferkit.pretrain(X_source, y_source).",
             )
         method.check(shots, same, source_model is not None)
         if X_unlabelled is None and method.uses_unlabelled and not method.optional_source:  # auto: its choice
