@@ -6,8 +6,12 @@ import sys
 from collections.abc import Callable
 
 
+NOT_UNITS = ("source seed=", "warning:", "note:")  # said along the way; not a finished (method, k, seed)
+
+
 class Progress:
-    """``Progress(total)`` is called with one message per finished unit of work."""
+    """``Progress(total)`` is called with one message per finished unit of work, and with
+    messages starting with one of ``NOT_UNITS``, which are shown but not counted."""
 
     def __init__(self, total: int, enabled: bool = True, stream=None) -> None:
         self.stream = stream or sys.stderr
@@ -23,7 +27,7 @@ class Progress:
     def __call__(self, message: str) -> None:
         if not self.enabled:
             return
-        if message.startswith("source seed="):
+        if message.startswith(NOT_UNITS):
             if self.bar is None:
                 print(f"[transferkit] {message}", file=self.stream, flush=True)
             else:
