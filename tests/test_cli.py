@@ -289,6 +289,14 @@ def test_predict_warns_when_the_model_it_uses_was_flagged_negative(tmp_path, ima
     from transferkit.report.markdown import render_report
 
     assert "**flagged as negative transfer in this run**" in render_report({**summary, "wall_time_s": 1.0}, {})
+    y = np.load(image_npz[1])["y"]  # 3 balanced classes in the fixture: a test split near a third each
+    assert 0.3 <= summary["target"]["majority_rate"] <= 0.4 and summary["target"]["majority_class"] in ("a", "b", "c")
+    report = render_report(summary, {})
+    assert "always predicting its most frequent class" in report and len(y) > 0
+    scratch = next(r for r in summary["results"] if r["method"] == "scratch")
+    assert ("does not beat the most frequent class" in report) == (scratch["accuracy_mean"] <= summary["target"]["majority_rate"])
+    scratch["accuracy_mean"] = 0.2  # below the trivial rule: said so
+    assert "**`scratch` does not beat the most frequent class" in render_report(summary, {})
 
 
 def test_the_report_names_a_pretrained_source_used_as_published():

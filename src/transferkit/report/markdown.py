@@ -27,6 +27,9 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         f"fixed test split of {tgt['test_examples']} examples (split seed {tgt['split_seed']}), "
         f"pool of {tgt['pool_examples']}; input recipe {tgt['recipe']}",
     ]
+    if tgt.get("majority_rate") is not None:
+        lines.append(f"  - always predicting its most frequent class (`{tgt['majority_class']}`) scores "
+                     f"{100 * tgt['majority_rate']:.1f} % on the test split: the trivial rule to beat")  # fmt: skip
     if tgt.get("test_examples_in_source"):
         same = tgt.get("test_examples_in_source_same_class")  # absent from older summaries
         same = "" if same is None else f", {same} with the same class"
@@ -55,6 +58,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         markdown_table(summary["results"]),
         "",
     ]
+    lines += trivial_baseline_lines(summary)
     lines += negative_transfer_lines(summary)
     if summary["skipped"]:
         lines += [skipped_line(summary["skipped"]), ""]
@@ -63,6 +67,21 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     for title, rel in plots.items():
         lines += [f"## {title}", "", f"![{title}]({rel})", ""]
     return "\n".join(lines)
+
+
+def trivial_baseline_lines(summary: dict) -> list[str]:
+    """Where `scratch` does not beat always predicting the most frequent class: gains over it
+    then say little about what transfer adds over a trivial rule."""
+    rate = summary["target"].get("majority_rate")
+    if rate is None:
+        return []
+    ks = [str(r["shots"]) for r in summary.get("results", [])
+          if r.get("method") == "scratch" and r.get("accuracy_mean") is not None and r["accuracy_mean"] <= rate]  # fmt: skip
+    if not ks:
+        return []
+    return [f"**`scratch` does not beat the most frequent class ({100 * rate:.1f} %) at k = {', '.join(ks)}:** it "
+            "learnt less than the class frequencies there, so gains over it overstate what transfer adds over "
+            "a trivial rule; compare the methods with that rate too.", ""]  # fmt: skip
 
 
 def negative_transfer_lines(summary: dict) -> list[str]:

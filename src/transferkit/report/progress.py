@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-
 NOT_UNITS = ("source seed=", "warning:", "note:")  # said along the way; not a finished (method, k, seed)
 
 

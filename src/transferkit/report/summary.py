@@ -86,6 +86,15 @@ def _below_not_significant(row: dict) -> bool:
     return gain is not None and ci is not None and gain < 0 and not row["negative_transfer"]
 
 
+def majority_class(y_test, classes: list[str]) -> dict:
+    """The accuracy of always predicting the test split's most frequent class: the trivial
+    rule every method, scratch included, should beat. Empty without a test split."""
+    if len(y_test) == 0:
+        return {}
+    counts = np.bincount(np.asarray(y_test), minlength=len(classes))
+    return {"majority_class": classes[int(counts.argmax())], "majority_rate": float(counts.max() / len(y_test))}
+
+
 def build_summary(result: ProtocolResult) -> dict:
     cfg = result.config
     data = result.data
@@ -105,6 +114,7 @@ def build_summary(result: ProtocolResult) -> dict:
             "test_examples_in_source": getattr(result, "test_in_source", 0),  # exact copies: data/overlap.py
             "test_examples_in_source_same_class": getattr(result, "test_in_source_same_class", 0),
             "fingerprint": data.target.fingerprint(),  # lets rank recognise this data under another file name
+            **majority_class(data.target.y[data.split.test_idx], data.target.classes),  # a reference, never a choice
         },
         "pretrained": None if cfg.source is None else cfg.source.pretrained,
         "seeds": cfg.seeds,
