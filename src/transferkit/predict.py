@@ -211,11 +211,14 @@ def predict(
     meta = json.loads(model_file(path, ".json").read_text())
     label_column, text_column = run_columns(run_dir)
     if meta["recipe"].get("kind") == "text":  # texts, tokenised by the pretrained source's tokenizer
-        from transferkit.data.text import TextRecipe, load_text_inputs, tokenize
+        from transferkit.data.text import TextRecipe, count_truncated, load_text_inputs, tokenize, truncation_note
 
         recipe = TextRecipe(**meta["recipe"])
         tokenizer = getattr(model.shared, "tokenizer", None) or recipe.tokenizer()  # scratch text models have none
         texts, names = load_text_inputs(inputs, text_column)
+        note = truncation_note(count_truncated(tokenizer, texts, recipe.max_length), len(texts), recipe.max_length)
+        if note:  # a verdict at the end of a long text would not count: say so
+            (on_warning or (lambda m: warnings.warn(m, stacklevel=3)))(note)
         probs = predict_proba(model, tokenize(tokenizer, texts, recipe.max_length))
     else:
         recipe = Recipe.from_dict(meta["recipe"])

@@ -100,6 +100,16 @@ class CharTokenizer:
         return {"input_ids": ids, "attention_mask": mask}
 
 
+def test_texts_longer_than_the_model_reads_are_counted():
+    from transferkit.data.text import count_truncated, truncation_note
+
+    texts = ["abc", "abcdef", "abcdefg", ""]
+    assert count_truncated(CharTokenizer(), texts, max_length=6) == 1  # 7 characters: the 7th is cut
+    assert count_truncated(CharTokenizer(), texts, max_length=2, batch_size=3) == 3
+    assert truncation_note(0, 4, 6) is None
+    assert truncation_note(1, 4, 6).startswith("1 of 4 texts are longer than the 6 tokens the model reads")
+
+
 def test_tokenize_shifts_ids_and_textcnn_ignores_padding():
     from transferkit.models import TransferModel
 
@@ -140,6 +150,10 @@ def test_minilm_text_protocol_and_predict(reviews_jsonl, tmp_path, monkeypatch):
     assert rows["head"]["checkpoint_bytes"] < 0.03 * 4 * rows["head"]["total_params"]  # the head, not the encoder
     inputs = tmp_path / "new.txt"
     inputs.write_text("absolutely love this\nbroke on day one, awful\n", encoding="utf-8")
+    long = tmp_path / "long.txt"
+    long.write_text("fine\n" + "the box arrived on a tuesday " * 10 + "and it was awful\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match="1 of 2 texts are longer than the 32 tokens the model reads"):
+        tk.predict(tmp_path / "run", long)  # the verdict at its end is cut: said, not silent
     first = tk.predict(tmp_path / "run", inputs)
     again = tk.predict(tmp_path / "run", inputs)  # a fresh reload: identical predictions
     assert [r["probability"] for r in first] == [r["probability"] for r in again]

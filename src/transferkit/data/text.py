@@ -120,6 +120,27 @@ def tokenize(tokenizer, texts: list[str], max_length: int, batch_size: int = 102
     return torch.cat(out) if out else torch.zeros(0, max_length, dtype=torch.long)
 
 
+def count_truncated(tokenizer, texts: list[str], max_length: int, batch_size: int = 1024) -> int:
+    """How many texts hold more than ``max_length`` tokens (special tokens included), so that
+    :func:`tokenize` keeps only their beginning: one token more is asked for, and a text
+    that fills it was cut."""
+    n = 0
+    for i in range(0, len(texts), batch_size):
+        enc = tokenizer(list(texts[i : i + batch_size]), padding="max_length", truncation=True,
+                        max_length=max_length + 1, return_tensors="pt")  # fmt: skip
+        n += int(enc["attention_mask"][:, max_length].sum())
+    return n
+
+
+def truncation_note(n: int, total: int, max_length: int, what: str = "texts") -> str | None:
+    """The warning for :func:`count_truncated`'s count, None when nothing was cut."""
+    if not n:
+        return None
+    return (f"{n} of {total} {what} are longer than the {max_length} tokens the model reads: only their first "
+            f"{max_length} tokens count, the rest is ignored (model.input_shape sets the length, up to the "
+            "encoder's limit; docs/pretrained.md).")  # fmt: skip
+
+
 def _labels(raw: list, name: str) -> tuple[np.ndarray, list[str]]:
     if any(v is None or str(v).strip() == "" for v in raw):
         raise TransferkitError(f"{name}: a label is missing.", "give every text a label.")

@@ -16,6 +16,8 @@ images, ``textcnn`` for text) on the same prepared inputs.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -23,7 +25,7 @@ from transferkit.config import ExperimentConfig
 from transferkit.data.files import range_of_rows
 from transferkit.data.preprocess import apply_recipe, make_recipe
 from transferkit.data.splits import make_test_split, no_test_split
-from transferkit.data.text import TextDomain, TextRecipe, tokenize
+from transferkit.data.text import TextDomain, TextRecipe, count_truncated, tokenize, truncation_note
 from transferkit.errors import TransferkitError
 from transferkit.evaluate.prepare import Prepared, check_two_classes, load_section, match_source
 from transferkit.models.pretrained import load_base
@@ -61,6 +63,11 @@ def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepar
         recipe = TextRecipe(src.pretrained, length, src.weights)
         xt = tokenize(encoder.tokenizer, target.texts, recipe.max_length)
         xs = tokenize(encoder.tokenizer, source.texts, recipe.max_length) if source else None
+        for domain in (d for d in (target, source) if d is not None):
+            note = truncation_note(count_truncated(encoder.tokenizer, domain.texts, recipe.max_length),
+                                   len(domain.texts), recipe.max_length, f"{domain.name}'s texts")  # fmt: skip
+            if note:
+                warnings.warn(note, stacklevel=2)
         shape: tuple[int, ...] = (recipe.max_length,)
         src_recipe, tgt_recipe = (recipe if source else None), recipe
         scratch = "textcnn" if cfg.model.shared == "auto" else cfg.model.shared
