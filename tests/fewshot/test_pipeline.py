@@ -76,6 +76,9 @@ def test_run_folder_features_once_and_same_episodes(npz_pair, tmp_path, monkeypa
     assert saved["results"] == json.loads(json.dumps(summary["results"]))
     report = (out / "report.md").read_text()
     assert "3-way 1-shot" in report and "| prototypes |" in report
+    means = rows[("prototypes", 3)]["seed_means"]  # the seed spread the episode interval leaves out
+    assert f"- prototypes, K = 3: source seeds 0, 1 give {100 * means['0']:.1f} / {100 * means['1']:.1f}" in report
+    assert "- scratch, K = 1: source seeds" not in report  # no source, one run
     assert (out / "plots" / "accuracy_vs_k.png").stat().st_size > 0
     assert (out / "plots" / "example_episode.png").stat().st_size > 0
     assert not list(tmp_path.glob(".run.partial-*"))

@@ -168,12 +168,15 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         f"- **Wall time**: {summary['wall_time_s']:.1f} s", "",
         "## Few-shot accuracy vs K", "",
         "Query accuracy, mean over all episodes and source seeds ± the 95 % interval "
-        "`t·std/√episodes` (Student's t; 1.96 for many episodes; episodes in brackets). Every method sees the same support and query sets; "
+        "`t·std/√episodes` (Student's t; 1.96 for many episodes; episodes in brackets). That interval "
+        "covers the sampling of episodes only, not the source model's seed: see the seed means below. "
+        "Every method sees the same support and query sets; "
         "methods that train per episode are measured on fewer episodes, so their intervals are wider. "
         "Gain vs scratch is paired by episode, on the episodes scratch ran; **negative** marks a gain "
         "whose whole 95 % interval is below 0 (the source hurts).",
         "", markdown_table(summary), "",
     ]  # fmt: skip
+    lines += seed_lines(summary["results"])
     if not any(r["method"] == "scratch" for r in summary["results"]):
         lines += ["**Negative transfer was not checked:** that needs `scratch` among `fewshot.methods`, the "
                   "baseline the gains are paired with.", ""]  # fmt: skip
@@ -182,6 +185,23 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     for title, rel in plots.items():
         lines += [f"## {title}", "", f"![{title}]({rel})", ""]
     return "\n".join(lines)
+
+
+def seed_lines(rows: list[dict]) -> list[str]:
+    """How much the source model's seed moves each result: the per-seed means, and the
+    Student-t interval over them, which the episode interval above leaves out."""
+    out = []
+    for r in rows:
+        means = r.get("seed_means") or {}
+        if len(means) < 2:
+            continue
+        per_seed = " / ".join(f"{100 * v:.1f}" for v in means.values())
+        ci = r.get("seed_ci95")
+        interval = f"; 95 % interval over seeds [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else ""
+        out.append(f"- {r['method']}, K = {r['shots']}: source seeds {', '.join(means)} give {per_seed}{interval}")
+    if not out:
+        return []
+    return ["**Source seeds** (each seed's mean over the same episodes):", "", *out, ""]
 
 
 def _plt():
