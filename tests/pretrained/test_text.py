@@ -177,3 +177,16 @@ def test_rank_scores_a_text_target_on_a_text_encoder(reviews_jsonl, tmp_path, mo
     assert rows[MINILM]["leep"] is None and rows[MINILM]["logme"] is not None
     with pytest.raises(TransferkitError, match="holds texts but the pretrained candidate 'mobilenet"):
         rank(str(reviews_jsonl), shots=3, pretrained=["mobilenet_v2_imagenet"], test_fraction=0.4)
+
+
+def test_rank_refuses_an_image_encoder_for_texts_before_loading_it(reviews_jsonl, monkeypatch):
+    import transferkit.models.pretrained as pretrained_models
+    from transferkit.errors import TransferkitError
+    from transferkit.ranking.rank import rank
+
+    def no_load(*a, **kw):
+        raise AssertionError("loaded (or downloaded) an encoder that cannot read the target")
+
+    monkeypatch.setattr(pretrained_models, "load_base", no_load)
+    with pytest.raises(TransferkitError, match="holds texts but the pretrained candidate 'timm:resnet18' reads images"):
+        rank(str(reviews_jsonl), shots=3, pretrained=["timm:resnet18"], test_fraction=0.4)  # was a network error

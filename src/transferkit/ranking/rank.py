@@ -86,12 +86,18 @@ def pretrained_candidate(name: str, labelled, pad: int | str = "auto", pool=None
     from transferkit.models.pretrained import load_base
     from transferkit.train.pretrained_source import build_pretrained_model
 
-    encoder, spec = load_base(name)
     is_text = isinstance(labelled, TextDomain)
-    if is_text != (spec.modality == "text") or not (is_text or labelled.is_image):
+
+    def refuse(modality: str):
         kind = "texts" if is_text else ("images" if labelled.is_image else "vectors")
-        raise TransferkitError(f"the target holds {kind} but the pretrained candidate {name!r} reads {spec.modality}s.",
+        raise TransferkitError(f"the target holds {kind} but the pretrained candidate {name!r} reads {modality}s.",
                                "rank image encoders on image targets and text encoders (hf:...) on text targets.")  # fmt: skip
+
+    if is_text and not name.startswith("hf:"):  # image encoders by name: refused before loading (or downloading) them
+        refuse("image")
+    encoder, spec = load_base(name)
+    if is_text != (spec.modality == "text") or not (is_text or labelled.is_image):
+        refuse(spec.modality)
     if is_text:
         shape: tuple[int, ...] = (int(spec.max_length or 512),)
         x = tokenize(encoder.tokenizer, labelled.texts, shape[0])
