@@ -190,11 +190,12 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
                 else:
                     n = min(fs.train_episodes, len(episodes[k]))
                     res = evaluate_trained(
-                        m, setting, episodes[k][:n], _ticker(say, f"{m.label} {k}-shot seed={seed}", n)
+                        m, setting, episodes[k][:n], _ticker(say, f"{m.label} {k}-shot{f' seed={seed}' if m.uses_source else ''}", n)
                     )
                 run.records.append(FewShotRecord(m.label, k, seed if m.uses_source else None, m.on_features, res,
                                                  bool(m.fewshot is not None and m.fewshot.transductive)))  # fmt: skip
-                say(f"{m.label} {fs.n_way}-way {k}-shot seed={seed}: {100 * res.mean:.1f} % "
+                said_seed = f" seed={seed}" if m.uses_source else " (no source)"  # scratch: one run for all seeds
+                say(f"{m.label} {fs.n_way}-way {k}-shot{said_seed}: {100 * res.mean:.1f} % "
                     f"({len(res.accuracies)} episodes, {res.seconds:.2f} s)")  # fmt: skip
         if run.example is None:
             run.example = _example(methods, cache, episodes[fs.k_shot[0]][0], fs.k_shot[0])
