@@ -49,14 +49,17 @@ def tiny(src, tgt, **fewshot) -> dict:
     }  # fmt: skip
 
 
-def test_run_folder_features_once_and_same_episodes(npz_pair, tmp_path, monkeypatch):
+def test_run_folder_features_once_and_same_episodes(npz_pair, tmp_path, monkeypatch, capsys):
     calls = []
     real = fewshot_experiment.cache_features
     monkeypatch.setattr(fewshot_experiment, "cache_features", lambda *a, **kw: calls.append(1) or real(*a, **kw))
     out = tmp_path / "run"
     import transferkit as tk
 
-    summary = tk.fewshot(tiny(*npz_pair), out=out, progress=False)  # the public name of run_fewshot
+    summary = tk.fewshot(tiny(*npz_pair), out=out)  # the public name of run_fewshot
+    said = capsys.readouterr()
+    said = said.out + said.err
+    assert "scratch 3-way 1-shot (no source):" in said and "prototypes 3-way 1-shot seed=1:" in said
 
     assert len(calls) == 2  # once per source seed, whatever the methods, K and episodes
     rows = {(r["method"], r["shots"]): r for r in summary["results"]}
