@@ -284,8 +284,9 @@ def test_source_parameter_mistakes_are_named(data, tmp_path):
         both.set_params(source=src).fit(xt, yt)  # was: fit silently used pretrain's source
     with pytest.raises(TransferkitError, match="source=tuple is not a transferkit SourceModel"):
         TransferClassifier("head", source=(xs, ys)).fit(xt, yt)
-    with pytest.raises(TransferkitError, match="shared='mlp' differs from the source's"):
+    with pytest.raises(TransferkitError, match="shared='mlp' differs from the source's shared layers .'cnn'."):
         TransferClassifier("head", shared="mlp", source=src).fit(xt, yt)
+    TransferClassifier("head", shared="cnn", source=src, method_params={"steps": 2}).fit(xt, yt)  # what auto chose
     with pytest.raises(TransferkitError, match="epochs=0 must be a whole number"):
         tk.pretrain(xs, ys, epochs=0)
     clf = TransferClassifier("head", method_params={"steps": 5}, source=src).fit(xt, yt)

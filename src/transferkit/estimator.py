@@ -83,7 +83,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                    "not both.")  # fmt: skip
         check_epochs(self.source_epochs, "source_epochs")
         self.source_ = pretrain(X_source, y_source, shared=self.shared, epochs=self.source_epochs,
-                                random_state=self.random_state)  # fmt: skip
+                                random_state=self.random_state, _stacklevel=3)  # fmt: skip
         return self
 
     def _source(self) -> SourceModel | None:

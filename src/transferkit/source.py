@@ -41,8 +41,10 @@ class SourceModel:
             ``source_val_x``, ``source_val_y`` (tensors).
         feature_names: A DataFrame source's column names, else None.
         labels: The source labels as given, in the order of ``domain.classes``.
-        seed: The seed of source training (reused by the methods that transfer from it).
-        shared: The shared-layer architecture name it was built with.
+        seed: The seed of source training. An estimator given this source with ``source=``
+            trains on the target with its own ``random_state``; its ``source_epochs`` plays
+            no part (the source is trained already).
+        shared: The shared-layer architecture it was built with (``auto`` resolved).
         val_accuracy: Accuracy on the held-out part of the source.
     """
 
@@ -70,7 +72,8 @@ def check_epochs(epochs, name: str = "epochs") -> int:
     return int(epochs)
 
 
-def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, random_state=0) -> SourceModel:
+def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, random_state=0,
+             _stacklevel: int = 2) -> SourceModel:  # fmt: skip
     """Train the shared (and source-specific) layers on a labelled source.
 
     Args:
@@ -102,8 +105,9 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     note = weak_source_warning(res.val_accuracy, src.y[va.numpy()], seed, source_steps(len(tr), 128, epochs))
     if note:  # e.g. a small source: epochs count passes, so few steps
         fix = "raise the epochs (pretrain's epochs=, TransferClassifier's source_epochs=)"
-        warnings.warn(note.replace("raise source.epochs", fix), stacklevel=2)
-    return SourceModel(res.model, src, recipe, parts, names, labels, seed, shared, float(res.val_accuracy))
+        warnings.warn(note.replace("raise source.epochs", fix), stacklevel=_stacklevel)
+    arch = res.model.config["architecture"]  # "auto" resolved: what the estimator's `shared` is compared with
+    return SourceModel(res.model, src, recipe, parts, names, labels, seed, arch, float(res.val_accuracy))
 
 
 __all__ = ["SourceModel", "pretrain"]

@@ -278,3 +278,17 @@ def test_source_sanity_measures_chance_by_the_most_frequent_class():
     s = source_sanity(task)
     assert s["accuracy"] == pytest.approx(0.8, abs=1e-6) and s["chance"] == pytest.approx(0.8) and abs(s["z"]) < 1e-3
     # against 1/C it passed with z = 9.9
+    # a perfect model on a small imbalanced split (45 / 5) cannot reach z 3 over 0.9: not judged, not refused
+    small = SimpleNamespace(source_val_x=torch.zeros(50, 2), source_val_y=torch.tensor([0] * 45 + [1] * 5),
+                            source_model=Majority())  # fmt: skip
+    s = source_sanity(small)
+    assert s["best_z"] < 3.0 and s["z"] < 3.0
+
+
+def test_a_validation_split_too_small_to_judge_does_not_refuse_the_source(models):
+    task = with_source_validation(make_task(models["shuffled"], shots=1), True)
+    keep = torch.cat([torch.nonzero(task.source_val_y == 0)[:9, 0], torch.nonzero(task.source_val_y == 1)[:1, 0]])
+    task.source_val_x, task.source_val_y = task.source_val_x[keep], task.source_val_y[keep]  # 9 / 1: chance 0.9
+    d = decide(task, AutoParams(**QUICK))
+    assert "no better than chance" not in d["reason"], d["reason"]  # a perfect model could not reach z 3 here
+    assert d["signals"]["source_validation"]["best_z"] < 3.0

@@ -112,8 +112,11 @@ def source_sanity(task: TransferTask) -> dict | None:
     pred = torch.cat([model(xv[i : i + 512]).argmax(1) for i in range(0, len(xv), 512)])
     n = len(yv)
     acc, chance = float((pred == yv).float().mean()), float(torch.bincount(yv).max()) / n
-    z = (acc - chance) / np.sqrt(chance * (1 - chance) / n) if chance < 1 else float("inf")  # one class: not judged
-    return {"accuracy": acc, "chance": chance, "examples": n, "z": float(z)}
+    sd = np.sqrt(chance * (1 - chance) / n)
+    z = (acc - chance) / sd if chance < 1 else float("inf")  # one class: not judged
+    # a perfect model's z: below the threshold, the split is too small to tell a source from chance
+    best_z = (1 - chance) / sd if chance < 1 else float("inf")
+    return {"accuracy": acc, "chance": chance, "examples": n, "z": float(z), "best_z": float(best_z)}
 
 
 def _best(reports: dict, names: list[str], by_loo: bool) -> str:
@@ -131,7 +134,7 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         return _choice("scratch", {}, "no source model: nothing to transfer", {}, start, p)
     src = task.source_model
     sanity = source_sanity(task)
-    if sanity is not None and sanity["z"] < p.source_z:
+    if sanity is not None and sanity["z"] < p.source_z <= sanity["best_z"]:  # too few to judge: not refused
         reason = (f"negative-transfer guard: the source model is no better than chance on its own held-out data "
                   f"(accuracy {sanity['accuracy']:.2f}, chance {sanity['chance']:.2f}, z {sanity['z']:.1f} < "
                   f"{p.source_z:.1f}): its features carry no learned signal; training from scratch")  # fmt: skip
