@@ -9,14 +9,14 @@ Public API::
     src = tk.pretrain(Xs, ys)                                 # a source to share, e.g. in
     cross_val_score(tk.TransferClassifier("l2sp", source=src), Xt, yt)   # cross-validation
     tk.predict("runs/demo", "inputs.npz")
-    tk.fewshot("fewshot.yaml")                                 # same as `transferkit fewshot`
+    tk.run_fewshot("fewshot.yaml")                             # same as `transferkit fewshot`
 """
 
 from transferkit.api import demo, run
 from transferkit.data import Domain, list_domains, load_domain
 from transferkit.errors import TransferkitError
 from transferkit.estimator import TransferClassifier
-from transferkit.fewshot.experiment import run_fewshot as fewshot
+from transferkit.fewshot.experiment import run_fewshot
 from transferkit.methods import get_method, list_methods, register_method
 from transferkit.models import TransferModel, list_architectures, split_module
 from transferkit.predict import predict
@@ -25,7 +25,7 @@ from transferkit.source import SourceModel, pretrain
 __version__ = "0.1.0"
 
 __all__ = [
-    "Domain", "TransferClassifier", "TransferModel", "TransferkitError", "demo", "fewshot", "get_method",
+    "Domain", "TransferClassifier", "TransferModel", "TransferkitError", "demo", "get_method",
     "list_architectures", "list_domains", "list_methods", "load_domain", "predict", "pretrain",
-    "register_method", "run", "SourceModel", "split_module",
+    "register_method", "run", "run_fewshot", "SourceModel", "split_module",
 ]  # fmt: skip

@@ -19,9 +19,14 @@ from typing import Any
 
 def _file_mode() -> int:
     """The permissions a plain ``open(path, "w")`` would give: 0o666 less the umask
-    (``mkstemp`` makes its files 0o600, unreadable by teammates and web servers)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
+    (``mkstemp`` makes its files 0o600, unreadable by teammates and web servers). Linux
+    reports the umask in /proc; elsewhere it is read by setting it (briefly, not thread-safe)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            mask = next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        mask = os.umask(0o022)
+        os.umask(mask)
     return 0o666 & ~mask
 
 

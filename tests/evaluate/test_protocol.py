@@ -125,5 +125,6 @@ def test_a_test_input_does_not_set_the_targets_value_range(image_npz, tmp_path):
     outlier = prepare(validate(tiny_experiment(src, tmp_path / "outlier.npz")))
     assert np.array_equal(outlier.split.pool_idx, clean.split.pool_idx)
     assert outlier.target_recipe.value_range == clean.target_recipe.value_range  # was (0, 2.0): every input rescaled
+    assert outlier.target.value_range == (0.0, 2.0)  # the data as loaded (its fingerprint does not hang on the split)
     pool = torch.from_numpy(clean.split.pool_idx)
     assert torch.equal(outlier.xt[pool], clean.xt[pool])

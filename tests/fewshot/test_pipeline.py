@@ -56,7 +56,10 @@ def test_run_folder_features_once_and_same_episodes(npz_pair, tmp_path, monkeypa
     out = tmp_path / "run"
     import transferkit as tk
 
-    summary = tk.fewshot(tiny(*npz_pair), out=out)  # the public name of run_fewshot
+    summary = tk.run_fewshot(tiny(*npz_pair), out=out)  # public, beside the transferkit.fewshot package
+    import transferkit.fewshot.report as fewshot_report  # the package is not hidden by a function of its name
+
+    assert fewshot_report.markdown_table is not None
     said = capsys.readouterr()
     said = said.out + said.err
     assert "scratch 3-way 1-shot (no source):" in said and "prototypes 3-way 1-shot seed=1:" in said

@@ -105,6 +105,13 @@ def test_texts_longer_than_the_model_reads_are_counted():
 
     texts = ["abc", "abcdef", "abcdefg", ""]
     assert count_truncated(CharTokenizer(), texts, max_length=6) == 1  # 7 characters: the 7th is cut
+
+    class LeftPadding(CharTokenizer):
+        def __call__(self, *a, **kw):
+            enc = super().__call__(*a, **kw)
+            return {k: v.flip(1) for k, v in enc.items()}
+
+    assert count_truncated(LeftPadding(), texts, max_length=6) == 1  # not every text
     assert count_truncated(CharTokenizer(), texts, max_length=2, batch_size=3) == 3
     assert truncation_note(0, 4, 6) is None
     assert truncation_note(1, 4, 6).startswith("1 of 4 texts are longer than the 6 tokens the model reads")
@@ -190,3 +197,6 @@ def test_rank_refuses_an_image_encoder_for_texts_before_loading_it(reviews_jsonl
     monkeypatch.setattr(pretrained_models, "load_base", no_load)
     with pytest.raises(TransferkitError, match="holds texts but the pretrained candidate 'timm:resnet18' reads images"):
         rank(str(reviews_jsonl), shots=3, pretrained=["timm:resnet18"], test_fraction=0.4)  # was a network error
+    monkeypatch.undo()
+    with pytest.raises(TransferkitError, match="unknown pretrained source 'all-MiniLM-L6-v2'"):  # a typo: did-you-mean
+        rank(str(reviews_jsonl), shots=3, pretrained=["all-MiniLM-L6-v2"], test_fraction=0.4)

@@ -199,7 +199,7 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
             raise TransferkitError(
                 f"inputs of shape {tuple(x.shape)} read as {t.shape[1]} channels of {t.shape[2]}x{t.shape[3]} pixels "
                 f"cannot be mapped to the model's {c}.",
-                f"give grey or RGB images (or {c}-channel ones) in (N, C, H, W) layout.{last}",
+                f"give {'grey or RGB' if c in (1, 3) else f'grey or {c}-channel'} images in (N, C, H, W) layout.{last}",
             )
     inner = (h - 2 * recipe.pad, w - 2 * recipe.pad)
     if recipe.resolution is not None and tuple(t.shape[2:]) != tuple(recipe.resolution):

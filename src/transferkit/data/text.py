@@ -128,7 +128,7 @@ def count_truncated(tokenizer, texts: list[str], max_length: int, batch_size: in
     for i in range(0, len(texts), batch_size):
         enc = tokenizer(list(texts[i : i + batch_size]), padding="max_length", truncation=True,
                         max_length=max_length + 1, return_tensors="pt")  # fmt: skip
-        n += int(enc["attention_mask"][:, max_length].sum())
+        n += int((enc["attention_mask"].sum(1) > max_length).sum())  # padding on either side
     return n
 
 

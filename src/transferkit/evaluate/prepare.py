@@ -109,9 +109,9 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
              else no_test_split(len(target.y)))  # fmt: skip
     src_recipe = make_recipe(source, shape, 0) if source else None
     # the target's value range, framing (pad: auto) and range checks look at pool inputs only,
-    # never at test inputs
-    target = range_of_rows(target, split.pool_idx)
-    tgt_recipe = make_recipe(target.select(split.pool_idx), shape, cfg.target.pad, source=source)
+    # never at test inputs (`target` itself stays as loaded: its fingerprint names the data)
+    pool = range_of_rows(target, split.pool_idx).select(split.pool_idx)
+    tgt_recipe = make_recipe(pool, shape, cfg.target.pad, source=source)
     if source is not None and target.is_image and cfg.source.resolution == "match":
         src_recipe = match_resolution(src_recipe, target.input_shape[1:], tgt_recipe)
     xs = apply_recipe(source.x, src_recipe) if source else None

@@ -81,8 +81,8 @@ def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepar
                 f"keep {spec.input_size[0]} channels: [C, H, W].",
             )
         src_recipe = make_recipe(source, shape, 0) if source else None
-        target = range_of_rows(target, split.pool_idx)  # value range, framing: no test rows
-        tgt_recipe = make_recipe(target.select(split.pool_idx), shape, cfg.target.pad, source=source)
+        pool = range_of_rows(target, split.pool_idx).select(split.pool_idx)  # value range, framing: no test rows
+        tgt_recipe = make_recipe(pool, shape, cfg.target.pad, source=source)
         xt = apply_recipe(target.x, tgt_recipe)
         xs = apply_recipe(source.x, src_recipe) if source else None
         scratch = cfg.model.shared

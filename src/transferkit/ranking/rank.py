@@ -93,8 +93,10 @@ def pretrained_candidate(name: str, labelled, pad: int | str = "auto", pool=None
         raise TransferkitError(f"the target holds {kind} but the pretrained candidate {name!r} reads {modality}s.",
                                "rank image encoders on image targets and text encoders (hf:...) on text targets.")  # fmt: skip
 
-    if is_text and not name.startswith("hf:"):  # image encoders by name: refused before loading (or downloading) them
-        refuse("image")
+    from transferkit.pretrained.registry import SOURCES
+
+    if is_text and (name in SOURCES or name.startswith("timm:")):  # image encoders: refused before any download
+        refuse("image")  # (an unknown name goes on to the registry's did-you-mean)
     encoder, spec = load_base(name)
     if is_text != (spec.modality == "text") or not (is_text or labelled.is_image):
         refuse(spec.modality)
