@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from transferkit.data import load_domain
@@ -108,3 +109,24 @@ def test_flattened_square_images_against_an_image_model_suggest_the_reshape(tmp_
     with pytest.raises(TransferkitError) as e:
         make_recipe(flat, (1, 28, 28))
     assert "(N, 8, 8)" in e.value.fix
+
+
+def test_each_image_file_reaches_the_model_from_its_own_size(tmp_path):
+    from PIL import Image
+
+    from transferkit.data.files import read_images
+    from transferkit.data.preprocess import Recipe, apply_recipe
+    from transferkit.predict import image_files, image_model_inputs
+
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (4, 4)).astype(np.uint8)).save(tmp_path / "0_tiny.png")  # sorts first
+    Image.fromarray(rng.integers(0, 255, (12, 12)).astype(np.uint8)).save(tmp_path / "1_digit.png")
+    Image.fromarray(rng.integers(0, 255, (12, 12, 3)).astype(np.uint8)).save(tmp_path / "2_rgb.png")
+    (tmp_path / ".hidden").mkdir()
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(tmp_path / ".hidden" / "x.png")  # a hidden folder: skipped
+    files = image_files(tmp_path)
+    assert [f.name for f in files] == ["0_tiny.png", "1_digit.png", "2_rgb.png"]
+    recipe = Recipe((0.0, 255.0), (1, 16, 16), 2)
+    x = image_model_inputs(files, recipe)
+    for i, f in enumerate(files):  # as if predicted alone (was: all squeezed to the first file's 4x4, grey)
+        assert torch.allclose(x[i], apply_recipe(read_images([f]), recipe)[0])

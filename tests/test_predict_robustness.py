@@ -66,6 +66,13 @@ def test_image_files_are_read_on_their_own_0_255_scale(run16, tmp_path, capsys):
     (single,) = list(csv.DictReader(io.StringIO((tmp_path / "one.csv").read_text())))
     assert single["input"] == "3.PNG" and single["class_index"] == png[3]["class_index"]
     assert abs(float(single["probability"]) - float(png[3]["probability"])) < 1e-4  # read on 0..255 too
+    Image.fromarray(np.full((4, 4), 200, np.uint8)).save(folder / "0_tiny.png")  # sorts first, another size
+    Image.fromarray(np.full((9, 9, 3), 90, np.uint8)).save(folder / "9_rgb.png")  # colour
+    assert main(["predict", str(run16 / "run"), str(folder), "--out", str(tmp_path / "mixed.csv")]) == 0
+    mixed = {r["input"]: r for r in csv.DictReader(io.StringIO((tmp_path / "mixed.csv").read_text()))}
+    for r in png:  # was: every image squeezed to the first file's 4x4 (and grey) before the model saw it
+        assert mixed[r["input"]]["class_index"] == r["class_index"]
+        assert abs(float(mixed[r["input"]]["probability"]) - float(r["probability"])) < 1e-4
     np.savez(tmp_path / "u8.npz", x=np.round(x16 * 255 / 16).astype(np.uint8))  # uint8: 0..255 by its type
     capsys.readouterr()
     assert main(["predict", str(run16 / "run"), str(tmp_path / "u8.npz"), "--out", str(tmp_path / "u8.csv")]) == 0

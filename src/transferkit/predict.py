@@ -11,11 +11,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from transferkit.atomic import write_text
 from transferkit.data.files import (
     IMAGE_SUFFIXES,
     csv_features,
+    image_kind,
     image_layout,
     load_file,
     npz_inputs,
@@ -114,6 +116,34 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
     x = csv_features(path, header, body, li)
     named = [c for j, c in enumerate(header) if j != li]
     return order_columns(x, named, columns, str(path), "the model's") if columns else x
+
+
+def image_files(p: Path) -> list[Path] | None:
+    """The image files an input names (a folder, searched recursively, or one image), or None
+    for other inputs."""
+    if p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES
+                       and not any(part.startswith(".") for part in f.relative_to(p).parts))  # fmt: skip
+        if not files:
+            raise TransferkitError(f"{p}: no images found.", f"use files ending in {sorted(IMAGE_SUFFIXES)}.")
+        return files
+    return [p] if p.suffix.lower() in IMAGE_SUFFIXES and p.exists() else None
+
+
+def image_model_inputs(files: list[Path], recipe: Recipe) -> torch.Tensor:
+    """Model inputs for image files, each brought to the model's size by the recipe from its
+    own size, as a training image of that size was (never squeezed to another file's size
+    first); files of one size and kind go through together."""
+    groups: dict = {}
+    for i, f in enumerate(files):
+        groups.setdefault(image_kind(f), []).append(i)
+    out = None
+    for idx in groups.values():
+        t = apply_recipe(read_images([files[i] for i in idx]), recipe)
+        if out is None:
+            out = torch.empty((len(files), *t.shape[1:]), dtype=t.dtype)
+        out[torch.as_tensor(idx)] = t
+    return out
 
 
 def load_inputs(
@@ -222,17 +252,23 @@ def predict(
         probs = predict_proba(model, tokenize(tokenizer, texts, recipe.max_length))
     else:
         recipe = Recipe.from_dict(meta["recipe"])
-        x, names = load_inputs(inputs, label_column, list(recipe.columns) if recipe.columns else None)
-        if not np.isfinite(x).all():
-            raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
-        if len(recipe.shape) == 3 and _eight_bit(Path(inputs)):
-            # image files and uint8 arrays are 0..255, whatever scale the training arrays had
-            # (e.g. 0..16): that range, not the training data's, maps them to the model's [0, 1]
-            recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
-        note = scale_warning(x, recipe)
-        if note:
-            (on_warning or (lambda m: warnings.warn(m, stacklevel=3)))(note)
-        probs = predict_proba(model, apply_recipe(x, recipe))
+        files = image_files(Path(inputs)) if len(recipe.shape) == 3 else None
+        if files is not None:  # image files (0..255): each brought to the model from its own size
+            probs = predict_proba(model, image_model_inputs(files, dataclasses.replace(recipe, value_range=(0.0, 255.0))))
+            root = Path(inputs)
+            names = [str(f.relative_to(root)) if root.is_dir() else f.name for f in files]
+        else:
+            x, names = load_inputs(inputs, label_column, list(recipe.columns) if recipe.columns else None)
+            if not np.isfinite(x).all():
+                raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
+            if len(recipe.shape) == 3 and _eight_bit(Path(inputs)):
+                # uint8 arrays are 0..255, whatever scale the training arrays had (e.g. 0..16):
+                # that range, not the training data's, maps them to the model's [0, 1]
+                recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
+            note = scale_warning(x, recipe)
+            if note:
+                (on_warning or (lambda m: warnings.warn(m, stacklevel=3)))(note)
+            probs = predict_proba(model, apply_recipe(x, recipe))
     conf, idx = probs.max(1)
     rows = [{"input": n, "class_index": int(i), "class_name": model.classes[int(i)], "probability": float(c)}
             for n, i, c in zip(names, idx, conf, strict=True)]  # fmt: skip

@@ -74,6 +74,19 @@ def test_npz_image_folder_and_csv(tmp_path):
     assert f.classes == ["cat", "dog"] and f.x.shape == (4, 1, 5, 5)
     np.testing.assert_array_equal(f.x[0, 0], x[0])
 
+    Image.fromarray(x[0][:3, :3]).save(tmp_path / "imgs" / "cat" / "00_thumb.png")  # sorts first, 3x3
+    (tmp_path / "imgs" / "cat" / "._1.png").write_bytes(b"macOS resource fork")  # hidden: skipped
+    with pytest.warns(UserWarning, match="1 of 5 images are not 5x5 pixels, the most common size"):
+        f = load_domain(str(tmp_path / "imgs"))
+    assert f.x.shape == (5, 1, 5, 5)  # was (5, 1, 3, 3): every image squeezed to the first file's size
+    Image.fromarray(np.stack([x[1]] * 3, axis=-1)).save(tmp_path / "imgs" / "dog" / "2.png")  # one RGB image
+    assert load_domain(str(tmp_path / "imgs")).x.shape[1] == 3  # colour kept although the first file is grey
+    deep = np.array([[0, 16384], [32768, 65535]], dtype=np.uint16)  # a 16-bit grey PNG
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    from transferkit.data.files import read_images
+
+    np.testing.assert_allclose(read_images([tmp_path / "deep.png"])[0, 0], deep * 255.0 / 65535.0, atol=1e-3)
+
     (tmp_path / "t.csv").write_text("f1,f2,label\n1,2,yes\n3,4,no\n5,6,yes\n")
     c = load_domain(str(tmp_path / "t.csv"))
     assert c.classes == ["no", "yes"] and c.y.tolist() == [1, 0, 1] and c.x.shape == (3, 2)

@@ -159,24 +159,70 @@ def load_npz(path: Path) -> Domain:
     return Domain(str(path), x, y, classes, value_range(x, stored), {RANGE_FROM_DATA: stored != np.uint8})
 
 
-def read_images(files: list[Path]) -> np.ndarray:
-    """Images -> float32 (N, C, H, W) in 0..255; all brought to the first image's size and mode."""
+GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+
+
+def _open_image(f: Path, load: bool = True):
     from PIL import Image
 
-    images, size, mode = [], None, None
-    for f in files:
-        try:
-            img = Image.open(f)
+    try:
+        img = Image.open(f)
+        if load:
             img.load()
-        except Exception as e:
-            raise TransferkitError(f"{f}: cannot read image ({e}).", "remove or replace the file.") from None
-        mode = mode or ("L" if img.mode in ("L", "1", "I", "I;16", "F") else "RGB")
-        img = img.convert(mode)
-        size = size or img.size
-        if img.size != size:
-            img = img.resize(size, Image.BILINEAR)
-        arr = np.asarray(img, dtype=np.float32)
+    except Exception as e:
+        raise TransferkitError(f"{f}: cannot read image ({e}).", "remove or replace the file.") from None
+    return img
+
+
+def image_kind(f: Path) -> tuple[tuple[int, int], bool]:
+    """((width, height), colour) of an image file, from its header."""
+    img = _open_image(f, load=False)
+    return img.size, img.mode not in GREY_MODES
+
+
+def _grey(img) -> np.ndarray:
+    """A grey image as float32 on 0..255: 16-bit (and 32-bit integer PNG) values are scaled
+    from 0..65535, not clipped to black and white."""
+    if img.mode in ("1", "L", "LA"):
+        return np.asarray(img.convert("L"), dtype=np.float32)
+    arr = np.asarray(img, dtype=np.float32)
+    if img.mode.startswith("I;16") or (img.mode == "I" and arr.max() > 255):
+        return arr * np.float32(255.0 / 65535.0)
+    if img.mode == "F" and arr.size and arr.max() <= 1.0:
+        return arr * np.float32(255.0)
+    return np.clip(arr, 0.0, 255.0)
+
+
+def read_images(files: list[Path], warn: bool = True) -> np.ndarray:
+    """Images -> float32 (N, C, H, W) on 0..255.
+
+    RGB when any image is in colour (grey ones are repeated to three channels), else grey.
+    Images of another size than the most common one are resized to it, and ``warn`` says
+    how many (a model input has one size; the recipe then brings it to the model's).
+    """
+    from collections import Counter
+
+    from PIL import Image
+
+    kinds = [image_kind(f) for f in files]
+    colour = any(c for _, c in kinds)
+    size = Counter(sz for sz, _ in kinds).most_common(1)[0][0] if kinds else None
+    images, resized = [], 0
+    for f, (sz, _) in zip(files, kinds, strict=True):
+        img = _open_image(f)
+        arr = np.asarray(img.convert("RGB"), dtype=np.float32) if colour else _grey(img)
+        if sz != size:
+            resized += 1
+            if colour:
+                arr = np.asarray(Image.fromarray(arr.astype(np.uint8)).resize(size, Image.BILINEAR), dtype=np.float32)
+            else:
+                arr = np.asarray(Image.fromarray(arr).resize(size, Image.BILINEAR), dtype=np.float32)
         images.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
+    if resized and warn:
+        import warnings
+
+        warnings.warn(f"{resized} of {len(files)} images are not {size[0]}x{size[1]} pixels, the most common size "
+                      "here, and were resized to it first.", stacklevel=2)  # fmt: skip
     return np.stack(images)
 
 
@@ -189,7 +235,7 @@ def load_image_folder(root: Path) -> Domain:
         )
     files, labels = [], []
     for label, d in enumerate(class_dirs):
-        found = sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+        found = sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith("."))
         if not found:
             raise TransferkitError(f"{d}: class folder has no images.", f"add images ({sorted(IMAGE_SUFFIXES)}).")
         files += found
