@@ -160,3 +160,14 @@ def test_vector_target_is_scaled_like_its_source():
     tgt = Domain("t", np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32), np.array([0, 1]), ["a", "b"], (0.0, 4.0))
     assert make_recipe(tgt, (2,), source=src).value_range == (0.0, 20.0)
     assert make_recipe(tgt, (2,)).value_range == (0.0, 4.0)  # no source: its own
+
+
+def test_npz_object_labels_and_repeated_class_names_are_named(tmp_path):
+    x = np.zeros((4, 5, 5), np.uint8)
+    np.savez(tmp_path / "obj.npz", x=x, y=np.array([0, 1, 0, 1], dtype=object))  # e.g. from pandas
+    with pytest.raises(TransferkitError, match=r"obj.npz: cannot read y .*Object arrays") as e:
+        load_domain(str(tmp_path / "obj.npz"))  # was a ValueError traceback
+    assert "dtype=str" in e.value.fix
+    np.savez(tmp_path / "dup.npz", x=x, y=np.array([0, 1, 2, 1]), classes=np.array(["a", "b", "a"]))
+    with pytest.raises(TransferkitError, match=r"`classes` lists \['a'\] more than once"):
+        load_domain(str(tmp_path / "dup.npz"))  # was accepted: two classes printed as 'a'

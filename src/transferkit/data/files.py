@@ -130,6 +130,15 @@ def npz_inputs(data, path: Path) -> np.ndarray:
     return x
 
 
+def _npz_array(data, key: str, path: Path) -> np.ndarray:
+    """``data[key]`` of an opened .npz; an object array (e.g. from pandas) is a one-line error."""
+    try:
+        return np.asarray(data[key])
+    except ValueError as e:  # object arrays need pickle, which is off
+        raise TransferkitError(f"{path}: cannot read {key} ({e}).",
+                               f"store {key} as numbers or plain strings, e.g. np.asarray({key}, dtype=str).") from None  # fmt: skip
+
+
 def load_npz(path: Path) -> Domain:
     data = read_npz(path, ("x", "y"), "numpy.savez(path, x=inputs, y=labels)")
     x = npz_inputs(data, path)
@@ -140,9 +149,14 @@ def load_npz(path: Path) -> Domain:
             f"{path}: x has shape {x.shape}; expected (N,H,W), (N,C,H,W), (N,H,W,C) or (N,D).",
             "reshape x before saving.",
         )
-    y = _labels(np.asarray(data["y"]).reshape(-1) if data["y"].ndim <= 1 else data["y"], str(path))
-    if "classes" in data:
-        classes = [str(c) for c in np.asarray(data["classes"]).reshape(-1)]
+    raw_y, raw_classes = _npz_array(data, "y", path), (_npz_array(data, "classes", path) if "classes" in data.files else None)
+    y = _labels(raw_y.reshape(-1) if raw_y.ndim <= 1 else raw_y, str(path))
+    if raw_classes is not None:
+        classes = [str(c) for c in raw_classes.reshape(-1)]
+        repeated = sorted({c for c in classes if classes.count(c) > 1})
+        if repeated:
+            raise TransferkitError(f"{path}: `classes` lists {repeated} more than once, so two labels would print alike.",
+                                   "give each class its own name in `classes`.")  # fmt: skip
     else:  # the label values present, in order, are the classes (e.g. y in {-1, 1} or {0, 5, 7})
         values, y = np.unique(y, return_inverse=True)
         classes, y = [str(v) for v in values], y.astype(np.int64)
