@@ -68,6 +68,9 @@ def test_source_model_is_cached_between_runs(tmp_path, image_npz):
     assert not a.sources[0]["cached"] and b.sources[0]["cached"]
     assert a.sources[0]["key"] == b.sources[0]["key"]
     assert [r.accuracy for r in a.records] == [r.accuracy for r in b.records]
+    from transferkit.report.summary import results_table
+
+    assert all(r["negative_transfer"] is None for r in results_table(a))  # no baseline: not checked, not "False"
 
 
 def test_deployed_model_is_named_by_the_configuration_not_a_baseline():

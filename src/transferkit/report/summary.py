@@ -59,7 +59,8 @@ def results_table(result: ProtocolResult) -> list[dict]:
             row = {
                 "method": method, "shots": k, "seeds": seeds, "accuracies": values,
                 "accuracy_mean": ci.mean, "accuracy_ci95": ci.as_list(),
-                "gain_vs_scratch": None, "gain_ci95": None, "negative_transfer": False,
+                "gain_vs_scratch": None, "gain_ci95": None,
+                "negative_transfer": None,  # not checked (no baseline to pair with); True/False once it is
                 "train_seconds_mean": sum(secs[(method, k)]) / len(secs[(method, k)]),
                 **{key: sizes[(method, k)][0].get(key) for key in ("trainable_params", "total_params", "checkpoint_bytes")},
             }  # fmt: skip
