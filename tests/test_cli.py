@@ -297,6 +297,14 @@ def test_predict_warns_when_the_model_it_uses_was_flagged_negative(tmp_path, ima
     assert ("does not beat the most frequent class" in report) == (scratch["accuracy_mean"] <= summary["target"]["majority_rate"])
     scratch["accuracy_mean"] = 0.2  # below the trivial rule: said so
     assert "**`scratch` does not beat the most frequent class" in render_report(summary, {})
+    counts = summary["target"]["test_per_class"]
+    for r in summary["results"]:  # the per-class accuracies, weighted by their test counts, give the accuracy
+        per = r["per_class_accuracy"]
+        weighted = sum(counts[c] * per[c] for c in per) / sum(counts.values())
+        if r["method"] != "scratch":
+            assert weighted == pytest.approx(r["accuracy_mean"], abs=1e-9)
+    assert f"| {summary['target']['classes'][0]} (n={counts[summary['target']['classes'][0]]}) |" in report
+    assert "**Per-class test accuracy at k = 2**" in report
 
 
 def test_the_report_names_a_pretrained_source_used_as_published():

@@ -58,6 +58,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         markdown_table(summary["results"]),
         "",
     ]
+    lines += per_class_lines(summary)
     lines += trivial_baseline_lines(summary)
     lines += negative_transfer_lines(summary)
     if summary["skipped"]:
@@ -67,6 +68,28 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     for title, rel in plots.items():
         lines += [f"## {title}", "", f"![{title}]({rel})", ""]
     return "\n".join(lines)
+
+
+def per_class_lines(summary: dict, max_classes: int = 20) -> list[str]:
+    """Per-class test accuracy at the largest k, methods down, classes across (with each
+    class's test count): what the overall accuracy hides on imbalanced targets."""
+    results = summary.get("results") or []
+    classes = summary["target"].get("classes") or []
+    counts = summary["target"].get("test_per_class")
+    if not results or not classes or len(classes) > max_classes or not counts:
+        return []
+    k = max(r["shots"] for r in results)
+    rows = [r for r in results if r["shots"] == k and r.get("per_class_accuracy")]
+    if not rows:
+        return []
+    head = " | ".join(f"{c} (n={counts.get(c, 0)})" for c in classes)
+    lines = [f"**Per-class test accuracy at k = {k}** (mean over seeds; n = test examples of the class):", "",
+             f"| method | {head} |", "|---" * (len(classes) + 1) + "|"]  # fmt: skip
+    for r in rows:
+        cells = ["—" if r["per_class_accuracy"].get(c) is None else f"{100 * r['per_class_accuracy'][c]:.1f}"
+                 for c in classes]  # fmt: skip
+        lines.append(f"| {r['method']} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 def trivial_baseline_lines(summary: dict) -> list[str]:

@@ -31,6 +31,12 @@ def _seed_mean(per_seed: dict[int, np.ndarray], seeds: list[int]) -> np.ndarray:
     return np.mean([per_seed[s] for s in seeds], axis=0)
 
 
+def per_class(correct: np.ndarray, y_test: np.ndarray, classes: list[str]) -> dict[str, float | None]:
+    """Accuracy on each class's test examples (None for a class without any): on an
+    imbalanced target the overall accuracy mostly says how the large classes fare."""
+    return {name: (float(correct[y_test == c].mean()) if (y_test == c).any() else None) for c, name in enumerate(classes)}
+
+
 def results_table(result: ProtocolResult) -> list[dict]:
     """One row per (method, shots), in config order; gains are paired by seed with scratch."""
     acc: dict[tuple[str, int], dict[int, float]] = defaultdict(dict)
@@ -44,6 +50,7 @@ def results_table(result: ProtocolResult) -> list[dict]:
         secs[(r.method, r.shots)].append(r.seconds)
         sizes[(r.method, r.shots)].append(r.footprint)
     step = 1.0 / max(1, len(result.data.split.test_idx))  # one test example: an accuracy's resolution
+    y_test = np.asarray(result.data.target.y)[result.data.split.test_idx]
     rows = []
     for method in result.config.method_names:
         for k in result.config.target.shots:
@@ -63,6 +70,7 @@ def results_table(result: ProtocolResult) -> list[dict]:
                 "negative_transfer": None,  # not checked (no baseline to pair with); True/False once it is
                 "train_seconds_mean": sum(secs[(method, k)]) / len(secs[(method, k)]),
                 **{key: sizes[(method, k)][0].get(key) for key in ("trainable_params", "total_params", "checkpoint_bytes")},
+                "per_class_accuracy": per_class(_seed_mean(right, seeds), y_test, result.data.target.classes) if have else None,
             }  # fmt: skip
             # scratch where it ran; else (k = 0, no target labels) the unadapted source model
             ref = BASELINE if (BASELINE, k) in acc else "source_only" if ("source_only", k) in acc else None
@@ -89,11 +97,13 @@ def _below_not_significant(row: dict) -> bool:
 
 def majority_class(y_test, classes: list[str]) -> dict:
     """The accuracy of always predicting the test split's most frequent class: the trivial
-    rule every method, scratch included, should beat. Empty without a test split."""
+    rule every method, scratch included, should beat; and each class's test count. Empty
+    without a test split."""
     if len(y_test) == 0:
         return {}
     counts = np.bincount(np.asarray(y_test), minlength=len(classes))
-    return {"majority_class": classes[int(counts.argmax())], "majority_rate": float(counts.max() / len(y_test))}
+    return {"majority_class": classes[int(counts.argmax())], "majority_rate": float(counts.max() / len(y_test)),
+            "test_per_class": {name: int(n) for name, n in zip(classes, counts, strict=True)}}  # fmt: skip
 
 
 def build_summary(result: ProtocolResult) -> dict:
