@@ -136,7 +136,14 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
     xt, yt = data.xt.to(device), data.yt.to(device)
     target_classes = data.target.classes
     for k in cfg.target.shots:  # fail before any training if a class is too small for k
-        draw_shots(data.target.y, data.split.pool_idx, k, cfg.seeds[0], target_classes)
+        try:
+            draw_shots(data.target.y, data.split.pool_idx, k, cfg.seeds[0], target_classes)
+        except TransferkitError as e:
+            if not cfg.target.max_per_class:
+                raise
+            raise TransferkitError(f"{e.problem.rstrip('.')} (target.max_per_class={cfg.target.max_per_class} "
+                                   "keeps that many per class before the test split).",
+                                   f"raise or remove target.max_per_class; or {e.fix}") from None  # fmt: skip
     for seed in cfg.seeds:
         source_model = None
         src_parts: dict = {}

@@ -36,7 +36,7 @@ def auto_section(summary: dict) -> list[str]:
     lines = ["## What `auto` chose", "",
              "Decided from the labelled target examples only (no fine-tuning, no test data); "
              "see docs/auto.md for the procedure.", "",
-             "| k | seed | choice | checks (value vs threshold) | decision s |", "|---|---|---|---|---|"]  # fmt: skip
+             "| k | seed | choice | checks (value vs threshold) | time to decide (s) |", "|---|---|---|---|---|"]  # fmt: skip
     for d in decisions:
         params = ", ".join(f"{k}={v}" for k, v in d["params"].items() if not k.endswith("steps"))  # brief
         choice = f"`{d['method']}`" + (f" ({params})" if params else "")
