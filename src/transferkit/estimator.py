@@ -192,7 +192,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     def save(self, path) -> None:
         """``path.safetensors`` + ``path.json``: the model, its input recipe and the labels."""
         self._check_fitted("save")
-        labels = [v.item() if hasattr(v, "item") else v for v in self.classes_]  # JSON: str, int or float
+        labels = [plain(v) for v in self.classes_]  # JSON: str, int or float
         names = getattr(self, "feature_names_in_", None)
         self.model_.save(path, {"recipe": self.recipe_.to_dict(), "labels": labels, "estimator": self._saved_params(),
                                 "feature_names": None if names is None else [str(n) for n in names]})  # fmt: skip

@@ -157,13 +157,9 @@ def load_inputs(
     if p.suffix.lower() == ".npz":
         x = _npz_inputs(p)
         return x, [str(i) for i in range(len(x))]
-    if p.is_dir():
-        files = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise TransferkitError(f"{p}: no images found.", f"use files ending in {sorted(IMAGE_SUFFIXES)}.")
-        return read_images(files), [str(f.relative_to(p)) for f in files]
-    if p.suffix.lower() in IMAGE_SUFFIXES:  # one image file
-        return read_images([p]), [p.name]
+    files = image_files(p)  # a folder of images, or one image file
+    if files is not None:
+        return read_images(files), [str(f.relative_to(p)) if p.is_dir() else f.name for f in files]
     if p.suffix.lower() in (".txt", ".jsonl"):
         raise TransferkitError(f"{p} holds texts, but this model reads images or feature vectors.",
                                "give a .npz, a .csv of features or a folder of images.")  # fmt: skip
@@ -188,10 +184,8 @@ def _flagged_negative(run: Path, path: Path) -> str | None:
 
 
 def _eight_bit(p: Path) -> bool:
-    """Whether inputs are 8-bit images, 0..255 by their type: image files (a folder or one
-    file), or an .npz whose x is uint8 (the rule training data follows too, see README)."""
-    if p.is_dir() or p.suffix.lower() in IMAGE_SUFFIXES:
-        return True
+    """Whether an .npz holds 8-bit images, 0..255 by their type: x is uint8 (the rule training
+    data follows too, see README). Image files are 0..255 too; `predict` reads them apart."""
     if p.suffix.lower() == ".npz":  # the dtype from x's header: the array itself is read once, by load_inputs
         import zipfile
 
@@ -256,7 +250,7 @@ def predict(
         if files is not None:  # image files (0..255): each brought to the model from its own size
             probs = predict_proba(model, image_model_inputs(files, dataclasses.replace(recipe, value_range=(0.0, 255.0))))
             root = Path(inputs)
-            names = [str(f.relative_to(root)) if root.is_dir() else f.name for f in files]
+            names = [str(f.relative_to(root)) if root.is_dir() else f.name for f in files]  # as load_inputs names them
         else:
             x, names = load_inputs(inputs, label_column, list(recipe.columns) if recipe.columns else None)
             if not np.isfinite(x).all():

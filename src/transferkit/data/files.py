@@ -207,12 +207,12 @@ def _grey(img) -> np.ndarray:
     return np.clip(arr, 0.0, 255.0)
 
 
-def read_images(files: list[Path], warn: bool = True) -> np.ndarray:
+def read_images(files: list[Path]) -> np.ndarray:
     """Images -> float32 (N, C, H, W) on 0..255.
 
     RGB when any image is in colour (grey ones are repeated to three channels), else grey.
-    Images of another size than the most common one are resized to it, and ``warn`` says
-    how many (a model input has one size; the recipe then brings it to the model's).
+    Images of another size than the most common one are resized to it, with a warning
+    saying how many (a model input has one size; the recipe then brings it to the model's).
     """
     from collections import Counter
 
@@ -232,7 +232,7 @@ def read_images(files: list[Path], warn: bool = True) -> np.ndarray:
             else:
                 arr = np.asarray(Image.fromarray(arr).resize(size, Image.BILINEAR), dtype=np.float32)
         images.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
-    if resized and warn:
+    if resized:
         import warnings
 
         warnings.warn(f"{resized} of {len(files)} images are not {size[0]}x{size[1]} pixels, the most common size "

@@ -264,8 +264,8 @@ def rank(
             "give a target with examples of two or more classes.",
         )
     lab, pool_idx = labelled_examples(tgt, shots, seed, split_seed, test_fraction)
-    tgt = range_of_rows(tgt, pool_idx)  # as `transferkit run`: value range and framing from the pool, no test rows
-    labelled, pool = tgt.select(lab), tgt.select(pool_idx)
+    ranged = range_of_rows(tgt, pool_idx)  # as `transferkit run`: value range and framing from the pool, no test rows
+    labelled, pool = ranged.select(lab), ranged.select(pool_idx)  # `tgt` keeps its as-loaded fingerprint
     entries: list[tuple[Candidate, torch.Tensor]] = []  # each candidate with the labelled inputs it reads
 
     def inputs_for(cand: Candidate, p, src=None) -> torch.Tensor:
