@@ -3,7 +3,10 @@
 For the few-shot benchmark's parts (benchmarks/few_shot.py), source seed 0, 300 episodes per K:
 SimpleShot prototypes on raw pixels, on the output of shared blocks 1, 2 and all blocks,
 centred on the mean of all novel-class features or on the support mean, and the same after
-re-estimating BatchNorm statistics on the novel-class images (AdaBN).
+re-estimating BatchNorm statistics on the novel-class images (AdaBN). Session 10 added two
+feature transforms, both centred on the support mean: the power transform x -> sqrt(x) of
+PT-MAP (Hu, Gripon and Pateux, 2021, arXiv:2006.03806; the features end in a ReLU, so they
+are non-negative), and blocks 2 and all concatenated, each part L2-normalised first.
 
     python benchmarks/diagnostics/fewshot_features.py --part fashion   # or digits
 
@@ -66,6 +69,12 @@ def main() -> None:
             rows.append({"features": label, "center": "novel mean", **accuracy(f, f.mean(0))})
             if name == "source":
                 rows.append({"features": label, "center": "support mean", **accuracy(f, None)})
+                rows.append({"features": f"{label}, sqrt", "center": "support mean", **accuracy(np.sqrt(f), None)})
+    both = [features(source, x, b) for b in (2, None)]
+    for label, parts in (("blocks 2 + all", both), ("blocks 2 + all, sqrt", [np.sqrt(f) for f in both])):
+        joined = np.hstack([f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12) for f in parts])
+        rows.append({"features": f"source, {label} (each L2-normalised)", "center": "support mean",
+                     **accuracy(joined, None)})  # fmt: skip
     print(f"| {args.part} ({n_way}-way, {args.episodes} episodes, source seed 0) | center | 1-shot | 5-shot |")
     print("|---|---|---|---|")
     for r in rows:
