@@ -307,3 +307,19 @@ def test_600_episodes_5_way_5_shot_under_10_seconds(rng):
     result = evaluate_episodes(features, labels, episodes, "simpleshot")
     assert time.perf_counter() - start < 10.0
     assert len(result.accuracies) == 600 and result.seconds < 10.0
+
+
+def test_per_class_counts_find_the_classes_that_look_alike(rng):
+    """Classes 3 and 7 share a centre: their queries are confused, the others' are not."""
+    ids = np.array([3, 7, 11, 20, 42])
+    centres = {c: 10 * rng.normal(size=8) for c in ids}
+    centres[7] = centres[3]
+    labels = np.repeat(ids, 30)
+    features = np.stack([centres[c] for c in labels]) + 0.3 * rng.normal(size=(len(labels), 8))
+    episodes = sample_episodes(labels, n_way=3, k_shot=1, n_query=5, n_episodes=200, seed=0)
+    res = evaluate_episodes(features, labels, episodes, "simpleshot")
+    drawn = {c: sum(c in ep.classes for ep in episodes) for c in ids}
+    assert res.class_total.tolist() == [5 * drawn.get(c, 0) for c in range(43)]  # every query counted once
+    assert res.class_correct.sum() / res.class_total.sum() == pytest.approx(res.mean)
+    acc = {c: res.class_correct[c] / res.class_total[c] for c in ids}
+    assert min(acc[11], acc[20], acc[42]) > 0.95 and max(acc[3], acc[7]) < 0.9

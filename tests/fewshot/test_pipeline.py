@@ -85,9 +85,38 @@ def test_run_folder_features_once_and_same_episodes(npz_pair, tmp_path, monkeypa
     means = rows[("prototypes", 3)]["seed_means"]  # the seed spread the episode interval leaves out
     assert f"- prototypes, K = 3: source seeds 0, 1 give {100 * means['0']:.1f} / {100 * means['1']:.1f}" in report
     assert "- scratch, K = 1: source seeds" not in report  # no source, one run
+    for (method, _), r in rows.items():  # 40 episodes draw every novel class; 2 may not (None)
+        acc = r["per_class_accuracy"]
+        assert set(acc) == {"w", "x", "y", "z"}, method
+        assert all(0.0 <= v <= 1.0 if r["on_features"] else v is None or 0.0 <= v <= 1.0 for v in acc.values())
+    assert "**Accuracy per novel class, K = 1**" in report and "| method | w | x | y | z |" in report
+    protos = rows[("prototypes", 3)]["per_class_accuracy"]
+    assert "| prototypes | " + " | ".join(f"{100 * protos[c]:.1f}" for c in "wxyz") + " |" in report
+    assert any(v is not None for v in rows[("head", 3)]["per_class_accuracy"].values())  # counted per episode too
     assert (out / "plots" / "accuracy_vs_k.png").stat().st_size > 0
     assert (out / "plots" / "example_episode.png").stat().st_size > 0
     assert not list(tmp_path.glob(".run.partial-*"))
+
+
+def test_class_accuracy_sums_counts_over_seeds_and_pads():
+    from transferkit.fewshot.evaluate import EpisodeResult
+    from transferkit.fewshot.experiment import FewShotRecord
+    from transferkit.fewshot.report import class_accuracy, class_lines
+
+    def rec(seed, correct, total):
+        res = EpisodeResult("p", np.ones(2), 1.0, 0.0, 0.0, np.array(correct), np.array(total))
+        return FewShotRecord("p", 1, seed, True, res)
+
+    # seed 1's counts stop at class 1 (the largest id its episodes drew): padded, not misaligned
+    acc = class_accuracy([rec(0, [3, 0, 5], [4, 0, 10]), rec(1, [1, 2], [4, 4])], ["a", "b", "c", "d"])
+    assert acc == {"a": 0.5, "b": 0.5, "c": 0.5, "d": None}
+    assert class_accuracy([FewShotRecord("p", 1, 0, True, EpisodeResult("p", np.ones(2), 1.0, 0.0, 0.0))], ["a"]) is None
+    summary = {"target": {"classes": ["a", "b", "c", "d"]}, "protocol": {"k_shot": [1, 5]},
+               "results": [{"method": "p", "shots": 1, "per_class_accuracy": acc}]}  # fmt: skip
+    lines = class_lines(summary)
+    assert "| p | 50.0 | 50.0 | 50.0 | — |" in lines and not any("K = 5" in ln for ln in lines)
+    many = {**summary, "target": {"classes": [str(i) for i in range(21)]}}
+    assert class_lines(many) == []  # too wide to read: summary.json still has it
 
 
 def test_feature_methods_never_touch_the_model_after_caching():
@@ -275,3 +304,34 @@ def test_a_clipped_accuracy_interval_is_shown_as_its_bounds():
     assert _cell(row) == "50.0 ± 5.0 (600 episodes)"
     row = {"accuracy_mean": 1.0, "ci95_half_width": 0.0, "accuracy_ci95": [1.0, 1.0], "episodes": 600}
     assert _cell(row) == "100.0 ± 0.0 (600 episodes)"  # touches 100 without being clipped
+
+
+def test_trained_methods_count_each_class_in_its_original_id():
+    """A network trained per episode: its query predictions are counted under the original
+    class ids, whatever number the episode gave each class."""
+    from types import SimpleNamespace
+
+    from transferkit.fewshot.pipeline import EpisodeSetting, evaluate_trained
+
+    class Oracle(torch.nn.Module):  # right for every class but id 2, which it calls the next class
+        def __init__(self, local: dict[int, int], n_way: int) -> None:
+            super().__init__()
+            self.local, self.n_way, self.config = local, n_way, {}
+
+        def forward(self, x):
+            out = torch.zeros(len(x), self.n_way)
+            for i, c in enumerate(x[:, 0].long().tolist()):
+                out[i, (self.local[c] + (c == 2)) % self.n_way] = 1.0
+            return out
+
+    def fit(task):
+        ids = [int(name) for name in task.classes]
+        return Oracle({c: j for j, c in enumerate(ids)}, len(ids))
+
+    y = np.repeat(np.arange(5), 8)
+    setting = EpisodeSetting(torch.tensor(y, dtype=torch.float32)[:, None], [str(c) for c in range(5)], None)
+    episodes = sample_episodes(y, 3, 1, 4, n_episodes=30, seed=0)
+    res = evaluate_trained(SimpleNamespace(label="oracle", method=SimpleNamespace(fit=fit)), setting, episodes)
+    drawn = np.array([sum(c in ep.classes for ep in episodes) for c in range(5)])
+    assert res.class_total.tolist() == (4 * drawn).tolist()
+    assert res.class_correct.tolist() == [4 * d if c != 2 else 0 for c, d in enumerate(drawn)]

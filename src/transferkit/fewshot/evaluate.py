@@ -28,6 +28,9 @@ class EpisodeResult:
             ``t_{0.975, E-1} * std / sqrt(E)`` (sample std, ``ddof=1``); NaN for one episode.
         seconds: Wall-clock time spent gathering features, predicting and scoring, all
             episodes together.
+        class_correct, class_total: Per original class id (index), how many of its queries
+            were classified correctly, and how many there were, over all episodes; None
+            when not recorded. Their ratio is the class's accuracy (its recall).
     """
 
     method: str
@@ -35,6 +38,8 @@ class EpisodeResult:
     mean: float
     ci95: float
     seconds: float
+    class_correct: np.ndarray | None = None
+    class_total: np.ndarray | None = None
 
     @property
     def interval(self) -> tuple[float, float]:
@@ -75,6 +80,28 @@ def confidence_interval(accuracies: np.ndarray) -> tuple[float, float]:
     return mean, float(stats.t.ppf(0.975, n - 1) * accuracies.std(ddof=1) / np.sqrt(n))
 
 
+def class_counts(
+    episodes: Sequence[Episode], predictions: Sequence[np.ndarray], n_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Correct and total queries per original class id, over the episodes.
+
+    Args:
+        episodes: The episodes, in the order of ``predictions``.
+        predictions: Each episode's predicted query labels in its own numbering, (Q,).
+        n_classes: Length of the result: at least one more than the largest class id.
+
+    Returns:
+        ``correct`` (n_classes,) and ``total`` (n_classes,), int64.
+    """
+    correct = np.zeros(n_classes, dtype=np.int64)
+    total = np.zeros(n_classes, dtype=np.int64)
+    for ep, pred in zip(episodes, predictions, strict=True):
+        true = np.asarray(ep.classes)[ep.query_y]  # original ids of the queries
+        total += np.bincount(true, minlength=n_classes)
+        correct += np.bincount(true[np.asarray(pred) == ep.query_y], minlength=n_classes)
+    return correct, total
+
+
 def evaluate_episodes(
     features: np.ndarray,
     labels: np.ndarray,
@@ -112,7 +139,7 @@ def evaluate_episodes(
     context = dict(context or {})
 
     start = time.perf_counter()
-    accuracies = []
+    accuracies, predictions = [], []
     for group in _groups(episodes, method.batched, features.shape[1]):
         support_idx = np.stack([ep.support_idx for ep in group])  # (E, S)
         query_idx = np.stack([ep.query_idx for ep in group])  # (E, Q)
@@ -130,11 +157,14 @@ def evaluate_episodes(
                 group[0].n_way,
                 **context,
             )[None]  # (1, Q, n_way)
-        accuracies.append((probs.argmax(axis=-1) == query_y).mean(axis=-1))
+        pred = probs.argmax(axis=-1)  # (E, Q)
+        accuracies.append((pred == query_y).mean(axis=-1))
+        predictions.extend(pred)
     accuracies = np.concatenate(accuracies)
     seconds = time.perf_counter() - start
     mean, ci95 = confidence_interval(accuracies)
-    return EpisodeResult(method.name, accuracies, mean, ci95, seconds)
+    correct, total = class_counts(episodes, predictions, int(labels.max()) + 1)
+    return EpisodeResult(method.name, accuracies, mean, ci95, seconds, correct, total)
 
 
 def _groups(episodes: Sequence[Episode], batched: bool, dim: int) -> Iterator[list[Episode]]:

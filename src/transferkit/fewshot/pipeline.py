@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -25,7 +25,7 @@ from transferkit.config import MethodSpec
 from transferkit.data.splits import TargetData
 from transferkit.errors import TransferkitError, did_you_mean
 from transferkit.fewshot.episodes import Episode
-from transferkit.fewshot.evaluate import EpisodeResult, confidence_interval, evaluate_episodes
+from transferkit.fewshot.evaluate import EpisodeResult, class_counts, confidence_interval, evaluate_episodes
 from transferkit.fewshot.registry import FEWSHOT_METHODS, FewShotMethod, get_fewshot_method
 from transferkit.methods import METHODS, Method, TransferTask, get_method
 from transferkit.methods.prototypes import features, source_feature_mean
@@ -159,7 +159,7 @@ def evaluate_on_features(method: EpisodicMethod, cache: FeatureCache, episodes: 
     if method.uses_base_mean:
         context["base_mean"] = cache.base_mean
     result = evaluate_episodes(cache.features, cache.labels, episodes, method.fewshot, context)
-    return EpisodeResult(method.label, result.accuracies, result.mean, result.ci95, result.seconds)
+    return replace(result, method=method.label)
 
 
 @dataclass
@@ -213,18 +213,21 @@ def evaluate_trained(
         progress: Called with the number of episodes done, after each one.
     """
     start = time.perf_counter()
-    accuracies = []
+    accuracies, predictions = [], []
     for i, episode in enumerate(episodes):
         task = setting.task(episode, i)
         torch.manual_seed(task.seed)
         model = method.method.fit(task)
         pred = predict_proba(model, task.target.x_unlabelled).argmax(dim=1).cpu().numpy()
         accuracies.append(float((pred == episode.query_y).mean()))
+        predictions.append(pred)
         if progress is not None:
             progress(i + 1)
     accuracies = np.asarray(accuracies)
     mean, ci95 = confidence_interval(accuracies)
-    return EpisodeResult(method.label, accuracies, mean, ci95, time.perf_counter() - start)
+    n_classes = len(setting.class_names)
+    correct, total = class_counts(episodes, predictions, n_classes)
+    return EpisodeResult(method.label, accuracies, mean, ci95, time.perf_counter() - start, correct, total)
 
 
 def predict_episode(method: EpisodicMethod, cache: FeatureCache, episode: Episode) -> np.ndarray:

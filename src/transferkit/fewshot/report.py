@@ -55,8 +55,23 @@ def results_rows(run: FewShotRun) -> list[dict]:
                 "episodes": n_ep, "evaluations": sum(len(a) for a in per_seed),
                 "source_seeds": [r.seed for r in recs], "seed_means": seed_means, "seed_ci95": seed_ci,
                 "seconds_per_evaluation": float(np.mean([r.result.seconds for r in recs])),
+                "per_class_accuracy": class_accuracy(recs, run.data.target.classes),
             })  # fmt: skip
     return rows
+
+
+def class_accuracy(records: list, classes: list[str]) -> dict[str, float | None] | None:
+    """Each novel class's accuracy: its queries classified correctly over all its queries,
+    in every episode it appeared in and for every source seed (None for a class never
+    drawn); None when the records kept no per-class counts."""
+    results = [r.result for r in records if r.result.class_total is not None]
+    if not results:
+        return None
+    correct, total = np.zeros(len(classes)), np.zeros(len(classes))
+    for res in results:  # evaluate_episodes sizes its counts by the largest id it saw: pad
+        correct[: len(res.class_correct)] += res.class_correct
+        total[: len(res.class_total)] += res.class_total
+    return {name: (float(correct[c] / total[c]) if total[c] else None) for c, name in enumerate(classes)}
 
 
 def paired_gain(records: list, scratch: list, step: float) -> tuple[float | None, list[float] | None]:
@@ -177,6 +192,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         "", markdown_table(summary), "",
     ]  # fmt: skip
     lines += seed_lines(summary["results"])
+    lines += class_lines(summary)
     if not any(r["method"] == "scratch" for r in summary["results"]):
         lines += ["**Negative transfer was not checked:** that needs `scratch` among `fewshot.methods`, the "
                   "baseline the gains are paired with.", ""]  # fmt: skip
@@ -185,6 +201,28 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     for title, rel in plots.items():
         lines += [f"## {title}", "", f"![{title}]({rel})", ""]
     return "\n".join(lines)
+
+
+def class_lines(summary: dict, max_classes: int = 20) -> list[str]:
+    """Accuracy per novel class at each K, methods down, classes across: which classes the
+    overall accuracy hides (e.g. look-alike classes a source never taught apart)."""
+    classes = summary["target"].get("classes") or []
+    if not classes or len(classes) > max_classes:
+        return []
+    out = []
+    for k in summary["protocol"]["k_shot"]:
+        rows = [r for r in summary["results"] if r["shots"] == k and r.get("per_class_accuracy")]
+        if not rows:
+            continue
+        out += [f"**Accuracy per novel class, K = {k}** (%: a class's queries classified correctly, over "
+                "every episode that drew it and every source seed):", "",
+                "| method | " + " | ".join(classes) + " |", "|---" * (len(classes) + 1) + "|"]  # fmt: skip
+        for r in rows:
+            acc = r["per_class_accuracy"]
+            cells = ["—" if acc.get(c) is None else f"{100 * acc[c]:.1f}" for c in classes]
+            out.append(f"| {r['method']} | " + " | ".join(cells) + " |")
+        out.append("")
+    return out
 
 
 def seed_lines(rows: list[dict]) -> list[str]:
