@@ -351,3 +351,38 @@ def test_a_test_input_does_not_change_ranking_scores(tmp_path):
         result = rank(str(tmp_path / f"{name}.npz"), 3, models=[f"{saved}.safetensors"], reference=False, cuts=[3])
         scores.append([r["logme"] for r in result["candidates"]])
     assert scores[0] == scores[1]  # was rescaled by the test image's pixel
+
+
+def test_csv_vectors_reach_a_candidate_as_run_and_predict_give_them(tmp_path, monkeypatch):
+    """Feature columns in the source's (or saved model's) order, on the range the model was
+    trained on, whatever order and range the target CSV has (found by a new-user pass)."""
+    import transferkit.ranking.rank as rank_module
+
+    cols = [f"f{j}" for j in range(4)]
+    rng = np.random.default_rng(0)
+
+    def write(path, order, top):  # column f_j holds values near j * top / 4: its order is visible
+        y = np.arange(30) % 3
+        rows = [",".join([*order, "label"])]
+        rows += [",".join(f"{int(c[1]) * top / 4 + rng.uniform(0, 0.1):.3f}" for c in order) + f",{CLASSES[k]}" for k in y]
+        path.write_text("\n".join(rows) + "\n")
+
+    write(tmp_path / "s.csv", cols, 8.0)  # source and model: 0..6
+    write(tmp_path / "t.csv", cols[::-1], 4.0)  # target: reversed columns, 0..3
+    torch.manual_seed(0)
+    model = TransferModel.build("mlp", (4,), CLASSES, hidden=8, feature_dim=4)
+    model.save(tmp_path / "m", {"recipe": {"value_range": [0.0, 6.1], "shape": [4], "pad": 0, "columns": cols}})
+    seen = {}
+
+    def capture(cands, x, *args):
+        seen[cands[0].name] = x
+        return []
+
+    monkeypatch.setattr(rank_module, "score_candidates", capture)
+    monkeypatch.setattr(rank_module, "rank_rows", lambda rows, by: [])
+    rank_module.rank(str(tmp_path / "t.csv"), 2, [str(tmp_path / "s.csv")], [str(tmp_path / "m")],
+                     source_epochs=1, reference=False, scores=["knn"], by="knn")  # fmt: skip
+    for name, top in (("s.csv", 6.1), ("m", 6.1)):  # the source's range is 0..6.1 (its largest value)
+        x = seen[name].numpy()
+        expected = np.arange(4) * 1.0 / top  # target column f_j near j (4 / 4), read on the source's scale
+        assert np.allclose(x.mean(axis=0), expected, atol=0.03), (name, x.mean(axis=0))

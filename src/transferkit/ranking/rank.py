@@ -13,6 +13,7 @@ targets). Each candidate is scored at every cut point.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -22,7 +23,7 @@ import torch
 
 from transferkit.config import DataConfig, SourceConfig
 from transferkit.data import Domain
-from transferkit.data.files import range_of_rows
+from transferkit.data.files import order_columns, range_of_rows
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.data.splits import draw_shots, make_test_split
 from transferkit.errors import TransferkitError
@@ -110,10 +111,12 @@ def pretrained_candidate(name: str, labelled, pad: int | str = "auto", pool=None
     return Candidate(name, model, source_head=False), x
 
 
-def checkpoint_candidates(spec: str) -> list[tuple[Candidate, int | None]]:
-    """A saved model (``.safetensors``/``.json`` pair) or a run folder -> [(candidate, pad)].
+def checkpoint_candidates(spec: str) -> list[tuple[Candidate, int | None, Recipe | None]]:
+    """A saved model (``.safetensors``/``.json`` pair) or a run folder -> [(candidate, pad, recipe)].
 
-    ``pad`` is the framing (pixels) the model's own target was given, when recorded.
+    ``pad`` is the framing (pixels) the model's own target was given, when recorded;
+    ``recipe`` the input recipe saved with the model (for a run folder's source model, the
+    deployed model's: the run brought its target to both by it), None when absent.
     """
     p = Path(spec)
     if p.is_dir():
@@ -125,19 +128,28 @@ def checkpoint_candidates(spec: str) -> list[tuple[Candidate, int | None]]:
         dep = deployed(summary, p)
         stem = f"{dep['method']}_k{dep['shots']}_seed{dep['seed']}"
         pad = int(summary["target"]["recipe"].get("pad", 0))
-        out = [(Candidate(f"{p.name}:{stem}", TransferModel.load(p / "models" / stem)), pad)]
+        recipe = _stored_recipe(p / "models" / stem)
+        out = [(Candidate(f"{p.name}:{stem}", TransferModel.load(p / "models" / stem)), pad, recipe)]
         key = ((summary.get("source") or {}).get("models") or {}).get(str(dep["seed"]), {}).get("key")
         cached = cache_dir() / "source_models" / str(key)
         if key and cached.with_suffix(".safetensors").exists():
-            out.append((Candidate(f"{p.name}:source", TransferModel.load(cached)), pad))
+            out.append((Candidate(f"{p.name}:source", TransferModel.load(cached)), pad, recipe))
         return out
     if p.suffix not in (".safetensors", ".json", "") and not model_file(p, ".json").exists():
         raise TransferkitError(f"model {spec!r} is neither a run folder nor a saved model.",
                                "give a run folder or a .safetensors file written by transferkit.")  # fmt: skip
     model = TransferModel.load(p)
-    meta = json.loads(model_file(p, ".json").read_text())
-    pad = (meta.get("recipe") or {}).get("pad")
-    return [(Candidate(model_stem(p).name, model), None if pad is None else int(pad))]
+    recipe = _stored_recipe(p)
+    return [(Candidate(model_stem(p).name, model), None if recipe is None else recipe.pad, recipe)]
+
+
+def _stored_recipe(path: Path) -> Recipe | None:
+    """The image/vector input recipe saved beside a model, or None (none saved, or texts)."""
+    meta = json.loads(model_file(path, ".json").read_text())
+    stored = meta.get("recipe") or {}
+    if stored.get("kind") == "text" or "value_range" not in stored:
+        return None
+    return Recipe.from_dict(stored)
 
 
 def trained_on_these(spec: str, target: Domain, lab: np.ndarray) -> int:
@@ -268,15 +280,25 @@ def rank(
     labelled, pool = ranged.select(lab), ranged.select(pool_idx)  # `tgt` keeps its as-loaded fingerprint
     entries: list[tuple[Candidate, torch.Tensor]] = []  # each candidate with the labelled inputs it reads
 
-    def inputs_for(cand: Candidate, p, src=None) -> torch.Tensor:
+    def inputs_for(cand: Candidate, p, src: Domain | None = None, stored: Recipe | None = None) -> torch.Tensor:
+        """``labelled`` as ``transferkit run``/``predict`` give it to the candidate: feature
+        columns in its source's (or saved model's) order, vectors on that range."""
         if getattr(cand.model.shared, "is_text", False) or cand.model.config.get("architecture") == "textcnn":
             raise TransferkitError(f"candidate {cand.name} reads texts, but {target} holds images or vectors.",
                                    "rank text models on text targets (with --pretrained), image models here.")  # fmt: skip
         try:
+            x = labelled.x
+            wanted = list(stored.columns) if stored is not None and stored.columns else (src.meta.get("columns") if src else None)
+            named = labelled.meta.get("columns")
+            if wanted and named and not labelled.is_image:
+                reference = "the model's" if stored is not None else "the source's"
+                x = order_columns(x, list(named), list(wanted), str(target), reference)
             recipe: Recipe = make_recipe(pool, tuple(cand.model.config["input_shape"]), p, source=src)
+            if stored is not None and not labelled.is_image:  # vectors: the range the model was trained on
+                recipe = dataclasses.replace(recipe, value_range=stored.value_range)
         except TransferkitError as e:  # several candidates: say which one does not fit
             raise TransferkitError(f"candidate {cand.name}: {e.problem}", e.fix) from None
-        return apply_recipe(labelled.x, recipe)
+        return apply_recipe(x, recipe)
 
     # pretrained encoders first: a mistyped name or the wrong modality fails before minutes of source training
     encoders = [pretrained_candidate(name, labelled, pad, pool) for name in pretrained or []]
@@ -285,8 +307,8 @@ def rank(
         entries.append((cand, inputs_for(cand, pad, src)))
     warnings = []
     for spec in models or []:
-        for cand, recorded in checkpoint_candidates(spec):
-            entries.append((cand, inputs_for(cand, (recorded or 0) if pad == "auto" else pad)))
+        for cand, recorded, stored in checkpoint_candidates(spec):
+            entries.append((cand, inputs_for(cand, (recorded or 0) if pad == "auto" else pad, stored=stored)))
         seen = trained_on_these(spec, tgt, lab)
         if seen:
             warnings.append(f"{Path(spec).name}: {seen} of the {len(lab)} labelled examples scored here are among "
