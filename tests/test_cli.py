@@ -316,3 +316,25 @@ def test_the_report_names_a_pretrained_source_used_as_published():
                           "pool_examples": 7, "recipe": {}, "shots": [1]},
                "seeds": [0], "model_selection": "fixed", "results": [], "negative_transfer": [], "skipped": []}  # fmt: skip
     assert "- **Source**: pretrained `mobilenet_v2_imagenet`, used as published" in render_report(summary, {})
+
+
+def test_the_tools_warnings_are_one_line_on_the_cli(monkeypatch, capsys):
+    """transferkit's warnings read like its errors: one line, no path into the tool's code."""
+    import warnings
+
+    import transferkit.commands.list as listing
+    from transferkit.errors import TransferkitWarning
+
+    def execute(args):
+        warnings.warn("12 of 40 images were resized.", TransferkitWarning, stacklevel=2)
+        warnings.warn("a library's own warning", UserWarning, stacklevel=2)
+        return 0
+
+    monkeypatch.setattr(listing, "execute", execute)
+    before = warnings.showwarning
+    with pytest.warns(UserWarning, match="a library's own warning"):  # not the tool's: Python's usual way
+        assert main(["list"]) == 0
+    err = capsys.readouterr().err
+    assert "transferkit: warning: 12 of 40 images were resized.\n" in err and "TransferkitWarning" not in err
+    assert "a library's own warning" not in err
+    assert warnings.showwarning is before  # restored for whoever called main()

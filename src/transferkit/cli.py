@@ -10,9 +10,10 @@ import importlib
 import pkgutil
 import signal
 import sys
+import warnings
 
 from transferkit import commands
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning
 
 
 def _commands() -> dict:
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
                              help="CPU threads for torch (default: all cores; 1-2 on a shared machine)")  # fmt: skip
     args = parser.parse_args(argv)
     previous = _stop_on_sigterm()
+    shown = warnings.showwarning
+    warnings.showwarning = _one_line(shown)
     try:
         _set_threads(args.threads)
         return mods[args.command].execute(args)
@@ -49,8 +52,22 @@ def main(argv: list[str] | None = None) -> int:
         print("transferkit: interrupted; nothing was written for the unfinished run.", file=sys.stderr)
         return 143 if isinstance(e, Terminated) else 130
     finally:
+        warnings.showwarning = shown
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _one_line(default):
+    """transferkit's own warnings as one ``transferkit: warning:`` line on stderr, like its
+    errors (Python's default adds a file path and a line of the tool's code); others as usual."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, TransferkitWarning):
+            print(f"transferkit: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    return show
 
 
 def _set_threads(n: int | None) -> None:

@@ -18,6 +18,12 @@ class TransferkitError(ValueError):
         self.fix = fix
 
 
+class TransferkitWarning(UserWarning):
+    """Something the user should know about their inputs or results that does not stop
+    the work (e.g. images resized, inputs on another scale). The CLI prints it as one
+    ``transferkit: warning:`` line; the Python API issues it with :mod:`warnings`."""
+
+
 class TrainingDiverged(TransferkitError, FloatingPointError):
     """The training loss became NaN or infinite (too high a learning rate, or bad inputs)."""
 

@@ -30,7 +30,7 @@ from sklearn.exceptions import NotFittedError
 
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.data.splits import TargetData
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.inputs import as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
 from transferkit.methods import TransferTask, get_method
 from transferkit.models import TransferModel
@@ -133,10 +133,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         method.check(shots, same, source_model is not None)
         if X_unlabelled is None and method.uses_unlabelled and not method.optional_source:  # auto: its choice
             warnings.warn(f"method {self.method!r} adapts with unlabelled target inputs and none were given "
-                          "(fit(X, y, X_unlabelled=...)); it uses the labelled ones only.", stacklevel=2)  # fmt: skip
+                          "(fit(X, y, X_unlabelled=...)); it uses the labelled ones only.", TransferkitWarning, stacklevel=2)  # fmt: skip
         elif X_unlabelled is not None and not method.uses_unlabelled:
             warnings.warn(f"method {self.method!r} does not use unlabelled inputs; X_unlabelled is ignored.",
-                          stacklevel=2)  # fmt: skip
+                          TransferkitWarning, stacklevel=2)  # fmt: skip
         mean, std = (source_model.input_mean, source_model.input_std) if source_model is not None else input_stats(x)
         seed = self.source_.seed if hasattr(self, "source_") else self._seed()  # pretrain drew it
         shared = source.shared if source is not None else self.shared
@@ -182,7 +182,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         x = self._checked(X, "X", None if names is None else list(names), getattr(self, "input_shape_", None))
         note = scale_warning(x, self.recipe_)
         if note:
-            warnings.warn(note, stacklevel=2)
+            warnings.warn(note, TransferkitWarning, stacklevel=2)
         return predict_proba(self.model_, apply_recipe(x, self.recipe_)).numpy()
 
     def predict(self, X) -> np.ndarray:

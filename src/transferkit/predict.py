@@ -27,7 +27,7 @@ from transferkit.data.files import (
     read_npz,
 )
 from transferkit.data.preprocess import Recipe, apply_recipe
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
 from transferkit.train.supervised import predict_proba
@@ -230,7 +230,7 @@ def predict(
     path = model_path(run_dir, **which)
     flagged = _flagged_negative(Path(run_dir), path)
     if flagged:
-        (on_warning or (lambda m: warnings.warn(m, stacklevel=3)))(flagged)
+        (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(flagged)
     model = TransferModel.load(path)
     meta = json.loads(model_file(path, ".json").read_text())
     label_column, text_column = run_columns(run_dir)
@@ -242,7 +242,7 @@ def predict(
         texts, names = load_text_inputs(inputs, text_column)
         note = truncation_note(count_truncated(tokenizer, texts, recipe.max_length), len(texts), recipe.max_length)
         if note:  # a verdict at the end of a long text would not count: say so
-            (on_warning or (lambda m: warnings.warn(m, stacklevel=3)))(note)
+            (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(note)
         probs = predict_proba(model, tokenize(tokenizer, texts, recipe.max_length))
     else:
         recipe = Recipe.from_dict(meta["recipe"])
@@ -261,7 +261,7 @@ def predict(
                 recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
             note = scale_warning(x, recipe)
             if note:
-                (on_warning or (lambda m: warnings.warn(m, stacklevel=3)))(note)
+                (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(note)
             probs = predict_proba(model, apply_recipe(x, recipe))
     conf, idx = probs.max(1)
     rows = [{"input": n, "class_index": int(i), "class_name": model.classes[int(i)], "probability": float(c)}

@@ -21,7 +21,7 @@ import torch
 
 from transferkit.data import Domain
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.evaluate.source_check import source_steps, weak_source_warning
 from transferkit.inputs import as_domain, column_names, plain, seed_from
 from transferkit.models import TransferModel
@@ -105,7 +105,7 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     note = weak_source_warning(res.val_accuracy, src.y[va.numpy()], seed, source_steps(len(tr), 128, epochs))
     if note:  # e.g. a small source: epochs count passes, so few steps
         fix = "raise the epochs (pretrain's epochs=, TransferClassifier's source_epochs=)"
-        warnings.warn(note.replace("raise source.epochs", fix), stacklevel=_stacklevel)
+        warnings.warn(note.replace("raise source.epochs", fix), TransferkitWarning, stacklevel=_stacklevel)
     arch = res.model.config["architecture"]  # "auto" resolved: what the estimator's `shared` is compared with
     return SourceModel(res.model, src, recipe, parts, names, labels, seed, arch, float(res.val_accuracy))
 

@@ -171,3 +171,12 @@ def test_npz_object_labels_and_repeated_class_names_are_named(tmp_path):
     np.savez(tmp_path / "dup.npz", x=x, y=np.array([0, 1, 2, 1]), classes=np.array(["a", "b", "a"]))
     with pytest.raises(TransferkitError, match=r"`classes` lists \['a'\] more than once"):
         load_domain(str(tmp_path / "dup.npz"))  # was accepted: two classes printed as 'a'
+
+
+def test_a_nan_in_a_csv_names_its_data_row(tmp_path):
+    (tmp_path / "nan.csv").write_text("a,b,label\n1,2,x\n3,4,y\n5,NaN,x\n7,inf,y\n")
+    with pytest.raises(TransferkitError, match=r"2 examples contain NaN or Inf values, the first is example 2 .*data row 3\)"):
+        load_domain(str(tmp_path / "nan.csv"))
+    (tmp_path / "one.csv").write_text("a,b,label\n1,nan,x\n3,4,y\n")
+    with pytest.raises(TransferkitError, match=r"one.csv: 1 example contains NaN"):
+        load_domain(str(tmp_path / "one.csv"))

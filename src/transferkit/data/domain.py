@@ -137,8 +137,10 @@ def validate_arrays(x: np.ndarray, y: np.ndarray, classes: list[str], name: str)
             "labels must be 0..C-1, or list all class names in `classes`.",
         )
     if not np.isfinite(x).all():
-        n_bad = int((~np.isfinite(x)).reshape(len(x), -1).any(axis=1).sum())
+        bad = np.flatnonzero((~np.isfinite(x)).reshape(len(x), -1).any(axis=1))
+        which = "1 example contains" if len(bad) == 1 else f"{len(bad)} examples contain"
         raise TransferkitError(
-            f"{name}: {n_bad} examples contain NaN or Inf values.",
+            f"{name}: {which} NaN or Inf values, the first is example {bad[0]} counting from 0 "
+            f"(in a CSV file, data row {bad[0] + 1}).",
             "remove or impute them before transfer.",
         )

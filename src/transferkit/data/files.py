@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from transferkit.data.domain import Domain
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -168,6 +168,7 @@ def load_npz(path: Path) -> Domain:
         warnings.warn(
             f"{path}: x is uint8, read as 0..255, but its values only reach {int(x.max())}; if they are on "
             "another scale (e.g. 0..16), save x as float32 so the range is taken from the data.",
+            TransferkitWarning,
             stacklevel=2,
         )
     return Domain(str(path), x, y, classes, value_range(x, stored), {RANGE_FROM_DATA: stored != np.uint8})
@@ -236,7 +237,7 @@ def read_images(files: list[Path]) -> np.ndarray:
         import warnings
 
         warnings.warn(f"{resized} of {len(files)} images are not {size[0]}x{size[1]} pixels, the most common size "
-                      "here, and were resized to it first.", stacklevel=2)  # fmt: skip
+                      "here, and were resized to it first.", TransferkitWarning, stacklevel=2)  # fmt: skip
     return np.stack(images)
 
 

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from transferkit.data.domain import Domain
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ def _warn_outside_range(domain: Domain, source: Domain) -> None:
             f"{domain.name}: its values span [{t_lo:.3g}, {t_hi:.3g}], far outside the source's [{lo:.3g}, {hi:.3g}]; "
             "feature vectors are read on the source's scale (the same columns share one scale). If the files use "
             "other units or were standardised differently, bring them to one scale first.",
-            stacklevel=3,
+            TransferkitWarning, stacklevel=3,
         )
 
 
