@@ -1,5 +1,8 @@
+import warnings
+
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -302,3 +305,114 @@ def test_a_series_stored_as_n_l_1_is_named_not_a_torch_traceback():
         TransferClassifier("scratch", method_params={"steps": 2}).fit(x, y)  # was torch's "Output size is too small"
     assert "x.reshape(len(x), -1)" in e.value.fix
     assert TransferClassifier("scratch", method_params={"steps": 2}).fit(x.reshape(30, -1), y).n_features_in_ == 150
+
+
+def test_non_integer_float_labels_are_refused_even_when_few():
+    x = np.random.RandomState(0).randn(60, 5)
+    with pytest.raises(TransferkitError, match=r"y is not class labels \(3 distinct values .* e.g. 0.5\)") as e:
+        TransferClassifier("scratch", method_params={"steps": 2}).fit(x, np.arange(60) % 3 + 0.5)
+    assert "y.astype(str)" in e.value.fix
+    TransferClassifier("scratch", method_params={"steps": 2}).fit(x, (np.arange(60) % 3).astype(float))  # 1.0 is 1
+
+
+def test_torch_tensors_and_nullable_dataframes_fit_like_arrays(data):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    x, y = rng.rand(60, 4).astype(np.float32), np.arange(60) % 3
+    ref = TransferClassifier("scratch", method_params={"steps": 3}).fit(x, y).predict_proba(x)
+    clf = TransferClassifier("scratch", method_params={"steps": 3}).fit(torch.from_numpy(x).requires_grad_(), torch.from_numpy(y))
+    assert np.allclose(clf.predict_proba(torch.from_numpy(x)), ref)
+    frame = pd.DataFrame(x, columns=list("abcd")).convert_dtypes()  # pandas nullable floats
+    assert str(frame.dtypes.iloc[0]) in ("Float32", "Float64")
+    assert np.allclose(TransferClassifier("scratch", method_params={"steps": 3}).fit(frame, y).predict_proba(x), ref)
+    frame["d"] = frame["d"].astype("category")  # no numpy dtype of its own: the values decide the range
+    TransferClassifier("scratch", method_params={"steps": 3}).fit(frame, y)
+
+
+def test_examples_without_features_are_refused():
+    with pytest.raises(TransferkitError, match=r"X has examples of shape \(0,\): no features"):
+        TransferClassifier("scratch", method_params={"steps": 2}).fit(np.empty((12, 0)), [0, 1] * 6)
+
+
+def test_random_state_changes_a_fit_after_pretrain_and_spares_the_global_rng(data):
+    xs, ys, xt, yt = data
+    clf = TransferClassifier("finetune", source_epochs=1, method_params={"steps": 5, "probe_steps": 5}).pretrain(xs, ys)
+    probs = [clf.set_params(random_state=s).fit(xt, yt).predict_proba(xt) for s in (0, 1, 0)]
+    assert not np.allclose(probs[0], probs[1]) and np.array_equal(probs[0], probs[2])
+    draws = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        clf.fit(xt, yt)
+        draws.append(torch.rand(3))
+    assert not torch.equal(*draws)  # fit left the user's seed in charge of torch's global generator
+
+
+def test_unlabelled_inputs_on_another_scale_are_warned_about(data):
+    xs, ys, xt, yt = data
+    clf = TransferClassifier("adabn", source_epochs=1).pretrain(xs / 255.0, ys)
+    with pytest.warns(UserWarning, match=r"X_unlabelled: the inputs span .*, but X has images in 0\.\.1"):
+        clf.fit(xt / 255.0, yt, X_unlabelled=xt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.fit(xt / 255.0, yt, X_unlabelled=xt / 255.0)
+
+
+def test_a_loaded_classifier_checks_inputs_as_the_fitted_one(data, tmp_path):
+    xs, ys, xt, yt = data
+    clf = TransferClassifier("scratch", method_params={"steps": 2}).fit(xt, yt)
+    clf.save(tmp_path / "m")
+    loaded = TransferClassifier.load(tmp_path / "m")
+    assert loaded.input_shape_ == clf.input_shape_
+    with pytest.raises(TransferkitError, match="the X given to fit had"):
+        loaded.predict(xt[:, :, :6, :6])
+    vec = TransferClassifier("scratch", method_params={"steps": 2}).fit(xt.reshape(len(xt), -1), yt)
+    vec.save(tmp_path / "v")
+    assert TransferClassifier.load(tmp_path / "v").n_features_in_ == vec.n_features_in_ == xt[0].size
+    small = TransferClassifier("head", source_epochs=1, method_params={"steps": 2}).pretrain(xs, ys)
+    small.fit(xt[:, :, ::2, ::2], yt).save(tmp_path / "s")  # 6x6 target, 12x12 model input
+    back = TransferClassifier.load(tmp_path / "s")  # rebuilt at the model's input size, checked at fit's
+    assert back.input_shape_ == (1, 6, 6) and back.model_.config["input_shape"] == [1, 12, 12]
+    assert np.array_equal(back.predict(xt[:, :, ::2, ::2]), small.predict(xt[:, :, ::2, ::2]))
+
+
+def test_a_runs_model_loads_with_its_method_and_seed(data, tmp_path):
+    xs, ys, xt, yt = data
+    model = TransferClassifier("head", source_epochs=1, method_params={"steps": 2}).pretrain(xs, ys).fit(xt, yt).model_
+    recipe = {"value_range": [0.0, 255.0], "shape": [1, 12, 12], "pad": 0}
+    model.save(tmp_path / "models" / "head_k5_seed3", {"recipe": recipe, "method": "head", "shots": 5, "seed": 3})
+    clf = TransferClassifier.load(tmp_path / "models" / "head_k5_seed3")
+    assert clf.method == "head" and clf.random_state == 3 and list(clf.classes_) == ["0", "1", "2"]
+
+
+def test_labels_that_sort_differently_from_the_sources_are_named(data):
+    rng = np.random.RandomState(0)
+    x, y = rng.rand(90, 4), np.array([1, 2, 10])[np.arange(90) % 3]
+    from transferkit import pretrain
+
+    src = pretrain(x, y, epochs=1)
+    with pytest.raises(TransferkitError, match=r"sort in another order .* strings against numbers") as e:
+        TransferClassifier("source_only", source=src).fit(x, y.astype(str))
+    assert "y.astype(int)" in e.value.fix
+    with pytest.raises(TransferkitError, match="applies the source head directly") as e:
+        TransferClassifier("source_only", source=src).fit(x, np.array(["p", "q", "r"])[np.arange(90) % 3])
+    assert "'finetune'" in e.value.fix and "`methods`" not in e.value.fix
+
+
+def test_architectures_that_do_not_read_arrays_are_refused_with_the_way_to_use_them():
+    from transferkit import pretrain
+
+    x, y = np.random.rand(20, 4), np.arange(20) % 2
+    with pytest.raises(TransferkitError, match=r"shared='textcnn' cannot be trained on arrays here: it reads token ids"):
+        pretrain(x, y, shared="textcnn")
+    with pytest.raises(TransferkitError, match=r"source: \{pretrained: NAME\}"):
+        pretrain(x, y, shared="pretrained")
+    with pytest.raises(TransferkitError, match="not an architecture"):
+        TransferClassifier("scratch", shared="cnnn").fit(x, y)
+
+
+def test_predict_on_a_run_wants_a_path(tmp_path):
+    from transferkit import predict
+
+    with pytest.raises(TransferkitError, match="inputs must be the path of a file or folder, got a ndarray") as e:
+        predict(tmp_path, np.zeros((2, 4)))
+    assert "TransferClassifier.load" in e.value.fix

@@ -36,7 +36,7 @@ from transferkit.methods import TransferTask, get_method
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
 from transferkit.predict import scale_warning
-from transferkit.source import SourceModel, check_epochs, pretrain
+from transferkit.source import SourceModel, check_epochs, check_shared, pretrain
 from transferkit.train.source import input_stats
 from transferkit.train.supervised import predict_proba
 
@@ -108,9 +108,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         without labels, for methods that use them (domain adaptation, transductive ones)."""
         method = get_method(self.method, **(self.method_params or {}))  # a typo fails before any work
         source = self._source()
+        if source is None:
+            check_shared(self.shared)
         names = source.feature_names if source is not None else None
+        reference = "the source's (from pretrain)" if names else "the model's (from fit)"
         names = names or column_names(X)  # the source's column order, else the target's
-        tgt, labels = as_domain(as_inputs(X, names, "X"), y, "target", stored_dtype(X))
+        tgt, labels = as_domain(as_inputs(X, names, "X", reference), y, "target", stored_dtype(X))
         if len(labels) < 2:
             raise TransferkitError(f"fit got one class ({plain(labels[0])!r}): there is nothing to tell apart.",
                                    "give examples of at least two classes.")  # fmt: skip
@@ -119,18 +122,36 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         src = source.domain if source is not None else None
         self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
         x = apply_recipe(tgt.x, self.recipe_)
-        xu = x[:0] if X_unlabelled is None else apply_recipe(
-            self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:]), self.recipe_)  # fmt: skip
+        xu = x[:0]
+        if X_unlabelled is not None:
+            raw_u = self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:])
+            note = scale_warning(raw_u, self.recipe_)  # e.g. 0..255 beside a labelled X in 0..1
+            if note:
+                warnings.warn(f"X_unlabelled: {note.replace('the model was trained on', 'X has')}",
+                              TransferkitWarning, stacklevel=2)  # fmt: skip
+            xu = apply_recipe(raw_u, self.recipe_)
         yt = torch.from_numpy(tgt.y)
         shots = int(np.bincount(tgt.y).min())
         same = src is not None and src.classes == tgt.classes
+        if src is not None and not same and sorted(src.classes) == sorted(tgt.classes):
+            raise TransferkitError(
+                f"y names the source's classes, but they sort in another order ({tgt.classes} against the "
+                f"source's {src.classes}): labels of another type, e.g. strings against numbers.",
+                "give y the type pretrain's y had (e.g. y.astype(int), or both as strings).",
+            )
         if method.uses_source and source_model is None:
             raise TransferkitError(
                 f"method {self.method!r} transfers from a source, and none was given.",
                 "call .pretrain(X_source, y_source) before .fit, or use method='scratch'; clone (as in "
                 "cross_val_score) drops a .pretrain() source: pass source=transferkit.pretrain(X_source, y_source).",
             )
-        method.check(shots, same, source_model is not None)
+        try:
+            method.check(shots, same, source_model is not None)
+        except TransferkitError as e:  # its fix speaks of the experiment file's `methods`
+            if method.needs_same_classes and not same:
+                raise TransferkitError(e.problem, "pick a method that trains a new head (e.g. 'head' or "
+                                       "'finetune'), or fit on the source's classes.") from None  # fmt: skip
+            raise
         if X_unlabelled is None and method.uses_unlabelled and not method.optional_source:  # auto: its choice
             warnings.warn(f"method {self.method!r} adapts with unlabelled target inputs and none were given "
                           "(fit(X, y, X_unlabelled=...)); it uses the labelled ones only.", TransferkitWarning, stacklevel=2)  # fmt: skip
@@ -138,7 +159,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(f"method {self.method!r} does not use unlabelled inputs; X_unlabelled is ignored.",
                           TransferkitWarning, stacklevel=2)  # fmt: skip
         mean, std = (source_model.input_mean, source_model.input_std) if source_model is not None else input_stats(x)
-        seed = self.source_.seed if hasattr(self, "source_") else self._seed()  # pretrain drew it
+        seed = self._seed()
         shared = source.shared if source is not None else self.shared
         task = TransferTask(
             TargetData(x, yt, xu, tgt.num_classes), tgt.classes, seed,
@@ -146,8 +167,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             source_model, source_classes=src.classes if src is not None else None,
             **(source.parts if source is not None else {}),
         )  # fmt: skip
-        torch.manual_seed(seed)
-        self.model_ = method.fit(task)
+        with torch.random.fork_rng(devices=range(torch.cuda.device_count())):  # the user's own seed stays
+            torch.manual_seed(seed)
+            self.model_ = method.fit(task)
         self.classes_ = labels  # predict returns these, the labels fit was given
         self.input_shape_ = tuple(int(v) for v in tgt.x.shape[1:])  # predict checks its inputs against it
         if tgt.x.ndim == 2:
@@ -177,16 +199,20 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         return x
 
     def predict_proba(self, X) -> np.ndarray:
+        return self._proba(X, stacklevel=3)
+
+    def _proba(self, X, stacklevel: int) -> np.ndarray:
+        """Probabilities, (N, classes); a scale warning points ``stacklevel`` frames up: at the user's call."""
         self._check_fitted()
         names = getattr(self, "feature_names_in_", None)
         x = self._checked(X, "X", None if names is None else list(names), getattr(self, "input_shape_", None))
         note = scale_warning(x, self.recipe_)
         if note:
-            warnings.warn(note, TransferkitWarning, stacklevel=2)
+            warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
         return predict_proba(self.model_, apply_recipe(x, self.recipe_)).numpy()
 
     def predict(self, X) -> np.ndarray:
-        proba = self.predict_proba(X)  # checks fitted first
+        proba = self._proba(X, stacklevel=3)  # checks fitted first
         return self.classes_[proba.argmax(1)]
 
     def save(self, path) -> None:
@@ -195,7 +221,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         labels = [plain(v) for v in self.classes_]  # JSON: str, int or float
         names = getattr(self, "feature_names_in_", None)
         self.model_.save(path, {"recipe": self.recipe_.to_dict(), "labels": labels, "estimator": self._saved_params(),
-                                "feature_names": None if names is None else [str(n) for n in names]})  # fmt: skip
+                                "feature_names": None if names is None else [str(n) for n in names],
+                                "fit_input_shape": list(self.input_shape_)})  # fmt: skip
 
     def _saved_params(self) -> dict:
         """The parameters a loaded classifier gets back: all but the source (a loaded
@@ -206,18 +233,30 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def load(cls, path) -> TransferClassifier:
-        """A fitted classifier from :meth:`save` (or any transferkit model with its recipe)."""
+        """A fitted classifier from :meth:`save` (or any transferkit model with its recipe).
+
+        A run's model (``RUN/models/METHOD_kK_seedS``) predicts the run's class names, which
+        are strings (an .npz target's integer labels 5..9 become '5'..'9', as in its report):
+        compare them with ``y.astype(str)``. It brings images of any size to its input, as
+        ``transferkit predict`` does."""
         import json
 
         model = TransferModel.load(path)
         meta = json.loads(model_file(path, ".json").read_text())
-        clf = cls(**{k: v for k, v in meta.get("estimator", {}).items() if k in cls().get_params()})
+        params = meta.get("estimator") or {k: meta[k] for k in ("method", "seed") if meta.get(k) is not None}
+        params = {"random_state" if k == "seed" else k: v for k, v in params.items()}  # a run's model: its method, seed
+        clf = cls(**{k: v for k, v in params.items() if k in cls().get_params()})
         clf.model_, clf.recipe_ = model, Recipe.from_dict(meta["recipe"])
         clf.classes_ = np.asarray(meta.get("labels", model.classes))
         clf.class_names_ = model.classes
         names = meta.get("feature_names") or (list(clf.recipe_.columns) if clf.recipe_.columns else None)
         if names:  # a model from a CSV run knows its column names too
             clf.feature_names_in_ = np.asarray(names, dtype=object)
+        if meta.get("fit_input_shape"):  # saved by save(): predict checks inputs as the fitted one did
+            clf.input_shape_ = tuple(int(v) for v in meta["fit_input_shape"])
+        # (a run's model has none: as `transferkit predict`, it brings images of any size to its input)
+        if len(clf.recipe_.shape) == 1:
+            clf.n_features_in_ = int(clf.recipe_.shape[0])
         return clf
 
 

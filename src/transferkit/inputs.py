@@ -20,17 +20,32 @@ def column_names(X) -> list[str] | None:
     return None if cols is None else [str(c) for c in cols]
 
 
+def as_array(X):
+    """A torch tensor as a numpy array (detached, on the CPU); anything else as it is."""
+    if hasattr(X, "detach") and hasattr(X, "cpu"):
+        return X.detach().cpu().numpy()
+    return X
+
+
 def stored_dtype(X) -> np.dtype:
-    """The dtype the user's data has (uint8 images are 0..255): an array's, a DataFrame's
-    common one, a list's as numpy reads it."""
+    """The dtype the user's data has (uint8 images are 0..255): an array's or tensor's, a
+    DataFrame's common one (pandas' nullable Int64/Float64 as their numpy types), a list's
+    as numpy reads it; float64 where there is none (e.g. category columns): the range then
+    comes from the values."""
+    X = as_array(X)
     if hasattr(X, "dtypes") and not hasattr(X, "dtype"):  # a DataFrame
-        return np.result_type(*X.dtypes)
+        try:
+            return np.result_type(*(getattr(d, "numpy_dtype", d) for d in X.dtypes))
+        except TypeError:
+            return np.dtype(np.float64)
     return X.dtype if hasattr(X, "dtype") else np.asarray(X).dtype
 
 
-def as_inputs(X, names: list[str] | None, what: str) -> np.ndarray:
+def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model's (from fit)") -> np.ndarray:
     """``X`` as a float32 array, a DataFrame's columns put in the order of ``names`` (matched
-    by name, as the CLI matches CSV columns); an array is taken in its own order."""
+    by name, as the CLI matches CSV columns; ``reference`` says whose names they are, for
+    the error); an array is taken in its own order."""
+    X = as_array(X)
     given = column_names(X)
     if hasattr(X, "tocsr") or hasattr(X, "todense"):  # scipy.sparse
         raise TransferkitError(f"{what} is a sparse matrix; the shared layers take dense inputs.",
@@ -42,8 +57,11 @@ def as_inputs(X, names: list[str] | None, what: str) -> np.ndarray:
             f"{what} cannot be read as numbers ({str(e).splitlines()[0][:80]}).",
             "give numeric arrays of one shape; encode text or category columns as numbers first.",
         ) from None
+    if x.ndim >= 2 and 0 in x.shape[1:]:
+        raise TransferkitError(f"{what} has examples of shape {x.shape[1:]}: no features to learn from.",
+                               f"give {what} at least one feature column (or pixel) per example.")  # fmt: skip
     if names is not None and given is not None:
-        x = order_columns(x, given, names, what, "the model's (from fit)")
+        x = order_columns(x, given, names, what, reference)
     return image_layout(x)
 
 
@@ -52,17 +70,21 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
 
     ``stored``: the dtype the user's array had (uint8 images are 0..255), when ``x`` is a
     converted copy."""
+    x, y = as_array(x), as_array(y)
     stored = np.asarray(x).dtype if stored is None else stored
     x = image_layout(np.asarray(x, dtype=np.float32))
     y = np.asarray(y)
     check_not_one_hot(y, len(x), name)
     if y.dtype.kind == "f" and np.isnan(y).any():
         raise TransferkitError(f"{name}: y contains NaN labels.", "drop those examples or give them a class.")
-    if y.dtype.kind == "f" and not np.all(y == np.round(y)) and len(np.unique(y)) > max(20, len(y) // 2):
+    if y.dtype.kind == "f" and not np.all(y == np.round(y)):  # as scikit-learn's classifiers: refused
+        n = len(np.unique(y))
+        looks = "looks continuous, a regression target" if n > max(20, len(y) // 2) else "is not class labels"
         raise TransferkitError(
-            f"{name}: y looks continuous ({len(np.unique(y))} distinct non-integer values in {len(y)} examples): "
-            "a regression target, not class labels.",
-            "give class labels (e.g. bin the values), or use a regressor.",
+            f"{name}: y {looks} ({n} distinct values in {len(y)} examples, some not whole numbers, e.g. "
+            f"{plain(y[y != np.round(y)][0])}).",
+            "give class labels: integers or strings (y.astype(str) if these values name classes; bin the values "
+            "of a regression target).",
         )
     y = y.reshape(-1)  # a column (N, 1) is one label per example
     if y.dtype.kind == "f" and np.all(y == np.round(y)):

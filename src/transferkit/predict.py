@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 import json
+import os
 import re
 import warnings
 from pathlib import Path
@@ -225,6 +226,12 @@ def predict(
 
     ``on_warning(message)`` receives notes such as inputs on another scale (default: ``warnings.warn``).
     """
+    if not isinstance(inputs, (str, os.PathLike)):
+        raise TransferkitError(
+            f"inputs must be the path of a file or folder, got a {type(inputs).__name__}.",
+            "save them to a file (.npz, .csv, images), or for arrays use "
+            "TransferClassifier.load('RUN/models/NAME').predict(X).",
+        )
     if out is not None:
         check_out_file(out, run_dir)
     path = model_path(run_dir, **which)

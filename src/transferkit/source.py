@@ -72,6 +72,25 @@ def check_epochs(epochs, name: str = "epochs") -> int:
     return int(epochs)
 
 
+NOT_FROM_ARRAYS = {
+    "textcnn": "it reads token ids of texts: run a text target with `transferkit run` (docs/config.md)",
+    "pretrained": "it loads a pretrained encoder: use `transferkit run` with `source: {pretrained: NAME}` "
+    "(docs/pretrained.md)",
+}
+
+
+def check_shared(shared: str) -> None:
+    """``shared`` names an architecture the Python API can train on arrays."""
+    from transferkit.models import ARCHITECTURES
+
+    usable = ["auto", *(n for n in ARCHITECTURES if n not in NOT_FROM_ARRAYS)]
+    if shared in NOT_FROM_ARRAYS:
+        raise TransferkitError(f"shared={shared!r} cannot be trained on arrays here: {NOT_FROM_ARRAYS[shared]}.",
+                               f"use one of {usable}.")  # fmt: skip
+    if shared not in usable:
+        raise TransferkitError(f"shared={shared!r} is not an architecture.", f"use one of {usable}.")
+
+
 def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, random_state=0,
              _stacklevel: int = 2) -> SourceModel:  # fmt: skip
     """Train the shared (and source-specific) layers on a labelled source.
@@ -88,6 +107,7 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
         A :class:`SourceModel` to pass as ``TransferClassifier(..., source=...)``.
     """
     epochs = check_epochs(epochs)
+    check_shared(shared)
     names = column_names(X_source)
     src, labels = as_domain(X_source, y_source, "source")
     if len(labels) < 2:
