@@ -14,7 +14,7 @@ Public API::
 
 from transferkit.api import demo, run
 from transferkit.data import Domain, list_domains, load_domain
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.estimator import TransferClassifier
 from transferkit.fewshot.experiment import run_fewshot
 from transferkit.methods import get_method, list_methods, register_method
@@ -25,7 +25,7 @@ from transferkit.source import SourceModel, pretrain
 __version__ = "0.1.0"
 
 __all__ = [
-    "Domain", "TransferClassifier", "TransferModel", "TransferkitError", "demo", "get_method",
+    "Domain", "TransferClassifier", "TransferModel", "TransferkitError", "TransferkitWarning", "demo", "get_method",
     "list_architectures", "list_domains", "list_methods", "load_domain", "predict", "pretrain",
     "register_method", "run", "run_fewshot", "SourceModel", "split_module",
 ]  # fmt: skip
