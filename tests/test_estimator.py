@@ -416,3 +416,11 @@ def test_predict_on_a_run_wants_a_path(tmp_path):
     with pytest.raises(TransferkitError, match="inputs must be the path of a file or folder, got a ndarray") as e:
         predict(tmp_path, np.zeros((2, 4)))
     assert "TransferClassifier.load" in e.value.fix
+
+
+def test_a_source_with_nothing_to_hold_out_says_it_was_not_checked():
+    from transferkit import pretrain
+
+    with pytest.warns(UserWarning, match=r"one example per class \(3 in all\), so none is held out"):
+        src = pretrain(np.random.rand(3, 4), [0, 1, 2], epochs=1)
+    assert np.isnan(src.val_accuracy)

@@ -123,6 +123,10 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     tr, va = (torch.from_numpy(i) for i in source_val_split(src.y, seed=seed))  # the split it trained on
     parts = {"source_x": xs[tr], "source_y": ys[tr], "source_val_x": xs[va], "source_val_y": ys[va]}
     note = weak_source_warning(res.val_accuracy, src.y[va.numpy()], seed, source_steps(len(tr), 128, epochs))
+    if len(va) == 0:  # one example per class: nothing held out, nothing to check the source on
+        note = (f"the source has one example per class ({len(src.y)} in all), so none is held out to check the "
+                "source model on (val_accuracy is NaN); with so few, its features may hold little to transfer. "
+                "Give the source more examples per class.")  # fmt: skip
     if note:  # e.g. a small source: epochs count passes, so few steps
         fix = "raise the epochs (pretrain's epochs=, TransferClassifier's source_epochs=)"
         warnings.warn(note.replace("raise source.epochs", fix), TransferkitWarning, stacklevel=_stacklevel)
