@@ -235,7 +235,7 @@ def test_nan_or_continuous_labels_are_refused():
         TransferClassifier("scratch", method_params={"steps": 2}).fit(x, rng.randn(60))
     y = (np.arange(60) % 3).astype(float)
     y[0] = np.nan
-    with pytest.raises(TransferkitError, match="y contains NaN labels"):
+    with pytest.raises(TransferkitError, match="y contains NaN or infinite labels"):
         TransferClassifier("scratch", method_params={"steps": 2}).fit(x, y)
 
 
@@ -424,3 +424,27 @@ def test_a_source_with_nothing_to_hold_out_says_it_was_not_checked():
     with pytest.warns(UserWarning, match=r"one example per class \(3 in all\), so none is held out"):
         src = pretrain(np.random.rand(3, 4), [0, 1, 2], epochs=1)
     assert np.isnan(src.val_accuracy)
+
+
+def test_fit_never_starts_cuda_to_save_its_generators(monkeypatch):
+    """fork_rng saves the generators of GPUs already in use only: get_rng_state would start CUDA."""
+    calls = []
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
+    monkeypatch.setattr(torch.cuda, "get_rng_state", lambda *a, **k: calls.append("get"))
+    x = np.random.RandomState(0).rand(30, 4)
+    TransferClassifier("scratch", method_params={"steps": 2}).fit(x, np.arange(30) % 3)
+    assert calls == []
+
+
+def test_bfloat16_tensors_missing_values_and_infinite_labels():
+    pd = pytest.importorskip("pandas")
+    x, y = np.random.RandomState(0).rand(30, 4).astype(np.float32), np.arange(30) % 3
+    clf = TransferClassifier("scratch", method_params={"steps": 2}).fit(torch.from_numpy(x).bfloat16(), y)
+    assert clf.predict(torch.from_numpy(x).bfloat16()).shape == (30,)
+    frame = pd.DataFrame(x).convert_dtypes()
+    frame.iloc[3, 0] = pd.NA  # a missing value, named as one (not "text or category columns")
+    with pytest.raises(TransferkitError, match=r"1 example contains NaN or Inf values, the first is example 3 counting from 0\. Fix"):
+        TransferClassifier("scratch", method_params={"steps": 2}).fit(frame, y)
+    with pytest.raises(TransferkitError, match="y contains NaN or infinite labels"):
+        TransferClassifier("scratch", method_params={"steps": 2}).fit(x, np.where(y == 0, np.inf, y).astype(float))

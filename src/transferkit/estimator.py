@@ -167,7 +167,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             source_model, source_classes=src.classes if src is not None else None,
             **(source.parts if source is not None else {}),
         )  # fmt: skip
-        with torch.random.fork_rng(devices=range(torch.cuda.device_count())):  # the user's own seed stays
+        gpus = range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []  # never start CUDA here
+        with torch.random.fork_rng(devices=gpus):  # the user's own seed stays in charge of torch's generator
             torch.manual_seed(seed)
             self.model_ = method.fit(task)
         self.classes_ = labels  # predict returns these, the labels fit was given

@@ -23,7 +23,11 @@ def column_names(X) -> list[str] | None:
 def as_array(X):
     """A torch tensor as a numpy array (detached, on the CPU); anything else as it is."""
     if hasattr(X, "detach") and hasattr(X, "cpu"):
-        return X.detach().cpu().numpy()
+        t = X.detach().cpu()
+        try:
+            return t.numpy()
+        except TypeError:  # a dtype numpy lacks, e.g. bfloat16
+            return t.float().numpy()
     return X
 
 
@@ -51,7 +55,10 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
         raise TransferkitError(f"{what} is a sparse matrix; the shared layers take dense inputs.",
                                f"pass {what}.toarray() (mind the memory for wide data).")  # fmt: skip
     try:
-        x = np.asarray(X, dtype=np.float32) if not isinstance(X, np.ndarray) else X.astype(np.float32, copy=False)
+        if hasattr(X, "to_numpy") and hasattr(X, "columns"):  # a DataFrame: pandas' NA is a missing value
+            x = X.to_numpy(dtype=np.float32, na_value=np.nan)
+        else:
+            x = np.asarray(X, dtype=np.float32) if not isinstance(X, np.ndarray) else X.astype(np.float32, copy=False)
     except (TypeError, ValueError) as e:
         raise TransferkitError(
             f"{what} cannot be read as numbers ({str(e).splitlines()[0][:80]}).",
@@ -75,8 +82,8 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
     x = image_layout(np.asarray(x, dtype=np.float32))
     y = np.asarray(y)
     check_not_one_hot(y, len(x), name)
-    if y.dtype.kind == "f" and np.isnan(y).any():
-        raise TransferkitError(f"{name}: y contains NaN labels.", "drop those examples or give them a class.")
+    if y.dtype.kind == "f" and not np.isfinite(y).all():
+        raise TransferkitError(f"{name}: y contains NaN or infinite labels.", "drop those examples or give them a class.")
     if y.dtype.kind == "f" and not np.all(y == np.round(y)):  # as scikit-learn's classifiers: refused
         n = len(np.unique(y))
         looks = "looks continuous, a regression target" if n > max(20, len(y) // 2) else "is not class labels"

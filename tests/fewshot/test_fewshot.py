@@ -319,7 +319,16 @@ def test_per_class_counts_find_the_classes_that_look_alike(rng):
     episodes = sample_episodes(labels, n_way=3, k_shot=1, n_query=5, n_episodes=200, seed=0)
     res = evaluate_episodes(features, labels, episodes, "simpleshot")
     drawn = {c: sum(c in ep.classes for ep in episodes) for c in ids}
-    assert res.class_total.tolist() == [5 * drawn.get(c, 0) for c in range(43)]  # every query counted once
+    assert res.class_ids.tolist() == ids.tolist()
+    assert res.class_total.tolist() == [5 * drawn[c] for c in ids]  # every query counted once
     assert res.class_correct.sum() / res.class_total.sum() == pytest.approx(res.mean)
-    acc = {c: res.class_correct[c] / res.class_total[c] for c in ids}
+    acc = {c: res.class_correct[i] / res.class_total[i] for i, c in enumerate(ids)}
     assert min(acc[11], acc[20], acc[42]) > 0.95 and max(acc[3], acc[7]) < 0.9
+
+
+def test_negative_and_large_class_ids_are_counted_by_id():
+    labels = np.repeat(np.array([-2, -1, 0, 5, 10**7]), 20)
+    episodes = sample_episodes(labels, 3, 1, 5, n_episodes=30, seed=0)
+    res = evaluate_episodes(np.eye(5)[np.searchsorted(np.unique(labels), labels)], labels, episodes, "simpleshot")
+    assert res.class_ids.tolist() == [-2, -1, 0, 5, 10**7] and res.class_total.sum() == 30 * 15
+    assert res.mean == 1.0 and np.array_equal(res.class_correct, res.class_total)

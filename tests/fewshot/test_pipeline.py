@@ -98,17 +98,17 @@ def test_run_folder_features_once_and_same_episodes(npz_pair, tmp_path, monkeypa
     assert not list(tmp_path.glob(".run.partial-*"))
 
 
-def test_class_accuracy_sums_counts_over_seeds_and_pads():
+def test_class_accuracy_sums_counts_over_seeds_by_class_id():
     from transferkit.fewshot.evaluate import EpisodeResult
     from transferkit.fewshot.experiment import FewShotRecord
     from transferkit.fewshot.report import class_accuracy, class_lines
 
-    def rec(seed, correct, total):
-        res = EpisodeResult("p", np.ones(2), 1.0, 0.0, 0.0, np.array(correct), np.array(total))
+    def rec(seed, ids, correct, total):
+        res = EpisodeResult("p", np.ones(2), 1.0, 0.0, 0.0, np.array(ids), np.array(correct), np.array(total))
         return FewShotRecord("p", 1, seed, True, res)
 
-    # seed 1's counts stop at class 1 (the largest id its episodes drew): padded, not misaligned
-    acc = class_accuracy([rec(0, [3, 0, 5], [4, 0, 10]), rec(1, [1, 2], [4, 4])], ["a", "b", "c", "d"])
+    # seed 1 counted classes 0 and 2 only: added to those, not to 0 and 1
+    acc = class_accuracy([rec(0, [0, 1, 2], [3, 1, 4], [4, 2, 8]), rec(1, [0, 2], [1, 1], [4, 2])], ["a", "b", "c", "d"])
     assert acc == {"a": 0.5, "b": 0.5, "c": 0.5, "d": None}
     assert class_accuracy([FewShotRecord("p", 1, 0, True, EpisodeResult("p", np.ones(2), 1.0, 0.0, 0.0))], ["a"]) is None
     summary = {"target": {"classes": ["a", "b", "c", "d"]}, "protocol": {"k_shot": [1, 5]},

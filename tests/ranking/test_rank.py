@@ -386,3 +386,21 @@ def test_csv_vectors_reach_a_candidate_as_run_and_predict_give_them(tmp_path, mo
         x = seen[name].numpy()
         expected = np.arange(4) * 1.0 / top  # target column f_j near j (4 / 4), read on the source's scale
         assert np.allclose(x.mean(axis=0), expected, atol=0.03), (name, x.mean(axis=0))
+
+
+def test_a_saved_classifiers_column_names_order_a_csv_target(tmp_path, monkeypatch):
+    """TransferClassifier.save keeps a DataFrame's columns as feature_names: rank uses them."""
+    pd = pytest.importorskip("pandas")
+    import transferkit.ranking.rank as rank_module
+    from transferkit import TransferClassifier
+
+    y = np.arange(30) % 3
+    frame = pd.DataFrame({c: j + np.random.default_rng(j).uniform(0, 0.1, 30) for j, c in enumerate("abcd")})
+    TransferClassifier("scratch", method_params={"steps": 2}).fit(frame, y).save(tmp_path / "m")
+    rows = ["d,c,b,a,label"] + [f"{r.d:.3f},{r.c:.3f},{r.b:.3f},{r.a:.3f},{CLASSES[k]}" for r, k in zip(frame.itertuples(), y, strict=True)]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    seen = {}
+    monkeypatch.setattr(rank_module, "score_candidates", lambda cands, x, *a: seen.update(x=x) or [])
+    monkeypatch.setattr(rank_module, "rank_rows", lambda rows, by: [])
+    rank_module.rank(str(tmp_path / "t.csv"), 2, models=[str(tmp_path / "m")], reference=False, scores=["knn"], by="knn")
+    assert np.all(np.diff(seen["x"].numpy().mean(axis=0)) > 0)  # a, b, c, d: increasing, as fit saw them

@@ -140,7 +140,7 @@ def validate_arrays(x: np.ndarray, y: np.ndarray, classes: list[str], name: str)
         bad = np.flatnonzero((~np.isfinite(x)).reshape(len(x), -1).any(axis=1))
         which = "1 example contains" if len(bad) == 1 else f"{len(bad)} examples contain"
         raise TransferkitError(
-            f"{name}: {which} NaN or Inf values, the first is example {bad[0]} counting from 0 "
-            f"(in a CSV file, data row {bad[0] + 1}).",
+            f"{name}: {which} NaN or Inf values, the first is example {bad[0]} counting from 0"
+            + (f" (data row {bad[0] + 1} of the file)." if str(name).lower().endswith((".csv", ".tsv")) else "."),
             "remove or impute them before transfer.",
         )

@@ -28,9 +28,10 @@ class EpisodeResult:
             ``t_{0.975, E-1} * std / sqrt(E)`` (sample std, ``ddof=1``); NaN for one episode.
         seconds: Wall-clock time spent gathering features, predicting and scoring, all
             episodes together.
-        class_correct, class_total: Per original class id (index), how many of its queries
-            were classified correctly, and how many there were, over all episodes; None
-            when not recorded. Their ratio is the class's accuracy (its recall).
+        class_ids: Original class ids, sorted, that ``class_correct`` and ``class_total``
+            count: how many of each class's queries were classified correctly, and how
+            many there were, over all episodes (their ratio is the class's accuracy, its
+            recall); None when not recorded.
     """
 
     method: str
@@ -38,6 +39,7 @@ class EpisodeResult:
     mean: float
     ci95: float
     seconds: float
+    class_ids: np.ndarray | None = None
     class_correct: np.ndarray | None = None
     class_total: np.ndarray | None = None
 
@@ -81,24 +83,24 @@ def confidence_interval(accuracies: np.ndarray) -> tuple[float, float]:
 
 
 def class_counts(
-    episodes: Sequence[Episode], predictions: Sequence[np.ndarray], n_classes: int
+    episodes: Sequence[Episode], predictions: Sequence[np.ndarray], class_ids: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Correct and total queries per original class id, over the episodes.
+    """Correct and total queries of each class, over the episodes.
 
     Args:
         episodes: The episodes, in the order of ``predictions``.
         predictions: Each episode's predicted query labels in its own numbering, (Q,).
-        n_classes: Length of the result: at least one more than the largest class id.
+        class_ids: (C,) sorted original class ids, every id the episodes use among them.
 
     Returns:
-        ``correct`` (n_classes,) and ``total`` (n_classes,), int64.
+        ``correct`` (C,) and ``total`` (C,), int64, aligned with ``class_ids``.
     """
-    correct = np.zeros(n_classes, dtype=np.int64)
-    total = np.zeros(n_classes, dtype=np.int64)
+    correct = np.zeros(len(class_ids), dtype=np.int64)
+    total = np.zeros(len(class_ids), dtype=np.int64)
     for ep, pred in zip(episodes, predictions, strict=True):
-        true = np.asarray(ep.classes)[ep.query_y]  # original ids of the queries
-        total += np.bincount(true, minlength=n_classes)
-        correct += np.bincount(true[np.asarray(pred) == ep.query_y], minlength=n_classes)
+        true = np.searchsorted(class_ids, np.asarray(ep.classes)[ep.query_y])  # positions in class_ids
+        total += np.bincount(true, minlength=len(class_ids))
+        correct += np.bincount(true[np.asarray(pred) == ep.query_y], minlength=len(class_ids))
     return correct, total
 
 
@@ -163,8 +165,9 @@ def evaluate_episodes(
     accuracies = np.concatenate(accuracies)
     seconds = time.perf_counter() - start
     mean, ci95 = confidence_interval(accuracies)
-    correct, total = class_counts(episodes, predictions, int(labels.max()) + 1)
-    return EpisodeResult(method.name, accuracies, mean, ci95, seconds, correct, total)
+    ids = np.unique(labels)
+    correct, total = class_counts(episodes, predictions, ids)
+    return EpisodeResult(method.name, accuracies, mean, ci95, seconds, ids, correct, total)
 
 
 def _groups(episodes: Sequence[Episode], batched: bool, dim: int) -> Iterator[list[Episode]]:

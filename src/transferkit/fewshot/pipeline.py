@@ -225,9 +225,9 @@ def evaluate_trained(
             progress(i + 1)
     accuracies = np.asarray(accuracies)
     mean, ci95 = confidence_interval(accuracies)
-    n_classes = len(setting.class_names)
-    correct, total = class_counts(episodes, predictions, n_classes)
-    return EpisodeResult(method.label, accuracies, mean, ci95, time.perf_counter() - start, correct, total)
+    ids = np.arange(len(setting.class_names))  # episodes index class_names by class id
+    correct, total = class_counts(episodes, predictions, ids)
+    return EpisodeResult(method.label, accuracies, mean, ci95, time.perf_counter() - start, ids, correct, total)
 
 
 def predict_episode(method: EpisodicMethod, cache: FeatureCache, episode: Episode) -> np.ndarray:

@@ -68,9 +68,9 @@ def class_accuracy(records: list, classes: list[str]) -> dict[str, float | None]
     if not results:
         return None
     correct, total = np.zeros(len(classes)), np.zeros(len(classes))
-    for res in results:  # evaluate_episodes sizes its counts by the largest id it saw: pad
-        correct[: len(res.class_correct)] += res.class_correct
-        total[: len(res.class_total)] += res.class_total
+    for res in results:  # class ids index `classes`, as in the episodes
+        np.add.at(correct, res.class_ids, res.class_correct)
+        np.add.at(total, res.class_ids, res.class_total)
     return {name: (float(correct[c] / total[c]) if total[c] else None) for c, name in enumerate(classes)}
 
 

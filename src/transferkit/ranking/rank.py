@@ -149,7 +149,10 @@ def _stored_recipe(path: Path) -> Recipe | None:
     stored = meta.get("recipe") or {}
     if stored.get("kind") == "text" or "value_range" not in stored:
         return None
-    return Recipe.from_dict(stored)
+    recipe = Recipe.from_dict(stored)
+    if recipe.columns is None and meta.get("feature_names"):  # TransferClassifier.save keeps them here
+        recipe = dataclasses.replace(recipe, columns=tuple(meta["feature_names"]))
+    return recipe
 
 
 def trained_on_these(spec: str, target: Domain, lab: np.ndarray) -> int:
