@@ -448,3 +448,17 @@ def test_bfloat16_tensors_missing_values_and_infinite_labels():
         TransferClassifier("scratch", method_params={"steps": 2}).fit(frame, y)
     with pytest.raises(TransferkitError, match="y contains NaN or infinite labels"):
         TransferClassifier("scratch", method_params={"steps": 2}).fit(x, np.where(y == 0, np.inf, y).astype(float))
+
+
+def test_unnamed_columns_after_a_named_fit_are_warned_about():
+    pd = pytest.importorskip("pandas")
+    x, y = np.random.RandomState(0).rand(30, 3), np.arange(30) % 3
+    clf = TransferClassifier("scratch", method_params={"steps": 2}).fit(pd.DataFrame(x, columns=["c", "a", "b"]), y)
+    with pytest.warns(UserWarning, match=r"X has no column names, .* in the fitted order \['c', 'a', 'b'\]") as w:
+        clf.predict(x)
+    assert w[0].filename == __file__  # points at the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(pd.DataFrame(x, columns=["c", "a", "b"]))
+    with pytest.warns(UserWarning, match=r"X_unlabelled has no column names"):
+        TransferClassifier("scratch", method_params={"steps": 2}).fit(pd.DataFrame(x, columns=list("cab")), y, X_unlabelled=x)

@@ -123,6 +123,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
         x = apply_recipe(tgt.x, self.recipe_)
         xu = x[:0]
+        if X_unlabelled is not None and names is not None and column_names(X_unlabelled) is None:
+            warnings.warn(f"X_unlabelled has no column names, while X's were matched by name; its columns are read "
+                          f"in the order {_brief(names)}.", TransferkitWarning, stacklevel=2)  # fmt: skip
         if X_unlabelled is not None:
             raw_u = self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:])
             note = scale_warning(raw_u, self.recipe_)  # e.g. 0..255 beside a labelled X in 0..1
@@ -206,6 +209,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         """Probabilities, (N, classes); a scale warning points ``stacklevel`` frames up: at the user's call."""
         self._check_fitted()
         names = getattr(self, "feature_names_in_", None)
+        if names is not None and column_names(X) is None:  # as scikit-learn: positions stand in for names
+            warnings.warn(f"X has no column names, but this classifier was fitted with named columns; its columns "
+                          f"are read in the fitted order {_brief(names)}.", TransferkitWarning, stacklevel=stacklevel)  # fmt: skip
         x = self._checked(X, "X", None if names is None else list(names), getattr(self, "input_shape_", None))
         note = scale_warning(x, self.recipe_)
         if note:
@@ -259,6 +265,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if len(clf.recipe_.shape) == 1:
             clf.n_features_in_ = int(clf.recipe_.shape[0])
         return clf
+
+
+def _brief(names) -> str:
+    """A list of column names for a message: the first few, and how many in all."""
+    names = [str(n) for n in names]
+    return str(names) if len(names) <= 6 else f"{names[:5]}... ({len(names)} columns)"
 
 
 __all__ = ["TransferClassifier", "Recipe"]
