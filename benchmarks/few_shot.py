@@ -36,7 +36,7 @@ from transferkit.fewshot import sample_episodes
 from transferkit.fewshot.config import MethodSpec, load_fewshot_config
 from transferkit.fewshot.experiment import episode_model_factory, evaluate_fewshot
 from transferkit.fewshot.pipeline import EpisodeSetting, resolve_methods
-from transferkit.fewshot.report import build_summary
+from transferkit.fewshot.report import build_summary, class_lines
 from transferkit.train.supervised import predict_proba
 
 OUT = Path(__file__).parent / "results"
@@ -182,6 +182,7 @@ def write(results: dict) -> None:
             "",
             table(part, res),
             "",
+            *class_lines(s),
             "Source models: "
             + ", ".join(f"seed {k} val. acc. {100 * v['val_accuracy']:.1f} %" for k, v in src.items())
             + "; "  # fmt: skip

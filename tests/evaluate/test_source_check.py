@@ -29,6 +29,10 @@ def test_chance_is_the_most_frequent_class_and_tiny_splits_are_not_judged():
     assert "chance (90 %" in weak_source_warning(0.90, imbalanced, seed=0)  # always the majority: no better
     assert weak_source_warning(0.97, imbalanced, seed=0) is None
     assert weak_source_warning(1.0, np.repeat([0, 1], 4), seed=0) is None  # 8 examples: even 100 % is z = 2.8
+    small = np.r_[np.zeros(23, int), np.ones(4, int)]  # 27 held out, 85 % of one class
+    assert weak_source_warning(26 / 27, small, seed=0) is None  # z = 1.6, but one error: nearer perfect than chance
+    text = weak_source_warning(24 / 27, small, seed=0)  # three errors: nearer chance
+    assert "z = 0.5 on 27 held-out examples), so its features may hold little to transfer. Raise source.epochs" in text
 
 
 def test_a_source_with_shuffled_labels_is_reported_in_the_run(tmp_path, image_npz, capsys):

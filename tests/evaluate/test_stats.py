@@ -74,6 +74,7 @@ def test_the_report_does_not_give_an_all_clear_it_could_not_check():
 
     one_seed = results_table(_result({("scratch", 5): [0.8], ("head", 5): [0.6]}, seeds=(0,)))
     assert one_seed[1]["gain_vs_scratch"] == pytest.approx(-0.2) and one_seed[1]["gain_ci95"] is None
+    assert one_seed[1]["negative_transfer"] is None  # not checked: not an all-clear `false` in summary.json
     text = "\n".join(negative_transfer_lines(_summary(one_seed)))
     assert "Negative transfer was not checked" in text and "No negative transfer" not in text
 

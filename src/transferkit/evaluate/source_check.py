@@ -19,8 +19,8 @@ Z_MIN = 2.0
 
 def weak_source_warning(val_accuracy: float, val_labels, seed: int, steps: int | None = None) -> str | None:
     """One sentence when ``val_accuracy`` on the held-out examples labelled ``val_labels`` is
-    not clearly above chance; None when it is, when there was no validation, or when even
-    100 % could not be told from chance on so few examples.
+    not clearly above chance and nearer chance than 100 %; None when it is, when there was
+    no validation, or when even 100 % could not be told from chance on so few examples.
 
     Chance is the rate of the most frequent class among ``val_labels`` (what always
     predicting that class scores), not 1 / classes: on an imbalanced source the two differ.
@@ -36,13 +36,13 @@ def weak_source_warning(val_accuracy: float, val_labels, seed: int, steps: int |
     if (1.0 - chance) / sd < Z_MIN:  # too few held-out examples to judge either way
         return None
     z = (val_accuracy - chance) / sd
-    if z >= Z_MIN:
-        return None
+    if z >= Z_MIN or val_accuracy - chance > (1.0 - chance) / 2:  # nearer perfect than chance: a small
+        return None  # split's low power, not a weak model (e.g. 26 of 27 right against 85 % chance)
     trained = f" It trained {steps} step{'s' if steps != 1 else ''};" if steps is not None else ""
     return (f"source model seed {seed}: validation accuracy {100 * val_accuracy:.1f} % is not clearly above chance "
             f"({100 * chance:.0f} %, always predicting its most frequent class; z = {z:.1f} on {n_val} held-out "
-            f"examples), so its features may hold little to transfer.{trained} raise source.epochs, or check the "
-            "source labels.")  # fmt: skip
+            f"examples), so its features may hold little to transfer.{trained} {'r' if trained else 'R'}aise "
+            "source.epochs, or check the source labels.")  # fmt: skip
 
 
 def source_steps(n_train: int, batch_size: int, epochs: int) -> int:

@@ -48,7 +48,7 @@ def results_rows(run: FewShotRun) -> list[dict]:
                 "transductive": recs[0].transductive,
                 "gain_vs_scratch": gain, "gain_ci95": gain_ci,
                 "gain_episodes": None if gain is None else min(n_ep, len(scratch[0].result.accuracies)),
-                "negative_transfer": bool(gain_ci is not None and gain_ci[1] < 0),
+                "negative_transfer": None if gain_ci is None else bool(gain_ci[1] < 0),  # None: not checked
                 "accuracy_mean": mean,
                 "accuracy_ci95": None if np.isnan(half) else [max(0.0, mean - half), min(1.0, mean + half)],
                 "ci95_half_width": None if np.isnan(half) else half,

@@ -84,7 +84,9 @@ def results_table(result: ProtocolResult) -> list[dict]:
                     diff = _seed_mean(right, seeds) - _seed_mean(base_right, seeds)
                 gain = paired_gain(values, [base[s] for s in seeds], resolution=step, per_example=diff)
                 keys = ("gain_vs_scratch", "gain_ci95") if ref == BASELINE else ("gain_vs_source_only", "gain_vs_source_only_ci95")
-                row.update({keys[0]: gain.mean, keys[1]: gain.as_list(), "negative_transfer": is_negative_transfer(gain)})
+                checked = gain.high is not None  # one seed without per-example results: no interval, no verdict
+                row.update({keys[0]: gain.mean, keys[1]: gain.as_list(),
+                            "negative_transfer": is_negative_transfer(gain) if checked else None})  # fmt: skip
             rows.append(row)
     return rows
 
