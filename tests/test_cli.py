@@ -338,3 +338,21 @@ def test_the_tools_warnings_are_one_line_on_the_cli(monkeypatch, capsys):
     assert "transferkit: warning: 12 of 40 images were resized.\n" in err and "TransferkitWarning" not in err
     assert "a library's own warning" not in err
     assert warnings.showwarning is before  # restored for whoever called main()
+
+
+def test_target_values_far_off_the_sources_scale_reach_the_report(tmp_path, capsys):
+    """The loading warning (other units?) is kept in summary.json and report.md, and said again
+    at the end of the console output, not only as it scrolls past."""
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 2
+    x = rng.uniform(0, 1, size=(60, 5)).astype(np.float32) + y[:, None]
+    np.savez(tmp_path / "s.npz", x=x, y=y)
+    np.savez(tmp_path / "t.npz", x=10 * x, y=y)  # the same features in other units
+    cfg = {"source": {"data": str(tmp_path / "s.npz"), "epochs": 1}, "target": {"data": str(tmp_path / "t.npz"), "shots": [2]},
+           "model": {"options": {"hidden": 8, "feature_dim": 4}}, "seeds": 1, "methods": [{"scratch": {"steps": 2}}]}  # fmt: skip
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert len(summary["target"]["warnings"]) == 1 and "far outside the source's" in summary["target"]["warnings"][0]
+    assert f"  - **Warning:** {summary['target']['warnings'][0]}" in (tmp_path / "run" / "report.md").read_text()
+    assert f"warning: {summary['target']['warnings'][0]}" in out

@@ -19,6 +19,8 @@ def print_summary(summary: dict) -> None:
     for info in ((summary.get("source") or {}).get("models") or {}).values():
         if info.get("warning"):
             print(f"warning: {info['warning']}")
+    for note in (summary.get("target") or {}).get("warnings") or []:
+        print(f"warning: {note}")
     shared = (summary.get("target") or {}).get("test_examples_in_source")
     if shared:
         print(f"note: {shared} target test examples are also in the source (exact copies)")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -12,7 +13,7 @@ from transferkit.data import Domain, load_domain
 from transferkit.data.files import order_columns, range_of_rows
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, match_resolution
 from transferkit.data.splits import TestSplit, make_test_split, no_test_split
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Prepared:
     split: TestSplit
     input_shape: tuple[int, ...]
     scratch_architecture: str | None = None  # set when it differs from model.shared (pretrained sources)
+    notes: list[str] = field(default_factory=list)  # warnings raised while loading (e.g. values off the source's range)
 
 
 def load_section(section: DataConfig, seed: int = 0) -> Domain:
@@ -87,7 +89,18 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     """Source and target loaded, arranged and brought to the model input by their recipes.
 
     ``test_split`` False: no held-out test part (few-shot, whose episodes hold their queries).
+    The warnings raised on the way are shown as usual and kept in ``notes`` for the report.
     """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = _prepare(cfg, test_split)
+    for w in caught:  # shown as they would have been
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    data.notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, TransferkitWarning)))
+    return data
+
+
+def _prepare(cfg: ExperimentConfig, test_split: bool) -> Prepared:
     if cfg.source is not None and cfg.source.pretrained:
         from transferkit.evaluate.pretrained import prepare_pretrained
 

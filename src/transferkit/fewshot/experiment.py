@@ -143,7 +143,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
             m.method.check(max(fs.k_shot), same_label_space=False, has_source=True)
     device = resolve_device(cfg.device)
     run = FewShotRun(cfg, data)
-    run.notes = notes
+    run.notes = [*data.notes, *notes]  # loading warnings (shown as raised), then the class checks
     x, y = data.xt.to(device), data.target.y
     episodes = {  # the largest K first: a class too small for it is named with the fix that suits every K
         k: sample_episodes(y, fs.n_way, k, fs.n_query, fs.episodes, seed=fs.episode_seed + k,

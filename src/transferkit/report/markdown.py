@@ -27,6 +27,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         f"fixed test split of {tgt['test_examples']} examples (split seed {tgt['split_seed']}), "
         f"pool of {tgt['pool_examples']}; input recipe {tgt['recipe']}",
     ]
+    lines += [f"  - **Warning:** {note}" for note in tgt.get("warnings") or []]
     if tgt.get("majority_rate") is not None:
         lines.append(f"  - always predicting its most frequent class (`{tgt['majority_class']}`) scores "
                      f"{100 * tgt['majority_rate']:.1f} % on the test split: the trivial rule to beat")  # fmt: skip
