@@ -356,3 +356,16 @@ def test_target_values_far_off_the_sources_scale_reach_the_report(tmp_path, caps
     assert len(summary["target"]["warnings"]) == 1 and "far outside the source's" in summary["target"]["warnings"][0]
     assert f"  - **Warning:** {summary['target']['warnings'][0]}" in (tmp_path / "run" / "report.md").read_text()
     assert f"warning: {summary['target']['warnings'][0]}" in out
+
+
+def test_a_k0_baseline_below_the_most_frequent_class_is_said():
+    from transferkit.report.markdown import trivial_baseline_lines
+
+    summary = {"target": {"majority_rate": 0.517}, "baseline": {"0": "source_only", "3": "scratch"},
+               "results": [{"method": "source_only", "shots": 0, "accuracy_mean": 0.483},
+                           {"method": "mcc", "shots": 0, "accuracy_mean": 0.208},
+                           {"method": "source_only", "shots": 3, "accuracy_mean": 0.40},  # not k=3's baseline
+                           {"method": "scratch", "shots": 3, "accuracy_mean": 0.87}]}  # fmt: skip
+    lines = trivial_baseline_lines(summary)
+    assert lines[0].startswith("**`source_only` does not beat the most frequent class (51.7 %) at k = 0:**")
+    assert len(lines) == 2  # scratch beats it at k = 3; source_only at k = 3 is no baseline

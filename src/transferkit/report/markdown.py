@@ -94,18 +94,25 @@ def per_class_lines(summary: dict, max_classes: int = 20) -> list[str]:
 
 
 def trivial_baseline_lines(summary: dict) -> list[str]:
-    """Where `scratch` does not beat always predicting the most frequent class: gains over it
-    then say little about what transfer adds over a trivial rule."""
+    """Where the baseline of a k (`scratch`, or `source_only` at k = 0) does not beat always
+    predicting the most frequent class: gains over it then say little about what transfer
+    adds over a trivial rule."""
     rate = summary["target"].get("majority_rate")
     if rate is None:
         return []
-    ks = [str(r["shots"]) for r in summary.get("results", [])
-          if r.get("method") == "scratch" and r.get("accuracy_mean") is not None and r["accuracy_mean"] <= rate]  # fmt: skip
-    if not ks:
-        return []
-    return [f"**`scratch` does not beat the most frequent class ({100 * rate:.1f} %) at k = {', '.join(ks)}:** it "
-            "learnt less than the class frequencies there, so gains over it overstate what transfer adds over "
-            "a trivial rule; compare the methods with that rate too.", ""]  # fmt: skip
+    baselines = summary.get("baseline") or {}
+    below: dict[str, list[str]] = {}
+    for r in summary.get("results", []):
+        if r.get("method") not in ("scratch", baselines.get(str(r["shots"]))):  # scratch, or the k's baseline
+            continue
+        if r.get("accuracy_mean") is not None and r["accuracy_mean"] <= rate:
+            below.setdefault(r["method"], []).append(str(r["shots"]))
+    lines = []
+    for base, ks in below.items():
+        lines += [f"**`{base}` does not beat the most frequent class ({100 * rate:.1f} %) at k = {', '.join(ks)}:** "
+                  "it learnt less than the class frequencies there, so gains over it overstate what transfer adds "
+                  "over a trivial rule; compare the methods with that rate too.", ""]  # fmt: skip
+    return lines
 
 
 def negative_transfer_lines(summary: dict) -> list[str]:
