@@ -255,6 +255,9 @@ def test_same_classes_with_a_domain_shift_choose_adaptation(models):
     assert d["method"] == "self_training" and d["params"]["base"] == "mcc", d
     assert "domain shift" in d["reason"] and "self_training+mcc" in d["reason"]
     assert d["signals"]["domain_shift"]["z"] >= 3 and d["params"]["steps"] == 20
+    (check,) = d["signals"]["checks"]  # the check that decided, as the report's table shows it; not the frozen ones
+    assert d["signals"]["criterion"] == "domain_shift" and check["passed"] and check["value"] == d["signals"]["domain_shift"]["z"]
+    assert d["signals"]["frozen_feature_checks"] and "two-proportion z" in check["name"]
     im = decide(task, AutoParams(adaptation_method="im", **QUICK))
     assert im["method"] == "im" and "base" not in im["params"]
     assert decide(task, AutoParams(adaptation_method=None, **QUICK))["method"] not in ("im", "self_training")

@@ -178,6 +178,9 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
                   f"{shift['target']:.2f} on the labelled target examples (z {shift['z']:.1f} >= {p.shift_z:.1f}): "
                   f"a domain shift, which {ada} corrects with the unlabelled target examples "
                   f"(frozen-feature checks, for the record: {said})")  # fmt: skip
+        decided = _check("source head, validation vs labelled target: two-proportion z", shift["z"], p.shift_z,
+                         f"{shift['source']:.2f} vs {shift['target']:.2f}")  # fmt: skip
+        signals = {**signals, "criterion": "domain_shift", "checks": [decided], "frozen_feature_checks": checks}
         return _choice(ada_method, ada_params, reason, signals, start, p)
     if not all(c["passed"] for c in checks):
         reason = f"negative-transfer guard: the source's features do not clearly beat no-transfer features: {said}; training from scratch"
