@@ -215,6 +215,8 @@ def test_report_section_lists_each_decision():
     text = "\n".join(auto_section({"auto_decisions": decisions}))
     assert "What `auto` chose" in text and "sign-test z: 0.50 < 1.64" in text and "Negative-transfer guard" in text
     assert "steps=300" not in text  # summary.json keeps the budgets; the table stays brief
+    capped = [{**decisions[0], "params": {"steps": 100}}]  # max_steps cut scratch's default 300
+    assert "`scratch` (steps=100, capped from 300)" in "\n".join(auto_section({"auto_decisions": capped}))
     assert auto_section({"auto_decisions": []}) == []
     no_source = [{**decisions[0], "reason": "no source model: nothing to transfer", "checks": []}]
     assert "Negative-transfer guard" not in "\n".join(auto_section({"auto_decisions": no_source}))

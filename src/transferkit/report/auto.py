@@ -38,8 +38,9 @@ def auto_section(summary: dict) -> list[str]:
              "see docs/auto.md for the procedure.", "",
              "| k | seed | choice | checks (value vs threshold) | time to decide (s) |", "|---|---|---|---|---|"]  # fmt: skip
     for d in decisions:
-        params = ", ".join(f"{k}={v}" for k, v in d["params"].items() if not k.endswith("steps"))  # brief
-        choice = f"`{d['method']}`" + (f" ({params})" if params else "")
+        params = [f"{k}={v}" for k, v in d["params"].items() if not k.endswith("steps")]  # brief
+        params += [f"{k}={v}, capped from {c}" for k, v, c in _capped(d["method"], d["params"])]
+        choice = f"`{d['method']}`" + (f" ({', '.join(params)})" if params else "")
         ev = "; ".join(f"{c['name']}: {c['value']:.2f} {'>=' if c['passed'] else '<'} {c['threshold']:.2f}"
                        for c in d["checks"]) or "-"  # fmt: skip
         lines.append(f"| {d['shots']} | {d['seed']} | {choice} | {ev} | {d['decision_seconds']:.2f} |")
@@ -50,3 +51,13 @@ def auto_section(summary: dict) -> list[str]:
                   "source does not help and trained from scratch.", ""]  # fmt: skip
     lines += ["Reasons:", "", *(f"- k={d['shots']}, seed {d['seed']}: {d['reason']}" for d in decisions), ""]
     return lines
+
+
+def _capped(method: str, params: dict) -> list[tuple[str, int, int]]:
+    """The step budgets ``auto``'s ``max_steps`` cut below the chosen method's defaults: then
+    ``auto`` is not that method as configured alone, and its result may differ from it."""
+    from transferkit.methods import METHODS
+
+    fields = METHODS[method].Params.model_fields if method in METHODS else {}
+    return [(k, v, fields[k].default) for k, v in params.items()
+            if k.endswith("steps") and k in fields and isinstance(fields[k].default, int) and v < fields[k].default]  # fmt: skip
