@@ -129,9 +129,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if X_unlabelled is not None:
             raw_u = self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:])
             note = scale_warning(raw_u, self.recipe_)  # e.g. 0..255 beside a labelled X in 0..1
-            if note:
-                warnings.warn(f"X_unlabelled: {note.replace('the model was trained on', 'X has')}",
-                              TransferkitWarning, stacklevel=2)  # fmt: skip
+            if note:  # images: the range is X's own (vectors: the source's, which the model was trained on)
+                note = note.replace("the model was trained on", "X has") if len(self.recipe_.shape) == 3 else note
+                warnings.warn(f"X_unlabelled: {note}", TransferkitWarning, stacklevel=2)
             xu = apply_recipe(raw_u, self.recipe_)
         yt = torch.from_numpy(tgt.y)
         shots = int(np.bincount(tgt.y).min())
