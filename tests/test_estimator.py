@@ -462,3 +462,28 @@ def test_unnamed_columns_after_a_named_fit_are_warned_about():
         clf.predict(pd.DataFrame(x, columns=["c", "a", "b"]))
     with pytest.warns(UserWarning, match=r"X_unlabelled has no column names"):
         TransferClassifier("scratch", method_params={"steps": 2}).fit(pd.DataFrame(x, columns=list("cab")), y, X_unlabelled=x)
+
+
+def test_vectors_are_judged_against_a_sources_range_not_a_few_labelled_rows():
+    from transferkit import pretrain
+
+    rng = np.random.default_rng(0)
+    y = np.arange(6) % 2
+    clf = TransferClassifier("scratch", method_params={"steps": 2}).fit(rng.lognormal(size=(6, 3)), y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same distribution, past six rows' range: not other units
+        clf.predict(rng.lognormal(size=(200, 3)))
+    src = pretrain(rng.uniform(0, 1, size=(200, 3)), np.arange(200) % 2, epochs=1)
+    head = TransferClassifier("head", source=src, method_params={"steps": 2}).fit(rng.uniform(0, 1, size=(6, 3)), y)
+    with pytest.warns(UserWarning, match="far outside the"):
+        head.predict(100 * rng.uniform(0, 1, size=(20, 3)))
+
+
+def test_integer_column_labels_are_positions_as_in_scikit_learn():
+    pd = pytest.importorskip("pandas")
+    x, y = np.random.RandomState(0).rand(30, 3), np.arange(30) % 3
+    clf = TransferClassifier("scratch", method_params={"steps": 2}).fit(pd.DataFrame(x), y)
+    assert not hasattr(clf, "feature_names_in_")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(x)

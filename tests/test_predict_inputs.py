@@ -91,9 +91,12 @@ def test_images_on_another_scale_than_the_models_are_flagged():
     assert "span 0.00275..1," in scale_warning(x / x.max(), model)  # 0..1 floats to a 0..255 model
     assert "0..255" in scale_warning(x * 16 / 255, model)  # optdigits' 0..16
     assert scale_warning(x * 4, model) is not None  # far above the range
-    vectors = Recipe((0.0, 10.0), (5,))  # as the run's warning: only values beyond half the span outside
+    vectors = Recipe((0.0, 10.0), (5,))  # only values beyond half the span outside, and the bulk of them
     assert scale_warning(rng.uniform(-4.9, 14.9, size=(4, 5)).astype(np.float32), vectors) is None
     assert "far outside the 0..10 the model was trained on" in scale_warning(np.full((2, 5), 160.0, np.float32), vectors)
+    tail = rng.uniform(0, 10, size=(200, 5)).astype(np.float32)
+    tail[0, 0] = 60.0  # one long tail: no change of units
+    assert scale_warning(tail, vectors) is None and scale_warning(10 * tail, vectors) is not None
 
 
 def test_missing_value_markers_are_named_as_missing_values(tmp_path):

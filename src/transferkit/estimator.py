@@ -123,12 +123,15 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
         x = apply_recipe(tgt.x, self.recipe_)
         xu = x[:0]
-        if X_unlabelled is not None and names is not None and column_names(X_unlabelled) is None:
-            warnings.warn(f"X_unlabelled has no column names, while X's were matched by name; its columns are read "
-                          f"in the order {_brief(names)}.", TransferkitWarning, stacklevel=2)  # fmt: skip
+        whose = "the source's (from pretrain)" if source is not None and source.feature_names else "X's"
+        for what, given in (("X", X), ("X_unlabelled", X_unlabelled)):
+            if given is not None and names is not None and column_names(given) is None:
+                warnings.warn(f"{what} has no column names; its columns are read as {whose}, in the order "
+                              f"{_brief(names)}.", TransferkitWarning, stacklevel=2)  # fmt: skip
         if X_unlabelled is not None:
             raw_u = self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:])
-            note = scale_warning(raw_u, self.recipe_)  # e.g. 0..255 beside a labelled X in 0..1
+            vectors_judged = src is not None  # a range from a few labelled rows says little of other vectors
+            note = scale_warning(raw_u, self.recipe_) if vectors_judged or tgt.is_image else None  # e.g. 0..255 vs 0..1
             if note:  # images: the range is X's own (vectors: the source's, which the model was trained on)
                 note = note.replace("the model was trained on", "X has") if len(self.recipe_.shape) == 3 else note
                 warnings.warn(f"X_unlabelled: {note}", TransferkitWarning, stacklevel=2)
@@ -175,6 +178,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             torch.manual_seed(seed)
             self.model_ = method.fit(task)
         self.classes_ = labels  # predict returns these, the labels fit was given
+        self.range_from_source_ = src is not None  # vectors' range: the source's (predict checks inputs against it)
         self.input_shape_ = tuple(int(v) for v in tgt.x.shape[1:])  # predict checks its inputs against it
         if tgt.x.ndim == 2:
             self.n_features_in_ = int(tgt.x.shape[1])
@@ -213,7 +217,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(f"X has no column names, but this classifier was fitted with named columns; its columns "
                           f"are read in the fitted order {_brief(names)}.", TransferkitWarning, stacklevel=stacklevel)  # fmt: skip
         x = self._checked(X, "X", None if names is None else list(names), getattr(self, "input_shape_", None))
-        note = scale_warning(x, self.recipe_)
+        judged = len(self.recipe_.shape) == 3 or getattr(self, "range_from_source_", True)
+        note = scale_warning(x, self.recipe_) if judged else None
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
         return predict_proba(self.model_, apply_recipe(x, self.recipe_)).numpy()
@@ -229,7 +234,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         names = getattr(self, "feature_names_in_", None)
         self.model_.save(path, {"recipe": self.recipe_.to_dict(), "labels": labels, "estimator": self._saved_params(),
                                 "feature_names": None if names is None else [str(n) for n in names],
-                                "fit_input_shape": list(self.input_shape_)})  # fmt: skip
+                                "fit_input_shape": list(self.input_shape_),
+                                "range_from_source": self.range_from_source_})  # fmt: skip
 
     def _saved_params(self) -> dict:
         """The parameters a loaded classifier gets back: all but the source (a loaded
@@ -264,6 +270,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         # (a run's model has none: as `transferkit predict`, it brings images of any size to its input)
         if len(clf.recipe_.shape) == 1:
             clf.n_features_in_ = int(clf.recipe_.shape[0])
+        clf.range_from_source_ = bool(meta.get("range_from_source", True))  # a run's vectors: the source's range
         return clf
 
 

@@ -15,9 +15,12 @@ from transferkit.errors import TransferkitError
 
 
 def column_names(X) -> list[str] | None:
-    """A DataFrame's column names (as strings), None for arrays."""
+    """A DataFrame's column names, None for arrays and, as scikit-learn has it, for frames
+    whose columns are not all strings (``pd.DataFrame(X)`` numbers them 0..n-1: positions)."""
     cols = getattr(X, "columns", None)
-    return None if cols is None else [str(c) for c in cols]
+    if cols is None or not all(isinstance(c, str) for c in cols):
+        return None
+    return list(cols)
 
 
 def as_array(X):

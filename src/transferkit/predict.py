@@ -208,17 +208,20 @@ def scale_warning(x: np.ndarray, recipe: Recipe) -> str | None:
     """A note when images are clearly on another scale than the model's (e.g. 0..1 or 0..16
     given to a model trained on 0..255): they would be read as near-black, and every
     prediction would be confident and wrong; and when vectors lie far outside the values it
-    was trained on (beyond half that span on either side). None when they look alike."""
+    was trained on (their 1st or 99th percentile beyond half that span on either side).
+    None when they look alike."""
     lo, hi = recipe.value_range
     span = hi - lo
     if span <= 0 or x.size == 0:
         return None
-    xmin, xmax = float(x.min()), float(x.max())
-    if len(recipe.shape) != 3:  # vectors: only values far outside the training range (other units)
-        if xmin < lo - 0.5 * span or xmax > hi + 0.5 * span:
-            return (f"the inputs span {xmin:.3g}..{xmax:.3g}, far outside the {lo:.3g}..{hi:.3g} the model was trained "
-                    "on; if they are in other units or scaled differently, bring them to that scale first.")  # fmt: skip
+    if len(recipe.shape) != 3:  # vectors: the bulk of the values far outside the training range (other units);
+        q_lo, q_hi = (float(v) for v in np.quantile(x, [0.01, 0.99]))  # percentiles: one long tail is no unit change
+        if q_lo < lo - 0.5 * span or q_hi > hi + 0.5 * span:
+            return (f"98 % of the input values lie in {q_lo:.3g}..{q_hi:.3g}, far outside the {lo:.3g}..{hi:.3g} the "
+                    "model was trained on; if they are in other units or scaled differently, bring them to that "
+                    "scale first.")  # fmt: skip
         return None
+    xmin, xmax = float(x.min()), float(x.max())
     if xmax < lo + 0.1 * span or xmin < lo - 0.5 * span or xmax > hi + 0.5 * span:
         return (f"the inputs span {xmin:.3g}..{xmax:.3g}, but the model was trained on images in {lo:g}..{hi:g}; "
                 "if they are on another scale, rescale them to that range first.")  # fmt: skip

@@ -91,19 +91,23 @@ def _image_hint(shape: tuple[int, ...]) -> str:
     return "."
 
 
-def _warn_outside_range(domain: Domain, source: Domain) -> None:
-    """Vectors take the source's scale; say so when the target's values lie far outside it
+def outside_range_note(domain: Domain, source: Domain) -> str | None:
+    """Vectors take the source's scale; a note when the target's values lie far outside it
     (beyond half the source's span on either side): likely other units, not a domain shift."""
     lo, hi = (float(v) for v in source.value_range)
     t_lo, t_hi = float(domain.x.min()), float(domain.x.max())
     margin = 0.5 * (hi - lo)
     if t_lo < lo - margin or t_hi > hi + margin:
-        warnings.warn(
-            f"{domain.name}: its values span [{t_lo:.3g}, {t_hi:.3g}], far outside the source's [{lo:.3g}, {hi:.3g}]; "
-            "feature vectors are read on the source's scale (the same columns share one scale). If the files use "
-            "other units or were standardised differently, bring them to one scale first.",
-            TransferkitWarning, stacklevel=3,
-        )
+        return (f"{domain.name}: its values span [{t_lo:.3g}, {t_hi:.3g}], far outside the source's [{lo:.3g}, "
+                f"{hi:.3g}]; feature vectors are read on the source's scale (the same columns share one scale). If the "
+                "files use other units or were standardised differently, bring them to one scale first.")  # fmt: skip
+    return None
+
+
+def _warn_outside_range(domain: Domain, source: Domain) -> None:
+    note = outside_range_note(domain, source)
+    if note:
+        warnings.warn(note, TransferkitWarning, stacklevel=3)
 
 
 def make_recipe(

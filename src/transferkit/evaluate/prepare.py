@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,9 +10,9 @@ import torch
 from transferkit.config import DataConfig, ExperimentConfig
 from transferkit.data import Domain, load_domain
 from transferkit.data.files import order_columns, range_of_rows
-from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, match_resolution
+from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, match_resolution, outside_range_note
 from transferkit.data.splits import TestSplit, make_test_split, no_test_split
-from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.errors import TransferkitError
 
 
 @dataclass
@@ -29,7 +28,7 @@ class Prepared:
     split: TestSplit
     input_shape: tuple[int, ...]
     scratch_architecture: str | None = None  # set when it differs from model.shared (pretrained sources)
-    notes: list[str] = field(default_factory=list)  # warnings raised while loading (e.g. values off the source's range)
+    notes: list[str] = field(default_factory=list)  # for the report: a target far off the source's value range
 
 
 def load_section(section: DataConfig, seed: int = 0) -> Domain:
@@ -89,18 +88,7 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     """Source and target loaded, arranged and brought to the model input by their recipes.
 
     ``test_split`` False: no held-out test part (few-shot, whose episodes hold their queries).
-    The warnings raised on the way are shown as usual and kept in ``notes`` for the report.
     """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        data = _prepare(cfg, test_split)
-    for w in caught:  # shown as they would have been
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    data.notes = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, TransferkitWarning)))
-    return data
-
-
-def _prepare(cfg: ExperimentConfig, test_split: bool) -> Prepared:
     if cfg.source is not None and cfg.source.pretrained:
         from transferkit.evaluate.pretrained import prepare_pretrained
 
@@ -124,12 +112,13 @@ def _prepare(cfg: ExperimentConfig, test_split: bool) -> Prepared:
     # the target's value range, framing (pad: auto) and range checks look at pool inputs only,
     # never at test inputs (`target` itself stays as loaded: its fingerprint names the data)
     pool = range_of_rows(target, split.pool_idx).select(split.pool_idx)
-    tgt_recipe = make_recipe(pool, shape, cfg.target.pad, source=source)
+    tgt_recipe = make_recipe(pool, shape, cfg.target.pad, source=source)  # warns of a target off the source's scale
+    off = outside_range_note(pool, source) if source is not None and not getattr(pool, "is_image", True) else None
     if source is not None and target.is_image and cfg.source.resolution == "match":
         src_recipe = match_resolution(src_recipe, target.input_shape[1:], tgt_recipe)
     xs = apply_recipe(source.x, src_recipe) if source else None
     ys = torch.from_numpy(source.y) if source else None
     return Prepared(
         source, target, src_recipe, tgt_recipe, xs, ys,
-        apply_recipe(target.x, tgt_recipe), torch.from_numpy(target.y), split, shape,
+        apply_recipe(target.x, tgt_recipe), torch.from_numpy(target.y), split, shape, notes=[off] if off else [],
     )  # fmt: skip

@@ -110,8 +110,8 @@ def trivial_baseline_lines(summary: dict) -> list[str]:
     lines = []
     for base, ks in below.items():
         lines += [f"**`{base}` does not beat the most frequent class ({100 * rate:.1f} %) at k = {', '.join(ks)}:** "
-                  "it learnt less than the class frequencies there, so gains over it overstate what transfer adds "
-                  "over a trivial rule; compare the methods with that rate too.", ""]  # fmt: skip
+                  "it scores no better than always predicting that class there, so gains over it overstate what "
+                  "transfer adds over a trivial rule; compare the methods with that rate too.", ""]  # fmt: skip
     return lines
 
 
