@@ -78,7 +78,10 @@ def test_run_then_predict_on_user_npz(tmp_path, image_npz, capsys):
     np.savez(tmp_path / "unit.npz", x=x / 255.0)  # 0..1 floats to a model trained on 0..255
     assert main(["predict", str(out), str(tmp_path / "unit.npz")]) == 0
     streams = capsys.readouterr()
-    assert "WARNING: the inputs span" in streams.err and "WARNING" not in streams.out  # the CSV stays clean
+    assert "transferkit: warning: the inputs span" in streams.err and "warning" not in streams.out  # the CSV stays clean
+    np.savez(tmp_path / "black.npz", x=np.zeros_like(x, dtype=np.uint8))  # uint8: its scale is known, dark is dark
+    assert main(["predict", str(out), str(tmp_path / "black.npz")]) == 0
+    assert "warning" not in capsys.readouterr().err
     assert "predicting with model finetune_k5_seed0" in streams.err
     capsys.readouterr()
     np.savez(tmp_path / "empty.npz", x=x[:0])
@@ -280,7 +283,7 @@ def test_predict_warns_when_the_model_it_uses_was_flagged_negative(tmp_path, ima
     np.savez(tmp_path / "in.npz", x=np.load(image_npz[1])["x"][:3])
     capsys.readouterr()
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
-    assert "WARNING: head at k=2 was flagged as negative transfer in this run (worse than scratch)" in capsys.readouterr().err
+    assert "transferkit: warning: head at k=2 was flagged as negative transfer in this run (worse than scratch)" in capsys.readouterr().err
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz"), "--method", "scratch"]) == 0
     assert "flagged" not in capsys.readouterr().err
     summary["negative_transfer"], summary["baseline"] = ["head at k=2 (vs source_only)"], {"2": "source_only"}

@@ -271,11 +271,12 @@ def predict(
             x, names = load_inputs(inputs, label_column, list(recipe.columns) if recipe.columns else None)
             if not np.isfinite(x).all():
                 raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
-            if len(recipe.shape) == 3 and _eight_bit(Path(inputs)):
+            eight_bit = len(recipe.shape) == 3 and _eight_bit(Path(inputs))
+            if eight_bit:
                 # uint8 arrays are 0..255, whatever scale the training arrays had (e.g. 0..16):
                 # that range, not the training data's, maps them to the model's [0, 1]
                 recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
-            note = scale_warning(x, recipe)
+            note = None if eight_bit else scale_warning(x, recipe)  # uint8: the scale is known (dark is dark)
             if note:
                 (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(note)
             probs = predict_proba(model, apply_recipe(x, recipe))

@@ -85,7 +85,11 @@ def test_class_with_too_few_examples_is_named():
     labels = np.concatenate([np.repeat([0, 1, 2], 20), np.full(4, 5)])
     with pytest.raises(TransferkitError, match="class 5 has 4") as info:
         sample_episodes(labels, n_way=3, k_shot=1, n_query=15)
-    assert "16" in str(info.value)
+    assert "16" in str(info.value) and "lower k_shot + n_query to at most 4" in info.value.fix
+    one = np.concatenate([np.repeat([0, 1, 2], 20), [5]])
+    with pytest.raises(TransferkitError, match="class 5 has 1") as info:  # no K + Q fits one example: not offered
+        sample_episodes(one, n_way=3, k_shot=1, n_query=15)
+    assert "at least 16 examples each" in info.value.fix and "lower" not in info.value.fix
 
 
 def test_n_way_larger_than_classes():

@@ -73,6 +73,8 @@ def test_run_folder_features_once_and_same_episodes(npz_pair, tmp_path, monkeypa
         assert r["episodes"] == (2 if trains else 40) and r["on_features"] is not trains
         assert r["evaluations"] == r["episodes"] * seeds  # the CI is over episodes, each averaged over seeds
         assert 0.0 <= r["accuracy_mean"] <= 1.0 and r["accuracy_ci95"][0] <= r["accuracy_mean"]
+        if trains:  # 2 episodes: at least t(1) x one query (1/15) / sqrt(2), however alike they scored
+            assert r["ci95_half_width"] >= 12.7 * (1 / 15) / np.sqrt(2) - 1e-6
     assert rows[("prototypes", 3)]["accuracy_mean"] > 0.5  # 3-way: well above chance
     assert rows[("scratch", 1)]["gain_vs_scratch"] is None
     gain = rows[("prototypes", 1)]
@@ -335,3 +337,28 @@ def test_trained_methods_count_each_class_in_its_original_id():
     drawn = np.array([sum(c in ep.classes for ep in episodes) for c in range(5)])
     assert res.class_total.tolist() == (4 * drawn).tolist()
     assert res.class_correct.tolist() == [4 * d if c != 2 else 0 for c, d in enumerate(drawn)]
+
+
+def test_a_few_episodes_that_score_alike_get_an_interval():
+    """Two episodes of 49/50 each: not an exact 98 %, the spread of one query at least."""
+    from transferkit.fewshot.evaluate import confidence_interval
+
+    mean, half = confidence_interval(np.array([0.98, 0.98]), std_floor=1 / 50)
+    assert mean == pytest.approx(0.98) and half == pytest.approx(12.706 * 0.02 / np.sqrt(2), rel=1e-3)
+    assert confidence_interval(np.array([0.98, 0.98]))[1] == 0.0  # without the floor: what the report used to show
+
+
+def test_the_accuracy_plot_marks_only_the_k_that_ran(tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.axes import Axes
+
+    from transferkit.fewshot.report import plot_accuracy_vs_k
+
+    seen = []
+    real = Axes.set_xticks
+    monkeypatch.setattr(Axes, "set_xticks", lambda self, ticks, *a, **k: seen.append(list(ticks)) or real(self, ticks, *a, **k))
+    rows = [{"method": "p", "shots": k, "accuracy_mean": 0.5, "accuracy_ci95": [0.4, 0.6]} for k in (1, 5)]
+    plot_accuracy_vs_k({"results": rows, "protocol": {"k_shot": [5, 1], "n_way": 5}}, tmp_path / "k.png")
+    assert seen == [[1, 5]] and (tmp_path / "k.png").stat().st_size > 0

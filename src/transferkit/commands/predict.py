@@ -20,7 +20,7 @@ def execute(args) -> int:
     from transferkit.predict import model_path, predict
 
     def warn(message: str) -> None:  # stderr: stdout may be the predictions CSV
-        print(f"WARNING: {message}", file=sys.stderr)
+        print(f"transferkit: warning: {message}", file=sys.stderr)
 
     rows = predict(args.run_dir, args.input, args.out, on_warning=warn, method=args.method, shots=args.shots, seed=args.seed)
     used = f"model {model_path(args.run_dir, args.method, args.shots, args.seed).name}"  # e.g. finetune_k10_seed0

@@ -104,8 +104,9 @@ def sample_episodes(
         raise TransferkitError(
             f"Each class needs k_shot + n_query = {k_shot} + {n_query} = {need} examples, "
             f"but {listed}{more}.",
-            f"make k_shot + n_query at most {min(n for _, n in short)}, "
-            "or leave those classes out of the labels.",
+            f"give those classes at least {need} examples each"
+            + (f", lower k_shot + n_query to at most {min(n for _, n in short)}" if min(n for _, n in short) >= 2 else "")
+            + ", or leave those classes out (`target.classes` in an experiment file).",
         )
 
     rng = np.random.default_rng(seed)

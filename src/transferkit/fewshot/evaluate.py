@@ -65,8 +65,11 @@ class EpisodeResult:
         )
 
 
-def confidence_interval(accuracies: np.ndarray) -> tuple[float, float]:
-    """Mean and 95 % half-width ``t_{0.975, n-1} * std(ddof=1) / sqrt(n)``. accuracies: (E,).
+def confidence_interval(accuracies: np.ndarray, std_floor: float = 0.0) -> tuple[float, float]:
+    """Mean and 95 % half-width ``t_{0.975, n-1} * max(std(ddof=1), std_floor) / sqrt(n)``. accuracies: (E,).
+
+    ``std_floor``: the resolution of one accuracy (one query of an episode), so that a few
+    episodes that happen to score alike are not shown as an exact result.
 
     Student's t rather than the normal 1.96: identical to three digits at the usual 600
     episodes (1.964), but honest for the few episodes a network-training baseline runs
@@ -79,7 +82,7 @@ def confidence_interval(accuracies: np.ndarray) -> tuple[float, float]:
     n = len(accuracies)
     if n < 2:
         return mean, float("nan")
-    return mean, float(stats.t.ppf(0.975, n - 1) * accuracies.std(ddof=1) / np.sqrt(n))
+    return mean, float(stats.t.ppf(0.975, n - 1) * max(accuracies.std(ddof=1), std_floor) / np.sqrt(n))
 
 
 def class_counts(

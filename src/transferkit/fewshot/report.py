@@ -37,8 +37,8 @@ def results_rows(run: FewShotRun) -> list[dict]:
             # per episode, then the interval over episodes (n = episodes, not episodes x seeds;
             # the spread between source seeds is `seed_ci95`).
             accs = np.mean([a[:n_ep] for a in per_seed], axis=0)
-            mean, half = confidence_interval(accs)
-            step = 1.0 / (run.config.fewshot.n_way * run.config.fewshot.n_query)
+            step = 1.0 / (run.config.fewshot.n_way * run.config.fewshot.n_query)  # one query of an episode
+            mean, half = confidence_interval(accs, std_floor=step)
             seed_means = {str(r.seed): r.result.mean for r in recs if r.seed is not None}
             seed_ci = t_interval(list(seed_means.values()), bounds=(0.0, 1.0)).as_list() if len(seed_means) > 1 else None
             scratch = [r for r in run.records if r.method == "scratch" and r.k == k]
@@ -262,6 +262,7 @@ def plot_accuracy_vs_k(summary: dict, path: Path) -> None:
             ax.fill_between(
                 ks, [100 * r["accuracy_ci95"][0] for r in rows], [100 * r["accuracy_ci95"][1] for r in rows], alpha=0.2
             )
+    ax.set_xticks(sorted(summary["protocol"]["k_shot"]))  # only the K that ran (no K = 1.5)
     ax.set_xlabel("support examples per class (K)")
     ax.set_ylabel("query accuracy (%)")
     ax.set_title(f"{summary['protocol']['n_way']}-way few-shot accuracy (mean, 95% CI over episodes)")
