@@ -80,7 +80,8 @@ def test_npz_image_folder_and_csv(tmp_path):
         f = load_domain(str(tmp_path / "imgs"))
     assert f.x.shape == (5, 1, 5, 5)  # was (5, 1, 3, 3): every image squeezed to the first file's size
     Image.fromarray(np.stack([x[1]] * 3, axis=-1)).save(tmp_path / "imgs" / "dog" / "2.png")  # one RGB image
-    assert load_domain(str(tmp_path / "imgs")).x.shape[1] == 3  # colour kept although the first file is grey
+    with pytest.warns(UserWarning, match=r"1 of 6 images are in colour and 5 grey; all were read as RGB"):
+        assert load_domain(str(tmp_path / "imgs")).x.shape[1] == 3  # colour kept although the first file is grey
     deep = np.array([[0, 16384], [32768, 65535]], dtype=np.uint16)  # a 16-bit grey PNG
     Image.fromarray(deep).save(tmp_path / "deep.png")
     from transferkit.data.files import read_images

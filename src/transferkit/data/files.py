@@ -233,11 +233,15 @@ def read_images(files: list[Path]) -> np.ndarray:
             else:
                 arr = np.asarray(Image.fromarray(arr).resize(size, Image.BILINEAR), dtype=np.float32)
         images.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
-    if resized:
-        import warnings
+    import warnings
 
+    if resized:
         warnings.warn(f"{resized} of {len(files)} images are not {size[0]}x{size[1]} pixels, the most common size "
                       "here, and were resized to it first.", TransferkitWarning, stacklevel=2)  # fmt: skip
+    grey = sum(not c for _, c in kinds)
+    if colour and grey:  # a mixed folder: one layout for all, said (grey images get 3 equal channels)
+        warnings.warn(f"{len(files) - grey} of {len(files)} images are in colour and {grey} grey; all were read as "
+                      "RGB (grey ones with 3 equal channels).", TransferkitWarning, stacklevel=2)  # fmt: skip
     return np.stack(images)
 
 
