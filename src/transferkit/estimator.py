@@ -128,10 +128,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             if given is not None and names is not None and column_names(given) is None:
                 warnings.warn(f"{what} has no column names; its columns are read as {whose}, in the order "
                               f"{_brief(names)}.", TransferkitWarning, stacklevel=2)  # fmt: skip
+        self.range_from_source_ = src is not None  # vectors' range: the source's (inputs after X are checked against it)
         if X_unlabelled is not None:
             raw_u = self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:])
-            vectors_judged = src is not None  # a range from a few labelled rows says little of other vectors
-            note = scale_warning(raw_u, self.recipe_) if vectors_judged or tgt.is_image else None  # e.g. 0..255 vs 0..1
+            note = self._scale_note(raw_u)  # e.g. 0..255 beside a labelled X in 0..1
             if note:  # images: the range is X's own (vectors: the source's, which the model was trained on)
                 note = note.replace("the model was trained on", "X has") if len(self.recipe_.shape) == 3 else note
                 warnings.warn(f"X_unlabelled: {note}", TransferkitWarning, stacklevel=2)
@@ -178,7 +178,6 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             torch.manual_seed(seed)
             self.model_ = method.fit(task)
         self.classes_ = labels  # predict returns these, the labels fit was given
-        self.range_from_source_ = src is not None  # vectors' range: the source's (predict checks inputs against it)
         self.input_shape_ = tuple(int(v) for v in tgt.x.shape[1:])  # predict checks its inputs against it
         if tgt.x.ndim == 2:
             self.n_features_in_ = int(tgt.x.shape[1])
@@ -206,6 +205,13 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                    f"{tuple(like)}.", f"give {what} in the same layout and size as fit's X.")  # fmt: skip
         return x
 
+    def _scale_note(self, x: np.ndarray) -> str | None:
+        """``scale_warning`` for inputs given after fit's X; vectors only against a source's
+        range (a range from a few labelled rows says little of other vectors)."""
+        if len(self.recipe_.shape) == 3 or getattr(self, "range_from_source_", True):
+            return scale_warning(x, self.recipe_)
+        return None
+
     def predict_proba(self, X) -> np.ndarray:
         return self._proba(X, stacklevel=3)
 
@@ -217,8 +223,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(f"X has no column names, but this classifier was fitted with named columns; its columns "
                           f"are read in the fitted order {_brief(names)}.", TransferkitWarning, stacklevel=stacklevel)  # fmt: skip
         x = self._checked(X, "X", None if names is None else list(names), getattr(self, "input_shape_", None))
-        judged = len(self.recipe_.shape) == 3 or getattr(self, "range_from_source_", True)
-        note = scale_warning(x, self.recipe_) if judged else None
+        note = self._scale_note(x)
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
         return predict_proba(self.model_, apply_recipe(x, self.recipe_)).numpy()
