@@ -16,6 +16,14 @@ source classes in several ways, with a plain loop, and runs SimpleShot-style pro
                 two views per image: random crop of 60-100 % of the side, flip, contrast;
                 batches of 256, temperature 0.2, a 2-layer projection head), 30 epochs
 * ``ce_simclr`` the same contrastive loss plus cross-entropy on the source labels
+* ``ce_target_simclr`` cross-entropy on the source labels plus the contrastive loss on an
+                *unlabelled* pool of 1,000 novel-class images per class, disjoint from the
+                images the episodes are drawn from (self-supervision on target images, as in
+                STARTUP, Phoo & Hariharan, ICLR 2021, without its teacher); 30 epochs of the pool
+* ``target_simclr`` the contrastive loss on that pool alone: no source (the control)
+* ``ceiling_20`` / ``ceiling_1000`` cross-entropy on 20 / 1,000 *labelled* novel-class
+                images per class (again disjoint from the episodes' images), 15 epochs: not a
+                method, a ceiling: how good features that saw novel-class labels are
 
 Features: raw pixels; block 2 flattened (32x7x7) and pooled to 4x4; the 128-d dense
 layer. Seed 0 only; a diagnostic, not a benchmark result.
@@ -46,6 +54,12 @@ VARIANTS = {
     "more_data": {"per_class": 6000, "epochs": 8, "width": 16},
     "simclr": {"per_class": 1000, "epochs": 30, "width": 16, "contrastive": 1.0, "supervised": 0.0},
     "ce_simclr": {"per_class": 1000, "epochs": 30, "width": 16, "contrastive": 1.0, "supervised": 1.0},
+    "ce_target_simclr": {"per_class": 1000, "epochs": 30, "width": 16, "contrastive": 1.0, "supervised": 1.0,
+                         "pool": "target"},  # fmt: skip
+    "target_simclr": {"per_class": 1000, "epochs": 30, "width": 16, "contrastive": 1.0, "supervised": 0.0,
+                      "pool": "target"},  # fmt: skip
+    "ceiling_20": {"per_class": 20, "epochs": 15, "width": 16, "labels": "target"},
+    "ceiling_1000": {"per_class": 1000, "epochs": 15, "width": 16, "labels": "target"},
 }
 OUT = Path(__file__).resolve().parents[1] / "results" / "diagnostics" / "fewshot_source_training.json"
 
@@ -64,10 +78,12 @@ class Net(nn.Module):
         return self.b3(self.b2(self.b1(x)))
 
 
-def subsample(spec: str, per_class: int, rng: np.random.Generator) -> tuple[torch.Tensor, np.ndarray]:
+def subsample(spec: str, per_class: int, rng: np.random.Generator, exclude: np.ndarray | None = None):
+    """``per_class`` images of each class (none of the indices in ``exclude``), their labels, their indices."""
     d = load_builtin(spec)
-    idx = np.concatenate([rng.choice(np.flatnonzero(d.y == c), per_class, replace=False) for c in np.unique(d.y)])
-    return torch.tensor(d.x[idx], dtype=torch.float32).reshape(-1, 1, 28, 28) / 255.0, d.y[idx]
+    pools = [np.setdiff1d(np.flatnonzero(d.y == c), [] if exclude is None else exclude) for c in np.unique(d.y)]
+    idx = np.concatenate([rng.choice(p, per_class, replace=False) for p in pools])
+    return torch.tensor(d.x[idx], dtype=torch.float32).reshape(-1, 1, 28, 28) / 255.0, d.y[idx], idx
 
 
 def random_view(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -93,10 +109,12 @@ def nt_xent(z: torch.Tensor, temperature: float = 0.2) -> torch.Tensor:
     return F.cross_entropy(sim, target)
 
 
-def train(v: dict, xs: torch.Tensor, ys: torch.Tensor, seed: int) -> Net:
+def train(v: dict, xs: torch.Tensor, ys: torch.Tensor, seed: int, pool: torch.Tensor | None = None) -> Net:
+    """``pool``: unlabelled images for the contrastive loss (default: the source images ``xs``)."""
     torch.manual_seed(seed)
     net, g, bs = Net(v["width"]), torch.Generator().manual_seed(seed), 64
-    steps = v["epochs"] * len(xs) // (256 if v.get("contrastive") else bs)
+    pool = xs if pool is None else pool
+    steps = v["epochs"] * len(pool if v.get("contrastive") else xs) // (256 if v.get("contrastive") else bs)
     opt = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, 3e-3, total_steps=steps)
     for _ in range(steps):
@@ -107,11 +125,13 @@ def train(v: dict, xs: torch.Tensor, ys: torch.Tensor, seed: int) -> Net:
             x = torch.where((torch.rand(bs, generator=g) < 0.5)[:, None, None, None], x.flip(-1), x)
         if v.get("contrastive"):
             bs2 = 256
-            b = torch.randint(0, len(xs), (bs2,), generator=g)
-            f = net(torch.cat([random_view(xs[b], g), random_view(xs[b], g)]))
+            b = torch.randint(0, len(pool), (bs2,), generator=g)
+            f = net(torch.cat([random_view(pool[b], g), random_view(pool[b], g)]))
             loss = v["contrastive"] * nt_xent(net.proj(f))
-            if v["supervised"]:
+            if v["supervised"] and pool is xs:  # the views' own labels
                 loss = loss + v["supervised"] * F.cross_entropy(net.head(f), ys[b].repeat(2))
+            elif v["supervised"]:  # labelled source batch beside the unlabelled target views
+                loss = loss + v["supervised"] * F.cross_entropy(net.head(net(x)), y)
         elif v.get("rotation"):
             r = torch.randint(0, 4, (bs,), generator=g)
             xr = torch.stack([torch.rot90(a, int(k), (1, 2)) for a, k in zip(x, r, strict=True)])
@@ -149,11 +169,18 @@ def main() -> None:
     rows = json.loads(OUT.read_text()) if OUT.exists() else {}
     for name in args.variant or list(VARIANTS):
         v, rng = VARIANTS[name], np.random.default_rng(args.seed)
-        xs, ys = subsample("fashion-mnist[0-4]", v["per_class"], rng)
-        xt, yt = subsample("fashion-mnist[5-9]", 1000, np.random.default_rng(args.seed + 1))
+        xt, yt, held = subsample("fashion-mnist[5-9]", 1000, np.random.default_rng(args.seed + 1))
+        if v.get("labels") == "target":  # the ceiling: labelled novel-class images the episodes never use
+            xs, ys, _ = subsample("fashion-mnist[5-9]", v["per_class"], np.random.default_rng(args.seed + 2), held)
+            ys = ys - ys.min()
+        else:
+            xs, ys, _ = subsample("fashion-mnist[0-4]", v["per_class"], rng)
+        pool = None
+        if v.get("pool") == "target":
+            pool = subsample("fashion-mnist[5-9]", 1000, np.random.default_rng(args.seed + 2), held)[0]
         mu, sd = xs.mean(), xs.std()
         start = time.perf_counter()
-        net = train(v, (xs - mu) / sd, torch.as_tensor(ys), args.seed)
+        net = train(v, (xs - mu) / sd, torch.as_tensor(ys), args.seed, None if pool is None else (pool - mu) / sd)
         with torch.no_grad():
             h2 = net.b2(net.b1((xt - mu) / sd))
             feats = {"pixels": xt.flatten(1), "block2 flat": h2.flatten(1),
