@@ -232,3 +232,41 @@ def test_uint8_arrays_of_small_values_are_flagged(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert load_domain(str(tmp_path / "float.npz")).value_range == (0.0, 16.0)
+
+
+def test_image_files_reach_the_model_as_the_runs_own_images_did(tmp_path, capsys):
+    """A folder of mixed sizes is read at its most common size (the others resized to it),
+    then brought to the model by the recipe. predict must take the same path: it gave 17 % of
+    another user's off-size images other labels when each went straight from its own size."""
+    from PIL import Image
+
+    from transferkit.data.files import load_file, read_images
+    from transferkit.data.preprocess import Recipe, apply_recipe
+    from transferkit.models.transfer_model import TransferModel
+    from transferkit.train.supervised import predict_proba
+
+    xs, ys = make_images(30, size=28, seed=4)  # the model takes 28x28: every target image is resized
+    np.savez(tmp_path / "source.npz", x=xs[:, 0], y=ys, classes=np.array(["a", "b", "c"]))
+    x, y = make_images(30, seed=3)
+    folder = tmp_path / "target"
+    for i, (img, c) in enumerate(zip(x[:, 0], y, strict=True)):
+        (folder / "abc"[c]).mkdir(parents=True, exist_ok=True)
+        side = 12 if i % 3 else 30  # a third of them larger than the folder's common 12x12
+        Image.fromarray(img.astype(np.uint8)).resize((side, side), Image.BILINEAR).save(folder / "abc"[c] / f"{i}.png")
+    cfg = tiny_experiment(tmp_path / "source.npz", folder, seeds=1, methods=[{"name": "head", "params": {"steps": 15}}])
+    cfg["target"]["shots"] = [5]
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    model_dir = tmp_path / "run" / "models" / "head_k5_seed0"
+    meta = yaml.safe_load((tmp_path / "run" / "models" / "head_k5_seed0.json").read_text())
+    assert meta["image_size"] == [12, 12]
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run"), str(folder), "--out", str(tmp_path / "p.csv")]) == 0
+    assert "the size of the images the model was trained on" in capsys.readouterr().err
+    got = list(csv.DictReader(io.StringIO((tmp_path / "p.csv").read_text())))
+    files = sorted(folder.rglob("*.png"))
+    assert [g["input"] for g in got] == [str(f.relative_to(folder)) for f in files]
+    recipe = Recipe.from_dict(meta["recipe"])
+    as_in_run = predict_proba(TransferModel.load(model_dir), apply_recipe(read_images(files, (12, 12)), recipe))
+    assert [float(g["probability"]) for g in got] == pytest.approx(as_in_run.max(1).values.tolist(), abs=1e-6)
+    assert np.array_equal(read_images(files, (12, 12)), load_file(folder).x)  # the run read the same pixels

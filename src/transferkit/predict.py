@@ -131,10 +131,17 @@ def image_files(p: Path) -> list[Path] | None:
     return [p] if p.suffix.lower() in IMAGE_SUFFIXES and p.exists() else None
 
 
-def image_model_inputs(files: list[Path], recipe: Recipe) -> torch.Tensor:
-    """Model inputs for image files, each brought to the model's size by the recipe from its
-    own size, as a training image of that size was (never squeezed to another file's size
-    first); files of one size and kind go through together."""
+def image_model_inputs(files: list[Path], recipe: Recipe, size: tuple[int, int] | None = None) -> torch.Tensor:
+    """Model inputs for image files, prepared as the run prepared its own.
+
+    ``size`` (H, W): the size of the run's target images. A run reads an image folder at its
+    most common size, resizing the other images to it, and the recipe takes it from there;
+    files here go the same way. Without ``size`` (models saved before it was recorded) each
+    file goes from its own size through the recipe, never squeezed to another file's size;
+    files of one size and kind go through together.
+    """
+    if size is not None:
+        return apply_recipe(read_images(files, tuple(size)), recipe)
     groups: dict = {}
     for i, f in enumerate(files):
         groups.setdefault(image_kind(f), []).append(i)
@@ -264,7 +271,8 @@ def predict(
         recipe = Recipe.from_dict(meta["recipe"])
         files = image_files(Path(inputs)) if len(recipe.shape) == 3 else None
         if files is not None:  # image files (0..255): each brought to the model from its own size
-            probs = predict_proba(model, image_model_inputs(files, dataclasses.replace(recipe, value_range=(0.0, 255.0))))
+            eight_bit_recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
+            probs = predict_proba(model, image_model_inputs(files, eight_bit_recipe, meta.get("image_size")))
             root = Path(inputs)
             names = [str(f.relative_to(root)) if root.is_dir() else f.name for f in files]  # as load_inputs names them
         else:

@@ -208,12 +208,14 @@ def _grey(img) -> np.ndarray:
     return np.clip(arr, 0.0, 255.0)
 
 
-def read_images(files: list[Path]) -> np.ndarray:
+def read_images(files: list[Path], size: tuple[int, int] | None = None) -> np.ndarray:
     """Images -> float32 (N, C, H, W) on 0..255.
 
     RGB when any image is in colour (grey ones are repeated to three channels), else grey.
-    Images of another size than the most common one are resized to it, with a warning
-    saying how many (a model input has one size; the recipe then brings it to the model's).
+    Images of another size than ``size`` (H, W; default: the most common one here) are
+    resized to it, with a warning saying how many (a model input has one size; the recipe
+    then brings it to the model's). ``predict`` passes the size of the run's target images,
+    so a file goes the way a training image of its size went.
     """
     from collections import Counter
 
@@ -221,7 +223,8 @@ def read_images(files: list[Path]) -> np.ndarray:
 
     kinds = [image_kind(f) for f in files]
     colour = any(c for _, c in kinds)
-    size = Counter(sz for sz, _ in kinds).most_common(1)[0][0] if kinds else None
+    common = size is None
+    size = Counter(sz for sz, _ in kinds).most_common(1)[0][0] if common and kinds else (size and (size[1], size[0]))
     images, resized = [], 0
     for f, (sz, _) in zip(files, kinds, strict=True):
         img = _open_image(f)
@@ -236,8 +239,9 @@ def read_images(files: list[Path]) -> np.ndarray:
     import warnings
 
     if resized:
-        warnings.warn(f"{resized} of {len(files)} images are not {size[0]}x{size[1]} pixels, the most common size "
-                      "here, and were resized to it first.", TransferkitWarning, stacklevel=2)  # fmt: skip
+        which = "the most common size here" if common else "the size of the images the model was trained on"
+        warnings.warn(f"{resized} of {len(files)} images are not {size[0]}x{size[1]} pixels, {which}, and were "
+                      "resized to it first.", TransferkitWarning, stacklevel=2)  # fmt: skip
     grey = sum(not c for _, c in kinds)
     if colour and grey:  # a mixed folder: one layout for all, said (grey images get 3 equal channels)
         warnings.warn(f"{len(files) - grey} of {len(files)} images are in colour and {grey} grey; all were read as "

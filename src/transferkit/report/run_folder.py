@@ -58,11 +58,15 @@ def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
         cfg = result.config.model_dump(mode="json")
         write_text(tmp / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
         write_text(tmp / "metrics.csv", metrics_csv(result))
+        target = result.data.target
+        # image files given to predict are first brought to the size the target's images had
+        # (an image folder's most common size), as the run's own off-size images were
+        size = {"image_size": list(target.x.shape[-2:])} if getattr(target, "is_image", False) else {}
         for r in result.records:
             if r.model is not None:
                 r.model.save(tmp / "models" / f"{r.method}_k{r.shots}_seed{r.seed}",
                              {"recipe": result.data.target_recipe.to_dict(), "method": r.method,
-                              "shots": r.shots, "seed": r.seed})  # fmt: skip
+                              "shots": r.shots, "seed": r.seed, **size})  # fmt: skip
         plots = {"Accuracy vs k": "plots/accuracy_vs_shots.png"}
         plot_accuracy_vs_shots(summary["results"], tmp / plots["Accuracy vs k"])
         if result.curves:
