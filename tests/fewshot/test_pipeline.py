@@ -170,6 +170,30 @@ def test_other_data_set_with_shared_names_needs_cross_domain():
         check_classes(cfg, data)
 
 
+def test_a_target_without_class_names_is_told_to_name_them_not_that_they_are_source_classes(tmp_path):
+    """Letters saved with labels 0..9 and no `classes` are named '0'..'9', like the digits of
+    the source: the error says that, and asks for the names before suggesting cross_domain."""
+    from types import SimpleNamespace as NS
+
+    from transferkit.data.domain import Domain
+    from transferkit.data.files import load_file
+    from transferkit.fewshot.experiment import check_classes
+
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0, 1, (6, 8, 8)).astype(np.float32), np.array([0, 1, 2, 0, 1, 2])
+    np.savez(tmp_path / "letters.npz", x=x, y=y)
+    np.savez(tmp_path / "named.npz", x=x, y=y, classes=np.array(["A", "B", "C"]))
+    (tmp_path / "letters.csv").write_text("f0,label\n" + "".join(f"{i},{c}\n" for i, c in enumerate(y)))
+    cfg = load_fewshot_config(None, raw={"source": {"data": "mnist5k"}, "target": {"data": "letters.npz"}})
+    source = Domain("mnist5k", rng.uniform(0, 1, (10, 1, 8, 8)).astype(np.float32), np.arange(10), [str(d) for d in range(10)])
+    for name, how in (("letters.npz", "classes=names"), ("letters.csv", "as the labels in the label column")):
+        with pytest.raises(TransferkitError, match=r"has no class names.*3 of those are names of source classes "
+                                                   r"\('0', '1', '2'\)") as e:  # fmt: skip
+            check_classes(cfg, NS(source=source, target=load_file(tmp_path / name)))
+        assert how in e.value.fix and "cross_domain: true" in e.value.fix
+    assert check_classes(cfg, NS(source=source, target=load_file(tmp_path / "named.npz"))) == []
+
+
 def test_config_errors_name_the_field(tmp_path):
     with pytest.raises(TransferkitError, match=r"field `fewshot.n_way`.*got 0"):
         load_fewshot_config(None, raw={"source": {"data": "x"}, "target": {"data": "y"}, "fewshot": {"n_way": 0}})

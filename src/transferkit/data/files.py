@@ -73,6 +73,7 @@ def value_range(x: np.ndarray, dtype: np.dtype | None = None) -> tuple[float, fl
 
 
 RANGE_FROM_DATA = "range_from_data"  # Domain.meta key: value_range was measured on x, not fixed by its dtype
+CLASSES_FROM_LABELS = "classes_from_labels"  # Domain.meta key: no class names in the file; named by label value
 
 
 def range_of_rows(domain: Domain, rows: np.ndarray) -> Domain:
@@ -171,7 +172,8 @@ def load_npz(path: Path) -> Domain:
             TransferkitWarning,
             stacklevel=2,
         )
-    return Domain(str(path), x, y, classes, value_range(x, stored), {RANGE_FROM_DATA: stored != np.uint8})
+    return Domain(str(path), x, y, classes, value_range(x, stored),
+                  {RANGE_FROM_DATA: stored != np.uint8, CLASSES_FROM_LABELS: raw_classes is None})  # fmt: skip
 
 
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
@@ -405,12 +407,13 @@ def load_csv(path: Path, label_column: str) -> Domain:
             "fill in their labels or remove those rows.",
         )
     x = csv_features(path, header, body, li)
+    numbered = True
     try:
         values, y = np.unique(_labels(np.asarray([float(v) for v in raw_labels]), str(path)), return_inverse=True)
         classes, y = [str(v) for v in values], y.astype(np.int64)
     except ValueError:  # string labels: names, sorted
-        classes = sorted(set(raw_labels))
+        classes, numbered = sorted(set(raw_labels)), False
         y = np.asarray([classes.index(v) for v in raw_labels], dtype=np.int64)
     columns = [c for j, c in enumerate(header) if j != li]
     return Domain(str(path), x, y, classes, value_range(x) if np.isfinite(x).all() else (0.0, 1.0),
-                  {"columns": columns, RANGE_FROM_DATA: True})  # fmt: skip
+                  {"columns": columns, RANGE_FROM_DATA: True, CLASSES_FROM_LABELS: numbered})  # fmt: skip

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from transferkit.data.files import CLASSES_FROM_LABELS
 from transferkit.data.overlap import LEAK_SHARE, count_test_in_source
 from transferkit.errors import TransferkitError
 from transferkit.evaluate.prepare import Prepared, prepare
@@ -102,6 +103,17 @@ def check_classes(cfg: FewShotExperiment, data: Prepared) -> list[str]:
     try:
         check_novel(tgt.classes, src.classes)
     except TransferkitError as e:
+        if getattr(tgt, "meta", {}).get(CLASSES_FROM_LABELS):  # '0'..'9' from a file without names: equal numbers, not classes
+            how = ("save them with the labels: numpy.savez(path, x=..., y=..., classes=names)"
+                   if str(tgt.name).lower().endswith(".npz") else "write them as the labels in the label column")  # fmt: skip
+            shared = sorted({str(c).strip() for c in tgt.classes} & {str(c).strip() for c in src.classes}, key=str)
+            raise TransferkitError(
+                f"target {tgt.name!r} has no class names, so its classes are named by their label values, and "
+                f"{len(shared)} of those are names of source classes ({', '.join(map(repr, shared[:10]))}"
+                f"{', ...' if len(shared) > 10 else ''}).",
+                f"give the target's classes their names ({how}); if they really are the source's classes in "
+                "another data set, set fewshot.cross_domain: true.",
+            ) from None
         hint = (
             ""
             if same_data
