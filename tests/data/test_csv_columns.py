@@ -52,6 +52,16 @@ def test_blank_labels_are_refused_with_their_lines(tmp_path):
     assert load_domain(str(tmp_path / "t.csv")).texts == ["great", "awful"]
 
 
+def test_labels_that_are_not_whole_numbers_are_refused_not_made_class_names(tmp_path):
+    (tmp_path / "f.csv").write_text("f0,label\n1,0.5\n2,1.5\n3,0.5\n")
+    with pytest.raises(TransferkitError, match=r"column 'label' holds numbers that are not whole, such as '0.5' "
+                                               r"\(data row 1\)") as e:  # fmt: skip
+        load_domain(str(tmp_path / "f.csv"))
+    assert "bin it into classes" in e.value.fix
+    (tmp_path / "w.csv").write_text("f0,label\n1,1.0\n2,2\n3,1\n")  # whole numbers, written either way
+    assert load_domain(str(tmp_path / "w.csv")).classes == ["1", "2"]
+
+
 @pytest.mark.slow
 def test_run_and_predict_read_shuffled_columns_by_name(tmp_path):
     rng = np.random.default_rng(1)

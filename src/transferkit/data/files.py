@@ -407,13 +407,25 @@ def load_csv(path: Path, label_column: str) -> Domain:
             "fill in their labels or remove those rows.",
         )
     x = csv_features(path, header, body, li)
-    numbered = True
     try:
-        values, y = np.unique(_labels(np.asarray([float(v) for v in raw_labels]), str(path)), return_inverse=True)
-        classes, y = [str(v) for v in values], y.astype(np.int64)
+        numbers = np.asarray([float(v) for v in raw_labels])
     except ValueError:  # string labels: names, sorted
+        numbers = None
+    if numbers is None:
         classes, numbered = sorted(set(raw_labels)), False
         y = np.asarray([classes.index(v) for v in raw_labels], dtype=np.int64)
+    else:
+        odd = ~np.isfinite(numbers) | (numbers != np.round(numbers))
+        if odd.any():  # 0.5 or 2.12 would silently become class names
+            i = int(np.argmax(odd))
+            raise TransferkitError(
+                f"{path}: column {label_column!r} holds numbers that are not whole, such as {raw_labels[i]!r} "
+                f"(data row {i + 1}); class labels are names or whole numbers.",
+                "write class names or whole numbers there; if it is a quantity to predict (regression), bin it "
+                "into classes first.",
+            )
+        values, y = np.unique(numbers.astype(np.int64), return_inverse=True)
+        classes, y, numbered = [str(v) for v in values], y.astype(np.int64), True
     columns = [c for j, c in enumerate(header) if j != li]
     return Domain(str(path), x, y, classes, value_range(x) if np.isfinite(x).all() else (0.0, 1.0),
                   {"columns": columns, RANGE_FROM_DATA: True, CLASSES_FROM_LABELS: numbered})  # fmt: skip
