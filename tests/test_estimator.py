@@ -237,6 +237,21 @@ def test_nan_or_continuous_labels_are_refused():
     y[0] = np.nan
     with pytest.raises(TransferkitError, match="y contains NaN or infinite labels"):
         TransferClassifier("scratch", method_params={"steps": 2}).fit(x, y)
+    names = np.array(["a", "b", "c"] * 20, dtype=object)  # a missing name: not "mixes kinds (float, str)"
+    for gap in (np.nan, None):
+        names[4] = gap
+        with pytest.raises(TransferkitError, match=r"y has 1 missing label\(s\) \(None or NaN\), the first at position 4"):
+            TransferClassifier("scratch", method_params={"steps": 2}).fit(x, names)
+
+
+def test_missing_names_in_a_pandas_label_column_are_named_as_missing():
+    pd = pytest.importorskip("pandas")
+    x = np.random.RandomState(0).randn(60, 5)
+    names = np.array(["a", "b", "c"] * 20, dtype=object)
+    names[4] = pd.NA
+    for y in (names, pd.Series(names, dtype="string"), pd.Series(names).astype("category")):
+        with pytest.raises(TransferkitError, match=r"missing label.*position 4"):
+            TransferClassifier("scratch", method_params={"steps": 2}).fit(x, y)
 
 
 def test_unlabelled_inputs_missing_or_unused_are_warned_about(data):

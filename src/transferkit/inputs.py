@@ -97,6 +97,12 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
             "of a regression target).",
         )
     y = y.reshape(-1)  # a column (N, 1) is one label per example
+    if y.dtype.kind == "O":  # None or NaN among names (pandas: a missing value)
+        missing = [i for i, v in enumerate(y.tolist())
+                   if v is None or (isinstance(v, float) and v != v) or type(v).__name__ == "NAType"]
+        if missing:
+            raise TransferkitError(f"{name}: y has {len(missing)} missing label(s) (None or NaN), the first at "
+                                   f"position {missing[0]}.", "drop those examples or give them a class.")  # fmt: skip
     if y.dtype.kind == "f" and np.all(y == np.round(y)):
         y = y.astype(np.int64)  # 1.0 and 1 name the same class
     try:
