@@ -202,6 +202,13 @@ def test_text_inputs_are_named_by_their_line_and_split_at_newlines_only(tmp_path
         load_text_inputs(tmp_path)
     with pytest.raises(TransferkitError, match="holds texts, but this model reads images or feature vectors"):
         load_inputs(tmp_path / "q.txt")
+    (tmp_path / "r.csv").write_text("text,id\ngreat,1\nawful,2\n")
+    with pytest.raises(TransferkitError, match=r"r.csv: no column 'review', the text column the model was trained "
+                                               r"with \(columns: \['text', 'id'\]\)") as e:  # was: 'not a text input'
+        load_text_inputs(tmp_path / "r.csv", "review")
+    assert "--text-column" in e.value.fix
+    with pytest.raises(TransferkitError, match=r"line 1 has no text in 'review'.*its keys: \['text'\]"):
+        load_text_inputs(tmp_path / "q.jsonl", "review")
 
 
 def test_texts_without_a_text_encoder_are_one_line_whatever_the_source(tmp_path, capsys, image_npz):

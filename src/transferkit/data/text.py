@@ -232,13 +232,21 @@ def load_text_inputs(path: str | Path, text_column: str = "text") -> tuple[list[
             except json.JSONDecodeError as e:
                 raise TransferkitError(f"{p}: line {i} is not valid JSON ({e.msg}).", "write one JSON object per line.") from None
             if not isinstance(obj, dict) or not isinstance(obj.get(text_column), str):
-                raise TransferkitError(f"{p}: line {i} has no text in {text_column!r}.",
-                                       f'write e.g. {{"{text_column}": "..."}} on every line.')  # fmt: skip
+                keys = f" (its keys: {sorted(obj)[:8]})" if isinstance(obj, dict) else ""
+                raise TransferkitError(f"{p}: line {i} has no text in {text_column!r}, the text column the model "
+                                       f"was trained with{keys}.",
+                                       f'write e.g. {{"{text_column}": "..."}} on every line, or name the key with '
+                                       "--text-column.")  # fmt: skip
             texts.append(obj[text_column])
             names.append(f"line {i}")
     elif suffix in (".csv", ".tsv") and has_text_column(p, text_column):
         texts = [r[text_column] for r in _table(p)]
         names = [str(i) for i in range(len(texts))]
+    elif suffix in (".csv", ".tsv"):
+        header = csv_header(p)
+        raise TransferkitError(f"{p}: no column {text_column!r}, the text column the model was trained with "
+                               f"(columns: {header[:8]}{'...' if len(header) > 8 else ''}).",
+                               "name the column that holds the texts with --text-column, or rename it.")  # fmt: skip
     else:
         raise TransferkitError(f"{p}: not a text input.", f"give a .txt, .jsonl, or a CSV with a {text_column!r} column.")
     if not texts:
