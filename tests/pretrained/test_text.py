@@ -57,6 +57,8 @@ def test_text_files_jsonl_csv_txt(tmp_path, reviews_jsonl):
         ("bad.jsonl", '{"text": "ok", "label": 1}\n{"text": oops}\n', "line 2 is not valid JSON"),
         ("nolabel.jsonl", '{"text": "ok"}\n', "line 1 lacks 'text' or 'label'"),
         ("notab.txt", "pos\tfine\nno tab here\n", "line 2 has no tab"),
+        ("table.txt", "id\tscore\ttext\n" + "".join(f"100_{i}\t1.5\tgood\n" for i in range(25)),  # a raw table
+         r"does not look like a class label: 26 distinct values in 26 lines \(e.g. 'id', '100_0'\) and every line"),
         ("nolabelcol.csv", "text,y\nhello,1\n", "no label column 'label'"),
         ("empty.jsonl", "\n", "no examples"),
         ("missing.jsonl", '{"text": "ok", "label": ""}\n', "a label is missing"),

@@ -180,7 +180,17 @@ def _rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, ob
         bad = next((i for i, ln in lines if "\t" not in ln), None)
         if bad is not None:
             raise TransferkitError(f"{path}: line {bad} has no tab.", "write each example as label<TAB>text.")
-        return [(t, lab) for lab, t in (ln.split("\t", 1) for _, ln in lines)]
+        rows = [(t, lab) for lab, t in (ln.split("\t", 1) for _, ln in lines)]
+        labels = [lab.strip() for _, lab in rows]
+        if len(rows) >= 20 and len(set(labels)) > len(rows) // 2:  # ids, not labels: a table read as label<TAB>text
+            tabs = " and every line has more than one tab" if all(ln.count("\t") > 1 for _, ln in lines) else ""
+            raise TransferkitError(
+                f"{path}: the first field of its lines does not look like a class label: {len(set(labels))} distinct "
+                f"values in {len(rows)} lines (e.g. {labels[0]!r}, {labels[1]!r}){tabs}.",
+                "a .txt is read as label<TAB>text; save a table with a header as .tsv and name its columns with "
+                "`text_column:` and `label_column:`.",
+            )
+        return rows
     if path.suffix.lower() == ".jsonl":
         rows = []
         for i, line in numbered_lines(path):
