@@ -325,6 +325,18 @@ def test_a_csv_target_with_another_label_column_can_be_ranked(tmp_path, capsys):
     assert json.loads(out.read_text())["candidates"]
 
 
+def test_pretrained_encoders_on_a_vector_target_are_refused_before_loading(tmp_path, monkeypatch, capsys):
+    import transferkit.models.pretrained as pretrained_models
+
+    rows = "".join(f"{i % 3},{i % 3}.5,{i}\n" for i in range(30))
+    (tmp_path / "t.csv").write_text("label,a,b\n" + rows)
+    monkeypatch.setattr(pretrained_models, "load_base", lambda *a, **k: pytest.fail("loaded (or downloaded) it"))
+    for name, reads in (("mobilenet_v2_imagenet", "images"), ("timm:resnet18", "images"), ("hf:some/model", "texts")):
+        assert main(["rank", str(tmp_path / "t.csv"), "--pretrained", name, "--shots", "2"]) == 2
+        err = capsys.readouterr().err.strip()  # was a failed download of the weights
+        assert len(err.splitlines()) == 1 and f"holds vectors but the pretrained candidate {name!r} reads {reads}" in err
+
+
 def test_the_best_line_says_when_the_top_source_is_below_random_weights():
     from transferkit.commands.rank import best_line
 

@@ -96,8 +96,11 @@ def pretrained_candidate(name: str, labelled, pad: int | str = "auto", pool=None
 
     from transferkit.pretrained.registry import SOURCES
 
-    if is_text and (name in SOURCES or name.startswith("timm:")):  # image encoders: refused before any download
+    vectors = not is_text and not labelled.is_image  # no encoder reads them: refused before any download
+    if (is_text or vectors) and (name in SOURCES or name.startswith("timm:")):  # image encoders
         refuse("image")  # (an unknown name goes on to the registry's did-you-mean)
+    if vectors and name.startswith("hf:"):
+        refuse("text")
     encoder, spec = load_base(name)
     if is_text != (spec.modality == "text") or not (is_text or labelled.is_image):
         refuse(spec.modality)
