@@ -74,3 +74,21 @@ def test_images_shared_under_other_labels_are_counted_not_refused(tmp_path, imag
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["target"]["test_examples_in_source"] == summary["target"]["test_examples"]
     assert summary["target"]["test_examples_in_source_same_class"] == 0
+
+
+def test_many_same_class_copies_in_a_vector_source_are_a_warning_on_the_console(capsys):
+    """Vector and text sources are not refused for copies (the same rows may be another task), but
+    more than LEAK_SHARE of the test split with the same class makes the gains optimistic: said
+    as a warning, not a note."""
+    from transferkit.commands._shared import print_summary
+
+    base = {"results": [], "negative_transfer": [], "run_dir": "r", "wall_time_s": 1.0}
+    print_summary({**base, "target": {"test_examples": 60, "test_examples_in_source": 32,
+                                      "test_examples_in_source_same_class": 32}})  # fmt: skip
+    out = capsys.readouterr().out
+    assert "warning: 32 of the 60 target test examples are also in the source with the same class" in out
+    assert "optimistic" in out and "note:" not in out
+    print_summary({**base, "target": {"test_examples": 60, "test_examples_in_source": 32,
+                                      "test_examples_in_source_same_class": 2}})  # fmt: skip
+    out = capsys.readouterr().out
+    assert "note: 32 target test examples are also in the source" in out and "warning" not in out

@@ -6,6 +6,7 @@ from __future__ import annotations
 def print_summary(summary: dict) -> None:
     """The results table, then what the report says in bold: negative transfer, possible
     negative transfer, a missing scratch baseline, test examples found in the source."""
+    from transferkit.data.overlap import LEAK_SHARE
     from transferkit.report.table import text_table
 
     print(text_table(summary["results"]))
@@ -21,7 +22,12 @@ def print_summary(summary: dict) -> None:
             print(f"warning: {info['warning']}")
     for note in (summary.get("target") or {}).get("warnings") or []:
         print(f"warning: {note}")
-    shared = (summary.get("target") or {}).get("test_examples_in_source")
-    if shared:
+    target = summary.get("target") or {}
+    shared, same = target.get("test_examples_in_source"), target.get("test_examples_in_source_same_class")
+    if shared and same and same > LEAK_SHARE * (target.get("test_examples") or 0):
+        print(f"warning: {same} of the {target['test_examples']} target test examples are also in the source with "
+              "the same class (exact copies): the source model saw their labels, so results on them, and the gains "
+              "over scratch, are optimistic")  # fmt: skip
+    elif shared:
         print(f"note: {shared} target test examples are also in the source (exact copies)")
     print(f"run folder: {summary['run_dir']}  ({summary['wall_time_s']:.0f} s)")
