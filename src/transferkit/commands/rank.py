@@ -88,9 +88,9 @@ def execute(args) -> int:
     if best is not None:
         print(best_line(result))
     for warning in result.get("warnings", []):
-        print(f"WARNING: {warning}")
+        print(f"warning: {warning}")
     if result["best_beats_reference"] is False:
-        print(f"WARNING: no source beats random weights on {result['by']}: transfer may not help here.")
+        print(f"warning: no source beats random weights on {result['by']}: transfer may not help here.")
     write_json(out, result)
     print(f"wrote {out}")
     return 0
