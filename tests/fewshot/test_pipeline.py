@@ -84,6 +84,8 @@ def test_run_folder_features_once_and_same_episodes(npz_pair, tmp_path, monkeypa
     assert saved["results"] == json.loads(json.dumps(summary["results"]))
     report = (out / "report.md").read_text()
     assert "3-way 1-shot" in report and "| prototypes |" in report
+    assert "40 episodes for methods on cached features; the first 2 of them for methods that train" in report
+    assert "see the seed means below" in report
     means = rows[("prototypes", 3)]["seed_means"]  # the seed spread the episode interval leaves out
     assert f"- prototypes, K = 3: source seeds 0, 1 give {100 * means['0']:.1f} / {100 * means['1']:.1f}" in report
     assert "- scratch, K = 1: source seeds" not in report  # no source, one run
@@ -223,6 +225,9 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     assert main(["fewshot", str(path), "--out", str(tmp_path / "cli"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "| prototypes |" in out and "| transductive † |" in out and "† transductive: predicts each episode's" in out
+    report = (tmp_path / "cli" / "report.md").read_text()  # one seed, no method trained per episode: not said to be
+    assert "40 episodes for methods on cached features; features" in report and "train a network" not in report
+    assert "(one source seed ran)" in report and "seed means below" not in report
     assert main(["fewshot", str(path), "--set", "fewshot.n_query=99", "--out", str(tmp_path / "bad"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "k_shot + n_query" in err and "Traceback" not in err and not (tmp_path / "bad").exists()
@@ -386,3 +391,16 @@ def test_the_accuracy_plot_marks_only_the_k_that_ran(tmp_path, monkeypatch):
     rows = [{"method": "p", "shots": k, "accuracy_mean": 0.5, "accuracy_ci95": [0.4, 0.6]} for k in (1, 5)]
     plot_accuracy_vs_k({"results": rows, "protocol": {"k_shot": [5, 1], "n_way": 5}}, tmp_path / "k.png")
     assert seen == [[1, 5]] and (tmp_path / "k.png").stat().st_size > 0
+
+
+def test_the_accuracy_plot_shows_intervals_at_a_single_k_and_the_chance_level(tmp_path, monkeypatch):
+    import transferkit.fewshot.report as fewshot_report
+
+    figures = []
+    monkeypatch.setattr(fewshot_report, "save_figure", lambda fig, path, dpi=100: figures.append(fig))
+    row = {"method": "prototypes", "shots": 1, "accuracy_mean": 0.55, "accuracy_ci95": [0.52, 0.58]}
+    fewshot_report.plot_accuracy_vs_k({"results": [row], "protocol": {"n_way": 5, "k_shot": [1]}}, tmp_path / "p.png")
+    ax = figures[0].axes[0]
+    (bars,) = ax.containers  # a band of one K has no width: the interval is an error bar
+    assert np.allclose(bars.lines[2][0].get_segments()[0][:, 1], [52.0, 58.0])
+    assert ax.get_ylim()[0] <= 20 - 5 and any(line.get_label() == "chance (20 %)" for line in ax.lines)

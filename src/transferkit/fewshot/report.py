@@ -178,16 +178,17 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         f"- **Novel classes**: `{tgt['data']}` — {tgt['examples']} examples, classes {tgt['classes']}"
         + (" (cross-domain: another data set; class names may repeat the source's)" if tgt["cross_domain"] else ""),
         f"- **Episodes**: {p['n_way']}-way, K in {p['k_shot']}, {p['n_query']} queries per class; "
-        f"{p['episodes']} episodes for methods on cached features, the first {p['train_episodes']} of them "
-        f"for methods that train a network per episode; features from shared blocks: {p['feature_blocks']}",
+        f"{_episode_counts(summary)}; features from shared blocks: {p['feature_blocks']}",
         f"- **Wall time**: {summary['wall_time_s']:.1f} s", "",
         "## Few-shot accuracy vs K", "",
         "Query accuracy, mean over all episodes and source seeds ± the 95 % interval "
         "`t·std/√episodes` (Student's t; 1.96 for many episodes; episodes in brackets). That interval "
-        "covers the sampling of episodes only, not the source model's seed: see the seed means below. "
-        "Every method sees the same support and query sets; "
-        "methods that train per episode are measured on fewer episodes, so their intervals are wider. "
-        "Gain vs scratch is paired by episode, on the episodes scratch ran; **negative** marks a gain "
+        "covers the sampling of episodes only, not the source model's seed"
+        + (": see the seed means below. " if seed_lines(summary["results"]) else " (one source seed ran). ")
+        + "Every method sees the same support and query sets"
+        + ("; methods that train per episode are measured on fewer episodes, so their intervals are wider. "
+           if any(not r["on_features"] for r in summary["results"]) else ". ")
+        + "Gain vs scratch is paired by episode, on the episodes scratch ran; **negative** marks a gain "
         "whose whole 95 % interval is below 0 (the source hurts).",
         "", markdown_table(summary), "",
     ]  # fmt: skip
@@ -225,6 +226,19 @@ def class_lines(summary: dict, max_classes: int = 20) -> list[str]:
     return out
 
 
+def _episode_counts(summary: dict) -> str:
+    """How many episodes each kind of method ran, naming only the kinds that did."""
+    p, rows = summary["protocol"], summary["results"]
+    parts = []
+    if any(r["on_features"] for r in rows):
+        parts.append(f"{p['episodes']} episodes for methods on cached features")
+    if any(not r["on_features"] for r in rows):
+        n = min(p["train_episodes"], p["episodes"])
+        parts.append(f"the first {n} of them for methods that train a network per episode" if parts
+                     else f"the first {n} of {p['episodes']} episodes for methods that train a network per episode")  # fmt: skip
+    return "; ".join(parts)
+
+
 def seed_lines(rows: list[dict]) -> list[str]:
     """How much the source model's seed moves each result: the per-seed means, and the
     Student-t interval over them, which the episode interval above leaves out."""
@@ -257,11 +271,17 @@ def plot_accuracy_vs_k(summary: dict, path: Path) -> None:
     for method in dict.fromkeys(r["method"] for r in summary["results"]):
         rows = [r for r in summary["results"] if r["method"] == method]
         ks = [r["shots"] for r in rows]
-        ax.plot(ks, [100 * r["accuracy_mean"] for r in rows], marker="o", label=method)
-        if all(r["accuracy_ci95"] for r in rows):
-            ax.fill_between(
-                ks, [100 * r["accuracy_ci95"][0] for r in rows], [100 * r["accuracy_ci95"][1] for r in rows], alpha=0.2
-            )
+        means = [100 * r["accuracy_mean"] for r in rows]
+        (line,) = ax.plot(ks, means, marker="o", label=method)
+        if all(r["accuracy_ci95"] for r in rows):  # error bars: visible at a single K too, where a band has no width
+            lo, hi = [100 * r["accuracy_ci95"][0] for r in rows], [100 * r["accuracy_ci95"][1] for r in rows]
+            yerr = [[m - a for m, a in zip(means, lo, strict=True)], [b - m for m, b in zip(means, hi, strict=True)]]
+            ax.errorbar(ks, means, yerr=yerr, fmt="none", ecolor=line.get_color(), capsize=3, alpha=0.8)
+            if len(ks) > 1:
+                ax.fill_between(ks, lo, hi, color=line.get_color(), alpha=0.15)
+    chance = 100 / summary["protocol"]["n_way"]  # anchors the axis: a 3-point gap is not drawn as a chasm
+    ax.axhline(chance, color="grey", linestyle=":", linewidth=1, label=f"chance ({chance:.0f} %)")
+    ax.set_ylim(max(0.0, min(chance, ax.get_ylim()[0]) - 5), 101)
     ax.set_xticks(sorted(summary["protocol"]["k_shot"]))  # only the K that ran (no K = 1.5)
     ax.set_xlabel("support examples per class (K)")
     ax.set_ylabel("query accuracy (%)")
