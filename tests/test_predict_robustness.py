@@ -277,3 +277,18 @@ def test_image_files_reach_the_model_as_the_runs_own_images_did(tmp_path, capsys
     as_in_run = predict_proba(TransferModel.load(model_dir), apply_recipe(read_images(files, (12, 12)), recipe))
     assert [float(g["probability"]) for g in got] == pytest.approx(as_in_run.max(1).values.tolist(), abs=1e-6)
     assert np.array_equal(read_images(files, (12, 12)), load_file(folder).x)  # the run read the same pixels
+
+
+def test_images_too_small_to_scale_up_are_refused(tmp_path, capsys):
+    """1x1 "images" (or (N, L, 1) sequences) were scaled up to the model's input and scored
+    with confident, meaningless predictions."""
+    x, y = make_images(30, seed=3)
+    np.savez(tmp_path / "source.npz", x=x[:, 0], y=y, classes=np.array(["a", "b", "c"]))
+    np.savez(tmp_path / "dots.npz", x=x[:, :, 5:6, 5:6], y=y, classes=np.array(["a", "b", "c"]))
+    np.savez(tmp_path / "series.npz", x=x[:, 0, :, :1], y=y, classes=np.array(["a", "b", "c"]))  # (N, 12, 1)
+    for name, size in (("dots", "1x1"), ("series", "12x1")):
+        cfg = tiny_experiment(tmp_path / "source.npz", tmp_path / f"{name}.npz", seeds=1, methods=["scratch"])
+        (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+        err = _bad(capsys, ["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / name), "--quiet"])
+        assert f"holds images of {size} pixels, too small to scale up to the model's 12x12 input" in err
+        assert "store x with shape (N, D)" in err and not (tmp_path / name).exists()

@@ -110,6 +110,9 @@ def _warn_outside_range(domain: Domain, source: Domain) -> None:
         warnings.warn(note, TransferkitWarning, stacklevel=3)
 
 
+MIN_IMAGE_SIDE = 4  # pixels; below this an image has no shape to learn (and is likely not an image)
+
+
 def make_recipe(
     domain: Domain, shape: tuple[int, ...], pad: int | str = 0, source: Domain | None = None
 ) -> Recipe:
@@ -136,6 +139,15 @@ def make_recipe(
             _warn_outside_range(domain, source)
         return Recipe(source.value_range if source is not None else domain.value_range, tuple(shape), 0,
                       columns=tuple(named) if named else None)  # fmt: skip
+    side = min(domain.input_shape[-2:])
+    scaled = tuple(domain.input_shape[-2:]) != tuple(shape[1:])  # at its own size, the shared layers say it
+    if side < MIN_IMAGE_SIDE and scaled:  # (N, L, 1) sequences or 1x1 "images": nothing for a convolution to see
+        h, w = domain.input_shape[-2:]
+        raise TransferkitError(
+            f"{domain.name} holds images of {h}x{w} pixels, too small to scale up to the model's "
+            f"{shape[1]}x{shape[2]} input (images need at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}).",
+            "if each example is a feature vector or a sequence, store x with shape (N, D).",
+        )
     if pad == "auto":
         if source is None or source is domain:
             pad = 0
