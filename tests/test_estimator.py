@@ -228,6 +228,20 @@ def test_predict_refuses_images_of_another_size_than_fit_had(data):
         clf.predict(bigger)  # was resized silently, with wrong predictions
 
 
+def test_predict_takes_images_in_another_colour_layout_as_the_cli_does(data):
+    """Grey, RGB and RGBA of fit's size: mapped to the model's channels (alpha dropped), as
+    `transferkit predict` maps image files; other channel counts are still refused."""
+    xs, ys, xt, yt = data
+    rgb = np.repeat(xt[:30].reshape(30, 1, *xt.shape[-2:]), 3, axis=1)
+    clf = TransferClassifier("scratch", method_params={"steps": 2}).fit(rgb, yt[:30])
+    rgba = np.concatenate([rgb, np.full_like(rgb[:, :1], 255)], axis=1)
+    grey = rgb[:, :1]
+    assert np.allclose(clf.predict_proba(rgba), clf.predict_proba(rgb))  # was refused: shape (4, H, W)
+    assert np.allclose(clf.predict_proba(grey), clf.predict_proba(rgb), atol=1e-6)
+    with pytest.raises(TransferkitError, match="X has examples of shape"):
+        clf.predict(np.concatenate([rgba, rgb[:, :1]], axis=1))  # 5 channels
+
+
 def test_nan_or_continuous_labels_are_refused():
     rng = np.random.RandomState(0)
     x = rng.randn(60, 5)

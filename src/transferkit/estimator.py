@@ -200,7 +200,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         x = as_inputs(X, names, what)
         if not np.isfinite(x).all():
             raise TransferkitError(f"{what} contains NaN or Inf values.", "remove or impute them.")
-        if like is not None and x.ndim == len(like) + 1 and tuple(x.shape[1:]) != tuple(like):  # other ranks: below
+        recoloured = (len(like or ()) == 3 and x.ndim == 4 and tuple(x.shape[2:]) == tuple(like[1:])
+                      and {x.shape[1], like[0]} <= {1, 3, 4})  # grey, RGB, RGBA: mapped as predict maps image files
+        if like is not None and x.ndim == len(like) + 1 and tuple(x.shape[1:]) != tuple(like) and not recoloured:
             raise TransferkitError(f"{what} has examples of shape {tuple(x.shape[1:])}, the X given to fit had "
                                    f"{tuple(like)}.", f"give {what} in the same layout and size as fit's X.")  # fmt: skip
         return x
