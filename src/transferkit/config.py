@@ -158,6 +158,9 @@ def seeds_from_count(v: Any) -> Any:
 
 
 def validate(raw: dict, where: str = "experiment") -> ExperimentConfig:
+    if isinstance(raw, dict) and "fewshot" in raw and "fewshot" not in ExperimentConfig.model_fields:
+        raise TransferkitError(f"{where}: has a `fewshot` section: it is a few-shot experiment, which `run` does not "
+                               "read.", "run it with `transferkit fewshot FILE` (docs/fewshot.md).")  # fmt: skip
     return validate_as(ExperimentConfig, raw, where, "see configs/ and docs/config.md for valid fields.")
 
 

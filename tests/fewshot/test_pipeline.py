@@ -236,6 +236,9 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     assert "20 + 10" in capsys.readouterr().err
     assert main(["fewshot", str(path), "--set", "target.shots=[1]", "--out", str(tmp_path / "bad"), "--quiet"]) == 2
     assert "fewshot.k_shot" in capsys.readouterr().err  # was "Extra inputs are not permitted"
+    assert main(["run", str(path), "--out", str(tmp_path / "bad"), "--quiet"]) == 2  # the wrong command
+    err = capsys.readouterr().err
+    assert "it is a few-shot experiment" in err and "transferkit fewshot FILE" in err and not (tmp_path / "bad").exists()
 
 
 def test_a_small_novel_class_is_named_and_needs_no_test_split(npz_pair, tmp_path, capsys):
