@@ -292,3 +292,20 @@ def test_images_too_small_to_scale_up_are_refused(tmp_path, capsys):
         err = _bad(capsys, ["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / name), "--quiet"])
         assert f"holds images of {size} pixels, too small to scale up to the model's 12x12 input" in err
         assert "store x with shape (N, D)" in err and not (tmp_path / name).exists()
+
+
+def test_a_colour_target_on_a_grey_model_is_warned_about(tmp_path):
+    from transferkit.data.domain import Domain
+    from transferkit.data.preprocess import make_recipe
+    from transferkit.errors import TransferkitWarning
+
+    x, y = make_images(10, seed=3)
+    grey = Domain("grey", x, y, ["a", "b", "c"], (0.0, 255.0))
+    colour = Domain("colour", np.repeat(x, 3, axis=1), y, ["a", "b", "c"], (0.0, 255.0))
+    with pytest.warns(TransferkitWarning, match="colour holds colour images but the model reads grey ones"):
+        make_recipe(colour, (1, 12, 12), 0, source=grey)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # grey on a colour model loses nothing: no warning
+        make_recipe(grey, (3, 12, 12), 0, source=colour)

@@ -148,6 +148,9 @@ def make_recipe(
             f"{shape[1]}x{shape[2]} input (images need at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}).",
             "if each example is a feature vector or a sequence, store x with shape (N, D).",
         )
+    if domain.input_shape[0] in (3, 4) and shape[0] == 1:
+        warnings.warn(f"{domain.name} holds colour images but the model reads grey ones: their colour is averaged "
+                      "away. A colour source (or pretrained model) would keep it.", TransferkitWarning, stacklevel=2)  # fmt: skip
     if pad == "auto":
         if source is None or source is domain:
             pad = 0
