@@ -508,6 +508,22 @@ def test_vectors_are_judged_against_a_sources_range_not_a_few_labelled_rows():
         head.predict(100 * rng.uniform(0, 1, size=(20, 3)))
 
 
+
+def test_a_target_off_the_sources_scale_is_warned_of_once_per_fit_not_again_per_call():
+    """cross_val_score printed two warnings per fold (fit's, then score's) for one problem."""
+    from transferkit import pretrain
+
+    rng = np.random.default_rng(0)
+    src = pretrain(rng.uniform(0, 1, size=(200, 3)), np.arange(200) % 2, epochs=1)
+    y = np.arange(20) % 2
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        clf = TransferClassifier("head", source=src, method_params={"steps": 2}).fit(100 * rng.uniform(size=(20, 3)), y)
+        clf.predict(100 * rng.uniform(size=(20, 3)))
+        clf.score(100 * rng.uniform(size=(20, 3)), y)
+    assert ["far outside the source's" in str(w.message) for w in said] == [True]
+
+
 def test_integer_column_labels_are_positions_as_in_scikit_learn():
     pd = pytest.importorskip("pandas")
     x, y = np.random.RandomState(0).rand(30, 3), np.arange(30) % 3

@@ -28,7 +28,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
-from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
+from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, outside_range_note
 from transferkit.data.splits import TargetData
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.inputs import as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
@@ -121,6 +121,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         shape = source_model.config["input_shape"] if source_model is not None else tgt.input_shape
         src = source.domain if source is not None else None
         self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
+        # make_recipe warned if X is off the source's scale: later inputs on that scale are not warned of again
+        self.fit_off_scale_ = src is not None and not tgt.is_image and outside_range_note(tgt, src) is not None
         x = apply_recipe(tgt.x, self.recipe_)
         xu = x[:0]
         whose = "the source's (from pretrain)" if source is not None and source.feature_names else "X's"
@@ -210,6 +212,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     def _scale_note(self, x: np.ndarray) -> str | None:
         """``scale_warning`` for inputs given after fit's X; vectors only against a source's
         range (a range from a few labelled rows says little of other vectors)."""
+        if getattr(self, "fit_off_scale_", False):  # fit said so of X already (once per fit, not per call)
+            return None
         if len(self.recipe_.shape) == 3 or getattr(self, "range_from_source_", True):
             return scale_warning(x, self.recipe_)
         return None
