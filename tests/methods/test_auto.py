@@ -171,8 +171,13 @@ def test_no_source_means_scratch_and_bad_params_are_refused():
         get_method("auto", one_shot_method="head")
     with pytest.raises(TransferkitError, match="transfer_method='head'"):
         get_method("auto", transfer_method="head")
-    with pytest.raises(TransferkitError, match="adaptation_method='nope' is not a registered method"):
+    with pytest.raises(TransferkitError, match="adaptation_method='nope' is not a registered domain-adaptation method"):
         get_method("auto", adaptation_method="nope")
+    for not_da in ("finetune", "scratch", "auto"):  # registered, but they do not adapt with unlabelled inputs
+        with pytest.raises(TransferkitError, match=f"adaptation_method='{not_da}' is not a registered domain-adapt") as e:
+            get_method("auto", adaptation_method=not_da)
+        assert "dann" in e.value.fix and "finetune" not in e.value.fix
+    get_method("auto", adaptation_method="coral")  # a plain DA method
     with pytest.raises(TransferkitError, match="adaptation_method='self_training\\+nope'"):
         get_method("auto", adaptation_method="self_training+nope")
     with pytest.raises(TransferkitError, match="adaptation_method='mcc\\+im'"):  # mcc has no base

@@ -201,15 +201,20 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     return _choice(method, params, reason, signals, start, p, cut=cut)
 
 
+def DA_METHODS() -> list[str]:  # noqa: N802 -- a list that reads as a constant, built when asked (registry order)
+    return sorted(n for n, c in METHODS.items() if c.uses_unlabelled and n != "auto")
+
+
 def adaptation_choice(name: str | None) -> tuple[str | None, dict]:
     """``"self_training+mcc"`` -> ("self_training", {"base": "mcc"}); ``"im"`` -> ("im", {}).
 
-    (None, {}) when ``name`` is None or a part of it is not registered (the branch is skipped).
+    (None, {}) when ``name`` is None, a part of it is not registered, or the method does not
+    adapt with unlabelled target inputs (the branch is skipped; a name the user gave is refused).
     """
     if name is None:
         return None, {}
     method, _, base = name.partition("+")
-    if method not in METHODS or (base and (
+    if method not in METHODS or method == "auto" or not METHODS[method].uses_unlabelled or (base and (
         base not in METHODS or "base" not in METHODS[method].Params.model_fields
         or not hasattr(METHODS[base], "terms") or base == method  # a base must be an adaptation term (dann, mcc, ...)
     )):
@@ -273,9 +278,10 @@ class Auto(Method):
         ada = self.params.adaptation_method
         if ada is not None and "adaptation_method" in self.params.model_fields_set and adaptation_choice(ada)[0] is None:
             raise TransferkitError(
-                f"method 'auto': adaptation_method={ada!r} is not a registered method (or 'self_training+BASE' "
-                f"with BASE one of {', '.join(sorted(n for n, c in METHODS.items() if hasattr(c, 'terms') and n != 'self_training'))}).",
-                f"use one of: {did_you_mean(ada.partition('+')[0], sorted(METHODS))}, or null.",
+                f"method 'auto': adaptation_method={ada!r} is not a registered domain-adaptation method (one that "
+                f"adapts with unlabelled target inputs), or 'self_training+BASE' with BASE one of "
+                f"{', '.join(sorted(n for n, c in METHODS.items() if hasattr(c, 'terms') and n != 'self_training'))}.",
+                f"use one of: {did_you_mean(ada.partition('+')[0], DA_METHODS())}, or null.",
             )  # fmt: skip
 
     def fit(self, task: TransferTask) -> TransferModel:
