@@ -9,7 +9,7 @@ def add_parser(sub) -> None:
     d = sub.add_parser("demo", help="MNIST-5k -> optdigits: five methods, k = 1/5/10, 3 seeds")
     d.add_argument("--out", help="run folder (default: runs/<name>-<time>)")
     d.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a field")
-    d.add_argument("--quiet", action="store_true")
+    d.add_argument("--quiet", action="store_true", help="no progress lines while it runs")
 
 
 def execute(args) -> int:

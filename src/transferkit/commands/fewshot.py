@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a field, e.g. fewshot.episodes=100"
     )
     p.add_argument("--out", help="run folder (default: runs/<name>-<time>)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress lines while it runs")
 
 
 def execute(args) -> int:

@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
     r.add_argument("--split-seed", type=int, default=0)
     r.add_argument("--pad", default="auto", help="target framing in pixels, or auto")
     r.add_argument("--target-max-per-class", type=int, help="subsample the target")
-    r.add_argument("--label-column", default="label", help="a CSV target's label column (default: label)")
+    r.add_argument("--label-column", default="label", help="the label column of a CSV/TSV target, or key of a JSONL one (default: label)")
     r.add_argument("--text-column", default="text", help="a CSV/JSONL text target's text column (default: text)")
     r.add_argument("--source-max-per-class", type=int, help="subsample built-in sources")
     r.add_argument("--source-epochs", type=int, default=None, help="epochs for sources trained here (default: as `run`)")

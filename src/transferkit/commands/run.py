@@ -10,7 +10,7 @@ def add_parser(sub) -> None:
     r.add_argument("experiment", help="experiment YAML")
     r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a field, e.g. seeds=5")
     r.add_argument("--out", help="run folder (default: runs/<name>-<time>)")
-    r.add_argument("--quiet", action="store_true")
+    r.add_argument("--quiet", action="store_true", help="no progress lines while it runs")
 
 
 def execute(args) -> int:
