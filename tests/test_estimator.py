@@ -92,7 +92,7 @@ def test_a_single_row_or_the_wrong_width_is_a_clear_error():
     clf = TransferClassifier("scratch", method_params={"steps": 5}).fit(x, y)
     assert clf.predict(x[0].reshape(1, -1)).shape == (1,)
     for bad in (x[0], x[:, :5], x[:0]):
-        with pytest.raises(TransferkitError, match="features per example|no inputs|the X given to fit had"):
+        with pytest.raises(TransferkitError, match="features per example|no examples|the X given to fit had"):
             clf.predict(bad)
 
 
@@ -532,3 +532,66 @@ def test_integer_column_labels_are_positions_as_in_scikit_learn():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clf.predict(x)
+
+
+def test_fit_with_no_target_labels_adapts_from_the_sources_classes():
+    """k = 0 from Python: fit(None, None, X_unlabelled=Xu), as `target.shots: [0]` in a run."""
+    from transferkit import pretrain
+
+    rng = np.random.default_rng(0)
+    xs = rng.normal(size=(300, 5))
+    ys = np.where(xs[:, 0] > 0, "pos", "neg")
+    xu = rng.normal(size=(200, 5)) * 1.2 + 0.3  # shifted target, no labels
+    yu = np.where(xu[:, 0] > 0, "pos", "neg")
+    src = pretrain(xs, ys, epochs=3)
+    for method, params in (("source_only", None), ("mcc", {"steps": 20})):
+        clf = TransferClassifier(method, source=src, method_params=params).fit(None, None, X_unlabelled=xu)
+        assert list(clf.classes_) == ["neg", "pos"] and clf.n_features_in_ == 5
+        assert clf.score(xu, yu) > 0.8  # the source's rule on x0 holds on the target
+    with pytest.raises(TransferkitError, match=r"'head' needs at least 1 labelled .* shots=0") as e:
+        TransferClassifier("head", source=src).fit(None, None, X_unlabelled=xu)
+    assert "give labelled X, y, or use a method that runs without target labels: " in e.value.fix and "dann" in e.value.fix
+    with pytest.raises(TransferkitError, match=r"no labelled examples .* and no X_unlabelled"):
+        TransferClassifier("mcc", source=src).fit(None, None)
+    with pytest.raises(TransferkitError, match=r"no labelled examples .* and there is no source"):
+        TransferClassifier("mcc").fit(None, None, X_unlabelled=xu)  # was TypeError: len() of unsized object
+
+
+def test_missing_or_malformed_inputs_and_parameters_are_named():
+    from transferkit import pretrain
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30, 4)), np.arange(30) % 2
+    clf = TransferClassifier("scratch", method_params={"steps": 2}).fit(x, y)
+    cases = [  # each was a TypeError, or a message about NaN or missing labels
+        (lambda: TransferClassifier("scratch").fit(None, y), "X is None"),
+        (lambda: TransferClassifier("scratch").fit(x, None), "target: y is None"),
+        (lambda: pretrain(None, None), "source: X is None"),
+        (lambda: clf.predict(None), "X is None"),
+        (lambda: TransferClassifier("dann", method_params=[("steps", 2)]).fit(x, y), "method_params is a list"),
+        (lambda: TransferClassifier("mcc", method_params={"steps": 2}).fit(x, y, X_unlabelled=3.0),
+         "X_unlabelled is a single value"),
+        (lambda: TransferClassifier("mcc", method_params={"steps": 2}).fit(x, y, X_unlabelled=x[:0]),
+         r"X_unlabelled has no examples \(0 rows\)"),
+    ]
+    for call, message in cases:
+        with pytest.raises(TransferkitError, match=message):
+            call()
+    images = rng.uniform(0, 16, size=(30, 8, 8))
+    with pytest.raises(TransferkitError, match=r"X_unlabelled has examples of 64 values in a row, .* \(1, 8, 8\)") as e:
+        TransferClassifier("mcc", method_params={"steps": 2}).fit(images, y, X_unlabelled=images.reshape(30, -1))
+    assert "X_unlabelled.reshape(len(X_unlabelled), 1, 8, 8)" in e.value.fix
+
+
+def test_x_unlabelled_columns_are_checked_against_the_sources_names():
+    pd = pytest.importorskip("pandas")
+    from transferkit import pretrain
+
+    rng = np.random.default_rng(0)
+    cols = ["a", "b", "c"]
+    xs = pd.DataFrame(rng.normal(size=(100, 3)), columns=cols)
+    src = pretrain(xs, np.arange(100) % 2, epochs=1)
+    xt = pd.DataFrame(rng.normal(size=(10, 3)), columns=cols)
+    with pytest.raises(TransferkitError, match=r"X_unlabelled: its feature columns are not the source's \(from pretrain\)"):
+        TransferClassifier("mcc", source=src, method_params={"steps": 2}).fit(
+            xt, np.arange(10) % 2, X_unlabelled=xt.drop(columns=["a"]))  # was: "the model's (from fit)"

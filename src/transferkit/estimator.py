@@ -22,23 +22,30 @@ adaptation scores lower here than in a run; fine-tuning methods recover most of 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
+from transferkit.data.domain import Domain
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, outside_range_note
 from transferkit.data.splits import TargetData
 from transferkit.errors import TransferkitError, TransferkitWarning
-from transferkit.inputs import as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
-from transferkit.methods import TransferTask, get_method
+from transferkit.inputs import as_array, as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
+from transferkit.methods import METHODS, TransferTask, get_method
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
 from transferkit.predict import scale_warning
 from transferkit.source import SourceModel, check_epochs, check_shared, pretrain
 from transferkit.train.source import input_stats
 from transferkit.train.supervised import predict_proba
+
+
+def unlabelled_methods() -> list[str]:
+    """Registered methods that run with no target labels (k = 0), in registry order."""
+    return [name for name, m in METHODS.items() if m.min_shots == 0]
 
 
 class TransferClassifier(ClassifierMixin, BaseEstimator):
@@ -72,11 +79,19 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     def _seed(self) -> int:
         return seed_from(self.random_state)
 
+    def _method(self):
+        """The configured method, built now so that a typo fails before any work."""
+        params = self.method_params or {}
+        if not isinstance(params, Mapping):
+            raise TransferkitError(f"method_params is a {type(params).__name__}, not a mapping of parameter names "
+                                   "to values.", "pass a dict, e.g. method_params={'steps': 200}.")  # fmt: skip
+        return get_method(self.method, **params)
+
     def pretrain(self, X_source, y_source) -> TransferClassifier:
         """Train the shared (and source-specific) layers on the source (kept for adaptation
         methods). ``clone`` does not keep this source; for cross-validation, pass
         ``source=transferkit.pretrain(X_source, y_source)`` to the constructor instead."""
-        get_method(self.method, **(self.method_params or {}))  # a typo fails before source training
+        self._method()  # a typo fails before source training
         if self.source is not None:
             raise TransferkitError("this TransferClassifier already has a source (source=...); pretrain would "
                                    "replace it.", "use either source=transferkit.pretrain(...) or .pretrain(), "
@@ -105,15 +120,29 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y, X_unlabelled=None) -> TransferClassifier:
         """Adapt to the labelled target examples (X, y); ``X_unlabelled``: more target inputs
-        without labels, for methods that use them (domain adaptation, transductive ones)."""
-        method = get_method(self.method, **(self.method_params or {}))  # a typo fails before any work
+        without labels, for methods that use them (domain adaptation, transductive ones).
+
+        ``X=None, y=None``: no target labels at all (k = 0). The target's classes are then the
+        source's, and a method that runs without target labels (``source_only``, ``adabn``,
+        ``dann``, ``mcc``, ...) adapts with ``X_unlabelled``.
+        """
+        method = self._method()  # a typo fails before any work
         source = self._source()
+        no_labels = X is None and y is None
+        if no_labels:
+            self._check_no_labels(source, X_unlabelled)
         if source is None:
             check_shared(self.shared)
         names = source.feature_names if source is not None else None
         reference = "the source's (from pretrain)" if names else "the model's (from fit)"
         names = names or column_names(X)  # the source's column order, else the target's
-        tgt, labels = as_domain(as_inputs(X, names, "X", reference), y, "target", stored_dtype(X))
+        if no_labels:  # the unlabelled inputs stand for the target: its range, shape and the source's classes
+            pool, _ = as_domain(as_inputs(X_unlabelled, names, "X_unlabelled", reference),
+                                np.zeros(len(as_array(X_unlabelled)), np.int64), "X_unlabelled", stored_dtype(X_unlabelled))  # fmt: skip
+            tgt = Domain("target", pool.x, pool.y, list(source.domain.classes), pool.value_range, pool.meta)
+            labels = source.labels
+        else:
+            tgt, labels = as_domain(as_inputs(X, names, "X", reference), y, "target", stored_dtype(X))
         if len(labels) < 2:
             raise TransferkitError(f"fit got one class ({plain(labels[0])!r}): there is nothing to tell apart.",
                                    "give examples of at least two classes.")  # fmt: skip
@@ -123,7 +152,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
         # make_recipe warned if X is off the source's scale: later inputs on that scale are not warned of again
         self.fit_off_scale_ = src is not None and not tgt.is_image and outside_range_note(tgt, src) is not None
-        x = apply_recipe(tgt.x, self.recipe_)
+        x = apply_recipe(tgt.x[:1], self.recipe_)[:0] if no_labels else apply_recipe(tgt.x, self.recipe_)
         xu = x[:0]
         whose = "the source's (from pretrain)" if source is not None and source.feature_names else "X's"
         for what, given in (("X", X), ("X_unlabelled", X_unlabelled)):
@@ -132,14 +161,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                               f"{_brief(names)}.", TransferkitWarning, stacklevel=2)  # fmt: skip
         self.range_from_source_ = src is not None  # vectors' range: the source's (inputs after X are checked against it)
         if X_unlabelled is not None:
-            raw_u = self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:])
+            raw_u = self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:], reference)
             note = self._scale_note(raw_u)  # e.g. 0..255 beside a labelled X in 0..1
             if note:  # images: the range is X's own (vectors: the source's, which the model was trained on)
                 note = note.replace("the model was trained on", "X has") if len(self.recipe_.shape) == 3 else note
                 warnings.warn(f"X_unlabelled: {note}", TransferkitWarning, stacklevel=2)
             xu = apply_recipe(raw_u, self.recipe_)
-        yt = torch.from_numpy(tgt.y)
-        shots = int(np.bincount(tgt.y).min())
+        yt = torch.from_numpy(tgt.y[:0] if no_labels else tgt.y)
+        shots = 0 if no_labels else int(np.bincount(tgt.y).min())
         same = src is not None and src.classes == tgt.classes
         if src is not None and not same and sorted(src.classes) == sorted(tgt.classes):
             raise TransferkitError(
@@ -156,6 +185,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         try:
             method.check(shots, same, source_model is not None)
         except TransferkitError as e:  # its fix speaks of the experiment file's `methods`
+            if no_labels:
+                raise TransferkitError(e.problem, "give labelled X, y, or use a method that runs without target "
+                                       f"labels: {', '.join(unlabelled_methods())}.") from None  # fmt: skip
             if method.needs_same_classes and not same:
                 raise TransferkitError(e.problem, "pick a method that trains a new head (e.g. 'head' or "
                                        "'finetune'), or fit on the source's classes.") from None  # fmt: skip
@@ -192,16 +224,35 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.class_names_ = tgt.classes
         return self
 
+    @staticmethod
+    def _check_no_labels(source: SourceModel | None, X_unlabelled) -> None:
+        """fit(None, None, X_unlabelled=...) needs the source's classes and the unlabelled inputs."""
+        if source is None:
+            raise TransferkitError("fit got no labelled examples (X and y are None) and there is no source, so "
+                                   "there are no classes to learn.", "give labelled X, y, or a source "
+                                   "(.pretrain(X_source, y_source) or source=) whose classes the target shares.")  # fmt: skip
+        if X_unlabelled is None:
+            raise TransferkitError("fit got no labelled examples (X and y are None) and no X_unlabelled.",
+                                   "give X_unlabelled, the target's inputs without labels, to adapt to the target "
+                                   "with none labelled (k = 0); or give labelled X, y.")  # fmt: skip
+
     def _check_fitted(self, call: str = "predict") -> None:
         if not hasattr(self, "model_"):
             raise NotFittedError(f"This TransferClassifier is not fitted yet: call fit(X, y) before {call}.")
 
-    def _checked(self, X, what: str, names: list[str] | None, like: tuple | None = None) -> np.ndarray:
-        """``X`` laid out as the model's inputs: columns by name, finite, of the example shape
-        ``like`` (that of the X given to fit), when known."""
-        x = as_inputs(X, names, what)
+    def _checked(self, X, what: str, names: list[str] | None, like: tuple | None = None,
+                 reference: str = "the model's (from fit)") -> np.ndarray:  # fmt: skip
+        """``X`` laid out as the model's inputs: columns by name (``reference``: whose names), finite,
+        of the example shape ``like`` (that of the X given to fit), when known."""
+        x = as_inputs(X, names, what, reference)
+        if len(x) == 0:
+            raise TransferkitError(f"{what} has no examples (0 rows).", f"give {what} at least one example.")
         if not np.isfinite(x).all():
             raise TransferkitError(f"{what} contains NaN or Inf values.", "remove or impute them.")
+        if like is not None and len(like) == 3 and x.ndim == 2 and x.shape[1] == int(np.prod(like)):  # flattened
+            raise TransferkitError(f"{what} has examples of {x.shape[1]} values in a row, but the X given to fit had "
+                                   f"images of shape {tuple(like)}.",
+                                   f"give {what} as images: {what}.reshape(len({what}), {', '.join(map(str, like))}).")  # fmt: skip
         recoloured = (len(like or ()) == 3 and x.ndim == 4 and tuple(x.shape[2:]) == tuple(like[1:])
                       and {x.shape[1], like[0]} <= {1, 3, 4})  # grey, RGB, RGBA: mapped as predict maps image files
         if like is not None and x.ndim == len(like) + 1 and tuple(x.shape[1:]) != tuple(like) and not recoloured:

@@ -52,6 +52,8 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
     """``X`` as a float32 array, a DataFrame's columns put in the order of ``names`` (matched
     by name, as the CLI matches CSV columns; ``reference`` says whose names they are, for
     the error); an array is taken in its own order."""
+    if X is None:
+        raise TransferkitError(f"{what} is None.", f"give {what} as an array, DataFrame or tensor with one row per example.")
     X = as_array(X)
     given = column_names(X)
     if hasattr(X, "tocsr") or hasattr(X, "todense"):  # scipy.sparse
@@ -67,6 +69,9 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
             f"{what} cannot be read as numbers ({str(e).splitlines()[0][:80]}).",
             "give numeric arrays of one shape; encode text or category columns as numbers first.",
         ) from None
+    if x.ndim == 0:
+        raise TransferkitError(f"{what} is a single value ({x.item():g}), not examples.",
+                               f"give {what} as an array with one row per example.")  # fmt: skip
     if x.ndim >= 2 and 0 in x.shape[1:]:
         raise TransferkitError(f"{what} has examples of shape {x.shape[1:]}: no features to learn from.",
                                f"give {what} at least one feature column (or pixel) per example.")  # fmt: skip
@@ -80,6 +85,13 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
 
     ``stored``: the dtype the user's array had (uint8 images are 0..255), when ``x`` is a
     converted copy."""
+    if x is None:
+        raise TransferkitError(f"{name}: X is None.", "give X as an array, DataFrame or tensor with one row per example.")
+    if y is None:
+        no_labels = (" (fit(None, None, X_unlabelled=X) adapts to a target with no labels at all, from a source)"
+                     if name == "target" else "")  # fmt: skip
+        raise TransferkitError(f"{name}: y is None; the examples need their labels.",
+                               f"give y, one label per example{no_labels}.")
     x, y = as_array(x), as_array(y)
     stored = np.asarray(x).dtype if stored is None else stored
     x = image_layout(np.asarray(x, dtype=np.float32))
