@@ -144,7 +144,9 @@ def test_one_shot_uses_the_logme_bayes_factor(models):
 
 def test_a_source_at_chance_on_its_own_validation_split_is_refused(models):
     d = decide(with_source_validation(make_task(models["shuffled"], shots=1), True), AutoParams(**QUICK))
-    assert d["method"] == "scratch" and "no better than chance" in d["reason"], d["reason"]
+    assert d["method"] == "scratch" and "not clearly better than chance" in d["reason"], d["reason"]
+    n = d["signals"]["source_validation"]["examples"]  # the evidence is said with its size, not as "no signal"
+    assert f"on {n} examples against" in d["reason"] and "too little evidence" in d["reason"]
 
 
 def test_an_encoder_without_cut_points_is_judged_on_its_output_against_random_weights(models):

@@ -135,9 +135,11 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     src = task.source_model
     sanity = source_sanity(task)
     if sanity is not None and sanity["z"] < p.source_z <= sanity["best_z"]:  # too few to judge: not refused
-        reason = (f"negative-transfer guard: the source model is no better than chance on its own held-out data "
-                  f"(accuracy {sanity['accuracy']:.2f}, chance {sanity['chance']:.2f}, z {sanity['z']:.1f} < "
-                  f"{p.source_z:.1f}): its features carry no learned signal; training from scratch")  # fmt: skip
+        reason = (f"negative-transfer guard: the source model is not clearly better than chance on its own held-out "
+                  f"data (accuracy {sanity['accuracy']:.2f} on {sanity['examples']} examples against "
+                  f"{sanity['chance']:.2f} for always predicting the most frequent class; z {sanity['z']:.1f} < "
+                  f"{p.source_z:.1f}): too little evidence that its features carry a learned signal; training from "
+                  "scratch")  # fmt: skip
         return _choice("scratch", {}, reason, {"source_validation": sanity}, start, p)
     m = measure(task)
     reports, feats, y = m["reports"], m["features"], m["labels"]
