@@ -221,3 +221,16 @@ def test_the_missing_scratch_line_names_each_baseline_and_says_when_there_is_non
     text = "\n".join(negative_transfer_lines({**_summary([]), "baseline": {"2": None, "5": "source_only"}}))
     assert "at k = 2:** no gain is computed there" in text
     assert "at k = 5:** gains there are against `source_only`" in text and "`nothing`" not in text
+
+
+def test_the_gain_column_is_named_after_the_baseline_it_holds():
+    from transferkit.report.table import markdown_table, text_table
+
+    row = {"method": "mcc", "shots": 0, "accuracy_mean": 0.7, "accuracy_ci95": [0.6, 0.8], "seeds": [0, 1],
+           "negative_transfer": False, "gain_vs_scratch": None, "gain_vs_source_only": 0.05,
+           "gain_vs_source_only_ci95": [0.01, 0.09]}  # fmt: skip
+    k0 = text_table([row])  # k = 0 only: every gain is against source_only
+    assert "gain vs source_only (pts)" in k0 and "gain vs scratch" not in k0
+    k5 = {**row, "shots": 5, "gain_vs_scratch": 0.02, "gain_ci95": [-0.01, 0.05]}
+    mixed = markdown_table([row, k5])  # k > 0 against scratch; the k = 0 cell says its own baseline
+    assert "| gain vs scratch (pts) [95% CI] |" in mixed and "+5.0 [1.0, 9.0] vs source_only" in mixed

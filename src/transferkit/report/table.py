@@ -30,8 +30,17 @@ def rows_for(results: list[dict]) -> list[list[str]]:
 HEADER = ["method", "k", "acc %", "95% CI", "gain vs scratch (pts) [95% CI]", "seeds"]
 
 
+def header(results: list[dict]) -> list[str]:
+    """HEADER, its gain column named after the baseline when no gain is against scratch (k = 0 only)."""
+    if any(r.get("gain_vs_scratch") is not None for r in results):
+        return HEADER  # k = 0 cells, if any, say "vs source_only" themselves
+    if any(r.get("gain_vs_source_only") is not None for r in results):
+        return [*HEADER[:4], "gain vs source_only (pts) [95% CI]", HEADER[5]]
+    return HEADER
+
+
 def text_table(results: list[dict]) -> str:
-    rows = [HEADER] + rows_for(results)
+    rows = [header(results)] + rows_for(results)
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -39,6 +48,6 @@ def text_table(results: list[dict]) -> str:
 
 
 def markdown_table(results: list[dict]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines = ["| " + " | ".join(header(results)) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(r) + " |" for r in rows_for(results)]
     return "\n".join(lines)
