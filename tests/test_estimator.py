@@ -595,3 +595,16 @@ def test_x_unlabelled_columns_are_checked_against_the_sources_names():
     with pytest.raises(TransferkitError, match=r"X_unlabelled: its feature columns are not the source's \(from pretrain\)"):
         TransferClassifier("mcc", source=src, method_params={"steps": 2}).fit(
             xt, np.arange(10) % 2, X_unlabelled=xt.drop(columns=["a"]))  # was: "the model's (from fit)"
+
+
+def test_autos_decision_is_an_attribute_after_fit():
+    from transferkit import pretrain
+
+    rng = np.random.default_rng(0)
+    xs = rng.normal(size=(200, 4))
+    src = pretrain(xs, (xs[:, 0] > 0).astype(int), epochs=2)
+    xt = rng.normal(size=(20, 4))
+    clf = TransferClassifier("auto", source=src, method_params={"max_steps": 5}).fit(xt, (xt[:, 0] > 0).astype(int))
+    assert clf.auto_decision_ == clf.model_.config["auto_decision"] and clf.auto_decision_["reason"]
+    clf.set_params(method="scratch", method_params={"steps": 2}).fit(xt, (xt[:, 0] > 0).astype(int))
+    assert not hasattr(clf, "auto_decision_")  # a refit with another method drops it

@@ -65,6 +65,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     input shape and normalisation, as in ``transferkit run`` (the baseline sees the target
     exactly as the transfer methods do); for a target-only ``scratch``, use an instance
     without a source.
+
+    After ``fit``: ``classes_``, ``model_``, ``n_features_in_`` (vectors),
+    ``feature_names_in_`` (named columns) and, for ``method="auto"``, ``auto_decision_``:
+    the method it chose, its parameters, the reason and the signals (docs/auto.md).
     """
 
     def __init__(self, method: str = "finetune", shared: str = "auto", source_epochs: int = 10,
@@ -211,6 +215,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         with torch.random.fork_rng(devices=gpus):  # the user's own seed stays in charge of torch's generator
             torch.manual_seed(seed)
             self.model_ = method.fit(task)
+        if "auto_decision" in self.model_.config:  # auto: what it chose, and why
+            self.auto_decision_ = self.model_.config["auto_decision"]
+        elif hasattr(self, "auto_decision_"):
+            del self.auto_decision_
         self.classes_ = labels  # predict returns these, the labels fit was given
         self.input_shape_ = tuple(int(v) for v in tgt.x.shape[1:])  # predict checks its inputs against it
         if tgt.x.ndim == 2:
