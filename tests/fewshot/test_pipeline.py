@@ -228,6 +228,14 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     report = (tmp_path / "cli" / "report.md").read_text()  # one seed, no method trained per episode: not said to be
     assert "40 episodes for methods on cached features; features" in report and "train a network" not in report
     assert "(one source seed ran)" in report and "seed means below" not in report
+    assert "Gain vs scratch is paired" not in report  # no scratch ran: nothing is paired
+    from transferkit.fewshot.report import render_report
+
+    summary = json.loads((tmp_path / "cli" / "summary.json").read_text())
+    summary["source"].update(examples=0, classes=[])  # as for pretrained weights without source data
+    pretrained = render_report(summary, {})
+    assert "pretrained weights only (no source data, so the novelty of the target classes was not checked)" in pretrained
+    assert "— 0 examples" not in pretrained and "classes []" not in pretrained
     assert main(["fewshot", str(path), "--set", "fewshot.n_query=99", "--out", str(tmp_path / "bad"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "k_shot + n_query" in err and "Traceback" not in err and not (tmp_path / "bad").exists()

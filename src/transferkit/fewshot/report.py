@@ -171,8 +171,9 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     src, tgt, p = summary["source"], summary["target"], summary["protocol"]
     lines = [
         f"# transferkit few-shot run: {summary['name']}", "",
-        f"- **Source** (base classes): `{src['data']}` — {src['examples']} examples, classes {src['classes']}"
-        + ("" if src["classes"] else " (pretrained weights only: novelty of the target classes not checked)"),
+        (f"- **Source** (base classes): `{src['data']}` — {src['examples']} examples, classes {src['classes']}"
+         if src["classes"] else f"- **Source**: `{src['data']}`, pretrained weights only (no source data, so the "
+         "novelty of the target classes was not checked)"),
         *(_source_line(s, m) for s, m in src["models"].items()),
         *(f"  - **Warning:** {note}" for note in summary.get("notes") or []),
         f"- **Novel classes**: `{tgt['data']}` — {tgt['examples']} examples, classes {tgt['classes']}"
@@ -188,8 +189,9 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         + "Every method sees the same support and query sets"
         + ("; methods that train per episode are measured on fewer episodes, so their intervals are wider. "
            if any(not r["on_features"] for r in summary["results"]) else ". ")
-        + "Gain vs scratch is paired by episode, on the episodes scratch ran; **negative** marks a gain "
-        "whose whole 95 % interval is below 0 (the source hurts).",
+        + ("Gain vs scratch is paired by episode, on the episodes scratch ran; **negative** marks a gain "
+           "whose whole 95 % interval is below 0 (the source hurts)."
+           if any(r["method"] == "scratch" for r in summary["results"]) else ""),
         "", markdown_table(summary), "",
     ]  # fmt: skip
     lines += seed_lines(summary["results"])
