@@ -240,6 +240,9 @@ def test_predict_takes_images_in_another_colour_layout_as_the_cli_does(data):
     assert np.allclose(clf.predict_proba(grey), clf.predict_proba(rgb), atol=1e-6)
     with pytest.raises(TransferkitError, match="X has examples of shape"):
         clf.predict(np.concatenate([rgba, rgb[:, :1]], axis=1))  # 5 channels
+    on_rgba = TransferClassifier("scratch", method_params={"steps": 2}).fit(rgba, yt[:30])
+    with pytest.raises(TransferkitError, match=r"X has examples of shape \(3, "):  # nothing maps RGB to RGBA
+        on_rgba.predict(rgb)
 
 
 def test_nan_or_continuous_labels_are_refused():
@@ -522,6 +525,15 @@ def test_a_target_off_the_sources_scale_is_warned_of_once_per_fit_not_again_per_
         clf.predict(100 * rng.uniform(size=(20, 3)))
         clf.score(100 * rng.uniform(size=(20, 3)), y)
     assert ["far outside the source's" in str(w.message) for w in said] == [True]
+    xt = rng.uniform(size=(20, 3))
+    xt[0, 0] = 5.0  # one outlier: fit warns of X's span, but inputs far off X's own scale are still warned of
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        clf = TransferClassifier("mcc", source=src, method_params={"steps": 2}).fit(
+            xt, y, X_unlabelled=1000 * rng.uniform(size=(20, 3)))
+        clf.predict(1000 * rng.uniform(size=(20, 3)))
+    starts = [str(w.message).split(" ")[:3] for w in said if "far outside" in str(w.message)]
+    assert starts == [["target:", "its", "values"], ["X_unlabelled:", "98", "%"], ["98", "%", "of"]]
 
 
 def test_integer_column_labels_are_positions_as_in_scikit_learn():
@@ -545,7 +557,9 @@ def test_fit_with_no_target_labels_adapts_from_the_sources_classes():
     yu = np.where(xu[:, 0] > 0, "pos", "neg")
     src = pretrain(xs, ys, epochs=3)
     for method, params in (("source_only", None), ("mcc", {"steps": 20})):
-        clf = TransferClassifier(method, source=src, method_params=params).fit(None, None, X_unlabelled=xu)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # not "X_unlabelled is ignored": it sets the input scale here
+            clf = TransferClassifier(method, source=src, method_params=params).fit(None, None, X_unlabelled=xu)
         assert list(clf.classes_) == ["neg", "pos"] and clf.n_features_in_ == 5
         assert clf.score(xu, yu) > 0.8  # the source's rule on x0 holds on the target
     with pytest.raises(TransferkitError, match=r"'head' needs at least 1 labelled .* shots=0") as e:
@@ -553,6 +567,8 @@ def test_fit_with_no_target_labels_adapts_from_the_sources_classes():
     assert "give labelled X, y, or use a method that runs without target labels: " in e.value.fix and "dann" in e.value.fix
     with pytest.raises(TransferkitError, match=r"no labelled examples .* and no X_unlabelled"):
         TransferClassifier("mcc", source=src).fit(None, None)
+    with pytest.raises(TransferkitError, match=r"X_unlabelled has no examples \(0 rows\)"):  # not "per class"
+        TransferClassifier("mcc", source=src).fit(None, None, X_unlabelled=xu[:0])
     with pytest.raises(TransferkitError, match=r"no labelled examples .* and there is no source"):
         TransferClassifier("mcc").fit(None, None, X_unlabelled=xu)  # was TypeError: len() of unsized object
 
@@ -597,7 +613,7 @@ def test_x_unlabelled_columns_are_checked_against_the_sources_names():
             xt, np.arange(10) % 2, X_unlabelled=xt.drop(columns=["a"]))  # was: "the model's (from fit)"
 
 
-def test_autos_decision_is_an_attribute_after_fit():
+def test_autos_decision_is_an_attribute_after_fit(tmp_path):
     from transferkit import pretrain
 
     rng = np.random.default_rng(0)
@@ -606,5 +622,7 @@ def test_autos_decision_is_an_attribute_after_fit():
     xt = rng.normal(size=(20, 4))
     clf = TransferClassifier("auto", source=src, method_params={"max_steps": 5}).fit(xt, (xt[:, 0] > 0).astype(int))
     assert clf.auto_decision_ == clf.model_.config["auto_decision"] and clf.auto_decision_["reason"]
+    clf.save(tmp_path / "auto")
+    assert TransferClassifier.load(tmp_path / "auto").auto_decision_ == clf.auto_decision_
     clf.set_params(method="scratch", method_params={"steps": 2}).fit(xt, (xt[:, 0] > 0).astype(int))
     assert not hasattr(clf, "auto_decision_")  # a refit with another method drops it

@@ -269,7 +269,7 @@ def test_image_files_reach_the_model_as_the_runs_own_images_did(tmp_path, capsys
     assert meta["image_size"] == [12, 12]
     capsys.readouterr()
     assert main(["predict", str(tmp_path / "run"), str(folder), "--out", str(tmp_path / "p.csv")]) == 0
-    assert "the size of the images the model was trained on" in capsys.readouterr().err
+    assert "the size of the run's target images" in capsys.readouterr().err
     got = list(csv.DictReader(io.StringIO((tmp_path / "p.csv").read_text())))
     files = sorted(folder.rglob("*.png"))
     assert [g["input"] for g in got] == [str(f.relative_to(folder)) for f in files]

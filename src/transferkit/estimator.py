@@ -21,6 +21,7 @@ adaptation scores lower here than in a run; fine-tuning methods recover most of 
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping
 
@@ -127,8 +128,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         without labels, for methods that use them (domain adaptation, transductive ones).
 
         ``X=None, y=None``: no target labels at all (k = 0). The target's classes are then the
-        source's, and a method that runs without target labels (``source_only``, ``adabn``,
-        ``dann``, ``mcc``, ...) adapts with ``X_unlabelled``.
+        source's, ``X_unlabelled`` sets the input scale and shape, and a method that runs
+        without target labels adapts with it (``adabn``, ``dann``, ``mcc``, ...; ``source_only``
+        uses the source model as it is).
         """
         method = self._method()  # a typo fails before any work
         source = self._source()
@@ -141,6 +143,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         reference = "the source's (from pretrain)" if names else "the model's (from fit)"
         names = names or column_names(X)  # the source's column order, else the target's
         if no_labels:  # the unlabelled inputs stand for the target: its range, shape and the source's classes
+            self._checked(X_unlabelled, "X_unlabelled", names, None, reference)  # 0 rows, NaN: named as such
             pool, _ = as_domain(as_inputs(X_unlabelled, names, "X_unlabelled", reference),
                                 np.zeros(len(as_array(X_unlabelled)), np.int64), "X_unlabelled", stored_dtype(X_unlabelled))  # fmt: skip
             tgt = Domain("target", pool.x, pool.y, list(source.domain.classes), pool.value_range, pool.meta)
@@ -155,7 +158,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         src = source.domain if source is not None else None
         self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
         # make_recipe warned if X is off the source's scale: later inputs on that scale are not warned of again
-        self.fit_off_scale_ = src is not None and not tgt.is_image and outside_range_note(tgt, src) is not None
+        off = src is not None and not tgt.is_image and outside_range_note(tgt, src) is not None
+        self.fit_range_ = tuple(tgt.value_range) if off else None  # X's own range, which fit warned is off
         x = apply_recipe(tgt.x[:1], self.recipe_)[:0] if no_labels else apply_recipe(tgt.x, self.recipe_)
         xu = x[:0]
         whose = "the source's (from pretrain)" if source is not None and source.feature_names else "X's"
@@ -199,7 +203,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if X_unlabelled is None and method.uses_unlabelled and not method.optional_source:  # auto: its choice
             warnings.warn(f"method {self.method!r} adapts with unlabelled target inputs and none were given "
                           "(fit(X, y, X_unlabelled=...)); it uses the labelled ones only.", TransferkitWarning, stacklevel=2)  # fmt: skip
-        elif X_unlabelled is not None and not method.uses_unlabelled:
+        elif X_unlabelled is not None and not method.uses_unlabelled and not no_labels:  # k = 0: it sets the scale
             warnings.warn(f"method {self.method!r} does not use unlabelled inputs; X_unlabelled is ignored.",
                           TransferkitWarning, stacklevel=2)  # fmt: skip
         mean, std = (source_model.input_mean, source_model.input_std) if source_model is not None else input_stats(x)
@@ -262,7 +266,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                    f"images of shape {tuple(like)}.",
                                    f"give {what} as images: {what}.reshape(len({what}), {', '.join(map(str, like))}).")  # fmt: skip
         recoloured = (len(like or ()) == 3 and x.ndim == 4 and tuple(x.shape[2:]) == tuple(like[1:])
-                      and {x.shape[1], like[0]} <= {1, 3, 4})  # grey, RGB, RGBA: mapped as predict maps image files
+                      and (x.shape[1] == 1 or (x.shape[1] in (3, 4) and self.recipe_.shape[0] in (1, 3))))  # fmt: skip
+        # grey to any; RGB or RGBA to a grey or RGB model: mapped as predict maps image files
         if like is not None and x.ndim == len(like) + 1 and tuple(x.shape[1:]) != tuple(like) and not recoloured:
             raise TransferkitError(f"{what} has examples of shape {tuple(x.shape[1:])}, the X given to fit had "
                                    f"{tuple(like)}.", f"give {what} in the same layout and size as fit's X.")  # fmt: skip
@@ -271,8 +276,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     def _scale_note(self, x: np.ndarray) -> str | None:
         """``scale_warning`` for inputs given after fit's X; vectors only against a source's
         range (a range from a few labelled rows says little of other vectors)."""
-        if getattr(self, "fit_off_scale_", False):  # fit said so of X already (once per fit, not per call)
-            return None
+        fit_range = getattr(self, "fit_range_", None)
+        if fit_range is not None:  # fit warned that X is off the source's scale: inputs on X's scale are not
+            return scale_warning(x, dataclasses.replace(self.recipe_, value_range=fit_range))  # warned of again
         if len(self.recipe_.shape) == 3 or getattr(self, "range_from_source_", True):
             return scale_warning(x, self.recipe_)
         return None
@@ -320,8 +326,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
         A run's model (``RUN/models/METHOD_kK_seedS``) predicts the run's class names, which
         are strings (an .npz target's integer labels 5..9 become '5'..'9', as in its report):
-        compare them with ``y.astype(str)``. It brings images of any size to its input, as
-        ``transferkit predict`` does."""
+        compare them with ``y.astype(str)``. It brings image arrays of any size straight to its
+        input (``transferkit predict`` first brings image *files* to the size of the run's
+        target images, as the run read them)."""
         import json
 
         model = TransferModel.load(path)
@@ -341,6 +348,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if len(clf.recipe_.shape) == 1:
             clf.n_features_in_ = int(clf.recipe_.shape[0])
         clf.range_from_source_ = bool(meta.get("range_from_source", True))  # a run's vectors: the source's range
+        if "auto_decision" in model.config:
+            clf.auto_decision_ = model.config["auto_decision"]
         return clf
 
 

@@ -76,7 +76,7 @@ def test_npz_image_folder_and_csv(tmp_path):
 
     Image.fromarray(x[0][:3, :3]).save(tmp_path / "imgs" / "cat" / "00_thumb.png")  # sorts first, 3x3
     (tmp_path / "imgs" / "cat" / "._1.png").write_bytes(b"macOS resource fork")  # hidden: skipped
-    with pytest.warns(UserWarning, match="1 of 5 images are not 5x5 pixels, the most common size"):
+    with pytest.warns(UserWarning, match=r"1 of 5 images are not 5x5 pixels \(height x width\), the most common size"):
         f = load_domain(str(tmp_path / "imgs"))
     assert f.x.shape == (5, 1, 5, 5)  # was (5, 1, 3, 3): every image squeezed to the first file's size
     Image.fromarray(np.stack([x[1]] * 3, axis=-1)).save(tmp_path / "imgs" / "dog" / "2.png")  # one RGB image
@@ -181,3 +181,16 @@ def test_a_nan_in_a_csv_names_its_data_row(tmp_path):
     (tmp_path / "one.csv").write_text("a,b,label\n1,nan,x\n3,4,y\n")
     with pytest.raises(TransferkitError, match=r"one.csv: 1 example contains NaN"):
         load_domain(str(tmp_path / "one.csv"))
+
+
+def test_images_are_resized_to_a_given_height_and_width(tmp_path):
+    """read_images(size=(H, W)): numpy's (height, width), not PIL's (width, height)."""
+    from PIL import Image
+
+    from transferkit.data.files import read_images
+
+    Image.fromarray(np.zeros((16, 8), np.uint8)).save(tmp_path / "tall.png")  # 16 high, 8 wide: the size asked
+    Image.fromarray(np.zeros((5, 9), np.uint8)).save(tmp_path / "wide.png")
+    with pytest.warns(UserWarning, match=r"1 of 2 images are not 16x8 pixels \(height x width\), the size of the run's"):
+        x = read_images([tmp_path / "tall.png", tmp_path / "wide.png"], (16, 8))
+    assert x.shape == (2, 1, 16, 8)

@@ -194,6 +194,13 @@ def test_a_target_without_class_names_is_told_to_name_them_not_that_they_are_sou
             check_classes(cfg, NS(source=source, target=load_file(tmp_path / name)))
         assert how in e.value.fix and "cross_domain: true" in e.value.fix
     assert check_classes(cfg, NS(source=source, target=load_file(tmp_path / "named.npz"))) == []
+    import dataclasses
+
+    d = load_file(tmp_path / "letters.npz")  # one file as both base and novel classes: really the same classes
+    same = NS(source=NS(name=f"{tmp_path / 'letters.npz'}[0,1]", classes=["0", "1"]),
+              target=dataclasses.replace(d, name=f"{tmp_path / 'letters.npz'}[0,1,2]"))  # fmt: skip
+    with pytest.raises(TransferkitError, match=r"2 novel class\(es\) were also used for source training: '0', '1'"):
+        check_classes(cfg, same)
 
 
 def test_config_errors_name_the_field(tmp_path):

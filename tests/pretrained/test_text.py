@@ -51,6 +51,12 @@ def test_text_files_jsonl_csv_txt(tmp_path, reviews_jsonl):
     assert not isinstance(load_domain(str(numeric)), TextDomain)  # no text column: numeric features
 
 
+def test_a_long_tail_of_one_example_classes_is_still_read_as_labels(tmp_path):
+    rows = ["billing\tcharged twice"] * 10 + ["refund\tmoney back"] * 10 + [f"intent{i}\tsomething" for i in range(21)]
+    (tmp_path / "intents.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert len(load_domain(str(tmp_path / "intents.txt")).classes) == 23  # 23 labels in 41 lines: not ids
+
+
 @pytest.mark.parametrize(
     "name, content, match",
     [

@@ -241,9 +241,9 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None) -> np.nd
     import warnings
 
     if resized:
-        which = "the most common size here" if common else "the size of the images the model was trained on"
-        warnings.warn(f"{resized} of {len(files)} images are not {size[0]}x{size[1]} pixels, {which}, and were "
-                      "resized to it first.", TransferkitWarning, stacklevel=2)  # fmt: skip
+        which = "the most common size here" if common else "the size of the run's target images"
+        warnings.warn(f"{resized} of {len(files)} images are not {size[1]}x{size[0]} pixels (height x width), {which}, "
+                      "and were resized to it first.", TransferkitWarning, stacklevel=2)  # fmt: skip
     grey = sum(not c for _, c in kinds)
     if colour and grey:  # a mixed folder: one layout for all, said (grey images get 3 equal channels)
         warnings.warn(f"{len(files) - grey} of {len(files)} images are in colour and {grey} grey; all were read as "

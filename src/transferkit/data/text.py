@@ -182,11 +182,12 @@ def _rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, ob
             raise TransferkitError(f"{path}: line {bad} has no tab.", "write each example as label<TAB>text.")
         rows = [(t, lab) for lab, t in (ln.split("\t", 1) for _, ln in lines)]
         labels = [lab.strip() for _, lab in rows]
-        if len(rows) >= 20 and len(set(labels)) > len(rows) // 2:  # ids, not labels: a table read as label<TAB>text
+        distinct = list(dict.fromkeys(labels))
+        if len(rows) >= 20 and len(distinct) >= 0.9 * len(rows):  # ids, not labels: a table read as label<TAB>text
             tabs = " and every line has more than one tab" if all(ln.count("\t") > 1 for _, ln in lines) else ""
             raise TransferkitError(
-                f"{path}: the first field of its lines does not look like a class label: {len(set(labels))} distinct "
-                f"values in {len(rows)} lines (e.g. {labels[0]!r}, {labels[1]!r}){tabs}.",
+                f"{path}: the first field of its lines does not look like a class label: {len(distinct)} distinct "
+                f"values in {len(rows)} lines (e.g. {distinct[0]!r}, {distinct[1]!r}){tabs}.",
                 "a .txt is read as label<TAB>text; save a table with a header as .tsv and name its columns with "
                 "`text_column:` and `label_column:`.",
             )

@@ -103,9 +103,9 @@ def check_classes(cfg: FewShotExperiment, data: Prepared) -> list[str]:
     try:
         check_novel(tgt.classes, src.classes)
     except TransferkitError as e:
-        if getattr(tgt, "meta", {}).get(CLASSES_FROM_LABELS):  # '0'..'9' from a file without names: equal numbers, not classes
+        if not same_data and getattr(tgt, "meta", {}).get(CLASSES_FROM_LABELS):  # '0'..'9' without names: numbers only
             how = ("save them with the labels: numpy.savez(path, x=..., y=..., classes=names)"
-                   if str(tgt.name).lower().endswith(".npz") else "write them as the labels in the label column")  # fmt: skip
+                   if str(tgt.name).split("[")[0].lower().endswith(".npz") else "write them as the labels in the label column")  # fmt: skip
             shared = sorted({str(c).strip() for c in tgt.classes} & {str(c).strip() for c in src.classes}, key=str)
             raise TransferkitError(
                 f"target {tgt.name!r} has no class names, so its classes are named by their label values, and "
