@@ -92,3 +92,14 @@ def test_many_same_class_copies_in_a_vector_source_are_a_warning_on_the_console(
                                       "test_examples_in_source_same_class": 2}})  # fmt: skip
     out = capsys.readouterr().out
     assert "note: 32 target test examples are also in the source" in out and "warning" not in out
+
+
+def test_the_console_says_what_a_flagged_source_only_means(capsys):
+    from transferkit.commands._shared import print_summary
+
+    base = {"results": [], "run_dir": "r", "wall_time_s": 1.0, "target": {}}
+    print_summary({**base, "negative_transfer": ["source_only at k=10"]})
+    out = capsys.readouterr().out
+    assert "NEGATIVE TRANSFER: source_only at k=10" in out and "source_only uses none of the labelled" in out
+    print_summary({**base, "negative_transfer": ["finetune at k=10"]})
+    assert "source_only uses none" not in capsys.readouterr().out

@@ -174,6 +174,10 @@ def test_results_use_per_example_results_and_the_report_says_what_is_not_signifi
     text = "\n".join(negative_transfer_lines(flagged))
     assert "Negative transfer detected:** finetune at k=10" in text and "within the noise" in text
     assert "head at k=5" in text and "No negative transfer" not in text
+    assert "source_only` uses none of the k labelled" not in text
+    reference = {**summary, "negative_transfer": ["source_only at k=10"]}  # the demo's: labels beat the raw source
+    text = "\n".join(negative_transfer_lines(reference))
+    assert "those labels are worth more than the source model as it is, not that methods which also use" in text
 
 
 def test_the_report_says_when_labelled_runs_have_no_scratch_baseline():

@@ -7,11 +7,15 @@ def print_summary(summary: dict) -> None:
     """The results table, then what the report says in bold: negative transfer, possible
     negative transfer, a missing scratch baseline, test examples found in the source."""
     from transferkit.data.overlap import LEAK_SHARE
+    from transferkit.report.markdown import unlabelled_reference_flagged
     from transferkit.report.table import text_table
 
     print(text_table(summary["results"]))
     if summary["negative_transfer"]:
         print("NEGATIVE TRANSFER: " + ", ".join(summary["negative_transfer"]))
+        if unlabelled_reference_flagged(summary):
+            print("  (source_only uses none of the labelled target examples: below scratch, the labels are worth more "
+                  "than the source model as it is; it says nothing of methods that train on them)")  # fmt: skip
     if summary.get("below_baseline_not_significant"):
         print("below the baseline, not significant: " + ", ".join(summary["below_baseline_not_significant"]))
     no_scratch = [k for k, b in (summary.get("baseline") or {}).items() if int(k) > 0 and b != "scratch"]

@@ -6,6 +6,16 @@ from transferkit.report.adaptation import adaptation_markdown
 from transferkit.report.auto import auto_section
 from transferkit.report.table import markdown_table
 
+SOURCE_ONLY_NOTE = ("`source_only` uses none of the k labelled target examples that scratch trains on: below "
+                    "scratch, it says that those labels are worth more than the source model as it is, not that "
+                    "methods which also use them (head, finetune, ...) lose by transferring.")
+
+
+def unlabelled_reference_flagged(summary: dict) -> bool:
+    """source_only flagged at some k > 0, where scratch has labels it never sees."""
+    return any(f.startswith("source_only at k=") and not f.startswith("source_only at k=0")
+               for f in summary.get("negative_transfer") or [])  # fmt: skip
+
 
 def render_report(summary: dict, plots: dict[str, str]) -> str:
     src, tgt = summary["source"], summary["target"]
@@ -130,7 +140,10 @@ def negative_transfer_lines(summary: dict) -> list[str]:
     checked = summary.get("negative_transfer_checked", 1)
     if summary["negative_transfer"]:
         lines.append("**Negative transfer detected:** " + ", ".join(summary["negative_transfer"]) +
-                     ". The source hurts here: prefer the baseline for these settings.")  # fmt: skip
+                     ". Used this way, the source hurts here: prefer the baseline, or a method not flagged, for "
+                     "these settings.")  # fmt: skip
+        if unlabelled_reference_flagged(summary):
+            lines.append(SOURCE_ONLY_NOTE)
     elif not checked:
         return lines + ["**Negative transfer was not checked:** that needs `scratch` (or `source_only` at k = 0) "
                         "and at least 2 seeds, for an interval of the gain.", ""]  # fmt: skip
