@@ -103,3 +103,28 @@ def test_the_console_says_what_a_flagged_source_only_means(capsys):
     assert "NEGATIVE TRANSFER: source_only at k=10" in out and "source_only uses none of the labelled" in out
     print_summary({**base, "negative_transfer": ["finetune at k=10"]})
     assert "source_only uses none" not in capsys.readouterr().out
+
+
+def test_the_console_says_when_negative_transfer_was_not_checked(capsys):
+    from transferkit.commands._shared import print_summary
+
+    row = {"method": "head", "shots": 5, "accuracy_mean": 0.5, "accuracy_ci95": None, "seeds": [0],
+           "negative_transfer": None, "gain_vs_scratch": -0.05, "gain_ci95": None}  # fmt: skip
+    base = {"results": [row], "run_dir": "r", "wall_time_s": 1.0, "target": {}, "negative_transfer": []}
+    print_summary({**base, "negative_transfer_checked": 0})  # one seed: no interval, no verdict
+    assert "negative transfer was not checked: that needs scratch" in capsys.readouterr().out
+    print_summary({**base, "negative_transfer_checked": 1})
+    assert "not checked" not in capsys.readouterr().out
+
+
+def test_the_accuracy_plot_names_its_interval_and_shows_it_at_a_single_k(tmp_path, monkeypatch):
+    import transferkit.report.plots as plots
+
+    figures = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path, dpi=100: figures.append(fig))
+    row = {"method": "head", "shots": 5, "accuracy_mean": 0.9, "accuracy_ci95": [0.85, 0.95], "seeds": [0, 1, 2]}
+    plots.plot_accuracy_vs_shots([row], tmp_path / "p.png")
+    ax = figures[-1].axes[0]
+    assert len(ax.containers) == 1 and "95% CI over seeds and test examples" in ax.get_title()
+    plots.plot_accuracy_vs_shots([{**row, "accuracy_ci95": None, "seeds": [0]}], tmp_path / "p.png")
+    assert "no interval" in figures[-1].axes[0].get_title()

@@ -16,6 +16,8 @@ def print_summary(summary: dict) -> None:
         if unlabelled_reference_flagged(summary):
             print("  (source_only uses none of the labelled target examples: below scratch, the labels are worth more "
                   "than the source model as it is; it says nothing of methods that train on them)")  # fmt: skip
+    elif summary.get("negative_transfer_checked", 1) == 0 and summary["results"]:  # silence would read as all-clear
+        print("negative transfer was not checked: that needs scratch (or source_only at k = 0) and at least 2 seeds")
     if summary.get("below_baseline_not_significant"):
         print("below the baseline, not significant: " + ", ".join(summary["below_baseline_not_significant"]))
     no_scratch = [k for k, b in (summary.get("baseline") or {}).items() if int(k) > 0 and b != "scratch"]

@@ -9,7 +9,7 @@ Same sections and loading rules as ``transferkit run`` (``config.py``: strict fi
       n_query: 15           # query examples per class
       episodes: 600         # episodes for methods on cached features
       train_episodes: 50    # episodes for methods that train a network per episode
-      methods: [prototypes, transductive, bd_cspn, scratch, finetune]
+      methods: [prototypes, transductive, scratch, finetune]
 
 ``methods`` names few-shot functions (``simpleshot``, ``bd_cspn``, ...; see
 ``fewshot/registry.py``) or registered transfer methods (``prototypes``, ``scratch``,
@@ -37,7 +37,7 @@ from transferkit.config import (
     validate_as,
 )
 
-DEFAULT_METHODS = ["prototypes", "transductive", "bd_cspn", "scratch", "finetune"]
+DEFAULT_METHODS = ["prototypes", "transductive", "scratch", "finetune"]  # transductive runs bd_cspn: not both
 
 
 class FewShotSection(Strict):

@@ -31,13 +31,18 @@ def plot_accuracy_vs_shots(results: list[dict], path: Path) -> Path:
         rows = sorted((r for r in results if r["method"] == method), key=lambda r: r["shots"])
         ks = [r["shots"] for r in rows]
         means = [100 * r["accuracy_mean"] for r in rows]
-        ax.plot(ks, means, marker="o", label=method)
-        if all(r["accuracy_ci95"] for r in rows):
-            ax.fill_between(ks, [100 * r["accuracy_ci95"][0] for r in rows],
-                            [100 * r["accuracy_ci95"][1] for r in rows], alpha=0.2)  # fmt: skip
+        (line,) = ax.plot(ks, means, marker="o", label=method)
+        if all(r["accuracy_ci95"] for r in rows):  # error bars: visible at a single k too, where a band has no width
+            lo, hi = [100 * r["accuracy_ci95"][0] for r in rows], [100 * r["accuracy_ci95"][1] for r in rows]
+            yerr = [[m - a for m, a in zip(means, lo, strict=True)], [b - m for m, b in zip(means, hi, strict=True)]]
+            ax.errorbar(ks, means, yerr=yerr, fmt="none", ecolor=line.get_color(), capsize=3, alpha=0.8)
+            if len(ks) > 1:
+                ax.fill_between(ks, lo, hi, color=line.get_color(), alpha=0.15)
+    no_interval = not any(r.get("accuracy_ci95") for r in results)  # e.g. one seed
     ax.set_xlabel("labelled target examples per class (k)")
     ax.set_ylabel("target test accuracy (%)")
-    ax.set_title("Accuracy vs k (mean, 95% CI over seeds)")
+    ax.set_title("Accuracy vs k (mean" + (": no interval, e.g. one seed)" if no_interval else
+                                         ", 95% CI over seeds and test examples)"))  # fmt: skip
     ax.grid(alpha=0.3)
     ax.legend()
     save_figure(fig, path, dpi=110)
