@@ -128,3 +128,16 @@ def test_the_accuracy_plot_names_its_interval_and_shows_it_at_a_single_k(tmp_pat
     assert len(ax.containers) == 1 and "95% CI over seeds and test examples" in ax.get_title()
     plots.plot_accuracy_vs_shots([{**row, "accuracy_ci95": None, "seeds": [0]}], tmp_path / "p.png")
     assert "no interval" in figures[-1].axes[0].get_title()
+
+
+def test_the_console_ends_with_the_report_and_how_to_predict(capsys):
+    from transferkit.commands._shared import print_summary
+
+    base = {"results": [], "run_dir": "runs/x", "wall_time_s": 1.0, "target": {}, "negative_transfer": [],
+            "deploy": {"method": "finetune", "shots": 10, "seed": 0}}  # fmt: skip
+    print_summary(base)
+    out = capsys.readouterr().out
+    assert "read runs/x/report.md" in out and "predict with: transferkit predict runs/x INPUTS" in out
+    assert "(model finetune_k10_seed0;" in out
+    print_summary({**base, "models_saved": False})
+    assert "predict with" not in capsys.readouterr().out

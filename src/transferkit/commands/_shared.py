@@ -36,4 +36,8 @@ def print_summary(summary: dict) -> None:
               "over scratch, are optimistic")  # fmt: skip
     elif shared:
         print(f"note: {shared} target test examples are also in the source (exact copies)")
-    print(f"run folder: {summary['run_dir']}  ({summary['wall_time_s']:.0f} s)")
+    print(f"run folder: {summary['run_dir']}  ({summary['wall_time_s']:.0f} s); read {summary['run_dir']}/report.md")
+    d = summary.get("deploy")
+    if d and summary.get("models_saved", True):
+        print(f"predict with: transferkit predict {summary['run_dir']} INPUTS  "
+              f"(model {d['method']}_k{d['shots']}_seed{d['seed']}; --method/--shots/--seed for another)")  # fmt: skip

@@ -52,6 +52,9 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         *([f"- **Deployed model** (what `transferkit predict` uses unless told otherwise): "
            f"`models/{d['method']}_k{d['shots']}_seed{d['seed']}`"
            + ("" if summary.get("models_saved", True) else " (not saved: `save_models: false`, so no predictions)")
+           + f": the first seed's model, trained on {d['shots']} labelled example(s) per class; named by `deploy:` "
+           "(default: `auto`, else `finetune`, else the first method that is not a baseline), never chosen by "
+           "test accuracy"
            + (" — **flagged as negative transfer in this run**: set `deploy:` to another method, or predict "
               "with `--method`" if any(r.get("method") == d["method"] and r.get("shots") == d["shots"]
                                         and r.get("negative_transfer") for r in summary.get("results", [])) else "")]
