@@ -267,6 +267,7 @@ def test_a_run_without_saved_models_does_not_promise_a_deployed_model(tmp_path, 
     assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     report = (tmp_path / "run" / "report.md").read_text()
     assert "`models/scratch_k2_seed0` (not saved: `save_models: false`" in report
+    assert "the first seed's model, trained on 2 labelled example(s) per class; named by `deploy:`" in report
     assert not (tmp_path / "run" / "models").exists()
 
 
