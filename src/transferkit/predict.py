@@ -273,7 +273,7 @@ def predict(
     else:
         recipe = Recipe.from_dict(meta["recipe"])
         files = image_files(Path(inputs)) if len(recipe.shape) == 3 else None
-        if files is not None:  # image files (0..255): each brought to the model from its own size
+        if files is not None:  # image files (0..255): to the size of the run's target images, then the recipe
             eight_bit_recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
             probs = predict_proba(model, image_model_inputs(files, eight_bit_recipe, meta.get("image_size")))
             root = Path(inputs)
