@@ -240,6 +240,10 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
 
     summary = json.loads((tmp_path / "cli" / "summary.json").read_text())
     summary["source"].update(examples=0, classes=[])  # as for pretrained weights without source data
+    assert "features lose to scratch here" not in render_report(summary, {})
+    flagged = json.loads(json.dumps(summary))
+    flagged["results"][0]["negative_transfer"] = True  # prototypes, on cached features, below scratch
+    assert "**The source's features lose to scratch here.**" in render_report(flagged, {})
     pretrained = render_report(summary, {})
     assert "pretrained weights only (no source data, so the novelty of the target classes was not checked)" in pretrained
     assert "— 0 examples" not in pretrained and "classes []" not in pretrained

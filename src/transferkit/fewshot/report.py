@@ -199,6 +199,11 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     if not any(r["method"] == "scratch" for r in summary["results"]):
         lines += ["**Negative transfer was not checked:** that needs `scratch` among `fewshot.methods`, the "
                   "baseline the gains are paired with.", ""]  # fmt: skip
+    if any(r["on_features"] and r.get("negative_transfer") for r in summary["results"]):
+        lines += ["**The source's features lose to scratch here.** Its last shared blocks may discard what tells "
+                  "these classes apart: `fewshot.blocks` reads earlier features, and a broader source (e.g. a "
+                  "pretrained model) may know more of them (docs/fewshot.md). Judge such a change on other "
+                  "episodes or classes than these, or this comparison stops being a fair test.", ""]  # fmt: skip
     if summary["skipped"]:
         lines += ["Skipped: " + "; ".join(f"{s['method']} K={s['k']} ({s['reason']})" for s in summary["skipped"]), ""]
     for title, rel in plots.items():
