@@ -203,7 +203,8 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     return _choice(method, params, reason, signals, start, p, cut=cut)
 
 
-def DA_METHODS() -> list[str]:  # noqa: N802 -- a list that reads as a constant, built when asked (registry order)
+def da_methods() -> list[str]:
+    """Registered methods that adapt with unlabelled target inputs: what adaptation_method may name."""
     return sorted(n for n, c in METHODS.items() if c.uses_unlabelled and n != "auto")
 
 
@@ -283,7 +284,7 @@ class Auto(Method):
                 f"method 'auto': adaptation_method={ada!r} is not a registered domain-adaptation method (one that "
                 f"adapts with unlabelled target inputs), or 'self_training+BASE' with BASE one of "
                 f"{', '.join(sorted(n for n, c in METHODS.items() if hasattr(c, 'terms') and n != 'self_training'))}.",
-                f"use one of: {did_you_mean(ada.partition('+')[0], DA_METHODS())}, or null.",
+                f"use one of: {did_you_mean(ada.partition('+')[0], da_methods())}, or null.",
             )  # fmt: skip
 
     def fit(self, task: TransferTask) -> TransferModel:
