@@ -19,7 +19,7 @@ from transferkit.evaluate.stats import paired_gain as stats_paired_gain
 from transferkit.evaluate.stats import t_interval
 from transferkit.fewshot.evaluate import confidence_interval
 from transferkit.fewshot.experiment import FewShotRun
-from transferkit.report.plots import save_figure
+from transferkit.report.plots import plot_method, save_figure
 from transferkit.report.summary import package_versions
 
 
@@ -276,16 +276,7 @@ def plot_accuracy_vs_k(summary: dict, path: Path) -> None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
     for method in dict.fromkeys(r["method"] for r in summary["results"]):
-        rows = [r for r in summary["results"] if r["method"] == method]
-        ks = [r["shots"] for r in rows]
-        means = [100 * r["accuracy_mean"] for r in rows]
-        (line,) = ax.plot(ks, means, marker="o", label=method)
-        if all(r["accuracy_ci95"] for r in rows):  # error bars: visible at a single K too, where a band has no width
-            lo, hi = [100 * r["accuracy_ci95"][0] for r in rows], [100 * r["accuracy_ci95"][1] for r in rows]
-            yerr = [[m - a for m, a in zip(means, lo, strict=True)], [b - m for m, b in zip(means, hi, strict=True)]]
-            ax.errorbar(ks, means, yerr=yerr, fmt="none", ecolor=line.get_color(), capsize=3, alpha=0.8)
-            if len(ks) > 1:
-                ax.fill_between(ks, lo, hi, color=line.get_color(), alpha=0.15)
+        plot_method(ax, [r for r in summary["results"] if r["method"] == method], method)
     chance = 100 / summary["protocol"]["n_way"]  # anchors the axis: a 3-point gap is not drawn as a chasm
     ax.axhline(chance, color="grey", linestyle=":", linewidth=1, label=f"chance ({chance:.0f} %)")
     ax.set_ylim(max(0.0, min(chance, ax.get_ylim()[0]) - 5), 101)

@@ -24,20 +24,25 @@ def save_figure(fig, path: Path, dpi: int = 100) -> Path:
     return Path(path)
 
 
+def plot_method(ax, rows: list[dict], label: str) -> None:
+    """One method's mean accuracy (%) against k (``rows``: summary rows, in k order), with its
+    95 % interval as error bars (visible at a single k, where a band has no width) and, over
+    several k, a band."""
+    ks, means = [r["shots"] for r in rows], [100 * r["accuracy_mean"] for r in rows]
+    (line,) = ax.plot(ks, means, marker="o", label=label)
+    if all(r["accuracy_ci95"] for r in rows):
+        lo, hi = [100 * r["accuracy_ci95"][0] for r in rows], [100 * r["accuracy_ci95"][1] for r in rows]
+        yerr = [[m - a for m, a in zip(means, lo, strict=True)], [b - m for m, b in zip(means, hi, strict=True)]]
+        ax.errorbar(ks, means, yerr=yerr, fmt="none", ecolor=line.get_color(), capsize=3, alpha=0.8)
+        if len(ks) > 1:
+            ax.fill_between(ks, lo, hi, color=line.get_color(), alpha=0.15)
+
+
 def plot_accuracy_vs_shots(results: list[dict], path: Path) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
     for method in dict.fromkeys(r["method"] for r in results):
-        rows = sorted((r for r in results if r["method"] == method), key=lambda r: r["shots"])
-        ks = [r["shots"] for r in rows]
-        means = [100 * r["accuracy_mean"] for r in rows]
-        (line,) = ax.plot(ks, means, marker="o", label=method)
-        if all(r["accuracy_ci95"] for r in rows):  # error bars: visible at a single k too, where a band has no width
-            lo, hi = [100 * r["accuracy_ci95"][0] for r in rows], [100 * r["accuracy_ci95"][1] for r in rows]
-            yerr = [[m - a for m, a in zip(means, lo, strict=True)], [b - m for m, b in zip(means, hi, strict=True)]]
-            ax.errorbar(ks, means, yerr=yerr, fmt="none", ecolor=line.get_color(), capsize=3, alpha=0.8)
-            if len(ks) > 1:
-                ax.fill_between(ks, lo, hi, color=line.get_color(), alpha=0.15)
+        plot_method(ax, sorted((r for r in results if r["method"] == method), key=lambda r: r["shots"]), method)
     no_interval = not any(r.get("accuracy_ci95") for r in results)  # e.g. one seed
     ax.set_xlabel("labelled target examples per class (k)")
     ax.set_ylabel("target test accuracy (%)")
