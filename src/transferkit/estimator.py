@@ -34,7 +34,7 @@ from transferkit.data.domain import Domain
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, outside_range_note
 from transferkit.data.splits import TargetData
 from transferkit.errors import TransferkitError, TransferkitWarning
-from transferkit.inputs import as_array, as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
+from transferkit.inputs import as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
 from transferkit.methods import METHODS, TransferTask, get_method
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
@@ -143,9 +143,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         reference = "the source's (from pretrain)" if names else "the model's (from fit)"
         names = names or column_names(X)  # the source's column order, else the target's
         if no_labels:  # the unlabelled inputs stand for the target: its range, shape and the source's classes
-            self._checked(X_unlabelled, "X_unlabelled", names, None, reference)  # 0 rows, NaN: named as such
-            pool, _ = as_domain(as_inputs(X_unlabelled, names, "X_unlabelled", reference),
-                                np.zeros(len(as_array(X_unlabelled)), np.int64), "X_unlabelled", stored_dtype(X_unlabelled))  # fmt: skip
+            raw = self._checked(X_unlabelled, "X_unlabelled", names, None, reference)  # 0 rows, NaN: named as such
+            pool, _ = as_domain(raw, np.zeros(len(raw), np.int64), "X_unlabelled", stored_dtype(X_unlabelled))
             tgt = Domain("target", pool.x, pool.y, list(source.domain.classes), pool.value_range, pool.meta)
             labels = source.labels
         else:
