@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from transferkit.report.adaptation import adaptation_markdown
 from transferkit.report.auto import auto_section
+from transferkit.report.recipe import describe_recipe
 from transferkit.report.table import markdown_table
 
 SOURCE_ONLY_NOTE = ("`source_only` uses none of the k labelled target examples that scratch trains on: below "
@@ -35,7 +36,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     lines += [
         f"- **Target**: `{tgt['data']}` — {tgt['examples']} examples, {len(tgt['classes'])} classes; "
         f"fixed test split of {tgt['test_examples']} examples (split seed {tgt['split_seed']}), "
-        f"pool of {tgt['pool_examples']}; input recipe {tgt['recipe']}",
+        f"pool of {tgt['pool_examples']}; inputs: {describe_recipe(tgt['recipe'])}",
     ]
     lines += [f"  - **Warning:** {note}" for note in tgt.get("warnings") or []]
     if tgt.get("majority_rate") is not None:

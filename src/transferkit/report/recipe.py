@@ -1,0 +1,36 @@
+"""The input recipe in words, for the report: how the target's raw inputs become model inputs."""
+
+from __future__ import annotations
+
+
+def _num(v: float) -> str:
+    return f"{v:g}"
+
+
+def describe_recipe(recipe: dict) -> str:
+    """One phrase for a recipe dict (``Recipe.to_dict()`` or ``TextRecipe.to_dict()``).
+
+    Examples: ``"values 0..16 scaled to 0..1; 8x8 images shown at 20x20 inside a 4-pixel
+    border (28x28, 1 channel)"``, ``"12 features (columns a, b, ...) scaled from 0..255"``,
+    ``"texts cut to 128 tokens of hf:...'s tokenizer"``.
+    """
+    if recipe.get("kind") == "text":
+        return f"texts tokenised by `{recipe['pretrained']}`'s tokenizer, cut to {recipe['max_length']} tokens"
+    lo, hi = recipe["value_range"]
+    scale = f"values {_num(lo)}..{_num(hi)} scaled to 0..1"
+    shape = tuple(recipe["shape"])
+    if len(shape) == 1:
+        cols = recipe.get("columns")
+        named = ""
+        if cols:
+            named = f" (columns {', '.join(cols[:5])}{', ...' if len(cols) > 5 else ''})"
+        return f"{shape[0]} features per example{named}; {scale}"
+    c, h, w = shape
+    pad = int(recipe.get("pad") or 0)
+    channels = f"{c} channel{'s' if c != 1 else ''}"
+    res = recipe.get("resolution")
+    through = f", passed through {res[0]}x{res[1]} first" if res else ""
+    if pad:
+        return (f"{scale}; images resized to {h - 2 * pad}x{w - 2 * pad} inside a {pad}-pixel border "
+                f"({h}x{w}, {channels}){through}")  # fmt: skip
+    return f"{scale}; images resized to {h}x{w} ({channels}){through}"

@@ -1,0 +1,27 @@
+"""The report states the target's input recipe in words, not as a Python dict."""
+
+from transferkit.data.preprocess import Recipe
+from transferkit.data.text import TextRecipe
+from transferkit.report.recipe import describe_recipe
+
+
+def test_image_recipe_with_border():
+    text = describe_recipe(Recipe((0.0, 16.0), (1, 28, 28), pad=4).to_dict())
+    assert text == "values 0..16 scaled to 0..1; images resized to 20x20 inside a 4-pixel border (28x28, 1 channel)"
+
+
+def test_image_recipe_through_lower_resolution():
+    text = describe_recipe(Recipe((0.0, 255.0), (3, 32, 32), resolution=(11, 11)).to_dict())
+    assert text == "values 0..255 scaled to 0..1; images resized to 32x32 (3 channels), passed through 11x11 first"
+
+
+def test_vector_recipe_names_its_first_columns():
+    cols = tuple(f"c{i}" for i in range(7))
+    text = describe_recipe(Recipe((-3.5, 12.0), (7,), columns=cols).to_dict())
+    assert text == "7 features per example (columns c0, c1, c2, c3, c4, ...); values -3.5..12 scaled to 0..1"
+    assert describe_recipe(Recipe((0.0, 1.0), (3,)).to_dict()) == "3 features per example; values 0..1 scaled to 0..1"
+
+
+def test_text_recipe():
+    text = describe_recipe(TextRecipe("hf:sentence-transformers/all-MiniLM-L6-v2", 64).to_dict())
+    assert text == "texts tokenised by `hf:sentence-transformers/all-MiniLM-L6-v2`'s tokenizer, cut to 64 tokens"
