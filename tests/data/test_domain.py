@@ -87,6 +87,11 @@ def test_npz_image_folder_and_csv(tmp_path):
     from transferkit.data.files import read_images
 
     np.testing.assert_allclose(read_images([tmp_path / "deep.png"])[0, 0], deep * 255.0 / 65535.0, atol=1e-3)
+    Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(tmp_path / "rgb.png")  # a colour file beside it
+    with pytest.warns(UserWarning, match="1 grey; all were read as RGB"):
+        mixed = read_images([tmp_path / "deep.png", tmp_path / "rgb.png"])
+    for channel in mixed[0]:  # scaled from 0..65535 as alone, not clipped to black and white
+        np.testing.assert_allclose(channel, deep * 255.0 / 65535.0, atol=1e-3)
 
     (tmp_path / "t.csv").write_text("f1,f2,label\n1,2,yes\n3,4,no\n5,6,yes\n")
     c = load_domain(str(tmp_path / "t.csv"))

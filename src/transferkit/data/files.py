@@ -228,16 +228,21 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None) -> np.nd
     common = size is None
     size = Counter(sz for sz, _ in kinds).most_common(1)[0][0] if common and kinds else (size and (size[1], size[0]))
     images, resized = [], 0
-    for f, (sz, _) in zip(files, kinds, strict=True):
+    for f, (sz, is_colour) in zip(files, kinds, strict=True):
         img = _open_image(f)
-        arr = np.asarray(img.convert("RGB"), dtype=np.float32) if colour else _grey(img)
+        # Grey images are read by _grey (16-bit ones scaled, not clipped) even in a colour set.
+        arr = np.asarray(img.convert("RGB"), dtype=np.float32) if is_colour else _grey(img)
         if sz != size:
             resized += 1
-            if colour:
+            if is_colour:
                 arr = np.asarray(Image.fromarray(arr.astype(np.uint8)).resize(size, Image.BILINEAR), dtype=np.float32)
             else:
                 arr = np.asarray(Image.fromarray(arr).resize(size, Image.BILINEAR), dtype=np.float32)
-        images.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
+        if arr.ndim == 2:
+            arr = arr[None] if not colour else np.repeat(arr[None], 3, axis=0)  # grey in a colour set: 3 equal channels
+        else:
+            arr = arr.transpose(2, 0, 1)
+        images.append(arr)
     import warnings
 
     if resized:
