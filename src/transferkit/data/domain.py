@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,8 +87,22 @@ class Domain:
         )
 
     def _class_index(self, c: int | str) -> int:
+        """A class given by name or index; when every class name is a whole number (folders
+        ``1``, ``2``, ``3``; numeric CSV labels), a whole number is a name, never a position."""
         if isinstance(c, str) and c in self.classes:
             return self.classes.index(c)
+        numbered = {int(n): i for i, n in enumerate(self.classes) if re.fullmatch(r"[+-]?\d+", n.strip())}
+        if len(numbered) == len(self.classes) and not isinstance(c, bool):
+            try:
+                value = int(c) if float(c) == int(float(c)) else None
+            except (TypeError, ValueError, OverflowError):
+                value = None
+            if value in numbered:
+                return numbered[value]
+            raise TransferkitError(
+                f"{self.name}: no class named {c!r}; its classes are named by numbers: {self.classes}.",
+                "list classes by these names (whole numbers here are names, not positions).",
+            )
         try:
             i = int(c)
         except (TypeError, ValueError):
