@@ -199,3 +199,38 @@ def test_images_are_resized_to_a_given_height_and_width(tmp_path):
     with pytest.warns(UserWarning, match=r"1 of 2 images are not 16x8 pixels \(height x width\), the size of the run's"):
         x = read_images([tmp_path / "tall.png", tmp_path / "wide.png"], (16, 8))
     assert x.shape == (2, 1, 16, 8)
+
+
+def test_whole_number_class_names_are_names_not_positions():
+    """Folders named 1, 2, 3: `classes: [1, 2]` keeps classes "1" and "2" (it kept "2" and "3")."""
+    x, y = np.zeros((6, 1, 4, 4), np.float32), np.array([0, 1, 2, 0, 1, 2])
+    numbered = Domain("folder", x, y, ["1", "2", "3"], (0.0, 1.0))
+    assert numbered.subset([1, 2]).classes == ["1", "2"]
+    assert numbered.subset([3, "1"]).classes == ["3", "1"]
+    with pytest.raises(TransferkitError, match=r"no class named 0; its classes are named by numbers"):
+        numbered.subset([0, 1])
+    named = Domain("mixed", x, y, ["cat", "dog", "1"], (0.0, 1.0))
+    assert named.subset([0, 1]).classes == ["cat", "dog"]  # not all numbers: whole numbers are positions
+
+
+def test_class_brackets_on_a_path_say_to_use_classes(tmp_path):
+    from PIL import Image
+
+    for name in ("a", "b"):
+        (tmp_path / "imgs" / name).mkdir(parents=True)
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "imgs" / name / "0.png")
+    with pytest.raises(TransferkitError, match=r"a class subset in brackets works for built-in domains only") as e:
+        load_domain(str(tmp_path / "imgs") + "[0-1]")  # was: "unknown domain ... use a file path"
+    assert f"give data: {tmp_path / 'imgs'} and classes: [0, 1]" in e.value.fix
+
+
+def test_folder_of_data_sets_is_named_as_such(tmp_path):
+    from PIL import Image
+
+    for split in ("test", "train"):
+        for name in ("a", "b"):
+            (tmp_path / "d" / split / name).mkdir(parents=True)
+            Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "d" / split / name / "0.png")
+    with pytest.raises(TransferkitError, match=r"only sub-folders of images \(a, b\); an image folder is read one level"):
+        load_domain(str(tmp_path / "d"))  # was: "class folder has no images. Fix: add images"
+    assert load_domain(str(tmp_path / "d" / "train")).classes == ["a", "b"]

@@ -1,15 +1,25 @@
 """Domains (named labelled data sets), their preprocessing, and the target splits."""
 
-from transferkit.data.builtin import DOMAINS, is_builtin, load_builtin
+import re
+
+from transferkit.data.builtin import DOMAINS, is_builtin, load_builtin, parse_class_spec
 from transferkit.data.domain import Domain
 from transferkit.data.files import load_file
 from transferkit.data.text import TextDomain  # also registers the built-in text domains
+from transferkit.errors import TransferkitError
 
 
 def load_domain(spec: str, label_column: str = "label", text_column: str = "text") -> Domain | TextDomain:
     """A built-in domain name (``mnist5k``, ``fashion-mnist[0-4]``) or a path to user data."""
     from pathlib import Path
 
+    bracket = re.fullmatch(r"(?P<path>.+)\[(?P<spec>[^\]]*)\]", spec)
+    if bracket and not is_builtin(spec) and not Path(spec).exists() and Path(bracket["path"]).exists():
+        listed = ", ".join(map(str, parse_class_spec(bracket["spec"], spec)))
+        raise TransferkitError(
+            f"{spec!r}: a class subset in brackets works for built-in domains only, not for a file or folder.",
+            f"give data: {bracket['path']} and classes: [{listed}] (names or positions; docs/config.md).",
+        )
     looks_like_name = "/" not in spec and "\\" not in spec and not Path(spec).suffix
     if is_builtin(spec) or (looks_like_name and not Path(spec).exists()):
         return load_builtin(spec)  # unknown names get "unknown domain ..., use one of: ..."

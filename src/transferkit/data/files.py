@@ -256,6 +256,15 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None) -> np.nd
     return np.stack(images)
 
 
+def _has_images(folder: Path) -> bool:
+    """Whether ``folder`` directly holds an image file (by suffix, hidden files aside)."""
+    return any(f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".") for f in folder.iterdir())
+
+
+def _brief_names(names: list[str], most: int = 5) -> str:
+    return ", ".join(names[:most]) + (", ..." if len(names) > most else "")
+
+
 def load_image_folder(root: Path) -> Domain:
     class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if len(class_dirs) < 2:
@@ -267,6 +276,14 @@ def load_image_folder(root: Path) -> Domain:
     for label, d in enumerate(class_dirs):
         found = sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith("."))
         if not found:
+            nested = sorted(s.name for s in d.iterdir() if s.is_dir() and _has_images(s))
+            if nested:  # root/train/<class>/..., root/test/<class>/...: one level too high
+                raise TransferkitError(
+                    f"{d}: class folder has no images of its own, only sub-folders of images ({_brief_names(nested)}); "
+                    "an image folder is read one level deep, root/<class>/<image>.",
+                    f"if those sub-folders are classes, point `data` at {d} (or another of {root}'s folders: "
+                    f"train/test copies); if they belong to class {d.name!r}, move their images up into {d}.",
+                )
             raise TransferkitError(f"{d}: class folder has no images.", f"add images ({sorted(IMAGE_SUFFIXES)}).")
         files += found
         labels += [label] * len(found)
