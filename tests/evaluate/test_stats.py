@@ -238,3 +238,18 @@ def test_the_gain_column_is_named_after_the_baseline_it_holds():
     k5 = {**row, "shots": 5, "gain_vs_scratch": 0.02, "gain_ci95": [-0.01, 0.05]}
     mixed = markdown_table([row, k5])  # k > 0 against scratch; the k = 0 cell says its own baseline
     assert "| gain vs scratch (pts) [95% CI] |" in mixed and "+5.0 [1.0, 9.0] vs source_only" in mixed
+
+
+def test_the_unchecked_note_names_what_is_missing():
+    from transferkit.report.markdown import unchecked_reason
+    from transferkit.report.summary import results_table
+
+    only_scratch = results_table(_result({("scratch", 5): [0.8, 0.7]}))
+    reason = unchecked_reason({**_summary(only_scratch), "seeds": [0, 1], "baseline": {"5": "scratch"}})
+    assert reason.startswith("every method here is the baseline itself")  # was: "needs scratch and 2 seeds"
+    one_seed = results_table(_result({("scratch", 5): [0.8], ("head", 5): [0.6]}, seeds=(0,)))
+    assert unchecked_reason(_summary(one_seed)) == "that needs at least 2 seeds, for an interval of the gain"
+    no_base = results_table(_result({("head", 5): [0.6, 0.7]}))
+    assert unchecked_reason({**_summary(no_base), "seeds": [0, 1]}) == (
+        "that needs scratch among the methods (or source_only at k = 0)"
+    )

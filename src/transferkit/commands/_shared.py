@@ -7,7 +7,7 @@ def print_summary(summary: dict) -> None:
     """The results table, then what the report says in bold: negative transfer, possible
     negative transfer, a missing scratch baseline, test examples found in the source."""
     from transferkit.data.overlap import LEAK_SHARE
-    from transferkit.report.markdown import unlabelled_reference_flagged
+    from transferkit.report.markdown import unchecked_reason, unlabelled_reference_flagged
     from transferkit.report.table import text_table
 
     print(text_table(summary["results"]))
@@ -17,7 +17,7 @@ def print_summary(summary: dict) -> None:
             print("  (source_only uses none of the labelled target examples: below scratch, the labels are worth more "
                   "than the source model as it is; it says nothing of methods that train on them)")  # fmt: skip
     elif summary.get("negative_transfer_checked", 1) == 0 and summary["results"]:  # silence would read as all-clear
-        print("negative transfer was not checked: that needs scratch (or source_only at k = 0) and at least 2 seeds")
+        print(f"negative transfer was not checked: {unchecked_reason(summary)}")
     if summary.get("below_baseline_not_significant"):
         print("below the baseline, not significant: " + ", ".join(summary["below_baseline_not_significant"]))
     no_scratch = [k for k, b in (summary.get("baseline") or {}).items() if int(k) > 0 and b != "scratch"]

@@ -129,6 +129,21 @@ def trivial_baseline_lines(summary: dict) -> list[str]:
     return lines
 
 
+def unchecked_reason(summary: dict) -> str:
+    """Why no gain interval was computed, for a run where none was: no method besides the
+    baseline, or what is missing of a baseline among the methods and 2 seeds."""
+    rows = summary.get("results") or []
+    baselines = {"scratch", *(b for b in (summary.get("baseline") or {}).values() if b)}
+    if not any(r["method"] not in baselines for r in rows):
+        return "every method here is the baseline itself; add a transfer method (e.g. finetune) to compare with it"
+    needs = []
+    if not any(r["method"] in baselines for r in rows):
+        needs.append("scratch among the methods (or source_only at k = 0)")
+    if len(summary.get("seeds") or max((r.get("seeds") or [] for r in rows), key=len, default=[])) < 2:
+        needs.append("at least 2 seeds, for an interval of the gain")
+    return "that needs " + (" and ".join(needs) or "scratch (or source_only at k = 0) and at least 2 seeds")
+
+
 def negative_transfer_lines(summary: dict) -> list[str]:
     """What the report says about negative transfer: found, possible, none among the checked,
     or unchecked; and where the baseline is not scratch although target labels were used."""
@@ -149,8 +164,7 @@ def negative_transfer_lines(summary: dict) -> list[str]:
         if unlabelled_reference_flagged(summary):
             lines.append(SOURCE_ONLY_NOTE)
     elif not checked:
-        return lines + ["**Negative transfer was not checked:** that needs `scratch` (or `source_only` at k = 0) "
-                        "and at least 2 seeds, for an interval of the gain.", ""]  # fmt: skip
+        return lines + [f"**Negative transfer was not checked:** {unchecked_reason(summary)}.", ""]
     else:
         lines.append(f"No negative transfer established (none of the {checked} gain CIs lies entirely below 0).")
     possible = summary.get("below_baseline_not_significant") or []
