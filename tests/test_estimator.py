@@ -626,3 +626,13 @@ def test_autos_decision_is_an_attribute_after_fit(tmp_path):
     assert TransferClassifier.load(tmp_path / "auto").auto_decision_ == clf.auto_decision_
     clf.set_params(method="scratch", method_params={"steps": 2}).fit(xt, (xt[:, 0] > 0).astype(int))
     assert not hasattr(clf, "auto_decision_")  # a refit with another method drops it
+
+
+def test_one_image_to_predict_is_named_as_such():
+    x = np.random.default_rng(0).integers(0, 255, size=(12, 8, 8, 3), dtype=np.uint8)
+    clf = TransferClassifier("scratch", method_params={"steps": 2}).fit(x, np.arange(12) % 2)
+    for one in (x[0], x[0, ..., 0]):  # (H, W, C) and (H, W); was "examples of shape (1, 8, 3)"
+        with pytest.raises(TransferkitError, match=r"X of shape .* is one image, not a batch of images\. Fix: pass a batch of one: X\[None\]"):
+            clf.predict(one)
+    assert clf.predict(x[0][None]).shape == (1,)
+    assert clf.predict(x[:3, ..., 0]).shape == (3,)  # (N, H, W): grey images, still a batch

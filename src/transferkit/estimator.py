@@ -49,6 +49,17 @@ def unlabelled_methods() -> list[str]:
     return [name for name, m in METHODS.items() if m.min_shots == 0]
 
 
+def _one_image(shape, like: tuple) -> bool:
+    """Whether an array of ``shape`` can only be a single image of the (C, H, W) size ``like``:
+    (H, W), or (H, W, C') with C' in 1, 3, 4. (C', H, W) is not refused: it reads as a batch of
+    C' grey images, a layout fit accepts."""
+    if shape is None:
+        return False
+    shape, (h, w) = tuple(shape), tuple(like[1:])
+    return shape == (h, w) or (len(shape) == 3 and shape[:2] == (h, w) and shape[2] in (1, 3, 4)
+                               and shape[1:] != (h, w))  # fmt: skip
+
+
 class TransferClassifier(ClassifierMixin, BaseEstimator):
     """Transfer from a source (``pretrain``) to a target (``fit``), then ``predict``.
 
@@ -255,6 +266,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                  reference: str = "the model's (from fit)") -> np.ndarray:  # fmt: skip
         """``X`` laid out as the model's inputs: columns by name (``reference``: whose names), finite,
         of the example shape ``like`` (that of the X given to fit), when known."""
+        if like is not None and len(like) == 3 and _one_image(getattr(X, "shape", None), like):
+            raise TransferkitError(f"{what} of shape {tuple(X.shape)} is one image, not a batch of images.",
+                                   f"pass a batch of one: {what}[None].")  # fmt: skip
         x = as_inputs(X, names, what, reference)
         if len(x) == 0:
             raise TransferkitError(f"{what} has no examples (0 rows).", f"give {what} at least one example.")
