@@ -309,3 +309,21 @@ def test_a_colour_target_on_a_grey_model_is_warned_about(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # grey on a colour model loses nothing: no warning
         make_recipe(grey, (3, 12, 12), 0, source=colour)
+
+
+def test_the_colour_note_reaches_the_run_summary(tmp_path):
+    """Printed once on the console only, the note was missing from report.md and summary.json."""
+    import warnings
+
+    from transferkit.config import load_config
+    from transferkit.evaluate.prepare import prepare
+
+    x, y = make_images(20, seed=3)
+    np.savez(tmp_path / "grey.npz", x=x[:, 0].astype(np.uint8), y=y)
+    np.savez(tmp_path / "colour.npz", x=np.repeat(x, 3, axis=1).astype(np.uint8), y=y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = prepare(load_config(None, raw=tiny_experiment(tmp_path / "grey.npz", tmp_path / "colour.npz")))
+        assert any("holds colour images but the model reads grey ones" in n for n in data.notes)
+        back = prepare(load_config(None, raw=tiny_experiment(tmp_path / "colour.npz", tmp_path / "grey.npz")))
+    assert not back.notes

@@ -113,6 +113,14 @@ def _warn_outside_range(domain: Domain, source: Domain) -> None:
 MIN_IMAGE_SIDE = 4  # pixels; below this an image has no shape to learn (and is likely not an image)
 
 
+def colour_note(domain: Domain, shape: tuple[int, ...]) -> str | None:
+    """What is lost when colour images go to a model of grey ``shape`` (C, H, W), else None."""
+    if len(shape) == 3 and getattr(domain, "is_image", False) and domain.input_shape[0] in (3, 4) and shape[0] == 1:
+        return (f"{domain.name} holds colour images but the model reads grey ones: their colour is averaged away. "
+                "A colour source (or pretrained model) would keep it.")  # fmt: skip
+    return None
+
+
 def make_recipe(
     domain: Domain, shape: tuple[int, ...], pad: int | str = 0, source: Domain | None = None
 ) -> Recipe:
@@ -148,9 +156,9 @@ def make_recipe(
             f"{shape[1]}x{shape[2]} input (images need at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}).",
             "if each example is a feature vector or a sequence, store x with shape (N, D).",
         )
-    if domain.input_shape[0] in (3, 4) and shape[0] == 1:
-        warnings.warn(f"{domain.name} holds colour images but the model reads grey ones: their colour is averaged "
-                      "away. A colour source (or pretrained model) would keep it.", TransferkitWarning, stacklevel=2)  # fmt: skip
+    note = colour_note(domain, shape)
+    if note:
+        warnings.warn(note, TransferkitWarning, stacklevel=2)
     if pad == "auto":
         if source is None or source is domain:
             pad = 0

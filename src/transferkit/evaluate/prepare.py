@@ -10,7 +10,14 @@ import torch
 from transferkit.config import DataConfig, ExperimentConfig
 from transferkit.data import Domain, load_domain
 from transferkit.data.files import order_columns, range_of_rows
-from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, match_resolution, outside_range_note
+from transferkit.data.preprocess import (
+    Recipe,
+    apply_recipe,
+    colour_note,
+    make_recipe,
+    match_resolution,
+    outside_range_note,
+)
 from transferkit.data.splits import TestSplit, make_test_split, no_test_split
 from transferkit.errors import TransferkitError
 
@@ -28,7 +35,7 @@ class Prepared:
     split: TestSplit
     input_shape: tuple[int, ...]
     scratch_architecture: str | None = None  # set when it differs from model.shared (pretrained sources)
-    notes: list[str] = field(default_factory=list)  # for the report: a target far off the source's value range
+    notes: list[str] = field(default_factory=list)  # for the report: a target far off the source's value range, colour lost
 
 
 def load_section(section: DataConfig, seed: int = 0) -> Domain:
@@ -114,11 +121,12 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     pool = range_of_rows(target, split.pool_idx).select(split.pool_idx)
     tgt_recipe = make_recipe(pool, shape, cfg.target.pad, source=source)  # warns of a target off the source's scale
     off = outside_range_note(pool, source) if source is not None and not getattr(pool, "is_image", True) else None
+    notes = [n for n in (off, colour_note(target, shape)) if n]
     if source is not None and target.is_image and cfg.source.resolution == "match":
         src_recipe = match_resolution(src_recipe, target.input_shape[1:], tgt_recipe)
     xs = apply_recipe(source.x, src_recipe) if source else None
     ys = torch.from_numpy(source.y) if source else None
     return Prepared(
         source, target, src_recipe, tgt_recipe, xs, ys,
-        apply_recipe(target.x, tgt_recipe), torch.from_numpy(target.y), split, shape, notes=[off] if off else [],
+        apply_recipe(target.x, tgt_recipe), torch.from_numpy(target.y), split, shape, notes=notes,
     )  # fmt: skip
