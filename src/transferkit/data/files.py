@@ -193,8 +193,8 @@ def _open_image(f: Path, load: bool = True):
 
 def image_kind(f: Path) -> tuple[tuple[int, int], bool]:
     """((width, height), colour) of an image file, from its header."""
-    img = _open_image(f, load=False)
-    return img.size, img.mode not in GREY_MODES
+    with _open_image(f, load=False) as img:  # closed here: a folder of thousands must not hold them all open
+        return img.size, img.mode not in GREY_MODES
 
 
 def _grey(img) -> np.ndarray:
@@ -210,14 +210,15 @@ def _grey(img) -> np.ndarray:
     return np.clip(arr, 0.0, 255.0)
 
 
-def read_images(files: list[Path], size: tuple[int, int] | None = None) -> np.ndarray:
+def read_images(files: list[Path], size: tuple[int, int] | None = None, model_channels: int | None = None) -> np.ndarray:
     """Images -> float32 (N, C, H, W) on 0..255.
 
     RGB when any image is in colour (grey ones are repeated to three channels), else grey.
     Images of another size than ``size`` (H, W; default: the most common one here) are
     resized to it, with a warning saying how many (a model input has one size; the recipe
     then brings it to the model's). ``predict`` passes the size of the run's target images,
-    so a file goes the way a training image of its size went.
+    so a file goes the way a training image of its size went. ``model_channels``: 1 for a grey
+    model, which averages the colour away, so a mixed set's read as RGB goes unsaid.
     """
     from collections import Counter
 
@@ -250,7 +251,7 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None) -> np.nd
         warnings.warn(f"{resized} of {len(files)} images are not {size[1]}x{size[0]} pixels (height x width), {which}, "
                       "and were resized to it first.", TransferkitWarning, stacklevel=2)  # fmt: skip
     grey = sum(not c for _, c in kinds)
-    if colour and grey:  # a mixed folder: one layout for all, said (grey images get 3 equal channels)
+    if colour and grey and model_channels != 1:  # a mixed folder: one layout for all, said (grey images get 3 equal channels)
         warnings.warn(f"{len(files) - grey} of {len(files)} images are in colour and {grey} grey; all were read as "
                       "RGB (grey ones with 3 equal channels).", TransferkitWarning, stacklevel=2)  # fmt: skip
     return np.stack(images)
