@@ -135,3 +135,23 @@ def test_each_image_file_reaches_the_model_from_its_own_size(tmp_path):
     x = image_model_inputs(files, recipe)
     for i, f in enumerate(files):  # as if predicted alone (was: all squeezed to the first file's 4x4, grey)
         assert torch.allclose(x[i], apply_recipe(read_images([f]), recipe)[0])
+
+
+def test_a_grey_model_does_not_say_a_mixed_folder_was_read_as_rgb(tmp_path):
+    """It averages the colour away: 'all were read as RGB' would mislead (said for colour models)."""
+    import warnings
+
+    from PIL import Image
+
+    from transferkit.data.preprocess import Recipe
+    from transferkit.predict import image_model_inputs
+
+    Image.fromarray(np.zeros((6, 6), np.uint8)).save(tmp_path / "grey.png")
+    Image.fromarray(np.zeros((6, 6, 3), np.uint8)).save(tmp_path / "rgb.png")
+    files = [tmp_path / "grey.png", tmp_path / "rgb.png"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert image_model_inputs(files, Recipe((0.0, 255.0), (1, 6, 6)), (6, 6)).shape == (2, 1, 6, 6)
+        assert not caught
+        assert image_model_inputs(files, Recipe((0.0, 255.0), (3, 6, 6)), (6, 6)).shape == (2, 3, 6, 6)
+    assert any("all were read as RGB" in str(w.message) for w in caught)

@@ -141,13 +141,13 @@ def image_model_inputs(files: list[Path], recipe: Recipe, size: tuple[int, int] 
     files of one size and kind go through together.
     """
     if size is not None:
-        return apply_recipe(read_images(files, tuple(size)), recipe)
+        return apply_recipe(read_images(files, tuple(size), recipe.shape[0]), recipe)
     groups: dict = {}
     for i, f in enumerate(files):
         groups.setdefault(image_kind(f), []).append(i)
     out = None
     for idx in groups.values():
-        t = apply_recipe(read_images([files[i] for i in idx]), recipe)
+        t = apply_recipe(read_images([files[i] for i in idx], model_channels=recipe.shape[0]), recipe)
         if out is None:
             out = torch.empty((len(files), *t.shape[1:]), dtype=t.dtype)
         out[torch.as_tensor(idx)] = t
