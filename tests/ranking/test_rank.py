@@ -418,3 +418,34 @@ def test_a_saved_classifiers_column_names_order_a_csv_target(tmp_path, monkeypat
     monkeypatch.setattr(rank_module, "rank_rows", lambda rows, by: [])
     rank_module.rank(str(tmp_path / "t.csv"), 2, models=[str(tmp_path / "m")], reference=False, scores=["knn"], by="knn")
     assert np.all(np.diff(seen["x"].numpy().mean(axis=0)) > 0)  # a, b, c, d: increasing, as fit saw them
+
+
+def test_a_source_holding_the_scored_examples_is_flagged(tmp_path, monkeypatch):
+    """`run` refuses such a source; rank ranked it first, silently (on examples it was trained on)."""
+    from transferkit.ranking.rank import rank
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    src, tgt = _npz(tmp_path)
+    kw = {"source_epochs": 1, "reference": False, "scores": ["knn"], "by": "knn"}
+    flagged = rank(str(tgt), 2, [str(tgt), str(src)], **kw)["warnings"]
+    assert flagged == ["target.npz: 6 of the 6 labelled examples scored here are also in this source (exact copies, "
+                       "6 with the same class): its model was trained on them, so its scores are optimistic; rank "
+                       "sources that do not hold the target's examples."]  # fmt: skip
+    assert rank(str(tgt), 2, [str(src)], **kw)["warnings"] == []
+
+
+def test_a_warning_about_the_target_is_given_once_not_once_per_candidate(tmp_path, monkeypatch):
+    from tests.conftest import make_images
+    from transferkit.ranking.rank import rank
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    src, _ = _npz(tmp_path)
+    xs, ys = make_images(30, seed=5)
+    np.savez(tmp_path / "other.npz", x=xs[:, 0], y=ys, classes=np.array(CLASSES))
+    xt, yt = make_images(12, seed=2)
+    np.savez(tmp_path / "colour.npz", x=np.repeat(xt, 3, axis=1).astype(np.uint8), y=yt, classes=np.array(CLASSES))
+    with pytest.warns(UserWarning) as caught:
+        rank(str(tmp_path / "colour.npz"), 2, [str(src), str(tmp_path / "other.npz")], source_epochs=1,
+             reference=False, scores=["knn"], by="knn")  # fmt: skip
+    colour = [w for w in caught if "holds colour images but the model reads grey ones" in str(w.message)]
+    assert len(colour) == 1

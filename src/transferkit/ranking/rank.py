@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import warnings as pywarnings
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ import torch
 from transferkit.config import DataConfig, SourceConfig
 from transferkit.data import Domain
 from transferkit.data.files import order_columns, range_of_rows
+from transferkit.data.overlap import count_test_in_source
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.data.splits import draw_shots, make_test_split
 from transferkit.errors import TransferkitError
@@ -306,20 +308,30 @@ def rank(
             raise TransferkitError(f"candidate {cand.name}: {e.problem}", e.fix) from None
         return apply_recipe(x, recipe)
 
-    # pretrained encoders first: a mistyped name or the wrong modality fails before minutes of source training
-    encoders = [pretrained_candidate(name, labelled, pad, pool) for name in pretrained or []]
-    for spec in sources or []:
-        cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=pool, pad=pad)
-        entries.append((cand, inputs_for(cand, pad, src)))
     warnings = []
-    for spec in models or []:
-        for cand, recorded, stored in checkpoint_candidates(spec):
-            entries.append((cand, inputs_for(cand, (recorded or 0) if pad == "auto" else pad, stored=stored)))
-        seen = trained_on_these(spec, tgt, lab)
-        if seen:
-            warnings.append(f"{Path(spec).name}: {seen} of the {len(lab)} labelled examples scored here are among "
-                            "those the run's model was fine-tuned on, so its scores are optimistic; rank with "
-                            "another --seed to score it on examples it has not seen.")  # fmt: skip
+    with pywarnings.catch_warnings(record=True) as caught:  # said once, not once per candidate
+        pywarnings.simplefilter("always")
+        # pretrained encoders first: a mistyped name or the wrong modality fails before minutes of source training
+        encoders = [pretrained_candidate(name, labelled, pad, pool) for name in pretrained or []]
+        for spec in sources or []:
+            cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=pool, pad=pad)
+            entries.append((cand, inputs_for(cand, pad, src)))
+            copies = count_test_in_source(src, tgt, lab)
+            if copies.found:
+                same = f", {copies.same_class} with the same class" if copies.same_class else ""
+                warnings.append(f"{cand.name}: {copies.found} of the {len(lab)} labelled examples scored here are "
+                                f"also in this source (exact copies{same}): its model was trained on them, so its "
+                                "scores are optimistic; rank sources that do not hold the target's examples.")  # fmt: skip
+        for spec in models or []:
+            for cand, recorded, stored in checkpoint_candidates(spec):
+                entries.append((cand, inputs_for(cand, (recorded or 0) if pad == "auto" else pad, stored=stored)))
+            seen = trained_on_these(spec, tgt, lab)
+            if seen:
+                warnings.append(f"{Path(spec).name}: {seen} of the {len(lab)} labelled examples scored here are among "
+                                "those the run's model was fine-tuned on, so its scores are optimistic; rank with "
+                                "another --seed to score it on examples it has not seen.")  # fmt: skip
+    for category, message in dict.fromkeys((w.category, str(w.message)) for w in caught):
+        pywarnings.warn(message, category, stacklevel=2)
     entries += encoders
     if get_score(by).needs_source_probs:  # LEEP, NCE: they read the source head's predictions
         headless = [c.name for c, _ in entries if not c.source_head]
