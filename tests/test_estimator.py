@@ -57,7 +57,7 @@ def test_image_layout_mistakes_get_the_reshape_that_fixes_them(data):
     one = xt[0, 0] if xt.ndim == 4 else xt[0]  # one (H, W) image
     with pytest.raises(TransferkitError) as e:
         clf.predict(one)
-    assert "x[None]" in e.value.fix
+    assert "X[None]" in e.value.fix  # the name the user gave it (was: x[None])
 
 
 def test_scratch_needs_no_source_and_transfer_needs_one(data):

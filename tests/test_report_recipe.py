@@ -25,3 +25,7 @@ def test_vector_recipe_names_its_first_columns():
 def test_text_recipe():
     text = describe_recipe(TextRecipe("hf:sentence-transformers/all-MiniLM-L6-v2", 64).to_dict())
     assert text == "texts tokenised by `hf:sentence-transformers/all-MiniLM-L6-v2`'s tokenizer, cut to 64 tokens"
+
+
+def test_a_summary_without_a_recipe_still_renders():
+    assert describe_recipe({}) == "recipe not recorded"

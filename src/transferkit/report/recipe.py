@@ -16,6 +16,8 @@ def describe_recipe(recipe: dict) -> str:
     """
     if recipe.get("kind") == "text":
         return f"texts tokenised by `{recipe['pretrained']}`'s tokenizer, cut to {recipe['max_length']} tokens"
+    if not {"value_range", "shape"} <= set(recipe):
+        return "recipe not recorded"
     lo, hi = recipe["value_range"]
     scale = f"values {_num(lo)}..{_num(hi)} scaled to 0..1"
     shape = tuple(recipe["shape"])
