@@ -253,3 +253,13 @@ def test_the_unchecked_note_names_what_is_missing():
     assert unchecked_reason({**_summary(no_base), "seeds": [0, 1]}) == (
         "that needs scratch among the methods (or source_only at k = 0)"
     )
+
+
+def test_two_models_that_agree_on_every_test_example_get_an_interval_not_a_point():
+    """Both right on the same 23 test examples for both seeds: the gain was reported as +0.0 [0.0, 0.0]."""
+    from transferkit.evaluate.stats import paired_gain
+
+    gain = paired_gain([0.935, 0.935], [0.935, 0.935], per_example=[0.0] * 23)
+    assert gain.mean == 0.0 and gain.low < -0.05 and gain.high > 0.05  # about +-8.8 points on 23 examples
+    wide = paired_gain([0.935, 0.935], [0.935, 0.935], per_example=[0.0] * 539)
+    assert -0.01 < wide.low < 0 < wide.high < 0.01  # a larger split supports a narrower one

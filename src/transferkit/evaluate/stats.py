@@ -39,20 +39,30 @@ class Interval:
         return None if self.low is None else [self.low, self.high]
 
 
-def _test_variance(per_example: Sequence[float] | None, plus_four: bool = False) -> float:
+def _test_variance(per_example: Sequence[float] | None, plus_four: bool = False, paired: bool = False) -> float:
     """v / m: the variance of a mean over m test examples (0 without per-example values).
 
     ``plus_four``: for accuracies, v is taken with two right and two wrong pseudo-examples
     added (Agresti and Coull's "plus four"), so a model right on every test example still
     gets an interval of the size its test split can support instead of a point. The
     variance is divided by m, the real examples, not by m + 4 as Agresti and Coull do:
-    slightly wider, on the safe side."""
+    slightly wider, on the safe side.
+
+    ``paired``: for differences of two models' correctness (-1..1), half a pseudo-example
+    is added to each cell of the matched 2x2 table, differences +1, -1, 0 and 0 (Agresti
+    and Min, Biometrics 2005), so two models that agree on every test example get an
+    interval of the size the split supports, not the point 0 +- 0."""
     if per_example is None or len(per_example) < 2:
         return 0.0
     values = np.asarray(per_example, dtype=np.float64)
     m = len(values)
     if plus_four:
         values = np.concatenate([values, [1.0, 1.0, 0.0, 0.0]])
+    if paired:
+        values = np.concatenate([values, [1.0, -1.0, 0.0, 0.0]])
+        weights = np.concatenate([np.ones(m), np.full(4, 0.5)])
+        mean = float((weights * values).sum() / weights.sum())
+        return float((weights * (values - mean) ** 2).sum() / (weights.sum() - 1)) / m
     return float(values.var(ddof=1)) / m
 
 
@@ -80,13 +90,15 @@ def t_interval(
     bounds: tuple[float, float] | None = None,
     per_example: Sequence[float] | None = None,
     plus_four: bool = False,
+    paired: bool = False,
 ) -> Interval:
     """Student's t interval of the mean over seeds; ``bounds`` clips it to the values'
     possible range (accuracies: (0, 1)), since a t interval knows nothing of that range.
 
     ``per_example``: each test example's value averaged over the seeds (e.g. 1 if every
     seed got it right); adds the test split's sampling variance (module docstring).
-    ``plus_four``: the values are accuracies (see :func:`_test_variance`).
+    ``plus_four``: the values are accuracies; ``paired``: differences of two models'
+    correctness (see :func:`_test_variance`).
     """
     n = len(values)
     if n == 0:
@@ -95,7 +107,7 @@ def t_interval(
     if n < 2:
         return Interval(mean, None, None, n)
     seed_term = sum((v - mean) ** 2 for v in values) / (n - 1) / n
-    test_term = _test_variance(per_example, plus_four)
+    test_term = _test_variance(per_example, plus_four, paired)
     df = _welch_df(seed_term, n - 1, test_term, len(per_example) - 1 if per_example is not None else 0)
     half = float(_st.t.ppf(0.5 + confidence / 2, df)) * math.sqrt(seed_term + test_term)
     low, high = mean - half, mean + half
@@ -117,7 +129,9 @@ def paired_gain(
     ``per_example``: each test example's difference (correct in ``method`` minus correct
     in ``baseline``, in -1..1) averaged over the seeds; adds the test split's sampling
     variance, which is what keeps two models that differ on a handful of examples from
-    being called different however consistent the seeds are.
+    being called different however consistent the seeds are. Half a pseudo-example per
+    cell of the matched table (:func:`_test_variance`) keeps two models that agree on every
+    test example from a gain of exactly 0 +- 0.
 
     ``resolution``, used only without ``per_example``: the smallest step an accuracy can
     take (1 / test examples). Two seeds can give exactly the same difference by chance;
@@ -129,7 +143,7 @@ def paired_gain(
     diffs = [a - b for a, b in zip(method, baseline, strict=True)]
     n = len(diffs)
     if per_example is not None or n < 2 or resolution <= 0:
-        return t_interval(diffs, bounds=(-1.0, 1.0), per_example=per_example)
+        return t_interval(diffs, bounds=(-1.0, 1.0), per_example=per_example, paired=per_example is not None)
     mean = sum(diffs) / n
     sd = max(math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1)), resolution)
     half = float(_st.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
