@@ -30,6 +30,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
+from transferkit.data.column_ranges import column_ranges
 from transferkit.data.domain import Domain
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, outside_range_note
 from transferkit.data.splits import TargetData
@@ -170,6 +171,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         # make_recipe warned if X is off the source's scale: later inputs on that scale are not warned of again
         off = src is not None and not tgt.is_image and outside_range_note(tgt, src) is not None
         self.fit_range_ = tuple(tgt.value_range) if off else None  # X's own range, which fit warned is off
+        self.fit_column_ranges_ = column_ranges(tgt.x) if off else None  # ... and its columns' ranges
         x = apply_recipe(tgt.x[:1], self.recipe_)[:0] if no_labels else apply_recipe(tgt.x, self.recipe_)
         xu = x[:0]
         whose = "the source's (from pretrain)" if source is not None and source.feature_names else "X's"
@@ -291,7 +293,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         range (a range from a few labelled rows says little of other vectors)."""
         fit_range = getattr(self, "fit_range_", None)
         if fit_range is not None:  # fit warned that X is off the source's scale: inputs on X's scale are not
-            return scale_warning(x, dataclasses.replace(self.recipe_, value_range=fit_range))  # warned of again
+            own = dataclasses.replace(self.recipe_, value_range=fit_range,
+                                      column_ranges=getattr(self, "fit_column_ranges_", None))  # fmt: skip
+            return scale_warning(x, own)  # warned of again
         if len(self.recipe_.shape) == 3 or getattr(self, "range_from_source_", True):
             return scale_warning(x, self.recipe_)
         return None

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from transferkit.atomic import write_text
+from transferkit.data.column_ranges import column_note
 from transferkit.data.files import (
     IMAGE_SUFFIXES,
     csv_features,
@@ -215,14 +216,15 @@ def scale_warning(x: np.ndarray, recipe: Recipe) -> str | None:
     """A note when images are clearly on another scale than the model's (e.g. 0..1 or 0..16
     given to a model trained on 0..255): they would be read as near-black, and every
     prediction would be confident and wrong; and when vectors lie far outside the values it
-    was trained on (their 1st or 99th percentile beyond half that span on either side).
-    None when they look alike."""
+    was trained on, column by column (data/column_ranges.py). None when they look alike."""
     lo, hi = recipe.value_range
     span = hi - lo
     if span <= 0 or x.size == 0:
         return None
-    if len(recipe.shape) != 3:  # vectors: the bulk of the values far outside the training range (other units);
-        q_lo, q_hi = (float(v) for v in np.quantile(x, [0.01, 0.99]))  # percentiles: one long tail is no unit change
+    if len(recipe.shape) != 3 and recipe.column_ranges:  # vectors: column by column (one column in other units)
+        return column_note(x, recipe.column_ranges, recipe.columns)
+    if len(recipe.shape) != 3:  # (models saved without column ranges) the bulk of the values far outside the
+        q_lo, q_hi = (float(v) for v in np.quantile(x, [0.01, 0.99]))  # training range; percentiles: one long tail is no unit change
         if q_lo < lo - 0.5 * span or q_hi > hi + 0.5 * span:
             return (f"98 % of the input values lie in {q_lo:.3g}..{q_hi:.3g}, far outside the {lo:.3g}..{hi:.3g} the "
                     "model was trained on; if they are in other units or scaled differently, bring them to that "

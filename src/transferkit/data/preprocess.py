@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from transferkit.data.column_ranges import column_note, column_ranges
 from transferkit.data.domain import Domain
 from transferkit.errors import TransferkitError, TransferkitWarning
 
@@ -36,6 +37,8 @@ class Recipe:
     pad: int = 0
     resolution: tuple[int, int] | None = None  # pass through this (H, W) first: see match_resolution
     columns: tuple[str, ...] | None = None  # vectors from a CSV: the feature column names, in model order
+    # vectors: each column's (min, max) on the data that set the scale, for per-column checks (column_ranges.py)
+    column_ranges: tuple[tuple[float, float], ...] | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,8 +47,10 @@ class Recipe:
     def from_dict(cls, d: dict) -> Recipe:
         res = d.get("resolution")
         cols = d.get("columns")
+        ranges = d.get("column_ranges")
         return cls(tuple(d["value_range"]), tuple(d["shape"]), int(d.get("pad", 0)), tuple(res) if res else None,
-                   tuple(cols) if cols else None)  # fmt: skip
+                   tuple(cols) if cols else None,
+                   tuple((float(lo), float(hi)) for lo, hi in ranges) if ranges else None)  # fmt: skip
 
 
 def unit_range(x: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
@@ -101,6 +106,11 @@ def outside_range_note(domain: Domain, source: Domain) -> str | None:
         return (f"{domain.name}: its values span [{t_lo:.3g}, {t_hi:.3g}], far outside the source's [{lo:.3g}, "
                 f"{hi:.3g}]; feature vectors are read on the source's scale (the same columns share one scale). If the "
                 "files use other units or were standardised differently, bring them to one scale first.")  # fmt: skip
+    if domain.x.ndim == 2 and source.x.ndim == 2 and domain.x.shape[1] == source.x.shape[1]:  # one column's units
+        names = domain.meta.get("columns") or source.meta.get("columns")
+        note = column_note(domain.x, column_ranges(source.x), names, "the source holds for them")
+        if note:
+            return f"{domain.name}: {note}"
     return None
 
 
@@ -142,11 +152,12 @@ def make_recipe(
             )
         # The same feature columns share one scale, the source's: a range of the target's own
         # (its min and max) would move its values against the source's for no reason.
-        named = (source if source is not None else domain).meta.get("columns")
+        ref = source if source is not None else domain
+        named = ref.meta.get("columns")
         if source is not None and source is not domain:
             _warn_outside_range(domain, source)
-        return Recipe(source.value_range if source is not None else domain.value_range, tuple(shape), 0,
-                      columns=tuple(named) if named else None)  # fmt: skip
+        return Recipe(ref.value_range, tuple(shape), 0, columns=tuple(named) if named else None,
+                      column_ranges=column_ranges(ref.x))  # fmt: skip
     side = min(domain.input_shape[-2:])
     scaled = tuple(domain.input_shape[-2:]) != tuple(shape[1:])  # at its own size, the shared layers say it
     if side < MIN_IMAGE_SIDE and scaled:  # (N, L, 1) sequences or 1x1 "images": nothing for a convolution to see

@@ -1,0 +1,67 @@
+"""Per-column scale checks for feature vectors: one column in other units.
+
+Feature vectors are read on one scale, the source's (``Recipe.value_range``); a check of
+all values against that one range misses a single column in other units whenever its
+values stay inside the widest column's range (wine's ``proline`` in 0..1,700 hides an
+``ash`` of about 2 multiplied by 400, or ``proline`` itself divided by 1,000). So the
+recipe also keeps each column's (min, max) on the data that set its scale, and inputs
+are compared column by column. A column is flagged when the bulk of its values (1st to
+99th percentile) reaches beyond half its training span on either side, or, with 10 or
+more rows, lies wholly outside its training range while spread over a tenth or less, or
+ten times or more, of that span: the signature of a change of units.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MIN_ROWS_FOR_SPREAD = 10  # fewer rows say little of a column's spread
+
+
+def column_ranges(x: np.ndarray) -> tuple[tuple[float, float], ...]:
+    """(min, max) of each column of (N, D) ``x``."""
+    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    return tuple((float(lo), float(hi)) for lo, hi in zip(x.min(axis=0), x.max(axis=0), strict=True))
+
+
+def off_columns(x: np.ndarray, ranges) -> list[tuple[int, float, float, int]]:
+    """Columns of (N, D) ``x`` on another scale than ``ranges``: (column, 1st percentile,
+    99th percentile, rows beyond half the training span), in column order."""
+    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    if len(x) == 0 or x.shape[1] != len(ranges):
+        return []
+    q_lo, q_hi = np.quantile(x, [0.01, 0.99], axis=0)
+    out = []
+    for j, (lo, hi) in enumerate(ranges):
+        span = hi - lo
+        if span <= 0:  # constant in training: no scale to compare with
+            continue
+        far = bool(q_lo[j] < lo - 0.5 * span or q_hi[j] > hi + 0.5 * span)
+        outside = q_hi[j] < lo or q_lo[j] > hi
+        spread = q_hi[j] - q_lo[j]
+        units = len(x) >= MIN_ROWS_FOR_SPREAD and outside and (spread <= 0.1 * span or spread >= 10 * span)
+        if far or units:
+            beyond = int(((x[:, j] < lo - 0.5 * span) | (x[:, j] > hi + 0.5 * span)).sum())
+            out.append((j, float(q_lo[j]), float(q_hi[j]), beyond))
+    return out
+
+
+def column_note(x: np.ndarray, ranges, names=None, trained_on: str = "the model was trained on") -> str | None:
+    """One sentence naming the columns of ``x`` off their training scale (at most three,
+    with the count of the rest), or None."""
+    off = off_columns(x, ranges)
+    if not off:
+        return None
+
+    def name(j: int) -> str:
+        return repr(str(names[j])) if names is not None and j < len(names) else f"{j} (counting from 0)"
+
+    parts = []
+    for j, q_lo, q_hi, beyond in off[:3]:
+        lo, hi = ranges[j]
+        where = f"{q_lo:.3g}..{q_hi:.3g}" if q_lo != q_hi else f"{q_lo:.3g}"
+        rows = f", {beyond} of {len(x)} rows beyond half that span" if beyond else ""
+        parts.append(f"column {name(j)} at {where} against {lo:.3g}..{hi:.3g}{rows}")
+    more = f" and {len(off) - 3} more column(s)" if len(off) > 3 else ""
+    return (f"{len(off)} feature column(s) lie far outside the values {trained_on}: " + "; ".join(parts) + more
+            + ". If they are in other units or scaled differently, bring them to that scale first.")  # fmt: skip

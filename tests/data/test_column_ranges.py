@@ -1,0 +1,62 @@
+"""One feature column in other units is named, though all values stay inside the widest column's range."""
+
+import numpy as np
+
+from transferkit.data.column_ranges import column_note, column_ranges, off_columns
+from transferkit.data.domain import Domain
+from transferkit.data.preprocess import Recipe, make_recipe, outside_range_note
+from transferkit.predict import scale_warning
+
+
+def _wine_like(n: int, seed: int) -> np.ndarray:
+    """Three columns on very different scales, like wine's alcohol, ash and proline."""
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.uniform(11, 15, n), rng.uniform(1.4, 3.2, n), rng.uniform(280, 1680, n)], axis=1)
+
+
+NAMES = ["alcohol", "ash", "proline"]
+
+
+def test_a_column_multiplied_or_divided_is_flagged_by_name():
+    ranges = column_ranges(_wine_like(100, 0))
+    assert off_columns(_wine_like(60, 1), ranges) == []  # same scale: nothing
+    times = _wine_like(60, 1)
+    times[:, 1] *= 400  # ash x 400 stays inside 0..1,680: the global check missed it
+    divided = _wine_like(60, 1)
+    divided[:, 2] /= 1000  # proline / 1000: inside, and not beyond half the span either
+    assert [j for j, *_ in off_columns(times, ranges)] == [1]
+    assert [j for j, *_ in off_columns(divided, ranges)] == [2]
+    note = column_note(divided, ranges, NAMES)
+    assert note.startswith("1 feature column(s) lie far outside the values the model was trained on: column 'proline' at")
+    assert "against 2" in note and "bring them to that scale first" in note
+
+
+def test_a_real_shift_within_the_span_and_a_few_rows_are_not_flagged():
+    ranges = column_ranges(_wine_like(100, 0))
+    shifted = _wine_like(60, 2)
+    shifted[:, 0] += 1.5  # alcohol 1.5 higher: a domain shift, within half the span
+    assert off_columns(shifted, ranges) == []
+    few = _wine_like(3, 3)
+    few[:, 2] = [1.0, 1.1, 1.2]  # 3 rows wholly outside, narrow: too few rows to call it units
+    assert off_columns(few, ranges) == []
+
+
+def test_one_far_cell_is_counted_as_one_row():
+    ranges = column_ranges(_wine_like(100, 0))
+    x = _wine_like(6, 4)
+    x[1, 2] = 1e6
+    note = column_note(x, ranges, NAMES)
+    assert "column 'proline'" in note and "1 of 6 rows beyond half that span" in note  # not "98 % of the values"
+
+
+def test_the_run_and_predict_use_the_columns():
+    src = Domain("source", _wine_like(100, 0).astype(np.float32), np.arange(100) % 2, ["a", "b"], (0.0, 1680.0),
+                 {"columns": NAMES})  # fmt: skip
+    tgt_x = _wine_like(60, 1)
+    tgt_x[:, 2] /= 1000
+    tgt = Domain("target", tgt_x.astype(np.float32), np.arange(60) % 2, ["a", "b"], (0.0, 15.0), {"columns": NAMES})
+    assert "column 'proline'" in outside_range_note(tgt, src)
+    recipe = make_recipe(src, (3,), 0)
+    assert Recipe.from_dict(recipe.to_dict()) == recipe and len(recipe.column_ranges) == 3  # saved with the model
+    assert "column 'proline'" in scale_warning(tgt_x.astype(np.float32), recipe)
+    assert scale_warning(_wine_like(20, 5).astype(np.float32), recipe) is None
