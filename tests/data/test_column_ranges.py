@@ -39,6 +39,9 @@ def test_a_real_shift_within_the_span_and_a_few_rows_are_not_flagged():
     few = _wine_like(3, 3)
     few[:, 2] = [1.0, 1.1, 1.2]  # 3 rows wholly outside, narrow: too few rows to call it units
     assert off_columns(few, ranges) == []
+    tail = _wine_like(55, 6)
+    tail[:2, 1] = 6.0  # two rows of 55 beyond half ash's span: a long tail, not other units
+    assert off_columns(tail, ranges) == []
 
 
 def test_one_far_cell_is_counted_as_one_row():

@@ -5,10 +5,11 @@ all values against that one range misses a single column in other units whenever
 values stay inside the widest column's range (wine's ``proline`` in 0..1,700 hides an
 ``ash`` of about 2 multiplied by 400, or ``proline`` itself divided by 1,000). So the
 recipe also keeps each column's (min, max) on the data that set its scale, and inputs
-are compared column by column. A column is flagged when the bulk of its values (1st to
-99th percentile) reaches beyond half its training span on either side, or, with 10 or
-more rows, lies wholly outside its training range while spread over a tenth or less, or
-ten times or more, of that span: the signature of a change of units.
+are compared column by column. A column is flagged when 10 % or more of its rows lie
+beyond half its training span on either side, or, with 10 or more rows, when the bulk of
+its values (5th to 95th percentile) lies wholly outside its training range, spread over a
+tenth or less, or ten times or more, of that span: the signature of a change of units.
+A few rows beyond (a long tail, a real outlier) are not flagged.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 MIN_ROWS_FOR_SPREAD = 10  # fewer rows say little of a column's spread
+SHARE_BEYOND = 0.1  # rows beyond half the span that make a column off, not a tail
 
 
 def column_ranges(x: np.ndarray) -> tuple[tuple[float, float], ...]:
@@ -25,23 +27,22 @@ def column_ranges(x: np.ndarray) -> tuple[tuple[float, float], ...]:
 
 
 def off_columns(x: np.ndarray, ranges) -> list[tuple[int, float, float, int]]:
-    """Columns of (N, D) ``x`` on another scale than ``ranges``: (column, 1st percentile,
-    99th percentile, rows beyond half the training span), in column order."""
+    """Columns of (N, D) ``x`` on another scale than ``ranges``: (column, 5th percentile,
+    95th percentile, rows beyond half the training span), in column order."""
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
     if len(x) == 0 or x.shape[1] != len(ranges):
         return []
-    q_lo, q_hi = np.quantile(x, [0.01, 0.99], axis=0)
+    q_lo, q_hi = np.quantile(x, [0.05, 0.95], axis=0)
     out = []
     for j, (lo, hi) in enumerate(ranges):
         span = hi - lo
         if span <= 0:  # constant in training: no scale to compare with
             continue
-        far = bool(q_lo[j] < lo - 0.5 * span or q_hi[j] > hi + 0.5 * span)
+        beyond = int(((x[:, j] < lo - 0.5 * span) | (x[:, j] > hi + 0.5 * span)).sum())
         outside = q_hi[j] < lo or q_lo[j] > hi
         spread = q_hi[j] - q_lo[j]
         units = len(x) >= MIN_ROWS_FOR_SPREAD and outside and (spread <= 0.1 * span or spread >= 10 * span)
-        if far or units:
-            beyond = int(((x[:, j] < lo - 0.5 * span) | (x[:, j] > hi + 0.5 * span)).sum())
+        if beyond >= SHARE_BEYOND * len(x) or units:
             out.append((j, float(q_lo[j]), float(q_hi[j]), beyond))
     return out
 
