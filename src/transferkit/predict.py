@@ -111,12 +111,21 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
     """(N, D) features from a CSV/TSV with a header; a label column, if there is one, is dropped.
 
     ``columns``: the feature names the model was trained on (from its recipe); the CSV's
-    columns are matched to them by name, in any order.
+    columns are matched to them by name, in any order, and other columns (ids, notes) are
+    left out with a warning.
     """
     header, body = read_csv_rows(path, known=None if columns is None else {*columns, label_column})
     li = header.index(label_column) if label_column in header else None
-    x = csv_features(path, header, body, li)
-    named = [c for j, c in enumerate(header) if j != li]
+    skip = {li} - {None}
+    if columns and not set(columns) - set(header):  # every column the model reads is here: others are not read
+        unused = [j for j, c in enumerate(header) if j != li and c not in set(columns)]
+        if unused:
+            warnings.warn(f"{path}: column(s) the model does not read are left out: "
+                          f"{', '.join(repr(header[j]) for j in unused[:5])}{' ...' if len(unused) > 5 else ''}.",
+                          TransferkitWarning, stacklevel=3)  # fmt: skip
+        skip |= set(unused)
+    x = csv_features(path, header, body, skip)
+    named = [c for j, c in enumerate(header) if j not in skip]
     return order_columns(x, named, columns, str(path), "the model's") if columns else x
 
 

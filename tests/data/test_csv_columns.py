@@ -90,3 +90,26 @@ def test_run_and_predict_read_shuffled_columns_by_name(tmp_path):
     shuffled, ordered = predict(tmp_path / "run", tmp_path / "new.csv"), predict(tmp_path / "run", tmp_path / "new_ordered.csv")
     assert shuffled == ordered
     assert len({r["class_index"] for r in ordered}) > 1  # the model tells the rows apart, so order would matter
+    (tmp_path / "ids.csv").write_text(  # an id and a note beside the model's columns: left out, said
+        "\n".join(["id,note," + ",".join(names)] + [f"r{i},x,{','.join(map(str, r))}" for i, r in enumerate(xt[:9])]) + "\n"
+    )
+    with pytest.warns(UserWarning, match=r"column\(s\) the model does not read are left out: 'id', 'note'"):
+        assert predict(tmp_path / "run", tmp_path / "ids.csv") == ordered  # was: "column 'id' is not numeric"
+
+
+def test_long_column_lists_say_how_many_differ():
+    wanted, given = [f"t{i}" for i in range(150)], [f"t{i}" for i in range(251)]
+    with pytest.raises(TransferkitError, match=r"extra \['t150', 't151', 't152', 't153', 't154', \.\.\. 101 in all\]; "
+                                               r"251 columns against 150"):  # fmt: skip
+        order_columns(np.zeros((1, 251)), given, wanted, "t")
+
+
+def test_an_unnamed_index_column_is_refused_and_a_named_one_warned_of(tmp_path):
+    rows = [f"{i},{i % 3 + 0.5},{i % 2}" for i in range(30)]
+    (tmp_path / "idx.csv").write_text(",f,label\n" + "\n".join(rows) + "\n")  # pandas' to_csv() with its index
+    with pytest.raises(TransferkitError, match=r"column 1 has no name and holds the row numbers, a saved index") as e:
+        load_domain(str(tmp_path / "idx.csv"))
+    assert "index=False" in e.value.fix
+    (tmp_path / "id.csv").write_text("id,f,label\n" + "\n".join(rows) + "\n")
+    with pytest.warns(UserWarning, match=r"column 'id' holds the row numbers \(0\.\.29\)"):
+        assert load_domain(str(tmp_path / "id.csv")).x.shape == (30, 2)

@@ -330,7 +330,7 @@ def test_a_csv_target_with_another_label_column_can_be_ranked(tmp_path, capsys):
 def test_pretrained_encoders_on_a_vector_target_are_refused_before_loading(tmp_path, monkeypatch, capsys):
     import transferkit.models.pretrained as pretrained_models
 
-    rows = "".join(f"{i % 3},{i % 3}.5,{i}\n" for i in range(30))
+    rows = "".join(f"{i % 3},{i % 3}.5,{(7 * i) % 30}\n" for i in range(30))  # (not the row numbers: warned of)
     (tmp_path / "t.csv").write_text("label,a,b\n" + rows)
     monkeypatch.setattr(pretrained_models, "load_base", lambda *a, **k: pytest.fail("loaded (or downloaded) it"))
     for name, reads in (("mobilenet_v2_imagenet", "images"), ("timm:resnet18", "images"), ("hf:some/model", "texts")):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -164,8 +166,6 @@ def load_npz(path: Path) -> Domain:
     if x.size == 0 or not np.isfinite(x).all():
         return Domain(str(path), x, y, classes)  # Domain's validation names the empty set or the NaN
     if stored == np.uint8 and x.max() < 32:  # 8-bit storage of small values: read as 0..255, near-black
-        import warnings
-
         warnings.warn(
             f"{path}: x is uint8, read as 0..255, but its values only reach {int(x.max())}; if they are on "
             "another scale (e.g. 0..16), save x as float32 so the range is taken from the data.",
@@ -244,8 +244,6 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
         else:
             arr = arr.transpose(2, 0, 1)
         images.append(arr)
-    import warnings
-
     if resized:
         which = "the most common size here" if common else "the size of the run's target images"
         warnings.warn(f"{resized} of {len(files)} images are not {size[1]}x{size[0]} pixels (height x width), {which}, "
@@ -377,12 +375,14 @@ def _looks_like_data(header: list[str]) -> bool:
     return ints not in (list(range(len(ints))), list(range(1, len(ints) + 1)))
 
 
-def csv_features(path: Path, header: list[str], body: list[list[str]], skip: int | None = None) -> np.ndarray:
-    """(N, D) float32 of every column but ``skip``; a non-numeric column is named, with the fix."""
+def csv_features(path: Path, header: list[str], body: list[list[str]], skip: int | set | None = None) -> np.ndarray:
+    """(N, D) float32 of every column but ``skip`` (an index or a set of them); a non-numeric
+    column is named, with the fix."""
+    skip = set() if skip is None else {skip} if isinstance(skip, int) else set(skip)
     try:
-        return np.asarray([[float(v) for j, v in enumerate(r) if j != skip] for r in body], dtype=np.float32)
+        return np.asarray([[float(v) for j, v in enumerate(r) if j not in skip] for r in body], dtype=np.float32)
     except ValueError:
-        i, j, v = next((i, j, v) for i, r in enumerate(body) for j, v in enumerate(r) if j != skip and not _is_number(v))
+        i, j, v = next((i, j, v) for i, r in enumerate(body) for j, v in enumerate(r) if j not in skip and not _is_number(v))
         if not v.strip() or v.strip().lower() in MISSING_MARKERS:
             what = "an empty value" if not v.strip() else f"a missing-value marker ({v.strip()!r})"
             raise TransferkitError(
@@ -391,9 +391,16 @@ def csv_features(path: Path, header: list[str], body: list[list[str]], skip: int
             ) from None
         raise TransferkitError(
             f"{path}: column {header[j]!r} is not numeric ({v[:40]!r} is not a number).",
-            f"keep only numeric feature columns; if it holds texts, set `text_column: {header[j]}` "
-            "(with a text encoder as the source).",
+            f"drop it, keeping only numeric feature columns; if it holds the texts to train on, set "
+            f"`text_column: {header[j]}` (with a text encoder as the source).",
         ) from None
+
+
+def _listed(names: list[str], most: int = 5) -> str:
+    """``['a', 'b']``, or the first ``most`` and how many there are in all."""
+    if len(names) <= most:
+        return repr(names)
+    return repr(names[:most])[:-1] + f", ... {len(names)} in all]"
 
 
 def order_columns(
@@ -406,12 +413,45 @@ def order_columns(
         return x
     missing, extra = [c for c in wanted if c not in columns], [c for c in columns if c not in wanted]
     if missing or extra or len(set(columns)) != len(columns) or len(set(wanted)) != len(wanted):
+        counts = f"; {len(columns)} columns against {len(wanted)}" if len(columns) != len(wanted) else ""
         raise TransferkitError(
-            f"{name}: its feature columns are not {reference} (missing {missing[:5]}, extra {extra[:5]}"
-            f"{', or repeated names' if not (missing or extra) else ''}).",
+            f"{name}: its feature columns are not {reference} (missing {_listed(missing)}, extra {_listed(extra)}"
+            f"{', or repeated names' if not (missing or extra) else ''}{counts}).",
             f"give it {reference} feature column names (their order does not matter).",
         )
     return x[:, [columns.index(c) for c in wanted]]
+
+
+def _row_numbers(values: list[str]) -> bool:
+    """Whether ``values`` are 0..N-1 or 1..N in order: a saved row index."""
+    try:
+        ints = [float(v) for v in values]
+    except ValueError:
+        return False
+    return ints in (list(range(len(ints))), list(range(1, len(ints) + 1)))
+
+
+def _check_index_columns(path: Path, header: list[str], body: list[list[str]], label: int) -> None:
+    """Refuses a feature column without a name (pandas' ``to_csv`` writes its index as one
+    unless ``index=False``); warns of a named column that holds the row numbers. As a
+    feature, a row number tells the model where a row sits in the file, and in a file
+    sorted by class, its label."""
+    for j, name in enumerate(header):
+        if j == label:
+            continue
+        values = [r[j] for r in body]
+        if not name.strip() or re.fullmatch(r"Unnamed: \d+", name.strip()):
+            what = "the row numbers, a saved index" if _row_numbers(values) else f"values such as {values[0][:20]!r}"
+            raise TransferkitError(
+                f"{path}: column {j + 1} has no name and holds {what}; every feature column needs a name, "
+                "by which predict matches columns.",
+                "if it is pandas' index, save with df.to_csv(path, index=False) or delete the column; "
+                "else name it in the header.",
+            )
+        if len(values) >= 20 and _row_numbers(values):
+            warnings.warn(f"{path}: column {name!r} holds the row numbers ({values[0]}..{values[-1]}); as a feature "
+                          "it tells the model where a row sits in the file (in a file sorted by class, its label). "
+                          "Delete it if it is an id or index.", TransferkitWarning, stacklevel=4)  # fmt: skip
 
 
 def load_csv(path: Path, label_column: str) -> Domain:
@@ -422,6 +462,7 @@ def load_csv(path: Path, label_column: str) -> Domain:
             "name the label column with `label_column:` in the experiment file (`--label-column` for rank).",
         )
     li = header.index(label_column)
+    _check_index_columns(path, header, body, li)
     raw_labels = [r[li] for r in body]
     empty = [i + 1 for i, v in enumerate(raw_labels) if not v.strip()]  # data rows, blank lines not counted
     if empty:
