@@ -582,7 +582,7 @@ def test_missing_or_malformed_inputs_and_parameters_are_named():
     cases = [  # each was a TypeError, or a message about NaN or missing labels
         (lambda: TransferClassifier("scratch").fit(None, y), "X is None"),
         (lambda: TransferClassifier("scratch").fit(x, None), "target: y is None"),
-        (lambda: pretrain(None, None), "source: X is None"),
+        (lambda: pretrain(None, None), "X_source is None"),
         (lambda: clf.predict(None), "X is None"),
         (lambda: TransferClassifier("dann", method_params=[("steps", 2)]).fit(x, y), "method_params is a list"),
         (lambda: TransferClassifier("mcc", method_params={"steps": 2}).fit(x, y, X_unlabelled=3.0),
@@ -636,3 +636,13 @@ def test_one_image_to_predict_is_named_as_such():
             clf.predict(one)
     assert clf.predict(x[0][None]).shape == (1,)
     assert clf.predict(x[:3, ..., 0]).shape == (3,)  # (N, H, W): grey images, still a batch
+
+
+def test_pretrain_names_inputs_it_cannot_read_as_numbers():
+    """A string column or a list of texts raised numpy's bare ValueError from pretrain."""
+    from transferkit import pretrain
+
+    for X, y in ((np.array([["r1", 1.0], ["r2", 2.0]] * 5, dtype=object), np.arange(10) % 2),
+                 (["a b", "c d", "e f", "g h"], list("xyxy"))):  # fmt: skip
+        with pytest.raises(TransferkitError, match=r"X_source cannot be read as numbers \(could not convert string"):
+            pretrain(X, y, epochs=1)

@@ -23,7 +23,7 @@ from transferkit.data import Domain
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.evaluate.source_check import source_steps, weak_source_warning
-from transferkit.inputs import as_domain, column_names, plain, seed_from
+from transferkit.inputs import as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
 from transferkit.models import TransferModel
 from transferkit.train.source import pretrain_source, source_val_split
 
@@ -109,7 +109,7 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     epochs = check_epochs(epochs)
     check_shared(shared)
     names = column_names(X_source)
-    src, labels = as_domain(X_source, y_source, "source")
+    src, labels = as_domain(as_inputs(X_source, names, "X_source"), y_source, "source", stored_dtype(X_source))
     if len(labels) < 2:
         raise TransferkitError(f"pretrain got one source class ({plain(labels[0])!r}): the shared layers would learn nothing.",
                                "give source examples of at least two classes.")  # fmt: skip
