@@ -373,3 +373,26 @@ def test_a_k0_baseline_below_the_most_frequent_class_is_said():
     lines = trivial_baseline_lines(summary)
     assert lines[0].startswith("**`source_only` does not beat the most frequent class (51.7 %) at k = 0:**")
     assert len(lines) == 2  # scratch beats it at k = 3; source_only at k = 3 is no baseline
+
+
+def test_an_error_holding_a_library_message_prints_on_one_line(monkeypatch, capsys):
+    """Hugging Face's offline error spans lines; the CLI promises one."""
+    import transferkit.data
+    from transferkit.errors import TransferkitError
+
+    def fail():
+        raise TransferkitError("encoder 'x' is not available offline (We couldn't connect.\nCheck your connection.).", "fix it.")
+
+    monkeypatch.setattr(transferkit.data, "list_domains", fail)
+    assert main(["list"]) == 2
+    err = capsys.readouterr().err
+    assert err == "transferkit: error: encoder 'x' is not available offline (We couldn't connect. Check your connection.). Fix: fix it.\n"
+
+
+def test_first_line_of_a_library_error():
+    from transferkit.pretrained.registry import _first_line
+
+    assert _first_line(OSError("We couldn't connect to 'https://huggingface.co'.\nCheck your internet.")) == (
+        "We couldn't connect to 'https://huggingface.co'."
+    )
+    assert len(_first_line(OSError("x" * 500))) == 200

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         _set_threads(args.threads)
         return mods[args.command].execute(args)
     except TransferkitError as e:
-        print(f"transferkit: error: {e}", file=sys.stderr)
+        print(f"transferkit: error: {_one_line_text(e)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `transferkit predict ... | head`: the reader has all it wanted
         import os
@@ -57,13 +57,18 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+def _one_line_text(message) -> str:
+    """A message on one line: a library's text inside it may hold line breaks."""
+    return " ".join(str(message).split())
+
+
 def _one_line(default):
     """transferkit's own warnings as one ``transferkit: warning:`` line on stderr, like its
     errors (Python's default adds a file path and a line of the tool's code); others as usual."""
 
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, TransferkitWarning):
-            print(f"transferkit: warning: {message}", file=sys.stderr)
+            print(f"transferkit: warning: {_one_line_text(message)}", file=sys.stderr)
         else:
             default(message, category, filename, lineno, file, line)
 

