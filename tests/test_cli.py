@@ -396,3 +396,13 @@ def test_first_line_of_a_library_error():
         "We couldn't connect to 'https://huggingface.co'."
     )
     assert len(_first_line(OSError("x" * 500))) == 200
+
+
+def test_overrides_as_a_dict_or_strings_mean_the_same():
+    from transferkit.config import parse_set
+    from transferkit.errors import TransferkitError
+
+    assert parse_set({"seeds": 2, "target.shots": [1, 5]}) == parse_set(["seeds=2", "target.shots=[1, 5]"])
+    assert parse_set("seeds=2") == {"seeds": 2}  # was: "--set 's' is not key=value" for each character
+    with pytest.raises(TransferkitError, match=r"override \('seeds', 2\) is not a key=value string"):
+        parse_set([("seeds", 2)])

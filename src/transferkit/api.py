@@ -24,10 +24,13 @@ def default_out(cfg: ExperimentConfig) -> Path:
 def run(
     experiment: str | Path | dict | ExperimentConfig,
     out: str | Path | None = None,
-    overrides: list[str] | None = None,
+    overrides: list[str] | dict | None = None,
     progress: bool = True,
 ) -> dict:
     """Run an experiment (a YAML path, a dict, or a config) and write its run folder.
+
+    ``overrides``: as the CLI's ``--set``, ``["seeds=2", "target.shots=[1, 5]"]``, or a dict
+    ``{"seeds": 2, "target.shots": [1, 5]}``.
 
     Returns the summary (also written as ``summary.json``), with ``run_dir`` added.
     """
@@ -49,7 +52,7 @@ def run(
     return summary
 
 
-def demo(out: str | Path | None = None, overrides: list[str] | None = None, progress: bool = True) -> dict:
+def demo(out: str | Path | None = None, overrides: list[str] | dict | None = None, progress: bool = True) -> dict:
     """The default job: MNIST-5k -> optdigits, 1/5/10 shots, 3 seeds, five methods."""
     return run(demo_config_path(), out, overrides, progress)
 

@@ -117,9 +117,18 @@ class ExperimentConfig(Strict):
         return [m.name for m in self.methods]
 
 
-def parse_set(pairs: list[str]) -> dict[str, Any]:
+def parse_set(pairs: list[str] | dict[str, Any] | str) -> dict[str, Any]:
+    """Overrides as {dotted key: value}: from ``key=value`` strings (``--set``; values read as
+    YAML), one such string, or a dict (the Python API's ``overrides={"seeds": 2}``)."""
+    if isinstance(pairs, dict):
+        return {str(k): v for k, v in pairs.items()}
+    if isinstance(pairs, str):
+        pairs = [pairs]
     out: dict[str, Any] = {}
     for pair in pairs:
+        if not isinstance(pair, str):
+            raise TransferkitError(f"override {pair!r} is not a key=value string.",
+                                   'give overrides as ["seeds=5", ...] or as a dict {"seeds": 5}.')  # fmt: skip
         if "=" not in pair:
             raise TransferkitError(f"--set {pair!r} is not key=value.", "write e.g. --set seeds=5.")
         key, raw = pair.split("=", 1)
