@@ -327,3 +327,23 @@ def test_the_colour_note_reaches_the_run_summary(tmp_path):
         assert any("holds colour images but the model reads grey ones" in n for n in data.notes)
         back = prepare(load_config(None, raw=tiny_experiment(tmp_path / "colour.npz", tmp_path / "grey.npz")))
     assert not back.notes
+
+
+def test_texts_that_are_empty_or_not_strings(tmp_path):
+    from transferkit.data.text import load_text_file, load_text_inputs
+    from transferkit.errors import TransferkitWarning
+
+    (tmp_path / "t.csv").write_text('text,label\n"great",pos\n,neg\n"awful",neg\n')
+    with pytest.raises(TransferkitError, match=r"1 example\(s\) have no text in 'text': empty, missing or not a string "
+                                               r"\(examples \[2\]"):  # fmt: skip
+        load_text_file(tmp_path / "t.csv")  # was an example of label neg with no text
+    (tmp_path / "j.jsonl").write_text('{"text": "great", "label": "pos"}\n{"text": 5, "label": "neg"}\n')
+    with pytest.raises(TransferkitError, match=r"have no text in 'text': empty, missing or not a string"):
+        load_text_file(tmp_path / "j.jsonl")
+    (tmp_path / "c.jsonl").write_text('{"text": "great"}\n{"text": 5}\n')
+    with pytest.raises(TransferkitError, match=r"line 2: 'text' is 5, not a text"):  # was: "has no text in 'text'"
+        load_text_inputs(tmp_path / "c.jsonl")
+    (tmp_path / "p.csv").write_text('id,text\n1,"Great value"\n2,\n')
+    with pytest.warns(TransferkitWarning, match=r"1 input\(s\) have no text \(rows 1\)"):
+        texts, names = load_text_inputs(tmp_path / "p.csv")
+    assert texts == ["Great value", ""] and names == ["0", "1"]

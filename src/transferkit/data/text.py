@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import torch
 from transferkit.data.builtin import package_file, register_domain
 from transferkit.data.domain import Domain
 from transferkit.data.files import csv_header, csv_reader, read_text
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning
 
 TEXT_SUFFIXES = (".jsonl", ".txt")
 
@@ -217,6 +218,11 @@ def load_text_file(path: str | Path, label_column: str = "label", text_column: s
     rows = _rows(p, text_column, label_column)
     if not rows:
         raise TransferkitError(f"{p}: no examples found.", "add one labelled text per line or row.")
+    blank = [i for i, (t, _) in enumerate(rows, 1) if not isinstance(t, str) or not t.strip()]
+    if blank:  # an empty cell is refused in a feature CSV too
+        raise TransferkitError(
+            f"{p}: {len(blank)} example(s) have no text in {text_column!r}: empty, missing or not a string "
+            f"(examples {blank[:5]}, counting from 1).", "fill in their texts or remove those examples.")  # fmt: skip
     y, classes = _labels([lab for _, lab in rows], str(p))
     return TextDomain(str(p), [t for t, _ in rows], y, classes)
 
@@ -242,6 +248,9 @@ def load_text_inputs(path: str | Path, text_column: str = "text") -> tuple[list[
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise TransferkitError(f"{p}: line {i} is not valid JSON ({e.msg}).", "write one JSON object per line.") from None
+            if isinstance(obj, dict) and text_column in obj and not isinstance(obj[text_column], str):
+                raise TransferkitError(f"{p}: line {i}: {text_column!r} is {obj[text_column]!r}, not a text.",
+                                       f"give every line's {text_column!r} as a string in quotes.")  # fmt: skip
             if not isinstance(obj, dict) or not isinstance(obj.get(text_column), str):
                 keys = f" (its keys: {sorted(obj)[:8]})" if isinstance(obj, dict) else ""
                 raise TransferkitError(f"{p}: line {i} has no text in {text_column!r}, the text column the model "
@@ -262,6 +271,12 @@ def load_text_inputs(path: str | Path, text_column: str = "text") -> tuple[list[
         raise TransferkitError(f"{p}: not a text input.", f"give a .txt, .jsonl, or a CSV with a {text_column!r} column.")
     if not texts:
         raise TransferkitError(f"{p}: there are no inputs (0 texts).", "give at least one text to predict.")
+    empty = [n for t, n in zip(texts, names, strict=True) if t is None or not t.strip()]
+    if empty:  # a CSV's empty cell (a .txt skips blank lines): its prediction reflects no text at all
+        warnings.warn(f"{p}: {len(empty)} input(s) have no text (rows {', '.join(empty[:5])}"
+                      f"{', ...' if len(empty) > 5 else ''}); their predictions are about no text at all.",
+                      TransferkitWarning, stacklevel=3)  # fmt: skip
+        texts = [t if t is not None else "" for t in texts]
     return texts, names
 
 
