@@ -50,6 +50,13 @@ def unlabelled_methods() -> list[str]:
     return [name for name, m in METHODS.items() if m.min_shots == 0]
 
 
+def _union(a, b):
+    """Per column, the range covering both ``a`` and ``b`` ((lo, hi) pairs); ``b`` without ``a``."""
+    if a is None or len(a) != len(b):
+        return b
+    return tuple((min(p[0], q[0]), max(p[1], q[1])) for p, q in zip(a, b, strict=True))
+
+
 def _one_image(shape, like: tuple) -> bool:
     """Whether an array of ``shape`` can only be a single image of the (C, H, W) size ``like``:
     (H, W), or (H, W, C') with C' in 1, 3, 4. (C', H, W) is not refused: it reads as a batch of
@@ -171,7 +178,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         # make_recipe warned if X is off the source's scale: later inputs on that scale are not warned of again
         off = src is not None and not tgt.is_image and outside_range_note(tgt, src) is not None
         self.fit_range_ = tuple(tgt.value_range) if off else None  # X's own range, which fit warned is off
-        self.fit_column_ranges_ = column_ranges(tgt.x) if off else None  # ... and its columns' ranges
+        # ... and per column the union of the source's range and X's (a few rows of X alone say little)
+        self.fit_column_ranges_ = _union(self.recipe_.column_ranges, column_ranges(tgt.x)) if off else None
         x = apply_recipe(tgt.x[:1], self.recipe_)[:0] if no_labels else apply_recipe(tgt.x, self.recipe_)
         xu = x[:0]
         whose = "the source's (from pretrain)" if source is not None and source.feature_names else "X's"
@@ -295,7 +303,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if fit_range is not None:  # fit warned that X is off the source's scale: inputs on X's scale are not
             own = dataclasses.replace(self.recipe_, value_range=fit_range,
                                       column_ranges=getattr(self, "fit_column_ranges_", None))  # fmt: skip
-            return scale_warning(x, own)  # warned of again
+            return scale_warning(x, own, "the source and X (given to fit) hold")  # warned of again
         if len(self.recipe_.shape) == 3 or getattr(self, "range_from_source_", True):
             return scale_warning(x, self.recipe_)
         return None

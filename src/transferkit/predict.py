@@ -221,7 +221,7 @@ def _npz_inputs(p: Path) -> np.ndarray:
     return image_layout(x.astype(np.float32))
 
 
-def scale_warning(x: np.ndarray, recipe: Recipe) -> str | None:
+def scale_warning(x: np.ndarray, recipe: Recipe, trained_on: str = "the model was trained on") -> str | None:
     """A note when images are clearly on another scale than the model's (e.g. 0..1 or 0..16
     given to a model trained on 0..255): they would be read as near-black, and every
     prediction would be confident and wrong; and when vectors lie far outside the values it
@@ -231,7 +231,7 @@ def scale_warning(x: np.ndarray, recipe: Recipe) -> str | None:
     if span <= 0 or x.size == 0:
         return None
     if len(recipe.shape) != 3 and recipe.column_ranges:  # vectors: column by column (one column in other units)
-        return column_note(x, recipe.column_ranges, recipe.columns)
+        return column_note(x, recipe.column_ranges, recipe.columns, trained_on, fallback_span=span)
     if len(recipe.shape) != 3:  # (models saved without column ranges) the bulk of the values far outside the
         q_lo, q_hi = (float(v) for v in np.quantile(x, [0.01, 0.99]))  # training range; percentiles: one long tail is no unit change
         if q_lo < lo - 0.5 * span or q_hi > hi + 0.5 * span:

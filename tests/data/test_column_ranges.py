@@ -63,3 +63,48 @@ def test_the_run_and_predict_use_the_columns():
     assert Recipe.from_dict(recipe.to_dict()) == recipe and len(recipe.column_ranges) == 3  # saved with the model
     assert "column 'proline'" in scale_warning(tgt_x.astype(np.float32), recipe)
     assert scale_warning(_wine_like(20, 5).astype(np.float32), recipe) is None
+
+
+def test_one_real_outlier_alone_is_not_other_units_but_one_row_far_off_is():
+    ranges = column_ranges(_wine_like(100, 0))
+    row = _wine_like(1, 7)
+    row[0, 0] = 17.5  # alcohol 2.5 above the range (span 4): an outlier, 1 of 1 rows beyond half the span
+    assert off_columns(row, ranges) == []
+    row[0, 1] *= 400  # ash x 400 in a single row: beyond 3 spans
+    assert [j for j, *_ in off_columns(row, ranges)] == [1]
+
+
+def test_a_column_constant_in_training_is_checked_against_the_whole_range():
+    rng = np.random.default_rng(0)
+    train = np.c_[rng.uniform(0, 10, (200, 3)), np.zeros(200)]
+    recipe = Recipe((0.0, 10.0), (4,), 0, columns=("a", "b", "c", "flag"), column_ranges=column_ranges(train))
+    x = np.c_[rng.uniform(0, 10, (50, 3)), np.full(50, 5000.0)]
+    assert "column 'flag' at 5e+03 against the constant 0" in scale_warning(x, recipe)  # was skipped: no warning
+    assert scale_warning(np.c_[rng.uniform(0, 10, (50, 3)), np.ones(50)], recipe) is None
+
+
+def test_after_a_fit_warned_of_other_units_inputs_like_x_are_not_warned_of():
+    """The reference became a few labelled rows' ranges: ordinary inputs were flagged on other columns."""
+    import warnings
+
+    import transferkit as tk
+
+    rng = np.random.default_rng(0)
+    src = tk.pretrain(_wine_like(100, 0), np.arange(100) % 2, epochs=1)
+    xt = _wine_like(80, 1)
+    xt[:, 1] *= 400
+    with warnings.catch_warnings(record=True) as fit_said:
+        warnings.simplefilter("always")
+        clf = tk.TransferClassifier("head", source=src, method_params={"steps": 2}).fit(xt[:4], np.arange(4) % 2)
+    assert any("column 1 (counting from 0)" in str(w.message) for w in fit_said)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        clf.predict(xt[4:])
+    assert not [w for w in said if "far outside" in str(w.message)], [str(w.message) for w in said]
+    far = xt[4:].copy()
+    far[:, 2] /= 1000  # another column now off both the source's and X's scale: still said
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        clf.predict(far)
+    assert any("the source and X (given to fit) hold" in str(w.message) for w in said)
+    del rng

@@ -5,11 +5,17 @@ all values against that one range misses a single column in other units whenever
 values stay inside the widest column's range (wine's ``proline`` in 0..1,700 hides an
 ``ash`` of about 2 multiplied by 400, or ``proline`` itself divided by 1,000). So the
 recipe also keeps each column's (min, max) on the data that set its scale, and inputs
-are compared column by column. A column is flagged when 10 % or more of its rows lie
-beyond half its training span on either side, or, with 10 or more rows, when the bulk of
-its values (5th to 95th percentile) lies wholly outside its training range, spread over a
-tenth or less, or ten times or more, of that span: the signature of a change of units.
-A few rows beyond (a long tail, a real outlier) are not flagged.
+are compared column by column. A column is flagged when
+
+* at least 2 rows, and 10 % or more of them, lie beyond half its training span on either
+  side (a long tail or one real outlier is not flagged), or
+* any row lies beyond 3 spans (one input alone in other units, or a data-entry error), or
+* with 10 or more rows, the bulk of its values (5th to 95th percentile) lies wholly outside
+  its training range, spread over a tenth or less, or ten times or more, of that span:
+  the signature of a change of units.
+
+A column constant in training (span 0) is measured against the span of all the values
+(``fallback_span``, the recipe's range), not skipped; the spread test does not apply to it.
 """
 
 from __future__ import annotations
@@ -26,31 +32,37 @@ def column_ranges(x: np.ndarray) -> tuple[tuple[float, float], ...]:
     return tuple((float(lo), float(hi)) for lo, hi in zip(x.min(axis=0), x.max(axis=0), strict=True))
 
 
-def off_columns(x: np.ndarray, ranges) -> list[tuple[int, float, float, int]]:
+def off_columns(x: np.ndarray, ranges, fallback_span: float = 0.0) -> list[tuple[int, float, float, int]]:
     """Columns of (N, D) ``x`` on another scale than ``ranges``: (column, 5th percentile,
-    95th percentile, rows beyond half the training span), in column order."""
+    95th percentile, rows beyond half the training span), in column order.
+    ``fallback_span``: the span for columns constant in training (0: they are skipped)."""
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
     if len(x) == 0 or x.shape[1] != len(ranges):
         return []
     q_lo, q_hi = np.quantile(x, [0.05, 0.95], axis=0)
     out = []
     for j, (lo, hi) in enumerate(ranges):
-        span = hi - lo
-        if span <= 0:  # constant in training: no scale to compare with
+        span = hi - lo if hi > lo else fallback_span
+        if span <= 0:  # constant in training, and no other scale to compare with
             continue
-        beyond = int(((x[:, j] < lo - 0.5 * span) | (x[:, j] > hi + 0.5 * span)).sum())
+        col = x[:, j]
+        beyond = int(((col < lo - 0.5 * span) | (col > hi + 0.5 * span)).sum())
+        extreme = bool(((col < lo - 3 * span) | (col > hi + 3 * span)).any())
         outside = q_hi[j] < lo or q_lo[j] > hi
         spread = q_hi[j] - q_lo[j]
-        units = len(x) >= MIN_ROWS_FOR_SPREAD and outside and (spread <= 0.1 * span or spread >= 10 * span)
-        if beyond >= SHARE_BEYOND * len(x) or units:
+        units = (hi > lo and len(x) >= MIN_ROWS_FOR_SPREAD and outside  # (no spread to compare a constant's with)
+                 and (spread <= 0.1 * span or spread >= 10 * span))  # fmt: skip
+        if (beyond >= 2 and beyond >= SHARE_BEYOND * len(x)) or extreme or units:
             out.append((j, float(q_lo[j]), float(q_hi[j]), beyond))
     return out
 
 
-def column_note(x: np.ndarray, ranges, names=None, trained_on: str = "the model was trained on") -> str | None:
+def column_note(
+    x: np.ndarray, ranges, names=None, trained_on: str = "the model was trained on", fallback_span: float = 0.0
+) -> str | None:
     """One sentence naming the columns of ``x`` off their training scale (at most three,
     with the count of the rest), or None."""
-    off = off_columns(x, ranges)
+    off = off_columns(x, ranges, fallback_span)
     if not off:
         return None
 
@@ -62,7 +74,8 @@ def column_note(x: np.ndarray, ranges, names=None, trained_on: str = "the model 
         lo, hi = ranges[j]
         where = f"{q_lo:.3g}..{q_hi:.3g}" if q_lo != q_hi else f"{q_lo:.3g}"
         rows = f", {beyond} of {len(x)} rows beyond half that span" if beyond else ""
-        parts.append(f"column {name(j)} at {where} against {lo:.3g}..{hi:.3g}{rows}")
+        trained = f"{lo:.3g}..{hi:.3g}" if hi > lo else f"the constant {lo:.3g}"
+        parts.append(f"column {name(j)} at {where} against {trained}{rows}")
     more = f" and {len(off) - 3} more column(s)" if len(off) > 3 else ""
     return (f"{len(off)} feature column(s) lie far outside the values {trained_on}: " + "; ".join(parts) + more
             + ". If they are in other units or scaled differently, bring them to that scale first.")  # fmt: skip

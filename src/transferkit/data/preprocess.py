@@ -108,7 +108,7 @@ def outside_range_note(domain: Domain, source: Domain) -> str | None:
                 "files use other units or were standardised differently, bring them to one scale first.")  # fmt: skip
     if domain.x.ndim == 2 and source.x.ndim == 2 and domain.x.shape[1] == source.x.shape[1]:  # one column's units
         names = domain.meta.get("columns") or source.meta.get("columns")
-        note = column_note(domain.x, column_ranges(source.x), names, "the source holds for them")
+        note = column_note(domain.x, column_ranges(source.x), names, "the source holds for them", fallback_span=hi - lo)
         if note:
             return f"{domain.name}: {note}"
     return None
