@@ -449,3 +449,18 @@ def test_a_warning_about_the_target_is_given_once_not_once_per_candidate(tmp_pat
              reference=False, scores=["knn"], by="knn")  # fmt: skip
     colour = [w for w in caught if "holds colour images but the model reads grey ones" in str(w.message)]
     assert len(colour) == 1
+
+
+def test_warnings_found_before_a_failing_candidate_are_still_given(tmp_path, monkeypatch):
+    from transferkit.errors import TransferkitError, TransferkitWarning
+    from transferkit.ranking.rank import rank
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    y = np.arange(40) % 2
+    np.savez(tmp_path / "s.npz", x=rng.uniform(0, 1, (40, 5)).astype(np.float32), y=y)
+    np.savez(tmp_path / "s4.npz", x=rng.uniform(0, 1, (40, 4)).astype(np.float32), y=y)
+    np.savez(tmp_path / "t.npz", x=rng.uniform(0, 1000, (40, 5)).astype(np.float32), y=y)
+    with pytest.warns(TransferkitWarning, match="far outside the source's"), pytest.raises(TransferkitError, match="the model expects 4"):
+        rank(str(tmp_path / "t.npz"), 2, [str(tmp_path / "s.npz"), str(tmp_path / "s4.npz")], source_epochs=1,
+             reference=False, scores=["knn"], by="knn")  # fmt: skip
