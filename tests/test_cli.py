@@ -387,6 +387,9 @@ def test_an_error_holding_a_library_message_prints_on_one_line(monkeypatch, caps
     assert main(["list"]) == 2
     err = capsys.readouterr().err
     assert err == "transferkit: error: encoder 'x' is not available offline (We couldn't connect. Check your connection.). Fix: fix it.\n"
+    from transferkit.cli import _one_line_text
+
+    assert _one_line_text("no file 'sp  ace/x.csv'.\n  Fix: y") == "no file 'sp  ace/x.csv'. Fix: y"  # spaces in paths kept
 
 
 def test_first_line_of_a_library_error():

@@ -29,3 +29,14 @@ def test_text_recipe():
 
 def test_a_summary_without_a_recipe_still_renders():
     assert describe_recipe({}) == "recipe not recorded"
+
+
+def test_the_report_renders_a_summary_whose_target_has_no_recipe():
+    from transferkit.report.markdown import render_report
+
+    target = {"data": "t", "examples": 10, "classes": ["a", "b"], "test_examples": 3, "split_seed": 0,
+              "pool_examples": 7, "shots": [1]}  # fmt: skip
+    summary = {"name": "t", "source": None, "pretrained": "mobilenet_v2_imagenet", "wall_time_s": 1.0, "seeds": [0],
+               "model_selection": "fixed", "results": [], "negative_transfer": [], "skipped": []}  # fmt: skip
+    for recipe in ({}, {"recipe": None}):  # was a KeyError / AttributeError
+        assert "inputs: recipe not recorded" in render_report({**summary, "target": {**target, **recipe}}, {})

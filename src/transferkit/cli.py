@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import re
 import signal
 import sys
 import warnings
@@ -58,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _one_line_text(message) -> str:
-    """A message on one line: a library's text inside it may hold line breaks."""
-    return " ".join(str(message).split())
+    """A message on one line: a library's text inside it may hold line breaks (other
+    spacing, e.g. in a quoted path, is kept)."""
+    return re.sub(r"\s*[\r\n]+\s*", " ", str(message)).strip()
 
 
 def _one_line(default):

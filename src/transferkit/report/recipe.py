@@ -10,9 +10,9 @@ def _num(v: float) -> str:
 def describe_recipe(recipe: dict) -> str:
     """One phrase for a recipe dict (``Recipe.to_dict()`` or ``TextRecipe.to_dict()``).
 
-    Examples: ``"values 0..16 scaled to 0..1; 8x8 images shown at 20x20 inside a 4-pixel
-    border (28x28, 1 channel)"``, ``"12 features (columns a, b, ...) scaled from 0..255"``,
-    ``"texts cut to 128 tokens of hf:...'s tokenizer"``.
+    Examples: ``"values 0..16 scaled to 0..1; images resized to 20x20 inside a 4-pixel
+    border (28x28, 1 channel)"``, ``"12 features per example (columns a, b, ...); values
+    0..255 scaled to 0..1"``, ``"texts tokenised by `hf:...`'s tokenizer, cut to 128 tokens"``.
     """
     if recipe.get("kind") == "text":
         return f"texts tokenised by `{recipe['pretrained']}`'s tokenizer, cut to {recipe['max_length']} tokens"
