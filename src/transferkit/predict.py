@@ -117,14 +117,17 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
     header, body = read_csv_rows(path, known=None if columns is None else {*columns, label_column})
     li = header.index(label_column) if label_column in header else None
     skip = {li} - {None}
-    if columns and not set(columns) - set(header):  # every column the model reads is here: others are not read
+    if columns and set(columns) - set(header):  # say what is missing before parsing values (an id column's text)
+        named = [c for j, c in enumerate(header) if j != li]
+        order_columns(np.empty((0, len(named)), np.float32), named, columns, str(path), "the model's")
+    if columns:  # every column the model reads is here: others are not read
         unused = [j for j, c in enumerate(header) if j != li and c not in set(columns)]
         if unused:
             warnings.warn(f"{path}: column(s) the model does not read are left out: "
                           f"{', '.join(repr(header[j]) for j in unused[:5])}{' ...' if len(unused) > 5 else ''}.",
                           TransferkitWarning, stacklevel=3)  # fmt: skip
         skip |= set(unused)
-    x = csv_features(path, header, body, skip)
+    x = csv_features(path, header, body, skip, training=False)
     named = [c for j, c in enumerate(header) if j not in skip]
     return order_columns(x, named, columns, str(path), "the model's") if columns else x
 

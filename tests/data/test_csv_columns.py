@@ -113,3 +113,14 @@ def test_an_unnamed_index_column_is_refused_and_a_named_one_warned_of(tmp_path):
     (tmp_path / "id.csv").write_text("id,f,label\n" + "\n".join(rows) + "\n")
     with pytest.warns(UserWarning, match=r"column 'id' holds the row numbers \(0\.\.29\)"):
         assert load_domain(str(tmp_path / "id.csv")).x.shape == (30, 2)
+
+
+def test_predict_names_a_missing_model_column_before_an_unread_text_column(tmp_path):
+    from transferkit.predict import read_feature_csv
+
+    (tmp_path / "b.csv").write_text("id,b\nr1,1.0\nr2,2.0\n")
+    with pytest.raises(TransferkitError, match=r"missing \['a'\], extra \['id'\]"):  # was: "column 'id' is not numeric"
+        read_feature_csv(tmp_path / "b.csv", columns=["a", "b"])
+    with pytest.raises(TransferkitError, match=r"column 'id' is not numeric") as e:  # a model without column names
+        read_feature_csv(tmp_path / "b.csv")
+    assert e.value.fix == "drop it: this model reads numeric feature columns only."

@@ -375,9 +375,12 @@ def _looks_like_data(header: list[str]) -> bool:
     return ints not in (list(range(len(ints))), list(range(1, len(ints) + 1)))
 
 
-def csv_features(path: Path, header: list[str], body: list[list[str]], skip: int | set | None = None) -> np.ndarray:
+def csv_features(
+    path: Path, header: list[str], body: list[list[str]], skip: int | set | None = None, training: bool = True
+) -> np.ndarray:
     """(N, D) float32 of every column but ``skip`` (an index or a set of them); a non-numeric
-    column is named, with the fix."""
+    column is named, with the fix (``training``: for a data set to train on, else for inputs
+    to predict)."""
     skip = set() if skip is None else {skip} if isinstance(skip, int) else set(skip)
     try:
         return np.asarray([[float(v) for j, v in enumerate(r) if j not in skip] for r in body], dtype=np.float32)
@@ -389,11 +392,10 @@ def csv_features(path: Path, header: list[str], body: list[list[str]], skip: int
                 f"{path}: data row {i + 1} has {what} in column {header[j]!r}.",
                 "fill in or impute missing values, or drop those rows.",
             ) from None
-        raise TransferkitError(
-            f"{path}: column {header[j]!r} is not numeric ({v[:40]!r} is not a number).",
-            f"drop it, keeping only numeric feature columns; if it holds the texts to train on, set "
-            f"`text_column: {header[j]}` (with a text encoder as the source).",
-        ) from None
+        fix = (f"drop it, keeping only numeric feature columns; if it holds the texts to train on, set "
+               f"`text_column: {header[j]}` (with a text encoder as the source)." if training else
+               "drop it: this model reads numeric feature columns only.")  # fmt: skip
+        raise TransferkitError(f"{path}: column {header[j]!r} is not numeric ({v[:40]!r} is not a number).", fix) from None
 
 
 def _listed(names: list[str], most: int = 5) -> str:
