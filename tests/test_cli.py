@@ -398,7 +398,7 @@ def test_first_line_of_a_library_error():
     assert _first_line(OSError("We couldn't connect to 'https://huggingface.co'.\nCheck your internet.")) == (
         "We couldn't connect to 'https://huggingface.co'."
     )
-    assert len(_first_line(OSError("x" * 500))) == 200
+    assert len(_first_line(OSError("x" * 500))) == 300
 
 
 def test_overrides_as_a_dict_or_strings_mean_the_same():

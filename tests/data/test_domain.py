@@ -211,6 +211,12 @@ def test_whole_number_class_names_are_names_not_positions():
         numbered.subset([0, 1])
     named = Domain("mixed", x, y, ["cat", "dog", "1"], (0.0, 1.0))
     assert named.subset([0, 1]).classes == ["cat", "dog"]  # not all numbers: whole numbers are positions
+    twins = Domain("twins", x, y, ["0", "1", "01"], (0.0, 1.0))
+    with pytest.raises(TransferkitError, match=r"class 2 is ambiguous: several class names are the same number"):
+        twins.subset([2, 0])  # was read as positions: ['01', '0']
+    assert twins.subset(["01", "0"]).classes == ["01", "0"]
+    with pytest.raises(TransferkitError, match=r"class True is a truth value"):
+        numbered.subset([True, 2])
 
 
 def test_class_brackets_on_a_path_say_to_use_classes(tmp_path):

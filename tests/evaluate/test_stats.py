@@ -253,6 +253,10 @@ def test_the_unchecked_note_names_what_is_missing():
     assert unchecked_reason({**_summary(no_base), "seeds": [0, 1]}) == (
         "that needs scratch among the methods (or source_only at k = 0)"
     )
+    at_k0 = results_table(_result({("adabn", 0): [0.6, 0.7]}))
+    assert unchecked_reason({**_summary(at_k0), "seeds": [0, 1]}) == (
+        "that needs source_only among the methods (scratch cannot run without target labels)"
+    )
 
 
 def test_two_models_that_agree_on_every_test_example_get_an_interval_not_a_point():

@@ -91,8 +91,17 @@ class Domain:
         ``1``, ``2``, ``3``; numeric CSV labels), a whole number is a name, never a position."""
         if isinstance(c, str) and c in self.classes:
             return self.classes.index(c)
-        numbered = {int(n): i for i, n in enumerate(self.classes) if re.fullmatch(r"[+-]?\d+", n.strip())}
-        if len(numbered) == len(self.classes) and not isinstance(c, bool):
+        if isinstance(c, bool):  # YAML's yes/no, true/false: neither a name nor a position
+            raise TransferkitError(f"{self.name}: class {c!r} is a truth value, not a class.",
+                                   f"list classes by name ({self.classes[:5]}) or by position.")  # fmt: skip
+        whole = [n for n in self.classes if re.fullmatch(r"[+-]?\d+", n.strip())]
+        numbered = {int(n): self.classes.index(n) for n in whole}
+        if len(whole) == len(self.classes) and len(numbered) < len(whole) and not isinstance(c, str):
+            raise TransferkitError(
+                f"{self.name}: class {c!r} is ambiguous: several class names are the same number ({self.classes}).",
+                "list the classes by their names as strings in quotes (e.g. '01').",
+            )
+        if len(numbered) == len(self.classes):
             try:
                 value = int(c) if float(c) == int(float(c)) else None
             except (TypeError, ValueError, OverflowError):

@@ -426,6 +426,8 @@ def order_columns(
 
 def _row_numbers(values: list[str]) -> bool:
     """Whether ``values`` are 0..N-1 or 1..N in order: a saved row index."""
+    if not values or values[0].strip() not in ("0", "1") or (len(values) > 1 and not _is_number(values[1])):
+        return False  # most columns are ruled out here, without reading them all
     try:
         ints = [float(v) for v in values]
     except ValueError:

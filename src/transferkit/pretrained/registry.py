@@ -57,12 +57,12 @@ class PretrainedSource:
 SOURCES: dict[str, PretrainedSource] = {}
 
 
-
-def _first_line(error: Exception, most: int = 200) -> str:
+def _first_line(error: Exception, most: int = 300) -> str:
     """A library's error in one short line: Hugging Face's span several, with links."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     text = lines[0] if lines else type(error).__name__
     return text if len(text) <= most else text[: most - 3] + "..."
+
 
 def register_pretrained(name: str, description: str) -> Callable[[Loader], Loader]:
     def wrap(load: Loader) -> Loader:

@@ -138,7 +138,9 @@ def unchecked_reason(summary: dict) -> str:
         return "every method here is the baseline itself; add a transfer method (e.g. finetune) to compare with it"
     needs = []
     if not any(r["method"] in baselines for r in rows):
-        needs.append("scratch among the methods (or source_only at k = 0)")
+        only_k0 = rows and all(int(r.get("shots", 1)) == 0 for r in rows)
+        needs.append("source_only among the methods (scratch cannot run without target labels)" if only_k0
+                     else "scratch among the methods (or source_only at k = 0)")  # fmt: skip
     if len(summary.get("seeds") or max((r.get("seeds") or [] for r in rows), key=len, default=[])) < 2:
         needs.append("at least 2 seeds, for an interval of the gain")
     return "that needs " + (" and ".join(needs) or "scratch (or source_only at k = 0) and at least 2 seeds")
