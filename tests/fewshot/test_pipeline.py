@@ -426,3 +426,12 @@ def test_the_accuracy_plot_shows_intervals_at_a_single_k_and_the_chance_level(tm
     (bars,) = ax.containers  # a band of one K has no width: the interval is an error bar
     assert np.allclose(bars.lines[2][0].get_segments()[0][:, 1], [52.0, 58.0])
     assert ax.get_ylim()[0] <= 20 - 5 and any(line.get_label() == "chance (20 %)" for line in ax.lines)
+
+
+def test_auto_runs_once_per_source_seed_not_once_as_scratch_does():
+    """auto uses the source when there is one: it ran on the first seed only, reported as '(no source)'."""
+    from transferkit.fewshot.config import MethodSpec
+    from transferkit.fewshot.pipeline import resolve_methods
+
+    by = {m.label: m for m in resolve_methods([MethodSpec(name=n) for n in ("auto", "scratch", "head")])}
+    assert by["auto"].uses_source and by["head"].uses_source and not by["scratch"].uses_source

@@ -103,7 +103,9 @@ class EpisodicMethod:
 
     @property
     def uses_source(self) -> bool:
-        return self.on_features or self.method.uses_source
+        """Whether its result depends on the source model (a few-shot run always has one):
+        ``auto`` uses it when there is one, so it runs once per source seed, as ``head`` does."""
+        return self.on_features or self.method.uses_source or self.method.optional_source
 
 
 def resolve_methods(specs: Sequence[MethodSpec]) -> list[EpisodicMethod]:
