@@ -368,3 +368,21 @@ def test_knn_pad_sees_domains_whose_means_match():
     apart = rng.normal(size=(6, 8))
     assert proxy_a_distance(apart[:3], apart[3:] + 10.0, classifier="knn") > 1.9  # 3 rows each: k shrinks
     assert proxy_a_distance(apart[:1], apart[1:], classifier="knn") is None  # too few to cross-validate
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"base": "imm"}, r"base 'imm' is not an adaptation method"),
+        ({"base_params": {"trade_off": 50.0}}, r"base_params \['trade_off'\] are given without a base"),
+        ({"base": "dann", "base_params": {"steps": 5}}, r"base_params \['steps'\] have no effect"),
+        ({"base": "mcc", "base_params": {"temperatur": 2}}, r"method 'mcc': temperatur: Extra inputs"),
+    ],
+)
+def test_self_training_base_is_checked_when_the_method_is_built(params, message):
+    """They failed only when self_training started, after the source and earlier methods had trained
+    (or, for base_params without base, were silently ignored)."""
+    from transferkit.methods import get_method
+
+    with pytest.raises(TransferkitError, match=message):
+        get_method("self_training", **params)

@@ -78,6 +78,22 @@ class SelfTraining(Method):
     min_shots = 0
     needs_same_classes = True
 
+    def __init__(self, **params) -> None:
+        super().__init__(**params)
+        p = self.params
+        if p.base is None and p.base_params:
+            raise TransferkitError(
+                f"method 'self_training': base_params {sorted(p.base_params)} are given without a base, so nothing reads them.",
+                "add base: <an adaptation method> (e.g. mcc), or drop base_params.",
+            )
+        fixed = sorted(set(p.base_params) & {"steps", "batch_size", "augment"})
+        if fixed:
+            raise TransferkitError(
+                f"method 'self_training': base_params {fixed} have no effect: the base follows self_training's schedule.",
+                f"set {', '.join(fixed)} on self_training itself.",
+            )
+        self._base()  # a misspelt base or base parameter fails here, before any training
+
     def _base(self) -> Method | None:
         p = self.params
         if p.base is None:
