@@ -50,6 +50,13 @@ def unlabelled_methods() -> list[str]:
     return [name for name, m in METHODS.items() if m.min_shots == 0]
 
 
+def _listed(ranges):
+    """Ranges for JSON: nested lists, or None."""
+    if ranges is None:
+        return None
+    return [list(r) if isinstance(r, (tuple, list)) else r for r in ranges]
+
+
 def _union(a, b):
     """Per column, the range covering both ``a`` and ``b`` ((lo, hi) pairs); ``b`` without ``a``."""
     if a is None or len(a) != len(b):
@@ -296,6 +303,13 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                    f"{tuple(like)}.", f"give {what} in the same layout and size as fit's X.")  # fmt: skip
         return x
 
+    def _named(self, recipe: Recipe) -> Recipe:
+        """``recipe`` with fit's column names (a DataFrame's), so that warnings name columns."""
+        names = getattr(self, "feature_names_in_", None)
+        if recipe.columns or names is None or len(recipe.shape) != 1 or len(names) != recipe.shape[0]:
+            return recipe
+        return dataclasses.replace(recipe, columns=tuple(str(n) for n in names))
+
     def _scale_note(self, x: np.ndarray) -> str | None:
         """``scale_warning`` for inputs given after fit's X; vectors only against a source's
         range (a range from a few labelled rows says little of other vectors)."""
@@ -303,9 +317,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if fit_range is not None:  # fit warned that X is off the source's scale: inputs on X's scale are not
             own = dataclasses.replace(self.recipe_, value_range=fit_range,
                                       column_ranges=getattr(self, "fit_column_ranges_", None))  # fmt: skip
-            return scale_warning(x, own, "the source and X (given to fit) hold")  # warned of again
+            return scale_warning(x, self._named(own), "the source and X (given to fit) hold")  # warned of again
         if len(self.recipe_.shape) == 3 or getattr(self, "range_from_source_", True):
-            return scale_warning(x, self.recipe_)
+            return scale_warning(x, self._named(self.recipe_))
         return None
 
     def predict_proba(self, X) -> np.ndarray:
@@ -336,7 +350,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.model_.save(path, {"recipe": self.recipe_.to_dict(), "labels": labels, "estimator": self._saved_params(),
                                 "feature_names": None if names is None else [str(n) for n in names],
                                 "fit_input_shape": list(self.input_shape_),
-                                "range_from_source": self.range_from_source_})  # fmt: skip
+                                "range_from_source": self.range_from_source_,
+                                "fit_range": _listed(getattr(self, "fit_range_", None)),
+                                "fit_column_ranges": _listed(getattr(self, "fit_column_ranges_", None))})  # fmt: skip
 
     def _saved_params(self) -> dict:
         """The parameters a loaded classifier gets back: all but the source (a loaded
@@ -373,6 +389,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if len(clf.recipe_.shape) == 1:
             clf.n_features_in_ = int(clf.recipe_.shape[0])
         clf.range_from_source_ = bool(meta.get("range_from_source", True))  # a run's vectors: the source's range
+        fit_range, fit_columns = meta.get("fit_range"), meta.get("fit_column_ranges")  # what fit warned of, by save()
+        clf.fit_range_ = tuple(fit_range) if fit_range else None
+        clf.fit_column_ranges_ = tuple(tuple(r) for r in fit_columns) if fit_columns else None
         if "auto_decision" in model.config:
             clf.auto_decision_ = model.config["auto_decision"]
         return clf

@@ -108,3 +108,30 @@ def test_after_a_fit_warned_of_other_units_inputs_like_x_are_not_warned_of():
         clf.predict(far)
     assert any("the source and X (given to fit) hold" in str(w.message) for w in said)
     del rng
+
+
+def test_a_saved_classifier_keeps_what_fit_warned_of_and_names_dataframe_columns(tmp_path):
+    import warnings
+
+    import pandas as pd
+
+    import transferkit as tk
+
+    src = tk.pretrain(pd.DataFrame(_wine_like(100, 0), columns=NAMES), np.arange(100) % 2, epochs=1)
+    xt = _wine_like(80, 1)
+    xt[:, 1] *= 400
+    frame = pd.DataFrame(xt, columns=NAMES)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        tk.TransferClassifier("head", source=src, method_params={"steps": 2}).fit(frame[:4], np.arange(4) % 2).save(
+            tmp_path / "m"
+        )
+    loaded = tk.TransferClassifier.load(tmp_path / "m")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        loaded.predict(frame[4:])  # on X's scale: silent before saving, and now after loading too
+        far = frame[4:].copy()
+        far["proline"] /= 1000
+        loaded.predict(far)
+    notes = [str(w.message) for w in said if "far outside" in str(w.message)]
+    assert len(notes) == 1 and "column 'proline'" in notes[0], notes  # named, not "column 2 (counting from 0)"
