@@ -249,6 +249,16 @@ def scale_warning(x: np.ndarray, recipe: Recipe, trained_on: str = "the model wa
     return None
 
 
+def _scale_reference(run: Path) -> str:
+    """Whose values a run's vector inputs are compared with: the source's where the run had
+    source data (its scale is every model's, adapted ones included), else the training data's."""
+    try:
+        had_source = bool(json.loads((run / "summary.json").read_text(encoding="utf-8")).get("source"))
+    except (OSError, ValueError):
+        had_source = False
+    return "the source holds (the scale this run's models read)" if had_source else "the model was trained on"
+
+
 def predict(
     run_dir: str | Path, inputs: str | Path, out: str | Path | None = None, on_warning=None,
     text_column: str | None = None, **which,
@@ -301,7 +311,7 @@ def predict(
                 # uint8 arrays are 0..255, whatever scale the training arrays had (e.g. 0..16):
                 # that range, not the training data's, maps them to the model's [0, 1]
                 recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
-            note = None if eight_bit else scale_warning(x, recipe)  # uint8: the scale is known (dark is dark)
+            note = None if eight_bit else scale_warning(x, recipe, _scale_reference(Path(run_dir)))  # uint8: known scale
             if note:
                 (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(note)
             probs = predict_proba(model, apply_recipe(x, recipe))
