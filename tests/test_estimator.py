@@ -646,3 +646,15 @@ def test_pretrain_names_inputs_it_cannot_read_as_numbers():
                  (["a b", "c d", "e f", "g h"], list("xyxy"))):  # fmt: skip
         with pytest.raises(TransferkitError, match=r"X_source cannot be read as numbers \(could not convert string"):
             pretrain(X, y, epochs=1)
+
+
+def test_labels_for_some_source_classes_only_get_advice_that_keeps_all_classes():
+    """The advice was a new-head method, which would silently drop the unlabelled classes."""
+    from transferkit import pretrain
+
+    rng = np.random.default_rng(0)
+    src = pretrain(rng.uniform(size=(60, 3)), np.arange(60) % 3, epochs=1)
+    with pytest.raises(TransferkitError, match=r"y labels only some of them \(none of \['2'\]\)") as e:
+        TransferClassifier("mcc", source=src, method_params={"steps": 2}).fit(
+            rng.uniform(size=(10, 3)), np.arange(10) % 2, X_unlabelled=rng.uniform(size=(20, 3)))  # fmt: skip
+    assert "at least one labelled example of every source class" in e.value.fix

@@ -224,6 +224,15 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 raise TransferkitError(e.problem, "give labelled X, y, or use a method that runs without target "
                                        f"labels: {', '.join(unlabelled_methods())}.") from None  # fmt: skip
             if method.needs_same_classes and not same:
+                if src is not None and set(tgt.classes) < set(src.classes):  # labels for some classes only
+                    missing = [c for c in src.classes if c not in tgt.classes]
+                    raise TransferkitError(
+                        f"method {self.method!r} keeps the source's head, whose classes are all of the source's, "
+                        f"but y labels only some of them (none of {_brief(missing)}).",
+                        "give at least one labelled example of every source class, or fit(None, None, "
+                        "X_unlabelled=...) with no labels; a method that trains a new head ('head', 'finetune') "
+                        "would learn only the labelled classes.",
+                    ) from None
                 raise TransferkitError(e.problem, "pick a method that trains a new head (e.g. 'head' or "
                                        "'finetune'), or fit on the source's classes.") from None  # fmt: skip
             raise
