@@ -40,3 +40,11 @@ def test_the_report_renders_a_summary_whose_target_has_no_recipe():
                "model_selection": "fixed", "results": [], "negative_transfer": [], "skipped": []}  # fmt: skip
     for recipe in ({}, {"recipe": None}):  # was a KeyError / AttributeError
         assert "inputs: recipe not recorded" in render_report({**summary, "target": {**target, **recipe}}, {})
+
+
+def test_the_gain_column_of_a_k0_run_without_a_baseline_does_not_name_scratch():
+    from transferkit.report.table import header
+
+    rows = [{"method": "mcc", "shots": 0, "gain_vs_scratch": None}, {"method": "dann", "shots": 0}]
+    assert header(rows)[4] == "gain vs source_only (pts) [95% CI]"  # was "gain vs scratch", which cannot run at k = 0
+    assert header([{"method": "head", "shots": 5}])[4] == "gain vs scratch (pts) [95% CI]"
