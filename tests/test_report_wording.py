@@ -1,4 +1,4 @@
-"""The report states the target's input recipe in words, not as a Python dict."""
+"""The report in words: the input recipe (not a Python dict), the gain column's baseline, old summaries."""
 
 from transferkit.data.preprocess import Recipe
 from transferkit.data.text import TextRecipe
