@@ -198,7 +198,7 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         params = {"freeze": cut, "shared_lr_mult": p.retrain_lr_mult}
         where += f": blocks 1..{cut} frozen, the rest re-trained at {p.retrain_lr_mult}x the head's rate"
     # with one example per class only the LogME check runs, and it rules out clear harm only
-    verdict = "the source helps" if by_loo else "no strong evidence against the source"
+    verdict = "the source's features beat the no-transfer reference" if by_loo else "no strong evidence against the source"
     reason = f"{verdict}: {said}; {where}; {method}"
     return _choice(method, params, reason, signals, start, p, cut=cut)
 
