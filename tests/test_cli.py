@@ -412,3 +412,12 @@ def test_overrides_as_a_dict_or_strings_mean_the_same():
     assert parse_set("seeds=2") == {"seeds": 2}  # was: "--set 's' is not key=value" for each character
     with pytest.raises(TransferkitError, match=r"override \('seeds', 2\) is not a key=value string"):
         parse_set([("seeds", 2)])
+
+
+def test_a_section_level_config_error_reads_without_pydantic_wrapping(tmp_path, capsys):
+    cfg = {"source": {"data": "mnist5k"}, "target": {"data": "optdigits", "shots": [1]},
+           "fewshot": {"n_way": 5, "cross_domain": True}}  # fmt: skip
+    assert main(["fewshot", str(_write(tmp_path, cfg))]) == 2
+    err = capsys.readouterr().err
+    assert "field `target`: a few-shot target has no `shots`" in err  # was "Value error, ..." and "(got a section)"
+    assert "(got a section)" not in err and "Value error" not in err

@@ -182,8 +182,10 @@ def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
         err = e.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "(top level)"
         got = err.get("input")
-        got_s = repr(got) if not isinstance(got, dict) else "a section"
-        raise TransferkitError(f"{where}: field `{field}`: {err['msg']} (got {got_s}).", fix) from None
+        msg = err["msg"].removeprefix("Value error, ")  # pydantic's prefix to a validator's own message
+        got_s = "" if isinstance(got, dict) else f" (got {got!r})"  # a whole section says nothing more
+        text = f"{where}: field `{field}`: {msg}{got_s}"
+        raise TransferkitError(text if text.endswith(".") else text + ".", fix) from None
 
 
 def read_experiment(
