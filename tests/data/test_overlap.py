@@ -126,6 +126,7 @@ def test_the_accuracy_plot_names_its_interval_and_shows_it_at_a_single_k(tmp_pat
     plots.plot_accuracy_vs_shots([row], tmp_path / "p.png")
     ax = figures[-1].axes[0]
     assert len(ax.containers) == 1 and "95% CI over seeds and test examples" in ax.get_title()
+    assert ax.get_xlim() == (4.0, 6.0) and list(ax.get_xticks()) == [5]  # one k: room around it, one tick
     plots.plot_accuracy_vs_shots([{**row, "accuracy_ci95": None, "seeds": [0]}], tmp_path / "p.png")
     assert "no interval" in figures[-1].axes[0].get_title()
 

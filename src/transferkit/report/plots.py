@@ -44,6 +44,10 @@ def plot_accuracy_vs_shots(results: list[dict], path: Path) -> Path:
     for method in dict.fromkeys(r["method"] for r in results):
         plot_method(ax, sorted((r for r in results if r["method"] == method), key=lambda r: r["shots"]), method)
     no_interval = not any(r.get("accuracy_ci95") for r in results)  # e.g. one seed
+    shots = sorted({r["shots"] for r in results})
+    ax.set_xticks(shots)  # the k that ran, not fractions of one
+    if len(shots) == 1:  # one k (e.g. k = 0 only): room around it, not a hair-thin axis
+        ax.set_xlim(shots[0] - 1, shots[0] + 1)
     ax.set_xlabel("labelled target examples per class (k)")
     ax.set_ylabel("target test accuracy (%)")
     ax.set_title("Accuracy vs k (mean" + (": no interval, e.g. one seed)" if no_interval else
