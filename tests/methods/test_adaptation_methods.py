@@ -90,9 +90,8 @@ def test_coral_term_aligns_the_layer_it_is_told():
 
 
 def test_self_training_rejects_an_unknown_base():
-    method = get_method("self_training", base="finetune")
-    with pytest.raises(TransferkitError, match="base 'finetune'"):
-        method._base()
+    with pytest.raises(TransferkitError, match="base 'finetune'"):  # when built, not when it starts training
+        get_method("self_training", base="finetune")
 
 
 # --- domain-specific BatchNorm -----------------------------------------------------------
