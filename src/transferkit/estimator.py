@@ -178,6 +178,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if len(labels) < 2:
             raise TransferkitError(f"fit got one class ({plain(labels[0])!r}): there is nothing to tell apart.",
                                    "give examples of at least two classes.")  # fmt: skip
+        if names is not None and not tgt.is_image and len(names) == tgt.input_shape[0]:
+            tgt.meta.setdefault("columns", [str(n) for n in names])  # so that scale warnings name the columns
         source_model = source.model if source is not None else None
         shape = source_model.config["input_shape"] if source_model is not None else tgt.input_shape
         src = source.domain if source is not None else None

@@ -121,11 +121,12 @@ def test_a_saved_classifier_keeps_what_fit_warned_of_and_names_dataframe_columns
     xt = _wine_like(80, 1)
     xt[:, 1] *= 400
     frame = pd.DataFrame(xt, columns=NAMES)
-    with warnings.catch_warnings(record=True):
+    with warnings.catch_warnings(record=True) as fit_said:
         warnings.simplefilter("always")
         tk.TransferClassifier("head", source=src, method_params={"steps": 2}).fit(frame[:4], np.arange(4) % 2).save(
             tmp_path / "m"
         )
+    assert any("column 'ash'" in str(w.message) for w in fit_said)  # fit names it too (was "column 1 (counting ...)")
     loaded = tk.TransferClassifier.load(tmp_path / "m")
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
