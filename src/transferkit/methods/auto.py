@@ -27,7 +27,7 @@ blocks (c = 1..B), rho_c the same architecture's features with random weights (w
                         only on strong evidence against it (log Bayes factor < one_shot_log_bf
                         < 0): at one shot a sound source's features nearly always beat none
                         (Tian et al., ECCV 2020, "Rethinking Few-Shot Image Classification")
-    4. method   no transfer  -> scratch ("the source does not help"), else
+    4. method   no transfer  -> scratch (the reason starts "negative-transfer guard:"), else
                 new classes (a new head) and c* = B: new_task_method (gradual unfreezing,
                 Howard & Ruder, ACL 2018: the random head is trained before the shared
                 blocks are opened to its gradients), else

@@ -17,7 +17,11 @@ BASELINE = "scratch"
 
 
 def package_versions() -> dict[str, str]:
-    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    """Python, platform, the key packages' versions and torch's CPU thread count: results
+    reproduce for the same ones (docs/protocol.md, point 7)."""
+    import torch
+
+    out = {"python": sys.version.split()[0], "platform": platform.platform(), "torch_threads": str(torch.get_num_threads())}
     for dist in ("transferkit", "torch", "numpy", "scikit-learn", "safetensors", "pydantic"):
         try:
             out[dist] = metadata.version(dist)
