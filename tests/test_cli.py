@@ -422,3 +422,14 @@ def test_a_section_level_config_error_reads_without_pydantic_wrapping(tmp_path, 
     err = capsys.readouterr().err
     assert "field `target`: a few-shot target has no `shots`" in err  # was "Value error, ..." and "(got a section)"
     assert "(got a section)" not in err and "Value error" not in err
+
+
+def test_a_fine_tuning_that_diverged_is_kept_in_the_summary_and_report(tmp_path, image_npz, capsys):
+    cfg = tiny_experiment(*image_npz, seeds=1, methods=[{"name": "finetune", "params": {"steps": 5, "probe_steps": 15,
+                                                                                      "lr": 1e3, "shared_lr_mult": 1.0}}])  # fmt: skip
+    cfg["target"]["shots"] = [5]
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert len(summary["method_warnings"]) == 1 and "fine-tuning raised the loss" in summary["method_warnings"][0]
+    assert f"- {summary['method_warnings'][0]}" in (tmp_path / "run" / "report.md").read_text()
+    assert f"warning: {summary['method_warnings'][0]}" in capsys.readouterr().out

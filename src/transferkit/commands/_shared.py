@@ -26,7 +26,7 @@ def print_summary(summary: dict) -> None:
     for info in ((summary.get("source") or {}).get("models") or {}).values():
         if info.get("warning"):
             print(f"warning: {info['warning']}")
-    for note in (summary.get("target") or {}).get("warnings") or []:
+    for note in [*((summary.get("target") or {}).get("warnings") or []), *(summary.get("method_warnings") or [])]:
         print(f"warning: {note}")
     target = summary.get("target") or {}
     shared, same = target.get("test_examples_in_source"), target.get("test_examples_in_source_same_class")

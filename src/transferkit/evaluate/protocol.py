@@ -9,6 +9,7 @@ methods receive a :class:`TransferTask`, which holds no test data at all.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ import torch
 from transferkit.config import ExperimentConfig
 from transferkit.data.overlap import check_test_not_in_source
 from transferkit.data.splits import TargetData, draw_shots
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.evaluate.prepare import Prepared, prepare
 from transferkit.evaluate.source_check import source_steps, weak_source_warning
 from transferkit.methods import METHODS, Method, TransferTask, get_method
@@ -59,6 +60,7 @@ class ProtocolResult:
     source_models: dict[int, TransferModel] = field(default_factory=dict)
     test_in_source: int = 0  # target test examples found, input for input, in the source (a few: duplicates)
     test_in_source_same_class: int = 0  # ... of them under the same class name there
+    method_notes: list[str] = field(default_factory=list)  # transferkit warnings raised while methods trained
 
 
 def resolve_device(name: str) -> torch.device:
@@ -184,7 +186,13 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                 )
                 t0 = time.perf_counter()
                 torch.manual_seed(seed)
-                model = method.fit(task)
+                with warnings.catch_warnings(record=True) as caught:  # kept for the report, and said as usual
+                    warnings.simplefilter("always", TransferkitWarning)
+                    model = method.fit(task)
+                for w in caught:
+                    if issubclass(w.category, TransferkitWarning):
+                        result.method_notes.append(str(w.message))
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
                 seconds = time.perf_counter() - t0
                 if "selection" in task.extras:
                     result.selections.append({"method": method.name, "shots": k, "seed": seed,

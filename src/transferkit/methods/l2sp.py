@@ -50,4 +50,4 @@ class L2SP(Method):
 
     def fit(self, task: TransferTask) -> TransferModel:
         p = self.params
-        return probe_then_tune(task, p, lambda m: l2sp_penalty(m, p.alpha, p.beta))
+        return probe_then_tune(task, p, lambda m: l2sp_penalty(m, p.alpha, p.beta), name="l2sp")

@@ -78,6 +78,8 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     lines += negative_transfer_lines(summary)
     if summary["skipped"]:
         lines += [skipped_line(summary["skipped"]), ""]
+    if summary.get("method_warnings"):  # raised while methods trained, e.g. a fine-tuning that diverged
+        lines += ["**Warnings while methods trained:**", ""] + [f"- {w}" for w in summary["method_warnings"]] + [""]
     lines += adaptation_markdown(summary.get("adaptation"))
     lines += auto_section(summary)  # what `method: auto` chose and why (report/auto.py)
     for title, rel in plots.items():

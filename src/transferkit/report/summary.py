@@ -152,6 +152,7 @@ def build_summary(result: ProtocolResult) -> dict:
         ],
         "negative_transfer_checked": sum(bool(r.get("gain_ci95") or r.get("gain_vs_source_only_ci95")) for r in results),
         "skipped": result.skipped,
+        "method_warnings": list(dict.fromkeys(result.method_notes)),  # e.g. a fine-tuning that diverged
         "auto_decisions": auto_decisions(result),
         "model_selection": "fixed training budgets; no model or checkpoint is chosen on this run's target test split "
                            "(some defaults were set on benchmark pairs, see docs/protocol.md)",
