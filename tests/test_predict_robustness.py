@@ -347,3 +347,13 @@ def test_texts_that_are_empty_or_not_strings(tmp_path):
     with pytest.warns(TransferkitWarning, match=r"1 input\(s\) have no text \(rows 1\)"):
         texts, names = load_text_inputs(tmp_path / "p.csv")
     assert texts == ["Great value", ""] and names == ["0", "1"]
+
+
+def test_a_text_column_given_to_predict_is_named_as_the_users(tmp_path):
+    from transferkit.data.text import load_text_inputs
+
+    (tmp_path / "t.csv").write_text("id,text\n1,great\n")
+    with pytest.raises(TransferkitError, match=r"no column 'nope', the column --text-column names"):
+        load_text_inputs(tmp_path / "t.csv", "nope", "the column --text-column names")
+    with pytest.raises(TransferkitError, match=r"no column 'review', the text column the model was trained with"):
+        load_text_inputs(tmp_path / "t.csv", "review")

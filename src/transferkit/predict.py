@@ -283,13 +283,14 @@ def predict(
     model = TransferModel.load(path)
     meta = json.loads(model_file(path, ".json").read_text())
     label_column, run_text_column = run_columns(run_dir)
+    whose = "the column --text-column names" if text_column else "the text column the model was trained with"
     text_column = text_column or run_text_column
     if meta["recipe"].get("kind") == "text":  # texts, tokenised by the pretrained source's tokenizer
         from transferkit.data.text import TextRecipe, count_truncated, load_text_inputs, tokenize, truncation_note
 
         recipe = TextRecipe(**meta["recipe"])
         tokenizer = getattr(model.shared, "tokenizer", None) or recipe.tokenizer()  # scratch text models have none
-        texts, names = load_text_inputs(inputs, text_column)
+        texts, names = load_text_inputs(inputs, text_column, whose)
         note = truncation_note(count_truncated(tokenizer, texts, recipe.max_length), len(texts), recipe.max_length)
         if note:  # a verdict at the end of a long text would not count: say so
             (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(note)

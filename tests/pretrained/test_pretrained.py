@@ -314,3 +314,23 @@ def test_minilm_text_encoder_offline(monkeypatch, capfd):
     assert sim[0, 1] > sim[0, 2] + 0.3
     alone = encoder.encode(texts[:1])  # no padding: the mask must make this identical
     assert torch.allclose(alone[0], emb[0], atol=1e-5)
+
+
+def test_a_missing_hf_weights_folder_is_named_not_called_offline(tmp_path):
+    from transferkit.pretrained.registry import _resolve_text_model
+
+    with pytest.raises(TransferkitError, match=r"weights folder '.*nope' for hf:some/model does not exist"):
+        _resolve_text_model("some/model", tmp_path / "nope")  # was "not available offline (Repo id must be ...)"
+    (tmp_path / "f.bin").write_bytes(b"x")
+    with pytest.raises(TransferkitError, match=r"is a file, not a model folder"):
+        _resolve_text_model("some/model", tmp_path / "f.bin")
+    assert _resolve_text_model("some/model", tmp_path)[0] == str(tmp_path)
+
+
+def test_a_damaged_mobilenet_file_gets_advice_for_a_users_file_too(tmp_path):
+    from transferkit.pretrained.mobilenet_v2 import load_mobilenet_v2
+
+    (tmp_path / "bad.pth").write_text("junk")
+    with pytest.raises(TransferkitError, match=r"could not read .* as a PyTorch state dict") as e:
+        load_mobilenet_v2(tmp_path / "bad.pth")
+    assert "your `source.weights`, or leave it out to use the installed package" in e.value.fix

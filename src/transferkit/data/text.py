@@ -227,7 +227,9 @@ def load_text_file(path: str | Path, label_column: str = "label", text_column: s
     return TextDomain(str(p), [t for t, _ in rows], y, classes)
 
 
-def load_text_inputs(path: str | Path, text_column: str = "text") -> tuple[list[str], list[str]]:
+def load_text_inputs(
+    path: str | Path, text_column: str = "text", whose: str = "the text column the model was trained with"
+) -> tuple[list[str], list[str]]:
     """Unlabelled texts to predict and their names: ``line N`` for .txt and .jsonl (blank
     lines are skipped, so the numbers say which line each prediction is for), the data row
     index for .csv/.tsv."""
@@ -253,8 +255,7 @@ def load_text_inputs(path: str | Path, text_column: str = "text") -> tuple[list[
                                        f"give every line's {text_column!r} as a string in quotes.")  # fmt: skip
             if not isinstance(obj, dict) or not isinstance(obj.get(text_column), str):
                 keys = f" (its keys: {sorted(obj)[:8]})" if isinstance(obj, dict) else ""
-                raise TransferkitError(f"{p}: line {i} has no text in {text_column!r}, the text column the model "
-                                       f"was trained with{keys}.",
+                raise TransferkitError(f"{p}: line {i} has no text in {text_column!r}, {whose}{keys}.",
                                        f'write e.g. {{"{text_column}": "..."}} on every line, or name the key with '
                                        "--text-column.")  # fmt: skip
             texts.append(obj[text_column])
@@ -264,7 +265,7 @@ def load_text_inputs(path: str | Path, text_column: str = "text") -> tuple[list[
         names = [str(i) for i in range(len(texts))]
     elif suffix in (".csv", ".tsv"):
         header = csv_header(p)
-        raise TransferkitError(f"{p}: no column {text_column!r}, the text column the model was trained with "
+        raise TransferkitError(f"{p}: no column {text_column!r}, {whose} "
                                f"(columns: {header[:8]}{'...' if len(header) > 8 else ''}).",
                                "name the column that holds the texts with --text-column, or rename it.")  # fmt: skip
     else:

@@ -175,7 +175,8 @@ def load_mobilenet_v2(
     except Exception as e:
         raise TransferkitError(
             f"could not read {str(path)!r} as a PyTorch state dict ({type(e).__name__}: {e}).",
-            "check the file is complete; delete it and let transferkit download it again.",
+            "give torchvision's mobilenet_v2-b0353104.pth, complete (your `source.weights`, or leave it out to use "
+            "the installed package); a damaged download in transferkit's cache: delete it to download it again.",
         ) from e
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]

@@ -264,7 +264,14 @@ def _offline() -> bool:
 def _resolve_text_model(name: str, path: str | Path | None) -> tuple[str, str]:
     """(what to pass to from_pretrained, where it came from), local sources first."""
     if path is not None:
-        return str(path), f"user folder {path}"
+        if not Path(path).expanduser().is_dir():
+            what = "is a file, not a model folder" if Path(path).expanduser().exists() else "does not exist"
+            raise TransferkitError(
+                f"weights folder {str(path)!r} for hf:{name} {what}.",
+                "give the folder that holds the model's config.json and weights (`source.weights`), or leave "
+                "`weights` out to use an installed package or the Hugging Face hub.",
+            )
+        return str(Path(path).expanduser()), f"user folder {path}"
     if Path(name).expanduser().is_dir():
         return str(Path(name).expanduser()), f"local folder {name}"
     for hub_id, (dist, folder) in TEXT_PACKAGES.items():
