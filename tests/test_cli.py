@@ -430,6 +430,6 @@ def test_a_fine_tuning_that_diverged_is_kept_in_the_summary_and_report(tmp_path,
     cfg["target"]["shots"] = [5]
     assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert len(summary["method_warnings"]) == 1 and "fine-tuning raised the loss" in summary["method_warnings"][0]
+    assert len(summary["method_warnings"]) == 1 and "training the shared layers raised the loss" in summary["method_warnings"][0]
     assert f"- {summary['method_warnings'][0]}" in (tmp_path / "run" / "report.md").read_text()
     assert f"warning: {summary['method_warnings'][0]}" in capsys.readouterr().out

@@ -126,18 +126,21 @@ def test_method_of_a_missing_extra_says_how_to_install_it(name, task_parts, monk
         METHODS[name](**quick_params(METHODS[name])).fit(make_task(task_parts, []))
 
 
-@pytest.mark.parametrize("name", ["finetune", "l2sp"])
-def test_fine_tuning_that_diverges_keeps_the_probed_model_and_says_so(name, task_parts):
-    """MobileNetV2 at the default rates went from a good probe to chance, silently."""
+@pytest.mark.parametrize("name", ["finetune", "l2sp", "bitfit", "lora"])
+def test_training_after_the_probe_that_diverges_keeps_the_probed_model_and_says_so(name, task_parts):
+    """MobileNetV2 at finetune's default rates went from a good probe to chance, silently."""
     from transferkit.errors import TransferkitWarning
     from transferkit.methods import get_method
-    from transferkit.methods.finetune import diverged
+    from transferkit.methods._probe_guard import diverged
 
+    if name == "lora":
+        pytest.importorskip("peft", reason="lora needs peft (an optional extra)")
     assert diverged(0.1, float("nan")) and diverged(0.006, 12.0) and not diverged(0.5, 0.4)
     task = make_task(task_parts, [])
-    with pytest.warns(TransferkitWarning, match=rf"{name} \(seed 0, 9 labelled examples\): fine-tuning raised the loss"):
-        model = get_method(name, probe_steps=40, steps=5, lr=1e3, shared_lr_mult=1.0).fit(task)
+    message = rf"{name} \(seed 0, 9 labelled examples\): training the shared layers raised the loss"
+    with pytest.warns(TransferkitWarning, match=message):
+        model = get_method(name, probe_steps=40, steps=5, lr=1e4).fit(task)
     source = task.source_model.shared.state_dict()
     kept = model.shared.state_dict()
-    assert all(torch.equal(source[k], kept[k]) for k in source)  # the probed model: shared layers as in the source
+    assert set(kept) == set(source) and all(torch.equal(source[k], kept[k]) for k in source)  # the probed model
     assert torch.isfinite(predict_proba(model, task.target.x_labelled)).all()

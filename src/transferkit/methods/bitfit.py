@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
+from transferkit.methods._probe_guard import ProbeGuard
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.methods.finetune import start_from_source
 from transferkit.models import TransferModel
@@ -45,6 +46,7 @@ class BitFit(Method):
         p, t = self.params, task.target
         model = start_from_source(task).freeze("all")
         fit_probe(model, t.x_labelled, t.y_labelled, steps=p.probe_steps, on_log=task.log("head"))
+        guard = ProbeGuard(task, model)
         model.freeze(0).set_bn_policy(p.bn)
         apply_bitfit(model)
         mark_trainable(model)
@@ -52,4 +54,4 @@ class BitFit(Method):
             model, t.x_labelled, t.y_labelled, groups=model.param_groups(p.lr, p.lr, p.weight_decay),
             steps=p.steps, batch_size=p.batch_size, seed=task.seed, augment=p.augment, on_log=task.log("bitfit"),
         )  # fmt: skip
-        return model.eval()
+        return guard.result(model, self.name, "Lower lr, or try bn: frozen.")

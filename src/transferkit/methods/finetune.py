@@ -16,22 +16,21 @@ source and target classes are the same, W starts from the source's specific laye
 otherwise they are re-created for the target classes. Stage 2 starts at the probe's loss
 on the labelled examples; if it ends above 1.5x that + 0.05 (or at NaN), its steps were too
 large for these shared layers (MobileNetV2 at the default rates went to chance): the
-probed model is kept, with a warning (summary.json ``method_warnings``, the report).
+probed model is kept, with a warning (summary.json ``method_warnings``, the report;
+``_probe_guard.py``, shared with ``l2sp``, ``lora`` and ``bitfit``).
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Literal
 
-import torch
 from pydantic import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
-from transferkit.errors import TransferkitWarning
+from transferkit.methods._probe_guard import ProbeGuard
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.models import TransferModel
 from transferkit.train.probe import fit_probe
-from transferkit.train.supervised import fit_supervised, predict_proba
+from transferkit.train.supervised import fit_supervised
 
 
 class FinetuneParams(Params):
@@ -54,29 +53,15 @@ def start_from_source(task: TransferTask) -> TransferModel:
     return model if task.same_label_space else model.reset_specific(task.classes)
 
 
-def labelled_loss(model: TransferModel, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Mean cross-entropy of ``model`` (eval mode, no augmentation) on the labelled examples."""
-    with torch.no_grad():
-        p = predict_proba(model, x)[torch.arange(len(y)), y.to(torch.long)]
-    return float(-torch.log(p.clamp_min(1e-12)).mean())
-
-
-def diverged(probe_loss: float, tuned_loss: float) -> bool:
-    """Whether fine-tuning, which starts from the probe, ends well above the probe's loss on
-    the very examples it trained on (or at NaN): its steps were too large for these shared
-    layers. A working run ends at or below where it started."""
-    return not tuned_loss <= 1.5 * probe_loss + 0.05
-
-
 def probe_then_tune(task: TransferTask, p: FinetuneParams, penalty_factory=None, name: str = "finetune") -> TransferModel:
     """Shared by ``finetune`` and ``l2sp``: probe, then tune with an optional penalty.
 
-    When tuning diverges (:func:`diverged`, judged on the labelled examples only, never on
-    test data), the probed model is kept, with a warning that names the fix."""
+    When tuning diverges (``_probe_guard.py``, judged on the labelled examples only), the
+    probed model is kept, with a warning that names the fix."""
     t = task.target
     model = start_from_source(task).freeze("all")
     fit_probe(model, t.x_labelled, t.y_labelled, steps=p.probe_steps, on_log=task.log("head"))
-    probe_loss, probed = labelled_loss(model, t.x_labelled, t.y_labelled), model.copy()
+    guard = ProbeGuard(task, model)
     model.freeze(p.freeze).set_bn_policy(p.bn)
     penalty = penalty_factory(model) if penalty_factory else None
     fit_supervised(
@@ -85,17 +70,7 @@ def probe_then_tune(task: TransferTask, p: FinetuneParams, penalty_factory=None,
         steps=p.steps, batch_size=p.batch_size, seed=task.seed, augment=p.augment,
         penalty=penalty, on_log=task.log("finetune"),
     )  # fmt: skip
-    tuned_loss = labelled_loss(model, t.x_labelled, t.y_labelled)
-    if diverged(probe_loss, tuned_loss):
-        warnings.warn(
-            f"{name} (seed {task.seed}, {len(t.y_labelled)} labelled examples): fine-tuning raised the loss on its own "
-            f"training examples from {probe_loss:.3g} after the probe to {tuned_loss:.3g}, so its steps were too "
-            "large for these shared layers; the probed model (the source's shared layers, a trained head) is kept. "
-            "Lower shared_lr_mult (e.g. 0.01 for a large pretrained network) or lr.",
-            TransferkitWarning, stacklevel=2,
-        )  # fmt: skip
-        return probed.eval()
-    return model.eval()
+    return guard.result(model, name, "Lower shared_lr_mult (e.g. 0.01 for a large pretrained network) or lr, or try bn: frozen.")
 
 
 @register_method

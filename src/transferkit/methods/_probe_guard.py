@@ -1,0 +1,55 @@
+"""A guard for methods that probe the head, then train the shared layers (or parts of them).
+
+The second stage starts from the probe, at the probe's loss on the labelled examples. If it
+ends well above that loss on the very examples it trained on (1.5x + 0.05, or NaN), its
+steps were too large for these shared layers, or BatchNorm statistics from a handful of
+images moved the features: MobileNetV2 at finetune's default rates went from an 88.9 %
+probe to chance. The probed model is then kept, with a warning that names the fix (it
+reaches summary.json ``method_warnings`` and the report). Judged on the labelled examples
+only: no test example is seen.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+
+from transferkit.errors import TransferkitWarning
+from transferkit.methods.base import TransferTask
+from transferkit.models import TransferModel
+from transferkit.train.supervised import predict_proba
+
+
+def labelled_loss(model: TransferModel, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Mean cross-entropy of ``model`` (eval mode, no augmentation) on the labelled examples."""
+    with torch.no_grad():
+        p = predict_proba(model, x)[torch.arange(len(y)), y.to(torch.long)]
+    return float(-torch.log(p.clamp_min(1e-12)).mean())
+
+
+def diverged(probe_loss: float, tuned_loss: float) -> bool:
+    """Whether the second stage ended well above the probe's loss, or at NaN."""
+    return not tuned_loss <= 1.5 * probe_loss + 0.05
+
+
+class ProbeGuard:
+    """``guard = ProbeGuard(task, model)`` right after the probe; ``guard.result(model, name, fix)``
+    after the second stage: ``model``, or the probed copy when that stage diverged."""
+
+    def __init__(self, task: TransferTask, probed: TransferModel) -> None:
+        t = task.target
+        self.task, self.loss, self.probed = task, labelled_loss(probed, t.x_labelled, t.y_labelled), probed.copy()
+
+    def result(self, model: TransferModel, name: str, fix: str) -> TransferModel:
+        t = self.task.target
+        tuned = labelled_loss(model, t.x_labelled, t.y_labelled)
+        if not diverged(self.loss, tuned):
+            return model.eval()
+        warnings.warn(
+            f"{name} (seed {self.task.seed}, {len(t.y_labelled)} labelled examples): training the shared layers "
+            f"raised the loss on its own training examples from {self.loss:.3g} after the probe to {tuned:.3g}; "
+            f"the probed model (the source's shared layers, a trained head) is kept. {fix}",
+            TransferkitWarning, stacklevel=3,
+        )  # fmt: skip
+        return self.probed.eval()
