@@ -18,6 +18,7 @@ import torch
 from transferkit.errors import TransferkitWarning
 from transferkit.methods.base import TransferTask
 from transferkit.models import TransferModel
+from transferkit.models.adapters import mark_frozen
 from transferkit.train.supervised import predict_proba
 
 
@@ -52,4 +53,5 @@ class ProbeGuard:
             f"the probed model (the source's shared layers, a trained head) is kept. {fix}",
             TransferkitWarning, stacklevel=3,
         )  # fmt: skip
+        mark_frozen(self.probed)  # shared layers as in the source: on a pretrained one the checkpoint is the head
         return self.probed.eval()
