@@ -89,7 +89,6 @@ def test_after_a_fit_warned_of_other_units_inputs_like_x_are_not_warned_of():
 
     import transferkit as tk
 
-    rng = np.random.default_rng(0)
     src = tk.pretrain(_wine_like(100, 0), np.arange(100) % 2, epochs=1)
     xt = _wine_like(80, 1)
     xt[:, 1] *= 400
@@ -107,7 +106,6 @@ def test_after_a_fit_warned_of_other_units_inputs_like_x_are_not_warned_of():
         warnings.simplefilter("always")
         clf.predict(far)
     assert any("the source and X (given to fit) hold" in str(w.message) for w in said)
-    del rng
 
 
 def test_a_saved_classifier_keeps_what_fit_warned_of_and_names_dataframe_columns(tmp_path):
