@@ -7,6 +7,10 @@ with code 2; the Python API lets it propagate.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class TransferkitError(ValueError):
     """A problem with the user's input. The message names the problem and the fix."""
@@ -22,6 +26,28 @@ class TransferkitWarning(UserWarning):
     """Something the user should know about their inputs or results that does not stop
     the work (e.g. images resized, inputs on another scale). The CLI prints it as one
     ``transferkit: warning:`` line; the Python API issues it with :mod:`warnings`."""
+
+
+@contextmanager
+def collected_warnings(once: bool = False) -> Iterator[list[str]]:
+    """Collects the warnings raised inside and issues them again on leaving, also when an
+    error leaves it; yields a list that then holds transferkit's messages (for a report).
+    ``once``: each transferkit message is issued once (the same note about a target, raised
+    per candidate). Other warnings are issued again as they were raised."""
+    ours: list[str] = []
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TransferkitWarning)
+            yield ours
+    finally:
+        for w in caught:
+            mine = issubclass(w.category, TransferkitWarning)
+            if mine and once and str(w.message) in ours:
+                continue
+            if mine:
+                ours.append(str(w.message))
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
 
 
 class TrainingDiverged(TransferkitError, FloatingPointError):

@@ -9,7 +9,6 @@ methods receive a :class:`TransferTask`, which holds no test data at all.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,7 +18,7 @@ import torch
 from transferkit.config import ExperimentConfig
 from transferkit.data.overlap import check_test_not_in_source
 from transferkit.data.splits import TargetData, draw_shots
-from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.errors import TransferkitError, collected_warnings
 from transferkit.evaluate.prepare import Prepared, prepare
 from transferkit.evaluate.source_check import source_steps, weak_source_warning
 from transferkit.methods import METHODS, Method, TransferTask, get_method
@@ -186,13 +185,9 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                 )
                 t0 = time.perf_counter()
                 torch.manual_seed(seed)
-                with warnings.catch_warnings(record=True) as caught:  # kept for the report, and said as usual
-                    warnings.simplefilter("always", TransferkitWarning)
+                with collected_warnings() as notes:  # said as usual, and kept for the report
                     model = method.fit(task)
-                for w in caught:
-                    if issubclass(w.category, TransferkitWarning):
-                        result.method_notes.append(str(w.message))
-                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+                result.method_notes += notes
                 seconds = time.perf_counter() - t0
                 if "selection" in task.extras:
                     result.selections.append({"method": method.name, "shots": k, "seed": seed,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-import warnings as pywarnings
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,7 @@ from transferkit.data.files import order_columns, range_of_rows
 from transferkit.data.overlap import count_test_in_source
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.data.splits import draw_shots, make_test_split
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, collected_warnings
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file, model_stem
 from transferkit.paths import cache_dir
@@ -210,21 +209,6 @@ def labelled_examples(
     return lab, split.pool_idx
 
 
-def _say_once(caught: list) -> None:
-    """Re-issues warnings caught while candidates were prepared: transferkit's once each (the
-    same note about the target came once per candidate), the others as they were raised."""
-    from transferkit.errors import TransferkitWarning
-
-    said = set()
-    for w in caught:
-        if issubclass(w.category, TransferkitWarning):
-            if (w.category, str(w.message)) not in said:
-                said.add((w.category, str(w.message)))
-                pywarnings.warn(str(w.message), w.category, stacklevel=3)
-        else:
-            pywarnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
-
-
 def rank(
     target: str,
     shots: int = 10,
@@ -323,13 +307,11 @@ def rank(
             raise TransferkitError(f"candidate {cand.name}: {e.problem}", e.fix) from None
         return apply_recipe(x, recipe)
 
-    encoders: list = []
     warnings: list[str] = []
-
-    def _add_candidates() -> None:
-        """Loads or trains every candidate (pretrained encoders first: a mistyped name or the wrong
-        modality fails before minutes of source training), with the inputs each one reads."""
-        encoders[:] = [pretrained_candidate(name, labelled, pad, pool) for name in pretrained or []]
+    with collected_warnings(once=True):  # a note about the target, once, not once per candidate; said even
+        # when a later candidate fails. Pretrained encoders first: a mistyped name or the wrong modality
+        # fails before minutes of source training
+        encoders = [pretrained_candidate(name, labelled, pad, pool) for name in pretrained or []]
         for spec in sources or []:
             cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=pool, pad=pad)
             entries.append((cand, inputs_for(cand, pad, src)))
@@ -347,14 +329,6 @@ def rank(
                 warnings.append(f"{Path(spec).name}: {seen} of the {len(lab)} labelled examples scored here are among "
                                 "those the run's model was fine-tuned on, so its scores are optimistic; rank with "
                                 "another --seed to score it on examples it has not seen.")  # fmt: skip
-
-    caught: list = []
-    try:
-        with pywarnings.catch_warnings(record=True) as caught:  # ours said once, not once per candidate
-            pywarnings.simplefilter("always")
-            _add_candidates()
-    finally:  # also when a later candidate fails: what was found before it is still said
-        _say_once(caught)
     entries += encoders
     if get_score(by).needs_source_probs:  # LEEP, NCE: they read the source head's predictions
         headless = [c.name for c, _ in entries if not c.source_head]
