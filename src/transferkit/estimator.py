@@ -80,12 +80,13 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
     Args:
         method: A registered method name (``finetune``, ``head``, ``l2sp``, ``scratch``...).
-        shared: Shared-layer architecture (``auto``: cnn for images, mlp for vectors).
+        shared: Shared-layer architecture (``auto``: cnn for images, mlp for vectors); with
+            a :func:`~transferkit.pretrained_source`, the architecture ``scratch`` trains.
         source_epochs: Epochs of source training (10, as ``source.epochs`` in an experiment file).
         method_params: Hyper-parameters of the method (validated by it).
         random_state: Seed of everything random.
-        source: A :class:`~transferkit.source.SourceModel` from :func:`transferkit.pretrain`,
-            kept by ``clone`` (so ``cross_val_score``/``GridSearchCV`` transfer from it), or
+        source: A :class:`~transferkit.source.SourceModel` from :func:`transferkit.pretrain`
+            or :func:`transferkit.pretrained_source`, kept by ``clone`` (so ``cross_val_score``/``GridSearchCV`` transfer from it), or
             None to call :meth:`pretrain` (whose source ``clone`` does not keep).
 
     With a source, every method, ``scratch`` included, builds its model for the source's
@@ -143,7 +144,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if self.source is not None and not isinstance(self.source, SourceModel):
             raise TransferkitError(f"source={type(self.source).__name__} is not a transferkit SourceModel.",
                                    "pass source=transferkit.pretrain(X_source, y_source).")  # fmt: skip
-        if self.source is not None and self.shared not in ("auto", self.source.shared):
+        if self.source is not None and self.source.pretrained is not None:  # shared: what scratch trains
+            check_shared(self.shared)
+        elif self.source is not None and self.shared not in ("auto", self.source.shared):
             raise TransferkitError(f"shared={self.shared!r} differs from the source's shared layers "
                                    f"({self.source.shared!r}); transfer keeps the source's architecture.",
                                    f"leave shared='auto' or set shared={self.source.shared!r}.")  # fmt: skip
@@ -183,6 +186,13 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         source_model = source.model if source is not None else None
         shape = source_model.config["input_shape"] if source_model is not None else tgt.input_shape
         src = source.domain if source is not None else None
+        pretrained = source.pretrained if source is not None else None
+        if pretrained is not None and not tgt.is_image:
+            raise TransferkitError(f"X holds vectors of {tgt.input_shape[0]} features; the pretrained source "
+                                   f"{pretrained!r} reads images.", "give X as images: (N, H, W), (N, C, H, W) "
+                                   "or (N, H, W, C).")  # fmt: skip
+        if pretrained is not None:  # as in `transferkit run`: the encoder with a head for the target's classes
+            source_model = source_model.copy().reset_specific(tgt.classes)
         self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
         # make_recipe warned if X is off the source's scale: later inputs on that scale are not warned of again
         off = src is not None and not tgt.is_image and outside_range_note(tgt, src) is not None
@@ -225,6 +235,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             if no_labels:
                 raise TransferkitError(e.problem, "give labelled X, y, or use a method that runs without target "
                                        f"labels: {', '.join(unlabelled_methods())}.") from None  # fmt: skip
+            if method.needs_same_classes and pretrained is not None:
+                raise TransferkitError(f"method {self.method!r} applies a head trained on source labels, but the "
+                                       f"pretrained source {pretrained!r} has no source data, so no such head.",
+                                       "use a method that trains a new head (e.g. 'head', 'finetune', 'lora').") from None  # fmt: skip
             if method.needs_same_classes and not same:
                 if src is not None and set(tgt.classes) < set(src.classes):  # labels for some classes only
                     missing = [c for c in src.classes if c not in tgt.classes]
@@ -246,7 +260,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                           TransferkitWarning, stacklevel=2)  # fmt: skip
         mean, std = (source_model.input_mean, source_model.input_std) if source_model is not None else input_stats(x)
         seed = self._seed()
-        shared = source.shared if source is not None else self.shared
+        shared = source.shared if source is not None and pretrained is None else self.shared
         task = TransferTask(
             TargetData(x, yt, xu, tgt.num_classes), tgt.classes, seed,
             lambda: TransferModel.build(shared, tuple(shape), tgt.classes, mean, std),
@@ -277,6 +291,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     @staticmethod
     def _check_no_labels(source: SourceModel | None, X_unlabelled) -> None:
         """fit(None, None, X_unlabelled=...) needs the source's classes and the unlabelled inputs."""
+        if source is not None and source.pretrained is not None:
+            raise TransferkitError(f"fit got no labelled examples (X and y are None), and the pretrained source "
+                                   f"{source.pretrained!r} has no classes of its own to adapt.",
+                                   "give labelled X, y (a few per class are enough), or a source trained on the "
+                                   "target's classes (transferkit.pretrain(X_source, y_source)).")  # fmt: skip
         if source is None:
             raise TransferkitError("fit got no labelled examples (X and y are None) and there is no source, so "
                                    "there are no classes to learn.", "give labelled X, y, or a source "

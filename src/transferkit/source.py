@@ -46,22 +46,28 @@ class SourceModel:
             no part (the source is trained already).
         shared: The shared-layer architecture it was built with (``auto`` resolved).
         val_accuracy: Accuracy on the held-out part of the source.
+        pretrained: For :func:`~transferkit.pretrained_source`, the pretrained model's name;
+            such a source has no data: ``domain``, ``recipe`` and ``labels`` are None,
+            ``parts`` is empty and ``val_accuracy`` is NaN.
     """
 
     model: TransferModel
-    domain: Domain
-    recipe: Recipe
+    domain: Domain | None
+    recipe: Recipe | None
     parts: dict
     feature_names: list[str] | None
-    labels: np.ndarray
+    labels: np.ndarray | None
     seed: int
     shared: str
     val_accuracy: float
+    pretrained: str | None = None
 
     def __deepcopy__(self, memo: dict) -> SourceModel:
         return self  # read-only: copies of an estimator share it (module docstring)
 
     def __repr__(self) -> str:
+        if self.domain is None:
+            return f"SourceModel(pretrained={self.pretrained!r}, input_shape={tuple(self.model.config['input_shape'])})"
         return (f"SourceModel(shared={self.model.config['architecture']!r}, classes={len(self.domain.classes)}, "
                 f"examples={len(self.domain.y)}, seed={self.seed})")  # fmt: skip
 

@@ -106,7 +106,11 @@ def adapt(
 ) -> TransferModel:
     """Adapt ``task.source_model`` to the target; returns the selected model (target BN statistics)."""
     if task.source_model is None or task.source_x is None:
-        raise TransferkitError(f"method {name!r} trains on source and target: the task has no source data.", "add `source: {data: ...}` or use a method that needs no source data.")
+        raise TransferkitError(
+            f"method {name!r} trains on source and target: the task has no source data.",
+            "give source data (`source: {data: ...}` in an experiment file, transferkit.pretrain(X_source, "
+            "y_source) in Python), or use a method that needs no source data (e.g. head, finetune).",
+        )
     t = task.target
     x_u = t.x_unlabelled if len(t.x_unlabelled) else t.x_labelled
     if len(x_u) < 2:
