@@ -121,6 +121,8 @@ def _bad(tmp_path, capsys, args) -> str:
     "mutate, message",
     [
         (lambda c: c.update(methods=["finetun"]), "unknown method 'finetun'"),
+        (lambda c: c.update(methods=["head", {"lora2": 1}]), "field `methods.1`: unknown method 'lora2'"),  # name first
+        (lambda c: c.update(methods=[{"lora": 1}]), "method 'lora' has parameters 1, not a mapping"),
         (lambda c: c["target"].update(data="nope.npz"), "does not exist"),
         (lambda c: c["target"].update(data="fashion"), "unknown domain 'fashion'"),
         (lambda c: c["model"].update(shared="resnet9"), "unknown shared-layer architecture"),

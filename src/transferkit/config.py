@@ -12,7 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, did_you_mean
 
 
 class Strict(BaseModel):
@@ -102,6 +102,9 @@ class ExperimentConfig(Strict):
                 out.append({"name": m})
             elif isinstance(m, dict) and len(m) == 1 and "name" not in m:
                 (name, params), = m.items()
+                if params is not None and not isinstance(params, dict):
+                    raise ValueError(f"method {name!r} has parameters {params!r}, not a mapping of names to values; "
+                                     f"write `- {name}: {{steps: 200}}`, or `- {name}` for its defaults")  # fmt: skip
                 out.append({"name": name, "params": params or {}})
             else:
                 out.append(m)
@@ -170,7 +173,23 @@ def validate(raw: dict, where: str = "experiment") -> ExperimentConfig:
     if isinstance(raw, dict) and "fewshot" in raw and "fewshot" not in ExperimentConfig.model_fields:
         raise TransferkitError(f"{where}: has a `fewshot` section: it is a few-shot experiment, which `run` does not "
                                "read.", "run it with `transferkit fewshot FILE` (docs/fewshot.md).")  # fmt: skip
+    _check_method_names(raw, where)
     return validate_as(ExperimentConfig, raw, where, "see configs/ and docs/config.md for valid fields.")
+
+
+def _check_method_names(raw: Any, where: str) -> None:
+    """An unknown method name first: before its parameters' shape, and before any data is read."""
+    from transferkit.methods import get_method  # noqa: F401 -- importing the package registers every method
+    from transferkit.methods.base import METHODS
+
+    methods = raw.get("methods") if isinstance(raw, dict) else None
+    for i, m in enumerate(methods if isinstance(methods, list) else []):
+        name = m if isinstance(m, str) else None
+        if isinstance(m, dict):
+            name = m.get("name") if "name" in m else (next(iter(m)) if len(m) == 1 else None)
+        if isinstance(name, str) and name not in METHODS:
+            raise TransferkitError(f"{where}: field `methods.{i}`: unknown method {name!r}.",
+                                   f"use one of: {did_you_mean(name, sorted(METHODS))}.")  # fmt: skip
 
 
 def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
