@@ -162,6 +162,12 @@ def test_rank_scores_mobilenet_as_it_is_at_every_cut(target_npz, tmp_path):
     assert all(r["leep"] is None and r["nce"] is None and r["logme"] is not None for r in rows)
     assert all("source_only" not in r for r in rows)
     assert result["best"]["candidate"] == "mobilenet_v2_imagenet" and result["best_beats_reference"] is not None
+    small = rank(str(target_npz), shots=2, pretrained=["mobilenet_v2_imagenet"], cuts="9", input_size=32)
+    assert small["input_size"] == 32
+    assert {r["cut"]: r["logme"] for r in small["candidates"] if not r["reference"]}[9] != next(
+        r["logme"] for r in rows if r["cut"] == 9 and not r["reference"])  # 32 px read, not 224
+    with pytest.raises(TransferkitError, match="no pretrained candidate reads it"):
+        rank(str(target_npz), shots=2, sources=[str(target_npz)], input_size=32)
     vectors = tmp_path / "vectors.csv"  # an image encoder cannot read feature vectors
     vectors.write_text("f1,f2,label\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20)))
     with pytest.raises(TransferkitError, match="the target holds vectors but the pretrained candidate 'mobilenet"):

@@ -198,6 +198,10 @@ def test_rank_scores_a_text_target_on_a_text_encoder(reviews_jsonl, tmp_path, mo
     assert rows[MINILM]["leep"] is None and rows[MINILM]["logme"] is not None
     with pytest.raises(TransferkitError, match="holds texts but the pretrained candidate 'mobilenet"):
         rank(str(reviews_jsonl), shots=3, pretrained=["mobilenet_v2_imagenet"], test_fraction=0.4)
+    short = rank(str(reviews_jsonl), shots=3, pretrained=[MINILM], test_fraction=0.4, input_size=3, reference=False)
+    assert short["input_size"] == 3 and short["candidates"][0]["logme"] != rows[MINILM]["logme"]  # 3 tokens read
+    with pytest.raises(TransferkitError, match="input size 300 is more tokens than .* reads \\(256\\)"):
+        rank(str(reviews_jsonl), shots=3, pretrained=[MINILM], test_fraction=0.4, input_size=300)
 
 
 def test_rank_refuses_an_image_encoder_for_texts_before_loading_it(reviews_jsonl, monkeypatch):

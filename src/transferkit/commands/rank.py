@@ -21,6 +21,9 @@ def add_parser(sub) -> None:
     r.add_argument("--pretrained", action="append", default=[], metavar="NAME",
                    help="a pretrained encoder as it is (mobilenet_v2_imagenet, timm:..., hf:...); "
                         "the only kind for text targets; repeatable")  # fmt: skip
+    r.add_argument("--input-size", type=int, metavar="N",
+                   help="pretrained candidates read N x N images (or N tokens of each text) instead of their "
+                        "spec's size: faster on a CPU (as model.input_shape in run)")  # fmt: skip
     r.add_argument("--cuts", default="all", help="cut points: 'all' (1..blocks) or e.g. '1,3'")
     r.add_argument("--scores", help="comma-separated scores (default: all; see docs/ranking.md)")
     r.add_argument("--by", default="logme", help="score that orders the table (default logme)")
@@ -75,7 +78,7 @@ def execute(args) -> int:
         args.target, args.shots, args.source, args.model, args.pretrained, seed=args.seed, scores=scores, by=args.by,
         cuts=args.cuts, reference=not args.no_reference, pad=pad, target_max_per_class=args.target_max_per_class,
         source_max_per_class=args.source_max_per_class, source_epochs=args.source_epochs, split_seed=args.split_seed,
-        label_column=args.label_column, text_column=args.text_column,
+        label_column=args.label_column, text_column=args.text_column, input_size=args.input_size,
     )  # fmt: skip
     result["versions"] = package_versions()
     if out is None:

@@ -75,9 +75,12 @@ def source_candidate(
     return Candidate(spec if is_builtin(spec) else Path(spec).name, res.model), domain
 
 
-def pretrained_candidate(name: str, labelled, pad: int | str = "auto", pool=None) -> tuple[Candidate, torch.Tensor]:
+def pretrained_candidate(name: str, labelled, pad: int | str = "auto", pool=None,
+                         size: int | None = None) -> tuple[Candidate, torch.Tensor]:  # fmt: skip
     """A pretrained encoder as it is (no source data) and ``labelled`` brought to its input
     (framed as ``pool``, the target's training pool, is; default: ``labelled`` itself).
+    ``size``: images of ``size`` x ``size`` pixels, or the first ``size`` tokens of texts,
+    instead of the spec's (``model.input_shape`` in an experiment file).
 
     Inputs as ``transferkit run`` prepares them for ``source: {pretrained: name}``
     (:mod:`transferkit.evaluate.pretrained`): the encoder's tokenizer for texts, its input
@@ -106,10 +109,14 @@ def pretrained_candidate(name: str, labelled, pad: int | str = "auto", pool=None
     if is_text != (spec.modality == "text") or not (is_text or labelled.is_image):
         refuse(spec.modality)
     if is_text:
-        shape: tuple[int, ...] = (int(spec.max_length or 512),)
+        longest = int(spec.max_length or 512)
+        if size is not None and size > longest:
+            raise TransferkitError(f"input size {size} is more tokens than {name!r} reads ({longest}).",
+                                   f"give an input size of at most {longest}, or leave it out.")  # fmt: skip
+        shape: tuple[int, ...] = (size or longest,)
         x = tokenize(encoder.tokenizer, labelled.texts, shape[0])
     else:
-        shape = tuple(spec.input_size)
+        shape = tuple(spec.input_size) if size is None else (spec.input_size[0], size, size)
         x = apply_recipe(labelled.x, make_recipe(pool if pool is not None else labelled, shape, 0 if pad == "auto" else pad))
     model = build_pretrained_model(name, None, shape, labelled.classes).eval()
     return Candidate(name, model, source_head=False), x
@@ -229,6 +236,7 @@ def rank(
     test_fraction: float = 0.3,
     label_column: str = "label",
     text_column: str = "text",
+    input_size: int | None = None,
 ) -> dict:
     """Score every candidate × cut point on the target's labelled examples; best first.
 
@@ -244,6 +252,9 @@ def rank(
         reference: Add the random-weights reference of the first model's architecture.
         pad: Target framing: ``auto`` (match each source's framing), or pixels.
         label_column, text_column: Of a CSV (or JSONL) target, as in an experiment file.
+        input_size: Pretrained candidates read images of this many pixels a side, or this
+            many tokens of each text, instead of their spec's (faster on a CPU; as
+            ``model.input_shape`` in an experiment file). Other candidates keep their own.
 
     Returns:
         A JSON-ready dict: ``target``, ``shots``, ``seed``, ``by``, ``scores``,
@@ -258,7 +269,8 @@ def rank(
         names = [*names, by]
     for what, value, least in (("seed", seed, 0), ("split_seed", split_seed, 0),
                                ("target_max_per_class", target_max_per_class, 1),
-                               ("source_max_per_class", source_max_per_class, 1), ("source_epochs", source_epochs, 1)):
+                               ("source_max_per_class", source_max_per_class, 1), ("source_epochs", source_epochs, 1),
+                               ("input_size", input_size, 1)):  # fmt: skip
         if value is not None and (not isinstance(value, int) or value < least):
             raise TransferkitError(f"{what}={value!r} must be a whole number >= {least}.", f"give {what} >= {least}.")
     if not sources and not models and not pretrained:
@@ -311,7 +323,10 @@ def rank(
     with collected_warnings(once=True):  # a note about the target, once, not once per candidate; said even
         # when a later candidate fails. Pretrained encoders first: a mistyped name or the wrong modality
         # fails before minutes of source training
-        encoders = [pretrained_candidate(name, labelled, pad, pool) for name in pretrained or []]
+        if input_size is not None and not pretrained:
+            raise TransferkitError("an input size is given, but no pretrained candidate reads it.",
+                                   "drop it, or add --pretrained NAME (source and saved models keep their own).")  # fmt: skip
+        encoders = [pretrained_candidate(name, labelled, pad, pool, input_size) for name in pretrained or []]
         for spec in sources or []:
             cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=pool, pad=pad)
             entries.append((cand, inputs_for(cand, pad, src)))
@@ -356,6 +371,7 @@ def rank(
     return {
         "target": tgt.name, "target_classes": tgt.classes, "shots": shots, "seed": seed,
         "split_seed": split_seed, "labelled_examples": int(len(lab)), "by": by, "scores": names,
+        "input_size": input_size,
         "candidates": ranked, "best": best,
         "best_beats_reference": None if ref_best is None or best is None else bool(best[by] > ref_best),
         "warnings": warnings, "wall_time_s": time.perf_counter() - start,
