@@ -86,8 +86,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         method_params: Hyper-parameters of the method (validated by it).
         random_state: Seed of everything random.
         source: A :class:`~transferkit.source.SourceModel` from :func:`transferkit.pretrain`
-            or :func:`transferkit.pretrained_source`, kept by ``clone`` (so ``cross_val_score``/``GridSearchCV`` transfer from it), or
-            None to call :meth:`pretrain` (whose source ``clone`` does not keep).
+            or :func:`transferkit.pretrained_source`, kept by ``clone`` (so ``cross_val_score``
+            and ``GridSearchCV`` transfer from it), or None to call :meth:`pretrain` (whose
+            source ``clone`` does not keep).
 
     With a source, every method, ``scratch`` included, builds its model for the source's
     input shape and normalisation, as in ``transferkit run`` (the baseline sees the target
