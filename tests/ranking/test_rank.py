@@ -451,6 +451,26 @@ def test_a_warning_about_the_target_is_given_once_not_once_per_candidate(tmp_pat
     assert len(colour) == 1
 
 
+def test_the_cli_keeps_every_warning_in_the_json_and_says_each_once(tmp_path, monkeypatch, capsys):
+    from tests.conftest import make_images
+    from transferkit.cli import main
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    src, _ = _npz(tmp_path)
+    xt, yt = make_images(12, seed=2)
+    np.savez(tmp_path / "colour.npz", x=np.repeat(xt, 3, axis=1).astype(np.uint8), y=yt, classes=np.array(CLASSES))
+    out = tmp_path / "r.json"
+    assert main(["rank", str(tmp_path / "colour.npz"), "--source", str(src), "--source-epochs", "1", "--shots", "2",
+                 "--scores", "knn", "--by", "knn", "--out", str(out)]) == 0  # fmt: skip
+    said = capsys.readouterr()
+    kept = json.loads(out.read_text())["warnings"]
+    assert any("holds colour images but the model reads grey ones" in w for w in kept)  # was only on stderr
+    text = said.out + said.err
+    assert text.count("holds colour images but the model reads grey ones") == 1
+    if json.loads(out.read_text())["best_beats_reference"] is False:
+        assert any("no source beats random weights" in w for w in kept)
+
+
 def test_warnings_found_before_a_failing_candidate_are_still_given(tmp_path, monkeypatch):
     from transferkit.errors import TransferkitError, TransferkitWarning
     from transferkit.ranking.rank import rank

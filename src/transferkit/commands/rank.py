@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 
@@ -74,12 +75,24 @@ def execute(args) -> int:
     if out is not None:  # checked before any work: a ranking can take minutes
         check_out_file(args.out, what="the ranking (a .json file)")
     scores = [s.strip() for s in args.scores.split(",") if s.strip()] if args.scores else None
-    result = rank(
-        args.target, args.shots, args.source, args.model, args.pretrained, seed=args.seed, scores=scores, by=args.by,
-        cuts=args.cuts, reference=not args.no_reference, pad=pad, target_max_per_class=args.target_max_per_class,
-        source_max_per_class=args.source_max_per_class, source_epochs=args.source_epochs, split_seed=args.split_seed,
-        label_column=args.label_column, text_column=args.text_column, input_size=args.input_size,
-    )  # fmt: skip
+    shown: list[str] = []  # warnings already printed as they were raised: the JSON keeps them, not said twice
+    previous = warnings.showwarning
+
+    def show(message, *rest, **kw):
+        shown.append(str(message))
+        previous(message, *rest, **kw)
+
+    warnings.showwarning = show
+    try:
+        result = rank(
+            args.target, args.shots, args.source, args.model, args.pretrained, seed=args.seed, scores=scores,
+            by=args.by, cuts=args.cuts, reference=not args.no_reference, pad=pad,
+            target_max_per_class=args.target_max_per_class, source_max_per_class=args.source_max_per_class,
+            source_epochs=args.source_epochs, split_seed=args.split_seed, label_column=args.label_column,
+            text_column=args.text_column, input_size=args.input_size,
+        )  # fmt: skip
+    finally:
+        warnings.showwarning = previous
     result["versions"] = package_versions()
     if out is None:
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(args.target).name)
@@ -91,9 +104,8 @@ def execute(args) -> int:
     if best is not None:
         print(best_line(result))
     for warning in result.get("warnings", []):
-        print(f"warning: {warning}")
-    if result["best_beats_reference"] is False:
-        print(f"warning: no source beats random weights on {result['by']}: transfer may not help here.")
+        if warning not in shown:
+            print(f"warning: {warning}")
     write_json(out, result)
     print(f"wrote {out}")
     return 0

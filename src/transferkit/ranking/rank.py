@@ -320,7 +320,7 @@ def rank(
         return apply_recipe(x, recipe)
 
     warnings: list[str] = []
-    with collected_warnings(once=True):  # a note about the target, once, not once per candidate; said even
+    with collected_warnings(once=True) as noted:  # a note about the target, once, not once per candidate; said even
         # when a later candidate fails. Pretrained encoders first: a mistyped name or the wrong modality
         # fails before minutes of source training
         if input_size is not None and not pretrained:
@@ -344,6 +344,7 @@ def rank(
                 warnings.append(f"{Path(spec).name}: {seen} of the {len(lab)} labelled examples scored here are among "
                                 "those the run's model was fine-tuned on, so its scores are optimistic; rank with "
                                 "another --seed to score it on examples it has not seen.")  # fmt: skip
+    warnings = [*noted, *warnings]  # TransferkitWarnings (the target's scale...) go into the JSON too
     entries += encoders
     if get_score(by).needs_source_probs:  # LEEP, NCE: they read the source head's predictions
         headless = [c.name for c, _ in entries if not c.source_head]
@@ -368,11 +369,14 @@ def rank(
     ranked = rank_rows(rows, by)
     best = next((r for r in ranked if not r["reference"] and r[by] is not None), None)
     ref_best = max((r[by] for r in ranked if r["reference"] and r[by] is not None), default=None)
+    beats = None if ref_best is None or best is None else bool(best[by] > ref_best)
+    if beats is False:
+        warnings.append(f"no source beats random weights on {by}: transfer may not help here.")
     return {
         "target": tgt.name, "target_classes": tgt.classes, "shots": shots, "seed": seed,
         "split_seed": split_seed, "labelled_examples": int(len(lab)), "by": by, "scores": names,
         "input_size": input_size,
         "candidates": ranked, "best": best,
-        "best_beats_reference": None if ref_best is None or best is None else bool(best[by] > ref_best),
+        "best_beats_reference": beats,
         "warnings": warnings, "wall_time_s": time.perf_counter() - start,
     }  # fmt: skip
