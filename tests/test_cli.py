@@ -363,9 +363,13 @@ def test_target_values_far_off_the_sources_scale_reach_the_report(tmp_path, caps
     assert len(summary["target"]["warnings"]) == 1 and "far outside the source's" in summary["target"]["warnings"][0]
     assert f"  - **Warning:** {summary['target']['warnings'][0]}" in (tmp_path / "run" / "report.md").read_text()
     assert f"warning: {summary['target']['warnings'][0]}" in out
+    assert "values on the source's scale" in (tmp_path / "run" / "report.md").read_text()  # not the target's own
+    np.savez(tmp_path / "own.npz", x=10 * x[:10])  # inputs like the run's own target, which its models trained on
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "own.npz")]) == 0
+    assert "far outside" not in capsys.readouterr().err
     np.savez(tmp_path / "in.npz", x=100 * x[:10])
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
-    assert "lie far outside the values the source holds (the scale this run's models read)" in capsys.readouterr().err
+    assert "lie far outside the values the source and the run's target hold" in capsys.readouterr().err
 
 
 def test_a_k0_baseline_below_the_most_frequent_class_is_said():

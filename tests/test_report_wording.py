@@ -20,6 +20,9 @@ def test_vector_recipe_names_its_first_columns():
     text = describe_recipe(Recipe((-3.5, 12.0), (7,), columns=cols).to_dict())
     assert text == "7 features per example (columns c0, c1, c2, c3, c4, ...); values -3.5..12 scaled to 0..1"
     assert describe_recipe(Recipe((0.0, 1.0), (3,)).to_dict()) == "3 features per example; values 0..1 scaled to 0..1"
+    # with source data, vectors are read on the source's range: not the target's own, so said so
+    on_source = describe_recipe(Recipe((-2.4, 3.3), (3,)).to_dict(), source_scale=True)
+    assert on_source == "3 features per example; values on the source's scale (-2.4..3.3 to 0..1)"
 
 
 def test_text_recipe():

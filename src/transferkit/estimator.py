@@ -30,7 +30,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
-from transferkit.data.column_ranges import column_ranges
+from transferkit.data.column_ranges import column_ranges, union_ranges
 from transferkit.data.domain import Domain
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, outside_range_note
 from transferkit.data.splits import TargetData
@@ -55,13 +55,6 @@ def _listed(ranges):
     if ranges is None:
         return None
     return [list(r) if isinstance(r, (tuple, list)) else r for r in ranges]
-
-
-def _union(a, b):
-    """Per column, the range covering both ``a`` and ``b`` ((lo, hi) pairs); ``b`` without ``a``."""
-    if a is None or len(a) != len(b):
-        return b
-    return tuple((min(p[0], q[0]), max(p[1], q[1])) for p, q in zip(a, b, strict=True))
 
 
 def _one_image(shape, like: tuple) -> bool:
@@ -199,7 +192,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         off = src is not None and not tgt.is_image and outside_range_note(tgt, src) is not None
         self.fit_range_ = tuple(tgt.value_range) if off else None  # X's own range, which fit warned is off
         # ... and per column the union of the source's range and X's (a few rows of X alone say little)
-        self.fit_column_ranges_ = _union(self.recipe_.column_ranges, column_ranges(tgt.x)) if off else None
+        self.fit_column_ranges_ = union_ranges(self.recipe_.column_ranges, column_ranges(tgt.x)) if off else None
         x = apply_recipe(tgt.x[:1], self.recipe_)[:0] if no_labels else apply_recipe(tgt.x, self.recipe_)
         xu = x[:0]
         whose = "the source's (from pretrain)" if source is not None and source.feature_names else "X's"

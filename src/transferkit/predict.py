@@ -312,7 +312,12 @@ def predict(
                 # uint8 arrays are 0..255, whatever scale the training arrays had (e.g. 0..16):
                 # that range, not the training data's, maps them to the model's [0, 1]
                 recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
-            note = None if eight_bit else scale_warning(x, recipe, _scale_reference(Path(run_dir)))  # uint8: known scale
+            checked, reference = recipe, _scale_reference(Path(run_dir))
+            if meta.get("fit_range"):  # the run's target was off the source's scale, and its models trained on it
+                checked = dataclasses.replace(recipe, value_range=tuple(meta["fit_range"]),
+                                              column_ranges=tuple(tuple(r) for r in meta["fit_column_ranges"]))  # fmt: skip
+                reference = "the source and the run's target hold"
+            note = None if eight_bit else scale_warning(x, checked, reference)  # uint8: known scale
             if note:
                 (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(note)
             probs = predict_proba(model, apply_recipe(x, recipe))

@@ -26,6 +26,13 @@ MIN_ROWS_FOR_SPREAD = 10  # fewer rows say little of a column's spread
 SHARE_BEYOND = 0.1  # rows beyond half the span that make a column off, not a tail
 
 
+def union_ranges(a, b) -> tuple[tuple[float, float], ...]:
+    """Per column, the range covering both ``a`` and ``b`` ((lo, hi) pairs); ``b`` without ``a``."""
+    if a is None or len(a) != len(b):
+        return tuple(b)
+    return tuple((min(p[0], q[0]), max(p[1], q[1])) for p, q in zip(a, b, strict=True))
+
+
 def column_ranges(x: np.ndarray) -> tuple[tuple[float, float], ...]:
     """(min, max) of each column of (N, D) ``x``."""
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)

@@ -9,6 +9,7 @@ import torch
 
 from transferkit.config import DataConfig, ExperimentConfig
 from transferkit.data import Domain, load_domain
+from transferkit.data.column_ranges import column_ranges, union_ranges
 from transferkit.data.files import order_columns, range_of_rows
 from transferkit.data.preprocess import (
     Recipe,
@@ -36,6 +37,10 @@ class Prepared:
     input_shape: tuple[int, ...]
     scratch_architecture: str | None = None  # set when it differs from model.shared (pretrained sources)
     notes: list[str] = field(default_factory=list)  # for the report: a target far off the source's value range, colour lost
+    # vectors off the source's scale (warned of): the ranges the models were then trained on,
+    # the pool's own and, per column, the source's and the pool's together; saved with the
+    # models so that `predict` does not warn of inputs like the run's own target
+    fit_ranges: dict | None = None
 
 
 def load_section(section: DataConfig, seed: int = 0) -> Domain:
@@ -122,6 +127,11 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     tgt_recipe = make_recipe(pool, shape, cfg.target.pad, source=source)  # warns of a target off the source's scale
     off = outside_range_note(pool, source) if source is not None and not getattr(pool, "is_image", True) else None
     notes = [n for n in (off, colour_note(target, shape)) if n]
+    fit_ranges = None
+    if off is not None:
+        fit_ranges = {"fit_range": [float(v) for v in pool.value_range],
+                      "fit_column_ranges": [list(r) for r in union_ranges(tgt_recipe.column_ranges,
+                                                                         column_ranges(pool.x))]}  # fmt: skip
     if source is not None and target.is_image and cfg.source.resolution == "match":
         src_recipe = match_resolution(src_recipe, target.input_shape[1:], tgt_recipe)
     xs = apply_recipe(source.x, src_recipe) if source else None
@@ -129,4 +139,5 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     return Prepared(
         source, target, src_recipe, tgt_recipe, xs, ys,
         apply_recipe(target.x, tgt_recipe), torch.from_numpy(target.y), split, shape, notes=notes,
+        fit_ranges=fit_ranges,
     )  # fmt: skip

@@ -7,12 +7,14 @@ def _num(v: float) -> str:
     return f"{v:g}"
 
 
-def describe_recipe(recipe: dict) -> str:
+def describe_recipe(recipe: dict, source_scale: bool = False) -> str:
     """One phrase for a recipe dict (``Recipe.to_dict()`` or ``TextRecipe.to_dict()``).
 
     Examples: ``"values 0..16 scaled to 0..1; images resized to 20x20 inside a 4-pixel
     border (28x28, 1 channel)"``, ``"12 features per example (columns a, b, ...); values
     0..255 scaled to 0..1"``, ``"texts tokenised by `hf:...`'s tokenizer, cut to 128 tokens"``.
+    ``source_scale``: vectors read on the source's range (a run with source data), said so:
+    the range is not the target's own.
     """
     if recipe.get("kind") == "text":
         return f"texts tokenised by `{recipe['pretrained']}`'s tokenizer, cut to {recipe['max_length']} tokens"
@@ -26,6 +28,8 @@ def describe_recipe(recipe: dict) -> str:
         named = ""
         if cols:
             named = f" (columns {', '.join(cols[:5])}{', ...' if len(cols) > 5 else ''})"
+        if source_scale:
+            scale = f"values on the source's scale ({_num(lo)}..{_num(hi)} to 0..1)"
         return f"{shape[0]} features per example{named}; {scale}"
     c, h, w = shape
     pad = int(recipe.get("pad") or 0)

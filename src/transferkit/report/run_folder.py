@@ -66,7 +66,7 @@ def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
             if r.model is not None:
                 r.model.save(tmp / "models" / f"{r.method}_k{r.shots}_seed{r.seed}",
                              {"recipe": result.data.target_recipe.to_dict(), "method": r.method,
-                              "shots": r.shots, "seed": r.seed, **size})  # fmt: skip
+                              "shots": r.shots, "seed": r.seed, **size, **(result.data.fit_ranges or {})})  # fmt: skip
         plots = {"Accuracy vs k": "plots/accuracy_vs_shots.png"}
         plot_accuracy_vs_shots(summary["results"], tmp / plots["Accuracy vs k"])
         if result.curves:
