@@ -24,6 +24,24 @@ def test_feature_csv_without_labels_and_with_the_label_column_dropped(tmp_path):
         load_inputs(tmp_path / "lab.csv")  # 'kind' is not the label column here
 
 
+def test_a_model_without_column_names_reads_a_csv_by_position_and_says_so(tmp_path):
+    """A model trained on arrays (an .npz) has no column names: the CSV's columns are read by
+    position, which is said; a column too many (an id) or an unnamed index is refused by name,
+    not as a shape error about x.reshape."""
+    from transferkit.errors import TransferkitWarning
+
+    (tmp_path / "ok.csv").write_text("b,a,label\n1,2,x\n3,4,y\n")
+    with pytest.warns(TransferkitWarning, match="read by position: check that they are in the training order"):
+        assert load_inputs(tmp_path / "ok.csv", width=2)[0].tolist() == [[1, 2], [3, 4]]
+    (tmp_path / "id.csv").write_text("id,a,b\n7,1,2\n8,3,4\n")
+    with pytest.raises(TransferkitError, match="has 3 feature columns .*'id'.*the model reads 2.*by position") as e:
+        load_inputs(tmp_path / "id.csv", width=2)
+    assert "drop ids" in e.value.fix
+    (tmp_path / "index.csv").write_text(",a,b\n0,1,2\n1,3,4\n")  # pandas' to_csv() with its index
+    with pytest.raises(TransferkitError, match="column 1 has no name and holds the row numbers"):
+        load_inputs(tmp_path / "index.csv", width=2)
+
+
 def test_a_csv_without_a_header_is_refused_not_read_one_row_short(tmp_path):
     """Its first row would be taken as the header and silently dropped, shifting every row name."""
     (tmp_path / "raw.csv").write_text("-0.98,1.5,2\n4,5,6\n7,8,9\n")

@@ -18,6 +18,7 @@ from transferkit.atomic import write_text
 from transferkit.data.column_ranges import column_note
 from transferkit.data.files import (
     IMAGE_SUFFIXES,
+    check_index_columns,
     csv_features,
     image_kind,
     image_layout,
@@ -107,16 +108,32 @@ def run_columns(run_dir: str | Path) -> tuple[str, str]:
     return target.get("label_column", "label"), target.get("text_column", "text")
 
 
-def read_feature_csv(path: Path, label_column: str = "label", columns: list[str] | None = None) -> np.ndarray:
+def read_feature_csv(path: Path, label_column: str = "label", columns: list[str] | None = None,
+                     width: int | None = None) -> np.ndarray:  # fmt: skip
     """(N, D) features from a CSV/TSV with a header; a label column, if there is one, is dropped.
 
     ``columns``: the feature names the model was trained on (from its recipe); the CSV's
     columns are matched to them by name, in any order, and other columns (ids, notes) are
-    left out with a warning.
+    left out with a warning. ``width``: without names, the number of features the model
+    reads: the columns are then read by position, which is said, and must be that many.
     """
     header, body = read_csv_rows(path, known=None if columns is None else {*columns, label_column})
     li = header.index(label_column) if label_column in header else None
     skip = {li} - {None}
+    if columns is None and width is not None:  # a model trained without column names (an .npz, arrays)
+        check_index_columns(path, header, body, -1 if li is None else li)
+        named = [c for j, c in enumerate(header) if j != li]
+        shown = f"{named[:5]}{'...' if len(named) > 5 else ''}"
+        if len(named) != width:
+            raise TransferkitError(
+                f"{path} has {len(named)} feature columns ({shown}{f', {len(named)} in all' if len(named) > 5 else ''}), "
+                f"but the model reads {width}; it was trained without column names (e.g. on an .npz), so it reads "
+                "columns by position.",
+                f"keep the {width} columns it was trained on, in their training order (drop ids and notes).",
+            )
+        warnings.warn(f"{path}: the model was trained without column names (e.g. on an .npz), so the columns "
+                      f"{shown} are read by position: check that they are in the training order.",
+                      TransferkitWarning, stacklevel=3)  # fmt: skip
     if columns and set(columns) - set(header):  # say what is missing before parsing values (an id column's text)
         named = [c for j, c in enumerate(header) if j != li]
         order_columns(np.empty((0, len(named)), np.float32), named, columns, str(path), "the model's")
@@ -168,7 +185,7 @@ def image_model_inputs(files: list[Path], recipe: Recipe, size: tuple[int, int] 
 
 
 def load_inputs(
-    path: str | Path, label_column: str = "label", columns: list[str] | None = None
+    path: str | Path, label_column: str = "label", columns: list[str] | None = None, width: int | None = None
 ) -> tuple[np.ndarray, list[str]]:
     """Unlabelled inputs: .npz (``x``), a folder of images (recursively), one image file, or a CSV of features
     (``label_column``, if present, is ignored; ``columns`` matched by name, see read_feature_csv)."""
@@ -185,7 +202,7 @@ def load_inputs(
         raise TransferkitError(f"{p} holds texts, but this model reads images or feature vectors.",
                                "give a .npz, a .csv of features or a folder of images.")  # fmt: skip
     if p.suffix.lower() in (".csv", ".tsv"):
-        x = read_feature_csv(p, label_column, columns)
+        x = read_feature_csv(p, label_column, columns, width)
         return x, [str(i) for i in range(len(x))]
     domain = load_file(p)
     return domain.x, [str(i) for i in range(len(domain.x))]
@@ -304,7 +321,8 @@ def predict(
             root = Path(inputs)
             names = [str(f.relative_to(root)) if root.is_dir() else f.name for f in files]  # as load_inputs names them
         else:
-            x, names = load_inputs(inputs, label_column, list(recipe.columns) if recipe.columns else None)
+            width = recipe.shape[0] if len(recipe.shape) == 1 and not recipe.columns else None  # read by position
+            x, names = load_inputs(inputs, label_column, list(recipe.columns) if recipe.columns else None, width)
             if not np.isfinite(x).all():
                 raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
             eight_bit = len(recipe.shape) == 3 and _eight_bit(Path(inputs))

@@ -435,7 +435,7 @@ def _row_numbers(values: list[str]) -> bool:
     return ints in (list(range(len(ints))), list(range(1, len(ints) + 1)))
 
 
-def _check_index_columns(path: Path, header: list[str], body: list[list[str]], label: int) -> None:
+def check_index_columns(path: Path, header: list[str], body: list[list[str]], label: int) -> None:
     """Refuses a feature column without a name (pandas' ``to_csv`` writes its index as one
     unless ``index=False``); warns of a named column that holds the row numbers. As a
     feature, a row number tells the model where a row sits in the file, and in a file
@@ -466,7 +466,7 @@ def load_csv(path: Path, label_column: str) -> Domain:
             "name the label column with `label_column:` in the experiment file (`--label-column` for rank).",
         )
     li = header.index(label_column)
-    _check_index_columns(path, header, body, li)
+    check_index_columns(path, header, body, li)
     raw_labels = [r[li] for r in body]
     empty = [i + 1 for i, v in enumerate(raw_labels) if not v.strip()]  # data rows, blank lines not counted
     if empty:
