@@ -288,6 +288,8 @@ def test_sparse_and_non_numeric_inputs_are_one_line_errors():
     with pytest.raises(TransferkitError, match="X cannot be read as numbers") as e:
         clf.fit(rows, y)
     assert "encode text or category columns" in e.value.fix
+    with pytest.raises(TransferkitError, match="X cannot be read as one array: its examples have different lengths"):
+        clf.fit([[1.0, 2.0, 3.0], [1.0, 2.0]] * 3, [0, 1] * 3)  # ragged series
 
 
 def test_a_shared_source_survives_clone_so_cross_validation_transfers(data):
@@ -525,6 +527,7 @@ def test_a_target_off_the_sources_scale_is_warned_of_once_per_fit_not_again_per_
         clf.predict(100 * rng.uniform(size=(20, 3)))
         clf.score(100 * rng.uniform(size=(20, 3)), y)
     assert ["far outside the source's" in str(w.message) for w in said] == [True]
+    assert said[0].filename == __file__  # it points at the user's call of fit, not into transferkit
     xt = rng.uniform(size=(20, 3))
     xt[0, 0] = 5.0  # one outlier: fit warns of X's span, but inputs far off X's own scale are still warned of
     with warnings.catch_warnings(record=True) as said:

@@ -187,7 +187,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                    "or (N, H, W, C).")  # fmt: skip
         if pretrained is not None:  # as in `transferkit run`: the encoder with a head for the target's classes
             source_model = source_model.copy().reset_specific(tgt.classes)
-        self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
+        with warnings.catch_warnings(record=True) as noted:  # said again below, at the user's call of fit
+            warnings.simplefilter("always")
+            self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
+        for w in noted:
+            warnings.warn(w.message, w.category, stacklevel=2)
         # make_recipe warned if X is off the source's scale: later inputs on that scale are not warned of again
         off = src is not None and not tgt.is_image and outside_range_note(tgt, src) is not None
         self.fit_range_ = tuple(tgt.value_range) if off else None  # X's own range, which fit warned is off

@@ -65,8 +65,15 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
         else:
             x = np.asarray(X, dtype=np.float32) if not isinstance(X, np.ndarray) else X.astype(np.float32, copy=False)
     except (TypeError, ValueError) as e:
+        first = str(e).splitlines()[0]
+        if "inhomogeneous" in first or "sequence" in first:  # rows of different lengths (ragged lists)
+            raise TransferkitError(
+                f"{what} cannot be read as one array: its examples have different lengths or shapes.",
+                "give every example the same number of values (pad or resample series to one length, resize "
+                "images to one size).",
+            ) from None
         raise TransferkitError(
-            f"{what} cannot be read as numbers ({str(e).splitlines()[0][:80]}).",
+            f"{what} cannot be read as numbers ({first if len(first) <= 100 else first[:97] + '...'}).",
             "give numeric arrays of one shape; encode text or category columns as numbers first.",
         ) from None
     if x.ndim == 0:

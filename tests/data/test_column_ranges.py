@@ -1,5 +1,7 @@
 """One feature column in other units is named, though all values stay inside the widest column's range."""
 
+import re
+
 import numpy as np
 
 from transferkit.data.column_ranges import column_note, column_ranges, off_columns
@@ -50,6 +52,9 @@ def test_one_far_cell_is_counted_as_one_row():
     x[1, 2] = 1e6
     note = column_note(x, ranges, NAMES)
     assert "column 'proline'" in note and "1 of 6 rows beyond half that span" in note  # not "98 % of the values"
+    many = _wine_like(40, 4)
+    many[:, 2] *= 1000  # proline in other units: its bulk is off, and the range quoted is said to be percentiles
+    assert re.search(r"column 'proline' at \S+ \(5th-95th percentile\) against", column_note(many, ranges, NAMES))
 
 
 def test_the_run_and_predict_use_the_columns():

@@ -79,7 +79,7 @@ def column_note(
     parts = []
     for j, q_lo, q_hi, beyond in off[:3]:
         lo, hi = ranges[j]
-        where = f"{q_lo:.3g}..{q_hi:.3g}" if q_lo != q_hi else f"{q_lo:.3g}"
+        where = f"{q_lo:.3g}..{q_hi:.3g} (5th-95th percentile)" if q_lo != q_hi else f"{q_lo:.3g}"
         rows = f", {beyond} of {len(x)} rows beyond half that span" if beyond else ""
         trained = f"{lo:.3g}..{hi:.3g}" if hi > lo else f"the constant {lo:.3g}"
         parts.append(f"column {name(j)} at {where} against {trained}{rows}")
