@@ -221,6 +221,7 @@ def test_report_section_lists_each_decision():
     }]  # fmt: skip
     text = "\n".join(auto_section({"auto_decisions": decisions}))
     assert "What `auto` chose" in text and "sign-test z: 0.50 < 1.64" in text and "Negative-transfer guard" in text
+    assert "found no clear evidence that the source helps" in text  # not "found that it does not help"
     assert "steps=300" not in text  # summary.json keeps the budgets; the table stays brief
     capped = [{**decisions[0], "params": {"steps": 100}}]  # max_steps cut scratch's default 300
     assert "`scratch` (steps=100, capped from 300)" in "\n".join(auto_section({"auto_decisions": capped}))

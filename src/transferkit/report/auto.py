@@ -47,8 +47,9 @@ def auto_section(summary: dict) -> list[str]:
     lines.append("")
     scratch = [d for d in decisions if d["method"] == "scratch" and "guard" in d["reason"]]  # not "no source model"
     if scratch:
-        lines += [f"**Negative-transfer guard:** for {len(scratch)} of {len(decisions)} runs `auto` found that the "
-                  "source does not help and trained from scratch.", ""]  # fmt: skip
+        lines += [f"**Negative-transfer guard:** for {len(scratch)} of {len(decisions)} runs `auto` found no clear "
+                  "evidence that the source helps (see the checks: too few examples to tell is one way) and trained "
+                  "from scratch.", ""]  # fmt: skip
     lines += ["Reasons:", "", *(f"- k={d['shots']}, seed {d['seed']}: {d['reason']}" for d in decisions), ""]
     return lines
 
