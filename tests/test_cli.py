@@ -385,6 +385,18 @@ def test_a_k0_baseline_below_the_most_frequent_class_is_said():
     assert len(lines) == 2  # scratch beats it at k = 3; source_only at k = 3 is no baseline
 
 
+def test_a_baseline_below_the_most_frequent_class_reaches_the_console(capsys):
+    from transferkit.commands._shared import print_summary
+
+    summary = {"target": {"majority_rate": 0.6, "test_examples": 20}, "baseline": {"2": "scratch"},
+               "results": [{"method": "scratch", "shots": 2, "seeds": [0], "accuracy_mean": 0.5, "accuracy_ci95": None,
+                            "gain_vs_scratch": None, "gain_ci95": None, "negative_transfer": False}],
+               "negative_transfer": [], "negative_transfer_checked": 0, "run_dir": "runs/x", "wall_time_s": 1.0}  # fmt: skip
+    print_summary(summary)
+    out = capsys.readouterr().out
+    assert "note: scratch does not beat the most frequent class (60.0 %) at k = 2:" in out and "**" not in out
+
+
 def test_an_error_holding_a_library_message_prints_on_one_line(monkeypatch, capsys):
     """Hugging Face's offline error spans lines; the CLI promises one."""
     import transferkit.data

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 def print_summary(summary: dict) -> None:
     """The results table, then what the report says in bold: negative transfer, possible
-    negative transfer, a missing scratch baseline, test examples found in the source."""
+    negative transfer, a baseline no better than the most frequent class, a missing scratch
+    baseline, test examples found in the source."""
     from transferkit.data.overlap import LEAK_SHARE
-    from transferkit.report.markdown import unchecked_reason, unlabelled_reference_flagged
+    from transferkit.report.markdown import trivial_baseline_lines, unchecked_reason, unlabelled_reference_flagged
     from transferkit.report.table import text_table
 
     print(text_table(summary["results"]))
@@ -20,6 +21,9 @@ def print_summary(summary: dict) -> None:
         print(f"negative transfer was not checked: {unchecked_reason(summary)}")
     if summary.get("below_baseline_not_significant"):
         print("below the baseline, not significant: " + ", ".join(summary["below_baseline_not_significant"]))
+    for line in trivial_baseline_lines(summary):  # a baseline no better than always predicting one class
+        if line:
+            print("note: " + line.replace("**", "").replace("`", ""))
     no_scratch = [k for k, b in (summary.get("baseline") or {}).items() if int(k) > 0 and b != "scratch"]
     if no_scratch:
         print(f"no scratch baseline at k = {', '.join(no_scratch)}: add scratch to methods to compare with it")
