@@ -228,6 +228,20 @@ def test_predict_refuses_images_of_another_size_than_fit_had(data):
         clf.predict(bigger)  # was resized silently, with wrong predictions
 
 
+def test_uint8_images_are_read_as_0_255_after_fit_as_the_cli_reads_them(data):
+    """fit on floats in 0..1, predict on the same images as uint8 (or the reverse order of
+    kinds for X_unlabelled): uint8 is 0..255 whatever range fit's X had."""
+    _, _, xt, yt = data
+    as_float = (xt / 255.0).astype(np.float32)
+    clf = TransferClassifier("scratch", method_params={"steps": 20}).fit(as_float[:30], yt[:30])
+    eight = np.round(xt[30:]).astype(np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no scale warning: their scale is known
+        assert np.allclose(clf.predict_proba(eight), clf.predict_proba(np.round(xt[30:]) / 255.0), atol=1e-5)
+    with pytest.warns(UserWarning, match="but the model was trained on images in 0..1"):
+        clf.predict_proba(np.round(xt[30:]))  # floats in 0..255: no dtype to go by, so warned of
+
+
 def test_predict_takes_images_in_another_colour_layout_as_the_cli_does(data):
     """Grey, RGB and RGBA of fit's size: mapped to the model's channels (alpha dropped), as
     `transferkit predict` maps image files; other channel counts are still refused."""
@@ -306,7 +320,8 @@ def test_a_shared_source_survives_clone_so_cross_validation_transfers(data):
     assert scores.mean() > 0.6  # every fold transferred: the bars are easy from the source
     with pytest.raises(TransferkitError, match=r"method 'head' transfers from a source, and none was given") as e:
         cross_val_score(clone(clf).set_params(source=None), xt[:30], yt[:30], cv=3, error_score="raise")
-    assert "clone (as in cross_val_score) drops a .pretrain() source" in e.value.fix
+    assert "clone, as in cross_val_score, and load keep no .pretrain() source" in e.value.fix
+    assert "transferkit.pretrained_source(NAME)" in e.value.fix
 
 
 def test_source_parameter_mistakes_are_named(data, tmp_path):

@@ -173,3 +173,19 @@ def test_a_grey_model_does_not_say_a_mixed_folder_was_read_as_rgb(tmp_path):
         assert not caught
         assert image_model_inputs(files, Recipe((0.0, 255.0), (3, 6, 6)), (6, 6)).shape == (2, 3, 6, 6)
     assert any("all were read as RGB" in str(w.message) for w in caught)
+
+
+def test_a_txt_in_the_training_layout_is_not_read_with_its_labels_as_text():
+    """`label<TAB>text` lines read as one text per line would feed each label to the model."""
+    from transferkit.predict import _labels_in_texts
+
+    classes = ["sci.space", "rec.autos"]
+    with pytest.raises(TransferkitError, match="2 of its 2 lines start with a class name and a tab") as e:
+        _labels_in_texts(["sci.space\torbit", "rec.autos\tengine"], classes, "x.txt")
+    assert "cut -f2-" in e.value.fix
+    said = []
+    _labels_in_texts(["sci.space\torbit", "rec.autos\tengine", "a plain text"], classes, "x.txt", said.append)
+    assert len(said) == 1 and "2 of its 3 lines" in said[0]
+    _labels_in_texts(["orbit\tand tabs", "engine"], classes, "x.txt", said.append)  # tabs, no class names
+    _labels_in_texts(["sci.space\tbig", "plain", "plain", "plain"], classes, "x.txt", said.append)  # a quarter
+    assert len(said) == 1

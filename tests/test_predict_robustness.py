@@ -357,3 +357,14 @@ def test_a_text_column_given_to_predict_is_named_as_the_users(tmp_path):
         load_text_inputs(tmp_path / "t.csv", "nope", "the column --text-column names")
     with pytest.raises(TransferkitError, match=r"no column 'review', the text column the model was trained with"):
         load_text_inputs(tmp_path / "t.csv", "review")
+
+
+def test_npz_images_of_another_size_are_said_to_be_resized(run16, tmp_path, capsys):
+    """Image files of another size were warned of, .npz images of another size were not."""
+    x = np.load(run16 / "target.npz")["x"]
+    np.savez(tmp_path / "same.npz", x=x[:4])
+    assert main(["predict", str(run16 / "run"), str(tmp_path / "same.npz")]) == 0
+    assert "resized" not in capsys.readouterr().err
+    np.savez(tmp_path / "big.npz", x=np.kron(x[:4], np.ones((2, 2), np.float32)))
+    assert main(["predict", str(run16 / "run"), str(tmp_path / "big.npz")]) == 0
+    assert "its images are 24x24 pixels, the run's target images 12x12; they are resized" in capsys.readouterr().err

@@ -7,9 +7,11 @@ with code 2; the Python API lets it propagate.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 
 class TransferkitError(ValueError):
@@ -61,3 +63,17 @@ def did_you_mean(value: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(value, choices, n=3, cutoff=0.5)
     rest = [c for c in choices if c not in close]
     return ", ".join(close + rest)
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first caller outside transferkit and
+    scikit-learn: the user's line, also when ``cross_val_score`` or ``score`` made the call.
+    Call it in the function that calls ``warnings.warn``."""
+    internal = [str(Path(__file__).resolve().parent)]
+    sklearn = sys.modules.get("sklearn")
+    if sklearn is not None and getattr(sklearn, "__file__", None):
+        internal.append(str(Path(sklearn.__file__).resolve().parent))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and any(str(Path(frame.f_code.co_filename).resolve()).startswith(d + "/") for d in internal):
+        frame, level = frame.f_back, level + 1
+    return level

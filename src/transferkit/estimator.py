@@ -34,7 +34,7 @@ from transferkit.data.column_ranges import column_ranges, union_ranges
 from transferkit.data.domain import Domain
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, outside_range_note
 from transferkit.data.splits import TargetData
-from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.inputs import as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
 from transferkit.methods import METHODS, TransferTask, get_method
 from transferkit.models import TransferModel
@@ -191,7 +191,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             warnings.simplefilter("always")
             self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
         for w in noted:
-            warnings.warn(w.message, w.category, stacklevel=2)
+            warnings.warn(w.message, w.category, stacklevel=user_stacklevel())
         # make_recipe warned if X is off the source's scale: later inputs on that scale are not warned of again
         off = src is not None and not tgt.is_image and outside_range_note(tgt, src) is not None
         self.fit_range_ = tuple(tgt.value_range) if off else None  # X's own range, which fit warned is off
@@ -207,11 +207,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.range_from_source_ = src is not None  # vectors' range: the source's (inputs after X are checked against it)
         if X_unlabelled is not None:
             raw_u = self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:], reference)
-            note = self._scale_note(raw_u)  # e.g. 0..255 beside a labelled X in 0..1
+            recipe_u = self._read_as(X_unlabelled)
+            note = None if recipe_u is not self.recipe_ else self._scale_note(raw_u)  # e.g. 0..255 beside X in 0..1
             if note:  # images: the range is X's own (vectors: the source's, which the model was trained on)
                 note = note.replace("the model was trained on", "X has") if len(self.recipe_.shape) == 3 else note
                 warnings.warn(f"X_unlabelled: {note}", TransferkitWarning, stacklevel=2)
-            xu = apply_recipe(raw_u, self.recipe_)
+            xu = apply_recipe(raw_u, recipe_u)
         yt = torch.from_numpy(tgt.y[:0] if no_labels else tgt.y)
         shots = 0 if no_labels else int(np.bincount(tgt.y).min())
         same = src is not None and src.classes == tgt.classes
@@ -224,8 +225,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if method.uses_source and source_model is None:
             raise TransferkitError(
                 f"method {self.method!r} transfers from a source, and none was given.",
-                "call .pretrain(X_source, y_source) before .fit, or use method='scratch'; clone (as in "
-                "cross_val_score) drops a .pretrain() source: pass source=transferkit.pretrain(X_source, y_source).",
+                "call .pretrain(X_source, y_source) before .fit, pass source=transferkit.pretrain(X_source, "
+                "y_source) or source=transferkit.pretrained_source(NAME) (clone, as in cross_val_score, and load "
+                "keep no .pretrain() source), or use method='scratch'.",
             )
         try:
             method.check(shots, same, source_model is not None)
@@ -234,8 +236,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 raise TransferkitError(e.problem, "give labelled X, y, or use a method that runs without target "
                                        f"labels: {', '.join(unlabelled_methods())}.") from None  # fmt: skip
             if method.needs_same_classes and pretrained is not None:
-                raise TransferkitError(f"method {self.method!r} applies a head trained on source labels, but the "
-                                       f"pretrained source {pretrained!r} has no source data, so no such head.",
+                raise TransferkitError(f"method {self.method!r} needs source data with the target's classes (it "
+                                       "applies, or trains, a head on source labels), and the pretrained source "
+                                       f"{pretrained!r} has none.",
                                        "use a method that trains a new head (e.g. 'head', 'finetune', 'lora').") from None  # fmt: skip
             if method.needs_same_classes and not same:
                 if src is not None and set(tgt.classes) < set(src.classes):  # labels for some classes only
@@ -327,8 +330,13 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                       and (x.shape[1] == 1 or (x.shape[1] in (3, 4) and self.recipe_.shape[0] in (1, 3))))  # fmt: skip
         # grey to any; RGB or RGBA to a grey or RGB model: mapped as predict maps image files
         if like is not None and x.ndim == len(like) + 1 and tuple(x.shape[1:]) != tuple(like) and not recoloured:
-            raise TransferkitError(f"{what} has examples of shape {tuple(x.shape[1:])}, the X given to fit had "
-                                   f"{tuple(like)}.", f"give {what} in the same layout and size as fit's X.")  # fmt: skip
+            size = (len(like) == 3 and x.ndim == 4 and tuple(x.shape[2:]) != tuple(like[1:]))
+            raise TransferkitError(
+                f"{what} has examples of shape {tuple(x.shape[1:])}, the X given to fit had {tuple(like)}.",
+                f"give {what} in the same layout and size as fit's X"
+                + (f" (resize them to {like[1]}x{like[2]} first: the model reads other sizes differently)" if size else "")
+                + ".",
+            )
         return x
 
     def _named(self, recipe: Recipe) -> Recipe:
@@ -351,23 +359,33 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         return None
 
     def predict_proba(self, X) -> np.ndarray:
-        return self._proba(X, stacklevel=3)
+        return self._proba(X)
 
-    def _proba(self, X, stacklevel: int) -> np.ndarray:
-        """Probabilities, (N, classes); a scale warning points ``stacklevel`` frames up: at the user's call."""
+    def _proba(self, X) -> np.ndarray:
+        """Probabilities, (N, classes); a warning points at the user's call (of predict, score...)."""
+        stacklevel = user_stacklevel()
         self._check_fitted()
         names = getattr(self, "feature_names_in_", None)
         if names is not None and column_names(X) is None:  # as scikit-learn: positions stand in for names
             warnings.warn(f"X has no column names, but this classifier was fitted with named columns; its columns "
                           f"are read in the fitted order {_brief(names)}.", TransferkitWarning, stacklevel=stacklevel)  # fmt: skip
         x = self._checked(X, "X", None if names is None else list(names), getattr(self, "input_shape_", None))
-        note = self._scale_note(x)
+        recipe = self._read_as(X)
+        note = self._scale_note(x) if recipe is self.recipe_ else None  # uint8 images: their scale is known
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
-        return predict_proba(self.model_, apply_recipe(x, self.recipe_)).numpy()
+        return predict_proba(self.model_, apply_recipe(x, recipe)).numpy()
+
+    def _read_as(self, X) -> Recipe:
+        """The recipe for images given after fit: uint8 images are 0..255 whatever range fit's
+        X had (0..1 floats, 0..16 digits), as ``transferkit predict`` reads them; otherwise
+        fit's recipe."""
+        if len(self.recipe_.shape) == 3 and stored_dtype(X) == np.uint8:
+            return dataclasses.replace(self.recipe_, value_range=(0.0, 255.0))
+        return self.recipe_
 
     def predict(self, X) -> np.ndarray:
-        proba = self._proba(X, stacklevel=3)  # checks fitted first
+        proba = self._proba(X)  # checks fitted first
         return self.classes_[proba.argmax(1)]
 
     def save(self, path) -> None:

@@ -208,6 +208,22 @@ def load_inputs(
     return domain.x, [str(i) for i in range(len(domain.x))]
 
 
+def _labels_in_texts(texts: list[str], classes: list[str], where: str, on_warning=None) -> None:
+    """A .txt in the training layout (``label<TAB>text``) read as one text per line would put
+    each label into its text: refused when every line starts so, warned of when half do."""
+    known = set(classes)
+    labelled = sum("\t" in t and t.split("\t", 1)[0].strip() in known for t in texts)
+    if not texts or labelled < len(texts) / 2:
+        return
+    problem = (f"{where}: {labelled} of its {len(texts)} lines start with a class name and a tab (label<TAB>text, "
+               "the training layout), and predict reads each whole line as the text, label included")
+    if labelled == len(texts):
+        raise TransferkitError(problem + ".", "give the texts alone, one per line (e.g. cut -f2- FILE), or a "
+                                              ".jsonl/.csv with a text column.")  # fmt: skip
+    (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=4)))(
+        problem + ": drop the labels, or they sway the predictions.")
+
+
 def _flagged_negative(run: Path, path: Path) -> str | None:
     """A note when the run flagged the chosen model's method and k as negative transfer."""
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
@@ -308,6 +324,8 @@ def predict(
         recipe = TextRecipe(**meta["recipe"])
         tokenizer = getattr(model.shared, "tokenizer", None) or recipe.tokenizer()  # scratch text models have none
         texts, names = load_text_inputs(inputs, text_column, whose)
+        if Path(inputs).suffix.lower() == ".txt":
+            _labels_in_texts(texts, model.classes, str(inputs), on_warning)
         note = truncation_note(count_truncated(tokenizer, texts, recipe.max_length), len(texts), recipe.max_length)
         if note:  # a verdict at the end of a long text would not count: say so
             (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(note)
@@ -325,6 +343,12 @@ def predict(
             x, names = load_inputs(inputs, label_column, list(recipe.columns) if recipe.columns else None, width)
             if not np.isfinite(x).all():
                 raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
+            size = meta.get("image_size")
+            if len(recipe.shape) == 3 and size and x.ndim == 4 and tuple(x.shape[-2:]) != tuple(size):
+                (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(
+                    f"{inputs}: its images are {x.shape[-2]}x{x.shape[-1]} pixels, the run's target images "
+                    f"{size[0]}x{size[1]}; they are resized to the model's input as the run's were, but a model "
+                    "reads other sizes differently: resize them to the run's size first for its accuracy.")  # fmt: skip
             eight_bit = len(recipe.shape) == 3 and _eight_bit(Path(inputs))
             if eight_bit:
                 # uint8 arrays are 0..255, whatever scale the training arrays had (e.g. 0..16):

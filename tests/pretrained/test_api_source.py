@@ -77,7 +77,7 @@ def test_clones_share_the_source(source):
 @pytest.mark.parametrize(
     ("method", "fit", "message"),
     [
-        ("source_only", "labelled", "has no source data"),
+        ("source_only", "labelled", "needs source data with the target.s classes"),
         ("head", "unlabelled", "has no classes of its own"),
         ("head", "vectors", "reads images"),
     ],

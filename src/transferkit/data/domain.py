@@ -49,6 +49,12 @@ class Domain:
     def __len__(self) -> int:
         return len(self.y)
 
+    def __repr__(self) -> str:  # the arrays' summary, not their values
+        kind = "images" if self.is_image else "vectors"
+        classes = self.classes if len(self.classes) <= 6 else [*self.classes[:5], "..."]
+        return (f"Domain({self.name!r}: {len(self.y)} {kind} of shape {self.input_shape}, "
+                f"{len(self.classes)} classes {classes}, values {self.value_range[0]:g}..{self.value_range[1]:g})")
+
     def fingerprint(self) -> str:
         """A hash of the content: what determines a model trained on this domain."""
         h = hashlib.sha256()

@@ -67,6 +67,10 @@ class TextDomain:
     def num_classes(self) -> int:
         return len(self.classes)
 
+    def __repr__(self) -> str:  # a summary, not every text
+        classes = self.classes if len(self.classes) <= 6 else [*self.classes[:5], "..."]
+        return f"TextDomain({self.name!r}: {len(self.texts)} texts, {len(self.classes)} classes {classes})"
+
     def __len__(self) -> int:
         return len(self.y)
 
