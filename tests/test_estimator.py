@@ -240,6 +240,8 @@ def test_uint8_images_are_read_as_0_255_after_fit_as_the_cli_reads_them(data):
         assert np.allclose(clf.predict_proba(eight), clf.predict_proba(np.round(xt[30:]) / 255.0), atol=1e-5)
     with pytest.warns(UserWarning, match="but the model was trained on images in 0..1"):
         clf.predict_proba(np.round(xt[30:]))  # floats in 0..255: no dtype to go by, so warned of
+    with pytest.warns(UserWarning, match="X is uint8, read as 0..255, but its values only reach 1;"):
+        clf.predict_proba(np.round(as_float[30:]).astype(np.uint8))  # 0..1 stored as uint8: near-black
 
 
 def test_predict_takes_images_in_another_colour_layout_as_the_cli_does(data):
@@ -543,6 +545,14 @@ def test_a_target_off_the_sources_scale_is_warned_of_once_per_fit_not_again_per_
         clf.score(100 * rng.uniform(size=(20, 3)), y)
     assert ["far outside the source's" in str(w.message) for w in said] == [True]
     assert said[0].filename == __file__  # it points at the user's call of fit, not into transferkit
+    from sklearn.model_selection import cross_val_score
+
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        cross_val_score(TransferClassifier("head", source=src, method_params={"steps": 2}),
+                        100 * rng.uniform(size=(20, 3)), y, cv=2)  # fmt: skip
+    ours = [w for w in said if "far outside" in str(w.message)]
+    assert ours and {w.filename for w in ours} == {__file__}  # through scikit-learn and joblib: still this line
     xt = rng.uniform(size=(20, 3))
     xt[0, 0] = 5.0  # one outlier: fit warns of X's span, but inputs far off X's own scale are still warned of
     with warnings.catch_warnings(record=True) as said:

@@ -69,11 +69,12 @@ def user_stacklevel() -> int:
     """The ``stacklevel`` that points a warning at the first caller outside transferkit and
     scikit-learn: the user's line, also when ``cross_val_score`` or ``score`` made the call.
     Call it in the function that calls ``warnings.warn``."""
-    internal = [str(Path(__file__).resolve().parent)]
-    sklearn = sys.modules.get("sklearn")
-    if sklearn is not None and getattr(sklearn, "__file__", None):
-        internal.append(str(Path(sklearn.__file__).resolve().parent))
+    internal = [Path(__file__).resolve().parent]
+    for name in ("sklearn", "joblib"):  # cross_val_score calls fit through joblib
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "__file__", None):
+            internal.append(Path(module.__file__).resolve().parent)
     frame, level = sys._getframe(1), 1
-    while frame is not None and any(str(Path(frame.f_code.co_filename).resolve()).startswith(d + "/") for d in internal):
+    while frame is not None and any(Path(frame.f_code.co_filename).resolve().is_relative_to(d) for d in internal):
         frame, level = frame.f_back, level + 1
     return level

@@ -32,6 +32,7 @@ from sklearn.exceptions import NotFittedError
 
 from transferkit.data.column_ranges import column_ranges, union_ranges
 from transferkit.data.domain import Domain
+from transferkit.data.files import small_uint8_note
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, outside_range_note
 from transferkit.data.splits import TargetData
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
@@ -203,15 +204,16 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         for what, given in (("X", X), ("X_unlabelled", X_unlabelled)):
             if given is not None and names is not None and column_names(given) is None:
                 warnings.warn(f"{what} has no column names; its columns are read as {whose}, in the order "
-                              f"{_brief(names)}.", TransferkitWarning, stacklevel=2)  # fmt: skip
+                              f"{_brief(names)}.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
         self.range_from_source_ = src is not None  # vectors' range: the source's (inputs after X are checked against it)
         if X_unlabelled is not None:
             raw_u = self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:], reference)
             recipe_u = self._read_as(X_unlabelled)
-            note = None if recipe_u is not self.recipe_ else self._scale_note(raw_u)  # e.g. 0..255 beside X in 0..1
+            note = (self._scale_note(raw_u) if recipe_u is self.recipe_  # e.g. 0..255 beside X in 0..1
+                    else small_uint8_note(raw_u, "it", "give X_unlabelled as floats"))  # fmt: skip
             if note:  # images: the range is X's own (vectors: the source's, which the model was trained on)
                 note = note.replace("the model was trained on", "X has") if len(self.recipe_.shape) == 3 else note
-                warnings.warn(f"X_unlabelled: {note}", TransferkitWarning, stacklevel=2)
+                warnings.warn(f"X_unlabelled: {note}", TransferkitWarning, stacklevel=user_stacklevel())
             xu = apply_recipe(raw_u, recipe_u)
         yt = torch.from_numpy(tgt.y[:0] if no_labels else tgt.y)
         shots = 0 if no_labels else int(np.bincount(tgt.y).min())
@@ -255,10 +257,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             raise
         if X_unlabelled is None and method.uses_unlabelled and not method.optional_source:  # auto: its choice
             warnings.warn(f"method {self.method!r} adapts with unlabelled target inputs and none were given "
-                          "(fit(X, y, X_unlabelled=...)); it uses the labelled ones only.", TransferkitWarning, stacklevel=2)  # fmt: skip
+                          "(fit(X, y, X_unlabelled=...)); it uses the labelled ones only.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
         elif X_unlabelled is not None and not method.uses_unlabelled and not no_labels:  # k = 0: it sets the scale
             warnings.warn(f"method {self.method!r} does not use unlabelled inputs; X_unlabelled is ignored.",
-                          TransferkitWarning, stacklevel=2)  # fmt: skip
+                          TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
         mean, std = (source_model.input_mean, source_model.input_std) if source_model is not None else input_stats(x)
         seed = self._seed()
         shared = source.shared if source is not None and pretrained is None else self.shared
@@ -353,7 +355,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if fit_range is not None:  # fit warned that X is off the source's scale: inputs on X's scale are not
             own = dataclasses.replace(self.recipe_, value_range=fit_range,
                                       column_ranges=getattr(self, "fit_column_ranges_", None))  # fmt: skip
-            return scale_warning(x, self._named(own), "the source and X (given to fit) hold")  # warned of again
+            whose = "the run's target" if getattr(self, "fit_by_run_", False) else "X (given to fit)"
+            return scale_warning(x, self._named(own), f"the source and {whose} hold")  # warned of again
         if len(self.recipe_.shape) == 3 or getattr(self, "range_from_source_", True):
             return scale_warning(x, self._named(self.recipe_))
         return None
@@ -371,7 +374,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                           f"are read in the fitted order {_brief(names)}.", TransferkitWarning, stacklevel=stacklevel)  # fmt: skip
         x = self._checked(X, "X", None if names is None else list(names), getattr(self, "input_shape_", None))
         recipe = self._read_as(X)
-        note = self._scale_note(x) if recipe is self.recipe_ else None  # uint8 images: their scale is known
+        note = self._scale_note(x) if recipe is self.recipe_ else small_uint8_note(x, "X", "give X as floats")
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
         return predict_proba(self.model_, apply_recipe(x, recipe)).numpy()
@@ -437,6 +440,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         clf.range_from_source_ = bool(meta.get("range_from_source", True))  # a run's vectors: the source's range
         fit_range, fit_columns = meta.get("fit_range"), meta.get("fit_column_ranges")  # what fit warned of, by save()
         clf.fit_range_ = tuple(fit_range) if fit_range else None
+        clf.fit_by_run_ = meta.get("estimator") is None  # a run's model: its target set these ranges
         clf.fit_column_ranges_ = tuple(tuple(r) for r in fit_columns) if fit_columns else None
         if "auto_decision" in model.config:
             clf.auto_decision_ = model.config["auto_decision"]

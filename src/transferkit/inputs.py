@@ -68,9 +68,10 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
         first = str(e).splitlines()[0]
         if "inhomogeneous" in first or "sequence" in first:  # rows of different lengths (ragged lists)
             raise TransferkitError(
-                f"{what} cannot be read as one array: its examples have different lengths or shapes.",
-                "give every example the same number of values (pad or resample series to one length, resize "
-                "images to one size).",
+                f"{what} cannot be read as one array: its examples have different lengths or shapes, or its "
+                "cells hold sequences.",
+                "give every example the same number of values, one number per cell (pad or resample series to "
+                "one length, resize images to one size).",
             ) from None
         raise TransferkitError(
             f"{what} cannot be read as numbers ({first if len(first) <= 100 else first[:97] + '...'}).",

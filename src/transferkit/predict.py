@@ -28,6 +28,7 @@ from transferkit.data.files import (
     read_csv_rows,
     read_images,
     read_npz,
+    small_uint8_note,
 )
 from transferkit.data.preprocess import Recipe, apply_recipe
 from transferkit.errors import TransferkitError, TransferkitWarning
@@ -359,7 +360,8 @@ def predict(
                 checked = dataclasses.replace(recipe, value_range=tuple(meta["fit_range"]),
                                               column_ranges=tuple(tuple(r) for r in meta["fit_column_ranges"]))  # fmt: skip
                 reference = "the source and the run's target hold"
-            note = None if eight_bit else scale_warning(x, checked, reference)  # uint8: known scale
+            note = (small_uint8_note(x, f"{inputs}: x", "save x as float32") if eight_bit  # uint8: known scale
+                    else scale_warning(x, checked, reference))  # fmt: skip
             if note:
                 (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(note)
             probs = predict_proba(model, apply_recipe(x, recipe))

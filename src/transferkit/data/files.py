@@ -165,13 +165,9 @@ def load_npz(path: Path) -> Domain:
         classes, y = [str(v) for v in values], y.astype(np.int64)
     if x.size == 0 or not np.isfinite(x).all():
         return Domain(str(path), x, y, classes)  # Domain's validation names the empty set or the NaN
-    if stored == np.uint8 and x.max() < 32:  # 8-bit storage of small values: read as 0..255, near-black
-        warnings.warn(
-            f"{path}: x is uint8, read as 0..255, but its values only reach {int(x.max())}; if they are on "
-            "another scale (e.g. 0..16), save x as float32 so the range is taken from the data.",
-            TransferkitWarning,
-            stacklevel=2,
-        )
+    note = small_uint8_note(x, f"{path}: x", "save x as float32") if stored == np.uint8 else None
+    if note:
+        warnings.warn(note, TransferkitWarning, stacklevel=2)
     return Domain(str(path), x, y, classes, value_range(x, stored),
                   {RANGE_FROM_DATA: stored != np.uint8, CLASSES_FROM_LABELS: raw_classes is None})  # fmt: skip
 
@@ -456,6 +452,15 @@ def check_index_columns(path: Path, header: list[str], body: list[list[str]], la
             warnings.warn(f"{path}: column {name!r} holds the row numbers ({values[0]}..{values[-1]}); as a feature "
                           "it tells the model where a row sits in the file (in a file sorted by class, its label). "
                           "Delete it if it is an id or index.", TransferkitWarning, stacklevel=4)  # fmt: skip
+
+
+def small_uint8_note(x: np.ndarray, what: str, fix: str) -> str | None:
+    """uint8 inputs are read as 0..255; a note when their values stay small (e.g. 0..16
+    stored as uint8), which that reads as near-black. ``fix``: how to keep their own range."""
+    if x.size == 0 or float(x.max()) >= 32:
+        return None
+    return (f"{what} is uint8, read as 0..255, but its values only reach {int(x.max())}; if they are on another "
+            f"scale (e.g. 0..16), {fix} so the range is taken from the data.")
 
 
 def load_csv(path: Path, label_column: str) -> Domain:

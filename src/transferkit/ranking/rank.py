@@ -257,8 +257,9 @@ def rank(
             ``model.input_shape`` in an experiment file). Other candidates keep their own.
 
     Returns:
-        A JSON-ready dict: ``target``, ``shots``, ``seed``, ``by``, ``scores``,
-        ``candidates`` (ranked rows), ``best``, ``best_beats_reference``, ``wall_time_s``.
+        A JSON-ready dict: ``target``, ``shots``, ``seed``, ``by``, ``scores``, ``input_size``,
+        ``candidates`` (ranked rows), ``best``, ``best_beats_reference``, ``warnings`` (every
+        TransferkitWarning raised, and what the ranking itself warns of), ``wall_time_s``.
     """
     from transferkit.evaluate.prepare import load_section
 
@@ -281,8 +282,12 @@ def rank(
         raise TransferkitError(
             f"pad={pad!r} must be 'auto' or a number of pixels >= 0.", "use --pad auto or e.g. --pad 4."
         )
-    tgt = load_section(DataConfig(data=target, max_per_class=target_max_per_class, label_column=label_column,
-                                  text_column=text_column))  # fmt: skip
+    if input_size is not None and not pretrained:
+        raise TransferkitError("an input size is given, but no pretrained candidate reads it.",
+                               "drop it, or add --pretrained NAME (source and saved models keep their own).")  # fmt: skip
+    with collected_warnings() as loading:  # e.g. images resized while loading: kept in the JSON too
+        tgt = load_section(DataConfig(data=target, max_per_class=target_max_per_class, label_column=label_column,
+                                      text_column=text_column))  # fmt: skip
     if getattr(tgt, "texts", None) is not None and (sources or models):
         raise TransferkitError(
             f"{target} holds texts: rank scores text targets on pretrained text encoders only.",
@@ -323,9 +328,6 @@ def rank(
     with collected_warnings(once=True) as noted:  # a note about the target, once, not once per candidate; said even
         # when a later candidate fails. Pretrained encoders first: a mistyped name or the wrong modality
         # fails before minutes of source training
-        if input_size is not None and not pretrained:
-            raise TransferkitError("an input size is given, but no pretrained candidate reads it.",
-                                   "drop it, or add --pretrained NAME (source and saved models keep their own).")  # fmt: skip
         encoders = [pretrained_candidate(name, labelled, pad, pool, input_size) for name in pretrained or []]
         for spec in sources or []:
             cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=pool, pad=pad)
@@ -344,7 +346,7 @@ def rank(
                 warnings.append(f"{Path(spec).name}: {seen} of the {len(lab)} labelled examples scored here are among "
                                 "those the run's model was fine-tuned on, so its scores are optimistic; rank with "
                                 "another --seed to score it on examples it has not seen.")  # fmt: skip
-    warnings = [*noted, *warnings]  # TransferkitWarnings (the target's scale...) go into the JSON too
+    warnings = [*loading, *noted, *warnings]  # TransferkitWarnings (the target's scale...) go into the JSON too
     entries += encoders
     if get_score(by).needs_source_probs:  # LEEP, NCE: they read the source head's predictions
         headless = [c.name for c, _ in entries if not c.source_head]
