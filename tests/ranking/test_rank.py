@@ -495,7 +495,7 @@ def test_warnings_raised_while_loading_the_target_reach_the_json(tmp_path, monke
     rng = np.random.default_rng(0)
     y = np.arange(40) % 2
     xs = rng.normal(size=(40, 3)) + y[:, None]
-    rows = lambda x: "".join(f"{i},{a:.4f},{b:.4f},{c:.4f},{t}\n" for i, ((a, b, c), t) in enumerate(zip(x, y)))  # noqa: E731
+    rows = lambda x: "".join(f"{i},{a:.4f},{b:.4f},{c:.4f},{t}\n" for i, ((a, b, c), t) in enumerate(zip(x, y, strict=True)))  # noqa: E731
     (tmp_path / "s.csv").write_text("id,a,b,c,label\n" + rows(xs))
     (tmp_path / "t.csv").write_text("id,a,b,c,label\n" + rows(xs + 0.1))
     with pytest.warns(UserWarning, match="holds the row numbers"):
