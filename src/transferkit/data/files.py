@@ -457,7 +457,7 @@ def check_index_columns(path: Path, header: list[str], body: list[list[str]], la
 def small_uint8_note(x: np.ndarray, what: str, fix: str) -> str | None:
     """uint8 inputs are read as 0..255; a note when their values stay small (e.g. 0..16
     stored as uint8), which that reads as near-black. ``fix``: how to keep their own range."""
-    if x.size == 0 or float(x.max()) >= 32:
+    if x.size == 0 or not 0 < float(x.max()) < 32:  # all black is dark, not on another scale
         return None
     return (f"{what} is uint8, read as 0..255, but its values only reach {int(x.max())}; if they are on another "
             f"scale (e.g. 0..16), {fix} so the range is taken from the data.")
