@@ -51,3 +51,11 @@ def test_the_gain_column_of_a_k0_run_without_a_baseline_does_not_name_scratch():
     rows = [{"method": "mcc", "shots": 0, "gain_vs_scratch": None}, {"method": "dann", "shots": 0}]
     assert header(rows)[4] == "gain vs source_only (pts) [95% CI]"  # was "gain vs scratch", which cannot run at k = 0
     assert header([{"method": "head", "shots": 5}])[4] == "gain vs scratch (pts) [95% CI]"
+
+
+def test_a_bound_just_below_zero_keeps_its_sign_and_two_decimals():
+    """'[-5.3, -0.0] negative' read as a contradiction; the bound is -0.04."""
+    from transferkit.report.table import _ci, points
+
+    assert _ci([-0.053, -0.0004]) == "[-5.3, -0.04]"
+    assert points(-0.0004, "+") == "-0.04" and points(0.0, "+") == "+0.0" and points(0.123, "+") == "+12.3"

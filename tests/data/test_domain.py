@@ -261,3 +261,19 @@ def test_a_domain_prints_as_a_summary_not_its_arrays():
                        "values 0..16)")
     t = TextDomain("reviews", ["good", "bad"], np.array([1, 0]), ["neg", "pos"])
     assert repr(t) == "TextDomain('reviews': 2 texts, 2 classes ['neg', 'pos'])"
+
+
+def test_images_in_sub_folders_of_a_class_folder_are_said_not_to_be_read(tmp_path):
+    from PIL import Image
+
+    from transferkit.errors import TransferkitWarning
+
+    for name in ("a", "b"):
+        (tmp_path / "d" / name).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "d" / name / f"{i}.png")
+    (tmp_path / "d" / "b" / "extra" / "deeper").mkdir(parents=True)
+    for i in range(3):
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "d" / "b" / "extra" / "deeper" / f"{i}.png")
+    with pytest.warns(TransferkitWarning, match=r"3 image\(s\) in sub-folders of class folders are not read \(b/extra\)"):
+        assert len(load_domain(str(tmp_path / "d")).y) == 4

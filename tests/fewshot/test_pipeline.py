@@ -243,7 +243,10 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     assert "features lose to scratch here" not in render_report(summary, {})
     flagged = json.loads(json.dumps(summary))
     flagged["results"][0]["negative_transfer"] = True  # prototypes, on cached features, below scratch
-    assert "**The source's features lose to scratch here.**" in render_report(flagged, {})
+    assert "**The source's features lose to scratch here" in render_report(flagged, {})
+    two = json.loads(json.dumps(flagged))  # a second K where nothing is flagged: the verdict says at which K
+    two["results"] += [{**r, "shots": 5, "negative_transfer": False} for r in summary["results"]]
+    assert "lose to scratch here at K = 1 (not at the other K).**" in render_report(two, {})
     pretrained = render_report(summary, {})
     assert "pretrained weights only (no source data, so the novelty of the target classes was not checked)" in pretrained
     assert "— 0 examples" not in pretrained and "classes []" not in pretrained

@@ -282,6 +282,17 @@ def load_image_folder(root: Path) -> Domain:
             raise TransferkitError(f"{d}: class folder has no images.", f"add images ({sorted(IMAGE_SUFFIXES)}).")
         files += found
         labels += [label] * len(found)
+    def images_below(folder: Path) -> list[Path]:
+        return [f for f in folder.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")]
+
+    left = [s for d in class_dirs for s in sorted(d.iterdir()) if s.is_dir() and not s.name.startswith(".")
+            and images_below(s)]  # fmt: skip
+    if left:  # read one level deep: images in sub-folders of a class folder would be lost without a word
+        n = sum(len(images_below(s)) for s in left)
+        warnings.warn(f"{root}: {n} image(s) in sub-folders of class folders are not read "
+                      f"({_brief_names([str(s.relative_to(root)) for s in left])}); an image folder is read one "
+                      "level deep, root/<class>/<image>. Move them up into their class folder to use them.",
+                      TransferkitWarning, stacklevel=3)  # fmt: skip
     x = read_images(files)
     return Domain(str(root), x, np.asarray(labels, dtype=np.int64), [d.name for d in class_dirs], (0.0, 255.0))
 

@@ -21,6 +21,7 @@ from transferkit.fewshot.evaluate import confidence_interval
 from transferkit.fewshot.experiment import FewShotRun
 from transferkit.report.plots import plot_method, save_figure
 from transferkit.report.summary import package_versions
+from transferkit.report.table import points
 
 
 def results_rows(run: FewShotRun) -> list[dict]:
@@ -130,7 +131,7 @@ def _cell(row: dict | None) -> str:
     if row.get("gain_vs_scratch") is not None:  # paired over the episodes scratch also ran
         flag = " **negative**" if row["negative_transfer"] else ""
         lo_hi = row.get("gain_ci95")
-        interval = f" [{100 * lo_hi[0]:+.1f}, {100 * lo_hi[1]:+.1f}]" if lo_hi else ""
+        interval = f" [{points(lo_hi[0], '+')}, {points(lo_hi[1], '+')}]" if lo_hi else ""
         over = f" over {row['gain_episodes']} episodes" if row.get("gain_episodes") is not None else ""
         gain = f"; {100 * row['gain_vs_scratch']:+.1f}{interval} vs scratch{over}{flag}"
     return f"{100 * row['accuracy_mean']:.1f}{ci} ({row['episodes']} episodes{gain})"
@@ -199,8 +200,11 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     if not any(r["method"] == "scratch" for r in summary["results"]):
         lines += ["**Negative transfer was not checked:** that needs `scratch` among `fewshot.methods`, the "
                   "baseline the gains are paired with.", ""]  # fmt: skip
-    if any(r["on_features"] and r.get("negative_transfer") for r in summary["results"]):
-        lines += ["**The source's features lose to scratch here.** Its last shared blocks may discard what tells "
+    losing = sorted({r["shots"] for r in summary["results"] if r["on_features"] and r.get("negative_transfer")})
+    if losing:
+        every = sorted({r["shots"] for r in summary["results"]})
+        where = "" if losing == every else f" at K = {', '.join(map(str, losing))} (not at the other K)"
+        lines += [f"**The source's features lose to scratch here{where}.** Its last shared blocks may discard what tells "
                   "these classes apart: `fewshot.blocks` reads earlier features, and a broader source (e.g. a "
                   "pretrained model) may know more of them (docs/fewshot.md). Judge such a change on other "
                   "episodes or classes than these, or this comparison stops being a fair test.", ""]  # fmt: skip

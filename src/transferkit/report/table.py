@@ -7,8 +7,15 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{100 * v:.1f}"
 
 
+def points(v: float, sign: str = "") -> str:
+    """A proportion as percentage points, one decimal; a value that would print as 0.0 keeps
+    two, so that a bound just below 0 beside a 'negative' flag does not read "-0.0"."""
+    text = f"{100 * v:{sign}.1f}"
+    return f"{100 * v:{sign}.2f}" if v != 0 and text.lstrip("+-") == "0.0" else text
+
+
 def _ci(ci: list[float] | None) -> str:
-    return "—" if ci is None else f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
+    return "—" if ci is None else f"[{points(ci[0])}, {points(ci[1])}]"
 
 
 def _gain(r: dict) -> str:
