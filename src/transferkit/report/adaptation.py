@@ -40,6 +40,7 @@ from transferkit.models.transfer_model import BN_TYPES
 from transferkit.report.plots import _plt, save_figure
 
 N_PER_DOMAIN = 400  # examples per domain for PAD and t-SNE: seconds, not minutes
+PAD_FEW = 50  # fewer examples on one side: the report says the distances are rough
 
 
 @torch.no_grad()
@@ -142,6 +143,7 @@ def adaptation_report(result, out_dir: Path) -> tuple[dict | None, dict[str, str
     device = next(source.parameters()).device
     xs, xt = data.xs[i_s].to(device), data.xt[i_t].to(device)
     labels = np.concatenate([data.ys[i_s].numpy(), data.yt[i_t].numpy()])
+    section["pad_rows"] = {"source": int(len(i_s)), "target": int(len(i_t))}  # held-out source, target test
     before = (domain_features(source, xs), domain_features(source, xt))
     pad_before = {kind: proxy_a_distance(*before, classifier=kind) for kind in ("linear", "knn")}
     embeddings = {"before adaptation (source model)": before}
@@ -221,14 +223,20 @@ def adaptation_markdown(section: dict | None) -> list[str]:
         lines.append(f"| {r['method']} | {r['shots']} | {r['seed']} | {r['criterion']} | {r['selected_step']} | "
                      f"{100 * r['accuracy_selected']:.1f} | {r['oracle_step']} | {oracle} |")  # fmt: skip
     if section["proxy_a_distance"]:
-        lines += ["", "Proxy A-distance, 2(1 - 2 err) of a cross-validated domain classifier on the features "
-                  "(2: domains fully separable, 0: the classifier cannot tell them apart), linear and "
+        rows = section.get("pad_rows")  # absent from older summaries
+        on = (f" on {rows['source']} held-out source and {rows['target']} target test examples" if rows else "")
+        lines += ["", "Proxy A-distance, 2(1 - 2 err) of a cross-validated domain classifier on the features"
+                  f"{on} (2: domains fully separable, 0: the classifier cannot tell them apart), linear and "
                   "5-nearest-neighbour:", "",
                   "| method | k | PAD before (linear) | PAD after (linear) | PAD before (k-NN) | PAD after (k-NN) |",
                   "|---|---|---|---|---|---|"]  # fmt: skip
         for p in section["proxy_a_distance"]:
             cells = [_pad(p[key]) for key in ("before", "after", "before_knn", "after_knn")]
             lines.append(f"| {p['method']} | {p['shots']} | " + " | ".join(cells) + " |")
+        if rows and min(rows.values()) < PAD_FEW:
+            lines += ["", f"**With {min(rows.values())} examples on one side these distances are rough:** a "
+                      "5-fold domain classifier on so few examples can read 0 (or 2) by chance; compare methods "
+                      "on accuracy, not on these values."]  # fmt: skip
         if any(p.get("domain_bn") for p in section["proxy_a_distance"]):
             lines += ["", "With domain-specific BatchNorm each domain's features are normalised on its own "
                       "statistics, so their means match by construction and the linear PAD falls towards 0 even "
