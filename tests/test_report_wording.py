@@ -59,3 +59,13 @@ def test_a_bound_just_below_zero_keeps_its_sign_and_two_decimals():
 
     assert _ci([-0.053, -0.0004]) == "[-5.3, -0.04]"
     assert points(-0.0004, "+") == "-0.04" and points(0.0, "+") == "+0.0" and points(0.123, "+") == "+12.3"
+
+
+def test_k0_and_label_free_rows_are_explained():
+    from transferkit.report.markdown import label_free_lines
+
+    rows = [{"method": m, "shots": k} for m in ("source_only", "adabn", "dann") for k in (0, 5)]
+    text = "\n".join(label_free_lines({"results": rows}))
+    assert "k = 0 means no target labels at all" in text
+    assert "`adabn`, `source_only` read no target label at any k" in text
+    assert label_free_lines({"results": [{"method": "finetune", "shots": 5}]}) == []

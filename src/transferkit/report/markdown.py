@@ -73,6 +73,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         markdown_table(summary["results"]),
         "",
     ]
+    lines += label_free_lines(summary)
     lines += per_class_lines(summary)
     lines += trivial_baseline_lines(summary)
     lines += negative_transfer_lines(summary)
@@ -107,6 +108,24 @@ def per_class_lines(summary: dict, max_classes: int = 20) -> list[str]:
                  for c in classes]  # fmt: skip
         lines.append(f"| {r['method']} | " + " | ".join(cells) + " |")
     return [*lines, ""]
+
+
+LABEL_FREE = ("source_only", "adabn")  # they read no target label at any k
+
+
+def label_free_lines(summary: dict) -> list[str]:
+    """What k = 0 means, and which rows repeat across k because their method reads no labels."""
+    rows = summary.get("results") or []
+    lines = []
+    if any(r["shots"] == 0 for r in rows):
+        lines.append("k = 0 means no target labels at all: methods that adapt (e.g. `dann`, `mcc`) train on the "
+                     "target pool's inputs without their labels; the test split is never trained on.")  # fmt: skip
+    repeated = sorted({r["method"] for r in rows if r["method"] in LABEL_FREE and r["shots"] > 0})
+    if repeated:
+        lines.append(f"{', '.join(f'`{m}`' for m in repeated)} read{'s' if len(repeated) == 1 else ''} no target "
+                     "label at any k: their rows at k > 0 are the same model as at k = 0, the unadapted source "
+                     "or its BatchNorm statistics re-estimated on the target's inputs.")  # fmt: skip
+    return [*lines, ""] if lines else []
 
 
 def trivial_baseline_lines(summary: dict) -> list[str]:
