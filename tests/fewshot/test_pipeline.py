@@ -438,3 +438,16 @@ def test_auto_runs_once_per_source_seed_not_once_as_scratch_does():
 
     by = {m.label: m for m in resolve_methods([MethodSpec(name=n) for n in ("auto", "scratch", "head")])}
     assert by["auto"].uses_source and by["head"].uses_source and not by["scratch"].uses_source
+
+
+def test_the_report_says_what_auto_chose_in_each_episode(npz_pair, tmp_path):
+    """auto picks a method per episode fit; its row alone would hide which."""
+    import transferkit as tk
+
+    cfg = tiny(*npz_pair, k_shot=[3], methods=[{"auto": {"max_steps": 5}}, {"scratch": {"steps": 5}}])
+    summary = tk.run_fewshot(cfg, out=tmp_path / "run")
+    (row,) = [r for r in summary["results"] if r["method"] == "auto"]
+    assert sum(row["choices"].values()) == 2 * 2  # 2 episodes x 2 source seeds
+    assert all(r.get("choices") is None for r in summary["results"] if r["method"] != "auto")
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "What `auto` chose (docs/auto.md):" in report and "`auto`, K = 3: chose `" in report

@@ -32,6 +32,7 @@ class EpisodeResult:
             count: how many of each class's queries were classified correctly, and how
             many there were, over all episodes (their ratio is the class's accuracy, its
             recall); None when not recorded.
+        choices: For ``auto``, how many episodes it chose each method for; None otherwise.
     """
 
     method: str
@@ -42,6 +43,7 @@ class EpisodeResult:
     class_ids: np.ndarray | None = None
     class_correct: np.ndarray | None = None
     class_total: np.ndarray | None = None
+    choices: dict[str, int] | None = None  # ``auto``: the method it chose, episodes each
 
     @property
     def interval(self) -> tuple[float, float]:

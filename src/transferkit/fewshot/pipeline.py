@@ -215,11 +215,14 @@ def evaluate_trained(
         progress: Called with the number of episodes done, after each one.
     """
     start = time.perf_counter()
-    accuracies, predictions = [], []
+    accuracies, predictions, choices = [], [], {}
     for i, episode in enumerate(episodes):
         task = setting.task(episode, i)
         torch.manual_seed(task.seed)
         model = method.method.fit(task)
+        chose = (model.config.get("auto_decision") or {}).get("method")
+        if chose is not None:  # auto: which method it picked, for the report
+            choices[chose] = choices.get(chose, 0) + 1
         pred = predict_proba(model, task.target.x_unlabelled).argmax(dim=1).cpu().numpy()
         accuracies.append(float((pred == episode.query_y).mean()))
         predictions.append(pred)
@@ -229,7 +232,8 @@ def evaluate_trained(
     mean, ci95 = confidence_interval(accuracies)
     ids = np.arange(len(setting.class_names))  # episodes index class_names by class id
     correct, total = class_counts(episodes, predictions, ids)
-    return EpisodeResult(method.label, accuracies, mean, ci95, time.perf_counter() - start, ids, correct, total)
+    return EpisodeResult(method.label, accuracies, mean, ci95, time.perf_counter() - start, ids, correct, total,
+                         choices or None)  # fmt: skip
 
 
 def predict_episode(method: EpisodicMethod, cache: FeatureCache, episode: Episode) -> np.ndarray:

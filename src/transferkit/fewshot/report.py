@@ -57,6 +57,7 @@ def results_rows(run: FewShotRun) -> list[dict]:
                 "source_seeds": [r.seed for r in recs], "seed_means": seed_means, "seed_ci95": seed_ci,
                 "seconds_per_evaluation": float(np.mean([r.result.seconds for r in recs])),
                 "per_class_accuracy": class_accuracy(recs, run.data.target.classes),
+                "choices": _choices(recs),  # auto: episodes per chosen method, over the source seeds
             })  # fmt: skip
     return rows
 
@@ -196,6 +197,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         "", markdown_table(summary), "",
     ]  # fmt: skip
     lines += seed_lines(summary["results"])
+    lines += choice_lines(summary)
     lines += class_lines(summary)
     if not any(r["method"] == "scratch" for r in summary["results"]):
         lines += ["**Negative transfer was not checked:** that needs `scratch` among `fewshot.methods`, the "
@@ -213,6 +215,25 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     for title, rel in plots.items():
         lines += [f"## {title}", "", f"![{title}]({rel})", ""]
     return "\n".join(lines)
+
+
+def _choices(recs) -> dict[str, int] | None:
+    out: dict[str, int] = {}
+    for r in recs:
+        for name, n in (r.result.choices or {}).items():
+            out[name] = out.get(name, 0) + n
+    return out or None
+
+
+def choice_lines(summary: dict) -> list[str]:
+    """What ``auto`` chose, per K: it is not one method, so its row means little without this."""
+    lines = []
+    for r in summary["results"]:
+        if r.get("choices"):
+            total = sum(r["choices"].values())
+            said = ", ".join(f"`{m}` in {n}" for m, n in sorted(r["choices"].items(), key=lambda kv: -kv[1]))
+            lines.append(f"- `{r['method']}`, K = {r['shots']}: chose {said} of {total} episode fits")
+    return ["What `auto` chose (docs/auto.md):", "", *lines, ""] if lines else []
 
 
 def class_lines(summary: dict, max_classes: int = 20) -> list[str]:
