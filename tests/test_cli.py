@@ -442,6 +442,14 @@ def test_a_section_level_config_error_reads_without_pydantic_wrapping(tmp_path, 
     assert "(got a section)" not in err and "Value error" not in err
 
 
+def test_a_bad_value_from_set_is_not_blamed_on_the_file(tmp_path, image_npz, capsys):
+    path = _write(tmp_path, tiny_experiment(*image_npz))
+    assert main(["run", str(path), "--set", "target.shots=[-1]", "--set", "seeds=1"]) == 2
+    assert f"{path} with --set target.shots, seeds: field `target.shots`" in capsys.readouterr().err
+    assert main(["run", str(path), "--set", "seedz=1"]) == 2
+    assert f"{path} with --set seedz: field `seedz`" in capsys.readouterr().err
+
+
 def test_a_fine_tuning_that_diverged_is_kept_in_the_summary_and_report(tmp_path, image_npz, capsys):
     cfg = tiny_experiment(*image_npz, seeds=1, methods=[{"name": "finetune", "params": {"steps": 5, "probe_steps": 15,
                                                                                       "lr": 1e3, "shared_lr_mult": 1.0}}])  # fmt: skip

@@ -263,13 +263,21 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def load_config(path: str | Path | None, overrides: list[str] | None = None, raw: dict | None = None) -> ExperimentConfig:
     """Read, override and validate an experiment; data paths become absolute."""
     raw, base = read_experiment(path, overrides, raw, "configs/mnist_to_optdigits.yaml")
-    cfg = validate(raw, str(path) if path else "experiment")
+    cfg = validate(raw, where_of(path, overrides, "experiment"))
     for section in (cfg.source, cfg.target):
         if section is not None and section.data is not None:
             section.data = resolve_data_path(section.data, base)
     if cfg.source is not None and cfg.source.weights is not None and not Path(cfg.source.weights).is_absolute():
         cfg.source.weights = str((base / cfg.source.weights).resolve())
     return cfg
+
+
+def where_of(path, overrides, default: str) -> str:
+    """How an error names the experiment: its file, and the overrides given with it (a bad
+    value may come from ``--set``, not from the file)."""
+    keys = list(parse_set(overrides)) if overrides else []
+    named = str(path) if path else default
+    return f"{named} with --set {', '.join(keys)}" if keys else named
 
 
 def resolve_data_path(spec: str, base: Path) -> str:

@@ -35,6 +35,7 @@ from transferkit.config import (
     resolve_data_path,
     seeds_from_count,
     validate_as,
+    where_of,
 )
 
 DEFAULT_METHODS = ["prototypes", "transductive", "scratch", "finetune"]  # transductive runs bd_cspn: not both
@@ -135,7 +136,7 @@ def load_fewshot_config(
         TransferkitError: Missing file, invalid YAML, or an invalid field (named, with the value).
     """
     raw, base = read_experiment(path, overrides, raw, "configs/fewshot_fashion.yaml")
-    where = str(path) if path is not None else "few-shot experiment"
+    where = where_of(path, overrides, "few-shot experiment")
     cfg = validate_as(FewShotExperiment, raw, where, "see configs/fewshot_fashion.yaml for valid fields.")
     for section in (cfg.source, cfg.target):
         if section.data is not None:
