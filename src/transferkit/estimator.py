@@ -33,7 +33,7 @@ from sklearn.exceptions import NotFittedError
 from transferkit.data.column_ranges import column_ranges, union_ranges
 from transferkit.data.domain import Domain
 from transferkit.data.files import small_uint8_note
-from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, outside_range_note
+from transferkit.data.preprocess import MIN_IMAGE_SIDE, Recipe, apply_recipe, make_recipe, outside_range_note
 from transferkit.data.splits import TargetData
 from transferkit.data.text import TextRecipe
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
@@ -195,7 +195,13 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             source_model = source_model.copy().reset_specific(tgt.classes)
         with warnings.catch_warnings(record=True) as noted:  # said again below, at the user's call of fit
             warnings.simplefilter("always")
-            self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
+            try:
+                self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
+            except TransferkitError as e:  # its fix may suggest vectors, which a pretrained image model refuses
+                if pretrained is None or "too small to scale up" not in e.problem:
+                    raise
+                raise TransferkitError(e.problem, f"give images of at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE} "
+                                       f"pixels: {pretrained!r} reads images, not vectors.") from None  # fmt: skip
         for w in noted:
             warnings.warn(w.message, w.category, stacklevel=user_stacklevel())
         # make_recipe warned if X is off the source's scale: later inputs on that scale are not warned of again
