@@ -165,7 +165,7 @@ def test_a_grey_model_does_not_say_a_mixed_folder_was_read_as_rgb(tmp_path):
     from transferkit.predict import image_model_inputs
 
     Image.fromarray(np.zeros((6, 6), np.uint8)).save(tmp_path / "grey.png")
-    Image.fromarray(np.zeros((6, 6, 3), np.uint8)).save(tmp_path / "rgb.png")
+    Image.fromarray(np.full((6, 6, 3), (200, 0, 0), np.uint8)).save(tmp_path / "rgb.png")  # red: colour
     files = [tmp_path / "grey.png", tmp_path / "rgb.png"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -301,7 +301,9 @@ def test_a_colour_target_on_a_grey_model_is_warned_about(tmp_path):
 
     x, y = make_images(10, seed=3)
     grey = Domain("grey", x, y, ["a", "b", "c"], (0.0, 255.0))
-    colour = Domain("colour", np.repeat(x, 3, axis=1), y, ["a", "b", "c"], (0.0, 255.0))
+    tinted = np.repeat(x, 3, axis=1)
+    tinted[:, 2] *= 0.5  # a colour cast: three equal channels would be grey, and averaging would lose nothing
+    colour = Domain("colour", tinted, y, ["a", "b", "c"], (0.0, 255.0))
     with pytest.warns(TransferkitWarning, match="colour holds colour images but the model reads grey ones"):
         make_recipe(colour, (1, 12, 12), 0, source=grey)
     import warnings
@@ -320,7 +322,9 @@ def test_the_colour_note_reaches_the_run_summary(tmp_path):
 
     x, y = make_images(20, seed=3)
     np.savez(tmp_path / "grey.npz", x=x[:, 0].astype(np.uint8), y=y)
-    np.savez(tmp_path / "colour.npz", x=np.repeat(x, 3, axis=1).astype(np.uint8), y=y)
+    tinted = np.repeat(x, 3, axis=1)
+    tinted[:, 2] *= 0.5  # a colour cast (equal channels would be grey)
+    np.savez(tmp_path / "colour.npz", x=tinted.astype(np.uint8), y=y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         data = prepare(load_config(None, raw=tiny_experiment(tmp_path / "grey.npz", tmp_path / "colour.npz")))

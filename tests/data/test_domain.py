@@ -1,4 +1,5 @@
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -79,7 +80,8 @@ def test_npz_image_folder_and_csv(tmp_path):
     with pytest.warns(UserWarning, match=r"1 of 5 images are not 5x5 pixels \(height x width\), the most common size"):
         f = load_domain(str(tmp_path / "imgs"))
     assert f.x.shape == (5, 1, 5, 5)  # was (5, 1, 3, 3): every image squeezed to the first file's size
-    Image.fromarray(np.stack([x[1]] * 3, axis=-1)).save(tmp_path / "imgs" / "dog" / "2.png")  # one RGB image
+    tinted = np.stack([x[1], x[1], x[1] // 2], axis=-1)  # one colour image (a grey one saved as RGB is grey)
+    Image.fromarray(tinted).save(tmp_path / "imgs" / "dog" / "2.png")
     with pytest.warns(UserWarning, match=r"1 of 6 images are in colour and 5 grey; all were read as RGB"):
         assert load_domain(str(tmp_path / "imgs")).x.shape[1] == 3  # colour kept although the first file is grey
     deep = np.array([[0, 16384], [32768, 65535]], dtype=np.uint16)  # a 16-bit grey PNG
@@ -87,7 +89,7 @@ def test_npz_image_folder_and_csv(tmp_path):
     from transferkit.data.files import read_images
 
     np.testing.assert_allclose(read_images([tmp_path / "deep.png"])[0, 0], deep * 255.0 / 65535.0, atol=1e-3)
-    Image.fromarray(np.zeros((2, 2, 3), np.uint8)).save(tmp_path / "rgb.png")  # a colour file beside it
+    Image.fromarray(np.full((2, 2, 3), (200, 0, 0), np.uint8)).save(tmp_path / "rgb.png")  # a colour file beside it
     with pytest.warns(UserWarning, match="1 grey; all were read as RGB"):
         mixed = read_images([tmp_path / "deep.png", tmp_path / "rgb.png"])
     for channel in mixed[0]:  # scaled from 0..65535 as alone, not clipped to black and white
@@ -277,3 +279,26 @@ def test_images_in_sub_folders_of_a_class_folder_are_said_not_to_be_read(tmp_pat
         Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "d" / "b" / "extra" / "deeper" / f"{i}.png")
     with pytest.warns(TransferkitWarning, match=r"3 image\(s\) in sub-folders of class folders are not read \(b/extra\)"):
         assert len(load_domain(str(tmp_path / "d")).y) == 4
+
+
+def test_grey_pictures_saved_as_rgb_count_as_grey(tmp_path):
+    """A grey picture stored in RGB mode is not a colour image: the mixed-folder note counts by
+    content, and a grey model loses nothing by averaging it."""
+    from PIL import Image
+
+    from transferkit.data.preprocess import colour_note
+
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        (tmp_path / "d" / name).mkdir(parents=True)
+        grey = rng.integers(0, 255, (6, 6), dtype=np.uint8)
+        Image.fromarray(grey).save(tmp_path / "d" / name / "grey.png")
+        Image.fromarray(np.stack([grey] * 3, axis=2)).save(tmp_path / "d" / name / "grey_as_rgb.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # all grey by content: no mixed-folder note
+        d = load_domain(str(tmp_path / "d"))
+    assert colour_note(d, (1, 6, 6)) is None
+    Image.fromarray(rng.integers(0, 255, (6, 6, 3), dtype=np.uint8)).save(tmp_path / "d" / "a" / "colour.png")
+    with pytest.warns(UserWarning, match="1 of 5 images are in colour and 4 grey"):
+        d = load_domain(str(tmp_path / "d"))
+    assert "their colour is averaged away" in colour_note(d, (1, 6, 6))

@@ -443,7 +443,9 @@ def test_a_warning_about_the_target_is_given_once_not_once_per_candidate(tmp_pat
     xs, ys = make_images(30, seed=5)
     np.savez(tmp_path / "other.npz", x=xs[:, 0], y=ys, classes=np.array(CLASSES))
     xt, yt = make_images(12, seed=2)
-    np.savez(tmp_path / "colour.npz", x=np.repeat(xt, 3, axis=1).astype(np.uint8), y=yt, classes=np.array(CLASSES))
+    tinted = np.repeat(xt, 3, axis=1)
+    tinted[:, 2] *= 0.5  # a colour cast: equal channels would be grey
+    np.savez(tmp_path / "colour.npz", x=tinted.astype(np.uint8), y=yt, classes=np.array(CLASSES))
     with pytest.warns(UserWarning) as caught:
         rank(str(tmp_path / "colour.npz"), 2, [str(src), str(tmp_path / "other.npz")], source_epochs=1,
              reference=False, scores=["knn"], by="knn")  # fmt: skip
@@ -458,7 +460,9 @@ def test_the_cli_keeps_every_warning_in_the_json_and_says_each_once(tmp_path, mo
     monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
     src, _ = _npz(tmp_path)
     xt, yt = make_images(12, seed=2)
-    np.savez(tmp_path / "colour.npz", x=np.repeat(xt, 3, axis=1).astype(np.uint8), y=yt, classes=np.array(CLASSES))
+    tinted = np.repeat(xt, 3, axis=1)
+    tinted[:, 2] *= 0.5  # a colour cast: equal channels would be grey
+    np.savez(tmp_path / "colour.npz", x=tinted.astype(np.uint8), y=yt, classes=np.array(CLASSES))
     out = tmp_path / "r.json"
     assert main(["rank", str(tmp_path / "colour.npz"), "--source", str(src), "--source-epochs", "1", "--shots", "2",
                  "--scores", "knn", "--by", "knn", "--out", str(out)]) == 0  # fmt: skip

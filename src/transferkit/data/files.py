@@ -224,11 +224,13 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
     colour = any(c for _, c in kinds)
     common = size is None
     size = Counter(sz for sz, _ in kinds).most_common(1)[0][0] if common and kinds else (size and (size[1], size[0]))
-    images, resized = [], 0
+    images, resized, in_colour = [], 0, 0
     for f, (sz, is_colour) in zip(files, kinds, strict=True):
         img = _open_image(f)
         # Grey images are read by _grey (16-bit ones scaled, not clipped) even in a colour set.
         arr = np.asarray(img.convert("RGB"), dtype=np.float32) if is_colour else _grey(img)
+        in_colour += bool(is_colour and not (np.array_equal(arr[..., 0], arr[..., 1])
+                                             and np.array_equal(arr[..., 1], arr[..., 2])))  # fmt: skip
         if sz != size:
             resized += 1
             if is_colour:
@@ -244,9 +246,9 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
         which = "the most common size here" if common else "the size of the run's target images"
         warnings.warn(f"{resized} of {len(files)} images are not {size[1]}x{size[0]} pixels (height x width), {which}, "
                       "and were resized to it first.", TransferkitWarning, stacklevel=2)  # fmt: skip
-    grey = sum(not c for _, c in kinds)
-    if colour and grey and model_channels != 1:  # a mixed folder: one layout for all, said (grey images get 3 equal channels)
-        warnings.warn(f"{len(files) - grey} of {len(files)} images are in colour and {grey} grey; all were read as "
+    grey = len(files) - in_colour  # by content: a grey picture saved as RGB is grey
+    if in_colour and grey and model_channels != 1:  # a mixed folder: one layout for all, said (grey ones get 3 equal channels)
+        warnings.warn(f"{in_colour} of {len(files)} images are in colour and {grey} grey; all were read as "
                       "RGB (grey ones with 3 equal channels).", TransferkitWarning, stacklevel=2)  # fmt: skip
     return np.stack(images)
 

@@ -126,6 +126,9 @@ MIN_IMAGE_SIDE = 4  # pixels; below this an image has no shape to learn (and is 
 def colour_note(domain: Domain, shape: tuple[int, ...]) -> str | None:
     """What is lost when colour images go to a model of grey ``shape`` (C, H, W), else None."""
     if len(shape) == 3 and getattr(domain, "is_image", False) and domain.input_shape[0] in (3, 4) and shape[0] == 1:
+        x = domain.x
+        if np.array_equal(x[:, 0], x[:, 1]) and np.array_equal(x[:, 1], x[:, 2]):
+            return None  # grey images stored as RGB: averaging loses nothing
         return (f"{domain.name} holds colour images but the model reads grey ones: their colour is averaged away. "
                 "A colour source (or pretrained model) would keep it.")  # fmt: skip
     return None
