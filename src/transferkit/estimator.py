@@ -37,7 +37,7 @@ from transferkit.data.preprocess import MIN_IMAGE_SIDE, Recipe, apply_recipe, ma
 from transferkit.data.splits import TargetData
 from transferkit.data.text import TextRecipe
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
-from transferkit.estimator_text import fit_texts, is_text_source, texts_proba
+from transferkit.estimator_text import fit_texts, is_text_source, seeded_fit, texts_proba
 from transferkit.inputs import as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
 from transferkit.methods import METHODS, TransferTask, get_method
 from transferkit.models import TransferModel
@@ -281,10 +281,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             source_model, source_classes=src.classes if src is not None else None,
             **(source.parts if source is not None else {}),
         )  # fmt: skip
-        gpus = range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []  # never start CUDA here
-        with torch.random.fork_rng(devices=gpus):  # the user's own seed stays in charge of torch's generator
-            torch.manual_seed(seed)
-            self.model_ = method.fit(task)
+        self.model_ = seeded_fit(method, task)
         if "auto_decision" in self.model_.config:  # auto: what it chose, and why
             self.auto_decision_ = self.model_.config["auto_decision"]
         elif hasattr(self, "auto_decision_"):

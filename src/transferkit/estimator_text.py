@@ -29,6 +29,15 @@ def is_text_source(source) -> bool:
     return source is not None and source.pretrained is not None and bool(getattr(source.model.shared, "is_text", False))
 
 
+def seeded_fit(method, task: TransferTask) -> TransferModel:
+    """``method.fit(task)`` with torch seeded from the task; the user's own seed stays in
+    charge of torch's generator (forked, never started on a GPU here)."""
+    gpus = range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []  # never start CUDA here
+    with torch.random.fork_rng(devices=gpus):
+        torch.manual_seed(task.seed)
+        return method.fit(task)
+
+
 def read_texts(X, what: str, training: bool) -> list[str]:
     """``X`` as a list of strings: a list, tuple, 1-D array or pandas Series of texts."""
     if X is None:
@@ -107,10 +116,7 @@ def fit_texts(clf, method, source, X, y, X_unlabelled) -> None:
         TargetData(x, torch.from_numpy(tgt.y), xu, len(classes)), classes, clf._seed(),
         lambda: TransferModel.build(scratch, (length,), classes, zeros, ones), source_model,
     )  # fmt: skip
-    gpus = range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []
-    with torch.random.fork_rng(devices=gpus):
-        torch.manual_seed(task.seed)
-        clf.model_ = method.fit(task)
+    clf.model_ = seeded_fit(method, task)
     clf.recipe_, clf.classes_, clf.class_names_ = recipe, labels, classes
     for stale in ("auto_decision_", "n_features_in_", "feature_names_in_", "input_shape_", "fit_range_",
                   "fit_column_ranges_", "range_from_source_"):  # a refit after arrays: none of theirs holds
@@ -126,4 +132,4 @@ def texts_proba(clf, X) -> np.ndarray:
     return predict_proba(clf.model_, _ids(tokenizer, texts, clf.recipe_.max_length, "texts of X")).numpy()
 
 
-__all__ = ["fit_texts", "is_text_source", "read_texts", "texts_proba"]
+__all__ = ["fit_texts", "is_text_source", "read_texts", "seeded_fit", "texts_proba"]
