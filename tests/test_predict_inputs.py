@@ -36,10 +36,38 @@ def test_a_model_without_column_names_reads_a_csv_by_position_and_says_so(tmp_pa
     (tmp_path / "id.csv").write_text("id,a,b\n7,1,2\n8,3,4\n")
     with pytest.raises(TransferkitError, match="has 3 feature columns .*'id'.*the model reads 2.*by position") as e:
         load_inputs(tmp_path / "id.csv", width=2)
-    assert "drop ids" in e.value.fix
+    assert "--id-column" in e.value.fix
     (tmp_path / "index.csv").write_text(",a,b\n0,1,2\n1,3,4\n")  # pandas' to_csv() with its index
     with pytest.raises(TransferkitError, match="column 1 has no name and holds the row numbers"):
         load_inputs(tmp_path / "index.csv", width=2)
+
+
+def test_an_id_column_names_the_rows_and_is_never_a_feature(tmp_path):
+    """Without it, predictions are named by row number and an id column is refused (by
+    position) or left out with a warning (by name): the user's ids were lost."""
+    import warnings
+
+    rows = "\n".join(f"{i},{i}.5,{2 * i}" for i in range(25))  # ids 0..24: row numbers, as ids often are
+    (tmp_path / "id.csv").write_text("id,a,b\n" + rows + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # by name: no "left out", no "holds the row numbers"
+        x, names = load_inputs(tmp_path / "id.csv", columns=["b", "a"], id_column="id")
+    assert names == [str(i) for i in range(25)] and x[3].tolist() == [6.0, 3.5]
+    with pytest.warns(UserWarning, match="read by position") as seen:  # its row-number ids are not warned of
+        assert load_inputs(tmp_path / "id.csv", width=2, id_column="id")[1] == names
+    assert len(seen) == 1, [str(w.message) for w in seen]
+    (tmp_path / "ids.csv").write_text("a,b,key\n1,2,r-7\n3,4,r-9\n")
+    with pytest.warns(UserWarning, match="read by position") as seen:  # and nothing else
+        x, names = load_inputs(tmp_path / "ids.csv", width=2, id_column="key")
+    assert len(seen) == 1 and x.tolist() == [[1, 2], [3, 4]] and names == ["r-7", "r-9"]
+    with pytest.raises(TransferkitError, match=r"no column 'ID', the --id-column \(columns: \['a', 'b', 'key'\]\)"):
+        load_inputs(tmp_path / "ids.csv", width=2, id_column="ID")
+    with pytest.raises(TransferkitError, match="'a', the --id-column, is a feature the model was trained on"):
+        load_inputs(tmp_path / "ids.csv", columns=["a", "b"], id_column="a")
+    np.savez(tmp_path / "x.npz", x=np.zeros((2, 2), np.float32))
+    with pytest.raises(TransferkitError, match="x.npz has no columns") as e:
+        load_inputs(tmp_path / "x.npz", id_column="id")
+    assert "leave --id-column out" in e.value.fix
 
 
 def test_a_csv_without_a_header_is_refused_not_read_one_row_short(tmp_path):

@@ -60,6 +60,8 @@ def test_image_files_are_read_on_their_own_0_255_scale(run16, tmp_path, capsys):
     arr = list(csv.DictReader(io.StringIO((tmp_path / "npz.csv").read_text())))
     assert [r["class_index"] for r in png] == [r["class_index"] for r in arr]
     assert np.allclose([float(r["probability"]) for r in png], [float(r["probability"]) for r in arr], atol=1e-4)
+    assert main(["predict", str(run16 / "run"), str(folder), "--id-column", "id"]) == 2  # images are named by path
+    assert "holds image files" in capsys.readouterr().err
     one = folder / "3.png"  # one image file, named as such: the same prediction as in its folder
     (tmp_path / "3.PNG").write_bytes(one.read_bytes())
     assert main(["predict", str(run16 / "run"), str(tmp_path / "3.PNG"), "--out", str(tmp_path / "one.csv")]) == 0
@@ -361,6 +363,23 @@ def test_a_text_column_given_to_predict_is_named_as_the_users(tmp_path):
         load_text_inputs(tmp_path / "t.csv", "nope", "the column --text-column names")
     with pytest.raises(TransferkitError, match=r"no column 'review', the text column the model was trained with"):
         load_text_inputs(tmp_path / "t.csv", "review")
+
+
+def test_texts_are_named_by_an_id_column_or_key(tmp_path):
+    from transferkit.data.text import load_text_inputs
+
+    (tmp_path / "t.csv").write_text("id,text\nA-1,great\nB-2,awful\n")
+    assert load_text_inputs(tmp_path / "t.csv", id_column="id") == (["great", "awful"], ["A-1", "B-2"])
+    with pytest.raises(TransferkitError, match=r"no column 'key', the --id-column \(columns: \['id', 'text'\]\)"):
+        load_text_inputs(tmp_path / "t.csv", id_column="key")
+    (tmp_path / "t.jsonl").write_text('{"text": "great", "id": 7}\n\n{"text": "awful", "id": "x"}\n')
+    assert load_text_inputs(tmp_path / "t.jsonl", id_column="id") == (["great", "awful"], ["7", "x"])
+    (tmp_path / "u.jsonl").write_text('{"text": "great", "id": 7}\n{"text": "awful"}\n')
+    with pytest.raises(TransferkitError, match=r"line 2 has no key 'id', the --id-column \(its keys: \['text'\]\)"):
+        load_text_inputs(tmp_path / "u.jsonl", id_column="id")
+    (tmp_path / "t.txt").write_text("great\n")
+    with pytest.raises(TransferkitError, match="t.txt has no columns"):
+        load_text_inputs(tmp_path / "t.txt", id_column="id")
 
 
 def test_npz_images_of_another_size_are_said_to_be_resized(run16, tmp_path, capsys):

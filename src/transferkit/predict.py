@@ -110,36 +110,39 @@ def run_columns(run_dir: str | Path) -> tuple[str, str]:
 
 
 def read_feature_csv(path: Path, label_column: str = "label", columns: list[str] | None = None,
-                     width: int | None = None) -> np.ndarray:  # fmt: skip
+                     width: int | None = None, id_column: str | None = None) -> np.ndarray:  # fmt: skip
     """(N, D) features from a CSV/TSV with a header; a label column, if there is one, is dropped.
 
     ``columns``: the feature names the model was trained on (from its recipe); the CSV's
     columns are matched to them by name, in any order, and other columns (ids, notes) are
     left out with a warning. ``width``: without names, the number of features the model
     reads: the columns are then read by position, which is said, and must be that many.
+    ``id_column``: a column that names the rows (see ``csv_ids``); never read as a feature.
     """
-    header, body = read_csv_rows(path, known=None if columns is None else {*columns, label_column})
+    header, body = read_csv_rows(path, known=None if columns is None else {*columns, label_column, id_column} - {None})
     li = header.index(label_column) if label_column in header else None
-    skip = {li} - {None}
+    ii = _id_index(path, header, id_column, columns)
+    skip = {li, ii} - {None}
     if columns is None and width is not None:  # a model trained without column names (an .npz, arrays)
-        check_index_columns(path, header, body, -1 if li is None else li)
-        named = [c for j, c in enumerate(header) if j != li]
+        check_index_columns(path, header, body, skip)
+        named = [c for j, c in enumerate(header) if j not in skip]
         shown = f"{named[:5]}{'...' if len(named) > 5 else ''}"
         if len(named) != width:
             raise TransferkitError(
                 f"{path} has {len(named)} feature columns ({shown}{f', {len(named)} in all' if len(named) > 5 else ''}), "
                 f"but the model reads {width}; it was trained without column names (e.g. on an .npz), so it reads "
                 "columns by position.",
-                f"keep the {width} columns it was trained on, in their training order (drop ids and notes).",
+                f"keep the {width} columns it was trained on, in their training order (drop notes; name an id "
+                "column with --id-column).",
             )
         warnings.warn(f"{path}: the model was trained without column names (e.g. on an .npz), so the columns "
                       f"{shown} are read by position: check that they are in the training order.",
                       TransferkitWarning, stacklevel=3)  # fmt: skip
     if columns and set(columns) - set(header):  # say what is missing before parsing values (an id column's text)
-        named = [c for j, c in enumerate(header) if j != li]
+        named = [c for j, c in enumerate(header) if j not in skip]
         order_columns(np.empty((0, len(named)), np.float32), named, columns, str(path), "the model's")
     if columns:  # every column the model reads is here: others are not read
-        unused = [j for j, c in enumerate(header) if j != li and c not in set(columns)]
+        unused = [j for j, c in enumerate(header) if j not in skip and c not in set(columns)]
         if unused:
             warnings.warn(f"{path}: column(s) the model does not read are left out: "
                           f"{', '.join(repr(header[j]) for j in unused[:5])}{' ...' if len(unused) > 5 else ''}.",
@@ -186,13 +189,22 @@ def image_model_inputs(files: list[Path], recipe: Recipe, size: tuple[int, int] 
 
 
 def load_inputs(
-    path: str | Path, label_column: str = "label", columns: list[str] | None = None, width: int | None = None
+    path: str | Path, label_column: str = "label", columns: list[str] | None = None, width: int | None = None,
+    id_column: str | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Unlabelled inputs: .npz (``x``), a folder of images (recursively), one image file, or a CSV of features
-    (``label_column``, if present, is ignored; ``columns`` matched by name, see read_feature_csv)."""
+    (``label_column``, if present, is ignored; ``columns`` matched by name, see read_feature_csv).
+
+    Names: the row number (.npz, CSV), the file's path (images), or for a CSV with
+    ``id_column`` that column's values.
+    """
     p = Path(path)
     if not p.exists():
         raise TransferkitError(f"input {str(path)!r} does not exist.", "give a .npz, .csv, an image or a folder of images.")
+    if id_column is not None and p.suffix.lower() not in (".csv", ".tsv"):
+        raise TransferkitError(f"--id-column {id_column!r} names a column, but {p.name} has no columns.",
+                               "leave --id-column out (rows are named by their number, images by their path), "
+                               "or give a .csv/.tsv.")  # fmt: skip
     if p.suffix.lower() == ".npz":
         x = _npz_inputs(p)
         return x, [str(i) for i in range(len(x))]
@@ -203,8 +215,8 @@ def load_inputs(
         raise TransferkitError(f"{p} holds texts, but this model reads images or feature vectors.",
                                "give a .npz, a .csv of features or a folder of images.")  # fmt: skip
     if p.suffix.lower() in (".csv", ".tsv"):
-        x = read_feature_csv(p, label_column, columns, width)
-        return x, [str(i) for i in range(len(x))]
+        x = read_feature_csv(p, label_column, columns, width, id_column)
+        return x, csv_ids(p, id_column) if id_column else [str(i) for i in range(len(x))]
     domain = load_file(p)
     return domain.x, [str(i) for i in range(len(domain.x))]
 
@@ -293,14 +305,38 @@ def _scale_reference(run: Path) -> str:
     return "the source holds (the scale this run's models read)" if had_source else "the model was trained on"
 
 
+def _id_index(path: Path, header: list[str], id_column: str | None, columns: list[str] | None) -> int | None:
+    """Where ``id_column`` is in ``header`` (None without one); refused when absent or a feature."""
+    if id_column is None:
+        return None
+    if id_column not in header:
+        shown = f"{header[:8]}{'...' if len(header) > 8 else ''}"
+        raise TransferkitError(f"{path}: no column {id_column!r}, the --id-column (columns: {shown}).",
+                               "give the name of the column that names each row, or leave --id-column out "
+                               "to name rows by their number.")  # fmt: skip
+    if columns and id_column in columns:
+        raise TransferkitError(f"{path}: {id_column!r}, the --id-column, is a feature the model was trained on.",
+                               "give a column that only names the rows, or leave --id-column out.")  # fmt: skip
+    return header.index(id_column)
+
+
+def csv_ids(path: Path, id_column: str) -> list[str]:
+    """The values of ``id_column`` in a CSV/TSV, one per data row: names for its predictions."""
+    header, body = read_csv_rows(path, known={id_column})
+    j = _id_index(path, header, id_column, None)
+    return [r[j] for r in body]
+
+
 def predict(
     run_dir: str | Path, inputs: str | Path, out: str | Path | None = None, on_warning=None,
-    text_column: str | None = None, **which,
+    text_column: str | None = None, id_column: str | None = None, **which,
 ) -> list[dict]:
     """Predictions of the run's deployed model (or ``which``: method, shots, seed) for ``inputs``.
 
     ``on_warning(message)`` receives notes such as inputs on another scale (default: ``warnings.warn``).
     ``text_column``: the CSV column or JSON key of the texts (default: the run's ``target.text_column``).
+    ``id_column``: a CSV column (or JSON key) whose values name the predictions, in their
+    ``input`` field, instead of the row (line) numbers; it is never read as a feature.
     """
     if not isinstance(inputs, (str, os.PathLike)):
         raise TransferkitError(
@@ -324,7 +360,7 @@ def predict(
 
         recipe = TextRecipe(**meta["recipe"])
         tokenizer = getattr(model.shared, "tokenizer", None) or recipe.tokenizer()  # scratch text models have none
-        texts, names = load_text_inputs(inputs, text_column, whose)
+        texts, names = load_text_inputs(inputs, text_column, whose, id_column)
         if Path(inputs).suffix.lower() == ".txt":
             _labels_in_texts(texts, model.classes, str(inputs), on_warning)
         note = truncation_note(count_truncated(tokenizer, texts, recipe.max_length), len(texts), recipe.max_length)
@@ -334,6 +370,9 @@ def predict(
     else:
         recipe = Recipe.from_dict(meta["recipe"])
         files = image_files(Path(inputs)) if len(recipe.shape) == 3 else None
+        if files is not None and id_column is not None:
+            raise TransferkitError(f"--id-column {id_column!r} names a column, but {inputs} holds image files.",
+                                   "leave --id-column out: image predictions are named by their file paths.")  # fmt: skip
         if files is not None:  # image files (0..255): to the size of the run's target images, then the recipe
             eight_bit_recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
             probs = predict_proba(model, image_model_inputs(files, eight_bit_recipe, meta.get("image_size")))
@@ -341,7 +380,8 @@ def predict(
             names = [str(f.relative_to(root)) if root.is_dir() else f.name for f in files]  # as load_inputs names them
         else:
             width = recipe.shape[0] if len(recipe.shape) == 1 and not recipe.columns else None  # read by position
-            x, names = load_inputs(inputs, label_column, list(recipe.columns) if recipe.columns else None, width)
+            x, names = load_inputs(inputs, label_column, list(recipe.columns) if recipe.columns else None, width,
+                                   id_column)  # fmt: skip
             if not np.isfinite(x).all():
                 raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
             size = meta.get("image_size")

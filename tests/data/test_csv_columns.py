@@ -63,7 +63,7 @@ def test_labels_that_are_not_whole_numbers_are_refused_not_made_class_names(tmp_
 
 
 @pytest.mark.slow
-def test_run_and_predict_read_shuffled_columns_by_name(tmp_path):
+def test_run_and_predict_read_shuffled_columns_by_name(tmp_path, capsys):
     rng = np.random.default_rng(1)
     names = [f"f{i}" for i in range(6)]
     centers = rng.normal(scale=3, size=(3, 6))
@@ -95,6 +95,13 @@ def test_run_and_predict_read_shuffled_columns_by_name(tmp_path):
     )
     with pytest.warns(UserWarning, match=r"column\(s\) the model does not read are left out: 'id', 'note'"):
         assert predict(tmp_path / "run", tmp_path / "ids.csv") == ordered  # was: "column 'id' is not numeric"
+    out = tmp_path / "by_id.csv"  # the CLI names the predictions by the id column, and reads it as no feature
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "ids.csv"), "--id-column", "id", "--out", str(out)]) == 0
+    assert "left out: 'note'.\n" in capsys.readouterr().err
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("input,") and [ln.split(",")[0] for ln in lines[1:]] == [f"r{i}" for i in range(9)]
+    assert [int(ln.split(",")[1]) for ln in lines[1:]] == [r["class_index"] for r in ordered]
 
 
 def test_long_column_lists_say_how_many_differ():

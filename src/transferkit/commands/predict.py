@@ -11,6 +11,8 @@ def add_parser(sub) -> None:
     pr.add_argument("--method", help="which method's model (default: the run's deploy method)")
     pr.add_argument("--shots", type=int)
     pr.add_argument("--seed", type=int)
+    pr.add_argument("--id-column", help="CSV/TSV/JSONL inputs: name each prediction by this column's values "
+                    "(default: the row or line number); never read as a feature")
     pr.add_argument("--text-column", help="text models: the CSV column or JSON key of the texts (default: the run's target.text_column)")
 
 
@@ -24,7 +26,7 @@ def execute(args) -> int:
         print(f"transferkit: warning: {message}", file=sys.stderr)
 
     rows = predict(args.run_dir, args.input, args.out, on_warning=warn, text_column=args.text_column,
-                   method=args.method, shots=args.shots, seed=args.seed)  # fmt: skip
+                   id_column=args.id_column, method=args.method, shots=args.shots, seed=args.seed)  # fmt: skip
     used = f"model {model_path(args.run_dir, args.method, args.shots, args.seed).name}"  # e.g. finetune_k10_seed0
     if args.out:
         print(f"wrote {len(rows)} predictions to {args.out} ({used})")

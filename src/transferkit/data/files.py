@@ -444,13 +444,15 @@ def _row_numbers(values: list[str]) -> bool:
     return ints in (list(range(len(ints))), list(range(1, len(ints) + 1)))
 
 
-def check_index_columns(path: Path, header: list[str], body: list[list[str]], label: int) -> None:
+def check_index_columns(path: Path, header: list[str], body: list[list[str]], label: int | set[int]) -> None:
     """Refuses a feature column without a name (pandas' ``to_csv`` writes its index as one
     unless ``index=False``); warns of a named column that holds the row numbers. As a
     feature, a row number tells the model where a row sits in the file, and in a file
-    sorted by class, its label."""
+    sorted by class, its label. ``label``: the index (or indices) of columns that are not
+    features (the label, a declared id column)."""
+    skip = label if isinstance(label, set) else {label}
     for j, name in enumerate(header):
-        if j == label:
+        if j in skip:
             continue
         values = [r[j] for r in body]
         if not name.strip() or re.fullmatch(r"Unnamed: \d+", name.strip()):

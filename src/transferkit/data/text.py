@@ -234,11 +234,12 @@ def load_text_file(path: str | Path, label_column: str = "label", text_column: s
 
 
 def load_text_inputs(
-    path: str | Path, text_column: str = "text", whose: str = "the text column the model was trained with"
+    path: str | Path, text_column: str = "text", whose: str = "the text column the model was trained with",
+    id_column: str | None = None,
 ) -> tuple[list[str], list[str]]:
     """Unlabelled texts to predict and their names: ``line N`` for .txt and .jsonl (blank
     lines are skipped, so the numbers say which line each prediction is for), the data row
-    index for .csv/.tsv."""
+    index for .csv/.tsv, or with ``id_column`` that column's (JSON key's) values."""
     p = Path(path)
     if p.is_dir():
         raise TransferkitError(f"input {str(path)!r} is a folder, but this model reads texts.",
@@ -246,6 +247,10 @@ def load_text_inputs(
     if not p.is_file():
         raise TransferkitError(f"input {str(path)!r} does not exist.", "give a .txt, .csv or .jsonl file of texts.")
     suffix = p.suffix.lower()
+    if id_column is not None and suffix not in (".csv", ".tsv", ".jsonl"):
+        raise TransferkitError(f"--id-column {id_column!r} names a column, but {p.name} has no columns.",
+                               "leave --id-column out (lines are named by their number), or give a .csv or "
+                               ".jsonl with that column.")  # fmt: skip
     if suffix == ".txt":
         lines = numbered_lines(p)
         texts, names = [ln for _, ln in lines], [f"line {i}" for i, _ in lines]
@@ -265,10 +270,21 @@ def load_text_inputs(
                                        f'write e.g. {{"{text_column}": "..."}} on every line, or name the key with '
                                        "--text-column.")  # fmt: skip
             texts.append(obj[text_column])
-            names.append(f"line {i}")
+            if id_column is not None and id_column not in obj:
+                raise TransferkitError(f"{p}: line {i} has no key {id_column!r}, the --id-column (its keys: "
+                                       f"{sorted(obj)[:8]}).", "give every line that key, or leave --id-column out.")  # fmt: skip
+            names.append(f"line {i}" if id_column is None else str(obj[id_column]))
     elif suffix in (".csv", ".tsv") and has_text_column(p, text_column):
-        texts = [r[text_column] for r in _table(p)]
+        table = _table(p)
+        texts = [r[text_column] for r in table]
         names = [str(i) for i in range(len(texts))]
+        if id_column is not None:
+            header = csv_header(p)
+            if id_column not in header:
+                raise TransferkitError(f"{p}: no column {id_column!r}, the --id-column (columns: {header[:8]}"
+                                       f"{'...' if len(header) > 8 else ''}).",
+                                       "give the column that names each row, or leave --id-column out.")  # fmt: skip
+            names = [str(r[id_column]) for r in table]
     elif suffix in (".csv", ".tsv"):
         header = csv_header(p)
         raise TransferkitError(f"{p}: no column {text_column!r}, {whose} "
