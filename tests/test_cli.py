@@ -134,7 +134,7 @@ def _bad(tmp_path, capsys, args) -> str:
         (lambda c: c["target"].update(max_per_class=3), "(target.max_per_class=3 keeps that many per class"),
         (lambda c: c.update(methods=[{"name": "finetune", "params": {"lr": -1}}]), "lr: Input should be greater than 0"),
         (lambda c: c.update(methods=["source_only"]) or c["target"].update(classes=["a", "b"]),
-         "must have the same classes (source only: ['c'])"),
+         "must have the same classes (classes only in the source: ['c'])"),
     ],
 )
 def test_bad_experiments(tmp_path, image_npz, capsys, mutate, message):

@@ -52,6 +52,16 @@ def test_blank_labels_are_refused_with_their_lines(tmp_path):
     assert load_domain(str(tmp_path / "t.csv")).texts == ["great", "awful"]
 
 
+def test_a_text_column_that_is_not_there_is_named_not_read_as_numbers(tmp_path):
+    """A mistyped `text_column:` fell through to the numeric reader: "column 'text' is not numeric"."""
+    (tmp_path / "t.csv").write_text("text,label\nnice one,a\nawful,b\n")
+    with pytest.raises(TransferkitError, match=r"no text column 'body', the `text_column:` set for it \(columns: "
+                                               r"\['text', 'label'\]\)"):  # fmt: skip
+        load_domain(str(tmp_path / "t.csv"), text_column="body")
+    (tmp_path / "f.csv").write_text("f0,label\n1,a\n2,b\n")
+    assert load_domain(str(tmp_path / "f.csv")).x.shape == (2, 1)  # the default `text`: a feature CSV as before
+
+
 def test_labels_that_are_not_whole_numbers_are_refused_not_made_class_names(tmp_path):
     (tmp_path / "f.csv").write_text("f0,label\n1,0.5\n2,1.5\n3,0.5\n")
     with pytest.raises(TransferkitError, match=r"column 'label' holds numbers that are not whole, such as '0.5' "

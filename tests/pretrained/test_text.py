@@ -67,7 +67,9 @@ def test_a_long_tail_of_one_example_classes_is_still_read_as_labels(tmp_path):
          r"does not look like a class label: 26 distinct values in 26 lines \(e.g. 'id', '100_0'\) and every line"),
         ("nolabelcol.csv", "text,y\nhello,1\n", "no label column 'label'"),
         ("empty.jsonl", "\n", "no examples"),
-        ("missing.jsonl", '{"text": "ok", "label": ""}\n', "a label is missing"),
+        ("missing.jsonl", '{"text": "ok", "label": ""}\n', r"1 example\(s\) have no label \(examples \[1\]"),
+        ("nan.csv", "text,label\na,x\nb,\nc,y\nd,\n",  # pandas writes a NaN label as an empty cell
+         r"2 example\(s\) have no label \(examples \[2, 4\], counting from 1\)"),
     ],
 )
 def test_bad_text_files_say_what_is_wrong(tmp_path, name, content, match):

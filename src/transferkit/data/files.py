@@ -29,6 +29,12 @@ def load_file(path: str | Path, label_column: str = "label", text_column: str = 
     suffix = p.suffix.lower()  # DATA.CSV is a CSV
     if suffix in TEXT_SUFFIXES or (suffix in (".csv", ".tsv") and has_text_column(p, text_column)):
         return load_text_file(p, label_column, text_column)
+    if suffix in (".csv", ".tsv") and text_column != "text":  # a column named for texts that is not there
+        header = read_csv_rows(p)[0]
+        raise TransferkitError(f"{p}: no text column {text_column!r}, the `text_column:` set for it (columns: "
+                               f"{header[:8]}{'...' if len(header) > 8 else ''}).",
+                               "set `text_column:` to the column that holds the texts, or leave it out for a CSV "
+                               "of numeric features.")  # fmt: skip
     if p.is_dir():
         return load_image_folder(p)
     if suffix == ".npz":

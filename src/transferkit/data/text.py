@@ -149,8 +149,10 @@ def truncation_note(n: int, total: int, max_length: int, what: str = "texts",
 
 
 def _labels(raw: list, name: str) -> tuple[np.ndarray, list[str]]:
-    if any(v is None or str(v).strip() == "" for v in raw):
-        raise TransferkitError(f"{name}: a label is missing.", "give every text a label.")
+    missing = [i for i, v in enumerate(raw, 1) if v is None or str(v).strip() == ""]
+    if missing:
+        raise TransferkitError(f"{name}: {len(missing)} example(s) have no label (examples {missing[:5]}, counting "
+                               "from 1).", "give every text a label, or remove those examples.")  # fmt: skip
     values = [str(v).strip() for v in raw]
     if all(v.lstrip("-").isdigit() for v in values):
         y = np.asarray([int(v) for v in values], dtype=np.int64)

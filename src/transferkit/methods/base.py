@@ -147,7 +147,10 @@ def get_method(name: str, **params) -> Method:
 
 
 def class_difference(source: list[str], target: list[str]) -> str:
-    """'target only: [...]; source only: [...]' for two lists of class names ('' when the sets are equal)."""
+    """'classes only in the target: [...]; only in the source: [...]' for two lists of class
+    names ('' when the sets are equal). Not "source only", which reads as the method's name."""
     only_t, only_s = [c for c in target if c not in source], [c for c in source if c not in target]
-    parts = [f"{name} only: {cs[:5]}{' ...' if len(cs) > 5 else ''}" for name, cs in (("target", only_t), ("source", only_s)) if cs]
+    parts = [f"only in the {name}: {cs[:5]}{' ...' if len(cs) > 5 else ''}" for name, cs in (("target", only_t), ("source", only_s)) if cs]
+    if parts:
+        parts[0] = "classes " + parts[0]
     return "; ".join(parts)
