@@ -62,6 +62,19 @@ def test_a_text_column_that_is_not_there_is_named_not_read_as_numbers(tmp_path):
     assert load_domain(str(tmp_path / "f.csv")).x.shape == (2, 1)  # the default `text`: a feature CSV as before
 
 
+def test_a_csv_without_a_header_but_with_text_labels_is_said_to_lack_the_header(tmp_path):
+    """A first row of numbers was refused only when every cell was a number; with the class
+    names in the last column it read "no label column 'label' (columns: ['1.49', ...])"."""
+    for name, rows in (("last.csv", "1.49,0.30,cat\n2.1,0.5,dog\n"), ("first.csv", "cat,1.49,0.30\ndog,2.1,0.5\n")):
+        (tmp_path / name).write_text(rows)
+        with pytest.raises(TransferkitError, match="holds values, not column names: the file seems to have no header") as e:
+            load_domain(str(tmp_path / name))
+        assert "add a header row" in e.value.fix
+    (tmp_path / "named.csv").write_text("width,height,kind\n1.49,0.30,cat\n")  # a header, another label name
+    with pytest.raises(TransferkitError, match=r"no label column 'label' \(columns: \['width', 'height', 'kind'\]\)"):
+        load_domain(str(tmp_path / "named.csv"))
+
+
 def test_labels_that_are_not_whole_numbers_are_refused_not_made_class_names(tmp_path):
     (tmp_path / "f.csv").write_text("f0,label\n1,0.5\n2,1.5\n3,0.5\n")
     with pytest.raises(TransferkitError, match=r"column 'label' holds numbers that are not whole, such as '0.5' "

@@ -487,6 +487,13 @@ def small_uint8_note(x: np.ndarray, what: str, fix: str) -> str | None:
 def load_csv(path: Path, label_column: str) -> Domain:
     header, body = read_csv_rows(path)
     if label_column not in header:
+        if len(header) > 1 and (_looks_like_data(header[:-1]) or _looks_like_data(header[1:])):  # a label at one end
+            raise TransferkitError(
+                f"{path}: no label column {label_column!r}, and its first row ({', '.join(v[:12] for v in header[:3])}, "
+                "...) holds values, not column names: the file seems to have no header row.",
+                "add a header row naming the columns (e.g. x0,x1,...,label); if that row is the header, name its "
+                "label column with `label_column:`.",
+            )
         raise TransferkitError(
             f"{path}: no label column {label_column!r} (columns: {header[:8]}{'...' if len(header) > 8 else ''}).",
             "name the label column with `label_column:` in the experiment file (`--label-column` for rank).",
