@@ -382,6 +382,11 @@ def predict(
             width = recipe.shape[0] if len(recipe.shape) == 1 and not recipe.columns else None  # read by position
             x, names = load_inputs(inputs, label_column, list(recipe.columns) if recipe.columns else None, width,
                                    id_column)  # fmt: skip
+            if recipe.columns and Path(inputs).suffix.lower() == ".npz":  # no names to match by
+                shown = f"{list(recipe.columns[:5])}{'...' if len(recipe.columns) > 5 else ''}"
+                (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(
+                    f"{inputs}: the model was trained on named columns {shown} and an .npz has no names, so its "
+                    "columns are read by position: check that they are in that order (or give a CSV with the names).")  # fmt: skip
             if not np.isfinite(x).all():
                 raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
             size = meta.get("image_size")

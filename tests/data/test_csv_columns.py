@@ -118,6 +118,11 @@ def test_run_and_predict_read_shuffled_columns_by_name(tmp_path, capsys):
     )
     with pytest.warns(UserWarning, match=r"column\(s\) the model does not read are left out: 'id', 'note'"):
         assert predict(tmp_path / "run", tmp_path / "ids.csv") == ordered  # was: "column 'id' is not numeric"
+    np.savez(tmp_path / "new.npz", x=xt[:9].astype(np.float32))  # no names: read by position, which is said
+    with pytest.warns(UserWarning, match=r"trained on named columns \['f0', 'f1', 'f2', 'f3', 'f4'\]\.\.\. and an "
+                                         r"\.npz has no names, so its columns are read by position"):  # fmt: skip
+        assert [r["class_index"] for r in predict(tmp_path / "run", tmp_path / "new.npz")] == [
+            r["class_index"] for r in ordered]  # fmt: skip
     out = tmp_path / "by_id.csv"  # the CLI names the predictions by the id column, and reads it as no feature
     capsys.readouterr()
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "ids.csv"), "--id-column", "id", "--out", str(out)]) == 0
