@@ -44,6 +44,15 @@ def test_a_stray_duplicate_is_reported_not_refused(tmp_path, image_npz, capsys):
     assert summary["target"]["test_examples_in_source_same_class"] == int(s["y"][0] == t["y"][split.test_idx[0]])
     assert "1 test examples are also in the source** (exact copies" in (tmp_path / "run" / "report.md").read_text()
     assert "note: 1 target test examples are also in the source" in capsys.readouterr().out
+    from transferkit.report.markdown import render_report
+
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "**Warning:**" not in report.split("## Results")[1]  # one copy: a note, not a warning on the results
+    n = summary["target"]["test_examples"]
+    summary["target"]["test_examples_in_source_same_class"] = n  # the whole test split: the results qualified
+    report = render_report(summary, {})
+    after_table = report[report.index("| method") :].split("\n\n")[1]  # the paragraph right under the table
+    assert after_table.startswith(f"**Warning:** {n} of the {n} target test examples (100 %) are also in the source")
 
 
 def test_counting_compares_inputs_on_a_common_scale_and_texts_as_texts():
@@ -83,10 +92,12 @@ def test_many_same_class_copies_in_a_vector_source_are_a_warning_on_the_console(
     from transferkit.commands._shared import print_summary
 
     base = {"results": [], "negative_transfer": [], "run_dir": "r", "wall_time_s": 1.0}
-    print_summary({**base, "target": {"test_examples": 60, "test_examples_in_source": 32,
-                                      "test_examples_in_source_same_class": 32}})  # fmt: skip
+    leak = {**base, "target": {"test_examples": 60, "test_examples_in_source": 32, "test_examples_in_source_same_class": 32}}
+    print_summary(leak)
     out = capsys.readouterr().out
-    assert "warning: 32 of the 60 target test examples are also in the source with the same class" in out
+    said = "32 of the 60 target test examples (53 %) are also in the source with the same class"
+    lines = out.splitlines()
+    assert lines[2].startswith(f"WARNING: {said}")  # right under the (here empty) table, not after the notes
     assert "optimistic" in out and "note:" not in out
     print_summary({**base, "target": {"test_examples": 60, "test_examples_in_source": 32,
                                       "test_examples_in_source_same_class": 2}})  # fmt: skip

@@ -7,11 +7,18 @@ def print_summary(summary: dict) -> None:
     """The results table, then what the report says in bold: negative transfer, possible
     negative transfer, a baseline no better than the most frequent class, a missing scratch
     baseline, test examples found in the source."""
-    from transferkit.data.overlap import LEAK_SHARE
-    from transferkit.report.markdown import trivial_baseline_lines, unchecked_reason, unlabelled_reference_flagged
+    from transferkit.report.markdown import (
+        source_copies_warning,
+        trivial_baseline_lines,
+        unchecked_reason,
+        unlabelled_reference_flagged,
+    )
     from transferkit.report.table import text_table
 
     print(text_table(summary["results"]))
+    copies = source_copies_warning(summary)
+    if copies:  # right under the table whose numbers it qualifies
+        print(f"WARNING: {copies}")
     if summary["negative_transfer"]:
         print("NEGATIVE TRANSFER: " + ", ".join(summary["negative_transfer"]))
         if unlabelled_reference_flagged(summary):
@@ -32,13 +39,8 @@ def print_summary(summary: dict) -> None:
             print(f"warning: {info['warning']}")
     for note in [*((summary.get("target") or {}).get("warnings") or []), *(summary.get("method_warnings") or [])]:
         print(f"warning: {note}")
-    target = summary.get("target") or {}
-    shared, same = target.get("test_examples_in_source"), target.get("test_examples_in_source_same_class")
-    if shared and same and same > LEAK_SHARE * (target.get("test_examples") or 0):
-        print(f"warning: {same} of the {target['test_examples']} target test examples are also in the source with "
-              "the same class (exact copies): the source model saw their labels, so results on them, and the gains "
-              "over scratch, are optimistic")  # fmt: skip
-    elif shared:
+    shared = (summary.get("target") or {}).get("test_examples_in_source")
+    if shared and not copies:
         print(f"note: {shared} target test examples are also in the source (exact copies)")
     print(f"run folder: {summary['run_dir']}  ({summary['wall_time_s']:.0f} s); read {summary['run_dir']}/report.md")
     d = summary.get("deploy")

@@ -12,6 +12,21 @@ SOURCE_ONLY_NOTE = ("`source_only` uses none of the k labelled target examples t
                     "methods which also use them (head, finetune, ...) lose by transferring.")
 
 
+def source_copies_warning(summary: dict) -> str | None:
+    """The warning for a source holding more than ``LEAK_SHARE`` of the target's test split
+    under the same class (vector and text sources are not refused for it), else None. It
+    belongs next to the results it qualifies: every gain over scratch is inflated."""
+    from transferkit.data.overlap import LEAK_SHARE
+
+    target = summary.get("target") or {}
+    same, n = target.get("test_examples_in_source_same_class"), target.get("test_examples") or 0
+    if not same or same <= LEAK_SHARE * n:
+        return None
+    return (f"{same} of the {n} target test examples ({100 * same / n:.0f} %) are also in the source with the same "
+            "class (exact copies): the source model saw their labels, so the results above of every method that "
+            "uses the source, and their gains over scratch, are optimistic")  # fmt: skip
+
+
 def unlabelled_reference_flagged(summary: dict) -> bool:
     """source_only flagged at some k > 0, where scratch has labels it never sees."""
     return any(f.startswith("source_only at k=") and not f.startswith("source_only at k=0")
@@ -73,6 +88,8 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         markdown_table(summary["results"]),
         "",
     ]
+    if copies := source_copies_warning(summary):
+        lines += [f"**Warning:** {copies}.", ""]
     lines += label_free_lines(summary)
     lines += per_class_lines(summary)
     lines += trivial_baseline_lines(summary)
