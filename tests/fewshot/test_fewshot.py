@@ -71,6 +71,32 @@ def test_episode_counts_classes_and_disjointness():
         assert np.array_equal(labels[ep.query_idx], ep.classes[ep.query_y])
 
 
+def test_copies_of_a_support_example_are_never_its_episodes_queries():
+    """Support and query were disjoint by row only: a target holding each input twice put a
+    copy of a support image among the queries of about 1 % (K = 1) to 6 % (K = 5) of them."""
+    from transferkit.fewshot.episodes import copy_groups
+
+    x = np.repeat(np.arange(120.0).reshape(60, 2), 2, axis=0)  # 60 inputs, each twice
+    labels = np.repeat(np.arange(6), 20)  # a copy always shares its class
+    groups = copy_groups(x)
+    assert groups.tolist() == np.repeat(np.arange(60), 2).tolist()
+    plain = sample_episodes(labels, 4, 5, 8, 200, seed=0)
+    clashes = sum(len(set(groups[ep.support_idx]) & set(groups[ep.query_idx])) for ep in plain)
+    assert clashes > 20  # the layout does put copies of support examples among queries
+    kept = sample_episodes(labels, 4, 5, 8, 200, seed=0, groups=groups)
+    for ep in kept:
+        assert not set(groups[ep.support_idx]) & set(groups[ep.query_idx])
+        assert len(set(ep.query_idx)) == 32 and np.array_equal(labels[ep.query_idx], ep.classes[ep.query_y])
+    distinct = np.arange(len(labels))  # no copies: the same episodes as without groups
+    assert all(np.array_equal(a.query_idx, b.query_idx) and np.array_equal(a.support_idx, b.support_idx)
+               for a, b in zip(plain, sample_episodes(labels, 4, 5, 8, 200, seed=0, groups=distinct), strict=True))  # fmt: skip
+    few = np.arange(120)
+    few[:16] = 0  # class 'a' (rows 0-19): 16 copies of one input, 4 others
+    with pytest.raises(TransferkitError, match="class 'a' has too many exact copies of the same input") as e:
+        sample_episodes(labels, 6, 1, 15, 50, seed=0, groups=few, class_names=list("abcdef"))
+    assert "remove the duplicate inputs" in e.value.fix
+
+
 def test_same_seed_same_episodes_other_seed_other():
     labels = np.repeat(np.arange(10), 20)
     a, b, c = (sample_episodes(labels, 5, 1, 5, 20, seed=s) for s in (3, 3, 4))
@@ -86,6 +112,10 @@ def test_class_with_too_few_examples_is_named():
     with pytest.raises(TransferkitError, match="class 5 has 4") as info:
         sample_episodes(labels, n_way=3, k_shot=1, n_query=15)
     assert "16" in str(info.value) and "lower k_shot + n_query to at most 4" in info.value.fix
+    assert "leave those classes out" in info.value.fix  # 3 classes are left for 3-way episodes
+    with pytest.raises(TransferkitError, match="class 0 has 20") as info:  # every class short: leaving out cannot help
+        sample_episodes(labels, n_way=3, k_shot=10, n_query=15)
+    assert "leave those classes out" not in info.value.fix and info.value.fix.endswith("at most 4.")
     one = np.concatenate([np.repeat([0, 1, 2], 20), [5]])
     with pytest.raises(TransferkitError, match="class 5 has 1") as info:  # no K + Q fits one example: not offered
         sample_episodes(one, n_way=3, k_shot=1, n_query=15)
@@ -93,7 +123,7 @@ def test_class_with_too_few_examples_is_named():
 
 
 def test_n_way_larger_than_classes():
-    with pytest.raises(TransferkitError, match="n_way=6.*only 5 classes"):
+    with pytest.raises(TransferkitError, match="n_way=6, but there are only 5 novel classes"):
         sample_episodes(np.repeat(np.arange(5), 30), n_way=6)
 
 

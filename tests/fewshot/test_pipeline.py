@@ -4,6 +4,7 @@ computed once, methods on the same episodes, novel-vs-seen class errors, CLI."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -137,7 +138,7 @@ def test_feature_methods_never_touch_the_model_after_caching():
 
     model.shared = Broken()
     episodes = sample_episodes(y, 4, 2, 5, n_episodes=100)
-    for method in resolve_methods([MethodSpec(name=n) for n in ("prototypes", "transductive", "simpleshot")]):
+    for method in resolve_methods([MethodSpec(name=n) for n in ("prototypes", "transductive", "soft_kmeans")]):
         assert len(evaluate_on_features(method, cache, episodes).accuracies) == 100
 
 
@@ -209,9 +210,18 @@ def test_config_errors_name_the_field(tmp_path):
     with pytest.raises(TransferkitError, match="field `fewshot.methods`"):
         load_fewshot_config(None, raw={"source": {"data": "x"}, "target": {"data": "y"},
                                        "fewshot": {"methods": ["scratch", "scratch"]}})  # fmt: skip
-    with pytest.raises(TransferkitError, match=r"train_episodes \(30\) exceeds episodes \(20\)"):
+    with pytest.raises(TransferkitError, match=r"train_episodes \(30\) exceeds episodes \(20\).*set train_episodes "
+                                               r"to at most 20"):  # fmt: skip
         load_fewshot_config(None, raw={"source": {"data": "x"}, "target": {"data": "y"},
                                        "fewshot": {"episodes": 20, "train_episodes": 30}})  # fmt: skip
+    habits = {  # fields of `transferkit run` experiments: where they go, or why there are none
+        "methods": ("lists its methods under `fewshot:` (fewshot: {methods: ['scratch']})", {"methods": ["scratch"]}),
+        "deploy": ("has no `deploy`: it deploys no model", {"deploy": "head"}),
+        "split": ("target has no `test_fraction`: there is no test split", {"target": {"data": "y", "test_fraction": 0.2}}),
+    }  # fmt: skip
+    for said, extra in habits.values():
+        with pytest.raises(TransferkitError, match=re.escape(said)):
+            load_fewshot_config(None, raw={"source": {"data": "x"}, "target": {"data": "y"}, **extra})
     load_fewshot_config(None, raw={"source": {"data": "x"}, "target": {"data": "y"}, "fewshot": {"episodes": 20}})
     with pytest.raises(TransferkitError, match="unknown few-shot method 'protoypes'.*prototypes"):
         resolve_methods([MethodSpec(name="protoypes")])
@@ -335,7 +345,8 @@ def test_novel_images_copied_from_the_source_are_refused_whatever_their_names(np
     src, _ = npz_pair
     d = np.load(src)
     np.savez(tmp_path / "renamed.npz", x=d["x"], y=d["y"], classes=np.array(["p", "q", "r"]))  # the same images
-    with pytest.raises(TransferkitError, match=r"novel-class images are also in the source .*not novel"):
+    with pytest.raises(TransferkitError, match=r"novel-class images are also in the source .*\(exact copies; 30 of "
+                                               r"class 'p', 30 of class 'q', 30 of class 'r'\).*not novel"):  # fmt: skip
         run_fewshot(tiny(src, tmp_path / "renamed.npz"), out=tmp_path / "r", progress=False)
     assert not (tmp_path / "r").exists()
 
@@ -349,6 +360,39 @@ def test_the_report_warns_of_case_twins_and_says_when_negative_transfer_was_not_
     assert summary["notes"] and "'A' differs from the source class 'a' only in case" in summary["notes"][0]
     report = (tmp_path / "run" / "report.md").read_text()
     assert "**Warning:** novel class 'A'" in report and "**Negative transfer was not checked:**" in report
+
+
+def test_repeated_novel_inputs_are_said_and_never_support_and_query_at_once(npz_pair, tmp_path, monkeypatch):
+    import transferkit.fewshot.experiment as experiment
+
+    src, tgt = npz_pair
+    d = np.load(tgt)
+    given = []  # the sampler is told which inputs are copies (its own test checks what it does with that)
+    monkeypatch.setattr(experiment, "sample_episodes",
+                        lambda *a, groups=None, **kw: given.append(groups) or sample_episodes(*a, groups=groups, **kw))  # fmt: skip
+    np.savez(tmp_path / "twice.npz", x=np.concatenate([d["x"], d["x"]]), y=np.concatenate([d["y"], d["y"]]),
+             classes=d["classes"])  # fmt: skip
+    summary = run_fewshot({**tiny(src, tmp_path / "twice.npz", k_shot=[3], methods=["prototypes"]), "seeds": 1},
+                          out=tmp_path / "run", progress=False)  # fmt: skip
+    n = len(d["y"])
+    assert f"{n} of the {2 * n} novel-class examples are exact copies of another one" in summary["notes"][0]
+    assert "**Warning:** " + summary["notes"][0] in (tmp_path / "run" / "report.md").read_text()
+    assert given[-1].tolist() == 2 * given[-1][:n].tolist() and len(set(given[-1].tolist())) == n
+    summary = run_fewshot({**tiny(src, tgt, k_shot=[3], methods=["prototypes"]), "seeds": 1}, out=tmp_path / "r2",
+                          progress=False)  # fmt: skip
+    assert not any("exact copies" in note for note in summary["notes"])
+
+
+def test_two_names_for_one_computation_are_refused_unless_their_options_differ():
+    """`transductive` is `bd_cspn` and `prototypes` is `simpleshot`: listed together they gave two
+    rows of identical numbers."""
+    for pair in (["transductive", "bd_cspn"], ["simpleshot", "prototypes"]):
+        with pytest.raises(TransferkitError, match=f"few-shot methods '{pair[0]}' and '{pair[1]}' are the same "
+                                                   "computation") as e:  # fmt: skip
+            resolve_methods([MethodSpec(name=n) for n in pair])
+        assert "list one of them" in e.value.fix
+    compared = resolve_methods([MethodSpec(name="transductive"), MethodSpec(name="bd_cspn", params={"scale": 5.0})])
+    assert [m.label for m in compared] == ["transductive", "bd_cspn"]  # another option: a comparison, kept
 
 
 def test_a_clipped_accuracy_interval_is_shown_as_its_bounds():

@@ -15,7 +15,7 @@ inputs shared under other labels (another task on the same inputs) are only coun
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,6 +31,7 @@ BLOCK = 4096  # source rows summarised at a time
 class Overlap:
     found: int  # test examples whose input is also in the source
     same_class: int  # ... under the same class name there
+    rows: tuple[int, ...] = field(default=(), compare=False)  # the target rows of the ``found`` examples
 
 
 def _arrays(domain, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +88,7 @@ def count_test_in_source(source, target, test_idx: np.ndarray) -> Overlap:
             hits.append((names or None, i))
     found = sum(h is not None for h, _ in hits)
     same = sum(h is not None and target.classes[int(target.y[i])] in h for h, i in hits)
-    return Overlap(found, same)
+    return Overlap(found, same, tuple(int(i) for h, i in hits if h is not None))
 
 
 def check_test_not_in_source(source, target, test_idx: np.ndarray) -> Overlap:

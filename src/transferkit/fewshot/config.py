@@ -59,7 +59,8 @@ class FewShotSection(Strict):
         # the default (50) is silently capped at `episodes`; a value given on purpose is not
         if "train_episodes" in self.model_fields_set and self.train_episodes > self.episodes:
             raise ValueError(f"train_episodes ({self.train_episodes}) exceeds episodes ({self.episodes}): methods that "
-                             "train run the first train_episodes of the episodes")  # fmt: skip
+                             f"train run the first train_episodes of the episodes; set train_episodes to at most "
+                             f"{self.episodes}, or raise episodes")  # fmt: skip
         return self
 
     @field_validator("k_shot", mode="before")
@@ -100,6 +101,10 @@ class NovelConfig(DataConfig):
         if isinstance(v, dict) and "shots" in v:  # a `transferkit run` habit
             raise ValueError("a few-shot target has no `shots`: support examples per class are fewshot.k_shot "
                              "(e.g. fewshot: {k_shot: [1, 5]})")  # fmt: skip
+        split = [k for k in ("test_fraction", "split_seed") if isinstance(v, dict) and k in v]
+        if split:  # another `transferkit run` habit
+            raise ValueError(f"a few-shot target has no `{split[0]}`: there is no test split, each episode draws its "
+                             "support and query examples from all of the target; remove it")  # fmt: skip
         return v
 
 
@@ -116,6 +121,19 @@ class FewShotExperiment(Strict):
     @classmethod
     def _seeds(cls, v: Any) -> Any:
         return seeds_from_count(v)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _run_fields(cls, v: Any) -> Any:
+        """Fields of `transferkit run`'s experiments that a few-shot one keeps elsewhere or lacks."""
+        if isinstance(v, dict) and "methods" in v:
+            raise ValueError("a few-shot experiment lists its methods under `fewshot:` "
+                             f"(fewshot: {{methods: {v['methods']!r}}}), not at the top level")  # fmt: skip
+        for key in ("deploy", "save_models"):
+            if isinstance(v, dict) and key in v:
+                raise ValueError(f"a few-shot experiment has no `{key}`: it deploys no model (each episode's "
+                                 "classes are new); remove it")  # fmt: skip
+        return v
 
     def experiment(self) -> ExperimentConfig:
         """The equivalent ``transferkit run`` config: the same data preparation and the same

@@ -46,6 +46,7 @@ def sample_episodes(
     n_episodes: int = 600,
     seed: int = 0,
     class_names: Sequence[str] | None = None,
+    groups: np.ndarray | None = None,
 ) -> list[Episode]:
     """Draws few-shot episodes from labelled examples.
 
@@ -53,6 +54,11 @@ def sample_episodes(
     examples of each class; the first ``k_shot`` are support, the rest query, so
     support and query never share an example. Episodes are independent of each
     other (a class or example may appear in several episodes).
+
+    ``groups`` (N,) marks exact copies (equal ids: the same input, see
+    :func:`copy_groups`): a query that is a copy of a support example of its class is
+    swapped for another example, so support and query never share an input either.
+    Without copies the episodes are those drawn without ``groups``.
 
     Args:
         labels: Class id of every example, (N,). Any integer ids; pass only the
@@ -92,7 +98,7 @@ def sample_episodes(
     classes, counts = np.unique(labels, return_counts=True)
     if n_way > len(classes):
         fix = f"use n_way={len(classes)} or fewer, or add novel classes." if len(classes) >= 2 else "add novel classes."
-        raise TransferkitError(f"n_way={n_way} but the labels hold only {len(classes)} classes.", fix)
+        raise TransferkitError(f"n_way={n_way}, but there are only {len(classes)} novel classes.", fix)
     need = k_shot + n_query
     short = [(int(c), int(n)) for c, n in zip(classes, counts, strict=True) if n < need]
     if short:
@@ -106,7 +112,9 @@ def sample_episodes(
             f"but {listed}{more}.",
             f"give those classes at least {need} examples each"
             + (f", lower k_shot + n_query to at most {min(n for _, n in short)}" if min(n for _, n in short) >= 2 else "")
-            + ", or leave those classes out (`target.classes` in an experiment file).",
+            + (", or leave those classes out (`target.classes` in an experiment file)"
+               if len(classes) - len(short) >= n_way else "")
+            + ".",
         )
 
     rng = np.random.default_rng(seed)
@@ -117,6 +125,9 @@ def sample_episodes(
         chosen = rng.choice(classes, size=n_way, replace=False)
         # (n_way, k_shot + n_query): distinct rows of each chosen class.
         rows = np.stack([rng.choice(members[int(c)], size=need, replace=False) for c in chosen])
+        if groups is not None:
+            for r, c in zip(rows, chosen, strict=True):
+                _no_support_copies(r, k_shot, members[int(c)], groups, rng, class_names, int(c))
         episodes.append(
             Episode(
                 support_idx=rows[:, :k_shot].reshape(-1),
@@ -127,6 +138,31 @@ def sample_episodes(
             )
         )
     return episodes
+
+
+def copy_groups(x: np.ndarray) -> np.ndarray:
+    """(N,) ids, equal for rows of ``x`` (N, ...) that are exact copies of each other."""
+    flat = np.ascontiguousarray(np.asarray(x).reshape(len(x), -1))
+    return np.unique(flat, axis=0, return_inverse=True)[1].reshape(-1)
+
+
+def _no_support_copies(row: np.ndarray, k_shot: int, members: np.ndarray, groups: np.ndarray,
+                       rng: np.random.Generator, class_names, c: int) -> None:  # fmt: skip
+    """Swaps, in place, each query of ``row`` that copies one of its support examples for an
+    example of the class that copies none of them and is not in the row yet."""
+    taken = set(groups[row[:k_shot]].tolist())
+    clash = [j for j in range(k_shot, len(row)) if groups[row[j]] in taken]
+    if not clash:
+        return
+    free = np.setdiff1d(members[~np.isin(groups[members], list(taken))], row)
+    if len(free) < len(clash):
+        name = repr(str(class_names[c])) if class_names is not None and 0 <= c < len(class_names) else str(c)
+        raise TransferkitError(
+            f"class {name} has too many exact copies of the same input to draw {len(row) - k_shot} queries that "
+            "copy none of an episode's support examples.",
+            "remove the duplicate inputs from that class, or lower n_query.",
+        )
+    row[clash] = rng.choice(free, size=len(clash), replace=False)
 
 
 def check_novel(novel_classes: Iterable, seen_classes: Iterable) -> None:

@@ -28,7 +28,7 @@ from transferkit.errors import TransferkitError
 from transferkit.evaluate.prepare import Prepared, prepare
 from transferkit.evaluate.protocol import check_source, resolve_device, train_source
 from transferkit.fewshot.config import FewShotExperiment, load_fewshot_config
-from transferkit.fewshot.episodes import check_novel, sample_episodes
+from transferkit.fewshot.episodes import check_novel, copy_groups, sample_episodes
 from transferkit.fewshot.evaluate import EpisodeResult
 from transferkit.fewshot.pipeline import (
     EpisodeSetting,
@@ -126,14 +126,26 @@ def check_classes(cfg: FewShotExperiment, data: Prepared) -> list[str]:
     return _check_copies(src, tgt) + notes
 
 
+def copies_note(copies: int, total: int) -> str:
+    """The report's note on novel-class inputs that repeat (``copies``: inputs beyond the first
+    of each set of identical ones)."""
+    return (f"{copies} of the {total} novel-class examples are exact copies of another one; episodes never put a "
+            "copy of one of their support examples among their queries, but a repeated input weighs twice in the "
+            "accuracies: consider removing the copies.")
+
+
 def _check_copies(src, tgt) -> list[str]:
     """Refuses novel-class images that are exact copies of source images (more than 5 %)."""
     if getattr(tgt, "is_image", False):
-        copies = count_test_in_source(src, tgt, np.arange(len(tgt.y))).found
-        if copies > LEAK_SHARE * len(tgt.y):
+        overlap = count_test_in_source(src, tgt, np.arange(len(tgt.y)))
+        if overlap.found > LEAK_SHARE * len(tgt.y):
+            per = np.bincount(tgt.y[list(overlap.rows)], minlength=len(tgt.classes))
+            worst = [int(c) for c in np.argsort(-per, kind="stable") if per[c]][:5]
+            where = ", ".join(f"{per[c]} of class {tgt.classes[c]!r}" for c in worst)
             raise TransferkitError(
-                f"{copies} of the {len(tgt.y)} novel-class images are also in the source {src.name!r} (exact copies): "
-                "the shared layers were trained on them, so these classes are not novel.",
+                f"{overlap.found} of the {len(tgt.y)} novel-class images are also in the source {src.name!r} (exact "
+                f"copies; {where}{', ...' if np.count_nonzero(per) > 5 else ''}): the shared layers were trained on "
+                "them, so these classes are not novel.",
                 "draw the novel classes from images the source never contained.",
             )
     return []
@@ -157,10 +169,16 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     run = FewShotRun(cfg, data)
     run.notes = [*data.notes, *notes]  # loading warnings (shown as raised), then the class checks
     x, y = data.xt.to(device), data.target.y
+    groups = copy_groups(data.xt.numpy())
+    copies = len(groups) - len(np.unique(groups))
+    if copies:
+        run.notes.append(copies_note(copies, len(groups)))
+        say(f"warning: {run.notes[-1]}")
     episodes = {  # the largest K first: a class too small for it is named with the fix that suits every K
         k: sample_episodes(y, fs.n_way, k, fs.n_query, fs.episodes, seed=fs.episode_seed + k,
-                           class_names=data.target.classes) for k in sorted(fs.k_shot, reverse=True)
-    }
+                           class_names=data.target.classes, groups=groups if copies else None)
+        for k in sorted(fs.k_shot, reverse=True)
+    }  # fmt: skip
     episodes = {k: episodes[k] for k in fs.k_shot}
     for seed in cfg.seeds:
         src = train_source(exp, data, seed, device)

@@ -14,6 +14,7 @@ queries (the transductive setting).
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -147,7 +148,28 @@ def resolve_methods(specs: Sequence[MethodSpec]) -> list[EpisodicMethod]:
             raise TransferkitError(
                 f"unknown few-shot method {spec.name!r}.", f"use one of: {did_you_mean(spec.name, known)}."
             )
+    _refuse_twins(out)
     return out
+
+
+def _refuse_twins(methods: Sequence[EpisodicMethod]) -> None:
+    """Two names for one computation (``transductive`` and ``bd_cspn``, ``prototypes`` and
+    ``simpleshot``) with the same options would be two rows of identical numbers, read as
+    two methods that agree."""
+    seen: dict[tuple, str] = {}
+    for m in methods:
+        if m.fewshot is None:
+            continue
+        params = inspect.signature(m.fewshot.predict).parameters.values()
+        defaults = {p.name: p.default for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "base_mean"}
+        key = (m.fewshot.name, tuple(sorted({**defaults, **m.context}.items())), m.uses_base_mean)
+        if key in seen:
+            raise TransferkitError(
+                f"few-shot methods {seen[key]!r} and {m.label!r} are the same computation ({m.fewshot.name}) with the "
+                "same options: they would give two rows of identical numbers.",
+                "list one of them, or give them different options to compare.",
+            )
+        seen[key] = m.label
 
 
 def _episode_methods() -> list[str]:
