@@ -59,6 +59,26 @@ def test_unknown_domain_suggests_names():
         load_domain("mnist")
 
 
+def test_images_resized_while_loading_are_kept_for_the_report_and_a_tie_is_said(tmp_path, image_npz):
+    """The resize warning was printed while loading but missing from report.md and summary.json;
+    with as many images of each size, "the most common size" named one of two."""
+    from PIL import Image
+
+    from tests.conftest import tiny_experiment
+    from transferkit.config import validate
+    from transferkit.evaluate.prepare import prepare
+
+    x, y = np.load(image_npz[1])["x"], np.load(image_npz[1])["y"]
+    for i, (img, label) in enumerate(zip(x, y, strict=True)):
+        (tmp_path / "t" / str(label)).mkdir(parents=True, exist_ok=True)
+        im = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+        (im.resize((16, 16)) if i % 2 else im).save(tmp_path / "t" / str(label) / f"{i}.png")
+    with pytest.warns(UserWarning, match=r"45 of 90 images are not .* pixels \(height x width\), one of the two sizes "
+                                         r"most common here \(45 images each\)"):  # fmt: skip
+        data = prepare(validate(tiny_experiment(str(image_npz[0]), str(tmp_path / "t"))))
+    assert any("45 of 90 images are not" in note for note in data.notes)
+
+
 def test_npz_image_folder_and_csv(tmp_path):
     from PIL import Image
 
@@ -77,8 +97,8 @@ def test_npz_image_folder_and_csv(tmp_path):
 
     Image.fromarray(x[0][:3, :3]).save(tmp_path / "imgs" / "cat" / "00_thumb.png")  # sorts first, 3x3
     (tmp_path / "imgs" / "cat" / "._1.png").write_bytes(b"macOS resource fork")  # hidden: skipped
-    with pytest.warns(UserWarning, match=r"1 of 5 images are not 5x5 pixels \(height x width\), the most common size"):
-        f = load_domain(str(tmp_path / "imgs"))
+    with pytest.warns(UserWarning, match=r"imgs: 1 of 5 images are not 5x5 pixels \(height x width\), the most common size"):
+        f = load_domain(str(tmp_path / "imgs"))  # the folder is named: a run loads a source and a target
     assert f.x.shape == (5, 1, 5, 5)  # was (5, 1, 3, 3): every image squeezed to the first file's size
     tinted = np.stack([x[1], x[1], x[1] // 2], axis=-1)  # one colour image (a grey one saved as RGB is grey)
     Image.fromarray(tinted).save(tmp_path / "imgs" / "dog" / "2.png")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import warnings
 from pathlib import Path
@@ -229,7 +230,8 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
     kinds = [image_kind(f) for f in files]
     colour = any(c for _, c in kinds)
     common = size is None
-    size = Counter(sz for sz, _ in kinds).most_common(1)[0][0] if common and kinds else (size and (size[1], size[0]))
+    sizes = Counter(sz for sz, _ in kinds).most_common(2)
+    size = sizes[0][0] if common and kinds else (size and (size[1], size[0]))
     images, resized, in_colour = [], 0, 0
     for f, (sz, is_colour) in zip(files, kinds, strict=True):
         img = _open_image(f)
@@ -250,8 +252,11 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
         images.append(arr)
     if resized:
         which = "the most common size here" if common else "the size of the run's target images"
-        warnings.warn(f"{resized} of {len(files)} images are not {size[1]}x{size[0]} pixels (height x width), {which}, "
-                      "and were resized to it first.", TransferkitWarning, stacklevel=2)  # fmt: skip
+        if common and len(sizes) == 2 and sizes[0][1] == sizes[1][1]:
+            which = f"one of the two sizes most common here ({sizes[0][1]} images each)"
+        where = Path(os.path.commonpath([str(f.parent) for f in files]))
+        warnings.warn(f"{where}: {resized} of {len(files)} images are not {size[1]}x{size[0]} pixels (height x width), "
+                      f"{which}, and were resized to it first.", TransferkitWarning, stacklevel=2)  # fmt: skip
     grey = len(files) - in_colour  # by content: a grey picture saved as RGB is grey
     if in_colour and grey and model_channels != 1:  # a mixed folder: one layout for all, said (grey ones get 3 equal channels)
         warnings.warn(f"{in_colour} of {len(files)} images are in colour and {grey} grey; all were read as "

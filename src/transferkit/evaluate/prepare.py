@@ -20,7 +20,7 @@ from transferkit.data.preprocess import (
     outside_range_note,
 )
 from transferkit.data.splits import TestSplit, make_test_split, no_test_split
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, collected_warnings
 
 
 @dataclass
@@ -105,8 +105,9 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
         from transferkit.evaluate.pretrained import prepare_pretrained
 
         return prepare_pretrained(cfg, test_split)
-    source = load_section(cfg.source) if cfg.source else None
-    target = load_section(cfg.target)
+    with collected_warnings() as loading:  # e.g. images resized while loading: said, and kept for the report
+        source = load_section(cfg.source) if cfg.source else None
+        target = load_section(cfg.target)
     for domain, role in ((source, "source"), (target, "target")):
         if domain is not None:
             check_two_classes(domain, role)
@@ -126,7 +127,7 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     pool = range_of_rows(target, split.pool_idx).select(split.pool_idx)
     tgt_recipe = make_recipe(pool, shape, cfg.target.pad, source=source)  # warns of a target off the source's scale
     off = outside_range_note(pool, source) if source is not None and not getattr(pool, "is_image", True) else None
-    notes = [n for n in (off, colour_note(target, shape)) if n]
+    notes = list(dict.fromkeys([*loading, *(n for n in (off, colour_note(target, shape)) if n)]))
     fit_ranges = None
     if off is not None:
         fit_ranges = {"fit_range": [float(v) for v in pool.value_range],
