@@ -52,9 +52,14 @@ def test_one_far_cell_is_counted_as_one_row():
     x[1, 2] = 1e6
     note = column_note(x, ranges, NAMES)
     assert "column 'proline'" in note and "1 of 6 rows beyond half that span" in note  # not "98 % of the values"
+    assert "..1e+06 in all against" in note  # the value that is far off, not only the bulk that is not
+    zeros = np.zeros((40, 3))
+    zeros[:1, 0] = 60.0  # mostly 0, one row far above alcohol's range: was "at 0 against 11..15"
+    note = column_note(zeros, ranges, NAMES)
+    assert "column 'alcohol' at 0 in 90 % of rows or more, 0..60 in all against" in note
     many = _wine_like(40, 4)
     many[:, 2] *= 1000  # proline in other units: its bulk is off, and the range quoted is said to be percentiles
-    assert re.search(r"column 'proline' at \S+ \(5th-95th percentile\) against", column_note(many, ranges, NAMES))
+    assert re.search(r"column 'proline' at \S+ \(5th-95th percentile\)(, \S+ in all)? against", column_note(many, ranges, NAMES))
 
 
 def test_the_run_and_predict_use_the_columns():

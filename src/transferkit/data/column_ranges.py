@@ -79,7 +79,14 @@ def column_note(
     parts = []
     for j, q_lo, q_hi, beyond in off[:3]:
         lo, hi = ranges[j]
-        where = f"{q_lo:.3g}..{q_hi:.3g} (5th-95th percentile)" if q_lo != q_hi else f"{q_lo:.3g}"
+        col_lo, col_hi = float(np.min(x[:, j])), float(np.max(x[:, j]))
+        if col_lo == col_hi:  # every row the same value
+            where = f"{col_lo:.3g}"
+        else:
+            where = (f"{q_lo:.3g}..{q_hi:.3g} (5th-95th percentile)" if q_lo != q_hi
+                     else f"{q_lo:.3g} in 90 % of rows or more")  # fmt: skip
+            if f"{col_lo:.3g}..{col_hi:.3g}" != f"{q_lo:.3g}..{q_hi:.3g}":  # the rows that make it far off
+                where += f", {col_lo:.3g}..{col_hi:.3g} in all"
         rows = f", {beyond} of {len(x)} rows beyond half that span" if beyond else ""
         trained = f"{lo:.3g}..{hi:.3g}" if hi > lo else f"the constant {lo:.3g}"
         parts.append(f"column {name(j)} at {where} against {trained}{rows}")
