@@ -351,7 +351,7 @@ def test_novel_images_copied_from_the_source_are_refused_whatever_their_names(np
     assert not (tmp_path / "r").exists()
 
 
-def test_the_report_warns_of_case_twins_and_says_when_negative_transfer_was_not_checked(npz_pair, tmp_path):
+def test_the_report_warns_of_case_twins_and_says_when_negative_transfer_was_not_checked(npz_pair, tmp_path, capsys):
     src, tgt = npz_pair
     d = np.load(tgt)
     np.savez(tmp_path / "novel.npz", x=d["x"], y=d["y"], classes=np.array(["A", "x", "y", "z"]))  # 'A' vs source 'a'
@@ -360,6 +360,20 @@ def test_the_report_warns_of_case_twins_and_says_when_negative_transfer_was_not_
     assert summary["notes"] and "'A' differs from the source class 'a' only in case" in summary["notes"][0]
     report = (tmp_path / "run" / "report.md").read_text()
     assert "**Warning:** novel class 'A'" in report and "**Negative transfer was not checked:**" in report
+    under_table = report.split("## Few-shot accuracy vs K")[1].split("\n\n")[3]  # intro, table, then this
+    assert under_table.startswith("**Warning:** novel class 'A' may be the source class 'a' (the same name but for "
+                                  "case): if it is, it is not novel, and its accuracy")  # fmt: skip
+    import yaml
+
+    (tmp_path / "fs.yaml").write_text(yaml.safe_dump({**cfg, "seeds": 1}))
+    assert main(["fewshot", str(tmp_path / "fs.yaml"), "--out", str(tmp_path / "cli"), "--quiet"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    table_end = max(i for i, line in enumerate(out) if line.startswith("|"))
+    assert out[table_end + 1].startswith("warning: novel class 'A' may be the source class 'a'")
+    from transferkit.fewshot.report import twin_warnings
+
+    summary["target"]["cross_domain"] = True  # the same classes in another data set, on purpose: nothing to warn of
+    assert twin_warnings(summary) == []
 
 
 def test_repeated_novel_inputs_are_said_and_never_support_and_query_at_once(npz_pair, tmp_path, monkeypatch):

@@ -20,9 +20,11 @@ def add_parser(sub) -> None:
 
 def execute(args) -> int:
     from transferkit.fewshot.experiment import run_fewshot
-    from transferkit.fewshot.report import markdown_table
+    from transferkit.fewshot.report import markdown_table, twin_warnings
 
     summary = run_fewshot(args.experiment, args.out, args.set, progress=not args.quiet)
     print(markdown_table(summary))
+    for warning in twin_warnings(summary):  # right under the numbers it qualifies
+        print(f"warning: {warning}")
     print(f"run folder: {summary['run_dir']}  ({summary['wall_time_s']:.0f} s)")
     return 0

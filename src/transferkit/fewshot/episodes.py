@@ -165,6 +165,13 @@ def _no_support_copies(row: np.ndarray, k_shot: int, members: np.ndarray, groups
     row[clash] = rng.choice(free, size=len(clash), replace=False)
 
 
+def case_twins(novel_classes: Iterable, seen_classes: Iterable) -> list[tuple[str, str]]:
+    """(novel, seen) name pairs equal but for case and surrounding spaces: perhaps one class."""
+    lower = {str(c).strip().casefold(): str(c) for c in seen_classes}
+    pairs = [(str(c), lower.get(str(c).strip().casefold())) for c in novel_classes]
+    return [(c, twin) for c, twin in pairs if twin is not None and twin.strip() != c.strip()]
+
+
 def check_novel(novel_classes: Iterable, seen_classes: Iterable) -> None:
     """Refuses novel classes that the source model was trained on.
 

@@ -28,7 +28,7 @@ from transferkit.errors import TransferkitError
 from transferkit.evaluate.prepare import Prepared, prepare
 from transferkit.evaluate.protocol import check_source, resolve_device, train_source
 from transferkit.fewshot.config import FewShotExperiment, load_fewshot_config
-from transferkit.fewshot.episodes import check_novel, copy_groups, sample_episodes
+from transferkit.fewshot.episodes import case_twins, check_novel, copy_groups, sample_episodes
 from transferkit.fewshot.evaluate import EpisodeResult
 from transferkit.fewshot.pipeline import (
     EpisodeSetting,
@@ -84,13 +84,8 @@ def check_classes(cfg: FewShotExperiment, data: Prepared) -> list[str]:
     src, tgt = data.source, data.target
     if src is None:  # pretrained weights without source data: their classes are unknown here
         return []
-    notes = []
-    lower = {str(c).strip().casefold(): c for c in src.classes}
-    for c in tgt.classes:
-        twin = lower.get(str(c).strip().casefold())
-        if twin is not None and str(twin).strip() != str(c).strip():
-            notes.append(f"novel class {c!r} differs from the source class {twin!r} only in case; if they are the "
-                         "same class, it is not novel and its accuracy is inflated.")  # fmt: skip
+    notes = [f"novel class {c!r} differs from the source class {twin!r} only in case; if they are the same class, "
+             "it is not novel and its accuracy is inflated." for c, twin in case_twins(tgt.classes, src.classes)]
     same_data = src.name.split("[")[0] == tgt.name.split("[")[0]
     if cfg.fewshot.cross_domain:
         if same_data:

@@ -17,6 +17,7 @@ import yaml
 from transferkit.atomic import atomic_folder, write_json, write_text
 from transferkit.evaluate.stats import paired_gain as stats_paired_gain
 from transferkit.evaluate.stats import t_interval
+from transferkit.fewshot.episodes import case_twins
 from transferkit.fewshot.evaluate import confidence_interval
 from transferkit.fewshot.experiment import FewShotRun
 from transferkit.report.plots import plot_method, save_figure
@@ -196,6 +197,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
            if any(r["method"] == "scratch" for r in summary["results"]) else ""),
         "", markdown_table(summary), "",
     ]  # fmt: skip
+    lines += [f"**Warning:** {w}" for w in twin_warnings(summary)] + ([""] if twin_warnings(summary) else [])
     lines += seed_lines(summary["results"])
     lines += choice_lines(summary)
     lines += class_lines(summary)
@@ -223,6 +225,17 @@ def _choices(recs) -> dict[str, int] | None:
         for name, n in (r.result.choices or {}).items():
             out[name] = out.get(name, 0) + n
     return out or None
+
+
+def twin_warnings(summary: dict) -> list[str]:
+    """What a novel class named like a source class but for case does to the numbers above
+    (said next to them: the note under the source is easy to miss)."""
+    if summary["target"].get("cross_domain"):
+        return []  # the target repeats the source's classes on purpose
+    return [f"novel class {c!r} may be the source class {twin!r} (the same name but for case): if it is, it is not "
+            "novel, and its accuracy (its column in the per-class table) raises every mean above; leave it out "
+            "(`target.classes`) to measure the others." for c, twin in case_twins(summary["target"]["classes"],
+                                                                                  summary["source"]["classes"])]  # fmt: skip
 
 
 def choice_lines(summary: dict) -> list[str]:
