@@ -64,6 +64,9 @@ def test_an_id_column_names_the_rows_and_is_never_a_feature(tmp_path):
         load_inputs(tmp_path / "ids.csv", width=2, id_column="ID")
     with pytest.raises(TransferkitError, match="'a', the --id-column, is a feature the model was trained on"):
         load_inputs(tmp_path / "ids.csv", columns=["a", "b"], id_column="a")
+    (tmp_path / "t.jsonl").write_text('{"text": "a", "id": 1}\n')  # texts for a vector model: that is the problem
+    with pytest.raises(TransferkitError, match="holds texts, but this model reads images or feature vectors"):
+        load_inputs(tmp_path / "t.jsonl", width=2, id_column="id")
     np.savez(tmp_path / "x.npz", x=np.zeros((2, 2), np.float32))
     with pytest.raises(TransferkitError, match="x.npz has no columns") as e:
         load_inputs(tmp_path / "x.npz", id_column="id")

@@ -375,8 +375,16 @@ def test_texts_are_named_by_an_id_column_or_key(tmp_path):
     (tmp_path / "t.jsonl").write_text('{"text": "great", "id": 7}\n\n{"text": "awful", "id": "x"}\n')
     assert load_text_inputs(tmp_path / "t.jsonl", id_column="id") == (["great", "awful"], ["7", "x"])
     (tmp_path / "u.jsonl").write_text('{"text": "great", "id": 7}\n{"text": "awful"}\n')
-    with pytest.raises(TransferkitError, match=r"line 2 has no key 'id', the --id-column \(its keys: \['text'\]\)"):
+    with pytest.raises(TransferkitError, match=r"line 2: the --id-column key 'id' is missing \(its keys: \['text'\]\)"):
         load_text_inputs(tmp_path / "u.jsonl", id_column="id")
+    (tmp_path / "n.jsonl").write_text('{"text": "great", "id": true}\n{"text": "awful", "id": null}\n')
+    with pytest.raises(TransferkitError, match=r"line 2: the --id-column key 'id' is null"):  # was named "None"
+        load_text_inputs(tmp_path / "n.jsonl", id_column="id")
+    (tmp_path / "b.jsonl").write_text('{"text": "great", "id": true}\n{"text": "awful", "id": 1.5}\n')
+    assert load_text_inputs(tmp_path / "b.jsonl", id_column="id")[1] == ["true", "1.5"]  # as JSON writes them
+    (tmp_path / "short.csv").write_text("text,label,id\nhello,a,A1\nworld,b\n")
+    with pytest.raises(TransferkitError, match=r"data row\(s\) \[2\] end before the --id-column 'id'"):
+        load_text_inputs(tmp_path / "short.csv", id_column="id")
     (tmp_path / "t.txt").write_text("great\n")
     with pytest.raises(TransferkitError, match="t.txt has no columns"):
         load_text_inputs(tmp_path / "t.txt", id_column="id")

@@ -201,7 +201,7 @@ def load_inputs(
     p = Path(path)
     if not p.exists():
         raise TransferkitError(f"input {str(path)!r} does not exist.", "give a .npz, .csv, an image or a folder of images.")
-    if id_column is not None and p.suffix.lower() not in (".csv", ".tsv"):
+    if id_column is not None and p.suffix.lower() not in (".csv", ".tsv", ".txt", ".jsonl"):  # texts: said below
         raise TransferkitError(f"--id-column {id_column!r} names a column, but {p.name} has no columns.",
                                "leave --id-column out (rows are named by their number, images by their path), "
                                "or give a .csv/.tsv.")  # fmt: skip

@@ -55,7 +55,7 @@ def test_blank_labels_are_refused_with_their_lines(tmp_path):
 def test_a_text_column_that_is_not_there_is_named_not_read_as_numbers(tmp_path):
     """A mistyped `text_column:` fell through to the numeric reader: "column 'text' is not numeric"."""
     (tmp_path / "t.csv").write_text("text,label\nnice one,a\nawful,b\n")
-    with pytest.raises(TransferkitError, match=r"no text column 'body', the `text_column:` set for it \(columns: "
+    with pytest.raises(TransferkitError, match=r"no text column 'body', the text column named for it \(columns: "
                                                r"\['text', 'label'\]\)"):  # fmt: skip
         load_domain(str(tmp_path / "t.csv"), text_column="body")
     (tmp_path / "f.csv").write_text("f0,label\n1,a\n2,b\n")

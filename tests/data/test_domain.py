@@ -73,10 +73,37 @@ def test_images_resized_while_loading_are_kept_for_the_report_and_a_tie_is_said(
         (tmp_path / "t" / str(label)).mkdir(parents=True, exist_ok=True)
         im = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
         (im.resize((16, 16)) if i % 2 else im).save(tmp_path / "t" / str(label) / f"{i}.png")
-    with pytest.warns(UserWarning, match=r"45 of 90 images are not .* pixels \(height x width\), one of the two sizes "
+    with pytest.warns(UserWarning, match=r"45 of 90 images are not .* pixels \(height x width\), one of the 2 sizes "
                                          r"most common here \(45 images each\)"):  # fmt: skip
         data = prepare(validate(tiny_experiment(str(image_npz[0]), str(tmp_path / "t"))))
     assert any("45 of 90 images are not" in note for note in data.notes)
+    from transferkit.data.files import read_images
+
+    (tmp_path / "three").mkdir()
+    for i, side in enumerate([8, 8, 10, 10, 12, 12]):
+        Image.new("L", (side, side), 100).save(tmp_path / "three" / f"{i}.png")
+    with pytest.warns(UserWarning, match=r"three: 4 of 6 images are not .*, one of the 3 sizes most common here \(2 images"):
+        read_images(sorted((tmp_path / "three").iterdir()))
+
+
+def test_warnings_while_preparing_a_pretrained_run_are_kept_too(monkeypatch):
+    """prepare() returned a pretrained source's data before collecting what loading said."""
+    import warnings
+    from types import SimpleNamespace
+
+    import transferkit.evaluate.pretrained as pretrained
+    from transferkit.config import validate
+    from transferkit.errors import TransferkitWarning
+    from transferkit.evaluate.prepare import prepare
+
+    def loaded(cfg, test_split):
+        warnings.warn("imgs: 3 of 6 images are not 8x8 pixels", TransferkitWarning, stacklevel=1)
+        return SimpleNamespace(notes=["its own note"])
+
+    monkeypatch.setattr(pretrained, "prepare_pretrained", loaded)
+    with pytest.warns(TransferkitWarning, match="3 of 6 images"):  # still said as raised
+        data = prepare(validate({"source": {"pretrained": "mobilenet_v2_imagenet"}, "target": {"data": "optdigits"}}))
+    assert data.notes == ["imgs: 3 of 6 images are not 8x8 pixels", "its own note"]
 
 
 def test_npz_image_folder_and_csv(tmp_path):

@@ -92,9 +92,13 @@ def test_copies_of_a_support_example_are_never_its_episodes_queries():
                for a, b in zip(plain, sample_episodes(labels, 4, 5, 8, 200, seed=0, groups=distinct), strict=True))  # fmt: skip
     few = np.arange(120)
     few[:16] = 0  # class 'a' (rows 0-19): 16 copies of one input, 4 others
-    with pytest.raises(TransferkitError, match="class 'a' has too many exact copies of the same input") as e:
+    with pytest.raises(TransferkitError, match=r"class 'a' has 20 examples but only 5 distinct inputs \(the rest are "
+                                               r"exact copies\), too few to draw 15 queries") as e:  # fmt: skip
         sample_episodes(labels, 6, 1, 15, 50, seed=0, groups=few, class_names=list("abcdef"))
     assert "remove the duplicate inputs" in e.value.fix
+    across = copy_groups(np.r_[np.arange(20.0), np.arange(20.0), 100 + np.arange(20.0)][:, None])  # class 1 = class 0
+    for ep in sample_episodes(np.repeat(np.arange(3), 20), 3, 5, 10, 100, seed=0, groups=across):
+        assert not set(across[ep.support_idx]) & set(across[ep.query_idx])  # not in another class's queries either
 
 
 def test_same_seed_same_episodes_other_seed_other():

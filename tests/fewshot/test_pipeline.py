@@ -407,6 +407,19 @@ def test_two_names_for_one_computation_are_refused_unless_their_options_differ()
         assert "list one of them" in e.value.fix
     compared = resolve_methods([MethodSpec(name="transductive"), MethodSpec(name="bd_cspn", params={"scale": 5.0})])
     assert [m.label for m in compared] == ["transductive", "bd_cspn"]  # another option: a comparison, kept
+    with pytest.raises(TransferkitError, match="'prototypes' and 'simpleshot' are the same computation"):
+        resolve_methods([MethodSpec(name="prototypes"), MethodSpec(name="simpleshot", params={"scale": 5.0})])  # a
+        # temperature never changes a nearest-mean classifier's predictions: the same numbers again
+
+
+def test_few_shot_options_of_the_wrong_type_are_named():
+    """A list for top_z hashed badly (TypeError) or broke a broadcast deep inside bd_cspn."""
+    for params, said in (({"top_z": [1, 2]}, "option top_z must be a whole number or null, got [1, 2]"),
+                         ({"scale": "x"}, "option scale must be a number, got 'x'"),
+                         ({"top_z": True}, "option top_z must be a whole number or null, got True")):  # fmt: skip
+        with pytest.raises(TransferkitError, match=re.escape(f"few-shot method 'bd_cspn': {said}")):
+            resolve_methods([MethodSpec(name="bd_cspn", params=params)])
+    assert len(resolve_methods([MethodSpec(name="bd_cspn", params={"top_z": None, "scale": 5})])) == 1
 
 
 def test_a_clipped_accuracy_interval_is_shown_as_its_bounds():

@@ -32,10 +32,10 @@ def load_file(path: str | Path, label_column: str = "label", text_column: str = 
         return load_text_file(p, label_column, text_column)
     if suffix in (".csv", ".tsv") and text_column != "text":  # a column named for texts that is not there
         header = read_csv_rows(p)[0]
-        raise TransferkitError(f"{p}: no text column {text_column!r}, the `text_column:` set for it (columns: "
+        raise TransferkitError(f"{p}: no text column {text_column!r}, the text column named for it (columns: "
                                f"{header[:8]}{'...' if len(header) > 8 else ''}).",
-                               "set `text_column:` to the column that holds the texts, or leave it out for a CSV "
-                               "of numeric features.")  # fmt: skip
+                               "name the column that holds the texts (`text_column:` in the experiment file, "
+                               "`--text-column` for rank), or leave it out for a CSV of numeric features.")  # fmt: skip
     if p.is_dir():
         return load_image_folder(p)
     if suffix == ".npz":
@@ -230,7 +230,7 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
     kinds = [image_kind(f) for f in files]
     colour = any(c for _, c in kinds)
     common = size is None
-    sizes = Counter(sz for sz, _ in kinds).most_common(2)
+    sizes = Counter(sz for sz, _ in kinds).most_common()
     size = sizes[0][0] if common and kinds else (size and (size[1], size[0]))
     images, resized, in_colour = [], 0, 0
     for f, (sz, is_colour) in zip(files, kinds, strict=True):
@@ -252,8 +252,9 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
         images.append(arr)
     if resized:
         which = "the most common size here" if common else "the size of the run's target images"
-        if common and len(sizes) == 2 and sizes[0][1] == sizes[1][1]:
-            which = f"one of the two sizes most common here ({sizes[0][1]} images each)"
+        tied = sum(n == sizes[0][1] for _, n in sizes)
+        if common and tied > 1:
+            which = f"one of the {tied} sizes most common here ({sizes[0][1]} images each)"
         where = Path(os.path.commonpath([str(f.parent) for f in files]))
         warnings.warn(f"{where}: {resized} of {len(files)} images are not {size[1]}x{size[0]} pixels (height x width), "
                       f"{which}, and were resized to it first.", TransferkitWarning, stacklevel=2)  # fmt: skip

@@ -272,10 +272,16 @@ def load_text_inputs(
                                        f'write e.g. {{"{text_column}": "..."}} on every line, or name the key with '
                                        "--text-column.")  # fmt: skip
             texts.append(obj[text_column])
-            if id_column is not None and id_column not in obj:
-                raise TransferkitError(f"{p}: line {i} has no key {id_column!r}, the --id-column (its keys: "
-                                       f"{sorted(obj)[:8]}).", "give every line that key, or leave --id-column out.")  # fmt: skip
-            names.append(f"line {i}" if id_column is None else str(obj[id_column]))
+            if id_column is not None and obj.get(id_column) is None:
+                what = "null" if id_column in obj else "missing"
+                raise TransferkitError(f"{p}: line {i}: the --id-column key {id_column!r} is {what} (its keys: "
+                                       f"{sorted(obj)[:8]}).", "give every line a value for that key, or leave "
+                                       "--id-column out.")  # fmt: skip
+            if id_column is not None:
+                value = obj[id_column]
+                names.append(value if isinstance(value, str) else json.dumps(value))  # true, not Python's True
+            else:
+                names.append(f"line {i}")
     elif suffix in (".csv", ".tsv") and has_text_column(p, text_column):
         table = _table(p)
         texts = [r[text_column] for r in table]
@@ -286,7 +292,11 @@ def load_text_inputs(
                 raise TransferkitError(f"{p}: no column {id_column!r}, the --id-column (columns: {header[:8]}"
                                        f"{'...' if len(header) > 8 else ''}).",
                                        "give the column that names each row, or leave --id-column out.")  # fmt: skip
-            names = [str(r[id_column]) for r in table]
+            short = [n for n, r in enumerate(table, 1) if r[id_column] is None]
+            if short:
+                raise TransferkitError(f"{p}: data row(s) {short[:5]} end before the --id-column {id_column!r}.",
+                                       "give every row a value in that column, or leave --id-column out.")  # fmt: skip
+            names = [r[id_column] for r in table]
     elif suffix in (".csv", ".tsv"):
         header = csv_header(p)
         raise TransferkitError(f"{p}: no column {text_column!r}, {whose} "

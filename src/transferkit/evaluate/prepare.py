@@ -104,7 +104,10 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     if cfg.source is not None and cfg.source.pretrained:
         from transferkit.evaluate.pretrained import prepare_pretrained
 
-        return prepare_pretrained(cfg, test_split)
+        with collected_warnings() as loading:  # as below: kept for the report too
+            data = prepare_pretrained(cfg, test_split)
+        data.notes = list(dict.fromkeys([*loading, *data.notes]))
+        return data
     with collected_warnings() as loading:  # e.g. images resized while loading: said, and kept for the report
         source = load_section(cfg.source) if cfg.source else None
         target = load_section(cfg.target)

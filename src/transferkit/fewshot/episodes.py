@@ -126,8 +126,9 @@ def sample_episodes(
         # (n_way, k_shot + n_query): distinct rows of each chosen class.
         rows = np.stack([rng.choice(members[int(c)], size=need, replace=False) for c in chosen])
         if groups is not None:
+            taken = set(groups[rows[:, :k_shot]].reshape(-1).tolist())  # every support input of the episode
             for r, c in zip(rows, chosen, strict=True):
-                _no_support_copies(r, k_shot, members[int(c)], groups, rng, class_names, int(c))
+                _no_support_copies(r, k_shot, taken, members[int(c)], groups, rng, class_names, int(c))
         episodes.append(
             Episode(
                 support_idx=rows[:, :k_shot].reshape(-1),
@@ -146,20 +147,22 @@ def copy_groups(x: np.ndarray) -> np.ndarray:
     return np.unique(flat, axis=0, return_inverse=True)[1].reshape(-1)
 
 
-def _no_support_copies(row: np.ndarray, k_shot: int, members: np.ndarray, groups: np.ndarray,
+def _no_support_copies(row: np.ndarray, k_shot: int, taken: set, members: np.ndarray, groups: np.ndarray,
                        rng: np.random.Generator, class_names, c: int) -> None:  # fmt: skip
-    """Swaps, in place, each query of ``row`` that copies one of its support examples for an
-    example of the class that copies none of them and is not in the row yet."""
-    taken = set(groups[row[:k_shot]].tolist())
+    """Swaps, in place, each query of ``row`` (one class of an episode) whose input is one of
+    the episode's support inputs (``taken``: their groups, of every class: an input may be
+    saved under two labels) for an example of the class that is none of them and not in the
+    row yet."""
     clash = [j for j in range(k_shot, len(row)) if groups[row[j]] in taken]
     if not clash:
         return
     free = np.setdiff1d(members[~np.isin(groups[members], list(taken))], row)
     if len(free) < len(clash):
         name = repr(str(class_names[c])) if class_names is not None and 0 <= c < len(class_names) else str(c)
+        distinct = len(np.unique(groups[members]))
         raise TransferkitError(
-            f"class {name} has too many exact copies of the same input to draw {len(row) - k_shot} queries that "
-            "copy none of an episode's support examples.",
+            f"class {name} has {len(members)} examples but only {distinct} distinct inputs (the rest are exact copies), "
+            f"too few to draw {len(row) - k_shot} queries that are none of an episode's support inputs.",
             "remove the duplicate inputs from that class, or lower n_query.",
         )
     row[clash] = rng.choice(free, size=len(clash), replace=False)

@@ -124,9 +124,9 @@ def check_classes(cfg: FewShotExperiment, data: Prepared) -> list[str]:
 def copies_note(copies: int, total: int) -> str:
     """The report's note on novel-class inputs that repeat (``copies``: inputs beyond the first
     of each set of identical ones)."""
-    return (f"{copies} of the {total} novel-class examples are exact copies of another one; episodes never put a "
-            "copy of one of their support examples among their queries, but a repeated input weighs twice in the "
-            "accuracies: consider removing the copies.")
+    return (f"{copies} of the {total} novel-class examples are exact copies of another one; no episode has a "
+            "query whose input is one of its support inputs (of any class), but a repeated input weighs twice in "
+            "the accuracies: consider removing the copies.")
 
 
 def _check_copies(src, tgt) -> list[str]:

@@ -129,6 +129,7 @@ def resolve_methods(specs: Sequence[MethodSpec]) -> list[EpisodicMethod]:
                     f"few-shot method {spec.name!r} has no option {', '.join(bad)}.",
                     f"use: {', '.join(allowed) or 'no options'} (the base mean is computed for you).",
                 )
+            _check_numbers(spec.name, fn, spec.params)
             out.append(EpisodicMethod(spec.name, fn, dict(spec.params), "base_mean" in fn.options))
         elif spec.name in METHODS and METHODS[spec.name].needs_same_classes:
             raise TransferkitError(
@@ -152,6 +153,22 @@ def resolve_methods(specs: Sequence[MethodSpec]) -> list[EpisodicMethod]:
     return out
 
 
+def _check_numbers(name: str, fn: FewShotMethod, params: dict) -> None:
+    """Options annotated as numbers must be numbers (a list or a string failed deep inside)."""
+    hints = {p.name: str(p.annotation) for p in inspect.signature(fn.predict).parameters.values()}
+    for key, value in params.items():
+        hint = hints.get(key, "")
+        kinds = {k for k in ("int", "float") if k in hint.replace("|", " ").split()}
+        if not kinds or (value is None and "None" in hint):
+            continue
+        whole = kinds == {"int"}
+        if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+            kind = "a whole number" if whole else "a number"
+            raise TransferkitError(f"few-shot method {name!r}: option {key} must be {kind}"
+                                   f"{' or null' if 'None' in hint else ''}, got {value!r}.",
+                                   f"give {key} {kind}, not a list or a text.")  # fmt: skip
+
+
 def _refuse_twins(methods: Sequence[EpisodicMethod]) -> None:
     """Two names for one computation (``transductive`` and ``bd_cspn``, ``prototypes`` and
     ``simpleshot``) with the same options would be two rows of identical numbers, read as
@@ -161,8 +178,11 @@ def _refuse_twins(methods: Sequence[EpisodicMethod]) -> None:
         if m.fewshot is None:
             continue
         params = inspect.signature(m.fewshot.predict).parameters.values()
-        defaults = {p.name: p.default for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "base_mean"}
-        key = (m.fewshot.name, tuple(sorted({**defaults, **m.context}.items())), m.uses_base_mean)
+        options = {p.name: p.default for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "base_mean"}
+        options.update(m.context)
+        if not m.fewshot.transductive:  # a temperature then changes confidences, never the predicted class
+            options.pop("scale", None)
+        key = (m.fewshot.name, tuple(sorted((k, repr(v)) for k, v in options.items())), m.uses_base_mean)
         if key in seen:
             raise TransferkitError(
                 f"few-shot methods {seen[key]!r} and {m.label!r} are the same computation ({m.fewshot.name}) with the "
