@@ -20,6 +20,17 @@ def test_content_fraction():
     assert auto_pad(_boxed(5, 28, 28), _boxed(5, 28, 28), (28, 28)) == 0
 
 
+def test_noise_is_not_content_so_a_noisy_target_keeps_its_framing():
+    """Noise of std 0.12 crossed the fixed 0.2 bar all over the frame: a target framed exactly
+    like the source read as filling its frame and was shrunk into a 4-pixel border."""
+    rng = np.random.default_rng(0)
+    clean = _boxed(40, 28, 20) * 0.8 + 0.1
+    noisy = np.clip(clean + rng.normal(0, 0.12, clean.shape), 0, 1).astype(np.float32)
+    assert content_fraction(noisy) == pytest.approx(20 / 28, abs=0.05)
+    assert auto_pad(clean, noisy, (28, 28)) == 0
+    assert content_fraction(np.clip(clean + rng.normal(0, 0.5, clean.shape), 0, 1)) == 1.0  # too noisy to tell: no border
+
+
 def test_auto_pad_on_tight_crops():
     src = Domain("s", _boxed(4, 28, 20), np.array([0, 1, 0, 1]), ["a", "b"])
     full = np.zeros((4, 1, 8, 8), np.float32)
