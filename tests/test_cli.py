@@ -53,6 +53,7 @@ def test_run_then_predict_on_user_npz(tmp_path, image_npz, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert {"results", "source", "target", "seeds", "wall_time_s", "versions"} <= set(summary)
     assert int(summary["versions"]["torch_threads"]) >= 1  # results reproduce for a given thread count
+    assert "label-free criterion" not in summary["model_selection"]  # no adaptation method ran: nothing chosen so
     row = next(r for r in summary["results"] if r["method"] == "finetune" and r["shots"] == 5)
     assert len(row["accuracies"]) == 2 and len(row["accuracy_ci95"]) == 2
     assert isinstance(row["negative_transfer"], bool) and row["gain_vs_scratch"] is not None

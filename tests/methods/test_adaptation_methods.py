@@ -336,6 +336,7 @@ def test_run_folder_reports_adaptation_curves_oracle_pad_and_tsne(image_npz, tmp
     report = (tmp_path / "run" / "report.md").read_text()
     assert "PAD after (k-NN)" in report
     assert "k = 0 means no target labels at all" in report  # a k = 0 run says what k = 0 is
+    assert "domain-adaptation methods choose their checkpoint by a label-free criterion" in summary["model_selection"]
     rows = summary["adaptation"]["pad_rows"]  # the image_npz sets are small: the report says how small, and so what
     assert f"on {rows['source']} held-out source and {rows['target']} target test examples" in report
     assert min(rows.values()) < 50 and f"**With {min(rows.values())} examples on one side these distances are rough:**" in report

@@ -155,7 +155,10 @@ def build_summary(result: ProtocolResult) -> dict:
         "method_warnings": list(dict.fromkeys(result.method_notes)),  # e.g. a fine-tuning that diverged
         "auto_decisions": auto_decisions(result),
         "model_selection": "fixed training budgets; no model or checkpoint is chosen on this run's target test split "
-                           "(some defaults were set on benchmark pairs, see docs/protocol.md)",
+                           "(some defaults were set on benchmark pairs, see docs/protocol.md)"
+                           + ("; domain-adaptation methods choose their checkpoint by a label-free criterion on the "
+                              "unlabelled target inputs (`selection`), at every k, k > 0 included (below, and "
+                              "docs/domain_adaptation.md)" if getattr(result, "selections", None) else ""),
         "wall_time_s": result.wall_time_s,
         "versions": package_versions(),
     }  # fmt: skip
