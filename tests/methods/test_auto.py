@@ -268,6 +268,15 @@ def test_same_classes_with_a_domain_shift_choose_adaptation(models):
     (check,) = d["signals"]["checks"]  # the check that decided, as the report's table shows it; not the frozen ones
     assert d["signals"]["criterion"] == "domain_shift" and check["passed"] and check["value"] == d["signals"]["domain_shift"]["z"]
     assert d["signals"]["frozen_feature_checks"] and "two-proportion z" in check["name"]
+    strict = decide(task, AutoParams(shift_z=1000.0, **QUICK))  # the shift test ran, did not pass: said, with numbers
+    assert strict["method"] not in ("im", "self_training") and not strict["signals"]["shift_check"]["passed"]
+    assert f"z {strict['signals']['domain_shift']['z']:.1f} < shift_z 1000.0, not a clear domain shift)" in strict["reason"]
+    assert "shift_check" not in d["signals"]  # it decided there: it is the check in `checks`
+    same = with_source_validation(make_task(models["useful"]), False)  # no shift: transfer, and why not adaptation
+    same.source_x, same.source_y = patterns(10, seed=8)
+    plain = decide(same, AutoParams(**QUICK))
+    assert plain["method"] not in ("im", "self_training", "scratch"), plain
+    assert "not a clear domain shift)" in plain["reason"] and not plain["signals"]["shift_check"]["passed"]
     im = decide(task, AutoParams(adaptation_method="im", **QUICK))
     assert im["method"] == "im" and "base" not in im["params"]
     assert decide(task, AutoParams(adaptation_method=None, **QUICK))["method"] not in ("im", "self_training")

@@ -184,8 +184,16 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
                          f"{shift['source']:.2f} vs {shift['target']:.2f}")  # fmt: skip
         signals = {**signals, "criterion": "domain_shift", "checks": [decided], "frozen_feature_checks": checks}
         return _choice(ada_method, ada_params, reason, signals, start, p)
+    no_shift = ""
+    if ada_method is not None and shift is not None:  # the shift test ran and did not pass: say so, with its numbers
+        signals["shift_check"] = _check("source head, validation vs labelled target: two-proportion z", shift["z"],
+                                        p.shift_z, f"{shift['source']:.2f} vs {shift['target']:.2f}")  # fmt: skip
+        no_shift = (f" (no adaptation: the source head scores {shift['source']:.2f} on its validation split and "
+                    f"{shift['target']:.2f} on the labelled target examples, z {shift['z']:.1f} < shift_z "
+                    f"{p.shift_z:.1f}, not a clear domain shift)")  # fmt: skip
     if not all(c["passed"] for c in checks):
-        reason = f"negative-transfer guard: the source's features do not clearly beat no-transfer features: {said}; training from scratch"
+        reason = (f"negative-transfer guard: the source's features do not clearly beat no-transfer features: {said}; "
+                  f"training from scratch{no_shift}")  # fmt: skip
         return _choice("scratch", {}, reason, signals, start, p)
     cut = int(best_src.split("@")[1])
     method = p.transfer_method if by_loo else p.one_shot_method
@@ -199,7 +207,7 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         where += f": blocks 1..{cut} frozen, the rest re-trained at {p.retrain_lr_mult}x the head's rate"
     # with one example per class only the LogME check runs, and it rules out clear harm only
     verdict = "the source's features beat the no-transfer reference" if by_loo else "no strong evidence against the source"
-    reason = f"{verdict}: {said}; {where}; {method}"
+    reason = f"{verdict}: {said}; {where}; {method}{no_shift}"
     return _choice(method, params, reason, signals, start, p, cut=cut)
 
 
