@@ -56,8 +56,9 @@ def sample_episodes(
     other (a class or example may appear in several episodes).
 
     ``groups`` (N,) marks exact copies (equal ids: the same input, see
-    :func:`copy_groups`): a query that is a copy of a support example of its class is
-    swapped for another example, so support and query never share an input either.
+    :func:`copy_groups`): a query whose input is one of its episode's support inputs (of
+    any class: an input may be saved under two labels) is swapped for another example of
+    its class, so support and query never share an input either.
     Without copies the episodes are those drawn without ``groups``.
 
     Args:
