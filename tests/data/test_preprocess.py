@@ -20,6 +20,27 @@ def test_content_fraction():
     assert auto_pad(_boxed(5, 28, 28), _boxed(5, 28, 28), (28, 28)) == 0
 
 
+def test_the_border_is_filled_with_the_images_background():
+    """Padding was always 0: ink on white paper got a black frame the source never showed."""
+    src = Domain("s", _boxed(4, 28, 20), np.array([0, 1, 0, 1]), ["a", "b"])
+    full = np.ones((4, 1, 8, 8), np.float32)
+    full[:, :, :, 3:5] = 0.0  # a dark bar on white, spanning the full height
+    tgt = Domain("t", full, np.array([0, 1, 0, 1]), ["a", "b"])
+    recipe = make_recipe(tgt, (1, 28, 28), "auto", source=src)
+    assert recipe.pad == 4 and recipe.background == 1.0
+    out = apply_recipe(tgt.x, recipe)
+    assert float(out[:, :, :4].min()) == 1.0 and float(out[:, :, 4:-4, 4:-4].min()) < 0.5  # white frame, bar inside
+    assert Recipe.from_dict(recipe.to_dict()) == recipe
+    black = make_recipe(Domain("b", 1 - full, tgt.y, tgt.classes), (1, 28, 28), "auto", source=src)
+    assert black.background == 0.0 and "background" not in black.to_dict()  # saved as before: cache keys unchanged
+    old = {k: v for k, v in recipe.to_dict().items() if k != "background"}  # a model saved before the field
+    assert Recipe.from_dict(old).background == 0.0
+    from transferkit.report.recipe import describe_recipe
+
+    assert "inside a 4-pixel border filled with their background, 1.00 on 0..1, (28x28" in describe_recipe(recipe.to_dict())
+    assert "border (28x28" in describe_recipe(black.to_dict())
+
+
 def test_noise_is_not_content_so_a_noisy_target_keeps_its_framing():
     """Noise of std 0.12 crossed the fixed 0.2 bar all over the frame: a target framed exactly
     like the source read as filling its frame and was shrunk into a 4-pixel border."""

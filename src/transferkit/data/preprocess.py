@@ -6,7 +6,8 @@ the same way at prediction time:
 1. values: ``(x - lo) / (hi - lo)`` maps the domain's natural range to ``[0, 1]``;
 2. channels: grey is repeated to 3 channels, RGB is averaged to grey, when needed;
 3. size and framing: the image is resized (bilinear, antialiased) to ``(H - 2p, W - 2p)``
-   and zero-padded by ``p`` pixels to the model's ``(H, W)``.
+   and padded by ``p`` pixels to the model's ``(H, W)`` with the images' background (the
+   median of their border pixels: 0 for digits on black, 1 for ink on white paper).
 
 ``pad: auto`` chooses ``p`` so that the target's content fills the same fraction of the
 frame as the source's (content = pixels that differ from the border by more than a fifth
@@ -39,9 +40,13 @@ class Recipe:
     columns: tuple[str, ...] | None = None  # vectors from a CSV: the feature column names, in model order
     # vectors: each column's (min, max) on the data that set the scale, for per-column checks (column_ranges.py)
     column_ranges: tuple[tuple[float, float], ...] | None = None
+    background: float = 0.0  # images: the value (on [0, 1]) the pad border is filled with, the images' own
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if not d["background"]:  # as before the field existed: saved models and cache keys stay the same
+            del d["background"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Recipe:
@@ -50,7 +55,8 @@ class Recipe:
         ranges = d.get("column_ranges")
         return cls(tuple(d["value_range"]), tuple(d["shape"]), int(d.get("pad", 0)), tuple(res) if res else None,
                    tuple(cols) if cols else None,
-                   tuple((float(lo), float(hi)) for lo, hi in ranges) if ranges else None)  # fmt: skip
+                   tuple((float(lo), float(hi)) for lo, hi in ranges) if ranges else None,
+                   float(d.get("background", 0.0)))  # fmt: skip
 
 
 def unit_range(x: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
@@ -195,7 +201,18 @@ def make_recipe(
         raise TransferkitError(
             f"pad={pad!r} does not fit an input of size {shape[1:]}.", "use `auto` or 0 <= pad < size/2."
         )
-    return Recipe(domain.value_range, tuple(shape), pad)
+    return Recipe(domain.value_range, tuple(shape), pad, background=background_of(domain) if pad else 0.0)
+
+
+def background_of(domain: Domain, sample: int = 500) -> float:
+    """The images' background on [0, 1]: the median of their border pixels (channels averaged).
+
+    The pad border is filled with it, so white-background images get a white border, not a
+    black frame the source never showed; for black-background images (digits) it is 0.
+    """
+    x = unit_range(domain.x[:sample], domain.value_range).mean(axis=1)  # (n, H, W)
+    border = np.concatenate([x[:, 0], x[:, -1], x[:, :, 0], x[:, :, -1]], axis=1)
+    return float(np.clip(np.median(border), 0.0, 1.0))
 
 
 def match_resolution(source: Recipe, target_native: tuple[int, int], target: Recipe) -> Recipe:
@@ -257,5 +274,5 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
     if tuple(t.shape[2:]) != inner:
         t = F.interpolate(t, size=inner, mode="bilinear", align_corners=False, antialias=True)
     if recipe.pad:
-        t = F.pad(t, (recipe.pad,) * 4)
+        t = F.pad(t, (recipe.pad,) * 4, value=float(recipe.background))
     return t.contiguous()

@@ -37,6 +37,7 @@ def describe_recipe(recipe: dict, source_scale: bool = False) -> str:
     res = recipe.get("resolution")
     through = f", passed through {res[0]}x{res[1]} first" if res else ""
     if pad:
-        return (f"{scale}; images resized to {h - 2 * pad}x{w - 2 * pad} inside a {pad}-pixel border "
+        fill = f" filled with their background, {recipe['background']:.2f} on 0..1," if recipe.get("background") else ""
+        return (f"{scale}; images resized to {h - 2 * pad}x{w - 2 * pad} inside a {pad}-pixel border{fill} "
                 f"({h}x{w}, {channels}){through}")  # fmt: skip
     return f"{scale}; images resized to {h}x{w} ({channels}){through}"
