@@ -110,14 +110,17 @@ def run_columns(run_dir: str | Path) -> tuple[str, str]:
 
 
 def read_feature_csv(path: Path, label_column: str = "label", columns: list[str] | None = None,
-                     width: int | None = None, id_column: str | None = None) -> np.ndarray:  # fmt: skip
-    """(N, D) features from a CSV/TSV with a header; a label column, if there is one, is dropped.
+                     width: int | None = None, id_column: str | None = None,
+                     ) -> tuple[np.ndarray, list[str]]:  # fmt: skip
+    """(N, D) features from a CSV/TSV with a header, and the rows' names; a label column, if
+    there is one, is dropped.
 
     ``columns``: the feature names the model was trained on (from its recipe); the CSV's
     columns are matched to them by name, in any order, and other columns (ids, notes) are
     left out with a warning. ``width``: without names, the number of features the model
     reads: the columns are then read by position, which is said, and must be that many.
-    ``id_column``: a column that names the rows (see ``csv_ids``); never read as a feature.
+    ``id_column``: a column whose values name the rows (else their numbers from 0); never
+    read as a feature.
     """
     header, body = read_csv_rows(path, known=None if columns is None else {*columns, label_column, id_column} - {None})
     li = header.index(label_column) if label_column in header else None
@@ -150,7 +153,8 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
         skip |= set(unused)
     x = csv_features(path, header, body, skip, training=False)
     named = [c for j, c in enumerate(header) if j not in skip]
-    return order_columns(x, named, columns, str(path), "the model's") if columns else x
+    names = [r[ii] for r in body] if ii is not None else [str(i) for i in range(len(x))]
+    return (order_columns(x, named, columns, str(path), "the model's") if columns else x), names
 
 
 def image_files(p: Path) -> list[Path] | None:
@@ -215,8 +219,7 @@ def load_inputs(
         raise TransferkitError(f"{p} holds texts, but this model reads images or feature vectors.",
                                "give a .npz, a .csv of features or a folder of images.")  # fmt: skip
     if p.suffix.lower() in (".csv", ".tsv"):
-        x = read_feature_csv(p, label_column, columns, width, id_column)
-        return x, csv_ids(p, id_column) if id_column else [str(i) for i in range(len(x))]
+        return read_feature_csv(p, label_column, columns, width, id_column)
     domain = load_file(p)
     return domain.x, [str(i) for i in range(len(domain.x))]
 
@@ -320,13 +323,6 @@ def _id_index(path: Path, header: list[str], id_column: str | None, columns: lis
     return header.index(id_column)
 
 
-def csv_ids(path: Path, id_column: str) -> list[str]:
-    """The values of ``id_column`` in a CSV/TSV, one per data row: names for its predictions."""
-    header, body = read_csv_rows(path, known={id_column})
-    j = _id_index(path, header, id_column, None)
-    return [r[j] for r in body]
-
-
 def predict(
     run_dir: str | Path, inputs: str | Path, out: str | Path | None = None, on_warning=None,
     text_column: str | None = None, id_column: str | None = None, **which,
@@ -344,12 +340,13 @@ def predict(
             "save them to a file (.npz, .csv, images), or for arrays use "
             "TransferClassifier.load('RUN/models/NAME').predict(X).",
         )
+    warn = on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3))  # at predict's caller
     if out is not None:
         check_out_file(out, run_dir)
     path = model_path(run_dir, **which)
     flagged = _flagged_negative(Path(run_dir), path)
     if flagged:
-        (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(flagged)
+        warn(flagged)
     model = TransferModel.load(path)
     meta = json.loads(model_file(path, ".json").read_text())
     label_column, run_text_column = run_columns(run_dir)
@@ -365,7 +362,7 @@ def predict(
             _labels_in_texts(texts, model.classes, str(inputs), on_warning)
         note = truncation_note(count_truncated(tokenizer, texts, recipe.max_length), len(texts), recipe.max_length)
         if note:  # a verdict at the end of a long text would not count: say so
-            (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(note)
+            warn(note)
         probs = predict_proba(model, tokenize(tokenizer, texts, recipe.max_length))
     else:
         recipe = Recipe.from_dict(meta["recipe"])
@@ -384,14 +381,14 @@ def predict(
                                    id_column)  # fmt: skip
             if recipe.columns and Path(inputs).suffix.lower() == ".npz":  # no names to match by
                 shown = f"{list(recipe.columns[:5])}{'...' if len(recipe.columns) > 5 else ''}"
-                (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(
+                warn(
                     f"{inputs}: the model was trained on named columns {shown} and an .npz has no names, so its "
                     "columns are read by position: check that they are in that order (or give a CSV with the names).")  # fmt: skip
             if not np.isfinite(x).all():
                 raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
             size = meta.get("image_size")
             if len(recipe.shape) == 3 and size and x.ndim == 4 and tuple(x.shape[-2:]) != tuple(size):
-                (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(
+                warn(
                     f"{inputs}: its images are {x.shape[-2]}x{x.shape[-1]} pixels, the run's target images "
                     f"{size[0]}x{size[1]}; they are resized to the model's input as the run's were, but a model "
                     "reads other sizes differently: resize them to the run's size first for its accuracy.")  # fmt: skip
@@ -408,7 +405,7 @@ def predict(
             note = (small_uint8_note(x, f"{inputs}: x", "save x as float32") if eight_bit  # uint8: known scale
                     else scale_warning(x, checked, reference))  # fmt: skip
             if note:
-                (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(note)
+                warn(note)
             probs = predict_proba(model, apply_recipe(x, recipe))
     conf, idx = probs.max(1)
     rows = [{"input": n, "class_index": int(i), "class_name": model.classes[int(i)], "probability": float(c)}

@@ -74,7 +74,7 @@ def content_fraction(x01: np.ndarray, sample: int = 500) -> float:
     too noisy to tell (nothing above the bar) is left out; none left: the whole frame.
     """
     x = x01[:: max(1, len(x01) // sample)].mean(axis=1)  # (n, H, W)
-    border = np.concatenate([x[:, 0], x[:, -1], x[:, :, 0], x[:, :, -1]], axis=1)
+    border = _border_pixels(x)
     background = np.median(border, axis=1)
     noise = 1.4826 * np.median(np.abs(border - background[:, None]), axis=1)
     bar = np.maximum(0.2, 5 * noise)[:, None, None]
@@ -211,8 +211,12 @@ def background_of(domain: Domain, sample: int = 500) -> float:
     black frame the source never showed; for black-background images (digits) it is 0.
     """
     x = unit_range(domain.x[:sample], domain.value_range).mean(axis=1)  # (n, H, W)
-    border = np.concatenate([x[:, 0], x[:, -1], x[:, :, 0], x[:, :, -1]], axis=1)
-    return float(np.clip(np.median(border), 0.0, 1.0))
+    return float(np.clip(np.median(_border_pixels(x)), 0.0, 1.0))
+
+
+def _border_pixels(x: np.ndarray) -> np.ndarray:
+    """(n, 2H + 2W) pixels on the edges of each of the (n, H, W) images."""
+    return np.concatenate([x[:, 0], x[:, -1], x[:, :, 0], x[:, :, -1]], axis=1)
 
 
 def match_resolution(source: Recipe, target_native: tuple[int, int], target: Recipe) -> Recipe:

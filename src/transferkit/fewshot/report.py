@@ -197,7 +197,8 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
            if any(r["method"] == "scratch" for r in summary["results"]) else ""),
         "", markdown_table(summary), "",
     ]  # fmt: skip
-    lines += [f"**Warning:** {w}" for w in twin_warnings(summary)] + ([""] if twin_warnings(summary) else [])
+    twins = twin_warnings(summary)
+    lines += [f"**Warning:** {w}" for w in twins] + ([""] if twins else [])
     lines += seed_lines(summary["results"])
     lines += choice_lines(summary)
     lines += class_lines(summary)
