@@ -159,3 +159,34 @@ def test_predict_names_a_missing_model_column_before_an_unread_text_column(tmp_p
     with pytest.raises(TransferkitError, match=r"column 'id' is not numeric") as e:  # a model without column names
         read_feature_csv(tmp_path / "b.csv")
     assert e.value.fix == "drop it: this model reads numeric feature columns only."
+
+
+def test_a_source_without_names_takes_the_target_csvs_column_names(tmp_path):
+    """Source an .npz, target a CSV with named columns: the target's names become the model's,
+    so predict matches a CSV's columns by them (it read them by position, saying the model
+    had been 'trained without column names', and shuffled columns gave wrong predictions)."""
+    rng = np.random.default_rng(2)
+    names = [f"t{i}" for i in range(5)]
+    centers = rng.normal(scale=3, size=(3, 5))
+
+    def draw(n):
+        y = np.arange(n) % 3
+        return (centers[y] + rng.normal(size=(n, 5))).round(4), y
+
+    xs, ys = draw(120)
+    xt, yt = draw(60)
+    np.savez(tmp_path / "s.npz", x=xs.astype(np.float32), y=ys)
+    _csv(tmp_path / "t.csv", xt, yt, names)
+    raw = tiny_experiment(str(tmp_path / "s.npz"), str(tmp_path / "t.csv"), seeds=1,
+                          model={"options": {"hidden": 16, "feature_dim": 8}},
+                          methods=[{"name": "head", "params": {"steps": 15}}])  # fmt: skip
+    assert prepare(validate(raw)).target_recipe.columns == tuple(names)
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(raw))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    perm = [4, 2, 0, 3, 1]
+    (tmp_path / "rev.csv").write_text("\n".join([",".join(names[j] for j in perm)]
+                                                + [",".join(map(str, r[perm])) for r in xt[:9]]) + "\n")  # fmt: skip
+    (tmp_path / "new.csv").write_text("\n".join([",".join(names)] + [",".join(map(str, r)) for r in xt[:9]]) + "\n")
+    ordered = predict(tmp_path / "run", tmp_path / "new.csv")
+    assert predict(tmp_path / "run", tmp_path / "rev.csv") == ordered
+    assert len({r["class_index"] for r in ordered}) > 1  # the rows are told apart, so order would matter

@@ -171,7 +171,8 @@ def make_recipe(
         # The same feature columns share one scale, the source's: a range of the target's own
         # (its min and max) would move its values against the source's for no reason.
         ref = source if source is not None else domain
-        named = ref.meta.get("columns")
+        # a source without names (an .npz) reads the target's columns in their order: their names, if any, are the model's
+        named = ref.meta.get("columns") or domain.meta.get("columns")
         if source is not None and source is not domain:
             _warn_outside_range(domain, source)
         return Recipe(ref.value_range, tuple(shape), 0, columns=tuple(named) if named else None,
