@@ -686,3 +686,11 @@ def test_labels_for_some_source_classes_only_get_advice_that_keeps_all_classes()
         TransferClassifier("mcc", source=src, method_params={"steps": 2}).fit(
             rng.uniform(size=(10, 3)), np.arange(10) % 2, X_unlabelled=rng.uniform(size=(20, 3)))  # fmt: skip
     assert "at least one labelled example of every source class" in e.value.fix
+
+
+def test_labels_that_differ_only_by_spaces_are_warned_of():
+    xs, ys = make_images(10, size=12, seed=5)
+    names = np.asarray(["Mix", "Mix ", "A"])[ys]
+    with pytest.warns(UserWarning, match=r"target: labels 'Mix' and 'Mix ' differ only by spaces around them") as seen:
+        TransferClassifier("head", source_epochs=1, method_params={"steps": 2}).pretrain(xs, ys).fit(xs, names)
+    assert len([w for w in seen if "spaces" in str(w.message)]) == 1  # the target only: the source labels are ints

@@ -6,12 +6,14 @@ source and a target given as arrays are read by the same rules as files are.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from transferkit.data import Domain
 from transferkit.data.domain import check_not_one_hot
 from transferkit.data.files import image_layout, order_columns, value_range
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning
 
 
 def column_names(X) -> list[str] | None:
@@ -131,9 +133,29 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
         kinds = sorted({type(v).__name__ for v in y.tolist()})
         raise TransferkitError(f"{name}: y mixes kinds of labels ({', '.join(kinds)}), which have no common order.",
                                "give labels of one kind, e.g. y.astype(str).") from None  # fmt: skip
+    twins = space_twins(labels)
+    if twins:  # files strip them (a CSV's "Mix " is "Mix"); fit returns the labels it was given, so it only says so
+        shown = ", ".join(f"{a!r} and {b!r}" for a, b in twins[:3])
+        warnings.warn(f"{name}: labels {shown} differ only by spaces around them, so they are trained as different "
+                      "classes; if they name one class, strip them first (e.g. [s.strip() for s in y]).",
+                      TransferkitWarning, stacklevel=3)  # fmt: skip
     ok = x.size and np.isfinite(x).all()  # else Domain's own checks name the problem
     vr = value_range(x, stored) if ok else (0.0, 1.0)  # each domain's natural range -> [0, 1], as for files
     return Domain(name, x, index.astype(np.int64), [str(v) for v in labels], vr), labels
+
+
+def space_twins(labels) -> list[tuple[str, str]]:
+    """Pairs of distinct string labels that are equal once the spaces around them are stripped."""
+    first: dict[str, str] = {}
+    pairs = []
+    for v in labels:
+        if isinstance(v, str):
+            key = v.strip()
+            if key in first:
+                pairs.append((str(first[key]), str(v)))
+            else:
+                first[key] = v
+    return pairs
 
 
 def seed_from(random_state) -> int:

@@ -190,3 +190,25 @@ def test_a_source_without_names_takes_the_target_csvs_column_names(tmp_path):
     ordered = predict(tmp_path / "run", tmp_path / "new.csv")
     assert predict(tmp_path / "run", tmp_path / "rev.csv") == ordered
     assert len({r["class_index"] for r in ordered}) > 1  # the rows are told apart, so order would matter
+
+
+def test_spaces_around_labels_do_not_make_classes_in_a_csv_or_npz(tmp_path):
+    """'Mix ' and 'Mix' were two classes of a CSV; an .npz of names was refused ('labels must be
+    integers'), though aeon and sktime save y so."""
+    rows = ["a,b,label", "1,2,Mix", "3,4,Mix ", "5,6, Leaf", "7,8,Leaf"]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    d = load_domain(str(tmp_path / "t.csv"))
+    assert d.classes == ["Leaf", "Mix"] and d.y.tolist() == [1, 1, 0, 0]
+    x = np.zeros((4, 3), np.float32)
+    np.savez(tmp_path / "n.npz", x=x, y=np.asarray(["Mix", "Mix ", " Leaf", "Leaf"]))
+    d = load_domain(str(tmp_path / "n.npz"))
+    assert d.classes == ["Leaf", "Mix"] and d.y.tolist() == [1, 1, 0, 0]
+    np.savez(tmp_path / "num.npz", x=x, y=np.asarray(["1", "2", "10", "2"]))  # aeon's y: numbers as text
+    d = load_domain(str(tmp_path / "num.npz"))
+    assert d.classes == ["1", "2", "10"] and d.y.tolist() == [0, 1, 2, 1]  # in number order, as a CSV's
+    np.savez(tmp_path / "both.npz", x=x, y=np.asarray(["a", "b", "a", "b"]), classes=np.asarray(["a", "b"]))
+    with pytest.raises(TransferkitError, match="y holds class names and `classes` lists them too"):
+        load_domain(str(tmp_path / "both.npz"))
+    np.savez(tmp_path / "empty.npz", x=x, y=np.asarray(["a", " ", "a", "b"]))
+    with pytest.raises(TransferkitError, match=r"1 label\(s\) in y are empty \(the first at index 1\)"):
+        load_domain(str(tmp_path / "empty.npz"))

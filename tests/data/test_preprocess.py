@@ -89,8 +89,13 @@ def test_image_vs_vector_mismatch_is_an_error():
     vec = Domain("v", np.zeros((2, 5), np.float32), np.array([0, 1]), ["a", "b"])
     with pytest.raises(TransferkitError, match="same kind"):
         make_recipe(vec, (1, 28, 28))
-    with pytest.raises(TransferkitError, match="has 5 features but the model expects 7"):
+    with pytest.raises(TransferkitError, match="has 5 features but the model expects 7") as e:
         make_recipe(vec, (7,))
+    assert "resample each to 7 values" in e.value.fix  # unnamed columns: perhaps a series of another length
+    series = Domain("s", np.zeros((2, 1, 1, 7), np.float32), np.array([0, 1]), ["a", "b"])  # aeon's (N, 1, L), loaded
+    with pytest.raises(TransferkitError, match="same kind") as e:
+        make_recipe(series, (7,))
+    assert "its 1x7 values are the model's 7 features: store x as x.reshape(len(x), -1)" in e.value.fix
 
 
 def test_vectors_far_outside_the_sources_range_warn(recwarn):

@@ -64,6 +64,23 @@ def _labels(raw: np.ndarray, name: str) -> np.ndarray:
     return raw.astype(np.int64)
 
 
+def _named_labels(raw: np.ndarray, has_classes: bool, path: Path) -> tuple[np.ndarray, bool]:
+    """String labels of an .npz, stripped: whole numbers ('1', '2': aeon's y) as integers, as a
+    CSV's are (``named`` False), else the names themselves (``named`` True)."""
+    names = np.char.strip(raw.astype(str))  # "Mix " is "Mix", as in a CSV
+    if (names == "").any():
+        raise TransferkitError(f"{path}: {int((names == '').sum())} label(s) in y are empty (the first at index "
+                               f"{int(np.argmax(names == ''))}).", "give every example a class name, or remove it.")  # fmt: skip
+    try:
+        return np.asarray([int(v) for v in names], dtype=np.int64), False
+    except ValueError:
+        pass
+    if has_classes:
+        raise TransferkitError(f"{path}: y holds class names and `classes` lists them too, so which is which is "
+                               "unclear.", "save y as indices into `classes`, or leave `classes` out.")  # fmt: skip
+    return names, True
+
+
 def value_range(x: np.ndarray, dtype: np.dtype | None = None) -> tuple[float, float]:
     """The natural range of stored values, mapped to [0, 1] before the model sees them.
 
@@ -160,14 +177,21 @@ def load_npz(path: Path) -> Domain:
             "reshape x before saving.",
         )
     raw_y, raw_classes = _npz_array(data, "y", path), (_npz_array(data, "classes", path) if "classes" in data.files else None)
-    y = _labels(raw_y.reshape(-1) if raw_y.ndim <= 1 else raw_y, str(path))
-    if raw_classes is not None:
+    named = raw_y.dtype.kind in "US"  # class names as labels (aeon, sktime and pandas write y so)
+    if named:
+        raw_y, named = _named_labels(raw_y.reshape(-1), raw_classes is not None, path)
+    if named:  # the names, sorted, are the classes
+        values, y = np.unique(raw_y, return_inverse=True)
+        classes, y = [str(v) for v in values], y.astype(np.int64)
+    elif raw_classes is not None:
+        y = _labels(raw_y.reshape(-1) if raw_y.ndim <= 1 else raw_y, str(path))
         classes = [str(c) for c in raw_classes.reshape(-1)]
         repeated = sorted({c for c in classes if classes.count(c) > 1})
         if repeated:
             raise TransferkitError(f"{path}: `classes` lists {repeated} more than once, so two labels would print alike.",
                                    "give each class its own name in `classes`.")  # fmt: skip
     else:  # the label values present, in order, are the classes (e.g. y in {-1, 1} or {0, 5, 7})
+        y = _labels(raw_y.reshape(-1) if raw_y.ndim <= 1 else raw_y, str(path))
         values, y = np.unique(y, return_inverse=True)
         classes, y = [str(v) for v in values], y.astype(np.int64)
     if x.size == 0 or not np.isfinite(x).all():
@@ -176,7 +200,7 @@ def load_npz(path: Path) -> Domain:
     if note:
         warnings.warn(note, TransferkitWarning, stacklevel=2)
     return Domain(str(path), x, y, classes, value_range(x, stored),
-                  {RANGE_FROM_DATA: stored != np.uint8, CLASSES_FROM_LABELS: raw_classes is None})  # fmt: skip
+                  {RANGE_FROM_DATA: stored != np.uint8, CLASSES_FROM_LABELS: raw_classes is None and not named})  # fmt: skip
 
 
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
@@ -506,7 +530,7 @@ def load_csv(path: Path, label_column: str) -> Domain:
         )
     li = header.index(label_column)
     check_index_columns(path, header, body, li)
-    raw_labels = [r[li] for r in body]
+    raw_labels = [r[li].strip() for r in body]  # "Mix " is "Mix": not a class of its own
     empty = [i + 1 for i, v in enumerate(raw_labels) if not v.strip()]  # data rows, blank lines not counted
     if empty:
         raise TransferkitError(

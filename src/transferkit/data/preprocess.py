@@ -158,6 +158,9 @@ def make_recipe(
         side = int(round(domain.input_shape[0] ** 0.5)) if not domain.is_image else 0
         reshape = (f" ({domain.input_shape[0]} = {side}x{side}: if they are flattened images, store x with shape "
                    f"(N, {side}, {side}))") if side > 1 and side * side == domain.input_shape[0] and len(shape) == 3 else ""
+        if domain.is_image and len(shape) == 1 and int(np.prod(domain.input_shape)) == shape[0]:
+            h, w = domain.input_shape[-2:]  # e.g. series saved as (N, 1, L), aeon's layout, read as 1xL images
+            reshape = f" (its {h}x{w} values are the model's {shape[0]} features: store x as x.reshape(len(x), -1))"
         raise TransferkitError(
             f"{domain.name} holds {kind} but the model expects input {shape}.",
             f"use source and target of the same kind (both images or both vectors of equal length){reshape}.",
@@ -166,7 +169,9 @@ def make_recipe(
         if domain.input_shape != tuple(shape):
             raise TransferkitError(
                 f"{domain.name} has {domain.input_shape[0]} features but the model expects {shape[0]}.",
-                "give source and target the same feature columns.",
+                "give source and target the same feature columns"
+                + ("." if domain.meta.get("columns") else f" (series of another length: resample each to {shape[0]} "
+                   "values first, e.g. with np.interp)."),
             )
         # The same feature columns share one scale, the source's: a range of the target's own
         # (its min and max) would move its values against the source's for no reason.
