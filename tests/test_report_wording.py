@@ -15,6 +15,28 @@ def test_image_recipe_through_lower_resolution():
     assert text == "values 0..255 scaled to 0..1; images resized to 32x32 (3 channels), passed through 11x11 first"
 
 
+def test_image_recipe_says_whether_the_images_were_resized():
+    """Series saved as (N, 6, 100) were said to be "resized to 6x100", though nothing was."""
+    kept = describe_recipe(Recipe((0.0, 1.0), (1, 6, 100)).to_dict(), native=[1, 6, 100])
+    assert kept == "values 0..1 scaled to 0..1; images kept at their 6x100 (1 channel)"
+    grown = describe_recipe(Recipe((0.0, 16.0), (1, 28, 28), pad=4).to_dict(), native=[1, 8, 8])
+    assert grown.startswith("values 0..16 scaled to 0..1; images resized from 8x8 to 20x20 inside a 4-pixel border")
+
+
+def test_the_report_says_the_targets_own_image_size(tmp_path, image_npz):
+    from tests.conftest import tiny_experiment
+    from transferkit.config import load_config
+    from transferkit.evaluate.protocol import run_protocol
+    from transferkit.report.markdown import render_report
+    from transferkit.report.summary import build_summary
+
+    src, tgt = image_npz
+    raw = tiny_experiment(src, tgt, seeds=1, methods=[{"name": "head", "params": {"steps": 3}}])
+    summary = build_summary(run_protocol(load_config(None, raw=raw)))
+    assert summary["target"]["input_shape"] == [1, 12, 12]
+    assert "images kept at their 12x12 (1 channel)" in render_report(summary, {})
+
+
 def test_vector_recipe_names_its_first_columns():
     cols = tuple(f"c{i}" for i in range(7))
     text = describe_recipe(Recipe((-3.5, 12.0), (7,), columns=cols).to_dict())

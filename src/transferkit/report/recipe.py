@@ -7,14 +7,15 @@ def _num(v: float) -> str:
     return f"{v:g}"
 
 
-def describe_recipe(recipe: dict, source_scale: bool = False) -> str:
+def describe_recipe(recipe: dict, source_scale: bool = False, native: list | None = None) -> str:
     """One phrase for a recipe dict (``Recipe.to_dict()`` or ``TextRecipe.to_dict()``).
 
     Examples: ``"values 0..16 scaled to 0..1; images resized to 20x20 inside a 4-pixel
     border (28x28, 1 channel)"``, ``"12 features per example (columns a, b, ...); values
     0..255 scaled to 0..1"``, ``"texts tokenised by `hf:...`'s tokenizer, cut to 128 tokens"``.
     ``source_scale``: vectors read on the source's range (a run with source data), said so:
-    the range is not the target's own.
+    the range is not the target's own. ``native``: the images' own (C, H, W), when known: said
+    as "resized from 8x8", or "kept at their 6x100" when they are not resized.
     """
     if recipe.get("kind") == "text":
         return f"texts tokenised by `{recipe['pretrained']}`'s tokenizer, cut to {recipe['max_length']} tokens"
@@ -36,8 +37,13 @@ def describe_recipe(recipe: dict, source_scale: bool = False) -> str:
     channels = f"{c} channel{'s' if c != 1 else ''}"
     res = recipe.get("resolution")
     through = f", passed through {res[0]}x{res[1]} first" if res else ""
+    inner = (h - 2 * pad, w - 2 * pad)
+    size = f"resized to {inner[0]}x{inner[1]}"
+    if native is not None and len(native) == 3:
+        nh, nw = native[1:]
+        size = f"kept at their {nh}x{nw}" if (nh, nw) == inner and not res else f"resized from {nh}x{nw} to {inner[0]}x{inner[1]}"
     if pad:
         fill = f" filled with their background, {recipe['background']:.2f} on 0..1," if recipe.get("background") else ""
-        return (f"{scale}; images resized to {h - 2 * pad}x{w - 2 * pad} inside a {pad}-pixel border{fill} "
+        return (f"{scale}; images {size} inside a {pad}-pixel border{fill} "
                 f"({h}x{w}, {channels}){through}")  # fmt: skip
-    return f"{scale}; images resized to {h}x{w} ({channels}){through}"
+    return f"{scale}; images {size} ({channels}){through}"
