@@ -125,6 +125,10 @@ def test_a_text_column_in_a_feature_csv_is_named_with_the_fix(tmp_path):
     (tmp_path / "t.csv").write_text("message,label\nhello there,1\nbye,0\n")
     with pytest.raises(TransferkitError, match=r"column 'message' is not numeric.*text_column: message"):
         load_domain(str(tmp_path / "t.csv"))
+    (tmp_path / "ids.csv").write_text("series_id,a,label\nS-001,0.5,1\nS-002,0.7,0\nS-003,0.1,1\n")
+    with pytest.raises(TransferkitError, match=r"column 'series_id' is not numeric") as e:  # an id, not texts
+        load_domain(str(tmp_path / "ids.csv"))
+    assert e.value.fix.startswith("it names each row (no value repeats), as an id does: drop it from the training")
     np.savez(tmp_path / "ok.npz", x=np.zeros((2, 3)), y=np.array([0, 1]))  # numbers still load
     assert load_domain(str(tmp_path / "ok.npz")).x.shape == (2, 3)
 

@@ -437,9 +437,14 @@ def csv_features(
                 f"{path}: data row {i + 1} has {what} in column {header[j]!r}.",
                 "fill in or impute missing values, or drop those rows.",
             ) from None
+        ids = len(body) > 1 and len({r[j] for r in body}) == len(body)  # one value per row, short: row names
+        ids = ids and max(len(r[j]) for r in body) <= 40 and not any(" " in r[j].strip() for r in body)  # texts have words
         fix = (f"drop it, keeping only numeric feature columns; if it holds the texts to train on, set "
                f"`text_column: {header[j]}` (with a text encoder as the source)." if training else
                "drop it: this model reads numeric feature columns only.")  # fmt: skip
+        if ids and training:
+            fix = ("it names each row (no value repeats), as an id does: drop it from the training file; `predict "
+                   f"--id-column {header[j]}` names predictions by such a column.")  # fmt: skip
         raise TransferkitError(f"{path}: column {header[j]!r} is not numeric ({v[:40]!r} is not a number).", fix) from None
 
 
