@@ -399,3 +399,36 @@ def test_npz_images_of_another_size_are_said_to_be_resized(run16, tmp_path, caps
     np.savez(tmp_path / "big.npz", x=np.kron(x[:4], np.ones((2, 2), np.float32)))
     assert main(["predict", str(run16 / "run"), str(tmp_path / "big.npz")]) == 0
     assert "its images are 24x24 pixels, the run's target images 12x12; they are resized" in capsys.readouterr().err
+
+
+def test_a_npy_of_inputs_predicts_as_the_npz_does_and_nan_is_named_by_row(run16, tmp_path, capsys):
+    """`predict` refused a .npy ("unsupported file type"), a common way to save an array; a NaN
+    in the inputs was not placed."""
+    x = np.load(run16 / "target.npz")["x"][:4]
+    np.savez(tmp_path / "x.npz", x=x)
+    np.save(tmp_path / "x.npy", x)
+    capsys.readouterr()
+    assert main(["predict", str(run16 / "run"), str(tmp_path / "x.npz")]) == 0
+    from_npz = capsys.readouterr().out
+    assert main(["predict", str(run16 / "run"), str(tmp_path / "x.npy"), "--out", str(tmp_path / "p.csv")]) == 0
+    assert "wrote 4 predictions to" in capsys.readouterr().out
+    cut = lambda text: [ln.rsplit(",", 1)[0] for ln in text.splitlines()]  # noqa: E731 -- stdout rounds probabilities
+    assert cut((tmp_path / "p.csv").read_text()) == cut(from_npz)
+    x8 = np.round(x / 16 * 255).astype(np.uint8)  # the same images as 8-bit: read as 0..255 by their type
+    np.savez(tmp_path / "x8.npz", x=x8)
+    np.save(tmp_path / "x8.npy", x8)
+    assert main(["predict", str(run16 / "run"), str(tmp_path / "x8.npz")]) == 0
+    eight_npz = capsys.readouterr().out
+    assert main(["predict", str(run16 / "run"), str(tmp_path / "x8.npy")]) == 0
+    assert capsys.readouterr().out == eight_npz and cut(eight_npz) == cut(from_npz)
+    np.save(tmp_path / "one.npy", x[:1])
+    assert main(["predict", str(run16 / "run"), str(tmp_path / "one.npy"), "--out", str(tmp_path / "one.csv")]) == 0
+    assert "wrote 1 prediction to" in capsys.readouterr().out
+    bad = x.copy()
+    bad[2, 3, 3] = np.nan
+    np.save(tmp_path / "nan.npy", bad)
+    err = _bad(capsys, ["predict", str(run16 / "run"), str(tmp_path / "nan.npy"), "--out", str(tmp_path / "nan.csv")])
+    assert "1 input(s) contain NaN or Inf values, the first '2'" in err and not (tmp_path / "nan.csv").exists()
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    err = _bad(capsys, ["predict", str(run16 / "run"), str(tmp_path / "obj.npy")])
+    assert "cannot read it as a numpy array" in err and "numpy.save(path, x)" in err

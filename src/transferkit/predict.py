@@ -204,13 +204,16 @@ def load_inputs(
     """
     p = Path(path)
     if not p.exists():
-        raise TransferkitError(f"input {str(path)!r} does not exist.", "give a .npz, .csv, an image or a folder of images.")
+        raise TransferkitError(f"input {str(path)!r} does not exist.", "give a .npz, .npy, .csv, an image or a folder of images.")
     if id_column is not None and p.suffix.lower() not in (".csv", ".tsv", ".txt", ".jsonl"):  # texts: said below
         raise TransferkitError(f"--id-column {id_column!r} names a column, but {p.name} has no columns.",
                                "leave --id-column out (rows are named by their number, images by their path), "
                                "or give a .csv/.tsv.")  # fmt: skip
     if p.suffix.lower() == ".npz":
         x = _npz_inputs(p)
+        return x, [str(i) for i in range(len(x))]
+    if p.suffix.lower() == ".npy":  # one array, x alone: np.save(path, x)
+        x = image_layout(_npy_inputs(p).astype(np.float32))
         return x, [str(i) for i in range(len(x))]
     files = image_files(p)  # a folder of images, or one image file
     if files is not None:
@@ -256,6 +259,8 @@ def _flagged_negative(run: Path, path: Path) -> str | None:
 def _eight_bit(p: Path) -> bool:
     """Whether an .npz holds 8-bit images, 0..255 by their type: x is uint8 (the rule training
     data follows too, see README). Image files are 0..255 too; `predict` reads them apart."""
+    if p.suffix.lower() == ".npy":
+        return np.load(p, mmap_mode="r", allow_pickle=False).dtype == np.uint8  # the header only
     if p.suffix.lower() == ".npz":  # the dtype from x's header: the array itself is read once, by load_inputs
         import zipfile
 
@@ -265,6 +270,18 @@ def _eight_bit(p: Path) -> bool:
             _, _, dtype = read_header(f)
         return dtype == np.uint8
     return False
+
+
+def _npy_inputs(p: Path) -> np.ndarray:
+    """The array of a .npy, numeric, as stored (its dtype gives its range)."""
+    try:
+        x = np.load(p, allow_pickle=False)
+    except ValueError as e:  # an object array needs pickle; or not a .npy at all
+        raise TransferkitError(f"{p}: cannot read it as a numpy array ({e}).",
+                               "save the inputs with numpy.save(path, x), x an array of numbers.") from None  # fmt: skip
+    if x.dtype.kind not in "fiub":
+        raise TransferkitError(f"{p}: its array has non-numeric dtype {x.dtype}.", "store numbers in it.")
+    return x
 
 
 def _npz_inputs(p: Path) -> np.ndarray:
@@ -385,7 +402,9 @@ def predict(
                     f"{inputs}: the model was trained on named columns {shown} and an .npz has no names, so its "
                     "columns are read by position: check that they are in that order (or give a CSV with the names).")  # fmt: skip
             if not np.isfinite(x).all():
-                raise TransferkitError(f"{inputs}: inputs contain NaN or Inf values.", "remove or impute them.")
+                bad = ~np.isfinite(x.reshape(len(x), -1)).all(1)
+                raise TransferkitError(f"{inputs}: {int(bad.sum())} input(s) contain NaN or Inf values, the first "
+                                       f"{names[int(np.argmax(bad))]!r}.", "remove or impute them.")  # fmt: skip
             size = meta.get("image_size")
             if len(recipe.shape) == 3 and size and x.ndim == 4 and tuple(x.shape[-2:]) != tuple(size):
                 warn(

@@ -29,7 +29,7 @@ def execute(args) -> int:
                    id_column=args.id_column, method=args.method, shots=args.shots, seed=args.seed)  # fmt: skip
     used = f"model {model_path(args.run_dir, args.method, args.shots, args.seed).name}"  # e.g. finetune_k10_seed0
     if args.out:
-        print(f"wrote {len(rows)} predictions to {args.out} ({used})")
+        print(f"wrote {len(rows)} prediction{'s' if len(rows) != 1 else ''} to {args.out} ({used})")
     else:  # valid CSV: names with commas or quotes are quoted, as in the --out file
         print(f"predicting with {used}", file=sys.stderr)
         writer = csv.writer(sys.stdout, lineterminator="\n")
