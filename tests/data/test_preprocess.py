@@ -115,3 +115,20 @@ def test_vectors_far_outside_the_sources_range_warn(recwarn):
     for name, far in (("x10", x * 10), ("plus", x + 3 * (x.max() - x.min()))):
         with pytest.warns(UserWarning, match=f"{name}: its values span .* far outside the source's"):
             make_recipe(Domain(name, far.astype(np.float32), y, ["a", "b"], (0.0, 1.0)), (5,), source=source)
+
+
+def test_notes_of_a_target_off_the_sources_scale_name_the_source():
+    """`rank` checks one target against several sources: its warnings did not say which."""
+    from transferkit.data.preprocess import outside_range_note
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 1, (60, 4)).astype(np.float32)
+    y = np.arange(60) % 2
+    src = Domain("data/osuleaf.npz", x, y, ["a", "b"], (0.0, 1.0))
+    one_column = x.copy()
+    one_column[:, 2] *= 100  # one column in other units; the whole range stays near
+    note = outside_range_note(Domain("t", np.clip(one_column, 0, 1.4), y, ["a", "b"]), src)
+    assert note is not None and "the source (osuleaf.npz) holds for them" in note
+    assert "(osuleaf.npz)" in outside_range_note(Domain("t", x * 100, y, ["a", "b"]), src)
+    api = Domain("source", x, y, ["a", "b"], (0.0, 1.0))  # the Python API's source: no name worth saying
+    assert "(source)" not in outside_range_note(Domain("t", x * 100, y, ["a", "b"]), api)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -117,13 +118,16 @@ def outside_range_note(domain: Domain, source: Domain) -> str | None:
     lo, hi = (float(v) for v in source.value_range)
     t_lo, t_hi = float(domain.x.min()), float(domain.x.max())
     margin = 0.5 * (hi - lo)
+    # named, unless it is the API's "source": `rank` checks one target against several sources
+    named = "" if source.name == "source" else f" ({Path(source.name).name})"
     if t_lo < lo - margin or t_hi > hi + margin:
         return (f"{domain.name}: its values span [{t_lo:.3g}, {t_hi:.3g}], far outside the source's [{lo:.3g}, "
-                f"{hi:.3g}]; feature vectors are read on the source's scale (the same columns share one scale). If the "
+                f"{hi:.3g}]{named}; feature vectors are read on the source's scale (the same columns share one scale). If the "
                 "files use other units or were standardised differently, bring them to one scale first.")  # fmt: skip
     if domain.x.ndim == 2 and source.x.ndim == 2 and domain.x.shape[1] == source.x.shape[1]:  # one column's units
         names = domain.meta.get("columns") or source.meta.get("columns")
-        note = column_note(domain.x, column_ranges(source.x), names, "the source holds for them", fallback_span=hi - lo)
+        note = column_note(domain.x, column_ranges(source.x), names, f"the source{named} holds for them",
+                           fallback_span=hi - lo)  # fmt: skip
         if note:
             return f"{domain.name}: {note}"
     return None
