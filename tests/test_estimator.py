@@ -688,6 +688,18 @@ def test_labels_for_some_source_classes_only_get_advice_that_keeps_all_classes()
     assert "at least one labelled example of every source class" in e.value.fix
 
 
+def test_pretrain_augment_affine_trains_another_source_and_bad_values_are_named():
+    from transferkit import pretrain
+
+    xs, ys = make_images(20, size=28, seed=4)  # >= 14 px: there is something to move
+    shifts = pretrain(xs, ys, epochs=1, augment=True)
+    affine = pretrain(xs, ys, epochs=1, augment="affine")
+    a, b = shifts.model.state_dict(), affine.model.state_dict()
+    assert any(not torch.equal(a[k], b[k]) for k in a if a[k].is_floating_point())
+    with pytest.raises(TransferkitError, match="augment='rotate' is not an augmentation"):
+        pretrain(xs, ys, epochs=1, augment="rotate")
+
+
 def test_labels_that_differ_only_by_spaces_are_warned_of():
     xs, ys = make_images(10, size=12, seed=5)
     names = np.asarray(["Mix", "Mix ", "A"])[ys]

@@ -36,11 +36,21 @@ class SourceConfig(DataConfig):
     lr: float = Field(2e-3, gt=0)
     shared_lr_mult: float = Field(0.05, gt=0, description="with `pretrained` and `data`: shared layers train at lr x this")
     weight_decay: float = Field(1e-4, ge=0)
-    augment: bool = True
+    augment: bool | Literal["affine"] = Field(
+        True, description="true: random shifts; affine: also rotation and scale of each axis; false: none (docs/config.md)"
+    )
     cache: bool = True
     resolution: Literal["match", "native"] = Field(
         "match", description="bring the source down to the target's effective resolution when lower (docs/protocol.md)"
     )
+
+    @field_validator("augment", mode="before")
+    @classmethod
+    def _augment_kind(cls, v: Any) -> Any:
+        word = v.strip().lower() if isinstance(v, str) else v
+        if isinstance(v, bool) or word in (0, 1, "affine", "true", "false", "yes", "no", "on", "off"):
+            return word
+        raise ValueError("must be true (random shifts), false (none) or affine (shifts, rotation and scale)")
 
     @model_validator(mode="after")
     def _data_or_pretrained(self) -> SourceConfig:

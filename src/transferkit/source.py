@@ -98,7 +98,7 @@ def check_shared(shared: str) -> None:
 
 
 def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, random_state=0,
-             _stacklevel: int = 2) -> SourceModel:  # fmt: skip
+             augment: bool | str = True, _stacklevel: int = 2) -> SourceModel:  # fmt: skip
     """Train the shared (and source-specific) layers on a labelled source.
 
     Args:
@@ -108,12 +108,17 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
         shared: Shared-layer architecture (``auto``: cnn for images, mlp for vectors).
         epochs: Passes over the source (``source.epochs`` in an experiment file).
         random_state: Seed: an int, a RandomState or None.
+        augment: Image batches: ``True`` random shifts, ``"affine"`` also rotation and scale
+            (``source.augment``), ``False`` none.
 
     Returns:
         A :class:`SourceModel` to pass as ``TransferClassifier(..., source=...)``.
     """
     epochs = check_epochs(epochs)
     check_shared(shared)
+    if not (isinstance(augment, bool) or augment == "affine"):
+        raise TransferkitError(f"augment={augment!r} is not an augmentation.",
+                               "use True (random shifts), False (none) or 'affine' (shifts, rotation and scale).")  # fmt: skip
     names = column_names(X_source)
     src, labels = as_domain(as_inputs(X_source, names, "X_source"), y_source, "source", stored_dtype(X_source))
     if len(labels) < 2:
@@ -124,7 +129,7 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     xs, ys = apply_recipe(src.x, recipe), torch.from_numpy(src.y)
     res = pretrain_source(
         xs, ys, src.classes, architecture=shared, arch_kwargs={}, seed=seed, identity={}, use_cache=False,
-        settings={"epochs": epochs, "batch_size": 128, "lr": 2e-3, "weight_decay": 1e-4, "augment": True},
+        settings={"epochs": epochs, "batch_size": 128, "lr": 2e-3, "weight_decay": 1e-4, "augment": augment},
     )  # fmt: skip
     tr, va = (torch.from_numpy(i) for i in source_val_split(src.y, seed=seed))  # the split it trained on
     parts = {"source_x": xs[tr], "source_y": ys[tr], "source_val_x": xs[va], "source_val_y": ys[va]}

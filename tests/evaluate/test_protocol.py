@@ -131,3 +131,24 @@ def test_a_test_input_does_not_set_the_targets_value_range(image_npz, tmp_path):
     assert outlier.target.value_range == (0.0, 2.0)  # the data as loaded (its fingerprint does not hang on the split)
     pool = torch.from_numpy(clean.split.pool_idx)
     assert torch.equal(outlier.xt[pool], clean.xt[pool])
+
+
+def test_source_augment_is_part_of_the_source_cache_key(tmp_path, image_npz):
+    src, tgt = image_npz
+    raw = tiny_experiment(src, tgt, seeds=1, methods=[{"name": "head", "params": {"steps": 3}}])
+    shifts = run_protocol(load_config(None, raw=raw))
+    raw["source"]["augment"] = "affine"
+    affine = run_protocol(load_config(None, raw=raw))
+    assert not affine.sources[0]["cached"]  # not the shift-trained model from the cache
+    assert affine.sources[0]["key"] != shifts.sources[0]["key"]
+
+
+@pytest.mark.parametrize("value", ["foo", "shift", 2])
+def test_source_augment_other_than_true_false_affine_is_refused(value, image_npz):
+    from transferkit.errors import TransferkitError
+
+    src, tgt = image_npz
+    raw = tiny_experiment(src, tgt)
+    raw["source"]["augment"] = value
+    with pytest.raises(TransferkitError, match="source.augment.*true .random shifts., false .none. or affine"):
+        load_config(None, raw=raw)

@@ -1,6 +1,6 @@
 import torch
 
-from transferkit.train.augment import random_shift, shift_for
+from transferkit.train.augment import augmenter, random_affine, random_shift, shift_for
 
 
 def test_random_shift_translates_each_image_by_its_own_offset():
@@ -18,3 +18,52 @@ def test_no_shift_for_vectors_or_zero_range():
     assert random_shift(v, 2, torch.Generator()) is v
     assert shift_for((7,)) == 0 and shift_for((1, 28, 28)) == 2 and shift_for((3, 224, 224)) == 16
     assert shift_for((1, 8, 8)) == 0  # one pixel is 12 % of an 8x8 image: no shift
+
+
+def _square(b: int, side: int = 28, half: int = 5) -> torch.Tensor:
+    x = torch.zeros(b, 1, side, side)
+    x[:, :, side // 2 - half : side // 2 + half, side // 2 - half : side // 2 + half] = 1.0
+    return x
+
+
+def test_random_affine_scales_each_axis_on_its_own_and_keeps_the_shape():
+    x = _square(64)
+    out = random_affine(x, 2, torch.Generator().manual_seed(0), scale=0.2, rotate=0.0)
+    assert out.shape == x.shape
+    ink = out[:, 0] > 0.5
+    widths = ink.any(1).sum(1).float()  # columns holding ink
+    heights = ink.any(2).sum(1).float()
+    assert widths.min() < 10 < widths.max() and heights.min() < 10 < heights.max()  # sizes vary around 10 px
+    assert (widths - heights).abs().max() >= 2  # aspect ratios change: the axes are scaled apart
+    assert (widths / 10).max() <= 1.2 + 0.15 and (widths / 10).min() >= 0.8 - 0.15  # within 1 +- scale (+ a pixel)
+
+
+def test_random_affine_rotates_and_is_seeded():
+    bar = torch.zeros(32, 1, 28, 28)
+    bar[:, :, 14, 4:24] = 1.0  # a horizontal line, 20 px long, one pixel thick
+
+    def rows_covered(out: torch.Tensor) -> int:  # most rows any image's line touches
+        return int((out[:, 0] > 0.05).any(2).sum(1).max())
+
+    a = random_affine(bar, 2, torch.Generator().manual_seed(1), scale=0.0, rotate=10.0)
+    assert torch.equal(a, random_affine(bar, 2, torch.Generator().manual_seed(1), scale=0.0, rotate=10.0))
+    assert rows_covered(random_affine(bar, 2, torch.Generator().manual_seed(1), scale=0.0, rotate=0.0)) <= 2
+    assert rows_covered(a) >= 4  # 20 px * sin(10 deg) = 3.5 rows: tilted
+
+
+def test_random_affine_fills_with_the_images_own_border_not_black():
+    white = torch.ones(8, 3, 28, 28)  # ink on white paper: no black frame may appear
+    out = random_affine(white, 2, torch.Generator().manual_seed(0), scale=0.2, rotate=10.0)
+    assert torch.allclose(out, white)
+    v = torch.randn(4, 7)
+    assert random_affine(v, 2, torch.Generator()) is v
+
+
+def test_augmenter_names_the_augmentation():
+    x = torch.rand(4, 1, 28, 28)
+    shift = augmenter(True, (1, 28, 28))(x, torch.Generator().manual_seed(3))
+    assert torch.equal(shift, random_shift(x, 2, torch.Generator().manual_seed(3)))
+    affine = augmenter("affine", (1, 28, 28))(x, torch.Generator().manual_seed(3))
+    assert torch.equal(affine, random_affine(x, 2, torch.Generator().manual_seed(3)))
+    assert augmenter(False, (1, 28, 28)) is None
+    assert augmenter("affine", (7,)) is None and augmenter("affine", (1, 8, 8)) is None  # nothing to move

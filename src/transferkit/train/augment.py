@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -33,3 +36,50 @@ def shift_for(input_shape: tuple[int, ...]) -> int:
     alignment methods 1-14 points of target accuracy (dan 47.8 % without, 34.0 % with).
     """
     return min(input_shape[1:]) // 14 if len(input_shape) == 3 else 0
+
+
+def random_affine(
+    x: torch.Tensor, max_shift: int, generator: torch.Generator, scale: float = 0.2, rotate: float = 10.0
+) -> torch.Tensor:
+    """Random shift (up to ``max_shift`` pixels), rotation (up to +-``rotate`` degrees) and
+    scale of each axis on its own (``1 +- scale``, so the aspect ratio changes too) of each
+    image in (B, C, H, W); pixels from outside the image repeat its edge, so the fill is
+    the images' own background whether it is black or white.
+
+    Digits drawn by other hands, or cropped and stretched to fill their frame (optdigits),
+    differ from the source in size and aspect more than in position; features trained to
+    ignore that transfer better (``source.augment: affine``, docs/config.md).
+    """
+    if x.ndim != 4 or max_shift <= 0:
+        return x
+    b, _, h, w = x.shape
+
+    def uniform(lo: float, hi: float) -> torch.Tensor:
+        return (lo + (hi - lo) * torch.rand(b, generator=generator)).to(x.device, x.dtype)
+
+    angle = uniform(-rotate, rotate) * (math.pi / 180)
+    sx, sy = uniform(1 - scale, 1 + scale), uniform(1 - scale, 1 + scale)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    # theta maps output coordinates (in [-1, 1]) to input ones: a larger scale samples a smaller patch
+    theta = torch.zeros(b, 2, 3, dtype=x.dtype, device=x.device)
+    theta[:, 0, 0], theta[:, 0, 1] = cos / sx, -sin / sx
+    theta[:, 1, 0], theta[:, 1, 1] = sin / sy, cos / sy
+    theta[:, 0, 2] = uniform(-1, 1) * (2 * max_shift / w)
+    theta[:, 1, 2] = uniform(-1, 1) * (2 * max_shift / h)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, padding_mode="border", align_corners=False)
+
+
+def augmenter(augment: bool | str, input_shape: tuple[int, ...]) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None:
+    """The training-batch augmentation ``augment`` names, for inputs of ``input_shape``.
+
+    ``True`` (or ``"shift"``): random shifts; ``"affine"``: shifts, rotations and scaling;
+    ``False``: none. ``None`` also where there is nothing to move (vectors, images under
+    14 px: :func:`shift_for`).
+    """
+    shift = shift_for(input_shape) if augment else 0
+    if not shift:
+        return None
+    if augment == "affine":
+        return lambda x, gen: random_affine(x, shift, gen)
+    return lambda x, gen: random_shift(x, shift, gen)

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from transferkit.models import TransferModel
-from transferkit.train.augment import random_shift, shift_for
+from transferkit.train.augment import augmenter
 from transferkit.train.loop import batches, run_steps
 
 
@@ -21,7 +21,7 @@ def fit_supervised(
     steps: int,
     batch_size: int,
     seed: int,
-    augment: bool = True,
+    augment: bool | str = True,
     penalty: Callable[[], torch.Tensor] | None = None,
     on_log: Callable[[int, float], None] | None = None,
     log_every: int | None = None,
@@ -34,12 +34,12 @@ def fit_supervised(
     """
     gen = torch.Generator().manual_seed(seed)
     it = batches(len(y), batch_size, gen)
-    shift = shift_for(tuple(x.shape[1:])) if augment else 0
+    move = augmenter(augment, tuple(x.shape[1:]))
     optimizer = torch.optim.AdamW(groups)
 
     def loss_fn(step: int) -> torch.Tensor:
         idx = next(it)
-        xb = random_shift(x[idx], shift, gen) if shift else x[idx]
+        xb = move(x[idx], gen) if move else x[idx]
         loss = F.cross_entropy(model(xb), y[idx])
         return loss + penalty() if penalty is not None else loss
 
