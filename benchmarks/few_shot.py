@@ -58,8 +58,12 @@ PARTS = {
 }
 
 
-def config(part: str, args: argparse.Namespace, methods: list[str], blocks: int | None = None) -> dict:
+def config(part: str, args: argparse.Namespace, methods: list[str], blocks: int | None = None,
+           source_augment: bool | str | None = None) -> dict:  # fmt: skip
+    """``source_augment``: ``source.augment`` if given, else the few-shot default (affine)."""
     raw = json.loads(json.dumps(PARTS[part]))
+    if source_augment is not None:
+        raw["source"]["augment"] = source_augment
     raw["seeds"] = args.seeds
     raw["fewshot"].update(k_shot=[1, 5], n_query=15, episodes=args.episodes,
                           train_episodes=args.train_episodes, methods=methods, blocks=blocks)  # fmt: skip

@@ -23,6 +23,7 @@ from transferkit.fewshot.experiment import FewShotRun
 from transferkit.report.plots import plot_method, save_figure
 from transferkit.report.summary import package_versions
 from transferkit.report.table import points
+from transferkit.train.augment import augmenter
 
 
 def results_rows(run: FewShotRun) -> list[dict]:
@@ -105,6 +106,7 @@ def build_summary(run: FewShotRun) -> dict:
         "source": {"data": cfg.source.data or cfg.source.pretrained,
                    "classes": data.source.classes if data.source else [],
                    "examples": len(data.source.y) if data.source else 0,
+                   "augment": source_augment(cfg.source.augment, data) if data.source else None,
                    "models": {str(s): v for s, v in run.sources.items()}},
         "target": {"data": cfg.target.data, "classes": data.target.classes, "examples": len(data.target.y),
                    "cross_domain": fs.cross_domain},
@@ -170,12 +172,27 @@ def _source_line(seed: str, m: dict) -> str:
     return line + (f"\n    - **Warning:** {m['warning']}" if m.get("warning") else "")
 
 
+def source_augment(augment: bool | str, data) -> str:
+    """What ``source.augment`` did to the source's training batches: ``affine``, ``shift`` or
+    ``none`` (also where it was asked for but there is nothing to move: vectors, images under 14 px)."""
+    if augmenter(augment, tuple(data.source_recipe.shape)) is None:
+        return "none"
+    return "affine" if augment == "affine" else "shift"
+
+
+def _augment_words(augment: str | None) -> str:
+    """How the source's images were augmented in training, for the report."""
+    words = {"affine": "random shifts, rotations and scaling", "shift": "random shifts",
+             "none": "no augmentation (vectors, small images or `source.augment: false`)"}  # fmt: skip
+    return f"; trained with {words[augment]} (`source.augment`)" if augment in words else ""
+
+
 def render_report(summary: dict, plots: dict[str, str]) -> str:
     src, tgt, p = summary["source"], summary["target"], summary["protocol"]
     lines = [
         f"# transferkit few-shot run: {summary['name']}", "",
         (f"- **Source** (base classes): `{src['data']}` — {src['examples']} examples, classes {src['classes']}"
-         if src["classes"] else f"- **Source**: `{src['data']}`, pretrained weights only (no source data, so the "
+         f"{_augment_words(src.get('augment'))}" if src["classes"] else f"- **Source**: `{src['data']}`, pretrained weights only (no source data, so the "
          "novelty of the target classes was not checked)"),
         *(_source_line(s, m) for s, m in src["models"].items()),
         *(f"  - **Warning:** {note}" for note in summary.get("notes") or []),
