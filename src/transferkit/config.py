@@ -293,6 +293,10 @@ def where_of(path, overrides, default: str) -> str:
 def resolve_data_path(spec: str, base: Path) -> str:
     from transferkit.data.builtin import is_builtin
 
+    if is_builtin(spec) and (base / spec).exists() and base.resolve() != Path.cwd().resolve():
+        from transferkit.data import builtin_shadows  # (a path beside the working directory: load_domain says it)
+
+        builtin_shadows(spec, base / spec)
     if is_builtin(spec) or Path(spec).is_absolute():
         return spec
     for root in (base, Path.cwd()):

@@ -349,3 +349,23 @@ def test_grey_pictures_saved_as_rgb_count_as_grey(tmp_path):
     with pytest.warns(UserWarning, match="1 of 5 images are in colour and 4 grey"):
         d = load_domain(str(tmp_path / "d"))
     assert "their colour is averaged away" in colour_note(d, (1, 6, 6))
+
+
+def test_a_folder_named_like_a_built_in_domain_is_said_not_to_be_read(tmp_path, monkeypatch):
+    """A user's image folder `optdigits` was silently replaced by the built-in optdigits."""
+    from transferkit.config import resolve_data_path
+
+    (tmp_path / "optdigits" / "0").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    with pytest.warns(UserWarning, match=r"'optdigits' is the name of a built-in domain, and the built-in is what is "
+                                         r"read, not the folder optdigits .*write \./optdigits"):  # fmt: skip
+        assert len(load_domain("optdigits").y) == 1797
+    elsewhere = tmp_path / "run_from_here"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the experiment file's folder holds it, not the working directory
+    with pytest.warns(UserWarning, match="not the folder .*optdigits of the same name"):
+        assert resolve_data_path("optdigits", tmp_path) == "optdigits"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(load_domain("optdigits").y) == 1797  # nothing of that name here: nothing to say
+        assert resolve_data_path("./optdigits", tmp_path) == str(tmp_path / "optdigits")

@@ -21,9 +21,25 @@ def load_domain(spec: str, label_column: str = "label", text_column: str = "text
             f"give data: {bracket['path']} and classes: [{listed}] (names or positions; docs/config.md).",
         )
     looks_like_name = "/" not in spec and "\\" not in spec and not Path(spec).suffix
+    if is_builtin(spec) and Path(spec).exists():
+        builtin_shadows(spec, Path(spec))
     if is_builtin(spec) or (looks_like_name and not Path(spec).exists()):
         return load_builtin(spec)  # unknown names get "unknown domain ..., use one of: ..."
     return load_file(spec, label_column, text_column)
+
+
+def builtin_shadows(name: str, path) -> None:
+    """Warns that ``name``, a built-in domain's, is read as the built-in although ``path`` (a file or
+    folder of the same name) exists: a user's folder called ``optdigits`` was silently not read."""
+    import warnings
+    from pathlib import Path
+
+    from transferkit.errors import TransferkitWarning
+
+    kind = "folder" if Path(path).is_dir() else "file"
+    warnings.warn(f"{name!r} is the name of a built-in domain, and the built-in is what is read, not the {kind} "
+                  f"{path} of the same name; write ./{name} (or its full path) to read the {kind}.",
+                  TransferkitWarning, stacklevel=3)  # fmt: skip
 
 
 def list_domains() -> list[tuple[str, str]]:
