@@ -224,6 +224,21 @@ def background_of(domain: Domain, sample: int = 500) -> float:
     return float(np.clip(np.median(_border_pixels(x)), 0.0, 1.0))
 
 
+def polarity_note(source: Domain, target: Domain) -> str | None:
+    """A note when one domain's images are dark on light and the other's light on dark (black
+    ink on white scans against white-on-black digits): every feature the source learned is
+    inverted on the target. ``None`` when they match, or either is not images."""
+    if not (getattr(source, "is_image", False) and getattr(target, "is_image", False)):
+        return None
+    bs, bt = background_of(source), background_of(target)
+    if min(bs, bt) > 0.2 or max(bs, bt) < 0.8:
+        return None
+    look = lambda b: "dark on a light background" if b >= 0.8 else "light on a dark background"  # noqa: E731
+    return (f"the source's images are {look(bs)} ({bs:.2f} on 0..1, the median of their border pixels) and the "
+            f"target's {look(bt)} ({bt:.2f}): ink and background are swapped, so the source's features read the "
+            "target inverted; invert one of them first (x -> max - x) unless that contrast is the task.")  # fmt: skip
+
+
 def _border_pixels(x: np.ndarray) -> np.ndarray:
     """(n, 2H + 2W) pixels on the edges of each of the (n, H, W) images."""
     return np.concatenate([x[:, 0], x[:, -1], x[:, :, 0], x[:, :, -1]], axis=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,9 +19,10 @@ from transferkit.data.preprocess import (
     make_recipe,
     match_resolution,
     outside_range_note,
+    polarity_note,
 )
 from transferkit.data.splits import TestSplit, make_test_split, no_test_split
-from transferkit.errors import TransferkitError, collected_warnings
+from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
 
 
 @dataclass
@@ -130,7 +132,10 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     pool = range_of_rows(target, split.pool_idx).select(split.pool_idx)
     tgt_recipe = make_recipe(pool, shape, cfg.target.pad, source=source)  # warns of a target off the source's scale
     off = outside_range_note(pool, source) if source is not None and not getattr(pool, "is_image", True) else None
-    notes = list(dict.fromkeys([*loading, *(n for n in (off, colour_note(target, shape)) if n)]))
+    swapped = polarity_note(source, pool) if source is not None and not getattr(pool, "is_text", False) else None
+    if swapped:
+        warnings.warn(swapped, TransferkitWarning, stacklevel=2)
+    notes = list(dict.fromkeys([*loading, *(n for n in (off, colour_note(target, shape), swapped) if n)]))
     fit_ranges = None
     if off is not None:
         fit_ranges = {"fit_range": [float(v) for v in pool.value_range],
