@@ -158,8 +158,8 @@ def test_ink_and_background_swapped_between_source_and_target_is_said(tmp_path):
     """Black-on-white font renderings as source, white-on-black digits as target: source_only
     scored 12 % against 77 % with the source inverted, and nothing said why."""
     from tests.conftest import make_images
-    from transferkit.evaluate.prepare import prepare
     from transferkit.errors import TransferkitWarning
+    from transferkit.evaluate.prepare import prepare
 
     xs, ys = make_images(20, size=16, seed=1)
     xt, yt = make_images(20, size=16, seed=2)
