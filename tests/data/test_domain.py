@@ -289,6 +289,29 @@ def test_folder_of_data_sets_is_named_as_such(tmp_path):
     with pytest.raises(TransferkitError, match=r"only sub-folders of images \(a, b\); an image folder is read one level"):
         load_domain(str(tmp_path / "d"))  # was: "class folder has no images. Fix: add images"
     assert load_domain(str(tmp_path / "d" / "train")).classes == ["a", "b"]
+    (tmp_path / "w").mkdir()
+    (tmp_path / "d" / "train").rename(tmp_path / "w" / "train")  # the train copy alone, wrapped
+    with pytest.raises(TransferkitError, match=r"its one folder, train, holds the class folders \(a, b\)") as e:
+        load_domain(str(tmp_path / "w"))  # was: "found 1 class folders ... put each class's images in its own sub-folder"
+    assert e.value.fix == f"point `data` at {tmp_path / 'w' / 'train'}."
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i in range(3):
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(flat / f"{i}.png")
+    with pytest.raises(TransferkitError, match=r"found 0 class folders and 3 images outside any; an image folder needs"):
+        load_domain(str(flat))
+
+
+def test_netpbm_images_are_read_like_png(tmp_path):
+    """`.pgm` files (as digit and face data sets ship) were skipped without a word."""
+    from PIL import Image
+
+    for name, value in (("a", 10), ("b", 200)):
+        (tmp_path / name).mkdir()
+        Image.fromarray(np.full((6, 6), value, np.uint8)).save(tmp_path / name / "0.pgm")
+        Image.fromarray(np.full((6, 6), value, np.uint8)).save(tmp_path / name / "1.png")
+    d = load_domain(str(tmp_path))
+    assert len(d.y) == 4 and d.x[d.y == 1].min() == 200
 
 
 def test_list_says_how_to_install_a_domain_whose_package_is_missing(monkeypatch):

@@ -14,7 +14,8 @@ import numpy as np
 from transferkit.data.domain import Domain
 from transferkit.errors import TransferkitError, TransferkitWarning
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp",
+                  ".pgm", ".ppm", ".pbm", ".pnm"}  # netpbm: how many digit and face data sets ship  # fmt: skip
 
 
 def load_file(path: str | Path, label_column: str = "label", text_column: str = "text") -> Domain:
@@ -301,8 +302,17 @@ def _brief_names(names: list[str], most: int = 5) -> str:
 def load_image_folder(root: Path) -> Domain:
     class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if len(class_dirs) < 2:
+        only = class_dirs[0] if class_dirs else None
+        nested = sorted(s.name for s in only.iterdir() if s.is_dir() and _has_images(s)) if only else []
+        if len(nested) >= 2 and not _has_images(only):  # root/train/<class>/...: one level too high
+            raise TransferkitError(f"{root}: its one folder, {only.name}, holds the class folders "
+                                   f"({_brief_names(nested)}); an image folder is read as root/<class>/<image>.",
+                                   f"point `data` at {only}.")  # fmt: skip
+        loose = sum(1 for f in root.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith("."))
+        found = f"{len(class_dirs)} class folder{'' if len(class_dirs) == 1 else 's'}"
         raise TransferkitError(
-            f"{root}: found {len(class_dirs)} class folders; an image folder needs root/<class>/<image>.",
+            f"{root}: found {found}{f' and {loose} images outside any' if loose else ''}; an image folder "
+            "needs root/<class>/<image>.",
             "put each class's images in its own sub-folder (at least 2 classes).",
         )
     files, labels = [], []
