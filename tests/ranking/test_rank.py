@@ -217,9 +217,14 @@ def test_a_run_scored_on_its_own_training_examples_is_flagged(tmp_path, capsys):
     }))  # fmt: skip
     args = ["rank", str(tgt), "--model", str(run), "--shots", "2", "--cuts", "3", "--no-reference"]
     assert main([*args, "--seed", "0", "--out", str(tmp_path / "a.json")]) == 0
+    import re
+
     out = capsys.readouterr().out
     assert "are among those the run's model was fine-tuned on" in out
     assert "\nwarning: run: " in out  # the form `run` prints its warnings in (was 'WARNING:')
+    assert "rank with another --seed" not in out  # no promise a seed cannot keep: a model tuned on much overlaps any
+    assert re.search(r"best source: run:finetune_k5_seed0 .*\(optimistic: its model was fine-tuned on [1-6] of the 6 "
+                     r"examples scored\)", out)  # fmt: skip
     import re
 
     assert re.match(r"run: [1-6] of the 6 labelled", json.loads((tmp_path / "a.json").read_text())["warnings"][0])

@@ -115,4 +115,7 @@ def best_line(result: dict) -> str:
     """The top candidate, said not to be a recommendation when random weights score higher."""
     best = result["best"]
     below = " (below the random-weights reference: scratch may do as well)" if result["best_beats_reference"] is False else ""
+    seen = (result.get("trained_on_scored") or {}).get(best["candidate"])
+    if seen:
+        below += f" (optimistic: its model was fine-tuned on {seen} of the {result['labelled_examples']} examples scored)"
     return f"best source: {best['candidate']} cut after block {best['cut']} of {best['blocks']}{below}"

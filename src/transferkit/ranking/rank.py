@@ -325,6 +325,7 @@ def rank(
         return apply_recipe(x, recipe)
 
     warnings: list[str] = []
+    trained_on: dict[str, int] = {}  # candidate -> how many of the scored examples its model was fine-tuned on
     with collected_warnings(once=True) as noted:  # a note about the target, once, not once per candidate; said even
         # when a later candidate fails. Pretrained encoders first: a mistyped name or the wrong modality
         # fails before minutes of source training
@@ -339,13 +340,16 @@ def rank(
                                 f"also in this source (exact copies{same}): its model was trained on them, so its "
                                 "scores are optimistic; rank sources that do not hold the target's examples.")  # fmt: skip
         for spec in models or []:
-            for cand, recorded, stored in checkpoint_candidates(spec):
+            found = checkpoint_candidates(spec)
+            for cand, recorded, stored in found:
                 entries.append((cand, inputs_for(cand, (recorded or 0) if pad == "auto" else pad, stored=stored)))
             seen = trained_on_these(spec, tgt, lab)
             if seen:
+                trained_on.update({cand.name: seen for cand, _, _ in found})
                 warnings.append(f"{Path(spec).name}: {seen} of the {len(lab)} labelled examples scored here are among "
-                                "those the run's model was fine-tuned on, so its scores are optimistic; rank with "
-                                "another --seed to score it on examples it has not seen.")  # fmt: skip
+                                "those the run's model was fine-tuned on, so its scores are optimistic and not "
+                                "comparable with the others'; another --seed draws other examples, but a model "
+                                "fine-tuned on much of the target overlaps any draw.")  # fmt: skip
     warnings = [*loading, *noted, *warnings]  # TransferkitWarnings (the target's scale...) go into the JSON too
     entries += encoders
     if get_score(by).needs_source_probs:  # LEEP, NCE: they read the source head's predictions
@@ -379,6 +383,6 @@ def rank(
         "split_seed": split_seed, "labelled_examples": int(len(lab)), "by": by, "scores": names,
         "input_size": input_size,
         "candidates": ranked, "best": best,
-        "best_beats_reference": beats,
+        "best_beats_reference": beats, "trained_on_scored": trained_on,
         "warnings": warnings, "wall_time_s": time.perf_counter() - start,
     }  # fmt: skip
