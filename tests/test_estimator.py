@@ -706,3 +706,13 @@ def test_labels_that_differ_only_by_spaces_are_warned_of():
     with pytest.warns(UserWarning, match=r"target: labels 'Mix' and 'Mix ' differ only by spaces around them") as seen:
         TransferClassifier("head", source_epochs=1, method_params={"steps": 2}).pretrain(xs, ys).fit(xs, names)
     assert len([w for w in seen if "spaces" in str(w.message)]) == 1  # the target only: the source labels are ints
+
+
+def test_labels_of_another_length_are_named_without_asking_for_integers():
+    """fit(X, y[:-1]) with string labels said "give y as a 1-D array with one integer label per
+    example": the API takes names."""
+    xs, ys = make_images(10, size=12, seed=6)
+    names = np.asarray(["a", "b", "c"])[ys]
+    with pytest.raises(TransferkitError, match=r"y has shape \(29,\) but x has 30 examples") as e:
+        TransferClassifier("head", source_epochs=1).pretrain(xs, ys).fit(xs, names[:-1])
+    assert e.value.fix == "give one label per example: y as a 1-D array as long as x."

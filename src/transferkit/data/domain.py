@@ -156,7 +156,7 @@ def validate_arrays(x: np.ndarray, y: np.ndarray, classes: list[str], name: str)
     if y.ndim != 1 or len(y) != len(x):
         raise TransferkitError(
             f"{name}: y has shape {y.shape} but x has {len(x)} examples.",
-            "give y as a 1-D array with one integer label per example.",
+            "give one label per example: y as a 1-D array as long as x.",
         )
     if not np.issubdtype(y.dtype, np.integer):
         raise TransferkitError(f"{name}: labels must be integers, got dtype {y.dtype}.", "store y as integer class indices 0..C-1.")
