@@ -187,7 +187,7 @@ def write(results: dict) -> None:
             table(part, res),
             "",
             *class_lines(s),
-            "Source models: "
+            f"Source models (augmentation: {s['source'].get('augment', 'shift')}): "
             + ", ".join(f"seed {k} val. acc. {100 * v['val_accuracy']:.1f} %" for k, v in src.items())
             + "; "  # fmt: skip
             f"features computed once per seed in {np.mean([f['seconds'] for f in s['features'].values()]):.1f} s "
