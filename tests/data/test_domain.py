@@ -392,20 +392,3 @@ def test_a_folder_named_like_a_built_in_domain_is_said_not_to_be_read(tmp_path, 
         warnings.simplefilter("error")
         assert len(load_domain("optdigits").y) == 1797  # nothing of that name here: nothing to say
         assert resolve_data_path("./optdigits", tmp_path) == str(tmp_path / "optdigits")
-
-
-def test_grey_pictures_saved_as_rgb_are_read_as_grey(tmp_path):
-    """A folder of grey digits, a third of them saved in RGB mode, made a 3-channel model."""
-    from PIL import Image
-
-    for name, value in (("a", 10), ("b", 200)):
-        (tmp_path / name).mkdir()
-        Image.fromarray(np.full((6, 6), value, np.uint8)).save(tmp_path / name / "grey.png")
-        Image.fromarray(np.full((6, 6), value, np.uint8)).convert("RGB").save(tmp_path / name / "rgb.png")
-    d = load_domain(str(tmp_path))
-    assert d.x.shape == (4, 1, 6, 6) and sorted(np.unique(d.x).tolist()) == [10.0, 200.0]
-    tint = np.zeros((6, 6, 3), np.uint8)
-    tint[..., 0] = 90  # one picture really in colour: RGB for all, as before
-    Image.fromarray(tint).save(tmp_path / "a" / "red.png")
-    with pytest.warns(UserWarning, match="1 of 5 images are in colour and 4 grey"):
-        assert load_domain(str(tmp_path)).x.shape == (5, 3, 6, 6)

@@ -287,10 +287,7 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
     if in_colour and grey and model_channels != 1:  # a mixed folder: one layout for all, said (grey ones get 3 equal channels)
         warnings.warn(f"{in_colour} of {len(files)} images are in colour and {grey} grey; all were read as "
                       "RGB (grey ones with 3 equal channels).", TransferkitWarning, stacklevel=2)  # fmt: skip
-    stacked = np.stack(images)
-    if colour and not in_colour:  # RGB files whose three channels are equal everywhere: grey pictures, one channel
-        return stacked[:, :1]
-    return stacked
+    return np.stack(images)
 
 
 def _has_images(folder: Path) -> bool:
