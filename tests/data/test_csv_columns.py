@@ -209,6 +209,14 @@ def test_spaces_around_labels_do_not_make_classes_in_a_csv_or_npz(tmp_path):
     np.savez(tmp_path / "both.npz", x=x, y=np.asarray(["a", "b", "a", "b"]), classes=np.asarray(["a", "b"]))
     with pytest.raises(TransferkitError, match="y holds class names and `classes` lists them too"):
         load_domain(str(tmp_path / "both.npz"))
+    np.savez(tmp_path / "bytes.npz", x=x, y=np.asarray(["café".encode(), b"dog", "café".encode(), b"dog"]))
+    assert load_domain(str(tmp_path / "bytes.npz")).classes == ["café", "dog"]  # UTF-8 bytes: names
+    np.savez(tmp_path / "latin.npz", x=x, y=np.asarray(["café".encode("latin-1"), b"dog", b"dog", b"dog"]))
+    with pytest.raises(TransferkitError, match="y holds bytes that are not UTF-8 text"):
+        load_domain(str(tmp_path / "latin.npz"))  # was a raw UnicodeDecodeError
+    np.savez(tmp_path / "table.npz", x=x, y=np.asarray([["a", "b"]] * 4))
+    with pytest.raises(TransferkitError, match=r"y has shape \(4, 2\); it needs one label per example"):
+        load_domain(str(tmp_path / "table.npz"))  # was flattened: "y has shape (8,) but x has 4 examples"
     np.savez(tmp_path / "empty.npz", x=x, y=np.asarray(["a", " ", "a", "b"]))
     with pytest.raises(TransferkitError, match=r"1 label\(s\) in y are empty \(the first at index 1\)"):
         load_domain(str(tmp_path / "empty.npz"))

@@ -314,6 +314,24 @@ def test_netpbm_images_are_read_like_png(tmp_path):
     assert len(d.y) == 4 and d.x[d.y == 1].min() == 200
 
 
+def test_16_bit_netpbm_images_are_scaled_alike_however_bright(tmp_path):
+    """Pillow reads a 16-bit PGM as mode I on 0..65535; a dim one (all values under 256) was
+    read as if 8-bit, so the same value came out 255x brighter than in a bright file."""
+    from transferkit.data.files import read_images
+
+    def pgm(path, arr, maxval=65535):
+        h, w = arr.shape
+        path.write_bytes(f"P5\n{w} {h}\n{maxval}\n".encode() + arr.astype(">u2").tobytes())
+        return path
+
+    dim = pgm(tmp_path / "dim.pgm", np.array([[0, 200], [100, 200]]))
+    bright = pgm(tmp_path / "bright.pgm", np.array([[0, 60000], [100, 200]]))
+    x = read_images([dim, bright])
+    assert x[0, 0, 1, 0] == x[1, 0, 1, 0] == pytest.approx(100 * 255 / 65535)
+    ten_bit = pgm(tmp_path / "ten.pgm", np.array([[0, 1023], [512, 0]]), maxval=1023)  # Pillow rescales to 0..65535
+    assert read_images([ten_bit])[0, 0, 0, 1] == pytest.approx(255.0, abs=0.01)
+
+
 def test_list_says_how_to_install_a_domain_whose_package_is_missing(monkeypatch):
     from transferkit.data import list_domains
     from transferkit.data.builtin import DOMAINS, DomainInfo

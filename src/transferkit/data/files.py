@@ -68,7 +68,15 @@ def _labels(raw: np.ndarray, name: str) -> np.ndarray:
 def _named_labels(raw: np.ndarray, has_classes: bool, path: Path) -> tuple[np.ndarray, bool]:
     """String labels of an .npz, stripped: whole numbers ('1', '2': aeon's y) as integers, as a
     CSV's are (``named`` False), else the names themselves (``named`` True)."""
-    names = np.char.strip(raw.astype(str))  # "Mix " is "Mix", as in a CSV
+    if raw.ndim > 1:  # as for numbers: one label per example, not a table of them
+        raise TransferkitError(f"{path}: y has shape {raw.shape}; it needs one label per example.",
+                               "save y as a 1-D array of class names or numbers.")  # fmt: skip
+    try:  # bytes (dtype S): UTF-8, as numpy writes names like 'café' when encoded
+        text = np.char.decode(raw, "utf-8") if raw.dtype.kind == "S" else raw.astype(str)
+    except UnicodeDecodeError:
+        raise TransferkitError(f"{path}: y holds bytes that are not UTF-8 text.",
+                               "save y as str (numpy 'U' dtype) names or integer labels.") from None  # fmt: skip
+    names = np.char.strip(text)  # "Mix " is "Mix", as in a CSV
     if (names == "").any():
         raise TransferkitError(f"{path}: {int((names == '').sum())} label(s) in y are empty (the first at index "
                                f"{int(np.argmax(names == ''))}).", "give every example a class name, or remove it.")  # fmt: skip
@@ -180,7 +188,7 @@ def load_npz(path: Path) -> Domain:
     raw_y, raw_classes = _npz_array(data, "y", path), (_npz_array(data, "classes", path) if "classes" in data.files else None)
     named = raw_y.dtype.kind in "US"  # class names as labels (aeon, sktime and pandas write y so)
     if named:
-        raw_y, named = _named_labels(raw_y.reshape(-1), raw_classes is not None, path)
+        raw_y, named = _named_labels(raw_y.reshape(-1) if raw_y.ndim <= 1 else raw_y, raw_classes is not None, path)
     if named:  # the names, sorted, are the classes
         values, y = np.unique(raw_y, return_inverse=True)
         classes, y = [str(v) for v in values], y.astype(np.int64)
@@ -231,7 +239,8 @@ def _grey(img) -> np.ndarray:
     if img.mode in ("1", "L", "LA"):
         return np.asarray(img.convert("L"), dtype=np.float32)
     arr = np.asarray(img, dtype=np.float32)
-    if img.mode.startswith("I;16") or (img.mode == "I" and arr.max() > 255):
+    # Pillow reads a 16-bit netpbm (PGM, maxval > 255) as mode "I" already scaled to 0..65535: a dim one is no 8-bit image
+    if img.mode.startswith("I;16") or (img.mode == "I" and (arr.max() > 255 or img.format == "PPM")):
         return arr * np.float32(255.0 / 65535.0)
     if img.mode == "F" and arr.size and arr.max() <= 1.0:
         return arr * np.float32(255.0)
