@@ -228,6 +228,17 @@ def test_a_run_scored_on_its_own_training_examples_is_flagged(tmp_path, capsys):
     import re
 
     assert re.match(r"run: [1-6] of the 6 labelled", json.loads((tmp_path / "a.json").read_text())["warnings"][0])
+    from transferkit.paths import cache_dir
+
+    tiny_model(seed=1).save(cache_dir() / "source_models" / "src-key", {"source_val_accuracy": 0.5})
+    summary = json.loads((run / "summary.json").read_text())
+    summary["source"]["models"]["0"]["key"] = "src-key"  # the run's source is in the cache: ranked as run:source too
+    (run / "summary.json").write_text(json.dumps(summary))
+    assert main([*args, "--seed", "0", "--out", str(tmp_path / "b.json")]) == 0
+    ranked = json.loads((tmp_path / "b.json").read_text())
+    assert {c["candidate"] for c in ranked["candidates"]} >= {"run:source", "run:finetune_k5_seed0"}
+    assert list(ranked["trained_on_scored"]) == ["run:finetune_k5_seed0"]  # the source never saw the target
+    capsys.readouterr()
     other = tmp_path / "other.npz"  # another data set: nothing to warn about
     np.savez(other, x=np.load(tgt)["x"][::-1], y=np.load(tgt)["y"][::-1], classes=np.array(CLASSES))
     assert main(["rank", str(other), *args[2:], "--out", str(tmp_path / "b.json")]) == 0

@@ -345,7 +345,7 @@ def rank(
                 entries.append((cand, inputs_for(cand, (recorded or 0) if pad == "auto" else pad, stored=stored)))
             seen = trained_on_these(spec, tgt, lab)
             if seen:
-                trained_on.update({cand.name: seen for cand, _, _ in found})
+                trained_on[found[0][0].name] = seen  # the deployed (or named) model; a run's `:source` never saw the target
                 warnings.append(f"{Path(spec).name}: {seen} of the {len(lab)} labelled examples scored here are among "
                                 "those the run's model was fine-tuned on, so its scores are optimistic and not "
                                 "comparable with the others'; another --seed draws other examples, but a model "
