@@ -129,6 +129,10 @@ def test_a_text_column_in_a_feature_csv_is_named_with_the_fix(tmp_path):
     with pytest.raises(TransferkitError, match=r"column 'series_id' is not numeric") as e:  # an id, not texts
         load_domain(str(tmp_path / "ids.csv"))
     assert e.value.fix.startswith("it names each row (no value repeats), as an id does: drop it from the training")
+    (tmp_path / "typo.csv").write_text("height,weight,label\n1.52,60.1,a\n1.73,72.4,b\n1.80,81.0kg,a\n1.65,55.3,b\n")
+    with pytest.raises(TransferkitError, match=r"column 'weight' is not numeric \('81.0kg'") as e:
+        load_domain(str(tmp_path / "typo.csv"))  # a number column with one typo: not called an id
+    assert e.value.fix.startswith("write a number there") and "data row 3" in e.value.problem
     np.savez(tmp_path / "ok.npz", x=np.zeros((2, 3)), y=np.array([0, 1]))  # numbers still load
     assert load_domain(str(tmp_path / "ok.npz")).x.shape == (2, 3)
 

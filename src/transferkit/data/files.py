@@ -458,13 +458,17 @@ def csv_features(
             ) from None
         ids = len(body) > 1 and len({r[j] for r in body}) == len(body)  # one value per row, short: row names
         ids = ids and max(len(r[j]) for r in body) <= 40 and not any(" " in r[j].strip() for r in body)  # texts have words
+        ids = ids and sum(_is_number(r[j]) for r in body) < len(body) / 2  # a number column with a typo ('81.0kg') is not one
         fix = (f"drop it, keeping only numeric feature columns; if it holds the texts to train on, set "
                f"`text_column: {header[j]}` (with a text encoder as the source)." if training else
                "drop it: this model reads numeric feature columns only.")  # fmt: skip
-        if ids and training:
+        if sum(_is_number(r[j]) for r in body) >= len(body) / 2:  # mostly numbers: this cell is the odd one out
+            fix = "write a number there (or fix the value: a unit, a decimal comma?), or drop the row; the column is otherwise numeric."
+        elif ids and training:
             fix = ("it names each row (no value repeats), as an id does: drop it from the training file; `predict "
                    f"--id-column {header[j]}` names predictions by such a column.")  # fmt: skip
-        raise TransferkitError(f"{path}: column {header[j]!r} is not numeric ({v[:40]!r} is not a number).", fix) from None
+        raise TransferkitError(f"{path}: column {header[j]!r} is not numeric ({v[:40]!r} in data row {i + 1} is not a "
+                               "number).", fix) from None  # fmt: skip
 
 
 def _listed(names: list[str], most: int = 5) -> str:
