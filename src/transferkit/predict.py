@@ -396,10 +396,11 @@ def predict(
             width = recipe.shape[0] if len(recipe.shape) == 1 and not recipe.columns else None  # read by position
             x, names = load_inputs(inputs, label_column, list(recipe.columns) if recipe.columns else None, width,
                                    id_column)  # fmt: skip
-            if recipe.columns and Path(inputs).suffix.lower() == ".npz":  # no names to match by
+            if recipe.columns and Path(inputs).suffix.lower() in (".npz", ".npy"):  # no names to match by
                 shown = f"{list(recipe.columns[:5])}{'...' if len(recipe.columns) > 5 else ''}"
                 warn(
-                    f"{inputs}: the model was trained on named columns {shown} and an .npz has no names, so its "
+                    f"{inputs}: the model was trained on named columns {shown} and an {Path(inputs).suffix.lower()} has "
+                    "no names, so its "
                     "columns are read by position: check that they are in that order (or give a CSV with the names).")  # fmt: skip
             if not np.isfinite(x).all():
                 bad = ~np.isfinite(x.reshape(len(x), -1)).all(1)

@@ -123,6 +123,9 @@ def test_run_and_predict_read_shuffled_columns_by_name(tmp_path, capsys):
                                          r"\.npz has no names, so its columns are read by position"):  # fmt: skip
         assert [r["class_index"] for r in predict(tmp_path / "run", tmp_path / "new.npz")] == [
             r["class_index"] for r in ordered]  # fmt: skip
+    np.save(tmp_path / "new.npy", xt[:9].astype(np.float32))  # nor has a .npy: said alike
+    with pytest.warns(UserWarning, match=r"and an \.npy has no names, so its columns are read by position"):
+        predict(tmp_path / "run", tmp_path / "new.npy")
     out = tmp_path / "by_id.csv"  # the CLI names the predictions by the id column, and reads it as no feature
     capsys.readouterr()
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "ids.csv"), "--id-column", "id", "--out", str(out)]) == 0
