@@ -49,6 +49,11 @@ def test_random_affine_rotates_and_is_seeded():
     assert torch.equal(a, random_affine(bar, 2, torch.Generator().manual_seed(1), scale=0.0, rotate=10.0))
     assert rows_covered(random_affine(bar, 2, torch.Generator().manual_seed(1), scale=0.0, rotate=0.0)) <= 2
     assert rows_covered(a) >= 4  # 20 px * sin(10 deg) = 3.5 rows: tilted
+    wide = torch.zeros(64, 1, 28, 112)
+    wide[:, :, 14, 16:96] = 1.0  # an 80 px line on a 4:1 image: a rotation in pixels, not a shear
+    tilted = random_affine(wide, 2, torch.Generator().manual_seed(1), scale=0.0, rotate=10.0)
+    assert rows_covered(tilted) >= 12  # 80 px * sin(up to 10 deg) = up to 13.9 rows (it was ~3.5: 2.5 degrees)
+    assert random_affine(torch.zeros(0, 1, 28, 28), 2, torch.Generator()).shape == (0, 1, 28, 28)
 
 
 def test_random_affine_fills_with_the_images_own_border_not_black():

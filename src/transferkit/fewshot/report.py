@@ -175,7 +175,8 @@ def _source_line(seed: str, m: dict) -> str:
 def source_augment(augment: bool | str, data) -> str:
     """What ``source.augment`` did to the source's training batches: ``affine``, ``shift`` or
     ``none`` (also where it was asked for but there is nothing to move: vectors, images under 14 px)."""
-    if augmenter(augment, tuple(data.source_recipe.shape)) is None:
+    shape = getattr(data.source_recipe, "shape", None)  # a text source's recipe has none: texts are not moved
+    if shape is None or augmenter(augment, tuple(shape)) is None:
         return "none"
     return "affine" if augment == "affine" else "shift"
 

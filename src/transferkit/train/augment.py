@@ -50,7 +50,7 @@ def random_affine(
     differ from the source in size and aspect more than in position; features trained to
     ignore that transfer better (``source.augment: affine``, docs/config.md).
     """
-    if x.ndim != 4 or max_shift <= 0:
+    if x.ndim != 4 or max_shift <= 0 or len(x) == 0:
         return x
     b, _, h, w = x.shape
 
@@ -60,10 +60,11 @@ def random_affine(
     angle = uniform(-rotate, rotate) * (math.pi / 180)
     sx, sy = uniform(1 - scale, 1 + scale), uniform(1 - scale, 1 + scale)
     cos, sin = torch.cos(angle), torch.sin(angle)
-    # theta maps output coordinates (in [-1, 1]) to input ones: a larger scale samples a smaller patch
+    # theta maps output coordinates (in [-1, 1] on each axis) to input ones: a larger scale samples a smaller
+    # patch. The rotation is in pixels, (w/2, h/2) per unit on each axis, so it stays a rotation on non-square images.
     theta = torch.zeros(b, 2, 3, dtype=x.dtype, device=x.device)
-    theta[:, 0, 0], theta[:, 0, 1] = cos / sx, -sin / sx
-    theta[:, 1, 0], theta[:, 1, 1] = sin / sy, cos / sy
+    theta[:, 0, 0], theta[:, 0, 1] = cos / sx, -sin * (h / w) / sx
+    theta[:, 1, 0], theta[:, 1, 1] = sin * (w / h) / sy, cos / sy
     theta[:, 0, 2] = uniform(-1, 1) * (2 * max_shift / w)
     theta[:, 1, 2] = uniform(-1, 1) * (2 * max_shift / h)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
