@@ -16,6 +16,17 @@ from transferkit.evaluate.prepare import match_source, prepare
 from transferkit.predict import predict
 
 
+def _clusters(seed: int, features: int, sizes: tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Data sets of 3 Gaussian classes around the same centres (one per size): (x rounded to 4 places, y)."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=3, size=(3, features))
+    out = []
+    for n in sizes:
+        y = np.arange(n) % 3
+        out.append(((centers[y] + rng.normal(size=(n, features))).round(4), y))
+    return out
+
+
 def _csv(path, x, labels, names):
     lines = [",".join([*names, "label"])] + [",".join([*map(str, row), str(lab)]) for row, lab in zip(x, labels, strict=True)]
     path.write_text("\n".join(lines) + "\n")
@@ -87,14 +98,8 @@ def test_labels_that_are_not_whole_numbers_are_refused_not_made_class_names(tmp_
 
 @pytest.mark.slow
 def test_run_and_predict_read_shuffled_columns_by_name(tmp_path, capsys):
-    rng = np.random.default_rng(1)
     names = [f"f{i}" for i in range(6)]
-    centers = rng.normal(scale=3, size=(3, 6))
-    def draw(n):
-        y = np.arange(n) % 3
-        return (centers[y] + rng.normal(size=(n, 6))).round(4), y
-    xs, ys = draw(150)
-    xt, yt = draw(60)
+    (xs, ys), (xt, yt) = _clusters(seed=1, features=6, sizes=(150, 60))
     _csv(tmp_path / "s.csv", xs, ys, names)
     perm = [3, 0, 5, 1, 4, 2]
     _csv(tmp_path / "t.csv", xt[:, perm], yt, [names[j] for j in perm])
@@ -168,16 +173,8 @@ def test_a_source_without_names_takes_the_target_csvs_column_names(tmp_path):
     """Source an .npz, target a CSV with named columns: the target's names become the model's,
     so predict matches a CSV's columns by them (it read them by position, saying the model
     had been 'trained without column names', and shuffled columns gave wrong predictions)."""
-    rng = np.random.default_rng(2)
     names = [f"t{i}" for i in range(5)]
-    centers = rng.normal(scale=3, size=(3, 5))
-
-    def draw(n):
-        y = np.arange(n) % 3
-        return (centers[y] + rng.normal(size=(n, 5))).round(4), y
-
-    xs, ys = draw(120)
-    xt, yt = draw(60)
+    (xs, ys), (xt, yt) = _clusters(seed=2, features=5, sizes=(120, 60))
     np.savez(tmp_path / "s.npz", x=xs.astype(np.float32), y=ys)
     _csv(tmp_path / "t.csv", xt, yt, names)
     raw = tiny_experiment(str(tmp_path / "s.npz"), str(tmp_path / "t.csv"), seeds=1,
