@@ -192,15 +192,15 @@ def load_npz(path: Path) -> Domain:
     if named:  # the names, sorted, are the classes
         values, y = np.unique(raw_y, return_inverse=True)
         classes, y = [str(v) for v in values], y.astype(np.int64)
-    elif raw_classes is not None:
+    else:
         y = _labels(raw_y.reshape(-1) if raw_y.ndim <= 1 else raw_y, str(path))
+    if not named and raw_classes is not None:
         classes = [str(c) for c in raw_classes.reshape(-1)]
         repeated = sorted({c for c in classes if classes.count(c) > 1})
         if repeated:
             raise TransferkitError(f"{path}: `classes` lists {repeated} more than once, so two labels would print alike.",
                                    "give each class its own name in `classes`.")  # fmt: skip
-    else:  # the label values present, in order, are the classes (e.g. y in {-1, 1} or {0, 5, 7})
-        y = _labels(raw_y.reshape(-1) if raw_y.ndim <= 1 else raw_y, str(path))
+    elif not named:  # the label values present, in order, are the classes (e.g. y in {-1, 1} or {0, 5, 7})
         values, y = np.unique(y, return_inverse=True)
         classes, y = [str(v) for v in values], y.astype(np.int64)
     if x.size == 0 or not np.isfinite(x).all():
