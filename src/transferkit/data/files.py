@@ -456,13 +456,13 @@ def csv_features(
                 f"{path}: data row {i + 1} has {what} in column {header[j]!r}.",
                 "fill in or impute missing values, or drop those rows.",
             ) from None
+        numeric = sum(_is_number(r[j]) for r in body) >= len(body) / 2  # mostly numbers: this cell is the odd one out
         ids = len(body) > 1 and len({r[j] for r in body}) == len(body)  # one value per row, short: row names
         ids = ids and max(len(r[j]) for r in body) <= 40 and not any(" " in r[j].strip() for r in body)  # texts have words
-        ids = ids and sum(_is_number(r[j]) for r in body) < len(body) / 2  # a number column with a typo ('81.0kg') is not one
         fix = (f"drop it, keeping only numeric feature columns; if it holds the texts to train on, set "
                f"`text_column: {header[j]}` (with a text encoder as the source)." if training else
                "drop it: this model reads numeric feature columns only.")  # fmt: skip
-        if sum(_is_number(r[j]) for r in body) >= len(body) / 2:  # mostly numbers: this cell is the odd one out
+        if numeric:  # a number column with a typo ('81.0kg') is neither texts nor an id
             fix = "write a number there (or fix the value: a unit, a decimal comma?), or drop the row; the column is otherwise numeric."
         elif ids and training:
             fix = ("it names each row (no value repeats), as an id does: drop it from the training file; `predict "
