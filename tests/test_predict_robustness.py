@@ -432,3 +432,30 @@ def test_a_npy_of_inputs_predicts_as_the_npz_does_and_nan_is_named_by_row(run16,
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     err = _bad(capsys, ["predict", str(run16 / "run"), str(tmp_path / "obj.npy")])
     assert "cannot read it as a numpy array" in err and "numpy.save(path, x)" in err
+
+
+def test_images_on_their_side_are_refused_by_run_and_predict(tmp_path, capsys):
+    """A target (or predict's input) of HxW beside a WxH model, e.g. series saved (N, L, C) beside
+    (N, C, L), was resized: rows became columns and the run reported chance-level accuracy."""
+    x, y = make_images(30, seed=3)
+    classes = np.array(["a", "b", "c"])
+    np.savez(tmp_path / "source.npz", x=x[:, 0, 3:9, :], y=y, classes=classes)  # (N, 6, 12)
+    np.savez(tmp_path / "turned.npz", x=x[:, 0, 3:9, :].swapaxes(-1, -2), y=y, classes=classes)  # (N, 12, 6)
+    cfg = tiny_experiment(tmp_path / "source.npz", tmp_path / "turned.npz", seeds=1, methods=["scratch"])
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    err = _bad(capsys, ["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "bad"), "--quiet"])
+    assert "holds images of 12x6 (rows x columns) and the model reads 6x12: the same size on its side" in err
+    assert "x.swapaxes(-1, -2)" in err and not (tmp_path / "bad").exists()
+    x2, y2 = make_images(30, seed=4)
+    np.savez(tmp_path / "target.npz", x=x2[:, 0, 3:9, :], y=y2, classes=classes)
+    cfg = tiny_experiment(tmp_path / "source.npz", tmp_path / "target.npz", seeds=1,
+                          methods=[{"name": "head", "params": {"steps": 5}}])  # fmt: skip
+    cfg["target"]["shots"] = [3]
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    err = _bad(capsys, ["predict", str(tmp_path / "run"), str(tmp_path / "turned.npz")])
+    assert "turned.npz holds images of 12x6 (rows x columns) and the run trained on 6x12" in err
+    other = x[:, 0, :8, :].swapaxes(-1, -2)  # 12x8: another size, not turned; resized with a warning as before
+    np.savez(tmp_path / "other.npz", x=other)
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "other.npz")]) == 0
+    assert "they are resized" in capsys.readouterr().err

@@ -30,7 +30,7 @@ from transferkit.data.files import (
     read_npz,
     small_uint8_note,
 )
-from transferkit.data.preprocess import Recipe, apply_recipe
+from transferkit.data.preprocess import Recipe, apply_recipe, turned_note
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
@@ -407,6 +407,10 @@ def predict(
                 raise TransferkitError(f"{inputs}: {int(bad.sum())} input(s) contain NaN or Inf values, the first "
                                        f"{names[int(np.argmax(bad))]!r}.", "remove or impute them.")  # fmt: skip
             size = meta.get("image_size")
+            turned = turned_note(tuple(x.shape[-2:]), tuple(size)) if len(recipe.shape) == 3 and size and x.ndim == 4 else None
+            if turned:  # the run's target images, not the model's input: what predict's inputs should look like
+                raise TransferkitError(f"{inputs} {turned[0].replace('the model reads', 'the run trained on')}",
+                                       turned[1])  # fmt: skip
             if len(recipe.shape) == 3 and size and x.ndim == 4 and tuple(x.shape[-2:]) != tuple(size):
                 warn(
                     f"{inputs}: its images are {x.shape[-2]}x{x.shape[-1]} pixels, the run's target images "

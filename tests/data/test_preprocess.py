@@ -83,6 +83,16 @@ def test_colour_maps_to_grey_and_other_channel_counts_are_refused_with_the_trans
         apply_recipe(five_last, Recipe((0.0, 1.0), (1, 25, 25), 0))  # was averaged to grey and resized silently
     assert "x.transpose(0, 3, 1, 2)" in e.value.fix
     assert apply_recipe(five_last.transpose(0, 3, 1, 2), Recipe((0.0, 1.0), (5, 25, 25), 0)).shape == (2, 5, 25, 25)
+    series = np.zeros((2, 6, 1, 100), np.float32)  # 6-channel series saved (N, C, 1, L) for a model of 6x100 "images"
+    with pytest.raises(TransferkitError, match="read as 6 channels of 1x100 pixels") as e:
+        apply_recipe(series, Recipe((0.0, 1.0), (1, 6, 100), 0))
+    assert "x.reshape(len(x), 1, 6, 100)" in e.value.fix and "channels-last" not in e.value.fix  # was "(100 channels)"
+    with pytest.raises(TransferkitError, match="takes 7 features per example") as e:
+        apply_recipe(np.zeros((2, 5), np.float32), Recipe((0.0, 1.0), (7,)))
+    assert "resample each to 7 values" in e.value.fix  # as run says for unnamed columns
+    with pytest.raises(TransferkitError, match="takes 7 features per example") as e:
+        apply_recipe(np.zeros((2, 5), np.float32), Recipe((0.0, 1.0), (7,), columns=tuple("abcdefg")))
+    assert "resample" not in e.value.fix  # named columns: not a series
 
 
 def test_image_vs_vector_mismatch_is_an_error():

@@ -153,6 +153,21 @@ def colour_note(domain: Domain, shape: tuple[int, ...]) -> str | None:
     return None
 
 
+def turned_note(size: tuple[int, int], model_size: tuple[int, int]) -> tuple[str, str] | None:
+    """(problem, fix) when images of ``size`` (H, W) are ``model_size`` on its side, else None.
+
+    A resize would only stretch them: the rows become columns, and a model sees another
+    picture. Arrays saved in two layouts do this, e.g. series with C channels of L steps as
+    (N, C, L) in one file and (N, L, C) in the other; so do photos turned by 90 degrees.
+    """
+    if size[0] == size[1] or tuple(size) != tuple(model_size[::-1]):
+        return None
+    return (f"holds images of {size[0]}x{size[1]} (rows x columns) and the model reads {model_size[0]}x"
+            f"{model_size[1]}: the same size on its side, which resizing would only stretch.",
+            "save both in one layout: swap the last two axes of this array (x.swapaxes(-1, -2); e.g. series saved as "
+            "(N, L, C) beside (N, C, L)), or turn these images by 90 degrees.")  # fmt: skip
+
+
 def make_recipe(
     domain: Domain, shape: tuple[int, ...], pad: int | str = 0, source: Domain | None = None
 ) -> Recipe:
@@ -186,6 +201,9 @@ def make_recipe(
             _warn_outside_range(domain, source)
         return Recipe(ref.value_range, tuple(shape), 0, columns=tuple(named) if named else None,
                       column_ranges=column_ranges(ref.x))  # fmt: skip
+    turned = turned_note(tuple(domain.input_shape[-2:]), tuple(shape[1:]))
+    if turned:
+        raise TransferkitError(f"{domain.name} {turned[0]}", turned[1])
     side = min(domain.input_shape[-2:])
     scaled = tuple(domain.input_shape[-2:]) != tuple(shape[1:])  # at its own size, the shared layers say it
     if side < MIN_IMAGE_SIDE and scaled:  # (N, L, 1) sequences or 1x1 "images": nothing for a convolution to see
@@ -275,8 +293,10 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
             raise TransferkitError(
                 f"inputs of shape {tuple(x.shape)} do not fit the model, which takes {d} features per example, "
                 f"shape (N, {d}).",
-                f"pass one row of {d} features per example (one example: x.reshape(1, -1)), the columns it was trained on.",
-            )
+                f"pass one row of {d} features per example (one example: x.reshape(1, -1)), the columns it was trained on"
+                + ("." if recipe.columns or t.ndim < 2 else
+                   f" (series of another length: resample each to {d} values first, e.g. with np.interp)."),
+            )  # fmt: skip
         return t.reshape(len(t), -1)
     if t.ndim != 4:
         raise TransferkitError(
@@ -291,7 +311,11 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
         elif t.shape[1] in (3, 4) and c in (1, 3):  # colour (alpha dropped) to grey or RGB
             t = t[:, :3].mean(dim=1, keepdim=True) if c == 1 else t[:, :3]
         else:
-            last = f" If they are channels-last ({x.shape[-1]} channels), pass x.transpose(0, 3, 1, 2)." if x.ndim == 4 else ""
+            last = ""
+            if x.ndim == 4 and x.shape[-1] <= min(x.shape[1:3]):  # fewer channels than pixels a side
+                last = f" If they are channels-last ({x.shape[-1]} channels), pass x.transpose(0, 3, 1, 2)."
+            elif int(np.prod(x.shape[1:])) == c * h * w:  # e.g. (N, C, 1, L) for a model of (1, C, L)
+                last = f" If each example holds the model's {c}x{h}x{w} values, reshape: x.reshape(len(x), {c}, {h}, {w})."
             raise TransferkitError(
                 f"inputs of shape {tuple(x.shape)} read as {t.shape[1]} channels of {t.shape[2]}x{t.shape[3]} pixels "
                 f"cannot be mapped to the model's {c}.",
