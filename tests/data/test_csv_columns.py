@@ -82,8 +82,16 @@ def test_a_csv_without_a_header_but_with_text_labels_is_said_to_lack_the_header(
             load_domain(str(tmp_path / name))
         assert "add a header row" in e.value.fix
     (tmp_path / "named.csv").write_text("width,height,kind\n1.49,0.30,cat\n")  # a header, another label name
-    with pytest.raises(TransferkitError, match=r"no label column 'label' \(columns: \['width', 'height', 'kind'\]\)"):
+    with pytest.raises(TransferkitError, match=r"no label column 'label' \(columns: 'width', 'height', 'kind'\)"):
         load_domain(str(tmp_path / "named.csv"))
+    # a wide series: its first names alone hid the label column at its end; numbers were cut to 12 characters
+    header = [f"t{i}" for i in range(427)] + ["class"]
+    (tmp_path / "wide.csv").write_text(",".join(header) + "\n" + ",".join(["0.5"] * 427 + ["1"]) + "\n")
+    with pytest.raises(TransferkitError, match=r"columns: 't0', 't1', 't2', 't3', 't4', \.\.\. \(420 more\), 't425', 't426', 'class'\)"):
+        load_domain(str(tmp_path / "wide.csv"))
+    (tmp_path / "noheader.csv").write_text("6.0e+00,5.506709218025207520e-01,cat\n7.0e+00,0.25,dog\n")
+    with pytest.raises(TransferkitError, match=r"first row \(6, 0\.550671, cat\) holds values"):
+        load_domain(str(tmp_path / "noheader.csv"))
 
 
 def test_labels_that_are_not_whole_numbers_are_refused_not_made_class_names(tmp_path):
@@ -217,6 +225,10 @@ def test_spaces_around_labels_do_not_make_classes_in_a_csv_or_npz(tmp_path):
     np.savez(tmp_path / "table.npz", x=x, y=np.asarray([["a", "b"]] * 4))
     with pytest.raises(TransferkitError, match=r"y has shape \(4, 2\); it needs one label per example"):
         load_domain(str(tmp_path / "table.npz"))  # was flattened: "y has shape (8,) but x has 4 examples"
+    np.savez(tmp_path / "column.npz", x=x, y=np.asarray([[0], [1], [0], [1]]))
+    with pytest.raises(TransferkitError, match=r"y has shape \(4, 1\), a column, not a 1-D array of labels") as e:
+        load_domain(str(tmp_path / "column.npz"))  # was "y has shape (4, 1) but x has 4 examples"
+    assert "(y.ravel())" in e.value.fix
     np.savez(tmp_path / "empty.npz", x=x, y=np.asarray(["a", " ", "a", "b"]))
     with pytest.raises(TransferkitError, match=r"1 label\(s\) in y are empty \(the first at index 1\)"):
         load_domain(str(tmp_path / "empty.npz"))

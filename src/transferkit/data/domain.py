@@ -154,10 +154,12 @@ def validate_arrays(x: np.ndarray, y: np.ndarray, classes: list[str], name: str)
         raise TransferkitError(f"{name}: the data set is empty.", "give at least one example per class.")
     check_not_one_hot(y, len(x), name)
     if y.ndim != 1 or len(y) != len(x):
+        column = y.ndim == 2 and y.shape == (len(x), 1)  # one label per example, in a column
         raise TransferkitError(
-            f"{name}: y has shape {y.shape} but x has {len(x)} examples.",
-            "give one label per example: y as a 1-D array as long as x.",
-        )
+            f"{name}: y has shape {y.shape}" + (", a column, not a 1-D array of labels." if column
+                                                else f" but x has {len(x)} examples."),
+            "give one label per example: y as a 1-D array as long as x" + (" (y.ravel())." if column else "."),
+        )  # fmt: skip
     if not np.issubdtype(y.dtype, np.integer):
         raise TransferkitError(f"{name}: labels must be integers, got dtype {y.dtype}.", "store y as integer class indices 0..C-1.")
     if y.min() < 0 or y.max() >= len(classes):

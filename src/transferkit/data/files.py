@@ -407,7 +407,7 @@ def read_csv_rows(path: Path, known: set[str] | None = None) -> tuple[list[str],
         )
     if _looks_like_data(rows[0]) and not (known and _is_header_of(rows[0], known)):
         raise TransferkitError(
-            f"{path}: the first row holds numbers ({', '.join(v[:12] for v in rows[0][:3])}, ...), not column names; "
+            f"{path}: the first row holds numbers ({_cells(rows[0])}), not column names; "
             "the first row of a CSV is read as its header, so it would be lost.",
             "add a header row naming the columns (e.g. x0,x1,...,label); if the first row is a header of numeric "
             "names, give them non-numeric names (e.g. nm400) or save the inputs as a .npz.",
@@ -425,6 +425,21 @@ def _is_header_of(row: list[str], known: set[str]) -> bool:
     """Whether ``row`` names exactly the expected columns (each once; an extra name may be
     the label column): then numeric names are a header, not a row of values."""
     return len(set(row)) == len(row) and set(row) <= known and len(known - set(row)) <= 1
+
+
+def _cells(row: list[str], n: int = 3) -> str:
+    """The first ``n`` cells of a row for a message: numbers as numbers (``5.506e-01`` cut to
+    12 characters read 5.5), other text cut to 12 characters."""
+    shown = [f"{float(v):.6g}" if _is_number(v) else (v if len(v) <= 12 else v[:12] + "...") for v in row[:n]]
+    return ", ".join(shown) + (", ..." if len(row) > n else "")
+
+
+def _names(header: list[str]) -> str:
+    """A header for a message: all of it, or its first 5 and last 3 names (a label column is
+    often the last; a wide series' first names alone hid it)."""
+    if len(header) <= 8:
+        return ", ".join(map(repr, header))
+    return f"{', '.join(map(repr, header[:5]))}, ... ({len(header) - 8} more), {', '.join(map(repr, header[-3:]))}"
 
 
 def _looks_like_data(header: list[str]) -> bool:
@@ -547,13 +562,13 @@ def load_csv(path: Path, label_column: str) -> Domain:
     if label_column not in header:
         if len(header) > 1 and (_looks_like_data(header[:-1]) or _looks_like_data(header[1:])):  # a label at one end
             raise TransferkitError(
-                f"{path}: no label column {label_column!r}, and its first row ({', '.join(v[:12] for v in header[:3])}, "
-                "...) holds values, not column names: the file seems to have no header row.",
+                f"{path}: no label column {label_column!r}, and its first row ({_cells(header)}) holds values, not "
+                "column names: the file seems to have no header row.",
                 "add a header row naming the columns (e.g. x0,x1,...,label); if that row is the header, name its "
                 "label column with `label_column:`.",
             )
         raise TransferkitError(
-            f"{path}: no label column {label_column!r} (columns: {header[:8]}{'...' if len(header) > 8 else ''}).",
+            f"{path}: no label column {label_column!r} (columns: {_names(header)}).",
             "name the label column with `label_column:` in the experiment file (`--label-column` for rank).",
         )
     li = header.index(label_column)
