@@ -25,6 +25,18 @@ def test_list(capsys):
         assert word in out
 
 
+def test_python_dash_m_runs_the_cli():
+    """``python -m transferkit`` failed: no __main__ module."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "transferkit", "list"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "mnist5k" in done.stdout, done.stderr
+    bad = subprocess.run([sys.executable, "-m", "transferkit", "run", "missing.yaml"], capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    assert bad.returncode == 2 and bad.stderr.startswith("transferkit: error:"), bad.stderr
+
+
 def test_every_command_takes_threads(capsys):
     import torch
 
