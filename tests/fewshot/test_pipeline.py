@@ -12,7 +12,7 @@ import torch
 
 from tests.conftest import make_images
 from transferkit.cli import main
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.fewshot import experiment as fewshot_experiment
 from transferkit.fewshot import sample_episodes
 from transferkit.fewshot.config import MethodSpec, load_fewshot_config
@@ -357,7 +357,8 @@ def test_the_report_warns_of_case_twins_and_says_when_negative_transfer_was_not_
     d = np.load(tgt)
     np.savez(tmp_path / "novel.npz", x=d["x"], y=d["y"], classes=np.array(["A", "x", "y", "z"]))  # 'A' vs source 'a'
     cfg = tiny(src, tmp_path / "novel.npz", k_shot=[1], methods=["prototypes"])
-    summary = run_fewshot({**cfg, "seeds": 1}, out=tmp_path / "run", progress=False)
+    with pytest.warns(TransferkitWarning, match="'A' differs from the source class 'a' only in case"):  # progress off
+        summary = run_fewshot({**cfg, "seeds": 1}, out=tmp_path / "run", progress=False)  # was said as progress only
     assert summary["notes"] and "'A' differs from the source class 'a' only in case" in summary["notes"][0]
     report = (tmp_path / "run" / "report.md").read_text()
     assert "**Warning:** novel class 'A'" in report and "**Negative transfer was not checked:**" in report
@@ -375,6 +376,15 @@ def test_the_report_warns_of_case_twins_and_says_when_negative_transfer_was_not_
 
     summary["target"]["cross_domain"] = True  # the same classes in another data set, on purpose: nothing to warn of
     assert twin_warnings(summary) == []
+    np.savez(tmp_path / "three.npz", x=d["x"], y=d["y"], classes=np.array(["A", "B", "C", "z"]))  # all three twins
+    (tmp_path / "fs.yaml").write_text(yaml.safe_dump({**tiny(src, tmp_path / "three.npz", k_shot=[1],
+                                                             methods=["prototypes"]), "seeds": 1}))  # fmt: skip
+    capsys.readouterr()
+    assert main(["fewshot", str(tmp_path / "fs.yaml"), "--out", str(tmp_path / "cli3"), "--quiet"]) == 0
+    said = capsys.readouterr()
+    assert said.err.count("only in case") == 1 and said.out.count("but for case") == 1  # was a line a class, each
+    assert "3 novel classes differ from source classes only in case: 'A' (source 'a'), 'B' (source 'b')" in said.err
+    assert "warning: 3 novel classes ('A', 'B', 'C') may be source classes" in said.out
 
 
 def test_repeated_novel_inputs_are_said_and_never_support_and_query_at_once(npz_pair, tmp_path, monkeypatch):
@@ -387,8 +397,9 @@ def test_repeated_novel_inputs_are_said_and_never_support_and_query_at_once(npz_
                         lambda *a, groups=None, **kw: given.append(groups) or sample_episodes(*a, groups=groups, **kw))  # fmt: skip
     np.savez(tmp_path / "twice.npz", x=np.concatenate([d["x"], d["x"]]), y=np.concatenate([d["y"], d["y"]]),
              classes=d["classes"])  # fmt: skip
-    summary = run_fewshot({**tiny(src, tmp_path / "twice.npz", k_shot=[3], methods=["prototypes"]), "seeds": 1},
-                          out=tmp_path / "run", progress=False)  # fmt: skip
+    with pytest.warns(TransferkitWarning, match="exact copies of another one"):  # not only a progress line
+        summary = run_fewshot({**tiny(src, tmp_path / "twice.npz", k_shot=[3], methods=["prototypes"]), "seeds": 1},
+                              out=tmp_path / "run", progress=False)  # fmt: skip
     n = len(d["y"])
     assert f"{n} of the {2 * n} novel-class examples are exact copies of another one" in summary["notes"][0]
     assert "**Warning:** " + summary["notes"][0] in (tmp_path / "run" / "report.md").read_text()
@@ -546,3 +557,19 @@ def test_the_few_shot_source_trains_with_rotation_and_scaling_by_default_and_the
 
     assert source_augment("affine", SimpleNamespace(source_recipe=TextRecipe("hf:x", 16))) == "none"  # texts: no crash
     assert _augment_words("affine") == "; trained with random shifts, rotations and scaling (`source.augment`)"
+
+
+def test_a_weak_source_is_a_warning_the_api_and_quiet_cli_see(npz_pair, tmp_path, monkeypatch, capsys):
+    """It was a progress line only: progress=False and --quiet hid it (the report had it)."""
+    src, tgt = npz_pair
+    monkeypatch.setattr(fewshot_experiment, "check_source", lambda *a: "source validation accuracy 10.0 % is weak")
+    cfg = {**tiny(src, tgt, k_shot=[1], methods=["prototypes"]), "seeds": 1}
+    with pytest.warns(TransferkitWarning, match="source validation accuracy 10.0 % is weak"):
+        summary = run_fewshot(cfg, out=tmp_path / "run", progress=False)
+    assert summary["source"]["models"]["0"]["warning"] == "source validation accuracy 10.0 % is weak"
+    import yaml
+
+    (tmp_path / "fs.yaml").write_text(yaml.safe_dump(cfg))
+    capsys.readouterr()
+    assert main(["fewshot", str(tmp_path / "fs.yaml"), "--out", str(tmp_path / "cli"), "--quiet"]) == 0
+    assert "transferkit: warning: source validation accuracy 10.0 % is weak" in capsys.readouterr().err

@@ -15,6 +15,7 @@ Python::
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ import torch
 
 from transferkit.data.files import CLASSES_FROM_LABELS
 from transferkit.data.overlap import LEAK_SHARE, count_test_in_source
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.evaluate.prepare import Prepared, prepare
 from transferkit.evaluate.protocol import check_source, resolve_device, train_source
 from transferkit.fewshot.config import FewShotExperiment, load_fewshot_config
@@ -84,8 +85,8 @@ def check_classes(cfg: FewShotExperiment, data: Prepared) -> list[str]:
     src, tgt = data.source, data.target
     if src is None:  # pretrained weights without source data: their classes are unknown here
         return []
-    notes = [f"novel class {c!r} differs from the source class {twin!r} only in case; if they are the same class, "
-             "it is not novel and its accuracy is inflated." for c, twin in case_twins(tgt.classes, src.classes)]
+    twins = case_twins(tgt.classes, src.classes)
+    notes = [twins_note(twins)] if twins else []
     same_data = src.name.split("[")[0] == tgt.name.split("[")[0]
     if cfg.fewshot.cross_domain:
         if same_data:
@@ -121,6 +122,17 @@ def check_classes(cfg: FewShotExperiment, data: Prepared) -> list[str]:
     return _check_copies(src, tgt) + notes
 
 
+def twins_note(twins: list[tuple[str, str]]) -> str:
+    """One note for all novel classes named like a source class but for case (one line, not one a class)."""
+    if len(twins) == 1:
+        (c, twin), = twins
+        return (f"novel class {c!r} differs from the source class {twin!r} only in case; if they are the same class, "
+                "it is not novel and its accuracy is inflated.")
+    pairs = ", ".join(f"{c!r} (source {twin!r})" for c, twin in twins[:5]) + (", ..." if len(twins) > 5 else "")
+    return (f"{len(twins)} novel classes differ from source classes only in case: {pairs}; if they are the same "
+            "classes, they are not novel and their accuracy is inflated.")
+
+
 def copies_note(copies: int, total: int) -> str:
     """The report's note on novel-class inputs that repeat (``copies``: inputs beyond the first
     of each set of identical ones)."""
@@ -154,8 +166,8 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     exp = cfg.experiment()
     data = prepare(exp, test_split=False)  # episodes hold their own queries
     notes = check_classes(cfg, data)
-    for note in notes:
-        say(f"warning: {note}")
+    for note in notes:  # warnings, not progress lines: said with --quiet and to the API's caller too
+        warnings.warn(note, TransferkitWarning, stacklevel=2)
     methods = resolve_methods(fs.methods)
     for m in methods:  # e.g. source_only needs the source's classes: refuse before any training
         if m.method is not None:
@@ -168,7 +180,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     copies = len(groups) - len(np.unique(groups))
     if copies:
         run.notes.append(copies_note(copies, len(groups)))
-        say(f"warning: {run.notes[-1]}")
+        warnings.warn(run.notes[-1], TransferkitWarning, stacklevel=2)
     episodes = {  # the largest K first: a class too small for it is named with the fix that suits every K
         k: sample_episodes(y, fs.n_way, k, fs.n_query, fs.episodes, seed=fs.episode_seed + k,
                            class_names=data.target.classes, groups=groups if copies else None)
@@ -191,7 +203,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
         warning = check_source(exp, data, seed, src.val_accuracy)
         if warning:
             run.sources[seed]["warning"] = warning
-            say(f"warning: {warning}")
+            warnings.warn(warning, TransferkitWarning, stacklevel=2)
         source_x, source_y = _source_training_split(data, seed, device)
         cache = cache_features(source_model, x, y, source_x, blocks=fs.blocks, seed=seed)
         run.features[seed] = {"examples": len(y), "dim": int(cache.features.shape[1]), "seconds": cache.seconds}

@@ -251,10 +251,18 @@ def twin_warnings(summary: dict) -> list[str]:
     (said next to them: the note under the source is easy to miss)."""
     if summary["target"].get("cross_domain"):
         return []  # the target repeats the source's classes on purpose
-    return [f"novel class {c!r} may be the source class {twin!r} (the same name but for case): if it is, it is not "
-            "novel, and its accuracy (its column in the per-class table) raises every mean above; leave it out "
-            "(`target.classes`) to measure the others." for c, twin in case_twins(summary["target"]["classes"],
-                                                                                  summary["source"]["classes"])]  # fmt: skip
+    twins = case_twins(summary["target"]["classes"], summary["source"]["classes"])
+    if len(twins) == 1:
+        (c, twin), = twins
+        return [f"novel class {c!r} may be the source class {twin!r} (the same name but for case): if it is, it is not "
+                "novel, and its accuracy (its column in the per-class table) raises every mean above; leave it out "
+                "(`target.classes`) to measure the others."]  # fmt: skip
+    if not twins:
+        return []
+    names = ", ".join(f"{c!r}" for c, _ in twins[:5]) + (", ..." if len(twins) > 5 else "")
+    return [f"{len(twins)} novel classes ({names}) may be source classes (the same names but for case): if they are, "
+            "they are not novel, and their accuracy (their columns in the per-class table) raises every mean above; "
+            "leave them out (`target.classes`) to measure the others."]  # fmt: skip
 
 
 def choice_lines(summary: dict) -> list[str]:
