@@ -21,6 +21,7 @@ from transferkit.fewshot.episodes import case_twins
 from transferkit.fewshot.evaluate import confidence_interval
 from transferkit.fewshot.experiment import FewShotRun
 from transferkit.report.plots import plot_method, save_figure
+from transferkit.report.recipe import describe_recipe
 from transferkit.report.summary import package_versions
 from transferkit.report.table import points
 from transferkit.train.augment import augmenter
@@ -107,9 +108,12 @@ def build_summary(run: FewShotRun) -> dict:
                    "classes": data.source.classes if data.source else [],
                    "examples": len(data.source.y) if data.source else 0,
                    "augment": source_augment(cfg.source.augment, data) if data.source else None,
+                   "recipe": data.source_recipe.to_dict() if data.source_recipe is not None else None,
+                   "input_shape": _image_shape(data.source),
                    "models": {str(s): v for s, v in run.sources.items()}},
         "target": {"data": cfg.target.data, "classes": data.target.classes, "examples": len(data.target.y),
-                   "cross_domain": fs.cross_domain},
+                   "cross_domain": fs.cross_domain, "recipe": data.target_recipe.to_dict(),
+                   "input_shape": _image_shape(data.target)},
         "protocol": {"n_way": fs.n_way, "k_shot": fs.k_shot, "n_query": fs.n_query, "episodes": fs.episodes,
                      "train_episodes": fs.train_episodes, "episode_seed": fs.episode_seed,
                      "feature_blocks": fs.blocks or "all"},
@@ -123,7 +127,19 @@ def build_summary(run: FewShotRun) -> dict:
     }  # fmt: skip
 
 
-def _cell(row: dict | None) -> str:
+def _image_shape(domain) -> list[int] | None:
+    """A domain's own (C, H, W) if it holds images (for "resized from HxW"), else None."""
+    return list(domain.input_shape) if getattr(domain, "is_image", False) else None
+
+
+def _inputs(part: dict, source_scale: bool = False) -> str:
+    """How a part's raw inputs became model inputs, or "" (older summaries lack the recipe)."""
+    if not part.get("recipe"):
+        return ""
+    return describe_recipe(part["recipe"], source_scale=source_scale, native=part.get("input_shape"))
+
+
+def _cell(row: dict | None, scratch: dict | None = None) -> str:
     if row is None:
         return "—"
     half, lo_hi = row["ci95_half_width"], row.get("accuracy_ci95")
@@ -137,7 +153,12 @@ def _cell(row: dict | None) -> str:
         lo_hi = row.get("gain_ci95")
         interval = f" [{points(lo_hi[0], '+')}, {points(lo_hi[1], '+')}]" if lo_hi else ""
         over = f" over {row['gain_episodes']} episodes" if row.get("gain_episodes") is not None else ""
-        gain = f"; {100 * row['gain_vs_scratch']:+.1f}{interval} vs scratch{over}{flag}"
+        there = ""
+        if scratch is not None and scratch.get("episodes") == row.get("gain_episodes") != row["episodes"]:
+            # the gain's own two means: this method on scratch's episodes is not its mean over all of its own
+            here = scratch["accuracy_mean"] + row["gain_vs_scratch"]
+            there = f": {100 * here:.1f} vs {100 * scratch['accuracy_mean']:.1f} on those"
+        gain = f"; {100 * row['gain_vs_scratch']:+.1f}{interval} vs scratch{over}{there}{flag}"
     return f"{100 * row['accuracy_mean']:.1f}{ci} ({row['episodes']} episodes{gain})"
 
 
@@ -148,9 +169,12 @@ def markdown_table(summary: dict) -> str:
     lines = ["| method | " + " | ".join(f"{n}-way {k}-shot" for k in ks) + " |", "|---" * (len(ks) + 1) + "|"]
     transductive = {r["method"] for r in summary["results"] if r.get("transductive")}
     for method in dict.fromkeys(r["method"] for r in summary["results"]):
+        scratch = {r["shots"]: r for r in summary["results"] if r["method"] == "scratch"}
         cells = [
-            _cell(next((r for r in summary["results"] if r["method"] == method and r["shots"] == k), None)) for k in ks
-        ]
+            _cell(next((r for r in summary["results"] if r["method"] == method and r["shots"] == k), None),
+                  scratch.get(k))
+            for k in ks
+        ]  # fmt: skip
         lines.append(f"| {method}{' †' if method in transductive else ''} | " + " | ".join(cells) + " |")
     if transductive:
         lines += ["", "† transductive: predicts each episode's queries together, using them as unlabelled examples "
@@ -195,10 +219,12 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         (f"- **Source** (base classes): `{src['data']}` — {src['examples']} examples, classes {src['classes']}"
          f"{_augment_words(src.get('augment'))}" if src["classes"] else f"- **Source**: `{src['data']}`, pretrained weights only (no source data, so the "
          "novelty of the target classes was not checked)"),
+        *([f"  - inputs: {_inputs(src)}"] if _inputs(src) else []),
         *(_source_line(s, m) for s, m in src["models"].items()),
         *(f"  - **Warning:** {note}" for note in summary.get("notes") or []),
         f"- **Novel classes**: `{tgt['data']}` — {tgt['examples']} examples, classes {tgt['classes']}"
-        + (" (cross-domain: another data set; class names may repeat the source's)" if tgt["cross_domain"] else ""),
+        + (" (cross-domain: another data set; class names may repeat the source's)" if tgt["cross_domain"] else "")
+        + (f"; inputs: {_inputs(tgt, source_scale=bool(src['classes']))}" if _inputs(tgt) else ""),
         f"- **Episodes**: {p['n_way']}-way, K in {p['k_shot']}, {p['n_query']} queries per class; "
         f"{_episode_counts(summary)}; features from shared blocks: {p['feature_blocks']}",
         f"- **Wall time**: {summary['wall_time_s']:.1f} s", "",
@@ -287,8 +313,12 @@ def class_lines(summary: dict, max_classes: int = 20) -> list[str]:
         rows = [r for r in summary["results"] if r["shots"] == k and r.get("per_class_accuracy")]
         if not rows:
             continue
+        every = summary["protocol"].get("episodes", 0)
+        fewer = [r for r in rows if r.get("episodes", every) < every]  # methods that train a network per episode
+        which = (f"; {', '.join(r['method'] for r in fewer)} over the first {fewer[0]['episodes']} episodes only, "
+                 f"so {'its column is' if len(fewer) == 1 else 'their columns are'} noisier" if fewer else "")  # fmt: skip
         out += [f"**Accuracy per novel class, K = {k}** (%: a class's queries classified correctly, over "
-                "every episode that drew it and every source seed):", "",
+                f"every episode that drew it and every source seed{which}):", "",
                 "| method | " + " | ".join(classes) + " |", "|---" * (len(classes) + 1) + "|"]  # fmt: skip
         for r in rows:
             acc = r["per_class_accuracy"]
