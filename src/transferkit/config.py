@@ -213,8 +213,28 @@ def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
         got = err.get("input")
         msg = err["msg"].removeprefix("Value error, ")  # pydantic's prefix to a validator's own message
         got_s = "" if isinstance(got, dict) else f" (got {got!r})"  # a whole section says nothing more
+        known = _fields_at(model, err["loc"][:-1]) if err["type"] == "extra_forbidden" else None
+        if known:  # a misspelt field: name the valid ones there, closest first
+            msg = "no such field"
+            fix = f"use one of: {did_you_mean(str(err['loc'][-1]), known)}."
         text = f"{where}: field `{field}`: {msg}{got_s}"
         raise TransferkitError(text if text.endswith(".") else text + ".", fix) from None
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str] | None:
+    """The field names of the (nested) section of ``model`` at ``loc``, or None if it is not one."""
+    import typing
+
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return None
+        inner = [a for a in (field.annotation, *typing.get_args(field.annotation))
+                 if isinstance(a, type) and issubclass(a, BaseModel)]  # fmt: skip
+        if not inner:
+            return None
+        model = inner[0]
+    return sorted(model.model_fields)
 
 
 def read_experiment(

@@ -178,3 +178,23 @@ def test_ink_and_background_swapped_between_source_and_target_is_said(tmp_path):
         warnings.simplefilter("error", TransferkitWarning)
         same = prepare(load_config(None, raw=tiny_experiment(tmp_path / "same.npz", tmp_path / "light_on_dark.npz")))
     assert not any("swapped" in n for n in same.notes)
+
+
+def test_a_misspelt_field_is_named_with_the_valid_ones_closest_first(tmp_path):
+    """It said "Extra inputs are not permitted" and "see configs/ ... for valid fields"."""
+    from transferkit.errors import TransferkitError
+    from transferkit.fewshot.config import load_fewshot_config
+
+    raw = tiny_experiment(tmp_path / "s.npz", tmp_path / "t.npz")
+    with pytest.raises(TransferkitError, match=r"field `source.epoch`: no such field \(got 3\)") as e:
+        load_config(None, ["source.epoch=3"], raw)
+    assert e.value.fix.startswith("use one of: epochs, ")
+    with pytest.raises(TransferkitError, match=r"field `nme`: no such field") as e:
+        load_config(None, ["nme=x"], raw)
+    assert e.value.fix.startswith("use one of: name, ")
+    few = {"source": {"data": "mnist5k"}, "target": {"data": "optdigits"}}
+    with pytest.raises(TransferkitError, match=r"field `fewshot.nway`: no such field") as e:
+        load_fewshot_config(None, ["fewshot.nway=5"], few)
+    assert e.value.fix.startswith("use one of: n_way, ")
+    with pytest.raises(TransferkitError, match=r"field `fewshot.n_way`: Input should be greater than or equal to 2"):
+        load_fewshot_config(None, ["fewshot.n_way=1"], few)  # other errors keep pydantic's words
