@@ -104,21 +104,7 @@ class ExperimentConfig(Strict):
     @field_validator("methods", mode="before")
     @classmethod
     def _methods(cls, v: Any) -> Any:
-        if not isinstance(v, list) or not v:
-            raise ValueError("methods must be a non-empty list")
-        out = []
-        for m in v:
-            if isinstance(m, str):
-                out.append({"name": m})
-            elif isinstance(m, dict) and len(m) == 1 and "name" not in m:
-                (name, params), = m.items()
-                if params is not None and not isinstance(params, dict):
-                    raise ValueError(f"method {name!r} has parameters {params!r}, not a mapping of names to values; "
-                                     f"write `- {name}: {{steps: 200}}`, or `- {name}` for its defaults")  # fmt: skip
-                out.append({"name": name, "params": params or {}})
-            else:
-                out.append(m)
-        return out
+        return method_specs(v)
 
     @field_validator("seeds", mode="before")
     @classmethod
@@ -200,6 +186,31 @@ def _check_method_names(raw: Any, where: str) -> None:
         if isinstance(name, str) and name not in METHODS:
             raise TransferkitError(f"{where}: field `methods.{i}`: unknown method {name!r}.",
                                    f"use one of: {did_you_mean(name, sorted(METHODS))}.")  # fmt: skip
+
+
+def method_specs(v: Any) -> Any:
+    """A ``methods`` field as a list of ``{name, params}``: each item a name, ``{name: params}`` or
+    ``{name:, params:}``; one name alone (``--set methods=head``, as ``shots=3`` is [3]) and a
+    mapping of names to parameters (``{head: {}, finetune: {steps: 100}}``) are lists too."""
+    if isinstance(v, str):
+        v = [v]
+    elif isinstance(v, dict) and "name" not in v:
+        v = [{name: params} for name, params in v.items()]
+    if not isinstance(v, list) or not v:
+        raise ValueError("methods must be a non-empty list")
+    out = []
+    for m in v:
+        if isinstance(m, str):
+            out.append({"name": m})
+        elif isinstance(m, dict) and len(m) == 1 and "name" not in m:
+            (name, params), = m.items()
+            if params is not None and not isinstance(params, dict):
+                raise ValueError(f"method {name!r} has parameters {params!r}, not a mapping of names to values; "
+                                 f"write `- {name}: {{steps: 200}}`, or `- {name}` for its defaults")  # fmt: skip
+            out.append({"name": name, "params": params or {}})
+        else:
+            out.append(m)
+    return out
 
 
 def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):

@@ -198,3 +198,17 @@ def test_a_misspelt_field_is_named_with_the_valid_ones_closest_first(tmp_path):
     assert e.value.fix.startswith("use one of: n_way, ")
     with pytest.raises(TransferkitError, match=r"field `fewshot.n_way`: Input should be greater than or equal to 2"):
         load_fewshot_config(None, ["fewshot.n_way=1"], few)  # other errors keep pydantic's words
+
+
+def test_one_method_name_or_a_mapping_of_methods_is_a_list(tmp_path):
+    """--set fewshot.methods=prototypes was refused ("must be a non-empty list") while k_shot=3 was [3]."""
+    from transferkit.fewshot.config import load_fewshot_config
+
+    raw = tiny_experiment(tmp_path / "s.npz", tmp_path / "t.npz")
+    assert [m.name for m in load_config(None, ["methods=head"], raw).methods] == ["head"]
+    cfg = load_config(None, None, {**raw, "methods": {"head": None, "finetune": {"steps": 7}}})
+    assert [(m.name, m.params) for m in cfg.methods] == [("head", {}), ("finetune", {"steps": 7})]
+    few = {"source": {"data": "mnist5k"}, "target": {"data": "optdigits"}}
+    assert [m.name for m in load_fewshot_config(None, ["fewshot.methods=prototypes"], few).fewshot.methods] == ["prototypes"]
+    with pytest.raises(Exception, match="method 'head' has parameters 3, not a mapping"):
+        load_fewshot_config(None, None, {**few, "fewshot": {"methods": [{"head": 3}]}})  # as run refuses it

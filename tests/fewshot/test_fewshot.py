@@ -120,6 +120,7 @@ def test_class_with_too_few_examples_is_named():
     with pytest.raises(TransferkitError, match="class 0 has 20") as info:  # every class short: leaving out cannot help
         sample_episodes(labels, n_way=3, k_shot=10, n_query=15)
     assert "leave those classes out" not in info.value.fix and info.value.fix.endswith("at most 4.")
+    assert info.value.fix == "give those classes at least 25 examples each, or lower k_shot + n_query to at most 4."
     one = np.concatenate([np.repeat([0, 1, 2], 20), [5]])
     with pytest.raises(TransferkitError, match="class 5 has 1") as info:  # no K + Q fits one example: not offered
         sample_episodes(one, n_way=3, k_shot=1, n_query=15)

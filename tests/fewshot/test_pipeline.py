@@ -593,3 +593,11 @@ def test_the_report_says_how_inputs_were_prepared_and_what_the_gain_compares(npz
     on_those = 100 * (scratch["accuracy_mean"] + proto["gain_vs_scratch"])
     assert f"vs scratch over 2 episodes: {on_those:.1f} vs {100 * scratch['accuracy_mean']:.1f} on those" in report
     assert "; scratch over the first 2 episodes only, so its column is noisier):" in report
+
+
+def test_one_episode_is_said_in_the_singular():
+    from transferkit.fewshot.report import _cell
+
+    row = {"ci95_half_width": None, "accuracy_mean": 0.5, "episodes": 1, "gain_vs_scratch": 0.1, "gain_episodes": 1,
+           "gain_ci95": None, "negative_transfer": False}  # fmt: skip
+    assert _cell(row) == "50.0 (1 episode; +10.0 vs scratch over 1 episode)"  # was "1 episodes"

@@ -31,6 +31,7 @@ from transferkit.config import (
     SourceConfig,
     Strict,
     TargetConfig,
+    method_specs,
     read_experiment,
     resolve_data_path,
     seeds_from_count,
@@ -78,14 +79,7 @@ class FewShotSection(Strict):
     @field_validator("methods", mode="before")
     @classmethod
     def _methods(cls, v: Any) -> Any:
-        if not isinstance(v, list) or not v:
-            raise ValueError("methods must be a non-empty list")
-        out = []
-        for m in v:
-            if isinstance(m, dict) and len(m) == 1 and "name" not in m:
-                ((name, params),) = m.items()
-                m = {"name": name, "params": params or {}}
-            out.append({"name": m} if isinstance(m, str) else m)
+        out = method_specs(v)  # as `transferkit run` reads its methods
         names = [m.get("name") if isinstance(m, dict) else None for m in out]
         if len(set(names)) != len(names):
             raise ValueError(f"methods {names} list a method twice")

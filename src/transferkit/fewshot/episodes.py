@@ -38,6 +38,11 @@ class Episode:
         return len(self.classes)
 
 
+def _either(ways: list[str]) -> str:
+    """Alternatives as one sentence: "a.", "a, or b.", "a, b, or c."."""
+    return (", ".join(ways[:-1]) + ", or " + ways[-1] if len(ways) > 1 else ways[0]) + "."
+
+
 def sample_episodes(
     labels: np.ndarray,
     n_way: int = 5,
@@ -111,12 +116,11 @@ def sample_episodes(
         raise TransferkitError(
             f"Each class needs k_shot + n_query = {k_shot} + {n_query} = {need} examples, "
             f"but {listed}{more}.",
-            f"give those classes at least {need} examples each"
-            + (f", lower k_shot + n_query to at most {min(n for _, n in short)}" if min(n for _, n in short) >= 2 else "")
-            + (", or leave those classes out (`target.classes` in an experiment file)"
-               if len(classes) - len(short) >= n_way else "")
-            + ".",
-        )
+            _either([f"give those classes at least {need} examples each"]
+                    + ([f"lower k_shot + n_query to at most {min(n for _, n in short)}"] if min(n for _, n in short) >= 2 else [])
+                    + (["leave those classes out (`target.classes` in an experiment file)"]
+                       if len(classes) - len(short) >= n_way else [])),
+        )  # fmt: skip
 
     rng = np.random.default_rng(seed)
     order = np.argsort(labels, kind="stable")

@@ -63,8 +63,13 @@ class EpisodeResult:
     def __str__(self) -> str:
         return (
             f"{self.method}: {100 * self.mean:.2f} ± {100 * self.ci95:.2f} % "
-            f"({len(self.accuracies)} episodes, {self.seconds:.2f} s)"
+            f"({count_episodes(len(self.accuracies))}, {self.seconds:.2f} s)"
         )
+
+
+def count_episodes(n: int) -> str:
+    """The words for ``n`` episodes: "1 episode", "600 episodes"."""
+    return f"{n} episode{'' if n == 1 else 's'}"
 
 
 def confidence_interval(accuracies: np.ndarray, std_floor: float = 0.0) -> tuple[float, float]:

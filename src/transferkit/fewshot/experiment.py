@@ -30,7 +30,7 @@ from transferkit.evaluate.prepare import Prepared, prepare
 from transferkit.evaluate.protocol import check_source, resolve_device, train_source
 from transferkit.fewshot.config import FewShotExperiment, load_fewshot_config
 from transferkit.fewshot.episodes import case_twins, check_novel, copy_groups, sample_episodes
-from transferkit.fewshot.evaluate import EpisodeResult
+from transferkit.fewshot.evaluate import EpisodeResult, count_episodes
 from transferkit.fewshot.pipeline import (
     EpisodeSetting,
     cache_features,
@@ -233,7 +233,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
                                                  bool(m.fewshot is not None and m.fewshot.transductive)))  # fmt: skip
                 said_seed = f" seed={seed}" if m.uses_source else " (no source)"  # scratch: one run for all seeds
                 say(f"{m.label} {fs.n_way}-way {k}-shot{said_seed}: {100 * res.mean:.1f} % "
-                    f"({len(res.accuracies)} episodes, {res.seconds:.2f} s)")  # fmt: skip
+                    f"({count_episodes(len(res.accuracies))}, {res.seconds:.2f} s)")  # fmt: skip
         if run.example is None:
             run.example = _example(methods, cache, episodes[fs.k_shot[0]][0], fs.k_shot[0])
     run.wall_time_s = time.perf_counter() - start

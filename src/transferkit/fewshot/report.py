@@ -18,7 +18,7 @@ from transferkit.atomic import atomic_folder, write_json, write_text
 from transferkit.evaluate.stats import paired_gain as stats_paired_gain
 from transferkit.evaluate.stats import t_interval
 from transferkit.fewshot.episodes import case_twins
-from transferkit.fewshot.evaluate import confidence_interval
+from transferkit.fewshot.evaluate import confidence_interval, count_episodes
 from transferkit.fewshot.experiment import FewShotRun
 from transferkit.report.plots import plot_method, save_figure
 from transferkit.report.recipe import describe_recipe
@@ -152,14 +152,14 @@ def _cell(row: dict | None, scratch: dict | None = None) -> str:
         flag = " **negative**" if row["negative_transfer"] else ""
         lo_hi = row.get("gain_ci95")
         interval = f" [{points(lo_hi[0], '+')}, {points(lo_hi[1], '+')}]" if lo_hi else ""
-        over = f" over {row['gain_episodes']} episodes" if row.get("gain_episodes") is not None else ""
+        over = f" over {count_episodes(row['gain_episodes'])}" if row.get("gain_episodes") is not None else ""
         there = ""
         if scratch is not None and scratch.get("episodes") == row.get("gain_episodes") != row["episodes"]:
             # the gain's own two means: this method on scratch's episodes is not its mean over all of its own
             here = scratch["accuracy_mean"] + row["gain_vs_scratch"]
             there = f": {100 * here:.1f} vs {100 * scratch['accuracy_mean']:.1f} on those"
         gain = f"; {100 * row['gain_vs_scratch']:+.1f}{interval} vs scratch{over}{there}{flag}"
-    return f"{100 * row['accuracy_mean']:.1f}{ci} ({row['episodes']} episodes{gain})"
+    return f"{100 * row['accuracy_mean']:.1f}{ci} ({count_episodes(row['episodes'])}{gain})"
 
 
 def markdown_table(summary: dict) -> str:
@@ -315,7 +315,7 @@ def class_lines(summary: dict, max_classes: int = 20) -> list[str]:
             continue
         every = summary["protocol"].get("episodes", 0)
         fewer = [r for r in rows if r.get("episodes", every) < every]  # methods that train a network per episode
-        which = (f"; {', '.join(r['method'] for r in fewer)} over the first {fewer[0]['episodes']} episodes only, "
+        which = (f"; {', '.join(r['method'] for r in fewer)} over the first {count_episodes(fewer[0]['episodes'])} only, "
                  f"so {'its column is' if len(fewer) == 1 else 'their columns are'} noisier" if fewer else "")  # fmt: skip
         out += [f"**Accuracy per novel class, K = {k}** (%: a class's queries classified correctly, over "
                 f"every episode that drew it and every source seed{which}):", "",
