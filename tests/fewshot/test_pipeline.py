@@ -601,3 +601,29 @@ def test_one_episode_is_said_in_the_singular():
     row = {"ci95_half_width": None, "accuracy_mean": 0.5, "episodes": 1, "gain_vs_scratch": 0.1, "gain_episodes": 1,
            "gain_ci95": None, "negative_transfer": False}  # fmt: skip
     assert _cell(row) == "50.0 (1 episode; +10.0 vs scratch over 1 episode)"  # was "1 episodes"
+
+
+def test_blocks_beyond_the_shared_layers_are_refused_before_the_source_trains(npz_pair, tmp_path, monkeypatch):
+    src, tgt = npz_pair
+    trained = []
+    monkeypatch.setattr(fewshot_experiment, "train_source", lambda *a, **k: trained.append(1) / 0)
+    with pytest.raises(TransferkitError, match=r"blocks=7 is outside 1\.\.\d"):
+        run_fewshot({**tiny(src, tgt, blocks=7), "seeds": 1}, out=tmp_path / "run", progress=False)
+    assert not trained and not (tmp_path / "run").exists()  # it trained a source first, then failed
+
+
+def test_a_run_without_a_fewshot_section_says_it_uses_the_defaults(monkeypatch):
+    """They train scratch and finetune on 50 episodes per K: minutes, with no word of why."""
+    from transferkit.fewshot.experiment import evaluate_fewshot
+
+    monkeypatch.setattr(fewshot_experiment, "prepare", lambda *a, **k: 1 / 0)  # stop right after the note
+    said = []
+    cfg = load_fewshot_config(None, raw={"source": {"data": "mnist5k"}, "target": {"data": "optdigits"}})
+    with pytest.raises(ZeroDivisionError):
+        evaluate_fewshot(cfg, said.append)
+    assert said and said[0].startswith("no `fewshot:` section, so the defaults: 5-way, K = [1, 5], 600 episodes")
+    said.clear()
+    with pytest.raises(ZeroDivisionError):
+        evaluate_fewshot(load_fewshot_config(None, raw={**cfg.model_dump(mode="json"), "fewshot": {"n_way": 5}}),
+                         said.append)  # fmt: skip
+    assert not said

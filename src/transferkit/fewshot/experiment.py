@@ -163,6 +163,11 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     start = time.perf_counter()
     say = say or (lambda _msg: None)
     fs = cfg.fewshot
+    if "fewshot" not in cfg.model_fields_set:  # the defaults train networks on many episodes: say why it takes long
+        said = ", ".join(m.name for m in fs.methods)
+        say(f"no `fewshot:` section, so the defaults: {fs.n_way}-way, K = {fs.k_shot}, {fs.episodes} episodes, methods "
+            f"{said} (those that train a network do so on each of the first {fs.train_episodes}); set "
+            "fewshot.train_episodes lower for a quicker run")  # fmt: skip
     exp = cfg.experiment()
     data = prepare(exp, test_split=False)  # episodes hold their own queries
     notes = check_classes(cfg, data)
@@ -173,6 +178,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
         if m.method is not None:
             m.method.check(max(fs.k_shot), same_label_space=False, has_source=True)
     device = resolve_device(cfg.device)
+    _check_blocks(cfg, exp, data)
     run = FewShotRun(cfg, data)
     run.notes = [*data.notes, *notes]  # loading warnings (shown as raised), then the class checks
     x, y = data.xt.to(device), data.target.y
@@ -238,6 +244,20 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
             run.example = _example(methods, cache, episodes[fs.k_shot[0]][0], fs.k_shot[0])
     run.wall_time_s = time.perf_counter() - start
     return run
+
+
+def _check_blocks(cfg: FewShotExperiment, exp, data: Prepared) -> None:
+    """``fewshot.blocks`` beyond the shared layers' blocks, refused before minutes of source training
+    (an untrained copy of the architecture has as many blocks; a pretrained source is checked once
+    loaded, by the features)."""
+    if cfg.fewshot.blocks is None or cfg.source.pretrained is not None or data.source is None:
+        return
+    from transferkit.methods.prototypes import features
+
+    model = TransferModel.build(exp.model.shared, data.input_shape, data.source.classes,
+                                head_hidden=exp.model.head_hidden, **exp.model.options)  # fmt: skip
+    if cfg.fewshot.blocks > model.num_blocks:
+        features(model, data.xt[:1], cfg.fewshot.blocks)  # raises the error the run would give after training
 
 
 def _source_training_split(data: Prepared, seed: int, device) -> tuple[torch.Tensor | None, torch.Tensor | None]:
