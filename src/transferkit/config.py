@@ -25,6 +25,7 @@ class DataConfig(Strict):
     label_column: str = "label"
     text_column: str = Field("text", description="text column of a CSV/JSONL text data set")
     max_per_class: int | None = Field(None, ge=1, description="subsample large data sets")
+    invert: bool = Field(False, description="images: read x as max - x (dark on light <-> light on dark); predict too")
 
 
 class SourceConfig(DataConfig):

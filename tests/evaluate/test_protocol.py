@@ -212,3 +212,47 @@ def test_one_method_name_or_a_mapping_of_methods_is_a_list(tmp_path):
     assert [m.name for m in load_fewshot_config(None, ["fewshot.methods=prototypes"], few).fewshot.methods] == ["prototypes"]
     with pytest.raises(Exception, match="method 'head' has parameters 3, not a mapping"):
         load_fewshot_config(None, None, {**few, "fewshot": {"methods": [{"head": 3}]}})  # as run refuses it
+
+
+def test_invert_reads_images_as_max_minus_x_in_training_and_in_predict(tmp_path, capsys):
+    """The polarity warning said "invert one of them first" with no way to do it but rewriting the files."""
+    import dataclasses
+    import warnings
+
+    import yaml
+
+    from tests.conftest import make_images
+    from transferkit.cli import main
+    from transferkit.data.preprocess import Recipe, apply_recipe
+    from transferkit.errors import TransferkitError, TransferkitWarning
+    from transferkit.evaluate.prepare import prepare
+
+    xs, ys = make_images(20, size=16, seed=1)
+    xt, yt = make_images(20, size=16, seed=2)
+    np.savez(tmp_path / "source.npz", x=xs.astype(np.uint8), y=ys)
+    np.savez(tmp_path / "scans.npz", x=(255 - xt).astype(np.uint8), y=yt)  # dark on light
+    raw = tiny_experiment(tmp_path / "source.npz", tmp_path / "scans.npz", seeds=1)
+    raw["target"]["invert"] = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)  # inverted, the polarity matches: no warning
+        data = prepare(load_config(None, raw=raw))
+    assert data.target_recipe.invert and Recipe.from_dict(data.target_recipe.to_dict()) == data.target_recipe
+    assert "invert" not in Recipe((0.0, 1.0), (1, 8, 8)).to_dict()  # old recipes and cache keys unchanged
+    # predict reads raw (dark on light) inputs with the saved recipe: exactly the inputs the models trained on
+    scans = np.load(tmp_path / "scans.npz")["x"].astype(np.float32)
+    assert torch.allclose(apply_recipe(scans, data.target_recipe), data.xt, atol=1e-6)
+    plain = dataclasses.replace(data.target_recipe, invert=False)
+    assert torch.allclose(apply_recipe(255 - scans, plain), data.xt, atol=1e-6)  # light on dark, as the source
+    vectors = tiny_experiment(tmp_path / "source.npz", tmp_path / "scans.npz", seeds=1)
+    np.savez(tmp_path / "vec.npz", x=np.random.default_rng(0).normal(size=(len(ys), 5)).astype(np.float32), y=ys)
+    vectors["source"] = {"data": str(tmp_path / "vec.npz"), "invert": True}
+    with pytest.raises(TransferkitError, match=r"vec.npz holds feature vectors; `invert` swaps the ink and background"):
+        prepare(load_config(None, raw=vectors))
+    raw["methods"] = [{"name": "head", "params": {"steps": 3}}]
+    raw["target"]["shots"] = [3]
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(raw))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    assert "values 0..255 scaled to 0..1, then inverted (1 - x)" in (tmp_path / "run" / "report.md").read_text()
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "scans.npz")]) == 0
+    assert "swapped" not in capsys.readouterr().err

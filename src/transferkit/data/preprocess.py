@@ -42,11 +42,13 @@ class Recipe:
     # vectors: each column's (min, max) on the data that set the scale, for per-column checks (column_ranges.py)
     column_ranges: tuple[tuple[float, float], ...] | None = None
     background: float = 0.0  # images: the value (on [0, 1]) the pad border is filled with, the images' own
+    invert: bool = False  # images: raw inputs are read as max - x (`invert: true`), as the run's were
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        if not d["background"]:  # as before the field existed: saved models and cache keys stay the same
-            del d["background"]
+        for key in ("background", "invert"):  # as before the fields existed: saved models and cache keys stay the same
+            if not d[key]:
+                del d[key]
         return d
 
     @classmethod
@@ -57,7 +59,7 @@ class Recipe:
         return cls(tuple(d["value_range"]), tuple(d["shape"]), int(d.get("pad", 0)), tuple(res) if res else None,
                    tuple(cols) if cols else None,
                    tuple((float(lo), float(hi)) for lo, hi in ranges) if ranges else None,
-                   float(d.get("background", 0.0)))  # fmt: skip
+                   float(d.get("background", 0.0)), bool(d.get("invert", False)))  # fmt: skip
 
 
 def unit_range(x: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
@@ -254,7 +256,8 @@ def polarity_note(source: Domain, target: Domain) -> str | None:
     look = lambda b: "dark on a light background" if b >= 0.8 else "light on a dark background"  # noqa: E731
     return (f"the source's images are {look(bs)} ({bs:.2f} on 0..1, the median of their border pixels) and the "
             f"target's {look(bt)} ({bt:.2f}): ink and background are swapped, so the source's features read the "
-            "target inverted; invert one of them first (x -> max - x) unless that contrast is the task.")  # fmt: skip
+            "target inverted; invert one of them first (x -> max - x; in an experiment file, `invert: true` under source or "
+            "target) unless that contrast is the task.")  # fmt: skip
 
 
 def _border_pixels(x: np.ndarray) -> np.ndarray:
@@ -287,6 +290,8 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
     if len(x) == 0:
         raise TransferkitError("there are no inputs (0 examples).", "give at least one example.")
     t = torch.from_numpy(unit_range(x, recipe.value_range))
+    if recipe.invert and len(recipe.shape) == 3:  # after scaling to 0..1: max - x is 1 - x
+        t = 1.0 - t
     if len(recipe.shape) == 1:
         if t.ndim < 2 or t[0].numel() != recipe.shape[0]:  # 1-D x would be read as N one-feature rows
             d = recipe.shape[0]

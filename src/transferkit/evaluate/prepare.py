@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 
@@ -61,7 +62,19 @@ def load_section(section: DataConfig, seed: int = 0) -> Domain:
         raise TransferkitError(
             f"{domain.name}: classes {missing[:5]} have no examples.", "remove them from `classes` or add data."
         )
-    return domain
+    return inverted(domain) if getattr(section, "invert", False) else domain
+
+
+def inverted(domain: Domain) -> Domain:
+    """Images read as max - x (``invert: true``): every later step (framing, background, the polarity
+    check, training) sees them inverted; the target's recipe says so, for ``predict``."""
+    if not getattr(domain, "is_image", False):
+        kind = "texts" if getattr(domain, "is_text", False) else "feature vectors"
+        raise TransferkitError(f"{domain.name} holds {kind}; `invert` swaps the ink and background of images.",
+                               "remove `invert` from that section.")  # fmt: skip
+    lo, hi = domain.value_range
+    x = (np.float32(lo) + np.float32(hi) - domain.x).astype(np.float32)
+    return Domain(domain.name, x, domain.y, domain.classes, domain.value_range, dict(domain.meta))
 
 
 def match_source(source: Domain | None, target: Domain) -> Domain:
@@ -109,7 +122,7 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
         with collected_warnings() as loading:  # as below: kept for the report too
             data = prepare_pretrained(cfg, test_split)
         data.notes = list(dict.fromkeys([*loading, *data.notes]))
-        return data
+        return _say_inverted(cfg, data)
     with collected_warnings() as loading:  # e.g. images resized while loading: said, and kept for the report
         source = load_section(cfg.source) if cfg.source else None
         target = load_section(cfg.target)
@@ -145,8 +158,16 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
         src_recipe = match_resolution(src_recipe, target.input_shape[1:], tgt_recipe)
     xs = apply_recipe(source.x, src_recipe) if source else None
     ys = torch.from_numpy(source.y) if source else None
-    return Prepared(
+    return _say_inverted(cfg, Prepared(
         source, target, src_recipe, tgt_recipe, xs, ys,
         apply_recipe(target.x, tgt_recipe), torch.from_numpy(target.y), split, shape, notes=notes,
         fit_ranges=fit_ranges,
-    )  # fmt: skip
+    ))  # fmt: skip
+
+
+def _say_inverted(cfg: ExperimentConfig, data: Prepared) -> Prepared:
+    """The target was inverted when loaded (its inputs above are); its recipe, which ``predict``
+    applies to raw inputs, says so."""
+    if cfg.target.invert:
+        data.target_recipe = dataclasses.replace(data.target_recipe, invert=True)
+    return data

@@ -22,7 +22,7 @@ def describe_recipe(recipe: dict, source_scale: bool = False, native: list | Non
     if not {"value_range", "shape"} <= set(recipe):
         return "recipe not recorded"
     lo, hi = recipe["value_range"]
-    scale = f"values {_num(lo)}..{_num(hi)} scaled to 0..1"
+    scale = f"values {_num(lo)}..{_num(hi)} scaled to 0..1" + (", then inverted (1 - x)" if recipe.get("invert") else "")
     shape = tuple(recipe["shape"])
     if len(shape) == 1:
         cols = recipe.get("columns")
