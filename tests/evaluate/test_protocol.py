@@ -256,3 +256,28 @@ def test_invert_reads_images_as_max_minus_x_in_training_and_in_predict(tmp_path,
     capsys.readouterr()
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "scans.npz")]) == 0
     assert "swapped" not in capsys.readouterr().err
+
+
+def test_a_target_of_mixed_polarity_is_warned_of(tmp_path):
+    """Half the images dark on light: the domain's median border stayed at one end, no warning,
+    and adaptation dropped to chance without a word."""
+    import warnings
+
+    from tests.conftest import make_images
+    from transferkit.errors import TransferkitWarning
+    from transferkit.evaluate.prepare import prepare
+
+    xs, ys = make_images(20, size=16, seed=1)
+    xt, yt = make_images(20, size=16, seed=2)
+    mixed = xt.copy()
+    mixed[::3] = 255 - mixed[::3]  # a third of them inverted
+    np.savez(tmp_path / "source.npz", x=xs.astype(np.uint8), y=ys)
+    np.savez(tmp_path / "mixed.npz", x=mixed.astype(np.uint8), y=yt)
+    with pytest.warns(TransferkitWarning, match=r"mixed.npz: 33 % of its images are dark on a light background and "
+                                                r"67 % light on a dark one") as said:  # fmt: skip
+        data = prepare(load_config(None, raw=tiny_experiment(tmp_path / "source.npz", tmp_path / "mixed.npz")))
+    assert any("33 % of its images are dark on a light" in n for n in data.notes)  # kept for the report
+    assert not any("source.npz:" in str(w.message) for w in said)  # the source is of one polarity
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)
+        prepare(load_config(None, raw=tiny_experiment(tmp_path / "source.npz", tmp_path / "source.npz")))

@@ -244,6 +244,24 @@ def background_of(domain: Domain, sample: int = 500) -> float:
     return float(np.clip(np.median(_border_pixels(x)), 0.0, 1.0))
 
 
+def mixed_polarity_note(domain: Domain, sample: int = 500) -> str | None:
+    """A note when a tenth or more of a domain's images are dark on light and a tenth or more
+    light on dark (each image's border median, on a sample spread over the domain): scans
+    from two sources, say. The domain's overall median hides it, so :func:`polarity_note`
+    cannot; a model then meets each kind of image with features learned for the other."""
+    if not getattr(domain, "is_image", False) or len(domain.x) < 10:
+        return None
+    rows = np.unique(np.linspace(0, len(domain.x) - 1, min(sample, len(domain.x))).astype(int))
+    x = unit_range(domain.x[rows], domain.value_range).mean(axis=1)  # (n, H, W)
+    border = np.median(_border_pixels(x), axis=1)
+    light, dark = float((border >= 0.8).mean()), float((border <= 0.2).mean())
+    if min(light, dark) < 0.1:
+        return None
+    return (f"{domain.name}: {100 * light:.0f} % of its images are dark on a light background and {100 * dark:.0f} % "
+            "light on a dark one (the median of each image's border pixels): features learned from one kind read "
+            "the other inverted; bring them to one polarity first (invert the others: x -> max - x).")  # fmt: skip
+
+
 def polarity_note(source: Domain, target: Domain) -> str | None:
     """A note when one domain's images are dark on light and the other's light on dark (black
     ink on white scans against white-on-black digits): every feature the source learned is

@@ -19,6 +19,7 @@ from transferkit.data.preprocess import (
     colour_note,
     make_recipe,
     match_resolution,
+    mixed_polarity_note,
     outside_range_note,
     polarity_note,
 )
@@ -62,7 +63,11 @@ def load_section(section: DataConfig, seed: int = 0) -> Domain:
         raise TransferkitError(
             f"{domain.name}: classes {missing[:5]} have no examples.", "remove them from `classes` or add data."
         )
-    return inverted(domain) if getattr(section, "invert", False) else domain
+    domain = inverted(domain) if getattr(section, "invert", False) else domain
+    mixed = mixed_polarity_note(domain)
+    if mixed:  # raised while loading: said, and kept for the report with the other loading notes
+        warnings.warn(mixed, TransferkitWarning, stacklevel=2)
+    return domain
 
 
 def inverted(domain: Domain) -> Domain:
