@@ -43,6 +43,8 @@ def test_every_command_takes_threads(capsys):
     before = torch.get_num_threads()
     try:
         assert main(["list", "--threads", "1"]) == 0 and torch.get_num_threads() == 1
+        torch.set_num_threads(2)
+        assert main(["--threads", "1", "list"]) == 0 and torch.get_num_threads() == 1  # was "invalid choice: '1'"
     finally:
         torch.set_num_threads(before)
     assert main(["list", "--threads", "0"]) == 2
@@ -148,6 +150,8 @@ def _bad(tmp_path, capsys, args) -> str:
         (lambda c: c.update(methods=[{"name": "finetune", "params": {"lr": -1}}]), "lr: Input should be greater than 0"),
         (lambda c: c.update(methods=["source_only"]) or c["target"].update(classes=["a", "b"]),
          "must have the same classes (classes only in the source: ['c'])"),
+        (lambda c: c.update(methods=["source_only"]) or c["target"].update(classes=["a", "b"]),
+         'the target\'s classes are all source classes, so the source can keep only them: source.classes: ["a", "b"].'),
     ],
 )
 def test_bad_experiments(tmp_path, image_npz, capsys, mutate, message):

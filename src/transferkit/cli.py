@@ -27,6 +27,8 @@ def _commands() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="transferkit", description="Transfer learning, measured against training from scratch.")
+    parser.add_argument("--threads", type=int, default=None, metavar="N", dest="threads_first",
+                        help="as the commands' --threads: `transferkit --threads 1 list` is `transferkit list --threads 1`")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
     mods = _commands()
     for mod in mods.values():
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     shown = warnings.showwarning
     warnings.showwarning = _one_line(shown)
     try:
-        _set_threads(args.threads)
+        _set_threads(args.threads if args.threads is not None else args.threads_first)
         return mods[args.command].execute(args)
     except TransferkitError as e:
         print(f"transferkit: error: {_one_line_text(e)}", file=sys.stderr)

@@ -298,8 +298,13 @@ def test_folder_of_data_sets_is_named_as_such(tmp_path):
     flat.mkdir()
     for i in range(3):
         Image.fromarray(np.zeros((4, 4), np.uint8)).save(flat / f"{i}.png")
-    with pytest.raises(TransferkitError, match=r"found 0 class folders and 3 images outside any; an image folder needs"):
+    with pytest.raises(TransferkitError, match=r"found 0 class folders and 3 images outside any; an image folder needs") as e:
         load_domain(str(flat))
+    assert "fit(None, None, X_unlabelled=...)" in e.value.fix  # unlabelled images: what can be done with them
+    (flat / "a").mkdir()
+    with pytest.raises(TransferkitError, match=r"found 1 class folder and 3 images outside any") as e:
+        load_domain(str(flat))
+    assert "X_unlabelled" not in e.value.fix  # some labels are there: sort the rest
 
 
 def test_netpbm_images_are_read_like_png(tmp_path):

@@ -322,8 +322,11 @@ def load_image_folder(root: Path) -> Domain:
         raise TransferkitError(
             f"{root}: found {found}{f' and {loose} images outside any' if loose else ''}; an image folder "
             "needs root/<class>/<image>.",
-            "put each class's images in its own sub-folder (at least 2 classes).",
-        )
+            "put each class's images in its own sub-folder (at least 2 classes)"
+            + ("; images without labels can still be predicted (`transferkit predict RUN FOLDER`) or adapted to "
+               "with the Python API (fit(None, None, X_unlabelled=...), docs/domain_adaptation.md)." if loose and not
+               class_dirs else "."),
+        )  # fmt: skip
     files, labels = [], []
     for label, d in enumerate(class_dirs):
         found = sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith("."))

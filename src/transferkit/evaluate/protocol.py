@@ -8,6 +8,7 @@ methods receive a :class:`TransferTask`, which holds no test data at all.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,7 +89,15 @@ def build_methods(cfg: ExperimentConfig, data: Prepared) -> list[Method]:
                 "drop it from `methods`, or add source data with the target's classes (`source: {pretrained: ..., data: ...}`).",
             )
         differ = class_difference(data.source.classes, data.target.classes) if data.source is not None else ""
-        m.check(max(cfg.target.shots), same, cfg.source is not None, differ)
+        try:
+            m.check(max(cfg.target.shots), same, cfg.source is not None, differ)
+        except TransferkitError as e:
+            fewer = data.source is not None and not same and set(data.target.classes) < set(data.source.classes)
+            if not (m.needs_same_classes and fewer):
+                raise
+            keep = json.dumps([str(c) for c in data.target.classes])
+            raise TransferkitError(e.problem, f"{e.fix.rstrip('.')}; the target's classes are all source classes, so "
+                                   f"the source can keep only them: source.classes: {keep}.") from None  # fmt: skip
     if cfg.deploy and cfg.deploy not in names:
         raise TransferkitError(f"deploy: {cfg.deploy!r} is not among methods {names}.", "name one of the methods.")
     return methods
