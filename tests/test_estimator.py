@@ -716,3 +716,27 @@ def test_labels_of_another_length_are_named_without_asking_for_integers():
     with pytest.raises(TransferkitError, match=r"y has shape \(29,\) but x has 30 examples") as e:
         TransferClassifier("head", source_epochs=1).pretrain(xs, ys).fit(xs, names[:-1])
     assert e.value.fix == "give one label per example: y as a 1-D array as long as x."
+
+
+def test_inputs_of_the_other_polarity_are_warned_of_in_fit_and_predict(tmp_path):
+    """fit(None, None, X_unlabelled=255 - X) and predict on inverted images scored at chance with no word."""
+    from transferkit import pretrain
+    from transferkit.errors import TransferkitWarning
+
+    xs, ys = make_images(30, seed=1)
+    xt, yt = make_images(20, seed=2)
+    src = pretrain(xs[:, 0], ys, epochs=1)
+    inverted = xt[:, 0].max() - xt[:, 0]
+    with pytest.warns(TransferkitWarning, match=r"X_unlabelled: 60 of the 60 input images are dark on a light "
+                                                r"background, the images of the source light on a dark one"):  # fmt: skip
+        TransferClassifier("adabn", source=src).fit(None, None, X_unlabelled=inverted)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)
+        clf = TransferClassifier("head", source=src, method_params={"steps": 3}).fit(xt[:, 0], yt)  # same polarity: quiet
+        clf.predict(xt[:5, 0])
+    with pytest.warns(TransferkitWarning, match=r"X: 5 of the 5 input images are dark on a light background, the "
+                                                r"images the model was trained on light on a dark one"):  # fmt: skip
+        clf.predict(inverted[:5])
+    clf.save(tmp_path / "clf")
+    with pytest.warns(TransferkitWarning, match="the images the model was trained on light on a dark one"):
+        TransferClassifier.load(tmp_path / "clf").predict(inverted[:5])  # kept by save

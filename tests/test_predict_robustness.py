@@ -459,3 +459,33 @@ def test_images_on_their_side_are_refused_by_run_and_predict(tmp_path, capsys):
     np.savez(tmp_path / "other.npz", x=other)
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "other.npz")]) == 0
     assert "they are resized" in capsys.readouterr().err
+
+
+def test_predict_warns_of_inputs_of_the_other_polarity(tmp_path, capsys):
+    """Inverted inputs were predicted at chance with confident probabilities and no word."""
+    from PIL import Image
+
+    x, y = make_images(30, seed=3)
+    x2, y2 = make_images(30, seed=4)
+    classes = np.array(["a", "b", "c"])
+    np.savez(tmp_path / "source.npz", x=x[:, 0], y=y, classes=classes)
+    np.savez(tmp_path / "target.npz", x=x2[:, 0], y=y2, classes=classes)
+    cfg = tiny_experiment(tmp_path / "source.npz", tmp_path / "target.npz", seeds=1,
+                          methods=[{"name": "head", "params": {"steps": 5}}])  # fmt: skip
+    cfg["target"]["shots"] = [3]
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "target.npz")]) == 0
+    assert "input images are" not in capsys.readouterr().err
+    inverted = x2[:6, 0].max() - x2[:6, 0]
+    np.savez(tmp_path / "inverted.npz", x=inverted)
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "inverted.npz")]) == 0
+    assert ("inverted.npz: 6 of the 6 input images are dark on a light background, the images the model was trained "
+            "on light on a dark one") in capsys.readouterr().err  # fmt: skip
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for i, img in enumerate(inverted):
+        Image.fromarray(np.uint8(255 * img / img.max())).save(folder / f"{i}.png")
+    assert main(["predict", str(tmp_path / "run"), str(folder)]) == 0
+    assert "scans: 6 of the 6 input images are dark on a light background" in capsys.readouterr().err

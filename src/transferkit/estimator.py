@@ -33,7 +33,16 @@ from sklearn.exceptions import NotFittedError
 from transferkit.data.column_ranges import column_ranges, union_ranges
 from transferkit.data.domain import Domain
 from transferkit.data.files import small_uint8_note
-from transferkit.data.preprocess import MIN_IMAGE_SIDE, Recipe, apply_recipe, make_recipe, outside_range_note
+from transferkit.data.preprocess import (
+    MIN_IMAGE_SIDE,
+    Recipe,
+    apply_recipe,
+    background_of,
+    border_medians,
+    inputs_polarity_note,
+    make_recipe,
+    outside_range_note,
+)
 from transferkit.data.splits import TargetData
 from transferkit.data.text import TextRecipe
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
@@ -226,6 +235,15 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 note = note.replace("the model was trained on", "X has") if len(self.recipe_.shape) == 3 else note
                 warnings.warn(f"X_unlabelled: {note}", TransferkitWarning, stacklevel=user_stacklevel())
             xu = apply_recipe(raw_u, recipe_u)
+        seen = x if len(x) else xu  # the target's images as the model reads them: predict compares inputs with them
+        self.target_border_ = (float(np.median(border_medians(seen, self.recipe_.pad)))
+                               if len(self.recipe_.shape) == 3 and len(seen) else None)  # fmt: skip
+        if src is not None and self.target_border_ is not None and getattr(src, "is_image", False):
+            note = inputs_polarity_note(border_medians(seen, self.recipe_.pad), background_of(src),
+                                        "X" if len(x) else "X_unlabelled")  # fmt: skip
+            if note:  # inverted against the source: as `transferkit run` warns
+                warnings.warn(note.replace("the model was trained on", "of the source"), TransferkitWarning,
+                              stacklevel=user_stacklevel())  # fmt: skip
         yt = torch.from_numpy(tgt.y[:0] if no_labels else tgt.y)
         shots = 0 if no_labels else int(np.bincount(tgt.y).min())
         same = src is not None and src.classes == tgt.classes
@@ -387,7 +405,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         note = self._scale_note(x) if recipe is self.recipe_ else small_uint8_note(x, "X", "give X as floats")
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
-        return predict_proba(self.model_, apply_recipe(x, recipe)).numpy()
+        t = apply_recipe(x, recipe)
+        border = getattr(self, "target_border_", None)
+        note = inputs_polarity_note(border_medians(t, recipe.pad), border, "X") if border is not None else None
+        if note:
+            warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
+        return predict_proba(self.model_, t).numpy()
 
     def _read_as(self, X) -> Recipe:
         """The recipe for images given after fit: uint8 images are 0..255 whatever range fit's
@@ -411,7 +434,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                 "fit_input_shape": list(getattr(self, "input_shape_", None) or []) or None,
                                 "range_from_source": getattr(self, "range_from_source_", True),
                                 "fit_range": _listed(getattr(self, "fit_range_", None)),
-                                "fit_column_ranges": _listed(getattr(self, "fit_column_ranges_", None))})  # fmt: skip
+                                "fit_column_ranges": _listed(getattr(self, "fit_column_ranges_", None)),
+                                "target_border": getattr(self, "target_border_", None)})  # fmt: skip
 
     def _saved_params(self) -> dict:
         """The parameters a loaded classifier gets back: all but the source (a loaded
@@ -455,6 +479,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         clf.fit_range_ = tuple(fit_range) if fit_range else None
         clf.fit_by_run_ = meta.get("estimator") is None  # a run's model: its target set these ranges
         clf.fit_column_ranges_ = tuple(tuple(r) for r in fit_columns) if fit_columns else None
+        clf.target_border_ = meta.get("target_border")  # a run's model has it too (run_folder.py)
         if "auto_decision" in model.config:
             clf.auto_decision_ = model.config["auto_decision"]
         return clf

@@ -30,7 +30,7 @@ from transferkit.data.files import (
     read_npz,
     small_uint8_note,
 )
-from transferkit.data.preprocess import Recipe, apply_recipe, turned_note
+from transferkit.data.preprocess import Recipe, apply_recipe, border_medians, inputs_polarity_note, turned_note
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
@@ -243,6 +243,15 @@ def _labels_in_texts(texts: list[str], classes: list[str], where: str, on_warnin
         problem + ": drop the labels, or they sway the predictions.")
 
 
+def _polarity(t, recipe: Recipe, meta: dict, what: str, warn) -> None:
+    """Warns when inputs are of the other polarity than the run's target images (runs before
+    session 16 recorded no background: nothing to compare)."""
+    if meta.get("target_border") is not None:
+        note = inputs_polarity_note(border_medians(t, recipe.pad), meta["target_border"], what)
+        if note:
+            warn(note)
+
+
 def _flagged_negative(run: Path, path: Path) -> str | None:
     """A note when the run flagged the chosen model's method and k as negative transfer."""
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
@@ -389,7 +398,9 @@ def predict(
                                    "leave --id-column out: image predictions are named by their file paths.")  # fmt: skip
         if files is not None:  # image files (0..255): to the size of the run's target images, then the recipe
             eight_bit_recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
-            probs = predict_proba(model, image_model_inputs(files, eight_bit_recipe, meta.get("image_size")))
+            t = image_model_inputs(files, eight_bit_recipe, meta.get("image_size"))
+            _polarity(t, recipe, meta, str(inputs), warn)
+            probs = predict_proba(model, t)
             root = Path(inputs)
             names = [str(f.relative_to(root)) if root.is_dir() else f.name for f in files]  # as load_inputs names them
         else:
@@ -430,7 +441,10 @@ def predict(
                     else scale_warning(x, checked, reference))  # fmt: skip
             if note:
                 warn(note)
-            probs = predict_proba(model, apply_recipe(x, recipe))
+            t = apply_recipe(x, recipe)
+            if len(recipe.shape) == 3:
+                _polarity(t, recipe, meta, str(inputs), warn)
+            probs = predict_proba(model, t)
     conf, idx = probs.max(1)
     rows = [{"input": n, "class_index": int(i), "class_name": model.classes[int(i)], "probability": float(c)}
             for n, i, c in zip(names, idx, conf, strict=True)]  # fmt: skip

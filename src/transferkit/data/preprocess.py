@@ -249,8 +249,8 @@ def mixed_polarity_note(domain: Domain, sample: int = 500) -> str | None:
     light on dark (each image's border median, on a sample spread over the domain): scans
     from two sources, say. The domain's overall median hides it, so :func:`polarity_note`
     cannot; a model then meets each kind of image with features learned for the other."""
-    if not getattr(domain, "is_image", False) or len(domain.x) < 10:
-        return None
+    if not getattr(domain, "is_image", False) or len(domain.x) < 10 or min(domain.input_shape[-2:]) < 8:
+        return None  # (in a tiny image the "border" is most of the picture)
     rows = np.unique(np.linspace(0, len(domain.x) - 1, min(sample, len(domain.x))).astype(int))
     x = unit_range(domain.x[rows], domain.value_range).mean(axis=1)  # (n, H, W)
     border = np.median(_border_pixels(x), axis=1)
@@ -260,6 +260,32 @@ def mixed_polarity_note(domain: Domain, sample: int = 500) -> str | None:
     return (f"{domain.name}: {100 * light:.0f} % of its images are dark on a light background and {100 * dark:.0f} % "
             "light on a dark one (the median of each image's border pixels): features learned from one kind read "
             "the other inverted; bring them to one polarity first (invert the others: x -> max - x).")  # fmt: skip
+
+
+def border_medians(t, pad: int = 0) -> np.ndarray:
+    """Each model input's border median (N,), channels averaged: the border of the image inside
+    the recipe's ``pad`` (that frame is filled with the training background, whatever the input)."""
+    x = np.asarray(t, dtype=np.float32).mean(axis=1)  # (N, H, W)
+    if pad:
+        x = x[:, pad:-pad, pad:-pad]
+    return np.median(_border_pixels(x), axis=1)
+
+
+def inputs_polarity_note(borders: np.ndarray, trained: float, what: str) -> str | None:
+    """A note when a tenth or more of the inputs (their ``border_medians``) have the other
+    polarity than the images the model was trained on (``trained``, their median): the model
+    then reads them inverted, and its confident predictions are about chance."""
+    if trained <= 0.2:
+        flipped, look, was = borders >= 0.8, "dark on a light background", "light on a dark one"
+    elif trained >= 0.8:
+        flipped, look, was = borders <= 0.2, "light on a dark background", "dark on a light one"
+    else:
+        return None
+    n = int(flipped.sum())
+    if n == 0 or n < 0.1 * len(borders):
+        return None
+    return (f"{what}: {n} of the {len(borders)} input images are {look}, the images the model was trained on {was}: "
+            "it reads them inverted; invert them first (x -> max - x).")
 
 
 def polarity_note(source: Domain, target: Domain) -> str | None:

@@ -11,9 +11,11 @@ import csv
 import io
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from transferkit.atomic import atomic_folder, write_json, write_text
+from transferkit.data.preprocess import border_medians
 from transferkit.evaluate.protocol import ProtocolResult
 from transferkit.report.adaptation import adaptation_report
 from transferkit.report.markdown import render_report
@@ -62,6 +64,8 @@ def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
         # image files given to predict are first brought to the size the target's images had
         # (an image folder's most common size), as the run's own off-size images were
         size = {"image_size": list(target.x.shape[-2:])} if getattr(target, "is_image", False) else {}
+        if size:  # the model inputs' background: predict warns of inputs of the other polarity
+            size["target_border"] = float(np.median(border_medians(result.data.xt, result.data.target_recipe.pad)))
         for r in result.records:
             if r.model is not None:
                 r.model.save(tmp / "models" / f"{r.method}_k{r.shots}_seed{r.seed}",
