@@ -168,8 +168,8 @@ def markdown_table(summary: dict) -> str:
     n = summary["protocol"]["n_way"]
     lines = ["| method | " + " | ".join(f"{n}-way {k}-shot" for k in ks) + " |", "|---" * (len(ks) + 1) + "|"]
     transductive = {r["method"] for r in summary["results"] if r.get("transductive")}
+    scratch = {r["shots"]: r for r in summary["results"] if r["method"] == "scratch"}
     for method in dict.fromkeys(r["method"] for r in summary["results"]):
-        scratch = {r["shots"]: r for r in summary["results"] if r["method"] == "scratch"}
         cells = [
             _cell(next((r for r in summary["results"] if r["method"] == method and r["shots"] == k), None),
                   scratch.get(k))
@@ -278,13 +278,13 @@ def twin_warnings(summary: dict) -> list[str]:
     if summary["target"].get("cross_domain"):
         return []  # the target repeats the source's classes on purpose
     twins = case_twins(summary["target"]["classes"], summary["source"]["classes"])
+    if not twins:
+        return []
     if len(twins) == 1:
         (c, twin), = twins
         return [f"novel class {c!r} may be the source class {twin!r} (the same name but for case): if it is, it is not "
                 "novel, and its accuracy (its column in the per-class table) raises every mean above; leave it out "
                 "(`target.classes`) to measure the others."]  # fmt: skip
-    if not twins:
-        return []
     names = ", ".join(f"{c!r}" for c, _ in twins[:5]) + (", ..." if len(twins) > 5 else "")
     return [f"{len(twins)} novel classes ({names}) may be source classes (the same names but for case): if they are, "
             "they are not novel, and their accuracy (their columns in the per-class table) raises every mean above; "
