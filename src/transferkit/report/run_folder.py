@@ -64,8 +64,9 @@ def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
         # image files given to predict are first brought to the size the target's images had
         # (an image folder's most common size), as the run's own off-size images were
         size = {"image_size": list(target.x.shape[-2:])} if getattr(target, "is_image", False) else {}
-        if size:  # the model inputs' background: predict warns of inputs of the other polarity
-            size["target_border"] = float(np.median(border_medians(result.data.xt, result.data.target_recipe.pad)))
+        if size:  # the pool's model inputs' background (never the test split): predict warns of the other polarity
+            pool = result.data.xt[result.data.split.pool_idx]
+            size["target_border"] = float(np.median(border_medians(pool, result.data.target_recipe.pad)))
         for r in result.records:
             if r.model is not None:
                 r.model.save(tmp / "models" / f"{r.method}_k{r.shots}_seed{r.seed}",
