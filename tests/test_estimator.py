@@ -447,6 +447,7 @@ def test_labels_that_sort_differently_from_the_sources_are_named(data):
     with pytest.raises(TransferkitError, match="applies the source head directly") as e:
         TransferClassifier("source_only", source=src).fit(x, np.array(["p", "q", "r"])[np.arange(90) % 3])
     assert "'finetune'" in e.value.fix and "`methods`" not in e.value.fix
+    assert "classes only in the target: ['p', 'q', 'r']" in e.value.problem  # named, as run names them
 
 
 def test_architectures_that_do_not_read_arrays_are_refused_with_the_way_to_use_them():

@@ -49,6 +49,7 @@ from transferkit.errors import TransferkitError, TransferkitWarning, user_stackl
 from transferkit.estimator_text import fit_texts, is_text_source, seeded_fit, texts_proba
 from transferkit.inputs import as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
 from transferkit.methods import METHODS, TransferTask, get_method
+from transferkit.methods.base import class_difference
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
 from transferkit.predict import scale_warning
@@ -260,8 +261,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 "y_source) or source=transferkit.pretrained_source(NAME) (clone, as in cross_val_score, and load "
                 "keep no .pretrain() source), or use method='scratch'.",
             )
+        differ = class_difference(src.classes, tgt.classes) if src is not None else ""  # named, as run names them
         try:
-            method.check(shots, same, source_model is not None)
+            method.check(shots, same, source_model is not None, differ)
         except TransferkitError as e:  # its fix speaks of the experiment file's `methods`
             if no_labels:
                 raise TransferkitError(e.problem, "give labelled X, y, or use a method that runs without target "
