@@ -390,3 +390,22 @@ def test_self_training_base_is_checked_when_the_method_is_built(params, message)
 
     with pytest.raises(TransferkitError, match=message):
         get_method("self_training", **params)
+
+
+def test_a_first_checkpoint_choice_is_said_with_the_criterions_scores():
+    """coral chose its first checkpoint on both seeds under entropy and looked no better than source_only, with
+    nothing in the report to say the criterion decided it."""
+    from transferkit.report.adaptation import adaptation_markdown
+
+    def run(selected, scores):
+        return {"method": "coral", "shots": 0, "seed": 1, "criterion": "entropy", "selected_step": selected,
+                "accuracy_selected": 0.6, "oracle_step": 120, "oracle_accuracy": 0.7, "scores": scores}  # fmt: skip
+
+    scores = [[15, -0.21], [30, -0.35], [120, -0.4]]
+    text = "\n".join(adaptation_markdown({"runs": [run(15, scores)], "proxy_a_distance": []}))
+    assert "**The criterion chose the first checkpoint**" in text
+    assert "- coral, k = 0, seed 1 (entropy): 15: -0.21, 30: -0.35, 120: -0.4" in text
+    later = "\n".join(adaptation_markdown({"runs": [run(30, scores)], "proxy_a_distance": []}))
+    assert "first checkpoint" not in later
+    older = {k: v for k, v in run(15, scores).items() if k != "scores"}  # summaries before session 16
+    assert "first checkpoint" not in "\n".join(adaptation_markdown({"runs": [older], "proxy_a_distance": []}))

@@ -121,7 +121,8 @@ def adaptation_report(result, out_dir: Path) -> tuple[dict | None, dict[str, str
         oracle = max(points, key=lambda sa: sa[1]) if points else (None, None)
         runs.append({"method": s["method"], "shots": s["shots"], "seed": s["seed"], "criterion": s["criterion"],
                      "selected_step": s["best_step"], "accuracy_selected": record.accuracy,
-                     "oracle_step": oracle[0], "oracle_accuracy": oracle[1]})  # fmt: skip
+                     "oracle_step": oracle[0], "oracle_accuracy": oracle[1],
+                     "scores": [[int(step), float(score)] for step, score in s["history"]]})  # fmt: skip
     section = {
         "runs": runs,
         "proxy_a_distance": [],
@@ -209,6 +210,21 @@ def _pad(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
+def first_checkpoint_lines(runs: list[dict]) -> list[str]:
+    """A note for runs whose criterion chose their first checkpoint, with its scores: the method's
+    adaptation was then all but discarded, and a user reading "no better than source_only" should
+    know the criterion decided it (``entropy`` can prefer a model that is confidently wrong)."""
+    first = [r for r in runs if len(r.get("scores") or []) > 1 and r["selected_step"] == min(s for s, _ in r["scores"])]
+    if not first:
+        return []
+    out = ["", "**The criterion chose the first checkpoint** (the least adapted; docs/domain_adaptation.md lists "
+           "when a label-free criterion misleads), its scores per checkpoint, higher chosen:", ""]
+    for r in first:
+        shown = ", ".join(f"{s}: {v:.3g}" for s, v in r["scores"][:12]) + (", ..." if len(r["scores"]) > 12 else "")
+        out.append(f"- {r['method']}, k = {r['shots']}, seed {r['seed']} ({r['criterion']}): {shown}")
+    return out
+
+
 def adaptation_markdown(section: dict | None) -> list[str]:
     """Markdown lines for report.md (empty without DA runs)."""
     if not section:
@@ -222,6 +238,7 @@ def adaptation_markdown(section: dict | None) -> list[str]:
         oracle = "" if r["oracle_accuracy"] is None else f"{100 * r['oracle_accuracy']:.1f}"
         lines.append(f"| {r['method']} | {r['shots']} | {r['seed']} | {r['criterion']} | {r['selected_step']} | "
                      f"{100 * r['accuracy_selected']:.1f} | {r['oracle_step']} | {oracle} |")  # fmt: skip
+    lines += first_checkpoint_lines(section["runs"])
     if section["proxy_a_distance"]:
         rows = section.get("pad_rows")  # absent from older summaries
         on = (f" on {rows['source']} held-out source and {rows['target']} target test examples" if rows else "")
