@@ -267,3 +267,30 @@ def test_two_models_that_agree_on_every_test_example_get_an_interval_not_a_point
     assert gain.mean == 0.0 and gain.low < -0.05 and gain.high > 0.05  # about +-8.8 points on 23 examples
     wide = paired_gain([0.935, 0.935], [0.935, 0.935], per_example=[0.0] * 539)
     assert -0.01 < wide.low < 0 < wide.high < 0.01  # a larger split supports a narrower one
+
+
+def test_a_method_below_the_unadapted_source_is_said_beside_scratch(capsys):
+    """finetune 59.7 below source_only 65.3 at k = 1 was only called '+26.7 vs scratch'."""
+    from transferkit.commands._shared import print_summary
+    from transferkit.report.markdown import negative_transfer_lines
+    from transferkit.report.summary import results_table
+
+    rows = results_table(_result({("scratch", 1): [0.33, 0.35, 0.34], ("source_only", 1): [0.65, 0.66, 0.655],
+                                  ("finetune", 1): [0.59, 0.60, 0.595], ("head", 1): [0.70, 0.72, 0.71]},
+                                 seeds=(0, 1, 2)))  # fmt: skip
+    by = {r["method"]: r for r in rows}
+    assert by["finetune"]["gain_vs_scratch"] > 0 and by["finetune"]["below_unadapted"]
+    assert by["finetune"]["gain_vs_unadapted"] == pytest.approx(-0.06)
+    assert not by["head"]["below_unadapted"]  # above source_only
+    assert "below_unadapted" not in by["source_only"] and "below_unadapted" not in by["scratch"]
+    from transferkit.report.summary import below_source_only
+
+    assert below_source_only(rows) == ["finetune at k=1"]
+    summary = {**_summary(rows), "below_source_only": below_source_only(rows), "run_dir": "r", "wall_time_s": 1.0,
+               "target": {}}
+    text = "\n".join(negative_transfer_lines(summary))
+    assert "**Below the source model as it is:** finetune at k=1 scored below `source_only`" in text
+    print_summary(summary)
+    assert "BELOW THE SOURCE MODEL AS IT IS (source_only): finetune at k=1" in capsys.readouterr().out
+    zero = results_table(_result({("source_only", 0): [0.9, 0.91], ("dann", 0): [0.5, 0.52]}))  # k = 0: its baseline
+    assert "below_unadapted" not in zero[1] and zero[1]["negative_transfer"]

@@ -207,6 +207,12 @@ def negative_transfer_lines(summary: dict) -> list[str]:
         return lines + [f"**Negative transfer was not checked:** {unchecked_reason(summary)}.", ""]
     else:
         lines.append(f"No negative transfer established (none of the {checked} gain CIs lies entirely below 0).")
+    below = summary.get("below_source_only") or []
+    if below:
+        lines.append("**Below the source model as it is:** " + ", ".join(below) + " scored below `source_only` (its "
+                     "gain over it, paired by seed, lies entirely below 0): training on the target's labels made the "
+                     "source model worse than not adapting it. Scratch is the baseline above; this compares with the "
+                     "unadapted source (see each row's `gain_vs_unadapted` in summary.json).")  # fmt: skip
     possible = summary.get("below_baseline_not_significant") or []
     if possible:
         lines.append("Below the baseline on average, but within the noise of this many seeds and test examples "

@@ -80,19 +80,40 @@ def results_table(result: ProtocolResult) -> list[dict]:
             }  # fmt: skip
             # scratch where it ran; else (k = 0, no target labels) the unadapted source model
             ref = BASELINE if (BASELINE, k) in acc else "source_only" if ("source_only", k) in acc else None
-            base = acc.get((ref, k))
-            if base is not None and method != ref and all(s in base for s in seeds):
-                base_right = correct.get((ref, k), {})
-                diff = None
-                if have and all(s in base_right for s in seeds):
-                    diff = _seed_mean(right, seeds) - _seed_mean(base_right, seeds)
-                gain = paired_gain(values, [base[s] for s in seeds], resolution=step, per_example=diff)
+            mine = (method, values, right if have else {})
+            gain = _gain_over(acc, correct, mine, ref, k, step) if ref is not None else None
+            if gain is not None:
                 keys = ("gain_vs_scratch", "gain_ci95") if ref == BASELINE else ("gain_vs_source_only", "gain_vs_source_only_ci95")
                 checked = gain.high is not None  # one seed without per-example results: no interval, no verdict
                 row.update({keys[0]: gain.mean, keys[1]: gain.as_list(),
                             "negative_transfer": is_negative_transfer(gain) if checked else None})  # fmt: skip
+            unadapted = _gain_over(acc, correct, mine, "source_only", k, step) if ref == BASELINE and method != BASELINE else None
+            if unadapted is not None and unadapted.high is not None:  # with labels: did adapting hurt the source model?
+                row.update({"gain_vs_unadapted": unadapted.mean, "gain_vs_unadapted_ci95": unadapted.as_list(),
+                            "below_unadapted": is_negative_transfer(unadapted)})  # fmt: skip
             rows.append(row)
     return rows
+
+
+def _gain_over(acc: dict, correct: dict, mine: tuple, other: str, k: int, step: float):
+    """A method's gain over ``other`` at ``k``, paired by seed (and by test example when both have
+    per-example results), or None when ``other`` did not run on the same seeds.
+    ``mine``: (method, accuracies in seed order, per-example results by seed or {})."""
+    method, values, right = mine
+    seeds = sorted(acc[(method, k)])
+    base = acc.get((other, k))
+    if base is None or method == other or not all(s in base for s in seeds):
+        return None
+    base_right = correct.get((other, k), {})
+    diff = None
+    if right and all(s in base_right for s in seeds):
+        diff = _seed_mean(right, seeds) - _seed_mean(base_right, seeds)
+    return paired_gain(values, [base[s] for s in seeds], resolution=step, per_example=diff)
+
+
+def below_source_only(results: list[dict]) -> list[str]:
+    """Rows (beside a scratch baseline) whose gain over the unadapted source lies wholly below 0."""
+    return [f"{r['method']} at k={r['shots']}" for r in results if r.get("below_unadapted")]
 
 
 def _below_not_significant(row: dict) -> bool:
@@ -152,6 +173,8 @@ def build_summary(result: ProtocolResult) -> dict:
             for r in results if _below_not_significant(r)
         ],
         "negative_transfer_checked": sum(bool(r.get("gain_ci95") or r.get("gain_vs_source_only_ci95")) for r in results),
+        # beside scratch: methods that ended below the source model as it is (source_only), significantly
+        "below_source_only": below_source_only(results),
         "skipped": result.skipped,
         "method_warnings": list(dict.fromkeys(result.method_notes)),  # e.g. a fine-tuning that diverged
         "auto_decisions": auto_decisions(result),
