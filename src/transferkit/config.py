@@ -229,6 +229,9 @@ def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
         if known:  # a misspelt field: name the valid ones there, closest first
             msg = "no such field"
             fix = f"use one of: {did_you_mean(str(err['loc'][-1]), known)}."
+        elif err["type"] == "value_error" and "; " in msg:  # our validators say "problem; fix": not a second fix
+            msg, own = msg.rsplit("; ", 1)
+            fix = own if own.endswith(".") else own + "."
         text = f"{where}: field `{field}`: {msg}{got_s}"
         raise TransferkitError(text if text.endswith(".") else text + ".", fix) from None
 

@@ -281,3 +281,17 @@ def test_a_target_of_mixed_polarity_is_warned_of(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", TransferkitWarning)
         prepare(load_config(None, raw=tiny_experiment(tmp_path / "source.npz", tmp_path / "source.npz")))
+
+
+def test_a_validator_message_with_its_own_fix_is_not_given_a_second_one():
+    """'...; remove it. Fix: see configs/fewshot_fashion.yaml for valid fields.' read as two fixes."""
+    from transferkit.errors import TransferkitError
+    from transferkit.fewshot.config import load_fewshot_config
+
+    few = {"source": {"data": "mnist5k"}, "target": {"data": "optdigits"}}
+    with pytest.raises(TransferkitError, match=r"exceeds episodes \(600\): methods that train run the first") as e:
+        load_fewshot_config(None, ["fewshot.train_episodes=700"], few)
+    assert e.value.fix == "set train_episodes to at most 600, or raise episodes."
+    with pytest.raises(TransferkitError, match="must be a non-empty list") as e:  # no fix of its own: the example file
+        load_fewshot_config(None, ["fewshot.methods=[]"], few)
+    assert "configs/fewshot_fashion.yaml" in e.value.fix
