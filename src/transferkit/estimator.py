@@ -237,11 +237,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 warnings.warn(f"X_unlabelled: {note}", TransferkitWarning, stacklevel=user_stacklevel())
             xu = apply_recipe(raw_u, recipe_u)
         seen = x if len(x) else xu  # the target's images as the model reads them: predict compares inputs with them
-        self.target_border_ = (float(np.median(border_medians(seen, self.recipe_.pad)))
-                               if len(self.recipe_.shape) == 3 and len(seen) else None)  # fmt: skip
-        if src is not None and self.target_border_ is not None and getattr(src, "is_image", False):
-            note = inputs_polarity_note(border_medians(seen, self.recipe_.pad), background_of(src),
-                                        "X" if len(x) else "X_unlabelled")  # fmt: skip
+        borders = border_medians(seen, self.recipe_.pad) if len(self.recipe_.shape) == 3 and len(seen) else None
+        self.target_border_ = float(np.median(borders)) if borders is not None else None
+        if src is not None and borders is not None and getattr(src, "is_image", False):
+            note = inputs_polarity_note(borders, background_of(src), "X" if len(x) else "X_unlabelled")
             if note:  # inverted against the source: as `transferkit run` warns
                 warnings.warn(note.replace("the model was trained on", "of the source"), TransferkitWarning,
                               stacklevel=user_stacklevel())  # fmt: skip
