@@ -153,3 +153,35 @@ def test_the_console_ends_with_the_report_and_how_to_predict(capsys):
     assert "(model finetune_k10_seed0;" in out
     print_summary({**base, "models_saved": False})
     assert "predict with" not in capsys.readouterr().out
+
+
+def test_a_target_with_copies_is_split_with_each_inputs_copies_on_one_side(tmp_path, image_npz, capsys):
+    from transferkit.config import load_config
+    from transferkit.data.overlap import input_groups
+    from transferkit.evaluate.prepare import prepare
+
+    src, tgt = image_npz
+    t = np.load(tgt)
+    np.savez(tgt, x=np.r_[t["x"], t["x"]], y=np.r_[t["y"], t["y"]], classes=t["classes"])  # every image twice
+    assert _run(tmp_path, src, tgt, tmp_path / "run") == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    said = "90 of the target's 180 examples are exact copies of others (90 inputs repeated); each input's copies were kept"
+    assert any(w.startswith(said) for w in summary["target"]["warnings"])
+    assert said in (tmp_path / "run" / "report.md").read_text()
+    assert said in capsys.readouterr().err
+    data = prepare(load_config(tmp_path / "run" / "config.yaml"))
+    groups = input_groups(data.target)
+    assert not set(groups[data.split.test_idx]) & set(groups[data.split.pool_idx])
+
+
+def test_the_copies_note_counts_inputs_under_two_classes_and_texts_group_as_strings():
+    from transferkit.data.overlap import copies_note, copy_groups, input_groups
+    from transferkit.data.text import TextDomain
+
+    groups = copy_groups(np.array([[0.0, 1.0], [-0.0, 1.0], [2.0, 3.0], [2.0, 3.0], [5.0, 5.0]], dtype=np.float32))
+    assert groups.tolist() == [0, 0, 1, 1, 2]  # -0.0 is 0.0
+    note = copies_note(groups, np.array([0, 0, 0, 1, 1]))
+    assert note.startswith("2 of the target's 5 examples are exact copies of others (2 inputs repeated, 1 of them under more than one class)")
+    assert copies_note(np.arange(5), np.zeros(5, dtype=int)) is None
+    texts = TextDomain("t", ["great", "great", "Great", "bad"], np.array([1, 1, 1, 0]), ["neg", "pos"])
+    assert input_groups(texts).tolist() == [0, 0, 1, 2]

@@ -45,3 +45,32 @@ def test_class_with_fewer_than_k_examples_is_an_error():
 def test_class_too_small_to_split():
     with pytest.raises(TransferkitError, match="class 1 has 1 example"):
         make_test_split(np.array([0, 0, 0, 1]))
+
+
+def test_copies_of_one_input_stay_on_one_side_of_the_test_split():
+    from transferkit.data.overlap import copy_groups
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 5)).astype(np.float32)
+    y = np.repeat(np.arange(3), 20)
+    x[20:40] = x[0:20]  # class 1's inputs are class 0's, under another label
+    x[5] = x[3]  # and two copies within class 0
+    x[45:50] = x[40]  # five copies in class 2
+    groups = copy_groups(x)
+    split = make_test_split(y, 0.3, 0, groups=groups)
+    assert not set(groups[split.test_idx]) & set(groups[split.pool_idx])  # no test input is a training input
+    assert set(split.test_idx) | set(split.pool_idx) == set(range(60)) and not set(split.test_idx) & set(split.pool_idx)
+    assert all(0 < n < 20 for n in np.bincount(y[split.test_idx], minlength=3))
+    # without copies the split is the one drawn without groups
+    plain = make_test_split(y, 0.3, 0)
+    distinct = make_test_split(y, 0.3, 0, groups=np.arange(60))
+    np.testing.assert_array_equal(plain.test_idx, distinct.test_idx)
+    assert set(groups[plain.test_idx]) & set(groups[plain.pool_idx])  # without groups these copies straddle it
+
+
+def test_a_class_of_one_input_repeated_cannot_be_split():
+    y = np.repeat(np.arange(2), 10)
+    groups = np.r_[np.arange(10), np.full(10, 10)]  # class 1: ten copies of one input
+    with pytest.raises(TransferkitError, match=r"class 1's 10 examples hold only 1 distinct inputs") as e:
+        make_test_split(y, 0.3, 0, groups=groups)
+    assert "remove the exact duplicates" in e.value.fix

@@ -74,7 +74,7 @@ def test_episode_counts_classes_and_disjointness():
 def test_copies_of_a_support_example_are_never_its_episodes_queries():
     """Support and query were disjoint by row only: a target holding each input twice put a
     copy of a support image among the queries of about 1 % (K = 1) to 6 % (K = 5) of them."""
-    from transferkit.fewshot.episodes import copy_groups
+    from transferkit.data.overlap import copy_groups
 
     x = np.repeat(np.arange(120.0).reshape(60, 2), 2, axis=0)  # 60 inputs, each twice
     labels = np.repeat(np.arange(6), 20)  # a copy always shares its class

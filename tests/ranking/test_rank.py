@@ -522,3 +522,18 @@ def test_warnings_raised_while_loading_the_target_reach_the_json(tmp_path, monke
         result = rank(str(tmp_path / "t.csv"), 3, [str(tmp_path / "s.csv")], source_epochs=1, reference=False,
                       scores=["knn"], by="knn")  # fmt: skip
     assert any(w.startswith(f"{tmp_path / 't.csv'}: column 'id' holds the row numbers") for w in result["warnings"])
+
+
+def test_rank_scores_the_labelled_examples_a_run_draws_from_a_target_with_copies():
+    from transferkit.data.domain import Domain
+    from transferkit.data.overlap import input_groups
+    from transferkit.data.splits import draw_shots, make_test_split
+    from transferkit.ranking.rank import labelled_examples
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 6)).astype(np.float32)
+    x[20:] = x[:20]  # every input twice
+    target = Domain("twice", x, np.tile(np.repeat(np.arange(2), 10), 2), ["a", "b"], (float(x.min()), float(x.max())))
+    run_split = make_test_split(target.y, 0.3, 0, target.classes, groups=input_groups(target))
+    lab, _ = labelled_examples(target, 3, seed=1)
+    np.testing.assert_array_equal(lab, draw_shots(target.y, run_split.pool_idx, 3, 1)[0])

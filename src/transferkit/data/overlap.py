@@ -54,6 +54,42 @@ def _digest(a: np.ndarray) -> bytes:
     return hashlib.blake2b(a.tobytes(), digest_size=16).digest()
 
 
+def copy_groups(x: np.ndarray) -> np.ndarray:
+    """(N,) ids, equal for rows of ``x`` (N, ...) that are exact copies of each other."""
+    flat = np.ascontiguousarray(np.asarray(x).reshape(len(x), -1))
+    if flat.dtype.kind == "f":
+        flat = flat + flat.dtype.type(0.0)  # -0.0 = 0.0
+    ids: dict[bytes, int] = {}
+    return np.array([ids.setdefault(_digest(row), len(ids)) for row in flat], dtype=np.int64)
+
+
+def input_groups(domain) -> np.ndarray:
+    """:func:`copy_groups` of a domain's inputs as stored (texts: equal strings)."""
+    texts = getattr(domain, "texts", None)
+    if texts is not None:
+        ids: dict[str, int] = {}
+        return np.array([ids.setdefault(t, len(ids)) for t in texts], dtype=np.int64)
+    return copy_groups(domain.x)
+
+
+def copies_note(groups: np.ndarray, y: np.ndarray, role: str = "target") -> str | None:
+    """What the test split did with a domain's exact copies, if it has any."""
+    counts = np.bincount(groups)
+    repeated = counts > 1
+    if not repeated.any():
+        return None
+    copies = int(counts[repeated].sum() - repeated.sum())
+    labels: dict[int, set] = {}
+    for g, c in zip(groups.tolist(), np.asarray(y).tolist(), strict=True):
+        if repeated[g]:
+            labels.setdefault(g, set()).add(c)
+    mixed = sum(len(names) > 1 for names in labels.values())
+    both = f", {mixed} of them under more than one class" if mixed else ""
+    return (f"{copies} of the {role}'s {len(groups)} examples are exact copies of others ({int(repeated.sum())} inputs "
+            f"repeated{both}); each input's copies were kept on one side of the test split, so no test example is "
+            "a copy of a training one.")
+
+
 def count_test_in_source(source, target, test_idx: np.ndarray) -> Overlap:
     """How many of ``target``'s examples at ``test_idx`` appear among ``source``'s inputs."""
     test_idx = np.asarray(test_idx)

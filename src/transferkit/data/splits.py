@@ -1,7 +1,9 @@
 """The target splits: a fixed test split, and k labelled examples per class per seed.
 
 The test split is drawn once, stratified, from ``split_seed`` alone, so every run seed
-and every method is scored on the same held-out examples. From the remaining pool each
+and every method is scored on the same held-out examples. Exact copies of one input are
+kept on one side of it (:func:`split_target`): a test example whose copy is among the
+labelled ones would be scored on a label the model was trained on. From the remaining pool each
 run seed draws ``k`` labelled examples per class; the rest of the pool is handed to
 methods *without labels* (:class:`TargetData` has no field that holds them).
 """
@@ -9,12 +11,14 @@ methods *without labels* (:class:`TargetData` has no field that holds them).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from transferkit.errors import TransferkitError
+from transferkit.data.overlap import copies_note, input_groups
+from transferkit.errors import TransferkitError, TransferkitWarning
 
 
 @dataclass(frozen=True)
@@ -50,15 +54,19 @@ class TargetData:
 
 
 def make_test_split(
-    y: np.ndarray, test_fraction: float = 0.3, split_seed: int = 0, classes: list[str] | None = None
+    y: np.ndarray, test_fraction: float = 0.3, split_seed: int = 0, classes: list[str] | None = None,
+    groups: np.ndarray | None = None,
 ) -> TestSplit:
     """Stratified split of ``y`` into a test part and a pool, depending on ``split_seed`` only.
 
-    ``classes``: names of the class ids, for the errors."""
+    ``classes``: names of the class ids, for the errors. ``groups``: (N,) ids, equal for
+    exact copies of one input (:func:`~transferkit.data.overlap.input_groups`); all copies
+    go to the side of the first one drawn, of any class. Without copies the split is the
+    same as without ``groups``."""
     if not 0.0 < test_fraction < 1.0:
         raise TransferkitError(f"test_fraction={test_fraction} must be between 0 and 1.", "use e.g. 0.3.")
     rng = np.random.default_rng(split_seed)
-    test, pool = [], []
+    test, pool, side = [], [], {}
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))
         n_test = int(round(len(idx) * test_fraction))
@@ -80,9 +88,36 @@ def make_test_split(
                 f"test_fraction={test_fraction} of class {name}'s {len(idx)} examples leaves none for training.",
                 f"use test_fraction {most:.3f} or less, or add examples of that class.",
             )
-        test.append(idx[:n_test])
-        pool.append(idx[n_test:])
+        if groups is None:
+            test.append(idx[:n_test])
+            pool.append(idx[n_test:])
+            continue
+        in_test = _sides(idx, n_test, groups, side)
+        if in_test.all() or not in_test.any():
+            where = "test" if in_test.all() else "training"
+            raise TransferkitError(
+                f"class {name}'s {len(idx)} examples hold only {len(np.unique(groups[idx]))} distinct inputs, all of "
+                f"them copies kept on the {where} side (copies never straddle the test split).",
+                "remove the exact duplicates or add distinct examples of that class.",
+            )
+        test.append(idx[in_test])
+        pool.append(idx[~in_test])
     return TestSplit(np.sort(np.concatenate(test)), np.sort(np.concatenate(pool)))
+
+
+def _sides(idx: np.ndarray, n_test: int, groups: np.ndarray, side: dict) -> np.ndarray:
+    """Which of one class's examples ``idx`` (in drawn order) go to test: the first ``n_test``
+    drawn, except that an input's copies follow its first copy drawn (``side``: group id ->
+    test?, filled across classes)."""
+    in_test = np.zeros(len(idx), dtype=bool)
+    taken = 0
+    for j, i in enumerate(idx):
+        g = int(groups[i])
+        if g not in side:
+            side[g] = taken < n_test
+        in_test[j] = side[g]
+        taken += int(in_test[j])
+    return in_test
 
 
 def draw_shots(
@@ -105,3 +140,14 @@ def draw_shots(
     lab = np.sort(np.concatenate(labelled)) if labelled else np.empty(0, dtype=np.int64)
     unl = np.setdiff1d(pool_idx, lab)
     return lab, unl
+
+
+def split_target(target, test_fraction: float, split_seed: int) -> TestSplit:
+    """The protocol's test split of a target domain, its exact copies kept on one side (said,
+    as a :class:`TransferkitWarning`, when there are any)."""
+    groups = input_groups(target)
+    split = make_test_split(target.y, test_fraction, split_seed, target.classes, groups=groups)
+    note = copies_note(groups, target.y)
+    if note:
+        warnings.warn(note, TransferkitWarning, stacklevel=2)
+    return split

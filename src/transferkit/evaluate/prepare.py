@@ -23,7 +23,7 @@ from transferkit.data.preprocess import (
     outside_range_note,
     polarity_note,
 )
-from transferkit.data.splits import TestSplit, make_test_split, no_test_split
+from transferkit.data.splits import TestSplit, no_test_split, split_target
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
 
 
@@ -142,8 +142,8 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
         shape = tuple(cfg.model.input_shape)
     else:
         shape = (source or target).input_shape
-    split = (make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed, target.classes) if test_split
-             else no_test_split(len(target.y)))  # fmt: skip
+    with collected_warnings() as splitting:  # the target's exact copies, kept on one side of the split
+        split = split_target(target, cfg.target.test_fraction, cfg.target.split_seed) if test_split else no_test_split(len(target.y))
     src_recipe = make_recipe(source, shape, 0) if source else None
     # the target's value range, framing (pad: auto) and range checks look at pool inputs only,
     # never at test inputs (`target` itself stays as loaded: its fingerprint names the data)
@@ -153,7 +153,7 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     swapped = polarity_note(source, pool) if source is not None and not getattr(pool, "is_text", False) else None
     if swapped:
         warnings.warn(swapped, TransferkitWarning, stacklevel=2)
-    notes = list(dict.fromkeys([*loading, *(n for n in (off, colour_note(target, shape), swapped) if n)]))
+    notes = list(dict.fromkeys([*loading, *splitting, *(n for n in (off, colour_note(target, shape), swapped) if n)]))
     fit_ranges = None
     if off is not None:
         fit_ranges = {"fit_range": [float(v) for v in pool.value_range],

@@ -24,7 +24,7 @@ import torch
 from transferkit.config import ExperimentConfig
 from transferkit.data.files import range_of_rows
 from transferkit.data.preprocess import apply_recipe, make_recipe
-from transferkit.data.splits import make_test_split, no_test_split
+from transferkit.data.splits import no_test_split, split_target
 from transferkit.data.text import TextDomain, TextRecipe, count_truncated, tokenize, truncation_note
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.evaluate.prepare import Prepared, check_two_classes, load_section, match_source
@@ -47,8 +47,7 @@ def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepar
                 "use a text encoder (hf:...) for text data and an image model for images.",
             )
     target = match_source(source, target)  # the same class names in another order: the source's order
-    split = (make_test_split(target.y, cfg.target.test_fraction, cfg.target.split_seed, target.classes) if test_split
-             else no_test_split(len(target.y)))  # fmt: skip
+    split = split_target(target, cfg.target.test_fraction, cfg.target.split_seed) if test_split else no_test_split(len(target.y))
     if spec.modality == "text":
         longest = int(spec.max_length or 512)
         length = longest

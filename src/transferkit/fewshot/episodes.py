@@ -61,7 +61,7 @@ def sample_episodes(
     other (a class or example may appear in several episodes).
 
     ``groups`` (N,) marks exact copies (equal ids: the same input, see
-    :func:`copy_groups`): a query whose input is one of its episode's support inputs (of
+    :func:`~transferkit.data.overlap.copy_groups`): a query whose input is one of its episode's support inputs (of
     any class: an input may be saved under two labels) is swapped for another example of
     its class, so support and query never share an input either.
     Without copies the episodes are those drawn without ``groups``.
@@ -144,12 +144,6 @@ def sample_episodes(
             )
         )
     return episodes
-
-
-def copy_groups(x: np.ndarray) -> np.ndarray:
-    """(N,) ids, equal for rows of ``x`` (N, ...) that are exact copies of each other."""
-    flat = np.ascontiguousarray(np.asarray(x).reshape(len(x), -1))
-    return np.unique(flat, axis=0, return_inverse=True)[1].reshape(-1)
 
 
 def _no_support_copies(row: np.ndarray, k_shot: int, taken: set, members: np.ndarray, groups: np.ndarray,

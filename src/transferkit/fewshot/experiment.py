@@ -24,12 +24,12 @@ import numpy as np
 import torch
 
 from transferkit.data.files import CLASSES_FROM_LABELS
-from transferkit.data.overlap import LEAK_SHARE, count_test_in_source
+from transferkit.data.overlap import LEAK_SHARE, copy_groups, count_test_in_source
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.evaluate.prepare import Prepared, prepare
 from transferkit.evaluate.protocol import check_source, resolve_device, train_source
 from transferkit.fewshot.config import FewShotExperiment, load_fewshot_config
-from transferkit.fewshot.episodes import case_twins, check_novel, copy_groups, sample_episodes
+from transferkit.fewshot.episodes import case_twins, check_novel, sample_episodes
 from transferkit.fewshot.evaluate import EpisodeResult, count_episodes
 from transferkit.fewshot.pipeline import (
     EpisodeSetting,

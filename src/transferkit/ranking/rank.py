@@ -26,7 +26,7 @@ from transferkit.data import Domain
 from transferkit.data.files import order_columns, range_of_rows
 from transferkit.data.overlap import count_test_in_source
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
-from transferkit.data.splits import draw_shots, make_test_split
+from transferkit.data.splits import draw_shots, split_target
 from transferkit.errors import TransferkitError, collected_warnings
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file, model_stem
@@ -205,7 +205,7 @@ def labelled_examples(
     the pool they come from (the target less its test part)."""
     if shots < 1:
         raise TransferkitError(f"shots={shots}: ranking needs labelled target examples.", "use --shots 1 or more.")
-    split = make_test_split(target.y, test_fraction, split_seed, target.classes)
+    split = split_target(target, test_fraction, split_seed)  # the run's split, copies on one side
     try:
         lab, _ = draw_shots(target.y, split.pool_idx, shots, seed, target.classes)
     except TransferkitError as e:  # its fix names the run's `test_fraction`, which rank has no option for
