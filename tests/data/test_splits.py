@@ -74,3 +74,22 @@ def test_a_class_of_one_input_repeated_cannot_be_split():
     with pytest.raises(TransferkitError, match=r"class 1's 10 examples hold only 1 distinct inputs") as e:
         make_test_split(y, 0.3, 0, groups=groups)
     assert "remove the exact duplicates" in e.value.fix
+
+
+def test_class_names_that_differ_only_in_case_are_said_and_named_in_the_split_error(tmp_path):
+    from transferkit.config import DataConfig
+    from transferkit.errors import TransferkitWarning
+    from transferkit.evaluate.prepare import load_section
+
+    y = np.array([0] * 10 + [1])
+    with pytest.raises(TransferkitError, match=r"class 'NEGATIVE' has 1 example: too few to split into test and pool; "
+                       r"'NEGATIVE' and 'negative' differ only in case\. Fix: write 'negative' for those labels too"):
+        make_test_split(y, 0.3, 0, ["negative", "NEGATIVE"])
+    with pytest.raises(TransferkitError, match=r"has 1 example: too few to split into test and pool\. Fix: give every"):
+        make_test_split(y, 0.3, 0, ["negative", "neg"])
+    rows = "".join(f"{i},{i % 5},{lab}\n" for i, lab in enumerate(["cat", "Cat", "dog", "Dog ", "bird"] * 4))
+    (tmp_path / "t.csv").write_text("a,b,label\n" + rows)
+    with pytest.warns(TransferkitWarning, match=r"class names that differ only in case: 'Cat' and 'cat'; 'Dog' and 'dog'\. "
+                      "They are kept as separate classes"):
+        domain = load_section(DataConfig(data=str(tmp_path / "t.csv")))
+    assert len(domain.classes) == 5

@@ -61,7 +61,16 @@ def test_a_long_tail_of_one_example_classes_is_still_read_as_labels(tmp_path):
     "name, content, match",
     [
         ("bad.jsonl", '{"text": "ok", "label": 1}\n{"text": oops}\n', "line 2 is not valid JSON"),
-        ("nolabel.jsonl", '{"text": "ok"}\n', "line 1 lacks 'text' or 'label'"),
+        ("nolabel.jsonl", '{"text": "ok"}\n', r"line 1 has no key 'label' \(its keys: 'text'\)"),
+        ("sentence.jsonl", '{"sentence": "ok", "label": 1}\n',
+         r"line 1 has no key 'text' \(its keys: 'sentence', 'label'\)\. Fix: name the keys to read with `text_column:` and "
+         r"`label_column:` \(e\.g\. text_column: sentence\)"),
+        ("list.jsonl", '["ok", 1]\n', "line 1 is a JSON list, not an object"),
+        ("scores.csv", "text,label\n" + "".join(f"t{i},{(i - 20) / 7:.2f}\n" for i in range(40)),
+         r"the labels look like scores, not classes \(40 distinct values in 40 examples, e\.g\. -2\.86\)\. Fix: give class "
+         r"labels: names or whole numbers \(bin a score"),
+        ("halves.csv", "text,label\n" + "".join(f"t{i},{i % 3 / 2}\n" for i in range(30)),
+         r"the labels are numbers, not all whole \(3 distinct values in 30 examples, e\.g\. 0\.5\)"),
         ("notab.txt", "pos\tfine\nno tab here\n", "line 2 has no tab"),
         ("table.txt", "id\tscore\ttext\n" + "".join(f"100_{i}\t1.5\tgood\n" for i in range(25)),  # a raw table
          r"does not look like a class label: 26 distinct values in 26 lines \(e.g. 'id', '100_0'\) and every line"),

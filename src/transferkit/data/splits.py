@@ -72,9 +72,12 @@ def make_test_split(
         n_test = int(round(len(idx) * test_fraction))
         name = repr(classes[int(c)]) if classes is not None and int(c) < len(classes) else str(int(c))
         if len(idx) < 2:
+            twin = case_twin(classes, int(c))
             raise TransferkitError(
-                f"class {name} has {len(idx)} example: too few to split into test and pool.",
-                "give every class at least 2 examples (better 10+).",
+                f"class {name} has {len(idx)} example: too few to split into test and pool"
+                + (f"; {name} and {twin!r} differ only in case." if twin else "."),
+                f"write {twin!r} for those labels too, if they are one class." if twin
+                else "give every class at least 2 examples (better 10+).",
             )
         if n_test == 0:  # round(n f) >= 1 needs n f > 0.5 (Python rounds 0.5 to 0)
             least = math.floor(1000 * 0.5 / len(idx)) / 1000 + 0.001
@@ -103,6 +106,24 @@ def make_test_split(
         test.append(idx[in_test])
         pool.append(idx[~in_test])
     return TestSplit(np.sort(np.concatenate(test)), np.sort(np.concatenate(pool)))
+
+
+def case_twins_note(classes: list[str], name: str) -> str | None:
+    """Says which class names differ only in case (perhaps one class written two ways)."""
+    pairs = [(str(classes[c]), twin) for c in range(len(classes)) if (twin := case_twin(classes, c)) and str(classes[c]) < twin]
+    if not pairs:
+        return None
+    said = "; ".join(f"{a!r} and {b!r}" for a, b in pairs[:3]) + (f" (+{len(pairs) - 3} more)" if len(pairs) > 3 else "")
+    return (f"{name}: class names that differ only in case: {said}. They are kept as separate classes; if each pair "
+            "is one class, write it one way in the labels.")
+
+
+def case_twin(classes: list[str] | None, c: int) -> str | None:
+    """Another class named like class ``c`` but for case and surrounding spaces, if any."""
+    if classes is None or c >= len(classes):
+        return None
+    key = str(classes[c]).strip().casefold()
+    return next((str(o) for i, o in enumerate(classes) if i != c and str(o).strip().casefold() == key), None)
 
 
 def _sides(idx: np.ndarray, n_test: int, groups: np.ndarray, side: dict) -> np.ndarray:

@@ -148,12 +148,40 @@ def truncation_note(n: int, total: int, max_length: int, what: str = "texts",
             "encoder's limit; docs/pretrained.md).")  # fmt: skip
 
 
+def _missing_keys(path: Path, i: int, obj, text_column: str, label_column: str) -> tuple[str, str]:
+    """(problem, fix) for a JSON line without the text or the label key."""
+    if not isinstance(obj, dict):
+        return (f"{path}: line {i} is a JSON {type(obj).__name__}, not an object.",
+                f'write one object per line, e.g. {{"{text_column}": "...", "{label_column}": "positive"}}.')  # fmt: skip
+    lacks = " and ".join(repr(k) for k in (text_column, label_column) if k not in obj)
+    keys = ", ".join(repr(str(k)) for k in list(obj)[:8]) or "none"
+    return (f"{path}: line {i} has no key {lacks} (its keys: {keys}).",
+            "name the keys to read with `text_column:` and `label_column:` (e.g. text_column: "
+            f"{next((str(k) for k in obj if k != label_column), 'sentence')}), or rename them in the file.")
+
+
+def _not_whole(values: list[str]) -> str | None:
+    """A label that is a number but not a whole one (e.g. '-0.15'), when every label is a number."""
+    try:
+        numbers = [float(v) for v in values]
+    except ValueError:
+        return None
+    return next((v for v, f in zip(values, numbers, strict=True) if f != round(f)), None)
+
+
 def _labels(raw: list, name: str) -> tuple[np.ndarray, list[str]]:
     missing = [i for i, v in enumerate(raw, 1) if v is None or str(v).strip() == ""]
     if missing:
         raise TransferkitError(f"{name}: {len(missing)} example(s) have no label (examples {missing[:5]}, counting "
                                "from 1).", "give every text a label, or remove those examples.")  # fmt: skip
     values = [str(v).strip() for v in raw]
+    fraction = _not_whole(values)
+    if fraction is not None:
+        n = len(set(values))
+        looks = "look like scores, not classes" if n > max(20, len(values) // 2) else "are numbers, not all whole"
+        raise TransferkitError(f"{name}: the labels {looks} ({n} distinct values in {len(values)} examples, e.g. "
+                               f"{fraction}).", "give class labels: names or whole numbers (bin a score into classes, "
+                               "e.g. positive where it is above 0).")  # fmt: skip
     if all(v.lstrip("-").isdigit() for v in values):
         y = np.asarray([int(v) for v in values], dtype=np.int64)
         if y.min() < 0:
@@ -209,8 +237,7 @@ def _rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, ob
             except json.JSONDecodeError as e:
                 raise TransferkitError(f"{path}: line {i} is not valid JSON ({e.msg}).", "write one JSON object per line.") from None
             if not isinstance(obj, dict) or text_column not in obj or label_column not in obj:
-                raise TransferkitError(f"{path}: line {i} lacks {text_column!r} or {label_column!r}.",
-                                       f'write e.g. {{"{text_column}": "...", "{label_column}": "positive"}}.')  # fmt: skip
+                raise TransferkitError(*_missing_keys(path, i, obj, text_column, label_column))
             rows.append((obj[text_column], obj[label_column]))
         return rows
     table = _table(path)

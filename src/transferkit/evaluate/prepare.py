@@ -23,7 +23,7 @@ from transferkit.data.preprocess import (
     outside_range_note,
     polarity_note,
 )
-from transferkit.data.splits import TestSplit, no_test_split, split_target
+from transferkit.data.splits import TestSplit, case_twins_note, no_test_split, split_target
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
 
 
@@ -64,9 +64,9 @@ def load_section(section: DataConfig, seed: int = 0) -> Domain:
             f"{domain.name}: classes {missing[:5]} have no examples.", "remove them from `classes` or add data."
         )
     domain = inverted(domain) if getattr(section, "invert", False) else domain
-    mixed = mixed_polarity_note(domain)
-    if mixed:  # raised while loading: said, and kept for the report with the other loading notes
-        warnings.warn(mixed, TransferkitWarning, stacklevel=2)
+    for note in (mixed_polarity_note(domain), case_twins_note(domain.classes, domain.name)):
+        if note:  # raised while loading: said, and kept for the report with the other loading notes
+            warnings.warn(note, TransferkitWarning, stacklevel=2)
     return domain
 
 
