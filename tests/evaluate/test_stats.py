@@ -290,7 +290,8 @@ def test_a_method_below_the_unadapted_source_is_said_beside_scratch(capsys):
                "target": {}}
     text = "\n".join(negative_transfer_lines(summary))
     assert "**Below the source model as it is:** finetune at k=1 scored below `source_only`" in text
+    assert "adapting the source model to the target (its labelled examples, and for adaptation methods its unlabelled ones)" in text
     print_summary(summary)
-    assert "BELOW THE SOURCE MODEL AS IT IS (source_only): finetune at k=1" in capsys.readouterr().out
+    assert "BELOW THE SOURCE MODEL AS IT IS (source_only): finetune at k=1  (adapting it to the target made it worse" in capsys.readouterr().out
     zero = results_table(_result({("source_only", 0): [0.9, 0.91], ("dann", 0): [0.5, 0.52]}))  # k = 0: its baseline
     assert "below_unadapted" not in zero[1] and zero[1]["negative_transfer"]

@@ -28,7 +28,7 @@ def print_summary(summary: dict) -> None:
         print(f"negative transfer was not checked: {unchecked_reason(summary)}")
     if summary.get("below_source_only"):
         print("BELOW THE SOURCE MODEL AS IT IS (source_only): " + ", ".join(summary["below_source_only"])
-              + "  (training on the target's labels made it worse than not adapting it)")
+              + "  (adapting it to the target made it worse than not adapting it)")
     if summary.get("below_baseline_not_significant"):
         print("below the baseline, not significant: " + ", ".join(summary["below_baseline_not_significant"]))
     for line in trivial_baseline_lines(summary):  # a baseline no better than always predicting one class

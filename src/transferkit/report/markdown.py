@@ -210,8 +210,9 @@ def negative_transfer_lines(summary: dict) -> list[str]:
     below = summary.get("below_source_only") or []
     if below:
         lines.append("**Below the source model as it is:** " + ", ".join(below) + " scored below `source_only` (its "
-                     "gain over it, paired by seed, lies entirely below 0): training on the target's labels made the "
-                     "source model worse than not adapting it. Scratch is the baseline above; this compares with the "
+                     "gain over it, paired by seed, lies entirely below 0): adapting the source model to the target "
+                     "(its labelled examples, and for adaptation methods its unlabelled ones) made it worse than not "
+                     "adapting it. Scratch is the baseline above; this compares with the "
                      "unadapted source (see each row's `gain_vs_unadapted` in summary.json).")  # fmt: skip
     possible = summary.get("below_baseline_not_significant") or []
     if possible:
