@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -409,3 +410,32 @@ def test_a_first_checkpoint_choice_is_said_with_the_criterions_scores():
     assert "first checkpoint" not in later
     older = {k: v for k, v in run(15, scores).items() if k != "scores"}  # summaries before session 16
     assert "first checkpoint" not in "\n".join(adaptation_markdown({"runs": [older], "proxy_a_distance": []}))
+
+
+def test_a_chosen_checkpoint_whose_predictions_collapsed_is_said(tiny_parts, monkeypatch):
+    import transferkit.methods._adapt as adapt_module
+    from transferkit.adaptation.selection import collapse_note, top_share
+    from transferkit.errors import TransferkitWarning
+
+    classes = ["a", "b", "c"]
+    note = collapse_note("mcc", "entropy", (1, 0.4), (2, 0.95), classes)
+    assert note.startswith("mcc: the checkpoint chosen by entropy predicts 'c' for 95% of the target inputs (the model "
+                           "before adaptation: 40% for its most predicted class)")
+    assert "Try selection: dev or source_val" in note
+    assert "Try selection: another criterion" in collapse_note("mcc", "dev", (1, 0.4), (2, 0.95), classes)
+    assert collapse_note("mcc", "entropy", (1, 0.4), (2, 0.85), classes) is None  # not most of the target
+    assert collapse_note("mcc", "entropy", (1, 0.8), (1, 0.95), classes) is None  # already so before adapting
+    assert collapse_note("mcc", "entropy", (0, 1.0), (0, 1.0), ["a"]) is None
+    task = _task(tiny_parts, 0)
+    model = tiny_parts[0]
+    top, share = top_share(model, task.target.x_unlabelled)
+    preds = model.eval()(task.target.x_unlabelled).argmax(1)
+    assert share == pytest.approx(float((preds == top).float().mean()))
+    shares = iter([(0, 0.4), (2, 0.95)])
+    monkeypatch.setattr(adapt_module, "top_share", lambda model, x: next(shares))
+    with pytest.warns(TransferkitWarning, match="mcc: the checkpoint chosen by entropy predicts 'c' for 95%"):
+        get_method("mcc", steps=4, batch_size=16, checkpoints=2).fit(task)
+    shares = iter([(0, 0.4), (2, 0.6)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)
+        get_method("mcc", steps=4, batch_size=16, checkpoints=2).fit(_task(tiny_parts, 0))

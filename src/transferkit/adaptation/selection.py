@@ -147,3 +147,31 @@ def score_checkpoint(model, criterion: str, data: SelectionData, step: int, seed
     f_v, z_v = _outputs(model, data.x_source_val, "source")
     loss_v = F.cross_entropy(z_v, data.y_source_val, reduction="none")
     return dev_score(f_s.cpu().numpy(), f_t.cpu().numpy(), f_v.cpu().numpy(), loss_v.cpu().numpy(), seed)
+
+
+# A chosen checkpoint whose most predicted class takes this share of the target inputs, and
+# this much more than the model before adaptation gave it, has collapsed (entropy and SND
+# reward collapsed predictions: they are confident).
+COLLAPSED_SHARE, COLLAPSE_RISE = 0.9, 0.2
+
+
+def top_share(model, x_target: torch.Tensor) -> tuple[int, float]:
+    """(most predicted class, its share of ``x_target``) under ``model`` (target statistics)."""
+    _, z = _outputs(model, x_target, "target")
+    counts = torch.bincount(z.argmax(1), minlength=z.shape[1])
+    top = int(counts.argmax())
+    return top, float(counts[top]) / max(1, len(x_target))
+
+
+def collapse_note(name: str, criterion: str, before: tuple[int, float], after: tuple[int, float],
+                  classes: list[str]) -> str | None:  # fmt: skip
+    """Says when the chosen checkpoint sends most target inputs to one class, far more than the
+    model before adaptation did (the target's classes may be that unbalanced; rarely)."""
+    (_, share0), (top, share) = before, after
+    if len(classes) < 2 or share < COLLAPSED_SHARE or share < share0 + COLLAPSE_RISE:
+        return None
+    other = "dev or source_val (they read source labels)" if criterion in ("entropy", "snd") else "another criterion"
+    return (f"{name}: the checkpoint chosen by {criterion} predicts {classes[top]!r} for {share:.0%} of the target "
+            f"inputs (the model before adaptation: {share0:.0%} for its most predicted class): its predictions "
+            f"collapsed, unless the target is that unbalanced. Try selection: {other}, fewer steps, or a lower "
+            "shared_lr_mult.")

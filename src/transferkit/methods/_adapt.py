@@ -19,6 +19,7 @@ target BatchNorm statistics re-estimated on clean (un-augmented) target inputs.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -34,8 +35,8 @@ from transferkit.adaptation.domain_bn import (
     domain_rows,
     estimate_target_stats,
 )
-from transferkit.adaptation.selection import SelectionData, score_checkpoint
-from transferkit.errors import TransferkitError
+from transferkit.adaptation.selection import SelectionData, collapse_note, score_checkpoint, top_share
+from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.methods.base import Params, TransferTask
 from transferkit.models import TransferModel
 from transferkit.train.loop import batches, run_steps
@@ -144,6 +145,7 @@ def adapt(
     sel_data = SelectionData(_subset(x_target_all, 1000, gen), _subset(xs, 1000, gen), x_val, y_val)
     every = max(1, p.steps // max(1, p.checkpoints))
     best: dict = {}
+    before: list[tuple[int, float]] = []
     history: list[tuple[int, float]] = []
     logger = task.log(name)
 
@@ -152,6 +154,8 @@ def adapt(
             estimate_target_stats(model, sel_data.x_target)
         if task.monitor is not None:
             task.monitor(model, step)
+        if step == 0:  # before any update: to tell a collapse of the chosen checkpoint
+            before.append(top_share(model, sel_data.x_target))
         # The start (source model, AdaBN statistics) is not a candidate: it is the
         # `source_only`/`adabn` baseline, and its often collapsed predictions on a shifted
         # target fool confidence-based criteria (SND, entropy).
@@ -196,4 +200,7 @@ def adapt(
         detach_domain_bn(model, "target")
     model.config["adaptation"] = {"method": name, "bn": "domain" if domain_bn else "shared",
                                   "selection": p.selection, "selected_step": best["step"]}  # fmt: skip
+    collapsed = collapse_note(name, p.selection, before[0], top_share(model, sel_data.x_target), task.classes)
+    if collapsed:
+        warnings.warn(collapsed, TransferkitWarning, stacklevel=2)
     return model.eval()
