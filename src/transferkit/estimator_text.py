@@ -20,6 +20,7 @@ from transferkit.data.splits import TargetData
 from transferkit.data.text import TextRecipe, count_truncated, tokenize, truncation_note
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.inputs import as_array, as_domain, plain
+from transferkit.methods._pretrained_rate import for_task
 from transferkit.methods.base import TransferTask
 from transferkit.models import TransferModel
 from transferkit.train.supervised import predict_proba
@@ -32,6 +33,9 @@ def is_text_source(source) -> bool:
 def seeded_fit(method, task: TransferTask) -> TransferModel:
     """``method.fit(task)`` with torch seeded from the task; the user's own seed stays in
     charge of torch's generator (forked, never started on a GPU here)."""
+    method, rate = for_task(method, task)  # pretrained shared layers: a lower default rate, said
+    if rate:
+        warnings.warn(rate, TransferkitWarning, stacklevel=user_stacklevel())
     gpus = range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []  # never start CUDA here
     with torch.random.fork_rng(devices=gpus):
         torch.manual_seed(task.seed)

@@ -23,6 +23,7 @@ from transferkit.errors import TransferkitError, collected_warnings
 from transferkit.evaluate.prepare import Prepared, prepare
 from transferkit.evaluate.source_check import source_steps, weak_source_warning
 from transferkit.methods import METHODS, Method, TransferTask, get_method
+from transferkit.methods._pretrained_rate import for_task
 from transferkit.methods.base import class_difference
 from transferkit.models import TransferModel
 from transferkit.models.adapters import model_footprint
@@ -194,8 +195,12 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                 )
                 t0 = time.perf_counter()
                 torch.manual_seed(seed)
+                fitted, rate = for_task(method, task)  # pretrained shared layers: a lower default rate
+                if rate and rate not in result.method_notes:
+                    say(f"note: {rate}")
+                    result.method_notes.append(rate)
                 with collected_warnings() as notes:  # said as usual, and kept for the report
-                    model = method.fit(task)
+                    model = fitted.fit(task)
                 result.method_notes += notes
                 seconds = time.perf_counter() - t0
                 if "selection" in task.extras:

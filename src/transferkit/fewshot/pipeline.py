@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -24,11 +25,12 @@ import torch
 
 from transferkit.config import MethodSpec
 from transferkit.data.splits import TargetData
-from transferkit.errors import TransferkitError, did_you_mean
+from transferkit.errors import TransferkitError, TransferkitWarning, did_you_mean
 from transferkit.fewshot.episodes import Episode
 from transferkit.fewshot.evaluate import EpisodeResult, class_counts, confidence_interval, evaluate_episodes
 from transferkit.fewshot.registry import FEWSHOT_METHODS, FewShotMethod, get_fewshot_method
 from transferkit.methods import METHODS, Method, TransferTask, get_method
+from transferkit.methods._pretrained_rate import for_task
 from transferkit.methods.prototypes import features, source_feature_mean
 from transferkit.models import TransferModel
 from transferkit.train.supervised import predict_proba
@@ -261,7 +263,10 @@ def evaluate_trained(
     for i, episode in enumerate(episodes):
         task = setting.task(episode, i)
         torch.manual_seed(task.seed)
-        model = method.method.fit(task)
+        fitted, rate = for_task(method.method, task)  # pretrained shared layers: a lower default rate
+        if rate and i == 0:
+            warnings.warn(rate, TransferkitWarning, stacklevel=2)
+        model = fitted.fit(task)
         chose = (model.config.get("auto_decision") or {}).get("method")
         if chose is not None:  # auto: which method it picked, for the report
             choices[chose] = choices.get(chose, 0) + 1

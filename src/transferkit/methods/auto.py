@@ -46,12 +46,14 @@ decision and every signal are stored in ``model.config["auto_decision"]`` and
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import torch
 from pydantic import NonNegativeFloat, PositiveInt
 
-from transferkit.errors import TransferkitError, did_you_mean
+from transferkit.errors import TransferkitError, TransferkitWarning, did_you_mean
+from transferkit.methods._pretrained_rate import for_task
 from transferkit.methods.base import METHODS, Method, Params, TransferTask, get_method, register_method
 from transferkit.models import TransferModel
 
@@ -299,6 +301,9 @@ class Auto(Method):
         decision = decide(task, self.params)
         task.extras["auto_decision"] = decision
         torch.manual_seed(task.seed)  # train exactly as the chosen method would on its own
-        model = get_method(decision["method"], **decision["params"]).fit(task)
+        chosen, rate = for_task(get_method(decision["method"], **decision["params"]), task)
+        if rate:  # pretrained shared layers: a lower default rate, said
+            warnings.warn(rate, TransferkitWarning, stacklevel=2)
+        model = chosen.fit(task)
         model.config["auto_decision"] = decision
         return model
