@@ -237,7 +237,8 @@ def _rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, ob
             except json.JSONDecodeError as e:
                 raise TransferkitError(f"{path}: line {i} is not valid JSON ({e.msg}).", "write one JSON object per line.") from None
             if not isinstance(obj, dict) or text_column not in obj or label_column not in obj:
-                raise TransferkitError(*_missing_keys(path, i, obj, text_column, label_column))
+                problem, fix = _missing_keys(path, i, obj, text_column, label_column)
+                raise TransferkitError(problem, fix)
             rows.append((obj[text_column], obj[label_column]))
         return rows
     table = _table(path)
