@@ -71,7 +71,7 @@ def test_copies_of_one_input_stay_on_one_side_of_the_test_split():
 def test_a_class_of_one_input_repeated_cannot_be_split():
     y = np.repeat(np.arange(2), 10)
     groups = np.r_[np.arange(10), np.full(10, 10)]  # class 1: ten copies of one input
-    with pytest.raises(TransferkitError, match=r"class 1's 10 examples hold only 1 distinct inputs") as e:
+    with pytest.raises(TransferkitError, match=r"class 1's 10 examples hold 1 distinct input, which all go to the training side") as e:
         make_test_split(y, 0.3, 0, groups=groups)
     assert "remove the exact duplicates" in e.value.fix
 
@@ -89,7 +89,29 @@ def test_class_names_that_differ_only_in_case_are_said_and_named_in_the_split_er
         make_test_split(y, 0.3, 0, ["negative", "neg"])
     rows = "".join(f"{i},{i % 5},{lab}\n" for i, lab in enumerate(["cat", "Cat", "dog", "Dog ", "bird"] * 4))
     (tmp_path / "t.csv").write_text("a,b,label\n" + rows)
-    with pytest.warns(TransferkitWarning, match=r"class names that differ only in case: 'Cat' and 'cat'; 'Dog' and 'dog'\. "
+    with pytest.warns(TransferkitWarning, match=r"class names that differ only in case or surrounding spaces: 'Cat' and 'cat'; 'Dog' and 'dog'\. "
                       "They are kept as separate classes"):
         domain = load_section(DataConfig(data=str(tmp_path / "t.csv")))
     assert len(domain.classes) == 5
+
+
+def test_copies_do_not_change_the_test_fraction_or_refuse_a_class_that_can_be_split():
+    y = np.repeat(np.arange(10), 100)
+    twice = make_test_split(y, 0.3, 0, groups=np.repeat(np.arange(500), 2))  # every input stored twice
+    assert np.bincount(y[twice.test_idx]).tolist() == [30] * 10
+    groups = np.arange(1000)
+    groups[np.flatnonzero(y == 3)[:50]] = 10**6  # half of class 3 is one input
+    lopsided = make_test_split(y, 0.3, 0, groups=groups)
+    assert np.bincount(y[lopsided.test_idx]).tolist() == [30] * 10
+    assert 10**6 not in set(groups[lopsided.test_idx])  # the 50 copies would overfill the test part
+    small = np.repeat([0, 1], 10)
+    nine = np.r_[np.arange(10), np.full(9, 10), 11]  # class 1: one input 9 times, and one other input
+    for seed in range(30):
+        split = make_test_split(small, 0.3, seed, groups=nine)
+        assert set(nine[split.test_idx]) and not set(nine[split.test_idx]) & set(nine[split.pool_idx])
+    rng = np.random.default_rng(1)
+    for t in range(200):  # without copies: the split drawn without groups, exactly
+        labels = rng.integers(0, rng.integers(2, 6), size=rng.integers(30, 120))
+        plain = make_test_split(labels, 0.3, t)
+        distinct = make_test_split(labels, 0.3, t, groups=np.arange(len(labels)))
+        np.testing.assert_array_equal(plain.test_idx, distinct.test_idx)

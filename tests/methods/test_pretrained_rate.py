@@ -25,6 +25,8 @@ def test_only_a_text_encoder_at_the_default_rate_is_lowered_and_said():
     assert "give finetune's shared_lr_mult" in note
     mcc, said = for_task(get_method("mcc"), text)
     assert mcc.params.shared_lr_mult == pytest.approx(0.05) and "mcc" in said
+    gradual, said = for_task(get_method("gradual"), text)  # its top block at lr x 0.05 = 5e-5
+    assert gradual.params.shared_lr_mult == pytest.approx(0.05) and "gradual" in said
     original = get_method("finetune")
     for_task(original, text)
     assert original.params.shared_lr_mult == 0.3  # the method given is not changed
@@ -109,6 +111,13 @@ def test_auto_and_fewshot_train_their_methods_at_the_lower_rate_too(monkeypatch)
     with pytest.warns(TransferkitWarning, match="finetune: the pretrained text encoder trains at 5e-05"):
         get_method("auto").fit(task)
     assert seen == [pytest.approx(PRETRAINED_TEXT_LR / 3e-3)]
+    from transferkit.methods.gradual import Gradual  # auto's choice for new classes on a bare encoder
+
+    monkeypatch.setattr(Gradual, "fit", fit)
+    monkeypatch.setattr(auto, "decide", lambda task, p: {"method": "gradual", "params": {"stage_steps": 50}})
+    with pytest.warns(TransferkitWarning, match="gradual: the pretrained text encoder trains at 5e-05"):
+        get_method("auto").fit(task)
+    assert seen.pop() == pytest.approx(PRETRAINED_TEXT_LR / 1e-3)
     y = np.repeat(np.arange(3), 6)
     x = torch.rand(len(y), *task.target.x_labelled.shape[1:])
     setting = EpisodeSetting(x, ["a", "b", "c"], lambda classes: task.new_model(), task.source_model)
@@ -118,3 +127,15 @@ def test_auto_and_fewshot_train_their_methods_at_the_lower_rate_too(monkeypatch)
         evaluate_trained(method, setting, episodes)
     assert seen[1:] == [pytest.approx(PRETRAINED_TEXT_LR / 3e-3)] * 3
     assert sum("text encoder" in str(w.message) for w in said) == 1  # said once, not per episode
+
+
+def test_gradual_trains_its_blocks_at_its_shared_rate(monkeypatch):
+    import transferkit.methods.gradual as gradual
+    from tests.methods.test_auto import make_task
+
+    rates = []
+    monkeypatch.setattr(gradual, "fit_supervised", lambda model, x, y, groups, **kw: rates.append([g["lr"] for g in groups]))
+    task = make_task(None)
+    task.source_model = task.new_model()
+    get_method("gradual", probe_steps=1, shared_lr_mult=0.05, max_stages=1).fit(task)
+    assert rates == [[pytest.approx(1e-3), pytest.approx(5e-5)]]  # the head, then the top block

@@ -253,3 +253,5 @@ def test_gradual_unfreezing_uses_discriminative_rates():
     assert [g["lr"] for g in groups] == pytest.approx([1e-3, 1e-3 / 2.6**2, 1e-3 / 2.6, 1e-3])  # head, blocks 6-8
     trained = {id(p) for g in groups for p in g["params"]}
     assert not trained & {id(p) for b in model.shared.blocks[:6] for p in b.parameters()}
+    lowered = discriminative_groups(model, 1e-3, 2.6, 0.0, shared_lr_mult=0.05)  # the head keeps lr
+    assert [g["lr"] for g in lowered] == pytest.approx([1e-3, 5e-5 / 2.6**2, 5e-5 / 2.6, 5e-5])

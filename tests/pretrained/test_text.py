@@ -63,8 +63,11 @@ def test_a_long_tail_of_one_example_classes_is_still_read_as_labels(tmp_path):
         ("bad.jsonl", '{"text": "ok", "label": 1}\n{"text": oops}\n', "line 2 is not valid JSON"),
         ("nolabel.jsonl", '{"text": "ok"}\n', r"line 1 has no key 'label' \(its keys: 'text'\)"),
         ("sentence.jsonl", '{"sentence": "ok", "label": 1}\n',
-         r"line 1 has no key 'text' \(its keys: 'sentence', 'label'\)\. Fix: name the keys to read with `text_column:` and "
-         r"`label_column:` \(e\.g\. text_column: sentence\)"),
+         r"line 1 has no key 'text' \(its keys: 'sentence', 'label'\)\. Fix: name the key to read \(e\.g\. text_column: "
+         r"sentence\), or rename it in the file"),
+        ("both.jsonl", '{"sentence": "ok", "y": 1}\n',
+         r"has no keys 'text' and 'label' \(its keys: 'sentence', 'y'\)\. Fix: name the keys to read \(e\.g\. "
+         r"text_column: sentence, label_column: y\)"),
         ("list.jsonl", '["ok", 1]\n', "line 1 is a JSON list, not an object"),
         ("scores.csv", "text,label\n" + "".join(f"t{i},{(i - 20) / 7:.2f}\n" for i in range(40)),
          r"the labels look like scores, not classes \(40 distinct values in 40 examples, e\.g\. -2\.86\)\. Fix: give class "
@@ -82,10 +85,17 @@ def test_a_long_tail_of_one_example_classes_is_still_read_as_labels(tmp_path):
     ],
 )
 def test_bad_text_files_say_what_is_wrong(tmp_path, name, content, match):
+    """(Labels that are not numbers, such as 'nan', stay class names: see the next test.)"""
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     with pytest.raises(TransferkitError, match=match):
         load_domain(str(path))
+
+
+def test_labels_named_nan_or_inf_are_class_names_not_scores(tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text("text,label\n" + "".join(f"t{i},{lab}\n" for i, lab in enumerate(["1", "0", "nan", "inf"] * 3)))
+    assert load_domain(str(path)).classes == ["0", "1", "inf", "nan"]
 
 
 def test_text_target_needs_a_text_encoder(reviews_jsonl):

@@ -537,3 +537,16 @@ def test_rank_scores_the_labelled_examples_a_run_draws_from_a_target_with_copies
     run_split = make_test_split(target.y, 0.3, 0, target.classes, groups=input_groups(target))
     lab, _ = labelled_examples(target, 3, seed=1)
     np.testing.assert_array_equal(lab, draw_shots(target.y, run_split.pool_idx, 3, 1)[0])
+
+
+def test_rank_keeps_the_copies_note_in_its_result(tmp_path):
+    from transferkit.ranking.rank import rank
+
+    _, tgt = _npz(tmp_path)
+    d = np.load(tgt)
+    x = np.r_[d["x"], d["x"]].astype(np.float32) / 255.0  # every image twice
+    np.savez(tmp_path / "twice.npz", x=x, y=np.r_[d["y"], d["y"]], classes=np.array(CLASSES))
+    saved = tmp_path / "saved"
+    tiny_model().save(saved, {"recipe": {"value_range": [0, 1], "shape": [1, 12, 12], "pad": 0}})
+    result = rank(str(tmp_path / "twice.npz"), 3, models=[f"{saved}.safetensors"], reference=False, cuts=[3])
+    assert any("are exact copies of others" in w for w in result["warnings"])

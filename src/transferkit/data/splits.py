@@ -61,8 +61,8 @@ def make_test_split(
 
     ``classes``: names of the class ids, for the errors. ``groups``: (N,) ids, equal for
     exact copies of one input (:func:`~transferkit.data.overlap.input_groups`); all copies
-    go to the side of the first one drawn, of any class. Without copies the split is the
-    same as without ``groups``."""
+    go to one side (:func:`_sides`), of any class. Without copies the split is the same as
+    without ``groups``."""
     if not 0.0 < test_fraction < 1.0:
         raise TransferkitError(f"test_fraction={test_fraction} must be between 0 and 1.", "use e.g. 0.3.")
     rng = np.random.default_rng(split_seed)
@@ -97,10 +97,12 @@ def make_test_split(
             continue
         in_test = _sides(idx, n_test, groups, side)
         if in_test.all() or not in_test.any():
+            distinct = len(np.unique(groups[idx]))
             where = "test" if in_test.all() else "training"
             raise TransferkitError(
-                f"class {name}'s {len(idx)} examples hold only {len(np.unique(groups[idx]))} distinct inputs, all of "
-                f"them copies kept on the {where} side (copies never straddle the test split).",
+                f"class {name}'s {len(idx)} examples hold {distinct} distinct input{'s' if distinct != 1 else ''}, "
+                f"which all go to the {where} side: copies never straddle the test split, and an input also "
+                "stored under another class goes where its copies there went.",
                 "remove the exact duplicates or add distinct examples of that class.",
             )
         test.append(idx[in_test])
@@ -109,13 +111,18 @@ def make_test_split(
 
 
 def case_twins_note(classes: list[str], name: str) -> str | None:
-    """Says which class names differ only in case (perhaps one class written two ways)."""
-    pairs = [(str(classes[c]), twin) for c in range(len(classes)) if (twin := case_twin(classes, c)) and str(classes[c]) < twin]
-    if not pairs:
+    """Says which class names differ only in case or surrounding spaces (perhaps one class
+    written two ways)."""
+    alike: dict[str, list[str]] = {}
+    for c in classes:
+        alike.setdefault(str(c).strip().casefold(), []).append(str(c))
+    sets = [sorted(names) for names in alike.values() if len(names) > 1]
+    if not sets:
         return None
-    said = "; ".join(f"{a!r} and {b!r}" for a, b in pairs[:3]) + (f" (+{len(pairs) - 3} more)" if len(pairs) > 3 else "")
-    return (f"{name}: class names that differ only in case: {said}. They are kept as separate classes; if each pair "
-            "is one class, write it one way in the labels.")
+    said = "; ".join(" and ".join(repr(n) for n in names) for names in sets[:3])
+    more = f" (+{len(sets) - 3} more)" if len(sets) > 3 else ""
+    return (f"{name}: class names that differ only in case or surrounding spaces: {said}{more}. They are kept as "
+            "separate classes; if each set is one class, write it one way in the labels.")
 
 
 def case_twin(classes: list[str] | None, c: int) -> str | None:
@@ -127,17 +134,26 @@ def case_twin(classes: list[str] | None, c: int) -> str | None:
 
 
 def _sides(idx: np.ndarray, n_test: int, groups: np.ndarray, side: dict) -> np.ndarray:
-    """Which of one class's examples ``idx`` (in drawn order) go to test: the first ``n_test``
-    drawn, except that an input's copies follow its first copy drawn (``side``: group id ->
-    test?, filled across classes)."""
+    """Which of one class's examples ``idx`` (in drawn order) go to test. Each input, with all
+    its copies in the class, goes to test while that keeps the test part at most ``n_test``
+    (without copies: the first ``n_test`` drawn); an input already placed by another class
+    keeps its side (``side``: group id -> test?, filled across classes). If no input went to
+    test, the first one drawn that was free to move does, when others remain for training."""
+    ids = groups[idx].astype(np.int64)
+    sizes = dict(zip(*np.unique(ids, return_counts=True), strict=True))
     in_test = np.zeros(len(idx), dtype=bool)
-    taken = 0
-    for j, i in enumerate(idx):
-        g = int(groups[i])
+    taken, counted, free = 0, set(), []  # taken: test rows of the class, copies drawn later included
+    for j, g in enumerate(ids.tolist()):
         if g not in side:
-            side[g] = taken < n_test
+            side[g] = taken + int(sizes[g]) <= n_test
+            free.append(g)
+        if side[g] and g not in counted:
+            taken += int(sizes[g])
+            counted.add(g)
         in_test[j] = side[g]
-        taken += int(in_test[j])
+    if not in_test.any() and free and len(sizes) > 1:
+        side[free[0]] = True
+        in_test = ids == free[0]
     return in_test
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -153,11 +154,14 @@ def _missing_keys(path: Path, i: int, obj, text_column: str, label_column: str) 
     if not isinstance(obj, dict):
         return (f"{path}: line {i} is a JSON {type(obj).__name__}, not an object.",
                 f'write one object per line, e.g. {{"{text_column}": "...", "{label_column}": "positive"}}.')  # fmt: skip
-    lacks = " and ".join(repr(k) for k in (text_column, label_column) if k not in obj)
+    missing = [(option, k) for option, k in (("text_column", text_column), ("label_column", label_column)) if k not in obj]
+    others = [str(k) for k in obj if k not in (text_column, label_column)]
     keys = ", ".join(repr(str(k)) for k in list(obj)[:8]) or "none"
-    return (f"{path}: line {i} has no key {lacks} (its keys: {keys}).",
-            "name the keys to read with `text_column:` and `label_column:` (e.g. text_column: "
-            f"{next((str(k) for k in obj if k != label_column), 'sentence')}), or rename them in the file.")
+    lacks = " and ".join(repr(k) for _, k in missing)
+    examples = ", ".join(f"{option}: {others[j] if j < len(others) else '...'}" for j, (option, _) in enumerate(missing))
+    return (f"{path}: line {i} has no key{'s' if len(missing) > 1 else ''} {lacks} (its keys: {keys}).",
+            f"name the key{'s' if len(missing) > 1 else ''} to read (e.g. {examples}), or rename "
+            f"{'them' if len(missing) > 1 else 'it'} in the file.")
 
 
 def _not_whole(values: list[str]) -> str | None:
@@ -166,7 +170,7 @@ def _not_whole(values: list[str]) -> str | None:
         numbers = [float(v) for v in values]
     except ValueError:
         return None
-    return next((v for v, f in zip(values, numbers, strict=True) if f != round(f)), None)
+    return next((v for v, f in zip(values, numbers, strict=True) if math.isfinite(f) and f != round(f)), None)
 
 
 def _labels(raw: list, name: str) -> tuple[np.ndarray, list[str]]:

@@ -3,9 +3,10 @@
 After a linear probe, stage s = 1..S unfreezes the top s shared blocks and trains for
 ``stage_steps`` steps; block l (0 = bottom, L-1 = top) trains at
 
-    lr_l = lr / decay^(L - 1 - l)          (decay = 2.6 in the paper)
+    lr_l = lr * shared_lr_mult / decay^(L - 1 - l)          (decay = 2.6 in the paper)
 
-and the head at ``lr``. Each stage minimises (1/n) sum_i CE(f(x_i), y_i) with a fresh
+and the head at ``lr`` (``shared_lr_mult`` 1 by default; for a pretrained text encoder
+5e-5 / lr unless given, as in ``finetune``). Each stage minimises (1/n) sum_i CE(f(x_i), y_i) with a fresh
 cosine schedule. Howard & Ruder, ACL 2018, "Universal Language Model Fine-tuning for
 Text Classification". Lower layers hold the most general features, so they move last and
 least. Frozen blocks keep their BatchNorm statistics (the TransferModel BN policy);
@@ -32,20 +33,22 @@ class GradualParams(Params):
     max_stages: PositiveInt | None = None
     batch_size: PositiveInt = 32
     lr: PositiveFloat = 1e-3
+    shared_lr_mult: NonNegativeFloat = 1.0
     decay: PositiveFloat = 2.6
     weight_decay: NonNegativeFloat = 1e-4
     bn: Literal["train", "frozen"] = "train"
     augment: bool = True
 
 
-def discriminative_groups(model: TransferModel, lr: float, decay: float, weight_decay: float) -> list[dict]:
-    """Optimizer groups: the head at ``lr``, each unfrozen block l at lr / decay^(L-1-l)."""
+def discriminative_groups(model: TransferModel, lr: float, decay: float, weight_decay: float,
+                          shared_lr_mult: float = 1.0) -> list[dict]:  # fmt: skip
+    """Optimizer groups: the head at ``lr``, each unfrozen block l at lr * shared_lr_mult / decay^(L-1-l)."""
     groups = [{"params": list(model.specific.parameters()), "lr": lr, "weight_decay": weight_decay}]
     n = model.num_blocks
     for i, block in enumerate(model.shared.blocks):
         params = [p for p in block.parameters() if p.requires_grad]
         if i >= model.frozen_depth and params:
-            groups.append({"params": params, "lr": lr / decay ** (n - 1 - i), "weight_decay": weight_decay})
+            groups.append({"params": params, "lr": lr * shared_lr_mult / decay ** (n - 1 - i), "weight_decay": weight_decay})
     return groups
 
 
@@ -63,7 +66,7 @@ class Gradual(Method):
         for stage in range(1, min(n, p.max_stages or n) + 1):
             model.freeze(n - stage).set_bn_policy(p.bn)
             fit_supervised(
-                model, t.x_labelled, t.y_labelled, groups=discriminative_groups(model, p.lr, p.decay, p.weight_decay),
+                model, t.x_labelled, t.y_labelled, groups=discriminative_groups(model, p.lr, p.decay, p.weight_decay, p.shared_lr_mult),
                 steps=p.stage_steps, batch_size=p.batch_size, seed=task.seed + 1000 * stage, augment=p.augment,
                 on_log=task.log(f"unfreeze{stage}"),
             )  # fmt: skip

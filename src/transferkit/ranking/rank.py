@@ -299,7 +299,9 @@ def rank(
             f"{target} holds one class ({tgt.classes[int(present[0])]!r}); a ranking needs at least two to tell apart.",
             "give a target with examples of two or more classes.",
         )
-    lab, pool_idx = labelled_examples(tgt, shots, seed, split_seed, test_fraction)
+    with collected_warnings() as splitting:  # the target's copies, kept on one side of the split: in the JSON too
+        lab, pool_idx = labelled_examples(tgt, shots, seed, split_seed, test_fraction)
+    loading += splitting
     ranged = range_of_rows(tgt, pool_idx)  # as `transferkit run`: value range and framing from the pool, no test rows
     labelled, pool = ranged.select(lab), ranged.select(pool_idx)  # `tgt` keeps its as-loaded fingerprint
     entries: list[tuple[Candidate, torch.Tensor]] = []  # each candidate with the labelled inputs it reads
