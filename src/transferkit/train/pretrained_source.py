@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
@@ -21,7 +20,7 @@ from transferkit.models import TransferModel, build_shared
 from transferkit.models.specific import build_specific
 from transferkit.paths import cache_dir
 from transferkit.train.probe import fit_probe
-from transferkit.train.source import CACHE_FORMAT, SourceResult, source_val_split
+from transferkit.train.source import SourceResult, cache_key, source_val_split
 from transferkit.train.supervised import fit_supervised, predict_proba
 
 
@@ -33,15 +32,12 @@ def pretrained_source_model(cfg, data, seed: int, device: torch.device) -> Sourc
     # It is never used untrained: with no source data the classes never "match", so
     # source_only is refused and every method re-creates or trains the head first.
     classes = data.source.classes if has_data else data.target.classes
-    key_src = json.dumps(
-        {"v": CACHE_FORMAT, "pretrained": src.pretrained, "weights": src.weights, "seed": seed,
-         "data": data.source.fingerprint() if has_data else None, "shape": list(data.input_shape),
-         "recipe": data.source_recipe.to_dict() if has_data else None, "head_hidden": cfg.model.head_hidden,
-         "set": {k: getattr(src, k) for k in ("epochs", "batch_size", "lr", "shared_lr_mult", "weight_decay", "augment")},
-         "torch": torch.__version__.split("+")[0]},
-        sort_keys=True, default=str,
-    )  # fmt: skip
-    key = hashlib.sha256(key_src.encode()).hexdigest()[:20]
+    key, key_src = cache_key({
+        "pretrained": src.pretrained, "weights": src.weights, "seed": seed,
+        "data": data.source.fingerprint() if has_data else None, "shape": list(data.input_shape),
+        "recipe": data.source_recipe.to_dict() if has_data else None, "head_hidden": cfg.model.head_hidden,
+        "set": {k: getattr(src, k) for k in ("epochs", "batch_size", "lr", "shared_lr_mult", "weight_decay", "augment")},
+    })  # fmt: skip
     path = cache_dir() / "source_models" / key
     if has_data and src.cache and path.with_suffix(".json").exists() and path.with_suffix(".safetensors").exists():
         meta = json.loads(path.with_suffix(".json").read_text())
