@@ -82,8 +82,15 @@ def test_a_csv_without_a_header_but_with_text_labels_is_said_to_lack_the_header(
             load_domain(str(tmp_path / name))
         assert "add a header row" in e.value.fix
     (tmp_path / "named.csv").write_text("width,height,kind\n1.49,0.30,cat\n")  # a header, another label name
-    with pytest.raises(TransferkitError, match=r"no label column 'label' \(columns: 'width', 'height', 'kind'\)"):
+    with pytest.raises(TransferkitError, match=r"no label column 'label' \(columns: 'width', 'height', 'kind'\)") as e:
         load_domain(str(tmp_path / "named.csv"))
+    assert "text_column" not in e.value.fix  # one column of words: the labels, no texts to name
+    # texts and labels both misnamed: one message names both options
+    (tmp_path / "texts.csv").write_text('id,review,sentiment\n1,"great product, works",positive\n2,"awful, broke",negative\n'
+                                        "3,meh,negative\n")
+    with pytest.raises(TransferkitError, match=r"e\.g\. label_column: sentiment; and the texts, if a column holds them, "
+                       r"with `text_column:`, e\.g\. text_column: review \(with a text encoder"):
+        load_domain(str(tmp_path / "texts.csv"))
     # a wide series: its first names alone hid the label column at its end; numbers were cut to 12 characters
     header = [f"t{i}" for i in range(427)] + ["class"]
     (tmp_path / "wide.csv").write_text(",".join(header) + "\n" + ",".join(["0.5"] * 427 + ["1"]) + "\n")

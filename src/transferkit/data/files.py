@@ -560,6 +560,20 @@ def small_uint8_note(x: np.ndarray, what: str, fix: str) -> str | None:
             f"scale (e.g. 0..16), {fix} so the range is taken from the data.")
 
 
+def _text_and_label_hint(header: list[str], body: list[list[str]], rows: int = 50) -> str:
+    """When two or more columns hold words, not numbers: which looks like the texts (the
+    longest values) and which like the labels (the fewest distinct values), for one message
+    that names both options, not two round trips."""
+    head = [r for r in body[:rows] if len(r) == len(header)]
+    wordy = [j for j in range(len(header)) if head and not all(_is_number(r[j]) for r in head if r[j].strip())]
+    if len(wordy) < 2:
+        return ""
+    text = max(wordy, key=lambda j: sum(len(r[j]) for r in head))
+    label = min((j for j in wordy if j != text), key=lambda j: len({r[j] for r in head}))
+    return (f", e.g. label_column: {header[label]}; and the texts, if a column holds them, with `text_column:`, "
+            f"e.g. text_column: {header[text]} (with a text encoder as the source)")
+
+
 def load_csv(path: Path, label_column: str) -> Domain:
     header, body = read_csv_rows(path)
     if label_column not in header:
@@ -572,7 +586,8 @@ def load_csv(path: Path, label_column: str) -> Domain:
             )
         raise TransferkitError(
             f"{path}: no label column {label_column!r} (columns: {_names(header)}).",
-            "name the label column with `label_column:` in the experiment file (`--label-column` for rank).",
+            "name the label column with `label_column:` in the experiment file (`--label-column` for rank)"
+            + _text_and_label_hint(header, body) + ".",
         )
     li = header.index(label_column)
     check_index_columns(path, header, body, li)
