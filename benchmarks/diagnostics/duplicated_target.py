@@ -14,8 +14,8 @@ Prints a table and writes benchmarks/results/diagnostics/duplicated_target.json.
 
 from __future__ import annotations
 
-import json
 import os
+import sys
 import tempfile
 import time
 import warnings
@@ -29,6 +29,9 @@ import transferkit.evaluate.prepare as prepare
 from transferkit.config import validate
 from transferkit.data.splits import make_test_split
 from transferkit.evaluate.protocol import run_protocol
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _per_seed import write_per_seed  # noqa: E402
 
 
 def main() -> None:
@@ -52,12 +55,7 @@ def main() -> None:
                 prepare.split_target = real
             accs = [100 * r.accuracy for r in result.records]
             rows.append({"split": label, "per_seed": accs, "mean": float(np.mean(accs))})
-    print("| test split | per seed (%) | mean |\n|---|---|---|")
-    for r in rows:
-        print(f"| {r['split']} | {' / '.join(f'{a:.1f}' for a in r['per_seed'])} | {r['mean']:.1f} |")
-    out = Path(__file__).resolve().parents[1] / "results" / "diagnostics" / "duplicated_target.json"
-    out.write_text(json.dumps({"rows": rows, "seconds": time.perf_counter() - start}, indent=1))
-    print(f"wrote {out} ({time.perf_counter() - start:.0f} s)")
+    write_per_seed("test split", {r["split"]: r["per_seed"] for r in rows}, rows, "duplicated_target", start)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ Prints a table and writes benchmarks/results/diagnostics/text_default_rates.json
 
 from __future__ import annotations
 
-import json
 import os
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -26,6 +26,9 @@ import torch  # noqa: E402
 
 from transferkit.config import validate  # noqa: E402
 from transferkit.evaluate.protocol import run_protocol  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _per_seed import write_per_seed  # noqa: E402
 
 MINILM = "hf:sentence-transformers/all-MiniLM-L6-v2"
 OLD = {"finetune": 0.3, "mcc": 1.0}  # the defaults before session 17
@@ -54,12 +57,7 @@ def main() -> None:
     by: dict[str, list[float]] = {}
     for row in rows:
         by.setdefault(row["method"], []).append(100 * row["accuracy"])
-    print("| method | per seed (%) | mean |\n|---|---|---|")
-    for name, accs in by.items():
-        print(f"| {name} | {' / '.join(f'{a:.1f}' for a in accs)} | {sum(accs) / len(accs):.1f} |")
-    out = Path(__file__).resolve().parents[1] / "results" / "diagnostics" / "text_default_rates.json"
-    out.write_text(json.dumps({"rows": rows, "seconds": time.perf_counter() - start}, indent=1))
-    print(f"wrote {out} ({time.perf_counter() - start:.0f} s)")
+    write_per_seed("method", by, rows, "text_default_rates", start)
 
 
 if __name__ == "__main__":
