@@ -175,13 +175,13 @@ def test_a_target_with_copies_is_split_with_each_inputs_copies_on_one_side(tmp_p
 
 
 def test_the_copies_note_counts_inputs_under_two_classes_and_texts_group_as_strings():
-    from transferkit.data.overlap import copies_note, copy_groups, input_groups
+    from transferkit.data.overlap import copy_groups, input_groups, split_copies_note
     from transferkit.data.text import TextDomain
 
     groups = copy_groups(np.array([[0.0, 1.0], [-0.0, 1.0], [2.0, 3.0], [2.0, 3.0], [5.0, 5.0]], dtype=np.float32))
     assert groups.tolist() == [0, 0, 1, 1, 2]  # -0.0 is 0.0
-    note = copies_note(groups, np.array([0, 0, 0, 1, 1]))
+    note = split_copies_note(groups, np.array([0, 0, 0, 1, 1]))
     assert note.startswith("2 of the target's 5 examples are exact copies of others (2 inputs repeated, 1 of them under more than one class)")
-    assert copies_note(np.arange(5), np.zeros(5, dtype=int)) is None
+    assert split_copies_note(np.arange(5), np.zeros(5, dtype=int)) is None
     texts = TextDomain("t", ["great", "great", "Great", "bad"], np.array([1, 1, 1, 0]), ["neg", "pos"])
     assert input_groups(texts).tolist() == [0, 0, 1, 2]

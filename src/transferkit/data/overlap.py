@@ -72,7 +72,7 @@ def input_groups(domain) -> np.ndarray:
     return copy_groups(domain.x)
 
 
-def copies_note(groups: np.ndarray, y: np.ndarray, role: str = "target") -> str | None:
+def split_copies_note(groups: np.ndarray, y: np.ndarray, role: str = "target") -> str | None:
     """What the test split did with a domain's exact copies, if it has any."""
     counts = np.bincount(groups)
     repeated = counts > 1

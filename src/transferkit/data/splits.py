@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from transferkit.data.overlap import copies_note, input_groups
+from transferkit.data.overlap import input_groups, split_copies_note
 from transferkit.errors import TransferkitError, TransferkitWarning
 
 
@@ -115,7 +115,7 @@ def case_twins_note(classes: list[str], name: str) -> str | None:
     written two ways)."""
     alike: dict[str, list[str]] = {}
     for c in classes:
-        alike.setdefault(str(c).strip().casefold(), []).append(str(c))
+        alike.setdefault(name_key(c), []).append(str(c))
     sets = [sorted(names) for names in alike.values() if len(names) > 1]
     if not sets:
         return None
@@ -125,12 +125,16 @@ def case_twins_note(classes: list[str], name: str) -> str | None:
             "separate classes; if each set is one class, write it one way in the labels.")
 
 
+def name_key(name) -> str:
+    """A class name as compared for case twins: without case and surrounding spaces."""
+    return str(name).strip().casefold()
+
+
 def case_twin(classes: list[str] | None, c: int) -> str | None:
     """Another class named like class ``c`` but for case and surrounding spaces, if any."""
     if classes is None or c >= len(classes):
         return None
-    key = str(classes[c]).strip().casefold()
-    return next((str(o) for i, o in enumerate(classes) if i != c and str(o).strip().casefold() == key), None)
+    return next((str(o) for i, o in enumerate(classes) if i != c and name_key(o) == name_key(classes[c])), None)
 
 
 def _sides(idx: np.ndarray, n_test: int, groups: np.ndarray, side: dict) -> np.ndarray:
@@ -184,7 +188,7 @@ def split_target(target, test_fraction: float, split_seed: int) -> TestSplit:
     as a :class:`TransferkitWarning`, when there are any)."""
     groups = input_groups(target)
     split = make_test_split(target.y, test_fraction, split_seed, target.classes, groups=groups)
-    note = copies_note(groups, target.y)
+    note = split_copies_note(groups, target.y)
     if note:
         warnings.warn(note, TransferkitWarning, stacklevel=2)
     return split

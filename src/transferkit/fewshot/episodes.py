@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from transferkit.data.splits import name_key
 from transferkit.errors import TransferkitError
 
 
@@ -169,8 +170,8 @@ def _no_support_copies(row: np.ndarray, k_shot: int, taken: set, members: np.nda
 
 def case_twins(novel_classes: Iterable, seen_classes: Iterable) -> list[tuple[str, str]]:
     """(novel, seen) name pairs equal but for case and surrounding spaces: perhaps one class."""
-    lower = {str(c).strip().casefold(): str(c) for c in seen_classes}
-    pairs = [(str(c), lower.get(str(c).strip().casefold())) for c in novel_classes]
+    lower = {name_key(c): str(c) for c in seen_classes}
+    pairs = [(str(c), lower.get(name_key(c))) for c in novel_classes]
     return [(c, twin) for c, twin in pairs if twin is not None and twin.strip() != c.strip()]
 
 
