@@ -99,3 +99,18 @@ def test_one_pass_over_the_inputs_serves_every_choice_of_taps(monkeypatch):
         m.set_taps(taps)
         assert torch.allclose(feature_cache.frozen_features(m, x), m.features(x), atol=1e-5)
     assert len(passes) == 1 and len(list((cache_dir() / "features").glob("blocks-*"))) == 1
+
+
+def test_the_feature_cache_key_holds_the_thread_count_and_batch_size():
+    from transferkit.train.feature_cache import _path
+
+    m = _model().freeze("all")
+    x = torch.randn(5, 1, 12, 12)
+    first = _path(m, x, "features", 256)
+    assert _path(m, x, "features", 256) == first and _path(m, x, "features", 64) != first
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1 if threads > 1 else 2)
+        assert _path(m, x, "features", 256) != first
+    finally:
+        torch.set_num_threads(threads)

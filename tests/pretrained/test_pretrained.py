@@ -246,6 +246,26 @@ def test_cached_features_hit_and_invalidation(tmp_path):
     assert len(calls) == 5 * n and again.shape == (6, 4)
 
 
+def test_cached_features_are_keyed_by_thread_count_and_batch_size(tmp_path):
+    """Either can move the last bits of a float result, so neither shares a cache entry."""
+    model, spec, calls = _tiny_model_and_spec()
+    x = torch.rand(6, 1, 12, 12)
+    cached_features(model, spec, x, batch_size=4)
+    n = len(calls)
+    cached_features(model, spec, x, batch_size=4)
+    assert len(calls) == n  # the same context: a hit
+    cached_features(model, spec, x, batch_size=3)
+    assert len(calls) == 2 * n
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1 if threads > 1 else 2)
+        cached_features(model, spec, x, batch_size=4)
+    finally:
+        torch.set_num_threads(threads)
+    assert len(calls) == 3 * n
+    assert len(list((tmp_path / "cache" / "features").glob("*.safetensors"))) == 3
+
+
 # --- optional dependencies ----------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from transferkit.atomic import write_atomic
-from transferkit.paths import cache_dir
+from transferkit.paths import cache_dir, numeric_context
 from transferkit.pretrained.spec import PretrainedSpec
 
 
@@ -117,9 +117,10 @@ def cached_features(
         (N, D) float32 features on the CPU; identical on a cache hit.
     """
     parts = json.dumps(list(key_parts), sort_keys=True, default=str)
+    context = json.dumps({**numeric_context(), "batch_size": batch_size}, sort_keys=True)
     key = hashlib.sha256(
         "\n".join(
-            [model_fingerprint(model), spec.preprocessing_key(), data_fingerprint(x), parts]
+            [model_fingerprint(model), spec.preprocessing_key(), data_fingerprint(x), parts, context]
         ).encode()
     ).hexdigest()
     folder = Path(cache) if cache is not None else cache_dir() / "features"

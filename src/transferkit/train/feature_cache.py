@@ -14,11 +14,12 @@ hashing and disk).
 from __future__ import annotations
 
 import hashlib
+import json
 
 import torch
 
 from transferkit.atomic import write_atomic
-from transferkit.paths import cache_dir
+from transferkit.paths import cache_dir, numeric_context
 from transferkit.pretrained.features import _tensor_bytes, data_fingerprint
 from transferkit.train.supervised import extract_features
 
@@ -41,7 +42,7 @@ def frozen_features(model, x: torch.Tensor, batch_size: int = 256) -> torch.Tens
         from transferkit.models.taps import combine
 
         return combine(frozen_block_outputs(model, x, batch_size), model.shared.taps)
-    stored = _cached(_path(model, x, "features"), lambda: {"features": extract_features(model, x, batch_size)}, len(x))
+    stored = _cached(_path(model, x, "features", batch_size), lambda: {"features": extract_features(model, x, batch_size)}, len(x))
     return stored["features"].to(x.device)
 
 
@@ -56,19 +57,21 @@ def frozen_block_outputs(model, x: torch.Tensor, batch_size: int = 256) -> list[
         parts = [block_outputs(model.shared, model.normalise(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
         return {f"block{b}": torch.cat(p) for b, p in enumerate(zip(*parts, strict=True))}
 
-    stored = compute() if model.config.get("architecture") != "pretrained" else _cached(_path(model, x, "blocks"), compute, len(x))
+    stored = compute() if model.config.get("architecture") != "pretrained" else _cached(_path(model, x, "blocks", batch_size), compute, len(x))
     return [stored[f"block{b}"].to(x.device) for b in range(len(stored))]
 
 
-def _path(model, x: torch.Tensor, kind: str):
+def _path(model, x: torch.Tensor, kind: str, batch_size: int):
     """Cache file for ``kind`` ("features": the last block; "blocks": every block, pooled) of
-    ``model``'s shared layers on ``x``: keyed by every shared tensor and the inputs' content."""
+    ``model``'s shared layers on ``x``: keyed by every shared tensor, the inputs' content, the
+    batch size and :func:`~transferkit.paths.numeric_context` (each can move the last bits)."""
     h = hashlib.sha256()
     for name, t in model.state_dict().items():
         if not name.startswith("specific."):  # the head does not change the features
             h.update(name.encode() + str(tuple(t.shape)).encode())
             h.update(_tensor_bytes(t))
-    key = hashlib.sha256((h.hexdigest() + data_fingerprint(x) + (kind if kind != "features" else "")).encode()).hexdigest()
+    context = json.dumps({**numeric_context(), "batch_size": batch_size}, sort_keys=True)
+    key = hashlib.sha256((h.hexdigest() + data_fingerprint(x) + (kind if kind != "features" else "") + context).encode()).hexdigest()
     return cache_dir() / "features" / f"{'shared' if kind == 'features' else kind}-{key[:32]}.safetensors"
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from transferkit.models import TransferModel
-from transferkit.paths import cache_dir
+from transferkit.paths import cache_dir, numeric_context
 from transferkit.train.supervised import fit_supervised, predict_proba
 
 CACHE_FORMAT = 5  # 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px; 4: input_stats on constant features; 5: threads in the key
@@ -65,8 +65,7 @@ def source_val_split(y: np.ndarray, fraction: float = 0.1, seed: int = 0) -> tup
 def cache_key(parts: dict) -> tuple[str, str]:
     """(key, the JSON it hashes) of a cached source model: ``parts`` plus the cache format,
     torch's version and its thread count (above)."""
-    key_src = json.dumps({"v": CACHE_FORMAT, **parts, "torch": torch.__version__.split("+")[0],
-                          "threads": torch.get_num_threads()}, sort_keys=True, default=str)  # fmt: skip
+    key_src = json.dumps({"v": CACHE_FORMAT, **parts, **numeric_context()}, sort_keys=True, default=str)
     return hashlib.sha256(key_src.encode()).hexdigest()[:20], key_src
 
 
