@@ -69,7 +69,7 @@ def test_counting_compares_inputs_on_a_common_scale_and_texts_as_texts():
     other_shape = Domain("c", np.zeros((5, 1, 4, 1), np.float32), np.arange(5) % 2, ["p", "q"])
     assert count_test_in_source(other_shape, b, np.arange(5)) == Overlap(0, 0)
     ta = TextDomain("ta", ["good", "bad", "fine"], np.array([0, 1, 0]), ["p", "q"])
-    tb = TextDomain("tb", ["bad", "awful"], np.array([1, 1]), ["p", "q"])
+    tb = TextDomain("tb", ["Bad ", "awful"], np.array([1, 1]), ["p", "q"])  # "bad" up to case and spacing
     assert count_test_in_source(ta, tb, np.arange(2)) == Overlap(1, 1)
     assert check_test_not_in_source(ta, tb, np.arange(2)) == Overlap(1, 1)  # texts: counted, never refused
 
@@ -174,7 +174,7 @@ def test_a_target_with_copies_is_split_with_each_inputs_copies_on_one_side(tmp_p
     assert not set(groups[data.split.test_idx]) & set(groups[data.split.pool_idx])
 
 
-def test_the_copies_note_counts_inputs_under_two_classes_and_texts_group_as_strings():
+def test_the_copies_note_counts_inputs_under_two_classes_and_texts_group_up_to_case_and_spacing():
     from transferkit.data.overlap import copy_groups, input_groups, split_copies_note
     from transferkit.data.text import TextDomain
 
@@ -183,5 +183,8 @@ def test_the_copies_note_counts_inputs_under_two_classes_and_texts_group_as_stri
     note = split_copies_note(groups, np.array([0, 0, 0, 1, 1]))
     assert note.startswith("2 of the target's 5 examples are exact copies of others (2 inputs repeated, 1 of them under more than one class)")
     assert split_copies_note(np.arange(5), np.zeros(5, dtype=int)) is None
-    texts = TextDomain("t", ["great", "great", "Great", "bad"], np.array([1, 1, 1, 0]), ["neg", "pos"])
-    assert input_groups(texts).tolist() == [0, 0, 1, 2]
+    texts = TextDomain("t", ["great", "great", " Great ", "bad", "not  bad", "not bad!"], np.array([1, 1, 1, 0, 1, 1]),
+                       ["neg", "pos"])  # fmt: skip
+    assert input_groups(texts).tolist() == [0, 0, 0, 1, 2, 3]  # case and spacing aside; punctuation counts
+    note = split_copies_note(input_groups(texts), texts.y, texts=True)
+    assert note.startswith("2 of the target's 6 examples are copies of others, up to case and spacing (1 input repeated)")

@@ -63,17 +63,25 @@ def copy_groups(x: np.ndarray) -> np.ndarray:
     return np.array([ids.setdefault(_digest(row), len(ids)) for row in flat], dtype=np.int64)
 
 
+def text_key(text: str) -> str:
+    """What makes two texts copies: equal once case is folded and runs of white space are one
+    space ("Great  movie" and "great movie"). An uncased encoder reads them as one input, and
+    to a cased one they are still the same example."""
+    return " ".join(text.split()).casefold()
+
+
 def input_groups(domain) -> np.ndarray:
-    """:func:`copy_groups` of a domain's inputs as stored (texts: equal strings)."""
+    """:func:`copy_groups` of a domain's inputs as stored (texts: equal :func:`text_key`)."""
     texts = getattr(domain, "texts", None)
     if texts is not None:
         ids: dict[str, int] = {}
-        return np.array([ids.setdefault(t, len(ids)) for t in texts], dtype=np.int64)
+        return np.array([ids.setdefault(text_key(t), len(ids)) for t in texts], dtype=np.int64)
     return copy_groups(domain.x)
 
 
-def split_copies_note(groups: np.ndarray, y: np.ndarray, role: str = "target") -> str | None:
-    """What the test split did with a domain's exact copies, if it has any."""
+def split_copies_note(groups: np.ndarray, y: np.ndarray, role: str = "target", texts: bool = False) -> str | None:
+    """What the test split did with a domain's copies, if it has any (``texts``: copies up to
+    case and spacing, :func:`text_key`)."""
     counts = np.bincount(groups)
     repeated = counts > 1
     if not repeated.any():
@@ -85,7 +93,9 @@ def split_copies_note(groups: np.ndarray, y: np.ndarray, role: str = "target") -
             labels.setdefault(g, set()).add(c)
     mixed = sum(len(names) > 1 for names in labels.values())
     both = f", {mixed} of them under more than one class" if mixed else ""
-    return (f"{copies} of the {role}'s {len(groups)} examples are exact copies of others ({int(repeated.sum())} inputs "
+    kind = "copies of others, up to case and spacing" if texts else "exact copies of others"
+    inputs = int(repeated.sum())
+    return (f"{copies} of the {role}'s {len(groups)} examples are {kind} ({inputs} input{'s' * (inputs > 1)} "
             f"repeated{both}); each input's copies were kept on one side of the test split, so no test example is "
             "a copy of a training one.")
 
@@ -100,8 +110,8 @@ def count_test_in_source(source, target, test_idx: np.ndarray) -> Overlap:
     if getattr(source, "texts", None) is not None:
         seen: dict = {}
         for text, label in zip(source.texts, source.y, strict=True):
-            seen.setdefault(text, set()).add(source.classes[int(label)])
-        hits = [(seen.get(target.texts[i]), i) for i in test_idx]
+            seen.setdefault(text_key(text), set()).add(source.classes[int(label)])
+        hits = [(seen.get(text_key(target.texts[i])), i) for i in test_idx]
     else:
         if source.x.shape[1:] != target.x.shape[1:]:
             return Overlap(0, 0)  # inputs of another shape cannot be the same examples

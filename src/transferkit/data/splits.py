@@ -188,7 +188,7 @@ def split_target(target, test_fraction: float, split_seed: int) -> TestSplit:
     as a :class:`TransferkitWarning`, when there are any)."""
     groups = input_groups(target)
     split = make_test_split(target.y, test_fraction, split_seed, target.classes, groups=groups)
-    note = split_copies_note(groups, target.y)
+    note = split_copies_note(groups, target.y, texts=getattr(target, "texts", None) is not None)
     if note:
         warnings.warn(note, TransferkitWarning, stacklevel=2)
     return split
