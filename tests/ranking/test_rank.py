@@ -550,3 +550,33 @@ def test_rank_keeps_the_copies_note_in_its_result(tmp_path):
     tiny_model().save(saved, {"recipe": {"value_range": [0, 1], "shape": [1, 12, 12], "pad": 0}})
     result = rank(str(tmp_path / "twice.npz"), 3, models=[f"{saved}.safetensors"], reference=False, cuts=[3])
     assert any("are exact copies of others" in w for w in result["warnings"])
+
+
+def test_a_class_subsets_rows_saved_apart_are_recognised_as_the_runs_target(tmp_path, monkeypatch):
+    """A run on ``classes: [a, b]`` of a file keeps the whole file's value range; the same rows
+    saved to a file of their own measure a narrower one. They are still the examples the run's
+    models were fine-tuned on, and rank says so."""
+    import yaml
+
+    from tests.conftest import tiny_experiment
+    from transferkit.data.files import load_file
+    from transferkit.ranking.rank import rank
+
+    src, tgt = _npz(tmp_path)
+    t = np.load(tgt)
+    x = t["x"].astype(np.float32)
+    x[t["y"] == 2] *= 1.5  # class c alone reaches past 255: the file's range is wider than a and b's
+    np.savez(tgt, x=x, y=t["y"], classes=t["classes"])
+    cfg = tiny_experiment(src.resolve(), tgt.resolve(), seeds=1, methods=[{"name": "head", "params": {"steps": 10}}])
+    cfg["target"].update(shots=[3], classes=["a", "b"])
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    keep = t["y"] < 2
+    np.savez(tmp_path / "ab.npz", x=x[keep], y=t["y"][keep], classes=np.array(["a", "b"]))
+    whole, apart = load_file(tgt).subset(["a", "b"]), load_file(tmp_path / "ab.npz")
+    assert whole.value_range != apart.value_range and whole.fingerprint() != apart.fingerprint()
+    assert whole.content_fingerprint() == apart.content_fingerprint()
+    monkeypatch.chdir(tmp_path)
+    assert any("fine-tuned on" in w for w in rank("ab.npz", shots=3, models=["run"], reference=False)["warnings"])
+    np.savez(tmp_path / "other.npz", x=x[keep] + 1, y=t["y"][keep], classes=np.array(["a", "b"]))  # other examples
+    assert not any("fine-tuned on" in w for w in rank("other.npz", shots=3, models=["run"], reference=False)["warnings"])

@@ -64,6 +64,17 @@ class Domain:
         h.update(repr(self.value_range).encode())
         return h.hexdigest()[:16]
 
+    def content_fingerprint(self) -> str:
+        """A hash of the examples alone (inputs, labels, class names), not of the value range:
+        the same rows loaded on their own or as a class subset of a larger file (which keeps
+        the file's range) are the same examples."""
+        h = hashlib.sha256(b"content")
+        h.update(str(self.x.shape).encode() + str(self.x.dtype).encode())
+        h.update(np.ascontiguousarray(self.x).tobytes())
+        h.update(np.ascontiguousarray(self.y).tobytes())
+        h.update("\n".join(self.classes).encode())
+        return h.hexdigest()[:16]
+
     def select(self, idx: np.ndarray) -> Domain:
         """The examples at ``idx`` (same classes)."""
         return Domain(self.name, self.x[idx], self.y[idx], self.classes, self.value_range, self.meta)

@@ -81,6 +81,10 @@ class TextDomain:
         h.update("\n".join(self.classes).encode())
         return h.hexdigest()[:16]
 
+    def content_fingerprint(self) -> str:
+        """Texts have no value range: the same as :meth:`fingerprint`."""
+        return self.fingerprint()
+
     def select(self, idx: np.ndarray) -> TextDomain:
         return TextDomain(self.name, [self.texts[i] for i in idx], self.y[idx], self.classes, self.meta)
 

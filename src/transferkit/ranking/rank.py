@@ -170,7 +170,8 @@ def trained_on_these(spec: str, target: Domain, lab: np.ndarray) -> int:
     """How many of ``lab`` a run's model was fine-tuned on: the deployed model of run folder
     ``spec``, or the saved model ``spec`` in a run folder's ``models/`` (0 when ``spec`` is
     neither, or its target is another data set). The run's target is recognised by its path
-    or by the fingerprint of its content, so a copy under another name is recognised too."""
+    or by the fingerprint of its content, so a copy under another name is recognised too, and
+    so are a class subset's rows saved to a file of their own (whose value range may differ)."""
     p = Path(spec)
     if (p / "summary.json").is_file():
         summary = json.loads((p / "summary.json").read_text())
@@ -181,7 +182,8 @@ def trained_on_these(spec: str, target: Domain, lab: np.ndarray) -> int:
     else:
         return 0
     tgt = summary.get("target") or {}
-    same = _same_data(tgt.get("data"), target.name) or tgt.get("fingerprint") == target.fingerprint()
+    same = (_same_data(tgt.get("data"), target.name) or tgt.get("fingerprint") == target.fingerprint()
+            or tgt.get("content_fingerprint") == target.content_fingerprint())  # fmt: skip
     if not same or tgt.get("examples") != len(target.y) or not dep.get("shots"):
         return 0
     seen, _ = labelled_examples(target, dep["shots"], dep["seed"], tgt.get("split_seed", 0), tgt.get("test_fraction", 0.3))
