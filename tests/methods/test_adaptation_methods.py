@@ -27,7 +27,7 @@ from transferkit.adaptation.domain_bn import (
 )
 from transferkit.adaptation.selection import dev_score, entropy_score, score_checkpoint, snd_score
 from transferkit.data.splits import TargetData, draw_shots
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.methods import METHODS, Method, Params, TransferTask, get_method
 from transferkit.methods.im import information_maximisation_loss
 from transferkit.methods.self_training import pseudo_label_loss
@@ -439,3 +439,23 @@ def test_a_chosen_checkpoint_whose_predictions_collapsed_is_said(tiny_parts, mon
     with warnings.catch_warnings():
         warnings.simplefilter("error", TransferkitWarning)
         get_method("mcc", steps=4, batch_size=16, checkpoints=2).fit(_task(tiny_parts, 0))
+
+
+def test_adabn_says_when_the_source_model_has_no_batchnorm_to_re_estimate(tiny_parts):
+    """A transformer (LayerNorm) gives AdaBN nothing to do: its rows would silently be source_only's."""
+    task = _task(tiny_parts, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)
+        get_method("adabn").fit(task)  # the cnn has BatchNorm: not a word
+    plain = task.source_model.copy()
+    for parent in list(plain.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, torch.nn.BatchNorm2d | torch.nn.BatchNorm1d):
+                setattr(parent, name, torch.nn.LayerNorm(child.num_features) if isinstance(child, torch.nn.BatchNorm1d)
+                        else torch.nn.Identity())  # fmt: skip
+    task.source_model = plain
+    with pytest.warns(TransferkitWarning, match=r"adabn: the source model has no BatchNorm layers \(it normalises with "
+                      r"LayerNorm, which keeps no statistics\).*source_only"):  # fmt: skip
+        model = get_method("adabn").fit(task)
+    x = task.target.x_unlabelled
+    assert torch.equal(model.eval()(x), plain.eval()(x))
