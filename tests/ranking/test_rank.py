@@ -322,7 +322,8 @@ def test_a_text_model_candidate_on_an_image_target_says_so(tmp_path, capsys):
 
 
 def test_a_csv_target_with_another_label_column_can_be_ranked(tmp_path, capsys):
-    """The missing-label-column error names the rank option that fixes it, and the option works."""
+    """The missing-label-column error names the rank options that fix it, for the target and
+    for a source, and the options work."""
     src, tgt = _npz(tmp_path)
 
     def to_csv(npz, path, label):
@@ -336,10 +337,16 @@ def test_a_csv_target_with_another_label_column_can_be_ranked(tmp_path, capsys):
     to_csv(tgt, tmp_path / "t.csv", "kind")
     args = ["rank", str(tmp_path / "t.csv"), "--source", str(tmp_path / "s.csv"), "--shots", "2"]
     assert main(args) == 2
-    assert "`--label-column` for rank" in capsys.readouterr().err
+    assert "for rank: `--label-column` of the target, `--source-label-column` of a --source" in capsys.readouterr().err
     out = tmp_path / "r.json"
     assert main([*args, "--label-column", "kind", "--source-epochs", "1", "--scores", "knn", "--by", "knn",
                  "--out", str(out)]) == 0  # fmt: skip
+    assert json.loads(out.read_text())["candidates"]
+    to_csv(src, tmp_path / "s.csv", "kind")  # the source's labels under the target's column name
+    assert main([*args, "--label-column", "kind", "--source-epochs", "1", "--scores", "knn"]) == 2
+    assert "s.csv: no label column 'label'" in capsys.readouterr().err
+    assert main([*args, "--label-column", "kind", "--source-label-column", "kind", "--source-epochs", "1",
+                 "--scores", "knn", "--by", "knn", "--out", str(out)]) == 0  # fmt: skip
     assert json.loads(out.read_text())["candidates"]
 
 
@@ -552,7 +559,7 @@ def test_rank_keeps_the_copies_note_in_its_result(tmp_path):
     assert any("are exact copies of others" in w for w in result["warnings"])
 
 
-def test_a_class_subsets_rows_saved_apart_are_recognised_as_the_runs_target(tmp_path, monkeypatch):
+def test_a_class_subsets_rows_saved_apart_are_recognised_as_the_runs_target(tmp_path, monkeypatch, capsys):
     """A run on ``classes: [a, b]`` of a file keeps the whole file's value range; the same rows
     saved to a file of their own measure a narrower one. They are still the examples the run's
     models were fine-tuned on, and rank says so."""
@@ -578,5 +585,11 @@ def test_a_class_subsets_rows_saved_apart_are_recognised_as_the_runs_target(tmp_
     assert whole.content_fingerprint() == apart.content_fingerprint()
     monkeypatch.chdir(tmp_path)
     assert any("fine-tuned on" in w for w in rank("ab.npz", shots=3, models=["run"], reference=False)["warnings"])
+    assert main(["rank", "target.npz[a,b]", "--model", "run", "--shots", "3"]) == 2  # brackets: built-in domains only
+    assert "for rank: target.npz --classes a,b." in capsys.readouterr().err
+    assert main(["rank", "target.npz", "--classes", "a,b", "--model", "run", "--shots", "3", "--no-reference",
+                 "--out", "r.json"]) == 0  # fmt: skip
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["labelled_examples"] == 6 and any("fine-tuned on" in w for w in result["warnings"])
     np.savez(tmp_path / "other.npz", x=x[keep] + 1, y=t["y"][keep], classes=np.array(["a", "b"]))  # other examples
     assert not any("fine-tuned on" in w for w in rank("other.npz", shots=3, models=["run"], reference=False)["warnings"])

@@ -31,8 +31,13 @@ def add_parser(sub) -> None:
     r.add_argument("--seed", type=int, default=0, help="which labelled examples are drawn (as in a run)")
     r.add_argument("--split-seed", type=int, default=0)
     r.add_argument("--pad", default="auto", help="target framing in pixels, or auto")
+    r.add_argument("--classes", metavar="LIST",
+                   help="keep only these target classes, e.g. 4,5,6 or 0-4 (names or positions; as `classes:` in an "
+                        "experiment file)")
     r.add_argument("--target-max-per-class", type=int, help="subsample the target")
     r.add_argument("--label-column", default="label", help="the label column of a CSV/TSV target, or key of a JSONL one (default: label)")
+    r.add_argument("--source-label-column", default="label", metavar="NAME",
+                   help="the label column of CSV/TSV --source files (default: label)")
     r.add_argument("--text-column", default="text", help="a CSV/JSONL text target's text column (default: text)")
     r.add_argument("--source-max-per-class", type=int, help="subsample built-in sources")
     r.add_argument("--source-epochs", type=int, default=None, help="epochs for sources trained here (default: as `run`)")
@@ -60,6 +65,7 @@ def format_table(result: dict) -> str:
 
 def execute(args) -> int:
     from transferkit.atomic import write_json
+    from transferkit.data.builtin import parse_class_spec
     from transferkit.errors import TransferkitError
     from transferkit.predict import check_out_file
     from transferkit.ranking.rank import rank
@@ -89,7 +95,8 @@ def execute(args) -> int:
             by=args.by, cuts=args.cuts, reference=not args.no_reference, pad=pad,
             target_max_per_class=args.target_max_per_class, source_max_per_class=args.source_max_per_class,
             source_epochs=args.source_epochs, split_seed=args.split_seed, label_column=args.label_column,
-            text_column=args.text_column, input_size=args.input_size,
+            text_column=args.text_column, input_size=args.input_size, source_label_column=args.source_label_column,
+            classes=None if args.classes is None else parse_class_spec(args.classes, "--classes"),
         )  # fmt: skip
     finally:
         warnings.showwarning = previous

@@ -18,7 +18,8 @@ def load_domain(spec: str, label_column: str = "label", text_column: str = "text
         listed = ", ".join(map(str, parse_class_spec(bracket["spec"], spec)))
         raise TransferkitError(
             f"{spec!r}: a class subset in brackets works for built-in domains only, not for a file or folder.",
-            f"give data: {bracket['path']} and classes: [{listed}] (names or positions; docs/config.md).",
+            f"give data: {bracket['path']} and classes: [{listed}] (names or positions; docs/config.md); for "
+            f"rank: {bracket['path']} --classes {bracket['spec']}.",
         )
     looks_like_name = "/" not in spec and "\\" not in spec and not Path(spec).suffix
     if is_builtin(spec) and Path(spec).exists():

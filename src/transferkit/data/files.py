@@ -586,7 +586,8 @@ def load_csv(path: Path, label_column: str) -> Domain:
             )
         raise TransferkitError(
             f"{path}: no label column {label_column!r} (columns: {_names(header)}).",
-            "name the label column with `label_column:` in the experiment file (`--label-column` for rank)"
+            "name the label column with `label_column:` in the experiment file (for rank: `--label-column` of the "
+            "target, `--source-label-column` of a --source)"
             + _text_and_label_hint(header, body) + ".",
         )
     li = header.index(label_column)

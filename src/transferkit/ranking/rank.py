@@ -47,7 +47,7 @@ DEFAULT_BY = "logme"
 
 def source_candidate(
     spec: str, max_per_class: int | None = None, epochs: int | None = None, seed: int = 0,
-    target: Domain | None = None, pad: int | str = "auto",
+    target: Domain | None = None, pad: int | str = "auto", label_column: str = "label",
 ) -> tuple[Candidate, Domain]:
     """Train (or load from the cache) a model on the data set ``spec``, as ``transferkit run`` would.
 
@@ -59,7 +59,8 @@ def source_candidate(
     from transferkit.evaluate.prepare import load_section
     from transferkit.train.source import pretrain_source
 
-    section = SourceConfig(data=spec, max_per_class=max_per_class, **({} if epochs is None else {"epochs": epochs}))
+    section = SourceConfig(data=spec, max_per_class=max_per_class, label_column=label_column,
+                           **({} if epochs is None else {"epochs": epochs}))  # fmt: skip
     domain = load_section(section)
     recipe = make_recipe(domain, domain.input_shape, 0)
     if target is not None and target.is_image and domain.is_image and section.resolution == "match":
@@ -239,6 +240,8 @@ def rank(
     label_column: str = "label",
     text_column: str = "text",
     input_size: int | None = None,
+    source_label_column: str = "label",
+    classes: list[int | str] | None = None,
 ) -> dict:
     """Score every candidate × cut point on the target's labelled examples; best first.
 
@@ -254,6 +257,9 @@ def rank(
         reference: Add the random-weights reference of the first model's architecture.
         pad: Target framing: ``auto`` (match each source's framing), or pixels.
         label_column, text_column: Of a CSV (or JSONL) target, as in an experiment file.
+        source_label_column: Of CSV ``sources``.
+        classes: Keep only these target classes (names or positions), as ``classes:`` in an
+            experiment file's target section.
         input_size: Pretrained candidates read images of this many pixels a side, or this
             many tokens of each text, instead of their spec's (faster on a CPU; as
             ``model.input_shape`` in an experiment file). Other candidates keep their own.
@@ -289,7 +295,7 @@ def rank(
                                "drop it, or add --pretrained NAME (source and saved models keep their own).")  # fmt: skip
     with collected_warnings() as loading:  # e.g. images resized while loading: kept in the JSON too
         tgt = load_section(DataConfig(data=target, max_per_class=target_max_per_class, label_column=label_column,
-                                      text_column=text_column))  # fmt: skip
+                                      text_column=text_column, classes=classes))  # fmt: skip
     if getattr(tgt, "texts", None) is not None and (sources or models):
         raise TransferkitError(
             f"{target} holds texts: rank scores text targets on pretrained text encoders only.",
@@ -335,7 +341,8 @@ def rank(
         # fails before minutes of source training
         encoders = [pretrained_candidate(name, labelled, pad, pool, input_size) for name in pretrained or []]
         for spec in sources or []:
-            cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=pool, pad=pad)
+            cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=pool, pad=pad,
+                                         label_column=source_label_column)  # fmt: skip
             entries.append((cand, inputs_for(cand, pad, src)))
             copies = count_test_in_source(src, tgt, lab)
             if copies.found:
