@@ -7,7 +7,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from tests.conftest import make_images
-from transferkit import TransferClassifier
+from transferkit import TransferClassifier, pretrain
 from transferkit.errors import TransferkitError
 
 
@@ -741,3 +741,14 @@ def test_inputs_of_the_other_polarity_are_warned_of_in_fit_and_predict(tmp_path)
     clf.save(tmp_path / "clf")
     with pytest.warns(TransferkitWarning, match="the images the model was trained on light on a dark one"):
         TransferClassifier.load(tmp_path / "clf").predict(inverted[:5])  # kept by save
+
+
+@pytest.mark.parametrize("texts", [["a fine film", "dull"] * 3, np.array(["a fine film", "dull"] * 3)])
+def test_pretrain_on_texts_says_where_texts_go(texts):
+    with pytest.raises(TransferkitError, match=r"X_source holds texts.*Fix: for texts, use source=transferkit"
+                       r"\.pretrained_source\('hf:"):  # fmt: skip
+        pretrain(texts, [1, 0] * 3)
+    with pytest.raises(TransferkitError, match="X_source holds texts"):
+        TransferClassifier("head").pretrain(texts, [1, 0] * 3)
+    with pytest.raises(TransferkitError, match="encode text or category columns as numbers"):  # a table with a text column
+        pretrain(np.array([["red", 1.0], ["blue", 2.0]], dtype=object), [0, 1])

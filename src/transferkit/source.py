@@ -119,6 +119,7 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     if not (isinstance(augment, bool) or augment == "affine"):
         raise TransferkitError(f"augment={augment!r} is not an augmentation.",
                                "use True (random shifts), False (none) or 'affine' (shifts, rotation and scale).")  # fmt: skip
+    _refuse_texts(X_source)
     names = column_names(X_source)
     src, labels = as_domain(as_inputs(X_source, names, "X_source"), y_source, "source", stored_dtype(X_source))
     if len(labels) < 2:
@@ -146,3 +147,21 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
 
 
 __all__ = ["SourceModel", "pretrain"]
+
+
+def _refuse_texts(X) -> None:
+    """Texts given to :func:`pretrain`, which trains a network on numbers: say where texts go."""
+    if isinstance(X, str):
+        return  # as_inputs names a single value as such
+    try:
+        first = next(iter(X), None) if not hasattr(X, "columns") else None
+    except TypeError:
+        return
+    if isinstance(first, str):
+        raise TransferkitError(
+            "X_source holds texts; pretrain trains a network on numeric inputs (vectors or images).",
+            "for texts, use source=transferkit.pretrained_source('hf:sentence-transformers/all-MiniLM-L6-v2') "
+            "(fit trains it on the target's texts), or fine-tune it on source texts first with `transferkit run` "
+            "(source: {pretrained: ..., data: ...}; docs/pretrained.md).",
+        )
+
