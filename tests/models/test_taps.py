@@ -114,3 +114,12 @@ def test_the_feature_cache_key_holds_the_thread_count_and_batch_size():
         assert _path(m, x, "features", 256) != first
     finally:
         torch.set_num_threads(threads)
+
+
+def test_cache_keys_name_the_device_off_the_cpu_only():
+    """CPU keys stay as they were before the device was part of them; a GPU's are its own."""
+    from transferkit.paths import numeric_context
+
+    assert numeric_context("cpu") == numeric_context() and "device" not in numeric_context()
+    gpu = numeric_context(torch.device("cuda", 0))
+    assert gpu["device"] == "cuda" and "cuda" in gpu and gpu["threads"] == torch.get_num_threads()

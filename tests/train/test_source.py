@@ -27,3 +27,16 @@ def test_no_feature_varies_gives_unit_scale_and_image_channels_are_per_channel()
     mean, std = input_stats(imgs)
     assert mean.shape == std.shape == (2,)
     assert torch.isclose(std[0], imgs[:, 0].std()) and std[1] == std[0]
+
+
+def test_the_source_cache_key_is_taken_on_the_device_the_model_trains_on(tmp_path, monkeypatch):
+    from transferkit.train import source
+
+    seen = []
+    real = source.numeric_context
+    monkeypatch.setattr(source, "numeric_context", lambda device=None: seen.append(device) or real(device))
+    x, y = torch.rand(40, 3), torch.arange(40) % 2
+    settings = {"epochs": 1, "batch_size": 8, "lr": 1e-3, "weight_decay": 0.0, "augment": False}
+    source.pretrain_source(x, y, ["a", "b"], architecture="mlp", arch_kwargs={}, settings=settings, seed=0,
+                           identity={}, use_cache=False)  # fmt: skip
+    assert seen == [x.device]

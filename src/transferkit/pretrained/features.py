@@ -117,7 +117,8 @@ def cached_features(
         (N, D) float32 features on the CPU; identical on a cache hit.
     """
     parts = json.dumps(list(key_parts), sort_keys=True, default=str)
-    context = json.dumps({**numeric_context(), "batch_size": batch_size}, sort_keys=True)
+    device = next((t.device for t in model.parameters()), torch.device("cpu"))  # where the features are computed
+    context = json.dumps({**numeric_context(device), "batch_size": batch_size}, sort_keys=True)
     key = hashlib.sha256(
         "\n".join(
             [model_fingerprint(model), spec.preprocessing_key(), data_fingerprint(x), parts, context]

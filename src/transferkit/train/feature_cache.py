@@ -6,8 +6,9 @@ that forward pass is the whole cost (MobileNetV2 at 224 px, a transformer), and 
 (model, inputs) pair recurs across methods, shots, seeds and runs. The features are
 computed in batches without autograd (:func:`extract_features`, BatchNorm in eval mode)
 and stored under ``<cache_dir>/features/`` keyed by the content of the shared layers and
-input normalisation (every tensor) and of the inputs: changed weights or data give a new
-entry, never a stale one. Small models trained here recompute instead (cheaper than
+input normalisation (every tensor) and of the inputs, the batch size and what else moves the
+last bits (:func:`~transferkit.paths.numeric_context`: torch's version, threads, device):
+changed weights or data give a new entry, never a stale one. Small models trained here recompute instead (cheaper than
 hashing and disk).
 """
 
@@ -70,7 +71,8 @@ def _path(model, x: torch.Tensor, kind: str, batch_size: int):
         if not name.startswith("specific."):  # the head does not change the features
             h.update(name.encode() + str(tuple(t.shape)).encode())
             h.update(_tensor_bytes(t))
-    context = json.dumps({**numeric_context(), "batch_size": batch_size}, sort_keys=True)
+    device = next((t.device for t in model.parameters()), x.device)  # where the features are computed
+    context = json.dumps({**numeric_context(device), "batch_size": batch_size}, sort_keys=True)
     key = hashlib.sha256((h.hexdigest() + data_fingerprint(x) + (kind if kind != "features" else "") + context).encode()).hexdigest()
     return cache_dir() / "features" / f"{'shared' if kind == 'features' else kind}-{key[:32]}.safetensors"
 

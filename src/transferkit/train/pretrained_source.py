@@ -37,7 +37,7 @@ def pretrained_source_model(cfg, data, seed: int, device: torch.device) -> Sourc
         "data": data.source.fingerprint() if has_data else None, "shape": list(data.input_shape),
         "recipe": data.source_recipe.to_dict() if has_data else None, "head_hidden": cfg.model.head_hidden,
         "set": {k: getattr(src, k) for k in ("epochs", "batch_size", "lr", "shared_lr_mult", "weight_decay", "augment")},
-    })  # fmt: skip
+    }, device)  # fmt: skip
     path = cache_dir() / "source_models" / key
     if has_data and src.cache and path.with_suffix(".json").exists() and path.with_suffix(".safetensors").exists():
         meta = json.loads(path.with_suffix(".json").read_text())

@@ -62,10 +62,11 @@ def source_val_split(y: np.ndarray, fraction: float = 0.1, seed: int = 0) -> tup
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
 
 
-def cache_key(parts: dict) -> tuple[str, str]:
-    """(key, the JSON it hashes) of a cached source model: ``parts`` plus the cache format,
-    torch's version and its thread count (above)."""
-    key_src = json.dumps({"v": CACHE_FORMAT, **parts, **numeric_context()}, sort_keys=True, default=str)
+def cache_key(parts: dict, device=None) -> tuple[str, str]:
+    """(key, the JSON it hashes) of a cached source model: ``parts`` plus the cache format and
+    :func:`~transferkit.paths.numeric_context` on ``device`` (torch's version, its thread count;
+    off the CPU, the device)."""
+    key_src = json.dumps({"v": CACHE_FORMAT, **parts, **numeric_context(device)}, sort_keys=True, default=str)
     return hashlib.sha256(key_src.encode()).hexdigest()[:20], key_src
 
 
@@ -89,7 +90,8 @@ def pretrain_source(
         settings: ``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``augment``.
         identity: What names the data (fingerprint, recipe), part of the cache key.
     """
-    key, key_src = cache_key({"arch": architecture, "kw": arch_kwargs, "set": settings, "seed": seed, "id": identity})
+    key, key_src = cache_key({"arch": architecture, "kw": arch_kwargs, "set": settings, "seed": seed, "id": identity},
+                             x.device)  # fmt: skip
     path = cache_dir() / "source_models" / key
     if use_cache and path.with_suffix(".json").exists() and path.with_suffix(".safetensors").exists():
         model = TransferModel.load(path)
