@@ -752,3 +752,5 @@ def test_pretrain_on_texts_says_where_texts_go(texts):
         TransferClassifier("head").pretrain(texts, [1, 0] * 3)
     with pytest.raises(TransferkitError, match="encode text or category columns as numbers"):  # a table with a text column
         pretrain(np.array([["red", 1.0], ["blue", 2.0]], dtype=object), [0, 1])
+    with pytest.raises(TransferkitError, match=r"x has shape \(6,\)"):  # numbers written as text: not texts
+        pretrain(["1.5", "2.5"] * 3, [1, 0] * 3)

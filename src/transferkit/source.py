@@ -146,22 +146,28 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     return SourceModel(res.model, src, recipe, parts, names, labels, seed, arch, float(res.val_accuracy))
 
 
-__all__ = ["SourceModel", "pretrain"]
-
-
 def _refuse_texts(X) -> None:
-    """Texts given to :func:`pretrain`, which trains a network on numbers: say where texts go."""
-    if isinstance(X, str):
-        return  # as_inputs names a single value as such
-    try:
-        first = next(iter(X), None) if not hasattr(X, "columns") else None
-    except TypeError:
+    """Texts given to :func:`pretrain`, which trains a network on numbers: say where texts go.
+    Only sized sequences (a list, an array, a Series) whose first item is a word, not a number
+    written as text, are read as texts; other inputs are left to ``as_inputs``."""
+    if isinstance(X, str | bytes | dict) or not hasattr(X, "__len__") or not hasattr(X, "__getitem__") or not len(X):
         return
-    if isinstance(first, str):
-        raise TransferkitError(
-            "X_source holds texts; pretrain trains a network on numeric inputs (vectors or images).",
-            "for texts, use source=transferkit.pretrained_source('hf:sentence-transformers/all-MiniLM-L6-v2') "
-            "(fit trains it on the target's texts), or fine-tune it on source texts first with `transferkit run` "
-            "(source: {pretrained: ..., data: ...}; docs/pretrained.md).",
-        )
+    if hasattr(X, "columns"):  # a DataFrame: columns of text are a table's problem
+        return
+    first = X.iloc[0] if hasattr(X, "iloc") else X[0]
+    if not isinstance(first, str):
+        return
+    try:
+        float(first)
+        return  # "1.5": a number stored as text
+    except ValueError:
+        pass
+    raise TransferkitError(
+        "X_source holds texts; pretrain trains a network on numeric inputs (vectors or images).",
+        "for texts, use source=transferkit.pretrained_source('hf:sentence-transformers/all-MiniLM-L6-v2') "
+        "(fit trains it on the target's texts), or fine-tune it on source texts first with `transferkit run` "
+        "(source: {pretrained: ..., data: ...}; docs/pretrained.md).",
+    )
 
+
+__all__ = ["SourceModel", "pretrain"]

@@ -583,13 +583,26 @@ def test_a_class_subsets_rows_saved_apart_are_recognised_as_the_runs_target(tmp_
     whole, apart = load_file(tgt).subset(["a", "b"]), load_file(tmp_path / "ab.npz")
     assert whole.value_range != apart.value_range and whole.fingerprint() != apart.fingerprint()
     assert whole.content_fingerprint() == apart.content_fingerprint()
+    assert load_file(tgt).subset(["b", "a"]).content_fingerprint() == apart.content_fingerprint()  # listed in any order
+    assert load_file(tgt).subset(["a", "c"]).content_fingerprint() != apart.content_fingerprint()
     monkeypatch.chdir(tmp_path)
     assert any("fine-tuned on" in w for w in rank("ab.npz", shots=3, models=["run"], reference=False)["warnings"])
     assert main(["rank", "target.npz[a,b]", "--model", "run", "--shots", "3"]) == 2  # brackets: built-in domains only
-    assert "for rank: target.npz --classes a,b." in capsys.readouterr().err
+    assert "for rank's target: target.npz --classes a,b (a --source is read whole)." in capsys.readouterr().err
+    assert main(["rank", "target.npz", "--classes", ",", "--model", "run", "--shots", "3"]) == 2
+    assert "--classes: no classes listed. Fix: write e.g. --classes 0-4 or --classes cat,dog." in capsys.readouterr().err
     assert main(["rank", "target.npz", "--classes", "a,b", "--model", "run", "--shots", "3", "--no-reference",
                  "--out", "r.json"]) == 0  # fmt: skip
     result = json.loads((tmp_path / "r.json").read_text())
     assert result["labelled_examples"] == 6 and any("fine-tuned on" in w for w in result["warnings"])
+    from transferkit.ranking.rank import labelled_examples, trained_on_these
+
+    cfg["target"]["classes"] = ["b", "a"]  # the same rows, labelled in another order: another draw
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run_ba"), "--quiet"]) == 0
+    lab, _ = labelled_examples(apart, 3, 0)
+    trained, _ = labelled_examples(load_file(tgt).subset(["b", "a"]), 3, 0)  # row numbers of the b, a rows
+    assert set(trained.tolist()) != set(lab.tolist())
+    assert trained_on_these("run_ba", apart, lab) == len(set(trained.tolist()) & set(lab.tolist()))
     np.savez(tmp_path / "other.npz", x=x[keep] + 1, y=t["y"][keep], classes=np.array(["a", "b"]))  # other examples
     assert not any("fine-tuned on" in w for w in rank("other.npz", shots=3, models=["run"], reference=False)["warnings"])

@@ -44,7 +44,7 @@ def print_summary(summary: dict) -> None:
         print(f"warning: {note}")
     shared = (summary.get("target") or {}).get("test_examples_in_source")
     if shared and not copies:
-        print(f"note: {shared} target test examples are also in the source (exact copies)")
+        print(f"note: {shared} target test examples are also in the source (copies)")
     print(f"run folder: {summary['run_dir']}  ({summary['wall_time_s']:.0f} s); read {summary['run_dir']}/report.md")
     d = summary.get("deploy")
     if d and summary.get("models_saved", True):

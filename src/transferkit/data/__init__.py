@@ -19,7 +19,7 @@ def load_domain(spec: str, label_column: str = "label", text_column: str = "text
         raise TransferkitError(
             f"{spec!r}: a class subset in brackets works for built-in domains only, not for a file or folder.",
             f"give data: {bracket['path']} and classes: [{listed}] (names or positions; docs/config.md); for "
-            f"rank: {bracket['path']} --classes {bracket['spec']}.",
+            f"rank's target: {bracket['path']} --classes {bracket['spec']} (a --source is read whole).",
         )
     looks_like_name = "/" not in spec and "\\" not in spec and not Path(spec).suffix
     if is_builtin(spec) and Path(spec).exists():

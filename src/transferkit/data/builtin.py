@@ -84,6 +84,8 @@ def parse_class_spec(spec: str, where: str) -> list[int | str]:
         else:
             out.append(int(part) if part.isdigit() else part)
     if not out:
+        if where.startswith("--"):  # an option's value, e.g. rank --classes
+            raise TransferkitError(f"{where}: no classes listed.", f"write e.g. {where} 0-4 or {where} cat,dog.")
         raise TransferkitError(f"{where}: no classes listed in the brackets.", "write e.g. name[0-4].")
     return out
 

@@ -67,12 +67,15 @@ class Domain:
     def content_fingerprint(self) -> str:
         """A hash of the examples alone (inputs, labels, class names), not of the value range:
         the same rows loaded on their own or as a class subset of a larger file (which keeps
-        the file's range) are the same examples."""
+        the file's range) are the same examples, whatever order the classes were listed in."""
+        order = sorted(range(len(self.classes)), key=lambda c: self.classes[c])
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))  # each label's place among the classes sorted by name
         h = hashlib.sha256(b"content")
         h.update(str(self.x.shape).encode() + str(self.x.dtype).encode())
         h.update(np.ascontiguousarray(self.x).tobytes())
-        h.update(np.ascontiguousarray(self.y).tobytes())
-        h.update("\n".join(self.classes).encode())
+        h.update(np.ascontiguousarray(rank[np.asarray(self.y, dtype=np.int64)]).tobytes())
+        h.update("\n".join(sorted(self.classes)).encode())
         return h.hexdigest()[:16]
 
     def select(self, idx: np.ndarray) -> Domain:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import warnings
 
 import torch
-from torch import nn
 
 from transferkit.adaptation.domain_bn import attach_domain_bn, detach_domain_bn, estimate_target_stats
 from transferkit.errors import TransferkitWarning
@@ -35,13 +34,13 @@ class AdaBN(Method):
 
     def fit(self, task: TransferTask) -> TransferModel:
         model = task.source_model.copy()
-        if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        if attach_domain_bn(model) == 0:
             norms = sorted({type(m).__name__ for m in model.modules() if "Norm" in type(m).__name__})
             uses = f" (it normalises with {', '.join(norms)}, which keeps no statistics)" if norms else ""
             warnings.warn(f"adabn: the source model has no BatchNorm layers{uses}, so there is nothing to re-estimate: "
                           "its rows are source_only's. Domain-adaptation methods that train (mcc, dann, ...) adapt "
                           "such a model.", TransferkitWarning, stacklevel=2)  # fmt: skip
-        attach_domain_bn(model)
+            return model.eval()
         estimate_target_stats(model, torch.cat([task.target.x_labelled, task.target.x_unlabelled]))
         detach_domain_bn(model, "target")
         model.config["adaptation_bn"] = "target statistics (AdaBN)"

@@ -187,6 +187,9 @@ def trained_on_these(spec: str, target: Domain, lab: np.ndarray) -> int:
             or tgt.get("content_fingerprint") == target.content_fingerprint())  # fmt: skip
     if not same or tgt.get("examples") != len(target.y) or not dep.get("shots"):
         return 0
+    run_classes = [str(c) for c in tgt.get("classes") or []]
+    if run_classes != list(target.classes) and sorted(run_classes) == sorted(target.classes):
+        target = target.subset(run_classes)  # the same rows, labelled in the run's class order: the run's draw
     seen, _ = labelled_examples(target, dep["shots"], dep["seed"], tgt.get("split_seed", 0), tgt.get("test_fraction", 0.3))
     return len(set(lab.tolist()) & set(seen.tolist()))
 

@@ -23,7 +23,7 @@ def source_copies_warning(summary: dict) -> str | None:
     if not same or same <= LEAK_SHARE * n:
         return None
     return (f"{same} of the {n} target test examples ({100 * same / n:.0f} %) are also in the source with the same "
-            "class (exact copies): the source model saw their labels, so the results above of every method that "
+            "class (copies: docs/protocol.md, 1): the source model saw their labels, so the results above of every method that "
             "uses the source, and their gains over scratch, are optimistic")  # fmt: skip
 
 
@@ -60,7 +60,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     if tgt.get("test_examples_in_source"):
         same = tgt.get("test_examples_in_source_same_class")  # absent from older summaries
         same = "" if same is None else f", {same} with the same class"
-        lines.append(f"  - **{tgt['test_examples_in_source']} test examples are also in the source** (exact copies"
+        lines.append(f"  - **{tgt['test_examples_in_source']} test examples are also in the source** (copies"
                      f"{same}): the source model saw them; results on them are optimistic.")  # fmt: skip
     lines += [
         f"- **Seeds**: {summary['seeds']}; **shots per class**: {tgt['shots']}",
