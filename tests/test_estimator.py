@@ -141,6 +141,8 @@ def test_random_state_none_or_randomstate_single_class_and_n_features_in():
     with pytest.raises(TransferkitError, match="random_state='a' is not an int"):
         TransferClassifier("scratch", random_state="a").fit(x, y)
     with pytest.raises(TransferkitError, match=r"fit got one class \(0\)"):  # not np.int64(0)
+        TransferClassifier("scratch").fit(x, np.zeros(30, dtype=int))
+    with pytest.raises(TransferkitError, match=r"fit got one class \(0\.0\)"):  # the label as given, not np.float64
         TransferClassifier("scratch").fit(x, np.zeros(30))
     mixed = np.array([1, "a"], dtype=object)[y]
     with pytest.raises(TransferkitError, match=r"y mixes kinds of labels \(int, str\)"):  # was numpy's TypeError
@@ -671,10 +673,10 @@ def test_pretrain_names_inputs_it_cannot_read_as_numbers():
     """A string column or a list of texts raised numpy's bare ValueError from pretrain."""
     from transferkit import pretrain
 
-    for X, y in ((np.array([["r1", 1.0], ["r2", 2.0]] * 5, dtype=object), np.arange(10) % 2),
-                 (["a b", "c d", "e f", "g h"], list("xyxy"))):  # fmt: skip
-        with pytest.raises(TransferkitError, match=r"X_source cannot be read as numbers \(could not convert string"):
-            pretrain(X, y, epochs=1)
+    with pytest.raises(TransferkitError, match=r"X_source cannot be read as numbers \(could not convert string"):
+        pretrain(np.array([["r1", 1.0], ["r2", 2.0]] * 5, dtype=object), np.arange(10) % 2, epochs=1)
+    with pytest.raises(TransferkitError, match=r"X_source holds texts"):  # texts: where they go instead
+        pretrain(["a b", "c d", "e f", "g h"], list("xyxy"), epochs=1)
 
 
 def test_labels_for_some_source_classes_only_get_advice_that_keeps_all_classes():
@@ -754,3 +756,15 @@ def test_pretrain_on_texts_says_where_texts_go(texts):
         pretrain(np.array([["red", 1.0], ["blue", 2.0]], dtype=object), [0, 1])
     with pytest.raises(TransferkitError, match=r"x has shape \(6,\)"):  # numbers written as text: not texts
         pretrain(["1.5", "2.5"] * 3, [1, 0] * 3)
+
+
+def test_whole_float_labels_come_back_as_the_floats_fit_was_given():
+    """README: predict returns the labels fit was given. 1.0 and 1 still name one class across
+    source and target."""
+    rng = np.random.default_rng(0)
+    xs = rng.normal(size=(60, 4))
+    ys = (xs[:, 0] > 0).astype(int)
+    clf = TransferClassifier("head", source_epochs=1).pretrain(xs, ys).fit(xs[:20], ys[:20].astype(float))
+    assert clf.classes_.dtype.kind == "f" and clf.classes_.tolist() == [0.0, 1.0]
+    assert clf.predict(xs[:5]).dtype.kind == "f" and clf.score(xs[:20], ys[:20].astype(float)) > 0.5
+

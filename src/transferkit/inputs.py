@@ -125,8 +125,9 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
         if missing:
             raise TransferkitError(f"{name}: y has {len(missing)} missing label(s) (None or NaN), the first at "
                                    f"position {missing[0]}.", "drop those examples or give them a class.")  # fmt: skip
-    if y.dtype.kind == "f" and np.all(y == np.round(y)):
-        y = y.astype(np.int64)  # 1.0 and 1 name the same class
+    given = y.dtype if y.dtype.kind == "f" else None
+    if given is not None:  # whole numbers (others were refused above)
+        y = y.astype(np.int64)  # 1.0 and 1 name the same class (names "1"), across source and target
     try:
         labels, index = np.unique(y, return_inverse=True)
     except TypeError:  # e.g. ints and strings in one object array: no order between them
@@ -141,7 +142,9 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
                       TransferkitWarning, stacklevel=3)  # fmt: skip
     ok = x.size and np.isfinite(x).all()  # else Domain's own checks name the problem
     vr = value_range(x, stored) if ok else (0.0, 1.0)  # each domain's natural range -> [0, 1], as for files
-    return Domain(name, x, index.astype(np.int64), [str(v) for v in labels], vr), labels
+    names = [str(v) for v in labels]
+    # ... but predict returns the labels fit was given: floats stay floats, as in scikit-learn
+    return Domain(name, x, index.astype(np.int64), names, vr), labels.astype(given) if given is not None else labels
 
 
 def space_twins(labels) -> list[tuple[str, str]]:
