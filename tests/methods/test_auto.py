@@ -314,3 +314,27 @@ def test_a_validation_split_too_small_to_judge_does_not_refuse_the_source(models
     d = decide(task, AutoParams(**QUICK))
     assert "no better than chance" not in d["reason"], d["reason"]  # a perfect model could not reach z 3 here
     assert d["signals"]["source_validation"]["best_z"] < 3.0
+
+
+def test_the_chosen_methods_warnings_are_said_as_autos(models, monkeypatch):
+    """An l2sp row and auto's own l2sp fit warned alike ("l2sp (seed 0 ...)"): twice the same line."""
+    import warnings
+
+    from transferkit.errors import TransferkitWarning
+
+    cls = type(get_method("finetune"))
+    real = cls.fit
+
+    def fit(self, task):
+        warnings.warn("finetune (seed 0, 24 labelled examples): something worth saying", TransferkitWarning, stacklevel=2)
+        warnings.warn("a library's own warning", UserWarning, stacklevel=2)
+        return real(self, task)
+
+    monkeypatch.setattr(cls, "fit", fit)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        get_method("auto", **QUICK).fit(make_task(models["useful"]))
+    messages = [str(w.message) for w in said]
+    assert "auto (which trained finetune): finetune (seed 0, 24 labelled examples): something worth saying" in messages
+    assert "a library's own warning" in messages
+    assert not any(m.startswith("finetune (seed 0") for m in messages)

@@ -304,6 +304,13 @@ class Auto(Method):
         chosen, rate = for_task(get_method(decision["method"], **decision["params"]), task)
         if rate:  # pretrained shared layers: a lower default rate, said
             warnings.warn(rate, TransferkitWarning, stacklevel=2)
-        model = chosen.fit(task)
+        with warnings.catch_warnings(record=True) as said:  # the chosen method's words, said as auto's
+            warnings.simplefilter("always")
+            model = chosen.fit(task)
+        for w in said:
+            message = str(w.message)
+            if issubclass(w.category, TransferkitWarning):  # "l2sp (seed 0 ...)": a row of its own may say the same
+                message = f"auto (which trained {decision['method']}): {message}"
+            warnings.warn(message, w.category, stacklevel=2)
         model.config["auto_decision"] = decision
         return model
