@@ -6,7 +6,7 @@ from __future__ import annotations
 def add_parser(sub) -> None:
     pr = sub.add_parser("predict", help="predict with a model from a run folder")
     pr.add_argument("run_dir")
-    pr.add_argument("input", help=".npz (array x), an image file or a folder of images, a CSV of features; for a text model: .txt (one text per line), .jsonl or .csv with a text column")
+    pr.add_argument("input", help=".npz (array x) or .npy, an image file or a folder of images, a CSV/TSV of features; for a text model: .txt (one text per line), .jsonl, or .csv/.tsv with a text column")
     pr.add_argument("--out", help="write predictions CSV here (default: print)")
     pr.add_argument("--method", help="which method's model (default: the run's deploy method)")
     pr.add_argument("--shots", type=int)

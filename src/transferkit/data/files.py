@@ -540,7 +540,8 @@ def check_index_columns(path: Path, header: list[str], body: list[list[str]], la
         if not name.strip() or re.fullmatch(r"Unnamed: \d+", name.strip()):
             what = "the row numbers, a saved index" if _row_numbers(values) else f"values such as {values[0][:20]!r}"
             raise TransferkitError(
-                f"{path}: column {j + 1} has no name and holds {what}; every feature column needs a name, "
+                f"{path}: column {j + 1} has no name{f' (only {name.strip()!r}, what pandas writes for one)' if name.strip() else ''} "
+                f"and holds {what}; every feature column needs a name, "
                 "by which predict matches columns.",
                 "if it is pandas' index, save with df.to_csv(path, index=False) or delete the column; "
                 "else name it in the header.",
