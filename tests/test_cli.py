@@ -476,3 +476,19 @@ def test_a_fine_tuning_that_diverged_is_kept_in_the_summary_and_report(tmp_path,
     assert len(summary["method_warnings"]) == 1 and "training the shared layers raised the loss" in summary["method_warnings"][0]
     assert f"- {summary['method_warnings'][0]}" in (tmp_path / "run" / "report.md").read_text()
     assert f"warning: {summary['method_warnings'][0]}" in capsys.readouterr().out
+
+
+def test_predict_on_a_classifier_saved_from_python_says_how_to_use_it(tmp_path, capsys):
+    from transferkit import TransferClassifier
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30, 3)), np.arange(30) % 2
+    TransferClassifier("scratch", method_params={"steps": 3}).fit(x, y).save(tmp_path / "clf")
+    np.save(tmp_path / "new.npy", x[:4])
+    for given in (tmp_path / "clf", tmp_path / "clf.safetensors"):
+        assert main(["predict", str(given), str(tmp_path / "new.npy")]) == 2
+        err = capsys.readouterr().err
+        assert "is a model saved by TransferClassifier.save(), not a run folder" in err
+        assert f"TransferClassifier.load({str(tmp_path / 'clf')!r}).predict(X)" in err
+    assert main(["predict", str(tmp_path), str(tmp_path / "new.npy")]) == 2
+    assert "is not a finished transferkit run (no summary.json)" in capsys.readouterr().err

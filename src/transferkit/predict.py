@@ -74,6 +74,12 @@ def model_path(run_dir: str | Path, method: str | None = None, shots: int | None
     run = Path(run_dir)
     summary_path = run / "summary.json"
     if not summary_path.exists():
+        saved = model_file(run, ".json")
+        if saved.is_file() and "estimator" in _json_or_empty(saved):  # TransferClassifier.save's pair of files
+            stem = str(run.with_suffix("")) if run.suffix in (".json", ".safetensors") else str(run)
+            raise TransferkitError(f"{run} is a model saved by TransferClassifier.save(), not a run folder.",
+                                   f"predict with it in Python: TransferClassifier.load({stem!r}).predict(X); "
+                                   "`transferkit predict` reads folders written by `transferkit run`.")  # fmt: skip
         raise TransferkitError(f"{run} is not a finished transferkit run (no summary.json).", "give a folder written by `transferkit run`.")
     try:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
@@ -88,6 +94,14 @@ def model_path(run_dir: str | Path, method: str | None = None, shots: int | None
             raise TransferkitError(f"{run} saved no models (save_models: false).", "re-run with save_models: true.")
         raise TransferkitError(f"no model {path.name} in {run}.", saved_models_hint(available))
     return path
+
+
+def _json_or_empty(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def saved_models_hint(stems: list[str]) -> str:
