@@ -91,3 +91,21 @@ def test_k0_and_label_free_rows_are_explained():
     assert "k = 0 means no target labels at all" in text
     assert "`adabn`, `source_only` read no target label at any k" in text
     assert label_free_lines({"results": [{"method": "finetune", "shots": 5}]}) == []
+
+
+def test_two_seeds_are_said_to_give_wide_intervals(tmp_path, image_npz, capsys):
+    """A new user's iris run at 2 seeds read 88.9 [0.0, 100.0] with no word of why."""
+    import yaml
+
+    from tests.conftest import tiny_experiment
+    from transferkit.cli import main
+    from transferkit.report.markdown import few_seeds_line
+
+    src, tgt = image_npz
+    raw = tiny_experiment(src, tgt, seeds=2, methods=[{"name": "head", "params": {"steps": 3}}])
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(raw))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run")]) == 0
+    said = "With 2 seeds the spread between seeds has 1 degree of freedom (95 % Student-t factor 12.7"
+    assert said in (tmp_path / "run" / "report.md").read_text()
+    assert "note: " + said in capsys.readouterr().out
+    assert few_seeds_line({"seeds": [0]}) is None and few_seeds_line({"seeds": [0, 1, 2]}) is None

@@ -8,6 +8,7 @@ def print_summary(summary: dict) -> None:
     negative transfer, a baseline no better than the most frequent class, a missing scratch
     baseline, test examples found in the source."""
     from transferkit.report.markdown import (
+        few_seeds_line,
         source_copies_warning,
         trivial_baseline_lines,
         unchecked_reason,
@@ -31,6 +32,8 @@ def print_summary(summary: dict) -> None:
               + "  (adapting it to the target made it worse than not adapting it)")
     if summary.get("below_baseline_not_significant"):
         print("below the baseline, not significant: " + ", ".join(summary["below_baseline_not_significant"]))
+    if line := few_seeds_line(summary):
+        print("note: " + line.replace("`", ""))
     for line in trivial_baseline_lines(summary):  # a baseline no better than always predicting one class
         if line:
             print("note: " + line.replace("**", "").replace("`", ""))
