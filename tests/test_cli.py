@@ -492,3 +492,20 @@ def test_predict_on_a_classifier_saved_from_python_says_how_to_use_it(tmp_path, 
         assert f"TransferClassifier.load({str(tmp_path / 'clf')!r}).predict(X)" in err
     assert main(["predict", str(tmp_path), str(tmp_path / "new.npy")]) == 2
     assert "is not a finished transferkit run (no summary.json)" in capsys.readouterr().err
+    (tmp_path / "clf").mkdir()  # a folder beside the saved files is a folder
+    assert main(["predict", str(tmp_path / "clf"), str(tmp_path / "new.npy")]) == 2
+    assert "is not a finished transferkit run" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path / "nowhere"), str(tmp_path / "new.npy")]) == 2
+    assert "nowhere does not exist." in capsys.readouterr().err
+
+
+def test_predict_on_one_of_a_runs_models_says_how_to_choose_it(tmp_path, image_npz, capsys):
+    src, tgt = image_npz
+    cfg = tiny_experiment(src, tgt, seeds=1, methods=[{"name": "head", "params": {"steps": 3}}])
+    cfg["target"]["shots"] = [2]
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    for given in ("head_k2_seed0", "head_k2_seed0.safetensors"):
+        assert main(["predict", str(tmp_path / "run" / "models" / given), str(tgt)]) == 2
+        assert (f"is one of a run's saved models, not the run's folder. Fix: give the run and choose the model: "
+                f"transferkit predict {tmp_path / 'run'} INPUT --method head --shots 2 --seed 0.") in capsys.readouterr().err

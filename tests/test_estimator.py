@@ -768,3 +768,11 @@ def test_whole_float_labels_come_back_as_the_floats_fit_was_given():
     assert clf.classes_.dtype.kind == "f" and clf.classes_.tolist() == [0.0, 1.0]
     assert clf.predict(xs[:5]).dtype.kind == "f" and clf.score(xs[:20], ys[:20].astype(float)) > 0.5
 
+
+def test_huge_whole_float_labels_stay_apart():
+    """Cast to int64, 1e19 and 2e19 became one class (both overflow to the same number)."""
+    from transferkit.inputs import as_domain
+
+    domain, labels = as_domain(np.zeros((6, 2)), [1e19, 2e19, 1e19, 3.0, 2e19, 3.0], "target")
+    assert labels.tolist() == [3.0, 1e19, 2e19] and len(domain.classes) == 3
+

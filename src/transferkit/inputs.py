@@ -126,8 +126,9 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
             raise TransferkitError(f"{name}: y has {len(missing)} missing label(s) (None or NaN), the first at "
                                    f"position {missing[0]}.", "drop those examples or give them a class.")  # fmt: skip
     given = y.dtype if y.dtype.kind == "f" else None
-    if given is not None:  # whole numbers (others were refused above)
+    if given is not None and np.abs(y).max(initial=0) < 2**53:  # whole numbers (others were refused above)
         y = y.astype(np.int64)  # 1.0 and 1 name the same class (names "1"), across source and target
+    # (beyond 2**53 floats are not whole numbers one by one: kept as floats, each its own class)
     try:
         labels, index = np.unique(y, return_inverse=True)
     except TypeError:  # e.g. ints and strings in one object array: no order between them

@@ -33,7 +33,7 @@ from transferkit.data.files import (
 from transferkit.data.preprocess import Recipe, apply_recipe, border_medians, inputs_polarity_note, turned_note
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.models import TransferModel
-from transferkit.models.transfer_model import model_file
+from transferkit.models.transfer_model import model_file, model_stem
 from transferkit.train.supervised import predict_proba
 
 
@@ -75,7 +75,16 @@ def model_path(run_dir: str | Path, method: str | None = None, shots: int | None
     summary_path = run / "summary.json"
     if not summary_path.exists():
         saved = model_file(run, ".json")
-        if saved.is_file() and "estimator" in _json_or_empty(saved):  # TransferClassifier.save's pair of files
+        if not run.exists() and not saved.exists():
+            raise TransferkitError(f"{run} does not exist.", "give the folder written by `transferkit run`.")
+        if run.parent.name == "models" and (run.parent.parent / "summary.json").is_file() and saved.is_file():
+            stem = model_stem(run).name  # e.g. finetune_k5_seed0: one of a run's saved models
+            method, _, rest = stem.rpartition("_k")
+            shots, _, seed = rest.partition("_seed")
+            raise TransferkitError(f"{run} is one of a run's saved models, not the run's folder.",
+                                   f"give the run and choose the model: transferkit predict {run.parent.parent} INPUT "
+                                   f"--method {method} --shots {shots} --seed {seed}.")  # fmt: skip
+        if not run.is_dir() and saved.is_file() and "estimator" in _json_or_empty(saved):  # TransferClassifier.save's
             stem = str(run.with_suffix("")) if run.suffix in (".json", ".safetensors") else str(run)
             raise TransferkitError(f"{run} is a model saved by TransferClassifier.save(), not a run folder.",
                                    f"predict with it in Python: TransferClassifier.load({stem!r}).predict(X); "

@@ -169,9 +169,10 @@ def test_an_unnamed_index_column_is_refused_and_a_named_one_warned_of(tmp_path):
         load_domain(str(tmp_path / "idx.csv"))
     assert "index=False" in e.value.fix
     (tmp_path / "un.csv").write_text("Unnamed: 0,f,label\n" + "\n".join(rows) + "\n")  # the same, read and re-saved
-    with pytest.raises(TransferkitError, match=r"column 1 has no name \(only 'Unnamed: 0', what pandas writes for one\) "
-                       r"and holds the row numbers"):  # fmt: skip
+    with pytest.raises(TransferkitError, match=r"column 1 is named 'Unnamed: 0', pandas' name for a column that had "
+                       r"none, and holds the row numbers") as e:  # fmt: skip
         load_domain(str(tmp_path / "un.csv"))
+    assert "df.drop(columns='Unnamed: 0')" in e.value.fix and "index_col=0" in e.value.fix
     (tmp_path / "id.csv").write_text("id,f,label\n" + "\n".join(rows) + "\n")
     with pytest.warns(UserWarning, match=r"column 'id' holds the row numbers \(0\.\.29\)"):
         assert load_domain(str(tmp_path / "id.csv")).x.shape == (30, 2)

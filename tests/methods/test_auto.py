@@ -327,7 +327,7 @@ def test_the_chosen_methods_warnings_are_said_as_autos(models, monkeypatch):
 
     def fit(self, task):
         warnings.warn("finetune (seed 0, 24 labelled examples): something worth saying", TransferkitWarning, stacklevel=2)
-        warnings.warn("a library's own warning", UserWarning, stacklevel=2)
+        warnings.warn("a library's own warning", UserWarning, stacklevel=1)  # from this line
         return real(self, task)
 
     monkeypatch.setattr(cls, "fit", fit)
@@ -337,4 +337,16 @@ def test_the_chosen_methods_warnings_are_said_as_autos(models, monkeypatch):
     messages = [str(w.message) for w in said]
     assert "auto (which trained finetune): finetune (seed 0, 24 labelled examples): something worth saying" in messages
     assert "a library's own warning" in messages
+    library = next(w for w in said if str(w.message) == "a library's own warning")
+    assert library.filename == __file__  # where it was raised, not auto's caller
     assert not any(m.startswith("finetune (seed 0") for m in messages)
+
+    def failing(self, task):
+        warnings.warn("finetune: said before failing", TransferkitWarning, stacklevel=2)
+        raise TransferkitError("finetune failed.", "do something else.")
+
+    monkeypatch.setattr(cls, "fit", failing)
+    with warnings.catch_warnings(record=True) as said, pytest.raises(TransferkitError, match="finetune failed"):
+        warnings.simplefilter("always")
+        get_method("auto", **QUICK).fit(make_task(models["useful"]))
+    assert [str(w.message) for w in said] == ["auto (which trained finetune): finetune: said before failing"]

@@ -539,9 +539,15 @@ def check_index_columns(path: Path, header: list[str], body: list[list[str]], la
         values = [r[j] for r in body]
         if not name.strip() or re.fullmatch(r"Unnamed: \d+", name.strip()):
             what = "the row numbers, a saved index" if _row_numbers(values) else f"values such as {values[0][:20]!r}"
+            if name.strip():  # read_csv named a nameless column so, and a later to_csv wrote that name out
+                raise TransferkitError(
+                    f"{path}: column {j + 1} is named {name.strip()!r}, pandas' name for a column that had none, and "
+                    f"holds {what}; every feature column needs a real name, by which predict matches columns.",
+                    f"if it is a saved index, drop it (df.drop(columns={name.strip()!r}), or read the file with "
+                    "pd.read_csv(path, index_col=0)) before saving with df.to_csv(path, index=False); else name it.",
+                )
             raise TransferkitError(
-                f"{path}: column {j + 1} has no name{f' (only {name.strip()!r}, what pandas writes for one)' if name.strip() else ''} "
-                f"and holds {what}; every feature column needs a name, "
+                f"{path}: column {j + 1} has no name and holds {what}; every feature column needs a name, "
                 "by which predict matches columns.",
                 "if it is pandas' index, save with df.to_csv(path, index=False) or delete the column; "
                 "else name it in the header.",

@@ -304,13 +304,15 @@ class Auto(Method):
         chosen, rate = for_task(get_method(decision["method"], **decision["params"]), task)
         if rate:  # pretrained shared layers: a lower default rate, said
             warnings.warn(rate, TransferkitWarning, stacklevel=2)
-        with warnings.catch_warnings(record=True) as said:  # the chosen method's words, said as auto's
-            warnings.simplefilter("always")
-            model = chosen.fit(task)
-        for w in said:
-            message = str(w.message)
-            if issubclass(w.category, TransferkitWarning):  # "l2sp (seed 0 ...)": a row of its own may say the same
-                message = f"auto (which trained {decision['method']}): {message}"
-            warnings.warn(message, w.category, stacklevel=2)
+        said: list = []
+        try:  # the chosen method's words, said as auto's ("l2sp (seed 0 ...)": a row of its own may say the same)
+            with warnings.catch_warnings(record=True) as said:
+                warnings.simplefilter("always", TransferkitWarning)
+                model = chosen.fit(task)
+        finally:  # also when the fit fails: what it said before is not lost
+            for w in said:
+                ours = issubclass(w.category, TransferkitWarning)
+                message = f"auto (which trained {decision['method']}): {w.message}" if ours else w.message
+                warnings.warn_explicit(message, w.category, w.filename, w.lineno, source=w.source)  # others as raised
         model.config["auto_decision"] = decision
         return model
