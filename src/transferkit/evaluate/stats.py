@@ -98,7 +98,11 @@ def t_interval(
     ``per_example``: each test example's value averaged over the seeds (e.g. 1 if every
     seed got it right); adds the test split's sampling variance (module docstring).
     ``plus_four``: the values are accuracies; ``paired``: differences of two models'
-    correctness (see :func:`_test_variance`).
+    correctness (see :func:`_test_variance`). With ``per_example``, the seeds' std is
+    floored at one step of an accuracy on those m examples (1/m), as :func:`paired_gain`
+    floors it without them: two seeds that tie by chance (likely, as accuracies move in steps
+    of 1/m) would otherwise leave only the test term, a narrow interval with t at m - 1
+    degrees of freedom, enough to call a gain from 2 seeds certain.
     """
     n = len(values)
     if n == 0:
@@ -106,7 +110,10 @@ def t_interval(
     mean = sum(values) / n
     if n < 2:
         return Interval(mean, None, None, n)
-    seed_term = sum((v - mean) ** 2 for v in values) / (n - 1) / n
+    seed_var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    if per_example is not None and len(per_example):  # the seeds' spread, floored at one test example's step
+        seed_var = max(seed_var, (1.0 / len(per_example)) ** 2)
+    seed_term = seed_var / n
     test_term = _test_variance(per_example, plus_four, paired)
     df = _welch_df(seed_term, n - 1, test_term, len(per_example) - 1 if per_example is not None else 0)
     half = float(_st.t.ppf(0.5 + confidence / 2, df)) * math.sqrt(seed_term + test_term)
