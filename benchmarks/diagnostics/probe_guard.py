@@ -67,7 +67,7 @@ def shapes() -> dict:
         draw_shapes(Path(tmp) / "shapes")
         for label, extra, on in (("default rates, guard off", {}, False), ("default rates", {}, True),
                                  ("shared_lr_mult 0.01", {"shared_lr_mult": 0.01}, True)):  # fmt: skip
-            guard.diverged = real if on else (lambda probe_loss, tuned_loss: False)
+            guard.diverged = real if on else (lambda probe_loss, tuned_loss, num_classes=2: False)
             ft = {"finetune": {"probe_steps": 50, "steps": 20, "bn": "frozen", **extra}}
             raw = {"name": "probe-guard", "source": {"pretrained": "mobilenet_v2_imagenet"},
                    "target": {"data": str(Path(tmp) / "shapes"), "shots": [5]},

@@ -136,6 +136,8 @@ def test_training_after_the_probe_that_diverges_keeps_the_probed_model_and_says_
     if name == "lora":
         pytest.importorskip("peft", reason="lora needs peft (an optional extra)")
     assert diverged(0.1, float("nan")) and diverged(0.006, 12.0) and not diverged(0.5, 0.4)
+    assert not diverged(8e-5, 0.054, 2) and not diverged(8e-5, 0.054, 10)  # still a near-perfect fit
+    assert diverged(8e-5, 0.2, 2) and not diverged(8e-5, 0.2, 10) and diverged(0.01, 2.3, 10)  # near chance: log C
     task = make_task(task_parts, [])
     message = rf"{name} \(seed 0, 9 labelled examples\): training the shared layers raised the loss"
     with pytest.warns(TransferkitWarning, match=message):
@@ -144,3 +146,6 @@ def test_training_after_the_probe_that_diverges_keeps_the_probed_model_and_says_
     kept = model.shared.state_dict()
     assert set(kept) == set(source) and all(torch.equal(source[k], kept[k]) for k in source)  # the probed model
     assert torch.isfinite(predict_proba(model, task.target.x_labelled)).all()
+    if name == "finetune":  # the advice does not suggest the rate the user already set
+        with pytest.warns(TransferkitWarning, match=r"Lower shared_lr_mult below its 0.01 or lr"):
+            get_method(name, probe_steps=40, steps=5, lr=1e6, shared_lr_mult=0.01).fit(task)
