@@ -509,3 +509,26 @@ def test_predict_on_one_of_a_runs_models_says_how_to_choose_it(tmp_path, image_n
         assert main(["predict", str(tmp_path / "run" / "models" / given), str(tgt)]) == 2
         assert (f"is one of a run's saved models, not the run's folder. Fix: give the run and choose the model: "
                 f"transferkit predict {tmp_path / 'run'} INPUT --method head --shots 2 --seed 0.") in capsys.readouterr().err
+
+
+def test_predict_says_when_images_are_colour_for_a_grey_model(tmp_path, image_npz, capsys):
+    """A grey model's predictions on colour digits all collapsed to one class, without a word."""
+    from PIL import Image
+
+    cfg = tiny_experiment(*image_npz, seeds=1, methods=[{"name": "head", "params": {"steps": 3}}])
+    cfg["target"]["shots"] = [2]
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    grey = np.load(image_npz[1])["x"][:3].astype(np.uint8)  # (3, 12, 12)
+    colour = np.stack([grey, 255 - grey, grey // 2], axis=-1)  # (3, 12, 12, 3), channels differ
+    (tmp_path / "pngs").mkdir()
+    for i, img in enumerate(colour):
+        Image.fromarray(img).save(tmp_path / "pngs" / f"{i}.png")
+    np.savez(tmp_path / "colour.npz", x=colour)
+    np.savez(tmp_path / "grey_as_rgb.npz", x=np.repeat(grey[..., None], 3, axis=-1))
+    capsys.readouterr()
+    said = "holds colour images, but the model learnt from grey ones"
+    for given in ("pngs", "colour.npz"):
+        assert main(["predict", str(tmp_path / "run"), str(tmp_path / given)]) == 0
+        assert said in capsys.readouterr().err, given
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "grey_as_rgb.npz")]) == 0
+    assert said not in capsys.readouterr().err  # grey stored as RGB loses nothing

@@ -776,3 +776,20 @@ def test_huge_whole_float_labels_stay_apart():
     domain, labels = as_domain(np.zeros((6, 2)), [1e19, 2e19, 1e19, 3.0, 2e19, 3.0], "target")
     assert labels.tolist() == [3.0, 1e19, 2e19] and len(domain.classes) == 3
 
+
+
+def test_predict_says_when_images_change_between_grey_and_colour():
+    from transferkit.errors import TransferkitWarning
+
+    xs, ys = make_images(20, seed=1)
+    grey = xs[:, 0]  # (N, 12, 12)
+    clf = TransferClassifier("scratch", method_params={"steps": 3}).fit(grey, ys)
+    colour = np.stack([grey, 255 - grey, grey / 2], axis=-1)
+    with pytest.warns(TransferkitWarning, match="X holds colour images, but the model learnt from grey ones"):
+        clf.predict(colour)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)
+        clf.predict(np.repeat(grey[..., None], 3, axis=-1))  # grey stored as RGB: nothing lost, nothing said
+    in_colour = TransferClassifier("scratch", method_params={"steps": 3}).fit(colour, ys)
+    with pytest.warns(TransferkitWarning, match="X holds grey images, but the model learnt from colour ones"):
+        in_colour.predict(grey)

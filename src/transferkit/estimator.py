@@ -39,6 +39,7 @@ from transferkit.data.preprocess import (
     apply_recipe,
     background_of,
     border_medians,
+    channels_note,
     inputs_polarity_note,
     make_recipe,
     outside_range_note,
@@ -401,10 +402,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if names is not None and column_names(X) is None:  # as scikit-learn: positions stand in for names
             warnings.warn(f"X has no column names, but this classifier was fitted with named columns; its columns "
                           f"are read in the fitted order {_brief(names)}.", TransferkitWarning, stacklevel=stacklevel)  # fmt: skip
-        x = self._checked(X, "X", None if names is None else list(names), getattr(self, "input_shape_", None))
+        like = getattr(self, "input_shape_", None)
+        x = self._checked(X, "X", None if names is None else list(names), like)
         recipe = self._read_as(X)
         note = self._scale_note(x) if recipe is self.recipe_ else small_uint8_note(x, "X", "give X as floats")
         if note:
+            warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
+        note = channels_note(x, like[0], "X") if like is not None and len(like) == 3 else None
+        if note:  # the channels fit's X had, not the model's (a pretrained model reads RGB whatever fit got)
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
         t = apply_recipe(x, recipe)
         border = getattr(self, "target_border_", None)

@@ -30,7 +30,14 @@ from transferkit.data.files import (
     read_npz,
     small_uint8_note,
 )
-from transferkit.data.preprocess import Recipe, apply_recipe, border_medians, inputs_polarity_note, turned_note
+from transferkit.data.preprocess import (
+    Recipe,
+    apply_recipe,
+    border_medians,
+    channels_note,
+    inputs_polarity_note,
+    turned_note,
+)
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file, model_stem
@@ -103,6 +110,12 @@ def model_path(run_dir: str | Path, method: str | None = None, shots: int | None
             raise TransferkitError(f"{run} saved no models (save_models: false).", "re-run with save_models: true.")
         raise TransferkitError(f"no model {path.name} in {run}.", saved_models_hint(available))
     return path
+
+
+def _target_channels(run: Path) -> int | None:
+    """Channels of the run's target images as loaded (summary.json), or None (vectors, old runs)."""
+    shape = ((_json_or_empty(run / "summary.json").get("target") or {}).get("input_shape")) or None
+    return int(shape[0]) if isinstance(shape, list) and len(shape) == 3 else None
 
 
 def _json_or_empty(path: Path) -> dict:
@@ -192,23 +205,28 @@ def image_files(p: Path) -> list[Path] | None:
     return [p] if p.suffix.lower() in IMAGE_SUFFIXES and p.exists() else None
 
 
-def image_model_inputs(files: list[Path], recipe: Recipe, size: tuple[int, int] | None = None) -> torch.Tensor:
+def image_model_inputs(files: list[Path], recipe: Recipe, size: tuple[int, int] | None = None,
+                       seen: list | None = None) -> torch.Tensor:  # fmt: skip
     """Model inputs for image files, prepared as the run prepared its own.
 
     ``size`` (H, W): the size of the run's target images. A run reads an image folder at its
     most common size, resizing the other images to it, and the recipe takes it from there;
     files here go the same way. Without ``size`` (models saved before it was recorded) each
     file goes from its own size through the recipe, never squeezed to another file's size;
-    files of one size and kind go through together.
+    files of one size and kind go through together. ``seen``: gets the images as read (N, C,
+    H, W), one array per group, for checks on what was given.
     """
+    seen = [] if seen is None else seen
     if size is not None:
-        return apply_recipe(read_images(files, tuple(size), recipe.shape[0]), recipe)
+        seen.append(read_images(files, tuple(size), recipe.shape[0]))
+        return apply_recipe(seen[-1], recipe)
     groups: dict = {}
     for i, f in enumerate(files):
         groups.setdefault(image_kind(f), []).append(i)
     out = None
     for idx in groups.values():
-        t = apply_recipe(read_images([files[i] for i in idx], model_channels=recipe.shape[0]), recipe)
+        seen.append(read_images([files[i] for i in idx], model_channels=recipe.shape[0]))
+        t = apply_recipe(seen[-1], recipe)
         if out is None:
             out = torch.empty((len(files), *t.shape[1:]), dtype=t.dtype)
         out[torch.as_tensor(idx)] = t
@@ -415,13 +433,18 @@ def predict(
         probs = predict_proba(model, tokenize(tokenizer, texts, recipe.max_length))
     else:
         recipe = Recipe.from_dict(meta["recipe"])
+        trained = _target_channels(Path(run_dir))  # what the run's target images had, not the model's input
         files = image_files(Path(inputs)) if len(recipe.shape) == 3 else None
         if files is not None and id_column is not None:
             raise TransferkitError(f"--id-column {id_column!r} names a column, but {inputs} holds image files.",
                                    "leave --id-column out: image predictions are named by their file paths.")  # fmt: skip
         if files is not None:  # image files (0..255): to the size of the run's target images, then the recipe
             eight_bit_recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
-            t = image_model_inputs(files, eight_bit_recipe, meta.get("image_size"))
+            read: list = []
+            t = image_model_inputs(files, eight_bit_recipe, meta.get("image_size"), read)
+            note = next((n for n in (channels_note(r, trained, str(inputs)) for r in read) if n), None) if trained else None
+            if note:
+                warn(note)
             _polarity(t, recipe, meta, str(inputs), warn)
             probs = predict_proba(model, t)
             root = Path(inputs)
@@ -462,6 +485,9 @@ def predict(
                 reference = "the source and the run's target hold"
             note = (small_uint8_note(x, f"{inputs}: x", "save x as float32") if eight_bit  # uint8: known scale
                     else scale_warning(x, checked, reference))  # fmt: skip
+            if note:
+                warn(note)
+            note = channels_note(x, trained, str(inputs)) if trained and len(recipe.shape) == 3 else None
             if note:
                 warn(note)
             t = apply_recipe(x, recipe)

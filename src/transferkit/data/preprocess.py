@@ -155,6 +155,25 @@ def colour_note(domain: Domain, shape: tuple[int, ...]) -> str | None:
     return None
 
 
+def channels_note(x, trained_channels: int, what: str) -> str | None:
+    """A warning when images ``x`` (N, C, H, W) given for prediction are in colour where the
+    model learnt from grey images (``trained_channels`` 1: the colour is averaged away), or
+    grey where it learnt from colour ones (3 or 4: the grey is repeated). Either way the model
+    meets inputs of a kind it never saw, which a new user's predictions collapsed on."""
+    x = np.asarray(x)
+    if x.ndim != 4:
+        return None
+    c = x.shape[1]
+    colour = c in (3, 4) and not (np.array_equal(x[:, 0], x[:, 1]) and np.array_equal(x[:, 1], x[:, 2]))
+    if trained_channels == 1 and colour:
+        return (f"{what} holds colour images, but the model learnt from grey ones: their colour is averaged away, and "
+                "grey versions of colour images can look unlike anything it saw; check a few predictions by eye.")
+    if trained_channels in (3, 4) and c == 1:
+        return (f"{what} holds grey images, but the model learnt from colour ones: the grey is repeated to three "
+                "channels, inputs unlike anything it saw; give colour images if you have them.")
+    return None
+
+
 def turned_note(size: tuple[int, int], model_size: tuple[int, int]) -> tuple[str, str] | None:
     """(problem, fix) when images of ``size`` (H, W) are ``model_size`` on its side, else None.
 
