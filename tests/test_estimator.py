@@ -793,3 +793,18 @@ def test_predict_says_when_images_change_between_grey_and_colour():
     in_colour = TransferClassifier("scratch", method_params={"steps": 3}).fit(colour, ys)
     with pytest.warns(TransferkitWarning, match="X holds grey images, but the model learnt from colour ones"):
         in_colour.predict(grey)
+
+
+def test_target_labels_that_differ_from_the_sources_only_in_case_are_said():
+    """'china' against the source's 'China' were silently a new task, with a new head."""
+    from transferkit.errors import TransferkitWarning
+
+    xs, ys = make_images(20, seed=1)
+    names = np.array(["Cat", "Dog", "Owl"])
+    src = pretrain(xs, names[ys], epochs=1)
+    lower = np.array(["cat", "dog", "Owl"])[ys]
+    with pytest.warns(TransferkitWarning, match=r"2 target class names differ from the source's only in case or "
+                      r"spaces: 'cat' \(source 'Cat'\), 'dog' \(source 'Dog'\); they are different classes"):  # fmt: skip
+        TransferClassifier("head", source=src, method_params={"steps": 3}).fit(xs, lower)
+    with pytest.raises(TransferkitError, match=r"'cat' and 'Cat', 'dog' and 'Dog' differ only in case"):
+        TransferClassifier("source_only", source=src).fit(xs, lower)

@@ -44,7 +44,7 @@ from transferkit.data.preprocess import (
     make_recipe,
     outside_range_note,
 )
-from transferkit.data.splits import TargetData
+from transferkit.data.splits import TargetData, source_case_twins_note
 from transferkit.data.text import TextRecipe
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.estimator_text import fit_texts, is_text_source, seeded_fit, texts_proba
@@ -262,6 +262,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 "keep no .pretrain() source), or use method='scratch'.",
             )
         differ = class_difference(src.classes, tgt.classes) if src is not None else ""  # named, as run names them
+        twins = source_case_twins_note(src.classes, tgt.classes) if src is not None and not no_labels else None
+        if twins:  # as run says it: labels written another way are other classes
+            warnings.warn(twins, TransferkitWarning, stacklevel=user_stacklevel())
         try:
             method.check(shots, same, source_model is not None, differ)
         except TransferkitError as e:  # its fix speaks of the experiment file's `methods`

@@ -115,3 +115,24 @@ def test_copies_do_not_change_the_test_fraction_or_refuse_a_class_that_can_be_sp
         plain = make_test_split(labels, 0.3, t)
         distinct = make_test_split(labels, 0.3, t, groups=np.arange(len(labels)))
         np.testing.assert_array_equal(plain.test_idx, distinct.test_idx)
+
+
+def test_a_run_says_when_target_classes_differ_from_the_sources_only_in_case(image_npz):
+    import warnings
+
+    from tests.conftest import tiny_experiment
+    from transferkit.config import load_config
+    from transferkit.errors import TransferkitWarning
+    from transferkit.evaluate.prepare import prepare
+
+    src, tgt = image_npz
+    t = np.load(tgt)
+    np.savez(tgt, x=t["x"], y=t["y"], classes=np.array(["A", "b", "c"]))  # 'A' here, 'a' in the source
+    with pytest.warns(TransferkitWarning, match=r"1 target class name differs from the source's only in case or "
+                      r"spaces: 'A' \(source 'a'\)"):  # fmt: skip
+        data = prepare(load_config(None, raw=tiny_experiment(src, tgt)))
+    assert any("'A' (source 'a')" in n for n in data.notes)  # kept for the report
+    np.savez(tgt, x=t["x"], y=t["y"], classes=np.array(["a", "b", "c"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)
+        prepare(load_config(None, raw=tiny_experiment(src, tgt)))

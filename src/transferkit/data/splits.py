@@ -110,6 +110,25 @@ def make_test_split(
     return TestSplit(np.sort(np.concatenate(test)), np.sort(np.concatenate(pool)))
 
 
+def source_case_twins(source: list[str], target: list[str]) -> list[tuple[str, str]]:
+    """(target name, source name) pairs that differ only in case or surrounding spaces, each
+    name found on one side only ('coat' in the target, 'Coat' in the source)."""
+    only_s = {name_key(c): str(c) for c in source if c not in target}
+    return [(str(c), only_s[name_key(c)]) for c in target if c not in source and name_key(c) in only_s]
+
+
+def source_case_twins_note(source: list[str], target: list[str]) -> str | None:
+    """Says which target classes differ from source classes only in case: they are different
+    classes to every method (a new head, no source_only), perhaps one class written two ways."""
+    twins = source_case_twins(source, target)
+    if not twins:
+        return None
+    pairs = ", ".join(f"{t!r} (source {s!r})" for t, s in twins[:5]) + (", ..." if len(twins) > 5 else "")
+    return (f"{len(twins)} target class name{'s differ' if len(twins) > 1 else ' differs'} from the source's only in "
+            f"case or spaces: {pairs}; they are different classes to every method (a new head; no source_only). If "
+            "they are the same classes, write them as the source does.")
+
+
 def case_twins_note(classes: list[str], name: str) -> str | None:
     """Says which class names differ only in case or surrounding spaces (perhaps one class
     written two ways)."""

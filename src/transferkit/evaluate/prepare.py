@@ -23,7 +23,7 @@ from transferkit.data.preprocess import (
     outside_range_note,
     polarity_note,
 )
-from transferkit.data.splits import TestSplit, case_twins_note, no_test_split, split_target
+from transferkit.data.splits import TestSplit, case_twins_note, no_test_split, source_case_twins_note, split_target
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
 
 
@@ -153,7 +153,11 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     swapped = polarity_note(source, pool) if source is not None and not getattr(pool, "is_text", False) else None
     if swapped:
         warnings.warn(swapped, TransferkitWarning, stacklevel=2)
-    notes = list(dict.fromkeys([*loading, *splitting, *(n for n in (off, colour_note(target, shape), swapped) if n)]))
+    # (few-shot, with no test split, says it of its novel classes in its own words)
+    twins = source_case_twins_note(source.classes, target.classes) if source is not None and test_split else None
+    if twins:
+        warnings.warn(twins, TransferkitWarning, stacklevel=2)
+    notes = list(dict.fromkeys([*loading, *splitting, *(n for n in (off, colour_note(target, shape), swapped, twins) if n)]))
     fit_ranges = None
     if off is not None:
         fit_ranges = {"fit_range": [float(v) for v in pool.value_range],

@@ -153,4 +153,9 @@ def class_difference(source: list[str], target: list[str]) -> str:
     parts = [f"only in the {name}: {cs[:5]}{' ...' if len(cs) > 5 else ''}" for name, cs in (("target", only_t), ("source", only_s)) if cs]
     if parts:
         parts[0] = "classes " + parts[0]
+    from transferkit.data.splits import source_case_twins
+
+    twins = source_case_twins(source, target)
+    if twins:
+        parts.append(", ".join(f"{t!r} and {s!r}" for t, s in twins[:3]) + " differ only in case")
     return "; ".join(parts)

@@ -14,7 +14,8 @@ Pretrained Features and Underperform Out-of-Distribution"); discriminative learn
 rates follow Howard & Ruder (ACL 2018). ``freeze`` keeps the first blocks fixed. When the
 source and target classes are the same, W starts from the source's specific layers;
 otherwise they are re-created for the target classes. Stage 2 starts at the probe's loss
-on the labelled examples; if it ends above 1.5x that + 0.05 (or at NaN), its steps were too
+on the labelled examples; if it ends above 1.5x that + 0.05 and above a quarter of chance's
+loss log C (or at NaN), its steps were too
 large for these shared layers (MobileNetV2 at the default rates went to chance): the
 probed model is kept, with a warning (summary.json ``method_warnings``, the report;
 ``_probe_guard.py``, shared with ``l2sp``, ``lora`` and ``bitfit``).
