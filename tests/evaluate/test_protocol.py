@@ -302,3 +302,18 @@ def test_a_validator_message_with_its_own_fix_is_not_given_a_second_one():
     with pytest.raises(TransferkitError, match="must be a non-empty list") as e:  # no fix of its own: the example file
         load_fewshot_config(None, ["fewshot.methods=[]"], few)
     assert "configs/fewshot_fashion.yaml" in e.value.fix
+
+
+def test_colour_photos_with_light_and_dark_backgrounds_are_not_called_mixed_polarity():
+    """Patches of photos: 12 % light and 37 % dark backgrounds were called ink of two polarities."""
+    from transferkit.data.domain import Domain
+    from transferkit.data.preprocess import mixed_polarity_note
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, size=(30, 3, 16, 16)).astype(np.float32)
+    x[:10, :, :, :] = np.clip(x[:10] * 0.1 + 230, 0, 255)  # light pictures
+    x[10:20] *= 0.1  # dark ones
+    x[:, 0] = np.clip(x[:, 0] + 20, 0, 255)  # the channels differ: colour
+    assert mixed_polarity_note(Domain("photos", x, np.arange(30) % 2, ["a", "b"], (0.0, 255.0))) is None
+    grey = np.repeat(x.mean(axis=1, keepdims=True), 3, axis=1)  # the same, grey stored as RGB: ink on paper
+    assert mixed_polarity_note(Domain("scans", grey, np.arange(30) % 2, ["a", "b"], (0.0, 255.0))) is not None

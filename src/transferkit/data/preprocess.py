@@ -271,7 +271,11 @@ def mixed_polarity_note(domain: Domain, sample: int = 500) -> str | None:
     if not getattr(domain, "is_image", False) or len(domain.x) < 10 or min(domain.input_shape[-2:]) < 8:
         return None  # (in a tiny image the "border" is most of the picture)
     rows = np.unique(np.linspace(0, len(domain.x) - 1, min(sample, len(domain.x))).astype(int))
-    x = unit_range(domain.x[rows], domain.value_range).mean(axis=1)  # (n, H, W)
+    picked = domain.x[rows]
+    if picked.shape[1] in (3, 4) and not (np.array_equal(picked[:, 0], picked[:, 1])
+                                          and np.array_equal(picked[:, 1], picked[:, 2])):  # fmt: skip
+        return None  # colour pictures (photos): light and dark backgrounds are content, not ink on paper
+    x = unit_range(picked, domain.value_range).mean(axis=1)  # (n, H, W)
     border = np.median(_border_pixels(x), axis=1)
     light, dark = float((border >= 0.8).mean()), float((border <= 0.2).mean())
     if min(light, dark) < 0.1:
