@@ -84,6 +84,9 @@ def test_images_resized_while_loading_are_kept_for_the_report_and_a_tie_is_said(
         Image.new("L", (side, side), 100).save(tmp_path / "three" / f"{i}.png")
     with pytest.warns(UserWarning, match=r"three: 4 of 6 images are not .*, one of the 3 sizes most common here \(2 images"):
         read_images(sorted((tmp_path / "three").iterdir()))
+    one = tmp_path / "three" / "4.png"
+    with pytest.warns(UserWarning, match=r"three/4.png: 1 of 1 images are not 8x8"):  # the file given, not its folder
+        read_images([one], size=(8, 8))
 
 
 def test_warnings_while_preparing_a_pretrained_run_are_kept_too(monkeypatch):

@@ -289,7 +289,7 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
         tied = sum(n == sizes[0][1] for _, n in sizes)
         if common and tied > 1:
             which = f"one of the {tied} sizes most common here ({sizes[0][1]} images each)"
-        where = Path(os.path.commonpath([str(f.parent) for f in files]))
+        where = files[0] if len(files) == 1 else Path(os.path.commonpath([str(f.parent) for f in files]))
         warnings.warn(f"{where}: {resized} of {len(files)} images are not {size[1]}x{size[0]} pixels (height x width), "
                       f"{which}, and were resized to it first.", TransferkitWarning, stacklevel=2)  # fmt: skip
     grey = len(files) - in_colour  # by content: a grey picture saved as RGB is grey
