@@ -532,3 +532,14 @@ def test_predict_says_when_images_are_colour_for_a_grey_model(tmp_path, image_np
         assert said in capsys.readouterr().err, given
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "grey_as_rgb.npz")]) == 0
     assert said not in capsys.readouterr().err  # grey stored as RGB loses nothing
+
+
+def test_a_mistyped_method_parameter_fails_before_any_data_is_read(tmp_path, capsys, monkeypatch):
+    from transferkit.evaluate import prepare as prepare_module
+
+    monkeypatch.setattr(prepare_module, "load_section", lambda *a, **k: pytest.fail("read data first"))
+    cfg = {"source": {"data": "mnist5k"}, "target": {"data": "optdigits", "shots": [1]},
+           "methods": [{"finetune": {"step": 10}}], "seeds": 1}  # fmt: skip
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run")]) == 2
+    assert "method 'finetune': step: Extra inputs are not permitted" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

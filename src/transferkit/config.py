@@ -171,7 +171,12 @@ def validate(raw: dict, where: str = "experiment") -> ExperimentConfig:
         raise TransferkitError(f"{where}: has a `fewshot` section: it is a few-shot experiment, which `run` does not "
                                "read.", "run it with `transferkit fewshot FILE` (docs/fewshot.md).")  # fmt: skip
     _check_method_names(raw, where)
-    return validate_as(ExperimentConfig, raw, where, "see configs/ and docs/config.md for valid fields.")
+    cfg = validate_as(ExperimentConfig, raw, where, "see configs/ and docs/config.md for valid fields.")
+    from transferkit.methods import get_method
+
+    for m in cfg.methods:  # a mistyped parameter fails here, before any data is read or model trained
+        get_method(m.name, **m.params)
+    return cfg
 
 
 def _check_method_names(raw: Any, where: str) -> None:
