@@ -530,8 +530,10 @@ def test_predict_says_when_images_are_colour_for_a_grey_model(tmp_path, image_np
     for given in ("pngs", "colour.npz"):
         assert main(["predict", str(tmp_path / "run"), str(tmp_path / given)]) == 0
         assert said in capsys.readouterr().err, given
-    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "grey_as_rgb.npz")]) == 0
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "grey_as_rgb.npz"), "--out", str(tmp_path / "p.csv")]) == 0
     assert said not in capsys.readouterr().err  # grey stored as RGB loses nothing
+    written = (tmp_path / "p.csv").read_bytes()
+    assert written.startswith(b"input,class_index,class_name,probability\n") and b"\r" not in written  # as stdout
 
 
 def test_a_mistyped_method_parameter_fails_before_any_data_is_read(tmp_path, capsys, monkeypatch):

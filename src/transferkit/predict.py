@@ -499,7 +499,7 @@ def predict(
             for n, i, c in zip(names, idx, conf, strict=True)]  # fmt: skip
     if out is not None:
         buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")  # as printed to stdout
         w.writeheader()
         w.writerows(rows)
         write_text(out, buf.getvalue())

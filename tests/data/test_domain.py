@@ -377,6 +377,28 @@ def test_images_in_sub_folders_of_a_class_folder_are_said_not_to_be_read(tmp_pat
         assert len(load_domain(str(tmp_path / "d")).y) == 4
 
 
+def test_files_in_class_folders_that_are_not_images_are_said_not_to_be_read(tmp_path):
+    """A README.txt among the images was skipped without a word (hidden files stay unmentioned)."""
+    import warnings
+
+    from PIL import Image
+
+    from transferkit.errors import TransferkitWarning
+
+    for name in ("a", "b"):
+        (tmp_path / "d" / name).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "d" / name / f"{i}.png")
+    (tmp_path / "d" / "a" / ".DS_Store").write_bytes(b"\0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)
+        load_domain(str(tmp_path / "d"))
+    (tmp_path / "d" / "b" / "README.txt").write_text("scanned 2026")
+    with pytest.warns(TransferkitWarning, match=r"1 file\(s\) in class folders are not images and are not read "
+                      r"\(b/README.txt\)"):  # fmt: skip
+        assert len(load_domain(str(tmp_path / "d")).y) == 4
+
+
 def test_grey_pictures_saved_as_rgb_count_as_grey(tmp_path):
     """A grey picture stored in RGB mode is not a colour image: the mixed-folder note counts by
     content, and a grey model loses nothing by averaging it."""

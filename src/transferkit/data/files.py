@@ -353,6 +353,12 @@ def load_image_folder(root: Path) -> Domain:
                       f"({_brief_names([str(s.relative_to(root)) for s in left])}); an image folder is read one "
                       "level deep, root/<class>/<image>. Move them up into their class folder to use them.",
                       TransferkitWarning, stacklevel=3)  # fmt: skip
+    others = [f for d in class_dirs for f in sorted(d.iterdir()) if f.is_file() and not f.name.startswith(".")
+              and f.suffix.lower() not in IMAGE_SUFFIXES]  # fmt: skip
+    if others:  # hidden files (.DS_Store) are never mentioned
+        warnings.warn(f"{root}: {len(others)} file(s) in class folders are not images and are not read "
+                      f"({_brief_names([str(f.relative_to(root)) for f in others])}); images end in "
+                      f"{', '.join(sorted(IMAGE_SUFFIXES))}.", TransferkitWarning, stacklevel=3)  # fmt: skip
     x = read_images(files)
     return Domain(str(root), x, np.asarray(labels, dtype=np.int64), [d.name for d in class_dirs], (0.0, 255.0))
 
