@@ -606,3 +606,14 @@ def test_a_class_subsets_rows_saved_apart_are_recognised_as_the_runs_target(tmp_
     assert trained_on_these("run_ba", apart, lab) == len(set(trained.tolist()) & set(lab.tolist()))
     np.savez(tmp_path / "other.npz", x=x[keep] + 1, y=t["y"][keep], classes=np.array(["a", "b"]))  # other examples
     assert not any("fine-tuned on" in w for w in rank("other.npz", shots=3, models=["run"], reference=False)["warnings"])
+
+
+def test_a_source_of_the_other_polarity_is_said_in_the_ranking(tmp_path):
+    """run warned of white-on-black source digits against black-on-white targets; rank did not."""
+    from transferkit.ranking.rank import rank
+
+    src, tgt = _npz(tmp_path)
+    t = np.load(tgt)
+    np.savez(tgt, x=255 - t["x"], y=t["y"], classes=t["classes"])  # dark on light: the source's inverse
+    result = rank(str(tgt), shots=2, sources=[str(src)], reference=False, source_epochs=1, scores=["knn"], by="knn")
+    assert any("dark on" in w and "light" in w for w in result["warnings"]), result["warnings"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +26,9 @@ from transferkit.config import DataConfig, SourceConfig
 from transferkit.data import Domain
 from transferkit.data.files import order_columns, range_of_rows
 from transferkit.data.overlap import count_test_in_source
-from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
+from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, polarity_note
 from transferkit.data.splits import draw_shots, split_target
-from transferkit.errors import TransferkitError, collected_warnings
+from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file, model_stem
 from transferkit.paths import cache_dir
@@ -65,6 +66,9 @@ def source_candidate(
     recipe = make_recipe(domain, domain.input_shape, 0)
     if target is not None and target.is_image and domain.is_image and section.resolution == "match":
         recipe = match_resolution(recipe, target.input_shape[1:], make_recipe(target, domain.input_shape, pad, source=domain))
+    swapped = polarity_note(domain, target) if target is not None else None
+    if swapped:  # as a run says it: the candidate's scores read its features inverted
+        warnings.warn(swapped, TransferkitWarning, stacklevel=2)
     settings = {k: getattr(section, k) for k in ("epochs", "batch_size", "lr", "weight_decay", "augment")}
     identity = {"data": domain.fingerprint(), "recipe": recipe.to_dict(), "head_hidden": 0}
     res = pretrain_source(
