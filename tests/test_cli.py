@@ -545,3 +545,10 @@ def test_a_mistyped_method_parameter_fails_before_any_data_is_read(tmp_path, cap
     assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run")]) == 2
     assert "method 'finetune': step: Extra inputs are not permitted" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_set_into_the_methods_list_says_how_to_set_it(tmp_path, image_npz, capsys):
+    cfg = tiny_experiment(*image_npz, seeds=1, methods=["head"])
+    assert main(["run", str(_write(tmp_path, cfg)), "--set", "methods.finetune.steps=5", "--out", str(tmp_path / "r")]) == 2
+    assert ("'methods' is a list, not a section with keys. Fix: set the whole list, e.g. "
+            "--set 'methods=[{finetune: {steps: 5}}]'.") in capsys.readouterr().err

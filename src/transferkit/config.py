@@ -146,6 +146,11 @@ def apply_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
         for part in parts[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
+                if part == "methods":  # a list: set it whole
+                    example = (f"[{{{parts[1]}: {{{parts[2]}: {value}}}}}]" if len(parts) == 3
+                               else "[head, {finetune: {steps: 50}}]")  # fmt: skip
+                    raise TransferkitError(f"--set {key}: 'methods' is a list, not a section with keys.",
+                                           f"set the whole list, e.g. --set 'methods={example}'.")  # fmt: skip
                 raise TransferkitError(f"--set {key}: {part!r} is not a section.", "check the key path.")
         node[parts[-1]] = value
     return raw
