@@ -518,6 +518,7 @@ def test_predict_says_when_images_are_colour_for_a_grey_model(tmp_path, image_np
     cfg = tiny_experiment(*image_npz, seeds=1, methods=[{"name": "head", "params": {"steps": 3}}])
     cfg["target"]["shots"] = [2]
     assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["target"]["colour"] is False
     grey = np.load(image_npz[1])["x"][:3].astype(np.uint8)  # (3, 12, 12)
     colour = np.stack([grey, 255 - grey, grey // 2], axis=-1)  # (3, 12, 12, 3), channels differ
     (tmp_path / "pngs").mkdir()
@@ -550,5 +551,5 @@ def test_a_mistyped_method_parameter_fails_before_any_data_is_read(tmp_path, cap
 def test_set_into_the_methods_list_says_how_to_set_it(tmp_path, image_npz, capsys):
     cfg = tiny_experiment(*image_npz, seeds=1, methods=["head"])
     assert main(["run", str(_write(tmp_path, cfg)), "--set", "methods.finetune.steps=5", "--out", str(tmp_path / "r")]) == 2
-    assert ("'methods' is a list, not a section with keys. Fix: set the whole list, e.g. "
-            "--set 'methods=[{finetune: {steps: 5}}]'.") in capsys.readouterr().err
+    assert ("'methods' is a list, not a section with keys. Fix: set the whole list, every method to run (it "
+            "replaces the file's), e.g. --set 'methods=[scratch, {finetune: {steps: 5}}]'.") in capsys.readouterr().err

@@ -778,7 +778,7 @@ def test_huge_whole_float_labels_stay_apart():
 
 
 
-def test_predict_says_when_images_change_between_grey_and_colour():
+def test_predict_says_when_images_change_between_grey_and_colour(tmp_path):
     from transferkit.errors import TransferkitWarning
 
     xs, ys = make_images(20, seed=1)
@@ -793,6 +793,19 @@ def test_predict_says_when_images_change_between_grey_and_colour():
     in_colour = TransferClassifier("scratch", method_params={"steps": 3}).fit(colour, ys)
     with pytest.warns(TransferkitWarning, match="X holds grey images, but the model learnt from colour ones"):
         in_colour.predict(grey)
+    with pytest.warns(TransferkitWarning, match="X holds grey images"):  # grey stored as RGB is grey too
+        in_colour.predict(np.repeat(grey[..., None], 3, axis=-1))
+    as_rgb = TransferClassifier("scratch", method_params={"steps": 3}).fit(np.repeat(grey[..., None], 3, axis=-1), ys)
+    with warnings.catch_warnings():  # fitted on grey pictures stored as RGB: grey inputs are what it saw
+        warnings.simplefilter("error", TransferkitWarning)
+        as_rgb.predict(grey)
+    with pytest.warns(TransferkitWarning, match="X holds colour images, but the model learnt from grey ones: colour "
+                      "images can look"):  # it reads RGB: nothing is averaged away  # fmt: skip
+        as_rgb.predict(colour)
+    as_rgb.save(tmp_path / "m")
+    with warnings.catch_warnings():  # what it was fitted on survives save and load
+        warnings.simplefilter("error", TransferkitWarning)
+        TransferClassifier.load(tmp_path / "m").predict(grey)
 
 
 def test_target_labels_that_differ_from_the_sources_only_in_case_are_said():
@@ -806,5 +819,5 @@ def test_target_labels_that_differ_from_the_sources_only_in_case_are_said():
     with pytest.warns(TransferkitWarning, match=r"2 target class names differ from the source's only in case or "
                       r"spaces: 'cat' \(source 'Cat'\), 'dog' \(source 'Dog'\); they are different classes"):  # fmt: skip
         TransferClassifier("head", source=src, method_params={"steps": 3}).fit(xs, lower)
-    with pytest.raises(TransferkitError, match=r"'cat' and 'Cat', 'dog' and 'Dog' differ only in case"):
+    with pytest.raises(TransferkitError, match=r"'cat' and 'Cat', 'dog' and 'Dog' differ only in case or surrounding spaces"):
         TransferClassifier("source_only", source=src).fit(xs, lower)

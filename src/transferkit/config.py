@@ -6,6 +6,7 @@ working directory. ``--set key=value`` overrides any field (dotted keys, YAML va
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -147,10 +148,12 @@ def apply_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 if part == "methods":  # a list: set it whole
-                    example = (f"[{{{parts[1]}: {{{parts[2]}: {value}}}}}]" if len(parts) == 3
-                               else "[head, {finetune: {steps: 50}}]")  # fmt: skip
+                    named = len(parts) == 3 and not parts[1].isdigit()
+                    example = (f"[scratch, {{{parts[1]}: {{{parts[2]}: {json.dumps(value)}}}}}]" if named
+                               else "[scratch, {finetune: {steps: 50}}]")  # fmt: skip
                     raise TransferkitError(f"--set {key}: 'methods' is a list, not a section with keys.",
-                                           f"set the whole list, e.g. --set 'methods={example}'.")  # fmt: skip
+                                           f"set the whole list, every method to run (it replaces the file's), "
+                                           f"e.g. --set 'methods={example}'.")  # fmt: skip
                 raise TransferkitError(f"--set {key}: {part!r} is not a section.", "check the key path.")
         node[parts[-1]] = value
     return raw

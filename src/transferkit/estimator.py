@@ -40,6 +40,7 @@ from transferkit.data.preprocess import (
     background_of,
     border_medians,
     channels_note,
+    in_colour,
     inputs_polarity_note,
     make_recipe,
     outside_range_note,
@@ -311,6 +312,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             del self.auto_decision_
         self.classes_ = labels  # predict returns these, the labels fit was given
         self.input_shape_ = tuple(int(v) for v in tgt.x.shape[1:])  # predict checks its inputs against it
+        self.fit_colour_ = bool(in_colour(tgt.x)) if tgt.x.ndim == 4 else None  # by content: grey stored as RGB is grey
         if tgt.x.ndim == 2:
             self.n_features_in_ = int(tgt.x.shape[1])
         elif hasattr(self, "n_features_in_"):  # a refit on images: no feature count any more
@@ -411,7 +413,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         note = self._scale_note(x) if recipe is self.recipe_ else small_uint8_note(x, "X", "give X as floats")
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
-        note = channels_note(x, like[0], "X") if like is not None and len(like) == 3 else None
+        colour = getattr(self, "fit_colour_", None)
+        colour = (like[0] in (3, 4)) if colour is None and like is not None and len(like) == 3 else colour
+        note = channels_note(x, colour, self.recipe_.shape[0], "X") if colour is not None else None
         if note:  # the channels fit's X had, not the model's (a pretrained model reads RGB whatever fit got)
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
         t = apply_recipe(x, recipe)
@@ -441,6 +445,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.model_.save(path, {"recipe": self.recipe_.to_dict(), "labels": labels, "estimator": self._saved_params(),
                                 "feature_names": None if names is None else [str(n) for n in names],
                                 "fit_input_shape": list(getattr(self, "input_shape_", None) or []) or None,
+                                "fit_colour": getattr(self, "fit_colour_", None),
                                 "range_from_source": getattr(self, "range_from_source_", True),
                                 "fit_range": _listed(getattr(self, "fit_range_", None)),
                                 "fit_column_ranges": _listed(getattr(self, "fit_column_ranges_", None)),
@@ -480,6 +485,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             clf.feature_names_in_ = np.asarray(names, dtype=object)
         if meta.get("fit_input_shape"):  # saved by save(): predict checks inputs as the fitted one did
             clf.input_shape_ = tuple(int(v) for v in meta["fit_input_shape"])
+            clf.fit_colour_ = meta.get("fit_colour")
         # (a run's model has none: as `transferkit predict`, it brings images of any size to its input)
         if len(clf.recipe_.shape) == 1:
             clf.n_features_in_ = int(clf.recipe_.shape[0])

@@ -112,10 +112,14 @@ def model_path(run_dir: str | Path, method: str | None = None, shots: int | None
     return path
 
 
-def _target_channels(run: Path) -> int | None:
-    """Channels of the run's target images as loaded (summary.json), or None (vectors, old runs)."""
-    shape = ((_json_or_empty(run / "summary.json").get("target") or {}).get("input_shape")) or None
-    return int(shape[0]) if isinstance(shape, list) and len(shape) == 3 else None
+def _target_colour(run: Path) -> bool | None:
+    """Whether the run's target images were in colour by content (summary.json; older runs:
+    by their channel count), or None (vectors)."""
+    target = _json_or_empty(run / "summary.json").get("target") or {}
+    shape = target.get("input_shape")
+    if not (isinstance(shape, list) and len(shape) == 3):
+        return None
+    return bool(target["colour"]) if "colour" in target else int(shape[0]) in (3, 4)
 
 
 def _json_or_empty(path: Path) -> dict:
@@ -433,7 +437,7 @@ def predict(
         probs = predict_proba(model, tokenize(tokenizer, texts, recipe.max_length))
     else:
         recipe = Recipe.from_dict(meta["recipe"])
-        trained = _target_channels(Path(run_dir))  # what the run's target images had, not the model's input
+        trained = _target_colour(Path(run_dir))  # what the run's target images were, not the model's input
         files = image_files(Path(inputs)) if len(recipe.shape) == 3 else None
         if files is not None and id_column is not None:
             raise TransferkitError(f"--id-column {id_column!r} names a column, but {inputs} holds image files.",
@@ -442,7 +446,8 @@ def predict(
             eight_bit_recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
             read: list = []
             t = image_model_inputs(files, eight_bit_recipe, meta.get("image_size"), read)
-            note = next((n for n in (channels_note(r, trained, str(inputs)) for r in read) if n), None) if trained else None
+            note = (next((n for n in (channels_note(r, trained, recipe.shape[0], str(inputs)) for r in read) if n), None)
+                    if trained is not None else None)  # fmt: skip
             if note:
                 warn(note)
             _polarity(t, recipe, meta, str(inputs), warn)
@@ -487,7 +492,7 @@ def predict(
                     else scale_warning(x, checked, reference))  # fmt: skip
             if note:
                 warn(note)
-            note = channels_note(x, trained, str(inputs)) if trained and len(recipe.shape) == 3 else None
+            note = channels_note(x, trained, recipe.shape[0], str(inputs)) if trained is not None and len(recipe.shape) == 3 else None
             if note:
                 warn(note)
             t = apply_recipe(x, recipe)

@@ -138,6 +138,7 @@ def test_training_after_the_probe_that_diverges_keeps_the_probed_model_and_says_
     assert diverged(0.1, float("nan")) and diverged(0.006, 12.0) and not diverged(0.5, 0.4)
     assert not diverged(8e-5, 0.054, 2) and not diverged(8e-5, 0.054, 10)  # still a near-perfect fit
     assert diverged(8e-5, 0.2, 2) and not diverged(8e-5, 0.2, 10) and diverged(0.01, 2.3, 10)  # near chance: log C
+    assert diverged(0.01, 1.0, 100) and not diverged(0.01, 0.3, 100)  # many classes: at most 0.35
     task = make_task(task_parts, [])
     message = rf"{name} \(seed 0, 9 labelled examples\): training the shared layers raised the loss"
     with pytest.warns(TransferkitWarning, match=message):

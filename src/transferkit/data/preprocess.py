@@ -155,22 +155,30 @@ def colour_note(domain: Domain, shape: tuple[int, ...]) -> str | None:
     return None
 
 
-def channels_note(x, trained_channels: int, what: str) -> str | None:
-    """A warning when images ``x`` (N, C, H, W) given for prediction are in colour where the
-    model learnt from grey images (``trained_channels`` 1: the colour is averaged away), or
-    grey where it learnt from colour ones (3 or 4: the grey is repeated). Either way the model
-    meets inputs of a kind it never saw, which a new user's predictions collapsed on."""
+def in_colour(x) -> bool:
+    """Whether images ``x`` (N, C, H, W) are in colour by content: 3 or 4 channels that differ
+    (grey pictures stored as RGB are grey)."""
     x = np.asarray(x)
-    if x.ndim != 4:
+    return x.ndim == 4 and x.shape[1] in (3, 4) and not (
+        np.array_equal(x[:, 0], x[:, 1]) and np.array_equal(x[:, 1], x[:, 2]))
+
+
+def channels_note(x, trained_colour: bool, model_channels: int, what: str) -> str | None:
+    """A warning when images ``x`` (N, C, H, W) given for prediction are in colour where the
+    model learnt from grey images, or grey where it learnt from colour ones (``trained_colour``:
+    its target's images, by content, :func:`in_colour`). Either way the model meets inputs of
+    a kind it never saw, which a new user's predictions collapsed on."""
+    if np.asarray(x).ndim != 4:
         return None
-    c = x.shape[1]
-    colour = c in (3, 4) and not (np.array_equal(x[:, 0], x[:, 1]) and np.array_equal(x[:, 1], x[:, 2]))
-    if trained_channels == 1 and colour:
-        return (f"{what} holds colour images, but the model learnt from grey ones: their colour is averaged away, and "
-                "grey versions of colour images can look unlike anything it saw; check a few predictions by eye.")
-    if trained_channels in (3, 4) and c == 1:
-        return (f"{what} holds grey images, but the model learnt from colour ones: the grey is repeated to three "
-                "channels, inputs unlike anything it saw; give colour images if you have them.")
+    colour = in_colour(x)
+    if not trained_colour and colour:
+        how = ("their colour is averaged away, and grey versions of colour images" if model_channels == 1
+               else "colour images")  # fmt: skip
+        return (f"{what} holds colour images, but the model learnt from grey ones: {how} can look unlike anything "
+                "it saw; check a few predictions by eye.")
+    if trained_colour and not colour:
+        return (f"{what} holds grey images, but the model learnt from colour ones: inputs unlike anything it saw; "
+                "give colour images if you have them.")
     return None
 
 

@@ -102,7 +102,9 @@ def t_interval(
     floored at one step of an accuracy on those m examples (1/m), as :func:`paired_gain`
     floors it without them: two seeds that tie by chance (likely, as accuracies move in steps
     of 1/m) would otherwise leave only the test term, a narrow interval with t at m - 1
-    degrees of freedom, enough to call a gain from 2 seeds certain.
+    degrees of freedom, enough to call a gain from 2 seeds certain. The interval is the wider
+    of the two (with and without the floor): on a tiny test split the floor's extra degrees of
+    freedom could otherwise narrow it.
     """
     n = len(values)
     if n == 0:
@@ -110,17 +112,22 @@ def t_interval(
     mean = sum(values) / n
     if n < 2:
         return Interval(mean, None, None, n)
-    seed_var = sum((v - mean) ** 2 for v in values) / (n - 1)
-    if per_example is not None and len(per_example):  # the seeds' spread, floored at one test example's step
-        seed_var = max(seed_var, (1.0 / len(per_example)) ** 2)
-    seed_term = seed_var / n
     test_term = _test_variance(per_example, plus_four, paired)
-    df = _welch_df(seed_term, n - 1, test_term, len(per_example) - 1 if per_example is not None else 0)
-    half = float(_st.t.ppf(0.5 + confidence / 2, df)) * math.sqrt(seed_term + test_term)
+    df_test = len(per_example) - 1 if per_example is not None else 0
+    seed_var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    half = _half_width(seed_var / n, n, test_term, df_test, confidence)
+    if per_example is not None and len(per_example):  # the seeds' spread, floored at one test example's step
+        floored = max(seed_var, (1.0 / len(per_example)) ** 2) / n
+        half = max(half, _half_width(floored, n, test_term, df_test, confidence))  # never narrower for it
     low, high = mean - half, mean + half
     if bounds is not None:
         low, high = max(low, bounds[0]), min(high, bounds[1])
     return Interval(mean, low, high, n)
+
+
+def _half_width(seed_term: float, n: int, test_term: float, df_test: int, confidence: float) -> float:
+    df = _welch_df(seed_term, n - 1, test_term, df_test)
+    return float(_st.t.ppf(0.5 + confidence / 2, df)) * math.sqrt(seed_term + test_term)
 
 
 def paired_gain(

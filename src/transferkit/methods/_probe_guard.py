@@ -33,12 +33,13 @@ def labelled_loss(model: TransferModel, x: torch.Tensor, y: torch.Tensor) -> flo
 
 def diverged(probe_loss: float, tuned_loss: float, num_classes: int = 2) -> bool:
     """Whether the second stage ended well above the probe's loss, or at NaN: above
-    1.5x + 0.05 the probe's, and above a quarter of chance's loss log(C). A model still near a
+    1.5x + 0.05 the probe's, and above a quarter of chance's loss log(C), at most 0.35 (with
+    many classes a loss of 1 is far from a fit, however far from chance). A model still near a
     perfect fit of its examples (e.g. 0.05 after a probe at 1e-4, on MobileNetV2 features that
     separate 20 images perfectly) has not diverged; a collapse to chance is near log(C)."""
     if tuned_loss != tuned_loss:  # NaN
         return True
-    return tuned_loss > 1.5 * probe_loss + 0.05 and tuned_loss > 0.25 * math.log(max(num_classes, 2))
+    return tuned_loss > 1.5 * probe_loss + 0.05 and tuned_loss > min(0.25 * math.log(max(num_classes, 2)), 0.35)
 
 
 class ProbeGuard:

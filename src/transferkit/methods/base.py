@@ -157,5 +157,5 @@ def class_difference(source: list[str], target: list[str]) -> str:
 
     twins = source_case_twins(source, target)
     if twins:
-        parts.append(", ".join(f"{t!r} and {s!r}" for t, s in twins[:3]) + " differ only in case")
+        parts.append(", ".join(f"{t!r} and {s!r}" for t, s in twins[:3]) + " differ only in case or surrounding spaces")
     return "; ".join(parts)

@@ -71,9 +71,13 @@ def probe_then_tune(task: TransferTask, p: FinetuneParams, penalty_factory=None,
         steps=p.steps, batch_size=p.batch_size, seed=task.seed, augment=p.augment,
         penalty=penalty, on_log=task.log("finetune"),
     )  # fmt: skip
-    lower = (f"Lower shared_lr_mult below its {p.shared_lr_mult:g}" if p.shared_lr_mult <= 0.01
-             else "Lower shared_lr_mult (e.g. 0.01 for a large pretrained network)")  # fmt: skip
-    return guard.result(model, name, f"{lower} or lr, or try bn: frozen.")
+    if p.shared_lr_mult == 0:  # the shared layers had no rate: what moved was the head or BatchNorm
+        advice = "Lower lr, or try bn: frozen (shared_lr_mult is already 0)."
+    elif p.shared_lr_mult <= 0.01:
+        advice = f"Lower shared_lr_mult below its {p.shared_lr_mult:g} or lr, or try bn: frozen."
+    else:
+        advice = "Lower shared_lr_mult (e.g. 0.01 for a large pretrained network) or lr, or try bn: frozen."
+    return guard.result(model, name, advice)
 
 
 @register_method

@@ -68,7 +68,7 @@ def source_candidate(
         recipe = match_resolution(recipe, target.input_shape[1:], make_recipe(target, domain.input_shape, pad, source=domain))
     swapped = polarity_note(domain, target) if target is not None else None
     if swapped:  # as a run says it: the candidate's scores read its features inverted
-        warnings.warn(swapped, TransferkitWarning, stacklevel=2)
+        warnings.warn(f"{spec}: {swapped}", TransferkitWarning, stacklevel=2)
     settings = {k: getattr(section, k) for k in ("epochs", "batch_size", "lr", "weight_decay", "augment")}
     identity = {"data": domain.fingerprint(), "recipe": recipe.to_dict(), "head_hidden": 0}
     res = pretrain_source(

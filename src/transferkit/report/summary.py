@@ -9,6 +9,7 @@ from importlib import metadata
 
 import numpy as np
 
+from transferkit.data.preprocess import in_colour
 from transferkit.evaluate.protocol import ProtocolResult
 from transferkit.evaluate.stats import is_negative_transfer, paired_gain, t_interval
 from transferkit.report.auto import auto_decisions
@@ -151,6 +152,7 @@ def build_summary(result: ProtocolResult) -> dict:
             "test_examples": len(data.split.test_idx), "pool_examples": len(data.split.pool_idx),
             "recipe": data.target_recipe.to_dict(), "shots": cfg.target.shots,
             "input_shape": list(data.target.input_shape) if getattr(data.target, "is_image", False) else None,
+            "colour": bool(in_colour(data.target.x)) if getattr(data.target, "is_image", False) else None,
             "split_seed": cfg.target.split_seed, "test_fraction": cfg.target.test_fraction,
             "test_examples_in_source": getattr(result, "test_in_source", 0),  # exact copies: data/overlap.py
             "test_examples_in_source_same_class": getattr(result, "test_in_source_same_class", 0),
