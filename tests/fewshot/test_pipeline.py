@@ -257,7 +257,11 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     assert "**The source's features lose to scratch here" in render_report(flagged, {})
     two = json.loads(json.dumps(flagged))  # a second K where nothing is flagged: the verdict says at which K
     two["results"] += [{**r, "shots": 5, "negative_transfer": False} for r in summary["results"]]
-    assert "lose to scratch here at K = 1 (not at the other K).**" in render_report(two, {})
+    assert "lose to scratch here at K = 1 (the methods on frozen features: not at the other K).**" in render_report(two, {})
+    trained = json.loads(json.dumps(two))  # a method that trains per episode, flagged at the other K
+    trained["results"].append({**two["results"][-1], "method": "auto", "on_features": False, "negative_transfer": True})
+    assert "**Methods that train per episode also lose to scratch:** `auto` at K = 5." in render_report(trained, {})
+    assert "also lose to scratch" not in render_report(two, {})
     pretrained = render_report(summary, {})
     assert "pretrained weights only (no source data, so the novelty of the target classes was not checked)" in pretrained
     assert "— 0 examples" not in pretrained and "classes []" not in pretrained
@@ -627,3 +631,32 @@ def test_a_run_without_a_fewshot_section_says_it_uses_the_defaults(monkeypatch):
         evaluate_fewshot(load_fewshot_config(None, raw={**cfg.model_dump(mode="json"), "fewshot": {"n_way": 5}}),
                          said.append)  # fmt: skip
     assert not said
+
+
+def test_autos_scratch_choice_is_said_to_train_per_source_seed():
+    """auto chose scratch in 8 of 8 fits yet scored 90.7 against the scratch row's 91.3: its
+    fits on source seed 1 start from that seed's episode seeds."""
+    from transferkit.fewshot.report import choice_lines
+
+    summary = {"seeds": [0, 1], "results": [{"method": "auto", "shots": 5, "choices": {"scratch": 8}}]}
+    assert any("the `scratch` row trains once (the first source seed's)" in line for line in choice_lines(summary))
+    summary["seeds"] = [0]  # one source seed: the same runs
+    assert not any("trains once" in line for line in choice_lines(summary))
+    summary["seeds"], summary["results"][0]["choices"] = [0, 1], {"finetune": 8}
+    assert not any("trains once" in line for line in choice_lines(summary))
+
+
+def test_tied_source_seeds_are_not_an_exact_interval_and_are_said_to_tie():
+    from transferkit.fewshot.report import seed_interval
+
+    low, high = seed_interval([0.523, 0.523], 1 / (5 * 15 * 200))  # 200 episodes of 5 x 15 queries
+    assert low < 0.523 < high  # t(1) = 12.7 times the one-query floor: not a point
+    from transferkit.fewshot.report import seed_lines
+
+    row = {"method": "auto", "shots": 1, "seed_means": {"0": 0.523, "1": 0.523}, "seed_ci95": [low, high]}
+    assert "(the 2 seeds tie to the query, so their spread is not measured: run more seeds)" in seed_lines([row])[2]
+    row["seed_means"]["1"] = 0.530
+    assert "tie" not in seed_lines([row])[2]
+    assert seed_interval([0.5], 0.01) is None
+    spread = seed_interval([0.50, 0.60], 1e-6)
+    assert spread[0] == 0.0 and spread[1] == 1.0  # 2 seeds 10 points apart: t(1) spans everything, clipped

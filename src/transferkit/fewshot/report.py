@@ -16,7 +16,6 @@ import yaml
 
 from transferkit.atomic import atomic_folder, write_json, write_text
 from transferkit.evaluate.stats import paired_gain as stats_paired_gain
-from transferkit.evaluate.stats import t_interval
 from transferkit.fewshot.episodes import case_twins
 from transferkit.fewshot.evaluate import confidence_interval, count_episodes
 from transferkit.fewshot.experiment import FewShotRun
@@ -44,7 +43,7 @@ def results_rows(run: FewShotRun) -> list[dict]:
             step = 1.0 / (run.config.fewshot.n_way * run.config.fewshot.n_query)  # one query of an episode
             mean, half = confidence_interval(accs, std_floor=step)
             seed_means = {str(r.seed): r.result.mean for r in recs if r.seed is not None}
-            seed_ci = t_interval(list(seed_means.values()), bounds=(0.0, 1.0)).as_list() if len(seed_means) > 1 else None
+            seed_ci = seed_interval(list(seed_means.values()), step / n_ep)
             scratch = [r for r in run.records if r.method == "scratch" and r.k == k]
             gain, gain_ci = paired_gain(recs, scratch, step)
             rows.append({
@@ -63,6 +62,16 @@ def results_rows(run: FewShotRun) -> list[dict]:
                 "choices": _choices(recs),  # auto: episodes per chosen method, over the source seeds
             })  # fmt: skip
     return rows
+
+
+def seed_interval(means: list[float], step: float) -> list[float] | None:
+    """95 % interval over the source seeds' mean accuracies (None for one seed), the std
+    floored at ``step``, one query of a seed's episodes: two seeds that happen to tie are not
+    an exact result (a new user read [52.3, 52.3])."""
+    if len(means) < 2:
+        return None
+    mean, half = confidence_interval(np.asarray(means, dtype=np.float64), std_floor=step)
+    return [max(0.0, mean - half), min(1.0, mean + half)]
 
 
 def class_accuracy(records: list, classes: list[str]) -> dict[str, float | None] | None:
@@ -252,11 +261,16 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     losing = sorted({r["shots"] for r in summary["results"] if r["on_features"] and r.get("negative_transfer")})
     if losing:
         every = sorted({r["shots"] for r in summary["results"]})
-        where = "" if losing == every else f" at K = {', '.join(map(str, losing))} (not at the other K)"
+        where = ("" if losing == every else f" at K = {', '.join(map(str, losing))} (the methods on frozen features: "
+                 "not at the other K)")  # fmt: skip
         lines += [f"**The source's features lose to scratch here{where}.** Its last shared blocks may discard what tells "
                   "these classes apart: `fewshot.blocks` reads earlier features, and a broader source (e.g. a "
                   "pretrained model) may know more of them (docs/fewshot.md). Judge such a change on other "
                   "episodes or classes than these, or this comparison stops being a fair test.", ""]  # fmt: skip
+    trained = sorted({f"`{r['method']}` at K = {r['shots']}" for r in summary["results"]
+                      if not r["on_features"] and r.get("negative_transfer")})  # fmt: skip
+    if trained:  # methods that train per episode: said apart, so the sentence above does not read as all-clear
+        lines += [f"**Methods that train per episode also lose to scratch:** {', '.join(trained)}.", ""]
     if summary["skipped"]:
         lines += ["Skipped: " + "; ".join(f"{s['method']} K={s['k']} ({s['reason']})" for s in summary["skipped"]), ""]
     for title, rel in plots.items():
@@ -299,6 +313,10 @@ def choice_lines(summary: dict) -> list[str]:
             total = sum(r["choices"].values())
             said = ", ".join(f"`{m}` in {n}" for m, n in sorted(r["choices"].items(), key=lambda kv: -kv[1]))
             lines.append(f"- `{r['method']}`, K = {r['shots']}: chose {said} of {total} episode fits")
+    if any("scratch" in (r.get("choices") or {}) for r in summary["results"]) and len(summary.get("seeds") or []) > 1:
+        lines.append("- where it chose `scratch`, it trained it once per source seed, each with that seed's episode "
+                     "seeds, while the `scratch` row trains once (the first source seed's): the two differ by training noise, "
+                     "not by method.")  # fmt: skip
     return ["What `auto` chose (docs/auto.md):", "", *lines, ""] if lines else []
 
 
@@ -352,6 +370,8 @@ def seed_lines(rows: list[dict]) -> list[str]:
         per_seed = " / ".join(f"{100 * v:.1f}" for v in means.values())
         ci = r.get("seed_ci95")
         interval = f"; 95 % interval over seeds [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else ""
+        if len(set(means.values())) == 1:  # an exact tie measures no spread, however narrow the interval
+            interval += f" (the {len(means)} seeds tie to the query, so their spread is not measured: run more seeds)"
         out.append(f"- {r['method']}, K = {r['shots']}: source seeds {', '.join(means)} give {per_seed}{interval}")
     if not out:
         return []
