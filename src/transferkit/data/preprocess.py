@@ -144,23 +144,22 @@ def _warn_outside_range(domain: Domain, source: Domain) -> None:
 MIN_IMAGE_SIDE = 4  # pixels; below this an image has no shape to learn (and is likely not an image)
 
 
-def colour_note(domain: Domain, shape: tuple[int, ...]) -> str | None:
-    """What is lost when colour images go to a model of grey ``shape`` (C, H, W), else None."""
-    if len(shape) == 3 and getattr(domain, "is_image", False) and domain.input_shape[0] in (3, 4) and shape[0] == 1:
-        x = domain.x
-        if np.array_equal(x[:, 0], x[:, 1]) and np.array_equal(x[:, 1], x[:, 2]):
-            return None  # grey images stored as RGB: averaging loses nothing
-        return (f"{domain.name} holds colour images but the model reads grey ones: their colour is averaged away. "
-                "A colour source (or pretrained model) would keep it.")  # fmt: skip
-    return None
-
-
 def in_colour(x) -> bool:
     """Whether images ``x`` (N, C, H, W) are in colour by content: 3 or 4 channels that differ
     (grey pictures stored as RGB are grey)."""
     x = np.asarray(x)
     return x.ndim == 4 and x.shape[1] in (3, 4) and not (
         np.array_equal(x[:, 0], x[:, 1]) and np.array_equal(x[:, 1], x[:, 2]))
+
+
+def colour_note(domain: Domain, shape: tuple[int, ...]) -> str | None:
+    """What is lost when colour images go to a model of grey ``shape`` (C, H, W), else None."""
+    if len(shape) == 3 and getattr(domain, "is_image", False) and domain.input_shape[0] in (3, 4) and shape[0] == 1:
+        if not in_colour(domain.x):
+            return None  # grey images stored as RGB: averaging loses nothing
+        return (f"{domain.name} holds colour images but the model reads grey ones: their colour is averaged away. "
+                "A colour source (or pretrained model) would keep it.")  # fmt: skip
+    return None
 
 
 def channels_note(x, trained_colour: bool, model_channels: int, what: str) -> str | None:
@@ -280,8 +279,7 @@ def mixed_polarity_note(domain: Domain, sample: int = 500) -> str | None:
         return None  # (in a tiny image the "border" is most of the picture)
     rows = np.unique(np.linspace(0, len(domain.x) - 1, min(sample, len(domain.x))).astype(int))
     picked = domain.x[rows]
-    if picked.shape[1] in (3, 4) and not (np.array_equal(picked[:, 0], picked[:, 1])
-                                          and np.array_equal(picked[:, 1], picked[:, 2])):  # fmt: skip
+    if in_colour(picked):
         return None  # colour pictures (photos): light and dark backgrounds are content, not ink on paper
     x = unit_range(picked, domain.value_range).mean(axis=1)  # (n, H, W)
     border = np.median(_border_pixels(x), axis=1)
