@@ -391,7 +391,11 @@ def test_random_state_changes_a_fit_after_pretrain_and_spares_the_global_rng(dat
     xs, ys, xt, yt = data
     clf = TransferClassifier("finetune", source_epochs=1, method_params={"steps": 5, "probe_steps": 5}).pretrain(xs, ys)
     probs = [clf.set_params(random_state=s).fit(xt, yt).predict_proba(xt) for s in (0, 1, 0)]
-    assert not np.allclose(probs[0], probs[1]) and np.array_equal(probs[0], probs[2])
+    assert not np.allclose(probs[0], probs[1])
+    if clf.model_.device.type == "cpu":
+        assert np.array_equal(probs[0], probs[2])
+    else:  # a GPU's adaptive pooling adds its gradients in a varying order (docs/config.md): the last bits move
+        np.testing.assert_allclose(probs[0], probs[2], rtol=0, atol=1e-5)
     draws = []
     for seed in (1, 2):
         torch.manual_seed(seed)

@@ -47,6 +47,7 @@ from transferkit.data.preprocess import (
 )
 from transferkit.data.splits import TargetData, source_case_twins_note
 from transferkit.data.text import TextRecipe
+from transferkit.devices import resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.estimator_text import fit_texts, is_text_source, seeded_fit, texts_proba
 from transferkit.inputs import as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
@@ -97,6 +98,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             or :func:`transferkit.pretrained_source`, kept by ``clone`` (so ``cross_val_score``
             and ``GridSearchCV`` transfer from it), or None to call :meth:`pretrain` (whose
             source ``clone`` does not keep).
+        device: Where ``pretrain``, ``fit`` and ``predict`` compute: ``auto`` (a GPU when torch
+            sees one, else the CPU), ``cpu`` or ``cuda``. A source on another device is copied
+            there (the source itself stays where it is). A loaded classifier predicts on the CPU.
 
     With a source, every method, ``scratch`` included, builds its model for the source's
     input shape and normalisation, as in ``transferkit run`` (the baseline sees the target
@@ -109,13 +113,15 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, method: str = "finetune", shared: str = "auto", source_epochs: int = 10,
-                 method_params: dict | None = None, random_state: int = 0, source: SourceModel | None = None) -> None:  # fmt: skip
+                 method_params: dict | None = None, random_state: int = 0, source: SourceModel | None = None,
+                 device: str = "auto") -> None:  # fmt: skip
         self.method = method
         self.shared = shared
         self.source_epochs = source_epochs
         self.method_params = method_params
         self.random_state = random_state
         self.source = source
+        self.device = device
 
     def _seed(self) -> int:
         return seed_from(self.random_state)
@@ -139,7 +145,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                    "not both.")  # fmt: skip
         check_epochs(self.source_epochs, "source_epochs")
         self.source_ = pretrain(X_source, y_source, shared=self.shared, epochs=self.source_epochs,
-                                random_state=self.random_state, _stacklevel=3)  # fmt: skip
+                                random_state=self.random_state, device=self.device, _stacklevel=3)  # fmt: skip
         return self
 
     def _source(self) -> SourceModel | None:
@@ -171,9 +177,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         uses the source model as it is).
         """
         method = self._method()  # a typo fails before any work
+        device = resolve_device(self.device)
         source = self._source()
         if is_text_source(source):  # texts: tokenised by the encoder's tokenizer (estimator_text.py)
-            fit_texts(self, method, source, X, y, X_unlabelled)
+            fit_texts(self, method, source, X, y, X_unlabelled, device)
             return self
         no_labels = X is None and y is None
         if no_labels:
@@ -195,7 +202,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                    "give examples of at least two classes.")  # fmt: skip
         if names is not None and not tgt.is_image and len(names) == tgt.input_shape[0]:
             tgt.meta.setdefault("columns", [str(n) for n in names])  # so that scale warnings name the columns
-        source_model = source.model if source is not None else None
+        source_model = source.model.on(device) if source is not None else None  # the source stays where it is
         shape = source_model.config["input_shape"] if source_model is not None else tgt.input_shape
         src = source.domain if source is not None else None
         pretrained = source.pretrained if source is not None else None
@@ -299,11 +306,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         mean, std = (source_model.input_mean, source_model.input_std) if source_model is not None else input_stats(x)
         seed = self._seed()
         shared = source.shared if source is not None and pretrained is None else self.shared
+        parts = {k: v.to(device) for k, v in (source.parts if source is not None else {}).items()}
         task = TransferTask(
-            TargetData(x, yt, xu, tgt.num_classes), tgt.classes, seed,
-            lambda: TransferModel.build(shared, tuple(shape), tgt.classes, mean, std),
-            source_model, source_classes=src.classes if src is not None else None,
-            **(source.parts if source is not None else {}),
+            TargetData(x.to(device), yt.to(device), xu.to(device), tgt.num_classes), tgt.classes, seed,
+            lambda: TransferModel.build(shared, tuple(shape), tgt.classes, mean, std).to(device),
+            source_model, source_classes=src.classes if src is not None else None, **parts,
         )  # fmt: skip
         self.model_ = seeded_fit(method, task)
         if "auto_decision" in self.model_.config:  # auto: what it chose, and why
@@ -423,7 +430,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         note = inputs_polarity_note(border_medians(t, recipe.pad), border, "X") if border is not None else None
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
-        return predict_proba(self.model_, t).numpy()
+        return predict_proba(self.model_, t.to(self.model_.device)).cpu().numpy()
 
     def _read_as(self, X) -> Recipe:
         """The recipe for images given after fit: uint8 images are 0..255 whatever range fit's

@@ -18,6 +18,7 @@ import torch
 
 from transferkit.data.splits import TargetData
 from transferkit.data.text import TextRecipe, count_truncated, tokenize, truncation_note
+from transferkit.devices import reproducible
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.inputs import as_array, as_domain, plain
 from transferkit.methods._pretrained_rate import for_task
@@ -30,6 +31,7 @@ def is_text_source(source) -> bool:
     return source is not None and source.pretrained is not None and bool(getattr(source.model.shared, "is_text", False))
 
 
+@reproducible
 def seeded_fit(method, task: TransferTask) -> TransferModel:
     """``method.fit(task)`` with torch seeded from the task; the user's own seed stays in
     charge of torch's generator (forked, never started on a GPU here)."""
@@ -80,7 +82,7 @@ def _ids(tokenizer, texts: list[str], length: int, what: str) -> torch.Tensor:
     return tokenize(tokenizer, texts, length)
 
 
-def fit_texts(clf, method, source, X, y, X_unlabelled) -> None:
+def fit_texts(clf, method, source, X, y, X_unlabelled, device: torch.device) -> None:
     """``clf.fit`` for a text source: sets ``model_``, ``recipe_``, ``classes_``, ``class_names_``."""
     if X is None and y is None:
         raise TransferkitError(f"fit got no labelled texts, and the pretrained source {source.pretrained!r} has no "
@@ -114,11 +116,11 @@ def fit_texts(clf, method, source, X, y, X_unlabelled) -> None:
         warnings.warn(f"method {clf.method!r} does not use unlabelled inputs; X_unlabelled is ignored.",
                       TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     classes = tgt.classes
-    source_model = source.model.copy().reset_specific(classes)  # the source stays as loaded
+    source_model = source.model.copy().to(device).reset_specific(classes)  # the source stays as loaded
     zeros, ones = torch.zeros(length), torch.ones(length)  # token ids are not normalised
     task = TransferTask(
-        TargetData(x, torch.from_numpy(tgt.y), xu, len(classes)), classes, clf._seed(),
-        lambda: TransferModel.build(scratch, (length,), classes, zeros, ones), source_model,
+        TargetData(x.to(device), torch.from_numpy(tgt.y).to(device), xu.to(device), len(classes)), classes, clf._seed(),
+        lambda: TransferModel.build(scratch, (length,), classes, zeros, ones).to(device), source_model,
     )  # fmt: skip
     clf.model_ = seeded_fit(method, task)
     clf.recipe_, clf.classes_, clf.class_names_ = recipe, labels, classes
@@ -133,7 +135,8 @@ def texts_proba(clf, X) -> np.ndarray:
     """Probabilities for texts, tokenised as fit's were."""
     texts = read_texts(X, "X", training=False)
     tokenizer = getattr(clf.model_.shared, "tokenizer", None) or clf.recipe_.tokenizer()  # scratch: from the recipe
-    return predict_proba(clf.model_, _ids(tokenizer, texts, clf.recipe_.max_length, "texts of X")).numpy()
+    ids = _ids(tokenizer, texts, clf.recipe_.max_length, "texts of X")
+    return predict_proba(clf.model_, ids.to(clf.model_.device)).cpu().numpy()
 
 
 __all__ = ["fit_texts", "is_text_source", "read_texts", "seeded_fit", "texts_proba"]

@@ -21,6 +21,7 @@ import torch
 
 from transferkit.data import Domain
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
+from transferkit.devices import resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.evaluate.source_check import source_steps, weak_source_warning
 from transferkit.inputs import as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
@@ -98,7 +99,7 @@ def check_shared(shared: str) -> None:
 
 
 def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, random_state=0,
-             augment: bool | str = True, _stacklevel: int = 2) -> SourceModel:  # fmt: skip
+             augment: bool | str = True, device: str = "auto", _stacklevel: int = 2) -> SourceModel:  # fmt: skip
     """Train the shared (and source-specific) layers on a labelled source.
 
     Args:
@@ -110,12 +111,15 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
         random_state: Seed: an int, a RandomState or None.
         augment: Image batches: ``True`` random shifts, ``"affine"`` also rotation and scale
             (``source.augment``), ``False`` none.
+        device: ``auto`` (a GPU when torch sees one, else the CPU), ``cpu`` or ``cuda`` (as
+            ``device`` in an experiment file). The source model and data stay there.
 
     Returns:
         A :class:`SourceModel` to pass as ``TransferClassifier(..., source=...)``.
     """
     epochs = check_epochs(epochs)
     check_shared(shared)
+    where = resolve_device(device)
     if not (isinstance(augment, bool) or augment == "affine"):
         raise TransferkitError(f"augment={augment!r} is not an augmentation.",
                                "use True (random shifts), False (none) or 'affine' (shifts, rotation and scale).")  # fmt: skip
@@ -127,7 +131,7 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
                                "give source examples of at least two classes.")  # fmt: skip
     recipe = make_recipe(src, src.input_shape, 0)
     seed = seed_from(random_state)
-    xs, ys = apply_recipe(src.x, recipe), torch.from_numpy(src.y)
+    xs, ys = apply_recipe(src.x, recipe).to(where), torch.from_numpy(src.y).to(where)
     res = pretrain_source(
         xs, ys, src.classes, architecture=shared, arch_kwargs={}, seed=seed, identity={}, use_cache=False,
         settings={"epochs": epochs, "batch_size": 128, "lr": 2e-3, "weight_decay": 1e-4, "augment": augment},

@@ -34,7 +34,7 @@ def spy():
 
 
 def _rows(t: torch.Tensor) -> set:
-    return {tuple(np.round(r.flatten().numpy(), 5)) for r in t}
+    return {tuple(np.round(r.flatten().cpu().numpy(), 5)) for r in t}
 
 
 def test_same_splits_across_methods_and_no_test_leak(tmp_path, image_npz, spy):

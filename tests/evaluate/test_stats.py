@@ -104,8 +104,8 @@ def test_cuda_without_cuda_is_a_one_line_error(monkeypatch):
     import pytest
     import torch
 
+    from transferkit.devices import resolve_device
     from transferkit.errors import TransferkitError
-    from transferkit.evaluate.protocol import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(TransferkitError, match="no usable CUDA device"):

@@ -307,7 +307,7 @@ def test_protocol_hands_a_k0_method_no_target_labels_and_no_test_split(image_npz
     test_x = result.data.xt[result.data.split.test_idx]
     pool_x = result.data.xt[result.data.split.pool_idx]
     assert len(task.target.x_unlabelled) == len(pool_x)
-    flat_unl = task.target.x_unlabelled.flatten(1)
+    flat_unl = task.target.x_unlabelled.flatten(1).cpu()  # on the run's device
     assert not any(bool((flat_unl == row).all(1).any()) for row in test_x.flatten(1))
     assert task.monitor is not None and task.monitor(task.source_model, 0) is None  # records, returns nothing
     assert result.target_curves and set(result.target_curves[0]) == {"method", "shots", "seed", "step", "accuracy"}

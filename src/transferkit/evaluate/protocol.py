@@ -19,6 +19,7 @@ import torch
 from transferkit.config import ExperimentConfig
 from transferkit.data.overlap import check_test_not_in_source
 from transferkit.data.splits import TargetData, draw_shots
+from transferkit.devices import reproducible, resolve_device
 from transferkit.errors import TransferkitError, collected_warnings
 from transferkit.evaluate.prepare import Prepared, prepare
 from transferkit.evaluate.source_check import source_steps, weak_source_warning
@@ -62,18 +63,6 @@ class ProtocolResult:
     test_in_source: int = 0  # target test examples found, input for input, in the source (a few: duplicates)
     test_in_source_same_class: int = 0  # ... of them under the same class name there
     method_notes: list[str] = field(default_factory=list)  # transferkit warnings raised while methods trained
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise TransferkitError(f"unknown device {name!r}.", "use auto, cpu or cuda.") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise TransferkitError(f"device {name!r}: this torch has no usable CUDA device.", "use device: auto or cpu.")
-    return device
 
 
 def build_methods(cfg: ExperimentConfig, data: Prepared) -> list[Method]:
@@ -128,6 +117,7 @@ def train_source(cfg: ExperimentConfig, data: Prepared, seed: int, device: torch
     )  # fmt: skip
 
 
+@reproducible
 def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None = None) -> ProtocolResult:
     """Run every (seed, k, method) of ``cfg``; return per-run accuracies and curves."""
     start = time.perf_counter()

@@ -14,6 +14,7 @@ import numpy as np
 
 from transferkit.data.splits import name_key
 from transferkit.errors import TransferkitError
+from transferkit.inputs import as_array
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,7 +96,7 @@ def sample_episodes(
                 f"{name} must be a whole number of at least 1, got {value!r}.",
                 f"pass {name}=1 or more.",
             )
-    labels = np.asarray(labels)
+    labels = np.asarray(as_array(labels))
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise TransferkitError(
             f"labels must be a 1-D array of integer class ids, got shape {labels.shape} "

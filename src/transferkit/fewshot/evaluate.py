@@ -14,6 +14,7 @@ import numpy as np
 from transferkit.errors import TransferkitError
 from transferkit.fewshot.episodes import Episode
 from transferkit.fewshot.registry import FewShotMethod, get_fewshot_method
+from transferkit.inputs import as_array
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,8 @@ def evaluate_episodes(
     """
     if isinstance(method, str):
         method = get_fewshot_method(method)
-    features = np.asarray(features)
-    labels = np.asarray(labels)
+    features = np.asarray(as_array(features))
+    labels = np.asarray(as_array(labels))
     if features.ndim != 2 or labels.shape != (len(features),):
         raise TransferkitError(
             f"features must be (N, D) and labels (N,), got {features.shape} and {labels.shape}.",

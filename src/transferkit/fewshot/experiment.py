@@ -25,9 +25,10 @@ import torch
 
 from transferkit.data.files import CLASSES_FROM_LABELS
 from transferkit.data.overlap import LEAK_SHARE, copy_groups, count_test_in_source
+from transferkit.devices import reproducible, resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.evaluate.prepare import Prepared, prepare
-from transferkit.evaluate.protocol import check_source, resolve_device, train_source
+from transferkit.evaluate.protocol import check_source, train_source
 from transferkit.fewshot.config import FewShotExperiment, load_fewshot_config
 from transferkit.fewshot.episodes import case_twins, check_novel, sample_episodes
 from transferkit.fewshot.evaluate import EpisodeResult, count_episodes
@@ -158,6 +159,7 @@ def _check_copies(src, tgt) -> list[str]:
     return []
 
 
+@reproducible
 def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None = None) -> FewShotRun:
     """Runs every (source seed, K, method) of ``cfg``; see the module docstring."""
     start = time.perf_counter()

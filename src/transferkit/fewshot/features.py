@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from transferkit.errors import TransferkitError
+from transferkit.inputs import as_array  # tensors on any device: numpy cannot read a GPU tensor
 
 
 def check_episode(
@@ -32,9 +33,9 @@ def check_episode(
         ``support_f`` float64, ``onehot`` (..., S, n_way) float64 labels,
         ``query_f`` float64.
     """
-    support_f = np.asarray(support_f, dtype=np.float64)
-    query_f = np.asarray(query_f, dtype=np.float64)
-    support_y = np.asarray(support_y)
+    support_f = np.asarray(as_array(support_f), dtype=np.float64)
+    query_f = np.asarray(as_array(query_f), dtype=np.float64)
+    support_y = np.asarray(as_array(support_y))
     if (
         support_f.ndim not in (2, 3)
         or query_f.ndim != support_f.ndim
@@ -67,10 +68,10 @@ def check_episode(
             f"{missing.tolist()} have none.",
             "draw episodes with sample_episodes, or lower n_way to the classes present.",
         )
-    if base_mean is not None and np.shape(base_mean) != (support_f.shape[-1],):
+    if base_mean is not None and np.shape(as_array(base_mean)) != (support_f.shape[-1],):
         raise TransferkitError(
             f"base_mean must be one feature vector ({support_f.shape[-1]},), got shape "
-            f"{np.shape(base_mean)}.",
+            f"{np.shape(as_array(base_mean))}.",
             "pass base_features.mean(axis=0) computed on the source (base) classes.",
         )
     if not (np.isfinite(support_f).all() and np.isfinite(query_f).all()):
@@ -97,7 +98,7 @@ def centring_mean(support_f: np.ndarray, base_mean: np.ndarray | None) -> np.nda
     """
     if base_mean is None:
         return support_f.mean(axis=-2, keepdims=True)
-    return np.asarray(base_mean, dtype=np.float64)
+    return np.asarray(as_array(base_mean), dtype=np.float64)
 
 
 def center_normalize(x: np.ndarray, mean: np.ndarray) -> np.ndarray:

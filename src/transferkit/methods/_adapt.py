@@ -124,7 +124,9 @@ def adapt(
     x_target_all = torch.cat([t.x_labelled, t.x_unlabelled])
     if domain_bn:
         estimate_target_stats(model, _subset(x_target_all, 2048, gen))
-    terms = make_terms(model)
+    # terms build their layers (discriminators, random maps) on the CPU, with its draws; they train where the model is
+    device = next(model.parameters()).device
+    terms = [term.to(device) if isinstance(term, torch.nn.Module) else term for term in make_terms(model)]
     strong = any(getattr(term, "needs_strong_view", False) for term in terms)
     extra = [q for term in terms for q in term.parameters()]
     groups = model.param_groups(p.lr * p.shared_lr_mult, p.lr, p.weight_decay)
@@ -140,7 +142,7 @@ def adapt(
     weak = (lambda x: weak_augment(x, gen)) if p.augment else (lambda x: x)
     x_val, y_val = task.source_val_x, task.source_val_y
     if x_val is not None and len(x_val) > 1000:
-        keep = torch.randperm(len(x_val), generator=gen)[:1000]
+        keep = torch.randperm(len(x_val), generator=gen)[:1000].to(x_val.device)
         x_val, y_val = x_val[keep], y_val[keep]
     sel_data = SelectionData(_subset(x_target_all, 1000, gen), _subset(xs, 1000, gen), x_val, y_val)
     every = max(1, p.steps // max(1, p.checkpoints))

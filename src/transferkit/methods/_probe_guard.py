@@ -27,7 +27,7 @@ from transferkit.train.supervised import predict_proba
 def labelled_loss(model: TransferModel, x: torch.Tensor, y: torch.Tensor) -> float:
     """Mean cross-entropy of ``model`` (eval mode, no augmentation) on the labelled examples."""
     with torch.no_grad():
-        p = predict_proba(model, x)[torch.arange(len(y)), y.to(torch.long)]
+        p = predict_proba(model, x)[torch.arange(len(y), device=y.device), y.to(torch.long)]
     return float(-torch.log(p.clamp_min(1e-12)).mean())
 
 

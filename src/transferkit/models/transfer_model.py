@@ -81,6 +81,11 @@ class TransferModel(nn.Module):
         return self.config["classes"]
 
     @property
+    def device(self) -> torch.device:
+        """Where the model is (its input statistics move with every ``.to``); new layers go there too."""
+        return self.input_mean.device
+
+    @property
     def num_blocks(self) -> int:
         return len(self.shared.blocks)
 
@@ -138,7 +143,7 @@ class TransferModel(nn.Module):
 
     def reset_specific(self, classes: list[str]) -> TransferModel:
         """Re-create the specific layers for a new label space."""
-        self.specific = build_specific(self.shared.out_dim, len(classes), self.config["head_hidden"])
+        self.specific = build_specific(self.shared.out_dim, len(classes), self.config["head_hidden"]).to(self.device)
         self.config["classes"] = list(classes)
         self.config.pop("specific", None)  # back to the default linear kind (models/specific.py)
         return self
@@ -167,18 +172,26 @@ class TransferModel(nn.Module):
             was = self.training
             with torch.no_grad():
                 self.eval()
-                self.shared.out_dim = int(self.features(torch.zeros(2, *self.config["input_shape"])).shape[1])
+                self.shared.out_dim = int(self.features(torch.zeros(2, *self.config["input_shape"], device=self.device)).shape[1])
             self.train(was)
         if taps is None:
             self.config.pop("taps", None)
         else:
             self.config["taps"] = list(taps)
         self.specific = build_specific(self.shared.out_dim, len(self.classes), self.config.get("head_hidden", 0))
+        self.specific.to(self.device)
         self.config.pop("specific", None)
         return self
 
     def copy(self) -> TransferModel:
         return copy.deepcopy(self)
+
+    def on(self, device: torch.device | str) -> TransferModel:
+        """This model if it is on ``device``, else a copy there: ``.to`` moves a module in place,
+        and a source model is shared, read-only, by every estimator that transfers from it."""
+        want, here = torch.device(device), self.device
+        same = here.type == want.type and want.index in (None, here.index)  # "cuda" is where "cuda:0" is
+        return self if same else self.copy().to(want)
 
     # --- persistence -------------------------------------------------------------
     def save(self, path: str | Path, extra: dict | None = None) -> None:
@@ -188,7 +201,7 @@ class TransferModel(nn.Module):
         from transferkit.atomic import write_atomic, write_json
 
         path = model_stem(path)
-        state = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}  # loads anywhere
         if self.config.get("adapter"):  # LoRA/BitFit: store only what changed (models/adapters.py)
             from transferkit.models.adapters import checkpoint_state
 
@@ -264,11 +277,13 @@ def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...
     with torch.no_grad():
         was = module.training
         module.eval()
-        probe = SharedLayers(blocks, 0)(torch.zeros(2, *input_shape))
+        device = next(module.parameters(), torch.empty(0)).device  # a module already on a GPU stays there
+        probe = SharedLayers(blocks, 0)(torch.zeros(2, *input_shape, device=device))
         module.train(was)
     shared = SharedLayers(blocks, probe.shape[1])
     config = {"architecture": "user", "input_shape": list(input_shape), "classes": list(classes), "head_hidden": 0}
-    model = TransferModel(shared, specific, torch.zeros(input_shape[0]), torch.ones(input_shape[0]), config)
+    stats = torch.zeros(input_shape[0], device=device), torch.ones(input_shape[0], device=device)
+    model = TransferModel(shared, specific, *stats, config)
     last = [m for m in specific.modules() if isinstance(m, nn.Linear)]
     if last and last[-1].out_features != len(classes):
         model.reset_specific(classes)

@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from transferkit.errors import TransferkitError
+from transferkit.inputs import as_array  # tensors on any device: numpy cannot read a GPU tensor
 
 # Softmax outputs stored in float16/float32 drift from 1 by far less than this;
 # anything further off is almost surely logits or unnormalised scores.
@@ -56,8 +57,8 @@ def check_inputs(
     Raises:
         TransferkitError: A shape, dtype, value or class-count problem.
     """
-    features = np.asarray(features)
-    labels = np.asarray(labels)
+    features = np.asarray(as_array(features))
+    labels = np.asarray(as_array(labels))
     if features.ndim != 2:
         raise TransferkitError(
             f"features must be 2-D (N, D), got shape {features.shape}.",
@@ -108,7 +109,7 @@ def check_inputs(
 
 
 def _check_source_probs(source_probs: np.ndarray, n: int) -> np.ndarray:
-    probs = np.asarray(source_probs)
+    probs = np.asarray(as_array(source_probs))
     if probs.ndim != 2 or len(probs) != n:
         raise TransferkitError(
             f"source_probs must have shape (N={n}, num_source_classes), got {probs.shape}.",

@@ -105,7 +105,9 @@ def cut_features(model: TransferModel, x: torch.Tensor, cut: int, max_dim: int =
         raise TransferkitError(f"cut point {cut} is outside 0..{model.num_blocks}.", "use a block count of the model.")
     was = model.training
     model.eval()
-    out = [pooled(model.shared(model.normalise(x[i : i + 512]), upto=cut), max_dim) for i in range(0, len(x), 512)]
+    device = next(model.parameters()).device  # each batch goes to the model: x may be on another device
+    out = [pooled(model.shared(model.normalise(x[i : i + 512].to(device)), upto=cut), max_dim)
+           for i in range(0, len(x), 512)]  # fmt: skip
     model.train(was)
     return torch.cat(out).double()
 
@@ -114,20 +116,27 @@ def cut_features(model: TransferModel, x: torch.Tensor, cut: int, max_dim: int =
 def source_probs(model: TransferModel, x: torch.Tensor) -> np.ndarray:
     """(N, Cs) softmax of the source head on the target inputs."""
     model.eval()
-    logits = torch.cat([model(x[i : i + 512]) for i in range(0, len(x), 512)])
+    device = next(model.parameters()).device
+    logits = torch.cat([model(x[i : i + 512].to(device)) for i in range(0, len(x), 512)])
     return F.softmax(logits.double(), dim=1).cpu().numpy()
 
 
 def random_reference(model: TransferModel, seed: int = 0) -> TransferModel:
-    """The same architecture and input normalisation with freshly initialised weights."""
-    ref = model.copy()
+    """The same architecture and input normalisation with freshly initialised weights, on
+    ``model``'s device; the caller's random state is left as it was.
+
+    The weights are drawn on the CPU, so a model on a GPU gets the same reference as on the
+    CPU; only the CPU generator is seeded (``torch.manual_seed`` would reseed the GPU's too).
+    """
+    device = next(model.parameters()).device
+    ref = model.copy().cpu()
     gen_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
+    torch.random.default_generator.manual_seed(seed)
     for m in ref.modules():
         if hasattr(m, "reset_parameters"):
             m.reset_parameters()
     torch.random.set_rng_state(gen_state)
-    return ref.eval()
+    return ref.to(device).eval()
 
 
 def resolve_scores(names: list[str] | None) -> list[str]:

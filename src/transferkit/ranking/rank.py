@@ -57,6 +57,7 @@ def source_candidate(
     the cache key is the run's and a source trained by a run is reused.
     """
     from transferkit.data.preprocess import match_resolution
+    from transferkit.devices import resolve_device
     from transferkit.evaluate.prepare import load_section
     from transferkit.train.source import pretrain_source
 
@@ -71,13 +72,15 @@ def source_candidate(
         warnings.warn(f"{spec}: {swapped}", TransferkitWarning, stacklevel=2)
     settings = {k: getattr(section, k) for k in ("epochs", "batch_size", "lr", "weight_decay", "augment")}
     identity = {"data": domain.fingerprint(), "recipe": recipe.to_dict(), "head_hidden": 0}
+    device = resolve_device("auto")  # where a run (device: auto) trains it: the cache key names the device
     res = pretrain_source(
-        apply_recipe(domain.x, recipe), torch.from_numpy(domain.y), domain.classes,
+        apply_recipe(domain.x, recipe).to(device), torch.from_numpy(domain.y).to(device), domain.classes,
         architecture="auto", arch_kwargs={}, settings=settings, seed=seed, identity=identity,
     )  # fmt: skip
     from transferkit.data.builtin import is_builtin
 
-    return Candidate(spec if is_builtin(spec) else Path(spec).name, res.model), domain
+    # scored on the CPU, as every other candidate (and this one when it comes from the cache)
+    return Candidate(spec if is_builtin(spec) else Path(spec).name, res.model.cpu()), domain
 
 
 def pretrained_candidate(name: str, labelled, pad: int | str = "auto", pool=None,

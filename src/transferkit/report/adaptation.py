@@ -45,7 +45,9 @@ PAD_FEW = 50  # fewer examples on one side: the report says the distances are ro
 
 @torch.no_grad()
 def domain_features(model, x: torch.Tensor, restat: bool = False, batch_size: int = 512) -> np.ndarray:
-    """Shared-layer features (N, D); ``restat`` re-estimates BatchNorm statistics on ``x`` first."""
+    """Shared-layer features (N, D), computed where ``model`` is (``x`` may be elsewhere);
+    ``restat`` re-estimates BatchNorm statistics on ``x`` first."""
+    x = x.to(next(model.parameters()).device)
     if restat:
         model = model.copy()
         for m in model.modules():
@@ -141,15 +143,13 @@ def adaptation_report(result, out_dir: Path) -> tuple[dict | None, dict[str, str
     _, val = source_val_split(data.source.y, seed=seed0)
     i_s = val[_sample(len(val), N_PER_DOMAIN, 0)]
     i_t = data.split.test_idx[_sample(len(data.split.test_idx), N_PER_DOMAIN, 1)]
-    device = next(source.parameters()).device
-    xs, xt = data.xs[i_s].to(device), data.xt[i_t].to(device)
-    labels = np.concatenate([data.ys[i_s].numpy(), data.yt[i_t].numpy()])
+    xs, xt = data.xs[i_s], data.xt[i_t]  # each model reads them on its own device (domain_features)
+    labels = np.concatenate([data.ys[i_s].cpu().numpy(), data.yt[i_t].cpu().numpy()])
     section["pad_rows"] = {"source": int(len(i_s)), "target": int(len(i_t))}  # held-out source, target test
     before = (domain_features(source, xs), domain_features(source, xt))
     pad_before = {kind: proxy_a_distance(*before, classifier=kind) for kind in ("linear", "knn")}
     embeddings = {"before adaptation (source model)": before}
-    for (method, k), model in sorted(da_models.items()):
-        model = model.to(device)
+    for (method, k), model in sorted(da_models.items()):  # not moved: .to() would move the run's kept model
         after = (domain_features(model, xs, restat=model.config["adaptation"].get("bn") == "domain"),
                  domain_features(model, xt))  # fmt: skip
         domain_bn = model.config["adaptation"].get("bn") == "domain"

@@ -20,11 +20,11 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) ->
         return x
     b, _, h, w = x.shape
     padded = F.pad(x, (max_shift,) * 4)
-    d = torch.randint(0, 2 * max_shift + 1, (b, 2), generator=generator)
-    rows = d[:, :1] + torch.arange(h)  # (B, H): the source row of each output row
-    cols = d[:, 1:] + torch.arange(w)  # (B, W)
+    d = torch.randint(0, 2 * max_shift + 1, (b, 2), generator=generator).to(x.device)  # CPU generator: CPU draws
+    rows = d[:, :1] + torch.arange(h, device=x.device)  # (B, H): the source row of each output row
+    cols = d[:, 1:] + torch.arange(w, device=x.device)  # (B, W)
     # one gather for the whole batch; advanced indices around the channel slice put it last
-    out = padded[torch.arange(b)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
+    out = padded[torch.arange(b, device=x.device)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
     return out.permute(0, 3, 1, 2).contiguous()
 
 

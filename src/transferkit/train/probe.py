@@ -191,7 +191,7 @@ def stratified_folds(y: torch.Tensor, k: int, seed: int) -> torch.Tensor:
     fold = torch.empty_like(y)
     for c in torch.unique(y):
         idx = (y == c).nonzero().flatten()
-        fold[idx[torch.randperm(len(idx), generator=g)]] = torch.arange(len(idx)) % k
+        fold[idx[torch.randperm(len(idx), generator=g).to(y.device)]] = (torch.arange(len(idx)) % k).to(y.device)
     return fold
 
 

@@ -65,7 +65,7 @@ def fit_probe_layers(
         for g in range(2, n + 1):
             taps = tuple(range(n - g, n))
             f = combine(outputs, taps)  # (N, sum C_b)
-            head = build_specific(f.shape[1], classes, model.config.get("head_hidden", 0))
+            head = build_specific(f.shape[1], classes, model.config.get("head_hidden", 0)).to(f.device)
             scores[f"last {g}"] = cross_validate_l2(head, f, y, grid=grid, folds=folds, seed=seed, **cv)
             features[f"last {g}"] = (taps, f)
     # Lowest held-out cross-entropy at each candidate's chosen l2; dicts keep order, so ties go to fewer blocks.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from transferkit.devices import reproducible
 from transferkit.models import TransferModel
 from transferkit.paths import cache_dir, numeric_context
 from transferkit.train.supervised import fit_supervised, predict_proba
@@ -70,6 +71,7 @@ def cache_key(parts: dict, device=None) -> tuple[str, str]:
     return hashlib.sha256(key_src.encode()).hexdigest()[:20], key_src
 
 
+@reproducible  # rank calls it outside a run
 def pretrain_source(
     x: torch.Tensor,
     y: torch.Tensor,
@@ -102,7 +104,7 @@ def pretrain_source(
     tr, va = source_val_split(y.cpu().numpy(), seed=seed)
     mean, std = input_stats(x[tr])
     torch.manual_seed(seed)
-    model = TransferModel.build(architecture, tuple(x.shape[1:]), classes, mean, std, **arch_kwargs)
+    model = TransferModel.build(architecture, tuple(x.shape[1:]), classes, mean, std, **arch_kwargs).to(x.device)
     steps = max(1, settings["epochs"] * len(tr) // settings["batch_size"])
     lr = settings["lr"]
     history = fit_supervised(
