@@ -184,3 +184,12 @@ def test_warnings_of_pretrain_and_fit_still_point_at_the_users_line():
         TransferClassifier("adabn", source=src).fit(x, y)  # no BatchNorm in... warned of inside the method's fit
     ours = [w for w in seen if "transferkit" in str(w.category)]
     assert ours and {w.filename for w in ours} == {__file__}, [(w.filename, str(w.message)[:60]) for w in ours]
+
+
+def test_inputs_elsewhere_reach_the_model_one_batch_at_a_time():
+    from transferkit.train.supervised import extract_features, predict_proba
+
+    model = _model().to("meta")
+    x = torch.rand(5, 1, 12, 12)  # on the CPU, as predict's inputs are: never all on the GPU at once
+    assert predict_proba(model, x, batch_size=2).shape == (5, 3)
+    assert predict_proba(model, x).device.type == extract_features(model, x).device.type == "meta"

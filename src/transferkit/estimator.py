@@ -430,7 +430,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         note = inputs_polarity_note(border_medians(t, recipe.pad), border, "X") if border is not None else None
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
-        return predict_proba(self.model_, t.to(self.model_.device)).cpu().numpy()
+        return predict_proba(self.model_, t).cpu().numpy()  # batch by batch to the model's device
 
     def _read_as(self, X) -> Recipe:
         """The recipe for images given after fit: uint8 images are 0..255 whatever range fit's

@@ -136,7 +136,7 @@ def texts_proba(clf, X) -> np.ndarray:
     texts = read_texts(X, "X", training=False)
     tokenizer = getattr(clf.model_.shared, "tokenizer", None) or clf.recipe_.tokenizer()  # scratch: from the recipe
     ids = _ids(tokenizer, texts, clf.recipe_.max_length, "texts of X")
-    return predict_proba(clf.model_, ids.to(clf.model_.device)).cpu().numpy()
+    return predict_proba(clf.model_, ids).cpu().numpy()
 
 
 __all__ = ["fit_texts", "is_text_source", "read_texts", "seeded_fit", "texts_proba"]

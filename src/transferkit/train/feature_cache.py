@@ -55,7 +55,8 @@ def frozen_block_outputs(model, x: torch.Tensor, batch_size: int = 256) -> list[
 
     def compute() -> dict[str, torch.Tensor]:
         model.eval()
-        parts = [block_outputs(model.shared, model.normalise(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
+        parts = [block_outputs(model.shared, model.normalise(x[i : i + batch_size].to(model.device)))
+                 for i in range(0, len(x), batch_size)]  # fmt: skip
         return {f"block{b}": torch.cat(p) for b, p in enumerate(zip(*parts, strict=True))}
 
     stored = compute() if model.config.get("architecture") != "pretrained" else _cached(_path(model, x, "blocks", batch_size), compute, len(x))

@@ -50,17 +50,18 @@ def fit_supervised(
 
 @torch.inference_mode()
 def predict_proba(model: TransferModel, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    """(N, *input_shape) -> (N, C) class probabilities, in eval mode, in batches."""
+    """(N, *input_shape) -> (N, C) class probabilities, in eval mode, in batches, on the
+    model's device (``x`` may be elsewhere, e.g. on the CPU: one batch at a time moves)."""
     model.eval()
     from transferkit.train.feature_cache import frozen_features, is_frozen_pretrained
 
     if is_frozen_pretrained(model):  # a probed pretrained encoder: features from the disk cache
-        return F.softmax(model.specific(frozen_features(model, x)), dim=1)
-    return torch.cat([F.softmax(model(x[i : i + batch_size]), dim=1) for i in range(0, len(x), batch_size)])
+        return F.softmax(model.specific(frozen_features(model, x).to(model.device)), dim=1)
+    return torch.cat([F.softmax(model(x[i : i + batch_size].to(model.device)), dim=1) for i in range(0, len(x), batch_size)])
 
 
 @torch.no_grad()  # not inference_mode: cached features feed autograd (head training)
 def extract_features(model: TransferModel, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """(N, *input_shape) -> (N, D) shared-layer features, computed once in eval mode."""
     model.eval()
-    return torch.cat([model.features(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    return torch.cat([model.features(x[i : i + batch_size].to(model.device)) for i in range(0, len(x), batch_size)])
