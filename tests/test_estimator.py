@@ -773,6 +773,17 @@ def test_whole_float_labels_come_back_as_the_floats_fit_was_given():
     assert clf.predict(xs[:5]).dtype.kind == "f" and clf.score(xs[:20], ys[:20].astype(float)) > 0.5
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.int8, np.uint16, bool])
+def test_labels_come_back_from_save_and_load_with_their_dtype(dtype, tmp_path):
+    x = np.random.default_rng(0).normal(size=(30, 4))
+    y = (np.arange(30) % 2).astype(dtype)
+    clf = TransferClassifier("scratch", method_params={"steps": 2}).fit(x, y)
+    clf.save(tmp_path / "m")
+    loaded = TransferClassifier.load(tmp_path / "m")
+    assert loaded.classes_.dtype == clf.classes_.dtype == np.dtype(dtype)
+    assert loaded.predict(x[:3]).dtype == np.dtype(dtype)
+
+
 def test_huge_whole_float_labels_stay_apart():
     """Cast to int64, 1e19 and 2e19 became one class (both overflow to the same number)."""
     from transferkit.inputs import as_domain

@@ -449,7 +449,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self._check_fitted("save")
         labels = [plain(v) for v in self.classes_]  # JSON: str, int or float
         names = getattr(self, "feature_names_in_", None)
-        self.model_.save(path, {"recipe": self.recipe_.to_dict(), "labels": labels, "estimator": self._saved_params(),
+        kind = self.classes_.dtype.kind
+        dtype = self.classes_.dtype.name if kind in "biuf" else None  # numbers come back as the type fit was given
+        self.model_.save(path, {"recipe": self.recipe_.to_dict(), "labels": labels, "labels_dtype": dtype,
+                                "estimator": self._saved_params(),
                                 "feature_names": None if names is None else [str(n) for n in names],
                                 "fit_input_shape": list(getattr(self, "input_shape_", None) or []) or None,
                                 "fit_colour": getattr(self, "fit_colour_", None),
@@ -481,7 +484,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         params = meta.get("estimator") or {k: meta[k] for k in ("method", "seed") if meta.get(k) is not None}
         params = {"random_state" if k == "seed" else k: v for k, v in params.items()}  # a run's model: its method, seed
         clf = cls(**{k: v for k, v in params.items() if k in cls().get_params()})
-        clf.classes_ = np.asarray(meta.get("labels", model.classes))
+        clf.classes_ = np.asarray(meta.get("labels", model.classes), dtype=meta.get("labels_dtype"))
         clf.class_names_ = model.classes
         if meta["recipe"].get("kind") == "text":  # texts: the tokenizer's recipe, nothing about arrays
             clf.model_, clf.recipe_ = model, TextRecipe(**meta["recipe"])
