@@ -51,6 +51,19 @@ def test_text_files_jsonl_csv_txt(tmp_path, reviews_jsonl):
     assert not isinstance(load_domain(str(numeric)), TextDomain)  # no text column: numeric features
 
 
+def test_a_text_longer_than_the_csv_modules_field_limit_is_read(tmp_path):
+    """csv refuses fields over 131,072 characters by default: a long article crashed run and predict."""
+    from transferkit.data.text import load_text_inputs
+
+    long = "word " * 40_000  # 200,000 characters
+    path = tmp_path / "long.csv"
+    path.write_text(f'text,label\n"{long}",a\nshort,b\n', encoding="utf-8")
+    d = load_domain(str(path))
+    assert len(d.texts[0]) > 131_072 and d.classes == ["a", "b"]
+    texts, _ = load_text_inputs(path, "text", "the text column")
+    assert len(texts) == 2
+
+
 def test_a_long_tail_of_one_example_classes_is_still_read_as_labels(tmp_path):
     rows = ["billing\tcharged twice"] * 10 + ["refund\tmoney back"] * 10 + [f"intent{i}\tsomething" for i in range(21)]
     (tmp_path / "intents.txt").write_text("\n".join(rows) + "\n", encoding="utf-8")

@@ -386,6 +386,11 @@ def read_text(path: Path) -> str:
         ) from None
 
 
+# The csv module refuses fields over 131,072 characters by default; a long review or article in
+# a text column is one such field. Raised once, for every reader here (2**31 - 1: a C long anywhere).
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+
+
 def csv_header(path: Path) -> list[str]:
     """The first non-blank row of a CSV/TSV, reading no further than it."""
     try:
