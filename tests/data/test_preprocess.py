@@ -64,6 +64,18 @@ def test_auto_pad_on_tight_crops():
     assert float(out[:, :, :4].abs().sum()) == 0.0  # the border is empty
 
 
+@pytest.mark.parametrize("size", [(6, 100), (7, 7), (20, 90)])
+def test_auto_pad_leaves_arrays_that_are_not_pictures_unframed(size):
+    """A multichannel series (6 sensors x 100 steps) read as an image was squeezed into a
+    1-pixel border: 6 rows bilinearly blended into 4 (a new user's BasicMotions trial)."""
+    h, w = size
+    src = np.zeros((4, 1, h, w), np.float32)
+    src[:, :, 1:-1, 1:-1] = 1.0  # content inside a 1-pixel frame
+    tgt = np.ones((4, 1, h, w), np.float32)  # content to the edges
+    assert auto_pad(src, tgt, size) == 0
+    assert auto_pad(_boxed(4, 28, 20), _boxed(4, 28, 28), (28, 28)) == 4  # a picture still is framed
+
+
 def test_recipe_values_channels_and_size():
     x = np.full((2, 1, 4, 4), 255.0, np.float32)
     out = apply_recipe(x, Recipe((0.0, 255.0), (3, 8, 8), 0))

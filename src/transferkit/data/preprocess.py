@@ -94,7 +94,15 @@ def content_fraction(x01: np.ndarray, sample: int = 500) -> float:
 
 
 def auto_pad(source01: np.ndarray, target01: np.ndarray, size: tuple[int, int]) -> int:
-    """Border (pixels) that makes the target's content fill the source's fraction of the frame."""
+    """Border (pixels) that makes the target's content fill the source's fraction of the frame.
+
+    Only for pictures: an input whose sides differ more than 4:1, or whose shorter side is
+    under 2 * MIN_IMAGE_SIDE, is more likely an array of signals (a multichannel series read as
+    a channels x length image) than a framed object, and a border would squeeze its channels
+    into fewer rows (6 sensors into 4): none is added."""
+    short, long = sorted(size)
+    if short < 2 * MIN_IMAGE_SIDE or long > 4 * short:
+        return 0
     ratio = content_fraction(source01) / content_fraction(target01)
     if ratio >= 0.95:  # content already fills as much of the frame as in the source
         return 0
