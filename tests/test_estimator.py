@@ -836,3 +836,25 @@ def test_target_labels_that_differ_from_the_sources_only_in_case_are_said():
         TransferClassifier("head", source=src, method_params={"steps": 3}).fit(xs, lower)
     with pytest.raises(TransferkitError, match=r"'cat' and 'Cat', 'dog' and 'Dog' differ only in case or surrounding spaces"):
         TransferClassifier("source_only", source=src).fit(xs, lower)
+
+
+def test_score_with_labels_of_another_type_is_one_clear_error():
+    """sklearn's 'Mix of label input types (string and number)' reached the user raw."""
+    x, y = np.random.RandomState(0).rand(30, 4), np.arange(30) % 3
+    clf = TransferClassifier("scratch", method_params={"steps": 2}).fit(x, y.astype(str))
+    with pytest.raises(TransferkitError, match=r"y holds numbers \(0, \.\.\.\), but fit was given strings"):
+        clf.score(x, y)
+    assert 0 <= clf.score(x, y.astype(str)) <= 1
+    by_number = TransferClassifier("scratch", method_params={"steps": 2}).fit(x, y)
+    with pytest.raises(TransferkitError, match="y holds strings"):
+        by_number.score(x, y.astype(str))
+    assert 0 <= by_number.score(x, list(y)) <= 1
+
+
+@pytest.mark.parametrize("with_source", [False, True])
+def test_texts_without_a_text_encoder_point_to_one(with_source):
+    """It said 'encode text or category columns as numbers first'."""
+    src = pretrain(np.random.RandomState(0).rand(30, 4), np.arange(30) % 3, epochs=1) if with_source else None
+    with pytest.raises(TransferkitError, match="X holds texts") as e:
+        TransferClassifier("head", source=src).fit(["good movie", "bad film"] * 5, [1, 0] * 5)
+    assert "pretrained_source('hf:" in e.value.fix

@@ -50,13 +50,13 @@ from transferkit.data.text import TextRecipe
 from transferkit.devices import resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.estimator_text import fit_texts, is_text_source, seeded_fit, texts_proba
-from transferkit.inputs import as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
+from transferkit.inputs import as_array, as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
 from transferkit.methods import METHODS, TransferTask, get_method
 from transferkit.methods.base import class_difference
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
 from transferkit.predict import scale_warning
-from transferkit.source import SourceModel, check_epochs, check_shared, pretrain
+from transferkit.source import SourceModel, check_epochs, check_shared, pretrain, refuse_texts
 from transferkit.train.source import input_stats
 from transferkit.train.supervised import predict_proba
 
@@ -183,6 +183,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             fit_texts(self, method, source, X, y, X_unlabelled, device)
             return self
         no_labels = X is None and y is None
+        # texts need a text encoder as the source (fit_texts above)
+        refuse_texts(X, "X", "with no source, fit trains a network on numeric inputs" if source is None
+                     else f"the source ({source.pretrained or 'from pretrain'}) reads numeric inputs")  # fmt: skip
         if no_labels:
             self._check_no_labels(source, X_unlabelled)
         if source is None:
@@ -444,6 +447,17 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         proba = self._proba(X)  # checks fitted first
         return self.classes_[proba.argmax(1)]
 
+    def score(self, X, y, sample_weight=None) -> float:
+        """Mean accuracy on (X, y); y must hold labels of the type fit's y had (strings or numbers)."""
+        self._check_fitted("score")
+        given = np.asarray(as_array(y), dtype=object).reshape(-1)
+        if len(given) and len(self.classes_) and _is_text(given[0]) != _is_text(self.classes_[0]):
+            kinds = ("strings", "numbers") if _is_text(self.classes_[0]) else ("numbers", "strings")
+            raise TransferkitError(f"y holds {kinds[1]} ({plain(given[0])!r}, ...), but fit was given {kinds[0]} "
+                                   f"({plain(self.classes_[0])!r}, ...): no prediction could equal them.",
+                                   "give y the type fit's y had (e.g. y.astype(str), or y.astype(int)).")  # fmt: skip
+        return super().score(X, y, sample_weight)
+
     def save(self, path) -> None:
         """``path.safetensors`` + ``path.json``: the model, its input recipe and the labels."""
         self._check_fitted("save")
@@ -508,6 +522,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if "auto_decision" in model.config:
             clf.auto_decision_ = model.config["auto_decision"]
         return clf
+
+
+def _is_text(label) -> bool:
+    return isinstance(label, str | np.str_ | bytes)
 
 
 def _brief(names) -> str:

@@ -123,7 +123,7 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     if not (isinstance(augment, bool) or augment == "affine"):
         raise TransferkitError(f"augment={augment!r} is not an augmentation.",
                                "use True (random shifts), False (none) or 'affine' (shifts, rotation and scale).")  # fmt: skip
-    _refuse_texts(X_source)
+    refuse_texts(X_source)
     names = column_names(X_source)
     src, labels = as_domain(as_inputs(X_source, names, "X_source"), y_source, "source", stored_dtype(X_source))
     if len(labels) < 2:
@@ -150,10 +150,10 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     return SourceModel(res.model, src, recipe, parts, names, labels, seed, arch, float(res.val_accuracy))
 
 
-def _refuse_texts(X) -> None:
-    """Texts given to :func:`pretrain`, which trains a network on numbers: say where texts go.
-    Only sized sequences (a list, an array, a Series) whose first item is a word, not a number
-    written as text, are read as texts; other inputs are left to ``as_inputs``."""
+def refuse_texts(X, what: str = "X_source", reader: str = "pretrain trains a network on numeric inputs") -> None:
+    """Texts given where numbers are read (``pretrain``; ``fit`` without a text encoder): say
+    where texts go. Only sized sequences (a list, an array, a Series) whose first item is a
+    word, not a number written as text, are read as texts; other inputs are left to ``as_inputs``."""
     if isinstance(X, str | bytes | dict) or not hasattr(X, "__len__") or not hasattr(X, "__getitem__") or not len(X):
         return
     if hasattr(X, "columns"):  # a DataFrame: columns of text are a table's problem
@@ -167,7 +167,7 @@ def _refuse_texts(X) -> None:
     except ValueError:
         pass
     raise TransferkitError(
-        "X_source holds texts; pretrain trains a network on numeric inputs (vectors or images).",
+        f"{what} holds texts; {reader} (vectors or images).",
         "for texts, use source=transferkit.pretrained_source('hf:sentence-transformers/all-MiniLM-L6-v2') "
         "(fit trains it on the target's texts), or fine-tune it on source texts first with `transferkit run` "
         "(source: {pretrained: ..., data: ...}; docs/pretrained.md).",
