@@ -154,9 +154,11 @@ def refuse_texts(X, what: str = "X_source", reader: str = "pretrain trains a net
     """Texts given where numbers are read (``pretrain``; ``fit`` without a text encoder): say
     where texts go. Only sized sequences (a list, an array, a Series) whose first item is a
     word, not a number written as text, are read as texts; other inputs are left to ``as_inputs``."""
-    if isinstance(X, str | bytes | dict) or not hasattr(X, "__len__") or not hasattr(X, "__getitem__") or not len(X):
+    if isinstance(X, str | bytes | dict) or not hasattr(X, "__len__") or not hasattr(X, "__getitem__"):
         return
-    if hasattr(X, "columns"):  # a DataFrame: columns of text are a table's problem
+    if hasattr(X, "columns") or hasattr(X, "nnz"):  # a DataFrame (columns of text are a table's problem), sparse
+        return
+    if not len(X):
         return
     first = X.iloc[0] if hasattr(X, "iloc") else X[0]
     if not isinstance(first, str):
