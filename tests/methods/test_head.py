@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+
+import pytest
 import torch
 
 from tests.methods.test_contract import make_task, task_parts  # noqa: F401  (task_parts is a fixture)
@@ -44,3 +47,34 @@ def test_head_chooses_its_blocks_with_layers_auto_and_by_default_reads_the_last_
     task = make_task(task_parts, [])
     model = get_method("head", steps=40).fit(task)
     assert "head_layers" not in task.extras and "taps" not in model.config and model.shared.taps is None
+
+
+def test_the_chosen_l2_is_kept_with_the_model_and_near_uniform_probabilities_are_said(tmp_path):
+    """A new user's R8 head chose l2 = 1.0 on held-out accuracy (31 of 40 right) with a held-out
+    cross-entropy of 2.07, ln 8 = 2.08: every probability was about 1/8, and nothing said so."""
+    import json
+
+    import numpy as np
+
+    from transferkit import TransferClassifier, pretrain
+    from transferkit.errors import TransferkitWarning
+    from transferkit.methods.head import record_l2
+    from transferkit.models import TransferModel
+    from transferkit.train.probe import L2Choice
+
+    model = TransferModel.build("mlp", (4,), [str(c) for c in range(8)])
+    flat = L2Choice(1.0, 4, {1e-4: 0.75, 1.0: 0.775}, {1e-4: 0.97, 1.0: 2.07})
+    with pytest.warns(TransferkitWarning, match=r"l2 its cross-validation chose \(1, held-out accuracy 77.5 % on 40 "
+                      r"examples\) leaves its probabilities near uniform \(held-out cross-entropy 2.07; guessing "
+                      r"uniformly: ln 8 = 2.08\)"):
+        record_l2(model, flat, 8, 40)
+    assert model.config["head_l2"] == {"l2": 1.0, "folds": 4, "held_out_accuracy": 0.775, "held_out_loss": 2.07}
+    sharp = L2Choice(1e-4, 4, {1e-4: 0.75}, {1e-4: 0.97})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        record_l2(model, sharp, 8, 40)  # far from uniform: no warning
+    x, y = np.random.default_rng(0).normal(size=(40, 4)), np.arange(40) % 2
+    clf = TransferClassifier("head", source=pretrain(x, y, epochs=1), method_params={"steps": 20})
+    clf.fit(x, y).save(tmp_path / "m")
+    saved = json.loads((tmp_path / "m.json").read_text())["head_l2"]
+    assert set(saved) == {"l2", "folds", "held_out_accuracy", "held_out_loss"} and saved["folds"] == 4

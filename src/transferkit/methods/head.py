@@ -10,7 +10,11 @@ lambda from ``1e-5 ... 1`` by stratified 4-fold cross-validation on the labelled
 examples (never the test split), the usual linear-probe protocol (Kornblith et al., CVPR
 2019); the penalty pulls W towards 0, or towards the source head when it is kept. With
 one example of some class there is nothing to hold out, and AdamW's ``weight_decay``
-regularises instead, as it does for ``regularization: weight_decay``.
+regularises instead, as it does for ``regularization: weight_decay``. A lambda is scored by
+held-out accuracy (ties: the lower held-out cross-entropy); the chosen one and its held-out
+accuracy and cross-entropy are saved with the model (``head_l2`` in its JSON), and a warning
+says when that cross-entropy is within 10 % of uniform guessing's, ln C: its classes stand,
+its probabilities say little.
 
 ``layers: auto`` (with ``cv``) lets the same cross-validation also choose which shared
 blocks the head reads: the last block's output (phi_s above), or the pooled outputs of
@@ -25,10 +29,13 @@ the source's specific layers when the classes are the same, from scratch otherwi
 
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Literal
 
 from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
+from transferkit.errors import TransferkitWarning
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.methods.finetune import start_from_source
 from transferkit.models import TransferModel
@@ -71,4 +78,24 @@ class Head(Method):
                 model, t.x_labelled, t.y_labelled, steps=p.steps, lr=p.lr, weight_decay=p.weight_decay,
                 folds=p.folds, anchor_init=task.same_label_space, seed=task.seed, on_log=task.log("head"),
             )  # fmt: skip
+        choice = task.extras.get("head_l2")
+        if choice is not None and choice.l2 is not None:
+            record_l2(model, choice, len(task.classes), len(t.y_labelled))
         return model.eval()
+
+
+def record_l2(model: TransferModel, choice, n_classes: int, n: int) -> None:
+    """The l2 the cross-validation chose, kept with the model (its JSON); a warning when it
+    leaves the held-out probabilities near uniform: it won on accuracy, which a handful of
+    held-out examples decides, while its probabilities say little."""
+    acc, loss = choice.accuracy[choice.l2], choice.loss[choice.l2]
+    model.config["head_l2"] = {"l2": choice.l2, "folds": choice.folds, "held_out_accuracy": acc, "held_out_loss": loss}
+    uniform = math.log(n_classes)
+    if loss >= 0.9 * uniform:
+        warnings.warn(
+            f"head: the l2 its cross-validation chose ({choice.l2:g}, held-out accuracy {100 * acc:.1f} % on {n} "
+            f"examples) leaves its probabilities near uniform (held-out cross-entropy {loss:.2f}; guessing "
+            f"uniformly: ln {n_classes} = {uniform:.2f}). Its predicted classes stand; do not read its "
+            "probabilities as confidences (regularization: weight_decay gives sharper ones).",
+            TransferkitWarning, stacklevel=3,
+        )  # fmt: skip
