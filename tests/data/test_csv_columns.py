@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import yaml
@@ -176,6 +178,15 @@ def test_an_unnamed_index_column_is_refused_and_a_named_one_warned_of(tmp_path):
     (tmp_path / "id.csv").write_text("id,f,label\n" + "\n".join(rows) + "\n")
     with pytest.warns(UserWarning, match=r"column 'id' holds the row numbers \(0\.\.29\)"):
         assert load_domain(str(tmp_path / "id.csv")).x.shape == (30, 2)
+    ids = [f"{1000 + i},{i % 3 + 0.5},{i % 2}" for i in range(30)]  # an id with its own start (a new user's series)
+    (tmp_path / "id1000.csv").write_text("id,f,label\n" + "\n".join(ids) + "\n")
+    with pytest.warns(UserWarning, match=r"column 'id' counts up by one from row to row, as an id does \(1000\.\.1029\)"):
+        load_domain(str(tmp_path / "id1000.csv"))
+    steps = [f"{1000 + 2 * i},{i % 3 + 0.5},{i % 2}" for i in range(30)]  # steps of two: a measurement, not an id
+    (tmp_path / "even.csv").write_text("t,f,label\n" + "\n".join(steps) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_domain(str(tmp_path / "even.csv"))
 
 
 def test_predict_names_a_missing_model_column_before_an_unread_text_column(tmp_path):

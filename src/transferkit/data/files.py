@@ -537,6 +537,19 @@ def _row_numbers(values: list[str]) -> bool:
     return ints in (list(range(len(ints))), list(range(1, len(ints) + 1)))
 
 
+def _counts_up(values: list[str]) -> bool:
+    """Whether ``values`` are whole numbers that go up by one from row to row (1000, 1001, ...):
+    an id or index with any start."""
+    if len(values) < 2 or not (_is_number(values[0]) and _is_number(values[1])):
+        return False
+    try:
+        ints = [float(v) for v in values]
+    except ValueError:
+        return False
+    start = ints[0]
+    return start == int(start) and ints == [start + i for i in range(len(ints))]
+
+
 def check_index_columns(path: Path, header: list[str], body: list[list[str]], label: int | set[int]) -> None:
     """Refuses a feature column without a name (pandas' ``to_csv`` writes its index as one
     unless ``index=False``); warns of a named column that holds the row numbers. As a
@@ -563,8 +576,9 @@ def check_index_columns(path: Path, header: list[str], body: list[list[str]], la
                 "if it is pandas' index, save with df.to_csv(path, index=False) or delete the column; "
                 "else name it in the header.",
             )
-        if len(values) >= 20 and _row_numbers(values):
-            warnings.warn(f"{path}: column {name!r} holds the row numbers ({values[0]}..{values[-1]}); as a feature "
+        if len(values) >= 20 and _counts_up(values):
+            what = "holds the row numbers" if _row_numbers(values) else "counts up by one from row to row, as an id does"
+            warnings.warn(f"{path}: column {name!r} {what} ({values[0]}..{values[-1]}); as a feature "
                           "it tells the model where a row sits in the file (in a file sorted by class, its label). "
                           "Delete it if it is an id or index.", TransferkitWarning, stacklevel=4)  # fmt: skip
 
