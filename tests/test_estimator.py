@@ -858,3 +858,21 @@ def test_texts_without_a_text_encoder_point_to_one(with_source):
     with pytest.raises(TransferkitError, match="X holds texts") as e:
         TransferClassifier("head", source=src).fit(["good movie", "bad film"] * 5, [1, 0] * 5)
     assert "pretrained_source('hf:" in e.value.fix
+
+
+def test_labels_that_differ_only_in_case_are_said_once_as_run_says_them():
+    """run warned of 'ACQ' and 'acq' in a target file; the API trained them as two classes in silence."""
+    import warnings
+
+    x = np.random.RandomState(0).rand(40, 4)
+    cased, spaced = np.array(["acq", "ACQ", "earn", "earn"] * 10), np.array(["acq", "acq ", "earn", "earn"] * 10)
+    for call in (lambda y: TransferClassifier("scratch", method_params={"steps": 2}).fit(x, y),
+                 lambda y: pretrain(x, y, epochs=1)):  # fmt: skip
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            call(cased)
+            call(spaced)
+        said = [str(w.message) for w in seen if "only in case" in str(w.message) or "only by spaces" in str(w.message)]
+        assert len(said) == 2, said  # one each: the spaces are warned of once, not again as case twins
+        assert "'ACQ' and 'acq'" in said[0] and "only by spaces" in said[1]
+        assert {w.filename for w in seen} == {__file__}

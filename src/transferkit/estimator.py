@@ -45,7 +45,7 @@ from transferkit.data.preprocess import (
     make_recipe,
     outside_range_note,
 )
-from transferkit.data.splits import TargetData, source_case_twins_note
+from transferkit.data.splits import TargetData, case_twins_note, source_case_twins_note
 from transferkit.data.text import TextRecipe
 from transferkit.devices import resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
@@ -273,6 +273,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 "keep no .pretrain() source), or use method='scratch'.",
             )
         differ = class_difference(src.classes, tgt.classes) if src is not None else ""  # named, as run names them
+        same_names = case_twins_note(sorted({str(c).strip() for c in tgt.classes}), "y") if not no_labels else None
+        if same_names:  # case alone: names apart only by spaces are warned of already
+            warnings.warn(same_names, TransferkitWarning, stacklevel=user_stacklevel())
         twins = source_case_twins_note(src.classes, tgt.classes) if src is not None and not no_labels else None
         if twins:  # as run says it: labels written another way are other classes
             warnings.warn(twins, TransferkitWarning, stacklevel=user_stacklevel())

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import torch
 
-from transferkit.data.splits import TargetData
+from transferkit.data.splits import TargetData, case_twins_note
 from transferkit.data.text import TextRecipe, count_truncated, tokenize, truncation_note
 from transferkit.devices import reproducible
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
@@ -95,6 +95,9 @@ def fit_texts(clf, method, source, X, y, X_unlabelled, device: torch.device) -> 
     if len(labels) < 2:
         raise TransferkitError(f"fit got one class ({plain(labels[0])!r}): there is nothing to tell apart.",
                                "give examples of at least two classes.")  # fmt: skip
+    same_names = case_twins_note(sorted({str(c).strip() for c in tgt.classes}), "y")
+    if same_names:  # case alone: names apart only by spaces are warned of already
+        warnings.warn(same_names, TransferkitWarning, stacklevel=user_stacklevel())
     shots = int(np.bincount(tgt.y).min())
     if method.needs_same_classes:
         raise TransferkitError(f"method {clf.method!r} needs source data with the target's classes (it applies, or "

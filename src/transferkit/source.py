@@ -21,6 +21,7 @@ import torch
 
 from transferkit.data import Domain
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
+from transferkit.data.splits import case_twins_note
 from transferkit.devices import resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.evaluate.source_check import source_steps, weak_source_warning
@@ -129,6 +130,9 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     if len(labels) < 2:
         raise TransferkitError(f"pretrain got one source class ({plain(labels[0])!r}): the shared layers would learn nothing.",
                                "give source examples of at least two classes.")  # fmt: skip
+    same_names = case_twins_note(sorted({str(c).strip() for c in src.classes}), "y_source")
+    if same_names:  # case alone: names apart only by spaces are warned of already
+        warnings.warn(same_names, TransferkitWarning, stacklevel=_stacklevel)
     recipe = make_recipe(src, src.input_shape, 0)
     seed = seed_from(random_state)
     xs, ys = apply_recipe(src.x, recipe).to(where), torch.from_numpy(src.y).to(where)

@@ -37,6 +37,12 @@ def test_head_on_texts_predicts_the_given_labels_and_reloads(source, tmp_path):
     assert list(again.classes_) == list(clf.classes_)
 
 
+def test_text_labels_that_differ_only_in_case_are_said(source):
+    cased = np.where(np.arange(len(LABELS)) % 4 == 0, np.char.upper(LABELS), LABELS)  # 'POS' beside 'pos'
+    with pytest.warns(UserWarning, match="y: class names that differ only in case or surrounding spaces: 'NEG' and 'neg'"):
+        tk.TransferClassifier("head", source=source, method_params={"steps": 5}).fit(TEXTS, cased)
+
+
 def test_scratch_is_the_textcnn_on_the_same_token_ids(source):
     clf = tk.TransferClassifier("scratch", source=source, method_params={"steps": 5}).fit(TEXTS, LABELS)
     assert clf.model_.config["architecture"] == "textcnn" and clf.model_.config["input_shape"] == [16]
