@@ -117,6 +117,13 @@ def test_rank_cli_sources_models_and_json(tmp_path, capsys):
     logme = [r["logme"] for r in rows]
     assert logme == sorted(logme, reverse=True) and [r["rank"] for r in rows] == list(range(1, 10))
     assert result["best"]["candidate"] != "random-init" and isinstance(result["best_beats_reference"], bool)
+    ref = max(r["logme"] for r in rows if r["reference"])
+    log_bf = result["best_log_bayes_factor_vs_reference"]
+    if result["best_beats_reference"]:  # N C (LogME_best - LogME_ref), and a weak lead is said to be one
+        assert log_bf == pytest.approx(9 * len(result["target_classes"]) * (result["best"]["logme"] - ref))
+        assert (log_bf < 3) == any("log Bayes factor of only" in w for w in result["warnings"])
+    else:
+        assert log_bf is None
 
 
 def test_rank_run_folder_candidate(tmp_path, capsys):
@@ -368,6 +375,10 @@ def test_the_best_line_says_when_the_top_source_is_below_random_weights():
     result = {"best": {"candidate": "osuleaf.npz", "cut": 1, "blocks": 2}, "best_beats_reference": False}
     assert best_line(result).endswith("(below the random-weights reference: scratch may do as well)")
     assert best_line({**result, "best_beats_reference": True}) == "best source: osuleaf.npz cut after block 1 of 2"
+    noise = {**result, "best_beats_reference": True, "best_log_bayes_factor_vs_reference": 0.17}  # a new user's 0.0037 x 15 x 3
+    assert best_line(noise).endswith("(not clearly above the random-weights reference: log Bayes factor 0.17)")
+    clear = {**noise, "best_log_bayes_factor_vs_reference": 12.0}
+    assert best_line(clear) == "best source: osuleaf.npz cut after block 1 of 2"
 
 
 def test_a_test_input_does_not_change_ranking_scores(tmp_path):

@@ -122,6 +122,11 @@ def best_line(result: dict) -> str:
     """The top candidate, said not to be a recommendation when random weights score higher."""
     best = result["best"]
     below = " (below the random-weights reference: scratch may do as well)" if result["best_beats_reference"] is False else ""
+    from transferkit.ranking.rank import CLEAR_LOG_BF
+
+    log_bf = result.get("best_log_bayes_factor_vs_reference")
+    if log_bf is not None and log_bf < CLEAR_LOG_BF:
+        below = f" (not clearly above the random-weights reference: log Bayes factor {log_bf:.2f})"
     seen = (result.get("trained_on_scored") or {}).get(best["candidate"])
     if seen:
         below += f" (optimistic: its model was fine-tuned on {seen} of the {result['labelled_examples']} examples scored)"

@@ -45,6 +45,10 @@ from transferkit.ranking.candidates import (
 
 DEFAULT_BY = "logme"
 
+# A LogME lead over random weights counts when its log Bayes factor reaches 3, "strong"
+# evidence (Kass & Raftery, JASA 1995), as auto's evidence_log_bf (methods/auto.py).
+CLEAR_LOG_BF = 3.0
+
 
 def source_candidate(
     spec: str, max_per_class: int | None = None, epochs: int | None = None, seed: int = 0,
@@ -399,11 +403,18 @@ def rank(
     beats = None if ref_best is None or best is None else bool(best[by] > ref_best)
     if beats is False:
         warnings.append(f"no source beats random weights on {by}: transfer may not help here.")
+    log_bf = None  # LogME's lead over random weights as a log Bayes factor, N C (LogME_s - LogME_r) (evidence.py)
+    if beats and by == "logme":
+        log_bf = len(lab) * len(tgt.classes) * (best[by] - ref_best)
+        if log_bf < CLEAR_LOG_BF:
+            warnings.append(f"{best['candidate']} leads random weights on logme by a log Bayes factor of only "
+                            f"{log_bf:.2f} on {len(lab)} examples (under {CLEAR_LOG_BF:g}, short of strong "
+                            "evidence): the ranking may be noise; a run against scratch will tell.")  # fmt: skip
     return {
         "target": tgt.name, "target_classes": tgt.classes, "shots": shots, "seed": seed,
         "split_seed": split_seed, "labelled_examples": int(len(lab)), "by": by, "scores": names,
         "input_size": input_size,
         "candidates": ranked, "best": best,
-        "best_beats_reference": beats, "trained_on_scored": trained_on,
+        "best_beats_reference": beats, "best_log_bayes_factor_vs_reference": log_bf, "trained_on_scored": trained_on,
         "warnings": warnings, "wall_time_s": time.perf_counter() - start,
     }  # fmt: skip
