@@ -89,16 +89,17 @@ def test_protocol_lora_bitfit_checkpoints_reload_identically(target_npz, tmp_pat
 
     methods = [{"scratch": {"steps": 5}}, {"head": {"steps": 20}},
                {"lora": {"probe_steps": 10, "steps": 3, "bn": "frozen"}},  # bn: train on 9 images ends above the
-               {"bitfit": {"probe_steps": 10, "steps": 30}}]  # probe's loss, and the probe guard keeps the probe  # fmt: skip
+               {"bitfit": {"probe_steps": 10, "steps": 30}},  # probe's loss, and the probe guard keeps the probe
+               "prototypes", "transductive"]  # fmt: skip
     said: list[str] = []
     result = run_protocol(validate(experiment(target_npz, methods)), progress=said.append)
     assert "source seed=0: no source validation" in said[0]  # not "val acc nan"
     records = {r.method: r for r in result.records}
-    assert set(records) == {"scratch", "head", "lora", "bitfit"}
+    assert set(records) == {"scratch", "head", "lora", "bitfit", "prototypes", "transductive"}
     assert records["scratch"].model.config["architecture"] == "cnn"  # scratch: a small model, same inputs
     full = 4 * records["head"].footprint["total_params"]  # float32 bytes of the whole model
     x = torch.rand(6, *INPUT)
-    for name in ("head", "lora", "bitfit"):
+    for name in ("head", "lora", "bitfit", "prototypes", "transductive"):  # prototypes: 90 MB each for MiniLM before
         rec = records[name]
         assert rec.footprint["trainable_params"] < 0.02 * rec.footprint["total_params"], name
         assert rec.footprint["checkpoint_bytes"] < 0.05 * full, name

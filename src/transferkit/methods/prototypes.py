@@ -29,6 +29,7 @@ from transferkit.errors import TransferkitError
 from transferkit.fewshot.features import center_normalize, centring_mean, check_episode, class_means
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.models import TransferModel
+from transferkit.models.adapters import mark_frozen
 from transferkit.models.specific import build_specific
 from transferkit.train.supervised import extract_features
 
@@ -115,6 +116,7 @@ def prototype_model(
         shift: (D,) added after the first normalisation, or None.
     """
     n_classes, dim = weight.shape
+    mark_frozen(model)  # shared layers as in the source: on a pretrained one the checkpoint is the head (90 MB less)
     device = next(model.shared.parameters()).device
     head = build_specific(dim, n_classes, kind="normalised").to(device)
 
