@@ -72,6 +72,12 @@ class TargetConfig(DataConfig):
     test_fraction: float = Field(0.3, gt=0, lt=1)
     split_seed: int = 0
 
+    @field_validator("shots", mode="before")
+    @classmethod
+    def _one_k(cls, v):
+        """``shots: 5`` is one k, as ``shots: [5]`` (a list is what several take)."""
+        return [v] if isinstance(v, int) and not isinstance(v, bool) else v
+
     @field_validator("shots")
     @classmethod
     def _shots(cls, v: list[int]) -> list[int]:

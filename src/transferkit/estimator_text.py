@@ -51,9 +51,13 @@ def read_texts(X, what: str, training: bool) -> list[str]:
     if isinstance(X, str):
         raise TransferkitError(f"{what} is one string, not a list of texts.", f"pass a list: [{what}].")
     X = as_array(X)
-    if hasattr(X, "columns"):  # a DataFrame: which column?
-        raise TransferkitError(f"{what} is a table; the text encoder reads one text per example.",
-                               f"pass its text column, e.g. {what}['text'].")  # fmt: skip
+    if hasattr(X, "columns") and len(X.columns) == 1:  # a table of one column: its texts
+        X = X.iloc[:, 0]
+    elif hasattr(X, "columns"):  # which column?
+        texts = [str(c) for c in X.columns if X[c].map(lambda v: isinstance(v, str)).all()] if len(X) else []
+        column = texts[0] if texts else str(X.columns[0])
+        raise TransferkitError(f"{what} is a table of {len(X.columns)} columns; the text encoder reads one text per "
+                               "example.", f"pass its text column, e.g. {what}[{column!r}].")  # fmt: skip
     texts = X.tolist() if hasattr(X, "tolist") else list(X)
     if texts and isinstance(texts[0], list):
         raise TransferkitError(f"{what} has rows of several values; the text encoder reads one text per example.",

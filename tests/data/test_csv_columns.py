@@ -252,6 +252,14 @@ def test_spaces_around_labels_do_not_make_classes_in_a_csv_or_npz(tmp_path):
     with pytest.raises(TransferkitError, match=r"y has shape \(4, 1\), a column, not a 1-D array of labels") as e:
         load_domain(str(tmp_path / "column.npz"))  # was "y has shape (4, 1) but x has 4 examples"
     assert "(y.ravel())" in e.value.fix
+    np.savez(tmp_path / "turned.npz", x=np.zeros((128, 4)), y=np.asarray([0, 1, 0, 1]))  # (D, N): a series per column
+    with pytest.raises(TransferkitError, match=r"y has shape \(4,\) but x has 128 examples") as e:
+        load_domain(str(tmp_path / "turned.npz"))
+    assert "has as many columns as y has labels" in e.value.fix and "store x.T" in e.value.fix
+    (tmp_path / "texts.tab").write_text("text\tlabel\ngood\ta\n")
+    with pytest.raises(TransferkitError, match="unsupported file type '.tab'") as e:
+        load_domain(str(tmp_path / "texts.tab"))
+    assert ".tsv" in e.value.fix and ".jsonl" in e.value.fix
     np.savez(tmp_path / "empty.npz", x=x, y=np.asarray(["a", " ", "a", "b"]))
     with pytest.raises(TransferkitError, match=r"1 label\(s\) in y are empty \(the first at index 1\)"):
         load_domain(str(tmp_path / "empty.npz"))

@@ -8,6 +8,7 @@ import torch
 
 from tests.conftest import tiny_experiment
 from transferkit.config import load_config
+from transferkit.errors import TransferkitError
 from transferkit.evaluate.protocol import run_protocol
 from transferkit.methods import METHODS, Method, Params, register_method
 
@@ -100,6 +101,15 @@ def test_overrides_do_not_change_the_callers_dict():
     raw = {"target": {"data": "optdigits", "shots": [5]}, "methods": ["head"]}
     cfg = load_config(None, ["target.shots=[2]"], raw)
     assert cfg.target.shots == [2] and raw["target"]["shots"] == [5]
+
+
+@pytest.mark.parametrize(("given", "read"), [(5, [5]), ([5, 1, 5], [1, 5])])
+def test_one_k_may_be_written_without_a_list(given, read):
+    """`shots: 5` was refused with 'should be a valid list' (a new user's first experiment file)."""
+    cfg = load_config(None, raw={**tiny_experiment("s.npz", "t.npz"), "target": {"data": "t.npz", "shots": given}})
+    assert cfg.target.shots == read
+    with pytest.raises(TransferkitError):
+        load_config(None, raw={**tiny_experiment("s.npz", "t.npz"), "target": {"data": "t.npz", "shots": True}})
 
 
 def test_the_target_recipe_never_looks_at_test_inputs(image_npz, monkeypatch):

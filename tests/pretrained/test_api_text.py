@@ -43,6 +43,16 @@ def test_text_labels_that_differ_only_in_case_are_said(source):
         tk.TransferClassifier("head", source=source, method_params={"steps": 5}).fit(TEXTS, cased)
 
 
+def test_a_table_of_one_text_column_is_read_and_a_wider_one_names_its_text_column(source):
+    pd = pytest.importorskip("pandas")
+    table = pd.DataFrame({"id": range(len(TEXTS)), "body": TEXTS})
+    with pytest.raises(TransferkitError, match="X is a table of 2 columns") as e:
+        tk.TransferClassifier("head", source=source).fit(table, LABELS)
+    assert "X['body']" in e.value.fix  # it said X['text'], a column this table does not have
+    clf = tk.TransferClassifier("head", source=source, method_params={"steps": 5}).fit(table[["body"]], LABELS)
+    assert clf.predict(pd.DataFrame({"body": ["works great"]})).shape == (1,)
+
+
 def test_scratch_is_the_textcnn_on_the_same_token_ids(source):
     clf = tk.TransferClassifier("scratch", source=source, method_params={"steps": 5}).fit(TEXTS, LABELS)
     assert clf.model_.config["architecture"] == "textcnn" and clf.model_.config["input_shape"] == [16]

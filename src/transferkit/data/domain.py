@@ -169,10 +169,13 @@ def validate_arrays(x: np.ndarray, y: np.ndarray, classes: list[str], name: str)
     check_not_one_hot(y, len(x), name)
     if y.ndim != 1 or len(y) != len(x):
         column = y.ndim == 2 and y.shape == (len(x), 1)  # one label per example, in a column
+        turned = y.ndim == 1 and x.ndim == 2 and x.shape[1] == len(y)  # x stored (D, N): one column per example
         raise TransferkitError(
             f"{name}: y has shape {y.shape}" + (", a column, not a 1-D array of labels." if column
                                                 else f" but x has {len(x)} examples."),
-            "give one label per example: y as a 1-D array as long as x" + (" (y.ravel())." if column else "."),
+            "give one label per example: y as a 1-D array as long as x" + (" (y.ravel())." if column else
+            f"; x of shape {x.shape} has as many columns as y has labels: if each column is an example, store x.T."
+            if turned else "."),
         )  # fmt: skip
     if not np.issubdtype(y.dtype, np.integer):
         raise TransferkitError(f"{name}: labels must be integers, got dtype {y.dtype}.", "store y as integer class indices 0..C-1.")

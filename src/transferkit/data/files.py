@@ -44,7 +44,9 @@ def load_file(path: str | Path, label_column: str = "label", text_column: str = 
     if suffix in (".csv", ".tsv"):
         return load_csv(p, label_column)
     raise TransferkitError(
-        f"{p}: unsupported file type {p.suffix!r}.", "use a .npz, a .csv or an image folder."
+        f"{p}: unsupported file type {p.suffix!r}.",
+        "use a .npz, a .csv/.tsv or an image folder; texts: .txt (label<TAB>text), .jsonl or a .csv/.tsv with a text "
+        "column (a tab-separated file of another name: rename it .tsv).",
     )
 
 
