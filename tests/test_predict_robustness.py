@@ -350,7 +350,7 @@ def test_texts_that_are_empty_or_not_strings(tmp_path):
     with pytest.raises(TransferkitError, match=r"line 2: 'text' is 5, not a text"):  # was: "has no text in 'text'"
         load_text_inputs(tmp_path / "c.jsonl")
     (tmp_path / "p.csv").write_text('id,text\n1,"Great value"\n2,\n')
-    with pytest.warns(TransferkitWarning, match=r"1 input\(s\) have no text \(rows 1\)"):
+    with pytest.warns(TransferkitWarning, match=r"1 input\(s\) have no text \(rows 1, counting from 0 as the predictions. input column does\)"):
         texts, names = load_text_inputs(tmp_path / "p.csv")
     assert texts == ["Great value", ""] and names == ["0", "1"]
 

@@ -183,6 +183,10 @@ def test_the_copies_note_counts_inputs_under_two_classes_and_texts_group_up_to_c
     note = split_copies_note(groups, np.array([0, 0, 0, 1, 1]))
     assert note.startswith("2 of the target's 5 examples are exact copies of others (2 inputs repeated, 1 of them under more than one class)")
     assert split_copies_note(np.arange(5), np.zeros(5, dtype=int)) is None
+    one = split_copies_note(np.array([0, 0, 1, 2]), np.array([0, 0, 1, 1]))  # it said "1 of ... examples are exact copies"
+    assert one.startswith("1 of the target's 4 examples is an exact copy of another (1 input repeated)")
+    assert split_copies_note(np.array([0, 0, 1]), np.array([0, 0, 1]), texts=True).startswith(
+        "1 of the target's 3 examples is a copy of another, up to case and spacing")
     texts = TextDomain("t", ["great", "great", " Great ", "bad", "not  bad", "not bad!"], np.array([1, 1, 1, 0, 1, 1]),
                        ["neg", "pos"])  # fmt: skip
     assert input_groups(texts).tolist() == [0, 0, 0, 1, 2, 3]  # case and spacing aside; punctuation counts

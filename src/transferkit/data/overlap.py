@@ -93,9 +93,11 @@ def split_copies_note(groups: np.ndarray, y: np.ndarray, role: str = "target", t
             labels.setdefault(g, set()).add(c)
     mixed = sum(len(names) > 1 for names in labels.values())
     both = f", {mixed} of them under more than one class" if mixed else ""
-    kind = "copies of others, up to case and spacing" if texts else "exact copies of others"
+    one = copies == 1
+    kind = ("a copy of another" if one else "copies of others") + (", up to case and spacing" if texts else "")
+    kind = kind if texts else ("an exact copy of another" if one else "exact copies of others")
     inputs = int(repeated.sum())
-    return (f"{copies} of the {role}'s {len(groups)} examples are {kind} ({inputs} input{'s' * (inputs > 1)} "
+    return (f"{copies} of the {role}'s {len(groups)} examples {'is' if one else 'are'} {kind} ({inputs} input{'s' * (inputs > 1)} "
             f"repeated{both}); each input's copies were kept on one side of the test split, so no test example is "
             "a copy of a training one.")
 

@@ -74,7 +74,7 @@ def make_test_split(
         if len(idx) < 2:
             twin = case_twin(classes, int(c))
             raise TransferkitError(
-                f"class {name} has {len(idx)} example: too few to split into test and pool"
+                f"target class {name} has {len(idx)} example: too few to split into test and pool"
                 + (f"; {name} and {twin!r} differ only in case." if twin else "."),
                 f"write {twin!r} for those labels too, if they are one class." if twin
                 else "give every class at least 2 examples (better 10+).",

@@ -344,8 +344,10 @@ def load_text_inputs(
         raise TransferkitError(f"{p}: there are no inputs (0 texts).", "give at least one text to predict.")
     empty = [n for t, n in zip(texts, names, strict=True) if t is None or not t.strip()]
     if empty:  # a CSV's empty cell (a .txt skips blank lines): its prediction reflects no text at all
-        warnings.warn(f"{p}: {len(empty)} input(s) have no text (rows {', '.join(empty[:5])}"
-                      f"{', ...' if len(empty) > 5 else ''}); their predictions are about no text at all.",
+        said = ", ".join(empty[:5]) + (", ..." if len(empty) > 5 else "")
+        by_row = not id_column and not empty[0].startswith("line ")  # a CSV's rows; .jsonl lines are named so
+        named = f"rows {said}, counting from 0 as the predictions' input column does" if by_row else said
+        warnings.warn(f"{p}: {len(empty)} input(s) have no text ({named}); their predictions are about no text at all.",
                       TransferkitWarning, stacklevel=3)  # fmt: skip
         texts = [t if t is not None else "" for t in texts]
     return texts, names
