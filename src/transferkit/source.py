@@ -130,6 +130,8 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     if len(labels) < 2:
         raise TransferkitError(f"pretrain got one source class ({plain(labels[0])!r}): the shared layers would learn nothing.",
                                "give source examples of at least two classes.")  # fmt: skip
+    if names is not None and not src.is_image:
+        src.meta.setdefault("columns", [str(n) for n in names])  # a target's named columns are then matched, not positional
     same_names = case_twins_note(sorted({str(c).strip() for c in src.classes}), "y_source")
     if same_names:  # case alone: names apart only by spaces are warned of already
         warnings.warn(same_names, TransferkitWarning, stacklevel=_stacklevel)

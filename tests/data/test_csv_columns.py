@@ -263,3 +263,23 @@ def test_spaces_around_labels_do_not_make_classes_in_a_csv_or_npz(tmp_path):
     np.savez(tmp_path / "empty.npz", x=x, y=np.asarray(["a", " ", "a", "b"]))
     with pytest.raises(TransferkitError, match=r"1 label\(s\) in y are empty \(the first at index 1\)"):
         load_domain(str(tmp_path / "empty.npz"))
+
+
+def test_named_target_columns_beside_a_nameless_source_are_said_to_be_read_by_position():
+    """run read a CSV target's named columns by position beside an .npz source without a word
+    (predict warned of the same); a new user's series files."""
+    pd = pytest.importorskip("pandas")
+    from transferkit import TransferClassifier, pretrain
+
+    x, y = np.random.default_rng(0).normal(size=(60, 5)), np.arange(60) % 2
+    src = pretrain(x, y, epochs=1)  # arrays: no column names
+    with pytest.warns(UserWarning, match=r"target: its columns have names and the source's have none \(an .npz or an "
+                      r"array\), so they are read by position, in the order t0, t1, t2, t3, \.\.\. \(5 columns\)"):
+        TransferClassifier("scratch", source=src, method_params={"steps": 2}).fit(
+            pd.DataFrame(x[:20], columns=[f"t{i}" for i in range(5)]), y[:20])
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")  # names on both sides: matched by name, nothing to say of positions
+        named = pretrain(pd.DataFrame(x, columns=list("abcde")), y, epochs=1)
+        TransferClassifier("scratch", source=named, method_params={"steps": 2}).fit(
+            pd.DataFrame(x[:20], columns=list("abcde")), y[:20])
+    assert not [w for w in seen if "read by position" in str(w.message)]

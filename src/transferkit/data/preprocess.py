@@ -233,6 +233,12 @@ def make_recipe(
         ref = source if source is not None else domain
         # a source without names (an .npz) reads the target's columns in their order: their names, if any, are the model's
         named = ref.meta.get("columns") or domain.meta.get("columns")
+        if source is not None and source is not domain and not source.meta.get("columns") and domain.meta.get("columns"):
+            cols = [str(c) for c in domain.meta["columns"]]
+            order = ", ".join(cols[:4]) + (f", ... ({len(cols)} columns)" if len(cols) > 4 else "")
+            warnings.warn(f"{domain.name}: its columns have names and the source's have none (an .npz or an array), "
+                          f"so they are read by position, in the order {order}: check that it is the source's.",
+                          TransferkitWarning, stacklevel=2)  # fmt: skip
         if source is not None and source is not domain:
             _warn_outside_range(domain, source)
         return Recipe(ref.value_range, tuple(shape), 0, columns=tuple(named) if named else None,

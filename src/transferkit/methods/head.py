@@ -35,7 +35,7 @@ from typing import Literal
 
 from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
-from transferkit.errors import TransferkitWarning
+from transferkit.errors import TransferkitWarning, user_stacklevel
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.methods.finetune import start_from_source
 from transferkit.models import TransferModel
@@ -97,5 +97,5 @@ def record_l2(model: TransferModel, choice, n_classes: int, n: int) -> None:
             f"examples) leaves its probabilities near uniform (held-out cross-entropy {loss:.2f}; guessing "
             f"uniformly: ln {n_classes} = {uniform:.2f}). Its predicted classes stand; do not read its "
             "probabilities as confidences (regularization: weight_decay gives sharper ones).",
-            TransferkitWarning, stacklevel=3,
+            TransferkitWarning, stacklevel=user_stacklevel(),
         )  # fmt: skip
