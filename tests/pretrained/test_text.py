@@ -237,6 +237,8 @@ def test_rank_scores_a_text_target_on_a_text_encoder(reviews_jsonl, tmp_path, mo
         rank(str(reviews_jsonl), shots=3, pretrained=["mobilenet_v2_imagenet"], test_fraction=0.4)
     short = rank(str(reviews_jsonl), shots=3, pretrained=[MINILM], test_fraction=0.4, input_size=3, reference=False)
     assert short["input_size"] == 3 and short["candidates"][0]["logme"] != rows[MINILM]["logme"]  # 3 tokens read
+    cut = [w for w in short["warnings"] if "longer than the 3 tokens" in w]  # said, as run and predict say it
+    assert len(cut) == 1 and "labelled texts scored" in cut[0] and "--input-size sets the length" in cut[0]
     with pytest.raises(TransferkitError, match="input size 300 is more tokens than .* reads \\(256\\)"):
         rank(str(reviews_jsonl), shots=3, pretrained=[MINILM], test_fraction=0.4, input_size=300)
 

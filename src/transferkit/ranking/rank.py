@@ -99,7 +99,7 @@ def pretrained_candidate(name: str, labelled, pad: int | str = "auto", pool=None
     size and normalisation for images. The model's head is untrained, so it is marked as
     having no source head: LEEP and NCE stay empty for it.
     """
-    from transferkit.data.text import TextDomain, tokenize
+    from transferkit.data.text import TextDomain, count_truncated, tokenize, truncation_note
     from transferkit.models.pretrained import load_base
     from transferkit.train.pretrained_source import build_pretrained_model
 
@@ -127,6 +127,10 @@ def pretrained_candidate(name: str, labelled, pad: int | str = "auto", pool=None
                                    f"give an input size of at most {longest}, or leave it out.")  # fmt: skip
         shape: tuple[int, ...] = (size or longest,)
         x = tokenize(encoder.tokenizer, labelled.texts, shape[0])
+        note = truncation_note(count_truncated(encoder.tokenizer, labelled.texts, shape[0]), len(labelled.texts),
+                               shape[0], "labelled texts scored", "--input-size")  # as run and predict say it
+        if note:
+            warnings.warn(note, TransferkitWarning, stacklevel=2)
     else:
         shape = tuple(spec.input_size) if size is None else (spec.input_size[0], size, size)
         x = apply_recipe(labelled.x, make_recipe(pool if pool is not None else labelled, shape, 0 if pad == "auto" else pad))
