@@ -193,3 +193,19 @@ def test_inputs_elsewhere_reach_the_model_one_batch_at_a_time():
     x = torch.rand(5, 1, 12, 12)  # on the CPU, as predict's inputs are: never all on the GPU at once
     assert predict_proba(model, x, batch_size=2).shape == (5, 3)
     assert predict_proba(model, x).device.type == extract_features(model, x).device.type == "meta"
+
+
+def test_a_loaded_classifier_does_not_keep_the_device_it_was_fitted_on(tmp_path):
+    """Fitted with device='cuda' and loaded on a CPU machine, it said 'cuda' and its clone refused to fit."""
+    import json
+
+    from sklearn.base import clone
+
+    x, y = np.random.RandomState(0).rand(30, 4), np.arange(30) % 3
+    TransferClassifier("scratch", device="cpu", method_params={"steps": 2}).fit(x, y).save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m.json").read_text())
+    assert "device" not in meta["estimator"]
+    meta["estimator"]["device"] = "cuda"  # as a file saved before it was left out
+    (tmp_path / "m.json").write_text(json.dumps(meta))
+    loaded = TransferClassifier.load(tmp_path / "m")
+    assert loaded.device == "auto" and clone(loaded).fit(x, y).model_.device.type in ("cpu", "cuda")

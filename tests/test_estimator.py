@@ -852,6 +852,12 @@ def test_score_with_labels_of_another_type_is_one_clear_error():
     assert 0 <= by_number.score(x, list(y)) <= 1
 
 
+@pytest.mark.parametrize("value", [np.array(5.0), torch.tensor(1.0)])
+def test_one_value_as_x_is_named_as_such(value):
+    with pytest.raises(TransferkitError, match="X is a single value"):  # the text check's len() raised a TypeError
+        TransferClassifier("scratch").fit(value, [0])
+
+
 @pytest.mark.parametrize("with_source", [False, True])
 def test_texts_without_a_text_encoder_point_to_one(with_source):
     """It said 'encode text or category columns as numbers first'."""

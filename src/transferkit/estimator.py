@@ -483,6 +483,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         classifier predicts; it does not transfer again)."""
         params = self.get_params()
         params.pop("source")
+        params.pop("device")  # where it was fitted says nothing of where it is loaded (load: the CPU, device auto)
         return params
 
     @classmethod
@@ -500,7 +501,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         meta = json.loads(model_file(path, ".json").read_text())
         params = meta.get("estimator") or {k: meta[k] for k in ("method", "seed") if meta.get(k) is not None}
         params = {"random_state" if k == "seed" else k: v for k, v in params.items()}  # a run's model: its method, seed
-        clf = cls(**{k: v for k, v in params.items() if k in cls().get_params()})
+        clf = cls(**{k: v for k, v in params.items() if k in cls().get_params() and k != "device"})
         clf.classes_ = np.asarray(meta.get("labels", model.classes), dtype=meta.get("labels_dtype"))
         clf.class_names_ = model.classes
         if meta["recipe"].get("kind") == "text":  # texts: the tokenizer's recipe, nothing about arrays

@@ -54,8 +54,8 @@ def read_texts(X, what: str, training: bool) -> list[str]:
     if hasattr(X, "columns") and len(X.columns) == 1:  # a table of one column: its texts
         X = X.iloc[:, 0]
     elif hasattr(X, "columns"):  # which column?
-        texts = [str(c) for c in X.columns if X[c].map(lambda v: isinstance(v, str)).all()] if len(X) else []
-        column = texts[0] if texts else str(X.columns[0])
+        share = [X.iloc[:, j].map(lambda v: isinstance(v, str)).mean() if len(X) else 0.0 for j in range(X.shape[1])]
+        column = str(X.columns[int(np.argmax(share))])  # the column with the most texts (by position: names may repeat)
         raise TransferkitError(f"{what} is a table of {len(X.columns)} columns; the text encoder reads one text per "
                                "example.", f"pass its text column, e.g. {what}[{column!r}].")  # fmt: skip
     texts = X.tolist() if hasattr(X, "tolist") else list(X)

@@ -164,7 +164,7 @@ def refuse_texts(X, what: str = "X_source", reader: str = "pretrain trains a net
         return
     if hasattr(X, "columns") or hasattr(X, "nnz"):  # a DataFrame (columns of text are a table's problem), sparse
         return
-    if not len(X):
+    if getattr(X, "ndim", 1) == 0 or not len(X):  # one value: as_inputs names it
         return
     first = X.iloc[0] if hasattr(X, "iloc") else X[0]
     if not isinstance(first, str):

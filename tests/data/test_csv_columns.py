@@ -182,6 +182,11 @@ def test_an_unnamed_index_column_is_refused_and_a_named_one_warned_of(tmp_path):
     (tmp_path / "id1000.csv").write_text("id,f,label\n" + "\n".join(ids) + "\n")
     with pytest.warns(UserWarning, match=r"column 'id' counts up by one from row to row, as an id does \(1000\.\.1029\)"):
         load_domain(str(tmp_path / "id1000.csv"))
+    for first in ("inf", "nan"):  # a non-finite first value: the NaN/Inf error, not a crash in the id rule
+        bad = [f"{first},0.5,0"] + [f"{i},{i % 3 + 0.5},{i % 2}" for i in range(1, 30)]
+        (tmp_path / "bad.csv").write_text("f1,f2,label\n" + "\n".join(bad) + "\n")
+        with pytest.raises(TransferkitError, match="NaN or Inf"):
+            load_domain(str(tmp_path / "bad.csv"))
     steps = [f"{1000 + 2 * i},{i % 3 + 0.5},{i % 2}" for i in range(30)]  # steps of two: a measurement, not an id
     (tmp_path / "even.csv").write_text("t,f,label\n" + "\n".join(steps) + "\n")
     with warnings.catch_warnings():

@@ -49,6 +49,13 @@ def test_a_table_of_one_text_column_is_read_and_a_wider_one_names_its_text_colum
     with pytest.raises(TransferkitError, match="X is a table of 2 columns") as e:
         tk.TransferClassifier("head", source=source).fit(table, LABELS)
     assert "X['body']" in e.value.fix  # it said X['text'], a column this table does not have
+    gappy = pd.DataFrame({"id": range(len(TEXTS)), "body": [None, *TEXTS[1:]]})  # one missing text: still the texts
+    with pytest.raises(TransferkitError, match="X is a table of 2 columns") as e:
+        tk.TransferClassifier("head", source=source).fit(gappy, LABELS)
+    assert "X['body']" in e.value.fix
+    twice = pd.DataFrame([[t, t, 1] for t in TEXTS], columns=["t", "t", "n"])  # repeated names: no crash
+    with pytest.raises(TransferkitError, match="X is a table of 3 columns"):
+        tk.TransferClassifier("head", source=source).fit(twice, LABELS)
     clf = tk.TransferClassifier("head", source=source, method_params={"steps": 5}).fit(table[["body"]], LABELS)
     assert clf.predict(pd.DataFrame({"body": ["works great"]})).shape == (1,)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import re
 import warnings
@@ -544,12 +545,13 @@ def _counts_up(values: list[str]) -> bool:
     an id or index with any start."""
     if len(values) < 2 or not (_is_number(values[0]) and _is_number(values[1])):
         return False
+    start = float(values[0])
+    if not math.isfinite(start) or start != int(start) or float(values[1]) != start + 1:
+        return False  # most numeric columns end here, before the whole column is read
     try:
-        ints = [float(v) for v in values]
+        return all(float(v) == start + i for i, v in enumerate(values))
     except ValueError:
         return False
-    start = ints[0]
-    return start == int(start) and ints == [start + i for i in range(len(ints))]
 
 
 def check_index_columns(path: Path, header: list[str], body: list[list[str]], label: int | set[int]) -> None:

@@ -190,7 +190,9 @@ class TransferModel(nn.Module):
         """This model if it is on ``device``, else a copy there: ``.to`` moves a module in place,
         and a source model is shared, read-only, by every estimator that transfers from it."""
         want, here = torch.device(device), self.device
-        same = here.type == want.type and want.index in (None, here.index)  # "cuda" is where "cuda:0" is
+        if want.type == "cuda" and want.index is None:  # "cuda": the current GPU, where .to("cuda") would put data
+            want = torch.device("cuda", torch.cuda.current_device())
+        same = here.type == want.type and want.index in (None, here.index)
         return self if same else self.copy().to(want)
 
     # --- persistence -------------------------------------------------------------
