@@ -489,3 +489,30 @@ def test_predict_warns_of_inputs_of_the_other_polarity(tmp_path, capsys):
         Image.fromarray(np.uint8(255 * img / img.max())).save(folder / f"{i}.png")
     assert main(["predict", str(tmp_path / "run"), str(folder)]) == 0
     assert "scans: 6 of the 6 input images are dark on a light background" in capsys.readouterr().err
+
+
+def test_predict_says_how_it_flattens_arrays_given_to_a_vector_model(tmp_path):
+    """(N, 6, 100) series given to a model of 600 features were flattened without a word; (N, 1, L)
+    is L values in a row, flattened as they are (a new user's UCR trial)."""
+    import warnings
+
+    from transferkit import api
+    from transferkit.predict import predict
+
+    rng = np.random.default_rng(0)
+    for name in ("s", "t"):
+        np.savez(tmp_path / f"{name}.npz", x=rng.normal(size=(60, 12)).astype(np.float32), y=np.arange(60) % 3)
+    api.run({"name": "vec", "source": {"data": str(tmp_path / "s.npz"), "epochs": 1},
+             "target": {"data": str(tmp_path / "t.npz"), "shots": [3]}, "methods": [{"scratch": {"steps": 2}}],
+             "seeds": 1}, out=tmp_path / "run", progress=False)  # fmt: skip
+    x = rng.normal(size=(4, 12)).astype(np.float32)
+    np.savez(tmp_path / "grid.npz", x=x.reshape(4, 3, 4))
+    with pytest.warns(UserWarning, match=r"its examples are 3x4 arrays; the model reads vectors of 12 features, so each "
+                      r"is flattened row by row"):  # fmt: skip
+        grid = predict(tmp_path / "run", tmp_path / "grid.npz")
+    np.savez(tmp_path / "row.npz", x=x[:, None, :])
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        row = predict(tmp_path / "run", tmp_path / "row.npz")
+    assert not [w for w in seen if "flattened" in str(w.message)]
+    assert [r["class_index"] for r in row] == [r["class_index"] for r in grid]

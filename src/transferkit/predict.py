@@ -495,6 +495,11 @@ def predict(
             note = channels_note(x, trained, recipe.shape[0], str(inputs)) if trained is not None and len(recipe.shape) == 3 else None
             if note:
                 warn(note)
+            dims = [d for d in x.shape[1:] if d != 1]  # (N, 1, L) is L values in a row: flattened as they are
+            if len(recipe.shape) == 1 and len(dims) > 1:  # (N, 6, 100) for 600 features: in which order?
+                warn(f"{inputs}: its examples are {'x'.join(map(str, dims))} arrays; the model reads vectors of "
+                     f"{recipe.shape[0]} features, so each is flattened row by row: check that the run's examples "
+                     "were laid out so (or store x as (N, D)).")  # fmt: skip
             t = apply_recipe(x, recipe)
             if len(recipe.shape) == 3:
                 _polarity(t, recipe, meta, str(inputs), warn)
