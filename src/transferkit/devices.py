@@ -4,7 +4,9 @@
 ``TransferClassifier``: ``auto`` (a GPU when torch sees one, else the CPU), ``cpu`` or
 ``cuda``. ``reproducible`` holds around every training: on a GPU, cuDNN otherwise picks its
 kernels by timing them (``benchmark``) and may use ones that add in a varying order, so one
-seed could give two results. It changes nothing on the CPU.
+seed could give two results. It changes nothing on the CPU. One CUDA op has no deterministic
+kernel at all, adaptive average pooling's backward (the ``cnn``'s), so a GPU rerun agrees only
+to the last bits (docs/config.md; measured on an H200 in BENCHMARKS.md, "On a GPU").
 """
 
 from __future__ import annotations
