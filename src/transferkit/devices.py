@@ -23,6 +23,13 @@ from transferkit.errors import TransferkitError
 P, R = ParamSpec("P"), TypeVar("R")
 
 
+def device_of(module: torch.nn.Module) -> torch.device:
+    """Where ``module`` computes: its first parameter's device (the CPU for one without any)."""
+    for p in module.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

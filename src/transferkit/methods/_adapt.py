@@ -36,6 +36,7 @@ from transferkit.adaptation.domain_bn import (
     estimate_target_stats,
 )
 from transferkit.adaptation.selection import SelectionData, collapse_note, score_checkpoint, top_share
+from transferkit.devices import device_of
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.methods.base import Params, TransferTask
 from transferkit.models import TransferModel
@@ -125,7 +126,7 @@ def adapt(
     if domain_bn:
         estimate_target_stats(model, _subset(x_target_all, 2048, gen))
     # terms build their layers (discriminators, random maps) on the CPU, with its draws; they train where the model is
-    device = next(model.parameters()).device
+    device = device_of(model)
     terms = [term.to(device) if isinstance(term, torch.nn.Module) else term for term in make_terms(model)]
     strong = any(getattr(term, "needs_strong_view", False) for term in terms)
     extra = [q for term in terms for q in term.parameters()]

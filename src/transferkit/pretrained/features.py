@@ -19,14 +19,9 @@ import torch
 from torch import nn
 
 from transferkit.atomic import write_atomic
+from transferkit.devices import device_of
 from transferkit.paths import cache_dir, numeric_context
 from transferkit.pretrained.spec import PretrainedSpec
-
-
-def _device_of(model: nn.Module) -> torch.device:
-    for p in model.parameters():
-        return p.device
-    return torch.device("cpu")
 
 
 def extract_features(
@@ -52,7 +47,7 @@ def extract_features(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    device = _device_of(model)
+    device = device_of(model)
     was_training = model.training
     model.eval()
     out: list[torch.Tensor] = []
@@ -117,7 +112,7 @@ def cached_features(
         (N, D) float32 features on the CPU; identical on a cache hit.
     """
     parts = json.dumps(list(key_parts), sort_keys=True, default=str)
-    device = next((t.device for t in model.parameters()), torch.device("cpu"))  # where the features are computed
+    device = device_of(model)  # where the features are computed
     context = json.dumps({**numeric_context(device), "batch_size": batch_size}, sort_keys=True)
     key = hashlib.sha256(
         "\n".join(
@@ -185,7 +180,7 @@ def encode_texts(
         raise TypeError("texts must be a sequence of strings, not one string; wrap it in a list")
     tokenizer = tokenizer if tokenizer is not None else encoder.tokenizer
     max_length = max_length or getattr(encoder, "max_length", None) or 512
-    device = _device_of(encoder)
+    device = device_of(encoder)
     was_training = encoder.training
     encoder.eval()
     out: list[torch.Tensor] = []

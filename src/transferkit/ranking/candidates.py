@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from transferkit.devices import device_of
 from transferkit.errors import TransferkitError
 from transferkit.models import TransferModel
 from transferkit.ranking._registry import SCORES, get_score
@@ -105,7 +106,7 @@ def cut_features(model: TransferModel, x: torch.Tensor, cut: int, max_dim: int =
         raise TransferkitError(f"cut point {cut} is outside 0..{model.num_blocks}.", "use a block count of the model.")
     was = model.training
     model.eval()
-    device = next(model.parameters()).device  # each batch goes to the model: x may be on another device
+    device = device_of(model)  # each batch goes to the model: x may be on another device
     out = [pooled(model.shared(model.normalise(x[i : i + 512].to(device)), upto=cut), max_dim)
            for i in range(0, len(x), 512)]  # fmt: skip
     model.train(was)
@@ -116,7 +117,7 @@ def cut_features(model: TransferModel, x: torch.Tensor, cut: int, max_dim: int =
 def source_probs(model: TransferModel, x: torch.Tensor) -> np.ndarray:
     """(N, Cs) softmax of the source head on the target inputs."""
     model.eval()
-    device = next(model.parameters()).device
+    device = device_of(model)
     logits = torch.cat([model(x[i : i + 512].to(device)) for i in range(0, len(x), 512)])
     return F.softmax(logits.double(), dim=1).cpu().numpy()
 
@@ -128,7 +129,7 @@ def random_reference(model: TransferModel, seed: int = 0) -> TransferModel:
     The weights are drawn on the CPU, so a model on a GPU gets the same reference as on the
     CPU; only the CPU generator is seeded (``torch.manual_seed`` would reseed the GPU's too).
     """
-    device = next(model.parameters()).device
+    device = device_of(model)
     ref = model.copy().cpu()
     gen_state = torch.random.get_rng_state()
     torch.random.default_generator.manual_seed(seed)

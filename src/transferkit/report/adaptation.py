@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from transferkit.devices import device_of
 from transferkit.models.transfer_model import BN_TYPES
 from transferkit.report.plots import _plt, save_figure
 
@@ -47,7 +48,7 @@ PAD_FEW = 50  # fewer examples on one side: the report says the distances are ro
 def domain_features(model, x: torch.Tensor, restat: bool = False, batch_size: int = 512) -> np.ndarray:
     """Shared-layer features (N, D), computed where ``model`` is (``x`` may be elsewhere);
     ``restat`` re-estimates BatchNorm statistics on ``x`` first."""
-    x = x.to(next(model.parameters()).device)
+    x = x.to(device_of(model))
     if restat:
         model = model.copy()
         for m in model.modules():

@@ -20,6 +20,7 @@ import json
 import torch
 
 from transferkit.atomic import write_atomic
+from transferkit.devices import device_of
 from transferkit.paths import cache_dir, numeric_context
 from transferkit.pretrained.features import _tensor_bytes, data_fingerprint
 from transferkit.train.supervised import extract_features
@@ -72,7 +73,7 @@ def _path(model, x: torch.Tensor, kind: str, batch_size: int):
         if not name.startswith("specific."):  # the head does not change the features
             h.update(name.encode() + str(tuple(t.shape)).encode())
             h.update(_tensor_bytes(t))
-    device = next((t.device for t in model.parameters()), x.device)  # where the features are computed
+    device = device_of(model)  # where the features are computed
     context = json.dumps({**numeric_context(device), "batch_size": batch_size}, sort_keys=True)
     key = hashlib.sha256((h.hexdigest() + data_fingerprint(x) + (kind if kind != "features" else "") + context).encode()).hexdigest()
     return cache_dir() / "features" / f"{'shared' if kind == 'features' else kind}-{key[:32]}.safetensors"

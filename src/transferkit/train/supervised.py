@@ -7,6 +7,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from transferkit.devices import device_of
 from transferkit.models import TransferModel
 from transferkit.train.augment import augmenter
 from transferkit.train.loop import batches, run_steps
@@ -48,19 +49,6 @@ def fit_supervised(
     return run_steps(model, loss_fn, optimizer, steps, log_every or max(1, steps // 20), log)
 
 
-def _where(model) -> torch.device | None:
-    """The device of ``model`` (a TransferModel's, else its first parameter's); None: it has none."""
-    device = getattr(model, "device", None)
-    if isinstance(device, torch.device):
-        return device
-    first = next(model.parameters(), None)
-    return first.device if first is not None else None
-
-
-def _on(x: torch.Tensor, device: torch.device | None) -> torch.Tensor:
-    return x if device is None else x.to(device)
-
-
 @torch.inference_mode()
 def predict_proba(model: TransferModel, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """(N, *input_shape) -> (N, C) class probabilities, in eval mode, in batches, on the
@@ -70,13 +58,13 @@ def predict_proba(model: TransferModel, x: torch.Tensor, batch_size: int = 512) 
 
     if is_frozen_pretrained(model):  # a probed pretrained encoder: features from the disk cache
         return F.softmax(model.specific(frozen_features(model, x).to(model.device)), dim=1)
-    where = _where(model)
-    return torch.cat([F.softmax(model(_on(x[i : i + batch_size], where)), dim=1) for i in range(0, len(x), batch_size)])
+    device = device_of(model)
+    return torch.cat([F.softmax(model(x[i : i + batch_size].to(device)), dim=1) for i in range(0, len(x), batch_size)])
 
 
 @torch.no_grad()  # not inference_mode: cached features feed autograd (head training)
 def extract_features(model: TransferModel, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
     """(N, *input_shape) -> (N, D) shared-layer features, computed once in eval mode."""
     model.eval()
-    where = _where(model)
-    return torch.cat([model.features(_on(x[i : i + batch_size], where)) for i in range(0, len(x), batch_size)])
+    device = device_of(model)
+    return torch.cat([model.features(x[i : i + batch_size].to(device)) for i in range(0, len(x), batch_size)])
