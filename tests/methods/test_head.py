@@ -69,6 +69,10 @@ def test_the_chosen_l2_is_kept_with_the_model_and_near_uniform_probabilities_are
                       r"uniformly: ln 8 = 2.08\)"):
         record_l2(model, flat, 8, 40)
     assert model.config["head_l2"] == {"l2": 1.0, "folds": 4, "held_out_accuracy": 0.775, "held_out_loss": 2.07}
+    wrong = L2Choice(1e-2, 4, {1e-2: 0.667}, {1e-2: 1.71})  # a new user's ArrowHead head: 1.71 > 1.1 ln 3
+    with pytest.warns(TransferkitWarning, match=r"held-out probabilities worse than uniform guessing, confident where "
+                      r"it is wrong \(held-out cross-entropy 1.71; guessing uniformly: ln 3 = 1.10\)"):
+        record_l2(model, wrong, 3, 15)
     sharp = L2Choice(1e-4, 4, {1e-4: 0.75}, {1e-4: 0.97})
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -85,17 +85,22 @@ class Head(Method):
 
 
 def record_l2(model: TransferModel, choice, n_classes: int, n: int) -> None:
-    """The l2 the cross-validation chose, kept with the model (its JSON); a warning when it
-    leaves the held-out probabilities near uniform: it won on accuracy, which a handful of
-    held-out examples decides, while its probabilities say little."""
+    """The l2 the cross-validation chose, kept with the model (its JSON); a warning when its
+    held-out cross-entropy is near or above uniform guessing's, ln C: it won on accuracy,
+    which a handful of held-out examples decides, while its probabilities say little (near
+    ln C: flat; above it: confident where wrong)."""
     acc, loss = choice.accuracy[choice.l2], choice.loss[choice.l2]
     model.config["head_l2"] = {"l2": choice.l2, "folds": choice.folds, "held_out_accuracy": acc, "held_out_loss": loss}
     uniform = math.log(n_classes)
     if loss >= 0.9 * uniform:
+        # above ln C by a tenth: not flat but confidently wrong on the held-out examples
+        what, fix = (("leaves its probabilities near uniform", "regularization: weight_decay gives sharper ones")
+                     if loss <= 1.1 * uniform else
+                     ("gives held-out probabilities worse than uniform guessing, confident where it is wrong",
+                      "more labelled examples, or another source"))  # fmt: skip
         warnings.warn(
             f"head: the l2 its cross-validation chose ({choice.l2:g}, held-out accuracy {100 * acc:.1f} % on {n} "
-            f"examples) leaves its probabilities near uniform (held-out cross-entropy {loss:.2f}; guessing "
-            f"uniformly: ln {n_classes} = {uniform:.2f}). Its predicted classes stand; do not read its "
-            "probabilities as confidences (regularization: weight_decay gives sharper ones).",
+            f"examples) {what} (held-out cross-entropy {loss:.2f}; guessing uniformly: ln {n_classes} = "
+            f"{uniform:.2f}). Its predicted classes stand; do not read its probabilities as confidences ({fix}).",
             TransferkitWarning, stacklevel=user_stacklevel(),
         )  # fmt: skip
