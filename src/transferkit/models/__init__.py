@@ -1,6 +1,6 @@
 """Shared layers (backbones), specific layers (heads) and the TransferModel that joins them."""
 
-from transferkit.models import pretrained, text  # noqa: F401  (register the `pretrained` and `textcnn` architectures)
+from transferkit.models import pretrained, series, text  # noqa: F401  (register `pretrained`, `cnn1d`, `textcnn`)
 from transferkit.models.shared import ARCHITECTURES, SharedLayers, build_shared, register_architecture
 from transferkit.models.transfer_model import TransferModel, split_module
 

@@ -65,8 +65,8 @@ class SmallCNN(SharedLayers):
         if min(h, w) < 4:  # two 2x2 poolings: a side under 4 pixels pools to nothing
             raise TransferkitError(
                 f"images of {h}x{w} pixels are too small for the cnn, whose two 2x2 poolings need at least 4x4.",
-                "a series stored as (N, L, 1) or (N, 1, L) is L features: save or pass x.reshape(len(x), -1) (the mlp); "
-                "tiny images: upsample them to at least 4x4.",
+                "a series stored as (N, L, 1) or (N, 1, L) is L values in time: save or pass x.reshape(len(x), -1) "
+                "(the mlp, or `shared: cnn1d`); tiny images: upsample them to at least 4x4.",
             )
         blocks = [
             # conv -> pool -> BN -> ReLU (LeNet's order): pooling before the normalisation

@@ -1,0 +1,86 @@
+"""Every architecture trainable from arrays, and what `cnn1d` (models/series.py) adds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from transferkit.errors import TransferkitError
+from transferkit.models import ARCHITECTURES, TransferModel, build_shared
+from transferkit.models.taps import can_tap
+from transferkit.source import NOT_FROM_ARRAYS
+
+# one example input shape per kind of data each architecture reads
+SHAPES = {"cnn": [(1, 12, 12), (3, 10, 14)], "mlp": [(20,)], "cnn1d": [(40,), (1, 6, 40)]}
+FROM_ARRAYS = sorted(set(ARCHITECTURES) - set(NOT_FROM_ARRAYS))
+CASES = [(name, shape) for name in FROM_ARRAYS for shape in SHAPES.get(name, [])]
+
+
+def test_every_architecture_trainable_from_arrays_has_example_inputs_here():
+    assert FROM_ARRAYS and all(SHAPES.get(name) for name in FROM_ARRAYS), "add the new architecture to SHAPES"
+
+
+@pytest.mark.parametrize(("name", "shape"), CASES)
+def test_an_architecture_is_a_chain_of_blocks_ending_in_features(name, shape, tmp_path):
+    torch.manual_seed(0)
+    m = TransferModel.build(name, shape, ["a", "b", "c"]).eval()
+    x = torch.randn(5, *shape)
+    h = m.normalise(x)
+    for block in m.shared.blocks:  # the blocks run one after another: freezing, cut points, taps
+        h = block(h)
+    assert h.shape == (5, m.shared.out_dim) and torch.allclose(h, m.features(x), atol=1e-6)
+    assert m(x[:1]).shape == (1, 3)  # one example (batch statistics not needed in eval)
+    m.train()(x[:2]).sum().backward()  # and it trains on a batch of two
+    m.eval()
+    m.save(tmp_path / "m")
+    assert torch.equal(TransferModel.load(tmp_path / "m").eval()(x), m(x))
+    if can_tap(m.shared):
+        assert m.set_taps((0, -1))(x).shape == (5, 3)
+
+
+def test_cnn1d_counts_a_pattern_wherever_it_occurs_in_time():
+    torch.manual_seed(0)
+    shared = build_shared("cnn1d", (120,)).eval()
+    x = torch.zeros(2, 120)
+    bump = torch.tensor([1.0, 3.0, -2.0, 4.0, 1.0])
+    x[0, 30:35], x[1, 70:75] = bump, bump  # the same bump 40 steps later, far from either end
+    f = shared(x)
+    assert torch.allclose(f[0], f[1], atol=1e-5)
+    mlp = build_shared("mlp", (120,)).eval()
+    assert not torch.allclose(mlp(x)[0], mlp(x)[1], atol=1e-3)  # what the mlp cannot do
+
+
+def test_cnn1d_takes_the_sensors_of_a_multichannel_series_as_its_input_channels():
+    shared = build_shared("cnn1d", (1, 6, 50))
+    assert shared.blocks[0][1].in_channels == 6
+    x = torch.randn(3, 1, 6, 50)
+    assert shared.eval()(x).shape == (3, 128)
+    assert build_shared("cnn1d", (1, 6, 80)).eval()(torch.randn(3, 1, 6, 80)).shape == (3, 128)  # any length
+
+
+@pytest.mark.parametrize(("shape", "match"), [((3, 28, 28), "cnn1d reads series"), ((1,), "1 channel.* of 1 step"),
+                                              ((1, 150, 1), "150 channel.* of 1 step: too short")])  # (N, L, 1) saved
+def test_cnn1d_refuses_images_and_single_values(shape, match):
+    with pytest.raises(TransferkitError, match=match):
+        build_shared("cnn1d", shape)
+
+
+def test_cnn1d_through_the_api_on_series_of_several_sensors():
+    import transferkit as tk
+
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, 60)
+
+    def series(n: int, freqs: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+        y = rng.integers(0, len(freqs), n)
+        phase = rng.uniform(0, 2 * np.pi, (n, 1, 1))  # where in time the pattern sits varies
+        x = np.sin(2 * np.pi * np.array(freqs)[y][:, None, None] * t + phase) * np.ones((1, 3, 1))
+        return (x + 0.3 * rng.normal(size=x.shape)).astype(np.float32), y
+
+    xs, ys = series(120, (2.0, 5.0, 9.0))
+    xt, yt = series(60, (3.0, 7.0))
+    clf = tk.TransferClassifier("finetune", shared="cnn1d", source_epochs=2, method_params={"steps": 20}, device="cpu")
+    clf.pretrain(xs, ys).fit(xt[:10], yt[:10])
+    assert clf.model_.config["architecture"] == "cnn1d"
+    assert clf.score(xt[10:], yt[10:]) > 0.8
