@@ -277,6 +277,9 @@ def test_nan_or_continuous_labels_are_refused():
         names[4] = gap
         with pytest.raises(TransferkitError, match=r"y has 1 missing label\(s\) \(None or NaN\), the first at position 4"):
             TransferClassifier("scratch", method_params={"steps": 2}).fit(x, names)
+        # a plain list, as df["label"].tolist() gives: numpy alone would make the NaN a class "nan"
+        with pytest.raises(TransferkitError, match=r"y has 1 missing label\(s\) \(None or NaN\), the first at position 4"):
+            TransferClassifier("scratch", method_params={"steps": 2}).fit(x, names.tolist())
 
 
 def test_missing_names_in_a_pandas_label_column_are_named_as_missing():
@@ -354,8 +357,11 @@ def test_source_parameter_mistakes_are_named(data, tmp_path):
 def test_a_series_stored_as_n_l_1_is_named_not_a_torch_traceback():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(30, 150, 1)).astype(np.float32), np.arange(30) % 2
-    with pytest.raises(TransferkitError, match="images of 150x1 pixels are too small for the cnn") as e:
+    with pytest.raises(TransferkitError, match=r"cnn1d reads x as \(N, C, L\).* 150 channel\(s\) of 1 step") as e:
         TransferClassifier("scratch", method_params={"steps": 2}).fit(x, y)  # was torch's "Output size is too small"
+    assert "x.reshape(len(x), -1)" in e.value.fix
+    with pytest.raises(TransferkitError, match="images of 150x1 pixels are too small for the cnn") as e:
+        TransferClassifier("scratch", shared="cnn", method_params={"steps": 2}).fit(x, y)
     assert "x.reshape(len(x), -1)" in e.value.fix
     assert TransferClassifier("scratch", method_params={"steps": 2}).fit(x.reshape(30, -1), y).n_features_in_ == 150
 
@@ -550,7 +556,7 @@ def test_a_target_off_the_sources_scale_is_warned_of_once_per_fit_not_again_per_
         clf = TransferClassifier("head", source=src, method_params={"steps": 2}).fit(100 * rng.uniform(size=(20, 3)), y)
         clf.predict(100 * rng.uniform(size=(20, 3)))
         clf.score(100 * rng.uniform(size=(20, 3)), y)
-    said = [w for w in said if "near uniform" not in str(w.message)]  # 2 steps of head: a flat head, said too
+    said = [w for w in said if "head: the l2" not in str(w.message)]  # 2 steps of head: its l2 warning, said too
     assert ["far outside the source's" in str(w.message) for w in said] == [True]
     assert said[0].filename == __file__  # it points at the user's call of fit, not into transferkit
     from sklearn.model_selection import cross_val_score

@@ -89,7 +89,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
     Args:
         method: A registered method name (``finetune``, ``head``, ``l2sp``, ``scratch``...).
-        shared: Shared-layer architecture (``auto``: cnn for images, mlp for vectors); with
+        shared: Shared-layer architecture (``auto``: cnn for images, mlp for vectors, cnn1d for
+            one-channel arrays that are not pictures: a multichannel series (N, C, L)); with
             a :func:`~transferkit.pretrained_source`, the architecture ``scratch`` trains.
         source_epochs: Epochs of source training (10, as ``source.epochs`` in an experiment file).
         method_params: Hyper-parameters of the method (validated by it).

@@ -107,7 +107,8 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
         X_source: Source inputs: (N, D) vectors or (N, H, W) / (N, C, H, W) / (N, H, W, C)
             images, an array or a DataFrame (uint8 images are read as 0..255).
         y_source: (N,) labels, any ints or strings.
-        shared: Shared-layer architecture (``auto``: cnn for images, mlp for vectors).
+        shared: Shared-layer architecture (``auto``: cnn for images, mlp for vectors, cnn1d for
+            one-channel arrays that are not pictures: a multichannel series (N, C, L)).
         epochs: Passes over the source (``source.epochs`` in an experiment file).
         random_state: Seed: an int, a RandomState or None.
         augment: Image batches: ``True`` random shifts, ``"affine"`` also rotation and scale

@@ -84,3 +84,30 @@ def test_cnn1d_through_the_api_on_series_of_several_sensors():
     clf.pretrain(xs, ys).fit(xt[:10], yt[:10])
     assert clf.model_.config["architecture"] == "cnn1d"
     assert clf.score(xt[10:], yt[10:]) > 0.8
+
+
+@pytest.mark.parametrize(("shape", "built"), [((20,), "mlp"), ((1, 28, 28), "cnn"), ((1, 8, 8), "cnn"),
+                                              ((3, 6, 100), "cnn"), ((1, 6, 100), "cnn1d"), ((1, 10, 41), "cnn1d")])
+def test_auto_gives_one_channel_arrays_that_are_not_pictures_the_cnn1d(shape, built):
+    from transferkit.models.shared import auto_architecture
+
+    assert auto_architecture(shape) == built
+    assert TransferModel.build("auto", shape, ["a", "b"]).config["architecture"] == built
+
+
+def test_the_source_cache_keys_the_architecture_built_not_the_word_auto(tmp_path, monkeypatch):
+    """A source cached as `auto` before `auto` meant cnn1d for a series must not come back as its cnn."""
+    from transferkit.train.source import pretrain_source
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path))
+    x, y = torch.rand(24, 1, 6, 40), torch.arange(24) % 2
+    settings = {"epochs": 1, "batch_size": 8, "lr": 1e-3, "weight_decay": 0.0, "augment": False}
+
+    def train(architecture: str):
+        return pretrain_source(x, y, ["a", "b"], architecture=architecture, arch_kwargs={}, settings=settings,
+                               seed=0, identity={})  # fmt: skip
+
+    first = train("cnn1d")
+    again = train("auto")
+    assert again.model.config["architecture"] == "cnn1d" and again.cached and not first.cached
+    assert not train("cnn").cached

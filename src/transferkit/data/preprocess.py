@@ -100,8 +100,7 @@ def auto_pad(source01: np.ndarray, target01: np.ndarray, size: tuple[int, int]) 
     under 2 * MIN_IMAGE_SIDE, is more likely an array of signals (a multichannel series read as
     a channels x length image) than a framed object, and a border would squeeze its channels
     into fewer rows (6 sensors into 4): none is added."""
-    short, long = sorted(size)
-    if short < 2 * MIN_IMAGE_SIDE or long > 4 * short:
+    if not is_picture(size):
         return 0
     ratio = content_fraction(source01) / content_fraction(target01)
     if ratio >= 0.95:  # content already fills as much of the frame as in the source
@@ -150,6 +149,15 @@ def _warn_outside_range(domain: Domain, source: Domain) -> None:
 
 
 MIN_IMAGE_SIDE = 4  # pixels; below this an image has no shape to learn (and is likely not an image)
+
+
+def is_picture(size: tuple[int, int]) -> bool:
+    """Whether an (H, W) array reads as a picture: sides within 4:1 of each other and the
+    shorter at least 2 * MIN_IMAGE_SIDE. Other arrays are more likely signals, a multichannel
+    series read as a channels x length image: no border for them (:func:`auto_pad`), and
+    ``auto`` gives them the ``cnn1d`` (``models.shared.auto_architecture``)."""
+    short, long = sorted(size)
+    return short >= 2 * MIN_IMAGE_SIDE and long <= 4 * short
 
 
 def in_colour(x) -> bool:

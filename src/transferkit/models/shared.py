@@ -99,10 +99,22 @@ class MLP(SharedLayers):
         super().__init__(blocks, feature_dim)
 
 
+def auto_architecture(input_shape: tuple[int, ...]) -> str:
+    """What ``auto`` builds: the ``mlp`` for vectors; for arrays (C, H, W), the ``cnn`` when
+    they are pictures, ``cnn1d`` when one-channel arrays are not (sides more than 4:1 apart or
+    a side under 8: a multichannel series stored (N, channels, length), whose unordered
+    channel axis a 2-D kernel would slide across; ``data.preprocess.is_picture``)."""
+    if len(input_shape) != 3:
+        return "mlp"
+    from transferkit.data.preprocess import is_picture
+
+    return "cnn" if input_shape[0] != 1 or is_picture(tuple(input_shape[1:])) else "cnn1d"
+
+
 def build_shared(name: str, input_shape: tuple[int, ...], **kwargs) -> SharedLayers:
-    """Build the registered architecture ``name`` (``auto``: cnn for images, mlp for vectors)."""
+    """Build the registered architecture ``name`` (``auto``: :func:`auto_architecture`)."""
     if name == "auto":
-        name = "cnn" if len(input_shape) == 3 else "mlp"
+        name = auto_architecture(tuple(input_shape))
     if name not in ARCHITECTURES:
         raise TransferkitError(
             f"unknown shared-layer architecture {name!r}.",

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from transferkit.models.shared import SharedLayers, build_shared
+from transferkit.models.shared import SharedLayers, auto_architecture, build_shared
 from transferkit.models.specific import build_specific
 
 BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
@@ -68,7 +68,7 @@ class TransferModel(nn.Module):
         mean = torch.zeros(n_stat) if mean is None else mean
         std = torch.ones(n_stat) if std is None else std
         config = {
-            "architecture": architecture if architecture != "auto" else ("cnn" if len(input_shape) == 3 else "mlp"),
+            "architecture": architecture if architecture != "auto" else auto_architecture(tuple(input_shape)),
             "arch_kwargs": arch_kwargs,
             "input_shape": list(input_shape),
             "classes": list(classes),

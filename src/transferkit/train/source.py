@@ -16,6 +16,7 @@ import torch
 
 from transferkit.devices import reproducible
 from transferkit.models import TransferModel
+from transferkit.models.shared import auto_architecture
 from transferkit.paths import cache_dir, numeric_context
 from transferkit.train.supervised import fit_supervised, predict_proba
 
@@ -92,7 +93,8 @@ def pretrain_source(
         settings: ``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``augment``.
         identity: What names the data (fingerprint, recipe), part of the cache key.
     """
-    key, key_src = cache_key({"arch": architecture, "kw": arch_kwargs, "set": settings, "seed": seed, "id": identity},
+    built = auto_architecture(tuple(x.shape[1:])) if architecture == "auto" else architecture  # the one built
+    key, key_src = cache_key({"arch": built, "kw": arch_kwargs, "set": settings, "seed": seed, "id": identity},
                              x.device)  # fmt: skip
     path = cache_dir() / "source_models" / key
     if use_cache and path.with_suffix(".json").exists() and path.with_suffix(".safetensors").exists():
