@@ -90,6 +90,15 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
     return image_layout(x)
 
 
+def missing_labels(values, name: str) -> None:
+    """Refuse None or NaN among labels (pandas: a missing value), naming the first one's position."""
+    missing = [i for i, v in enumerate(values)
+               if v is None or (isinstance(v, float) and v != v) or type(v).__name__ == "NAType"]  # fmt: skip
+    if missing:
+        raise TransferkitError(f"{name}: y has {len(missing)} missing label(s) (None or NaN), the first at "
+                               f"position {missing[0]}.", "drop those examples or give them a class.")  # fmt: skip
+
+
 def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, np.ndarray]:
     """(Domain with labels 0..C-1, the C original labels in sorted order), as scikit-learn does.
 
@@ -102,6 +111,8 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
                      if name == "target" else "")  # fmt: skip
         raise TransferkitError(f"{name}: y is None; the examples need their labels.",
                                f"give y, one label per example{no_labels}.")
+    if isinstance(y, (list, tuple)):  # numpy would turn [nan, "spam"] into the class "nan"
+        missing_labels(y, name)
     x, y = as_array(x), as_array(y)
     stored = np.asarray(x).dtype if stored is None else stored
     x = image_layout(np.asarray(x, dtype=np.float32))
@@ -120,11 +131,7 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
         )
     y = y.reshape(-1)  # a column (N, 1) is one label per example
     if y.dtype.kind == "O":  # None or NaN among names (pandas: a missing value)
-        missing = [i for i, v in enumerate(y.tolist())
-                   if v is None or (isinstance(v, float) and v != v) or type(v).__name__ == "NAType"]
-        if missing:
-            raise TransferkitError(f"{name}: y has {len(missing)} missing label(s) (None or NaN), the first at "
-                                   f"position {missing[0]}.", "drop those examples or give them a class.")  # fmt: skip
+        missing_labels(y.tolist(), name)
     given = y.dtype if y.dtype.kind == "f" else None
     if given is not None and np.abs(y).max(initial=0) < 2**53:  # whole numbers (others were refused above)
         y = y.astype(np.int64)  # 1.0 and 1 name the same class (names "1"), across source and target
