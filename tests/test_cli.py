@@ -328,6 +328,9 @@ def test_predict_warns_when_the_model_it_uses_was_flagged_negative(tmp_path, ima
         weighted = sum(counts[c] * per[c] for c in per) / sum(counts.values())
         if r["method"] != "scratch":
             assert weighted == pytest.approx(r["accuracy_mean"], abs=1e-9)
+        # balanced accuracy per seed; its mean over seeds is the unweighted mean of the per-class accuracies
+        assert len(r["balanced_accuracies"]) == len(r["seeds"])
+        assert np.mean(r["balanced_accuracies"]) == pytest.approx(np.mean(list(per.values())), abs=1e-9)
     assert f"| {summary['target']['classes'][0]} (n={counts[summary['target']['classes'][0]]}) |" in report
     assert "**Per-class test accuracy at k = 2**" in report
 
@@ -400,6 +403,41 @@ def test_a_k0_baseline_below_the_most_frequent_class_is_said():
     lines = trivial_baseline_lines(summary)
     assert lines[0].startswith("**`source_only` does not beat the most frequent class (51.7 %) at k = 0:**")
     assert len(lines) == 2  # scratch beats it at k = 3; source_only at k = 3 is no baseline
+
+
+def _imbalanced_summary(counts: dict) -> dict:
+    """A new user's SMS spam run (session 20): balanced k-shot draws, a test split of 87 % ham."""
+    return {"target": {"majority_rate": 0.868, "test_per_class": counts}, "baseline": {"4": "scratch", "16": "scratch"},
+            "results": [{"method": "scratch", "shots": 4, "accuracy_mean": 0.484, "balanced_accuracies": [0.55, 0.61]},
+                        {"method": "scratch", "shots": 16, "accuracy_mean": 0.837, "balanced_accuracies": [0.88, 0.89]},
+                        {"method": "head", "shots": 16, "accuracy_mean": 0.853, "balanced_accuracies": [0.9, 0.9]}]}
+
+
+def test_on_an_imbalanced_split_balanced_accuracy_is_given_and_the_trivial_rule_judged_by_it(capsys):
+    from transferkit.report.markdown import imbalance_lines, trivial_baseline_lines
+
+    summary = _imbalanced_summary({"ham": 1260, "spam": 191})
+    lines = imbalance_lines(summary)
+    assert lines[0].startswith("**The test split is imbalanced** (ham: 1260, spam: 191), while the k labelled examples "
+                               "are drawn equally from each class")  # fmt: skip
+    assert "always predicting one class scores 50.0 %" in lines[0]
+    assert "| scratch | 16 | 83.7 | 88.5 |" in lines and "| head | 16 | 85.3 | 90.0 |" in lines
+    said = trivial_baseline_lines(summary)
+    assert said[0].startswith("**`scratch`'s accuracy is no higher than always predicting the most frequent class "
+                              "(86.8 %) at k = 4, 16.**")  # fmt: skip
+    assert "its balanced accuracy is 58.0 %, 88.5 % there, against 50.0 % for that rule" in said[0]
+    from transferkit.commands._shared import print_summary
+
+    full = {**summary, "negative_transfer": [], "negative_transfer_checked": 0, "run_dir": "runs/x", "wall_time_s": 1.0,
+            "results": [{**r, "seeds": [0, 1], "accuracy_ci95": None, "gain_vs_scratch": None, "gain_ci95": None,
+                         "negative_transfer": False} for r in summary["results"]]}  # fmt: skip
+    print_summary(full)
+    out = capsys.readouterr().out
+    assert "note: the test split is imbalanced; the run's report.md gives each row's balanced accuracy" in out
+    assert "note: scratch's accuracy is no higher than always predicting the most frequent class" in out
+    even = _imbalanced_summary({"ham": 700, "spam": 600})  # within 1.5 : 1: accuracy says enough
+    assert imbalance_lines(even) == []
+    assert trivial_baseline_lines(even)[0].startswith("**`scratch` does not beat the most frequent class (86.8 %)")
 
 
 def test_a_baseline_below_the_most_frequent_class_reaches_the_console(capsys):

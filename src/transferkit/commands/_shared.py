@@ -9,6 +9,7 @@ def print_summary(summary: dict) -> None:
     baseline, test examples found in the source."""
     from transferkit.report.markdown import (
         few_seeds_line,
+        imbalanced,
         source_copies_warning,
         trivial_baseline_lines,
         unchecked_reason,
@@ -34,6 +35,9 @@ def print_summary(summary: dict) -> None:
         print("below the baseline, not significant: " + ", ".join(summary["below_baseline_not_significant"]))
     if line := few_seeds_line(summary):
         print("note: " + line.replace("`", ""))
+    if imbalanced(summary) and any(r.get("balanced_accuracies") for r in summary.get("results") or []):
+        print("note: the test split is imbalanced; the run's report.md gives each row's balanced accuracy (the mean "
+              "of the per-class accuracies) beside its accuracy")  # fmt: skip
     for line in trivial_baseline_lines(summary):  # a baseline no better than always predicting one class
         if line:
             print("note: " + line.replace("**", "").replace("`", ""))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from statistics import fmean as mean
+
 from transferkit.report.adaptation import adaptation_markdown
 from transferkit.report.auto import auto_section
 from transferkit.report.recipe import describe_recipe
@@ -94,6 +96,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         lines += [line, ""]
     lines += label_free_lines(summary)
     lines += per_class_lines(summary)
+    lines += imbalance_lines(summary)
     lines += trivial_baseline_lines(summary)
     lines += negative_transfer_lines(summary)
     if summary["skipped"]:
@@ -139,6 +142,34 @@ def per_class_lines(summary: dict, max_classes: int = 20) -> list[str]:
     return [*lines, ""]
 
 
+IMBALANCED = 1.5  # largest / smallest class in the test split: from here accuracy and balanced accuracy part
+
+
+def imbalanced(summary: dict) -> bool:
+    counts = [n for n in (summary["target"].get("test_per_class") or {}).values() if n]
+    return len(counts) > 1 and max(counts) >= IMBALANCED * min(counts)
+
+
+def imbalance_lines(summary: dict) -> list[str]:
+    """On an imbalanced test split: that the k-shot draws are balanced while the test split is
+    not, and every row's balanced accuracy beside its accuracy."""
+    rows = [r for r in summary.get("results") or [] if r.get("balanced_accuracies")]
+    if not imbalanced(summary) or not rows:
+        return []
+    counts = summary["target"]["test_per_class"]
+    present = sum(1 for n in counts.values() if n)
+    mix = ", ".join(f"{c}: {n}" for c, n in sorted(counts.items(), key=lambda kv: -kv[1])[:6])
+    lines = [f"**The test split is imbalanced** ({mix}{', ...' if len(counts) > 6 else ''}), while the k labelled "
+             "examples are drawn equally from each class: accuracy weighs each class by its test count, so it mostly "
+             "says how the large classes fare. Balanced accuracy (the mean of the per-class accuracies; always "
+             f"predicting one class scores {100 / present:.1f} %) weighs them equally (mean over seeds, %):", "",
+             "| method | k | accuracy | balanced accuracy |", "|---|---|---|---|"]  # fmt: skip
+    lines += [f"| {r['method']} | {r['shots']} | {100 * r['accuracy_mean']:.1f} | "
+              f"{100 * mean(r['balanced_accuracies']):.1f} |" for r in rows]
+    return [*lines, "", "Which one to read depends on what each class's errors cost; the per-class table above "
+            "gives each class's accuracy at the largest k.", ""]  # fmt: skip
+
+
 LABEL_FREE = ("source_only", "adabn")  # they read no target label at any k
 
 
@@ -172,7 +203,18 @@ def trivial_baseline_lines(summary: dict) -> list[str]:
         if r.get("accuracy_mean") is not None and r["accuracy_mean"] <= rate:
             below.setdefault(r["method"], []).append(str(r["shots"]))
     lines = []
+    rows = {(r["method"], str(r["shots"])): r for r in summary.get("results", [])}
     for base, ks in below.items():
+        balanced = [rows[(base, k)].get("balanced_accuracies") for k in ks]
+        if imbalanced(summary) and all(balanced):  # the trivial rule's balanced accuracy is 1 / classes
+            present = sum(1 for n in summary["target"]["test_per_class"].values() if n)
+            said = ", ".join(f"{100 * mean(b):.1f} %" for b in balanced)
+            lines += [f"**`{base}`'s accuracy is no higher than always predicting the most frequent class "
+                      f"({100 * rate:.1f} %) at k = {', '.join(ks)}.** On this imbalanced split that need not mean "
+                      f"it learned nothing: its balanced accuracy is {said} there, against {100 / present:.1f} % for "
+                      "that rule. Gains over it in accuracy partly reward predicting the large class more often; "
+                      "compare the methods on balanced accuracy too.", ""]  # fmt: skip
+            continue
         lines += [f"**`{base}` does not beat the most frequent class ({100 * rate:.1f} %) at k = {', '.join(ks)}:** "
                   "it scores no better than always predicting that class there, so gains over it overstate what "
                   "transfer adds over a trivial rule; compare the methods with that rate too.", ""]  # fmt: skip

@@ -42,6 +42,14 @@ def per_class(correct: np.ndarray, y_test: np.ndarray, classes: list[str]) -> di
     return {name: (float(correct[y_test == c].mean()) if (y_test == c).any() else None) for c, name in enumerate(classes)}
 
 
+def balanced(correct: np.ndarray, y_test: np.ndarray) -> float:
+    """Balanced accuracy: the mean over the classes present in the test split of each one's
+    accuracy. Always predicting one class scores 1 / (classes present) whatever the split's mix;
+    on an imbalanced split it says whether the small classes were learned, which the overall
+    accuracy, dominated by the large ones, does not."""
+    return float(np.mean([correct[y_test == c].mean() for c in np.unique(y_test)]))
+
+
 def results_table(result: ProtocolResult) -> list[dict]:
     """One row per (method, shots), in config order; gains are paired by seed with scratch."""
     acc: dict[tuple[str, int], dict[int, float]] = defaultdict(dict)
@@ -78,6 +86,9 @@ def results_table(result: ProtocolResult) -> list[dict]:
                 **{key: sizes[(method, k)][0].get(key) for key in ("trainable_params", "total_params", "checkpoint_bytes")},
                 "per_class_accuracy": per_class(_seed_mean(right, seeds), y_test, target.classes)
                 if have and y_test is not None else None,
+                # per seed, as accuracies: the mean over classes of each class's accuracy
+                "balanced_accuracies": [balanced(right[s], y_test) for s in seeds]
+                if have and y_test is not None and len(y_test) else None,
             }  # fmt: skip
             # scratch where it ran; else (k = 0, no target labels) the unadapted source model
             ref = BASELINE if (BASELINE, k) in acc else "source_only" if ("source_only", k) in acc else None
