@@ -288,3 +288,21 @@ def test_named_target_columns_beside_a_nameless_source_are_said_to_be_read_by_po
         TransferClassifier("scratch", source=named, method_params={"steps": 2}).fit(
             pd.DataFrame(x[:20], columns=list("abcde")), y[:20])
     assert not [w for w in seen if "read by position" in str(w.message)]
+
+
+def test_a_file_of_texts_without_a_header_is_said_to_lack_it_not_to_name_a_column(tmp_path):
+    """A new user followed "name the column with --text-column" for a headerless file and lost
+    its first text, read as the column's name (session 20)."""
+    from transferkit.data.text import load_text_inputs
+
+    (tmp_path / "train.csv").write_text("Are you there in room.,0\nWIN a FREE iPhone now,1\nok,0\n")
+    (tmp_path / "new.csv").write_text("Are you free tonight?\nWIN a FREE iPhone, txt WIN to 80082\nsee you at 5\n")
+    for call in (lambda: load_domain(str(tmp_path / "train.csv")), lambda: load_text_inputs(tmp_path / "new.csv")):
+        with pytest.raises(TransferkitError, match="first row .*holds a text, not column names: the file seems to have "
+                                                   "no header row") as e:  # fmt: skip
+            call()
+        assert e.value.fix.startswith("add a header row naming the columns")
+    (tmp_path / "named.csv").write_text("text,lbl\ngreat product,1\n")  # a header whose label column is named otherwise
+    with pytest.raises(TransferkitError, match=r"no label column 'label' \(columns: \['text', 'lbl'\]\)") as e:
+        load_domain(str(tmp_path / "named.csv"))
+    assert "--label-column" in e.value.fix and "`label_column:`" in e.value.fix  # rank's flag too

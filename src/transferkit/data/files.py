@@ -471,6 +471,16 @@ def _looks_like_data(header: list[str]) -> bool:
     return ints not in (list(range(len(ints))), list(range(1, len(ints) + 1)))
 
 
+def looks_like_prose(header: list[str]) -> bool:
+    """Whether a CSV's first row holds a sentence (a cell of four words or more) where column
+    names belong: a file of texts with no header row, whose first text would be read as one."""
+    return any(len(str(cell).split()) >= 4 for cell in header)
+
+
+NO_HEADER_FIX = ("add a header row naming the columns (e.g. text,label); naming a column after that row's text "
+                 "would read the first text as the header and drop it")
+
+
 def csv_features(
     path: Path, header: list[str], body: list[list[str]], skip: int | set | None = None, training: bool = True
 ) -> np.ndarray:
@@ -613,6 +623,10 @@ def _text_and_label_hint(header: list[str], body: list[list[str]], rows: int = 5
 def load_csv(path: Path, label_column: str) -> Domain:
     header, body = read_csv_rows(path)
     if label_column not in header:
+        if looks_like_prose(header):
+            raise TransferkitError(f"{path}: no label column {label_column!r}, and its first row ({_cells(header)}) "
+                                   "holds a text, not column names: the file seems to have no header row.",
+                                   NO_HEADER_FIX + ".")  # fmt: skip
         if len(header) > 1 and (_looks_like_data(header[:-1]) or _looks_like_data(header[1:])):  # a label at one end
             raise TransferkitError(
                 f"{path}: no label column {label_column!r}, and its first row ({_cells(header)}) holds values, not "

@@ -28,7 +28,7 @@ import torch
 
 from transferkit.data.builtin import package_file, register_domain
 from transferkit.data.domain import Domain
-from transferkit.data.files import csv_header, csv_reader, read_text
+from transferkit.data.files import NO_HEADER_FIX, csv_header, csv_reader, looks_like_prose, read_text
 from transferkit.errors import TransferkitError, TransferkitWarning
 
 TEXT_SUFFIXES = (".jsonl", ".txt")
@@ -251,8 +251,12 @@ def _rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, ob
         return rows
     table = _table(path)
     if table and label_column not in table[0]:
+        if looks_like_prose(list(table[0])):
+            raise TransferkitError(f"{path}: no label column {label_column!r}, and its first row holds a text, not "
+                                   "column names: the file seems to have no header row.", NO_HEADER_FIX + ".")  # fmt: skip
         raise TransferkitError(f"{path}: no label column {label_column!r} (columns: {list(table[0])[:8]}).",
-                               "name it with `label_column:`.")  # fmt: skip
+                               "name it with `label_column:` in the experiment file (for rank: `--label-column` of "
+                               "the target, `--source-label-column` of a --source).")  # fmt: skip
     return [(r[text_column], r[label_column]) for r in table]
 
 
@@ -335,6 +339,9 @@ def load_text_inputs(
             names = [r[id_column] for r in table]
     elif suffix in (".csv", ".tsv"):
         header = csv_header(p)
+        if looks_like_prose(header):
+            raise TransferkitError(f"{p}: no column {text_column!r}, {whose}, and its first row holds a text, not "
+                                   "column names: the file seems to have no header row.", NO_HEADER_FIX + ".")  # fmt: skip
         raise TransferkitError(f"{p}: no column {text_column!r}, {whose} "
                                f"(columns: {header[:8]}{'...' if len(header) > 8 else ''}).",
                                "name the column that holds the texts with --text-column, or rename it.")  # fmt: skip
