@@ -91,8 +91,15 @@ def test_run_then_predict_on_user_npz(tmp_path, image_npz, capsys):
     assert main(["predict", str(out), str(tmp_path / "hwc.npz"), "--out", str(tmp_path / "hwc.csv")]) == 0
     assert (tmp_path / "hwc.csv").read_text() == preds.read_text().replace("inputs", "hwc")
     capsys.readouterr()
-    np.savez(tmp_path / "unit.npz", x=x / 255.0)  # 0..1 floats to a model trained on 0..255
-    assert main(["predict", str(out), str(tmp_path / "unit.npz")]) == 0
+    np.savez(tmp_path / "unit.npz", x=x / x.max())  # 0..1 floats to a model trained on 0..250: read on 0..1, as run would
+    assert main(["predict", str(out), str(tmp_path / "unit.npz"), "--out", str(tmp_path / "unit.csv")]) == 0
+    streams = capsys.readouterr()
+    assert "transferkit: warning: " in streams.err and "float images in 0..1 beside a model whose training images were " \
+        "on 0..249.929: read on their own range, 0..1" in streams.err  # fmt: skip
+    classes = [ln.split(",")[1:3] for ln in preds.read_text().splitlines()[1:]]
+    assert [ln.split(",")[1:3] for ln in (tmp_path / "unit.csv").read_text().splitlines()[1:]] == classes
+    np.savez(tmp_path / "dim.npz", x=x / x.max() * 16)  # 0..16 floats to it: not 0..1, so on the model's scale, warned
+    assert main(["predict", str(out), str(tmp_path / "dim.npz")]) == 0
     streams = capsys.readouterr()
     assert "transferkit: warning: the inputs span" in streams.err and "warning" not in streams.out  # the CSV stays clean
     np.savez(tmp_path / "black.npz", x=np.zeros_like(x, dtype=np.uint8))  # uint8: its scale is known, dark is dark

@@ -369,6 +369,14 @@ def scale_warning(x: np.ndarray, recipe: Recipe, trained_on: str = "the model wa
     return None
 
 
+def unit_floats_beside(x: np.ndarray, value_range) -> bool:
+    """Float images all within 0..1 for a model whose training images spanned 0..N, N > 1: on
+    that scale they would be nearly black, and one model class for all; `run` reads a float
+    array on its own range (0 to its maximum, at least 1), so 0..1 here."""
+    lo, hi = (float(v) for v in value_range)
+    return x.dtype.kind == "f" and x.size > 0 and lo == 0.0 and hi > 1.0 and 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+
+
 def _scale_reference(run: Path) -> str:
     """Whose values a run's vector inputs are compared with: the source's where the run had
     source data (its scale is every model's, adapted ones included), else the training data's."""
@@ -483,6 +491,12 @@ def predict(
                 # uint8 arrays are 0..255, whatever scale the training arrays had (e.g. 0..16):
                 # that range, not the training data's, maps them to the model's [0, 1]
                 recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
+            elif len(recipe.shape) == 3 and unit_floats_beside(x, recipe.value_range):
+                hi = recipe.value_range[1]
+                warn(f"{inputs}: float images in 0..1 beside a model whose training images were on 0..{hi:g}: read on "
+                     f"their own range, 0..1, as `transferkit run` reads a float .npz (to be read on the model's "
+                     f"scale, save them as uint8 0..255 or as floats on 0..{hi:g}).")  # fmt: skip
+                recipe = dataclasses.replace(recipe, value_range=(0.0, 1.0))
             checked, reference = recipe, _scale_reference(Path(run_dir))
             if meta.get("fit_range"):  # the run's target was off the source's scale, and its models trained on it
                 checked = dataclasses.replace(recipe, value_range=tuple(meta["fit_range"]),
