@@ -150,6 +150,7 @@ def _bad(tmp_path, capsys, args) -> str:
         (lambda c: c["model"].update(shared="resnet9"), "unknown shared-layer architecture"),
         (lambda c: c.update(seedz=3), "seedz"),
         (lambda c: c.update(seeds=[0, 1, 0]), "seeds must be distinct, [0] repeat"),
+        (lambda c: c["target"].update(shots=[5, 1, 5]), "shots must be distinct, [5] repeat"),
         (lambda c: c.update(seeds=[]), "seeds must list at least one seed"),
         (lambda c: c["target"].update(shots=[-1]), "shots"),
         (lambda c: c["target"].update(shots=[50]), "fewer than shots=50"),

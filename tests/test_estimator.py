@@ -8,7 +8,7 @@ from sklearn.exceptions import NotFittedError
 
 from tests.conftest import make_images
 from transferkit import TransferClassifier, pretrain
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning
 
 
 @pytest.fixture(scope="module")
@@ -856,6 +856,11 @@ def test_score_with_labels_of_another_type_is_one_clear_error():
     with pytest.raises(TransferkitError, match="y holds strings"):
         by_number.score(x, y.astype(str))
     assert 0 <= by_number.score(x, list(y)) <= 1
+    # labels that cannot match (a new user's y + 10): an error, not a silent 0.0; some unknown: a warning
+    with pytest.raises(TransferkitError, match=r"none of y's labels \(10, 11, 12\) is a class fit was given \(0, 1, 2\)"):
+        by_number.score(x, y + 10)
+    with pytest.warns(TransferkitWarning, match=r"score: y holds label\(s\) fit was never given \(3\), on 10 of 30 "):
+        assert 0 <= by_number.score(x, y + 1) <= 1  # 1-based labels: 1, 2 are classes, 3 is not
 
 
 @pytest.mark.parametrize("value", [np.array(5.0), torch.tensor(1.0)])

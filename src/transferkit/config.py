@@ -83,7 +83,10 @@ class TargetConfig(DataConfig):
     def _shots(cls, v: list[int]) -> list[int]:
         if not v or any(k < 0 for k in v):
             raise ValueError("shots must be a non-empty list of integers >= 0")
-        return sorted(set(v))
+        repeated = sorted({k for k in v if v.count(k) > 1})
+        if repeated:  # as for seeds and methods: a repeat is a typo more often than a wish
+            raise ValueError(f"shots must be distinct, {repeated} repeat(s)")
+        return sorted(v)
 
 
 class ModelConfig(Strict):

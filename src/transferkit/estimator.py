@@ -460,6 +460,17 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             raise TransferkitError(f"y holds {kinds[1]} ({plain(given[0])!r}, ...), but fit was given {kinds[0]} "
                                    f"({plain(self.classes_[0])!r}, ...): no prediction could equal them.",
                                    "give y the type fit's y had (e.g. y.astype(str), or y.astype(int)).")  # fmt: skip
+        known = {plain(c) for c in self.classes_}
+        unknown = sorted({plain(v) for v in given} - known, key=str)
+        if unknown:  # e.g. labels shifted by one: the score would silently count them all wrong
+            shown = ", ".join(repr(v) for v in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+            classes = ", ".join(repr(plain(c)) for c in self.classes_[:5]) + (", ..." if len(self.classes_) > 5 else "")
+            if len(unknown) == len({plain(v) for v in given}):
+                raise TransferkitError(f"none of y's labels ({shown}) is a class fit was given ({classes}): no "
+                                       "prediction could equal them.", "give y the labels fit's y used.")  # fmt: skip
+            n = sum(plain(v) not in known for v in given)
+            warnings.warn(f"score: y holds label(s) fit was never given ({shown}), on {n} of {len(given)} examples; "
+                          "those count as wrong.", TransferkitWarning, stacklevel=2)  # fmt: skip
         return super().score(X, y, sample_weight)
 
     def save(self, path) -> None:
