@@ -77,7 +77,9 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
               "with `--method`" if any(r.get("method") == d["method"] and r.get("shots") == d["shots"]
                                         and r.get("negative_transfer") for r in summary.get("results", [])) else "")]
           if (d := summary.get("deploy")) else []),
-        f"- **Wall time**: {summary['wall_time_s']:.1f} s",
+        f"- **Wall time**: {summary['wall_time_s']:.1f} s"
+        + (f" ({summary['report_seconds']:.1f} s of it writing the run folder: models, plots, the adaptation "
+           "diagnostics)" if summary.get("report_seconds", 0) >= 0.05 else ""),
         "",
         "## Results",
         "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,7 @@ def deploy_method(result: ProtocolResult) -> str:
 
 
 def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
+    start = time.perf_counter()  # the folder's models, plots and diagnostics count in the run's wall time
     with atomic_folder(out) as tmp:
         summary = build_summary(result)
         summary["deploy"] = {"method": deploy_method(result), "shots": max(result.config.target.shots),
@@ -81,6 +83,8 @@ def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
         if da_section:
             summary["adaptation"] = da_section
             plots.update(da_plots)
+        summary["report_seconds"] = time.perf_counter() - start
+        summary["wall_time_s"] = result.wall_time_s + summary["report_seconds"]
         write_text(tmp / "report.md", render_report(summary, plots))
         write_json(tmp / "summary.json", summary)  # last: its presence marks a complete run
     return summary
