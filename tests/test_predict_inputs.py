@@ -188,6 +188,10 @@ def test_each_image_file_reaches_the_model_from_its_own_size(tmp_path):
     Image.fromarray(np.zeros((5, 5), np.uint8)).save(tmp_path / ".hidden" / "x.png")  # a hidden folder: skipped
     files = image_files(tmp_path)
     assert [f.name for f in files] == ["0_tiny.png", "1_digit.png", "2_rgb.png"]
+    (tmp_path / "notes.txt").write_text("taken on monday")  # said, as a run's folder loader says it
+    (tmp_path / ".DS_Store").write_text("")  # hidden: never mentioned
+    with pytest.warns(UserWarning, match=r"1 file\(s\) are not images and get no prediction \(notes.txt\)"):
+        assert image_files(tmp_path) == files
     recipe = Recipe((0.0, 255.0), (1, 16, 16), 2)
     x = image_model_inputs(files, recipe)
     for i, f in enumerate(files):  # as if predicted alone (was: all squeezed to the first file's 4x4, grey)

@@ -205,6 +205,12 @@ def image_files(p: Path) -> list[Path] | None:
                        and not any(part.startswith(".") for part in f.relative_to(p).parts))  # fmt: skip
         if not files:
             raise TransferkitError(f"{p}: no images found.", f"use files ending in {sorted(IMAGE_SUFFIXES)}.")
+        others = [f for f in p.rglob("*") if f.is_file() and f.suffix.lower() not in IMAGE_SUFFIXES
+                  and not any(part.startswith(".") for part in f.relative_to(p).parts)]  # fmt: skip
+        if others:  # as a run's folder loader says: they get no prediction (hidden files never mentioned)
+            shown = ", ".join(str(f.relative_to(p)) for f in sorted(others)[:3]) + (", ..." if len(others) > 3 else "")
+            warnings.warn(f"{p}: {len(others)} file(s) are not images and get no prediction ({shown}); images end in "
+                          f"{', '.join(sorted(IMAGE_SUFFIXES))}.", TransferkitWarning, stacklevel=2)  # fmt: skip
         return files
     return [p] if p.suffix.lower() in IMAGE_SUFFIXES and p.exists() else None
 
