@@ -109,3 +109,18 @@ def test_two_seeds_are_said_to_give_wide_intervals(tmp_path, image_npz, capsys):
     assert said in (tmp_path / "run" / "report.md").read_text()
     assert "note: " + said in capsys.readouterr().out
     assert few_seeds_line({"seeds": [0]}) is None and few_seeds_line({"seeds": [0, 1, 2]}) is None
+
+
+def test_a_deployed_label_free_model_is_not_said_to_have_trained_on_labels():
+    """A new user's report said adabn's deployed model was 'trained on 2 labelled example(s) per class'."""
+    from transferkit.report.markdown import render_report
+
+    target = {"data": "t", "examples": 10, "classes": ["a", "b"], "test_examples": 3, "split_seed": 0,
+              "pool_examples": 7, "shots": [2]}  # fmt: skip
+    summary = {"name": "t", "source": None, "pretrained": "mobilenet_v2_imagenet", "wall_time_s": 1.0, "seeds": [0],
+               "model_selection": "fixed", "results": [], "negative_transfer": [], "skipped": [], "target": target}  # fmt: skip
+    adabn = render_report({**summary, "deploy": {"method": "adabn", "shots": 2, "seed": 0}}, {})
+    assert "`models/adabn_k2_seed0`: the first seed's model, which reads no target label at any k (k = 2 names it " \
+        "only); named by `deploy:`" in adabn  # fmt: skip
+    head = render_report({**summary, "deploy": {"method": "head", "shots": 2, "seed": 0}}, {})
+    assert "the first seed's model, trained on 2 labelled example(s) per class; named by" in head

@@ -70,7 +70,10 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         *([f"- **Deployed model** (what `transferkit predict` uses unless told otherwise): "
            f"`models/{d['method']}_k{d['shots']}_seed{d['seed']}`"
            + ("" if summary.get("models_saved", True) else " (not saved: `save_models: false`, so no predictions)")
-           + f": the first seed's model, trained on {d['shots']} labelled example(s) per class; named by `deploy:` "
+           + (f": the first seed's model, which reads no target label at any k (k = {d['shots']} names it only)"
+              if d["method"] in LABEL_FREE else
+              f": the first seed's model, trained on {d['shots']} labelled example(s) per class")
+           + "; named by `deploy:` "
            "(default: `auto`, else `finetune`, else the first method that is not a baseline), never chosen by "
            "test accuracy"
            + (" — **flagged as negative transfer in this run**: set `deploy:` to another method, or predict "
