@@ -249,7 +249,7 @@ def test_a_run_scored_on_its_own_training_examples_is_flagged(tmp_path, capsys):
     other = tmp_path / "other.npz"  # another data set: nothing to warn about
     np.savez(other, x=np.load(tgt)["x"][::-1], y=np.load(tgt)["y"][::-1], classes=np.array(CLASSES))
     assert main(["rank", str(other), *args[2:], "--out", str(tmp_path / "b.json")]) == 0
-    assert json.loads((tmp_path / "b.json").read_text())["warnings"] == []
+    assert [w for w in json.loads((tmp_path / "b.json").read_text())["warnings"] if not w.startswith("hscore:")] == []
 
 
 def test_a_text_target_is_refused_with_what_to_use_instead(tmp_path, capsys):
@@ -628,3 +628,29 @@ def test_a_source_of_the_other_polarity_is_said_in_the_ranking(tmp_path):
     np.savez(tgt, x=255 - t["x"], y=t["y"], classes=t["classes"])  # dark on light: the source's inverse
     result = rank(str(tgt), shots=2, sources=[str(src)], reference=False, source_epochs=1, scores=["knn"], by="knn")
     assert any(w.startswith(f"{src}: ") and "dark on" in w for w in result["warnings"]), result["warnings"]
+
+
+def test_a_source_head_at_chance_on_classes_of_the_same_names_is_flagged():
+    """A new user's source with labels off by one ranked first, its head at 10 % on a target whose
+    class names it shares, and nothing was said (session 20)."""
+    from transferkit.ranking.rank import _one_row_each, head_at_chance_warning
+
+    y = np.arange(50) % 10  # 5 labelled examples of each of 10 classes: chance 10 %
+    shifted = {"candidate": "fonts_shifted.npz", "source_only": 0.10}
+    said = head_at_chance_warning(shifted, y)
+    assert said.startswith("fonts_shifted.npz: its source head gets 10.0 % of the 50 labelled target examples right "
+                           "(chance: 10 %) although its class names are the target's")  # fmt: skip
+    assert head_at_chance_warning({"candidate": "fonts.npz", "source_only": 0.70}, y) is None  # well above chance
+    assert head_at_chance_warning({"candidate": "other.npz", "source_only": None}, y) is None  # other class names
+    assert head_at_chance_warning(shifted, np.arange(19) % 2) is None  # under 20 examples: not judged
+    rows = [{"candidate": "a", "cut": 1}, {"candidate": "a", "cut": 2}, {"candidate": "b", "cut": 1}]
+    assert _one_row_each(rows) == [rows[0], rows[2]]
+
+
+def test_hscore_is_said_to_say_little_where_noise_scores_near_its_maximum():
+    """A new user's SMS ranking at 16 per class put random weights above MiniLM on hscore."""
+    from transferkit.ranking.rank import hscore_floor_warning
+
+    said = hscore_floor_warning(384, np.arange(8) % 2)
+    assert said.startswith("hscore: random noise of 384 dimensions scores 0.") and "of its maximum 1 on these 8" in said
+    assert hscore_floor_warning(16, np.arange(400) % 4) is None  # many examples, few dimensions: noise scores ~0

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 import warnings
 from pathlib import Path
@@ -85,6 +86,52 @@ def source_candidate(
 
     # scored on the CPU, as every other candidate (and this one when it comes from the cache)
     return Candidate(spec if is_builtin(spec) else Path(spec).name, res.model.cpu()), domain
+
+
+def head_at_chance_warning(row: dict, y: np.ndarray) -> str | None:
+    """A candidate whose class names are the target's but whose source head predicts the
+    labelled examples no better than chance (binomial z < 2 against the most frequent class's
+    rate; judged on 20 labelled examples or more): the same names may mean other classes
+    (labels shifted or permuted in one of the two files), or the domains differ too much for
+    the head to carry over. Its features may still transfer; what reads its head does not."""
+    acc = row.get("source_only")
+    if acc is None or len(y) < 20:
+        return None
+    chance = float(np.bincount(y).max()) / len(y)
+    sd = math.sqrt(chance * (1 - chance) / len(y))
+    if sd == 0 or (1.0 - chance) / sd < 2 or (acc - chance) / sd >= 2:  # too few to tell, or clearly above chance
+        return None
+    return (f"{row['candidate']}: its source head gets {100 * acc:.1f} % of the {len(y)} labelled target examples right "
+            f"(chance: {100 * chance:.0f} %) although its class names are the target's: the same names may mean "
+            "other classes in the two data sets (labels shifted or permuted?), or the domains differ too much for "
+            "its head to carry over. Its features can still transfer (head, finetune); source_only, adabn and the "
+            "adaptation methods read its head: check the source's labels.")
+
+
+def hscore_floor_warning(dim: int, y: np.ndarray, draws: int = 3, share: float = 0.25) -> str | None:
+    """What pure noise scores on hscore with these labels and ``dim`` features, when that is
+    over ``share`` of its maximum C - 1: with few examples against many dimensions even the
+    shrunk covariance leaves room for noise to look separable (8 examples x 384 dimensions,
+    2 classes: about 0.95 of 1), so hscore's ranking says little there."""
+    from transferkit.ranking.hscore import hscore
+
+    top = len(np.unique(y)) - 1
+    if top < 1:
+        return None
+    rng = np.random.default_rng(0)
+    floor = float(np.mean([hscore(rng.normal(size=(len(y), dim)), y) for _ in range(draws)]))
+    if floor <= share * top:
+        return None
+    return (f"hscore: random noise of {dim} dimensions scores {floor:.2f} of its maximum {top} on these {len(y)} "
+            "labelled examples, so its ranking says little at this size: read logme, or label more examples.")
+
+
+def _one_row_each(rows: list[dict]) -> list[dict]:
+    """The first row of each candidate (its cuts share one source head)."""
+    seen: dict[str, dict] = {}
+    for r in rows:
+        seen.setdefault(r["candidate"], r)
+    return list(seen.values())
 
 
 def pretrained_candidate(name: str, labelled, pad: int | str = "auto", pool=None,
@@ -402,6 +449,9 @@ def rank(
         same = cand.source_head and list(cand.model.classes) == list(tgt.classes)
         rows += score_candidates([cand], x, y, names, cuts, same)
     ranked = rank_rows(rows, by)
+    if "hscore" in names:
+        warnings += [w for w in (hscore_floor_warning(d, labelled.y) for d in sorted({r["dim"] for r in ranked})) if w]
+    warnings += [w for w in (head_at_chance_warning(r, labelled.y) for r in _one_row_each(ranked) if not r["reference"]) if w]
     best = next((r for r in ranked if not r["reference"] and r[by] is not None), None)
     ref_best = max((r[by] for r in ranked if r["reference"] and r[by] is not None), default=None)
     beats = None if ref_best is None or best is None else bool(best[by] > ref_best)
