@@ -516,3 +516,13 @@ def test_predict_says_how_it_flattens_arrays_given_to_a_vector_model(tmp_path):
         row = predict(tmp_path / "run", tmp_path / "row.npz")
     assert not [w for w in seen if "flattened" in str(w.message)]
     assert [r["class_index"] for r in row] == [r["class_index"] for r in grid]
+
+
+def test_a_missing_input_is_said_before_the_model_is_loaded(tmp_path, monkeypatch):
+    """A new user's missing file failed after 6.5 s of loading a text encoder."""
+    from transferkit.models import TransferModel
+    from transferkit.predict import predict
+
+    monkeypatch.setattr(TransferModel, "load", lambda *a, **k: pytest.fail("loaded the model first"))
+    with pytest.raises(TransferkitError, match=r"input '.*nope\.csv' does not exist\."):
+        predict(tmp_path / "run", tmp_path / "nope.csv")

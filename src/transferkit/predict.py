@@ -426,6 +426,9 @@ def predict(
             "TransferClassifier.load('RUN/models/NAME').predict(X).",
         )
     warn = on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3))  # at predict's caller
+    if not Path(inputs).exists():  # before seconds of loading the model (a pretrained encoder: many)
+        raise TransferkitError(f"input {str(inputs)!r} does not exist.",
+                               "give a .npz, .npy, .csv, an image or a folder of images (texts: .csv, .jsonl, .txt).")  # fmt: skip
     if out is not None:
         check_out_file(out, run_dir)
     path = model_path(run_dir, **which)
