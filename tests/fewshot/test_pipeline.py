@@ -660,3 +660,23 @@ def test_tied_source_seeds_are_not_an_exact_interval_and_are_said_to_tie():
     assert seed_interval([0.5], 0.01) is None
     spread = seed_interval([0.50, 0.60], 1e-6)
     assert spread[0] == 0.0 and spread[1] == 1.0  # 2 seeds 10 points apart: t(1) spans everything, clipped
+
+
+def test_the_copies_note_says_texts_match_up_to_case_and_names_label_conflicts(npz_pair, tmp_path):
+    """A new user's TREC questions: 'highest' and 'HIGHEST' were called exact copies, and a
+    question under two fine labels was not told apart from a plain repeat."""
+    from transferkit.fewshot.experiment import copies_note
+
+    src, tgt = npz_pair
+    d = np.load(tgt)
+    other = (d["y"][:5] + 1) % len(d["classes"])  # five inputs again, under another class
+    np.savez(tmp_path / "conflict.npz", x=np.concatenate([d["x"], d["x"][:5]]), y=np.concatenate([d["y"], other]),
+             classes=d["classes"])  # fmt: skip
+    with pytest.warns(TransferkitWarning, match="5 repeated inputs are labelled with more than one class"):
+        run_fewshot({**tiny(src, tmp_path / "conflict.npz", k_shot=[1], methods=["prototypes"]), "seeds": 1},
+                    out=tmp_path / "run", progress=False)  # fmt: skip
+
+    assert "are exact copies of another one; no episode" in copies_note(1, 10)
+    note = copies_note(2, 10, texts=True, mixed=1)
+    assert note.startswith("2 of the 10 novel-class examples are copies of another one once tokenised (up to case and "
+                           "spacing); 1 repeated input is labelled with more than one class")  # fmt: skip

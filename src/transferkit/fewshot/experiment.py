@@ -134,10 +134,14 @@ def twins_note(twins: list[tuple[str, str]]) -> str:
             "classes, they are not novel and their accuracy is inflated.")
 
 
-def copies_note(copies: int, total: int) -> str:
+def copies_note(copies: int, total: int, texts: bool = False, mixed: int = 0) -> str:
     """The report's note on novel-class inputs that repeat (``copies``: inputs beyond the first
-    of each set of identical ones)."""
-    return (f"{copies} of the {total} novel-class examples are exact copies of another one; no episode has a "
+    of each set of identical ones; ``texts``: identical once tokenised, so up to case and
+    spacing for an uncased tokenizer; ``mixed``: repeated inputs found under two classes or more)."""
+    kind = "copies of another one once tokenised (up to case and spacing)" if texts else "exact copies of another one"
+    both = (f"; {mixed} repeated input{'s are' if mixed > 1 else ' is'} labelled with more than one class, which no "
+            "method can get right every time: check those labels") if mixed else ""
+    return (f"{copies} of the {total} novel-class examples are {kind}{both}; no episode has a "
             "query whose input is one of its support inputs (of any class), but a repeated input weighs twice in "
             "the accuracies: consider removing the copies.")
 
@@ -187,7 +191,11 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     groups = copy_groups(data.xt.numpy())
     copies = len(groups) - len(np.unique(groups))
     if copies:
-        run.notes.append(copies_note(copies, len(groups)))
+        classes_of = {}  # each repeated input's classes
+        for g, c in zip(groups.tolist(), np.asarray(y).tolist(), strict=True):
+            classes_of.setdefault(g, set()).add(c)
+        mixed = sum(len(c) > 1 for c in classes_of.values())
+        run.notes.append(copies_note(copies, len(groups), texts=not data.xt.is_floating_point(), mixed=mixed))
         warnings.warn(run.notes[-1], TransferkitWarning, stacklevel=2)
     episodes = {  # the largest K first: a class too small for it is named with the fix that suits every K
         k: sample_episodes(y, fs.n_way, k, fs.n_query, fs.episodes, seed=fs.episode_seed + k,
