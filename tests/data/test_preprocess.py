@@ -118,7 +118,12 @@ def test_image_vs_vector_mismatch_is_an_error():
     series = Domain("s", np.zeros((2, 1, 1, 7), np.float32), np.array([0, 1]), ["a", "b"])  # aeon's (N, 1, L), loaded
     with pytest.raises(TransferkitError, match="same kind") as e:
         make_recipe(series, (7,))
-    assert "its 1x7 values are the model's 7 features: store x as x.reshape(len(x), -1)" in e.value.fix
+    assert "its 1x7 values are the model's 7 features: store x as x.reshape(len(x), -1), or the model's data (the " \
+        "source) with x of shape (N, 1, 7)" in e.value.fix  # fmt: skip
+    builtin = Domain("mnist5k", np.zeros((2, 1, 28, 28), np.float32), np.array([0, 1]), ["a", "b"])
+    with pytest.raises(TransferkitError, match="same kind") as e:  # a new user's flattened source beside it
+        make_recipe(builtin, (784,))
+    assert "store the model's data (the source) with x of shape (N, 28, 28))" in e.value.fix  # it cannot be re-saved
 
 
 def test_vectors_far_outside_the_sources_range_warn(recwarn):

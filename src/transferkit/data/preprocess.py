@@ -223,7 +223,11 @@ def make_recipe(
                    f"(N, {side}, {side}))") if side > 1 and side * side == domain.input_shape[0] and len(shape) == 3 else ""
         if domain.is_image and len(shape) == 1 and int(np.prod(domain.input_shape)) == shape[0]:
             h, w = domain.input_shape[-2:]  # e.g. series saved as (N, 1, L), aeon's layout, read as 1xL images
-            reshape = f" (its {h}x{w} values are the model's {shape[0]} features: store x as x.reshape(len(x), -1))"
+            from transferkit.data.builtin import is_builtin
+
+            other = f"the model's data (the source) with x of shape (N, {h}, {w})"  # a built-in cannot be re-saved
+            reshape = (f" (its {h}x{w} values are the model's {shape[0]} features: store "
+                       + (other if is_builtin(domain.name) else f"x as x.reshape(len(x), -1), or {other}") + ")")
         raise TransferkitError(
             f"{domain.name} holds {kind} but the model expects input {shape}.",
             f"use source and target of the same kind (both images or both vectors of equal length){reshape}.",
