@@ -140,6 +140,34 @@ def saved_models_hint(stems: list[str]) -> str:
             f"{{{', '.join(shots)}}}, --seed {{{', '.join(seeds)}}}.")
 
 
+def _rows_as_images(x: np.ndarray, run: Path, size, inputs: str, warn) -> np.ndarray:
+    """(N, D) rows for an image model as (N, C, H, W) images: by the run's ``target.image_shape``
+    (its target was such a table), else when D is exactly the pixel count of the run's target
+    images (grey or RGB, ``size`` = their H x W), with a note; else ``x`` as it is (refused later
+    with the reshape to use)."""
+    import yaml
+
+    cfg = run / "config.yaml"
+    declared = ((yaml.safe_load(cfg.read_text()) or {}).get("target") or {}).get("image_shape") if cfg.exists() else None
+    if declared:
+        shape = tuple(declared) if len(declared) == 3 else (1, *declared)
+        if int(np.prod(shape)) != x.shape[1]:
+            raise TransferkitError(f"{inputs}: its rows have {x.shape[1]} values, but the run read its target's rows as "
+                                   f"images of {list(declared)} ({int(np.prod(shape))} values).",
+                                   "give rows of the run's target's columns (the same pixels, in the same order).")  # fmt: skip
+        return x.reshape(len(x), *shape)
+    if not size:
+        return x
+    h, w = size
+    channels = next((c for c in (1, 3) if c * h * w == x.shape[1]), None)
+    if channels is None:
+        return x
+    warn(f"{inputs}: each row of {x.shape[1]} values is read as a {channels}x{h}x{w} image, the size of the run's "
+         "target images, pixels in row-major order (as x.reshape(N, C, H, W)); give images or an .npz of shape "
+         "(N, H, W) if the rows hold something else.")  # fmt: skip
+    return x.reshape(len(x), channels, h, w)
+
+
 def run_columns(run_dir: str | Path) -> tuple[str, str]:
     """(label column, text column) of the run's target, so inputs laid out like it read the same."""
     import yaml
@@ -481,6 +509,8 @@ def predict(
                     f"{inputs}: the model was trained on named columns {shown} and an {Path(inputs).suffix.lower()} has "
                     "no names, so its "
                     "columns are read by position: check that they are in that order (or give a CSV with the names).")  # fmt: skip
+            if len(recipe.shape) == 3 and x.ndim == 2:  # a table of pixels for an image model
+                x = _rows_as_images(x, Path(run_dir), meta.get("image_size"), str(inputs), warn)
             if not np.isfinite(x).all():
                 bad = ~np.isfinite(x.reshape(len(x), -1)).all(1)
                 raise TransferkitError(f"{inputs}: {int(bad.sum())} input(s) contain NaN or Inf values, the first "

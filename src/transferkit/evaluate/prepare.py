@@ -49,6 +49,8 @@ class Prepared:
 
 def load_section(section: DataConfig, seed: int = 0) -> Domain:
     domain = load_domain(section.data, section.label_column, section.text_column)
+    if getattr(section, "image_shape", None):
+        domain = rows_as_images(domain, tuple(section.image_shape))
     if section.classes:
         domain = domain.subset(section.classes)
     if section.max_per_class:
@@ -68,6 +70,24 @@ def load_section(section: DataConfig, seed: int = 0) -> Domain:
         if note:  # raised while loading: said, and kept for the report with the other loading notes
             warnings.warn(note, TransferkitWarning, stacklevel=2)
     return domain
+
+
+def rows_as_images(domain: Domain, shape: tuple[int, ...]) -> Domain:
+    """A table's rows (N, D) read as images (N, C, H, W) (``image_shape: [H, W]`` or ``[C, H, W]``),
+    each row in row-major order, channel by channel: what ``x.reshape(N, C, H, W)`` gives."""
+    if getattr(domain, "is_text", False) or domain.is_image:
+        kind = "texts" if getattr(domain, "is_text", False) else f"images of shape {domain.input_shape}"
+        raise TransferkitError(f"{domain.name} holds {kind}; `image_shape` reads the rows of a table as images.",
+                               "remove `image_shape` from that section.")  # fmt: skip
+    shape = (1, *shape) if len(shape) == 2 else shape
+    size = int(np.prod(shape))
+    if domain.input_shape[0] != size:
+        raise TransferkitError(
+            f"{domain.name}: image_shape {list(shape)} holds {size} values but its rows have {domain.input_shape[0]}.",
+            "give the shape the rows were flattened from (a row of 784 grey pixels: [28, 28]).",
+        )
+    meta = {k: v for k, v in domain.meta.items() if k not in ("columns", "column_ranges")}  # pixels, not named features
+    return Domain(domain.name, domain.x.reshape(len(domain.x), *shape), domain.y, domain.classes, domain.value_range, meta)
 
 
 def inverted(domain: Domain) -> Domain:
