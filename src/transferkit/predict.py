@@ -143,8 +143,8 @@ def saved_models_hint(stems: list[str]) -> str:
 def _rows_as_images(x: np.ndarray, run: Path, size, inputs: str, warn) -> np.ndarray:
     """(N, D) rows for an image model as (N, C, H, W) images: by the run's ``target.image_shape``
     (its target was such a table), else when D is exactly the pixel count of the run's target
-    images (grey or RGB, ``size`` = their H x W), with a note; else ``x`` as it is (refused later
-    with the reshape to use)."""
+    images (grey or RGB, ``size`` = their H x W), with a note; an (H, W) array of exactly that
+    size is one image; else ``x`` as it is (refused later with the reshape to use)."""
     import yaml
 
     cfg = run / "config.yaml"
@@ -159,6 +159,9 @@ def _rows_as_images(x: np.ndarray, run: Path, size, inputs: str, warn) -> np.nda
     if not size:
         return x
     h, w = size
+    if tuple(x.shape) == (h, w):  # a single image saved without its batch axis (np.save of one (H, W) image)
+        warn(f"{inputs}: an array of {h}x{w}, the size of the run's target images, is read as one image.")
+        return x[None, None]
     channels = next((c for c in (1, 3) if c * h * w == x.shape[1]), None)
     if channels is None:
         return x
@@ -511,6 +514,7 @@ def predict(
                     "columns are read by position: check that they are in that order (or give a CSV with the names).")  # fmt: skip
             if len(recipe.shape) == 3 and x.ndim == 2:  # a table of pixels for an image model
                 x = _rows_as_images(x, Path(run_dir), meta.get("image_size"), str(inputs), warn)
+                names = names if len(names) == len(x) else [str(i) for i in range(len(x))]  # one (H, W) image: "0"
             if not np.isfinite(x).all():
                 bad = ~np.isfinite(x.reshape(len(x), -1)).all(1)
                 raise TransferkitError(f"{inputs}: {int(bad.sum())} input(s) contain NaN or Inf values, the first "

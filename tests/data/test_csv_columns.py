@@ -202,6 +202,11 @@ def test_predict_names_a_missing_model_column_before_an_unread_text_column(tmp_p
         read_feature_csv(tmp_path / "b.csv", columns=["a", "b"])
     with pytest.raises(TransferkitError, match=r"column 'id' is not numeric") as e:  # a model without column names
         read_feature_csv(tmp_path / "b.csv")
+    assert e.value.fix == ("it names each row (no value repeats), as an id does: give --id-column id to name the "
+                           "predictions by it (it is then never read as a feature), or drop it.")  # fmt: skip
+    (tmp_path / "c.csv").write_text("kind,b\nx,1.0\nx,2.0\n")  # a repeated word: no id, nothing to name rows by
+    with pytest.raises(TransferkitError, match=r"column 'kind' is not numeric") as e:
+        read_feature_csv(tmp_path / "c.csv")
     assert e.value.fix == "drop it: this model reads numeric feature columns only."
 
 

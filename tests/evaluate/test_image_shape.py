@@ -58,10 +58,14 @@ def test_a_pixel_csv_target_runs_as_its_images_do_and_predict_reads_such_rows(tm
     for run in ("csv", "npz"):  # declared by the run's image_shape; or the exact pixel count of its target's images
         assert main(["predict", str(tmp_path / run), str(tmp_path / "new.csv"), "--out", str(tmp_path / f"{run}.csv")]) == 0
     assert "each row of 144 values is read as a 1x12x12 image" in capsys.readouterr().err  # said where not declared
+    np.save(tmp_path / "one.npy", d["x"][0])  # one (H, W) image, no batch axis: it was "not images"
+    assert main(["predict", str(tmp_path / "npz"), str(tmp_path / "one.npy"), "--out", str(tmp_path / "one.csv")]) == 0
+    assert "an array of 12x12, the size of the run's target images, is read as one image" in capsys.readouterr().err
     np.savez(tmp_path / "new.npz", x=d["x"][:4])
     assert main(["predict", str(tmp_path / "npz"), str(tmp_path / "new.npz"), "--out", str(tmp_path / "ref.csv")]) == 0
     classes = [[ln.split(",")[1:3] for ln in (tmp_path / f).read_text().splitlines()[1:]] for f in ("npz.csv", "ref.csv")]
     assert classes[0] == classes[1]  # the table's rows (4 decimals) predicted as the images are
+    assert (tmp_path / "one.csv").read_text().splitlines()[1].split(",")[1:3] == classes[1][0]
 
 
 def json_file(tmp_path, cfg: dict) -> str:

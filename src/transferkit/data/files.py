@@ -509,6 +509,9 @@ def csv_features(
         elif ids and training:
             fix = ("it names each row (no value repeats), as an id does: drop it from the training file; `predict "
                    f"--id-column {header[j]}` names predictions by such a column.")  # fmt: skip
+        elif ids:  # predict: the option made for it
+            fix = (f"it names each row (no value repeats), as an id does: give --id-column {header[j]} to name the "
+                   "predictions by it (it is then never read as a feature), or drop it.")  # fmt: skip
         raise TransferkitError(f"{path}: column {header[j]!r} is not numeric ({v[:40]!r} in data row {i + 1} is not a "
                                "number).", fix) from None  # fmt: skip
 
