@@ -188,7 +188,11 @@ def test_predict_warns_about_inputs_on_another_scale(data):
     xs, ys, xt, yt = data
     clf = TransferClassifier("scratch", method_params={"steps": 5}).fit(xt[:30], yt[:30])
     with pytest.warns(UserWarning, match="the inputs span"):
-        clf.predict(xt[30:] / 255.0)  # 0..1 given to a model fitted on 0..255
+        clf.predict(xt[30:] / 255.0 * 16)  # 0..16 given to a model fitted on 0..255
+    # 0..1 floats: read on 0..1, as fit and `transferkit predict` read them (they were all one class)
+    with pytest.warns(UserWarning, match=r"X: float images in 0\.\.1 beside a model fitted on images in 0\.\.249\.9"):
+        unit = clf.predict(xt[30:] / 255.0)
+    assert np.mean(unit == clf.predict(xt[30:])) >= 0.9  # the same images (their 0..1 scale is fit's within 2 %)
 
 
 def test_a_diverging_fit_is_a_transferkit_error(data):
@@ -357,11 +361,11 @@ def test_source_parameter_mistakes_are_named(data, tmp_path):
 def test_a_series_stored_as_n_l_1_is_named_not_a_torch_traceback():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(30, 150, 1)).astype(np.float32), np.arange(30) % 2
-    with pytest.raises(TransferkitError, match=r"cnn1d reads x as \(N, C, L\).* 150 channel\(s\) of 1 step") as e:
+    with pytest.raises(TransferkitError, match="images of 150x1 pixels are too small for the cnn") as e:
         TransferClassifier("scratch", method_params={"steps": 2}).fit(x, y)  # was torch's "Output size is too small"
     assert "x.reshape(len(x), -1)" in e.value.fix
-    with pytest.raises(TransferkitError, match="images of 150x1 pixels are too small for the cnn") as e:
-        TransferClassifier("scratch", shared="cnn", method_params={"steps": 2}).fit(x, y)
+    with pytest.raises(TransferkitError, match=r"cnn1d reads x as \(N, C, L\).* 150 channel\(s\) of 1 step") as e:
+        TransferClassifier("scratch", shared="cnn1d", method_params={"steps": 2}).fit(x, y)
     assert "x.reshape(len(x), -1)" in e.value.fix
     assert TransferClassifier("scratch", method_params={"steps": 2}).fit(x.reshape(30, -1), y).n_features_in_ == 150
 

@@ -55,7 +55,7 @@ from transferkit.methods import METHODS, TransferTask, get_method
 from transferkit.methods.base import class_difference
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
-from transferkit.predict import scale_warning
+from transferkit.predict import scale_warning, unit_floats_beside
 from transferkit.source import SourceModel, check_epochs, check_shared, pretrain, refuse_texts
 from transferkit.train.source import input_stats
 from transferkit.train.supervised import predict_proba
@@ -310,7 +310,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         elif X_unlabelled is not None and not method.uses_unlabelled and not no_labels:  # k = 0: it sets the scale
             warnings.warn(f"method {self.method!r} does not use unlabelled inputs; X_unlabelled is ignored.",
                           TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
-        mean, std = (source_model.input_mean, source_model.input_std) if source_model is not None else input_stats(x)
+        mean, std = ((source_model.input_mean, source_model.input_std) if source_model is not None
+                     else input_stats(x, self.shared))  # fmt: skip
         seed = self._seed()
         shared = source.shared if source is not None and pretrained is None else self.shared
         parts = {k: v.to(device) for k, v in (source.parts if source is not None else {}).items()}
@@ -425,6 +426,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         x = self._checked(X, "X", None if names is None else list(names), like)
         recipe = self._read_as(X)
         note = self._scale_note(x) if recipe is self.recipe_ else small_uint8_note(x, "X", "give X as floats")
+        if recipe is self.recipe_ and len(recipe.shape) == 3 and unit_floats_beside(np.asarray(x), recipe.value_range):
+            note = (f"X: float images in 0..1 beside a model fitted on images in 0..{recipe.value_range[1]:g}: read on "
+                    "their own range, 0..1, as fit and `transferkit predict` read such arrays (to be read on the "
+                    "model's scale, give uint8 0..255 or floats on its range).")  # fmt: skip
+            recipe = dataclasses.replace(recipe, value_range=(0.0, 1.0))
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
         colour = getattr(self, "fit_colour_", None)
@@ -470,7 +476,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                        "prediction could equal them.", "give y the labels fit's y used.")  # fmt: skip
             n = sum(plain(v) not in known for v in given)
             warnings.warn(f"score: y holds label(s) fit was never given ({shown}), on {n} of {len(given)} examples; "
-                          "those count as wrong.", TransferkitWarning, stacklevel=2)  # fmt: skip
+                          "those count as wrong.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
         return super().score(X, y, sample_weight)
 
     def save(self, path) -> None:

@@ -40,15 +40,18 @@ def test_an_architecture_is_a_chain_of_blocks_ending_in_features(name, shape, tm
 
 
 def test_cnn1d_counts_a_pattern_wherever_it_occurs_in_time():
+    from transferkit.train.source import input_stats
+
     torch.manual_seed(0)
-    shared = build_shared("cnn1d", (120,)).eval()
+    data = torch.randn(50, 120) * torch.linspace(1, 5, 120) + torch.linspace(0, 3, 120)  # steps of other scales
+    model = TransferModel.build("cnn1d", (120,), ["a", "b"], *input_stats(data, "cnn1d")).eval()
     x = torch.zeros(2, 120)
     bump = torch.tensor([1.0, 3.0, -2.0, 4.0, 1.0])
     x[0, 30:35], x[1, 70:75] = bump, bump  # the same bump 40 steps later, far from either end
-    f = shared(x)
+    f = model.features(x)  # through the input normalisation too: one mean and std for every step
     assert torch.allclose(f[0], f[1], atol=1e-5)
-    mlp = build_shared("mlp", (120,)).eval()
-    assert not torch.allclose(mlp(x)[0], mlp(x)[1], atol=1e-3)  # what the mlp cannot do
+    mlp = TransferModel.build("mlp", (120,), ["a", "b"], *input_stats(data, "mlp")).eval()
+    assert not torch.allclose(mlp.features(x)[0], mlp.features(x)[1], atol=1e-3)  # what the mlp cannot do
 
 
 def test_cnn1d_takes_the_sensors_of_a_multichannel_series_as_its_input_channels():
@@ -87,11 +90,16 @@ def test_cnn1d_through_the_api_on_series_of_several_sensors():
 
 
 @pytest.mark.parametrize(("shape", "built"), [((20,), "mlp"), ((1, 28, 28), "cnn"), ((1, 8, 8), "cnn"),
-                                              ((3, 6, 100), "cnn"), ((1, 6, 100), "cnn1d"), ((1, 10, 41), "cnn1d")])
+                                              ((3, 6, 100), "cnn"), ((1, 6, 100), "cnn1d"), ((1, 10, 41), "cnn1d"),
+                                              ((1, 1, 128), "cnn"), ((1, 150, 1), "cnn")])  # refused: reshape, mlp
 def test_auto_gives_one_channel_arrays_that_are_not_pictures_the_cnn1d(shape, built):
     from transferkit.models.shared import auto_architecture
 
     assert auto_architecture(shape) == built
+    if 1 in shape[1:]:  # a univariate series in an extra axis: refused with the reshape for the mlp, as before
+        with pytest.raises(TransferkitError, match=r"too small for the cnn.*x\.reshape\(len\(x\), -1\)"):
+            TransferModel.build("auto", shape, ["a", "b"])
+        return
     assert TransferModel.build("auto", shape, ["a", "b"]).config["architecture"] == built
 
 

@@ -226,7 +226,8 @@ def _model_factory(cfg: ExperimentConfig, data: Prepared, source_model, device) 
     else:
         from transferkit.train.source import input_stats
 
-        mean, std = input_stats(data.xt[data.split.pool_idx]) if data.xt.is_floating_point() else (None, None)
+        mean, std = (input_stats(data.xt[data.split.pool_idx], data.scratch_architecture or cfg.model.shared)
+                     if data.xt.is_floating_point() else (None, None))  # fmt: skip
 
     def build() -> TransferModel:
         return TransferModel.build(

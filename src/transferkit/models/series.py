@@ -7,7 +7,9 @@ pattern learned at one position means nothing a few steps later; the 2-D ``cnn``
 its 5 x 5 kernels across sensors as well as along time, mixing neighbouring rows whose
 order means nothing. ``cnn1d`` takes the C sensors as input channels and slides along
 time only, then averages over time, so a pattern counts wherever it occurs and a series
-of any length gives the same number of features.
+of any length gives the same number of features. Its inputs are standardised with one mean
+and std over all of a series' values (``train.source.input_stats``), not one per step, which
+would give the same pattern other values at other positions.
 
 The blocks follow the Fully Convolutional Network baseline for series classification
 (Wang, Yan & Oates, IJCNN 2017: three conv -> BatchNorm -> ReLU blocks with kernels 8, 5

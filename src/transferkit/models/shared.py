@@ -103,12 +103,16 @@ def auto_architecture(input_shape: tuple[int, ...]) -> str:
     """What ``auto`` builds: the ``mlp`` for vectors; for arrays (C, H, W), the ``cnn`` when
     they are pictures, ``cnn1d`` when one-channel arrays are not (sides more than 4:1 apart or
     a side under 8: a multichannel series stored (N, channels, length), whose unordered
-    channel axis a 2-D kernel would slide across; ``data.preprocess.is_picture``)."""
+    channel axis a 2-D kernel would slide across; ``data.preprocess.is_picture``). A side of 1
+    is a univariate series in an extra axis: the ``cnn``, which refuses it with the reshape
+    that makes it a vector (for the ``mlp``, what ``auto`` gives a univariate series)."""
     if len(input_shape) != 3:
         return "mlp"
     from transferkit.data.preprocess import is_picture
 
-    return "cnn" if input_shape[0] != 1 or is_picture(tuple(input_shape[1:])) else "cnn1d"
+    if input_shape[0] != 1 or 1 in input_shape[1:] or is_picture(tuple(input_shape[1:])):
+        return "cnn"  # a side of 1: a univariate series saved (N, 1, L) or (N, L, 1), which the cnn refuses
+    return "cnn1d"  # with the fix to use: x.reshape(len(x), -1), as (N, L) gets the mlp
 
 
 def build_shared(name: str, input_shape: tuple[int, ...], **kwargs) -> SharedLayers:

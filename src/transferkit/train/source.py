@@ -37,14 +37,23 @@ class SourceResult:
     history: list[tuple[int, float]]
 
 
-def input_stats(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def input_stats(x: torch.Tensor, architecture: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel (images) or per-feature (vectors) mean and std of (N, ...) inputs.
+
+    For the ``cnn1d`` on series (N, L), one mean and std over every value, repeated for each
+    step: statistics per step would give the same pattern other values at other positions,
+    which a convolution along time is there to treat alike.
 
     A channel or feature that never varies here (std ~ 0, e.g. a pixel column that is always
     0 in the source) gets the median std of those that do (1 if none do) instead of a tiny
     floor: dividing by ~1e-6 would multiply any other value it takes later, in the target,
     by a million.
     """
+    built = auto_architecture(tuple(x.shape[1:])) if architecture == "auto" else architecture
+    if built == "cnn1d" and x.ndim == 2:
+        flat = x.reshape(-1, 1)  # every value one sample of one "feature"
+        mean, std = input_stats(flat)
+        return mean.expand(x.shape[1]).clone(), std.expand(x.shape[1]).clone()
     dims = [0, 2, 3] if x.ndim == 4 else [0]
     mean, std = x.mean(dim=dims), x.std(dim=dims)
     varies = std > 1e-6 * (1.0 + mean.abs())
@@ -104,7 +113,7 @@ def pretrain_source(
 
     start = time.perf_counter()
     tr, va = source_val_split(y.cpu().numpy(), seed=seed)
-    mean, std = input_stats(x[tr])
+    mean, std = input_stats(x[tr], built)
     torch.manual_seed(seed)
     model = TransferModel.build(architecture, tuple(x.shape[1:]), classes, mean, std, **arch_kwargs).to(x.device)
     steps = max(1, settings["epochs"] * len(tr) // settings["batch_size"])
