@@ -643,8 +643,20 @@ def test_a_source_head_at_chance_on_classes_of_the_same_names_is_flagged():
     assert head_at_chance_warning({"candidate": "fonts.npz", "source_only": 0.70}, y) is None  # well above chance
     assert head_at_chance_warning({"candidate": "other.npz", "source_only": None}, y) is None  # other class names
     assert head_at_chance_warning(shifted, np.arange(19) % 2) is None  # under 20 examples: not judged
+    assert head_at_chance_warning({"candidate": "x", "source_only": 0.70}, np.arange(20) % 2) is None  # weak, not at chance
     rows = [{"candidate": "a", "cut": 1}, {"candidate": "a", "cut": 2}, {"candidate": "b", "cut": 1}]
     assert _one_row_each(rows) == [rows[0], rows[2]]
+
+
+def test_the_head_at_chance_warning_reads_the_head_cuts_row_whichever_cut_ranks_first(monkeypatch, tmp_path):
+    """The head's accuracy is on the last cut's row only; an earlier cut ranking first hid it."""
+    from transferkit.ranking import rank as rank_module
+
+    rows = [{"candidate": "s.npz", "cut": 1, "reference": False, "logme": 0.9, "source_only": None},
+            {"candidate": "s.npz", "cut": 3, "reference": False, "logme": 0.1, "source_only": 0.1}]
+    headed = [r for r in rank_module.rank_rows(rows, "logme") if r.get("source_only") is not None]
+    assert [rank_module.head_at_chance_warning(r, np.arange(50) % 10) is not None
+            for r in rank_module._one_row_each(headed)] == [True]
 
 
 def test_hscore_is_said_to_say_little_where_noise_scores_near_its_maximum():

@@ -90,8 +90,8 @@ def source_candidate(
 
 def head_at_chance_warning(row: dict, y: np.ndarray) -> str | None:
     """A candidate whose class names are the target's but whose source head predicts the
-    labelled examples no better than chance (binomial z < 2 against the most frequent class's
-    rate; judged on 20 labelled examples or more): the same names may mean other classes
+    labelled examples at chance (within one binomial sd of the most frequent class's rate, and
+    not clearly above it, z < 2; judged on 20 labelled examples or more): the same names may mean other classes
     (labels shifted or permuted in one of the two files), or the domains differ too much for
     the head to carry over. Its features may still transfer; what reads its head does not."""
     acc = row.get("source_only")
@@ -100,6 +100,8 @@ def head_at_chance_warning(row: dict, y: np.ndarray) -> str | None:
     chance = float(np.bincount(y).max()) / len(y)
     sd = math.sqrt(chance * (1 - chance) / len(y))
     if sd == 0 or (1.0 - chance) / sd < 2 or (acc - chance) / sd >= 2:  # too few to tell, or clearly above chance
+        return None
+    if acc > chance + sd:  # not shown above chance, but not at it either: a weak head, not other classes
         return None
     return (f"{row['candidate']}: its source head gets {100 * acc:.1f} % of the {len(y)} labelled target examples right "
             f"(chance: {100 * chance:.0f} %) although its class names are the target's: the same names may mean "
@@ -451,7 +453,8 @@ def rank(
     ranked = rank_rows(rows, by)
     if "hscore" in names:
         warnings += [w for w in (hscore_floor_warning(d, labelled.y) for d in sorted({r["dim"] for r in ranked})) if w]
-    warnings += [w for w in (head_at_chance_warning(r, labelled.y) for r in _one_row_each(ranked) if not r["reference"]) if w]
+    headed = [r for r in ranked if r.get("source_only") is not None and not r["reference"]]  # the head cut's rows
+    warnings += [w for w in (head_at_chance_warning(r, labelled.y) for r in _one_row_each(headed)) if w]
     best = next((r for r in ranked if not r["reference"] and r[by] is not None), None)
     ref_best = max((r[by] for r in ranked if r["reference"] and r[by] is not None), default=None)
     beats = None if ref_best is None or best is None else bool(best[by] > ref_best)
