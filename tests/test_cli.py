@@ -445,6 +445,9 @@ def test_on_an_imbalanced_split_balanced_accuracy_is_given_and_the_trivial_rule_
     out = capsys.readouterr().out
     assert "note: the test split is imbalanced; the run's report.md gives each row's balanced accuracy" in out
     assert "note: scratch's accuracy is no higher than always predicting the most frequent class" in out
+    chance = _imbalanced_summary({"ham": 1260, "spam": 191})
+    chance["results"][0]["balanced_accuracies"] = [0.45, 0.47]  # balanced accuracy at the rule's 50 % too
+    assert trivial_baseline_lines(chance)[0].startswith("**`scratch` does not beat the most frequent class (86.8 %)")
     even = _imbalanced_summary({"ham": 700, "spam": 600})  # within 1.5 : 1: accuracy says enough
     assert imbalance_lines(even) == []
     assert trivial_baseline_lines(even)[0].startswith("**`scratch` does not beat the most frequent class (86.8 %)")

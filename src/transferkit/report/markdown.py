@@ -211,8 +211,9 @@ def trivial_baseline_lines(summary: dict) -> list[str]:
     rows = {(r["method"], str(r["shots"])): r for r in summary.get("results", [])}
     for base, ks in below.items():
         balanced = [rows[(base, k)].get("balanced_accuracies") for k in ks]
-        if imbalanced(summary) and all(balanced):  # the trivial rule's balanced accuracy is 1 / classes
-            present = sum(1 for n in summary["target"]["test_per_class"].values() if n)
+        present = sum(1 for n in (summary["target"].get("test_per_class") or {}).values() if n) or 1
+        learned = all(balanced) and all(mean(b) > 1 / present + 0.05 for b in balanced)  # above the rule's 1/C
+        if imbalanced(summary) and learned:  # the trivial rule's balanced accuracy is 1 / classes
             said = ", ".join(f"{100 * mean(b):.1f} %" for b in balanced)
             lines += [f"**`{base}`'s accuracy is no higher than always predicting the most frequent class "
                       f"({100 * rate:.1f} %) at k = {', '.join(ks)}.** On this imbalanced split that need not mean "
