@@ -228,9 +228,10 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
     return (order_columns(x, named, columns, str(path), "the model's") if columns else x), names
 
 
-def image_files(p: Path) -> list[Path] | None:
+def image_files(p: Path, warn=None) -> list[Path] | None:
     """The image files an input names (a folder, searched recursively, or one image), or None
-    for other inputs."""
+    for other inputs. ``warn(message)``: where the note on a folder's other files goes
+    (default: ``warnings.warn``)."""
     if p.is_dir():
         files = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES
                        and not any(part.startswith(".") for part in f.relative_to(p).parts))  # fmt: skip
@@ -240,8 +241,9 @@ def image_files(p: Path) -> list[Path] | None:
                   and not any(part.startswith(".") for part in f.relative_to(p).parts)]  # fmt: skip
         if others:  # as a run's folder loader says: they get no prediction (hidden files never mentioned)
             shown = ", ".join(str(f.relative_to(p)) for f in sorted(others)[:3]) + (", ..." if len(others) > 3 else "")
-            warnings.warn(f"{p}: {len(others)} file(s) are not images and get no prediction ({shown}); images end in "
-                          f"{', '.join(sorted(IMAGE_SUFFIXES))}.", TransferkitWarning, stacklevel=2)  # fmt: skip
+            note = (f"{p}: {len(others)} file(s) are not images and get no prediction ({shown}); images end in "
+                    f"{', '.join(sorted(IMAGE_SUFFIXES))}.")  # fmt: skip
+            (warn or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(note)
         return files
     return [p] if p.suffix.lower() in IMAGE_SUFFIXES and p.exists() else None
 
@@ -486,7 +488,7 @@ def predict(
     else:
         recipe = Recipe.from_dict(meta["recipe"])
         trained = _target_colour(Path(run_dir))  # what the run's target images were, not the model's input
-        files = image_files(Path(inputs)) if len(recipe.shape) == 3 else None
+        files = image_files(Path(inputs), warn) if len(recipe.shape) == 3 else None
         if files is not None and id_column is not None:
             raise TransferkitError(f"--id-column {id_column!r} names a column, but {inputs} holds image files.",
                                    "leave --id-column out: image predictions are named by their file paths.")  # fmt: skip

@@ -307,6 +307,11 @@ def test_a_file_of_texts_without_a_header_is_said_to_lack_it_not_to_name_a_colum
                                                    "no header row") as e:  # fmt: skip
             call()
         assert e.value.fix.startswith("add a header row naming the columns")
+    from transferkit.data.files import looks_like_prose
+
+    assert looks_like_prose(["WIN a FREE iPhone now", "1"], [["ok", "0"], ["see you", "1"]])  # a label recurs below
+    assert not looks_like_prose(["sepal length in cm", "petal width in cm", "species"], [["5.1", "0.2", "setosa"]])
+    assert not looks_like_prose(["text of the review", "sentiment"], [["great", "pos"]])  # descriptive names
     (tmp_path / "named.csv").write_text("text,lbl\ngreat product,1\n")  # a header whose label column is named otherwise
     with pytest.raises(TransferkitError, match=r"no label column 'label' \(columns: \['text', 'lbl'\]\)") as e:
         load_domain(str(tmp_path / "named.csv"))

@@ -471,10 +471,23 @@ def _looks_like_data(header: list[str]) -> bool:
     return ints not in (list(range(len(ints))), list(range(1, len(ints) + 1)))
 
 
-def looks_like_prose(header: list[str]) -> bool:
-    """Whether a CSV's first row holds a sentence (a cell of four words or more) where column
-    names belong: a file of texts with no header row, whose first text would be read as one."""
-    return any(len(str(cell).split()) >= 4 for cell in header)
+def looks_like_prose(header: list[str], body: list[list[str]] | None = None) -> bool:
+    """Whether a CSV's first row holds a text where column names belong: a file of texts with no
+    header row, whose first text would be read as the names. A text: a cell of eight words or
+    more, or of three or more ending like a sentence (. ? !); or a cell of four words or more
+    beside a cell whose value recurs in its column below (a label: ``Hi there how are you,0``).
+    Descriptive names (``sepal length in cm``, ``text of the review``) are none of these."""
+    def sentence(cell: str) -> bool:
+        words = cell.split()
+        return len(words) >= 8 or (len(words) >= 3 and cell.rstrip()[-1:] in ".?!")
+
+    cells = [str(c) for c in header]
+    if any(sentence(c) for c in cells):
+        return True
+    if not body or not any(len(c.split()) >= 4 for c in cells):
+        return False
+    return any(len(c.split()) < 4 and c.strip() and any(j < len(r) and r[j] == c for r in body[:1000])
+               for j, c in enumerate(cells))  # fmt: skip
 
 
 NO_HEADER_FIX = ("add a header row naming the columns (e.g. text,label); naming a column after that row's text "
@@ -626,7 +639,7 @@ def _text_and_label_hint(header: list[str], body: list[list[str]], rows: int = 5
 def load_csv(path: Path, label_column: str) -> Domain:
     header, body = read_csv_rows(path)
     if label_column not in header:
-        if looks_like_prose(header):
+        if looks_like_prose(header, body):
             raise TransferkitError(f"{path}: no label column {label_column!r}, and its first row ({_cells(header)}) "
                                    "holds a text, not column names: the file seems to have no header row.",
                                    NO_HEADER_FIX + ".")  # fmt: skip

@@ -251,7 +251,7 @@ def _rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, ob
         return rows
     table = _table(path)
     if table and label_column not in table[0]:
-        if looks_like_prose(list(table[0])):
+        if looks_like_prose(list(table[0]), [list(r.values()) for r in table]):
             raise TransferkitError(f"{path}: no label column {label_column!r}, and its first row holds a text, not "
                                    "column names: the file seems to have no header row.", NO_HEADER_FIX + ".")  # fmt: skip
         raise TransferkitError(f"{path}: no label column {label_column!r} (columns: {list(table[0])[:8]}).",
@@ -339,7 +339,7 @@ def load_text_inputs(
             names = [r[id_column] for r in table]
     elif suffix in (".csv", ".tsv"):
         header = csv_header(p)
-        if looks_like_prose(header):
+        if looks_like_prose(header, [list(r.values()) for r in _table(p)[:1000]]):
             raise TransferkitError(f"{p}: no column {text_column!r}, {whose}, and its first row holds a text, not "
                                    "column names: the file seems to have no header row.", NO_HEADER_FIX + ".")  # fmt: skip
         raise TransferkitError(f"{p}: no column {text_column!r}, {whose} "
