@@ -110,11 +110,12 @@ def head_at_chance_warning(row: dict, y: np.ndarray) -> str | None:
             "adaptation methods read its head: check the source's labels.")
 
 
-def hscore_floor_warning(dim: int, y: np.ndarray, draws: int = 3, share: float = 0.25) -> str | None:
+def hscore_floor_warning(dim: int, y: np.ndarray, draws: int = 1, share: float = 0.25) -> str | None:
     """What pure noise scores on hscore with these labels and ``dim`` features, when that is
     over ``share`` of its maximum C - 1: with few examples against many dimensions even the
     shrunk covariance leaves room for noise to look separable (8 examples x 384 dimensions,
-    2 classes: about 0.95 of 1), so hscore's ranking says little there."""
+    2 classes: about 0.95 of 1), so hscore's ranking says little there. One draw by default: a
+    draw costs what hscore itself does (20 s at 50 x 2048 on 2 cores)."""
     from transferkit.ranking.hscore import hscore
 
     top = len(np.unique(y)) - 1
