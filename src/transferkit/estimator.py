@@ -471,12 +471,13 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if unknown:  # e.g. labels shifted by one: the score would silently count them all wrong
             shown = ", ".join(repr(v) for v in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
             classes = ", ".join(repr(plain(c)) for c in self.classes_[:5]) + (", ..." if len(self.classes_) > 5 else "")
-            if len(unknown) == len({plain(v) for v in given}):
-                raise TransferkitError(f"none of y's labels ({shown}) is a class fit was given ({classes}): no "
-                                       "prediction could equal them.", "give y the labels fit's y used.")  # fmt: skip
             n = sum(plain(v) not in known for v in given)
-            warnings.warn(f"score: y holds label(s) fit was never given ({shown}), on {n} of {len(given)} examples; "
-                          "those count as wrong.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+            said = (f"none of y's labels ({shown}) is a class fit was given ({classes}): no prediction can equal "
+                    "them, so the score is 0; give y the labels fit's y used" if n == len(given) else
+                    f"y holds label(s) fit was never given ({shown}), on {n} of {len(given)} examples; those count "
+                    "as wrong")  # fmt: skip
+            # a warning, not an error: a cross-validation fold may hold only classes its training part lacked
+            warnings.warn(f"score: {said}.", TransferkitWarning, stacklevel=user_stacklevel())
         return super().score(X, y, sample_weight)
 
     def save(self, path) -> None:
