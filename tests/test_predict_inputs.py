@@ -137,6 +137,16 @@ def test_a_text_column_in_a_feature_csv_is_named_with_the_fix(tmp_path):
     assert load_domain(str(tmp_path / "ok.npz")).x.shape == (2, 3)
 
 
+def test_only_floats_within_0_1_beside_a_model_of_0_n_are_read_on_0_1():
+    from transferkit.predict import unit_floats_beside
+
+    x = np.linspace(0, 1, 16, dtype=np.float32).reshape(1, 1, 4, 4)
+    assert unit_floats_beside(x, (0.0, 255.0)) and unit_floats_beside(x, (0.0, 16.0))
+    assert not unit_floats_beside(x, (0.0, 1.2))  # a model of 0..1.2: its own scale is near enough
+    assert not unit_floats_beside(x * 2, (0.0, 255.0)) and not unit_floats_beside(x - 0.5, (0.0, 255.0))
+    assert not unit_floats_beside(x.astype(np.uint8), (0.0, 255.0))
+
+
 def test_images_on_another_scale_than_the_models_are_flagged():
     from transferkit.data.preprocess import Recipe
     from transferkit.predict import scale_warning

@@ -409,11 +409,12 @@ def scale_warning(x: np.ndarray, recipe: Recipe, trained_on: str = "the model wa
 
 
 def unit_floats_beside(x: np.ndarray, value_range) -> bool:
-    """Float images all within 0..1 for a model whose training images spanned 0..N, N > 1: on
-    that scale they would be nearly black, and one model class for all; `run` reads a float
+    """Float images all within 0..1 for a model whose training images spanned 0..N, N >= 2 (e.g.
+    0..16 digits, 0..255 photos; not 0..1.2): on that scale they would be dark, at most half
+    its range, and often one model class for all; `run` reads a float
     array on its own range (0 to its maximum, at least 1), so 0..1 here."""
     lo, hi = (float(v) for v in value_range)
-    return x.dtype.kind == "f" and x.size > 0 and lo == 0.0 and hi > 1.0 and 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+    return x.dtype.kind == "f" and x.size > 0 and lo == 0.0 and hi >= 2.0 and 0.0 <= float(x.min()) and float(x.max()) <= 1.0
 
 
 def _scale_reference(run: Path) -> str:
