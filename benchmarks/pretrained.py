@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -40,6 +39,11 @@ from transferkit.config import validate  # noqa: E402
 from transferkit.evaluate.protocol import run_protocol  # noqa: E402
 from transferkit.report.summary import results_table  # noqa: E402
 from transferkit.report.table import markdown_table, text_table  # noqa: E402
+
+try:  # the results files' common start lives next to this file
+    from benchmarks._results import machine, write_json
+except ImportError:  # run as a script: benchmarks/ is on sys.path
+    from _results import machine, write_json
 
 OUT = Path(__file__).parent / "results"
 MINILM = "hf:sentence-transformers/all-MiniLM-L6-v2"
@@ -172,17 +176,8 @@ def speed(epochs: int = 30, shots: int = 3) -> dict:
     return out
 
 
-def machine() -> str:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())  # fmt: skip
-    return f"{cpu}, {os.cpu_count()} cores (shared), torch {torch.__version__}, {torch.get_num_threads()} thread(s)"
-
-
 def write(results: dict) -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "pretrained.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
-    lines = ["# Pretrained sources: text, images, cached features", "",
-             f"Command: `{results['command']}`  ", f"Machine: {results['machine']}", ""]  # fmt: skip
+    lines = write_json("pretrained", "Pretrained sources: text, images, cached features", results)
     for name, part in results["parts"].items():
         exp = part["experiment"]
         lines += [f"## {name}: {exp['name']}", "", f"source `{json.dumps(exp['source'])}`, target "

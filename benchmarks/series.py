@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -46,6 +44,11 @@ from transferkit.config import validate
 from transferkit.evaluate.protocol import run_protocol
 from transferkit.report.summary import results_table
 from transferkit.report.table import markdown_table, text_table
+
+try:  # the results files' common start lives next to this file
+    from benchmarks._results import machine, write_json
+except ImportError:  # run as a script: benchmarks/ is on sys.path
+    from _results import machine, write_json
 
 OUT = Path(__file__).parent / "results"
 METHODS = ["scratch", "head", "finetune"]
@@ -131,17 +134,8 @@ def run_part(part: str, seeds: int) -> dict:
     return out
 
 
-def machine() -> str:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())  # fmt: skip
-    return f"{cpu}, {os.cpu_count()} cores (shared), torch {torch.__version__}, {torch.get_num_threads()} thread(s)"
-
-
 def write(results: dict) -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "series.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
-    lines = ["# Series: cnn1d against the mlp and the 2-D cnn", "",
-             f"Command: `{results['command']}`  ", f"Machine: {results['machine']}", ""]  # fmt: skip
+    lines = write_json("series", "Series: cnn1d against the mlp and the 2-D cnn", results)
     for part, r in results["parts"].items():
         for arch, run in r["runs"].items():
             exp = run["experiment"]
