@@ -459,3 +459,14 @@ def test_adabn_says_when_the_source_model_has_no_batchnorm_to_re_estimate(tiny_p
         model = get_method("adabn").fit(task)
     x = task.target.x_unlabelled
     assert torch.equal(model.eval()(x), plain.eval()(x)) and "adaptation_bn" not in model.config
+
+
+def test_the_tsne_plot_fits_its_perplexity_to_a_small_runs_few_points(tmp_path):
+    """A new user's 40 + 40 series crashed after every fit, in this plot, with 'perplexity (30) must
+    be less than n_samples (16)', and the run folder was lost."""
+    from transferkit.report.adaptation import _plot_tsne
+
+    rng = np.random.default_rng(0)
+    features = (rng.normal(size=(8, 5)), rng.normal(size=(8, 5)))
+    _plot_tsne({"before": features}, np.arange(16) % 4, 8, tmp_path / "tsne.png")
+    assert (tmp_path / "tsne.png").stat().st_size > 0

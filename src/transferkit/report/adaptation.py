@@ -161,8 +161,9 @@ def adaptation_report(result, out_dir: Path) -> tuple[dict | None, dict[str, str
         })  # fmt: skip
         if k == min(kk for (m, kk) in da_models if m == method):
             embeddings[f"after {method} (k={k})"] = after
-    plots["Source and target features, t-SNE (DA)"] = "plots/da_tsne.png"
-    _plot_tsne(embeddings, labels, len(i_s), out_dir / plots["Source and target features, t-SNE (DA)"])
+    if len(labels) >= MIN_TSNE:  # fewer points make no picture worth drawing (and t-SNE needs perplexity < n)
+        plots["Source and target features, t-SNE (DA)"] = "plots/da_tsne.png"
+        _plot_tsne(embeddings, labels, len(i_s), out_dir / plots["Source and target features, t-SNE (DA)"])
     return section, plots
 
 
@@ -182,13 +183,19 @@ def _plot_curves(curves: dict, seed: int, path: Path) -> None:
     save_figure(fig, path)
 
 
+MIN_TSNE = 10  # points (source and target together) for a t-SNE plot
+
+
 def _plot_tsne(embeddings: dict, labels: np.ndarray, n_source: int, path: Path) -> None:
     from sklearn.manifold import TSNE
 
+    # 30, the usual perplexity, needs well over 30 points; a small run's held-out points are fewer
+    perplexity = min(30.0, (len(labels) - 1) / 3)
     plt = _plt()
     fig, axes = plt.subplots(len(embeddings), 2, figsize=(8, 3.6 * len(embeddings)), squeeze=False)
     for row, (title, (f_s, f_t)) in zip(axes, embeddings.items(), strict=True):
-        xy = TSNE(n_components=2, init="pca", perplexity=30, random_state=0).fit_transform(np.concatenate([f_s, f_t]))
+        xy = TSNE(n_components=2, init="pca", perplexity=perplexity, random_state=0).fit_transform(
+            np.concatenate([f_s, f_t]))
         src, tgt = slice(0, n_source), slice(n_source, None)
         row[0].scatter(xy[src, 0], xy[src, 1], s=4, c="tab:blue", label="source")
         row[0].scatter(xy[tgt, 0], xy[tgt, 1], s=4, c="tab:orange", label="target")
