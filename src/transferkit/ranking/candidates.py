@@ -55,13 +55,14 @@ class Candidate:
 
 
 def pooled(h: torch.Tensor, max_dim: int = MAX_DIM) -> torch.Tensor:
-    """(N, C, H, W) -> (N, C·g·g) average-pooled on a g × g grid; (N, D) unchanged."""
-    if h.ndim == 4:
+    """(N, C, H, W) -> (N, C·g·g) average-pooled on a g × g grid; (N, C, L), a series' feature
+    maps (``cnn1d``), -> (N, C·g) pooled on g segments of time; (N, D) unchanged."""
+    if h.ndim in (3, 4):
         c, size = h.shape[1], min(h.shape[2:])
         g = 1
-        while 2 * g <= size and c * (2 * g) ** 2 <= max_dim:
+        while 2 * g <= size and c * (2 * g) ** (h.ndim - 2) <= max_dim:
             g *= 2
-        h = F.adaptive_avg_pool2d(h, g)
+        h = F.adaptive_avg_pool2d(h, g) if h.ndim == 4 else F.adaptive_avg_pool1d(h, g)
     return h.flatten(1)
 
 
