@@ -455,10 +455,10 @@ def test_images_on_their_side_are_refused_by_run_and_predict(tmp_path, capsys):
     assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     err = _bad(capsys, ["predict", str(tmp_path / "run"), str(tmp_path / "turned.npz")])
     assert "turned.npz holds images of 12x6 (rows x columns) and the run trained on 6x12" in err
-    other = x[:, 0, :8, :].swapaxes(-1, -2)  # 12x8: another size, not turned; resized with a warning as before
-    np.savez(tmp_path / "other.npz", x=other)
-    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "other.npz")]) == 0
-    assert "they are resized" in capsys.readouterr().err
+    other = x[:, 0, :8, :].swapaxes(-1, -2)  # 12x8: another size, not turned; a 6x12 model reads series (not a
+    np.savez(tmp_path / "other.npz", x=other)  # picture: a side under 8), so refused, not resized (session 20)
+    err = _bad(capsys, ["predict", str(tmp_path / "run"), str(tmp_path / "other.npz")])
+    assert "other.npz holds series of 12 channels x 8 steps and the model reads 6 x 12" in err
 
 
 def test_predict_warns_of_inputs_of_the_other_polarity(tmp_path, capsys):

@@ -36,6 +36,7 @@ from transferkit.data.preprocess import (
     border_medians,
     channels_note,
     inputs_polarity_note,
+    series_size_check,
     turned_note,
 )
 from transferkit.errors import TransferkitError, TransferkitWarning
@@ -527,6 +528,8 @@ def predict(
             if turned:  # the run's target images, not the model's input: what predict's inputs should look like
                 raise TransferkitError(f"{inputs} {turned[0].replace('the model reads', 'the run trained on')}",
                                        turned[1])  # fmt: skip
+            if len(recipe.shape) == 3 and x.ndim == 4:  # series of other channels or length: refused, not resized
+                series_size_check(str(inputs), tuple(x.shape[-2:]), tuple(recipe.shape))
             if len(recipe.shape) == 3 and size and x.ndim == 4 and tuple(x.shape[-2:]) != tuple(size):
                 warn(
                     f"{inputs}: its images are {x.shape[-2]}x{x.shape[-1]} pixels, the run's target images "

@@ -119,3 +119,24 @@ def test_the_source_cache_keys_the_architecture_built_not_the_word_auto(tmp_path
     again = train("auto")
     assert again.model.config["architecture"] == "cnn1d" and again.cached and not first.cached
     assert not train("cnn").cached
+
+
+def test_series_of_other_channels_or_length_are_refused_not_resized():
+    """A new user's 4-sensor target ran against a 6-sensor source, 'resized from 4x50 to 6x50';
+    and 6 x 50 series were stretched to the source's 6 x 100 in time, where (N, L) is refused."""
+    from transferkit.data import Domain
+    from transferkit.data.preprocess import make_recipe, series_size_check
+
+    def series(c: int, length: int) -> Domain:
+        return Domain("t", np.zeros((2, 1, c, length), np.float32), np.array([0, 1]), ["a", "b"])
+
+    with pytest.raises(TransferkitError, match="series of 4 channels x 50 steps and the model reads 6 x 50") as e:
+        make_recipe(series(4, 50), (1, 6, 50))
+    assert e.value.fix == "give source and target the same channels, in the same order."
+    with pytest.raises(TransferkitError, match="series of 50 steps and the model reads 100") as e:
+        make_recipe(series(6, 50), (1, 6, 100))
+    assert "resample each series to 100 steps" in e.value.fix
+    assert make_recipe(series(6, 100), (1, 6, 100)).shape == (1, 6, 100)
+    series_size_check("p", (20, 20), (1, 28, 28))  # pictures resize as before
+    with pytest.raises(TransferkitError, match="p holds series of 90 steps"):  # what predict checks too
+        series_size_check("p", (6, 90), (1, 6, 100))

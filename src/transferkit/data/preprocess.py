@@ -212,6 +212,24 @@ def turned_note(size: tuple[int, int], model_size: tuple[int, int]) -> tuple[str
             "(N, L, C) beside (N, C, L)), or turn these images by 90 degrees.")  # fmt: skip
 
 
+def series_size_check(name: str, size: tuple[int, int], model_shape: tuple[int, ...]) -> None:
+    """Refuses resizing arrays of another size to a model that reads series (one-channel arrays
+    that are not pictures: C channels x L steps, what ``cnn1d`` reads), where resizing would
+    blend unrelated sensors or stretch each series in time; pictures resize as before."""
+    if len(model_shape) != 3 or model_shape[0] != 1 or is_picture(tuple(model_shape[1:])) or size == model_shape[1:]:
+        return
+    (h, w), (mh, mw) = size, model_shape[1:]
+    if h != mh:
+        raise TransferkitError(
+            f"{name} holds series of {h} channels x {w} steps and the model reads {mh} x {mw}: a different number of "
+            "channels (sensors) cannot be resized into the model's, which would blend unrelated sensors.",
+            "give source and target the same channels, in the same order.")  # fmt: skip
+    raise TransferkitError(
+        f"{name} holds series of {w} steps and the model reads {mw}: resizing would stretch each series in time "
+        "without a word, so it is refused, as for series of one channel.",
+        f"resample each series to {mw} steps first (e.g. with np.interp), over the same duration.")  # fmt: skip
+
+
 def make_recipe(
     domain: Domain, shape: tuple[int, ...], pad: int | str = 0, source: Domain | None = None
 ) -> Recipe:
@@ -260,6 +278,8 @@ def make_recipe(
         raise TransferkitError(f"{domain.name} {turned[0]}", turned[1])
     side = min(domain.input_shape[-2:])
     scaled = tuple(domain.input_shape[-2:]) != tuple(shape[1:])  # at its own size, the shared layers say it
+    if scaled and side >= MIN_IMAGE_SIDE:
+        series_size_check(domain.name, tuple(domain.input_shape[-2:]), tuple(shape))
     if side < MIN_IMAGE_SIDE and scaled:  # (N, L, 1) sequences or 1x1 "images": nothing for a convolution to see
         h, w = domain.input_shape[-2:]
         raise TransferkitError(
