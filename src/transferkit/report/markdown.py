@@ -65,6 +65,9 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         lines.append(f"  - **{tgt['test_examples_in_source']} test examples are also in the source** (copies"
                      f"{same}): the source model saw them; results on them are optimistic.")  # fmt: skip
     lines += [
+        *([f"- **Shared layers**: `{summary['shared']}`"
+           + (" (what `model.shared: auto` chose for these inputs)" if summary.get("shared_config") == "auto" else "")]
+          if summary.get("shared") else []),
         f"- **Seeds**: {summary['seeds']}; **shots per class**: {tgt['shots']}",
         f"- **Model selection**: {summary['model_selection']}",
         *([f"- **Deployed model** (what `transferkit predict` uses unless told otherwise): "

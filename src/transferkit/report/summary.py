@@ -147,6 +147,13 @@ def majority_class(y_test, classes: list[str]) -> dict:
             "test_per_class": {name: int(n) for name, n in zip(classes, counts, strict=True)}}  # fmt: skip
 
 
+def shared_built(result: ProtocolResult) -> str | None:
+    """The shared layers' architecture the run built (``auto`` resolved), from its source model
+    or, without one, its first target model."""
+    models = [*getattr(result, "source_models", {}).values(), *(r.model for r in result.records)]
+    return next((m.config.get("architecture") for m in models if m is not None), None)
+
+
 def build_summary(result: ProtocolResult) -> dict:
     cfg = result.config
     data = result.data
@@ -173,6 +180,8 @@ def build_summary(result: ProtocolResult) -> dict:
             **majority_class(data.target.y[data.split.test_idx], data.target.classes),  # a reference, never a choice
         },
         "pretrained": None if cfg.source is None else cfg.source.pretrained,
+        "shared": shared_built(result),  # what `model.shared` (auto by default) built
+        "shared_config": cfg.model.shared,
         "seeds": cfg.seeds,
         "methods": cfg.method_names,
         # what each k's gains are taken against: scratch where it ran, else source_only, else none
