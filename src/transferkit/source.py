@@ -137,6 +137,11 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     if same_names:  # case alone: names apart only by spaces are warned of already
         warnings.warn(same_names, TransferkitWarning, stacklevel=_stacklevel)
     recipe = make_recipe(src, src.input_shape, 0)
+    from transferkit.models.series import layout_note
+
+    note = layout_note(tuple(src.input_shape), shared, "X_source")
+    if note:  # series saved channels last?
+        warnings.warn(note, TransferkitWarning, stacklevel=_stacklevel)
     seed = seed_from(random_state)
     xs, ys = apply_recipe(src.x, recipe).to(where), torch.from_numpy(src.y).to(where)
     res = pretrain_source(

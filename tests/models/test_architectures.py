@@ -140,3 +140,17 @@ def test_series_of_other_channels_or_length_are_refused_not_resized():
     series_size_check("p", (20, 20), (1, 28, 28))  # pictures resize as before
     with pytest.raises(TransferkitError, match="p holds series of 90 steps"):  # what predict checks too
         series_size_check("p", (6, 90), (1, 6, 100))
+
+
+def test_series_saved_channels_last_are_pointed_out():
+    """A new user's windows saved (N, 50, 6) ran as 50 channels of 6 steps: scratch 29 % where
+    (N, 6, 50) gave 92 %, and only a weak-source warning, pointing at the epochs."""
+    import transferkit as tk
+    from transferkit.models.series import layout_note
+
+    assert "reads its arrays as 50 channels of 6 steps" in layout_note((1, 50, 6), "auto", "s.npz")
+    assert layout_note((1, 6, 50), "auto") is None and layout_note((1, 50, 6), "cnn") is None
+    assert layout_note((1, 28, 28), "auto") is None  # a picture: the cnn
+    x = np.random.default_rng(0).normal(size=(30, 50, 6)).astype(np.float32)
+    with pytest.warns(UserWarning, match=r"X_source: the cnn1d reads its arrays as 50 channels .* x\.transpose\(0, 2, 1\)"):
+        tk.pretrain(x, np.arange(30) % 3, epochs=1)

@@ -25,6 +25,7 @@ from transferkit.data.preprocess import (
 )
 from transferkit.data.splits import TestSplit, case_twins_note, no_test_split, source_case_twins_note, split_target
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
+from transferkit.models.series import layout_note
 
 
 @dataclass
@@ -162,6 +163,12 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
         shape = tuple(cfg.model.input_shape)
     else:
         shape = (source or target).input_shape
+    with collected_warnings() as layout:  # series saved channels last? said, and kept for the report
+        note = layout_note(tuple(shape), cfg.model.shared, (source or target).name) if not cfg.source or not \
+            cfg.source.pretrained else None  # fmt: skip
+        if note:
+            warnings.warn(note, TransferkitWarning, stacklevel=2)
+    loading = [*loading, *layout]
     with collected_warnings() as splitting:  # the target's exact copies, kept on one side of the split
         split = split_target(target, cfg.target.test_fraction, cfg.target.split_seed) if test_split else no_test_split(len(target.y))
     src_recipe = make_recipe(source, shape, 0) if source else None

@@ -47,6 +47,21 @@ def series_channels(input_shape: tuple[int, ...]) -> tuple[int, int]:
     )
 
 
+def layout_note(input_shape: tuple[int, ...], architecture: str, name: str = "the data") -> str | None:
+    """A note when the ``cnn1d`` (chosen, or ``auto``'s choice) would read more channels than
+    steps: (N, L, C) series, saved channels last, read as L channels of C steps. (Some sets do
+    have more sensors than steps; the note says how to tell.)"""
+    from transferkit.models.shared import auto_architecture
+
+    built = auto_architecture(tuple(input_shape)) if architecture == "auto" else architecture
+    if built != "cnn1d" or len(input_shape) != 3 or input_shape[1] <= input_shape[2]:
+        return None
+    c, length = input_shape[1:]
+    return (f"{name}: the cnn1d reads its arrays as {c} channels of {length} steps each (x as (N, channels, steps)); "
+            f"if they are {length} sensors over {c} steps, saved channels last, save x.transpose(0, 2, 1) first: "
+            "read the other way, time is mixed like sensors and each sensor's pattern in time is lost.")
+
+
 @register_architecture(
     "cnn1d", "1-D CNN along time for series, (N, L) or (N, C, L) with C sensors (FCN-like, global pooling)", "any"
 )
