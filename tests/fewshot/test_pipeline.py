@@ -680,3 +680,11 @@ def test_the_copies_note_says_texts_match_up_to_case_and_names_label_conflicts(n
     note = copies_note(2, 10, texts=True, mixed=1)
     assert note.startswith("2 of the 10 novel-class examples are copies of another one once tokenised (up to case and "
                            "spacing); 1 repeated input is labelled with more than one class")  # fmt: skip
+
+
+def test_a_small_pool_of_novel_images_is_said_to_narrow_the_intervals():
+    from transferkit.fewshot.experiment import small_pool_note
+
+    note = small_pool_note(np.array([20, 25, 30]), 5, 15, 200)
+    assert note.startswith("the novel classes have as few as 20 images each, and an episode draws 20 from a class")
+    assert small_pool_note(np.array([40, 50]), 5, 15, 600) is None  # twice K + Q: enough

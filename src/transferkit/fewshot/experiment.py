@@ -146,6 +146,20 @@ def copies_note(copies: int, total: int, texts: bool = False, mixed: int = 0) ->
             "the accuracies: consider removing the copies.")
 
 
+def small_pool_note(per_class: np.ndarray, k: int, n_query: int, episodes: int) -> str | None:
+    """A note when each novel class has under twice the K + Q images an episode draws from it:
+    the episodes then reuse the same few images, and their interval, taken over episodes,
+    covers the draw of episodes but not the few images behind them (a new user's 20 series a
+    class gave 59.5 +- 0.7 over 200 episodes, where the source seeds alone spanned 12 points)."""
+    present = per_class[per_class > 0]
+    if not len(present) or int(present.min()) >= 2 * (k + n_query):
+        return None
+    return (f"the novel classes have as few as {int(present.min())} images each, and an episode draws {k + n_query} "
+            f"from a class (K = {k} + {n_query} queries): the {episodes} episodes reuse the same images, so their "
+            "intervals cover the choice of episodes, not the few images behind them, and are narrower than what a "
+            "new set of images would show; read the spread across source seeds too, and add images if you can.")
+
+
 def _check_copies(src, tgt) -> list[str]:
     """Refuses novel-class images that are exact copies of source images (more than 5 %)."""
     if getattr(tgt, "is_image", False):
@@ -203,6 +217,11 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
         for k in sorted(fs.k_shot, reverse=True)
     }  # fmt: skip
     episodes = {k: episodes[k] for k in fs.k_shot}
+    note = small_pool_note(np.bincount(np.asarray(y), minlength=len(data.target.classes)), max(fs.k_shot), fs.n_query,
+                           fs.episodes)  # fmt: skip
+    if note:
+        run.notes.append(note)
+        warnings.warn(note, TransferkitWarning, stacklevel=2)
     for seed in cfg.seeds:
         src = train_source(exp, data, seed, device)
         source_model = src.model.to(device).eval()
