@@ -526,3 +526,24 @@ def test_a_missing_input_is_said_before_the_model_is_loaded(tmp_path, monkeypatc
     monkeypatch.setattr(TransferModel, "load", lambda *a, **k: pytest.fail("loaded the model first"))
     with pytest.raises(TransferkitError, match=r"input '.*nope\.csv' does not exist\."):
         predict(tmp_path / "run", tmp_path / "nope.csv")
+
+
+def test_one_example_saved_without_its_batch_axis_is_read_as_one(tmp_path, capsys):
+    """A new user's np.save of one series of L values was refused with a reshape a CLI user cannot do."""
+    rng = np.random.default_rng(0)
+    for name in ("source", "target"):
+        y = np.arange(60) % 2
+        np.savez(tmp_path / f"{name}.npz", x=(rng.normal(size=(60, 12)) + 2 * y[:, None]).astype(np.float32), y=y)
+    cfg = tiny_experiment(tmp_path / "source.npz", tmp_path / "target.npz", seeds=1,
+                          methods=[{"name": "head", "params": {"steps": 5}}], model={})  # fmt: skip
+    cfg["target"]["shots"] = [3]
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    one = np.load(tmp_path / "target.npz")["x"][0]
+    np.save(tmp_path / "one.npy", one)
+    np.save(tmp_path / "batch.npy", one[None])
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "one.npy"), "--out", str(tmp_path / "one.csv")]) == 0
+    assert "one array of 12 values, the model's 12 features, is read as one example" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "batch.npy"), "--out", str(tmp_path / "b.csv")]) == 0
+    assert (tmp_path / "one.csv").read_text() == (tmp_path / "b.csv").read_text()

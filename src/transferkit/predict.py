@@ -519,6 +519,9 @@ def predict(
             if len(recipe.shape) == 3 and x.ndim == 2:  # a table of pixels for an image model
                 x = _rows_as_images(x, Path(run_dir), meta.get("image_size"), str(inputs), warn)
                 names = names if len(names) == len(x) else [str(i) for i in range(len(x))]  # one (H, W) image: "0"
+            if len(recipe.shape) == 1 and x.ndim == 1 and len(x) == recipe.shape[0] > 1:  # np.save of one example
+                warn(f"{inputs}: one array of {len(x)} values, the model's {len(x)} features, is read as one example.")
+                x, names = x[None], ["0"]
             if not np.isfinite(x).all():
                 bad = ~np.isfinite(x.reshape(len(x), -1)).all(1)
                 raise TransferkitError(f"{inputs}: {int(bad.sum())} input(s) contain NaN or Inf values, the first "
