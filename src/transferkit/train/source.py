@@ -20,7 +20,7 @@ from transferkit.models.shared import auto_architecture
 from transferkit.paths import cache_dir, numeric_context
 from transferkit.train.supervised import fit_supervised, predict_proba
 
-CACHE_FORMAT = 5  # 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px; 4: input_stats on constant features; 5: threads in the key
+CACHE_FORMAT = 6  # 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px; 4: input_stats on constant features; 5: threads in the key; 6: cnn1d's one mean/std over all values
 # The key holds torch's thread count: a model trained under another count differs in its last
 # bits (its input statistics too, which scratch models share), so a cached one would make a
 # run's numbers depend on which earlier run filled the cache (the demo's source_only: 69.6 %
