@@ -207,6 +207,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if names is not None and not tgt.is_image and len(names) == tgt.input_shape[0]:
             tgt.meta.setdefault("columns", [str(n) for n in names])  # so that scale warnings name the columns
         source_model = source.model.on(device) if source is not None else None  # the source stays where it is
+        if source_model is None and getattr(tgt, "is_image", False):  # pretrain says it of a source's layout
+            from transferkit.models.series import layout_note
+
+            note = layout_note(tuple(tgt.input_shape), self.shared, "X")
+            if note:  # series saved channels last?
+                warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
         shape = source_model.config["input_shape"] if source_model is not None else tgt.input_shape
         src = source.domain if source is not None else None
         pretrained = source.pretrained if source is not None else None
@@ -219,7 +225,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         with warnings.catch_warnings(record=True) as noted:  # said again below, at the user's call of fit
             warnings.simplefilter("always")
             try:
-                self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src)
+                arch = source_model.config.get("architecture", "auto") if source_model is not None else self.shared
+                self.recipe_ = make_recipe(tgt, tuple(shape), "auto" if src is not None else 0, source=src,
+                                           architecture=arch)  # fmt: skip
             except TransferkitError as e:  # its fix may suggest vectors, which a pretrained image model refuses
                 if pretrained is None or "too small to scale up" not in e.problem:
                     raise

@@ -152,6 +152,9 @@ def _rows_as_images(x: np.ndarray, run: Path, size, inputs: str, warn) -> np.nda
     declared = ((yaml.safe_load(cfg.read_text()) or {}).get("target") or {}).get("image_shape") if cfg.exists() else None
     if declared:
         shape = tuple(declared) if len(declared) == 3 else (1, *declared)
+        if tuple(x.shape) == shape[1:] and shape[0] == 1:  # one grey image without its batch axis
+            warn(f"{inputs}: an array of {shape[1]}x{shape[2]}, the run's image_shape, is read as one image.")
+            return x[None, None]
         if int(np.prod(shape)) != x.shape[1]:
             raise TransferkitError(f"{inputs}: its rows have {x.shape[1]} values, but the run read its target's rows as "
                                    f"images of {list(declared)} ({int(np.prod(shape))} values).",
@@ -532,7 +535,7 @@ def predict(
                 raise TransferkitError(f"{inputs} {turned[0].replace('the model reads', 'the run trained on')}",
                                        turned[1])  # fmt: skip
             if len(recipe.shape) == 3 and x.ndim == 4:  # series of other channels or length: refused, not resized
-                series_size_check(str(inputs), tuple(x.shape[-2:]), tuple(recipe.shape))
+                series_size_check(str(inputs), tuple(x.shape[-2:]), tuple(recipe.shape), model.config.get("architecture", "auto"))
             if len(recipe.shape) == 3 and size and x.ndim == 4 and tuple(x.shape[-2:]) != tuple(size):
                 warn(
                     f"{inputs}: its images are {x.shape[-2]}x{x.shape[-1]} pixels, the run's target images "

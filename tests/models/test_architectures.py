@@ -138,6 +138,8 @@ def test_series_of_other_channels_or_length_are_refused_not_resized():
     assert "resample each series to 100 steps" in e.value.fix
     assert make_recipe(series(6, 100), (1, 6, 100)).shape == (1, 6, 100)
     series_size_check("p", (20, 20), (1, 28, 28))  # pictures resize as before
+    series_size_check("p", (14, 60), (1, 7, 30), "cnn")  # so do small pictures a user gave the 2-D cnn
+    assert make_recipe(series(14, 60), (1, 7, 30), architecture="cnn").shape == (1, 7, 30)
     with pytest.raises(TransferkitError, match="p holds series of 90 steps"):  # what predict checks too
         series_size_check("p", (6, 90), (1, 6, 100))
 
@@ -154,3 +156,5 @@ def test_series_saved_channels_last_are_pointed_out():
     x = np.random.default_rng(0).normal(size=(30, 50, 6)).astype(np.float32)
     with pytest.warns(UserWarning, match=r"X_source: the cnn1d reads its arrays as 50 channels .* x\.transpose\(0, 2, 1\)"):
         tk.pretrain(x, np.arange(30) % 3, epochs=1)
+    with pytest.warns(UserWarning, match=r"X: the cnn1d reads its arrays as 50 channels"):  # no source: fit says it
+        tk.TransferClassifier("scratch", method_params={"steps": 2}).fit(x, np.arange(30) % 3)

@@ -212,11 +212,14 @@ def turned_note(size: tuple[int, int], model_size: tuple[int, int]) -> tuple[str
             "(N, L, C) beside (N, C, L)), or turn these images by 90 degrees.")  # fmt: skip
 
 
-def series_size_check(name: str, size: tuple[int, int], model_shape: tuple[int, ...]) -> None:
-    """Refuses resizing arrays of another size to a model that reads series (one-channel arrays
-    that are not pictures: C channels x L steps, what ``cnn1d`` reads), where resizing would
-    blend unrelated sensors or stretch each series in time; pictures resize as before."""
-    if len(model_shape) != 3 or model_shape[0] != 1 or is_picture(tuple(model_shape[1:])) or size == model_shape[1:]:
+def series_size_check(name: str, size: tuple[int, int], model_shape: tuple[int, ...], architecture: str = "auto") -> None:
+    """Refuses resizing arrays of another size to a ``cnn1d`` model (``auto``: what it builds for
+    ``model_shape``), which reads C channels x L steps: resizing would blend unrelated sensors
+    or stretch each series in time. Pictures, and any model of another architecture, resize as before."""
+    from transferkit.models.shared import auto_architecture
+
+    built = auto_architecture(tuple(model_shape)) if architecture == "auto" else architecture
+    if built != "cnn1d" or len(model_shape) != 3 or tuple(size) == tuple(model_shape[1:]):
         return
     (h, w), (mh, mw) = size, model_shape[1:]
     if h != mh:
@@ -231,14 +234,16 @@ def series_size_check(name: str, size: tuple[int, int], model_shape: tuple[int, 
 
 
 def make_recipe(
-    domain: Domain, shape: tuple[int, ...], pad: int | str = 0, source: Domain | None = None
+    domain: Domain, shape: tuple[int, ...], pad: int | str = 0, source: Domain | None = None, architecture: str = "auto"
 ) -> Recipe:
-    """The recipe that brings ``domain`` to the model input ``shape``."""
+    """The recipe that brings ``domain`` to the model input ``shape`` (``architecture``: the
+    shared layers that read it; a ``cnn1d``'s series are refused at another size, not resized)."""
     if domain.is_image != (len(shape) == 3):
         kind = "images" if domain.is_image else f"vectors of {domain.input_shape[0]} features"
         side = int(round(domain.input_shape[0] ** 0.5)) if not domain.is_image else 0
         reshape = (f" ({domain.input_shape[0]} = {side}x{side}: if they are flattened images, store x with shape "
-                   f"(N, {side}, {side}))") if side > 1 and side * side == domain.input_shape[0] and len(shape) == 3 else ""
+                   f"(N, {side}, {side}), or for a table (a pixel CSV) set image_shape: [{side}, {side}] in its "
+                   f"section; rank: --image-shape {side} {side})") if side > 1 and side * side == domain.input_shape[0] and len(shape) == 3 else ""
         if domain.is_image and len(shape) == 1 and int(np.prod(domain.input_shape)) == shape[0]:
             h, w = domain.input_shape[-2:]  # e.g. series saved as (N, 1, L), aeon's layout, read as 1xL images
             from transferkit.data.builtin import is_builtin
@@ -279,7 +284,7 @@ def make_recipe(
     side = min(domain.input_shape[-2:])
     scaled = tuple(domain.input_shape[-2:]) != tuple(shape[1:])  # at its own size, the shared layers say it
     if scaled and side >= MIN_IMAGE_SIDE:
-        series_size_check(domain.name, tuple(domain.input_shape[-2:]), tuple(shape))
+        series_size_check(domain.name, tuple(domain.input_shape[-2:]), tuple(shape), architecture)
     if side < MIN_IMAGE_SIDE and scaled:  # (N, L, 1) sequences or 1x1 "images": nothing for a convolution to see
         h, w = domain.input_shape[-2:]
         raise TransferkitError(

@@ -171,11 +171,12 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     loading = [*loading, *layout]
     with collected_warnings() as splitting:  # the target's exact copies, kept on one side of the split
         split = split_target(target, cfg.target.test_fraction, cfg.target.split_seed) if test_split else no_test_split(len(target.y))
-    src_recipe = make_recipe(source, shape, 0) if source else None
+    src_recipe = make_recipe(source, shape, 0, architecture=cfg.model.shared) if source else None
     # the target's value range, framing (pad: auto) and range checks look at pool inputs only,
     # never at test inputs (`target` itself stays as loaded: its fingerprint names the data)
     pool = range_of_rows(target, split.pool_idx).select(split.pool_idx)
-    tgt_recipe = make_recipe(pool, shape, cfg.target.pad, source=source)  # warns of a target off the source's scale
+    tgt_recipe = make_recipe(pool, shape, cfg.target.pad, source=source,
+                             architecture=cfg.model.shared)  # warns of a target off the source's scale
     off = outside_range_note(pool, source) if source is not None and not getattr(pool, "is_image", True) else None
     swapped = polarity_note(source, pool) if source is not None and not getattr(pool, "is_text", False) else None
     if swapped:

@@ -310,6 +310,7 @@ def rank(
     input_size: int | None = None,
     source_label_column: str = "label",
     classes: list[int | str] | None = None,
+    image_shape: list[int] | None = None,
 ) -> dict:
     """Score every candidate × cut point on the target's labelled examples; best first.
 
@@ -328,6 +329,8 @@ def rank(
         source_label_column: Of CSV ``sources``.
         classes: Keep only these target classes (names or positions), as ``classes:`` in an
             experiment file's target section.
+        image_shape: Read each row of a table target as an image of this shape, [H, W] or
+            [C, H, W] (a pixel CSV), as ``image_shape:`` in an experiment file.
         input_size: Pretrained candidates read images of this many pixels a side, or this
             many tokens of each text, instead of their spec's (faster on a CPU; as
             ``model.input_shape`` in an experiment file). Other candidates keep their own.
@@ -361,9 +364,13 @@ def rank(
     if input_size is not None and not pretrained:
         raise TransferkitError("an input size is given, but no pretrained candidate reads it.",
                                "drop it, or add --pretrained NAME (source and saved models keep their own).")  # fmt: skip
+    if image_shape is not None and (len(image_shape) not in (2, 3) or min(image_shape) < 1
+                                    or (len(image_shape) == 3 and image_shape[0] not in (1, 3, 4))):
+        raise TransferkitError(f"--image-shape {' '.join(map(str, image_shape))} is not an image shape.",
+                               "give H W, or C H W with C = 1, 3 or 4 (a row of 784 grey pixels: --image-shape 28 28).")  # fmt: skip
     with collected_warnings() as loading:  # e.g. images resized while loading: kept in the JSON too
         tgt = load_section(DataConfig(data=target, max_per_class=target_max_per_class, label_column=label_column,
-                                      text_column=text_column, classes=classes))  # fmt: skip
+                                      text_column=text_column, classes=classes, image_shape=image_shape))  # fmt: skip
     if getattr(tgt, "texts", None) is not None and (sources or models):
         raise TransferkitError(
             f"{target} holds texts: rank scores text targets on pretrained text encoders only.",
@@ -395,7 +402,8 @@ def rank(
             if wanted and named and not labelled.is_image:
                 reference = "the model's" if stored is not None else "the source's"
                 x = order_columns(x, list(named), list(wanted), str(target), reference)
-            recipe: Recipe = make_recipe(pool, tuple(cand.model.config["input_shape"]), p, source=src)
+            recipe: Recipe = make_recipe(pool, tuple(cand.model.config["input_shape"]), p, source=src,
+                                         architecture=cand.model.config.get("architecture", "auto"))
             if stored is not None and not labelled.is_image:  # vectors: the range the model was trained on
                 recipe = dataclasses.replace(recipe, value_range=stored.value_range)
         except TransferkitError as e:  # several candidates: say which one does not fit
