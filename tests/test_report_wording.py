@@ -124,3 +124,15 @@ def test_a_deployed_label_free_model_is_not_said_to_have_trained_on_labels():
         "only); named by `deploy:`" in adabn  # fmt: skip
     head = render_report({**summary, "deploy": {"method": "head", "shots": 2, "seed": 0}}, {})
     assert "the first seed's model, trained on 2 labelled example(s) per class; named by" in head
+
+
+def test_a_pretrained_source_is_not_said_to_be_autos_choice():
+    from transferkit.report.markdown import render_report
+
+    target = {"data": "t", "examples": 10, "classes": ["a", "b"], "test_examples": 3, "split_seed": 0,
+              "pool_examples": 7, "shots": [2]}  # fmt: skip
+    summary = {"name": "t", "source": None, "pretrained": "mobilenet_v2_imagenet", "wall_time_s": 1.0, "seeds": [0],
+               "model_selection": "fixed", "results": [], "negative_transfer": [], "skipped": [], "target": target}  # fmt: skip
+    said = render_report({**summary, "shared": "pretrained", "shared_config": None}, {})
+    assert "- **Shared layers**: `pretrained`\n" in said
+    assert "(what `model.shared: auto` chose" in render_report({**summary, "shared": "cnn1d", "shared_config": "auto"}, {})

@@ -181,7 +181,7 @@ def build_summary(result: ProtocolResult) -> dict:
         },
         "pretrained": None if cfg.source is None else cfg.source.pretrained,
         "shared": shared_built(result),  # what `model.shared` (auto by default) built
-        "shared_config": cfg.model.shared,
+        "shared_config": None if cfg.source is not None and cfg.source.pretrained else cfg.model.shared,
         "seeds": cfg.seeds,
         "methods": cfg.method_names,
         # what each k's gains are taken against: scratch where it ran, else source_only, else none
