@@ -55,6 +55,9 @@ def test_a_pixel_csv_target_runs_as_its_images_do_and_predict_reads_such_rows(tm
     assert accs[0] == accs[1]  # the same images, read from a table
     _pixel_csv(tmp_path / "new.csv", d["x"][:4], None, None)
     capsys.readouterr()
+    np.save(tmp_path / "one_declared.npy", d["x"][0])  # one (H, W) image for the run that declared image_shape
+    assert main(["predict", str(tmp_path / "csv"), str(tmp_path / "one_declared.npy")]) == 0
+    assert "an array of 12x12, the run's image_shape, is read as one image" in capsys.readouterr().err
     for run in ("csv", "npz"):  # declared by the run's image_shape; or the exact pixel count of its target's images
         assert main(["predict", str(tmp_path / run), str(tmp_path / "new.csv"), "--out", str(tmp_path / f"{run}.csv")]) == 0
     assert "each row of 144 values is read as a 1x12x12 image" in capsys.readouterr().err  # said where not declared
@@ -72,3 +75,18 @@ def json_file(tmp_path, cfg: dict) -> str:
     path = tmp_path / f"{len(list(tmp_path.glob('*.yaml')))}.yaml"
     path.write_text(json.dumps(cfg))  # JSON is YAML
     return str(path)
+
+
+def test_rank_reads_a_pixel_csv_target_with_image_shape(tmp_path, image_npz, capsys):
+    src, tgt = image_npz
+    d = np.load(tgt)
+    _pixel_csv(tmp_path / "target.csv", d["x"], d["y"], list(d["classes"]))
+    args = ["rank", str(tmp_path / "target.csv"), "--source", str(src), "--shots", "3", "--scores", "knn", "--by",
+            "knn", "--source-epochs", "1", "--no-reference"]  # fmt: skip
+    capsys.readouterr()
+    assert main([*args, "--out", str(tmp_path / "bad.json")]) == 2  # a table beside an image source: how to say so
+    assert "set image_shape: [12, 12] in its section; rank: --image-shape 12 12" in capsys.readouterr().err
+    assert main([*args, "--image-shape", "12", "12", "--out", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["candidates"][0]["candidate"] == "source.npz"
+    assert main([*args, "--image-shape", "12", "--out", str(tmp_path / "x.json")]) == 2
+    assert "--image-shape 12 is not an image shape" in capsys.readouterr().err

@@ -35,6 +35,8 @@ def add_parser(sub) -> None:
                    help="keep only these target classes, e.g. 4,5,6 or 0-4 (names or positions; as `classes:` in an "
                         "experiment file)")
     r.add_argument("--target-max-per-class", type=int, help="subsample the target")
+    r.add_argument("--image-shape", type=int, nargs="+", metavar="N",
+                   help="read each row of a table target as an image: H W or C H W (a pixel CSV), as image_shape:")
     r.add_argument("--label-column", default="label", help="the label column of a CSV/TSV target, or key of a JSONL one (default: label)")
     r.add_argument("--source-label-column", default="label", metavar="NAME",
                    help="the label column of CSV/TSV --source files (default: label)")
@@ -97,6 +99,7 @@ def execute(args) -> int:
             source_epochs=args.source_epochs, split_seed=args.split_seed, label_column=args.label_column,
             text_column=args.text_column, input_size=args.input_size, source_label_column=args.source_label_column,
             classes=None if args.classes is None else parse_class_spec(args.classes, "--classes"),
+            image_shape=args.image_shape,
         )  # fmt: skip
     finally:
         warnings.showwarning = previous
