@@ -389,11 +389,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         # grey to any; RGB or RGBA to a grey or RGB model: mapped as predict maps image files
         if like is not None and x.ndim == len(like) + 1 and tuple(x.shape[1:]) != tuple(like) and not recoloured:
             size = (len(like) == 3 and x.ndim == 4 and tuple(x.shape[2:]) != tuple(like[1:]))
+            model = getattr(self, "model_", None)  # (X_unlabelled is checked in fit, before there is one)
+            series = size and model is not None and model.config.get("architecture") == "cnn1d"  # not resizable
+            how = ("" if not size else
+                   f" (series of {like[1]} channels, each resampled to {like[2]} steps, e.g. with np.interp)" if series
+                   else f" (resize them to {like[1]}x{like[2]} first: the model reads other sizes differently)")
             raise TransferkitError(
                 f"{what} has examples of shape {tuple(x.shape[1:])}, the X given to fit had {tuple(like)}.",
-                f"give {what} in the same layout and size as fit's X"
-                + (f" (resize them to {like[1]}x{like[2]} first: the model reads other sizes differently)" if size else "")
-                + ".",
+                f"give {what} in the same layout and size as fit's X{how}.",
             )
         return x
 

@@ -157,4 +157,6 @@ def test_series_saved_channels_last_are_pointed_out():
     with pytest.warns(UserWarning, match=r"X_source: the cnn1d reads its arrays as 50 channels .* x\.transpose\(0, 2, 1\)"):
         tk.pretrain(x, np.arange(30) % 3, epochs=1)
     with pytest.warns(UserWarning, match=r"X: the cnn1d reads its arrays as 50 channels"):  # no source: fit says it
-        tk.TransferClassifier("scratch", method_params={"steps": 2}).fit(x, np.arange(30) % 3)
+        clf = tk.TransferClassifier("scratch", method_params={"steps": 2}).fit(x, np.arange(30) % 3)
+    with pytest.raises(TransferkitError, match=r"each resampled to 6 steps, e\.g\. with np\.interp"):
+        clf.predict(x[:, :, :5])  # another length: resample, not resize, as run and predict say
