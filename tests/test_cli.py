@@ -417,6 +417,14 @@ def test_a_k0_baseline_below_the_most_frequent_class_is_said():
     assert len(lines) == 2  # scratch beats it at k = 3; source_only at k = 3 is no baseline
 
 
+def test_balanced_accuracy_weighs_each_class_present_equally():
+    from transferkit.report.summary import balanced
+
+    y = np.array([0] * 8 + [1] * 2 + [2] * 0)
+    right = np.array([1.0] * 8 + [0.0, 1.0])  # the large class all right, the small one half
+    assert balanced(right, y) == pytest.approx(0.75) and right.mean() == pytest.approx(0.9)
+
+
 def _imbalanced_summary(counts: dict) -> dict:
     """A new user's SMS spam run (session 20): balanced k-shot draws, a test split of 87 % ham."""
     return {"target": {"majority_rate": 0.868, "test_per_class": counts}, "baseline": {"4": "scratch", "16": "scratch"},
