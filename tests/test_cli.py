@@ -67,6 +67,7 @@ def test_run_then_predict_on_user_npz(tmp_path, image_npz, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert {"results", "source", "target", "seeds", "wall_time_s", "versions"} <= set(summary)
     assert 0 < summary["report_seconds"] < summary["wall_time_s"]  # writing the folder counts in the wall time
+    assert summary["wall_time_s"] == pytest.approx(summary["evaluation_seconds"] + summary["report_seconds"])
     assert summary["shared"] == "cnn" and summary["shared_config"] == "auto"  # what auto built, said
     assert "- **Shared layers**: `cnn` (what `model.shared: auto` chose for these inputs)" in (out / "report.md").read_text()
     assert f"({summary['report_seconds']:.1f} s of it writing the run folder" in (out / "report.md").read_text()

@@ -84,6 +84,7 @@ def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
             summary["adaptation"] = da_section
             plots.update(da_plots)
         summary["report_seconds"] = time.perf_counter() - start
+        summary["evaluation_seconds"] = result.wall_time_s  # training and testing every method
         summary["wall_time_s"] = result.wall_time_s + summary["report_seconds"]
         write_text(tmp / "report.md", render_report(summary, plots))
         write_json(tmp / "summary.json", summary)  # last: its presence marks a complete run
