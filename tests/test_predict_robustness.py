@@ -131,6 +131,12 @@ def test_bad_npz_inputs_are_one_line(run16, tmp_path, capsys):
 
     with pytest.raises(TransferkitError, match="objects_xy.npz: cannot read x"):  # the training reader shares the checks
         load_domain(str(tmp_path / "objects_xy.npz"))
+    ragged = np.empty(2, dtype=object)  # series of 5 and 7 steps: what np.savez keeps of a ragged list
+    ragged[0], ragged[1] = np.zeros(5), np.zeros(7)
+    np.savez(tmp_path / "ragged.npz", x=ragged, y=np.array([0, 1]))
+    with pytest.raises(TransferkitError, match="rows of unequal lengths") as e:  # a new user's series said "store numbers"
+        load_domain(str(tmp_path / "ragged.npz"))
+    assert "resample each series to one length" in e.value.fix
     (tmp_path / "junk.npz").write_bytes(b"not a zip file at all")
     assert "cannot read as .npz" in _bad(capsys, ["predict", run, str(tmp_path / "junk.npz")])
     with open(tmp_path / "UPPER.NPZ", "wb") as f:  # (np.savez would add ".npz" to a path)

@@ -162,8 +162,11 @@ def npz_inputs(data, path: Path) -> np.ndarray:
     """The array ``x`` of an opened .npz, numeric, as stored (its dtype gives its range)."""
     try:
         x = np.asarray(data["x"])
-    except ValueError as e:  # an object array needs pickle
-        raise TransferkitError(f"{path}: cannot read x ({e}).", "store numbers in x, not Python objects.") from None
+    except ValueError as e:  # an object array needs pickle: most often rows of unequal lengths
+        raise TransferkitError(f"{path}: cannot read x ({e}); an object array is what numpy saves for rows of "
+                               "unequal lengths, e.g. series of different lengths.",
+                               "store numbers in x, one length for all: resample each series to one length "
+                               "(np.interp) and np.stack them.") from None  # fmt: skip
     if x.dtype.kind not in "fiub":
         raise TransferkitError(f"{path}: x has non-numeric dtype {x.dtype}.", "store numbers in x.")
     return x
