@@ -673,8 +673,11 @@ def test_the_copies_note_says_texts_match_up_to_case_and_names_label_conflicts(n
     np.savez(tmp_path / "conflict.npz", x=np.concatenate([d["x"], d["x"][:5]]), y=np.concatenate([d["y"], other]),
              classes=d["classes"])  # fmt: skip
     with pytest.warns(TransferkitWarning, match="5 repeated inputs are labelled with more than one class"):
-        run_fewshot({**tiny(src, tmp_path / "conflict.npz", k_shot=[1], methods=["prototypes"]), "seeds": 1},
-                    out=tmp_path / "run", progress=False)  # fmt: skip
+        summary = run_fewshot({**tiny(src, tmp_path / "conflict.npz", k_shot=[1], methods=["prototypes"]), "seeds": 1},
+                              out=tmp_path / "run", progress=False)  # fmt: skip
+    # the wall time includes writing the folder, as for `run`
+    assert summary["wall_time_s"] == pytest.approx(summary["evaluation_seconds"] + summary["report_seconds"])
+    assert f"({summary['report_seconds']:.1f} s of it writing the run folder: plots)" in (tmp_path / "run" / "report.md").read_text()
 
     assert "are exact copies of another one; no episode" in copies_note(1, 10)
     note = copies_note(2, 10, texts=True, mixed=1)

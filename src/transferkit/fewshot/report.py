@@ -9,6 +9,7 @@ source model's seed moves the result.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from transferkit.evaluate.stats import paired_gain as stats_paired_gain
 from transferkit.fewshot.episodes import case_twins
 from transferkit.fewshot.evaluate import confidence_interval, count_episodes
 from transferkit.fewshot.experiment import FewShotRun
+from transferkit.report.markdown import wall_time_line
 from transferkit.report.plots import plot_method, save_figure
 from transferkit.report.recipe import describe_recipe
 from transferkit.report.summary import package_versions
@@ -236,7 +238,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         + (f"; inputs: {_inputs(tgt, source_scale=bool(src['classes']))}" if _inputs(tgt) else ""),
         f"- **Episodes**: {p['n_way']}-way, K in {p['k_shot']}, {p['n_query']} queries per class; "
         f"{_episode_counts(summary)}; features from shared blocks: {p['feature_blocks']}",
-        f"- **Wall time**: {summary['wall_time_s']:.1f} s", "",
+        wall_time_line(summary, "plots"), "",
         "## Few-shot accuracy vs K", "",
         "Query accuracy, mean over all episodes and source seeds ± the 95 % interval "
         "`t·std/√episodes` (Student's t; 1.96 for many episodes; episodes in brackets). That interval "
@@ -436,6 +438,7 @@ def plot_example(run: FewShotRun, path: Path, queries_per_class: int = 3) -> Non
 
 def write_fewshot_folder(run: FewShotRun, out: str | Path) -> dict:
     """Builds the run folder under a hidden temporary name, renamed into place when complete."""
+    start = time.perf_counter()  # writing the folder counts in the run's wall time, as for `run`
     with atomic_folder(out) as tmp:
         summary = build_summary(run)
         write_text(tmp / "config.yaml", yaml.safe_dump(run.config.model_dump(mode="json"), sort_keys=False))
@@ -444,6 +447,9 @@ def write_fewshot_folder(run: FewShotRun, out: str | Path) -> dict:
         if run.example is not None and run.data.xt.ndim == 4:
             plots["Example episode"] = "plots/example_episode.png"
             plot_example(run, tmp / plots["Example episode"])
+        summary["report_seconds"] = time.perf_counter() - start
+        summary["evaluation_seconds"] = run.wall_time_s
+        summary["wall_time_s"] = run.wall_time_s + summary["report_seconds"]
         write_text(tmp / "report.md", render_report(summary, plots))
         write_json(tmp / "summary.json", summary)  # last: its presence marks a complete run
     return summary

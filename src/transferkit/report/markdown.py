@@ -83,9 +83,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
               "with `--method`" if any(r.get("method") == d["method"] and r.get("shots") == d["shots"]
                                         and r.get("negative_transfer") for r in summary.get("results", [])) else "")]
           if (d := summary.get("deploy")) else []),
-        f"- **Wall time**: {summary['wall_time_s']:.1f} s"
-        + (f" ({summary['report_seconds']:.1f} s of it writing the run folder: models, plots, the adaptation "
-           "diagnostics)" if summary.get("report_seconds", 0) >= 0.05 else ""),
+        wall_time_line(summary, "models, plots, the adaptation diagnostics"),
         "",
         "## Results",
         "",
@@ -116,6 +114,13 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     for title, rel in plots.items():
         lines += [f"## {title}", "", f"![{title}]({rel})", ""]
     return "\n".join(lines)
+
+
+def wall_time_line(summary: dict, written: str) -> str:
+    """The report's wall-time line: the whole run, writing its folder (``written``) included."""
+    part = summary.get("report_seconds", 0)
+    return (f"- **Wall time**: {summary['wall_time_s']:.1f} s"
+            + (f" ({part:.1f} s of it writing the run folder: {written})" if part >= 0.05 else ""))  # fmt: skip
 
 
 def few_seeds_line(summary: dict) -> str | None:
