@@ -55,7 +55,7 @@ from transferkit.methods import METHODS, TransferTask, get_method
 from transferkit.methods.base import class_difference
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
-from transferkit.predict import scale_warning, unit_floats_beside
+from transferkit.predict import scale_warning, unit_floats_beside, unit_floats_note
 from transferkit.source import SourceModel, check_epochs, check_shared, pretrain, refuse_texts
 from transferkit.train.source import input_stats
 from transferkit.train.supervised import predict_proba
@@ -438,9 +438,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         recipe = self._read_as(X)
         note = self._scale_note(x) if recipe is self.recipe_ else small_uint8_note(x, "X", "give X as floats")
         if recipe is self.recipe_ and len(recipe.shape) == 3 and unit_floats_beside(np.asarray(x), recipe.value_range):
-            note = (f"X: float images in 0..1 beside a model fitted on images in 0..{recipe.value_range[1]:g}: read on "
-                    "their own range, 0..1, as fit and `transferkit predict` read such arrays (to be read on the "
-                    "model's scale, give uint8 0..255 or floats on its range).")  # fmt: skip
+            note = unit_floats_note("X", recipe.value_range[1], "to be read on the model's scale, give uint8 0..255 or "
+                                    "floats on its range", model="a model fitted on images in")  # fmt: skip
             recipe = dataclasses.replace(recipe, value_range=(0.0, 1.0))
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)

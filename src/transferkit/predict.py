@@ -146,41 +146,42 @@ def _rows_as_images(x: np.ndarray, run: Path, size, inputs: str, warn) -> np.nda
     (its target was such a table), else when D is exactly the pixel count of the run's target
     images (grey or RGB, ``size`` = their H x W), with a note; an (H, W) array of exactly that
     size is one image; else ``x`` as it is (refused later with the reshape to use)."""
+    declared = _run_target(run).get("image_shape")
+    if declared:
+        shape, whose = (tuple(declared) if len(declared) == 3 else (1, *declared)), "the run's image_shape"
+    elif size:
+        h, w = size
+        channels = next((c for c in (1, 3) if c * h * w == x.shape[1]), 1)
+        shape, whose = (channels, h, w), "the size of the run's target images"
+    else:
+        return x
+    if tuple(x.shape) == shape[1:] and shape[0] == 1:  # one grey image without its batch axis (np.save of one)
+        warn(f"{inputs}: an array of {shape[1]}x{shape[2]}, {whose}, is read as one image.")
+        return x[None, None]
+    if int(np.prod(shape)) != x.shape[1]:
+        if not declared:
+            return x
+        raise TransferkitError(f"{inputs}: its rows have {x.shape[1]} values, but the run read its target's rows as "
+                               f"images of {list(declared)} ({int(np.prod(shape))} values).",
+                               "give rows of the run's target's columns (the same pixels, in the same order).")  # fmt: skip
+    if not declared:
+        warn(f"{inputs}: each row of {x.shape[1]} values is read as a {shape[0]}x{shape[1]}x{shape[2]} image, the "
+             "size of the run's target images, pixels in row-major order (as x.reshape(N, C, H, W)); give images or "
+             "an .npz of shape (N, H, W) if the rows hold something else.")  # fmt: skip
+    return x.reshape(len(x), *shape)
+
+
+def _run_target(run_dir: str | Path) -> dict:
+    """The ``target`` section of a run's config.yaml ({} without one)."""
     import yaml
 
-    cfg = run / "config.yaml"
-    declared = ((yaml.safe_load(cfg.read_text()) or {}).get("target") or {}).get("image_shape") if cfg.exists() else None
-    if declared:
-        shape = tuple(declared) if len(declared) == 3 else (1, *declared)
-        if tuple(x.shape) == shape[1:] and shape[0] == 1:  # one grey image without its batch axis
-            warn(f"{inputs}: an array of {shape[1]}x{shape[2]}, the run's image_shape, is read as one image.")
-            return x[None, None]
-        if int(np.prod(shape)) != x.shape[1]:
-            raise TransferkitError(f"{inputs}: its rows have {x.shape[1]} values, but the run read its target's rows as "
-                                   f"images of {list(declared)} ({int(np.prod(shape))} values).",
-                                   "give rows of the run's target's columns (the same pixels, in the same order).")  # fmt: skip
-        return x.reshape(len(x), *shape)
-    if not size:
-        return x
-    h, w = size
-    if tuple(x.shape) == (h, w):  # a single image saved without its batch axis (np.save of one (H, W) image)
-        warn(f"{inputs}: an array of {h}x{w}, the size of the run's target images, is read as one image.")
-        return x[None, None]
-    channels = next((c for c in (1, 3) if c * h * w == x.shape[1]), None)
-    if channels is None:
-        return x
-    warn(f"{inputs}: each row of {x.shape[1]} values is read as a {channels}x{h}x{w} image, the size of the run's "
-         "target images, pixels in row-major order (as x.reshape(N, C, H, W)); give images or an .npz of shape "
-         "(N, H, W) if the rows hold something else.")  # fmt: skip
-    return x.reshape(len(x), channels, h, w)
+    cfg = Path(run_dir) / "config.yaml"
+    return ((yaml.safe_load(cfg.read_text()) or {}).get("target") or {}) if cfg.exists() else {}
 
 
 def run_columns(run_dir: str | Path) -> tuple[str, str]:
     """(label column, text column) of the run's target, so inputs laid out like it read the same."""
-    import yaml
-
-    cfg = Path(run_dir) / "config.yaml"
-    target = (yaml.safe_load(cfg.read_text()) or {}).get("target", {}) if cfg.exists() else {}
+    target = _run_target(run_dir)
     return target.get("label_column", "label"), target.get("text_column", "text")
 
 
@@ -237,12 +238,11 @@ def image_files(p: Path, warn=None) -> list[Path] | None:
     for other inputs. ``warn(message)``: where the note on a folder's other files goes
     (default: ``warnings.warn``)."""
     if p.is_dir():
-        files = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES
-                       and not any(part.startswith(".") for part in f.relative_to(p).parts))  # fmt: skip
+        seen = [f for f in p.rglob("*") if not any(part.startswith(".") for part in f.relative_to(p).parts)]
+        files = sorted(f for f in seen if f.suffix.lower() in IMAGE_SUFFIXES)
         if not files:
             raise TransferkitError(f"{p}: no images found.", f"use files ending in {sorted(IMAGE_SUFFIXES)}.")
-        others = [f for f in p.rglob("*") if f.is_file() and f.suffix.lower() not in IMAGE_SUFFIXES
-                  and not any(part.startswith(".") for part in f.relative_to(p).parts)]  # fmt: skip
+        others = [f for f in seen if f.is_file() and f.suffix.lower() not in IMAGE_SUFFIXES]
         if others:  # as a run's folder loader says: they get no prediction (hidden files never mentioned)
             shown = ", ".join(str(f.relative_to(p)) for f in sorted(others)[:3]) + (", ..." if len(others) > 3 else "")
             note = (f"{p}: {len(others)} file(s) are not images and get no prediction ({shown}); images end in "
@@ -412,6 +412,13 @@ def scale_warning(x: np.ndarray, recipe: Recipe, trained_on: str = "the model wa
     return None
 
 
+def unit_floats_note(name: str, hi: float, how: str, model: str = "a model whose training images were on") -> str:
+    """What predict and the API say when they read 0..1 float images on 0..1 (``how``: how to
+    give them on the model's scale instead; ``model``: how the model's scale is named)."""
+    return (f"{name}: float images in 0..1 beside {model} 0..{hi:g}: read on their own range, 0..1, as `transferkit "
+            f"run` reads a float array ({how}).")
+
+
 def unit_floats_beside(x: np.ndarray, value_range) -> bool:
     """Float images all within 0..1 for a model whose training images spanned 0..N, N >= 2 (e.g.
     0..16 digits, 0..255 photos; not 0..1.2): on that scale they would be dark, at most half
@@ -548,9 +555,8 @@ def predict(
                 recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
             elif len(recipe.shape) == 3 and unit_floats_beside(x, recipe.value_range):
                 hi = recipe.value_range[1]
-                warn(f"{inputs}: float images in 0..1 beside a model whose training images were on 0..{hi:g}: read on "
-                     f"their own range, 0..1, as `transferkit run` reads a float .npz (to be read on the model's "
-                     f"scale, save them as uint8 0..255 or as floats on 0..{hi:g}).")  # fmt: skip
+                warn(unit_floats_note(str(inputs), hi, f"to be read on the model's scale, save them as uint8 0..255 "
+                                                       f"or as floats on 0..{hi:g}"))  # fmt: skip
                 recipe = dataclasses.replace(recipe, value_range=(0.0, 1.0))
             checked, reference = recipe, _scale_reference(Path(run_dir))
             if meta.get("fit_range"):  # the run's target was off the source's scale, and its models trained on it

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from pydantic import ValidationError
 
 from transferkit.config import DataConfig, SourceConfig
 from transferkit.data import Domain
@@ -364,13 +365,17 @@ def rank(
     if input_size is not None and not pretrained:
         raise TransferkitError("an input size is given, but no pretrained candidate reads it.",
                                "drop it, or add --pretrained NAME (source and saved models keep their own).")  # fmt: skip
-    if image_shape is not None and (len(image_shape) not in (2, 3) or min(image_shape) < 1
-                                    or (len(image_shape) == 3 and image_shape[0] not in (1, 3, 4))):
-        raise TransferkitError(f"--image-shape {' '.join(map(str, image_shape))} is not an image shape.",
-                               "give H W, or C H W with C = 1, 3 or 4 (a row of 784 grey pixels: --image-shape 28 28).")  # fmt: skip
+    try:  # the experiment file's checks, image_shape's among them
+        section = DataConfig(data=target, max_per_class=target_max_per_class, label_column=label_column,
+                             text_column=text_column, classes=classes, image_shape=image_shape)  # fmt: skip
+    except ValidationError as e:
+        if image_shape is None:
+            raise
+        raise TransferkitError(f"--image-shape {' '.join(map(str, image_shape))} is not an image shape "
+                               f"({e.errors()[0]['msg'].removeprefix('Value error, ')}).",
+                               "give H W, or C H W with C = 1, 3 or 4 (a row of 784 grey pixels: --image-shape 28 28).") from None  # fmt: skip
     with collected_warnings() as loading:  # e.g. images resized while loading: kept in the JSON too
-        tgt = load_section(DataConfig(data=target, max_per_class=target_max_per_class, label_column=label_column,
-                                      text_column=text_column, classes=classes, image_shape=image_shape))  # fmt: skip
+        tgt = load_section(section)
     if getattr(tgt, "texts", None) is not None and (sources or models):
         raise TransferkitError(
             f"{target} holds texts: rank scores text targets on pretrained text encoders only.",
