@@ -160,3 +160,47 @@ def test_series_saved_channels_last_are_pointed_out():
         clf = tk.TransferClassifier("scratch", method_params={"steps": 2}).fit(x, np.arange(30) % 3)
     with pytest.raises(TransferkitError, match=r"each resampled to 6 steps, e\.g\. with np\.interp"):
         clf.predict(x[:, :, :5])  # another length: resample, not resize, as run and predict say
+
+
+def test_cnn1d_standardises_each_sensor_of_a_series_on_its_own_scale():
+    """Sensors in other units (g beside degrees/s): one mean/std for all left the small ones near 0."""
+    from transferkit.train.source import input_stats
+
+    g = torch.Generator().manual_seed(0)
+    scale, offset = torch.tensor([500.0, 1.0, 0.01]), torch.tensor([20.0, -3.0, 0.5])
+    x = (torch.randn(40, 1, 3, 30, generator=g) * scale.view(3, 1) + offset.view(3, 1))
+    mean, std = input_stats(x, "cnn1d")
+    assert mean.shape == std.shape == (3, 1)
+    z = TransferModel.build("cnn1d", (1, 3, 30), ["a", "b"], mean, std).normalise(x)
+    per_sensor = z[:, 0].transpose(0, 1).reshape(3, -1)
+    assert torch.allclose(per_sensor.mean(1), torch.zeros(3), atol=1e-4)
+    assert torch.allclose(per_sensor.std(1), torch.ones(3), atol=1e-3)
+    assert input_stats(x, "cnn")[0].shape == (1,)  # the 2-D cnn reads the series as a one-channel picture
+
+
+def test_cnn1d_learns_from_a_small_valued_sensor_beside_a_large_noisy_one():
+    import transferkit as tk
+
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, 50)
+    y = np.arange(80) % 2
+    x = np.empty((80, 2, 50), np.float32)
+    x[:, 0] = rng.normal(scale=200.0, size=(80, 50))  # a sensor in large units, no class in it
+    x[:, 1] = 0.01 * np.sin(2 * np.pi * np.where(y == 0, 2.0, 6.0)[:, None] * t + rng.uniform(0, 6, (80, 1)))
+    clf = tk.TransferClassifier("scratch", shared="cnn1d", method_params={"steps": 60}, device="cpu")
+    clf.fit(x[:40], y[:40])
+    assert clf.score(x[40:], y[40:]) > 0.9
+
+
+def test_a_cnn1d_model_saved_with_one_statistic_for_all_sensors_still_loads(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    torch.manual_seed(0)
+    m = TransferModel.build("cnn1d", (1, 4, 30), ["a", "b"], torch.full((4, 1), 2.0), torch.full((4, 1), 3.0)).eval()
+    m.save(tmp_path / "m")
+    state = load_file(str(tmp_path / "m.safetensors"))
+    state["input_mean"], state["input_std"] = torch.tensor([2.0]), torch.tensor([3.0])  # the format before
+    save_file(state, str(tmp_path / "m.safetensors"))
+    old = TransferModel.load(tmp_path / "m")
+    x = torch.randn(3, 1, 4, 30)
+    assert old.input_mean.shape == (1,) and torch.allclose(old(x), m(x), atol=1e-6)

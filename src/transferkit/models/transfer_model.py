@@ -64,11 +64,13 @@ class TransferModel(nn.Module):
         **arch_kwargs,
     ) -> TransferModel:
         shared = build_shared(architecture, tuple(input_shape), **arch_kwargs)
-        n_stat = input_shape[0]
+        built = architecture if architecture != "auto" else auto_architecture(tuple(input_shape))
+        # cnn1d on C sensors, (1, C, L): one statistic per sensor, (C, 1) (train.source.input_stats)
+        n_stat = (input_shape[1], 1) if built == "cnn1d" and len(input_shape) == 3 else (input_shape[0],)
         mean = torch.zeros(n_stat) if mean is None else mean
         std = torch.ones(n_stat) if std is None else std
         config = {
-            "architecture": architecture if architecture != "auto" else auto_architecture(tuple(input_shape)),
+            "architecture": built,
             "arch_kwargs": arch_kwargs,
             "input_shape": list(input_shape),
             "classes": list(classes),
@@ -92,6 +94,8 @@ class TransferModel(nn.Module):
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         if not x.is_floating_point():  # token ids (text) pass through unchanged
             return x
+        if self.input_mean.ndim > 1:  # per sensor, (C, 1), against (B, 1, C, L)
+            return (x - self.input_mean) / self.input_std
         shape = (1, -1) + (1,) * (x.ndim - 2)
         return (x - self.input_mean.view(shape)) / self.input_std.view(shape)
 
@@ -241,12 +245,16 @@ class TransferModel(nn.Module):
             model.specific = build_specific(model.shared.out_dim, len(config["classes"]), kind=config["specific"])
         # before the weights: whether a checkpoint is a delta reads flags such as source_trained
         model.config.update({k: v for k, v in config.items() if k not in model.config})
+        saved = load_file(str(weights_path))
+        for name in ("input_mean", "input_std"):  # cnn1d models saved before per-sensor statistics: (1,)
+            if name in saved and saved[name].shape != getattr(model, name).shape:
+                model.register_buffer(name, torch.empty_like(saved[name]))
         if config.get("adapter"):  # re-inject LoRA/BitFit, then load (models/adapters.py)
             from transferkit.models.adapters import load_adapted
 
-            load_adapted(model, config, load_file(str(weights_path)))
+            load_adapted(model, config, saved)
         else:
-            model.load_state_dict(load_file(str(weights_path)))
+            model.load_state_dict(saved)
         return model.eval()
 
 

@@ -20,7 +20,7 @@ from transferkit.models.shared import auto_architecture
 from transferkit.paths import cache_dir, numeric_context
 from transferkit.train.supervised import fit_supervised, predict_proba
 
-CACHE_FORMAT = 6  # 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px; 4: input_stats on constant features; 5: threads in the key; 6: cnn1d's one mean/std over all values
+CACHE_FORMAT = 7  # 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px; 4: input_stats on constant features; 5: threads in the key; 6: cnn1d's one mean/std over all values; 7: cnn1d's mean/std per sensor
 # The key holds torch's thread count: a model trained under another count differs in its last
 # bits (its input statistics too, which scratch models share), so a cached one would make a
 # run's numbers depend on which earlier run filled the cache (the demo's source_only: 69.6 %
@@ -42,7 +42,10 @@ def input_stats(x: torch.Tensor, architecture: str = "auto") -> tuple[torch.Tens
 
     For the ``cnn1d`` on series (N, L), one mean and std over every value, repeated for each
     step: statistics per step would give the same pattern other values at other positions,
-    which a convolution along time is there to treat alike.
+    which a convolution along time is there to treat alike. On series of C sensors, prepared
+    as (N, 1, C, L), one mean and std per sensor over all its steps, shape (C, 1): sensors
+    measure different things in different units (an accelerometer in g beside a gyroscope in
+    degrees/s), and one scale for all would leave the small-valued ones near zero.
 
     A channel or feature that never varies here (std ~ 0, e.g. a pixel column that is always
     0 in the source) gets the median std of those that do (1 if none do) instead of a tiny
@@ -52,8 +55,12 @@ def input_stats(x: torch.Tensor, architecture: str = "auto") -> tuple[torch.Tens
     built = auto_architecture(tuple(x.shape[1:])) if architecture == "auto" else architecture
     if built == "cnn1d" and x.ndim == 2:
         flat = x.reshape(-1, 1)  # every value one sample of one "feature"
-        mean, std = input_stats(flat)
+        mean, std = input_stats(flat, "mlp")
         return mean.expand(x.shape[1]).clone(), std.expand(x.shape[1]).clone()
+    if built == "cnn1d" and x.ndim == 4:
+        per_sensor = x[:, 0].transpose(1, 2).reshape(-1, x.shape[2])  # every (example, step) a row
+        mean, std = input_stats(per_sensor, "mlp")
+        return mean.view(-1, 1), std.view(-1, 1)
     dims = [0, 2, 3] if x.ndim == 4 else [0]
     mean, std = x.mean(dim=dims), x.std(dim=dims)
     varies = std > 1e-6 * (1.0 + mean.abs())
