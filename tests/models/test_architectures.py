@@ -176,6 +176,9 @@ def test_cnn1d_standardises_each_sensor_of_a_series_on_its_own_scale():
     assert torch.allclose(per_sensor.mean(1), torch.zeros(3), atol=1e-4)
     assert torch.allclose(per_sensor.std(1), torch.ones(3), atol=1e-3)
     assert input_stats(x, "cnn")[0].shape == (1,)  # the 2-D cnn reads the series as a one-channel picture
+    alike = torch.randn(40, 1, 3, 30, generator=g) * torch.tensor([1.0, 3.0, 9.0]).view(3, 1)  # spreads 9x apart
+    mean, std = input_stats(alike, "cnn1d")
+    assert mean.shape == (3, 1) and torch.allclose(std, alike.std().expand(3, 1))  # one scale keeps their sizes
 
 
 def test_cnn1d_learns_from_a_small_valued_sensor_beside_a_large_noisy_one():

@@ -7,10 +7,11 @@ pattern learned at one position means nothing a few steps later; the 2-D ``cnn``
 its 5 x 5 kernels across sensors as well as along time, mixing neighbouring rows whose
 order means nothing. ``cnn1d`` takes the C sensors as input channels and slides along
 time only, then averages over time, so a pattern counts wherever it occurs and a series
-of any length gives the same number of features. Its inputs are standardised with one mean
-and std per sensor over all its steps (``train.source.input_stats``), not one per step, which
-would give the same pattern other values at other positions, and not one for all sensors,
-which would leave a sensor in small units near zero beside one in large units.
+of any length gives the same number of features. Its inputs are standardised over all
+steps (``train.source.input_stats``), not step by step, which would give the same pattern
+other values at other positions; with one scale for all sensors unless their spreads differ
+more than 10 times (sensors in other units), when each gets its own, so that a sensor in
+small units is not left near zero beside one in large units.
 
 The blocks follow the Fully Convolutional Network baseline for series classification
 (Wang, Yan & Oates, IJCNN 2017: three conv -> BatchNorm -> ReLU blocks with kernels 8, 5

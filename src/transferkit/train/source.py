@@ -21,6 +21,7 @@ from transferkit.paths import cache_dir, numeric_context
 from transferkit.train.supervised import fit_supervised, predict_proba
 
 CACHE_FORMAT = 7  # 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px; 4: input_stats on constant features; 5: threads in the key; 6: cnn1d's one mean/std over all values; 7: cnn1d's mean/std per sensor
+SENSOR_SPREAD = 10.0  # cnn1d: sensors whose spreads differ more (an order of magnitude) get one scale each
 # The key holds torch's thread count: a model trained under another count differs in its last
 # bits (its input statistics too, which scratch models share), so a cached one would make a
 # run's numbers depend on which earlier run filled the cache (the demo's source_only: 69.6 %
@@ -43,9 +44,14 @@ def input_stats(x: torch.Tensor, architecture: str = "auto") -> tuple[torch.Tens
     For the ``cnn1d`` on series (N, L), one mean and std over every value, repeated for each
     step: statistics per step would give the same pattern other values at other positions,
     which a convolution along time is there to treat alike. On series of C sensors, prepared
-    as (N, 1, C, L), one mean and std per sensor over all its steps, shape (C, 1): sensors
-    measure different things in different units (an accelerometer in g beside a gyroscope in
-    degrees/s), and one scale for all would leave the small-valued ones near zero.
+    as (N, 1, C, L), shape (C, 1): when the sensors' spreads (std over all their values) differ
+    by more than ``SENSOR_SPREAD`` times, as for sensors in different units, one mean and std
+    per sensor, since one scale for all would leave the small-valued ones near zero (a class
+    carried by a sensor over 10,000 times smaller than its neighbour: chance from scratch, against
+    over 90 % per sensor; tests/models/test_architectures.py). Otherwise one mean and std for
+    all, which keeps the sensors' relative sizes: on JapaneseVowels' LPC coefficients, whose
+    spreads differ 2.7 times, per-sensor statistics cost scratch 7.6 points at one example per
+    class (BENCHMARKS.md, "Series").
 
     A channel or feature that never varies here (std ~ 0, e.g. a pixel column that is always
     0 in the source) gets the median std of those that do (1 if none do) instead of a tiny
@@ -60,7 +66,11 @@ def input_stats(x: torch.Tensor, architecture: str = "auto") -> tuple[torch.Tens
     if built == "cnn1d" and x.ndim == 4:
         per_sensor = x[:, 0].transpose(1, 2).reshape(-1, x.shape[2])  # every (example, step) a row
         mean, std = input_stats(per_sensor, "mlp")
-        return mean.view(-1, 1), std.view(-1, 1)
+        spread = std.max() / std.min()  # (a constant sensor has the median std of the others)
+        if spread <= SENSOR_SPREAD:  # one scale: the sensors' relative sizes stay
+            mean, std = input_stats(x.reshape(-1, 1), "mlp")
+            mean, std = mean.expand(x.shape[2]), std.expand(x.shape[2])
+        return mean.reshape(-1, 1).clone(), std.reshape(-1, 1).clone()
     dims = [0, 2, 3] if x.ndim == 4 else [0]
     mean, std = x.mean(dim=dims), x.std(dim=dims)
     varies = std > 1e-6 * (1.0 + mean.abs())
