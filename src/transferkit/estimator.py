@@ -329,6 +329,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             source_model, source_classes=src.classes if src is not None else None, **parts,
         )  # fmt: skip
         self.model_ = seeded_fit(method, task)
+        if not method.uses_target_labels and len(x):  # held out from it: an honest check of the source's head
+            from transferkit.evaluate.source_check import labels_unused_note
+            from transferkit.train.supervised import predict_proba
+
+            right = float((predict_proba(self.model_, x.to(device)).argmax(1).cpu() == yt).float().mean())
+            note = labels_unused_note(self.method, right, tgt.y)
+            if note:
+                warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
         if "auto_decision" in self.model_.config:  # auto: what it chose, and why
             self.auto_decision_ = self.model_.config["auto_decision"]
         elif hasattr(self, "auto_decision_"):
@@ -344,6 +352,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             self.feature_names_in_ = np.asarray(names, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
+        # the fitted inputs had names of their own (not only the source's): predict then warns of arrays
+        self.fit_named_ = column_names(X_unlabelled if no_labels else X) is not None
         self.class_names_ = tgt.classes
         return self
 
@@ -421,18 +431,23 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         return None
 
     def predict_proba(self, X) -> np.ndarray:
-        return self._proba(X)
+        return self._proba(X, "predict_proba")
 
-    def _proba(self, X) -> np.ndarray:
+    def _proba(self, X, call: str = "predict") -> np.ndarray:
         """Probabilities, (N, classes); a warning points at the user's call (of predict, score...)."""
         stacklevel = user_stacklevel()
-        self._check_fitted()
+        self._check_fitted(call)
         if isinstance(self.recipe_, TextRecipe):
             return texts_proba(self, X)
         names = getattr(self, "feature_names_in_", None)
-        if names is not None and column_names(X) is None:  # as scikit-learn: positions stand in for names
+        named_fit = getattr(self, "fit_named_", True)  # fit's own X had names (else: the source's names)
+        if names is not None and named_fit and column_names(X) is None:  # as scikit-learn: positions stand in
             warnings.warn(f"X has no column names, but this classifier was fitted with named columns; its columns "
                           f"are read in the fitted order {_brief(names)}.", TransferkitWarning, stacklevel=stacklevel)  # fmt: skip
+        elif names is None and column_names(X) is not None and len(self.recipe_.shape) == 1:
+            warnings.warn("X has column names, but this classifier was fitted on an array without them; its "
+                          f"columns are read by position, not by name ({_brief(column_names(X))}).",
+                          TransferkitWarning, stacklevel=stacklevel)  # fmt: skip
         like = getattr(self, "input_shape_", None)
         x = self._checked(X, "X", None if names is None else list(names), like)
         recipe = self._read_as(X)
@@ -500,6 +515,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.model_.save(path, {"recipe": self.recipe_.to_dict(), "labels": labels, "labels_dtype": dtype,
                                 "estimator": self._saved_params(),
                                 "feature_names": None if names is None else [str(n) for n in names],
+                                "fit_named": getattr(self, "fit_named_", True),
                                 "fit_input_shape": list(getattr(self, "input_shape_", None) or []) or None,
                                 "fit_colour": getattr(self, "fit_colour_", None),
                                 "range_from_source": getattr(self, "range_from_source_", True),
@@ -540,6 +556,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         names = meta.get("feature_names") or (list(clf.recipe_.columns) if clf.recipe_.columns else None)
         if names:  # a model from a CSV run knows its column names too
             clf.feature_names_in_ = np.asarray(names, dtype=object)
+            clf.fit_named_ = bool(meta.get("fit_named", True))
         if meta.get("fit_input_shape"):  # saved by save(): predict checks inputs as the fitted one did
             clf.input_shape_ = tuple(int(v) for v in meta["fit_input_shape"])
             clf.fit_colour_ = meta.get("fit_colour")

@@ -62,10 +62,17 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
         raise TransferkitError(f"{what} is a sparse matrix; the shared layers take dense inputs.",
                                f"pass {what}.toarray() (mind the memory for wide data).")  # fmt: skip
     try:
-        if hasattr(X, "to_numpy") and hasattr(X, "columns"):  # a DataFrame: pandas' NA is a missing value
-            x = X.to_numpy(dtype=np.float32, na_value=np.nan)
-        else:
-            x = np.asarray(X, dtype=np.float32) if not isinstance(X, np.ndarray) else X.astype(np.float32, copy=False)
+        with warnings.catch_warnings():  # complex values: refused below, not cut to their real part
+            warnings.simplefilter("error", np.exceptions.ComplexWarning)
+            if hasattr(X, "to_numpy") and hasattr(X, "columns"):  # a DataFrame: pandas' NA is a missing value
+                x = X.to_numpy(dtype=np.float32, na_value=np.nan)
+            else:
+                x = (np.asarray(X, dtype=np.float32) if not isinstance(X, np.ndarray)
+                     else X.astype(np.float32, copy=False))  # fmt: skip
+    except np.exceptions.ComplexWarning:
+        raise TransferkitError(f"{what} holds complex numbers; the shared layers read real ones.",
+                               f"give real features, e.g. np.abs({what}) and np.angle({what}), or the real and "
+                               "imaginary parts as separate columns.") from None  # fmt: skip
     except (TypeError, ValueError) as e:
         first = str(e).splitlines()[0]
         if "inhomogeneous" in first or "sequence" in first:  # rows of different lengths (ragged lists)

@@ -25,24 +25,51 @@ def weak_source_warning(val_accuracy: float, val_labels, seed: int, steps: int |
     Chance is the rate of the most frequent class among ``val_labels`` (what always
     predicting that class scores), not 1 / classes: on an imbalanced source the two differ.
     """
-    labels = np.asarray(val_labels)
-    n_val = len(labels)
-    if val_accuracy != val_accuracy or n_val < 1:  # NaN: no held-out source examples
+    judged = not_above_chance(val_accuracy, val_labels)
+    if judged is None:
         return None
-    chance = float(np.bincount(labels).max()) / n_val
-    if chance >= 1.0:
-        return None
-    sd = math.sqrt(chance * (1 - chance) / n_val)
-    if (1.0 - chance) / sd < Z_MIN:  # too few held-out examples to judge either way
-        return None
-    z = (val_accuracy - chance) / sd
-    if z >= Z_MIN or val_accuracy - chance > (1.0 - chance) / 2:  # nearer perfect than chance: a small
-        return None  # split's low power, not a weak model (e.g. 26 of 27 right against 85 % chance)
+    chance, z = judged
+    n_val = len(val_labels)
     trained = f" It trained {steps} step{'s' if steps != 1 else ''};" if steps is not None else ""
     return (f"source model seed {seed}: validation accuracy {100 * val_accuracy:.1f} % is not clearly above chance "
             f"({100 * chance:.0f} %, always predicting its most frequent class; z = {z:.1f} on {n_val} held-out "
             f"examples), so its features may hold little to transfer.{trained} {'r' if trained else 'R'}aise "
             "source.epochs, or check the source labels.")  # fmt: skip
+
+
+def not_above_chance(accuracy: float, labels) -> tuple[float, float] | None:
+    """(chance, z) when ``accuracy`` on examples labelled ``labels`` is not clearly above chance
+    (binomial z < 2 against the most frequent class's rate) and nearer chance than 100 %; None
+    when it is above, when there are no examples, or when even 100 % could not be told from
+    chance on so few."""
+    labels = np.asarray(labels)
+    n = len(labels)
+    if accuracy != accuracy or n < 1:  # NaN: no examples
+        return None
+    chance = float(np.bincount(labels).max()) / n
+    if chance >= 1.0:
+        return None
+    sd = math.sqrt(chance * (1 - chance) / n)
+    if (1.0 - chance) / sd < Z_MIN:  # too few examples to judge either way
+        return None
+    z = (accuracy - chance) / sd
+    if z >= Z_MIN or accuracy - chance > (1.0 - chance) / 2:  # nearer perfect than chance: a small
+        return None  # split's low power, not a weak model (e.g. 26 of 27 right against 85 % chance)
+    return chance, z
+
+
+def labels_unused_note(method: str, accuracy: float, labels) -> str | None:
+    """For a method that never trains on the labelled target examples (``source_only``,
+    ``adabn``): they are held out from it, so its accuracy on them is an honest estimate.
+    One sentence when that is not clearly above chance, else None."""
+    judged = not_above_chance(accuracy, labels)
+    if judged is None:
+        return None
+    chance, z = judged
+    return (f"{method} does not train on the labelled target examples, and on those {len(labels)} it scores "
+            f"{100 * accuracy:.1f} %, not clearly above chance ({100 * chance:.0f} %, always predicting their most "
+            f"frequent class; z = {z:.1f}): the source's classifier, as it applies it, does not carry over to this "
+            "target. 'head' or 'finetune' learn from those labels (method='auto' chooses).")
 
 
 def source_steps(n_train: int, batch_size: int, epochs: int) -> int:

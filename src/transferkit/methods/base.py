@@ -87,6 +87,7 @@ class Method:
     min_shots: ClassVar[int] = 1  # fewest labelled target examples per class it can use
     needs_same_classes: ClassVar[bool] = False
     uses_unlabelled: ClassVar[bool] = False  # adapts with unlabelled target inputs (TargetData.x_unlabelled)
+    uses_target_labels: ClassVar[bool] = True  # False: labelled target examples never train it (source_only, adabn)
     optional_imports: ClassVar[tuple[str, ...]] = ()  # modules of an extra it needs (e.g. "peft")
 
     def __init__(self, **params) -> None:

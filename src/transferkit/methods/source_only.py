@@ -44,6 +44,7 @@ class SourceOnly(Method):
     Params = SourceOnlyParams
     min_shots = 0
     needs_same_classes = True
+    uses_target_labels = False
 
     def fit(self, task: TransferTask) -> TransferModel:
         assert task.source_model is not None
