@@ -20,7 +20,7 @@ from transferkit.models.shared import auto_architecture
 from transferkit.paths import cache_dir, numeric_context
 from transferkit.train.supervised import fit_supervised, predict_proba
 
-CACHE_FORMAT = 7  # 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px; 4: input_stats on constant features; 5: threads in the key; 6: cnn1d's one mean/std over all values; 7: cnn1d's mean/std per sensor
+CACHE_FORMAT = 8  # 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px; 4: input_stats on constant features; 5: threads in the key; 6: cnn1d's one mean/std over all values; 7: cnn1d's mean/std per sensor; 8: per sensor only for spreads > SENSOR_SPREAD apart
 SENSOR_SPREAD = 10.0  # cnn1d: sensors whose spreads differ more (an order of magnitude) get one scale each
 # The key holds torch's thread count: a model trained under another count differs in its last
 # bits (its input statistics too, which scratch models share), so a cached one would make a
