@@ -963,3 +963,23 @@ def test_complex_inputs_are_refused_not_cut_to_their_real_part():
 def test_predict_proba_before_fit_names_predict_proba(data):
     with pytest.raises(NotFittedError, match="before predict_proba"):
         TransferClassifier().predict_proba(data[2])
+
+
+def test_a_model_fitted_on_images_of_both_polarities_does_not_call_either_inverted():
+    """A new user's letters, half ink on paper and half light on dark: predict on the very images
+    fit had told them to invert 375 of 750 (the median border named one kind at random)."""
+    from transferkit.errors import TransferkitWarning
+
+    xt, yt = make_images(20, size=16, seed=2)
+    both = xt[:, 0].copy()
+    both[::2] = 255 - both[::2]
+    with pytest.warns(TransferkitWarning, match=r"X: 50 % of its images are dark on a light background") as said:
+        clf = TransferClassifier("scratch", method_params={"steps": 3}).fit(both, yt)  # as run says of its target
+    assert not any("input images are" in str(w.message) for w in said)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)
+        clf.predict(both)
+        clf.predict(255 - both[:10])
+    one_kind = TransferClassifier("scratch", method_params={"steps": 3}).fit(xt[:, 0], yt)
+    with pytest.warns(TransferkitWarning, match=r"10 of the 10 input images are dark on a light background"):
+        one_kind.predict(255 - xt[:10, 0])  # one polarity fitted: the other is still warned of

@@ -553,3 +553,25 @@ def test_one_example_saved_without_its_batch_axis_is_read_as_one(tmp_path, capsy
     assert "one array of 12 values, the model's 12 features, is read as one example" in capsys.readouterr().err
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "batch.npy"), "--out", str(tmp_path / "b.csv")]) == 0
     assert (tmp_path / "one.csv").read_text() == (tmp_path / "b.csv").read_text()
+
+
+def test_a_run_on_a_target_of_both_polarities_neither_calls_it_swapped_nor_warns_predict(tmp_path, capsys):
+    """A new user's 50/50 letters: run said both 'mixed' and 'the target's dark on a light background
+    ... invert: true' (which would only swap the wrong half); predict told them to invert half of
+    the run's own training images."""
+    x, y = make_images(30, size=16, seed=3)
+    x2, y2 = make_images(30, size=16, seed=4)
+    both = x2[:, 0].copy()
+    both[:50] = 255 - both[:50]  # 50 of 90 ink on paper: the median border is paper's
+    np.savez(tmp_path / "source.npz", x=x[:, 0].astype(np.uint8), y=y)
+    np.savez(tmp_path / "both.npz", x=both.astype(np.uint8), y=y2)
+    cfg = tiny_experiment(tmp_path / "source.npz", tmp_path / "both.npz", seeds=1,
+                          methods=[{"name": "head", "params": {"steps": 5}}])  # fmt: skip
+    cfg["target"]["shots"] = [3]
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "56 % of its images are dark on a light background and 44 % light on a dark one" in err
+    assert "ink and background are swapped" not in err
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "both.npz")]) == 0
+    assert "input images are" not in capsys.readouterr().err

@@ -37,13 +37,15 @@ from transferkit.data.preprocess import (
     MIN_IMAGE_SIDE,
     Recipe,
     apply_recipe,
-    background_of,
     border_medians,
     channels_note,
+    domain_polarity_reference,
     in_colour,
     inputs_polarity_note,
     make_recipe,
+    mixed_polarity_note,
     outside_range_note,
+    polarity_reference,
 )
 from transferkit.data.splits import TargetData, case_twins_note, source_case_twins_note
 from transferkit.data.text import TextRecipe
@@ -259,9 +261,13 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             xu = apply_recipe(raw_u, recipe_u)
         seen = x if len(x) else xu  # the target's images as the model reads them: predict compares inputs with them
         borders = border_medians(seen, self.recipe_.pad) if len(self.recipe_.shape) == 3 and len(seen) else None
-        self.target_border_ = float(np.median(borders)) if borders is not None else None
-        if src is not None and borders is not None and getattr(src, "is_image", False):
-            note = inputs_polarity_note(borders, background_of(src), "X" if len(x) else "X_unlabelled")
+        self.target_border_ = polarity_reference(borders) if borders is not None else None  # None: of both kinds
+        mixed = mixed_polarity_note(dataclasses.replace(tgt, name="X")) if not no_labels else None
+        if mixed:  # as `transferkit run` says of its target
+            warnings.warn(mixed, TransferkitWarning, stacklevel=user_stacklevel())
+        trained = domain_polarity_reference(src) if src is not None and getattr(src, "is_image", False) else None
+        if borders is not None and trained is not None:  # (a source of both polarities reads either)
+            note = inputs_polarity_note(borders, trained, "X" if len(x) else "X_unlabelled")
             if note:  # inverted against the source: as `transferkit run` warns
                 warnings.warn(note.replace("the model was trained on", "of the source"), TransferkitWarning,
                               stacklevel=user_stacklevel())  # fmt: skip

@@ -326,20 +326,48 @@ def mixed_polarity_note(domain: Domain, sample: int = 500) -> str | None:
     light on dark (each image's border median, on a sample spread over the domain): scans
     from two sources, say. The domain's overall median hides it, so :func:`polarity_note`
     cannot; a model then meets each kind of image with features learned for the other."""
-    if not getattr(domain, "is_image", False) or len(domain.x) < 10 or min(domain.input_shape[-2:]) < 8:
-        return None  # (in a tiny image the "border" is most of the picture)
-    rows = np.unique(np.linspace(0, len(domain.x) - 1, min(sample, len(domain.x))).astype(int))
-    picked = domain.x[rows]
-    if in_colour(picked):
-        return None  # colour pictures (photos): light and dark backgrounds are content, not ink on paper
-    x = unit_range(picked, domain.value_range).mean(axis=1)  # (n, H, W)
-    border = np.median(_border_pixels(x), axis=1)
-    light, dark = float((border >= 0.8).mean()), float((border <= 0.2).mean())
-    if min(light, dark) < 0.1:
+    border = _grey_border_medians(domain, sample)
+    if border is None or not mixed_polarity(border):
         return None
+    light, dark = float((border >= 0.8).mean()), float((border <= 0.2).mean())
     return (f"{domain.name}: {100 * light:.0f} % of its images are dark on a light background and {100 * dark:.0f} % "
             "light on a dark one (the median of each image's border pixels): features learned from one kind read "
             "the other inverted; bring them to one polarity first (invert the others: x -> max - x).")  # fmt: skip
+
+
+def mixed_polarity(borders: np.ndarray) -> bool:
+    """A tenth or more of the images (their border medians on 0..1) dark on light, and a tenth
+    or more light on dark."""
+    borders = np.asarray(borders)
+    return len(borders) > 0 and min(float((borders >= 0.8).mean()), float((borders <= 0.2).mean())) >= 0.1
+
+
+def polarity_reference(borders: np.ndarray) -> float | None:
+    """What inputs are compared with for polarity (:func:`inputs_polarity_note`): the median of
+    the training images' border medians, or None when they were of both polarities (a model
+    trained on both reads either; the median of such a mix names one of them at random)."""
+    borders = np.asarray(borders)
+    return None if len(borders) == 0 or mixed_polarity(borders) else float(np.median(borders))
+
+
+def domain_polarity_reference(domain: Domain) -> float | None:
+    """:func:`background_of` the domain, or None when its images are of both polarities."""
+    border = _grey_border_medians(domain)
+    return None if border is not None and mixed_polarity(border) else background_of(domain)
+
+
+def _grey_border_medians(domain: Domain, sample: int = 500) -> np.ndarray | None:
+    """Each image's border median on 0..1, on a sample spread over a grey image domain; None
+    for vectors, colour pictures (photos: light and dark backgrounds are content, not ink on
+    paper), fewer than 10 images, or images under 8 pixels (the "border" is most of them)."""
+    if not getattr(domain, "is_image", False) or len(domain.x) < 10 or min(domain.input_shape[-2:]) < 8:
+        return None
+    rows = np.unique(np.linspace(0, len(domain.x) - 1, min(sample, len(domain.x))).astype(int))
+    picked = domain.x[rows]
+    if in_colour(picked):
+        return None
+    x = unit_range(picked, domain.value_range).mean(axis=1)  # (n, H, W)
+    return np.median(_border_pixels(x), axis=1)
 
 
 def border_medians(t, pad: int = 0) -> np.ndarray:
@@ -374,6 +402,8 @@ def polarity_note(source: Domain, target: Domain) -> str | None:
     inverted on the target. ``None`` when they match, or either is not images."""
     if not (getattr(source, "is_image", False) and getattr(target, "is_image", False)):
         return None
+    if any(b is not None and mixed_polarity(b) for b in (_grey_border_medians(source), _grey_border_medians(target))):
+        return None  # a domain of both polarities: mixed_polarity_note says so; inverting one would not help
     bs, bt = background_of(source), background_of(target)
     if min(bs, bt) > 0.2 or max(bs, bt) < 0.8:
         return None

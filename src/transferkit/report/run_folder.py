@@ -12,11 +12,10 @@ import io
 import time
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from transferkit.atomic import atomic_folder, write_json, write_text
-from transferkit.data.preprocess import border_medians
+from transferkit.data.preprocess import border_medians, polarity_reference
 from transferkit.evaluate.protocol import ProtocolResult
 from transferkit.report.adaptation import adaptation_report
 from transferkit.report.markdown import render_report
@@ -68,7 +67,7 @@ def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
         size = {"image_size": list(target.x.shape[-2:])} if getattr(target, "is_image", False) else {}
         if size:  # the pool's model inputs' background (never the test split): predict warns of the other polarity
             pool = result.data.xt[result.data.split.pool_idx]
-            size["target_border"] = float(np.median(border_medians(pool, result.data.target_recipe.pad)))
+            size["target_border"] = polarity_reference(border_medians(pool, result.data.target_recipe.pad))
         for r in result.records:
             if r.model is not None:
                 r.model.save(tmp / "models" / f"{r.method}_k{r.shots}_seed{r.seed}",
