@@ -109,7 +109,8 @@ def test_run_then_predict_on_user_npz(tmp_path, image_npz, capsys):
     assert "transferkit: warning: the inputs span" in streams.err and "warning" not in streams.out  # the CSV stays clean
     np.savez(tmp_path / "black.npz", x=np.zeros_like(x, dtype=np.uint8))  # uint8: its scale is known, dark is dark
     assert main(["predict", str(out), str(tmp_path / "black.npz")]) == 0
-    assert "warning" not in capsys.readouterr().err
+    said = [ln for ln in capsys.readouterr().err.splitlines() if "warning" in ln]  # no scale note: only that they are blank
+    assert len(said) == 1 and "5 of the 5 inputs are blank (one value throughout, e.g. 0)" in said[0]
     assert "predicting with model finetune_k5_seed0" in streams.err
     capsys.readouterr()
     np.savez(tmp_path / "empty.npz", x=x[:0])
@@ -615,3 +616,52 @@ def test_set_into_the_methods_list_says_how_to_set_it(tmp_path, image_npz, capsy
     assert main(["run", str(_write(tmp_path, cfg)), "--set", "methods.finetune.steps=5", "--out", str(tmp_path / "r")]) == 2
     assert ("'methods' is a list, not a section with keys. Fix: set the whole list, every method to run (it "
             "replaces the file's), e.g. --set 'methods=[scratch, {finetune: {steps: 5}}]'.") in capsys.readouterr().err
+
+
+def test_a_warning_said_twice_by_one_command_is_printed_once(monkeypatch, capsys):
+    """rank read its target for itself and again for a run's model: the same note on its copies
+    came out twice in a row."""
+    import warnings
+
+    import transferkit.commands.list as listing
+    from transferkit.errors import TransferkitWarning
+
+    def execute(args):
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            for _ in range(2):
+                warnings.warn("8 of the target's 750 examples are exact copies.", TransferkitWarning, stacklevel=2)
+            warnings.warn("another note.", TransferkitWarning, stacklevel=2)
+        return 0
+
+    monkeypatch.setattr(listing, "execute", execute)
+    assert main(["list"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("exact copies") == 1 and "transferkit: warning: another note." in err
+    assert main(["list"]) == 0  # a new command says it again
+    assert capsys.readouterr().err.count("exact copies") == 1
+
+
+def test_predict_says_when_its_model_trailed_the_baseline_without_being_flagged(tmp_path, image_npz, capsys):
+    """A new user's run deployed finetune (86.8 %) where scratch scored 89.5 %: not flagged (the
+    interval held 0), and predict used it without a word."""
+    cfg = tiny_experiment(*image_npz, seeds=1, methods=[{"name": "scratch", "params": {"steps": 3}},
+                                                        {"name": "head", "params": {"steps": 3}}])  # fmt: skip
+    cfg["target"]["shots"] = [2]
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    summary_path = tmp_path / "run" / "summary.json"
+    summary = json.loads(summary_path.read_text())
+    head = next(r for r in summary["results"] if r["method"] == "head")
+    scratch = next(r for r in summary["results"] if r["method"] == "scratch")
+    scratch["accuracy_mean"], head["accuracy_mean"], head["negative_transfer"] = 0.895, 0.868, False
+    head["gain_vs_scratch"], head["gain_ci95"] = -0.027, [-0.31, 0.255]
+    summary_path.write_text(json.dumps(summary))
+    np.savez(tmp_path / "in.npz", x=np.load(image_npz[1])["x"][:3])
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
+    assert ("head at k=2 scored 86.8 % in this run, below scratch's 89.5 % (-2.7 points, 95 % CI [-31.0, +25.5]: "
+            "not flagged, as the interval holds 0); --method scratch predicts with scratch's model.") in capsys.readouterr().err
+    head["gain_vs_scratch"], head["accuracy_mean"] = 0.01, 0.905
+    summary_path.write_text(json.dumps(summary))
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
+    assert "below scratch" not in capsys.readouterr().err

@@ -242,3 +242,41 @@ def test_a_txt_in_the_training_layout_is_not_read_with_its_labels_as_text():
     _labels_in_texts(["orbit\tand tabs", "engine"], classes, "x.txt", said.append)  # tabs, no class names
     _labels_in_texts(["sci.space\tbig", "plain", "plain", "plain"], classes, "x.txt", said.append)  # a quarter
     assert len(said) == 1
+
+
+def test_a_folder_with_a_broken_image_predicts_the_others_and_names_it(tmp_path):
+    """One truncated PNG stopped a whole folder's predictions, where a .txt only got a note."""
+    from PIL import Image
+
+    from transferkit.predict import image_files
+
+    for i in range(3):
+        Image.fromarray(np.full((6, 6), 40 * i, np.uint8)).save(tmp_path / f"{i}.png")
+    (tmp_path / "broken.png").write_bytes((tmp_path / "1.png").read_bytes()[:30])  # cut short
+    with pytest.warns(UserWarning, match=r"1 image file\(s\) cannot be read and get no prediction \(broken.png; the first"):
+        assert [f.name for f in image_files(tmp_path)] == ["0.png", "1.png", "2.png"]
+    only = tmp_path / "only"
+    only.mkdir()
+    (only / "broken.png").write_bytes(b"not an image")
+    with pytest.raises(TransferkitError, match=r"none of its 1 image file\(s\) can be read"):
+        image_files(only)
+
+
+def test_blank_inputs_are_said_to_say_nothing_in_predict_and_the_api():
+    import warnings
+
+    from transferkit import TransferClassifier
+    from transferkit.data.preprocess import blank_note
+
+    x = np.random.default_rng(0).integers(0, 255, (6, 1, 8, 8)).astype(np.float32)
+    assert blank_note([x], "in") is None
+    x[2] = 7.0
+    assert blank_note([x], "in", [f"f{i}.png" for i in range(6)]) == (
+        "in: 1 of the 6 inputs are blank (one value throughout, e.g. f2.png): their predictions say nothing about "
+        "them, whatever the probability.")  # fmt: skip
+    clf = TransferClassifier("scratch", method_params={"steps": 2}).fit(np.delete(x, 2, 0), np.arange(5) % 2)
+    with pytest.warns(UserWarning, match=r"X: 1 of the 6 inputs are blank"):
+        clf.predict(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(np.delete(x, 2, 0))

@@ -575,3 +575,21 @@ def test_a_run_on_a_target_of_both_polarities_neither_calls_it_swapped_nor_warns
     assert "ink and background are swapped" not in err
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "both.npz")]) == 0
     assert "input images are" not in capsys.readouterr().err
+
+
+def test_predict_on_a_folder_skips_a_broken_image_and_names_a_blank_one(run16, tmp_path, capsys):
+    from PIL import Image
+
+    x, _ = make_images(3, seed=5)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(x[i, 0].astype(np.uint8)).save(folder / f"{i}.png")
+    Image.fromarray(np.full((12, 12), 9, np.uint8)).save(folder / "empty.png")
+    (folder / "cut.png").write_bytes((folder / "0.png").read_bytes()[:40])
+    out = tmp_path / "p.csv"
+    assert main(["predict", str(run16 / "run"), str(folder), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "1 image file(s) cannot be read and get no prediction (cut.png" in err
+    assert "1 of the 4 inputs are blank (one value throughout, e.g. empty.png)" in err
+    assert [r.split(",")[0] for r in out.read_text().splitlines()[1:]] == ["0.png", "1.png", "2.png", "empty.png"]

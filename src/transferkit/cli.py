@@ -68,11 +68,17 @@ def _one_line_text(message) -> str:
 
 def _one_line(default):
     """transferkit's own warnings as one ``transferkit: warning:`` line on stderr, like its
-    errors (Python's default adds a file path and a line of the tool's code); others as usual."""
+    errors (Python's default adds a file path and a line of the tool's code); others as usual.
+    A message said once is not said again by the same command (rank reads its target once for
+    itself and once for each run's model: its notes on the target are the same each time)."""
+    said: set[str] = set()
 
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, TransferkitWarning):
-            print(f"transferkit: warning: {_one_line_text(message)}", file=sys.stderr)
+            text = _one_line_text(message)
+            if text not in said:
+                said.add(text)
+                print(f"transferkit: warning: {text}", file=sys.stderr)
         else:
             default(message, category, filename, lineno, file, line)
 

@@ -37,6 +37,7 @@ from transferkit.data.preprocess import (
     MIN_IMAGE_SIDE,
     Recipe,
     apply_recipe,
+    blank_note,
     border_medians,
     channels_note,
     domain_polarity_reference,
@@ -468,6 +469,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         colour = (like[0] in (3, 4)) if colour is None and like is not None and len(like) == 3 else colour
         note = channels_note(x, colour, self.recipe_.shape[0], "X") if colour is not None else None
         if note:  # the channels fit's X had, not the model's (a pretrained model reads RGB whatever fit got)
+            warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
+        note = blank_note([x], "X") if len(recipe.shape) == 3 and x.ndim == 4 else None
+        if note:
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
         t = apply_recipe(x, recipe)
         border = getattr(self, "target_border_", None)

@@ -24,6 +24,7 @@ from transferkit.data.files import (
     image_layout,
     load_file,
     npz_inputs,
+    open_image,
     order_columns,
     read_csv_rows,
     read_images,
@@ -33,6 +34,7 @@ from transferkit.data.files import (
 from transferkit.data.preprocess import (
     Recipe,
     apply_recipe,
+    blank_note,
     border_medians,
     channels_note,
     inputs_polarity_note,
@@ -248,8 +250,29 @@ def image_files(p: Path, warn=None) -> list[Path] | None:
             note = (f"{p}: {len(others)} file(s) are not images and get no prediction ({shown}); images end in "
                     f"{', '.join(sorted(IMAGE_SUFFIXES))}.")  # fmt: skip
             (warn or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(note)
-        return files
+        return _readable(p, files, warn)
     return [p] if p.suffix.lower() in IMAGE_SUFFIXES and p.exists() else None
+
+
+def _readable(folder: Path, files: list[Path], warn=None) -> list[Path]:
+    """The files of a folder that open as images; the others get no prediction, with a note
+    naming them (one broken file need not cost the folder's other predictions)."""
+    good, bad = [], []
+    for f in files:
+        try:
+            open_image(f).close()
+            good.append(f)
+        except TransferkitError as e:
+            bad.append((f, e.problem))
+    if bad and not good:
+        raise TransferkitError(f"{folder}: none of its {len(files)} image file(s) can be read ({bad[0][1]}).",
+                               "check that they are images (not truncated or mislabelled files).")  # fmt: skip
+    if bad:
+        shown = ", ".join(str(f.relative_to(folder)) for f, _ in bad[:3]) + (", ..." if len(bad) > 3 else "")
+        note = (f"{folder}: {len(bad)} image file(s) cannot be read and get no prediction ({shown}; the first: "
+                f"{bad[0][1].split(': ', 1)[-1]}).")  # fmt: skip
+        (warn or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=4)))(note)
+    return good
 
 
 def image_model_inputs(files: list[Path], recipe: Recipe, size: tuple[int, int] | None = None,
@@ -341,15 +364,26 @@ def _polarity(t, recipe: Recipe, meta: dict, what: str, warn) -> None:
 
 
 def _flagged_negative(run: Path, path: Path) -> str | None:
-    """A note when the run flagged the chosen model's method and k as negative transfer."""
+    """A note when the run flagged the chosen model's method and k as negative transfer, or
+    when it scored below its baseline there without being flagged (the interval holds 0):
+    the deployed method is fixed before any result (never chosen by test accuracy), so it can
+    trail the baseline, and predict says so."""
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
     meta = json.loads(model_file(path, ".json").read_text())
     method, shots = meta.get("method"), meta.get("shots")
     rows = summary.get("results") or []
+    base = (summary.get("baseline") or {}).get(str(shots))
     if any(r.get("method") == method and r.get("shots") == shots and r.get("negative_transfer") for r in rows):
-        base = (summary.get("baseline") or {}).get(str(shots)) or "its baseline"
-        return (f"{method} at k={shots} was flagged as negative transfer in this run (worse than {base}); "
-                f"choose another model with --method, e.g. --method {base if base != 'its baseline' else 'NAME'}.")  # fmt: skip
+        return (f"{method} at k={shots} was flagged as negative transfer in this run (worse than {base or 'its baseline'}); "
+                f"choose another model with --method, e.g. --method {base or 'NAME'}.")  # fmt: skip
+    row = next((r for r in rows if r.get("method") == method and r.get("shots") == shots), None)
+    ref = next((r for r in rows if r.get("method") == base and r.get("shots") == shots), None)
+    gain, ci = (row or {}).get("gain_vs_scratch"), (row or {}).get("gain_ci95")
+    if base and base != method and ref and gain is not None and gain < 0 and ci:
+        return (f"{method} at k={shots} scored {100 * row['accuracy_mean']:.1f} % in this run, below {base}'s "
+                f"{100 * ref['accuracy_mean']:.1f} % ({100 * gain:+.1f} points, 95 % CI [{100 * ci[0]:+.1f}, "
+                f"{100 * ci[1]:+.1f}]: not flagged, as the interval holds 0); --method {base} predicts with {base}'s "
+                "model.")  # fmt: skip
     return None
 
 
@@ -512,10 +546,13 @@ def predict(
                     if trained is not None else None)  # fmt: skip
             if note:
                 warn(note)
-            _polarity(t, recipe, meta, str(inputs), warn)
-            probs = predict_proba(model, t)
             root = Path(inputs)
             names = [str(f.relative_to(root)) if root.is_dir() else f.name for f in files]  # as load_inputs names them
+            note = blank_note(read, str(inputs), names if len(read) == 1 else None)
+            if note:
+                warn(note)
+            _polarity(t, recipe, meta, str(inputs), warn)
+            probs = predict_proba(model, t)
         else:
             width = recipe.shape[0] if len(recipe.shape) == 1 and not recipe.columns else None  # read by position
             x, names = load_inputs(inputs, label_column, list(recipe.columns) if recipe.columns else None, width,
@@ -577,6 +614,9 @@ def predict(
                      "were laid out so (or store x as (N, D)).")  # fmt: skip
             t = apply_recipe(x, recipe)
             if len(recipe.shape) == 3:
+                note = blank_note([x], str(inputs), names) if x.ndim == 4 else None
+                if note:
+                    warn(note)
                 _polarity(t, recipe, meta, str(inputs), warn)
             probs = predict_proba(model, t)
     conf, idx = probs.max(1)

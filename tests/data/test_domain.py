@@ -440,3 +440,46 @@ def test_a_folder_named_like_a_built_in_domain_is_said_not_to_be_read(tmp_path, 
         warnings.simplefilter("error")
         assert len(load_domain("optdigits").y) == 1797  # nothing of that name here: nothing to say
         assert resolve_data_path("./optdigits", tmp_path) == str(tmp_path / "optdigits")
+
+
+def test_images_beside_the_class_folders_are_said_not_to_be_read(tmp_path):
+    """A new user's run read 225 images of classes A/, B/, C/ and dropped img00_A.png at the
+    root without a word."""
+    from PIL import Image
+
+    from transferkit.errors import TransferkitWarning
+
+    for name in ("a", "b"):
+        (tmp_path / "d" / name).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "d" / name / f"{i}.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)
+        load_domain(str(tmp_path / "d"))
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "d" / "img00_a.png")
+    with pytest.warns(TransferkitWarning, match=r"1 image\(s\) outside any class folder are not read \(img00_a.png\)"):
+        assert len(load_domain(str(tmp_path / "d")).y) == 4
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_ink_on_a_transparent_sheet_is_read_as_a_viewer_shows_it(tmp_path, mode):
+    """Black ink on a transparent PNG read as an all-black image once the alpha was dropped."""
+    from PIL import Image
+
+    from transferkit.data.files import read_images
+
+    a = np.zeros((8, 8), np.uint8)
+    a[2:6, 3:5] = 255  # the stroke is opaque, the rest transparent; every stored colour is black
+    ink = np.zeros((8, 8, 4 if mode == "RGBA" else 2), np.uint8)
+    ink[..., -1] = a
+    Image.fromarray(ink, mode).save(tmp_path / "dark.png")
+    x = read_images([tmp_path / "dark.png"])[0].mean(0)
+    assert x[3, 4] == 0 and x[0, 0] == 255  # dark ink on a light sheet
+    light = ink.copy()
+    light[..., :-1] = 255  # white ink, transparent around it: laid on black, so it stays visible
+    Image.fromarray(light, mode).save(tmp_path / "light.png")
+    x = read_images([tmp_path / "light.png"])[0].mean(0)
+    assert x[3, 4] == 255 and x[0, 0] == 0
+    opaque = np.dstack([np.full((8, 8, 3 if mode == "RGBA" else 1), 77, np.uint8), np.full((8, 8, 1), 255, np.uint8)])
+    Image.fromarray(opaque, mode).save(tmp_path / "opaque.png")
+    assert (read_images([tmp_path / "opaque.png"]) == 77).all()  # opaque: as before

@@ -221,7 +221,7 @@ def load_npz(path: Path) -> Domain:
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 
-def _open_image(f: Path, load: bool = True):
+def open_image(f: Path, load: bool = True):
     from PIL import Image
 
     try:
@@ -233,9 +233,33 @@ def _open_image(f: Path, load: bool = True):
     return img
 
 
+def _flatten_alpha(img):
+    """An image with transparency laid on a background, as a viewer shows it: dropping the
+    alpha channel would leave whatever colour the transparent pixels store (often black, so
+    black ink on a transparent sheet read as a blank black image). The background is white
+    under dark content and black under light content, so the content stays visible."""
+    from PIL import Image
+
+    if img.mode == "P" and "transparency" in img.info or img.mode == "PA":
+        img = img.convert("RGBA")
+    if img.mode not in ("RGBA", "LA"):
+        return img
+    base = img.convert("RGB" if img.mode == "RGBA" else "L")
+    alpha = img.getchannel("A")
+    a = np.asarray(alpha, dtype=np.float32) / 255.0
+    if a.min() >= 1.0:  # opaque throughout: nothing to lay on anything
+        return base
+    ink = np.asarray(base.convert("L"), dtype=np.float32)
+    visible = float(a.sum())
+    bg = 0 if visible > 0 and float((ink * a).sum()) / visible >= 128 else 255
+    sheet = Image.new(base.mode, base.size, (bg, bg, bg) if base.mode == "RGB" else bg)
+    sheet.paste(base, mask=alpha)
+    return sheet
+
+
 def image_kind(f: Path) -> tuple[tuple[int, int], bool]:
     """((width, height), colour) of an image file, from its header."""
-    with _open_image(f, load=False) as img:  # closed here: a folder of thousands must not hold them all open
+    with open_image(f, load=False) as img:  # closed here: a folder of thousands must not hold them all open
         return img.size, img.mode not in GREY_MODES
 
 
@@ -274,7 +298,7 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
     size = sizes[0][0] if common and kinds else (size and (size[1], size[0]))
     images, resized, in_colour = [], 0, 0
     for f, (sz, is_colour) in zip(files, kinds, strict=True):
-        img = _open_image(f)
+        img = _flatten_alpha(open_image(f))
         # Grey images are read by _grey (16-bit ones scaled, not clipped) even in a colour set.
         arr = np.asarray(img.convert("RGB"), dtype=np.float32) if is_colour else _grey(img)
         in_colour += bool(is_colour and not (np.array_equal(arr[..., 0], arr[..., 1])
@@ -365,6 +389,12 @@ def load_image_folder(root: Path) -> Domain:
         warnings.warn(f"{root}: {len(others)} file(s) in class folders are not images and are not read "
                       f"({_brief_names([str(f.relative_to(root)) for f in others])}); images end in "
                       f"{', '.join(sorted(IMAGE_SUFFIXES))}.", TransferkitWarning, stacklevel=3)  # fmt: skip
+    loose = sorted(f for f in root.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
+                   and not f.name.startswith("."))  # fmt: skip
+    if loose:  # beside the class folders: no class to give them
+        warnings.warn(f"{root}: {len(loose)} image(s) outside any class folder are not read "
+                      f"({_brief_names([f.name for f in loose])}); an image folder is read as root/<class>/<image>. "
+                      "Move them into their class folder to use them.", TransferkitWarning, stacklevel=3)  # fmt: skip
     x = read_images(files)
     return Domain(str(root), x, np.asarray(labels, dtype=np.int64), [d.name for d in class_dirs], (0.0, 255.0))
 

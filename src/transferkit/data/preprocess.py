@@ -396,6 +396,19 @@ def inputs_polarity_note(borders: np.ndarray, trained: float, what: str) -> str 
             "it reads them inverted; invert them first (x -> max - x).")
 
 
+def blank_note(images: list[np.ndarray], what: str, names: list[str] | None = None) -> str | None:
+    """A note when input images hold one value throughout (blank, or a transparent sheet with
+    nothing on it): the model still names a class, often with a high probability."""
+    blank = np.concatenate([(a.reshape(len(a), -1).max(1) == a.reshape(len(a), -1).min(1)) for a in images if len(a)]
+                           or [np.zeros(0, bool)])  # fmt: skip
+    n = int(blank.sum())
+    if n == 0:
+        return None
+    first = f", e.g. {names[int(np.argmax(blank))]}" if names is not None and len(names) == len(blank) else ""
+    return (f"{what}: {n} of the {len(blank)} inputs are blank (one value throughout{first}): their "
+            "predictions say nothing about them, whatever the probability.")
+
+
 def polarity_note(source: Domain, target: Domain) -> str | None:
     """A note when one domain's images are dark on light and the other's light on dark (black
     ink on white scans against white-on-black digits): every feature the source learned is

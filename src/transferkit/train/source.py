@@ -49,9 +49,8 @@ def input_stats(x: torch.Tensor, architecture: str = "auto") -> tuple[torch.Tens
     per sensor, since one scale for all would leave the small-valued ones near zero (a class
     carried by a sensor over 10,000 times smaller than its neighbour: chance from scratch, against
     over 90 % per sensor; tests/models/test_architectures.py). Otherwise one mean and std for
-    all, which keeps the sensors' relative sizes: on JapaneseVowels' LPC coefficients, whose
-    spreads differ 2.7 times, per-sensor statistics cost scratch 7.6 points at one example per
-    class (BENCHMARKS.md, "Series").
+    all, which keeps the sensors' relative sizes (per-sensor statistics for every series moved
+    the series benchmark's cells by -7.6 to +4.0 points, both ways; BENCHMARKS.md, "Series").
 
     A channel or feature that never varies here (std ~ 0, e.g. a pixel column that is always
     0 in the source) gets the median std of those that do (1 if none do) instead of a tiny
