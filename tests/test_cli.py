@@ -305,13 +305,18 @@ def test_a_run_without_saved_models_does_not_promise_a_deployed_model(tmp_path, 
     assert not (tmp_path / "run" / "models").exists()
 
 
-def test_predict_warns_when_the_model_it_uses_was_flagged_negative(tmp_path, image_npz, capsys):
+def _scratch_and_head_run(tmp_path, image_npz) -> tuple:
+    """A finished run of scratch and head at k=2: (its summary.json path, that summary)."""
     cfg = tiny_experiment(*image_npz, seeds=1, methods=[{"name": "scratch", "params": {"steps": 3}},
                                                         {"name": "head", "params": {"steps": 3}}])  # fmt: skip
     cfg["target"]["shots"] = [2]
     assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     summary_path = tmp_path / "run" / "summary.json"
-    summary = json.loads(summary_path.read_text())
+    return summary_path, json.loads(summary_path.read_text())
+
+
+def test_predict_warns_when_the_model_it_uses_was_flagged_negative(tmp_path, image_npz, capsys):
+    summary_path, summary = _scratch_and_head_run(tmp_path, image_npz)
     summary["negative_transfer"] = ["head at k=2"]  # as if the run had found it
     next(r for r in summary["results"] if r["method"] == "head")["negative_transfer"] = True
     summary_path.write_text(json.dumps(summary))
@@ -645,12 +650,7 @@ def test_a_warning_said_twice_by_one_command_is_printed_once(monkeypatch, capsys
 def test_predict_says_when_its_model_trailed_the_baseline_without_being_flagged(tmp_path, image_npz, capsys):
     """A new user's run deployed finetune (86.8 %) where scratch scored 89.5 %: not flagged (the
     interval held 0), and predict used it without a word."""
-    cfg = tiny_experiment(*image_npz, seeds=1, methods=[{"name": "scratch", "params": {"steps": 3}},
-                                                        {"name": "head", "params": {"steps": 3}}])  # fmt: skip
-    cfg["target"]["shots"] = [2]
-    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
-    summary_path = tmp_path / "run" / "summary.json"
-    summary = json.loads(summary_path.read_text())
+    summary_path, summary = _scratch_and_head_run(tmp_path, image_npz)
     head = next(r for r in summary["results"] if r["method"] == "head")
     scratch = next(r for r in summary["results"] if r["method"] == "scratch")
     scratch["accuracy_mean"], head["accuracy_mean"], head["negative_transfer"] = 0.895, 0.868, False
