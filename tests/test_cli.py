@@ -106,7 +106,7 @@ def test_run_then_predict_on_user_npz(tmp_path, image_npz, capsys):
     np.savez(tmp_path / "dim.npz", x=x / x.max() * 16)  # 0..16 floats to it: not 0..1, so on the model's scale, warned
     assert main(["predict", str(out), str(tmp_path / "dim.npz")]) == 0
     streams = capsys.readouterr()
-    assert "transferkit: warning: the inputs span" in streams.err and "warning" not in streams.out  # the CSV stays clean
+    assert f"transferkit: warning: {tmp_path / 'dim.npz'}: the inputs span" in streams.err and "warning" not in streams.out  # the CSV stays clean
     np.savez(tmp_path / "black.npz", x=np.zeros_like(x, dtype=np.uint8))  # uint8: its scale is known, dark is dark
     assert main(["predict", str(out), str(tmp_path / "black.npz")]) == 0
     said = [ln for ln in capsys.readouterr().err.splitlines() if "warning" in ln]  # no scale note: only that they are blank

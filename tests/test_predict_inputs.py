@@ -280,3 +280,15 @@ def test_blank_inputs_are_said_to_say_nothing_in_predict_and_the_api():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         clf.predict(np.delete(x, 2, 0))
+
+
+def test_repeated_ids_and_an_unnamed_extra_column_are_said_in_predict(tmp_path):
+    from transferkit.predict import read_feature_csv
+
+    (tmp_path / "p.csv").write_text(",id,a,b\n0,p1,1.0,2.0\n1,p1,3.0,4.0\n2,p2,5.0,6.0\n")
+    with pytest.warns(UserWarning) as said:
+        x, names = read_feature_csv(tmp_path / "p.csv", "label", ["a", "b"], None, "id")
+    text = [str(w.message) for w in said]
+    assert names == ["p1", "p1", "p2"] and x.tolist() == [[1, 2], [3, 4], [5, 6]]
+    assert any("the --id-column 'id' repeats values (1 row(s) share a name, e.g. 'p1')" in t for t in text)
+    assert any("left out: column 1 (no name: a saved index?)" in t for t in text)

@@ -226,12 +226,20 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
         unused = [j for j, c in enumerate(header) if j not in skip and c not in set(columns)]
         if unused:
             warnings.warn(f"{path}: column(s) the model does not read are left out: "
-                          f"{', '.join(repr(header[j]) for j in unused[:5])}{' ...' if len(unused) > 5 else ''}.",
+                          f"{', '.join(repr(header[j]) if header[j].strip() else f'column {j + 1} (no name: a saved index?)' for j in unused[:5])}"
+                          f"{' ...' if len(unused) > 5 else ''}.",
                           TransferkitWarning, stacklevel=3)  # fmt: skip
         skip |= set(unused)
     x = csv_features(path, header, body, skip, training=False)
     named = [c for j, c in enumerate(header) if j not in skip]
     names = [r[ii] for r in body] if ii is not None else [str(i) for i in range(len(x))]
+    if ii is not None and len(set(names)) < len(names):  # predictions named alike cannot be told apart
+        from collections import Counter
+
+        twice = sorted(n for n, c in Counter(names).items() if c > 1)
+        warnings.warn(f"{path}: the --id-column {header[ii]!r} repeats values ({len(names) - len(set(names))} row(s) "
+                      f"share a name, e.g. {twice[0]!r}), so some predictions carry the "
+                      "same name.", TransferkitWarning, stacklevel=3)  # fmt: skip
     return (order_columns(x, named, columns, str(path), "the model's") if columns else x), names
 
 
@@ -602,6 +610,7 @@ def predict(
                 reference = "the source and the run's target hold"
             note = (small_uint8_note(x, f"{inputs}: x", "save x as float32") if eight_bit  # uint8: known scale
                     else scale_warning(x, checked, reference))  # fmt: skip
+            note = f"{inputs}: {note}" if note and not eight_bit else note  # which file, as its other notes say
             if note:
                 warn(note)
             note = channels_note(x, trained, recipe.shape[0], str(inputs)) if trained is not None and len(recipe.shape) == 3 else None

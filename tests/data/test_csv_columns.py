@@ -316,3 +316,38 @@ def test_a_file_of_texts_without_a_header_is_said_to_lack_it_not_to_name_a_colum
     with pytest.raises(TransferkitError, match=r"no label column 'label' \(columns: \['text', 'lbl'\]\)") as e:
         load_domain(str(tmp_path / "named.csv"))
     assert "--label-column" in e.value.fix and "`label_column:`" in e.value.fix  # rank's flag too
+
+
+def test_how_a_spreadsheets_numbers_and_separators_went_wrong_is_named(tmp_path):
+    """A new user's exports: decimal commas were called an id column ('give --id-column'), a unit
+    in every cell a text column ('text_column:'), a tab-separated .csv a file without a header,
+    and a column named twice was trained on and then broke predict."""
+    (tmp_path / "comma.csv").write_text('area,label\n"609,1",a\n"12,5",b\n"7,25",a\n"8,0",b\n')
+    with pytest.raises(TransferkitError, match=r"column 'area' is not numeric \('609,1' in data row 1\): its numbers "
+                                               r"are written with a comma") as e:  # fmt: skip
+        load_domain(str(tmp_path / "comma.csv"))
+    assert "decimal=','" in e.value.fix and "id-column" not in e.value.fix
+    (tmp_path / "unit.csv").write_text("area,label\n609.1 mm2,a\n12.5 mm2,b\n7.25mm2,a\n8 mm2,b\n")
+    with pytest.raises(TransferkitError, match=r"its cells are numbers followed by the unit 'mm2'") as e:
+        load_domain(str(tmp_path / "unit.csv"))
+    assert "text_column" not in e.value.fix
+    (tmp_path / "tabs.csv").write_text("area\tlabel\n1.0\ta\n2.0\tb\n")
+    with pytest.raises(TransferkitError, match=r"tab-separated, and a \.csv is read as comma-separated") as e:
+        load_domain(str(tmp_path / "tabs.csv"))
+    assert e.value.fix.startswith("name it tabs.tsv")
+    (tmp_path / "tabs.tsv").write_text("area\tlabel\n1.0\ta\n2.0\tb\n")
+    assert load_domain(str(tmp_path / "tabs.tsv")).classes == ["a", "b"]
+    (tmp_path / "twice.csv").write_text("area,depth,area,label\n1,2,3,a\n4,5,6,b\n")
+    with pytest.raises(TransferkitError, match=r"column name\(s\) used more than once in the header: \['area'\]"):
+        load_domain(str(tmp_path / "twice.csv"))
+    (tmp_path / "header.csv").write_text("area,label\n")
+    with pytest.raises(TransferkitError, match=r"CSV has no data rows \(only a header\)\. Fix: add one row per example"):
+        load_domain(str(tmp_path / "header.csv"))
+    (tmp_path / "typo.csv").write_text("area,label\n1.0,a\n81.0kg,b\n3.0,a\n")  # one odd cell: as before
+    with pytest.raises(TransferkitError, match=r"a unit, a decimal comma\?"):
+        load_domain(str(tmp_path / "typo.csv"))
+
+
+def test_columns_named_in_another_case_are_pointed_out():
+    with pytest.raises(TransferkitError, match=r"1 differ only in upper/lower case or spaces, e\.g\. 'Area' for 'area'"):
+        order_columns(np.zeros((2, 2), np.float32), ["Area", "depth"], ["area", "depth"], "t.csv")

@@ -160,3 +160,24 @@ def test_notes_of_a_target_off_the_sources_scale_name_the_source():
     assert "(osuleaf.npz)" in outside_range_note(Domain("t", x * 100, y, ["a", "b"]), src)
     api = Domain("source", x, y, ["a", "b"], (0.0, 1.0))  # the Python API's source: no name worth saying
     assert "(source)" not in outside_range_note(Domain("t", x * 100, y, ["a", "b"]), api)
+
+
+def test_a_target_off_the_sources_whole_range_names_the_columns_that_take_it_there():
+    """One column x1000 blew the whole file's range: run said only 'its values span [0, 2.91e+06]',
+    where predict named the column; a numeric patient id read as a feature was not named either."""
+    from transferkit.data.domain import Domain
+    from transferkit.data.preprocess import outside_range_note
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, size=(40, 3)).astype(np.float32)
+    y = np.arange(40) % 2
+    source = Domain("s", x, y, ["a", "b"], (0.0, 10.0), {"columns": ["area", "radius", "depth"]})
+    far = x.copy()
+    far[:, 0] *= 1000
+    note = outside_range_note(Domain("t", far, y, ["a", "b"], (0.0, 1e4), {"columns": ["area", "radius", "depth"]}), source)
+    assert note.startswith("t: its values span [") and "far outside the source's [0, 10]" in note
+    assert "1 feature column(s) lie far outside the values the source (s) holds for them: column 'area' at" in note
+    ids = x.copy()
+    ids[:, 2] = rng.permutation(40) + 100000  # distinct whole numbers
+    note = outside_range_note(Domain("t", ids, y, ["a", "b"], (0.0, 1e6), {"columns": ["area", "radius", "patient_no"]}), source)
+    assert "column 'patient_no' at" in note and "(every value a different whole number: an id? drop it if so)" in note

@@ -668,3 +668,31 @@ def test_hscore_is_said_to_say_little_where_noise_scores_near_its_maximum():
     said = hscore_floor_warning(384, np.arange(8) % 2)
     assert said.startswith("hscore: random noise of 384 dimensions scores 0.") and "of its maximum 1 on these 8" in said
     assert hscore_floor_warning(16, np.arange(400) % 4) is None  # many examples, few dimensions: noise scores ~0
+
+
+def test_a_csv_target_with_the_sources_columns_in_another_order_is_not_called_off_scale(tmp_path, monkeypatch):
+    """A new user's target listed the source's 30 columns in another order: rank compared their
+    scales by position and said 17 clean columns were in other units (the scores were right)."""
+    import warnings
+
+    import transferkit.ranking.rank as rank_module
+    from transferkit.errors import TransferkitWarning
+
+    cols = [f"f{j}" for j in range(4)]
+    rng = np.random.default_rng(1)
+
+    def write(path, order):  # column f_j holds values near 10 j: each column its own scale
+        y = np.arange(30) % 3
+        rows = [",".join([*order, "label"])]
+        rows += [",".join(f"{10 * int(c[1]) + rng.uniform(0, 1):.3f}" for c in order) + f",{CLASSES[k]}" for k in y]
+        path.write_text("\n".join(rows) + "\n")
+
+    write(tmp_path / "s.csv", cols)
+    write(tmp_path / "t.csv", cols[::-1])
+    monkeypatch.setattr(rank_module, "score_candidates", lambda cands, x, *args: [])
+    monkeypatch.setattr(rank_module, "rank_rows", lambda rows, by: [])
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        rank_module.rank(str(tmp_path / "t.csv"), 2, [str(tmp_path / "s.csv")], source_epochs=1, reference=False,
+                         scores=["knn"], by="knn")  # fmt: skip
+    assert not [str(w.message) for w in said if issubclass(w.category, TransferkitWarning) and "far outside" in str(w.message)]

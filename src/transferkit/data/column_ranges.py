@@ -89,7 +89,10 @@ def column_note(
                 where += f", {col_lo:.3g}..{col_hi:.3g} in all"
         rows = f", {beyond} of {len(x)} rows beyond half that span" if beyond else ""
         trained = f"{lo:.3g}..{hi:.3g}" if hi > lo else f"the constant {lo:.3g}"
-        parts.append(f"column {name(j)} at {where} against {trained}{rows}")
+        col = x[:, j]
+        ids = len(col) >= 10 and bool(np.all(col == np.round(col))) and len(np.unique(col)) == len(col)
+        parts.append(f"column {name(j)} at {where} against {trained}{rows}"
+                     + (" (every value a different whole number: an id? drop it if so)" if ids else ""))  # fmt: skip
     more = f" and {len(off) - 3} more column(s)" if len(off) > 3 else ""
     return (f"{len(off)} feature column(s) lie far outside the values {trained_on}: " + "; ".join(parts) + more
             + ". If they are in other units or scaled differently, bring them to that scale first.")  # fmt: skip

@@ -449,7 +449,15 @@ def read_csv_rows(path: Path, known: set[str] | None = None) -> tuple[list[str],
     columns); a first row made of them is a header even when the names are numbers."""
     rows = [r for r in csv_reader(path) if r]
     if len(rows) < 2:
-        raise TransferkitError(f"{path}: CSV has no data rows.", "add a header and one row per example.")
+        raise TransferkitError(f"{path}: CSV has no data rows" + (" (only a header)." if rows else "."),
+                               "add one row per example below the header." if rows else
+                               "add a header and one row per example.")  # fmt: skip
+    if len(rows[0]) == 1 and "\t" in rows[0][0] and path.suffix.lower() != ".tsv":
+        raise TransferkitError(
+            f"{path}: the header is one column ({rows[0][0][:40]!r}): the file is tab-separated, and a "
+            f"{path.suffix or 'file without a suffix'} is read as comma-separated.",
+            f"name it {path.stem}.tsv (read as tab-separated), or separate its columns with commas.",
+        )
     if len(rows[0]) == 1 and any(sep in rows[0][0] for sep in ";|"):
         raise TransferkitError(
             f"{path}: the header is one column ({rows[0][0][:40]!r}); the file seems to use another separator.",
@@ -462,6 +470,10 @@ def read_csv_rows(path: Path, known: set[str] | None = None) -> tuple[list[str],
             "add a header row naming the columns (e.g. x0,x1,...,label); if the first row is a header of numeric "
             "names, give them non-numeric names (e.g. nm400) or save the inputs as a .npz.",
         )
+    twice = sorted({c for c in rows[0] if c.strip() and rows[0].count(c) > 1})
+    if twice:  # which of the two would a model's column be? predict matches columns by name
+        raise TransferkitError(f"{path}: column name(s) used more than once in the header: {_listed(twice)}.",
+                               "give every column its own name (or drop the copies).")  # fmt: skip
     bad = next((i for i, r in enumerate(rows[1:]) if len(r) != len(rows[0])), None)
     if bad is not None:
         raise TransferkitError(
@@ -544,6 +556,11 @@ def csv_features(
                 f"{path}: data row {i + 1} has {what} in column {header[j]!r}.",
                 "fill in or impute missing values, or drop those rows.",
             ) from None
+        column = [r[j].strip() for r in body]
+        written = _numbers_written_as(column)
+        if written:  # '609,1' or '609.1 mm2' in most rows: numbers, written so
+            raise TransferkitError(f"{path}: column {header[j]!r} is not numeric ({v[:40]!r} in data row {i + 1}): "
+                                   f"{written[0]}.", written[1]) from None  # fmt: skip
         numeric = sum(_is_number(r[j]) for r in body) >= len(body) / 2  # mostly numbers: this cell is the odd one out
         ids = len(body) > 1 and len({r[j] for r in body}) == len(body)  # one value per row, short: row names
         ids = ids and max(len(r[j]) for r in body) <= 40 and not any(" " in r[j].strip() for r in body)  # texts have words
@@ -560,6 +577,27 @@ def csv_features(
                    "predictions by it (it is then never read as a feature), or drop it.")  # fmt: skip
         raise TransferkitError(f"{path}: column {header[j]!r} is not numeric ({v[:40]!r} in data row {i + 1} is not a "
                                "number).", fix) from None  # fmt: skip
+
+
+_DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
+_NUMBER_AND_UNIT = re.compile(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s.,+-][^,]{0,11})")
+
+
+def _numbers_written_as(values: list[str]) -> tuple[str, str] | None:
+    """(what, fix) when nine in ten of a column's non-empty cells are numbers written with a
+    decimal comma ('609,1') or followed by one unit ('609.1 mm2'); None otherwise."""
+    cells = [v for v in values if v]
+    if not cells:
+        return None
+    if sum(bool(_DECIMAL_COMMA.fullmatch(v)) for v in cells) >= 0.9 * len(cells):
+        return ("its numbers are written with a comma (a decimal comma, or a thousands separator)",
+                "write plain numbers, 609.1 (not 609,1) and 1234 (not 1,234): e.g. read the file with "
+                "pd.read_csv(path, decimal=',') or thousands=',', and save it again with to_csv.")
+    units = [m.group(2).strip() for m in map(_NUMBER_AND_UNIT.fullmatch, cells) if m]
+    if len(units) >= 0.9 * len(cells) and len(set(units)) == 1:
+        return (f"its cells are numbers followed by the unit {units[0]!r}",
+                f"write the numbers alone (strip {units[0]!r}; the unit can go in the column name).")
+    return None
 
 
 def _listed(names: list[str], most: int = 5) -> str:
@@ -580,9 +618,15 @@ def order_columns(
     missing, extra = [c for c in wanted if c not in columns], [c for c in columns if c not in wanted]
     if missing or extra or len(set(columns)) != len(columns) or len(set(wanted)) != len(wanted):
         counts = f"; {len(columns)} columns against {len(wanted)}" if len(columns) != len(wanted) else ""
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        repeated = f", repeated {_listed(twice)}" if twice else ""
+        folded = {c.strip().lower() for c in missing} & {c.strip().lower() for c in extra}
+        case = (f"; {len(folded)} differ only in upper/lower case or spaces, e.g. "
+                f"{next(c for c in extra if c.strip().lower() in folded)!r} for "
+                f"{next(c for c in missing if c.strip().lower() in folded)!r}" if folded else "")  # fmt: skip
         raise TransferkitError(
             f"{name}: its feature columns are not {reference} (missing {_listed(missing)}, extra {_listed(extra)}"
-            f"{', or repeated names' if not (missing or extra) else ''}{counts}).",
+            f"{repeated}{counts}{case}).",
             f"give it {reference} feature column names (their order does not matter).",
         )
     return x[:, [columns.index(c) for c in wanted]]

@@ -129,17 +129,17 @@ def outside_range_note(domain: Domain, source: Domain) -> str | None:
     margin = 0.5 * (hi - lo)
     # named, unless it is the API's "source": `rank` checks one target against several sources
     named = "" if source.name == "source" else f" ({Path(source.name).name})"
-    if t_lo < lo - margin or t_hi > hi + margin:
-        return (f"{domain.name}: its values span [{t_lo:.3g}, {t_hi:.3g}], far outside the source's [{lo:.3g}, "
-                f"{hi:.3g}]{named}; feature vectors are read on the source's scale (the same columns share one scale). If the "
-                "files use other units or were standardised differently, bring them to one scale first.")  # fmt: skip
+    note = None
     if domain.x.ndim == 2 and source.x.ndim == 2 and domain.x.shape[1] == source.x.shape[1]:  # one column's units
         names = domain.meta.get("columns") or source.meta.get("columns")
         note = column_note(domain.x, column_ranges(source.x), names, f"the source{named} holds for them",
                            fallback_span=hi - lo)  # fmt: skip
-        if note:
-            return f"{domain.name}: {note}"
-    return None
+    if t_lo < lo - margin or t_hi > hi + margin:  # said with the columns that take it there, when known
+        whole = (f"{domain.name}: its values span [{t_lo:.3g}, {t_hi:.3g}], far outside the source's [{lo:.3g}, "
+                 f"{hi:.3g}]{named}; feature vectors are read on the source's scale (the same columns share one scale).")
+        return f"{whole} {note}" if note else (f"{whole} If the files use other units or were standardised "
+                                              "differently, bring them to one scale first.")  # fmt: skip
+    return f"{domain.name}: {note}" if note else None
 
 
 def _warn_outside_range(domain: Domain, source: Domain) -> None:

@@ -401,13 +401,16 @@ def rank(
             raise TransferkitError(f"candidate {cand.name} reads texts, but {target} holds images or vectors.",
                                    "rank text models on text targets (with --pretrained), image models here.")  # fmt: skip
         try:
-            x = labelled.x
+            x, read = labelled.x, pool
             wanted = list(stored.columns) if stored is not None and stored.columns else (src.meta.get("columns") if src else None)
             named = labelled.meta.get("columns")
             if wanted and named and not labelled.is_image:
                 reference = "the model's" if stored is not None else "the source's"
                 x = order_columns(x, list(named), list(wanted), str(target), reference)
-            recipe: Recipe = make_recipe(pool, tuple(cand.model.config["input_shape"]), p, source=src,
+                # the pool too: make_recipe compares its columns' scale with the source's, by position
+                read = dataclasses.replace(pool, x=order_columns(pool.x, list(named), list(wanted), str(target), reference),
+                                           meta={**pool.meta, "columns": list(wanted)})  # fmt: skip
+            recipe: Recipe = make_recipe(read, tuple(cand.model.config["input_shape"]), p, source=src,
                                          architecture=cand.model.config.get("architecture", "auto"))
             if stored is not None and not labelled.is_image:  # vectors: the range the model was trained on
                 recipe = dataclasses.replace(recipe, value_range=stored.value_range)

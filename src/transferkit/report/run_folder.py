@@ -27,7 +27,7 @@ def metrics_csv(result: ProtocolResult) -> str:
     """One row per method x k x seed x logged step (loss, epoch), plus a final row per run
     with the test accuracy (epoch: passes over the labelled target examples so far)."""
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = csv.writer(buf, lineterminator="\n")  # as every other file written here
     w.writerow(["method", "shots", "seed", "phase", "step", "epoch", "loss", "test_accuracy"])
     for c in result.curves:
         epoch = "" if c.get("epoch") is None else f"{c['epoch']:.3g}"
