@@ -661,7 +661,19 @@ def test_predict_says_when_its_model_trailed_the_baseline_without_being_flagged(
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
     assert ("head at k=2 scored 86.8 % in this run, below scratch's 89.5 % (-2.7 points, 95 % CI [-31.0, +25.5]: "
             "not flagged, as the interval holds 0); --method scratch predicts with scratch's model.") in capsys.readouterr().err
-    head["gain_vs_scratch"], head["accuracy_mean"] = 0.01, 0.905
+    head["gain_vs_scratch"], head["gain_ci95"] = None, None  # one seed: no interval, still said
+    summary_path.write_text(json.dumps(summary))
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
+    assert ("below scratch's 89.5 % (-2.7 points: no interval to judge it by (one seed?), so not flagged)"
+            in capsys.readouterr().err)  # fmt: skip
+    summary["baseline"] = {"2": "source_only"}  # k = 0 or no scratch: its gain is kept under other keys
+    summary["results"].append({**scratch, "method": "source_only", "accuracy_mean": 0.95})
+    head.update({"gain_vs_source_only": -0.082, "gain_vs_source_only_ci95": [-0.2, 0.04]})
+    summary_path.write_text(json.dumps(summary))
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
+    assert "below source_only's 95.0 % (-8.2 points, 95 % CI [-20.0, +4.0]" in capsys.readouterr().err
+    summary["baseline"] = {"2": "scratch"}
+    head["gain_vs_scratch"], head["gain_ci95"], head["accuracy_mean"] = 0.01, [-0.1, 0.12], 0.905
     summary_path.write_text(json.dumps(summary))
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
     assert "below scratch" not in capsys.readouterr().err

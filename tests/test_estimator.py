@@ -958,6 +958,8 @@ def test_complex_inputs_are_refused_not_cut_to_their_real_part():
     with pytest.raises(TransferkitError, match=r"X holds complex numbers") as e:
         TransferClassifier("scratch").fit(x, np.arange(20) % 2)
     assert "np.abs(X)" in e.value.fix
+    with pytest.raises(TransferkitError, match=r"X holds complex numbers"):  # a list of them: the same
+        TransferClassifier("scratch").fit(x.tolist(), np.arange(20) % 2)
 
 
 def test_predict_proba_before_fit_names_predict_proba(data):
@@ -983,3 +985,9 @@ def test_a_model_fitted_on_images_of_both_polarities_does_not_call_either_invert
     one_kind = TransferClassifier("scratch", method_params={"steps": 3}).fit(xt[:, 0], yt)
     with pytest.warns(TransferkitWarning, match=r"10 of the 10 input images are dark on a light background"):
         one_kind.predict(255 - xt[:10, 0])  # one polarity fitted: the other is still warned of
+    src = pretrain(xt[:, 0], yt, epochs=1)  # one polarity: a mixed X is said to be mixed, not to need inverting
+    with pytest.warns(TransferkitWarning, match=r"X: 50 % of its images") as said:
+        TransferClassifier("head", source=src, method_params={"steps": 2}).fit(both, yt)
+    assert not any("input images are" in str(w.message) for w in said)
+    with pytest.warns(TransferkitWarning, match=r"X_unlabelled: 50 % of its images"):  # no labels: said as well
+        TransferClassifier("adabn", source=src).fit(None, None, X_unlabelled=both)

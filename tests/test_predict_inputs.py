@@ -271,6 +271,10 @@ def test_blank_inputs_are_said_to_say_nothing_in_predict_and_the_api():
     x = np.random.default_rng(0).integers(0, 255, (6, 1, 8, 8)).astype(np.float32)
     assert blank_note([x], "in") is None
     x[2] = 7.0
+    colour = np.zeros((2, 3, 8, 8), np.float32)
+    colour[:, 0] = 200.0  # a flat red, and one with a dot: blank is one value per channel
+    colour[1, 1, 4, 4] = 9.0
+    assert blank_note([colour], "c").startswith("c: 1 of the 2 inputs are blank")
     assert blank_note([x], "in", [f"f{i}.png" for i in range(6)]) == (
         "in: 1 of the 6 inputs are blank (one value throughout, e.g. f2.png): their predictions say nothing about "
         "them, whatever the probability.")  # fmt: skip

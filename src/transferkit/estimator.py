@@ -263,11 +263,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         seen = x if len(x) else xu  # the target's images as the model reads them: predict compares inputs with them
         borders = border_medians(seen, self.recipe_.pad) if len(self.recipe_.shape) == 3 and len(seen) else None
         self.target_border_ = polarity_reference(borders) if borders is not None else None  # None: of both kinds
-        mixed = mixed_polarity_note(dataclasses.replace(tgt, name="X")) if not no_labels else None
+        mixed = mixed_polarity_note(dataclasses.replace(tgt, name="X_unlabelled" if no_labels else "X"))
         if mixed:  # as `transferkit run` says of its target
             warnings.warn(mixed, TransferkitWarning, stacklevel=user_stacklevel())
         trained = domain_polarity_reference(src) if src is not None and getattr(src, "is_image", False) else None
-        if borders is not None and trained is not None:  # (a source of both polarities reads either)
+        if borders is not None and trained is not None and not mixed:  # (either side of both polarities: no advice to invert)
             note = inputs_polarity_note(borders, trained, "X" if len(x) else "X_unlabelled")
             if note:  # inverted against the source: as `transferkit run` warns
                 warnings.warn(note.replace("the model was trained on", "of the source"), TransferkitWarning,

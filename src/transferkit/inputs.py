@@ -50,6 +50,12 @@ def stored_dtype(X) -> np.dtype:
     return X.dtype if hasattr(X, "dtype") else np.asarray(X).dtype
 
 
+def _complex(what: str) -> TransferkitError:
+    return TransferkitError(f"{what} holds complex numbers; the shared layers read real ones.",
+                            f"give real features, e.g. np.abs({what}) and np.angle({what}), or the real and imaginary "
+                            "parts as separate columns.")
+
+
 def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model's (from fit)") -> np.ndarray:
     """``X`` as a float32 array, a DataFrame's columns put in the order of ``names`` (matched
     by name, as the CLI matches CSV columns; ``reference`` says whose names they are, for
@@ -70,11 +76,11 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
                 x = (np.asarray(X, dtype=np.float32) if not isinstance(X, np.ndarray)
                      else X.astype(np.float32, copy=False))  # fmt: skip
     except np.exceptions.ComplexWarning:
-        raise TransferkitError(f"{what} holds complex numbers; the shared layers read real ones.",
-                               f"give real features, e.g. np.abs({what}) and np.angle({what}), or the real and "
-                               "imaginary parts as separate columns.") from None  # fmt: skip
+        raise _complex(what) from None
     except (TypeError, ValueError) as e:
         first = str(e).splitlines()[0]
+        if "complex" in first:  # a list of complex numbers: the same refusal as an array of them
+            raise _complex(what) from None
         if "inhomogeneous" in first or "sequence" in first:  # rows of different lengths (ragged lists)
             raise TransferkitError(
                 f"{what} cannot be read as one array: its examples have different lengths or shapes, or its "

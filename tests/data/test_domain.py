@@ -480,6 +480,10 @@ def test_ink_on_a_transparent_sheet_is_read_as_a_viewer_shows_it(tmp_path, mode)
     Image.fromarray(light, mode).save(tmp_path / "light.png")
     x = read_images([tmp_path / "light.png"])[0].mean(0)
     assert x[3, 4] == 255 and x[0, 0] == 0
+    keyed = np.where(a > 0, 40, 0).astype(np.uint8)  # a tRNS colour key: 0 is see-through, ink 40 stays
+    Image.fromarray(keyed if mode == "LA" else np.dstack([keyed] * 3)).save(tmp_path / "key.png", transparency=0 if mode == "LA" else (0, 0, 0))
+    x = read_images([tmp_path / "key.png"])[0].mean(0)
+    assert x[3, 4] == 40 and x[0, 0] == 255  # dark ink on a light sheet, as a viewer shows it
     opaque = np.dstack([np.full((8, 8, 3 if mode == "RGBA" else 1), 77, np.uint8), np.full((8, 8, 1), 255, np.uint8)])
     Image.fromarray(opaque, mode).save(tmp_path / "opaque.png")
     assert (read_images([tmp_path / "opaque.png"]) == 77).all()  # opaque: as before

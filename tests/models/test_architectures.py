@@ -179,6 +179,12 @@ def test_cnn1d_standardises_each_sensor_of_a_series_on_its_own_scale():
     alike = torch.randn(40, 1, 3, 30, generator=g) * torch.tensor([1.0, 3.0, 9.0]).view(3, 1)  # spreads 9x apart
     mean, std = input_stats(alike, "cnn1d")
     assert mean.shape == (3, 1) and torch.allclose(std, alike.std().expand(3, 1))  # one scale keeps their sizes
+    levels = torch.randn(40, 1, 2, 30, generator=g) + torch.tensor([1000.0, 0.0]).view(2, 1)  # alike spreads, far apart
+    mean, std = input_stats(levels, "cnn1d")  # one std would count the gap between the levels: each its own
+    assert torch.allclose(mean.ravel(), torch.tensor([1000.0, 0.0]), atol=0.5) and torch.allclose(std, torch.ones(2, 1), atol=0.1)
+    flat = levels.clone()
+    flat[:, 0, 0] = 50.0  # a constant sensor 50 stds away from a sensor of std 1: the same
+    assert input_stats(flat, "cnn1d")[1][1].item() == pytest.approx(1.0, abs=0.1)
 
 
 def test_cnn1d_learns_from_a_small_valued_sensor_beside_a_large_noisy_one():

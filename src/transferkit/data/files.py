@@ -240,7 +240,9 @@ def _flatten_alpha(img):
     under dark content and black under light content, so the content stays visible."""
     from PIL import Image
 
-    if img.mode == "P" and "transparency" in img.info or img.mode == "PA":
+    if "transparency" in img.info and img.mode in ("1", "L", "RGB", "P"):  # one colour marked see-through (tRNS)
+        img = img.convert("LA" if img.mode in ("1", "L") else "RGBA")  # (16-bit ones keep their values unlaid)
+    elif img.mode == "PA":
         img = img.convert("RGBA")
     if img.mode not in ("RGBA", "LA"):
         return img

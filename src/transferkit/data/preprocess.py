@@ -399,8 +399,11 @@ def inputs_polarity_note(borders: np.ndarray, trained: float, what: str) -> str 
 def blank_note(images: list[np.ndarray], what: str, names: list[str] | None = None) -> str | None:
     """A note when input images hold one value throughout (blank, or a transparent sheet with
     nothing on it): the model still names a class, often with a high probability."""
-    blank = np.concatenate([(a.reshape(len(a), -1).max(1) == a.reshape(len(a), -1).min(1)) for a in images if len(a)]
-                           or [np.zeros(0, bool)])  # fmt: skip
+    def flat(a: np.ndarray) -> np.ndarray:  # (N,) one value per channel throughout (a flat red is blank too)
+        a = a.reshape(len(a), a.shape[1] if a.ndim > 2 else 1, -1)
+        return (a.max(2) == a.min(2)).all(1)
+
+    blank = np.concatenate([flat(a) for a in images if len(a)] or [np.zeros(0, bool)])
     n = int(blank.sum())
     if n == 0:
         return None

@@ -161,19 +161,29 @@ def small_pool_note(per_class: np.ndarray, k: int, n_query: int, episodes: int) 
 
 
 def _check_copies(src, tgt) -> list[str]:
-    """Refuses novel-class images that are exact copies of source images (more than 5 %)."""
-    if getattr(tgt, "is_image", False):
-        overlap = count_test_in_source(src, tgt, np.arange(len(tgt.y)))
-        if overlap.found > LEAK_SHARE * len(tgt.y):
-            per = np.bincount(tgt.y[list(overlap.rows)], minlength=len(tgt.classes))
-            worst = [int(c) for c in np.argsort(-per, kind="stable") if per[c]][:5]
-            where = ", ".join(f"{per[c]} of class {tgt.classes[c]!r}" for c in worst)
-            raise TransferkitError(
-                f"{overlap.found} of the {len(tgt.y)} novel-class images are also in the source {src.name!r} (exact "
-                f"copies; {where}{', ...' if np.count_nonzero(per) > 5 else ''}): the shared layers were trained on "
-                "them, so these classes are not novel.",
-                "draw the novel classes from images the source never contained.",
-            )
+    """Refuses novel-class images that are exact copies of source images: more than 5 % of all
+    of them, or more than half of one class's (a class of 60 copied source images among 1,260
+    letters was 4.8 % in all, and scored 99 %); a class with more than 5 % copied is noted."""
+    if not getattr(tgt, "is_image", False):
+        return []
+    overlap = count_test_in_source(src, tgt, np.arange(len(tgt.y)))
+    if not overlap.found:
+        return []
+    per = np.bincount(tgt.y[list(overlap.rows)], minlength=len(tgt.classes))
+    size = np.maximum(np.bincount(tgt.y, minlength=len(tgt.classes)), 1)
+    worst = [int(c) for c in np.argsort(-per / size, kind="stable") if per[c]][:5]
+    where = ", ".join(f"{per[c]} of the {size[c]} of class {tgt.classes[c]!r}" for c in worst)
+    where += ", ..." if np.count_nonzero(per) > 5 else ""
+    if overlap.found > LEAK_SHARE * len(tgt.y) or (per > 0.5 * size).any():
+        raise TransferkitError(
+            f"{overlap.found} of the {len(tgt.y)} novel-class images are also in the source {src.name!r} (exact "
+            f"copies; {where}): the shared layers were trained on them, so these classes are not novel.",
+            "draw the novel classes from images the source never contained.",
+        )
+    if (per > LEAK_SHARE * size).any():
+        return [f"{overlap.found} of the {len(tgt.y)} novel-class images are also in the source {src.name!r} (exact "
+                f"copies; {where}): the shared layers were trained on those, so those classes' accuracies are "
+                "optimistic; drop the copies."]  # fmt: skip
     return []
 
 

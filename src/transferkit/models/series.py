@@ -9,9 +9,9 @@ order means nothing. ``cnn1d`` takes the C sensors as input channels and slides 
 time only, then averages over time, so a pattern counts wherever it occurs and a series
 of any length gives the same number of features. Its inputs are standardised over all
 steps (``train.source.input_stats``), not step by step, which would give the same pattern
-other values at other positions; with one scale for all sensors unless their spreads differ
-more than 10 times (sensors in other units), when each gets its own, so that a sensor in
-small units is not left near zero beside one in large units.
+other values at other positions; with one scale for all sensors unless that scale is more
+than 10 times a sensor's own spread (sensors in other units or at other levels), when each
+gets its own, so that a sensor in small units is not left near zero beside one in large units.
 
 The blocks follow the Fully Convolutional Network baseline for series classification
 (Wang, Yan & Oates, IJCNN 2017: three conv -> BatchNorm -> ReLU blocks with kernels 8, 5

@@ -247,7 +247,7 @@ class TransferModel(nn.Module):
         model.config.update({k: v for k, v in config.items() if k not in model.config})
         saved = load_file(str(weights_path))
         for name in ("input_mean", "input_std"):  # cnn1d models saved before per-sensor statistics: (1,)
-            if name in saved and saved[name].shape != getattr(model, name).shape:
+            if name in saved and saved[name].shape == (1,) and getattr(model, name).ndim == 2:
                 model.register_buffer(name, torch.empty_like(saved[name]))
         if config.get("adapter"):  # re-inject LoRA/BitFit, then load (models/adapters.py)
             from transferkit.models.adapters import load_adapted

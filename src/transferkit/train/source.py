@@ -20,8 +20,8 @@ from transferkit.models.shared import auto_architecture
 from transferkit.paths import cache_dir, numeric_context
 from transferkit.train.supervised import fit_supervised, predict_proba
 
-CACHE_FORMAT = 8  # 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px; 4: input_stats on constant features; 5: threads in the key; 6: cnn1d's one mean/std over all values; 7: cnn1d's mean/std per sensor; 8: per sensor only for spreads > SENSOR_SPREAD apart
-SENSOR_SPREAD = 10.0  # cnn1d: sensors whose spreads differ more (an order of magnitude) get one scale each
+CACHE_FORMAT = 9  # 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px; 4: input_stats on constant features; 5: threads in the key; 6: cnn1d's one mean/std over all values; 7: cnn1d's mean/std per sensor; 8: per sensor only for spreads > SENSOR_SPREAD apart; 9: per sensor when one std is > SENSOR_SPREAD x a sensor's
+SENSOR_SPREAD = 10.0  # cnn1d: one scale for all sensors unless it shrinks one's variation more (an order of magnitude)
 # The key holds torch's thread count: a model trained under another count differs in its last
 # bits (its input statistics too, which scratch models share), so a cached one would make a
 # run's numbers depend on which earlier run filled the cache (the demo's source_only: 69.6 %
@@ -44,9 +44,10 @@ def input_stats(x: torch.Tensor, architecture: str = "auto") -> tuple[torch.Tens
     For the ``cnn1d`` on series (N, L), one mean and std over every value, repeated for each
     step: statistics per step would give the same pattern other values at other positions,
     which a convolution along time is there to treat alike. On series of C sensors, prepared
-    as (N, 1, C, L), shape (C, 1): when the sensors' spreads (std over all their values) differ
-    by more than ``SENSOR_SPREAD`` times, as for sensors in different units, one mean and std
-    per sensor, since one scale for all would leave the small-valued ones near zero (a class
+    as (N, 1, C, L), shape (C, 1): when one std over all sensors' values is more than
+    ``SENSOR_SPREAD`` times a sensor's own (sensors in other units, or at other levels: the
+    one std counts the gaps between their means too), one mean and std per sensor, since one
+    scale for all would leave that sensor's variation near zero (a class
     carried by a sensor over 10,000 times smaller than its neighbour: chance from scratch, against
     over 90 % per sensor; tests/models/test_architectures.py). Otherwise one mean and std for
     all, which keeps the sensors' relative sizes (per-sensor statistics for every series moved
@@ -64,11 +65,10 @@ def input_stats(x: torch.Tensor, architecture: str = "auto") -> tuple[torch.Tens
         return mean.expand(x.shape[1]).clone(), std.expand(x.shape[1]).clone()
     if built == "cnn1d" and x.ndim == 4:
         per_sensor = x[:, 0].transpose(1, 2).reshape(-1, x.shape[2])  # every (example, step) a row
-        mean, std = input_stats(per_sensor, "mlp")
-        spread = std.max() / std.min()  # (a constant sensor has the median std of the others)
-        if spread <= SENSOR_SPREAD:  # one scale: the sensors' relative sizes stay
-            mean, std = input_stats(x.reshape(-1, 1), "mlp")
-            mean, std = mean.expand(x.shape[2]), std.expand(x.shape[2])
+        mean, std = input_stats(per_sensor, "mlp")  # (a constant sensor has the median std of the others)
+        one_mean, one_std = input_stats(x.reshape(-1, 1), "mlp")
+        if one_std.item() / std.min().item() <= SENSOR_SPREAD:  # one scale shrinks no sensor's own variation much
+            mean, std = one_mean.expand(x.shape[2]), one_std.expand(x.shape[2])
         return mean.reshape(-1, 1).clone(), std.reshape(-1, 1).clone()
     dims = [0, 2, 3] if x.ndim == 4 else [0]
     mean, std = x.mean(dim=dims), x.std(dim=dims)
