@@ -232,7 +232,7 @@ def test_a_run_scored_on_its_own_training_examples_is_flagged(tmp_path, capsys):
     assert "are among those the run's model was fine-tuned on" in out
     assert "\nwarning: run: " in out  # the form `run` prints its warnings in (was 'WARNING:')
     assert "rank with another --seed" not in out  # no promise a seed cannot keep: a model tuned on much overlaps any
-    assert re.search(r"best source: run:finetune_k5_seed0 .*\(optimistic: its model was fine-tuned on [1-6] of the 6 "
+    assert re.search(r"best source: run:finetune_k5_seed0 .*\(optimistic: its model was trained on [1-6] of the 6 "
                      r"examples scored\)", out)  # fmt: skip
     import re
 
@@ -463,7 +463,9 @@ def test_a_source_holding_the_scored_examples_is_flagged(tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
     src, tgt = _npz(tmp_path)
     kw = {"source_epochs": 1, "reference": False, "scores": ["knn"], "by": "knn"}
-    flagged = rank(str(tgt), 2, [str(tgt), str(src)], **kw)["warnings"]
+    result = rank(str(tgt), 2, [str(tgt), str(src)], **kw)
+    flagged = result["warnings"]
+    assert result["trained_on_scored"] == {"target.npz": 6}  # the JSON and the best line say it, as for a run's model
     assert flagged == ["target.npz: 6 of the 6 labelled examples scored here are also in this source (exact copies, "
                        "6 with the same class): its model was trained on them, so its scores are optimistic; rank "
                        "sources that do not hold the target's examples."]  # fmt: skip
@@ -696,3 +698,22 @@ def test_a_csv_target_with_the_sources_columns_in_another_order_is_not_called_of
         rank_module.rank(str(tmp_path / "t.csv"), 2, [str(tmp_path / "s.csv")], source_epochs=1, reference=False,
                          scores=["knn"], by="knn")  # fmt: skip
     assert not [str(w.message) for w in said if issubclass(w.category, TransferkitWarning) and "far outside" in str(w.message)]
+
+
+def test_the_random_weights_reference_does_not_depend_on_the_order_of_the_sources(tmp_path, monkeypatch):
+    """A new user's reference logme moved (-0.0345 against -0.0247) with the order of two --source:
+    it took the first source's input statistics."""
+    from tests.conftest import make_images
+    from transferkit.ranking.rank import rank
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    src, tgt = _npz(tmp_path)
+    xb, yb = make_images(30, seed=3, shift=60.0)  # a second source on another brightness: other statistics
+    np.savez(tmp_path / "bright.npz", x=xb[:, 0], y=yb, classes=np.array(CLASSES))
+    kw = {"source_epochs": 1, "scores": ["logme", "knn"], "by": "logme"}
+
+    def reference(order):
+        rows = rank(str(tgt), 2, [str(p) for p in order], **kw)["candidates"]
+        return sorted((r["cut"], r["logme"], r["knn"]) for r in rows if r["reference"])
+
+    assert reference([src, tmp_path / "bright.npz"]) == reference([tmp_path / "bright.npz", src])

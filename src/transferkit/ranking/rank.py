@@ -44,6 +44,7 @@ from transferkit.ranking.candidates import (
     resolve_scores,
     score_candidates,
 )
+from transferkit.source import NOT_FROM_ARRAYS
 
 DEFAULT_BY = "logme"
 
@@ -430,6 +431,7 @@ def rank(
             entries.append((cand, inputs_for(cand, pad, src)))
             copies = count_test_in_source(src, tgt, lab)
             if copies.found:
+                trained_on[cand.name] = copies.found  # the best line and the JSON say so, as for a run's model
                 same = f", {copies.same_class} with the same class" if copies.same_class else ""
                 warnings.append(f"{cand.name}: {copies.found} of the {len(lab)} labelled examples scored here are "
                                 f"also in this source (exact copies{same}): its model was trained on them, so its "
@@ -461,6 +463,12 @@ def rank(
     if reference:
         first, x = entries[0]
         ref = random_reference(first.model, seed)
+        arch = first.model.config.get("architecture", "auto")
+        if arch not in NOT_FROM_ARRAYS and x.is_floating_point():  # the target's own statistics, not the first
+            from transferkit.train.source import input_stats  # source's: the reference is the same whatever order
+
+            mean, std = input_stats(x.cpu(), arch)
+            ref.input_mean.copy_(mean.to(ref.input_mean)), ref.input_std.copy_(std.to(ref.input_std))
         entries.append((Candidate(REFERENCE, ref, reference=True, source_head=first.source_head), x))
     y = torch.from_numpy(labelled.y)
     rows = []
