@@ -533,6 +533,21 @@ def test_a_bad_value_from_set_is_not_blamed_on_the_file(tmp_path, image_npz, cap
     assert f"{path} with --set target.shots, seeds: field `target.shots`" in capsys.readouterr().err
     assert main(["run", str(path), "--set", "seedz=1"]) == 2
     assert f"{path} with --set seedz: field `seedz`" in capsys.readouterr().err
+    bad = tiny_experiment(*image_npz)
+    bad["source"]["classes"] = {"not": "a list"}  # wrong in the file: a --set of another field is not named
+    path = _write(tmp_path, bad)
+    assert main(["run", str(path), "--set", "target.shots=[2]"]) == 2
+    assert f"transferkit: error: {path}: field `source.classes`" in capsys.readouterr().err
+
+
+def test_classes_can_be_written_as_rank_and_brackets_write_them():
+    from transferkit.config import validate
+    from transferkit.errors import TransferkitError
+
+    cfg = validate({"source": {"data": "mnist5k", "classes": "0-4"}, "target": {"data": "optdigits", "classes": "5,7, 9"}})
+    assert cfg.source.classes == [0, 1, 2, 3, 4] and cfg.target.classes == [5, 7, 9]
+    with pytest.raises(TransferkitError, match=r"field `source.classes`: classes: empty class range '4-0'"):
+        validate({"source": {"data": "mnist5k", "classes": "4-0"}, "target": {"data": "optdigits"}})
 
 
 def test_a_fine_tuning_that_diverged_is_kept_in_the_summary_and_report(tmp_path, image_npz, capsys):

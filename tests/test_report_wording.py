@@ -19,6 +19,8 @@ def test_image_recipe_says_whether_the_images_were_resized():
     """Series saved as (N, 6, 100) were said to be "resized to 6x100", though nothing was."""
     kept = describe_recipe(Recipe((0.0, 1.0), (1, 6, 100)).to_dict(), native=[1, 6, 100])
     assert kept == "values 0..1 scaled to 0..1; images kept at their 6x100 (1 channel)"
+    through = describe_recipe(Recipe((0.0, 255.0), (1, 28, 28), resolution=(16, 16)).to_dict(), native=[1, 28, 28])
+    assert through == "values 0..255 scaled to 0..1; images kept at their 28x28 after passing through 16x16 (1 channel)"
     grown = describe_recipe(Recipe((0.0, 16.0), (1, 28, 28), pad=4).to_dict(), native=[1, 8, 8])
     assert grown.startswith("values 0..16 scaled to 0..1; images resized from 8x8 to 20x20 inside a 4-pixel border")
 

@@ -32,6 +32,19 @@ class DataConfig(Strict):
         "row-major order (pixel CSVs such as Kaggle's MNIST); predict reads its tables so too",
     )
 
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _class_spec(cls, v: Any) -> Any:
+        """``"0-4"`` or ``"cat,dog"``, as rank's --classes and a file's brackets take them, is the list."""
+        if isinstance(v, str):
+            from transferkit.data.builtin import parse_class_spec
+
+            try:
+                return parse_class_spec(v, "classes")
+            except TransferkitError as e:
+                raise ValueError(f"{e.problem}; {e.fix}") from None
+        return v
+
     @field_validator("image_shape")
     @classmethod
     def _image_shape(cls, v: list[int] | None) -> list[int] | None:
@@ -265,6 +278,10 @@ def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
         elif err["type"] == "value_error" and "; " in msg:  # our validators say "problem; fix": not a second fix
             msg, own = msg.rsplit("; ", 1)
             fix = own if own.endswith(".") else own + "."
+        if " with --set " in where:  # name the overrides only when the field is one of them
+            named, keys = where.split(" with --set ", 1)
+            if not any(field == k or field.startswith(k + ".") or k.startswith(field + ".") for k in keys.split(", ")):
+                where = named
         text = f"{where}: field `{field}`: {msg}{got_s}"
         raise TransferkitError(text if text.endswith(".") else text + ".", fix) from None
 

@@ -717,3 +717,15 @@ def test_the_random_weights_reference_does_not_depend_on_the_order_of_the_source
         return sorted((r["cut"], r["logme"], r["knn"]) for r in rows if r["reference"])
 
     assert reference([src, tmp_path / "bright.npz"]) == reference([tmp_path / "bright.npz", src])
+
+
+def test_held_out_scores_at_one_example_per_class_are_said_to_rank_nothing(tmp_path, monkeypatch):
+    """A new user's 2-class, 1-shot ranking: knn and linear_cv 0.000 for every candidate, unsaid."""
+    from transferkit.ranking.rank import rank
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    src, tgt = _npz(tmp_path)
+    kw = {"source_epochs": 1, "reference": False, "by": "logme"}
+    said = rank(str(tgt), 1, [str(src)], scores=["logme", "knn", "linear_cv"], **kw)["warnings"]
+    assert any(w.startswith("knn and linear_cv hold each labelled example out") for w in said)
+    assert not any("hold each labelled example out" in w for w in rank(str(tgt), 2, [str(src)], scores=["logme", "knn"], **kw)["warnings"])

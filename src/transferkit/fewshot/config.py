@@ -74,7 +74,10 @@ class FewShotSection(Strict):
     def _k_sorted(cls, v: list[int]) -> list[int]:
         if not v:
             raise ValueError("k_shot must list at least one value")
-        return sorted(set(v))
+        repeated = sorted({k for k in v if v.count(k) > 1})
+        if repeated:  # as run's shots: a repeat is a typo more often than a wish
+            raise ValueError(f"k_shot must be distinct, {repeated} repeat(s)")
+        return sorted(v)
 
     @field_validator("methods", mode="before")
     @classmethod

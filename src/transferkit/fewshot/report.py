@@ -326,8 +326,11 @@ def class_lines(summary: dict, max_classes: int = 20) -> list[str]:
     """Accuracy per novel class at each K, methods down, classes across: which classes the
     overall accuracy hides (e.g. look-alike classes a source never taught apart)."""
     classes = summary["target"].get("classes") or []
-    if not classes or len(classes) > max_classes:
+    if not classes:
         return []
+    if len(classes) > max_classes:  # said, not silently dropped: it is where one odd class shows
+        return [f"Accuracy per novel class: not tabled for {len(classes)} classes (up to {max_classes} are); "
+                "summary.json holds it (`results[].per_class_accuracy`).", ""]
     out = []
     for k in summary["protocol"]["k_shot"]:
         rows = [r for r in summary["results"] if r["shots"] == k and r.get("per_class_accuracy")]

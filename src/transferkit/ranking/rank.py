@@ -478,6 +478,11 @@ def rank(
     ranked = rank_rows(rows, by)
     if "hscore" in names:
         warnings += [w for w in (hscore_floor_warning(d, labelled.y) for d in sorted({r["dim"] for r in ranked})) if w]
+    held_out = [n for n in ("knn", "linear_cv") if n in names]
+    if held_out and int(np.bincount(labelled.y).min()) == 1:  # one held out leaves its class without an example
+        warnings.append(f"{' and '.join(held_out)} hold each labelled example out, and a class with one example then "
+                        "has none left to be recognised by: with 1 per class they score 0 for every candidate and "
+                        "rank nothing; read logme, or rank with --shots 2 or more.")  # fmt: skip
     headed = [r for r in ranked if r.get("source_only") is not None and not r["reference"]]  # the head cut's rows
     warnings += [w for w in (head_at_chance_warning(r, labelled.y) for r in _one_row_each(headed)) if w]
     best = next((r for r in ranked if not r["reference"] and r[by] is not None), None)

@@ -41,7 +41,9 @@ def describe_recipe(recipe: dict, source_scale: bool = False, native: list | Non
     size = f"resized to {inner[0]}x{inner[1]}"
     if native is not None and len(native) == 3:
         nh, nw = native[1:]
-        size = f"kept at their {nh}x{nw}" if (nh, nw) == inner and not res else f"resized from {nh}x{nw} to {inner[0]}x{inner[1]}"
+        size = f"kept at their {nh}x{nw}" if (nh, nw) == inner else f"resized from {nh}x{nw} to {inner[0]}x{inner[1]}"
+        if (nh, nw) == inner and res:  # not "resized from 28x28 to 28x28 ..., passed through 16x16 first"
+            size, through = f"kept at their {nh}x{nw} after passing through {res[0]}x{res[1]}", ""
     if pad:
         fill = f" filled with their background, {recipe['background']:.2f} on 0..1," if recipe.get("background") else ""
         return (f"{scale}; images {size} inside a {pad}-pixel border{fill} "
