@@ -546,8 +546,12 @@ def test_classes_can_be_written_as_rank_and_brackets_write_them():
 
     cfg = validate({"source": {"data": "mnist5k", "classes": "0-4"}, "target": {"data": "optdigits", "classes": "5,7, 9"}})
     assert cfg.source.classes == [0, 1, 2, 3, 4] and cfg.target.classes == [5, 7, 9]
-    with pytest.raises(TransferkitError, match=r"field `source.classes`: classes: empty class range '4-0'"):
+    with pytest.raises(TransferkitError, match=r"field `source.classes`: classes: empty class range '4-0' \(got") as e:
         validate({"source": {"data": "mnist5k", "classes": "4-0"}, "target": {"data": "optdigits"}})
+    assert e.value.fix == "write low-high, e.g. 0-4."
+    with pytest.raises(TransferkitError, match=r"field `source.classes`: lists no class") as e:
+        validate({"source": {"data": "mnist5k", "classes": " , "}, "target": {"data": "optdigits"}})
+    assert "brackets" not in str(e.value) and "name[0-4]" not in e.value.fix
 
 
 def test_a_fine_tuning_that_diverged_is_kept_in_the_summary_and_report(tmp_path, image_npz, capsys):

@@ -128,7 +128,7 @@ def test_a_text_column_in_a_feature_csv_is_named_with_the_fix(tmp_path):
     (tmp_path / "ids.csv").write_text("series_id,a,label\nS-001,0.5,1\nS-002,0.7,0\nS-003,0.1,1\n")
     with pytest.raises(TransferkitError, match=r"column 'series_id' is not numeric") as e:  # an id, not texts
         load_domain(str(tmp_path / "ids.csv"))
-    assert e.value.fix.startswith("it names each row (no value repeats), as an id does: drop it from the training")
+    assert e.value.fix.startswith("it names each row (no value repeats), as an id does: name it with `id_column: series_id`")
     (tmp_path / "typo.csv").write_text("height,weight,label\n1.52,60.1,a\n1.73,72.4,b\n1.80,81.0kg,a\n1.65,55.3,b\n")
     with pytest.raises(TransferkitError, match=r"column 'weight' is not numeric \('81.0kg'") as e:
         load_domain(str(tmp_path / "typo.csv"))  # a number column with one typo: not called an id
@@ -294,5 +294,5 @@ def test_repeated_ids_and_an_unnamed_extra_column_are_said_in_predict(tmp_path):
         x, names = read_feature_csv(tmp_path / "p.csv", "label", ["a", "b"], None, "id")
     text = [str(w.message) for w in said]
     assert names == ["p1", "p1", "p2"] and x.tolist() == [[1, 2], [3, 4], [5, 6]]
-    assert any("the --id-column 'id' repeats values (1 row(s) share a name, e.g. 'p1')" in t for t in text)
+    assert any("the --id-column 'id' repeats values (2 rows share a name with another, e.g. 'p1')" in t for t in text)
     assert any("left out: column 1 (no name: a saved index?)" in t for t in text)

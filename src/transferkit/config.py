@@ -25,6 +25,8 @@ class DataConfig(Strict):
     classes: list[int | str] | None = Field(None, description="keep only these classes (a new task)")
     label_column: str = "label"
     text_column: str = Field("text", description="text column of a CSV/JSONL text data set")
+    id_column: str | None = Field(None, description="a CSV column that names the rows (an id): never read as a "
+                                  "feature; predict names its rows by it too")
     max_per_class: int | None = Field(None, ge=1, description="subsample large data sets")
     invert: bool = Field(False, description="images: read x as max - x (dark on light <-> light on dark); predict too")
     image_shape: list[int] | None = Field(
@@ -39,10 +41,12 @@ class DataConfig(Strict):
         if isinstance(v, str):
             from transferkit.data.builtin import parse_class_spec
 
+            if not v.replace(",", "").strip():
+                raise ValueError('lists no class; write e.g. "0-4", "cat,dog" or a list')
             try:
                 return parse_class_spec(v, "classes")
             except TransferkitError as e:
-                raise ValueError(f"{e.problem}; {e.fix}") from None
+                raise ValueError(f"{e.problem.rstrip('.')}; {e.fix}") from None
         return v
 
     @field_validator("image_shape")

@@ -20,6 +20,7 @@ from transferkit.data.files import (
     IMAGE_SUFFIXES,
     check_index_columns,
     csv_features,
+    csv_header,
     image_kind,
     image_layout,
     load_file,
@@ -200,7 +201,13 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
     ``id_column``: a column whose values name the rows (else their numbers from 0); never
     read as a feature.
     """
-    header, body = read_csv_rows(path, known=None if columns is None else {*columns, label_column, id_column} - {None})
+    header, body = read_csv_rows(path, known=None if columns is None else {*columns, label_column, id_column} - {None},
+                                 unique_names=columns is None)  # by name: repeats matter only among the model's columns
+    read = set(columns or ()) | {label_column, id_column}
+    twice = sorted({c for c in header if c in read and header.count(c) > 1})
+    if columns is not None and twice:
+        raise TransferkitError(f"{path}: column name(s) it reads used more than once in the header: {twice}.",
+                               "give every column its own name (or drop the copies).")  # fmt: skip
     li = header.index(label_column) if label_column in header else None
     ii = _id_index(path, header, id_column, columns)
     skip = {li, ii} - {None}
@@ -237,8 +244,9 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
         from collections import Counter
 
         twice = sorted(n for n, c in Counter(names).items() if c > 1)
-        warnings.warn(f"{path}: the --id-column {header[ii]!r} repeats values ({len(names) - len(set(names))} row(s) "
-                      f"share a name, e.g. {twice[0]!r}), so some predictions carry the "
+        shared = sum(c for c in Counter(names).values() if c > 1)
+        warnings.warn(f"{path}: the --id-column {header[ii]!r} repeats values ({shared} rows share a name with "
+                      f"another, e.g. {twice[0]!r}), so some predictions carry the "
                       "same name.", TransferkitWarning, stacklevel=3)  # fmt: skip
     return (order_columns(x, named, columns, str(path), "the model's") if columns else x), names
 
@@ -530,6 +538,9 @@ def predict(
     model = TransferModel.load(path)
     meta = json.loads(model_file(path, ".json").read_text())
     label_column, run_text_column = run_columns(run_dir)
+    run_id = _run_target(run_dir).get("id_column")  # the run's id column names a CSV's rows, when it has it
+    if id_column is None and run_id and Path(inputs).suffix.lower() in (".csv", ".tsv") and run_id in csv_header(Path(inputs)):
+        id_column = run_id
     whose = "the column --text-column names" if text_column else "the text column the model was trained with"
     text_column = text_column or run_text_column
     if meta["recipe"].get("kind") == "text":  # texts, tokenised by the pretrained source's tokenizer

@@ -180,4 +180,4 @@ def test_a_target_off_the_sources_whole_range_names_the_columns_that_take_it_the
     ids = x.copy()
     ids[:, 2] = rng.permutation(40) + 100000  # distinct whole numbers
     note = outside_range_note(Domain("t", ids, y, ["a", "b"], (0.0, 1e6), {"columns": ["area", "radius", "patient_no"]}), source)
-    assert "column 'patient_no' at" in note and "(every value a different whole number: an id? drop it if so)" in note
+    assert "column 'patient_no' at" in note and "(every value a different whole number: an id? an id is not a feature)" in note

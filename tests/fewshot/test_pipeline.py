@@ -123,6 +123,8 @@ def test_class_accuracy_sums_counts_over_seeds_by_class_id():
     many = {**summary, "target": {"classes": [str(i) for i in range(21)]}}
     assert class_lines(many)[0].startswith("Accuracy per novel class: not tabled for 21 classes (up to 20 are); "
                                            "summary.json holds it")  # too wide to read, and said so
+    none = {**many, "results": [{"method": "p", "shots": 1, "per_class_accuracy": None}]}
+    assert class_lines(none) == []  # nothing to point at
 
 
 def test_feature_methods_never_touch_the_model_after_caching():

@@ -232,8 +232,8 @@ def test_a_run_scored_on_its_own_training_examples_is_flagged(tmp_path, capsys):
     assert "are among those the run's model was fine-tuned on" in out
     assert "\nwarning: run: " in out  # the form `run` prints its warnings in (was 'WARNING:')
     assert "rank with another --seed" not in out  # no promise a seed cannot keep: a model tuned on much overlaps any
-    assert re.search(r"best source: run:finetune_k5_seed0 .*\(optimistic: its model was trained on [1-6] of the 6 "
-                     r"examples scored\)", out)  # fmt: skip
+    assert re.search(r"best source: run:finetune_k5_seed0 .*\(optimistic: [1-6] of the 6 examples scored are in the "
+                     r"data its model came from\)", out)  # fmt: skip
     import re
 
     assert re.match(r"run: [1-6] of the 6 labelled", json.loads((tmp_path / "a.json").read_text())["warnings"][0])
@@ -709,6 +709,9 @@ def test_the_random_weights_reference_does_not_depend_on_the_order_of_the_source
     monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
     src, tgt = _npz(tmp_path)
     xb, yb = make_images(30, seed=3, shift=60.0)  # a second source on another brightness: other statistics
+    small, _ = make_images(30, size=6, seed=4)
+    xb[:, 0] = 0.0
+    xb[:, 0, 3:9, 3:9] = small[:, 0]  # ... and its content small in a dark frame: another auto framing (a reviewer's case)
     np.savez(tmp_path / "bright.npz", x=xb[:, 0], y=yb, classes=np.array(CLASSES))
     kw = {"source_epochs": 1, "scores": ["logme", "knn"], "by": "logme"}
 
@@ -729,3 +732,23 @@ def test_held_out_scores_at_one_example_per_class_are_said_to_rank_nothing(tmp_p
     said = rank(str(tgt), 1, [str(src)], scores=["logme", "knn", "linear_cv"], **kw)["warnings"]
     assert any(w.startswith("knn and linear_cv hold each labelled example out") for w in said)
     assert not any("hold each labelled example out" in w for w in rank(str(tgt), 2, [str(src)], scores=["logme", "knn"], **kw)["warnings"])
+
+
+def test_the_reference_of_a_cnn1d_saved_with_one_statistic_for_all_sensors_is_built(tmp_path):
+    """rank crashed ('output with shape [1] doesn't match the broadcast shape [3, 1]') on a model
+    saved before per-sensor statistics, its reference on by default."""
+    from safetensors.torch import load_file, save_file
+
+    from transferkit.ranking.rank import rank
+
+    torch.manual_seed(0)
+    TransferModel.build("cnn1d", (1, 3, 50), CLASSES).save(tmp_path / "old", {"recipe": {"value_range": [-3, 3], "shape": [1, 3, 50], "pad": 0}})
+    w = load_file(str(tmp_path / "old.safetensors"))
+    w["input_mean"], w["input_std"] = torch.zeros(1), torch.ones(1)
+    save_file(w, str(tmp_path / "old.safetensors"))
+    y = np.repeat(np.arange(3), 10)
+    x = np.random.default_rng(0).normal(size=(30, 3, 50)).astype(np.float32) + y[:, None, None]
+    x[:, 2] = x[:, 2] * 1000 + 5000  # a sensor in other units: statistics per sensor, (3, 1)
+    np.savez(tmp_path / "t.npz", x=x, y=y, classes=np.array(CLASSES))
+    rows = rank(str(tmp_path / "t.npz"), 2, models=[str(tmp_path / "old")], scores=["logme"], by="logme")["candidates"]
+    assert any(r["reference"] for r in rows) and any(not r["reference"] for r in rows)

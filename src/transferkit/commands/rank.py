@@ -132,5 +132,6 @@ def best_line(result: dict) -> str:
         below = f" (not clearly above the random-weights reference: log Bayes factor {log_bf:.2f})"
     seen = (result.get("trained_on_scored") or {}).get(best["candidate"])
     if seen:
-        below += f" (optimistic: its model was trained on {seen} of the {result['labelled_examples']} examples scored)"
+        below += (f" (optimistic: {seen} of the {result['labelled_examples']} examples scored are in the data its model "
+                  "came from)")  # fmt: skip
     return f"best source: {best['candidate']} cut after block {best['cut']} of {best['blocks']}{below}"

@@ -9,8 +9,10 @@ from transferkit.data.text import TextDomain  # also registers the built-in text
 from transferkit.errors import TransferkitError
 
 
-def load_domain(spec: str, label_column: str = "label", text_column: str = "text") -> Domain | TextDomain:
-    """A built-in domain name (``mnist5k``, ``fashion-mnist[0-4]``) or a path to user data."""
+def load_domain(spec: str, label_column: str = "label", text_column: str = "text",
+                id_column: str | None = None) -> Domain | TextDomain:  # fmt: skip
+    """A built-in domain name (``mnist5k``, ``fashion-mnist[0-4]``) or a path to user data
+    (``id_column``: a CSV column of row names, never a feature)."""
     from pathlib import Path
 
     bracket = re.fullmatch(r"(?P<path>.+)\[(?P<spec>[^\]]*)\]", spec)
@@ -24,9 +26,12 @@ def load_domain(spec: str, label_column: str = "label", text_column: str = "text
     looks_like_name = "/" not in spec and "\\" not in spec and not Path(spec).suffix
     if is_builtin(spec) and Path(spec).exists():
         builtin_shadows(spec, Path(spec))
+    if (is_builtin(spec) or (looks_like_name and not Path(spec).exists())) and id_column is not None:
+        raise TransferkitError(f"id_column {id_column!r} names a CSV column, and {spec!r} is a built-in domain.",
+                               "leave id_column out.")  # fmt: skip
     if is_builtin(spec) or (looks_like_name and not Path(spec).exists()):
         return load_builtin(spec)  # unknown names get "unknown domain ..., use one of: ..."
-    return load_file(spec, label_column, text_column)
+    return load_file(spec, label_column, text_column, id_column)
 
 
 def builtin_shadows(name: str, path) -> None:

@@ -92,7 +92,7 @@ def column_note(
         col = x[:, j]
         ids = len(col) >= 10 and bool(np.all(col == np.round(col))) and len(np.unique(col)) == len(col)
         parts.append(f"column {name(j)} at {where} against {trained}{rows}"
-                     + (" (every value a different whole number: an id? drop it if so)" if ids else ""))  # fmt: skip
+                     + (" (every value a different whole number: an id? an id is not a feature)" if ids else ""))  # fmt: skip
     more = f" and {len(off) - 3} more column(s)" if len(off) > 3 else ""
     return (f"{len(off)} feature column(s) lie far outside the values {trained_on}: " + "; ".join(parts) + more
             + ". If they are in other units or scaled differently, bring them to that scale first.")  # fmt: skip

@@ -19,7 +19,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
                   ".pgm", ".ppm", ".pbm", ".pnm"}  # netpbm: how many digit and face data sets ship  # fmt: skip
 
 
-def load_file(path: str | Path, label_column: str = "label", text_column: str = "text") -> Domain:
+def load_file(path: str | Path, label_column: str = "label", text_column: str = "text",
+              id_column: str | None = None) -> Domain:  # fmt: skip
     """Load a user data set, choosing the reader from what ``path`` is."""
     p = Path(path)
     if not p.exists():
@@ -30,7 +31,12 @@ def load_file(path: str | Path, label_column: str = "label", text_column: str = 
     from transferkit.data.text import TEXT_SUFFIXES, has_text_column, load_text_file
 
     suffix = p.suffix.lower()  # DATA.CSV is a CSV
-    if suffix in TEXT_SUFFIXES or (suffix in (".csv", ".tsv") and has_text_column(p, text_column)):
+    texts = suffix in TEXT_SUFFIXES or (suffix in (".csv", ".tsv") and has_text_column(p, text_column))
+    if id_column is not None and (texts or suffix not in (".csv", ".tsv")):
+        raise TransferkitError(f"id_column {id_column!r} names a column of a CSV of numeric features, and {p.name} is "
+                               f"{'a text data set' if texts else 'not a CSV'} (its other columns are not read anyway).",
+                               "leave id_column out.")  # fmt: skip
+    if texts:
         return load_text_file(p, label_column, text_column)
     if suffix in (".csv", ".tsv") and text_column != "text":  # a column named for texts that is not there
         header = read_csv_rows(p)[0]
@@ -43,7 +49,7 @@ def load_file(path: str | Path, label_column: str = "label", text_column: str = 
     if suffix == ".npz":
         return load_npz(p)
     if suffix in (".csv", ".tsv"):
-        return load_csv(p, label_column)
+        return load_csv(p, label_column, id_column)
     raise TransferkitError(
         f"{p}: unsupported file type {p.suffix!r}.",
         "use a .npz, a .csv/.tsv or an image folder; texts: .txt (label<TAB>text), .jsonl or a .csv/.tsv with a text "
@@ -445,10 +451,12 @@ def csv_reader(path: Path):
     return csv.reader(io.StringIO(read_text(path), newline=""), delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
 
 
-def read_csv_rows(path: Path, known: set[str] | None = None) -> tuple[list[str], list[list[str]]]:
+def read_csv_rows(path: Path, known: set[str] | None = None,
+                  unique_names: bool = True) -> tuple[list[str], list[list[str]]]:  # fmt: skip
     """(header, rows) of a CSV (or .tsv) with a header line and at least one data row; blank
     lines are skipped. ``known``: column names the caller expects (a model's recorded
-    columns); a first row made of them is a header even when the names are numbers."""
+    columns); a first row made of them is a header even when the names are numbers.
+    ``unique_names``: refuse a name used twice (predict checks only the columns it reads)."""
     rows = [r for r in csv_reader(path) if r]
     if len(rows) < 2:
         raise TransferkitError(f"{path}: CSV has no data rows" + (" (only a header)." if rows else "."),
@@ -472,8 +480,9 @@ def read_csv_rows(path: Path, known: set[str] | None = None) -> tuple[list[str],
             "add a header row naming the columns (e.g. x0,x1,...,label); if the first row is a header of numeric "
             "names, give them non-numeric names (e.g. nm400) or save the inputs as a .npz.",
         )
-    twice = sorted({c for c in rows[0] if c.strip() and rows[0].count(c) > 1})
-    if twice:  # which of the two would a model's column be? predict matches columns by name
+    twice = sorted({c for c in rows[0] if c.strip() and rows[0].count(c) > 1}) if unique_names else []
+    values = len(rows[0]) > 1 and (_looks_like_data(rows[0][:-1]) or _looks_like_data(rows[0][1:]))
+    if twice and not values:  # which of the two would a model's column be? (a row of values: said as such later)
         raise TransferkitError(f"{path}: column name(s) used more than once in the header: {_listed(twice)}.",
                                "give every column its own name (or drop the copies).")  # fmt: skip
     bad = next((i for i, r in enumerate(rows[1:]) if len(r) != len(rows[0])), None)
@@ -572,8 +581,8 @@ def csv_features(
         if numeric:  # a number column with a typo ('81.0kg') is neither texts nor an id
             fix = "write a number there (or fix the value: a unit, a decimal comma?), or drop the row; the column is otherwise numeric."
         elif ids and training:
-            fix = ("it names each row (no value repeats), as an id does: drop it from the training file; `predict "
-                   f"--id-column {header[j]}` names predictions by such a column.")  # fmt: skip
+            fix = (f"it names each row (no value repeats), as an id does: name it with `id_column: {header[j]}` in "
+                   "the experiment file (never read as a feature; predict then names its rows by it), or drop it.")  # fmt: skip
         elif ids:  # predict: the option made for it
             fix = (f"it names each row (no value repeats), as an id does: give --id-column {header[j]} to name the "
                    "predictions by it (it is then never read as a feature), or drop it.")  # fmt: skip
@@ -582,7 +591,9 @@ def csv_features(
 
 
 _DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
-_NUMBER_AND_UNIT = re.compile(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s.,+-][^,]{0,11})")
+_WHOLE = re.compile(r"[-+]?\d+")
+# a number (no bare trailing dot: '0000.jpg' is a file name) and a unit starting with a letter, %, ° or µ ('12_R1': no)
+_NUMBER_AND_UNIT = re.compile(r"([-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z%°µ][^,]{0,11})")
 
 
 def _numbers_written_as(values: list[str]) -> tuple[str, str] | None:
@@ -591,7 +602,8 @@ def _numbers_written_as(values: list[str]) -> tuple[str, str] | None:
     cells = [v for v in values if v]
     if not cells:
         return None
-    if sum(bool(_DECIMAL_COMMA.fullmatch(v)) for v in cells) >= 0.9 * len(cells):
+    commas = sum(bool(_DECIMAL_COMMA.fullmatch(v)) for v in cells)  # whole numbers ('8') fit either way
+    if commas and commas + sum(bool(_WHOLE.fullmatch(v)) for v in cells) >= 0.9 * len(cells):
         return ("its numbers are written with a comma (a decimal comma, or a thousands separator)",
                 "write plain numbers, 609.1 (not 609,1) and 1234 (not 1,234): e.g. read the file with "
                 "pd.read_csv(path, decimal=',') or thousands=',', and save it again with to_csv.")
@@ -622,10 +634,15 @@ def order_columns(
         counts = f"; {len(columns)} columns against {len(wanted)}" if len(columns) != len(wanted) else ""
         twice = sorted({c for c in columns if columns.count(c) > 1})
         repeated = f", repeated {_listed(twice)}" if twice else ""
-        folded = {c.strip().lower() for c in missing} & {c.strip().lower() for c in extra}
+        folded = sorted({c.strip().lower() for c in missing} & {c.strip().lower() for c in extra})
         case = (f"; {len(folded)} differ only in upper/lower case or spaces, e.g. "
-                f"{next(c for c in extra if c.strip().lower() in folded)!r} for "
-                f"{next(c for c in missing if c.strip().lower() in folded)!r}" if folded else "")  # fmt: skip
+                f"{next(c for c in extra if c.strip().lower() == folded[0])!r} for "
+                f"{next(c for c in missing if c.strip().lower() == folded[0])!r}" if folded else "")  # fmt: skip
+        doubled = sorted({c for c in wanted if list(wanted).count(c) > 1})
+        if doubled:  # trained on a file that named a column twice (refused since): no file can match it
+            raise TransferkitError(f"{name}: {reference} feature columns name {_listed(doubled)} more than once, so "
+                                   "no file's columns can be matched to them by name.",
+                                   "retrain on data whose columns have one name each.")  # fmt: skip
         raise TransferkitError(
             f"{name}: its feature columns are not {reference} (missing {_listed(missing)}, extra {_listed(extra)}"
             f"{repeated}{counts}{case}).",
@@ -689,7 +706,8 @@ def check_index_columns(path: Path, header: list[str], body: list[list[str]], la
             what = "holds the row numbers" if _row_numbers(values) else "counts up by one from row to row, as an id does"
             warnings.warn(f"{path}: column {name!r} {what} ({values[0]}..{values[-1]}); as a feature "
                           "it tells the model where a row sits in the file (in a file sorted by class, its label). "
-                          "Delete it if it is an id or index.", TransferkitWarning, stacklevel=4)  # fmt: skip
+                          "Delete it if it is an id or index (or name it with `id_column:`).", TransferkitWarning,
+                          stacklevel=4)  # fmt: skip
 
 
 def small_uint8_note(x: np.ndarray, what: str, fix: str) -> str | None:
@@ -715,8 +733,14 @@ def _text_and_label_hint(header: list[str], body: list[list[str]], rows: int = 5
             f"e.g. text_column: {header[text]} (with a text encoder as the source)")
 
 
-def load_csv(path: Path, label_column: str) -> Domain:
+def load_csv(path: Path, label_column: str, id_column: str | None = None) -> Domain:
     header, body = read_csv_rows(path)
+    if id_column is not None and id_column not in header:
+        raise TransferkitError(f"{path}: no column {id_column!r}, the id_column (columns: {_names(header)}).",
+                               "name the column that holds the rows' ids, or leave id_column out.")  # fmt: skip
+    if id_column is not None and id_column == label_column:
+        raise TransferkitError(f"{path}: id_column and label_column are both {id_column!r}.",
+                               "the id column names rows; the label column holds their classes: give two columns.")  # fmt: skip
     if label_column not in header:
         if looks_like_prose(header, body):
             raise TransferkitError(f"{path}: no label column {label_column!r}, and its first row ({_cells(header)}) "
@@ -736,7 +760,8 @@ def load_csv(path: Path, label_column: str) -> Domain:
             + _text_and_label_hint(header, body) + ".",
         )
     li = header.index(label_column)
-    check_index_columns(path, header, body, li)
+    skip = {li} | ({header.index(id_column)} if id_column is not None else set())  # never features
+    check_index_columns(path, header, body, skip)
     raw_labels = [r[li].strip() for r in body]  # "Mix " is "Mix": not a class of its own
     empty = [i + 1 for i, v in enumerate(raw_labels) if not v.strip()]  # data rows, blank lines not counted
     if empty:
@@ -744,7 +769,7 @@ def load_csv(path: Path, label_column: str) -> Domain:
             f"{path}: {len(empty)} row(s) have no label in column {label_column!r} (data rows {empty[:5]}).",
             "fill in their labels or remove those rows.",
         )
-    x = csv_features(path, header, body, li)
+    x = csv_features(path, header, body, skip)
     try:
         numbers = np.asarray([float(v) for v in raw_labels])
     except ValueError:  # string labels: names, sorted
@@ -764,6 +789,6 @@ def load_csv(path: Path, label_column: str) -> Domain:
             )
         values, y = np.unique(numbers.astype(np.int64), return_inverse=True)
         classes, y, numbered = [str(v) for v in values], y.astype(np.int64), True
-    columns = [c for j, c in enumerate(header) if j != li]
+    columns = [c for j, c in enumerate(header) if j not in skip]
     return Domain(str(path), x, y, classes, value_range(x) if np.isfinite(x).all() else (0.0, 1.0),
                   {"columns": columns, RANGE_FROM_DATA: True, CLASSES_FROM_LABELS: numbered})  # fmt: skip

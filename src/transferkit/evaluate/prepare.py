@@ -49,7 +49,7 @@ class Prepared:
 
 
 def load_section(section: DataConfig, seed: int = 0) -> Domain:
-    domain = load_domain(section.data, section.label_column, section.text_column)
+    domain = load_domain(section.data, section.label_column, section.text_column, section.id_column)
     if getattr(section, "image_shape", None):
         domain = rows_as_images(domain, tuple(section.image_shape))
     if section.classes:

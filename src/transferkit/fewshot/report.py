@@ -326,9 +326,9 @@ def class_lines(summary: dict, max_classes: int = 20) -> list[str]:
     """Accuracy per novel class at each K, methods down, classes across: which classes the
     overall accuracy hides (e.g. look-alike classes a source never taught apart)."""
     classes = summary["target"].get("classes") or []
-    if not classes:
+    if not classes or (len(classes) > max_classes and not any(r.get("per_class_accuracy") for r in summary["results"])):
         return []
-    if len(classes) > max_classes:  # said, not silently dropped: it is where one odd class shows
+    if len(classes) > max_classes and any(r.get("per_class_accuracy") for r in summary["results"]):  # said, not dropped
         return [f"Accuracy per novel class: not tabled for {len(classes)} classes (up to {max_classes} are); "
                 "summary.json holds it (`results[].per_class_accuracy`).", ""]
     out = []

@@ -90,6 +90,26 @@ def source_candidate(
     return Candidate(spec if is_builtin(spec) else Path(spec).name, res.model.cpu()), domain
 
 
+def _reference_inputs(ref: TransferModel, arch: str, labelled: Domain, pool: Domain, pad) -> torch.Tensor:
+    """The labelled examples as the random-weights reference reads them, the same whatever the
+    order of the sources: a recipe of the target alone (no source's range or framing; ``pad``
+    auto: none), and ``ref``'s input statistics set from the target's pool (up to 2,000 of it,
+    spread over it), as a scratch model's are."""
+    import warnings as _warnings
+
+    from transferkit.train.source import input_stats
+
+    with _warnings.catch_warnings():  # the candidates' recipes have said what there is to say of the target
+        _warnings.simplefilter("ignore")
+        recipe = make_recipe(pool, tuple(ref.config["input_shape"]), 0 if pad == "auto" else pad, architecture=arch)
+    rows = np.unique(np.linspace(0, len(pool.x) - 1, min(2000, len(pool.x))).astype(int))
+    mean, std = input_stats(apply_recipe(pool.x[rows], recipe), arch)
+    device = ref.input_mean.device
+    ref.register_buffer("input_mean", mean.float().to(device))  # replaced, not copied into: an old cnn1d's are (1,)
+    ref.register_buffer("input_std", std.float().to(device))
+    return apply_recipe(labelled.x, recipe)
+
+
 def head_at_chance_warning(row: dict, y: np.ndarray) -> str | None:
     """A candidate whose class names are the target's but whose source head predicts the
     labelled examples at chance (within one binomial sd of the most frequent class's rate, and
@@ -464,11 +484,8 @@ def rank(
         first, x = entries[0]
         ref = random_reference(first.model, seed)
         arch = first.model.config.get("architecture", "auto")
-        if arch not in NOT_FROM_ARRAYS and x.is_floating_point():  # the target's own statistics, not the first
-            from transferkit.train.source import input_stats  # source's: the reference is the same whatever order
-
-            mean, std = input_stats(x.cpu(), arch)
-            ref.input_mean.copy_(mean.to(ref.input_mean)), ref.input_std.copy_(std.to(ref.input_std))
+        if arch not in NOT_FROM_ARRAYS and x.is_floating_point():  # the target as it is, with its own statistics
+            x = _reference_inputs(ref, arch, labelled, pool, pad)  # (not the first source's framing and scale)
         entries.append((Candidate(REFERENCE, ref, reference=True, source_head=first.source_head), x))
     y = torch.from_numpy(labelled.y)
     rows = []
