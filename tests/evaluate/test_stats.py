@@ -327,3 +327,20 @@ def test_the_seed_floor_never_narrows_an_interval():
     unfloored = _half_width(0.0, 5, _test_variance(per_example, paired=True), 4, 0.95)
     assert -1 < ci.low and ci.high < 1  # not clipped: the width is the computed one
     assert ci.high - ci.mean == pytest.approx(unfloored)  # the wider: here the one without the floor
+
+
+def test_a_rows_footprint_is_not_one_seeds_when_its_seeds_differ():
+    """A new user's bitfit k=5: seed 1 fell back to its probed head (164,328 bytes), and the row
+    gave seed 0's 215,360 bytes and 19,618 parameters as the method's."""
+    from types import SimpleNamespace as NS
+
+    from transferkit.report.summary import results_table
+
+    fp = {0: {"trainable_params": 19618, "total_params": 2300000, "checkpoint_bytes": 215360},
+          1: {"trainable_params": 1280, "total_params": 2300000, "checkpoint_bytes": 164328}}  # fmt: skip
+    result = _result({("scratch", 5): [0.8, 0.82], ("bitfit", 5): [0.9, 0.88]})
+    result.records = [NS(**{**vars(r), "footprint": fp[r.seed] if r.method == "bitfit" else fp[0]}) for r in result.records]
+    by = {r["method"]: r for r in results_table(result)}
+    assert by["bitfit"]["checkpoint_bytes"] == 215360 and by["bitfit"]["trainable_params"] == 19618  # the largest
+    assert by["bitfit"]["footprint_per_seed"]["1"]["checkpoint_bytes"] == 164328
+    assert by["scratch"]["checkpoint_bytes"] == 215360 and "footprint_per_seed" not in by["scratch"]  # seeds agree

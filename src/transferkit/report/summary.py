@@ -54,14 +54,14 @@ def results_table(result: ProtocolResult) -> list[dict]:
     """One row per (method, shots), in config order; gains are paired by seed with scratch."""
     acc: dict[tuple[str, int], dict[int, float]] = defaultdict(dict)
     secs: dict[tuple[str, int], list[float]] = defaultdict(list)
-    sizes: dict[tuple[str, int], list[dict]] = defaultdict(list)
+    sizes: dict[tuple[str, int], list[tuple[int, dict]]] = defaultdict(list)
     correct: dict[tuple[str, int], dict[int, np.ndarray]] = defaultdict(dict)
     for r in result.records:
         acc[(r.method, r.shots)][r.seed] = r.accuracy
         if getattr(r, "correct", None) is not None:
             correct[(r.method, r.shots)][r.seed] = r.correct.astype(np.float64)
         secs[(r.method, r.shots)].append(r.seconds)
-        sizes[(r.method, r.shots)].append(r.footprint)
+        sizes[(r.method, r.shots)].append((r.seed, r.footprint))
     step = 1.0 / max(1, len(result.data.split.test_idx))  # one test example: an accuracy's resolution
     target = getattr(result.data, "target", None)  # absent in hand-made results (tests)
     y_test = None if target is None else np.asarray(target.y)[result.data.split.test_idx]
@@ -83,7 +83,7 @@ def results_table(result: ProtocolResult) -> list[dict]:
                 "gain_vs_scratch": None, "gain_ci95": None,
                 "negative_transfer": None,  # not checked (no baseline to pair with); True/False once it is
                 "train_seconds_mean": sum(secs[(method, k)]) / len(secs[(method, k)]),
-                **{key: sizes[(method, k)][0].get(key) for key in ("trainable_params", "total_params", "checkpoint_bytes")},
+                **_footprint(sizes[(method, k)]),
                 "per_class_accuracy": per_class(_seed_mean(right, seeds), y_test, target.classes)
                 if have and y_test is not None else None,
                 # per seed, as accuracies: the mean over classes of each class's accuracy
@@ -105,6 +105,23 @@ def results_table(result: ProtocolResult) -> list[dict]:
                             "below_unadapted": is_negative_transfer(unadapted)})  # fmt: skip
             rows.append(row)
     return rows
+
+
+FOOTPRINT = ("trainable_params", "total_params", "checkpoint_bytes")
+
+
+def _footprint(per_seed: list[tuple[int, dict]]) -> dict:
+    """A row's parameter counts and checkpoint size: the value its seeds share; where they differ
+    (e.g. one seed's LoRA fell back to its probed head, a smaller checkpoint), the largest, and
+    every seed's under ``footprint_per_seed``, so no seed's model is described by another's."""
+    out: dict = {}
+    for key in FOOTPRINT:
+        values = [fp.get(key) for _, fp in per_seed]
+        known = [v for v in values if v is not None]
+        out[key] = values[0] if len(set(values)) <= 1 else (max(known) if known else None)
+    if any(len({fp.get(key) for _, fp in per_seed}) > 1 for key in FOOTPRINT):
+        out["footprint_per_seed"] = {str(seed): {key: fp.get(key) for key in FOOTPRINT} for seed, fp in sorted(per_seed)}
+    return out
 
 
 def _gain_over(acc: dict, correct: dict, mine: tuple, other: str, k: int, step: float):
