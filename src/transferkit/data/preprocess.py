@@ -79,7 +79,9 @@ def content_fraction(x01: np.ndarray, sample: int = 500) -> float:
     x = x01[:: max(1, len(x01) // sample)].mean(axis=1)  # (n, H, W)
     border = _border_pixels(x)
     background = np.median(border, axis=1)
-    noise = 1.4826 * np.median(np.abs(border - background[:, None]), axis=1)
+    dev = np.abs(border - background[:, None])
+    noise = 1.4826 * np.median(dev, axis=1)
+    noise = np.maximum(noise, _clipped_noise(border))
     bar = np.maximum(0.2, 5 * noise)[:, None, None]
     content = np.abs(x - background[:, None, None]) > bar
     fracs = []
@@ -91,6 +93,22 @@ def content_fraction(x01: np.ndarray, sample: int = 500) -> float:
         w = (cols[-1] - cols[0] + 1) / m.shape[1]
         fracs.append(max(h, w))
     return float(np.mean(fracs)) if fracs else 1.0
+
+
+def _clipped_noise(border: np.ndarray) -> np.ndarray:
+    """(n,) noise std of borders whose noise was clipped at the value range's end (uint8 noise on
+    a black background: about half its values become exactly 0, so the median absolute
+    deviation reads about 0 and noise counted as content; a new user's noisy MNIST was shrunk
+    into a 4-pixel border it did not need). For noise N(0, s) clipped at 0, the border's 75th
+    percentile is 0.6745 s (at 1, its 25th is 1 - 0.6745 s). Used where 30-80 % of the border
+    sits exactly on that end and the percentile is under the 0.2 bar (noise, not strokes
+    touching the border); else 0."""
+    out = np.zeros(len(border))
+    for i, b in enumerate(border):
+        for share, spread in (((b <= 0).mean(), np.quantile(b, 0.75)), ((b >= 1).mean(), 1 - np.quantile(b, 0.25))):
+            if 0.3 <= float(share) <= 0.8 and 0 < float(spread) < 0.2:
+                out[i] = max(out[i], float(spread) / 0.6745)
+    return out
 
 
 def auto_pad(source01: np.ndarray, target01: np.ndarray, size: tuple[int, int]) -> int:
