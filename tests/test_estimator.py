@@ -991,3 +991,30 @@ def test_a_model_fitted_on_images_of_both_polarities_does_not_call_either_invert
     assert not any("input images are" in str(w.message) for w in said)
     with pytest.warns(TransferkitWarning, match=r"X_unlabelled: 50 % of its images"):  # no labels: said as well
         TransferClassifier("adabn", source=src).fit(None, None, X_unlabelled=both)
+
+
+def test_a_methods_own_warning_points_at_the_users_line(monkeypatch):
+    """A LoRA fit's 'kept its probed head' note pointed at transferkit/estimator_text.py:44."""
+    from transferkit.methods.scratch import Scratch
+
+    real = Scratch.fit
+
+    def noisy(self, task):
+        warnings.warn("scratch: a note from inside the method.", TransferkitWarning, stacklevel=2)
+        return real(self, task)
+
+    monkeypatch.setattr(Scratch, "fit", noisy)
+    x, y = np.random.RandomState(0).rand(20, 3).astype(np.float32), np.arange(20) % 2
+    with pytest.warns(TransferkitWarning, match="a note from inside the method") as said:
+        TransferClassifier("scratch", method_params={"steps": 2}).fit(x, y)
+    assert [w.filename for w in said if "inside the method" in str(w.message)] == [__file__]
+
+
+def test_two_light_photos_among_twenty_are_not_called_a_mixed_polarity():
+    """A new user's 20 face photos (2 on a light background, 5 on a dark one) were told to
+    'bring them to one polarity first (invert the others)'."""
+    from transferkit.data.preprocess import mixed_polarity
+
+    assert not mixed_polarity(np.array([0.9] * 2 + [0.1] * 5 + [0.5] * 13))  # a tenth, but 2 photos
+    assert mixed_polarity(np.array([0.9] * 5 + [0.1] * 5 + [0.5] * 10))
+    assert not mixed_polarity(np.array([0.9] * 5 + [0.1] * 95))  # 5, but not a tenth

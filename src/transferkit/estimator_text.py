@@ -39,9 +39,14 @@ def seeded_fit(method, task: TransferTask) -> TransferModel:
     if rate:
         warnings.warn(rate, TransferkitWarning, stacklevel=user_stacklevel())
     gpus = range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []  # never start CUDA here
-    with torch.random.fork_rng(devices=gpus):
+    with torch.random.fork_rng(devices=gpus), warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
         torch.manual_seed(task.seed)
-        return method.fit(task)
+        model = method.fit(task)
+    level = user_stacklevel()
+    for w in said:  # a method's own notes (e.g. a LoRA run kept its probed head) at the user's line, not the method's
+        warnings.warn(w.message, w.category, stacklevel=level)
+    return model
 
 
 def read_texts(X, what: str, training: bool) -> list[str]:

@@ -256,3 +256,14 @@ def test_gradual_unfreezing_uses_discriminative_rates():
     assert not trained & {id(p) for b in model.shared.blocks[:6] for p in b.parameters()}
     lowered = discriminative_groups(model, 1e-3, 2.6, 0.0, shared_lr_mult=0.05)  # the head keeps lr
     assert [g["lr"] for g in lowered] == pytest.approx([1e-3, 5e-5 / 2.6**2, 5e-5 / 2.6, 5e-5])
+
+
+def test_an_image_encoder_refuses_inputs_smaller_than_its_last_map():
+    """A new user's MobileNetV2 at 1x1 ran: 'images resized from 25x25 to 1x1', 73 % and no word."""
+    from transferkit.models.pretrained import PretrainedShared
+
+    with pytest.raises(TransferkitError, match=r"would read 1x1-pixel images: trained at 224 pixels, it shrinks its "
+                                               r"input about 32 times") as e:  # fmt: skip
+        PretrainedShared((3, 1, 1), "mobilenet_v2_imagenet")
+    assert "at least 32" in e.value.fix
+    assert PretrainedShared((3, 32, 32), "mobilenet_v2_imagenet").eval()(torch.zeros(1, 3, 32, 32)).shape[0] == 1

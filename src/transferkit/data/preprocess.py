@@ -340,7 +340,7 @@ def background_of(domain: Domain, sample: int = 500) -> float:
 
 
 def mixed_polarity_note(domain: Domain, sample: int = 500) -> str | None:
-    """A note when a tenth or more of a domain's images are dark on light and a tenth or more
+    """A note when a tenth or more (and 5 or more) of a domain's images are dark on light and as many
     light on dark (each image's border median, on a sample spread over the domain): scans
     from two sources, say. The domain's overall median hides it, so :func:`polarity_note`
     cannot; a model then meets each kind of image with features learned for the other."""
@@ -353,11 +353,15 @@ def mixed_polarity_note(domain: Domain, sample: int = 500) -> str | None:
             "the other inverted; bring them to one polarity first (invert the others: x -> max - x).")  # fmt: skip
 
 
+MIN_MIXED = 5  # images of each polarity, at least, before a set is called mixed (2 of 20 photos say little)
+
+
 def mixed_polarity(borders: np.ndarray) -> bool:
-    """A tenth or more of the images (their border medians on 0..1) dark on light, and a tenth
-    or more light on dark."""
+    """A tenth or more of the images (their border medians on 0..1), and ``MIN_MIXED`` or more,
+    dark on light, and as many light on dark."""
     borders = np.asarray(borders)
-    return len(borders) > 0 and min(float((borders >= 0.8).mean()), float((borders <= 0.2).mean())) >= 0.1
+    light, dark = int((borders >= 0.8).sum()), int((borders <= 0.2).sum())
+    return len(borders) > 0 and min(light, dark) >= max(MIN_MIXED, 0.1 * len(borders))
 
 
 def polarity_reference(borders: np.ndarray) -> float | None:

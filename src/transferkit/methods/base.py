@@ -9,6 +9,7 @@ CLI lists it, the protocol runs it and ``tests/methods/test_contract.py`` checks
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -106,19 +107,25 @@ class Method:
 
         ``classes_differ``: how the class names differ (see :func:`class_difference`), for the message.
         """
+        for module in self.optional_imports:  # before any training: not after the methods listed before it ran
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                raise TransferkitError(f"method {self.name!r} needs the optional package {module!r}, which is not "
+                                       "installed.", f"pip install transferkit[{module}]") from None  # fmt: skip
         if shots < self.min_shots:
             raise TransferkitError(
                 f"method {self.name!r} needs at least {self.min_shots} labelled target example(s) per class, got shots={shots}.",
                 "raise `shots` or use a method that works without target labels.",
             )
+        if self.uses_source and not has_source:  # before the classes: with no source there are none to compare
+            raise TransferkitError(f"method {self.name!r} needs a source.", "add a `source:` section.")
         if self.needs_same_classes and not same_label_space:
             raise TransferkitError(
                 f"method {self.name!r} applies the source head directly, so source and target must have the same "
                 f"classes{f' ({classes_differ})' if classes_differ else ''}.",
                 "drop it from `methods`, or use source and target with the same class names.",
             )
-        if self.uses_source and not has_source:
-            raise TransferkitError(f"method {self.name!r} needs a source.", "add a `source:` section.")
 
     def fit(self, task: TransferTask) -> TransferModel:
         raise NotImplementedError

@@ -37,6 +37,9 @@ MOBILENET_V2_GROUPS = (0, 1, 2, 4, 7, 11, 14, 17, 18, 19)
 TEXT_CHUNK = 64  # texts per encoder call in large batches
 
 
+FINAL_MAP = 7  # an ImageNet CNN's last feature map at its training size (224 px -> 7 x 7: 32 times smaller)
+
+
 @lru_cache(maxsize=4)
 def _load_base(source: str, path: str | None):
     from transferkit.pretrained.registry import load_pretrained
@@ -71,6 +74,14 @@ class PretrainedShared(SharedLayers):
         self.spec = spec
         self.out_dim = int(spec.feature_dim)
         self.is_text = spec.modality == "text"
+        smallest = -(-spec.input_size[1] // FINAL_MAP) if not self.is_text and spec.input_size else 1
+        if not self.is_text and len(input_shape) == 3 and min(input_shape[1:]) < smallest:
+            raise TransferkitError(  # a new user's 1x1 input ran, and was reported as "resized from 25x25 to 1x1"
+                f"{source} would read {input_shape[1]}x{input_shape[2]}-pixel images: trained at "
+                f"{spec.input_size[1]} pixels, it shrinks its input about {spec.input_size[1] // FINAL_MAP} times, so "
+                f"under {smallest} pixels a side its last layers see less than a pixel.",
+                f"give model.input_shape (input_shape=) sides of at least {smallest}, e.g. 64 or 96, or leave it out.",
+            )
         if not self.is_text and len(input_shape) == 3 and spec.input_size and input_shape[0] != spec.input_size[0]:
             raise TransferkitError(
                 f"{source} takes {spec.input_size[0]}-channel images; the model input has {input_shape[0]}.",
