@@ -467,6 +467,9 @@ def test_on_an_imbalanced_split_balanced_accuracy_is_given_and_the_trivial_rule_
     assert trivial_baseline_lines(chance)[0].startswith("**`scratch` does not beat the most frequent class (86.8 %)")
     even = _imbalanced_summary({"ham": 700, "spam": 600})  # within 1.5 : 1: accuracy says enough
     assert imbalance_lines(even) == []
+    unlabelled = _imbalanced_summary({"ham": 1260, "spam": 191})
+    unlabelled["results"] = [{**r, "shots": 0} for r in unlabelled["results"]]  # k = 0: no labelled examples drawn
+    assert imbalance_lines(unlabelled)[0].startswith("**The test split is imbalanced** (ham: 1260, spam: 191): accuracy")
     assert trivial_baseline_lines(even)[0].startswith("**`scratch` does not beat the most frequent class (86.8 %)")
 
 

@@ -1018,3 +1018,11 @@ def test_two_light_photos_among_twenty_are_not_called_a_mixed_polarity():
     assert not mixed_polarity(np.array([0.9] * 2 + [0.1] * 5 + [0.5] * 13))  # a tenth, but 2 photos
     assert mixed_polarity(np.array([0.9] * 5 + [0.1] * 5 + [0.5] * 10))
     assert not mixed_polarity(np.array([0.9] * 5 + [0.1] * 95))  # 5, but not a tenth
+
+
+def test_score_after_a_fit_without_labels_names_the_sources_labels(data):
+    """After fit(None, None, X_unlabelled=...), score(X, y as strings) said 'fit was given numbers'."""
+    xs, ys, xt, _ = data
+    clf = TransferClassifier("adabn", source_epochs=1).pretrain(xs, ys).fit(None, None, X_unlabelled=xt)
+    with pytest.raises(TransferkitError, match=r"but the classes \(the source's, from pretrain\) are numbers"):
+        clf.score(xt, ys[: len(xt)].astype(str))

@@ -349,6 +349,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         elif hasattr(self, "auto_decision_"):
             del self.auto_decision_
         self.classes_ = labels  # predict returns these, the labels fit was given
+        self.fit_labelled_ = not no_labels  # (with none, the source's labels from pretrain)
         self.input_shape_ = tuple(int(v) for v in tgt.x.shape[1:])  # predict checks its inputs against it
         self.fit_colour_ = bool(in_colour(tgt.x)) if tgt.x.ndim == 4 else None  # by content: grey stored as RGB is grey
         if tgt.x.ndim == 2:
@@ -498,9 +499,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         given = np.asarray(as_array(y), dtype=object).reshape(-1)
         if len(given) and len(self.classes_) and _is_text(given[0]) != _is_text(self.classes_[0]):
             kinds = ("strings", "numbers") if _is_text(self.classes_[0]) else ("numbers", "strings")
-            raise TransferkitError(f"y holds {kinds[1]} ({plain(given[0])!r}, ...), but fit was given {kinds[0]} "
+            whose = "fit was given" if getattr(self, "fit_labelled_", True) else "the classes (the source's, from pretrain) are"
+            raise TransferkitError(f"y holds {kinds[1]} ({plain(given[0])!r}, ...), but {whose} {kinds[0]} "
                                    f"({plain(self.classes_[0])!r}, ...): no prediction could equal them.",
-                                   "give y the type fit's y had (e.g. y.astype(str), or y.astype(int)).")  # fmt: skip
+                                   "give y the type of the classes' labels (e.g. y.astype(str), or y.astype(int)).")  # fmt: skip
         known = {plain(c) for c in self.classes_}
         unknown = sorted({plain(v) for v in given} - known, key=str)
         if unknown:  # e.g. labels shifted by one: the score would silently count them all wrong

@@ -153,7 +153,7 @@ def test_npz_image_folder_and_csv(tmp_path):
 @pytest.mark.parametrize(
     "content, message",
     [
-        ({"x": np.zeros((3, 2))}, "missing array 'y'"),
+        ({"x": np.zeros((3, 2))}, r"missing array 'y'.*labels are needed even at shots: 0.*X_unlabelled=x"),
         ({"x": np.zeros((3, 2)), "y": np.array([0.0, 1.5, 0.0])}, "must be integers"),
         ({"x": np.zeros((3, 2, 2, 2, 2)), "y": np.array([0, 1, 0])}, "expected"),
         ({"x": np.array([[1.0, np.nan], [0, 0], [1, 1]]), "y": np.array([0, 1, 0])}, "NaN"),

@@ -344,3 +344,15 @@ def test_a_rows_footprint_is_not_one_seeds_when_its_seeds_differ():
     assert by["bitfit"]["checkpoint_bytes"] == 215360 and by["bitfit"]["trainable_params"] == 19618  # the largest
     assert by["bitfit"]["footprint_per_seed"]["1"]["checkpoint_bytes"] == 164328
     assert by["scratch"]["checkpoint_bytes"] == 215360 and "footprint_per_seed" not in by["scratch"]  # seeds agree
+
+
+def test_negative_transfer_at_k0_blames_the_adaptation_not_the_source():
+    """At k = 0 the baseline is the source model itself: 'the source hurts here: prefer the
+    baseline' told a new user to prefer the very source the flag was against."""
+    from transferkit.report.markdown import negative_transfer_lines
+
+    base = {"negative_transfer_checked": 1, "baseline": {"0": "source_only", "5": "scratch"}}
+    zero = " ".join(negative_transfer_lines({**base, "negative_transfer": ["im at k=0 (vs source_only)"]}))
+    assert "Adapting this way hurts here (the baseline at k = 0 is the source model as it is)" in zero
+    labelled = " ".join(negative_transfer_lines({**base, "negative_transfer": ["head at k=5"]}))
+    assert "Used this way, the source hurts here: prefer the baseline" in labelled

@@ -160,7 +160,12 @@ def read_npz(path: Path, keys: tuple[str, ...], save_as: str):
         raise TransferkitError(f"{path}: cannot read as .npz ({e}).", f"save it with {save_as}.") from None
     for key in keys:
         if key not in files:
-            raise TransferkitError(f"{path}: missing array {key!r} (found {sorted(files)}).", f"save with {save_as}.")
+            unlabelled = (" (labels are needed even at shots: 0, to score the methods on the test split; to adapt to "
+                          "unlabelled inputs without scoring, use the Python API: TransferClassifier(METHOD).pretrain("
+                          "X_source, y_source).fit(None, None, X_unlabelled=x), docs/domain_adaptation.md)"
+                          if key == "y" and "x" in files else "")  # fmt: skip
+            raise TransferkitError(f"{path}: missing array {key!r} (found {sorted(files)}).",
+                                   f"save with {save_as}{unlabelled}.")  # fmt: skip
     return data
 
 

@@ -488,7 +488,7 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
         if t.ndim < 2 or t[0].numel() != recipe.shape[0]:  # 1-D x would be read as N one-feature rows
             d = recipe.shape[0]
             raise TransferkitError(
-                f"inputs of shape {tuple(x.shape)} do not fit the model, which takes {d} features per example, "
+                f"examples of shape {tuple(x.shape[1:])} do not fit the model, which takes {d} features per example, "
                 f"shape (N, {d}).",
                 f"pass one row of {d} features per example (one example: x.reshape(1, -1)), the columns it was trained on"
                 + ("." if recipe.columns or t.ndim < 2 else
@@ -497,7 +497,7 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
         return t.reshape(len(t), -1)
     if t.ndim != 4:
         raise TransferkitError(
-            f"inputs of shape {tuple(x.shape)} are not images; the model expects {recipe.shape}.",
+            f"examples of shape {tuple(x.shape[1:])} are not images; the model expects {recipe.shape}.",
             "give images (a folder, or an .npz x of shape (N, H, W) or (N, C, H, W)) like those it was trained on"
             + _image_hint(tuple(x.shape)),
         )
@@ -514,7 +514,7 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
             elif int(np.prod(x.shape[1:])) == c * h * w:  # e.g. (N, C, 1, L) for a model of (1, C, L)
                 last = f" If each example holds the model's {c}x{h}x{w} values, reshape: x.reshape(len(x), {c}, {h}, {w})."
             raise TransferkitError(
-                f"inputs of shape {tuple(x.shape)} read as {t.shape[1]} channels of {t.shape[2]}x{t.shape[3]} pixels "
+                f"examples of shape {tuple(x.shape[1:])} read as {t.shape[1]} channels of {t.shape[2]}x{t.shape[3]} pixels "
                 f"cannot be mapped to the model's {c}.",
                 f"give {'grey or RGB' if c in (1, 3) else f'grey or {c}-channel'} images in (N, C, H, W) layout.{last}",
             )

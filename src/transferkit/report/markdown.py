@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from statistics import fmean as mean
 
 from transferkit.report.adaptation import adaptation_markdown
@@ -172,8 +173,10 @@ def imbalance_lines(summary: dict) -> list[str]:
     counts = summary["target"]["test_per_class"]
     present = sum(1 for n in counts.values() if n)
     mix = ", ".join(f"{c}: {n}" for c, n in sorted(counts.items(), key=lambda kv: -kv[1])[:6])
-    lines = [f"**The test split is imbalanced** ({mix}{', ...' if len(counts) > 6 else ''}), while the k labelled "
-             "examples are drawn equally from each class: accuracy weighs each class by its test count, so it mostly "
+    labelled = any(r["shots"] > 0 for r in rows)
+    drawn = (", while the k labelled examples are drawn equally from each class" if labelled else "")
+    lines = [f"**The test split is imbalanced** ({mix}{', ...' if len(counts) > 6 else ''}){drawn}: accuracy weighs "
+             "each class by its test count, so it mostly "
              "says how the large classes fare. Balanced accuracy (the mean of the per-class accuracies; always "
              f"predicting one class scores {100 / present:.1f} %) weighs them equally (mean over seeds, %):", "",
              "| method | k | accuracy | balanced accuracy |", "|---|---|---|---|"]  # fmt: skip
@@ -266,9 +269,12 @@ def negative_transfer_lines(summary: dict) -> list[str]:
                   "scratch on the same labelled examples; add `scratch` to `methods` for that comparison.", ""]  # fmt: skip
     checked = summary.get("negative_transfer_checked", 1)
     if summary["negative_transfer"]:
+        at_zero = all(re.search(r" at k=0( |$)", f) for f in summary["negative_transfer"])  # vs source_only there
+        why = ("Adapting this way hurts here (the baseline at k = 0 is the source model as it is): prefer "
+               "`source_only`, or a method not flagged" if at_zero else
+               "Used this way, the source hurts here: prefer the baseline, or a method not flagged")  # fmt: skip
         lines.append("**Negative transfer detected:** " + ", ".join(summary["negative_transfer"]) +
-                     ". Used this way, the source hurts here: prefer the baseline, or a method not flagged, for "
-                     "these settings.")  # fmt: skip
+                     f". {why}, for these settings.")  # fmt: skip
         if unlabelled_reference_flagged(summary):
             lines.append(SOURCE_ONLY_NOTE)
     elif not checked:
