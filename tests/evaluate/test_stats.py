@@ -356,3 +356,19 @@ def test_negative_transfer_at_k0_blames_the_adaptation_not_the_source():
     assert "Adapting this way hurts here (the baseline at k = 0 is the source model as it is)" in zero
     labelled = " ".join(negative_transfer_lines({**base, "negative_transfer": ["head at k=5"]}))
     assert "Used this way, the source hurts here: prefer the baseline" in labelled
+
+
+def test_a_row_whose_seeds_kept_their_probed_head_is_marked_in_the_table():
+    """A new user's lora and bitfit rows were really the linear probe on some seeds, said only in
+    a warning below the table."""
+    from types import SimpleNamespace as NS
+
+    from transferkit.report.summary import results_table
+    from transferkit.report.table import markdown_table
+
+    result = _result({("scratch", 5): [0.8, 0.82], ("lora", 5): [0.9, 0.88]})
+    result.records = [NS(**{**vars(r), "probe_kept": r.method == "lora" and r.seed == 1}) for r in result.records]
+    rows = results_table(result)
+    by = {r["method"]: r for r in rows}
+    assert by["lora"]["probe_kept_seeds"] == [1] and "probe_kept_seeds" not in by["scratch"]
+    assert "| lora (head kept: seed 1) | 5 |" in markdown_table(rows)

@@ -146,6 +146,7 @@ def test_training_after_the_probe_that_diverges_keeps_the_probed_model_and_says_
     source = task.source_model.shared.state_dict()
     kept = model.shared.state_dict()
     assert set(kept) == set(source) and all(torch.equal(source[k], kept[k]) for k in source)  # the probed model
+    assert model.config.get("probe_kept") is True  # the results table marks the row
     assert torch.isfinite(predict_proba(model, task.target.x_labelled)).all()
     if name == "finetune":  # the advice does not suggest the rate the user already set
         with pytest.warns(TransferkitWarning, match=r"Lower shared_lr_mult below its 0.01 or lr"):

@@ -62,4 +62,5 @@ class ProbeGuard:
             TransferkitWarning, stacklevel=3,
         )  # fmt: skip
         mark_frozen(self.probed)  # shared layers as in the source: on a pretrained one the checkpoint is the head
+        self.probed.config["probe_kept"] = True  # the results table marks the row: its model is a head's
         return self.probed.eval()

@@ -17,7 +17,8 @@ otherwise they are re-created for the target classes. Stage 2 starts at the prob
 on the labelled examples; if it ends above 1.5x that + 0.05 and above a quarter of chance's
 loss log C (or at NaN), its steps were too
 large for these shared layers (MobileNetV2 at the default rates went to chance): the
-probed model is kept, with a warning (summary.json ``method_warnings``, the report;
+probed model is kept, with a warning (summary.json ``method_warnings``, the report, whose
+results table marks the row "(head kept: seed S)";
 ``_probe_guard.py``, shared with ``l2sp``, ``lora`` and ``bitfit``).
 """
 

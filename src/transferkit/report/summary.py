@@ -55,6 +55,7 @@ def results_table(result: ProtocolResult) -> list[dict]:
     acc: dict[tuple[str, int], dict[int, float]] = defaultdict(dict)
     secs: dict[tuple[str, int], list[float]] = defaultdict(list)
     sizes: dict[tuple[str, int], list[tuple[int, dict]]] = defaultdict(list)
+    kept: dict[tuple[str, int], list[int]] = defaultdict(list)  # seeds whose probed head was kept
     correct: dict[tuple[str, int], dict[int, np.ndarray]] = defaultdict(dict)
     for r in result.records:
         acc[(r.method, r.shots)][r.seed] = r.accuracy
@@ -62,6 +63,8 @@ def results_table(result: ProtocolResult) -> list[dict]:
             correct[(r.method, r.shots)][r.seed] = r.correct.astype(np.float64)
         secs[(r.method, r.shots)].append(r.seconds)
         sizes[(r.method, r.shots)].append((r.seed, r.footprint))
+        if getattr(r, "probe_kept", False):
+            kept[(r.method, r.shots)].append(r.seed)
     step = 1.0 / max(1, len(result.data.split.test_idx))  # one test example: an accuracy's resolution
     target = getattr(result.data, "target", None)  # absent in hand-made results (tests)
     y_test = None if target is None else np.asarray(target.y)[result.data.split.test_idx]
@@ -84,6 +87,7 @@ def results_table(result: ProtocolResult) -> list[dict]:
                 "negative_transfer": None,  # not checked (no baseline to pair with); True/False once it is
                 "train_seconds_mean": sum(secs[(method, k)]) / len(secs[(method, k)]),
                 **_footprint(sizes[(method, k)]),
+                **({"probe_kept_seeds": sorted(kept[(method, k)])} if kept.get((method, k)) else {}),
                 "per_class_accuracy": per_class(_seed_mean(right, seeds), y_test, target.classes)
                 if have and y_test is not None else None,
                 # per seed, as accuracies: the mean over classes of each class's accuracy

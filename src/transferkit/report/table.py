@@ -27,9 +27,16 @@ def _gain(r: dict) -> str:
     return f"{100 * r['gain_vs_scratch']:+.1f} {_ci(r['gain_ci95'])}{flag}"
 
 
+def _method(r: dict) -> str:
+    """The method, marked where some seeds kept the probed head (their second stage diverged):
+    those seeds' models are a head's, whatever the row's name says."""
+    kept = r.get("probe_kept_seeds")
+    return f"{r['method']} (head kept: seed {', '.join(map(str, kept))})" if kept else r["method"]
+
+
 def rows_for(results: list[dict]) -> list[list[str]]:
     return [
-        [r["method"], str(r["shots"]), _pct(r["accuracy_mean"]), _ci(r["accuracy_ci95"]), _gain(r), str(len(r["seeds"]))]
+        [_method(r), str(r["shots"]), _pct(r["accuracy_mean"]), _ci(r["accuracy_ci95"]), _gain(r), str(len(r["seeds"]))]
         for r in results
     ]
 
