@@ -73,6 +73,8 @@ def test_the_chosen_l2_is_kept_with_the_model_and_near_uniform_probabilities_are
     with pytest.warns(TransferkitWarning, match=r"held-out probabilities worse than uniform guessing, confident where "
                       r"it is wrong \(held-out cross-entropy 1.71; guessing uniformly: ln 3 = 1.10\)"):
         record_l2(model, wrong, 3, 15)
+    with pytest.warns(TransferkitWarning, match=r"^head \(seed 2, 15 labelled examples\): the l2"):  # which fit, in a run
+        record_l2(model, wrong, 3, 15, seed=2)
     sharp = L2Choice(1e-4, 4, {1e-4: 0.75}, {1e-4: 0.97})
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -80,11 +80,11 @@ class Head(Method):
             )  # fmt: skip
         choice = task.extras.get("head_l2")
         if choice is not None and choice.l2 is not None:
-            record_l2(model, choice, len(task.classes), len(t.y_labelled))
+            record_l2(model, choice, len(task.classes), len(t.y_labelled), task.seed)
         return model.eval()
 
 
-def record_l2(model: TransferModel, choice, n_classes: int, n: int) -> None:
+def record_l2(model: TransferModel, choice, n_classes: int, n: int, seed: int | None = None) -> None:
     """The l2 the cross-validation chose, kept with the model (its JSON); a warning when its
     held-out cross-entropy is near or above uniform guessing's, ln C: it won on accuracy,
     which a handful of held-out examples decides, while its probabilities say little (near
@@ -99,7 +99,8 @@ def record_l2(model: TransferModel, choice, n_classes: int, n: int) -> None:
                      ("gives held-out probabilities worse than uniform guessing, confident where it is wrong",
                       "more labelled examples, or another source"))  # fmt: skip
         warnings.warn(
-            f"head: the l2 its cross-validation chose ({choice.l2:g}, held-out accuracy {100 * acc:.1f} % on {n} "
+            f"head{f' (seed {seed}, {n} labelled examples)' if seed is not None else ''}: the l2 its "
+            f"cross-validation chose ({choice.l2:g}, held-out accuracy {100 * acc:.1f} % on {n} "
             f"examples) {what} (held-out cross-entropy {loss:.2f}; guessing uniformly: ln {n_classes} = "
             f"{uniform:.2f}). Its predicted classes stand; do not read its probabilities as confidences ({fix}).",
             TransferkitWarning, stacklevel=user_stacklevel(),
