@@ -138,3 +138,24 @@ def test_a_pretrained_source_is_not_said_to_be_autos_choice():
     said = render_report({**summary, "shared": "pretrained", "shared_config": None}, {})
     assert "- **Shared layers**: `pretrained`\n" in said
     assert "(what `model.shared: auto` chose" in render_report({**summary, "shared": "cnn1d", "shared_config": "auto"}, {})
+
+
+def test_a_figure_title_is_not_hidden_behind_its_first_row_of_plots(tmp_path):
+    """A 20-way episode's title sat behind the first row of images."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from transferkit.report.plots import save_figure
+
+    fig, axes = plt.subplots(20, 8, figsize=(11, 29))
+    for ax in axes.ravel():
+        ax.set_title("→ A", fontsize=7)
+    title = fig.suptitle("20-way 1-shot episode", fontsize=9)
+    save_figure(fig, tmp_path / "e.png")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()  # (closed by save_figure: measure on a fresh canvas)
+    top_row = max(ax.title.get_window_extent(renderer).y1 for ax in axes[0])
+    assert title.get_window_extent(renderer).y0 > top_row  # above the first row's titles, not over them
