@@ -136,3 +136,16 @@ def test_a_run_says_when_target_classes_differ_from_the_sources_only_in_case(ima
     with warnings.catch_warnings():
         warnings.simplefilter("error", TransferkitWarning)
         prepare(load_config(None, raw=tiny_experiment(src, tgt)))
+
+
+def test_one_example_is_one_example_in_the_messages():
+    """A new user's error read '1 examples'."""
+    import numpy as np
+    import pytest
+
+    from transferkit.data.splits import draw_shots
+    from transferkit.errors import TransferkitError
+
+    y = np.array([0, 0, 0, 1])
+    with pytest.raises(TransferkitError, match=r"target class 'b' has 1 example in the training pool, fewer than shots=2"):
+        draw_shots(y, np.arange(4), 2, 0, ["a", "b"])

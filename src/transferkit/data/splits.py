@@ -82,13 +82,13 @@ def make_test_split(
         if n_test == 0:  # round(n f) >= 1 needs n f > 0.5 (Python rounds 0.5 to 0)
             least = math.floor(1000 * 0.5 / len(idx)) / 1000 + 0.001
             raise TransferkitError(
-                f"test_fraction={test_fraction} of class {name}'s {len(idx)} examples rounds to no test example.",
+                f"test_fraction={test_fraction} of class {name}'s {len(idx)} example{'s' if len(idx) != 1 else ''} rounds to no test example.",
                 f"use test_fraction {least:.3f} or more, or add examples of that class.",
             )
         if n_test == len(idx):  # round(n f) <= n - 1 needs n f < n - 0.5
             most = math.ceil(1000 * (len(idx) - 0.5) / len(idx)) / 1000 - 0.001
             raise TransferkitError(
-                f"test_fraction={test_fraction} of class {name}'s {len(idx)} examples leaves none for training.",
+                f"test_fraction={test_fraction} of class {name}'s {len(idx)} example{'s' if len(idx) != 1 else ''} leaves none for training.",
                 f"use test_fraction {most:.3f} or less, or add examples of that class.",
             )
         if groups is None:
@@ -100,7 +100,7 @@ def make_test_split(
             distinct = len(np.unique(groups[idx]))
             where = "test" if in_test.all() else "training"
             raise TransferkitError(
-                f"class {name}'s {len(idx)} examples hold {distinct} distinct input{'s' if distinct != 1 else ''}, "
+                f"class {name}'s {len(idx)} example{'s' if len(idx) != 1 else ''} hold {distinct} distinct input{'s' if distinct != 1 else ''}, "
                 f"which all go to the {where} side: copies never straddle the test split, and an input also "
                 "stored under another class goes where its copies there went.",
                 "remove the exact duplicates or add distinct examples of that class.",
@@ -193,7 +193,7 @@ def draw_shots(
         if len(idx) < k:
             name = classes[c] if classes else str(int(c))
             raise TransferkitError(
-                f"target class {name!r} has {len(idx)} examples in the training pool, fewer than shots={k}.",
+                f"target class {name!r} has {len(idx)} example{'s' if len(idx) != 1 else ''} in the training pool, fewer than shots={k}.",
                 "lower `shots`, lower `test_fraction`, or add examples of that class.",
             )
         labelled.append(rng.choice(idx, size=k, replace=False))

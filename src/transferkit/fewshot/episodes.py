@@ -162,7 +162,7 @@ def _no_support_copies(row: np.ndarray, k_shot: int, taken: set, members: np.nda
         name = repr(str(class_names[c])) if class_names is not None and 0 <= c < len(class_names) else str(c)
         distinct = len(np.unique(groups[members]))
         raise TransferkitError(
-            f"class {name} has {len(members)} examples but only {distinct} distinct inputs (the rest are exact copies), "
+            f"class {name} has {len(members)} example{'s' if len(members) != 1 else ''} but only {distinct} distinct inputs (the rest are exact copies), "
             f"too few to draw {len(row) - k_shot} queries that are none of an episode's support inputs.",
             "remove the duplicate inputs from that class, or lower n_query.",
         )
