@@ -30,8 +30,9 @@ class DataConfig(Strict):
     max_per_class: int | None = Field(None, ge=1, description="subsample large data sets")
     invert: bool = Field(False, description="images: read x as max - x (dark on light <-> light on dark); predict too")
     image_shape: list[int] | None = Field(
-        None, description="read each row of a table (N, D) as an image: [H, W] or [C, H, W], C*H*W = D, rows in "
-        "row-major order (pixel CSVs such as Kaggle's MNIST); predict reads its tables so too",
+        None, description="read each row of a table (N, D) as an image: [H, W], [C, H, W] or [H, W, C] (channels "
+        "last: a row's pixels each give their C values in turn), C*H*W = D, rows in row-major order (pixel CSVs such "
+        "as Kaggle's MNIST); predict reads its tables so too",
     )
 
     @field_validator("classes", mode="before")
@@ -52,8 +53,10 @@ class DataConfig(Strict):
     @field_validator("image_shape")
     @classmethod
     def _image_shape(cls, v: list[int] | None) -> list[int] | None:
-        if v is not None and (len(v) not in (2, 3) or any(s < 1 for s in v) or (len(v) == 3 and v[0] not in (1, 3, 4))):
-            raise ValueError("image_shape must be [H, W] or [C, H, W] with C = 1, 3 or 4 and every side >= 1")
+        channels = (1, 3, 4)
+        if v is not None and (len(v) not in (2, 3) or any(s < 1 for s in v)
+                              or (len(v) == 3 and v[0] not in channels and v[2] not in channels)):  # fmt: skip
+            raise ValueError("image_shape must be [H, W], [C, H, W] or [H, W, C] with C = 1, 3 or 4 and every side >= 1")
         return v
 
 

@@ -151,7 +151,9 @@ def _rows_as_images(x: np.ndarray, run: Path, size, inputs: str, warn) -> np.nda
     size is one image; else ``x`` as it is (refused later with the reshape to use)."""
     declared = _run_target(run).get("image_shape")
     if declared:
-        shape, whose = (tuple(declared) if len(declared) == 3 else (1, *declared)), "the run's image_shape"
+        from transferkit.evaluate.prepare import image_shape_chw
+
+        shape, whose = image_shape_chw(declared)[0], "the run's image_shape"
     elif size:
         h, w = size
         channels = next((c for c in (1, 3) if c * h * w == x.shape[1]), 1)
@@ -171,6 +173,10 @@ def _rows_as_images(x: np.ndarray, run: Path, size, inputs: str, warn) -> np.nda
         warn(f"{inputs}: each row of {x.shape[1]} values is read as a {shape[0]}x{shape[1]}x{shape[2]} image, the "
              "size of the run's target images, pixels in row-major order (as x.reshape(N, C, H, W)); give images or "
              "an .npz of shape (N, H, W) if the rows hold something else.")  # fmt: skip
+    if declared:
+        from transferkit.evaluate.prepare import reshape_rows
+
+        return reshape_rows(x, declared)
     return x.reshape(len(x), *shape)
 
 

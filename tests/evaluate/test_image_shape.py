@@ -30,13 +30,29 @@ def test_rows_become_the_images_they_were_flattened_from():
     grey = rows_as_images(d, (3, 4))
     assert grey.x.shape == (2, 1, 3, 4) and np.array_equal(grey.x[1, 0, 2], x[1, 8:12]) and "columns" not in grey.meta
     assert rows_as_images(d, (3, 2, 2)).x.shape == (2, 3, 2, 2)
-    with pytest.raises(TransferkitError, match=r"image_shape \[1, 5, 5\] holds 25 values but its rows have 12"):
+    with pytest.raises(TransferkitError, match=r"image_shape \[5, 5\] holds 25 values but its rows have 12"):
         rows_as_images(d, (5, 5))
     with pytest.raises(TransferkitError, match="holds images of shape"):
         rows_as_images(grey, (3, 4))
 
 
-@pytest.mark.parametrize("bad", [[28], [2, 28, 28], [0, 28], [1, 2, 3, 4]])
+def test_rows_of_colour_pixels_given_channel_by_channel_or_pixel_by_pixel():
+    """A colour pixel CSV is often flattened from (H, W, C) arrays: each pixel's R, G, B in turn."""
+    from transferkit.config import validate
+
+    rng = np.random.default_rng(0)
+    images = rng.random((2, 3, 6, 5)).astype(np.float32)  # (N, C, H, W)
+    last = images.transpose(0, 2, 3, 1).reshape(2, -1)  # rows flattened channels last
+    d = Domain("t", last, np.array([0, 1]), ["a", "b"], (0.0, 1.0))
+    assert np.array_equal(rows_as_images(d, (6, 5, 3)).x, images)
+    first = Domain("t", images.reshape(2, -1), np.array([0, 1]), ["a", "b"], (0.0, 1.0))
+    assert np.array_equal(rows_as_images(first, (3, 6, 5)).x, images)
+    assert rows_as_images(first, (3, 10, 3)).x.shape == (2, 3, 10, 3)  # both ends could be channels: channels first
+    cfg = validate({**tiny_experiment("s.npz", "t.npz"), "target": {"data": "t.npz", "image_shape": [32, 32, 3]}})
+    assert cfg.target.image_shape == [32, 32, 3]
+
+
+@pytest.mark.parametrize("bad", [[28], [2, 28, 28], [0, 28], [1, 2, 3, 4], [28, 28, 2]])
 def test_a_bad_image_shape_is_refused_when_the_file_is_read(bad):
     with pytest.raises(TransferkitError, match="image_shape must be"):
         load_config(None, raw={**tiny_experiment("s.npz", "t.npz"), "target": {"data": "t.npz", "image_shape": bad}})
@@ -90,3 +106,14 @@ def test_rank_reads_a_pixel_csv_target_with_image_shape(tmp_path, image_npz, cap
     assert json.loads((tmp_path / "r.json").read_text())["candidates"][0]["candidate"] == "source.npz"
     assert main([*args, "--image-shape", "12", "--out", str(tmp_path / "x.json")]) == 2
     assert "--image-shape 12 is not an image shape" in capsys.readouterr().err
+
+
+def test_predict_reads_a_runs_channels_last_rows_as_the_run_did(tmp_path):
+    import yaml
+
+    from transferkit.predict import _rows_as_images
+
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"target": {"image_shape": [6, 5, 3]}}))
+    images = np.random.default_rng(1).random((2, 3, 6, 5)).astype(np.float32)
+    rows = images.transpose(0, 2, 3, 1).reshape(2, -1)
+    assert np.array_equal(_rows_as_images(rows, tmp_path, None, "p.csv", print), images)

@@ -36,7 +36,7 @@ def add_parser(sub) -> None:
                         "experiment file)")
     r.add_argument("--target-max-per-class", type=int, help="subsample the target")
     r.add_argument("--image-shape", type=int, nargs="+", metavar="N",
-                   help="read each row of a table target as an image: H W or C H W (a pixel CSV), as image_shape:")
+                   help="read each row of a table target as an image: H W, C H W or H W C (a pixel CSV), as image_shape:")
     r.add_argument("--label-column", default="label", help="the label column of a CSV/TSV target, or key of a JSONL one (default: label)")
     r.add_argument("--source-label-column", default="label", metavar="NAME",
                    help="the label column of CSV/TSV --source files (default: label)")

@@ -73,22 +73,40 @@ def load_section(section: DataConfig, seed: int = 0) -> Domain:
     return domain
 
 
+def image_shape_chw(declared) -> tuple[tuple[int, int, int], bool]:
+    """((C, H, W), channels_last) of an ``image_shape``: [H, W] is grey; of three sides the one
+    that is 1, 3 or 4 where the other end is not names the channels ([3, 32, 32] channels first,
+    [32, 32, 3] channels last; both ends such, e.g. [3, 4, 3], reads channels first)."""
+    shape = tuple(int(v) for v in declared)
+    if len(shape) == 2:
+        return (1, *shape), False
+    last = shape[2] in (1, 3, 4) and shape[0] not in (1, 3, 4)
+    return ((shape[2], shape[0], shape[1]) if last else shape), last
+
+
+def reshape_rows(x: np.ndarray, declared) -> np.ndarray:
+    """(N, D) rows as (N, C, H, W) images by an ``image_shape`` (see :func:`image_shape_chw`)."""
+    (c, h, w), last = image_shape_chw(declared)
+    return x.reshape(len(x), h, w, c).transpose(0, 3, 1, 2).copy() if last else x.reshape(len(x), c, h, w)
+
+
 def rows_as_images(domain: Domain, shape: tuple[int, ...]) -> Domain:
-    """A table's rows (N, D) read as images (N, C, H, W) (``image_shape: [H, W]`` or ``[C, H, W]``),
-    each row in row-major order, channel by channel: what ``x.reshape(N, C, H, W)`` gives."""
+    """A table's rows (N, D) read as images (N, C, H, W) (``image_shape: [H, W]``, ``[C, H, W]``
+    or ``[H, W, C]``), each row in row-major order: channel by channel (``x.reshape(N, C, H, W)``)
+    or, channels last, pixel by pixel (``x.reshape(N, H, W, C)``, then channels first)."""
     if getattr(domain, "is_text", False) or domain.is_image:
         kind = "texts" if getattr(domain, "is_text", False) else f"images of shape {domain.input_shape}"
         raise TransferkitError(f"{domain.name} holds {kind}; `image_shape` reads the rows of a table as images.",
                                "remove `image_shape` from that section.")  # fmt: skip
-    shape = (1, *shape) if len(shape) == 2 else shape
+    declared, shape = shape, image_shape_chw(shape)[0]
     size = int(np.prod(shape))
     if domain.input_shape[0] != size:
         raise TransferkitError(
-            f"{domain.name}: image_shape {list(shape)} holds {size} values but its rows have {domain.input_shape[0]}.",
+            f"{domain.name}: image_shape {list(declared)} holds {size} values but its rows have {domain.input_shape[0]}.",
             "give the shape the rows were flattened from (a row of 784 grey pixels: [28, 28]).",
         )
     meta = {k: v for k, v in domain.meta.items() if k not in ("columns", "column_ranges")}  # pixels, not named features
-    return Domain(domain.name, domain.x.reshape(len(domain.x), *shape), domain.y, domain.classes, domain.value_range, meta)
+    return Domain(domain.name, reshape_rows(domain.x, declared), domain.y, domain.classes, domain.value_range, meta)
 
 
 def inverted(domain: Domain) -> Domain:

@@ -351,8 +351,8 @@ def rank(
         source_label_column: Of CSV ``sources``.
         classes: Keep only these target classes (names or positions), as ``classes:`` in an
             experiment file's target section.
-        image_shape: Read each row of a table target as an image of this shape, [H, W] or
-            [C, H, W] (a pixel CSV), as ``image_shape:`` in an experiment file.
+        image_shape: Read each row of a table target as an image of this shape, [H, W],
+            [C, H, W] or [H, W, C] (a pixel CSV), as ``image_shape:`` in an experiment file.
         input_size: Pretrained candidates read images of this many pixels a side, or this
             many tokens of each text, instead of their spec's (faster on a CPU; as
             ``model.input_shape`` in an experiment file). Other candidates keep their own.
