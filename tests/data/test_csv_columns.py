@@ -407,3 +407,19 @@ def test_an_id_column_named_in_the_experiment_is_never_a_feature(tmp_path, capsy
     rows = predict(tmp_path / "run", tmp_path / "t.csv")  # named by the run's id column, which is no feature
     ids = [ln.split(",")[0] for ln in (tmp_path / "t.csv").read_text().splitlines()[1:]]
     assert [r["input"] for r in rows] == ids
+
+
+def test_a_target_column_the_source_lacks_is_left_out_and_said(tmp_path):
+    """run refused a target with one column more than the source ('scanner'), where predict
+    leaves such columns out with a note."""
+    names = [f"f{i}" for i in range(3)]
+    (xs, ys), (xt, yt) = _clusters(seed=4, features=3, sizes=(60, 45))
+    _csv(tmp_path / "s.csv", xs, ys, names)
+    scanner = np.round(np.random.default_rng(0).uniform(100, 200, size=(len(yt), 1)), 1)  # another scale entirely
+    _csv(tmp_path / "t.csv", np.hstack([scanner, xt[:, ::-1]]), yt, ["scanner", *names[::-1]])
+    raw = tiny_experiment(str(tmp_path / "s.csv"), str(tmp_path / "t.csv"), seeds=1)
+    with pytest.warns(UserWarning, match=r"t.csv: column\(s\) the source lacks are left out: \['scanner'\]") as said:
+        data = prepare(validate(raw))
+    np.testing.assert_allclose(data.target.x, xt, rtol=1e-6)  # the source's columns, in its order
+    assert data.target.meta["columns"] == names and any("left out" in n for n in data.notes)
+    assert not any("far outside" in str(w.message) for w in said)  # the dropped column's range counts for nothing

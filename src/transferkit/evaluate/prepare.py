@@ -13,6 +13,7 @@ from transferkit.config import DataConfig, ExperimentConfig
 from transferkit.data import Domain, load_domain
 from transferkit.data.column_ranges import column_ranges, union_ranges
 from transferkit.data.files import order_columns, range_of_rows
+from transferkit.data.files import value_range as value_range_of
 from transferkit.data.preprocess import (
     Recipe,
     apply_recipe,
@@ -134,6 +135,17 @@ def match_source(source: Domain | None, target: Domain) -> Domain:
         return type(target)(target.name, target.texts, y, list(source.classes), dict(target.meta))
     x, classes, y, meta = target.x, target.classes, target.y, dict(target.meta)
     named_s, named_t = source.meta.get("columns"), target.meta.get("columns")
+    value_range = target.value_range
+    extra = [c for c in named_t or [] if c not in set(named_s or [])]
+    if named_s and extra and set(named_s) <= set(named_t) and len(set(named_t)) == len(named_t):
+        # columns the source lacks: no transferred layer reads them, so none is read (scratch neither:
+        # every method sees the same features), as predict leaves out columns its model does not read
+        warnings.warn(f"{target.name}: column(s) the source lacks are left out: {extra[:5]}"
+                      f"{' ...' if len(extra) > 5 else ''} (every method reads the source's columns).",
+                      TransferkitWarning, stacklevel=3)  # fmt: skip
+        keep = [j for j, c in enumerate(named_t) if c in set(named_s)]
+        x, named_t = x[:, keep], [named_t[j] for j in keep]
+        value_range = value_range_of(x) if np.isfinite(x).all() else value_range
     if named_s and named_t:
         x, meta["columns"] = order_columns(x, named_t, named_s, target.name), named_s
     if classes != source.classes and sorted(classes) == sorted(source.classes):
@@ -141,7 +153,7 @@ def match_source(source: Domain | None, target: Domain) -> Domain:
         classes = list(source.classes)
     if x is target.x and y is target.y:
         return target
-    return Domain(target.name, x, y, classes, target.value_range, meta)
+    return Domain(target.name, x, y, classes, value_range, meta)
 
 
 def check_two_classes(domain, role: str) -> None:
@@ -176,7 +188,9 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     for domain in (target, source):
         if getattr(domain, "is_text", False):
             domain.input_shape  # noqa: B018 -- raises: texts need a tokenizer, i.e. a pretrained text source
-    target = match_source(source, target)
+    with collected_warnings() as matching:  # e.g. target columns the source lacks, left out: kept for the report
+        target = match_source(source, target)
+    loading = [*loading, *matching]
     if cfg.model.input_shape:
         shape = tuple(cfg.model.input_shape)
     else:
