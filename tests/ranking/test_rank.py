@@ -752,3 +752,22 @@ def test_the_reference_of_a_cnn1d_saved_with_one_statistic_for_all_sensors_is_bu
     np.savez(tmp_path / "t.npz", x=x, y=y, classes=np.array(CLASSES))
     rows = rank(str(tmp_path / "t.npz"), 2, models=[str(tmp_path / "old")], scores=["logme"], by="logme")["candidates"]
     assert any(r["reference"] for r in rows) and any(not r["reference"] for r in rows)
+
+
+def test_a_csv_target_with_a_column_the_source_lacks_is_ranked_on_the_sources_columns(tmp_path, monkeypatch):
+    """As run now leaves such a column out, rank does (it refused it: 'extra ['scanner']')."""
+    import transferkit.ranking.rank as rank_module
+
+    rng = np.random.default_rng(2)
+    y = np.arange(30) % 3
+    rows = ["f0,f1,label"] + [f"{rng.uniform():.3f},{rng.uniform():.3f},{CLASSES[k]}" for k in y]
+    (tmp_path / "s.csv").write_text("\n".join(rows) + "\n")
+    rows = ["scanner,f1,f0,label"] + [f"{rng.uniform(100, 200):.1f},{rng.uniform():.3f},{rng.uniform():.3f},{CLASSES[k]}"
+                                      for k in y]  # fmt: skip
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    seen = {}
+    monkeypatch.setattr(rank_module, "score_candidates", lambda cands, x, *a: seen.update({cands[0].name: x}) or [])
+    monkeypatch.setattr(rank_module, "rank_rows", lambda rows, by: [])
+    rank_module.rank(str(tmp_path / "t.csv"), 2, [str(tmp_path / "s.csv")], source_epochs=1, reference=False,
+                     scores=["knn"], by="knn")  # fmt: skip
+    assert seen["s.csv"].shape[1] == 2  # f0, f1: no scanner

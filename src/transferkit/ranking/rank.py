@@ -427,9 +427,13 @@ def rank(
             named = labelled.meta.get("columns")
             if wanted and named and not labelled.is_image:
                 reference = "the model's" if stored is not None else "the source's"
-                x = order_columns(x, list(named), list(wanted), str(target), reference)
+                keep = list(range(len(named)))
+                if set(wanted) < set(named) and len(set(named)) == len(named):  # columns it lacks: left out, as run does
+                    keep = [j for j, c in enumerate(named) if c in set(wanted)]
+                kept = [named[j] for j in keep]
+                x = order_columns(x[:, keep], kept, list(wanted), str(target), reference)
                 # the pool too: make_recipe compares its columns' scale with the source's, by position
-                read = dataclasses.replace(pool, x=order_columns(pool.x, list(named), list(wanted), str(target), reference),
+                read = dataclasses.replace(pool, x=order_columns(pool.x[:, keep], kept, list(wanted), str(target), reference),
                                            meta={**pool.meta, "columns": list(wanted)})  # fmt: skip
             recipe: Recipe = make_recipe(read, tuple(cand.model.config["input_shape"]), p, source=src,
                                          architecture=cand.model.config.get("architecture", "auto"))
