@@ -9,6 +9,7 @@ import json
 import os
 import re
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -210,7 +211,7 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
     header, body = read_csv_rows(path, known=None if columns is None else {*columns, label_column, id_column} - {None},
                                  unique_names=columns is None)  # by name: repeats matter only among the model's columns
     read = set(columns or ()) | {label_column, id_column}
-    twice = sorted({c for c in header if c in read and header.count(c) > 1})
+    twice = sorted(c for c, n in Counter(header).items() if n > 1 and c in read)
     if columns is not None and twice:
         raise TransferkitError(f"{path}: column name(s) it reads used more than once in the header: {twice}.",
                                "give every column its own name (or drop the copies).")  # fmt: skip
@@ -247,8 +248,6 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
     named = [c for j, c in enumerate(header) if j not in skip]
     names = [r[ii] for r in body] if ii is not None else [str(i) for i in range(len(x))]
     if ii is not None and len(set(names)) < len(names):  # predictions named alike cannot be told apart
-        from collections import Counter
-
         twice = sorted(n for n, c in Counter(names).items() if c > 1)
         shared = sum(c for c in Counter(names).values() if c > 1)
         warnings.warn(f"{path}: the --id-column {header[ii]!r} repeats values ({shared} rows share a name with "

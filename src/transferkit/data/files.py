@@ -8,6 +8,7 @@ import math
 import os
 import re
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -300,8 +301,6 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
     so a file goes the way a training image of its size went. ``model_channels``: 1 for a grey
     model, which averages the colour away, so a mixed set's read as RGB goes unsaid.
     """
-    from collections import Counter
-
     from PIL import Image
 
     kinds = [image_kind(f) for f in files]
@@ -485,7 +484,7 @@ def read_csv_rows(path: Path, known: set[str] | None = None,
             "add a header row naming the columns (e.g. x0,x1,...,label); if the first row is a header of numeric "
             "names, give them non-numeric names (e.g. nm400) or save the inputs as a .npz.",
         )
-    twice = sorted({c for c in rows[0] if c.strip() and rows[0].count(c) > 1}) if unique_names else []
+    twice = sorted(c for c, n in Counter(rows[0]).items() if n > 1 and c.strip()) if unique_names else []
     values = len(rows[0]) > 1 and (_looks_like_data(rows[0][:-1]) or _looks_like_data(rows[0][1:]))
     if twice and not values:  # which of the two would a model's column be? (a row of values: said as such later)
         raise TransferkitError(f"{path}: column name(s) used more than once in the header: {_listed(twice)}.",
