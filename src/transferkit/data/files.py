@@ -655,6 +655,14 @@ def order_columns(
     return x[:, [columns.index(c) for c in wanted]]
 
 
+def columns_read(named: list[str], wanted: list[str]) -> list[int] | None:
+    """Positions of ``named``'s columns that ``wanted`` (a source's or model's columns) reads, when
+    ``named`` holds all of them and more, each once: the others are left out; None otherwise."""
+    if set(wanted) < set(named) and len(set(named)) == len(named):
+        return [j for j, c in enumerate(named) if c in set(wanted)]
+    return None
+
+
 def _row_numbers(values: list[str]) -> bool:
     """Whether ``values`` are 0..N-1 or 1..N in order: a saved row index."""
     if not values or values[0].strip() not in ("0", "1") or (len(values) > 1 and not _is_number(values[1])):

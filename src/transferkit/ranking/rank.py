@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from transferkit.config import DataConfig, SourceConfig
 from transferkit.data import Domain
-from transferkit.data.files import order_columns, range_of_rows
+from transferkit.data.files import columns_read, order_columns, range_of_rows
 from transferkit.data.overlap import count_test_in_source
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, polarity_note
 from transferkit.data.splits import draw_shots, split_target
@@ -427,9 +427,7 @@ def rank(
             named = labelled.meta.get("columns")
             if wanted and named and not labelled.is_image:
                 reference = "the model's" if stored is not None else "the source's"
-                keep = list(range(len(named)))
-                if set(wanted) < set(named) and len(set(named)) == len(named):  # columns it lacks: left out, as run does
-                    keep = [j for j, c in enumerate(named) if c in set(wanted)]
+                keep = columns_read(list(named), list(wanted)) or list(range(len(named)))  # others left out, as in run
                 kept = [named[j] for j in keep]
                 x = order_columns(x[:, keep], kept, list(wanted), str(target), reference)
                 # the pool too: make_recipe compares its columns' scale with the source's, by position
