@@ -350,3 +350,60 @@ def test_the_chosen_methods_warnings_are_said_as_autos(models, monkeypatch):
         warnings.simplefilter("always")
         get_method("auto", **QUICK).fit(make_task(models["useful"]))
     assert [str(w.message) for w in said] == ["auto (which trained finetune): finetune: said before failing"]
+
+
+def blobs(n_per_class: int, seed: int, flip: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, 10) vectors: two well-separated Gaussian classes (a small, easy table)."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat([0, 1], n_per_class)
+    x = rng.normal(0, 1, size=(len(y), 10)) + np.where(y[:, None] == 1, 3.0, -3.0) * (-1 if flip else 1)
+    return torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y)
+
+
+def table_task(flip: bool, shots: int = 2) -> TransferTask:
+    """A target both the input and the source features separate perfectly from 2 examples a class."""
+    xs, ys = blobs(150, seed=1)
+    src = pretrain_source(
+        xs, ys, ["no", "yes"], architecture="mlp", arch_kwargs={}, seed=0, identity={"blobs": 1}, use_cache=False,
+        settings={"epochs": 5, "batch_size": 32, "lr": 3e-3, "weight_decay": 0.0, "augment": False},
+    ).model  # fmt: skip
+    x, y = blobs(shots, seed=2, flip=flip)  # flip: the target's classes are the source's the other way round
+    xu, _ = blobs(4, seed=3, flip=flip)
+
+    def new_model() -> TransferModel:
+        return TransferModel.build("mlp", (10,), ["no", "yes"], src.input_mean, src.input_std)
+
+    task = TransferTask(TargetData(x, y, xu, 2), ["no", "yes"], 0, new_model, src, source_classes=["no", "yes"])
+    task.source_val_x, task.source_val_y = blobs(20, seed=4)  # the source's own held-out examples
+    return task
+
+
+def test_a_source_head_right_about_an_easy_target_decides_where_the_feature_checks_cannot():
+    """Both feature sets score 100 % leave-one-out on 4 examples (the sign test sees no
+    difference), but the source model, unchanged, classifies them: transfer, not scratch."""
+    task = table_task(flip=False)
+    d = decide(task, AutoParams(**QUICK, adaptation_method=None))
+    assert not all(c["passed"] for c in d["signals"]["checks"]), d["reason"]  # the frozen-feature checks fail ...
+    head = d["signals"]["source_head_check"]
+    assert head["passed"] and head["value"] == pytest.approx(2.0), head  # 4 of 4 against chance 0.5: z = 2
+    assert d["method"] == "finetune" and d["reason"].startswith("the source model, unchanged, classifies"), d["reason"]
+    # the same source on a target whose classes it has the wrong way round: its head is wrong, scratch
+    flipped = decide(table_task(flip=True), AutoParams(**QUICK, adaptation_method=None))
+    assert flipped["method"] == "scratch" and not flipped["signals"]["source_head_check"]["passed"], flipped["reason"]
+    assert "source head on the labelled target examples" in flipped["reason"]
+    # without the source's own validation split (step 0 not judged) the head alone does not decide
+    unjudged = table_task(flip=False)
+    unjudged.source_val_x = unjudged.source_val_y = None
+    assert decide(unjudged, AutoParams(**QUICK, adaptation_method=None))["method"] == "scratch"
+    # one example a class: the head's evidence does not override the one-shot rule (2 examples cannot reach z 1.64)
+    one = decide(table_task(flip=False, shots=1), AutoParams(**QUICK, adaptation_method=None))
+    assert one["signals"]["criterion"] == "logme_one_shot"
+
+
+def test_a_sign_test_against_the_source_features_is_not_overridden_by_its_head(monkeypatch):
+    import transferkit.ranking.evidence as evidence
+
+    real = evidence.paired_sign_test
+    monkeypatch.setattr(evidence, "paired_sign_test", lambda a, b: {**real(a, b), "z": -2.0})  # the features lose
+    d = decide(table_task(flip=False), AutoParams(**QUICK, adaptation_method=None))
+    assert d["signals"]["source_head_check"]["passed"] and d["method"] == "scratch", d["reason"]

@@ -22,7 +22,12 @@ blocks (c = 1..B), rho_c the same architecture's features with random weights (w
                         phi_c* against r*: z >= evidence_z (McNemar, Psychometrika 1947), AND
                         log Bayes factor n·C·(LogME(phi) - LogME(rho)) of the LogME-best
                         source and reference features >= evidence_log_bf (You et al., ICML
-                        2021; Kass & Raftery, JASA 1995: > 3 is "strong")
+                        2021; Kass & Raftery, JASA 1995: > 3 is "strong"); OR, same classes,
+                        the source model itself classifies the labelled examples above chance
+                        (binomial z >= evidence_z), it passed step 0 on its own validation split
+                        (not merely too small to judge) and the sign test is not against phi_c*
+                        (z > -evidence_z): on a small target that both feature sets separate,
+                        the checks above cannot see a difference that scratch still pays for
                 k = 1:  no held-out estimate exists; s = LogME, and the source is refused
                         only on strong evidence against it (log Bayes factor < one_shot_log_bf
                         < 0): at one shot a sound source's features nearly always beat none
@@ -165,12 +170,14 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         "features": {n: {"logme": r["logme"], "loo_accuracy": r["loo_accuracy"]} for n, r in reports.items()},
         "best_source": best_src, "best_reference": best_ref, "source_validation": sanity, "checks": checks,
     }  # fmt: skip
+    head = None
     if task.same_label_space:
         with torch.no_grad():
             pred = src.eval()(task.target.x_labelled).argmax(1)
         signals["source_only_agreement"] = float((pred == task.target.y_labelled).float().mean())
-    said = "; ".join(f"{c['name']} {c['value']:.2f} {'>=' if c['passed'] else '<'} {c['threshold']:.2f} ({c['detail']})"
-                     for c in checks)  # fmt: skip
+        head = source_head_check(signals["source_only_agreement"], task.target.y_labelled, p.evidence_z)
+        signals["source_head_check"] = head
+    said = "; ".join(_said(c) for c in checks)
     shift = domain_shift(task, sanity, signals.get("source_only_agreement"))
     signals["domain_shift"] = shift
     ada = p.adaptation_method
@@ -193,9 +200,18 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         no_shift = (f" (no adaptation: the source head scores {shift['source']:.2f} on its validation split and "
                     f"{shift['target']:.2f} on the labelled target examples, z {shift['z']:.1f} < shift_z "
                     f"{p.shift_z:.1f}, not a clear domain shift)")  # fmt: skip
-    if not all(c["passed"] for c in checks):
-        reason = (f"negative-transfer guard: the source's features do not clearly beat no-transfer features: {said}; "
-                  f"training from scratch{no_shift}")  # fmt: skip
+    # The source model itself, unchanged, right about the labelled target examples: direct
+    # evidence of transfer where the frozen-feature checks see none because both feature sets
+    # already separate those few examples (both 100 % leave-one-out), though scratch must still
+    # learn a network from them. Two lines of evidence, as above: the source model also clearly
+    # beat chance on its own validation split (step 0 judged it). Not when the sign test speaks
+    # against the source's features, nor at one shot, where the only check is one against it.
+    judged = sanity is not None and sanity["z"] >= p.source_z
+    head_decides = by_loo and judged and head is not None and head["passed"] and test["z"] > -p.evidence_z
+    if not all(c["passed"] for c in checks) and not head_decides:
+        head_said = f"; {_said(head)}" if head is not None else ""
+        reason = (f"negative-transfer guard: the source's features do not clearly beat no-transfer features: {said}"
+                  f"{head_said}; training from scratch{no_shift}")  # fmt: skip
         return _choice("scratch", {}, reason, signals, start, p)
     cut = int(best_src.split("@")[1])
     method = p.transfer_method if by_loo else p.one_shot_method
@@ -209,6 +225,9 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         where += f": blocks 1..{cut} frozen, the rest re-trained at {p.retrain_lr_mult}x the head's rate"
     # with one example per class only the LogME check runs, and it rules out clear harm only
     verdict = "the source's features beat the no-transfer reference" if by_loo else "no strong evidence against the source"
+    if not all(c["passed"] for c in checks):  # the source head decided
+        verdict = (f"the source model, unchanged, classifies the labelled target examples above chance ({_said(head)}), "
+                   "though the frozen-feature checks cannot tell its features from the no-transfer reference's")  # fmt: skip
     reason = f"{verdict}: {said}; {where}; {method}{no_shift}"
     return _choice(method, params, reason, signals, start, p, cut=cut)
 
@@ -243,6 +262,21 @@ def domain_shift(task: TransferTask, sanity: dict | None, agreement: float | Non
     pooled = (sanity["accuracy"] * n_s + agreement * n_t) / (n_s + n_t)
     se = float(np.sqrt(max(pooled * (1 - pooled), 1e-12) * (1 / n_s + 1 / n_t)))
     return {"source": sanity["accuracy"], "target": agreement, "z": (sanity["accuracy"] - agreement) / se}
+
+
+def source_head_check(agreement: float, y: torch.Tensor, evidence_z: float) -> dict:
+    """Binomial z of the source head's accuracy on the labelled target examples against chance.
+
+    Chance is the rate of always predicting their most frequent class (1/C for k per class)."""
+    n = len(y)
+    chance = float(torch.bincount(y).max()) / n
+    z = (agreement - chance) / np.sqrt(chance * (1 - chance) / n) if chance < 1 else 0.0
+    return _check("source head on the labelled target examples, binomial z vs chance", z, evidence_z,
+                  f"{agreement:.2f} vs chance {chance:.2f} on {n} examples")  # fmt: skip
+
+
+def _said(c: dict) -> str:
+    return f"{c['name']} {c['value']:.2f} {'>=' if c['passed'] else '<'} {c['threshold']:.2f} ({c['detail']})"
 
 
 def _check(name: str, value: float, threshold: float, detail: str) -> dict:
