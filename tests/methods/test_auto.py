@@ -228,6 +228,12 @@ def test_report_section_lists_each_decision():
     assert auto_section({"auto_decisions": []}) == []
     no_source = [{**decisions[0], "reason": "no source model: nothing to transfer", "checks": []}]
     assert "Negative-transfer guard" not in "\n".join(auto_section({"auto_decisions": no_source}))
+    head = {"name": "source head on the labelled target examples, binomial z vs chance", "value": 2.0,
+            "threshold": 1.64, "passed": True}  # fmt: skip
+    model.config["auto_decision"]["signals"]["source_head_check"] = head  # same classes: it decides too
+    with_head = auto_decisions(SimpleNamespace(records=records[:1]))[0]
+    assert with_head["checks"][-1] == head and "binomial z vs chance: 2.00 >= 1.64" in "\n".join(
+        auto_section({"auto_decisions": [with_head]}))
 
 
 @pytest.mark.slow

@@ -23,7 +23,10 @@ def auto_decisions(result) -> list[dict]:
             "shots": r.shots, "seed": r.seed, "method": decision["method"],
             "params": dict(decision["params"]),  # all of them: summary.json must rebuild the choice
             "cut": decision.get("cut"), "reason": decision["reason"], "criterion": signals.get("criterion"),
-            "checks": signals.get("checks", []), "decision_seconds": decision.get("seconds"),
+            # the source head's check also decides (same classes, docs/auto.md step 3): shown beside the others
+            "checks": [*signals.get("checks", []), *([signals["source_head_check"]] if signals.get("source_head_check")
+                                                     and signals.get("criterion") != "domain_shift" else [])],
+            "decision_seconds": decision.get("seconds"),
         })  # fmt: skip
     return out
 
