@@ -327,6 +327,8 @@ SPREADSHEET_MISTAKES = [  # (file, its text, the problem said, a phrase its fix 
      r"its cells are numbers followed by the unit 'mm2'", "strip 'mm2'", "text_column"),
     ("tabs.csv", "area\tlabel\n1.0\ta\n2.0\tb\n", r"tab-separated, and a \.csv is read as comma-separated",
      "name it tabs.tsv", None),
+    ("tabcomma.csv", "weight, kg\tlabel\n1.0\ta\n2.0\tb\n", r"tab-separated, and a \.csv is read as comma-separated",
+     "name it tabcomma.tsv", None),  # a comma inside a name: two comma-separated "columns", both with tabs
     ("twice.csv", "area,depth,area,label\n1,2,3,a\n4,5,6,b\n",
      r"column name\(s\) used more than once in the header: \['area'\]", "its own name", None),
     ("header.csv", "area,label\n", r"CSV has no data rows \(only a header\)", "add one row per example", None),

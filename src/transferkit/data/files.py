@@ -466,9 +466,14 @@ def read_csv_rows(path: Path, known: set[str] | None = None,
         raise TransferkitError(f"{path}: CSV has no data rows" + (" (only a header)." if rows else "."),
                                "add one row per example below the header." if rows else
                                "add a header and one row per example.")  # fmt: skip
-    if len(rows[0]) == 1 and "\t" in rows[0][0] and path.suffix.lower() != ".tsv":
+    def tabs(row: list[str]) -> int:
+        return sum(c.count("\t") for c in row)
+
+    # tabs between the names, as many as commas or more, and in every row alike: a TSV (a name may hold a comma)
+    alike = tabs(rows[0]) + 1 >= len(rows[0]) and all(tabs(r) == tabs(rows[0]) for r in rows[1:21])
+    if tabs(rows[0]) and (len(rows[0]) == 1 or alike) and path.suffix.lower() != ".tsv":
         raise TransferkitError(
-            f"{path}: the header is one column ({rows[0][0][:40]!r}): the file is tab-separated, and a "
+            f"{path}: the header has tabs between its names ({','.join(rows[0])[:40]!r}): the file is tab-separated, and a "
             f"{path.suffix or 'file without a suffix'} is read as comma-separated.",
             f"name it {path.stem}.tsv (read as tab-separated), or separate its columns with commas.",
         )
