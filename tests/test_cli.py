@@ -411,6 +411,24 @@ def test_target_values_far_off_the_sources_scale_reach_the_report(tmp_path, caps
     assert "lie far outside the values the source and the run's target hold" in capsys.readouterr().err
 
 
+def test_a_multichannel_series_is_read_on_the_sources_scale_and_said_so(tmp_path, capsys):
+    """Series (N, C, L) for the cnn1d took their own min..max: a spike, or a missing extreme, moved
+    every value against the source's (source_only 100 -> 75 % on the same generator's data)."""
+    rng = np.random.default_rng(0)
+    y = np.arange(40) % 2
+    x = rng.normal(0, 1, size=(40, 3, 32)).astype(np.float32) + y[:, None, None]
+    np.savez(tmp_path / "s.npz", x=x, y=y)
+    np.savez(tmp_path / "t.npz", x=50 * x + 300, y=y)  # the same sensors in other units
+    cfg = {"source": {"data": str(tmp_path / "s.npz"), "epochs": 1}, "target": {"data": str(tmp_path / "t.npz"), "shots": [2]},
+           "seeds": 1, "methods": [{"head": {"steps": 2}}]}  # fmt: skip
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run")]) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["shared"] == "cnn1d" and summary["target"]["recipe"]["value_range"] == summary["source"]["recipe"]["value_range"]
+    assert len(summary["target"]["warnings"]) == 1 and "series are read on the source's scale" in summary["target"]["warnings"][0]
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "values on the source's scale" in report and "series of 3 channels x 32 steps" in report
+
+
 def test_a_k0_baseline_below_the_most_frequent_class_is_said():
     from transferkit.report.markdown import trivial_baseline_lines
 

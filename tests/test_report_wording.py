@@ -25,6 +25,13 @@ def test_image_recipe_says_whether_the_images_were_resized():
     assert grown.startswith("values 0..16 scaled to 0..1; images resized from 8x8 to 20x20 inside a 4-pixel border")
 
 
+def test_series_recipe_says_sensors_and_steps_and_the_sources_scale():
+    """Series read by the cnn1d were called "images kept at their 3x128", on a range said as their own."""
+    text = describe_recipe(Recipe((-4.4, 4.3), (1, 3, 128)).to_dict(), source_scale=True, native=[1, 3, 128], series=True)
+    assert text == "values on the source's scale (-4.4..4.3 to 0..1); series of 3 channels x 128 steps"
+    assert describe_recipe(Recipe((0.0, 2.0), (1, 1, 50)).to_dict(), series=True).endswith("series of 1 channel x 50 steps")
+
+
 def test_the_report_says_the_targets_own_image_size(tmp_path, image_npz):
     from tests.conftest import tiny_experiment
     from transferkit.config import load_config

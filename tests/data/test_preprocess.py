@@ -134,6 +134,10 @@ def test_image_vs_vector_mismatch_is_an_error():
         make_recipe(series, (7,))
     assert "its 1x7 values are the model's 7 features: store x as x.reshape(len(x), -1), or the model's data (the " \
         "source) with x of shape (N, 1, 7)" in e.value.fix  # fmt: skip
+    last = Domain("s", np.zeros((2, 1, 7, 1), np.float32), np.array([0, 1]), ["a", "b"])  # (N, L, 1): 7 channels of 1
+    with pytest.raises(TransferkitError, match="same kind") as e:
+        make_recipe(last, (7,))
+    assert "x.reshape(len(x), -1)" in e.value.fix and "(N, 7, 1)" not in e.value.fix  # re-saving the source so: a dead end
     builtin = Domain("mnist5k", np.zeros((2, 1, 28, 28), np.float32), np.array([0, 1]), ["a", "b"])
     with pytest.raises(TransferkitError, match="same kind") as e:  # a new user's flattened source beside it
         make_recipe(builtin, (784,))
@@ -195,3 +199,40 @@ def test_a_target_off_the_sources_whole_range_names_the_columns_that_take_it_the
     ids[:, 2] = rng.permutation(40) + 100000  # distinct whole numbers
     note = outside_range_note(Domain("t", ids, y, ["a", "b"], (0.0, 1e6), {"columns": ["area", "radius", "patient_no"]}), source)
     assert "column 'patient_no' at" in note and "(every value a different whole number: an id? an id is not a feature)" in note
+
+
+def series(x: np.ndarray, name: str) -> Domain:
+    """(N, C, L) series as loaded: (N, 1, C, L), their own min..max as value range."""
+    x = x.astype(np.float32)[:, None]
+    return Domain(name, x, np.arange(len(x)) % 2, ["a", "b"], (float(x.min()), float(x.max())))
+
+
+def test_multichannel_series_take_the_sources_scale_for_the_cnn1d(recwarn):
+    """A target's own min and max moved its series against the source's (one spike: head 83 -> 32 %)."""
+    rng = np.random.default_rng(0)
+    src = series(rng.normal(0, 1, (20, 3, 64)), "src")
+    tgt_x = rng.normal(0, 1, (20, 3, 64))
+    spiked = tgt_x.copy()
+    spiked[0, 2, 5] = 60.0  # one spike in one sensor
+    plain, spike = series(tgt_x, "t"), series(spiked, "t")
+    for architecture in ("cnn1d", "auto"):  # auto builds the cnn1d for (3, 64)
+        a = make_recipe(plain, (1, 3, 64), "auto", source=src, architecture=architecture)
+        assert not [w for w in recwarn if "far outside" in str(w.message)]
+        with pytest.warns(UserWarning, match="far outside"):  # the spike itself is said
+            b = make_recipe(spike, (1, 3, 64), "auto", source=src, architecture=architecture)
+        assert a.value_range == b.value_range == src.value_range and a.pad == 0
+        assert np.allclose(apply_recipe(plain.x[1:], a).numpy(), apply_recipe(spike.x[1:], b).numpy())  # the others unmoved
+    far = series(tgt_x * 50 + 300, "far")  # other units: said, in a series' words
+    with pytest.warns(UserWarning, match=r"far outside the source's .*series are read on the source's scale \(the same "
+                      r"sensors share one scale\)"):  # fmt: skip
+        make_recipe(far, (1, 3, 64), 0, source=src, architecture="cnn1d")
+    picture = make_recipe(series(rng.normal(0, 1, (4, 16, 16)), "p"), (1, 16, 16), 0, source=src, architecture="cnn")
+    assert picture.value_range != src.value_range  # pictures keep their own range (0..255, 0..1, 0..16 ...)
+
+
+def test_a_multichannel_series_of_another_length_is_told_to_resample_even_with_few_sensors():
+    src = series(np.zeros((2, 3, 128)), "src")
+    with pytest.raises(TransferkitError, match="holds series of 100 steps and the model reads 128"):
+        make_recipe(series(np.zeros((2, 3, 100)), "t"), (1, 3, 128), 0, source=src, architecture="cnn1d")
+    with pytest.raises(TransferkitError, match="a different number of channels"):  # was: "images too small to scale up"
+        make_recipe(series(np.zeros((2, 2, 128)), "t"), (1, 3, 128), 0, source=src, architecture="cnn1d")

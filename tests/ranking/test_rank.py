@@ -771,3 +771,21 @@ def test_a_csv_target_with_a_column_the_source_lacks_is_ranked_on_the_sources_co
     rank_module.rank(str(tmp_path / "t.csv"), 2, [str(tmp_path / "s.csv")], source_epochs=1, reference=False,
                      scores=["knn"], by="knn")  # fmt: skip
     assert seen["s.csv"].shape[1] == 2  # f0, f1: no scanner
+
+
+def test_a_saved_cnn1d_reads_the_target_on_the_range_it_was_trained_on(tmp_path, monkeypatch):
+    """As for vectors: a series' own min and max would move it against the model's inputs."""
+    import transferkit.ranking.rank as rank_module
+    from transferkit.data.preprocess import Recipe, apply_recipe
+
+    TransferModel.build("cnn1d", (1, 3, 50), CLASSES).save(tmp_path / "m", {"recipe": {"value_range": [-3, 3], "shape": [1, 3, 50], "pad": 0}})
+    y = np.repeat(np.arange(3), 10)
+    x = np.random.default_rng(0).normal(size=(30, 3, 50)).astype(np.float32) + y[:, None, None]
+    np.savez(tmp_path / "t.npz", x=x, y=y, classes=np.array(CLASSES))
+    seen = {}
+    monkeypatch.setattr(rank_module, "score_candidates", lambda cands, x, *a: seen.update({cands[0].name: x}) or [])
+    monkeypatch.setattr(rank_module, "rank_rows", lambda rows, by: [])
+    rank_module.rank(str(tmp_path / "t.npz"), 2, models=[str(tmp_path / "m")], reference=False, scores=["knn"], by="knn")
+    (got,) = seen.values()
+    want = apply_recipe(x[:, None], Recipe((-3.0, 3.0), (1, 3, 50), 0))  # [-3, 3] -> 0..1, not its own min..max
+    assert any(torch.allclose(g, want[i]) for g in got for i in range(30))

@@ -154,7 +154,9 @@ def outside_range_note(domain: Domain, source: Domain) -> str | None:
                            fallback_span=hi - lo)  # fmt: skip
     if t_lo < lo - margin or t_hi > hi + margin:  # said with the columns that take it there, when known
         whole = (f"{domain.name}: its values span [{t_lo:.3g}, {t_hi:.3g}], far outside the source's [{lo:.3g}, "
-                 f"{hi:.3g}]{named}; feature vectors are read on the source's scale (the same columns share one scale).")
+                 f"{hi:.3g}]{named}; " + ("series are read on the source's scale (the same sensors share one scale)."
+                                          if domain.x.ndim == 4 else
+                                          "feature vectors are read on the source's scale (the same columns share one scale)."))
         return f"{whole} {note}" if note else (f"{whole} If the files use other units or were standardised "
                                               "differently, bring them to one scale first.")  # fmt: skip
     return f"{domain.name}: {note}" if note else None
@@ -251,6 +253,13 @@ def series_size_check(name: str, size: tuple[int, int], model_shape: tuple[int, 
         f"resample each series to {mw} steps first (e.g. with np.interp), over the same duration.")  # fmt: skip
 
 
+def reads_series(shape: tuple[int, ...], architecture: str = "auto") -> bool:
+    """Whether the shared layers for input ``shape`` (``auto``: what it builds) read series (the ``cnn1d``)."""
+    from transferkit.models.shared import auto_architecture
+
+    return (auto_architecture(tuple(shape)) if architecture == "auto" else architecture) == "cnn1d"
+
+
 def make_recipe(
     domain: Domain, shape: tuple[int, ...], pad: int | str = 0, source: Domain | None = None, architecture: str = "auto"
 ) -> Recipe:
@@ -267,8 +276,9 @@ def make_recipe(
             from transferkit.data.builtin import is_builtin
 
             other = f"the model's data (the source) with x of shape (N, {h}, {w})"  # a built-in cannot be re-saved
-            reshape = (f" (its {h}x{w} values are the model's {shape[0]} features: store "
-                       + (other if is_builtin(domain.name) else f"x as x.reshape(len(x), -1), or {other}") + ")")
+            # (N, L, 1) is no layout a model reads (L channels of 1 step): then only the reshape
+            fixes = [*([] if is_builtin(domain.name) else ["x as x.reshape(len(x), -1)"]), *([other] if h <= w else [])]
+            reshape = f" (its {h}x{w} values are the model's {shape[0]} features: store {', or '.join(fixes)})" if fixes else ""
         raise TransferkitError(
             f"{domain.name} holds {kind} but the model expects input {shape}.",
             f"use source and target of the same kind (both images or both vectors of equal length){reshape}.",
@@ -301,10 +311,10 @@ def make_recipe(
         raise TransferkitError(f"{domain.name} {turned[0]}", turned[1])
     side = min(domain.input_shape[-2:])
     scaled = tuple(domain.input_shape[-2:]) != tuple(shape[1:])  # at its own size, the shared layers say it
-    if scaled and side >= MIN_IMAGE_SIDE:
+    h, w = domain.input_shape[-2:]
+    if scaled and (side >= MIN_IMAGE_SIDE or h < w):  # (3 sensors, 100 steps) too: a series, said as one
         series_size_check(domain.name, tuple(domain.input_shape[-2:]), tuple(shape), architecture)
     if side < MIN_IMAGE_SIDE and scaled:  # (N, L, 1) sequences or 1x1 "images": nothing for a convolution to see
-        h, w = domain.input_shape[-2:]
         raise TransferkitError(
             f"{domain.name} holds images of {h}x{w} pixels, too small to scale up to the model's "
             f"{shape[1]}x{shape[2]} input (images need at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}).",
@@ -313,6 +323,12 @@ def make_recipe(
     note = colour_note(domain, shape)
     if note:
         warnings.warn(note, TransferkitWarning, stacklevel=2)
+    if source is not None and source is not domain and reads_series(shape, architecture):
+        # A multichannel series (N, C, L) for the cnn1d: the same sensors share the source's scale,
+        # as feature columns do; the target's own min and max (a spike, a missing extreme) would
+        # move its values against the source's.
+        _warn_outside_range(domain, source)
+        return Recipe(source.value_range, tuple(shape), 0)
     if pad == "auto":
         if source is None or source is domain:
             pad = 0

@@ -23,6 +23,7 @@ from transferkit.data.preprocess import (
     mixed_polarity_note,
     outside_range_note,
     polarity_note,
+    reads_series,
 )
 from transferkit.data.splits import TestSplit, case_twins_note, no_test_split, source_case_twins_note, split_target
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
@@ -210,6 +211,9 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     tgt_recipe = make_recipe(pool, shape, cfg.target.pad, source=source,
                              architecture=cfg.model.shared)  # warns of a target off the source's scale
     off = outside_range_note(pool, source) if source is not None and not getattr(pool, "is_image", True) else None
+    # a multichannel series read on the source's scale: the same note, for the report (predict warns again)
+    series_off = outside_range_note(pool, source) if source is not None and getattr(pool, "is_image", False) \
+        and reads_series(shape, cfg.model.shared) else None  # fmt: skip
     swapped = polarity_note(source, pool) if source is not None and not getattr(pool, "is_text", False) else None
     if swapped:
         warnings.warn(swapped, TransferkitWarning, stacklevel=2)
@@ -217,7 +221,8 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     twins = source_case_twins_note(source.classes, target.classes) if source is not None and test_split else None
     if twins:
         warnings.warn(twins, TransferkitWarning, stacklevel=2)
-    notes = list(dict.fromkeys([*loading, *splitting, *(n for n in (off, colour_note(target, shape), swapped, twins) if n)]))
+    notes = list(dict.fromkeys([*loading, *splitting, *(n for n in (off, series_off, colour_note(target, shape), swapped,
+                                                                     twins) if n)]))  # fmt: skip
     fit_ranges = None
     if off is not None:
         fit_ranges = {"fit_range": [float(v) for v in pool.value_range],

@@ -28,7 +28,7 @@ from transferkit.config import DataConfig, SourceConfig
 from transferkit.data import Domain
 from transferkit.data.files import columns_read, order_columns, range_of_rows
 from transferkit.data.overlap import count_test_in_source
-from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, polarity_note
+from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, polarity_note, reads_series
 from transferkit.data.splits import draw_shots, split_target
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
 from transferkit.models import TransferModel
@@ -433,9 +433,10 @@ def rank(
                 # the pool too: make_recipe compares its columns' scale with the source's, by position
                 read = dataclasses.replace(pool, x=order_columns(pool.x[:, keep], kept, list(wanted), str(target), reference),
                                            meta={**pool.meta, "columns": list(wanted)})  # fmt: skip
-            recipe: Recipe = make_recipe(read, tuple(cand.model.config["input_shape"]), p, source=src,
-                                         architecture=cand.model.config.get("architecture", "auto"))
-            if stored is not None and not labelled.is_image:  # vectors: the range the model was trained on
+            arch = cand.model.config.get("architecture", "auto")
+            recipe: Recipe = make_recipe(read, tuple(cand.model.config["input_shape"]), p, source=src, architecture=arch)
+            # vectors and series: the range the model was trained on (the source's)
+            if stored is not None and (not labelled.is_image or reads_series(tuple(cand.model.config["input_shape"]), arch)):
                 recipe = dataclasses.replace(recipe, value_range=stored.value_range)
         except TransferkitError as e:  # several candidates: say which one does not fit
             raise TransferkitError(f"candidate {cand.name}: {e.problem}", e.fix) from None

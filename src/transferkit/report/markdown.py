@@ -54,7 +54,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     lines += [
         f"- **Target**: `{tgt['data']}` — {tgt['examples']} examples, {len(tgt['classes'])} classes; "
         f"fixed test split of {tgt['test_examples']} examples (split seed {tgt['split_seed']}), "
-        f"pool of {tgt['pool_examples']}; inputs: {describe_recipe(tgt.get('recipe') or {}, source_scale=bool(src), native=tgt.get('input_shape'))}",
+        f"pool of {tgt['pool_examples']}; inputs: {describe_recipe(tgt.get('recipe') or {}, source_scale=bool(src), native=tgt.get('input_shape'), series=summary.get('shared') == 'cnn1d')}",
     ]
     lines += [f"  - **Warning:** {note}" for note in tgt.get("warnings") or []]
     if tgt.get("majority_rate") is not None:

@@ -7,7 +7,7 @@ def _num(v: float) -> str:
     return f"{v:g}"
 
 
-def describe_recipe(recipe: dict, source_scale: bool = False, native: list | None = None) -> str:
+def describe_recipe(recipe: dict, source_scale: bool = False, native: list | None = None, series: bool = False) -> str:
     """One phrase for a recipe dict (``Recipe.to_dict()`` or ``TextRecipe.to_dict()``).
 
     Examples: ``"values 0..16 scaled to 0..1; images resized to 20x20 inside a 4-pixel
@@ -15,7 +15,9 @@ def describe_recipe(recipe: dict, source_scale: bool = False, native: list | Non
     0..255 scaled to 0..1"``, ``"texts tokenised by `hf:...`'s tokenizer, cut to 128 tokens"``.
     ``source_scale``: vectors read on the source's range (a run with source data), said so:
     the range is not the target's own. ``native``: the images' own (C, H, W), when known: said
-    as "resized from 8x8", or "kept at their 6x100" when they are not resized.
+    as "resized from 8x8", or "kept at their 6x100" when they are not resized. ``series``: the
+    (C, H, W) inputs are series read by the ``cnn1d`` (H sensors x W steps, never resized), on
+    the source's range when ``source_scale``.
     """
     if recipe.get("kind") == "text":
         return f"texts tokenised by `{recipe['pretrained']}`'s tokenizer, cut to {recipe['max_length']} tokens"
@@ -33,6 +35,10 @@ def describe_recipe(recipe: dict, source_scale: bool = False, native: list | Non
             scale = f"values on the source's scale ({_num(lo)}..{_num(hi)} to 0..1)"
         return f"{shape[0]} features per example{named}; {scale}"
     c, h, w = shape
+    if series:
+        if source_scale:
+            scale = f"values on the source's scale ({_num(lo)}..{_num(hi)} to 0..1)"
+        return f"{scale}; series of {h} channel{'s' if h != 1 else ''} x {w} steps"
     pad = int(recipe.get("pad") or 0)
     channels = f"{c} channel{'s' if c != 1 else ''}"
     res = recipe.get("resolution")
