@@ -1020,6 +1020,18 @@ def test_two_light_photos_among_twenty_are_not_called_a_mixed_polarity():
     assert not mixed_polarity(np.array([0.9] * 5 + [0.1] * 95))  # 5, but not a tenth
 
 
+def test_inputs_of_the_other_polarity_are_judged_against_a_light_colour_sheet_too():
+    """Renderings on light colour sheets (border median 0.79) against MNIST-like inputs: the API's
+    fit said nothing under the 0.8 / 0.2 that once marked a side."""
+    from transferkit.data.preprocess import inputs_polarity_note
+
+    dark = np.array([0.0] * 5 + [0.9])
+    note = inputs_polarity_note(dark, 0.75, "X", [f"r{i}" for i in range(6)])
+    assert note.startswith("X: 5 of the 6 input images (r0, r1, r2, ...) are light on a dark background")
+    assert inputs_polarity_note(dark, 0.25, "X", None).startswith("X: 1 of the 6 input images are dark on a light")
+    assert inputs_polarity_note(dark, 0.5, "X") is None  # a mid-grey reference: no side to be inverted from
+
+
 def test_score_after_a_fit_without_labels_names_the_sources_labels(data):
     """After fit(None, None, X_unlabelled=...), score(X, y as strings) said 'fit was given numbers'."""
     xs, ys, xt, _ = data

@@ -375,11 +375,11 @@ def _labels_in_texts(texts: list[str], classes: list[str], where: str, on_warnin
         problem + ": drop the labels, or they sway the predictions.")
 
 
-def _polarity(t, recipe: Recipe, meta: dict, what: str, warn) -> None:
+def _polarity(t, recipe: Recipe, meta: dict, what: str, warn, names: list[str] | None = None) -> None:
     """Warns when inputs are of the other polarity than the run's target images (runs before
     session 16 recorded no background: nothing to compare)."""
     if meta.get("target_border") is not None:
-        note = inputs_polarity_note(border_medians(t, recipe.pad), meta["target_border"], what)
+        note = inputs_polarity_note(border_medians(t, recipe.pad), meta["target_border"], what, names)
         if note:
             warn(note)
 
@@ -580,7 +580,7 @@ def predict(
             note = blank_note(read, str(inputs), names if len(read) == 1 else None)
             if note:
                 warn(note)
-            _polarity(t, recipe, meta, str(inputs), warn)
+            _polarity(t, recipe, meta, str(inputs), warn, names)
             probs = predict_proba(model, t)
         else:
             width = recipe.shape[0] if len(recipe.shape) == 1 and not recipe.columns else None  # read by position
@@ -647,7 +647,7 @@ def predict(
                 note = blank_note([x], str(inputs), names) if x.ndim == 4 else None
                 if note:
                     warn(note)
-                _polarity(t, recipe, meta, str(inputs), warn)
+                _polarity(t, recipe, meta, str(inputs), warn, [str(n) for n in names])
             probs = predict_proba(model, t)
     conf, idx = probs.max(1)
     rows = [{"input": n, "class_index": int(i), "class_name": model.classes[int(i)], "probability": float(c)}

@@ -195,6 +195,18 @@ def test_ink_and_background_swapped_between_source_and_target_is_said(tmp_path):
         warnings.simplefilter("error", TransferkitWarning)
         same = prepare(load_config(None, raw=tiny_experiment(tmp_path / "same.npz", tmp_path / "light_on_dark.npz")))
     assert not any("swapped" in n for n in same.notes)
+    # light colour sheets (0.79 on 0..1, under the 0.8 that once marked "light") against a dark target
+    sheets = np.clip(0.79 * 255 - xs * 0.79, 0, 255).astype(np.uint8)
+    np.savez(tmp_path / "sheets.npz", x=sheets, y=ys)
+    with pytest.warns(TransferkitWarning, match=r"the source's images are dark on a light background \(0\.7\d .*ink "
+                                                r"and background are swapped"):  # fmt: skip
+        prepare(load_config(None, raw=tiny_experiment(tmp_path / "sheets.npz", tmp_path / "light_on_dark.npz")))
+    grey = np.clip(0.55 * 255 - xs * 0.5, 0, 255).astype(np.uint8)  # a mid-grey background: no side to swap from
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)
+        np.savez(tmp_path / "grey.npz", x=grey, y=ys)
+        mid = prepare(load_config(None, raw=tiny_experiment(tmp_path / "grey.npz", tmp_path / "light_on_dark.npz")))
+    assert not any("swapped" in n for n in mid.notes)
 
 
 def test_a_misspelt_field_is_named_with_the_valid_ones_closest_first(tmp_path):
