@@ -111,9 +111,15 @@ def test_the_console_says_what_a_flagged_source_only_means(capsys):
     base = {"results": [], "run_dir": "r", "wall_time_s": 1.0, "target": {}}
     print_summary({**base, "negative_transfer": ["source_only at k=10"]})
     out = capsys.readouterr().out
-    assert "NEGATIVE TRANSFER: source_only at k=10" in out and "source_only uses none of the labelled" in out
+    assert "NEGATIVE TRANSFER: source_only at k=10" in out and "source_only uses none of the k labelled" in out
     print_summary({**base, "negative_transfer": ["finetune at k=10"]})
     assert "source_only uses none" not in capsys.readouterr().out
+    # adabn never trains on the labels either: the caveat names it too (it named source_only only)
+    print_summary({**base, "negative_transfer": ["source_only at k=5", "adabn at k=5", "adabn at k=10", "head at k=5"]})
+    out = capsys.readouterr().out
+    assert "(source_only and adabn use none of the k labelled target examples" in out and "they say" in out
+    print_summary({**base, "negative_transfer": ["adabn at k=0"]})  # at k = 0 scratch has no labels either
+    assert "use none" not in capsys.readouterr().out
 
 
 def test_the_console_says_when_negative_transfer_was_not_checked(capsys):

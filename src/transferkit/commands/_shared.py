@@ -13,6 +13,7 @@ def print_summary(summary: dict) -> None:
         source_copies_warning,
         trivial_baseline_lines,
         unchecked_reason,
+        unlabelled_note,
         unlabelled_reference_flagged,
     )
     from transferkit.report.table import text_table
@@ -23,9 +24,8 @@ def print_summary(summary: dict) -> None:
         print(f"WARNING: {copies}")
     if summary["negative_transfer"]:
         print("NEGATIVE TRANSFER: " + ", ".join(summary["negative_transfer"]))
-        if unlabelled_reference_flagged(summary):
-            print("  (source_only uses none of the labelled target examples: below scratch, the labels are worth more "
-                  "than the source model as it is; it says nothing of methods that train on them)")  # fmt: skip
+        if unused := unlabelled_reference_flagged(summary):
+            print(f"  ({unlabelled_note(unused, code='')})")
     elif summary.get("negative_transfer_checked", 1) == 0 and summary["results"]:  # silence would read as all-clear
         print(f"negative transfer was not checked: {unchecked_reason(summary)}")
     if summary.get("below_source_only"):

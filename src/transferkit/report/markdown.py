@@ -10,9 +10,14 @@ from transferkit.report.auto import auto_section
 from transferkit.report.recipe import describe_recipe
 from transferkit.report.table import markdown_table
 
-SOURCE_ONLY_NOTE = ("`source_only` uses none of the k labelled target examples that scratch trains on: below "
-                    "scratch, it says that those labels are worth more than the source model as it is, not that "
-                    "methods which also use them (head, finetune, ...) lose by transferring.")
+
+def unlabelled_note(names: list[str], code: str = "`") -> str:
+    """Why a method that never trains on the labelled target examples may fall below scratch."""
+    said = " and ".join(f"{code}{n}{code}" for n in names)
+    return (f"{said} use{'s' if len(names) == 1 else ''} none of the k labelled target examples that scratch trains "
+            f"on: below scratch, {'it says' if len(names) == 1 else 'they say'} that those labels are worth more than "
+            "the source model as it is, not that methods which also use them (head, finetune, ...) lose by "
+            "transferring.")
 
 
 def source_copies_warning(summary: dict) -> str | None:
@@ -30,10 +35,17 @@ def source_copies_warning(summary: dict) -> str | None:
             "uses the source, and their gains over scratch, are optimistic")  # fmt: skip
 
 
-def unlabelled_reference_flagged(summary: dict) -> bool:
-    """source_only flagged at some k > 0, where scratch has labels it never sees."""
-    return any(f.startswith("source_only at k=") and not f.startswith("source_only at k=0")
-               for f in summary.get("negative_transfer") or [])  # fmt: skip
+def unlabelled_reference_flagged(summary: dict) -> list[str]:
+    """Methods that never train on the labelled target examples (source_only, adabn) flagged at
+    some k > 0, where scratch has labels they never see; in the order flagged."""
+    from transferkit.methods import METHODS
+
+    out: list[str] = []
+    for flag in summary.get("negative_transfer") or []:  # "adabn at k=5"
+        method, _, shots = flag.rpartition(" at k=")
+        if method in METHODS and not METHODS[method].uses_target_labels and shots != "0" and method not in out:
+            out.append(method)
+    return out
 
 
 def render_report(summary: dict, plots: dict[str, str]) -> str:
@@ -275,8 +287,8 @@ def negative_transfer_lines(summary: dict) -> list[str]:
                "Used this way, the source hurts here: prefer the baseline, or a method not flagged")  # fmt: skip
         lines.append("**Negative transfer detected:** " + ", ".join(summary["negative_transfer"]) +
                      f". {why}, for these settings.")  # fmt: skip
-        if unlabelled_reference_flagged(summary):
-            lines.append(SOURCE_ONLY_NOTE)
+        if unused := unlabelled_reference_flagged(summary):
+            lines.append(unlabelled_note(unused))
     elif not checked:
         return lines + [f"**Negative transfer was not checked:** {unchecked_reason(summary)}.", ""]
     else:
