@@ -239,10 +239,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         for w in noted:
             warnings.warn(w.message, w.category, stacklevel=user_stacklevel())
         # make_recipe warned if X is off the source's scale: later inputs on that scale are not warned of again
-        off = src is not None and not tgt.is_image and outside_range_note(tgt, src) is not None
+        off = src is not None and not tgt.is_image and outside_range_note(
+            tgt, src, per_column=self.recipe_.column_ranges is not None) is not None  # (a series' steps: whole range)
         self.fit_range_ = tuple(tgt.value_range) if off else None  # X's own range, which fit warned is off
         # ... and per column the union of the source's range and X's (a few rows of X alone say little)
-        self.fit_column_ranges_ = union_ranges(self.recipe_.column_ranges, column_ranges(tgt.x)) if off else None
+        self.fit_column_ranges_ = union_ranges(self.recipe_.column_ranges, column_ranges(tgt.x)) \
+            if off and self.recipe_.column_ranges is not None else None  # fmt: skip
         x = apply_recipe(tgt.x[:1], self.recipe_)[:0] if no_labels else apply_recipe(tgt.x, self.recipe_)
         xu = x[:0]
         whose = "the source's (from pretrain)" if source is not None and source.feature_names else "X's"

@@ -627,7 +627,8 @@ def predict(
             checked, reference = recipe, _scale_reference(Path(run_dir))
             if meta.get("fit_range"):  # the run's target was off the source's scale, and its models trained on it
                 checked = dataclasses.replace(recipe, value_range=tuple(meta["fit_range"]),
-                                              column_ranges=tuple(tuple(r) for r in meta["fit_column_ranges"]))  # fmt: skip
+                                              column_ranges=tuple(tuple(r) for r in meta["fit_column_ranges"])
+                                              if meta.get("fit_column_ranges") else None)  # (series: none)  # fmt: skip
                 reference = "the source and the run's target hold"
             note = (small_uint8_note(x, f"{inputs}: x", "save x as float32") if eight_bit  # uint8: known scale
                     else scale_warning(x, checked, reference))  # fmt: skip

@@ -236,3 +236,21 @@ def test_a_multichannel_series_of_another_length_is_told_to_resample_even_with_f
         make_recipe(series(np.zeros((2, 3, 100)), "t"), (1, 3, 128), 0, source=src, architecture="cnn1d")
     with pytest.raises(TransferkitError, match="a different number of channels"):  # was: "images too small to scale up"
         make_recipe(series(np.zeros((2, 2, 128)), "t"), (1, 3, 128), 0, source=src, architecture="cnn1d")
+
+
+def test_a_univariate_series_for_the_cnn1d_is_not_judged_step_by_step(recwarn):
+    """z-normalised series whose bumps sit at other times were told '49 feature column(s) lie far
+    outside ... other units'; the cnn1d reads a pattern wherever it occurs."""
+    t = np.arange(64)
+    bump = lambda at: np.exp(-0.5 * ((t - at) / 3.0) ** 2)  # noqa: E731
+    src = Domain("src", np.stack([bump(a) for a in np.linspace(5, 25, 20)]).astype(np.float32), np.arange(20) % 2,
+                 ["a", "b"], (0.0, 1.0))  # fmt: skip
+    tgt = Domain("tgt", np.stack([bump(a) for a in np.linspace(35, 60, 20)]).astype(np.float32), np.arange(20) % 2,
+                 ["a", "b"], (0.0, 1.0))  # fmt: skip
+    series = make_recipe(tgt, (64,), source=src, architecture="cnn1d")
+    assert series.column_ranges is None and not [w for w in recwarn if "outside" in str(w.message)]
+    with pytest.warns(UserWarning, match="feature column"):  # for the mlp each step is a feature: said per column
+        assert make_recipe(tgt, (64,), source=src, architecture="mlp").column_ranges is not None
+    far = Domain("far", tgt.x * 50 + 300, tgt.y, ["a", "b"], (300.0, 350.0))
+    with pytest.warns(UserWarning, match=r"its values span \[300, 350\], far outside"):  # the whole range still is
+        make_recipe(far, (64,), source=src, architecture="cnn1d")

@@ -139,16 +139,17 @@ def _image_hint(shape: tuple[int, ...]) -> str:
     return "."
 
 
-def outside_range_note(domain: Domain, source: Domain) -> str | None:
+def outside_range_note(domain: Domain, source: Domain, per_column: bool = True) -> str | None:
     """Vectors take the source's scale; a note when the target's values lie far outside it
-    (beyond half the source's span on either side): likely other units, not a domain shift."""
+    (beyond half the source's span on either side): likely other units, not a domain shift.
+    ``per_column``: also column by column (not for a series' steps)."""
     lo, hi = (float(v) for v in source.value_range)
     t_lo, t_hi = float(domain.x.min()), float(domain.x.max())
     margin = 0.5 * (hi - lo)
     # named, unless it is the API's "source": `rank` checks one target against several sources
     named = "" if source.name == "source" else f" ({Path(source.name).name})"
     note = None
-    if domain.x.ndim == 2 and source.x.ndim == 2 and domain.x.shape[1] == source.x.shape[1]:  # one column's units
+    if per_column and domain.x.ndim == 2 and source.x.ndim == 2 and domain.x.shape[1] == source.x.shape[1]:  # one column's units
         names = domain.meta.get("columns") or source.meta.get("columns")
         note = column_note(domain.x, column_ranges(source.x), names, f"the source{named} holds for them",
                            fallback_span=hi - lo)  # fmt: skip
@@ -162,8 +163,8 @@ def outside_range_note(domain: Domain, source: Domain) -> str | None:
     return f"{domain.name}: {note}" if note else None
 
 
-def _warn_outside_range(domain: Domain, source: Domain) -> None:
-    note = outside_range_note(domain, source)
+def _warn_outside_range(domain: Domain, source: Domain, per_column: bool = True) -> None:
+    note = outside_range_note(domain, source, per_column)
     if note:
         warnings.warn(note, TransferkitWarning, stacklevel=3)
 
@@ -302,10 +303,13 @@ def make_recipe(
             warnings.warn(f"{domain.name}: its columns have names and the source's have none (an .npz or an array), "
                           f"so they are read by position, in the order {order}: check that it is the source's.",
                           TransferkitWarning, stacklevel=2)  # fmt: skip
+        # series (N, L) for the cnn1d, which reads a pattern wherever it occurs: one step's range says where a
+        # shape sat in time, not its units; the whole range is checked (here and in predict), not step by step
+        steps = reads_series(shape, architecture)
         if source is not None and source is not domain:
-            _warn_outside_range(domain, source)
+            _warn_outside_range(domain, source, per_column=not steps)
         return Recipe(ref.value_range, tuple(shape), 0, columns=tuple(named) if named else None,
-                      column_ranges=column_ranges(ref.x))  # fmt: skip
+                      column_ranges=None if steps else column_ranges(ref.x))  # fmt: skip
     turned = turned_note(tuple(domain.input_shape[-2:]), tuple(shape[1:]))
     if turned:
         raise TransferkitError(f"{domain.name} {turned[0]}", turned[1])

@@ -210,7 +210,8 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     pool = range_of_rows(target, split.pool_idx).select(split.pool_idx)
     tgt_recipe = make_recipe(pool, shape, cfg.target.pad, source=source,
                              architecture=cfg.model.shared)  # warns of a target off the source's scale
-    off = outside_range_note(pool, source) if source is not None and not getattr(pool, "is_image", True) else None
+    off = outside_range_note(pool, source, per_column=not reads_series(shape, cfg.model.shared)) \
+        if source is not None and not getattr(pool, "is_image", True) else None  # fmt: skip
     # a multichannel series read on the source's scale: the same note, for the report (predict warns again)
     series_off = outside_range_note(pool, source) if source is not None and getattr(pool, "is_image", False) \
         and reads_series(shape, cfg.model.shared) else None  # fmt: skip
@@ -226,8 +227,8 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     fit_ranges = None
     if off is not None:
         fit_ranges = {"fit_range": [float(v) for v in pool.value_range],
-                      "fit_column_ranges": [list(r) for r in union_ranges(tgt_recipe.column_ranges,
-                                                                         column_ranges(pool.x))]}  # fmt: skip
+                      "fit_column_ranges": [list(r) for r in union_ranges(tgt_recipe.column_ranges, column_ranges(pool.x))]
+                      if tgt_recipe.column_ranges is not None else None}  # a series' steps: its whole range only
     if source is not None and target.is_image and cfg.source.resolution == "match":
         src_recipe = match_resolution(src_recipe, target.input_shape[1:], tgt_recipe)
     xs = apply_recipe(source.x, src_recipe) if source else None
