@@ -435,6 +435,11 @@ def test_a_npy_of_inputs_predicts_as_the_npz_does_and_nan_is_named_by_row(run16,
     np.save(tmp_path / "nan.npy", bad)
     err = _bad(capsys, ["predict", str(run16 / "run"), str(tmp_path / "nan.npy"), "--out", str(tmp_path / "nan.csv")])
     assert "1 input(s) contain NaN or Inf values, the first '2'" in err and not (tmp_path / "nan.csv").exists()
+    assert "remove or impute" in err and "to the end" not in err
+    bad[2, :, 3:] = np.nan  # every row ends in NaN: padding to one length, as aeon pads series
+    np.save(tmp_path / "padded.npy", bad)
+    err = _bad(capsys, ["predict", str(run16 / "run"), str(tmp_path / "padded.npy")])
+    assert "the NaN come after the values, to the end" in err and "resample each series to one length" in err
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     err = _bad(capsys, ["predict", str(run16 / "run"), str(tmp_path / "obj.npy")])
     assert "cannot read it as a numpy array" in err and "numpy.save(path, x)" in err

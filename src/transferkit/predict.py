@@ -17,6 +17,7 @@ import torch
 
 from transferkit.atomic import write_text
 from transferkit.data.column_ranges import column_note
+from transferkit.data.domain import PADDED, PADDED_FIX, nan_padded
 from transferkit.data.files import (
     IMAGE_SUFFIXES,
     check_index_columns,
@@ -600,8 +601,10 @@ def predict(
                 x, names = x[None], ["0"]
             if not np.isfinite(x).all():
                 bad = ~np.isfinite(x.reshape(len(x), -1)).all(1)
+                padded = nan_padded(x)  # series of unequal lengths, NaN-padded: say so, with the fix that works
                 raise TransferkitError(f"{inputs}: {int(bad.sum())} input(s) contain NaN or Inf values, the first "
-                                       f"{names[int(np.argmax(bad))]!r}.", "remove or impute them.")  # fmt: skip
+                                       f"{names[int(np.argmax(bad))]!r}" + (PADDED if padded else "."),
+                                       PADDED_FIX if padded else "remove or impute them.")  # fmt: skip
             size = meta.get("image_size")
             turned = turned_note(tuple(x.shape[-2:]), tuple(size)) if len(recipe.shape) == 3 and size and x.ndim == 4 else None
             if turned:  # the run's target images, not the model's input: what predict's inputs should look like

@@ -254,3 +254,18 @@ def test_a_univariate_series_for_the_cnn1d_is_not_judged_step_by_step(recwarn):
     far = Domain("far", tgt.x * 50 + 300, tgt.y, ["a", "b"], (300.0, 350.0))
     with pytest.warns(UserWarning, match=r"its values span \[300, 350\], far outside"):  # the whole range still is
         make_recipe(far, (64,), source=src, architecture="cnn1d")
+
+
+def test_series_padded_with_nan_to_one_length_are_told_to_resample(tmp_path):
+    """aeon/sktime pad unequal lengths with NaN at the end; 'remove or impute them' was the fix."""
+    x = np.random.default_rng(0).normal(size=(6, 2, 20)).astype(np.float32)
+    x[1, :, 15:] = np.nan  # a shorter recording, both sensors
+    x[4, :, 12:] = np.nan
+    with pytest.raises(TransferkitError, match="NaN come after the values, to the end") as e:
+        Domain("padded", x[:, None], np.arange(6) % 2, ["a", "b"])
+    assert "resample each series to one length" in e.value.fix
+    gap = x.copy()
+    gap[2, 0, 3] = np.nan  # a missing reading in the middle: not padding
+    with pytest.raises(TransferkitError, match="NaN or Inf") as e:
+        Domain("gaps", gap[:, None], np.arange(6) % 2, ["a", "b"])
+    assert "remove or impute" in e.value.fix and "to the end" not in e.value.problem

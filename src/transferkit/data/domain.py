@@ -190,6 +190,23 @@ def validate_arrays(x: np.ndarray, y: np.ndarray, classes: list[str], name: str)
         which = "1 example contains" if len(bad) == 1 else f"{len(bad)} examples contain"
         raise TransferkitError(
             f"{name}: {which} NaN or Inf values, the first is example {bad[0]} counting from 0"
-            + (f" (data row {bad[0] + 1} of the file)." if str(name).lower().endswith((".csv", ".tsv")) else "."),
-            "remove or impute them before transfer.",
+            + (f" (data row {bad[0] + 1} of the file)." if str(name).lower().endswith((".csv", ".tsv")) else "")
+            + (PADDED if nan_padded(x) else ""),
+            PADDED_FIX if nan_padded(x) else "remove or impute them before transfer.",
         )
+
+
+PADDED = ("; in each, the NaN come after the values, to the end: series of unequal lengths padded to one (aeon's and "
+          "sktime's convention).")
+PADDED_FIX = ("resample each series to one length first (e.g. np.interp over its own values), as the model reads "
+              "series of one length; padding would be read as values.")
+
+
+def nan_padded(x: np.ndarray) -> bool:
+    """Whether every non-finite value of ``x`` is a NaN in a run that ends each series (along the
+    last axis): unequal lengths padded with NaN, not missing readings."""
+    x = np.asarray(x)
+    bad = ~np.isfinite(x)
+    if not bad.any() or np.isinf(x[bad]).any() or x.ndim < 2:
+        return False
+    return bool((np.diff(bad.astype(np.int8), axis=-1) >= 0).all())  # once NaN, NaN to the end
