@@ -49,6 +49,19 @@ def test_head_chooses_its_blocks_with_layers_auto_and_by_default_reads_the_last_
     assert "head_layers" not in task.extras and "taps" not in model.config and model.shared.taps is None
 
 
+def test_layers_auto_on_shared_layers_without_a_chain_of_blocks_says_it_reads_the_last(task_parts, monkeypatch):  # noqa: F811
+    """On a text transformer layers: auto was silently layers: last."""
+    import transferkit.methods.head as head
+    from transferkit.errors import TransferkitWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)  # the cnn's 3 blocks can be tapped: nothing said
+        get_method("head", steps=5, layers="auto").fit(make_task(task_parts, []))
+    monkeypatch.setattr(head, "can_tap", lambda shared: False)
+    with pytest.warns(TransferkitWarning, match="layers: auto reads the last block only here"):
+        get_method("head", steps=5, layers="auto").fit(make_task(task_parts, []))
+
+
 def test_the_chosen_l2_is_kept_with_the_model_and_near_uniform_probabilities_are_said(tmp_path):
     """A new user's R8 head chose l2 = 1.0 on held-out accuracy (31 of 40 right) with a held-out
     cross-entropy of 2.07, ln 8 = 2.08: every probability was about 1/8, and nothing said so."""

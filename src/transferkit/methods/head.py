@@ -40,6 +40,7 @@ from transferkit.methods.base import Method, Params, TransferTask, register_meth
 from transferkit.methods.finetune import start_from_source
 from transferkit.models import TransferModel
 from transferkit.models.adapters import mark_frozen
+from transferkit.models.taps import can_tap
 from transferkit.train.probe import fit_probe, fit_probe_cv
 from transferkit.train.probe_layers import fit_probe_layers
 
@@ -68,6 +69,10 @@ class Head(Method):
             fit_probe(model, t.x_labelled, t.y_labelled, steps=p.steps, lr=p.lr,
                       weight_decay=p.weight_decay, on_log=task.log("head"))  # fmt: skip
         elif p.layers == "auto":
+            if not can_tap(model.shared):  # a transformer, or one block: nothing but the last to choose from
+                warnings.warn("head: layers: auto reads the last block only here: these shared layers (a text "
+                              "transformer, or a single block) have no chain of blocks to tap, so it is layers: last.",
+                              TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
             choice = fit_probe_layers(
                 model, t.x_labelled, t.y_labelled, steps=p.steps, lr=p.lr, weight_decay=p.weight_decay,
                 folds=p.folds, anchor_init=task.same_label_space, seed=task.seed, on_log=task.log("head"),
@@ -102,6 +107,7 @@ def record_l2(model: TransferModel, choice, n_classes: int, n: int, seed: int | 
             f"head{f' (seed {seed}, {n} labelled examples)' if seed is not None else ''}: the l2 its "
             f"cross-validation chose ({choice.l2:g}, held-out accuracy {100 * acc:.1f} % on {n} "
             f"examples) {what} (held-out cross-entropy {loss:.2f}; guessing uniformly: ln {n_classes} = "
-            f"{uniform:.2f}). Its predicted classes stand; do not read its probabilities as confidences ({fix}).",
+            f"{uniform:.2f}). So few held-out examples decide little between l2 values (a lower one may classify "
+            f"better too); do not read its probabilities as confidences ({fix}).",
             TransferkitWarning, stacklevel=user_stacklevel(),
         )  # fmt: skip
