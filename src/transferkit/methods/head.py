@@ -13,8 +13,8 @@ one example of some class there is nothing to hold out, and AdamW's ``weight_dec
 regularises instead, as it does for ``regularization: weight_decay``. A lambda is scored by
 held-out accuracy (ties: the lower held-out cross-entropy); the chosen one and its held-out
 accuracy and cross-entropy are saved with the model (``head_l2`` in its JSON), and a warning
-says when that cross-entropy is within 10 % of uniform guessing's, ln C: its classes stand,
-its probabilities say little.
+says when that cross-entropy is within 10 % of uniform guessing's, ln C: its probabilities say
+little, and a held-out accuracy decided by a handful of examples says little of its classes.
 
 ``layers: auto`` (with ``cv``) lets the same cross-validation also choose which shared
 blocks the head reads: the last block's output (phi_s above), or the pooled outputs of
