@@ -46,6 +46,24 @@ def test_the_report_says_the_targets_own_image_size(tmp_path, image_npz):
     assert "images kept at their 12x12 (1 channel)" in render_report(summary, {})
 
 
+def test_the_report_says_how_the_sources_inputs_were_read(tmp_path, image_npz):
+    """`source.invert: true` and a source passed through the target's lower resolution showed
+    only in config.yaml and summary.json; the Source line now says them as the Target line does."""
+    from tests.conftest import tiny_experiment
+    from transferkit.config import load_config
+    from transferkit.evaluate.protocol import run_protocol
+    from transferkit.report.markdown import render_report
+    from transferkit.report.summary import build_summary
+
+    src, tgt = image_npz
+    raw = tiny_experiment(src, tgt, seeds=1, methods=[{"name": "head", "params": {"steps": 3}}])
+    raw["source"]["invert"] = True
+    summary = build_summary(run_protocol(load_config(None, raw=raw)))
+    assert summary["source"]["inverted"] is True and summary["source"]["input_shape"] == [1, 12, 12]
+    line = next(ln for ln in render_report(summary, {}).splitlines() if ln.startswith("- **Source**"))
+    assert "; inputs: values 0.." in line and "then inverted (1 - x); images kept at their 12x12" in line, line
+
+
 def test_vector_recipe_names_its_first_columns():
     cols = tuple(f"c{i}" for i in range(7))
     text = describe_recipe(Recipe((-3.5, 12.0), (7,), columns=cols).to_dict())

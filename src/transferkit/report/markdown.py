@@ -55,7 +55,11 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         lines.append(f"- **Source**: pretrained `{summary['pretrained']}`, used as published (no source data)")
     if src:
         start = f", starting from pretrained `{summary['pretrained']}`" if summary.get("pretrained") else ""
-        lines.append(f"- **Source**: `{src['data']}` — {src['examples']} examples, {len(src['classes'])} classes{start}")
+        # how its raw inputs became model inputs, as for the target (inverted, passed through a lower resolution)
+        how = describe_recipe({**src["recipe"], "invert": bool(src.get("inverted"))}, native=src.get("input_shape"),
+                              series=summary.get("shared") == "cnn1d") if src.get("recipe") else None  # fmt: skip
+        lines.append(f"- **Source**: `{src['data']}` — {src['examples']} examples, {len(src['classes'])} classes{start}"
+                     + (f"; inputs: {how}" if how and how != "recipe not recorded" else ""))  # fmt: skip
         for seed, info in src["models"].items():
             state = "cached" if info["cached"] else f"trained in {info['seconds']:.1f} s"
             val = info["val_accuracy"]

@@ -184,6 +184,8 @@ def build_summary(result: ProtocolResult) -> dict:
         "source": None if data.source is None else {
             "data": data.source.name, "classes": data.source.classes, "examples": len(data.source),
             "recipe": data.source_recipe.to_dict(),
+            "input_shape": list(data.source.input_shape) if getattr(data.source, "is_image", False) else None,
+            "inverted": bool(getattr(cfg.source, "invert", False)),  # read as max - x when loaded (its recipe cannot say)
             "models": {str(s): v for s, v in result.sources.items()},
         },
         "target": {
