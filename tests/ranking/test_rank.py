@@ -311,6 +311,29 @@ def test_the_fine_tuned_on_warning_holds_however_the_target_path_is_written(tmp_
     assert any("fine-tuned on" in w for w in rank("renamed.npz", shots=3, models=["run"], reference=False)["warnings"])
 
 
+def test_a_model_that_adapted_on_the_targets_unlabelled_inputs_is_flagged(tmp_path, monkeypatch):
+    """A k = 0 mcc model (and auto's self-training) read the run's whole pool without labels: no
+    draw of labelled examples escapes it, and rank said nothing (1.000 on every score)."""
+    import yaml
+
+    from tests.conftest import tiny_experiment
+    from transferkit.ranking.rank import rank
+
+    src, tgt = _npz(tmp_path)
+    cfg = tiny_experiment(src.resolve(), tgt.resolve(), seeds=1, methods=[{"name": "mcc", "params": {"steps": 4}},
+                                                                         {"name": "head", "params": {"steps": 4}}])  # fmt: skip
+    cfg["target"]["shots"] = [0, 3]
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    monkeypatch.chdir(tmp_path)
+    result = rank("target.npz", shots=3, seed=1, models=["run/models/mcc_k0_seed0.safetensors"], reference=False)
+    said = [w for w in result["warnings"] if "adapted on the target's unlabelled inputs" in w]
+    assert len(said) == 1 and "(mcc)" in said[0] and "9 of the 9 examples scored here" in said[0], result["warnings"]
+    assert result["trained_on_scored"] == {"mcc_k0_seed0": 9}
+    head = rank("target.npz", shots=3, seed=1, models=["run/models/head_k3_seed0.safetensors"], reference=False)
+    assert not [w for w in head["warnings"] if "unlabelled inputs" in w]  # head reads only its labelled examples
+
+
 def test_a_one_class_target_is_refused_before_any_source_is_trained(tmp_path, monkeypatch, capsys):
     from transferkit.ranking import rank as rank_module
 

@@ -255,7 +255,15 @@ def _stored_recipe(path: Path) -> Recipe | None:
 
 
 def trained_on_these(spec: str, target: Domain, lab: np.ndarray) -> int:
-    """How many of ``lab`` a run's model was fine-tuned on: the deployed model of run folder
+    """:func:`seen_by_run_model`'s count of ``lab`` fine-tuned on (labels read)."""
+    return seen_by_run_model(spec, target, lab)[0]
+
+
+def seen_by_run_model(spec: str, target: Domain, lab: np.ndarray) -> tuple[int, int, str | None]:
+    """(fine-tuned on, adapted on without labels, the method): how many of ``lab`` a run's model
+    trained on with their labels, and how many more it read as unlabelled target inputs (a
+    domain-adaptation method reads the run's whole pool, labels or not, so any draw from it
+    overlaps, k = 0 too). The deployed model of run folder
     ``spec``, or the saved model ``spec`` in a run folder's ``models/`` (0 when ``spec`` is
     neither, or its target is another data set). The run's target is recognised by its path
     or by the fingerprint of its content, so a copy under another name is recognised too, and
@@ -268,17 +276,36 @@ def trained_on_these(spec: str, target: Domain, lab: np.ndarray) -> int:
         summary = json.loads((p.parent.parent / "summary.json").read_text())
         dep = json.loads(model_file(p, ".json").read_text())  # a run's saved model records its shots and seed
     else:
-        return 0
+        return 0, 0, None
     tgt = summary.get("target") or {}
     same = (_same_data(tgt.get("data"), target.name) or tgt.get("fingerprint") == target.fingerprint()
             or tgt.get("content_fingerprint") == target.content_fingerprint())  # fmt: skip
-    if not same or tgt.get("examples") != len(target.y) or not dep.get("shots"):
-        return 0
+    method = dep.get("method")
+    from transferkit.methods import METHODS
+
+    adapts = method in METHODS and METHODS[method].uses_unlabelled and method != "auto"
+    if method == "auto":  # what it trained decides (a run folder's deploy entry names the model whose JSON says)
+        saved = p / "models" / f"auto_k{dep.get('shots')}_seed{dep.get('seed')}.json"
+        decision = dep.get("auto_decision") or (json.loads(saved.read_text()).get("auto_decision") if saved.is_file()
+                                                else None)  # fmt: skip
+        chosen = (decision or {}).get("method")
+        adapts = chosen in METHODS and METHODS[chosen].uses_unlabelled
+    if not same or tgt.get("examples") != len(target.y) or not (dep.get("shots") or adapts):
+        return 0, 0, method
     run_classes = [str(c) for c in tgt.get("classes") or []]
     if run_classes != list(target.classes) and sorted(run_classes) == sorted(target.classes):
         target = target.subset(run_classes)  # the same rows, labelled in the run's class order: the run's draw
-    seen, _ = labelled_examples(target, dep["shots"], dep["seed"], tgt.get("split_seed", 0), tgt.get("test_fraction", 0.3))
-    return len(set(lab.tolist()) & set(seen.tolist()))
+    split_seed, fraction = tgt.get("split_seed", 0), tgt.get("test_fraction", 0.3)
+    labelled = set(lab.tolist())
+    seen = set()
+    if dep.get("shots"):
+        drawn, _ = labelled_examples(target, dep["shots"], dep["seed"], split_seed, fraction)
+        seen = labelled & set(drawn.tolist())
+    adapted = 0
+    if adapts:  # the rest of the run's pool went in as unlabelled inputs
+        pool = split_target(target, fraction, split_seed).pool_idx
+        adapted = len((labelled & set(pool.tolist())) - seen)
+    return len(seen), adapted, method
 
 
 def _same_data(a: str | None, b: str) -> bool:
@@ -463,13 +490,20 @@ def rank(
             found = checkpoint_candidates(spec)
             for cand, recorded, stored in found:
                 entries.append((cand, inputs_for(cand, (recorded or 0) if pad == "auto" else pad, stored=stored)))
-            seen = trained_on_these(spec, tgt, lab)
+            seen, adapted, method = seen_by_run_model(spec, tgt, lab)
+            if seen or adapted:  # the deployed (or named) model; a run's `:source` never saw the target
+                trained_on[found[0][0].name] = seen + adapted
             if seen:
-                trained_on[found[0][0].name] = seen  # the deployed (or named) model; a run's `:source` never saw the target
                 warnings.append(f"{Path(spec).name}: {seen} of the {len(lab)} labelled examples scored here are among "
                                 "those the run's model was fine-tuned on, so its scores are optimistic and not "
                                 "comparable with the others'; another --seed draws other examples, but a model "
                                 "fine-tuned on much of the target overlaps any draw.")  # fmt: skip
+            if adapted:
+                warnings.append(f"{Path(spec).name}: its model ({method}) adapted on the target's unlabelled inputs, "
+                                f"among them {adapted} of the {len(lab)} examples scored here (their inputs, not "
+                                "their labels), so its scores are optimistic and not comparable with the others'; "
+                                "another --seed draws from the same pool: score a model that never read this "
+                                "target, such as the run's source model (listed as NAME:source while it is cached).")  # fmt: skip
     warnings = [*loading, *noted, *warnings]  # TransferkitWarnings (the target's scale...) go into the JSON too
     entries += encoders
     if get_score(by).needs_source_probs:  # LEEP, NCE: they read the source head's predictions
