@@ -427,6 +427,13 @@ def test_a_multichannel_series_is_read_on_the_sources_scale_and_said_so(tmp_path
     assert len(summary["target"]["warnings"]) == 1 and "series are read on the source's scale" in summary["target"]["warnings"][0]
     report = (tmp_path / "run" / "report.md").read_text()
     assert "values on the source's scale" in report and "series of 3 channels x 32 steps" in report
+    dead = x.copy()
+    dead[:, 2] = 0.0  # a disconnected sensor: said, and kept for the report
+    np.savez(tmp_path / "dead.npz", x=dead, y=y)
+    cfg["target"]["data"] = str(tmp_path / "dead.npz")
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run2")]) == 0
+    said = json.loads((tmp_path / "run2" / "summary.json").read_text())["target"]["warnings"]
+    assert len(said) == 1 and "sensor(s) 2 (channels, counting from 0) hold one value throughout" in said[0]
 
 
 def test_a_k0_baseline_below_the_most_frequent_class_is_said():

@@ -230,6 +230,20 @@ def test_multichannel_series_take_the_sources_scale_for_the_cnn1d(recwarn):
     assert picture.value_range != src.value_range  # pictures keep their own range (0..255, 0..1, 0..16 ...)
 
 
+def test_a_dead_sensor_in_the_target_is_said():
+    rng = np.random.default_rng(1)
+    src = series(rng.normal(0, 1, (20, 3, 32)), "src")
+    x = rng.normal(0, 1, (20, 3, 32))
+    x[:, 1] = 0.0  # disconnected: zero throughout
+    with pytest.warns(UserWarning, match=r"dead.npz: sensor\(s\) 1 \(channels, counting from 0\) hold one value"):
+        make_recipe(series(x, "dead.npz"), (1, 3, 32), 0, source=src, architecture="cnn1d")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_recipe(series(rng.normal(0, 1, (20, 3, 32)), "fine"), (1, 3, 32), 0, source=src, architecture="cnn1d")
+
+
 def test_a_multichannel_series_of_another_length_is_told_to_resample_even_with_few_sensors():
     src = series(np.zeros((2, 3, 128)), "src")
     with pytest.raises(TransferkitError, match="holds series of 100 steps and the model reads 128"):

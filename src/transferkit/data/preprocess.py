@@ -254,6 +254,23 @@ def series_size_check(name: str, size: tuple[int, int], model_shape: tuple[int, 
         f"resample each series to {mw} steps first (e.g. with np.interp), over the same duration.")  # fmt: skip
 
 
+def dead_sensors_note(domain: Domain, source: Domain) -> str | None:
+    """A note when sensors (channels of (N, 1, C, L) series) hold one value throughout the target
+    while they vary in the source: a dead or disconnected sensor reads as a flat signal, and a
+    model that learnt from it sees nothing (a new user's source_only fell to chance)."""
+    if domain.x.ndim != 4 or source.x.ndim != 4 or domain.x.shape[2] != source.x.shape[2] or len(domain.x) < 2:
+        return None
+    flat = np.ptp(domain.x[:, 0], axis=(0, 2)) == 0  # (C,) one value in every series and step
+    varies = np.ptp(source.x[:, 0], axis=(0, 2)) > 0
+    dead = np.flatnonzero(flat & varies)
+    if len(dead) == 0:
+        return None
+    which = ", ".join(str(int(c)) for c in dead[:5]) + (", ..." if len(dead) > 5 else "")
+    return (f"{domain.name}: sensor(s) {which} (channels, counting from 0) hold one value throughout, in every series, "
+            "while they vary in the source: a dead or disconnected sensor? The model reads a flat signal there; "
+            "what it learnt from that sensor is lost.")
+
+
 def reads_series(shape: tuple[int, ...], architecture: str = "auto") -> bool:
     """Whether the shared layers for input ``shape`` (``auto``: what it builds) read series (the ``cnn1d``)."""
     from transferkit.models.shared import auto_architecture
@@ -332,6 +349,9 @@ def make_recipe(
         # as feature columns do; the target's own min and max (a spike, a missing extreme) would
         # move its values against the source's.
         _warn_outside_range(domain, source)
+        dead = dead_sensors_note(domain, source)
+        if dead:
+            warnings.warn(dead, TransferkitWarning, stacklevel=2)
         return Recipe(source.value_range, tuple(shape), 0)
     if pad == "auto":
         if source is None or source is domain:

@@ -18,6 +18,7 @@ from transferkit.data.preprocess import (
     Recipe,
     apply_recipe,
     colour_note,
+    dead_sensors_note,
     make_recipe,
     match_resolution,
     mixed_polarity_note,
@@ -213,8 +214,9 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     off = outside_range_note(pool, source, per_column=not reads_series(shape, cfg.model.shared)) \
         if source is not None and not getattr(pool, "is_image", True) else None  # fmt: skip
     # a multichannel series read on the source's scale: the same note, for the report (predict warns again)
-    series_off = outside_range_note(pool, source) if source is not None and getattr(pool, "is_image", False) \
-        and reads_series(shape, cfg.model.shared) else None  # fmt: skip
+    series = source is not None and getattr(pool, "is_image", False) and reads_series(shape, cfg.model.shared)
+    series_off = outside_range_note(pool, source) if series else None
+    dead = dead_sensors_note(pool, source) if series else None  # said by make_recipe too: kept for the report
     swapped = polarity_note(source, pool) if source is not None and not getattr(pool, "is_text", False) else None
     if swapped:
         warnings.warn(swapped, TransferkitWarning, stacklevel=2)
@@ -222,8 +224,8 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     twins = source_case_twins_note(source.classes, target.classes) if source is not None and test_split else None
     if twins:
         warnings.warn(twins, TransferkitWarning, stacklevel=2)
-    notes = list(dict.fromkeys([*loading, *splitting, *(n for n in (off, series_off, colour_note(target, shape), swapped,
-                                                                     twins) if n)]))  # fmt: skip
+    notes = list(dict.fromkeys([*loading, *splitting, *(n for n in (off, series_off, dead, colour_note(target, shape),
+                                                                     swapped, twins) if n)]))  # fmt: skip
     fit_ranges = None
     if off is not None:
         fit_ranges = {"fit_range": [float(v) for v in pool.value_range],
