@@ -283,3 +283,12 @@ def test_series_padded_with_nan_to_one_length_are_told_to_resample(tmp_path):
     with pytest.raises(TransferkitError, match="NaN or Inf") as e:
         Domain("gaps", gap[:, None], np.arange(6) % 2, ["a", "b"])
     assert "remove or impute" in e.value.fix and "to the end" not in e.value.problem
+    table = np.random.default_rng(1).normal(size=(6, 4)).astype(np.float32)
+    table[2, 3] = np.nan  # a missing value in a table's last column ends its row too: not padding
+    with pytest.raises(TransferkitError, match=r"the first is example 2 counting from 0\. Fix") as e:
+        Domain("t.npz", table, np.arange(6) % 2, ["a", "b"])
+    assert "remove or impute" in e.value.fix
+    rows = np.random.default_rng(2).normal(size=(6, 20)).astype(np.float32)
+    rows[1, 15:], rows[4, 12:] = np.nan, np.nan  # (N, L) recordings of two other lengths: padding
+    with pytest.raises(TransferkitError, match="NaN come after the values, to the end"):
+        Domain("u.npz", rows, np.arange(6) % 2, ["a", "b"])

@@ -188,11 +188,12 @@ def validate_arrays(x: np.ndarray, y: np.ndarray, classes: list[str], name: str)
     if not np.isfinite(x).all():
         bad = np.flatnonzero((~np.isfinite(x)).reshape(len(x), -1).any(axis=1))
         which = "1 example contains" if len(bad) == 1 else f"{len(bad)} examples contain"
+        table = str(name).lower().endswith((".csv", ".tsv"))
+        padded = not table and nan_padded(x)
         raise TransferkitError(
             f"{name}: {which} NaN or Inf values, the first is example {bad[0]} counting from 0"
-            + (f" (data row {bad[0] + 1} of the file)." if str(name).lower().endswith((".csv", ".tsv")) else "")
-            + (PADDED if nan_padded(x) else ""),
-            PADDED_FIX if nan_padded(x) else "remove or impute them before transfer.",
+            + (f" (data row {bad[0] + 1} of the file)" if table else "") + (PADDED if padded else "."),
+            PADDED_FIX if padded else "remove or impute them before transfer.",
         )
 
 
@@ -204,9 +205,17 @@ PADDED_FIX = ("resample each series to one length first (e.g. np.interp over its
 
 def nan_padded(x: np.ndarray) -> bool:
     """Whether every non-finite value of ``x`` is a NaN in a run that ends each series (along the
-    last axis): unequal lengths padded with NaN, not missing readings."""
+    last axis): unequal lengths padded with NaN, not missing readings. For (N, D) arrays, which
+    may be tables (a missing value in the last column ends its row too), only when the runs are
+    of at least two lengths and one is longer than one value, as recordings of other lengths are."""
     x = np.asarray(x)
     bad = ~np.isfinite(x)
     if not bad.any() or np.isinf(x[bad]).any() or x.ndim < 2:
         return False
-    return bool((np.diff(bad.astype(np.int8), axis=-1) >= 0).all())  # once NaN, NaN to the end
+    if not (np.diff(bad.astype(np.int8), axis=-1) >= 0).all():  # once NaN, NaN to the end
+        return False
+    if x.ndim > 2:
+        return True
+    runs = bad.sum(axis=1)
+    runs = runs[runs > 0]
+    return len(np.unique(runs)) >= 2 and int(runs.max()) >= 2
