@@ -1038,3 +1038,17 @@ def test_score_after_a_fit_without_labels_names_the_sources_labels(data):
     clf = TransferClassifier("adabn", source_epochs=1).pretrain(xs, ys).fit(None, None, X_unlabelled=xt)
     with pytest.raises(TransferkitError, match=r"but the classes \(the source's, from pretrain\) are numbers"):
         clf.score(xt, ys[: len(xt)].astype(str))
+
+
+def test_series_padded_with_nan_are_named_so_at_predict_too():
+    """fit said so; predict and X_unlabelled said 'remove or impute them'."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(12, 2, 20)).astype(np.float32), np.arange(12) % 2
+    clf = TransferClassifier("scratch", shared="cnn1d", method_params={"steps": 2}).fit(x, y)
+    padded = x.copy()
+    padded[1, :, 15:], padded[4, :, 12:] = np.nan, np.nan
+    for call in (lambda: clf.predict(padded),
+                 lambda: TransferClassifier("scratch", shared="cnn1d", method_params={"steps": 2}).fit(x, y, X_unlabelled=padded)):  # fmt: skip
+        with pytest.raises(TransferkitError, match="NaN come after the values, to the end") as e:
+            call()
+        assert "resample each series" in e.value.fix

@@ -31,7 +31,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
 from transferkit.data.column_ranges import column_ranges, union_ranges
-from transferkit.data.domain import Domain
+from transferkit.data.domain import PADDED, PADDED_FIX, Domain, nan_padded
 from transferkit.data.files import small_uint8_note
 from transferkit.data.preprocess import (
     MIN_IMAGE_SIDE,
@@ -398,8 +398,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         x = as_inputs(X, names, what, reference)
         if len(x) == 0:
             raise TransferkitError(f"{what} has no examples (0 rows).", f"give {what} at least one example.")
-        if not np.isfinite(x).all():
-            raise TransferkitError(f"{what} contains NaN or Inf values.", "remove or impute them.")
+        if not np.isfinite(x).all():  # series NaN-padded to one length: said as fit says it
+            padded = names is None and nan_padded(x)
+            raise TransferkitError(f"{what} contains NaN or Inf values" + (PADDED if padded else "."),
+                                   PADDED_FIX if padded else "remove or impute them.")  # fmt: skip
         if like is not None and len(like) == 3 and x.ndim == 2 and x.shape[1] == int(np.prod(like)):  # flattened
             raise TransferkitError(f"{what} has examples of {x.shape[1]} values in a row, but the X given to fit had "
                                    f"images of shape {tuple(like)}.",

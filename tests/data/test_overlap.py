@@ -120,6 +120,8 @@ def test_the_console_says_what_a_flagged_source_only_means(capsys):
     assert "(source_only and adabn use none of the k labelled target examples" in out and "they say" in out
     print_summary({**base, "negative_transfer": ["adabn at k=0"]})  # at k = 0 scratch has no labels either
     assert "use none" not in capsys.readouterr().out
+    print_summary({**base, "negative_transfer": ["adabn at k=0 (vs source_only)"]})  # as summaries write it
+    assert "use none" not in capsys.readouterr().out
 
 
 def test_the_console_says_when_negative_transfer_was_not_checked(capsys):

@@ -41,8 +41,9 @@ def unlabelled_reference_flagged(summary: dict) -> list[str]:
     from transferkit.methods import METHODS
 
     out: list[str] = []
-    for flag in summary.get("negative_transfer") or []:  # "adabn at k=5"
+    for flag in summary.get("negative_transfer") or []:  # "adabn at k=5", "adabn at k=0 (vs source_only)"
         method, _, shots = flag.rpartition(" at k=")
+        shots = shots.split(" ")[0]  # k = 0 compares with source_only, not scratch: no labels to be worth more
         if method in METHODS and not METHODS[method].uses_target_labels and shots != "0" and method not in out:
             out.append(method)
     return out
