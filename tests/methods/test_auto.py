@@ -400,10 +400,14 @@ def test_a_source_head_right_about_an_easy_target_decides_where_the_feature_chec
     # without the source's own validation split (step 0 not judged) the head alone does not decide
     unjudged = table_task(flip=False)
     unjudged.source_val_x = unjudged.source_val_y = None
-    assert decide(unjudged, AutoParams(**QUICK, adaptation_method=None))["method"] == "scratch"
-    # one example a class: the head's evidence does not override the one-shot rule (2 examples cannot reach z 1.64)
-    one = decide(table_task(flip=False, shots=1), AutoParams(**QUICK, adaptation_method=None))
-    assert one["signals"]["criterion"] == "logme_one_shot"
+    d = decide(unjudged, AutoParams(**QUICK, adaptation_method=None))
+    assert d["method"] == "scratch" and d["signals"]["source_head_check"]["passed"]
+    assert "not used: the source was not judged on its own validation split" in d["reason"]  # why it did not decide
+    from transferkit.report.auto import auto_section
+
+    row = {"shots": 2, "seed": 0, "method": "scratch", "params": {}, "reason": d["reason"], "decision_seconds": 0.1,
+           "checks": [d["signals"]["source_head_check"]]}  # fmt: skip
+    assert "2.00 >= 1.64 (not used: the source was not judged" in "\n".join(auto_section({"auto_decisions": [row]}))
 
 
 def test_a_sign_test_against_the_source_features_is_not_overridden_by_its_head(monkeypatch):

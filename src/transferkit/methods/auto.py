@@ -208,6 +208,10 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     # against the source's features, nor at one shot, where the only check is one against it.
     judged = sanity is not None and sanity["z"] >= p.source_z
     head_decides = by_loo and judged and head is not None and head["passed"] and test["z"] > -p.evidence_z
+    if head is not None and head["passed"] and not head_decides:  # passed, but not evidence enough here: why
+        head["not_used"] = ("one example per class, where only strong evidence against the source counts" if not by_loo
+                            else "the source was not judged on its own validation split (step 0)" if not judged
+                            else "the sign test is against the source's features")  # fmt: skip
     if not all(c["passed"] for c in checks) and not head_decides:
         head_said = f"; {_said(head)}" if head is not None else ""
         reason = (f"negative-transfer guard: the source's features do not clearly beat no-transfer features: {said}"
@@ -276,7 +280,8 @@ def source_head_check(agreement: float, y: torch.Tensor, evidence_z: float) -> d
 
 
 def _said(c: dict) -> str:
-    return f"{c['name']} {c['value']:.2f} {'>=' if c['passed'] else '<'} {c['threshold']:.2f} ({c['detail']})"
+    unused = f", not used: {c['not_used']}" if c.get("not_used") else ""
+    return f"{c['name']} {c['value']:.2f} {'>=' if c['passed'] else '<'} {c['threshold']:.2f} ({c['detail']}{unused})"
 
 
 def _check(name: str, value: float, threshold: float, detail: str) -> dict:

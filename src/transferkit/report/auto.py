@@ -45,7 +45,7 @@ def auto_section(summary: dict) -> list[str]:
         params += [f"{k}={v}, capped from {c}" for k, v, c in _capped(d["method"], d["params"])]
         choice = f"`{d['method']}`" + (f" ({', '.join(params)})" if params else "")
         ev = "; ".join(f"{c['name']}: {c['value']:.2f} {'>=' if c['passed'] else '<'} {c['threshold']:.2f}"
-                       for c in d["checks"]) or "-"  # fmt: skip
+                       + (f" (not used: {c['not_used']})" if c.get("not_used") else "") for c in d["checks"]) or "-"  # fmt: skip
         lines.append(f"| {d['shots']} | {d['seed']} | {choice} | {ev} | {d['decision_seconds']:.2f} |")
     lines.append("")
     scratch = [d for d in decisions if d["method"] == "scratch" and "guard" in d["reason"]]  # not "no source model"
