@@ -436,6 +436,23 @@ def test_a_multichannel_series_is_read_on_the_sources_scale_and_said_so(tmp_path
     assert len(said) == 1 and "sensor(s) 2 (channels, counting from 0) hold one value throughout" in said[0]
 
 
+def test_predict_reads_series_on_the_runs_range_whatever_their_span(tmp_path, capsys):
+    """A source in 0..5 and a target in 0..1: predict re-read the target's own series on 0..1
+    (the rule for unit-float pictures), not on the range the run read them on."""
+    rng = np.random.default_rng(0)
+    y = np.arange(40) % 2
+    x = (rng.uniform(0, 0.2, (40, 3, 32)) + 0.8 * y[:, None, None]).astype(np.float32)
+    np.savez(tmp_path / "s.npz", x=5 * x, y=y)
+    np.savez(tmp_path / "t.npz", x=x, y=y)
+    cfg = {"source": {"data": str(tmp_path / "s.npz"), "epochs": 1}, "target": {"data": str(tmp_path / "t.npz"), "shots": [2]},
+           "seeds": 1, "methods": [{"head": {"steps": 2}}]}  # fmt: skip
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    capsys.readouterr()
+    np.savez(tmp_path / "in.npz", x=x[:6])
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
+    assert "float images" not in capsys.readouterr().err
+
+
 def test_a_k0_baseline_below_the_most_frequent_class_is_said():
     from transferkit.report.markdown import trivial_baseline_lines
 

@@ -1052,3 +1052,30 @@ def test_series_padded_with_nan_are_named_so_at_predict_too():
         with pytest.raises(TransferkitError, match="NaN come after the values, to the end") as e:
             call()
         assert "resample each series" in e.value.fix
+
+
+def test_series_on_the_sources_range_are_predicted_as_fit_read_them():
+    """Series in 0..1 beside a source in 0..5 were re-read on 0..1 at predict (the picture rule
+    for unit floats), not on the range fit read them on: probabilities off by 0.22."""
+    from transferkit import pretrain
+    from transferkit.data.preprocess import apply_recipe
+    from transferkit.train.supervised import predict_proba
+
+    rng = np.random.default_rng(0)
+
+    def gen(n: int, scale: float):
+        y, t = np.arange(n) % 2, np.arange(32)
+        x = rng.uniform(0, 0.2, (n, 3, 32)) + 0.8 * (np.sin(t / (2 + 2 * y[:, None, None])) + 1) / 2
+        return (scale * x).astype(np.float32), y
+
+    (xs, ys), (xt, yt) = gen(60, 5.0), gen(40, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        src = pretrain(xs, ys, epochs=1, random_state=0)
+        clf = TransferClassifier("finetune", source=src, method_params={"steps": 3}).fit(xt[:10], yt[:10])
+    assert clf.model_.config["architecture"] == "cnn1d" and clf.recipe_.value_range == src.domain.value_range
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "float images in 0..1" note: nothing is re-read
+        got = clf.predict_proba(xt)
+    want = predict_proba(clf.model_, apply_recipe(xt[:, None], clf.recipe_)).numpy()
+    assert np.allclose(got, want, atol=1e-6)

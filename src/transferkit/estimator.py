@@ -47,6 +47,7 @@ from transferkit.data.preprocess import (
     mixed_polarity_note,
     outside_range_note,
     polarity_reference,
+    reads_series,
 )
 from transferkit.data.splits import TargetData, case_twins_note, source_case_twins_note
 from transferkit.data.text import TextRecipe
@@ -464,7 +465,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         x = self._checked(X, "X", None if names is None else list(names), like)
         recipe = self._read_as(X)
         note = self._scale_note(x) if recipe is self.recipe_ else small_uint8_note(x, "X", "give X as floats")
-        if recipe is self.recipe_ and len(recipe.shape) == 3 and unit_floats_beside(np.asarray(x), recipe.value_range):
+        picture = len(recipe.shape) == 3 and not reads_series(recipe.shape, self.model_.config.get("architecture", "auto"))
+        if recipe is self.recipe_ and picture and unit_floats_beside(np.asarray(x), recipe.value_range):  # not series
             note = unit_floats_note("X", recipe.value_range[1], "to be read on the model's scale, give uint8 0..255 or "
                                     "floats on its range", model="a model fitted on images in")  # fmt: skip
             recipe = dataclasses.replace(recipe, value_range=(0.0, 1.0))

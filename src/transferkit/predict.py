@@ -41,6 +41,7 @@ from transferkit.data.preprocess import (
     border_medians,
     channels_note,
     inputs_polarity_note,
+    reads_series,
     series_size_check,
     turned_note,
 )
@@ -617,12 +618,14 @@ def predict(
                     f"{inputs}: its images are {x.shape[-2]}x{x.shape[-1]} pixels, the run's target images "
                     f"{size[0]}x{size[1]}; they are resized to the model's input as the run's were, but a model "
                     "reads other sizes differently: resize them to the run's size first for its accuracy.")  # fmt: skip
-            eight_bit = len(recipe.shape) == 3 and _eight_bit(Path(inputs))
+            # series (the cnn1d) are read on the run's recorded range, the source's, whatever their dtype or span
+            picture = len(recipe.shape) == 3 and not reads_series(recipe.shape, model.config.get("architecture", "auto"))
+            eight_bit = picture and _eight_bit(Path(inputs))
             if eight_bit:
                 # uint8 arrays are 0..255, whatever scale the training arrays had (e.g. 0..16):
                 # that range, not the training data's, maps them to the model's [0, 1]
                 recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
-            elif len(recipe.shape) == 3 and unit_floats_beside(x, recipe.value_range):
+            elif picture and unit_floats_beside(x, recipe.value_range):
                 hi = recipe.value_range[1]
                 warn(unit_floats_note(str(inputs), hi, f"to be read on the model's scale, save them as uint8 0..255 "
                                                        f"or as floats on 0..{hi:g}"))  # fmt: skip
