@@ -1079,3 +1079,7 @@ def test_series_on_the_sources_range_are_predicted_as_fit_read_them():
         got = clf.predict_proba(xt)
     want = predict_proba(clf.model_, apply_recipe(xt[:, None], clf.recipe_)).numpy()
     assert np.allclose(got, want, atol=1e-6)
+    with pytest.warns(UserWarning, match=r"X_unlabelled: the inputs span .* but the model was trained on series in 0"):
+        TransferClassifier("mcc", source=src, method_params={"steps": 2}).fit(xt[:10], yt[:10], X_unlabelled=100 + xt)
+    with pytest.warns(UserWarning, match=r"the model was trained on series in 0"):  # the source's range, not "X has"
+        clf.predict(100 + xt)

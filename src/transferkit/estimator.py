@@ -260,7 +260,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             note = (self._scale_note(raw_u) if recipe_u is self.recipe_  # e.g. 0..255 beside X in 0..1
                     else small_uint8_note(raw_u, "it", "give X_unlabelled as floats"))  # fmt: skip
             if note:  # images: the range is X's own (vectors: the source's, which the model was trained on)
-                note = note.replace("the model was trained on", "X has") if len(self.recipe_.shape) == 3 else note
+                series = len(self.recipe_.shape) == 3 and reads_series(self.recipe_.shape, arch)  # the source's too
+                note = note.replace("trained on images", "trained on series") if series else note
+                note = note.replace("the model was trained on", "X has") if len(self.recipe_.shape) == 3 and not series \
+                    else note  # fmt: skip
                 warnings.warn(f"X_unlabelled: {note}", TransferkitWarning, stacklevel=user_stacklevel())
             xu = apply_recipe(raw_u, recipe_u)
         seen = x if len(x) else xu  # the target's images as the model reads them: predict compares inputs with them
@@ -440,7 +443,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             whose = "the run's target" if getattr(self, "fit_by_run_", False) else "X (given to fit)"
             return scale_warning(x, self._named(own), f"the source and {whose} hold")  # warned of again
         if len(self.recipe_.shape) == 3 or getattr(self, "range_from_source_", True):
-            return scale_warning(x, self._named(self.recipe_))
+            model = getattr(self, "model_", None)
+            series = model is not None and reads_series(self.recipe_.shape, model.config.get("architecture", "auto"))
+            return scale_warning(x, self._named(self.recipe_), kind="series" if series else "images")
         return None
 
     def predict_proba(self, X) -> np.ndarray:

@@ -449,7 +449,8 @@ def _npz_inputs(p: Path) -> np.ndarray:
     return image_layout(x.astype(np.float32))
 
 
-def scale_warning(x: np.ndarray, recipe: Recipe, trained_on: str = "the model was trained on") -> str | None:
+def scale_warning(x: np.ndarray, recipe: Recipe, trained_on: str = "the model was trained on",
+                  kind: str = "images") -> str | None:
     """A note when images are clearly on another scale than the model's (e.g. 0..1 or 0..16
     given to a model trained on 0..255): they would be read as near-black, and every
     prediction would be confident and wrong; and when vectors lie far outside the values it
@@ -469,7 +470,7 @@ def scale_warning(x: np.ndarray, recipe: Recipe, trained_on: str = "the model wa
         return None
     xmin, xmax = float(x.min()), float(x.max())
     if xmax < lo + 0.1 * span or xmin < lo - 0.5 * span or xmax > hi + 0.5 * span:
-        return (f"the inputs span {xmin:.3g}..{xmax:.3g}, but the model was trained on images in {lo:g}..{hi:g}; "
+        return (f"the inputs span {xmin:.3g}..{xmax:.3g}, but the model was trained on {kind} in {lo:g}..{hi:g}; "
                 "if they are on another scale, rescale them to that range first.")  # fmt: skip
     return None
 
@@ -637,7 +638,7 @@ def predict(
                                               if meta.get("fit_column_ranges") else None)  # (series: none)  # fmt: skip
                 reference = "the source and the run's target hold"
             note = (small_uint8_note(x, f"{inputs}: x", "save x as float32") if eight_bit  # uint8: known scale
-                    else scale_warning(x, checked, reference))  # fmt: skip
+                    else scale_warning(x, checked, reference, "images" if picture else "series"))  # fmt: skip
             note = f"{inputs}: {note}" if note and not eight_bit else note  # which file, as its other notes say
             if note:
                 warn(note)
