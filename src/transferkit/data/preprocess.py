@@ -156,7 +156,7 @@ def outside_range_note(domain: Domain, source: Domain, per_column: bool = True) 
     if t_lo < lo - margin or t_hi > hi + margin:  # said with the columns that take it there, when known
         whole = (f"{domain.name}: its values span [{t_lo:.3g}, {t_hi:.3g}], far outside the source's [{lo:.3g}, "
                  f"{hi:.3g}]{named}; " + ("series are read on the source's scale (the same sensors share one scale)."
-                                          if domain.x.ndim == 4 else
+                                          if domain.x.ndim == 4 or not per_column else
                                           "feature vectors are read on the source's scale (the same columns share one scale)."))
         return f"{whole} {note}" if note else (f"{whole} If the files use other units or were standardised "
                                               "differently, bring them to one scale first.")  # fmt: skip
