@@ -20,7 +20,7 @@ from transferkit.models.shared import auto_architecture
 from transferkit.paths import cache_dir, numeric_context
 from transferkit.train.supervised import fit_supervised, predict_proba
 
-CACHE_FORMAT = 9  # 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px; 4: input_stats on constant features; 5: threads in the key; 6: cnn1d's one mean/std over all values; 7: cnn1d's mean/std per sensor; 8: per sensor only for spreads > SENSOR_SPREAD apart; 9: per sensor when one std is > SENSOR_SPREAD x a sensor's
+CACHE_FORMAT = 10  # 10: a feature is constant by its own level, not by 1e-6 on 0..1; 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px; 4: input_stats on constant features; 5: threads in the key; 6: cnn1d's one mean/std over all values; 7: cnn1d's mean/std per sensor; 8: per sensor only for spreads > SENSOR_SPREAD apart; 9: per sensor when one std is > SENSOR_SPREAD x a sensor's
 SENSOR_SPREAD = 10.0  # cnn1d: one scale for all sensors unless it shrinks one's variation more (an order of magnitude)
 # The key holds torch's thread count: a model trained under another count differs in its last
 # bits (its input statistics too, which scratch models share), so a cached one would make a
@@ -71,8 +71,12 @@ def input_stats(x: torch.Tensor, architecture: str = "auto") -> tuple[torch.Tens
             mean, std = one_mean.expand(x.shape[2]), one_std.expand(x.shape[2])
         return mean.reshape(-1, 1).clone(), std.reshape(-1, 1).clone()
     dims = [0, 2, 3] if x.ndim == 4 else [0]
-    mean, std = x.mean(dim=dims), x.std(dim=dims)
-    varies = std > 1e-6 * (1.0 + mean.abs())
+    wide = x.double()  # a column of small values beside one of large ones is tiny on the shared 0..1 scale
+    mean, std = wide.mean(dim=dims), wide.std(dim=dims)
+    # constant: no spread beyond rounding, judged against the column's own level; an absolute floor (1e-6
+    # on 0..1) erased real features, e.g. blood pH (std 4e-7 there) beside an income in dollars
+    varies = (std > 0) & (std > 1e-6 * mean.abs())
+    mean, std = mean.to(x.dtype), std.to(x.dtype)
     typical = std[varies].median() if bool(varies.any()) else torch.ones((), dtype=std.dtype)
     return mean, torch.where(varies, std, typical)
 
