@@ -1022,14 +1022,43 @@ def test_two_light_photos_among_twenty_are_not_called_a_mixed_polarity():
 
 def test_inputs_of_the_other_polarity_are_judged_against_a_light_colour_sheet_too():
     """Renderings on light colour sheets (border median 0.79) against MNIST-like inputs: the API's
-    fit said nothing under the 0.8 / 0.2 that once marked a side."""
-    from transferkit.data.preprocess import inputs_polarity_note
+    fit said nothing under the 0.8 / 0.2 that once marked a side. Input by input, predict keeps
+    0.2 / 0.8 and needs a tenth of the inputs, unless the training images held next to none."""
+    from transferkit.data.preprocess import inputs_polarity_note, other_polarity, swapped_inputs_note
 
     dark = np.array([0.0] * 5 + [0.9])
-    note = inputs_polarity_note(dark, 0.75, "X", [f"r{i}" for i in range(6)])
-    assert note.startswith("X: 5 of the 6 input images (r0, r1, r2, ...) are light on a dark background")
-    assert inputs_polarity_note(dark, 0.25, "X", None).startswith("X: 1 of the 6 input images are dark on a light")
-    assert inputs_polarity_note(dark, 0.5, "X") is None  # a mid-grey reference: no side to be inverted from
+    note = swapped_inputs_note(dark, 0.79, "X")
+    assert note.startswith("X: 5 of the 6 input images are light on a dark background")
+    assert swapped_inputs_note(dark, 0.5, "X") is None  # a mid-grey source: no side to be swapped from
+    assert inputs_polarity_note(dark, 0.25, "X") is None  # grey photos' 0.28-ish medians: no polarity to keep
+    many = np.array([0.0] * 199 + [0.9])  # one light-bordered input among 200
+    assert inputs_polarity_note(many, 0.0, "X") is None  # under a tenth, and nothing known of training
+    assert inputs_polarity_note(many, 0.0, "X", [f"r{i}" for i in range(200)], trained_other=[0, 500]).startswith(
+        "X: 1 of the 200 input images (r199) are dark on a light background")
+    assert inputs_polarity_note(many, 0.0, "X", trained_other=[6, 140]) is None  # photos: a few light skies
+    assert inputs_polarity_note(many, 0.0, "X", trained_other=[0, 10]) is None  # 0 of 10 establishes nothing
+    assert other_polarity(many, 0.0) == [1, 200] and other_polarity(many, 0.5) is None
+
+
+def test_colour_photos_and_series_get_no_ink_and_paper_advice():
+    """Reviewers' cases: RGB scenes of light and dark backgrounds told to swap ink and background,
+    and series with a few shifted recordings told to invert them (x -> max - x)."""
+    from transferkit.data.domain import Domain
+    from transferkit.data.preprocess import polarity_note
+
+    rng = np.random.default_rng(0)
+    light = np.clip(0.72 + 0.05 * rng.normal(size=(20, 3, 16, 16)) * np.array([1, 0.5, 1.5])[None, :, None, None], 0, 1)
+    dark = np.clip(0.28 + 0.05 * rng.normal(size=(20, 3, 16, 16)) * np.array([1.5, 1, 0.5])[None, :, None, None], 0, 1)
+    y = np.arange(20) % 2
+    assert polarity_note(Domain("a", light.astype(np.float32), y, ["p", "q"]),
+                         Domain("b", dark.astype(np.float32), y, ["p", "q"])) is None  # fmt: skip
+    x = rng.normal(size=(100, 3, 64)).astype(np.float32)
+    x[:5] += 10  # a few recordings at another level
+    clf = TransferClassifier("scratch", shared="cnn1d", method_params={"steps": 2}).fit(x, np.arange(100) % 2)
+    assert clf.target_border_ is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)
+        clf.predict(x)
 
 
 def test_score_after_a_fit_without_labels_names_the_sources_labels(data):

@@ -477,7 +477,7 @@ def test_predict_warns_of_inputs_of_the_other_polarity(tmp_path, capsys):
     from PIL import Image
 
     x, y = make_images(30, seed=3)
-    x2, y2 = make_images(30, seed=4)
+    x2, y2 = make_images(60, seed=4)  # a pool of 100 or more, none inverted: one inverted input is then news
     classes = np.array(["a", "b", "c"])
     np.savez(tmp_path / "source.npz", x=x[:, 0], y=y, classes=classes)
     np.savez(tmp_path / "target.npz", x=x2[:, 0], y=y2, classes=classes)
@@ -505,7 +505,15 @@ def test_predict_warns_of_inputs_of_the_other_polarity(tmp_path, capsys):
     few[7] = few[7].max() - few[7]
     np.savez(tmp_path / "few.npz", x=few)
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "few.npz")]) == 0
-    assert "few.npz: 1 of the 90 input images (7) are dark on a light background" in capsys.readouterr().err
+    assert "few.npz: 1 of the 180 input images (7) are dark on a light background" in capsys.readouterr().err
+    import json
+
+    meta = json.loads((tmp_path / "run" / "models" / "head_k3_seed0.json").read_text())
+    assert meta["target_border_other"][0] == 0 and meta["target_border_other"][1] >= 100
+    meta["target_border_other"] = [3, 120]  # had the run's own images held a few of the other kind: photos, say
+    (tmp_path / "run" / "models" / "head_k3_seed0.json").write_text(json.dumps(meta))
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "few.npz"), "--method", "head"]) == 0
+    assert "input images" not in capsys.readouterr().err  # 1 in 180 is then no news (under a tenth)
 
 
 def test_predict_says_how_it_flattens_arrays_given_to_a_vector_model(tmp_path):

@@ -45,9 +45,11 @@ from transferkit.data.preprocess import (
     inputs_polarity_note,
     make_recipe,
     mixed_polarity_note,
+    other_polarity,
     outside_range_note,
     polarity_reference,
     reads_series,
+    swapped_inputs_note,
 )
 from transferkit.data.splits import TargetData, case_twins_note, source_case_twins_note
 from transferkit.data.text import TextRecipe
@@ -268,13 +270,16 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             xu = apply_recipe(raw_u, recipe_u)
         seen = x if len(x) else xu  # the target's images as the model reads them: predict compares inputs with them
         borders = border_medians(seen, self.recipe_.pad) if len(self.recipe_.shape) == 3 and len(seen) else None
+        if borders is not None and reads_series(self.recipe_.shape, arch):
+            borders = None  # series have no ink or paper
         self.target_border_ = polarity_reference(borders) if borders is not None else None  # None: of both kinds
+        self.target_border_other_ = other_polarity(borders, self.target_border_) if borders is not None else None
         mixed = mixed_polarity_note(dataclasses.replace(tgt, name="X_unlabelled" if no_labels else "X"))
         if mixed:  # as `transferkit run` says of its target
             warnings.warn(mixed, TransferkitWarning, stacklevel=user_stacklevel())
         trained = domain_polarity_reference(src) if src is not None and getattr(src, "is_image", False) else None
         if borders is not None and trained is not None and not mixed:  # (either side of both polarities: no advice to invert)
-            note = inputs_polarity_note(borders, trained, "X" if len(x) else "X_unlabelled")
+            note = swapped_inputs_note(borders, trained, "X" if len(x) else "X_unlabelled")
             if note:  # inverted against the source: as `transferkit run` warns
                 warnings.warn(note.replace("the model was trained on", "of the source"), TransferkitWarning,
                               stacklevel=user_stacklevel())  # fmt: skip
@@ -487,7 +492,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
         t = apply_recipe(x, recipe)
         border = getattr(self, "target_border_", None)
-        note = inputs_polarity_note(border_medians(t, recipe.pad), border, "X") if border is not None else None
+        note = (inputs_polarity_note(border_medians(t, recipe.pad), border, "X",
+                                     trained_other=getattr(self, "target_border_other_", None))
+                if border is not None else None)  # fmt: skip
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
         return predict_proba(self.model_, t).cpu().numpy()  # batch by batch to the model's device
@@ -544,7 +551,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                 "range_from_source": getattr(self, "range_from_source_", True),
                                 "fit_range": _listed(getattr(self, "fit_range_", None)),
                                 "fit_column_ranges": _listed(getattr(self, "fit_column_ranges_", None)),
-                                "target_border": getattr(self, "target_border_", None)})  # fmt: skip
+                                "target_border": getattr(self, "target_border_", None),
+                                "target_border_other": getattr(self, "target_border_other_", None)})  # fmt: skip
 
     def _saved_params(self) -> dict:
         """The parameters a loaded classifier gets back: all but the source (a loaded
@@ -592,6 +600,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         clf.fit_by_run_ = meta.get("estimator") is None  # a run's model: its target set these ranges
         clf.fit_column_ranges_ = tuple(tuple(r) for r in fit_columns) if fit_columns else None
         clf.target_border_ = meta.get("target_border")  # a run's model has it too (run_folder.py)
+        clf.target_border_other_ = meta.get("target_border_other")
         if "auto_decision" in model.config:
             clf.auto_decision_ = model.config["auto_decision"]
         return clf

@@ -381,7 +381,8 @@ def _polarity(t, recipe: Recipe, meta: dict, what: str, warn, names: list[str] |
     """Warns when inputs are of the other polarity than the run's target images (runs before
     session 16 recorded no background: nothing to compare)."""
     if meta.get("target_border") is not None:
-        note = inputs_polarity_note(border_medians(t, recipe.pad), meta["target_border"], what, names)
+        note = inputs_polarity_note(border_medians(t, recipe.pad), meta["target_border"], what, names,
+                                    meta.get("target_border_other"))  # fmt: skip
         if note:
             warn(note)
 

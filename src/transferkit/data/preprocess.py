@@ -444,24 +444,48 @@ def border_medians(t, pad: int = 0) -> np.ndarray:
 LIGHT, DARK = 0.7, 0.3  # a background (border median on 0..1) this light or dark sides with paper or with night
 
 
-def inputs_polarity_note(borders: np.ndarray, trained: float, what: str, names: list[str] | None = None) -> str | None:
+def inputs_polarity_note(borders: np.ndarray, trained: float, what: str, names: list[str] | None = None,
+                         trained_other: list[int] | None = None) -> str | None:
     """A note when inputs (their ``border_medians``) have the other polarity than the images the
     model was trained on (``trained``, their median): the model then reads them inverted, and its
-    confident predictions are about chance. Each input is judged on its own, by the stricter 0.2 /
-    0.8 (one inverted scan among a thousand is still read inverted); ``names`` name the first."""
-    if trained <= DARK:
+    confident predictions are about chance. A tenth of the inputs or more, or any number when
+    ``trained_other`` ([images of the other polarity, images] in training) shows the training
+    images held next to none (fewer than 1 in 200, of 100 or more: scanned digits; grey photos have
+    a few light skies among dark rooms, so a few of them among the inputs say nothing). ``names``
+    name the first."""
+    if trained <= 0.2:
         flipped, look, was = borders >= 0.8, "dark on a light background", "light on a dark one"
-    elif trained >= LIGHT:
+    elif trained >= 0.8:
         flipped, look, was = borders <= 0.2, "light on a dark background", "dark on a light one"
     else:
         return None
     n = int(flipped.sum())
-    if n == 0:
+    pure = trained_other is not None and trained_other[1] >= 100 and trained_other[0] <= 0.005 * trained_other[1]
+    if n == 0 or (n < 0.1 * len(borders) and not pure):
         return None
     shown = [names[i] for i in np.flatnonzero(flipped)[:3]] if names is not None and len(names) == len(borders) else []
     which = f" ({', '.join(shown)}{', ...' if n > len(shown) else ''})" if shown else ""
     return (f"{what}: {n} of the {len(borders)} input images{which} are {look}, the images the model was trained on "
             f"{was}: it reads them inverted; invert them first (x -> max - x).")
+
+
+def other_polarity(borders: np.ndarray, reference: float | None) -> list[int] | None:
+    """[how many of ``borders`` are of the other polarity than ``reference``, how many there are]
+    (None when the reference is on neither side): what :func:`inputs_polarity_note` weighs."""
+    if reference is None or 0.2 < reference < 0.8:
+        return None
+    borders = np.asarray(borders)
+    other = borders >= 0.8 if reference <= 0.2 else borders <= 0.2
+    return [int(other.sum()), len(borders)]
+
+
+def swapped_inputs_note(borders: np.ndarray, trained: float, what: str) -> str | None:
+    """The fit-time check of inputs against the source's images as a whole (the API's counterpart of
+    :func:`polarity_note`): their median background on the other side of LIGHT / DARK."""
+    med = float(np.median(borders)) if len(borders) else 0.5
+    if not ((trained >= LIGHT and med <= DARK) or (trained <= DARK and med >= LIGHT)):
+        return None
+    return inputs_polarity_note(borders, 1.0 if trained >= LIGHT else 0.0, what)
 
 
 def blank_note(images: list[np.ndarray], what: str, names: list[str] | None = None) -> str | None:
@@ -489,8 +513,10 @@ def polarity_note(source: Domain, target: Domain) -> str | None:
     if any(b is not None and mixed_polarity(b) for b in (_grey_border_medians(source), _grey_border_medians(target))):
         return None  # a domain of both polarities: mixed_polarity_note says so; inverting one would not help
     bs, bt = background_of(source), background_of(target)
-    # opposite sides (light colour sheets, 0.79, against MNIST's 0.00 went unsaid under 0.8 / 0.2)
-    if min(bs, bt) > DARK or max(bs, bt) < LIGHT:
+    # opposite sides (light colour sheets, 0.79, against MNIST's 0.00 went unsaid under 0.8 / 0.2); colour
+    # photos on both sides only at the extremes: their light and dark backgrounds are content
+    light, dark = (0.8, 0.2) if in_colour(source.x[:200]) and in_colour(target.x[:200]) else (LIGHT, DARK)
+    if min(bs, bt) > dark or max(bs, bt) < light:
         return None
     look = lambda b: "dark on a light background" if b == max(bs, bt) else "light on a dark background"  # noqa: E731
     return (f"the source's images are {look(bs)} ({bs:.2f} on 0..1, the median of their border pixels) and the "

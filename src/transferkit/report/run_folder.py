@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from transferkit.atomic import atomic_folder, write_json, write_text
-from transferkit.data.preprocess import border_medians, polarity_reference
+from transferkit.data.preprocess import border_medians, other_polarity, polarity_reference, reads_series
 from transferkit.evaluate.protocol import ProtocolResult
 from transferkit.report.adaptation import adaptation_report
 from transferkit.report.markdown import render_report
@@ -65,9 +65,12 @@ def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
         # image files given to predict are first brought to the size the target's images had
         # (an image folder's most common size), as the run's own off-size images were
         size = {"image_size": list(target.x.shape[-2:])} if getattr(target, "is_image", False) else {}
-        if size:  # the pool's model inputs' background (never the test split): predict warns of the other polarity
+        if size and not reads_series(result.data.input_shape, result.config.model.shared):  # (series: no ink or paper)
+            # the pool's model inputs' background (never the test split): predict warns of the other polarity
             pool = result.data.xt[result.data.split.pool_idx]
-            size["target_border"] = polarity_reference(border_medians(pool, result.data.target_recipe.pad))
+            borders = border_medians(pool, result.data.target_recipe.pad)
+            size["target_border"] = polarity_reference(borders)
+            size["target_border_other"] = other_polarity(borders, size["target_border"])
         for r in result.records:
             if r.model is not None:
                 r.model.save(tmp / "models" / f"{r.method}_k{r.shots}_seed{r.seed}",
