@@ -74,6 +74,28 @@ def test_counting_compares_inputs_on_a_common_scale_and_texts_as_texts():
     assert check_test_not_in_source(ta, tb, np.arange(2)) == Overlap(1, 1)  # texts: counted, never refused
 
 
+def test_table_rows_are_copies_only_when_equal_and_grey_copies_in_a_colour_folder_count():
+    """Reviewed trials: 9 'copies' of a clinic table (0 by an exact merge: an income in dollars put
+    every pH on one 1e-4 step), and 30 grey copies in a folder mixing colour and grey (read as
+    colour, so nothing was compared, and a novel class of source images scored 96 %)."""
+    from transferkit.data.domain import Domain
+    from transferkit.data.overlap import Overlap
+
+    rng = np.random.default_rng(0)
+    table = np.c_[52_000 + 15_000 * rng.normal(size=40), 7.38 + 0.06 * rng.random(40)].astype(np.float32)
+    near = table[:10] + np.array([5.0, 0.0], np.float32)  # incomes $5 apart: other people
+    y = np.arange(40) % 2
+    src = Domain("s", table, y, ["p", "q"], (float(table.min()), float(table.max())))
+    assert count_test_in_source(src, Domain("t", near, y[:10], ["p", "q"]), np.arange(10)) == Overlap(0, 0)
+    assert count_test_in_source(src, Domain("t", table[:10].copy(), y[:10], ["p", "q"]), np.arange(10)).found == 10
+    grey = rng.integers(0, 256, size=(20, 1, 8, 8)).astype(np.float32)
+    colour = rng.integers(0, 256, size=(6, 3, 8, 8)).astype(np.float32)
+    mixed = np.concatenate([np.repeat(grey[:4], 3, axis=1), colour])  # 4 grey copies stored as RGB, 6 photos
+    found = count_test_in_source(Domain("s", grey, np.arange(20) % 2, ["p", "q"], (0.0, 255.0)),
+                                 Domain("t", mixed, np.arange(10) % 2, ["p", "q"], (0.0, 255.0)), np.arange(10))  # fmt: skip
+    assert found == Overlap(4, 4) and found.rows == (0, 1, 2, 3)
+
+
 def test_images_shared_under_other_labels_are_counted_not_refused(tmp_path, image_npz):
     """Another task on the same inputs (here: the labels rotated) is not a label leak."""
     _, tgt = image_npz

@@ -34,13 +34,28 @@ class Overlap:
     rows: tuple[int, ...] = field(default=(), compare=False)  # the target rows of the ``found`` examples
 
 
-def _arrays(domain, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _arrays(domain, rows: np.ndarray, x: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(inputs as stored, float32; inputs mapped from the domain's value range to [0, 1] in
-    steps of 1e-4, int32), one row per example."""
+    steps of 1e-4, int32), one row per example (``x``: the domain's inputs as compared, if not
+    its own). Vectors are compared as stored only: on one range for all columns, 1e-4 steps
+    merge the rows of a table whose columns differ in size (a pH beside an income in dollars)."""
+    x = domain.x if x is None else x
+    flat = np.ascontiguousarray(x[rows].reshape(len(rows), -1), dtype=np.float32) + np.float32(0.0)  # -0.0 = 0.0
+    if x.ndim == 2:
+        return flat, flat.view(np.int32)  # exact, twice
     lo, hi = (float(v) for v in domain.value_range)
-    flat = np.ascontiguousarray(domain.x[rows].reshape(len(rows), -1), dtype=np.float32) + np.float32(0.0)  # -0.0 = 0.0
     scale = np.float32(1e4 / (hi - lo if hi > lo else 1.0))
     return flat, np.rint((flat - np.float32(lo)) * scale).astype(np.int32)
+
+
+def _grey(x: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) images as (N, 1, H, W): grey pictures stored with equal channels as their one
+    channel, colour ones as NaN (never equal to a grey image)."""
+    if x.shape[1] == 1:
+        return x
+    x = np.asarray(x, dtype=np.float32)
+    same = (x[:, 1:3] == x[:, :1]).reshape(len(x), -1).all(1)
+    return np.where(same[:, None, None, None], x[:, :1], np.float32(np.nan))
 
 
 def _signatures(flat: np.ndarray, unit: np.ndarray) -> list[tuple]:
@@ -115,15 +130,18 @@ def count_test_in_source(source, target, test_idx: np.ndarray) -> Overlap:
             seen.setdefault(text_key(text), set()).add(source.classes[int(label)])
         hits = [(seen.get(text_key(target.texts[i])), i) for i in test_idx]
     else:
-        if source.x.shape[1:] != target.x.shape[1:]:
+        xs, xt = source.x, target.x
+        if xs.ndim == xt.ndim == 4 and xs.shape[2:] == xt.shape[2:] and xs.shape[1] != xt.shape[1]:
+            xs, xt = _grey(xs), _grey(xt)  # a folder mixing grey and colour is read as colour: grey copies count
+        if xs.shape[1:] != xt.shape[1:]:
             return Overlap(0, 0)  # inputs of another shape cannot be the same examples
-        t_flat, t_unit = _arrays(target, test_idx)
+        t_flat, t_unit = _arrays(target, test_idx, xt)
         t_sig = _signatures(t_flat, t_unit)
         raw_sigs, unit_sigs = {sig[:3] for sig in t_sig}, {sig[3:] for sig in t_sig}
         seen = {}
         for start in range(0, len(source.y), BLOCK):  # in blocks: a few copies of one block, not of the source
             rows = np.arange(start, min(start + BLOCK, len(source.y)))
-            s_flat, s_unit = _arrays(source, rows)
+            s_flat, s_unit = _arrays(source, rows, xs)
             for j, sig in enumerate(_signatures(s_flat, s_unit)):  # exact hashes only where a summary matches
                 if sig[:3] in raw_sigs or sig[3:] in unit_sigs:
                     for key in (b"raw" + _digest(s_flat[j]), b"unit" + _digest(s_unit[j])):
