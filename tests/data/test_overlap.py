@@ -85,9 +85,10 @@ def test_table_rows_are_copies_only_when_equal_and_grey_copies_in_a_colour_folde
     table = np.c_[52_000 + 15_000 * rng.normal(size=40), 7.38 + 0.06 * rng.random(40)].astype(np.float32)
     near = table[:10] + np.array([5.0, 0.0], np.float32)  # incomes $5 apart: other people
     y = np.arange(40) % 2
-    src = Domain("s", table, y, ["p", "q"], (float(table.min()), float(table.max())))
-    assert count_test_in_source(src, Domain("t", near, y[:10], ["p", "q"]), np.arange(10)) == Overlap(0, 0)
-    assert count_test_in_source(src, Domain("t", table[:10].copy(), y[:10], ["p", "q"]), np.arange(10)).found == 10
+    span = (0.0, 200_000.0)  # both files on one range, as a run reads vectors
+    src = Domain("s", table, y, ["p", "q"], span)
+    assert count_test_in_source(src, Domain("t", near, y[:10], ["p", "q"], span), np.arange(10)) == Overlap(0, 0)
+    assert count_test_in_source(src, Domain("t", table[:10].copy(), y[:10], ["p", "q"], span), np.arange(10)).found == 10
     grey = rng.integers(0, 256, size=(20, 1, 8, 8)).astype(np.float32)
     colour = rng.integers(0, 256, size=(6, 3, 8, 8)).astype(np.float32)
     mixed = np.concatenate([np.repeat(grey[:4], 3, axis=1), colour])  # 4 grey copies stored as RGB, 6 photos
