@@ -425,3 +425,11 @@ def test_a_target_column_the_source_lacks_is_left_out_and_said(tmp_path):
     np.testing.assert_allclose(data.target.x, xt, rtol=1e-6)  # the source's columns, in its order
     assert data.target.meta["columns"] == names and any("left out" in n for n in data.notes)
     assert not any("far outside" in str(w.message) for w in said)  # the dropped column's range counts for nothing
+    # a text column only the target has (a site name) was refused as "not numeric"; it is left out too
+    lines = (tmp_path / "t.csv").read_text().splitlines()
+    (tmp_path / "t2.csv").write_text("\n".join([f"site,{lines[0]}", *(f"B,{ln}" for ln in lines[1:])]) + "\n")
+    raw["target"]["data"] = str(tmp_path / "t2.csv")
+    with pytest.warns(UserWarning, match=r"t2.csv: column\(s\) the source lacks are left out: \['site', 'scanner'\]"):
+        data = prepare(validate(raw))
+    np.testing.assert_allclose(data.target.x, xt, rtol=1e-6)
+    assert any("'site'" in n for n in data.notes)  # kept for the report

@@ -10,9 +10,10 @@ from transferkit.errors import TransferkitError
 
 
 def load_domain(spec: str, label_column: str = "label", text_column: str = "text",
-                id_column: str | None = None) -> Domain | TextDomain:  # fmt: skip
+                id_column: str | None = None, only_columns: list[str] | None = None) -> Domain | TextDomain:  # fmt: skip
     """A built-in domain name (``mnist5k``, ``fashion-mnist[0-4]``) or a path to user data
-    (``id_column``: a CSV column of row names, never a feature)."""
+    (``id_column``: a CSV column of row names, never a feature; ``only_columns``: a CSV's feature
+    columns to read, the source's, when the file holds all of them: the others are left out unread)."""
     from pathlib import Path
 
     bracket = re.fullmatch(r"(?P<path>.+)\[(?P<spec>[^\]]*)\]", spec)
@@ -31,7 +32,7 @@ def load_domain(spec: str, label_column: str = "label", text_column: str = "text
                                "leave id_column out.")  # fmt: skip
     if is_builtin(spec) or (looks_like_name and not Path(spec).exists()):
         return load_builtin(spec)  # unknown names get "unknown domain ..., use one of: ..."
-    return load_file(spec, label_column, text_column, id_column)
+    return load_file(spec, label_column, text_column, id_column, only_columns)
 
 
 def builtin_shadows(name: str, path) -> None:

@@ -21,7 +21,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 
 def load_file(path: str | Path, label_column: str = "label", text_column: str = "text",
-              id_column: str | None = None) -> Domain:  # fmt: skip
+              id_column: str | None = None, only_columns: list[str] | None = None) -> Domain:  # fmt: skip
     """Load a user data set, choosing the reader from what ``path`` is."""
     p = Path(path)
     if not p.exists():
@@ -50,7 +50,7 @@ def load_file(path: str | Path, label_column: str = "label", text_column: str = 
     if suffix == ".npz":
         return load_npz(p)
     if suffix in (".csv", ".tsv"):
-        return load_csv(p, label_column, id_column)
+        return load_csv(p, label_column, id_column, only_columns)
     raise TransferkitError(
         f"{p}: unsupported file type {p.suffix!r}.",
         "use a .npz, a .csv/.tsv or an image folder; texts: .txt (label<TAB>text), .jsonl or a .csv/.tsv with a text "
@@ -750,7 +750,7 @@ def _text_and_label_hint(header: list[str], body: list[list[str]], rows: int = 5
             f"e.g. text_column: {header[text]} (with a text encoder as the source)")
 
 
-def load_csv(path: Path, label_column: str, id_column: str | None = None) -> Domain:
+def load_csv(path: Path, label_column: str, id_column: str | None = None, only_columns: list[str] | None = None) -> Domain:
     header, body = read_csv_rows(path)
     if id_column is not None and id_column not in header:
         raise TransferkitError(f"{path}: no column {id_column!r}, the id_column (columns: {_names(header)}).",
@@ -778,6 +778,12 @@ def load_csv(path: Path, label_column: str, id_column: str | None = None) -> Dom
         )
     li = header.index(label_column)
     skip = {li} | ({header.index(id_column)} if id_column is not None else set())  # never features
+    named = [c for j, c in enumerate(header) if j not in skip]
+    if only_columns and columns_read(named, list(only_columns)) is not None:  # all of the source's, and more
+        extra = [c for c in named if c not in set(only_columns)]  # text ones too ('site'): never read, so never parsed
+        warnings.warn(f"{path}: column(s) the source lacks are left out: {extra[:5]}{' ...' if len(extra) > 5 else ''} "
+                      "(every method reads the source's columns).", TransferkitWarning, stacklevel=2)  # fmt: skip
+        skip |= {header.index(c) for c in extra}
     check_index_columns(path, header, body, skip)
     raw_labels = [r[li].strip() for r in body]  # "Mix " is "Mix": not a class of its own
     empty = [i + 1 for i, v in enumerate(raw_labels) if not v.strip()]  # data rows, blank lines not counted

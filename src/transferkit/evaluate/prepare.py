@@ -51,8 +51,10 @@ class Prepared:
     fit_ranges: dict | None = None
 
 
-def load_section(section: DataConfig, seed: int = 0) -> Domain:
-    domain = load_domain(section.data, section.label_column, section.text_column, section.id_column)
+def load_section(section: DataConfig, seed: int = 0, only_columns: list[str] | None = None) -> Domain:
+    """``only_columns``: the source's feature columns; a target CSV holding them and more leaves the
+    others out unread (a text column only the target has, 'site', was refused as not numeric)."""
+    domain = load_domain(section.data, section.label_column, section.text_column, section.id_column, only_columns)
     if getattr(section, "image_shape", None):
         domain = rows_as_images(domain, tuple(section.image_shape))
     if section.classes:
@@ -183,7 +185,7 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
         return _say_inverted(cfg, data)
     with collected_warnings() as loading:  # e.g. images resized while loading: said, and kept for the report
         source = load_section(cfg.source) if cfg.source else None
-        target = load_section(cfg.target)
+        target = load_section(cfg.target, only_columns=(getattr(source, "meta", None) or {}).get("columns"))
     for domain, role in ((source, "source"), (target, "target")):
         if domain is not None:
             check_two_classes(domain, role)
