@@ -231,7 +231,7 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     verdict = "the source's features beat the no-transfer reference" if by_loo else "no strong evidence against the source"
     if not all(c["passed"] for c in checks):  # the source head decided
         verdict = (f"the source model, unchanged, classifies the labelled target examples above chance ({_said(head)}), "
-                   "though the frozen-feature checks cannot tell its features from the no-transfer reference's")  # fmt: skip
+                   "though the frozen-feature checks do not both pass")  # fmt: skip
     reason = f"{verdict}: {said}; {where}; {method}{no_shift}"
     return _choice(method, params, reason, signals, start, p, cut=cut)
 
