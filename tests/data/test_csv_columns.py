@@ -323,6 +323,9 @@ SPREADSHEET_MISTAKES = [  # (file, its text, the problem said, a phrase its fix 
      r"column 'area' is not numeric \('609,1' in data row 1\): its numbers are written with a comma", "decimal=','",
      "id-column"),
     ("mostly.csv", 'area,label\n"609,1",a\n8,b\n"7,25",a\n12,b\n', r"written with a comma", "decimal=','", None),
+    ("thousands.csv", 'area,label\n"1,680.0",a\n812.5,b\n"2,001.25",a\n99,b\n',  # was told "a decimal comma?"
+     r"column 'area' is not numeric \('1,680.0' in data row 1\): its numbers are written with a thousands separator",
+     "thousands=','", "decimal comma"),
     ("unit.csv", "area,label\n609.1 mm2,a\n12.5 mm2,b\n7.25mm2,a\n8 mm2,b\n",
      r"its cells are numbers followed by the unit 'mm2'", "strip 'mm2'", "text_column"),
     ("tabs.csv", "area\tlabel\n1.0\ta\n2.0\tb\n", r"tab-separated, and a \.csv is read as comma-separated",

@@ -601,6 +601,8 @@ def csv_features(
 
 _DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 _WHOLE = re.compile(r"[-+]?\d+")
+_THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+\.\d+")  # 1,680.0 (1,680 alone reads as a decimal comma too)
+_PLAIN = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
 # a number (no bare trailing dot: '0000.jpg' is a file name) and a unit starting with a letter, %, ° or µ ('12_R1': no)
 _NUMBER_AND_UNIT = re.compile(r"([-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z%°µ][^,]{0,11})")
 
@@ -616,6 +618,12 @@ def _numbers_written_as(values: list[str]) -> tuple[str, str] | None:
         return ("its numbers are written with a comma (a decimal comma, or a thousands separator)",
                 "write plain numbers, 609.1 (not 609,1) and 1234 (not 1,234): e.g. read the file with "
                 "pd.read_csv(path, decimal=',') or thousands=',', and save it again with to_csv.")
+    thousands = sum(bool(_THOUSANDS.fullmatch(v)) for v in cells)  # '1,680.0': a separator, then a decimal point
+    plain = sum(bool(_PLAIN.fullmatch(v)) for v in cells)
+    if thousands and thousands + plain >= 0.9 * len(cells):
+        return ("its numbers are written with a thousands separator (1,680.0)",
+                "write plain numbers (1680.0): e.g. read the file with pd.read_csv(path, thousands=',') and save it "
+                "again with to_csv.")
     units = [m.group(2).strip() for m in map(_NUMBER_AND_UNIT.fullmatch, cells) if m]
     if len(units) >= 0.9 * len(cells) and len(set(units)) == 1:
         return (f"its cells are numbers followed by the unit {units[0]!r}",
