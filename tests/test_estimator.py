@@ -828,6 +828,12 @@ def test_predict_says_when_images_change_between_grey_and_colour(tmp_path):
     with pytest.warns(TransferkitWarning, match="X holds colour images, but the model learnt from grey ones: colour "
                       "images can look"):  # it reads RGB: nothing is averaged away  # fmt: skip
         as_rgb.predict(colour)
+    from transferkit.data.preprocess import channels_note
+
+    # a run on a folder mixing colour and grey images, read by a one-channel model (a grey source): grey
+    # inputs are what it read, its colour images averaged to grey (it said "unlike anything it saw")
+    assert channels_note(grey[:, None], True, 1, "X") is None
+    assert channels_note(grey[:, None], True, 3, "X") is not None
     as_rgb.save(tmp_path / "m")
     with warnings.catch_warnings():  # what it was fitted on survives save and load
         warnings.simplefilter("error", TransferkitWarning)

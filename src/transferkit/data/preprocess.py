@@ -212,7 +212,7 @@ def channels_note(x, trained_colour: bool, model_channels: int, what: str) -> st
                else "colour images")  # fmt: skip
         return (f"{what} holds colour images, but the model learnt from grey ones: {how} can look unlike anything "
                 "it saw; check a few predictions by eye.")
-    if trained_colour and not colour:
+    if trained_colour and not colour and model_channels != 1:  # a grey model read its colour images as grey
         return (f"{what} holds grey images, but the model learnt from colour ones: inputs unlike anything it saw; "
                 "give colour images if you have them.")
     return None
