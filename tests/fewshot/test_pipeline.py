@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -506,6 +507,36 @@ def test_trained_methods_count_each_class_in_its_original_id():
     drawn = np.array([sum(c in ep.classes for ep in episodes) for c in range(5)])
     assert res.class_total.tolist() == (4 * drawn).tolist()
     assert res.class_correct.tolist() == [4 * d if c != 2 else 0 for c, d in enumerate(drawn)]
+
+
+def test_a_methods_notes_are_said_once_for_all_episodes():
+    """head's l2 note came once per episode, named by internal seeds ('seed 100003')."""
+    from types import SimpleNamespace
+
+    from transferkit.errors import TransferkitWarning
+    from transferkit.fewshot.pipeline import EpisodeSetting, evaluate_trained
+
+    class Uniform(torch.nn.Module):
+        def __init__(self, n_way: int) -> None:
+            super().__init__()
+            self.n_way, self.config = n_way, {}
+
+        def forward(self, x):
+            return torch.ones(len(x), self.n_way)
+
+    def fit(task):
+        if task.seed % 2:  # every other episode
+            warnings.warn(f"head (seed {task.seed}, 3 labelled examples): its probabilities say little.",
+                          TransferkitWarning)  # fmt: skip
+        return Uniform(len(task.classes))
+
+    y = np.repeat(np.arange(5), 8)
+    setting = EpisodeSetting(torch.tensor(y, dtype=torch.float32)[:, None], [str(c) for c in range(5)], None, seed=1)
+    episodes = sample_episodes(y, 3, 1, 4, n_episodes=6, seed=0)
+    with pytest.warns(TransferkitWarning) as said:
+        evaluate_trained(SimpleNamespace(label="head", method=SimpleNamespace(fit=fit)), setting, episodes)
+    assert [str(w.message) for w in said] == ["head, 3 of 6 episodes (the first: episode 0 of source seed 1): head (3 "
+                                              "labelled examples): its probabilities say little."]  # fmt: skip
 
 
 def test_a_few_episodes_that_score_alike_get_an_interval():

@@ -15,6 +15,7 @@ queries (the transductive setting).
 from __future__ import annotations
 
 import inspect
+import re
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -260,13 +261,22 @@ def evaluate_trained(
     """
     start = time.perf_counter()
     accuracies, predictions, choices = [], [], {}
+    notes: dict[str, list[int]] = {}  # a method's note, without its per-episode seed -> [episodes, first episode]
     for i, episode in enumerate(episodes):
         task = setting.task(episode, i)
         torch.manual_seed(task.seed)
         fitted, rate = for_task(method.method, task)  # pretrained shared layers: a lower default rate
         if rate and i == 0:
             warnings.warn(rate, TransferkitWarning, stacklevel=2)
-        model = fitted.fit(task)
+        with warnings.catch_warnings(record=True) as said:  # the method's notes: once for all episodes, below
+            warnings.simplefilter("always")
+            model = fitted.fit(task)
+        for w in said:
+            if issubclass(w.category, TransferkitWarning):  # "head (seed 100003, 25 labelled examples): ..."
+                key = re.sub(r"\(seed \d+, ", "(", str(w.message))
+                notes.setdefault(key, [0, i])[0] += 1
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         chose = (model.config.get("auto_decision") or {}).get("method")
         if chose is not None:  # auto: which method it picked, for the report
             choices[chose] = choices.get(chose, 0) + 1
@@ -275,6 +285,9 @@ def evaluate_trained(
         predictions.append(pred)
         if progress is not None:
             progress(i + 1)
+    for note, (count, first) in notes.items():
+        warnings.warn(f"{method.label}, {count} of {len(episodes)} episodes (the first: episode {first} of source seed "
+                      f"{setting.seed}): {note}", TransferkitWarning, stacklevel=2)  # fmt: skip
     accuracies = np.asarray(accuracies)
     mean, ci95 = confidence_interval(accuracies)
     ids = np.arange(len(setting.class_names))  # episodes index class_names by class id
