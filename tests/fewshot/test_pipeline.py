@@ -527,7 +527,7 @@ def test_a_methods_notes_are_said_once_for_all_episodes():
     def fit(task):
         if task.seed % 2:  # every other episode
             warnings.warn(f"head (seed {task.seed}, 3 labelled examples): its probabilities say little.",
-                          TransferkitWarning)  # fmt: skip
+                          TransferkitWarning, stacklevel=2)  # fmt: skip
         return Uniform(len(task.classes))
 
     y = np.repeat(np.arange(5), 8)
