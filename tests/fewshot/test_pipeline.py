@@ -395,6 +395,8 @@ def test_the_report_warns_of_case_twins_and_says_when_negative_transfer_was_not_
     assert summary["notes"] and "'A' differs from the source class 'a' only in case" in summary["notes"][0]
     report = (tmp_path / "run" / "report.md").read_text()
     assert "**Warning:** novel class 'A'" in report and "**Negative transfer was not checked:**" in report
+    head = report.split("- **Episodes**")[0]  # a note on the novel classes sits under their line, not the source's
+    assert head.index("- **Novel classes**") < head.index("  - **Warning:** novel class 'A'")
     under_table = report.split("## Few-shot accuracy vs K")[1].split("\n\n")[3]  # intro, table, then this
     assert under_table.startswith("**Warning:** novel class 'A' may be the source class 'a' (the same name but for "
                                   "case): if it is, it is not novel, and its accuracy")  # fmt: skip

@@ -223,6 +223,13 @@ def _augment_words(augment: str | None) -> str:
     return f"; trained with {words[augment]} (`source.augment`)" if augment in words else ""
 
 
+def _of_novel(note: str, summary: dict) -> bool:
+    """Whether a note is about the novel classes' data (it names their file or folder, or them)
+    rather than the source's: said under their line, not the source's."""
+    data = str(summary["target"]["data"])
+    return data in note or "novel class" in note
+
+
 def render_report(summary: dict, plots: dict[str, str]) -> str:
     src, tgt, p = summary["source"], summary["target"], summary["protocol"]
     lines = [
@@ -232,10 +239,11 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
          "novelty of the target classes was not checked)"),
         *([f"  - inputs: {_inputs(src)}"] if _inputs(src) else []),
         *(_source_line(s, m) for s, m in src["models"].items()),
-        *(f"  - **Warning:** {note}" for note in summary.get("notes") or []),
+        *(f"  - **Warning:** {note}" for note in summary.get("notes") or [] if not _of_novel(note, summary)),
         f"- **Novel classes**: `{tgt['data']}` — {tgt['examples']} examples, classes {tgt['classes']}"
         + (" (cross-domain: another data set; class names may repeat the source's)" if tgt["cross_domain"] else "")
         + (f"; inputs: {_inputs(tgt, source_scale=bool(src['classes']))}" if _inputs(tgt) else ""),
+        *(f"  - **Warning:** {note}" for note in summary.get("notes") or [] if _of_novel(note, summary)),
         f"- **Episodes**: {p['n_way']}-way, K in {p['k_shot']}, {p['n_query']} queries per class; "
         f"{_episode_counts(summary)}; features from shared blocks: {p['feature_blocks']}",
         wall_time_line(summary, "plots"), "",
