@@ -4,7 +4,10 @@ A source that holds the target's test examples trains the source model on what i
 scored on: ``source_only`` and every transfer method then look better than they are
 (e.g. ``mnist5k`` as the source of ``mnist5k[0-4]``). Inputs are compared after mapping
 each domain's value range to [0, 1] and rounding to 4 decimals, so a copy stored as 0..255
-in one file and as 0..1 in the other is recognised; a resized or cropped copy is not.
+in one file and as 0..1 in the other is recognised; a resized or cropped copy is not. Images
+of one and of three channels are compared in grey (a folder mixing colour and grey images is
+read as colour). Vectors are compared exactly, as stored: one range for all of a table's
+columns would put rows that differ only in a small column on one step.
 
 Only images with the *same class name* in both are refused: there an exact match means the
 source model learnt that very example's label. Vectors and texts are only counted, since
