@@ -199,6 +199,10 @@ def test_a_target_off_the_sources_whole_range_names_the_columns_that_take_it_the
     ids[:, 2] = rng.permutation(40) + 100000  # distinct whole numbers
     note = outside_range_note(Domain("t", ids, y, ["a", "b"], (0.0, 1e6), {"columns": ["area", "radius", "patient_no"]}), source)
     assert "column 'patient_no' at" in note and "(every value a different whole number: an id? an id is not a feature)" in note
+    area = x.copy()
+    area[:, 0] = np.round(x[:, 0] * 100) * 1000  # a feature in other units, whole numbers far apart: no id
+    note = outside_range_note(Domain("t", area, y, ["a", "b"], (0.0, 1e6), {"columns": ["area", "radius", "depth"]}), source)
+    assert "column 'area' at" in note and "an id?" not in note
 
 
 def series(x: np.ndarray, name: str) -> Domain:
