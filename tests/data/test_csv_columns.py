@@ -323,6 +323,9 @@ SPREADSHEET_MISTAKES = [  # (file, its text, the problem said, a phrase its fix 
      r"column 'area' is not numeric \('609,1' in data row 1\): its numbers are written with a comma", "decimal=','",
      "id-column"),
     ("mostly.csv", 'area,label\n"609,1",a\n8,b\n"7,25",a\n12,b\n', r"written with a comma", "decimal=','", None),
+    ("sex.csv", "sex,area,label\nF,1,a\nM,2,b\nF,3,a\nM,4,b\nF,5,a\n",  # was told to set text_column
+     r"column 'sex' is not numeric \('F' in data row 1 is not a number\)", "2 categories ('F', 'M'): encode them",
+     "text_column"),
     ("thousands.csv", 'area,label\n"1,680.0",a\n812.5,b\n"2,001.25",a\n99,b\n',  # was told "a decimal comma?"
      r"column 'area' is not numeric \('1,680.0' in data row 1\): its numbers are written with a thousands separator",
      "thousands=','", "decimal comma"),

@@ -587,8 +587,14 @@ def csv_features(
         fix = (f"drop it, keeping only numeric feature columns; if it holds the texts to train on, set "
                f"`text_column: {header[j]}` (with a text encoder as the source)." if training else
                "drop it: this model reads numeric feature columns only.")  # fmt: skip
+        kinds = {r[j].strip() for r in body}
+        category = len(body) >= 4 and len(kinds) <= min(10, len(body) // 2) and all(len(k.split()) <= 2 for k in kinds)
         if numeric:  # a number column with a typo ('81.0kg') is neither texts nor an id
             fix = "write a number there (or fix the value: a unit, a decimal comma?), or drop the row; the column is otherwise numeric."
+        elif category:  # 'F'/'M', True/False, a site: a category, not texts to train on
+            shown = ", ".join(repr(k) for k in sorted(kinds)[:4]) + (", ..." if len(kinds) > 4 else "")
+            fix = (f"it holds {len(kinds)} categories ({shown}): encode them as numbers first (0/1 for two, one "
+                   "0/1 column per category for more, e.g. pd.get_dummies), or drop it.")  # fmt: skip
         elif ids and training:
             fix = (f"it names each row (no value repeats), as an id does: name it with `id_column: {header[j]}` in "
                    "the experiment file (never read as a feature; predict then names its rows by it), or drop it.")  # fmt: skip
