@@ -95,6 +95,13 @@ def test_table_rows_are_copies_only_when_equal_and_grey_copies_in_a_colour_folde
     found = count_test_in_source(Domain("s", grey, np.arange(20) % 2, ["p", "q"], (0.0, 255.0)),
                                  Domain("t", mixed, np.arange(10) % 2, ["p", "q"], (0.0, 255.0)), np.arange(10))  # fmt: skip
     assert found == Overlap(4, 4) and found.rows == (0, 1, 2, 3)
+    rgb = rng.integers(0, 256, size=(10, 3, 8, 8)).astype(np.float32)
+    rgba = rng.integers(0, 256, size=(10, 4, 8, 8)).astype(np.float32)  # other pictures: no copies (all were, by NaN)
+    assert count_test_in_source(Domain("s", rgb, np.arange(10) % 2, ["p", "q"], (0.0, 255.0)),
+                                Domain("t", rgba, np.arange(10) % 2, ["p", "q"], (0.0, 255.0)), np.arange(10)).found == 0  # fmt: skip
+    photos = rng.integers(0, 256, size=(10, 3, 8, 8)).astype(np.float32)  # colour beside a grey source: none equal
+    assert count_test_in_source(Domain("s", grey, np.arange(20) % 2, ["p", "q"], (0.0, 255.0)),
+                                Domain("t", photos, np.arange(10) % 2, ["p", "q"], (0.0, 255.0)), np.arange(10)).found == 0  # fmt: skip
 
 
 def test_images_shared_under_other_labels_are_counted_not_refused(tmp_path, image_npz):

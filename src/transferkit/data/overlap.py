@@ -48,7 +48,8 @@ def _arrays(domain, rows: np.ndarray, x: np.ndarray | None = None) -> tuple[np.n
         return flat, flat.view(np.int32)  # exact, twice
     lo, hi = (float(v) for v in domain.value_range)
     scale = np.float32(1e4 / (hi - lo if hi > lo else 1.0))
-    return flat, np.rint((flat - np.float32(lo)) * scale).astype(np.int32)
+    with np.errstate(invalid="ignore"):  # NaN rows (colour beside grey, :func:`_grey`): compared raw, never equal
+        return flat, np.rint(np.nan_to_num((flat - np.float32(lo)) * scale, nan=-1.0)).astype(np.int32)
 
 
 def _grey(x: np.ndarray) -> np.ndarray:
@@ -58,6 +59,7 @@ def _grey(x: np.ndarray) -> np.ndarray:
         return x
     x = np.asarray(x, dtype=np.float32)
     same = (x[:, 1:3] == x[:, :1]).reshape(len(x), -1).all(1)
+    # the other side is grey (one channel, no NaN), so a colour row's NaN matches nothing there
     return np.where(same[:, None, None, None], x[:, :1], np.float32(np.nan))
 
 
@@ -134,7 +136,8 @@ def count_test_in_source(source, target, test_idx: np.ndarray) -> Overlap:
         hits = [(seen.get(text_key(target.texts[i])), i) for i in test_idx]
     else:
         xs, xt = source.x, target.x
-        if xs.ndim == xt.ndim == 4 and xs.shape[2:] == xt.shape[2:] and xs.shape[1] != xt.shape[1]:
+        if xs.ndim == xt.ndim == 4 and xs.shape[2:] == xt.shape[2:] and 1 in (xs.shape[1], xt.shape[1]) \
+                and xs.shape[1] != xt.shape[1]:  # (colour against RGBA: other inputs, as before)
             xs, xt = _grey(xs), _grey(xt)  # a folder mixing grey and colour is read as colour: grey copies count
         if xs.shape[1:] != xt.shape[1:]:
             return Overlap(0, 0)  # inputs of another shape cannot be the same examples
