@@ -1118,3 +1118,7 @@ def test_series_on_the_sources_range_are_predicted_as_fit_read_them():
         TransferClassifier("mcc", source=src, method_params={"steps": 2}).fit(xt[:10], yt[:10], X_unlabelled=100 + xt)
     with pytest.warns(UserWarning, match=r"the model was trained on series in 0"):  # the source's range, not "X has"
         clf.predict(100 + xt)
+    whole = np.round(xt * 50).astype(np.float32)  # series of whole numbers, as floats and as uint8: one reading
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert np.allclose(clf.predict_proba(whole), clf.predict_proba(whole.astype(np.uint8)), atol=1e-6)

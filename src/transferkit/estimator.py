@@ -502,10 +502,18 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     def _read_as(self, X) -> Recipe:
         """The recipe for images given after fit: uint8 images are 0..255 whatever range fit's
         X had (0..1 floats, 0..16 digits), as ``transferkit predict`` reads them; otherwise
-        fit's recipe."""
-        if len(self.recipe_.shape) == 3 and stored_dtype(X) == np.uint8:
+        fit's recipe (and always for series: read on the source's range, whatever their dtype)."""
+        model = getattr(self, "model_", None)
+        arch = model.config.get("architecture", "auto") if model is not None else self._fit_architecture()
+        if len(self.recipe_.shape) == 3 and stored_dtype(X) == np.uint8 and not reads_series(self.recipe_.shape, arch):
             return dataclasses.replace(self.recipe_, value_range=(0.0, 255.0))
         return self.recipe_
+
+    def _fit_architecture(self) -> str:
+        """During fit, before ``model_``: the source model's architecture, else ``shared``."""
+        source = getattr(self, "source_", None) or self.source
+        model = getattr(source, "model", None)
+        return model.config.get("architecture", "auto") if model is not None else self.shared
 
     def predict(self, X) -> np.ndarray:
         proba = self._proba(X)  # checks fitted first
