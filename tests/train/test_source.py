@@ -35,6 +35,10 @@ def test_a_small_feature_beside_a_large_one_keeps_its_own_scale():
     flat = scaled.clone()
     flat[:, 1] = scaled[0, 1]  # truly constant (with float rounding in its mean): still the median
     assert torch.isclose(input_stats(flat)[1][1], input_stats(flat)[1][0])
+    balance = torch.linspace(-1e5, 1e5, 500, dtype=torch.float64)  # a third column puts pH mid-scale (0.47)
+    raw3 = torch.cat([raw, balance[:, None]], 1)
+    mid = ((raw3 - raw3.min()) / (raw3.max() - raw3.min())).float()
+    assert float(input_stats(mid)[1][1]) < 1e-5  # its own std still, not the median's (a reviewer's case)
 
 
 def test_no_feature_varies_gives_unit_scale_and_image_channels_are_per_channel():

@@ -53,10 +53,11 @@ def input_stats(x: torch.Tensor, architecture: str = "auto") -> tuple[torch.Tens
     all, which keeps the sensors' relative sizes (per-sensor statistics for every series moved
     the series benchmark's cells by -7.6 to +4.0 points, both ways; BENCHMARKS.md, "Series").
 
-    A channel or feature that never varies here (std ~ 0, e.g. a pixel column that is always
-    0 in the source) gets the median std of those that do (1 if none do) instead of a tiny
-    floor: dividing by ~1e-6 would multiply any other value it takes later, in the target,
-    by a million.
+    A channel or feature that never varies here (one value throughout, e.g. a pixel column that
+    is always 0 in the source) gets the median std of those that do (1 if none do): dividing by
+    ~0 would multiply any other value it takes later, in the target, beyond bounds. A nearly
+    constant one keeps its own small std (a target value far from it is warned of by the range
+    checks, column by column).
     """
     built = auto_architecture(tuple(x.shape[1:])) if architecture == "auto" else architecture
     if built == "cnn1d" and x.ndim == 2:
@@ -73,9 +74,11 @@ def input_stats(x: torch.Tensor, architecture: str = "auto") -> tuple[torch.Tens
     dims = [0, 2, 3] if x.ndim == 4 else [0]
     wide = x.double()  # a column of small values beside one of large ones is tiny on the shared 0..1 scale
     mean, std = wide.mean(dim=dims), wide.std(dim=dims)
-    # constant: no spread beyond rounding, judged against the column's own level; an absolute floor (1e-6
-    # on 0..1) erased real features, e.g. blood pH (std 4e-7 there) beside an income in dollars
-    varies = (std > 0) & (std > 1e-6 * mean.abs())
+    # constant: one value throughout. A floor on std (1e-6 on 0..1, or relative to the column's level,
+    # which other columns set) erased real features, e.g. blood pH (std 4e-7 there) beside an income
+    # in dollars. A nearly constant column keeps its small std; a target far off it is warned of.
+    flat = wide.amax(dim=dims) == wide.amin(dim=dims)
+    varies = ~flat & (std > 0)
     mean, std = mean.to(x.dtype), std.to(x.dtype)
     typical = std[varies].median() if bool(varies.any()) else torch.ones((), dtype=std.dtype)
     return mean, torch.where(varies, std, typical)
