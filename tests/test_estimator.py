@@ -745,8 +745,9 @@ def test_inputs_of_the_other_polarity_are_warned_of_in_fit_and_predict(tmp_path)
     xt, yt = make_images(20, seed=2)
     src = pretrain(xs[:, 0], ys, epochs=1)
     inverted = xt[:, 0].max() - xt[:, 0]
-    with pytest.warns(TransferkitWarning, match=r"X_unlabelled: 60 of the 60 input images are dark on a light "
-                                                r"background, the images of the source light on a dark one"):  # fmt: skip
+    with pytest.warns(TransferkitWarning, match=r"X_unlabelled: its images are dark on a light background \(\d\.\d\d "
+                                                r"on 0..1.*and the source's light on a dark background .*ink and "
+                                                r"background are swapped"):  # fmt: skip
         TransferClassifier("adabn", source=src).fit(None, None, X_unlabelled=inverted)
     with warnings.catch_warnings():
         warnings.simplefilter("error", TransferkitWarning)
@@ -1034,8 +1035,10 @@ def test_inputs_of_the_other_polarity_are_judged_against_a_light_colour_sheet_to
 
     dark = np.array([0.0] * 5 + [0.9])
     note = swapped_inputs_note(dark, 0.79, "X")
-    assert note.startswith("X: 5 of the 6 input images are light on a dark background")
+    assert note.startswith("X: its images are light on a dark background (0.00 on 0..1") and "(0.79)" in note
     assert swapped_inputs_note(dark, 0.5, "X") is None  # a mid-grey source: no side to be swapped from
+    assert swapped_inputs_note(np.full(20, 0.25), 0.9, "X") is not None  # as run judges it (it said nothing)
+    assert swapped_inputs_note(np.full(20, 0.25), 0.75, "X", colour=True) is None  # colour photos: extremes only
     assert inputs_polarity_note(dark, 0.25, "X") is None  # grey photos' 0.28-ish medians: no polarity to keep
     many = np.array([0.0] * 199 + [0.9])  # one light-bordered input among 200
     assert inputs_polarity_note(many, 0.0, "X") is None  # under a tenth, and nothing known of training
@@ -1058,6 +1061,8 @@ def test_colour_photos_and_series_get_no_ink_and_paper_advice():
     y = np.arange(20) % 2
     assert polarity_note(Domain("a", light.astype(np.float32), y, ["p", "q"]),
                          Domain("b", dark.astype(np.float32), y, ["p", "q"])) is None  # fmt: skip
+    low = np.clip(rng.normal(0.1, 0.05, size=(20, 1, 3, 64)), 0, 1).astype(np.float32)  # series at two levels:
+    assert polarity_note(Domain("s", low, y, ["p", "q"]), Domain("t", 1 - low, y, ["p", "q"])) is None  # no ink
     x = rng.normal(size=(100, 3, 64)).astype(np.float32)
     x[:5] += 10  # a few recordings at another level
     clf = TransferClassifier("scratch", shared="cnn1d", method_params={"steps": 2}).fit(x, np.arange(100) % 2)

@@ -279,10 +279,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(mixed, TransferkitWarning, stacklevel=user_stacklevel())
         trained = domain_polarity_reference(src) if src is not None and getattr(src, "is_image", False) else None
         if borders is not None and trained is not None and not mixed:  # (either side of both polarities: no advice to invert)
-            note = swapped_inputs_note(borders, trained, "X" if len(x) else "X_unlabelled")
+            both = in_colour(src.x[:200]) and in_colour(tgt.x[:200])  # photos: only at the extremes, as run judges
+            note = swapped_inputs_note(borders, trained, "X" if len(x) else "X_unlabelled", colour=both)
             if note:  # inverted against the source: as `transferkit run` warns
-                warnings.warn(note.replace("the model was trained on", "of the source"), TransferkitWarning,
-                              stacklevel=user_stacklevel())  # fmt: skip
+                warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
         yt = torch.from_numpy(tgt.y[:0] if no_labels else tgt.y)
         shots = 0 if no_labels else int(np.bincount(tgt.y).min())
         same = src is not None and src.classes == tgt.classes

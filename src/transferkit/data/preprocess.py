@@ -422,8 +422,8 @@ def _grey_border_medians(domain: Domain, sample: int = 500) -> np.ndarray | None
     """Each image's border median on 0..1, on a sample spread over a grey image domain; None
     for vectors, colour pictures (photos: light and dark backgrounds are content, not ink on
     paper), fewer than 10 images, or images under 8 pixels (the "border" is most of them)."""
-    if not getattr(domain, "is_image", False) or len(domain.x) < 10 or min(domain.input_shape[-2:]) < 8:
-        return None
+    if not getattr(domain, "is_image", False) or len(domain.x) < 10 or not is_picture(tuple(domain.input_shape[-2:])):
+        return None  # (under 8 pixels a side the "border" is most of the image; series are no pictures)
     rows = np.unique(np.linspace(0, len(domain.x) - 1, min(sample, len(domain.x))).astype(int))
     picked = domain.x[rows]
     if in_colour(picked):
@@ -479,13 +479,18 @@ def other_polarity(borders: np.ndarray, reference: float | None) -> list[int] | 
     return [int(other.sum()), len(borders)]
 
 
-def swapped_inputs_note(borders: np.ndarray, trained: float, what: str) -> str | None:
+def swapped_inputs_note(borders: np.ndarray, trained: float, what: str, colour: bool = False) -> str | None:
     """The fit-time check of inputs against the source's images as a whole (the API's counterpart of
-    :func:`polarity_note`): their median background on the other side of LIGHT / DARK."""
+    :func:`polarity_note`, in its words and by its rule): their median background and the source's
+    on opposite sides of LIGHT / DARK (0.8 / 0.2 when both are colour pictures)."""
+    light, dark = (0.8, 0.2) if colour else (LIGHT, DARK)
     med = float(np.median(borders)) if len(borders) else 0.5
-    if not ((trained >= LIGHT and med <= DARK) or (trained <= DARK and med >= LIGHT)):
+    if not ((trained >= light and med <= dark) or (trained <= dark and med >= light)):
         return None
-    return inputs_polarity_note(borders, 1.0 if trained >= LIGHT else 0.0, what)
+    look = lambda b: "dark on a light background" if b >= light else "light on a dark background"  # noqa: E731
+    return (f"{what}: its images are {look(med)} ({med:.2f} on 0..1, the median of their border pixels) and the "
+            f"source's {look(trained)} ({trained:.2f}): ink and background are swapped, so the source's features "
+            "read them inverted; invert one of them first (x -> max - x) unless that contrast is the task.")
 
 
 def blank_note(images: list[np.ndarray], what: str, names: list[str] | None = None) -> str | None:
@@ -510,6 +515,8 @@ def polarity_note(source: Domain, target: Domain) -> str | None:
     inverted on the target. ``None`` when they match, or either is not images."""
     if not (getattr(source, "is_image", False) and getattr(target, "is_image", False)):
         return None
+    if not (is_picture(tuple(source.input_shape[-2:])) and is_picture(tuple(target.input_shape[-2:]))):
+        return None  # series stored as (N, channels, length): no ink, no paper
     if any(b is not None and mixed_polarity(b) for b in (_grey_border_medians(source), _grey_border_medians(target))):
         return None  # a domain of both polarities: mixed_polarity_note says so; inverting one would not help
     bs, bt = background_of(source), background_of(target)
