@@ -292,6 +292,11 @@ def test_series_padded_with_nan_to_one_length_are_told_to_resample(tmp_path):
     with pytest.raises(TransferkitError, match=r"the first is example 2 counting from 0\. Fix") as e:
         Domain("t.npz", table, np.arange(6) % 2, ["a", "b"])
     assert "remove or impute" in e.value.fix
+    clinic = np.random.default_rng(3).normal(size=(6, 8)).astype(np.float32)
+    clinic[1, 7:], clinic[4, 6:] = np.nan, np.nan  # two optional last columns: a table, not padding
+    with pytest.raises(TransferkitError, match="NaN or Inf") as e:
+        Domain("clinic.npz", clinic, np.arange(6) % 2, ["a", "b"])
+    assert "remove or impute" in e.value.fix
     rows = np.random.default_rng(2).normal(size=(6, 20)).astype(np.float32)
     rows[1, 15:], rows[4, 12:] = np.nan, np.nan  # (N, L) recordings of two other lengths: padding
     with pytest.raises(TransferkitError, match="NaN come after the values, to the end"):

@@ -397,6 +397,9 @@ def test_the_report_warns_of_case_twins_and_says_when_negative_transfer_was_not_
     assert "**Warning:** novel class 'A'" in report and "**Negative transfer was not checked:**" in report
     head = report.split("- **Episodes**")[0]  # a note on the novel classes sits under their line, not the source's
     assert head.index("- **Novel classes**") < head.index("  - **Warning:** novel class 'A'")
+    from transferkit.fewshot.report import _of_novel
+
+    assert _of_novel("3 of the 100 novel-class examples are exact copies", summary)  # its hyphen too
     under_table = report.split("## Few-shot accuracy vs K")[1].split("\n\n")[3]  # intro, table, then this
     assert under_table.startswith("**Warning:** novel class 'A' may be the source class 'a' (the same name but for "
                                   "case): if it is, it is not novel, and its accuracy")  # fmt: skip
@@ -530,14 +533,16 @@ def test_a_methods_notes_are_said_once_for_all_episodes():
         if task.seed % 2:  # every other episode
             warnings.warn(f"head (seed {task.seed}, 3 labelled examples): its probabilities say little.",
                           TransferkitWarning, stacklevel=2)  # fmt: skip
+        warnings.warn("a library's own note", UserWarning, stacklevel=2)  # each episode: said once, as before
         return Uniform(len(task.classes))
 
     y = np.repeat(np.arange(5), 8)
     setting = EpisodeSetting(torch.tensor(y, dtype=torch.float32)[:, None], [str(c) for c in range(5)], None, seed=1)
     episodes = sample_episodes(y, 3, 1, 4, n_episodes=6, seed=0)
-    with pytest.warns(TransferkitWarning) as said:
+    with pytest.warns(UserWarning) as said:
         evaluate_trained(SimpleNamespace(label="head", method=SimpleNamespace(fit=fit)), setting, episodes)
-    assert [str(w.message) for w in said] == ["head, 3 of 6 episodes (the first: episode 0 of source seed 1): head (3 "
+    assert [str(w.message) for w in said if not issubclass(w.category, TransferkitWarning)] == ["a library's own note"]
+    assert [str(w.message) for w in said if issubclass(w.category, TransferkitWarning)] == ["head, 3 of 6 episodes (the first: episode 0 of source seed 1): head (3 "
                                               "labelled examples): its probabilities say little."]  # fmt: skip
 
 

@@ -262,6 +262,7 @@ def evaluate_trained(
     start = time.perf_counter()
     accuracies, predictions, choices = [], [], {}
     notes: dict[str, list[int]] = {}  # a method's note, without its per-episode seed -> [episodes, first episode]
+    others: set = set()  # other warnings said so far
     for i, episode in enumerate(episodes):
         task = setting.task(episode, i)
         torch.manual_seed(task.seed)
@@ -275,7 +276,8 @@ def evaluate_trained(
             if issubclass(w.category, TransferkitWarning):  # "head (seed 100003, 25 labelled examples): ..."
                 key = re.sub(r"\(seed \d+, ", "(", str(w.message))
                 notes.setdefault(key, [0, i])[0] += 1
-            else:
+            elif (w.category, str(w.message)) not in others:  # a library's: once, as its own filters would
+                others.add((w.category, str(w.message)))
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         chose = (model.config.get("auto_decision") or {}).get("method")
         if chose is not None:  # auto: which method it picked, for the report

@@ -227,7 +227,7 @@ def _of_novel(note: str, summary: dict) -> bool:
     """Whether a note is about the novel classes' data (it names their file or folder, or them)
     rather than the source's: said under their line, not the source's."""
     data = str(summary["target"]["data"])
-    return data in note or "novel class" in note
+    return data in note or "novel class" in note or "novel-class" in note
 
 
 def render_report(summary: dict, plots: dict[str, str]) -> str:
