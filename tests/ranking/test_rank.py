@@ -794,6 +794,11 @@ def test_a_csv_target_with_a_column_the_source_lacks_is_ranked_on_the_sources_co
     rank_module.rank(str(tmp_path / "t.csv"), 2, [str(tmp_path / "s.csv")], source_epochs=1, reference=False,
                      scores=["knn"], by="knn")  # fmt: skip
     assert seen["s.csv"].shape[1] == 2  # f0, f1: no scanner
+    text = ["site,scanner,f1,f0,label"] + [f"B,{r}" for r in rows[1:]]  # and a text column only the target has
+    (tmp_path / "t2.csv").write_text("\n".join(text) + "\n")
+    rank_module.rank(str(tmp_path / "t2.csv"), 2, [str(tmp_path / "s.csv")], source_epochs=1, reference=False,
+                     scores=["knn"], by="knn")  # fmt: skip  (it was refused: "column 'site' is not numeric")
+    assert seen["s.csv"].shape[1] == 2
 
 
 def test_a_saved_cnn1d_reads_the_target_on_the_range_it_was_trained_on(tmp_path, monkeypatch):

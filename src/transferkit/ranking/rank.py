@@ -336,6 +336,18 @@ def labelled_examples(
     return lab, split.pool_idx
 
 
+def _candidate_columns(sources: list[str], label_column: str) -> list[str] | None:
+    """The feature columns of the --source CSVs (all of them): a target CSV holding them and more is
+    read without the others, text ones too, as `transferkit run` reads it (None: no CSV source)."""
+    from transferkit.data.files import csv_header
+
+    columns: list[str] = []
+    for spec in sources:
+        if Path(spec).suffix.lower() in (".csv", ".tsv") and Path(spec).is_file():
+            columns += [c for c in csv_header(Path(spec)) if c != label_column and c not in columns]
+    return columns or None
+
+
 def rank(
     target: str,
     shots: int = 10,
@@ -423,7 +435,7 @@ def rank(
                                f"({e.errors()[0]['msg'].removeprefix('Value error, ')}).",
                                "give H W, or C H W with C = 1, 3 or 4 (a row of 784 grey pixels: --image-shape 28 28).") from None  # fmt: skip
     with collected_warnings() as loading:  # e.g. images resized while loading: kept in the JSON too
-        tgt = load_section(section)
+        tgt = load_section(section, only_columns=_candidate_columns(sources or [], source_label_column))
     if getattr(tgt, "texts", None) is not None and (sources or models):
         raise TransferkitError(
             f"{target} holds texts: rank scores text targets on pretrained text encoders only.",
