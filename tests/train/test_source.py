@@ -29,7 +29,7 @@ def test_a_small_feature_beside_a_large_one_keeps_its_own_scale():
     raw = torch.stack([income, ph], 1).double()
     scaled = ((raw - raw.min()) / (raw.max() - raw.min())).float()  # the recipe's one 0..1 for all columns
     mean, std = input_stats(scaled)
-    assert torch.isclose(std[1], scaled[:, 1].double().std().float(), rtol=1e-3)  # its own, not the median
+    assert torch.isclose(std[1], scaled[:, 1].double().std().float(), rtol=1e-2)  # its own, not the median
     z = (scaled[:, 1] - mean[1]) / std[1]
     assert 0.8 < float(z.std()) < 1.2  # standardised, not shrunk by orders of magnitude
     flat = scaled.clone()

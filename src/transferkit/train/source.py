@@ -72,14 +72,12 @@ def input_stats(x: torch.Tensor, architecture: str = "auto") -> tuple[torch.Tens
             mean, std = one_mean.expand(x.shape[2]), one_std.expand(x.shape[2])
         return mean.reshape(-1, 1).clone(), std.reshape(-1, 1).clone()
     dims = [0, 2, 3] if x.ndim == 4 else [0]
-    wide = x.double()  # a column of small values beside one of large ones is tiny on the shared 0..1 scale
-    mean, std = wide.mean(dim=dims), wide.std(dim=dims)
+    mean, std = x.mean(dim=dims), x.std(dim=dims)
     # constant: one value throughout. A floor on std (1e-6 on 0..1, or relative to the column's level,
     # which other columns set) erased real features, e.g. blood pH (std 4e-7 there) beside an income
     # in dollars. A nearly constant column keeps its small std; a target far off it is warned of.
-    flat = wide.amax(dim=dims) == wide.amin(dim=dims)
+    flat = x.amax(dim=dims) == x.amin(dim=dims)
     varies = ~flat & (std > 0)
-    mean, std = mean.to(x.dtype), std.to(x.dtype)
     typical = std[varies].median() if bool(varies.any()) else torch.ones((), dtype=std.dtype)
     return mean, torch.where(varies, std, typical)
 
