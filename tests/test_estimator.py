@@ -1061,6 +1061,9 @@ def test_colour_photos_and_series_get_no_ink_and_paper_advice():
     y = np.arange(20) % 2
     assert polarity_note(Domain("a", light.astype(np.float32), y, ["p", "q"]),
                          Domain("b", dark.astype(np.float32), y, ["p", "q"])) is None  # fmt: skip
+    wide = np.clip(rng.normal(0.9, 0.05, size=(20, 3, 16, 80)), 0, 1).astype(np.float32)  # wide colour pictures
+    wide[:, :, 6:10, 20:60] = 0.0  # dark ink on light paper (the cnn reads them as pictures, as run does)
+    assert polarity_note(Domain("s", wide, y, ["p", "q"]), Domain("t", 1 - wide, y, ["p", "q"])) is not None
     low = np.clip(rng.normal(0.1, 0.05, size=(20, 1, 3, 64)), 0, 1).astype(np.float32)  # series at two levels:
     assert polarity_note(Domain("s", low, y, ["p", "q"]), Domain("t", 1 - low, y, ["p", "q"])) is None  # no ink
     x = rng.normal(size=(100, 3, 64)).astype(np.float32)

@@ -258,7 +258,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.range_from_source_ = src is not None  # vectors' range: the source's (inputs after X are checked against it)
         if X_unlabelled is not None:
             raw_u = self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:], reference)
-            recipe_u = self._read_as(X_unlabelled)
+            recipe_u = self._read_as(X_unlabelled, arch)  # this fit's architecture, not a previous fit's model_
             note = (self._scale_note(raw_u) if recipe_u is self.recipe_  # e.g. 0..255 beside X in 0..1
                     else small_uint8_note(raw_u, "it", "give X_unlabelled as floats"))  # fmt: skip
             if note:  # images: the range is X's own (vectors: the source's, which the model was trained on)
@@ -499,12 +499,13 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
         return predict_proba(self.model_, t).cpu().numpy()  # batch by batch to the model's device
 
-    def _read_as(self, X) -> Recipe:
+    def _read_as(self, X, arch: str | None = None) -> Recipe:
         """The recipe for images given after fit: uint8 images are 0..255 whatever range fit's
         X had (0..1 floats, 0..16 digits), as ``transferkit predict`` reads them; otherwise
         fit's recipe (and always for series: read on the source's range, whatever their dtype)."""
-        model = getattr(self, "model_", None)
-        arch = model.config.get("architecture", "auto") if model is not None else self._fit_architecture()
+        if arch is None:
+            model = getattr(self, "model_", None)
+            arch = model.config.get("architecture", "auto") if model is not None else self._fit_architecture()
         if len(self.recipe_.shape) == 3 and stored_dtype(X) == np.uint8 and not reads_series(self.recipe_.shape, arch):
             return dataclasses.replace(self.recipe_, value_range=(0.0, 255.0))
         return self.recipe_

@@ -203,6 +203,10 @@ def test_a_target_off_the_sources_whole_range_names_the_columns_that_take_it_the
     area[:, 0] = np.round(x[:, 0] * 100) * 1000  # a feature in other units, whole numbers far apart: no id
     note = outside_range_note(Domain("t", area, y, ["a", "b"], (0.0, 1e6), {"columns": ["area", "radius", "depth"]}), source)
     assert "column 'area' at" in note and "an id?" not in note
+    sparse = x.copy()
+    sparse[:, 2] = np.sort(rng.choice(np.arange(842302, 927240), 40, replace=False))  # WDBC-like ids, far apart
+    note = outside_range_note(Domain("t", sparse, y, ["a", "b"], (0.0, 1e6), {"columns": ["area", "radius", "id"]}), source)
+    assert "column 'id' at" in note and "an id?" in note
 
 
 def series(x: np.ndarray, name: str) -> Domain:
@@ -297,6 +301,10 @@ def test_series_padded_with_nan_to_one_length_are_told_to_resample(tmp_path):
     with pytest.raises(TransferkitError, match="NaN or Inf") as e:
         Domain("clinic.npz", clinic, np.arange(6) % 2, ["a", "b"])
     assert "remove or impute" in e.value.fix
+    long = np.random.default_rng(4).normal(size=(6, 1000)).astype(np.float32)
+    long[1, 990:], long[4, 980:] = np.nan, np.nan  # recordings 10 and 20 steps short of 1,000: padding too
+    with pytest.raises(TransferkitError, match="NaN come after the values, to the end"):
+        Domain("long.npz", long, np.arange(6) % 2, ["a", "b"])
     rows = np.random.default_rng(2).normal(size=(6, 20)).astype(np.float32)
     rows[1, 15:], rows[4, 12:] = np.nan, np.nan  # (N, L) recordings of two other lengths: padding
     with pytest.raises(TransferkitError, match="NaN come after the values, to the end"):

@@ -799,6 +799,13 @@ def test_a_csv_target_with_a_column_the_source_lacks_is_ranked_on_the_sources_co
     rank_module.rank(str(tmp_path / "t2.csv"), 2, [str(tmp_path / "s.csv")], source_epochs=1, reference=False,
                      scores=["knn"], by="knn")  # fmt: skip  (it was refused: "column 'site' is not numeric")
     assert seen["s.csv"].shape[1] == 2
+    # with a saved model that reads a column the --source lacks, each candidate takes its own columns
+    TransferModel.build("mlp", (3,), CLASSES).save(tmp_path / "m", {"recipe": {
+        "value_range": [0, 200], "shape": [3], "pad": 0, "columns": ["scanner", "f1", "f0"]}})  # fmt: skip
+    seen.clear()
+    rank_module.rank(str(tmp_path / "t.csv"), 2, [str(tmp_path / "s.csv")], models=[str(tmp_path / "m")],
+                     source_epochs=1, reference=False, scores=["knn"], by="knn")  # fmt: skip
+    assert seen["s.csv"].shape[1] == 2 and seen["m"].shape[1] == 3
 
 
 def test_a_saved_cnn1d_reads_the_target_on_the_range_it_was_trained_on(tmp_path, monkeypatch):

@@ -91,7 +91,7 @@ def column_note(
         trained = f"{lo:.3g}..{hi:.3g}" if hi > lo else f"the constant {lo:.3g}"
         col = x[:, j]
         ids = len(col) >= 10 and bool(np.all(col == np.round(col))) and len(np.unique(col)) == len(col)
-        ids = ids and float(col.max() - col.min()) < 100 * len(col)  # ids run close together; areas x 1000 do not
+        ids = ids and not bool(np.all(col % 10 == 0))  # a feature x 1000 is all round numbers; ids are not
         parts.append(f"column {name(j)} at {where} against {trained}{rows}"
                      + (" (every value a different whole number: an id? an id is not a feature)" if ids else ""))  # fmt: skip
     more = f" and {len(off) - 3} more column(s)" if len(off) > 3 else ""

@@ -207,8 +207,7 @@ def nan_padded(x: np.ndarray) -> bool:
     """Whether every non-finite value of ``x`` is a NaN in a run that ends each series (along the
     last axis): unequal lengths padded with NaN, not missing readings. For (N, D) arrays, which
     may be tables (a missing value in the last columns ends its row too), only when the runs are
-    of at least two lengths and one covers a tenth of the row or more (and 3 values), as
-    recordings of other lengths do."""
+    of at least two lengths and one is 3 values or longer, as recordings of other lengths are."""
     x = np.asarray(x)
     bad = ~np.isfinite(x)
     if not bad.any() or np.isinf(x[bad]).any() or x.ndim < 2:
@@ -219,4 +218,4 @@ def nan_padded(x: np.ndarray) -> bool:
         return True
     runs = bad.sum(axis=1)
     runs = runs[runs > 0]  # a table's optional last columns leave runs of 1 or 2; recordings, longer ones
-    return len(np.unique(runs)) >= 2 and int(runs.max()) >= max(3, 0.1 * x.shape[1])
+    return len(np.unique(runs)) >= 2 and int(runs.max()) >= 3

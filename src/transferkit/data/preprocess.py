@@ -422,8 +422,9 @@ def _grey_border_medians(domain: Domain, sample: int = 500) -> np.ndarray | None
     """Each image's border median on 0..1, on a sample spread over a grey image domain; None
     for vectors, colour pictures (photos: light and dark backgrounds are content, not ink on
     paper), fewer than 10 images, or images under 8 pixels (the "border" is most of them)."""
-    if not getattr(domain, "is_image", False) or len(domain.x) < 10 or not is_picture(tuple(domain.input_shape[-2:])):
-        return None  # (under 8 pixels a side the "border" is most of the image; series are no pictures)
+    if not getattr(domain, "is_image", False) or len(domain.x) < 10 or min(domain.input_shape[-2:]) < 8 \
+            or reads_series(tuple(domain.input_shape)):  # fmt: skip
+        return None  # (under 8 pixels a side the "border" is most of the image; series have none)
     rows = np.unique(np.linspace(0, len(domain.x) - 1, min(sample, len(domain.x))).astype(int))
     picked = domain.x[rows]
     if in_colour(picked):
@@ -515,8 +516,8 @@ def polarity_note(source: Domain, target: Domain) -> str | None:
     inverted on the target. ``None`` when they match, or either is not images."""
     if not (getattr(source, "is_image", False) and getattr(target, "is_image", False)):
         return None
-    if not (is_picture(tuple(source.input_shape[-2:])) and is_picture(tuple(target.input_shape[-2:]))):
-        return None  # series stored as (N, channels, length): no ink, no paper
+    if reads_series(tuple(source.input_shape)) or reads_series(tuple(target.input_shape)):
+        return None  # series stored as (N, channels, length), as `auto` reads them: no ink, no paper
     if any(b is not None and mixed_polarity(b) for b in (_grey_border_medians(source), _grey_border_medians(target))):
         return None  # a domain of both polarities: mixed_polarity_note says so; inverting one would not help
     bs, bt = background_of(source), background_of(target)

@@ -435,7 +435,8 @@ def rank(
                                f"({e.errors()[0]['msg'].removeprefix('Value error, ')}).",
                                "give H W, or C H W with C = 1, 3 or 4 (a row of 784 grey pixels: --image-shape 28 28).") from None  # fmt: skip
     with collected_warnings() as loading:  # e.g. images resized while loading: kept in the JSON too
-        tgt = load_section(section, only_columns=_candidate_columns(sources or [], source_label_column))
+        # (with a --model, whose columns are its own, the target is read whole, each candidate taking its columns)
+        tgt = load_section(section, only_columns=None if models else _candidate_columns(sources or [], source_label_column))
     if getattr(tgt, "texts", None) is not None and (sources or models):
         raise TransferkitError(
             f"{target} holds texts: rank scores text targets on pretrained text encoders only.",
