@@ -86,6 +86,11 @@ def test_every_candidate_and_cut_point_is_scored():
                 assert isinstance(r[name], float) and np.isfinite(r[name]), (name, r)
     assert 0.0 <= rows[2]["source_only"] <= 1.0 and "source_only" not in rows[-1]
     assert parse_cuts("1,3", 3) == [1, 3] and parse_cuts(None, 2) == [1, 2]
+    assert parse_cuts("last", 3) == [3] and parse_cuts("last", 17) == [17]  # each candidate's own depth
+    from transferkit.ranking.candidates import model_cuts
+
+    cnn, text = TransferModel.build("cnn", (1, 12, 12), CLASSES), TransferModel.build("textcnn", (16,), CLASSES)
+    assert model_cuts(cnn, "last", "c") == [cnn.num_blocks] and model_cuts(text, "last", "t") == [text.num_blocks]
     with pytest.raises(ValueError, match=r"cut points \[0\] are outside 1..3"):  # the input: the reference's job
         parse_cuts("0,2", 3)
 

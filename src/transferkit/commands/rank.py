@@ -25,7 +25,8 @@ def add_parser(sub) -> None:
     r.add_argument("--input-size", type=int, metavar="N",
                    help="pretrained candidates read N x N images (or N tokens of each text) instead of their "
                         "spec's size: faster on a CPU (as model.input_shape in run)")  # fmt: skip
-    r.add_argument("--cuts", default="all", help="cut points: 'all' (1..blocks) or e.g. '1,3'")
+    r.add_argument("--cuts", default="all",
+                   help="cut points: 'all' (1..blocks), 'last' (each candidate's last block) or e.g. '1,3'")
     r.add_argument("--scores", help="comma-separated scores (default: all; see docs/ranking.md)")
     r.add_argument("--by", default="logme", help="score that orders the table (default logme)")
     r.add_argument("--seed", type=int, default=0, help="which labelled examples are drawn (as in a run)")
