@@ -162,8 +162,15 @@ def test_csv_files_as_spreadsheets_write_them(tmp_path):
     from transferkit.data import load_domain
 
     (tmp_path / "GAP.CSV").write_text("f0,f1,label\n1,2,0\n3,,1\n")
-    with pytest.raises(TransferkitError, match="data row 2 has an empty value in column 'f1'.*impute"):
+    with pytest.raises(TransferkitError, match="data row 2 has an empty value in column 'f1'.*impute") as e:
         load_domain(str(tmp_path / "GAP.CSV"))  # an upper-case suffix is read as a CSV too
+    assert "predictions" not in e.value.problem
+    from transferkit.data.files import csv_features
+
+    header, body = read_csv_rows(tmp_path / "GAP.CSV")
+    with pytest.raises(TransferkitError, match=r"data row 2 has an empty value in column 'f1' \(input 1 in the "
+                                               r"predictions, which count rows from 0\)"):  # fmt: skip
+        csv_features(tmp_path / "GAP.CSV", header, body, 2, training=False)  # as predict reads it
 
 
 def test_a_diverging_method_is_one_line_and_leaves_no_folder(tmp_path, capsys, image_npz):

@@ -573,7 +573,8 @@ def csv_features(
         if not v.strip() or v.strip().lower() in MISSING_MARKERS:
             what = "an empty value" if not v.strip() else f"a missing-value marker ({v.strip()!r})"
             raise TransferkitError(
-                f"{path}: data row {i + 1} has {what} in column {header[j]!r}.",
+                f"{path}: data row {i + 1} has {what} in column {header[j]!r}"
+                + ("." if training else f" (input {i} in the predictions, which count rows from 0)."),
                 "fill in or impute missing values, or drop those rows.",
             ) from None
         column = [r[j].strip() for r in body]
