@@ -262,7 +262,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             note = (self._scale_note(raw_u) if recipe_u is self.recipe_  # e.g. 0..255 beside X in 0..1
                     else small_uint8_note(raw_u, "it", "give X_unlabelled as floats"))  # fmt: skip
             if note:  # images: the range is X's own (vectors: the source's, which the model was trained on)
-                series = len(self.recipe_.shape) == 3 and reads_series(self.recipe_.shape, arch)  # the source's too
+                series = self._series(arch)  # read on the source's range too
                 note = note.replace("trained on images", "trained on series") if series else note
                 note = note.replace("the model was trained on", "X has") if len(self.recipe_.shape) == 3 and not series \
                     else note  # fmt: skip
@@ -270,7 +270,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             xu = apply_recipe(raw_u, recipe_u)
         seen = x if len(x) else xu  # the target's images as the model reads them: predict compares inputs with them
         borders = border_medians(seen, self.recipe_.pad) if len(self.recipe_.shape) == 3 and len(seen) else None
-        if borders is not None and reads_series(self.recipe_.shape, arch):
+        if borders is not None and self._series(arch):
             borders = None  # series have no ink or paper
         self.target_border_ = polarity_reference(borders) if borders is not None else None  # None: of both kinds
         self.target_border_other_ = other_polarity(borders, self.target_border_) if borders is not None else None
@@ -448,9 +448,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             whose = "the run's target" if getattr(self, "fit_by_run_", False) else "X (given to fit)"
             return scale_warning(x, self._named(own), f"the source and {whose} hold")  # warned of again
         if len(self.recipe_.shape) == 3 or getattr(self, "range_from_source_", True):
-            model = getattr(self, "model_", None)
-            series = model is not None and reads_series(self.recipe_.shape, model.config.get("architecture", "auto"))
-            return scale_warning(x, self._named(self.recipe_), kind="series" if series else "images")
+            return scale_warning(x, self._named(self.recipe_), kind="series" if self._series() else "images")
         return None
 
     def predict_proba(self, X) -> np.ndarray:
@@ -475,7 +473,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         x = self._checked(X, "X", None if names is None else list(names), like)
         recipe = self._read_as(X)
         note = self._scale_note(x) if recipe is self.recipe_ else small_uint8_note(x, "X", "give X as floats")
-        picture = len(recipe.shape) == 3 and not reads_series(recipe.shape, self.model_.config.get("architecture", "auto"))
+        picture = len(recipe.shape) == 3 and not self._series()
         if recipe is self.recipe_ and picture and unit_floats_beside(np.asarray(x), recipe.value_range):  # not series
             note = unit_floats_note("X", recipe.value_range[1], "to be read on the model's scale, give uint8 0..255 or "
                                     "floats on its range", model="a model fitted on images in")  # fmt: skip
@@ -503,18 +501,19 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         """The recipe for images given after fit: uint8 images are 0..255 whatever range fit's
         X had (0..1 floats, 0..16 digits), as ``transferkit predict`` reads them; otherwise
         fit's recipe (and always for series: read on the source's range, whatever their dtype)."""
-        if arch is None:
-            model = getattr(self, "model_", None)
-            arch = model.config.get("architecture", "auto") if model is not None else self._fit_architecture()
-        if len(self.recipe_.shape) == 3 and stored_dtype(X) == np.uint8 and not reads_series(self.recipe_.shape, arch):
+        if len(self.recipe_.shape) == 3 and stored_dtype(X) == np.uint8 and not self._series(arch):
             return dataclasses.replace(self.recipe_, value_range=(0.0, 255.0))
         return self.recipe_
 
-    def _fit_architecture(self) -> str:
-        """During fit, before ``model_``: the source model's architecture, else ``shared``."""
-        source = getattr(self, "source_", None) or self.source
-        model = getattr(source, "model", None)
-        return model.config.get("architecture", "auto") if model is not None else self.shared
+    def _series(self, arch: str | None = None) -> bool:
+        """Whether the model reads series (the ``cnn1d``; ``arch``: fit's architecture, before ``model_``
+        is this fit's): the picture rules (uint8 as 0..255, unit floats, ink and paper) are not for them."""
+        if len(self.recipe_.shape) != 3:
+            return False
+        if arch is None:
+            model = getattr(self, "model_", None)
+            arch = model.config.get("architecture", "auto") if model is not None else "auto"
+        return reads_series(self.recipe_.shape, arch)
 
     def predict(self, X) -> np.ndarray:
         proba = self._proba(X)  # checks fitted first
