@@ -638,7 +638,7 @@ def test_a_class_subsets_rows_saved_apart_are_recognised_as_the_runs_target(tmp_
                  "--out", "r.json"]) == 0  # fmt: skip
     result = json.loads((tmp_path / "r.json").read_text())
     assert result["labelled_examples"] == 6 and any("fine-tuned on" in w for w in result["warnings"])
-    from transferkit.ranking.rank import labelled_examples, trained_on_these
+    from transferkit.ranking.rank import labelled_examples, seen_by_run_model
 
     cfg["target"]["classes"] = ["b", "a"]  # the same rows, labelled in another order: another draw
     (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
@@ -646,7 +646,7 @@ def test_a_class_subsets_rows_saved_apart_are_recognised_as_the_runs_target(tmp_
     lab, _ = labelled_examples(apart, 3, 0)
     trained, _ = labelled_examples(load_file(tgt).subset(["b", "a"]), 3, 0)  # row numbers of the b, a rows
     assert set(trained.tolist()) != set(lab.tolist())
-    assert trained_on_these("run_ba", apart, lab) == len(set(trained.tolist()) & set(lab.tolist()))
+    assert seen_by_run_model("run_ba", apart, lab)[0] == len(set(trained.tolist()) & set(lab.tolist()))
     np.savez(tmp_path / "other.npz", x=x[keep] + 1, y=t["y"][keep], classes=np.array(["a", "b"]))  # other examples
     assert not any("fine-tuned on" in w for w in rank("other.npz", shots=3, models=["run"], reference=False)["warnings"])
 

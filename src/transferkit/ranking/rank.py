@@ -254,11 +254,6 @@ def _stored_recipe(path: Path) -> Recipe | None:
     return recipe
 
 
-def trained_on_these(spec: str, target: Domain, lab: np.ndarray) -> int:
-    """:func:`seen_by_run_model`'s count of ``lab`` fine-tuned on (labels read)."""
-    return seen_by_run_model(spec, target, lab)[0]
-
-
 def seen_by_run_model(spec: str, target: Domain, lab: np.ndarray) -> tuple[int, int, str | None]:
     """(fine-tuned on, adapted on without labels, the method): how many of ``lab`` a run's model
     trained on with their labels, and how many more it read as unlabelled target inputs (a
