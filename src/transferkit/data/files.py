@@ -609,7 +609,6 @@ def csv_features(
 _DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 _WHOLE = re.compile(r"[-+]?\d+")
 _THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+\.\d+")  # 1,680.0 (1,680 alone reads as a decimal comma too)
-_PLAIN = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
 # a number (no bare trailing dot: '0000.jpg' is a file name) and a unit starting with a letter, %, ° or µ ('12_R1': no)
 _NUMBER_AND_UNIT = re.compile(r"([-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z%°µ][^,]{0,11})")
 
@@ -626,7 +625,7 @@ def _numbers_written_as(values: list[str]) -> tuple[str, str] | None:
                 "write plain numbers, 609.1 (not 609,1) and 1234 (not 1,234): e.g. read the file with "
                 "pd.read_csv(path, decimal=',') or thousands=',', and save it again with to_csv.")
     thousands = sum(bool(_THOUSANDS.fullmatch(v)) for v in cells)  # '1,680.0': a separator, then a decimal point
-    plain = sum(bool(_PLAIN.fullmatch(v)) for v in cells)
+    plain = sum(_is_number(v) for v in cells)
     if thousands and thousands + plain >= 0.9 * len(cells):
         return ("its numbers are written with a thousands separator (1,680.0)",
                 "write plain numbers (1680.0): e.g. read the file with pd.read_csv(path, thousands=',') and save it "
@@ -673,6 +672,12 @@ def order_columns(
             f"give it {reference} feature column names (their order does not matter).",
         )
     return x[:, [columns.index(c) for c in wanted]]
+
+
+def left_out_note(name: str, extra: list[str]) -> str:
+    """What run and rank say of a target's columns the source lacks (:func:`columns_read`)."""
+    return (f"{name}: column(s) the source lacks are left out: {extra[:5]}{' ...' if len(extra) > 5 else ''} "
+            "(every method reads the source's columns).")
 
 
 def columns_read(named: list[str], wanted: list[str]) -> list[int] | None:
@@ -796,8 +801,7 @@ def load_csv(path: Path, label_column: str, id_column: str | None = None, only_c
     named = [c for j, c in enumerate(header) if j not in skip]
     if only_columns and columns_read(named, list(only_columns)) is not None:  # all of the source's, and more
         extra = [c for c in named if c not in set(only_columns)]  # text ones too ('site'): never read, so never parsed
-        warnings.warn(f"{path}: column(s) the source lacks are left out: {extra[:5]}{' ...' if len(extra) > 5 else ''} "
-                      "(every method reads the source's columns).", TransferkitWarning, stacklevel=2)  # fmt: skip
+        warnings.warn(left_out_note(str(path), extra), TransferkitWarning, stacklevel=2)
         skip |= {header.index(c) for c in extra}
     check_index_columns(path, header, body, skip)
     raw_labels = [r[li].strip() for r in body]  # "Mix " is "Mix": not a class of its own

@@ -12,7 +12,7 @@ import torch
 from transferkit.config import DataConfig, ExperimentConfig
 from transferkit.data import Domain, load_domain
 from transferkit.data.column_ranges import column_ranges, union_ranges
-from transferkit.data.files import columns_read, order_columns, range_of_rows
+from transferkit.data.files import columns_read, left_out_note, order_columns, range_of_rows
 from transferkit.data.files import value_range as value_range_of
 from transferkit.data.preprocess import (
     Recipe,
@@ -145,9 +145,7 @@ def match_source(source: Domain | None, target: Domain) -> Domain:
         # columns the source lacks: no transferred layer reads them, so none is read (scratch neither:
         # every method sees the same features), as predict leaves out columns its model does not read
         extra = [c for c in named_t if c not in set(named_s)]
-        warnings.warn(f"{target.name}: column(s) the source lacks are left out: {extra[:5]}"
-                      f"{' ...' if len(extra) > 5 else ''} (every method reads the source's columns).",
-                      TransferkitWarning, stacklevel=3)  # fmt: skip
+        warnings.warn(left_out_note(target.name, extra), TransferkitWarning, stacklevel=3)
         x, named_t = x[:, keep], [named_t[j] for j in keep]
         value_range = value_range_of(x) if np.isfinite(x).all() else value_range
     if named_s and named_t:
