@@ -37,22 +37,31 @@ def weak_source_warning(val_accuracy: float, val_labels, seed: int, steps: int |
             "source.epochs, or check the source labels.")  # fmt: skip
 
 
+def chance_z(accuracy: float, labels) -> tuple[float, float] | None:
+    """(chance, z): the rate of always predicting the most frequent of ``labels``, and the binomial
+    z of ``accuracy`` on those examples against it; None with no examples or a single class."""
+    labels = np.asarray(labels)
+    n = len(labels)
+    if n < 1:
+        return None
+    chance = float(np.bincount(labels).max()) / n
+    if chance >= 1.0:
+        return None
+    return chance, (accuracy - chance) / math.sqrt(chance * (1 - chance) / n)
+
+
 def not_above_chance(accuracy: float, labels) -> tuple[float, float] | None:
     """(chance, z) when ``accuracy`` on examples labelled ``labels`` is not clearly above chance
     (binomial z < 2 against the most frequent class's rate) and nearer chance than 100 %; None
     when it is above, when there are no examples, or when even 100 % could not be told from
     chance on so few."""
-    labels = np.asarray(labels)
-    n = len(labels)
-    if accuracy != accuracy or n < 1:  # NaN: no examples
+    judged = chance_z(accuracy, labels) if accuracy == accuracy else None  # NaN: no examples
+    if judged is None:
         return None
-    chance = float(np.bincount(labels).max()) / n
-    if chance >= 1.0:
-        return None
-    sd = math.sqrt(chance * (1 - chance) / n)
+    chance, z = judged
+    sd = math.sqrt(chance * (1 - chance) / len(labels))
     if (1.0 - chance) / sd < Z_MIN:  # too few examples to judge either way
         return None
-    z = (accuracy - chance) / sd
     if z >= Z_MIN or accuracy - chance > (1.0 - chance) / 2:  # nearer perfect than chance: a small
         return None  # split's low power, not a weak model (e.g. 26 of 27 right against 85 % chance)
     return chance, z

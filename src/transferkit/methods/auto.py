@@ -272,9 +272,10 @@ def source_head_check(agreement: float, y: torch.Tensor, evidence_z: float) -> d
     """Binomial z of the source head's accuracy on the labelled target examples against chance.
 
     Chance is the rate of always predicting their most frequent class (1/C for k per class)."""
+    from transferkit.evaluate.source_check import chance_z
+
     n = len(y)
-    chance = float(torch.bincount(y).max()) / n
-    z = (agreement - chance) / np.sqrt(chance * (1 - chance) / n) if chance < 1 else 0.0
+    chance, z = chance_z(agreement, y.cpu().numpy()) or (1.0, 0.0)  # one class: nothing to judge
     return _check("source head on the labelled target examples, binomial z vs chance", z, evidence_z,
                   f"{agreement:.2f} vs chance {chance:.2f} on {n} examples")  # fmt: skip
 
