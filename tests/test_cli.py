@@ -741,3 +741,15 @@ def test_predict_says_when_its_model_trailed_the_baseline_without_being_flagged(
     summary_path.write_text(json.dumps(summary))
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
     assert "below scratch" not in capsys.readouterr().err
+    # above on average over 2 seeds, but the model in use (seed 0's) trails scratch's seed 0: said
+    head.update({"seeds": [0, 1], "accuracies": [0.80, 0.95]})
+    scratch.update({"seeds": [0, 1], "accuracies": [0.84, 0.93], "accuracy_mean": 0.885})
+    summary_path.write_text(json.dumps(summary))
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
+    err = capsys.readouterr().err
+    assert ("head at k=2 scored 90.5 % on average over the run's 2 seeds, at or above scratch's 88.5 %, but the model "
+            "used here, seed 0's, scored 80.0 % against scratch's 84.0 % on the same seed") in err
+    head["accuracies"] = [0.86, 0.95]  # seed 0 above scratch's seed 0: nothing to say
+    summary_path.write_text(json.dumps(summary))
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
+    assert "on the same seed" not in capsys.readouterr().err

@@ -269,6 +269,7 @@ def test_same_classes_with_a_domain_shift_choose_adaptation(models):
     task.source_x, task.source_y = patterns(10, seed=8)
     d = decide(task, AutoParams(**QUICK))
     assert d["method"] == "self_training" and d["params"]["base"] == "mcc", d
+    assert abs(d["signals"]["source_head_check"]["value"]) < 1.64  # at chance, not below: still a shift
     assert "domain shift" in d["reason"] and "self_training+mcc" in d["reason"]
     assert d["signals"]["domain_shift"]["z"] >= 3 and d["params"]["steps"] == 20
     (check,) = d["signals"]["checks"]  # the check that decided, as the report's table shows it; not the frozen ones
@@ -288,6 +289,25 @@ def test_same_classes_with_a_domain_shift_choose_adaptation(models):
     assert decide(task, AutoParams(adaptation_method=None, **QUICK))["method"] not in ("im", "self_training")
     model = get_method("auto", **QUICK).fit(task)  # the composite trains
     assert model.config["auto_decision"]["params"]["base"] == "mcc"
+
+
+def test_a_source_head_below_chance_on_the_target_is_no_domain_shift(models):
+    """Labels shifted by one in the target: the head drops far (z >= 3) and below chance, a sign
+    the same names mean other classes, which self-training on its pseudo-labels would
+    reinforce; step 3 decides instead. (At chance it stays a shift: test above, inverted.)"""
+    from transferkit.methods import METHODS
+
+    if not {"self_training", "mcc"} <= set(METHODS):
+        pytest.skip("the adaptation methods are not registered")
+    task = with_source_validation(make_task(models["useful"]), False)
+    shifted = (task.target.y_labelled + 1) % len(CLASSES)
+    task.target = TargetData(task.target.x_labelled, shifted, task.target.x_unlabelled, len(CLASSES))
+    task.source_x, task.source_y = patterns(10, seed=8)
+    d = decide(task, AutoParams(**QUICK))
+    assert d["signals"]["domain_shift"]["z"] >= 3 and d["signals"]["source_head_check"]["value"] <= -1.64, d["signals"]
+    assert d["method"] not in ("self_training", "mcc"), d
+    assert d["signals"]["shift_check"]["not_used"] and "below chance" in d["reason"] and "check the labels" in d["reason"]
+    assert "not a clear domain shift" not in d["reason"]
 
 
 def test_source_sanity_measures_chance_by_the_most_frequent_class():

@@ -11,7 +11,9 @@ blocks (c = 1..B), rho_c the same architecture's features with random weights (w
     2. shift    if ``adaptation_method`` (default ``self_training+mcc``) is not null, the
                 classes match, unlabelled target examples exist and the source head's
                 accuracy drops from its validation split to the labelled target
-                (two-proportion z >= shift_z), the domain shifted (Ben-David et al., Machine
+                (two-proportion z >= shift_z) but not below chance there (binomial z >
+                -evidence_z: a head wrong in a systematic way says the same names mean other
+                classes), the domain shifted (Ben-David et al., Machine
                 Learning 2010): train ``adaptation_method`` (default: FixMatch pseudo-labels,
                 Sohn et al., NeurIPS 2020, on top of minimum class confusion, Jin et al., ECCV
                 2020; ``name+base`` names a self-training method on a base DA method). The
@@ -182,7 +184,14 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     signals["domain_shift"] = shift
     ada = p.adaptation_method
     ada_method, ada_params = adaptation_choice(ada)
-    if ada_method is not None and shift is not None and shift["z"] >= p.shift_z and len(task.target.x_unlabelled):
+    # A head clearly *below* chance on the labelled target examples is wrong in a systematic
+    # way: the same class names most likely mean other classes (labels shifted or permuted),
+    # which adaptation, starting from the head's predictions, would reinforce. At chance it
+    # may still be a large shift (optdigits -> MNIST-5k: the head at 0.10-0.31, where
+    # self_training+mcc gains 10-33 points over scratch), so only below chance stops it.
+    below_chance = head is not None and head["value"] <= -p.evidence_z
+    if (ada_method is not None and shift is not None and shift["z"] >= p.shift_z and not below_chance
+            and len(task.target.x_unlabelled)):  # fmt: skip
         # Frozen-feature checks cannot judge adaptation, which changes the features with the
         # unlabelled target examples; they are reported, not used.
         reason = (f"same classes, but the source head drops from {shift['source']:.2f} on its validation split to "
@@ -194,12 +203,19 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         signals = {**signals, "criterion": "domain_shift", "checks": [decided], "frozen_feature_checks": checks}
         return _choice(ada_method, ada_params, reason, signals, start, p)
     no_shift = ""
-    if ada_method is not None and shift is not None:  # the shift test ran and did not pass: say so, with its numbers
+    if ada_method is not None and shift is not None:  # the shift test ran and did not decide: say so, with its numbers
         signals["shift_check"] = _check("source head, validation vs labelled target: two-proportion z", shift["z"],
                                         p.shift_z, f"{shift['source']:.2f} vs {shift['target']:.2f}")  # fmt: skip
-        no_shift = (f" (no adaptation: the source head scores {shift['source']:.2f} on its validation split and "
-                    f"{shift['target']:.2f} on the labelled target examples, z {shift['z']:.1f} < shift_z "
-                    f"{p.shift_z:.1f}, not a clear domain shift)")  # fmt: skip
+        if shift["z"] < p.shift_z:
+            no_shift = (f" (no adaptation: the source head scores {shift['source']:.2f} on its validation split and "
+                        f"{shift['target']:.2f} on the labelled target examples, z {shift['z']:.1f} < shift_z "
+                        f"{p.shift_z:.1f}, not a clear domain shift)")  # fmt: skip
+        elif below_chance:
+            signals["shift_check"]["not_used"] = "the source head is below chance on the labelled target examples"
+            no_shift = (f" (no adaptation: the source head drops to {shift['target']:.2f} on the labelled target "
+                        f"examples, below chance (binomial z {head['value']:.1f} <= -{p.evidence_z:.2f}): the same "
+                        "class names most likely mean other classes in the two data sets, which adaptation would "
+                        "reinforce; check the labels)")  # fmt: skip
     # The source model itself, unchanged, right about the labelled target examples: direct
     # evidence of transfer where the frozen-feature checks see none because both feature sets
     # already separate those few examples (both 100 % leave-one-out), though scratch must still
