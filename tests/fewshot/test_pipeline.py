@@ -268,6 +268,14 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     assert "also lose to scratch" not in render_report(two, {})
     pretrained = render_report(summary, {})
     assert "pretrained weights only (no source data, so the novelty of the target classes was not checked)" in pretrained
+    # with scratch: one trained source seed's verdict is on that one training; a pretrained source is one model
+    summary["results"].append({**summary["results"][0], "method": "scratch", "on_features": False})
+    assert "(the source hurts)." in render_report(summary, {})
+    summary["source"].update(examples=10, classes=["a", "b"])
+    assert len(summary["source"]["models"]) == 1
+    assert "with one source seed, this one training of the source does: another may differ" in render_report(summary, {})
+    summary["source"]["models"]["1"] = summary["source"]["models"]["0"]
+    assert "(the source hurts)." in render_report(summary, {})
     assert "— 0 examples" not in pretrained and "classes []" not in pretrained
     assert main(["fewshot", str(path), "--set", "fewshot.n_query=99", "--out", str(tmp_path / "bad"), "--quiet"]) == 2
     err = capsys.readouterr().err

@@ -256,7 +256,9 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         + ("; methods that train per episode are measured on fewer episodes, so their intervals are wider. "
            if any(not r["on_features"] for r in summary["results"]) else ". ")
         + ("Gain vs scratch is paired by episode, on the episodes scratch ran; **negative** marks a gain "
-           "whose whole 95 % interval is below 0 (the source hurts)."
+           "whose whole 95 % interval is below 0 (the source hurts"
+           + ("; with one source seed, this one training of the source does: another may differ, and more "
+              "`seeds` would show by how much)." if src["classes"] and len(src["models"]) == 1 else ").")
            if any(r["method"] == "scratch" for r in summary["results"]) else ""),
         "", markdown_table(summary), "",
     ]  # fmt: skip
