@@ -82,8 +82,15 @@ def test_images_resized_while_loading_are_kept_for_the_report_and_a_tie_is_said(
     (tmp_path / "three").mkdir()
     for i, side in enumerate([8, 8, 10, 10, 12, 12]):
         Image.new("L", (side, side), 100).save(tmp_path / "three" / f"{i}.png")
-    with pytest.warns(UserWarning, match=r"three: 4 of 6 images are not .*, one of the 3 sizes most common here \(2 images"):
-        read_images(sorted((tmp_path / "three").iterdir()))
+    with pytest.warns(UserWarning, match=r"three: 4 of 6 images are not 10x10 pixels \(height x width\), the median "
+                                         r"width and height here \(the 3 sizes here: none holds half the images, the "
+                                         r"most common 2\)"):  # fmt: skip
+        assert read_images(sorted((tmp_path / "three").iterdir())).shape == (6, 1, 10, 10)
+    (tmp_path / "photos").mkdir()  # a session-23 user's folder: photos of many sizes and two thumbnails
+    for i, (w, h) in enumerate([(24, 24), (24, 24), (150, 200), (300, 180), (400, 260), (220, 300), (180, 160)]):
+        Image.new("L", (w, h), 100).save(tmp_path / "photos" / f"{i}.png")
+    with pytest.warns(UserWarning, match=r"7 of 7 images are not 180x180 pixels"):  # not 24x24: the thumbnails' size
+        assert read_images(sorted((tmp_path / "photos").iterdir())).shape == (7, 1, 180, 180)
     one = tmp_path / "three" / "4.png"
     with pytest.warns(UserWarning, match=r"three/4.png: 1 of 1 images are not 8x8"):  # the file given, not its folder
         read_images([one], size=(8, 8))

@@ -295,9 +295,10 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
     """Images -> float32 (N, C, H, W) on 0..255.
 
     RGB when any image is in colour (grey ones are repeated to three channels), else grey.
-    Images of another size than ``size`` (H, W; default: the most common one here) are
-    resized to it, with a warning saying how many (a model input has one size; the recipe
-    then brings it to the model's). ``predict`` passes the size of the run's target images,
+    Images of another size than ``size`` (H, W; default: the most common one here when it
+    holds at least half the images, else the median width and height, so that a few
+    thumbnails among photos of many sizes do not shrink them all) are resized to it, with a
+    warning saying how many (a model input has one size; the recipe then brings it to the model's). ``predict`` passes the size of the run's target images,
     so a file goes the way a training image of its size went. ``model_channels``: 1 for a grey
     model, which averages the colour away, so a mixed set's read as RGB goes unsaid.
     """
@@ -307,7 +308,11 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
     colour = any(c for _, c in kinds)
     common = size is None
     sizes = Counter(sz for sz, _ in kinds).most_common()
-    size = sizes[0][0] if common and kinds else (size and (size[1], size[0]))
+    median = common and kinds and 2 * sizes[0][1] < len(kinds)  # no one size holds half of them
+    if median:
+        size = tuple(int(round(float(np.median([sz[i] for sz, _ in kinds])))) for i in (0, 1))
+    else:
+        size = sizes[0][0] if common and kinds else (size and (size[1], size[0]))
     images, resized, in_colour = [], 0, 0
     for f, (sz, is_colour) in zip(files, kinds, strict=True):
         img = _flatten_alpha(open_image(f))
@@ -329,7 +334,10 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
     if resized:
         which = "the most common size here" if common else "the size of the run's target images"
         tied = sum(n == sizes[0][1] for _, n in sizes)
-        if common and tied > 1:
+        if median:
+            which = (f"the median width and height here (the {len(sizes)} sizes here: none holds half the images, "
+                     f"the most common {sizes[0][1]})")  # fmt: skip
+        elif common and tied > 1:
             which = f"one of the {tied} sizes most common here ({sizes[0][1]} images each)"
         where = files[0] if len(files) == 1 else Path(os.path.commonpath([str(f.parent) for f in files]))
         warnings.warn(f"{where}: {resized} of {len(files)} images are not {size[1]}x{size[0]} pixels (height x width), "
