@@ -116,6 +116,25 @@ def test_protocol_lora_bitfit_checkpoints_reload_identically(target_npz, tmp_pat
     assert any("lora_" in k for k in TransferModel.load(tmp_path / "lora").state_dict())
     assert records["head"].footprint["checkpoint_bytes"] < 0.03 * full  # the head and BN statistics only
 
+    import transferkit.models.pretrained as shared_pretrained
+
+    published = shared_pretrained.load_base
+
+    def other_weights(source, path=None):  # the same path, other contents (a user's weights file overwritten)
+        encoder, spec = published(source, path)
+        with torch.no_grad():
+            next(p for n, p in encoder.named_parameters() if n.endswith("weight")).add_(1e-3)
+        return encoder, spec
+
+    shared_pretrained.load_base = other_weights
+    try:
+        for name in ("head", "lora", "bitfit"):
+            with pytest.raises(TransferkitError, match="are not the ones it was trained on"):
+                TransferModel.load(tmp_path / name)
+    finally:
+        shared_pretrained.load_base = published
+    TransferModel.load(tmp_path / "head")  # the published weights again: loads
+
     state = load_file(str(tmp_path / "lora.safetensors"))
     state.pop(next(k for k in state if "lora_" in k))
     save_file(state, str(tmp_path / "lora.safetensors"))

@@ -140,6 +140,22 @@ def checkpoint_state(model, state: dict[str, torch.Tensor]) -> dict[str, torch.T
     }  # fmt: skip
 
 
+def base_fingerprint(model) -> str:
+    """A digest of the weights a delta checkpoint does not store: those rebuilt from the
+    pretrained source at load time. Saved with the checkpoint, so a load from a changed
+    weights file (same path, other contents) is refused instead of predicting with other weights."""
+    import hashlib
+
+    state = model.state_dict()
+    stored = set(checkpoint_state(model, state))
+    h = hashlib.blake2b(digest_size=16)
+    for name in sorted(set(state) - stored):
+        t = state[name].detach().cpu().contiguous().reshape(-1)
+        h.update(name.encode() + str(t.dtype).encode())
+        h.update(t.view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
 def load_adapted(model, config: dict, state: dict[str, torch.Tensor]) -> None:
     """Re-inject the adapter named in ``config`` and load a (delta or full) checkpoint."""
     adapter = dict(config["adapter"])
@@ -159,6 +175,15 @@ def load_adapted(model, config: dict, state: dict[str, torch.Tensor]) -> None:
         raise TransferkitError(
             f"adapter checkpoint does not match the model: missing {missing[:3]}, unexpected {unexpected[:3]}.",
             "load it with the transferkit version and pretrained source that saved it.",
+        )
+    saved_with = config.get("base_fingerprint")  # models saved before session 23 have none: not checked
+    if saved_with is not None and base_fingerprint(model) != saved_with:
+        kwargs = config.get("arch_kwargs") or {}
+        where = kwargs.get("path") or kwargs.get("source") or "the pretrained source"
+        raise TransferkitError(
+            f"the pretrained weights this model is rebuilt from ({where}) are not the ones it was trained on: its "
+            "checkpoint stores only what training changed, so it would predict with other weights.",
+            "restore the weights file it was trained with, or train it again on the new weights.",
         )
     model.load_state_dict(state, strict=False)
 

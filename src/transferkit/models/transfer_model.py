@@ -208,12 +208,15 @@ class TransferModel(nn.Module):
 
         path = model_stem(path)
         state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}  # loads anywhere
+        meta = {**self.config, **(extra or {})}
         if self.config.get("adapter"):  # LoRA/BitFit: store only what changed (models/adapters.py)
-            from transferkit.models.adapters import checkpoint_state
+            from transferkit.models.adapters import base_fingerprint, checkpoint_state, is_delta
 
             state = checkpoint_state(self, state)
+            if is_delta(self):  # the rest is rebuilt from the pretrained weights: which ones, checked at load
+                meta["base_fingerprint"] = base_fingerprint(self)
         write_atomic(model_file(path, ".safetensors"), lambda p: save_file(state, str(p)))
-        write_json(model_file(path, ".json"), {**self.config, **(extra or {})})
+        write_json(model_file(path, ".json"), meta)
 
     @classmethod
     def load(cls, path: str | Path) -> TransferModel:
