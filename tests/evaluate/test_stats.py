@@ -371,4 +371,4 @@ def test_a_row_whose_seeds_kept_their_probed_head_is_marked_in_the_table():
     rows = results_table(result)
     by = {r["method"]: r for r in rows}
     assert by["lora"]["probe_kept_seeds"] == [1] and "probe_kept_seeds" not in by["scratch"]
-    assert "| lora (head kept: seed 1) | 5 |" in markdown_table(rows)
+    assert "| lora (probe kept: seed 1) | 5 |" in markdown_table(rows)

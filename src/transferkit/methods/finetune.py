@@ -18,7 +18,7 @@ on the labelled examples; if it ends above 1.5x that + 0.05 and above a quarter 
 loss log C (or at NaN), its steps were too
 large for these shared layers (MobileNetV2 at the default rates went to chance): the
 probed model is kept, with a warning (summary.json ``method_warnings``, the report, whose
-results table marks the row "(head kept: seed S)";
+results table marks the row "(probe kept: seed S)";
 ``_probe_guard.py``, shared with ``l2sp``, ``lora`` and ``bitfit``).
 """
 

@@ -28,10 +28,11 @@ def _gain(r: dict) -> str:
 
 
 def _method(r: dict) -> str:
-    """The method, marked where some seeds kept the probed head (their second stage diverged):
-    those seeds' models are a head's, whatever the row's name says."""
+    """The method, marked where some seeds kept their stage-1 probe (their second stage
+    diverged): those seeds' models are a linear probe on the frozen shared layers, whatever
+    the row's name says (not `head`'s own, whose l2 is cross-validated)."""
     kept = r.get("probe_kept_seeds")
-    return f"{r['method']} (head kept: seed {', '.join(map(str, kept))})" if kept else r["method"]
+    return f"{r['method']} (probe kept: seed {', '.join(map(str, kept))})" if kept else r["method"]
 
 
 def rows_for(results: list[dict]) -> list[list[str]]:
