@@ -698,6 +698,11 @@ def test_hscore_is_said_to_say_little_where_noise_scores_near_its_maximum():
     said = hscore_floor_warning(384, np.arange(8) % 2)
     assert said.startswith("hscore: random noise of 384 dimensions scores 0.") and "of its maximum 1 on these 8" in said
     assert hscore_floor_warning(16, np.arange(400) % 4) is None  # many examples, few dimensions: noise scores ~0
+    both = hscore_floor_warning([384, 16, 256, 384], np.arange(8) % 2)  # one line for every dimension it concerns
+    assert both.startswith("hscore: random noise scores 0.") and " at 16, 0." in both and " at 256, 0." in both
+    assert both.endswith(" at 384 dimensions of its maximum 1 on these 8 labelled examples, so its ranking says little "
+                         "at this size: read logme, or label more examples.")  # fmt: skip
+    assert " at 2," not in hscore_floor_warning([2, 384], np.arange(8) % 2)  # 2 dimensions: noise scores little
 
 
 def test_a_csv_target_with_the_sources_columns_in_another_order_is_not_called_off_scale(tmp_path, monkeypatch):

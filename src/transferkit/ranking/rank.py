@@ -132,23 +132,34 @@ def head_at_chance_warning(row: dict, y: np.ndarray) -> str | None:
             "adaptation methods read its head: check the source's labels.")
 
 
-def hscore_floor_warning(dim: int, y: np.ndarray, draws: int = 1, share: float = 0.25) -> str | None:
-    """What pure noise scores on hscore with these labels and ``dim`` features, when that is
-    over ``share`` of its maximum C - 1: with few examples against many dimensions even the
-    shrunk covariance leaves room for noise to look separable (8 examples x 384 dimensions,
-    2 classes: about 0.95 of 1), so hscore's ranking says little there. One draw by default: a
-    draw costs what hscore itself does (20 s at 50 x 2048 on 2 cores)."""
+def hscore_floor_warning(dims: int | list[int], y: np.ndarray, draws: int = 1, share: float = 0.25) -> str | None:
+    """What pure noise scores on hscore with these labels and each of ``dims`` feature
+    counts, when that is over ``share`` of its maximum C - 1: with few examples against many
+    dimensions even the shrunk covariance leaves room for noise to look separable (8
+    examples x 384 dimensions, 2 classes: about 0.95 of 1), so hscore's ranking says little
+    there. One warning for all the dimensions it concerns (candidates cut at six depths gave
+    six near-identical lines). One draw by default: a draw costs what hscore itself does
+    (20 s at 50 x 2048 on 2 cores)."""
     from transferkit.ranking.hscore import hscore
 
     top = len(np.unique(y)) - 1
     if top < 1:
         return None
-    rng = np.random.default_rng(0)
-    floor = float(np.mean([hscore(rng.normal(size=(len(y), dim)), y) for _ in range(draws)]))
-    if floor <= share * top:
+    floors = {}
+    for dim in sorted({dims} if isinstance(dims, int) else set(dims)):
+        rng = np.random.default_rng(0)
+        floors[dim] = float(np.mean([hscore(rng.normal(size=(len(y), dim)), y) for _ in range(draws)]))
+    high = {d: f for d, f in floors.items() if f > share * top}
+    if not high:
         return None
-    return (f"hscore: random noise of {dim} dimensions scores {floor:.2f} of its maximum {top} on these {len(y)} "
-            "labelled examples, so its ranking says little at this size: read logme, or label more examples.")
+    if len(high) == 1:
+        ((dim, floor),) = high.items()
+        scores = f"random noise of {dim} dimensions scores {floor:.2f}"
+    else:
+        listed = ", ".join(f"{f:.2f} at {d}" for d, f in high.items())
+        scores = f"random noise scores {listed} dimensions"
+    return (f"hscore: {scores} of its maximum {top} on these {len(y)} labelled examples, so its ranking says little "
+            "at this size: read logme, or label more examples.")
 
 
 def _one_row_each(rows: list[dict]) -> list[dict]:
@@ -539,7 +550,7 @@ def rank(
         rows += score_candidates([cand], x, y, names, cuts, same)
     ranked = rank_rows(rows, by)
     if "hscore" in names:
-        warnings += [w for w in (hscore_floor_warning(d, labelled.y) for d in sorted({r["dim"] for r in ranked})) if w]
+        warnings += [w for w in [hscore_floor_warning([r["dim"] for r in ranked], labelled.y)] if w]
     held_out = [n for n in ("knn", "linear_cv") if n in names]
     if held_out and int(np.bincount(labelled.y).min()) == 1:  # one held out leaves its class without an example
         warnings.append(f"{' and '.join(held_out)} hold each labelled example out, and a class with one example then "
