@@ -86,12 +86,15 @@ def test_deployed_model_is_named_by_the_configuration_not_a_baseline():
 
     from transferkit.report.run_folder import deploy_method
 
-    def pick(names, deploy=None):
-        return deploy_method(NS(config=NS(method_names=names, deploy=deploy)))
+    def pick(names, deploy=None, records=()):
+        return deploy_method(NS(config=NS(method_names=names, deploy=deploy), records=list(records)))
 
     assert pick(["scratch", "head", "finetune"]) == "finetune"
     assert pick(["scratch", "finetune", "auto"]) == "auto"
     assert pick(["source_only", "adabn", "dann"]) == "adabn"  # not the unadapted source model
+    # adabn on a model without BatchNorm is source_only's model unchanged (a text run deployed it, 52 % vs dann's 71 %)
+    noop = [NS(method="adabn", model=NS(config={"unchanged_from": "source_only"})), NS(method="dann", model=None)]
+    assert pick(["source_only", "adabn", "dann"], records=noop) == "dann"
     assert pick(["scratch"]) == "scratch" and pick(["scratch", "head"], deploy="scratch") == "scratch"
 
 

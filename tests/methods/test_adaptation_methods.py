@@ -459,6 +459,7 @@ def test_adabn_says_when_the_source_model_has_no_batchnorm_to_re_estimate(tiny_p
         model = get_method("adabn").fit(task)
     x = task.target.x_unlabelled
     assert torch.equal(model.eval()(x), plain.eval()(x)) and "adaptation_bn" not in model.config
+    assert model.config["unchanged_from"] == "source_only"  # so a run does not deploy it by default
 
 
 def test_the_tsne_plot_fits_its_perplexity_to_a_small_runs_few_points(tmp_path):

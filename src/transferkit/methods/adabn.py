@@ -41,6 +41,7 @@ class AdaBN(Method):
             warnings.warn(f"adabn: the source model has no BatchNorm layers{uses}, so there is nothing to re-estimate: "
                           "its rows are source_only's. Domain-adaptation methods that train (mcc, dann, ...) adapt "
                           "such a model.", TransferkitWarning, stacklevel=2)  # fmt: skip
+            model.config["unchanged_from"] = "source_only"  # not deployed by default (report/run_folder.py)
             return model.eval()
         estimate_target_stats(model, torch.cat([task.target.x_labelled, task.target.x_unlabelled]))
         detach_domain_bn(model, "target")

@@ -42,12 +42,15 @@ BASELINES = ("scratch", "source_only")  # references for the comparison, not wha
 
 def deploy_method(result: ProtocolResult) -> str:
     """The method ``predict`` uses by default: the config's ``deploy``, else ``auto``, else
-    ``finetune``, else the first method that is not a baseline (scratch, source_only), else
-    the first. Chosen from the configuration, never from test accuracy."""
+    ``finetune``, else the first method that is not a baseline (scratch, source_only) nor
+    one whose models are a baseline's unchanged (adabn on a model without BatchNorm), else
+    the first. Chosen from the configuration and the models' structure, never from test accuracy."""
     names = result.config.method_names
     if result.config.deploy:
         return result.config.deploy
-    preferred = [n for n in ("auto", "finetune") if n in names] + [n for n in names if n not in BASELINES]
+    unchanged = {r.method for r in result.records if r.model is not None and r.model.config.get("unchanged_from")}
+    preferred = [n for n in ("auto", "finetune") if n in names] + [n for n in names if n not in BASELINES
+                                                                   and n not in unchanged]  # fmt: skip
     return (preferred or names)[0]
 
 
