@@ -463,7 +463,12 @@ def test_a_k0_baseline_below_the_most_frequent_class_is_said():
                            {"method": "scratch", "shots": 3, "accuracy_mean": 0.87}]}  # fmt: skip
     lines = trivial_baseline_lines(summary)
     assert lines[0].startswith("**`source_only` does not beat the most frequent class (51.7 %) at k = 0:**")
-    assert len(lines) == 2  # scratch beats it at k = 3; source_only at k = 3 is no baseline
+    assert len(lines) == 4  # scratch beats it at k = 3; source_only at k = 3 is no baseline, named with the others
+    assert lines[2] == ("**Also no higher than always predicting the most frequent class (51.7 %):** `mcc` at k = 0; "
+                        "`source_only` at k = 3. A gain over a baseline that scores lower still does not make them "
+                        "useful.")  # a text run named only source_only, where mcc and dann sat below the rule too
+    summary["results"][1]["accuracy_mean"] = summary["results"][2]["accuracy_mean"] = 0.6
+    assert len(trivial_baseline_lines(summary)) == 2
 
 
 def test_balanced_accuracy_weighs_each_class_present_equally():

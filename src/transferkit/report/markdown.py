@@ -252,6 +252,16 @@ def trivial_baseline_lines(summary: dict) -> list[str]:
         lines += [f"**`{base}` does not beat the most frequent class ({100 * rate:.1f} %) at k = {', '.join(ks)}:** "
                   "it scores no better than always predicting that class there, so gains over it overstate what "
                   "transfer adds over a trivial rule; compare the methods with that rate too.", ""]  # fmt: skip
+    others: dict[str, list[str]] = {}  # the transfer methods at or below the rule too: named, not only the baseline
+    for r in summary.get("results", []):
+        if r.get("method") not in ("scratch", baselines.get(str(r["shots"]))) and r.get("accuracy_mean") is not None \
+                and r["accuracy_mean"] <= rate:  # fmt: skip
+            others.setdefault(r["method"], []).append(str(r["shots"]))
+    if others:
+        named = "; ".join(f"`{m}` at k = {', '.join(ks)}" for m, ks in others.items())
+        lines += [f"**Also no higher than always predicting the most frequent class ({100 * rate:.1f} %):** {named}"
+                  + ("; on this imbalanced split compare their balanced accuracy too." if imbalanced(summary) else
+                     ".") + " A gain over a baseline that scores lower still does not make them useful.", ""]  # fmt: skip
     return lines
 
 
