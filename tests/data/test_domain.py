@@ -175,6 +175,8 @@ def test_bad_npz(tmp_path, content, message):
 def test_missing_file_and_csv_without_label(tmp_path):
     with pytest.raises(TransferkitError, match="does not exist"):
         load_domain(str(tmp_path / "nope.npz"))
+    with pytest.raises(TransferkitError, match=r"\.txt or \.jsonl"):  # texts are named among the forms a file takes
+        load_domain(str(tmp_path / "nope.jsonl"))
     (tmp_path / "t.csv").write_text("a,b\n1,2\n")
     with pytest.raises(TransferkitError, match="no label column 'label'"):
         load_domain(str(tmp_path / "t.csv"))

@@ -27,7 +27,8 @@ def load_file(path: str | Path, label_column: str = "label", text_column: str = 
     if not p.exists():
         raise TransferkitError(
             f"data file {str(path)!r} does not exist.",
-            "give a built-in domain name (see `transferkit list`) or an existing .npz, .csv or image folder.",
+            "give a built-in domain name (see `transferkit list`) or an existing .npz, .csv/.tsv, image folder, or "
+            "texts in a .txt or .jsonl.",
         )
     from transferkit.data.text import TEXT_SUFFIXES, has_text_column, load_text_file
 
