@@ -83,8 +83,8 @@ def test_images_resized_while_loading_are_kept_for_the_report_and_a_tie_is_said(
     for i, side in enumerate([8, 8, 10, 10, 12, 12]):
         Image.new("L", (side, side), 100).save(tmp_path / "three" / f"{i}.png")
     with pytest.warns(UserWarning, match=r"three: 4 of 6 images are not 10x10 pixels \(height x width\), the median "
-                                         r"width and height here \(the 3 sizes here: none holds half the images, the "
-                                         r"most common 2\)"):  # fmt: skip
+                                         r"width and height here \(3 sizes, the most common held by 2 of the 6 images, "
+                                         r"under half\)"):  # fmt: skip
         assert read_images(sorted((tmp_path / "three").iterdir())).shape == (6, 1, 10, 10)
     (tmp_path / "photos").mkdir()  # a session-23 user's folder: photos of many sizes and two thumbnails
     for i, (w, h) in enumerate([(24, 24), (24, 24), (150, 200), (300, 180), (400, 260), (220, 300), (180, 160)]):

@@ -336,8 +336,8 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
         which = "the most common size here" if common else "the size of the run's target images"
         tied = sum(n == sizes[0][1] for _, n in sizes)
         if median:
-            which = (f"the median width and height here (the {len(sizes)} sizes here: none holds half the images, "
-                     f"the most common {sizes[0][1]})")  # fmt: skip
+            which = (f"the median width and height here ({len(sizes)} sizes, the most common held by "
+                     f"{sizes[0][1]} of the {len(files)} images, under half)")  # fmt: skip
         elif common and tied > 1:
             which = f"one of the {tied} sizes most common here ({sizes[0][1]} images each)"
         where = files[0] if len(files) == 1 else Path(os.path.commonpath([str(f.parent) for f in files]))
