@@ -158,6 +158,13 @@ def _bad(tmp_path, capsys, args) -> str:
         (lambda c: c.update(seeds=[0, 1, 0]), "seeds must be distinct, [0] repeat"),
         (lambda c: c["target"].update(shots=[5, 1, 5]), "shots must be distinct, [5] repeat"),
         (lambda c: c.update(seeds=[]), "seeds must list at least one seed"),
+        # session 23's trial: these passed validation, then failed in numpy or torch with a traceback
+        (lambda c: c.update(seeds=[-1]), "seeds must be whole numbers from 0 to 4294967295"),
+        (lambda c: c.update(seeds=99999999999999999999), "seeds, a count, must be at most 10000"),
+        (lambda c: c.update(seeds=["1", 1]), "seeds must be distinct, [1] repeat"),  # one seed, written twice
+        (lambda c: c["target"].update(split_seed=-5), "field `target.split_seed`: Input should be greater than or equal"),
+        (lambda c: c.update(name="../../escape/x"), "field `name`: the name must be a plain folder name"),
+        (lambda c: c.update(name="a\nb"), "field `name`: the name must be a plain folder name"),
         (lambda c: c["target"].update(shots=[-1]), "shots"),
         (lambda c: c["target"].update(shots=[50]), "fewer than shots=50"),
         (lambda c: c["target"].update(max_per_class=3), "(target.max_per_class=3 keeps that many per class"),
@@ -195,6 +202,11 @@ def test_bad_target_files(tmp_path, image_npz, capsys, arrays, message):
     np.savez(bad, **arrays)
     err = _bad(tmp_path, capsys, ["run", str(_write(tmp_path, tiny_experiment(src, bad)))])
     assert message in err
+
+
+def test_an_experiment_file_that_is_not_utf8_text_is_named(tmp_path, capsys):
+    (tmp_path / "latin1.yaml").write_bytes("name: caf\xe9\n".encode("latin-1"))  # a traceback before
+    assert "latin1.yaml: not a UTF-8 text file" in _bad(tmp_path, capsys, ["run", str(tmp_path / "latin1.yaml")])
 
 
 def test_bad_yaml_and_missing_experiment(tmp_path, capsys):

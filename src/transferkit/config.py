@@ -101,7 +101,7 @@ class TargetConfig(DataConfig):
     shots: list[int] = Field(default_factory=lambda: [1, 5, 10])
     pad: int | Literal["auto"] = Field("auto", description="border in pixels, or match the source's framing")
     test_fraction: float = Field(0.3, gt=0, lt=1)
-    split_seed: int = 0
+    split_seed: int = Field(0, ge=0, lt=2**32)  # numpy's and torch's seeds: 0 .. 2**32 - 1
 
     @field_validator("shots", mode="before")
     @classmethod
@@ -133,7 +133,7 @@ class MethodSpec(Strict):
 
 
 class ExperimentConfig(Strict):
-    name: str = "experiment"
+    name: str = Field("experiment", min_length=1, description="the run folder's name under runs/ (no path)")
     source: SourceConfig | None = None
     target: TargetConfig
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -152,6 +152,16 @@ class ExperimentConfig(Strict):
     @classmethod
     def _seeds(cls, v: Any) -> Any:
         return seeds_from_count(v)
+
+    @field_validator("seeds")
+    @classmethod
+    def _seed_values(cls, v: list[int]) -> list[int]:
+        return checked_seeds(v)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return run_name(v)
 
     @property
     def method_names(self) -> list[str]:
@@ -199,11 +209,32 @@ def apply_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
     return raw
 
 
+def checked_seeds(v: list[int]) -> list[int]:
+    """Seeds as numbers: each in numpy's and torch's range, and distinct as numbers (``"1"`` and
+    ``1`` are one seed; the check before conversion saw two)."""
+    if any(s < 0 or s >= 2**32 for s in v):
+        raise ValueError("seeds must be whole numbers from 0 to 4294967295 (2**32 - 1)")
+    repeated = sorted({s for s in v if v.count(s) > 1})
+    if repeated:
+        raise ValueError(f"seeds must be distinct, {repeated} repeat(s)")
+    return v
+
+
+def run_name(v: str) -> str:
+    """A run's name becomes a folder under runs/: one plain name, not a path, no control characters."""
+    if "/" in v or "\\" in v or v in (".", "..") or any(ord(c) < 32 for c in v):
+        raise ValueError("the name must be a plain folder name (no '/', '\\', '..' or line breaks); choose the "
+                         "folder itself with --out")
+    return v
+
+
 def seeds_from_count(v: Any) -> Any:
     """``seeds: 3`` means seeds [0, 1, 2]; a list is kept as written."""
     if isinstance(v, int) and not isinstance(v, bool):
         if v < 1:
             raise ValueError("seeds must be >= 1")
+        if v > 10_000:  # each seed is a full run of every method: a count this large is a typo
+            raise ValueError("seeds, a count, must be at most 10000 (list the seeds to run others)")
         return list(range(v))
     if isinstance(v, list):
         if not v:
@@ -322,6 +353,10 @@ def read_experiment(
             raise TransferkitError(f"experiment file {str(path)!r} does not exist.", "give the path to a .yaml file.")
         try:
             raw = yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 -- a SafeLoader
+        except UnicodeDecodeError:
+            raise TransferkitError(f"{p}: not a UTF-8 text file, so not an experiment file.",
+                                   "give the experiment's .yaml (saved as UTF-8); data files go in its `data:` "
+                                   "fields.") from None  # fmt: skip
         except _DuplicateKey as e:
             raise TransferkitError(f"{p}: field {e.key!r} is given twice (line {e.line}); only the last would count.",
                                    "keep one of them.") from None  # fmt: skip

@@ -765,3 +765,13 @@ def test_a_small_pool_of_novel_images_is_said_to_narrow_the_intervals():
     note = small_pool_note(np.array([20, 25, 30]), 5, 15, 200)
     assert note.startswith("the novel classes have as few as 20 images each, and an episode draws 20 from a class")
     assert small_pool_note(np.array([40, 50]), 5, 15, 600) is None  # twice K + Q: enough
+
+
+def test_a_fewshot_name_is_a_folder_name_and_its_seeds_numbers():
+    from transferkit.fewshot.config import load_fewshot_config
+
+    base = {"source": {"data": "x"}, "target": {"data": "y"}}
+    with pytest.raises(TransferkitError, match="the name must be a plain folder name"):  # wrote outside runs/
+        load_fewshot_config(None, raw={**base, "name": "../../escape"})
+    with pytest.raises(TransferkitError, match="seeds must be whole numbers from 0"):  # numpy's traceback before
+        load_fewshot_config(None, raw={**base, "seeds": [-1]})

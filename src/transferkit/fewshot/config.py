@@ -31,9 +31,11 @@ from transferkit.config import (
     SourceConfig,
     Strict,
     TargetConfig,
+    checked_seeds,
     method_specs,
     read_experiment,
     resolve_data_path,
+    run_name,
     seeds_from_count,
     validate_as,
     where_of,
@@ -116,7 +118,7 @@ class FewShotSource(SourceConfig):
 
 
 class FewShotExperiment(Strict):
-    name: str = "fewshot"
+    name: str = Field("fewshot", min_length=1, description="the run folder's name under runs/ (no path)")
     source: FewShotSource
     target: NovelConfig = Field(description="the novel classes: episodes are drawn from them")
     model: ModelConfig = Field(default_factory=ModelConfig)
@@ -128,6 +130,16 @@ class FewShotExperiment(Strict):
     @classmethod
     def _seeds(cls, v: Any) -> Any:
         return seeds_from_count(v)
+
+    @field_validator("seeds")
+    @classmethod
+    def _seed_values(cls, v: list[int]) -> list[int]:
+        return checked_seeds(v)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return run_name(v)
 
     @model_validator(mode="before")
     @classmethod
