@@ -248,6 +248,42 @@ def test_a_few_shot_folder_and_wrong_out_paths_are_one_line_errors(tmp_path, ima
     assert "is a folder" in capsys.readouterr().err
 
 
+def test_outputs_that_cannot_be_written_are_refused_before_the_work(tmp_path, image_npz, capsys, monkeypatch):
+    """Session 23's trial: `run --out FILE/sub` and an unwritable folder failed with a traceback
+    after training, and `predict --out` its own input file replaced the inputs."""
+    import tempfile
+
+    import transferkit.atomic as atomic
+
+    exp = _write(tmp_path, tiny_experiment(*image_npz))
+    (tmp_path / "afile").write_text("x\n")
+    def refused_run(out) -> str:
+        assert main(["run", str(exp), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and not out.exists()
+        return err
+
+    assert "afile is a file, not a folder" in refused_run(tmp_path / "afile" / "sub")
+
+    def refused(*args, **kwargs):  # as an immutable folder answers, even to root
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(atomic.tempfile, "TemporaryFile", refused)
+    trained = []
+    monkeypatch.setattr("transferkit.api.run_protocol", lambda *a, **k: trained.append(1))
+    err = refused_run(tmp_path / "ro" / "run")
+    assert "cannot write in" in err and "Operation not permitted" in err and not trained
+    monkeypatch.setattr(atomic.tempfile, "TemporaryFile", tempfile.TemporaryFile)
+    cfg = tiny_experiment(*image_npz, seeds=1, methods=[{"name": "head", "params": {"steps": 2}}])
+    cfg["target"]["shots"] = [2]
+    monkeypatch.undo()
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    np.savez(tmp_path / "in.npz", x=np.load(image_npz[1])["x"][:3])
+    before = (tmp_path / "in.npz").read_bytes()
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz"), "--out", str(tmp_path / "in.npz")]) == 2
+    assert "is the input file itself" in capsys.readouterr().err and (tmp_path / "in.npz").read_bytes() == before
+
+
 def test_existing_output_folder_is_refused(tmp_path, image_npz, capsys):
     src, tgt = image_npz
     out = tmp_path / "taken"

@@ -48,13 +48,33 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
 
 
 def check_out_dir(out: Path) -> None:
-    """A run folder may be written only where nothing is (or an empty folder)."""
+    """A run folder may be written only where nothing is (or an empty folder), and where files
+    can be made: checked before the work, not found out after it."""
     from transferkit.errors import TransferkitError
 
     if out.exists() and not out.is_dir():
         raise TransferkitError(f"--out {out} is a file, not a folder.", "give a folder path that does not exist yet.")
     if out.exists() and any(out.iterdir()):
         raise TransferkitError(f"output folder {out} already exists and is not empty.", "choose another --out or delete it.")
+    check_writable(out)
+
+
+def check_writable(out: str | Path) -> None:
+    """Whether ``out`` (a file or folder to be made) can be written: its nearest existing
+    folder must be a folder, and a file must be creatable in it (tried, then removed: the
+    permission bits do not say it for root, read-only mounts or immutable folders)."""
+    from transferkit.errors import TransferkitError
+
+    o = Path(out).absolute()
+    base = next(p for p in (o, *o.parents) if p.exists())
+    if not base.is_dir():
+        raise TransferkitError(f"--out {out}: {base} is a file, not a folder.", "give a path whose folders exist or can be made.")
+    try:
+        with tempfile.TemporaryFile(dir=base):
+            pass
+    except OSError as e:
+        raise TransferkitError(f"--out {out}: cannot write in {base} ({e.strerror or e}).",
+                               "choose a folder you can write to.") from None  # fmt: skip
 
 
 @contextmanager

@@ -66,15 +66,23 @@ RUN_FILES = ("summary.json", "config.yaml", "report.md", "metrics.csv")  # and e
 RUN_FOLDERS = ("models", "plots")
 
 
-def check_out_file(out: str | Path, run_dir: str | Path | None = None, what: str = "the predictions") -> None:
-    """An output file may be new or replace one, but not be a folder, sit under a file, or
-    replace one of the files the run folder ``run_dir`` is made of (its predictions may)."""
+def check_out_file(out: str | Path, run_dir: str | Path | None = None, what: str = "the predictions",
+                   inputs: str | Path | None = None) -> None:  # fmt: skip
+    """An output file may be new or replace one, but not be a folder, sit under a file, be
+    unwritable, replace the ``inputs`` read, or replace one of the files the run folder
+    ``run_dir`` is made of (its predictions may)."""
+    from transferkit.atomic import check_writable
+
     o = Path(out)
     if o.is_dir() or str(out).endswith(("/", "\\")):
         raise TransferkitError(f"--out {out} is a folder.", f"give a file path for {what}.")
     blocker = next((p for p in o.absolute().parents if p.exists() and not p.is_dir()), None)
     if blocker is not None:
         raise TransferkitError(f"--out {out}: {blocker} is a file, not a folder.", "give a path whose folders exist or can be made.")
+    if inputs is not None and o.resolve() == Path(inputs).resolve():
+        raise TransferkitError(f"--out {out} is the input file itself: {what} would replace the inputs.",
+                               f"write {what} to a file of another name.")  # fmt: skip
+    check_writable(o)
     if run_dir is None:
         return
     run, target = Path(run_dir).resolve(), o.resolve()
@@ -557,7 +565,7 @@ def predict(
         raise TransferkitError(f"input {str(inputs)!r} does not exist.",
                                "give a .npz, .npy, .csv, an image or a folder of images (texts: .csv, .jsonl, .txt).")  # fmt: skip
     if out is not None:
-        check_out_file(out, run_dir)
+        check_out_file(out, run_dir, inputs=inputs)
     path = model_path(run_dir, **which)
     flagged = _flagged_negative(Path(run_dir), path)
     if flagged:
