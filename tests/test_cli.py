@@ -806,3 +806,34 @@ def test_predict_says_when_its_model_trailed_the_baseline_without_being_flagged(
     summary_path.write_text(json.dumps(summary))
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
     assert "on the same seed" not in capsys.readouterr().err
+
+
+def test_values_that_passed_validation_then_crashed_are_one_line_errors(tmp_path, image_npz, capsys):
+    """Session 23's trial: each of these passed the config and failed later in torch, numpy or
+    safetensors with a traceback (or, for `weights`, was silently unused)."""
+    src, tgt = image_npz
+    cases = [
+        (lambda c: c["model"].update(options={"width": -8}), "option width = -8 is not a whole number above 0"),
+        (lambda c: c["model"].update(options={"width": "abc"}), "option width = 'abc' is not a whole number above 0"),
+        (lambda c: c["model"].update(input_shape=[0, -1]), "field `model.input_shape.0`: Input should be greater than 0"),
+        (lambda c: c["source"].update(lr=float("inf")), "field `source.lr`: Input should be a finite number"),
+        (lambda c: c["source"].update(weights="/nonexist.pt"), "`weights` is the checkpoint of a `pretrained` source"),
+    ]
+    for mutate, message in cases:
+        cfg = tiny_experiment(src, tgt)
+        mutate(cfg)
+        assert message in _bad(tmp_path, capsys, ["run", str(_write(tmp_path, cfg))]), message
+    cfg = tiny_experiment(src, tgt, methods=[{"name": "finetune", "params": {"freeze": 99}}])  # known once the source is
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "f99"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "transferkit: error: freeze depth 99 is outside 0..3" in err and "Traceback" not in err
+    assert not (tmp_path / "f99").exists()
+    assert "is a folder" in _bad(tmp_path, capsys, ["run", str(tmp_path)])
+    (tmp_path / "tab.yaml").write_text("name: x\n\tseeds: 1\n")
+    assert "found character '\\t'" in _bad(tmp_path, capsys, ["run", str(tmp_path / "tab.yaml")])
+    cfg = tiny_experiment(src, tgt, seeds=1, methods=[{"name": "head", "params": {"steps": 2}}])
+    cfg["target"]["shots"] = [2]
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    weights = next((tmp_path / "run" / "models").glob("*.safetensors"))
+    weights.write_bytes(weights.read_bytes()[:100])  # truncated
+    assert "cannot read the model's weights" in _bad(tmp_path, capsys, ["predict", str(tmp_path / "run"), str(tgt)])

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
 
 from transferkit.errors import TransferkitError, did_you_mean
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # `lr: .inf` diverged in training, named elsewhere
 
 
 class DataConfig(Strict):
@@ -89,6 +89,9 @@ class SourceConfig(DataConfig):
     def _data_or_pretrained(self) -> SourceConfig:
         if self.data is None and self.pretrained is None:
             raise ValueError("give `data` (a source data set), `pretrained` (a pretrained model), or both")
+        if self.weights is not None and self.pretrained is None:  # read only for a pretrained source: silently unused
+            raise ValueError("`weights` is the checkpoint of a `pretrained` source; name that source too (e.g. "
+                             "pretrained: mobilenet_v2_imagenet), or leave `weights` out")
         if self.pretrained is not None:
             from transferkit.pretrained.registry import SOURCES
 
@@ -124,7 +127,7 @@ class ModelConfig(Strict):
     shared: str = Field("auto", description="shared-layer architecture (see `transferkit list`)")
     options: dict[str, Any] = Field(default_factory=dict)
     head_hidden: int = Field(0, ge=0)
-    input_shape: list[int] | None = Field(None, description="default: the source's input shape")
+    input_shape: list[PositiveInt] | None = Field(None, min_length=1, description="default: the source's input shape")
 
 
 class MethodSpec(Strict):
@@ -349,6 +352,9 @@ def read_experiment(
     base = Path.cwd()
     if path is not None:
         p = Path(path)
+        if p.is_dir():
+            raise TransferkitError(f"experiment file {str(path)!r} is a folder.",
+                                   "give the experiment's .yaml file; data folders go in its `data:` fields.")  # fmt: skip
         if not p.is_file():
             raise TransferkitError(f"experiment file {str(path)!r} does not exist.", "give the path to a .yaml file.")
         try:
@@ -363,7 +369,9 @@ def read_experiment(
         except yaml.YAMLError as e:
             line = getattr(getattr(e, "problem_mark", None), "line", None)
             at = f" at line {line + 1}" if line is not None else ""
-            raise TransferkitError(f"{p}: not valid YAML{at}.", "fix the syntax (indentation, colons).") from None
+            what = f" ({e.problem})" if getattr(e, "problem", None) else ""  # e.g. found character '\t' ...
+            raise TransferkitError(f"{p}: not valid YAML{at}{what}.", "fix the syntax there (YAML indents with "
+                                   "spaces, puts `key: value` one per line, one document per file).") from None  # fmt: skip
         if not isinstance(raw, dict):
             raise TransferkitError(f"{p}: expected a mapping of fields, got {type(raw).__name__}.", f"see {example}.")
         base = p.resolve().parent

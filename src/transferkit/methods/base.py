@@ -25,7 +25,7 @@ from transferkit.models import TransferModel
 class Params(BaseModel):
     """Base of every method's hyper-parameters: unknown fields are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 @dataclass

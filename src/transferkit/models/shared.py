@@ -130,7 +130,24 @@ def build_shared(name: str, input_shape: tuple[int, ...], **kwargs) -> SharedLay
             f"architecture {name!r} takes {info.accepts} inputs but the data has shape {input_shape}.",
             "use `auto`, or `cnn` for images and `mlp` for vectors.",
         )
+    import inspect
+
+    try:
+        defaults = {k: p.default for k, p in inspect.signature(info.build).parameters.items()}
+    except (TypeError, ValueError):
+        defaults = {}
+    sizes = {k for k, d in defaults.items() if isinstance(d, int) and not isinstance(d, bool)}  # width=16, hidden=256...
+    bad = {k: v for k, v in kwargs.items() if k in sizes and not (isinstance(v, int | float) and not isinstance(v, bool)
+                                                                  and v >= 1 and v == int(v))}  # fmt: skip
+    if bad:  # a width of -8, 0 or 2.5 failed deep in torch, "abc" with a %-format error
+        k, v = next(iter(bad.items()))
+        raise TransferkitError(f"architecture {name!r}: option {k} = {v!r} is not a whole number above 0.",
+                               f"give `model: options: {{{k}: N}}` a whole number N >= 1.")  # fmt: skip
+    kwargs = {k: int(v) if k in sizes else v for k, v in kwargs.items()}  # 8.0 (YAML 8.) is 8
     try:
         return info.build(input_shape, **kwargs)
     except TypeError as e:
         raise TransferkitError(f"architecture {name!r}: bad option ({e}).", "check `model:` in the config.") from None
+    except (RuntimeError, ValueError) as e:  # a combination of options torch cannot build
+        raise TransferkitError(f"architecture {name!r} cannot be built with these options "
+                               f"({str(e).splitlines()[0]}).", "check `model: options:` in the config.") from None

@@ -112,7 +112,10 @@ class TransferModel(nn.Module):
         """Freeze the first ``depth`` shared blocks (``"all"``: every shared block; 0: none)."""
         depth = self.num_blocks if depth == "all" else int(depth)
         if not 0 <= depth <= self.num_blocks:
-            raise ValueError(f"freeze depth {depth} is outside 0..{self.num_blocks}")
+            from transferkit.errors import TransferkitError
+
+            raise TransferkitError(f"freeze depth {depth} is outside 0..{self.num_blocks}, the shared layers' "
+                                   f"{self.num_blocks} blocks.", f"give freeze a depth from 0 to {self.num_blocks}.")  # fmt: skip
         self.frozen_depth = depth
         for i, block in enumerate(self.shared.blocks):
             for p in block.parameters():
@@ -248,7 +251,11 @@ class TransferModel(nn.Module):
             model.specific = build_specific(model.shared.out_dim, len(config["classes"]), kind=config["specific"])
         # before the weights: whether a checkpoint is a delta reads flags such as source_trained
         model.config.update({k: v for k, v in config.items() if k not in model.config})
-        saved = load_file(str(weights_path))
+        try:
+            saved = load_file(str(weights_path))
+        except Exception as e:  # safetensors' own error: a truncated or overwritten file
+            raise TransferkitError(f"{weights_path}: cannot read the model's weights ({str(e).splitlines()[0]}).",
+                                   "the file is damaged or incomplete: re-run the experiment that saved it.") from None  # fmt: skip
         for name in ("input_mean", "input_std"):  # cnn1d models saved before per-sensor statistics: (1,)
             if name in saved and saved[name].shape == (1,) and getattr(model, name).ndim == 2:
                 model.register_buffer(name, torch.empty_like(saved[name]))
