@@ -53,6 +53,17 @@ def test_every_command_takes_threads(capsys):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert "--threads N" in capsys.readouterr().out
+    # argparse's own errors read like the tool's: one line, exit 2, the command's help named (usage first, before)
+    for argv, said in ((["run", "x.yaml", "--sett", "seeds=1"], "transferkit run: unrecognized arguments: --sett "
+                        "seeds=1 (did you mean --set?). Fix: see `transferkit run --help`."),
+                       (["runn"], "invalid choice: 'runn'"), (["rank", "t.npz", "--shots", "abc"], "invalid int value")):
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and said in err and len(err.strip().splitlines()) == 1, err
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("transferkit ")
 
 
 @pytest.mark.slow

@@ -25,10 +25,36 @@ def _commands() -> dict:
     return mods
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse's errors in the tool's own form: one line, the problem and where help is, exit 2
+    (argparse prints the usage first, two lines or more)."""
+
+    def error(self, message: str):
+        self.exit(2, f"transferkit: error: {self.prog}: {message}. Fix: see `{self.prog} --help`.\n")
+
+
+def _unknown(parser: argparse.ArgumentParser, command: str | None, extra: list[str]) -> None:
+    """Arguments no parser took: named with the command they were given to, and its nearest option."""
+    import difflib
+
+    sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+    cmd = sub.choices.get(command) if sub is not None and command else None
+    prog = cmd.prog if cmd is not None else parser.prog
+    options = sorted(o for a in (cmd or parser)._actions for o in a.option_strings if o.startswith("--"))
+    flag = next((e.split("=")[0] for e in extra if e.startswith("--")), None)
+    close = difflib.get_close_matches(flag, options, n=1, cutoff=0.6) if flag else []
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    parser.exit(2, f"transferkit: error: {prog}: unrecognized arguments: {' '.join(extra)}{hint}. "
+                   f"Fix: see `{prog} --help`.\n")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="transferkit", description="Transfer learning, measured against training from scratch.")
+    parser = _OneLineParser(prog="transferkit", description="Transfer learning, measured against training from scratch.")
     parser.add_argument("--threads", type=int, default=None, metavar="N", dest="threads_first",
                         help="as the commands' --threads: `transferkit --threads 1 list` is `transferkit list --threads 1`")  # fmt: skip
+    from transferkit import __version__
+
+    parser.add_argument("--version", action="version", version=f"transferkit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     mods = _commands()
     for mod in mods.values():
@@ -36,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     for command in sub.choices.values():
         command.add_argument("--threads", type=int, default=None, metavar="N",
                              help="CPU threads for torch (default: all cores; 1-2 on a shared machine)")  # fmt: skip
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _unknown(parser, getattr(args, "command", None), extra)
     previous = _stop_on_sigterm()
     shown = warnings.showwarning
     warnings.showwarning = _one_line(shown)

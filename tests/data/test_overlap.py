@@ -193,6 +193,8 @@ def test_the_console_ends_with_the_report_and_how_to_predict(capsys):
     out = capsys.readouterr().out
     assert "read runs/x/report.md" in out and "predict with: transferkit predict runs/x INPUTS" in out
     assert "(model finetune_k10_seed0;" in out
+    print_summary({**base, "run_dir": "out/my run"})  # pasted as printed, a path with a space broke in two
+    assert "predict with: transferkit predict 'out/my run' INPUTS" in capsys.readouterr().out
     print_summary({**base, "models_saved": False})
     assert "predict with" not in capsys.readouterr().out
 

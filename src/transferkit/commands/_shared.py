@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 
 def print_summary(summary: dict) -> None:
     """The results table, then what the report says in bold: negative transfer, possible
@@ -55,5 +57,5 @@ def print_summary(summary: dict) -> None:
     print(f"run folder: {summary['run_dir']}  ({summary['wall_time_s']:.0f} s); read {summary['run_dir']}/report.md")
     d = summary.get("deploy")
     if d and summary.get("models_saved", True):
-        print(f"predict with: transferkit predict {summary['run_dir']} INPUTS  "
+        print(f"predict with: transferkit predict {shlex.quote(str(summary['run_dir']))} INPUTS  "
               f"(model {d['method']}_k{d['shots']}_seed{d['seed']}; --method/--shots/--seed for another)")  # fmt: skip

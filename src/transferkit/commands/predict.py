@@ -5,12 +5,12 @@ from __future__ import annotations
 
 def add_parser(sub) -> None:
     pr = sub.add_parser("predict", help="predict with a model from a run folder")
-    pr.add_argument("run_dir")
+    pr.add_argument("run_dir", help="a folder written by `transferkit run` (or a saved model's path)")
     pr.add_argument("input", help=".npz (array x) or .npy, an image file or a folder of images, a CSV/TSV of features; for a text model: .txt (one text per line), .jsonl, or .csv/.tsv with a text column")
     pr.add_argument("--out", help="write predictions CSV here (default: print)")
     pr.add_argument("--method", help="which method's model (default: the run's deploy method)")
-    pr.add_argument("--shots", type=int)
-    pr.add_argument("--seed", type=int)
+    pr.add_argument("--shots", type=int, help="the model trained on this many labelled examples per class (default: the run's largest k)")
+    pr.add_argument("--seed", type=int, help="the model of this seed (default: the run's first)")
     pr.add_argument("--id-column", help="CSV/TSV/JSONL inputs: name each prediction by this column's values "
                     "(default: the row or line number); never read as a feature")
     pr.add_argument("--text-column", help="text models: the CSV column or JSON key of the texts (default: the run's target.text_column)")

@@ -30,7 +30,9 @@ def add_parser(sub) -> None:
     r.add_argument("--scores", help="comma-separated scores (default: all; see docs/ranking.md)")
     r.add_argument("--by", default="logme", help="score that orders the table (default logme)")
     r.add_argument("--seed", type=int, default=0, help="which labelled examples are drawn (as in a run)")
-    r.add_argument("--split-seed", type=int, default=0)
+    r.add_argument("--split-seed", type=int, default=0,
+                   help="the seed of the target's test split, as `target.split_seed` in a run (default 0): the "
+                        "labelled examples are drawn from the same pool as a run's")
     r.add_argument("--pad", default="auto", help="target framing in pixels, or auto")
     r.add_argument("--classes", metavar="LIST",
                    help="keep only these target classes, e.g. 4,5,6 or 0-4 (names or positions; as `classes:` in an "
