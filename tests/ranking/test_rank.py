@@ -285,7 +285,8 @@ def test_rank_out_is_checked_before_any_work(tmp_path, monkeypatch, capsys):
     src, tgt = _npz(tmp_path)
     monkeypatch.setattr(rank_module, "source_candidate", lambda *a, **k: pytest.fail("ranked first"))
     (tmp_path / "afile").write_text("x")
-    for out, message in ((str(tmp_path / "new") + "/", "is a folder"), (str(tmp_path / "afile" / "r.json"), "afile is a file")):
+    for out, message in ((str(tmp_path / "new") + "/", "is a folder"), (str(tmp_path / "afile" / "r.json"), "afile is a file"),
+                         (str(tmp_path / "r.csv"), "the ranking is written as JSON")):  # fmt: skip
         assert main(["rank", str(tgt), "--source", str(src), "--shots", "2", "--out", out]) == 2
         assert message in capsys.readouterr().err
     assert not (tmp_path / "new").exists()

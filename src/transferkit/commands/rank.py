@@ -85,6 +85,9 @@ def execute(args) -> int:
     out = Path(args.out) if args.out else None
     if out is not None:  # checked before any work: a ranking can take minutes
         check_out_file(args.out, what="the ranking (a .json file)")
+        if out.suffix.lower() != ".json":  # r.csv got JSON
+            raise TransferkitError(f"--out {args.out}: the ranking is written as JSON.",
+                                   f"give a path ending in .json, e.g. --out {out.with_suffix('.json')}.")  # fmt: skip
     scores = [s.strip() for s in args.scores.split(",") if s.strip()] if args.scores else None
     shown: list[str] = []  # warnings already printed as they were raised: the JSON keeps them, not said twice
     previous = warnings.showwarning
