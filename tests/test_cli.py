@@ -293,6 +293,8 @@ def test_outputs_that_cannot_be_written_are_refused_before_the_work(tmp_path, im
     before = (tmp_path / "in.npz").read_bytes()
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz"), "--out", str(tmp_path / "in.npz")]) == 2
     assert "is the input file itself" in capsys.readouterr().err and (tmp_path / "in.npz").read_bytes() == before
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz"), "--text-column", "body"]) == 2
+    assert "this model reads images, not texts" in capsys.readouterr().err  # was silently ignored
 
 
 def test_existing_output_folder_is_refused(tmp_path, image_npz, capsys):

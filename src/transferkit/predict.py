@@ -591,6 +591,10 @@ def predict(
             warn(note)
         probs = predict_proba(model, tokenize(tokenizer, texts, recipe.max_length))
     else:
+        if whose.startswith("the column --text-column"):  # given, and nothing here reads texts
+            raise TransferkitError(f"--text-column {text_column!r} names a column of texts, and this model reads "
+                                   f"{'images' if len(meta['input_shape']) == 3 else 'numbers'}, not texts.",
+                                   "leave --text-column out.")  # fmt: skip
         recipe = Recipe.from_dict(meta["recipe"])
         trained = _target_colour(Path(run_dir))  # what the run's target images were, not the model's input
         files = image_files(Path(inputs), warn) if len(recipe.shape) == 3 else None
