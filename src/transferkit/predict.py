@@ -82,7 +82,7 @@ def check_out_file(out: str | Path, run_dir: str | Path | None = None, what: str
     if inputs is not None and o.resolve() == Path(inputs).resolve():
         raise TransferkitError(f"--out {out} is the input file itself: {what} would replace the inputs.",
                                f"write {what} to a file of another name.")  # fmt: skip
-    check_writable(o)
+    check_writable(o.absolute().parent)  # the file may exist already: it is replaced, its folder is written in
     if run_dir is None:
         return
     run, target = Path(run_dir).resolve(), o.resolve()

@@ -146,6 +146,8 @@ def build_shared(name: str, input_shape: tuple[int, ...], **kwargs) -> SharedLay
     kwargs = {k: int(v) if k in sizes else v for k, v in kwargs.items()}  # 8.0 (YAML 8.) is 8
     try:
         return info.build(input_shape, **kwargs)
+    except TransferkitError:  # the architecture's own word on its inputs (a ValueError too)
+        raise
     except TypeError as e:
         raise TransferkitError(f"architecture {name!r}: bad option ({e}).", "check `model:` in the config.") from None
     except (RuntimeError, ValueError) as e:  # a combination of options torch cannot build
