@@ -135,6 +135,30 @@ def with_source_validation(task: TransferTask, shuffle: bool) -> TransferTask:
     return task
 
 
+def test_a_pretrained_transformer_is_refused_only_on_evidence_against_it(models, monkeypatch):
+    """Its one reference is its own random weights, which LogME favours on few texts (MiniLM's random
+    copy won 13 of 16 draws; auto then trained a near-chance scratch, 20 points under head): LogME
+    is recorded, not used, and the sign test only refuses when it is clearly against."""
+    import transferkit.methods.auto as auto
+    import transferkit.ranking.evidence as evidence
+
+    monkeypatch.setattr(auto, "uncut_encoder", lambda model: True)
+    task = make_task(models["shuffled"])  # features no better than random ones; no source data, as a published encoder
+    plain = decide(task, AutoParams(**QUICK))
+    assert plain["method"] != "scratch" and plain["signals"]["criterion"] == "pretrained_transformer_not_against", plain
+    (check,) = plain["signals"]["checks"]
+    assert check["threshold"] == -1.64 and check["passed"] and "only against" in check["name"]
+    (logme,) = plain["signals"]["unused_checks"]
+    assert logme["name"].startswith("LogME") and "own random weights" in logme["not_used"]
+    assert plain["reason"].startswith("a pretrained transformer, refused only on evidence against it")
+    real = evidence.paired_sign_test
+    monkeypatch.setattr(evidence, "paired_sign_test", lambda a, b: {**real(a, b), "z": -2.5})  # clearly worse
+    against = decide(task, AutoParams(**QUICK))
+    assert against["method"] == "scratch" and against["reason"].startswith("negative-transfer guard"), against
+    one = decide(make_task(models["shuffled"], shots=1), AutoParams(**QUICK))
+    assert one["method"] != "scratch" and one["signals"]["checks"] == []  # one shot: nothing can speak against it
+
+
 def test_one_shot_uses_the_logme_bayes_factor(models):
     d = decide(with_source_validation(make_task(models["useful"], shots=1), False), AutoParams(**QUICK))
     assert d["signals"]["criterion"] == "logme_one_shot" and d["method"] == "l2sp", d["reason"]

@@ -67,6 +67,12 @@ def pooled(h: torch.Tensor, max_dim: int = MAX_DIM) -> torch.Tensor:
 
 
 @torch.no_grad()
+def uncut_encoder(model: TransferModel) -> bool:
+    """A pretrained encoder read only whole (a transformer): its one no-transfer reference is
+    itself with random weights, which LogME favours on few examples (methods/auto.py)."""
+    return model.config.get("architecture") == "pretrained" and not can_cut(model)
+
+
 def can_cut(model: TransferModel) -> bool:
     """True when features can be read after any number of shared blocks (0 = the input).
 

@@ -43,6 +43,7 @@ from transferkit.ranking.candidates import (
     rank_rows,
     resolve_scores,
     score_candidates,
+    uncut_encoder,
 )
 from transferkit.source import NOT_FROM_ARRAYS
 
@@ -130,6 +131,18 @@ def head_at_chance_warning(row: dict, y: np.ndarray) -> str | None:
             "other classes in the two data sets (labels shifted or permuted?), or the domains differ too much for "
             "its head to carry over. Its features can still transfer (head, finetune); source_only, adabn and the "
             "adaptation methods read its head: check the source's labels.")
+
+
+def no_lead_warning(by: str, random_copy: bool) -> str:
+    """No candidate beats the random-weights reference on ``by``. ``random_copy``: that reference
+    is a pretrained transformer's own random weights, which LogME favours on few examples."""
+    said = f"no source beats random weights on {by}: transfer may not help here"
+    if not (random_copy and by == "logme"):
+        return said + "."
+    return (said + ". But the reference is a pretrained transformer's own random weights, which LogME favours on a "
+            "few dozen examples (on sentiment snippets its random copy won 13 of 16 draws where knn and linear_cv "
+            "mostly ranked the pretrained one first; docs/auto.md): read knn and linear_cv here, and a run against "
+            "scratch settles it.")
 
 
 def hscore_floor_warning(dims: int | list[int], y: np.ndarray, draws: int = 1, share: float = 0.25) -> str | None:
@@ -562,7 +575,7 @@ def rank(
     ref_best = max((r[by] for r in ranked if r["reference"] and r[by] is not None), default=None)
     beats = None if ref_best is None or best is None else bool(best[by] > ref_best)
     if beats is False:
-        warnings.append(f"no source beats random weights on {by}: transfer may not help here.")
+        warnings.append(no_lead_warning(by, reference and uncut_encoder(entries[0][0].model)))
     log_bf = None  # LogME's lead over random weights as a log Bayes factor, N C (LogME_s - LogME_r) (evidence.py)
     if beats and by == "logme":
         log_bf = len(lab) * len(tgt.classes) * (best[by] - ref_best)
