@@ -149,3 +149,14 @@ def test_one_example_is_one_example_in_the_messages():
     y = np.array([0, 0, 0, 1])
     with pytest.raises(TransferkitError, match=r"target class 'b' has 1 example in the training pool, fewer than shots=2"):
         draw_shots(y, np.arange(4), 2, 0, ["a", "b"])
+
+
+def test_labels_that_read_as_ids_are_named_as_such():
+    """A new user's `label_column: id` (values like '100_12') was refused as "class '100_12' has 1
+    example", which names a symptom; the column is the problem."""
+    ids = np.arange(200)
+    with pytest.raises(TransferkitError, match=r"take 200 distinct values among its 200 examples, 200 of them once: that "
+                                               r"reads as an id or a measurement"):  # fmt: skip
+        make_test_split(ids)
+    many = np.repeat(np.arange(40), 5)  # 40 classes of 5: classes, if many of them
+    assert len(make_test_split(many).test_idx) > 0

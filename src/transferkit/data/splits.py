@@ -65,6 +65,14 @@ def make_test_split(
     without ``groups``."""
     if not 0.0 < test_fraction < 1.0:
         raise TransferkitError(f"test_fraction={test_fraction} must be between 0 and 1.", "use e.g. 0.3.")
+    present, counts = np.unique(y, return_counts=True)
+    if len(present) > max(10, len(y) // 2) and (counts == 1).sum() > len(present) // 2:  # ids, not classes
+        raise TransferkitError(
+            f"the target's labels take {len(present)} distinct values among its {len(y)} examples, "
+            f"{int((counts == 1).sum())} of them once: that reads as an id or a measurement, not classes.",
+            "check which column holds the class labels (`label_column:` of a CSV or text file), or group the "
+            "values into classes.",
+        )
     rng = np.random.default_rng(split_seed)
     test, pool, side = [], [], {}
     for c in np.unique(y):
