@@ -176,6 +176,8 @@ def _bad(tmp_path, capsys, args) -> str:
         (lambda c: c["target"].update(split_seed=-5), "field `target.split_seed`: Input should be greater than or equal"),
         (lambda c: c.update(name="../../escape/x"), "field `name`: the name must be a plain folder name"),
         (lambda c: c.update(name="a\nb"), "field `name`: the name must be a plain folder name"),
+        (lambda c: c["target"].update(pad=3.5), "field `target.pad`: Input should be a valid integer, got a number "
+                                                "with a fractional part or input should be 'auto' (got 3.5)"),  # was `target.pad.int`
         (lambda c: c["target"].update(shots=[-1]), "shots"),
         (lambda c: c["target"].update(shots=[50]), "fewer than shots=50"),
         (lambda c: c["target"].update(max_per_class=3), "(target.max_per_class=3 keeps that many per class"),
@@ -627,6 +629,8 @@ def test_overrides_as_a_dict_or_strings_mean_the_same():
     assert parse_set("seeds=2") == {"seeds": 2}  # was: "--set 's' is not key=value" for each character
     with pytest.raises(TransferkitError, match=r"override \('seeds', 2\) is not a key=value string"):
         parse_set([("seeds", 2)])
+    with pytest.raises(TransferkitError, match=r"--set '=5' is not key=value"):  # was: field `(top level)`
+        parse_set(["=5"])
 
 
 def test_a_section_level_config_error_reads_without_pydantic_wrapping(tmp_path, capsys):

@@ -7,6 +7,7 @@ working directory. ``--set key=value`` overrides any field (dotted keys, YAML va
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -183,7 +184,7 @@ def parse_set(pairs: list[str] | dict[str, Any] | str) -> dict[str, Any]:
         if not isinstance(pair, str):
             raise TransferkitError(f"override {pair!r} is not a key=value string.",
                                    'give overrides as ["seeds=5", ...] or as a dict {"seeds": 5}.')  # fmt: skip
-        if "=" not in pair:
+        if "=" not in pair or not pair.split("=", 1)[0].strip():
             raise TransferkitError(f"--set {pair!r} is not key=value.", "write e.g. --set seeds=5.")
         key, raw = pair.split("=", 1)
         try:
@@ -307,10 +308,14 @@ def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
     try:
         return model.model_validate(raw)
     except ValidationError as e:
-        err = e.errors()[0]
+        errors = [{**x, "loc": _without_union_tags(x["loc"])} for x in e.errors()]
+        err = errors[0]
         field = ".".join(str(p) for p in err["loc"]) or "(top level)"
         got = err.get("input")
         msg = err["msg"].removeprefix("Value error, ")  # pydantic's prefix to a validator's own message
+        alike = [x["msg"] for x in errors[1:] if x["loc"] == err["loc"] and x["type"] != "value_error"]
+        if alike and err["type"] != "value_error":  # `pad: 3.5` fails each member of int | "auto": all said
+            msg = " or ".join([msg, *(a[0].lower() + a[1:] for a in alike)])
         got_s = "" if isinstance(got, dict) else f" (got {got!r})"  # a whole section says nothing more
         known = _fields_at(model, err["loc"][:-1]) if err["type"] == "extra_forbidden" else None
         if known:  # a misspelt field: name the valid ones there, closest first
@@ -325,6 +330,15 @@ def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
                 where = named
         text = f"{where}: field `{field}`: {msg}{got_s}"
         raise TransferkitError(text if text.endswith(".") else text + ".", fix) from None
+
+
+_UNION_TAG = re.compile(r"^(int|float|str|bool|none|(list|dict|tuple|set|literal|function-\w+)\[.*\])$")
+
+
+def _without_union_tags(loc: tuple) -> tuple:
+    """pydantic's error location without the union members it tried (`target.pad.int` is the
+    field `target.pad`, tried as an int)."""
+    return tuple(p for p in loc if not (isinstance(p, str) and _UNION_TAG.match(p)))
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str] | None:
