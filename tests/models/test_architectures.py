@@ -142,6 +142,10 @@ def test_series_of_other_channels_or_length_are_refused_not_resized():
     assert make_recipe(series(14, 60), (1, 7, 30), architecture="cnn").shape == (1, 7, 30)
     with pytest.raises(TransferkitError, match="p holds series of 90 steps"):  # what predict checks too
         series_size_check("p", (6, 90), (1, 6, 100))
+    with pytest.raises(TransferkitError, match=r"mnist5k holds images of 28x28, and model.input_shape \[1, 4, 4\] is "
+                                               r"read as series") as e:  # was "holds series of 28 channels x 28 steps"
+        series_size_check("mnist5k", (28, 28), (1, 4, 4))
+    assert "[1, 28, 28]" in e.value.fix
 
 
 def test_series_saved_channels_last_are_pointed_out():

@@ -243,6 +243,11 @@ def series_size_check(name: str, size: tuple[int, int], model_shape: tuple[int, 
     if built != "cnn1d" or len(model_shape) != 3 or tuple(size) == tuple(model_shape[1:]):
         return
     (h, w), (mh, mw) = size, model_shape[1:]
+    if architecture == "auto" and auto_architecture((model_shape[0], h, w)) != "cnn1d":  # pictures, not series
+        raise TransferkitError(
+            f"{name} holds images of {h}x{w}, and model.input_shape {list(model_shape)} is read as series (a side "
+            "under 8, or sides more than 4:1 apart: `auto` builds the cnn1d for it), into which images are not resized.",
+            f"give model.input_shape an image size (e.g. [{model_shape[0]}, {h}, {w}]), or `model: {{shared: cnn}}`.")  # fmt: skip
     if h != mh:
         raise TransferkitError(
             f"{name} holds series of {h} channels x {w} steps and the model reads {mh} x {mw}: a different number of "
