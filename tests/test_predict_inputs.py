@@ -105,6 +105,10 @@ def test_a_run_that_saved_no_models_says_so(tmp_path):
     (tmp_path / "summary.json").write_text(json.dumps({"deploy": {"method": "head", "shots": 5, "seed": 0}}))
     with pytest.raises(TransferkitError, match=r"saved no models \(save_models: false\)"):
         model_path(tmp_path)
+    (tmp_path / "summary.json").write_text(json.dumps({"deploy": {"method": "head", "shots": 5, "seed": 0},
+                                                       "models_saved": True}))  # fmt: skip
+    with pytest.raises(TransferkitError, match=r"models holds no model, though the run saved them"):  # deleted since
+        model_path(tmp_path)
 
 
 def test_a_missing_model_lists_every_method_shot_and_seed_saved(tmp_path):
