@@ -121,7 +121,7 @@ def model_path(run_dir: str | Path, method: str | None = None, shots: int | None
     path = run / "models" / f"{method}_k{shots}_seed{seed}"
     if not model_file(path, ".json").exists():
         available = sorted(p.stem for p in (run / "models").glob("*.json"))
-        if not available and summary.get("models_saved") is not False and summary.get("models_saved") is not None:
+        if not available and summary.get("models_saved") is True:
             raise TransferkitError(f"{run}/models holds no model, though the run saved them (moved or deleted?).",
                                    "restore the models/ folder, or re-run the experiment.")  # fmt: skip
         if not available:
