@@ -138,7 +138,8 @@ def test_bad_npz_inputs_are_one_line(run16, tmp_path, capsys):
         load_domain(str(tmp_path / "ragged.npz"))
     assert "resample each series to one length" in e.value.fix
     (tmp_path / "junk.npz").write_bytes(b"not a zip file at all")
-    assert "cannot read as .npz" in _bad(capsys, ["predict", run, str(tmp_path / "junk.npz")])
+    said = _bad(capsys, ["predict", run, str(tmp_path / "junk.npz")])
+    assert "cannot read as .npz (not a zip archive" in said and "allow_pickle" not in said  # numpy's advice: unsafe, off
     with open(tmp_path / "UPPER.NPZ", "wb") as f:  # (np.savez would add ".npz" to a path)
         np.savez(f, x=np.load(run16 / "target.npz")["x"][:2])
     capsys.readouterr()

@@ -159,7 +159,11 @@ def read_npz(path: Path, keys: tuple[str, ...], save_as: str):
         data = np.load(path, allow_pickle=False)
         files = data.files
     except Exception as e:  # numpy raises several types for corrupt or pickled files
-        raise TransferkitError(f"{path}: cannot read as .npz ({e}).", f"save it with {save_as}.") from None
+        import zipfile
+
+        # numpy reads a file that is no zip archive as a pickle and suggests allow_pickle: not this file's problem
+        why = "not a zip archive, as an .npz is" if not zipfile.is_zipfile(path) else str(e)
+        raise TransferkitError(f"{path}: cannot read as .npz ({why}).", f"save it with {save_as}.") from None
     for key in keys:
         if key not in files:
             unlabelled = (" (labels are needed even at shots: 0, to score the methods on the test split; to adapt to "
