@@ -49,6 +49,11 @@ def test_every_command_takes_threads(capsys):
         torch.set_num_threads(before)
     assert main(["list", "--threads", "0"]) == 2
     assert "--threads 0 must be at least 1" in capsys.readouterr().err
+    try:
+        assert main(["list", "--threads", "99999"]) == 0  # capped at the cores, and said
+        assert "--threads 99999 is more than the" in capsys.readouterr().err and torch.get_num_threads() < 99999
+    finally:
+        torch.set_num_threads(before)
     for command in ("run", "fewshot", "predict", "rank", "demo"):
         with pytest.raises(SystemExit):
             main([command, "--help"])

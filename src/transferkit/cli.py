@@ -118,8 +118,15 @@ def _set_threads(n: int | None) -> None:
         return
     if n < 1:
         raise TransferkitError(f"--threads {n} must be at least 1.", "give e.g. --threads 2, or leave it out for all cores.")
+    import os
+
     import torch
 
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or n)
+    if n > cores:  # more threads than cores only adds switching between them
+        warnings.warn(f"--threads {n} is more than the {cores} cores this process may use; using {cores}.",
+                      TransferkitWarning, stacklevel=2)  # fmt: skip
+        n = cores
     torch.set_num_threads(n)
 
 
