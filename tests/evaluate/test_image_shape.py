@@ -117,3 +117,11 @@ def test_predict_reads_a_runs_channels_last_rows_as_the_run_did(tmp_path):
     images = np.random.default_rng(1).random((2, 3, 6, 5)).astype(np.float32)
     rows = images.transpose(0, 2, 3, 1).reshape(2, -1)
     assert np.array_equal(_rows_as_images(rows, tmp_path, None, "p.csv", print), images)
+
+
+def test_the_flattened_images_hint_needs_an_image_worth_of_columns():
+    """A 4-column CSV given to a 16x16 image model was told to x.reshape(-1, 2, 2)."""
+    from transferkit.data.preprocess import _image_hint
+
+    assert _image_hint((3, 4)) == "."
+    assert "x.reshape(-1, 28, 28)" in _image_hint((3, 784))

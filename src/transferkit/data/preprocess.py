@@ -132,7 +132,7 @@ def _image_hint(shape: tuple[int, ...]) -> str:
     roughly_square = len(shape) == 2 and 1 < shape[0] <= 4 * shape[1] and 1 < shape[1] <= 4 * shape[0]
     if roughly_square and int(round(shape[1] ** 0.5)) ** 2 != shape[1]:
         return "; one image of shape (H, W): pass x[None]."
-    if len(shape) == 2 and int(round(shape[1] ** 0.5)) ** 2 == shape[1] and shape[1] > 1:
+    if len(shape) == 2 and int(round(shape[1] ** 0.5)) ** 2 == shape[1] and shape[1] >= 64:  # 8x8 or more: 4 columns are no image
         side = int(round(shape[1] ** 0.5))
         return (f"; flattened square images ({shape[1]} = {side}x{side} pixels): x.reshape(-1, {side}, {side}); "
                 "one image of shape (H, W): x[None].")
