@@ -61,7 +61,9 @@ def test_every_command_takes_threads(capsys):
     # argparse's own errors read like the tool's: one line, exit 2, the command's help named (usage first, before)
     for argv, said in ((["run", "x.yaml", "--sett", "seeds=1"], "transferkit run: unrecognized arguments: --sett "
                         "seeds=1 (did you mean --set?). Fix: see `transferkit run --help`."),
-                       (["runn"], "invalid choice: 'runn'"), (["rank", "t.npz", "--shots", "abc"], "invalid int value")):
+                       (["runn"], "invalid choice: 'runn'"), (["rank", "t.npz", "--shots", "abc"], "invalid int value"),
+                       (["--verison", "list"], "transferkit: unrecognized arguments: --verison (did you mean --version?). "
+                                               "Fix: see `transferkit --help`.")):  # fmt: skip
         with pytest.raises(SystemExit) as e:
             main(argv)
         err = capsys.readouterr().err
@@ -537,6 +539,9 @@ def test_a_k0_baseline_below_the_most_frequent_class_is_said():
                         "useful.")  # a text run named only source_only, where mcc and dann sat below the rule too
     summary["results"][1]["accuracy_mean"] = summary["results"][2]["accuracy_mean"] = 0.6
     assert len(trivial_baseline_lines(summary)) == 2
+    summary["results"][0]["accuracy_mean"], summary["results"][1]["accuracy_mean"] = 0.9, 0.3  # baseline fine, mcc not
+    assert trivial_baseline_lines(summary)[0] == ("**No higher than always predicting the most frequent class (51.7 %):** "
+                                                  "`mcc` at k = 0.")  # no word of a baseline that scores lower
 
 
 def test_balanced_accuracy_weighs_each_class_present_equally():

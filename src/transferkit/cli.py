@@ -33,12 +33,14 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"transferkit: error: {self.prog}: {message}. Fix: see `{self.prog} --help`.\n")
 
 
-def _unknown(parser: argparse.ArgumentParser, command: str | None, extra: list[str]) -> None:
-    """Arguments no parser took: named with the command they were given to, and its nearest option."""
+def _unknown(parser: argparse.ArgumentParser, command: str | None, extra: list[str], argv: list[str]) -> None:
+    """Arguments no parser took: named with the command they were given to (the top level's when
+    they come before the command), and its nearest option."""
     import difflib
 
     sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
-    cmd = sub.choices.get(command) if sub is not None and command else None
+    before = command in argv and extra[0] in argv and argv.index(extra[0]) < argv.index(command)
+    cmd = sub.choices.get(command) if sub is not None and command and not before else None
     prog = cmd.prog if cmd is not None else parser.prog
     options = sorted(o for a in (cmd or parser)._actions for o in a.option_strings if o.startswith("--"))
     flag = next((e.split("=")[0] for e in extra if e.startswith("--")), None)
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                              help="CPU threads for torch (default: all cores; 1-2 on a shared machine)")  # fmt: skip
     args, extra = parser.parse_known_args(argv)
     if extra:
-        _unknown(parser, getattr(args, "command", None), extra)
+        _unknown(parser, getattr(args, "command", None), extra, list(sys.argv[1:] if argv is None else argv))
     previous = _stop_on_sigterm()
     shown = warnings.showwarning
     warnings.showwarning = _one_line(shown)

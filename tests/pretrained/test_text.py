@@ -225,12 +225,12 @@ def test_minilm_text_protocol_and_predict(reviews_jsonl, tmp_path, monkeypatch):
     first = tk.predict(tmp_path / "run", inputs)
     again = tk.predict(tmp_path / "run", inputs)  # a fresh reload: identical predictions
     assert [r["probability"] for r in first] == [r["probability"] for r in again]
-    from transferkit.methods.auto import uncut_encoder
+    from transferkit.methods.auto import pretrained_text_encoder
     from transferkit.models import TransferModel
 
     head = TransferModel.load(next((tmp_path / "run" / "models").glob("head_*.json")).with_suffix(""))
     scratch = TransferModel.load(next((tmp_path / "run" / "models").glob("scratch_*.json")).with_suffix(""))
-    assert uncut_encoder(head) and not uncut_encoder(scratch)  # auto's rule for transformers (methods/auto.py)
+    assert pretrained_text_encoder(head) and not pretrained_text_encoder(scratch)  # auto's rule for transformers (methods/auto.py)
     assert {r["class_name"] for r in first} <= {"negative", "positive"} and len(first) == 2
     assert np.isfinite([r["probability"] for r in first]).all()
     assert len(tk.predict(tmp_path / "run", inputs, method="scratch")) == 2  # tokenizer from the saved recipe
@@ -260,7 +260,7 @@ def test_rank_scores_a_text_target_on_a_text_encoder(reviews_jsonl, tmp_path, mo
     assert rows[MINILM]["leep"] is None and rows[MINILM]["logme"] is not None
     said = [w for w in result["warnings"] if w.startswith("no source beats random weights")]
     if rows["random-init"]["logme"] >= rows[MINILM]["logme"]:  # LogME's lean to the random copy: said what to read
-        assert said and "pretrained transformer's own random weights" in said[0] and "read knn and linear_cv" in said[0]
+        assert said and "pretrained text encoder's own random weights" in said[0] and "read knn and linear_cv" in said[0]
     else:
         assert not said
     with pytest.raises(TransferkitError, match="holds texts but the pretrained candidate 'mobilenet"):

@@ -844,5 +844,5 @@ def test_no_lead_over_a_transformers_random_copy_on_logme_says_what_to_read():
 
     assert no_lead_warning("logme", False) == "no source beats random weights on logme: transfer may not help here."
     said = no_lead_warning("logme", True)
-    assert "pretrained transformer's own random weights" in said and "read knn and linear_cv here" in said
+    assert "pretrained text encoder's own random weights" in said and "read knn and linear_cv here" in said
     assert no_lead_warning("knn", True).endswith("may not help here.")  # knn does not share LogME's lean

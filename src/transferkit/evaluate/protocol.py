@@ -44,6 +44,7 @@ class RunRecord:
     correct: np.ndarray | None = None  # (m,) bool: which test examples it got right (for the intervals)
     auto_decision: dict | None = None  # what `auto` chose and why, kept even when the model is not
     probe_kept: bool = False  # its second stage diverged and the probed model (a head) was kept (_probe_guard)
+    unchanged_from: str | None = None  # its model is this baseline's, unchanged (adabn without BatchNorm)
 
 
 @dataclass
@@ -202,7 +203,8 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                 keep = model.cpu() if cfg.save_models else None
                 result.records.append(
                     RunRecord(method.name, k, seed, acc, seconds, keep, model_footprint(model), correct,
-                              model.config.get("auto_decision"), bool(model.config.get("probe_kept")))
+                              model.config.get("auto_decision"), bool(model.config.get("probe_kept")),
+                              model.config.get("unchanged_from"))  # fmt: skip
                 )
                 say(f"{method.name} k={k} seed={seed}: accuracy {acc:.3f} ({seconds:.1f} s)")
     result.wall_time_s = time.perf_counter() - start

@@ -12,8 +12,8 @@ blocks (c = 1..B), rho_c the same architecture's features with random weights (w
                 classes match, unlabelled target examples exist and the source head's
                 accuracy drops from its validation split to the labelled target
                 (two-proportion z >= shift_z) but not below chance there (binomial z >
-                -evidence_z: a head wrong in a systematic way says the same names mean other
-                classes), the domain shifted (Ben-David et al., Machine
+                -below_chance_z, one-sided 1 %: a head wrong in a systematic way says the same
+                names mean other classes), the domain shifted (Ben-David et al., Machine
                 Learning 2010): train ``adaptation_method`` (default: FixMatch pseudo-labels,
                 Sohn et al., NeurIPS 2020, on top of minimum class confusion, Jin et al., ECCV
                 2020; ``name+base`` names a self-training method on a base DA method). The
@@ -30,9 +30,9 @@ blocks (c = 1..B), rho_c the same architecture's features with random weights (w
                         (not merely too small to judge) and the sign test is not against phi_c*
                         (z > -evidence_z): on a small target that both feature sets separate,
                         the checks above cannot see a difference that scratch still pays for
-                a pretrained transformer (one reference, its own random weights, which LogME
+                a pretrained text encoder (one reference, its own random weights, which LogME
                         favours on few examples): refused only when the sign test is
-                        against it (z <= -evidence_z), never at k = 1
+                        against it (z < -evidence_z), never at k = 1
                 k = 1:  no held-out estimate exists; s = LogME, and the source is refused
                         only on strong evidence against it (log Bayes factor < one_shot_log_bf
                         < 0): at one shot a sound source's features nearly always beat none
@@ -66,7 +66,7 @@ from transferkit.errors import TransferkitError, TransferkitWarning, did_you_mea
 from transferkit.methods._pretrained_rate import for_task
 from transferkit.methods.base import METHODS, Method, Params, TransferTask, get_method, register_method
 from transferkit.models import TransferModel
-from transferkit.ranking.candidates import uncut_encoder
+from transferkit.ranking.candidates import pretrained_text_encoder
 
 
 class AutoParams(Params):
@@ -81,6 +81,7 @@ class AutoParams(Params):
     new_task_method: str = "gradual"  # new classes, cut at the last block: the new head first, then the blocks
     adaptation_method: str | None = "self_training+mcc"  # same classes + a domain shift; "name+base" or "name"
     shift_z: float = 3.0  # the source head must lose this much (two-proportion z) from source to target
+    below_chance_z: float = 2.33  # ... and not fall below chance by this z (one-sided 1 %): labels named otherwise
 
 
 def _features(model: TransferModel, x: torch.Tensor, cut: int) -> np.ndarray:
@@ -172,21 +173,21 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     else:  # one example per class: no held-out estimate exists; refuse only on strong evidence against
         checks = [_check("LogME log Bayes factor (1 example per class)", lbf, p.one_shot_log_bf, lbf_detail)]
     unused: list[dict] = []
-    if uncut_encoder(src):  # (ranking/candidates.py)
-        # A pretrained encoder that cannot be cut (a transformer) has one reference, itself with
+    if pretrained_text_encoder(src):  # (ranking/candidates.py)
+        # A pretrained text encoder (a transformer, read whole) has one reference, itself with
         # random weights, which is not what `scratch` trains, and LogME favours it on a few dozen
         # examples (mean-pooled random token embeddings are a low-rank random projection of the
         # words: MiniLM's random copy scored the higher LogME in 13 of 16 draws of 5 and 20 Amazon
         # and movie snippets per class, where knn (11 of 16) and linear_cv (12) ranked MiniLM first;
         # benchmarks/diagnostics/auto_text_reference.py). Its published weights are then refused
         # only on evidence against them, as at one shot: the sign test, when it can run.
-        unused = [{**c, "not_used": "a pretrained transformer's only reference is its own random weights, which "
+        unused = [{**c, "not_used": "a pretrained text encoder's only reference is its own random weights, which "
                    "LogME favours on few examples"} for c in checks if c["name"].startswith("LogME")]  # fmt: skip
-        checks = [_check("held-out prototype accuracy, sign-test z, only against (a pretrained transformer)", test["z"],
+        checks = [_check("held-out prototype accuracy, sign-test z, only against (a pretrained text encoder)", test["z"],
                          -p.evidence_z, acc)] if by_loo else []  # fmt: skip
     signals: dict = {
         "shots": task.target.shots,
-        "criterion": ("pretrained_transformer_not_against" if unused else "sign_test_and_logme" if by_loo
+        "criterion": ("pretrained_text_encoder_not_against" if unused else "sign_test_and_logme" if by_loo
                       else "logme_one_shot"),
         "features": {n: {"logme": r["logme"], "loo_accuracy": r["loo_accuracy"]} for n, r in reports.items()},
         "best_source": best_src, "best_reference": best_ref, "source_validation": sanity, "checks": checks,
@@ -209,7 +210,7 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     # which adaptation, starting from the head's predictions, would reinforce. At chance it
     # may still be a large shift (optdigits -> MNIST-5k: the head at 0.10-0.31, where
     # self_training+mcc gains 10-33 points over scratch), so only below chance stops it.
-    below_chance = head is not None and head["value"] <= -p.evidence_z
+    below_chance = head is not None and head["value"] <= -p.below_chance_z  # 1 %: a head at chance is rarely blocked
     if (ada_method is not None and shift is not None and shift["z"] >= p.shift_z and not below_chance
             and len(task.target.x_unlabelled)):  # fmt: skip
         # Frozen-feature checks cannot judge adaptation, which changes the features with the
@@ -233,7 +234,7 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         elif below_chance:
             signals["shift_check"]["not_used"] = "the source head is below chance on the labelled target examples"
             no_shift = (f" (no adaptation: the source head drops to {shift['target']:.2f} on the labelled target "
-                        f"examples, below chance (binomial z {head['value']:.1f} <= -{p.evidence_z:.2f}): the same "
+                        f"examples, below chance (binomial z {head['value']:.1f} <= -{p.below_chance_z:.2f}): the same "
                         "class names most likely mean other classes in the two data sets, which adaptation would "
                         "reinforce; check the labels)")  # fmt: skip
     # The source model itself, unchanged, right about the labelled target examples: direct
@@ -265,8 +266,8 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         where += f": blocks 1..{cut} frozen, the rest re-trained at {p.retrain_lr_mult}x the head's rate"
     # with one example per class only the LogME check runs, and it rules out clear harm only
     verdict = "the source's features beat the no-transfer reference" if by_loo else "no strong evidence against the source"
-    if uncut_encoder(src):
-        verdict = "a pretrained transformer, refused only on evidence against it, and there is none"
+    if pretrained_text_encoder(src):
+        verdict = "a pretrained text encoder, refused only on evidence against it, and there is none"
     if not all(c["passed"] for c in checks):  # the source head decided
         verdict = (f"the source model, unchanged, classifies the labelled target examples above chance ({_said(head)}), "
                    "though the frozen-feature checks do not both pass")  # fmt: skip

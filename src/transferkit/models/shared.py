@@ -7,6 +7,7 @@ block ends in a dense layer, so the specific layers are a single dense layer + s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -138,7 +139,7 @@ def build_shared(name: str, input_shape: tuple[int, ...], **kwargs) -> SharedLay
         defaults = {}
     sizes = {k for k, d in defaults.items() if isinstance(d, int) and not isinstance(d, bool)}  # width=16, hidden=256...
     bad = {k: v for k, v in kwargs.items() if k in sizes and not (isinstance(v, int | float) and not isinstance(v, bool)
-                                                                  and v >= 1 and v == int(v))}  # fmt: skip
+                                                                  and math.isfinite(v) and v >= 1 and v == int(v))}  # fmt: skip
     if bad:  # a width of -8, 0 or 2.5 failed deep in torch, "abc" with a %-format error
         k, v = next(iter(bad.items()))
         raise TransferkitError(f"architecture {name!r}: option {k} = {v!r} is not a whole number above 0.",

@@ -67,10 +67,11 @@ def pooled(h: torch.Tensor, max_dim: int = MAX_DIM) -> torch.Tensor:
 
 
 @torch.no_grad()
-def uncut_encoder(model: TransferModel) -> bool:
-    """A pretrained encoder read only whole (a transformer): its one no-transfer reference is
-    itself with random weights, which LogME favours on few examples (methods/auto.py)."""
-    return model.config.get("architecture") == "pretrained" and not can_cut(model)
+def pretrained_text_encoder(model: TransferModel) -> bool:
+    """A pretrained text encoder (a transformer, read only whole): its one no-transfer reference
+    is itself with random weights, which LogME favours on a few dozen texts (methods/auto.py).
+    Not timm's image networks, which cannot be cut either: nothing measured says the same of them."""
+    return model.config.get("architecture") == "pretrained" and bool(getattr(model.shared, "is_text", False))
 
 
 def can_cut(model: TransferModel) -> bool:

@@ -39,11 +39,11 @@ from transferkit.ranking._registry import get_score
 from transferkit.ranking.candidates import (
     REFERENCE,
     Candidate,
+    pretrained_text_encoder,
     random_reference,
     rank_rows,
     resolve_scores,
     score_candidates,
-    uncut_encoder,
 )
 from transferkit.source import NOT_FROM_ARRAYS
 
@@ -135,11 +135,11 @@ def head_at_chance_warning(row: dict, y: np.ndarray) -> str | None:
 
 def no_lead_warning(by: str, random_copy: bool) -> str:
     """No candidate beats the random-weights reference on ``by``. ``random_copy``: that reference
-    is a pretrained transformer's own random weights, which LogME favours on few examples."""
+    is a pretrained text encoder's own random weights, which LogME favours on few examples."""
     said = f"no source beats random weights on {by}: transfer may not help here"
     if not (random_copy and by == "logme"):
         return said + "."
-    return (said + ". But the reference is a pretrained transformer's own random weights, which LogME favours on a "
+    return (said + ". But the reference is a pretrained text encoder's own random weights, which LogME favours on a "
             "few dozen examples (on sentiment snippets its random copy won 13 of 16 draws where knn and linear_cv "
             "mostly ranked the pretrained one first; docs/auto.md): read knn and linear_cv here, and a run against "
             "scratch settles it.")
@@ -575,7 +575,7 @@ def rank(
     ref_best = max((r[by] for r in ranked if r["reference"] and r[by] is not None), default=None)
     beats = None if ref_best is None or best is None else bool(best[by] > ref_best)
     if beats is False:
-        warnings.append(no_lead_warning(by, reference and uncut_encoder(entries[0][0].model)))
+        warnings.append(no_lead_warning(by, reference and pretrained_text_encoder(entries[0][0].model)))
     log_bf = None  # LogME's lead over random weights as a log Bayes factor, N C (LogME_s - LogME_r) (evidence.py)
     if beats and by == "logme":
         log_bf = len(lab) * len(tgt.classes) * (best[by] - ref_best)

@@ -259,9 +259,11 @@ def trivial_baseline_lines(summary: dict) -> list[str]:
             others.setdefault(r["method"], []).append(str(r["shots"]))
     if others:
         named = "; ".join(f"`{m}` at k = {', '.join(ks)}" for m, ks in others.items())
-        lines += [f"**Also no higher than always predicting the most frequent class ({100 * rate:.1f} %):** {named}"
+        lead = "Also no higher" if below else "No higher"
+        lines += [f"**{lead} than always predicting the most frequent class ({100 * rate:.1f} %):** {named}"
                   + ("; on this imbalanced split compare their balanced accuracy too." if imbalanced(summary) else
-                     ".") + " A gain over a baseline that scores lower still does not make them useful.", ""]  # fmt: skip
+                     ".") + (" A gain over a baseline that scores lower still does not make them useful."
+                             if below else ""), ""]  # fmt: skip
     return lines
 
 

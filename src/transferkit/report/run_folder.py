@@ -48,7 +48,7 @@ def deploy_method(result: ProtocolResult) -> str:
     names = result.config.method_names
     if result.config.deploy:
         return result.config.deploy
-    unchanged = {r.method for r in result.records if r.model is not None and r.model.config.get("unchanged_from")}
+    unchanged = {r.method for r in result.records if getattr(r, "unchanged_from", None)}  # kept without the models too
     preferred = [n for n in ("auto", "finetune") if n in names] + [n for n in names if n not in BASELINES
                                                                    and n not in unchanged]  # fmt: skip
     return (preferred or names)[0]
