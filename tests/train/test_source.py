@@ -62,3 +62,51 @@ def test_the_source_cache_key_is_taken_on_the_device_the_model_trains_on(tmp_pat
     source.pretrain_source(x, y, ["a", "b"], architecture="mlp", arch_kwargs={}, settings=settings, seed=0,
                            identity={}, use_cache=False)  # fmt: skip
     assert seen == [x.device]
+
+
+def test_a_damaged_cache_entry_is_trained_again_not_used_or_fatal(tmp_path, monkeypatch):
+    """Session 23's trial: a cached weights file zeroed in place was used as sound (head at chance,
+    the run reported as valid); a truncated one, or an emptied .json, failed every later run."""
+    import json
+    import warnings
+
+    import pytest
+
+    from transferkit.errors import TransferkitWarning
+    from transferkit.train import source
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path))
+    x, y = torch.rand(40, 3, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 2
+    settings = {"epochs": 1, "batch_size": 8, "lr": 1e-3, "weight_decay": 0.0, "augment": False}
+
+    def train():
+        return source.pretrain_source(x, y, ["a", "b"], architecture="mlp", arch_kwargs={}, settings=settings, seed=0,
+                                      identity={"t": 1})  # fmt: skip
+
+    import os
+    import time
+
+    (tmp_path / "source_models").mkdir()
+    old, live = tmp_path / "source_models" / ".x.safetensors.a.tmp", tmp_path / "source_models" / ".y.safetensors.b.tmp"
+    old.write_bytes(b"half a model, its writer killed"), live.write_bytes(b"being written")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    first = train()
+    assert not old.exists() and live.exists()  # an hour-old leftover goes; a write that may be in progress stays
+    path = tmp_path / "source_models" / first.key
+    weights, meta = path.with_suffix(".safetensors"), path.with_suffix(".json")
+    assert "state_digest" in json.loads(meta.read_text())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)
+        assert train().cached  # a sound entry: used, without a word
+    good = weights.read_bytes()
+    damages = {"zeroed in place": lambda: weights.write_bytes(good[:-64] + bytes(64)),
+               "truncated": lambda: weights.write_bytes(good[:100]),
+               "an emptied .json": lambda: meta.write_text("")}
+    for what, damage in damages.items():
+        damage()
+        with pytest.warns(TransferkitWarning, match=f"the cached source model {first.key} is damaged"):
+            again = train()
+        assert not again.cached, what  # trained again ...
+        assert train().cached, what  # ... and the entry repaired
+        for a, b in zip(again.model.state_dict().values(), first.model.state_dict().values(), strict=True):
+            assert torch.equal(a, b), what

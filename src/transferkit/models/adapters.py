@@ -144,16 +144,10 @@ def base_fingerprint(model) -> str:
     """A digest of the weights a delta checkpoint does not store: those rebuilt from the
     pretrained source at load time. Saved with the checkpoint, so a load from a changed
     weights file (same path, other contents) is refused instead of predicting with other weights."""
-    import hashlib
+    from transferkit.models.transfer_model import state_digest
 
     state = model.state_dict()
-    stored = set(checkpoint_state(model, state))
-    h = hashlib.blake2b(digest_size=16)
-    for name in sorted(set(state) - stored):
-        t = state[name].detach().cpu().contiguous().reshape(-1)
-        h.update(name.encode() + str(t.dtype).encode())
-        h.update(t.view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
+    return state_digest(state, sorted(set(state) - set(checkpoint_state(model, state))))
 
 
 def load_adapted(model, config: dict, state: dict[str, torch.Tensor]) -> None:

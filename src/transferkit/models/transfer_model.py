@@ -268,6 +268,19 @@ class TransferModel(nn.Module):
         return model.eval()
 
 
+def state_digest(state: dict[str, torch.Tensor], names: list[str] | None = None) -> str:
+    """BLAKE2b of the named tensors of a state dict (default: all), their names, dtypes and
+    bytes: what was saved can be checked at load for damage a file's size does not show."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    for name in sorted(state) if names is None else names:
+        t = state[name].detach().cpu().contiguous().reshape(-1)
+        h.update(name.encode() + str(t.dtype).encode())
+        h.update(t.view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
 def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...], classes: list[str]) -> TransferModel:
     """Split any user ``nn.Module`` into shared and specific layers.
 

@@ -46,6 +46,7 @@ from transferkit.ranking.candidates import (
     score_candidates,
 )
 from transferkit.source import NOT_FROM_ARRAYS
+from transferkit.train.source import load_cached
 
 DEFAULT_BY = "logme"
 
@@ -255,8 +256,9 @@ def checkpoint_candidates(spec: str) -> list[tuple[Candidate, int | None, Recipe
         out = [(Candidate(f"{p.name}:{stem}", TransferModel.load(p / "models" / stem)), pad, recipe)]
         key = ((summary.get("source") or {}).get("models") or {}).get(str(dep["seed"]), {}).get("key")
         cached = cache_dir() / "source_models" / str(key)
-        if key and cached.with_suffix(".safetensors").exists():
-            out.append((Candidate(f"{p.name}:source", TransferModel.load(cached)), pad, recipe))
+        loaded = load_cached(cached) if key and cached.with_suffix(".safetensors").exists() else None
+        if loaded is not None:  # a damaged entry is said (load_cached) and left out
+            out.append((Candidate(f"{p.name}:source", loaded[0]), pad, recipe))
         return out
     if p.suffix not in (".safetensors", ".json", "") and not model_file(p, ".json").exists():
         raise TransferkitError(f"model {spec!r} is neither a run folder nor a saved model.",

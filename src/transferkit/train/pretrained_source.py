@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 
@@ -20,7 +19,7 @@ from transferkit.models import TransferModel, build_shared
 from transferkit.models.specific import build_specific
 from transferkit.paths import cache_dir
 from transferkit.train.probe import fit_probe
-from transferkit.train.source import SourceResult, cache_key, source_val_split
+from transferkit.train.source import SourceResult, cache_key, load_cached, save_cached, source_val_split
 from transferkit.train.supervised import fit_supervised, predict_proba
 
 
@@ -39,9 +38,10 @@ def pretrained_source_model(cfg, data, seed: int, device: torch.device) -> Sourc
         "set": {k: getattr(src, k) for k in ("epochs", "batch_size", "lr", "shared_lr_mult", "weight_decay", "augment")},
     }, device)  # fmt: skip
     path = cache_dir() / "source_models" / key
-    if has_data and src.cache and path.with_suffix(".json").exists() and path.with_suffix(".safetensors").exists():
-        meta = json.loads(path.with_suffix(".json").read_text())
-        model = TransferModel.load(path)
+    cached = (load_cached(path) if has_data and src.cache and path.with_suffix(".json").exists()
+              and path.with_suffix(".safetensors").exists() else None)  # fmt: skip
+    if cached is not None:
+        model, meta = cached
         model.config["source_trained"] = True  # also for models cached before the flag existed
         return SourceResult(model, meta["source_val_accuracy"], 0.0, True, key, [])
 
@@ -65,7 +65,7 @@ def pretrained_source_model(cfg, data, seed: int, device: torch.device) -> Sourc
     )  # fmt: skip
     val_acc = float((predict_proba(model, xs[va]).argmax(1) == ys[va]).float().mean()) if len(va) else math.nan
     if src.cache:
-        model.save(path, {"source_val_accuracy": val_acc, "key_source": json.loads(key_src)})
+        save_cached(model, path, val_acc, key_src)
     return SourceResult(model.eval(), val_acc, time.perf_counter() - start, False, key, history)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ import torch
 from transferkit.devices import reproducible
 from transferkit.models import TransferModel
 from transferkit.models.shared import auto_architecture
+from transferkit.models.transfer_model import state_digest
 from transferkit.paths import cache_dir, numeric_context
 from transferkit.train.supervised import fit_supervised, predict_proba
 
@@ -128,9 +130,10 @@ def pretrain_source(
                              x.device)  # fmt: skip
     path = cache_dir() / "source_models" / key
     if use_cache and path.with_suffix(".json").exists() and path.with_suffix(".safetensors").exists():
-        model = TransferModel.load(path)
-        meta = json.loads(path.with_suffix(".json").read_text())
-        return SourceResult(model, meta["source_val_accuracy"], 0.0, True, key, [])
+        cached = load_cached(path)
+        if cached is not None:
+            model, meta = cached
+            return SourceResult(model, meta["source_val_accuracy"], 0.0, True, key, [])
 
     start = time.perf_counter()
     tr, va = source_val_split(y.cpu().numpy(), seed=seed)
@@ -147,5 +150,41 @@ def pretrain_source(
     val_acc = float((predict_proba(model, x[va]).argmax(1) == y[va]).float().mean()) if len(va) else float("nan")
     seconds = time.perf_counter() - start
     if use_cache:
-        model.save(path, {"source_val_accuracy": val_acc, "key_source": json.loads(key_src)})
+        save_cached(model, path, val_acc, key_src)
     return SourceResult(model.eval(), val_acc, seconds, False, key, history)
+
+
+def save_cached(model: TransferModel, path, val_acc: float, key_src: str) -> None:
+    """A source model into the cache, with its validation accuracy, its key's text and a digest
+    of its tensors, which :func:`load_cached` checks."""
+    model.save(path, {"source_val_accuracy": val_acc, "key_source": json.loads(key_src),
+                      "state_digest": state_digest(model.state_dict())})  # fmt: skip
+    for tmp in path.parent.glob(".*.tmp"):  # left by a process killed mid-write (SIGKILL); not another's, live one
+        try:
+            if time.time() - tmp.stat().st_mtime > 3600:
+                tmp.unlink()
+        except OSError:
+            pass
+
+
+def load_cached(path) -> tuple[TransferModel, dict] | None:
+    """A cached source model and its JSON, or None (with a warning) when either file is damaged:
+    truncated, emptied, or changed in place (its tensors no longer match the digest saved with
+    them). The caller then trains it again and overwrites the entry; a damaged entry once
+    failed every later run, or was used as if sound (a model at chance, reported as the source)."""
+    from transferkit.errors import TransferkitError, TransferkitWarning
+
+    try:
+        meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        model = TransferModel.load(path)
+        float(meta["source_val_accuracy"])
+    except (TransferkitError, ValueError, KeyError, TypeError, OSError) as e:  # JSONDecodeError is a ValueError
+        problem = str(e).split(". Fix:")[0]
+    else:
+        want = meta.get("state_digest")  # entries cached before session 23 have none: not checked
+        if want is None or state_digest(model.state_dict()) == want:
+            return model, meta
+        problem = "its weights no longer match the digest saved with them"
+    warnings.warn(f"the cached source model {path.name} is damaged ({problem}); training it again.",
+                  TransferkitWarning, stacklevel=3)  # fmt: skip
+    return None
