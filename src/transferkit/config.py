@@ -136,7 +136,27 @@ class MethodSpec(Strict):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class ExperimentConfig(Strict):
+class RunFields(Strict):
+    """What `run` and `fewshot` experiments share: ``seeds`` (a count or a list of distinct
+    seeds in numpy's range) and ``name`` (a plain folder name under runs/)."""
+
+    @field_validator("seeds", mode="before", check_fields=False)
+    @classmethod
+    def _seeds(cls, v: Any) -> Any:
+        return seeds_from_count(v)
+
+    @field_validator("seeds", check_fields=False)
+    @classmethod
+    def _seed_values(cls, v: list[int]) -> list[int]:
+        return checked_seeds(v)
+
+    @field_validator("name", check_fields=False)
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return run_name(v)
+
+
+class ExperimentConfig(RunFields):
     name: str = Field("experiment", min_length=1, description="the run folder's name under runs/ (no path)")
     source: SourceConfig | None = None
     target: TargetConfig
@@ -151,21 +171,6 @@ class ExperimentConfig(Strict):
     @classmethod
     def _methods(cls, v: Any) -> Any:
         return method_specs(v)
-
-    @field_validator("seeds", mode="before")
-    @classmethod
-    def _seeds(cls, v: Any) -> Any:
-        return seeds_from_count(v)
-
-    @field_validator("seeds")
-    @classmethod
-    def _seed_values(cls, v: list[int]) -> list[int]:
-        return checked_seeds(v)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return run_name(v)
 
     @property
     def method_names(self) -> list[str]:

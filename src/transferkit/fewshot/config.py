@@ -28,15 +28,13 @@ from transferkit.config import (
     ExperimentConfig,
     MethodSpec,
     ModelConfig,
+    RunFields,
     SourceConfig,
     Strict,
     TargetConfig,
-    checked_seeds,
     method_specs,
     read_experiment,
     resolve_data_path,
-    run_name,
-    seeds_from_count,
     validate_as,
     where_of,
 )
@@ -117,7 +115,7 @@ class FewShotSource(SourceConfig):
     )
 
 
-class FewShotExperiment(Strict):
+class FewShotExperiment(RunFields):
     name: str = Field("fewshot", min_length=1, description="the run folder's name under runs/ (no path)")
     source: FewShotSource
     target: NovelConfig = Field(description="the novel classes: episodes are drawn from them")
@@ -125,21 +123,6 @@ class FewShotExperiment(Strict):
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], description="source-model seeds")
     fewshot: FewShotSection = Field(default_factory=FewShotSection)
     device: str = "auto"
-
-    @field_validator("seeds", mode="before")
-    @classmethod
-    def _seeds(cls, v: Any) -> Any:
-        return seeds_from_count(v)
-
-    @field_validator("seeds")
-    @classmethod
-    def _seed_values(cls, v: list[int]) -> list[int]:
-        return checked_seeds(v)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        return run_name(v)
 
     @model_validator(mode="before")
     @classmethod
