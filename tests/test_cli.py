@@ -864,3 +864,36 @@ def test_values_that_passed_validation_then_crashed_are_one_line_errors(tmp_path
     weights = next((tmp_path / "run" / "models").glob("*.safetensors"))
     weights.write_bytes(weights.read_bytes()[:100])  # truncated
     assert "cannot read the model's weights" in _bad(tmp_path, capsys, ["predict", str(tmp_path / "run"), str(tgt)])
+
+
+def test_models_far_surer_than_right_are_said_to_be_overconfident():
+    """A text trial's fine-tuned encoder put over 0.95 on 43 % of its wrong predictions, and nothing
+    said so: its probabilities read as chances. The mean top probability on the test split is now
+    kept beside the accuracy, and a gap of 0.15 or more is said."""
+    from transferkit.report.markdown import overconfidence_lines
+
+    rows = [{"method": "finetune", "shots": 5, "accuracy_mean": 0.68, "mean_confidence": 0.93},
+            {"method": "head", "shots": 5, "accuracy_mean": 0.70, "mean_confidence": 0.74},
+            {"method": "scratch", "shots": 5, "accuracy_mean": 0.5}]  # runs before the field: nothing said
+    (line, _) = overconfidence_lines({"results": rows})
+    assert line == ("**Overconfident:** on the test split these models' top probability averages far more than "
+                    "their accuracy: `finetune` at k = 5 (93 % against 68.0 %). Read their probabilities as a "
+                    "ranking of the classes, not as chances of being right.")
+    assert overconfidence_lines({"results": rows[1:]}) == []
+
+
+def test_the_summary_keeps_each_rows_mean_confidence(tmp_path, image_npz, capsys):
+    summary_path, summary = _scratch_and_head_run(tmp_path, image_npz)
+    for r in summary["results"]:
+        assert 1 / 3 <= r["mean_confidence"] <= 1.0  # 3 classes: a top probability is at least a third
+    np.savez(tmp_path / "in.npz", x=np.load(image_npz[1])["x"][:3])
+    head = next(r for r in summary["results"] if r["method"] == "head")
+    head.update(accuracy_mean=0.5, mean_confidence=0.9)  # as a sure, often wrong model's run would read
+    summary_path.write_text(json.dumps(summary))
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
+    assert "head at k=2 was overconfident in this run: its top probability averaged 90 %" in capsys.readouterr().err
+    head.update(mean_confidence=0.6)
+    summary_path.write_text(json.dumps(summary))
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
+    assert "overconfident" not in capsys.readouterr().err

@@ -427,6 +427,22 @@ def _flagged_negative(run: Path, path: Path) -> str | None:
             f"{base}'s model.")
 
 
+def _overconfident(run: Path, path: Path) -> str | None:
+    """A note when the run found the model's method and k far surer than right on its test
+    split (report/markdown.py, OVERCONFIDENT): the probabilities written are then no chances."""
+    from transferkit.report.markdown import OVERCONFIDENT
+
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    meta = json.loads(model_file(path, ".json").read_text())
+    row = next((r for r in summary.get("results") or [] if r.get("method") == meta.get("method")
+                and r.get("shots") == meta.get("shots")), None)  # fmt: skip
+    if row is None or row.get("mean_confidence") is None or row["mean_confidence"] - row["accuracy_mean"] < OVERCONFIDENT:
+        return None
+    return (f"{row['method']} at k={row['shots']} was overconfident in this run: its top probability averaged "
+            f"{100 * row['mean_confidence']:.0f} % on the test split, where it was right {100 * row['accuracy_mean']:.1f} % "
+            "of the time; read the probabilities below as a ranking, not as chances of being right.")
+
+
 def _seed_trails(row: dict, ref: dict, base: str, seed) -> str | None:
     """The model predict uses is one seed's; a note when that seed's model scored below the
     baseline's model of the same seed (same labelled examples) although the method's mean
@@ -570,9 +586,9 @@ def predict(
     if out is not None:
         check_out_file(out, run_dir, inputs=inputs)
     path = model_path(run_dir, **which)
-    flagged = _flagged_negative(Path(run_dir), path)
-    if flagged:
-        warn(flagged)
+    for note in (_flagged_negative(Path(run_dir), path), _overconfident(Path(run_dir), path)):
+        if note:
+            warn(note)
     model = TransferModel.load(path)
     meta = json.loads(model_file(path, ".json").read_text())
     label_column, run_text_column = run_columns(run_dir)

@@ -12,6 +12,7 @@ def print_summary(summary: dict) -> None:
     from transferkit.report.markdown import (
         few_seeds_line,
         imbalanced,
+        overconfidence_lines,
         source_copies_warning,
         trivial_baseline_lines,
         unchecked_reason,
@@ -40,7 +41,7 @@ def print_summary(summary: dict) -> None:
     if imbalanced(summary) and any(r.get("balanced_accuracies") for r in summary.get("results") or []):
         print("note: the test split is imbalanced; the run's report.md gives each row's balanced accuracy (the mean "
               "of the per-class accuracies) beside its accuracy")  # fmt: skip
-    for line in trivial_baseline_lines(summary):  # a baseline no better than always predicting one class
+    for line in [*trivial_baseline_lines(summary), *overconfidence_lines(summary)]:  # a trivial baseline; sure, wrong models
         if line:
             print("note: " + line.replace("**", "").replace("`", ""))
     no_scratch = [k for k, b in (summary.get("baseline") or {}).items() if int(k) > 0 and b != "scratch"]

@@ -45,6 +45,7 @@ class RunRecord:
     auto_decision: dict | None = None  # what `auto` chose and why, kept even when the model is not
     probe_kept: bool = False  # its second stage diverged and the probed model (a head) was kept (_probe_guard)
     unchanged_from: str | None = None  # its model is this baseline's, unchanged (adabn without BatchNorm)
+    confidence: float | None = None  # mean top probability on the test split (reported beside accuracy, never chosen on)
 
 
 @dataclass
@@ -198,13 +199,14 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                 if "selection" in task.extras:
                     result.selections.append({"method": method.name, "shots": k, "seed": seed,
                                               **vars(task.extras["selection"])})  # fmt: skip
-                correct = (predict_proba(model, x_test).argmax(1) == y_test).cpu().numpy()
+                probs = predict_proba(model, x_test)
+                correct = (probs.argmax(1) == y_test).cpu().numpy()
                 acc = float(correct.mean())
                 keep = model.cpu() if cfg.save_models else None
                 result.records.append(
                     RunRecord(method.name, k, seed, acc, seconds, keep, model_footprint(model), correct,
                               model.config.get("auto_decision"), bool(model.config.get("probe_kept")),
-                              model.config.get("unchanged_from"))  # fmt: skip
+                              model.config.get("unchanged_from"), float(probs.max(1).values.mean()))  # fmt: skip
                 )
                 say(f"{method.name} k={k} seed={seed}: accuracy {acc:.3f} ({seconds:.1f} s)")
     result.wall_time_s = time.perf_counter() - start

@@ -57,8 +57,11 @@ def results_table(result: ProtocolResult) -> list[dict]:
     sizes: dict[tuple[str, int], list[tuple[int, dict]]] = defaultdict(list)
     kept: dict[tuple[str, int], list[int]] = defaultdict(list)  # seeds whose probed head was kept
     correct: dict[tuple[str, int], dict[int, np.ndarray]] = defaultdict(dict)
+    sure: dict[tuple[str, int], list[float]] = defaultdict(list)  # mean top probability on the test split, per seed
     for r in result.records:
         acc[(r.method, r.shots)][r.seed] = r.accuracy
+        if getattr(r, "confidence", None) is not None:
+            sure[(r.method, r.shots)].append(r.confidence)
         if getattr(r, "correct", None) is not None:
             correct[(r.method, r.shots)][r.seed] = r.correct.astype(np.float64)
         secs[(r.method, r.shots)].append(r.seconds)
@@ -88,6 +91,8 @@ def results_table(result: ProtocolResult) -> list[dict]:
                 "train_seconds_mean": sum(secs[(method, k)]) / len(secs[(method, k)]),
                 **_footprint(sizes[(method, k)]),
                 **({"probe_kept_seeds": sorted(kept[(method, k)])} if kept.get((method, k)) else {}),
+                # how sure it is against how often it is right: its probabilities read as chances only when close
+                **({"mean_confidence": float(np.mean(sure[(method, k)]))} if sure.get((method, k)) else {}),
                 "per_class_accuracy": per_class(_seed_mean(right, seeds), y_test, target.classes)
                 if have and y_test is not None else None,
                 # per seed, as accuracies: the mean over classes of each class's accuracy
