@@ -159,6 +159,19 @@ def test_a_pretrained_text_encoder_is_refused_only_on_evidence_against_it(models
     assert one["method"] != "scratch" and one["signals"]["checks"] == []  # one shot: nothing can speak against it
 
 
+def test_a_pretrained_encoder_tuned_on_source_data_is_not_refused_at_step_0(models, monkeypatch):
+    """Its features are the pretrained ones whatever its source head learnt: a weak head (a
+    trial's MiniLM after 1 epoch, 0.63 on its validation split) sent `auto` to scratch at step 0."""
+    task = with_source_validation(make_task(models["shuffled"]), True)  # a source head at chance on its own split
+    assert decide(task, AutoParams(**QUICK))["reason"].startswith("negative-transfer guard: the source model is not "
+                                                                  "clearly better than chance")  # fmt: skip
+    task.source_model = models["shuffled"].copy()
+    task.source_model.config["architecture"] = "pretrained"  # as `source: {pretrained: ..., data: ...}` builds it
+    d = decide(task, AutoParams(**QUICK))
+    assert "not clearly better than chance on its own held-out data" not in d["reason"], d["reason"]
+    assert d["signals"]["source_validation"]["z"] < 3 and d["signals"]["checks"]  # recorded; the guard decided
+
+
 def test_one_shot_uses_the_logme_bayes_factor(models):
     d = decide(with_source_validation(make_task(models["useful"], shots=1), False), AutoParams(**QUICK))
     assert d["signals"]["criterion"] == "logme_one_shot" and d["method"] == "l2sp", d["reason"]
