@@ -59,14 +59,15 @@ def check_out_dir(out: Path) -> None:
     check_writable(out)
 
 
-def check_writable(out: str | Path) -> None:
-    """Whether ``out`` (a file or folder to be made) can be written: its nearest existing
-    folder must be a folder, and a file must be creatable in it (tried, then removed: the
-    permission bits do not say it for root, read-only mounts or immutable folders)."""
+def check_writable(out: str | Path, file: bool = False) -> None:
+    """Whether ``out`` (a folder to be made, or with ``file`` a file that may exist and is
+    replaced) can be written: its nearest existing folder must be a folder, and a file must
+    be creatable in it (tried, then removed: the permission bits do not say it for root,
+    read-only mounts or immutable folders)."""
     from transferkit.errors import TransferkitError
 
     o = Path(out).absolute()
-    base = next(p for p in (o, *o.parents) if p.exists())
+    base = next(p for p in (o.parent if file else o, *o.parents) if p.exists())
     if not base.is_dir():
         raise TransferkitError(f"--out {out}: {base} is a file, not a folder.", "give a path whose folders exist or can be made.")
     try:

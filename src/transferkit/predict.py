@@ -76,13 +76,10 @@ def check_out_file(out: str | Path, run_dir: str | Path | None = None, what: str
     o = Path(out)
     if o.is_dir() or str(out).endswith(("/", "\\")):
         raise TransferkitError(f"--out {out} is a folder.", f"give a file path for {what}.")
-    blocker = next((p for p in o.absolute().parents if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
-        raise TransferkitError(f"--out {out}: {blocker} is a file, not a folder.", "give a path whose folders exist or can be made.")
     if inputs is not None and o.resolve() == Path(inputs).resolve():
         raise TransferkitError(f"--out {out} is the input file itself: {what} would replace the inputs.",
                                f"write {what} to a file of another name.")  # fmt: skip
-    check_writable(o.absolute().parent)  # the file may exist already: it is replaced, its folder is written in
+    check_writable(out, file=True)  # under a file, or where nothing can be written
     if run_dir is None:
         return
     run, target = Path(run_dir).resolve(), o.resolve()
@@ -398,13 +395,11 @@ def _polarity(t, recipe: Recipe, meta: dict, what: str, warn, names: list[str] |
             warn(note)
 
 
-def _flagged_negative(run: Path, path: Path) -> str | None:
+def _flagged_negative(summary: dict, meta: dict) -> str | None:
     """A note when the run flagged the chosen model's method and k as negative transfer, or
     when it scored below its baseline there without being flagged (the interval holds 0):
     the deployed method is fixed before any result (never chosen by test accuracy), so it can
     trail the baseline, and predict says so."""
-    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
-    meta = json.loads(model_file(path, ".json").read_text())
     method, shots = meta.get("method"), meta.get("shots")
     rows = summary.get("results") or []
     base = (summary.get("baseline") or {}).get(str(shots))
@@ -427,13 +422,11 @@ def _flagged_negative(run: Path, path: Path) -> str | None:
             f"{base}'s model.")
 
 
-def _overconfident(run: Path, path: Path) -> str | None:
+def _overconfident(summary: dict, meta: dict) -> str | None:
     """A note when the run found the model's method and k far surer than right on its test
     split (report/markdown.py, OVERCONFIDENT): the probabilities written are then no chances."""
     from transferkit.report.markdown import OVERCONFIDENT
 
-    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
-    meta = json.loads(model_file(path, ".json").read_text())
     row = next((r for r in summary.get("results") or [] if r.get("method") == meta.get("method")
                 and r.get("shots") == meta.get("shots")), None)  # fmt: skip
     if row is None or row.get("mean_confidence") is None or row["mean_confidence"] - row["accuracy_mean"] < OVERCONFIDENT:
@@ -586,15 +579,17 @@ def predict(
     if out is not None:
         check_out_file(out, run_dir, inputs=inputs)
     path = model_path(run_dir, **which)
-    for note in (_flagged_negative(Path(run_dir), path), _overconfident(Path(run_dir), path)):
+    meta = json.loads(model_file(path, ".json").read_text())
+    summary = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))
+    for note in (_flagged_negative(summary, meta), _overconfident(summary, meta)):
         if note:
             warn(note)
     model = TransferModel.load(path)
-    meta = json.loads(model_file(path, ".json").read_text())
     label_column, run_text_column = run_columns(run_dir)
     run_id = _run_target(run_dir).get("id_column")  # the run's id column names a CSV's rows, when it has it
     if id_column is None and run_id and Path(inputs).suffix.lower() in (".csv", ".tsv") and run_id in csv_header(Path(inputs)):
         id_column = run_id
+    given_text_column = text_column is not None
     whose = "the column --text-column names" if text_column else "the text column the model was trained with"
     text_column = text_column or run_text_column
     if meta["recipe"].get("kind") == "text":  # texts, tokenised by the pretrained source's tokenizer
@@ -610,7 +605,7 @@ def predict(
             warn(note)
         probs = predict_proba(model, tokenize(tokenizer, texts, recipe.max_length))
     else:
-        if whose.startswith("the column --text-column"):  # given, and nothing here reads texts
+        if given_text_column:  # given, and nothing here reads texts
             raise TransferkitError(f"--text-column {text_column!r} names a column of texts, and this model reads "
                                    f"{'images' if len(meta['input_shape']) == 3 else 'numbers'}, not texts.",
                                    "leave --text-column out.")  # fmt: skip

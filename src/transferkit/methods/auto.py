@@ -180,7 +180,8 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     else:  # one example per class: no held-out estimate exists; refuse only on strong evidence against
         checks = [_check("LogME log Bayes factor (1 example per class)", lbf, p.one_shot_log_bf, lbf_detail)]
     unused: list[dict] = []
-    if pretrained_text_encoder(src):  # (ranking/candidates.py)
+    text_encoder = pretrained_text_encoder(src)  # (ranking/candidates.py)
+    if text_encoder:
         # A pretrained text encoder (a transformer, read whole) has one reference, itself with
         # random weights, which is not what `scratch` trains, and LogME favours it on a few dozen
         # examples (mean-pooled random token embeddings are a low-rank random projection of the
@@ -273,7 +274,7 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         where += f": blocks 1..{cut} frozen, the rest re-trained at {p.retrain_lr_mult}x the head's rate"
     # with one example per class only the LogME check runs, and it rules out clear harm only
     verdict = "the source's features beat the no-transfer reference" if by_loo else "no strong evidence against the source"
-    if pretrained_text_encoder(src):
+    if text_encoder:
         verdict = "a pretrained text encoder, refused only on evidence against it, and there is none"
     if not all(c["passed"] for c in checks):  # the source head decided
         verdict = (f"the source model, unchanged, classifies the labelled target examples above chance ({_said(head)}), "

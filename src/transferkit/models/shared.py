@@ -7,6 +7,7 @@ block ends in a dense layer, so the specific layers are a single dense layer + s
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -131,8 +132,6 @@ def build_shared(name: str, input_shape: tuple[int, ...], **kwargs) -> SharedLay
             f"architecture {name!r} takes {info.accepts} inputs but the data has shape {input_shape}.",
             "use `auto`, or `cnn` for images and `mlp` for vectors.",
         )
-    import inspect
-
     try:
         defaults = {k: p.default for k, p in inspect.signature(info.build).parameters.items()}
     except (TypeError, ValueError):
