@@ -305,6 +305,15 @@ def test_series_padded_with_nan_to_one_length_are_told_to_resample(tmp_path):
     long[1, 990:], long[4, 980:] = np.nan, np.nan  # recordings 10 and 20 steps short of 1,000: padding too
     with pytest.raises(TransferkitError, match="NaN come after the values, to the end"):
         Domain("long.npz", long, np.arange(6) % 2, ["a", "b"])
+    images = np.random.default_rng(5).random(size=(6, 8, 8)).astype(np.float32)
+    images[0, 7, 7] = np.nan  # a stray NaN in an image's last pixel ends its row, but not the others
+    with pytest.raises(TransferkitError, match="NaN or Inf") as e:
+        Domain("images", images[:, None], np.arange(6) % 2, ["a", "b"])
+    assert "remove or impute" in e.value.fix and "to the end" not in e.value.problem
+    images[0] = np.nan  # a whole image of NaN: nothing came before, not padding either
+    with pytest.raises(TransferkitError, match="NaN or Inf") as e:
+        Domain("images", images[:, None], np.arange(6) % 2, ["a", "b"])
+    assert "remove or impute" in e.value.fix
     rows = np.random.default_rng(2).normal(size=(6, 20)).astype(np.float32)
     rows[1, 15:], rows[4, 12:] = np.nan, np.nan  # (N, L) recordings of two other lengths: padding
     with pytest.raises(TransferkitError, match="NaN come after the values, to the end"):

@@ -207,15 +207,20 @@ def nan_padded(x: np.ndarray) -> bool:
     """Whether every non-finite value of ``x`` is a NaN in a run that ends each series (along the
     last axis): unequal lengths padded with NaN, not missing readings. For (N, D) arrays, which
     may be tables (a missing value in the last columns ends its row too), only when the runs are
-    of at least two lengths and one is 3 values or longer, as recordings of other lengths are."""
+    of at least two lengths and one is 3 values or longer, as recordings of other lengths are.
+    For (N, C, L) arrays, which may be images, only when every channel of an example ends in the
+    same run, after at least one value, and some run is 3 values or longer."""
     x = np.asarray(x)
     bad = ~np.isfinite(x)
     if not bad.any() or np.isinf(x[bad]).any() or x.ndim < 2:
         return False
     if not (np.diff(bad.astype(np.int8), axis=-1) >= 0).all():  # once NaN, NaN to the end
         return False
-    if x.ndim > 2:
-        return True
+    if x.ndim > 2:  # (N, channels, L): each example's channels padded alike, after some values
+        runs = bad.reshape(len(x), -1, x.shape[-1]).sum(axis=-1)  # (N, channels) run lengths
+        runs = runs[runs.any(axis=1)]
+        same = (runs == runs[:, :1]).all()  # an image's stray NaN at the end of one row is not
+        return bool(same and (runs < x.shape[-1]).all() and int(runs.max()) >= 3)
     runs = bad.sum(axis=1)
     runs = runs[runs > 0]  # a table's optional last columns leave runs of 1 or 2; recordings, longer ones
     return len(np.unique(runs)) >= 2 and int(runs.max()) >= 3
