@@ -342,3 +342,47 @@ def test_colour_photos_with_light_and_dark_backgrounds_are_not_called_mixed_pola
     assert mixed_polarity_note(Domain("photos", x, np.arange(30) % 2, ["a", "b"], (0.0, 255.0))) is None
     grey = np.repeat(x.mean(axis=1, keepdims=True), 3, axis=1)  # the same, grey stored as RGB: ink on paper
     assert mixed_polarity_note(Domain("scans", grey, np.arange(30) % 2, ["a", "b"], (0.0, 255.0))) is not None
+
+
+def test_adapted_models_store_what_changed_on_their_seeds_source_once(tmp_path, image_npz):
+    """head, bitfit and prototypes keep the source's shared layers as they are (or all but the
+    biases): a run folder stores those once per seed in models/base/, and each checkpoint only
+    what its method changed; a reload predicts exactly as the model in memory did."""
+    from safetensors.torch import load_file, save_file
+
+    from transferkit.models import TransferModel
+    from transferkit.report.run_folder import write_run_folder
+    from transferkit.train.supervised import predict_proba
+
+    src, tgt = image_npz
+    methods = [{"name": "head", "params": {"steps": 5}}, {"name": "bitfit", "params": {"probe_steps": 5, "steps": 5}},
+               "prototypes", {"name": "finetune", "params": {"steps": 5, "probe_steps": 5}}]  # fmt: skip
+    result = run_protocol(load_config(None, raw=tiny_experiment(src, tgt, methods=methods, seeds=2)))
+    write_run_folder(result, tmp_path / "run")
+    models = tmp_path / "run" / "models"
+    assert sorted(p.name for p in (models / "base").iterdir()) == ["source_seed0.safetensors", "source_seed1.safetensors"]
+    probe = result.data.xt[:8]
+    for r in result.records:
+        stem = models / f"{r.method}_k{r.shots}_seed{r.seed}"
+        full = sum(t.numel() * t.element_size() for t in r.model.state_dict().values())
+        stored = sum(t.numel() * t.element_size() for t in load_file(f"{stem}.safetensors").values())
+        if r.method == "finetune":  # every layer trained: nothing to share
+            assert "base_model" not in r.model.config and stored == full
+        else:
+            assert r.model.config["base_model"] == f"base/source_seed{r.seed}", r.method
+            assert stored < full / 3 and r.footprint["checkpoint_bytes"] == stored, r.method
+        torch.testing.assert_close(predict_proba(TransferModel.load(stem), probe), predict_proba(r.model, probe),
+                                   rtol=0, atol=0)  # fmt: skip
+    head = models / "head_k5_seed0"
+    base = models / "base" / "source_seed0.safetensors"
+    weights = load_file(str(base))
+    other = load_file(str(models / "base" / "source_seed1.safetensors"))
+    save_file(other, str(base))  # another seed's source: same shapes, other weights
+    with pytest.raises(TransferkitError, match="not the ones this model was trained on"):
+        TransferModel.load(head)
+    save_file({k: v for k, v in list(weights.items())[1:]}, str(base))
+    with pytest.raises(TransferkitError, match="does not hold the shared layers"):
+        TransferModel.load(head)
+    base.unlink()
+    with pytest.raises(TransferkitError, match=r"that file is missing.*copy the run's models/base/"):
+        TransferModel.load(head)

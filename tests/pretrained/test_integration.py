@@ -142,9 +142,10 @@ def test_protocol_lora_bitfit_checkpoints_reload_identically(target_npz, tmp_pat
         TransferModel.load(tmp_path / "lora")
 
 
-def test_source_trained_pretrained_model_keeps_full_checkpoints(target_npz, tmp_path, monkeypatch):
-    """Fine-tuned on source data, the encoder is no longer the published one: a delta would
-    reload onto the wrong weights, so head/BitFit checkpoints hold everything."""
+def test_source_trained_pretrained_model_is_a_delta_only_on_its_runs_base(target_npz, tmp_path, monkeypatch):
+    """Fine-tuned on source data, the encoder is no longer the published one: a delta on the
+    published weights would reload onto the wrong ones. In a run folder head/BitFit checkpoints
+    are deltas on the run's own copy (models/base/); saved alone, they hold everything."""
     from transferkit.config import validate
     from transferkit.evaluate.protocol import run_protocol
     from transferkit.models import TransferModel
@@ -156,12 +157,20 @@ def test_source_trained_pretrained_model_keeps_full_checkpoints(target_npz, tmp_
     np.savez(source, x=x[:, 0], y=y, classes=np.array(["a", "b", "c"]))
     cfg = experiment(target_npz, [{"head": {"steps": 10}}, {"bitfit": {"probe_steps": 5, "steps": 2}}])
     cfg["source"].update(data=str(source), epochs=1, batch_size=8, lr=0.05)
-    records = {r.method: r for r in run_protocol(validate(cfg)).records}
+    result = run_protocol(validate(cfg))
+    records = {r.method: r for r in result.records}
     probe = torch.rand(4, *INPUT)
+    from transferkit.report.run_folder import write_run_folder
+
+    write_run_folder(result, tmp_path / "run")
     for name, rec in records.items():
-        assert rec.model.config["source_trained"], name
-        assert rec.footprint["checkpoint_bytes"] > 0.9 * 4 * rec.footprint["total_params"], name
+        assert rec.model.config["source_trained"] and rec.model.config["base_model"] == "base/source_seed0", name
+        assert rec.footprint["checkpoint_bytes"] < 0.1 * 4 * rec.footprint["total_params"], name
+        in_run = TransferModel.load(tmp_path / "run" / "models" / f"{name}_k3_seed0")
+        assert torch.allclose(predict_proba(rec.model, probe), predict_proba(in_run, probe), atol=1e-6), name
+        del rec.model.config["base_model"]  # no base beside it (what TransferClassifier.save writes): in full
         rec.model.save(tmp_path / name)
+        assert (tmp_path / f"{name}.safetensors").stat().st_size > 0.9 * 4 * rec.footprint["total_params"], name
         reloaded = TransferModel.load(tmp_path / name)
         assert torch.allclose(predict_proba(rec.model, probe), predict_proba(reloaded, probe), atol=1e-6), name
 

@@ -27,7 +27,7 @@ from transferkit.methods import METHODS, Method, TransferTask, get_method
 from transferkit.methods._pretrained_rate import for_task
 from transferkit.methods.base import class_difference
 from transferkit.models import TransferModel
-from transferkit.models.adapters import model_footprint
+from transferkit.models.adapters import base_name, is_delta, model_footprint
 from transferkit.train.source import SourceResult, pretrain_source, source_val_split
 from transferkit.train.supervised import predict_proba
 
@@ -199,6 +199,10 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                 if "selection" in task.extras:
                     result.selections.append({"method": method.name, "shots": k, "seed": seed,
                                               **vars(task.extras["selection"])})  # fmt: skip
+                if source_model is not None and not is_delta(model) and model.config.get("adapter"):
+                    # shared layers as the source left them (head) or adapted on top (lora, bitfit): the
+                    # run folder stores them once per seed and the model's checkpoint only what changed
+                    model.config["base_model"] = base_name(seed)
                 probs = predict_proba(model, x_test)
                 correct = (probs.argmax(1) == y_test).cpu().numpy()
                 acc = float(correct.mean())

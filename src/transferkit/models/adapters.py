@@ -22,6 +22,7 @@ Goldberg, ACL 2022): only bias terms of the shared layers train.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -116,16 +117,17 @@ def mark_trainable(model) -> int:
 
 
 def is_delta(model) -> bool:
-    """Only pretrained shared layers can be rebuilt offline, so only they get delta checkpoints.
-
-    Not when they were fine-tuned on source data first (``source: {pretrained, data}``,
-    flagged ``source_trained``): their weights are no longer the published ones.
+    """Whether the checkpoint stores only what the adapter changed: when the unchanged shared
+    layers can be rebuilt without it. Published pretrained weights can be (offline). Weights
+    trained on a source (``source: {pretrained, data}``, flagged ``source_trained``, or any
+    architecture trained from a source data set) can be only from the run's own copy of those
+    shared layers, named by ``config["base_model"]`` (a run folder's ``models/base/``).
     """
-    return (
-        bool(model.config.get("adapter"))
-        and model.config.get("architecture") == "pretrained"
-        and not model.config.get("source_trained")
-    )
+    if not model.config.get("adapter"):
+        return False
+    if model.config.get("base_model"):
+        return True
+    return model.config.get("architecture") == "pretrained" and not model.config.get("source_trained")
 
 
 def checkpoint_state(model, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -150,6 +152,48 @@ def base_fingerprint(model) -> str:
     return state_digest(state, sorted(set(state) - set(checkpoint_state(model, state))))
 
 
+BASE_FOLDER = "base"  # inside a run folder's models/: each seed's source shared layers, once
+
+
+def base_name(seed: int) -> str:
+    """``config["base_model"]`` of the models a run seed adapted from its source (relative to models/)."""
+    return f"{BASE_FOLDER}/source_seed{seed}"
+
+
+def save_base(source_model, path: Path) -> None:
+    """The source model's shared layers (parameters and buffers): what the delta checkpoints
+    of that seed's adapted models (head, lora, bitfit, ...) are rebuilt on."""
+    from safetensors.torch import save_file
+
+    from transferkit.atomic import write_atomic
+
+    state = {k: v.detach().cpu().contiguous() for k, v in source_model.state_dict().items() if k.startswith("shared.")}
+    write_atomic(path.with_name(path.name + ".safetensors"), lambda p: save_file(state, str(p)))
+
+
+def load_base(model, path: Path, model_path: Path) -> None:
+    """Loads the shared layers saved by :func:`save_base` into ``model``, before its adapter."""
+    from safetensors.torch import load_file
+
+    file = path.with_name(path.name + ".safetensors")
+    if not file.exists():
+        raise TransferkitError(
+            f"{model_path} stores only what its method changed in the source's shared layers, which are kept "
+            f"in {file}: that file is missing.",
+            "copy the run's models/base/ folder along with the model, or re-run the experiment.",
+        )
+    try:
+        base = load_file(str(file))
+    except Exception as e:  # safetensors' own error: a truncated or overwritten file
+        raise TransferkitError(f"{file}: cannot read the source's shared layers ({str(e).splitlines()[0]}).",
+                               "the file is damaged or incomplete: re-run the experiment that saved it.") from None  # fmt: skip
+    own = {k: v.shape for k, v in model.state_dict().items() if k.startswith("shared.")}
+    if set(base) != set(own) or any(base[k].shape != own[k] for k in base):
+        raise TransferkitError(f"{file} does not hold the shared layers {model_path} was built on.",
+                               "keep each run's models/ folder as the run wrote it, or re-run the experiment.")  # fmt: skip
+    model.load_state_dict(base, strict=False)
+
+
 def load_adapted(model, config: dict, state: dict[str, torch.Tensor]) -> None:
     """Re-inject the adapter named in ``config`` and load a (delta or full) checkpoint."""
     adapter = dict(config["adapter"])
@@ -172,6 +216,12 @@ def load_adapted(model, config: dict, state: dict[str, torch.Tensor]) -> None:
         )
     saved_with = config.get("base_fingerprint")  # models saved before session 23 have none: not checked
     if saved_with is not None and base_fingerprint(model) != saved_with:
+        if config.get("base_model"):
+            raise TransferkitError(
+                f"the source's shared layers in models/{config['base_model']}.safetensors are not the ones this "
+                "model was trained on: its checkpoint stores only what its method changed.",
+                "keep each run's models/ folder as the run wrote it, or re-run the experiment.",
+            )
         kwargs = config.get("arch_kwargs") or {}
         where = kwargs.get("path") or kwargs.get("source") or "the pretrained source"
         raise TransferkitError(

@@ -251,6 +251,10 @@ class TransferModel(nn.Module):
             model.specific = build_specific(model.shared.out_dim, len(config["classes"]), kind=config["specific"])
         # before the weights: whether a checkpoint is a delta reads flags such as source_trained
         model.config.update({k: v for k, v in config.items() if k not in model.config})
+        if config.get("base_model"):  # the source's shared layers, stored once per run seed (models/adapters.py)
+            from transferkit.models.adapters import load_base
+
+            load_base(model, path.parent / config["base_model"], weights_path)
         try:
             saved = load_file(str(weights_path))
         except Exception as e:  # safetensors' own error: a truncated or overwritten file

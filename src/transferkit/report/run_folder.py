@@ -2,7 +2,8 @@
 only when complete, so an interrupted run never leaves a folder that looks finished.
 
 Layout: ``config.yaml`` (fully resolved), ``summary.json``, ``metrics.csv``,
-``models/<method>_k<k>_seed<s>.{safetensors,json}``, ``report.md``, ``plots/*.png``.
+``models/<method>_k<k>_seed<s>.{safetensors,json}``, ``models/base/source_seed<s>.safetensors`` (the
+source's shared layers, which adapted models' checkpoints leave out), ``report.md``, ``plots/*.png``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import yaml
 from transferkit.atomic import atomic_folder, write_json, write_text
 from transferkit.data.preprocess import border_medians, other_polarity, polarity_reference, reads_series
 from transferkit.evaluate.protocol import ProtocolResult
+from transferkit.models.adapters import save_base
 from transferkit.report.adaptation import adaptation_report
 from transferkit.report.markdown import render_report
 from transferkit.report.plots import plot_accuracy_vs_shots, plot_training_curves
@@ -74,6 +76,10 @@ def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
             borders = border_medians(pool, result.data.target_recipe.pad)
             size["target_border"] = polarity_reference(borders)
             size["target_border_other"] = other_polarity(borders, size["target_border"])
+        bases = {r.model.config["base_model"]: r.seed for r in result.records
+                 if r.model is not None and r.model.config.get("base_model")}  # fmt: skip
+        for name, seed in bases.items():  # each seed's source shared layers, once (models/adapters.py)
+            save_base(result.source_models[seed], tmp / "models" / name)
         for r in result.records:
             if r.model is not None:
                 r.model.save(tmp / "models" / f"{r.method}_k{r.shots}_seed{r.seed}",
