@@ -15,6 +15,12 @@ the model saves, loads and predicts like any other. Centring on the base mean is
 SimpleShot's CL2N (Wang et al., 2019, arXiv:1911.04623); nearest class mean as in
 Prototypical Networks (Snell et al., NeurIPS 2017). On cached features the same
 classifier is the few-shot function ``simpleshot`` (``fewshot/prototypes.py``).
+
+The inverse temperature ``s`` sets how sure the probabilities are, never which class wins.
+By default (``scale: null``) it is matched on the labelled examples: the mean top probability
+equals their leave-one-out accuracy, smoothed (:func:`matched_scale`); with one example per
+class there is none to hold out and ``s = 10``. A fixed ``s = 10`` had put 0.75 on MNIST-5k →
+optdigits at k = 5 to 20 where the accuracy was 0.86 to 0.90; matched, 0.82 to 0.89.
 """
 
 from __future__ import annotations
@@ -34,8 +40,12 @@ from transferkit.models.specific import build_specific
 from transferkit.train.supervised import extract_features
 
 
+DEFAULT_SCALE = 10.0  # when no class has two labelled examples to hold one out (k = 1), and in episodes
+
+
 class PrototypesParams(Params):
-    scale: PositiveFloat = 10.0  # inverse temperature: changes confidence, never the argmax
+    # inverse temperature: changes confidence, never the argmax; None: matched on the labelled examples
+    scale: PositiveFloat | None = None
     center: Literal["source", "support"] = "source"  # source: base mean (support mean if no source data)
     base_examples: PositiveInt = 2000  # source examples averaged for the base mean
 
@@ -136,6 +146,53 @@ def prototype_model(
     return model.eval()
 
 
+def matched_scale(z: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[float, dict]:
+    """The inverse temperature at which the prototypes' mean top probability equals their
+    leave-one-out accuracy on the labelled examples, smoothed by Laplace's rule of succession.
+
+    Each labelled example of a class with two or more is classified against its class's mean
+    without it and the other classes' full means; ``(right + 1) / (n + 2)`` of the n held out
+    is the accuracy to match, never 1 (a handful of examples all right do not make certainty).
+    Mean top probability rises with the scale, so a bisection on log scale finds it. With k - 1
+    examples per prototype the held-out accuracy is, if anything, below the deployed
+    model's: the probabilities err towards caution. Nothing but the labelled examples is used.
+
+    Args:
+        z: (S, D) centred, L2-normalised features.
+        y: (S,) labels in 0..n_classes-1.
+
+    Returns:
+        The scale (``DEFAULT_SCALE`` when no class has two examples) and what it was matched on.
+    """
+    counts = np.bincount(y, minlength=n_classes)
+    held = counts[y] >= 2
+    if not held.any():
+        return DEFAULT_SCALE, {"held_out": 0}
+    sums = np.zeros((n_classes, z.shape[1]))
+    np.add.at(sums, y, z)
+    protos = sums / np.maximum(counts, 1)[:, None]
+    d = ((z[:, None, :] - protos[None]) ** 2).sum(-1)  # (S, C) squared distances
+    rows = np.flatnonzero(held)
+    own = (sums[y[rows]] - z[rows]) / (counts[y[rows]] - 1)[:, None]  # each class's mean without the example
+    d = d[rows]
+    d[np.arange(len(rows)), y[rows]] = ((z[rows] - own) ** 2).sum(-1)
+    d = d[:, counts > 0]  # classes with no labelled example have no prototype
+    right = int((d.argmin(1) == np.searchsorted(np.flatnonzero(counts > 0), y[rows])).sum())
+    target = (right + 1) / (len(rows) + 2)
+    gaps = d - d.min(1, keepdims=True)  # top probability: 1 / sum_j exp(-s (d_j - d_min))
+
+    def confidence(log_s: float) -> float:
+        return float(np.mean(1.0 / np.exp(-np.exp(log_s) * gaps).sum(1)))
+
+    lo, hi = np.log(1e-3), np.log(1e4)
+    if confidence(lo) >= target:  # even near-uniform probabilities are as sure as the examples allow
+        hi = lo
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if confidence(mid) < target else (lo, mid)
+    return float(np.exp(hi)), {"held_out": len(rows), "right": right, "matched_confidence": target}
+
+
 def nearest_prototype(prototypes: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
     """Weight (C, D) and bias (C,) of ``softmax(-s ||z - p_c||^2)`` for unit-norm z."""
     return 2.0 * scale * prototypes, -scale * (prototypes * prototypes).sum(axis=1)
@@ -150,12 +207,17 @@ class Prototypes(Method):
     def episodic(self) -> tuple[str, dict, bool]:
         """The few-shot function computing this classifier on cached features, its options, and
         whether it is centred on the base mean (the caller supplies ``base_mean``)."""
-        return "simpleshot", {"scale": self.params.scale}, self.params.center == "source"
+        return "simpleshot", {"scale": self.params.scale or DEFAULT_SCALE}, self.params.center == "source"
 
     def fit(self, task: TransferTask) -> TransferModel:
         p = self.params
         model, support_f, support_y, base_mean = support_features(task, p)
         support_f, onehot, _ = check_episode(support_f, support_y, support_f[:1], len(task.classes), base_mean)
         center = centring_mean(support_f, base_mean)
-        prototypes = class_means(center_normalize(support_f, center), onehot)  # (C, D)
-        return prototype_model(model, task.classes, center, *nearest_prototype(prototypes, p.scale))
+        z = center_normalize(support_f, center)
+        prototypes = class_means(z, onehot)  # (C, D)
+        scale = p.scale
+        if scale is None:
+            scale, matched = matched_scale(z, support_y, len(task.classes))
+            model.config["prototype_scale"] = {"scale": scale, **matched}
+        return prototype_model(model, task.classes, center, *nearest_prototype(prototypes, scale))

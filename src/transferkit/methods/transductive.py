@@ -31,13 +31,14 @@ from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import NonNegativeInt, PositiveInt
+from pydantic import NonNegativeInt, PositiveFloat, PositiveInt
 
 from transferkit.fewshot.bd_cspn import rectify
 from transferkit.fewshot.features import center_normalize, centring_mean, check_episode
 from transferkit.fewshot.registry import get_fewshot_method
 from transferkit.methods.base import Method, TransferTask, register_method
 from transferkit.methods.prototypes import (
+    DEFAULT_SCALE,
     PrototypesParams,
     features,
     nearest_prototype,
@@ -48,6 +49,7 @@ from transferkit.models import TransferModel
 
 
 class TransductiveParams(PrototypesParams):
+    scale: PositiveFloat = DEFAULT_SCALE  # also weighs the unlabelled examples: a fixed temperature
     algorithm: Literal["bd_cspn", "soft_kmeans"] = "bd_cspn"
     n_iter: NonNegativeInt = 5  # soft_kmeans: refinement steps (0 gives ``prototypes``)
     top_z: PositiveInt | None = None  # bd_cspn: most confident pseudo-labels kept per class
