@@ -39,7 +39,6 @@ from transferkit.models.adapters import mark_frozen
 from transferkit.models.specific import build_specific
 from transferkit.train.supervised import extract_features
 
-
 DEFAULT_SCALE = 10.0  # when no class has two labelled examples to hold one out (k = 1), and in episodes
 
 
