@@ -194,7 +194,13 @@ def test_the_console_ends_with_the_report_and_how_to_predict(capsys):
     assert "read runs/x/report.md" in out and "predict with: transferkit predict runs/x INPUTS" in out
     assert "(model finetune_k10_seed0;" in out
     print_summary({**base, "run_dir": "out/my run"})  # pasted as printed, a path with a space broke in two
-    assert "predict with: transferkit predict 'out/my run' INPUTS" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "predict with: transferkit predict 'out/my run' INPUTS" in out and "negative transfer" not in out
+    row = {"method": "finetune", "shots": 10, "accuracy_mean": 0.5, "accuracy_ci95": None, "seeds": [0],
+           "negative_transfer": True, "gain_vs_scratch": -0.2, "gain_ci95": [-0.3, -0.1]}  # fmt: skip
+    flagged = {**base, "results": [row]}
+    print_summary(flagged)  # the deployed model is the one flagged: said where the command is given
+    assert "finetune is flagged as negative transfer at k = 10 in this run" in capsys.readouterr().out
     print_summary({**base, "models_saved": False})
     assert "predict with" not in capsys.readouterr().out
 

@@ -86,8 +86,9 @@ def test_deployed_model_is_named_by_the_configuration_not_a_baseline():
 
     from transferkit.report.run_folder import deploy_method
 
-    def pick(names, deploy=None, records=()):
-        return deploy_method(NS(config=NS(method_names=names, deploy=deploy), records=list(records)))
+    def pick(names, deploy=None, records=(), shots=(0,)):
+        config = NS(method_names=names, deploy=deploy, target=NS(shots=list(shots)))
+        return deploy_method(NS(config=config, records=list(records)))
 
     assert pick(["scratch", "head", "finetune"]) == "finetune"
     assert pick(["scratch", "finetune", "auto"]) == "auto"
@@ -96,6 +97,9 @@ def test_deployed_model_is_named_by_the_configuration_not_a_baseline():
     noop = [NS(method="adabn", model=None, unchanged_from="source_only"), NS(method="dann", model=None)]  # save_models: false too
     assert pick(["source_only", "adabn", "dann"], records=noop) == "dann"
     assert pick(["scratch"]) == "scratch" and pick(["scratch", "head"], deploy="scratch") == "scratch"
+    # with labels at the deployed k, not a method that never reads them (adabn at k = 5 had 20 %, mcc 77 %)
+    assert pick(["scratch", "source_only", "adabn", "dann", "mcc"], shots=(0, 5)) == "dann"
+    assert pick(["scratch", "source_only", "adabn"], shots=(0, 5)) == "scratch"
 
 
 def test_overrides_do_not_change_the_callers_dict():

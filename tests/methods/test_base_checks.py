@@ -23,3 +23,17 @@ def test_a_method_that_needs_a_source_says_so_not_that_classes_differ():
     with pytest.raises(TransferkitError, match=r"method 'mcc' needs a source\."):
         get_method("mcc").check(0, same_label_space=False, has_source=False)
 
+
+
+def test_class_ids_against_class_names_point_to_the_npz_classes_array():
+    """A source stored with labels 0..9 and no names against a folder of named classes."""
+    from transferkit.methods.base import class_difference
+
+    ids = class_difference(["0", "1", "2"], ["bag", "boot", "coat"])
+    with pytest.raises(TransferkitError, match="same classes") as e:
+        get_method("source_only").check(0, same_label_space=False, has_source=True, classes_differ=ids)
+    assert "its `classes` array" in e.value.fix
+    names = class_difference(["cat", "dog"], ["bag", "boot"])
+    with pytest.raises(TransferkitError, match="same classes") as e:
+        get_method("source_only").check(0, same_label_space=False, has_source=True, classes_differ=names)
+    assert "classes` array" not in e.value.fix

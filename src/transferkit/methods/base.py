@@ -124,7 +124,9 @@ class Method:
             raise TransferkitError(
                 f"method {self.name!r} applies the source head directly, so source and target must have the same "
                 f"classes{f' ({classes_differ})' if classes_differ else ''}.",
-                "drop it from `methods`, or use source and target with the same class names.",
+                "drop it from `methods`, or use source and target with the same class names"
+                + (" (a .npz names label i by its `classes` array: classes[i])." if any(
+                    c.isdigit() for c in classes_differ.split("'")[1::2]) else "."),
             )
 
     def fit(self, task: TransferTask) -> TransferModel:

@@ -95,7 +95,8 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
               if d["method"] in LABEL_FREE else
               f": the first seed's model, trained on {d['shots']} labelled example(s) per class")
            + "; named by `deploy:` "
-           "(default: `auto`, else `finetune`, else the first method that is not a baseline), never chosen by "
+           "(default: `auto`, else `finetune`, else the first method that is not a baseline nor, at k > 0, label-free), "
+           "never chosen by "
            "test accuracy"
            + (" — **flagged as negative transfer in this run**: set `deploy:` to another method, or predict "
               "with `--method`" if any(r.get("method") == d["method"] and r.get("shots") == d["shots"]

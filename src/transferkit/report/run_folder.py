@@ -45,12 +45,17 @@ BASELINES = ("scratch", "source_only")  # references for the comparison, not wha
 def deploy_method(result: ProtocolResult) -> str:
     """The method ``predict`` uses by default: the config's ``deploy``, else ``auto``, else
     ``finetune``, else the first method that is not a baseline (scratch, source_only) nor
-    one whose models are a baseline's unchanged (adabn on a model without BatchNorm), else
-    the first. Chosen from the configuration and the models' structure, never from test accuracy."""
+    one whose models are a baseline's unchanged (adabn on a model without BatchNorm) nor, when
+    the deployed k has labels, one that never reads them (adabn), else the first. Chosen from
+    the configuration and the models' structure, never from test accuracy."""
+    from transferkit.methods import METHODS
+
     names = result.config.method_names
     if result.config.deploy:
         return result.config.deploy
     unchanged = {r.method for r in result.records if getattr(r, "unchanged_from", None)}  # kept without the models too
+    if max(result.config.target.shots) > 0:  # a trial deployed adabn at k = 5 beside mcc and dann, which read the labels
+        unchanged |= {n for n in names if n in METHODS and not METHODS[n].uses_target_labels}
     preferred = [n for n in ("auto", "finetune") if n in names] + [n for n in names if n not in BASELINES
                                                                    and n not in unchanged]  # fmt: skip
     return (preferred or names)[0]
