@@ -208,12 +208,30 @@ def test_ink_and_background_swapped_between_source_and_target_is_said(tmp_path):
     with pytest.warns(TransferkitWarning, match=r"the source's images are dark on a light background \(0\.7\d .*ink "
                                                 r"and background are swapped"):  # fmt: skip
         prepare(load_config(None, raw=tiny_experiment(tmp_path / "sheets.npz", tmp_path / "light_on_dark.npz")))
-    grey = np.clip(0.55 * 255 - xs * 0.5, 0, 255).astype(np.uint8)  # a mid-grey background: no side to swap from
+    grey = np.clip(0.55 * 255 + xs * 0.4, 0, 255).astype(np.uint8)  # mid-grey, lighter ink: as the target's
     with warnings.catch_warnings():
         warnings.simplefilter("error", TransferkitWarning)
         np.savez(tmp_path / "grey.npz", x=grey, y=ys)
         mid = prepare(load_config(None, raw=tiny_experiment(tmp_path / "grey.npz", tmp_path / "light_on_dark.npz")))
     assert not any("swapped" in n for n in mid.notes)
+    # a trial's tinted sheets (255 - x times [1, .6, .2]: 0.60 grey) against a dark source went unsaid
+    rng = np.random.default_rng(0)
+    marks = np.zeros((60, 16, 16), np.float32)
+    for i in range(60):  # light marks in the middle of a dark square, as digits are
+        r, c = rng.integers(4, 8, size=2)
+        marks[i, r : r + 5, c : c + 5] = 200 + 40 * rng.random((5, 5))
+    labels = np.arange(60) % 3
+    np.savez(tmp_path / "marks.npz", x=marks.astype(np.uint8), y=labels)
+    tinted = (255 - marks)[..., None] * np.array([1.0, 0.6, 0.2])  # (N, H, W, 3)
+    np.savez(tmp_path / "tinted.npz", x=tinted.astype(np.uint8), y=labels)
+    with pytest.warns(TransferkitWarning, match=r"the target's dark on a light background \(0\.60\): ink and background "
+                                                r"are swapped"):  # fmt: skip
+        prepare(load_config(None, raw=tiny_experiment(tmp_path / "marks.npz", tmp_path / "tinted.npz")))
+    np.savez(tmp_path / "tinted.npz", x=(marks[..., None] * np.array([0.4, 0.3, 0.2]) + 150).astype(np.uint8), y=labels)
+    with warnings.catch_warnings():  # the same tint on light marks: lighter ink, as the source's
+        warnings.simplefilter("ignore")
+        kept = prepare(load_config(None, raw=tiny_experiment(tmp_path / "marks.npz", tmp_path / "tinted.npz")))
+    assert not any("swapped" in n for n in kept.notes)
 
 
 def test_a_misspelt_field_is_named_with_the_valid_ones_closest_first(tmp_path):
