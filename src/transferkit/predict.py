@@ -390,7 +390,7 @@ def _polarity(t, recipe: Recipe, meta: dict, what: str, warn, names: list[str] |
     session 16 recorded no background: nothing to compare)."""
     if meta.get("target_border") is not None:
         note = inputs_polarity_note(border_medians(t, recipe.pad), meta["target_border"], what, names,
-                                    meta.get("target_border_other"))  # fmt: skip
+                                    meta.get("target_border_other"), inverted=recipe.invert)  # fmt: skip
         if note:
             warn(note)
 

@@ -309,7 +309,13 @@ def test_invert_reads_images_as_max_minus_x_in_training_and_in_predict(tmp_path,
     assert "values 0..255 scaled to 0..1, then inverted (1 - x)" in (tmp_path / "run" / "report.md").read_text()
     capsys.readouterr()
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "scans.npz")]) == 0
-    assert "swapped" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "swapped" not in err and "inverted" not in err
+    np.savez(tmp_path / "given_inverted.npz", x=xt.astype(np.uint8))  # light on dark: the user inverted them already
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "given_inverted.npz")]) == 0
+    err = " ".join(capsys.readouterr().err.split())  # the files as given, not as the model reads them
+    assert "are light on a dark background as given, where the run's target images were dark on a " \
+           "light one; the run read its images inverted (`invert: true`)" in err and "not inverted" in err
 
 
 def test_a_target_of_mixed_polarity_is_warned_of(tmp_path):

@@ -451,14 +451,15 @@ LIGHT, DARK = 0.7, 0.3  # a background (border median on 0..1) this light or dar
 
 
 def inputs_polarity_note(borders: np.ndarray, trained: float, what: str, names: list[str] | None = None,
-                         trained_other: list[int] | None = None) -> str | None:
+                         trained_other: list[int] | None = None, inverted: bool = False) -> str | None:
     """A note when inputs (their ``border_medians``) have the other polarity than the images the
     model was trained on (``trained``, their median): the model then reads them inverted, and its
     confident predictions are about chance. A tenth of the inputs or more, or any number when
     ``trained_other`` ([images of the other polarity, images] in training) shows the training
     images held next to none (fewer than 1 in 200, of 100 or more: scanned digits; grey photos have
     a few light skies among dark rooms, so a few of them among the inputs say nothing). ``names``
-    name the first."""
+    name the first. ``inverted``: the run read its images as max - x (``invert: true``) and so were
+    ``borders``; the note then describes the files as given, before that inversion."""
     if trained <= 0.2:
         flipped, look, was = borders >= 0.8, "dark on a light background", "light on a dark one"
     elif trained >= 0.8:
@@ -471,6 +472,12 @@ def inputs_polarity_note(borders: np.ndarray, trained: float, what: str, names: 
         return None
     shown = [names[i] for i in np.flatnonzero(flipped)[:3]] if names is not None and len(names) == len(borders) else []
     which = f" ({', '.join(shown)}{', ...' if n > len(shown) else ''})" if shown else ""
+    if inverted:  # the files as given are the other way round from what the model sees
+        look, was = ("light on a dark background", "dark on a light one") if look.startswith("dark") else \
+            ("dark on a light background", "light on a dark one")  # fmt: skip
+        return (f"{what}: {n} of the {len(borders)} input images{which} are {look} as given, where the run's target "
+                f"images were {was}; the run read its images inverted (`invert: true`) and predict does the same, so "
+                "the model reads these the other way round: give them as the run's own files were, not inverted.")
     return (f"{what}: {n} of the {len(borders)} input images{which} are {look}, the images the model was trained on "
             f"{was}: it reads them inverted; invert them first (x -> max - x).")
 
