@@ -496,3 +496,25 @@ def test_ink_on_a_transparent_sheet_is_read_as_a_viewer_shows_it(tmp_path, mode)
     opaque = np.dstack([np.full((8, 8, 3 if mode == "RGBA" else 1), 77, np.uint8), np.full((8, 8, 1), 255, np.uint8)])
     Image.fromarray(opaque, mode).save(tmp_path / "opaque.png")
     assert (read_images([tmp_path / "opaque.png"]) == 77).all()  # opaque: as before
+
+
+def test_labels_written_differently_that_read_as_one_number_are_refused(tmp_path):
+    """'01' and '1' were silently one class in a CSV, an .npz and a .jsonl (two in an image folder)."""
+    import json
+
+    from transferkit.data import load_domain
+    from transferkit.errors import TransferkitError
+
+    rng = np.random.default_rng(0)
+    labels = np.array(["01", "1", "2"])[np.arange(30) % 3]
+    (tmp_path / "t.csv").write_text("a,b,label\n" + "".join(f"{rng.random()},{rng.random()},{v}\n" for v in labels))
+    np.savez(tmp_path / "t.npz", x=rng.random((30, 4)).astype(np.float32), y=labels)
+    (tmp_path / "t.jsonl").write_text("".join(json.dumps({"text": f"a note {i}", "label": v}) + "\n"
+                                              for i, v in enumerate(labels)))  # fmt: skip
+    for name in ("t.csv", "t.npz", "t.jsonl"):
+        with pytest.raises(TransferkitError, match=r"the labels '01' and '1' are written differently but read as the "
+                                                   r"same number") as e:  # fmt: skip
+            load_domain(tmp_path / name)
+        assert "'c01' and 'c1'" in e.value.fix, name
+    np.savez(tmp_path / "same.npz", x=rng.random((30, 4)).astype(np.float32), y=np.array(["01", "02", "03"])[np.arange(30) % 3])
+    assert load_domain(str(tmp_path / "same.npz")).classes == ["1", "2", "3"]  # one spelling each: numbers, as before

@@ -1,5 +1,6 @@
 """Domains (named labelled data sets), their preprocessing, and the target splits."""
 
+import os
 import re
 
 from transferkit.data.builtin import DOMAINS, is_builtin, load_builtin, parse_class_spec
@@ -9,13 +10,14 @@ from transferkit.data.text import TextDomain  # also registers the built-in text
 from transferkit.errors import TransferkitError
 
 
-def load_domain(spec: str, label_column: str = "label", text_column: str = "text",
+def load_domain(spec: str | os.PathLike, label_column: str = "label", text_column: str = "text",
                 id_column: str | None = None, only_columns: list[str] | None = None) -> Domain | TextDomain:  # fmt: skip
     """A built-in domain name (``mnist5k``, ``fashion-mnist[0-4]``) or a path to user data
     (``id_column``: a CSV column of row names, never a feature; ``only_columns``: a CSV's feature
     columns to read, the source's, when the file holds all of them: the others are left out unread)."""
     from pathlib import Path
 
+    spec = os.fspath(spec)  # a Path is a path, as a string of it is
     bracket = re.fullmatch(r"(?P<path>.+)\[(?P<spec>[^\]]*)\]", spec)
     if bracket and not is_builtin(spec) and not Path(spec).exists() and Path(bracket["path"]).exists():
         listed = ", ".join(map(str, parse_class_spec(bracket["spec"], spec)))

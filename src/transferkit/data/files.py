@@ -76,6 +76,22 @@ def _labels(raw: np.ndarray, name: str) -> np.ndarray:
     return raw.astype(np.int64)
 
 
+def one_spelling_per_number(texts, numbers, where: str) -> None:
+    """Refuses labels written differently that read as one number ('01' and '1', '1e0' and '1'):
+    read as numbers they were silently one class, where an image folder's '01/' and '1/' are two.
+    A whole number written with a decimal point ('1.0', as spreadsheets write it) is still '1'."""
+    seen: dict = {}
+    for text, number in dict.fromkeys(zip(texts, numbers, strict=True)):
+        first = seen.setdefault(number, text)
+        if re.sub(r"\.0*$", "", first.lstrip("+")) != re.sub(r"\.0*$", "", text.lstrip("+")):
+            raise TransferkitError(
+                f"{where}: the labels {first!r} and {text!r} are written differently but read as the same number, "
+                f"so they would be one class.",
+                "write one class's label the same way throughout; if they are two classes, give them names "
+                "(e.g. 'c01' and 'c1').",
+            )
+
+
 def _named_labels(raw: np.ndarray, has_classes: bool, path: Path) -> tuple[np.ndarray, bool]:
     """String labels of an .npz, stripped: whole numbers ('1', '2': aeon's y) as integers, as a
     CSV's are (``named`` False), else the names themselves (``named`` True)."""
@@ -92,9 +108,12 @@ def _named_labels(raw: np.ndarray, has_classes: bool, path: Path) -> tuple[np.nd
         raise TransferkitError(f"{path}: {int((names == '').sum())} label(s) in y are empty (the first at index "
                                f"{int(np.argmax(names == ''))}).", "give every example a class name, or remove it.")  # fmt: skip
     try:
-        return np.asarray([int(v) for v in names], dtype=np.int64), False
+        numbers = [int(v) for v in names]
     except ValueError:
         pass
+    else:
+        one_spelling_per_number(names.tolist(), numbers, f"{path}: y")
+        return np.asarray(numbers, dtype=np.int64), False
     if has_classes:
         raise TransferkitError(f"{path}: y holds class names and `classes` lists them too, so which is which is "
                                "unclear.", "save y as indices into `classes`, or leave `classes` out.")  # fmt: skip
@@ -842,6 +861,8 @@ def load_csv(path: Path, label_column: str, id_column: str | None = None, only_c
                 "write class names or whole numbers there; if it is a quantity to predict (regression), bin it "
                 "into classes first.",
             )
+        one_spelling_per_number([v.strip() for v in raw_labels], numbers.astype(np.int64).tolist(),
+                                f"{path}: column {label_column!r}")  # fmt: skip
         values, y = np.unique(numbers.astype(np.int64), return_inverse=True)
         classes, y, numbered = [str(v) for v in values], y.astype(np.int64), True
     columns = [c for j, c in enumerate(header) if j not in skip]

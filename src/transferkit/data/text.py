@@ -200,7 +200,11 @@ def _labels(raw: list, name: str) -> tuple[np.ndarray, list[str]]:
     if all(v.lstrip("-").isdigit() for v in values):
         # the whole numbers present, in order, are the classes ({1..6}, {0, 4}, {-1, 1}), as in a numeric CSV or
         # an .npz; read as positions 0..max they made classes that have no examples ('classes ['0'] ...')
-        present, y = np.unique(np.asarray([int(v) for v in values], dtype=np.int64), return_inverse=True)
+        from transferkit.data.files import one_spelling_per_number
+
+        numbers = [int(v) for v in values]
+        one_spelling_per_number(values, numbers, str(name))
+        present, y = np.unique(np.asarray(numbers, dtype=np.int64), return_inverse=True)
         return y.astype(np.int64), [str(int(v)) for v in present]
     classes = sorted(set(values))
     return np.asarray([classes.index(v) for v in values], dtype=np.int64), classes
