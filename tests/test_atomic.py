@@ -1,5 +1,6 @@
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -30,8 +31,48 @@ def test_atomic_folder_appears_only_when_complete(tmp_path):
         tmp.mkdir()
         (tmp / "summary.json").write_text("{}")
     assert [p.name for p in tmp_path.iterdir()] == ["run"] and (tmp_path / "run" / "summary.json").exists()
-    with pytest.raises(TransferkitError, match="not empty"), atomic_folder(tmp_path / "run"):
-        pass
+    # filled after the caller's own check (check_out_dir, before its work) and before the writing: the
+    # results were thrown away with "already exists and is not empty"; now they are kept beside it
+    with pytest.raises(TransferkitError, match=r"results are in .*run-2"), atomic_folder(tmp_path / "run") as tmp:
+        tmp.mkdir()
+        (tmp / "summary.json").write_text("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "run-2"]
+
+
+def test_out_paths_checked_before_the_work(tmp_path, monkeypatch):
+    """A link to an empty folder is written through (it crashed after training); a dangling link
+    and an empty --out are refused up front; default folders of one second do not collide; a
+    partial folder of a killed process is removed by the next run there."""
+    import os
+
+    import pytest
+
+    from transferkit.atomic import atomic_folder, check_out_dir, reserve_default_out
+    from transferkit.errors import TransferkitError
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    check_out_dir(tmp_path / "link")
+    with atomic_folder(tmp_path / "link") as tmp:
+        tmp.mkdir()
+        (tmp / "summary.json").write_text("{}")
+    assert (tmp_path / "real" / "summary.json").exists() and (tmp_path / "link").is_symlink()
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(TransferkitError, match=r"is a link to .*nowhere, which does not exist"):
+        check_out_dir(tmp_path / "dangling")
+    for empty in ("", "."):
+        with pytest.raises(TransferkitError, match="names no new folder"):
+            check_out_dir(Path(empty))
+    monkeypatch.chdir(tmp_path)
+    first, second = reserve_default_out("exp"), reserve_default_out("exp")
+    assert first != second and first.is_dir() and second.is_dir()
+    dead = tmp_path / ".out.partial-999999999"  # no such process
+    dead.mkdir()
+    alive = tmp_path / f".out.partial-{os.getppid()}"  # a live process's: still being written
+    alive.mkdir()
+    with atomic_folder(tmp_path / "out") as tmp:
+        tmp.mkdir()
+    assert not dead.exists() and alive.exists()
 
 
 def test_a_folder_filled_meanwhile_keeps_both_runs(tmp_path):

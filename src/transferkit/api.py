@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from importlib import resources
 from pathlib import Path
 
-from transferkit.atomic import check_out_dir
+from transferkit.atomic import check_out_dir, reserve_default_out
 from transferkit.config import ExperimentConfig, load_config, validate
 from transferkit.evaluate.protocol import run_protocol
 from transferkit.report.progress import progress_for
@@ -18,7 +17,7 @@ def demo_config_path() -> Path:
 
 
 def default_out(cfg: ExperimentConfig) -> Path:
-    return Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    return reserve_default_out(cfg.name)
 
 
 def run(

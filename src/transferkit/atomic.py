@@ -47,11 +47,49 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def reserve_default_out(name: str, parent: Path = Path("runs")) -> Path:
+    """``runs/<name>-<date>-<time>``, made now (empty) so that two runs started in the same second
+    get two folders (the second ``-2``), not one that the later finisher cannot write. Removed at
+    exit if still empty (an interrupted or failed run leaves nothing)."""
+    import atexit
+    import time
+
+    stem = f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    parent.mkdir(parents=True, exist_ok=True)
+    for i in range(1, 10_000):
+        out = parent / (stem if i == 1 else f"{stem}-{i}")
+        try:
+            out.mkdir()
+        except FileExistsError:
+            continue
+        atexit.register(_remove_if_empty, out)
+        return out
+    raise FileExistsError(f"{parent / stem}: 9,999 runs of that name this second")
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()  # only when empty; a finished run's folder stays
+    except OSError:
+        pass
+
+
+def _real(out: Path) -> Path:
+    """``out``, or where it links to: a link to an empty folder is written through."""
+    return out.resolve() if out.is_symlink() else out
+
+
 def check_out_dir(out: Path) -> None:
     """A run folder may be written only where nothing is (or an empty folder), and where files
     can be made: checked before the work, not found out after it."""
     from transferkit.errors import TransferkitError
 
+    if str(out) in ("", "."):
+        raise TransferkitError(f"--out {str(out)!r} names no new folder.", "give a folder path that does not exist yet.")
+    if out.is_symlink() and not out.exists():
+        raise TransferkitError(f"--out {out} is a link to {os.readlink(out)}, which does not exist.",
+                               "give a folder path that does not exist yet, or make the folder it links to.")  # fmt: skip
+    out = _real(out)
     if out.exists() and not out.is_dir():
         raise TransferkitError(f"--out {out} is a file, not a folder.", "give a folder path that does not exist yet.")
     if out.exists() and any(out.iterdir()):
@@ -83,20 +121,23 @@ def atomic_folder(out: str | Path) -> Iterator[Path]:
     """Yield a hidden temporary folder next to ``out``; when the block ends without an
     error it is renamed to ``out`` (which must be absent or empty), otherwise deleted. A
     reader sees no folder or the complete one, never a half-written run."""
-    out = Path(out)
-    check_out_dir(out)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
+    out = _real(Path(out))  # the callers checked it before their work (check_out_dir); not again here, where
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"  # a folder filled since would throw that work away
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    remove_dead_partials(out)
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         yield tmp
         try:
-            if out.exists():
+            if out.is_dir() and not any(out.iterdir()):
                 out.rmdir()
+            if out.exists():
+                raise FileExistsError(out)
             os.replace(tmp, out)
         except OSError:  # another process filled ``out`` meanwhile: keep this run's results beside it
             from transferkit.errors import TransferkitError
 
-            if not (out.is_dir() and any(out.iterdir())):
+            if not out.exists():
                 raise  # another failure (permissions, disk): not the race
 
             kept = next(p for i in range(2, 10_000) if not (p := out.with_name(f"{out.name}-{i}")).exists())
@@ -108,6 +149,21 @@ def atomic_folder(out: str | Path) -> Iterator[Path]:
             ) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_dead_partials(out: Path) -> None:
+    """Removes ``.<name>.partial-<pid>`` folders beside ``out`` whose process is gone (killed
+    outright, e.g. by the out-of-memory killer, while writing): they hold no complete run."""
+    for p in out.parent.glob(f".{out.name}.partial-*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            shutil.rmtree(p, ignore_errors=True)
+        except OSError:
+            pass  # another user's process, alive: not ours to remove
 
 
 def write_text(path: str | Path, text: str) -> Path:

@@ -353,7 +353,7 @@ def run_fewshot(
 
     Returns the summary (also written as ``summary.json``) with ``run_dir`` added.
     """
-    from transferkit.atomic import check_out_dir
+    from transferkit.atomic import check_out_dir, reserve_default_out
     from transferkit.fewshot.report import write_fewshot_folder
 
     if isinstance(experiment, FewShotExperiment):
@@ -362,7 +362,7 @@ def run_fewshot(
         cfg = load_fewshot_config(None, overrides, experiment)
     else:
         cfg = load_fewshot_config(experiment, overrides)
-    out = Path(out) if out is not None else Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = Path(out) if out is not None else reserve_default_out(cfg.name)
     check_out_dir(out)  # fail before training, not after
     say = _printer() if progress else None
     run = evaluate_fewshot(cfg, say)
