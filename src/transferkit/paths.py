@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -12,6 +14,29 @@ def cache_dir() -> Path:
         return Path(os.environ["TRANSFERKIT_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "transferkit"
+
+
+_UNWRITABLE_SAID: set[str] = set()
+
+
+def write_to_cache(what: str, write: Callable[[], object]) -> None:
+    """Runs ``write`` (a cache entry's writing); a cache that cannot be written (a read-only
+    mount, a file where its folder should be, a full disk) is said once and costs the next run
+    the work again, not this one its results: it crashed with a traceback after training."""
+    from safetensors import SafetensorError
+
+    from transferkit.errors import TransferkitWarning
+
+    try:
+        write()
+    except (OSError, SafetensorError) as e:
+        where = str(cache_dir())
+        if where not in _UNWRITABLE_SAID:
+            _UNWRITABLE_SAID.add(where)
+            reason = getattr(e, "strerror", None) or str(e).splitlines()[0]
+            warnings.warn(f"cannot write the cache in {where} ({reason}): {what} is not cached, so later runs compute "
+                          "it again; set $TRANSFERKIT_CACHE to a folder you can write to.", TransferkitWarning,
+                          stacklevel=2)  # fmt: skip
 
 
 def numeric_context(device=None) -> dict:

@@ -110,3 +110,32 @@ def test_a_damaged_cache_entry_is_trained_again_not_used_or_fatal(tmp_path, monk
         assert train().cached, what  # ... and the entry repaired
         for a, b in zip(again.model.state_dict().values(), first.model.state_dict().values(), strict=True):
             assert torch.equal(a, b), what
+
+
+def test_a_cache_that_cannot_be_written_is_said_once_and_the_work_goes_on(tmp_path, monkeypatch):
+    """$TRANSFERKIT_CACHE a file (or a read-only mount, a full disk): a traceback after training."""
+    import pytest
+
+    from transferkit import paths
+    from transferkit.errors import TransferkitWarning
+    from transferkit.train import source
+
+    (tmp_path / "cachefile").write_text("not a folder")
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cachefile"))
+    monkeypatch.setattr(paths, "_UNWRITABLE_SAID", set())
+    x, y = torch.rand(40, 3), torch.arange(40) % 2
+    settings = {"epochs": 1, "batch_size": 8, "lr": 1e-3, "weight_decay": 0.0, "augment": False}
+
+    def train():
+        return source.pretrain_source(x, y, ["a", "b"], architecture="mlp", arch_kwargs={}, settings=settings, seed=0,
+                                      identity={"t": 2})  # fmt: skip
+
+    with pytest.warns(TransferkitWarning, match=r"cannot write the cache in .*cachefile \(Not a directory\): the "
+                                                r"source model is not cached"):  # fmt: skip
+        first = train()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)  # said once per process, not at every write
+        again = train()
+    assert not first.cached and not again.cached

@@ -20,7 +20,7 @@ from torch import nn
 
 from transferkit.atomic import write_atomic
 from transferkit.devices import device_of
-from transferkit.paths import cache_dir, numeric_context
+from transferkit.paths import cache_dir, numeric_context, write_to_cache
 from transferkit.pretrained.spec import PretrainedSpec
 
 
@@ -153,7 +153,8 @@ def _save(path: Path, features: torch.Tensor, key: str, spec: PretrainedSpec, pa
         "source": spec.source,
         "key_parts": parts,
     }
-    write_atomic(path, lambda p: save_file({"features": features.contiguous()}, str(p), metadata))
+    write_to_cache("the features", lambda: write_atomic(
+        path, lambda p: save_file({"features": features.contiguous()}, str(p), metadata)))
 
 
 def encode_texts(

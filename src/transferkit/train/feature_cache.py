@@ -21,7 +21,7 @@ import torch
 
 from transferkit.atomic import write_atomic
 from transferkit.devices import device_of
-from transferkit.paths import cache_dir, numeric_context
+from transferkit.paths import cache_dir, numeric_context, write_to_cache
 from transferkit.pretrained.features import _tensor_bytes, data_fingerprint
 from transferkit.train.supervised import extract_features
 
@@ -91,5 +91,6 @@ def _cached(path, compute, n: int) -> dict[str, torch.Tensor]:
         except Exception:  # noqa: BLE001  (safetensors raises its own error type)
             pass  # a damaged file is recomputed and overwritten
     tensors = compute()
-    write_atomic(path, lambda p: save_file({k: t.detach().cpu().contiguous() for k, t in tensors.items()}, str(p)))
+    write_to_cache("the features", lambda: write_atomic(
+        path, lambda p: save_file({k: t.detach().cpu().contiguous() for k, t in tensors.items()}, str(p))))
     return tensors

@@ -19,7 +19,7 @@ from transferkit.devices import reproducible
 from transferkit.models import TransferModel
 from transferkit.models.shared import auto_architecture
 from transferkit.models.transfer_model import state_digest
-from transferkit.paths import cache_dir, numeric_context
+from transferkit.paths import cache_dir, numeric_context, write_to_cache
 from transferkit.train.supervised import fit_supervised, predict_proba
 
 CACHE_FORMAT = 10  # 10: a feature is constant by its own level, not by 1e-6 on 0..1; 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px; 4: input_stats on constant features; 5: threads in the key; 6: cnn1d's one mean/std over all values; 7: cnn1d's mean/std per sensor; 8: per sensor only for spreads > SENSOR_SPREAD apart; 9: per sensor when one std is > SENSOR_SPREAD x a sensor's
@@ -157,8 +157,8 @@ def pretrain_source(
 def save_cached(model: TransferModel, path, val_acc: float, key_src: str) -> None:
     """A source model into the cache, with its validation accuracy, its key's text and a digest
     of its tensors, which :func:`load_cached` checks."""
-    model.save(path, {"source_val_accuracy": val_acc, "key_source": json.loads(key_src),
-                      "state_digest": state_digest(model.state_dict())})  # fmt: skip
+    extra = {"source_val_accuracy": val_acc, "key_source": json.loads(key_src), "state_digest": state_digest(model.state_dict())}
+    write_to_cache("the source model", lambda: model.save(path, extra))
     for tmp in path.parent.glob(".*.tmp"):  # left by a process killed mid-write (SIGKILL); not another's, live one
         try:
             if time.time() - tmp.stat().st_mtime > 3600:
