@@ -120,6 +120,21 @@ def test_a_damaged_summary_is_one_line(tmp_path, capsys):
     assert "summary.json is damaged" in _bad(capsys, ["predict", str(tmp_path), str(tmp_path)])
 
 
+def test_a_damaged_model_json_is_one_line_in_predict_and_rank(run16, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(run16 / "run", run)
+    np.savez(tmp_path / "in.npz", x=np.load(run16 / "target.npz")["x"][:4])
+    for damaged in ("{", "[]"):  # a JSONDecodeError, then AttributeError tracebacks
+        (run / "models" / "head_k5_seed0.json").write_text(damaged)
+        err = _bad(capsys, ["predict", str(run), str(tmp_path / "in.npz")])
+        assert "head_k5_seed0.json: cannot read the model's settings (not a JSON object)" in err, err
+        err = _bad(capsys, ["rank", str(run16 / "target.npz"), "--model", str(run / "models" / "head_k5_seed0"),
+                            "--shots", "3"])  # fmt: skip
+        assert "cannot read the model's settings" in err, err
+
+
 def test_bad_npz_inputs_are_one_line(run16, tmp_path, capsys):
     run = str(run16 / "run")
     np.savez(tmp_path / "words.npz", x=np.array(["a", "b"]))

@@ -47,7 +47,7 @@ from transferkit.data.preprocess import (
 )
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.models import TransferModel
-from transferkit.models.transfer_model import model_file, model_stem
+from transferkit.models.transfer_model import model_file, model_stem, read_model_json
 from transferkit.train.supervised import predict_proba
 
 
@@ -579,7 +579,7 @@ def predict(
     if out is not None:
         check_out_file(out, run_dir, inputs=inputs)
     path = model_path(run_dir, **which)
-    meta = json.loads(model_file(path, ".json").read_text())
+    meta = read_model_json(path)
     summary = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))
     for note in (_flagged_negative(summary, meta), _overconfident(summary, meta)):
         if note:

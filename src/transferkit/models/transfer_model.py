@@ -234,7 +234,7 @@ class TransferModel(nn.Module):
                 f"no saved model at {path} (need {meta_path.name} and {weights_path.name}).",
                 "point to a model saved by transferkit (a run folder's models/).",
             )
-        config = json.loads(meta_path.read_text())
+        config = read_model_json(meta_path)
         if config.get("architecture") == "user":
             raise TransferkitError(
                 f"{path} holds the weights of a model split from your own nn.Module; its code is not saved.",
@@ -325,6 +325,22 @@ def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...
     if last and last[-1].out_features != len(classes):
         model.reset_specific(classes)
     return model
+
+
+def read_model_json(path: str | Path) -> dict:
+    """A saved model's JSON (``path`` its stem or either file), or a one-line error when it is
+    damaged: it gave a JSONDecodeError traceback where a damaged weights file was one line."""
+    from transferkit.errors import TransferkitError
+
+    file = model_file(path, ".json")
+    try:
+        meta = json.loads(file.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
+        meta = e
+    if not isinstance(meta, dict):
+        raise TransferkitError(f"{file}: cannot read the model's settings (not a JSON object).",
+                               "the file is damaged or incomplete: re-run the experiment that saved it.")  # fmt: skip
+    return meta
 
 
 def model_stem(path: str | Path) -> Path:

@@ -32,7 +32,7 @@ from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, polar
 from transferkit.data.splits import draw_shots, split_target
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
 from transferkit.models import TransferModel
-from transferkit.models.transfer_model import model_file, model_stem
+from transferkit.models.transfer_model import model_file, model_stem, read_model_json
 from transferkit.paths import cache_dir
 from transferkit.predict import deployed
 from transferkit.ranking._registry import get_score
@@ -270,7 +270,7 @@ def checkpoint_candidates(spec: str) -> list[tuple[Candidate, int | None, Recipe
 
 def _stored_recipe(path: Path) -> Recipe | None:
     """The image/vector input recipe saved beside a model, or None (none saved, or texts)."""
-    meta = json.loads(model_file(path, ".json").read_text())
+    meta = read_model_json(path)
     stored = meta.get("recipe") or {}
     if stored.get("kind") == "text" or "value_range" not in stored:
         return None
@@ -295,7 +295,7 @@ def seen_by_run_model(spec: str, target: Domain, lab: np.ndarray) -> tuple[int, 
         dep = summary.get("deploy") or {}
     elif p.parent.name == "models" and (p.parent.parent / "summary.json").is_file() and model_file(p, ".json").is_file():
         summary = json.loads((p.parent.parent / "summary.json").read_text())
-        dep = json.loads(model_file(p, ".json").read_text())  # a run's saved model records its shots and seed
+        dep = read_model_json(p)  # a run's saved model records its shots and seed
     else:
         return 0, 0, None
     tgt = summary.get("target") or {}
