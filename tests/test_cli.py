@@ -897,3 +897,45 @@ def test_the_summary_keeps_each_rows_mean_confidence(tmp_path, image_npz, capsys
     summary_path.write_text(json.dumps(summary))
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
     assert "overconfident" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device", "runs/.x.partial-1/models/a.safetensors"),
+                                   RuntimeError("Error while serializing: IoError(Os { code: 28, kind: StorageFull, "
+                                                "message: \"No space left on device\" })")])  # fmt: skip
+def test_a_full_disk_is_one_line_and_exit_2(error, monkeypatch, capsys):
+    """A tmpfs filled up mid-run gave OSError / SafetensorError tracebacks (exit 1)."""
+    import transferkit.commands.list as listing
+
+    def full(args):
+        raise error
+
+    monkeypatch.setattr(listing, "execute", full)
+    assert main(["list"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("transferkit: error: no space left on the device") and "Fix:" in err
+    monkeypatch.setattr(listing, "execute", lambda args: 1 / 0)
+    with pytest.raises(ZeroDivisionError):  # any other error is not taken for it
+        main(["list"])
+
+
+def test_ctrl_c_while_the_modules_load_is_one_line(monkeypatch, capsys):
+    """Ctrl-C in the first seconds (inside `import torch`) printed a 15-50 line traceback."""
+    import transferkit.cli as cli
+
+    def loading():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_commands", loading)
+    assert main(["list"]) == 130
+    assert capsys.readouterr().err.strip() == "transferkit: interrupted; nothing was written."
+
+
+def test_importing_transferkit_loads_torch_only_when_a_name_needs_it():
+    import subprocess
+    import sys
+
+    code = ("import sys, transferkit; assert 'torch' not in sys.modules, 'torch at import'; "
+            "assert transferkit.__version__; transferkit.TransferClassifier; assert 'torch' in sys.modules; "
+            "from transferkit import pretrain, run_fewshot; assert 'pretrain' in dir(transferkit)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -13,16 +13,46 @@ Public API::
     tk.run_fewshot("fewshot.yaml")                             # same as `transferkit fewshot`
 """
 
-from transferkit.api import demo, run
-from transferkit.data import Domain, list_domains, load_domain
-from transferkit.errors import TransferkitError, TransferkitWarning
-from transferkit.estimator import TransferClassifier
-from transferkit.fewshot.experiment import run_fewshot
-from transferkit.methods import get_method, list_methods, register_method
-from transferkit.models import TransferModel, list_architectures, split_module
-from transferkit.predict import predict
-from transferkit.source import SourceModel, pretrain
-from transferkit.source_pretrained import pretrained_source
+import importlib
+from typing import TYPE_CHECKING
+
+# Each public name, and the module that defines it: imported on first use (PEP 562), so that
+# `transferkit --version`, `--help` or a Ctrl-C at start-up do not wait for torch to load.
+_PUBLIC = {
+    "demo": "transferkit.api", "run": "transferkit.api",
+    "Domain": "transferkit.data", "list_domains": "transferkit.data", "load_domain": "transferkit.data",
+    "TransferkitError": "transferkit.errors", "TransferkitWarning": "transferkit.errors",
+    "TransferClassifier": "transferkit.estimator", "run_fewshot": "transferkit.fewshot.experiment",
+    "get_method": "transferkit.methods", "list_methods": "transferkit.methods", "register_method": "transferkit.methods",
+    "TransferModel": "transferkit.models", "list_architectures": "transferkit.models", "split_module": "transferkit.models",
+    "predict": "transferkit.predict", "SourceModel": "transferkit.source", "pretrain": "transferkit.source",
+    "pretrained_source": "transferkit.source_pretrained",
+}  # fmt: skip
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value  # once
+        return value
+    raise AttributeError(f"module 'transferkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from transferkit.api import demo, run
+    from transferkit.data import Domain, list_domains, load_domain
+    from transferkit.errors import TransferkitError, TransferkitWarning
+    from transferkit.estimator import TransferClassifier
+    from transferkit.fewshot.experiment import run_fewshot
+    from transferkit.methods import get_method, list_methods, register_method
+    from transferkit.models import TransferModel, list_architectures, split_module
+    from transferkit.predict import predict
+    from transferkit.source import SourceModel, pretrain
+    from transferkit.source_pretrained import pretrained_source
 
 __version__ = "0.1.0"
 

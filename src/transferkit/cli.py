@@ -51,6 +51,14 @@ def _unknown(parser: argparse.ArgumentParser, command: str | None, extra: list[s
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # before the command's own handling: while its modules (torch) load
+        print("transferkit: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _OneLineParser(prog="transferkit", description="Transfer learning, measured against training from scratch.")
     parser.add_argument("--threads", type=int, default=None, metavar="N", dest="threads_first",
                         help="as the commands' --threads: `transferkit --threads 1 list` is `transferkit list --threads 1`")  # fmt: skip
@@ -84,10 +92,28 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, Terminated) as e:
         print("transferkit: interrupted; nothing was written for the unfinished run.", file=sys.stderr)
         return 143 if isinstance(e, Terminated) else 130
+    except Exception as e:  # noqa: BLE001  (only a full disk is taken here; anything else goes on up)
+        full = _disk_full(e)
+        if full is None:
+            raise
+        print(f"transferkit: error: no space left on the device ({full}); what was being written was removed. "
+              "Fix: free some space, or write elsewhere (--out; $TRANSFERKIT_CACHE for the caches).", file=sys.stderr)
+        return 2
     finally:
         warnings.showwarning = shown
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _disk_full(e: BaseException) -> str | None:
+    """The text of an error that says the disk (or the user's quota) is full, else None:
+    ``OSError`` ENOSPC/EDQUOT, or safetensors' own error, which only says it in words."""
+    import errno
+
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return e.filename or e.strerror or "no space"
+    text = str(e)
+    return text.splitlines()[0][:200] if "No space left on device" in text or "Disk quota exceeded" in text else None
 
 
 def _one_line_text(message) -> str:
