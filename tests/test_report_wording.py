@@ -184,3 +184,17 @@ def test_a_figure_title_is_not_hidden_behind_its_first_row_of_plots(tmp_path):
     renderer = FigureCanvasAgg(fig).get_renderer()  # (closed by save_figure: measure on a fresh canvas)
     top_row = max(ax.title.get_window_extent(renderer).y1 for ax in axes[0])
     assert title.get_window_extent(renderer).y0 > top_row  # above the first row's titles, not over them
+
+
+def test_the_report_names_the_settings_given_to_each_method():
+    """A trial read `self_training` as the documented 600-step default; it ran `base: mcc, steps: 100`."""
+    from transferkit.report.markdown import render_report
+
+    target = {"data": "t", "examples": 10, "classes": ["a", "b"], "test_examples": 3, "split_seed": 0,
+              "pool_examples": 7, "shots": [1]}  # fmt: skip
+    summary = {"name": "t", "source": None, "wall_time_s": 1.0, "seeds": [0], "model_selection": "fixed",
+               "results": [], "negative_transfer": [], "skipped": [], "target": target,
+               "method_params": {"self_training": {"base": "mcc", "steps": 100}}}  # fmt: skip
+    assert "**Methods' settings** (given in the experiment; every other setting is the method's default, " \
+           "docs/methods.md): `self_training`: base=mcc, steps=100" in render_report(summary, {})
+    assert "Methods' settings" not in render_report({**summary, "method_params": {}}, {})

@@ -87,6 +87,10 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
            + (" (what `model.shared: auto` chose for these inputs)" if summary.get("shared_config") == "auto" else "")]
           if summary.get("shared") else []),
         f"- **Seeds**: {summary['seeds']}; **shots per class**: {tgt['shots']}",
+        *(["- **Methods' settings** (given in the experiment; every other setting is the method's default, "
+           "docs/methods.md): " + "; ".join(f"`{name}`: " + ", ".join(f"{k}={v}" for k, v in params.items())
+                                            for name, params in summary["method_params"].items())]
+          if summary.get("method_params") else []),
         f"- **Model selection**: {summary['model_selection']}",
         *([f"- **Deployed model** (what `transferkit predict` uses unless told otherwise): "
            f"`models/{d['method']}_k{d['shots']}_seed{d['seed']}`"

@@ -212,6 +212,7 @@ def build_summary(result: ProtocolResult) -> dict:
         "shared_config": None if cfg.source is not None and cfg.source.pretrained else cfg.model.shared,
         "seeds": cfg.seeds,
         "methods": cfg.method_names,
+        "method_params": {m.name: m.params for m in cfg.methods if m.params},  # the settings given, not defaults
         # what each k's gains are taken against: scratch where it ran, else source_only, else none
         "baseline": {str(k): next((b for b in (BASELINE, "source_only") if any(r["method"] == b and r["shots"] == k
                                                                                  for r in results)), None)
