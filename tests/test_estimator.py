@@ -421,6 +421,7 @@ def test_unlabelled_inputs_on_another_scale_are_warned_about(data):
         clf.fit(xt / 255.0, yt, X_unlabelled=xt)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", message="method 'adabn' reads no target labels")  # said, and not this test's
         clf.fit(xt / 255.0, yt, X_unlabelled=xt / 255.0)
 
 
@@ -1130,3 +1131,29 @@ def test_series_on_the_sources_range_are_predicted_as_fit_read_them():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert np.allclose(clf.predict_proba(whole), clf.predict_proba(whole.astype(np.uint8)), atol=1e-6)
+
+
+def test_grid_search_sets_one_method_parameter_and_adabn_says_it_reads_no_labels(data):
+    """GridSearchCV(clf, {"method_params__steps": [...]}) failed with sklearn's AttributeError
+    ('dict' object has no attribute 'set_params'); adabn took labels without a word."""
+    import warnings
+
+    from sklearn.model_selection import GridSearchCV
+
+    import transferkit as tk
+    from transferkit.errors import TransferkitWarning
+
+    xs, ys, xt, yt = data
+    src = tk.pretrain(xs, ys, epochs=1, random_state=0)
+    clf = TransferClassifier("head", method_params={"steps": 5, "lr": 0.01}, source=src)
+    grid = GridSearchCV(clf, {"method_params__steps": [3, 6]}, cv=2).fit(xt[:30], yt[:30])
+    assert grid.best_params_["method_params__steps"] in (3, 6)
+    assert grid.best_estimator_.method_params["lr"] == 0.01  # the others kept
+    assert clf.method_params == {"steps": 5, "lr": 0.01}  # the original untouched
+    with pytest.raises(TransferkitError, match="method_params__steps cannot set one of its entries"):
+        TransferClassifier("head", method_params=[("steps", 5)]).set_params(method_params__steps=3)
+    with pytest.warns(TransferkitWarning, match=r"method 'adabn' reads no target labels: y only names classes_"):
+        TransferClassifier("adabn", source=src).fit(xt[:30], yt[:30])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)
+        TransferClassifier("adabn", source=src).fit(None, None, X_unlabelled=xt[:30])

@@ -61,7 +61,7 @@ from transferkit.methods import METHODS, TransferTask, get_method
 from transferkit.methods.base import class_difference
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
-from transferkit.predict import scale_warning, unit_floats_beside, unit_floats_note
+from transferkit.prediction import scale_warning, unit_floats_beside, unit_floats_note
 from transferkit.source import SourceModel, check_epochs, check_shared, pretrain, refuse_texts
 from transferkit.train.source import input_stats
 from transferkit.train.supervised import predict_proba
@@ -129,6 +129,19 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.source = source
         self.device = device
+
+    def set_params(self, **params) -> TransferClassifier:
+        """As scikit-learn's, and ``method_params__<name>=value`` sets one of the method's
+        parameters (``GridSearchCV(clf, {"method_params__steps": [50, 200]})``), keeping the others."""
+        nested = {k.removeprefix("method_params__"): v for k, v in params.items() if k.startswith("method_params__")}
+        if nested:
+            given = self.method_params or {}
+            if not isinstance(given, Mapping):
+                raise TransferkitError(f"method_params is a {type(given).__name__}, not a mapping, so "
+                                       f"method_params__{next(iter(nested))} cannot set one of its entries.",
+                                       "pass method_params as a dict.")  # fmt: skip
+            self.method_params = {**given, **nested}  # a new dict: a clone's is never changed through another
+        return super().set_params(**{k: v for k, v in params.items() if not k.startswith("method_params__")})
 
     def _seed(self) -> int:
         return seed_from(self.random_state)
@@ -336,6 +349,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         elif X_unlabelled is not None and not method.uses_unlabelled and not no_labels:  # k = 0: it sets the scale
             warnings.warn(f"method {self.method!r} does not use unlabelled inputs; X_unlabelled is ignored.",
                           TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+        if not no_labels and not method.uses_target_labels and method.name != "source_only":
+            # adabn with 5 labels per class gave exactly its k = 0 result, without a word (head says so of X_unlabelled)
+            warnings.warn(f"method {self.method!r} reads no target labels: y only names classes_; a method that "
+                          "trains on them ('head', 'finetune', 'mcc') would use them.", TransferkitWarning,
+                          stacklevel=user_stacklevel())  # fmt: skip
         mean, std = ((source_model.input_mean, source_model.input_std) if source_model is not None
                      else input_stats(x, self.shared))  # fmt: skip
         seed = self._seed()

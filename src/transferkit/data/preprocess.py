@@ -292,8 +292,8 @@ def make_recipe(
         kind = "images" if domain.is_image else f"vectors of {domain.input_shape[0]} features"
         side = int(round(domain.input_shape[0] ** 0.5)) if not domain.is_image else 0
         reshape = (f" ({domain.input_shape[0]} = {side}x{side}: if they are flattened images, store x with shape "
-                   f"(N, {side}, {side}), or for a table (a pixel CSV) set image_shape: [{side}, {side}] in its "
-                   f"section; rank: --image-shape {side} {side})") if side > 1 and side * side == domain.input_shape[0] and len(shape) == 3 else ""
+                   f"(N, {side}, {side}) (in Python: X.reshape(-1, {side}, {side})), or for a table (a pixel CSV) set "
+                   f"image_shape: [{side}, {side}] in its section; rank: --image-shape {side} {side})") if side > 1 and side * side == domain.input_shape[0] and len(shape) == 3 else ""
         if domain.is_image and len(shape) == 1 and int(np.prod(domain.input_shape)) == shape[0]:
             h, w = domain.input_shape[-2:]  # e.g. series saved as (N, 1, L), aeon's layout, read as 1xL images
             from transferkit.data.builtin import is_builtin
