@@ -123,7 +123,7 @@ def test_a_cpu_source_serves_a_gpu_estimator_and_stays_on_the_cpu():
 @cuda
 def test_a_run_on_the_gpu_writes_models_that_predict_on_the_cpu(tmp_path):
     from transferkit import api
-    from transferkit.predict import predict
+    from transferkit.prediction import predict
 
     xs, ys, xt, yt = _digits()
     np.savez(tmp_path / "s.npz", x=xs, y=ys)

@@ -11,7 +11,7 @@ import yaml
 
 from transferkit.data import load_domain
 from transferkit.errors import TransferkitError
-from transferkit.predict import load_inputs, model_path, run_columns
+from transferkit.prediction import load_inputs, model_path, run_columns
 
 
 def test_feature_csv_without_labels_and_with_the_label_column_dropped(tmp_path):
@@ -142,7 +142,7 @@ def test_a_text_column_in_a_feature_csv_is_named_with_the_fix(tmp_path):
 
 
 def test_only_floats_within_0_1_beside_a_model_of_0_n_are_read_on_0_1():
-    from transferkit.predict import unit_floats_beside
+    from transferkit.prediction import unit_floats_beside
 
     x = np.linspace(0, 1, 16, dtype=np.float32).reshape(1, 1, 4, 4)
     assert unit_floats_beside(x, (0.0, 255.0)) and unit_floats_beside(x, (0.0, 16.0))
@@ -153,7 +153,7 @@ def test_only_floats_within_0_1_beside_a_model_of_0_n_are_read_on_0_1():
 
 def test_images_on_another_scale_than_the_models_are_flagged():
     from transferkit.data.preprocess import Recipe
-    from transferkit.predict import scale_warning
+    from transferkit.prediction import scale_warning
 
     model = Recipe((0.0, 255.0), (1, 8, 8))
     rng = np.random.default_rng(0)
@@ -192,7 +192,7 @@ def test_each_image_file_reaches_the_model_from_its_own_size(tmp_path):
 
     from transferkit.data.files import read_images
     from transferkit.data.preprocess import Recipe, apply_recipe
-    from transferkit.predict import image_files, image_model_inputs
+    from transferkit.prediction import image_files, image_model_inputs
 
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 255, (4, 4)).astype(np.uint8)).save(tmp_path / "0_tiny.png")  # sorts first
@@ -219,7 +219,7 @@ def test_a_grey_model_does_not_say_a_mixed_folder_was_read_as_rgb(tmp_path):
     from PIL import Image
 
     from transferkit.data.preprocess import Recipe
-    from transferkit.predict import image_model_inputs
+    from transferkit.prediction import image_model_inputs
 
     Image.fromarray(np.zeros((6, 6), np.uint8)).save(tmp_path / "grey.png")
     Image.fromarray(np.full((6, 6, 3), (200, 0, 0), np.uint8)).save(tmp_path / "rgb.png")  # red: colour
@@ -234,7 +234,7 @@ def test_a_grey_model_does_not_say_a_mixed_folder_was_read_as_rgb(tmp_path):
 
 def test_a_txt_in_the_training_layout_is_not_read_with_its_labels_as_text():
     """`label<TAB>text` lines read as one text per line would feed each label to the model."""
-    from transferkit.predict import _labels_in_texts
+    from transferkit.prediction import _labels_in_texts
 
     classes = ["sci.space", "rec.autos"]
     with pytest.raises(TransferkitError, match="2 of its 2 lines start with a class name and a tab") as e:
@@ -252,7 +252,7 @@ def test_a_folder_with_a_broken_image_predicts_the_others_and_names_it(tmp_path)
     """One truncated PNG stopped a whole folder's predictions, where a .txt only got a note."""
     from PIL import Image
 
-    from transferkit.predict import image_files
+    from transferkit.prediction import image_files
 
     for i in range(3):
         Image.fromarray(np.full((6, 6), 40 * i, np.uint8)).save(tmp_path / f"{i}.png")
@@ -291,7 +291,7 @@ def test_blank_inputs_are_said_to_say_nothing_in_predict_and_the_api():
 
 
 def test_repeated_ids_and_an_unnamed_extra_column_are_said_in_predict(tmp_path):
-    from transferkit.predict import read_feature_csv
+    from transferkit.prediction import read_feature_csv
 
     (tmp_path / "p.csv").write_text(",id,a,b\n0,p1,1.0,2.0\n1,p1,3.0,4.0\n2,p2,5.0,6.0\n")
     with pytest.warns(UserWarning) as said:

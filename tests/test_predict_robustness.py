@@ -219,7 +219,7 @@ def test_split_errors_say_which_class_and_what_to_change():
 
 def test_text_inputs_are_named_by_their_line_and_split_at_newlines_only(tmp_path):
     from transferkit.data.text import load_text_inputs
-    from transferkit.predict import load_inputs
+    from transferkit.prediction import load_inputs
 
     (tmp_path / "q.txt").write_text("good movie\n\n  \nbad \x0c movie\r\nfine\u2028still line 5\n", encoding="utf-8")
     texts, names = load_text_inputs(tmp_path / "q.txt")
@@ -545,7 +545,7 @@ def test_predict_says_how_it_flattens_arrays_given_to_a_vector_model(tmp_path):
     import warnings
 
     from transferkit import api
-    from transferkit.predict import predict
+    from transferkit.prediction import predict
 
     rng = np.random.default_rng(0)
     for name in ("s", "t"):
@@ -569,7 +569,7 @@ def test_predict_says_how_it_flattens_arrays_given_to_a_vector_model(tmp_path):
 def test_a_missing_input_is_said_before_the_model_is_loaded(tmp_path, monkeypatch):
     """A new user's missing file failed after 6.5 s of loading a text encoder."""
     from transferkit.models import TransferModel
-    from transferkit.predict import predict
+    from transferkit.prediction import predict
 
     monkeypatch.setattr(TransferModel, "load", lambda *a, **k: pytest.fail("loaded the model first"))
     with pytest.raises(TransferkitError, match=r"input '.*nope\.csv' does not exist\."):

@@ -25,7 +25,7 @@ _PUBLIC = {
     "TransferClassifier": "transferkit.estimator", "run_fewshot": "transferkit.fewshot.experiment",
     "get_method": "transferkit.methods", "list_methods": "transferkit.methods", "register_method": "transferkit.methods",
     "TransferModel": "transferkit.models", "list_architectures": "transferkit.models", "split_module": "transferkit.models",
-    "predict": "transferkit.predict", "SourceModel": "transferkit.source", "pretrain": "transferkit.source",
+    "predict": "transferkit.prediction", "SourceModel": "transferkit.source", "pretrain": "transferkit.source",
     "pretrained_source": "transferkit.source_pretrained",
 }  # fmt: skip
 
@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from transferkit.fewshot.experiment import run_fewshot
     from transferkit.methods import get_method, list_methods, register_method
     from transferkit.models import TransferModel, list_architectures, split_module
-    from transferkit.predict import predict
+    from transferkit.prediction import predict
     from transferkit.source import SourceModel, pretrain
     from transferkit.source_pretrained import pretrained_source
 

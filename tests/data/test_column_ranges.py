@@ -7,7 +7,7 @@ import numpy as np
 from transferkit.data.column_ranges import column_note, column_ranges, off_columns
 from transferkit.data.domain import Domain
 from transferkit.data.preprocess import Recipe, make_recipe, outside_range_note
-from transferkit.predict import scale_warning
+from transferkit.prediction import scale_warning
 
 
 def _wine_like(n: int, seed: int) -> np.ndarray:

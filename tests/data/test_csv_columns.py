@@ -15,7 +15,7 @@ from transferkit.data import load_domain
 from transferkit.data.files import order_columns
 from transferkit.errors import TransferkitError
 from transferkit.evaluate.prepare import match_source, prepare
-from transferkit.predict import predict
+from transferkit.prediction import predict
 
 
 def _clusters(seed: int, features: int, sizes: tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -195,7 +195,7 @@ def test_an_unnamed_index_column_is_refused_and_a_named_one_warned_of(tmp_path):
 
 
 def test_predict_names_a_missing_model_column_before_an_unread_text_column(tmp_path):
-    from transferkit.predict import read_feature_csv
+    from transferkit.prediction import read_feature_csv
 
     (tmp_path / "b.csv").write_text("id,b\nr1,1.0\nr2,2.0\n")
     with pytest.raises(TransferkitError, match=r"missing \['a'\], extra \['id'\]"):  # was: "column 'id' is not numeric"
@@ -376,7 +376,7 @@ def test_columns_named_in_another_case_are_pointed_out():
 
 
 def test_predict_leaves_out_repeated_columns_it_does_not_read(tmp_path):
-    from transferkit.predict import read_feature_csv
+    from transferkit.prediction import read_feature_csv
 
     (tmp_path / "p.csv").write_text("id,a,b,note,note\nr1,1,2,x,y\nr2,3,4,x,y\n")
     with pytest.warns(UserWarning, match=r"left out: 'note', 'note'"):

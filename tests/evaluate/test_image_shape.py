@@ -111,7 +111,7 @@ def test_rank_reads_a_pixel_csv_target_with_image_shape(tmp_path, image_npz, cap
 def test_predict_reads_a_runs_channels_last_rows_as_the_run_did(tmp_path):
     import yaml
 
-    from transferkit.predict import _rows_as_images
+    from transferkit.prediction import _rows_as_images
 
     (tmp_path / "config.yaml").write_text(yaml.safe_dump({"target": {"image_shape": [6, 5, 3]}}))
     images = np.random.default_rng(1).random((2, 3, 6, 5)).astype(np.float32)

@@ -20,7 +20,7 @@ def execute(args) -> int:
     import csv
     import sys
 
-    from transferkit.predict import model_path, predict
+    from transferkit.prediction import model_path, predict
 
     def warn(message: str) -> None:  # stderr: stdout may be the predictions CSV
         print(f"transferkit: warning: {message}", file=sys.stderr)

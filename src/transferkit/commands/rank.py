@@ -72,7 +72,7 @@ def execute(args) -> int:
     from transferkit.atomic import write_json
     from transferkit.data.builtin import parse_class_spec
     from transferkit.errors import TransferkitError
-    from transferkit.predict import check_out_file
+    from transferkit.prediction import check_out_file
     from transferkit.ranking.rank import rank
     from transferkit.report.summary import package_versions
 

@@ -34,7 +34,7 @@ from transferkit.errors import TransferkitError, TransferkitWarning, collected_w
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file, model_stem, read_model_json
 from transferkit.paths import cache_dir
-from transferkit.predict import deployed
+from transferkit.prediction import deployed
 from transferkit.ranking._registry import get_score
 from transferkit.ranking.candidates import (
     REFERENCE,
