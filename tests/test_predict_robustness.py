@@ -120,6 +120,15 @@ def test_a_damaged_summary_is_one_line(tmp_path, capsys):
     assert "summary.json is damaged" in _bad(capsys, ["predict", str(tmp_path), str(tmp_path)])
 
 
+def test_a_fewshot_folder_is_refused_with_the_way_to_a_model(tmp_path, capsys):
+    (tmp_path / "summary.json").write_text('{"kind": "fewshot"}')
+    err = _bad(capsys, ["predict", str(tmp_path), str(tmp_path)])
+    assert "is a few-shot evaluation folder: it holds no trained models" in err
+    assert "with TransferClassifier, docs/fewshot.md, 'Deploying'" in err
+    (tmp_path / "summary.json").write_text('{"kind": "other"}')
+    assert "TransferClassifier" not in _bad(capsys, ["predict", str(tmp_path), str(tmp_path)])
+
+
 def test_a_damaged_model_json_is_one_line_in_predict_and_rank(run16, tmp_path, capsys):
     import shutil
 

@@ -57,7 +57,9 @@ def deployed(summary: dict, run: Path) -> dict:
         kind = "a few-shot evaluation" if summary.get("kind") == "fewshot" else "not a run"
         raise TransferkitError(
             f"{run} is {kind} folder: it holds no trained models.",
-            "give a folder written by `transferkit run` (few-shot runs score methods per episode and keep no model).",
+            "give a folder written by `transferkit run`" + (" (few-shot runs score methods per episode and keep no "
+            "model: fit the method you chose on your labelled examples with TransferClassifier, docs/fewshot.md, "
+            "'Deploying')." if summary.get("kind") == "fewshot" else "."),
         )
     return summary["deploy"]
 

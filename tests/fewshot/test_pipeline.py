@@ -245,7 +245,8 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     path.write_text(yaml.safe_dump({**cfg, "seeds": 1}))
     assert main(["fewshot", str(path), "--out", str(tmp_path / "cli"), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "| prototypes |" in out and "| transductive † |" in out and "† transductive: predicts each episode's" in out
+    assert "| prototypes |" in out and "| transductive † |" in out
+    assert "† transductive (`transductive`): predicts each episode's" in out  # names which rows (soft_kmeans too)
     report = (tmp_path / "cli" / "report.md").read_text()  # one seed, no method trained per episode: not said to be
     assert "40 episodes for methods on cached features; features" in report and "train a network" not in report
     assert "(one source seed ran)" in report and "seed means below" not in report
@@ -259,6 +260,12 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     flagged = json.loads(json.dumps(summary))
     flagged["results"][0]["negative_transfer"] = True  # prototypes, on cached features, below scratch
     assert "**The source's features lose to scratch here" in render_report(flagged, {})
+    assert "`fewshot.blocks` reads earlier features" in render_report(flagged, {})
+    flagged["protocol"]["feature_blocks"] = 2  # the user read earlier blocks already: not advised to, again
+    text = render_report(flagged, {})
+    assert "The features of its first 2 shared block(s) (`fewshot.blocks: 2`) do not tell" in text
+    assert "reads earlier features" not in text
+    flagged["protocol"]["feature_blocks"] = "all"
     two = json.loads(json.dumps(flagged))  # a second K where nothing is flagged: the verdict says at which K
     two["results"] += [{**r, "shots": 5, "negative_transfer": False} for r in summary["results"]]
     assert "lose to scratch here at K = 1 (the methods on frozen features: not at the other K).**" in render_report(two, {})

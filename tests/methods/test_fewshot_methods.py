@@ -172,3 +172,23 @@ def test_prototypes_probabilities_are_as_sure_as_they_are_right(vector_source):
                 found.append(abs(probs.max(1).values.mean().item() - (probs.argmax(1) == yt[rest]).float().mean().item()))
                 assert ("prototype_scale" in model.config) == (scale is None)  # a fixed scale is not said matched
     assert np.mean(gaps[None]) < 0.6 * np.mean(gaps[10.0]), gaps
+
+
+def test_the_deployment_docs_fewshot_gives_fits_saves_and_reloads(tmp_path):
+    """docs/fewshot.md, 'Deploying': prototypes fitted on K examples of novel classes with a
+    pretrained source, saved and loaded, predicts those classes."""
+    import transferkit as tk
+
+    rng = np.random.default_rng(0)
+    xs, ys = blobs(60, 3 * rng.standard_normal((4, 10)), 0.6, seed=1)
+    novel = 3 * rng.standard_normal((3, 10))
+    xn, yn = blobs(25, novel, 0.6, seed=3)
+    names = np.array(["owl", "fox", "elk"])[yn.numpy()]
+    src = tk.pretrain(xs.numpy(), ys.numpy(), augment="affine", random_state=0, epochs=3)
+    support = np.concatenate([np.flatnonzero(yn.numpy() == c)[:5] for c in range(3)])
+    rest = np.setdiff1d(np.arange(len(yn)), support)
+    clf = tk.TransferClassifier("prototypes", source=src).fit(xn.numpy()[support], names[support])
+    assert (clf.predict(xn.numpy()[rest]) == names[rest]).mean() > 0.9
+    clf.save(tmp_path / "novel_classes")
+    loaded = tk.TransferClassifier.load(tmp_path / "novel_classes")
+    np.testing.assert_allclose(loaded.predict_proba(xn.numpy()[rest]), clf.predict_proba(xn.numpy()[rest]), atol=1e-6)

@@ -188,7 +188,8 @@ def markdown_table(summary: dict) -> str:
         ]  # fmt: skip
         lines.append(f"| {method}{' †' if method in transductive else ''} | " + " | ".join(cells) + " |")
     if transductive:
-        lines += ["", "† transductive: predicts each episode's queries together, using them as unlabelled examples "
+        lines += ["", "† transductive (" + ", ".join(f"`{m}`" for m in sorted(transductive)) + "): predicts each "
+                      "episode's queries together, using them as unlabelled examples "
                       "(balanced: the same number per class), a different setting from classifying one query at a time."]  # fmt: skip
     return "\n".join(lines)
 
@@ -275,10 +276,14 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         every = sorted({r["shots"] for r in summary["results"]})
         where = ("" if losing == every else f" at K = {', '.join(map(str, losing))} (the methods on frozen features: "
                  "not at the other K)")  # fmt: skip
-        lines += [f"**The source's features lose to scratch here{where}.** Its last shared blocks may discard what tells "
-                  "these classes apart: `fewshot.blocks` reads earlier features, and a broader source (e.g. a "
-                  "pretrained model) may know more of them (docs/fewshot.md). Judge such a change on other "
-                  "episodes or classes than these, or this comparison stops being a fair test.", ""]  # fmt: skip
+        blocks = (summary.get("protocol") or {}).get("feature_blocks", "all")
+        why = ("Its last shared blocks may discard what tells these classes apart: `fewshot.blocks` reads earlier "
+               "features, and a broader source" if blocks == "all" else
+               f"The features of its first {blocks} shared block(s) (`fewshot.blocks: {blocks}`) do not tell these "
+               "classes apart well enough: other blocks, or a broader source")  # fmt: skip
+        lines += [f"**The source's features lose to scratch here{where}.** {why} (e.g. a pretrained model) may know "
+                  "more of them (docs/fewshot.md). Judge such a change on other episodes or classes than these, or "
+                  "this comparison stops being a fair test.", ""]  # fmt: skip
     trained = sorted({f"`{r['method']}` at K = {r['shots']}" for r in summary["results"]
                       if not r["on_features"] and r.get("negative_transfer")})  # fmt: skip
     if trained:  # methods that train per episode: said apart, so the sentence above does not read as all-clear
