@@ -880,6 +880,12 @@ def test_models_far_surer_than_right_are_said_to_be_overconfident():
                     "their accuracy: `finetune` at k = 5 (93 % against 68.0 %). Read their probabilities as a "
                     "ranking of the classes, not as chances of being right.")
     assert overconfidence_lines({"results": rows[1:]}) == []
+    shy = [{"method": "scratch", "shots": 5, "accuracy_mean": 0.89, "mean_confidence": 0.74},  # a trial's API fit
+           {"method": "head", "shots": 5, "accuracy_mean": 0.80, "mean_confidence": 0.70}]  # 0.10 apart: not said
+    (line, _) = overconfidence_lines({"results": shy})
+    assert line == ("**Underconfident:** on the test split these models' top probability averages far less than "
+                    "their accuracy: `scratch` at k = 5 (74 % against 89.0 %). A threshold on their probabilities "
+                    "would discard many right answers.")
 
 
 def test_the_summary_keeps_each_rows_mean_confidence(tmp_path, image_npz, capsys):

@@ -232,18 +232,28 @@ OVERCONFIDENT = 0.15  # mean top probability this far above the accuracy: the pr
 
 def overconfidence_lines(summary: dict) -> list[str]:
     """Rows whose models are far surer than they are right on the test split (mean top
-    probability − accuracy >= 0.15): `predict`'s probabilities are then rankings, not chances.
+    probability − accuracy >= 0.15): `predict`'s probabilities are then rankings, not chances;
+    and rows far less sure than right (accuracy − mean top probability >= 0.15).
     A text trial's fine-tuned encoder put over 0.95 on 43 % of its wrong predictions, unsaid.
     Measured on the test split, as the accuracy is, and never used to choose anything."""
-    rows = [r for r in summary.get("results") or [] if r.get("mean_confidence") is not None
-            and r["mean_confidence"] - r["accuracy_mean"] >= OVERCONFIDENT]  # fmt: skip
-    if not rows:
-        return []
-    named = "; ".join(f"`{r['method']}` at k = {r['shots']} ({100 * r['mean_confidence']:.0f} % against "
-                      f"{100 * r['accuracy_mean']:.1f} %)" for r in rows)  # fmt: skip
-    return [f"**Overconfident:** on the test split these models' top probability averages far more than their "
-            f"accuracy: {named}. Read their probabilities as a ranking of the classes, not as chances of being "
-            "right.", ""]  # fmt: skip
+    rated = [r for r in summary.get("results") or [] if r.get("mean_confidence") is not None]
+    over = [r for r in rated if r["mean_confidence"] - r["accuracy_mean"] >= OVERCONFIDENT]
+    under = [r for r in rated if r["accuracy_mean"] - r["mean_confidence"] >= OVERCONFIDENT]
+
+    def named(rows: list[dict]) -> str:
+        return "; ".join(f"`{r['method']}` at k = {r['shots']} ({100 * r['mean_confidence']:.0f} % against "
+                         f"{100 * r['accuracy_mean']:.1f} %)" for r in rows)  # fmt: skip
+
+    lines = []
+    if over:
+        lines += [f"**Overconfident:** on the test split these models' top probability averages far more than their "
+                  f"accuracy: {named(over)}. Read their probabilities as a ranking of the classes, not as chances of "
+                  "being right.", ""]  # fmt: skip
+    if under:  # a threshold on the probability (keep predictions above 0.8) would drop many right answers
+        lines += [f"**Underconfident:** on the test split these models' top probability averages far less than their "
+                  f"accuracy: {named(under)}. A threshold on their probabilities would discard many right answers.",
+                  ""]  # fmt: skip
+    return lines
 
 
 def trivial_baseline_lines(summary: dict) -> list[str]:
