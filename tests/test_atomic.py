@@ -66,13 +66,20 @@ def test_out_paths_checked_before_the_work(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     first, second = reserve_default_out("exp"), reserve_default_out("exp")
     assert first != second and first.is_dir() and second.is_dir()
-    dead = tmp_path / ".out.partial-999999999"  # no such process
-    dead.mkdir()
-    alive = tmp_path / f".out.partial-{os.getppid()}"  # a live process's: still being written
-    alive.mkdir()
-    with atomic_folder(tmp_path / "out") as tmp:
+    import time
+
+    hour_ago = time.time() - 3700
+    dead = tmp_path / ".out[1].partial-999999999"  # no such process, untouched for an hour
+    recent = tmp_path / ".out[1].partial-999999998"  # no such process here, but written to a minute ago: a
+    alive = tmp_path / f".out[1].partial-{os.getppid()}"  # process in another container; and a live one's
+    other = tmp_path / ".out1.partial-999999997"  # another --out's (the brackets are no glob pattern)
+    for folder in (dead, recent, alive, other):
+        folder.mkdir()
+    for folder in (dead, alive, other):
+        os.utime(folder, (hour_ago, hour_ago))
+    with atomic_folder(tmp_path / "out[1]") as tmp:
         tmp.mkdir()
-    assert not dead.exists() and alive.exists()
+    assert not dead.exists() and recent.exists() and alive.exists() and other.exists()
 
 
 def test_a_folder_filled_meanwhile_keeps_both_runs(tmp_path):
@@ -82,7 +89,7 @@ def test_a_folder_filled_meanwhile_keeps_both_runs(tmp_path):
     from transferkit.atomic import atomic_folder
     from transferkit.errors import TransferkitError
 
-    with pytest.raises(TransferkitError, match=r"written by another process.*results are in .*run-2"):
+    with pytest.raises(TransferkitError, match=r"is not empty \(another run wrote it while this one ran\?\).*results are in .*run-2"):
         with atomic_folder(tmp_path / "run") as tmp:
             tmp.mkdir()
             (tmp / "summary.json").write_text('{"mine": 1}')
@@ -133,3 +140,23 @@ def test_written_files_get_the_umask_permissions_not_mkstemps_0600(tmp_path):
         assert stat.S_IMODE(write_text(tmp_path / "private.md", "x").stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+def test_a_failed_run_releases_its_default_folder_at_once(tmp_path, monkeypatch):
+    """A notebook's failed tk.run() left an empty runs/<name>-<time> until the kernel exited."""
+    import pytest
+
+    import transferkit as tk
+    from transferkit.api import run
+
+    monkeypatch.chdir(tmp_path)
+    import transferkit.api as api
+
+    def broken(cfg, reporter):
+        raise RuntimeError("a method failed")
+
+    monkeypatch.setattr(api, "run_protocol", broken)
+    with pytest.raises(RuntimeError):
+        run({"source": {"data": "mnist5k"}, "target": {"data": "optdigits", "shots": [1]}, "methods": ["head"]})
+    assert list((tmp_path / "runs").iterdir()) == []
+    assert tk.run is run

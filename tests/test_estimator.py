@@ -3,6 +3,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from torch import nn
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -1150,6 +1151,8 @@ def test_grid_search_sets_one_method_parameter_and_adabn_says_it_reads_no_labels
     assert grid.best_params_["method_params__steps"] in (3, 6)
     assert grid.best_estimator_.method_params["lr"] == 0.01  # the others kept
     assert clf.method_params == {"steps": 5, "lr": 0.01}  # the original untouched
+    both = TransferClassifier("finetune").set_params(method_params={"lr": 0.5}, method_params__steps=50)
+    assert both.method_params == {"lr": 0.5, "steps": 50}  # the dict first, then its entry (the entry was lost)
     with pytest.raises(TransferkitError, match="method_params__steps cannot set one of its entries"):
         TransferClassifier("head", method_params=[("steps", 5)]).set_params(method_params__steps=3)
     with pytest.warns(TransferkitWarning, match=r"method 'adabn' reads no target labels: y only names classes_"):
@@ -1157,3 +1160,41 @@ def test_grid_search_sets_one_method_parameter_and_adabn_says_it_reads_no_labels
     with warnings.catch_warnings():
         warnings.simplefilter("error", TransferkitWarning)
         TransferClassifier("adabn", source=src).fit(None, None, X_unlabelled=xt[:30])
+
+
+def test_your_own_network_split_into_layers_is_a_source_and_scratch_redraws_its_weights(data):
+    """split_module's model was refused as a source ("not a transferkit SourceModel", pointing to
+    pretrain, which trains the built-in cnn), and scratch failed on the architecture 'user'."""
+    import transferkit as tk
+    from transferkit.errors import TransferkitWarning
+
+    xs, ys, xt, yt = data
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(2),
+                        nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3))  # fmt: skip
+    shape = tuple(np.asarray(xt).shape[1:]) if np.asarray(xt).ndim == 4 else (1, *np.asarray(xt).shape[1:])
+    mine = tk.split_module(net, 7, shape, ["a", "b", "c"])
+    before = {k: v.clone() for k, v in mine.state_dict().items()}
+    for method, params in (("head", {"steps": 5}), ("finetune", {"steps": 3, "probe_steps": 3}), ("prototypes", None),
+                           ("scratch", {"steps": 3})):  # fmt: skip
+        clf = TransferClassifier(method, source=mine, method_params=params).fit(xt[:30], yt[:30])
+        assert clf.predict_proba(xt[30:]).shape == (len(xt) - 30, 3), method
+    from transferkit.source import reinitialised
+
+    fresh = reinitialised(mine, ["x", "y"]).shared.state_dict()
+    assert not torch.equal(fresh["blocks.0.weight"], before["shared.blocks.0.weight"])  # drawn afresh
+    assert not torch.equal(fresh["blocks.5.weight"], before["shared.blocks.5.weight"])
+    assert all(torch.equal(v, mine.state_dict()[k]) for k, v in before.items())  # the source itself untouched
+
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gain = nn.Parameter(torch.ones(1))  # no layer can draw it again
+
+        def forward(self, x):
+            return x * self.gain
+
+    odd = tk.split_module(nn.Sequential(nn.Flatten(), Scaled(), nn.Linear(int(np.prod(shape)), 4), nn.Linear(4, 3)), 3,
+                          shape, ["a", "b", "c"])  # fmt: skip
+    with pytest.warns(TransferkitWarning, match=r"scratch: 1 parameter\(s\) of your network are in no layer"):
+        TransferClassifier("scratch", source=odd, method_params={"steps": 2}).fit(xt[:30], yt[:30])

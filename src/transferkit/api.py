@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from transferkit.atomic import check_out_dir, reserve_default_out
+from transferkit.atomic import check_out_dir, release_default_out, reserve_default_out
 from transferkit.config import ExperimentConfig, load_config, validate
 from transferkit.evaluate.protocol import run_protocol
 from transferkit.report.progress import progress_for
@@ -39,14 +39,20 @@ def run(
         cfg = load_config(None, overrides, experiment)
     else:
         cfg = load_config(experiment, overrides)
+    reserved = out is None
     out = Path(out) if out is not None else default_out(cfg)
-    check_out_dir(out)  # fail before training, not after
-    reporter = progress_for(cfg, progress)
     try:
-        result = run_protocol(cfg, reporter)
-    finally:
-        getattr(reporter, "close", lambda: None)()
-    summary = write_run_folder(result, out)
+        check_out_dir(out)  # fail before training, not after
+        reporter = progress_for(cfg, progress)
+        try:
+            result = run_protocol(cfg, reporter)
+        finally:
+            getattr(reporter, "close", lambda: None)()
+        summary = write_run_folder(result, out)
+    except BaseException:
+        if reserved:  # the empty folder reserved for it goes now, not when a notebook's kernel exits
+            release_default_out(out)
+        raise
     summary["run_dir"] = str(out)
     return summary
 

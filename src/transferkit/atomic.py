@@ -62,12 +62,13 @@ def reserve_default_out(name: str, parent: Path = Path("runs")) -> Path:
             out.mkdir()
         except FileExistsError:
             continue
-        atexit.register(_remove_if_empty, out)
+        atexit.register(release_default_out, out)
         return out
     raise FileExistsError(f"{parent / stem}: 9,999 runs of that name this second")
 
 
-def _remove_if_empty(folder: Path) -> None:
+def release_default_out(folder: Path) -> None:
+    """Removes a folder :func:`reserve_default_out` made, if nothing was written in it."""
     try:
         folder.rmdir()  # only when empty; a finished run's folder stays
     except OSError:
@@ -94,7 +95,7 @@ def check_out_dir(out: Path) -> None:
         raise TransferkitError(f"--out {out} is a file, not a folder.", "give a folder path that does not exist yet.")
     if out.exists() and any(out.iterdir()):
         raise TransferkitError(f"output folder {out} already exists and is not empty.", "choose another --out or delete it.")
-    check_writable(out)
+    check_writable(out, file=True)  # where the run is written first: a hidden folder beside it (atomic_folder)
 
 
 def check_writable(out: str | Path, file: bool = False) -> None:
@@ -143,7 +144,7 @@ def atomic_folder(out: str | Path) -> Iterator[Path]:
             kept = next(p for i in range(2, 10_000) if not (p := out.with_name(f"{out.name}-{i}")).exists())
             os.replace(tmp, kept)
             raise TransferkitError(
-                f"output folder {out} was written by another process while this one ran; "
+                f"output folder {out} is not empty (another run wrote it while this one ran?); "
                 f"this run's complete results are in {kept}.",
                 "give each concurrent run its own --out.",
             ) from None
@@ -153,12 +154,18 @@ def atomic_folder(out: str | Path) -> Iterator[Path]:
 
 def remove_dead_partials(out: Path) -> None:
     """Removes ``.<name>.partial-<pid>`` folders beside ``out`` whose process is gone (killed
-    outright, e.g. by the out-of-memory killer, while writing): they hold no complete run."""
-    for p in out.parent.glob(f".{out.name}.partial-*"):
+    outright, e.g. by the out-of-memory killer, while writing) and that no one has written to
+    for an hour: they hold no complete run."""
+    import glob
+    import time
+
+    for p in out.parent.glob(f"{glob.escape('.' + out.name)}.partial-*"):
         pid = p.name.rsplit("-", 1)[-1]
         if not pid.isdigit() or int(pid) == os.getpid():
             continue
-        try:
+        try:  # an hour untouched too: a process in another container or on another host is not seen here
+            if time.time() - p.stat().st_mtime < 3600:
+                continue
             os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
         except ProcessLookupError:
             shutil.rmtree(p, ignore_errors=True)

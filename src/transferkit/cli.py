@@ -96,8 +96,8 @@ def _main(argv: list[str] | None) -> int:
         full = _disk_full(e)
         if full is None:
             raise
-        print(f"transferkit: error: no space left on the device ({full}); what was being written was removed. "
-              "Fix: free some space, or write elsewhere (--out; $TRANSFERKIT_CACHE for the caches).", file=sys.stderr)
+        print(f"transferkit: error: no space left on the device ({full}). Fix: free some space, or write elsewhere "
+              "(--out; $TRANSFERKIT_CACHE for the caches).", file=sys.stderr)
         return 2
     finally:
         warnings.showwarning = shown

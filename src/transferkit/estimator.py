@@ -62,7 +62,15 @@ from transferkit.methods.base import class_difference
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
 from transferkit.prediction import scale_warning, unit_floats_beside, unit_floats_note
-from transferkit.source import SourceModel, check_epochs, check_shared, pretrain, refuse_texts
+from transferkit.source import (
+    SourceModel,
+    check_epochs,
+    check_shared,
+    model_source,
+    pretrain,
+    refuse_texts,
+    reinitialised,
+)
 from transferkit.train.source import input_stats
 from transferkit.train.supervised import predict_proba
 
@@ -134,14 +142,15 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         """As scikit-learn's, and ``method_params__<name>=value`` sets one of the method's
         parameters (``GridSearchCV(clf, {"method_params__steps": [50, 200]})``), keeping the others."""
         nested = {k.removeprefix("method_params__"): v for k, v in params.items() if k.startswith("method_params__")}
-        if nested:
+        super().set_params(**{k: v for k, v in params.items() if not k.startswith("method_params__")})  # first:
+        if nested:  # method_params given in the same call is the base its entries are set on
             given = self.method_params or {}
             if not isinstance(given, Mapping):
                 raise TransferkitError(f"method_params is a {type(given).__name__}, not a mapping, so "
                                        f"method_params__{next(iter(nested))} cannot set one of its entries.",
                                        "pass method_params as a dict.")  # fmt: skip
             self.method_params = {**given, **nested}  # a new dict: a clone's is never changed through another
-        return super().set_params(**{k: v for k, v in params.items() if not k.startswith("method_params__")})
+        return self
 
     def _seed(self) -> int:
         return seed_from(self.random_state)
@@ -176,9 +185,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                        "source=...; fit would have to ignore one.", "use either source=... or "
                                        ".pretrain(), not both (a new instance, or set_params(source=None)).")  # fmt: skip
             return self.source_
+        if isinstance(self.source, TransferModel):  # your own network, split_module(net, head, shape, classes)
+            return model_source(self.source)
         if self.source is not None and not isinstance(self.source, SourceModel):
             raise TransferkitError(f"source={type(self.source).__name__} is not a transferkit SourceModel.",
-                                   "pass source=transferkit.pretrain(X_source, y_source).")  # fmt: skip
+                                   "pass source=transferkit.pretrain(X_source, y_source), or your own network as "
+                                   "source=transferkit.split_module(net, head, input_shape, classes).")  # fmt: skip
         if self.source is not None and self.source.pretrained is not None:  # shared: what scratch trains
             check_shared(self.shared)
         elif self.source is not None and self.shared not in ("auto", self.source.shared):
@@ -361,7 +373,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         parts = {k: v.to(device) for k, v in (source.parts if source is not None else {}).items()}
         task = TransferTask(
             TargetData(x.to(device), yt.to(device), xu.to(device), tgt.num_classes), tgt.classes, seed,
-            lambda: TransferModel.build(shared, tuple(shape), tgt.classes, mean, std).to(device),
+            (lambda: reinitialised(source_model, tgt.classes)) if shared == "user" else
+            (lambda: TransferModel.build(shared, tuple(shape), tgt.classes, mean, std).to(device)),
             source_model, source_classes=src.classes if src is not None else None, **parts,
         )  # fmt: skip
         self.model_ = seeded_fit(method, task)

@@ -189,3 +189,32 @@ def refuse_texts(X, what: str = "X_source", reader: str = "pretrain trains a net
 
 
 __all__ = ["SourceModel", "pretrain"]
+
+
+def model_source(model: TransferModel) -> SourceModel:
+    """Your own network, split into shared and specific layers (:func:`~transferkit.split_module`),
+    as the source of a :class:`~transferkit.TransferClassifier`: its shared layers as they are,
+    with no source data (methods that train on source examples are refused), and ``scratch``
+    the same architecture from fresh weights (:func:`reinitialised`)."""
+    import math
+
+    return SourceModel(model.eval(), None, None, {}, None, None, 0, model.config.get("architecture", "user"), math.nan)
+
+
+def reinitialised(model: TransferModel, classes: list[str]) -> TransferModel:
+    """A copy of ``model`` whose layers draw their weights afresh (each layer's own
+    ``reset_parameters``, as at construction), with specific layers for ``classes``: the
+    ``scratch`` baseline of a network given as it is. Parameters outside such layers (a bare
+    ``nn.Parameter`` of a custom module) cannot be drawn again: they keep their values, said."""
+    fresh = model.copy()
+    reset: set[int] = set()
+    for m in fresh.shared.modules():
+        if callable(getattr(m, "reset_parameters", None)):
+            m.reset_parameters()
+            reset |= {id(p) for p in m.parameters(recurse=False)}
+    kept = sum(p.numel() for p in fresh.shared.parameters() if id(p) not in reset)
+    if kept:
+        warnings.warn(f"scratch: {kept} parameter(s) of your network are in no layer that can draw its weights again "
+                      "(reset_parameters); they keep their trained values, so this 'scratch' is not quite one.",
+                      TransferkitWarning, stacklevel=3)  # fmt: skip
+    return fresh.reset_specific(classes).train()

@@ -401,6 +401,14 @@ def test_adapted_models_store_what_changed_on_their_seeds_source_once(tmp_path, 
             assert stored < full / 3 and r.footprint["checkpoint_bytes"] == stored, r.method
         torch.testing.assert_close(predict_proba(TransferModel.load(stem), probe), predict_proba(r.model, probe),
                                    rtol=0, atol=0)  # fmt: skip
+    exported = tmp_path / "exported" / "head"  # a run model loaded and saved elsewhere: whole, it loads there
+    TransferModel.load(models / "head_k5_seed0").save(exported)
+    torch.testing.assert_close(predict_proba(TransferModel.load(exported), probe),
+                               predict_proba(TransferModel.load(models / "head_k5_seed0"), probe), rtol=0, atol=0)  # fmt: skip
+    from transferkit.estimator import TransferClassifier
+
+    TransferClassifier.load(models / "head_k5_seed0").save(tmp_path / "exported" / "clf")
+    TransferClassifier.load(tmp_path / "exported" / "clf")
     head = models / "head_k5_seed0"
     base = models / "base" / "source_seed0.safetensors"
     weights = load_file(str(base))

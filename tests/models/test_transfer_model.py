@@ -96,6 +96,32 @@ def test_split_any_module_into_shared_and_specific():
         split_module(Net(), "head", (6,), ["a"])
 
 
+def test_a_split_whose_features_are_not_the_heads_input_is_refused():
+    """pytorch/examples' MNIST net returns log_softmax(fc(x)): with fc replaced, the 'features'
+    were log-probabilities, silently; a cut inside the conv layers failed later in torch."""
+    import torch.nn.functional as F
+
+    class LogSoftmaxNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Linear(6, 4)
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return F.log_softmax(self.fc(self.body(x)), dim=1)
+
+    with pytest.raises(TransferkitError, match=r"LogSoftmaxNet.forward does more than give 'fc' its features") as e:
+        split_module(LogSoftmaxNet(), "fc", (6,), ["a", "b"])
+    assert "return self.fc(features)" in e.value.fix
+    conv = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 3))
+    with pytest.raises(TransferkitError, match=r"give \(4, 8, 8\) per input, a feature map, not a vector"):
+        split_module(conv, 2, (1, 8, 8), ["a", "b"])
+    assert split_module(conv, 3, (1, 8, 8), ["a", "b"]).shared.out_dim == 256  # after the flatten: fine
+    dense = nn.Sequential(*conv[:3], nn.Linear(4 * 8 * 8, 16), nn.ReLU(), nn.Linear(16, 3))
+    with pytest.raises(TransferkitError, match=r"Sequential cannot take inputs of shape \(1, 5, 5\) \(mat1 and mat2"):
+        split_module(dense, 5, (1, 5, 5), ["a", "b"])  # its dense layer reads 8x8 maps
+
+
 def test_a_split_module_saves_and_says_how_to_load_it(tmp_path):
     from safetensors.torch import load_file
 

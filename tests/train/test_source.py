@@ -139,3 +139,42 @@ def test_a_cache_that_cannot_be_written_is_said_once_and_the_work_goes_on(tmp_pa
         warnings.simplefilter("error", TransferkitWarning)  # said once per process, not at every write
         again = train()
     assert not first.cached and not again.cached
+
+
+def test_a_users_architecture_changed_under_its_name_is_not_served_from_the_cache(tmp_path, monkeypatch):
+    """A trial's `mycnn` (register_architecture) changed from ReLU to Tanh: the ReLU weights came from the cache."""
+    import importlib
+    import sys
+
+    from transferkit.models.shared import ARCHITECTURES
+    from transferkit.train import source
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    x, y = torch.rand(40, 3), torch.arange(40) % 2
+    settings = {"epochs": 1, "batch_size": 8, "lr": 1e-3, "weight_decay": 0.0, "augment": False}
+    code = '''
+from torch import nn
+from transferkit.models.shared import SharedLayers, register_architecture
+
+@register_architecture("mine_t", "a test's own", "vector")
+class Mine(SharedLayers):
+    def __init__(self, input_shape, **kw):
+        super().__init__([nn.Sequential(nn.Linear(input_shape[0], 8), nn.{act}())], 8)
+'''
+    keys = []
+    try:
+        for act in ("ReLU", "Tanh", "Tanh"):
+            (tmp_path / "mine_arch.py").write_text(code.replace("{act}", act))
+            sys.modules.pop("mine_arch", None)
+            importlib.invalidate_caches()
+            importlib.import_module("mine_arch")
+            result = source.pretrain_source(x, y, ["a", "b"], architecture="mine_t", arch_kwargs={},
+                                            settings=settings, seed=0, identity={"t": 3})  # fmt: skip
+            keys.append((result.key, result.cached))
+    finally:
+        ARCHITECTURES.pop("mine_t", None)
+        sys.modules.pop("mine_arch", None)
+    assert keys[0][0] != keys[1][0] and not keys[1][1]  # changed code: trained again
+    assert keys[2] == (keys[1][0], True)  # the same code again: from the cache
+    assert source.architecture_code("cnn") is None  # built-in keys unchanged

@@ -269,6 +269,9 @@ class TransferModel(nn.Module):
             load_adapted(model, config, saved)
         else:
             model.load_state_dict(saved)
+        # in memory it is whole now: saved again elsewhere (an export, TransferClassifier.save), it is
+        # saved whole, not as a delta on a run's models/base/ that is not beside the new file
+        model.config.pop("base_model", None)
         return model.eval()
 
 
@@ -295,6 +298,8 @@ def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...
         input_shape: One input's shape (C, H, W) or (D,).
         classes: Target class names.
     """
+    from transferkit.errors import TransferkitError
+
     children = dict(module.named_children())
     if isinstance(module, nn.Sequential) and isinstance(head, int):
         items = list(module.children())
@@ -305,8 +310,6 @@ def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...
         setattr(body, head, nn.Identity())
         blocks = [body]
     else:
-        from transferkit.errors import TransferkitError
-
         raise TransferkitError(
             f"cannot find the head {head!r} in {type(module).__name__} (children: {list(children)}).",
             "name the child module that maps features to logits, or give an index for nn.Sequential.",
@@ -315,8 +318,26 @@ def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...
         was = module.training
         module.eval()
         device = next(module.parameters(), torch.empty(0)).device  # a module already on a GPU stays there
-        probe = SharedLayers(blocks, 0)(torch.zeros(2, *input_shape, device=device))
+        x = torch.randn(2, *input_shape, generator=torch.Generator().manual_seed(0)).to(device)
+        try:
+            probe = SharedLayers(blocks, 0)(x)
+        except RuntimeError as e:  # torch's shape errors: the network does not take inputs of this shape
+            module.train(was)
+            raise TransferkitError(f"{type(module).__name__} cannot take inputs of shape {tuple(input_shape)} "
+                                   f"({str(e).splitlines()[0]}).", "give the input_shape it was built for (bring "
+                                   "the target's inputs to it), or split another network.") from None  # fmt: skip
+        read = _head_input(module, children.get(head) if isinstance(head, str) else None, x)
         module.train(was)
+    if probe.ndim != 2:
+        raise TransferkitError(f"the shared layers of this split give {tuple(probe.shape[1:])} per input, a feature map, "
+                               "not a vector: the specific layers read (batch, features).",
+                               "split after a pooling or flatten layer (e.g. end the shared part with nn.Flatten()).")  # fmt: skip
+    if read is not None and (read.shape != probe.shape or not torch.allclose(read, probe, atol=1e-5, rtol=1e-4)):
+        raise TransferkitError(f"{type(module).__name__}.forward does more than give {head!r} its features (e.g. a "
+                               f"log_softmax after {head!r}): with {head!r} replaced, what it returns is not what "
+                               f"{head!r} reads, and the specific layers would learn from that.",
+                               f"split a module whose forward ends with `return self.{head}(features)`, or an "
+                               "nn.Sequential at the head's index.")  # fmt: skip
     shared = SharedLayers(blocks, probe.shape[1])
     config = {"architecture": "user", "input_shape": list(input_shape), "classes": list(classes), "head_hidden": 0}
     stats = torch.zeros(input_shape[0], device=device), torch.ones(input_shape[0], device=device)
@@ -325,6 +346,20 @@ def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...
     if last and last[-1].out_features != len(classes):
         model.reset_specific(classes)
     return model
+
+
+def _head_input(module: nn.Module, head: nn.Module | None, x: torch.Tensor) -> torch.Tensor | None:
+    """What ``head`` reads when ``module`` runs on ``x``, flattened to (B, -1) (None without a
+    named head, or when the forward never calls it)."""
+    if head is None:
+        return None
+    seen: list = []
+    hook = head.register_forward_hook(lambda _m, inputs, _out: seen.append(inputs[0]))
+    try:
+        module(x)
+    finally:
+        hook.remove()
+    return seen[0].flatten(1) if seen else torch.empty(0)
 
 
 def read_model_json(path: str | Path) -> dict:

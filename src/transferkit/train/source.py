@@ -104,6 +104,27 @@ def cache_key(parts: dict, device=None) -> tuple[str, str]:
     return hashlib.sha256(key_src.encode()).hexdigest()[:20], key_src
 
 
+def architecture_code(name: str) -> str | None:
+    """A digest of the source code of a shared-layer architecture registered outside transferkit
+    (``register_architecture``), or None for the built-in ones (their changes bump
+    ``CACHE_FORMAT``). A user's ``mycnn`` changed from ReLU to Tanh under the same name was
+    served the ReLU weights from the cache. Code that cannot be read (defined in a REPL): its
+    class's name and module only."""
+    import inspect
+
+    from transferkit.models.shared import ARCHITECTURES
+
+    info = ARCHITECTURES.get(name)
+    cls = getattr(info, "build", None)
+    if cls is None or cls.__module__.startswith("transferkit."):
+        return None
+    try:
+        text = inspect.getsource(cls)
+    except (OSError, TypeError):
+        text = f"{cls.__module__}.{cls.__qualname__}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 @reproducible  # rank calls it outside a run
 def pretrain_source(
     x: torch.Tensor,
@@ -126,8 +147,9 @@ def pretrain_source(
         identity: What names the data (fingerprint, recipe), part of the cache key.
     """
     built = auto_architecture(tuple(x.shape[1:])) if architecture == "auto" else architecture  # the one built
-    key, key_src = cache_key({"arch": built, "kw": arch_kwargs, "set": settings, "seed": seed, "id": identity},
-                             x.device)  # fmt: skip
+    code = architecture_code(built)  # a user's own architecture, changed under its name, is another model
+    key, key_src = cache_key({"arch": built, "kw": arch_kwargs, "set": settings, "seed": seed, "id": identity,
+                              **({"code": code} if code else {})}, x.device)  # fmt: skip
     path = cache_dir() / "source_models" / key
     if use_cache and path.with_suffix(".json").exists() and path.with_suffix(".safetensors").exists():
         cached = load_cached(path)
