@@ -3,9 +3,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from torch import nn
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from torch import nn
 
 from tests.conftest import make_images
 from transferkit import TransferClassifier, pretrain

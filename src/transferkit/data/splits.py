@@ -202,10 +202,10 @@ def draw_shots(
             name = classes[c] if classes else str(int(c))
             total = int((y == c).sum())
             raise TransferkitError(
-                f"target class {name!r} has {len(idx)} example{'s' if len(idx) != 1 else ''} in the training pool, fewer than shots={k}"
-                + (f" ({total} in all: the test split holds out some of every class)." if total <= k else "."),
-                f"lower `shots` below {total}, or add examples of that class (few-shot from K examples a class: "
-                "`transferkit fewshot`, docs/fewshot.md)." if total <= k else
+                f"target class {name!r} has {len(idx)} example{'s' if len(idx) != 1 else ''} in the training pool, fewer than shots={k}.",
+                f"lower `shots` below {total} (the class has {total} in all, and the test split holds out some of "
+                "every class), or add examples of that class (few-shot from K examples a class: `transferkit "
+                "fewshot`, docs/fewshot.md)." if total <= k else
                 "lower `shots`, lower `test_fraction`, or add examples of that class.",
             )
         labelled.append(rng.choice(idx, size=k, replace=False))
