@@ -1179,7 +1179,16 @@ def test_your_own_network_split_into_layers_is_a_source_and_scratch_redraws_its_
                            ("scratch", {"steps": 3})):  # fmt: skip
         clf = TransferClassifier(method, source=mine, method_params=params).fit(xt[:30], yt[:30])
         assert clf.predict_proba(xt[30:]).shape == (len(xt) - 30, 3), method
+    from sklearn.base import clone
+
     from transferkit.source import reinitialised
+
+    shared = tk.model_source(mine)
+    assert clone(TransferClassifier("head", source=shared)).source is shared  # one network for every clone
+    with pytest.raises(TransferkitError, match=r"has no classes of its own to adapt"):
+        TransferClassifier("adabn", source=mine).fit(None, None, X_unlabelled=xt[:30])  # was an AttributeError
+    with pytest.raises(TransferkitError, match=r"needs source data with the target's classes"):
+        TransferClassifier("source_only", source=mine).fit(xt[:30], yt[:30])
 
     fresh = reinitialised(mine, ["x", "y"]).shared.state_dict()
     assert not torch.equal(fresh["blocks.0.weight"], before["shared.blocks.0.weight"])  # drawn afresh

@@ -26,6 +26,7 @@ _PUBLIC = {
     "get_method": "transferkit.methods", "list_methods": "transferkit.methods", "register_method": "transferkit.methods",
     "TransferModel": "transferkit.models", "list_architectures": "transferkit.models", "split_module": "transferkit.models",
     "predict": "transferkit.prediction", "SourceModel": "transferkit.source", "pretrain": "transferkit.source",
+    "model_source": "transferkit.source",
     "pretrained_source": "transferkit.source_pretrained",
 }  # fmt: skip
 
@@ -51,13 +52,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from transferkit.methods import get_method, list_methods, register_method
     from transferkit.models import TransferModel, list_architectures, split_module
     from transferkit.prediction import predict
-    from transferkit.source import SourceModel, pretrain
+    from transferkit.source import SourceModel, model_source, pretrain
     from transferkit.source_pretrained import pretrained_source
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Domain", "TransferClassifier", "TransferModel", "TransferkitError", "TransferkitWarning", "demo", "get_method",
-    "list_architectures", "list_domains", "list_methods", "load_domain", "predict", "pretrain",
+    "list_architectures", "list_domains", "list_methods", "load_domain", "model_source", "predict", "pretrain",
     "pretrained_source", "register_method", "run", "run_fewshot", "SourceModel", "split_module",
 ]  # fmt: skip

@@ -191,8 +191,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             raise TransferkitError(f"source={type(self.source).__name__} is not a transferkit SourceModel.",
                                    "pass source=transferkit.pretrain(X_source, y_source), or your own network as "
                                    "source=transferkit.split_module(net, head, input_shape, classes).")  # fmt: skip
-        if self.source is not None and self.source.pretrained is not None:  # shared: what scratch trains
-            check_shared(self.shared)
+        if self.source is not None and self.source.pretrained is not None and not self.source.own_network:
+            check_shared(self.shared)  # what scratch trains
         elif self.source is not None and self.shared not in ("auto", self.source.shared):
             raise TransferkitError(f"shared={self.shared!r} differs from the source's shared layers "
                                    f"({self.source.shared!r}); transfer keeps the source's architecture.",
@@ -247,7 +247,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         shape = source_model.config["input_shape"] if source_model is not None else tgt.input_shape
         src = source.domain if source is not None else None
         pretrained = source.pretrained if source is not None else None
-        if pretrained is not None and not tgt.is_image:
+        if pretrained is not None and not tgt.is_image and not source.own_network:
             raise TransferkitError(f"X holds vectors of {tgt.input_shape[0]} features; the pretrained source "
                                    f"{pretrained!r} reads images.", "give X as images: (N, H, W), (N, C, H, W) "
                                    "or (N, H, W, C).")  # fmt: skip
@@ -373,7 +373,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         parts = {k: v.to(device) for k, v in (source.parts if source is not None else {}).items()}
         task = TransferTask(
             TargetData(x.to(device), yt.to(device), xu.to(device), tgt.num_classes), tgt.classes, seed,
-            (lambda: reinitialised(source_model, tgt.classes)) if shared == "user" else
+            (lambda: reinitialised(source_model, tgt.classes)) if source is not None and source.own_network else
             (lambda: TransferModel.build(shared, tuple(shape), tgt.classes, mean, std).to(device)),
             source_model, source_classes=src.classes if src is not None else None, **parts,
         )  # fmt: skip

@@ -63,6 +63,7 @@ class SourceModel:
     shared: str
     val_accuracy: float
     pretrained: str | None = None
+    own_network: bool = False  # a user's network as it is (model_source): scratch re-draws its weights
 
     def __deepcopy__(self, memo: dict) -> SourceModel:
         return self  # read-only: copies of an estimator share it (module docstring)
@@ -198,7 +199,8 @@ def model_source(model: TransferModel) -> SourceModel:
     the same architecture from fresh weights (:func:`reinitialised`)."""
     import math
 
-    return SourceModel(model.eval(), None, None, {}, None, None, 0, model.config.get("architecture", "user"), math.nan)
+    return SourceModel(model, None, None, {}, None, None, 0, model.config.get("architecture", "user"), math.nan,
+                       pretrained="your network (split_module)", own_network=True)  # fmt: skip
 
 
 def reinitialised(model: TransferModel, classes: list[str]) -> TransferModel:

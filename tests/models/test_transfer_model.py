@@ -117,6 +117,23 @@ def test_a_split_whose_features_are_not_the_heads_input_is_refused():
     with pytest.raises(TransferkitError, match=r"give \(4, 8, 8\) per input, a feature map, not a vector"):
         split_module(conv, 2, (1, 8, 8), ["a", "b"])
     assert split_module(conv, 3, (1, 8, 8), ["a", "b"]).shared.out_dim == 256  # after the flatten: fine
+    bn = nn.Sequential(nn.Flatten(), nn.Linear(64, 8), nn.BatchNorm1d(8), nn.Dropout(0.5), nn.ReLU())
+
+    class Trained(nn.Module):  # fresh from a training loop: in train mode, with BatchNorm and Dropout
+        def __init__(self):
+            super().__init__()
+            self.body, self.fc = bn, nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.fc(self.body(x))
+
+    net = Trained().train()
+    running = net.body[2].running_mean.clone()
+    split = split_module(net, "fc", (1, 8, 8), ["a", "b"], mean=[0.286], std=0.353)  # was refused in train mode
+    assert net.training and torch.equal(net.body[2].running_mean, running)  # its statistics untouched
+    assert torch.allclose(split.input_mean, torch.tensor([0.286])) and torch.allclose(split.input_std, torch.tensor([0.353]))
+    with pytest.raises(TransferkitError, match=r"give one value, or 1 \(one per channel\)"):
+        split_module(net, "fc", (1, 8, 8), ["a", "b"], mean=[0.1, 0.2])
     dense = nn.Sequential(*conv[:3], nn.Linear(4 * 8 * 8, 16), nn.ReLU(), nn.Linear(16, 3))
     with pytest.raises(TransferkitError, match=r"Sequential cannot take inputs of shape \(1, 5, 5\) \(mat1 and mat2"):
         split_module(dense, 5, (1, 5, 5), ["a", "b"])  # its dense layer reads 8x8 maps

@@ -178,3 +178,14 @@ class Mine(SharedLayers):
     assert keys[0][0] != keys[1][0] and not keys[1][1]  # changed code: trained again
     assert keys[2] == (keys[1][0], True)  # the same code again: from the cache
     assert source.architecture_code("cnn") is None  # built-in keys unchanged
+    import functools
+
+    from transferkit.models.shared import SmallCNN, register_architecture
+
+    try:  # a partial of a built-in: keyed by its arguments (it crashed on the partial's missing __qualname__)
+        register_architecture("cnn64_t", "wide", "image")(functools.partial(SmallCNN, width=64))
+        wide = source.architecture_code("cnn64_t")
+        register_architecture("cnn64_t", "wide", "image")(functools.partial(SmallCNN, width=32))
+        assert wide and source.architecture_code("cnn64_t") not in (None, wide)
+    finally:
+        ARCHITECTURES.pop("cnn64_t", None)

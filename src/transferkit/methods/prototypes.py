@@ -170,7 +170,8 @@ def matched_scale(z: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[float, 
     sums = np.zeros((n_classes, z.shape[1]))
     np.add.at(sums, y, z)
     protos = sums / np.maximum(counts, 1)[:, None]
-    d = ((z[:, None, :] - protos[None]) ** 2).sum(-1)  # (S, C) squared distances
+    zz = (z * z).sum(1)[:, None]  # (S, C) squared distances, without an (S, C, D) array (100 classes x 20 at D = 2048: 3 GB)
+    d = np.maximum(zz - 2 * z @ protos.T + (protos * protos).sum(1)[None], 0.0)
     rows = np.flatnonzero(held)
     own = (sums[y[rows]] - z[rows]) / (counts[y[rows]] - 1)[:, None]  # each class's mean without the example
     d = d[rows]

@@ -288,7 +288,8 @@ def state_digest(state: dict[str, torch.Tensor], names: list[str] | None = None)
     return h.hexdigest()
 
 
-def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...], classes: list[str]) -> TransferModel:
+def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...], classes: list[str], *,
+                 mean: float | list[float] = 0.0, std: float | list[float] = 1.0) -> TransferModel:  # fmt: skip
     """Split any user ``nn.Module`` into shared and specific layers.
 
     Args:
@@ -297,6 +298,10 @@ def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...
             or for an ``nn.Sequential`` the index where the specific layers start.
         input_shape: One input's shape (C, H, W) or (D,).
         classes: Target class names.
+        mean, std: The normalisation the network was trained with, per channel (images) or
+            feature (vectors), or one value for all: inputs, once on 0..1 (images: uint8 /
+            255, as torchvision's ``ToTensor``), are read as ``(x - mean) / std``, as
+            ``Normalize(mean, std)`` does.
     """
     from transferkit.errors import TransferkitError
 
@@ -314,20 +319,26 @@ def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...
             f"cannot find the head {head!r} in {type(module).__name__} (children: {list(children)}).",
             "name the child module that maps features to logits, or give an index for nn.Sequential.",
         )
+    stack = SharedLayers(blocks, 0)
     with torch.no_grad():
-        was = module.training
-        module.eval()
-        device = next(module.parameters(), torch.empty(0)).device  # a module already on a GPU stays there
-        x = torch.randn(2, *input_shape, generator=torch.Generator().manual_seed(0)).to(device)
+        was, stack_was = module.training, stack.training  # a module fresh from its training loop is in train mode:
+        module.eval()  # its probes run in eval mode (BatchNorm's running statistics left as they are, no dropout)
+        stack.eval()
+        first = next(module.parameters(), torch.empty(0))  # a module already on a GPU, or in float64, stays so
+        x = torch.randn(2, *input_shape, generator=torch.Generator().manual_seed(0)).to(first.device, first.dtype)
         try:
-            probe = SharedLayers(blocks, 0)(x)
+            probe = stack(x)
+            read = _head_input(module, children.get(head) if isinstance(head, str) else None, x)
         except RuntimeError as e:  # torch's shape errors: the network does not take inputs of this shape
-            module.train(was)
             raise TransferkitError(f"{type(module).__name__} cannot take inputs of shape {tuple(input_shape)} "
                                    f"({str(e).splitlines()[0]}).", "give the input_shape it was built for (bring "
                                    "the target's inputs to it), or split another network.") from None  # fmt: skip
-        read = _head_input(module, children.get(head) if isinstance(head, str) else None, x)
-        module.train(was)
+        finally:
+            module.train(was)
+            stack.train(stack_was)
+    if not isinstance(probe, torch.Tensor):
+        raise TransferkitError(f"the shared layers of this split return a {type(probe).__name__}, not a tensor of "
+                               "features.", "split a network whose forward returns one tensor before its head.")  # fmt: skip
     if probe.ndim != 2:
         raise TransferkitError(f"the shared layers of this split give {tuple(probe.shape[1:])} per input, a feature map, "
                                "not a vector: the specific layers read (batch, features).",
@@ -340,7 +351,15 @@ def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...
                                "nn.Sequential at the head's index.")  # fmt: skip
     shared = SharedLayers(blocks, probe.shape[1])
     config = {"architecture": "user", "input_shape": list(input_shape), "classes": list(classes), "head_hidden": 0}
-    stats = torch.zeros(input_shape[0], device=device), torch.ones(input_shape[0], device=device)
+    try:
+        stats = tuple(torch.as_tensor(v, dtype=torch.float32).reshape(-1).expand(input_shape[0]).clone()
+                      .to(first.device) for v in (mean, std))  # fmt: skip
+    except (RuntimeError, TypeError, ValueError):
+        raise TransferkitError(f"mean={mean!r}, std={std!r}: give one value, or {input_shape[0]} (one per "
+                               f"{'channel' if len(input_shape) == 3 else 'feature'}).",
+                               "pass the values of the Normalize your network was trained with.") from None  # fmt: skip
+    if not (stats[1] > 0).all():
+        raise TransferkitError(f"std={std!r}: every value must be above 0.", "give the std your network was trained with.")
     model = TransferModel(shared, specific, *stats, config)
     last = [m for m in specific.modules() if isinstance(m, nn.Linear)]
     if last and last[-1].out_features != len(classes):
@@ -349,8 +368,8 @@ def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...
 
 
 def _head_input(module: nn.Module, head: nn.Module | None, x: torch.Tensor) -> torch.Tensor | None:
-    """What ``head`` reads when ``module`` runs on ``x``, flattened to (B, -1) (None without a
-    named head, or when the forward never calls it)."""
+    """What ``head`` reads when ``module`` runs on ``x``, flattened to (B, -1): None without a
+    named head, an empty tensor when the forward never calls it (refused by the caller)."""
     if head is None:
         return None
     seen: list = []

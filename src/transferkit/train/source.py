@@ -115,13 +115,16 @@ def architecture_code(name: str) -> str | None:
     from transferkit.models.shared import ARCHITECTURES
 
     info = ARCHITECTURES.get(name)
-    cls = getattr(info, "build", None)
-    if cls is None or cls.__module__.startswith("transferkit."):
+    build = getattr(info, "build", None)
+    inner = getattr(build, "func", build)  # functools.partial(SmallCNN, width=64): SmallCNN, and its arguments
+    if build is None or (getattr(inner, "__module__", None) or "").startswith("transferkit.") and inner is build:
         return None
     try:
-        text = inspect.getsource(cls)
+        text = inspect.getsource(inner)
     except (OSError, TypeError):
-        text = f"{cls.__module__}.{cls.__qualname__}"
+        text = f"{getattr(inner, '__module__', '')}.{getattr(inner, '__qualname__', type(inner).__name__)}"
+    if inner is not build:
+        text += repr((getattr(build, "args", ()), sorted((getattr(build, "keywords", None) or {}).items())))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
