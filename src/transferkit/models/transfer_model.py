@@ -353,14 +353,14 @@ def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...
     config = {"architecture": "user", "input_shape": list(input_shape), "classes": list(classes), "head_hidden": 0}
     try:
         stats = tuple(torch.as_tensor(v, dtype=torch.float32).reshape(-1).expand(input_shape[0]).clone()
-                      .to(first.device) for v in (mean, std))  # fmt: skip
+                      for v in (mean, std))  # fmt: skip
     except (RuntimeError, TypeError, ValueError):
         raise TransferkitError(f"mean={mean!r}, std={std!r}: give one value, or {input_shape[0]} (one per "
                                f"{'channel' if len(input_shape) == 3 else 'feature'}).",
                                "pass the values of the Normalize your network was trained with.") from None  # fmt: skip
-    if not (stats[1] > 0).all():
+    if not (stats[1] > 0).all():  # checked on the CPU: a network on the meta device has no values to compare
         raise TransferkitError(f"std={std!r}: every value must be above 0.", "give the std your network was trained with.")
-    model = TransferModel(shared, specific, *stats, config)
+    model = TransferModel(shared, specific, *(t.to(first.device) for t in stats), config)
     last = [m for m in specific.modules() if isinstance(m, nn.Linear)]
     if last and last[-1].out_features != len(classes):
         model.reset_specific(classes)
