@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from transferkit.atomic import check_out_dir, release_default_out, reserve_default_out
+from transferkit.atomic import out_folder
 from transferkit.config import ExperimentConfig, load_config, validate
 from transferkit.evaluate.protocol import run_protocol
 from transferkit.report.progress import progress_for
@@ -14,10 +14,6 @@ from transferkit.report.run_folder import write_run_folder
 
 def demo_config_path() -> Path:
     return Path(str(resources.files("transferkit") / "configs" / "demo.yaml"))
-
-
-def default_out(cfg: ExperimentConfig) -> Path:
-    return reserve_default_out(cfg.name)
 
 
 def run(
@@ -39,21 +35,14 @@ def run(
         cfg = load_config(None, overrides, experiment)
     else:
         cfg = load_config(experiment, overrides)
-    reserved = out is None
-    out = Path(out) if out is not None else default_out(cfg)
-    try:
-        check_out_dir(out)  # fail before training, not after
+    with out_folder(out, cfg.name) as folder:
         reporter = progress_for(cfg, progress)
         try:
             result = run_protocol(cfg, reporter)
         finally:
             getattr(reporter, "close", lambda: None)()
-        summary = write_run_folder(result, out)
-    except BaseException:
-        if reserved:  # the empty folder reserved for it goes now, not when a notebook's kernel exits
-            release_default_out(out)
-        raise
-    summary["run_dir"] = str(out)
+        summary = write_run_folder(result, folder)
+    summary["run_dir"] = str(folder)
     return summary
 
 

@@ -67,6 +67,21 @@ def reserve_default_out(name: str, parent: Path = Path("runs")) -> Path:
     raise FileExistsError(f"{parent / stem}: 9,999 runs of that name this second")
 
 
+@contextmanager
+def out_folder(out: str | Path | None, name: str) -> Iterator[Path]:
+    """``out``, or a default folder reserved for ``name`` (:func:`reserve_default_out`), checked
+    before the work (:func:`check_out_dir`); a reserved folder is released at once when the
+    work fails, not when a notebook's kernel exits."""
+    folder = Path(out) if out is not None else reserve_default_out(name)
+    try:
+        check_out_dir(folder)  # fail before training, not after
+        yield folder
+    except BaseException:
+        if out is None:
+            release_default_out(folder)
+        raise
+
+
 def release_default_out(folder: Path) -> None:
     """Removes a folder :func:`reserve_default_out` made, if nothing was written in it."""
     try:

@@ -353,7 +353,7 @@ def run_fewshot(
 
     Returns the summary (also written as ``summary.json``) with ``run_dir`` added.
     """
-    from transferkit.atomic import check_out_dir, release_default_out, reserve_default_out
+    from transferkit.atomic import out_folder
     from transferkit.fewshot.report import write_fewshot_folder
 
     if isinstance(experiment, FewShotExperiment):
@@ -362,18 +362,11 @@ def run_fewshot(
         cfg = load_fewshot_config(None, overrides, experiment)
     else:
         cfg = load_fewshot_config(experiment, overrides)
-    reserved = out is None
-    out = Path(out) if out is not None else reserve_default_out(cfg.name)
-    try:
-        check_out_dir(out)  # fail before training, not after
+    with out_folder(out, cfg.name) as folder:
         say = _printer() if progress else None
         run = evaluate_fewshot(cfg, say)
-        summary = write_fewshot_folder(run, out)
-    except BaseException:
-        if reserved:  # the empty folder reserved for it goes now, not when a notebook's kernel exits
-            release_default_out(out)
-        raise
-    summary["run_dir"] = str(out)
+        summary = write_fewshot_folder(run, folder)
+    summary["run_dir"] = str(folder)
     return summary
 
 
