@@ -160,15 +160,42 @@ def test_dataframe_columns_are_matched_by_name_and_kept_on_save(tmp_path):
     yt = (xt["f0"] > 0).astype(int) + (xt["f5"] > 0).astype(int)
     clf = TransferClassifier("head", source_epochs=2, method_params={"steps": 30}).pretrain(xs, ys)
     clf.fit(xt[cols[::-1]].iloc[:30], yt.iloc[:30])  # the target's columns in another order: matched by name
-    assert list(clf.feature_names_in_) == cols  # the source's order is the model's
+    # scikit-learn's meaning: fit's X's columns, in its order; the model reads the source's
+    assert list(clf.feature_names_in_) == cols[::-1] and clf.columns_read_ == cols and clf.n_features_in_ == 6
     test = xt.iloc[30:]
     proba = clf.predict_proba(test)
     assert np.allclose(clf.predict_proba(test[cols[::-1]]), proba)  # was: silently other predictions
+    with pytest.warns(UserWarning, match=r"read in the fitted order \['f5', 'f4'"):
+        # an array stands for fit's X's columns, as scikit-learn reads it (was: read in the source's order)
+        assert np.allclose(clf.predict_proba(test[cols[::-1]].to_numpy()), proba)
     with pytest.raises(TransferkitError, match=r"missing \['f5'\]"):
         clf.predict(test.rename(columns={"f5": "g5"}))
+    with pytest.raises(TransferkitError, match=r"X has examples of shape \(5,\), and the X given to fit had 6 columns"):
+        clf.predict(test.to_numpy()[:, :5])
     clf.save(tmp_path / "df")
     again = TransferClassifier.load(tmp_path / "df")
-    assert list(again.feature_names_in_) == cols and np.allclose(again.predict_proba(test[cols[::-1]]), proba)
+    assert list(again.feature_names_in_) == cols[::-1] and np.allclose(again.predict_proba(test[cols[::-1]]), proba)
+    with pytest.warns(UserWarning, match="fitted order"):
+        assert np.allclose(again.predict_proba(test[cols[::-1]].to_numpy()), proba)
+
+
+def test_dataframe_columns_the_source_lacks_are_left_out_as_the_cli_leaves_them_out():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    cols = ["a", "b", "c"]
+    xs = pd.DataFrame(rng.normal(size=(90, 3)), columns=cols)
+    clf = TransferClassifier("head", source_epochs=2, method_params={"steps": 10}).pretrain(xs, (xs["a"] > 0).astype(int))
+    xt = pd.DataFrame(rng.normal(size=(40, 3)), columns=cols).assign(site="A", n=1.0)  # a text and a number
+    yt = (xt["a"] > 0).astype(int)
+    with pytest.warns(UserWarning, match=r"X: column\(s\) not among the source's \(from pretrain\) feature columns are "
+                      r"left out: \['site', 'n'\]"):  # was: refused ('could not convert string to float')
+        clf.fit(xt.iloc[:20], yt.iloc[:20])
+    assert clf.n_features_in_ == 5 and clf.columns_read_ == cols
+    with pytest.warns(UserWarning, match=r"left out: \['site', 'n'\]"):
+        proba = clf.predict_proba(xt.iloc[20:])
+    assert np.allclose(clf.predict_proba(xt.iloc[20:][cols]), proba)
+    with pytest.raises(TransferkitError, match=r"column\(s\) \['site'\] hold text or categories.*Fix: encode them"):
+        TransferClassifier("scratch", method_params={"steps": 2}).fit(xt, yt)  # no source: every column is read
 
 
 def test_unlabelled_inputs_and_source_settings_are_checked(data):

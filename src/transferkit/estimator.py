@@ -123,7 +123,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     without a source.
 
     After ``fit``: ``classes_``, ``model_``, ``n_features_in_`` (vectors),
-    ``feature_names_in_`` (named columns) and, for ``method="auto"``, ``auto_decision_``:
+    ``feature_names_in_`` (named columns: those of the X given to fit, in its order, which is
+    how a later array without names is read; ``columns_read_``, when set, is the order the
+    model reads, the source's, which may leave some of them out) and, for ``method="auto"``, ``auto_decision_``:
     the method it chose, its parameters, the reason and the signals (docs/auto.md).
     """
 
@@ -224,7 +226,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             check_shared(self.shared)
         names = source.feature_names if source is not None else None
         reference = "the source's (from pretrain)" if names else "the model's (from fit)"
-        names = names or column_names(X)  # the source's column order, else the target's
+        fit_names = column_names(X_unlabelled if no_labels else X)  # fit's own order: an array later stands for it
+        names = names or fit_names  # the order the model reads: the source's, else the target's
         if no_labels:  # the unlabelled inputs stand for the target: its range, shape and the source's classes
             raw = self._checked(X_unlabelled, "X_unlabelled", names, None, reference)  # 0 rows, NaN: named as such
             pool, _ = as_domain(raw, np.zeros(len(raw), np.int64), "X_unlabelled", stored_dtype(X_unlabelled))
@@ -275,14 +278,15 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             if off and self.recipe_.column_ranges is not None else None  # fmt: skip
         x = apply_recipe(tgt.x[:1], self.recipe_)[:0] if no_labels else apply_recipe(tgt.x, self.recipe_)
         xu = x[:0]
-        whose = "the source's (from pretrain)" if source is not None and source.feature_names else "X's"
+        whose = ("X's" if fit_names else
+                 "the source's (from pretrain)" if source is not None and source.feature_names else "X's")  # fmt: skip
         for what, given in (("X", X), ("X_unlabelled", X_unlabelled)):
             if given is not None and names is not None and column_names(given) is None:
                 warnings.warn(f"{what} has no column names; its columns are read as {whose}, in the order "
-                              f"{_brief(names)}.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+                              f"{_brief(fit_names or names)}.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
         self.range_from_source_ = src is not None  # vectors' range: the source's (inputs after X are checked against it)
         if X_unlabelled is not None:
-            raw_u = self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:], reference)
+            raw_u = self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:], reference, fit_names)
             recipe_u = self._read_as(X_unlabelled, arch)  # this fit's architecture, not a previous fit's model_
             note = (self._scale_note(raw_u) if recipe_u is self.recipe_  # e.g. 0..255 beside X in 0..1
                     else small_uint8_note(raw_u, "it", "give X_unlabelled as floats"))  # fmt: skip
@@ -394,14 +398,18 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.fit_labelled_ = not no_labels  # (with none, the source's labels from pretrain)
         self.input_shape_ = tuple(int(v) for v in tgt.x.shape[1:])  # predict checks its inputs against it
         self.fit_colour_ = bool(in_colour(tgt.x)) if tgt.x.ndim == 4 else None  # by content: grey stored as RGB is grey
-        if tgt.x.ndim == 2:
-            self.n_features_in_ = int(tgt.x.shape[1])
+        if tgt.x.ndim == 2:  # (scikit-learn's meaning: the X given to fit, columns left out included)
+            self.n_features_in_ = len(fit_names) if fit_names else int(tgt.x.shape[1])
         elif hasattr(self, "n_features_in_"):  # a refit on images: no feature count any more
             del self.n_features_in_
-        if names is not None:
-            self.feature_names_in_ = np.asarray(names, dtype=object)
+        if names is not None:  # the X given to fit's columns, in its order, as scikit-learn has it
+            self.feature_names_in_ = np.asarray(fit_names or names, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
+        if fit_names and list(fit_names) != list(names):  # the model reads the source's order (or fewer columns)
+            self.columns_read_ = [str(n) for n in names]
+        elif hasattr(self, "columns_read_"):
+            del self.columns_read_
         # the fitted inputs had names of their own (not only the source's): predict then warns of arrays
         self.fit_named_ = column_names(X_unlabelled if no_labels else X) is not None
         self.class_names_ = tgt.classes
@@ -429,13 +437,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             raise NotFittedError(f"This TransferClassifier is not fitted yet: call fit(X, y) before {call}.")
 
     def _checked(self, X, what: str, names: list[str] | None, like: tuple | None = None,
-                 reference: str = "the model's (from fit)") -> np.ndarray:  # fmt: skip
+                 reference: str = "the model's (from fit)", positions: list[str] | None = None) -> np.ndarray:  # fmt: skip
         """``X`` laid out as the model's inputs: columns by name (``reference``: whose names), finite,
-        of the example shape ``like`` (that of the X given to fit), when known."""
+        of the example shape ``like`` (that of the model's inputs), when known. ``positions``: the
+        columns an array's stand for (fit's X's), when they differ from ``names``."""
         if like is not None and len(like) == 3 and _one_image(getattr(X, "shape", None), like):
             raise TransferkitError(f"{what} of shape {tuple(X.shape)} is one image, not a batch of images.",
                                    f"pass a batch of one: {what}[None].")  # fmt: skip
-        x = as_inputs(X, names, what, reference)
+        x = as_inputs(X, names, what, reference, positions)
         if len(x) == 0:
             raise TransferkitError(f"{what} has no examples (0 rows).", f"give {what} at least one example.")
         if not np.isfinite(x).all():  # series NaN-padded to one length: said as fit says it
@@ -464,7 +473,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
     def _named(self, recipe: Recipe) -> Recipe:
         """``recipe`` with fit's column names (a DataFrame's), so that warnings name columns."""
-        names = getattr(self, "feature_names_in_", None)
+        names = getattr(self, "columns_read_", None) or getattr(self, "feature_names_in_", None)
         if recipe.columns or names is None or len(recipe.shape) != 1 or len(names) != recipe.shape[0]:
             return recipe
         return dataclasses.replace(recipe, columns=tuple(str(n) for n in names))
@@ -501,7 +510,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                           f"columns are read by position, not by name ({_brief(column_names(X))}).",
                           TransferkitWarning, stacklevel=stacklevel)  # fmt: skip
         like = getattr(self, "input_shape_", None)
-        x = self._checked(X, "X", None if names is None else list(names), like)
+        read = getattr(self, "columns_read_", None) or names  # the model's order; an array stands for fit's X
+        x = self._checked(X, "X", None if names is None else list(read), like,
+                          positions=None if names is None else [str(n) for n in names])  # fmt: skip
         recipe = self._read_as(X)
         note = self._scale_note(x) if recipe is self.recipe_ else small_uint8_note(x, "X", "give X as floats")
         picture = len(recipe.shape) == 3 and not self._series()
@@ -584,6 +595,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.model_.save(path, {"recipe": self.recipe_.to_dict(), "labels": labels, "labels_dtype": dtype,
                                 "estimator": self._saved_params(),
                                 "feature_names": None if names is None else [str(n) for n in names],
+                                "columns_read": getattr(self, "columns_read_", None),
                                 "fit_named": getattr(self, "fit_named_", True),
                                 "fit_input_shape": list(getattr(self, "input_shape_", None) or []) or None,
                                 "fit_colour": getattr(self, "fit_colour_", None),
@@ -627,12 +639,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if names:  # a model from a CSV run knows its column names too
             clf.feature_names_in_ = np.asarray(names, dtype=object)
             clf.fit_named_ = bool(meta.get("fit_named", True))
+            if meta.get("columns_read"):
+                clf.columns_read_ = list(meta["columns_read"])
         if meta.get("fit_input_shape"):  # saved by save(): predict checks inputs as the fitted one did
             clf.input_shape_ = tuple(int(v) for v in meta["fit_input_shape"])
             clf.fit_colour_ = meta.get("fit_colour")
         # (a run's model has none: as `transferkit predict`, it brings images of any size to its input)
         if len(clf.recipe_.shape) == 1:
-            clf.n_features_in_ = int(clf.recipe_.shape[0])
+            clf.n_features_in_ = len(names) if meta.get("columns_read") else int(clf.recipe_.shape[0])
         clf.range_from_source_ = bool(meta.get("range_from_source", True))  # a run's vectors: the source's range
         fit_range, fit_columns = meta.get("fit_range"), meta.get("fit_column_ranges")  # what fit warned of, by save()
         clf.fit_range_ = tuple(fit_range) if fit_range else None

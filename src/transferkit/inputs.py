@@ -12,8 +12,8 @@ import numpy as np
 
 from transferkit.data import Domain
 from transferkit.data.domain import check_not_one_hot
-from transferkit.data.files import image_layout, order_columns, value_range
-from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.data.files import columns_read, image_layout, order_columns, value_range
+from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 
 
 def column_names(X) -> list[str] | None:
@@ -56,14 +56,25 @@ def _complex(what: str) -> TransferkitError:
                             "parts as separate columns.")
 
 
-def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model's (from fit)") -> np.ndarray:
+def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model's (from fit)",
+              positions: list[str] | None = None) -> np.ndarray:  # fmt: skip
     """``X`` as a float32 array, a DataFrame's columns put in the order of ``names`` (matched
     by name, as the CLI matches CSV columns; ``reference`` says whose names they are, for
-    the error); an array is taken in its own order."""
+    the error). A DataFrame's columns beyond ``names`` are left out, with a warning, as
+    ``transferkit run`` and ``predict`` leave out a file's. An array is taken in its own order,
+    or, given ``positions`` (the names of the columns of the X given to fit, as scikit-learn
+    reads an array after a DataFrame), as holding those columns, brought to ``names``' order."""
     if X is None:
         raise TransferkitError(f"{what} is None.", f"give {what} as an array, DataFrame or tensor with one row per example.")
     X = as_array(X)
     given = column_names(X)
+    keep = columns_read(given, list(names)) if names is not None and given is not None else None
+    if keep is not None:  # all the columns read, and more: the others are not read
+        extra = [c for c in given if c not in set(names)]
+        warnings.warn(f"{what}: column(s) not among {reference} feature columns are left out: {extra[:5]}"
+                      f"{' ...' if len(extra) > 5 else ''} (the model reads those columns only).",
+                      TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+        X, given = X.iloc[:, keep], [given[j] for j in keep]
     if hasattr(X, "tocsr") or hasattr(X, "todense"):  # scipy.sparse
         raise TransferkitError(f"{what} is a sparse matrix; the shared layers take dense inputs.",
                                f"pass {what}.toarray() (mind the memory for wide data).")  # fmt: skip
@@ -88,6 +99,11 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
                 "give every example the same number of values, one number per cell (pad or resample series to "
                 "one length, resize images to one size).",
             ) from None
+        columns = _not_numbers(X)
+        if columns:  # a DataFrame: which columns
+            raise TransferkitError(f"{what} cannot be read as numbers: column(s) {columns[:5]} hold text or "
+                                   f"categories ({first if len(first) <= 80 else first[:77] + '...'}).",
+                                   "encode them as numbers first (e.g. pandas.get_dummies), or drop them.")  # fmt: skip
         raise TransferkitError(
             f"{what} cannot be read as numbers ({first if len(first) <= 100 else first[:97] + '...'}).",
             "give numeric arrays of one shape; encode text or category columns as numbers first.",
@@ -100,7 +116,28 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
                                f"give {what} at least one feature column (or pixel) per example.")  # fmt: skip
     if names is not None and given is not None:
         x = order_columns(x, given, names, what, reference)
+    elif names is not None and positions is not None and list(positions) != list(names):
+        if x.ndim != 2 or x.shape[1] != len(positions):
+            raise TransferkitError(f"{what} has examples of shape {x.shape[1:]}, and the X given to fit had "
+                                   f"{len(positions)} columns, {_brief(positions)}.",
+                                   f"give {what} as a DataFrame with those column names, or an array of fit's "
+                                   f"{len(positions)} columns in fit's order.")  # fmt: skip
+        x = x[:, [list(positions).index(c) for c in names]]
     return image_layout(x)
+
+
+def _not_numbers(X) -> list[str]:
+    """A DataFrame's columns that are neither numbers nor booleans (empty for arrays)."""
+    if not hasattr(X, "columns") or not hasattr(X, "dtypes"):
+        return []
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    return [str(c) for c, t in zip(X.columns, X.dtypes, strict=True) if not (is_numeric_dtype(t) or is_bool_dtype(t))]
+
+
+def _brief(names) -> str:
+    names = [str(n) for n in names]
+    return str(names) if len(names) <= 6 else f"{names[:5]}... ({len(names)} columns)"
 
 
 def missing_labels(values, name: str) -> None:
