@@ -257,16 +257,34 @@ def load_npz(path: Path) -> Domain:
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 
+ORIENTATION = 0x0112  # the EXIF tag a camera sets instead of turning the pixels
+SIDEWAYS = {5, 6, 7, 8}  # its values that swap width and height
+
+
 def open_image(f: Path, load: bool = True):
-    from PIL import Image
+    """``f`` opened with Pillow; loaded, it is turned as its EXIF orientation says, as image
+    viewers show it (phone photos store their pixels sideways with a tag: read as stored, a
+    7 lay on its side and was predicted a 9)."""
+    from PIL import Image, ImageOps
 
     try:
         img = Image.open(f)
         if load:
             img.load()
+            if _orientation(img) not in (1, None):
+                img = ImageOps.exif_transpose(img)
     except Exception as e:
         raise TransferkitError(f"{f}: cannot read image ({e}).", "remove or replace the file.") from None
     return img
+
+
+def _orientation(img) -> int | None:
+    """The image's EXIF orientation (1..8), None when it has none or a damaged one."""
+    try:
+        value = img.getexif().get(ORIENTATION)
+    except Exception:  # a damaged EXIF block: the pixels as stored
+        return None
+    return value if isinstance(value, int) and 1 <= value <= 8 else None
 
 
 def _flatten_alpha(img):
@@ -296,9 +314,11 @@ def _flatten_alpha(img):
 
 
 def image_kind(f: Path) -> tuple[tuple[int, int], bool]:
-    """((width, height), colour) of an image file, from its header."""
+    """((width, height), colour) of an image file, from its header (width and height as the
+    image is shown, after its EXIF orientation)."""
     with open_image(f, load=False) as img:  # closed here: a folder of thousands must not hold them all open
-        return img.size, img.mode not in GREY_MODES
+        w, h = img.size
+        return ((h, w) if _orientation(img) in SIDEWAYS else (w, h)), img.mode not in GREY_MODES
 
 
 def _grey(img) -> np.ndarray:
@@ -318,7 +338,8 @@ def _grey(img) -> np.ndarray:
 def read_images(files: list[Path], size: tuple[int, int] | None = None, model_channels: int | None = None) -> np.ndarray:
     """Images -> float32 (N, C, H, W) on 0..255.
 
-    RGB when any image is in colour (grey ones are repeated to three channels), else grey.
+    RGB when any image is in colour by content (grey ones are repeated to three channels), else
+    grey: a grey picture stored in RGB mode is grey.
     Images of another size than ``size`` (H, W; default: the most common one here when it
     holds at least half the images, else the median width and height, so that a few
     thumbnails among photos of many sizes do not shrink them all) are resized to it, with a
@@ -366,6 +387,8 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
         where = files[0] if len(files) == 1 else Path(os.path.commonpath([str(f.parent) for f in files]))
         warnings.warn(f"{where}: {resized} of {len(files)} images are not {size[1]}x{size[0]} pixels (height x width), "
                       f"{which}, and were resized to it first.", TransferkitWarning, stacklevel=2)  # fmt: skip
+    if colour and not in_colour:  # grey by content, some stored as RGB: one channel, as the report and predict judge
+        images = [arr[:1] for arr in images]  # (their three channels are equal)
     grey = len(files) - in_colour  # by content: a grey picture saved as RGB is grey
     if in_colour and grey and model_channels != 1:  # a mixed folder: one layout for all, said (grey ones get 3 equal channels)
         warnings.warn(f"{in_colour} of {len(files)} images are in colour and {grey} grey; all were read as "
