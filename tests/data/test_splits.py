@@ -153,11 +153,13 @@ def test_one_example_is_one_example_in_the_messages():
     y = np.array([0] * 10 + [1] * 5)
     with pytest.raises(TransferkitError, match=r"class 'b' has 4 examples in the training pool, fewer than shots=5\.") as e:
         draw_shots(y, np.flatnonzero(np.arange(15) != 14), 5, 0, ["a", "b"])
-    assert "lower `shots` below 5 (the class has 5 in all, and the test split" in e.value.fix
+    # the limit is the pool's, not the class's total ("below 5" was advised, and 4 is the most that works)
+    assert "use `shots` of at most 4 (the smallest class's training pool; class 'b' has 5 in all" in e.value.fix
     assert "test_fraction" not in e.value.fix
+    draw_shots(y, np.flatnonzero(np.arange(15) != 14), 4, 0, ["a", "b"])  # the advice works
     with pytest.raises(TransferkitError) as e:  # 9 of 10 in the pool, shots=10 ... and 12 in all: test_fraction helps
         draw_shots(np.array([0] * 12), np.arange(9), 10, 0, ["a"])
-    assert "lower `test_fraction`" in e.value.fix
+    assert "use `shots` of at most 9" in e.value.fix and "lower `test_fraction`" in e.value.fix
 
 
 def test_labels_that_read_as_ids_are_named_as_such():

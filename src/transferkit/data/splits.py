@@ -196,6 +196,7 @@ def draw_shots(
         raise TransferkitError(f"shots={k} is negative.", "use 0 (no labels) or more.")
     rng = np.random.default_rng([seed, k, 7919])
     labelled = []
+    most = min((int((y[pool_idx] == c).sum()) for c in np.unique(y)), default=0)  # the largest k every class allows
     for c in np.unique(y):
         idx = pool_idx[y[pool_idx] == c]
         if len(idx) < k:
@@ -203,10 +204,11 @@ def draw_shots(
             total = int((y == c).sum())
             raise TransferkitError(
                 f"target class {name!r} has {len(idx)} example{'s' if len(idx) != 1 else ''} in the training pool, fewer than shots={k}.",
-                f"lower `shots` below {total} (the class has {total} in all, and the test split holds out some of "
-                "every class), or add examples of that class (few-shot from K examples a class: `transferkit "
-                "fewshot`, docs/fewshot.md)." if total <= k else
-                "lower `shots`, lower `test_fraction`, or add examples of that class.",
+                f"use `shots` of at most {most} (the smallest class's training pool; class {name!r} has {total} in "
+                "all, and the test split holds out some of every class), or add examples of that class (few-shot "
+                "from K examples a class: `transferkit fewshot`, docs/fewshot.md)." if total <= k else
+                f"use `shots` of at most {most} (the smallest class's training pool), lower `test_fraction`, or add "
+                "examples of that class.",
             )
         labelled.append(rng.choice(idx, size=k, replace=False))
     lab = np.sort(np.concatenate(labelled)) if labelled else np.empty(0, dtype=np.int64)
