@@ -198,3 +198,17 @@ def test_the_report_names_the_settings_given_to_each_method():
     assert "**Methods' settings** (given in the experiment; every other setting is the method's default, " \
            "docs/methods.md): `self_training`: base=mcc, steps=100" in render_report(summary, {})
     assert "Methods' settings" not in render_report({**summary, "method_params": {}}, {})
+
+
+def test_warnings_about_the_source_are_listed_under_the_source():
+    """A source folder's resize warning sat under **Target** in report.md."""
+    from transferkit.report.markdown import render_report
+
+    target = {"data": "t", "examples": 10, "classes": ["a", "b"], "test_examples": 3, "split_seed": 0,
+              "pool_examples": 7, "shots": [1], "warnings": ["t: the target's own note"]}  # fmt: skip
+    source = {"data": "s", "examples": 50, "classes": ["a", "b"], "models": {}, "warnings": ["s: 4 of 50 resized"]}
+    summary = {"name": "t", "source": source, "wall_time_s": 1.0, "seeds": [0], "model_selection": "fixed",
+               "results": [], "negative_transfer": [], "skipped": [], "target": target}  # fmt: skip
+    text = render_report(summary, {})
+    source_at, target_at = text.index("- **Source**"), text.index("- **Target**")
+    assert source_at < text.index("s: 4 of 50 resized") < target_at < text.index("t: the target's own note")

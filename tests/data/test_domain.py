@@ -76,7 +76,11 @@ def test_images_resized_while_loading_are_kept_for_the_report_and_a_tie_is_said(
     with pytest.warns(UserWarning, match=r"45 of 90 images are not .* pixels \(height x width\), one of the 2 sizes "
                                          r"most common here \(45 images each\)"):  # fmt: skip
         data = prepare(validate(tiny_experiment(str(image_npz[0]), str(tmp_path / "t"))))
-    assert any("45 of 90 images are not" in note for note in data.notes)
+    assert any("45 of 90 images are not" in note for note in data.notes) and not data.source_notes
+    with pytest.warns(UserWarning, match="45 of 90 images are not"):  # the folder as the source: filed under it
+        data = prepare(validate(tiny_experiment(str(tmp_path / "t"), str(image_npz[1]))))
+    assert any("45 of 90 images are not" in note for note in data.source_notes)
+    assert not any("45 of 90 images are not" in note for note in data.notes)  # was under the target in the report
     from transferkit.data.files import read_images
 
     (tmp_path / "three").mkdir()

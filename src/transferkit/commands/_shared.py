@@ -50,7 +50,8 @@ def print_summary(summary: dict) -> None:
     for info in ((summary.get("source") or {}).get("models") or {}).values():
         if info.get("warning"):
             print(f"warning: {info['warning']}")
-    for note in [*((summary.get("target") or {}).get("warnings") or []), *(summary.get("method_warnings") or [])]:
+    for note in [*((summary.get("source") or {}).get("warnings") or []),
+                 *((summary.get("target") or {}).get("warnings") or []), *(summary.get("method_warnings") or [])]:
         print(f"warning: {note}")
     shared = (summary.get("target") or {}).get("test_examples_in_source")
     if shared and not copies:

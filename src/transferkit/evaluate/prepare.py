@@ -45,6 +45,7 @@ class Prepared:
     input_shape: tuple[int, ...]
     scratch_architecture: str | None = None  # set when it differs from model.shared (pretrained sources)
     notes: list[str] = field(default_factory=list)  # for the report: a target far off the source's value range, colour lost
+    source_notes: list[str] = field(default_factory=list)  # for the report: raised while loading the source
     # vectors off the source's scale (warned of): the ranges the models were then trained on,
     # the pool's own and, per column, the source's and the pool's together; saved with the
     # models so that `predict` does not warn of inputs like the run's own target
@@ -181,8 +182,9 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
             data = prepare_pretrained(cfg, test_split)
         data.notes = list(dict.fromkeys([*loading, *data.notes]))
         return _say_inverted(cfg, data)
-    with collected_warnings() as loading:  # e.g. images resized while loading: said, and kept for the report
+    with collected_warnings() as source_loading:  # e.g. images resized while loading: said, and kept for the report
         source = load_section(cfg.source) if cfg.source else None
+    with collected_warnings() as loading:  # (the source's under the source, the target's under the target)
         target = load_section(cfg.target, only_columns=(getattr(source, "meta", None) or {}).get("columns"))
     for domain, role in ((source, "source"), (target, "target")):
         if domain is not None:
@@ -238,7 +240,7 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     return _say_inverted(cfg, Prepared(
         source, target, src_recipe, tgt_recipe, xs, ys,
         apply_recipe(target.x, tgt_recipe), torch.from_numpy(target.y), split, shape, notes=notes,
-        fit_ranges=fit_ranges,
+        fit_ranges=fit_ranges, source_notes=list(dict.fromkeys(source_loading)),
     ))  # fmt: skip
 
 

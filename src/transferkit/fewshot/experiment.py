@@ -210,7 +210,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     device = resolve_device(cfg.device)
     _check_blocks(cfg, exp, data)
     run = FewShotRun(cfg, data)
-    run.notes = [*data.notes, *notes]  # loading warnings (shown as raised), then the class checks
+    run.notes = [*data.source_notes, *data.notes, *notes]  # loading warnings (shown as raised), then the class checks
     x, y = data.xt.to(device), data.target.y
     groups = copy_groups(data.xt.numpy())
     copies = len(groups) - len(np.unique(groups))

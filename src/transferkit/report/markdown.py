@@ -61,6 +61,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
                               series=summary.get("shared") == "cnn1d") if src.get("recipe") else None  # fmt: skip
         lines.append(f"- **Source**: `{src['data']}` — {src['examples']} examples, {len(src['classes'])} classes{start}"
                      + (f"; inputs: {how}" if how and how != "recipe not recorded" else ""))  # fmt: skip
+        lines += [f"  - **Warning:** {note}" for note in src.get("warnings") or []]
         for seed, info in src["models"].items():
             state = "cached" if info["cached"] else f"trained in {info['seconds']:.1f} s"
             val = info["val_accuracy"]

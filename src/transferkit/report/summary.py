@@ -192,6 +192,7 @@ def build_summary(result: ProtocolResult) -> dict:
             "input_shape": list(data.source.input_shape) if getattr(data.source, "is_image", False) else None,
             "inverted": bool(getattr(cfg.source, "invert", False)),  # read as max - x when loaded (its recipe cannot say)
             "models": {str(s): v for s, v in result.sources.items()},
+            "warnings": list(getattr(data, "source_notes", [])),  # raised while loading it, e.g. images resized
         },
         "target": {
             "data": data.target.name, "classes": data.target.classes, "examples": len(data.target),
