@@ -151,6 +151,14 @@ def match_source(source: Domain | None, target: Domain) -> Domain:
         value_range = value_range_of(x) if np.isfinite(x).all() else value_range
     if named_s and named_t:
         x, meta["columns"] = order_columns(x, named_t, named_s, target.name), named_s
+    elif named_s and not named_t and x.ndim == 2 and x.shape[1] == len(named_s):
+        # the source's columns have names, the target's (an .npz) none: nothing to match, as predict says (the
+        # other way round, make_recipe says it)
+        shown = ", ".join(map(str, named_s[:4])) + (f", ... ({len(named_s)} columns)" if len(named_s) > 4 else "")
+        warnings.warn(f"{target.name}: its columns have no names and the source's have, so they are read by "
+                      f"position, as the source's {shown}: check that they are in that order, or give the target "
+                      "as a CSV with a header, whose columns are matched by name.", TransferkitWarning,
+                      stacklevel=3)  # fmt: skip
     if classes != source.classes and sorted(classes) == sorted(source.classes):
         y = np.asarray([source.classes.index(c) for c in classes], dtype=np.int64)[y]
         classes = list(source.classes)
