@@ -495,9 +495,13 @@ def test_a_source_holding_the_scored_examples_is_flagged(tmp_path, monkeypatch):
     result = rank(str(tgt), 2, [str(tgt), str(src)], **kw)
     flagged = result["warnings"]
     assert result["trained_on_scored"] == {"target.npz": 6}  # the JSON and the best line say it, as for a run's model
+    assert result["candidates"][0]["candidate"] == "target.npz"  # first, on examples it was trained on ...
+    assert result["best"]["candidate"] == "source.npz"  # ... so not the best (it was, and beat random weights with it)
     assert flagged == ["target.npz: 6 of the 6 labelled examples scored here are also in this source (exact copies, "
                        "6 with the same class): its model was trained on them, so its scores are optimistic; rank "
-                       "sources that do not hold the target's examples."]  # fmt: skip
+                       "sources that do not hold the target's examples.",
+                       "target.npz ranks above source.npz on examples it saw (see above), so the best source and its "
+                       "comparison with random weights are taken among the candidates that did not."]  # fmt: skip
     assert rank(str(tgt), 2, [str(src)], **kw)["warnings"] == []
 
 

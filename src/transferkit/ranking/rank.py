@@ -573,7 +573,14 @@ def rank(
                         "rank nothing; read logme, or rank with --shots 2 or more.")  # fmt: skip
     headed = [r for r in ranked if r.get("source_only") is not None and not r["reference"]]  # the head cut's rows
     warnings += [w for w in (head_at_chance_warning(r, labelled.y) for r in _one_row_each(headed)) if w]
-    best = next((r for r in ranked if not r["reference"] and r[by] is not None), None)
+    scored = [r for r in ranked if not r["reference"] and r[by] is not None]
+    # the best source among those that never saw the scored examples: one that did (a run's model fine-tuned on
+    # them, a source holding copies) scores optimistically, and took the verdict against random weights with it
+    best = next((r for r in scored if r["candidate"] not in trained_on), scored[0] if scored else None)
+    if scored and best is not scored[0]:
+        warnings.append(f"{scored[0]['candidate']} ranks above {best['candidate']} on examples it saw (see above), so "
+                        f"the best source and its comparison with random weights are taken among the candidates "
+                        "that did not.")  # fmt: skip
     ref_best = max((r[by] for r in ranked if r["reference"] and r[by] is not None), default=None)
     beats = None if ref_best is None or best is None else bool(best[by] > ref_best)
     if beats is False:
