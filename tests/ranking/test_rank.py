@@ -850,3 +850,28 @@ def test_no_lead_over_a_transformers_random_copy_on_logme_says_what_to_read():
     said = no_lead_warning("logme", True)
     assert "pretrained text encoder's own random weights" in said and "read knn and linear_cv here" in said
     assert no_lead_warning("knn", True).endswith("may not help here.")  # knn does not share LogME's lean
+
+
+def test_sources_of_series_are_trained_with_the_shared_layers_asked_for(tmp_path, monkeypatch, capsys):
+    """A series user's run used the cnn1d; rank trained its --source as the mlp, with no way
+    to say otherwise (and an (N, 1, L) series was refused with a fix naming `shared: cnn1d`)."""
+    from transferkit.ranking.rank import rank
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    t = np.linspace(0, 1, 40)
+    for name, n, seed in (("s.npz", 60, 1), ("t.npz", 24, 2)):
+        y = np.arange(n) % 2
+        x = np.sin(2 * np.pi * (2 + 2 * y[:, None]) * t) + 0.2 * np.random.default_rng(seed).normal(size=(n, 40))
+        np.savez(tmp_path / name, x=x.astype(np.float32), y=y)
+    kw = {"source_epochs": 1, "scores": ["knn"], "by": "knn", "cuts": "all"}
+    result = rank(str(tmp_path / "t.npz"), 3, [str(tmp_path / "s.npz")], shared="cnn1d", **kw)
+    blocks = {r["candidate"]: r["blocks"] for r in result["candidates"]}
+    from transferkit.models import TransferModel
+
+    assert blocks["s.npz"] == len(TransferModel.build("cnn1d", (40,), CLASSES[:2]).shared.blocks)
+    assert rank(str(tmp_path / "t.npz"), 3, [str(tmp_path / "s.npz")], **kw)["candidates"][0]["blocks"] == \
+        len(TransferModel.build("mlp", (40,), CLASSES[:2]).shared.blocks)  # auto: the mlp, as `run` builds  # fmt: skip
+    assert main(["rank", str(tmp_path / "t.npz"), "--model", "x.safetensors", "--shared", "cnn1d"]) == 2
+    assert "sets the architecture of the sources trained here, and there are none" in capsys.readouterr().err
+    assert main(["rank", str(tmp_path / "t.npz"), "--source", str(tmp_path / "s.npz"), "--shared", "cnn3"]) == 2
+    assert "shared='cnn3' is not an architecture" in capsys.readouterr().err

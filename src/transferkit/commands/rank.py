@@ -46,6 +46,9 @@ def add_parser(sub) -> None:
     r.add_argument("--text-column", default="text", help="a CSV/JSONL text target's text column (default: text)")
     r.add_argument("--source-max-per-class", type=int, help="subsample built-in sources")
     r.add_argument("--source-epochs", type=int, default=None, help="epochs for sources trained here (default: as `run`)")
+    r.add_argument("--shared", default="auto", metavar="ARCH",
+                   help="shared layers of sources trained here, as model.shared in an experiment file (default auto; "
+                        "e.g. cnn1d for series)")
     r.add_argument("--no-reference", action="store_true", help="omit the random-weights reference")
     r.add_argument("--out", help="JSON file (default runs/rank-<target>-k<shots>-<time>.json)")
 
@@ -105,7 +108,7 @@ def execute(args) -> int:
             source_epochs=args.source_epochs, split_seed=args.split_seed, label_column=args.label_column,
             text_column=args.text_column, input_size=args.input_size, source_label_column=args.source_label_column,
             classes=None if args.classes is None else parse_class_spec(args.classes, "--classes"),
-            image_shape=args.image_shape,
+            image_shape=args.image_shape, shared=args.shared,
         )  # fmt: skip
     finally:
         warnings.showwarning = previous

@@ -57,13 +57,14 @@ CLEAR_LOG_BF = 3.0
 
 def source_candidate(
     spec: str, max_per_class: int | None = None, epochs: int | None = None, seed: int = 0,
-    target: Domain | None = None, pad: int | str = "auto", label_column: str = "label",
+    target: Domain | None = None, pad: int | str = "auto", label_column: str = "label", shared: str = "auto",
 ) -> tuple[Candidate, Domain]:
     """Train (or load from the cache) a model on the data set ``spec``, as ``transferkit run`` would.
 
     The same settings (``epochs`` None: the run's default), and for image targets the same
     source recipe (``resolution: match`` degrades the source to ``target``'s resolution), so
-    the cache key is the run's and a source trained by a run is reused.
+    the cache key is the run's and a source trained by a run is reused. ``shared``: the
+    shared-layer architecture, as ``model.shared`` in an experiment file (auto: by the input).
     """
     from transferkit.data.preprocess import match_resolution
     from transferkit.devices import resolve_device
@@ -73,7 +74,7 @@ def source_candidate(
     section = SourceConfig(data=spec, max_per_class=max_per_class, label_column=label_column,
                            **({} if epochs is None else {"epochs": epochs}))  # fmt: skip
     domain = load_section(section)
-    recipe = make_recipe(domain, domain.input_shape, 0)
+    recipe = make_recipe(domain, domain.input_shape, 0, architecture=shared)
     if target is not None and target.is_image and domain.is_image and section.resolution == "match":
         recipe = match_resolution(recipe, target.input_shape[1:], make_recipe(target, domain.input_shape, pad, source=domain))
     swapped = polarity_note(domain, target) if target is not None else None
@@ -84,7 +85,7 @@ def source_candidate(
     device = resolve_device("auto")  # where a run (device: auto) trains it: the cache key names the device
     res = pretrain_source(
         apply_recipe(domain.x, recipe).to(device), torch.from_numpy(domain.y).to(device), domain.classes,
-        architecture="auto", arch_kwargs={}, settings=settings, seed=seed, identity=identity,
+        architecture=shared, arch_kwargs={}, settings=settings, seed=seed, identity=identity,
     )  # fmt: skip
     from transferkit.data.builtin import is_builtin
 
@@ -393,6 +394,7 @@ def rank(
     source_label_column: str = "label",
     classes: list[int | str] | None = None,
     image_shape: list[int] | None = None,
+    shared: str = "auto",
 ) -> dict:
     """Score every candidate × cut point on the target's labelled examples; best first.
 
@@ -411,6 +413,8 @@ def rank(
         source_label_column: Of CSV ``sources``.
         classes: Keep only these target classes (names or positions), as ``classes:`` in an
             experiment file's target section.
+        shared: The shared-layer architecture ``sources`` are trained with, as ``model.shared``
+            in an experiment file (auto: by the input; e.g. ``cnn1d`` for series stored (N, L)).
         image_shape: Read each row of a table target as an image of this shape, [H, W],
             [C, H, W] or [H, W, C] (a pixel CSV), as ``image_shape:`` in an experiment file.
         input_size: Pretrained candidates read images of this many pixels a side, or this
@@ -425,6 +429,14 @@ def rank(
     from transferkit.evaluate.prepare import load_section
 
     start = time.perf_counter()
+    if shared != "auto":
+        from transferkit.source import check_shared
+
+        check_shared(shared)
+        if not sources:
+            raise TransferkitError(f"shared={shared!r} sets the architecture of the sources trained here, and there "
+                                   "are none; saved models and pretrained encoders keep their own.",
+                                   "give --source DATA, or leave --shared out.")  # fmt: skip
     resolve_scores([by])
     names = resolve_scores(scores)
     if by not in names:  # the score that orders the table is always computed
@@ -511,7 +523,7 @@ def rank(
         encoders = [pretrained_candidate(name, labelled, pad, pool, input_size) for name in pretrained or []]
         for spec in sources or []:
             cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=pool, pad=pad,
-                                         label_column=source_label_column)  # fmt: skip
+                                         label_column=source_label_column, shared=shared)  # fmt: skip
             entries.append((cand, inputs_for(cand, pad, src)))
             copies = count_test_in_source(src, tgt, lab)
             if copies.found:
