@@ -522,6 +522,9 @@ def test_predict_reads_series_on_the_runs_range_whatever_their_span(tmp_path, ca
     np.savez(tmp_path / "in.npz", x=x[:6])
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
     assert "float images" not in capsys.readouterr().err
+    np.savez(tmp_path / "flat.npz", x=x[:6].reshape(6, -1))  # a row per series: said as series, not as images
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "flat.npz")]) == 0
+    assert "each row of 96 values is read as a series of 3 sensors x 32 steps" in capsys.readouterr().err
 
 
 def test_a_k0_baseline_below_the_most_frequent_class_is_said():

@@ -157,11 +157,12 @@ def saved_models_hint(stems: list[str]) -> str:
             f"{{{', '.join(shots)}}}, --seed {{{', '.join(seeds)}}}.")
 
 
-def _rows_as_images(x: np.ndarray, run: Path, size, inputs: str, warn) -> np.ndarray:
+def _rows_as_images(x: np.ndarray, run: Path, size, inputs: str, warn, series: bool = False) -> np.ndarray:
     """(N, D) rows for an image model as (N, C, H, W) images: by the run's ``target.image_shape``
     (its target was such a table), else when D is exactly the pixel count of the run's target
     images (grey or RGB, ``size`` = their H x W), with a note; an (H, W) array of exactly that
-    size is one image; else ``x`` as it is (refused later with the reshape to use)."""
+    size is one image; else ``x`` as it is (refused later with the reshape to use). ``series``:
+    the model reads series (the cnn1d), (C, L) sensors by steps, and the notes say so."""
     declared = _run_target(run).get("image_shape")
     if declared:
         from transferkit.evaluate.prepare import image_shape_chw
@@ -174,15 +175,19 @@ def _rows_as_images(x: np.ndarray, run: Path, size, inputs: str, warn) -> np.nda
     else:
         return x
     if tuple(x.shape) == shape[1:] and shape[0] == 1:  # one grey image without its batch axis (np.save of one)
-        warn(f"{inputs}: an array of {shape[1]}x{shape[2]}, {whose}, is read as one image.")
+        warn(f"{inputs}: an array of {shape[1]}x{shape[2]}, {whose}, is read as one {'series' if series else 'image'}.")
         return x[None, None]
     if int(np.prod(shape)) != x.shape[1]:
         if not declared:
             return x
         raise TransferkitError(f"{inputs}: its rows have {x.shape[1]} values, but the run read its target's rows as "
-                               f"images of {list(declared)} ({int(np.prod(shape))} values).",
+                               f"{'series' if series else 'images'} of {list(declared)} ({int(np.prod(shape))} values).",
                                "give rows of the run's target's columns (the same pixels, in the same order).")  # fmt: skip
-    if not declared:
+    if not declared and series:
+        warn(f"{inputs}: each row of {x.shape[1]} values is read as a series of {shape[1]} sensors x {shape[2]} steps, "
+             "the run's target series, sensor by sensor (as x.reshape(N, sensors, steps)); give an .npz of shape "
+             "(N, sensors, steps) if the rows hold something else.")  # fmt: skip
+    elif not declared:
         warn(f"{inputs}: each row of {x.shape[1]} values is read as a {shape[0]}x{shape[1]}x{shape[2]} image, the "
              "size of the run's target images, pixels in row-major order (as x.reshape(N, C, H, W)); give images or "
              "an .npz of shape (N, H, W) if the rows hold something else.")  # fmt: skip
@@ -643,7 +648,8 @@ def predict(
                     "no names, so its "
                     "columns are read by position: check that they are in that order (or give a CSV with the names).")  # fmt: skip
             if len(recipe.shape) == 3 and x.ndim == 2:  # a table of pixels for an image model
-                x = _rows_as_images(x, Path(run_dir), meta.get("image_size"), str(inputs), warn)
+                x = _rows_as_images(x, Path(run_dir), meta.get("image_size"), str(inputs), warn,
+                                    reads_series(recipe.shape, model.config.get("architecture", "auto")))  # fmt: skip
                 names = names if len(names) == len(x) else [str(i) for i in range(len(x))]  # one (H, W) image: "0"
             if len(recipe.shape) == 1 and x.ndim == 1 and len(x) == recipe.shape[0] > 1:  # np.save of one example
                 warn(f"{inputs}: one array of {len(x)} values, the model's {len(x)} features, is read as one example.")

@@ -770,7 +770,7 @@ def test_a_small_pool_of_novel_images_is_said_to_narrow_the_intervals():
     from transferkit.fewshot.experiment import small_pool_note
 
     note = small_pool_note(np.array([20, 25, 30]), 5, 15, 200)
-    assert note.startswith("the novel classes have as few as 20 images each, and an episode draws 20 from a class")
+    assert note.startswith("the novel classes have as few as 20 examples each, and an episode draws 20 from a class")
     assert small_pool_note(np.array([40, 50]), 5, 15, 600) is None  # twice K + Q: enough
 
 

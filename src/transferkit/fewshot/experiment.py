@@ -154,7 +154,7 @@ def small_pool_note(per_class: np.ndarray, k: int, n_query: int, episodes: int) 
     present = per_class[per_class > 0]
     if not len(present) or int(present.min()) >= 2 * (k + n_query):
         return None
-    return (f"the novel classes have as few as {int(present.min())} images each, and an episode draws {k + n_query} "
+    return (f"the novel classes have as few as {int(present.min())} examples each, and an episode draws {k + n_query} "
             f"from a class (K = {k} + {n_query} queries): the {episodes} episodes reuse the same images, so their "
             "intervals cover the choice of episodes, not the few images behind them, and are narrower than what a "
             "new set of images would show; read the spread across source seeds too, and add images if you can.")

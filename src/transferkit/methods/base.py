@@ -122,7 +122,8 @@ class Method:
             raise TransferkitError(f"method {self.name!r} needs a source.", "add a `source:` section.")
         if self.needs_same_classes and not same_label_space:
             raise TransferkitError(
-                f"method {self.name!r} applies the source head directly, so source and target must have the same "
+                f"method {self.name!r} keeps the source's head (it applies or adapts it, with its classes), so source "
+                "and target must have the same "
                 f"classes{f' ({classes_differ})' if classes_differ else ''}.",
                 "drop it from `methods`, or use source and target with the same class names"
                 + (" (a .npz names label i by its `classes` array: classes[i])." if any(
