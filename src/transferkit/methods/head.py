@@ -97,17 +97,29 @@ def record_l2(model: TransferModel, choice, n_classes: int, n: int, seed: int | 
     acc, loss = choice.accuracy[choice.l2], choice.loss[choice.l2]
     model.config["head_l2"] = {"l2": choice.l2, "folds": choice.folds, "held_out_accuracy": acc, "held_out_loss": loss}
     uniform = math.log(n_classes)
-    if loss >= 0.9 * uniform:
+    weakest = choice.l2 <= min(choice.accuracy)  # the least regularised of the grid: no lower one to try
+    if loss >= 0.9 * uniform and loss <= 1.1 * uniform and weakest:
+        # flat although barely penalised: the features, not the penalty (a source whose features collapsed)
+        warnings.warn(
+            f"head{f' (seed {seed}, {n} labelled examples)' if seed is not None else ''}: its probabilities stay near "
+            f"uniform (held-out cross-entropy {loss:.2f}; guessing uniformly: ln {n_classes} = {uniform:.2f}; held-out "
+            f"accuracy {100 * acc:.1f} % on {n} examples) with the weakest l2 it tries ({choice.l2:g}): the shared "
+            "features tell these classes apart little, so do not read its probabilities as confidences; check the "
+            "source (its validation accuracy), try another source, or fine-tune the shared layers (finetune).",
+            TransferkitWarning, stacklevel=user_stacklevel(),
+        )  # fmt: skip
+    elif loss >= 0.9 * uniform:
         # above ln C by a tenth: not flat but confidently wrong on the held-out examples
         what, fix = (("leaves its probabilities near uniform", "regularization: weight_decay gives sharper ones")
                      if loss <= 1.1 * uniform else
                      ("gives held-out probabilities worse than uniform guessing, confident where it is wrong",
                       "more labelled examples, or another source"))  # fmt: skip
+        lower = " (a lower one may classify better too)" if not weakest else ""
         warnings.warn(
             f"head{f' (seed {seed}, {n} labelled examples)' if seed is not None else ''}: the l2 its "
             f"cross-validation chose ({choice.l2:g}, held-out accuracy {100 * acc:.1f} % on {n} "
             f"examples) {what} (held-out cross-entropy {loss:.2f}; guessing uniformly: ln {n_classes} = "
-            f"{uniform:.2f}). So few held-out examples decide little between l2 values (a lower one may classify "
-            f"better too); do not read its probabilities as confidences ({fix}).",
+            f"{uniform:.2f}). So few held-out examples decide little between l2 values{lower}; do not read its "
+            f"probabilities as confidences ({fix}).",
             TransferkitWarning, stacklevel=user_stacklevel(),
         )  # fmt: skip
