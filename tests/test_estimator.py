@@ -513,6 +513,9 @@ def test_predict_on_a_run_wants_a_path(tmp_path):
     with pytest.raises(TransferkitError, match="inputs must be the path of a file or folder, got a ndarray") as e:
         predict(tmp_path, np.zeros((2, 4)))
     assert "TransferClassifier.load" in e.value.fix
+    with pytest.raises(TransferkitError, match="got a list of texts") as e:  # was told to save them as .npz or images
+        predict(tmp_path, ["WIN cash now", "hello mum"])
+    assert e.value.fix.startswith("save them one per line to a .txt") and ".predict(texts)" in e.value.fix
 
 
 def test_a_source_with_nothing_to_hold_out_says_it_was_not_checked():

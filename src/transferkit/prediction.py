@@ -574,8 +574,12 @@ def predict(
     ``input`` field, instead of the row (line) numbers; it is never read as a feature.
     """
     if not isinstance(inputs, (str, os.PathLike)):
+        texts = isinstance(inputs, (list, tuple)) and len(inputs) > 0 and all(isinstance(t, str) for t in inputs)
         raise TransferkitError(
-            f"inputs must be the path of a file or folder, got a {type(inputs).__name__}.",
+            f"inputs must be the path of a file or folder, got a {type(inputs).__name__}"
+            + (" of texts." if texts else "."),
+            "save them one per line to a .txt (or a .csv or .jsonl), or use "
+            "TransferClassifier.load('RUN/models/NAME').predict(texts)." if texts else
             "save them to a file (.npz, .csv, images), or for arrays use "
             "TransferClassifier.load('RUN/models/NAME').predict(X).",
         )

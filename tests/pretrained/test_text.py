@@ -130,6 +130,14 @@ def test_whole_number_labels_are_the_classes_present(tmp_path, labels, classes):
         assert d.meta[CLASSES_FROM_LABELS]
 
 
+def test_whole_numbers_written_as_floats_are_the_same_classes_as_in_a_feature_csv(tmp_path):
+    """0.0/1.0 made the classes '0.0' and '1.0' of a text CSV and '0' and '1' of a feature CSV."""
+    (tmp_path / "t.csv").write_text("text,label\n" + "".join(f"t{i} x,{lab}\n" for i, lab in enumerate(["0.0", "1.0"] * 3)))
+    (tmp_path / "f.csv").write_text("a,label\n" + "".join(f"{i},{lab}\n" for i, lab in enumerate(["0.0", "1.0"] * 3)))
+    texts, features = load_domain(str(tmp_path / "t.csv")), load_domain(str(tmp_path / "f.csv"))
+    assert texts.classes == features.classes == ["0", "1"] and texts.y.tolist() == features.y.tolist() == [0, 1] * 3
+
+
 def test_text_target_needs_a_text_encoder(reviews_jsonl):
     from transferkit.config import validate
     from transferkit.evaluate.prepare import prepare

@@ -184,6 +184,17 @@ def _not_whole(values: list[str]) -> str | None:
     return next((v for v, f in zip(values, numbers, strict=True) if math.isfinite(f) and f != round(f)), None)
 
 
+def _whole_numbers(values: list[str]) -> list[int] | None:
+    """The labels as whole numbers, when every one is a finite whole number ('3', '-1', '1.0')."""
+    try:
+        numbers = [float(v) for v in values]
+    except ValueError:
+        return None
+    if not all(math.isfinite(f) and f == round(f) for f in numbers):
+        return None
+    return [int(f) for f in numbers]
+
+
 def _labels(raw: list, name: str) -> tuple[np.ndarray, list[str]]:
     missing = [i for i, v in enumerate(raw, 1) if v is None or str(v).strip() == ""]
     if missing:
@@ -197,12 +208,13 @@ def _labels(raw: list, name: str) -> tuple[np.ndarray, list[str]]:
         raise TransferkitError(f"{name}: the labels {looks} ({n} distinct values in {len(values)} examples, e.g. "
                                f"{fraction}).", "give class labels: names or whole numbers (bin a score into classes, "
                                "e.g. positive where it is above 0).")  # fmt: skip
-    if all(v.lstrip("-").isdigit() for v in values):
+    numbers = _whole_numbers(values)
+    if numbers is not None:
         # the whole numbers present, in order, are the classes ({1..6}, {0, 4}, {-1, 1}), as in a numeric CSV or
-        # an .npz; read as positions 0..max they made classes that have no examples ('classes ['0'] ...')
+        # an .npz; read as positions 0..max they made classes that have no examples ('classes ['0'] ...'); 1.0 is
+        # the class 1, as a feature CSV reads it (it was the class '1.0')
         from transferkit.data.files import one_spelling_per_number
 
-        numbers = [int(v) for v in values]
         one_spelling_per_number(values, numbers, str(name))
         present, y = np.unique(np.asarray(numbers, dtype=np.int64), return_inverse=True)
         return y.astype(np.int64), [str(int(v)) for v in present]
