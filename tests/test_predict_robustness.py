@@ -260,7 +260,16 @@ def test_texts_without_a_text_encoder_are_one_line_whatever_the_source(tmp_path,
            "methods": ["scratch"], "seeds": 1}  # fmt: skip
     (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
     err = _bad(capsys, ["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "out")])
-    assert "holds texts, which need a tokenizer" in err  # was: AttributeError 'TextDomain' object has no attribute 'x'
+    # was: AttributeError 'TextDomain' object has no attribute 'x'; then a fix (add an encoder) that met the image source
+    assert "rev.csv holds texts and the source" in err and "holds images" in err and "use a text source" in err
+    (tmp_path / "src.csv").write_text("text,label\n" + "".join(f"fine {i},pos\nbad {i},neg\n" for i in range(8)))
+    cfg["source"] = {"data": str(tmp_path / "src.csv")}
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    err = _bad(capsys, ["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "out")])
+    assert "the source" in err and "src.csv and the target" in err and "to the `source:` section" in err  # not the target's
+    cfg["source"], cfg["target"]["data"] = {"data": str(tmp_path / "src.csv")}, str(image_npz[1])
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    assert "src.csv holds texts and the target" in _bad(capsys, ["run", str(tmp_path / "exp.yaml")])
     source = TextDomain("s", ["x", "y"], np.array([0, 1]), ["neg", "pos"])
     target = match_source(source, TextDomain("t", ["a", "b", "c"], np.array([0, 1, 1]), ["pos", "neg"]))
     assert target.classes == ["neg", "pos"] and target.y.tolist() == [1, 0, 0]  # renumbered into the source's order

@@ -178,6 +178,30 @@ def check_two_classes(domain, role: str) -> None:
         )
 
 
+def _texts_need_an_encoder(source: Domain | None, target: Domain) -> None:
+    """Texts without a pretrained text encoder (whose tokenizer reads them): refused, naming
+    the section to change; a text target beside an image or vector source is named as such
+    (the bare advice to add an encoder led to the next error, an image source)."""
+    texts = [getattr(d, "is_text", False) for d in (source, target)]
+    if not any(texts):
+        return
+    example = "hf:sentence-transformers/all-MiniLM-L6-v2"
+    if source is not None and texts[0] and texts[1]:
+        raise TransferkitError(f"the source {source.name} and the target {target.name} hold texts, which need a "
+                               "tokenizer: a pretrained text encoder's.",
+                               f"add `pretrained: {example}` (or another hf: encoder) to the `source:` section; its "
+                               "encoder then trains on the source texts before the target's.")  # fmt: skip
+    if source is not None and texts[0]:
+        raise TransferkitError(f"the source {source.name} holds texts and the target {target.name} does not.",
+                               "give a source of the target's kind (images or feature vectors).")  # fmt: skip
+    if source is not None:
+        kind = "images" if getattr(source, "is_image", False) else "feature vectors"
+        raise TransferkitError(f"the target {target.name} holds texts and the source {source.name} holds {kind}.",
+                               f"use a text source: `source: {{pretrained: {example}}}`, with `data:` of labelled "
+                               "texts if you have them.")  # fmt: skip
+    target.input_shape  # noqa: B018 -- raises: texts need a tokenizer, i.e. a pretrained text source
+
+
 def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     """Source and target loaded, arranged and brought to the model input by their recipes.
 
@@ -197,9 +221,7 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     for domain, role in ((source, "source"), (target, "target")):
         if domain is not None:
             check_two_classes(domain, role)
-    for domain in (target, source):
-        if getattr(domain, "is_text", False):
-            domain.input_shape  # noqa: B018 -- raises: texts need a tokenizer, i.e. a pretrained text source
+    _texts_need_an_encoder(source, target)
     with collected_warnings() as matching:  # e.g. target columns the source lacks, left out: kept for the report
         target = match_source(source, target)
     loading = [*loading, *matching]
