@@ -437,6 +437,23 @@ def test_texts_are_named_by_an_id_column_or_key(tmp_path):
         load_text_inputs(tmp_path / "t.txt", id_column="id")
 
 
+def test_a_text_csv_target_takes_an_id_column_as_a_feature_csv_does(tmp_path):
+    """`target.id_column` on a text CSV was refused as 'a column of a CSV of numeric features', so
+    predict could not name the rows by it without --id-column each time."""
+    from transferkit.data import load_domain
+
+    (tmp_path / "t.csv").write_text("msg_id,text,label\nm1,great,pos\nm2,awful,neg\n")
+    d = load_domain(str(tmp_path / "t.csv"), id_column="msg_id")
+    assert d.texts == ["great", "awful"] and d.classes == ["neg", "pos"]
+    with pytest.raises(TransferkitError, match=r"no column 'key', the id_column \(columns: \['msg_id', 'text', 'label'\]\)"):
+        load_domain(str(tmp_path / "t.csv"), id_column="key")
+    with pytest.raises(TransferkitError, match="id_column 'text' is t.csv's text column"):
+        load_domain(str(tmp_path / "t.csv"), id_column="text")
+    (tmp_path / "t.txt").write_text("pos\tgreat\nneg\tawful\n")
+    with pytest.raises(TransferkitError, match="t.txt is a text file without columns"):
+        load_domain(str(tmp_path / "t.txt"), id_column="msg_id")
+
+
 def test_npz_images_of_another_size_are_said_to_be_resized(run16, tmp_path, capsys):
     """Image files of another size were warned of, .npz images of another size were not."""
     x = np.load(run16 / "target.npz")["x"]

@@ -34,9 +34,17 @@ def load_file(path: str | Path, label_column: str = "label", text_column: str = 
 
     suffix = p.suffix.lower()  # DATA.CSV is a CSV
     texts = suffix in TEXT_SUFFIXES or (suffix in (".csv", ".tsv") and has_text_column(p, text_column))
-    if id_column is not None and (texts or suffix not in (".csv", ".tsv")):
-        raise TransferkitError(f"id_column {id_column!r} names a column of a CSV of numeric features, and {p.name} is "
-                               f"{'a text data set' if texts else 'not a CSV'} (its other columns are not read anyway).",
+    if id_column is not None and texts and suffix in (".csv", ".tsv", ".jsonl"):
+        # a text table's rows: never read anyway, but kept so that `predict` names a CSV's rows by it
+        if id_column in (text_column, label_column):
+            raise TransferkitError(f"id_column {id_column!r} is {p.name}'s {'text' if id_column == text_column else 'label'} "
+                                   "column.", "name a column that only names the rows, or leave id_column out.")  # fmt: skip
+        if suffix != ".jsonl" and id_column not in csv_header(p):
+            raise TransferkitError(f"{p}: no column {id_column!r}, the id_column (columns: {csv_header(p)[:8]}).",
+                                   "name one of its columns, or leave id_column out.")  # fmt: skip
+    elif id_column is not None and (texts or suffix not in (".csv", ".tsv")):
+        raise TransferkitError(f"id_column {id_column!r} names a column of a CSV or of a JSON-lines file of texts, "
+                               f"and {p.name} is {'a text file without columns' if texts else 'not a CSV'}.",
                                "leave id_column out.")  # fmt: skip
     if texts:
         return load_text_file(p, label_column, text_column)
