@@ -61,7 +61,9 @@ def test_a_run_on_a_text_encoder_fine_tunes_at_the_lower_rate_and_says_it_once(t
     ft = {"finetune": {"probe_steps": 2, "steps": 2, "batch_size": 4}}
     cfg = {"name": "rate", "source": {"pretrained": MINILM}, "target": {"data": str(path), "shots": [2, 3],
            "test_fraction": 0.5}, "model": {"input_shape": [16]}, "methods": [ft], "seeds": [0]}  # fmt: skip
-    summary = tk.run(cfg, out=tmp_path / "run", progress=False)
+    with pytest.warns(tk.TransferkitWarning, match="finetune: the pretrained text encoder trains at 5e-05") as said:
+        summary = tk.run(cfg, out=tmp_path / "run", progress=False)  # a warning, as auto's gradual says it (was a note)
+    assert len([w for w in said if "trains at 5e-05" in str(w.message)]) == 1  # once, not once per k and seed
     assert seen == [pytest.approx(PRETRAINED_TEXT_LR / 3e-3)] * 2
     notes = [w for w in summary["method_warnings"] if "the pretrained text encoder trains at 5e-05" in w]
     assert len(notes) == 1
