@@ -608,6 +608,10 @@ def predict(
 
         recipe = TextRecipe(**meta["recipe"])
         tokenizer = getattr(model.shared, "tokenizer", None) or recipe.tokenizer()  # scratch text models have none
+        if given_text_column and Path(inputs).suffix.lower() == ".txt":  # as --id-column is: nothing to name
+            raise TransferkitError(f"--text-column {text_column!r} names a column, but {Path(inputs).name} has no "
+                                   "columns (one text per line).",
+                                   "leave --text-column out, or give a .csv or .jsonl with that column.")  # fmt: skip
         texts, names = load_text_inputs(inputs, text_column, whose, id_column)
         if Path(inputs).suffix.lower() == ".txt":
             _labels_in_texts(texts, model.classes, str(inputs), on_warning)

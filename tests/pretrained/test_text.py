@@ -232,6 +232,8 @@ def test_minilm_text_protocol_and_predict(reviews_jsonl, tmp_path, monkeypatch):
         tk.predict(tmp_path / "run", long)  # the verdict at its end is cut: said, not silent
     first = tk.predict(tmp_path / "run", inputs)
     again = tk.predict(tmp_path / "run", inputs)  # a fresh reload: identical predictions
+    with pytest.raises(tk.TransferkitError, match="--text-column 'body' names a column, but new.txt has no columns"):
+        tk.predict(tmp_path / "run", inputs, text_column="body")  # was ignored without a word (--id-column: refused)
     assert [r["probability"] for r in first] == [r["probability"] for r in again]
     from transferkit.methods.auto import pretrained_text_encoder
     from transferkit.models import TransferModel
