@@ -507,6 +507,16 @@ def test_architectures_that_do_not_read_arrays_are_refused_with_the_way_to_use_t
         TransferClassifier("scratch", shared="cnnn").fit(x, y)
 
 
+def test_a_path_given_to_predict_is_said_to_be_a_path(data, tmp_path):
+    """clf.predict('new/img0.png') said 'X cannot be read as numbers ... encode text or category columns'."""
+    xs, ys, xt, yt = data
+    clf = TransferClassifier("scratch", method_params={"steps": 2}).fit(xt[:30], yt[:30])
+    for given in ("new/img0.png", tmp_path / "img0.png"):
+        with pytest.raises(TransferkitError, match=r"X is a path \('.*img0.png'\), not inputs") as e:
+            clf.predict(given)
+        assert "PIL.Image.open(path)" in e.value.fix and "transferkit.predict(RUN, path)" in e.value.fix
+
+
 def test_predict_on_a_run_wants_a_path(tmp_path):
     from transferkit import predict
 

@@ -6,6 +6,7 @@ source and a target given as arrays are read by the same rules as files are.
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -66,6 +67,11 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
     reads an array after a DataFrame), as holding those columns, brought to ``names``' order."""
     if X is None:
         raise TransferkitError(f"{what} is None.", f"give {what} as an array, DataFrame or tensor with one row per example.")
+    if isinstance(X, (str, os.PathLike)):  # a file's name: numpy's "could not convert string to float" said nothing
+        raise TransferkitError(f"{what} is a path ({os.fspath(X)!r}), not inputs.",
+                               "read the file first: an image with numpy.asarray(PIL.Image.open(path))[None], a "
+                               "folder of class sub-folders with transferkit.load_domain(path).x; or, for a run's "
+                               "model, transferkit.predict(RUN, path).")  # fmt: skip
     X = as_array(X)
     given = column_names(X)
     keep = columns_read(given, list(names)) if names is not None and given is not None else None

@@ -547,3 +547,17 @@ def test_labels_written_differently_that_read_as_one_number_are_refused(tmp_path
         assert "'c01' and 'c1'" in e.value.fix, name
     np.savez(tmp_path / "same.npz", x=rng.random((30, 4)).astype(np.float32), y=np.array(["01", "02", "03"])[np.arange(30) % 3])
     assert load_domain(str(tmp_path / "same.npz")).classes == ["1", "2", "3"]  # one spelling each: numbers, as before
+
+
+def test_load_domains_warnings_point_at_the_callers_line(tmp_path):
+    """They pointed at files.py's `x = read_images(files)`, not the user's script."""
+    from PIL import Image
+
+    for c in "ab":
+        (tmp_path / c).mkdir()
+        for i, side in enumerate((8, 8, 9)):
+            Image.new("L", (side, side), 60 * i).save(tmp_path / c / f"{i}.png")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        load_domain(str(tmp_path))
+    assert [w.filename for w in said if "images are not 8x8" in str(w.message)] == [__file__]

@@ -2,19 +2,34 @@
 
 import os
 import re
+import warnings
 
 from transferkit.data.builtin import DOMAINS, is_builtin, load_builtin, parse_class_spec
 from transferkit.data.domain import Domain
 from transferkit.data.files import load_file
 from transferkit.data.text import TextDomain  # also registers the built-in text domains
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, user_stacklevel
 
 
 def load_domain(spec: str | os.PathLike, label_column: str = "label", text_column: str = "text",
                 id_column: str | None = None, only_columns: list[str] | None = None) -> Domain | TextDomain:  # fmt: skip
     """A built-in domain name (``mnist5k``, ``fashion-mnist[0-4]``) or a path to user data
     (``id_column``: a CSV column of row names, never a feature; ``only_columns``: a CSV's feature
-    columns to read, the source's, when the file holds all of them: the others are left out unread)."""
+    columns to read, the source's, when the file holds all of them: the others are left out unread).
+    Its warnings (images resized, columns left out...) point at the caller's line, not the reader's."""
+    said: list = []
+    try:
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            return _load_domain(spec, label_column, text_column, id_column, only_columns)
+    finally:  # (said once the recording is over, also when the data is refused)
+        level = user_stacklevel()
+        for w in said:
+            warnings.warn(w.message, w.category, stacklevel=level)
+
+
+def _load_domain(spec, label_column: str, text_column: str, id_column: str | None,
+                 only_columns: list[str] | None) -> Domain | TextDomain:  # fmt: skip
     from pathlib import Path
 
     spec = os.fspath(spec)  # a Path is a path, as a string of it is
