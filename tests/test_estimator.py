@@ -191,10 +191,17 @@ def test_dataframe_columns_the_source_lacks_are_left_out_as_the_cli_leaves_them_
                       r"left out: \['site', 'n'\]"):  # was: refused ('could not convert string to float')
         clf.fit(xt.iloc[:20], yt.iloc[:20])
     assert clf.n_features_in_ == 5 and clf.columns_read_ == cols
-    with pytest.warns(UserWarning, match=r"left out: \['site', 'n'\]"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # fit's own columns: said once, by fit, not at every predict or CV fold
         proba = clf.predict_proba(xt.iloc[20:])
     assert np.allclose(clf.predict_proba(xt.iloc[20:][cols]), proba)
-    with pytest.raises(TransferkitError, match=r"column\(s\) \['site'\] hold text or categories.*Fix: encode them"):
+    with pytest.warns(UserWarning, match=r"left out: \['new'\]"):  # a column fit never saw is said
+        clf.predict_proba(xt.iloc[20:].assign(new=2.0))
+    with warnings.catch_warnings(record=True) as said:  # no labels: X_unlabelled is read twice, said once
+        warnings.simplefilter("always")
+        TransferClassifier("mcc", source=clf.source_, method_params={"steps": 2}).fit(None, None, X_unlabelled=xt)
+    assert len([w for w in said if "left out" in str(w.message)]) == 1
+    with pytest.raises(TransferkitError, match=r"column\(s\) \['site'\] hold text, categories or dates.*Fix: encode them"):
         TransferClassifier("scratch", method_params={"steps": 2}).fit(xt, yt)  # no source: every column is read
 
 

@@ -286,7 +286,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                               f"{_brief(fit_names or names)}.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
         self.range_from_source_ = src is not None  # vectors' range: the source's (inputs after X are checked against it)
         if X_unlabelled is not None:
-            raw_u = self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:], reference, fit_names)
+            raw_u = self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:], reference, fit_names,
+                                  known=fit_names)  # fmt: skip
             recipe_u = self._read_as(X_unlabelled, arch)  # this fit's architecture, not a previous fit's model_
             note = (self._scale_note(raw_u) if recipe_u is self.recipe_  # e.g. 0..255 beside X in 0..1
                     else small_uint8_note(raw_u, "it", "give X_unlabelled as floats"))  # fmt: skip
@@ -437,14 +438,16 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             raise NotFittedError(f"This TransferClassifier is not fitted yet: call fit(X, y) before {call}.")
 
     def _checked(self, X, what: str, names: list[str] | None, like: tuple | None = None,
-                 reference: str = "the model's (from fit)", positions: list[str] | None = None) -> np.ndarray:  # fmt: skip
+                 reference: str = "the model's (from fit)", positions: list[str] | None = None,
+                 known: list[str] | None = None) -> np.ndarray:  # fmt: skip
         """``X`` laid out as the model's inputs: columns by name (``reference``: whose names), finite,
         of the example shape ``like`` (that of the model's inputs), when known. ``positions``: the
-        columns an array's stand for (fit's X's), when they differ from ``names``."""
+        columns an array's stand for (fit's X's), when they differ from ``names``; ``known``: columns
+        left out without a word (fit's own, which it said it left out)."""
         if like is not None and len(like) == 3 and _one_image(getattr(X, "shape", None), like):
             raise TransferkitError(f"{what} of shape {tuple(X.shape)} is one image, not a batch of images.",
                                    f"pass a batch of one: {what}[None].")  # fmt: skip
-        x = as_inputs(X, names, what, reference, positions)
+        x = as_inputs(X, names, what, reference, positions, known)
         if len(x) == 0:
             raise TransferkitError(f"{what} has no examples (0 rows).", f"give {what} at least one example.")
         if not np.isfinite(x).all():  # series NaN-padded to one length: said as fit says it
@@ -512,7 +515,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         like = getattr(self, "input_shape_", None)
         read = getattr(self, "columns_read_", None) or names  # the model's order; an array stands for fit's X
         x = self._checked(X, "X", None if names is None else list(read), like,
-                          positions=None if names is None else [str(n) for n in names])  # fmt: skip
+                          positions=None if names is None else [str(n) for n in names],
+                          known=None if names is None else [str(n) for n in names])  # fmt: skip
         recipe = self._read_as(X)
         note = self._scale_note(x) if recipe is self.recipe_ else small_uint8_note(x, "X", "give X as floats")
         picture = len(recipe.shape) == 3 and not self._series()

@@ -137,7 +137,7 @@ def fit_texts(clf, method, source, X, y, X_unlabelled, device: torch.device) -> 
     clf.model_ = seeded_fit(method, task)
     clf.recipe_, clf.classes_, clf.class_names_ = recipe, labels, classes
     for stale in ("auto_decision_", "n_features_in_", "feature_names_in_", "input_shape_", "fit_range_",
-                  "fit_column_ranges_", "range_from_source_"):  # a refit after arrays: none of theirs holds
+                  "fit_column_ranges_", "range_from_source_", "columns_read_", "fit_named_"):  # a refit after arrays: none of theirs holds
         clf.__dict__.pop(stale, None)
     if "auto_decision" in clf.model_.config:
         clf.auto_decision_ = clf.model_.config["auto_decision"]

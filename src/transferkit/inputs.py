@@ -58,13 +58,14 @@ def _complex(what: str) -> TransferkitError:
 
 
 def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model's (from fit)",
-              positions: list[str] | None = None) -> np.ndarray:  # fmt: skip
+              positions: list[str] | None = None, known: list[str] | None = None) -> np.ndarray:  # fmt: skip
     """``X`` as a float32 array, a DataFrame's columns put in the order of ``names`` (matched
     by name, as the CLI matches CSV columns; ``reference`` says whose names they are, for
     the error). A DataFrame's columns beyond ``names`` are left out, with a warning, as
     ``transferkit run`` and ``predict`` leave out a file's. An array is taken in its own order,
     or, given ``positions`` (the names of the columns of the X given to fit, as scikit-learn
-    reads an array after a DataFrame), as holding those columns, brought to ``names``' order."""
+    reads an array after a DataFrame), as holding those columns, brought to ``names``' order.
+    ``known``: columns left out without a word (fit's own, said once when fit left them out)."""
     if X is None:
         raise TransferkitError(f"{what} is None.", f"give {what} as an array, DataFrame or tensor with one row per example.")
     if isinstance(X, (str, os.PathLike)):  # a file's name: numpy's "could not convert string to float" said nothing
@@ -76,10 +77,12 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
     given = column_names(X)
     keep = columns_read(given, list(names)) if names is not None and given is not None else None
     if keep is not None:  # all the columns read, and more: the others are not read
-        extra = [c for c in given if c not in set(names)]
+        extra = [c for c in given if c not in set(names) and c not in set(known or ())]
+    if keep is not None and extra:
         warnings.warn(f"{what}: column(s) not among {reference} feature columns are left out: {extra[:5]}"
                       f"{' ...' if len(extra) > 5 else ''} (the model reads those columns only).",
                       TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+    if keep is not None:
         X, given = X.iloc[:, keep], [given[j] for j in keep]
     if hasattr(X, "tocsr") or hasattr(X, "todense"):  # scipy.sparse
         raise TransferkitError(f"{what} is a sparse matrix; the shared layers take dense inputs.",
@@ -107,9 +110,9 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
             ) from None
         columns = _not_numbers(X)
         if columns:  # a DataFrame: which columns
-            raise TransferkitError(f"{what} cannot be read as numbers: column(s) {columns[:5]} hold text or "
-                                   f"categories ({first if len(first) <= 80 else first[:77] + '...'}).",
-                                   "encode them as numbers first (e.g. pandas.get_dummies), or drop them.")  # fmt: skip
+            raise TransferkitError(f"{what} cannot be read as numbers: column(s) {columns[:5]} hold text, "
+                                   f"categories or dates ({first if len(first) <= 80 else first[:77] + '...'}).",
+                                   "encode them as numbers first (e.g. pandas.get_dummies), or drop them.") from None  # fmt: skip
         raise TransferkitError(
             f"{what} cannot be read as numbers ({first if len(first) <= 100 else first[:97] + '...'}).",
             "give numeric arrays of one shape; encode text or category columns as numbers first.",

@@ -875,3 +875,20 @@ def test_sources_of_series_are_trained_with_the_shared_layers_asked_for(tmp_path
     assert "sets the architecture of the sources trained here, and there are none" in capsys.readouterr().err
     assert main(["rank", str(tmp_path / "t.npz"), "--source", str(tmp_path / "s.npz"), "--shared", "cnn3"]) == 2
     assert "shared='cnn3' is not an architecture" in capsys.readouterr().err
+
+
+def test_two_sources_of_one_file_name_are_told_apart(tmp_path, monkeypatch):
+    """a/data.npz (holding the scored examples) and b/data.npz (clean) were both 'data.npz':
+    both were taken to have seen the scored examples, and the table could not tell them apart."""
+    from transferkit.ranking.rank import rank
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    src, tgt = _npz(tmp_path)
+    for d, data in (("a", tgt), ("b", src)):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "data.npz").write_bytes(data.read_bytes())
+    result = rank(str(tgt), 2, [str(tmp_path / "a" / "data.npz"), str(tmp_path / "b" / "data.npz")],
+                  source_epochs=1, scores=["knn"], by="knn", reference=False)  # fmt: skip
+    names = {c["candidate"] for c in result["candidates"]}
+    assert names == {"data.npz", str(tmp_path / "b" / "data.npz")}
+    assert result["trained_on_scored"] == {"data.npz": 6} and result["best"]["candidate"] == str(tmp_path / "b" / "data.npz")

@@ -276,20 +276,28 @@ def open_image(f: Path, load: bool = True):
     from PIL import Image, ImageOps
 
     try:
-        img = Image.open(f)
-        if load:
-            img.load()
-            if _orientation(img) not in (1, None):
-                img = ImageOps.exif_transpose(img)
+        with warnings.catch_warnings():  # Pillow's notes on damaged EXIF tags (once per file): the pixels are fine
+            warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
+            img = Image.open(f)
+            if load:
+                img.load()
+                if _orientation(img) not in (1, None):
+                    img = ImageOps.exif_transpose(img)
     except Exception as e:
         raise TransferkitError(f"{f}: cannot read image ({e}).", "remove or replace the file.") from None
     return img
 
 
 def _orientation(img) -> int | None:
-    """The image's EXIF orientation (1..8), None when it has none or a damaged one."""
+    """The image's EXIF orientation (1..8), None when it has none or a damaged one. Read from
+    the header: a PNG without an EXIF chunk is not decoded to look for one (Pillow's getexif
+    would, which made reading a folder's sizes a full decode of every file)."""
+    if img.format != "TIFF" and "exif" not in img.info:  # TIFF keeps it among its own tags
+        return None
     try:
-        value = img.getexif().get(ORIENTATION)
+        with warnings.catch_warnings():  # Pillow's notes on a damaged EXIF block: the pixels as stored
+            warnings.simplefilter("ignore")
+            value = img.getexif().get(ORIENTATION)
     except Exception:  # a damaged EXIF block: the pixels as stored
         return None
     return value if isinstance(value, int) and 1 <= value <= 8 else None

@@ -212,7 +212,7 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
 
         with collected_warnings() as loading:  # as below: kept for the report too
             data = prepare_pretrained(cfg, test_split)
-        data.notes = list(dict.fromkeys([*loading, *data.notes]))
+        data.notes = [n for n in dict.fromkeys([*loading, *data.notes]) if n not in data.source_notes]
         return _say_inverted(cfg, data)
     with collected_warnings() as source_loading:  # e.g. images resized while loading: said, and kept for the report
         source = load_section(cfg.source) if cfg.source else None

@@ -26,7 +26,7 @@ from transferkit.data.files import range_of_rows
 from transferkit.data.preprocess import apply_recipe, make_recipe
 from transferkit.data.splits import no_test_split, split_target
 from transferkit.data.text import TextDomain, TextRecipe, count_truncated, tokenize, truncation_note
-from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
 from transferkit.evaluate.prepare import Prepared, check_two_classes, load_section, match_source
 from transferkit.models.pretrained import load_base
 
@@ -35,7 +35,8 @@ def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepar
     src = cfg.source
     encoder, spec = load_base(src.pretrained, src.weights)
     target = load_section(cfg.target)
-    source = load_section(src) if src.data else None
+    with collected_warnings() as source_loading:  # filed under the source in the report (prepare says the rest)
+        source = load_section(src) if src.data else None
     for domain, role in ((source, "source"), (target, "target")):
         if domain is not None:
             check_two_classes(domain, role)
@@ -92,5 +93,5 @@ def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepar
     ys = torch.from_numpy(np.asarray(source.y)) if source else None
     return Prepared(
         source, target, src_recipe, tgt_recipe, xs, ys, xt, torch.from_numpy(target.y), split, shape,
-        scratch_architecture=scratch,
+        scratch_architecture=scratch, source_notes=list(dict.fromkeys(source_loading)),
     )  # fmt: skip

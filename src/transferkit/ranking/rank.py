@@ -93,6 +93,15 @@ def source_candidate(
     return Candidate(spec if is_builtin(spec) else Path(spec).name, res.model.cpu()), domain
 
 
+def _named_apart(cand: Candidate, spec: str, entries: list) -> None:
+    """``cand`` renamed by its path as given when another candidate has its name (a/data.npz and
+    b/data.npz were both 'data.npz': the table could not tell them apart, nor could the check of
+    which candidate saw the scored examples)."""
+    if any(c.name == cand.name for c, _ in entries):
+        short = Path(spec).name
+        cand.name = cand.name.replace(short, str(spec), 1) if short in cand.name else f"{spec}:{cand.name}"
+
+
 def _reference_inputs(ref: TransferModel, arch: str, labelled: Domain, pool: Domain, pad) -> torch.Tensor:
     """The labelled examples as the random-weights reference reads them, the same whatever the
     order of the sources: a recipe of the target alone (no source's range or framing; ``pad``
@@ -524,6 +533,7 @@ def rank(
         for spec in sources or []:
             cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=pool, pad=pad,
                                          label_column=source_label_column, shared=shared)  # fmt: skip
+            _named_apart(cand, spec, entries)
             entries.append((cand, inputs_for(cand, pad, src)))
             copies = count_test_in_source(src, tgt, lab)
             if copies.found:
@@ -535,6 +545,7 @@ def rank(
         for spec in models or []:
             found = checkpoint_candidates(spec)
             for cand, recorded, stored in found:
+                _named_apart(cand, spec, entries)
                 entries.append((cand, inputs_for(cand, (recorded or 0) if pad == "auto" else pad, stored=stored)))
             seen, adapted, method = seen_by_run_model(spec, tgt, lab)
             if seen or adapted:  # the deployed (or named) model; a run's `:source` never saw the target
