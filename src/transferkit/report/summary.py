@@ -71,6 +71,7 @@ def results_table(result: ProtocolResult) -> list[dict]:
     step = 1.0 / max(1, len(result.data.split.test_idx))  # one test example: an accuracy's resolution
     target = getattr(result.data, "target", None)  # absent in hand-made results (tests)
     y_test = None if target is None else np.asarray(target.y)[result.data.split.test_idx]
+    groups = _test_copy_groups(target, result.data.split.test_idx)  # copies of one input: one draw
     rows = []
     for method in result.config.method_names:
         for k in result.config.target.shots:
@@ -82,7 +83,7 @@ def results_table(result: ProtocolResult) -> list[dict]:
             right = correct.get((method, k), {})
             have = all(s in right for s in seeds)  # per-example results: the intervals cover the test split too
             ci = t_interval(values, bounds=(0.0, 1.0), per_example=_seed_mean(right, seeds) if have else None,
-                            plus_four=True)  # fmt: skip
+                            plus_four=True, groups=groups)  # fmt: skip
             row = {
                 "method": method, "shots": k, "seeds": seeds, "accuracies": values,
                 "accuracy_mean": ci.mean, "accuracy_ci95": ci.as_list(),
@@ -102,13 +103,14 @@ def results_table(result: ProtocolResult) -> list[dict]:
             # scratch where it ran; else (k = 0, no target labels) the unadapted source model
             ref = BASELINE if (BASELINE, k) in acc else "source_only" if ("source_only", k) in acc else None
             mine = (method, values, right if have else {})
-            gain = _gain_over(acc, correct, mine, ref, k, step) if ref is not None else None
+            gain = _gain_over(acc, correct, mine, ref, k, step, groups) if ref is not None else None
             if gain is not None:
                 keys = ("gain_vs_scratch", "gain_ci95") if ref == BASELINE else ("gain_vs_source_only", "gain_vs_source_only_ci95")
                 checked = gain.high is not None  # one seed without per-example results: no interval, no verdict
                 row.update({keys[0]: gain.mean, keys[1]: gain.as_list(),
                             "negative_transfer": is_negative_transfer(gain) if checked else None})  # fmt: skip
-            unadapted = _gain_over(acc, correct, mine, "source_only", k, step) if ref == BASELINE and method != BASELINE else None
+            unadapted = (_gain_over(acc, correct, mine, "source_only", k, step, groups)
+                         if ref == BASELINE and method != BASELINE else None)  # fmt: skip
             if unadapted is not None and unadapted.high is not None:  # with labels: did adapting hurt the source model?
                 row.update({"gain_vs_unadapted": unadapted.mean, "gain_vs_unadapted_ci95": unadapted.as_list(),
                             "below_unadapted": is_negative_transfer(unadapted)})  # fmt: skip
@@ -133,7 +135,22 @@ def _footprint(per_seed: list[tuple[int, dict]]) -> dict:
     return out
 
 
-def _gain_over(acc: dict, correct: dict, mine: tuple, other: str, k: int, step: float):
+def _test_copy_groups(target, test_idx: np.ndarray) -> np.ndarray | None:
+    """The test examples' groups of exact copies (None when every one is distinct, or without
+    the target's inputs, as in hand-made results)."""
+    if target is None or not len(test_idx):
+        return None
+    from transferkit.data.overlap import input_groups
+
+    try:
+        groups = input_groups(target)[np.asarray(test_idx)]
+    except (AttributeError, TypeError):  # a target without inputs to compare
+        return None
+    return groups if len(np.unique(groups)) < len(groups) else None
+
+
+def _gain_over(acc: dict, correct: dict, mine: tuple, other: str, k: int, step: float,
+               groups: np.ndarray | None = None):  # fmt: skip
     """A method's gain over ``other`` at ``k``, paired by seed (and by test example when both have
     per-example results), or None when ``other`` did not run on the same seeds.
     ``mine``: (method, accuracies in seed order, per-example results by seed or {})."""
@@ -146,7 +163,8 @@ def _gain_over(acc: dict, correct: dict, mine: tuple, other: str, k: int, step: 
     diff = None
     if right and all(s in base_right for s in seeds):
         diff = _seed_mean(right, seeds) - _seed_mean(base_right, seeds)
-    return paired_gain(values, [base[s] for s in seeds], resolution=step, per_example=diff)
+    return paired_gain(values, [base[s] for s in seeds], resolution=step, per_example=diff,
+                       groups=groups if diff is not None else None)  # fmt: skip
 
 
 def below_source_only(results: list[dict]) -> list[str]:
