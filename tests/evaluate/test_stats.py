@@ -396,3 +396,40 @@ def test_copies_in_the_test_split_count_as_one_draw():
     diff = np.random.default_rng(1).choice([-1.0, 0.0, 1.0], size=50)
     assert paired_gain([0.1, 0.0, 0.05], [0.0] * 3, per_example=diff, groups=np.arange(50)) == \
         paired_gain([0.1, 0.0, 0.05], [0.0] * 3, per_example=diff)  # fmt: skip
+
+
+def test_a_runs_test_copies_are_grouped_for_its_intervals():
+    from transferkit.data.domain import Domain
+    from transferkit.report.summary import _test_copy_groups
+
+    x = np.random.default_rng(0).random((6, 1, 4, 4)).astype(np.float32)
+    x[3] = x[1]  # one input stored twice
+    target = Domain("t", x, np.array([0, 1, 0, 1, 0, 1]), ["a", "b"])
+    groups = _test_copy_groups(target, np.array([1, 2, 3]))
+    assert groups is not None and groups[0] == groups[2] != groups[1]
+    assert _test_copy_groups(target, np.array([0, 1, 2])) is None  # all distinct: per example, as before
+
+
+def test_a_runs_intervals_are_wider_when_its_test_inputs_are_stored_twice():
+    from types import SimpleNamespace as NS
+
+    from transferkit.data.domain import Domain
+    from transferkit.report.summary import results_table
+
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 1, 4, 4)).astype(np.float32)
+    twice = Domain("t", np.concatenate([x, x]), np.arange(80) % 2, ["a", "b"])
+    once = Domain("t", rng.random((80, 1, 4, 4)).astype(np.float32), np.arange(80) % 2, ["a", "b"])
+    answers = {m: np.tile(rng.random(40) < p, 2) for m, p in (("scratch", 0.7), ("head", 0.8))}  # copies alike
+    records = [NS(method=m, shots=5, seed=s, accuracy=float(c.mean()), seconds=1.0, footprint={}, correct=c)
+               for m, c in answers.items() for s in range(3)]  # fmt: skip
+
+    def rows(target):
+        result = NS(records=records, config=NS(method_names=list(answers), target=NS(shots=[5])),
+                    data=NS(split=NS(test_idx=np.arange(80)), target=target))  # fmt: skip
+        return {r["method"]: r for r in results_table(result)}
+
+    grouped, alone = rows(twice)["head"], rows(once)["head"]
+    width = lambda ci: ci[1] - ci[0]  # noqa: E731
+    assert width(grouped["accuracy_ci95"]) > 1.3 * width(alone["accuracy_ci95"])
+    assert width(grouped["gain_ci95"]) > 1.3 * width(alone["gain_ci95"])
