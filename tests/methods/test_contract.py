@@ -55,7 +55,7 @@ def task_parts():
     return res.model, x_s, torch.from_numpy(ys), x_t, y_t, lab, rest
 
 
-def make_task(parts, log):
+def make_task(parts, log, monitor=None):
     source_model, x_s, y_s, x_t, y_t, lab, rest = parts
     target = TargetData(x_t[lab], y_t[lab], x_t[rest[:30]], 3)
     return TransferTask(
@@ -63,7 +63,7 @@ def make_task(parts, log):
         lambda: TransferModel.build("cnn", (1, 12, 12), CLASSES, source_model.input_mean, source_model.input_std,
                                     width=4, feature_dim=16),
         source_model, x_s[:100], y_s[:100], CLASSES, on_log=lambda phase, step, loss, epoch=None: log.append((phase, step, loss)),
-        source_val_x=x_s[100:], source_val_y=y_s[100:],
+        source_val_x=x_s[100:], source_val_y=y_s[100:], monitor=monitor,
     )  # fmt: skip
 
 
@@ -95,6 +95,15 @@ def test_method_contract(name, task_parts, tmp_path):
     torch.manual_seed(0)
     model2 = cls(**params).fit(make_task(task_parts, []))
     assert torch.allclose(p1, predict_proba(model2, x_eval), atol=1e-5), f"{name}: not deterministic under a seed"
+
+    # The run's monitor scores checkpoints on the target test split for the report (the only link to it a
+    # method holds): it must leave the training as it was. Scored here on noise with shuffled labels.
+    noise = torch.rand_like(x_eval)
+    scored: list = []
+    torch.manual_seed(0)
+    model3 = cls(**params).fit(make_task(task_parts, [], monitor=lambda m, step: scored.append(
+        float((predict_proba(m, noise).argmax(1) == torch.randperm(16) % 3).float().mean()))))
+    assert torch.allclose(p1, predict_proba(model3, x_eval), atol=1e-5), f"{name}: the test-split monitor changed it"
 
     model1.save(tmp_path / name)
     reloaded = TransferModel.load(tmp_path / name)
