@@ -136,6 +136,7 @@ def test_two_seeds_are_said_to_give_wide_intervals(tmp_path, image_npz, capsys):
     assert said in (tmp_path / "run" / "report.md").read_text()
     assert "note: " + said in capsys.readouterr().out
     assert few_seeds_line({"seeds": [0]}) is None and few_seeds_line({"seeds": [0, 1, 2]}) is None
+    assert "even where the two seeds agree" in few_seeds_line({"seeds": [0, 1]})  # the floor widens them too (an audit)
 
 
 def test_a_deployed_label_free_model_is_not_said_to_have_trained_on_labels():

@@ -154,8 +154,9 @@ def few_seeds_line(summary: dict) -> str | None:
     if len(summary.get("seeds") or []) != 2:
         return None
     return ("With 2 seeds the spread between seeds has 1 degree of freedom (95 % Student-t factor 12.7, against "
-            "4.3 with 3 seeds and 2.8 with 5), so where the two seeds differ the intervals are wide and may span "
-            "everything: run 3 or more seeds (`seeds: 5`) for intervals that tell methods apart.")
+            "4.3 with 3 seeds and 2.8 with 5), so the intervals are wide and may span everything, even where the two "
+            "seeds agree (their spread is counted as at least one test example's step, since two seeds tie by "
+            "chance): run 3 or more seeds (`seeds: 5`) for intervals that tell methods apart.")
 
 
 def per_class_lines(summary: dict, max_classes: int = 20) -> list[str]:
