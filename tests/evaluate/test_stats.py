@@ -433,3 +433,36 @@ def test_a_runs_intervals_are_wider_when_its_test_inputs_are_stored_twice():
     width = lambda ci: ci[1] - ci[0]  # noqa: E731
     assert width(grouped["accuracy_ci95"]) > 1.3 * width(alone["accuracy_ci95"])
     assert width(grouped["gain_ci95"]) > 1.3 * width(alone["gain_ci95"])
+
+
+def test_every_interval_can_be_recomputed_from_the_run_folder(tmp_path, image_npz):
+    """An audit could not check the intervals from a run folder: the per-example outcomes they
+    are computed from were not in it. test_results.csv holds them."""
+    import csv
+    import json
+
+    import yaml
+
+    from tests.conftest import tiny_experiment
+    from transferkit.cli import main
+
+    src, tgt = image_npz
+    raw = tiny_experiment(src, tgt, seeds=3, methods=[{"name": "scratch", "params": {"steps": 5}},
+                                                      {"name": "head", "params": {"steps": 5}}])  # fmt: skip
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(raw))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    rows = list(csv.DictReader((tmp_path / "run" / "test_results.csv").open()))
+    assert len(rows) == summary["target"]["test_examples"]
+    groups = [int(r["copy_group"]) for r in rows]
+    for row in summary["results"]:
+        cols = [f"{row['method']} k={row['shots']} seed={s}" for s in row["seeds"]]
+        right = np.array([[float(r[c]) for r in rows] for c in cols])
+        assert right.mean(1).tolist() == pytest.approx(row["accuracies"])
+        ci = t_interval(right.mean(1).tolist(), bounds=(0, 1), per_example=right.mean(0), plus_four=True,
+                        groups=groups if len(set(groups)) < len(groups) else None)  # fmt: skip
+        assert ci.as_list() == pytest.approx(row["accuracy_ci95"])
+        if row["method"] == "head":
+            base = np.array([[float(r[f"scratch k={row['shots']} seed={s}"]) for r in rows] for s in row["seeds"]])
+            gain = paired_gain(right.mean(1).tolist(), base.mean(1).tolist(), per_example=(right - base).mean(0))
+            assert gain.as_list() == pytest.approx(row["gain_ci95"])

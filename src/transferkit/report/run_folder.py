@@ -13,6 +13,7 @@ import io
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from transferkit.atomic import atomic_folder, write_json, write_text
@@ -36,6 +37,29 @@ def metrics_csv(result: ProtocolResult) -> str:
         w.writerow([c["method"], c["shots"], c["seed"], c["phase"], c["step"], epoch, f"{c['loss']:.6g}", ""])
     for r in result.records:
         w.writerow([r.method, r.shots, r.seed, "final", "", "", "", f"{r.accuracy:.6f}"])
+    return buf.getvalue()
+
+
+def test_results_csv(result: ProtocolResult) -> str | None:
+    """Each test example's outcome, a row per example and a column per method, k and seed (1:
+    right, 0: wrong), with its row in the target data, its label and its group of exact copies:
+    what every interval in summary.json is computed from (evaluate/stats.py), so they can be
+    checked from the run folder alone. None when some run kept no per-example results."""
+    records = [r for r in result.records if getattr(r, "correct", None) is not None]
+    if not records or len(records) != len(result.records):
+        return None
+    from transferkit.data.overlap import input_groups
+
+    test_idx = np.asarray(result.data.split.test_idx)
+    target = result.data.target
+    labels = np.asarray(target.y)[test_idx]
+    groups = input_groups(target)[test_idx]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["target_row", "label", "copy_group", *(f"{r.method} k={r.shots} seed={r.seed}" for r in records)])
+    columns = np.stack([np.asarray(r.correct, dtype=np.int64) for r in records], axis=1)
+    for i, row in enumerate(columns):
+        w.writerow([int(test_idx[i]), target.classes[int(labels[i])], int(groups[i]), *row.tolist()])
     return buf.getvalue()
 
 
@@ -71,6 +95,9 @@ def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
         cfg = result.config.model_dump(mode="json")
         write_text(tmp / "config.yaml", yaml.safe_dump(cfg, sort_keys=False))
         write_text(tmp / "metrics.csv", metrics_csv(result))
+        outcomes = test_results_csv(result)
+        if outcomes is not None:  # what every interval is computed from: checkable from the folder alone
+            write_text(tmp / "test_results.csv", outcomes)
         target = result.data.target
         # image files given to predict are first brought to the size the target's images had
         # (an image folder's most common size), as the run's own off-size images were
