@@ -600,3 +600,18 @@ def test_load_domains_warnings_point_at_the_callers_line(tmp_path):
         warnings.simplefilter("always")
         load_domain(str(tmp_path))
     assert [w.filename for w in said if "images are not 8x8" in str(w.message)] == [__file__]
+
+
+def test_class_folders_named_by_numbers_are_in_number_order(tmp_path):
+    """Folders 1..10 were classes '1', '10', '2', ...: class_index did not follow the numbers,
+    where a CSV's or an .npz's labels 1..10 are in number order."""
+    from PIL import Image
+
+    for name in ["1", "2", "10"]:
+        (tmp_path / "n" / name).mkdir(parents=True)
+        for j in range(2):
+            Image.new("L", (4, 4), 40 * j + int(name)).save(tmp_path / "n" / name / f"{j}.png")
+    assert load_domain(str(tmp_path / "n")).classes == ["1", "2", "10"]
+    (tmp_path / "n" / "01").mkdir()  # '01' beside '1': names, in text order, as before
+    Image.new("L", (4, 4), 9).save(tmp_path / "n" / "01" / "0.png")
+    assert load_domain(str(tmp_path / "n")).classes == ["01", "1", "10", "2"]

@@ -423,6 +423,11 @@ def _brief_names(names: list[str], most: int = 5) -> str:
 
 def load_image_folder(root: Path) -> Domain:
     class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    numbers = [int(d.name) if re.fullmatch(r"-?\d+", d.name) else None for d in class_dirs]
+    if class_dirs and None not in numbers and len(set(numbers)) == len(numbers):
+        # folders named by numbers are classes in number order, as a CSV's or an .npz's labels: 1, 2, ..., 10
+        # (as text, 10 sorted before 2, and class_index no longer followed the numbers); '01' beside '1': names
+        class_dirs.sort(key=lambda d: int(d.name))
     if len(class_dirs) < 2:
         only = class_dirs[0] if class_dirs else None
         nested = sorted(s.name for s in only.iterdir() if s.is_dir() and _has_images(s)) if only else []
