@@ -30,6 +30,9 @@ def test_series_recipe_says_sensors_and_steps_and_the_sources_scale():
     text = describe_recipe(Recipe((-4.4, 4.3), (1, 3, 128)).to_dict(), source_scale=True, native=[1, 3, 128], series=True)
     assert text == "values on the source's scale (-4.4..4.3 to 0..1); series of 3 channels x 128 steps"
     assert describe_recipe(Recipe((0.0, 2.0), (1, 1, 50)).to_dict(), series=True).endswith("series of 1 channel x 50 steps")
+    # a univariate (N, L) series for the cnn1d was "24 features per example"
+    assert describe_recipe(Recipe((0.0, 2.0), (24,)).to_dict(), series=True).endswith("; series of 24 steps")
+    assert describe_recipe(Recipe((0.0, 2.0), (24,)).to_dict()).startswith("24 features per example")  # the mlp's
 
 
 def test_the_report_says_the_targets_own_image_size(tmp_path, image_npz):

@@ -33,6 +33,8 @@ def describe_recipe(recipe: dict, source_scale: bool = False, native: list | Non
             named = f" (columns {', '.join(cols[:5])}{', ...' if len(cols) > 5 else ''})"
         if source_scale:
             scale = f"values on the source's scale ({_num(lo)}..{_num(hi)} to 0..1)"
+        if series:  # a univariate series read by the cnn1d: steps in time, not features
+            return f"{scale}; series of {shape[0]} steps{named}"
         return f"{shape[0]} features per example{named}; {scale}"
     c, h, w = shape
     if series:
