@@ -106,6 +106,9 @@ def test_out_paths_that_would_lose_data_are_refused(run16, tmp_path, capsys):
     assert "would overwrite summary.json, part of the run folder" in err and (run / "summary.json").read_text() == before
     model = next((run / "models").glob("*.json"))
     assert "would overwrite models/" in _bad(capsys, ["predict", str(run), inputs, "--out", str(model)])
+    outcomes = run / "test_results.csv"  # what the intervals are computed from (it was not protected)
+    assert outcomes.exists() and "would overwrite test_results.csv" in _bad(
+        capsys, ["predict", str(run), inputs, "--out", str(outcomes)])  # fmt: skip
     for _ in range(2):  # the run's own predictions file may be written, and written again
         assert main(["predict", str(run), inputs, "--out", str(run / "predictions.csv")]) == 0
     (run / "predictions.csv").unlink()

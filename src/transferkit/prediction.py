@@ -64,7 +64,7 @@ def deployed(summary: dict, run: Path) -> dict:
     return summary["deploy"]
 
 
-RUN_FILES = ("summary.json", "config.yaml", "report.md", "metrics.csv")  # and everything in models/, plots/
+RUN_FILES = ("summary.json", "config.yaml", "report.md", "metrics.csv", "test_results.csv")  # and everything in models/, plots/
 RUN_FOLDERS = ("models", "plots")
 
 
@@ -562,6 +562,17 @@ def _id_index(path: Path, header: list[str], id_column: str | None, columns: lis
     return header.index(id_column)
 
 
+def _first_keys(path: Path) -> set[str]:
+    """The keys of a .jsonl file's first object (empty when it has none or cannot be read)."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            first = next((line for line in f if line.strip()), "")
+        obj = json.loads(first) if first else {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return set()  # said by the text reader, with its own words
+    return set(obj) if isinstance(obj, dict) else set()
+
+
 def predict(
     run_dir: str | Path, inputs: str | Path, out: str | Path | None = None, on_warning=None,
     text_column: str | None = None, id_column: str | None = None, **which,
@@ -600,6 +611,8 @@ def predict(
     run_id = _run_target(run_dir).get("id_column")  # the run's id column names a CSV's rows, when it has it
     if id_column is None and run_id and Path(inputs).suffix.lower() in (".csv", ".tsv") and run_id in csv_header(Path(inputs)):
         id_column = run_id
+    elif id_column is None and run_id and Path(inputs).suffix.lower() == ".jsonl" and _first_keys(Path(inputs)) >= {run_id}:
+        id_column = run_id  # a .jsonl of texts whose lines carry the run's id key
     given_text_column = text_column is not None
     whose = "the column --text-column names" if text_column else "the text column the model was trained with"
     text_column = text_column or run_text_column

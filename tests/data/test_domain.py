@@ -602,6 +602,26 @@ def test_load_domains_warnings_point_at_the_callers_line(tmp_path):
     assert [w.filename for w in said if "images are not 8x8" in str(w.message)] == [__file__]
 
 
+def test_a_librarys_warning_while_loading_keeps_its_place_and_its_filters(monkeypatch):
+    """Re-emitted at the caller's line, a library's DeprecationWarning escaped the filters keyed
+    on its module (a review's case): only transferkit's own warnings move to the caller."""
+    import transferkit.data as data
+
+    scope: dict = {}
+    exec(compile("import warnings\ndef load(*a):\n    warnings.warn('old API', DeprecationWarning)\n    return 1\n",
+                 "/fake/lib.py", "exec"), scope)  # fmt: skip
+    monkeypatch.setattr(data, "_load_domain", scope["load"])
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        assert data.load_domain("x") == 1
+    assert [(w.category, w.filename) for w in said] == [(DeprecationWarning, "/fake/lib.py")]
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)  # a user's filter still holds
+        data.load_domain("x")
+    assert not said
+
+
 def test_class_folders_named_by_numbers_are_in_number_order(tmp_path):
     """Folders 1..10 were classes '1', '10', '2', ...: class_index did not follow the numbers,
     where a CSV's or an .npz's labels 1..10 are in number order."""

@@ -466,3 +466,29 @@ def test_every_interval_can_be_recomputed_from_the_run_folder(tmp_path, image_np
             base = np.array([[float(r[f"scratch k={row['shots']} seed={s}"]) for r in rows] for s in row["seeds"]])
             gain = paired_gain(right.mean(1).tolist(), base.mean(1).tolist(), per_example=(right - base).mean(0))
             assert gain.as_list() == pytest.approx(row["gain_ci95"])
+
+
+def test_one_input_copied_over_the_whole_test_split_keeps_its_test_term():
+    """With every test example a copy of one input (G = 1) the test term lost its degrees of
+    freedom and the interval came out narrower than counting each copy (a review's case)."""
+    for m in (3, 4):
+        for n in (10, 20):
+            values = [0.5] * (n // 2) + [0.5 + 1 / m] * (n - n // 2)
+            per = [sum(values) / n] * m
+            alone = t_interval(values, bounds=(0, 1), per_example=per, plus_four=True)
+            one = t_interval(values, bounds=(0, 1), per_example=per, plus_four=True, groups=[0] * m)
+            assert one.high - one.low >= alone.high - alone.low - 1e-12  # was 0.960 against 1.000 (m 3, 10 seeds)
+
+
+def test_a_jsonl_files_first_keys():
+    import pathlib
+    import tempfile
+
+    from transferkit.prediction import _first_keys
+
+    with tempfile.TemporaryDirectory() as d:
+        p = pathlib.Path(d) / "t.jsonl"
+        p.write_text('\n{"text": "great", "msg_id": "m1"}\n{"text": "awful"}\n')
+        assert _first_keys(p) == {"text", "msg_id"}
+        p.write_text("not json\n")
+        assert _first_keys(p) == set()

@@ -136,6 +136,14 @@ def test_whole_numbers_written_as_floats_are_the_same_classes_as_in_a_feature_cs
     (tmp_path / "f.csv").write_text("a,label\n" + "".join(f"{i},{lab}\n" for i, lab in enumerate(["0.0", "1.0"] * 3)))
     texts, features = load_domain(str(tmp_path / "t.csv")), load_domain(str(tmp_path / "f.csv"))
     assert texts.classes == features.classes == ["0", "1"] and texts.y.tolist() == features.y.tolist() == [0, 1] * 3
+    # names that float() would read as numbers stay names; large whole numbers stay exact (a review's cases)
+    for labels, classes in ((["18_25", "26_35"], ["18_25", "26_35"]),
+                            (["9007199254740993", "9007199254740992"], ["9007199254740992", "9007199254740993"])):
+        body = "".join(f"t{i} x,{lab}\n" for i, lab in enumerate(labels * 3))
+        (tmp_path / "t.csv").write_text("text,label\n" + body)
+        assert load_domain(str(tmp_path / "t.csv")).classes == classes
+    (tmp_path / "f.csv").write_text("a,label\n" + "".join(f"{i},{lab}\n" for i, lab in enumerate(["18_25", "26_35"] * 3)))
+    assert load_domain(str(tmp_path / "f.csv")).classes == ["18_25", "26_35"]  # a feature CSV's too (was 1825, 2635)
 
 
 def test_text_target_needs_a_text_encoder(reviews_jsonl):

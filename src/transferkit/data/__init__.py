@@ -8,7 +8,7 @@ from transferkit.data.builtin import DOMAINS, is_builtin, load_builtin, parse_cl
 from transferkit.data.domain import Domain
 from transferkit.data.files import load_file
 from transferkit.data.text import TextDomain  # also registers the built-in text domains
-from transferkit.errors import TransferkitError, user_stacklevel
+from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 
 
 def load_domain(spec: str | os.PathLike, label_column: str = "label", text_column: str = "text",
@@ -20,12 +20,15 @@ def load_domain(spec: str | os.PathLike, label_column: str = "label", text_colum
     said: list = []
     try:
         with warnings.catch_warnings(record=True) as said:
-            warnings.simplefilter("always")
+            warnings.simplefilter("always", TransferkitWarning)  # others go through the filters as they were
             return _load_domain(spec, label_column, text_column, id_column, only_columns)
     finally:  # (said once the recording is over, also when the data is refused)
         level = user_stacklevel()
         for w in said:
-            warnings.warn(w.message, w.category, stacklevel=level)
+            if issubclass(w.category, TransferkitWarning):
+                warnings.warn(w.message, w.category, stacklevel=level)
+            else:  # a library's warning: at its own place, where a user's filters expect it
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
 
 
 def _load_domain(spec, label_column: str, text_column: str, id_column: str | None,

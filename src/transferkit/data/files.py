@@ -43,7 +43,7 @@ def load_file(path: str | Path, label_column: str = "label", text_column: str = 
             raise TransferkitError(f"{p}: no column {id_column!r}, the id_column (columns: {csv_header(p)[:8]}).",
                                    "name one of its columns, or leave id_column out.")  # fmt: skip
     elif id_column is not None and (texts or suffix not in (".csv", ".tsv")):
-        raise TransferkitError(f"id_column {id_column!r} names a column of a CSV or of a JSON-lines file of texts, "
+        raise TransferkitError(f"id_column {id_column!r} names a column of a CSV (or a key of a .jsonl of texts), "
                                f"and {p.name} is {'a text file without columns' if texts else 'not a CSV'}.",
                                "leave id_column out.")  # fmt: skip
     if texts:
@@ -888,8 +888,8 @@ def load_csv(path: Path, label_column: str, id_column: str | None = None, only_c
             "fill in their labels or remove those rows.",
         )
     x = csv_features(path, header, body, skip)
-    try:
-        numbers = np.asarray([float(v) for v in raw_labels])
+    try:  # (float() reads '18_25' as 1825: a label with '_' is a name)
+        numbers = None if any("_" in v for v in raw_labels) else np.asarray([float(v) for v in raw_labels])
     except ValueError:  # string labels: names, sorted
         numbers = None
     if numbers is None:

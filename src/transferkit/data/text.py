@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -184,15 +185,15 @@ def _not_whole(values: list[str]) -> str | None:
     return next((v for v, f in zip(values, numbers, strict=True) if math.isfinite(f) and f != round(f)), None)
 
 
+WHOLE = re.compile(r"[+-]?\d+(\.0*)?")  # '3', '-1', '1.0'; not '18_25' (float() reads 1825) nor '1e3'
+
+
 def _whole_numbers(values: list[str]) -> list[int] | None:
-    """The labels as whole numbers, when every one is a finite whole number ('3', '-1', '1.0')."""
-    try:
-        numbers = [float(v) for v in values]
-    except ValueError:
+    """The labels as whole numbers, when every one is written as one ('3', '-1', '1.0'); exact
+    however large (through int, not float)."""
+    if not all(WHOLE.fullmatch(v) for v in values):
         return None
-    if not all(math.isfinite(f) and f == round(f) for f in numbers):
-        return None
-    return [int(f) for f in numbers]
+    return [int(v.split(".")[0]) for v in values]
 
 
 def _labels(raw: list, name: str) -> tuple[np.ndarray, list[str]]:

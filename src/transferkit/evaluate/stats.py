@@ -144,7 +144,8 @@ def t_interval(
     if n < 2:
         return Interval(mean, None, None, n)
     test_term = _test_variance(per_example, plus_four, paired, groups)
-    df_test = distinct_count(per_example, groups) - 1 if per_example is not None else 0
+    # G - 1 for G distinct inputs, at least 1: one input copied m times still has a test term (df 0 would drop it)
+    df_test = max(1, distinct_count(per_example, groups) - 1) if per_example is not None and len(per_example) > 1 else 0
     seed_var = sum((v - mean) ** 2 for v in values) / (n - 1)
     half = _half_width(seed_var / n, n, test_term, df_test, confidence)
     if per_example is not None and len(per_example):  # the seeds' spread, floored at one test example's step

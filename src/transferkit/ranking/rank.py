@@ -93,13 +93,13 @@ def source_candidate(
     return Candidate(spec if is_builtin(spec) else Path(spec).name, res.model.cpu()), domain
 
 
-def _named_apart(cand: Candidate, spec: str, entries: list) -> None:
-    """``cand`` renamed by its path as given when another candidate has its name (a/data.npz and
-    b/data.npz were both 'data.npz': the table could not tell them apart, nor could the check of
-    which candidate saw the scored examples)."""
-    if any(c.name == cand.name for c, _ in entries):
-        short = Path(spec).name
-        cand.name = cand.name.replace(short, str(spec), 1) if short in cand.name else f"{spec}:{cand.name}"
+def _named_apart(cand: Candidate, spec: str, clash: set[str]) -> None:
+    """``cand`` named by its path as given when another candidate's file has its file name
+    (``clash``): a/data.npz and b/data.npz were both 'data.npz', and the table could not tell
+    them apart, nor could the check of which candidate saw the scored examples."""
+    short = Path(spec).name
+    if short in clash:
+        cand.name = cand.name.replace(short, str(spec), 1) if cand.name.startswith(short) else f"{spec}:{cand.name}"
 
 
 def _reference_inputs(ref: TransferModel, arch: str, labelled: Domain, pool: Domain, pad) -> torch.Tensor:
@@ -525,6 +525,10 @@ def rank(
         return apply_recipe(x, recipe)
 
     warnings: list[str] = []
+    from transferkit.data.builtin import is_builtin
+
+    files = [Path(s).name for s in [*(s for s in sources or [] if not is_builtin(s)), *(models or [])]]
+    clash = {n for n in files if files.count(n) > 1}  # one file name, two files: named by their paths
     trained_on: dict[str, int] = {}  # candidate -> how many of the scored examples its model was fine-tuned on
     with collected_warnings(once=True) as noted:  # a note about the target, once, not once per candidate; said even
         # when a later candidate fails. Pretrained encoders first: a mistyped name or the wrong modality
@@ -533,7 +537,7 @@ def rank(
         for spec in sources or []:
             cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=pool, pad=pad,
                                          label_column=source_label_column, shared=shared)  # fmt: skip
-            _named_apart(cand, spec, entries)
+            _named_apart(cand, spec, clash)
             entries.append((cand, inputs_for(cand, pad, src)))
             copies = count_test_in_source(src, tgt, lab)
             if copies.found:
@@ -545,7 +549,7 @@ def rank(
         for spec in models or []:
             found = checkpoint_candidates(spec)
             for cand, recorded, stored in found:
-                _named_apart(cand, spec, entries)
+                _named_apart(cand, spec, clash)
                 entries.append((cand, inputs_for(cand, (recorded or 0) if pad == "auto" else pad, stored=stored)))
             seen, adapted, method = seen_by_run_model(spec, tgt, lab)
             if seen or adapted:  # the deployed (or named) model; a run's `:source` never saw the target
