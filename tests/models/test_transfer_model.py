@@ -114,8 +114,10 @@ def test_a_split_whose_features_are_not_the_heads_input_is_refused():
         split_module(LogSoftmaxNet(), "fc", (6,), ["a", "b"])
     assert "return self.fc(features)" in e.value.fix
     conv = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 3))
-    with pytest.raises(TransferkitError, match=r"give \(4, 8, 8\) per input, a feature map, not a vector"):
-        split_module(conv, 2, (1, 8, 8), ["a", "b"])
+    for head in (2, "2"):  # by index or by the child's name ("2" was refused as a forward doing more)
+        with pytest.raises(TransferkitError, match=r"give \(4, 8, 8\) per input, a feature map, not a vector"):
+            split_module(conv, head, (1, 8, 8), ["a", "b"])
+    assert split_module(conv, "3", (1, 8, 8), ["a", "b"]).shared.out_dim == 256
     assert split_module(conv, 3, (1, 8, 8), ["a", "b"]).shared.out_dim == 256  # after the flatten: fine
     bn = nn.Sequential(nn.Flatten(), nn.Linear(64, 8), nn.BatchNorm1d(8), nn.Dropout(0.5), nn.ReLU())
 

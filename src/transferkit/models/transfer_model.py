@@ -306,6 +306,8 @@ def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...
     from transferkit.errors import TransferkitError
 
     children = dict(module.named_children())
+    if isinstance(module, nn.Sequential) and isinstance(head, str) and head in children:
+        head = list(children).index(head)  # a Sequential's child by name is its index: everything from it is the head
     if isinstance(module, nn.Sequential) and isinstance(head, int):
         items = list(module.children())
         blocks, specific = items[:head], nn.Sequential(*items[head:])
