@@ -572,7 +572,10 @@ def test_on_an_imbalanced_split_balanced_accuracy_is_given_and_the_trivial_rule_
     assert lines[0].startswith("**The test split is imbalanced** (ham: 1260, spam: 191), while the k labelled examples "
                                "are drawn equally from each class")  # fmt: skip
     assert "always predicting one class scores 50.0 %" in lines[0]
-    assert "| scratch | 16 | 83.7 | 88.5 |" in lines and "| head | 16 | 85.3 | 90.0 |" in lines
+    assert "| scratch | 16 | 83.7 | 88.5 |  |" in lines and "| head | 16 | 85.3 | 90.0 |  |" in lines
+    # with the intervals a run computes (an audit: the report pointed to balanced accuracy, with no interval)
+    summary["results"][2].update(balanced_accuracy_ci95=[0.85, 0.95], balanced_gain=0.015, balanced_gain_ci95=[-0.03, 0.06])
+    assert "| head | 16 | 85.3 | 90.0 [85.0, 95.0] | +1.5 [-3.0, +6.0] |" in imbalance_lines(summary)
     said = trivial_baseline_lines(summary)
     assert said[0].startswith("**`scratch`'s accuracy is no higher than always predicting the most frequent class "
                               "(86.8 %) at k = 4, 16.**")  # fmt: skip

@@ -492,3 +492,23 @@ def test_a_jsonl_files_first_keys():
         assert _first_keys(p) == {"text", "msg_id"}
         p.write_text("not json\n")
         assert _first_keys(p) == set()
+
+
+def test_balanced_accuracy_gets_an_interval_that_covers_it():
+    """The report pointed to balanced accuracy on imbalanced splits and gave it no interval."""
+    from transferkit.report.summary import _balanced_intervals, balanced, balanced_terms
+
+    y = np.array([0] * 90 + [1] * 10)
+    c = np.random.default_rng(0).random(100) < 0.7
+    assert balanced_terms(c, y).mean() == pytest.approx(balanced(c, y))
+    rng, hits, trials = np.random.default_rng(3), 0, 400
+    for _ in range(trials):  # class accuracies 0.9 and 0.5: balanced accuracy 0.7; 3 seeds
+        p = np.where(y == 0, 0.9, 0.5)
+        right = {s: rng.random(100) < p for s in range(3)}
+        ci = _balanced_intervals(right, None, [0, 1, 2], y, None)["balanced_accuracy_ci95"]
+        hits += ci[0] <= 0.7 <= ci[1]
+    assert hits / trials >= 0.93
+    base = {s: rng.random(100) < 0.5 for s in range(3)}
+    out = _balanced_intervals(right, base, [0, 1, 2], y, None)
+    assert out["balanced_gain"] == pytest.approx(np.mean([balanced(right[s], y) - balanced(base[s], y) for s in range(3)]))
+    assert out["balanced_gain_ci95"][0] < out["balanced_gain"] < out["balanced_gain_ci95"][1]

@@ -203,10 +203,17 @@ def imbalance_lines(summary: dict) -> list[str]:
     lines = [f"**The test split is imbalanced** ({mix}{', ...' if len(counts) > 6 else ''}){drawn}: accuracy weighs "
              "each class by its test count, so it mostly "
              "says how the large classes fare. Balanced accuracy (the mean of the per-class accuracies; always "
-             f"predicting one class scores {100 / present:.1f} %) weighs them equally (mean over seeds, %):", "",
-             "| method | k | accuracy | balanced accuracy |", "|---|---|---|---|"]  # fmt: skip
+             f"predicting one class scores {100 / present:.1f} %) weighs them equally (mean over seeds, %; 95 % "
+             "intervals as for accuracy, their test term taken over each example's share of it):", "",
+             "| method | k | accuracy | balanced accuracy | its gain over the baseline |", "|---|---|---|---|---|"]  # fmt: skip
+
+    def span(ci, sign: bool = False) -> str:
+        return "" if not ci else f" [{100 * ci[0]:{'+' if sign else ''}.1f}, {100 * ci[1]:{'+' if sign else ''}.1f}]"
+
     lines += [f"| {r['method']} | {r['shots']} | {100 * r['accuracy_mean']:.1f} | "
-              f"{100 * mean(r['balanced_accuracies']):.1f} |" for r in rows]
+              f"{100 * mean(r['balanced_accuracies']):.1f}{span(r.get('balanced_accuracy_ci95'))} | "
+              + (f"{100 * r['balanced_gain']:+.1f}{span(r.get('balanced_gain_ci95'), True)}" if r.get("balanced_gain")
+                 is not None else "") + " |" for r in rows]  # fmt: skip
     return [*lines, "", "Which one to read depends on what each class's errors cost; the per-class table above "
             "gives each class's accuracy at the largest k.", ""]  # fmt: skip
 
