@@ -189,3 +189,31 @@ class Mine(SharedLayers):
         assert wide and source.architecture_code("cnn64_t") not in (None, wide)
     finally:
         ARCHITECTURES.pop("cnn64_t", None)
+
+
+def test_options_at_their_defaults_and_head_hidden_reuse_the_cached_source(tmp_path, monkeypatch, image_npz):
+    """`model.options: {width: 16}` (the cnn's default) and `model.head_hidden: 32` (for the
+    target's head only) each trained a byte-identical source again under a new key."""
+    import yaml
+
+    from tests.conftest import tiny_experiment
+    from transferkit.cli import main
+    from transferkit.train import source
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    x, y = torch.rand(40, 1, 8, 8), torch.arange(40) % 2
+    settings = {"epochs": 1, "batch_size": 8, "lr": 1e-3, "weight_decay": 0.0, "augment": False}
+    keys = [source.pretrain_source(x, y, ["a", "b"], architecture="cnn", arch_kwargs=kw, settings=settings, seed=0,
+                                   identity={}).key for kw in ({}, {"width": 16}, {"width": 8})]  # fmt: skip
+    assert keys[0] == keys[1] != keys[2]
+    src, tgt = image_npz
+    raw = tiny_experiment(src, tgt, seeds=1, methods=[{"name": "source_only"}])
+    for i, hidden in enumerate((0, 32)):
+        raw["model"] = {**raw.get("model", {}), "head_hidden": hidden}
+        (tmp_path / "exp.yaml").write_text(yaml.safe_dump(raw))
+        assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / f"run{i}"), "--quiet"]) == 0
+    import json
+
+    cached = [json.loads((tmp_path / f"run{i}" / "summary.json").read_text())["source"]["models"]["0"]["cached"]
+              for i in (0, 1)]  # fmt: skip
+    assert cached == [False, True]

@@ -128,6 +128,21 @@ def architecture_code(name: str) -> str | None:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _not_defaults(name: str, arch_kwargs: dict) -> dict:
+    """The options that differ from the architecture's defaults: `width: 16` written out for the
+    cnn is the cnn, and its source is the one cached without it (it was trained again)."""
+    import inspect
+
+    from transferkit.models.shared import ARCHITECTURES
+
+    info = ARCHITECTURES.get(name)
+    try:
+        defaults = {k: p.default for k, p in inspect.signature(info.build).parameters.items()} if info else {}
+    except (TypeError, ValueError):
+        return dict(arch_kwargs)
+    return {k: v for k, v in arch_kwargs.items() if k not in defaults or defaults[k] != v or type(defaults[k]) is not type(v)}
+
+
 @reproducible  # rank calls it outside a run
 def pretrain_source(
     x: torch.Tensor,
@@ -151,7 +166,7 @@ def pretrain_source(
     """
     built = auto_architecture(tuple(x.shape[1:])) if architecture == "auto" else architecture  # the one built
     code = architecture_code(built)  # a user's own architecture, changed under its name, is another model
-    key, key_src = cache_key({"arch": built, "kw": arch_kwargs, "set": settings, "seed": seed, "id": identity,
+    key, key_src = cache_key({"arch": built, "kw": _not_defaults(built, arch_kwargs), "set": settings, "seed": seed, "id": identity,
                               **({"code": code} if code else {})}, x.device)  # fmt: skip
     path = cache_dir() / "source_models" / key
     if use_cache and path.with_suffix(".json").exists() and path.with_suffix(".safetensors").exists():
