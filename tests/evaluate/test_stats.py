@@ -465,6 +465,12 @@ def test_every_interval_can_be_recomputed_from_the_run_folder(tmp_path, image_np
         ci = t_interval(right.mean(1).tolist(), bounds=(0, 1), per_example=right.mean(0), plus_four=True,
                         groups=groups if len(set(groups)) < len(groups) else None)  # fmt: skip
         assert ci.as_list() == pytest.approx(row["accuracy_ci95"])
+        from transferkit.report.summary import _balanced_intervals
+
+        labels = np.array([r["label"] for r in rows])
+        right_by_seed = {s: right[i] for i, s in enumerate(row["seeds"])}
+        assert _balanced_intervals(right_by_seed, None, row["seeds"], labels, None)["balanced_accuracy_ci95"] == \
+            pytest.approx(row["balanced_accuracy_ci95"])  # fmt: skip
         if row["method"] == "head":
             base = np.array([[float(r[f"scratch k={row['shots']} seed={s}"]) for r in rows] for s in row["seeds"]])
             gain = paired_gain(right.mean(1).tolist(), base.mean(1).tolist(), per_example=(right - base).mean(0))

@@ -242,6 +242,13 @@ def test_minilm_text_protocol_and_predict(reviews_jsonl, tmp_path, monkeypatch):
     again = tk.predict(tmp_path / "run", inputs)  # a fresh reload: identical predictions
     with pytest.raises(tk.TransferkitError, match="--text-column 'body' names a column, but new.txt has no columns"):
         tk.predict(tmp_path / "run", inputs, text_column="body")  # was ignored without a word (--id-column: refused)
+    import yaml
+
+    config = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    config["target"]["id_column"] = "msg_id"  # as a run on a .jsonl with `id_column: msg_id` records it
+    (tmp_path / "run" / "config.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "new.jsonl").write_text('{"text": "love it", "msg_id": "m7"}\n{"text": "awful", "msg_id": "m9"}\n')
+    assert [r["input"] for r in tk.predict(tmp_path / "run", tmp_path / "new.jsonl")] == ["m7", "m9"]  # was line 1, 2
     assert [r["probability"] for r in first] == [r["probability"] for r in again]
     from transferkit.methods.auto import pretrained_text_encoder
     from transferkit.models import TransferModel
