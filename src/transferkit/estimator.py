@@ -56,7 +56,16 @@ from transferkit.data.text import TextRecipe
 from transferkit.devices import resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.estimator_text import fit_texts, is_text_source, seeded_fit, texts_proba
-from transferkit.inputs import as_array, as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
+from transferkit.inputs import (
+    as_array,
+    as_domain,
+    as_inputs,
+    brief_columns,
+    column_names,
+    plain,
+    seed_from,
+    stored_dtype,
+)
 from transferkit.methods import METHODS, TransferTask, get_method
 from transferkit.methods.base import class_difference
 from transferkit.models import TransferModel
@@ -283,7 +292,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         for what, given in (("X", X), ("X_unlabelled", X_unlabelled)):
             if given is not None and names is not None and column_names(given) is None:
                 warnings.warn(f"{what} has no column names; its columns are read as {whose}, in the order "
-                              f"{_brief(fit_names or names)}.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+                              f"{brief_columns(fit_names or names)}.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
         self.range_from_source_ = src is not None  # vectors' range: the source's (inputs after X are checked against it)
         if X_unlabelled is not None:
             raw_u = self._checked(X_unlabelled, "X_unlabelled", names, tgt.x.shape[1:], reference, fit_names,
@@ -352,7 +361,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                     missing = [c for c in src.classes if c not in tgt.classes]
                     raise TransferkitError(
                         f"method {self.method!r} keeps the source's head, whose classes are all of the source's, "
-                        f"but y labels only some of them (none of {_brief(missing)}).",
+                        f"but y labels only some of them (none of {brief_columns(missing)}).",
                         "give at least one labelled example of every source class, or fit(None, None, "
                         "X_unlabelled=...) with no labels; a method that trains a new head ('head', 'finetune') "
                         "would learn only the labelled classes.",
@@ -507,16 +516,15 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         named_fit = getattr(self, "fit_named_", True)  # fit's own X had names (else: the source's names)
         if names is not None and named_fit and column_names(X) is None:  # as scikit-learn: positions stand in
             warnings.warn(f"X has no column names, but this classifier was fitted with named columns; its columns "
-                          f"are read in the fitted order {_brief(names)}.", TransferkitWarning, stacklevel=stacklevel)  # fmt: skip
+                          f"are read in the fitted order {brief_columns(names)}.", TransferkitWarning, stacklevel=stacklevel)  # fmt: skip
         elif names is None and column_names(X) is not None and len(self.recipe_.shape) == 1:
             warnings.warn("X has column names, but this classifier was fitted on an array without them; its "
-                          f"columns are read by position, not by name ({_brief(column_names(X))}).",
+                          f"columns are read by position, not by name ({brief_columns(column_names(X))}).",
                           TransferkitWarning, stacklevel=stacklevel)  # fmt: skip
         like = getattr(self, "input_shape_", None)
         read = getattr(self, "columns_read_", None) or names  # the model's order; an array stands for fit's X
-        x = self._checked(X, "X", None if names is None else list(read), like,
-                          positions=None if names is None else [str(n) for n in names],
-                          known=None if names is None else [str(n) for n in names])  # fmt: skip
+        fitted = None if names is None else [str(n) for n in names]  # (its columns left out: said by fit, once)
+        x = self._checked(X, "X", None if names is None else list(read), like, positions=fitted, known=fitted)
         recipe = self._read_as(X)
         note = self._scale_note(x) if recipe is self.recipe_ else small_uint8_note(x, "X", "give X as floats")
         picture = len(recipe.shape) == 3 and not self._series()
@@ -665,12 +673,6 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
 def _is_text(label) -> bool:
     return isinstance(label, str | np.str_ | bytes)
-
-
-def _brief(names) -> str:
-    """A list of column names for a message: the first few, and how many in all."""
-    names = [str(n) for n in names]
-    return str(names) if len(names) <= 6 else f"{names[:5]}... ({len(names)} columns)"
 
 
 __all__ = ["TransferClassifier", "Recipe"]

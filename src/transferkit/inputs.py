@@ -78,11 +78,10 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
     keep = columns_read(given, list(names)) if names is not None and given is not None else None
     if keep is not None:  # all the columns read, and more: the others are not read
         extra = [c for c in given if c not in set(names) and c not in set(known or ())]
-    if keep is not None and extra:
-        warnings.warn(f"{what}: column(s) not among {reference} feature columns are left out: {extra[:5]}"
-                      f"{' ...' if len(extra) > 5 else ''} (the model reads those columns only).",
-                      TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
-    if keep is not None:
+        if extra:
+            warnings.warn(f"{what}: column(s) not among {reference} feature columns are left out: {extra[:5]}"
+                          f"{' ...' if len(extra) > 5 else ''} (the model reads those columns only).",
+                          TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
         X, given = X.iloc[:, keep], [given[j] for j in keep]
     if hasattr(X, "tocsr") or hasattr(X, "todense"):  # scipy.sparse
         raise TransferkitError(f"{what} is a sparse matrix; the shared layers take dense inputs.",
@@ -128,7 +127,7 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
     elif names is not None and positions is not None and list(positions) != list(names):
         if x.ndim != 2 or x.shape[1] != len(positions):
             raise TransferkitError(f"{what} has examples of shape {x.shape[1:]}, and the X given to fit had "
-                                   f"{len(positions)} columns, {_brief(positions)}.",
+                                   f"{len(positions)} columns, {brief_columns(positions)}.",
                                    f"give {what} as a DataFrame with those column names, or an array of fit's "
                                    f"{len(positions)} columns in fit's order.")  # fmt: skip
         x = x[:, [list(positions).index(c) for c in names]]
@@ -144,7 +143,8 @@ def _not_numbers(X) -> list[str]:
     return [str(c) for c, t in zip(X.columns, X.dtypes, strict=True) if not (is_numeric_dtype(t) or is_bool_dtype(t))]
 
 
-def _brief(names) -> str:
+def brief_columns(names) -> str:
+    """A list of column names for a message: the first few, and how many in all."""
     names = [str(n) for n in names]
     return str(names) if len(names) <= 6 else f"{names[:5]}... ({len(names)} columns)"
 
