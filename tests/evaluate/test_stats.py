@@ -408,9 +408,16 @@ def test_a_runs_test_copies_are_grouped_for_its_intervals():
     x = np.random.default_rng(0).random((6, 1, 4, 4)).astype(np.float32)
     x[3] = x[1]  # one input stored twice
     target = Domain("t", x, np.array([0, 1, 0, 1, 0, 1]), ["a", "b"])
-    groups = _test_copy_groups(target, np.array([1, 2, 3]))
+    from types import SimpleNamespace as NS
+
+    from transferkit.data.splits import split_target
+
+    groups = _test_copy_groups(target, NS(test_idx=np.array([1, 2, 3])))
     assert groups is not None and groups[0] == groups[2] != groups[1]
-    assert _test_copy_groups(target, np.array([0, 1, 2])) is None  # all distinct: per example, as before
+    assert _test_copy_groups(target, NS(test_idx=np.array([0, 1, 2]))) is None  # all distinct: per example, as before
+    with pytest.warns(UserWarning, match="copy"):
+        split = split_target(target, 0.5, 0)  # keeps the groups it found: not hashed again for the intervals
+    assert split.groups is not None and split.groups[1] == split.groups[3]
 
 
 def test_a_runs_intervals_are_wider_when_its_test_inputs_are_stored_twice():

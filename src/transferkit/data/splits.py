@@ -10,6 +10,7 @@ methods *without labels* (:class:`TargetData` has no field that holds them).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from transferkit.errors import TransferkitError, TransferkitWarning
 class TestSplit:
     test_idx: np.ndarray
     pool_idx: np.ndarray
+    groups: np.ndarray | None = None  # every target example's group of exact copies (split_target's), if known
 
 
 def no_test_split(n: int) -> TestSplit:
@@ -224,4 +226,4 @@ def split_target(target, test_fraction: float, split_seed: int) -> TestSplit:
     note = split_copies_note(groups, target.y, texts=getattr(target, "texts", None) is not None)
     if note:
         warnings.warn(note, TransferkitWarning, stacklevel=2)
-    return split
+    return dataclasses.replace(split, groups=groups)  # kept: the intervals and test_results.csv read them

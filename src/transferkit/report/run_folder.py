@@ -48,12 +48,12 @@ def test_results_csv(result: ProtocolResult) -> str | None:
     records = [r for r in result.records if getattr(r, "correct", None) is not None]
     if not records or len(records) != len(result.records):
         return None
-    from transferkit.data.overlap import input_groups
+    from transferkit.report.summary import test_copy_groups
 
     test_idx = np.asarray(result.data.split.test_idx)
     target = result.data.target
     labels = np.asarray(target.y)[test_idx]
-    groups = input_groups(target)[test_idx]
+    groups = test_copy_groups(target, result.data.split)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["target_row", "label", "copy_group", *(f"{r.method} k={r.shots} seed={r.seed}" for r in records)])

@@ -95,7 +95,7 @@ def results_table(result: ProtocolResult) -> list[dict]:
     step = 1.0 / max(1, len(result.data.split.test_idx))  # one test example: an accuracy's resolution
     target = getattr(result.data, "target", None)  # absent in hand-made results (tests)
     y_test = None if target is None else np.asarray(target.y)[result.data.split.test_idx]
-    groups = _test_copy_groups(target, result.data.split.test_idx)  # copies of one input: one draw
+    groups = _test_copy_groups(target, result.data.split)  # copies of one input: one draw
     rows = []
     for method in result.config.method_names:
         for k in result.config.target.shots:
@@ -162,18 +162,27 @@ def _footprint(per_seed: list[tuple[int, dict]]) -> dict:
     return out
 
 
-def _test_copy_groups(target, test_idx: np.ndarray) -> np.ndarray | None:
-    """The test examples' groups of exact copies (None when every one is distinct, or without
-    the target's inputs, as in hand-made results)."""
+def test_copy_groups(target, split) -> np.ndarray | None:
+    """The test examples' groups of exact copies, all of them (the split's own, as split_target
+    found them, else computed), None without the target's inputs, as in hand-made results."""
+    test_idx = np.asarray(split.test_idx)
     if target is None or not len(test_idx):
         return None
-    from transferkit.data.overlap import input_groups
+    groups = getattr(split, "groups", None)
+    if groups is None:
+        from transferkit.data.overlap import input_groups
 
-    try:
-        groups = input_groups(target)[np.asarray(test_idx)]
-    except (AttributeError, TypeError):  # a target without inputs to compare
-        return None
-    return groups if len(np.unique(groups)) < len(groups) else None
+        try:
+            groups = input_groups(target)
+        except (AttributeError, TypeError):  # a target without inputs to compare
+            return None
+    return np.asarray(groups)[test_idx]
+
+
+def _test_copy_groups(target, split) -> np.ndarray | None:
+    """:func:`test_copy_groups`, or None when every test example is distinct (per example, as before)."""
+    groups = test_copy_groups(target, split)
+    return groups if groups is not None and len(np.unique(groups)) < len(groups) else None
 
 
 def _gain_over(acc: dict, correct: dict, mine: tuple, other: str, k: int, step: float,
