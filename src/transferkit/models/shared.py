@@ -118,6 +118,15 @@ def auto_architecture(input_shape: tuple[int, ...]) -> str:
     return "cnn1d"  # with the fix to use: x.reshape(len(x), -1), as (N, L) gets the mlp
 
 
+def architecture_defaults(name: str) -> dict:
+    """The registered architecture's build parameters and their defaults ({} when unreadable)."""
+    info = ARCHITECTURES.get(name)
+    try:
+        return {k: p.default for k, p in inspect.signature(info.build).parameters.items()} if info else {}
+    except (TypeError, ValueError):
+        return {}
+
+
 def build_shared(name: str, input_shape: tuple[int, ...], **kwargs) -> SharedLayers:
     """Build the registered architecture ``name`` (``auto``: :func:`auto_architecture`)."""
     if name == "auto":
@@ -133,10 +142,7 @@ def build_shared(name: str, input_shape: tuple[int, ...], **kwargs) -> SharedLay
             f"architecture {name!r} takes {info.accepts} inputs but the data has shape {input_shape}.",
             "use `auto`, or `cnn` for images and `mlp` for vectors.",
         )
-    try:
-        defaults = {k: p.default for k, p in inspect.signature(info.build).parameters.items()}
-    except (TypeError, ValueError):
-        defaults = {}
+    defaults = architecture_defaults(name)
     sizes = {k for k, d in defaults.items() if isinstance(d, int) and not isinstance(d, bool)}  # width=16, hidden=256...
     bad = {k: v for k, v in kwargs.items() if k in sizes and not (isinstance(v, int | float) and not isinstance(v, bool)
                                                                   and math.isfinite(v) and v >= 1 and v == int(v))}  # fmt: skip

@@ -131,15 +131,9 @@ def architecture_code(name: str) -> str | None:
 def _not_defaults(name: str, arch_kwargs: dict) -> dict:
     """The options that differ from the architecture's defaults: `width: 16` written out for the
     cnn is the cnn, and its source is the one cached without it (it was trained again)."""
-    import inspect
+    from transferkit.models.shared import architecture_defaults
 
-    from transferkit.models.shared import ARCHITECTURES
-
-    info = ARCHITECTURES.get(name)
-    try:
-        defaults = {k: p.default for k, p in inspect.signature(info.build).parameters.items()} if info else {}
-    except (TypeError, ValueError):
-        return dict(arch_kwargs)
+    defaults = architecture_defaults(name)
     return {k: v for k, v in arch_kwargs.items() if k not in defaults or defaults[k] != v or type(defaults[k]) is not type(v)}
 
 
