@@ -273,10 +273,13 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
     return (order_columns(x, named, columns, str(path), "the model's") if columns else x), names
 
 
-def image_files(p: Path, warn=None) -> list[Path] | None:
+def image_files(p: Path, warn=None, check: bool = True) -> list[Path] | None:
     """The image files an input names (a folder, searched recursively, or one image), or None
     for other inputs. ``warn(message)``: where the note on a folder's other files goes
-    (default: ``warnings.warn``)."""
+    (default: ``warnings.warn``). ``check``: leave out, with a note, files that cannot be
+    read (each is decoded to know); without it the caller reads them with
+    ``read_images(unreadable=...)`` and passes what failed to ``readable_ones``, which
+    decodes each file once instead of twice."""
     if p.is_dir():
         seen = [f for f in p.rglob("*") if not any(part.startswith(".") for part in f.relative_to(p).parts)]
         files = sorted(f for f in seen if f.suffix.lower() in IMAGE_SUFFIXES)
@@ -288,20 +291,27 @@ def image_files(p: Path, warn=None) -> list[Path] | None:
             note = (f"{p}: {len(others)} file(s) are not images and get no prediction ({shown}); images end in "
                     f"{', '.join(sorted(IMAGE_SUFFIXES))}.")  # fmt: skip
             (warn or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(note)
-        return _readable(p, files, warn)
+        return _readable(p, files, warn) if check else files
     return [p] if p.suffix.lower() in IMAGE_SUFFIXES and p.exists() else None
 
 
 def _readable(folder: Path, files: list[Path], warn=None) -> list[Path]:
-    """The files of a folder that open as images; the others get no prediction, with a note
-    naming them (one broken file need not cost the folder's other predictions)."""
-    good, bad = [], []
+    """The files of a folder that open as images (each decoded), as ``readable_ones`` says."""
+    bad = []
     for f in files:
         try:
             open_image(f).close()
-            good.append(f)
         except TransferkitError as e:
             bad.append((f, e.problem))
+    return readable_ones(folder, files, bad, warn, stacklevel=5)
+
+
+def readable_ones(folder: Path, files: list[Path], bad: list, warn=None, stacklevel: int = 3) -> list[Path]:
+    """``files`` less the unreadable ones in ``bad`` ((file, problem) pairs), which get no
+    prediction, with a note naming them (one broken file need not cost the folder's other
+    predictions); refused when none is readable."""
+    gone = {f for f, _ in bad}
+    good = [f for f in files if f not in gone]
     if bad and not good:
         raise TransferkitError(f"{folder}: none of its {len(files)} image file(s) can be read ({bad[0][1]}).",
                                "check that they are images (not truncated or mislabelled files).")  # fmt: skip
@@ -309,12 +319,12 @@ def _readable(folder: Path, files: list[Path], warn=None) -> list[Path]:
         shown = ", ".join(str(f.relative_to(folder)) for f, _ in bad[:3]) + (", ..." if len(bad) > 3 else "")
         note = (f"{folder}: {len(bad)} image file(s) cannot be read and get no prediction ({shown}; the first: "
                 f"{bad[0][1].split(': ', 1)[-1]}).")  # fmt: skip
-        (warn or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=4)))(note)
+        (warn or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=stacklevel)))(note)
     return good
 
 
 def image_model_inputs(files: list[Path], recipe: Recipe, size: tuple[int, int] | None = None,
-                       seen: list | None = None) -> torch.Tensor:  # fmt: skip
+                       seen: list | None = None, unreadable: list | None = None) -> torch.Tensor | None:  # fmt: skip
     """Model inputs for image files, prepared as the run prepared its own.
 
     ``size`` (H, W): the size of the run's target images. A run reads an image folder at its
@@ -322,12 +332,14 @@ def image_model_inputs(files: list[Path], recipe: Recipe, size: tuple[int, int] 
     files here go the same way. Without ``size`` (models saved before it was recorded) each
     file goes from its own size through the recipe, never squeezed to another file's size;
     files of one size and kind go through together. ``seen``: gets the images as read (N, C,
-    H, W), one array per group, for checks on what was given.
+    H, W), one array per group, for checks on what was given. ``unreadable`` (with ``size``):
+    files that cannot be read are left out and appended to it, as ``read_images`` does; None
+    when no file is left.
     """
     seen = [] if seen is None else seen
     if size is not None:
-        seen.append(read_images(files, tuple(size), recipe.shape[0]))
-        return apply_recipe(seen[-1], recipe)
+        seen.append(read_images(files, tuple(size), recipe.shape[0], unreadable))
+        return apply_recipe(seen[-1], recipe) if len(seen[-1]) else None
     groups: dict = {}
     for i, f in enumerate(files):
         groups.setdefault(image_kind(f), []).append(i)
@@ -639,14 +651,20 @@ def predict(
                                    "leave --text-column out.")  # fmt: skip
         recipe = Recipe.from_dict(meta["recipe"])
         trained = _target_colour(Path(run_dir))  # what the run's target images were, not the model's input
-        files = image_files(Path(inputs), warn) if len(recipe.shape) == 3 else None
+        size = meta.get("image_size")  # known: each file is decoded once, unreadable ones left out as read
+        files = image_files(Path(inputs), warn, check=size is None) if len(recipe.shape) == 3 else None
         if files is not None and id_column is not None:
             raise TransferkitError(f"--id-column {id_column!r} names a column, but {inputs} holds image files.",
                                    "leave --id-column out: image predictions are named by their file paths.")  # fmt: skip
         if files is not None:  # image files (0..255): to the size of the run's target images, then the recipe
             eight_bit_recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
             read: list = []
-            t = image_model_inputs(files, eight_bit_recipe, meta.get("image_size"), read)
+            bad: list = []
+            t = image_model_inputs(files, eight_bit_recipe, size, read, bad if size is not None else None)
+            if Path(inputs).is_dir():
+                files = readable_ones(Path(inputs), files, bad, warn)  # refused when none is
+            elif bad:  # one image file: its own error
+                raise TransferkitError(bad[0][1], "remove or replace the file.")
             note = (next((n for n in (channels_note(r, trained, recipe.shape[0], str(inputs)) for r in read) if n), None)
                     if trained is not None else None)  # fmt: skip
             if note:

@@ -635,3 +635,29 @@ def test_class_folders_named_by_numbers_are_in_number_order(tmp_path):
     (tmp_path / "n" / "01").mkdir()  # '01' beside '1': names, in text order, as before
     Image.new("L", (4, 4), 9).save(tmp_path / "n" / "01" / "0.png")
     assert load_domain(str(tmp_path / "n")).classes == ["01", "1", "10", "2"]
+
+
+def test_read_images_leaves_out_unreadable_files_when_asked(tmp_path):
+    """read_images(unreadable=[...]): a file whose header reads but whose pixels do not (cut
+    short), or whose header does not, is left out and named; without the list it is raised."""
+    from PIL import Image
+
+    from transferkit.data.files import read_images
+
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (20, 20), dtype=np.uint8)).save(tmp_path / f"{i}.png")
+    whole = (tmp_path / "1.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(whole[: len(whole) // 2])  # header fine, pixels cut
+    (tmp_path / "junk.png").write_bytes(b"not an image")
+    files = [tmp_path / n for n in ("0.png", "cut.png", "1.png", "junk.png", "2.png")]
+    bad: list = []
+    x = read_images(files, unreadable=bad)
+    assert x.shape == (3, 1, 20, 20)
+    np.testing.assert_array_equal(x, read_images([files[0], files[2], files[4]]))
+    assert sorted(f.name for f, _ in bad) == ["cut.png", "junk.png"]
+    assert all("cannot read image" in problem for _, problem in bad)
+    with pytest.raises(TransferkitError, match="cut.png: cannot read image"):
+        read_images(files[:2])
+    none: list = []
+    assert read_images([files[1], files[3]], (8, 8), unreadable=none).shape[0] == 0 and len(none) == 2

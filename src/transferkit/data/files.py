@@ -351,7 +351,8 @@ def _grey(img) -> np.ndarray:
     return np.clip(arr, 0.0, 255.0)
 
 
-def read_images(files: list[Path], size: tuple[int, int] | None = None, model_channels: int | None = None) -> np.ndarray:
+def read_images(files: list[Path], size: tuple[int, int] | None = None, model_channels: int | None = None,
+                unreadable: list | None = None) -> np.ndarray:  # fmt: skip
     """Images -> float32 (N, C, H, W) on 0..255.
 
     RGB when any image is in colour by content (grey ones are repeated to three channels), else
@@ -362,10 +363,23 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
     warning saying how many (a model input has one size; the recipe then brings it to the model's). ``predict`` passes the size of the run's target images,
     so a file goes the way a training image of its size went. ``model_channels``: 1 for a grey
     model, which averages the colour away, so a mixed set's read as RGB goes unsaid.
+    ``unreadable``: a list; a file that cannot be read is then left out (the result has a row
+    per readable file, in order, possibly none) and ``(file, problem)`` appended to it, where
+    without it the first such file's error is raised. Each file is decoded once either way.
     """
     from PIL import Image
 
-    kinds = [image_kind(f) for f in files]
+    kinds = []
+    for f in list(files):
+        try:
+            kinds.append(image_kind(f))
+        except TransferkitError as e:
+            if unreadable is None:
+                raise
+            unreadable.append((f, e.problem))
+    if unreadable:
+        gone = {f for f, _ in unreadable}
+        files = [f for f in files if f not in gone]
     colour = any(c for _, c in kinds)
     common = size is None
     sizes = Counter(sz for sz, _ in kinds).most_common()
@@ -374,9 +388,16 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
         size = tuple(int(round(float(np.median([sz[i] for sz, _ in kinds])))) for i in (0, 1))
     else:
         size = sizes[0][0] if common and kinds else (size and (size[1], size[0]))
-    images, resized, in_colour = [], 0, 0
+    images, resized, in_colour, kept = [], 0, 0, []
     for f, (sz, is_colour) in zip(files, kinds, strict=True):
-        img = _flatten_alpha(open_image(f))
+        try:
+            img = _flatten_alpha(open_image(f))
+        except TransferkitError as e:  # a header that reads, then pixels that do not (a truncated file)
+            if unreadable is None:
+                raise
+            unreadable.append((f, e.problem))
+            continue
+        kept.append(f)
         # Grey images are read by _grey (16-bit ones scaled, not clipped) even in a colour set.
         arr = np.asarray(img.convert("RGB"), dtype=np.float32) if is_colour else _grey(img)
         in_colour += bool(is_colour and not (np.array_equal(arr[..., 0], arr[..., 1])
@@ -392,6 +413,9 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
         else:
             arr = arr.transpose(2, 0, 1)
         images.append(arr)
+    files = kept
+    if not files:  # none readable (only with ``unreadable``): no rows
+        return np.empty((0, 1, *(size[::-1] if size else (0, 0))), np.float32)
     if resized:
         which = "the most common size here" if common else "the size of the run's target images"
         tied = sum(n == sizes[0][1] for _, n in sizes)
