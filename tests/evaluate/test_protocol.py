@@ -422,3 +422,32 @@ def test_adapted_models_store_what_changed_on_their_seeds_source_once(tmp_path, 
     base.unlink()
     with pytest.raises(TransferkitError, match=r"that file is missing.*copy the run's models/base/"):
         TransferModel.load(head)
+
+
+def test_the_split_and_shots_do_not_depend_on_the_sources_class_order(tmp_path, image_npz, spy):
+    """A target's labels are renumbered into its source's class order; the test split and the
+    labelled examples were drawn class by class in that numbering, so a source naming the
+    same classes in another order gave another test split, and `rank --source`, which draws in
+    the target's own order, scored sources on some of the run's test examples."""
+    from transferkit.ranking.rank import labelled_examples
+
+    src, tgt = image_npz
+    s = np.load(src)
+    reordered = tmp_path / "source_cab.npz"  # the same source, its classes listed c, a, b
+    np.savez(reordered, x=s["x"], y=np.array([1, 2, 0])[s["y"]], classes=np.array(["c", "a", "b"]))
+    drawn = {}
+    for name, source in (("abc", src), ("cab", reordered)):
+        cfg = tiny_experiment(source, tgt)
+        cfg["methods"], cfg["seeds"] = ["_spy"], 1
+        spy.seen = []
+        result = run_protocol(load_config(None, raw=cfg))
+        data = result.data
+        drawn[name] = (data.split.test_idx, [_rows(lab) for _, _, lab, _ in spy.seen], data)
+    assert drawn["cab"][2].target.classes == ["c", "a", "b"]  # renumbered into that source's order
+    np.testing.assert_array_equal(drawn["abc"][0], drawn["cab"][0])
+    assert drawn["abc"][1] == drawn["cab"][1]
+    from transferkit.data.files import load_file
+
+    data = drawn["cab"][2]
+    lab, _ = labelled_examples(load_file(tgt), 5, 0, 0, 0.3)  # what rank scores, in the target's own order
+    assert _rows(data.xt[lab]) == drawn["cab"][1][1] and not set(lab.tolist()) & set(data.split.test_idx.tolist())

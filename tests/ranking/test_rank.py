@@ -892,3 +892,56 @@ def test_two_sources_of_one_file_name_are_told_apart(tmp_path, monkeypatch):
     a, b = str(tmp_path / "a" / "data.npz"), str(tmp_path / "b" / "data.npz")
     assert {c["candidate"] for c in result["candidates"]} == {a, b}  # both by their paths
     assert result["trained_on_scored"] == {a: 6} and result["best"]["candidate"] == b
+
+
+def test_a_source_naming_the_classes_in_another_order_is_read_in_its_heads_order(tmp_path, monkeypatch):
+    """A source listing the target's class names in another order got no source_only score
+    and no head-at-chance check: its head was compared only when the lists were equal."""
+    import transferkit.ranking.rank as rank_module
+
+    src, tgt = _npz(tmp_path)
+    s = np.load(src)
+    reordered = tmp_path / "source_cab.npz"
+    np.savez(reordered, x=s["x"], y=np.array([1, 2, 0])[s["y"]], classes=np.array(["c", "a", "b"]))
+    seen = []
+    real = rank_module.score_candidates
+
+    def spy(cands, x, y, names, cuts, same):
+        seen.append(([str(c) for c in cands[0].model.classes], y.tolist(), same))
+        return real(cands, x, y, names, cuts, same)
+
+    monkeypatch.setattr(rank_module, "score_candidates", spy)
+    result = rank_module.rank(str(tgt), shots=2, sources=[str(reordered)], reference=False, source_epochs=1,
+                              scores=["knn"], by="knn")  # fmt: skip
+    (heads, y, same), = seen
+    from transferkit.data.files import load_file
+
+    lab, _ = rank_module.labelled_examples(load_file(tgt), 2, 0)
+    names = [CLASSES[i] for i in np.load(tgt)["y"][lab]]
+    assert same and heads == ["c", "a", "b"] and [heads[i] for i in y] == names
+    assert any(r.get("source_only") is not None for r in result["candidates"])
+
+
+def test_rank_knows_what_a_run_with_a_reordered_source_trained_on(tmp_path, monkeypatch):
+    """A run whose source lists the target's classes in another order draws in the target's own
+    order (summary `draw_order`); rank redrew in the source's order and miscounted the run
+    model's examples among those it scores."""
+    import yaml
+
+    from tests.conftest import tiny_experiment
+    from transferkit.data.files import load_file
+    from transferkit.ranking.rank import labelled_examples, seen_by_run_model
+
+    monkeypatch.chdir(tmp_path)
+    src, tgt = _npz(tmp_path)
+    s = np.load(src)
+    np.savez(tmp_path / "source_cab.npz", x=s["x"], y=np.array([1, 2, 0])[s["y"]], classes=np.array(["c", "a", "b"]))
+    cfg = tiny_experiment("source_cab.npz", str(tgt))
+    cfg["methods"], cfg["seeds"] = [{"name": "head", "params": {"steps": 3}}], 1
+    cfg["target"]["shots"] = [2]
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["run", "exp.yaml", "--out", "run", "--quiet"]) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["target"]["classes"] == ["c", "a", "b"] and summary["target"]["draw_order"] == CLASSES
+    lab, _ = labelled_examples(load_file(tgt), 2, 0)
+    assert seen_by_run_model("run", load_file(tgt), lab)[0] == len(lab)  # the very examples it trained on

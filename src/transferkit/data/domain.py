@@ -103,7 +103,8 @@ class Domain:
             y=remap[self.y[keep]],
             classes=[self.classes[i] for i in idx],
             value_range=self.value_range,
-            meta={**self.meta, "parent": self.name, "parent_classes": idx},
+            meta={**{k: v for k, v in self.meta.items() if k != "draw_order"}, "parent": self.name,
+                  "parent_classes": idx},  # (class ids renumbered: an order of the old ones would mislead)
         )
 
     def _class_index(self, c: int | str) -> int:

@@ -55,16 +55,34 @@ class TargetData:
         return len(self.y_labelled) // self.num_classes if self.num_classes else 0
 
 
+def draw_order(domain) -> list[int] | None:
+    """The class ids in the order the protocol draws from them, when not id order: the
+    target's own class order after its labels were renumbered into a source's
+    (``match_source``), so that its test split and labelled examples are the ones drawn
+    with any source, or none (``rank`` scores sources on them)."""
+    return (getattr(domain, "meta", None) or {}).get("draw_order")
+
+
+def _in_order(y: np.ndarray, order) -> list:
+    """The classes present in ``y``, in ``order`` (class ids) or else in id order."""
+    present = np.unique(y)
+    if order is None:
+        return list(present)
+    have = set(present.tolist())
+    return [c for c in order if c in have]
+
+
 def make_test_split(
     y: np.ndarray, test_fraction: float = 0.3, split_seed: int = 0, classes: list[str] | None = None,
-    groups: np.ndarray | None = None,
+    groups: np.ndarray | None = None, order: list[int] | None = None,
 ) -> TestSplit:
     """Stratified split of ``y`` into a test part and a pool, depending on ``split_seed`` only.
 
     ``classes``: names of the class ids, for the errors. ``groups``: (N,) ids, equal for
     exact copies of one input (:func:`~transferkit.data.overlap.input_groups`); all copies
     go to one side (:func:`_sides`), of any class. Without copies the split is the same as
-    without ``groups``."""
+    without ``groups``. ``order``: the class ids in the order they are drawn from
+    (:func:`draw_order`; default id order)."""
     if not 0.0 < test_fraction < 1.0:
         raise TransferkitError(f"test_fraction={test_fraction} must be between 0 and 1.", "use e.g. 0.3.")
     present, counts = np.unique(y, return_counts=True)
@@ -77,7 +95,7 @@ def make_test_split(
         )
     rng = np.random.default_rng(split_seed)
     test, pool, side = [], [], {}
-    for c in np.unique(y):
+    for c in _in_order(y, order):
         idx = rng.permutation(np.flatnonzero(y == c))
         n_test = int(round(len(idx) * test_fraction))
         name = repr(classes[int(c)]) if classes is not None and int(c) < len(classes) else str(int(c))
@@ -191,15 +209,17 @@ def _sides(idx: np.ndarray, n_test: int, groups: np.ndarray, side: dict) -> np.n
 
 
 def draw_shots(
-    y: np.ndarray, pool_idx: np.ndarray, k: int, seed: int, classes: list[str] | None = None
+    y: np.ndarray, pool_idx: np.ndarray, k: int, seed: int, classes: list[str] | None = None,
+    order: list[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``k`` labelled indices per class from the pool (seeded), and the unlabelled rest."""
+    """``k`` labelled indices per class from the pool (seeded), and the unlabelled rest.
+    ``order``: the class ids in the order they are drawn from (:func:`draw_order`)."""
     if k < 0:
         raise TransferkitError(f"shots={k} is negative.", "use 0 (no labels) or more.")
     rng = np.random.default_rng([seed, k, 7919])
     labelled = []
     most = min((int((y[pool_idx] == c).sum()) for c in np.unique(y)), default=0)  # the largest k every class allows
-    for c in np.unique(y):
+    for c in _in_order(y, order):
         idx = pool_idx[y[pool_idx] == c]
         if len(idx) < k:
             name = classes[c] if classes else str(int(c))
@@ -222,7 +242,7 @@ def split_target(target, test_fraction: float, split_seed: int) -> TestSplit:
     """The protocol's test split of a target domain, its exact copies kept on one side (said,
     as a :class:`TransferkitWarning`, when there are any)."""
     groups = input_groups(target)
-    split = make_test_split(target.y, test_fraction, split_seed, target.classes, groups=groups)
+    split = make_test_split(target.y, test_fraction, split_seed, target.classes, groups=groups, order=draw_order(target))
     note = split_copies_note(groups, target.y, texts=getattr(target, "texts", None) is not None)
     if note:
         warnings.warn(note, TransferkitWarning, stacklevel=2)

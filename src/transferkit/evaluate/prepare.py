@@ -130,14 +130,16 @@ def inverted(domain: Domain) -> Domain:
 def match_source(source: Domain | None, target: Domain) -> Domain:
     """``target`` arranged like ``source``: named feature columns (CSV) in the source's order,
     matched by name, and, when both have the same class names in another order, its labels
-    renumbered into the source's order (so source-trained heads read them right)."""
+    renumbered into the source's order (so source-trained heads read them right), the target's
+    own order kept for the protocol's draws (``draw_order``: the same split with any source)."""
     if source is None:
         return target
     if getattr(target, "is_text", False):  # texts: only the class order to match
         if target.classes == source.classes or sorted(target.classes) != sorted(source.classes):
             return target
-        y = np.asarray([source.classes.index(c) for c in target.classes], dtype=np.int64)[target.y]
-        return type(target)(target.name, target.texts, y, list(source.classes), dict(target.meta))
+        renumber = [source.classes.index(c) for c in target.classes]
+        y = np.asarray(renumber, dtype=np.int64)[target.y]
+        return type(target)(target.name, target.texts, y, list(source.classes), {**target.meta, "draw_order": renumber})
     x, classes, y, meta = target.x, target.classes, target.y, dict(target.meta)
     named_s, named_t = source.meta.get("columns"), target.meta.get("columns")
     value_range = target.value_range
@@ -160,8 +162,10 @@ def match_source(source: Domain | None, target: Domain) -> Domain:
                       "as a CSV with a header, whose columns are matched by name.", TransferkitWarning,
                       stacklevel=3)  # fmt: skip
     if classes != source.classes and sorted(classes) == sorted(source.classes):
-        y = np.asarray([source.classes.index(c) for c in classes], dtype=np.int64)[y]
+        renumber = [source.classes.index(c) for c in classes]
+        y = np.asarray(renumber, dtype=np.int64)[y]
         classes = list(source.classes)
+        meta["draw_order"] = renumber  # the test split and shots are drawn as from the target's own order
     if x is target.x and y is target.y:
         return target
     return Domain(target.name, x, y, classes, value_range, meta)

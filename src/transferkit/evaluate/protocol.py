@@ -19,7 +19,7 @@ import torch
 
 from transferkit.config import ExperimentConfig
 from transferkit.data.overlap import check_test_not_in_source
-from transferkit.data.splits import TargetData, draw_shots
+from transferkit.data.splits import TargetData, draw_order, draw_shots
 from transferkit.devices import reproducible, resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
 from transferkit.evaluate.prepare import Prepared, prepare
@@ -144,7 +144,7 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
     target_classes = data.target.classes
     for k in cfg.target.shots:  # fail before any training if a class is too small for k
         try:
-            draw_shots(data.target.y, data.split.pool_idx, k, cfg.seeds[0], target_classes)
+            draw_shots(data.target.y, data.split.pool_idx, k, cfg.seeds[0], target_classes, draw_order(data.target))
         except TransferkitError as e:
             if not cfg.target.max_per_class:
                 raise
@@ -172,7 +172,7 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
             val = "no source validation" if no_val else f"val acc {src.val_accuracy:.3f}"
             say(f"source seed={seed}: {val} ({'cached' if src.cached else f'{src.seconds:.1f} s'})")
         for k in cfg.target.shots:
-            lab, unl = draw_shots(data.target.y, data.split.pool_idx, k, seed, target_classes)
+            lab, unl = draw_shots(data.target.y, data.split.pool_idx, k, seed, target_classes, draw_order(data.target))
             target = TargetData(xt[lab], yt[lab], xt[unl], len(target_classes))
             for method in methods:
                 if k < method.min_shots:

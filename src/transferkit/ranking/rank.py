@@ -323,7 +323,9 @@ def seen_by_run_model(spec: str, target: Domain, lab: np.ndarray) -> tuple[int, 
         adapts = chosen in METHODS and METHODS[chosen].uses_unlabelled
     if not same or tgt.get("examples") != len(target.y) or not (dep.get("shots") or adapts):
         return 0, 0, method
-    run_classes = [str(c) for c in tgt.get("classes") or []]
+    # the order its draws went by: the target's own (``draw_order``), or, for runs before it was
+    # recorded, the order of its classes
+    run_classes = [str(c) for c in tgt.get("draw_order") or tgt.get("classes") or []]
     if run_classes != list(target.classes) and sorted(run_classes) == sorted(target.classes):
         target = target.subset(run_classes)  # the same rows, labelled in the run's class order: the run's draw
     split_seed, fraction = tgt.get("split_seed", 0), tgt.get("test_fraction", 0.3)
@@ -588,8 +590,12 @@ def rank(
     y = torch.from_numpy(labelled.y)
     rows = []
     for cand, x in entries:
-        same = cand.source_head and list(cand.model.classes) == list(tgt.classes)
-        rows += score_candidates([cand], x, y, names, cuts, same)
+        heads = [str(c) for c in cand.model.classes] if cand.source_head else None
+        same, y_cand = heads == [str(c) for c in tgt.classes], y
+        if heads and not same and sorted(heads) == sorted(map(str, tgt.classes)):  # its names in another order:
+            y_cand = torch.as_tensor([heads.index(str(c)) for c in tgt.classes])[y]  # read in its head's, as run does
+            same = True
+        rows += score_candidates([cand], x, y_cand, names, cuts, same)
     ranked = rank_rows(rows, by)
     if "hscore" in names:
         warnings += [w for w in [hscore_floor_warning([r["dim"] for r in ranked], labelled.y)] if w]

@@ -203,6 +203,15 @@ def _gain_over(acc: dict, correct: dict, mine: tuple, other: str, k: int, step: 
                        groups=groups if diff is not None else None)  # fmt: skip
 
 
+def _draw_order(target) -> list[str] | None:
+    """The target's class names in the order its split and shots were drawn from, when that is
+    not their order here (labels renumbered into the source's): what ``rank`` redraws with."""
+    from transferkit.data.splits import draw_order
+
+    order = draw_order(target)
+    return None if order is None else [target.classes[i] for i in order]
+
+
 def below_source_only(results: list[dict]) -> list[str]:
     """Rows (beside a scratch baseline) whose gain over the unadapted source lies wholly below 0."""
     return [f"{r['method']} at k={r['shots']}" for r in results if r.get("below_unadapted")]
@@ -255,6 +264,7 @@ def build_summary(result: ProtocolResult) -> dict:
             "input_shape": list(data.target.input_shape) if getattr(data.target, "is_image", False) else None,
             "colour": bool(in_colour(data.target.x)) if getattr(data.target, "is_image", False) else None,
             "split_seed": cfg.target.split_seed, "test_fraction": cfg.target.test_fraction,
+            "draw_order": _draw_order(data.target),  # the classes drawn from in their own order (rank redraws so)
             "test_examples_in_source": getattr(result, "test_in_source", 0),  # exact copies: data/overlap.py
             "test_examples_in_source_same_class": getattr(result, "test_in_source_same_class", 0),
             "fingerprint": data.target.fingerprint(),  # lets rank recognise this data under another file name
