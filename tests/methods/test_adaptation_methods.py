@@ -471,3 +471,43 @@ def test_the_tsne_plot_fits_its_perplexity_to_a_small_runs_few_points(tmp_path):
     features = (rng.normal(size=(8, 5)), rng.normal(size=(8, 5)))
     _plot_tsne({"before": features}, np.arange(16) % 4, 8, tmp_path / "tsne.png")
     assert (tmp_path / "tsne.png").stat().st_size > 0
+
+
+def test_strong_view_of_token_ids_deletes_tokens_and_keeps_the_ends():
+    """Token ids (B, T) went through the vectors' masking and noise: std of an int tensor
+    raised, so self_training (and auto, which picks it for shifted classes) failed on texts."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.cat([torch.randint(1, 500, (64, 30)), torch.zeros(64, 10, dtype=torch.long)], dim=1)
+    x[0, 2:] = 0  # a text of 2 tokens: kept whole
+    out = strong_augment(x, g)
+    assert out.dtype == x.dtype and out.shape == x.shape
+    assert torch.equal(out[0], x[0])
+    kept = (out != 0).sum(1)[1:].float()
+    assert 0.7 * 30 < kept.mean() < 0.9 * 30  # about a fifth of the 28 inner tokens deleted
+    for row, new in zip(x[1:], out[1:], strict=True):
+        got = new[new != 0].tolist()
+        assert got[0] == row[0] and got[-1] == row[29] and (new[len(got):] == 0).all()
+        it = iter(row[row != 0].tolist())
+        assert all(t in it for t in got)  # a subsequence: order kept, nothing new
+
+
+@pytest.mark.parametrize("name", DA_METHODS)
+def test_adaptation_methods_run_on_token_ids(name):
+    from transferkit.models import TransferModel
+
+    torch.manual_seed(0)
+    classes = ["neg", "pos"]
+    src = TransferModel.build("textcnn", (16,), classes)
+
+    def texts(n, offset):
+        x = torch.randint(1, 200, (n, 16)) + offset
+        x[:, 12:] = 0
+        return x
+
+    xs, ys = texts(40, 0), torch.arange(40) % 2
+    xt = texts(30, 50)
+    target = TargetData(xt[:4], torch.tensor([0, 1, 0, 1]), xt[4:], 2)
+    task = TransferTask(target, classes, 0, lambda: None, src, xs[:30], ys[:30], classes,
+                        source_val_x=xs[30:], source_val_y=ys[30:])  # fmt: skip
+    model = get_method(name, steps=4, batch_size=8, checkpoints=2).fit(task)
+    assert model(xt[:5]).shape == (5, 2)

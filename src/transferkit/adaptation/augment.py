@@ -36,6 +36,22 @@ def weak_augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return random_shift(x, shift_for(tuple(x.shape[1:])), generator)
 
 
+def delete_tokens(x: torch.Tensor, generator: torch.Generator, rate: float = 0.2) -> torch.Tensor:
+    """Token ids (B, T), 0 = padding, each token but a text's first and last deleted with
+    probability ``rate`` and the rest moved up, the padding after them: EDA's random deletion
+    (Wei & Zou, EMNLP 2019), the text counterpart of masking 20 % of a vector's entries. The
+    first and last tokens are kept, as a tokenizer's [CLS] and [SEP] are, and so is a text
+    of two tokens or fewer."""
+    present = x != 0
+    pos = torch.arange(x.shape[1], device=x.device).expand_as(x)
+    first = torch.where(present, pos, x.shape[1]).amin(1, keepdim=True)
+    last = torch.where(present, pos, -1).amax(1, keepdim=True)
+    drop = (torch.rand(x.shape, generator=generator) < rate).to(x.device) & (pos > first) & (pos < last)
+    keep = present & ~drop
+    order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)  # kept tokens first, in their order
+    return torch.gather(x * keep, 1, order)
+
+
 def _uniform(n: int, low: float, high: float, generator: torch.Generator, like: torch.Tensor) -> torch.Tensor:
     return (torch.rand(n, generator=generator) * (high - low) + low).to(like.device, like.dtype)
 
@@ -77,7 +93,10 @@ def _cutout(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def strong_augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """RandAugment-style distortion of images (B, C, H, W) in [0, 1]; feature masking for (B, D)."""
+    """RandAugment-style distortion of images (B, C, H, W) in [0, 1]; feature masking for (B, D);
+    token deletion for token ids (B, T) (:func:`delete_tokens`)."""
+    if not x.is_floating_point():  # token ids, 0 = padding: masking and noise would make other ids
+        return delete_tokens(x, generator)
     if x.ndim != 4:
         keep = (torch.rand(x.shape, generator=generator) >= 0.2).to(x.device, x.dtype)
         noise = torch.randn(x.shape, generator=generator).to(x.device, x.dtype)

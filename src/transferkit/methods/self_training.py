@@ -10,7 +10,9 @@ Learning with Consistency and Confidence", NeurIPS 2020)::
     L     = CE(h(phi(x_s)), y_s) + w_l * CE(h(phi(x_l)), y_l) + trade_off * L_st  [+ base term]
 
 with ``tau = 0.95`` and ``trade_off = 1`` (FixMatch's defaults). Views: see
-:mod:`transferkit.adaptation.augment`. With ``base`` set to another adaptation method
+:mod:`transferkit.adaptation.augment` (images: shifts, then RandAugment-style distortion;
+vectors: none, then 20 % of the entries masked with noise; texts: none, then 20 % of the
+tokens deleted). With ``base`` set to another adaptation method
 (``dann``, ``cdan``, ``dan``, ``coral``, ``mcc``, ``im``) its adaptation term is added
 with ``base_params`` (the base's own fields), so e.g. ``mcc`` + self-training is
 ``{name: self_training, params: {base: mcc}}``. Source rows, weak target rows and strong
