@@ -123,3 +123,19 @@ def test_cache_keys_name_the_device_off_the_cpu_only():
     assert numeric_context("cpu") == numeric_context() and "device" not in numeric_context()
     gpu = numeric_context(torch.device("cuda", 0))
     assert gpu["device"] == "cuda" and "cuda" in gpu and gpu["threads"] == torch.get_num_threads()
+
+
+def test_the_feature_cache_tells_apart_shared_layers_that_differ_in_no_tensor(tmp_path, monkeypatch):
+    """The cache was keyed by the shared layers' tensors only: a text encoder's pooling (mean or
+    [CLS]) or an activation swapped under the same weights was served the other's features."""
+    from transferkit.train.feature_cache import frozen_features
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path))
+    m = _model().freeze("all")
+    m.config["architecture"] = "pretrained"  # what makes frozen_features cache on disk
+    x = torch.randn(6, 1, 12, 12)
+    first = frozen_features(m, x)
+    assert torch.equal(frozen_features(m, x), first)  # served from the cache
+    m.shared.blocks[2][4] = torch.nn.Tanh()  # the same tensors, another function
+    assert torch.allclose(frozen_features(m, x), m.features(x), atol=1e-6)
+    assert not torch.allclose(frozen_features(m, x), first)

@@ -236,6 +236,9 @@ class TextEncoder(nn.Module):
         self.normalize = normalize
         self.feature_dim = int(model.config.hidden_size)
 
+    def extra_repr(self) -> str:  # in the module's repr, which keys the feature cache (train/feature_cache.py)
+        return f"max_length={self.max_length}, pooling={self.pooling!r}, normalize={self.normalize}"
+
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **kwargs: torch.Tensor
     ) -> torch.Tensor:

@@ -66,9 +66,11 @@ def frozen_block_outputs(model, x: torch.Tensor, batch_size: int = 256) -> list[
 
 def _path(model, x: torch.Tensor, kind: str, batch_size: int):
     """Cache file for ``kind`` ("features": the last block; "blocks": every block, pooled) of
-    ``model``'s shared layers on ``x``: keyed by every shared tensor, the inputs' content, the
-    batch size and :func:`~transferkit.paths.numeric_context` (each can move the last bits)."""
-    h = hashlib.sha256()
+    ``model``'s shared layers on ``x``: keyed by every shared tensor, the shared layers' repr
+    (their modules and settings that are no tensors: a text encoder's pooling and
+    normalisation, an activation), the inputs' content, the batch size and
+    :func:`~transferkit.paths.numeric_context` (each can move the last bits)."""
+    h = hashlib.sha256(repr(getattr(model, "shared", "")).encode())
     for name, t in model.state_dict().items():
         if not name.startswith("specific."):  # the head does not change the features
             h.update(name.encode() + str(tuple(t.shape)).encode())
