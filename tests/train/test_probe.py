@@ -108,3 +108,11 @@ def test_layer_choice_keeps_the_last_block_with_one_example_per_class():
     choice = fit_probe_layers(model, x, y, steps=20)
     assert choice.taps is None and choice.l2.l2 is None and list(choice.candidates) == ["last"]
     assert model.shared.taps is None
+
+
+def test_cv_runs_when_a_class_id_has_no_example():
+    """Labels {0, 2} of a 3-class head: bincount's 0 for class 1 made the CV give up (l2 None)."""
+    x, y = _blobs(6, spread=1.5)
+    keep = y != 1
+    choice = cross_validate_l2(torch.nn.Linear(8, 3), x[keep], y[keep], steps=30, folds=3, seed=0)
+    assert choice.folds == 3 and choice.l2 in L2_GRID

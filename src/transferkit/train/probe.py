@@ -105,7 +105,7 @@ def cross_validate_l2(
     Every fold and value trains from the head's current weights, which are restored at
     the end. ``l2`` is None in the result when some class has fewer than 2 examples.
     """
-    k = min(folds, int(torch.bincount(y).min()) if len(y) else 0)
+    k = min(folds, int(torch.unique(y, return_counts=True)[1].min()) if len(y) else 0)  # classes present
     if k < 2:
         return L2Choice(None, k, {}, {})
     fold = stratified_folds(y, k, seed)
