@@ -16,6 +16,10 @@ Averaging each domain separately follows the DANN objective (Ganin et al., JMLR 
 Eq. 9: the source and target domain losses are each normalised by their sample count),
 so unequal batch sizes do not tilt the discriminator towards the larger domain.
 Weighted per-domain means match CDAN+E (Long et al., NeurIPS 2018, Eq. 9).
+The factor 1/2 is ours (as in common reimplementations), not the papers': it keeps ``L``
+on the scale of one BCE. Eq. 9 adds the two domain losses, so the reversed gradient the
+features get at ``trade_off = 1`` is that of the paper's ``lambda = 1/2`` (``lambda =
+trade_off / 2``).
 
 References:
     Ganin et al., "Domain-Adversarial Training of Neural Networks", JMLR 17(59), 2016.

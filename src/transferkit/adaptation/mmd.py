@@ -22,8 +22,11 @@ The kernel is the mean of Gaussian kernels over a family of bandwidths::
 
 where ``base`` is the **median heuristic**: the median of the squared pairwise
 distances ``||a - b||^2`` over all distinct pairs of the pooled batch (source and
-target together). ``base`` is detached, i.e. treated as a constant of the batch, so the
-features cannot lower the loss merely by rescaling themselves. DAN learns the kernel
+target together). ``base`` is detached, i.e. treated as a constant of the batch, as DAN
+implementations do: no gradient flows through the median. (The loss's value does not
+change when every feature is scaled by one factor; with ``base`` detached its gradient
+still has a small component along that scaling, which a ``base`` left in the graph would
+cancel.) DAN learns the kernel
 weights ``beta_u`` by maximising test power; like most implementations we use equal
 weights (the mean, so the loss stays in [0, 2] whatever the number of kernels).
 

@@ -7,7 +7,8 @@ only A (r x d_in), B (d_out x r) and the specific layers W_h train:
 
 Hu et al., ICLR 2022, "LoRA: Low-Rank Adaptation of Large Language Models". As in
 ``finetune``, the head is probed first (Kumar et al., ICLR 2022). Default adapted layers
-(``target_modules``): the query and value projections of a transformer; for MobileNetV2
+(``target_modules``): the query and value projections of a transformer (timm ViT's fused
+``qkv`` layer whole, keys included); for MobileNetV2
 the pointwise convolutions of the two blocks next to the classifier (see
 ``transferkit.models.adapters``). Checkpoints hold the adapters, the head and BatchNorm
 statistics only. Needs ``pip install transferkit[peft]``.

@@ -48,7 +48,8 @@ def default_lora_targets(shared: nn.Module) -> list[str]:
     """Module names to adapt when the user names none.
 
     Transformers: the query and value projections of every attention layer (as in the
-    LoRA paper). MobileNetV2: the pointwise (1x1) convolutions of the two blocks next to
+    LoRA paper); timm's ViT fuses query, key and value in one ``qkv`` layer, which is then
+    adapted whole (one rank-r update for the three, keys included). MobileNetV2: the pointwise (1x1) convolutions of the two blocks next to
     the classifier (features.17 and features.18), ~1.5 % of the parameters at r=8.
     Anything else: the linear and 1x1-conv layers of the top block.
     """
