@@ -78,3 +78,16 @@ def user_stacklevel() -> int:
     while frame is not None and any(Path(frame.f_code.co_filename).resolve().is_relative_to(d) for d in internal):
         frame, level = frame.f_back, level + 1
     return level
+
+
+TORCHVISION_CPU = "pip install torchvision --index-url https://download.pytorch.org/whl/cpu"
+
+
+def install_hint(extra: str) -> str:
+    """How to install an optional extra: quoted (zsh reads brackets), and from a checkout with
+    the constraints file, which keeps the pinned torch (without it pip may replace a CPU torch
+    with a multi-GB CUDA build). timm needs a torchvision built for the installed torch."""
+    hint = f'pip install "transferkit[{extra}]" (from a checkout: pip install -c constraints.txt -e ".[{extra}]")'
+    if extra == "timm":
+        hint += f"; timm imports torchvision, which must be built for your torch (a CPU torch: {TORCHVISION_CPU})"
+    return hint

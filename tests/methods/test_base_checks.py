@@ -15,7 +15,41 @@ def test_a_missing_optional_package_is_named_before_training(monkeypatch):
     monkeypatch.setitem(sys.modules, "peft", None)  # as if not installed
     with pytest.raises(TransferkitError, match=r"method 'lora' needs the optional package 'peft'") as e:
         get_method("lora").check(5, same_label_space=False, has_source=True)
-    assert e.value.fix == "pip install transferkit[peft]"
+    assert e.value.fix.startswith('pip install "transferkit[peft]" (from a checkout: pip install -c constraints.txt -e ".[peft]"')
+
+
+def test_an_optional_package_that_fails_on_its_own_import_is_named_for_what_is_missing(monkeypatch):
+    """timm installed without torchvision was said to be 'not installed', with a hint to
+    install timm; timm with a torchvision built for another torch got a hint that would
+    have replaced the CPU torch with a CUDA build."""
+
+    import importlib
+
+    from transferkit.pretrained.registry import _require
+
+    def missing_torchvision(name):
+        raise ModuleNotFoundError("No module named 'torchvision'", name="torchvision")
+
+    monkeypatch.setattr(importlib, "import_module", missing_torchvision)
+    with pytest.raises(TransferkitError, match="needs 'timm', which is installed but imports 'torchvision', which is not") as e:
+        _require("timm", "timm", "pretrained source 'timm:resnet18'")
+    assert "download.pytorch.org/whl/cpu" in e.value.fix
+
+    def wrong_build(name):
+        raise RuntimeError("operator torchvision::nms does not exist")
+
+    monkeypatch.setattr(importlib, "import_module", wrong_build)
+    with pytest.raises(TransferkitError, match="the torchvision it imports is built for another torch") as e:
+        _require("timm", "timm", "pretrained source 'timm:resnet18'")
+    assert "transferkit[timm]" not in e.value.fix and "download.pytorch.org/whl/cpu" in e.value.fix
+
+    def absent(name):
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    monkeypatch.setattr(importlib, "import_module", absent)
+    with pytest.raises(TransferkitError, match="needs the optional package 'timm', which is not installed") as e:
+        _require("timm", "timm", "x")
+    assert '"transferkit[timm]"' in e.value.fix and "torchvision" in e.value.fix
 
 
 def test_a_method_that_needs_a_source_says_so_not_that_classes_differ():

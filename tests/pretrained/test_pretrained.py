@@ -354,3 +354,25 @@ def test_a_damaged_mobilenet_file_gets_advice_for_a_users_file_too(tmp_path):
     with pytest.raises(TransferkitError, match=r"could not read .* as a PyTorch state dict") as e:
         load_mobilenet_v2(tmp_path / "bad.pth")
     assert "your `source.weights`, or leave it out to use the installed package" in e.value.fix
+
+
+def test_an_unreachable_hub_is_said_with_the_offline_ways_not_check_the_hub_id(monkeypatch):
+    """Online without a network, a correct hub id got 'check the hub id' after the hub's retries."""
+    transformers = pytest.importorskip("transformers", reason="`pip install transferkit[text]` for text encoders")
+    from transferkit.pretrained.registry import _load_hf
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    said = {"msg": "We couldn't connect to 'https://huggingface.co' to load the files, and couldn't find them in the cache."}
+
+    def fails(*a, **kw):
+        raise OSError(said["msg"])
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", fails)
+    with pytest.raises(TransferkitError, match="the hub could not be reached") as e:
+        _load_hf("nobody/no-such-encoder-xyz", None)
+    assert "HF_HUB_OFFLINE=1" in e.value.fix and "check the hub id" not in e.value.fix
+    said["msg"] = "nobody/no-such-encoder-xyz is not a local folder and is not a valid model identifier"
+    with pytest.raises(TransferkitError, match="could not load text encoder") as e:
+        _load_hf("nobody/no-such-encoder-xyz", None)
+    assert e.value.fix == "check the hub id, or pass a local folder."

@@ -18,7 +18,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from transferkit.data.splits import TargetData
-from transferkit.errors import TransferkitError, did_you_mean
+from transferkit.errors import TransferkitError, did_you_mean, install_hint
 from transferkit.models import TransferModel
 
 
@@ -112,7 +112,7 @@ class Method:
                 importlib.import_module(module)
             except ImportError:
                 raise TransferkitError(f"method {self.name!r} needs the optional package {module!r}, which is not "
-                                       "installed.", f"pip install transferkit[{module}]") from None  # fmt: skip
+                                       "installed.", install_hint(module)) from None  # fmt: skip
         if shots < self.min_shots:
             raise TransferkitError(
                 f"method {self.name!r} needs at least {self.min_shots} labelled target example(s) per class, got shots={shots}.",

@@ -11,7 +11,7 @@ Hu et al., ICLR 2022, "LoRA: Low-Rank Adaptation of Large Language Models". As i
 ``qkv`` layer whole, keys included); for MobileNetV2
 the pointwise convolutions of the two blocks next to the classifier (see
 ``transferkit.models.adapters``). Checkpoints hold the adapters, the head and BatchNorm
-statistics only. Needs ``pip install transferkit[peft]``.
+statistics only. Needs ``pip install "transferkit[peft]"``.
 """
 
 from __future__ import annotations

