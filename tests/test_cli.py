@@ -952,3 +952,19 @@ def test_importing_transferkit_loads_torch_only_when_a_name_needs_it():
             "from transferkit import pretrain, run_fewshot; assert 'pretrain' in dir(transferkit)")  # fmt: skip
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_list_gives_methods_by_name_and_says_which_need_a_missing_extra(monkeypatch, capsys):
+    """`list` gave methods in registration order (finetune before bitfit) and no word that
+    lora needs peft, where domains said what to install."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "peft" else real(name, *a))
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    methods = [line.split()[0] for line in out.split("methods:\n")[1].splitlines()]
+    assert methods == sorted(methods) and "lora" in methods
+    lora = next(line for line in out.splitlines() if line.strip().startswith("lora "))
+    assert '[not installed: pip install "transferkit[peft]"' in lora
+    assert "not installed" not in next(line for line in out.splitlines() if line.strip().startswith("head "))

@@ -114,8 +114,17 @@ def test_rank_cli_sources_models_and_json(tmp_path, capsys):
     args = ["rank", str(tgt), "--shots", "3", "--source", str(src), "--model", f"{saved}.safetensors",
             "--source-epochs", "1", "--out", str(out)]  # fmt: skip
     assert main(args) == 0
-    printed = capsys.readouterr().out
+    said = capsys.readouterr()
+    printed = said.out
     assert "random-init (reference)" in printed and "logme" in printed and f"wrote {out}" in printed
+    # progress on stderr (rank printed nothing for minutes while it trained and scored)
+    progress = [line for line in said.err.splitlines() if line.startswith("[transferkit] ")]
+    assert progress[0] == f"[transferkit] source {src}: training its model (or reading it from the cache)"
+    assert progress[1].startswith(f"[transferkit] source {src}: ready (")
+    assert [p.split(" (")[0] for p in progress[2:]] == ["[transferkit] [1/3] scored source.npz",
+                                                         "[transferkit] [2/3] scored saved",
+                                                         "[transferkit] [3/3] scored random-init"]
+    assert main([*args, "--quiet"]) == 0 and "[transferkit]" not in capsys.readouterr().err
     result = json.loads(out.read_text())
     rows = result["candidates"]
     assert len(rows) == 3 * 3  # (source, saved model, reference) x cut points 1..3
@@ -162,6 +171,7 @@ def test_rank_run_folder_candidate(tmp_path, capsys):
         (["--model", "missing.safetensors"], "no saved model"),
         (["--source", "SRC", "--scores", "logme,lepe"], "Unknown transferability score 'lepe'"),
         (["--source", "SRC", "--by", "nope"], "Unknown transferability score 'nope'"),
+        (["--source", "SRC", "--scores", "logme,source_only"], "source_only is not a transferability score: it is"),
         (["--source", "SRC", "--cuts", "7"], "cut points [7] are outside"),
         (["--source", "SRC", "--shots", "0"], "ranking needs labelled target examples"),
         (["--source", "SRC", "--shots", "50"], "fewer than shots=50 (the protocol's test part, 30% of each class, is held out first). Fix: lower --shots"),
@@ -181,9 +191,12 @@ def test_rank_bad_input_one_line_exit_2(tmp_path, capsys, extra, message):
     extra = [str(src) if e == "SRC" else str(tmp_path / "vec.npz") if e == "VEC" else e for e in extra]
     out = tmp_path / "rank.json"
     assert main(["rank", target, "--shots", "2", "--source-epochs", "1", "--out", str(out), *extra]) == 2
-    err = capsys.readouterr().err.strip()
+    said = capsys.readouterr().err.strip().splitlines()
+    err = "\n".join(line for line in said if not line.startswith("[transferkit] "))  # progress lines before it
     assert len(err.splitlines()) == 1 and message in err, err
     assert not out.exists()
+    if "whole numbers" in message:  # a typo in --cuts is said before any source trains
+        assert said == [err]
 
 
 def test_the_ordering_score_is_computed_even_when_not_listed(tmp_path):

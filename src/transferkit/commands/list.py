@@ -4,7 +4,9 @@ from __future__ import annotations
 
 
 def add_parser(sub) -> None:
-    sub.add_parser("list", help="built-in domains, shared-layer architectures, methods")
+    sub.add_parser("list", help="built-in domains, shared-layer architectures, methods",
+                   description="List the built-in domains (and whether their package is installed), the "
+                               "shared-layer architectures and the methods, one line each.")  # fmt: skip
 
 
 def execute(args) -> int:

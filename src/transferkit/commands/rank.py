@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -50,6 +51,7 @@ def add_parser(sub) -> None:
                    help="shared layers of sources trained here, as model.shared in an experiment file (default auto; "
                         "e.g. cnn1d for series)")
     r.add_argument("--no-reference", action="store_true", help="omit the random-weights reference")
+    r.add_argument("--quiet", action="store_true", help="no progress lines (sources trained, candidates scored)")
     r.add_argument("--out", help="JSON file (default runs/rank-<target>-k<shots>-<time>.json)")
 
 
@@ -109,6 +111,7 @@ def execute(args) -> int:
             text_column=args.text_column, input_size=args.input_size, source_label_column=args.source_label_column,
             classes=None if args.classes is None else parse_class_spec(args.classes, "--classes"),
             image_shape=args.image_shape, shared=args.shared,
+            say=None if args.quiet else (lambda m: print(f"[transferkit] {m}", file=sys.stderr, flush=True)),
         )  # fmt: skip
     finally:
         warnings.showwarning = previous

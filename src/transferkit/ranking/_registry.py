@@ -71,6 +71,12 @@ def get_score(name: str) -> ScoreInfo:
     Raises:
         TransferkitError: ``name`` is not a registered score.
     """
+    if name == "source_only":  # a column of the table, not a score to ask for
+        raise TransferkitError(
+            "source_only is not a transferability score: it is the source head's accuracy on the labelled "
+            "examples, shown in its own column for every candidate whose head names the target's classes.",
+            f"leave it out of --scores (scores: {', '.join(sorted(SCORES))}).",
+        )
     if name not in SCORES:
         raise TransferkitError(
             f"Unknown transferability score {name!r}.",

@@ -95,7 +95,9 @@ def linear_cv(
     n_splits = min(_MAX_FOLDS, int(np.bincount(y).min()))
     if n_splits < 2:
         return _loo_prototype_accuracy(f, y, inputs.num_classes)
-    probe = make_pipeline(StandardScaler(), LogisticRegression(solver="lbfgs", max_iter=1000))
+    # scikit-learn's default 100 iterations: 1000 took minutes on 3,000 examples of 256 early-conv
+    # features (still converging towards a separating fit) for the same accuracy within 0.2 points
+    probe = make_pipeline(StandardScaler(), LogisticRegression(solver="lbfgs", max_iter=100))
     folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=0)
     with warnings.catch_warnings():
         # A probe that has not fully converged is still a fair probe; don't spam users.

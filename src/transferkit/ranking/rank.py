@@ -18,6 +18,7 @@ import json
 import math
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -406,6 +407,7 @@ def rank(
     classes: list[int | str] | None = None,
     image_shape: list[int] | None = None,
     shared: str = "auto",
+    say: Callable[[str], None] | None = None,
 ) -> dict:
     """Score every candidate × cut point on the target's labelled examples; best first.
 
@@ -431,6 +433,8 @@ def rank(
         input_size: Pretrained candidates read images of this many pixels a side, or this
             many tokens of each text, instead of their spec's (faster on a CPU; as
             ``model.input_shape`` in an experiment file). Other candidates keep their own.
+        say: Receives a line as each source is trained and each candidate scored (the
+            command line prints them: a ranking can take minutes).
 
     Returns:
         A JSON-ready dict: ``target``, ``shots``, ``seed``, ``by``, ``scores``, ``input_size``,
@@ -450,6 +454,12 @@ def rank(
                                    "give --source DATA, or leave --shared out.")  # fmt: skip
     resolve_scores([by])
     names = resolve_scores(scores)
+    if isinstance(cuts, str) and cuts not in ("all", "last"):  # said before minutes of source training
+        try:
+            [int(c) for c in cuts.split(",")]
+        except ValueError:
+            raise TransferkitError(f"cut points {cuts!r} are not whole numbers.",
+                                   "use 'all', 'last' or e.g. '1,3' (1: after the first shared block).") from None  # fmt: skip
     if by not in names:  # the score that orders the table is always computed
         names = [*names, by]
     for what, value, least in (("seed", seed, 0), ("split_seed", split_seed, 0),
@@ -537,10 +547,15 @@ def rank(
         # fails before minutes of source training
         encoders = [pretrained_candidate(name, labelled, pad, pool, input_size) for name in pretrained or []]
         for spec in sources or []:
+            said = time.perf_counter()
+            if say:
+                say(f"source {spec}: training its model (or reading it from the cache)")
             cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=pool, pad=pad,
                                          label_column=source_label_column, shared=shared)  # fmt: skip
             _named_apart(cand, spec, clash)
             entries.append((cand, inputs_for(cand, pad, src)))
+            if say:
+                say(f"source {spec}: ready ({time.perf_counter() - said:.1f} s)")
             copies = count_test_in_source(src, tgt, lab)
             if copies.found:
                 trained_on[cand.name] = copies.found  # the best line and the JSON say so, as for a run's model
@@ -589,13 +604,17 @@ def rank(
         entries.append((Candidate(REFERENCE, ref, reference=True, source_head=first.source_head), x))
     y = torch.from_numpy(labelled.y)
     rows = []
-    for cand, x in entries:
+    for i, (cand, x) in enumerate(entries):
+        said = time.perf_counter()
         heads = [str(c) for c in cand.model.classes] if cand.source_head else None
         same, y_cand = heads == [str(c) for c in tgt.classes], y
         if heads and not same and sorted(heads) == sorted(map(str, tgt.classes)):  # its names in another order:
             y_cand = torch.as_tensor([heads.index(str(c)) for c in tgt.classes])[y]  # read in its head's, as run does
             same = True
         rows += score_candidates([cand], x, y_cand, names, cuts, same)
+        if say:
+            say(f"[{i + 1}/{len(entries)}] scored {cand.name}{' (reference)' if cand.reference else ''} "
+                f"({time.perf_counter() - said:.1f} s)")
     ranked = rank_rows(rows, by)
     if "hscore" in names:
         warnings += [w for w in [hscore_floor_warning([r["dim"] for r in ranked], labelled.y)] if w]
