@@ -12,3 +12,35 @@ def test_warnings_and_notes_are_shown_but_not_counted_as_work():
     lines = out.getvalue().splitlines()
     assert lines[0] == "[transferkit] warning: source model seed 0 is weak"  # was "[1/2] warning: ..."
     assert lines[-1] == "[transferkit] [2/2] head k=5 seed=0: accuracy 0.7"  # was [4/2]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_a_terminals_bar_names_what_runs_keeps_the_results_and_claims_no_remaining_time():
+    """The bar froze on '1/6 [00:05<00:27]' for a minute while dann trained: no elapsed time,
+    and an estimate from units a hundredfold apart in cost."""
+    import time
+
+    out = _Terminal()
+    progress = Progress(2, stream=out, tick=0.05)
+    progress("now: dann k=5 seed=1")
+    assert progress.count == 0 and progress.bar.desc.startswith("dann k=5 seed=1")
+    time.sleep(0.3)  # the ticker redraws the elapsed time while the unit runs
+    drawn = out.getvalue()
+    progress("dann k=5 seed=1: accuracy 0.812 (51.5 s)")
+    progress.close()
+    assert drawn.count("dann k=5 seed=1") >= 3  # redrawn, not only once
+    assert "<" not in out.getvalue() and "it/s" not in out.getvalue() and "s/it" not in out.getvalue()
+    assert "[transferkit] [1/2] dann k=5 seed=1: accuracy 0.812 (51.5 s)" in out.getvalue()
+    assert not progress._ticker.is_alive()
+
+
+def test_now_messages_print_nothing_without_a_terminal():
+    out = io.StringIO()
+    progress = Progress(1, stream=out)
+    progress("now: head k=1 seed=0")
+    progress("head k=1 seed=0: accuracy 0.5")
+    assert out.getvalue().splitlines() == ["[transferkit] [1/1] head k=1 seed=0: accuracy 0.5"]

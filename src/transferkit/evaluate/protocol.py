@@ -160,6 +160,7 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
             src_parts = {"source_x": xs[tr], "source_y": ys[tr], "source_val_x": xs[va], "source_val_y": ys[va],
                          "source_classes": data.source.classes}  # fmt: skip
         if needs_source:
+            say(f"now: source seed={seed}")  # (a terminal's bar shows what runs; minutes of training for a big source)
             src = train_source(cfg, data, seed, device)
             source_model = src.model.to(device)
             result.source_models[seed] = source_model
@@ -189,6 +190,7 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                     source_model, on_log=on_log, **src_parts,
                     monitor=_monitor(result.target_curves, method.name, k, seed, x_test, y_test),
                 )
+                say(f"now: {method.name} k={k} seed={seed}")
                 t0 = time.perf_counter()
                 torch.manual_seed(seed)
                 fitted, rate = for_task(method, task)  # pretrained shared layers: a lower default rate
