@@ -150,7 +150,11 @@ def wall_time_line(summary: dict, written: str) -> str:
 
 def few_seeds_line(summary: dict) -> str | None:
     """Two seeds give the seed part of every interval one degree of freedom (t = 12.7): say why
-    the intervals are wide, and what narrows them."""
+    the intervals are wide, and what narrows them. One seed gives none: say why."""
+    if len(summary.get("seeds") or []) == 1:
+        return ("With 1 seed there are no intervals (—): one run cannot say how far another draw of the labelled "
+                "examples and another initialisation would move each accuracy, often more than the sampling of the "
+                "test examples does with few labels, so no gain is tested either: run 3 or more seeds (`seeds: 5`).")
     if len(summary.get("seeds") or []) != 2:
         return None
     return ("With 2 seeds the spread between seeds has 1 degree of freedom (95 % Student-t factor 12.7, against "
