@@ -133,7 +133,7 @@ def test_unknown_method_and_bad_params():
 def test_method_of_a_missing_extra_says_how_to_install_it(name, task_parts, monkeypatch):
     for module in METHODS[name].optional_imports:
         monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
-    with pytest.raises(TransferkitError, match=r"pip install transferkit\["):
+    with pytest.raises(TransferkitError, match=r"pip install \"transferkit\["):
         METHODS[name](**quick_params(METHODS[name])).fit(make_task(task_parts, []))
 
 

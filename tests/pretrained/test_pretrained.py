@@ -275,7 +275,7 @@ def test_cached_features_are_keyed_by_thread_count_and_batch_size(tmp_path):
 )
 def test_missing_optional_dependency_gives_pip_hint(monkeypatch, name, module, extra):
     monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
-    with pytest.raises(TransferkitError, match=rf"pip install transferkit\[{extra}\]"):
+    with pytest.raises(TransferkitError, match=rf"pip install \"transferkit\[{extra}\]\""):
         load_pretrained(name)
 
 
