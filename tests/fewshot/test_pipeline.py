@@ -782,3 +782,27 @@ def test_a_fewshot_name_is_a_folder_name_and_its_seeds_numbers():
         load_fewshot_config(None, raw={**base, "name": "../../escape"})
     with pytest.raises(TransferkitError, match="seeds must be whole numbers from 0"):  # numpy's traceback before
         load_fewshot_config(None, raw={**base, "seeds": [-1]})
+
+
+def test_cross_domain_episodes_do_not_depend_on_the_sources_class_order():
+    """A target renumbered into a source naming the same classes in another order drew other
+    episodes for each source order (a review of the test split's fix)."""
+    from transferkit.data.domain import Domain
+    from transferkit.evaluate.prepare import match_source
+    from transferkit.fewshot.experiment import own_order_episodes
+
+    rng = np.random.default_rng(0)
+    names = ["e", "d", "c", "b", "a"]
+    y = np.repeat(np.arange(5), 8)
+    tgt = Domain("t", rng.normal(size=(40, 3)).astype(np.float32), y, names, (-4.0, 4.0))
+    drawn = []
+    for order in (names, ["a", "b", "c", "d", "e"], ["b", "a", "e", "d", "c"]):
+        src = Domain("s", np.zeros((5, 3), np.float32), np.arange(5), order, (0.0, 1.0))
+        matched = match_source(src, tgt)
+        eps = own_order_episodes(matched, 3, 1, 2, 4, 0, None)
+        for ep in eps:  # the classes in the matched numbering, the rows theirs
+            assert np.array_equal(matched.y[np.concatenate([ep.support_idx, ep.query_idx])],
+                                  ep.classes[np.concatenate([ep.support_y, ep.query_y])])  # fmt: skip
+        drawn.append([(ep.support_idx.tolist(), ep.query_idx.tolist(), [matched.classes[c] for c in ep.classes])
+                      for ep in eps])  # fmt: skip
+    assert drawn[0] == drawn[1] == drawn[2]

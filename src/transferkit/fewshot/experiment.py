@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ import torch
 
 from transferkit.data.files import CLASSES_FROM_LABELS
 from transferkit.data.overlap import LEAK_SHARE, copy_groups, count_test_in_source
+from transferkit.data.splits import draw_order
 from transferkit.devices import reproducible, resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.evaluate.prepare import Prepared, prepare
@@ -188,6 +189,19 @@ def _check_copies(src, tgt) -> list[str]:
 
 
 @reproducible
+def own_order_episodes(target, n_way: int, k: int, n_query: int, n: int, seed: int, groups) -> list:
+    """The episodes of ``target``, drawn in its own class order even when its labels were
+    renumbered into a source's (``draw_order``, cross-domain few-shot), so that every source
+    is scored on the same episodes; their ``classes`` are then the renumbered ids."""
+    order = draw_order(target)
+    if order is None:
+        return sample_episodes(target.y, n_way, k, n_query, n, seed=seed, class_names=target.classes, groups=groups)
+    own = np.argsort(order)[np.asarray(target.y)]  # renumbered id j -> own id
+    episodes = sample_episodes(own, n_way, k, n_query, n, seed=seed, groups=groups,
+                               class_names=[target.classes[i] for i in order])  # fmt: skip
+    return [replace(ep, classes=np.asarray(order)[ep.classes]) for ep in episodes]
+
+
 def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None = None) -> FewShotRun:
     """Runs every (source seed, K, method) of ``cfg``; see the module docstring."""
     start = time.perf_counter()
@@ -222,8 +236,8 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
         run.notes.append(copies_note(copies, len(groups), texts=not data.xt.is_floating_point(), mixed=mixed))
         warnings.warn(run.notes[-1], TransferkitWarning, stacklevel=2)
     episodes = {  # the largest K first: a class too small for it is named with the fix that suits every K
-        k: sample_episodes(y, fs.n_way, k, fs.n_query, fs.episodes, seed=fs.episode_seed + k,
-                           class_names=data.target.classes, groups=groups if copies else None)
+        k: own_order_episodes(data.target, fs.n_way, k, fs.n_query, fs.episodes, fs.episode_seed + k,
+                              groups if copies else None)
         for k in sorted(fs.k_shot, reverse=True)
     }  # fmt: skip
     episodes = {k: episodes[k] for k in fs.k_shot}
