@@ -35,6 +35,16 @@ def test_an_optional_package_that_fails_on_its_own_import_is_named_for_what_is_m
         _require("timm", "timm", "pretrained source 'timm:resnet18'")
     assert "download.pytorch.org/whl/cpu" in e.value.fix
 
+    def old_torchvision(name):  # installed, without a name timm imports from it
+        raise ImportError("cannot import name 'NoSuchThing' from 'torchvision.transforms'", name="torchvision.transforms")
+
+    monkeypatch.setattr(importlib, "import_module", old_torchvision)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())  # torchvision is there
+    with pytest.raises(TransferkitError, match="imports 'torchvision', which lacks what it needs \\(another version") as e:
+        _require("timm", "timm", "pretrained source 'timm:resnet18'")
+    assert e.value.fix.startswith("install the version of torchvision that timm needs")
+    monkeypatch.undo()
+
     def wrong_build(name):
         raise RuntimeError("operator torchvision::nms does not exist")
 

