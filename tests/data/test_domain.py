@@ -661,3 +661,16 @@ def test_read_images_leaves_out_unreadable_files_when_asked(tmp_path):
         read_images(files[:2])
     none: list = []
     assert read_images([files[1], files[3]], (8, 8), unreadable=none).shape[0] == 0 and len(none) == 2
+
+
+def test_image_files_twice_the_size_read_back_exactly(tmp_path):
+    """A folder of 56x56 PNGs of 28x28 digits, read at the run's 28x28, was blurred by the
+    bilinear filter; a whole factor now averages each block (as apply_recipe does)."""
+    from PIL import Image
+
+    from transferkit.data.files import read_images
+
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 256, (28, 28), dtype=np.uint8)
+    Image.fromarray(np.repeat(np.repeat(small, 2, 0), 2, 1)).save(tmp_path / "big.png")
+    np.testing.assert_array_equal(read_images([tmp_path / "big.png"], (28, 28))[0, 0], small)

@@ -318,3 +318,22 @@ def test_series_padded_with_nan_to_one_length_are_told_to_resample(tmp_path):
     rows[1, 15:], rows[4, 12:] = np.nan, np.nan  # (N, L) recordings of two other lengths: padding
     with pytest.raises(TransferkitError, match="NaN come after the values, to the end"):
         Domain("u.npz", rows, np.arange(6) % 2, ["a", "b"])
+
+
+def test_an_image_stored_at_twice_its_size_is_brought_back_exactly():
+    """Digits stored pixel-doubled (56x56) were shrunk to the model's 28x28 by the antialiased
+    bilinear filter, which blurred them: a source model scored 66.5 % on them, 95.8 % on the
+    originals. A whole factor now averages each block; other factors keep the bilinear filter."""
+    import torch
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (4, 1, 28, 28)).astype(np.float32)
+    recipe = Recipe((0.0, 255.0), (1, 28, 28))
+    doubled = np.repeat(np.repeat(x, 2, axis=2), 2, axis=3)
+    tripled = np.repeat(np.repeat(x, 3, axis=2), 3, axis=3)
+    assert torch.allclose(apply_recipe(doubled, recipe), apply_recipe(x, recipe), atol=1e-6)
+    assert torch.allclose(apply_recipe(tripled, recipe), apply_recipe(x, recipe), atol=1e-6)
+    odd = rng.integers(0, 256, (2, 1, 40, 40)).astype(np.float32)  # 40 -> 28: the bilinear filter, as before
+    expect = F.interpolate(torch.from_numpy(odd) / 255.0, size=(28, 28), mode="bilinear", align_corners=False, antialias=True)
+    assert torch.allclose(apply_recipe(odd, recipe), expect, atol=1e-6)

@@ -25,6 +25,7 @@ from transferkit.data.preprocess import (
     outside_range_note,
     polarity_note,
     reads_series,
+    shrunk_note,
 )
 from transferkit.data.splits import TestSplit, case_twins_note, no_test_split, source_case_twins_note, split_target
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
@@ -257,11 +258,15 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     if swapped:
         warnings.warn(swapped, TransferkitWarning, stacklevel=2)
     # (few-shot, with no test split, says it of its novel classes in its own words)
+    shrunk = (shrunk_note(target, tuple(shape), source.name) if source is not None and not cfg.model.input_shape
+              and not reads_series(tuple(shape), cfg.model.shared) else None)  # fmt: skip
+    if shrunk:
+        warnings.warn(shrunk, TransferkitWarning, stacklevel=2)
     twins = source_case_twins_note(source.classes, target.classes) if source is not None and test_split else None
     if twins:
         warnings.warn(twins, TransferkitWarning, stacklevel=2)
     notes = list(dict.fromkeys([*loading, *splitting, *(n for n in (off, series_off, dead, colour_note(target, shape),
-                                                                     swapped, twins) if n)]))  # fmt: skip
+                                                                     swapped, twins, shrunk) if n)]))  # fmt: skip
     fit_ranges = None
     if off is not None:
         fit_ranges = {"fit_range": [float(v) for v in pool.value_range],
