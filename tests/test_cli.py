@@ -62,7 +62,7 @@ def test_every_command_takes_threads(capsys):
     for argv, said in ((["run", "x.yaml", "--sett", "seeds=1"], "transferkit run: unrecognized arguments: --sett "
                         "seeds=1 (did you mean --set?). Fix: see `transferkit run --help`."),
                        (["runn"], "invalid choice: 'runn'"), (["rank", "t.npz", "--shots", "abc"], "invalid int value"),
-                       (["--verison", "list"], "transferkit: unrecognized arguments: --verison (did you mean --version?). "
+                       (["--verison", "list"], "transferkit: error: unrecognized arguments: --verison (did you mean --version?). "
                                                "Fix: see `transferkit --help`.")):  # fmt: skip
         with pytest.raises(SystemExit) as e:
             main(argv)
@@ -968,3 +968,17 @@ def test_list_gives_methods_by_name_and_says_which_need_a_missing_extra(monkeypa
     lora = next(line for line in out.splitlines() if line.strip().startswith("lora "))
     assert '[not installed: pip install "transferkit[peft]"' in lora
     assert "not installed" not in next(line for line in out.splitlines() if line.strip().startswith("head "))
+
+
+def test_an_option_given_before_its_command_is_said_so_once(capsys):
+    """`transferkit --quiet run x.yaml` said 'transferkit: error: transferkit: unrecognized
+    arguments: --quiet', the prefix twice and no word that it goes after the command."""
+    with pytest.raises(SystemExit) as e:
+        main(["--quiet", "run", "x.yaml"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err == ("transferkit: error: --quiet is an option of `transferkit run`, given before the command. "
+                   "Fix: give it after the command: `transferkit run --quiet ...`.\n")
+    with pytest.raises(SystemExit):
+        main(["--bogus", "list"])
+    assert capsys.readouterr().err == "transferkit: error: unrecognized arguments: --bogus. Fix: see `transferkit --help`.\n"

@@ -30,7 +30,8 @@ class _OneLineParser(argparse.ArgumentParser):
     (argparse prints the usage first, two lines or more)."""
 
     def error(self, message: str):
-        self.exit(2, f"transferkit: error: {self.prog}: {message}. Fix: see `{self.prog} --help`.\n")
+        where = "" if self.prog == "transferkit" else f"{self.prog}: "  # (not "transferkit: error: transferkit: ...")
+        self.exit(2, f"transferkit: error: {where}{message}. Fix: see `{self.prog} --help`.\n")
 
 
 def _unknown(parser: argparse.ArgumentParser, command: str | None, extra: list[str], argv: list[str]) -> None:
@@ -46,7 +47,12 @@ def _unknown(parser: argparse.ArgumentParser, command: str | None, extra: list[s
     flag = next((e.split("=")[0] for e in extra if e.startswith("--")), None)
     close = difflib.get_close_matches(flag, options, n=1, cutoff=0.6) if flag else []
     hint = f" (did you mean {close[0]}?)" if close else ""
-    parser.exit(2, f"transferkit: error: {prog}: unrecognized arguments: {' '.join(extra)}{hint}. "
+    own = sub.choices.get(command) if sub is not None and command else None
+    if before and own is not None and flag in {o for a in own._actions for o in a.option_strings}:
+        parser.exit(2, f"transferkit: error: {flag} is an option of `{own.prog}`, given before the command. "
+                       f"Fix: give it after the command: `{own.prog} {flag} ...`.\n")  # fmt: skip
+    where = "" if prog == "transferkit" else f"{prog}: "
+    parser.exit(2, f"transferkit: error: {where}unrecognized arguments: {' '.join(extra)}{hint}. "
                    f"Fix: see `{prog} --help`.\n")  # fmt: skip
 
 
