@@ -478,3 +478,39 @@ def test_a_target_shrunk_to_a_small_sources_size_is_said(tmp_path):
         warnings.simplefilter("always")
         prepare(load_config(None, raw=cfg))
     assert not [w for w in said if "are shrunk" in str(w.message)]
+
+
+def test_a_target_enlarged_before_it_was_saved_is_said(tmp_path):
+    """optdigits' 8x8 digits stored at 28x28: resolution matching read the stored size and left
+    the source sharp (source_only 10.2 % against 59.0 % on the 8x8 originals), with no word."""
+    import warnings
+
+    import torch
+    import torch.nn.functional as F
+    from sklearn.datasets import load_digits
+
+    from transferkit.data.preprocess import detail_size
+    from transferkit.errors import TransferkitWarning
+    from transferkit.evaluate.prepare import prepare
+
+    rng = np.random.default_rng(0)
+    small = torch.from_numpy(load_digits().images[:60, None].astype(np.float32))  # optdigits, 8x8
+    enlarged = F.interpolate(small, size=(28, 28), mode="bilinear", align_corners=False).numpy()
+    sharp = rng.integers(0, 256, (60, 1, 28, 28)).astype(np.float32)
+    assert detail_size(enlarged) is not None and detail_size(enlarged) <= 14
+    assert detail_size(sharp) is None and detail_size(small.numpy()) is None  # (8x8: too small to tell)
+    np.savez(tmp_path / "s.npz", x=sharp[:, 0], y=np.arange(60) % 3, classes=np.array(["a", "b", "c"]))
+    np.savez(tmp_path / "t.npz", x=enlarged[:45, 0], y=np.arange(45) % 3, classes=np.array(["a", "b", "c"]))
+    cfg = tiny_experiment(tmp_path / "s.npz", tmp_path / "t.npz")
+    for resolution, expect in (("match", 1), ("native", 0)):
+        cfg["source"]["resolution"] = resolution
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            data = prepare(load_config(None, raw=cfg))
+        notes = [str(w.message) for w in said if issubclass(w.category, TransferkitWarning) and "look enlarged" in str(w.message)]
+        assert len(notes) == expect
+    cfg["source"]["resolution"] = "match"
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        data = prepare(load_config(None, raw=cfg))
+    assert any("28x28 images look enlarged before they were saved" in n for n in data.notes)

@@ -19,6 +19,7 @@ from transferkit.data.preprocess import (
     apply_recipe,
     colour_note,
     dead_sensors_note,
+    enlarged_note,
     make_recipe,
     match_resolution,
     mixed_polarity_note,
@@ -258,15 +259,18 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     if swapped:
         warnings.warn(swapped, TransferkitWarning, stacklevel=2)
     # (few-shot, with no test split, says it of its novel classes in its own words)
-    shrunk = (shrunk_note(target, tuple(shape), source.name) if source is not None and not cfg.model.input_shape
-              and not reads_series(tuple(shape), cfg.model.shared) else None)  # fmt: skip
+    pictures = source is not None and not reads_series(tuple(shape), cfg.model.shared)
+    shrunk = shrunk_note(target, tuple(shape), source.name) if pictures and not cfg.model.input_shape else None
     if shrunk:
         warnings.warn(shrunk, TransferkitWarning, stacklevel=2)
+    enlarged = enlarged_note(pool, tuple(shape), source.name) if pictures and cfg.source.resolution == "match" else None
+    if enlarged:  # (pool inputs only, as every look at the target)
+        warnings.warn(enlarged, TransferkitWarning, stacklevel=2)
     twins = source_case_twins_note(source.classes, target.classes) if source is not None and test_split else None
     if twins:
         warnings.warn(twins, TransferkitWarning, stacklevel=2)
     notes = list(dict.fromkeys([*loading, *splitting, *(n for n in (off, series_off, dead, colour_note(target, shape),
-                                                                     swapped, twins, shrunk) if n)]))  # fmt: skip
+                                                                     swapped, twins, shrunk, enlarged) if n)]))  # fmt: skip
     fit_ranges = None
     if off is not None:
         fit_ranges = {"fit_range": [float(v) for v in pool.value_range],
