@@ -158,7 +158,7 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     if sanity is not None and sanity["z"] < p.source_z <= sanity["best_z"] and not from_pretrained:  # too few: not refused
         reason = (f"negative-transfer guard: the source model is not clearly better than chance on its own held-out "
                   f"data (accuracy {sanity['accuracy']:.2f} on {sanity['examples']} examples against "
-                  f"{sanity['chance']:.2f} for always predicting the most frequent class; z {sanity['z']:.1f} < "
+                  f"{sanity['chance']:.2f} for always predicting the most frequent class; z {sanity['z']:.2f} < "
                   f"{p.source_z:.1f}): too little evidence that its features carry a learned signal; training from "
                   "scratch")  # fmt: skip
         return _choice("scratch", {}, reason, {"source_validation": sanity}, start, p)
@@ -224,7 +224,7 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         # Frozen-feature checks cannot judge adaptation, which changes the features with the
         # unlabelled target examples; they are reported, not used.
         reason = (f"same classes, but the source head drops from {shift['source']:.2f} on its validation split to "
-                  f"{shift['target']:.2f} on the labelled target examples (z {shift['z']:.1f} >= {p.shift_z:.1f}): "
+                  f"{shift['target']:.2f} on the labelled target examples (z {shift['z']:.2f} >= {p.shift_z:.1f}): "
                   f"a domain shift, which {ada} corrects with the unlabelled target examples "
                   f"(frozen-feature checks, for the record: {said})")  # fmt: skip
         decided = _check("source head, validation vs labelled target: two-proportion z", shift["z"], p.shift_z,
@@ -237,12 +237,12 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
                                         p.shift_z, f"{shift['source']:.2f} vs {shift['target']:.2f}")  # fmt: skip
         if shift["z"] < p.shift_z:
             no_shift = (f" (no adaptation: the source head scores {shift['source']:.2f} on its validation split and "
-                        f"{shift['target']:.2f} on the labelled target examples, z {shift['z']:.1f} < shift_z "
+                        f"{shift['target']:.2f} on the labelled target examples, z {shift['z']:.2f} < shift_z "
                         f"{p.shift_z:.1f}, not a clear domain shift)")  # fmt: skip
         elif below_chance:
             signals["shift_check"]["not_used"] = "the source head is below chance on the labelled target examples"
             no_shift = (f" (no adaptation: the source head drops to {shift['target']:.2f} on the labelled target "
-                        f"examples, below chance (binomial z {head['value']:.1f} <= -{p.below_chance_z:.2f}): the same "
+                        f"examples, below chance (binomial z {head['value']:.2f} <= -{p.below_chance_z:.2f}): the same "
                         "class names most likely mean other classes in the two data sets, which adaptation would "
                         "reinforce; check the labels)")  # fmt: skip
     # The source model itself, unchanged, right about the labelled target examples: direct
@@ -273,7 +273,10 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         params = {"freeze": cut, "shared_lr_mult": p.retrain_lr_mult}
         where += f": blocks 1..{cut} frozen, the rest re-trained at {p.retrain_lr_mult}x the head's rate"
     # with one example per class only the LogME check runs, and it rules out clear harm only
-    verdict = "the source's features beat the no-transfer reference" if by_loo else "no strong evidence against the source"
+    verdict = ("the source's features beat the no-transfer reference" if by_loo else
+               "no strong evidence against the source (one example per class: only strong evidence refuses a source, "
+               "which one example rarely gives, so this transfers by default; list scratch beside auto to check it, "
+               "docs/auto.md)")  # fmt: skip
     if text_encoder:
         verdict = "a pretrained text encoder, refused only on evidence against it, and there is none"
     if not all(c["passed"] for c in checks):  # the source head decided
