@@ -806,3 +806,10 @@ def test_cross_domain_episodes_do_not_depend_on_the_sources_class_order():
         drawn.append([(ep.support_idx.tolist(), ep.query_idx.tolist(), [matched.classes[c] for c in ep.classes])
                       for ep in eps])  # fmt: skip
     assert drawn[0] == drawn[1] == drawn[2]
+
+
+def test_the_few_shot_evaluation_keeps_its_reproducible_kernels():
+    """A helper inserted above evaluate_fewshot took its @reproducible decorator (a review)."""
+    from transferkit.fewshot.experiment import evaluate_fewshot, own_order_episodes
+
+    assert hasattr(evaluate_fewshot, "__wrapped__") and not hasattr(own_order_episodes, "__wrapped__")

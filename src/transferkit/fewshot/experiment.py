@@ -188,7 +188,6 @@ def _check_copies(src, tgt) -> list[str]:
     return []
 
 
-@reproducible
 def own_order_episodes(target, n_way: int, k: int, n_query: int, n: int, seed: int, groups) -> list:
     """The episodes of ``target``, drawn in its own class order even when its labels were
     renumbered into a source's (``draw_order``, cross-domain few-shot), so that every source
@@ -202,6 +201,7 @@ def own_order_episodes(target, n_way: int, k: int, n_query: int, n: int, seed: i
     return [replace(ep, classes=np.asarray(order)[ep.classes]) for ep in episodes]
 
 
+@reproducible
 def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None = None) -> FewShotRun:
     """Runs every (source seed, K, method) of ``cfg``; see the module docstring."""
     start = time.perf_counter()
