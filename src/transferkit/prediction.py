@@ -338,7 +338,7 @@ def image_model_inputs(files: list[Path], recipe: Recipe, size: tuple[int, int] 
     """
     seen = [] if seen is None else seen
     if size is not None:
-        seen.append(read_images(files, tuple(size), recipe.shape[0], unreadable))
+        seen.append(read_images(files, tuple(size), recipe.shape[0], unreadable, recipe.block_average))
         return apply_recipe(seen[-1], recipe) if len(seen[-1]) else None
     groups: dict = {}
     for i, f in enumerate(files):

@@ -329,7 +329,7 @@ def test_an_image_stored_at_twice_its_size_is_brought_back_exactly():
 
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (4, 1, 28, 28)).astype(np.float32)
-    recipe = Recipe((0.0, 255.0), (1, 28, 28))
+    recipe = Recipe((0.0, 255.0), (1, 28, 28), block_average=True)  # as make_recipe makes them now
     doubled = np.repeat(np.repeat(x, 2, axis=2), 2, axis=3)
     tripled = np.repeat(np.repeat(x, 3, axis=2), 3, axis=3)
     assert torch.allclose(apply_recipe(doubled, recipe), apply_recipe(x, recipe), atol=1e-6)
@@ -337,3 +337,12 @@ def test_an_image_stored_at_twice_its_size_is_brought_back_exactly():
     odd = rng.integers(0, 256, (2, 1, 40, 40)).astype(np.float32)  # 40 -> 28: the bilinear filter, as before
     expect = F.interpolate(torch.from_numpy(odd) / 255.0, size=(28, 28), mode="bilinear", align_corners=False, antialias=True)
     assert torch.allclose(apply_recipe(odd, recipe), expect, atol=1e-6)
+    # a recipe saved before (no block_average key) keeps the filter its model was trained with
+    old = Recipe.from_dict({"value_range": [0, 255], "shape": [1, 28, 28]})
+    twice = F.interpolate(torch.from_numpy(doubled) / 255.0, size=(28, 28), mode="bilinear", align_corners=False, antialias=True)
+    assert not old.block_average and torch.allclose(apply_recipe(doubled, old), twice, atol=1e-6)
+    assert Recipe.from_dict(recipe.to_dict()).block_average
+    from transferkit.data.domain import Domain
+
+    made = make_recipe(Domain("t", x, np.zeros(4, np.int64), ["a"], (0.0, 255.0)), (1, 28, 28))
+    assert made.block_average

@@ -352,7 +352,7 @@ def _grey(img) -> np.ndarray:
 
 
 def read_images(files: list[Path], size: tuple[int, int] | None = None, model_channels: int | None = None,
-                unreadable: list | None = None) -> np.ndarray:  # fmt: skip
+                unreadable: list | None = None, block_average: bool = True) -> np.ndarray:  # fmt: skip
     """Images -> float32 (N, C, H, W) on 0..255.
 
     RGB when any image is in colour by content (grey ones are repeated to three channels), else
@@ -366,6 +366,9 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
     ``unreadable``: a list; a file that cannot be read is then left out (the result has a row
     per readable file, in order, possibly none) and ``(file, problem)`` appended to it, where
     without it the first such file's error is raised. Each file is decoded once either way.
+    ``block_average``: a file a whole factor larger than ``size`` is averaged block by block
+    (False: the bilinear filter, as runs read them before session 26; ``predict`` passes the
+    run's choice, from its recipe).
     """
     from PIL import Image
 
@@ -405,7 +408,7 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
         if sz != size:
             resized += 1
             # a whole factor smaller: each block averaged, as apply_recipe does (fit_size), not blurred
-            how = Image.BOX if sz[0] % size[0] == 0 and sz[1] % size[1] == 0 else Image.BILINEAR
+            how = Image.BOX if block_average and sz[0] % size[0] == 0 and sz[1] % size[1] == 0 else Image.BILINEAR
             if is_colour:
                 arr = np.asarray(Image.fromarray(arr.astype(np.uint8)).resize(size, how), dtype=np.float32)
             else:

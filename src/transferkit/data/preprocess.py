@@ -43,10 +43,13 @@ class Recipe:
     column_ranges: tuple[tuple[float, float], ...] | None = None
     background: float = 0.0  # images: the value (on [0, 1]) the pad border is filled with, the images' own
     invert: bool = False  # images: raw inputs are read as max - x (`invert: true`), as the run's were
+    # images: a whole-factor shrink averages each block (fit_size). Recipes made since session 26 say
+    # so; one saved before (no such key) keeps the bilinear filter its model was trained with
+    block_average: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        for key in ("background", "invert"):  # as before the fields existed: saved models and cache keys stay the same
+        for key in ("background", "invert", "block_average"):  # as before the fields existed: saved models and cache keys stay the same
             if not d[key]:
                 del d[key]
         return d
@@ -59,7 +62,8 @@ class Recipe:
         return cls(tuple(d["value_range"]), tuple(d["shape"]), int(d.get("pad", 0)), tuple(res) if res else None,
                    tuple(cols) if cols else None,
                    tuple((float(lo), float(hi)) for lo, hi in ranges) if ranges else None,
-                   float(d.get("background", 0.0)), bool(d.get("invert", False)))  # fmt: skip
+                   float(d.get("background", 0.0)), bool(d.get("invert", False)),
+                   bool(d.get("block_average", False)))  # fmt: skip
 
 
 def unit_range(x: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
@@ -202,13 +206,14 @@ def colour_note(domain: Domain, shape: tuple[int, ...]) -> str | None:
 ENLARGED_ERROR = 0.1  # mean |x - up(down(x))| over mean |x - mean x|: at half size natural images sit at 0.22+
 
 
-def detail_size(x: np.ndarray, most: int = 256) -> int | None:
-    """The smallest side s (at most half the images' side) whose s x s version, enlarged back
-    bilinearly, rebuilds images ``x`` (N, C, H, W) within ``ENLARGED_ERROR`` of their own
-    variation: images enlarged before they were saved hold no more detail than that. None
-    when no such side exists (or the images are too small or too few to tell). Digits of 8x8
-    stored at 28x28 rebuild from 14x14 within 0.07; MNIST, Fashion-MNIST and faces from
-    half their side at 0.22 to 0.29."""
+def detail_size(x: np.ndarray, below: int | None = None, most: int = 32) -> int | None:
+    """The smallest shorter side s (at most half the images' shorter side, and under
+    ``below``) whose version of that size, enlarged back (bilinearly or by repeating pixels,
+    whichever rebuilds better), rebuilds images ``x`` (N, C, H, W) within ``ENLARGED_ERROR``
+    of their own variation: images enlarged before they were saved hold no more detail than
+    that. None when no such side exists, or the images are too small or too few to tell (a
+    shorter side under 16, fewer than 2). Digits of 8x8 stored at 28x28 rebuild from 14x14
+    within 0.07; MNIST, Fashion-MNIST and faces from half their side at 0.22 to 0.29."""
     x = np.asarray(x)
     if x.ndim != 4 or min(x.shape[2:]) < 16 or len(x) < 2:
         return None
@@ -217,30 +222,39 @@ def detail_size(x: np.ndarray, most: int = 256) -> int | None:
     if spread == 0.0:
         return None
     h, w = t.shape[2:]
-    for s in range(4, min(h, w) // 2 + 1):
-        size = (s, round(s * w / h))
-        back = F.interpolate(F.interpolate(t, size=size, mode="area"), size=(h, w), mode="bilinear", align_corners=False)
-        if float((t - back).abs().mean()) / spread <= ENLARGED_ERROR:
+    short, top = min(h, w), min(h, w) // 2
+    if below is not None:
+        top = min(top, below - 1)
+    for s in range(4, top + 1):
+        size = (max(1, round(h * s / short)), max(1, round(w * s / short)))  # the shorter side s, the aspect kept
+        small = F.interpolate(t, size=size, mode="area")
+        errors = [float((t - F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)).abs().mean()),
+                  float((t - F.interpolate(small, size=(h, w), mode="nearest")).abs().mean())]  # fmt: skip
+        if min(errors) / spread <= ENLARGED_ERROR:
             return s
     return None
 
 
-def enlarged_note(domain: Domain, shape: tuple[int, ...], source_name: str) -> str | None:
-    """Said when a target's images look enlarged before they were saved, to less detail than
-    the model's input holds: resolution matching reads the stored size, so the source is not
-    brought down to their detail (a trial's MNIST-5k source scored 59.0 % `source_only` on
-    optdigits and 10.2 % on the same digits stored at 28x28)."""
+def enlarged_note(domain: Domain, shape: tuple[int, ...], source_name: str, chosen: bool = False) -> str | None:
+    """Said when a target's images hold less detail than their size, less than the model's
+    input: enlarged before they were saved (or blurred), they are taken at their stored
+    size, so resolution matching does not bring the source down to their detail (a trial's
+    MNIST-5k source scored 59.0 % `source_only` on optdigits and 10.2 % on the same digits
+    stored at 28x28). ``chosen``: the model's input was set (`model.input_shape`), not the
+    source's size."""
     if len(shape) != 3 or not getattr(domain, "is_image", False) or len(domain.input_shape) != 3:
         return None
-    s = detail_size(domain.x)
-    if s is None or s >= min(shape[1:]):
+    s = detail_size(domain.x, below=min(shape[1:]))
+    if s is None:
         return None
     h, w = domain.input_shape[1:]
-    return (f"{domain.name}'s {h}x{w} images look enlarged before they were saved: they are rebuilt from {s}x{s} "
-            f"pixels within {ENLARGED_ERROR:.0%}, where the source {source_name}'s images hold {shape[1]}x{shape[2]}. "
-            "Resolution matching reads the stored size, so the source is not brought down to their detail: if "
-            "they were enlarged, give them at the size they were recorded in, and `source.resolution: match` "
-            "(the default) matches the source to it.")
+    model = (f"the model's input (`model.input_shape`) holds {shape[1]}x{shape[2]}" if chosen else
+             f"the source {source_name}'s images hold {shape[1]}x{shape[2]}")  # fmt: skip
+    return (f"{domain.name}'s {h}x{w} images hold less detail than their size: a version {s} pixels on the shorter "
+            f"side rebuilds them within {ENLARGED_ERROR:.0%}, where {model}. Resolution matching reads the stored "
+            "size, so the source is not brought down to their detail: if they were enlarged before they were "
+            "saved, give them at the size they were recorded in, and `source.resolution: match` (the default) "
+            "matches the source to it.")
 
 
 def shrunk_note(domain: Domain, shape: tuple[int, ...], source_name: str) -> str | None:
@@ -431,7 +445,8 @@ def make_recipe(
         raise TransferkitError(
             f"pad={pad!r} does not fit an input of size {shape[1:]}.", "use `auto` or 0 <= pad < size/2."
         )
-    return Recipe(domain.value_range, tuple(shape), pad, background=background_of(domain) if pad else 0.0)
+    return Recipe(domain.value_range, tuple(shape), pad, background=background_of(domain) if pad else 0.0,
+                  block_average=True)
 
 
 def background_of(domain: Domain, sample: int = 500) -> float:
@@ -645,11 +660,11 @@ def match_resolution(source: Recipe, target_native: tuple[int, int], target: Rec
     if scale <= 1.25:
         return source
     res = (max(4, round(source.shape[1] / scale)), max(4, round(source.shape[2] / scale)))
-    return Recipe(source.value_range, source.shape, source.pad, res)
+    return Recipe(source.value_range, source.shape, source.pad, res, block_average=source.block_average)
 
 
 
-def fit_size(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def fit_size(t: torch.Tensor, size: tuple[int, int], block_average: bool = True) -> torch.Tensor:
     """Images (N, C, H, W) brought to ``size`` with antialiased bilinear interpolation, or,
     shrunk by a whole factor on both sides (56x56 to 28x28), by averaging each block of
     input pixels (``area``): that gives back an image stored at 2 or 3 times its size
@@ -657,7 +672,7 @@ def fit_size(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     digits and 66.5 % on the same digits stored pixel-doubled at 56x56). Other factors keep
     the bilinear filter, which torchvision's pretrained models were trained with."""
     h, w = t.shape[2:]
-    if (h, w) != tuple(size) and h % size[0] == 0 and w % size[1] == 0:
+    if block_average and (h, w) != tuple(size) and h % size[0] == 0 and w % size[1] == 0:
         return F.interpolate(t, size=size, mode="area")
     return F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True)
 
@@ -706,7 +721,7 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
     if recipe.resolution is not None and tuple(t.shape[2:]) != tuple(recipe.resolution):
         t = F.interpolate(t, size=tuple(recipe.resolution), mode="bilinear", align_corners=False, antialias=True)
     if tuple(t.shape[2:]) != inner:
-        t = fit_size(t, inner)
+        t = fit_size(t, inner, recipe.block_average)
     if recipe.pad:
         t = F.pad(t, (recipe.pad,) * 4, value=float(recipe.background))
     return t.contiguous()
