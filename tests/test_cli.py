@@ -979,6 +979,9 @@ def test_an_option_given_before_its_command_is_said_so_once(capsys):
     err = capsys.readouterr().err
     assert err == ("transferkit: error: --quiet is an option of `transferkit run`, given before the command. "
                    "Fix: give it after the command: `transferkit run --quiet ...`.\n")
+    with pytest.raises(SystemExit):  # an option with a value: its value was read as the command
+        main(["--set", "seeds=1", "run", "x.yaml"])
+    assert capsys.readouterr().err.startswith("transferkit: error: --set is an option of `transferkit run`, given before")
     with pytest.raises(SystemExit):
         main(["--bogus", "list"])
     assert capsys.readouterr().err == "transferkit: error: unrecognized arguments: --bogus. Fix: see `transferkit --help`.\n"

@@ -47,13 +47,24 @@ def _unknown(parser: argparse.ArgumentParser, command: str | None, extra: list[s
     flag = next((e.split("=")[0] for e in extra if e.startswith("--")), None)
     close = difflib.get_close_matches(flag, options, n=1, cutoff=0.6) if flag else []
     hint = f" (did you mean {close[0]}?)" if close else ""
-    own = sub.choices.get(command) if sub is not None and command else None
-    if before and own is not None and flag in {o for a in own._actions for o in a.option_strings}:
-        parser.exit(2, f"transferkit: error: {flag} is an option of `{own.prog}`, given before the command. "
-                       f"Fix: give it after the command: `{own.prog} {flag} ...`.\n")  # fmt: skip
     where = "" if prog == "transferkit" else f"{prog}: "
     parser.exit(2, f"transferkit: error: {where}unrecognized arguments: {' '.join(extra)}{hint}. "
                    f"Fix: see `{prog} --help`.\n")  # fmt: skip
+
+
+def _option_before_command(parser: argparse.ArgumentParser, sub, argv: list[str]) -> None:
+    """`transferkit --set seeds=1 run x.yaml`: argparse read 'seeds=1' as the command ("invalid
+    choice"); an option of the command given before it is said to go after it."""
+    at = next((i for i, a in enumerate(argv) if a in sub.choices), None)
+    if at is None:
+        return
+    own = sub.choices[argv[at]]
+    top = {o for a in parser._actions for o in a.option_strings}
+    mine = {o for a in own._actions for o in a.option_strings}
+    flag = next((a.split("=")[0] for a in argv[:at] if a.startswith("-") and a.split("=")[0] in mine - top), None)
+    if flag is not None:
+        parser.exit(2, f"transferkit: error: {flag} is an option of `{own.prog}`, given before the command. "
+                       f"Fix: give it after the command: `{own.prog} {flag} ...`.\n")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +89,7 @@ def _main(argv: list[str] | None) -> int:
     for command in sub.choices.values():
         command.add_argument("--threads", type=int, default=None, metavar="N",
                              help="CPU threads for torch (default: all cores; 1-2 on a shared machine)")  # fmt: skip
+    _option_before_command(parser, sub, list(sys.argv[1:] if argv is None else argv))
     args, extra = parser.parse_known_args(argv)
     if extra:
         _unknown(parser, getattr(args, "command", None), extra, list(sys.argv[1:] if argv is None else argv))

@@ -499,6 +499,11 @@ def test_a_target_enlarged_before_it_was_saved_is_said(tmp_path):
     sharp = rng.integers(0, 256, (60, 1, 28, 28)).astype(np.float32)
     assert detail_size(enlarged) is not None and detail_size(enlarged) <= 14
     assert detail_size(sharp) is None and detail_size(small.numpy()) is None  # (8x8: too small to tell)
+    repeated = np.repeat(np.repeat(small.numpy(), 4, axis=2), 4, axis=3)  # 8 -> 32 by repeating pixels
+    assert detail_size(repeated) is not None and detail_size(repeated) <= 16
+    assert detail_size(enlarged, below=8) is None  # only sides under the model's count
+    tall = rng.integers(0, 256, (5, 1, 256, 24)).astype(np.float32)  # (a review: width 0 at side 4 crashed)
+    assert detail_size(tall) is None
     np.savez(tmp_path / "s.npz", x=sharp[:, 0], y=np.arange(60) % 3, classes=np.array(["a", "b", "c"]))
     np.savez(tmp_path / "t.npz", x=enlarged[:45, 0], y=np.arange(45) % 3, classes=np.array(["a", "b", "c"]))
     cfg = tiny_experiment(tmp_path / "s.npz", tmp_path / "t.npz")
@@ -507,10 +512,10 @@ def test_a_target_enlarged_before_it_was_saved_is_said(tmp_path):
         with warnings.catch_warnings(record=True) as said:
             warnings.simplefilter("always")
             data = prepare(load_config(None, raw=cfg))
-        notes = [str(w.message) for w in said if issubclass(w.category, TransferkitWarning) and "look enlarged" in str(w.message)]
+        notes = [str(w.message) for w in said if issubclass(w.category, TransferkitWarning) and "hold less detail" in str(w.message)]
         assert len(notes) == expect
     cfg["source"]["resolution"] = "match"
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         data = prepare(load_config(None, raw=cfg))
-    assert any("28x28 images look enlarged before they were saved" in n for n in data.notes)
+    assert any("28x28 images hold less detail than their size" in n for n in data.notes)

@@ -263,7 +263,8 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     shrunk = shrunk_note(target, tuple(shape), source.name) if pictures and not cfg.model.input_shape else None
     if shrunk:
         warnings.warn(shrunk, TransferkitWarning, stacklevel=2)
-    enlarged = enlarged_note(pool, tuple(shape), source.name) if pictures and cfg.source.resolution == "match" else None
+    enlarged = (enlarged_note(pool, tuple(shape), source.name, chosen=bool(cfg.model.input_shape))
+                if pictures and cfg.source.resolution == "match" else None)  # fmt: skip
     if enlarged:  # (pool inputs only, as every look at the target)
         warnings.warn(enlarged, TransferkitWarning, stacklevel=2)
     twins = source_case_twins_note(source.classes, target.classes) if source is not None and test_split else None
