@@ -958,3 +958,22 @@ def test_rank_knows_what_a_run_with_a_reordered_source_trained_on(tmp_path, monk
     assert summary["target"]["classes"] == ["c", "a", "b"] and summary["target"]["draw_order"] == CLASSES
     lab, _ = labelled_examples(load_file(tgt), 2, 0)
     assert seen_by_run_model("run", load_file(tgt), lab)[0] == len(lab)  # the very examples it trained on
+
+
+@pytest.mark.parametrize("saved_with", [True, False])
+def test_a_saved_model_is_ranked_with_the_shrink_filter_it_trained_with(tmp_path, monkeypatch, saved_with):
+    """rank built each saved model's recipe afresh, block-averaging targets that a model saved
+    before recipes recorded `block_average` (its predict: the bilinear filter) never saw."""
+    import transferkit.data.preprocess as pp
+    from tests.conftest import make_images
+    from transferkit.ranking.rank import rank
+
+    x = np.repeat(np.repeat(make_images(15, seed=3)[0][:, 0], 2, axis=1), 2, axis=2)  # 24x24: twice the model's 12x12
+    np.savez(tmp_path / "t.npz", x=x, y=np.arange(len(x)) % 3, classes=np.array(CLASSES))
+    recipe = {"value_range": [0, 255], "shape": [1, 12, 12], "pad": 0, **({"block_average": True} if saved_with else {})}
+    tiny_model().save(tmp_path / "m", {"recipe": recipe})
+    seen = []
+    real = pp.fit_size
+    monkeypatch.setattr(pp, "fit_size", lambda t, size, block_average=True: seen.append(block_average) or real(t, size, block_average))
+    rank(str(tmp_path / "t.npz"), shots=2, models=[str(tmp_path / "m.safetensors")], reference=False, scores=["knn"], by="knn")
+    assert seen and set(seen) == {saved_with}

@@ -532,6 +532,8 @@ def rank(
             # vectors and series: the range the model was trained on (the source's)
             if stored is not None and (not labelled.is_image or reads_series(tuple(cand.model.config["input_shape"]), arch)):
                 recipe = dataclasses.replace(recipe, value_range=stored.value_range)
+            if stored is not None and len(stored.shape) == 3:  # a saved model: the shrink filter it trained with
+                recipe = dataclasses.replace(recipe, block_average=stored.block_average)
         except TransferkitError as e:  # several candidates: say which one does not fit
             raise TransferkitError(f"candidate {cand.name}: {e.problem}", e.fix) from None
         return apply_recipe(x, recipe)
