@@ -674,3 +674,23 @@ def test_image_files_twice_the_size_read_back_exactly(tmp_path):
     small = rng.integers(0, 256, (28, 28), dtype=np.uint8)
     Image.fromarray(np.repeat(np.repeat(small, 2, 0), 2, 1)).save(tmp_path / "big.png")
     np.testing.assert_array_equal(read_images([tmp_path / "big.png"], (28, 28))[0, 0], small)
+
+
+def test_images_of_another_shape_are_said_to_be_stretched(tmp_path):
+    """40x30 images among 28x28 ones were only called 'resized': they are stretched to the
+    square, not cropped (a trial's source_only 81.0 % against 94.9 % on clean 28x28 images)."""
+    from PIL import Image
+
+    from transferkit.data.files import read_images
+
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (28, 28), dtype=np.uint8)).save(tmp_path / f"sq{i}.png")
+    Image.fromarray(rng.integers(0, 255, (30, 40), dtype=np.uint8)).save(tmp_path / "wide.png")  # 40 wide, 30 high
+    Image.fromarray(rng.integers(0, 255, (56, 56), dtype=np.uint8)).save(tmp_path / "big.png")  # resized, same shape
+    with pytest.warns(UserWarning, match=r"2 of 5 images are not 28x28 .*; 1 of them of another shape were stretched"):
+        read_images(sorted(tmp_path.glob("*.png")))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        read_images([tmp_path / "sq0.png", tmp_path / "big.png", tmp_path / "sq1.png"])
+    assert said and not any("stretched" in str(w.message) for w in said)

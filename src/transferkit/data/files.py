@@ -391,7 +391,7 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
         size = tuple(int(round(float(np.median([sz[i] for sz, _ in kinds])))) for i in (0, 1))
     else:
         size = sizes[0][0] if common and kinds else (size and (size[1], size[0]))
-    images, resized, in_colour, kept = [], 0, 0, []
+    images, resized, in_colour, kept, stretched = [], 0, 0, [], 0
     for f, (sz, is_colour) in zip(files, kinds, strict=True):
         try:
             img = _flatten_alpha(open_image(f))
@@ -407,6 +407,7 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
                                              and np.array_equal(arr[..., 1], arr[..., 2])))  # fmt: skip
         if sz != size:
             resized += 1
+            stretched += abs(math.log((sz[0] / sz[1]) / (size[0] / size[1]))) > math.log(1.1)  # aspect off by > 10 %
             # a whole factor smaller: each block averaged, as apply_recipe does (fit_size), not blurred
             how = Image.BOX if block_average and sz[0] % size[0] == 0 and sz[1] % size[1] == 0 else Image.BILINEAR
             if is_colour:
@@ -431,7 +432,10 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
             which = f"one of the {tied} sizes most common here ({sizes[0][1]} images each)"
         where = files[0] if len(files) == 1 else Path(os.path.commonpath([str(f.parent) for f in files]))
         warnings.warn(f"{where}: {resized} of {len(files)} images are not {size[1]}x{size[0]} pixels (height x width), "
-                      f"{which}, and were resized to it first.", TransferkitWarning, stacklevel=2)  # fmt: skip
+                      f"{which}, and were resized to it first"
+                      + (f"; {stretched} of them of another shape were stretched to it, not cropped (crop them to "
+                         f"{size[1]}x{size[0]}'s proportions first to keep theirs)." if stretched else "."),
+                      TransferkitWarning, stacklevel=2)  # fmt: skip
     if colour and not in_colour:  # grey by content, some stored as RGB: one channel, as the report and predict judge
         images = [arr[:1] for arr in images]  # (their three channels are equal)
     grey = len(files) - in_colour  # by content: a grey picture saved as RGB is grey
