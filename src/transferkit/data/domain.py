@@ -11,6 +11,12 @@ import numpy as np
 from transferkit.errors import TransferkitError
 
 
+def subset_meta(meta: dict) -> dict:
+    """A domain's meta for a class subset of it: its ``draw_order`` (an order of the old class
+    ids, data/splits.py) is left out, as the ids are renumbered."""
+    return {k: v for k, v in meta.items() if k != "draw_order"}
+
+
 @dataclass(frozen=True)
 class Domain:
     """A labelled data set in its natural form.
@@ -103,8 +109,7 @@ class Domain:
             y=remap[self.y[keep]],
             classes=[self.classes[i] for i in idx],
             value_range=self.value_range,
-            meta={**{k: v for k, v in self.meta.items() if k != "draw_order"}, "parent": self.name,
-                  "parent_classes": idx},  # (class ids renumbered: an order of the old ones would mislead)
+            meta={**subset_meta(self.meta), "parent": self.name, "parent_classes": idx},
         )
 
     def _class_index(self, c: int | str) -> int:

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from transferkit.data.builtin import package_file, register_domain
-from transferkit.data.domain import Domain
+from transferkit.data.domain import Domain, subset_meta
 from transferkit.data.files import (
     CLASSES_FROM_LABELS,
     NO_HEADER_FIX,
@@ -106,7 +106,7 @@ class TextDomain:
         remap = np.full(self.num_classes, -1, dtype=np.int64)
         remap[idx] = np.arange(len(idx))
         return TextDomain(f"{self.name}[{','.join(map(str, classes))}]", [self.texts[i] for i in keep],
-                          remap[self.y[keep]], [self.classes[i] for i in idx], {**{k: v for k, v in self.meta.items() if k != "draw_order"}, "parent": self.name})  # fmt: skip
+                          remap[self.y[keep]], [self.classes[i] for i in idx], {**subset_meta(self.meta), "parent": self.name})  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,15 @@ def score_one(name: str, feats: np.ndarray, y: np.ndarray, probs: np.ndarray | N
     return value if math.isfinite(value) else None
 
 
+def cut_numbers(spec: str | list[int], example: str = "1,3") -> list[int]:
+    """Explicit cut points ("1,3" or a list) as numbers, refused when they are not whole numbers."""
+    try:
+        return [int(c) for c in (spec.split(",") if isinstance(spec, str) else spec)]
+    except (TypeError, ValueError):
+        raise TransferkitError(f"cut points {spec!r} are not whole numbers.",
+                               f"use 'all', 'last' or e.g. '{example}'.") from None  # fmt: skip
+
+
 def parse_cuts(spec: str | list[int] | None, num_blocks: int) -> list[int]:
     """``None``/``"all"``: 1..num_blocks; ``"last"``: num_blocks (each model's whole shared part, however
     many blocks it has: candidates of other depths together); else explicit cut points, checked."""
@@ -173,11 +182,7 @@ def parse_cuts(spec: str | list[int] | None, num_blocks: int) -> list[int]:
         return list(range(1, num_blocks + 1))
     if spec == "last":
         return [num_blocks]
-    try:
-        cuts = [int(c) for c in (spec.split(",") if isinstance(spec, str) else spec)]
-    except (TypeError, ValueError):
-        raise TransferkitError(f"cut points {spec!r} are not whole numbers.",
-                               f"use 'all', 'last' or e.g. '1,{num_blocks}'.") from None  # fmt: skip
+    cuts = cut_numbers(spec, f"1,{num_blocks}")
     bad = [c for c in cuts if not 1 <= c <= num_blocks]  # cut 0 (the raw input) is what the reference measures
     if bad:
         raise TransferkitError(f"cut points {bad} are outside 1..{num_blocks}.", f"use values in 1..{num_blocks}.")

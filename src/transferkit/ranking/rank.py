@@ -40,6 +40,7 @@ from transferkit.ranking._registry import get_score
 from transferkit.ranking.candidates import (
     REFERENCE,
     Candidate,
+    cut_numbers,
     pretrained_text_encoder,
     random_reference,
     rank_rows,
@@ -454,12 +455,8 @@ def rank(
                                    "give --source DATA, or leave --shared out.")  # fmt: skip
     resolve_scores([by])
     names = resolve_scores(scores)
-    if isinstance(cuts, str) and cuts not in ("all", "last"):  # said before minutes of source training
-        try:
-            [int(c) for c in cuts.split(",")]
-        except ValueError:
-            raise TransferkitError(f"cut points {cuts!r} are not whole numbers.",
-                                   "use 'all', 'last' or e.g. '1,3' (1: after the first shared block).") from None  # fmt: skip
+    if cuts is not None and cuts not in ("all", "last"):  # said before minutes of source training
+        cut_numbers(cuts)
     if by not in names:  # the score that orders the table is always computed
         names = [*names, by]
     for what, value, least in (("seed", seed, 0), ("split_seed", split_seed, 0),
