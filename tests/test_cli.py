@@ -810,13 +810,31 @@ def test_predict_says_when_its_model_trailed_the_baseline_without_being_flagged(
     np.savez(tmp_path / "in.npz", x=np.load(image_npz[1])["x"][:3])
     capsys.readouterr()
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
+    err = capsys.readouterr().err
     assert ("head at k=2 scored 86.8 % in this run, below scratch's 89.5 % (-2.7 points, 95 % CI [-31.0, +25.5]: "
-            "not flagged, as the interval holds 0); --method scratch predicts with scratch's model.") in capsys.readouterr().err
+            "not flagged, as the interval holds 0); the run cannot tell the two apart, and choosing scratch by this "
+            "difference would choose on the test split") in err  # an audit: it had advised --method scratch on it
+    assert "--method scratch" not in err
+    for row, accs in ((head, [0.8, 0.936]), (scratch, [0.9, 0.89])):  # two seeds: the deployed seed's own numbers
+        row["seeds"], row["accuracies"] = [0, 1], accs
+    summary_path.write_text(json.dumps(summary))
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
+    assert ("holds 0; the model used here, seed 0's, scored 80.0 % against scratch's 90.0 % on the same seed)"
+            in capsys.readouterr().err)  # fmt: skip
+    head["negative_transfer"] = True  # flagged: the switch is offered, with what it costs the reported number
+    summary_path.write_text(json.dumps(summary))
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
+    assert ("flagged as negative transfer in this run (worse than scratch; the model used here, seed 0's, scored "
+            "80.0 % against scratch's 90.0 % on the same seed); choose another model with --method, e.g. --method "
+            "scratch (a choice made on this run's test split") in capsys.readouterr().err
+    head["negative_transfer"] = False
+    for row in (head, scratch):
+        row["seeds"], row["accuracies"] = [0], [row["accuracy_mean"]]
     head["gain_vs_scratch"], head["gain_ci95"] = None, None  # one seed: no interval, still said
     summary_path.write_text(json.dumps(summary))
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
-    assert ("below scratch's 89.5 % (-2.7 points: no interval to judge it by (one seed?), so not flagged)"
-            in capsys.readouterr().err)  # fmt: skip
+    assert ("below scratch's 89.5 % (-2.7 points: no interval to judge it by (one seed?), so not flagged); "
+            "--seeds 3 or more would say whether it is noise" in capsys.readouterr().err)  # fmt: skip
     summary["baseline"] = {"2": "source_only"}  # k = 0 or no scratch: its gain is kept under other keys
     summary["results"].append({**scratch, "method": "source_only", "accuracy_mean": 0.95})
     head.update({"gain_vs_source_only": -0.082, "gain_vs_source_only_ci95": [-0.2, 0.04]})

@@ -512,11 +512,9 @@ def test_a_jsonl_files_first_keys():
 
 def test_balanced_accuracy_gets_an_interval_that_covers_it():
     """The report pointed to balanced accuracy on imbalanced splits and gave it no interval."""
-    from transferkit.report.summary import _balanced_intervals, balanced, balanced_terms
+    from transferkit.report.summary import _balanced_intervals, balanced
 
     y = np.array([0] * 90 + [1] * 10)
-    c = np.random.default_rng(0).random(100) < 0.7
-    assert balanced_terms(c, y).mean() == pytest.approx(balanced(c, y))
     rng, hits, trials = np.random.default_rng(3), 0, 400
     for _ in range(trials):  # class accuracies 0.9 and 0.5: balanced accuracy 0.7; 3 seeds
         p = np.where(y == 0, 0.9, 0.5)
@@ -528,3 +526,31 @@ def test_balanced_accuracy_gets_an_interval_that_covers_it():
     out = _balanced_intervals(right, base, [0, 1, 2], y, None)
     assert out["balanced_gain"] == pytest.approx(np.mean([balanced(right[s], y) - balanced(base[s], y) for s in range(3)]))
     assert out["balanced_gain_ci95"][0] < out["balanced_gain"] < out["balanced_gain_ci95"][1]
+
+
+def test_balanced_accuracy_interval_is_stratified_by_class():
+    """An audit's case: a model right on every test example of classes of 53, 4 and 18 got a
+    balanced accuracy of 100 [69.8, 100]: the test term was the variance of each example's share,
+    m / (C n_c) x correct, whose weights alone spread. Stratified by class it is the classes'
+    own uncertainty (4 of 4 right: Clopper-Pearson's lower bound 0.40, so about 0.80), and on a
+    large split with two small classes it is narrower at unchanged coverage."""
+    from transferkit.report.summary import _balanced_intervals
+
+    y = np.array([0] * 53 + [1] * 4 + [2] * 18)
+    perfect = {s: np.ones(len(y), bool) for s in range(3)}
+    low = _balanced_intervals(perfect, None, [0, 1, 2], y, None)["balanced_accuracy_ci95"][0]
+    assert 0.75 < low < 0.85  # was 0.70
+    y = np.array([0] * 300 + [1] * 30 + [2] * 30)
+    p = np.array([0.9, 0.5, 0.7])[y]
+    rng, hits, widths, gains = np.random.default_rng(1), 0, [], 0
+    for _ in range(200):  # one test split; 3 seeds that differ on a tenth of its examples
+        base = rng.random(len(y)) < p
+        right = {s: np.where(rng.random(len(y)) < 0.1, rng.random(len(y)) < p, base) for s in range(3)}
+        other = {s: np.where(rng.random(len(y)) < 0.1, rng.random(len(y)) < p, rng.random(len(y)) < p) for s in range(3)}
+        out = _balanced_intervals(right, other, [0, 1, 2], y, None)
+        ci, gain = out["balanced_accuracy_ci95"], out["balanced_gain_ci95"]
+        hits += ci[0] <= 0.7 <= ci[1]
+        gains += gain[0] <= 0 <= gain[1]  # same class accuracies: no gain
+        widths.append(ci[1] - ci[0])
+    assert hits / 200 >= 0.93 and gains / 200 >= 0.93
+    assert np.mean(widths) < 0.2  # 0.24 with the share's variance

@@ -208,7 +208,7 @@ def imbalance_lines(summary: dict) -> list[str]:
              "each class by its test count, so it mostly "
              "says how the large classes fare. Balanced accuracy (the mean of the per-class accuracies; always "
              f"predicting one class scores {100 / present:.1f} %) weighs them equally (mean over seeds, %; 95 % "
-             "intervals as for accuracy, their test term taken over each example's share of it):", "",
+             "intervals as for accuracy, their test term stratified by class, docs/protocol.md):", "",
              "| method | k | accuracy | balanced accuracy | its gain over the baseline |", "|---|---|---|---|---|"]  # fmt: skip
 
     def span(ci, sign: bool = False) -> str:

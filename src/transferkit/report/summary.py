@@ -50,26 +50,19 @@ def balanced(correct: np.ndarray, y_test: np.ndarray) -> float:
     return float(np.mean([correct[y_test == c].mean() for c in np.unique(y_test)]))
 
 
-def balanced_terms(correct: np.ndarray, y_test: np.ndarray) -> np.ndarray:
-    """Each test example's share of the balanced accuracy, scaled so that their mean is it:
-    ``m / (C n_c)`` times its correctness (n_c: its class's test count, C: classes present).
-    Their variance over examples gives the test split's term of the balanced accuracy's
-    interval (conservative: it also counts the spread between the classes' weights)."""
-    classes, index, counts = np.unique(y_test, return_inverse=True, return_counts=True)
-    return np.asarray(correct, dtype=np.float64) * len(y_test) / (len(classes) * counts[index])
-
-
 def _balanced_intervals(right: dict, base_right: dict | None, seeds: list, y_test: np.ndarray, groups) -> dict:
     """A row's balanced accuracy interval, and its gain over the baseline's (paired by seed and
-    test example) when the baseline has per-example results on the same seeds."""
+    test example) when the baseline has per-example results on the same seeds. The test split's
+    term is stratified by class (evaluate/stats.py, stratified_test_variance)."""
     values = [balanced(right[s], y_test) for s in seeds]
-    terms = np.mean([balanced_terms(right[s], y_test) for s in seeds], axis=0)
-    out = {"balanced_accuracy_ci95": t_interval(values, bounds=(0.0, 1.0), per_example=terms, groups=groups).as_list()}
+    mine = np.mean([np.asarray(right[s], dtype=np.float64) for s in seeds], axis=0)
+    ci = t_interval(values, bounds=(0.0, 1.0), per_example=mine, groups=groups, strata=y_test)
+    out = {"balanced_accuracy_ci95": ci.as_list()}
     if base_right and all(s in base_right for s in seeds):
         base = [balanced(base_right[s], y_test) for s in seeds]
-        diff = terms - np.mean([balanced_terms(base_right[s], y_test) for s in seeds], axis=0)
+        diff = mine - np.mean([np.asarray(base_right[s], dtype=np.float64) for s in seeds], axis=0)
         gain = t_interval([a - b for a, b in zip(values, base, strict=True)], bounds=(-1.0, 1.0), per_example=diff,
-                          groups=groups)  # fmt: skip
+                          paired=True, groups=groups, strata=y_test)  # fmt: skip
         out.update(balanced_gain=gain.mean, balanced_gain_ci95=gain.as_list())
     return out
 
