@@ -694,3 +694,24 @@ def test_images_of_another_shape_are_said_to_be_stretched(tmp_path):
         warnings.simplefilter("always")
         read_images([tmp_path / "sq0.png", tmp_path / "big.png", tmp_path / "sq1.png"])
     assert said and not any("stretched" in str(w.message) for w in said)
+
+
+def test_a_run_folder_given_as_data_is_named_as_one(tmp_path):
+    """A new user gave `fewshot` a `transferkit run` folder as its source: 'models: class folder
+    has no images' (the folder read as images), and for models/base 'found 0 class folders'."""
+    from transferkit.data.files import load_file
+    from transferkit.errors import TransferkitError
+
+    run = tmp_path / "runs" / "tiny"
+    (run / "models" / "base").mkdir(parents=True)
+    (run / "summary.json").write_text("{}")
+    for given, said in ((run, "is a transferkit run folder"), (run / "models", "inside the transferkit run folder"),
+                        (run / "models" / "base", "inside the transferkit run folder")):  # fmt: skip
+        with pytest.raises(TransferkitError, match=said) as e:
+            load_file(given)
+        assert "rank --model RUN" in e.value.fix and "config.yaml" in e.value.fix
+    mine = run / "mine" / "a"  # a user's own images kept inside a run folder are data
+    mine.mkdir(parents=True)
+    with pytest.raises(TransferkitError) as e:
+        load_file(run / "mine")
+    assert "run folder" not in str(e.value)

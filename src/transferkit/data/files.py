@@ -55,6 +55,14 @@ def load_file(path: str | Path, label_column: str = "label", text_column: str = 
                                "name the column that holds the texts (`text_column:` in the experiment file, "
                                "`--text-column` for rank), or leave it out for a CSV of numeric features.")  # fmt: skip
     if p.is_dir():
+        run = next((r for r in (p, p.parent, p.parent.parent) if (r / "summary.json").is_file()), None)
+        if run is not None and (p == run or run / "models" in (p, p.parent)):  # a run folder, or its models/
+            raise TransferkitError(
+                f"{p} is {'a transferkit run folder' if p == run else f'inside the transferkit run folder {run}'} "
+                "(its summary.json), not a data set.",
+                "give the data the run read (its config.yaml names them): a source trained with the same `source:` "
+                "section is taken from the cache, not trained again; `transferkit rank --model RUN` scores a run's "
+                "model as a source.")  # fmt: skip
         return load_image_folder(p)
     if suffix == ".npz":
         return load_npz(p)

@@ -21,7 +21,7 @@ from transferkit.config import ExperimentConfig
 from transferkit.data.overlap import check_test_not_in_source
 from transferkit.data.splits import TargetData, draw_order, draw_shots
 from transferkit.devices import reproducible, resolve_device
-from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
+from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings, user_stacklevel
 from transferkit.evaluate.prepare import Prepared, prepare
 from transferkit.evaluate.source_check import source_steps, weak_source_warning
 from transferkit.methods import METHODS, Method, TransferTask, get_method
@@ -195,7 +195,7 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                 torch.manual_seed(seed)
                 fitted, rate = for_task(method, task)  # pretrained shared layers: a lower default rate
                 if rate and rate not in result.method_notes:  # a warning, as auto, fewshot and the API say it
-                    warnings.warn(rate, TransferkitWarning, stacklevel=2)
+                    warnings.warn(rate, TransferkitWarning, stacklevel=user_stacklevel())
                     result.method_notes.append(rate)
                 with collected_warnings() as notes:  # said as usual, and kept for the report
                     model = fitted.fit(task)

@@ -169,10 +169,23 @@ def _no_support_copies(row: np.ndarray, k_shot: int, taken: set, members: np.nda
     row[clash] = rng.choice(free, size=len(clash), replace=False)
 
 
+def loose_name_key(name) -> str:
+    """A class name as compared for twins: :func:`name_key` (no case, no surrounding spaces) and,
+    for a name with a letter, without punctuation or spaces and a plural 's': a folder cannot be
+    called 'T-shirt/top' ('T-shirt_top'), and 'Coats' is the class 'Coat' (a new user's target
+    folders got neither warned). Names of digits alone keep theirs ('1.0' is not '10')."""
+    key = name_key(name)
+    if not any(ch.isalpha() for ch in key):
+        return key
+    key = "".join(ch for ch in key if ch.isalnum())
+    return key[:-1] if len(key) > 3 and key.endswith("s") and not key.endswith("ss") else key
+
+
 def case_twins(novel_classes: Iterable, seen_classes: Iterable) -> list[tuple[str, str]]:
-    """(novel, seen) name pairs equal but for case and surrounding spaces: perhaps one class."""
-    lower = {name_key(c): str(c) for c in seen_classes}
-    pairs = [(str(c), lower.get(name_key(c))) for c in novel_classes]
+    """(novel, seen) name pairs equal but for case, spacing, punctuation or a plural 's'
+    (:func:`loose_name_key`): perhaps one class."""
+    lower = {loose_name_key(c): str(c) for c in seen_classes}
+    pairs = [(str(c), lower.get(loose_name_key(c))) for c in novel_classes]
     return [(c, twin) for c, twin in pairs if twin is not None and twin.strip() != c.strip()]
 
 

@@ -27,7 +27,7 @@ from transferkit.data.files import CLASSES_FROM_LABELS
 from transferkit.data.overlap import LEAK_SHARE, copy_groups, count_test_in_source
 from transferkit.data.splits import draw_order
 from transferkit.devices import reproducible, resolve_device
-from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.evaluate.prepare import Prepared, prepare
 from transferkit.evaluate.protocol import check_source, train_source
 from transferkit.fewshot.config import FewShotExperiment, load_fewshot_config
@@ -101,15 +101,19 @@ def check_classes(cfg: FewShotExperiment, data: Prepared) -> list[str]:
     try:
         check_novel(tgt.classes, src.classes)
     except TransferkitError as e:
-        if not same_data and getattr(tgt, "meta", {}).get(CLASSES_FROM_LABELS):  # '0'..'9' without names: numbers only
+        unnamed = [(role, d) for role, d in (("target", tgt), ("source", src))
+                   if getattr(d, "meta", {}).get(CLASSES_FROM_LABELS)]  # fmt: skip  # '0'..'9' without names: numbers only
+        if not same_data and unnamed:
+            role, d = unnamed[0]
             how = ("save them with the labels: numpy.savez(path, x=..., y=..., classes=names)"
-                   if str(tgt.name).split("[")[0].lower().endswith(".npz") else "write them as the labels in the label column")  # fmt: skip
+                   if str(d.name).split("[")[0].lower().endswith(".npz") else "write them as the labels in the label column")  # fmt: skip
             shared = sorted({str(c).strip() for c in tgt.classes} & {str(c).strip() for c in src.classes}, key=str)
+            other = "source" if role == "target" else "target"
             raise TransferkitError(
-                f"target {tgt.name!r} has no class names, so its classes are named by their label values, and "
-                f"{len(shared)} of those are names of source classes ({', '.join(map(repr, shared[:10]))}"
+                f"{role} {d.name!r} has no class names, so its classes are named by their label values, and "
+                f"{len(shared)} of those are names of {other} classes ({', '.join(map(repr, shared[:10]))}"
                 f"{', ...' if len(shared) > 10 else ''}).",
-                f"give the target's classes their names ({how}); if they really are the source's classes in "
+                f"give the {role}'s classes their names ({how}); if they really are the source's classes in "
                 "another data set, set fewshot.cross_domain: true.",
             ) from None
         hint = (
@@ -125,14 +129,15 @@ def check_classes(cfg: FewShotExperiment, data: Prepared) -> list[str]:
 
 
 def twins_note(twins: list[tuple[str, str]]) -> str:
-    """One note for all novel classes named like a source class but for case (one line, not one a class)."""
+    """One note for all novel classes named like a source class but for case, punctuation or a plural 's' (one
+    line, not one a class)."""
     if len(twins) == 1:
         (c, twin), = twins
-        return (f"novel class {c!r} differs from the source class {twin!r} only in case; if they are the same class, "
-                "it is not novel and its accuracy is inflated.")
+        return (f"novel class {c!r} differs from the source class {twin!r} only in case, punctuation or a plural 's'; "
+                "if they are the same class, it is not novel and its accuracy is inflated.")
     pairs = ", ".join(f"{c!r} (source {twin!r})" for c, twin in twins[:5]) + (", ..." if len(twins) > 5 else "")
-    return (f"{len(twins)} novel classes differ from source classes only in case: {pairs}; if they are the same "
-            "classes, they are not novel and their accuracy is inflated.")
+    return (f"{len(twins)} novel classes differ from source classes only in case, punctuation or a plural 's': {pairs}; "
+            "if they are the same classes, they are not novel and their accuracy is inflated.")
 
 
 def copies_note(copies: int, total: int, texts: bool = False, mixed: int = 0) -> str:
@@ -164,9 +169,10 @@ def small_pool_note(per_class: np.ndarray, k: int, n_query: int, episodes: int) 
 def _check_copies(src, tgt) -> list[str]:
     """Refuses novel-class images that are exact copies of source images: more than 5 % of all
     of them, or more than half of one class's (a class of 60 copied source images among 1,260
-    letters was 4.8 % in all, and scored 99 %); a class with more than 5 % copied is noted."""
-    if not getattr(tgt, "is_image", False):
-        return []
+    letters was 4.8 % in all, and scored 99 %); a class with more than 5 % copied is noted.
+    Rows of numbers and texts are only warned of, at the same shares: short texts and rows of a
+    few discrete values can repeat between two data sets by chance (a new user's class of 178
+    rows copied from a source class scored 98.5 % without a word)."""
     overlap = count_test_in_source(src, tgt, np.arange(len(tgt.y)))
     if not overlap.found:
         return []
@@ -175,6 +181,16 @@ def _check_copies(src, tgt) -> list[str]:
     worst = [int(c) for c in np.argsort(-per / size, kind="stable") if per[c]][:5]
     where = ", ".join(f"{per[c]} of the {size[c]} of class {tgt.classes[c]!r}" for c in worst)
     where += ", ..." if np.count_nonzero(per) > 5 else ""
+    if not getattr(tgt, "is_image", False):
+        if overlap.found <= LEAK_SHARE * len(tgt.y) and not (per > LEAK_SHARE * size).any():
+            return []
+        texts = getattr(tgt, "texts", None) is not None
+        kind, chance = ("texts (up to case and spacing)", "short texts") if texts else ("rows (exact copies)",
+                                                                                       "rows of a few discrete values")
+        return [f"{overlap.found} of the {len(tgt.y)} novel-class examples are also in the source {src.name!r}, the "
+                f"same {kind}: {where}. If they are the source's examples, the shared layers were trained on them: "
+                f"those classes are not novel and their accuracies are inflated, so drop them ({chance} can also "
+                "repeat by chance)."]  # fmt: skip
     if overlap.found > LEAK_SHARE * len(tgt.y) or (per > 0.5 * size).any():
         raise TransferkitError(
             f"{overlap.found} of the {len(tgt.y)} novel-class images are also in the source {src.name!r} (exact "
@@ -216,7 +232,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     data = prepare(exp, test_split=False)  # episodes hold their own queries
     notes = check_classes(cfg, data)
     for note in notes:  # warnings, not progress lines: said with --quiet and to the API's caller too
-        warnings.warn(note, TransferkitWarning, stacklevel=2)
+        warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     methods = resolve_methods(fs.methods)
     for m in methods:  # e.g. source_only needs the source's classes: refuse before any training
         if m.method is not None:
@@ -234,7 +250,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
             classes_of.setdefault(g, set()).add(c)
         mixed = sum(len(c) > 1 for c in classes_of.values())
         run.notes.append(copies_note(copies, len(groups), texts=not data.xt.is_floating_point(), mixed=mixed))
-        warnings.warn(run.notes[-1], TransferkitWarning, stacklevel=2)
+        warnings.warn(run.notes[-1], TransferkitWarning, stacklevel=user_stacklevel())
     episodes = {  # the largest K first: a class too small for it is named with the fix that suits every K
         k: own_order_episodes(data.target, fs.n_way, k, fs.n_query, fs.episodes, fs.episode_seed + k,
                               groups if copies else None)
@@ -245,7 +261,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
                            fs.episodes)  # fmt: skip
     if note:
         run.notes.append(note)
-        warnings.warn(note, TransferkitWarning, stacklevel=2)
+        warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     for seed in cfg.seeds:
         src = train_source(exp, data, seed, device)
         source_model = src.model.to(device).eval()
@@ -262,7 +278,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
         warning = check_source(exp, data, seed, src.val_accuracy)
         if warning:
             run.sources[seed]["warning"] = warning
-            warnings.warn(warning, TransferkitWarning, stacklevel=2)
+            warnings.warn(warning, TransferkitWarning, stacklevel=user_stacklevel())
         source_x, source_y = _source_training_split(data, seed, device)
         try:
             cache = cache_features(source_model, x, y, source_x, blocks=fs.blocks, seed=seed)

@@ -26,7 +26,7 @@ import torch
 
 from transferkit.config import MethodSpec
 from transferkit.data.splits import TargetData
-from transferkit.errors import TransferkitError, TransferkitWarning, did_you_mean
+from transferkit.errors import TransferkitError, TransferkitWarning, did_you_mean, user_stacklevel
 from transferkit.fewshot.episodes import Episode
 from transferkit.fewshot.evaluate import EpisodeResult, class_counts, confidence_interval, evaluate_episodes
 from transferkit.fewshot.registry import FEWSHOT_METHODS, FewShotMethod, get_fewshot_method
@@ -268,7 +268,7 @@ def evaluate_trained(
         torch.manual_seed(task.seed)
         fitted, rate = for_task(method.method, task)  # pretrained shared layers: a lower default rate
         if rate and i == 0:
-            warnings.warn(rate, TransferkitWarning, stacklevel=2)
+            warnings.warn(rate, TransferkitWarning, stacklevel=user_stacklevel())
         with warnings.catch_warnings(record=True) as said:  # the method's notes: once for all episodes, below
             warnings.simplefilter("always")
             model = fitted.fit(task)
@@ -289,7 +289,7 @@ def evaluate_trained(
             progress(i + 1)
     for note, (count, first) in notes.items():
         warnings.warn(f"{method.label}, {count} of {len(episodes)} episodes (the first: episode {first} of source seed "
-                      f"{setting.seed}): {note}", TransferkitWarning, stacklevel=2)  # fmt: skip
+                      f"{setting.seed}): {note}", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     accuracies = np.asarray(accuracies)
     mean, ci95 = confidence_interval(accuracies)
     ids = np.arange(len(setting.class_names))  # episodes index class_names by class id

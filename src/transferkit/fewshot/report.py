@@ -304,7 +304,7 @@ def _choices(recs) -> dict[str, int] | None:
 
 
 def twin_warnings(summary: dict) -> list[str]:
-    """What a novel class named like a source class but for case does to the numbers above
+    """What a novel class named like a source class (but for case, punctuation or a plural 's') does to the numbers above
     (said next to them: the note under the source is easy to miss)."""
     if summary["target"].get("cross_domain"):
         return []  # the target repeats the source's classes on purpose
@@ -313,11 +313,11 @@ def twin_warnings(summary: dict) -> list[str]:
         return []
     if len(twins) == 1:
         (c, twin), = twins
-        return [f"novel class {c!r} may be the source class {twin!r} (the same name but for case): if it is, it is not "
+        return [f"novel class {c!r} may be the source class {twin!r} (the same name but for case, punctuation or a plural 's'): if it is, it is not "
                 "novel, and its accuracy (its column in the per-class table) raises every mean above; leave it out "
                 "(`target.classes`) to measure the others."]  # fmt: skip
     names = ", ".join(f"{c!r}" for c, _ in twins[:5]) + (", ..." if len(twins) > 5 else "")
-    return [f"{len(twins)} novel classes ({names}) may be source classes (the same names but for case): if they are, "
+    return [f"{len(twins)} novel classes ({names}) may be source classes (the same names but for case, punctuation or a plural 's'): if they are, "
             "they are not novel, and their accuracy (their columns in the per-class table) raises every mean above; "
             "leave them out (`target.classes`) to measure the others."]  # fmt: skip
 
