@@ -188,6 +188,8 @@ def _bad(tmp_path, capsys, args) -> str:
         (lambda c: c["target"].update(shots=[-1]), "shots"),
         (lambda c: c["target"].update(shots=[50]), "fewer than shots=50"),
         (lambda c: c["target"].update(max_per_class=3), "(target.max_per_class=3 keeps that many per class"),
+        # a cap above every class's size did not cause it: not blamed (a new user's R52 run was told to raise it)
+        (lambda c: c["target"].update(max_per_class=100, shots=[50]), "fewer than shots=50, as do 2 more classes: 'b', 'c'."),
         (lambda c: c.update(methods=[{"name": "finetune", "params": {"lr": -1}}]), "lr: Input should be greater than 0"),
         (lambda c: c.update(methods=["source_only"]) or c["target"].update(classes=["a", "b"]),
          "must have the same classes (classes only in the source: ['c'])"),
@@ -576,6 +578,11 @@ def test_on_an_imbalanced_split_balanced_accuracy_is_given_and_the_trivial_rule_
     # with the intervals a run computes (an audit: the report pointed to balanced accuracy, with no interval)
     summary["results"][2].update(balanced_accuracy_ci95=[0.85, 0.95], balanced_gain=0.015, balanced_gain_ci95=[-0.03, 0.06])
     assert "| head | 16 | 85.3 | 90.0 [85.0, 95.0] | +1.5 [-3.0, +6.0] |" in imbalance_lines(summary)
+    assert "table above" not in " ".join(imbalance_lines(summary))  # no per-class table here: none pointed to
+    many = _imbalanced_summary({f"c{i}": 60 if i == 0 else 10 for i in range(52)})  # R52: the table is left out
+    many["target"]["classes"] = [f"c{i}" for i in range(52)]
+    said = " ".join(imbalance_lines(many))
+    assert "table above" not in said and "summary.json's `per_class_accuracy`" in said and "this target has 52" in said
     said = trivial_baseline_lines(summary)
     assert said[0].startswith("**`scratch`'s accuracy is no higher than always predicting the most frequent class "
                               "(86.8 %) at k = 4, 16.**")  # fmt: skip

@@ -160,6 +160,14 @@ def test_one_example_is_one_example_in_the_messages():
     with pytest.raises(TransferkitError) as e:  # 9 of 10 in the pool, shots=10 ... and 12 in all: test_fraction helps
         draw_shots(np.array([0] * 12), np.arange(9), 10, 0, ["a"])
     assert "use `shots` of at most 9" in e.value.fix and "lower `test_fraction`" in e.value.fix
+    # TREC fine: the first short class in draw order had 4 in its pool (5 in all) and was named, with test_fraction
+    # advised, while five classes held 2 in all, for which no test_fraction works
+    y = np.array([0] * 20 + [1] * 5 + [2] * 2 + [3] * 2)
+    pool = np.array([i for i in range(len(y)) if i not in (24, 26, 28)])  # one of each of b, c, d in the test split
+    with pytest.raises(TransferkitError, match=r"target class 'c' has 1 example in the training pool, fewer than "
+                                               r"shots=5, as do 2 more classes: 'd', 'b'\.") as e:  # fmt: skip
+        draw_shots(y, pool, 5, 0, ["a", "b", "c", "d"])
+    assert "class 'c' has 2 in all" in e.value.fix and "test_fraction" not in e.value.fix
 
 
 def test_labels_that_read_as_ids_are_named_as_such():

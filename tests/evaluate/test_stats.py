@@ -554,3 +554,35 @@ def test_balanced_accuracy_interval_is_stratified_by_class():
         widths.append(ci[1] - ci[0])
     assert hits / 200 >= 0.93 and gains / 200 >= 0.93
     assert np.mean(widths) < 0.2  # 0.24 with the share's variance
+
+
+def test_test_results_name_each_examples_row_in_the_users_file_under_class_subsets_and_samples(tmp_path):
+    """A new user's R52 run with target.max_per_class: 30 wrote target_row as the row in the
+    sample, so only 2.2 % of its test rows named their own example in the file."""
+    import csv
+
+    import yaml
+
+    from tests.conftest import make_images, tiny_experiment
+    from transferkit.cli import main
+
+    xs, ys = make_images(60, seed=1)
+    xt, yt = make_images(80, seed=2)
+    yt, xt = np.arange(len(yt)) % 4, xt[:, 0]  # 4 classes of 20
+    np.savez(tmp_path / "s.npz", x=xs[:, 0], y=ys, classes=np.array(["a", "b", "c"]))
+    np.savez(tmp_path / "t.npz", x=xt, y=yt, classes=np.array(["w", "x", "y", "z"]))
+    raw = tiny_experiment(tmp_path / "s.npz", tmp_path / "t.npz", seeds=1,
+                          methods=[{"name": "scratch", "params": {"steps": 2}}])  # fmt: skip
+    raw["target"].update(classes=["z", "x"], max_per_class=12, shots=[2])
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(raw))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    rows = list(csv.DictReader((tmp_path / "run" / "test_results.csv").open()))
+    names = ["w", "x", "y", "z"]
+    assert rows and all(names[yt[int(r["target_row"])]] == r["label"] for r in rows)
+    assert len({int(r["target_row"]) for r in rows}) == len(rows)
+    from transferkit.data.domain import file_rows
+    from transferkit.data.text import TextDomain
+
+    texts = TextDomain("t", [f"text {i}" for i in range(12)], np.arange(12) % 3, ["p", "q", "r"])
+    part = texts.subset(["r", "p"]).select(np.array([3, 0, 1]))
+    assert [part.texts[i] for i in range(3)] == [f"text {j}" for j in file_rows(part)]

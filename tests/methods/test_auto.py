@@ -157,6 +157,9 @@ def test_a_pretrained_text_encoder_is_refused_only_on_evidence_against_it(models
     assert against["method"] == "scratch" and against["reason"].startswith("negative-transfer guard"), against
     one = decide(make_task(models["shuffled"], shots=1), AutoParams(**QUICK))
     assert one["method"] != "scratch" and one["signals"]["checks"] == []  # one shot: nothing can speak against it
+    # a trial's reason read "... and there is none: LogME log Bayes factor -9.64 < -3.00", a verdict against it
+    assert one["reason"].startswith("a pretrained text encoder, refused only on evidence against it, which one example "
+                                    "per class cannot give (the LogME factor that follows is recorded, not used)")  # fmt: skip
 
 
 def test_a_pretrained_encoder_tuned_on_source_data_is_not_refused_at_step_0(models, monkeypatch):

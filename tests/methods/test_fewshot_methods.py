@@ -192,3 +192,27 @@ def test_the_deployment_docs_fewshot_gives_fits_saves_and_reloads(tmp_path):
     clf.save(tmp_path / "novel_classes")
     loaded = tk.TransferClassifier.load(tmp_path / "novel_classes")
     np.testing.assert_allclose(loaded.predict_proba(xn.numpy()[rest]), clf.predict_proba(xn.numpy()[rest]), atol=1e-6)
+
+
+def test_the_source_mean_is_measured_once_per_source_and_again_when_it_changes(vector_source, monkeypatch):
+    """A trial's pretrained text encoder spent 5 s a prototypes fit re-encoding the same source
+    texts (0.6 s with center: support): a run fits prototypes and transductive at every k."""
+    import transferkit.methods.prototypes as protos
+
+    source_model, xs, xt, yt = vector_source
+    source_model = source_model.copy()
+    calls = []
+    real = protos.source_feature_mean
+    monkeypatch.setattr(protos, "source_feature_mean", lambda *a, **k: calls.append(1) or real(*a, **k))
+    lab, rest = shots(yt, 2)
+    first = get_method("prototypes").fit(make_task(source_model, xs, xt[lab], yt[lab], xt[rest]))
+    get_method("transductive").fit(make_task(source_model, xs, xt[lab], yt[lab], xt[rest]))
+    again = get_method("prototypes").fit(make_task(source_model, xs, xt[lab], yt[lab], xt[rest]))
+    assert len(calls) == 1
+    assert torch.equal(predict_proba(first, xt[rest]), predict_proba(again, xt[rest]))
+    with torch.no_grad():
+        next(source_model.shared.parameters()).mul_(0.5)  # changed in place: measured again
+    get_method("prototypes").fit(make_task(source_model, xs, xt[lab], yt[lab], xt[rest]))
+    assert len(calls) == 2
+    get_method("prototypes").fit(make_task(source_model, xs[:50], xt[lab], yt[lab], xt[rest]))  # other source inputs
+    assert len(calls) == 3

@@ -174,7 +174,7 @@ def test_rank_run_folder_candidate(tmp_path, capsys):
         (["--source", "SRC", "--scores", "logme,source_only"], "source_only is not a transferability score: it is"),
         (["--source", "SRC", "--cuts", "7"], "cut points [7] are outside"),
         (["--source", "SRC", "--shots", "0"], "ranking needs labelled target examples"),
-        (["--source", "SRC", "--shots", "50"], "fewer than shots=50 (the protocol's test part, 30% of each class, is held out first). Fix: lower --shots"),
+        (["--source", "SRC", "--shots", "50"], "fewer than shots=50, as do 2 more classes: 'b', 'c' (the protocol's test part, 30% of each class, is held out first). Fix: lower --shots"),
         (["--source", "SRC", "--pad", "wide"], "--pad 'wide' is not a number"),
         (["--source", "SRC", "--source", "VEC"], "candidate vec.npz: "),  # which of several does not fit
         (["--source", "SRC", "--cuts", "a,b"], "cut points 'a,b' are not whole numbers"),
@@ -863,6 +863,8 @@ def test_no_lead_over_a_transformers_random_copy_on_logme_says_what_to_read():
     said = no_lead_warning("logme", True)
     assert "pretrained text encoder's own random weights" in said and "read knn and linear_cv here" in said
     assert no_lead_warning("knn", True).endswith("may not help here.")  # knn does not share LogME's lean
+    one = no_lead_warning("logme", True, one_each=True)  # 1 a class: knn and linear_cv score nothing (said beside it)
+    assert "read knn and linear_cv" not in one and "rank with --shots 2 or more" in one
 
 
 def test_sources_of_series_are_trained_with_the_shared_layers_asked_for(tmp_path, monkeypatch, capsys):
@@ -977,3 +979,18 @@ def test_a_saved_model_is_ranked_with_the_shrink_filter_it_trained_with(tmp_path
     monkeypatch.setattr(pp, "fit_size", lambda t, size, block_average=True: seen.append(block_average) or real(t, size, block_average))
     rank(str(tmp_path / "t.npz"), shots=2, models=[str(tmp_path / "m.safetensors")], reference=False, scores=["knn"], by="knn")
     assert seen and set(seen) == {saved_with}
+
+
+def test_linear_cv_on_many_classes_of_two_says_nothing_of_regression():
+    """R52 at --shots 2: scikit-learn's "y could represent a regression problem" was printed four
+    times, with its source paths, on a rank that was working as meant."""
+    import warnings
+
+    from transferkit.ranking.knn_probe import linear_cv
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(52), 2)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        linear_cv(rng.normal(size=(len(y), 8)).astype(np.float32), y)
+    assert not [w for w in seen if "regression" in str(w.message)]

@@ -10,6 +10,17 @@ import numpy as np
 
 from transferkit.errors import TransferkitError
 
+ROWS = "rows"  # meta key: each example's row in the data as loaded, when a class subset or a sample was taken
+
+
+def file_rows(domain) -> np.ndarray:
+    """Each example's row in the data as loaded (its file's example order), through class subsets
+    and samples (``target.classes``, ``target.max_per_class``): what ``test_results.csv`` names
+    as ``target_row``, which was the row in the subset (2 % of a new user's test rows pointed at
+    their own example in the file)."""
+    rows = domain.meta.get(ROWS)
+    return np.arange(len(domain.y)) if rows is None else np.asarray(rows)
+
 
 def subset_meta(meta: dict) -> dict:
     """A domain's meta for a class subset of it: its ``draw_order`` (an order of the old class
@@ -86,7 +97,8 @@ class Domain:
 
     def select(self, idx: np.ndarray) -> Domain:
         """The examples at ``idx`` (same classes)."""
-        return Domain(self.name, self.x[idx], self.y[idx], self.classes, self.value_range, self.meta)
+        return Domain(self.name, self.x[idx], self.y[idx], self.classes, self.value_range,
+                      {**self.meta, ROWS: file_rows(self)[idx]})  # fmt: skip
 
     def subset(self, classes: list[int | str]) -> Domain:
         """Keep only ``classes`` (indices or names), relabelled ``0 .. len(classes) - 1``."""
@@ -109,7 +121,7 @@ class Domain:
             y=remap[self.y[keep]],
             classes=[self.classes[i] for i in idx],
             value_range=self.value_range,
-            meta={**subset_meta(self.meta), "parent": self.name, "parent_classes": idx},
+            meta={**subset_meta(self.meta), "parent": self.name, "parent_classes": idx, ROWS: file_rows(self)[keep]},
         )
 
     def _class_index(self, c: int | str) -> int:

@@ -208,6 +208,12 @@ def _sides(idx: np.ndarray, n_test: int, groups: np.ndarray, side: dict) -> np.n
     return in_test
 
 
+def too_small_classes(y: np.ndarray, pool_idx: np.ndarray, k: int) -> list[int]:
+    """The classes whose training pool holds fewer than ``k`` examples, smallest pool first."""
+    pools = {int(c): int((y[pool_idx] == c).sum()) for c in np.unique(y)}
+    return sorted((c for c, n in pools.items() if n < k), key=lambda c: (pools[c], c))
+
+
 def draw_shots(
     y: np.ndarray, pool_idx: np.ndarray, k: int, seed: int, classes: list[str] | None = None,
     order: list[int] | None = None,
@@ -219,19 +225,25 @@ def draw_shots(
     rng = np.random.default_rng([seed, k, 7919])
     labelled = []
     most = min((int((y[pool_idx] == c).sum()) for c in np.unique(y)), default=0)  # the largest k every class allows
+    short = too_small_classes(y, pool_idx, k)
+    if short:  # the smallest named, and how many more: the first in draw order had misled (its fix could not work)
+        c = short[0]
+        pool, total = int((y[pool_idx] == c).sum()), int((y == c).sum())
+        name = classes[c] if classes else str(int(c))
+        others = ([classes[o] if classes else str(int(o)) for o in short[1:]])
+        more = (f", as do {len(others)} more class{'es' if len(others) > 1 else ''}: "
+                f"{', '.join(map(repr, others[:5]))}{', ...' if len(others) > 5 else ''}" if others else "")  # fmt: skip
+        raise TransferkitError(
+            f"target class {name!r} has {pool} example{'s' if pool != 1 else ''} in the training pool, fewer than "
+            f"shots={k}{more}.",
+            f"use `shots` of at most {most} (the smallest class's training pool; class {name!r} has {total} in "
+            "all, and the test split holds out some of every class), or add examples of that class (few-shot "
+            "from K examples a class: `transferkit fewshot`, docs/fewshot.md)." if total <= k else
+            f"use `shots` of at most {most} (the smallest class's training pool), lower `test_fraction`, or add "
+            "examples of that class.",
+        )
     for c in _in_order(y, order):
         idx = pool_idx[y[pool_idx] == c]
-        if len(idx) < k:
-            name = classes[c] if classes else str(int(c))
-            total = int((y == c).sum())
-            raise TransferkitError(
-                f"target class {name!r} has {len(idx)} example{'s' if len(idx) != 1 else ''} in the training pool, fewer than shots={k}.",
-                f"use `shots` of at most {most} (the smallest class's training pool; class {name!r} has {total} in "
-                "all, and the test split holds out some of every class), or add examples of that class (few-shot "
-                "from K examples a class: `transferkit fewshot`, docs/fewshot.md)." if total <= k else
-                f"use `shots` of at most {most} (the smallest class's training pool), lower `test_fraction`, or add "
-                "examples of that class.",
-            )
         labelled.append(rng.choice(idx, size=k, replace=False))
     lab = np.sort(np.concatenate(labelled)) if labelled else np.empty(0, dtype=np.int64)
     unl = np.setdiff1d(pool_idx, lab)

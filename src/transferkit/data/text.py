@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from transferkit.data.builtin import package_file, register_domain
-from transferkit.data.domain import Domain, subset_meta
+from transferkit.data.domain import ROWS, Domain, file_rows, subset_meta
 from transferkit.data.files import (
     CLASSES_FROM_LABELS,
     NO_HEADER_FIX,
@@ -94,7 +94,8 @@ class TextDomain:
         return self.fingerprint()
 
     def select(self, idx: np.ndarray) -> TextDomain:
-        return TextDomain(self.name, [self.texts[i] for i in idx], self.y[idx], self.classes, self.meta)
+        return TextDomain(self.name, [self.texts[i] for i in idx], self.y[idx], self.classes,
+                          {**self.meta, ROWS: file_rows(self)[idx]})  # fmt: skip
 
     _class_index = Domain._class_index  # uses only name and classes
 
@@ -106,7 +107,8 @@ class TextDomain:
         remap = np.full(self.num_classes, -1, dtype=np.int64)
         remap[idx] = np.arange(len(idx))
         return TextDomain(f"{self.name}[{','.join(map(str, classes))}]", [self.texts[i] for i in keep],
-                          remap[self.y[keep]], [self.classes[i] for i in idx], {**subset_meta(self.meta), "parent": self.name})  # fmt: skip
+                          remap[self.y[keep]], [self.classes[i] for i in idx],
+                          {**subset_meta(self.meta), "parent": self.name, ROWS: file_rows(self)[keep]})  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import torch
 
 from transferkit.config import ExperimentConfig
 from transferkit.data.overlap import check_test_not_in_source
-from transferkit.data.splits import TargetData, draw_order, draw_shots
+from transferkit.data.splits import TargetData, draw_order, draw_shots, too_small_classes
 from transferkit.devices import reproducible, resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings, user_stacklevel
 from transferkit.evaluate.prepare import Prepared, prepare
@@ -146,7 +146,10 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
         try:
             draw_shots(data.target.y, data.split.pool_idx, k, cfg.seeds[0], target_classes, draw_order(data.target))
         except TransferkitError as e:
-            if not cfg.target.max_per_class:
+            cap = cfg.target.max_per_class
+            counts = np.bincount(data.target.y, minlength=len(target_classes))
+            short = too_small_classes(data.target.y, data.split.pool_idx, k)
+            if not cap or not any(counts[c] >= cap for c in short):  # the cap did not cut a class that is short
                 raise
             raise TransferkitError(f"{e.problem.rstrip('.')} (target.max_per_class={cfg.target.max_per_class} "
                                    "keeps that many per class before the test split).",

@@ -278,7 +278,9 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
                "which one example rarely gives, so this transfers by default; list scratch beside auto to check it, "
                "docs/auto.md)")  # fmt: skip
     if text_encoder:
-        verdict = "a pretrained text encoder, refused only on evidence against it, and there is none"
+        verdict = ("a pretrained text encoder, refused only on evidence against it, and the sign test gives none" if by_loo
+                   else "a pretrained text encoder, refused only on evidence against it, which one example per class "
+                        "cannot give (the LogME factor that follows is recorded, not used)")  # fmt: skip
     if not all(c["passed"] for c in checks):  # the source head decided
         verdict = (f"the source model, unchanged, classifies the labelled target examples above chance ({_said(head)}), "
                    "though the frozen-feature checks do not both pass")  # fmt: skip

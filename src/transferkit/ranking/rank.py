@@ -146,12 +146,18 @@ def head_at_chance_warning(row: dict, y: np.ndarray) -> str | None:
             "adaptation methods read its head: check the source's labels.")
 
 
-def no_lead_warning(by: str, random_copy: bool) -> str:
+def no_lead_warning(by: str, random_copy: bool, one_each: bool = False) -> str:
     """No candidate beats the random-weights reference on ``by``. ``random_copy``: that reference
-    is a pretrained text encoder's own random weights, which LogME favours on few examples."""
+    is a pretrained text encoder's own random weights, which LogME favours on few examples;
+    ``one_each``: one labelled example a class, where knn and linear_cv score nothing (said
+    beside this; pointing to them then contradicted it)."""
     said = f"no source beats random weights on {by}: transfer may not help here"
     if not (random_copy and by == "logme"):
         return said + "."
+    if one_each:
+        return (said + ". But the reference is a pretrained text encoder's own random weights, which LogME favours on "
+                "a few dozen examples (docs/auto.md), and with one example a class knn and linear_cv cannot tell: rank "
+                "with --shots 2 or more, or let a run against scratch settle it.")  # fmt: skip
     return (said + ". But the reference is a pretrained text encoder's own random weights, which LogME favours on a "
             "few dozen examples (on sentiment snippets its random copy won 13 of 16 draws where knn and linear_cv "
             "mostly ranked the pretrained one first; docs/auto.md): read knn and linear_cv here, and a run against "
@@ -635,7 +641,8 @@ def rank(
     ref_best = max((r[by] for r in ranked if r["reference"] and r[by] is not None), default=None)
     beats = None if ref_best is None or best is None else bool(best[by] > ref_best)
     if beats is False:
-        warnings.append(no_lead_warning(by, reference and pretrained_text_encoder(entries[0][0].model)))
+        warnings.append(no_lead_warning(by, reference and pretrained_text_encoder(entries[0][0].model),
+                                        int(np.bincount(labelled.y).min()) == 1))  # fmt: skip
     log_bf = None  # LogME's lead over random weights as a log Bayes factor, N C (LogME_s - LogME_r) (evidence.py)
     if beats and by == "logme":
         log_bf = len(lab) * len(tgt.classes) * (best[by] - ref_best)

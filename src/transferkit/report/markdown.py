@@ -218,8 +218,11 @@ def imbalance_lines(summary: dict) -> list[str]:
               f"{100 * mean(r['balanced_accuracies']):.1f}{span(r.get('balanced_accuracy_ci95'))} | "
               + (f"{100 * r['balanced_gain']:+.1f}{span(r.get('balanced_gain_ci95'), True)}" if r.get("balanced_gain")
                  is not None else "") + " |" for r in rows]  # fmt: skip
-    return [*lines, "", "Which one to read depends on what each class's errors cost; the per-class table above "
-            "gives each class's accuracy at the largest k.", ""]  # fmt: skip
+    many = len(summary["target"].get("classes") or [])
+    where = ("; the per-class table above gives each class's accuracy at the largest k" if per_class_lines(summary)
+             else f"; summary.json's `per_class_accuracy` gives each class's accuracy (the report tabulates them for "
+                  f"up to 20 classes; this target has {many})" if many > 20 else "")  # fmt: skip
+    return [*lines, "", f"Which one to read depends on what each class's errors cost{where}.", ""]
 
 
 LABEL_FREE = ("source_only", "adabn")  # they read no target label at any k

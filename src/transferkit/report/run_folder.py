@@ -17,6 +17,7 @@ import numpy as np
 import yaml
 
 from transferkit.atomic import atomic_folder, write_json, write_text
+from transferkit.data.domain import file_rows
 from transferkit.data.preprocess import border_medians, other_polarity, polarity_reference, reads_series
 from transferkit.evaluate.protocol import ProtocolResult
 from transferkit.models.adapters import save_base
@@ -54,12 +55,13 @@ def test_results_csv(result: ProtocolResult) -> str | None:
     target = result.data.target
     labels = np.asarray(target.y)[test_idx]
     groups = test_copy_groups(target, result.data.split)
+    rows = file_rows(target)  # the row in the user's data, also under target.classes or max_per_class
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["target_row", "label", "copy_group", *(f"{r.method} k={r.shots} seed={r.seed}" for r in records)])
     columns = np.stack([np.asarray(r.correct, dtype=np.int64) for r in records], axis=1)
     for i, row in enumerate(columns):
-        w.writerow([int(test_idx[i]), target.classes[int(labels[i])], int(groups[i]), *row.tolist()])
+        w.writerow([int(rows[test_idx[i]]), target.classes[int(labels[i])], int(groups[i]), *row.tolist()])
     return buf.getvalue()
 
 
