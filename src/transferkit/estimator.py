@@ -30,7 +30,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
-from transferkit.data.column_ranges import column_ranges, union_ranges
+from transferkit.data.column_ranges import column_ranges, far_median_note, union_ranges
 from transferkit.data.domain import PADDED, PADDED_FIX, Domain, nan_padded
 from transferkit.data.files import small_uint8_note
 from transferkit.data.preprocess import (
@@ -49,6 +49,7 @@ from transferkit.data.preprocess import (
     outside_range_note,
     polarity_reference,
     reads_series,
+    shrunk_note,
     swapped_inputs_note,
 )
 from transferkit.data.splits import TargetData, case_twins_note, source_case_twins_note
@@ -278,6 +279,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                        f"pixels: {pretrained!r} reads images, not vectors.") from None  # fmt: skip
         for w in noted:
             warnings.warn(w.message, w.category, stacklevel=user_stacklevel())
+        shrunk = shrunk_note(tgt, tuple(shape), "from pretrain", fix=(
+            f"To keep their detail, bring the source's images to {tgt.input_shape[1]}x{tgt.input_shape[2]} before "
+            "pretrain, and compare.")) if getattr(src, "is_image", False) and pretrained is None else None  # fmt: skip
+        if shrunk:  # as `run` says it (README's warnings); a trial's 28x28 target went to 8x8 without a word
+            warnings.warn(shrunk, TransferkitWarning, stacklevel=user_stacklevel())
         # make_recipe warned if X is off the source's scale: later inputs on that scale are not warned of again
         off = src is not None and not tgt.is_image and outside_range_note(
             tgt, src, per_column=self.recipe_.column_ranges is not None) is not None  # (a series' steps: whole range)
@@ -491,8 +497,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         return dataclasses.replace(recipe, columns=tuple(str(n) for n in names))
 
     def _scale_note(self, x: np.ndarray) -> str | None:
-        """``scale_warning`` for inputs given after fit's X; vectors only against a source's
-        range (a range from a few labelled rows says little of other vectors)."""
+        """``scale_warning`` for inputs given after fit's X; vectors against a source's range, or
+        without a source, only when a column's median is far off fit's own rows (a range from a
+        few labelled rows says little of other vectors' tails)."""
         fit_range = getattr(self, "fit_range_", None)
         if fit_range is not None:  # fit warned that X is off the source's scale: inputs on X's scale are not
             own = dataclasses.replace(self.recipe_, value_range=fit_range,
@@ -501,7 +508,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             return scale_warning(x, self._named(own), f"the source and {whose} hold")  # warned of again
         if len(self.recipe_.shape) == 3 or getattr(self, "range_from_source_", True):
             return scale_warning(x, self._named(self.recipe_), kind="series" if self._series() else "images")
-        return None
+        named = self._named(self.recipe_)  # no source: only a bulk far off fit's own few rows (a trial's X x 1000)
+        return far_median_note(x, named.column_ranges, named.columns)
 
     def predict_proba(self, X) -> np.ndarray:
         return self._proba(X, "predict_proba")
@@ -600,6 +608,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
     def save(self, path) -> None:
         """``path.safetensors`` + ``path.json``: the model, its input recipe and the labels."""
         self._check_fitted("save")
+        if self.model_.config.get("architecture") == "user":  # (nothing written: load could not rebuild it)
+            raise TransferkitError(
+                "this classifier is built on your own network (split_module), whose code a .safetensors/.json pair "
+                "cannot hold, and load could not rebuild it (fit also replaced its head, and adapters change it).",
+                "save the whole classifier with joblib.dump(clf, 'clf.joblib') (or pickle) and load it with "
+                "joblib.load('clf.joblib') where your network's class can be imported.")  # fmt: skip
         labels = [plain(v) for v in self.classes_]  # JSON: str, int or float
         names = getattr(self, "feature_names_in_", None)
         kind = self.classes_.dtype.kind

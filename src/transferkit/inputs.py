@@ -86,6 +86,7 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
     if hasattr(X, "tocsr") or hasattr(X, "todense"):  # scipy.sparse
         raise TransferkitError(f"{what} is a sparse matrix; the shared layers take dense inputs.",
                                f"pass {what}.toarray() (mind the memory for wide data).")  # fmt: skip
+    _refuse_dates(X, what)
     try:
         with warnings.catch_warnings():  # complex values: refused below, not cut to their real part
             warnings.simplefilter("error", np.exceptions.ComplexWarning)
@@ -132,6 +133,21 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
                                    f"{len(positions)} columns in fit's order.")  # fmt: skip
         x = x[:, [list(positions).index(c) for c in names]]
     return image_layout(x)
+
+
+def _refuse_dates(X, what: str) -> None:
+    """Refuses dates and durations (numpy datetime64/timedelta64, pandas' datetime columns): they
+    convert to floats silently, as ticks of their unit, so the same dates stored in another unit
+    (datetime64[ns] against fit's [us]) became other numbers (a trial: 1.0 at fit, 0.27 at score)."""
+    dtypes = list(X.dtypes) if hasattr(X, "dtypes") and hasattr(X, "columns") else [getattr(X, "dtype", None)]
+    dated = [i for i, t in enumerate(dtypes) if getattr(t, "kind", None) in ("M", "m")]
+    if not dated:
+        return
+    where = f"column(s) {[str(X.columns[i]) for i in dated][:5]} hold" if hasattr(X, "columns") else "it holds"
+    raise TransferkitError(f"{what}: {where} dates or durations, which would be read as raw ticks of their time unit "
+                           "(the same dates in another unit would be other numbers).",
+                           "encode them as numbers first (e.g. days since a fixed date, or year, month and day "
+                           "columns), or drop them.")  # fmt: skip
 
 
 def _not_numbers(X) -> list[str]:

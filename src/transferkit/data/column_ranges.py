@@ -97,3 +97,26 @@ def column_note(
     more = f" and {len(off) - 3} more column(s)" if len(off) > 3 else ""
     return (f"{len(off)} feature column(s) lie far outside the values {trained_on}: " + "; ".join(parts) + more
             + ". If they are in other units or scaled differently, bring them to that scale first.")  # fmt: skip
+
+
+def far_median_note(x: np.ndarray, ranges, names=None, trained_on: str = "X (given to fit) held",
+                    spans: float = 3.0) -> str | None:  # fmt: skip
+    """A note on columns of (N, D) ``x`` whose *median* lies more than ``spans`` times the
+    training span outside the training range, or None: the test for a model whose ranges come
+    from a few labelled rows (no source), which new rows often leave by a little; only a change
+    of units or scaling moves the bulk that far (wine's columns x 1000, or standardised)."""
+    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    if len(x) == 0 or not ranges or x.shape[1] != len(ranges):
+        return None
+    med = np.median(x, axis=0)
+    far = [j for j, (lo, hi) in enumerate(ranges) if hi > lo and not lo - spans * (hi - lo) <= med[j] <= hi + spans * (hi - lo)]
+    if not far:
+        return None
+
+    def name(j: int) -> str:
+        return repr(str(names[j])) if names is not None and j < len(names) else f"{j} (counting from 0)"
+
+    parts = [f"column {name(j)} at a median of {med[j]:.3g} against {ranges[j][0]:.3g}..{ranges[j][1]:.3g}" for j in far[:3]]
+    more = f" and {len(far) - 3} more column(s)" if len(far) > 3 else ""
+    return (f"{len(far)} feature column(s) lie far outside the values {trained_on}: " + "; ".join(parts) + more
+            + ". If they are in other units or scaled differently, bring them to that scale first.")

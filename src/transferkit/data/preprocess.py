@@ -259,11 +259,11 @@ def enlarged_note(domain: Domain, shape: tuple[int, ...], source_name: str, chos
             "matches the source to it.")
 
 
-def shrunk_note(domain: Domain, shape: tuple[int, ...], source_name: str) -> str | None:
+def shrunk_note(domain: Domain, shape: tuple[int, ...], source_name: str, fix: str | None = None) -> str | None:
     """Said when a target's images are shrunk to at most half their size on each side to fit
     a smaller source's model input: every method, scratch too, then reads them at the
     source's size (a new user's MNIST target at optdigits' 8x8: scratch 69.5 % against 84.5 %
-    at 28x28)."""
+    at 28x28). ``fix``: what to do instead of the experiment file's ``model.input_shape``."""
     if len(shape) != 3 or not getattr(domain, "is_image", False) or len(domain.input_shape) != 3:
         return None
     (h, w), (mh, mw) = domain.input_shape[1:], shape[1:]
@@ -271,8 +271,8 @@ def shrunk_note(domain: Domain, shape: tuple[int, ...], source_name: str) -> str
         return None
     return (f"{domain.name}'s {h}x{w} images are shrunk to {mh}x{mw}, the model's input (the size of the source "
             f"{source_name}'s images): every method, scratch too, reads them at {mh}x{mw}, so results on them stop at "
-            f"what {mh}x{mw} pixels hold. Set `model.input_shape: [{shape[0]}, {h}, {w}]` to keep their detail (the "
-            "source's images are then enlarged), and compare.")
+            f"what {mh}x{mw} pixels hold. " + (fix or f"Set `model.input_shape: [{shape[0]}, {h}, {w}]` to keep their "
+                                                "detail (the source's images are then enlarged), and compare."))
 
 
 def channels_note(x, trained_colour: bool, model_channels: int, what: str) -> str | None:

@@ -237,9 +237,11 @@ class TransferModel(nn.Module):
         config = read_model_json(meta_path)
         if config.get("architecture") == "user":
             raise TransferkitError(
-                f"{path} holds the weights of a model split from your own nn.Module; its code is not saved.",
-                "rebuild it with split_module(YourModule(), ...) and call model.load_state_dict("
-                "safetensors.torch.load_file(path.safetensors)).",
+                f"{path} holds the weights of a model split from your own nn.Module; its code is not saved, and "
+                "split_module(YourModule(), ...) does not rebuild it (fit replaces the head; adapters change it).",
+                "load its weights into the model of a classifier fitted the same way (clf.model_.load_state_dict("
+                "safetensors.torch.load_file(PATH.safetensors), strict=False) reports what does not match); save "
+                "such classifiers whole with joblib.dump(clf, 'clf.joblib') from now on.",
             )
         model = cls.build(
             config["architecture"], tuple(config["input_shape"]), config["classes"],
