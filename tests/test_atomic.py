@@ -160,3 +160,22 @@ def test_a_failed_run_releases_its_default_folder_at_once(tmp_path, monkeypatch)
         run({"source": {"data": "mnist5k"}, "target": {"data": "optdigits", "shots": [1]}, "methods": ["head"]})
     assert list((tmp_path / "runs").iterdir()) == []
     assert tk.run is run
+
+
+def test_the_cache_folder_ignores_a_relative_xdg_cache_home_and_an_empty_home(monkeypatch, tmp_path):
+    """A trial: XDG_CACHE_HOME=relxdg put the cache under whatever folder a run started in, and
+    HOME= (empty) gave /.cache/transferkit."""
+    import os
+    import pwd
+
+    from transferkit.paths import cache_dir
+
+    monkeypatch.delenv("TRANSFERKIT_CACHE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", "relxdg")
+    assert cache_dir() == tmp_path / ".cache" / "transferkit"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "transferkit"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", "")
+    assert cache_dir() == Path(pwd.getpwuid(os.getuid()).pw_dir) / ".cache" / "transferkit"

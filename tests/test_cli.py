@@ -186,6 +186,14 @@ def _bad(tmp_path, capsys, args) -> str:
         (lambda c: c["target"].update(pad=3.5), "field `target.pad`: Input should be a valid integer, got a number "
                                                 "with a fractional part or input should be 'auto' (got 3.5)"),  # was `target.pad.int`
         (lambda c: c["target"].update(shots=[-1]), "shots"),
+        # a trial: `epochs: true` trained one epoch, `max_per_class: yes` kept one image a class, silently
+        (lambda c: c["source"].update(epochs=True), "field `source.epochs`: Input should be a number, not a truth value"),
+        (lambda c: c["target"].update(max_per_class=True), "field `target.max_per_class`: Input should be a number"),
+        (lambda c: c["target"].update(shots=[True, 5]), "Input should be a list of numbers, not of truth values"),
+        (lambda c: c.update(methods=[{"name": "head", "params": {"steps": True}}]),
+         "method 'head': steps: Input should be a number, not a truth value (YAML reads yes, no, on, off, true and false "
+         "as such) (got True). Fix: write the number itself."),
+        (lambda c: c.update(seeds=True), "field `seeds`: seeds is a count (seeds: 3 runs seeds 0, 1, 2) or a list of seeds"),
         (lambda c: c["target"].update(shots=[50]), "fewer than shots=50"),
         (lambda c: c["target"].update(max_per_class=3), "(target.max_per_class=3 keeps that many per class"),
         # a cap above every class's size did not cause it: not blamed (a new user's R52 run was told to raise it)
@@ -1010,3 +1018,59 @@ def test_an_option_given_before_its_command_is_said_so_once(capsys):
     with pytest.raises(SystemExit):
         main(["--bogus", "list"])
     assert capsys.readouterr().err == "transferkit: error: unrecognized arguments: --bogus. Fix: see `transferkit --help`.\n"
+
+
+def test_a_default_out_folder_that_cannot_be_made_is_one_line_before_any_work(tmp_path, monkeypatch, capsys, image_npz):
+    """A trial from a folder where `runs` could not be made: run and fewshot crashed with a
+    traceback (exit 1); rank did all its work, printed the table, then crashed writing its JSON."""
+    cfg = _write(tmp_path, tiny_experiment(*image_npz))
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "runs").write_text("a file where the runs folder would go")
+    monkeypatch.chdir(work)
+    capsys.readouterr()
+    assert main(["run", str(cfg), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot make the default run folder under" in err and "give --out" in err
+    assert main(["rank", str(image_npz[1]), "--source", str(image_npz[0]), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot write the ranking's default file" in err and "give --out" in err
+    assert (work / "runs").is_file() and sorted(p.name for p in work.iterdir()) == ["runs"]
+
+
+def test_a_run_whose_progress_reader_is_gone_still_finishes(tmp_path, image_npz):
+    """A trial's `run ... 2>&1 | head -1`: the run stopped at its second progress line, wrote
+    nothing, and exited 0 (the BrokenPipeError meant for `predict | head`)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cfg = _write(tmp_path, tiny_experiment(*image_npz, seeds=1))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    proc = subprocess.Popen([sys.executable, "-m", "transferkit", "--threads", "1", "run", str(cfg), "--out",
+                             str(tmp_path / "run")], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env)  # fmt: skip
+    assert proc.stderr.readline().startswith(b"[transferkit]")
+    proc.stderr.close()  # as head -1 does
+    assert proc.wait(timeout=300) == 0
+    assert (tmp_path / "run" / "summary.json").is_file()
+
+
+def test_a_data_path_typed_with_set_is_read_beside_where_it_was_typed(tmp_path, monkeypatch):
+    """A trial: `--set target.data=csvd/plain.csv` read sub/csvd/plain.csv, beside the experiment
+    file, not the csvd/plain.csv in the folder the command was typed in."""
+    from transferkit.config import load_config
+    from transferkit.fewshot.config import load_fewshot_config
+
+    (tmp_path / "sub" / "d").mkdir(parents=True)
+    (tmp_path / "d").mkdir()
+    for where in (tmp_path / "sub" / "d", tmp_path / "d"):
+        (where / "t.npz").write_bytes(b"")
+    exp = tmp_path / "sub" / "exp.yaml"
+    exp.write_text("source: {data: mnist5k}\ntarget: {data: d/t.npz}\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_config(exp).target.data == str(tmp_path / "sub" / "d" / "t.npz")  # in the file: beside the file
+    assert load_config(exp, ["target.data=d/t.npz"]).target.data == str(tmp_path / "d" / "t.npz")
+    assert load_fewshot_config(exp, ["target.data=d/t.npz"]).target.data == str(tmp_path / "d" / "t.npz")
+    (tmp_path / "d" / "t.npz").unlink()  # typed, but only beside the file: found there still
+    assert load_config(exp, ["target.data=d/t.npz"]).target.data == str(tmp_path / "sub" / "d" / "t.npz")

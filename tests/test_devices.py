@@ -64,6 +64,18 @@ def test_an_unknown_device_is_refused_before_any_work(where):
         pretrain(x, y, device=where)
 
 
+@pytest.mark.parametrize("where", ["mps", "xpu", "meta", "hpu", "cpu:1"])
+def test_devices_torch_parses_but_transferkit_does_not_run_on_are_refused(where):
+    """A trial: device mps, xpu, hpu or meta failed with a traceback from deep inside torch (exit 1),
+    and cpu:1 was taken silently."""
+    from transferkit.devices import resolve_device
+
+    with pytest.raises(TransferkitError, match=f"device '{where}': ") as e:
+        resolve_device(where)
+    assert "use" in e.value.fix and "cpu" in e.value.fix
+    assert resolve_device("cpu:0").type == "cpu"
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_without_a_gpu_is_refused_with_the_fix():
     x, y = np.random.RandomState(0).rand(30, 4), np.arange(30) % 3

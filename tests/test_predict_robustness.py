@@ -186,6 +186,12 @@ def test_csv_files_as_spreadsheets_write_them(tmp_path):
     (tmp_path / "semi.csv").write_text("f0;f1;label\n1;2;0\n")
     with pytest.raises(TransferkitError, match="another separator"):
         read_csv_rows(tmp_path / "semi.csv")
+    # a quoted comma in one name split the header into 2 columns: "data row 1 has 1 columns, the header 2" before
+    (tmp_path / "semi2.csv").write_text('sepal length;"sepal,width";label\n5.1;3.5;a\n4.9;3.0;b\n')
+    with pytest.raises(TransferkitError, match=r"the header reads as 2 columns .*another separator"):
+        read_csv_rows(tmp_path / "semi2.csv")
+    (tmp_path / "names.csv").write_text('f0,"a;b;c",label\n1,2,a\n3,4,b\n')  # semicolons in one name only: a CSV
+    assert read_csv_rows(tmp_path / "names.csv")[0] == ["f0", "a;b;c", "label"]
     (tmp_path / "ragged.csv").write_text("f0,f1\n1,2\n3\n")
     with pytest.raises(TransferkitError, match="data row 2 has 1 columns, the header 2"):
         read_csv_rows(tmp_path / "ragged.csv")

@@ -54,14 +54,25 @@ def reserve_default_out(name: str, parent: Path = Path("runs")) -> Path:
     import atexit
     import time
 
+    from transferkit.errors import TransferkitError
+
     stem = f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    parent.mkdir(parents=True, exist_ok=True)
+    where = parent.resolve() if not parent.is_absolute() else parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # a read-only working folder, or a file named runs: a traceback before (exit 1)
+        raise TransferkitError(f"cannot make the default run folder under {where} ({e.strerror or e}).",
+                               "give --out a folder you can write to (out= in Python), or run from another "
+                               "folder.") from None  # fmt: skip
     for i in range(1, 10_000):
         out = parent / (stem if i == 1 else f"{stem}-{i}")
         try:
             out.mkdir()
         except FileExistsError:
             continue
+        except OSError as e:
+            raise TransferkitError(f"cannot make the default run folder {out} ({e.strerror or e}).",
+                                   "give --out a folder you can write to (out= in Python).") from None  # fmt: skip
         atexit.register(release_default_out, out)
         return out
     raise FileExistsError(f"{parent / stem}: 9,999 runs of that name this second")

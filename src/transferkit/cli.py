@@ -96,6 +96,8 @@ def _main(argv: list[str] | None) -> int:
     previous = _stop_on_sigterm()
     shown = warnings.showwarning
     warnings.showwarning = _one_line(shown)
+    stderr = sys.stderr
+    sys.stderr = _Unbroken(stderr)  # progress and warnings to a closed pipe: dropped, the work goes on
     try:
         _set_threads(args.threads if args.threads is not None else args.threads_first)
         return mods[args.command].execute(args)
@@ -118,6 +120,7 @@ def _main(argv: list[str] | None) -> int:
               "(--out; $TRANSFERKIT_CACHE for the caches).", file=sys.stderr)
         return 2
     finally:
+        sys.stderr = stderr
         warnings.showwarning = shown
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -138,6 +141,42 @@ def _one_line_text(message) -> str:
     """A message on one line: a library's text inside it may hold line breaks (other
     spacing, e.g. in a quoted path, is kept)."""
     return re.sub(r"\s*[\r\n]+\s*", " ", str(message)).strip()
+
+
+class _Unbroken:
+    """``sys.stderr`` while a command runs: once its reader is gone (``run ... 2>&1 | head -1``) what
+    is written there is dropped instead of raising BrokenPipeError, which had stopped the run at its
+    next progress line, written nothing, and exited 0. Only progress, warnings and errors go there."""
+
+    def __init__(self, stream) -> None:
+        self._stream, self.broken = stream, False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return self._stream.write(text)
+            except (BrokenPipeError, ValueError):  # ValueError: written after the reader closed it
+                self._gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except (BrokenPipeError, ValueError):
+                self._gone()
+
+    def _gone(self) -> None:
+        import os
+
+        self.broken = True
+        try:  # what is left in its buffer goes nowhere at exit, instead of one more error there
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __getattr__(self, name: str):  # isatty, fileno, encoding...: the stream's own
+        return getattr(self._stream, name)
 
 
 def _one_line(default):

@@ -15,9 +15,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
 
 from transferkit.errors import TransferkitError, did_you_mean
+from transferkit.strict_numbers import NoTruthValues
 
 
-class Strict(BaseModel):
+class Strict(NoTruthValues):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # `lr: .inf` diverged in training, named elsewhere
 
 
@@ -238,7 +239,11 @@ def run_name(v: str) -> str:
 
 
 def seeds_from_count(v: Any) -> Any:
-    """``seeds: 3`` means seeds [0, 1, 2]; a list is kept as written."""
+    """``seeds: 3`` means seeds [0, 1, 2]; a list is kept as written; anything else is named as
+    neither (``seeds: true`` was told "Input should be a valid list", where a count is the usual form)."""
+    if isinstance(v, bool) or not isinstance(v, (int, list)):
+        raise ValueError("seeds is a count (seeds: 3 runs seeds 0, 1, 2) or a list of seeds (seeds: [0, 1, 2]); "
+                         "give one of those")  # fmt: skip
     if isinstance(v, int) and not isinstance(v, bool):
         if v < 1:
             raise ValueError("seeds must be >= 1")
@@ -428,9 +433,10 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None, raw
     """Read, override and validate an experiment; data paths become absolute."""
     raw, base = read_experiment(path, overrides, raw, "configs/mnist_to_optdigits.yaml")
     cfg = validate(raw, where_of(path, overrides, "experiment"))
-    for section in (cfg.source, cfg.target):
+    typed = set(parse_set(overrides)) if overrides else set()
+    for role, section in (("source", cfg.source), ("target", cfg.target)):
         if section is not None and section.data is not None:
-            section.data = resolve_data_path(section.data, base)
+            section.data = resolve_data_path(section.data, base, typed=f"{role}.data" in typed)
     if cfg.source is not None and cfg.source.weights is not None and not Path(cfg.source.weights).is_absolute():
         cfg.source.weights = str((base / cfg.source.weights).resolve())
     return cfg
@@ -444,7 +450,10 @@ def where_of(path, overrides, default: str) -> str:
     return f"{named} with --set {', '.join(keys)}" if keys else named
 
 
-def resolve_data_path(spec: str, base: Path) -> str:
+def resolve_data_path(spec: str, base: Path, typed: bool = False) -> str:
+    """A relative data path against the experiment file's folder ``base``, then the working
+    directory; ``typed`` (given with ``--set``, on the command line) the other way round: a trial's
+    `--set target.data=csvd/plain.csv` read the file's folder's copy, not the one it was typed beside."""
     from transferkit.data.builtin import is_builtin
 
     if is_builtin(spec) and (base / spec).exists() and base.resolve() != Path.cwd().resolve():
@@ -453,7 +462,7 @@ def resolve_data_path(spec: str, base: Path) -> str:
         builtin_shadows(spec, base / spec)
     if is_builtin(spec) or Path(spec).is_absolute():
         return spec
-    for root in (base, Path.cwd()):
+    for root in (Path.cwd(), base) if typed else (base, Path.cwd()):
         if (root / spec).exists():
             return str((root / spec).resolve())
     return spec  # the loader reports it missing, naming the path as written

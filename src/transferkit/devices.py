@@ -39,6 +39,14 @@ def resolve_device(name: str) -> torch.device:
         raise TransferkitError(f"unknown device {name!r}.", "use auto, cpu or cuda.") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise TransferkitError(f"device {name!r}: this torch has no usable CUDA device.", "use device auto or cpu.")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise TransferkitError(f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                               f"numbered from 0.", "use cuda (the first), or a number below the count.")  # fmt: skip
+    if device.type == "cpu" and device.index not in (None, 0):  # 'cpu:1' names nothing of its own
+        raise TransferkitError(f"device {name!r}: the CPU has no numbered devices.", "use cpu.")
+    if device.type not in ("cpu", "cuda"):  # mps, xpu, meta...: tracebacks from deep inside torch before
+        raise TransferkitError(f"device {name!r}: transferkit runs on the CPU or CUDA GPUs only.",
+                               "use auto, cpu or cuda.")  # fmt: skip
     return device
 
 

@@ -9,11 +9,25 @@ from pathlib import Path
 
 
 def cache_dir() -> Path:
-    """``$TRANSFERKIT_CACHE``, else ``$XDG_CACHE_HOME/transferkit``, else ``~/.cache/transferkit``."""
+    """``$TRANSFERKIT_CACHE``, else ``$XDG_CACHE_HOME/transferkit``, else ``~/.cache/transferkit``.
+
+    A relative ``$XDG_CACHE_HOME`` is ignored, as the XDG specification says (it put the cache
+    under whatever folder a run started in), and so is an empty ``$HOME`` (``/.cache``): the
+    user's home from the password database is used then."""
     if os.environ.get("TRANSFERKIT_CACHE"):
         return Path(os.environ["TRANSFERKIT_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "transferkit"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "transferkit"
+    home = os.environ.get("HOME") or None
+    if home is None:
+        try:
+            import pwd  # (not on Windows, where Path.home() reads USERPROFILE)
+
+            home = pwd.getpwuid(os.getuid()).pw_dir
+        except (ImportError, KeyError, OSError):
+            home = str(Path.home())
+    return Path(home) / ".cache" / "transferkit"
 
 
 _UNWRITABLE_SAID: set[str] = set()

@@ -93,6 +93,14 @@ def execute(args) -> int:
         if out.suffix.lower() != ".json":  # r.csv got JSON
             raise TransferkitError(f"--out {args.out}: the ranking is written as JSON.",
                                    f"give a path ending in .json, e.g. --out {out.with_suffix('.json')}.")  # fmt: skip
+    else:  # the default file, checked before the work too (a trial lost a finished ranking to a read-only folder)
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(args.target).name)
+        out = Path("runs") / f"rank-{safe}-k{args.shots}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        try:
+            check_out_file(out, what="the ranking")
+        except TransferkitError as e:
+            raise TransferkitError(f"cannot write the ranking's default file {out.resolve()} ({e.problem.rstrip('.')}).",
+                                   "give --out a .json path you can write to, or run from another folder.") from None  # fmt: skip
     scores = [s.strip() for s in args.scores.split(",") if s.strip()] if args.scores else None
     shown: list[str] = []  # warnings already printed as they were raised: the JSON keeps them, not said twice
     previous = warnings.showwarning
@@ -116,9 +124,6 @@ def execute(args) -> int:
     finally:
         warnings.showwarning = previous
     result["versions"] = package_versions()
-    if out is None:
-        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(args.target).name)
-        out = Path("runs") / f"rank-{safe}-k{args.shots}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     print(f"target {result['target']}: {result['labelled_examples']} labelled examples "
           f"({result['shots']} per class, seed {result['seed']}); ordered by {result['by']} (higher is better)")  # fmt: skip
     print(format_table(result))

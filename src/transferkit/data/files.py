@@ -594,9 +594,14 @@ def read_csv_rows(path: Path, known: set[str] | None = None,
             f"{path.suffix or 'file without a suffix'} is read as comma-separated.",
             f"name it {path.stem}.tsv (read as tab-separated), or separate its columns with commas.",
         )
-    if len(rows[0]) == 1 and any(sep in rows[0][0] for sep in ";|"):
+    def other_separator(sep: str) -> bool:  # more of it than columns, the same count in every row: the separator
+        count = sum(c.count(sep) for c in rows[0])  # (a quoted comma in a name split a ';' header into 2 columns)
+        return count >= len(rows[0]) and all(sum(c.count(sep) for c in r) == count for r in rows[1:21])
+
+    if (len(rows[0]) == 1 and any(sep in rows[0][0] for sep in ";|")) or any(other_separator(sep) for sep in ";|"):
         raise TransferkitError(
-            f"{path}: the header is one column ({rows[0][0][:40]!r}); the file seems to use another separator.",
+            f"{path}: the header {'is one column' if len(rows[0]) == 1 else f'reads as {len(rows[0])} columns'} "
+            f"({','.join(rows[0])[:40]!r}); the file seems to use another separator.",
             "separate columns with commas (.csv) or tabs (.tsv).",
         )
     if _looks_like_data(rows[0]) and not (known and _is_header_of(rows[0], known)):

@@ -33,6 +33,7 @@ from transferkit.config import (
     Strict,
     TargetConfig,
     method_specs,
+    parse_set,
     read_experiment,
     resolve_data_path,
     validate_as,
@@ -158,7 +159,8 @@ def load_fewshot_config(
     raw, base = read_experiment(path, overrides, raw, "configs/fewshot_fashion.yaml")
     where = where_of(path, overrides, "few-shot experiment")
     cfg = validate_as(FewShotExperiment, raw, where, "see configs/fewshot_fashion.yaml for valid fields.")
-    for section in (cfg.source, cfg.target):
+    typed = set(parse_set(overrides)) if overrides else set()
+    for role, section in (("source", cfg.source), ("target", cfg.target)):
         if section.data is not None:
-            section.data = resolve_data_path(section.data, base)
+            section.data = resolve_data_path(section.data, base, typed=f"{role}.data" in typed)
     return cfg

@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import torch
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ConfigDict, ValidationError
 
 from transferkit.data.splits import TargetData
 from transferkit.errors import TransferkitError, did_you_mean, install_hint
 from transferkit.models import TransferModel
+from transferkit.strict_numbers import NoTruthValues
 
 
-class Params(BaseModel):
+class Params(NoTruthValues):
     """Base of every method's hyper-parameters: unknown fields are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -97,10 +98,11 @@ class Method:
         except ValidationError as e:
             err = e.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or "params"
-            raise TransferkitError(
-                f"method {self.name!r}: {where}: {err['msg']} (got {err.get('input')!r}).",
-                f"valid fields: {', '.join(self.Params.model_fields)}.",
-            ) from None
+            msg, fix = err["msg"].removeprefix("Value error, "), f"valid fields: {', '.join(self.Params.model_fields)}."
+            if err["type"] == "value_error" and "; " in msg:  # a validator's own "problem; fix"
+                msg, fix = msg.rsplit("; ", 1)
+                fix = fix if fix.endswith(".") else fix + "."
+            raise TransferkitError(f"method {self.name!r}: {where}: {msg} (got {err.get('input')!r}).", fix) from None
 
     def check(self, shots: int, same_label_space: bool, has_source: bool, classes_differ: str = "") -> None:
         """Raise a clear error if this method cannot run on such a task.
