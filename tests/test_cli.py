@@ -194,6 +194,7 @@ def _bad(tmp_path, capsys, args) -> str:
          "method 'head': steps: Input should be a number, not a truth value (YAML reads yes, no, on, off, true and false "
          "as such) (got True). Fix: write the number itself."),
         (lambda c: c.update(seeds=True), "field `seeds`: seeds is a count (seeds: 3 runs seeds 0, 1, 2) or a list of seeds"),
+        (lambda c: c["target"].update(classes=[True, False]), 'not names (got [True, False]). Fix: quote them: ["yes", "no"].'),
         (lambda c: c["target"].update(shots=[50]), "fewer than shots=50"),
         (lambda c: c["target"].update(max_per_class=3), "(target.max_per_class=3 keeps that many per class"),
         # a cap above every class's size did not cause it: not blamed (a new user's R52 run was told to raise it)
@@ -1035,6 +1036,7 @@ def test_a_default_out_folder_that_cannot_be_made_is_one_line_before_any_work(tm
     assert main(["rank", str(image_npz[1]), "--source", str(image_npz[0]), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "cannot write the ranking's default file" in err and "give --out" in err
+    assert "(--out" not in err  # none was given
     assert (work / "runs").is_file() and sorted(p.name for p in work.iterdir()) == ["runs"]
 
 
@@ -1074,3 +1076,12 @@ def test_a_data_path_typed_with_set_is_read_beside_where_it_was_typed(tmp_path, 
     assert load_fewshot_config(exp, ["target.data=d/t.npz"]).target.data == str(tmp_path / "d" / "t.npz")
     (tmp_path / "d" / "t.npz").unlink()  # typed, but only beside the file: found there still
     assert load_config(exp, ["target.data=d/t.npz"]).target.data == str(tmp_path / "sub" / "d" / "t.npz")
+
+
+def test_seeds_from_python_may_be_a_range_or_a_tuple():
+    """A review: seeds=range(5) through tk.run(overrides=...) worked, then was refused as neither a count nor a list."""
+    from transferkit.config import load_config
+
+    raw = {"source": {"data": "mnist5k"}, "target": {"data": "optdigits"}}
+    assert load_config(None, raw={**raw, "seeds": range(3)}).seeds == [0, 1, 2]
+    assert load_config(None, raw={**raw, "seeds": (4, 7)}).seeds == [4, 7]

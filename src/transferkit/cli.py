@@ -170,6 +170,8 @@ class _Unbroken:
         import os
 
         self.broken = True
+        if self._stream is not sys.__stderr__:  # a capture (tests, notebooks): its file descriptor is not ours
+            return
         try:  # what is left in its buffer goes nowhere at exit, instead of one more error there
             os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())
         except (OSError, ValueError, AttributeError):

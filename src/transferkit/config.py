@@ -241,6 +241,8 @@ def run_name(v: str) -> str:
 def seeds_from_count(v: Any) -> Any:
     """``seeds: 3`` means seeds [0, 1, 2]; a list is kept as written; anything else is named as
     neither (``seeds: true`` was told "Input should be a valid list", where a count is the usual form)."""
+    if isinstance(v, (tuple, range)):  # seeds=range(5) from Python
+        v = list(v)
     if isinstance(v, bool) or not isinstance(v, (int, list)):
         raise ValueError("seeds is a count (seeds: 3 runs seeds 0, 1, 2) or a list of seeds (seeds: [0, 1, 2]); "
                          "give one of those")  # fmt: skip

@@ -53,5 +53,8 @@ class NoTruthValues(BaseModel):
                              "false as such); write the number itself")  # fmt: skip
         items = _items(field.annotation)
         if isinstance(v, list) and items is not None and _numbers_only(items) and any(isinstance(e, bool) for e in v):
+            if str in _kinds(items):  # classes: [yes, no] are names YAML read as truth values
+                raise ValueError("YAML reads yes, no, on, off, true and false unquoted as truth values, not names; "
+                                 'quote them: ["yes", "no"]')  # fmt: skip
             raise ValueError("Input should be a list of numbers, not of truth values; write the numbers themselves")
         return v

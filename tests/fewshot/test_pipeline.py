@@ -847,3 +847,19 @@ def test_the_few_shot_evaluation_keeps_its_reproducible_kernels():
     from transferkit.fewshot.experiment import evaluate_fewshot, own_order_episodes
 
     assert hasattr(evaluate_fewshot, "__wrapped__") and not hasattr(own_order_episodes, "__wrapped__")
+
+
+def test_slow_trained_episodes_are_announced_after_the_first():
+    """A trial's scratch on a pretrained 224x224 source took 38 s an episode; 50 episodes ran on
+    for half an hour with no word of how long (killed, nothing kept)."""
+    from transferkit.fewshot.experiment import _ticker
+
+    said: list[str] = []
+    tick = _ticker(said.append, "scratch 5-shot", 50, slow=0.0)
+    tick(1)
+    assert said and said[0].startswith("scratch 5-shot: the first episode trained in ") and "its 50 episodes take " \
+        "about" in said[0] and "fewshot.train_episodes lower" in said[0]  # fmt: skip
+    quick: list[str] = []
+    tick = _ticker(quick.append, "scratch 5-shot", 50)  # seconds an episode: not said
+    tick(1)
+    assert quick == []

@@ -265,6 +265,14 @@ def test_report_section_lists_each_decision():
     assert "steps=300" not in text  # summary.json keeps the budgets; the table stays brief
     capped = [{**decisions[0], "params": {"steps": 100}}]  # max_steps cut scratch's default 300
     assert "`scratch` (steps=100, capped from 300)" in "\n".join(auto_section({"auto_decisions": capped}))
+    # an audit: auto chose scratch (100 steps) beside the run's scratch row (80 steps); its "gain" was the budget
+    beside = "\n".join(auto_section({"auto_decisions": capped, "methods": ["scratch", "auto"],
+                                     "method_params": {"scratch": {"steps": 80}}}))  # fmt: skip
+    assert ("**`auto` at k = 5 trained `scratch`** (on 1 seed) with its own settings (steps=100), where the run's "
+            "`scratch` row used steps=80") in beside
+    same = "\n".join(auto_section({"auto_decisions": capped, "methods": ["scratch", "auto"],
+                                   "method_params": {"scratch": {"steps": 100}}}))  # fmt: skip
+    assert "with its own settings" not in same and "with its own settings" not in text  # same settings; no scratch row
     assert auto_section({"auto_decisions": []}) == []
     no_source = [{**decisions[0], "reason": "no source model: nothing to transfer", "checks": []}]
     assert "Negative-transfer guard" not in "\n".join(auto_section({"auto_decisions": no_source}))

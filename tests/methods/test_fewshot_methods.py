@@ -216,3 +216,14 @@ def test_the_source_mean_is_measured_once_per_source_and_again_when_it_changes(v
     assert len(calls) == 2
     get_method("prototypes").fit(make_task(source_model, xs[:50], xt[lab], yt[lab], xt[rest]))  # other source inputs
     assert len(calls) == 3
+
+
+def test_a_source_of_inference_tensors_is_measured_without_the_cache(vector_source):
+    """A review: a source built under torch.inference_mode() raised 'Inference tensors do not
+    track version counter' in the source-mean cache."""
+    source_model, xs, xt, yt = vector_source
+    with torch.inference_mode():
+        frozen = source_model.copy()
+    lab, rest = shots(yt, 2)
+    model = get_method("prototypes").fit(make_task(frozen, xs, xt[lab], yt[lab], xt[rest]))
+    assert predict_proba(model, xt[rest]).shape == (len(rest), len(CLASSES))

@@ -98,8 +98,9 @@ def execute(args) -> int:
         out = Path("runs") / f"rank-{safe}-k{args.shots}-{time.strftime('%Y%m%d-%H%M%S')}.json"
         try:
             check_out_file(out, what="the ranking")
-        except TransferkitError as e:
-            raise TransferkitError(f"cannot write the ranking's default file {out.resolve()} ({e.problem.rstrip('.')}).",
+        except TransferkitError as e:  # (its words name --out, which was not given)
+            why = e.problem.removeprefix(f"--out {out}: ").removeprefix(f"--out {out} ").rstrip(".")
+            raise TransferkitError(f"cannot write the ranking's default file {out.resolve()} ({why}).",
                                    "give --out a .json path you can write to, or run from another folder.") from None  # fmt: skip
     scores = [s.strip() for s in args.scores.split(",") if s.strip()] if args.scores else None
     shown: list[str] = []  # warnings already printed as they were raised: the JSON keeps them, not said twice

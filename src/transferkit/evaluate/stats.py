@@ -100,36 +100,34 @@ def stratified_test_variance(per_example: Sequence[float], strata: Sequence, pai
     Pseudo-examples as for accuracies and gains, per stratum: one right and one wrong for
     accuracies (Agresti and Caffo's add-one-per-group, Am. Stat. 2000), half a pseudo-example per
     cell of the matched table for ``paired`` differences (:func:`_test_variance`), divided by the
-    n_c real examples. df: Welch-Satterthwaite over the strata's terms (at most G - 1 for G
-    distinct inputs); ``groups`` (exact copies) multiply the variance by their design effect,
-    as in :func:`_test_variance`, with residuals taken about each stratum's mean."""
+    n_c real examples. ``groups`` (exact copies) multiply each stratum's term by its own design
+    effect, as in :func:`_test_variance`. df: G - 1 for G distinct inputs, as for accuracy (a
+    Welch-Satterthwaite df over the strata fell to 1 with one class of a single test example,
+    and the interval to [0, 1] for a model right on every example)."""
     values = np.asarray(per_example, dtype=np.float64)
     labels = np.asarray(strata)
+    ids = np.unique(np.asarray(groups), return_inverse=True)[1] if groups is not None else np.arange(len(values))
     kinds = np.unique(labels)
     c = len(kinds)
     pseudo, pseudo_w = (np.array([1.0, -1.0, 0.0, 0.0]), np.full(4, 0.5)) if paired else (np.array([1.0, 0.0]), np.ones(2))
-    terms, dfs, residuals = [], [], np.zeros(len(values))
+    variance = 0.0
     for kind in kinds:
         at = labels == kind
         n = int(at.sum())
         v = np.concatenate([values[at], pseudo])
         w = np.concatenate([np.ones(n), pseudo_w])
         mean = float((w * v).sum() / w.sum())
-        s2 = float((w * (v - mean) ** 2).sum() / (w.sum() - 1))
-        terms.append(s2 / n / c**2)
-        dfs.append(max(1, n - 1))
-        residuals[at] = (values[at] - mean) / (c * n)  # each example's residual share of the mean
-    variance = float(sum(terms))
-    df = variance**2 / sum(t * t / d for t, d in zip(terms, dfs, strict=True)) if variance > 0 else float(len(values) - 1)
-    if groups is not None and len(np.unique(np.asarray(groups))) < len(values):
-        ids = np.unique(np.asarray(groups), return_inverse=True)[1]
-        g = int(ids.max()) + 1
-        clustered = g / (g - 1) * float((np.bincount(ids, weights=residuals) ** 2).sum()) if g > 1 else 0.0
-        alone = len(values) / (len(values) - 1) * float((residuals**2).sum())
-        if alone > 0:
-            variance *= max(1.0, clustered / alone)
-        df = min(df, max(1, g - 1))
-    return variance, df
+        term = float((w * (v - mean) ** 2).sum() / (w.sum() - 1)) / n / c**2
+        own = ids[at]
+        if len(np.unique(own)) < n:  # copies in this class: its design effect (pseudo-examples: alone)
+            g_ids = np.concatenate([np.unique(own, return_inverse=True)[1], np.arange(len(pseudo)) + n])
+            r = w * (v - mean)
+            g = int(g_ids.max()) + 1
+            clustered = g / (g - 1) * float((np.bincount(g_ids, weights=r) ** 2).sum())
+            alone = len(r) / (len(r) - 1) * float((r**2).sum())
+            term *= max(1.0, clustered / alone) if alone > 0 else 1.0
+        variance += term
+    return variance, float(max(1, len(np.unique(ids)) - 1))
 
 
 def distinct_count(per_example: Sequence[float] | None, groups: Sequence[int] | None) -> int:

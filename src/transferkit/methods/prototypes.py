@@ -105,7 +105,10 @@ def base_mean_of(source: TransferModel, model: TransferModel, source_x: torch.Te
     so a source changed in place is measured again."""
     if source_x is None or len(source_x) == 0:
         return None
-    versions = tuple(t._version for t in source.state_dict(keep_vars=True).values())
+    try:
+        versions = tuple(t._version for t in source.state_dict(keep_vars=True).values())
+    except RuntimeError:  # inference tensors (made under torch.inference_mode) keep no version: not cached
+        return source_feature_mean(model, source_x, max_examples, seed)
     key = (source_x.data_ptr(), tuple(source_x.shape), str(source_x.dtype), str(source_x.device), max_examples, seed,
            versions)  # fmt: skip
     means = _BASE_MEANS.setdefault(source, {})

@@ -53,8 +53,46 @@ def auto_section(summary: dict) -> list[str]:
         lines += [f"**Negative-transfer guard:** for {len(scratch)} of {len(decisions)} runs `auto` found no clear "
                   "evidence that the source helps (see the checks: too few examples to tell is one way) and trained "
                   "from scratch.", ""]  # fmt: skip
+    lines += _same_method_lines(summary, decisions)
     lines += ["Reasons:", "", *(f"- k={d['shots']}, seed {d['seed']}: {d['reason']}" for d in decisions), ""]
     return lines
+
+
+def _same_method_lines(summary: dict, decisions: list[dict]) -> list[str]:
+    """A note where ``auto`` chose a method the run also has a row of, with other settings (its
+    own step budget, capped by max_steps, against the row's given ones): then the rows differ by
+    those settings, not by transfer (a trial's auto chose scratch on every seed with 100 steps,
+    against the scratch row's 80, and its +0.7 'gain' over scratch was the budget)."""
+    from transferkit.methods import METHODS
+
+    given = summary.get("method_params") or {}
+    ran = set(summary.get("methods") or [])
+    out = []
+    for (method, shots), picks in _grouped(decisions).items():
+        if method not in ran or method == "auto" or method not in METHODS:
+            continue
+        try:
+            row = METHODS[method].Params(**given.get(method, {})).model_dump()
+            own = [METHODS[method].Params(**d["params"]).model_dump() for d in picks]
+        except Exception:  # noqa: BLE001  (settings the report cannot rebuild: nothing to compare)
+            continue
+        differ = sorted({k for o in own for k in o if o[k] != row.get(k)})
+        if not differ:
+            continue
+        mine = ", ".join(f"{k}={own[0][k]}" for k in differ)
+        theirs = ", ".join(f"{k}={row.get(k)}" for k in differ)
+        seeds = f"{len(picks)} seed{'s' if len(picks) > 1 else ''}"
+        out += [f"**`auto` at k = {shots} trained `{method}`** (on {seeds}) with its own settings ({mine}), where the "
+                f"run's `{method}` row used {theirs}: where it chose `{method}`, the two rows differ by those settings "
+                "alone, and their gap is no measure of what `auto` decides.", ""]  # fmt: skip
+    return out
+
+
+def _grouped(decisions: list[dict]) -> dict[tuple[str, int], list[dict]]:
+    out: dict[tuple[str, int], list[dict]] = {}
+    for d in decisions:
+        out.setdefault((d["method"], d["shots"]), []).append(d)
+    return out
 
 
 def _capped(method: str, params: dict) -> list[tuple[str, int, int]]:
