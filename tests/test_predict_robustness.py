@@ -569,6 +569,17 @@ def test_predict_warns_of_inputs_of_the_other_polarity(tmp_path, capsys):
         Image.fromarray(np.uint8(255 * img / img.max())).save(folder / f"{i}.png")
     assert main(["predict", str(tmp_path / "run"), str(folder)]) == 0
     assert "scans: 6 of the 6 input images (0.png, 1.png, 2.png, ...) are dark on a light background" in capsys.readouterr().err
+    # tinted sheets: dark ink on a beige background of 0.69, between the extremes (a trial's went unsaid, all one class)
+    tinted = tmp_path / "tinted"
+    tinted.mkdir()
+    for i, img in enumerate(inverted):
+        paper = (img / img.max())[..., None] * np.array([200.0, 180.0, 150.0])
+        Image.fromarray(np.uint8(paper)).save(tinted / f"{i}.png")
+    assert main(["predict", str(tmp_path / "run"), str(tinted)]) == 0
+    import re
+
+    assert re.search(r"tinted: [3-6] of the 6 input images \(0\.png, .*\) are dark on a light background, the images the "
+                     r"model was trained on light on a dark one", capsys.readouterr().err)  # fmt: skip
     # one inverted scan among many (under a tenth) was not said: it is still read inverted
     few = x2[:, 0].copy()
     few[7] = few[7].max() - few[7]
@@ -719,3 +730,15 @@ def test_predict_decodes_each_image_once(run16, tmp_path, monkeypatch):
         predict(run16 / "run", only)
     with pytest.raises(TransferkitError, match=r"cut.png: cannot read image"):
         predict(run16 / "run", only / "cut.png")
+
+
+def test_inputs_of_the_other_ink_beside_a_mid_grey_training_background_are_said():
+    """A trial's run read tinted sheets inverted (`invert: true`: background 0.32, light ink); plain
+    MNIST given to predict (inverted there: background 1.0, dark ink) was predicted one class, unsaid."""
+    from transferkit.data.preprocess import inputs_polarity_note
+
+    borders, inks = np.array([1.0, 1.0, 0.3]), np.array([-0.4, -0.3, 0.3])
+    note = inputs_polarity_note(borders, 0.32, "x.npz", trained_ink=0.25, inks=inks)
+    assert note.startswith("x.npz: 2 of the 3 input images are dark on a light background")
+    assert inputs_polarity_note(borders, 0.32, "x.npz") is None  # no ink recorded (runs before): nothing to go by
+    assert inputs_polarity_note(np.array([0.3, 0.35]), 0.32, "x.npz", trained_ink=0.25, inks=np.array([0.2, 0.3])) is None

@@ -42,6 +42,7 @@ from transferkit.data.preprocess import (
     channels_note,
     domain_polarity_reference,
     in_colour,
+    ink_contrasts,
     inputs_polarity_note,
     make_recipe,
     mixed_polarity_note,
@@ -319,6 +320,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             borders = None  # series have no ink or paper
         self.target_border_ = polarity_reference(borders) if borders is not None else None  # None: of both kinds
         self.target_border_other_ = other_polarity(borders, self.target_border_) if borders is not None else None
+        self.target_ink_ = float(np.median(ink_contrasts(seen, self.recipe_.pad))) if borders is not None else None
         mixed = mixed_polarity_note(dataclasses.replace(tgt, name="X_unlabelled" if no_labels else "X"))
         if mixed:  # as `transferkit run` says of its target
             warnings.warn(mixed, TransferkitWarning, stacklevel=user_stacklevel())
@@ -553,7 +555,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         t = apply_recipe(x, recipe)
         border = getattr(self, "target_border_", None)
         note = (inputs_polarity_note(border_medians(t, recipe.pad), border, "X",
-                                     trained_other=getattr(self, "target_border_other_", None))
+                                     trained_other=getattr(self, "target_border_other_", None),
+                                     inks=ink_contrasts(t, recipe.pad), trained_ink=getattr(self, "target_ink_", None))
                 if border is not None else None)  # fmt: skip
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
@@ -629,7 +632,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                 "fit_range": _listed(getattr(self, "fit_range_", None)),
                                 "fit_column_ranges": _listed(getattr(self, "fit_column_ranges_", None)),
                                 "target_border": getattr(self, "target_border_", None),
-                                "target_border_other": getattr(self, "target_border_other_", None)})  # fmt: skip
+                                "target_border_other": getattr(self, "target_border_other_", None),
+                                "target_ink": getattr(self, "target_ink_", None)})  # fmt: skip
 
     def _saved_params(self) -> dict:
         """The parameters a loaded classifier gets back: all but the source (a loaded
@@ -680,6 +684,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         clf.fit_column_ranges_ = tuple(tuple(r) for r in fit_columns) if fit_columns else None
         clf.target_border_ = meta.get("target_border")  # a run's model has it too (run_folder.py)
         clf.target_border_other_ = meta.get("target_border_other")
+        clf.target_ink_ = meta.get("target_ink")
         if "auto_decision" in model.config:
             clf.auto_decision_ = model.config["auto_decision"]
         return clf

@@ -40,6 +40,7 @@ from transferkit.data.preprocess import (
     blank_note,
     border_medians,
     channels_note,
+    ink_contrasts,
     inputs_polarity_note,
     reads_series,
     series_size_check,
@@ -409,7 +410,8 @@ def _polarity(t, recipe: Recipe, meta: dict, what: str, warn, names: list[str] |
     session 16 recorded no background: nothing to compare)."""
     if meta.get("target_border") is not None:
         note = inputs_polarity_note(border_medians(t, recipe.pad), meta["target_border"], what, names,
-                                    meta.get("target_border_other"), inverted=recipe.invert)  # fmt: skip
+                                    meta.get("target_border_other"), inverted=recipe.invert,
+                                    inks=ink_contrasts(t, recipe.pad), trained_ink=meta.get("target_ink"))  # fmt: skip
         if note:
             warn(note)
 

@@ -87,6 +87,8 @@ def test_a_csv_without_a_header_but_with_text_labels_is_said_to_lack_the_header(
     with pytest.raises(TransferkitError, match=r"no label column 'label' \(columns: 'width', 'height', 'kind'\)") as e:
         load_domain(str(tmp_path / "named.csv"))
     assert "text_column" not in e.value.fix  # one column of words: the labels, no texts to name
+    # a trial's unlabelled target (shots: [0]) was only told to rename its label column
+    assert "a file with no labels at all: labels are needed even at shots: 0" in e.value.fix
     # texts and labels both misnamed: one message names both options
     (tmp_path / "texts.csv").write_text('id,review,sentiment\n1,"great product, works",positive\n2,"awful, broke",negative\n'
                                         "3,meh,negative\n")

@@ -92,7 +92,9 @@ def test_deployed_model_is_named_by_the_configuration_not_a_baseline():
 
     assert pick(["scratch", "head", "finetune"]) == "finetune"
     assert pick(["scratch", "finetune", "auto"]) == "auto"
-    assert pick(["source_only", "adabn", "dann"]) == "adabn"  # not the unadapted source model
+    # at k = 0 the adapting methods before adabn, their own start (a trial deployed it at 73.4 %, self_training 95.2 %)
+    assert pick(["source_only", "adabn", "dann"]) == "dann"
+    assert pick(["source_only", "adabn"]) == "adabn"  # not the unadapted source model
     # adabn on a model without BatchNorm is source_only's model unchanged (a text run deployed it, 52 % vs dann's 71 %)
     noop = [NS(method="adabn", model=None, unchanged_from="source_only"), NS(method="dann", model=None)]  # save_models: false too
     assert pick(["source_only", "adabn", "dann"], records=noop) == "dann"

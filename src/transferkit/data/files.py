@@ -154,6 +154,9 @@ def value_range(x: np.ndarray, dtype: np.dtype | None = None) -> tuple[float, fl
 
 
 RANGE_FROM_DATA = "range_from_data"  # Domain.meta key: value_range was measured on x, not fixed by its dtype
+UNLABELLED = ("labels are needed even at shots: 0, to score the methods on the test split; to adapt to unlabelled "
+              "inputs without scoring, use the Python API: TransferClassifier(METHOD).pretrain(X_source, y_source)"
+              ".fit(None, None, X_unlabelled=x), docs/domain_adaptation.md")
 CLASSES_FROM_LABELS = "classes_from_labels"  # Domain.meta key: no class names in the file; named by label value
 
 
@@ -201,10 +204,7 @@ def read_npz(path: Path, keys: tuple[str, ...], save_as: str):
         raise TransferkitError(f"{path}: cannot read as .npz ({why}).", f"save it with {save_as}.") from None
     for key in keys:
         if key not in files:
-            unlabelled = (" (labels are needed even at shots: 0, to score the methods on the test split; to adapt to "
-                          "unlabelled inputs without scoring, use the Python API: TransferClassifier(METHOD).pretrain("
-                          "X_source, y_source).fit(None, None, X_unlabelled=x), docs/domain_adaptation.md)"
-                          if key == "y" and "x" in files else "")  # fmt: skip
+            unlabelled = f" ({UNLABELLED})" if key == "y" and "x" in files else ""
             raise TransferkitError(f"{path}: missing array {key!r} (found {sorted(files)}).",
                                    f"save with {save_as}{unlabelled}.")  # fmt: skip
     return data
@@ -916,8 +916,8 @@ def load_csv(path: Path, label_column: str, id_column: str | None = None, only_c
             f"{path}: no label column {label_column!r} (columns: {_names(header)}).",
             "name the label column with `label_column:` in the experiment file (for rank: `--label-column` of the "
             "target, `--source-label-column` of a --source)"
-            + _text_and_label_hint(header, body) + ".",
-        )
+            + _text_and_label_hint(header, body) + f"; a file with no labels at all: {UNLABELLED}.",
+        )  # (a trial's unlabelled target CSV at shots: [0] was only told to rename its label column)
     li = header.index(label_column)
     skip = {li} | ({header.index(id_column)} if id_column is not None else set())  # never features
     named = [c for j, c in enumerate(header) if j not in skip]

@@ -515,6 +515,18 @@ def _grey_border_medians(domain: Domain, sample: int = 500) -> np.ndarray | None
     return np.median(_border_pixels(x), axis=1)
 
 
+def ink_contrasts(t, pad: int = 0) -> np.ndarray:
+    """Each model input's middle half's mean minus its border median (N,), channels averaged:
+    > 0 light ink on a darker background, < 0 dark ink on a lighter one (:func:`ink_contrast`,
+    image by image, inside the recipe's ``pad``)."""
+    x = np.asarray(t, dtype=np.float32).mean(axis=1)  # (N, H, W)
+    if pad:
+        x = x[:, pad:-pad, pad:-pad]
+    h, w = x.shape[-2:]
+    middle = x[:, h // 4 : h - h // 4, w // 4 : w - w // 4].mean(axis=(1, 2))
+    return middle - np.median(_border_pixels(x), axis=1)
+
+
 def border_medians(t, pad: int = 0) -> np.ndarray:
     """Each model input's border median (N,), channels averaged: the border of the image inside
     the recipe's ``pad`` (that frame is filled with the training background, whatever the input)."""
@@ -528,7 +540,8 @@ LIGHT, DARK = 0.7, 0.3  # a background (border median on 0..1) this light or dar
 
 
 def inputs_polarity_note(borders: np.ndarray, trained: float, what: str, names: list[str] | None = None,
-                         trained_other: list[int] | None = None, inverted: bool = False) -> str | None:
+                         trained_other: list[int] | None = None, inverted: bool = False,
+                         inks: np.ndarray | None = None, trained_ink: float | None = None) -> str | None:  # fmt: skip
     """A note when inputs (their ``border_medians``) have the other polarity than the images the
     model was trained on (``trained``, their median): the model then reads them inverted, and its
     confident predictions are about chance. A tenth of the inputs or more, or any number when
@@ -536,13 +549,31 @@ def inputs_polarity_note(borders: np.ndarray, trained: float, what: str, names: 
     images held next to none (fewer than 1 in 200, of 100 or more: scanned digits; grey photos have
     a few light skies among dark rooms, so a few of them among the inputs say nothing). ``names``
     name the first. ``inverted``: the run read its images as max - x (``invert: true``) and so were
-    ``borders``; the note then describes the files as given, before that inversion."""
+    ``borders``; the note then describes the files as given, before that inversion.
+
+    ``inks`` (:func:`ink_contrasts` of the inputs) and ``trained_ink`` (the training images' median
+    ink contrast; from their background when not recorded) also flag tinted sheets: an input whose
+    background is past the middle on the other side from the training images' and whose ink goes
+    the other way (a trial's inverted, tinted digits, background 0.68 and ink 0.16, went unsaid
+    beside a model trained on MNIST's 0.00, and every prediction was one class), as `run` says of a
+    tinted target (:func:`polarity_note`)."""
+    borders = np.asarray(borders)
     if trained <= 0.2:
-        flipped, look, was = borders >= 0.8, "dark on a light background", "light on a dark one"
+        flipped, light_ink = borders >= 0.8, True
     elif trained >= 0.8:
-        flipped, look, was = borders <= 0.2, "light on a dark background", "dark on a light one"
+        flipped, light_ink = borders <= 0.2, False
     else:
+        flipped, light_ink = np.zeros(len(borders), bool), None
+    if trained_ink is not None and abs(trained_ink) >= MIN_INK:
+        light_ink = trained_ink > 0
+    if inks is not None and light_ink is not None and len(inks) == len(borders):
+        inks = np.asarray(inks)
+        other_ink = inks <= -MIN_INK if light_ink else inks >= MIN_INK
+        flipped = flipped | (other_ink & ((borders - MID) * (trained - MID) < 0))
+    if light_ink is None:
         return None
+    look, was = (("dark on a light background", "light on a dark one") if light_ink
+                 else ("light on a dark background", "dark on a light one"))  # fmt: skip
     n = int(flipped.sum())
     pure = trained_other is not None and trained_other[1] >= 100 and trained_other[0] <= 0.005 * trained_other[1]
     if n == 0 or (n < 0.1 * len(borders) and not pure):

@@ -18,7 +18,7 @@ import warnings
 import torch
 
 from transferkit.adaptation.domain_bn import attach_domain_bn, detach_domain_bn, estimate_target_stats
-from transferkit.errors import TransferkitWarning
+from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.models import TransferModel
 
@@ -43,7 +43,27 @@ class AdaBN(Method):
                           "such a model.", TransferkitWarning, stacklevel=2)  # fmt: skip
             model.config["unchanged_from"] = "source_only"  # not deployed by default (report/run_folder.py)
             return model.eval()
-        estimate_target_stats(model, torch.cat([task.target.x_labelled, task.target.x_unlabelled]))
+        x = torch.cat([task.target.x_labelled, task.target.x_unlabelled])
+        if len(x) < 2:  # one input has no spread: the statistics were left as the source's, without a word
+            raise TransferkitError(f"method 'adabn' needs target inputs to estimate BatchNorm statistics on, got "
+                                   f"{len(x)}.", "give the target at least 2 examples (more make better estimates).")  # fmt: skip
+        estimate_target_stats(model, x)
         detach_domain_bn(model, "target")
+        note = adabn_collapse_note(task.source_model, model, x, task.classes)
+        if note:
+            warnings.warn(note, TransferkitWarning, stacklevel=2)
         model.config["adaptation_bn"] = "target statistics (AdaBN)"
         return model.eval()
+
+
+def adabn_collapse_note(source, adapted, x: torch.Tensor, classes: list[str]) -> str | None:
+    """Said when the target's statistics send most target inputs to one class, far more than the
+    source model as it is did (a trial's shifted table: 92 % one class, source_only 82.9 % right)."""
+    from transferkit.adaptation.selection import COLLAPSE_RISE, COLLAPSED_SHARE, top_share
+
+    (_, share0), (top, share) = top_share(source, x), top_share(adapted, x)
+    if len(classes) < 2 or share < COLLAPSED_SHARE or share < share0 + COLLAPSE_RISE:
+        return None
+    return (f"adabn: with the target's BatchNorm statistics the model predicts {classes[top]!r} for {share:.0%} of the "
+            f"target inputs (the source model as it is: {share0:.0%} for its most predicted class): its predictions "
+            "collapsed, unless the target is that unbalanced; compare it with source_only.")
