@@ -462,7 +462,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         columns an array's stand for (fit's X's), when they differ from ``names``; ``known``: columns
         left out without a word (fit's own, which it said it left out)."""
         if like is not None and len(like) == 3 and _one_image(getattr(X, "shape", None), like):
-            raise TransferkitError(f"{what} of shape {tuple(X.shape)} is one image, not a batch of images.",
+            kind = "series" if getattr(self, "recipe_", None) is not None and self._series() else "image"  # (a series trial)
+            raise TransferkitError(f"{what} of shape {tuple(X.shape)} is one {kind}, not a batch of {kind}{'s' * (kind == 'image')}.",
                                    f"pass a batch of one: {what}[None].")  # fmt: skip
         x = as_inputs(X, names, what, reference, positions, known)
         if len(x) == 0:

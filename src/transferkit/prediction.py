@@ -35,6 +35,7 @@ from transferkit.data.files import (
     small_uint8_note,
 )
 from transferkit.data.preprocess import (
+    NARROW,
     Recipe,
     apply_recipe,
     blank_note,
@@ -549,6 +550,10 @@ def scale_warning(x: np.ndarray, recipe: Recipe, trained_on: str = "the model wa
             return (f"98 % of the input values lie in {q_lo:.3g}..{q_hi:.3g}, far outside the {lo:.3g}..{hi:.3g} the "
                     "model was trained on; if they are in other units or scaled differently, bring them to that "
                     "scale first.")  # fmt: skip
+        if q_hi - q_lo < NARROW * span and len(x) >= 2 and float(np.ptp(x)) > 0:  # x 0.01, or z-normalised vs raw
+            return (f"98 % of the input values lie in {q_lo:.3g}..{q_hi:.3g}, {100 * (q_hi - q_lo) / span:.1g} % of the "
+                    f"{lo:.3g}..{hi:.3g} the model was trained on: read on that scale they are nearly constant; if they "
+                    "are in other units or were standardised differently, bring them to that scale first.")  # fmt: skip
         return None
     xmin, xmax = float(x.min()), float(x.max())
     if xmax < lo + 0.1 * span or xmin < lo - 0.5 * span or xmax > hi + 0.5 * span:

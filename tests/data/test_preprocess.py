@@ -346,3 +346,25 @@ def test_an_image_stored_at_twice_its_size_is_brought_back_exactly():
 
     made = make_recipe(Domain("t", x, np.zeros(4, np.int64), ["a"], (0.0, 255.0)), (1, 28, 28))
     assert made.block_average
+
+
+def test_a_target_on_a_sliver_of_the_sources_scale_is_said():
+    """A series trial: a raw source (x 50 + 1000) and a z-normalised target: head 34.4 % against
+    56.8 % with a z-normalised source, and nothing said (only values beyond the range were)."""
+    from transferkit.data.domain import Domain
+    from transferkit.data.preprocess import narrow_note, outside_range_note
+    from transferkit.prediction import scale_warning
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(60, 1, 1, 100)).astype(np.float32)
+    raw = Domain("raw.npz", z * 50 + 1000, np.arange(60) % 3, ["a", "b", "c"], value_range=(0.0, float((z * 50 + 1000).max())))
+    target = Domain("znorm.npz", z[:30], np.arange(30) % 3, ["a", "b", "c"], value_range=(float(z.min()), float(z.max())))
+    note = outside_range_note(target, raw, per_column=False)
+    assert note.startswith("znorm.npz: its values spread over [") and "nearly constant" in note and "z-normalised" in note
+    assert narrow_note(z[:30] * 50 + 1000, raw.x) is None  # the same scale: nothing
+    assert narrow_note(z[:30] * 0.5, z) is None  # half the spread is a domain difference, not units
+    from transferkit.data.preprocess import Recipe
+
+    recipe = Recipe(shape=(1, 100), value_range=(float(z.min()), float(z.max())))
+    assert "nearly constant" in scale_warning(z[:20, 0, 0] * 0.01, recipe, kind="series")
+    assert scale_warning(z[:20, 0, 0], recipe, kind="series") is None

@@ -994,3 +994,23 @@ def test_linear_cv_on_many_classes_of_two_says_nothing_of_regression():
         warnings.simplefilter("always")
         linear_cv(rng.normal(size=(len(y), 8)).astype(np.float32), y)
     assert not [w for w in seen if "regression" in str(w.message)]
+
+
+def test_a_source_at_chance_is_said_by_rank_as_by_run(tmp_path, monkeypatch):
+    """A series trial's --source held out 19.5 % right, under its most frequent class's 22 %: run
+    warns of that ('not clearly above chance'), rank said only that it beat no random weights."""
+    from tests.conftest import make_images
+    from transferkit.ranking.rank import source_candidate
+
+    x, _ = make_images(120, seed=5)
+    y = np.random.default_rng(0).integers(0, 3, 360)  # labels that say nothing of the images
+    np.savez(tmp_path / "noise.npz", x=x[:, 0], y=y[: len(x)], classes=np.array(["a", "b", "c"]))
+    import re
+
+    cand, _ = source_candidate(str(tmp_path / "noise.npz"), epochs=1)
+    assert re.match(r"noise.npz: source model seed 0: validation accuracy .* is not clearly above chance", cand.warning)
+    import transferkit.ranking.rank as rank_module
+
+    monkeypatch.setattr(rank_module, "source_candidate", lambda *a, **k: (cand, _))  # rank lists it with its warnings
+    result = rank_module.rank(str(tmp_path / "noise.npz"), 3, sources=[str(tmp_path / "noise.npz")], scores=["knn"])
+    assert cand.warning in result["warnings"]

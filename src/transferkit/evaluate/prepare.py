@@ -28,7 +28,14 @@ from transferkit.data.preprocess import (
     reads_series,
     shrunk_note,
 )
-from transferkit.data.splits import TestSplit, case_twins_note, no_test_split, source_case_twins_note, split_target
+from transferkit.data.splits import (
+    TestSplit,
+    case_twins_note,
+    no_test_split,
+    numbered_classes_note,
+    source_case_twins_note,
+    split_target,
+)
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
 from transferkit.models.series import layout_note
 
@@ -270,8 +277,11 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     twins = source_case_twins_note(source.classes, target.classes) if source is not None and test_split else None
     if twins:
         warnings.warn(twins, TransferkitWarning, stacklevel=2)
+    numbered = numbered_classes_note(source, target) if test_split and _reads_source_head(cfg) else None  # (few-shot: its own)
+    if numbered:
+        warnings.warn(numbered, TransferkitWarning, stacklevel=2)
     notes = list(dict.fromkeys([*loading, *splitting, *(n for n in (off, series_off, dead, colour_note(target, shape),
-                                                                     swapped, twins, shrunk, enlarged) if n)]))  # fmt: skip
+                                                                     swapped, twins, numbered, shrunk, enlarged) if n)]))  # fmt: skip
     fit_ranges = None
     if off is not None:
         fit_ranges = {"fit_range": [float(v) for v in pool.value_range],
@@ -286,6 +296,15 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
         apply_recipe(target.x, tgt_recipe), torch.from_numpy(target.y), split, shape, notes=notes,
         fit_ranges=fit_ranges, source_notes=list(dict.fromkeys(source_loading)),
     ))  # fmt: skip
+
+
+def _reads_source_head(cfg: ExperimentConfig) -> bool:
+    """Whether a listed method uses the source's head for the target's classes when their names match
+    (source_only, adabn, the adaptation methods, auto): where classes numbered alike mislead most."""
+    from transferkit.methods import METHODS
+
+    return any(m.name == "auto" or (m.name in METHODS and (METHODS[m.name].needs_same_classes
+                                                           or METHODS[m.name].uses_unlabelled)) for m in cfg.methods)  # fmt: skip
 
 
 def _say_inverted(cfg: ExperimentConfig, data: Prepared) -> Prepared:

@@ -19,7 +19,11 @@ loss log C (or at NaN), its steps were too
 large for these shared layers (MobileNetV2 at the default rates went to chance): the
 probed model is kept, with a warning (summary.json ``method_warnings``, the report, whose
 results table marks the row "(probe kept: seed S)";
-``_probe_guard.py``, shared with ``l2sp``, ``lora`` and ``bitfit``).
+``_probe_guard.py``, shared with ``l2sp``, ``lora`` and ``bitfit``). With ``bn: train`` and
+batches of fewer than 4 labelled examples (2 classes at k = 1), the source's BatchNorm
+statistics are kept, as under ``bn: frozen``, with a warning (``_bn_batch.py``; also in
+``l2sp``, ``gradual``, ``lora`` and ``bitfit``): two examples normalise every feature to -1
+and +1.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Literal
 
 from pydantic import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt
 
+from transferkit.methods._bn_batch import bn_for_batch
 from transferkit.methods._probe_guard import ProbeGuard
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.models import TransferModel
@@ -64,7 +69,7 @@ def probe_then_tune(task: TransferTask, p: FinetuneParams, penalty_factory=None,
     model = start_from_source(task).freeze("all")
     fit_probe(model, t.x_labelled, t.y_labelled, steps=p.probe_steps, on_log=task.log("head"))
     guard = ProbeGuard(task, model)
-    model.freeze(p.freeze).set_bn_policy(p.bn)
+    model.freeze(p.freeze).set_bn_policy(bn_for_batch(name, p.bn, len(t.y_labelled), p.batch_size))
     penalty = penalty_factory(model) if penalty_factory else None
     fit_supervised(
         model, t.x_labelled, t.y_labelled,

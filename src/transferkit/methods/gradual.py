@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
+from transferkit.methods._bn_batch import bn_for_batch
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.methods.finetune import start_from_source
 from transferkit.models import TransferModel
@@ -62,9 +63,10 @@ class Gradual(Method):
         p, t = self.params, task.target
         model = start_from_source(task).freeze("all")
         fit_probe(model, t.x_labelled, t.y_labelled, steps=p.probe_steps, on_log=task.log("head"))
+        bn = bn_for_batch(self.name, p.bn, len(t.y_labelled), p.batch_size)
         n = model.num_blocks
         for stage in range(1, min(n, p.max_stages or n) + 1):
-            model.freeze(n - stage).set_bn_policy(p.bn)
+            model.freeze(n - stage).set_bn_policy(bn)
             fit_supervised(
                 model, t.x_labelled, t.y_labelled, groups=discriminative_groups(model, p.lr, p.decay, p.weight_decay, p.shared_lr_mult),
                 steps=p.stage_steps, batch_size=p.batch_size, seed=task.seed + 1000 * stage, augment=p.augment,

@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
+from transferkit.methods._bn_batch import bn_for_batch
 from transferkit.methods._probe_guard import ProbeGuard
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.methods.finetune import start_from_source
@@ -56,7 +57,7 @@ class Lora(Method):
         model = start_from_source(task).freeze("all")
         fit_probe(model, t.x_labelled, t.y_labelled, steps=p.probe_steps, on_log=task.log("head"))
         guard = ProbeGuard(task, model)
-        model.freeze(0).set_bn_policy(p.bn)
+        model.freeze(0).set_bn_policy(bn_for_batch(self.name, p.bn, len(task.target.y_labelled), p.batch_size))
         apply_lora(model, p.r, p.alpha, p.dropout, p.target_modules)
         mark_trainable(model)
         model.to(next(model.specific.parameters()).device)  # the adapters are created on the CPU

@@ -8,6 +8,8 @@ we take it because a tiny target batch (10 images at 1 shot) would otherwise ove
 statistics estimated on thousands of source images. For *trainable* shared layers the
 policy ``bn="train"`` (default) updates the statistics on target batches;
 ``bn="frozen"`` keeps source statistics everywhere and trains only the affine parameters.
+The methods take ``bn="frozen"`` themselves for batches of under 4 labelled examples
+(methods/_bn_batch.py).
 """
 
 from __future__ import annotations

@@ -46,12 +46,14 @@ class Candidate:
         reference: True for the random-weights reference (not a real source).
         source_head: Whether ``model``'s specific layers were trained on source labels
             (False for a pretrained encoder used as it is: LEEP and NCE need such a head).
+        warning: What was found of it while it was trained (a source at chance), said once it is scored.
     """
 
     name: str
     model: TransferModel
     reference: bool = False
     source_head: bool = True
+    warning: str | None = None
 
 
 def pooled(h: torch.Tensor, max_dim: int = MAX_DIM) -> torch.Tensor:
