@@ -788,6 +788,9 @@ def test_set_into_the_methods_list_says_how_to_set_it(tmp_path, image_npz, capsy
     assert main(["run", str(_write(tmp_path, cfg)), "--set", "methods.finetune.steps=5", "--out", str(tmp_path / "r")]) == 2
     assert ("'methods' is a list, not a section with keys. Fix: set the whole list, every method to run (it "
             "replaces the file's), e.g. --set 'methods=[scratch, {finetune: {steps: 5}}]'.") in capsys.readouterr().err
+    del cfg["methods"]  # a docs audit: with no methods in the file, the key made a list of finetune alone (no scratch)
+    assert main(["run", str(_write(tmp_path, cfg)), "--set", "methods.finetune.steps=5", "--out", str(tmp_path / "r")]) == 2
+    assert "'methods' is a list, not a section with keys" in capsys.readouterr().err
 
 
 def test_a_warning_said_twice_by_one_command_is_printed_once(monkeypatch, capsys):

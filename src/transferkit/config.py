@@ -204,10 +204,11 @@ def apply_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
     for key, value in overrides.items():
         node = raw
         parts = key.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
+        for i, part in enumerate(parts[:-1]):
+            node = node.setdefault(part, {}) if not (i == 0 and part == "methods") else node.get(part, [])
             if not isinstance(node, dict):
-                if part == "methods":  # a list: set it whole
+                if part == "methods":  # a list: set it whole (also when the file has none: a section made of
+                    # the key had replaced the default list with one method, and dropped scratch, without a word)
                     named = len(parts) == 3 and not parts[1].isdigit()
                     example = (f"[scratch, {{{parts[1]}: {{{parts[2]}: {json.dumps(value)}}}}}]" if named
                                else "[scratch, {finetune: {steps: 50}}]")  # fmt: skip
