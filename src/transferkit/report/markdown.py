@@ -100,7 +100,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
               if d["method"] in LABEL_FREE else
               f": the first seed's model, trained on {d['shots']} labelled example(s) per class")
            + "; named by `deploy:` "
-           "(default: `auto`, else `finetune`, else the first method that is not a baseline nor, at k > 0, label-free), "
+           "(default: `auto`, else `finetune`, else the first method that is not a baseline nor label-free (at k = 0 a label-free one after the others)), "
            "never chosen by "
            "test accuracy"
            + (" — **flagged as negative transfer in this run**: set `deploy:` to another method, or predict "
