@@ -450,16 +450,17 @@ def _flagged_negative(summary: dict, meta: dict) -> str | None:
             f"not flagged{_own_seed(row, ref, base, meta.get('seed'))}); --seeds 3 or more would say whether it is noise.")  # fmt: skip
 
 
+def _seed_accuracy(row: dict | None, seed) -> float | None:
+    """A results row's accuracy for ``seed`` (None when the row lacks it)."""
+    seeds, accs = (row or {}).get("seeds") or [], (row or {}).get("accuracies") or []
+    return accs[seeds.index(seed)] if seed in seeds and len(accs) == len(seeds) else None
+
+
 def _own_seed(row: dict, ref: dict | None, base: str | None, seed) -> str:
     """``; the model used here, seed S's, scored X % against BASE's Y % on the same seed`` (empty
     with one seed, or without the number): the mean is the method's over the run's seeds; the
     deployed model is one seed's, and its own accuracy is its honest estimate."""
-
-    def at(r: dict | None):
-        seeds, accs = (r or {}).get("seeds") or [], (r or {}).get("accuracies") or []
-        return accs[seeds.index(seed)] if seed in seeds and len(accs) == len(seeds) else None
-
-    own, other = at(row), at(ref)
+    own, other = _seed_accuracy(row, seed), _seed_accuracy(ref, seed)
     if own is None or len(row.get("seeds") or []) < 2:
         return ""
     versus = f" against {base}'s {100 * other:.1f} % on the same seed" if other is not None else ""
@@ -485,11 +486,7 @@ def _seed_trails(row: dict, ref: dict, base: str, seed) -> str | None:
     baseline's model of the same seed (same labelled examples) although the method's mean
     over the run's seeds did not: its own test accuracy is the honest estimate of the model
     in use. No other seed is suggested: picking a seed by these numbers chooses on the test split."""
-    def at(r: dict):
-        seeds, accs = r.get("seeds") or [], r.get("accuracies") or []
-        return accs[seeds.index(seed)] if seed in seeds and len(accs) == len(seeds) else None
-
-    own, other = at(row), at(ref)
+    own, other = _seed_accuracy(row, seed), _seed_accuracy(ref, seed)
     if own is None or other is None or own >= other or len(row.get("seeds") or []) < 2:
         return None
     return (f"{row['method']} at k={row['shots']} scored {100 * row['accuracy_mean']:.1f} % on average over the run's "

@@ -163,12 +163,17 @@ def top_share(model, x_target: torch.Tensor) -> tuple[int, float]:
     return top, float(counts[top]) / max(1, len(x_target))
 
 
+def collapsed(share_before: float, share: float, classes: list[str]) -> bool:
+    """Most target inputs in one class, far more than before adapting (``COLLAPSED_SHARE``, ``COLLAPSE_RISE``)."""
+    return len(classes) >= 2 and share >= COLLAPSED_SHARE and share >= share_before + COLLAPSE_RISE
+
+
 def collapse_note(name: str, criterion: str, before: tuple[int, float], after: tuple[int, float],
                   classes: list[str]) -> str | None:  # fmt: skip
     """Says when the chosen checkpoint sends most target inputs to one class, far more than the
     model before adaptation did (the target's classes may be that unbalanced; rarely)."""
     (_, share0), (top, share) = before, after
-    if len(classes) < 2 or share < COLLAPSED_SHARE or share < share0 + COLLAPSE_RISE:
+    if not collapsed(share0, share, classes):
         return None
     other = "dev or source_val (they read source labels)" if criterion in ("entropy", "snd") else "another criterion"
     return (f"{name}: the checkpoint chosen by {criterion} predicts {classes[top]!r} for {share:.0%} of the target "

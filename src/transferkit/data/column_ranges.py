@@ -73,9 +73,7 @@ def column_note(
     if not off:
         return None
 
-    def name(j: int) -> str:
-        return repr(str(names[j])) if names is not None and j < len(names) else f"{j} (counting from 0)"
-
+    name = _namer(names)
     parts = []
     for j, q_lo, q_hi, beyond in off[:3]:
         lo, hi = ranges[j]
@@ -113,10 +111,13 @@ def far_median_note(x: np.ndarray, ranges, names=None, trained_on: str = "X (giv
     if not far:
         return None
 
-    def name(j: int) -> str:
-        return repr(str(names[j])) if names is not None and j < len(names) else f"{j} (counting from 0)"
-
+    name = _namer(names)
     parts = [f"column {name(j)} at a median of {med[j]:.3g} against {ranges[j][0]:.3g}..{ranges[j][1]:.3g}" for j in far[:3]]
     more = f" and {len(far) - 3} more column(s)" if len(far) > 3 else ""
     return (f"{len(far)} feature column(s) lie far outside the values {trained_on}: " + "; ".join(parts) + more
             + ". If they are in other units or scaled differently, bring them to that scale first.")
+
+
+def _namer(names):
+    """How a note names column j: its name, else its position."""
+    return lambda j: repr(str(names[j])) if names is not None and j < len(names) else f"{j} (counting from 0)"

@@ -542,9 +542,7 @@ def ink_contrasts(t, pad: int = 0) -> np.ndarray:
     """Each model input's middle half's mean minus its border median (N,), channels averaged:
     > 0 light ink on a darker background, < 0 dark ink on a lighter one (:func:`ink_contrast`,
     image by image, inside the recipe's ``pad``)."""
-    x = np.asarray(t, dtype=np.float32).mean(axis=1)  # (N, H, W)
-    if pad:
-        x = x[:, pad:-pad, pad:-pad]
+    x = _grey_inside(t, pad)
     h, w = x.shape[-2:]
     middle = x[:, h // 4 : h - h // 4, w // 4 : w - w // 4].mean(axis=(1, 2))
     return middle - np.median(_border_pixels(x), axis=1)
@@ -553,10 +551,13 @@ def ink_contrasts(t, pad: int = 0) -> np.ndarray:
 def border_medians(t, pad: int = 0) -> np.ndarray:
     """Each model input's border median (N,), channels averaged: the border of the image inside
     the recipe's ``pad`` (that frame is filled with the training background, whatever the input)."""
-    x = np.asarray(t, dtype=np.float32).mean(axis=1)  # (N, H, W)
-    if pad:
-        x = x[:, pad:-pad, pad:-pad]
-    return np.median(_border_pixels(x), axis=1)
+    return np.median(_border_pixels(_grey_inside(t, pad)), axis=1)
+
+
+def _grey_inside(t, pad: int = 0) -> np.ndarray:
+    """(N, H, W): model inputs (N, C, H, W) with their channels averaged, inside the recipe's ``pad``."""
+    x = np.asarray(t, dtype=np.float32).mean(axis=1)
+    return x[:, pad:-pad, pad:-pad] if pad else x
 
 
 LIGHT, DARK = 0.7, 0.3  # a background (border median on 0..1) this light or dark sides with paper or with night
@@ -688,10 +689,7 @@ def ink_contrast(domain: Domain, sample: int = 500) -> float:
     """How much lighter (> 0) or darker (< 0) the middle of the images is than their border, on
     0..1 (channels averaged; the median over images of the middle half's mean minus the border's
     median): light ink on a dark background, or dark ink on a light one."""
-    x = unit_range(domain.x[:sample], domain.value_range).mean(axis=1)  # (n, H, W)
-    h, w = x.shape[-2:]
-    middle = x[:, h // 4 : h - h // 4, w // 4 : w - w // 4].mean(axis=(1, 2))
-    return float(np.median(middle - np.median(_border_pixels(x), axis=1)))
+    return float(np.median(ink_contrasts(unit_range(domain.x[:sample], domain.value_range))))
 
 
 def _border_pixels(x: np.ndarray) -> np.ndarray:

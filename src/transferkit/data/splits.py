@@ -170,7 +170,9 @@ def numbered_classes_note(source, target) -> str | None:
         return None  # one data set's classes: the same by construction
     if not all(re.fullmatch(r"[+-]?\d+(\.0+)?", str(c).strip()) for c in source.classes):
         return None
-    if not any(getattr(d, "meta", {}).get("classes_from_labels") for d in (source, target)):
+    from transferkit.data.files import CLASSES_FROM_LABELS
+
+    if not any(getattr(d, "meta", {}).get(CLASSES_FROM_LABELS) for d in (source, target)):
         return None  # names given as such ('0'..'9' of the built-in digits): meant
     shown = ", ".join(repr(str(c)) for c in list(source.classes)[:5]) + (", ..." if len(source.classes) > 5 else "")
     return (f"the source's and the target's classes are both named by numbers ({shown}), so they are taken to be the "

@@ -80,12 +80,17 @@ def _test_variance(per_example: Sequence[float] | None, plus_four: bool = False,
     if groups is None or len(np.unique(np.asarray(groups))) == m:
         return v
     ids = np.concatenate([np.unique(np.asarray(groups), return_inverse=True)[1], np.arange(len(values) - m) + m])
-    residuals = np.bincount(ids, weights=weights * (values - mean))  # per group of copies (pseudo-examples: alone)
-    singles = weights * (values - mean)  # the same sums with every example alone
-    g, n = int((np.bincount(ids) > 0).sum()), len(values)
-    clustered = g / (g - 1) * float((residuals**2).sum()) if g > 1 else 0.0
-    alone = n / (n - 1) * float((singles**2).sum())
-    return v * max(1.0, clustered / alone) if alone > 0 else v
+    return v * _design_effect(weights * (values - mean), ids)
+
+
+def _design_effect(residuals: np.ndarray, ids: np.ndarray) -> float:
+    """The cluster-robust variance of a mean over its independent-examples form, at least 1:
+    ``residuals`` (weighted, one per example and pseudo-example), ``ids`` their group of exact
+    copies (each pseudo-example its own)."""
+    g, n = int((np.bincount(ids) > 0).sum()), len(residuals)
+    clustered = g / (g - 1) * float((np.bincount(ids, weights=residuals) ** 2).sum()) if g > 1 else 0.0
+    alone = n / (n - 1) * float((residuals**2).sum())
+    return max(1.0, clustered / alone) if alone > 0 else 1.0
 
 
 def stratified_test_variance(per_example: Sequence[float], strata: Sequence, paired: bool = False,
@@ -121,11 +126,7 @@ def stratified_test_variance(per_example: Sequence[float], strata: Sequence, pai
         own = ids[at]
         if len(np.unique(own)) < n:  # copies in this class: its design effect (pseudo-examples: alone)
             g_ids = np.concatenate([np.unique(own, return_inverse=True)[1], np.arange(len(pseudo)) + n])
-            r = w * (v - mean)
-            g = int(g_ids.max()) + 1
-            clustered = g / (g - 1) * float((np.bincount(g_ids, weights=r) ** 2).sum())
-            alone = len(r) / (len(r) - 1) * float((r**2).sum())
-            term *= max(1.0, clustered / alone) if alone > 0 else 1.0
+            term *= _design_effect(w * (v - mean), g_ids)
         variance += term
     return variance, float(max(1, len(np.unique(ids)) - 1))
 

@@ -59,10 +59,10 @@ class AdaBN(Method):
 def adabn_collapse_note(source, adapted, x: torch.Tensor, classes: list[str]) -> str | None:
     """Said when the target's statistics send most target inputs to one class, far more than the
     source model as it is did (a trial's shifted table: 92 % one class, source_only 82.9 % right)."""
-    from transferkit.adaptation.selection import COLLAPSE_RISE, COLLAPSED_SHARE, top_share
+    from transferkit.adaptation.selection import collapsed, top_share
 
     (_, share0), (top, share) = top_share(source, x), top_share(adapted, x)
-    if len(classes) < 2 or share < COLLAPSED_SHARE or share < share0 + COLLAPSE_RISE:
+    if not collapsed(share0, share, classes):
         return None
     return (f"adabn: with the target's BatchNorm statistics the model predicts {classes[top]!r} for {share:.0%} of the "
             f"target inputs (the source model as it is: {share0:.0%} for its most predicted class): its predictions "
