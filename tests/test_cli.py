@@ -125,6 +125,11 @@ def test_run_then_predict_on_user_npz(tmp_path, image_npz, capsys):
     assert main(["predict", str(out), str(tmp_path / "dim.npz")]) == 0
     streams = capsys.readouterr()
     assert f"transferkit: warning: {tmp_path / 'dim.npz'}: the inputs span" in streams.err and "warning" not in streams.out  # the CSV stays clean
+    np.savez(tmp_path / "bright.npz", x=x / x.max() * 1000)  # far above the model's 0..250: on 0..their maximum
+    assert main(["predict", str(out), str(tmp_path / "bright.npz"), "--out", str(tmp_path / "bright.csv")]) == 0
+    assert "float images in 0..1000 beside a model whose training images were on 0..249.929: read on their own " \
+        "range, 0..1000" in capsys.readouterr().err  # fmt: skip
+    assert [ln.split(",")[1:3] for ln in (tmp_path / "bright.csv").read_text().splitlines()[1:]] == classes
     np.savez(tmp_path / "black.npz", x=np.zeros_like(x, dtype=np.uint8))  # uint8: its scale is known, dark is dark
     assert main(["predict", str(out), str(tmp_path / "black.npz")]) == 0
     said = [ln for ln in capsys.readouterr().err.splitlines() if "warning" in ln]  # no scale note: only that they are blank
@@ -186,6 +191,8 @@ def _bad(tmp_path, capsys, args) -> str:
         (lambda c: c["target"].update(pad=3.5), "field `target.pad`: Input should be a valid integer, got a number "
                                                 "with a fractional part or input should be 'auto' (got 3.5)"),  # was `target.pad.int`
         (lambda c: c["target"].update(shots=[-1]), "shots"),
+        (lambda c: c["target"].update(shots=2.5), "field `target.shots`: shots must be a whole number or a list of whole "
+                                                  "numbers, e.g. [1, 5, 10] (got 2.5)"),  # was "Input should be a valid list"
         # a trial: `epochs: true` trained one epoch, `max_per_class: yes` kept one image a class, silently
         (lambda c: c["source"].update(epochs=True), "field `source.epochs`: Input should be a number, not a truth value"),
         (lambda c: c["target"].update(max_per_class=True), "field `target.max_per_class`: Input should be a number"),

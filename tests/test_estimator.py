@@ -296,8 +296,13 @@ def test_uint8_images_are_read_as_0_255_after_fit_as_the_cli_reads_them(data):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no scale warning: their scale is known
         assert np.allclose(clf.predict_proba(eight), clf.predict_proba(np.round(xt[30:]) / 255.0), atol=1e-5)
-    with pytest.warns(UserWarning, match="but the model was trained on images in 0..1"):
-        clf.predict_proba(np.round(xt[30:]))  # floats in 0..255: no dtype to go by, so warned of
+    # floats in 0..255: no dtype to go by, but far above fit's 0..1: read on their own range, as `run` reads a float
+    # array, and said (they were read on 0..1, far brighter than any image fit saw: 0.31 against 0.89 in a trial)
+    top = float(np.round(xt[30:]).max())
+    with pytest.warns(UserWarning, match=rf"X: float images in 0\.\.{top:.4g} beside a model fitted on images in 0\.\.1: "
+                                         "read on their own range"):
+        wide = clf.predict_proba(np.round(xt[30:]))
+    assert np.allclose(wide, clf.predict_proba(np.round(xt[30:]) / top), atol=1e-5)
     with pytest.warns(UserWarning, match="X is uint8, read as 0..255, but its values only reach 1;"):
         clf.predict_proba(np.round(as_float[30:]).astype(np.uint8))  # 0..1 stored as uint8: near-black
 
@@ -747,7 +752,13 @@ def test_one_image_to_predict_is_named_as_such():
         with pytest.raises(TransferkitError, match=r"X of shape .* is one image, not a batch of images\. Fix: pass a batch of one: X\[None\]"):
             clf.predict(one)
     assert clf.predict(x[0][None]).shape == (1,)
-    assert clf.predict(x[:3, ..., 0]).shape == (3,)  # (N, H, W): grey images, still a batch
+    assert clf.predict(x[:2, ..., 0]).shape == (2,)  # (N, H, W): grey images, still a batch
+    # ... but (3, H, W) is also one image as the model reads them, (C, H, W): it gave 3 predictions for one image
+    with pytest.raises(TransferkitError, match=r"X of shape \(3, 8, 8\) is the shape of one of the model's colour "
+                                               r"images .* Fix: pass one image as a batch of one: X\[None\]; 3 grey "
+                                               r"images: X\[:, None\]\."):
+        clf.predict(x[0].transpose(2, 0, 1))
+    assert clf.predict(x[:3, ..., 0][:, None]).shape == (3,)
 
 
 def test_pretrain_names_inputs_it_cannot_read_as_numbers():
@@ -1329,3 +1340,32 @@ def test_vectors_far_off_fits_own_rows_are_said_without_a_source_too():
         clf.predict(x[rest] * 1000)
     with pytest.warns(UserWarning, match=r"feature column\(s\) lie far outside the values X \(given to fit\) held"):
         clf.predict((x[rest] - x.mean(0)) / x.std(0))
+
+
+def test_numbers_in_an_object_array_are_numeric_labels_for_fit_and_score():
+    """A pandas object column of ints: fit read the labels, then score failed in scikit-learn
+    ("unknown is not supported"), and cross_val_score gave nan for every fold."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 3)), np.arange(40) % 3
+    clf = TransferClassifier("scratch", method_params={"steps": 5}).fit(x, y.astype(object))
+    assert clf.classes_.dtype.kind == "i" and list(clf.classes_) == [0, 1, 2]
+    assert 0.0 <= clf.score(x, y.astype(object)) == clf.score(x, y)
+    names = np.array(["a", 1], dtype=object)  # not all numbers: kept as they are, refused as a mix
+    with pytest.raises(TransferkitError, match="y mixes kinds of labels"):
+        TransferClassifier("scratch", method_params={"steps": 2}).fit(x[:2], names)
+
+
+def test_texts_as_one_column_of_an_array_are_read_as_a_one_column_table():
+    """(N, 1) arrays were "rows of several values" where a one-column DataFrame was read."""
+    from transferkit.estimator_text import read_texts
+
+    column = np.array([["good film"], ["bad plot"]], dtype=object)
+    assert read_texts(column, "X", training=True) == ["good film", "bad plot"]
+    assert read_texts([("a",), ("b",)], "X", training=False) == ["a", "b"]
+    with pytest.raises(TransferkitError, match=r"X has rows of several values \(shape \(2, 2\)\).*Fix: pass a flat list"):
+        read_texts(np.array([["a", "b"], ["c", "d"]], dtype=object), "X", training=True)
+
+
+def test_one_dimensional_x_is_told_how_to_make_one_feature_a_column():
+    with pytest.raises(TransferkitError, match=r"x has shape \(10,\).*one value per example: x\.reshape\(-1, 1\)"):
+        TransferClassifier("scratch", method_params={"steps": 2}).fit(np.arange(10.0), np.arange(10) % 2)

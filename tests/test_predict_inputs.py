@@ -123,6 +123,12 @@ def test_a_missing_model_lists_every_method_shot_and_seed_saved(tmp_path):
     assert "no model head_k5_seed9" in str(e.value)  # the list was cut at 12 of 27, dropping scratch
     assert e.value.fix == ("choose among the 27 saved models: --method {finetune, head, scratch}, "
                            "--shots {1, 5, 20}, --seed {0, 1, 2}.")  # fmt: skip
+    for seed in (0, 1, 2):  # a label-free method at k = 0 only, beside the others at 1, 5, 20 (no scratch at 0)
+        (tmp_path / "models" / f"adabn_k0_seed{seed}.json").write_text("{}")
+    with pytest.raises(TransferkitError) as e:
+        model_path(tmp_path, method="scratch", shots=0)
+    assert e.value.fix.endswith("--shots {0, 1, 5, 20}, --seed {0, 1, 2}; not every method at every k: adabn at 0, "
+                                "finetune at 1/5/20, head at 1/5/20, scratch at 1/5/20.")  # fmt: skip
 
 
 def test_a_text_column_in_a_feature_csv_is_named_with_the_fix(tmp_path):
@@ -141,14 +147,18 @@ def test_a_text_column_in_a_feature_csv_is_named_with_the_fix(tmp_path):
     assert load_domain(str(tmp_path / "ok.npz")).x.shape == (2, 3)
 
 
-def test_only_floats_within_0_1_beside_a_model_of_0_n_are_read_on_0_1():
-    from transferkit.prediction import unit_floats_beside
+def test_floats_clearly_off_the_models_0_n_are_read_on_their_own_range():
+    from transferkit.prediction import own_float_range
 
     x = np.linspace(0, 1, 16, dtype=np.float32).reshape(1, 1, 4, 4)
-    assert unit_floats_beside(x, (0.0, 255.0)) and unit_floats_beside(x, (0.0, 16.0))
-    assert not unit_floats_beside(x, (0.0, 1.2))  # a model of 0..1.2: its own scale is near enough
-    assert not unit_floats_beside(x * 2, (0.0, 255.0)) and not unit_floats_beside(x - 0.5, (0.0, 255.0))
-    assert not unit_floats_beside(x.astype(np.uint8), (0.0, 255.0))
+    assert own_float_range(x, (0.0, 255.0)) == (0.0, 1.0) and own_float_range(x, (0.0, 16.0)) == (0.0, 1.0)
+    assert own_float_range(x, (0.0, 1.2)) is None  # a model of 0..1.2: its own scale is near enough
+    assert own_float_range(x * 2, (0.0, 255.0)) is None and own_float_range(x - 0.5, (0.0, 255.0)) is None
+    assert own_float_range(x.astype(np.uint8), (0.0, 255.0)) is None
+    # the other way: 0..255 floats beside a model of 0..1 (or 0..16), read on 0..their maximum
+    assert own_float_range(x * 255, (0.0, 1.0)) == (0.0, 255.0) and own_float_range(x * 255, (0.0, 16.0)) == (0.0, 255.0)
+    assert own_float_range(x * 1.4, (0.0, 1.0)) is None  # within half the model's range above it: its own scale
+    assert own_float_range(x * 255 - 1, (0.0, 1.0)) is None  # negative values: not a picture's 0..N
 
 
 def test_images_on_another_scale_than_the_models_are_flagged():

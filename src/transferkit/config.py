@@ -102,6 +102,16 @@ class SourceConfig(DataConfig):
         return self
 
 
+def one_or_list(v: Any, field: str, example: str) -> Any:
+    """A whole number as a list of one; a list as it is; anything else refused in words (pydantic
+    said only "Input should be a valid list", as if one value could not be given)."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return [v]
+    if isinstance(v, (list, tuple)):
+        return v
+    raise ValueError(f"{field} must be a whole number or a list of whole numbers, e.g. {example}")
+
+
 class TargetConfig(DataConfig):
     shots: list[int] = Field(default_factory=lambda: [1, 5, 10])
     pad: int | Literal["auto"] = Field("auto", description="border in pixels, or match the source's framing")
@@ -112,7 +122,7 @@ class TargetConfig(DataConfig):
     @classmethod
     def _one_k(cls, v):
         """``shots: 5`` is one k, as ``shots: [5]`` (a list is what several take)."""
-        return [v] if isinstance(v, int) and not isinstance(v, bool) else v
+        return one_or_list(v, "shots", "[1, 5, 10]")
 
     @field_validator("shots")
     @classmethod

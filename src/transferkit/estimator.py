@@ -64,6 +64,7 @@ from transferkit.inputs import (
     as_inputs,
     brief_columns,
     column_names,
+    numbers_of_objects,
     plain,
     seed_from,
     stored_dtype,
@@ -72,7 +73,7 @@ from transferkit.methods import METHODS, TransferTask, get_method
 from transferkit.methods.base import class_difference
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file
-from transferkit.prediction import scale_warning, unit_floats_beside, unit_floats_note
+from transferkit.prediction import own_float_range, own_range_note, scale_warning
 from transferkit.source import (
     SourceModel,
     check_epochs,
@@ -101,12 +102,19 @@ def _listed(ranges):
 def _one_image(shape, like: tuple) -> bool:
     """Whether an array of ``shape`` can only be a single image of the (C, H, W) size ``like``:
     (H, W), or (H, W, C') with C' in 1, 3, 4. (C', H, W) is not refused: it reads as a batch of
-    C' grey images, a layout fit accepts."""
+    C' grey images, a layout fit accepts (see :func:`_one_colour_image` for the model's own shape)."""
     if shape is None:
         return False
     shape, (h, w) = tuple(shape), tuple(like[1:])
     return shape == (h, w) or (len(shape) == 3 and shape[:2] == (h, w) and shape[2] in (1, 3, 4)
                                and shape[1:] != (h, w))  # fmt: skip
+
+
+def _one_colour_image(shape, like: tuple) -> bool:
+    """Whether ``shape`` is exactly a colour model's example shape (C, H, W), C in 3, 4: one image
+    as fit read them, or C grey images. Read as grey images it gave C predictions for one image
+    (a new user's trial), so neither reading is guessed."""
+    return shape is not None and like[0] in (3, 4) and tuple(shape) == tuple(like)
 
 
 class TransferClassifier(ClassifierMixin, BaseEstimator):
@@ -465,6 +473,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             kind = "series" if getattr(self, "recipe_", None) is not None and self._series() else "image"  # (a series trial)
             raise TransferkitError(f"{what} of shape {tuple(X.shape)} is one {kind}, not a batch of {kind}{'s' * (kind == 'image')}.",
                                    f"pass a batch of one: {what}[None].")  # fmt: skip
+        if like is not None and len(like) == 3 and _one_colour_image(getattr(X, "shape", None), like):
+            c, h, w = like
+            raise TransferkitError(f"{what} of shape {tuple(X.shape)} is the shape of one of the model's colour images "
+                                   f"({c} channels of {h}x{w}), or {c} grey images: not read either way.",
+                                   f"pass one image as a batch of one: {what}[None]; {c} grey images: {what}[:, None].")  # fmt: skip
         x = as_inputs(X, names, what, reference, positions, known)
         if len(x) == 0:
             raise TransferkitError(f"{what} has no examples (0 rows).", f"give {what} at least one example.")
@@ -539,10 +552,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         recipe = self._read_as(X)
         note = self._scale_note(x) if recipe is self.recipe_ else small_uint8_note(x, "X", "give X as floats")
         picture = len(recipe.shape) == 3 and not self._series()
-        if recipe is self.recipe_ and picture and unit_floats_beside(np.asarray(x), recipe.value_range):  # not series
-            note = unit_floats_note("X", recipe.value_range[1], "to be read on the model's scale, give uint8 0..255 or "
-                                    "floats on its range", model="a model fitted on images in")  # fmt: skip
-            recipe = dataclasses.replace(recipe, value_range=(0.0, 1.0))
+        own = own_float_range(np.asarray(x), recipe.value_range) if recipe is self.recipe_ and picture else None
+        if own is not None:  # (not series)
+            note = own_range_note("X", own, recipe.value_range[1], "to be read on the model's scale, give uint8 0..255 "
+                                  "or floats on its range", model="a model fitted on images in")  # fmt: skip
+            recipe = dataclasses.replace(recipe, value_range=own)
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
         colour = getattr(self, "fit_colour_", None)
@@ -607,7 +621,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                     "as wrong")  # fmt: skip
             # a warning, not an error: a cross-validation fold may hold only classes its training part lacked
             warnings.warn(f"score: {said}.", TransferkitWarning, stacklevel=user_stacklevel())
-        return super().score(X, y, sample_weight)
+        return super().score(X, numbers_of_objects(np.asarray(as_array(y))), sample_weight)
 
     def save(self, path) -> None:
         """``path.safetensors`` + ``path.json``: the model, its input recipe and the labels."""

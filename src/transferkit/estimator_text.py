@@ -64,9 +64,13 @@ def read_texts(X, what: str, training: bool) -> list[str]:
         raise TransferkitError(f"{what} is a table of {len(X.columns)} columns; the text encoder reads one text per "
                                "example.", f"pass its text column, e.g. {what}[{column!r}].")  # fmt: skip
     texts = X.tolist() if hasattr(X, "tolist") else list(X)
-    if texts and isinstance(texts[0], list):
-        raise TransferkitError(f"{what} has rows of several values; the text encoder reads one text per example.",
-                               "pass a flat list of strings.")  # fmt: skip
+    if texts and all(isinstance(t, (list, tuple)) and len(t) == 1 for t in texts):  # (N, 1): a column, as a one-column table
+        texts = [t[0] for t in texts]
+    if texts and isinstance(texts[0], (list, tuple)):
+        shape = getattr(X, "shape", None)
+        raise TransferkitError(f"{what} has rows of several values{f' (shape {tuple(shape)})' if shape is not None else ''}; "
+                               "the text encoder reads one text per example.",
+                               "pass a flat list of strings (one column: X[:, j] or X[COLUMN]).")  # fmt: skip
     if not texts:
         raise TransferkitError(f"{what} has no examples.", f"give {what} at least one text.")
     bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)

@@ -6,6 +6,7 @@ source and a target given as arrays are read by the same rules as files are.
 
 from __future__ import annotations
 
+import numbers
 import os
 import warnings
 
@@ -174,6 +175,18 @@ def missing_labels(values, name: str) -> None:
                                f"position {missing[0]}.", "drop those examples or give them a class.")  # fmt: skip
 
 
+def numbers_of_objects(y: np.ndarray) -> np.ndarray:
+    """``y`` of dtype object holding only numbers (a pandas object column of ints) as a numeric
+    array; anything else as it is. scikit-learn calls such labels of "unknown" type and cannot
+    score them: fit read them as numbers, and score then failed (a new user's trial)."""
+    if y.dtype.kind != "O" or y.size == 0:
+        return y
+    values = y.ravel().tolist()
+    if all(isinstance(v, numbers.Number) and not isinstance(v, (bool, np.bool_, complex)) for v in values):
+        return np.asarray(values).reshape(y.shape)
+    return y
+
+
 def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, np.ndarray]:
     """(Domain with labels 0..C-1, the C original labels in sorted order), as scikit-learn does.
 
@@ -191,7 +204,7 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
     x, y = as_array(x), as_array(y)
     stored = np.asarray(x).dtype if stored is None else stored
     x = image_layout(np.asarray(x, dtype=np.float32))
-    y = np.asarray(y)
+    y = numbers_of_objects(np.asarray(y))
     check_not_one_hot(y, len(x), name)
     if y.dtype.kind == "f" and not np.isfinite(y).all():
         raise TransferkitError(f"{name}: y contains NaN or infinite labels.", "drop those examples or give them a class.")

@@ -155,8 +155,12 @@ def saved_models_hint(stems: list[str]) -> str:
     if not parts:
         return f"choose one of: {', '.join(stems)}."
     methods, shots, seeds = (sorted({p[i] for p in parts}, key=key) for i, key in ((0, str), (1, int), (2, int)))
-    return (f"choose among the {len(stems)} saved models: --method {{{', '.join(methods)}}}, --shots "
-            f"{{{', '.join(shots)}}}, --seed {{{', '.join(seeds)}}}.")
+    hint = (f"choose among the {len(stems)} saved models: --method {{{', '.join(methods)}}}, --shots "
+            f"{{{', '.join(shots)}}}, --seed {{{', '.join(seeds)}}}")
+    at = {m: sorted({k for n, k, _ in parts if n == m}, key=int) for m in methods}
+    if any(len(ks) < len(shots) for ks in at.values()):  # e.g. no scratch at k = 0: the sets alone offered it (a trial)
+        hint += "; not every method at every k: " + ", ".join(f"{m} at {'/'.join(ks)}" for m, ks in at.items())
+    return hint + "."
 
 
 def _rows_as_images(x: np.ndarray, run: Path, size, inputs: str, warn, series: bool = False) -> np.ndarray:
@@ -559,20 +563,33 @@ def scale_warning(x: np.ndarray, recipe: Recipe, trained_on: str = "the model wa
     return None
 
 
-def unit_floats_note(name: str, hi: float, how: str, model: str = "a model whose training images were on") -> str:
-    """What predict and the API say when they read 0..1 float images on 0..1 (``how``: how to
-    give them on the model's scale instead; ``model``: how the model's scale is named)."""
-    return (f"{name}: float images in 0..1 beside {model} 0..{hi:g}: read on their own range, 0..1, as `transferkit "
+def own_range_note(name: str, own: tuple, hi: float, how: str, model: str = "a model whose training images were on") -> str:
+    """What predict and the API say when they read float images on their ``own`` range (0..1, or 0
+    to their maximum) beside a model of 0..``hi`` (``how``: how to give them on the model's scale
+    instead; ``model``: how the model's scale is named)."""
+    span = f"0..{own[1]:.4g}"
+    return (f"{name}: float images in {span} beside {model} 0..{hi:g}: read on their own range, {span}, as `transferkit "
             f"run` reads a float array ({how}).")
 
 
-def unit_floats_beside(x: np.ndarray, value_range) -> bool:
-    """Float images all within 0..1 for a model whose training images spanned 0..N, N >= 2 (e.g.
-    0..16 digits, 0..255 photos; not 0..1.2): on that scale they would be dark, at most half
-    its range, and often one model class for all; `run` reads a float
-    array on its own range (0 to its maximum, at least 1), so 0..1 here."""
+def own_float_range(x: np.ndarray, value_range) -> tuple[float, float] | None:
+    """The range to read float images on when they are clearly on another scale than the model's
+    0..N, as `run` reads a float array (0 to its maximum, at least 1); None otherwise.
+
+    - all within 0..1 for a model of N >= 2 (e.g. 0..16 digits, 0..255 photos; not 0..1.2): on
+      the model's scale they would be dark, at most half its range, often one class for all: 0..1;
+    - non-negative with a maximum over 1.5 N (e.g. 0..255 floats for a model fitted on 0..1):
+      on the model's scale they would be far brighter than anything it saw (0.31 against 0.89
+      accuracy in a new user's trial): 0 to their maximum."""
     lo, hi = (float(v) for v in value_range)
-    return x.dtype.kind == "f" and x.size > 0 and lo == 0.0 and hi >= 2.0 and 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+    if x.dtype.kind != "f" or x.size == 0 or lo != 0.0 or hi <= 0 or float(x.min()) < 0.0:
+        return None
+    top = float(x.max())
+    if hi >= 2.0 and top <= 1.0:
+        return (0.0, 1.0)
+    if top > 1.5 * hi:
+        return (0.0, top)
+    return None
 
 
 def _scale_reference(run: Path) -> str:
@@ -744,11 +761,11 @@ def predict(
                 # uint8 arrays are 0..255, whatever scale the training arrays had (e.g. 0..16):
                 # that range, not the training data's, maps them to the model's [0, 1]
                 recipe = dataclasses.replace(recipe, value_range=(0.0, 255.0))
-            elif picture and unit_floats_beside(x, recipe.value_range):
+            elif picture and (own := own_float_range(x, recipe.value_range)) is not None:
                 hi = recipe.value_range[1]
-                warn(unit_floats_note(str(inputs), hi, f"to be read on the model's scale, save them as uint8 0..255 "
-                                                       f"or as floats on 0..{hi:g}"))  # fmt: skip
-                recipe = dataclasses.replace(recipe, value_range=(0.0, 1.0))
+                warn(own_range_note(str(inputs), own, hi, f"to be read on the model's scale, save them as uint8 0..255 "
+                                                          f"or as floats on 0..{hi:g}"))  # fmt: skip
+                recipe = dataclasses.replace(recipe, value_range=own)
             checked, reference = recipe, _scale_reference(Path(run_dir))
             if meta.get("fit_range"):  # the run's target was off the source's scale, and its models trained on it
                 checked = dataclasses.replace(recipe, value_range=tuple(meta["fit_range"]),

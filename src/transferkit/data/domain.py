@@ -180,7 +180,7 @@ def validate_arrays(x: np.ndarray, y: np.ndarray, classes: list[str], name: str)
     if x.ndim not in (2, 4):
         raise TransferkitError(
             f"{name}: x has shape {x.shape}; expected (N, D) vectors or (N, C, H, W) images.",
-            "reshape x to (N,H,W), (N,C,H,W) or (N,D).",
+            "reshape x to (N,H,W), (N,C,H,W) or (N,D)" + (" (one value per example: x.reshape(-1, 1))." if x.ndim == 1 else "."),
         )
     if len(x) == 0:
         raise TransferkitError(f"{name}: the data set is empty.", "give at least one example per class.")

@@ -68,7 +68,7 @@ class SmallCNN(SharedLayers):
             raise TransferkitError(
                 f"images of {h}x{w} pixels are too small for the cnn, whose two 2x2 poolings need at least 4x4.",
                 "a series stored as (N, L, 1) or (N, 1, L) is L values in time: save or pass x.reshape(len(x), -1) "
-                "(the mlp), or read it with the cnn1d (`model.shared: cnn1d`; rank: --shared cnn1d); tiny images: "
+                "(the mlp), or read it with the cnn1d (`model.shared: cnn1d`; rank: --shared cnn1d; Python: shared='cnn1d'); tiny images: "
                 "upsample them to at least 4x4.",
             )
         blocks = [
