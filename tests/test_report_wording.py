@@ -111,6 +111,7 @@ def test_a_bound_just_below_zero_keeps_its_sign_and_two_decimals():
 
     assert _ci([-0.053, -0.0004]) == "[-5.3, -0.04]"
     assert points(-0.0004, "+") == "-0.04" and points(0.0, "+") == "+0.0" and points(0.123, "+") == "+12.3"
+    assert points(-1.1e-17, "+") == "+0.0" and points(-1.1e-17) == "0.0"  # equal means, averaged: float noise
 
 
 def test_k0_and_label_free_rows_are_explained():
@@ -218,3 +219,14 @@ def test_warnings_about_the_source_are_listed_under_the_source():
     text = render_report(summary, {})
     source_at, target_at = text.index("- **Source**"), text.index("- **Target**")
     assert source_at < text.index("s: 4 of 50 resized") < target_at < text.index("t: the target's own note")
+
+
+def test_the_per_class_table_escapes_class_names_that_are_markdown():
+    from transferkit.report.markdown import per_class_lines
+
+    odd = ["Q|q", "<S>", "T*t*"]
+    summary = {"target": {"classes": odd, "test_per_class": dict.fromkeys(odd, 3)},
+               "results": [{"shots": 1, "method": "head", "per_class_accuracy": dict.fromkeys(odd, 0.5)}]}  # fmt: skip
+    header, rule, row = per_class_lines(summary)[2:5]
+    assert header == r"| method | Q\|q (n=3) | \<S\> (n=3) | T\*t\* (n=3) |"
+    assert header.replace(r"\|", "").count("|") == rule.count("|") == row.count("|") == 5

@@ -126,6 +126,12 @@ def test_class_accuracy_sums_counts_over_seeds_by_class_id():
                                            "summary.json holds it")  # too wide to read, and said so
     none = {**many, "results": [{"method": "p", "shots": 1, "per_class_accuracy": None}]}
     assert class_lines(none) == []  # nothing to point at
+    odd = ["Q|q", "<S>", "T*t*", "d"]  # split the table's columns, vanished as a tag, turned italic (a trial)
+    named = {**summary, "target": {"classes": odd},
+             "results": [{"method": "p", "shots": 1, "per_class_accuracy": dict(zip(odd, acc.values(), strict=True))}]}
+    header, rule, row = class_lines(named)[2:5]
+    assert header == r"| method | Q\|q | \<S\> | T\*t\* | d |" and row == "| p | 50.0 | 50.0 | 50.0 | — |"
+    assert header.replace(r"\|", "").count("|") == rule.count("|") == row.count("|")
 
 
 def test_feature_methods_never_touch_the_model_after_caching():
@@ -225,6 +231,14 @@ def test_config_errors_name_the_field(tmp_path):
                                                r"to at most 20"):  # fmt: skip
         load_fewshot_config(None, raw={"source": {"data": "x"}, "target": {"data": "y"},
                                        "fewshot": {"episodes": 20, "train_episodes": 30}})  # fmt: skip
+    base = {"source": {"data": "x"}, "target": {"data": "y"}}
+    for bad in (1.5, "2", True):  # was "Input should be a valid list", as if one value could not be given
+        with pytest.raises(TransferkitError, match=r"field `fewshot.k_shot`: k_shot must be a whole number or a list "
+                                                   r"of whole numbers, e.g. \[1, 5\]"):  # fmt: skip
+            load_fewshot_config(None, raw={**base, "fewshot": {"k_shot": bad}})
+    assert load_fewshot_config(None, raw={**base, "fewshot": {"k_shot": 3}}).fewshot.k_shot == [3]
+    with pytest.raises(TransferkitError, match=r"field `fewshot.episode_seed`.*got -5"):  # was numpy's traceback
+        load_fewshot_config(None, raw={**base, "fewshot": {"episode_seed": -5}})
     habits = {  # fields of `transferkit run` experiments: where they go, or why there are none
         "methods": ("lists its methods under `fewshot:` (fewshot: {methods: ['scratch']})", {"methods": ["scratch"]}),
         "deploy": ("has no `deploy`: it deploys no model", {"deploy": "head"}),
@@ -272,7 +286,13 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     text = render_report(flagged, {})
     assert "The features of its first 2 shared block(s) (`fewshot.blocks: 2`) do not tell" in text
     assert "reads earlier features" not in text
+    assert "those that train a network per episode read all its blocks" not in text  # none ran
+    with_head = json.loads(json.dumps(flagged))  # head reads all blocks whatever `blocks` says: the line says so
+    with_head["results"].append({**flagged["results"][0], "method": "head", "on_features": False})
+    assert "shared blocks: 2 (for the methods on cached features; those that train a network per episode read all " \
+        "its blocks)" in render_report(with_head, {})  # fmt: skip
     flagged["protocol"]["feature_blocks"] = "all"
+    assert "read all its blocks" not in render_report({**with_head, "protocol": flagged["protocol"]}, {})
     two = json.loads(json.dumps(flagged))  # a second K where nothing is flagged: the verdict says at which K
     two["results"] += [{**r, "shots": 5, "negative_transfer": False} for r in summary["results"]]
     assert "lose to scratch here at K = 1 (the methods on frozen features: not at the other K).**" in render_report(two, {})
@@ -331,7 +351,7 @@ def test_gain_vs_scratch_is_paired_by_episode():
     scratch = [rec("scratch", None, [0.4, 0.8])]  # scratch ran only the first 2 episodes
     gain, ci = paired_gain(protos, scratch, 0.01)  # per episode: (0.5 - 0.4, 0.7 - 0.8)
     half = 12.706 * np.std([0.1, -0.1], ddof=1) / np.sqrt(2)  # 1.27: clipped to the possible [-1, 1]
-    assert gain == pytest.approx(0.0) and half > 1 and ci == [-1.0, 1.0]
+    assert gain == 0.0 and str(gain) == "0.0" and half > 1 and ci == [-1.0, 1.0]  # 0.5 - 0.4 - 0.1: -2.8e-17 was stored
     assert paired_gain(scratch, scratch, 0.01) == (None, None) and paired_gain(protos, [], 0.01) == (None, None)
 
 
@@ -806,6 +826,9 @@ def test_a_small_pool_of_novel_images_is_said_to_narrow_the_intervals():
     note = small_pool_note(np.array([20, 25, 30]), 5, 15, 200)
     assert note.startswith("the novel classes have as few as 20 examples each, and an episode draws 20 from a class")
     assert small_pool_note(np.array([40, 50]), 5, 15, 600) is None  # twice K + Q: enough
+    assert note.endswith("read the spread across source seeds too, and add images if you can.")
+    one = small_pool_note(np.array([20, 25, 30]), 5, 15, 200, seeds=1)  # no spread across seeds to read (a trial)
+    assert "read the spread across source seeds" not in one and "several source seeds would also show" in one
 
 
 def test_a_fewshot_name_is_a_folder_name_and_its_seeds_numbers():
@@ -863,3 +886,16 @@ def test_slow_trained_episodes_are_announced_after_the_first():
     tick = _ticker(quick.append, "scratch 5-shot", 50)  # seconds an episode: not said
     tick(1)
     assert quick == []
+
+
+def test_classes_cut_short_by_max_per_class_name_the_cap(npz_pair, tmp_path):
+    """"class 'Q' has 10" of a file holding 114 a class: the cap was what to raise (a trial)."""
+    src, tgt = npz_pair
+    cfg = tiny(src, tgt, k_shot=[1, 3], n_query=5, methods=["prototypes"])
+    with pytest.raises(TransferkitError, match=r"class 'w' has 6.* \(target.max_per_class=6 keeps at most that many "
+                                               r"per class\)\. Fix: raise target.max_per_class to at least 8"):  # fmt: skip
+        run_fewshot({**cfg, "target": {**cfg["target"], "max_per_class": 6}}, out=tmp_path / "capped")
+    with pytest.raises(TransferkitError, match=r"class 'w' has 25") as e:  # no cap: the classes are short
+        run_fewshot({**cfg, "fewshot": {**cfg["fewshot"], "n_query": 30}}, out=tmp_path / "short")
+    assert "max_per_class" not in str(e.value)
+    assert not (tmp_path / "capped").exists() and not (tmp_path / "short").exists()

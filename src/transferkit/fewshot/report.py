@@ -24,7 +24,7 @@ from transferkit.report.markdown import wall_time_line
 from transferkit.report.plots import plot_method, save_figure
 from transferkit.report.recipe import describe_recipe
 from transferkit.report.summary import package_versions
-from transferkit.report.table import points
+from transferkit.report.table import md_text, points
 from transferkit.train.augment import augmenter
 
 
@@ -105,9 +105,10 @@ def paired_gain(records: list, scratch: list, step: float) -> tuple[float | None
     n = min(len(base), *(len(r.result.accuracies) for r in records))
     mine = np.mean([r.result.accuracies[:n] for r in records], axis=0)
     g = stats_paired_gain(list(mine), list(base[:n]), resolution=step)
+    mean = 0.0 if abs(g.mean) < 1e-12 else float(g.mean)  # equal accuracies, averaged: -1e-17 printed "-0.0" (a trial)
     if g.low is None or np.isnan(g.low):
-        return g.mean, None
-    return float(g.mean), [max(-1.0, float(g.low)), min(1.0, float(g.high))]
+        return mean, None
+    return mean, [max(-1.0, float(g.low)), min(1.0, float(g.high))]
 
 
 def build_summary(run: FewShotRun) -> dict:
@@ -128,7 +129,7 @@ def build_summary(run: FewShotRun) -> dict:
         "protocol": {"n_way": fs.n_way, "k_shot": fs.k_shot, "n_query": fs.n_query, "episodes": fs.episodes,
                      "train_episodes": fs.train_episodes, "episode_seed": fs.episode_seed,
                      "feature_blocks": fs.blocks or "all"},
-        "seeds": cfg.seeds,
+        "seeds": [int(k) for k in run.sources] or cfg.seeds,  # those that ran (a pretrained source as it is: one)
         "features": {str(s): v for s, v in run.features.items()},
         "results": results_rows(run),
         "skipped": run.skipped,
@@ -235,18 +236,21 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     src, tgt, p = summary["source"], summary["target"], summary["protocol"]
     lines = [
         f"# transferkit few-shot run: {summary['name']}", "",
-        (f"- **Source** (base classes): `{src['data']}` — {src['examples']} examples, classes {src['classes']}"
+        (f"- **Source** (base classes): `{src['data']}` — {src['examples']} examples, classes {md_text(src['classes'])}"
          f"{_augment_words(src.get('augment'))}" if src["classes"] else f"- **Source**: `{src['data']}`, pretrained weights only (no source data, so the "
          "novelty of the target classes was not checked)"),
         *([f"  - inputs: {_inputs(src)}"] if _inputs(src) else []),
         *(_source_line(s, m) for s, m in src["models"].items()),
         *(f"  - **Warning:** {note}" for note in summary.get("notes") or [] if not _of_novel(note, summary)),
-        f"- **Novel classes**: `{tgt['data']}` — {tgt['examples']} examples, classes {tgt['classes']}"
+        f"- **Novel classes**: `{tgt['data']}` — {tgt['examples']} examples, classes {md_text(tgt['classes'])}"
         + (" (cross-domain: another data set; class names may repeat the source's)" if tgt["cross_domain"] else "")
         + (f"; inputs: {_inputs(tgt, source_scale=bool(src['classes']))}" if _inputs(tgt) else ""),
         *(f"  - **Warning:** {note}" for note in summary.get("notes") or [] if _of_novel(note, summary)),
         f"- **Episodes**: {p['n_way']}-way, K in {p['k_shot']}, {p['n_query']} queries per class; "
-        f"{_episode_counts(summary)}; features from shared blocks: {p['feature_blocks']}",
+        f"{_episode_counts(summary)}; features from shared blocks: {p['feature_blocks']}"
+        + (" (for the methods on cached features; those that train a network per episode read all its blocks)"
+           if p["feature_blocks"] != "all" and any(not r["on_features"] and r["method"] != "scratch"
+                                                   for r in summary["results"]) else ""),
         wall_time_line(summary, "plots"), "",
         "## Few-shot accuracy vs K", "",
         "Query accuracy, mean over all episodes and source seeds ± the 95 % interval "
@@ -357,7 +361,7 @@ def class_lines(summary: dict, max_classes: int = 20) -> list[str]:
                  f"so {'its column is' if len(fewer) == 1 else 'their columns are'} noisier" if fewer else "")  # fmt: skip
         out += [f"**Accuracy per novel class, K = {k}** (%: a class's queries classified correctly, over "
                 f"every episode that drew it and every source seed{which}):", "",
-                "| method | " + " | ".join(classes) + " |", "|---" * (len(classes) + 1) + "|"]  # fmt: skip
+                "| method | " + " | ".join(map(md_text, classes)) + " |", "|---" * (len(classes) + 1) + "|"]  # fmt: skip
         for r in rows:
             acc = r["per_class_accuracy"]
             cells = ["—" if acc.get(c) is None else f"{100 * acc[c]:.1f}" for c in classes]

@@ -8,7 +8,7 @@ from statistics import fmean as mean
 from transferkit.report.adaptation import adaptation_markdown
 from transferkit.report.auto import auto_section
 from transferkit.report.recipe import describe_recipe
-from transferkit.report.table import markdown_table
+from transferkit.report.table import markdown_table, md_text
 
 
 def unlabelled_note(names: list[str], code: str = "`") -> str:
@@ -175,7 +175,7 @@ def per_class_lines(summary: dict, max_classes: int = 20) -> list[str]:
     rows = [r for r in results if r["shots"] == k and r.get("per_class_accuracy")]
     if not rows:
         return []
-    head = " | ".join(f"{c} (n={counts.get(c, 0)})" for c in classes)
+    head = " | ".join(f"{md_text(c)} (n={counts.get(c, 0)})" for c in classes)
     lines = [f"**Per-class test accuracy at k = {k}** (mean over seeds; n = test examples of the class):", "",
              f"| method | {head} |", "|---" * (len(classes) + 1) + "|"]  # fmt: skip
     for r in rows:

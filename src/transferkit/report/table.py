@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
+
+def md_text(text: object) -> str:
+    """``text`` for a line or table cell of a Markdown report: ``\\ | * < > ` `` escaped. Class names
+    are the user's: ``Q|q`` split a table's columns, ``<S>`` vanished as an HTML tag and ``T*t*``
+    turned italic (a trial). Underscores are left: inside a word they emphasise nothing."""
+    return re.sub(r"([\\|*<>`])", r"\\\1", str(text))
+
 
 def _pct(v: float | None) -> str:
     return "—" if v is None else f"{100 * v:.1f}"
@@ -10,6 +19,7 @@ def _pct(v: float | None) -> str:
 def points(v: float, sign: str = "") -> str:
     """A proportion as percentage points, one decimal; a value that would print as 0.0 keeps
     two, so that a bound just below 0 beside a 'negative' flag does not read "-0.0"."""
+    v = 0.0 if abs(v) < 1e-12 else v  # float noise of equal means: "+0.0", not "-0.00"
     text = f"{100 * v:{sign}.1f}"
     return f"{100 * v:{sign}.2f}" if v != 0 and text.lstrip("+-") == "0.0" else text
 
