@@ -121,7 +121,7 @@ def test_sigterm_unwinds_like_ctrl_c_and_leaves_nothing(tmp_path, monkeypatch, c
     monkeypatch.setattr(list_command, "execute", execute)
     before = signal.getsignal(signal.SIGTERM)
     assert cli.main(["list"]) == 143
-    assert "interrupted; nothing was written" in capsys.readouterr().err
+    assert "interrupted; nothing was written for the unfinished `list`." in capsys.readouterr().err  # not "run" (a trial)
     assert list(tmp_path.iterdir()) == []
     assert signal.getsignal(signal.SIGTERM) == before  # the handler is the caller's again
 

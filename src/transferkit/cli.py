@@ -110,7 +110,7 @@ def _main(argv: list[str] | None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 0
     except (KeyboardInterrupt, Terminated) as e:
-        print("transferkit: interrupted; nothing was written for the unfinished run.", file=sys.stderr)
+        print(f"transferkit: interrupted; nothing was written for the unfinished `{args.command}`.", file=sys.stderr)
         return 143 if isinstance(e, Terminated) else 130
     except Exception as e:  # noqa: BLE001  (only a full disk is taken here; anything else goes on up)
         full = _disk_full(e)

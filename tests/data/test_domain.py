@@ -415,9 +415,11 @@ def test_files_in_class_folders_that_are_not_images_are_said_not_to_be_read(tmp_
         for i in range(2):
             Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "d" / name / f"{i}.png")
     (tmp_path / "d" / "a" / ".DS_Store").write_bytes(b"\0")
+    (tmp_path / "d" / "__MACOSX" / "a").mkdir(parents=True)  # an unzipped Mac archive's resource forks
+    (tmp_path / "d" / "__MACOSX" / "a" / "._0.png").write_bytes(b"\0\5\26\7")  # was a class "with no images"
     with warnings.catch_warnings():
         warnings.simplefilter("error", TransferkitWarning)
-        load_domain(str(tmp_path / "d"))
+        assert load_domain(str(tmp_path / "d")).classes == ["a", "b"]
     (tmp_path / "d" / "b" / "README.txt").write_text("scanned 2026")
     with pytest.warns(TransferkitWarning, match=r"1 file\(s\) in class folders are not images and are not read "
                       r"\(b/README.txt\)"):  # fmt: skip

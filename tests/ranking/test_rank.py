@@ -533,8 +533,9 @@ def test_a_warning_about_the_target_is_given_once_not_once_per_candidate(tmp_pat
     with pytest.warns(UserWarning) as caught:
         rank(str(tmp_path / "colour.npz"), 2, [str(src), str(tmp_path / "other.npz")], source_epochs=1,
              reference=False, scores=["knn"], by="knn")  # fmt: skip
-    colour = [w for w in caught if "holds colour images but the model reads grey ones" in str(w.message)]
-    assert len(colour) == 1
+    colour = [str(w.message) for w in caught if "holds colour images but" in str(w.message)]
+    assert len(colour) == 1  # naming the candidates that read grey (it said "the model", of two)
+    assert f"holds colour images but candidates {src.name}, other.npz read grey ones" in colour[0]
 
 
 def test_the_cli_keeps_every_warning_in_the_json_and_says_each_once(tmp_path, monkeypatch, capsys):
@@ -552,9 +553,9 @@ def test_the_cli_keeps_every_warning_in_the_json_and_says_each_once(tmp_path, mo
                  "--scores", "knn", "--by", "knn", "--out", str(out)]) == 0  # fmt: skip
     said = capsys.readouterr()
     kept = json.loads(out.read_text())["warnings"]
-    assert any("holds colour images but the model reads grey ones" in w for w in kept)  # was only on stderr
+    assert any(f"holds colour images but candidate {src.name} reads grey ones" in w for w in kept)  # was only on stderr
     text = said.out + said.err
-    assert text.count("holds colour images but the model reads grey ones") == 1
+    assert text.count("holds colour images but") == 1
     beaten = json.loads(out.read_text())["best_beats_reference"] is False
     assert any("no source beats random weights" in w for w in kept) == beaten
 
@@ -1014,3 +1015,17 @@ def test_a_source_at_chance_is_said_by_rank_as_by_run(tmp_path, monkeypatch):
     monkeypatch.setattr(rank_module, "source_candidate", lambda *a, **k: (cand, _))  # rank lists it with its warnings
     result = rank_module.rank(str(tmp_path / "noise.npz"), 3, sources=[str(tmp_path / "noise.npz")], scores=["knn"])
     assert cand.warning in result["warnings"]
+
+
+def test_too_few_examples_keep_the_lists_ellipsis():
+    """rstrip('.') took the "..." of "as do 7 more classes: 'b', ..., ..." (a trial)."""
+    from transferkit.data import Domain
+    from transferkit.errors import TransferkitError
+    from transferkit.ranking.rank import labelled_examples
+
+    y = np.repeat(np.arange(8), 4)
+    x = np.random.default_rng(0).normal(size=(len(y), 3)).astype(np.float32)  # distinct inputs
+    target = Domain("t", x, y, [chr(97 + c) for c in range(8)], (0.0, 1.0))
+    with pytest.raises(TransferkitError, match=r"as do 7 more classes: 'b', 'c', 'd', 'e', 'f', \.\.\. \(the protocol's "
+                                               r"test part, 30% of each class, is held out first\)\."):  # fmt: skip
+        labelled_examples(target, shots=5, seed=0)

@@ -463,7 +463,8 @@ def _brief_names(names: list[str], most: int = 5) -> str:
 
 
 def load_image_folder(root: Path) -> Domain:
-    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    # __MACOSX: a Mac archive's resource forks (._name files), unzipped beside the classes: not a class (a trial)
+    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".") and d.name != "__MACOSX")
     numbers = [int(d.name) if re.fullmatch(r"-?\d+", d.name) else None for d in class_dirs]
     if class_dirs and None not in numbers and len(set(numbers)) == len(numbers):
         # folders named by numbers are classes in number order, as a CSV's or an .npz's labels: 1, 2, ..., 10

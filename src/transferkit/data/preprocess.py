@@ -216,12 +216,14 @@ def in_colour(x) -> bool:
         np.array_equal(x[:, 0], x[:, 1]) and np.array_equal(x[:, 1], x[:, 2]))
 
 
-def colour_note(domain: Domain, shape: tuple[int, ...]) -> str | None:
-    """What is lost when colour images go to a model of grey ``shape`` (C, H, W), else None."""
+def colour_note(domain: Domain, shape: tuple[int, ...], reader: str = "the model") -> str | None:
+    """What is lost when colour images go to a model of grey ``shape`` (C, H, W), else None
+    (``reader``: the model named, e.g. rank's candidate: of several, which one)."""
     if len(shape) == 3 and getattr(domain, "is_image", False) and domain.input_shape[0] in (3, 4) and shape[0] == 1:
         if not in_colour(domain.x):
             return None  # grey images stored as RGB: averaging loses nothing
-        return (f"{domain.name} holds colour images but the model reads grey ones: their colour is averaged away. "
+        verb = "read" if reader.startswith("candidates ") else "reads"
+        return (f"{domain.name} holds colour images but {reader} {verb} grey ones: their colour is averaged away. "
                 "A colour source (or pretrained model) would keep it.")  # fmt: skip
     return None
 
@@ -383,10 +385,12 @@ def reads_series(shape: tuple[int, ...], architecture: str = "auto") -> bool:
 
 
 def make_recipe(
-    domain: Domain, shape: tuple[int, ...], pad: int | str = 0, source: Domain | None = None, architecture: str = "auto"
+    domain: Domain, shape: tuple[int, ...], pad: int | str = 0, source: Domain | None = None, architecture: str = "auto",
+    reader: str | None = "the model",
 ) -> Recipe:
     """The recipe that brings ``domain`` to the model input ``shape`` (``architecture``: the
-    shared layers that read it; a ``cnn1d``'s series are refused at another size, not resized)."""
+    shared layers that read it; a ``cnn1d``'s series are refused at another size, not resized;
+    ``reader``: how its notes name the model; None: no colour note, the caller gives it)."""
     if domain.is_image != (len(shape) == 3):
         kind = "images" if domain.is_image else f"vectors of {domain.input_shape[0]} features"
         side = int(round(domain.input_shape[0] ** 0.5)) if not domain.is_image else 0
@@ -445,7 +449,7 @@ def make_recipe(
             f"{shape[1]}x{shape[2]} input (images need at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}).",
             "if each example is a feature vector or a sequence, store x with shape (N, D).",
         )
-    note = colour_note(domain, shape)
+    note = colour_note(domain, shape, reader) if reader is not None else None  # None: the caller says it
     if note:
         warnings.warn(note, TransferkitWarning, stacklevel=2)
     if source is not None and source is not domain and reads_series(shape, architecture):

@@ -156,11 +156,13 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     # 10-15 points): step 0 judges networks trained here from random weights; the guard judges the rest.
     from_pretrained = src.config.get("architecture") == "pretrained"
     if sanity is not None and sanity["z"] < p.source_z <= sanity["best_z"] and not from_pretrained:  # too few: not refused
-        reason = (f"negative-transfer guard: the source model is not clearly better than chance on its own held-out "
-                  f"data (accuracy {sanity['accuracy']:.2f} on {sanity['examples']} examples against "
-                  f"{sanity['chance']:.2f} for always predicting the most frequent class; z {sanity['z']:.2f} < "
-                  f"{p.source_z:.1f}): too little evidence that its features carry a learned signal; training from "
-                  "scratch")  # fmt: skip
+        # (the run's weak-source warning asks only z >= 2: "clearly" alone read as a contradiction beside its silence)
+        reason = (f"negative-transfer guard: the source model is not clearly enough better than chance on its own "
+                  f"held-out data for `auto` to transfer from it (accuracy {sanity['accuracy']:.2f} on "
+                  f"{sanity['examples']} examples against {sanity['chance']:.2f} for always predicting the most "
+                  f"frequent class; z {sanity['z']:.2f} < {p.source_z:.1f}, its bar, stricter than the z 2 of the "
+                  "run's weak-source warning): too little evidence that its features carry a learned signal; training "
+                  "from scratch")  # fmt: skip
         return _choice("scratch", {}, reason, {"source_validation": sanity}, start, p)
     m = measure(task)
     reports, feats, y = m["reports"], m["features"], m["labels"]

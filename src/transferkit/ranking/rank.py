@@ -20,6 +20,7 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from warnings import warn
 
 import numpy as np
 import torch
@@ -29,7 +30,7 @@ from transferkit.config import DataConfig, SourceConfig
 from transferkit.data import Domain
 from transferkit.data.files import columns_read, order_columns, range_of_rows
 from transferkit.data.overlap import count_test_in_source
-from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe, polarity_note, reads_series
+from transferkit.data.preprocess import Recipe, apply_recipe, colour_note, make_recipe, polarity_note, reads_series
 from transferkit.data.splits import draw_shots, split_target
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
 from transferkit.models import TransferModel
@@ -78,7 +79,8 @@ def source_candidate(
     domain = load_section(section)
     recipe = make_recipe(domain, domain.input_shape, 0, architecture=shared)
     if target is not None and target.is_image and domain.is_image and section.resolution == "match":
-        recipe = match_resolution(recipe, target.input_shape[1:], make_recipe(target, domain.input_shape, pad, source=domain))
+        recipe = match_resolution(recipe, target.input_shape[1:],
+                                  make_recipe(target, domain.input_shape, pad, source=domain, reader=None))  # (rank says it)
     swapped = polarity_note(domain, target) if target is not None else None
     if swapped:  # as a run says it: the candidate's scores read its features inverted
         warnings.warn(f"{spec}: {swapped}", TransferkitWarning, stacklevel=2)
@@ -379,7 +381,8 @@ def labelled_examples(
         lab, _ = draw_shots(target.y, split.pool_idx, shots, seed, target.classes)
     except TransferkitError as e:  # its fix names the run's `test_fraction`, which rank has no option for
         raise TransferkitError(
-            f"{e.problem.rstrip('.')} (the protocol's test part, {test_fraction:.0%} of each class, is held out first).",
+            f"{e.problem.removesuffix('.')} (the protocol's test part, {test_fraction:.0%} of each class, is held "
+            "out first).",  # one period: rstrip took a list's "..." too (a trial)
             "lower --shots or add examples of that class.",
         ) from None
     return lab, split.pool_idx
@@ -539,7 +542,10 @@ def rank(
                 read = dataclasses.replace(pool, x=order_columns(pool.x[:, keep], kept, list(wanted), str(target), reference),
                                            meta={**pool.meta, "columns": list(wanted)})  # fmt: skip
             arch = cand.model.config.get("architecture", "auto")
-            recipe: Recipe = make_recipe(read, tuple(cand.model.config["input_shape"]), p, source=src, architecture=arch)
+            shape = tuple(cand.model.config["input_shape"])
+            recipe: Recipe = make_recipe(read, shape, p, source=src, architecture=arch, reader=None)
+            if colour_note(read, shape) is not None:  # said once for all, naming which read grey (a trial)
+                grey_readers.append(cand.name)
             # vectors and series: the range the model was trained on (the source's)
             if stored is not None and (not labelled.is_image or reads_series(tuple(cand.model.config["input_shape"]), arch)):
                 recipe = dataclasses.replace(recipe, value_range=stored.value_range)
@@ -550,6 +556,7 @@ def rank(
         return apply_recipe(x, recipe)
 
     warnings: list[str] = []
+    grey_readers: list[str] = []  # candidates that average the target's colour away
     from transferkit.data.builtin import is_builtin
 
     files = [Path(s).name for s in [*(s for s in sources or [] if not is_builtin(s)), *(models or [])]]
@@ -597,6 +604,9 @@ def rank(
                                 "their labels), so its scores are optimistic and not comparable with the others'; "
                                 "another --seed draws from the same pool: score a model that never read this "
                                 "target, such as the run's source model (listed as NAME:source while it is cached).")  # fmt: skip
+        if grey_readers:  # a note on the target, with the candidates it concerns (the list `warnings` shadows the module)
+            named = "candidate " + grey_readers[0] if len(grey_readers) == 1 else "candidates " + ", ".join(grey_readers)
+            warn(colour_note(pool, (1, 1, 1), named), TransferkitWarning, stacklevel=2)
     warnings = [*loading, *noted, *warnings]  # TransferkitWarnings (the target's scale...) go into the JSON too
     entries += encoders
     if get_score(by).needs_source_probs:  # LEEP, NCE: they read the source head's predictions
