@@ -158,6 +158,7 @@ def test_floats_clearly_off_the_models_0_n_are_read_on_their_own_range():
     # the other way: 0..255 floats beside a model of 0..1 (or 0..16), read on 0..their maximum
     assert own_float_range(x * 255, (0.0, 1.0)) == (0.0, 255.0) and own_float_range(x * 255, (0.0, 16.0)) == (0.0, 255.0)
     assert own_float_range(x * 1.4, (0.0, 1.0)) is None  # within half the model's range above it: its own scale
+    assert own_float_range(x * 3, (0.0, 1.0)) is None  # a few bright pixels, not a unit change: warned of, as read
     assert own_float_range(x * 255 - 1, (0.0, 1.0)) is None  # negative values: not a picture's 0..N
 
 

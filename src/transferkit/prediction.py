@@ -578,16 +578,18 @@ def own_float_range(x: np.ndarray, value_range) -> tuple[float, float] | None:
 
     - all within 0..1 for a model of N >= 2 (e.g. 0..16 digits, 0..255 photos; not 0..1.2): on
       the model's scale they would be dark, at most half its range, often one class for all: 0..1;
-    - non-negative with a maximum over 1.5 N (e.g. 0..255 floats for a model fitted on 0..1):
-      on the model's scale they would be far brighter than anything it saw (0.31 against 0.89
-      accuracy in a new user's trial): 0 to their maximum."""
+    - non-negative with a maximum over 4 N (e.g. 0..255 floats for a model fitted on 0..1, or on
+      0..16): on the model's scale they would be far brighter than anything it saw (0.31 against
+      0.89 accuracy in a new user's trial): 0 to their maximum. Between 1.5 N and 4 N (a few bright
+      pixels, a sharpened copy) they are only warned of, as read: a unit change is a factor of 16
+      or more (0..1, 0..16, 0..255)."""
     lo, hi = (float(v) for v in value_range)
     if x.dtype.kind != "f" or x.size == 0 or lo != 0.0 or hi <= 0 or float(x.min()) < 0.0:
         return None
     top = float(x.max())
     if hi >= 2.0 and top <= 1.0:
         return (0.0, 1.0)
-    if top > 1.5 * hi:
+    if top > 4.0 * hi:
         return (0.0, top)
     return None
 
