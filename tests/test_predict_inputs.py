@@ -155,11 +155,16 @@ def test_floats_clearly_off_the_models_0_n_are_read_on_their_own_range():
     assert own_float_range(x, (0.0, 1.2)) is None  # a model of 0..1.2: its own scale is near enough
     assert own_float_range(x * 2, (0.0, 255.0)) is None and own_float_range(x - 0.5, (0.0, 255.0)) is None
     assert own_float_range(x.astype(np.uint8), (0.0, 255.0)) is None
-    # the other way: 0..255 floats beside a model of 0..1 (or 0..16), read on 0..their maximum
+    # the other way: 8-bit values as floats beside a model of 0..1 (or 0..16), read on 0..255 whatever their maximum
     assert own_float_range(x * 255, (0.0, 1.0)) == (0.0, 255.0) and own_float_range(x * 255, (0.0, 16.0)) == (0.0, 255.0)
+    assert own_float_range(x * 200, (0.0, 1.0)) == (0.0, 255.0)  # a fixed range: the batch's brightest sets nothing
     assert own_float_range(x * 1.4, (0.0, 1.0)) is None  # within half the model's range above it: its own scale
-    assert own_float_range(x * 3, (0.0, 1.0)) is None  # a few bright pixels, not a unit change: warned of, as read
+    assert own_float_range(x * 3, (0.0, 1.0)) is None  # sharpened or noisy copies, not a unit change: warned of, as read
     assert own_float_range(x * 255 - 1, (0.0, 1.0)) is None  # negative values: not a picture's 0..N
+    assert own_float_range(x * 1000, (0.0, 1.0)) is None  # beyond 8 bits: no scale to go by, warned of
+    batch = np.repeat(x * 0.9, 30, axis=0)  # 30 images within a model of 0..1, one with a single very bright pixel:
+    batch[0, 0, 0, 0] = 200.0  # the median image decides, so the other 29 are not re-read (a review)
+    assert own_float_range(batch, (0.0, 1.0)) is None
 
 
 def test_images_on_another_scale_than_the_models_are_flagged():

@@ -555,7 +555,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         own = own_float_range(np.asarray(x), recipe.value_range) if recipe is self.recipe_ and picture else None
         if own is not None:  # (not series)
             note = own_range_note("X", own, recipe.value_range[1], "to be read on the model's scale, give uint8 0..255 "
-                                  "or floats on its range", model="a model fitted on images in")  # fmt: skip
+                                  "or floats on its range", model="a model fitted on images in",
+                                  top=float(np.asarray(x).max()))  # fmt: skip
             recipe = dataclasses.replace(recipe, value_range=own)
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)

@@ -6,6 +6,7 @@ source and a target given as arrays are read by the same rules as files are.
 
 from __future__ import annotations
 
+import decimal
 import numbers
 import os
 import warnings
@@ -182,9 +183,11 @@ def numbers_of_objects(y: np.ndarray) -> np.ndarray:
     if y.dtype.kind != "O" or y.size == 0:
         return y
     values = y.ravel().tolist()
-    if all(isinstance(v, numbers.Number) and not isinstance(v, (bool, np.bool_, complex)) for v in values):
-        return np.asarray(values).reshape(y.shape)
-    return y
+    if not all(isinstance(v, (numbers.Real, decimal.Decimal)) and not isinstance(v, (bool, np.bool_)) for v in values):
+        return y  # (complex numbers are not Real: refused later as labels without an order)
+    if all(isinstance(v, numbers.Integral) for v in values):
+        return np.asarray([int(v) for v in values], dtype=np.int64).reshape(y.shape)
+    return np.asarray([float(v) for v in values], dtype=np.float64).reshape(y.shape)  # Decimal, Fraction too (a review)
 
 
 def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, np.ndarray]:

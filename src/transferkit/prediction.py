@@ -563,34 +563,39 @@ def scale_warning(x: np.ndarray, recipe: Recipe, trained_on: str = "the model wa
     return None
 
 
-def own_range_note(name: str, own: tuple, hi: float, how: str, model: str = "a model whose training images were on") -> str:
-    """What predict and the API say when they read float images on their ``own`` range (0..1, or 0
-    to their maximum) beside a model of 0..``hi`` (``how``: how to give them on the model's scale
-    instead; ``model``: how the model's scale is named)."""
-    span = f"0..{own[1]:.4g}"
-    return (f"{name}: float images in {span} beside {model} 0..{hi:g}: read on their own range, {span}, as `transferkit "
-            f"run` reads a float array ({how}).")
+def own_range_note(name: str, own: tuple, hi: float, how: str, model: str = "a model whose training images were on",
+                   top: float | None = None) -> str:
+    """What predict and the API say when they read float images on ``own`` (0..1, or 8-bit's 0..255)
+    beside a model of 0..``hi`` (``top``: their largest value; ``how``: how to give them on the
+    model's scale instead; ``model``: how the model's scale is named)."""
+    if own[1] == 1.0:
+        return (f"{name}: float images in 0..1 beside {model} 0..{hi:g}: read on their own range, 0..1, as "
+                f"`transferkit run` reads a float array ({how}).")
+    return (f"{name}: float images in 0..{top:.4g} beside {model} 0..{hi:g}: read as 8-bit values on 0..255, their "
+            f"scale by every sign (on the model's they would be far brighter than anything it saw; {how}).")
 
 
 def own_float_range(x: np.ndarray, value_range) -> tuple[float, float] | None:
-    """The range to read float images on when they are clearly on another scale than the model's
-    0..N, as `run` reads a float array (0 to its maximum, at least 1); None otherwise.
+    """The fixed range to read float images on when they are clearly on another scale than the
+    model's 0..N; None otherwise (read on the model's, with a warning where they are off it).
 
     - all within 0..1 for a model of N >= 2 (e.g. 0..16 digits, 0..255 photos; not 0..1.2): on
-      the model's scale they would be dark, at most half its range, often one class for all: 0..1;
-    - non-negative with a maximum over 4 N (e.g. 0..255 floats for a model fitted on 0..1, or on
-      0..16): on the model's scale they would be far brighter than anything it saw (0.31 against
-      0.89 accuracy in a new user's trial): 0 to their maximum. Between 1.5 N and 4 N (a few bright
-      pixels, a sharpened copy) they are only warned of, as read: a unit change is a factor of 16
-      or more (0..1, 0..16, 0..255)."""
+      the model's scale they would be dark, at most half its range, often one class for all: 0..1,
+      as `run` reads a float array (0 to its maximum, at least 1);
+    - within 0..255 with most images' brightest value over 4 N (0..255 floats for a model fitted
+      on 0..1 or on 0..16; 0.31 against 0.89 accuracy in a new user's trial): 8-bit values stored
+      as floats, read on 0..255. Judged on the median image's maximum, and read on a fixed range,
+      so one bright pixel neither decides it nor rescales the other images of the batch; a unit
+      change is a factor of 16 or more, so 1.5 N to 4 N (sharpened or noisy copies) is only warned of."""
     lo, hi = (float(v) for v in value_range)
     if x.dtype.kind != "f" or x.size == 0 or lo != 0.0 or hi <= 0 or float(x.min()) < 0.0:
         return None
     top = float(x.max())
     if hi >= 2.0 and top <= 1.0:
         return (0.0, 1.0)
-    if top > 4.0 * hi:
-        return (0.0, top)
+    typical = float(np.median(np.asarray(x).reshape(len(x), -1).max(1))) if x.ndim > 1 else top
+    if top <= 255.0 and typical > 4.0 * hi:
+        return (0.0, 255.0)
     return None
 
 
@@ -766,7 +771,7 @@ def predict(
             elif picture and (own := own_float_range(x, recipe.value_range)) is not None:
                 hi = recipe.value_range[1]
                 warn(own_range_note(str(inputs), own, hi, f"to be read on the model's scale, save them as uint8 0..255 "
-                                                          f"or as floats on 0..{hi:g}"))  # fmt: skip
+                                                          f"or as floats on 0..{hi:g}", top=float(x.max())))  # fmt: skip
                 recipe = dataclasses.replace(recipe, value_range=own)
             checked, reference = recipe, _scale_reference(Path(run_dir))
             if meta.get("fit_range"):  # the run's target was off the source's scale, and its models trained on it

@@ -829,6 +829,8 @@ def test_a_small_pool_of_novel_images_is_said_to_narrow_the_intervals():
     assert note.endswith("read the spread across source seeds too, and add images if you can.")
     one = small_pool_note(np.array([20, 25, 30]), 5, 15, 200, seeds=1)  # no spread across seeds to read (a trial)
     assert "read the spread across source seeds" not in one and "several source seeds would also show" in one
+    none = small_pool_note(np.array([20, 25, 30]), 5, 15, 200, seeds=0)  # pretrained as it is: no source training
+    assert none.endswith("than what a new set of images would show; add images if you can.")
 
 
 def test_a_fewshot_name_is_a_folder_name_and_its_seeds_numbers():
@@ -899,3 +901,13 @@ def test_classes_cut_short_by_max_per_class_name_the_cap(npz_pair, tmp_path):
         run_fewshot({**cfg, "fewshot": {**cfg["fewshot"], "n_query": 30}}, out=tmp_path / "short")
     assert "max_per_class" not in str(e.value)
     assert not (tmp_path / "capped").exists() and not (tmp_path / "short").exists()
+    data = np.load(tgt)  # class 'w' holds 5 in the file itself: raising the cap alone leaves it short (a review)
+    keep = np.concatenate([np.where(data["y"] == 0)[0][:5], np.where(data["y"] != 0)[0]])
+    np.savez(tmp_path / "w5.npz", x=data["x"][keep], y=data["y"][keep], classes=data["classes"])
+    with pytest.raises(TransferkitError, match=r"Fix: raise target.max_per_class to at least 8 \(or leave it out\)\. "
+                                               r"Classes with fewer than 8 in the file itself stay short: for them, give"):  # fmt: skip
+        run_fewshot({**cfg, "target": {"data": str(tmp_path / "w5.npz"), "max_per_class": 6}}, out=tmp_path / "w5")
+    with pytest.raises(TransferkitError) as e:  # a cap above the need cut no short class: the cap is not blamed
+        run_fewshot({**cfg, "target": {"data": str(tmp_path / "w5.npz"), "max_per_class": 7},
+                     "fewshot": {**cfg["fewshot"], "k_shot": [1]}}, out=tmp_path / "w5")  # fmt: skip
+    assert "class 'w' has 5" in str(e.value) and "max_per_class" not in str(e.value)

@@ -357,7 +357,11 @@ def test_fewshot_runs_a_pretrained_source_used_as_it_is_once_whatever_the_seeds(
     cfg = {"source": {"pretrained": MINILM}, "target": {"data": str(reviews_jsonl)}, "model": {"input_shape": [16]},
            "seeds": [0, 1], "fewshot": {"n_way": 2, "k_shot": [1], "n_query": 2, "episodes": 5,
                                         "methods": ["prototypes"]}}  # fmt: skip
-    with pytest.warns(UserWarning, match=r"the same model for every seed, so of seeds \[0, 1\] only 0 ran"):
+    with pytest.warns(UserWarning, match=r"every method here reads its cached features, so of seeds \[0, 1\] only 0 ran"):
         summary = run_fewshot(cfg, out=tmp_path / "fs")
     assert summary["seeds"] == [0] and list(summary["source"]["models"]) == ["0"]
     assert "run more seeds" not in (tmp_path / "fs" / "report.md").read_text()
+    # a method that trains per episode takes its seeds from the source seed: they differ, so all run (a review)
+    cfg["fewshot"]["methods"] = ["prototypes", {"head": {"steps": 3}}]
+    summary = run_fewshot(cfg, out=tmp_path / "fs2")
+    assert summary["seeds"] == [0, 1] and any("the seeds vary only the training of head" in n for n in summary["notes"])

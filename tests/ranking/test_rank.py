@@ -538,6 +538,22 @@ def test_a_warning_about_the_target_is_given_once_not_once_per_candidate(tmp_pat
     assert f"holds colour images but candidates {src.name}, other.npz read grey ones" in colour[0]
 
 
+def test_the_grey_candidates_note_is_said_when_a_later_candidate_fails(tmp_path, monkeypatch):
+    """Said at the end of the candidates' loop, it was lost to a later candidate's error (a review)."""
+    from transferkit.errors import TransferkitError
+    from transferkit.ranking.rank import rank
+
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    rng, y = np.random.default_rng(0), np.repeat(np.arange(2), 30)
+    np.savez(tmp_path / "colour.npz", x=rng.uniform(0, 255, (60, 12, 12, 3)).astype(np.float32), y=y)
+    np.savez(tmp_path / "grey.npz", x=rng.uniform(0, 255, (60, 12, 12)).astype(np.float32), y=y)
+    np.savez(tmp_path / "vec.npz", x=rng.normal(size=(60, 5)).astype(np.float32), y=y)  # refused for images
+    with pytest.warns(UserWarning, match="holds colour images but candidate grey.npz reads grey ones"):
+        with pytest.raises(TransferkitError, match="candidate vec.npz"):
+            rank(str(tmp_path / "colour.npz"), 2, [str(tmp_path / "grey.npz"), str(tmp_path / "vec.npz")],
+                 source_epochs=1, reference=False, scores=["knn"], by="knn")  # fmt: skip
+
+
 def test_the_cli_keeps_every_warning_in_the_json_and_says_each_once(tmp_path, monkeypatch, capsys):
     from tests.conftest import make_images
     from transferkit.cli import main

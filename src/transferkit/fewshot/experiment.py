@@ -156,7 +156,8 @@ def small_pool_note(per_class: np.ndarray, k: int, n_query: int, episodes: int, 
     """A note when each novel class has under twice the K + Q images an episode draws from it:
     the episodes then reuse the same few images, and their interval, taken over episodes,
     covers the draw of episodes but not the few images behind them (a new user's 20 series a
-    class gave 59.5 +- 0.7 over 200 episodes, where the source seeds alone spanned 12 points)."""
+    class gave 59.5 +- 0.7 over 200 episodes, where the source seeds alone spanned 12 points).
+    ``seeds``: the source seeds that train a source (0: pretrained weights used as they are)."""
     present = per_class[per_class > 0]
     if not len(present) or int(present.min()) >= 2 * (k + n_query):
         return None
@@ -165,7 +166,8 @@ def small_pool_note(per_class: np.ndarray, k: int, n_query: int, episodes: int, 
             "intervals cover the choice of episodes, not the few images behind them, and are narrower than what a "
             "new set of images would show; "
             + ("read the spread across source seeds too, and add images if you can." if seeds > 1 else
-               "add images if you can (several source seeds would also show how much the source's training moves it).")
+               "add images if you can (several source seeds would also show how much the source's training moves it)."
+               if seeds == 1 else "add images if you can.")  # 0: pretrained weights as they are, no source training
             )  # fmt: skip
 
 
@@ -262,22 +264,34 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
         }  # fmt: skip
     except TransferkitError as e:  # "class 'Q' has 10" of a file of 114 a class: the cap is what to change
         cap, need = cfg.target.max_per_class, max(fs.k_shot) + fs.n_query
-        if cap is None or cap >= need or "k_shot + n_query" not in e.problem:
-            raise
+        counts = np.bincount(np.asarray(y), minlength=len(data.target.classes))
+        if cap is None or cap >= need or "k_shot + n_query" not in e.problem or not (counts == cap).any():
+            raise  # (no class was cut to the cap: the classes are short in the file itself)
+        short = counts[counts > 0]
+        also = (f" Classes with fewer than {need} in the file itself stay short: for them, {e.fix[0].lower()}{e.fix[1:]}"
+                if (short < cap).any() else "")  # (a review: raising the cap alone left them short)
         raise TransferkitError(f"{e.problem[:-1]} (target.max_per_class={cap} keeps at most that many per class).",
-                               f"raise target.max_per_class to at least {need} (or leave it out); else {e.fix}") from None
+                               f"raise target.max_per_class to at least {need} (or leave it out)"
+                               + (f".{also}" if also else f"; or {e.fix[0].lower()}{e.fix[1:]}")) from None  # fmt: skip
     episodes = {k: episodes[k] for k in fs.k_shot}
-    seeds = cfg.seeds if data.source is not None else cfg.seeds[:1]
+    # A pretrained source used as it is is one model for every seed: methods on its cached features repeat exactly.
+    # Methods that train per episode take their seeds from the source seed, so they differ (a review): all seeds then.
+    trains = [m.label for m in methods if not m.on_features and m.uses_source]
+    seeds = cfg.seeds if data.source is not None or trains else cfg.seeds[:1]
     note = small_pool_note(np.bincount(np.asarray(y), minlength=len(data.target.classes)), max(fs.k_shot), fs.n_query,
-                           fs.episodes, len(seeds))  # fmt: skip
+                           fs.episodes, len(seeds) if data.source is not None else 0)  # fmt: skip
     if note:
         run.notes.append(note)
         warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     if len(seeds) < len(cfg.seeds):  # evaluated twice, then "run more seeds" where none could differ (a trial)
         run.notes.append(f"the source is pretrained weights used as they are (no source data to train them on): the "
-                         f"same model for every seed, so of seeds {cfg.seeds} only {seeds[0]} ran; the other seeds "
-                         "would repeat its features and episodes.")  # fmt: skip
+                         f"same model for every seed, and every method here reads its cached features, so of seeds "
+                         f"{cfg.seeds} only {seeds[0]} ran; the others would repeat its results exactly.")  # fmt: skip
         warnings.warn(run.notes[-1], TransferkitWarning, stacklevel=user_stacklevel())
+    elif data.source is None and len(seeds) > 1:  # the seeds vary only the methods that train per episode
+        run.notes.append(f"the source is pretrained weights used as they are: the same model for every seed, so the "
+                         f"seeds vary only the training of {', '.join(trains)}; the methods on its cached features "
+                         "give one result, repeated.")  # fmt: skip
     for seed in seeds:
         src = train_source(exp, data, seed, device)
         source_model = src.model.to(device).eval()

@@ -157,12 +157,13 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     from_pretrained = src.config.get("architecture") == "pretrained"
     if sanity is not None and sanity["z"] < p.source_z <= sanity["best_z"] and not from_pretrained:  # too few: not refused
         # (the run's weak-source warning asks only z >= 2: "clearly" alone read as a contradiction beside its silence)
+        from transferkit.evaluate.source_check import Z_MIN
         reason = (f"negative-transfer guard: the source model is not clearly enough better than chance on its own "
                   f"held-out data for `auto` to transfer from it (accuracy {sanity['accuracy']:.2f} on "
                   f"{sanity['examples']} examples against {sanity['chance']:.2f} for always predicting the most "
-                  f"frequent class; z {sanity['z']:.2f} < {p.source_z:.1f}, its bar, stricter than the z 2 of the "
-                  "run's weak-source warning): too little evidence that its features carry a learned signal; training "
-                  "from scratch")  # fmt: skip
+                  f"frequent class; z {sanity['z']:.2f} < {p.source_z:.1f}"
+                  + (f", its bar, stricter than the z {Z_MIN:g} of the run's weak-source warning" if p.source_z > Z_MIN
+                     else "") + "): too little evidence that its features carry a learned signal; training from scratch")  # fmt: skip
         return _choice("scratch", {}, reason, {"source_validation": sanity}, start, p)
     m = measure(task)
     reports, feats, y = m["reports"], m["features"], m["labels"]

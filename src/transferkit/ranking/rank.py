@@ -565,48 +565,50 @@ def rank(
     with collected_warnings(once=True) as noted:  # a note about the target, once, not once per candidate; said even
         # when a later candidate fails. Pretrained encoders first: a mistyped name or the wrong modality
         # fails before minutes of source training
-        encoders = [pretrained_candidate(name, labelled, pad, pool, input_size) for name in pretrained or []]
-        for spec in sources or []:
-            said = time.perf_counter()
-            if say:
-                say(f"source {spec}: training its model (or reading it from the cache)")
-            cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=pool, pad=pad,
-                                         label_column=source_label_column, shared=shared)  # fmt: skip
-            _named_apart(cand, spec, clash)
-            entries.append((cand, inputs_for(cand, pad, src)))
-            if cand.warning:
-                warnings.append(cand.warning)
-            if say:
-                say(f"source {spec}: ready ({time.perf_counter() - said:.1f} s)")
-            copies = count_test_in_source(src, tgt, lab)
-            if copies.found:
-                trained_on[cand.name] = copies.found  # the best line and the JSON say so, as for a run's model
-                same = f", {copies.same_class} with the same class" if copies.same_class else ""
-                warnings.append(f"{cand.name}: {copies.found} of the {len(lab)} labelled examples scored here are "
-                                f"also in this source (exact copies{same}): its model was trained on them, so its "
-                                "scores are optimistic; rank sources that do not hold the target's examples.")  # fmt: skip
-        for spec in models or []:
-            found = checkpoint_candidates(spec)
-            for cand, recorded, stored in found:
+        try:
+            encoders = [pretrained_candidate(name, labelled, pad, pool, input_size) for name in pretrained or []]
+            for spec in sources or []:
+                said = time.perf_counter()
+                if say:
+                    say(f"source {spec}: training its model (or reading it from the cache)")
+                cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=pool, pad=pad,
+                                             label_column=source_label_column, shared=shared)  # fmt: skip
                 _named_apart(cand, spec, clash)
-                entries.append((cand, inputs_for(cand, (recorded or 0) if pad == "auto" else pad, stored=stored)))
-            seen, adapted, method = seen_by_run_model(spec, tgt, lab)
-            if seen or adapted:  # the deployed (or named) model; a run's `:source` never saw the target
-                trained_on[found[0][0].name] = seen + adapted
-            if seen:
-                warnings.append(f"{Path(spec).name}: {seen} of the {len(lab)} labelled examples scored here are among "
-                                "those the run's model was fine-tuned on, so its scores are optimistic and not "
-                                "comparable with the others'; another --seed draws other examples, but a model "
-                                "fine-tuned on much of the target overlaps any draw.")  # fmt: skip
-            if adapted:
-                warnings.append(f"{Path(spec).name}: its model ({method}) adapted on the target's unlabelled inputs, "
-                                f"among them {adapted} of the {len(lab)} examples scored here (their inputs, not "
-                                "their labels), so its scores are optimistic and not comparable with the others'; "
-                                "another --seed draws from the same pool: score a model that never read this "
-                                "target, such as the run's source model (listed as NAME:source while it is cached).")  # fmt: skip
-        if grey_readers:  # a note on the target, with the candidates it concerns (the list `warnings` shadows the module)
-            named = "candidate " + grey_readers[0] if len(grey_readers) == 1 else "candidates " + ", ".join(grey_readers)
-            warn(colour_note(pool, (1, 1, 1), named), TransferkitWarning, stacklevel=2)
+                entries.append((cand, inputs_for(cand, pad, src)))
+                if cand.warning:
+                    warnings.append(cand.warning)
+                if say:
+                    say(f"source {spec}: ready ({time.perf_counter() - said:.1f} s)")
+                copies = count_test_in_source(src, tgt, lab)
+                if copies.found:
+                    trained_on[cand.name] = copies.found  # the best line and the JSON say so, as for a run's model
+                    same = f", {copies.same_class} with the same class" if copies.same_class else ""
+                    warnings.append(f"{cand.name}: {copies.found} of the {len(lab)} labelled examples scored here are "
+                                    f"also in this source (exact copies{same}): its model was trained on them, so its "
+                                    "scores are optimistic; rank sources that do not hold the target's examples.")  # fmt: skip
+            for spec in models or []:
+                found = checkpoint_candidates(spec)
+                for cand, recorded, stored in found:
+                    _named_apart(cand, spec, clash)
+                    entries.append((cand, inputs_for(cand, (recorded or 0) if pad == "auto" else pad, stored=stored)))
+                seen, adapted, method = seen_by_run_model(spec, tgt, lab)
+                if seen or adapted:  # the deployed (or named) model; a run's `:source` never saw the target
+                    trained_on[found[0][0].name] = seen + adapted
+                if seen:
+                    warnings.append(f"{Path(spec).name}: {seen} of the {len(lab)} labelled examples scored here are among "
+                                    "those the run's model was fine-tuned on, so its scores are optimistic and not "
+                                    "comparable with the others'; another --seed draws other examples, but a model "
+                                    "fine-tuned on much of the target overlaps any draw.")  # fmt: skip
+                if adapted:
+                    warnings.append(f"{Path(spec).name}: its model ({method}) adapted on the target's unlabelled inputs, "
+                                    f"among them {adapted} of the {len(lab)} examples scored here (their inputs, not "
+                                    "their labels), so its scores are optimistic and not comparable with the others'; "
+                                    "another --seed draws from the same pool: score a model that never read this "
+                                    "target, such as the run's source model (listed as NAME:source while it is cached).")  # fmt: skip
+        finally:  # said even when a later candidate fails, as the notes collected here are (a review)
+            if grey_readers:  # a note on the target, with the candidates it concerns (the list `warnings` shadows the module)
+                named = "candidate " + grey_readers[0] if len(grey_readers) == 1 else "candidates " + ", ".join(grey_readers)
+                warn(colour_note(pool, (1, 1, 1), named), TransferkitWarning, stacklevel=2)
     warnings = [*loading, *noted, *warnings]  # TransferkitWarnings (the target's scale...) go into the JSON too
     entries += encoders
     if get_score(by).needs_source_probs:  # LEEP, NCE: they read the source head's predictions

@@ -6,10 +6,11 @@ import re
 
 
 def md_text(text: object) -> str:
-    """``text`` for a line or table cell of a Markdown report: ``\\ | * < > ` `` escaped. Class names
-    are the user's: ``Q|q`` split a table's columns, ``<S>`` vanished as an HTML tag and ``T*t*``
-    turned italic (a trial). Underscores are left: inside a word they emphasise nothing."""
-    return re.sub(r"([\\|*<>`])", r"\\\1", str(text))
+    """``text`` for a line or table cell of a Markdown report, with the characters that CommonMark
+    and GitHub's tables read as markup backslash-escaped (a backslash before them renders them as
+    they are). Class names are the user's: ``Q|q`` split a table's columns, ``<S>`` vanished as an
+    HTML tag, ``T*t*`` and ``_background_noise_`` turned italic, ``[x](y)`` became a link (a trial)."""
+    return re.sub(r"([\\`*_\[\]<>|~#])", r"\\\1", str(text))
 
 
 def _pct(v: float | None) -> str:
