@@ -368,3 +368,18 @@ def test_a_target_on_a_sliver_of_the_sources_scale_is_said():
     recipe = Recipe(shape=(1, 100), value_range=(float(z.min()), float(z.max())))
     assert "nearly constant" in scale_warning(z[:20, 0, 0] * 0.01, recipe, kind="series")
     assert scale_warning(z[:20, 0, 0], recipe, kind="series") is None
+
+
+def test_vector_columns_are_mapped_each_on_its_own_range_keeping_their_detail():
+    """Beside one column of +-1e6, a pH column (7.30..7.50) mapped on the one range of all columns
+    kept 3 distinct values in float32: scratch fell from 95.9 % to 84.4 % (a tabular trial)."""
+    rng = np.random.default_rng(0)
+    x = np.stack([rng.uniform(7.3, 7.5, 200), rng.uniform(-1e6, 1e6, 200)], 1).astype(np.float32)
+    domain = Domain("t", x, np.arange(200) % 2, ["a", "b"], (float(x.min()), float(x.max())))
+    recipe = make_recipe(domain, (2,))
+    assert recipe.per_column and recipe.to_dict()["per_column"] is True
+    t = apply_recipe(x, recipe).numpy()
+    assert len(np.unique(t[:, 0])) > 150 and t.min() >= 0.0 and t.max() <= 1.0
+    old = Recipe.from_dict({k: v for k, v in recipe.to_dict().items() if k != "per_column"})  # saved before: one range
+    assert not old.per_column and len(np.unique(apply_recipe(x, old).numpy()[:, 0])) < 10
+    assert "per_column" not in old.to_dict()  # its cache key and saved models stay as they were

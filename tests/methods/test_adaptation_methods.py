@@ -425,6 +425,11 @@ def test_a_chosen_checkpoint_whose_predictions_collapsed_is_said(tiny_parts, mon
     assert "Try selection: another criterion" in collapse_note("mcc", "dev", (1, 0.4), (2, 0.95), classes)
     assert collapse_note("mcc", "entropy", (1, 0.4), (2, 0.85), classes) is None  # not most of the target
     assert collapse_note("mcc", "entropy", (1, 0.8), (1, 0.95), classes) is None  # already so before adapting
+    # ... unless that was a collapse too: still one class, or another (the source at 100 % 'a', dan at 100 % 'b')
+    assert collapse_note("dan", "entropy", (0, 1.0), (1, 1.0), classes).startswith(
+        "dan: the checkpoint chosen by entropy predicts 'b' for 100% of the target inputs (the model before adaptation: "
+        "100% for its most predicted class)")  # fmt: skip
+    assert collapse_note("dan", "entropy", (0, 0.92), (0, 0.95), classes) is not None
     assert collapse_note("mcc", "entropy", (0, 1.0), (0, 1.0), ["a"]) is None
     task = _task(tiny_parts, 0)
     model = tiny_parts[0]

@@ -474,10 +474,16 @@ def test_csv_vectors_reach_a_candidate_as_run_and_predict_give_them(tmp_path, mo
     monkeypatch.setattr(rank_module, "rank_rows", lambda rows, by: [])
     rank_module.rank(str(tmp_path / "t.csv"), 2, [str(tmp_path / "s.csv")], [str(tmp_path / "m")],
                      source_epochs=1, reference=False, scores=["knn"], by="knn")  # fmt: skip
-    for name, top in (("s.csv", 6.1), ("m", 6.1)):  # the source's range is 0..6.1 (its largest value)
-        x = seen[name].numpy()
-        expected = np.arange(4) * 1.0 / top  # target column f_j near j (4 / 4), read on the source's scale
-        assert np.allclose(x.mean(axis=0), expected, atol=0.03), (name, x.mean(axis=0))
+    x = seen["m"].numpy()  # a model saved before per-column recipes: one range for all, the source's 0..6.1
+    expected = np.arange(4) * 1.0 / 6.1  # target column f_j near j (4 / 4), read on the source's scale
+    assert np.allclose(x.mean(axis=0), expected, atol=0.03), x.mean(axis=0)
+    # the source trained here: each column on the source's own range for it (the model standardises each feature,
+    # so only float32's precision differs), in the source's order, whatever the target's
+    src_x = np.loadtxt(tmp_path / "s.csv", delimiter=",", skiprows=1, usecols=range(4))
+    tgt_x = np.loadtxt(tmp_path / "t.csv", delimiter=",", skiprows=1, usecols=range(4))[:, ::-1]  # in f0..f3 order
+    lo, span = src_x.min(0), src_x.max(0) - src_x.min(0)
+    expected = ((tgt_x - lo) / span).mean(0)  # about 0.5, -9.5, -19.5, -29.5: the order is plain
+    assert np.allclose(seen["s.csv"].numpy().mean(axis=0), expected, atol=0.6), seen["s.csv"].numpy().mean(axis=0)
 
 
 def test_a_saved_classifiers_column_names_order_a_csv_target(tmp_path, monkeypatch):
@@ -495,7 +501,11 @@ def test_a_saved_classifiers_column_names_order_a_csv_target(tmp_path, monkeypat
     monkeypatch.setattr(rank_module, "score_candidates", lambda cands, x, *a: seen.update(x=x) or [])
     monkeypatch.setattr(rank_module, "rank_rows", lambda rows, by: [])
     rank_module.rank(str(tmp_path / "t.csv"), 2, models=[str(tmp_path / "m")], reference=False, scores=["knn"], by="knn")
-    assert np.all(np.diff(seen["x"].numpy().mean(axis=0)) > 0)  # a, b, c, d: increasing, as fit saw them
+    raw = frame[list("abcd")].to_numpy()  # as fit saw them, each column mapped on its own range
+    lo, span = raw.min(0), raw.max(0) - raw.min(0)
+    expected = (raw - lo) / span
+    gaps = [np.abs(expected - row).max(1).min() for row in seen["x"].numpy()]
+    assert max(gaps) < 0.02, gaps  # every row scored is a row of the frame, in a, b, c, d order (others: gaps of 10+)
 
 
 def test_a_source_holding_the_scored_examples_is_flagged(tmp_path, monkeypatch):
@@ -1045,3 +1055,38 @@ def test_too_few_examples_keep_the_lists_ellipsis():
     with pytest.raises(TransferkitError, match=r"as do 7 more classes: 'b', 'c', 'd', 'e', 'f', \.\.\. \(the protocol's "
                                                r"test part, 30% of each class, is held out first\)\."):  # fmt: skip
         labelled_examples(target, shots=5, seed=0)
+
+
+def test_a_copy_of_a_runs_csv_target_is_recognised_in_the_runs_column_order():
+    """rank reads a CSV whole, a run in its source's column order: a copy of the run's target
+    under another name hashed otherwise, and its model's contamination went unsaid (a trial)."""
+    from transferkit.data import Domain
+    from transferkit.ranking.rank import _in_columns
+
+    x = np.arange(24, dtype=np.float32).reshape(8, 3)
+    read = Domain("copy.csv", x, np.arange(8) % 2, ["n", "y"], (0.0, 23.0), {"columns": ["b", "a", "id"]})
+    as_run = Domain("t.csv", x[:, [1, 0]], np.arange(8) % 2, ["n", "y"], (0.0, 20.0))  # the model's columns: a, b
+    assert _in_columns(read, ["a", "b"]) == as_run.content_fingerprint() != read.content_fingerprint()
+    assert _in_columns(read, ["a", "z"]) is None and _in_columns(read, None) is None
+
+
+def test_rank_reads_id_columns_of_target_and_source_csvs_as_names(tmp_path, monkeypatch, capsys):
+    """rank had no --id-column: a text id was refused with the experiment file's field for a fix (a trial)."""
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+
+    def write(path, prefix, n):
+        y = np.arange(n) % 2
+        rows = ["pid,a,b,label"] + [f"{prefix}{i},{y[i] + rng.normal(0, .3):.3f},{rng.normal():.3f},{y[i]}" for i in range(n)]
+        path.write_text("\n".join(rows) + "\n")
+
+    write(tmp_path / "s.csv", "A", 60)
+    write(tmp_path / "t.csv", "B", 40)
+    base = ["rank", str(tmp_path / "t.csv"), "--source", str(tmp_path / "s.csv"), "--source-epochs", "1", "--shots", "3",
+            "--scores", "knn", "--by", "knn", "--quiet"]  # fmt: skip
+    assert main([*base, "--out", str(tmp_path / "no.json")]) == 2
+    assert "column 'pid' is not numeric" in capsys.readouterr().err and not (tmp_path / "no.json").exists()
+    assert main([*base, "--id-column", "pid", "--out", str(tmp_path / "t_only.json")]) == 2  # the source's too
+    assert "--source-id-column for a source" in capsys.readouterr().err
+    assert main([*base, "--id-column", "pid", "--source-id-column", "pid", "--out", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["candidates"]

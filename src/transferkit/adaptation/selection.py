@@ -164,8 +164,11 @@ def top_share(model, x_target: torch.Tensor) -> tuple[int, float]:
 
 
 def collapsed(share_before: float, share: float, classes: list[str]) -> bool:
-    """Most target inputs in one class, far more than before adapting (``COLLAPSED_SHARE``, ``COLLAPSE_RISE``)."""
-    return len(classes) >= 2 and share >= COLLAPSED_SHARE and share >= share_before + COLLAPSE_RISE
+    """Most target inputs in one class, far more than before adapting (``COLLAPSED_SHARE``, ``COLLAPSE_RISE``),
+    or as many as before where the model before adapting had collapsed too: a source model that sent a blurred
+    target to one class, then a `dan` that sent it to another, had risen by nothing and was deployed unsaid (a trial)."""
+    return len(classes) >= 2 and share >= COLLAPSED_SHARE and (share >= share_before + COLLAPSE_RISE
+                                                                or share_before >= COLLAPSED_SHARE)
 
 
 def collapse_note(name: str, criterion: str, before: tuple[int, float], after: tuple[int, float],

@@ -45,6 +45,9 @@ def add_parser(sub) -> None:
     r.add_argument("--source-label-column", default="label", metavar="NAME",
                    help="the label column of CSV/TSV --source files (default: label)")
     r.add_argument("--text-column", default="text", help="a CSV/JSONL text target's text column (default: text)")
+    r.add_argument("--id-column", metavar="NAME",
+                   help="a column of the target CSV (or key of its JSONL) naming the rows: never read as a feature")
+    r.add_argument("--source-id-column", metavar="NAME", help="a column of the --source CSVs naming the rows: never read")
     r.add_argument("--source-max-per-class", type=int, help="subsample built-in sources")
     r.add_argument("--source-epochs", type=int, default=None, help="epochs for sources trained here (default: as `run`)")
     r.add_argument("--shared", default="auto", metavar="ARCH",
@@ -117,7 +120,8 @@ def execute(args) -> int:
             by=args.by, cuts=args.cuts, reference=not args.no_reference, pad=pad,
             target_max_per_class=args.target_max_per_class, source_max_per_class=args.source_max_per_class,
             source_epochs=args.source_epochs, split_seed=args.split_seed, label_column=args.label_column,
-            text_column=args.text_column, input_size=args.input_size, source_label_column=args.source_label_column,
+            text_column=args.text_column, id_column=args.id_column, input_size=args.input_size,
+            source_label_column=args.source_label_column, source_id_column=args.source_id_column,
             classes=None if args.classes is None else parse_class_spec(args.classes, "--classes"),
             image_shape=args.image_shape, shared=args.shared,
             say=None if args.quiet else (lambda m: print(f"[transferkit] {m}", file=sys.stderr, flush=True)),

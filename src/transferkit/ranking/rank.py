@@ -61,6 +61,7 @@ CLEAR_LOG_BF = 3.0
 def source_candidate(
     spec: str, max_per_class: int | None = None, epochs: int | None = None, seed: int = 0,
     target: Domain | None = None, pad: int | str = "auto", label_column: str = "label", shared: str = "auto",
+    id_column: str | None = None,
 ) -> tuple[Candidate, Domain]:
     """Train (or load from the cache) a model on the data set ``spec``, as ``transferkit run`` would.
 
@@ -74,7 +75,7 @@ def source_candidate(
     from transferkit.evaluate.prepare import load_section
     from transferkit.train.source import pretrain_source
 
-    section = SourceConfig(data=spec, max_per_class=max_per_class, label_column=label_column,
+    section = SourceConfig(data=spec, max_per_class=max_per_class, label_column=label_column, id_column=id_column,
                            **({} if epochs is None else {"epochs": epochs}))  # fmt: skip
     domain = load_section(section)
     recipe = make_recipe(domain, domain.input_shape, 0, architecture=shared)
@@ -327,8 +328,10 @@ def seen_by_run_model(spec: str, target: Domain, lab: np.ndarray) -> tuple[int, 
     else:
         return 0, 0, None
     tgt = summary.get("target") or {}
+    reordered = _in_columns(target, (tgt.get("recipe") or {}).get("columns"))  # None: not a table of the run's columns
     same = (_same_data(tgt.get("data"), target.name) or tgt.get("fingerprint") == target.fingerprint()
-            or tgt.get("content_fingerprint") == target.content_fingerprint())  # fmt: skip
+            or tgt.get("content_fingerprint") == target.content_fingerprint()
+            or (reordered is not None and reordered == tgt.get("content_fingerprint")))  # fmt: skip
     method = dep.get("method")
     from transferkit.methods import METHODS
 
@@ -357,6 +360,18 @@ def seen_by_run_model(spec: str, target: Domain, lab: np.ndarray) -> tuple[int, 
         pool = split_target(target, fraction, split_seed).pool_idx
         adapted = len((labelled & set(pool.tolist())) - seen)
     return len(seen), adapted, method
+
+
+def _in_columns(target: Domain, columns: list[str] | None) -> str | None:
+    """``target``'s content fingerprint with its columns in the run's model order (``columns``),
+    as the run read them: rank reads a CSV whole, so a copy of the run's target under another
+    name had other bytes to hash and went unrecognised (a tabular trial). None: not a table
+    holding those columns."""
+    named = target.meta.get("columns")
+    if not columns or not named or not set(columns) <= set(named) or target.x.ndim != 2:
+        return None
+    idx = [list(named).index(c) for c in columns]
+    return Domain(target.name, target.x[:, idx], target.y, target.classes, target.value_range).content_fingerprint()
 
 
 def _same_data(a: str | None, b: str) -> bool:
@@ -388,7 +403,7 @@ def labelled_examples(
     return lab, split.pool_idx
 
 
-def _candidate_columns(sources: list[str], label_column: str) -> list[str] | None:
+def _candidate_columns(sources: list[str], label_column: str, id_column: str | None = None) -> list[str] | None:
     """The feature columns of the --source CSVs (all of them): a target CSV holding them and more is
     read without the others, text ones too, as `transferkit run` reads it (None: no CSV source)."""
     from transferkit.data.files import csv_header
@@ -396,7 +411,7 @@ def _candidate_columns(sources: list[str], label_column: str) -> list[str] | Non
     columns: list[str] = []
     for spec in sources:
         if Path(spec).suffix.lower() in (".csv", ".tsv") and Path(spec).is_file():
-            columns += [c for c in csv_header(Path(spec)) if c != label_column and c not in columns]
+            columns += [c for c in csv_header(Path(spec)) if c not in (label_column, id_column) and c not in columns]
     return columns or None
 
 
@@ -422,6 +437,8 @@ def rank(
     text_column: str = "text",
     input_size: int | None = None,
     source_label_column: str = "label",
+    id_column: str | None = None,
+    source_id_column: str | None = None,
     classes: list[int | str] | None = None,
     image_shape: list[int] | None = None,
     shared: str = "auto",
@@ -440,8 +457,8 @@ def rank(
         cuts: Cut points, ``"all"`` (default: 1..num_blocks) or e.g. ``"1,3"``.
         reference: Add the random-weights reference of the first model's architecture.
         pad: Target framing: ``auto`` (match each source's framing), or pixels.
-        label_column, text_column: Of a CSV (or JSONL) target, as in an experiment file.
-        source_label_column: Of CSV ``sources``.
+        label_column, text_column, id_column: Of a CSV (or JSONL) target, as in an experiment file.
+        source_label_column, source_id_column: Of CSV ``sources``.
         classes: Keep only these target classes (names or positions), as ``classes:`` in an
             experiment file's target section.
         shared: The shared-layer architecture ``sources`` are trained with, as ``model.shared``
@@ -495,7 +512,7 @@ def rank(
                                "drop it, or add --pretrained NAME (source and saved models keep their own).")  # fmt: skip
     try:  # the experiment file's checks, image_shape's among them
         section = DataConfig(data=target, max_per_class=target_max_per_class, label_column=label_column,
-                             text_column=text_column, classes=classes, image_shape=image_shape)  # fmt: skip
+                             text_column=text_column, id_column=id_column, classes=classes, image_shape=image_shape)  # fmt: skip
     except ValidationError as e:
         if image_shape is None:
             raise
@@ -504,7 +521,7 @@ def rank(
                                "give H W, or C H W with C = 1, 3 or 4 (a row of 784 grey pixels: --image-shape 28 28).") from None  # fmt: skip
     with collected_warnings() as loading:  # e.g. images resized while loading: kept in the JSON too
         # (with a --model, whose columns are its own, the target is read whole, each candidate taking its columns)
-        tgt = load_section(section, only_columns=None if models else _candidate_columns(sources or [], source_label_column))
+        tgt = load_section(section, only_columns=None if models else _candidate_columns(sources or [], source_label_column, source_id_column))
     if getattr(tgt, "texts", None) is not None and (sources or models):
         raise TransferkitError(
             f"{target} holds texts: rank scores text targets on pretrained text encoders only.",
@@ -548,7 +565,8 @@ def rank(
                 grey_readers.append(cand.name)
             # vectors and series: the range the model was trained on (the source's)
             if stored is not None and (not labelled.is_image or reads_series(tuple(cand.model.config["input_shape"]), arch)):
-                recipe = dataclasses.replace(recipe, value_range=stored.value_range)
+                recipe = dataclasses.replace(recipe, value_range=stored.value_range, per_column=stored.per_column,
+                                             column_ranges=stored.column_ranges if stored.per_column else recipe.column_ranges)
             if stored is not None and len(stored.shape) == 3:  # a saved model: the shrink filter it trained with
                 recipe = dataclasses.replace(recipe, block_average=stored.block_average)
         except TransferkitError as e:  # several candidates: say which one does not fit
@@ -572,7 +590,8 @@ def rank(
                 if say:
                     say(f"source {spec}: training its model (or reading it from the cache)")
                 cand, src = source_candidate(spec, source_max_per_class, source_epochs, seed, target=pool, pad=pad,
-                                             label_column=source_label_column, shared=shared)  # fmt: skip
+                                             label_column=source_label_column, shared=shared,
+                                             id_column=source_id_column)  # fmt: skip
                 _named_apart(cand, spec, clash)
                 entries.append((cand, inputs_for(cand, pad, src)))
                 if cand.warning:
