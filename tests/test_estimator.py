@@ -1374,3 +1374,18 @@ def test_texts_as_one_column_of_an_array_are_read_as_a_one_column_table():
 def test_one_dimensional_x_is_told_how_to_make_one_feature_a_column():
     with pytest.raises(TransferkitError, match=r"x has shape \(10,\).*one value per example: x\.reshape\(-1, 1\)"):
         TransferClassifier("scratch", method_params={"steps": 2}).fit(np.arange(10.0), np.arange(10) % 2)
+
+
+def test_adapting_to_a_handful_of_target_inputs_is_said(data):
+    """A pool of 5 unlabelled inputs left adabn, mcc, dann and self_training below source_only,
+    without a word (a domain-adaptation trial)."""
+    xs, ys, xt, _ = data
+    src = pretrain(xs, ys, epochs=1)
+    for method, params in (("adabn", None), ("mcc", {"steps": 2})):
+        with pytest.warns(UserWarning, match=rf"{method}: adapts to 5 target inputs; statistics and adaptation terms "
+                                             "from so few are noisy"):  # fmt: skip
+            TransferClassifier(method, source=src, method_params=params).fit(None, None, X_unlabelled=xt[:5])
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        TransferClassifier("adabn", source=src).fit(None, None, X_unlabelled=xt[:12])
+    assert not any("adapts to" in str(w.message) for w in said)

@@ -94,6 +94,20 @@ class Selection:
     best_step: int
 
 
+
+FEW_INPUTS = 10  # target inputs below which adaptation is said to rest on too few
+
+
+def few_inputs_note(name: str, n: int) -> str | None:
+    """Said when a method adapts to fewer than ``FEW_INPUTS`` target inputs: BatchNorm statistics and
+    adaptation terms from so few are noisy (a trial's pool of 5 left adabn, mcc, dann and
+    self_training all below the source model as it is, without a word)."""
+    if n >= FEW_INPUTS:
+        return None
+    return (f"{name}: adapts to {n} target inputs; statistics and adaptation terms from so few are noisy and can "
+            "leave the model below the source model as it is (compare with source_only); give more unlabelled "
+            "target inputs if you can.")
+
 def _subset(x: torch.Tensor | None, n: int, gen: torch.Generator) -> torch.Tensor | None:
     if x is None or len(x) <= n:
         return x
@@ -119,6 +133,9 @@ def adapt(
         raise TransferkitError(
             f"method {name!r} needs target inputs to adapt to, got {len(x_u)}.", "give the target at least 2 examples."
         )
+    note = few_inputs_note(name, len(t.x_labelled) + len(t.x_unlabelled))
+    if note:
+        warnings.warn(note, TransferkitWarning, stacklevel=2)
     gen = torch.Generator().manual_seed(task.seed)
     model = task.source_model.copy()
     domain_bn = p.bn == "domain" and attach_domain_bn(model) > 0

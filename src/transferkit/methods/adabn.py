@@ -19,6 +19,7 @@ import torch
 
 from transferkit.adaptation.domain_bn import attach_domain_bn, detach_domain_bn, estimate_target_stats
 from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.methods._adapt import few_inputs_note
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.models import TransferModel
 
@@ -47,6 +48,9 @@ class AdaBN(Method):
         if len(x) < 2:  # one input has no spread: the statistics were left as the source's, without a word
             raise TransferkitError(f"method 'adabn' needs target inputs to estimate BatchNorm statistics on, got "
                                    f"{len(x)}.", "give the target at least 2 examples (more make better estimates).")  # fmt: skip
+        few = few_inputs_note("adabn", len(x))
+        if few:
+            warnings.warn(few, TransferkitWarning, stacklevel=2)
         estimate_target_stats(model, x)
         detach_domain_bn(model, "target")
         note = adabn_collapse_note(task.source_model, model, x, task.classes)
