@@ -1389,3 +1389,19 @@ def test_adapting_to_a_handful_of_target_inputs_is_said(data):
         warnings.simplefilter("always")
         TransferClassifier("adabn", source=src).fit(None, None, X_unlabelled=xt[:12])
     assert not any("adapts to" in str(w.message) for w in said)
+
+
+def test_a_target_smaller_than_the_source_is_said_to_be_enlarged(data):
+    """`run` brings the source down to a smaller target's resolution; pretrain, called before fit,
+    cannot, and a trial's 14x14 target scored 0.58 against 0.77 in `run`, unsaid."""
+    xs, ys, xt, yt = data
+    src = pretrain(xs, ys, epochs=1)
+    h, w = xs.shape[-2:]
+    small = xt[:12, ..., ::2, ::2]  # half the size on each side
+    with pytest.warns(UserWarning, match=rf"the target's {h // 2}x{w // 2} images are enlarged to {h}x{w}, the size of "
+                                         r"the source's \(from pretrain\).*source.resolution: match"):  # fmt: skip
+        TransferClassifier("adabn", source=src).fit(None, None, X_unlabelled=small)
+    with warnings.catch_warnings(record=True) as said:  # the source's own size: nothing to say
+        warnings.simplefilter("always")
+        TransferClassifier("adabn", source=src).fit(None, None, X_unlabelled=xt[:12])
+    assert not any("are enlarged to" in str(w.message) for w in said)
