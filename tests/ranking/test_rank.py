@@ -1090,3 +1090,32 @@ def test_rank_reads_id_columns_of_target_and_source_csvs_as_names(tmp_path, monk
     assert "--source-id-column for a source" in capsys.readouterr().err
     assert main([*base, "--id-column", "pid", "--source-id-column", "pid", "--out", str(tmp_path / "r.json")]) == 0
     assert json.loads((tmp_path / "r.json").read_text())["candidates"]
+    y = np.arange(60) % 2  # a source without column names: the target is read whole, its id column only by the option
+    np.savez(tmp_path / "s.npz", x=np.stack([y + rng.normal(0, .3, 60), rng.normal(size=60)], 1).astype(np.float32), y=y)
+    npz = ["rank", str(tmp_path / "t.csv"), "--source", str(tmp_path / "s.npz"), *base[4:]]
+    assert main([*npz, "--out", str(tmp_path / "n.json")]) == 2 and "'pid' is not numeric" in capsys.readouterr().err
+    assert main([*npz, "--id-column", "pid", "--out", str(tmp_path / "n.json")]) == 0
+
+
+def test_rank_flags_a_runs_model_on_a_copy_of_its_csv_target(tmp_path, monkeypatch):
+    """The run reads its target in the source's column order, rank reads a CSV whole: the copy hashed
+    otherwise, and the run's fine-tuned model was 'best' on the examples it trained on (a trial)."""
+    import shutil
+
+    import yaml
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    for name, cols, n in (("s.csv", "a,b", 60), ("t.csv", "b,a", 40)):
+        y = np.arange(n) % 2
+        rows = [f"{cols},label"] + [f"{rng.normal():.3f},{y[i] + rng.normal(0, .3):.3f},{y[i]}" for i in range(n)]
+        (tmp_path / name).write_text("\n".join(rows) + "\n")
+    cfg = {"source": {"data": "s.csv", "epochs": 1}, "target": {"data": "t.csv", "shots": [3]},
+           "methods": [{"name": "head", "params": {"steps": 3}}], "seeds": 1}  # fmt: skip
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["run", "exp.yaml", "--out", "run", "--quiet"]) == 0
+    shutil.copy(tmp_path / "t.csv", tmp_path / "copy.csv")
+    args = ["--model", "run", "--shots", "3", "--scores", "knn", "--by", "knn", "--quiet"]
+    assert main(["rank", "copy.csv", *args, "--out", "r.json"]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["trained_on_scored"]  # was {} for the copy
