@@ -571,6 +571,7 @@ def own_range_note(name: str, own: tuple, hi: float, how: str, model: str = "a m
     if own[1] == 1.0:
         return (f"{name}: float images in 0..1 beside {model} 0..{hi:g}: read on their own range, 0..1, as "
                 f"`transferkit run` reads a float array ({how}).")
+    top = own[1] if top is None else top
     return (f"{name}: float images in 0..{top:.4g} beside {model} 0..{hi:g}: read as 8-bit values on 0..255, their "
             f"scale by every sign (on the model's they would be far brighter than anything it saw; {how}).")
 

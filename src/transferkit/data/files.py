@@ -535,12 +535,6 @@ MISSING_MARKERS = {"na", "n/a", "nan", "null", "none", "?", "-", "#n/a", "missin
 LABEL_MISSING = {"na", "n/a", "nan", "null", "#n/a"}
 
 
-def _number(v: str) -> bool:
-    try:
-        return "_" not in v and float(v) == float(v)  # (not NaN; '18_25' is a name)
-    except ValueError:
-        return False
-
 
 def _is_number(v: str) -> bool:
     try:
@@ -965,7 +959,8 @@ def load_csv(path: Path, label_column: str, id_column: str | None = None, only_c
     if marked:  # R's NA, pandas' nan: a missing label, not a class (it had been one: 61.8 % against 92.2 %, a trial)
         others = [v for v in raw_labels if v.lower() not in LABEL_MISSING]
         shown = sorted({raw_labels[i - 1] for i in marked})
-        if others and all(_number(v) for v in others):  # numbered classes: such a value can only be a missing one
+        if others and all("_" not in v and _is_number(v) for v in others):  # numbered classes ('18_25' is a name):
+            # there such a value can only be a missing one
             raise TransferkitError(
                 f"{path}: {len(marked)} row(s) have no label in column {label_column!r}: {', '.join(map(repr, shown))}, "
                 f"a missing value (data rows {marked[:5]}).",

@@ -267,9 +267,8 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
         counts = np.bincount(np.asarray(y), minlength=len(data.target.classes))
         if cap is None or cap >= need or "k_shot + n_query" not in e.problem or not (counts == cap).any():
             raise  # (no class was cut to the cap: the classes are short in the file itself)
-        short = counts[counts > 0]
         also = (f" Classes with fewer than {need} in the file itself stay short: for them, {e.fix[0].lower()}{e.fix[1:]}"
-                if (short < cap).any() else "")  # (a review: raising the cap alone left them short)
+                if ((counts > 0) & (counts < cap)).any() else "")  # (a review: raising the cap alone left them short)
         raise TransferkitError(f"{e.problem[:-1]} (target.max_per_class={cap} keeps at most that many per class).",
                                f"raise target.max_per_class to at least {need} (or leave it out)"
                                + (f".{also}" if also else f"; or {e.fix[0].lower()}{e.fix[1:]}")) from None  # fmt: skip

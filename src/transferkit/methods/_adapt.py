@@ -94,7 +94,6 @@ class Selection:
     best_step: int
 
 
-
 FEW_INPUTS = 10  # target inputs below which adaptation is said to rest on too few
 
 
@@ -107,6 +106,7 @@ def few_inputs_note(name: str, n: int) -> str | None:
     return (f"{name}: adapts to {n} target inputs; statistics and adaptation terms from so few are noisy and can "
             "leave the model below the source model as it is (compare with source_only); give more unlabelled "
             "target inputs if you can.")
+
 
 def _subset(x: torch.Tensor | None, n: int, gen: torch.Generator) -> torch.Tensor | None:
     if x is None or len(x) <= n:
