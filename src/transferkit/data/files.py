@@ -62,7 +62,7 @@ def load_file(path: str | Path, label_column: str = "label", text_column: str = 
                 "(its summary.json), not a data set.",
                 "give the data the run read (its config.yaml names them): a source trained with the same `source:` "
                 "section is taken from the cache, not trained again; `transferkit rank --model RUN` scores a run's "
-                "model as a source.")  # fmt: skip
+                "model as a source, and a few-shot experiment uses it as it is with `source: {model: RUN}`.")  # fmt: skip
         return load_image_folder(p)
     if suffix == ".npz":
         return load_npz(p)

@@ -115,6 +115,32 @@ class FewShotSource(SourceConfig):
     augment: bool | Literal["affine"] = Field(
         "affine", description="affine (default here): shifts, rotation and scale of each axis; true: shifts; false: none"
     )
+    model: str | None = Field(
+        None, description="a model saved by transferkit (a run folder: its deployed model; RUN/models/NAME; or "
+        "TransferClassifier.save's file), used as it is instead of training one from `data`"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _model_alone(cls, v: Any) -> Any:
+        """A saved model is the whole source: the fields that would train or load another one are refused, not
+        silently unused."""
+        if not isinstance(v, dict) or v.get("model") is None:
+            return v
+        other = [k for k in v if k not in ("model", "cache")]
+        if other:
+            raise ValueError(f"`model` is a saved model used as it is, so {', '.join(f'`{k}`' for k in other)} "
+                             f"{'has' if len(other) == 1 else 'have'} nothing to do: the novel classes are read "
+                             "the way that model reads its inputs; remove "
+                             f"{'it' if len(other) == 1 else 'them'} (or remove `model` to train a source from "
+                             "`data`)")  # fmt: skip
+        return v
+
+    @model_validator(mode="after")
+    def _data_or_pretrained(self) -> FewShotSource:
+        if self.model is not None:
+            return self
+        return super()._data_or_pretrained()
 
 
 class FewShotExperiment(RunFields):
@@ -141,10 +167,10 @@ class FewShotExperiment(RunFields):
 
     def experiment(self) -> ExperimentConfig:
         """The equivalent ``transferkit run`` config: the same data preparation and the same
-        cached source models."""
+        cached source models (a saved model, ``source.model``, is no run's source: none then)."""
         target = TargetConfig(**self.target.model_dump(), shots=[max(self.fewshot.k_shot)])
         return ExperimentConfig(
-            name=self.name, source=self.source, target=target, model=self.model,
+            name=self.name, source=None if self.source.model else self.source, target=target, model=self.model,
             methods=[MethodSpec(name="prototypes")], seeds=self.seeds, device=self.device,
         )  # fmt: skip
 
@@ -164,4 +190,19 @@ def load_fewshot_config(
     for role, section in (("source", cfg.source), ("target", cfg.target)):
         if section.data is not None:
             section.data = resolve_data_path(section.data, base, typed=f"{role}.data" in typed)
+    if cfg.source.model is not None:  # a path, relative to the file as data paths are
+        cfg.source.model = resolve_model_path(cfg.source.model, base, typed="source.model" in typed)
     return cfg
+
+
+def resolve_model_path(spec: str, base: Path, typed: bool = False) -> str:
+    """A relative model path against the experiment file's folder, then the working directory (``typed``
+    with ``--set``: the other way round, as data paths); a saved model's stem (no suffix) counts when its
+    ``.json`` is there."""
+    if Path(spec).is_absolute():
+        return spec
+    for root in (Path.cwd(), base) if typed else (base, Path.cwd()):
+        p = root / spec
+        if p.exists() or p.with_name(p.name + ".json").exists():
+            return str(p.resolve())
+    return spec  # the loader reports it missing, naming the path as written

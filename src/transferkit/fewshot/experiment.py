@@ -41,8 +41,9 @@ from transferkit.fewshot.pipeline import (
     predict_episode,
     resolve_methods,
 )
+from transferkit.fewshot.saved_source import SavedSource, load_saved_source, prepare_saved
 from transferkit.models import TransferModel
-from transferkit.train.source import source_val_split
+from transferkit.train.source import SourceResult, source_val_split
 
 
 @dataclass
@@ -68,6 +69,7 @@ class FewShotRun:
     example: dict | None = None
     wall_time_s: float = 0.0
     notes: list[str] = field(default_factory=list)  # warnings for the report (e.g. class names equal but for case)
+    saved_model: dict | None = None  # source.model: the saved model's path, run and the classes it was trained on
 
 
 def check_classes(cfg: FewShotExperiment, data: Prepared) -> list[str]:
@@ -126,6 +128,30 @@ def check_classes(cfg: FewShotExperiment, data: Prepared) -> list[str]:
         )
         raise TransferkitError(f"{e.problem} (source {src.name!r}, target {tgt.name!r})", f"{e.fix}{hint}") from None
     return _check_copies(src, tgt) + notes
+
+
+def check_saved_classes(cfg: FewShotExperiment, saved: SavedSource, novel: list[str]) -> list[str]:
+    """Novel classes must not be classes the saved model's shared layers were trained on (its own, and its run's
+    source classes), unless ``cross_domain`` says the target is another data set of the same classes.
+
+    Returns:
+        Notes for the report: names equal to those classes' but for case, punctuation or a plural 's'.
+    """
+    if cfg.fewshot.cross_domain:
+        return []
+    try:
+        check_novel(novel, saved.seen)
+    except TransferkitError as e:
+        raise TransferkitError(f"{e.problem[:-1]}: {saved.describe} was trained on them.",
+                               f"{e.fix} If the target is another data set whose classes only share names with the "
+                               "model's (cross-domain few-shot), set fewshot.cross_domain: true.") from None  # fmt: skip
+    twins = case_twins(novel, saved.seen)
+    return [twins_note(twins)] if twins else []
+
+
+def saved_result(saved: SavedSource):
+    """A saved model as a source result: nothing trained, nothing validated (NaN)."""
+    return SourceResult(saved.model, float("nan"), 0.0, False, str(saved.path), [])
 
 
 def twins_note(twins: list[tuple[str, str]]) -> str:
@@ -234,8 +260,13 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
             f"{said} (those that train a network do so on each of the first {fs.train_episodes}); set "
             "fewshot.train_episodes lower for a quicker run")  # fmt: skip
     exp = cfg.experiment()
-    data = prepare(exp, test_split=False)  # episodes hold their own queries
-    notes = check_classes(cfg, data)
+    saved = load_saved_source(cfg.source.model) if cfg.source.model is not None else None
+    if saved is not None:  # a saved model as it is: its inputs, its classes; no source data
+        data = prepare_saved(exp, saved)
+        notes = check_saved_classes(cfg, saved, data.target.classes)
+    else:
+        data = prepare(exp, test_split=False)  # episodes hold their own queries
+        notes = check_classes(cfg, data)
     for note in notes:  # warnings, not progress lines: said with --quiet and to the API's caller too
         warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     methods = resolve_methods(fs.methods)
@@ -245,6 +276,9 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     device = resolve_device(cfg.device)
     _check_blocks(cfg, exp, data)
     run = FewShotRun(cfg, data)
+    if saved is not None:
+        run.saved_model = {"path": str(saved.path), "run": None if saved.run is None else str(saved.run),
+                           "architecture": saved.model.config.get("architecture"), "classes": saved.seen}  # fmt: skip
     run.notes = [*data.source_notes, *data.notes, *notes]  # loading warnings (shown as raised), then the class checks
     x, y = data.xt.to(device), data.target.y
     groups = copy_groups(data.xt.numpy())
@@ -282,17 +316,17 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     if note:
         run.notes.append(note)
         warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
+    as_is = saved.describe + ", used as it is" if saved is not None else "pretrained weights used as they are"
     if len(seeds) < len(cfg.seeds):  # evaluated twice, then "run more seeds" where none could differ (a trial)
-        run.notes.append(f"the source is pretrained weights used as they are (no source data to train them on): the "
-                         f"same model for every seed, and every method here reads its cached features, so of seeds "
-                         f"{cfg.seeds} only {seeds[0]} ran; the others would repeat its results exactly.")  # fmt: skip
+        run.notes.append(f"the source is {as_is} (no source data to train on): the same model for every seed, and "
+                         f"every method here reads its cached features, so of seeds {cfg.seeds} only {seeds[0]} ran; "
+                         "the others would repeat its results exactly.")  # fmt: skip
         warnings.warn(run.notes[-1], TransferkitWarning, stacklevel=user_stacklevel())
     elif data.source is None and len(seeds) > 1:  # the seeds vary only the methods that train per episode
-        run.notes.append(f"the source is pretrained weights used as they are: the same model for every seed, so the "
-                         f"seeds vary only the training of {', '.join(trains)}; the methods on its cached features "
-                         "give one result, repeated.")  # fmt: skip
+        run.notes.append(f"the source is {as_is}: the same model for every seed, so the seeds vary only the training "
+                         f"of {', '.join(trains)}; the methods on its cached features give one result, repeated.")  # fmt: skip
     for seed in seeds:
-        src = train_source(exp, data, seed, device)
+        src = train_source(exp, data, seed, device) if saved is None else saved_result(saved)
         source_model = src.model.to(device).eval()
         state = "cached" if src.cached else f"trained in {src.seconds:.1f} s"
         run.sources[seed] = {
@@ -302,8 +336,8 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
             "key": src.key,
         }
         no_val = src.val_accuracy != src.val_accuracy  # NaN: a pretrained source used as it is
-        say(f"source seed={seed}: " + ("pretrained weights as they are (loaded)" if no_val
-                                        else f"validation accuracy {src.val_accuracy:.3f} ({state})"))  # fmt: skip
+        loaded = f"{saved.describe} as it is (loaded)" if saved is not None else "pretrained weights as they are (loaded)"
+        say(f"source seed={seed}: " + (loaded if no_val else f"validation accuracy {src.val_accuracy:.3f} ({state})"))
         warning = check_source(exp, data, seed, src.val_accuracy)
         if warning:
             run.sources[seed]["warning"] = warning
@@ -322,7 +356,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
             f"features of {len(y)} novel-class examples computed once: dim {cache.features.shape[1]}, {cache.seconds:.1f} s"
         )
         setting = EpisodeSetting(
-            x, data.target.classes, episode_model_factory(exp, data, source_model, device), source_model,
+            x, data.target.classes, episode_model_factory(exp, data, source_model, device, saved is not None), source_model,
             source_x, source_y, data.source.classes if data.source else None, seed,
         )  # fmt: skip
         for k in fs.k_shot:
@@ -404,16 +438,18 @@ def _example(methods, cache, episode, k: int) -> dict | None:
 
 
 def episode_model_factory(
-    exp, data: Prepared, source_model: TransferModel, device
+    exp, data: Prepared, source_model: TransferModel, device, saved: bool = False
 ) -> Callable[[list[str]], TransferModel]:
-    """Fresh models for an episode's classes, with the source model's input normalisation."""
+    """Fresh models for an episode's classes, with the source model's input normalisation (``saved``: a saved
+    model's architecture is rebuilt with its own options, when scratch trains that architecture)."""
     mean, std = source_model.input_mean.cpu(), source_model.input_std.cpu()
+    arch = data.scratch_architecture or exp.model.shared
+    own = saved and arch == source_model.config.get("architecture")
+    options = dict(source_model.config.get("arch_kwargs") or {}) if own else dict(exp.model.options)
+    hidden = int(source_model.config.get("head_hidden") or 0) if own else exp.model.head_hidden
 
     def build(classes: list[str]) -> TransferModel:
-        return TransferModel.build(
-            data.scratch_architecture or exp.model.shared, data.input_shape, classes, mean, std,
-            head_hidden=exp.model.head_hidden, **exp.model.options,
-        ).to(device)  # fmt: skip
+        return TransferModel.build(arch, data.input_shape, classes, mean, std, head_hidden=hidden, **options).to(device)
 
     return build
 

