@@ -41,6 +41,7 @@ from transferkit.data.preprocess import (
     border_medians,
     channels_note,
     domain_polarity_reference,
+    frame_of,
     in_colour,
     ink_contrasts,
     inputs_polarity_note,
@@ -303,6 +304,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                        f"pixels: {pretrained!r} reads images, not vectors.") from None  # fmt: skip
         for w in noted:
             warnings.warn(w.message, w.category, stacklevel=user_stacklevel())
+        # the framing the shared layers learned: the source's images', or X's own without a source (saved: few-shot's
+        # source.model frames novel images to it); unknown for pretrained weights and your own network
+        self.source_frame_ = frame_of(src) if src is not None else frame_of(tgt) if source is None else None
+        # ... and the classes its shared layers were trained on before X's: none without a source (saved: few-shot's
+        # novelty check); unknown (None) for pretrained weights and your own network
+        self.source_classes_ = [str(c) for c in src.classes] if src is not None else [] if source is None else None
         shrunk = shrunk_note(tgt, tuple(shape), "from pretrain", fix=(
             f"To keep their detail, bring the source's images to {tgt.input_shape[1]}x{tgt.input_shape[2]} before "
             "pretrain, and compare.")) if getattr(src, "is_image", False) and pretrained is None else None  # fmt: skip
@@ -667,7 +674,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                 "fit_column_ranges": _listed(getattr(self, "fit_column_ranges_", None)),
                                 "target_border": getattr(self, "target_border_", None),
                                 "target_border_other": getattr(self, "target_border_other_", None),
-                                "target_ink": getattr(self, "target_ink_", None)})  # fmt: skip
+                                "target_ink": getattr(self, "target_ink_", None),
+                                "source_frame": getattr(self, "source_frame_", None),
+                                "source_classes": getattr(self, "source_classes_", None)})  # fmt: skip
 
     def _saved_params(self) -> dict:
         """The parameters a loaded classifier gets back: all but the source (a loaded
@@ -719,6 +728,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         clf.target_border_ = meta.get("target_border")  # a run's model has it too (run_folder.py)
         clf.target_border_other_ = meta.get("target_border_other")
         clf.target_ink_ = meta.get("target_ink")
+        clf.source_frame_ = meta.get("source_frame")  # (saved again as they came)
+        clf.source_classes_ = meta.get("source_classes")
         if "auto_decision" in model.config:
             clf.auto_decision_ = model.config["auto_decision"]
         return clf

@@ -129,11 +129,28 @@ def auto_pad(source01: np.ndarray, target01: np.ndarray, size: tuple[int, int]) 
     into fewer rows (6 sensors into 4): none is added."""
     if not is_picture(size):
         return 0
-    ratio = content_fraction(source01) / content_fraction(target01)
+    return pad_to_frame(content_fraction(source01), target01, size)
+
+
+def pad_to_frame(frame: float, target01: np.ndarray, size: tuple[int, int]) -> int:
+    """Border (pixels) that makes the target's content fill ``frame``, the fraction of the frame a
+    model's training images' content spanned (:func:`frame_of`, saved with its model)."""
+    if not is_picture(size):
+        return 0
+    ratio = frame / content_fraction(target01)
     if ratio >= 0.95:  # content already fills as much of the frame as in the source
         return 0
     inner = max(4, round(min(size) * ratio))
     return max(0, (min(size) - inner) // 2)
+
+
+def frame_of(domain) -> float | None:
+    """The fraction of the frame the content of ``domain``'s images spans (:func:`content_fraction`), saved
+    with a model so that images it has never met can be framed as its training images were (``auto`` pad
+    without them: few-shot's ``source.model``); None for vectors, texts and arrays that are no pictures."""
+    if domain is None or not getattr(domain, "is_image", False) or not is_picture(tuple(domain.input_shape[-2:])):
+        return None
+    return round(content_fraction(unit_range(domain.x[:500], domain.value_range)), 4)
 
 
 def _image_hint(shape: tuple[int, ...]) -> str:

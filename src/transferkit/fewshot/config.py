@@ -127,17 +127,27 @@ class FewShotSource(SourceConfig):
         silently unused."""
         if not isinstance(v, dict) or v.get("model") is None:
             return v
-        other = [k for k in v if k not in ("model", "cache")]
+        other = [k for k, value in v.items() if k != "model" and value is not None]  # (`--set source.data=null`)
         if other:
+            them = "it" if len(other) == 1 else "them"
             raise ValueError(f"`model` is a saved model used as it is, so {', '.join(f'`{k}`' for k in other)} "
                              f"{'has' if len(other) == 1 else 'have'} nothing to do: the novel classes are read "
-                             "the way that model reads its inputs; remove "
-                             f"{'it' if len(other) == 1 else 'them'} (or remove `model` to train a source from "
-                             "`data`)")  # fmt: skip
+                             f"the way that model reads its inputs; remove {them} (on the command line: --set "
+                             f"source.{other[0]}=null), or remove `model` to train a source from `data`")  # fmt: skip
+        return {"model": v["model"]}
+
+    @field_validator("model")
+    @classmethod
+    def _model_path(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("is empty; give the path of a run folder or of a saved model, or leave `model` out")
         return v
 
     @model_validator(mode="after")
     def _data_or_pretrained(self) -> FewShotSource:
+        if self.model is None and self.data is None and self.pretrained is None:
+            raise ValueError("give `data` (a source data set to train on), `model` (a model you already have: a run "
+                             "folder or a saved model), or `pretrained` (a pretrained model)")  # fmt: skip
         if self.model is not None:
             return self
         return super()._data_or_pretrained()

@@ -146,7 +146,10 @@ def check_saved_classes(cfg: FewShotExperiment, saved: SavedSource, novel: list[
                                f"{e.fix} If the target is another data set whose classes only share names with the "
                                "model's (cross-domain few-shot), set fewshot.cross_domain: true.") from None  # fmt: skip
     twins = case_twins(novel, saved.seen)
-    return [twins_note(twins)] if twins else []
+    unknown = ([f"the novel classes were checked against the {len(saved.seen)} classes {saved.describe} records, "
+                f"not against {saved.unknown}: if they are among those, their accuracy is inflated."]
+               if saved.unknown else [])  # fmt: skip
+    return unknown + ([twins_note(twins)] if twins else [])
 
 
 def saved_result(saved: SavedSource):
@@ -278,7 +281,8 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     run = FewShotRun(cfg, data)
     if saved is not None:
         run.saved_model = {"path": str(saved.path), "run": None if saved.run is None else str(saved.run),
-                           "architecture": saved.model.config.get("architecture"), "classes": saved.seen}  # fmt: skip
+                           "architecture": saved.model.config.get("architecture"), "classes": saved.seen,
+                           "unchecked": saved.unknown}  # fmt: skip
     run.notes = [*data.source_notes, *data.notes, *notes]  # loading warnings (shown as raised), then the class checks
     x, y = data.xt.to(device), data.target.y
     groups = copy_groups(data.xt.numpy())

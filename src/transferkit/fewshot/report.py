@@ -145,11 +145,11 @@ def _image_shape(domain) -> list[int] | None:
     return list(domain.input_shape) if getattr(domain, "is_image", False) else None
 
 
-def _inputs(part: dict, source_scale: bool = False) -> str:
+def _inputs(part: dict, source_scale: bool = False, owner: str = "the source's") -> str:
     """How a part's raw inputs became model inputs, or "" (older summaries lack the recipe)."""
     if not part.get("recipe"):
         return ""
-    return describe_recipe(part["recipe"], source_scale=source_scale, native=part.get("input_shape"))
+    return describe_recipe(part["recipe"], source_scale=source_scale, native=part.get("input_shape"), owner=owner)
 
 
 def _cell(row: dict | None, scratch: dict | None = None) -> str:
@@ -200,8 +200,9 @@ def _saved_line(saved: dict, tgt: dict) -> str:
     """The report's source line for ``source.model``: which model, and what the novelty check could see."""
     run = f" of the run `{saved['run']}`" if saved.get("run") else ""
     checked = ("not checked: `cross_domain` says the target is another data set of the same classes"
-               if tgt.get("cross_domain") else f"checked by name against the {len(saved['classes'])} it was trained "
-               f"on, {md_text(saved['classes'])}")  # fmt: skip
+               if tgt.get("cross_domain") else f"checked by name against the {len(saved['classes'])} it records "
+               f"training on, {md_text(saved['classes'])}" + (f" (**not** against {saved['unchecked']})"
+                                                              if saved.get("unchecked") else ""))  # fmt: skip
     return (f"- **Source**: the saved model `{saved['path']}`{run} ({saved.get('architecture')}), used as it is, with "
             f"no source data: novel classes {checked}; exact copies of its training examples could not be looked for")
 
@@ -247,6 +248,7 @@ def _of_novel(note: str, summary: dict) -> bool:
 
 def render_report(summary: dict, plots: dict[str, str]) -> str:
     src, tgt, p = summary["source"], summary["target"], summary["protocol"]
+    owner = "the saved model's" if src.get("saved_model") else "the source's"
     lines = [
         f"# transferkit few-shot run: {summary['name']}", "",
         (f"- **Source** (base classes): `{src['data']}` — {src['examples']} examples, classes {md_text(src['classes'])}"
@@ -258,7 +260,8 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         *(f"  - **Warning:** {note}" for note in summary.get("notes") or [] if not _of_novel(note, summary)),
         f"- **Novel classes**: `{tgt['data']}` — {tgt['examples']} examples, classes {md_text(tgt['classes'])}"
         + (" (cross-domain: another data set; class names may repeat the source's)" if tgt["cross_domain"] else "")
-        + (f"; inputs: {_inputs(tgt, source_scale=bool(src['classes']))}" if _inputs(tgt) else ""),
+        + (f"; inputs: {_inputs(tgt, source_scale=bool(src['classes'] or src.get('saved_model')), owner=owner)}"
+           if _inputs(tgt) else ""),
         *(f"  - **Warning:** {note}" for note in summary.get("notes") or [] if _of_novel(note, summary)),
         f"- **Episodes**: {p['n_way']}-way, K in {p['k_shot']}, {p['n_query']} queries per class; "
         f"{_episode_counts(summary)}; features from shared blocks: {p['feature_blocks']}"

@@ -17,6 +17,7 @@ or a file from ``TransferClassifier.save``. Nothing is trained or read from sour
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from dataclasses import dataclass
@@ -26,12 +27,24 @@ import numpy as np
 import torch
 
 from transferkit.data.files import columns_read, order_columns
-from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
+from transferkit.data.preprocess import (
+    Recipe,
+    apply_recipe,
+    border_medians,
+    ink_contrasts,
+    inputs_polarity_note,
+    is_picture,
+    make_recipe,
+    pad_to_frame,
+    reads_series,
+    unit_range,
+)
 from transferkit.data.splits import no_test_split
-from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
 from transferkit.evaluate.prepare import Prepared, check_two_classes, load_section
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file, model_stem, read_model_json
+from transferkit.prediction import scale_warning
 
 
 def buildable(architecture: str) -> bool:
@@ -59,6 +72,7 @@ class SavedSource:
     meta: dict
     seen: list[str]
     run: Path | None
+    unknown: str | None = None  # classes it may have seen that nothing records, in words; None: all recorded
 
     @property
     def describe(self) -> str:
@@ -93,6 +107,11 @@ def load_saved_source(spec: str) -> SavedSource:
                                    "save_models: true.")  # fmt: skip
     else:
         stem = model_stem(p)
+        if p.is_file() and p.suffix not in (".json", ".safetensors"):
+            raise TransferkitError(f"source.model {spec!r} is a file but not a saved model (a .safetensors/.json "
+                                   "pair written by transferkit).",
+                                   "give a run folder, a saved model (RUN/models/NAME) or a file written by "
+                                   "TransferClassifier.save(); data to train a source on is `source.data`.")  # fmt: skip
         if not model_file(stem, ".json").is_file():
             raise TransferkitError(f"source.model {spec!r}: no saved model there (need {stem.name}.json and "
                                    f"{stem.name}.safetensors).",
@@ -103,10 +122,17 @@ def load_saved_source(spec: str) -> SavedSource:
     meta = read_model_json(stem)
     model = TransferModel.load(stem).eval()
     seen = [str(c) for c in model.classes]
-    if run is not None:  # the run's source classes trained the shared layers first
-        source = (_summary(run) or {}).get("source") or {}
-        seen += [str(c) for c in source.get("classes") or [] if str(c) not in seen]
-    return SavedSource(model, stem, meta, seen, run)
+    first = meta.get("source_classes")  # the classes its shared layers learned before its own (saved since session 29)
+    if first is None and run is not None and meta.get("method") != "scratch":  # (scratch never read the source)
+        first = ((_summary(run) or {}).get("source") or {}).get("classes")  # a run's model saved before that
+    seen += [str(c) for c in first or [] if str(c) not in seen]
+    unknown = None
+    if model.config.get("architecture") == "pretrained":
+        unknown = "the classes its pretrained weights were trained on (e.g. ImageNet's), which no file here records"
+    elif first is None and meta.get("method") != "scratch" and "source_classes" not in meta:
+        unknown = ("the classes its shared layers may have learned first, from a source (not recorded: a model saved "
+                   "before transferkit recorded them, or copied out of its run folder)")
+    return SavedSource(model, stem, meta, seen, run, unknown)
 
 
 def _summary(folder: Path) -> dict | None:
@@ -122,38 +148,96 @@ def _summary(folder: Path) -> dict | None:
 
 def prepare_saved(cfg, saved: SavedSource) -> Prepared:
     """The novel classes (``cfg.target``) read the way ``saved``'s model reads its inputs; no
-    source data. ``cfg``: the few-shot experiment's :meth:`experiment` (a run config)."""
+    source data. ``cfg``: the few-shot experiment's :meth:`experiment` (a run config). Warnings
+    raised on the way are said and kept for the report (``notes``), as :func:`prepare` keeps them."""
+    with collected_warnings() as notes:
+        data = _prepare(cfg, saved)
+    data.notes = list(dict.fromkeys([*notes, *data.notes]))
+    return data
+
+
+def _prepare(cfg, saved: SavedSource) -> Prepared:
     recipe = saved.meta.get("recipe") or {}
     shape = tuple(int(v) for v in saved.model.config["input_shape"])
     arch = saved.model.config.get("architecture", "auto")
+    _check_model_section(cfg.model, shape, arch, recipe.get("kind") == "text")
     if recipe.get("kind") == "text":
         return _prepare_texts(cfg, saved, recipe, shape)
-    if cfg.model.input_shape and tuple(cfg.model.input_shape) != shape:
-        raise TransferkitError(f"model.input_shape {list(cfg.model.input_shape)} is not the saved model's input "
-                               f"{list(shape)}: it reads inputs of that shape only.",
-                               "leave model.input_shape out.")  # fmt: skip
     stored = Recipe.from_dict(recipe) if "value_range" in recipe else None
+    if stored is not None and stored.columns is None and saved.meta.get("feature_names") and len(shape) == 1:
+        stored = dataclasses.replace(stored, columns=tuple(saved.meta["feature_names"]))  # TransferClassifier.save's
     target = load_section(cfg.target, only_columns=list(stored.columns) if stored and stored.columns else None)
     check_two_classes(target, "target")
     if getattr(target, "is_text", False):
         raise TransferkitError(f"{target.name} holds texts, and the saved model {saved.path.name} reads "
                                f"{'images' if len(shape) == 3 else 'vectors'}.",
                                "give novel classes of the kind the model was trained on.")  # fmt: skip
-    split = no_test_split(len(target.y))
-    if len(shape) == 3 or stored is None:  # images: each domain on its own range, as in training
-        tgt_recipe = make_recipe(target, shape, cfg.target.pad, architecture=arch)
+    series = reads_series(shape, arch)
+    if len(shape) == 3 and not series or stored is None:  # pictures: each domain on its own range, as in training
+        pad = cfg.target.pad if cfg.target.pad != "auto" or len(shape) != 3 else framed(target, saved, shape, stored)
+        tgt_recipe = make_recipe(target, shape, pad, architecture=arch)
+        if stored is not None and len(shape) == 3:  # a model saved before block averaging keeps its filter
+            tgt_recipe = dataclasses.replace(tgt_recipe, block_average=stored.block_average)
         x = target.x
-    else:  # vectors: on the model's scale, its columns by name
-        x = _model_columns(target, stored, shape)
-        tgt_recipe = stored
-        from transferkit.prediction import scale_warning
-
+    else:  # vectors and series: on the model's scale (vectors: its columns, by name)
+        if series:
+            make_recipe(target, shape, 0, architecture=arch)  # refuses series of another length or sensors
+        x = target.x if series else _model_columns(target, stored, shape)
+        tgt_recipe = dataclasses.replace(stored, pad=0, invert=False)
         note = scale_warning(x, stored, "the model was trained on", "series")
         if note:
-            warnings.warn(f"{target.name}: {note}", TransferkitWarning, stacklevel=3)
+            warnings.warn(f"{target.name}: {note}", TransferkitWarning, stacklevel=2)
+    if cfg.target.invert:  # load_section inverted them: the report's inputs line says so
+        tgt_recipe = dataclasses.replace(tgt_recipe, invert=True)
+    xt = apply_recipe(x, tgt_recipe)
+    if len(shape) == 3 and not series and saved.meta.get("target_border") is not None:  # the model's ink and paper
+        note = inputs_polarity_note(border_medians(xt, tgt_recipe.pad), saved.meta["target_border"], target.name,
+                                    None, saved.meta.get("target_border_other"), inverted=tgt_recipe.invert,
+                                    inks=ink_contrasts(xt, tgt_recipe.pad), trained_ink=saved.meta.get("target_ink"))  # fmt: skip
+        if note:
+            warnings.warn(note, TransferkitWarning, stacklevel=2)
     scratch = arch if buildable(arch) else cfg.model.shared
-    return Prepared(None, target, None, tgt_recipe, None, None, apply_recipe(x, tgt_recipe),
-                    torch.from_numpy(target.y), split, shape, scratch_architecture=scratch)  # fmt: skip
+    return Prepared(None, target, None, tgt_recipe, None, None, xt, torch.from_numpy(target.y),
+                    no_test_split(len(target.y)), shape, scratch_architecture=scratch)  # fmt: skip
+
+
+def _check_model_section(model, shape: tuple[int, ...], arch: str, text: bool) -> None:
+    """``model:`` settings a saved model makes moot are refused, not silently unused: its input shape is its
+    own, and scratch rebuilds its own architecture and options (``model.shared`` chooses scratch's architecture
+    only beside a pretrained encoder's model)."""
+    if model.input_shape and (text or tuple(model.input_shape) != shape):
+        reads = f"its {shape[0]} tokens a text, as it was trained" if text else f"inputs of shape {list(shape)} only"
+        raise TransferkitError(f"model.input_shape {list(model.input_shape)}: the saved model reads {reads}.",
+                               "leave model.input_shape out.")  # fmt: skip
+    moot = [k for k in ("shared", "options", "head_hidden") if k in model.model_fields_set]
+    if arch == "pretrained" and not text:
+        moot = [k for k in moot if k != "shared"]  # scratch's architecture beside a pretrained encoder
+    if moot:
+        raise TransferkitError(f"model.{moot[0]} is set, but with `source.model` scratch rebuilds the saved model's "
+                               f"own architecture ({arch}) with its own options, so "
+                               f"{', '.join(f'model.{k}' for k in moot)} would have nothing to do.",
+                               f"remove {', '.join(f'model.{k}' for k in moot)}.")  # fmt: skip
+
+
+def framed(target, saved: SavedSource, shape: tuple[int, ...], stored: Recipe | None) -> int:
+    """``pad: auto`` for a saved model: the border that makes the novel images' content fill as much of the frame
+    as its training images' did (``source_frame``, saved with models since session 29). A model saved without it
+    gives the border its own target images got when the novel images have their size (likely the same framing),
+    else none, said (a model on pretrained weights, whose images are unknown here, gets none either)."""
+    frame = saved.meta.get("source_frame")
+    if not is_picture(tuple(target.input_shape[-2:])):
+        return 0
+    if frame is not None:
+        return pad_to_frame(float(frame), unit_range(target.x[:500], target.value_range), tuple(shape[1:]))
+    size = saved.meta.get("image_size") or saved.meta.get("fit_input_shape")
+    if stored is not None and size and tuple(size[-2:]) == tuple(target.input_shape[-2:]):
+        return int(stored.pad)
+    if saved.model.config.get("architecture") != "pretrained":
+        warnings.warn(f"{target.name}: the saved model {saved.path.name} does not record how its training images "
+                      "were framed (saved before transferkit recorded it), so `target.pad: auto` adds no border: "
+                      "if the novel images' content fills more of the frame than the model's training images' did, "
+                      "set target.pad to the border in pixels.", TransferkitWarning, stacklevel=4)  # fmt: skip
+    return 0
 
 
 def _model_columns(target, stored: Recipe, shape: tuple[int, ...]) -> np.ndarray:

@@ -7,7 +7,8 @@ def _num(v: float) -> str:
     return f"{v:g}"
 
 
-def describe_recipe(recipe: dict, source_scale: bool = False, native: list | None = None, series: bool = False) -> str:
+def describe_recipe(recipe: dict, source_scale: bool = False, native: list | None = None, series: bool = False,
+                    owner: str = "the source's") -> str:
     """One phrase for a recipe dict (``Recipe.to_dict()`` or ``TextRecipe.to_dict()``).
 
     Examples: ``"values 0..16 scaled to 0..1; images resized to 20x20 inside a 4-pixel
@@ -17,7 +18,8 @@ def describe_recipe(recipe: dict, source_scale: bool = False, native: list | Non
     the range is not the target's own. ``native``: the images' own (C, H, W), when known: said
     as "resized from 8x8", or "kept at their 6x100" when they are not resized. ``series``: the
     (C, H, W) inputs are series read by the ``cnn1d`` (H sensors x W steps, never resized), on
-    the source's range when ``source_scale``.
+    the source's range when ``source_scale``. ``owner``: whose scale that is, in words (a saved model's, when
+    it is the source).
     """
     if recipe.get("kind") == "text":
         return f"texts tokenised by `{recipe['pretrained']}`'s tokenizer, cut to {recipe['max_length']} tokens"
@@ -32,14 +34,14 @@ def describe_recipe(recipe: dict, source_scale: bool = False, native: list | Non
         if cols:
             named = f" (columns {', '.join(cols[:5])}{', ...' if len(cols) > 5 else ''})"
         if source_scale:
-            scale = f"values on the source's scale ({_num(lo)}..{_num(hi)} to 0..1)"
+            scale = f"values on {owner} scale ({_num(lo)}..{_num(hi)} to 0..1)"
         if series:  # a univariate series read by the cnn1d: steps in time, not features
             return f"{scale}; series of {shape[0]} steps{named}"
         return f"{shape[0]} features per example{named}; {scale}"
     c, h, w = shape
     if series:
         if source_scale:
-            scale = f"values on the source's scale ({_num(lo)}..{_num(hi)} to 0..1)"
+            scale = f"values on {owner} scale ({_num(lo)}..{_num(hi)} to 0..1)"
         return f"{scale}; series of {h} channel{'s' if h != 1 else ''} x {w} steps"
     pad = int(recipe.get("pad") or 0)
     channels = f"{c} channel{'s' if c != 1 else ''}"

@@ -18,7 +18,14 @@ import yaml
 
 from transferkit.atomic import atomic_folder, write_json, write_text
 from transferkit.data.domain import file_rows
-from transferkit.data.preprocess import border_medians, ink_contrasts, other_polarity, polarity_reference, reads_series
+from transferkit.data.preprocess import (
+    border_medians,
+    frame_of,
+    ink_contrasts,
+    other_polarity,
+    polarity_reference,
+    reads_series,
+)
 from transferkit.evaluate.protocol import ProtocolResult
 from transferkit.models.adapters import save_base
 from transferkit.report.adaptation import adaptation_report
@@ -114,6 +121,11 @@ def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
             size["target_border"] = polarity_reference(borders)
             size["target_border_other"] = other_polarity(borders, size["target_border"])
             size["target_ink"] = float(np.median(ink_contrasts(pool, result.data.target_recipe.pad)))  # tinted sheets
+        frame = frame_of(result.data.source)  # how the source's images were framed: few-shot's source.model pads to it
+        if frame is not None:
+            size["source_frame"] = frame
+        if result.data.source is not None:  # the classes the shared layers learned first: few-shot's novelty check
+            size["source_classes"] = [str(c) for c in result.data.source.classes]
         bases = {r.model.config["base_model"]: r.seed for r in result.records
                  if r.model is not None and r.model.config.get("base_model")}  # fmt: skip
         for name, seed in bases.items():  # each seed's source shared layers, once (models/adapters.py)
