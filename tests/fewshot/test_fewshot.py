@@ -371,3 +371,13 @@ def test_negative_and_large_class_ids_are_counted_by_id():
     res = evaluate_episodes(np.eye(5)[np.searchsorted(np.unique(labels), labels)], labels, episodes, "simpleshot")
     assert res.class_ids.tolist() == [-2, -1, 0, 5, 10**7] and res.class_total.sum() == 30 * 15
     assert res.mean == 1.0 and np.array_equal(res.class_correct, res.class_total)
+
+
+def test_class_names_equal_but_for_a_plural_are_twins_es_plurals_too():
+    from transferkit.fewshot.episodes import case_twins
+
+    seen = ["Dress", "Box", "Watch", "Coat", "Shoe", "Glass", "Size"]
+    novel = ["Dresses", "Boxes", "Watches", "Coats", "Shoes", "Glasses", "Sizes", "Bus", "Cat"]
+    assert sorted(case_twins(novel, seen)) == sorted([("Dresses", "Dress"), ("Boxes", "Box"), ("Watches", "Watch"),
+                                                      ("Coats", "Coat"), ("Shoes", "Shoe"), ("Glasses", "Glass"),
+                                                      ("Sizes", "Size")])  # fmt: skip

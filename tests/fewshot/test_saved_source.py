@@ -98,7 +98,7 @@ def test_scratch_rebuilds_the_saved_architecture_with_its_own_options(saved):
 
 def test_classes_the_saved_model_knows_are_refused_unless_cross_domain(saved, tmp_path):
     root, *_ = saved
-    with pytest.raises(TransferkitError, match=r"'a', 'b', 'c'.*saved model .*bars was trained on them") as e:
+    with pytest.raises(TransferkitError, match=r"'a', 'b', 'c' are classes the saved model .*bars knows") as e:
         run_fewshot(experiment(root, target="seen.npz"), out=tmp_path / "no", progress=False)
     assert "cross_domain: true" in e.value.fix and not (tmp_path / "no").exists()
     summary = run_fewshot(experiment(root, target="seen.npz", cross_domain=True, methods=["prototypes"]),
@@ -310,3 +310,34 @@ def test_set_null_clears_a_data_source_for_a_model_and_empty_or_data_paths_are_r
         load_fewshot_config(None, raw={"source": {"model": None}, "target": {"data": "t.npz"}})
     with pytest.raises(TransferkitError, match="is a file but not a saved model"):
         load_saved_source(str(root / "novel.npz"))
+
+
+def test_with_one_saved_model_feature_methods_run_once_and_trained_ones_per_seed(saved, tmp_path):
+    root, *_ = saved
+    raw = experiment(root, k_shot=[2], methods=["prototypes", {"head": {"steps": 3}}, {"scratch": {"steps": 3}}])
+    summary = run_fewshot(raw, out=tmp_path / "fs", progress=False)
+    rows = {r["method"]: r for r in summary["results"]}
+    assert rows["prototypes"]["source_seeds"] == [0] and rows["head"]["source_seeds"] == [0, 1]
+    assert any("ran once, with seed 0" in n for n in summary["notes"])
+
+
+def test_a_runs_scratch_model_never_saw_the_runs_source_and_a_damaged_model_is_one_line(saved, tmp_path):
+    import transferkit as tk
+
+    root, *_ = saved
+    xs, ys = make_images(20, classes=3, seed=4)
+    np.savez(tmp_path / "src.npz", x=xs[:, 0], y=ys, classes=np.array(["k", "l", "m"]))
+    tk.run({"name": "r", "source": {"data": str(tmp_path / "src.npz"), "epochs": 1},
+            "target": {"data": str(root / "seen.npz"), "shots": [3], "test_fraction": 0.3},
+            "methods": [{"scratch": {"steps": 3}}], "seeds": 1}, out=tmp_path / "r", progress=False)  # fmt: skip
+    assert load_saved_source(str(tmp_path / "r")).seen == ["a", "b", "c"]
+    base = tmp_path / "r" / "models" / "base"
+    base.mkdir(exist_ok=True)
+    (base / "source_seed0.safetensors").write_bytes(b"")  # what runs with adapter models keep there
+    with pytest.raises(TransferkitError, match="shared layers that a run keeps for its adapter models") as e:
+        load_saved_source(str(base / "source_seed0.safetensors"))
+    assert "`head` model" in e.value.fix
+    (tmp_path / "bad.json").write_text('{"architecture": "cnn"}')
+    (tmp_path / "bad.safetensors").write_bytes(b"")
+    with pytest.raises(TransferkitError, match="cannot rebuild the saved model from bad.json"):
+        load_saved_source(str(tmp_path / "bad"))

@@ -357,7 +357,7 @@ def test_fewshot_runs_a_pretrained_source_used_as_it_is_once_whatever_the_seeds(
     cfg = {"source": {"pretrained": MINILM}, "target": {"data": str(reviews_jsonl)}, "model": {"input_shape": [16]},
            "seeds": [0, 1], "fewshot": {"n_way": 2, "k_shot": [1], "n_query": 2, "episodes": 5,
                                         "methods": ["prototypes"]}}  # fmt: skip
-    with pytest.warns(UserWarning, match=r"every method here reads its cached features, so of seeds \[0, 1\] only 0 ran"):
+    with pytest.warns(UserWarning, match=r"every method here that uses it reads its cached features, so of seeds \[0, 1\] only 0 ran"):
         summary = run_fewshot(cfg, out=tmp_path / "fs")
     assert summary["seeds"] == [0] and list(summary["source"]["models"]) == ["0"]
     assert "run more seeds" not in (tmp_path / "fs" / "report.md").read_text()

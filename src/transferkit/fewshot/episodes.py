@@ -173,11 +173,14 @@ def loose_name_key(name) -> str:
     """A class name as compared for twins: :func:`name_key` (no case, no surrounding spaces) and,
     for a name with a letter, without punctuation or spaces and a plural 's': a folder cannot be
     called 'T-shirt/top' ('T-shirt_top'), and 'Coats' is the class 'Coat' (a new user's target
-    folders got neither warned). Names of digits alone keep theirs ('1.0' is not '10')."""
+    folders got neither warned), 'Dresses' 'Dress' (after s, x, ch, sh the plural is 'es').
+    Names of digits alone keep theirs ('1.0' is not '10')."""
     key = name_key(name)
     if not any(ch.isalpha() for ch in key):
         return key
     key = "".join(ch for ch in key if ch.isalnum())
+    if len(key) > 4 and key.endswith(("sses", "xes", "ches", "shes")):  # 'Dresses' is 'Dress', 'Boxes' 'Box'
+        return key[:-2]
     return key[:-1] if len(key) > 3 and key.endswith("s") and not key.endswith("ss") else key
 
 

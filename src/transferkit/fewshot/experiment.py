@@ -142,9 +142,13 @@ def check_saved_classes(cfg: FewShotExperiment, saved: SavedSource, novel: list[
     try:
         check_novel(novel, saved.seen)
     except TransferkitError as e:
-        raise TransferkitError(f"{e.problem[:-1]}: {saved.describe} was trained on them.",
-                               f"{e.fix} If the target is another data set whose classes only share names with the "
-                               "model's (cross-domain few-shot), set fewshot.cross_domain: true.") from None  # fmt: skip
+        known = e.problem.split(": ", 1)[1].rstrip(".")
+        raise TransferkitError(f"novel class(es) {known} are classes {saved.describe} knows (its own, or those its "
+                               "shared layers learned first): its features were trained to tell them apart, so their "
+                               "accuracy would not measure learning new classes.",
+                               "draw the novel classes from classes the model never had; if the target is another "
+                               "data set whose classes only share names with the model's (cross-domain few-shot), "
+                               "set fewshot.cross_domain: true.") from None  # fmt: skip
     twins = case_twins(novel, saved.seen)
     unknown = ([f"the novel classes were checked against the {len(saved.seen)} classes {saved.describe} records, "
                 f"not against {saved.unknown}: if they are among those, their accuracy is inflated."]
@@ -282,7 +286,8 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     if saved is not None:
         run.saved_model = {"path": str(saved.path), "run": None if saved.run is None else str(saved.run),
                            "architecture": saved.model.config.get("architecture"), "classes": saved.seen,
-                           "unchecked": saved.unknown}  # fmt: skip
+                           "unchecked": saved.unknown,
+                           "pretrained": (saved.model.config.get("arch_kwargs") or {}).get("source")}  # fmt: skip
     run.notes = [*data.source_notes, *data.notes, *notes]  # loading warnings (shown as raised), then the class checks
     x, y = data.xt.to(device), data.target.y
     groups = copy_groups(data.xt.numpy())
@@ -323,12 +328,13 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     as_is = saved.describe + ", used as it is" if saved is not None else "pretrained weights used as they are"
     if len(seeds) < len(cfg.seeds):  # evaluated twice, then "run more seeds" where none could differ (a trial)
         run.notes.append(f"the source is {as_is} (no source data to train on): the same model for every seed, and "
-                         f"every method here reads its cached features, so of seeds {cfg.seeds} only {seeds[0]} ran; "
-                         "the others would repeat its results exactly.")  # fmt: skip
+                         f"every method here that uses it reads its cached features, so of seeds {cfg.seeds} only "
+                         f"{seeds[0]} ran; the others would repeat its results exactly.")  # fmt: skip
         warnings.warn(run.notes[-1], TransferkitWarning, stacklevel=user_stacklevel())
     elif data.source is None and len(seeds) > 1:  # the seeds vary only the methods that train per episode
         run.notes.append(f"the source is {as_is}: the same model for every seed, so the seeds vary only the training "
-                         f"of {', '.join(trains)}; the methods on its cached features give one result, repeated.")  # fmt: skip
+                         f"of {', '.join(trains)}; the methods on its cached features ran once, with seed {seeds[0]} "
+                         "(the others would repeat their results exactly).")  # fmt: skip
     for seed in seeds:
         src = train_source(exp, data, seed, device) if saved is None else saved_result(saved)
         source_model = src.model.to(device).eval()
@@ -365,6 +371,8 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
         )  # fmt: skip
         for k in fs.k_shot:
             for m in methods:
+                if m.on_features and data.source is None and seed != seeds[0]:
+                    continue  # one model for every seed (no source data to train it on): the same result again
                 if m.on_features:
                     res = evaluate_on_features(m, cache, episodes[k])
                 elif k < m.method.min_shots:

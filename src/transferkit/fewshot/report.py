@@ -203,8 +203,13 @@ def _saved_line(saved: dict, tgt: dict) -> str:
                if tgt.get("cross_domain") else f"checked by name against the {len(saved['classes'])} it records "
                f"training on, {md_text(saved['classes'])}" + (f" (**not** against {saved['unchecked']})"
                                                               if saved.get("unchecked") else ""))  # fmt: skip
-    return (f"- **Source**: the saved model `{saved['path']}`{run} ({saved.get('architecture')}), used as it is, with "
-            f"no source data: novel classes {checked}; exact copies of its training examples could not be looked for")
+    arch = saved.get("architecture")
+    if arch == "pretrained" and saved.get("pretrained"):
+        arch = f"on the pretrained `{saved['pretrained']}`"
+    return (f"- **Source**: the saved model `{saved['path']}`{run} ({arch}), used as it is, with "
+            f"no source data: novel classes {checked}; exact copies of its training examples could not be looked "
+            "for; `prototypes` and the transductive methods centre features on each episode's support mean (no "
+            "source examples for the base mean)")
 
 
 def _state(source_model: dict) -> str:

@@ -112,6 +112,11 @@ def load_saved_source(spec: str) -> SavedSource:
                                    "pair written by transferkit).",
                                    "give a run folder, a saved model (RUN/models/NAME) or a file written by "
                                    "TransferClassifier.save(); data to train a source on is `source.data`.")  # fmt: skip
+        if stem.parent.name == "base" and stem.parent.parent.name == "models" and not model_file(stem, ".json").is_file():
+            raise TransferkitError(f"source.model {spec!r} is the source's shared layers that a run keeps for its "
+                                   "adapter models (lora, bitfit), not a model: it has no settings to rebuild it from.",
+                                   "give the run folder or one of its models (RUN/models/NAME): a `head` model's shared "
+                                   "layers are the source's, unchanged.")  # fmt: skip
         if not model_file(stem, ".json").is_file():
             raise TransferkitError(f"source.model {spec!r}: no saved model there (need {stem.name}.json and "
                                    f"{stem.name}.safetensors).",
@@ -120,16 +125,22 @@ def load_saved_source(spec: str) -> SavedSource:
         if stem.parent.name == "models" and _summary(stem.parent.parent) is not None:
             run = stem.parent.parent
     meta = read_model_json(stem)
-    model = TransferModel.load(stem).eval()
+    try:
+        model = TransferModel.load(stem).eval()
+    except (KeyError, TypeError, ValueError) as e:  # a settings file missing a key, or of the wrong kind
+        raise TransferkitError(f"source.model {spec!r}: cannot rebuild the saved model from {stem.name}.json "
+                               f"({type(e).__name__}: {e}).",
+                               "the file is damaged or was not written by transferkit: save the model again.") from None  # fmt: skip
     seen = [str(c) for c in model.classes]
-    first = meta.get("source_classes")  # the classes its shared layers learned before its own (saved since session 29)
-    if first is None and run is not None and meta.get("method") != "scratch":  # (scratch never read the source)
+    scratch = meta.get("method") == "scratch"  # a run's scratch model never read the run's source
+    first = None if scratch else meta.get("source_classes")  # learned before its own (recorded since session 29)
+    if first is None and run is not None and not scratch:
         first = ((_summary(run) or {}).get("source") or {}).get("classes")  # a run's model saved before that
     seen += [str(c) for c in first or [] if str(c) not in seen]
     unknown = None
     if model.config.get("architecture") == "pretrained":
         unknown = "the classes its pretrained weights were trained on (e.g. ImageNet's), which no file here records"
-    elif first is None and meta.get("method") != "scratch" and "source_classes" not in meta:
+    elif first is None and not scratch and "source_classes" not in meta:
         unknown = ("the classes its shared layers may have learned first, from a source (not recorded: a model saved "
                    "before transferkit recorded them, or copied out of its run folder)")
     return SavedSource(model, stem, meta, seen, run, unknown)
