@@ -309,7 +309,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.source_frame_ = frame_of(src) if src is not None else frame_of(tgt) if source is None else None
         # ... and the classes its shared layers were trained on before X's: none without a source (saved: few-shot's
         # novelty check); unknown (None) for pretrained weights and your own network
-        self.source_classes_ = [str(c) for c in src.classes] if src is not None else [] if source is None else None
+        self.source_classes_ = ([str(c) for c in src.classes] if src is not None and self.method != "scratch"
+                                else [] if source is None or self.method == "scratch" else None)  # (scratch: none read)
         shrunk = shrunk_note(tgt, tuple(shape), "from pretrain", fix=(
             f"To keep their detail, bring the source's images to {tgt.input_shape[1]}x{tgt.input_shape[2]} before "
             "pretrain, and compare.")) if getattr(src, "is_image", False) and pretrained is None else None  # fmt: skip

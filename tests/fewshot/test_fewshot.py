@@ -376,8 +376,8 @@ def test_negative_and_large_class_ids_are_counted_by_id():
 def test_class_names_equal_but_for_a_plural_are_twins_es_plurals_too():
     from transferkit.fewshot.episodes import case_twins
 
-    seen = ["Dress", "Box", "Watch", "Coat", "Shoe", "Glass", "Size"]
-    novel = ["Dresses", "Boxes", "Watches", "Coats", "Shoes", "Glasses", "Sizes", "Bus", "Cat"]
+    seen = ["Dress", "Box", "Watch", "Coat", "Shoe", "Glass", "Size", "Cache", "Bus", "Dog"]
+    novel = ["Dresses", "Boxes", "Watches", "Coats", "Shoes", "Glasses", "Sizes", "Caches", "Buses", "Cat", "Doge"]
     assert sorted(case_twins(novel, seen)) == sorted([("Dresses", "Dress"), ("Boxes", "Box"), ("Watches", "Watch"),
                                                       ("Coats", "Coat"), ("Shoes", "Shoe"), ("Glasses", "Glass"),
-                                                      ("Sizes", "Size")])  # fmt: skip
+                                                      ("Sizes", "Size"), ("Caches", "Cache"), ("Buses", "Bus")])  # fmt: skip

@@ -98,7 +98,7 @@ def test_scratch_rebuilds_the_saved_architecture_with_its_own_options(saved):
 
 def test_classes_the_saved_model_knows_are_refused_unless_cross_domain(saved, tmp_path):
     root, *_ = saved
-    with pytest.raises(TransferkitError, match=r"'a', 'b', 'c' are classes the saved model .*bars knows") as e:
+    with pytest.raises(TransferkitError, match=r"3 novel class\(es\), 'a', 'b', 'c', are classes the saved model .*bars knows") as e:
         run_fewshot(experiment(root, target="seen.npz"), out=tmp_path / "no", progress=False)
     assert "cross_domain: true" in e.value.fix and not (tmp_path / "no").exists()
     summary = run_fewshot(experiment(root, target="seen.npz", cross_domain=True, methods=["prototypes"]),
@@ -124,6 +124,7 @@ def test_a_run_folder_gives_its_deployed_model_and_the_runs_source_classes_count
     assert fresh.config["arch_kwargs"] == {"width": 4, "feature_dim": 16}  # the saved model's, not model.options'
     assert source.seen == ["a", "b", "c", "k", "l", "m"]  # the model's classes, then the run's source's
     assert 0 < source.meta["source_frame"] <= 1  # how the run's source images were framed, for pad: auto
+    assert source.meta["source_classes"] == ["k", "l", "m"]  # recorded with the model, not read from the summary
     same = load_saved_source(str(tmp_path / "r" / "models" / "head_k3_seed0.safetensors"))
     assert same.path == source.path and same.run == source.run
     np.savez(tmp_path / "l.npz", x=xs[:, 0], y=ys, classes=np.array(["w", "l", "z"]))
@@ -251,6 +252,7 @@ def test_a_model_that_does_not_record_its_first_classes_is_said_to_be_checked_ag
     root, *_ = saved
     meta = json.loads((root / "bars.json").read_text())
     (tmp_path / "old.safetensors").write_bytes((root / "bars.safetensors").read_bytes())
+    meta["estimator"]["method"] = "head"  # a model that may have had a source (scratch never reads one)
     (tmp_path / "old.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "source_classes"}))
     raw = experiment(root, methods=["prototypes"])
     raw["source"]["model"] = str(tmp_path / "old")
@@ -341,3 +343,61 @@ def test_a_runs_scratch_model_never_saw_the_runs_source_and_a_damaged_model_is_o
     (tmp_path / "bad.safetensors").write_bytes(b"")
     with pytest.raises(TransferkitError, match="cannot rebuild the saved model from bad.json"):
         load_saved_source(str(tmp_path / "bad"))
+    meta = json.loads((root / "bars.json").read_text())
+    (tmp_path / "wide.json").write_text(json.dumps({**meta, "arch_kwargs": {"width": 7}}))  # not the weights' shape
+    (tmp_path / "wide.safetensors").write_bytes((root / "bars.safetensors").read_bytes())
+    with pytest.raises(TransferkitError, match=r"cannot rebuild the saved model from wide.json \(RuntimeError"):
+        load_saved_source(str(tmp_path / "wide"))
+    (tmp_path / "cut.json").write_text(json.dumps(meta))
+    (tmp_path / "cut.safetensors").write_bytes((root / "bars.safetensors").read_bytes()[:100])
+    with pytest.raises(TransferkitError) as e:  # the loader's own one-line words, not wrapped in a second 'Fix:'
+        load_saved_source(str(tmp_path / "cut"))
+    assert "cannot rebuild" not in e.value.problem
+
+
+def test_the_reports_twin_warning_shows_class_names_as_written():
+    from transferkit.fewshot.report import twin_warnings
+
+    summary = {"target": {"classes": ["T*s*"], "cross_domain": False}, "source": {"classes": ["t*S*"]}}
+    (warning,) = twin_warnings(summary)
+    assert r"'T\*s\*' may be the source class 't\*S\*'" in warning
+    assert "'T*s*' may be the source class 't*S*'" in twin_warnings(summary, markdown=False)[0]  # the console's
+
+
+def test_target_invert_reads_the_novel_images_inverted_once(saved, tmp_path):
+    root, *_ = saved
+    d = np.load(root / "novel.npz")
+    np.savez(tmp_path / "dark_on_light.npz", x=255 - d["x"], y=d["y"], classes=d["classes"])
+    source = load_saved_source(str(root / "bars"))
+    plain = prepare_saved(load_fewshot_config(None, raw=experiment(root)).experiment(), source)
+    raw = experiment(root, target=str(tmp_path / "dark_on_light.npz"))
+    raw["target"]["invert"] = True
+    inverted = prepare_saved(load_fewshot_config(None, raw=raw).experiment(), source)
+    a, b = inverted.xt.flatten().numpy(), plain.xt.flatten().numpy()
+    assert np.corrcoef(a, b)[0, 1] > 0.99  # read back as the model's light-on-dark images (twice inverted: < -0.99)
+    assert inverted.target_recipe.invert and not plain.target_recipe.invert
+
+
+def test_what_a_model_records_of_its_source_survives_load_and_save_and_scratch_records_none(saved, tmp_path):
+    import transferkit as tk
+
+    root, *_ = saved
+    meta = json.loads((root / "bars.json").read_text())
+    (tmp_path / "old.safetensors").write_bytes((root / "bars.safetensors").read_bytes())
+    old = {k: v for k, v in meta.items() if k != "source_classes"}
+    (tmp_path / "old.json").write_text(json.dumps({**old, "estimator": {**meta["estimator"], "method": "head"}}))
+    TransferClassifier.load(tmp_path / "old").save(tmp_path / "again")  # unknown stays unknown
+    assert load_saved_source(str(tmp_path / "again")).unknown is not None
+    TransferClassifier.load(root / "bars").save(tmp_path / "bars2")
+    assert json.loads((tmp_path / "bars2.json").read_text())["source_frame"] == meta["source_frame"]
+    assert load_saved_source(str(tmp_path / "bars2")).unknown is None
+    xs, ys = make_images(20, classes=3, seed=1)
+    src = tk.pretrain(xs[:, 0], np.array(["w", "x", "y"])[ys], epochs=1)
+    xt, yt = make_images(20, classes=2, seed=2)
+    tk.TransferClassifier("scratch", source=src, method_params=QUICK).fit(xt[:, 0], np.array(["a", "b"])[yt]).save(
+        tmp_path / "fresh")  # scratch beside a source never reads it
+    fresh = load_saved_source(str(tmp_path / "fresh"))
+    assert fresh.seen == ["a", "b"] and fresh.unknown is None and fresh.meta["source_classes"] == []
+    own = tk.TransferClassifier("head", source=tk.model_source(fresh.model), method_params={"steps": 3})
+    own.fit(xt[:, 0], np.array(["c", "d"])[yt]).save(tmp_path / "own")  # shared layers of unrecorded history
+    assert load_saved_source(str(tmp_path / "own")).unknown.startswith("the classes its shared layers may have")

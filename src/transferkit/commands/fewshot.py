@@ -24,7 +24,7 @@ def execute(args) -> int:
 
     summary = run_fewshot(args.experiment, args.out, args.set, progress=not args.quiet)
     print(markdown_table(summary))
-    for warning in twin_warnings(summary):  # right under the numbers it qualifies
+    for warning in twin_warnings(summary, markdown=False):  # right under the numbers it qualifies
         print(f"warning: {warning}")
     print(f"run folder: {summary['run_dir']}  ({summary['wall_time_s']:.0f} s)")
     return 0

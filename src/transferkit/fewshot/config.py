@@ -132,8 +132,9 @@ class FewShotSource(SourceConfig):
             them = "it" if len(other) == 1 else "them"
             raise ValueError(f"`model` is a saved model used as it is, so {', '.join(f'`{k}`' for k in other)} "
                              f"{'has' if len(other) == 1 else 'have'} nothing to do: the novel classes are read "
-                             f"the way that model reads its inputs; remove {them} (on the command line: --set "
-                             f"source.{other[0]}=null), or remove `model` to train a source from `data`")  # fmt: skip
+                             f"the way that model reads its inputs; remove {them} (on the command line: "
+                             f"{' '.join(f'--set source.{k}=null' for k in other)}), or remove `model` to train a "
+                             "source from `data`")  # fmt: skip
         return {"model": v["model"]}
 
     @field_validator("model")

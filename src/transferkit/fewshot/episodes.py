@@ -169,27 +169,36 @@ def _no_support_copies(row: np.ndarray, k_shot: int, taken: set, members: np.nda
     row[clash] = rng.choice(free, size=len(clash), replace=False)
 
 
-def loose_name_key(name) -> str:
+def loose_name_keys(name) -> set[str]:
     """A class name as compared for twins: :func:`name_key` (no case, no surrounding spaces) and,
-    for a name with a letter, without punctuation or spaces and a plural 's': a folder cannot be
-    called 'T-shirt/top' ('T-shirt_top'), and 'Coats' is the class 'Coat' (a new user's target
-    folders got neither warned), 'Dresses' 'Dress' (after s, x, ch, sh the plural is 'es').
-    Names of digits alone keep theirs ('1.0' is not '10')."""
+    for a name with a letter, without punctuation or spaces, and with a plural's ending taken off
+    or not: a folder cannot be called 'T-shirt/top' ('T-shirt_top'), and 'Coats' is the class
+    'Coat' (a new user's target folders got neither warned), 'Dresses' 'Dress' and 'Caches'
+    'Cache' (so both 's' and 'es' are tried). Names of digits alone keep theirs ('1.0' is not '10')."""
     key = name_key(name)
     if not any(ch.isalpha() for ch in key):
-        return key
+        return {key}
     key = "".join(ch for ch in key if ch.isalnum())
-    if len(key) > 4 and key.endswith(("sses", "xes", "ches", "shes")):  # 'Dresses' is 'Dress', 'Boxes' 'Box'
-        return key[:-2]
-    return key[:-1] if len(key) > 3 and key.endswith("s") and not key.endswith("ss") else key
+    keys = {key}
+    if len(key) > 3 and key.endswith("s") and not key.endswith("ss"):
+        keys.add(key[:-1])
+    if len(key) > 4 and key.endswith("es"):
+        keys.add(key[:-2])
+    return keys
 
 
 def case_twins(novel_classes: Iterable, seen_classes: Iterable) -> list[tuple[str, str]]:
-    """(novel, seen) name pairs equal but for case, spacing, punctuation or a plural 's'
-    (:func:`loose_name_key`): perhaps one class."""
-    lower = {loose_name_key(c): str(c) for c in seen_classes}
-    pairs = [(str(c), lower.get(loose_name_key(c))) for c in novel_classes]
+    """(novel, seen) name pairs equal but for case, spacing, punctuation or a plural ending
+    (:func:`loose_name_keys`: they share a key): perhaps one class."""
+    seen = [(str(c), loose_name_keys(c)) for c in seen_classes]
+    pairs = [(str(c), next((s for s, keys in seen if keys & loose_name_keys(c)), None)) for c in novel_classes]
     return [(c, twin) for c, twin in pairs if twin is not None and twin.strip() != c.strip()]
+
+
+def seen_overlap(novel_classes: Iterable, seen_classes: Iterable) -> list:
+    """The novel classes that are also seen classes (names compared without surrounding spaces), sorted."""
+    seen = {_plain(c) for c in seen_classes}
+    return sorted({_plain(c) for c in novel_classes} & seen, key=str)
 
 
 def check_novel(novel_classes: Iterable, seen_classes: Iterable) -> None:
@@ -206,8 +215,7 @@ def check_novel(novel_classes: Iterable, seen_classes: Iterable) -> None:
     Raises:
         TransferkitError: Naming every class found in both.
     """
-    seen = {_plain(c) for c in seen_classes}
-    overlap = sorted({_plain(c) for c in novel_classes} & seen, key=str)
+    overlap = seen_overlap(novel_classes, seen_classes)
     if overlap:
         shown = ", ".join(repr(c) for c in overlap[:10])
         more = f" (and {len(overlap) - 10} more)" if len(overlap) > 10 else ""

@@ -31,7 +31,7 @@ from transferkit.errors import TransferkitError, TransferkitWarning, user_stackl
 from transferkit.evaluate.prepare import Prepared, prepare
 from transferkit.evaluate.protocol import check_source, train_source
 from transferkit.fewshot.config import FewShotExperiment, load_fewshot_config
-from transferkit.fewshot.episodes import case_twins, check_novel, sample_episodes
+from transferkit.fewshot.episodes import case_twins, check_novel, sample_episodes, seen_overlap
 from transferkit.fewshot.evaluate import EpisodeResult, count_episodes
 from transferkit.fewshot.pipeline import (
     EpisodeSetting,
@@ -139,16 +139,15 @@ def check_saved_classes(cfg: FewShotExperiment, saved: SavedSource, novel: list[
     """
     if cfg.fewshot.cross_domain:
         return []
-    try:
-        check_novel(novel, saved.seen)
-    except TransferkitError as e:
-        known = e.problem.split(": ", 1)[1].rstrip(".")
-        raise TransferkitError(f"novel class(es) {known} are classes {saved.describe} knows (its own, or those its "
+    overlap = seen_overlap(novel, saved.seen)
+    if overlap:
+        known = ", ".join(repr(c) for c in overlap[:10]) + (f" (and {len(overlap) - 10} more)" if len(overlap) > 10 else "")
+        raise TransferkitError(f"{len(overlap)} novel class(es), {known}, are classes {saved.describe} knows (its own, or those its "
                                "shared layers learned first): its features were trained to tell them apart, so their "
                                "accuracy would not measure learning new classes.",
                                "draw the novel classes from classes the model never had; if the target is another "
                                "data set whose classes only share names with the model's (cross-domain few-shot), "
-                               "set fewshot.cross_domain: true.") from None  # fmt: skip
+                               "set fewshot.cross_domain: true.")  # fmt: skip
     twins = case_twins(novel, saved.seen)
     unknown = ([f"the novel classes were checked against the {len(saved.seen)} classes {saved.describe} records, "
                 f"not against {saved.unknown}: if they are among those, their accuracy is inflated."]
@@ -332,9 +331,10 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
                          f"{seeds[0]} ran; the others would repeat its results exactly.")  # fmt: skip
         warnings.warn(run.notes[-1], TransferkitWarning, stacklevel=user_stacklevel())
     elif data.source is None and len(seeds) > 1:  # the seeds vary only the methods that train per episode
+        once = (f"; the methods on its cached features ran once, with seed {seeds[0]} (the others would repeat their "
+                "results exactly)" if any(m.on_features for m in methods) else "")  # fmt: skip
         run.notes.append(f"the source is {as_is}: the same model for every seed, so the seeds vary only the training "
-                         f"of {', '.join(trains)}; the methods on its cached features ran once, with seed {seeds[0]} "
-                         "(the others would repeat their results exactly).")  # fmt: skip
+                         f"of {', '.join(trains)}{once}.")  # fmt: skip
     for seed in seeds:
         src = train_source(exp, data, seed, device) if saved is None else saved_result(saved)
         source_model = src.model.to(device).eval()
@@ -353,25 +353,26 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
             run.sources[seed]["warning"] = warning
             warnings.warn(warning, TransferkitWarning, stacklevel=user_stacklevel())
         source_x, source_y = _source_training_split(data, seed, device)
+        once = data.source is None and seed != seeds[0]  # one fixed model: its features' methods ran with the first
         try:
-            cache = cache_features(source_model, x, y, source_x, blocks=fs.blocks, seed=seed)
+            cache = None if once else cache_features(source_model, x, y, source_x, blocks=fs.blocks, seed=seed)
         except TransferkitError as e:  # the encoder's own words name rank's and run's settings (upto, --cuts)
             if fs.blocks is None or "cut points" not in e.problem:
                 raise
             raise TransferkitError(f"fewshot.blocks: {fs.blocks}: the source's features cannot be taken after an "
                                    f"inner block ({e.problem.split('; ', 1)[-1]})",
                                    "remove fewshot.blocks: the features of the whole shared layers are used.") from None  # fmt: skip
-        run.features[seed] = {"examples": len(y), "dim": int(cache.features.shape[1]), "seconds": cache.seconds}
-        say(
-            f"features of {len(y)} novel-class examples computed once: dim {cache.features.shape[1]}, {cache.seconds:.1f} s"
-        )
+        if cache is not None:
+            run.features[seed] = {"examples": len(y), "dim": int(cache.features.shape[1]), "seconds": cache.seconds}
+            say(f"features of {len(y)} novel-class examples computed once: dim {cache.features.shape[1]}, "
+                f"{cache.seconds:.1f} s")  # fmt: skip
         setting = EpisodeSetting(
             x, data.target.classes, episode_model_factory(exp, data, source_model, device, saved is not None), source_model,
             source_x, source_y, data.source.classes if data.source else None, seed,
         )  # fmt: skip
         for k in fs.k_shot:
             for m in methods:
-                if m.on_features and data.source is None and seed != seeds[0]:
+                if m.on_features and once:
                     continue  # one model for every seed (no source data to train it on): the same result again
                 if m.on_features:
                     res = evaluate_on_features(m, cache, episodes[k])

@@ -145,11 +145,12 @@ def _image_shape(domain) -> list[int] | None:
     return list(domain.input_shape) if getattr(domain, "is_image", False) else None
 
 
-def _inputs(part: dict, source_scale: bool = False, owner: str = "the source's") -> str:
+def _inputs(part: dict, source_scale: bool = False, owner: str = "the source's", series: bool = False) -> str:
     """How a part's raw inputs became model inputs, or "" (older summaries lack the recipe)."""
     if not part.get("recipe"):
         return ""
-    return describe_recipe(part["recipe"], source_scale=source_scale, native=part.get("input_shape"), owner=owner)
+    return describe_recipe(part["recipe"], source_scale=source_scale, native=part.get("input_shape"), owner=owner,
+                           series=series)
 
 
 def _cell(row: dict | None, scratch: dict | None = None) -> str:
@@ -208,8 +209,8 @@ def _saved_line(saved: dict, tgt: dict) -> str:
         arch = f"on the pretrained `{saved['pretrained']}`"
     return (f"- **Source**: the saved model `{saved['path']}`{run} ({arch}), used as it is, with "
             f"no source data: novel classes {checked}; exact copies of its training examples could not be looked "
-            "for; `prototypes` and the transductive methods centre features on each episode's support mean (no "
-            "source examples for the base mean)")
+            "for; the methods on its cached features centre them on each episode's support mean (no source "
+            "examples for the base mean)")
 
 
 def _state(source_model: dict) -> str:
@@ -254,6 +255,8 @@ def _of_novel(note: str, summary: dict) -> bool:
 def render_report(summary: dict, plots: dict[str, str]) -> str:
     src, tgt, p = summary["source"], summary["target"], summary["protocol"]
     owner = "the saved model's" if src.get("saved_model") else "the source's"
+    novel_inputs = _inputs(tgt, source_scale=bool(src["classes"] or src.get("saved_model")), owner=owner,
+                           series=(src.get("saved_model") or {}).get("architecture") == "cnn1d")  # fmt: skip
     lines = [
         f"# transferkit few-shot run: {summary['name']}", "",
         (f"- **Source** (base classes): `{src['data']}` — {src['examples']} examples, classes {md_text(src['classes'])}"
@@ -265,8 +268,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         *(f"  - **Warning:** {note}" for note in summary.get("notes") or [] if not _of_novel(note, summary)),
         f"- **Novel classes**: `{tgt['data']}` — {tgt['examples']} examples, classes {md_text(tgt['classes'])}"
         + (" (cross-domain: another data set; class names may repeat the source's)" if tgt["cross_domain"] else "")
-        + (f"; inputs: {_inputs(tgt, source_scale=bool(src['classes'] or src.get('saved_model')), owner=owner)}"
-           if _inputs(tgt) else ""),
+        + (f"; inputs: {novel_inputs}" if novel_inputs else ""),
         *(f"  - **Warning:** {note}" for note in summary.get("notes") or [] if _of_novel(note, summary)),
         f"- **Episodes**: {p['n_way']}-way, K in {p['k_shot']}, {p['n_query']} queries per class; "
         f"{_episode_counts(summary)}; features from shared blocks: {p['feature_blocks']}"
@@ -329,21 +331,23 @@ def _choices(recs) -> dict[str, int] | None:
     return out or None
 
 
-def twin_warnings(summary: dict) -> list[str]:
+def twin_warnings(summary: dict, markdown: bool = True) -> list[str]:
     """What a novel class named like a source class (but for case, punctuation or a plural 's') does to the numbers above
-    (said next to them: the note under the source is easy to miss)."""
+    (said next to them: the note under the source is easy to miss). ``markdown``: names escaped for the report (the
+    console shows them as they are)."""
+    shown = md_text if markdown else str
     if summary["target"].get("cross_domain"):
         return []  # the target repeats the source's classes on purpose
     seen = summary["source"]["classes"] or (summary["source"].get("saved_model") or {}).get("classes") or []
-    twins = case_twins(summary["target"]["classes"], seen)
+    twins = [(shown(repr(c)), shown(repr(twin))) for c, twin in case_twins(summary["target"]["classes"], seen)]
     if not twins:
         return []
-    if len(twins) == 1:
+    if len(twins) == 1:  # (names as Markdown shows them: 'T*s*' stays as written)
         (c, twin), = twins
-        return [f"novel class {c!r} may be the source class {twin!r} (the same name but for case, punctuation or a plural 's'): if it is, it is not "
+        return [f"novel class {c} may be the source class {twin} (the same name but for case, punctuation or a plural 's'): if it is, it is not "
                 "novel, and its accuracy (its column in the per-class table) raises every mean above; leave it out "
                 "(`target.classes`) to measure the others."]  # fmt: skip
-    names = ", ".join(f"{c!r}" for c, _ in twins[:5]) + (", ..." if len(twins) > 5 else "")
+    names = ", ".join(c for c, _ in twins[:5]) + (", ..." if len(twins) > 5 else "")
     return [f"{len(twins)} novel classes ({names}) may be source classes (the same names but for case, punctuation or a plural 's'): if they are, "
             "they are not novel, and their accuracy (their columns in the per-class table) raises every mean above; "
             "leave them out (`target.classes`) to measure the others."]  # fmt: skip

@@ -127,22 +127,25 @@ def load_saved_source(spec: str) -> SavedSource:
     meta = read_model_json(stem)
     try:
         model = TransferModel.load(stem).eval()
-    except (KeyError, TypeError, ValueError) as e:  # a settings file missing a key, or of the wrong kind
+    except TransferkitError:
+        raise  # its own words (damaged weights, a missing base model, weights not at hand): one line, its fix
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:  # settings missing a key, or not the weights' shape
         raise TransferkitError(f"source.model {spec!r}: cannot rebuild the saved model from {stem.name}.json "
                                f"({type(e).__name__}: {e}).",
                                "the file is damaged or was not written by transferkit: save the model again.") from None  # fmt: skip
     seen = [str(c) for c in model.classes]
-    scratch = meta.get("method") == "scratch"  # a run's scratch model never read the run's source
-    first = None if scratch else meta.get("source_classes")  # learned before its own (recorded since session 29)
-    if first is None and run is not None and not scratch:
+    method = meta.get("method") or (meta.get("estimator") or {}).get("method")  # a run's model, TransferClassifier's
+    scratch = method == "scratch"  # its shared layers never read a source
+    first = [] if scratch else meta.get("source_classes")  # learned before its own (recorded since session 29)
+    if first is None and run is not None:
         first = ((_summary(run) or {}).get("source") or {}).get("classes")  # a run's model saved before that
     seen += [str(c) for c in first or [] if str(c) not in seen]
     unknown = None
     if model.config.get("architecture") == "pretrained":
-        unknown = "the classes its pretrained weights were trained on (e.g. ImageNet's), which no file here records"
-    elif first is None and not scratch and "source_classes" not in meta:
-        unknown = ("the classes its shared layers may have learned first, from a source (not recorded: a model saved "
-                   "before transferkit recorded them, or copied out of its run folder)")
+        unknown = "the classes (or texts) its pretrained weights were trained on, which no file here records"
+    elif first is None:  # None: unknown (your own network, or a model saved before they were recorded)
+        unknown = ("the classes its shared layers may have learned first, from a source (not recorded: your own "
+                   "network, a model saved before transferkit recorded them, or one copied out of its run folder)")
     return SavedSource(model, stem, meta, seen, run, unknown)
 
 
@@ -198,9 +201,9 @@ def _prepare(cfg, saved: SavedSource) -> Prepared:
         note = scale_warning(x, stored, "the model was trained on", "series")
         if note:
             warnings.warn(f"{target.name}: {note}", TransferkitWarning, stacklevel=2)
-    if cfg.target.invert:  # load_section inverted them: the report's inputs line says so
-        tgt_recipe = dataclasses.replace(tgt_recipe, invert=True)
     xt = apply_recipe(x, tgt_recipe)
+    if cfg.target.invert:  # load_section inverted them (not again here): the report's inputs line says so
+        tgt_recipe = dataclasses.replace(tgt_recipe, invert=True)
     if len(shape) == 3 and not series and saved.meta.get("target_border") is not None:  # the model's ink and paper
         note = inputs_polarity_note(border_medians(xt, tgt_recipe.pad), saved.meta["target_border"], target.name,
                                     None, saved.meta.get("target_border_other"), inverted=tgt_recipe.invert,
@@ -217,15 +220,16 @@ def _check_model_section(model, shape: tuple[int, ...], arch: str, text: bool) -
     own, and scratch rebuilds its own architecture and options (``model.shared`` chooses scratch's architecture
     only beside a pretrained encoder's model)."""
     if model.input_shape and (text or tuple(model.input_shape) != shape):
-        reads = f"its {shape[0]} tokens a text, as it was trained" if text else f"inputs of shape {list(shape)} only"
+        reads = f"the first {shape[0]} tokens of each text, as it was trained" if text else f"inputs of shape {list(shape)} only"
         raise TransferkitError(f"model.input_shape {list(model.input_shape)}: the saved model reads {reads}.",
                                "leave model.input_shape out.")  # fmt: skip
     moot = [k for k in ("shared", "options", "head_hidden") if k in model.model_fields_set]
-    if arch == "pretrained" and not text:
-        moot = [k for k in moot if k != "shared"]  # scratch's architecture beside a pretrained encoder
+    if not buildable(arch):  # a pretrained encoder's model: scratch is model.shared (texts: the textcnn) with them
+        moot = [k for k in moot if k == "shared" and text]
     if moot:
-        raise TransferkitError(f"model.{moot[0]} is set, but with `source.model` scratch rebuilds the saved model's "
-                               f"own architecture ({arch}) with its own options, so "
+        what = ("the textcnn, as with any text encoder" if not buildable(arch) else
+                f"the saved model's own architecture ({arch}) with its own options")  # fmt: skip
+        raise TransferkitError(f"model.{moot[0]} is set, but with `source.model` scratch rebuilds {what}, so "
                                f"{', '.join(f'model.{k}' for k in moot)} would have nothing to do.",
                                f"remove {', '.join(f'model.{k}' for k in moot)}.")  # fmt: skip
 
@@ -245,7 +249,8 @@ def framed(target, saved: SavedSource, shape: tuple[int, ...], stored: Recipe | 
         return int(stored.pad)
     if saved.model.config.get("architecture") != "pretrained":
         warnings.warn(f"{target.name}: the saved model {saved.path.name} does not record how its training images "
-                      "were framed (saved before transferkit recorded it), so `target.pad: auto` adds no border: "
+                      "were framed (your own network, or a model saved before transferkit recorded it), so "
+                      "`target.pad: auto` adds no border: "
                       "if the novel images' content fills more of the frame than the model's training images' did, "
                       "set target.pad to the border in pixels.", TransferkitWarning, stacklevel=4)  # fmt: skip
     return 0
