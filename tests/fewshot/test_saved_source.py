@@ -45,12 +45,12 @@ def test_the_novel_classes_are_read_as_the_saved_model_reads_its_inputs(saved):
     root, clf, x, y = saved
     cfg = load_fewshot_config(None, raw=experiment(root, target="seen.npz"))
     source = load_saved_source(cfg.source.model)
-    data = prepare_saved(cfg.experiment(), source)
+    data = prepare_saved(cfg, source)
     pred = predict_proba(source.model, data.xt).argmax(1).numpy()
     assert data.source is None and tuple(data.xt.shape[1:]) == tuple(source.model.config["input_shape"])
     np.testing.assert_array_equal(np.asarray(source.model.classes)[pred], clf.predict(x))
     np.savez(root / "scaled.npz", x=x / x.max(), y=np.unique(y, return_inverse=True)[1], classes=np.unique(y))
-    scaled = prepare_saved(load_fewshot_config(None, raw=experiment(root, target="scaled.npz")).experiment(), source)
+    scaled = prepare_saved(load_fewshot_config(None, raw=experiment(root, target="scaled.npz")), source)
     torch.testing.assert_close(scaled.xt, data.xt)  # images on their own range (0..1 here), as every image domain
 
 
@@ -66,7 +66,7 @@ def test_a_tables_columns_are_matched_to_the_models_by_name(tmp_path):
            "fewshot": {"n_way": 2, "k_shot": [1]}}  # fmt: skip
     cfg = load_fewshot_config(None, raw=raw)
     source = load_saved_source(cfg.source.model)
-    data = prepare_saved(cfg.experiment(), source)
+    data = prepare_saved(cfg, source)
     pred = np.asarray(source.model.classes)[predict_proba(source.model, data.xt).argmax(1).numpy()]
     np.testing.assert_array_equal(pred, clf.predict(X))
 
@@ -87,7 +87,7 @@ def test_scratch_rebuilds_the_saved_architecture_with_its_own_options(saved):
     root, *_ = saved
     cfg = load_fewshot_config(None, raw=experiment(root))
     source = load_saved_source(cfg.source.model)
-    data = prepare_saved(cfg.experiment(), source)
+    data = prepare_saved(cfg, source)
     fresh = episode_model_factory(cfg.experiment(), data, source.model, torch.device("cpu"), saved=True)(["w", "x"])
     assert fresh.config["architecture"] == source.model.config["architecture"]
     assert fresh.config["arch_kwargs"] == source.model.config["arch_kwargs"]
@@ -119,7 +119,7 @@ def test_a_run_folder_gives_its_deployed_model_and_the_runs_source_classes_count
     source = load_saved_source(str(tmp_path / "r"))
     assert source.path.name == "head_k3_seed0" and source.run == tmp_path / "r"
     cfg = load_fewshot_config(None, raw=experiment(tmp_path, model="r", target=str(root / "novel.npz")))
-    data = prepare_saved(cfg.experiment(), source)
+    data = prepare_saved(cfg, source)
     fresh = episode_model_factory(cfg.experiment(), data, source.model, torch.device("cpu"), saved=True)(["w", "x"])
     assert fresh.config["arch_kwargs"] == {"width": 4, "feature_dim": 16}  # the saved model's, not model.options'
     assert source.seen == ["a", "b", "c", "k", "l", "m"]  # the model's classes, then the run's source's
@@ -192,7 +192,7 @@ def test_a_saved_text_model_reads_the_novel_texts_with_its_tokenizer(tmp_path):
            "fewshot": {"n_way": 2, "k_shot": [1], "n_query": 2, "episodes": 10, "methods": ["prototypes"]}}  # fmt: skip
     cfg = load_fewshot_config(None, raw=raw)
     source = load_saved_source(cfg.source.model)
-    data = prepare_saved(cfg.experiment(), source)
+    data = prepare_saved(cfg, source)
     assert data.scratch_architecture == "textcnn"
     assert sorted(data.target.texts) == sorted(t for _, t in novel)
     assert torch.equal(data.xt, tokenize(source.model.shared.tokenizer, list(data.target.texts), 16))
@@ -211,11 +211,11 @@ def test_auto_pad_frames_novel_images_as_the_models_training_images_were(tmp_pat
     xt, yt = make_images(10, classes=3, size=24, seed=2)  # novel images that fill their frame
     np.savez(tmp_path / "tight.npz", x=xt[:, 0], y=yt, classes=np.array(["p", "q", "r"]))
     raw = {"source": {"model": str(tmp_path / "framed")}, "target": {"data": str(tmp_path / "tight.npz")}}
-    data = prepare_saved(load_fewshot_config(None, raw=raw).experiment(), load_saved_source(str(tmp_path / "framed")))
+    data = prepare_saved(load_fewshot_config(None, raw=raw), load_saved_source(str(tmp_path / "framed")))
     expected = auto_pad(unit_range(framed[:, None], (0.0, 255.0)), unit_range(xt, (0.0, 255.0)), (24, 24))
     assert 0 < frame < 0.8 and data.target_recipe.pad == expected > 0  # as a run beside those images would frame them
     raw["target"]["pad"] = 0  # a number given is kept
-    data = prepare_saved(load_fewshot_config(None, raw=raw).experiment(), load_saved_source(str(tmp_path / "framed")))
+    data = prepare_saved(load_fewshot_config(None, raw=raw), load_saved_source(str(tmp_path / "framed")))
     assert data.target_recipe.pad == 0
 
 
@@ -228,7 +228,7 @@ def test_a_model_saved_without_its_framing_pads_nothing_and_says_so(saved, tmp_p
     np.savez(tmp_path / "big.npz", x=xt[:, 0], y=yt, classes=np.array(["p", "q", "r"]))
     raw = {"source": {"model": str(tmp_path / "old")}, "target": {"data": str(tmp_path / "big.npz")}}
     with pytest.warns(UserWarning, match="does not record how its training images were framed"):
-        data = prepare_saved(load_fewshot_config(None, raw=raw).experiment(), load_saved_source(str(tmp_path / "old")))
+        data = prepare_saved(load_fewshot_config(None, raw=raw), load_saved_source(str(tmp_path / "old")))
     assert data.target_recipe.pad == 0
 
 
@@ -272,7 +272,7 @@ def test_a_series_model_reads_novel_series_on_its_own_scale(tmp_path):
     np.savez(tmp_path / "quiet.npz", x=quiet.astype(np.float32), y=np.repeat([0, 1], 10), classes=np.array(["p", "q"]))
     raw = {"source": {"model": str(tmp_path / "waves")}, "target": {"data": str(tmp_path / "quiet.npz")}}
     source = load_saved_source(str(tmp_path / "waves"))
-    data = prepare_saved(load_fewshot_config(None, raw=raw).experiment(), source)
+    data = prepare_saved(load_fewshot_config(None, raw=raw), source)
     assert data.target_recipe.value_range == tuple(json.loads((tmp_path / "waves.json").read_text())["recipe"]["value_range"])
     assert 0.25 < float(data.xt.min()) and float(data.xt.max()) < 0.75  # not stretched to 0..1 (its own range)
 
@@ -293,6 +293,8 @@ def test_model_settings_a_saved_model_makes_moot_are_refused(saved, tmp_path):
     raw = {**experiment(root), "model": {"options": {"width": 99}}}
     with pytest.raises(TransferkitError, match="model.options would have nothing to do"):
         run_fewshot(raw, out=tmp_path / "no", progress=False)
+    same = load_fewshot_config(None, raw={**experiment(root), "model": {"input_shape": [1, 12, 12]}})
+    assert prepare_saved(same, load_saved_source(str(root / "bars"))).input_shape == (1, 12, 12)  # its own: said twice
     raw = {**experiment(root), "model": {"input_shape": [1, 20, 20]}}
     with pytest.raises(TransferkitError, match=r"reads inputs of shape \[1, 12, 12\] only"):
         run_fewshot(raw, out=tmp_path / "no", progress=False)
@@ -369,10 +371,10 @@ def test_target_invert_reads_the_novel_images_inverted_once(saved, tmp_path):
     d = np.load(root / "novel.npz")
     np.savez(tmp_path / "dark_on_light.npz", x=255 - d["x"], y=d["y"], classes=d["classes"])
     source = load_saved_source(str(root / "bars"))
-    plain = prepare_saved(load_fewshot_config(None, raw=experiment(root)).experiment(), source)
+    plain = prepare_saved(load_fewshot_config(None, raw=experiment(root)), source)
     raw = experiment(root, target=str(tmp_path / "dark_on_light.npz"))
     raw["target"]["invert"] = True
-    inverted = prepare_saved(load_fewshot_config(None, raw=raw).experiment(), source)
+    inverted = prepare_saved(load_fewshot_config(None, raw=raw), source)
     a, b = inverted.xt.flatten().numpy(), plain.xt.flatten().numpy()
     assert np.corrcoef(a, b)[0, 1] > 0.99  # read back as the model's light-on-dark images (twice inverted: < -0.99)
     assert inverted.target_recipe.invert and not plain.target_recipe.invert
@@ -401,3 +403,42 @@ def test_what_a_model_records_of_its_source_survives_load_and_save_and_scratch_r
     own = tk.TransferClassifier("head", source=tk.model_source(fresh.model), method_params={"steps": 3})
     own.fit(xt[:, 0], np.array(["c", "d"])[yt]).save(tmp_path / "own")  # shared layers of unrecorded history
     assert load_saved_source(str(tmp_path / "own")).unknown.startswith("the classes its shared layers may have")
+
+
+def test_novel_images_are_inverted_as_the_models_own_target_was_unless_said_otherwise(saved, tmp_path):
+    root, *_ = saved
+    meta = json.loads((root / "bars.json").read_text())
+    meta["recipe"]["invert"] = True  # its run read its target files as max - x
+    (tmp_path / "inv.json").write_text(json.dumps(meta))
+    (tmp_path / "inv.safetensors").write_bytes((root / "bars.safetensors").read_bytes())
+    d = np.load(root / "novel.npz")
+    np.savez(tmp_path / "as_files.npz", x=255 - d["x"], y=d["y"], classes=d["classes"])  # given as its files were
+    source = load_saved_source(str(tmp_path / "inv"))
+    plain = prepare_saved(load_fewshot_config(None, raw=experiment(root)), load_saved_source(str(root / "bars")))
+    raw = experiment(tmp_path, model="inv", target="as_files.npz")
+    with pytest.warns(UserWarning, match="read inverted .* and so are these novel images"):
+        read = prepare_saved(load_fewshot_config(None, raw=raw), source)
+    assert read.target_recipe.invert and np.corrcoef(read.xt.flatten(), plain.xt.flatten())[0, 1] > 0.99
+    raw["target"]["invert"] = False  # said: read as they are
+    kept = prepare_saved(load_fewshot_config(None, raw=raw), source)
+    assert not kept.target_recipe.invert and np.corrcoef(kept.xt.flatten(), plain.xt.flatten())[0, 1] < -0.99
+
+
+def test_vectors_for_an_image_model_and_lora_on_lora_are_one_line_before_any_work(saved, tmp_path, monkeypatch):
+    from transferkit.fewshot import experiment as fewshot_experiment
+
+    root, *_ = saved
+    np.savez(tmp_path / "rows.npz", x=np.random.default_rng(0).normal(size=(40, 6)), y=np.repeat([0, 1], 20))
+    with pytest.raises(TransferkitError, match="holds vectors of 6 features but the model expects input"):
+        run_fewshot(experiment(root, target=str(tmp_path / "rows.npz")), out=tmp_path / "no", progress=False)
+    real = load_saved_source
+
+    def adapted(spec):  # a model whose shared layers carry LoRA adapters (a run's lora model)
+        source = real(spec)
+        source.model.config["adapter"] = {"kind": "lora"}
+        return source
+
+    monkeypatch.setattr(fewshot_experiment, "load_saved_source", adapted)
+    with pytest.raises(TransferkitError, match="'lora' would add LoRA adapters to the saved model bars"):
+        run_fewshot(experiment(root, methods=["prototypes", "lora"]), out=tmp_path / "no", progress=False)
+    assert not (tmp_path / "no").exists()

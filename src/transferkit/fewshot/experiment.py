@@ -268,7 +268,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     exp = cfg.experiment()
     saved = load_saved_source(cfg.source.model) if cfg.source.model is not None else None
     if saved is not None:  # a saved model as it is: its inputs, its classes; no source data
-        data = prepare_saved(exp, saved)
+        data = prepare_saved(cfg, saved)
         notes = check_saved_classes(cfg, saved, data.target.classes)
     else:
         data = prepare(exp, test_split=False)  # episodes hold their own queries
@@ -279,6 +279,13 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     for m in methods:  # e.g. source_only needs the source's classes: refuse before any training
         if m.method is not None:
             m.method.check(max(fs.k_shot), same_label_space=False, has_source=True)
+    adapter = ((saved.model.config.get("adapter") or {}).get("kind") if saved is not None else None)
+    twice = [m.label for m in methods if m.method is not None and m.method.name == adapter == "lora"]
+    if twice:  # (peft found no layers to adapt: the listed methods before it had run for minutes)
+        raise TransferkitError(f"method {twice[0]!r} would add LoRA adapters to the saved model "
+                               f"{saved.path.name}, whose layers carry LoRA adapters already.",
+                               "list finetune, bitfit or head for it instead, or give a model without adapters (e.g. "
+                               "the run's head model).")  # fmt: skip
     device = resolve_device(cfg.device)
     _check_blocks(cfg, exp, data)
     run = FewShotRun(cfg, data)

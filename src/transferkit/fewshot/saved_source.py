@@ -162,7 +162,7 @@ def _summary(folder: Path) -> dict | None:
 
 def prepare_saved(cfg, saved: SavedSource) -> Prepared:
     """The novel classes (``cfg.target``) read the way ``saved``'s model reads its inputs; no
-    source data. ``cfg``: the few-shot experiment's :meth:`experiment` (a run config). Warnings
+    source data. ``cfg``: the few-shot experiment (its ``target`` and ``model``). Warnings
     raised on the way are said and kept for the report (``notes``), as :func:`prepare` keeps them."""
     with collected_warnings() as notes:
         data = _prepare(cfg, saved)
@@ -180,7 +180,13 @@ def _prepare(cfg, saved: SavedSource) -> Prepared:
     stored = Recipe.from_dict(recipe) if "value_range" in recipe else None
     if stored is not None and stored.columns is None and saved.meta.get("feature_names") and len(shape) == 1:
         stored = dataclasses.replace(stored, columns=tuple(saved.meta["feature_names"]))  # TransferClassifier.save's
-    target = load_section(cfg.target, only_columns=list(stored.columns) if stored and stored.columns else None)
+    section = cfg.target
+    if stored is not None and stored.invert and "invert" not in section.model_fields_set and len(shape) == 3:
+        section = section.model_copy(update={"invert": True})  # as the model's own target images were read
+        warnings.warn(f"{section.data}: the saved model's own target images were read inverted (max - x, its run's "
+                      "`invert: true`), and so are these novel images; set target.invert: false to read them as "
+                      "they are.", TransferkitWarning, stacklevel=2)  # fmt: skip
+    target = load_section(section, only_columns=list(stored.columns) if stored and stored.columns else None)
     check_two_classes(target, "target")
     if getattr(target, "is_text", False):
         raise TransferkitError(f"{target.name} holds texts, and the saved model {saved.path.name} reads "
@@ -202,7 +208,7 @@ def _prepare(cfg, saved: SavedSource) -> Prepared:
         if note:
             warnings.warn(f"{target.name}: {note}", TransferkitWarning, stacklevel=2)
     xt = apply_recipe(x, tgt_recipe)
-    if cfg.target.invert:  # load_section inverted them (not again here): the report's inputs line says so
+    if section.invert:  # load_section inverted them (not again here): the report's inputs line says so
         tgt_recipe = dataclasses.replace(tgt_recipe, invert=True)
     if len(shape) == 3 and not series and saved.meta.get("target_border") is not None:  # the model's ink and paper
         note = inputs_polarity_note(border_medians(xt, tgt_recipe.pad), saved.meta["target_border"], target.name,
@@ -211,6 +217,8 @@ def _prepare(cfg, saved: SavedSource) -> Prepared:
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=2)
     scratch = arch if buildable(arch) else cfg.model.shared
+    if not buildable(arch):  # model.shared beside a pretrained encoder: refused now, not after the feature methods
+        TransferModel.build(scratch, shape, ["a", "b"], head_hidden=cfg.model.head_hidden, **cfg.model.options)
     return Prepared(None, target, None, tgt_recipe, None, None, xt, torch.from_numpy(target.y),
                     no_test_split(len(target.y)), shape, scratch_architecture=scratch)  # fmt: skip
 
@@ -219,7 +227,7 @@ def _check_model_section(model, shape: tuple[int, ...], arch: str, text: bool) -
     """``model:`` settings a saved model makes moot are refused, not silently unused: its input shape is its
     own, and scratch rebuilds its own architecture and options (``model.shared`` chooses scratch's architecture
     only beside a pretrained encoder's model)."""
-    if model.input_shape and (text or tuple(model.input_shape) != shape):
+    if model.input_shape and tuple(model.input_shape) != shape:
         reads = f"the first {shape[0]} tokens of each text, as it was trained" if text else f"inputs of shape {list(shape)} only"
         raise TransferkitError(f"model.input_shape {list(model.input_shape)}: the saved model reads {reads}.",
                                "leave model.input_shape out.")  # fmt: skip
@@ -240,8 +248,8 @@ def framed(target, saved: SavedSource, shape: tuple[int, ...], stored: Recipe | 
     gives the border its own target images got when the novel images have their size (likely the same framing),
     else none, said (a model on pretrained weights, whose images are unknown here, gets none either)."""
     frame = saved.meta.get("source_frame")
-    if not is_picture(tuple(target.input_shape[-2:])):
-        return 0
+    if not getattr(target, "is_image", False) or not is_picture(tuple(target.input_shape[-2:])):
+        return 0  # (vectors given to an image model: make_recipe refuses them, naming the shapes)
     if frame is not None:
         return pad_to_frame(float(frame), unit_range(target.x[:500], target.value_range), tuple(shape[1:]))
     size = saved.meta.get("image_size") or saved.meta.get("fit_input_shape")
