@@ -1090,3 +1090,14 @@ def test_seeds_from_python_may_be_a_range_or_a_tuple():
     raw = {"source": {"data": "mnist5k"}, "target": {"data": "optdigits"}}
     assert load_config(None, raw={**raw, "seeds": range(3)}).seeds == [0, 1, 2]
     assert load_config(None, raw={**raw, "seeds": (4, 7)}).seeds == [4, 7]
+
+
+def test_a_config_with_several_mistakes_names_them_all_at_once(tmp_path, capsys):
+    """Known until session 29: each run said one mistake, so a file with three took three runs to fix."""
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("source: {data: mnist5k, epochs: 0}\ntarget: {data: optdigits, shots: [0.5]}\nseedz: 3\n")
+    assert main(["run", str(exp), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and not (tmp_path / "o").exists()
+    first = err.split(" Also invalid: ")[0]
+    assert "field `" in first and err.count("`source.epochs`") + err.count("`target.shots") + err.count("`seedz`") == 3

@@ -352,7 +352,13 @@ def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
             if not any(field == k or field.startswith(k + ".") or k.startswith(field + ".") for k in keys.split(", ")):
                 where = named
         text = f"{where}: field `{field}`: {msg}{got_s}"
-        raise TransferkitError(text if text.endswith(".") else text + ".", fix) from None
+        text = text if text.endswith(".") else text + "."
+        others = list(dict.fromkeys(".".join(str(p) for p in x["loc"]) or "(top level)" for x in errors
+                                    if x["loc"] != err["loc"]))  # fmt: skip
+        if others:  # all at once, not one run per mistake (each field is said in full when it comes first)
+            shown = ", ".join(f"`{o}`" for o in others[:5]) + (", ..." if len(others) > 5 else "")
+            text += f" Also invalid: {shown}."
+        raise TransferkitError(text, fix) from None
 
 
 _UNION_TAG = re.compile(r"^(int|float|str|bool|none|(list|dict|tuple|set|literal|function-\w+)\[.*\])$")
