@@ -758,6 +758,10 @@ def test_one_image_to_predict_is_named_as_such():
                                                r"images .* Fix: pass one image as a batch of one: X\[None\]; 3 grey "
                                                r"images: X\[:, None\]\."):
         clf.predict(x[0].transpose(2, 0, 1))
+    with pytest.raises(TransferkitError, match=r"X of shape \(3, 8, 8\) is the shape .* np.asarray\(X\)\[:, None\]"):
+        clf.predict(x[0].transpose(2, 0, 1).tolist())  # nested lists too (known until session 29)
+    with pytest.raises(TransferkitError, match=r"X of shape \(8, 8\) is one image, .* Fix: pass a batch of one: \[X\]"):
+        clf.predict(x[0, ..., 0].tolist())
     assert clf.predict(x[:3, ..., 0][:, None]).shape == (3,)
 
 

@@ -100,6 +100,17 @@ def _listed(ranges):
     return [list(r) if isinstance(r, (tuple, list)) else r for r in ranges]
 
 
+def _shape_of(X) -> tuple | None:
+    """The shape of an array, or of nested lists of numbers; None for ragged lists and other inputs."""
+    shape = getattr(X, "shape", None)
+    if shape is None and isinstance(X, (list, tuple)):
+        try:
+            shape = np.shape(X)
+        except ValueError:  # ragged: as_inputs says what is wrong with it
+            return None
+    return None if shape is None else tuple(shape)
+
+
 def _one_image(shape, like: tuple) -> bool:
     """Whether an array of ``shape`` can only be a single image of the (C, H, W) size ``like``:
     (H, W), or (H, W, C') with C' in 1, 3, 4. (C', H, W) is not refused: it reads as a batch of
@@ -495,15 +506,18 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         of the example shape ``like`` (that of the model's inputs), when known. ``positions``: the
         columns an array's stand for (fit's X's), when they differ from ``names``; ``known``: columns
         left out without a word (fit's own, which it said it left out)."""
-        if like is not None and len(like) == 3 and _one_image(getattr(X, "shape", None), like):
+        shape = _shape_of(X) if like is not None and len(like) == 3 else None  # nested lists too (a review)
+        one = f"{what}[None]" if hasattr(X, "shape") else f"[{what}]"
+        if _one_image(shape, like):
             kind = "series" if getattr(self, "recipe_", None) is not None and self._series() else "image"  # (a series trial)
-            raise TransferkitError(f"{what} of shape {tuple(X.shape)} is one {kind}, not a batch of {kind}{'s' * (kind == 'image')}.",
-                                   f"pass a batch of one: {what}[None].")  # fmt: skip
-        if like is not None and len(like) == 3 and _one_colour_image(getattr(X, "shape", None), like):
+            raise TransferkitError(f"{what} of shape {shape} is one {kind}, not a batch of {kind}{'s' * (kind == 'image')}.",
+                                   f"pass a batch of one: {one}.")  # fmt: skip
+        if _one_colour_image(shape, like):
             c, h, w = like
-            raise TransferkitError(f"{what} of shape {tuple(X.shape)} is the shape of one of the model's colour images "
+            grey = f"{what}[:, None]" if hasattr(X, "shape") else f"np.asarray({what})[:, None]"
+            raise TransferkitError(f"{what} of shape {shape} is the shape of one of the model's colour images "
                                    f"({c} channels of {h}x{w}), or {c} grey images: not read either way.",
-                                   f"pass one image as a batch of one: {what}[None]; {c} grey images: {what}[:, None].")  # fmt: skip
+                                   f"pass one image as a batch of one: {one}; {c} grey images: {grey}.")  # fmt: skip
         x = as_inputs(X, names, what, reference, positions, known)
         if len(x) == 0:
             raise TransferkitError(f"{what} has no examples (0 rows).", f"give {what} at least one example.")
