@@ -762,6 +762,7 @@ def test_one_image_to_predict_is_named_as_such():
         clf.predict(x[0].transpose(2, 0, 1).tolist())  # nested lists too (known until session 29)
     with pytest.raises(TransferkitError, match=r"X of shape \(8, 8\) is one image, .* Fix: pass a batch of one: \[X\]"):
         clf.predict(x[0, ..., 0].tolist())
+    assert clf.predict(list(x[:3, ..., 0])).shape == (3,)  # a list of 3 grey images is a batch, not one colour image
     assert clf.predict(x[:3, ..., 0][:, None]).shape == (3,)
 
 

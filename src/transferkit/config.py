@@ -353,12 +353,21 @@ def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
                 where = named
         text = f"{where}: field `{field}`: {msg}{got_s}"
         text = text if text.endswith(".") else text + "."
-        others = list(dict.fromkeys(".".join(str(p) for p in x["loc"]) or "(top level)" for x in errors
-                                    if x["loc"] != err["loc"]))  # fmt: skip
+        others = list(dict.fromkeys(_field_label(x) for x in errors if x["loc"] != err["loc"]))
+        others = [o for o in others if o != f"`{field.rstrip('.0123456789')}`"]  # another item of the same list
         if others:  # all at once, not one run per mistake (each field is said in full when it comes first)
-            shown = ", ".join(f"`{o}`" for o in others[:5]) + (", ..." if len(others) > 5 else "")
-            text += f" Also invalid: {shown}."
+            text += f" Also invalid: {', '.join(others[:5])}{', ...' if len(others) > 5 else ''}."
         raise TransferkitError(text, fix) from None
+
+
+def _field_label(error: dict) -> str:
+    """A field as the "Also invalid" list names it: the items of a list as the list (``target.shots``, not each
+    ``target.shots.1``), a misspelt field as such."""
+    loc = list(error["loc"])
+    while loc and isinstance(loc[-1], int):
+        loc.pop()
+    label = f"`{'.'.join(str(p) for p in loc) or '(top level)'}`"
+    return label + (" (no such field)" if error["type"] == "extra_forbidden" else "")
 
 
 _UNION_TAG = re.compile(r"^(int|float|str|bool|none|(list|dict|tuple|set|literal|function-\w+)\[.*\])$")

@@ -101,12 +101,14 @@ def _listed(ranges):
 
 
 def _shape_of(X) -> tuple | None:
-    """The shape of an array, or of nested lists of numbers; None for ragged lists and other inputs."""
+    """The shape of an array, or of nested lists of numbers (``X[0]`` itself a list); None otherwise: a list of
+    arrays or PIL images is a batch of images (3 grey ones beside a colour model are not one image), and ragged or
+    unreadable lists are for as_inputs to name."""
     shape = getattr(X, "shape", None)
-    if shape is None and isinstance(X, (list, tuple)):
+    if shape is None and isinstance(X, (list, tuple)) and len(X) and isinstance(X[0], (list, tuple)):
         try:
             shape = np.shape(X)
-        except ValueError:  # ragged: as_inputs says what is wrong with it
+        except (ValueError, TypeError, RuntimeError):
             return None
     return None if shape is None else tuple(shape)
 

@@ -37,7 +37,7 @@ def test_the_border_is_filled_with_the_images_background():
     assert Recipe.from_dict(old).background == 0.0
     from transferkit.report.recipe import describe_recipe
 
-    assert "inside a 4-pixel border filled with their background (1.00 on 0..1) (28x28" in describe_recipe(recipe.to_dict())
+    assert "inside a 4-pixel border filled with their background of 1.00 on 0..1 (28x28" in describe_recipe(recipe.to_dict())
     assert "border (28x28" in describe_recipe(black.to_dict())
 
 

@@ -35,6 +35,19 @@ def saved(tmp_path_factory):
     return root, clf, xs[:, 0], names[ys]
 
 
+def small_run(root, tmp_path, method: dict, model: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``transferkit run`` into tmp_path/r: source classes k, l, m (tmp_path/src.npz, whose images and labels are
+    returned), target the saved model's a, b, c, one method, k = 3."""
+    import transferkit as tk
+
+    xs, ys = make_images(20, classes=3, seed=4)
+    np.savez(tmp_path / "src.npz", x=xs[:, 0], y=ys, classes=np.array(["k", "l", "m"]))
+    tk.run({"name": "r", "source": {"data": str(tmp_path / "src.npz"), "epochs": 1},
+            "target": {"data": str(root / "seen.npz"), "shots": [3], "test_fraction": 0.3}, "model": model or {},
+            "methods": [method], "seeds": 1}, out=tmp_path / "r", progress=False)  # fmt: skip
+    return xs, ys
+
+
 def experiment(root, model="bars", target="novel.npz", **fewshot) -> dict:
     return {"source": {"model": str(root / model)}, "target": {"data": str(root / target)}, "seeds": 2,
             "fewshot": {"n_way": 3, "k_shot": [1, 2], "n_query": 5, "episodes": 30, "train_episodes": 2,
@@ -107,15 +120,8 @@ def test_classes_the_saved_model_knows_are_refused_unless_cross_domain(saved, tm
 
 
 def test_a_run_folder_gives_its_deployed_model_and_the_runs_source_classes_count_as_seen(saved, tmp_path):
-    import transferkit as tk
-
     root, *_ = saved
-    xs, ys = make_images(20, classes=3, seed=4)
-    np.savez(tmp_path / "src.npz", x=xs[:, 0], y=ys, classes=np.array(["k", "l", "m"]))
-    tk.run({"name": "r", "source": {"data": str(tmp_path / "src.npz"), "epochs": 1},
-            "target": {"data": str(root / "seen.npz"), "shots": [3], "test_fraction": 0.3},
-            "model": {"options": {"width": 4, "feature_dim": 16}},
-            "methods": [{"head": {"steps": 3}}], "seeds": 1}, out=tmp_path / "r", progress=False)  # fmt: skip
+    xs, ys = small_run(root, tmp_path, {"head": {"steps": 3}}, {"options": {"width": 4, "feature_dim": 16}})
     source = load_saved_source(str(tmp_path / "r"))
     assert source.path.name == "head_k3_seed0" and source.run == tmp_path / "r"
     cfg = load_fewshot_config(None, raw=experiment(tmp_path, model="r", target=str(root / "novel.npz")))
@@ -326,14 +332,8 @@ def test_with_one_saved_model_feature_methods_run_once_and_trained_ones_per_seed
 
 
 def test_a_runs_scratch_model_never_saw_the_runs_source_and_a_damaged_model_is_one_line(saved, tmp_path):
-    import transferkit as tk
-
     root, *_ = saved
-    xs, ys = make_images(20, classes=3, seed=4)
-    np.savez(tmp_path / "src.npz", x=xs[:, 0], y=ys, classes=np.array(["k", "l", "m"]))
-    tk.run({"name": "r", "source": {"data": str(tmp_path / "src.npz"), "epochs": 1},
-            "target": {"data": str(root / "seen.npz"), "shots": [3], "test_fraction": 0.3},
-            "methods": [{"scratch": {"steps": 3}}], "seeds": 1}, out=tmp_path / "r", progress=False)  # fmt: skip
+    small_run(root, tmp_path, {"scratch": {"steps": 3}})
     assert load_saved_source(str(tmp_path / "r")).seen == ["a", "b", "c"]
     base = tmp_path / "r" / "models" / "base"
     base.mkdir(exist_ok=True)
@@ -416,12 +416,18 @@ def test_novel_images_are_inverted_as_the_models_own_target_was_unless_said_othe
     source = load_saved_source(str(tmp_path / "inv"))
     plain = prepare_saved(load_fewshot_config(None, raw=experiment(root)), load_saved_source(str(root / "bars")))
     raw = experiment(tmp_path, model="inv", target="as_files.npz")
-    with pytest.warns(UserWarning, match="read inverted .* and so are these novel images"):
+    with pytest.warns(UserWarning, match="read inverted .* look like its files as given, so they are read inverted"):
         read = prepare_saved(load_fewshot_config(None, raw=raw), source)
     assert read.target_recipe.invert and np.corrcoef(read.xt.flatten(), plain.xt.flatten())[0, 1] > 0.99
     raw["target"]["invert"] = False  # said: read as they are
     kept = prepare_saved(load_fewshot_config(None, raw=raw), source)
     assert not kept.target_recipe.invert and np.corrcoef(kept.xt.flatten(), plain.xt.flatten())[0, 1] < -0.99
+    same = prepare_saved(load_fewshot_config(None, raw=experiment(tmp_path, model="inv", target=str(root / "novel.npz"))),
+                         source)  # already the model's polarity (another data set's files): left as they are
+    assert not same.target_recipe.invert and np.corrcoef(same.xt.flatten(), plain.xt.flatten())[0, 1] > 0.99
+    np.savez(tmp_path / "rows.npz", x=np.random.default_rng(0).normal(size=(40, 6)), y=np.repeat([0, 1], 20))
+    with pytest.raises(TransferkitError, match="holds vectors of 6 features but the model expects input"):
+        prepare_saved(load_fewshot_config(None, raw=experiment(tmp_path, model="inv", target="rows.npz")), source)
 
 
 def test_vectors_for_an_image_model_and_lora_on_lora_are_one_line_before_any_work(saved, tmp_path, monkeypatch):
@@ -439,6 +445,18 @@ def test_vectors_for_an_image_model_and_lora_on_lora_are_one_line_before_any_wor
         return source
 
     monkeypatch.setattr(fewshot_experiment, "load_saved_source", adapted)
-    with pytest.raises(TransferkitError, match="'lora' would add LoRA adapters to the saved model bars"):
-        run_fewshot(experiment(root, methods=["prototypes", "lora"]), out=tmp_path / "no", progress=False)
+    for methods in (["prototypes", "lora"], ["prototypes", {"auto": {"new_task_method": "lora"}}]):
+        with pytest.raises(TransferkitError, match="would add LoRA adapters to the layers the saved model bars"):
+            run_fewshot(experiment(root, methods=methods), out=tmp_path / "no", progress=False)
     assert not (tmp_path / "no").exists()
+    from transferkit.methods import get_method
+
+    assert not fewshot_experiment._adds_lora(get_method("lora", target_modules=["blocks.1.0"]))  # other layers: fine
+    assert not fewshot_experiment._adds_lora(get_method("auto")) and fewshot_experiment._adds_lora(get_method("lora"))
+
+
+def test_run_fewshot_takes_a_config_object_with_a_saved_model(saved, tmp_path):
+    root, *_ = saved
+    cfg = load_fewshot_config(None, raw=experiment(root, methods=["prototypes"], episodes=10))
+    summary = run_fewshot(cfg, out=tmp_path / "fs", progress=False)  # its defaults are not given back as settings
+    assert summary["source"]["saved_model"]["path"] == str(root / "bars")

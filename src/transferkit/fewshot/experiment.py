@@ -130,6 +130,17 @@ def check_classes(cfg: FewShotExperiment, data: Prepared) -> list[str]:
     return _check_copies(src, tgt) + notes
 
 
+def _adds_lora(method) -> bool:
+    """Whether ``method`` (or, for ``auto``, one of the methods it may train) is ``lora`` on its default layers."""
+    if method is None:
+        return False
+    p = getattr(method, "params", None)
+    names = {method.name} | ({getattr(p, f, None) for f in ("transfer_method", "one_shot_method", "new_task_method")}
+                             if method.name == "auto" else set())  # fmt: skip
+    chosen = "target_modules" in getattr(p, "model_fields_set", set()) and method.name == "lora"
+    return "lora" in names and not chosen
+
+
 def check_saved_classes(cfg: FewShotExperiment, saved: SavedSource, novel: list[str]) -> list[str]:
     """Novel classes must not be classes the saved model's shared layers were trained on (its own, and its run's
     source classes), unless ``cross_domain`` says the target is another data set of the same classes.
@@ -280,12 +291,13 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
         if m.method is not None:
             m.method.check(max(fs.k_shot), same_label_space=False, has_source=True)
     adapter = ((saved.model.config.get("adapter") or {}).get("kind") if saved is not None else None)
-    twice = [m.label for m in methods if m.method is not None and m.method.name == adapter == "lora"]
+    twice = [m.label for m in methods if adapter == "lora" and _adds_lora(m.method)]
     if twice:  # (peft found no layers to adapt: the listed methods before it had run for minutes)
-        raise TransferkitError(f"method {twice[0]!r} would add LoRA adapters to the saved model "
-                               f"{saved.path.name}, whose layers carry LoRA adapters already.",
-                               "list finetune, bitfit or head for it instead, or give a model without adapters (e.g. "
-                               "the run's head model).")  # fmt: skip
+        raise TransferkitError(f"method {twice[0]!r} would add LoRA adapters to the layers the saved model "
+                               f"{saved.path.name} adapted with LoRA already.",
+                               "list finetune, bitfit or head for it instead (auto: another of its methods), give "
+                               "lora other layers (target_modules), or give a model without adapters (e.g. the "
+                               "run's head model).")  # fmt: skip
     device = resolve_device(cfg.device)
     _check_blocks(cfg, exp, data)
     run = FewShotRun(cfg, data)
@@ -487,8 +499,8 @@ def run_fewshot(
     from transferkit.atomic import out_folder
     from transferkit.fewshot.report import write_fewshot_folder
 
-    if isinstance(experiment, FewShotExperiment):
-        experiment = experiment.model_dump(mode="json")
+    if isinstance(experiment, FewShotExperiment):  # what was given, not every default (`model` stands alone)
+        experiment = experiment.model_dump(mode="json", exclude_unset=True)
     if isinstance(experiment, dict):
         cfg = load_fewshot_config(None, overrides, experiment)
     else:

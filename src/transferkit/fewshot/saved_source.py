@@ -41,7 +41,7 @@ from transferkit.data.preprocess import (
 )
 from transferkit.data.splits import no_test_split
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
-from transferkit.evaluate.prepare import Prepared, check_two_classes, load_section
+from transferkit.evaluate.prepare import Prepared, check_two_classes, inverted, load_section
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file, model_stem, read_model_json
 from transferkit.prediction import scale_warning
@@ -180,14 +180,17 @@ def _prepare(cfg, saved: SavedSource) -> Prepared:
     stored = Recipe.from_dict(recipe) if "value_range" in recipe else None
     if stored is not None and stored.columns is None and saved.meta.get("feature_names") and len(shape) == 1:
         stored = dataclasses.replace(stored, columns=tuple(saved.meta["feature_names"]))  # TransferClassifier.save's
-    section = cfg.target
-    if stored is not None and stored.invert and "invert" not in section.model_fields_set and len(shape) == 3:
-        section = section.model_copy(update={"invert": True})  # as the model's own target images were read
-        warnings.warn(f"{section.data}: the saved model's own target images were read inverted (max - x, its run's "
-                      "`invert: true`), and so are these novel images; set target.invert: false to read them as "
-                      "they are.", TransferkitWarning, stacklevel=2)  # fmt: skip
-    target = load_section(section, only_columns=list(stored.columns) if stored and stored.columns else None)
+    target = load_section(cfg.target, only_columns=list(stored.columns) if stored and stored.columns else None)
     check_two_classes(target, "target")
+    user_inverted, auto_inverted = bool(cfg.target.invert), False
+    if (stored is not None and stored.invert and "invert" not in cfg.target.model_fields_set and len(shape) == 3
+            and getattr(target, "is_image", False) and _like_the_runs_files(target, saved, shape)):  # fmt: skip
+        target, auto_inverted = inverted(target), True  # as the model's own target files were read (and predict's)
+        warnings.warn(f"{target.name}: the saved model's own target images were read inverted (max - x, its run's "
+                      "`invert: true`), and these novel images look like its files as given, so they are read "
+                      "inverted too; set target.invert: false to read them as they are.", TransferkitWarning,
+                      stacklevel=2)  # fmt: skip
+
     if getattr(target, "is_text", False):
         raise TransferkitError(f"{target.name} holds texts, and the saved model {saved.path.name} reads "
                                f"{'images' if len(shape) == 3 else 'vectors'}.",
@@ -208,12 +211,14 @@ def _prepare(cfg, saved: SavedSource) -> Prepared:
         if note:
             warnings.warn(f"{target.name}: {note}", TransferkitWarning, stacklevel=2)
     xt = apply_recipe(x, tgt_recipe)
-    if section.invert:  # load_section inverted them (not again here): the report's inputs line says so
+    if user_inverted or auto_inverted:  # inverted once, when loaded (not again here): the report's inputs line says so
         tgt_recipe = dataclasses.replace(tgt_recipe, invert=True)
     if len(shape) == 3 and not series and saved.meta.get("target_border") is not None:  # the model's ink and paper
         note = inputs_polarity_note(border_medians(xt, tgt_recipe.pad), saved.meta["target_border"], target.name,
-                                    None, saved.meta.get("target_border_other"), inverted=tgt_recipe.invert,
+                                    None, saved.meta.get("target_border_other"), inverted=auto_inverted,
                                     inks=ink_contrasts(xt, tgt_recipe.pad), trained_ink=saved.meta.get("target_ink"))  # fmt: skip
+        if note and user_inverted:  # (the files as given were the other way round: the setting is the fix)
+            note += " Here `target.invert: true` read them inverted: set it to false."
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=2)
     scratch = arch if buildable(arch) else cfg.model.shared
@@ -221,6 +226,20 @@ def _prepare(cfg, saved: SavedSource) -> Prepared:
         TransferModel.build(scratch, shape, ["a", "b"], head_hidden=cfg.model.head_hidden, **cfg.model.options)
     return Prepared(None, target, None, tgt_recipe, None, None, xt, torch.from_numpy(target.y),
                     no_test_split(len(target.y)), shape, scratch_architecture=scratch)  # fmt: skip
+
+
+def _like_the_runs_files(target, saved: SavedSource, shape: tuple[int, ...]) -> bool:
+    """Whether novel images look like the files of a run that read its target inverted (the other polarity than
+    its model's inputs): only then are they inverted as those were. Without a record of the model's polarity, as
+    ``predict`` does: yes."""
+    border = saved.meta.get("target_border")
+    if border is None:
+        return True
+    sample = target.select(np.arange(min(len(target.y), 200)))
+    with warnings.catch_warnings():  # a probe: the recipe's own notes are said once, by the real one
+        warnings.simplefilter("ignore")
+        raw = apply_recipe(sample.x, make_recipe(sample, shape, 0))
+    return (float(np.median(border_medians(raw, 0))) > 0.5) != (float(border) > 0.5)
 
 
 def _check_model_section(model, shape: tuple[int, ...], arch: str, text: bool) -> None:

@@ -55,7 +55,7 @@ def describe_recipe(recipe: dict, source_scale: bool = False, native: list | Non
         if (nh, nw) == inner and res:  # not "resized from 28x28 to 28x28 ..., passed through 16x16 first"
             size, through = f"kept at their {nh}x{nw} after passing through {res[0]}x{res[1]}", ""
     if pad:
-        fill = f" filled with their background ({recipe['background']:.2f} on 0..1)" if recipe.get("background") else ""
+        fill = f" filled with their background of {recipe['background']:.2f} on 0..1" if recipe.get("background") else ""
         return (f"{scale}; images {size} inside a {pad}-pixel border{fill} "
                 f"({h}x{w}, {channels}){through}")  # fmt: skip
     return f"{scale}; images {size} ({channels}){through}"
