@@ -1102,6 +1102,9 @@ def test_a_config_with_several_mistakes_names_them_all_at_once(tmp_path, capsys)
     first = err.split(" Also invalid: ")[0]
     assert "field `" in first and err.count("`source.epochs`") + err.count("`target.shots") + err.count("`seedz`") == 3
     assert "`seedz` (no such field)" in err or first.startswith(f"{exp}: field `seedz`")
+    exp.write_text("source: {data: mnist5k, epochs: 0}\ntarget: {shots: [1]}\n")
+    assert main(["run", str(exp), "--out", str(tmp_path / "o")]) == 2
+    assert "`target.data` (missing)" in capsys.readouterr().err  # a field left out is named as missing
     exp.write_text("source: {data: mnist5k}\ntarget: {data: optdigits, shots: [0.5, 1.5, 2.5]}\nseeds: x\n")
     assert main(["run", str(exp), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err  # the items of one list are one field, said once

@@ -367,7 +367,7 @@ def _field_label(error: dict) -> str:
     while loc and isinstance(loc[-1], int):
         loc.pop()
     label = f"`{'.'.join(str(p) for p in loc) or '(top level)'}`"
-    return label + (" (no such field)" if error["type"] == "extra_forbidden" else "")
+    return label + {"extra_forbidden": " (no such field)", "missing": " (missing)"}.get(error["type"], "")
 
 
 _UNION_TAG = re.compile(r"^(int|float|str|bool|none|(list|dict|tuple|set|literal|function-\w+)\[.*\])$")

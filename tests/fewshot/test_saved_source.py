@@ -460,3 +460,28 @@ def test_run_fewshot_takes_a_config_object_with_a_saved_model(saved, tmp_path):
     cfg = load_fewshot_config(None, raw=experiment(root, methods=["prototypes"], episodes=10))
     summary = run_fewshot(cfg, out=tmp_path / "fs", progress=False)  # its defaults are not given back as settings
     assert summary["source"]["saved_model"]["path"] == str(root / "bars")
+
+
+def test_novel_images_smaller_in_their_frame_than_the_models_are_said(tmp_path):
+    xs, ys = make_images(20, classes=3, size=24, seed=1)  # content that fills the frame
+    TransferClassifier("scratch", method_params=QUICK).fit(xs[:, 0], ys).save(tmp_path / "full")
+    small = np.zeros((60, 48, 48), np.float32)
+    small[:, 12:36, 12:36] = make_images(20, classes=3, size=24, seed=2)[0][:, 0]  # the same, in a wide border
+    np.savez(tmp_path / "far.npz", x=small, y=np.repeat([0, 1, 2], 20), classes=np.array(["p", "q", "r"]))
+    raw = {"source": {"model": str(tmp_path / "full")}, "target": {"data": str(tmp_path / "far.npz")}}
+    with pytest.warns(UserWarning, match=r"content spans \d+ % of their frame, the saved model's training images' \d+ %"):
+        prepare_saved(load_fewshot_config(None, raw=raw), load_saved_source(str(tmp_path / "full")))
+
+
+def test_a_folder_of_models_home_paths_and_a_wrong_type_are_one_line(saved, tmp_path, monkeypatch):
+    import transferkit as tk
+
+    root, *_ = saved
+    with pytest.raises(TransferkitError, match="is a folder of saved models, not one model") as e:
+        load_saved_source(str(root))
+    assert str(root / "bars") in e.value.fix
+    monkeypatch.setenv("HOME", str(root))
+    cfg = load_fewshot_config(None, raw={"source": {"model": "~/bars"}, "target": {"data": str(root / "novel.npz")}})
+    assert cfg.source.model == str(root / "bars")
+    with pytest.raises(TransferkitError, match="run_fewshot takes the path of a few-shot experiment file"):
+        tk.run_fewshot(["source", "target"])

@@ -210,6 +210,7 @@ def resolve_model_path(spec: str, base: Path, typed: bool = False) -> str:
     """A relative model path against the experiment file's folder, then the working directory (``typed``
     with ``--set``: the other way round, as data paths); a saved model's stem (no suffix) counts when its
     ``.json`` is there."""
+    spec = str(Path(spec).expanduser())  # ~/models/m: the shell would have expanded it on a command line
     if Path(spec).is_absolute():
         return spec
     for root in (Path.cwd(), base) if typed else (base, Path.cwd()):

@@ -296,8 +296,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
         raise TransferkitError(f"method {twice[0]!r} would add LoRA adapters to the layers the saved model "
                                f"{saved.path.name} adapted with LoRA already.",
                                "list finetune, bitfit or head for it instead (auto: another of its methods), give "
-                               "lora other layers (target_modules), or give a model without adapters (e.g. the "
-                               "run's head model).")  # fmt: skip
+                               "lora other layers (target_modules), or give a model without adapters.")  # fmt: skip
     device = resolve_device(cfg.device)
     _check_blocks(cfg, exp, data)
     run = FewShotRun(cfg, data)
@@ -499,6 +498,10 @@ def run_fewshot(
     from transferkit.atomic import out_folder
     from transferkit.fewshot.report import write_fewshot_folder
 
+    if not isinstance(experiment, (str, Path, dict, FewShotExperiment)):
+        raise TransferkitError(f"run_fewshot takes the path of a few-shot experiment file, a dict or a "
+                               f"FewShotExperiment, not a {type(experiment).__name__}.",
+                               "e.g. run_fewshot('fewshot.yaml') or run_fewshot({'source': {...}, 'target': {...}}).")  # fmt: skip
     if isinstance(experiment, FewShotExperiment):  # what was given, not every default (`model` stands alone)
         experiment = experiment.model_dump(mode="json", exclude_unset=True)
     if isinstance(experiment, dict):

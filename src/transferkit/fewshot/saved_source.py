@@ -31,6 +31,7 @@ from transferkit.data.preprocess import (
     Recipe,
     apply_recipe,
     border_medians,
+    content_fraction,
     ink_contrasts,
     inputs_polarity_note,
     is_picture,
@@ -93,6 +94,12 @@ def load_saved_source(spec: str) -> SavedSource:
     run = None
     if p.is_dir():
         summary = _summary(p)
+        saved_here = sorted(f.stem for f in p.glob("*.json") if f.with_suffix(".safetensors").is_file())
+        if summary is None and saved_here:  # a run's models/ folder: which one?
+            raise TransferkitError(f"source.model {spec!r} is a folder of saved models, not one model.",
+                                   f"name one of them: {', '.join(str(p / n) for n in saved_here[:4])}"
+                                   f"{', ...' if len(saved_here) > 4 else ''}; or give the run folder for its "
+                                   "deployed model.")  # fmt: skip
         if summary is None:
             raise TransferkitError(f"source.model {spec!r} is a folder but not a finished transferkit run (no "
                                    "summary.json).",
@@ -219,6 +226,8 @@ def _prepare(cfg, saved: SavedSource) -> Prepared:
                                     inks=ink_contrasts(xt, tgt_recipe.pad), trained_ink=saved.meta.get("target_ink"))  # fmt: skip
         if note and user_inverted:  # (the files as given were the other way round: the setting is the fix)
             note += " Here `target.invert: true` read them inverted: set it to false."
+        elif note and not auto_inverted:
+            note += " Here `target.invert: true` reads them so."
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=2)
     scratch = arch if buildable(arch) else cfg.model.shared
@@ -270,6 +279,12 @@ def framed(target, saved: SavedSource, shape: tuple[int, ...], stored: Recipe | 
     if not getattr(target, "is_image", False) or not is_picture(tuple(target.input_shape[-2:])):
         return 0  # (vectors given to an image model: make_recipe refuses them, naming the shapes)
     if frame is not None:
+        own = content_fraction(unit_range(target.x[:500], target.value_range))
+        if float(frame) / own > 1.5:  # a border only adds: content smaller than the model's stays so, said
+            warnings.warn(f"{target.name}: the novel images' content spans {100 * own:.0f} % of their frame, the "
+                          f"saved model's training images' {100 * float(frame):.0f} %: the model sees them smaller "
+                          "than anything it learned from, and `target.pad: auto` only adds borders; crop them "
+                          "closer to their content for its best reading.", TransferkitWarning, stacklevel=4)  # fmt: skip
         return pad_to_frame(float(frame), unit_range(target.x[:500], target.value_range), tuple(shape[1:]))
     size = saved.meta.get("image_size") or saved.meta.get("fit_input_shape")
     if stored is not None and size and tuple(size[-2:]) == tuple(target.input_shape[-2:]):
