@@ -1109,3 +1109,16 @@ def test_a_config_with_several_mistakes_names_them_all_at_once(tmp_path, capsys)
     assert main(["run", str(exp), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err  # the items of one list are one field, said once
     assert err.count("target.shots") == 1 and "Also invalid" in err
+
+
+def test_every_unknown_method_and_every_bad_method_parameter_is_named_at_once(tmp_path, capsys):
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("source: {data: mnist5k}\ntarget: {data: optdigits}\nmethods: [protoypes, head, fintune]\n")
+    assert main(["run", str(exp), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown method 'protoypes'. Also unknown: `methods.2` 'fintune'." in err
+    exp.write_text("source: {data: mnist5k}\ntarget: {data: optdigits}\n"
+                   "methods: [{finetune: {step: 10}}, head, {l2sp: {alpah: 1}}]\n")  # fmt: skip
+    assert main(["run", str(exp), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "method 'finetune'" in err and "Also invalid: the parameters of 'l2sp'." in err and len(err.splitlines()) == 1

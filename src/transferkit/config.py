@@ -280,8 +280,16 @@ def validate(raw: dict, where: str = "experiment") -> ExperimentConfig:
     cfg = validate_as(ExperimentConfig, raw, where, "see configs/ and docs/config.md for valid fields.")
     from transferkit.methods import get_method
 
+    bad = []
     for m in cfg.methods:  # a mistyped parameter fails here, before any data is read or model trained
-        get_method(m.name, **m.params)
+        try:
+            get_method(m.name, **m.params)
+        except TransferkitError as e:
+            bad.append((m.name, e))
+    if bad:  # all of them at once, as the fields are
+        name, first = bad[0]
+        also = f" Also invalid: the parameters of {', '.join(repr(n) for n, _ in bad[1:])}." if len(bad) > 1 else ""
+        raise TransferkitError(first.problem.rstrip() + also, first.fix) from None
     return cfg
 
 
@@ -291,13 +299,18 @@ def _check_method_names(raw: Any, where: str) -> None:
     from transferkit.methods.base import METHODS
 
     methods = raw.get("methods") if isinstance(raw, dict) else None
+    unknown = []
     for i, m in enumerate(methods if isinstance(methods, list) else []):
         name = m if isinstance(m, str) else None
         if isinstance(m, dict):
             name = m.get("name") if "name" in m else (next(iter(m)) if len(m) == 1 else None)
         if isinstance(name, str) and name not in METHODS:
-            raise TransferkitError(f"{where}: field `methods.{i}`: unknown method {name!r}.",
-                                   f"use one of: {did_you_mean(name, sorted(METHODS))}.")  # fmt: skip
+            unknown.append((i, name))
+    if unknown:  # every unknown name at once
+        (i, name), rest = unknown[0], unknown[1:]
+        also = f" Also unknown: {', '.join(f'`methods.{j}` {n!r}' for j, n in rest)}." if rest else ""
+        raise TransferkitError(f"{where}: field `methods.{i}`: unknown method {name!r}.{also}",
+                               f"use one of: {did_you_mean(name, sorted(METHODS))}.")  # fmt: skip
 
 
 def method_specs(v: Any) -> Any:
