@@ -485,3 +485,12 @@ def test_a_folder_of_models_home_paths_and_a_wrong_type_are_one_line(saved, tmp_
     assert cfg.source.model == str(root / "bars")
     with pytest.raises(TransferkitError, match="run_fewshot takes the path of a few-shot experiment file"):
         tk.run_fewshot(["source", "target"])
+
+
+def test_every_few_shot_method_mistake_is_named_at_once():
+    from transferkit.fewshot.pipeline import resolve_methods
+
+    specs = load_fewshot_config(None, raw={"source": {"data": "mnist5k"}, "target": {"data": "optdigits"}, "fewshot": {
+        "methods": ["protoypes", {"bd_cspn": {"sacle": 2}}, "scratch", "adabn"]}}).fewshot.methods  # fmt: skip
+    with pytest.raises(TransferkitError, match=r"unknown few-shot method 'protoypes'\. Also invalid: 'bd_cspn', 'adabn'\."):
+        resolve_methods(specs)

@@ -121,37 +121,44 @@ def resolve_methods(specs: Sequence[MethodSpec]) -> list[EpisodicMethod]:
     Raises:
         TransferkitError: An unknown name (both registries listed) or bad parameters.
     """
-    out = []
+    out, failed = [], []
     for spec in specs:
-        if spec.name in FEWSHOT_METHODS:
-            fn = get_fewshot_method(spec.name)
-            bad = sorted(set(spec.params) - set(fn.options) | ({"base_mean"} & set(spec.params)))
-            if bad:
-                allowed = [o for o in fn.options if o != "base_mean"]
+        try:
+            if spec.name in FEWSHOT_METHODS:
+                fn = get_fewshot_method(spec.name)
+                bad = sorted(set(spec.params) - set(fn.options) | ({"base_mean"} & set(spec.params)))
+                if bad:
+                    allowed = [o for o in fn.options if o != "base_mean"]
+                    raise TransferkitError(
+                        f"few-shot method {spec.name!r} has no option {', '.join(bad)}.",
+                        f"use: {', '.join(allowed) or 'no options'} (the base mean is computed for you).",
+                    )
+                _check_numbers(spec.name, fn, spec.params)
+                out.append(EpisodicMethod(spec.name, fn, dict(spec.params), "base_mean" in fn.options))
+            elif spec.name in METHODS and METHODS[spec.name].needs_same_classes:
                 raise TransferkitError(
-                    f"few-shot method {spec.name!r} has no option {', '.join(bad)}.",
-                    f"use: {', '.join(allowed) or 'no options'} (the base mean is computed for you).",
+                    f"method {spec.name!r} predicts the source's classes (domain adaptation), so it cannot "
+                    "learn the novel classes of an episode.",
+                    f"use one of: {', '.join(sorted(FEWSHOT_METHODS) + _episode_methods())}.",
                 )
-            _check_numbers(spec.name, fn, spec.params)
-            out.append(EpisodicMethod(spec.name, fn, dict(spec.params), "base_mean" in fn.options))
-        elif spec.name in METHODS and METHODS[spec.name].needs_same_classes:
-            raise TransferkitError(
-                f"method {spec.name!r} predicts the source's classes (domain adaptation), so it cannot "
-                "learn the novel classes of an episode.",
-                f"use one of: {', '.join(sorted(FEWSHOT_METHODS) + _episode_methods())}.",
-            )
-        elif spec.name in METHODS:
-            method = get_method(spec.name, **spec.params)
-            if hasattr(method, "episodic"):
-                name, context, uses_base = method.episodic()
-                out.append(EpisodicMethod(spec.name, get_fewshot_method(name), context, uses_base, method))
+            elif spec.name in METHODS:
+                method = get_method(spec.name, **spec.params)
+                if hasattr(method, "episodic"):
+                    name, context, uses_base = method.episodic()
+                    out.append(EpisodicMethod(spec.name, get_fewshot_method(name), context, uses_base, method))
+                else:
+                    out.append(EpisodicMethod(spec.name, method=method))
             else:
-                out.append(EpisodicMethod(spec.name, method=method))
-        else:
-            known = sorted(FEWSHOT_METHODS) + _episode_methods()
-            raise TransferkitError(
-                f"unknown few-shot method {spec.name!r}.", f"use one of: {did_you_mean(spec.name, known)}."
-            )
+                known = sorted(FEWSHOT_METHODS) + _episode_methods()
+                raise TransferkitError(
+                    f"unknown few-shot method {spec.name!r}.", f"use one of: {did_you_mean(spec.name, known)}."
+                )
+        except TransferkitError as e:  # every method's problem at once, as the config's fields
+            failed.append((spec.name, e))
+    if failed:
+        first = failed[0][1]
+        also = f" Also invalid: {', '.join(repr(n) for n, _ in failed[1:])}." if len(failed) > 1 else ""
+        raise TransferkitError(first.problem.rstrip() + also, first.fix) from None
     _refuse_twins(out)
     return out
 
