@@ -911,3 +911,32 @@ def test_classes_cut_short_by_max_per_class_name_the_cap(npz_pair, tmp_path):
         run_fewshot({**cfg, "target": {"data": str(tmp_path / "w5.npz"), "max_per_class": 7},
                      "fewshot": {**cfg["fewshot"], "k_shot": [1]}}, out=tmp_path / "w5")  # fmt: skip
     assert "class 'w' has 5" in str(e.value) and "max_per_class" not in str(e.value)
+
+
+def test_scratch_alone_trains_no_source_and_scores_as_beside_source_methods(npz_pair, tmp_path, monkeypatch):
+    """Known until session 29: a scratch-only few-shot run trained a source model per seed, used for nothing but
+    the input normalisation scratch takes from it."""
+    src, tgt = npz_pair
+    both = run_fewshot({**tiny(src, tgt, methods=["prototypes", {"scratch": {"steps": 5}}]), "seeds": 1},
+                       out=tmp_path / "both", progress=False)  # fmt: skip
+
+    from transferkit.evaluate.prepare import prepare
+    from transferkit.evaluate.protocol import train_source
+
+    cfg = load_fewshot_config(None, raw={**tiny(src, tgt), "seeds": 1})
+    exp = cfg.experiment()
+    data = prepare(exp, test_split=False)
+    trained = train_source(exp, data, 0, torch.device("cpu")).model
+    only = fewshot_experiment.normalisation_only(exp, data, 0, torch.device("cpu"))
+    assert torch.equal(only.input_mean, trained.input_mean) and torch.equal(only.input_std, trained.input_std)
+
+    def refuse(*_a, **_k):
+        raise AssertionError("the source was trained")
+
+    monkeypatch.setattr(fewshot_experiment, "train_source", refuse)
+    alone = run_fewshot({**tiny(src, tgt, methods=[{"scratch": {"steps": 5}}]), "seeds": 2}, out=tmp_path / "alone",
+                        progress=False)  # fmt: skip
+    scratch = {r["shots"]: r["accuracy_mean"] for r in both["results"] if r["method"] == "scratch"}
+    assert {r["shots"]: r["accuracy_mean"] for r in alone["results"]} == scratch
+    assert alone["seeds"] == [0] and any("no source model was trained" in n for n in alone["notes"])
+    assert "not trained (no listed method uses it" in (tmp_path / "alone" / "report.md").read_text()

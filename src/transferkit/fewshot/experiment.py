@@ -43,7 +43,7 @@ from transferkit.fewshot.pipeline import (
 )
 from transferkit.fewshot.saved_source import SavedSource, load_saved_source, prepare_saved
 from transferkit.models import TransferModel
-from transferkit.train.source import SourceResult, source_val_split
+from transferkit.train.source import SourceResult, input_stats, source_val_split
 
 
 @dataclass
@@ -353,27 +353,38 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
                 "results exactly)" if any(m.on_features for m in methods) else "")  # fmt: skip
         run.notes.append(f"the source is {as_is}: the same model for every seed, so the seeds vary only the training "
                          f"of {', '.join(trains)}{once}.")  # fmt: skip
+    unused = saved is None and data.source is not None and not any(m.uses_source for m in methods)
+    if unused:  # scratch alone: no source to train, only the input normalisation it shares (a trial's minutes)
+        seeds = cfg.seeds[:1]
+        run.notes.append("no listed method uses the source (scratch alone), so no source model was trained: scratch "
+                         "takes only its input normalisation (each input's mean and spread) from the source's "
+                         "training split, as it does beside source models.")  # fmt: skip
     for seed in seeds:
-        src = train_source(exp, data, seed, device) if saved is None else saved_result(saved)
-        source_model = src.model.to(device).eval()
-        state = "cached" if src.cached else f"trained in {src.seconds:.1f} s"
-        run.sources[seed] = {
-            "val_accuracy": src.val_accuracy,
-            "seconds": src.seconds,
-            "cached": src.cached,
-            "key": src.key,
-        }
-        no_val = src.val_accuracy != src.val_accuracy  # NaN: a pretrained source used as it is
-        loaded = f"{saved.describe} as it is (loaded)" if saved is not None else "pretrained weights as they are (loaded)"
-        say(f"source seed={seed}: " + (loaded if no_val else f"validation accuracy {src.val_accuracy:.3f} ({state})"))
-        warning = check_source(exp, data, seed, src.val_accuracy)
-        if warning:
-            run.sources[seed]["warning"] = warning
-            warnings.warn(warning, TransferkitWarning, stacklevel=user_stacklevel())
+        if unused:
+            source_model = normalisation_only(exp, data, seed, device)
+            run.sources[seed] = {"val_accuracy": float("nan"), "seconds": 0.0, "cached": False, "key": None,
+                                 "trained": False}  # fmt: skip
+        else:
+            src = train_source(exp, data, seed, device) if saved is None else saved_result(saved)
+            source_model = src.model.to(device).eval()
+            state = "cached" if src.cached else f"trained in {src.seconds:.1f} s"
+            run.sources[seed] = {
+                "val_accuracy": src.val_accuracy,
+                "seconds": src.seconds,
+                "cached": src.cached,
+                "key": src.key,
+            }
+            no_val = src.val_accuracy != src.val_accuracy  # NaN: a pretrained source used as it is
+            loaded = f"{saved.describe} as it is (loaded)" if saved is not None else "pretrained weights as they are (loaded)"
+            say(f"source seed={seed}: " + (loaded if no_val else f"validation accuracy {src.val_accuracy:.3f} ({state})"))
+            warning = check_source(exp, data, seed, src.val_accuracy)
+            if warning:
+                run.sources[seed]["warning"] = warning
+                warnings.warn(warning, TransferkitWarning, stacklevel=user_stacklevel())
         source_x, source_y = _source_training_split(data, seed, device)
         once = data.source is None and seed != seeds[0]  # one fixed model: its features' methods ran with the first
         try:
-            cache = None if once else cache_features(source_model, x, y, source_x, blocks=fs.blocks, seed=seed)
+            cache = None if once or unused else cache_features(source_model, x, y, source_x, blocks=fs.blocks, seed=seed)
         except TransferkitError as e:  # the encoder's own words name rank's and run's settings (upto, --cuts)
             if fs.blocks is None or "cut points" not in e.problem:
                 raise
@@ -414,6 +425,19 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
             run.example = _example(methods, cache, episodes[fs.k_shot[0]][0], fs.k_shot[0])
     run.wall_time_s = time.perf_counter() - start
     return run
+
+
+def normalisation_only(exp, data: Prepared, seed: int, device) -> TransferModel:
+    """An untrained model whose only use is the input normalisation that scratch takes from a source model:
+    the mean and spread of the source's training split for ``seed``, as :func:`pretrain_source` computes them."""
+    from transferkit.models.shared import auto_architecture
+
+    arch = exp.model.shared
+    built = auto_architecture(tuple(data.xs.shape[1:])) if arch == "auto" else arch
+    tr = torch.from_numpy(source_val_split(data.source.y, seed=seed)[0])
+    mean, std = input_stats(data.xs.to(device)[tr.to(device)], built)
+    return TransferModel.build(arch, tuple(data.xs.shape[1:]), data.source.classes, mean, std,
+                               **exp.model.options).to(device)  # fmt: skip
 
 
 def _check_blocks(cfg: FewShotExperiment, exp, data: Prepared) -> None:

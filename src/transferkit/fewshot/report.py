@@ -221,7 +221,9 @@ def _source_line(seed: str, m: dict, saved: bool = False) -> str:
     """A source model's line: its validation accuracy, or that it is pretrained weights (or a saved model) as they
     are."""
     val = m.get("val_accuracy")
-    if val is None or val != val:  # NaN: no source data, nothing trained or validated
+    if m.get("trained") is False:  # scratch alone: only the source's input normalisation was taken
+        line = f"  - source model, seed {seed}: not trained (no listed method uses it; scratch takes its input normalisation)"
+    elif val is None or val != val:  # NaN: no source data, nothing trained or validated
         what = "the saved model as it is" if saved else "pretrained weights as they are"
         line = f"  - source model, seed {seed}: {what} (no source data to validate on)"
     else:
