@@ -300,7 +300,7 @@ def test_uint8_images_are_read_as_0_255_after_fit_as_the_cli_reads_them(data):
     # said (they were read on 0..1, far brighter than any image fit saw: 0.31 against 0.89 in a trial)
     top = float(np.round(xt[30:]).max())
     with pytest.warns(UserWarning, match=rf"X: float images in 0\.\.{top:.4g} beside a model fitted on images in 0\.\.1: "
-                                         "read as 8-bit values on 0\.\.255"):
+                                         r"read as 8-bit values on 0\.\.255"):
         wide = clf.predict_proba(np.round(xt[30:]))
     assert np.allclose(wide, clf.predict_proba(eight), atol=1e-5)  # as the same values stored as uint8
     with pytest.warns(UserWarning, match="X is uint8, read as 0..255, but its values only reach 1;"):
@@ -518,7 +518,7 @@ def test_labels_that_sort_differently_from_the_sources_are_named(data):
     with pytest.raises(TransferkitError, match=r"sort in another order .* strings against numbers") as e:
         TransferClassifier("source_only", source=src).fit(x, y.astype(str))
     assert "y.astype(int)" in e.value.fix
-    with pytest.raises(TransferkitError, match="keeps the source.s head \(it applies or adapts it, with its classes\)") as e:
+    with pytest.raises(TransferkitError, match=r"keeps the source.s head \(it applies or adapts it, with its classes\)") as e:
         TransferClassifier("source_only", source=src).fit(x, np.array(["p", "q", "r"])[np.arange(90) % 3])
     assert "'finetune'" in e.value.fix and "`methods`" not in e.value.fix
     assert "classes only in the target: ['p', 'q', 'r']" in e.value.problem  # named, as run names them

@@ -503,7 +503,14 @@ def resolve_data_path(spec: str, base: Path, typed: bool = False) -> str:
         builtin_shadows(spec, base / spec)
     if is_builtin(spec) or Path(spec).is_absolute():
         return spec
+    return beside(spec, base, typed)
+
+
+def beside(spec: str, base: Path, typed: bool = False, exists=Path.exists) -> str:
+    """A relative path found against ``base`` (the experiment file's folder), then the working directory
+    (``typed`` with ``--set``: the other way round), made absolute; as written when neither has it (the loader
+    then reports it missing, naming it so). ``exists``: what counts as being there."""
     for root in (Path.cwd(), base) if typed else (base, Path.cwd()):
-        if (root / spec).exists():
+        if exists(root / spec):
             return str((root / spec).resolve())
-    return spec  # the loader reports it missing, naming the path as written
+    return spec

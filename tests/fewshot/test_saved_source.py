@@ -437,6 +437,7 @@ def test_vectors_for_an_image_model_and_lora_on_lora_are_one_line_before_any_wor
     np.savez(tmp_path / "rows.npz", x=np.random.default_rng(0).normal(size=(40, 6)), y=np.repeat([0, 1], 20))
     with pytest.raises(TransferkitError, match="holds vectors of 6 features but the model expects input"):
         run_fewshot(experiment(root, target=str(tmp_path / "rows.npz")), out=tmp_path / "no", progress=False)
+    pytest.importorskip("peft", reason="lora needs transferkit[peft]; without it, it is refused for that first")
     real = load_saved_source
 
     def adapted(spec):  # a model whose shared layers carry LoRA adapters (a run's lora model)

@@ -32,6 +32,7 @@ from transferkit.config import (
     SourceConfig,
     Strict,
     TargetConfig,
+    beside,
     method_specs,
     one_or_list,
     parse_set,
@@ -213,8 +214,4 @@ def resolve_model_path(spec: str, base: Path, typed: bool = False) -> str:
     spec = str(Path(spec).expanduser())  # ~/models/m: the shell would have expanded it on a command line
     if Path(spec).is_absolute():
         return spec
-    for root in (Path.cwd(), base) if typed else (base, Path.cwd()):
-        p = root / spec
-        if p.exists() or p.with_name(p.name + ".json").exists():
-            return str(p.resolve())
-    return spec  # the loader reports it missing, naming the path as written
+    return beside(spec, base, typed, lambda p: p.exists() or p.with_name(p.name + ".json").exists())
