@@ -25,7 +25,15 @@ from transferkit.adaptation.domain_bn import (
     domain_rows,
     estimate_target_stats,
 )
-from transferkit.adaptation.selection import dev_score, entropy_score, score_checkpoint, snd_score
+from transferkit.adaptation.selection import (
+    CRITERIA,
+    bnm_score,
+    dev_score,
+    entropy_score,
+    im_score,
+    score_checkpoint,
+    snd_score,
+)
 from transferkit.data.splits import TargetData, draw_shots
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.methods import METHODS, Method, Params, TransferTask, get_method
@@ -178,6 +186,24 @@ def test_entropy_and_snd_on_toy_predictions():
     assert snd_score(clusters) == pytest.approx(math.log(2), abs=1e-4)
 
 
+def test_bnm_and_im_reward_confident_predictions_spread_over_the_classes():
+    spread = torch.eye(4).repeat(3, 1)  # 12 one-hot predictions, 3 per class
+    collapsed = torch.zeros(12, 4)
+    collapsed[:, 0] = 1.0  # all 12 in class 0
+    uniform = torch.full((12, 4), 0.25)
+    partial = torch.cat([torch.eye(4), collapsed[:8]])  # 4 spread, 8 more in class 0
+    assert bnm_score(spread) == pytest.approx(1.0, abs=1e-5)
+    assert bnm_score(collapsed) == pytest.approx(0.5, abs=1e-5)  # 1 / sqrt(C)
+    assert bnm_score(uniform) == pytest.approx(0.25, abs=1e-5)  # rank one, and unsure: 1 / C
+    assert bnm_score(spread) > bnm_score(partial) > bnm_score(collapsed)
+    assert im_score(spread) == pytest.approx(math.log(4), abs=1e-5)
+    assert im_score(collapsed) == pytest.approx(0.0, abs=1e-5)
+    assert im_score(uniform) == pytest.approx(0.0, abs=1e-5)
+    assert im_score(spread) > im_score(partial) > im_score(collapsed)
+    # where entropy cannot tell a collapse from a spread: both are fully confident
+    assert entropy_score(spread) == pytest.approx(entropy_score(collapsed), abs=1e-6)
+
+
 def test_dev_is_the_plain_source_risk_without_shift_and_penalises_shifted_errors():
     rng = np.random.default_rng(0)
     f_train, f_t, f_val = rng.normal(size=(400, 3)), rng.normal(size=(400, 3)), rng.normal(size=(300, 3))
@@ -237,6 +263,16 @@ def test_method_runs_at_k0_and_k2_and_returns_a_plain_model(name, k, tiny_parts)
     assert model.config["adaptation"]["bn"] == ("shared" if name == "dan" else "domain")  # DAN: see methods/dan.py
     sel = task.extras["selection"]
     assert sel.criterion == "entropy" and [s for s, _ in sel.history] == [3, 6]
+    assert sel.best_step == max(sel.history, key=lambda h: h[1])[0]
+
+
+@pytest.mark.parametrize("criterion", CRITERIA)
+def test_every_criterion_selects_a_scored_checkpoint(criterion, tiny_parts):
+    task = _task(tiny_parts, 0)
+    get_method("mcc", steps=4, batch_size=16, checkpoints=2, selection=criterion).fit(task)
+    sel = task.extras["selection"]
+    assert sel.criterion == criterion and [s for s, _ in sel.history] == [2, 4]
+    assert all(math.isfinite(v) for _, v in sel.history)
     assert sel.best_step == max(sel.history, key=lambda h: h[1])[0]
 
 

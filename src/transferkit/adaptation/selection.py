@@ -21,6 +21,19 @@ report, and nothing in this module ever sees it.
       SND = mean_i H(P_i)
 
   A well-clustered target (each example with many close neighbours) has high SND.
+* ``bnm`` - the nuclear norm of the target prediction matrix, divided by ``sqrt(N * C)``
+  (Batch Nuclear-norm Maximization, Cui et al., CVPR 2020; used as a validator by
+  Musgrave et al., "Three New Validators and a Large-Scale Benchmark Ranking for
+  Unsupervised Domain Adaptation", 2022). With ``P`` the (N, C) softmax outputs::
+
+      BNM = ||P||_* / sqrt(N * C)
+
+  It grows with confidence *and* with the number of classes predicted: one-hot
+  predictions spread evenly over the C classes score 1, all in one class ``1 / sqrt(C)``.
+* ``im`` - information maximisation: the entropy of the mean prediction minus the mean
+  entropy of the predictions, ``H(mean_i p_i) - mean_i H(p_i)`` (the objective of SHOT-IM,
+  Liang et al., ICML 2020). Confident and diverse predictions score high; a collapse to one
+  class loses the first term.
 * ``dev`` - Deep Embedded Validation (You et al., "Towards Accurate Model Selection in
   Deep Unsupervised Domain Adaptation", ICML 2019). A logistic domain classifier on
   features gives density ratios ``w_i = (n_s / n_t) p(t | x_i) / p(s | x_i)`` for held-
@@ -48,7 +61,7 @@ from transferkit.adaptation.domain_bn import eval_domain
 from transferkit.adaptation.entropy import entropy
 from transferkit.errors import TransferkitError
 
-CRITERIA = ("entropy", "snd", "dev", "source_val", "last")
+CRITERIA = ("entropy", "snd", "bnm", "im", "dev", "source_val", "last")
 
 
 def entropy_score(probs_t: torch.Tensor) -> float:
@@ -63,6 +76,18 @@ def snd_score(probs_t: torch.Tensor, temperature: float = 0.05) -> float:
     sim.fill_diagonal_(-math.inf)  # an example is not its own neighbour
     neighbours = F.softmax(sim / temperature, dim=1)
     return float(entropy(neighbours).mean())
+
+
+def bnm_score(probs_t: torch.Tensor) -> float:
+    """Nuclear norm of target predictions (N, C) over ``sqrt(N * C)``: in (0, 1]."""
+    p = probs_t.float()
+    return float(torch.linalg.matrix_norm(p, ord="nuc")) / math.sqrt(p.shape[0] * p.shape[1])
+
+
+def im_score(probs_t: torch.Tensor) -> float:
+    """Entropy of the mean target prediction minus the mean entropy of the predictions (N, C)."""
+    p = probs_t.float()
+    return float(entropy(p.mean(0, keepdim=True))[0] - entropy(p).mean())
 
 
 def dev_score(
@@ -143,6 +168,10 @@ def score_checkpoint(model, criterion: str, data: SelectionData, step: int, seed
         return entropy_score(F.softmax(z_t, 1))
     if criterion == "snd":
         return snd_score(F.softmax(z_t, 1))
+    if criterion == "bnm":
+        return bnm_score(F.softmax(z_t, 1))
+    if criterion == "im":
+        return im_score(F.softmax(z_t, 1))
     f_s, _ = _outputs(model, data.x_source, "source")
     f_v, z_v = _outputs(model, data.x_source_val, "source")
     loss_v = F.cross_entropy(z_v, data.y_source_val, reduction="none")
@@ -178,7 +207,7 @@ def collapse_note(name: str, criterion: str, before: tuple[int, float], after: t
     (_, share0), (top, share) = before, after
     if not collapsed(share0, share, classes):
         return None
-    other = "dev or source_val (they read source labels)" if criterion in ("entropy", "snd") else "another criterion"
+    other = "dev or source_val (they read source labels)" if criterion in ("entropy", "snd", "bnm", "im") else "another criterion"
     return (f"{name}: the checkpoint chosen by {criterion} predicts {classes[top]!r} for {share:.0%} of the target "
             f"inputs (the model before adaptation: {share0:.0%} for its most predicted class): its predictions "
             f"collapsed, unless the target is that unbalanced. Try selection: {other}, fewer steps, or a lower "

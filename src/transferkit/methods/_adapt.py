@@ -53,7 +53,7 @@ class AdaptParams(Params):
     weight_decay: float = Field(5e-4, ge=0)
     labelled_weight: float = Field(1.0, ge=0)
     bn: Literal["domain", "shared"] = "domain"
-    selection: Literal["entropy", "snd", "dev", "source_val", "last"] = "entropy"
+    selection: Literal["entropy", "snd", "bnm", "im", "dev", "source_val", "last"] = "entropy"
     checkpoints: int = Field(10, ge=1)
     augment: bool = True
 
