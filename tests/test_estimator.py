@@ -95,6 +95,15 @@ def test_a_single_row_or_the_wrong_width_is_a_clear_error():
     for bad in (x[0], x[:, :5], x[:0]):
         with pytest.raises(TransferkitError, match="features per example|no examples|the X given to fit had"):
             clf.predict(bad)
+    pd = pytest.importorskip("pandas")
+    row = pd.DataFrame(x).iloc[0]  # a DataFrame's row: a Series, 1-D ("examples of shape ()" before)
+    with pytest.raises(TransferkitError, match=r"a 1-D array of 6 values .* 6 features per example") as e:
+        clf.predict(row)
+    assert "df.iloc[[i]]" in e.value.fix
+    from transferkit.data.preprocess import apply_recipe
+
+    with pytest.raises(TransferkitError, match=r"examples of shape \(1, 4, 4\) hold 16 values each; the model takes 6"):
+        apply_recipe(np.zeros((2, 1, 4, 4), np.float32), clf.recipe_)  # images for a model of vectors
 
 
 def test_a_mistyped_method_fails_before_source_training(data):

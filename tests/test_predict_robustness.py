@@ -201,6 +201,8 @@ def test_csv_files_as_spreadsheets_write_them(tmp_path):
         read_csv_rows(tmp_path / "semi2.csv")
     (tmp_path / "names.csv").write_text('f0,"a;b;c",label\n1,2,a\n3,4,b\n')  # semicolons in one name only: a CSV
     assert read_csv_rows(tmp_path / "names.csv")[0] == ["f0", "a;b;c", "label"]
+    (tmp_path / "trailing.csv").write_text("f0,f1,\n1,2,\n3,4,\n")  # a comma at the end of every line: no column
+    assert read_csv_rows(tmp_path / "trailing.csv") == (["f0", "f1"], [["1", "2"], ["3", "4"]])
     (tmp_path / "ragged.csv").write_text("f0,f1\n1,2\n3\n")
     with pytest.raises(TransferkitError, match="data row 2 has 1 columns, the header 2"):
         read_csv_rows(tmp_path / "ragged.csv")

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 import json
+import math
 import os
 import re
 import warnings
@@ -789,7 +790,7 @@ def predict(
             if note:
                 warn(note)
             dims = [d for d in x.shape[1:] if d != 1]  # (N, 1, L) is L values in a row: flattened as they are
-            if len(recipe.shape) == 1 and len(dims) > 1:  # (N, 6, 100) for 600 features: in which order?
+            if len(recipe.shape) == 1 and len(dims) > 1 and math.prod(dims) == recipe.shape[0]:  # (N, 6, 100) for 600 features: in which order?
                 warn(f"{inputs}: its examples are {'x'.join(map(str, dims))} arrays; the model reads vectors of "
                      f"{recipe.shape[0]} features, so each is flattened row by row: check that the run's examples "
                      "were laid out so (or store x as (N, D)).")  # fmt: skip

@@ -370,6 +370,11 @@ SPREADSHEET_MISTAKES = [  # (file, its text, the problem said, a phrase its fix 
     ("nohead.csv", "0.5,0.5,0.1,cat\n0.2,0.3,0.1,dog\n",  # a row of values, a label at its end
      r"holds values, not column names: the file seems to have no header row", "add a header row", None),
     ("typo.csv", "area,label\n1.0,a\n81.0kg,b\n3.0,a\n", r"not numeric", "a unit, a decimal comma?", None),
+    ("semidecimal.csv", "area;depth;label\n1,5;2,25;x\n3,0;4,5;y\n",  # Excel's CSV in a European locale
+     r"another separator, and commas as decimal marks", "sep=';', decimal=','", "separate columns with commas"),
+    ("title.csv", "Export from LabSystem 2024-01-01\narea,depth,label\n1,2,a\n3,4,b\n5,6,a\n",
+     r"its first line \('Export from LabSystem 2024-01-01'\) is one cell .* looks like a title above the header",
+     "delete the first line", None),  # was "data row 1 has 3 columns, the header 1"
 ]
 
 

@@ -639,6 +639,20 @@ def test_class_folders_named_by_numbers_are_in_number_order(tmp_path):
     assert load_domain(str(tmp_path / "n")).classes == ["01", "1", "10", "2"]
 
 
+def test_spaces_at_the_ends_of_class_folder_names_are_no_part_of_the_class(tmp_path):
+    """A folder 'pullover ' gave the class 'pullover ' where a CSV's or .npz's label is stripped."""
+    from PIL import Image
+
+    for name in ["pullover ", " zeta"]:
+        (tmp_path / "f" / name).mkdir(parents=True)
+        Image.new("L", (4, 4), 9).save(tmp_path / "f" / name / "0.png")
+    assert load_domain(str(tmp_path / "f")).classes == ["pullover", "zeta"]  # in the order of the names
+    (tmp_path / "f" / "zeta").mkdir()
+    Image.new("L", (4, 4), 9).save(tmp_path / "f" / "zeta" / "0.png")
+    with pytest.raises(TransferkitError, match="differ only by spaces at their ends"):
+        load_domain(str(tmp_path / "f"))
+
+
 def test_read_images_leaves_out_unreadable_files_when_asked(tmp_path):
     """read_images(unreadable=[...]): a file whose header reads but whose pixels do not (cut
     short), or whose header does not, is left out and named; without the list it is raised."""

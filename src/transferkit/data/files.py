@@ -464,7 +464,8 @@ def _brief_names(names: list[str], most: int = 5) -> str:
 
 def load_image_folder(root: Path) -> Domain:
     # __MACOSX: a Mac archive's resource forks (._name files), unzipped beside the classes: not a class (a trial)
-    class_dirs = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".") and d.name != "__MACOSX")
+    class_dirs = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".") and d.name != "__MACOSX"),
+                        key=lambda d: (d.name.strip(), d.name))  # in the order of their class names (stripped)
     numbers = [int(d.name) if re.fullmatch(r"-?\d+", d.name) else None for d in class_dirs]
     if class_dirs and None not in numbers and len(set(numbers)) == len(numbers):
         # folders named by numbers are classes in number order, as a CSV's or an .npz's labels: 1, 2, ..., 10
@@ -526,7 +527,13 @@ def load_image_folder(root: Path) -> Domain:
                       f"({_brief_names([f.name for f in loose])}); an image folder is read as root/<class>/<image>. "
                       "Move them into their class folder to use them.", TransferkitWarning, stacklevel=3)  # fmt: skip
     x = read_images(files)
-    return Domain(str(root), x, np.asarray(labels, dtype=np.int64), [d.name for d in class_dirs], (0.0, 255.0))
+    names = [d.name.strip() for d in class_dirs]  # 'pullover ' is 'pullover', as a CSV's or .npz's labels are
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise TransferkitError(f"{root}: class folders {_brief_names([d.name for d in class_dirs if d.name.strip() in twice])}"
+                               " differ only by spaces at their ends; class names are read without them.",
+                               "merge the folders, or rename one.")  # fmt: skip
+    return Domain(str(root), x, np.asarray(labels, dtype=np.int64), names, (0.0, 255.0))
 
 
 # How spreadsheets and data tools write a missing value (pandas' defaults, R, Excel, SPSS).
@@ -603,10 +610,17 @@ def read_csv_rows(path: Path, known: set[str] | None = None,
         return count >= len(rows[0]) and all(sum(c.count(sep) for c in r) == count for r in rows[1:21])
 
     if (len(rows[0]) == 1 and any(sep in rows[0][0] for sep in ";|")) or any(other_separator(sep) for sep in ";|"):
+        # a spreadsheet's export where the decimal mark is a comma (most of Europe): ';' between the columns
+        text = [",".join(r) for r in rows[1:21]]
+        decimal_commas = ";" in rows[0][0] and any(re.search(r"(^|;)\s*-?\d+,\d+\s*(;|$)", t) for t in text)
         raise TransferkitError(
             f"{path}: the header {'is one column' if len(rows[0]) == 1 else f'reads as {len(rows[0])} columns'} "
-            f"({','.join(rows[0])[:40]!r}); the file seems to use another separator.",
-            "separate columns with commas (.csv) or tabs (.tsv).",
+            f"({','.join(rows[0])[:40]!r}); the file seems to use another separator"
+            + (", and commas as decimal marks (a spreadsheet's export in a European locale)." if decimal_commas
+               else "."),
+            ("export it with commas between columns and points as decimal marks, or convert it: "
+             f"pandas.read_csv({str(path)!r}, sep=';', decimal=',').to_csv('NEW.csv', index=False)."
+             if decimal_commas else "separate columns with commas (.csv) or tabs (.tsv)."),
         )
     if _looks_like_data(rows[0]) and not (known and _is_header_of(rows[0], known)):
         raise TransferkitError(
@@ -620,7 +634,17 @@ def read_csv_rows(path: Path, known: set[str] | None = None,
     if twice and not values:  # which of the two would a model's column be? (a row of values: said as such later)
         raise TransferkitError(f"{path}: column name(s) used more than once in the header: {_listed(twice)}.",
                                "give every column its own name (or drop the copies).")  # fmt: skip
+    if len(rows[0]) > 1 and not rows[0][-1].strip() and all(len(r) == len(rows[0]) and not r[-1].strip()
+                                                            for r in rows[1:]):  # fmt: skip
+        rows = [r[:-1] for r in rows]  # a comma at the end of every line: no column, only a trailing separator
     bad = next((i for i, r in enumerate(rows[1:]) if len(r) != len(rows[0])), None)
+    widths = {len(r) for r in rows[2:22]}
+    if bad == 0 and len(rows[0]) == 1 and len(rows[1]) > 1 and widths <= {len(rows[1])}:
+        raise TransferkitError(  # a title line above the header, as lab systems and spreadsheets export
+            f"{path}: its first line ({rows[0][0][:40]!r}) is one cell and the lines below it have {len(rows[1])}: "
+            "it looks like a title above the header, and the first line of a CSV is read as its header.",
+            "delete the first line, so that the column names come first.",
+        )
     if bad is not None:
         raise TransferkitError(
             f"{path}: data row {bad + 1} has {len(rows[bad + 1])} columns, the header {len(rows[0])}.",
