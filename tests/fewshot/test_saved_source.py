@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from tests.conftest import make_images
 from transferkit.cli import main
@@ -94,6 +96,49 @@ def test_a_saved_model_runs_once_for_feature_methods_and_the_report_names_it(sav
     report = (tmp_path / "fs" / "report.md").read_text()
     assert "the saved model `" in report and "checked by name against the 3 it records training on" in report
     assert "**not** against" not in report  # TransferClassifier.save records that no source came first
+
+
+def test_default_seeds_beside_a_saved_model_are_said_in_the_report_not_warned_of(saved, tmp_path):
+    root, *_ = saved
+    raw = experiment(root, methods=["prototypes"])
+    del raw["seeds"]  # the default [0, 1, 2], not asked for
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*only 0 ran")
+        run_fewshot(raw, out=tmp_path / "fs", progress=False)
+    assert "of seeds [0, 1, 2] only 0 ran" in (tmp_path / "fs" / "report.md").read_text()
+
+
+def test_the_config_a_saved_model_run_writes_runs_again_with_overrides(saved, tmp_path):
+    root, *_ = saved
+    raw = experiment(root, methods=["prototypes"])
+    del raw["fewshot"]["train_episodes"]  # its default (50) is capped at whatever `episodes` is
+    with pytest.warns(UserWarning, match="only 0 ran"):
+        first = run_fewshot(raw, out=tmp_path / "a", progress=False)
+    written = tmp_path / "a" / "config.yaml"
+    assert yaml.safe_load(written.read_text())["source"] == {"model": str(root / "bars")}
+    with pytest.warns(UserWarning, match="only 0 ran"):
+        again = run_fewshot(str(written), out=tmp_path / "b", progress=False)
+    scores = lambda summary: [(r["method"], r["shots"], r["accuracy_ci95"]) for r in summary["results"]]  # noqa: E731
+    assert scores(again) == scores(first)
+    with pytest.warns(UserWarning, match="only 0 ran"):
+        fewer = run_fewshot(str(written), out=tmp_path / "c", progress=False, overrides=["fewshot.episodes=20"])
+    assert {r["episodes"] for r in fewer["results"]} == {20}
+
+
+def test_novel_images_copied_from_the_models_run_data_are_refused_even_renamed(saved, tmp_path):
+    root, *_ = saved
+    small_run(root, tmp_path, {"name": "head", "params": {"steps": 5}})  # source k, l, m; target a, b, c (seen.npz)
+    seen = np.load(root / "seen.npz")
+    np.savez(tmp_path / "renamed.npz", x=seen["x"], y=seen["y"], classes=np.array(["p", "q", "s"]))  # new names
+    with pytest.raises(TransferkitError, match=r"novel-class images are also in the saved model's run's target .*"
+                                               r"exact copies.* not novel"):  # fmt: skip
+        run_fewshot(experiment(tmp_path, model="r", target="renamed.npz"), out=tmp_path / "no", progress=False)
+    summary = run_fewshot(experiment(tmp_path, model="r", target=str(root / "novel.npz"), methods=["prototypes"]),
+                          out=tmp_path / "fs", progress=False)  # fmt: skip
+    compared = summary["source"]["saved_model"]["copies_checked_against"]
+    assert "the run's source" in compared and "src.npz" in compared and "the run's target" in compared
+    assert "exact copies of its training examples looked for in: the run's source" in (
+        tmp_path / "fs" / "report.md").read_text()
 
 
 def test_scratch_rebuilds_the_saved_architecture_with_its_own_options(saved):

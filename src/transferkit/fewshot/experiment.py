@@ -41,7 +41,7 @@ from transferkit.fewshot.pipeline import (
     predict_episode,
     resolve_methods,
 )
-from transferkit.fewshot.saved_source import SavedSource, load_saved_source, prepare_saved
+from transferkit.fewshot.saved_source import SavedSource, load_saved_source, prepare_saved, runs_own_data
 from transferkit.models import TransferModel
 from transferkit.train.source import SourceResult, input_stats, source_val_split
 
@@ -214,7 +214,23 @@ def small_pool_note(per_class: np.ndarray, k: int, n_query: int, episodes: int, 
             )  # fmt: skip
 
 
-def _check_copies(src, tgt) -> list[str]:
+def check_saved_copies(saved: SavedSource, target) -> tuple[list[str], str]:
+    """Novel-class examples that are exact copies of the data the saved model's run trained on (its source and
+    target, from its config.yaml): refused or noted as for a data source. Returns (notes, what was compared) for
+    the report: the run's data found, or why none could be."""
+    if saved.run is None:
+        return [], "none (the model records no data; exact copies of its training examples could not be looked for)"
+    found, missing = runs_own_data(saved)
+    notes = []
+    for role, domain in found:
+        notes += _check_copies(domain, target, f"the saved model's run's {role}")
+    said = ", ".join(f"the run's {role} {d.name!r}" for role, d in found) or "none"
+    if missing:
+        said += f" (not at hand: {', '.join(missing)})"
+    return notes, said
+
+
+def _check_copies(src, tgt, role: str = "the source") -> list[str]:
     """Refuses novel-class images that are exact copies of source images: more than 5 % of all
     of them, or more than half of one class's (a class of 60 copied source images among 1,260
     letters was 4.8 % in all, and scored 99 %); a class with more than 5 % copied is noted.
@@ -235,18 +251,18 @@ def _check_copies(src, tgt) -> list[str]:
         texts = getattr(tgt, "texts", None) is not None
         kind, chance = ("texts (up to case and spacing)", "short texts") if texts else ("rows (exact copies)",
                                                                                        "rows of a few discrete values")
-        return [f"{overlap.found} of the {len(tgt.y)} novel-class examples are also in the source {src.name!r}, the "
+        return [f"{overlap.found} of the {len(tgt.y)} novel-class examples are also in {role} {src.name!r}, the "
                 f"same {kind}: {where}. If they are the source's examples, the shared layers were trained on them: "
                 f"those classes are not novel and their accuracies are inflated, so drop them ({chance} can also "
                 "repeat by chance)."]  # fmt: skip
     if overlap.found > LEAK_SHARE * len(tgt.y) or (per > 0.5 * size).any():
         raise TransferkitError(
-            f"{overlap.found} of the {len(tgt.y)} novel-class images are also in the source {src.name!r} (exact "
+            f"{overlap.found} of the {len(tgt.y)} novel-class images are also in {role} {src.name!r} (exact "
             f"copies; {where}): the shared layers were trained on them, so these classes are not novel.",
-            "draw the novel classes from images the source never contained.",
+            f"draw the novel classes from images that {role} never contained.",
         )
     if (per > LEAK_SHARE * size).any():
-        return [f"{overlap.found} of the {len(tgt.y)} novel-class images are also in the source {src.name!r} (exact "
+        return [f"{overlap.found} of the {len(tgt.y)} novel-class images are also in {role} {src.name!r} (exact "
                 f"copies; {where}): the shared layers were trained on those, so those classes' accuracies are "
                 "optimistic; drop the copies."]  # fmt: skip
     return []
@@ -281,6 +297,8 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     if saved is not None:  # a saved model as it is: its inputs, its classes; no source data
         data = prepare_saved(cfg, saved)
         notes = check_saved_classes(cfg, saved, data.target.classes)
+        copies, compared = check_saved_copies(saved, data.target)
+        notes += copies
     else:
         data = prepare(exp, test_split=False)  # episodes hold their own queries
         notes = check_classes(cfg, data)
@@ -303,7 +321,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     if saved is not None:
         run.saved_model = {"path": str(saved.path), "run": None if saved.run is None else str(saved.run),
                            "architecture": saved.model.config.get("architecture"), "classes": saved.seen,
-                           "unchecked": saved.unknown,
+                           "unchecked": saved.unknown, "copies_checked_against": compared,
                            "pretrained": (saved.model.config.get("arch_kwargs") or {}).get("source")}  # fmt: skip
     run.notes = [*data.source_notes, *data.notes, *notes]  # loading warnings (shown as raised), then the class checks
     x, y = data.xt.to(device), data.target.y
@@ -347,7 +365,8 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
         run.notes.append(f"the source is {as_is} (no source data to train on): the same model for every seed, and "
                          f"every method here that uses it reads its cached features, so of seeds {cfg.seeds} only "
                          f"{seeds[0]} ran; the others would repeat its results exactly.")  # fmt: skip
-        warnings.warn(run.notes[-1], TransferkitWarning, stacklevel=user_stacklevel())
+        if "seeds" in cfg.model_fields_set:  # the default seeds were not asked for: the report says it, the console not
+            warnings.warn(run.notes[-1], TransferkitWarning, stacklevel=user_stacklevel())
     elif data.source is None and len(seeds) > 1:  # the seeds vary only the methods that train per episode
         once = (f"; the methods on its cached features ran once, with seed {seeds[0]} (the others would repeat their "
                 "results exactly)" if any(m.on_features for m in methods) else "")  # fmt: skip
@@ -393,8 +412,8 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
                                    "remove fewshot.blocks: the features of the whole shared layers are used.") from None  # fmt: skip
         if cache is not None:
             run.features[seed] = {"examples": len(y), "dim": int(cache.features.shape[1]), "seconds": cache.seconds}
-            say(f"features of {len(y)} novel-class examples computed once: dim {cache.features.shape[1]}, "
-                f"{cache.seconds:.1f} s")  # fmt: skip
+            say(f"features of {len(y)} novel-class examples, once for every episode: dim {cache.features.shape[1]}, "
+                f"{cache.seconds:.1f} s")  # fmt: skip (computed, or read from the feature cache of a pretrained source)
         setting = EpisodeSetting(
             x, data.target.classes, episode_model_factory(exp, data, source_model, device, saved is not None), source_model,
             source_x, source_y, data.source.classes if data.source else None, seed,

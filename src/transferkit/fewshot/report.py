@@ -208,9 +208,9 @@ def _saved_line(saved: dict, tgt: dict) -> str:
     if arch == "pretrained" and saved.get("pretrained"):
         arch = f"on the pretrained `{saved['pretrained']}`"
     return (f"- **Source**: the saved model `{saved['path']}`{run} ({arch}), used as it is, with "
-            f"no source data: novel classes {checked}; exact copies of its training examples could not be looked "
-            "for; the methods on its cached features centre them on each episode's support mean (no source "
-            "examples for the base mean)")
+            f"no source data: novel classes {checked}; exact copies of its training examples looked for in: "
+            f"{md_text(saved.get('copies_checked_against') or 'none (could not be looked for)')}; the methods on its "
+            "cached features centre them on each episode's support mean (no source examples for the base mean)")
 
 
 def _state(source_model: dict) -> str:
@@ -487,12 +487,29 @@ def plot_example(run: FewShotRun, path: Path, queries_per_class: int = 3) -> Non
     save_figure(fig, path)
 
 
+def rerunnable_config(cfg) -> dict:
+    """The run's settings, resolved, as a file ``transferkit fewshot`` takes again: with a saved model as the
+    source, the source and model fields it refuses beside ``model`` (defaults all) are left out, and the default
+    ``train_episodes`` is left to be capped at whatever ``episodes`` a later ``--set`` gives."""
+    d = cfg.model_dump(mode="json")
+    if cfg.source.model is not None:
+        d["source"] = {"model": d["source"]["model"]}
+        given = cfg.model.model_dump(mode="json", exclude_unset=True)
+        if given:
+            d["model"] = given
+        else:
+            d.pop("model", None)
+    if "train_episodes" not in cfg.fewshot.model_fields_set:
+        d["fewshot"].pop("train_episodes", None)
+    return d
+
+
 def write_fewshot_folder(run: FewShotRun, out: str | Path) -> dict:
     """Builds the run folder under a hidden temporary name, renamed into place when complete."""
     start = time.perf_counter()  # writing the folder counts in the run's wall time, as for `run`
     with atomic_folder(out) as tmp:
         summary = build_summary(run)
-        write_text(tmp / "config.yaml", yaml.safe_dump(run.config.model_dump(mode="json"), sort_keys=False))
+        write_text(tmp / "config.yaml", yaml.safe_dump(rerunnable_config(run.config), sort_keys=False))
         plots = {"Accuracy vs K": "plots/accuracy_vs_k.png"}
         plot_accuracy_vs_k(summary, tmp / plots["Accuracy vs K"])
         if run.example is not None and run.data.xt.ndim == 4:

@@ -10,7 +10,8 @@ or a file from ``TransferClassifier.save``. Nothing is trained or read from sour
   recorded scale, columns matched by name when both have names; texts by its tokenizer.
 * **Novel classes** are checked by name against every class the shared layers were trained
   with labels: the model's own classes and, for a model in a run folder, the run's source
-  classes. Without the source's examples, exact copies cannot be looked for (the report says).
+  classes. Exact copies are looked for in the data the model's run read (its config.yaml), where
+  it is a run's model and that data is still at hand (the report says what was compared).
 * **scratch** trains the model's architecture from fresh weights (a pretrained encoder's
   models: ``model.shared``, as for a pretrained source).
 """
@@ -154,6 +155,36 @@ def load_saved_source(spec: str) -> SavedSource:
         unknown = ("the classes its shared layers may have learned first, from a source (not recorded: your own "
                    "network, a model saved before transferkit recorded them, or one copied out of its run folder)")
     return SavedSource(model, stem, meta, seen, run, unknown)
+
+
+def runs_own_data(saved: SavedSource) -> tuple[list, list[str]]:
+    """The source and target data the saved model's run read (its ``config.yaml``), those still at hand, for the
+    exact-copy check of the novel classes; and the names of those that are not (moved, or a pretrained source).
+    A model outside a run folder records no data: ([], [])."""
+    if saved.run is None or not (saved.run / "config.yaml").is_file():
+        return [], []
+    import yaml
+
+    from transferkit.config import validate
+    from transferkit.evaluate.prepare import load_section
+
+    try:
+        raw = yaml.safe_load((saved.run / "config.yaml").read_text(encoding="utf-8"))
+        cfg = validate(raw)
+    except Exception:  # noqa: BLE001  (a run of another version, or edited: no data to compare with)
+        return [], [f"the data of the run {saved.run}"]
+    found, missing = [], []
+    for role in ("source", "target"):
+        section = getattr(cfg, role, None)
+        if section is None or getattr(section, "data", None) is None:
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the run said them when it read these
+                found.append((role, load_section(section)))
+        except Exception:  # noqa: BLE001  (moved, deleted, a package no longer installed)
+            missing.append(f"its {role} {section.data!r}")
+    return found, missing
 
 
 def _summary(folder: Path) -> dict | None:
