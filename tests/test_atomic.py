@@ -126,6 +126,18 @@ def test_sigterm_unwinds_like_ctrl_c_and_leaves_nothing(tmp_path, monkeypatch, c
     assert signal.getsignal(signal.SIGTERM) == before  # the handler is the caller's again
 
 
+def test_an_interrupted_run_says_the_same_command_resumes_it(monkeypatch, capsys):
+    from transferkit import cli
+    from transferkit.commands import run as run_command
+
+    def execute(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_command, "execute", execute)
+    assert cli.main(["run", "experiment.yaml"]) == 130
+    assert "runs it finished are kept in the cache, and the same command resumes from them" in capsys.readouterr().err
+
+
 def test_written_files_get_the_umask_permissions_not_mkstemps_0600(tmp_path):
     import os
     import stat
@@ -152,7 +164,7 @@ def test_a_failed_run_releases_its_default_folder_at_once(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     import transferkit.api as api
 
-    def broken(cfg, reporter):
+    def broken(cfg, reporter, resume=False):
         raise RuntimeError("a method failed")
 
     monkeypatch.setattr(api, "run_protocol", broken)

@@ -38,10 +38,11 @@ def run(
     with out_folder(out, cfg.name) as folder:
         reporter = progress_for(cfg, progress)
         try:
-            result = run_protocol(cfg, reporter)
+            result = run_protocol(cfg, reporter, resume=True)
         finally:
             getattr(reporter, "close", lambda: None)()
         summary = write_run_folder(result, folder)
+        result.finished.finish()  # (the folder is renamed into place next: its content is complete)
     summary["run_dir"] = str(folder)
     return summary
 

@@ -110,7 +110,10 @@ def _main(argv: list[str] | None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 0
     except (KeyboardInterrupt, Terminated) as e:
-        print(f"transferkit: interrupted; nothing was written for the unfinished `{args.command}`.", file=sys.stderr)
+        kept = ("; the runs it finished are kept in the cache, and the same command resumes from them"
+                if args.command in ("run", "demo") else "")  # fmt: skip
+        print(f"transferkit: interrupted; nothing was written for the unfinished `{args.command}`{kept}.",
+              file=sys.stderr)  # fmt: skip
         return 143 if isinstance(e, Terminated) else 130
     except Exception as e:  # noqa: BLE001  (only a full disk is taken here; anything else goes on up)
         full = _disk_full(e)

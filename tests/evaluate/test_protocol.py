@@ -81,6 +81,41 @@ def test_source_model_is_cached_between_runs(tmp_path, image_npz):
     assert not c.sources[0]["cached"] and c.sources[0]["key"] != a.sources[0]["key"]
 
 
+def test_an_interrupted_run_resumes_from_the_runs_it_finished(tmp_path, image_npz, monkeypatch):
+    import transferkit as tk
+    from transferkit.evaluate import protocol
+    from transferkit.paths import cache_dir
+
+    src, tgt = image_npz
+    raw = tiny_experiment(src, tgt)  # 2 seeds x k 2, 5 x scratch, finetune, head
+    whole = tk.run(raw, out=tmp_path / "whole", progress=False)
+    assert whole["resumed_runs"] == 0 and not list((cache_dir() / "unfinished").glob("*/*"))  # removed when done
+    fits, real = [], protocol.for_task
+
+    def interrupted(method, task):
+        if task.seed == 1 and method.name == "head":
+            raise KeyboardInterrupt
+        fits.append(method.name)
+        return real(method, task)
+
+    monkeypatch.setattr(protocol, "for_task", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        tk.run(raw, out=tmp_path / "cut", progress=False)
+    assert not (tmp_path / "cut").exists() and len(fits) == 8  # seed 0: 6 runs; seed 1, k = 2: scratch, finetune
+    fits.clear()
+    monkeypatch.setattr(protocol, "for_task", lambda method, task: fits.append(method.name) or real(method, task))
+    again = tk.run(raw, out=tmp_path / "again", progress=False)
+    assert again["resumed_runs"] == 8 and sorted(fits) == ["finetune", "head", "head", "scratch"]
+    runs = lambda s: [(r["method"], r["shots"], r["accuracy_mean"]) for r in s["results"]]  # noqa: E731
+    assert runs(again) == runs(whole)  # each run seeds itself: taken or trained, the same result
+    assert "4 of the runs" not in (tmp_path / "again" / "report.md").read_text()
+    assert "8 of the runs had finished before an interrupt" in (tmp_path / "again" / "report.md").read_text()
+    assert not list((cache_dir() / "unfinished").glob("*/*"))
+    assert len(list((tmp_path / "again" / "models").glob("*"))) == len(list((tmp_path / "whole" / "models").glob("*")))
+    lines = lambda run: sorted((tmp_path / run / "metrics.csv").read_text().splitlines())  # noqa: E731
+    assert lines("again") == lines("whole")  # the taken runs' training curves too
+
+
 def test_deployed_model_is_named_by_the_configuration_not_a_baseline():
     from types import SimpleNamespace as NS
 

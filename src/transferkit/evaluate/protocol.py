@@ -23,6 +23,7 @@ from transferkit.data.splits import TargetData, draw_order, draw_shots, too_smal
 from transferkit.devices import reproducible, resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings, user_stacklevel
 from transferkit.evaluate.prepare import Prepared, prepare
+from transferkit.evaluate.resume import FinishedRuns
 from transferkit.evaluate.source_check import source_steps, weak_source_warning
 from transferkit.methods import METHODS, Method, TransferTask, get_method
 from transferkit.methods._pretrained_rate import for_task
@@ -67,6 +68,7 @@ class ProtocolResult:
     test_in_source: int = 0  # target test examples found, input for input, in the source (a few: duplicates)
     test_in_source_same_class: int = 0  # ... of them under the same class name there
     method_notes: list[str] = field(default_factory=list)  # transferkit warnings raised while methods trained
+    finished: FinishedRuns | None = None  # the store that resumes an interrupted run (run_protocol(resume=True))
 
 
 def build_methods(cfg: ExperimentConfig, data: Prepared) -> list[Method]:
@@ -124,14 +126,21 @@ def train_source(cfg: ExperimentConfig, data: Prepared, seed: int, device: torch
 
 
 @reproducible
-def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None = None) -> ProtocolResult:
-    """Run every (seed, k, method) of ``cfg``; return per-run accuracies and curves."""
+def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None = None,
+                 resume: bool = False) -> ProtocolResult:  # fmt: skip
+    """Run every (seed, k, method) of ``cfg``; return per-run accuracies and curves.
+
+    ``resume``: keep each finished (seed, k, method) in the cache and take those an interrupted
+    run of the same experiment left (:mod:`transferkit.evaluate.resume`); the caller removes
+    them (``result.finished.finish()``) once the run folder is written.
+    """
     start = time.perf_counter()
     say = progress or (lambda _msg: None)
     data = prepare(cfg)
     methods = build_methods(cfg, data)
     device = resolve_device(cfg.device)
     result = ProtocolResult(cfg, data)
+    result.finished = FinishedRuns(cfg, data) if resume else None
     needs_source = cfg.source is not None and any(m.uses_source or m.optional_source for m in methods)
     if needs_source:  # a source no method uses leaks nothing
         overlap = check_test_not_in_source(data.source, data.target, data.split.test_idx)
@@ -184,6 +193,14 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                                            "reason": f"needs at least {method.min_shots} labelled example(s) per class"})
                     say(f"{method.name} k={k} seed={seed}: skipped (needs labels)")
                     continue
+                unit = result.finished.load(seed, k, method.name) if result.finished else None
+                if unit is not None:  # finished before an interrupt: as it was, with its own time
+                    _take(result, unit)
+                    say(f"{method.name} k={k} seed={seed}: accuracy {unit['record'].accuracy:.3f} (finished before "
+                        "an interrupt, taken from the cache)")  # fmt: skip
+                    continue
+                marks = [len(getattr(result, part)) for part in UNIT_PARTS]
+
                 def on_log(phase, step, loss, epoch=None, _m=method.name, _k=k, _s=seed, rows=result.curves):
                     rows.append({"method": _m, "shots": _k, "seed": _s, "phase": phase, "step": step,
                                  "epoch": epoch, "loss": loss})  # fmt: skip
@@ -220,9 +237,23 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                               model.config.get("auto_decision"), bool(model.config.get("probe_kept")),
                               model.config.get("unchanged_from"), float(probs.max(1).values.mean()))  # fmt: skip
                 )
+                if result.finished:
+                    result.finished.save(seed, k, method.name, {"record": result.records[-1], **{
+                        part: getattr(result, part)[mark:] for part, mark in zip(UNIT_PARTS, marks, strict=True)}})
                 say(f"{method.name} k={k} seed={seed}: accuracy {acc:.3f} ({seconds:.1f} s)")
     result.wall_time_s = time.perf_counter() - start
     return result
+
+
+# what one (seed, k, method) adds to a ProtocolResult besides its record, kept for resuming
+UNIT_PARTS = ("curves", "target_curves", "selections", "method_notes")
+
+
+def _take(result: ProtocolResult, unit: dict) -> None:
+    """Adds a run that finished before an interrupt (:mod:`transferkit.evaluate.resume`) to ``result``."""
+    result.records.append(unit["record"])
+    for part in UNIT_PARTS:
+        getattr(result, part).extend(unit.get(part, []))
 
 
 def _monitor(rows: list[dict], method: str, k: int, seed: int, x_test, y_test) -> Callable:

@@ -143,9 +143,11 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
 
 def wall_time_line(summary: dict, written: str) -> str:
     """The report's wall-time line: the whole run, writing its folder (``written``) included."""
-    part = summary.get("report_seconds", 0)
+    part, resumed = summary.get("report_seconds", 0), summary.get("resumed_runs", 0)
     return (f"- **Wall time**: {summary['wall_time_s']:.1f} s"
-            + (f" ({part:.1f} s of it writing the run folder: {written})" if part >= 0.05 else ""))  # fmt: skip
+            + (f" ({part:.1f} s of it writing the run folder: {written})" if part >= 0.05 else "")
+            + (f"; {resumed} of the runs had finished before an interrupt and were taken from the cache, not "
+               "trained again (their times are those they took then)" if resumed else ""))  # fmt: skip
 
 
 def few_seeds_line(summary: dict) -> str | None:

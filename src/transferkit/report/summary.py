@@ -294,5 +294,7 @@ def build_summary(result: ProtocolResult) -> dict:
                               "unlabelled target inputs (`selection`), at every k, k > 0 included (below, and "
                               "docs/domain_adaptation.md)" if getattr(result, "selections", None) else ""),
         "wall_time_s": result.wall_time_s,
+        # runs an interrupted run of this experiment had finished, taken from the cache (their own seconds kept)
+        "resumed_runs": result.finished.taken if getattr(result, "finished", None) else 0,
         "versions": package_versions(),
     }  # fmt: skip
