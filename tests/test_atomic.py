@@ -135,7 +135,7 @@ def test_an_interrupted_run_says_the_same_command_resumes_it(monkeypatch, capsys
 
     monkeypatch.setattr(run_command, "execute", execute)
     assert cli.main(["run", "experiment.yaml"]) == 130
-    assert "runs it finished are kept in the cache, and the same command resumes from them" in capsys.readouterr().err
+    assert "any runs it finished are kept in the cache, and the same command resumes from them" in capsys.readouterr().err
 
 
 def test_written_files_get_the_umask_permissions_not_mkstemps_0600(tmp_path):

@@ -110,7 +110,7 @@ def _main(argv: list[str] | None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 0
     except (KeyboardInterrupt, Terminated) as e:
-        kept = ("; the runs it finished are kept in the cache, and the same command resumes from them"
+        kept = ("; any runs it finished are kept in the cache, and the same command resumes from them"
                 if args.command in ("run", "demo") else "")  # fmt: skip
         print(f"transferkit: interrupted; nothing was written for the unfinished `{args.command}`{kept}.",
               file=sys.stderr)  # fmt: skip

@@ -193,9 +193,12 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                                            "reason": f"needs at least {method.min_shots} labelled example(s) per class"})
                     say(f"{method.name} k={k} seed={seed}: skipped (needs labels)")
                     continue
-                unit = result.finished.load(seed, k, method.name) if result.finished else None
+                source_key = result.sources.get(seed, {}).get("key")
+                unit = result.finished.load(seed, k, method.name, source_key) if result.finished else None
                 if unit is not None:  # finished before an interrupt: as it was, with its own time
                     _take(result, unit)
+                    for note in dict.fromkeys(unit.get("method_notes", [])):  # said again, as when it ran
+                        warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
                     say(f"{method.name} k={k} seed={seed}: accuracy {unit['record'].accuracy:.3f} (finished before "
                         "an interrupt, taken from the cache)")  # fmt: skip
                     continue
@@ -238,7 +241,8 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                               model.config.get("unchanged_from"), float(probs.max(1).values.mean()))  # fmt: skip
                 )
                 if result.finished:
-                    result.finished.save(seed, k, method.name, {"record": result.records[-1], **{
+                    result.finished.save(seed, k, method.name, {
+                        "record": result.records[-1], "source_key": source_key, **{
                         part: getattr(result, part)[mark:] for part, mark in zip(UNIT_PARTS, marks, strict=True)}})
                 say(f"{method.name} k={k} seed={seed}: accuracy {acc:.3f} ({seconds:.1f} s)")
     result.wall_time_s = time.perf_counter() - start

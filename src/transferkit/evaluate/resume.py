@@ -22,7 +22,10 @@ from pathlib import Path
 
 import torch
 
+from transferkit.devices import resolve_device
 from transferkit.paths import cache_dir
+
+STALE_DAYS = 30  # stores of runs never run again are removed after this long
 
 
 def experiment_key(cfg, data) -> str:
@@ -31,10 +34,27 @@ def experiment_key(cfg, data) -> str:
 
     settings = cfg.model_dump(mode="json")
     settings.pop("name", None)  # names the run folder only
-    parts = {"settings": settings, "version": __version__, "target": data.target.fingerprint(),
+    weights = getattr(cfg.source, "weights", None) if cfg.source is not None else None
+    if weights and Path(weights).is_file():  # a checkpoint written again at the same path is another source
+        stat = Path(weights).stat()
+        weights = [str(weights), stat.st_size, stat.st_mtime_ns]
+    parts = {"settings": settings, "version": __version__, "target": data.target.fingerprint(), "weights": weights,
              "threads": torch.get_num_threads(),  # (another thread count changes a model's last bits)
+             "device": str(resolve_device(cfg.device)), "torch": torch.__version__,
              "source": data.source.fingerprint() if data.source is not None else None}  # fmt: skip
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def _prune(root: Path) -> None:
+    """Removes the stores of interrupted runs that were not run again within ``STALE_DAYS``."""
+    import time
+
+    for folder in root.glob("*") if root.is_dir() else []:
+        try:
+            if time.time() - folder.stat().st_mtime > STALE_DAYS * 86400:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass
 
 
 class FinishedRuns:
@@ -43,12 +63,14 @@ class FinishedRuns:
     def __init__(self, cfg, data) -> None:
         self.folder = cache_dir() / "unfinished" / experiment_key(cfg, data)
         self.taken = 0  # runs taken from the store by this run
+        _prune(self.folder.parent)
 
     def _path(self, seed: int, k: int, method: str) -> Path:
         return self.folder / f"seed{seed}_k{k}_{hashlib.sha256(method.encode()).hexdigest()[:12]}.pt"
 
-    def load(self, seed: int, k: int, method: str) -> dict | None:
-        """What the run of ``method`` at (seed, k) left, or None (never run, or unreadable: it runs again)."""
+    def load(self, seed: int, k: int, method: str, source_key: str | None = None) -> dict | None:
+        """What the run of ``method`` at (seed, k) left, or None (never run, unreadable, or trained on another source
+        model than ``source_key``, one whose weights changed since: it runs again)."""
         path = self._path(seed, k, method)
         if not path.is_file():
             return None
@@ -56,7 +78,7 @@ class FinishedRuns:
             unit = torch.load(path, map_location="cpu", weights_only=False)  # written by save() below, nothing else
         except Exception:  # noqa: BLE001  (a file cut short by a full disk: the run is simply trained again)
             return None
-        if not isinstance(unit, dict) or unit.get("method") != method:
+        if not isinstance(unit, dict) or unit.get("method") != method or unit.get("source_key") != source_key:
             return None
         self.taken += 1
         return unit
