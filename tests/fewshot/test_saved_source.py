@@ -106,6 +106,7 @@ def test_default_seeds_beside_a_saved_model_are_said_in_the_report_not_warned_of
         warnings.filterwarnings("error", message=".*only 0 ran")
         run_fewshot(raw, out=tmp_path / "fs", progress=False)
     assert "of seeds [0, 1, 2] only 0 ran" in (tmp_path / "fs" / "report.md").read_text()
+    assert "seeds" not in yaml.safe_load((tmp_path / "fs" / "config.yaml").read_text())  # not asked for again
 
 
 def test_the_config_a_saved_model_run_writes_runs_again_with_overrides(saved, tmp_path):
@@ -130,9 +131,14 @@ def test_novel_images_copied_from_the_models_run_data_are_refused_even_renamed(s
     small_run(root, tmp_path, {"name": "head", "params": {"steps": 5}})  # source k, l, m; target a, b, c (seen.npz)
     seen = np.load(root / "seen.npz")
     np.savez(tmp_path / "renamed.npz", x=seen["x"], y=seen["y"], classes=np.array(["p", "q", "s"]))  # new names
-    with pytest.raises(TransferkitError, match=r"novel-class images are also in the saved model's run's target .*"
-                                               r"exact copies.* not novel"):  # fmt: skip
-        run_fewshot(experiment(tmp_path, model="r", target="renamed.npz"), out=tmp_path / "no", progress=False)
+    with pytest.warns(UserWarning, match=r"novel-class examples are also in the saved model's run's target .*"
+                                         r"exact copies.* optimistic"):  # fmt: skip
+        run_fewshot(experiment(tmp_path, model="r", target="renamed.npz", methods=["prototypes"]),
+                    out=tmp_path / "renamed", progress=False)  # fmt: skip
+    np.savez(tmp_path / "from_source.npz", x=np.load(tmp_path / "src.npz")["x"], y=np.load(tmp_path / "src.npz")["y"],
+             classes=np.array(["p", "q", "s"]))  # the run's source, renamed: its shared layers learned these
+    with pytest.raises(TransferkitError, match=r"also in the saved model's run's source .*exact copies.* not novel"):
+        run_fewshot(experiment(tmp_path, model="r", target="from_source.npz"), out=tmp_path / "no", progress=False)
     summary = run_fewshot(experiment(tmp_path, model="r", target=str(root / "novel.npz"), methods=["prototypes"]),
                           out=tmp_path / "fs", progress=False)  # fmt: skip
     compared = summary["source"]["saved_model"]["copies_checked_against"]
@@ -540,3 +546,31 @@ def test_every_few_shot_method_mistake_is_named_at_once():
         "methods": ["protoypes", {"bd_cspn": {"sacle": 2}}, "scratch", "adabn"]}}).fewshot.methods  # fmt: skip
     with pytest.raises(TransferkitError, match=r"unknown few-shot method 'protoypes'\. Also invalid: 'bd_cspn', 'adabn'\."):
         resolve_methods(specs)
+
+
+def test_a_runs_target_table_is_read_with_the_columns_the_run_read_for_the_copy_check(tmp_path):
+    """A run's target CSV with a text column the run left out (it read the source's columns only) used to be
+    'not at hand' for the exact-copy check; it is read as the run read it."""
+    from types import SimpleNamespace as NS
+
+    import transferkit as tk
+    from transferkit.fewshot.saved_source import runs_own_data
+
+    rng = np.random.default_rng(0)
+
+    def table(path, classes, **extra):
+        X = pd.DataFrame(rng.normal(size=(40, 4)), columns=["p", "q", "r", "s"])
+        X.assign(label=np.array(classes)[np.arange(40) % len(classes)], **extra).to_csv(path, index=False)
+
+    table(tmp_path / "src.csv", ["k", "l", "m"])
+    table(tmp_path / "tgt.csv", ["a", "b", "c"], note="free text, here")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tk.run({"name": "r", "source": {"data": str(tmp_path / "src.csv"), "epochs": 1},
+                "target": {"data": str(tmp_path / "tgt.csv"), "shots": [3], "test_fraction": 0.3},
+                "methods": [{"name": "head", "params": {"steps": 5}}], "seeds": 1}, out=tmp_path / "r", progress=False)  # fmt: skip
+    found, missing = runs_own_data(NS(run=tmp_path / "r"))
+    assert [(role, d.x.shape) for role, d in found] == [("source", (40, 4)), ("target", (40, 4))] and missing == []
+    (tmp_path / "src.csv").unlink()  # moved since: named, with the reason
+    found, missing = runs_own_data(NS(run=tmp_path / "r"))
+    assert [role for role, _ in found] == [] and "its source" in missing[0]

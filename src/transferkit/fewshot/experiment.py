@@ -223,7 +223,16 @@ def check_saved_copies(saved: SavedSource, target) -> tuple[list[str], str]:
     found, missing = runs_own_data(saved)
     notes = []
     for role, domain in found:
-        notes += _check_copies(domain, target, f"the saved model's run's {role}")
+        if role == "source":  # its shared layers were trained on all of it, with labels
+            notes += _check_copies(domain, target, "the saved model's run's source")
+            continue
+        overlap = count_test_in_source(domain, target, np.arange(len(target.y)))
+        if overlap.found:  # a run's target trains on k labelled per class; the rest it adapts to or tests on
+            notes.append(f"{overlap.found} of the {len(target.y)} novel-class examples are also in the saved model's "
+                         f"run's target {domain.name!r} (exact copies): the model may have trained on them there (its "
+                         "k labelled examples per class, or unlabelled ones a domain-adaptation method read), so "
+                         "those classes' accuracies may be optimistic; drop the copies if they are that run's "
+                         "classes under other names.")  # fmt: skip
     said = ", ".join(f"the run's {role} {d.name!r}" for role, d in found) or "none"
     if missing:
         said += f" (not at hand: {', '.join(missing)})"

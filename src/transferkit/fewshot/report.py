@@ -499,6 +499,8 @@ def rerunnable_config(cfg) -> dict:
             d["model"] = given
         else:
             d.pop("model", None)
+    if "seeds" not in cfg.model_fields_set:  # the default, not asked for: not asked for when run again either
+        d.pop("seeds", None)
     if "train_episodes" not in cfg.fewshot.model_fields_set:
         d["fewshot"].pop("train_episodes", None)
     return d

@@ -174,6 +174,7 @@ def runs_own_data(saved: SavedSource) -> tuple[list, list[str]]:
     except Exception:  # noqa: BLE001  (a run of another version, or edited: no data to compare with)
         return [], [f"the data of the run {saved.run}"]
     found, missing = [], []
+    columns = None  # a target CSV is read as the run read it: the source's columns only
     for role in ("source", "target"):
         section = getattr(cfg, role, None)
         if section is None or getattr(section, "data", None) is None:
@@ -181,9 +182,13 @@ def runs_own_data(saved: SavedSource) -> tuple[list, list[str]]:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the run said them when it read these
-                found.append((role, load_section(section)))
-        except Exception:  # noqa: BLE001  (moved, deleted, a package no longer installed)
-            missing.append(f"its {role} {section.data!r}")
+                domain = load_section(section, only_columns=columns if role == "target" else None)
+            found.append((role, domain))
+            if role == "source":
+                columns = (getattr(domain, "meta", None) or {}).get("columns")
+        except Exception as e:  # noqa: BLE001  (moved, deleted, a package no longer installed)
+            why = getattr(e, "problem", None) or type(e).__name__
+            missing.append(f"its {role} {section.data!r}: {why[:120]}")
     return found, missing
 
 
