@@ -104,6 +104,11 @@ def test_a_single_row_or_the_wrong_width_is_a_clear_error():
 
     with pytest.raises(TransferkitError, match=r"examples of shape \(1, 4, 4\) hold 16 values each; the model takes 6"):
         apply_recipe(np.zeros((2, 1, 4, 4), np.float32), clf.recipe_)  # images for a model of vectors
+    one = TransferClassifier("scratch", method_params={"steps": 5}).fit(x[:, :1], y)  # a model of one feature
+    with pytest.raises(TransferkitError, match="takes 1 features per example") as e:
+        one.predict(x[:, 0])  # N values, one per example: as a column
+    assert "x.reshape(-1, 1)" in e.value.fix and "np.interp" not in e.value.fix
+    assert one.predict(x[:, :1]).shape == (30,)
 
 
 def test_a_mistyped_method_fails_before_source_training(data):

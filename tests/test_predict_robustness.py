@@ -203,6 +203,13 @@ def test_csv_files_as_spreadsheets_write_them(tmp_path):
     assert read_csv_rows(tmp_path / "names.csv")[0] == ["f0", "a;b;c", "label"]
     (tmp_path / "trailing.csv").write_text("f0,f1,\n1,2,\n3,4,\n")  # a comma at the end of every line: no column
     assert read_csv_rows(tmp_path / "trailing.csv") == (["f0", "f1"], [["1", "2"], ["3", "4"]])
+    (tmp_path / "onetext.csv").write_text("text\nhello, world\n")  # one column, an unquoted comma: no title line
+    with pytest.raises(TransferkitError, match="data row 1 has 2 columns, the header 1"):
+        read_csv_rows(tmp_path / "onetext.csv")
+    (tmp_path / "semititle.csv").write_text("Report; lab A\na,b\n1,2\n")  # no ';' between values: no decimal commas
+    with pytest.raises(TransferkitError, match="another separator") as e:
+        read_csv_rows(tmp_path / "semititle.csv")
+    assert "decimal" not in e.value.problem
     (tmp_path / "ragged.csv").write_text("f0,f1\n1,2\n3\n")
     with pytest.raises(TransferkitError, match="data row 2 has 1 columns, the header 2"):
         read_csv_rows(tmp_path / "ragged.csv")

@@ -637,6 +637,10 @@ def test_class_folders_named_by_numbers_are_in_number_order(tmp_path):
     (tmp_path / "n" / "01").mkdir()  # '01' beside '1': names, in text order, as before
     Image.new("L", (4, 4), 9).save(tmp_path / "n" / "01" / "0.png")
     assert load_domain(str(tmp_path / "n")).classes == ["01", "1", "10", "2"]
+    for name in ["2 ", "10", " 1"]:  # numbers with spaces at their ends: still in number order, named stripped
+        (tmp_path / "s" / name).mkdir(parents=True)
+        Image.new("L", (4, 4), 9).save(tmp_path / "s" / name / "0.png")
+    assert load_domain(str(tmp_path / "s")).classes == ["1", "2", "10"]
 
 
 def test_spaces_at_the_ends_of_class_folder_names_are_no_part_of_the_class(tmp_path):

@@ -158,7 +158,7 @@ def score_checkpoint(model, criterion: str, data: SelectionData, step: int, seed
     if needs_source and (data.x_source_val is None or len(data.x_source_val) == 0):
         raise TransferkitError(
             f"selection {criterion!r} needs the held-out source validation split, but the task has none.",
-            "use selection: snd (target inputs only) or last.",
+            "use selection: entropy, bnm, im or snd (target inputs only), or last.",
         )
     if criterion == "source_val":
         _, logits = _outputs(model, data.x_source_val, "source")

@@ -466,11 +466,11 @@ def load_image_folder(root: Path) -> Domain:
     # __MACOSX: a Mac archive's resource forks (._name files), unzipped beside the classes: not a class (a trial)
     class_dirs = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".") and d.name != "__MACOSX"),
                         key=lambda d: (d.name.strip(), d.name))  # in the order of their class names (stripped)
-    numbers = [int(d.name) if re.fullmatch(r"-?\d+", d.name) else None for d in class_dirs]
+    numbers = [int(d.name.strip()) if re.fullmatch(r"-?\d+", d.name.strip()) else None for d in class_dirs]
     if class_dirs and None not in numbers and len(set(numbers)) == len(numbers):
         # folders named by numbers are classes in number order, as a CSV's or an .npz's labels: 1, 2, ..., 10
         # (as text, 10 sorted before 2, and class_index no longer followed the numbers); '01' beside '1': names
-        class_dirs.sort(key=lambda d: int(d.name))
+        class_dirs.sort(key=lambda d: int(d.name.strip()))
     if len(class_dirs) < 2:
         only = class_dirs[0] if class_dirs else None
         nested = sorted(s.name for s in only.iterdir() if s.is_dir() and _has_images(s)) if only else []
@@ -488,6 +488,12 @@ def load_image_folder(root: Path) -> Domain:
                "with the Python API (fit(None, None, X_unlabelled=...), docs/domain_adaptation.md)." if loose and not
                class_dirs else "."),
         )  # fmt: skip
+    names = [d.name.strip() for d in class_dirs]  # 'pullover ' is 'pullover', as a CSV's or .npz's labels are
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise TransferkitError(f"{root}: class folders {', '.join(repr(d.name) for d in class_dirs if d.name.strip() in twice)}"
+                               " differ only by spaces at their ends; class names are read without them.",
+                               "merge the folders, or rename one.")  # fmt: skip
     files, labels = [], []
     for label, d in enumerate(class_dirs):
         found = sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith("."))
@@ -527,12 +533,6 @@ def load_image_folder(root: Path) -> Domain:
                       f"({_brief_names([f.name for f in loose])}); an image folder is read as root/<class>/<image>. "
                       "Move them into their class folder to use them.", TransferkitWarning, stacklevel=3)  # fmt: skip
     x = read_images(files)
-    names = [d.name.strip() for d in class_dirs]  # 'pullover ' is 'pullover', as a CSV's or .npz's labels are
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise TransferkitError(f"{root}: class folders {_brief_names([d.name for d in class_dirs if d.name.strip() in twice])}"
-                               " differ only by spaces at their ends; class names are read without them.",
-                               "merge the folders, or rename one.")  # fmt: skip
     return Domain(str(root), x, np.asarray(labels, dtype=np.int64), names, (0.0, 255.0))
 
 
@@ -612,7 +612,7 @@ def read_csv_rows(path: Path, known: set[str] | None = None,
     if (len(rows[0]) == 1 and any(sep in rows[0][0] for sep in ";|")) or any(other_separator(sep) for sep in ";|"):
         # a spreadsheet's export where the decimal mark is a comma (most of Europe): ';' between the columns
         text = [",".join(r) for r in rows[1:21]]
-        decimal_commas = ";" in rows[0][0] and any(re.search(r"(^|;)\s*-?\d+,\d+\s*(;|$)", t) for t in text)
+        decimal_commas = ";" in rows[0][0] and any(";" in t and re.search(r"(^|;)\s*-?\d+,\d+\s*(;|$)", t) for t in text)
         raise TransferkitError(
             f"{path}: the header {'is one column' if len(rows[0]) == 1 else f'reads as {len(rows[0])} columns'} "
             f"({','.join(rows[0])[:40]!r}); the file seems to use another separator"
@@ -639,7 +639,8 @@ def read_csv_rows(path: Path, known: set[str] | None = None,
         rows = [r[:-1] for r in rows]  # a comma at the end of every line: no column, only a trailing separator
     bad = next((i for i, r in enumerate(rows[1:]) if len(r) != len(rows[0])), None)
     widths = {len(r) for r in rows[2:22]}
-    if bad == 0 and len(rows[0]) == 1 and len(rows[1]) > 1 and widths <= {len(rows[1])}:
+    names_below = len(rows) >= 3 and not _looks_like_data(rows[1]) and all(c.strip() for c in rows[1])
+    if bad == 0 and len(rows[0]) == 1 and len(rows[1]) > 1 and widths == {len(rows[1])} and names_below:
         raise TransferkitError(  # a title line above the header, as lab systems and spreadsheets export
             f"{path}: its first line ({rows[0][0][:40]!r}) is one cell and the lines below it have {len(rows[1])}: "
             "it looks like a title above the header, and the first line of a CSV is read as its header.",

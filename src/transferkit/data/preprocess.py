@@ -772,14 +772,14 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
     if len(recipe.shape) == 1:
         if t.ndim < 2 or t[0].numel() != recipe.shape[0]:  # 1-D x would be read as N one-feature rows
             d = recipe.shape[0]
-            if x.ndim == 1:  # one example as a 1-D array, or a DataFrame's row (a pandas Series)
+            if x.ndim == 1 and d > 1:  # one example as a 1-D array, or a DataFrame's row (a pandas Series)
                 raise TransferkitError(
                     f"a 1-D array of {len(x)} values would be read as {len(x)} examples of one value each; the model "
                     f"takes {d} features per example, shape (N, {d}).",
                     f"one example: x.reshape(1, -1) (a DataFrame's row: df.iloc[[i]], with double brackets); "
                     f"several: one row of {d} features each.",
                 )
-            if x.ndim > 2:  # images or multichannel series given to a model of vectors: how many values they hold
+            if sum(n != 1 for n in x.shape[1:]) > 1:  # images or multichannel series for a model of vectors
                 raise TransferkitError(
                     f"examples of shape {tuple(x.shape[1:])} hold {t[0].numel()} values each; the model takes {d} "
                     f"features per example, shape (N, {d}): they are not the kind of data it was trained on.",
@@ -788,7 +788,8 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
             raise TransferkitError(
                 f"examples of shape {tuple(x.shape[1:])} do not fit the model, which takes {d} features per example, "
                 f"shape (N, {d}).",
-                f"pass one row of {d} features per example (one example: x.reshape(1, -1)), the columns it was trained on"
+                (f"pass one row of {d} features per example (one example: x.reshape(1, -1)), the columns it was trained on"
+                 if d > 1 else "pass one value per example as a column: x.reshape(-1, 1)")
                 + ("." if recipe.columns or t.ndim < 2 else
                    f" (series of another length: resample each to {d} values first, e.g. with np.interp)."),
             )  # fmt: skip
