@@ -98,7 +98,8 @@ class SourceConfig(DataConfig):
             from transferkit.pretrained.registry import SOURCES
 
             if self.pretrained not in SOURCES and not self.pretrained.startswith(("timm:", "hf:")):
-                raise ValueError(f"unknown pretrained source {self.pretrained!r}; use one of {sorted(SOURCES)}, timm:<model>, hf:<model>")
+                raise ValueError(f"unknown pretrained source {self.pretrained!r}; use one of: "
+                                 f"{', '.join(sorted(SOURCES))}, timm:<model>, hf:<hub id or folder>")
         return self
 
 

@@ -251,12 +251,25 @@ def test_frozen_features_are_cached_on_disk(monkeypatch):
     assert len(calls) == 3
 
 
+def test_the_report_says_the_encoder_ran_below_the_size_it_learned_at(target_npz):
+    from transferkit.config import validate
+    from transferkit.evaluate.protocol import run_protocol
+    from transferkit.report.markdown import render_report
+    from transferkit.report.summary import build_summary
+
+    summary = build_summary(run_protocol(validate(experiment(target_npz, ["prototypes"]))))
+    assert summary["pretrained_input_size"] == [3, 224, 224]
+    assert "learned its weights at 224x224; this run feeds it 32x32" in render_report(summary, {})
+    summary["target"]["recipe"]["shape"] = [3, 224, 224]  # at its own size: nothing to say
+    assert "learned its weights at" not in render_report(summary, {})
+
+
 def test_config_needs_data_or_pretrained_and_a_known_name(target_npz):
     from transferkit.config import validate
 
     with pytest.raises(TransferkitError, match="`data`.*`pretrained`"):
         validate({"source": {"epochs": 1}, "target": {"data": str(target_npz)}})
-    with pytest.raises(TransferkitError, match="unknown pretrained source 'mobilenet'"):
+    with pytest.raises(TransferkitError, match=r"unknown pretrained source 'mobilenet'\. Fix: use one of: mobilenet_v2_imagenet, timm"):
         validate({"source": {"pretrained": "mobilenet"}, "target": {"data": str(target_npz)}})
     from transferkit.evaluate.prepare import prepare
 

@@ -75,6 +75,11 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         f"pool of {tgt['pool_examples']}; inputs: {describe_recipe(tgt.get('recipe') or {}, source_scale=bool(src), native=tgt.get('input_shape'), series=summary.get('shared') == 'cnn1d')}",
     ]
     lines += [f"  - **Warning:** {note}" for note in tgt.get("warnings") or []]
+    native, shape = summary.get("pretrained_input_size"), (tgt.get("recipe") or {}).get("shape")
+    if native and shape and len(shape) == 3 and list(shape[1:]) != list(native[1:]):
+        lines.append(f"  - the pretrained `{summary['pretrained']}` learned its weights at {native[1]}x{native[2]}; "
+                     f"this run feeds it {shape[1]}x{shape[2]}, so its numbers are not what the encoder gives at its "
+                     "own resolution: say so when you report them (docs/pretrained.md)")  # fmt: skip
     if tgt.get("majority_rate") is not None:
         lines.append(f"  - always predicting its most frequent class (`{tgt['majority_class']}`) scores "
                      f"{100 * tgt['majority_rate']:.1f} % on the test split: the trivial rule to beat")  # fmt: skip

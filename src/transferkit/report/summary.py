@@ -236,6 +236,16 @@ def shared_built(result: ProtocolResult) -> str | None:
     return next((m.config.get("architecture") for m in models if m is not None), None)
 
 
+def pretrained_input_size(result: ProtocolResult) -> list[int] | None:
+    """The (C, H, W) a pretrained image encoder was trained at (its spec), from the run's source model; None for
+    texts and for shared layers of the run's own."""
+    for m in getattr(result, "source_models", {}).values():
+        spec = getattr(getattr(m, "shared", None), "spec", None)
+        if spec is not None and getattr(spec, "modality", None) != "text" and getattr(spec, "input_size", None):
+            return [int(v) for v in spec.input_size]
+    return None
+
+
 def build_summary(result: ProtocolResult) -> dict:
     cfg = result.config
     data = result.data
@@ -266,6 +276,7 @@ def build_summary(result: ProtocolResult) -> dict:
             **majority_class(data.target.y[data.split.test_idx], data.target.classes),  # a reference, never a choice
         },
         "pretrained": None if cfg.source is None else cfg.source.pretrained,
+        "pretrained_input_size": pretrained_input_size(result),  # e.g. [3, 224, 224]: the size its weights learned at
         "shared": shared_built(result),  # what `model.shared` (auto by default) built
         "shared_config": None if cfg.source is not None and cfg.source.pretrained else cfg.model.shared,
         "seeds": cfg.seeds,
