@@ -242,3 +242,60 @@ def test_the_copies_note_counts_inputs_under_two_classes_and_texts_group_up_to_c
     assert input_groups(texts).tolist() == [0, 0, 0, 1, 2, 3]  # case and spacing aside; punctuation counts
     note = split_copies_note(input_groups(texts), texts.y, texts=True)
     assert note.startswith("2 of the target's 6 examples are copies of others, up to case and spacing (1 input repeated)")
+
+
+def _jpeg(x: np.ndarray, quality: int) -> np.ndarray:
+    """(N, 1, H, W) 0..255 images through a JPEG file and back."""
+    import io
+
+    from PIL import Image
+
+    out = []
+    for im in x[:, 0].astype(np.uint8):
+        buf = io.BytesIO()
+        Image.fromarray(im).save(buf, "JPEG", quality=quality)
+        out.append(np.asarray(Image.open(io.BytesIO(buf.getvalue()))))
+    return np.stack(out)[:, None].astype(np.float32)
+
+
+def test_re_encoded_rounded_or_brightened_images_are_near_copies_and_distinct_ones_are_not():
+    """Exact hashing missed a target re-saved as JPEG: its source model had trained on every test image."""
+    from tests.conftest import make_images
+    from transferkit.data.domain import Domain
+    from transferkit.data.overlap import near_copies
+
+    xs, ys = make_images(30, size=16, seed=1)  # 90 distinct images, 3 classes: same-class ones correlate at ~0.96
+    src = Domain("s", xs, ys, ["a", "b", "c"], (0.0, 255.0))
+    copies = np.concatenate([_jpeg(xs[:10], 95), np.round(xs[10:20] / 255, 2), 0.5 * xs[20:30] + 60])
+    tgt = Domain("t", np.concatenate([copies, make_images(10, size=16, seed=2)[0]]), np.r_[ys[:30], np.zeros(30, int)],
+                 ["a", "b", "c"], (0.0, 255.0))  # fmt: skip
+    found = count_test_in_source(src, tgt, np.arange(60))
+    assert (found.found, found.near, found.same_class) == (30, 30, 30) and found.rows == tuple(range(30))
+    assert found.kind.startswith("near copies, pixel correlation >= 0.999")
+    assert sorted(near_copies(xs, xs[:5])) == [0, 1, 2, 3, 4]  # each only itself among 90
+    assert all(len(v) == 1 for v in near_copies(xs, xs[:5]).values())
+    assert not near_copies(xs, _jpeg(xs[:10], 30))  # heavier compression: not a copy any more
+    mixed = count_test_in_source(src, Domain("t", np.concatenate([xs[:3], copies[:2]]), ys[:5], ["a", "b", "c"],
+                                             (0.0, 255.0)), np.arange(5))  # fmt: skip
+    assert (mixed.found, mixed.near) == (5, 2) and mixed.kind.startswith("3 exact copies, 2 near copies")
+    small = Domain("s", xs[:, :, :4, :4].copy(), ys, ["a", "b", "c"], (0.0, 255.0))  # 16 values: chance correlations
+    assert count_test_in_source(small, Domain("t", small.x[:5] * 0.5 + 3, ys[:5], ["a", "b", "c"], (0.0, 255.0)),
+                                np.arange(5)).found == 0  # fmt: skip
+
+
+def test_a_target_re_saved_as_jpeg_in_the_source_is_refused(tmp_path, image_npz, capsys):
+    src, tgt = image_npz
+    s, t = dict(np.load(src)), dict(np.load(tgt))
+    np.savez(src, x=np.concatenate([s["x"], _jpeg(t["x"][:, None], 95)[:, 0]]), y=np.r_[s["y"], t["y"]],
+             classes=s["classes"])  # fmt: skip
+    assert _run(tmp_path, src, tgt, tmp_path / "run") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "test examples are also in the source" in err and "near copies" in err
+    assert not (tmp_path / "run").exists()
+    split = make_test_split(t["y"], 0.3, 0)
+    one = _jpeg(t["x"][split.test_idx[:1]][:, None], 95)[:, 0]  # a stray re-encoded copy: reported, not refused
+    np.savez(src, x=np.concatenate([s["x"], one]), y=np.r_[s["y"], t["y"][split.test_idx[:1]]], classes=s["classes"])
+    assert _run(tmp_path, src, tgt, tmp_path / "run") == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())["target"]
+    assert (summary["test_examples_in_source"], summary["test_examples_in_source_near"]) == (1, 1)
+    assert "1 of them near copies, pixel correlation >= 0.999" in (tmp_path / "run" / "report.md").read_text()

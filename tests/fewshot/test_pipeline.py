@@ -406,6 +406,19 @@ def test_novel_images_copied_from_the_source_are_refused_whatever_their_names(np
     assert not (tmp_path / "r").exists()
 
 
+def test_novel_images_that_are_source_images_re_saved_as_jpeg_are_refused(npz_pair, tmp_path):
+    from tests.data.test_overlap import _jpeg
+
+    src, _ = npz_pair
+    d = np.load(src)
+    x = _jpeg(d["x"][:, None], 95)[:, 0]  # (N, H, W) grey images, each through a JPEG file
+    np.savez(tmp_path / "resaved.npz", x=x, y=d["y"], classes=np.array(["p", "q", "r"]))
+    with pytest.raises(TransferkitError, match=r"novel-class images are also in the source .*\(near copies, pixel "
+                                               r"correlation >= 0.999.*not novel"):  # fmt: skip
+        run_fewshot(tiny(src, tmp_path / "resaved.npz"), out=tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()
+
+
 def test_one_novel_class_of_copied_source_images_is_refused_though_few_in_all():
     """A new user's 21 novel classes held one, 'seven', of 60 MNIST images the source had:
     4.8 % of all novel images, under the 5 % line, and it scored 99 %."""

@@ -526,6 +526,13 @@ def test_a_source_holding_the_scored_examples_is_flagged(tmp_path, monkeypatch):
                        "target.npz ranks above source.npz on examples it saw (see above), so the best source and its "
                        "comparison with random weights are taken among the candidates that did not."]  # fmt: skip
     assert rank(str(tgt), 2, [str(src)], **kw)["warnings"] == []
+    from tests.data.test_overlap import _jpeg
+
+    t = np.load(tgt)
+    np.savez(tmp_path / "resaved.npz", x=_jpeg(t["x"][:, None], 95)[:, 0], y=t["y"], classes=t["classes"])
+    resaved = rank(str(tgt), 2, [str(tmp_path / "resaved.npz"), str(src)], **kw)["warnings"]
+    assert resaved[0].startswith("resaved.npz: 6 of the 6 labelled examples scored here are also in this source (near "
+                                 "copies, pixel correlation >= 0.999")  # the target re-saved as JPEG: no exact copy
 
 
 def test_a_warning_about_the_target_is_given_once_not_once_per_candidate(tmp_path, monkeypatch):

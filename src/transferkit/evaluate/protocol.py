@@ -67,6 +67,7 @@ class ProtocolResult:
     source_models: dict[int, TransferModel] = field(default_factory=dict)
     test_in_source: int = 0  # target test examples found, input for input, in the source (a few: duplicates)
     test_in_source_same_class: int = 0  # ... of them under the same class name there
+    test_in_source_near: int = 0  # ... of them only nearly equal to a source image (data/overlap.py: NEAR_R)
     method_notes: list[str] = field(default_factory=list)  # transferkit warnings raised while methods trained
     finished: FinishedRuns | None = None  # the store that resumes an interrupted run (run_protocol(resume=True))
 
@@ -145,9 +146,10 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
     if needs_source:  # a source no method uses leaks nothing
         overlap = check_test_not_in_source(data.source, data.target, data.split.test_idx)
         result.test_in_source, result.test_in_source_same_class = overlap.found, overlap.same_class
-    if result.test_in_source:
-        say(f"note: {result.test_in_source} of the {len(data.split.test_idx)} target test examples are also in the "
-            f"source ({result.test_in_source_same_class} with the same class)")  # fmt: skip
+        result.test_in_source_near = overlap.near
+        if overlap.found:
+            say(f"note: {overlap.found} of the {len(data.split.test_idx)} target test examples are also in the "
+                f"source ({overlap.same_class} with the same class; {overlap.kind})")  # fmt: skip
     x_test, y_test = data.xt[data.split.test_idx].to(device), data.yt[data.split.test_idx].to(device)
     xt, yt = data.xt.to(device), data.yt.to(device)
     target_classes = data.target.classes

@@ -229,7 +229,7 @@ def check_saved_copies(saved: SavedSource, target) -> tuple[list[str], str]:
         overlap = count_test_in_source(domain, target, np.arange(len(target.y)))
         if overlap.found:  # a run's target trains on k labelled per class; the rest it adapts to or tests on
             notes.append(f"{overlap.found} of the {len(target.y)} novel-class examples are also in the saved model's "
-                         f"run's target {domain.name!r} (exact copies): the model may have trained on them there (its "
+                         f"run's target {domain.name!r} ({overlap.kind}): the model may have trained on them there (its "
                          "k labelled examples per class, or unlabelled ones a domain-adaptation method read), so "
                          "those classes' accuracies may be optimistic; drop the copies if they are that run's "
                          "classes under other names.")  # fmt: skip
@@ -266,13 +266,13 @@ def _check_copies(src, tgt, role: str = "the source") -> list[str]:
                 "repeat by chance)."]  # fmt: skip
     if overlap.found > LEAK_SHARE * len(tgt.y) or (per > 0.5 * size).any():
         raise TransferkitError(
-            f"{overlap.found} of the {len(tgt.y)} novel-class images are also in {role} {src.name!r} (exact "
-            f"copies; {where}): the shared layers were trained on them, so these classes are not novel.",
+            f"{overlap.found} of the {len(tgt.y)} novel-class images are also in {role} {src.name!r} "
+            f"({overlap.kind}; {where}): the shared layers were trained on them, so these classes are not novel.",
             f"draw the novel classes from images that {role} never contained.",
         )
     if (per > LEAK_SHARE * size).any():
-        return [f"{overlap.found} of the {len(tgt.y)} novel-class images are also in {role} {src.name!r} (exact "
-                f"copies; {where}): the shared layers were trained on those, so those classes' accuracies are "
+        return [f"{overlap.found} of the {len(tgt.y)} novel-class images are also in {role} {src.name!r} "
+                f"({overlap.kind}; {where}): the shared layers were trained on those, so those classes' accuracies are "
                 "optimistic; drop the copies."]  # fmt: skip
     return []
 

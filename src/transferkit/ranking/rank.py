@@ -603,7 +603,7 @@ def rank(
                     trained_on[cand.name] = copies.found  # the best line and the JSON say so, as for a run's model
                     same = f", {copies.same_class} with the same class" if copies.same_class else ""
                     warnings.append(f"{cand.name}: {copies.found} of the {len(lab)} labelled examples scored here are "
-                                    f"also in this source (exact copies{same}): its model was trained on them, so its "
+                                    f"also in this source ({copies.kind}{same}): its model was trained on them, so its "
                                     "scores are optimistic; rank sources that do not hold the target's examples.")  # fmt: skip
             for spec in models or []:
                 found = checkpoint_candidates(spec)

@@ -86,6 +86,11 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     if tgt.get("test_examples_in_source"):
         same = tgt.get("test_examples_in_source_same_class")  # absent from older summaries
         same = "" if same is None else f", {same} with the same class"
+        near = tgt.get("test_examples_in_source_near")
+        if near:
+            from transferkit.data.overlap import NEAR_R
+
+            same += f"; {near} of them near copies, pixel correlation >= {NEAR_R}: re-encoded, rounded or lightly noised"
         lines.append(f"  - **{tgt['test_examples_in_source']} test examples are also in the source** (copies"
                      f"{same}): the source model saw them; results on them are optimistic.")  # fmt: skip
     lines += [
