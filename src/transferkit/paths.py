@@ -66,3 +66,24 @@ def numeric_context(device=None) -> dict:
     if kind != "cpu":
         context.update(device=kind, cuda=torch.version.cuda)
     return context
+
+
+def file_identity(path: str | os.PathLike | None) -> list | None:
+    """What tells a weights file or model folder at ``path`` from another written there later: the
+    path with each file's (name within it, size, modification time in ns). Keys of cached results
+    that read the file (a trained source model, an interrupted run's finished runs) include it, so
+    a checkpoint written again at the same path is another source. None for None; a path that
+    does not exist is the path alone."""
+    if path is None:
+        return None
+    p = Path(path)
+    try:
+        if p.is_file():
+            stat = p.stat()
+            return [str(p), stat.st_size, stat.st_mtime_ns]
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.is_file())
+            return [str(p), [[str(f.relative_to(p)), f.stat().st_size, f.stat().st_mtime_ns] for f in files]]
+    except OSError:
+        pass
+    return [str(p)]

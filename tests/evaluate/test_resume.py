@@ -53,3 +53,23 @@ def test_a_checkpoint_written_again_at_the_same_path_is_another_experiment(tmp_p
     weights.write_bytes(b"second, longer")
     assert experiment_key(cfg, data) != first
     assert experiment_key(cfg.model_copy(update={"seeds": [0, 1]}), data) != experiment_key(cfg, data)
+
+
+def test_a_model_folder_written_again_is_another_experiment_too(tmp_path, image_npz):
+    """A trial rewrote an `hf:` model folder's model.safetensors between interrupt and rerun: the
+    runs trained on the old weights (0.958, 1.000) were taken beside runs on the new (0.833)."""
+    from transferkit.paths import file_identity
+
+    cfg, data = _cfg_and_data(image_npz)
+    folder = tmp_path / "minilm"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"first")
+    cfg.source = cfg.source.model_copy(update={"weights": str(folder)})
+    first = experiment_key(cfg, data)
+    assert experiment_key(cfg, data) == first
+    before = file_identity(folder)
+    (folder / "model.safetensors").write_bytes(b"other")  # the same size: its time tells it
+    os.utime(folder / "model.safetensors", ns=(1, 1))
+    assert file_identity(folder) != before and experiment_key(cfg, data) != first
+    assert file_identity(None) is None and file_identity(tmp_path / "gone") == [str(tmp_path / "gone")]

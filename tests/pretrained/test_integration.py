@@ -251,6 +251,30 @@ def test_frozen_features_are_cached_on_disk(monkeypatch):
     assert len(calls) == 3
 
 
+def test_a_weights_file_written_again_trains_the_source_again(tmp_path, target_npz):
+    """A trial's MobileNetV2 `weights:` file, noised in place: the source fine-tuned on the old
+    file came from the cache (val 0.733; trained on the new one, 0.200), under the same report."""
+    import shutil
+
+    from transferkit.config import validate
+    from transferkit.evaluate.prepare import prepare
+    from transferkit.train.pretrained_source import pretrained_source_model
+
+    weights = tmp_path / "mnv2.pth"
+    shutil.copy(installed_file(*MOBILENET_V2_PACKAGE), weights)
+    raw = experiment(target_npz, ["head"])
+    raw["source"] = {"pretrained": "mobilenet_v2_imagenet", "weights": str(weights), "data": str(target_npz),
+                     "epochs": 1}  # fmt: skip
+    cfg = validate(raw)
+    data = prepare(cfg)
+    first = pretrained_source_model(cfg, data, 0, torch.device("cpu"))
+    assert pretrained_source_model(cfg, data, 0, torch.device("cpu")).cached
+    state = torch.load(weights, map_location="cpu")
+    torch.save({k: v + 0.01 if v.is_floating_point() else v for k, v in state.items()}, weights)
+    again = pretrained_source_model(cfg, data, 0, torch.device("cpu"))
+    assert not again.cached and again.key != first.key
+
+
 def test_the_report_says_the_encoder_ran_below_the_size_it_learned_at(target_npz):
     from transferkit.config import validate
     from transferkit.evaluate.protocol import run_protocol

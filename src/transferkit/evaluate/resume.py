@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from transferkit.devices import resolve_device
-from transferkit.paths import cache_dir
+from transferkit.paths import cache_dir, file_identity
 
 STALE_DAYS = 30  # stores of runs never run again are removed after this long
 
@@ -34,10 +34,7 @@ def experiment_key(cfg, data) -> str:
 
     settings = cfg.model_dump(mode="json")
     settings.pop("name", None)  # names the run folder only
-    weights = getattr(cfg.source, "weights", None) if cfg.source is not None else None
-    if weights and Path(weights).is_file():  # a checkpoint written again at the same path is another source
-        stat = Path(weights).stat()
-        weights = [str(weights), stat.st_size, stat.st_mtime_ns]
+    weights = file_identity(getattr(cfg.source, "weights", None) if cfg.source is not None else None)
     parts = {"settings": settings, "version": __version__, "target": data.target.fingerprint(), "weights": weights,
              "threads": torch.get_num_threads(),  # (another thread count changes a model's last bits)
              "device": str(resolve_device(cfg.device)), "torch": torch.__version__,

@@ -17,7 +17,7 @@ import torch
 
 from transferkit.models import TransferModel, build_shared
 from transferkit.models.specific import build_specific
-from transferkit.paths import cache_dir
+from transferkit.paths import cache_dir, file_identity
 from transferkit.train.probe import fit_probe
 from transferkit.train.source import SourceResult, cache_key, load_cached, save_cached, source_val_split
 from transferkit.train.supervised import fit_supervised, predict_proba
@@ -32,7 +32,7 @@ def pretrained_source_model(cfg, data, seed: int, device: torch.device) -> Sourc
     # source_only is refused and every method re-creates or trains the head first.
     classes = data.source.classes if has_data else data.target.classes
     key, key_src = cache_key({
-        "pretrained": src.pretrained, "weights": src.weights, "seed": seed,
+        "pretrained": src.pretrained, "weights": file_identity(src.weights), "seed": seed,  # rewritten: another
         "data": data.source.fingerprint() if has_data else None, "shape": list(data.input_shape),
         "recipe": data.source_recipe.to_dict() if has_data else None, "head_hidden": cfg.model.head_hidden,
         "set": {k: getattr(src, k) for k in ("epochs", "batch_size", "lr", "shared_lr_mult", "weight_decay", "augment")},
