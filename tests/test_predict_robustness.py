@@ -431,6 +431,29 @@ def test_texts_that_are_empty_or_not_strings(tmp_path):
     assert texts == ["Great value", ""] and names == ["0", "1"]
 
 
+def test_a_text_with_an_unquoted_comma_is_refused_not_cut(tmp_path):
+    """A trial's unquoted 'blender 837, really bad,neg' trained on the label ' really bad', and predict
+    cut every text of a one-column CSV at its first comma, with no word."""
+    from transferkit.data.text import load_text_file, load_text_inputs
+
+    (tmp_path / "a.csv").write_text("text,label\nthe blender, really bad,neg\nfine,pos\n")
+    with pytest.raises(TransferkitError, match=r"data row 1 has 3 fields, the header 2: a text holding a comma that is "
+                                               r"not inside quotes is split there \(read as 'the blender', ' really "
+                                               r"bad', 'neg'\)\. Fix: quote the texts"):  # fmt: skip
+        load_text_file(tmp_path / "a.csv")
+    (tmp_path / "b.csv").write_text("text\nfine\nhello, world\n")
+    with pytest.raises(TransferkitError, match=r"data row 2 has 2 fields, the header 1"):
+        load_text_inputs(tmp_path / "b.csv")
+    (tmp_path / "c.tsv").write_text("text\tlabel\ntabbed\tin\tpos\nfine\tneg\n")
+    with pytest.raises(TransferkitError, match=r"a text holding a tab that is not inside quotes"):
+        load_text_file(tmp_path / "c.tsv")
+    (tmp_path / "d.csv").write_text('text,label,\n"quoted, fine",pos,\nbad,neg,\n')  # a trailing comma: no field
+    assert load_text_file(tmp_path / "d.csv").texts == ["quoted, fine", "bad"]
+    assert load_text_inputs(tmp_path / "d.csv")[0] == ["quoted, fine", "bad"]
+    (tmp_path / "e.csv").write_text("text,label\ngood,pos,\nbad,neg\n")  # an empty field past the header: nothing lost
+    assert load_text_file(tmp_path / "e.csv").texts == ["good", "bad"]
+
+
 def test_a_text_column_given_to_predict_is_named_as_the_users(tmp_path):
     from transferkit.data.text import load_text_inputs
 

@@ -238,6 +238,26 @@ def _table(path: Path) -> list[dict]:
     return [{k: (r[j] if j < len(r) else None) for j, k in enumerate(header)} for r in rows[1:]]
 
 
+def refuse_surplus_fields(path: Path) -> None:
+    """Refuses a CSV/TSV row with more (non-empty) fields than its header: a text with an unquoted
+    comma, whose end the reader would drop (a trial's labels became fragments such as ' really
+    bad', and `predict` cut every text at its first comma, without a word)."""
+    rows = [r for r in csv_reader(path) if r]
+    if not rows:
+        return
+    width = len(rows[0])
+    bad = next((n for n, r in enumerate(rows[1:], 1) if len(r) > width and any(c.strip() for c in r[width:])), None)
+    if bad is not None:
+        sep = "tab" if path.suffix.lower() == ".tsv" else "comma"
+        raise TransferkitError(
+            f"{path}: data row {bad} has {len(rows[bad])} fields, the header {width}: a text holding a {sep} that is "
+            f"not inside quotes is split there (read as {', '.join(repr(c[:25]) for c in rows[bad][:4])}"
+            f"{', ...' if len(rows[bad]) > 4 else ''}).",
+            f"quote the texts that hold a {sep} (\"like, this\"; csv writers and pandas' to_csv do), or save the "
+            "texts as .jsonl.",
+        )
+
+
 def numbered_lines(path: Path) -> list[tuple[int, str]]:
     """(line number from 1, line) of every non-blank line. Lines end at ``\n`` (``\r\n``)
     only: a form feed or U+2028 inside a text does not split it, as ``str.splitlines`` would."""
@@ -283,6 +303,7 @@ def _rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, ob
         raise TransferkitError(f"{path}: no label column {label_column!r} (columns: {list(table[0])[:8]}).",
                                "name it with `label_column:` in the experiment file (for rank: `--label-column` of "
                                "the target, `--source-label-column` of a --source).")  # fmt: skip
+    refuse_surplus_fields(path)
     return [(r[text_column], r[label_column]) for r in table]
 
 
@@ -350,6 +371,7 @@ def load_text_inputs(
             else:
                 names.append(f"line {i}")
     elif suffix in (".csv", ".tsv") and has_text_column(p, text_column):
+        refuse_surplus_fields(p)
         table = _table(p)
         texts = [r[text_column] for r in table]
         names = [str(i) for i in range(len(texts))]
