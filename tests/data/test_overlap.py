@@ -203,6 +203,8 @@ def test_the_console_ends_with_the_report_and_how_to_predict(capsys):
     assert "finetune is flagged as negative transfer at k = 10 in this run" in capsys.readouterr().out
     print_summary({**base, "models_saved": False})
     assert "predict with" not in capsys.readouterr().out
+    print_summary({**base, "resumed_runs": 8})  # a resumed run says so, --quiet or not
+    assert "note: 8 of the runs had finished before an interrupt and were taken from the cache" in capsys.readouterr().out
 
 
 def test_a_target_with_copies_is_split_with_each_inputs_copies_on_one_side(tmp_path, image_npz, capsys):

@@ -574,3 +574,9 @@ def test_a_runs_target_table_is_read_with_the_columns_the_run_read_for_the_copy_
     (tmp_path / "src.csv").unlink()  # moved since: named, with the reason
     found, missing = runs_own_data(NS(run=tmp_path / "r"))
     assert [role for role, _ in found] == [] and "its source" in missing[0]
+    from transferkit.data.domain import Domain
+    from transferkit.fewshot.experiment import check_saved_copies
+
+    novel = Domain("n", rng.normal(size=(6, 4)).astype(np.float32), np.arange(6) % 2, ["u", "v"])
+    notes, said = check_saved_copies(NS(run=tmp_path / "r"), novel)  # said on the console too, not only in the report
+    assert "not at hand: its source" in said and "could not be compared with data the saved model's run read" in notes[-1]

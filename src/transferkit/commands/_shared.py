@@ -56,6 +56,9 @@ def print_summary(summary: dict) -> None:
     shared = (summary.get("target") or {}).get("test_examples_in_source")
     if shared and not copies:
         print(f"note: {shared} target test examples are also in the source (copies)")
+    if summary.get("resumed_runs"):  # also under --quiet, which prints no progress lines
+        print(f"note: {summary['resumed_runs']} of the runs had finished before an interrupt and were taken from the "
+              "cache, not trained again (each seeds itself: the same results)")  # fmt: skip
     print(f"run folder: {summary['run_dir']}  ({summary['wall_time_s']:.0f} s); read {summary['run_dir']}/report.md")
     d = summary.get("deploy")
     if d and summary.get("models_saved", True):

@@ -236,6 +236,9 @@ def check_saved_copies(saved: SavedSource, target) -> tuple[list[str], str]:
     said = ", ".join(f"the run's {role} {d.name!r}" for role, d in found) or "none"
     if missing:
         said += f" (not at hand: {', '.join(missing)})"
+        notes.append(f"the novel-class examples could not be compared with data the saved model's run read (not at "
+                     f"hand: {'; '.join(missing)}): copies of its training examples among them would go unnoticed "
+                     "and make those classes look easier; put the data back where the run read it to check.")  # fmt: skip
     return notes, said
 
 
