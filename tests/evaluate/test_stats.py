@@ -177,6 +177,7 @@ def test_results_use_per_example_results_and_the_report_says_what_is_not_signifi
     flagged = {**summary, "negative_transfer": ["finetune at k=10"]}  # one flagged: the others are still listed
     text = "\n".join(negative_transfer_lines(flagged))
     assert "Negative transfer detected:** finetune at k=10" in text and "within the noise" in text
+    assert "A method not flagged is not thereby shown to help" in text and "or a method not flagged" not in text
     assert "not corrected for their number" not in text  # one comparison: nothing to say of many
     many = "\n".join(negative_transfer_lines({**flagged, "negative_transfer_checked": 16}))
     assert "Each of the 16 gain intervals is a 95 % interval for its own comparison" in many and "about 0.4 of" in many

@@ -96,6 +96,7 @@ def test_a_saved_model_runs_once_for_feature_methods_and_the_report_names_it(sav
     report = (tmp_path / "fs" / "report.md").read_text()
     assert "the saved model `" in report and "checked by name against the 3 it records training on" in report
     assert "**not** against" not in report  # TransferClassifier.save records that no source came first
+    assert "covers which of these 80 novel-class examples each episode draws, not how much another set" in report
 
 
 def test_default_seeds_beside_a_saved_model_are_said_in_the_report_not_warned_of(saved, tmp_path):

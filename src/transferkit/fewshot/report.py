@@ -3,7 +3,8 @@
 Accuracy of a (method, K): each episode's query accuracy is first averaged over the source
 seeds (episode i is the same draw for every seed), then the mean and the 95 % interval
 ``t * std / sqrt(episodes)`` (Student's t) are taken over episodes. That interval reflects
-episode sampling only; ``seed_ci95`` (Student t over the per-seed means) shows how much the
+episode sampling from the one set of novel-class examples only (another set of the same classes
+moves the mean more than it shows when the classes hold few); ``seed_ci95`` (Student t over the per-seed means) shows how much the
 source model's seed moves the result.
 """
 
@@ -281,7 +282,9 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         "## Few-shot accuracy vs K", "",
         "Query accuracy, mean over all episodes and source seeds ± the 95 % interval "
         "`t·std/√episodes` (Student's t; 1.96 for many episodes; episodes in brackets). That interval "
-        "covers the sampling of episodes only, not the source model's seed"
+        f"covers which of these {summary['target']['examples']} novel-class examples each episode draws, not how "
+        "much another set of examples of the same classes would move the mean (more than the interval shows when "
+        "the classes hold few), nor the source model's seed"
         + (": see the seed means below. " if seed_lines(summary["results"]) else " (one source seed ran). ")
         + "Every method sees the same support and query sets"
         + ("; methods that train per episode are measured on fewer episodes, so their intervals are wider. "

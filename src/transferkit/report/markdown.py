@@ -363,10 +363,11 @@ def negative_transfer_lines(summary: dict) -> list[str]:
     if summary["negative_transfer"]:
         at_zero = all(re.search(r" at k=0( |$)", f) for f in summary["negative_transfer"])  # vs source_only there
         why = ("Adapting this way hurts here (the baseline at k = 0 is the source model as it is): prefer "
-               "`source_only`, or a method not flagged" if at_zero else
-               "Used this way, the source hurts here: prefer the baseline, or a method not flagged")  # fmt: skip
+               "`source_only`" if at_zero else "Used this way, the source hurts here: prefer the baseline")
         lines.append("**Negative transfer detected:** " + ", ".join(summary["negative_transfer"]) +
-                     f". {why}, for these settings.")  # fmt: skip
+                     f". {why} for these settings. A method not flagged is not thereby shown to help: only a gain "
+                     "whose whole interval is above 0 is, and picking one by these test-split numbers makes its "
+                     "row optimistic (compare methods on your own validation data).")  # fmt: skip
         if unused := unlabelled_reference_flagged(summary):
             lines.append(unlabelled_note(unused))
     elif not checked:
