@@ -406,6 +406,30 @@ def test_novel_images_copied_from_the_source_are_refused_whatever_their_names(np
     assert not (tmp_path / "r").exists()
 
 
+def test_every_interval_is_recomputed_from_the_folders_episodes_csv(npz_pair, tmp_path):
+    """An audit could recompute a run's intervals from its test_results.csv, not a few-shot run's."""
+    import csv
+
+    from scipy import stats
+
+    src, tgt = npz_pair
+    summary = run_fewshot(tiny(src, tgt, k_shot=[1], methods=["prototypes", {"scratch": {"steps": 3}}]),
+                          out=tmp_path / "fs", progress=False)  # fmt: skip
+    rows = list(csv.DictReader((tmp_path / "fs" / "episodes.csv").open()))
+    assert {r["source_seed"] for r in rows if r["method"] == "prototypes"} == {"0", "1"}
+    acc = {}
+    for r in rows:
+        acc.setdefault(r["method"], {}).setdefault(r["source_seed"], []).append(float(r["accuracy"]))
+    proto = np.mean([acc["prototypes"][s] for s in ("0", "1")], axis=0)  # the seeds averaged per episode
+    half = stats.t.ppf(0.975, len(proto) - 1) * max(proto.std(ddof=1), 1 / 15) / np.sqrt(len(proto))
+    row = next(r for r in summary["results"] if r["method"] == "prototypes")
+    assert row["accuracy_mean"] == pytest.approx(proto.mean(), abs=1e-6) and len(proto) == row["episodes"] == 40
+    assert row["accuracy_ci95"] == pytest.approx([max(0, proto.mean() - half), min(1, proto.mean() + half)], abs=1e-6)
+    scratch = np.asarray(next(iter(acc["scratch"].values())))
+    d = proto[: len(scratch)] - scratch  # paired by episode, on the episodes scratch ran
+    assert row["gain_vs_scratch"] == pytest.approx(d.mean(), abs=1e-6)
+
+
 def test_novel_images_that_are_source_images_re_saved_as_jpeg_are_refused(npz_pair, tmp_path):
     from tests.data.test_overlap import _jpeg
 

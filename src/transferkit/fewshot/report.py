@@ -1,4 +1,4 @@
-"""The few-shot run folder: summary.json, report.md, plots; written atomically.
+"""The few-shot run folder: summary.json, report.md, episodes.csv, plots; written atomically.
 
 Accuracy of a (method, K): each episode's query accuracy is first averaged over the source
 seeds (episode i is the same draw for every seed), then the mean and the 95 % interval
@@ -509,12 +509,30 @@ def rerunnable_config(cfg) -> dict:
     return d
 
 
+def episodes_csv(run: FewShotRun) -> str:
+    """One row per (method, K, source seed, episode) with that episode's query accuracy, from which
+    every interval of summary.json can be recomputed: the seeds averaged per episode, then a t interval
+    over episodes; a gain, the per-episode difference to scratch on the episodes both ran. Episode i is
+    the same support and query draw for every method and seed at one K."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")  # a method's label may hold a comma: quoted then
+    out.writerow(["method", "shots", "source_seed", "episode", "accuracy"])
+    for r in run.records:
+        seed = "" if r.seed is None else r.seed
+        out.writerows([r.method, r.k, seed, i, f"{float(a):.6f}"] for i, a in enumerate(r.result.accuracies))
+    return buf.getvalue()
+
+
 def write_fewshot_folder(run: FewShotRun, out: str | Path) -> dict:
     """Builds the run folder under a hidden temporary name, renamed into place when complete."""
     start = time.perf_counter()  # writing the folder counts in the run's wall time, as for `run`
     with atomic_folder(out) as tmp:
         summary = build_summary(run)
         write_text(tmp / "config.yaml", yaml.safe_dump(rerunnable_config(run.config), sort_keys=False))
+        write_text(tmp / "episodes.csv", episodes_csv(run))
         plots = {"Accuracy vs K": "plots/accuracy_vs_k.png"}
         plot_accuracy_vs_k(summary, tmp / plots["Accuracy vs K"])
         if run.example is not None and run.data.xt.ndim == 4:
