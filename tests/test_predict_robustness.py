@@ -203,6 +203,13 @@ def test_csv_files_as_spreadsheets_write_them(tmp_path):
     assert read_csv_rows(tmp_path / "names.csv")[0] == ["f0", "a;b;c", "label"]
     (tmp_path / "trailing.csv").write_text("f0,f1,\n1,2,\n3,4,\n")  # a comma at the end of every line: no column
     assert read_csv_rows(tmp_path / "trailing.csv") == (["f0", "f1"], [["1", "2"], ["3", "4"]])
+    (tmp_path / "t1.csv").write_text("Wine data,\na,b,label,\n1.5,2,x,\n3.5,4,y,\n")  # a title, trailing commas
+    with pytest.raises(TransferkitError, match=r"its first line \('Wine data'\) is one cell and the lines below it have 3"):
+        read_csv_rows(tmp_path / "t1.csv")
+    (tmp_path / "t2.csv").write_text("Export;;;\na;b;label\n1,5;2;x\n3,5;4;y\n")  # a title, ';' and decimal commas
+    with pytest.raises(TransferkitError, match=r"its first line holds one cell \('Export'\) above lines of several: a title above the header\. "
+                                               r"Fix: .*decimal=',', skiprows=1\)"):  # fmt: skip
+        read_csv_rows(tmp_path / "t2.csv")
     (tmp_path / "onetext.csv").write_text("text\nhello, world\n")  # one column, an unquoted comma: no title line
     with pytest.raises(TransferkitError, match="data row 1 has 2 columns, the header 1"):
         read_csv_rows(tmp_path / "onetext.csv")

@@ -613,14 +613,18 @@ def read_csv_rows(path: Path, known: set[str] | None = None,
         # a spreadsheet's export where the decimal mark is a comma (most of Europe): ';' between the columns
         text = [",".join(r) for r in rows[1:21]]
         decimal_commas = ";" in rows[0][0] and any(";" in t and re.search(r"(^|;)\s*-?\d+,\d+\s*(;|$)", t) for t in text)
+        cells = [[c for c in t.split(";") if c.strip()] for t in [",".join(rows[0]), *text[:1]]]
+        title = ";" in rows[0][0] and len(cells[0]) == 1 and len(cells) > 1 and len(cells[1]) > 1  # 'Export;;;' above
         raise TransferkitError(
             f"{path}: the header {'is one column' if len(rows[0]) == 1 else f'reads as {len(rows[0])} columns'} "
             f"({','.join(rows[0])[:40]!r}); the file seems to use another separator"
-            + (", and commas as decimal marks (a spreadsheet's export in a European locale)." if decimal_commas
-               else "."),
+            + (", and commas as decimal marks (a spreadsheet's export in a European locale)" if decimal_commas else "")
+            + (f"; its first line holds one cell ({cells[0][0][:30]!r}) above lines of several: a title above the header"
+               if title else "") + ".",
             ("export it with commas between columns and points as decimal marks, or convert it: "
-             f"pandas.read_csv({str(path)!r}, sep=';', decimal=',').to_csv('NEW.csv', index=False)."
-             if decimal_commas else "separate columns with commas (.csv) or tabs (.tsv)."),
+             f"pandas.read_csv({str(path)!r}, sep=';', decimal=','{', skiprows=1' if title else ''})"
+             ".to_csv('NEW.csv', index=False)." if decimal_commas else
+             f"{'delete the title line, and ' if title else ''}separate columns with commas (.csv) or tabs (.tsv)."),
         )
     if _looks_like_data(rows[0]) and not (known and _is_header_of(rows[0], known)):
         raise TransferkitError(
@@ -638,11 +642,15 @@ def read_csv_rows(path: Path, known: set[str] | None = None,
                                                             for r in rows[1:]):  # fmt: skip
         rows = [r[:-1] for r in rows]  # a comma at the end of every line: no column, only a trailing separator
     bad = next((i for i, r in enumerate(rows[1:]) if len(r) != len(rows[0])), None)
-    widths = {len(r) for r in rows[2:22]}
-    names_below = len(rows) >= 3 and not _looks_like_data(rows[1]) and all(c.strip() for c in rows[1])
-    if bad == 0 and len(rows[0]) == 1 and len(rows[1]) > 1 and widths == {len(rows[1])} and names_below:
+
+    def trim(row: list[str]) -> list[str]:  # without empty cells at its end ('Wine data,' above 'a,b,c,')
+        return row[: max((i + 1 for i, c in enumerate(row) if c.strip()), default=1)]
+
+    names_below = len(rows) >= 3 and not _looks_like_data(trim(rows[1])) and all(c.strip() for c in trim(rows[1]))
+    widths = {len(trim(r)) for r in rows[2:22]}
+    if bad == 0 and len(trim(rows[0])) == 1 and len(trim(rows[1])) > 1 and widths == {len(trim(rows[1]))} and names_below:
         raise TransferkitError(  # a title line above the header, as lab systems and spreadsheets export
-            f"{path}: its first line ({rows[0][0][:40]!r}) is one cell and the lines below it have {len(rows[1])}: "
+            f"{path}: its first line ({rows[0][0][:40]!r}) is one cell and the lines below it have {len(trim(rows[1]))}: "
             "it looks like a title above the header, and the first line of a CSV is read as its header.",
             "delete the first line, so that the column names come first.",
         )
