@@ -488,3 +488,26 @@ def test_a_sign_test_against_the_source_features_is_not_overridden_by_its_head(m
     monkeypatch.setattr(evidence, "paired_sign_test", lambda a, b: {**real(a, b), "z": -2.0})  # the features lose
     d = decide(table_task(flip=False), AutoParams(**QUICK, adaptation_method=None))
     assert d["signals"]["source_head_check"]["passed"] and d["method"] == "scratch", d["reason"]
+
+
+def test_auto_that_trained_scratch_at_every_seed_is_not_counted_as_a_comparison(image_npz):
+    """An audit: auto fell back to scratch in 9 of 9 runs; its rows (+0.0 [-5.3, +5.3]) were counted
+    among the gains checked, and the deployed auto model was not said to be a scratch model."""
+    from tests.conftest import tiny_experiment
+    from transferkit.config import validate
+    from transferkit.evaluate.protocol import run_protocol
+    from transferkit.report.markdown import render_report
+    from transferkit.report.summary import build_summary
+
+    raw = tiny_experiment(*image_npz, seeds=2, methods=[{"name": "scratch", "params": {"steps": 5}},
+                                                       {"name": "auto", "params": {"max_steps": 5}}])  # fmt: skip
+    raw["target"]["shots"] = [5]
+    result = run_protocol(validate(raw))
+    checked = build_summary(result)["negative_transfer_checked"]
+    for r in result.records:
+        if r.method == "auto":  # as if it had found no evidence that the source helps
+            r.auto_decision = {**(getattr(r, "auto_decision", None) or r.model.config["auto_decision"]), "method": "scratch"}
+    summary = build_summary(result)
+    assert summary["negative_transfer_checked"] == checked - 1  # scratch beside itself: no comparison
+    summary["deploy"] = {"method": "auto", "shots": 5, "seed": 0}
+    assert "trained on 5 labelled example(s) per class (`auto` chose `scratch` for it)" in render_report(summary, {})

@@ -109,6 +109,8 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
            + (f": the first seed's model, which reads no target label at any k (k = {d['shots']} names it only)"
               if d["method"] in LABEL_FREE else
               f": the first seed's model, trained on {d['shots']} labelled example(s) per class")
+           + "".join(f" (`auto` chose `{a['method']}` for it)" for a in summary.get("auto_decisions") or []
+                     if d["method"] == "auto" and (a["shots"], a["seed"]) == (d["shots"], d["seed"]))
            + "; named by `deploy:` "
            "(default: `auto`, else `finetune`, else the first method that is not a baseline nor label-free (at k = 0 a label-free one after the others)), "
            "never chosen by "

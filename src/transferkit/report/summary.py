@@ -246,6 +246,14 @@ def pretrained_input_size(result: ProtocolResult) -> list[int] | None:
     return None
 
 
+def _auto_scratch_only(result: ProtocolResult) -> set[int]:
+    """The k at which ``auto`` trained ``scratch`` for every seed (its rows are then scratch's)."""
+    by_k: dict[int, set] = {}
+    for d in auto_decisions(result):
+        by_k.setdefault(d["shots"], set()).add(d["method"])
+    return {k for k, chosen in by_k.items() if chosen == {"scratch"}}
+
+
 def build_summary(result: ProtocolResult) -> dict:
     cfg = result.config
     data = result.data
@@ -294,7 +302,10 @@ def build_summary(result: ProtocolResult) -> dict:
             f"{r['method']} at k={r['shots']}" + (" (vs source_only)" if "gain_vs_source_only" in r else "")
             for r in results if _below_not_significant(r)
         ],
-        "negative_transfer_checked": sum(bool(r.get("gain_ci95") or r.get("gain_vs_source_only_ci95")) for r in results),
+        # (auto that trained scratch for every seed at a k is scratch compared with itself: no comparison)
+        "negative_transfer_checked": sum(bool(r.get("gain_ci95") or r.get("gain_vs_source_only_ci95"))
+                                         and not (r["method"] == "auto" and r["shots"] in _auto_scratch_only(result))
+                                         for r in results),  # fmt: skip
         # beside scratch: methods that ended below the source model as it is (source_only), significantly
         "below_source_only": below_source_only(results),
         "skipped": result.skipped,
