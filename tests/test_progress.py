@@ -44,3 +44,21 @@ def test_now_messages_print_nothing_without_a_terminal():
     progress("now: head k=1 seed=0")
     progress("head k=1 seed=0: accuracy 0.5")
     assert out.getvalue().splitlines() == ["[transferkit] [1/1] head k=1 seed=0: accuracy 0.5"]
+
+
+def test_runs_a_method_skips_for_lack_of_labels_are_not_counted(tmp_path, image_npz, capsys):
+    """A trial's counter read [14/20] for a run of 16: the k = 0 runs of scratch and auto, skipped, counted."""
+    from tests.conftest import tiny_experiment
+    from transferkit.config import load_config
+    from transferkit.evaluate.protocol import run_protocol
+    from transferkit.report.progress import progress_for
+
+    raw = tiny_experiment(*image_npz, seeds=1, methods=[{"name": "scratch", "params": {"steps": 2}},
+                                                       {"name": "head", "params": {"steps": 2}}])  # fmt: skip
+    raw["target"]["shots"] = [0, 2]
+    cfg = load_config(None, raw=raw)
+    progress = progress_for(cfg)
+    assert progress.total == 2  # scratch and head at k = 0 are no runs: they need labels
+    run_protocol(cfg, progress=progress)
+    err = capsys.readouterr().err + capsys.readouterr().out
+    assert "[transferkit] skipped: scratch k=0 seed=0 (needs labels)" in err and "[2/2]" in err and "[3/" not in err

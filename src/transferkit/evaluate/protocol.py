@@ -193,7 +193,7 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                 if k < method.min_shots:
                     result.skipped.append({"method": method.name, "shots": k, "seed": seed,
                                            "reason": f"needs at least {method.min_shots} labelled example(s) per class"})
-                    say(f"{method.name} k={k} seed={seed}: skipped (needs labels)")
+                    say(f"skipped: {method.name} k={k} seed={seed} (needs labels)")  # not counted as a run
                     continue
                 source_key = result.sources.get(seed, {}).get("key")
                 unit = result.finished.load(seed, k, method.name, source_key) if result.finished else None

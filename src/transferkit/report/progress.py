@@ -6,7 +6,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-NOT_UNITS = ("source seed=", "warning:", "note:")  # said along the way; not a finished (method, k, seed)
+NOT_UNITS = ("source seed=", "warning:", "note:", "skipped:")  # said along the way; not a finished (method, k, seed)
 NOW = "now: "  # what starts now (a source, a method): the bar's description; no line of its own
 # No remaining time: units differ a hundredfold in cost (dann's minutes, head's second), so a rate
 # over units gave false estimates; the elapsed time is redrawn every second while a unit runs.
@@ -67,5 +67,8 @@ class Progress:
 
 
 def progress_for(cfg, enabled: bool = True) -> Callable[[str], None]:
-    total = len(cfg.seeds) * len(cfg.target.shots) * len(cfg.methods)
-    return Progress(total, enabled)
+    from transferkit.methods import METHODS
+
+    runs = [(k, m) for k in cfg.target.shots for m in cfg.methods  # a k below a method's min_shots: skipped, not run
+            if k >= getattr(METHODS.get(m.name), "min_shots", 0)]  # fmt: skip
+    return Progress(len(cfg.seeds) * len(runs), enabled)
