@@ -9,16 +9,22 @@ of one and of three channels are compared in grey (a folder mixing colour and gr
 read as colour). Vectors are compared exactly, as stored: one range for all of a table's
 columns would put rows that differ only in a small column on one step.
 
-Images are also matched when *nearly* equal: a pixel correlation (Pearson's r over all pixels,
-so any brightness offset or scale is ignored) of at least ``NEAR_R`` = 0.999. On MNIST-5k,
-optdigits and Fashion-MNIST that finds 99-100 % of copies re-encoded as JPEG at quality 95 or
-rounded to 2 decimals of 0..1 (of the LFW subset's small 25x25 images, 70 % and 88 %), while no
-two distinct images of MNIST-5k, optdigits or the LFW subset come that close (their nearest
-pairs: r = 0.981, 0.994, 0.982; BENCHMARKS "Near copies"). A resize, a crop or a JPEG at
-quality 75 is not found. Series are not matched so: distinct smooth series can correlate that much (30
+Images are also matched when *nearly* equal: a pixel correlation (Pearson's r over all pixels
+of their luminance, so any brightness offset or scale, a tint, or grey against colour is
+ignored) of at least ``NEAR_R`` = 0.999. On MNIST-5k, optdigits and Fashion-MNIST that finds
+99-100 % of copies re-encoded as JPEG at quality 95 or rounded to 2 decimals of 0..1 (of the
+LFW subset's small 25x25 images, 70 % and 88 %; JPEG at quality 90 nearly all, at 85 about two
+thirds), while no two distinct images of MNIST-5k, optdigits or the LFW subset come that close
+(their nearest pairs: r = 0.981, 0.994, 0.982; BENCHMARKS "Near copies"). A resize, a crop,
+a shift or a JPEG at quality 75 is not found. Series are not matched so: distinct smooth series can correlate that much (30
 of ACSF1's 100 training series have a neighbour at r > 0.999), nor arrays that are no pictures
 (``data.preprocess.is_picture``: a side under 8, or sides more than 4:1 apart; a multichannel
 series is stored as one), in whose few values distinct examples correlate by chance.
+
+Near copies are counted and reported (a warning under the results table when more than
+``LEAK_SHARE`` of the test split, under the same class), never refused: distinct captures of
+one fixed scene (frames of one camera, a little sensor noise) can correlate as much as a re-saved
+copy, and the check cannot tell them apart. Exact copies are refused as follows.
 
 Only images with the *same class name* in both are refused: there an exact match means the
 source model learnt that very example's label. Vectors and texts are only counted, since
@@ -40,6 +46,8 @@ from transferkit.errors import TransferkitError
 LEAK_SHARE = 0.05
 BLOCK = 4096  # source rows summarised at a time
 NEAR_R = 0.999  # images at or above this pixel correlation are copies (see the module's docstring)
+TEST_BLOCK = 2048  # target images compared at a time
+PAIRS = 1 << 24  # values of the candidate pairs checked exactly at a time (64 MB of float32 a side)
 PROJECTED = 64  # dimensions of the random projection that finds candidate near copies quickly
 
 
@@ -49,6 +57,13 @@ class Overlap:
     same_class: int  # ... under the same class name there
     rows: tuple[int, ...] = field(default=(), compare=False)  # the target rows of the ``found`` examples
     near: int = 0  # ... of ``found``, those only nearly equal to a source input (images, r >= NEAR_R)
+    near_same_class: int = 0  # ... of ``same_class``, those only nearly equal
+    near_rows: tuple[int, ...] = field(default=(), compare=False)  # the target rows of the ``near`` examples
+
+    @property
+    def exact_same_class(self) -> int:
+        """Test examples equal to a source input of the same class: the refused leak."""
+        return self.same_class - self.near_same_class
 
     @property
     def kind(self) -> str:
@@ -108,33 +123,52 @@ def _centred_units(flat: np.ndarray) -> np.ndarray:
     return np.where(norm > 1e-6 * (1.0 + np.abs(x).max(1, keepdims=True)), x / np.maximum(norm, 1e-30), 0.0).astype(np.float32)
 
 
+def _luminance(x: np.ndarray) -> np.ndarray:
+    """Images (N, C, H, W) as (N, H * W) float32 grey: one channel as it is, colour as its luminance
+    (Rec. 601 weights; an alpha channel left out). A grey copy of a colour image, or a tinted copy
+    of a grey one, then correlates with it as the picture does (compared over all channels, a trial's
+    sepia copies of MNIST digits and grey copies of colour photos were never found). Other arrays
+    are flattened."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 4:
+        x = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2] if x.shape[1] >= 3 else x[:, 0]
+    return x.reshape(len(x), -1)
+
+
 def near_copies(xs: np.ndarray, xt: np.ndarray) -> dict[int, np.ndarray]:
-    """For each row of ``xt`` (M, ...) with one, the rows of ``xs`` (N, ...) it correlates with at
-    ``NEAR_R`` or more. A random projection to ``PROJECTED`` dimensions picks candidates (a pair at
-    r = NEAR_R is kept unless the projection stretches its distance 4-fold, which a 64-dimensional
-    one practically never does), each then checked exactly: about 10 s for 10,000 against 60,000
-    28x28 images on 2 cores, milliseconds for hundreds."""
+    """For each image of ``xt`` (M, C, H, W) with one, the images of ``xs`` (N, C', H, W) its
+    luminance correlates with at ``NEAR_R`` or more. A random projection to ``PROJECTED`` dimensions
+    picks candidates (a pair at r = NEAR_R is kept unless the projection stretches its distance
+    4-fold, which a 64-dimensional one practically never does), each then checked exactly, in
+    chunks: memory stays bounded however many pairs look alike (a trial's 800 frames of one fixed
+    scene needed 10 GB when every candidate was checked at once). About 10 s for 10,000 against
+    60,000 28x28 images on 2 cores, milliseconds for hundreds."""
     import torch
 
-    t = torch.from_numpy(_centred_units(xt.reshape(len(xt), -1)))
-    dim = t.shape[1]
+    t_all = torch.from_numpy(_centred_units(_luminance(xt)))
+    dim = t_all.shape[1]
     proj = None
     if dim > PROJECTED:
         gen = torch.Generator().manual_seed(0)
         proj = torch.randn(dim, PROJECTED, generator=gen) / PROJECTED**0.5
-    tp = t @ proj if proj is not None else t
-    tn = (tp * tp).sum(1, keepdim=True)
+    tp_all = t_all @ proj if proj is not None else t_all
     limit = 4 * 2 * (1 - NEAR_R)  # squared distance: 2 - 2r, with room for the projection
+    chunk = max(1, PAIRS // dim)  # candidate pairs checked exactly at a time
     found: dict[int, list] = {}
     for start in range(0, len(xs), BLOCK):
-        s = torch.from_numpy(_centred_units(xs[start : start + BLOCK].reshape(-1, dim)))
+        s = torch.from_numpy(_centred_units(_luminance(xs[start : start + BLOCK])))
         sp = s @ proj if proj is not None else s
-        d2 = tn + (sp * sp).sum(1)[None, :] - 2 * tp @ sp.T
-        i, j = torch.nonzero(d2 <= limit, as_tuple=True)
-        if len(i):
-            keep = (t[i] * s[j]).sum(1) >= NEAR_R - 1e-6  # exactly, on the full rows
-            for a, b in zip(i[keep].tolist(), j[keep].tolist(), strict=True):
-                found.setdefault(a, []).append(start + b)
+        sn = (sp * sp).sum(1)[None, :]
+        for t0 in range(0, len(t_all), TEST_BLOCK):
+            t, tp = t_all[t0 : t0 + TEST_BLOCK], tp_all[t0 : t0 + TEST_BLOCK]
+            d2 = (tp * tp).sum(1, keepdim=True) + sn - 2 * tp @ sp.T
+            i, j = torch.nonzero(d2 <= limit, as_tuple=True)
+            del d2
+            for c in range(0, len(i), chunk):  # exactly, on the full rows
+                ic, jc = i[c : c + chunk], j[c : c + chunk]
+                keep = (t[ic] * s[jc]).sum(1) >= NEAR_R - 1e-6
+                for a, b in zip(ic[keep].tolist(), jc[keep].tolist(), strict=True):
+                    found.setdefault(t0 + a, []).append(start + b)
     return {a: np.asarray(b) for a, b in found.items()}
 
 
@@ -194,7 +228,7 @@ def count_test_in_source(source, target, test_idx: np.ndarray) -> Overlap:
     """How many of ``target``'s examples at ``test_idx`` appear among ``source``'s inputs (images: also
     nearly, see the module's docstring)."""
     test_idx = np.asarray(test_idx)
-    near = 0
+    near: list[int] = []  # positions in test_idx of the near copies
     if source is None or len(test_idx) == 0:
         return Overlap(0, 0)
     if (getattr(source, "texts", None) is None) != (getattr(target, "texts", None) is None):
@@ -209,45 +243,54 @@ def count_test_in_source(source, target, test_idx: np.ndarray) -> Overlap:
         if xs.ndim == xt.ndim == 4 and xs.shape[2:] == xt.shape[2:] and 1 in (xs.shape[1], xt.shape[1]) \
                 and xs.shape[1] != xt.shape[1]:  # (colour against RGBA: other inputs, as before)
             xs, xt = _grey(xs), _grey(xt)  # a folder mixing grey and colour is read as colour: grey copies count
-        if xs.shape[1:] != xt.shape[1:]:
-            return Overlap(0, 0)  # inputs of another shape cannot be the same examples
-        t_flat, t_unit = _arrays(target, test_idx, xt)
-        t_sig = _signatures(t_flat, t_unit)
-        raw_sigs, unit_sigs = {sig[:3] for sig in t_sig}, {sig[3:] for sig in t_sig}
-        seen = {}
-        for start in range(0, len(source.y), BLOCK):  # in blocks: a few copies of one block, not of the source
-            rows = np.arange(start, min(start + BLOCK, len(source.y)))
-            s_flat, s_unit = _arrays(source, rows, xs)
-            for j, sig in enumerate(_signatures(s_flat, s_unit)):  # exact hashes only where a summary matches
-                if sig[:3] in raw_sigs or sig[3:] in unit_sigs:
-                    for key in (b"raw" + _digest(s_flat[j]), b"unit" + _digest(s_unit[j])):
-                        seen.setdefault(key, set()).add(source.classes[int(source.y[rows[j]])])
-        hits = []
-        for k, i in enumerate(test_idx):
-            names = set()
-            if seen:  # some source row shares a summary with some test row: compare exactly
-                names = seen.get(b"raw" + _digest(t_flat[k]), set()) | seen.get(b"unit" + _digest(t_unit[k]), set())
-            hits.append((names or None, i))
-        if _pictures(xt):  # near copies too, of those not found exactly
+        hits = [(None, i) for i in test_idx]
+        if xs.shape[1:] == xt.shape[1:]:  # inputs of another shape cannot be exactly the same examples
+            hits = _exact_hits(source, target, test_idx, xs, xt)
+        xs, xt = source.x, target.x  # near copies: compared in luminance (colour beside grey too)
+        if xs.ndim == xt.ndim == 4 and xs.shape[2:] == xt.shape[2:] and _pictures(xt):  # ... of those not exact
             rest = [k for k, (h, _) in enumerate(hits) if h is None]
-            for k, rows in near_copies(xs, t_flat[rest]).items() if rest else ():
+            for k, rows in near_copies(xs, np.asarray(xt)[test_idx[rest]]).items() if rest else ():
                 hits[rest[k]] = ({source.classes[int(c)] for c in source.y[rows]}, hits[rest[k]][1])
-                near += 1
-    found = sum(h is not None for h, _ in hits)
-    same = sum(h is not None and target.classes[int(target.y[i])] in h for h, i in hits)
-    return Overlap(found, same, tuple(int(i) for h, i in hits if h is not None), near)
+                near.append(rest[k])
+    same = [h is not None and target.classes[int(target.y[i])] in h for h, i in hits]
+    return Overlap(sum(h is not None for h, _ in hits), sum(same), tuple(int(i) for h, i in hits if h is not None),
+                   len(near), sum(same[k] for k in near), tuple(int(hits[k][1]) for k in near))  # fmt: skip
+
+
+def _exact_hits(source, target, test_idx: np.ndarray, xs: np.ndarray, xt: np.ndarray) -> list[tuple]:
+    """(class names of the source inputs equal to it, or None; its row) for each test example."""
+    t_flat, t_unit = _arrays(target, test_idx, xt)
+    t_sig = _signatures(t_flat, t_unit)
+    raw_sigs, unit_sigs = {sig[:3] for sig in t_sig}, {sig[3:] for sig in t_sig}
+    seen: dict = {}
+    for start in range(0, len(source.y), BLOCK):  # in blocks: a few copies of one block, not of the source
+        rows = np.arange(start, min(start + BLOCK, len(source.y)))
+        s_flat, s_unit = _arrays(source, rows, xs)
+        for j, sig in enumerate(_signatures(s_flat, s_unit)):  # exact hashes only where a summary matches
+            if sig[:3] in raw_sigs or sig[3:] in unit_sigs:
+                for key in (b"raw" + _digest(s_flat[j]), b"unit" + _digest(s_unit[j])):
+                    seen.setdefault(key, set()).add(source.classes[int(source.y[rows[j]])])
+    hits = []
+    for k, i in enumerate(test_idx):
+        names = set()
+        if seen:  # some source row shares a summary with some test row: compare exactly
+            names = seen.get(b"raw" + _digest(t_flat[k]), set()) | seen.get(b"unit" + _digest(t_unit[k]), set())
+        hits.append((names or None, i))
+    return hits
 
 
 def check_test_not_in_source(source, target, test_idx: np.ndarray) -> Overlap:
-    """Refuses image sources holding more than ``LEAK_SHARE`` of the test split under the same
-    class names; returns the counts (for the report) otherwise."""
+    """Refuses image sources holding exact copies of more than ``LEAK_SHARE`` of the test split
+    under the same class names; returns the counts (for the report) otherwise. Near copies are
+    counted, and warned of under the results, never refused: distinct captures of one fixed scene
+    can correlate as much as a re-saved copy (a trial's frames of one camera, noise sd 1)."""
     overlap = count_test_in_source(source, target, test_idx)
     m = len(test_idx)
-    if target is not None and getattr(target, "is_image", False) and overlap.same_class > LEAK_SHARE * m:
+    if target is not None and getattr(target, "is_image", False) and overlap.exact_same_class > LEAK_SHARE * m:
         raise TransferkitError(
-            f"{overlap.same_class} of the target's {m} test examples are also in the source {source.name!r}, with the "
-            f"same class ({overlap.kind}): the source model would be trained on the labels every method is scored on, and all "
-            "transfer results would be inflated.",
+            f"{overlap.exact_same_class} of the target's {m} test examples are also in the source {source.name!r}, "
+            "with the same class (exact copies): the source model would be trained on the labels every method is "
+            "scored on, and all transfer results would be inflated.",
             "use a source without the target's examples (other classes or another data set), or remove them "
             "from the source file.",
         )

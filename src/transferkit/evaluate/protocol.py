@@ -68,6 +68,7 @@ class ProtocolResult:
     test_in_source: int = 0  # target test examples found, input for input, in the source (a few: duplicates)
     test_in_source_same_class: int = 0  # ... of them under the same class name there
     test_in_source_near: int = 0  # ... of them only nearly equal to a source image (data/overlap.py: NEAR_R)
+    test_in_source_near_same_class: int = 0  # ... of those, under the same class name
     method_notes: list[str] = field(default_factory=list)  # transferkit warnings raised while methods trained
     finished: FinishedRuns | None = None  # the store that resumes an interrupted run (run_protocol(resume=True))
 
@@ -146,7 +147,7 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
     if needs_source:  # a source no method uses leaks nothing
         overlap = check_test_not_in_source(data.source, data.target, data.split.test_idx)
         result.test_in_source, result.test_in_source_same_class = overlap.found, overlap.same_class
-        result.test_in_source_near = overlap.near
+        result.test_in_source_near, result.test_in_source_near_same_class = overlap.near, overlap.near_same_class
         if overlap.found:
             say(f"note: {overlap.found} of the {len(data.split.test_idx)} target test examples are also in the "
                 f"source ({overlap.same_class} with the same class; {overlap.kind})")  # fmt: skip

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from transferkit.data.files import CLASSES_FROM_LABELS
-from transferkit.data.overlap import LEAK_SHARE, copy_groups, count_test_in_source
+from transferkit.data.overlap import LEAK_SHARE, Overlap, copy_groups, count_test_in_source
 from transferkit.data.splits import draw_order
 from transferkit.devices import reproducible, resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
@@ -252,11 +252,27 @@ def _check_copies(src, tgt, role: str = "the source") -> list[str]:
     overlap = count_test_in_source(src, tgt, np.arange(len(tgt.y)))
     if not overlap.found:
         return []
-    per = np.bincount(tgt.y[list(overlap.rows)], minlength=len(tgt.classes))
     size = np.maximum(np.bincount(tgt.y, minlength=len(tgt.classes)), 1)
-    worst = [int(c) for c in np.argsort(-per / size, kind="stable") if per[c]][:5]
-    where = ", ".join(f"{per[c]} of the {size[c]} of class {tgt.classes[c]!r}" for c in worst)
-    where += ", ..." if np.count_nonzero(per) > 5 else ""
+
+    def per_class(rows) -> tuple[np.ndarray, str]:
+        per = np.bincount(tgt.y[list(rows)], minlength=len(tgt.classes))
+        worst = [int(c) for c in np.argsort(-per / size, kind="stable") if per[c]][:5]
+        where = ", ".join(f"{per[c]} of the {size[c]} of class {tgt.classes[c]!r}" for c in worst)
+        return per, where + (", ..." if np.count_nonzero(per) > 5 else "")
+
+    notes = []
+    if overlap.near:  # warned of, never refused: distinct captures of one fixed scene correlate as much
+        per, where = per_class(overlap.near_rows)
+        if overlap.near > LEAK_SHARE * len(tgt.y) or (per > LEAK_SHARE * size).any():
+            notes.append(f"{overlap.near} of the {len(tgt.y)} novel-class images are near copies of images in {role} "
+                         f"{src.name!r} (pixel correlation >= 0.999; {where}): if they are re-saved, rounded or noised "
+                         "copies of its images, the shared layers were trained on them and those classes' accuracies "
+                         "are inflated, so drop them; distinct captures of one fixed scene can correlate as much.")  # fmt: skip
+        near = set(overlap.near_rows)
+        overlap = Overlap(overlap.found - overlap.near, 0, tuple(r for r in overlap.rows if r not in near))
+        if not overlap.found:
+            return notes
+    per, where = per_class(overlap.rows)
     if not getattr(tgt, "is_image", False):
         if overlap.found <= LEAK_SHARE * len(tgt.y) and not (per > LEAK_SHARE * size).any():
             return []
@@ -270,14 +286,14 @@ def _check_copies(src, tgt, role: str = "the source") -> list[str]:
     if overlap.found > LEAK_SHARE * len(tgt.y) or (per > 0.5 * size).any():
         raise TransferkitError(
             f"{overlap.found} of the {len(tgt.y)} novel-class images are also in {role} {src.name!r} "
-            f"({overlap.kind}; {where}): the shared layers were trained on them, so these classes are not novel.",
+            f"(exact copies; {where}): the shared layers were trained on them, so these classes are not novel.",
             f"draw the novel classes from images that {role} never contained.",
         )
     if (per > LEAK_SHARE * size).any():
-        return [f"{overlap.found} of the {len(tgt.y)} novel-class images are also in {role} {src.name!r} "
-                f"({overlap.kind}; {where}): the shared layers were trained on those, so those classes' accuracies are "
-                "optimistic; drop the copies."]  # fmt: skip
-    return []
+        return notes + [f"{overlap.found} of the {len(tgt.y)} novel-class images are also in {role} {src.name!r} "
+                        f"(exact copies; {where}): the shared layers were trained on those, so those classes' "
+                        "accuracies are optimistic; drop the copies."]  # fmt: skip
+    return notes
 
 
 def own_order_episodes(target, n_way: int, k: int, n_query: int, n: int, seed: int, groups) -> list:

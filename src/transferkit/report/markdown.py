@@ -30,6 +30,13 @@ def source_copies_warning(summary: dict) -> str | None:
     same, n = target.get("test_examples_in_source_same_class"), target.get("test_examples") or 0
     if not same or same <= LEAK_SHARE * n:
         return None
+    near = target.get("test_examples_in_source_near_same_class") or 0
+    if near:
+        return (f"{same} of the {n} target test examples ({100 * same / n:.0f} %) are also in the source with the same "
+                f"class, {near} of them as near copies (pixel correlation >= 0.999: re-saved, rounded or noised "
+                "versions of a source image, or distinct captures of one fixed scene, which the check cannot tell "
+                "apart; docs/protocol.md, 1): if they are copies, the source model saw their labels, and the results "
+                "above of every method that uses the source, and their gains over scratch, are optimistic")  # fmt: skip
     return (f"{same} of the {n} target test examples ({100 * same / n:.0f} %) are also in the source with the same "
             "class (copies: docs/protocol.md, 1): the source model saw their labels, so the results above of every method that "
             "uses the source, and their gains over scratch, are optimistic")  # fmt: skip

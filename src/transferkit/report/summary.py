@@ -279,6 +279,7 @@ def build_summary(result: ProtocolResult) -> dict:
             "test_examples_in_source": getattr(result, "test_in_source", 0),  # exact copies: data/overlap.py
             "test_examples_in_source_same_class": getattr(result, "test_in_source_same_class", 0),
             "test_examples_in_source_near": getattr(result, "test_in_source_near", 0),  # ... images nearly equal
+            "test_examples_in_source_near_same_class": getattr(result, "test_in_source_near_same_class", 0),
             "fingerprint": data.target.fingerprint(),  # lets rank recognise this data under another file name
             "content_fingerprint": data.target.content_fingerprint(),  # ... or saved apart from a larger file
             "warnings": list(getattr(data, "notes", [])),  # raised while loading, e.g. values off the source's range
