@@ -457,6 +457,9 @@ def test_a_text_with_an_unquoted_comma_is_refused_not_cut(tmp_path):
     (tmp_path / "d.csv").write_text('text,label,\n"quoted, fine",pos,\nbad,neg,\n')  # a trailing comma: no field
     assert load_text_file(tmp_path / "d.csv").texts == ["quoted, fine", "bad"]
     assert load_text_inputs(tmp_path / "d.csv")[0] == ["quoted, fine", "bad"]
+    (tmp_path / "f.csv").write_text("text,label,\nthe blender, really bad,neg,\n")  # a spreadsheet's trailing comma
+    with pytest.raises(TransferkitError, match=r"data row 1 has 4 fields, the header 2"):
+        load_text_file(tmp_path / "f.csv")
     (tmp_path / "e.csv").write_text("text,label\ngood,pos,\nbad,neg\n")  # an empty field past the header: nothing lost
     assert load_text_file(tmp_path / "e.csv").texts == ["good", "bad"]
 

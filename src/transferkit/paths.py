@@ -68,6 +68,15 @@ def numeric_context(device=None) -> dict:
     return context
 
 
+def pretrained_identity(name: str | None) -> list | None:
+    """:func:`file_identity` of a pretrained source named by a local path (``hf:/path/to/folder``),
+    else None (a hub id or a built-in name: the package version keys those)."""
+    if not name:
+        return None
+    local = name.split(":", 1)[1] if name.startswith(("hf:", "timm:")) else name
+    return file_identity(local) if local and Path(local).expanduser().exists() else None
+
+
 def file_identity(path: str | os.PathLike | None) -> list | None:
     """What tells a weights file or model folder at ``path`` from another written there later: the
     path with each file's (name within it, size, modification time in ns). Keys of cached results

@@ -273,7 +273,7 @@ def test_re_encoded_rounded_or_brightened_images_are_near_copies_and_distinct_on
                  ["a", "b", "c"], (0.0, 255.0))  # fmt: skip
     found = count_test_in_source(src, tgt, np.arange(60))
     assert (found.found, found.near, found.same_class) == (30, 30, 30) and found.rows == tuple(range(30))
-    assert found.kind.startswith("near copies, pixel correlation >= 0.999")
+    assert found.kind.startswith("near copies: pixel correlation >= 0.999, which re-saved") and "fixed scene" in found.kind
     assert sorted(near_copies(xs, xs[:5])) == [0, 1, 2, 3, 4]  # each only itself among 90
     assert all(len(v) == 1 for v in near_copies(xs, xs[:5]).values())
     assert not near_copies(xs, _jpeg(xs[:10], 30))  # heavier compression: not a copy any more
@@ -337,9 +337,12 @@ def test_many_look_alike_pairs_are_checked_in_bounded_chunks(monkeypatch):
     scene = rng.uniform(0, 255, size=(1, 1, 16, 16))
     frames = (scene + rng.normal(0, 3, size=(300, 1, 16, 16))).astype(np.float32)  # r ~ 0.998: candidates, no copies
     frames[40:45] = frames[150:155] + 0.2  # and 5 near copies among them (past the first block of 16 test images)
-    whole = overlap.near_copies(frames[100:], frames[:100])
+    whole = overlap.near_copies(frames[100:], frames[:100])  # (many candidates: one product)
     monkeypatch.setattr(overlap, "PAIRS", 256 * 7)  # 7 pairs at a time
     monkeypatch.setattr(overlap, "TEST_BLOCK", 16)
+    monkeypatch.setattr(overlap, "DENSE_SHARE", 2.0)  # never one product: every candidate pair in chunks
     chunked = overlap.near_copies(frames[100:], frames[:100])
     assert {k: list(v) for k, v in chunked.items()} == {k: list(v) for k, v in whole.items()}
+    blank = np.full((50, 1, 16, 16), 7.0, np.float32)  # constant images: near nothing, and no candidates
+    assert overlap.near_copies(blank, blank) == {} and overlap.near_copies(blank[:0], blank) == {}
     assert sorted(chunked) == [40, 41, 42, 43, 44] and [list(chunked[40 + k]) for k in range(5)] == [[50 + k] for k in range(5)]

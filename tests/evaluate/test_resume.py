@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
+
 from tests.conftest import tiny_experiment
 from transferkit.config import load_config
 from transferkit.evaluate import resume
@@ -73,3 +75,43 @@ def test_a_model_folder_written_again_is_another_experiment_too(tmp_path, image_
     os.utime(folder / "model.safetensors", ns=(1, 1))
     assert file_identity(folder) != before and experiment_key(cfg, data) != first
     assert file_identity(None) is None and file_identity(tmp_path / "gone") == [str(tmp_path / "gone")]
+    from transferkit.paths import pretrained_identity
+
+    cfg.source = cfg.source.model_copy(update={"weights": None, "pretrained": f"hf:{folder}"})  # the folder as hf:
+    hf_key = experiment_key(cfg, data)
+    (folder / "model.safetensors").write_bytes(b"third")
+    os.utime(folder / "model.safetensors", ns=(2, 2))
+    assert experiment_key(cfg, data) != hf_key and pretrained_identity(f"hf:{folder}")[0] == str(folder)
+    assert pretrained_identity("hf:sentence-transformers/all-MiniLM-L6-v2") is None  # a hub id: its package keys it
+
+
+def test_the_cached_source_of_an_hf_model_folder_is_keyed_on_its_files(tmp_path, monkeypatch):
+    """The review: `pretrained: hf:<folder>` rewritten in place was served the source trained on the old files."""
+    from types import SimpleNamespace as NS
+
+    import torch
+
+    from transferkit.train import pretrained_source
+
+    class Keyed(Exception):
+        pass
+
+    keys = []
+
+    def record(parts, device=None):
+        keys.append(parts)
+        raise Keyed
+
+    monkeypatch.setattr(pretrained_source, "cache_key", record)
+    folder = tmp_path / "encoder"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"first")
+    src = NS(pretrained=f"hf:{folder}", weights=None, epochs=1, batch_size=8, lr=1e-3, shared_lr_mult=1.0,
+             weight_decay=0.0, augment=False)  # fmt: skip
+    cfg = NS(source=src, model=NS(head_hidden=0))
+    data = NS(xs=None, source=None, target=NS(classes=["a", "b"]), input_shape=(3, 8, 8), source_recipe=None)
+    for _ in range(2):
+        with pytest.raises(Keyed):
+            pretrained_source.pretrained_source_model(cfg, data, 0, torch.device("cpu"))
+        (folder / "model.safetensors").write_bytes(b"second, longer")
+    assert keys[0]["files"] != keys[1]["files"] and keys[0]["files"][0] == str(folder)

@@ -509,5 +509,9 @@ def test_auto_that_trained_scratch_at_every_seed_is_not_counted_as_a_comparison(
             r.auto_decision = {**(getattr(r, "auto_decision", None) or r.model.config["auto_decision"]), "method": "scratch"}
     summary = build_summary(result)
     assert summary["negative_transfer_checked"] == checked - 1  # scratch beside itself: no comparison
+    from transferkit.report.summary import _row_name
+
+    row = next(r for r in summary["results"] if r["method"] == "auto")
+    assert _row_name(row, {5}) == "auto at k=5 (auto trained scratch at every seed)"  # if flagged, said so
     summary["deploy"] = {"method": "auto", "shots": 5, "seed": 0}
     assert "trained on 5 labelled example(s) per class (`auto` chose `scratch` for it)" in render_report(summary, {})

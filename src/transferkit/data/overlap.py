@@ -47,7 +47,10 @@ LEAK_SHARE = 0.05
 BLOCK = 4096  # source rows summarised at a time
 NEAR_R = 0.999  # images at or above this pixel correlation are copies (see the module's docstring)
 TEST_BLOCK = 2048  # target images compared at a time
+DENSE_SHARE = 0.01  # candidates above this share of a block's pairs: all its pairs checked by one product
 PAIRS = 1 << 24  # values of the candidate pairs checked exactly at a time (64 MB of float32 a side)
+NEAR_WHAT = (f"pixel correlation >= {NEAR_R}, which re-saved, rounded or noised copies of an image reach, and so "
+             "can distinct captures of one fixed scene")  # what a near copy is, in messages: possibly not a copy
 PROJECTED = 64  # dimensions of the random projection that finds candidate near copies quickly
 
 
@@ -70,7 +73,7 @@ class Overlap:
         """What the copies found are, for messages."""
         if not self.near:
             return "exact copies"
-        near = f"near copies, pixel correlation >= {NEAR_R} (re-encoded, rounded or lightly noised)"
+        near = f"near copies: {NEAR_WHAT}"
         return near if self.near == self.found else f"{self.found - self.near} exact copies, {self.near} {near}"
 
 
@@ -145,7 +148,10 @@ def near_copies(xs: np.ndarray, xt: np.ndarray) -> dict[int, np.ndarray]:
     60,000 28x28 images on 2 cores, milliseconds for hundreds."""
     import torch
 
+    if len(xt) == 0 or len(xs) == 0:
+        return {}
     t_all = torch.from_numpy(_centred_units(_luminance(xt)))
+    t_live = (t_all != 0).any(1)  # constant images are near nothing: never candidates
     dim = t_all.shape[1]
     proj = None
     if dim > PROJECTED:
@@ -157,17 +163,24 @@ def near_copies(xs: np.ndarray, xt: np.ndarray) -> dict[int, np.ndarray]:
     found: dict[int, list] = {}
     for start in range(0, len(xs), BLOCK):
         s = torch.from_numpy(_centred_units(_luminance(xs[start : start + BLOCK])))
+        s_live = (s != 0).any(1)
         sp = s @ proj if proj is not None else s
         sn = (sp * sp).sum(1)[None, :]
         for t0 in range(0, len(t_all), TEST_BLOCK):
             t, tp = t_all[t0 : t0 + TEST_BLOCK], tp_all[t0 : t0 + TEST_BLOCK]
-            d2 = (tp * tp).sum(1, keepdim=True) + sn - 2 * tp @ sp.T
-            i, j = torch.nonzero(d2 <= limit, as_tuple=True)
-            del d2
-            for c in range(0, len(i), chunk):  # exactly, on the full rows
-                ic, jc = i[c : c + chunk], j[c : c + chunk]
-                keep = (t[ic] * s[jc]).sum(1) >= NEAR_R - 1e-6
-                for a, b in zip(ic[keep].tolist(), jc[keep].tolist(), strict=True):
+            near = ((tp * tp).sum(1, keepdim=True) + sn - 2 * tp @ sp.T <= limit)
+            near &= t_live[t0 : t0 + TEST_BLOCK, None] & s_live[None, :]
+            if int(near.sum()) > DENSE_SHARE * near.numel():  # many look alike (one fixed scene): all pairs at once
+                i, j = torch.nonzero(t @ s.T >= NEAR_R - 1e-6, as_tuple=True)
+                pairs = [(i, j)]
+            else:  # few candidates: each checked exactly, in chunks of bounded memory
+                i, j = torch.nonzero(near, as_tuple=True)
+                pairs = [(i[c : c + chunk], j[c : c + chunk]) for c in range(0, len(i), chunk)]
+                pairs = [(ic[keep], jc[keep]) for ic, jc in pairs
+                         if (keep := (t[ic] * s[jc]).sum(1) >= NEAR_R - 1e-6).any()]  # fmt: skip
+            del near
+            for ic, jc in pairs:
+                for a, b in zip(ic.tolist(), jc.tolist(), strict=True):
                     found.setdefault(t0 + a, []).append(start + b)
     return {a: np.asarray(b) for a, b in found.items()}
 

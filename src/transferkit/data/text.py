@@ -245,7 +245,7 @@ def refuse_surplus_fields(path: Path) -> None:
     rows = [r for r in csv_reader(path) if r]
     if not rows:
         return
-    width = len(rows[0])
+    width = max((i + 1 for i, c in enumerate(rows[0]) if c.strip()), default=1)  # 'text,label,': 2 columns
     bad = next((n for n, r in enumerate(rows[1:], 1) if len(r) > width and any(c.strip() for c in r[width:])), None)
     if bad is not None:
         sep = "tab" if path.suffix.lower() == ".tsv" else "comma"

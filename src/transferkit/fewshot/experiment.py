@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from transferkit.data.files import CLASSES_FROM_LABELS
-from transferkit.data.overlap import LEAK_SHARE, Overlap, copy_groups, count_test_in_source
+from transferkit.data.overlap import LEAK_SHARE, NEAR_WHAT, Overlap, copy_groups, count_test_in_source
 from transferkit.data.splits import draw_order
 from transferkit.devices import reproducible, resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
@@ -215,11 +215,11 @@ def small_pool_note(per_class: np.ndarray, k: int, n_query: int, episodes: int, 
 
 
 def check_saved_copies(saved: SavedSource, target) -> tuple[list[str], str]:
-    """Novel-class examples that are exact copies of the data the saved model's run trained on (its source and
+    """Novel-class examples that are copies (exact or near) of the data the saved model's run trained on (its source and
     target, from its config.yaml): refused or noted as for a data source. Returns (notes, what was compared) for
     the report: the run's data found, or why none could be."""
     if saved.run is None:
-        return [], "none (the model records no data; exact copies of its training examples could not be looked for)"
+        return [], "none (the model records no data; copies of its training examples could not be looked for)"
     found, missing = runs_own_data(saved)
     notes = []
     for role, domain in found:
@@ -238,7 +238,8 @@ def check_saved_copies(saved: SavedSource, target) -> tuple[list[str], str]:
         said += f" (not at hand: {', '.join(missing)})"
         notes.append(f"the novel-class examples could not be compared with data the saved model's run read (not at "
                      f"hand: {'; '.join(missing)}): copies of its training examples among them would go unnoticed "
-                     "and make those classes look easier; put the data back where the run read it to check.")  # fmt: skip
+                     "and make those classes look easier; put the data back where the run's config.yaml says it "
+                     "read it (or make that file valid again) to check.")  # fmt: skip
     return notes, said
 
 
@@ -262,12 +263,12 @@ def _check_copies(src, tgt, role: str = "the source") -> list[str]:
 
     notes = []
     if overlap.near:  # warned of, never refused: distinct captures of one fixed scene correlate as much
-        per, where = per_class(overlap.near_rows)
-        if overlap.near > LEAK_SHARE * len(tgt.y) or (per > LEAK_SHARE * size).any():
+        per_all, _ = per_class(overlap.rows)  # at the shares of exact and near copies together
+        if overlap.found > LEAK_SHARE * len(tgt.y) or (per_all > LEAK_SHARE * size).any():
+            _, where = per_class(overlap.near_rows)
             notes.append(f"{overlap.near} of the {len(tgt.y)} novel-class images are near copies of images in {role} "
-                         f"{src.name!r} (pixel correlation >= 0.999; {where}): if they are re-saved, rounded or noised "
-                         "copies of its images, the shared layers were trained on them and those classes' accuracies "
-                         "are inflated, so drop them; distinct captures of one fixed scene can correlate as much.")  # fmt: skip
+                         f"{src.name!r} ({where}; {NEAR_WHAT}): if they are copies, the shared layers were trained on "
+                         "them and those classes' accuracies are inflated, so drop them.")  # fmt: skip
         near = set(overlap.near_rows)
         overlap = Overlap(overlap.found - overlap.near, 0, tuple(r for r in overlap.rows if r not in near))
         if not overlap.found:

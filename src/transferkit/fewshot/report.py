@@ -209,7 +209,7 @@ def _saved_line(saved: dict, tgt: dict) -> str:
     if arch == "pretrained" and saved.get("pretrained"):
         arch = f"on the pretrained `{saved['pretrained']}`"
     return (f"- **Source**: the saved model `{saved['path']}`{run} ({arch}), used as it is, with "
-            f"no source data: novel classes {checked}; exact copies of its training examples looked for in: "
+            f"no source data: novel classes {checked}; copies (exact and near) of its training examples looked for in: "
             f"{md_text(saved.get('copies_checked_against') or 'none (could not be looked for)')}; the methods on its "
             "cached features centre them on each episode's support mean (no source examples for the base mean)")
 

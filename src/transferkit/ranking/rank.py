@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from transferkit.config import DataConfig, SourceConfig
 from transferkit.data import Domain
 from transferkit.data.files import columns_read, order_columns, range_of_rows
-from transferkit.data.overlap import count_test_in_source
+from transferkit.data.overlap import NEAR_WHAT, count_test_in_source
 from transferkit.data.preprocess import Recipe, apply_recipe, colour_note, make_recipe, polarity_note, reads_series
 from transferkit.data.splits import draw_shots, split_target
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
@@ -599,12 +599,18 @@ def rank(
                 if say:
                     say(f"source {spec}: ready ({time.perf_counter() - said:.1f} s)")
                 copies = count_test_in_source(src, tgt, lab)
-                if copies.found:
-                    trained_on[cand.name] = copies.found  # the best line and the JSON say so, as for a run's model
-                    same = f", {copies.same_class} with the same class" if copies.same_class else ""
-                    warnings.append(f"{cand.name}: {copies.found} of the {len(lab)} labelled examples scored here are "
-                                    f"also in this source ({copies.kind}{same}): its model was trained on them, so its "
+                exact = copies.found - copies.near
+                if exact:
+                    trained_on[cand.name] = exact  # the best line and the JSON say so, as for a run's model
+                    same = copies.same_class - copies.near_same_class
+                    same = f", {same} with the same class" if same else ""
+                    warnings.append(f"{cand.name}: {exact} of the {len(lab)} labelled examples scored here are "
+                                    f"also in this source (exact copies{same}): its model was trained on them, so its "
                                     "scores are optimistic; rank sources that do not hold the target's examples.")  # fmt: skip
+                if copies.near:  # said, not held against it: distinct frames of one fixed scene correlate as much
+                    warnings.append(f"{cand.name}: {copies.near} of the {len(lab)} labelled examples scored here are "
+                                    f"near copies of images in this source ({NEAR_WHAT}): if they are copies, its model "
+                                    "was trained on them and its scores are optimistic.")  # fmt: skip
             for spec in models or []:
                 found = checkpoint_candidates(spec)
                 for cand, recorded, stored in found:

@@ -95,11 +95,12 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         same = "" if same is None else f", {same} with the same class"
         near = tgt.get("test_examples_in_source_near")
         if near:
-            from transferkit.data.overlap import NEAR_R
+            from transferkit.data.overlap import NEAR_WHAT
 
-            same += f"; {near} of them near copies, pixel correlation >= {NEAR_R}: re-encoded, rounded or lightly noised"
+            same += f"; {near} of them near copies, {NEAR_WHAT}"
+        saw = "if they are copies, " if near == tgt["test_examples_in_source"] else ""
         lines.append(f"  - **{tgt['test_examples_in_source']} test examples are also in the source** (copies"
-                     f"{same}): the source model saw them; results on them are optimistic.")  # fmt: skip
+                     f"{same}): {saw}the source model saw them; results on them are optimistic.")  # fmt: skip
     lines += [
         *([f"- **Shared layers**: `{summary['shared']}`"
            + (" (what `model.shared: auto` chose for these inputs)" if summary.get("shared_config") == "auto" else "")]

@@ -254,9 +254,17 @@ def _auto_scratch_only(result: ProtocolResult) -> set[int]:
     return {k for k, chosen in by_k.items() if chosen == {"scratch"}}
 
 
+def _row_name(row: dict, scratch_only: set[int]) -> str:
+    """'finetune at k=5', with what it was compared with, and for ``auto`` that trained scratch throughout, that."""
+    name = f"{row['method']} at k={row['shots']}" + (" (vs source_only)" if "gain_vs_source_only" in row else "")
+    return name + (" (auto trained scratch at every seed)" if row["method"] == "auto" and row["shots"] in scratch_only
+                   else "")  # fmt: skip
+
+
 def build_summary(result: ProtocolResult) -> dict:
     cfg = result.config
     data = result.data
+    scratch_only = _auto_scratch_only(result)
     results = results_table(result)
     return {
         "name": cfg.name,
@@ -276,7 +284,7 @@ def build_summary(result: ProtocolResult) -> dict:
             "colour": bool(in_colour(data.target.x)) if getattr(data.target, "is_image", False) else None,
             "split_seed": cfg.target.split_seed, "test_fraction": cfg.target.test_fraction,
             "draw_order": _draw_order(data.target),  # the classes drawn from in their own order (rank redraws so)
-            "test_examples_in_source": getattr(result, "test_in_source", 0),  # exact copies: data/overlap.py
+            "test_examples_in_source": getattr(result, "test_in_source", 0),  # copies, exact or near: data/overlap.py
             "test_examples_in_source_same_class": getattr(result, "test_in_source_same_class", 0),
             "test_examples_in_source_near": getattr(result, "test_in_source_near", 0),  # ... images nearly equal
             "test_examples_in_source_near_same_class": getattr(result, "test_in_source_near_same_class", 0),
@@ -297,15 +305,11 @@ def build_summary(result: ProtocolResult) -> dict:
                                                                                  for r in results)), None)
                      for k in cfg.target.shots},
         "results": results,
-        "negative_transfer": [f"{r['method']} at k={r['shots']}" + (" (vs source_only)" if "gain_vs_source_only" in r else "")
-                              for r in results if r["negative_transfer"]],
-        "below_baseline_not_significant": [
-            f"{r['method']} at k={r['shots']}" + (" (vs source_only)" if "gain_vs_source_only" in r else "")
-            for r in results if _below_not_significant(r)
-        ],
-        # (auto that trained scratch for every seed at a k is scratch compared with itself: no comparison)
+        "negative_transfer": [_row_name(r, scratch_only) for r in results if r["negative_transfer"]],
+        "below_baseline_not_significant": [_row_name(r, scratch_only) for r in results if _below_not_significant(r)],
+        # (auto that trained scratch for every seed at a k is scratch beside scratch: not a transfer comparison)
         "negative_transfer_checked": sum(bool(r.get("gain_ci95") or r.get("gain_vs_source_only_ci95"))
-                                         and not (r["method"] == "auto" and r["shots"] in _auto_scratch_only(result))
+                                         and not (r["method"] == "auto" and r["shots"] in scratch_only)
                                          for r in results),  # fmt: skip
         # beside scratch: methods that ended below the source model as it is (source_only), significantly
         "below_source_only": below_source_only(results),

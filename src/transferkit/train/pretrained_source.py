@@ -17,7 +17,7 @@ import torch
 
 from transferkit.models import TransferModel, build_shared
 from transferkit.models.specific import build_specific
-from transferkit.paths import cache_dir, file_identity
+from transferkit.paths import cache_dir, file_identity, pretrained_identity
 from transferkit.train.probe import fit_probe
 from transferkit.train.source import SourceResult, cache_key, load_cached, save_cached, source_val_split
 from transferkit.train.supervised import fit_supervised, predict_proba
@@ -36,6 +36,7 @@ def pretrained_source_model(cfg, data, seed: int, device: torch.device) -> Sourc
         "data": data.source.fingerprint() if has_data else None, "shape": list(data.input_shape),
         "recipe": data.source_recipe.to_dict() if has_data else None, "head_hidden": cfg.model.head_hidden,
         "set": {k: getattr(src, k) for k in ("epochs", "batch_size", "lr", "shared_lr_mult", "weight_decay", "augment")},
+        **({"files": local} if (local := pretrained_identity(src.pretrained)) else {}),  # hf:<folder>, rewritten
     }, device)  # fmt: skip
     path = cache_dir() / "source_models" / key
     cached = (load_cached(path) if has_data and src.cache and path.with_suffix(".json").exists()
