@@ -535,6 +535,12 @@ def test_a_source_holding_the_scored_examples_is_flagged(tmp_path, monkeypatch):
         "resaved.npz: 6 of the 6 labelled examples scored here are near copies of images in this source (pixel "
         "correlation >= 0.999, which re-saved, rounded or noised copies of an image reach, and so can distinct captures")
     assert resaved["trained_on_scored"] == {}  # frames of one fixed scene would lose 'best' to a look-alike
+    src_d = np.load(src)  # a source with 3 exact copies of the scored examples and the rest re-saved: 3 counted
+    mixed_x = np.concatenate([src_d["x"], t["x"][:3], _jpeg(t["x"][3:][:, None], 95)[:, 0]])
+    np.savez(tmp_path / "mixed.npz", x=mixed_x, y=np.r_[src_d["y"], t["y"]], classes=t["classes"])
+    mixed = rank(str(tgt), 2, [str(tmp_path / "mixed.npz"), str(src)], **kw)
+    scored = mixed["trained_on_scored"].get("mixed.npz", 0)
+    assert 0 < scored < 6 and any("near copies" in w for w in mixed["warnings"])  # exact ones only, near ones said
 
 
 def test_a_warning_about_the_target_is_given_once_not_once_per_candidate(tmp_path, monkeypatch):
