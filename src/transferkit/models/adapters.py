@@ -112,8 +112,9 @@ def _changes(kind: str) -> Callable[[str], bool]:
 def mark_trainable(model) -> int:
     """Freeze everything but the adapter and the specific layers; returns the trainable count."""
     changes = _changes(model.config["adapter"]["kind"])
-    for name, p in model.named_parameters():
-        p.requires_grad_(name.startswith("specific.") or (name.startswith("shared.") and changes(name)))
+    for name, p in model.named_parameters():  # (a text encoder's unused pooler: never, see TextEncoder)
+        p.requires_grad_(name.startswith("specific.") or (name.startswith("shared.") and changes(name)
+                                                          and ".model.pooler." not in name))  # fmt: skip
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 

@@ -139,8 +139,9 @@ def _groups(encoder: nn.Module) -> list[nn.Module]:
         if layers is not None:
             groups: list[nn.Module] = [model.embeddings, *layers]
             inside = {id(p) for g in groups for p in g.parameters()}
-            rest = [m for m in model.children() if any(id(p) not in inside for p in m.parameters())]
-            if rest:  # e.g. a pooler or final norm: trained with the top layer
+            unused = getattr(model, "pooler", None)  # a TextEncoder pools the token states itself: not a block's
+            rest = [m for m in model.children() if m is not unused and any(id(p) not in inside for p in m.parameters())]
+            if rest:  # e.g. a final norm: trained with the top layer
                 groups[-1] = nn.ModuleList([groups[-1], *rest])
             return groups
     children = [m for m in encoder.children() if any(True for _ in m.parameters())]

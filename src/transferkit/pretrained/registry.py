@@ -252,6 +252,9 @@ class TextEncoder(nn.Module):
         self.pooling = pooling
         self.normalize = normalize
         self.feature_dim = int(model.config.hidden_size)
+        pooler = getattr(model, "pooler", None)
+        if isinstance(pooler, nn.Module):  # the model's own pooled output: never used here (forward pools the token
+            pooler.requires_grad_(False)  # states), so never trained nor counted as trainable (a trial counted it)
 
     def extra_repr(self) -> str:  # in the module's repr, which keys the feature cache (train/feature_cache.py)
         return f"max_length={self.max_length}, pooling={self.pooling!r}, normalize={self.normalize}"
