@@ -55,6 +55,15 @@ def test_a_checkpoint_written_again_at_the_same_path_is_another_experiment(tmp_p
     weights.write_bytes(b"second, longer")
     assert experiment_key(cfg, data) != first
     assert experiment_key(cfg.model_copy(update={"seeds": [0, 1]}), data) != experiment_key(cfg, data)
+    import torch
+
+    threads = torch.get_num_threads()
+    try:  # another thread count changes a model's last bits: another experiment
+        torch.set_num_threads(1 if threads > 1 else 2)
+        other = experiment_key(cfg, data)
+    finally:
+        torch.set_num_threads(threads)
+    assert other != experiment_key(cfg, data)
 
 
 def test_a_model_folder_written_again_is_another_experiment_too(tmp_path, image_npz):

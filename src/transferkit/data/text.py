@@ -229,20 +229,25 @@ def has_text_column(path: Path, text_column: str = "text") -> bool:
     return text_column in csv_header(path)
 
 
-def _table(path: Path) -> list[dict]:
-    """The rows of a CSV/TSV with a header, as dicts (missing trailing values: None)."""
-    rows = [r for r in csv_reader(path) if r]
+def _csv_rows(path: Path) -> list[list[str]]:
+    """The non-blank rows of a CSV/TSV, the header first."""
+    return [r for r in csv_reader(path) if r]
+
+
+def _table(path: Path, rows: list[list[str]] | None = None) -> list[dict]:
+    """The rows of a CSV/TSV with a header, as dicts (missing trailing values: None); ``rows``: the
+    file's :func:`_csv_rows`, if already read."""
+    rows = _csv_rows(path) if rows is None else rows
     if not rows:
         return []
     header = rows[0]
     return [{k: (r[j] if j < len(r) else None) for j, k in enumerate(header)} for r in rows[1:]]
 
 
-def refuse_surplus_fields(path: Path) -> None:
-    """Refuses a CSV/TSV row with more (non-empty) fields than its header: a text with an unquoted
-    comma, whose end the reader would drop (a trial's labels became fragments such as ' really
-    bad', and `predict` cut every text at its first comma, without a word)."""
-    rows = [r for r in csv_reader(path) if r]
+def refuse_surplus_fields(path: Path, rows: list[list[str]]) -> None:
+    """Refuses a CSV/TSV row (of ``rows``, its :func:`_csv_rows`) with more (non-empty) fields than
+    its header: a text with an unquoted comma, whose end the reader would drop (a trial's labels
+    became fragments such as ' really bad', and `predict` cut every text at its first comma)."""
     if not rows:
         return
     width = max((i + 1 for i, c in enumerate(rows[0]) if c.strip()), default=1)  # 'text,label,': 2 columns
@@ -295,7 +300,8 @@ def _rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, ob
                 raise TransferkitError(problem, fix)
             rows.append((obj[text_column], obj[label_column]))
         return rows
-    table = _table(path)
+    rows = _csv_rows(path)
+    table = _table(path, rows)
     if table and label_column not in table[0]:
         if looks_like_prose(list(table[0]), [list(r.values()) for r in table]):
             raise TransferkitError(f"{path}: no label column {label_column!r}, and its first row holds a text, not "
@@ -303,7 +309,7 @@ def _rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, ob
         raise TransferkitError(f"{path}: no label column {label_column!r} (columns: {list(table[0])[:8]}).",
                                "name it with `label_column:` in the experiment file (for rank: `--label-column` of "
                                "the target, `--source-label-column` of a --source).")  # fmt: skip
-    refuse_surplus_fields(path)
+    refuse_surplus_fields(path, rows)
     return [(r[text_column], r[label_column]) for r in table]
 
 
@@ -371,8 +377,9 @@ def load_text_inputs(
             else:
                 names.append(f"line {i}")
     elif suffix in (".csv", ".tsv") and has_text_column(p, text_column):
-        refuse_surplus_fields(p)
-        table = _table(p)
+        rows = _csv_rows(p)
+        refuse_surplus_fields(p, rows)
+        table = _table(p, rows)
         texts = [r[text_column] for r in table]
         names = [str(i) for i in range(len(texts))]
         if id_column is not None:

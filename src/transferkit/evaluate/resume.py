@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from transferkit.devices import resolve_device
-from transferkit.paths import cache_dir, file_identity, pretrained_identity
+from transferkit.paths import cache_dir, file_identity, numeric_context, pretrained_identity
 
 STALE_DAYS = 30  # stores of runs never run again are removed after this long
 
@@ -34,12 +34,10 @@ def experiment_key(cfg, data) -> str:
 
     settings = cfg.model_dump(mode="json")
     settings.pop("name", None)  # names the run folder only
-    weights = file_identity(getattr(cfg.source, "weights", None) if cfg.source is not None else None)
-    if cfg.source is not None and pretrained_identity(cfg.source.pretrained):  # an hf: model folder, rewritten
-        weights = [weights, pretrained_identity(cfg.source.pretrained)]
-    parts = {"settings": settings, "version": __version__, "target": data.target.fingerprint(), "weights": weights,
-             "threads": torch.get_num_threads(),  # (another thread count changes a model's last bits)
-             "device": str(resolve_device(cfg.device)), "torch": torch.__version__,
+    src = cfg.source
+    files = None if src is None else [file_identity(src.weights), pretrained_identity(src.pretrained)]  # rewritten?
+    parts = {"settings": settings, "version": __version__, "target": data.target.fingerprint(), "files": files,
+             **numeric_context(resolve_device(cfg.device)),  # torch, threads, device: as every cache key
              "source": data.source.fingerprint() if data.source is not None else None}  # fmt: skip
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
