@@ -648,7 +648,8 @@ def read_csv_rows(path: Path, known: set[str] | None = None,
 
     names_below = len(rows) >= 3 and not _looks_like_data(trim(rows[1])) and all(c.strip() for c in trim(rows[1]))
     widths = {len(trim(r)) for r in rows[2:22]}
-    if bad == 0 and len(trim(rows[0])) == 1 and len(trim(rows[1])) > 1 and widths == {len(trim(rows[1]))} and names_below:
+    # the title padded to the header's width ('Wine data,,' above 'a,b,label') is one cell too
+    if bad in (0, None) and len(trim(rows[0])) == 1 and len(trim(rows[1])) > 1 and widths == {len(trim(rows[1]))} and names_below:
         raise TransferkitError(  # a title line above the header, as lab systems and spreadsheets export
             f"{path}: its first line ({rows[0][0][:40]!r}) is one cell and the lines below it have {len(trim(rows[1]))}: "
             "it looks like a title above the header, and the first line of a CSV is read as its header.",
