@@ -1117,6 +1117,11 @@ def test_every_unknown_method_and_every_bad_method_parameter_is_named_at_once(tm
     assert main(["run", str(exp), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "unknown method 'protoypes'. Also unknown: `methods.2` 'fintune'." in err
+    assert "few-shot method" not in err
+    exp.write_text("source: {data: mnist5k}\ntarget: {data: optdigits}\nmethods: [head, logistic, soft_kmeans]\n")
+    assert main(["run", str(exp), "--out", str(tmp_path / "o")]) == 2  # names only `fewshot` knows: said so
+    assert ("unknown method 'logistic'. Also unknown: `methods.2` 'soft_kmeans'. 'logistic', 'soft_kmeans' are few-shot "
+            "methods: `transferkit fewshot` scores them on episodes (docs/fewshot.md).") in capsys.readouterr().err
     exp.write_text("source: {data: mnist5k}\ntarget: {data: optdigits}\n"
                    "methods: [{finetune: {step: 10}}, head, {l2sp: {alpah: 1}}]\n")  # fmt: skip
     assert main(["run", str(exp), "--out", str(tmp_path / "o")]) == 2

@@ -310,6 +310,13 @@ def _check_method_names(raw: Any, where: str) -> None:
     if unknown:  # every unknown name at once
         (i, name), rest = unknown[0], unknown[1:]
         also = f" Also unknown: {', '.join(f'`methods.{j}` {n!r}' for j, n in rest)}." if rest else ""
+        from transferkit.fewshot.registry import FEWSHOT_METHODS
+
+        episodic = [n for _, n in unknown if n in FEWSHOT_METHODS]  # e.g. logistic: scored on episodes, never deployed
+        if episodic:
+            are = "is a few-shot method" if len(episodic) == 1 else "are few-shot methods"
+            also += (f" {', '.join(map(repr, episodic))} {are}: `transferkit fewshot` scores "
+                     f"{'it' if len(episodic) == 1 else 'them'} on episodes (docs/fewshot.md).")
         raise TransferkitError(f"{where}: field `methods.{i}`: unknown method {name!r}.{also}",
                                f"use one of: {did_you_mean(name, sorted(METHODS))}.")  # fmt: skip
 

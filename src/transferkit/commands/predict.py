@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def add_parser(sub) -> None:
     pr = sub.add_parser("predict", help="predict with a model from a run folder")
-    pr.add_argument("run_dir", help="a folder written by `transferkit run` (or a saved model's path)")
+    pr.add_argument("run_dir", help="a folder written by `transferkit run` (choose among its models with --method, --shots, --seed)")
     pr.add_argument("input", help=".npz (array x) or .npy, an image file or a folder of images, a CSV/TSV of features; for a text model: .txt (one text per line), .jsonl, or .csv/.tsv with a text column")
     pr.add_argument("--out", help="write predictions CSV here (default: print)")
     pr.add_argument("--method", help="which method's model (default: the run's deploy method)")
