@@ -1424,3 +1424,43 @@ def test_a_target_smaller_than_the_source_is_said_to_be_enlarged(data):
         warnings.simplefilter("always")
         TransferClassifier("adabn", source=src).fit(None, None, X_unlabelled=xt[:12])
     assert not any("are enlarged to" in str(w.message) for w in said)
+
+
+def test_pretrain_run_and_rank_leave_the_callers_generators_as_they_were(tmp_path, image_npz):
+    """pretrain and run re-seeded torch and left it so: a notebook's next torch.rand changed (torch.initial_seed 7)."""
+    import random
+
+    from tests.conftest import tiny_experiment
+    from transferkit import pretrain, run
+    from transferkit.ranking.rank import rank
+
+    def draws() -> tuple:
+        return torch.rand(3).tolist(), np.random.rand(3).tolist(), [random.random() for _ in range(3)]
+
+    def expected_after(call) -> None:
+        torch.manual_seed(1234), np.random.seed(1234), random.seed(1234)
+        want = draws()
+        torch.manual_seed(1234), np.random.seed(1234), random.seed(1234)
+        call()
+        assert torch.initial_seed() == 1234 and draws() == want
+
+    x = np.random.RandomState(0).rand(40, 4)
+    expected_after(lambda: pretrain(x, np.arange(40) % 2, epochs=1, random_state=7))
+    cfg = tiny_experiment(*image_npz, seeds=1, methods=[{"name": "head", "params": {"steps": 3}}])
+    cfg["target"]["shots"] = [2]
+    expected_after(lambda: run(cfg, out=tmp_path / "run", progress=False))
+    expected_after(lambda: rank(str(image_npz[1]), shots=2, sources=[str(image_npz[0])], source_epochs=1, reference=False))
+
+
+def test_callers_rng_kept_restores_torch_numpy_and_random():
+    import random
+
+    from transferkit.rng import callers_rng_kept
+
+    torch.manual_seed(3), np.random.seed(3), random.seed(3)
+    want = (torch.rand(2).tolist(), np.random.rand(2).tolist(), random.random())
+    torch.manual_seed(3), np.random.seed(3), random.seed(3)
+    with callers_rng_kept():
+        torch.manual_seed(8), np.random.seed(8), random.seed(8)
+        torch.rand(5), np.random.rand(5), random.random()
+    assert (torch.rand(2).tolist(), np.random.rand(2).tolist(), random.random()) == want

@@ -10,6 +10,7 @@ from transferkit.config import ExperimentConfig, load_config, validate
 from transferkit.evaluate.protocol import run_protocol
 from transferkit.report.progress import progress_for
 from transferkit.report.run_folder import write_run_folder
+from transferkit.rng import callers_rng_kept
 
 
 def demo_config_path() -> Path:
@@ -38,7 +39,8 @@ def run(
     with out_folder(out, cfg.name) as folder:
         reporter = progress_for(cfg, progress)
         try:
-            result = run_protocol(cfg, reporter, resume=True)
+            with callers_rng_kept():  # every run seeds torch: the caller's draws after run stay theirs
+                result = run_protocol(cfg, reporter, resume=True)
         finally:
             getattr(reporter, "close", lambda: None)()
         summary = write_run_folder(result, folder)

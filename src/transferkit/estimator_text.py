@@ -24,6 +24,7 @@ from transferkit.inputs import as_array, as_domain, plain
 from transferkit.methods._pretrained_rate import for_task
 from transferkit.methods.base import TransferTask
 from transferkit.models import TransferModel
+from transferkit.rng import callers_rng_kept
 from transferkit.train.supervised import predict_proba
 
 
@@ -38,8 +39,7 @@ def seeded_fit(method, task: TransferTask) -> TransferModel:
     method, rate = for_task(method, task)  # pretrained shared layers: a lower default rate, said
     if rate:
         warnings.warn(rate, TransferkitWarning, stacklevel=user_stacklevel())
-    gpus = range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []  # never start CUDA here
-    with torch.random.fork_rng(devices=gpus), warnings.catch_warnings(record=True) as said:
+    with callers_rng_kept(), warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         torch.manual_seed(task.seed)
         model = method.fit(task)

@@ -27,6 +27,7 @@ from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.evaluate.source_check import source_steps, weak_source_warning
 from transferkit.inputs import as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
 from transferkit.models import TransferModel
+from transferkit.rng import callers_rng_kept
 from transferkit.train.source import pretrain_source, source_val_split
 
 
@@ -145,10 +146,11 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
         warnings.warn(note, TransferkitWarning, stacklevel=_stacklevel)
     seed = seed_from(random_state)
     xs, ys = apply_recipe(src.x, recipe).to(where), torch.from_numpy(src.y).to(where)
-    res = pretrain_source(
-        xs, ys, src.classes, architecture=shared, arch_kwargs={}, seed=seed, identity={}, use_cache=False,
-        settings={"epochs": epochs, "batch_size": 128, "lr": 2e-3, "weight_decay": 1e-4, "augment": augment},
-    )  # fmt: skip
+    with callers_rng_kept():  # source training seeds torch: the caller's draws after pretrain stay theirs
+        res = pretrain_source(
+            xs, ys, src.classes, architecture=shared, arch_kwargs={}, seed=seed, identity={}, use_cache=False,
+            settings={"epochs": epochs, "batch_size": 128, "lr": 2e-3, "weight_decay": 1e-4, "augment": augment},
+        )  # fmt: skip
     tr, va = (torch.from_numpy(i) for i in source_val_split(src.y, seed=seed))  # the split it trained on
     parts = {"source_x": xs[tr], "source_y": ys[tr], "source_val_x": xs[va], "source_val_y": ys[va]}
     note = weak_source_warning(res.val_accuracy, src.y[va.numpy()], seed, source_steps(len(tr), 128, epochs))

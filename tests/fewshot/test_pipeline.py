@@ -58,7 +58,11 @@ def test_run_folder_features_once_and_same_episodes(npz_pair, tmp_path, monkeypa
     out = tmp_path / "run"
     import transferkit as tk
 
+    torch.manual_seed(99)
+    want = torch.rand(2)
+    torch.manual_seed(99)
     summary = tk.run_fewshot(tiny(*npz_pair), out=out)  # public, beside the transferkit.fewshot package
+    assert torch.equal(torch.rand(2), want)  # the caller's generator as it was (every episode seeds torch)
     import transferkit.fewshot.report as fewshot_report  # the package is not hidden by a function of its name
 
     assert fewshot_report.markdown_table is not None

@@ -43,6 +43,7 @@ from transferkit.fewshot.pipeline import (
 )
 from transferkit.fewshot.saved_source import SavedSource, load_saved_source, prepare_saved, runs_own_data
 from transferkit.models import TransferModel
+from transferkit.rng import callers_rng_kept
 from transferkit.train.source import SourceResult, input_stats, source_val_split
 
 
@@ -582,7 +583,8 @@ def run_fewshot(
         cfg = load_fewshot_config(experiment, overrides)
     with out_folder(out, cfg.name) as folder:
         say = _printer() if progress else None
-        run = evaluate_fewshot(cfg, say)
+        with callers_rng_kept():  # episodes and training seed torch: the caller's draws after it stay theirs
+            run = evaluate_fewshot(cfg, say)
         summary = write_fewshot_folder(run, folder)
     summary["run_dir"] = str(folder)
     return summary

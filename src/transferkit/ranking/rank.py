@@ -48,6 +48,7 @@ from transferkit.ranking.candidates import (
     resolve_scores,
     score_candidates,
 )
+from transferkit.rng import callers_rng_kept
 from transferkit.source import NOT_FROM_ARRAYS
 from transferkit.train.source import load_cached
 
@@ -415,6 +416,7 @@ def _candidate_columns(sources: list[str], label_column: str, id_column: str | N
     return columns or None
 
 
+@callers_rng_kept()  # it seeds torch to draw and train: the caller's draws after it stay theirs
 def rank(
     target: str,
     shots: int = 10,
