@@ -9,6 +9,7 @@ from torch import nn
 
 from tests.conftest import make_images
 from transferkit import TransferClassifier, pretrain
+from transferkit.data.preprocess import apply_recipe
 from transferkit.errors import TransferkitError, TransferkitWarning
 
 
@@ -1294,7 +1295,14 @@ def test_your_own_network_split_into_layers_is_a_source_and_scratch_redraws_its_
     with pytest.raises(TransferkitError, match=r"has no classes of its own to adapt"):
         TransferClassifier("adabn", source=mine).fit(None, None, X_unlabelled=xt[:30])  # was an AttributeError
     with pytest.raises(TransferkitError, match=r"needs source data with the target's classes"):
-        TransferClassifier("source_only", source=mine).fit(xt[:30], yt[:30])
+        TransferClassifier("source_only", source=mine).fit(xt[:30], yt[:30])  # y names 0, 1, 2: not the head's
+    named = np.array(["a", "b", "c"])[np.asarray(yt)]  # the head's own classes: source_only is the network as it is
+    as_is = TransferClassifier("source_only", source=mine).fit(xt[:30], named[:30])  # was refused ("has none")
+    with torch.no_grad():
+        want = torch.softmax(net.eval()(as_is.model_.normalise(apply_recipe(np.asarray(xt[30:]), as_is.recipe_))), 1)
+    assert np.allclose(as_is.predict_proba(xt[30:]), want.numpy(), atol=1e-5)
+    assert TransferClassifier("head", source=mine, method_params={"steps": 2}).fit(xt[:30], named[:30]).model_ \
+        .config.get("head_from_network") is None  # a new head is not the network's
 
     fresh = reinitialised(mine, ["x", "y"]).shared.state_dict()
     assert not torch.equal(fresh["blocks.0.weight"], before["shared.blocks.0.weight"])  # drawn afresh
@@ -1464,3 +1472,75 @@ def test_callers_rng_kept_restores_torch_numpy_and_random():
         torch.manual_seed(8), np.random.seed(8), random.seed(8)
         torch.rand(5), np.random.rand(5), random.random()
     assert (torch.rand(2).tolist(), np.random.rand(2).tolist(), random.random()) == want
+
+
+def test_fit_and_pretrain_say_of_arrays_what_run_says_of_such_files():
+    """A trial's notebook: optdigits as uint8 (0..16) trained on near-black images (0.498 against 0.912), a
+    reset_index() column leaked the label (0.967 against 0.891), two columns named alike were swapped unseen,
+    and numbered classes that only coincide scored below chance: `run` says each of them, fit and pretrain did not."""
+    import warnings
+
+    from tests.conftest import make_images
+
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    x16 = rng.integers(0, 17, size=(60, 8, 8)).astype(np.uint8)
+    with pytest.warns(TransferkitWarning, match=r"X_source is uint8, read as 0\.\.255, but its values only reach 16; .*"
+                                                r"give X_source as floats \(X_source\.astype\(np\.float32\)\)"):
+        src16 = pretrain(x16, np.arange(60) % 3, epochs=1)
+    with pytest.warns(TransferkitWarning, match=r"X is uint8, read as 0\.\.255, but its values only reach 16"):
+        TransferClassifier("scratch", method_params={"steps": 2}).fit(x16, np.arange(60) % 3)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        TransferClassifier("adabn", source=src16).fit(None, None, X_unlabelled=x16)
+    assert sum("is uint8" in str(w.message) for w in said) == 1  # X_unlabelled said once, not twice
+
+    y = np.repeat([0, 1, 2], 20)  # a table sorted by class
+    frame = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"]).reset_index()
+    rows = frame.iloc[rng.permutation(60)[:30]]  # a subset, shuffled: the index column no longer rises
+    with pytest.warns(TransferkitWarning, match=r"X: column 'index' holds the frame's own index, row for row .*"
+                                                r"X\.drop\(columns='index'\)"):
+        TransferClassifier("scratch", method_params={"steps": 2}).fit(rows, y[rows.index])
+    ids = np.column_stack([np.cumsum(rng.integers(1, 5, 60)), rng.normal(size=(60, 2))])  # record numbers
+    with pytest.warns(TransferkitWarning, match=r"X_source: column 0 holds whole numbers that rise from every row "
+                                                r"to the next, as an id does .*np\.delete\(X_source, 0, axis=1\)"):
+        pretrain(ids, y, epochs=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)  # a feature that only happens to be whole numbers: unsaid
+        TransferClassifier("scratch", method_params={"steps": 2}).fit(
+            np.column_stack([rng.integers(0, 9, 60), rng.normal(size=60)]), y)
+    alike = pd.DataFrame(rng.normal(size=(60, 3)), columns=["alcohol", "alcohol", "ash"])
+    with pytest.raises(TransferkitError, match=r"X_source: column name\(s\) used more than once: \['alcohol'\]; .* Fix: "
+                                               r"give every column its own name"):
+        pretrain(alike, y, epochs=1)
+
+    xs, ys = make_images(40, seed=1)
+    xt, yt = make_images(20, seed=2)
+    src = pretrain(xs, ys, epochs=3)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        TransferClassifier("source_only", source=src).fit(xt, yt)  # numbers meant alike: the head reads them well
+    assert not any("named by numbers" in str(w.message) for w in said)
+    with pytest.warns(TransferkitWarning, match=r"both named by numbers \('0', '1', '2'\).*give y_source or y class "
+                                                r"names.* The source's head scores \d+\.\d % on the labelled"):
+        TransferClassifier("source_only", source=src).fit(xt, (yt + 1) % 3)  # other classes behind the same numbers
+
+
+def test_fit_says_of_images_stretched_or_enlarged_and_predict_names_swapped_axes():
+    from tests.conftest import make_images
+
+    xs, ys = make_images(30, size=32, seed=1)
+    src = pretrain(xs, ys, epochs=1)
+    small, yt = make_images(10, size=8, seed=2)
+    with pytest.warns(TransferkitWarning, match=r"X's 32x32 images hold less detail than their size: a version \d+ "
+                                                r"pixels on the shorter side"):
+        TransferClassifier("head", source=src, method_params={"steps": 2}).fit(small.repeat(4, 2).repeat(4, 3), yt)
+    tall = np.pad(make_images(10, size=32, seed=3)[0], ((0, 0), (0, 0), (8, 8), (0, 0)))  # 48x32
+    with pytest.warns(TransferkitWarning, match=r"X's 48x32 images \(height x width\) are resized to the model's 32x32 "
+                                                r"input, another width:height ratio \(0\.67 against 1\.00\)"):
+        TransferClassifier("head", source=src, method_params={"steps": 2}).fit(tall, yt)
+    series = np.random.default_rng(0).normal(size=(30, 3, 40)).astype(np.float32)
+    clf = TransferClassifier("scratch", shared="cnn1d", method_params={"steps": 2}).fit(series, np.arange(30) % 3)
+    with pytest.raises(TransferkitError, match=r"Fix: .*swap its last two axes, X\.swapaxes\(-1, -2\) \(channels and "
+                                               r"steps saved the other way round\)"):
+        clf.predict(series.transpose(0, 2, 1))

@@ -34,12 +34,14 @@ from transferkit.data.column_ranges import column_ranges, far_median_note, union
 from transferkit.data.domain import PADDED, PADDED_FIX, Domain, nan_padded
 from transferkit.data.files import small_uint8_note
 from transferkit.data.preprocess import (
+    ENLARGED_ERROR,
     MIN_IMAGE_SIDE,
     Recipe,
     apply_recipe,
     blank_note,
     border_medians,
     channels_note,
+    detail_size,
     domain_polarity_reference,
     frame_of,
     in_colour,
@@ -52,9 +54,10 @@ from transferkit.data.preprocess import (
     polarity_reference,
     reads_series,
     shrunk_note,
+    stretched_note,
     swapped_inputs_note,
 )
-from transferkit.data.splits import TargetData, case_twins_note, source_case_twins_note
+from transferkit.data.splits import TargetData, case_twins_note, numbered_classes_note, source_case_twins_note
 from transferkit.data.text import TextRecipe
 from transferkit.devices import resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
@@ -65,6 +68,8 @@ from transferkit.inputs import (
     as_inputs,
     brief_columns,
     column_names,
+    index_column_note,
+    index_copy_note,
     numbers_of_objects,
     plain,
     seed_from,
@@ -144,6 +149,23 @@ def small_target_note(tgt, shape: tuple) -> str | None:
             f"source model learnt detail they do not hold. `transferkit run` trains the source at the target's "
             f"resolution (source.resolution: match); here, shrink the source's images to {h}x{w} and back to "
             f"{mh}x{mw} before pretrain, and compare.")
+
+
+def enlarged_target_note(tgt, shape: tuple) -> str | None:
+    """Said when fit's images hold less detail than their size (enlarged before they were saved), less
+    than the source's (from pretrain) input: as `run` says it (``enlarged_note``), with what to do here,
+    where no resolution matching runs (a trial's optdigits stored at 28x28: said by `run`, not by fit)."""
+    if len(shape) != 3 or not getattr(tgt, "is_image", False) or len(tgt.input_shape) != 3:
+        return None
+    s = detail_size(tgt.x, below=min(shape[1:]))
+    if s is None:
+        return None
+    (h, w), (mh, mw) = tgt.input_shape[1:], shape[1:]
+    return (f"X's {h}x{w} images hold less detail than their size: a version {s} pixels on the shorter side "
+            f"rebuilds them within {ENLARGED_ERROR:.0%}, where the source's (from pretrain) hold {mh}x{mw}. If they "
+            f"were enlarged before they were saved, the source model learnt detail they do not hold: shrink the "
+            f"source's images to about {s} pixels on the shorter side and back to {mh}x{mw} before pretrain, and "
+            "compare (`transferkit run` does so when given the target at the size it was recorded in).")
 
 
 class TransferClassifier(ClassifierMixin, BaseEstimator):
@@ -283,6 +305,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             labels = source.labels
         else:
             tgt, labels = as_domain(as_inputs(X, names, "X", reference), y, "target", stored_dtype(X))
+            rising = index_copy_note(X, "X") or index_column_note(tgt.x, names, "X")
+            if rising:  # as `run` says of such a CSV column
+                warnings.warn(rising, TransferkitWarning, stacklevel=user_stacklevel())
         if len(labels) < 2:
             raise TransferkitError(f"fit got one class ({plain(labels[0])!r}): there is nothing to tell apart.",
                                    "give examples of at least two classes.")  # fmt: skip
@@ -302,7 +327,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             raise TransferkitError(f"X holds vectors of {tgt.input_shape[0]} features; the pretrained source "
                                    f"{pretrained!r} reads images.", "give X as images: (N, H, W), (N, C, H, W) "
                                    "or (N, H, W, C).")  # fmt: skip
-        if pretrained is not None:  # as in `transferkit run`: the encoder with a head for the target's classes
+        # your own network whose head (kept by split_module) reads exactly the target's classes: it is a source model
+        # with its head, which source_only applies as it is (a trial's was refused as "having none" of them)
+        own_head = (source is not None and source.own_network and source_model.config.get("head_from_network", False)
+                    and list(source_model.classes) == list(tgt.classes))  # fmt: skip
+        if pretrained is not None and not own_head:  # as in `transferkit run`: the encoder with a head for the target's classes
             source_model = source_model.copy().reset_specific(tgt.classes)
         with warnings.catch_warnings(record=True) as noted:  # said again below, at the user's call of fit
             warnings.simplefilter("always")
@@ -332,6 +361,14 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         small = small_target_note(tgt, tuple(shape)) if getattr(src, "is_image", False) and pretrained is None else None
         if small:
             warnings.warn(small, TransferkitWarning, stacklevel=user_stacklevel())
+        enlarged = enlarged_target_note(tgt, tuple(shape)) if getattr(src, "is_image", False) and pretrained is None \
+            and not small and not shrunk and not self._series(arch) else None  # fmt: skip
+        if enlarged:
+            warnings.warn(enlarged, TransferkitWarning, stacklevel=user_stacklevel())
+        stretched = stretched_note(dataclasses.replace(tgt, name="X"), tuple(shape), arch) if source is not None \
+            else None  # fmt: skip
+        if stretched:  # as `run` says it
+            warnings.warn(stretched, TransferkitWarning, stacklevel=user_stacklevel())
         # make_recipe warned if X is off the source's scale: later inputs on that scale are not warned of again
         off = src is not None and not tgt.is_image and outside_range_note(
             tgt, src, per_column=self.recipe_.column_ranges is not None) is not None  # (a series' steps: whole range)
@@ -354,7 +391,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             recipe_u = self._read_as(X_unlabelled, arch)  # this fit's architecture, not a previous fit's model_
             note = (self._scale_note(raw_u) if recipe_u is self.recipe_  # e.g. 0..255 beside X in 0..1
                     else small_uint8_note(raw_u, "it", "give X_unlabelled as floats"))  # fmt: skip
-            if note:  # images: the range is X's own (vectors: the source's, which the model was trained on)
+            if note and not no_labels:  # (with no labels X_unlabelled set the range: as_domain said what is off)
+                # images: the range is X's own (vectors: the source's, which the model was trained on)
                 series = self._series(arch)  # read on the source's range too
                 note = note.replace("trained on images", "trained on series") if series else note
                 note = note.replace("the model was trained on", "X has") if len(self.recipe_.shape) == 3 and not series \
@@ -379,7 +417,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
         yt = torch.from_numpy(tgt.y[:0] if no_labels else tgt.y)
         shots = 0 if no_labels else int(np.bincount(tgt.y).min())
-        same = src is not None and src.classes == tgt.classes
+        same = (src is not None and src.classes == tgt.classes) or own_head
         if src is not None and not same and sorted(src.classes) == sorted(tgt.classes):
             raise TransferkitError(
                 f"y names the source's classes, but they sort in another order ({tgt.classes} against the "
@@ -393,6 +431,18 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 "y_source) or source=transferkit.pretrained_source(NAME) (clone, as in cross_val_score, and load "
                 "keep no .pretrain() source), or use method='scratch'.",
             )
+        reads_head = method.name == "auto" or method.needs_same_classes or method.uses_unlabelled
+        numbered = numbered_classes_note(src, tgt, "give y_source or y class names, e.g. as strings") \
+            if same and reads_head and not no_labels else None  # fmt: skip
+        if numbered:  # as run says it (UCR sets number their classes 1..C, other classes in each), where the source's
+            # head says little of the labelled examples: ints 0..9 of two digit sets, meant alike, read well
+            from transferkit.evaluate.source_check import not_above_chance
+            from transferkit.train.supervised import predict_proba
+
+            right = float((predict_proba(source_model, x.to(device)).argmax(1).cpu() == yt).float().mean())
+            if not_above_chance(right, tgt.y) is not None:
+                warnings.warn(f"{numbered} The source's head scores {100 * right:.1f} % on the labelled examples, not "
+                              "clearly above chance.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
         differ = class_difference(src.classes, tgt.classes) if src is not None else ""  # named, as run names them
         same_names = case_twins_note(sorted({str(c).strip() for c in tgt.classes}), "y") if not no_labels else None
         if same_names:  # case alone: names apart only by spaces are warned of already
@@ -444,9 +494,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             TargetData(x.to(device), yt.to(device), xu.to(device), tgt.num_classes), tgt.classes, seed,
             (lambda: reinitialised(source_model, tgt.classes)) if source is not None and source.own_network else
             (lambda: TransferModel.build(shared, tuple(shape), tgt.classes, mean, std).to(device)),
-            source_model, source_classes=src.classes if src is not None else None, **parts,
+            source_model, source_classes=src.classes if src is not None else tgt.classes if own_head else None, **parts,
         )  # fmt: skip
         self.model_ = seeded_fit(method, task)
+        self.model_.config.pop("head_from_network", None)  # what split_module said of the network, not of this model
         if not method.uses_target_labels and len(x):  # held out from it: an honest check of the source's head
             from transferkit.evaluate.source_check import labels_unused_note
             from transferkit.train.supervised import predict_proba
@@ -538,7 +589,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             size = (len(like) == 3 and x.ndim == 4 and tuple(x.shape[2:]) != tuple(like[1:]))
             model = getattr(self, "model_", None)  # (X_unlabelled is checked in fit, before there is one)
             series = size and model is not None and model.config.get("architecture") == "cnn1d"  # not resizable
+            turned = size and x.shape[1] == like[0] and tuple(x.shape[2:]) == tuple(like[1:])[::-1]
             how = ("" if not size else
+                   f": swap its last two axes, {what}.swapaxes(-1, -2) ({'channels and steps' if series else 'rows and columns'}"
+                   " saved the other way round)" if turned else
                    f" (series of {like[1]} channels, each resampled to {like[2]} steps, e.g. with np.interp)" if series
                    else f" (resize them to {like[1]}x{like[2]} first: the model reads other sizes differently)")
             raise TransferkitError(

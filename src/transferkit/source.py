@@ -25,7 +25,16 @@ from transferkit.data.splits import case_twins_note
 from transferkit.devices import resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.evaluate.source_check import source_steps, weak_source_warning
-from transferkit.inputs import as_domain, as_inputs, column_names, plain, seed_from, stored_dtype
+from transferkit.inputs import (
+    as_domain,
+    as_inputs,
+    column_names,
+    index_column_note,
+    index_copy_note,
+    plain,
+    seed_from,
+    stored_dtype,
+)
 from transferkit.models import TransferModel
 from transferkit.rng import callers_rng_kept
 from transferkit.train.source import pretrain_source, source_val_split
@@ -133,6 +142,9 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     if len(labels) < 2:
         raise TransferkitError(f"pretrain got one source class ({plain(labels[0])!r}): the shared layers would learn nothing.",
                                "give source examples of at least two classes.")  # fmt: skip
+    rising = index_copy_note(X_source, "X_source") or index_column_note(src.x, names, "X_source")
+    if rising:  # as `run` says of such a CSV column
+        warnings.warn(rising, TransferkitWarning, stacklevel=_stacklevel)
     if names is not None and not src.is_image:
         src.meta.setdefault("columns", [str(n) for n in names])  # a target's named columns are then matched, not positional
     same_names = case_twins_note(sorted({str(c).strip() for c in src.classes}), "y_source")

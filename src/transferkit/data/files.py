@@ -915,14 +915,22 @@ def check_index_columns(path: Path, header: list[str], body: list[list[str]], la
                 "if it is pandas' index, save with df.to_csv(path, index=False) or delete the column; "
                 "else name it in the header.",
             )
-        rising = len(values) >= 20 and (_counts_up(values) or _rises(values))
-        if rising:
-            what = ("holds the row numbers" if _row_numbers(values) else "counts up by one from row to row, as an id does"
-                    if _counts_up(values) else "holds whole numbers that rise from every row to the next, as an id does")
-            warnings.warn(f"{path}: column {name!r} {what} ({values[0]}..{values[-1]}); as a feature "
-                          "it tells the model where a row sits in the file (in a file sorted by class, its label). "
-                          "Delete it if it is an id or index (or name it with `id_column:`).", TransferkitWarning,
-                          stacklevel=4)  # fmt: skip
+        note = rising_column_note(f"{path}: column {name!r}", values, "the file", "a file",
+                                  "Delete it if it is an id or index (or name it with `id_column:`).")  # fmt: skip
+        if note:
+            warnings.warn(note, TransferkitWarning, stacklevel=4)
+
+
+def rising_column_note(column: str, values: list[str], where: str, sorted_as: str, fix: str) -> str | None:
+    """Said of a feature column (``column``: how to name it) whose ``values`` (as text) are the row
+    numbers, or count up or rise from every row to the next as an id does: as a feature it tells
+    the model where a row sits in ``where`` (in ``sorted_as`` sorted by class, its label)."""
+    if not (len(values) >= 20 and (_counts_up(values) or _rises(values))):
+        return None
+    what = ("holds the row numbers" if _row_numbers(values) else "counts up by one from row to row, as an id does"
+            if _counts_up(values) else "holds whole numbers that rise from every row to the next, as an id does")
+    return (f"{column} {what} ({values[0]}..{values[-1]}); as a feature it tells the model where a row sits in "
+            f"{where} (in {sorted_as} sorted by class, its label). {fix}")
 
 
 def small_uint8_note(x: np.ndarray, what: str, fix: str) -> str | None:

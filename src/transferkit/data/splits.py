@@ -158,12 +158,13 @@ def source_case_twins_note(source: list[str], target: list[str]) -> str | None:
             "they are the same classes, write them as the source does.")
 
 
-def numbered_classes_note(source, target) -> str | None:
+def numbered_classes_note(source, target, fix: str | None = None) -> str | None:
     """Says when a source and a target of two data sets share class names that are bare numbers
     ('1', '2'): they are then the same classes to every method (source_only and the adaptation
     methods read the source's head; auto may call the difference a domain shift), where such
     numbers often only coincide (UCR/UEA sets number their classes 1..C: a trial's ItalyPowerDemand
-    head scored 45.6 % on GunPoint as source_only, below always predicting one class, unsaid)."""
+    head scored 45.6 % on GunPoint as source_only, below always predicting one class, unsaid). ``fix``: how
+    to name the classes, where not in files (the Python API's labels)."""
     if source is None or target is None or list(source.classes) != list(target.classes):
         return None
     if str(source.name).split("[")[0] == str(target.name).split("[")[0]:
@@ -177,8 +178,8 @@ def numbered_classes_note(source, target) -> str | None:
     shown = ", ".join(repr(str(c)) for c in list(source.classes)[:5]) + (", ..." if len(source.classes) > 5 else "")
     return (f"the source's and the target's classes are both named by numbers ({shown}), so they are taken to be the "
             "same classes (source_only and the adaptation methods use the source's head for them); if the numbers "
-            "only coincide (other classes in each data set), give one of them its class names (numpy.savez(path, x=..., "
-            "y=..., classes=names), or names as the labels in a CSV).")
+            "only coincide (other classes in each data set), " + (fix or "give one of them its class names (numpy.savez("
+            "path, x=..., y=..., classes=names), or names as the labels in a CSV)") + ".")
 
 
 def case_twins_note(classes: list[str], name: str) -> str | None:

@@ -27,6 +27,7 @@ from transferkit.data.preprocess import (
     polarity_note,
     reads_series,
     shrunk_note,
+    stretched_note,
 )
 from transferkit.data.splits import (
     TestSplit,
@@ -274,6 +275,10 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
                 if pictures and cfg.source.resolution == "match" else None)  # fmt: skip
     if enlarged:  # (pool inputs only, as every look at the target)
         warnings.warn(enlarged, TransferkitWarning, stacklevel=2)
+    stretched = stretched_note(target, tuple(shape), cfg.model.shared) if source is not None or cfg.model.input_shape \
+        else None  # (the source's own size sets the input: only a target, or a chosen input, can be stretched)
+    if stretched:
+        warnings.warn(stretched, TransferkitWarning, stacklevel=2)
     twins = source_case_twins_note(source.classes, target.classes) if source is not None and test_split else None
     if twins:
         warnings.warn(twins, TransferkitWarning, stacklevel=2)
@@ -281,7 +286,7 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     if numbered:
         warnings.warn(numbered, TransferkitWarning, stacklevel=2)
     notes = list(dict.fromkeys([*loading, *splitting, *(n for n in (off, series_off, dead, colour_note(target, shape),
-                                                                     swapped, twins, numbered, shrunk, enlarged) if n)]))  # fmt: skip
+                                                                     swapped, twins, numbered, shrunk, enlarged, stretched) if n)]))  # fmt: skip
     fit_ranges = None
     if off is not None:
         fit_ranges = {"fit_range": [float(v) for v in pool.value_range],

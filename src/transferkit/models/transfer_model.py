@@ -155,6 +155,7 @@ class TransferModel(nn.Module):
         self.specific = build_specific(self.shared.out_dim, len(classes), self.config["head_hidden"]).to(self.device)
         self.config["classes"] = list(classes)
         self.config.pop("specific", None)  # back to the default linear kind (models/specific.py)
+        self.config.pop("head_from_network", None)  # (split_module's: the network's own head, no longer this one)
         return self
 
     def set_taps(self, taps: tuple[int, ...] | None) -> TransferModel:
@@ -370,6 +371,8 @@ def split_module(module: nn.Module, head: str | int, input_shape: tuple[int, ...
     last = [m for m in specific.modules() if isinstance(m, nn.Linear)]
     if last and last[-1].out_features != len(classes):
         model.reset_specific(classes)
+    # the network's own head, for these classes: source_only applies it as it is (a reset one is drawn afresh)
+    model.config["head_from_network"] = bool(last) and last[-1].out_features == len(classes)
     return model
 
 
