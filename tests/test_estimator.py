@@ -1303,6 +1303,15 @@ def test_your_own_network_split_into_layers_is_a_source_and_scratch_redraws_its_
     assert np.allclose(as_is.predict_proba(xt[30:]), want.numpy(), atol=1e-5)
     assert TransferClassifier("head", source=mine, method_params={"steps": 2}).fit(xt[:30], named[:30]).model_ \
         .config.get("head_from_network") is None  # a new head is not the network's
+    numbered = tk.split_module(net, 7, shape, [0, 1, 2])  # classes as ints, y as ints: the same classes
+    assert np.allclose(TransferClassifier("source_only", source=numbered).fit(xt[:30], yt[:30]).predict_proba(xt[30:]),
+                       as_is.predict_proba(xt[30:]), atol=1e-6)  # fmt: skip
+    with pytest.raises(TransferkitError, match=r"your network's head reads the classes \['c', 'b', 'a'\] in that order, "
+                                               r"and y's sort as \['a', 'b', 'c'\]"):  # fmt: skip
+        TransferClassifier("source_only", source=tk.split_module(net, 7, shape, ["c", "b", "a"])).fit(xt[:30], named[:30])
+    with pytest.raises(TransferkitError, match=r"method 'dann' trains on source examples beside the target's, and your "
+                                               r"network \(split_module\) comes with none"):  # fmt: skip
+        TransferClassifier("dann", source=mine).fit(xt[:30], named[:30])  # was a warning, then an error deep inside
 
     fresh = reinitialised(mine, ["x", "y"]).shared.state_dict()
     assert not torch.equal(fresh["blocks.0.weight"], before["shared.blocks.0.weight"])  # drawn afresh
@@ -1494,6 +1503,10 @@ def test_fit_and_pretrain_say_of_arrays_what_run_says_of_such_files():
         warnings.simplefilter("always")
         TransferClassifier("adabn", source=src16).fit(None, None, X_unlabelled=x16)
     assert sum("is uint8" in str(w.message) for w in said) == 1  # X_unlabelled said once, not twice
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")  # vectors: each column on its own range, whatever the dtype
+        pretrain(x16.reshape(60, -1)[:, :6], np.arange(60) % 3, epochs=1)
+    assert not any("is uint8" in str(w.message) for w in said)
 
     y = np.repeat([0, 1, 2], 20)  # a table sorted by class
     frame = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"]).reset_index()
@@ -1501,6 +1514,14 @@ def test_fit_and_pretrain_say_of_arrays_what_run_says_of_such_files():
     with pytest.warns(TransferkitWarning, match=r"X: column 'index' holds the frame's own index, row for row .*"
                                                 r"X\.drop\(columns='index'\)"):
         TransferClassifier("scratch", method_params={"steps": 2}).fit(rows, y[rows.index])
+    named = pretrain(frame[["a", "b", "c"]], y, epochs=1)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        TransferClassifier("head", source=named, method_params={"steps": 2}).fit(rows, y[rows.index])
+    assert "left out: ['index']" in str(said[0].message) and not any("own index" in str(w.message) for w in said)
+    with pytest.warns(TransferkitWarning, match=r"X: column 'b' holds the row numbers .*np\.delete\(X, 1, axis=1\)"):
+        TransferClassifier("head", source=named, method_params={"steps": 2}).fit(  # an array read as the source's columns
+            np.column_stack([rng.normal(size=60), np.arange(60), rng.normal(size=60)]), y)
     ids = np.column_stack([np.cumsum(rng.integers(1, 5, 60)), rng.normal(size=(60, 2))])  # record numbers
     with pytest.warns(TransferkitWarning, match=r"X_source: column 0 holds whole numbers that rise from every row "
                                                 r"to the next, as an id does .*np\.delete\(X_source, 0, axis=1\)"):
@@ -1521,9 +1542,15 @@ def test_fit_and_pretrain_say_of_arrays_what_run_says_of_such_files():
         warnings.simplefilter("always")
         TransferClassifier("source_only", source=src).fit(xt, yt)  # numbers meant alike: the head reads them well
     assert not any("named by numbers" in str(w.message) for w in said)
-    with pytest.warns(TransferkitWarning, match=r"both named by numbers \('0', '1', '2'\).*give y_source or y class "
-                                                r"names.* The source's head scores \d+\.\d % on the labelled"):
-        TransferClassifier("source_only", source=src).fit(xt, (yt + 1) % 3)  # other classes behind the same numbers
+    with warnings.catch_warnings(record=True) as said:  # other classes behind the same numbers
+        warnings.simplefilter("always")
+        TransferClassifier("source_only", source=src).fit(xt, (yt + 1) % 3)
+    assert any("both named by numbers ('0', '1', '2')" in str(w.message) and "give y_source or y class names" in
+               str(w.message) for w in said)  # fmt: skip
+    assert sum("on those 60 it scores" in str(w.message) or "head scores" in str(w.message) for w in said) == 1
+    with pytest.warns(TransferkitWarning, match=r"both named by numbers .* The source's head scores \d+\.\d % on the "
+                                                r"labelled examples"):  # (mcc trains on them: no other note says it)
+        TransferClassifier("mcc", source=src, method_params={"steps": 2}).fit(xt, (yt + 1) % 3)
 
 
 def test_fit_says_of_images_stretched_or_enlarged_and_predict_names_swapped_axes():
@@ -1532,9 +1559,19 @@ def test_fit_says_of_images_stretched_or_enlarged_and_predict_names_swapped_axes
     xs, ys = make_images(30, size=32, seed=1)
     src = pretrain(xs, ys, epochs=1)
     small, yt = make_images(10, size=8, seed=2)
+    blocky = small.repeat(4, 2).repeat(4, 3)
     with pytest.warns(TransferkitWarning, match=r"X's 32x32 images hold less detail than their size: a version \d+ "
                                                 r"pixels on the shorter side"):
-        TransferClassifier("head", source=src, method_params={"steps": 2}).fit(small.repeat(4, 2).repeat(4, 3), yt)
+        TransferClassifier("head", source=src, method_params={"steps": 2}).fit(blocky, yt)
+    with pytest.warns(TransferkitWarning, match=r"X_unlabelled's 32x32 images hold less detail"):
+        TransferClassifier("adabn", source=src).fit(None, None, X_unlabelled=blocky)
+    import warnings
+
+    alike = pretrain(make_images(30, size=8, seed=4)[0].repeat(4, 2).repeat(4, 3), ys, epochs=1)  # enlarged alike
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        TransferClassifier("head", source=alike, method_params={"steps": 2}).fit(blocky, yt)
+    assert not any("less detail" in str(w.message) for w in said)
     tall = np.pad(make_images(10, size=32, seed=3)[0], ((0, 0), (0, 0), (8, 8), (0, 0)))  # 48x32
     with pytest.warns(TransferkitWarning, match=r"X's 48x32 images \(height x width\) are resized to the model's 32x32 "
                                                 r"input, another width:height ratio \(0\.67 against 1\.00\)"):

@@ -151,17 +151,21 @@ def small_target_note(tgt, shape: tuple) -> str | None:
             f"{mh}x{mw} before pretrain, and compare.")
 
 
-def enlarged_target_note(tgt, shape: tuple) -> str | None:
+def enlarged_target_note(tgt, shape: tuple, src, what: str = "X") -> str | None:
     """Said when fit's images hold less detail than their size (enlarged before they were saved), less
-    than the source's (from pretrain) input: as `run` says it (``enlarged_note``), with what to do here,
-    where no resolution matching runs (a trial's optdigits stored at 28x28: said by `run`, not by fit)."""
+    than the source's (from pretrain) images ``src``: as `run` says it (``enlarged_note``), with what to do
+    here, where no resolution matching runs (a trial's optdigits stored at 28x28: said by `run`, not by fit).
+    Not when the source's images hold no more detail (a source enlarged alike)."""
     if len(shape) != 3 or not getattr(tgt, "is_image", False) or len(tgt.input_shape) != 3:
         return None
     s = detail_size(tgt.x, below=min(shape[1:]))
     if s is None:
         return None
+    theirs = detail_size(src.x, below=min(shape[1:]))
+    if theirs is not None and theirs <= s:
+        return None
     (h, w), (mh, mw) = tgt.input_shape[1:], shape[1:]
-    return (f"X's {h}x{w} images hold less detail than their size: a version {s} pixels on the shorter side "
+    return (f"{what}'s {h}x{w} images hold less detail than their size: a version {s} pixels on the shorter side "
             f"rebuilds them within {ENLARGED_ERROR:.0%}, where the source's (from pretrain) hold {mh}x{mw}. If they "
             f"were enlarged before they were saved, the source model learnt detail they do not hold: shrink the "
             f"source's images to about {s} pixels on the shorter side and back to {mh}x{mw} before pretrain, and "
@@ -305,7 +309,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             labels = source.labels
         else:
             tgt, labels = as_domain(as_inputs(X, names, "X", reference), y, "target", stored_dtype(X))
-            rising = index_copy_note(X, "X") or index_column_note(tgt.x, names, "X")
+            rising = index_copy_note(X, "X", names) or index_column_note(tgt.x, names, "X", fit_names is not None)
             if rising:  # as `run` says of such a CSV column
                 warnings.warn(rising, TransferkitWarning, stacklevel=user_stacklevel())
         if len(labels) < 2:
@@ -329,8 +333,21 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                    "or (N, H, W, C).")  # fmt: skip
         # your own network whose head (kept by split_module) reads exactly the target's classes: it is a source model
         # with its head, which source_only applies as it is (a trial's was refused as "having none" of them)
-        own_head = (source is not None and source.own_network and source_model.config.get("head_from_network", False)
-                    and list(source_model.classes) == list(tgt.classes))  # fmt: skip
+        head_classes = [str(c) for c in source_model.classes] if source is not None and source.own_network \
+            and source_model.config.get("head_from_network", False) and not no_labels else None  # fmt: skip
+        if head_classes is not None and head_classes != list(tgt.classes) and sorted(head_classes) == sorted(tgt.classes) \
+                and method.needs_same_classes:  # fmt: skip
+            raise TransferkitError(f"your network's head reads the classes {head_classes} in that order, and y's sort as "
+                                   f"{list(tgt.classes)}: method {self.method!r} applies that head as it is.",
+                                   "give split_module the classes in the order np.unique(y) gives them (its head's "
+                                   "outputs in that order too), or use a method that trains a new head ('head', "
+                                   "'finetune').")  # fmt: skip
+        own_head = head_classes == list(tgt.classes)
+        if own_head and method.needs_same_classes and method.needs_source_data():  # not deep in its training
+            raise TransferkitError(f"method {self.method!r} trains on source examples beside the target's, and your "
+                                   "network (split_module) comes with none.",
+                                   "use source_only or adabn (your network's head as it is), or a method that "
+                                   "trains a new head ('head', 'finetune').")  # fmt: skip
         if pretrained is not None and not own_head:  # as in `transferkit run`: the encoder with a head for the target's classes
             source_model = source_model.copy().reset_specific(tgt.classes)
         with warnings.catch_warnings(record=True) as noted:  # said again below, at the user's call of fit
@@ -361,12 +378,13 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         small = small_target_note(tgt, tuple(shape)) if getattr(src, "is_image", False) and pretrained is None else None
         if small:
             warnings.warn(small, TransferkitWarning, stacklevel=user_stacklevel())
-        enlarged = enlarged_target_note(tgt, tuple(shape)) if getattr(src, "is_image", False) and pretrained is None \
-            and not small and not shrunk and not self._series(arch) else None  # fmt: skip
+        named = "X_unlabelled" if no_labels else "X"
+        enlarged = enlarged_target_note(tgt, tuple(shape), src, named) if getattr(src, "is_image", False) \
+            and pretrained is None and not small and not shrunk and not self._series(arch) else None  # fmt: skip
         if enlarged:
             warnings.warn(enlarged, TransferkitWarning, stacklevel=user_stacklevel())
-        stretched = stretched_note(dataclasses.replace(tgt, name="X"), tuple(shape), arch) if source is not None \
-            else None  # fmt: skip
+        stretched = stretched_note(dataclasses.replace(tgt, name=named), tuple(shape), arch) \
+            if source is not None and (pretrained is None or source.own_network) else None  # (pretrained: by design)
         if stretched:  # as `run` says it
             warnings.warn(stretched, TransferkitWarning, stacklevel=user_stacklevel())
         # make_recipe warned if X is off the source's scale: later inputs on that scale are not warned of again
@@ -440,9 +458,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             from transferkit.train.supervised import predict_proba
 
             right = float((predict_proba(source_model, x.to(device)).argmax(1).cpu() == yt).float().mean())
-            if not_above_chance(right, tgt.y) is not None:
-                warnings.warn(f"{numbered} The source's head scores {100 * right:.1f} % on the labelled examples, not "
-                              "clearly above chance.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+            if not_above_chance(right, tgt.y) is not None:  # (source_only, adabn: their own note gives the score)
+                score = "" if not method.uses_target_labels else (f" The source's head scores {100 * right:.1f} % on "
+                                                                  "the labelled examples, not clearly above chance.")
+                warnings.warn(numbered + score, TransferkitWarning, stacklevel=user_stacklevel())
         differ = class_difference(src.classes, tgt.classes) if src is not None else ""  # named, as run names them
         same_names = case_twins_note(sorted({str(c).strip() for c in tgt.classes}), "y") if not no_labels else None
         if same_names:  # case alone: names apart only by spaces are warned of already
@@ -726,7 +745,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if self.model_.config.get("architecture") == "user":  # (nothing written: load could not rebuild it)
             raise TransferkitError(
                 "this classifier is built on your own network (split_module), whose code a .safetensors/.json pair "
-                "cannot hold, and load could not rebuild it (fit also replaced its head, and adapters change it).",
+                "cannot hold, and load could not rebuild it (methods that train a new head replace its head, and "
+                "adapters change it).",
                 "save the whole classifier with joblib.dump(clf, 'clf.joblib') (or pickle) and load it with "
                 "joblib.load('clf.joblib') where your network's class can be imported.")  # fmt: skip
         labels = [plain(v) for v in self.classes_]  # JSON: str, int or float

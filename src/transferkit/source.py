@@ -142,7 +142,7 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     if len(labels) < 2:
         raise TransferkitError(f"pretrain got one source class ({plain(labels[0])!r}): the shared layers would learn nothing.",
                                "give source examples of at least two classes.")  # fmt: skip
-    rising = index_copy_note(X_source, "X_source") or index_column_note(src.x, names, "X_source")
+    rising = index_copy_note(X_source, "X_source") or index_column_note(src.x, names, "X_source", names is not None)
     if rising:  # as `run` says of such a CSV column
         warnings.warn(rising, TransferkitWarning, stacklevel=_stacklevel)
     if names is not None and not src.is_image:

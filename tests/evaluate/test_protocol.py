@@ -558,3 +558,8 @@ def test_a_target_enlarged_before_it_was_saved_is_said(tmp_path):
         warnings.simplefilter("always")
         data = prepare(load_config(None, raw=cfg))
     assert any("28x28 images hold less detail than their size" in n for n in data.notes)
+    np.savez(tmp_path / "s2.npz", x=enlarged[:, 0], y=np.arange(60) % 3, classes=np.array(["a", "b", "c"]))
+    cfg["source"]["data"] = str(tmp_path / "s2.npz")  # a source enlarged alike: its images hold no more detail
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        assert not any("hold less detail" in n for n in prepare(load_config(None, raw=cfg)).notes)

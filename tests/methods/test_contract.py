@@ -112,6 +112,27 @@ def test_method_contract(name, task_parts, tmp_path):
     assert torch.allclose(p1, predict_proba(reloaded, x_eval), atol=1e-5), f"{name}: save/load changed predictions"
 
 
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_trains_on_source_says_which_methods_need_source_examples(name, task_parts):
+    """fit on your own network (no source data) keeps its head for the methods that need none (source_only,
+    adabn), and refuses the others early: a method's ``trains_on_source`` must be true to what it does."""
+    cls = METHODS[name]
+    for module in cls.optional_imports:
+        pytest.importorskip(module, reason=f"{name} needs {module!r} (an optional extra)")
+    task = make_task(task_parts, [])
+    task.source_x = task.source_y = task.source_val_x = task.source_val_y = None  # a network given as it is
+    for params in ({}, quick_params(cls)):  # the defaults, and steps given (source_only: steps > 0 trains on the source)
+        method = cls(**params)
+        try:
+            torch.manual_seed(0)
+            method.fit(task)
+            needed = False
+        except TransferkitError as e:
+            needed = "no source data" in e.problem
+        said = method.needs_source_data()
+        assert needed == said, f"{name} {params}: needs_source_data() is {said}, but it {'needs' if needed else 'needs no'} source examples"
+
+
 def test_registry_entries_are_complete():
     for name, cls in METHODS.items():
         assert cls.name == name and cls.description and cls.Params is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import torch
 
 from transferkit.train.probe import L2_GRID, _train_head, cross_validate_l2, stratified_folds
@@ -72,11 +74,12 @@ def test_batched_cv_of_a_linear_head_matches_the_loop():
 
     x, y = _blobs(6, spread=1.5)
     fold = stratified_folds(y, 3, seed=0)
-    for anchor in (False, True):
+    for anchor, few in ((False, 16), (True, 16), (False, 0)):  # (few: 0, the cross-entropy of many classes)
         torch.manual_seed(0)
         head = torch.nn.Sequential(torch.nn.Linear(8, 3))
         loop = _cv_loop(head, x, y, fold, 3, (1e-4, 1e-1), 40, 1e-2, anchor)
-        fast = _cv_linear(*_linear_tail(head), x, y, fold, 3, (1e-4, 1e-1), 40, 1e-2, anchor)
+        with mock.patch("transferkit.train.probe.FEW_CLASSES", few):
+            fast = _cv_linear(*_linear_tail(head), x, y, fold, 3, (1e-4, 1e-1), 40, 1e-2, anchor)
         for a, b in zip(loop, fast, strict=True):
             assert a.keys() == b.keys()
             assert all(abs(a[v] - b[v]) < 1e-4 for v in a), (a, b)

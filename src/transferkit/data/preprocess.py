@@ -285,17 +285,22 @@ def detail_size(x: np.ndarray, below: int | None = None, most: int = 32) -> int 
     return None
 
 
-def enlarged_note(domain: Domain, shape: tuple[int, ...], source_name: str, chosen: bool = False) -> str | None:
+def enlarged_note(domain: Domain, shape: tuple[int, ...], source_name: str, chosen: bool = False,
+                  source: Domain | None = None) -> str | None:
     """Said when a target's images hold less detail than their size, less than the model's
     input: enlarged before they were saved (or blurred), they are taken at their stored
     size, so resolution matching does not bring the source down to their detail (a trial's
     MNIST-5k source scored 59.0 % `source_only` on optdigits and 10.2 % on the same digits
     stored at 28x28). ``chosen``: the model's input was set (`model.input_shape`), not the
-    source's size."""
+    source's size. ``source``: its images, when they hold no more detail than the target's (enlarged alike),
+    nothing is said."""
     if len(shape) != 3 or not getattr(domain, "is_image", False) or len(domain.input_shape) != 3:
         return None
     s = detail_size(domain.x, below=min(shape[1:]))
     if s is None:
+        return None
+    theirs = detail_size(source.x, below=min(shape[1:])) if getattr(source, "is_image", False) else None
+    if theirs is not None and theirs <= s:
         return None
     h, w = domain.input_shape[1:]
     model = (f"the model's input (`model.input_shape`) holds {shape[1]}x{shape[2]}" if chosen else

@@ -271,12 +271,12 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     shrunk = shrunk_note(target, tuple(shape), source.name) if pictures and not cfg.model.input_shape else None
     if shrunk:
         warnings.warn(shrunk, TransferkitWarning, stacklevel=2)
-    enlarged = (enlarged_note(pool, tuple(shape), source.name, chosen=bool(cfg.model.input_shape))
+    enlarged = (enlarged_note(pool, tuple(shape), source.name, chosen=bool(cfg.model.input_shape), source=source)
                 if pictures and cfg.source.resolution == "match" else None)  # fmt: skip
     if enlarged:  # (pool inputs only, as every look at the target)
         warnings.warn(enlarged, TransferkitWarning, stacklevel=2)
-    stretched = stretched_note(target, tuple(shape), cfg.model.shared) if source is not None or cfg.model.input_shape \
-        else None  # (the source's own size sets the input: only a target, or a chosen input, can be stretched)
+    stretched = stretched_note(target, tuple(shape), cfg.model.shared) if source is not None else None  # (no source:
+    # scratch trains and tests on the same stretched images)
     if stretched:
         warnings.warn(stretched, TransferkitWarning, stacklevel=2)
     twins = source_case_twins_note(source.classes, target.classes) if source is not None and test_split else None

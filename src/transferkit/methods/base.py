@@ -89,6 +89,7 @@ class Method:
     min_shots: ClassVar[int] = 1  # fewest labelled target examples per class it can use
     needs_same_classes: ClassVar[bool] = False
     uses_unlabelled: ClassVar[bool] = False  # adapts with unlabelled target inputs (TargetData.x_unlabelled)
+    trains_on_source: ClassVar[bool] = False  # trains on source examples beside the target's (methods/_adapt.py)
     uses_target_labels: ClassVar[bool] = True  # False: labelled target examples never train it (source_only, adabn)
     optional_imports: ClassVar[tuple[str, ...]] = ()  # modules of an extra it needs (e.g. "peft")
 
@@ -131,6 +132,11 @@ class Method:
                 + (" (a .npz names label i by its `classes` array: classes[i])." if any(
                     c.isdigit() for c in classes_differ.split("'")[1::2]) else "."),
             )
+
+    def needs_source_data(self) -> bool:
+        """Whether this method, with its parameters, trains on source examples (a network given as it is, from
+        split_module or pretrained weights, comes with none)."""
+        return self.trains_on_source
 
     def fit(self, task: TransferTask) -> TransferModel:
         raise NotImplementedError

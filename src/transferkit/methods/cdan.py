@@ -54,6 +54,7 @@ class CDAN(Method):
     Params = CDANParams
     min_shots = 0
     needs_same_classes = True
+    trains_on_source = True  # source batches beside the target's (methods/_adapt.py)
 
     def terms(self, task: TransferTask, model: TransferModel) -> list:
         return [CDANTerm(model.shared.out_dim, len(task.classes), self.params)]

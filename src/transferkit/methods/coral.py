@@ -62,6 +62,7 @@ class CORAL(Method):
     Params = CORALParams
     min_shots = 0
     needs_same_classes = True
+    trains_on_source = True  # source batches beside the target's (methods/_adapt.py)
 
     def terms(self, task: TransferTask, model: TransferModel) -> list:
         return [CORALTerm(self.params)]

@@ -72,6 +72,7 @@ class DAN(Method):
     Params = DANParams
     min_shots = 0
     needs_same_classes = True
+    trains_on_source = True  # source batches beside the target's (methods/_adapt.py)
 
     def terms(self, task: TransferTask, model: TransferModel) -> list:
         return [DANTerm(self.params)]

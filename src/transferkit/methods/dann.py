@@ -52,6 +52,7 @@ class DANN(Method):
     Params = DANNParams
     min_shots = 0
     needs_same_classes = True
+    trains_on_source = True  # source batches beside the target's (methods/_adapt.py)
 
     def terms(self, task: TransferTask, model: TransferModel) -> list:
         return [DANNTerm(model.shared.out_dim, self.params)]

@@ -58,6 +58,7 @@ class IM(Method):
     Params = IMParams
     min_shots = 0
     needs_same_classes = True
+    trains_on_source = True  # source batches beside the target's (methods/_adapt.py)
 
     def terms(self, task: TransferTask, model: TransferModel) -> list:
         return [IMTerm(self.params)]

@@ -79,6 +79,7 @@ class SelfTraining(Method):
     Params = SelfTrainingParams
     min_shots = 0
     needs_same_classes = True
+    trains_on_source = True  # source batches beside the target's (methods/_adapt.py)
 
     def __init__(self, **params) -> None:
         super().__init__(**params)

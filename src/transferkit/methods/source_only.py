@@ -46,6 +46,9 @@ class SourceOnly(Method):
     needs_same_classes = True
     uses_target_labels = False
 
+    def needs_source_data(self) -> bool:
+        return self.params.steps > 0  # steps: 0 is the source model as it is
+
     def fit(self, task: TransferTask) -> TransferModel:
         assert task.source_model is not None
         model = task.source_model.copy()
