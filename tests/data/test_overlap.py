@@ -346,3 +346,97 @@ def test_many_look_alike_pairs_are_checked_in_bounded_chunks(monkeypatch):
     blank = np.full((50, 1, 16, 16), 7.0, np.float32)  # constant images: near nothing, and no candidates
     assert overlap.near_copies(blank, blank) == {} and overlap.near_copies(blank[:0], blank) == {}
     assert sorted(chunked) == [40, 41, 42, 43, 44] and [list(chunked[40 + k]) for k in range(5)] == [[50 + k] for k in range(5)]
+
+
+def _shapes(n: int, size: int, seed: int) -> np.ndarray:
+    """(n, 1, size, size) 0..255 pictures of rectangles and discs of random grey levels on black:
+    sharp edges, as digits or clothes on a plain ground have, and distinct from each other."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    x = np.zeros((n, 1, size, size), np.float32)
+    for i in range(n):
+        for _ in range(3):
+            (top, left), (h, w) = rng.integers(0, size - 4, 2), rng.integers(3, size // 2, 2)
+            x[i, 0, top : top + h, left : left + w] += rng.uniform(50, 120)
+            (cy, cx), r = rng.uniform(0, size, 2), rng.uniform(2, size / 5)
+            x[i, 0][(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] += rng.uniform(50, 120)
+    return np.round(np.clip(x, 0, 255))
+
+
+def _moved(x: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """(N, 1, H, W) images moved by (dy, dx) pixels, the uncovered edge repeating the border."""
+    k = max(abs(dy), abs(dx))
+    p = np.pad(x, ((0, 0), (0, 0), (k, k), (k, k)), mode="edge")
+    return p[:, :, k - dy : k - dy + x.shape[2], k - dx : k - dx + x.shape[3]].copy()
+
+
+def test_moved_cropped_and_padded_copies_are_near_copies(monkeypatch):
+    """A copy moved by a pixel or two correlated with its original at 0.3-0.8: never found."""
+    from transferkit.data import overlap
+
+    xs = _shapes(40, 24, seed=0)
+    steps = [(1, 0), (0, -1), (1, 1), (-2, 0), (0, 2), (2, -2), (-1, 2), (-2, -1)]
+    moved = np.concatenate([_moved(xs[i : i + 1], dy, dx) for i, (dy, dx) in enumerate(steps)])
+    assert all(np.corrcoef(m.ravel(), s.ravel())[0, 1] < 0.99 for m, s in zip(moved, xs[:8], strict=True))  # not near
+    assert {k: list(v) for k, v in overlap.near_copies(xs, moved).items()} == {k: [k] for k in range(8)}
+    assert {k: list(v) for k, v in overlap.near_copies(moved, xs[:8]).items()} == {k: [k] for k in range(8)}
+    cropped, padded = xs[:5, :, 1:-1, 1:-1].copy(), np.pad(xs[:5], ((0, 0), (0, 0), (2, 2), (2, 2)))  # 22x22, 28x28
+    assert sorted(overlap.near_copies(xs, cropped)) == sorted(overlap.near_copies(xs, padded)) == [0, 1, 2, 3, 4]
+    assert sorted(overlap.near_copies(xs, xs[:5, :, 2:, :-1].copy())) == [0, 1, 2, 3, 4]  # 2 off the top, 1 the right
+    assert overlap.near_copies(xs, _moved(xs[:5], 3, 0)) == {}  # further than SHIFT: not looked for
+    assert overlap.near_copies(xs, _moved(_shapes(8, 24, seed=1), 1, 1)) == {}  # moved, but of other pictures
+    whole = overlap.near_copies(xs, moved)
+    monkeypatch.setattr(overlap, "PAIRS", 1700 * 3)  # 3 pairs at a time
+    monkeypatch.setattr(overlap, "TEST_BLOCK", 30)  # one target image (24 windows) a block
+    monkeypatch.setattr(overlap, "BLOCK", 7)
+    monkeypatch.setattr(overlap, "DENSE_SHARE", 2.0)  # every candidate pair in chunks
+    assert {k: list(v) for k, v in overlap.near_copies(xs, moved).items()} == {k: list(v) for k, v in whole.items()}
+
+
+def test_copies_at_another_size_are_near_copies_and_counted():
+    """The check compared images of one size only: a 16x16 target made from 32x32 source images
+    (or a source of its images enlarged) reported no copies at all."""
+    import torch
+    from PIL import Image
+
+    from transferkit.data.domain import Domain
+    from transferkit.data.overlap import near_copies
+
+    xs = _shapes(30, 32, seed=0)
+
+    def pil(x, size, how):
+        return np.stack([np.asarray(Image.fromarray(im.astype(np.uint8)).resize((size, size), how), np.float32)
+                         for im in x[:, 0]])[:, None]  # fmt: skip
+
+    area = torch.nn.functional.interpolate(torch.from_numpy(xs[:10]), size=(16, 16), mode="area").numpy().round()
+    for small in (pil(xs[:10], 16, Image.BILINEAR), pil(xs[:10], 12, Image.BOX), area):
+        assert {k: list(v) for k, v in near_copies(xs, small).items()} == {k: [k] for k in range(10)}
+    half = xs[:10, :, ::2, ::2].copy()  # 16x16 images, and a source of them enlarged to 24x24
+    found = near_copies(pil(half, 24, Image.BILINEAR), half)
+    assert {k: list(v) for k, v in found.items()} == {k: [k] for k in range(10)}
+    assert near_copies(xs, pil(_shapes(10, 32, seed=1), 16, Image.BILINEAR)) == {}  # other pictures, made as small
+    ys = np.arange(30) % 3
+    src = Domain("s", xs, ys, ["a", "b", "c"], (0.0, 255.0))
+    small = pil(np.concatenate([xs[:6], _shapes(4, 32, seed=2)]), 16, Image.BILINEAR)  # 6 copies, 4 others
+    tgt = Domain("t", small, np.r_[ys[:6], 0, 0, 0, 0], ["a", "b", "c"], (0.0, 255.0))
+    found = count_test_in_source(src, tgt, np.arange(10))
+    assert (found.found, found.near, found.same_class, found.rows) == (6, 6, 6, tuple(range(6)))
+
+
+def test_distinct_look_alikes_are_not_matched_by_moving_them():
+    """Two distinct plain pictures (a dark frame around an even patch, as some of the LFW subset's
+    non-faces) line up at a 1-pixel move with r = 0.9993: their pixel differences, 0.993, tell them
+    apart. Distinct images of one class, moved, are not matched either."""
+    from tests.conftest import make_images
+    from transferkit.data.overlap import near_copies
+
+    rng = np.random.default_rng(0)
+    textured, even = np.zeros((2, 1, 1, 20, 20), np.float32)
+    textured[0, 0, 6:, 4:] = np.round(130 + rng.normal(0, 3, size=(14, 16)))
+    even[0, 0, 5:, 4:] = 208
+    assert np.corrcoef(textured[0, 0, 2:18, 2:18].ravel(), even[0, 0, 1:17, 2:18].ravel())[0, 1] > 0.999
+    assert near_copies(textured, even) == near_copies(even, textured) == {}
+    xs, _ = make_images(30, size=16, seed=1)  # bars at 3 rows: same-class images correlate at ~0.96
+    others, _ = make_images(10, size=16, seed=2)
+    assert near_copies(xs, np.concatenate([_moved(others, 1, 0), _moved(others, 0, 2)])) == {}
+    assert near_copies(xs, np.full((3, 1, 16, 16), 9.0, np.float32)) == {}  # blank images: near nothing, moved or not

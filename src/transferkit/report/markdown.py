@@ -33,9 +33,10 @@ def source_copies_warning(summary: dict) -> str | None:
     near = target.get("test_examples_in_source_near_same_class") or 0
     if near:
         return (f"{same} of the {n} target test examples ({100 * same / n:.0f} %) are also in the source with the same "
-                f"class, {near} of them as near copies (pixel correlation >= 0.999: re-saved, rounded or noised "
-                "versions of a source image, or distinct captures of one fixed scene, which the check cannot tell "
-                "apart; docs/protocol.md, 1): if they are copies, the source model saw their labels, and the results "
+                f"class, {near} of them as near copies (pixel correlation >= 0.999, moved or resized to match if "
+                "need be: re-saved, rounded, noised, moved, cropped or resized versions of a source image, or "
+                "distinct captures of one fixed scene, which the check cannot tell apart; docs/protocol.md, 1): if "
+                "they are copies, the source model saw their labels, and the results "
                 "above of every method that uses the source, and their gains over scratch, are optimistic")  # fmt: skip
     return (f"{same} of the {n} target test examples ({100 * same / n:.0f} %) are also in the source with the same "
             "class (copies: docs/protocol.md, 1): the source model saw their labels, so the results above of every method that "
