@@ -381,3 +381,4 @@ def test_class_names_equal_but_for_a_plural_are_twins_es_plurals_too():
     assert sorted(case_twins(novel, seen)) == sorted([("Dresses", "Dress"), ("Boxes", "Box"), ("Watches", "Watch"),
                                                       ("Coats", "Coat"), ("Shoes", "Shoe"), ("Glasses", "Glass"),
                                                       ("Sizes", "Size"), ("Caches", "Cache"), ("Buses", "Bus")])  # fmt: skip
+    assert case_twins(["07", "00", "1.0", "10", "70"], ["7", "0", "10"]) == [("07", "7"), ("00", "0")]  # leading zeros only

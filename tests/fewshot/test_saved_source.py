@@ -581,3 +581,16 @@ def test_a_runs_target_table_is_read_with_the_columns_the_run_read_for_the_copy_
     novel = Domain("n", rng.normal(size=(6, 4)).astype(np.float32), np.arange(6) % 2, ["u", "v"])
     notes, said = check_saved_copies(NS(run=tmp_path / "r"), novel)  # said on the console too, not only in the report
     assert "not at hand: its source" in said and "could not be compared with data the saved model's run read" in notes[-1]
+
+
+def test_a_scratch_models_run_source_is_not_its_training_data(saved, tmp_path):
+    """A scratch model's layers never read its run's source: copies of that source among the novel classes were
+    refused as 'not novel' (a trial), though the report said the model records training on its target's classes only."""
+    root, *_ = saved
+    small_run(root, tmp_path, {"name": "scratch", "params": {"steps": 5}})
+    src = np.load(tmp_path / "src.npz")
+    np.savez(tmp_path / "from_source.npz", x=src["x"], y=src["y"], classes=np.array(["p", "q", "s"]))
+    summary = run_fewshot(experiment(tmp_path, model="r", target="from_source.npz", methods=["prototypes"]),
+                          out=tmp_path / "fs", progress=False)  # fmt: skip
+    compared = summary["source"]["saved_model"]["copies_checked_against"]
+    assert "the run's source" not in compared and "the run's target" in compared

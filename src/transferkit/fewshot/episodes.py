@@ -174,10 +174,11 @@ def loose_name_keys(name) -> set[str]:
     for a name with a letter, without punctuation or spaces, and with a plural's ending taken off
     or not: a folder cannot be called 'T-shirt/top' ('T-shirt_top'), and 'Coats' is the class
     'Coat' (a new user's target folders got neither warned), 'Dresses' 'Dress' and 'Caches'
-    'Cache' (so both 's' and 'es' are tried). Names of digits alone keep theirs ('1.0' is not '10')."""
+    'Cache' (so both 's' and 'es' are tried). Names of digits alone keep theirs ('1.0' is not '10'), but
+    for leading zeros: folders '00'..'09' are the classes '0'..'9' (a trial's '07' beside a source's '7')."""
     key = name_key(name)
     if not any(ch.isalpha() for ch in key):
-        return {key}
+        return {key.lstrip("0") or "0"} if key.isdigit() else {key}
     key = "".join(ch for ch in key if ch.isalnum())
     keys = {key}
     if len(key) > 3 and key.endswith("s") and not key.endswith("ss"):

@@ -127,7 +127,7 @@ def check_classes(cfg: FewShotExperiment, data: Prepared) -> list[str]:
                 "source's (cross-domain few-shot), set fewshot.cross_domain: true."
             )
         )
-        raise TransferkitError(f"{e.problem} (source {src.name!r}, target {tgt.name!r})", f"{e.fix}{hint}") from None
+        raise TransferkitError(f"{e.problem.rstrip('.')} (source {src.name!r}, target {tgt.name!r}).", f"{e.fix}{hint}") from None
     return _check_copies(src, tgt) + notes
 
 
@@ -222,6 +222,8 @@ def check_saved_copies(saved: SavedSource, target) -> tuple[list[str], str]:
     if saved.run is None:
         return [], "none (the model records no data; copies of its training examples could not be looked for)"
     found, missing = runs_own_data(saved)
+    # a scratch model never read its run's source: copies of that are not its training examples (a trial's was refused)
+    found = [(role, d) for role, d in found if role != "source" or saved.read_source]
     notes = []
     for role, domain in found:
         if role == "source":  # its shared layers were trained on all of it, with labels

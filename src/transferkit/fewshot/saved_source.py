@@ -67,6 +67,7 @@ class SavedSource:
         seen: Every class name its shared layers were trained on with labels: the model's own
             classes, then, for a model in a run folder, the run's source classes.
         run: The run folder it belongs to, or None.
+        read_source: Whether its layers were trained on its run's source (not a ``scratch`` model's).
     """
 
     model: TransferModel
@@ -75,6 +76,7 @@ class SavedSource:
     seen: list[str]
     run: Path | None
     unknown: str | None = None  # classes it may have seen that nothing records, in words; None: all recorded
+    read_source: bool = True
 
     @property
     def describe(self) -> str:
@@ -154,7 +156,7 @@ def load_saved_source(spec: str) -> SavedSource:
     elif first is None:  # None: unknown (your own network, or a model saved before they were recorded)
         unknown = ("the classes its shared layers may have learned first, from a source (not recorded: your own "
                    "network, a model saved before transferkit recorded them, or one copied out of its run folder)")
-    return SavedSource(model, stem, meta, seen, run, unknown)
+    return SavedSource(model, stem, meta, seen, run, unknown, read_source=not scratch)
 
 
 def runs_own_data(saved: SavedSource) -> tuple[list, list[str]]:
