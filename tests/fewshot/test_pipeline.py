@@ -653,7 +653,7 @@ def test_a_methods_notes_are_said_once_for_all_episodes():
     with pytest.warns(UserWarning) as said:
         evaluate_trained(SimpleNamespace(label="head", method=SimpleNamespace(fit=fit)), setting, episodes)
     assert [str(w.message) for w in said if not issubclass(w.category, TransferkitWarning)] == ["a library's own note"]
-    assert [str(w.message) for w in said if issubclass(w.category, TransferkitWarning)] == ["head, 3 of 6 episodes (the first: episode 0 of source seed 1): head (3 "
+    assert [str(w.message) for w in said if issubclass(w.category, TransferkitWarning)] == ["head, K = 1, 3 of 6 episodes (the first: episode 0 of source seed 1): head (3 "
                                               "labelled examples): its probabilities say little."]  # fmt: skip
 
 

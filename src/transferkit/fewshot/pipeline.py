@@ -294,9 +294,10 @@ def evaluate_trained(
         predictions.append(pred)
         if progress is not None:
             progress(i + 1)
+    k = len(episodes[0].support_y) // len(episodes[0].classes) if episodes else 0  # (which K, beside the others)
     for note, (count, first) in notes.items():
-        warnings.warn(f"{method.label}, {count} of {len(episodes)} episodes (the first: episode {first} of source seed "
-                      f"{setting.seed}): {note}", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+        warnings.warn(f"{method.label}, K = {k}, {count} of {len(episodes)} episodes (the first: episode {first} of "
+                      f"source seed {setting.seed}): {note}", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     accuracies = np.asarray(accuracies)
     mean, ci95 = confidence_interval(accuracies)
     ids = np.arange(len(setting.class_names))  # episodes index class_names by class id
