@@ -121,6 +121,9 @@ def test_k0_and_label_free_rows_are_explained():
     text = "\n".join(label_free_lines({"results": rows}))
     assert "k = 0 means no target labels at all" in text
     assert "`adabn`, `source_only` read no target label at any k" in text
+    assert "float rounding may move an example or two" in text  # adabn's rows differed by one example (a trial)
+    alone = "\n".join(label_free_lines({"results": [{"method": "source_only", "shots": k} for k in (0, 5)]}))
+    assert "reads no target label" in alone and "rounding" not in alone
     assert label_free_lines({"results": [{"method": "finetune", "shots": 5}]}) == []
 
 

@@ -169,7 +169,8 @@ def enlarged_target_note(tgt, shape: tuple, src, what: str = "X") -> str | None:
             f"rebuilds them within {ENLARGED_ERROR:.0%}, where the source's (from pretrain) hold {mh}x{mw}. If they "
             f"were enlarged before they were saved, the source model learnt detail they do not hold: shrink the "
             f"source's images to about {s} pixels on the shorter side and back to {mh}x{mw} before pretrain, and "
-            "compare (`transferkit run` does so when given the target at the size it was recorded in).")
+            "compare (`transferkit run` does so when given the target at the size it was recorded in); if they are "
+            "blurred instead, there is nothing to do.")
 
 
 class TransferClassifier(ClassifierMixin, BaseEstimator):

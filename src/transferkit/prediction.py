@@ -185,6 +185,14 @@ def _rows_as_images(x: np.ndarray, run: Path, size, inputs: str, warn, series: b
         warn(f"{inputs}: an array of {shape[1]}x{shape[2]}, {whose}, is read as one {'series' if series else 'image'}.")
         return x[None, None]
     if int(np.prod(shape)) != x.shape[1]:
+        surplus = x.shape[1] - int(np.prod(shape))
+        if 0 < surplus <= 3 and inputs.lower().endswith((".csv", ".tsv")):  # a label or id column beside the pixels
+            label = run_columns(run)[0]
+            raise TransferkitError(f"{inputs}: its rows have {x.shape[1]} values, {surplus} more than the "
+                                   f"{int(np.prod(shape))} of {whose} ({'x'.join(map(str, shape))}): a label or id "
+                                   "column among them?",
+                                   f"drop the column(s) that are not pixels (a label column named {label!r}, the run's, "
+                                   "is left out; name an id column with --id-column).")  # fmt: skip
         if not declared:
             return x
         raise TransferkitError(f"{inputs}: its rows have {x.shape[1]} values, but the run read its target's rows as "

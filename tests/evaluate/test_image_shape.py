@@ -85,6 +85,12 @@ def test_a_pixel_csv_target_runs_as_its_images_do_and_predict_reads_such_rows(tm
     classes = [[ln.split(",")[1:3] for ln in (tmp_path / f).read_text().splitlines()[1:]] for f in ("npz.csv", "ref.csv")]
     assert classes[0] == classes[1]  # the table's rows (4 decimals) predicted as the images are
     assert (tmp_path / "one.csv").read_text().splitlines()[1].split(",")[1:3] == classes[1][0]
+    lines = (tmp_path / "new.csv").read_text().splitlines()  # the label under another name: a column too many
+    (tmp_path / "y.csv").write_text("\n".join(["y," + lines[0]] + ["0," + ln for ln in lines[1:]]) + "\n")
+    assert main(["predict", str(tmp_path / "npz"), str(tmp_path / "y.csv")]) == 2  # was "shape (145,) are not images"
+    assert ("y.csv: its rows have 145 values, 1 more than the 144 of the size of the run's target images (1x12x12): a "
+            "label or id column among them? Fix: drop the column(s) that are not pixels (a label column named 'label', "
+            "the run's, is left out; name an id column with --id-column).") in capsys.readouterr().err
 
 
 def json_file(tmp_path, cfg: dict) -> str:

@@ -223,6 +223,8 @@ def test_no_source_means_scratch_and_bad_params_are_refused():
     get_method("auto", adaptation_method="coral")  # a plain DA method
     with pytest.raises(TransferkitError, match="adaptation_method='self_training\\+nope'"):
         get_method("auto", adaptation_method="self_training+nope")
+    with pytest.raises(TransferkitError, match="adaptation_method='self_training\\+'"):  # a base of nothing (ran plain)
+        get_method("auto", adaptation_method="self_training+")
     with pytest.raises(TransferkitError, match="adaptation_method='mcc\\+im'"):  # mcc has no base
         get_method("auto", adaptation_method="mcc+im")
     with pytest.raises(TransferkitError, match="with BASE one of cdan, coral, dan, dann, im, mcc"):
@@ -338,6 +340,12 @@ def test_same_classes_with_a_domain_shift_choose_adaptation(models):
     assert decide(task, AutoParams(adaptation_method=None, **QUICK))["method"] not in ("im", "self_training")
     model = get_method("auto", **QUICK).fit(task)  # the composite trains
     assert model.config["auto_decision"]["params"]["base"] == "mcc"
+    labelled_only = TargetData(inverted, task.target.y_labelled, inverted[:0], len(CLASSES))  # every input labelled
+    task.target = labelled_only
+    none_left = decide(task, AutoParams(**QUICK))  # the shift measured, nothing to adapt with: said (it was not)
+    assert none_left["method"] not in ("im", "self_training") and none_left["signals"]["shift_check"]["passed"]
+    assert none_left["signals"]["shift_check"]["not_used"] == "no unlabelled target examples to adapt with"
+    assert "a domain shift, but every target input is labelled: none is left for self_training+mcc" in none_left["reason"]
 
 
 def test_a_source_head_below_chance_on_the_target_is_no_domain_shift(models):

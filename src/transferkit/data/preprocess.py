@@ -309,7 +309,8 @@ def enlarged_note(domain: Domain, shape: tuple[int, ...], source_name: str, chos
             f"side rebuilds them within {ENLARGED_ERROR:.0%}, where {model}. Resolution matching reads the stored "
             "size, so the source is not brought down to their detail: if they were enlarged before they were "
             "saved, give them at the size they were recorded in, and `source.resolution: match` (the default) "
-            "matches the source to it.")
+            "matches the source to it; if they are blurred instead (their detail lost, not their size changed), "
+            "there is nothing to do.")
 
 
 def shrunk_note(domain: Domain, shape: tuple[int, ...], source_name: str, fix: str | None = None) -> str | None:

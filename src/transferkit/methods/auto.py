@@ -248,6 +248,12 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
                         f"examples, below chance (binomial z {head['value']:.2f} <= -{p.below_chance_z:.2f}): the same "
                         "class names most likely mean other classes in the two data sets, which adaptation would "
                         "reinforce; check the labels)")  # fmt: skip
+        elif not len(task.target.x_unlabelled):  # every target input labelled: nothing left to adapt with
+            signals["shift_check"]["not_used"] = "no unlabelled target examples to adapt with"
+            no_shift = (f" (no adaptation: the source head drops from {shift['source']:.2f} on its validation split to "
+                        f"{shift['target']:.2f} on the labelled target examples, z {shift['z']:.2f} >= shift_z "
+                        f"{p.shift_z:.1f}, a domain shift, but every target input is labelled: none is left for "
+                        f"{ada} to adapt with; give unlabelled target inputs)")  # fmt: skip
     # The source model itself, unchanged, right about the labelled target examples: direct
     # evidence of transfer where the frozen-feature checks see none because both feature sets
     # already separate those few examples (both 100 % leave-one-out), though scratch must still
@@ -304,7 +310,9 @@ def adaptation_choice(name: str | None) -> tuple[str | None, dict]:
     """
     if name is None:
         return None, {}
-    method, _, base = name.partition("+")
+    method, plus, base = name.partition("+")
+    if plus and not base:  # "self_training+": a base named by nothing (it ran plain self_training, said as "+")
+        return None, {}
     if method not in METHODS or method == "auto" or not METHODS[method].uses_unlabelled or (base and (
         base not in METHODS or "base" not in METHODS[method].Params.model_fields
         or not hasattr(METHODS[base], "terms") or base == method  # a base must be an adaptation term (dann, mcc, ...)

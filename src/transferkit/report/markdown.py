@@ -262,7 +262,9 @@ def label_free_lines(summary: dict) -> list[str]:
     if repeated:
         lines.append(f"{', '.join(f'`{m}`' for m in repeated)} read{'s' if len(repeated) == 1 else ''} no target "
                      "label at any k: their rows at k > 0 are the same model as at k = 0, the unadapted source "
-                     "or its BatchNorm statistics re-estimated on the target's inputs.")  # fmt: skip
+                     "or its BatchNorm statistics re-estimated on the target's inputs"
+                     + (" (`adabn`: the same inputs, taken in another order at each k, so float rounding may move an "
+                        "example or two)." if "adabn" in repeated else "."))  # fmt: skip
     return [*lines, ""] if lines else []
 
 
