@@ -211,6 +211,8 @@ def test_csv_files_as_spreadsheets_write_them(tmp_path):
         read_csv_rows(tmp_path / "t3.csv")  # read as the header 'Wine data', '', '' before
     (tmp_path / "sparse.csv").write_text("name,,\n4,5,6\n7,8,9\n")  # not a title: values below it, not names
     assert read_csv_rows(tmp_path / "sparse.csv")[0] == ["name", "", ""]
+    (tmp_path / "texts.csv").write_text("review,,\nThe best kettle I have bought in years.,good,1\nIt broke after a week.,bad,0\n")
+    assert read_csv_rows(tmp_path / "texts.csv")[0] == ["review", "", ""]  # texts below, not names: no title
     (tmp_path / "t2.csv").write_text("Export;;;\na;b;label\n1,5;2;x\n3,5;4;y\n")  # a title, ';' and decimal commas
     with pytest.raises(TransferkitError, match=r"its first line holds one cell \('Export'\) above lines of several: a title above the header\. "
                                                r"Fix: .*decimal=',', skiprows=1\)"):  # fmt: skip

@@ -646,7 +646,8 @@ def read_csv_rows(path: Path, known: set[str] | None = None,
     def trim(row: list[str]) -> list[str]:  # without empty cells at its end ('Wine data,' above 'a,b,c,')
         return row[: max((i + 1 for i, c in enumerate(row) if c.strip()), default=1)]
 
-    names_below = len(rows) >= 3 and not _looks_like_data(trim(rows[1])) and all(c.strip() for c in trim(rows[1]))
+    names_below = len(rows) >= 3 and not _looks_like_data(trim(rows[1])) and all(c.strip() for c in trim(rows[1])) \
+        and not looks_like_prose(trim(rows[1]))  # ('review,,' above texts: a header of empty names, not a title)
     widths = {len(trim(r)) for r in rows[2:22]}
     # the title padded to the header's width ('Wine data,,' above 'a,b,label') is one cell too
     if bad in (0, None) and len(trim(rows[0])) == 1 and len(trim(rows[1])) > 1 and widths == {len(trim(rows[1]))} and names_below:
