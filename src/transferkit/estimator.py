@@ -68,12 +68,11 @@ from transferkit.inputs import (
     as_inputs,
     brief_columns,
     column_names,
-    index_column_note,
-    index_copy_note,
     numbers_of_objects,
     plain,
     seed_from,
     stored_dtype,
+    warn_index_columns,
 )
 from transferkit.methods import METHODS, TransferTask, get_method
 from transferkit.methods.base import class_difference
@@ -310,9 +309,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             labels = source.labels
         else:
             tgt, labels = as_domain(as_inputs(X, names, "X", reference), y, "target", stored_dtype(X))
-            rising = index_copy_note(X, "X", names) or index_column_note(tgt.x, names, "X", fit_names is not None)
-            if rising:  # as `run` says of such a CSV column
-                warnings.warn(rising, TransferkitWarning, stacklevel=user_stacklevel())
+            warn_index_columns(X, tgt.x, names, "X")
         if len(labels) < 2:
             raise TransferkitError(f"fit got one class ({plain(labels[0])!r}): there is nothing to tell apart.",
                                    "give examples of at least two classes.")  # fmt: skip

@@ -268,6 +268,15 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
     return domain, labels.astype(given) if given is not None else labels
 
 
+def warn_index_columns(X, x: np.ndarray, names: list[str] | None, what: str) -> None:
+    """Warns of a column of ``X`` (as given; ``x``: its values as read, in ``names``' order) that holds the
+    frame's own index (:func:`index_copy_note`) or rising ids (:func:`index_column_note`), as `run` warns of
+    such a CSV column."""
+    note = index_copy_note(X, what, names) or index_column_note(x, names, what, column_names(X) is not None)
+    if note:
+        warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
+
+
 def index_column_note(x: np.ndarray, names: list[str] | None, what: str, frame: bool = False) -> str | None:
     """Said of a feature column of vectors ``x`` (N, D) that holds the row numbers, or counts up or
     rises from every row to the next as an id does (``df.reset_index()`` keeps the index as a column

@@ -29,11 +29,10 @@ from transferkit.inputs import (
     as_domain,
     as_inputs,
     column_names,
-    index_column_note,
-    index_copy_note,
     plain,
     seed_from,
     stored_dtype,
+    warn_index_columns,
 )
 from transferkit.models import TransferModel
 from transferkit.rng import callers_rng_kept
@@ -142,9 +141,7 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     if len(labels) < 2:
         raise TransferkitError(f"pretrain got one source class ({plain(labels[0])!r}): the shared layers would learn nothing.",
                                "give source examples of at least two classes.")  # fmt: skip
-    rising = index_copy_note(X_source, "X_source") or index_column_note(src.x, names, "X_source", names is not None)
-    if rising:  # as `run` says of such a CSV column
-        warnings.warn(rising, TransferkitWarning, stacklevel=_stacklevel)
+    warn_index_columns(X_source, src.x, names, "X_source")
     if names is not None and not src.is_image:
         src.meta.setdefault("columns", [str(n) for n in names])  # a target's named columns are then matched, not positional
     same_names = case_twins_note(sorted({str(c).strip() for c in src.classes}), "y_source")
