@@ -273,8 +273,9 @@ def test_a_folder_with_a_broken_image_predicts_the_others_and_names_it(tmp_path)
     for i in range(3):
         Image.fromarray(np.full((6, 6), 40 * i, np.uint8)).save(tmp_path / f"{i}.png")
     (tmp_path / "broken.png").write_bytes((tmp_path / "1.png").read_bytes()[:30])  # cut short
-    with pytest.warns(UserWarning, match=r"1 image file\(s\) cannot be read and get no prediction \(broken.png; the first"):
+    with pytest.warns(UserWarning, match=r"1 image file\(s\) cannot be read and get no prediction \(broken.png; the first") as said:
         assert [f.name for f in image_files(tmp_path)] == ["0.png", "1.png", "2.png"]
+    assert [w.filename for w in said] == [__file__]  # the caller's line, not prediction.py's
     only = tmp_path / "only"
     only.mkdir()
     (only / "broken.png").write_bytes(b"not an image")

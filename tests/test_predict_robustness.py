@@ -239,6 +239,17 @@ def test_csv_files_as_spreadsheets_write_them(tmp_path):
     with pytest.raises(TransferkitError, match=r"data row 2 has an empty value in column 'f1' \(input 1 in the "
                                                r"predictions, which count rows from 0\)"):  # fmt: skip
         csv_features(tmp_path / "GAP.CSV", header, body, 2, training=False)  # as predict reads it
+    # series of unequal lengths padded with empty cells (a trial's UCR set), as an .npz's NaN padding is said
+    rows = ["t0,t1,t2,t3,t4,label", "1,2,3,4,5,0", "1,2,,,,1", "1,2,3,,,0", "4,5,6,7,,1"]
+    (tmp_path / "padded.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(TransferkitError, match=r"data row 2 has an empty value in column 't2'; in every row with one, "
+                                               r"the gaps run to the end of the row: series") as e:  # fmt: skip
+        load_domain(str(tmp_path / "padded.csv"))
+    assert "resample each series to one length" in e.value.fix
+    (tmp_path / "holes.csv").write_text("\n".join([*rows[:3], "1,,3,4,5,0"]) + "\n")  # a gap mid-row: missing values
+    with pytest.raises(TransferkitError, match=r"data row 2 has an empty value in column 't2'\.") as e:
+        load_domain(str(tmp_path / "holes.csv"))
+    assert "impute" in e.value.fix
 
 
 def test_a_diverging_method_is_one_line_and_leaves_no_folder(tmp_path, capsys, image_npz):

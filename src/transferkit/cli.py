@@ -14,7 +14,7 @@ import sys
 import warnings
 
 from transferkit import commands
-from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 
 
 def _commands() -> dict:
@@ -215,7 +215,7 @@ def _set_threads(n: int | None) -> None:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or n)
     if n > cores:  # more threads than cores only adds switching between them
         warnings.warn(f"--threads {n} is more than the {cores} cores this process may use; using {cores}.",
-                      TransferkitWarning, stacklevel=2)  # fmt: skip
+                      TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
         n = cores
     torch.set_num_threads(n)
 

@@ -7,6 +7,7 @@ with code 2; the Python API lets it propagate.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import warnings
 from collections.abc import Iterator
@@ -74,8 +75,14 @@ def user_stacklevel() -> int:
         module = sys.modules.get(name)
         if module is not None and getattr(module, "__file__", None):
             internal.append(Path(module.__file__).resolve().parent)
+    wrapper = Path(contextlib.__file__).resolve()  # a context manager used as a decorator (rank's) calls from there
+
+    def inside(frame) -> bool:
+        where = Path(frame.f_code.co_filename).resolve()
+        return where == wrapper or any(where.is_relative_to(d) for d in internal)
+
     frame, level = sys._getframe(1), 1
-    while frame is not None and any(Path(frame.f_code.co_filename).resolve().is_relative_to(d) for d in internal):
+    while frame is not None and inside(frame):
         frame, level = frame.f_back, level + 1
     return level
 

@@ -250,7 +250,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                    "not both.")  # fmt: skip
         check_epochs(self.source_epochs, "source_epochs")
         self.source_ = pretrain(X_source, y_source, shared=self.shared, epochs=self.source_epochs,
-                                random_state=self.random_state, device=self.device, _stacklevel=3)  # fmt: skip
+                                random_state=self.random_state, device=self.device)  # fmt: skip
         return self
 
     def _source(self) -> SourceModel | None:
@@ -317,11 +317,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             tgt.meta.setdefault("columns", [str(n) for n in names])  # so that scale warnings name the columns
         source_model = source.model.on(device) if source is not None else None  # the source stays where it is
         if source_model is None and getattr(tgt, "is_image", False):  # pretrain says it of a source's layout
-            from transferkit.models.series import layout_note
+            from transferkit.models.series import layout_note, picture_or_series_note
 
-            note = layout_note(tuple(tgt.input_shape), self.shared, "X")
-            if note:  # series saved channels last?
-                warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
+            for note in (layout_note(tuple(tgt.input_shape), self.shared, "X"),  # series saved channels last?
+                         picture_or_series_note(tuple(tgt.input_shape), self.shared, "X", "shared=")):  # or a series?
+                if note:
+                    warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
         shape = source_model.config["input_shape"] if source_model is not None else tgt.input_shape
         src = source.domain if source is not None else None
         pretrained = source.pretrained if source is not None else None
@@ -633,7 +634,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if fit_range is not None:  # fit warned that X is off the source's scale: inputs on X's scale are not
             own = dataclasses.replace(self.recipe_, value_range=fit_range,
                                       column_ranges=getattr(self, "fit_column_ranges_", None))  # fmt: skip
-            whose = "the run's target" if getattr(self, "fit_by_run_", False) else "X (given to fit)"
+            whose = "the run's target (its rows outside the test split)" if getattr(self, "fit_by_run_", False) else "X (given to fit)"
             return scale_warning(x, self._named(own), f"the source and {whose} hold")  # warned of again
         if len(self.recipe_.shape) == 3 or getattr(self, "range_from_source_", True):
             return scale_warning(x, self._named(self.recipe_), kind="series" if self._series() else "images")

@@ -254,7 +254,7 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
         shown = ", ".join(f"{a!r} and {b!r}" for a, b in twins[:3])
         warnings.warn(f"{name}: labels {shown} differ only by spaces around them, so they are trained as different "
                       "classes; if they name one class, strip them first (e.g. [s.strip() for s in y]).",
-                      TransferkitWarning, stacklevel=3)  # fmt: skip
+                      TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     ok = x.size and np.isfinite(x).all()  # else Domain's own checks name the problem
     vr = value_range(x, stored) if ok else (0.0, 1.0)  # each domain's natural range -> [0, 1], as for files
     what = {"target": "X", "source": "X_source"}.get(name, name)

@@ -39,7 +39,7 @@ def write_to_cache(what: str, write: Callable[[], object]) -> None:
     the work again, not this one its results: it crashed with a traceback after training."""
     from safetensors import SafetensorError
 
-    from transferkit.errors import TransferkitWarning
+    from transferkit.errors import TransferkitWarning, user_stacklevel
 
     try:
         write()
@@ -50,7 +50,7 @@ def write_to_cache(what: str, write: Callable[[], object]) -> None:
             reason = getattr(e, "strerror", None) or str(e).splitlines()[0]
             warnings.warn(f"cannot write the cache in {where} ({reason}): {what} is not cached, so later runs compute "
                           "it again; set $TRANSFERKIT_CACHE to a folder you can write to.", TransferkitWarning,
-                          stacklevel=2)  # fmt: skip
+                          stacklevel=user_stacklevel())  # fmt: skip
 
 
 def numeric_context(device=None) -> dict:

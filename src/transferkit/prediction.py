@@ -48,7 +48,7 @@ from transferkit.data.preprocess import (
     series_size_check,
     turned_note,
 )
-from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file, model_stem, read_model_json
 from transferkit.train.supervised import predict_proba
@@ -264,7 +264,7 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
             )
         warnings.warn(f"{path}: the model was trained without column names (e.g. on an .npz), so the columns "
                       f"{shown} are read by position: check that they are in the training order.",
-                      TransferkitWarning, stacklevel=3)  # fmt: skip
+                      TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     if columns and set(columns) - set(header):  # say what is missing before parsing values (an id column's text)
         named = [c for j, c in enumerate(header) if j not in skip]
         order_columns(np.empty((0, len(named)), np.float32), named, columns, str(path), "the model's")
@@ -274,7 +274,7 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
             warnings.warn(f"{path}: column(s) the model does not read are left out: "
                           f"{', '.join(repr(header[j]) if header[j].strip() else f'column {j + 1} (no name: a saved index?)' for j in unused[:5])}"
                           f"{' ...' if len(unused) > 5 else ''}.",
-                          TransferkitWarning, stacklevel=3)  # fmt: skip
+                          TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
         skip |= set(unused)
     x = csv_features(path, header, body, skip, training=False)
     named = [c for j, c in enumerate(header) if j not in skip]
@@ -284,7 +284,7 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
         shared = sum(c for c in Counter(names).values() if c > 1)
         warnings.warn(f"{path}: the --id-column {header[ii]!r} repeats values ({shared} rows share a name with "
                       f"another, e.g. {twice[0]!r}), so some predictions carry the "
-                      "same name.", TransferkitWarning, stacklevel=3)  # fmt: skip
+                      "same name.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     return (order_columns(x, named, columns, str(path), "the model's") if columns else x), names
 
 
@@ -305,7 +305,7 @@ def image_files(p: Path, warn=None, check: bool = True) -> list[Path] | None:
             shown = ", ".join(str(f.relative_to(p)) for f in sorted(others)[:3]) + (", ..." if len(others) > 3 else "")
             note = (f"{p}: {len(others)} file(s) are not images and get no prediction ({shown}); images end in "
                     f"{', '.join(sorted(IMAGE_SUFFIXES))}.")  # fmt: skip
-            (warn or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3)))(note)
+            (warn or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=user_stacklevel())))(note)
         return _readable(p, files, warn) if check else files
     return [p] if p.suffix.lower() in IMAGE_SUFFIXES and p.exists() else None
 
@@ -318,10 +318,10 @@ def _readable(folder: Path, files: list[Path], warn=None) -> list[Path]:
             open_image(f).close()
         except TransferkitError as e:
             bad.append((f, e.problem))
-    return readable_ones(folder, files, bad, warn, stacklevel=5)
+    return readable_ones(folder, files, bad, warn)
 
 
-def readable_ones(folder: Path, files: list[Path], bad: list, warn=None, stacklevel: int = 3) -> list[Path]:
+def readable_ones(folder: Path, files: list[Path], bad: list, warn=None) -> list[Path]:
     """``files`` less the unreadable ones in ``bad`` ((file, problem) pairs), which get no
     prediction, with a note naming them (one broken file need not cost the folder's other
     predictions); refused when none is readable."""
@@ -334,7 +334,7 @@ def readable_ones(folder: Path, files: list[Path], bad: list, warn=None, stackle
         shown = ", ".join(str(f.relative_to(folder)) for f, _ in bad[:3]) + (", ..." if len(bad) > 3 else "")
         note = (f"{folder}: {len(bad)} image file(s) cannot be read and get no prediction ({shown}; the first: "
                 f"{bad[0][1].split(': ', 1)[-1]}).")  # fmt: skip
-        (warn or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=stacklevel)))(note)
+        (warn or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=user_stacklevel())))(note)
     return good
 
 
@@ -415,7 +415,7 @@ def _labels_in_texts(texts: list[str], classes: list[str], where: str, on_warnin
     if labelled == len(texts):
         raise TransferkitError(problem + ".", "give the texts alone, one per line (e.g. cut -f2- FILE), or a "
                                               ".jsonl/.csv with a text column.")  # fmt: skip
-    (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=4)))(
+    (on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=user_stacklevel())))(
         problem + ": drop the labels, or they sway the predictions.")
 
 
@@ -666,7 +666,7 @@ def predict(
             "save them to a file (.npz, .csv, images), or for arrays use "
             "TransferClassifier.load('RUN/models/NAME').predict(X).",
         )
-    warn = on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=3))  # at predict's caller
+    warn = on_warning or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=user_stacklevel()))  # at predict's caller
     if not Path(inputs).exists():  # before seconds of loading the model (a pretrained encoder: many)
         raise TransferkitError(f"input {str(inputs)!r} does not exist.",
                                "give a .npz, .npy, .csv, an image or a folder of images (texts: .csv, .jsonl, .txt).")  # fmt: skip
@@ -788,7 +788,7 @@ def predict(
                 checked = dataclasses.replace(recipe, value_range=tuple(meta["fit_range"]),
                                               column_ranges=tuple(tuple(r) for r in meta["fit_column_ranges"])
                                               if meta.get("fit_column_ranges") else None)  # (series: none)  # fmt: skip
-                reference = "the source and the run's target hold"
+                reference = "the source and the run's target (its rows outside the test split) hold"
             note = (small_uint8_note(x, f"{inputs}: x", "save x as float32") if eight_bit  # uint8: known scale
                     else scale_warning(x, checked, reference, "images" if picture else "series"))  # fmt: skip
             note = f"{inputs}: {note}" if note and not eight_bit else note  # which file, as its other notes say

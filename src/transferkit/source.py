@@ -23,7 +23,7 @@ from transferkit.data import Domain
 from transferkit.data.preprocess import Recipe, apply_recipe, make_recipe
 from transferkit.data.splits import case_twins_note
 from transferkit.devices import resolve_device
-from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.evaluate.source_check import source_steps, weak_source_warning
 from transferkit.inputs import (
     as_domain,
@@ -110,7 +110,7 @@ def check_shared(shared: str) -> None:
 
 
 def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, random_state=0,
-             augment: bool | str = True, device: str = "auto", _stacklevel: int = 2) -> SourceModel:  # fmt: skip
+             augment: bool | str = True, device: str = "auto") -> SourceModel:  # fmt: skip
     """Train the shared (and source-specific) layers on a labelled source.
 
     Args:
@@ -146,13 +146,14 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
         src.meta.setdefault("columns", [str(n) for n in names])  # a target's named columns are then matched, not positional
     same_names = case_twins_note(sorted({str(c).strip() for c in src.classes}), "y_source")
     if same_names:  # case alone: names apart only by spaces are warned of already
-        warnings.warn(same_names, TransferkitWarning, stacklevel=_stacklevel)
+        warnings.warn(same_names, TransferkitWarning, stacklevel=user_stacklevel())
     recipe = make_recipe(src, src.input_shape, 0)
-    from transferkit.models.series import layout_note
+    from transferkit.models.series import layout_note, picture_or_series_note
 
-    note = layout_note(tuple(src.input_shape), shared, "X_source")
-    if note:  # series saved channels last?
-        warnings.warn(note, TransferkitWarning, stacklevel=_stacklevel)
+    for note in (layout_note(tuple(src.input_shape), shared, "X_source"),  # series saved channels last?
+                 picture_or_series_note(tuple(src.input_shape), shared, "X_source", "shared=")):  # or a series?
+        if note:
+            warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     seed = seed_from(random_state)
     xs, ys = apply_recipe(src.x, recipe).to(where), torch.from_numpy(src.y).to(where)
     with callers_rng_kept():  # source training seeds torch: the caller's draws after pretrain stay theirs
@@ -169,7 +170,7 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
                 "Give the source more examples per class.")  # fmt: skip
     if note:  # e.g. a small source: epochs count passes, so few steps
         fix = "raise the epochs (pretrain's epochs=, TransferClassifier's source_epochs=)"
-        warnings.warn(note.replace("raise source.epochs", fix), TransferkitWarning, stacklevel=_stacklevel)
+        warnings.warn(note.replace("raise source.epochs", fix), TransferkitWarning, stacklevel=user_stacklevel())
     arch = res.model.config["architecture"]  # "auto" resolved: what the estimator's `shared` is compared with
     return SourceModel(res.model, src, recipe, parts, names, labels, seed, arch, float(res.val_accuracy))
 
@@ -229,5 +230,5 @@ def reinitialised(model: TransferModel, classes: list[str]) -> TransferModel:
     if kept:
         warnings.warn(f"scratch: {kept} parameter(s) of your network are in no layer that can draw its weights again "
                       "(reset_parameters); they keep their trained values, so this 'scratch' is not quite one.",
-                      TransferkitWarning, stacklevel=3)  # fmt: skip
+                      TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     return fresh.reset_specific(classes).train()

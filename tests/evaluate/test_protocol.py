@@ -519,6 +519,27 @@ def test_a_target_shrunk_to_a_small_sources_size_is_said(tmp_path):
     assert not [w for w in said if "are shrunk" in str(w.message)]
 
 
+def test_runs_warnings_point_at_the_callers_line(tmp_path):
+    """tk.run's notes on the data (here a target shrunk to the source's 8x8) pointed at
+    protocol.py's line, not the user's call: the same note from fit pointed at the user's."""
+    import warnings
+
+    import transferkit as tk
+    from transferkit.errors import TransferkitWarning
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "s.npz", x=rng.integers(0, 17, (60, 8, 8)).astype(np.float32), y=np.arange(60) % 3)
+    np.savez(tmp_path / "t.npz", x=rng.integers(0, 256, (45, 28, 28)).astype(np.uint8), y=np.arange(45) % 3)
+    cfg = tiny_experiment(tmp_path / "s.npz", tmp_path / "t.npz", seeds=1)
+    cfg["target"]["shots"] = [2]
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        tk.run(cfg, out=tmp_path / "run", progress=False)
+    ours = [w for w in said if issubclass(w.category, TransferkitWarning)]
+    assert any("are shrunk" in str(w.message) for w in ours)
+    assert {w.filename for w in ours} == {__file__}, [(w.filename, str(w.message)[:60]) for w in ours]
+
+
 def test_a_target_enlarged_before_it_was_saved_is_said(tmp_path):
     """optdigits' 8x8 digits stored at 28x28: resolution matching read the stored size and left
     the source sharp (source_only 10.2 % against 59.0 % on the 8x8 originals), with no word."""

@@ -734,6 +734,8 @@ def test_the_few_shot_source_trains_with_rotation_and_scaling_by_default_and_the
     assert source_augment(False, images) == "none"
     assert source_augment("affine", SimpleNamespace(source_recipe=Recipe((0.0, 1.0), (1, 8, 8)))) == "none"
     assert source_augment("affine", SimpleNamespace(source_recipe=Recipe((0.0, 1.0), (16,)))) == "none"
+    series = SimpleNamespace(source_recipe=Recipe((0.0, 1.0), (1, 16, 25)))  # 16 sensors: a picture to `auto`
+    assert source_augment("affine", series, "cnn1d") == "none" and source_augment("affine", series) == "affine"
     from transferkit.data.text import TextRecipe
 
     assert source_augment("affine", SimpleNamespace(source_recipe=TextRecipe("hf:x", 16))) == "none"  # texts: no crash

@@ -607,3 +607,24 @@ def test_batches_too_small_for_batchnorm_keep_the_sources_statistics(name, tiny_
         warnings.simplefilter("always")
         get_method(name, **params).fit(_task(tiny_parts, 2))  # batches of 6: bn: train as before
     assert not [w for w in said if "too few for BatchNorm" in str(w.message)]
+
+
+def test_series_are_not_moved_across_sensors_by_adaptation_or_source_only(monkeypatch):
+    """The weak and strong views of a cnn1d's (B, 1, C, L) series shifted, turned and blurred
+    its sensors' rows into each other, as a picture's (a trial's 16-sensor series)."""
+    from transferkit.methods import _adapt, source_only
+    from transferkit.models import TransferModel
+
+    g = torch.Generator().manual_seed(0)
+    xs, xt = torch.randn(24, 1, 16, 25, generator=g), torch.randn(12, 1, 16, 25, generator=g)
+    ys, yt = torch.arange(24) % 3, torch.arange(12) % 3
+    model = TransferModel.build("cnn1d", (1, 16, 25), ["a", "b", "c"], width=4, feature_dim=8)
+    task = TransferTask(TargetData(xt[:0], yt[:0], xt, 3), ["a", "b", "c"], 0, lambda: None, model, xs, ys,
+                        ["a", "b", "c"], source_val_x=xs[:6], source_val_y=ys[:6])  # fmt: skip
+    said = []
+    for module, name, real in ((_adapt, "weak_augment", weak_augment), (_adapt, "strong_augment", strong_augment),
+                               (source_only, "weak_augment", weak_augment)):  # fmt: skip
+        monkeypatch.setattr(module, name, lambda x, gen, series=False, _r=real, _n=name: said.append((_n, series)) or _r(x, gen, series))
+    get_method("self_training", steps=2, batch_size=8, checkpoints=1).fit(task)
+    get_method("source_only", steps=2, batch_size=8).fit(task)
+    assert {n for n, _ in said} == {"weak_augment", "strong_augment"} and all(s for _, s in said), said

@@ -166,6 +166,37 @@ def test_series_saved_channels_last_are_pointed_out():
         clf.predict(x[:, :, :5])  # another length: resample, not resize, as run and predict say
 
 
+def test_small_arrays_of_unequal_sides_read_as_pictures_are_pointed_out(tmp_path):
+    """JapaneseVowels' (N, 12, 25), 12 sensors, passed the picture rule: auto trained the 2-D cnn,
+    whose kernels slide across sensors, and the report's only word was the architecture's name."""
+    import warnings
+
+    import transferkit as tk
+    from transferkit.config import load_config
+    from transferkit.evaluate.prepare import prepare
+    from transferkit.models.series import picture_or_series_note
+
+    assert "12x25 one-channel arrays are read as pictures" in picture_or_series_note((1, 12, 25), "auto", "t.npz")
+    assert "set model.shared: cnn1d" in picture_or_series_note((1, 12, 25), "auto")
+    assert "x.transpose(0, 2, 1)" in picture_or_series_note((1, 25, 12), "auto")  # or saved channels last
+    for quiet in [((1, 28, 28), "auto"), ((1, 8, 8), "auto"), ((1, 62, 47), "auto"), ((1, 16, 30), "auto"),
+                  ((3, 12, 25), "auto"), ((1, 12, 25), "cnn"), ((1, 12, 25), "cnn1d"), ((1, 4, 100), "auto")]:
+        assert picture_or_series_note(*quiet) is None, quiet  # pictures, chosen architectures, cnn1d's series
+    x = np.random.default_rng(0).normal(size=(30, 12, 25)).astype(np.float32)
+    with pytest.warns(UserWarning, match=r"X_source: its 12x25 one-channel arrays .* set shared='cnn1d'"):
+        tk.pretrain(x, np.arange(30) % 3, epochs=1)
+    with pytest.warns(UserWarning, match=r"X: its 12x25 one-channel arrays are read as pictures"):  # no source
+        tk.TransferClassifier("scratch", method_params={"steps": 2}).fit(x, np.arange(30) % 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tk.TransferClassifier("scratch", shared="cnn", method_params={"steps": 2}).fit(x, np.arange(30) % 3)
+    np.savez(tmp_path / "t.npz", x=x, y=np.arange(30) % 3)
+    cfg = {"target": {"data": str(tmp_path / "t.npz"), "shots": [2]}, "methods": ["scratch"], "seeds": 1}
+    with pytest.warns(UserWarning, match=r"t.npz: its 12x25 .* set model.shared: cnn1d"):
+        data = prepare(load_config(None, raw=cfg))
+    assert any("set model.shared: cnn1d" in n for n in data.notes)  # kept for the report
+
+
 def test_cnn1d_standardises_each_sensor_of_a_series_on_its_own_scale():
     """Sensors in other units (g beside degrees/s): one mean/std for all left the small ones near 0."""
     from transferkit.train.source import input_stats

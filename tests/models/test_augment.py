@@ -72,3 +72,28 @@ def test_augmenter_names_the_augmentation():
     assert torch.equal(affine, random_affine(x, 2, torch.Generator().manual_seed(3)))
     assert augmenter(False, (1, 28, 28)) is None
     assert augmenter("affine", (7,)) is None and augmenter("affine", (1, 8, 8)) is None  # nothing to move
+
+
+def test_series_read_by_the_cnn1d_are_not_moved_across_sensors():
+    """(N, 16, 25) series, 16 sensors, were shifted and turned as 16x25 pictures: a sensor's
+    values moved into its neighbour's row (a trial's JapaneseVowels with 4 derived channels)."""
+    from transferkit.adaptation.augment import strong_augment, weak_augment
+    from transferkit.models import TransferModel
+    from transferkit.train.supervised import fit_supervised
+
+    assert augmenter(True, (1, 16, 25), "cnn1d") is None and augmenter("affine", (1, 16, 25), "cnn1d") is None
+    assert augmenter(True, (1, 16, 25), "cnn") is not None  # the same array read as a picture is moved
+    assert augmenter(True, (1, 4, 200)) is None  # auto builds the cnn1d for it
+    x = torch.zeros(8, 1, 16, 25)
+    x[:, :, 0] = torch.randn(8, 1, 25)  # only sensor 0 has a signal
+    assert torch.equal(weak_augment(x, torch.Generator().manual_seed(0), series=True), x)
+    strong = strong_augment(x, torch.Generator().manual_seed(0), series=True)
+    assert strong.shape == x.shape and torch.equal(strong[:, :, 1:], x[:, :, 1:])  # nothing reaches other sensors
+    assert not torch.equal(strong, x)  # masked and jittered along its own row
+    assert not torch.equal(weak_augment(x, torch.Generator().manual_seed(0)), x)  # as a picture: moved
+    model = TransferModel.build("cnn1d", (1, 16, 25), ["a", "b"], width=4, feature_dim=8)
+    seen = []
+    model.register_forward_pre_hook(lambda m, args: seen.append(args[0].clone()))
+    y = torch.tensor([0, 1] * 4)
+    fit_supervised(model, x, y, groups=model.param_groups(1e-3, 1e-3, 0.0), steps=3, batch_size=8, seed=0, augment="affine")
+    assert seen and all(torch.equal(b[:, :, 1:], torch.zeros_like(b[:, :, 1:])) for b in seen)

@@ -1134,3 +1134,22 @@ def test_rank_flags_a_runs_model_on_a_copy_of_its_csv_target(tmp_path, monkeypat
     args = ["--model", "run", "--shots", "3", "--scores", "knn", "--by", "knn", "--quiet"]
     assert main(["rank", "copy.csv", *args, "--out", "r.json"]) == 0
     assert json.loads((tmp_path / "r.json").read_text())["trained_on_scored"]  # was {} for the copy
+
+
+def test_a_target_stretched_to_a_sources_proportions_is_said_and_the_reference_has_no_leep(tmp_path):
+    """A 12x25 target read by a 16x25 source's model: run said "squashed", rank nothing; and the
+    random-weights reference was given leep and nce from its random head (its nce beat both sources)."""
+    from transferkit.ranking.rank import rank
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "s.npz", x=rng.integers(0, 256, (45, 16, 25)).astype(np.uint8), y=np.arange(45) % 3)
+    np.savez(tmp_path / "t.npz", x=rng.integers(0, 256, (30, 12, 25)).astype(np.uint8), y=np.arange(30) % 3)
+    with pytest.warns(UserWarning, match="resized to the model's 16x25 input") as raised:
+        result = rank(str(tmp_path / "t.npz"), shots=2, sources=[str(tmp_path / "s.npz")], source_epochs=1,
+                      scores=["leep", "nce", "logme"], by="logme")  # fmt: skip
+    assert {w.filename for w in raised if "16x25" in str(w.message)} == {__file__}  # not contextlib's (rank's decorator)
+    said = [w for w in result["warnings"] if "resized to the model's 16x25 input" in w]
+    assert len(said) == 1 and said[0].startswith("candidate s.npz: ") and "squashed" in said[0], result["warnings"]
+    reference = [r for r in result["candidates"] if r["reference"]]
+    assert reference and all(r["leep"] is None and r["nce"] is None and r["logme"] is not None for r in reference)
+    assert any(r["leep"] is not None for r in result["candidates"] if not r["reference"])  # the source's head cut

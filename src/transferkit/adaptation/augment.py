@@ -29,9 +29,10 @@ import torch.nn.functional as F
 from transferkit.train.augment import random_shift, shift_for
 
 
-def weak_augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Small translation for images (B, C, H, W); identity for vectors (B, D)."""
-    if x.ndim != 4:
+def weak_augment(x: torch.Tensor, generator: torch.Generator, series: bool = False) -> torch.Tensor:
+    """Small translation for images (B, C, H, W); identity for vectors (B, D) and for series
+    (``series``: the cnn1d's (B, 1, C, L), whose rows are sensors, not a picture's rows)."""
+    if x.ndim != 4 or series:
         return x
     return random_shift(x, shift_for(tuple(x.shape[1:])), generator)
 
@@ -92,12 +93,14 @@ def _cutout(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return x.masked_fill(mask[:, None], 0.0)  # 0: the background of inputs scaled to [0, 1]
 
 
-def strong_augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """RandAugment-style distortion of images (B, C, H, W) in [0, 1]; feature masking for (B, D);
-    token deletion for token ids (B, T) (:func:`delete_tokens`)."""
+def strong_augment(x: torch.Tensor, generator: torch.Generator, series: bool = False) -> torch.Tensor:
+    """RandAugment-style distortion of images (B, C, H, W) in [0, 1]; feature masking for (B, D)
+    and for series (``series``: the cnn1d's (B, 1, C, L), where turning, shearing or blurring
+    would mix sensors: each value masked or jittered on its own, as a series' jitter and
+    masking augmentations do); token deletion for token ids (B, T) (:func:`delete_tokens`)."""
     if not x.is_floating_point():  # token ids, 0 = padding: masking and noise would make other ids
         return delete_tokens(x, generator)
-    if x.ndim != 4:
+    if x.ndim != 4 or series:
         keep = (torch.rand(x.shape, generator=generator) >= 0.2).to(x.device, x.dtype)
         noise = torch.randn(x.shape, generator=generator).to(x.device, x.dtype)
         return x * keep + 0.1 * x.std(0, keepdim=True) * noise

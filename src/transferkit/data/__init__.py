@@ -66,7 +66,7 @@ def builtin_shadows(name: str, path) -> None:
     kind = "folder" if Path(path).is_dir() else "file"
     warnings.warn(f"{name!r} is the name of a built-in domain, and the built-in is what is read, not the {kind} "
                   f"{path} of the same name; write ./{name} (or its full path) to read the {kind}.",
-                  TransferkitWarning, stacklevel=3)  # fmt: skip
+                  TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
 
 
 def list_domains() -> list[tuple[str, str]]:

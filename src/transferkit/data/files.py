@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from transferkit.data.domain import Domain
-from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.data.domain import PADDED_FIX, Domain, nan_padded
+from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp",
                   ".pgm", ".ppm", ".pbm", ".pnm"}  # netpbm: how many digit and face data sets ship  # fmt: skip
@@ -265,7 +265,7 @@ def load_npz(path: Path) -> Domain:
         return Domain(str(path), x, y, classes)  # Domain's validation names the empty set or the NaN
     note = small_uint8_note(x, f"{path}: x", "save x as float32") if stored == np.uint8 else None
     if note:
-        warnings.warn(note, TransferkitWarning, stacklevel=2)
+        warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     return Domain(str(path), x, y, classes, value_range(x, stored),
                   {RANGE_FROM_DATA: stored != np.uint8, CLASSES_FROM_LABELS: raw_classes is None and not named})  # fmt: skip
 
@@ -443,13 +443,13 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
                       f"{which}, and were resized to it first"
                       + (f"; {stretched} of them of another shape were stretched to it, not cropped (crop them to "
                          f"{size[1]}x{size[0]}'s proportions first to keep theirs)." if stretched else "."),
-                      TransferkitWarning, stacklevel=2)  # fmt: skip
+                      TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     if colour and not in_colour:  # grey by content, some stored as RGB: one channel, as the report and predict judge
         images = [arr[:1] for arr in images]  # (their three channels are equal)
     grey = len(files) - in_colour  # by content: a grey picture saved as RGB is grey
     if in_colour and grey and model_channels != 1:  # a mixed folder: one layout for all, said (grey ones get 3 equal channels)
         warnings.warn(f"{in_colour} of {len(files)} images are in colour and {grey} grey; all were read as "
-                      "RGB (grey ones with 3 equal channels).", TransferkitWarning, stacklevel=2)  # fmt: skip
+                      "RGB (grey ones with 3 equal channels).", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     return np.stack(images)
 
 
@@ -519,19 +519,19 @@ def load_image_folder(root: Path) -> Domain:
         warnings.warn(f"{root}: {n} image(s) in sub-folders of class folders are not read "
                       f"({_brief_names([str(s.relative_to(root)) for s in left])}); an image folder is read one "
                       "level deep, root/<class>/<image>. Move them up into their class folder to use them.",
-                      TransferkitWarning, stacklevel=3)  # fmt: skip
+                      TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     others = [f for d in class_dirs for f in sorted(d.iterdir()) if f.is_file() and not f.name.startswith(".")
               and f.suffix.lower() not in IMAGE_SUFFIXES]  # fmt: skip
     if others:  # hidden files (.DS_Store) are never mentioned
         warnings.warn(f"{root}: {len(others)} file(s) in class folders are not images and are not read "
                       f"({_brief_names([str(f.relative_to(root)) for f in others])}); images end in "
-                      f"{', '.join(sorted(IMAGE_SUFFIXES))}.", TransferkitWarning, stacklevel=3)  # fmt: skip
+                      f"{', '.join(sorted(IMAGE_SUFFIXES))}.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     loose = sorted(f for f in root.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
                    and not f.name.startswith("."))  # fmt: skip
     if loose:  # beside the class folders: no class to give them
         warnings.warn(f"{root}: {len(loose)} image(s) outside any class folder are not read "
                       f"({_brief_names([f.name for f in loose])}); an image folder is read as root/<class>/<image>. "
-                      "Move them into their class folder to use them.", TransferkitWarning, stacklevel=3)  # fmt: skip
+                      "Move them into their class folder to use them.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     x = read_images(files)
     return Domain(str(root), x, np.asarray(labels, dtype=np.int64), names, (0.0, 255.0))
 
@@ -720,6 +720,17 @@ NO_HEADER_FIX = ("add a header row naming the columns (e.g. text,label); naming 
                  "would read the first text as the header and drop it")
 
 
+def _gaps_end_rows(body: list[list[str]], skip: set) -> bool:
+    """Whether a CSV's empty (or missing-marked) cells are series padding: each row's run to its
+    end, as :func:`~transferkit.data.domain.nan_padded` reads NaN, with every other cell a number."""
+    try:
+        x = np.asarray([[np.nan if not v.strip() or v.strip().lower() in MISSING_MARKERS else float(v)
+                         for j, v in enumerate(r) if j not in skip] for r in body], dtype=np.float64)  # fmt: skip
+    except ValueError:  # another column holds words: not a series
+        return False
+    return nan_padded(x)
+
+
 def csv_features(
     path: Path, header: list[str], body: list[list[str]], skip: int | set | None = None, training: bool = True
 ) -> np.ndarray:
@@ -733,10 +744,13 @@ def csv_features(
         i, j, v = next((i, j, v) for i, r in enumerate(body) for j, v in enumerate(r) if j not in skip and not _is_number(v))
         if not v.strip() or v.strip().lower() in MISSING_MARKERS:
             what = "an empty value" if not v.strip() else f"a missing-value marker ({v.strip()!r})"
+            padded = _gaps_end_rows(body, skip)
             raise TransferkitError(
                 f"{path}: data row {i + 1} has {what} in column {header[j]!r}"
-                + ("." if training else f" (input {i} in the predictions, which count rows from 0)."),
-                "fill in or impute missing values, or drop those rows.",
+                + ("" if training else f" (input {i} in the predictions, which count rows from 0)")
+                + ("; in every row with one, the gaps run to the end of the row: series of unequal lengths padded "
+                   "to one." if padded else "."),
+                PADDED_FIX if padded else "fill in or impute missing values, or drop those rows.",
             ) from None
         column = [r[j].strip() for r in body]
         written = _numbers_written_as(column)
@@ -919,7 +933,7 @@ def check_index_columns(path: Path, header: list[str], body: list[list[str]], la
         note = rising_column_note(f"{path}: column {name!r}", values, "the file", "a file",
                                   "Delete it if it is an id or index (or name it with `id_column:`).")  # fmt: skip
         if note:
-            warnings.warn(note, TransferkitWarning, stacklevel=4)
+            warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
 
 
 def rising_column_note(column: str, values: list[str], where: str, sorted_as: str, fix: str) -> str | None:
@@ -988,7 +1002,7 @@ def load_csv(path: Path, label_column: str, id_column: str | None = None, only_c
     named = [c for j, c in enumerate(header) if j not in skip]
     if only_columns and columns_read(named, list(only_columns)) is not None:  # all of the source's, and more
         extra = [c for c in named if c not in set(only_columns)]  # text ones too ('site'): never read, so never parsed
-        warnings.warn(left_out_note(str(path), extra), TransferkitWarning, stacklevel=2)
+        warnings.warn(left_out_note(str(path), extra), TransferkitWarning, stacklevel=user_stacklevel())
         skip |= {header.index(c) for c in extra}
     check_index_columns(path, header, body, skip)
     raw_labels = [r[li].strip() for r in body]  # "Mix " is "Mix": not a class of its own
@@ -1012,7 +1026,7 @@ def load_csv(path: Path, label_column: str, id_column: str | None = None, only_c
         warnings.warn(f"{path}: {len(marked)} row(s) have the label {' or '.join(map(repr, shown))} in column "
                       f"{label_column!r}, which also writes a missing value (R's NA, pandas' nan): they are trained "
                       "as a class of that name; if their labels are missing, remove those rows (or fill them in).",
-                      TransferkitWarning, stacklevel=2)  # fmt: skip
+                      TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     x = csv_features(path, header, body, skip)
     try:  # (float() reads '18_25' as 1825: a label with '_' is a name)
         numbers = None if any("_" in v for v in raw_labels) else np.asarray([float(v) for v in raw_labels])

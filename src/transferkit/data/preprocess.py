@@ -30,7 +30,8 @@ import torch.nn.functional as F
 
 from transferkit.data.column_ranges import column_note, column_ranges
 from transferkit.data.domain import Domain
-from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
+from transferkit.models.shared import reads_series  # noqa: F401 (also read from here)
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ def narrow_note(x, reference, whose: str = "the source's") -> str | None:
 def _warn_outside_range(domain: Domain, source: Domain, per_column: bool = True) -> None:
     note = outside_range_note(domain, source, per_column)
     if note:
-        warnings.warn(note, TransferkitWarning, stacklevel=3)
+        warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
 
 
 MIN_IMAGE_SIDE = 4  # pixels; below this an image has no shape to learn (and is likely not an image)
@@ -428,13 +429,6 @@ def dead_sensors_note(domain: Domain, source: Domain) -> str | None:
             "what it learnt from that sensor is lost.")
 
 
-def reads_series(shape: tuple[int, ...], architecture: str = "auto") -> bool:
-    """Whether the shared layers for input ``shape`` (``auto``: what it builds) read series (the ``cnn1d``)."""
-    from transferkit.models.shared import auto_architecture
-
-    return (auto_architecture(tuple(shape)) if architecture == "auto" else architecture) == "cnn1d"
-
-
 def make_recipe(
     domain: Domain, shape: tuple[int, ...], pad: int | str = 0, source: Domain | None = None, architecture: str = "auto",
     reader: str | None = "the model",
@@ -478,7 +472,7 @@ def make_recipe(
             order = ", ".join(cols[:4]) + (f", ... ({len(cols)} columns)" if len(cols) > 4 else "")
             warnings.warn(f"{domain.name}: its columns have names and the source's have none (an .npz or an array), "
                           f"so they are read by position, in the order {order}: check that it is the source's.",
-                          TransferkitWarning, stacklevel=2)  # fmt: skip
+                          TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
         # series (N, L) for the cnn1d, which reads a pattern wherever it occurs: one step's range says where a
         # shape sat in time, not its units; the whole range is checked (here and in predict), not step by step
         steps = reads_series(shape, architecture)
@@ -502,7 +496,7 @@ def make_recipe(
         )
     note = colour_note(domain, shape, reader) if reader is not None else None  # None: the caller says it
     if note:
-        warnings.warn(note, TransferkitWarning, stacklevel=2)
+        warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     if source is not None and source is not domain and reads_series(shape, architecture):
         # A multichannel series (N, C, L) for the cnn1d: the same sensors share the source's scale,
         # as feature columns do; the target's own min and max (a spike, a missing extreme) would
@@ -510,7 +504,7 @@ def make_recipe(
         _warn_outside_range(domain, source)
         dead = dead_sensors_note(domain, source)
         if dead:
-            warnings.warn(dead, TransferkitWarning, stacklevel=2)
+            warnings.warn(dead, TransferkitWarning, stacklevel=user_stacklevel())
         return Recipe(source.value_range, tuple(shape), 0)
     if pad == "auto":
         if source is None or source is domain:

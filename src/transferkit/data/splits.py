@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from transferkit.data.overlap import input_groups, split_copies_note
-from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 
 
 @dataclass(frozen=True)
@@ -282,5 +282,5 @@ def split_target(target, test_fraction: float, split_seed: int) -> TestSplit:
     split = make_test_split(target.y, test_fraction, split_seed, target.classes, groups=groups, order=draw_order(target))
     note = split_copies_note(groups, target.y, texts=getattr(target, "texts", None) is not None)
     if note:
-        warnings.warn(note, TransferkitWarning, stacklevel=2)
+        warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     return dataclasses.replace(split, groups=groups)  # kept: the intervals and test_results.csv read them

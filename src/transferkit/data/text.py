@@ -37,7 +37,7 @@ from transferkit.data.files import (
     looks_like_prose,
     read_text,
 )
-from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 
 TEXT_SUFFIXES = (".jsonl", ".txt")
 
@@ -411,7 +411,7 @@ def load_text_inputs(
         by_row = not id_column and not empty[0].startswith("line ")  # a CSV's rows; .jsonl lines are named so
         named = f"rows {said}, counting from 0 as the predictions' input column does" if by_row else said
         warnings.warn(f"{p}: {len(empty)} input(s) have no text ({named}); their predictions are about no text at all.",
-                      TransferkitWarning, stacklevel=3)  # fmt: skip
+                      TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
         texts = [t if t is not None else "" for t in texts]
     return texts, names
 

@@ -37,8 +37,8 @@ from transferkit.data.splits import (
     source_case_twins_note,
     split_target,
 )
-from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
-from transferkit.models.series import layout_note
+from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings, user_stacklevel
+from transferkit.models.series import layout_note, picture_or_series_note
 
 
 @dataclass
@@ -85,7 +85,7 @@ def load_section(section: DataConfig, seed: int = 0, only_columns: list[str] | N
     domain = inverted(domain) if getattr(section, "invert", False) else domain
     for note in (mixed_polarity_note(domain), case_twins_note(domain.classes, domain.name)):
         if note:  # raised while loading: said, and kept for the report with the other loading notes
-            warnings.warn(note, TransferkitWarning, stacklevel=2)
+            warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     return domain
 
 
@@ -158,7 +158,7 @@ def match_source(source: Domain | None, target: Domain) -> Domain:
         # columns the source lacks: no transferred layer reads them, so none is read (scratch neither:
         # every method sees the same features), as predict leaves out columns its model does not read
         extra = [c for c in named_t if c not in set(named_s)]
-        warnings.warn(left_out_note(target.name, extra), TransferkitWarning, stacklevel=3)
+        warnings.warn(left_out_note(target.name, extra), TransferkitWarning, stacklevel=user_stacklevel())
         x, named_t = x[:, keep], [named_t[j] for j in keep]
         value_range = value_range_of(x) if np.isfinite(x).all() else value_range
     if named_s and named_t:
@@ -170,7 +170,7 @@ def match_source(source: Domain | None, target: Domain) -> Domain:
         warnings.warn(f"{target.name}: its columns have no names and the source's have, so they are read by "
                       f"position, as the source's {shown}: check that they are in that order, or give the target "
                       "as a CSV with a header, whose columns are matched by name.", TransferkitWarning,
-                      stacklevel=3)  # fmt: skip
+                      stacklevel=user_stacklevel())  # fmt: skip
     if classes != source.classes and sorted(classes) == sorted(source.classes):
         renumber = [source.classes.index(c) for c in classes]
         y = np.asarray(renumber, dtype=np.int64)[y]
@@ -244,10 +244,11 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     else:
         shape = (source or target).input_shape
     with collected_warnings() as layout:  # series saved channels last? said, and kept for the report
-        note = layout_note(tuple(shape), cfg.model.shared, (source or target).name) if not cfg.source or not \
-            cfg.source.pretrained else None  # fmt: skip
-        if note:
-            warnings.warn(note, TransferkitWarning, stacklevel=2)
+        own = not cfg.source or not cfg.source.pretrained
+        for note in (layout_note(tuple(shape), cfg.model.shared, (source or target).name) if own else None,
+                     picture_or_series_note(tuple(shape), cfg.model.shared, (source or target).name) if own else None):
+            if note:
+                warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     loading = [*loading, *layout]
     with collected_warnings() as splitting:  # the target's exact copies, kept on one side of the split
         split = split_target(target, cfg.target.test_fraction, cfg.target.split_seed) if test_split else no_test_split(len(target.y))
@@ -265,26 +266,26 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     dead = dead_sensors_note(pool, source) if series else None  # said by make_recipe too: kept for the report
     swapped = polarity_note(source, pool) if source is not None and not getattr(pool, "is_text", False) else None
     if swapped:
-        warnings.warn(swapped, TransferkitWarning, stacklevel=2)
+        warnings.warn(swapped, TransferkitWarning, stacklevel=user_stacklevel())
     # (few-shot, with no test split, says it of its novel classes in its own words)
     pictures = source is not None and not reads_series(tuple(shape), cfg.model.shared)
     shrunk = shrunk_note(target, tuple(shape), source.name) if pictures and not cfg.model.input_shape else None
     if shrunk:
-        warnings.warn(shrunk, TransferkitWarning, stacklevel=2)
+        warnings.warn(shrunk, TransferkitWarning, stacklevel=user_stacklevel())
     enlarged = (enlarged_note(pool, tuple(shape), source.name, chosen=bool(cfg.model.input_shape), source=source)
                 if pictures and cfg.source.resolution == "match" else None)  # fmt: skip
     if enlarged:  # (pool inputs only, as every look at the target)
-        warnings.warn(enlarged, TransferkitWarning, stacklevel=2)
+        warnings.warn(enlarged, TransferkitWarning, stacklevel=user_stacklevel())
     stretched = stretched_note(target, tuple(shape), cfg.model.shared) if source is not None else None  # (no source:
     # scratch trains and tests on the same stretched images)
     if stretched:
-        warnings.warn(stretched, TransferkitWarning, stacklevel=2)
+        warnings.warn(stretched, TransferkitWarning, stacklevel=user_stacklevel())
     twins = source_case_twins_note(source.classes, target.classes) if source is not None and test_split else None
     if twins:
-        warnings.warn(twins, TransferkitWarning, stacklevel=2)
+        warnings.warn(twins, TransferkitWarning, stacklevel=user_stacklevel())
     numbered = numbered_classes_note(source, target) if test_split and _reads_source_head(cfg) else None  # (few-shot: its own)
     if numbered:
-        warnings.warn(numbered, TransferkitWarning, stacklevel=2)
+        warnings.warn(numbered, TransferkitWarning, stacklevel=user_stacklevel())
     notes = list(dict.fromkeys([*loading, *splitting, *(n for n in (off, series_off, dead, colour_note(target, shape),
                                                                      swapped, twins, numbered, shrunk, enlarged, stretched) if n)]))  # fmt: skip
     fit_ranges = None

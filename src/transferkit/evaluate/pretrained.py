@@ -26,7 +26,7 @@ from transferkit.data.files import range_of_rows
 from transferkit.data.preprocess import apply_recipe, make_recipe
 from transferkit.data.splits import no_test_split, split_target
 from transferkit.data.text import TextDomain, TextRecipe, count_truncated, tokenize, truncation_note
-from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
+from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings, user_stacklevel
 from transferkit.evaluate.prepare import Prepared, check_two_classes, load_section, match_source
 from transferkit.models.pretrained import load_base
 
@@ -71,7 +71,7 @@ def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepar
             note = truncation_note(count_truncated(encoder.tokenizer, domain.texts, recipe.max_length),
                                    len(domain.texts), recipe.max_length, f"{domain.name}'s texts")  # fmt: skip
             if note:
-                warnings.warn(note, TransferkitWarning, stacklevel=2)
+                warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
         shape: tuple[int, ...] = (recipe.max_length,)
         src_recipe, tgt_recipe = (recipe if source else None), recipe
         scratch = "textcnn"

@@ -121,7 +121,7 @@ def build_summary(run: FewShotRun) -> dict:
                    **({"saved_model": run.saved_model} if run.saved_model else {}),
                    "classes": data.source.classes if data.source else [],
                    "examples": len(data.source.y) if data.source else 0,
-                   "augment": source_augment(cfg.source.augment, data) if data.source else None,
+                   "augment": source_augment(cfg.source.augment, data, cfg.model.shared) if data.source else None,
                    "recipe": data.source_recipe.to_dict() if data.source_recipe is not None else None,
                    "input_shape": _image_shape(data.source),
                    "models": {str(s): v for s, v in run.sources.items()}},
@@ -232,11 +232,12 @@ def _source_line(seed: str, m: dict, saved: bool = False) -> str:
     return line + (f"\n    - **Warning:** {m['warning']}" if m.get("warning") else "")
 
 
-def source_augment(augment: bool | str, data) -> str:
+def source_augment(augment: bool | str, data, architecture: str = "auto") -> str:
     """What ``source.augment`` did to the source's training batches: ``affine``, ``shift`` or
-    ``none`` (also where it was asked for but there is nothing to move: vectors, images under 14 px)."""
+    ``none`` (also where it was asked for but there is nothing to move: vectors, images under
+    14 px, series read by the shared layers ``architecture``)."""
     shape = getattr(data.source_recipe, "shape", None)  # a text source's recipe has none: texts are not moved
-    if shape is None or augmenter(augment, tuple(shape)) is None:
+    if shape is None or augmenter(augment, tuple(shape), architecture) is None:
         return "none"
     return "affine" if augment == "affine" else "shift"
 

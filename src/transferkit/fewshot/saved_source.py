@@ -42,7 +42,7 @@ from transferkit.data.preprocess import (
     unit_range,
 )
 from transferkit.data.splits import no_test_split
-from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
+from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings, user_stacklevel
 from transferkit.evaluate.prepare import Prepared, check_two_classes, inverted, load_section
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file, model_stem, read_model_json
@@ -234,7 +234,7 @@ def _prepare(cfg, saved: SavedSource) -> Prepared:
         warnings.warn(f"{target.name}: the saved model's own target images were read inverted (max - x, its run's "
                       "`invert: true`), and these novel images look like its files as given, so they are read "
                       "inverted too; set target.invert: false to read them as they are.", TransferkitWarning,
-                      stacklevel=2)  # fmt: skip
+                      stacklevel=user_stacklevel())  # fmt: skip
 
     if getattr(target, "is_text", False):
         raise TransferkitError(f"{target.name} holds texts, and the saved model {saved.path.name} reads "
@@ -254,7 +254,7 @@ def _prepare(cfg, saved: SavedSource) -> Prepared:
         tgt_recipe = dataclasses.replace(stored, pad=0, invert=False)
         note = scale_warning(x, stored, "the model was trained on", "series")
         if note:
-            warnings.warn(f"{target.name}: {note}", TransferkitWarning, stacklevel=2)
+            warnings.warn(f"{target.name}: {note}", TransferkitWarning, stacklevel=user_stacklevel())
     xt = apply_recipe(x, tgt_recipe)
     if user_inverted or auto_inverted:  # inverted once, when loaded (not again here): the report's inputs line says so
         tgt_recipe = dataclasses.replace(tgt_recipe, invert=True)
@@ -267,7 +267,7 @@ def _prepare(cfg, saved: SavedSource) -> Prepared:
         elif note and not auto_inverted:
             note += " Here `target.invert: true` reads them so."
         if note:
-            warnings.warn(note, TransferkitWarning, stacklevel=2)
+            warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     scratch = arch if buildable(arch) else cfg.model.shared
     if not buildable(arch):  # model.shared beside a pretrained encoder: refused now, not after the feature methods
         TransferModel.build(scratch, shape, ["a", "b"], head_hidden=cfg.model.head_hidden, **cfg.model.options)
@@ -322,7 +322,7 @@ def framed(target, saved: SavedSource, shape: tuple[int, ...], stored: Recipe | 
             warnings.warn(f"{target.name}: the novel images' content spans {100 * own:.0f} % of their frame, the "
                           f"saved model's training images' {100 * float(frame):.0f} %: the model sees them smaller "
                           "than anything it learned from, and `target.pad: auto` only adds borders; crop them "
-                          "closer to their content for its best reading.", TransferkitWarning, stacklevel=4)  # fmt: skip
+                          "closer to their content for its best reading.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
         return pad_to_frame(float(frame), unit_range(target.x[:500], target.value_range), tuple(shape[1:]))
     size = saved.meta.get("image_size") or saved.meta.get("fit_input_shape")
     if stored is not None and size and tuple(size[-2:]) == tuple(target.input_shape[-2:]):
@@ -332,7 +332,7 @@ def framed(target, saved: SavedSource, shape: tuple[int, ...], stored: Recipe | 
                       "were framed (your own network, or a model saved before transferkit recorded it), so "
                       "`target.pad: auto` adds no border: "
                       "if the novel images' content fills more of the frame than the model's training images' did, "
-                      "set target.pad to the border in pixels.", TransferkitWarning, stacklevel=4)  # fmt: skip
+                      "set target.pad to the border in pixels.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     return 0
 
 
@@ -353,7 +353,7 @@ def _model_columns(target, stored: Recipe, shape: tuple[int, ...]) -> np.ndarray
         shown = ", ".join(map(str, stored.columns[:4])) + ("..." if len(stored.columns) > 4 else "")
         warnings.warn(f"{target.name}: its columns have no names and the model's have, so they are read by position "
                       f"as the model's {shown}: check that they are in that order.", TransferkitWarning,
-                      stacklevel=4)  # fmt: skip
+                      stacklevel=user_stacklevel())  # fmt: skip
     return x
 
 
@@ -370,7 +370,7 @@ def _prepare_texts(cfg, saved: SavedSource, recipe: dict, shape: tuple[int, ...]
     note = truncation_note(count_truncated(tokenizer, target.texts, text.max_length), len(target.texts),
                            text.max_length, f"{target.name}'s texts")  # fmt: skip
     if note:
-        warnings.warn(note, TransferkitWarning, stacklevel=3)
+        warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     x = tokenize(tokenizer, target.texts, text.max_length)
     return Prepared(None, target, None, text, None, None, x, torch.from_numpy(target.y), no_test_split(len(target.y)),
                     shape, scratch_architecture="textcnn")  # fmt: skip

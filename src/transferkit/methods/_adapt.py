@@ -37,9 +37,10 @@ from transferkit.adaptation.domain_bn import (
 )
 from transferkit.adaptation.selection import SelectionData, collapse_note, score_checkpoint, top_share
 from transferkit.devices import device_of
-from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.methods.base import Params, TransferTask
 from transferkit.models import TransferModel
+from transferkit.models.shared import reads_series
 from transferkit.train.loop import batches, run_steps
 
 
@@ -135,7 +136,7 @@ def adapt(
         )
     note = few_inputs_note(name, len(t.x_labelled) + len(t.x_unlabelled))
     if note:
-        warnings.warn(note, TransferkitWarning, stacklevel=2)
+        warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     gen = torch.Generator().manual_seed(task.seed)
     model = task.source_model.copy()
     domain_bn = p.bn == "domain" and attach_domain_bn(model) > 0
@@ -157,7 +158,8 @@ def adapt(
     it_u = batches(len(x_u), p.batch_size, gen)
     n_l = len(t.y_labelled)
     it_l = batches(n_l, min(p.batch_size, n_l), gen) if n_l else None
-    weak = (lambda x: weak_augment(x, gen)) if p.augment else (lambda x: x)
+    series = reads_series(tuple(x_u.shape[1:]), model.config.get("architecture", "auto"))  # rows are sensors: not moved
+    weak = (lambda x: weak_augment(x, gen, series)) if p.augment else (lambda x: x)
     x_val, y_val = task.source_val_x, task.source_val_y
     if x_val is not None and len(x_val) > 1000:
         keep = torch.randperm(len(x_val), generator=gen)[:1000].to(x_val.device)
@@ -198,7 +200,7 @@ def adapt(
             y_l = t.y_labelled[i_l]
         parts.append(weak(x_u[i_u]))
         if strong:
-            parts.append(strong_augment(x_u[i_u], gen))
+            parts.append(strong_augment(x_u[i_u], gen, series))
         n_s, n_t = len(i_s), len(y_l) + len(i_u)
         with domain_rows(model, n_s, n_t):
             f = model.features(torch.cat(parts))  # (n_s + n_t [+ n_u], D): one forward
@@ -225,5 +227,5 @@ def adapt(
     reference = min(before[0], top_share(task.source_model, sel_data.x_target), key=lambda t: t[1])
     collapsed = collapse_note(name, p.selection, reference, top_share(model, sel_data.x_target), task.classes)
     if collapsed:
-        warnings.warn(collapsed, TransferkitWarning, stacklevel=2)
+        warnings.warn(collapsed, TransferkitWarning, stacklevel=user_stacklevel())
     return model.eval()

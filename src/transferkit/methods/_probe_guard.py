@@ -17,7 +17,7 @@ import warnings
 
 import torch
 
-from transferkit.errors import TransferkitWarning
+from transferkit.errors import TransferkitWarning, user_stacklevel
 from transferkit.methods.base import TransferTask
 from transferkit.models import TransferModel
 from transferkit.models.adapters import mark_frozen
@@ -59,7 +59,7 @@ class ProbeGuard:
             f"{name} (seed {self.task.seed}, {len(t.y_labelled)} labelled examples): training the shared layers "
             f"raised the loss on its own training examples from {self.loss:.3g} after the probe to {tuned:.3g}; "
             f"the probed model (the source's shared layers, a trained head) is kept. {fix}",
-            TransferkitWarning, stacklevel=3,
+            TransferkitWarning, stacklevel=user_stacklevel(),
         )  # fmt: skip
         mark_frozen(self.probed)  # shared layers as in the source: on a pretrained one the checkpoint is the head
         self.probed.config["probe_kept"] = True  # the results table marks the row: its model is a head's

@@ -18,7 +18,7 @@ import warnings
 import torch
 
 from transferkit.adaptation.domain_bn import attach_domain_bn, detach_domain_bn, estimate_target_stats
-from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.methods._adapt import few_inputs_note
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.models import TransferModel
@@ -41,7 +41,7 @@ class AdaBN(Method):
             uses = f" (it normalises with {', '.join(norms)}, which keeps no statistics)" if norms else ""
             warnings.warn(f"adabn: the source model has no BatchNorm layers{uses}, so there is nothing to re-estimate: "
                           "its rows are source_only's. Domain-adaptation methods that train (mcc, dann, ...) adapt "
-                          "such a model.", TransferkitWarning, stacklevel=2)  # fmt: skip
+                          "such a model.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
             model.config["unchanged_from"] = "source_only"  # not deployed by default (report/run_folder.py)
             return model.eval()
         x = torch.cat([task.target.x_labelled, task.target.x_unlabelled])
@@ -50,12 +50,12 @@ class AdaBN(Method):
                                    f"{len(x)}.", "give the target at least 2 examples (more make better estimates).")  # fmt: skip
         few = few_inputs_note("adabn", len(x))
         if few:
-            warnings.warn(few, TransferkitWarning, stacklevel=2)
+            warnings.warn(few, TransferkitWarning, stacklevel=user_stacklevel())
         estimate_target_stats(model, x)
         detach_domain_bn(model, "target")
         note = adabn_collapse_note(task.source_model, model, x, task.classes)
         if note:
-            warnings.warn(note, TransferkitWarning, stacklevel=2)
+            warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
         model.config["adaptation_bn"] = "target statistics (AdaBN)"
         return model.eval()
 

@@ -64,7 +64,7 @@ import numpy as np
 import torch
 from pydantic import NonNegativeFloat, PositiveInt
 
-from transferkit.errors import TransferkitError, TransferkitWarning, did_you_mean
+from transferkit.errors import TransferkitError, TransferkitWarning, did_you_mean, user_stacklevel
 from transferkit.methods._pretrained_rate import for_task
 from transferkit.methods.base import METHODS, Method, Params, TransferTask, get_method, register_method
 from transferkit.models import TransferModel
@@ -406,7 +406,7 @@ class Auto(Method):
         torch.manual_seed(task.seed)  # train exactly as the chosen method would on its own
         chosen, rate = for_task(get_method(decision["method"], **decision["params"]), task)
         if rate:  # pretrained shared layers: a lower default rate, said
-            warnings.warn(rate, TransferkitWarning, stacklevel=2)
+            warnings.warn(rate, TransferkitWarning, stacklevel=user_stacklevel())
         said: list = []
         try:  # the chosen method's words, said as auto's ("l2sp (seed 0 ...)": a row of its own may say the same)
             with warnings.catch_warnings(record=True) as said:

@@ -26,6 +26,7 @@ from transferkit.adaptation.augment import weak_augment
 from transferkit.errors import TransferkitError
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.models import TransferModel
+from transferkit.models.shared import reads_series
 from transferkit.train.loop import batches, run_steps
 
 
@@ -65,10 +66,11 @@ class SourceOnly(Method):
         it = batches(len(ys), p.batch_size, gen)
         optimizer = torch.optim.AdamW(model.param_groups(p.lr, p.lr, p.weight_decay))
         logger = task.log(self.name)
+        series = reads_series(tuple(xs.shape[1:]), model.config.get("architecture", "auto"))  # sensors: not moved
 
         def loss_fn(step: int) -> torch.Tensor:
             i = next(it)
-            x = weak_augment(xs[i], gen) if p.augment else xs[i]
+            x = weak_augment(xs[i], gen, series) if p.augment else xs[i]
             return F.cross_entropy(model(x), ys[i])
 
         run_steps(model, loss_fn, optimizer, p.steps, log_every=max(1, p.steps // 20), on_log=logger)

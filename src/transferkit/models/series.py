@@ -64,6 +64,26 @@ def layout_note(input_shape: tuple[int, ...], architecture: str, name: str = "th
             "read the other way, time is mixed like sensors and each sensor's pattern in time is lost.")
 
 
+def picture_or_series_note(input_shape: tuple[int, ...], architecture: str, name: str = "the data",
+                           setting: str = "model.shared: ") -> str | None:  # fmt: skip
+    """A note when ``auto`` reads small one-channel arrays of unequal sides as pictures (the 2-D
+    ``cnn``): multichannel series of 8-15 sensors, such as JapaneseVowels' 12 x 25, pass the
+    picture rule, and the cnn's 2-D kernels then slide across sensors whose order means nothing.
+    Square arrays (digits, faces) and arrays of 16 px a side or more are not noted."""
+    from transferkit.models.shared import auto_architecture
+
+    if architecture != "auto" or len(input_shape) != 3 or input_shape[0] != 1:
+        return None
+    h, w = input_shape[1:]
+    if h == w or min(h, w) >= 16 or auto_architecture(tuple(input_shape)) != "cnn":
+        return None
+    turned = "" if h < w else f" (or {w} sensors saved channels last: x.transpose(0, 2, 1) first)"
+    said = (lambda v: f"{setting}{v}") if setting.endswith(": ") else (lambda v: f"{setting}{v!r}")  # YAML or Python
+    return (f"{name}: its {h}x{w} one-channel arrays are read as pictures by the 2-D cnn ({said('auto')}); if they "
+            f"are series, {h} sensors over {w} steps{turned}, set {said('cnn1d')}, which convolves along time only, "
+            f"not across sensors; set {said('cnn')} to keep reading them as pictures.")
+
+
 @register_architecture(
     "cnn1d", "1-D CNN along time for series, (N, L) or (N, C, L) with C sensors (FCN-like, global pooling)", "any"
 )

@@ -118,6 +118,12 @@ def auto_architecture(input_shape: tuple[int, ...]) -> str:
     return "cnn1d"  # with the fix to use: x.reshape(len(x), -1), as (N, L) gets the mlp
 
 
+def reads_series(input_shape: tuple[int, ...], architecture: str = "auto") -> bool:
+    """Whether the shared layers ``architecture`` (``auto``: what it builds for ``input_shape``)
+    read series, the ``cnn1d``'s (N, C, L) held as (N, 1, C, L): their rows are sensors."""
+    return (auto_architecture(tuple(input_shape)) if architecture == "auto" else architecture) == "cnn1d"
+
+
 def architecture_defaults(name: str) -> dict:
     """The registered architecture's build parameters and their defaults ({} when unreadable)."""
     info = ARCHITECTURES.get(name)

@@ -30,9 +30,17 @@ from transferkit.config import DataConfig, SourceConfig
 from transferkit.data import Domain
 from transferkit.data.files import columns_read, order_columns, range_of_rows
 from transferkit.data.overlap import NEAR_WHAT, count_test_in_source
-from transferkit.data.preprocess import Recipe, apply_recipe, colour_note, make_recipe, polarity_note, reads_series
+from transferkit.data.preprocess import (
+    Recipe,
+    apply_recipe,
+    colour_note,
+    make_recipe,
+    polarity_note,
+    reads_series,
+    stretched_note,
+)
 from transferkit.data.splits import draw_shots, split_target
-from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings
+from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings, user_stacklevel
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file, model_stem, read_model_json
 from transferkit.paths import cache_dir
@@ -85,7 +93,7 @@ def source_candidate(
                                   make_recipe(target, domain.input_shape, pad, source=domain, reader=None))  # (rank says it)
     swapped = polarity_note(domain, target) if target is not None else None
     if swapped:  # as a run says it: the candidate's scores read its features inverted
-        warnings.warn(f"{spec}: {swapped}", TransferkitWarning, stacklevel=2)
+        warnings.warn(f"{spec}: {swapped}", TransferkitWarning, stacklevel=user_stacklevel())
     settings = {k: getattr(section, k) for k in ("epochs", "batch_size", "lr", "weight_decay", "augment")}
     identity = {"data": domain.fingerprint(), "recipe": recipe.to_dict(), "head_hidden": 0}
     device = resolve_device("auto")  # where a run (device: auto) trains it: the cache key names the device
@@ -257,7 +265,7 @@ def pretrained_candidate(name: str, labelled, pad: int | str = "auto", pool=None
         note = truncation_note(count_truncated(encoder.tokenizer, labelled.texts, shape[0]), len(labelled.texts),
                                shape[0], "labelled texts scored", "--input-size")  # as run and predict say it
         if note:
-            warnings.warn(note, TransferkitWarning, stacklevel=2)
+            warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     else:
         shape = tuple(spec.input_size) if size is None else (spec.input_size[0], size, size)
         x = apply_recipe(labelled.x, make_recipe(pool if pool is not None else labelled, shape, 0 if pad == "auto" else pad))
@@ -565,6 +573,9 @@ def rank(
             recipe: Recipe = make_recipe(read, shape, p, source=src, architecture=arch, reader=None)
             if colour_note(read, shape) is not None:  # said once for all, naming which read grey (a trial)
                 grey_readers.append(cand.name)
+            stretched = stretched_note(read, shape, arch)  # as a run says it: a 12x25 target read at 16x25
+            if stretched:
+                warn(f"candidate {cand.name}: {stretched}", TransferkitWarning, stacklevel=user_stacklevel())
             # vectors and series: the range the model was trained on (the source's)
             if stored is not None and (not labelled.is_image or reads_series(tuple(cand.model.config["input_shape"]), arch)):
                 recipe = dataclasses.replace(recipe, value_range=stored.value_range, per_column=stored.per_column,
@@ -635,7 +646,7 @@ def rank(
         finally:  # said even when a later candidate fails, as the notes collected here are (a review)
             if grey_readers:  # a note on the target, with the candidates it concerns (the list `warnings` shadows the module)
                 named = "candidate " + grey_readers[0] if len(grey_readers) == 1 else "candidates " + ", ".join(grey_readers)
-                warn(colour_note(pool, (1, 1, 1), named), TransferkitWarning, stacklevel=2)
+                warn(colour_note(pool, (1, 1, 1), named), TransferkitWarning, stacklevel=user_stacklevel())
     warnings = [*loading, *noted, *warnings]  # TransferkitWarnings (the target's scale...) go into the JSON too
     entries += encoders
     if get_score(by).needs_source_probs:  # LEEP, NCE: they read the source head's predictions
@@ -655,7 +666,7 @@ def rank(
         arch = first.model.config.get("architecture", "auto")
         if arch not in NOT_FROM_ARRAYS and x.is_floating_point():  # the target as it is, with its own statistics
             x = _reference_inputs(ref, arch, labelled, pool, pad)  # (not the first source's framing and scale)
-        entries.append((Candidate(REFERENCE, ref, reference=True, source_head=first.source_head), x))
+        entries.append((Candidate(REFERENCE, ref, reference=True, source_head=False), x))  # a random head: no leep, nce
     y = torch.from_numpy(labelled.y)
     rows = []
     for i, (cand, x) in enumerate(entries):

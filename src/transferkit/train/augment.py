@@ -1,4 +1,4 @@
-"""Cheap on-the-fly augmentation for image batches."""
+"""Cheap on-the-fly augmentation for image batches (not for series: :func:`augmenter`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+
+from transferkit.models.shared import reads_series
 
 
 def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator) -> torch.Tensor:
@@ -71,14 +73,19 @@ def random_affine(
     return F.grid_sample(x, grid, padding_mode="border", align_corners=False)
 
 
-def augmenter(augment: bool | str, input_shape: tuple[int, ...]) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None:
-    """The training-batch augmentation ``augment`` names, for inputs of ``input_shape``.
+def augmenter(
+    augment: bool | str, input_shape: tuple[int, ...], architecture: str = "auto"
+) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None:
+    """The training-batch augmentation ``augment`` names, for inputs of ``input_shape`` read by
+    the shared layers ``architecture``.
 
     ``True`` (or ``"shift"``): random shifts; ``"affine"``: shifts, rotations and scaling;
     ``False``: none. ``None`` also where there is nothing to move (vectors, images under
-    14 px: :func:`shift_for`).
+    14 px: :func:`shift_for`) and for series (the ``cnn1d``): a shift or a turn of its
+    (1, C, L) input would move one sensor's values into another's row, and its pooling over
+    time already counts a pattern wherever it occurs.
     """
-    shift = shift_for(input_shape) if augment else 0
+    shift = shift_for(input_shape) if augment and not reads_series(input_shape, architecture) else 0
     if not shift:
         return None
     if augment == "affine":

@@ -22,7 +22,7 @@ from transferkit.models.transfer_model import state_digest
 from transferkit.paths import cache_dir, numeric_context, write_to_cache
 from transferkit.train.supervised import fit_supervised, predict_proba
 
-CACHE_FORMAT = 10  # 10: a feature is constant by its own level, not by 1e-6 on 0..1; 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px; 4: input_stats on constant features; 5: threads in the key; 6: cnn1d's one mean/std over all values; 7: cnn1d's mean/std per sensor; 8: per sensor only for spreads > SENSOR_SPREAD apart; 9: per sensor when one std is > SENSOR_SPREAD x a sensor's
+CACHE_FORMAT = 11  # 11: series read by the cnn1d are not shifted or turned (it moved sensors into each other); 10: a feature is constant by its own level, not by 1e-6 on 0..1; 2: cnn blocks pool before BatchNorm; 3: no shift augmentation under 14 px; 4: input_stats on constant features; 5: threads in the key; 6: cnn1d's one mean/std over all values; 7: cnn1d's mean/std per sensor; 8: per sensor only for spreads > SENSOR_SPREAD apart; 9: per sensor when one std is > SENSOR_SPREAD x a sensor's
 SENSOR_SPREAD = 10.0  # cnn1d: one scale for all sensors unless it shrinks one's variation more (an order of magnitude)
 # The key holds torch's thread count: a model trained under another count differs in its last
 # bits (its input statistics too, which scratch models share), so a cached one would make a
@@ -206,7 +206,7 @@ def load_cached(path) -> tuple[TransferModel, dict] | None:
     truncated, emptied, or changed in place (its tensors no longer match the digest saved with
     them). The caller then trains it again and overwrites the entry; a damaged entry once
     failed every later run, or was used as if sound (a model at chance, reported as the source)."""
-    from transferkit.errors import TransferkitError, TransferkitWarning
+    from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 
     try:
         meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
@@ -220,5 +220,5 @@ def load_cached(path) -> tuple[TransferModel, dict] | None:
             return model, meta
         problem = "its weights no longer match the digest saved with them"
     warnings.warn(f"the cached source model {path.name} is damaged ({problem}); training it again.",
-                  TransferkitWarning, stacklevel=3)  # fmt: skip
+                  TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     return None

@@ -35,7 +35,7 @@ def fit_supervised(
     """
     gen = torch.Generator().manual_seed(seed)
     it = batches(len(y), batch_size, gen)
-    move = augmenter(augment, tuple(x.shape[1:]))
+    move = augmenter(augment, tuple(x.shape[1:]), model.config.get("architecture", "auto"))
     optimizer = torch.optim.AdamW(groups)
 
     def loss_fn(step: int) -> torch.Tensor:
