@@ -755,7 +755,8 @@ def test_predict_says_when_images_are_colour_for_a_grey_model(tmp_path, image_np
     cfg = tiny_experiment(*image_npz, seeds=1, methods=[{"name": "head", "params": {"steps": 3}}])
     cfg["target"]["shots"] = [2]
     assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
-    assert json.loads((tmp_path / "run" / "summary.json").read_text())["target"]["colour"] is False
+    target = json.loads((tmp_path / "run" / "summary.json").read_text())["target"]
+    assert target["colour"] is False and target["colour_and_grey"] is False
     grey = np.load(image_npz[1])["x"][:3].astype(np.uint8)  # (3, 12, 12)
     colour = np.stack([grey, 255 - grey, grey // 2], axis=-1)  # (3, 12, 12, 3), channels differ
     (tmp_path / "pngs").mkdir()
@@ -770,6 +771,10 @@ def test_predict_says_when_images_are_colour_for_a_grey_model(tmp_path, image_np
         assert said in capsys.readouterr().err, given
     assert main(["predict", str(tmp_path / "run"), str(tmp_path / "grey_as_rgb.npz"), "--out", str(tmp_path / "p.csv")]) == 0
     assert said not in capsys.readouterr().err  # grey stored as RGB loses nothing
+    summary = tmp_path / "run" / "summary.json"  # a run whose target held both kinds: neither is new to it
+    summary.write_text(json.dumps({**json.loads(summary.read_text()), "target": {**target, "colour_and_grey": True}}))
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "colour.npz")]) == 0
+    assert said not in capsys.readouterr().err
     written = (tmp_path / "p.csv").read_bytes()
     assert written.startswith(b"input,class_index,class_name,probability\n") and b"\r" not in written  # as stdout
 

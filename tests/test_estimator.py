@@ -893,6 +893,29 @@ def test_labels_come_back_from_save_and_load_with_their_dtype(dtype, tmp_path):
     assert loaded.predict(x[:3]).dtype == np.dtype(dtype)
 
 
+def test_a_model_fitted_on_colour_and_grey_images_is_not_said_to_meet_grey_ones_as_new(tmp_path):
+    """A folder of 91 grey and 66 colour letters: predict warned that a grey letter was "unlike
+    anything it saw", as if every training image had been in colour (a new user's trial)."""
+    from transferkit.data.preprocess import colour_and_grey
+    from transferkit.errors import TransferkitWarning
+
+    xs, ys = make_images(20, seed=1)
+    grey = np.repeat(xs[:, 0, ..., None], 3, axis=-1)  # (N, 12, 12, 3), grey by content
+    mixed = grey.copy()
+    mixed[::2, ..., 1] = 255 - mixed[::2, ..., 1]  # every other image in colour
+    assert colour_and_grey(mixed.transpose(0, 3, 1, 2)) and not colour_and_grey(grey.transpose(0, 3, 1, 2))
+    assert not colour_and_grey(mixed[::2].transpose(0, 3, 1, 2))  # colour only
+    clf = TransferClassifier("scratch", method_params={"steps": 3}).fit(mixed, ys)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TransferkitWarning)
+        clf.predict(grey[:3])
+        clf.save(tmp_path / "m")
+        TransferClassifier.load(tmp_path / "m").predict(grey[:3])  # saved with it
+    only_colour = TransferClassifier("scratch", method_params={"steps": 3}).fit(mixed[::2], ys[::2])
+    with pytest.warns(TransferkitWarning, match="X holds grey images, but the model learnt from colour ones"):
+        only_colour.predict(grey[:3])
+
+
 def test_huge_whole_float_labels_stay_apart():
     """Cast to int64, 1e19 and 2e19 became one class (both overflow to the same number)."""
     from transferkit.inputs import as_domain

@@ -811,3 +811,11 @@ def test_inputs_of_the_other_ink_beside_a_mid_grey_training_background_are_said(
     assert note.startswith("x.npz: 2 of the 3 input images are dark on a light background")
     assert inputs_polarity_note(borders, 0.32, "x.npz") is None  # no ink recorded (runs before): nothing to go by
     assert inputs_polarity_note(np.array([0.3, 0.35]), 0.32, "x.npz", trained_ink=0.25, inks=np.array([0.2, 0.3])) is None
+
+
+def test_predict_on_a_file_it_does_not_read_says_what_it_reads(run16, tmp_path):
+    """notes.md got the training loader's fix (".txt (label<TAB>text)..."), not predict's formats."""
+    (tmp_path / "notes.md").write_text("# my notes\n")
+    with pytest.raises(TransferkitError, match=r"notes.md: predict does not read .md files") as e:
+        predict(run16 / "run", tmp_path / "notes.md")
+    assert "an image or a folder of images" in e.value.fix and "label<TAB>text" not in e.value.fix

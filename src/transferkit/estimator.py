@@ -41,6 +41,7 @@ from transferkit.data.preprocess import (
     blank_note,
     border_medians,
     channels_note,
+    colour_and_grey,
     detail_size,
     domain_polarity_reference,
     frame_of,
@@ -532,6 +533,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.fit_labelled_ = not no_labels  # (with none, the source's labels from pretrain)
         self.input_shape_ = tuple(int(v) for v in tgt.x.shape[1:])  # predict checks its inputs against it
         self.fit_colour_ = bool(in_colour(tgt.x)) if tgt.x.ndim == 4 else None  # by content: grey stored as RGB is grey
+        self.fit_colour_and_grey_ = bool(colour_and_grey(tgt.x))  # both kinds: neither is new to it in predict
         if tgt.x.ndim == 2:  # (scikit-learn's meaning: the X given to fit, columns left out included)
             self.n_features_in_ = len(fit_names) if fit_names else int(tgt.x.shape[1])
         elif hasattr(self, "n_features_in_"):  # a refit on images: no feature count any more
@@ -676,7 +678,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
         colour = getattr(self, "fit_colour_", None)
         colour = (like[0] in (3, 4)) if colour is None and like is not None and len(like) == 3 else colour
-        note = channels_note(x, colour, self.recipe_.shape[0], "X") if colour is not None else None
+        both = getattr(self, "fit_colour_and_grey_", False)
+        note = channels_note(x, colour, self.recipe_.shape[0], "X", both) if colour is not None else None
         if note:  # the channels fit's X had, not the model's (a pretrained model reads RGB whatever fit got)
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
         note = blank_note([x], "X") if len(recipe.shape) == 3 and x.ndim == 4 else None
@@ -759,6 +762,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                                 "fit_named": getattr(self, "fit_named_", True),
                                 "fit_input_shape": list(getattr(self, "input_shape_", None) or []) or None,
                                 "fit_colour": getattr(self, "fit_colour_", None),
+                                "fit_colour_and_grey": getattr(self, "fit_colour_and_grey_", False),
                                 "range_from_source": getattr(self, "range_from_source_", True),
                                 "fit_range": _listed(getattr(self, "fit_range_", None)),
                                 "fit_column_ranges": _listed(getattr(self, "fit_column_ranges_", None)),
@@ -807,6 +811,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if meta.get("fit_input_shape"):  # saved by save(): predict checks inputs as the fitted one did
             clf.input_shape_ = tuple(int(v) for v in meta["fit_input_shape"])
             clf.fit_colour_ = meta.get("fit_colour")
+            clf.fit_colour_and_grey_ = bool(meta.get("fit_colour_and_grey"))
         # (a run's model has none: as `transferkit predict`, it brings images of any size to its input)
         if len(clf.recipe_.shape) == 1:
             clf.n_features_in_ = len(names) if meta.get("columns_read") else int(clf.recipe_.shape[0])

@@ -142,6 +142,11 @@ def _target_colour(run: Path) -> bool | None:
     return bool(target["colour"]) if "colour" in target else int(shape[0]) in (3, 4)
 
 
+def _target_colour_and_grey(run: Path) -> bool:
+    """Whether the run's target held both colour and grey images (runs before session 33: False)."""
+    return bool((_json_or_empty(run / "summary.json").get("target") or {}).get("colour_and_grey"))
+
+
 def _json_or_empty(path: Path) -> dict:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -399,6 +404,9 @@ def load_inputs(
                                "give a .npz, a .csv of features or a folder of images.")  # fmt: skip
     if p.suffix.lower() in (".csv", ".tsv"):
         return read_feature_csv(p, label_column, columns, width, id_column)
+    if p.is_file():  # (load_file's refusal of it named the training formats, labelled texts among them)
+        raise TransferkitError(f"{p}: predict does not read {p.suffix or 'suffix-less'!s} files.",
+                               "give a .npz or .npy (x), a .csv/.tsv of features, an image or a folder of images.")
     domain = load_file(p)
     return domain.x, [str(i) for i in range(len(domain.x))]
 
@@ -711,6 +719,7 @@ def predict(
                                    "leave --text-column out.")  # fmt: skip
         recipe = Recipe.from_dict(meta["recipe"])
         trained = _target_colour(Path(run_dir))  # what the run's target images were, not the model's input
+        both = _target_colour_and_grey(Path(run_dir))  # ... both kinds: neither is new to it
         size = meta.get("image_size")  # known: each file is decoded once, unreadable ones left out as read
         files = image_files(Path(inputs), warn, check=size is None) if len(recipe.shape) == 3 else None
         if files is not None and id_column is not None:
@@ -725,7 +734,7 @@ def predict(
                 files = readable_ones(Path(inputs), files, bad, warn)  # refused when none is
             elif bad:  # one image file: its own error
                 raise TransferkitError(bad[0][1], "remove or replace the file.")
-            note = (next((n for n in (channels_note(r, trained, recipe.shape[0], str(inputs)) for r in read) if n), None)
+            note = (next((n for n in (channels_note(r, trained, recipe.shape[0], str(inputs), both) for r in read) if n), None)
                     if trained is not None else None)  # fmt: skip
             if note:
                 warn(note)
@@ -794,7 +803,7 @@ def predict(
             note = f"{inputs}: {note}" if note and not eight_bit else note  # which file, as its other notes say
             if note:
                 warn(note)
-            note = channels_note(x, trained, recipe.shape[0], str(inputs)) if trained is not None and len(recipe.shape) == 3 else None
+            note = channels_note(x, trained, recipe.shape[0], str(inputs), both) if trained is not None and len(recipe.shape) == 3 else None
             if note:
                 warn(note)
             dims = [d for d in x.shape[1:] if d != 1]  # (N, 1, L) is L values in a row: flattened as they are

@@ -683,6 +683,32 @@ def test_read_images_leaves_out_unreadable_files_when_asked(tmp_path):
     assert read_images([files[1], files[3]], (8, 8), unreadable=none).shape[0] == 0 and len(none) == 2
 
 
+def test_a_training_folder_names_every_unreadable_image_at_once(tmp_path):
+    """A truncated JPEG and an empty PNG: the run named the first only, so a trial fixed it, ran
+    again and met the second. No resize note is said before the refusal either."""
+    from PIL import Image
+
+    from transferkit.data import load_domain
+
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir()
+        for i in range(3):
+            Image.fromarray(np.full((20, 20), 60 * i, np.uint8)).save(tmp_path / c / f"{i}.png")
+    Image.fromarray(np.zeros((30, 30), np.uint8)).save(tmp_path / "a" / "big.png")  # would be resized: not said
+    (tmp_path / "a" / "broken.jpg").write_bytes((tmp_path / "a" / "0.png").read_bytes()[:30])
+    (tmp_path / "b" / "empty.png").write_bytes(b"")
+    with warnings.catch_warnings(record=True) as said, pytest.raises(TransferkitError) as e:
+        warnings.simplefilter("always")
+        load_domain(str(tmp_path))
+    assert e.value.problem.startswith(f"{tmp_path}: 2 image file(s) cannot be read (a/broken.jpg, b/empty.png; the first: ")
+    assert e.value.problem.endswith(").") and "remove or replace them" in e.value.fix
+    assert not [w for w in said if "resized" in str(w.message)]
+    (tmp_path / "a" / "broken.jpg").unlink()
+    (tmp_path / "b" / "empty.png").unlink()
+    with pytest.warns(UserWarning, match="resized"):  # a readable folder: its notes are said as before
+        assert len(load_domain(str(tmp_path)).y) == 7
+
+
 def test_image_files_twice_the_size_read_back_exactly(tmp_path):
     """A folder of 56x56 PNGs of 28x28 digits, read at the run's 28x28, was blurred by the
     bilinear filter; a whole factor now averages each block (as apply_recipe does)."""
@@ -735,3 +761,16 @@ def test_a_run_folder_given_as_data_is_named_as_one(tmp_path):
     with pytest.raises(TransferkitError) as e:
         load_file(run / "mine")
     assert "run folder" not in str(e.value)
+
+
+def test_one_image_given_as_a_data_set_is_said_to_be_one(tmp_path):
+    """`data: letters/A/a1.PNG` said "unsupported file type '.PNG'", a type the folders read."""
+    from PIL import Image
+
+    from transferkit.data import load_domain
+
+    (tmp_path / "A").mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "A" / "a1.PNG")
+    with pytest.raises(TransferkitError, match=r"a1.PNG is one image, not a data set") as e:
+        load_domain(str(tmp_path / "A" / "a1.PNG"))
+    assert f"(here perhaps {tmp_path})" in e.value.fix

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from transferkit.data.domain import Domain
 from transferkit.data.preprocess import Recipe, apply_recipe, auto_pad, content_fraction, make_recipe
@@ -383,3 +384,25 @@ def test_vector_columns_are_mapped_each_on_its_own_range_keeping_their_detail():
     old = Recipe.from_dict({k: v for k, v in recipe.to_dict().items() if k != "per_column"})  # saved before: one range
     assert not old.per_column and len(np.unique(apply_recipe(x, old).numpy()[:, 0])) < 10
     assert "per_column" not in old.to_dict()  # its cache key and saved models stay as they were
+
+
+def test_a_4th_channel_that_reads_as_alpha_is_laid_on_a_sheet_not_dropped():
+    """np.asarray(Image.open(rgba_png)) of black ink on a transparent sheet, given to a model of
+    RGB (or grey) inputs, was an all-black input: alpha was dropped, and the see-through pixels
+    store black. An image folder's reader lays such files on white; arrays now get the same."""
+    from transferkit.data.preprocess import lay_on_sheet
+
+    rgba = np.zeros((2, 12, 12, 4), np.uint8)
+    rgba[:, 3:9, 3:9, 3] = 255  # black ink, opaque; the rest see-through (and black underneath)
+    rgba[1, ..., :3] = 255  # the second: white ink, laid on black so that it stays visible
+    rgba[1, 3:9, 3:9, 3] = 255
+    x = rgba.transpose(0, 3, 1, 2)
+    for channels in (3, 1):
+        t = apply_recipe(x, Recipe((0.0, 255.0), (channels, 12, 12)))
+        assert t.shape == (2, channels, 12, 12)
+        assert float(t[0, :, 0, 0].min()) == 1.0 and float(t[0, :, 5, 5].max()) == 0.0  # a white sheet, black ink
+        assert float(t[1, :, 0, 0].max()) == 0.0 and float(t[1, :, 5, 5].min()) == 1.0  # light ink: a black sheet
+    band = torch.rand(1, 4, 12, 12, generator=torch.Generator().manual_seed(0))  # a 4th band of any value (infrared)
+    assert torch.equal(lay_on_sheet(band), band[:, :3])  # dropped, as before
+    opaque = torch.cat([band[:, :3], torch.ones(1, 1, 12, 12)], 1)
+    assert torch.equal(lay_on_sheet(opaque), band[:, :3])

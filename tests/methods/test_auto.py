@@ -413,6 +413,7 @@ def test_the_chosen_methods_warnings_are_said_as_autos(models, monkeypatch):
     def fit(self, task):
         warnings.warn("finetune (seed 0, 24 labelled examples): something worth saying", TransferkitWarning, stacklevel=2)
         warnings.warn("a library's own warning", UserWarning, stacklevel=1)  # from this line
+        warnings.warn("finetune: the probed model is kept. Lower shared_lr_mult.", TransferkitWarning, stacklevel=2)
         return real(self, task)
 
     monkeypatch.setattr(cls, "fit", fit)
@@ -422,6 +423,8 @@ def test_the_chosen_methods_warnings_are_said_as_autos(models, monkeypatch):
     messages = [str(w.message) for w in said]
     assert "auto (which trained finetune): finetune (seed 0, 24 labelled examples): something worth saying" in messages
     assert "a library's own warning" in messages
+    assert any(m.startswith("auto (which trained finetune): finetune: the probed model is kept. Lower shared_lr_mult. "
+                            "auto chose finetune's settings itself") for m in messages), messages  # fmt: skip
     library = next(w for w in said if str(w.message) == "a library's own warning")
     assert library.filename == __file__  # where it was raised, not auto's caller
     assert not any(m.startswith("finetune (seed 0") for m in messages)
@@ -435,6 +438,20 @@ def test_the_chosen_methods_warnings_are_said_as_autos(models, monkeypatch):
         warnings.simplefilter("always")
         get_method("auto", **QUICK).fit(make_task(models["useful"]))
     assert [str(w.message) for w in said] == ["auto (which trained finetune): finetune: said before failing"]
+
+
+def test_the_probe_guards_fix_says_how_to_set_it_through_auto():
+    """auto relayed "Lower shared_lr_mult (e.g. 0.01 ...)", a parameter auto refuses (a trial)."""
+    from transferkit.methods.auto import _settings_hint
+
+    kept = "finetune (seed 0, 5 labelled examples): ... the probed model (...) is kept. Lower shared_lr_mult or lr."
+    hint = _settings_hint(kept, {"method": "finetune", "params": {"freeze": 2, "shared_lr_mult": 1.0}})
+    assert "set auto's retrain_lr_mult (its shared_lr_mult here)" in hint and "methods: [auto, {finetune: {...}}]" in hint
+    hint = _settings_hint(kept, {"method": "gradual", "params": {}})
+    assert "retrain_lr_mult" not in hint and "list gradual with the parameters named above beside auto" in hint
+    assert _settings_hint("something else", {"method": "finetune", "params": {}}) == ""
+    with pytest.raises(Exception, match="shared_lr_mult"):  # why: auto does not take the chosen method's parameters
+        get_method("auto", shared_lr_mult=0.01)
 
 
 def blobs(n_per_class: int, seed: int, flip: bool = False) -> tuple[torch.Tensor, torch.Tensor]:

@@ -91,6 +91,8 @@ def test_load_mobilenet_v2_round_trip_and_strict(tmp_path):
         load_mobilenet_v2(path)
     with pytest.raises(TransferkitError, match="does not exist"):
         load_mobilenet_v2(tmp_path / "missing.pth")
+    with pytest.raises(TransferkitError, match="is a folder, not a checkpoint file"):  # said "does not exist"
+        load_mobilenet_v2(tmp_path)
 
 
 @needs_weights

@@ -68,6 +68,10 @@ def load_file(path: str | Path, label_column: str = "label", text_column: str = 
         return load_npz(p)
     if suffix in (".csv", ".tsv"):
         return load_csv(p, label_column, id_column, only_columns)
+    if suffix in IMAGE_SUFFIXES:  # said "unsupported file type '.PNG'" of a type the folders read
+        raise TransferkitError(f"{p} is one image, not a data set.",
+                               f"give the folder that holds it in a class folder, root/<class>/<image> (here perhaps "
+                               f"{p.parent.parent}), or an .npz or a .csv of many examples.")  # fmt: skip
     raise TransferkitError(
         f"{p}: unsupported file type {p.suffix!r}.",
         "use a .npz, a .csv/.tsv or an image folder; texts: .txt (label<TAB>text), .jsonl or a .csv/.tsv with a text "
@@ -532,7 +536,18 @@ def load_image_folder(root: Path) -> Domain:
         warnings.warn(f"{root}: {len(loose)} image(s) outside any class folder are not read "
                       f"({_brief_names([f.name for f in loose])}); an image folder is read as root/<class>/<image>. "
                       "Move them into their class folder to use them.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
-    x = read_images(files)
+    bad: list = []
+    with warnings.catch_warnings(record=True) as said:  # (said below unless the folder is refused)
+        warnings.simplefilter("always")
+        x = read_images(files, unreadable=bad)
+    if bad:  # every unreadable file named at once, not one per run (a trial fixed one, then met the next)
+        raise TransferkitError(
+            f"{root}: {len(bad)} image file(s) cannot be read ({_brief_names([str(f.relative_to(root)) for f, _ in bad])}"
+            f"; the first: {bad[0][1].split(': ', 1)[-1].rstrip('.')}).",
+            "remove or replace them (truncated or mislabelled files), or move them out of the class folders.",
+        )
+    for w in said:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     return Domain(str(root), x, np.asarray(labels, dtype=np.int64), names, (0.0, 255.0))
 
 

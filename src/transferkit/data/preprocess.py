@@ -240,6 +240,16 @@ def in_colour(x) -> bool:
         np.array_equal(x[:, 0], x[:, 1]) and np.array_equal(x[:, 1], x[:, 2]))
 
 
+def colour_and_grey(x) -> bool:
+    """Whether images ``x`` (N, C, H, W) hold both colour and grey images by content (a folder
+    of photos and scans): a model fitted on them has seen grey inputs as well as colour ones."""
+    x = np.asarray(x)
+    if x.ndim != 4 or x.shape[1] not in (3, 4) or len(x) == 0:
+        return False
+    grey = ((x[:, 0] == x[:, 1]) & (x[:, 1] == x[:, 2])).reshape(len(x), -1).all(axis=1)
+    return bool(grey.any() and not grey.all())
+
+
 def colour_note(domain: Domain, shape: tuple[int, ...], reader: str = "the model") -> str | None:
     """What is lost when colour images go to a model of grey ``shape`` (C, H, W), else None
     (``reader``: the model named, e.g. rank's candidate: of several, which one)."""
@@ -330,12 +340,13 @@ def shrunk_note(domain: Domain, shape: tuple[int, ...], source_name: str, fix: s
                                                 "detail (the source's images are then enlarged), and compare."))
 
 
-def channels_note(x, trained_colour: bool, model_channels: int, what: str) -> str | None:
+def channels_note(x, trained_colour: bool, model_channels: int, what: str, trained_both: bool = False) -> str | None:
     """A warning when images ``x`` (N, C, H, W) given for prediction are in colour where the
     model learnt from grey images, or grey where it learnt from colour ones (``trained_colour``:
     its target's images, by content, :func:`in_colour`). Either way the model meets inputs of
-    a kind it never saw, which a new user's predictions collapsed on."""
-    if np.asarray(x).ndim != 4:
+    a kind it never saw, which a new user's predictions collapsed on. None when it learnt from
+    both (``trained_both``: :func:`colour_and_grey`)."""
+    if np.asarray(x).ndim != 4 or trained_both:
         return None
     colour = in_colour(x)
     if not trained_colour and colour:
@@ -779,6 +790,29 @@ def fit_size(t: torch.Tensor, size: tuple[int, int], block_average: bool = True)
         return F.interpolate(t, size=size, mode="area")
     return F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True)
 
+ALPHA_LIKE = 0.9  # share of a 4th channel's values at its ends (see-through or opaque) that reads as alpha
+
+
+def lay_on_sheet(t: torch.Tensor) -> torch.Tensor:
+    """(N, 4, H, W) on 0..1 -> (N, 3, H, W): each image whose 4th channel reads as alpha (at
+    least 90 % of its values 0 or 1, as an RGBA array from a PNG has) laid on a sheet, as an
+    image folder's transparent files are (``data.files._flatten_alpha``): white under dark
+    content, black under light. Dropping alpha left black ink on a transparent sheet an
+    all-black input (a trial's RGBA letter, np.asarray(Image.open(...))). A 4th band of
+    other values (e.g. near infrared) is dropped, as before."""
+    rgb, a = t[:, :3], t[:, 3:]
+    ends = ((a <= 0) | (a >= 1)).flatten(1).float().mean(1) >= ALPHA_LIKE
+    seen = (a < 1).flatten(1).any(1)  # opaque throughout: nothing to lay
+    laid = ends & seen
+    if not bool(laid.any()):
+        return rgb
+    a = a.clamp(0, 1)
+    visible = a.sum((1, 2, 3))
+    ink = (rgb.mean(1, keepdim=True) * a).sum((1, 2, 3)) / visible.clamp_min(1e-12)
+    sheet = torch.where((visible > 0) & (ink >= 0.5), 0.0, 1.0).to(t.dtype).view(-1, 1, 1, 1)
+    return torch.where(laid.view(-1, 1, 1, 1), rgb * a + sheet * (1 - a), rgb)
+
+
 def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
     """Raw inputs (N, ...) -> model inputs (N, *recipe.shape), float32 tensor."""
     if len(x) == 0:
@@ -827,8 +861,9 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
     if t.shape[1] != c:
         if t.shape[1] == 1:
             t = t.expand(-1, c, -1, -1)
-        elif t.shape[1] in (3, 4) and c in (1, 3):  # colour (alpha dropped) to grey or RGB
-            t = t[:, :3].mean(dim=1, keepdim=True) if c == 1 else t[:, :3]
+        elif t.shape[1] in (3, 4) and c in (1, 3):  # colour (alpha laid on a sheet) to grey or RGB
+            t = lay_on_sheet(t) if t.shape[1] == 4 else t
+            t = t.mean(dim=1, keepdim=True) if c == 1 else t
         else:
             last = ""
             if x.ndim == 4 and x.shape[-1] <= min(x.shape[1:3]):  # fewer channels than pixels a side

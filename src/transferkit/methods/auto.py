@@ -297,6 +297,17 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     return _choice(method, params, reason, signals, start, p, cut=cut)
 
 
+def _settings_hint(message, decision: dict) -> str:
+    """Where a relayed fix names the chosen method's own parameters (the probe guard's "Lower
+    shared_lr_mult ... or lr"), which auto refuses: how to set them through auto, or beside it."""
+    if "probed model" not in str(message):
+        return ""
+    method = decision["method"]
+    own = "set auto's retrain_lr_mult (its shared_lr_mult here), or " if "shared_lr_mult" in decision["params"] else ""
+    return (f" auto chose {method}'s settings itself: {own}list {method} with the parameters named above beside auto "
+            f"(methods: [auto, {{{method}: {{...}}}}]).")
+
+
 def da_methods() -> list[str]:
     """Registered methods that adapt with unlabelled target inputs: what adaptation_method may name."""
     return sorted(n for n, c in METHODS.items() if c.uses_unlabelled and n != "auto")
@@ -415,7 +426,8 @@ class Auto(Method):
         finally:  # also when the fit fails: what it said before is not lost
             for w in said:
                 ours = issubclass(w.category, TransferkitWarning)
-                message = f"auto (which trained {decision['method']}): {w.message}" if ours else w.message
+                message = f"auto (which trained {decision['method']}): {w.message}{_settings_hint(w.message, decision)}" \
+                    if ours else w.message  # fmt: skip
                 warnings.warn_explicit(message, w.category, w.filename, w.lineno, source=w.source)  # others as raised
         model.config["auto_decision"] = decision
         return model

