@@ -1146,3 +1146,17 @@ def test_run_says_when_the_targets_images_are_stretched_to_the_models_input(tmp_
             "ratio (0.60 against 1.00)")
     assert said in capsys.readouterr().err
     assert said in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_a_yaml_key_without_a_space_after_its_colon_is_said_so(tmp_path, capsys):
+    """--set 'methods=[{scratch:{steps:100}}]' said "steps:100: Extra inputs are not permitted (got None)"."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("target: {data: optdigits, shots: [1]}\nmethods: [scratch]\nseeds: 1\n")
+    for given, said in (("methods=[{scratch:{steps:100}}]", "write `steps: 100`, with a space after the colon"),
+                        ("target={data:optdigits}", "write `data: optdigits`, with a space after the colon")):
+        assert main(["run", str(cfg), "--set", given, "--out", str(tmp_path / "r")]) == 2
+        assert said in capsys.readouterr().err, given
+    assert not (tmp_path / "r").exists()
+    from transferkit.errors import colon_hint
+
+    assert colon_hint("steps", None) is None and colon_hint("a:b", 3) is None and colon_hint("note:", None) is None

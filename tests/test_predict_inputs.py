@@ -315,5 +315,5 @@ def test_repeated_ids_and_an_unnamed_extra_column_are_said_in_predict(tmp_path):
         x, names = read_feature_csv(tmp_path / "p.csv", "label", ["a", "b"], None, "id")
     text = [str(w.message) for w in said]
     assert names == ["p1", "p1", "p2"] and x.tolist() == [[1, 2], [3, 4], [5, 6]]
-    assert any("the --id-column 'id' repeats values (2 rows share a name with another, e.g. 'p1')" in t for t in text)
+    assert any("the --id-column 'id' does not name every prediction apart: it repeats values (2 rows share a name with another, e.g. 'p1')" in t for t in text)
     assert any("left out: column 1 (no name: a saved index?)" in t for t in text)

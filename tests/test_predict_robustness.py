@@ -456,6 +456,35 @@ def test_texts_that_are_empty_or_not_strings(tmp_path):
     assert texts == ["Great value", ""] and names == ["0", "1"]
 
 
+def test_missing_texts_numbers_as_texts_and_ids_that_repeat_are_said_alike(tmp_path):
+    """A trial: a JSONL's null text was refused where a CSV's empty cell was warned of, and the
+    API raised on NaN; a text column of numbers trained MiniLM at the majority rate unsaid; and
+    predict's --id-column named two texts' predictions alike (or one by nothing) without a word."""
+    from transferkit.data.text import load_text_file, load_text_inputs, numbers_note
+    from transferkit.errors import TransferkitWarning
+    from transferkit.estimator_text import read_texts
+
+    (tmp_path / "n.jsonl").write_text('{"text": "great", "doc": "a"}\n{"text": null, "doc": "b"}\n')
+    with pytest.warns(TransferkitWarning, match=r"1 input\(s\) have no text \(line 2\)"):
+        assert load_text_inputs(tmp_path / "n.jsonl")[0] == ["great", ""]
+    with pytest.warns(TransferkitWarning, match="empty or missing text"):
+        assert read_texts(["fine", None, float("nan")], "X", training=False) == ["fine", "", ""]
+    with pytest.raises(TransferkitError, match=r"X\[1\] is NoneType"):  # to train on: refused, as before
+        read_texts(["fine", None], "X", training=True)
+    assert "every text is a number (e.g. '0.0')" in numbers_note(["0.0", "3.5", "1,200", " 7 "], "t.csv's 'text'")
+    assert numbers_note(["0.0", "great"], "t") is None and numbers_note(["3"], "t") is None
+    (tmp_path / "num.csv").write_text("text,label\n0.0,a\n3.5,b\n7.0,a\n")
+    with pytest.warns(TransferkitWarning, match=r"num.csv's 'text': every text is a number"):
+        load_text_file(tmp_path / "num.csv")
+    with pytest.warns(TransferkitWarning, match="X: every text is a number"):
+        read_texts(["1", "2", "3"], "X", training=True)
+    (tmp_path / "ids.csv").write_text("doc,text\nD0,great\nD1,awful\nD0,fine\n,meh\n")
+    with pytest.warns(TransferkitWarning, match=r"the --id-column 'doc' does not name every prediction apart: it "
+                                                 r"repeats values \(2 rows share a name with another, e.g. 'D0'\) and "
+                                                 r"1 row\(s\) have an empty one"):  # fmt: skip
+        load_text_inputs(tmp_path / "ids.csv", id_column="doc")
+
+
 def test_a_text_with_an_unquoted_comma_is_refused_not_cut(tmp_path):
     """A trial's unquoted 'blender 837, really bad,neg' trained on the label ' really bad', and predict
     cut every text of a one-column CSV at its first comma, with no word."""

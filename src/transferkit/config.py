@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
 
-from transferkit.errors import TransferkitError, did_you_mean
+from transferkit.errors import TransferkitError, colon_hint, did_you_mean
 from transferkit.strict_numbers import NoTruthValues
 
 
@@ -364,7 +364,7 @@ def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
         known = _fields_at(model, err["loc"][:-1]) if err["type"] == "extra_forbidden" else None
         if known:  # a misspelt field: name the valid ones there, closest first
             msg = "no such field"
-            fix = f"use one of: {did_you_mean(str(err['loc'][-1]), known)}."
+            fix = colon_hint(err["loc"][-1], got) or f"use one of: {did_you_mean(str(err['loc'][-1]), known)}."
         elif err["type"] == "value_error" and "; " in msg:  # our validators say "problem; fix": not a second fix
             msg, own = msg.rsplit("; ", 1)
             fix = own if own.endswith(".") else own + "."
@@ -378,6 +378,9 @@ def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
         others = [o for o in others if o != f"`{field.rstrip('.0123456789')}`"]  # another item of the same list
         if others:  # all at once, not one run per mistake (each field is said in full when it comes first)
             text += f" Also invalid: {', '.join(others[:5])}{', ...' if len(others) > 5 else ''}."
+        colon = next((h for x in errors if x["type"] == "extra_forbidden" and x["loc"]
+                      and (h := colon_hint(x["loc"][-1], x.get("input")))), None)  # fmt: skip
+        fix = colon or fix  # `{data:optdigits}`: the missing `data` is that colon's doing
         raise TransferkitError(text, fix) from None
 
 

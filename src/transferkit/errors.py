@@ -57,6 +57,15 @@ class TrainingDiverged(TransferkitError, FloatingPointError):
     """The training loss became NaN or infinite (too high a learning rate, or bad inputs)."""
 
 
+def colon_hint(key, value) -> str | None:
+    """The fix when a field name holds a colon and no value (YAML read ``{steps:100}`` as one
+    name, ``steps:100``, with no value), else None."""
+    if not isinstance(key, str) or value is not None or ":" not in key.strip(":"):
+        return None
+    name, _, rest = key.partition(":")
+    return f"write `{name}: {rest.strip()}`, with a space after the colon: YAML reads `{key}` as one name with no value."
+
+
 def did_you_mean(value: str, choices: list[str]) -> str:
     """A short hint listing the valid choices, closest first."""
     import difflib

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from transferkit.data.splits import TargetData, case_twins_note
-from transferkit.data.text import TextRecipe, count_truncated, tokenize, truncation_note
+from transferkit.data.text import TextRecipe, count_truncated, numbers_note, tokenize, truncation_note
 from transferkit.devices import reproducible
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.inputs import as_array, as_domain, plain
@@ -73,6 +73,8 @@ def read_texts(X, what: str, training: bool) -> list[str]:
                                "pass a flat list of strings (one column: X[:, j] or X[COLUMN]).")  # fmt: skip
     if not texts:
         raise TransferkitError(f"{what} has no examples.", f"give {what} at least one text.")
+    if not training:  # a missing text (None, NaN: a DataFrame's empty cell) is an empty one, as predict's CSV reads it
+        texts = ["" if t is None or (isinstance(t, float) and t != t) else t for t in texts]
     bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
     if bad is not None:
         raise TransferkitError(f"{what}[{bad}] is {type(texts[bad]).__name__} ({plain(texts[bad])!r}), not a text.",
@@ -82,8 +84,11 @@ def read_texts(X, what: str, training: bool) -> list[str]:
         raise TransferkitError(f"{what} holds {len(empty)} empty text(s), the first at position {empty[0]}: "
                                "nothing to learn its label from.", "drop them, or give them their text.")  # fmt: skip
     if empty:
-        warnings.warn(f"{what} holds {len(empty)} empty text(s), the first at position {empty[0]}: their "
+        warnings.warn(f"{what} holds {len(empty)} empty or missing text(s), the first at position {empty[0]}: their "
                       "predictions rest on no words.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+    note = numbers_note(texts, what)
+    if note:
+        warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     return texts
 
 

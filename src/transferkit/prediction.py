@@ -24,6 +24,7 @@ from transferkit.data.files import (
     check_index_columns,
     csv_features,
     csv_header,
+    id_values_note,
     image_kind,
     image_layout,
     load_file,
@@ -284,12 +285,9 @@ def read_feature_csv(path: Path, label_column: str = "label", columns: list[str]
     x = csv_features(path, header, body, skip, training=False)
     named = [c for j, c in enumerate(header) if j not in skip]
     names = [r[ii] for r in body] if ii is not None else [str(i) for i in range(len(x))]
-    if ii is not None and len(set(names)) < len(names):  # predictions named alike cannot be told apart
-        twice = sorted(n for n, c in Counter(names).items() if c > 1)
-        shared = sum(c for c in Counter(names).values() if c > 1)
-        warnings.warn(f"{path}: the --id-column {header[ii]!r} repeats values ({shared} rows share a name with "
-                      f"another, e.g. {twice[0]!r}), so some predictions carry the "
-                      "same name.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+    note = id_values_note(path, header[ii], names) if ii is not None else None
+    if note:  # predictions named alike, or by nothing, cannot be told apart
+        warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     return (order_columns(x, named, columns, str(path), "the model's") if columns else x), names
 
 

@@ -174,7 +174,7 @@ def test_rank_run_folder_candidate(tmp_path, capsys):
         (["--source", "SRC", "--scores", "logme,source_only"], "source_only is not a transferability score: it is"),
         (["--source", "SRC", "--cuts", "7"], "cut points [7] are outside"),
         (["--source", "SRC", "--shots", "0"], "ranking needs labelled target examples"),
-        (["--source", "SRC", "--shots", "50"], "fewer than shots=50, as do 2 more classes: 'b', 'c' (the protocol's test part, 30% of each class, is held out first). Fix: lower --shots"),
+        (["--source", "SRC", "--shots", "50"], "fewer than shots=50, as do 2 more classes: 'b', 'c' (the protocol's test part, 30% of each class, is held out first). Fix: use --shots of at most 8 (the smallest class's examples outside the test part)"),
         (["--source", "SRC", "--pad", "wide"], "--pad 'wide' is not a number"),
         (["--source", "SRC", "--source", "VEC"], "candidate vec.npz: "),  # which of several does not fit
         (["--source", "SRC", "--cuts", "a,b"], "cut points 'a,b' are not whole numbers"),

@@ -462,6 +462,20 @@ def _has_images(folder: Path) -> bool:
     return any(f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".") for f in folder.iterdir())
 
 
+def id_values_note(path, column: str, names: list) -> str | None:
+    """A note when the --id-column's values cannot tell every prediction apart: repeated values
+    (predictions named alike) or empty ones (a prediction named by nothing)."""
+    empty = sum(1 for n in names if n is None or not str(n).strip())
+    counts = Counter(str(n) for n in names if n is not None and str(n).strip())
+    twice = sorted(n for n, c in counts.items() if c > 1)
+    if not twice and not empty:
+        return None
+    parts = ([f"it repeats values ({sum(counts[n] for n in twice)} rows share a name with another, e.g. {twice[0]!r})"]
+             if twice else []) + ([f"{empty} row(s) have an empty one"] if empty else [])  # fmt: skip
+    return (f"{path}: the --id-column {column!r} does not name every prediction apart: {' and '.join(parts)}, so "
+            "those predictions cannot be joined back by it; give each row a value of its own.")
+
+
 def _brief_names(names: list[str], most: int = 5) -> str:
     return ", ".join(names[:most]) + (", ..." if len(names) > most else "")
 

@@ -34,6 +34,7 @@ from transferkit.data.files import (
     NO_HEADER_FIX,
     csv_header,
     csv_reader,
+    id_values_note,
     looks_like_prose,
     read_text,
 )
@@ -313,6 +314,24 @@ def _rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, ob
     return [(r[text_column], r[label_column]) for r in table]
 
 
+def numbers_note(texts: list, what: str) -> str | None:
+    """A note when every text is a number ('0.0', '3.5'...): a numeric column named as the texts
+    (a trial's text_column held scores; MiniLM trained on them at the majority rate, unsaid)."""
+    def number(t) -> bool:
+        try:
+            float(str(t).replace(",", ""))
+        except ValueError:
+            return False
+        return True
+
+    given = [t for t in texts if isinstance(t, str) and t.strip()]
+    if len(given) < 2 or not all(number(t) for t in given):
+        return None
+    return (f"{what}: every text is a number (e.g. {given[0]!r}), which a text encoder reads as a word: if the texts "
+            "are in another column, name it (text_column, --text-column); numeric features need no text encoder "
+            "(give them as a CSV of feature columns, without text_column).")
+
+
 def load_text_file(path: str | Path, label_column: str = "label", text_column: str = "text") -> TextDomain:
     """A labelled text file: .jsonl, .csv/.tsv with a text column, or .txt (label<TAB>text)."""
     p = Path(path)
@@ -324,6 +343,9 @@ def load_text_file(path: str | Path, label_column: str = "label", text_column: s
         raise TransferkitError(
             f"{p}: {len(blank)} example(s) have no text in {text_column!r}: empty, missing or not a string "
             f"(examples {blank[:5]}, counting from 1).", "fill in their texts or remove those examples.")  # fmt: skip
+    note = numbers_note([t for t, _ in rows], f"{p}'s {text_column!r}" if p.suffix.lower() != ".txt" else str(p))
+    if note:
+        warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     y, classes = _labels([lab for _, lab in rows], str(p))
     numbered = all(c.lstrip("-").isdigit() for c in classes)  # named by their label values, as a numeric CSV's
     return TextDomain(str(p), [t for t, _ in rows], y, classes, {CLASSES_FROM_LABELS: numbered})
@@ -357,10 +379,10 @@ def load_text_inputs(
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise TransferkitError(f"{p}: line {i} is not valid JSON ({e.msg}).", "write one JSON object per line.") from None
-            if isinstance(obj, dict) and text_column in obj and not isinstance(obj[text_column], str):
+            if isinstance(obj, dict) and text_column in obj and not isinstance(obj[text_column], (str, type(None))):
                 raise TransferkitError(f"{p}: line {i}: {text_column!r} is {obj[text_column]!r}, not a text.",
                                        f"give every line's {text_column!r} as a string in quotes.")  # fmt: skip
-            if not isinstance(obj, dict) or not isinstance(obj.get(text_column), str):
+            if not isinstance(obj, dict) or text_column not in obj:  # (null: a missing text, said below as an empty one)
                 keys = f" (its keys: {sorted(obj)[:8]})" if isinstance(obj, dict) else ""
                 raise TransferkitError(f"{p}: line {i} has no text in {text_column!r}, {whose}{keys}.",
                                        f'write e.g. {{"{text_column}": "..."}} on every line, or name the key with '
@@ -405,6 +427,12 @@ def load_text_inputs(
         raise TransferkitError(f"{p}: not a text input.", f"give a .txt, .jsonl, or a CSV with a {text_column!r} column.")
     if not texts:
         raise TransferkitError(f"{p}: there are no inputs (0 texts).", "give at least one text to predict.")
+    note = id_values_note(p, id_column, names) if id_column is not None else None
+    if note:
+        warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
+    note = numbers_note(texts, f"{p}'s {text_column!r}" if suffix != ".txt" else str(p))
+    if note:
+        warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     empty = [n for t, n in zip(texts, names, strict=True) if t is None or not t.strip()]
     if empty:  # a CSV's empty cell (a .txt skips blank lines): its prediction reflects no text at all
         said = ", ".join(empty[:5]) + (", ..." if len(empty) > 5 else "")

@@ -18,7 +18,7 @@ import torch
 from pydantic import ConfigDict, ValidationError
 
 from transferkit.data.splits import TargetData
-from transferkit.errors import TransferkitError, did_you_mean, install_hint
+from transferkit.errors import TransferkitError, colon_hint, did_you_mean, install_hint
 from transferkit.models import TransferModel
 from transferkit.strict_numbers import NoTruthValues
 
@@ -103,6 +103,7 @@ class Method:
             if err["type"] == "value_error" and "; " in msg:  # a validator's own "problem; fix"
                 msg, fix = msg.rsplit("; ", 1)
                 fix = fix if fix.endswith(".") else fix + "."
+            fix = colon_hint(err["loc"][-1] if err["loc"] else None, err.get("input")) or fix  # {steps:100}
             raise TransferkitError(f"method {self.name!r}: {where}: {msg} (got {err.get('input')!r}).", fix) from None
 
     def check(self, shots: int, same_label_space: bool, has_source: bool, classes_differ: str = "") -> None:

@@ -404,10 +404,12 @@ def labelled_examples(
     try:
         lab, _ = draw_shots(target.y, split.pool_idx, shots, seed, target.classes)
     except TransferkitError as e:  # its fix names the run's `test_fraction`, which rank has no option for
+        most = min(int((target.y[split.pool_idx] == c).sum()) for c in np.unique(target.y))  # as a run says it
         raise TransferkitError(
             f"{e.problem.removesuffix('.')} (the protocol's test part, {test_fraction:.0%} of each class, is held "
             "out first).",  # one period: rstrip took a list's "..." too (a trial)
-            "lower --shots or add examples of that class.",
+            f"use --shots of at most {most} (the smallest class's examples outside the test part), or add examples "
+            "of that class." if most >= 1 else "add examples of that class.",
         ) from None
     return lab, split.pool_idx
 
