@@ -43,7 +43,7 @@ def run(part: str, args: argparse.Namespace, methods: list[str], augment, scratc
     say = lambda msg: print(f"[{part} {augment}] {msg}", file=sys.stderr, flush=True)  # noqa: E731
     if not scratch_affine:
         return build_summary(evaluate_fewshot(cfg, say))["results"]
-    with mock.patch.object(supervised, "augmenter", lambda _a, shape: augmenter("affine", shape)):
+    with mock.patch.object(supervised, "augmenter", lambda _a, shape, architecture="auto": augmenter("affine", shape, architecture)):
         return build_summary(evaluate_fewshot(cfg, say))["results"]
 
 

@@ -53,6 +53,11 @@ def collected_warnings(once: bool = False) -> Iterator[list[str]]:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
 
 
+class NotNumbers(TransferkitError, TypeError):
+    """Inputs whose cells are not numbers (a dict, an object): a TypeError too, as numpy and
+    scikit-learn raise for them."""
+
+
 class TrainingDiverged(TransferkitError, FloatingPointError):
     """The training loss became NaN or infinite (too high a learning rate, or bad inputs)."""
 

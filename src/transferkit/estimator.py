@@ -37,6 +37,7 @@ from transferkit.data.preprocess import (
     ENLARGED_ERROR,
     MIN_IMAGE_SIDE,
     Recipe,
+    alpha_note,
     apply_recipe,
     blank_note,
     border_medians,
@@ -615,8 +616,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                    " saved the other way round)" if turned else
                    f" (series of {like[1]} channels, each resampled to {like[2]} steps, e.g. with np.interp)" if series
                    else f" (resize them to {like[1]}x{like[2]} first: the model reads other sizes differently)")
+            said = (f"{what} has {x.shape[1]} features, but TransferClassifier is expecting {like[0]} features as "
+                    "input (fit's X)" if len(like) == 1 else
+                    f"{what} has examples of shape {tuple(x.shape[1:])}, the X given to fit had {tuple(like)}")
             raise TransferkitError(
-                f"{what} has examples of shape {tuple(x.shape[1:])}, the X given to fit had {tuple(like)}.",
+                f"{said}.",
                 f"give {what} in the same layout and size as fit's X{how}.",
             )
         return x
@@ -684,6 +688,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
         note = blank_note([x], "X") if len(recipe.shape) == 3 and x.ndim == 4 else None
         if note:
+            warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
+        note = alpha_note(x, self.recipe_.shape[0], "X") if len(recipe.shape) == 3 else None
+        if note:  # RGBA arrays: alpha dropped, see-through pixels show what they store
             warnings.warn(note, TransferkitWarning, stacklevel=stacklevel)
         t = apply_recipe(x, recipe)
         border = getattr(self, "target_border_", None)

@@ -25,7 +25,7 @@ from transferkit.data.files import (
     small_uint8_note,
     value_range,
 )
-from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
+from transferkit.errors import NotNumbers, TransferkitError, TransferkitWarning, user_stacklevel
 
 
 def column_names(X) -> list[str] | None:
@@ -63,7 +63,7 @@ def stored_dtype(X) -> np.dtype:
 
 
 def _complex(what: str) -> TransferkitError:
-    return TransferkitError(f"{what} holds complex numbers; the shared layers read real ones.",
+    return TransferkitError(f"{what} holds complex numbers. Complex data not supported: the shared layers read real ones.",
                             f"give real features, e.g. np.abs({what}) and np.angle({what}), or the real and imaginary "
                             "parts as separate columns.")
 
@@ -131,7 +131,7 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
             raise TransferkitError(f"{what} cannot be read as numbers: column(s) {columns[:5]} hold text, "
                                    f"categories or dates ({first if len(first) <= 80 else first[:77] + '...'}).",
                                    "encode them as numbers first (e.g. pandas.get_dummies), or drop them.") from None  # fmt: skip
-        raise TransferkitError(
+        raise (NotNumbers if isinstance(e, TypeError) else TransferkitError)(  # a dict in a cell: TypeError, as numpy's
             f"{what} cannot be read as numbers ({first if len(first) <= 100 else first[:97] + '...'}).",
             "give numeric arrays of one shape; encode text or category columns as numbers first.",
         ) from None
@@ -139,7 +139,8 @@ def as_inputs(X, names: list[str] | None, what: str, reference: str = "the model
         raise TransferkitError(f"{what} is a single value ({x.item():g}), not examples.",
                                f"give {what} as an array with one row per example.")  # fmt: skip
     if x.ndim >= 2 and 0 in x.shape[1:]:
-        raise TransferkitError(f"{what} has examples of shape {x.shape[1:]}: no features to learn from.",
+        raise TransferkitError(f"{what} has 0 feature(s) (shape={tuple(x.shape)}) while a minimum of 1 is required: "
+                               "no features to learn from.",
                                f"give {what} at least one feature column (or pixel) per example.")  # fmt: skip
     if names is not None and given is not None:
         x = order_columns(x, given, names, what, reference)
@@ -216,7 +217,8 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
     if y is None:
         no_labels = (" (fit(None, None, X_unlabelled=X) adapts to a target with no labels at all, from a source)"
                      if name == "target" else "")  # fmt: skip
-        raise TransferkitError(f"{name}: y is None; the examples need their labels.",
+        raise TransferkitError(f"{name}: fit requires y to be passed, but the target y is None; the examples need "
+                               "their labels.",
                                f"give y, one label per example{no_labels}.")
     if isinstance(y, (list, tuple)):  # numpy would turn [nan, "spam"] into the class "nan"
         missing_labels(y, name)
@@ -236,7 +238,12 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
             "give class labels: integers or strings (y.astype(str) if these values name classes; bin the values "
             "of a regression target).",
         )
-    y = y.reshape(-1)  # a column (N, 1) is one label per example
+    if y.ndim == 2 and y.shape[1] == 1 and len(y) > 1:  # a column (N, 1) is one label per example, said as scikit-learn does
+        from sklearn.exceptions import DataConversionWarning
+
+        warnings.warn(f"A column-vector y was passed when a 1d array was expected (the {name} y, shape {y.shape}); it "
+                      "is read as one label per example (y.ravel()).", DataConversionWarning, stacklevel=user_stacklevel())  # fmt: skip
+    y = y.reshape(-1)
     if y.dtype.kind == "O":  # None or NaN among names (pandas: a missing value)
         missing_labels(y.tolist(), name)
     given = y.dtype if y.dtype.kind == "f" else None

@@ -39,6 +39,7 @@ from transferkit.data.files import (
 from transferkit.data.preprocess import (
     NARROW,
     Recipe,
+    alpha_note,
     apply_recipe,
     blank_note,
     border_medians,
@@ -803,6 +804,9 @@ def predict(
                 warn(note)
             note = channels_note(x, trained, recipe.shape[0], str(inputs), both) if trained is not None and len(recipe.shape) == 3 else None
             if note:
+                warn(note)
+            note = alpha_note(x, recipe.shape[0], str(inputs)) if len(recipe.shape) == 3 else None
+            if note:  # an array's 4th channel (an image file's alpha is laid on a sheet as it is read)
                 warn(note)
             dims = [d for d in x.shape[1:] if d != 1]  # (N, 1, L) is L values in a row: flattened as they are
             if len(recipe.shape) == 1 and len(dims) > 1 and math.prod(dims) == recipe.shape[0]:  # (N, 6, 100) for 600 features: in which order?

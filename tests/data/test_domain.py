@@ -774,3 +774,26 @@ def test_one_image_given_as_a_data_set_is_said_to_be_one(tmp_path):
     with pytest.raises(TransferkitError, match=r"a1.PNG is one image, not a data set") as e:
         load_domain(str(tmp_path / "A" / "a1.PNG"))
     assert f"(here perhaps {tmp_path})" in e.value.fix
+
+
+def test_reading_a_training_folder_keeps_the_callers_warning_filters(tmp_path, monkeypatch):
+    """Holding the folder's notes back until its files were all read recorded every warning with
+    "always": a caller's filterwarnings("ignore", module="PIL") let 40 of Pillow's through (a review)."""
+    from PIL import Image
+
+    from transferkit.data import load_domain
+
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir()
+        for i in range(3):
+            Image.fromarray(np.full((20, 20), 60 * i, np.uint8)).save(tmp_path / c / f"{i}.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 300)  # every 20x20 file is a "decompression bomb" to Pillow
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", module="PIL")
+        load_domain(str(tmp_path))
+    assert not [w for w in said if w.category is Image.DecompressionBombWarning]
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        load_domain(str(tmp_path))
+    assert [w for w in said if w.category is Image.DecompressionBombWarning]  # not filtered: still said

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 
 from transferkit.data.domain import Domain
 from transferkit.data.preprocess import Recipe, apply_recipe, auto_pad, content_fraction, make_recipe
@@ -386,23 +385,47 @@ def test_vector_columns_are_mapped_each_on_its_own_range_keeping_their_detail():
     assert "per_column" not in old.to_dict()  # its cache key and saved models stay as they were
 
 
-def test_a_4th_channel_that_reads_as_alpha_is_laid_on_a_sheet_not_dropped():
-    """np.asarray(Image.open(rgba_png)) of black ink on a transparent sheet, given to a model of
-    RGB (or grey) inputs, was an all-black input: alpha was dropped, and the see-through pixels
-    store black. An image folder's reader lays such files on white; arrays now get the same."""
-    from transferkit.data.preprocess import lay_on_sheet
+def test_a_4th_channel_with_see_through_pixels_dropped_for_a_grey_or_rgb_model_is_said():
+    """np.asarray(Image.open(rgba_png)) of black ink on a transparent sheet reached an RGB model
+    all black, with no word: alpha is dropped and see-through pixels store black (a trial's API
+    predicted D where the CLI's file, laid on a sheet as folders are read, gave C). Arrays are not
+    guessed at (a 4th band may be near infrared): the note says what happens and the fix."""
+    import warnings
 
-    rgba = np.zeros((2, 12, 12, 4), np.uint8)
-    rgba[:, 3:9, 3:9, 3] = 255  # black ink, opaque; the rest see-through (and black underneath)
-    rgba[1, ..., :3] = 255  # the second: white ink, laid on black so that it stays visible
-    rgba[1, 3:9, 3:9, 3] = 255
-    x = rgba.transpose(0, 3, 1, 2)
-    for channels in (3, 1):
-        t = apply_recipe(x, Recipe((0.0, 255.0), (channels, 12, 12)))
-        assert t.shape == (2, channels, 12, 12)
-        assert float(t[0, :, 0, 0].min()) == 1.0 and float(t[0, :, 5, 5].max()) == 0.0  # a white sheet, black ink
-        assert float(t[1, :, 0, 0].max()) == 0.0 and float(t[1, :, 5, 5].min()) == 1.0  # light ink: a black sheet
-    band = torch.rand(1, 4, 12, 12, generator=torch.Generator().manual_seed(0))  # a 4th band of any value (infrared)
-    assert torch.equal(lay_on_sheet(band), band[:, :3])  # dropped, as before
-    opaque = torch.cat([band[:, :3], torch.ones(1, 1, 12, 12)], 1)
-    assert torch.equal(lay_on_sheet(opaque), band[:, :3])
+    import transferkit as tk
+    from transferkit.data.preprocess import alpha_note
+
+    rgba = np.zeros((6, 4, 12, 12), np.uint8)
+    rgba[:, 3, 3:9, 3:9] = 255  # black ink, opaque; the rest see-through, and black underneath
+    note = alpha_note(rgba, 3, "X")
+    assert note.startswith("X has 4 channels and the model reads 3: the 4th is dropped") and "rgba2rgb" in note
+    assert alpha_note(rgba, 1, "X") is not None and alpha_note(rgba, 4, "X") is None  # a 4-channel model reads it
+    opaque = rgba.copy()
+    opaque[:, 3] = 255
+    assert alpha_note(opaque, 3, "X") is None and alpha_note(rgba[:, :3], 3, "X") is None
+    t = apply_recipe(rgba, Recipe((0.0, 255.0), (3, 12, 12)))
+    assert t.shape == (6, 3, 12, 12) and float(t.abs().max()) == 0.0  # as said: the colour stored, black
+    colour = np.random.default_rng(0).integers(0, 255, (6, 12, 12, 3)).astype(np.uint8)
+    clf = tk.TransferClassifier("scratch", method_params={"steps": 2}).fit(colour, np.arange(6) % 2)
+    with pytest.warns(UserWarning, match="X has 4 channels and the model reads 3: the 4th is dropped"):
+        clf.predict(rgba.transpose(0, 2, 3, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(np.concatenate([colour, np.full((6, 12, 12, 1), 255, np.uint8)], axis=-1))  # opaque: nothing lost
+
+
+
+def test_a_runs_rgba_target_read_by_an_rgb_source_is_said_and_kept_for_the_report(tmp_path):
+    from tests.conftest import tiny_experiment
+    from transferkit.config import load_config
+    from transferkit.evaluate.prepare import prepare
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "s.npz", x=rng.integers(0, 255, (30, 12, 12, 3)).astype(np.uint8), y=np.arange(30) % 3)
+    rgba = rng.integers(0, 255, (30, 12, 12, 4)).astype(np.uint8)
+    rgba[..., 3] = 0
+    rgba[:, 3:9, 3:9, 3] = 255
+    np.savez(tmp_path / "t.npz", x=rgba, y=np.arange(30) % 3)
+    with pytest.warns(UserWarning, match=r"t.npz has 4 channels and the model reads 3: the 4th is dropped"):
+        data = prepare(load_config(None, raw=tiny_experiment(tmp_path / "s.npz", tmp_path / "t.npz")))
+    assert sum("has 4 channels and the model reads 3" in n for n in data.notes) == 1  # once in the report

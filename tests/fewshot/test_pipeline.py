@@ -276,7 +276,7 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     assert "40 episodes for methods on cached features; features" in report and "train a network" not in report
     assert "(one source seed ran)" in report and "seed means below" not in report
     assert "Gain vs scratch is paired" not in report  # no scratch ran: nothing is paired
-    assert "trained with no augmentation (vectors, small images or `source.augment: false`)" in report  # 12x12 images
+    assert "trained with no augmentation (vectors, small images, series read by the cnn1d or `source.augment: false`)" in report  # 12x12 images
     from transferkit.fewshot.report import render_report
 
     summary = json.loads((tmp_path / "cli" / "summary.json").read_text())

@@ -1153,3 +1153,9 @@ def test_a_target_stretched_to_a_sources_proportions_is_said_and_the_reference_h
     reference = [r for r in result["candidates"] if r["reference"]]
     assert reference and all(r["leep"] is None and r["nce"] is None and r["logme"] is not None for r in reference)
     assert any(r["leep"] is not None for r in result["candidates"] if not r["reference"])  # the source's head cut
+    assert result["best_beats_reference"] is not None  # by logme: judged
+    for by in ("leep", "nce"):  # the reference has no such score: said, not a silent None
+        result = rank(str(tmp_path / "t.npz"), shots=2, sources=[str(tmp_path / "s.npz")], source_epochs=1,
+                      scores=["leep", "nce", "logme"], by=by)  # fmt: skip
+        assert result["best_beats_reference"] is None
+        assert any(w.startswith(f"--by {by} reads a source head's predictions") for w in result["warnings"])

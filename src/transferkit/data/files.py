@@ -551,17 +551,22 @@ def load_image_folder(root: Path) -> Domain:
                       f"({_brief_names([f.name for f in loose])}); an image folder is read as root/<class>/<image>. "
                       "Move them into their class folder to use them.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     bad: list = []
-    with warnings.catch_warnings(record=True) as said:  # (said below unless the folder is refused)
-        warnings.simplefilter("always")
-        x = read_images(files, unreadable=bad)
+    said: list = []
+    try:
+        with warnings.catch_warnings(record=True) as said:  # ours held back, said below unless the folder is refused
+            warnings.simplefilter("always", TransferkitWarning)  # (others pass the caller's filters as they were)
+            x = read_images(files, unreadable=bad)
+    finally:  # (after the recording: re-issued inside it, each would be recorded again, without end)
+        if not bad:  # (also when reading failed otherwise: what was said before is not lost)
+            for w in said:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     if bad:  # every unreadable file named at once, not one per run (a trial fixed one, then met the next)
+        bad.sort(key=lambda fb: files.index(fb[0]))  # in the folder's order (header failures were found first)
         raise TransferkitError(
             f"{root}: {len(bad)} image file(s) cannot be read ({_brief_names([str(f.relative_to(root)) for f, _ in bad])}"
             f"; the first: {bad[0][1].split(': ', 1)[-1].rstrip('.')}).",
             "remove or replace them (truncated or mislabelled files), or move them out of the class folders.",
         )
-    for w in said:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
     return Domain(str(root), x, np.asarray(labels, dtype=np.int64), names, (0.0, 255.0))
 
 

@@ -360,6 +360,25 @@ def channels_note(x, trained_colour: bool, model_channels: int, what: str, train
     return None
 
 
+def alpha_note(x, model_channels: int, what: str) -> str | None:
+    """A note when arrays ``x`` (N, 4, H, W) reach a grey or RGB model with a 4th channel that is
+    not opaque throughout: it is dropped, so pixels see-through in RGBA images show whatever colour
+    they store (black ink on a transparent sheet, np.asarray(Image.open(png)), read as an all-black
+    image: a trial's API predicted D where the CLI's file, laid on a sheet, gave C). An image
+    folder's files are laid on a sheet as they are read; arrays are not guessed at (a 4th band may
+    be near infrared, not transparency)."""
+    x = np.asarray(x)
+    if x.ndim != 4 or x.shape[1] != 4 or model_channels not in (1, 3) or len(x) == 0:
+        return None
+    alpha = x[:, 3]
+    if float(alpha.max()) == float(alpha.min()):  # opaque throughout (or one value): dropping it loses nothing
+        return None
+    return (f"{what} has 4 channels and the model reads {model_channels}: the 4th is dropped. If these are RGBA images, "
+            "their see-through pixels show the colour they store (often black) in its place: lay them on a background first (skimage.color.rgba2rgb(x, background=(1, 1, 1)), "
+            "or PIL's Image.alpha_composite), as an image folder's transparent files are; if the 4th is another band "
+            "(near infrared), nothing is lost but it.")
+
+
 def turned_note(size: tuple[int, int], model_size: tuple[int, int]) -> tuple[str, str] | None:
     """(problem, fix) when images of ``size`` (H, W) are ``model_size`` on its side, else None.
 
@@ -505,9 +524,10 @@ def make_recipe(
             f"{shape[1]}x{shape[2]} input (images need at least {MIN_IMAGE_SIDE}x{MIN_IMAGE_SIDE}).",
             "if each example is a feature vector or a sequence, store x with shape (N, D).",
         )
-    note = colour_note(domain, shape, reader) if reader is not None else None  # None: the caller says it
-    if note:
-        warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
+    for note in (colour_note(domain, shape, reader), alpha_note(domain.x, shape[0], domain.name)) if reader is not None \
+            else ():  # None: the caller says them  # fmt: skip
+        if note:
+            warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
     if source is not None and source is not domain and reads_series(shape, architecture):
         # A multichannel series (N, C, L) for the cnn1d: the same sensors share the source's scale,
         # as feature columns do; the target's own min and max (a spike, a missing extreme) would
@@ -790,29 +810,6 @@ def fit_size(t: torch.Tensor, size: tuple[int, int], block_average: bool = True)
         return F.interpolate(t, size=size, mode="area")
     return F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=True)
 
-ALPHA_LIKE = 0.9  # share of a 4th channel's values at its ends (see-through or opaque) that reads as alpha
-
-
-def lay_on_sheet(t: torch.Tensor) -> torch.Tensor:
-    """(N, 4, H, W) on 0..1 -> (N, 3, H, W): each image whose 4th channel reads as alpha (at
-    least 90 % of its values 0 or 1, as an RGBA array from a PNG has) laid on a sheet, as an
-    image folder's transparent files are (``data.files._flatten_alpha``): white under dark
-    content, black under light. Dropping alpha left black ink on a transparent sheet an
-    all-black input (a trial's RGBA letter, np.asarray(Image.open(...))). A 4th band of
-    other values (e.g. near infrared) is dropped, as before."""
-    rgb, a = t[:, :3], t[:, 3:]
-    ends = ((a <= 0) | (a >= 1)).flatten(1).float().mean(1) >= ALPHA_LIKE
-    seen = (a < 1).flatten(1).any(1)  # opaque throughout: nothing to lay
-    laid = ends & seen
-    if not bool(laid.any()):
-        return rgb
-    a = a.clamp(0, 1)
-    visible = a.sum((1, 2, 3))
-    ink = (rgb.mean(1, keepdim=True) * a).sum((1, 2, 3)) / visible.clamp_min(1e-12)
-    sheet = torch.where((visible > 0) & (ink >= 0.5), 0.0, 1.0).to(t.dtype).view(-1, 1, 1, 1)
-    return torch.where(laid.view(-1, 1, 1, 1), rgb * a + sheet * (1 - a), rgb)
-
-
 def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
     """Raw inputs (N, ...) -> model inputs (N, *recipe.shape), float32 tensor."""
     if len(x) == 0:
@@ -833,7 +830,7 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
                 raise TransferkitError(
                     f"a 1-D array of {len(x)} values would be read as {len(x)} examples of one value each; the model "
                     f"takes {d} features per example, shape (N, {d}).",
-                    f"one example: x.reshape(1, -1) (a DataFrame's row: df.iloc[[i]], with double brackets); "
+                    f"Reshape your data: one example as x.reshape(1, -1) (a DataFrame's row: df.iloc[[i]], with double brackets); "
                     f"several: one row of {d} features each.",
                 )
             if sum(n != 1 for n in x.shape[1:]) > 1:  # images or multichannel series for a model of vectors
@@ -861,9 +858,8 @@ def apply_recipe(x: np.ndarray, recipe: Recipe) -> torch.Tensor:
     if t.shape[1] != c:
         if t.shape[1] == 1:
             t = t.expand(-1, c, -1, -1)
-        elif t.shape[1] in (3, 4) and c in (1, 3):  # colour (alpha laid on a sheet) to grey or RGB
-            t = lay_on_sheet(t) if t.shape[1] == 4 else t
-            t = t.mean(dim=1, keepdim=True) if c == 1 else t
+        elif t.shape[1] in (3, 4) and c in (1, 3):  # colour (alpha dropped: alpha_note says so) to grey or RGB
+            t = t[:, :3].mean(dim=1, keepdim=True) if c == 1 else t[:, :3]
         else:
             last = ""
             if x.ndim == 4 and x.shape[-1] <= min(x.shape[1:3]):  # fewer channels than pixels a side

@@ -16,6 +16,7 @@ from transferkit.data.files import columns_read, left_out_note, order_columns, r
 from transferkit.data.files import value_range as value_range_of
 from transferkit.data.preprocess import (
     Recipe,
+    alpha_note,
     apply_recipe,
     colour_note,
     dead_sensors_note,
@@ -287,6 +288,7 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     if numbered:
         warnings.warn(numbered, TransferkitWarning, stacklevel=user_stacklevel())
     notes = list(dict.fromkeys([*loading, *splitting, *(n for n in (off, series_off, dead, colour_note(target, shape),
+                                                                     alpha_note(target.x, shape[0], target.name) if len(shape) == 3 else None,
                                                                      swapped, twins, numbered, shrunk, enlarged, stretched) if n)]))  # fmt: skip
     fit_ranges = None
     if off is not None:

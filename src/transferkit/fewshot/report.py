@@ -245,7 +245,7 @@ def source_augment(augment: bool | str, data, architecture: str = "auto") -> str
 def _augment_words(augment: str | None) -> str:
     """How the source's images were augmented in training, for the report."""
     words = {"affine": "random shifts, rotations and scaling", "shift": "random shifts",
-             "none": "no augmentation (vectors, small images or `source.augment: false`)"}  # fmt: skip
+             "none": "no augmentation (vectors, small images, series read by the cnn1d or `source.augment: false`)"}  # fmt: skip
     return f"; trained with {words[augment]} (`source.augment`)" if augment in words else ""
 
 

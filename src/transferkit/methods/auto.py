@@ -305,7 +305,8 @@ def _settings_hint(message, decision: dict) -> str:
     method = decision["method"]
     own = "set auto's retrain_lr_mult (its shared_lr_mult here), or " if "shared_lr_mult" in decision["params"] else ""
     return (f" auto chose {method}'s settings itself: {own}list {method} with the parameters named above beside auto "
-            f"(methods: [auto, {{{method}: {{...}}}}]).")
+            f"(methods: [auto, {{{method}: {{...}}}}] in an experiment file; in Python, "
+            f"TransferClassifier({method!r}, method_params={{...}})).")
 
 
 def da_methods() -> list[str]:

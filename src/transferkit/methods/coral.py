@@ -58,7 +58,7 @@ class CORALTerm(nn.Module):
 class CORAL(Method):
     name = "coral"
     uses_unlabelled = True
-    description = "Deep CORAL: match source and target feature covariances"
+    description = "Deep CORAL: match source and target covariances (of the logits by default, or features)"
     Params = CORALParams
     min_shots = 0
     needs_same_classes = True

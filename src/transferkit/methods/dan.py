@@ -16,7 +16,8 @@ output. ``on_predictions: false`` keeps only the feature term. Training machiner
 Defaults that differ from the other adaptation methods, and why:
 
 * ``trade_off = 5``. Our kernel is the *mean* of the 5 Gaussian kernels (the paper's
-  kernel weights sum to 1), so the loss stays in [0, 2]; the reference implementations
+  kernel weights sum to 1), so each MK-MMD^2 term stays in [0, 2] ([0, 4] for the two with
+  ``on_predictions``); the reference implementations
   *sum* their kernels (Transfer-Learning-Library: 5 kernels, weight 1; skada: 33 kernels),
   which makes their effective weight 5x-33x ours. With weight 1 the MMD term was too weak
   to finish aligning in 600 steps (on MNIST-5k -> optdigits the selected checkpoint was

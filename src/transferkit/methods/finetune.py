@@ -4,6 +4,9 @@ Stage 1 (probe), shared layers phi_s frozen at their source values:
 
     min_W  (1/n) sum_i CE(W phi_s(x_i), y_i)
 
+(``probe_steps`` full-batch AdamW steps at its own fixed settings, lr 1e-2 and weight decay
+1e-3, ``train/probe.py``: the method's ``lr`` and ``weight_decay`` are stage 2's.)
+
 Stage 2 (fine-tune), from (phi_s, W):
 
     min_{phi, W}  (1/n) sum_i CE(W phi(x_i), y_i),   lr(phi) = shared_lr_mult * lr(W)
@@ -15,7 +18,7 @@ rates follow Howard & Ruder (ACL 2018). ``freeze`` keeps the first blocks fixed.
 source and target classes are the same, W starts from the source's specific layers;
 otherwise they are re-created for the target classes. Stage 2 starts at the probe's loss
 on the labelled examples; if it ends above 1.5x that + 0.05 and above a quarter of chance's
-loss log C (or at NaN), its steps were too
+loss log C, at most 0.35 (or at NaN), its steps were too
 large for these shared layers (MobileNetV2 at the default rates went to chance): the
 probed model is kept, with a warning (summary.json ``method_warnings``, the report, whose
 results table marks the row "(probe kept: seed S)";

@@ -7,7 +7,7 @@ Maximization", NeurIPS 2010; used for adaptation by Liang, Hu & Feng, "Do We Rea
 to Access the Source Data? Source Hypothesis Transfer for Unsupervised Domain
 Adaptation", ICML 2020)::
 
-    L_im = 1/B sum_i H(p_i) - H(1/B sum_i p_i)
+    L_im = 1/B sum_i H(p_i) - diversity * H(1/B sum_i p_i)      (diversity = 1 by default)
     L    = CE(h(phi(x_s)), y_s) + w_l * CE(h(phi(x_l)), y_l) + trade_off * L_im
 
 The diversity term keeps entropy minimisation from collapsing every target example onto

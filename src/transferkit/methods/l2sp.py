@@ -8,9 +8,9 @@ Learning with Convolutional Networks"):
 
 w_s: shared parameters (w_s^0 their source values), w_h: the specific layers' weight
 matrices (their biases are not penalised), pulled toward 0 from where the probe left them,
-as the paper does for layers without a source starting point. Weight decay is off for this
-method (the penalty replaces it). Training follows ``finetune`` (probe, then all layers at
-discriminative rates).
+as the paper does for layers without a source starting point. Weight decay is off in the
+penalised stage (the penalty replaces it). Training follows ``finetune`` (probe, at the probe's
+own fixed settings, then all layers at discriminative rates).
 """
 
 from __future__ import annotations

@@ -702,6 +702,10 @@ def rank(
                         "that did not.")  # fmt: skip
     ref_best = max((r[by] for r in ranked if r["reference"] and r[by] is not None), default=None)
     beats = None if ref_best is None or best is None else bool(best[by] > ref_best)
+    if reference and get_score(by).needs_source_probs and best is not None:  # the reference's head is random: no score
+        warnings.append(f"--by {by} reads a source head's predictions, and the random-weights reference has none (its "
+                        "head is random), so whether the best source beats random weights is not judged; rank by "
+                        "logme (the default) for that verdict.")  # fmt: skip
     if beats is False:
         warnings.append(no_lead_warning(by, reference and pretrained_text_encoder(entries[0][0].model),
                                         int(np.bincount(labelled.y).min()) == 1))  # fmt: skip
