@@ -1157,6 +1157,11 @@ def test_a_yaml_key_without_a_space_after_its_colon_is_said_so(tmp_path, capsys)
         assert main(["run", str(cfg), "--set", given, "--out", str(tmp_path / "r")]) == 2
         assert said in capsys.readouterr().err, given
     assert not (tmp_path / "r").exists()
-    from transferkit.errors import colon_hint
+    from transferkit.config import load_config
+    from transferkit.errors import TransferkitError, colon_hint
 
     assert colon_hint("steps", None) is None and colon_hint("a:b", 3) is None and colon_hint("note:", None) is None
+    assert colon_hint("http://x", None) is None and colon_hint("a:b:c", None) is None
+    with pytest.raises(TransferkitError) as e:  # another field's error first: its own fix, not the colon's
+        load_config(None, raw={"source": {"data": "mnist5k", "epochs": 0}, "target": {"data": "optdigits", "pad:3": None}})
+    assert "source.epochs" in e.value.problem and "space after the colon" not in e.value.fix

@@ -715,6 +715,7 @@ def test_missing_or_malformed_inputs_and_parameters_are_named():
         (lambda: TransferClassifier("scratch").fit(None, y), "X is None"),
         (lambda: TransferClassifier("scratch").fit(x, None), "target: fit requires y to be passed, but the target y is None"),
         (lambda: pretrain(None, None), "X_source is None"),
+        (lambda: pretrain(x, None), "source: pretrain requires y to be passed, but the source y is None"),
         (lambda: clf.predict(None), "X is None"),
         (lambda: TransferClassifier("dann", method_params=[("steps", 2)]).fit(x, y), "method_params is a list"),
         (lambda: TransferClassifier("mcc", method_params={"steps": 2}).fit(x, y, X_unlabelled=3.0),

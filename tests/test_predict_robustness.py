@@ -471,6 +471,12 @@ def test_missing_texts_numbers_as_texts_and_ids_that_repeat_are_said_alike(tmp_p
         assert read_texts(["fine", None, float("nan")], "X", training=False) == ["fine", "", ""]
     with pytest.raises(TransferkitError, match=r"X\[1\] is NoneType"):  # to train on: refused, as before
         read_texts(["fine", None], "X", training=True)
+    with pytest.raises(TransferkitError, match=r"X_unlabelled\[1\] is NoneType"):  # adapted to: trained on, refused
+        read_texts(["fine", None], "X_unlabelled", training=False)
+    pd = pytest.importorskip("pandas")
+    with pytest.warns(TransferkitWarning, match="empty or missing text"):  # pandas' string dtype writes pd.NA
+        assert read_texts(pd.Series(["fine", None], dtype="string"), "X", training=False) == ["fine", ""]
+    assert numbers_note(["nan", "nan"], "t") is None and numbers_note(["1_000", "inf"], "t") is None  # not as written
     assert "every text is a number (e.g. '0.0')" in numbers_note(["0.0", "3.5", "1,200", " 7 "], "t.csv's 'text'")
     assert numbers_note(["0.0", "great"], "t") is None and numbers_note(["3"], "t") is None
     (tmp_path / "num.csv").write_text("text,label\n0.0,a\n3.5,b\n7.0,a\n")

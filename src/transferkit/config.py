@@ -379,8 +379,9 @@ def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
         if others:  # all at once, not one run per mistake (each field is said in full when it comes first)
             text += f" Also invalid: {', '.join(others[:5])}{', ...' if len(others) > 5 else ''}."
         colon = next((h for x in errors if x["type"] == "extra_forbidden" and x["loc"]
+                      and (x is err or (err["type"] == "missing" and x["loc"][:-1] == err["loc"][:-1]))
                       and (h := colon_hint(x["loc"][-1], x.get("input")))), None)  # fmt: skip
-        fix = colon or fix  # `{data:optdigits}`: the missing `data` is that colon's doing
+        fix = colon or fix  # `{data:optdigits}`: the missing `data` beside it is that colon's doing
         raise TransferkitError(text, fix) from None
 
 

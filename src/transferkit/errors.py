@@ -8,6 +8,7 @@ with code 2; the Python API lets it propagate.
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import warnings
 from collections.abc import Iterator
@@ -65,8 +66,8 @@ class TrainingDiverged(TransferkitError, FloatingPointError):
 def colon_hint(key, value) -> str | None:
     """The fix when a field name holds a colon and no value (YAML read ``{steps:100}`` as one
     name, ``steps:100``, with no value), else None."""
-    if not isinstance(key, str) or value is not None or ":" not in key.strip(":"):
-        return None
+    if not isinstance(key, str) or value is not None or not re.fullmatch(r"[A-Za-z_]\w*:[^\s:/][^:]*", key):
+        return None  # (not `http://x`, `a:b:c` or `steps :100`)
     name, _, rest = key.partition(":")
     return f"write `{name}: {rest.strip()}`, with a space after the colon: YAML reads `{key}` as one name with no value."
 

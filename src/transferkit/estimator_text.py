@@ -49,6 +49,11 @@ def seeded_fit(method, task: TransferTask) -> TransferModel:
     return model
 
 
+def _missing(t) -> bool:
+    """A missing value as pandas and numpy write one: None, NaN, pd.NA, NaT."""
+    return t is None or (isinstance(t, float) and t != t) or type(t).__name__ in ("NAType", "NaTType")
+
+
 def read_texts(X, what: str, training: bool) -> list[str]:
     """``X`` as a list of strings: a list, tuple, 1-D array or pandas Series of texts."""
     if X is None:
@@ -73,8 +78,8 @@ def read_texts(X, what: str, training: bool) -> list[str]:
                                "pass a flat list of strings (one column: X[:, j] or X[COLUMN]).")  # fmt: skip
     if not texts:
         raise TransferkitError(f"{what} has no examples.", f"give {what} at least one text.")
-    if not training:  # a missing text (None, NaN: a DataFrame's empty cell) is an empty one, as predict's CSV reads it
-        texts = ["" if t is None or (isinstance(t, float) and t != t) else t for t in texts]
+    if what == "X" and not training:  # predict: a missing text (None, NaN, pd.NA: a DataFrame's empty cell) is an
+        texts = ["" if _missing(t) else t for t in texts]  # empty one, as predict's CSV reads it (X_unlabelled: refused)
     bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
     if bad is not None:
         raise TransferkitError(f"{what}[{bad}] is {type(texts[bad]).__name__} ({plain(texts[bad])!r}), not a text.",

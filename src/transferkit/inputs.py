@@ -217,8 +217,8 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
     if y is None:
         no_labels = (" (fit(None, None, X_unlabelled=X) adapts to a target with no labels at all, from a source)"
                      if name == "target" else "")  # fmt: skip
-        raise TransferkitError(f"{name}: fit requires y to be passed, but the target y is None; the examples need "
-                               "their labels.",
+        raise TransferkitError(f"{name}: {'fit' if name == 'target' else 'pretrain'} requires y to be passed, but the "
+                               f"{name} y is None; the examples need their labels.",
                                f"give y, one label per example{no_labels}.")
     if isinstance(y, (list, tuple)):  # numpy would turn [nan, "spam"] into the class "nan"
         missing_labels(y, name)

@@ -317,12 +317,9 @@ def _rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, ob
 def numbers_note(texts: list, what: str) -> str | None:
     """A note when every text is a number ('0.0', '3.5'...): a numeric column named as the texts
     (a trial's text_column held scores; MiniLM trained on them at the majority rate, unsaid)."""
-    def number(t) -> bool:
-        try:
-            float(str(t).replace(",", ""))
-        except ValueError:
-            return False
-        return True
+    def number(t) -> bool:  # as written in a table: 3, -0.5, 1,200, 2.5e3 (not 'nan', 'inf' or '1_000')
+        return re.fullmatch(r"\s*[-+]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?([eE][-+]?\d+)?\s*", t) is not None and \
+            any(c.isdigit() for c in t)  # fmt: skip
 
     given = [t for t in texts if isinstance(t, str) and t.strip()]
     if len(given) < 2 or not all(number(t) for t in given):

@@ -32,6 +32,7 @@ from transferkit.data.files import columns_read, order_columns, range_of_rows
 from transferkit.data.overlap import NEAR_WHAT, count_test_in_source
 from transferkit.data.preprocess import (
     Recipe,
+    alpha_note,
     apply_recipe,
     colour_note,
     make_recipe,
@@ -578,6 +579,9 @@ def rank(
             stretched = stretched_note(read, shape, arch)  # as a run says it: a 12x25 target read at 16x25
             if stretched:
                 warn(f"candidate {cand.name}: {stretched}", TransferkitWarning, stacklevel=user_stacklevel())
+            alpha = alpha_note(read.x, shape[0], str(target)) if len(shape) == 3 else None
+            if alpha:  # RGBA arrays: the 4th channel dropped (said once: the same words for every candidate)
+                warn(alpha, TransferkitWarning, stacklevel=user_stacklevel())
             # vectors and series: the range the model was trained on (the source's)
             if stored is not None and (not labelled.is_image or reads_series(tuple(cand.model.config["input_shape"]), arch)):
                 recipe = dataclasses.replace(recipe, value_range=stored.value_range, per_column=stored.per_column,
