@@ -42,6 +42,18 @@ def image_npz(tmp_path):
     return src, tgt
 
 
+def rgba_pair(folder, n_source: int = 30):
+    """s.npz (RGB colour images, 3 classes) and t.npz (RGBA: see-through but for an opaque square) in
+    ``folder``: an RGB source's model reads the target's 4th channel as nothing (it is dropped)."""
+    rng = np.random.default_rng(0)
+    np.savez(folder / "s.npz", x=rng.integers(0, 256, (n_source, 12, 12, 3)).astype(np.uint8), y=np.arange(n_source) % 3)
+    rgba = rng.integers(0, 256, (30, 12, 12, 4)).astype(np.uint8)
+    rgba[..., 3] = 0
+    rgba[:, 3:9, 3:9, 3] = 255
+    np.savez(folder / "t.npz", x=rgba, y=np.arange(30) % 3)
+    return folder / "s.npz", folder / "t.npz"
+
+
 def tiny_experiment(source: str, target: str, **over) -> dict:
     """A complete experiment dict that trains in a few seconds."""
     cfg = {

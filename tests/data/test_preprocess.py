@@ -416,16 +416,10 @@ def test_a_4th_channel_with_see_through_pixels_dropped_for_a_grey_or_rgb_model_i
 
 
 def test_a_runs_rgba_target_read_by_an_rgb_source_is_said_and_kept_for_the_report(tmp_path):
-    from tests.conftest import tiny_experiment
+    from tests.conftest import rgba_pair, tiny_experiment
     from transferkit.config import load_config
     from transferkit.evaluate.prepare import prepare
 
-    rng = np.random.default_rng(0)
-    np.savez(tmp_path / "s.npz", x=rng.integers(0, 255, (30, 12, 12, 3)).astype(np.uint8), y=np.arange(30) % 3)
-    rgba = rng.integers(0, 255, (30, 12, 12, 4)).astype(np.uint8)
-    rgba[..., 3] = 0
-    rgba[:, 3:9, 3:9, 3] = 255
-    np.savez(tmp_path / "t.npz", x=rgba, y=np.arange(30) % 3)
     with pytest.warns(UserWarning, match=r"t.npz has 4 channels and the model reads 3: the 4th is dropped"):
-        data = prepare(load_config(None, raw=tiny_experiment(tmp_path / "s.npz", tmp_path / "t.npz")))
+        data = prepare(load_config(None, raw=tiny_experiment(*rgba_pair(tmp_path))))
     assert sum("has 4 channels and the model reads 3" in n for n in data.notes) == 1  # once in the report

@@ -1163,15 +1163,10 @@ def test_a_target_stretched_to_a_sources_proportions_is_said_and_the_reference_h
 
 def test_an_rgba_target_ranked_against_an_rgb_source_is_said_to_lose_its_4th_channel(tmp_path):
     """run and predict said it; rank built its recipes with the notes left to itself and said nothing."""
+    from tests.conftest import rgba_pair
     from transferkit.ranking.rank import rank
 
-    rng = np.random.default_rng(0)
-    np.savez(tmp_path / "s.npz", x=rng.integers(0, 256, (45, 12, 12, 3)).astype(np.uint8), y=np.arange(45) % 3)
-    rgba = rng.integers(0, 256, (30, 12, 12, 4)).astype(np.uint8)
-    rgba[..., 3] = 0
-    rgba[:, 3:9, 3:9, 3] = 255
-    np.savez(tmp_path / "t.npz", x=rgba, y=np.arange(30) % 3)
-    result = rank(str(tmp_path / "t.npz"), shots=2, sources=[str(tmp_path / "s.npz")], source_epochs=1,
-                  scores=["logme"], reference=False)  # fmt: skip
+    source, target = rgba_pair(tmp_path, n_source=45)
+    result = rank(str(target), shots=2, sources=[str(source)], source_epochs=1, scores=["logme"], reference=False)
     said = [w for w in result["warnings"] if "has 4 channels and the model reads 3: the 4th is dropped" in w]
     assert len(said) == 1, result["warnings"]
