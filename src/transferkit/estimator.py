@@ -616,7 +616,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                    " saved the other way round)" if turned else
                    f" (series of {like[1]} channels, each resampled to {like[2]} steps, e.g. with np.interp)" if series
                    else f" (resize them to {like[1]}x{like[2]} first: the model reads other sizes differently)")
-            said = (f"{what} has {x.shape[1]} features, but TransferClassifier is expecting {like[0]} features as "
+            said = (f"{what} has {x.shape[1]} features, but {type(self).__name__} is expecting {like[0]} features as "
                     "input (fit's X)" if len(like) == 1 else
                     f"{what} has examples of shape {tuple(x.shape[1:])}, the X given to fit had {tuple(like)}")
             raise TransferkitError(

@@ -373,10 +373,11 @@ def alpha_note(x, model_channels: int, what: str) -> str | None:
     alpha = x[:, 3]
     if float(alpha.max()) == float(alpha.min()):  # opaque throughout (or one value): dropping it loses nothing
         return None
-    return (f"{what} has 4 channels and the model reads {model_channels}: the 4th is dropped. If these are RGBA images, "
-            "their see-through pixels show the colour they store (often black) in its place: lay them on a background first (skimage.color.rgba2rgb(x, background=(1, 1, 1)), "
-            "or PIL's Image.alpha_composite), as an image folder's transparent files are; if the 4th is another band "
-            "(near infrared), nothing is lost but it.")
+    return (f"{what} has 4 channels and the model reads {model_channels}: the 4th is dropped. If these are RGBA "
+            "images, their see-through pixels show the colour they store (often black) in its place: lay them on a "
+            "background first (skimage.color.rgba2rgb(x, background=(1, 1, 1)), or PIL's Image.alpha_composite), as "
+            "an image folder's transparent files are; if the 4th is another band (near infrared), nothing is lost "
+            "but it.")
 
 
 def turned_note(size: tuple[int, int], model_size: tuple[int, int]) -> tuple[str, str] | None:
