@@ -364,7 +364,7 @@ def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
         known = _fields_at(model, err["loc"][:-1]) if err["type"] == "extra_forbidden" else None
         if known:  # a misspelt field: name the valid ones there, closest first
             msg = "no such field"
-            fix = colon_hint(err["loc"][-1], got) or f"use one of: {did_you_mean(str(err['loc'][-1]), known)}."
+            fix = f"use one of: {did_you_mean(str(err['loc'][-1]), known)}."
         elif err["type"] == "value_error" and "; " in msg:  # our validators say "problem; fix": not a second fix
             msg, own = msg.rsplit("; ", 1)
             fix = own if own.endswith(".") else own + "."

@@ -319,12 +319,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             tgt.meta.setdefault("columns", [str(n) for n in names])  # so that scale warnings name the columns
         source_model = source.model.on(device) if source is not None else None  # the source stays where it is
         if source_model is None and getattr(tgt, "is_image", False):  # pretrain says it of a source's layout
-            from transferkit.models.series import layout_note, picture_or_series_note
+            from transferkit.models.series import warn_layout
 
-            for note in (layout_note(tuple(tgt.input_shape), self.shared, "X"),  # series saved channels last?
-                         picture_or_series_note(tuple(tgt.input_shape), self.shared, "X", "shared=")):  # or a series?
-                if note:
-                    warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
+            warn_layout(tuple(tgt.input_shape), self.shared, "X", "shared=")  # series channels last, or as pictures?
         shape = source_model.config["input_shape"] if source_model is not None else tgt.input_shape
         src = source.domain if source is not None else None
         pretrained = source.pretrained if source is not None else None

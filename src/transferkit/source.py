@@ -148,12 +148,9 @@ def pretrain(X_source, y_source, *, shared: str = "auto", epochs: int = 10, rand
     if same_names:  # case alone: names apart only by spaces are warned of already
         warnings.warn(same_names, TransferkitWarning, stacklevel=user_stacklevel())
     recipe = make_recipe(src, src.input_shape, 0)
-    from transferkit.models.series import layout_note, picture_or_series_note
+    from transferkit.models.series import warn_layout
 
-    for note in (layout_note(tuple(src.input_shape), shared, "X_source"),  # series saved channels last?
-                 picture_or_series_note(tuple(src.input_shape), shared, "X_source", "shared=")):  # or a series?
-        if note:
-            warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
+    warn_layout(tuple(src.input_shape), shared, "X_source", "shared=")  # series channels last, or as pictures?
     seed = seed_from(random_state)
     xs, ys = apply_recipe(src.x, recipe).to(where), torch.from_numpy(src.y).to(where)
     with callers_rng_kept():  # source training seeds torch: the caller's draws after pretrain stay theirs

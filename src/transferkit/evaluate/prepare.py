@@ -39,7 +39,7 @@ from transferkit.data.splits import (
     split_target,
 )
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings, user_stacklevel
-from transferkit.models.series import layout_note, picture_or_series_note
+from transferkit.models.series import warn_layout
 
 
 @dataclass
@@ -245,11 +245,8 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     else:
         shape = (source or target).input_shape
     with collected_warnings() as layout:  # series saved channels last? said, and kept for the report
-        own = not cfg.source or not cfg.source.pretrained
-        for note in (layout_note(tuple(shape), cfg.model.shared, (source or target).name) if own else None,
-                     picture_or_series_note(tuple(shape), cfg.model.shared, (source or target).name) if own else None):
-            if note:
-                warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
+        if not cfg.source or not cfg.source.pretrained:
+            warn_layout(tuple(shape), cfg.model.shared, (source or target).name)
     loading = [*loading, *layout]
     with collected_warnings() as splitting:  # the target's exact copies, kept on one side of the split
         split = split_target(target, cfg.target.test_fraction, cfg.target.split_seed) if test_split else no_test_split(len(target.y))

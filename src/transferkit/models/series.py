@@ -22,10 +22,12 @@ the specific layers are a single dense layer + softmax.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.models.shared import SharedLayers, register_architecture
 
 
@@ -82,6 +84,16 @@ def picture_or_series_note(input_shape: tuple[int, ...], architecture: str, name
     return (f"{name}: its {h}x{w} one-channel arrays are read as pictures by the 2-D cnn ({said('auto')}); if they "
             f"are series, {h} sensors over {w} steps{turned}, set {said('cnn1d')}, which convolves along time only, "
             f"not across sensors; set {said('cnn')} to keep reading them as pictures.")
+
+
+def warn_layout(input_shape: tuple[int, ...], architecture: str, name: str, setting: str = "model.shared: ") -> None:
+    """Says :func:`layout_note` (series saved channels last?) and :func:`picture_or_series_note`
+    (series read as pictures?) for the shared layers ``architecture`` of ``input_shape``, at the
+    caller's line (run, fit and pretrain say them alike)."""
+    for note in (layout_note(tuple(input_shape), architecture, name),
+                 picture_or_series_note(tuple(input_shape), architecture, name, setting)):  # fmt: skip
+        if note:
+            warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
 
 
 @register_architecture(
