@@ -1165,3 +1165,26 @@ def test_a_yaml_key_without_a_space_after_its_colon_is_said_so(tmp_path, capsys)
     with pytest.raises(TransferkitError) as e:  # another field's error first: its own fix, not the colon's
         load_config(None, raw={"source": {"data": "mnist5k", "epochs": 0}, "target": {"data": "optdigits", "pad:3": None}})
     assert "source.epochs" in e.value.problem and "space after the colon" not in e.value.fix
+
+
+def test_block_style_yaml_without_a_space_after_a_colon_is_said_so(tmp_path, capsys):
+    """Block style makes `steps:100` on the line under `params:` the text 'steps:100': the error said only
+    "Input should be a valid dictionary" and pointed at docs/config.md."""
+    from transferkit.errors import colon_text_hint
+
+    files = {
+        "params.yaml": ("target: {data: optdigits, shots: [1]}\nmethods:\n  - name: head\n    params:\n      steps:100\n",
+                        "write `steps: 100`, with a space after the colon"),
+        "mapping.yaml": ("target: {data: optdigits, shots: [1]}\nmethods:\n  - head:\n      steps:100\n      lr:0.01\n",
+                         "write `steps: 100` and `lr: 0.01`, with a space after each colon"),
+        "section.yaml": ("target:\n  data:optdigits\n  shots:[1, 5]\nmethods: [head]\n",
+                         "write `data: optdigits` and `shots: [1, 5]`, with a space after each colon"),
+    }
+    for name, (text, said) in files.items():
+        (tmp_path / name).write_text(text)
+        assert main(["run", str(tmp_path / name), "--out", str(tmp_path / "r")]) == 2
+        err = capsys.readouterr().err
+        assert said in err and len(err.strip().splitlines()) == 1, name
+    assert not (tmp_path / "r").exists()
+    assert colon_text_hint("see http://x") is None and colon_text_hint("a note") is None and colon_text_hint(3) is None
+    assert colon_text_hint("C:\\data") is None and colon_text_hint("dir:/data") is None

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
 
-from transferkit.errors import TransferkitError, colon_hint, did_you_mean
+from transferkit.errors import TransferkitError, colon_hint, colon_text_hint, did_you_mean
 from transferkit.strict_numbers import NoTruthValues
 
 
@@ -338,8 +338,9 @@ def method_specs(v: Any) -> Any:
         elif isinstance(m, dict) and len(m) == 1 and "name" not in m:
             (name, params), = m.items()
             if params is not None and not isinstance(params, dict):
+                fix = colon_text_hint(params) or f"write `- {name}: {{steps: 200}}`, or `- {name}` for its defaults"
                 raise ValueError(f"method {name!r} has parameters {params!r}, not a mapping of names to values; "
-                                 f"write `- {name}: {{steps: 200}}`, or `- {name}` for its defaults")  # fmt: skip
+                                 + fix.removesuffix("."))
             out.append({"name": name, "params": params or {}})
         else:
             out.append(m)
@@ -381,6 +382,8 @@ def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
         colon = next((h for x in errors if x["type"] == "extra_forbidden" and x["loc"]
                       and (x is err or (err["type"] == "missing" and x["loc"][:-1] == err["loc"][:-1]))
                       and (h := colon_hint(x["loc"][-1], x.get("input")))), None)  # fmt: skip
+        if colon is None and err["type"] in ("dict_type", "model_type"):  # block style: `data:optdigits` as text
+            colon = colon_text_hint(got)
         fix = colon or fix  # `{data:optdigits}`: the missing `data` beside it is that colon's doing
         raise TransferkitError(text, fix) from None
 

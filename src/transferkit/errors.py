@@ -72,6 +72,23 @@ def colon_hint(key, value) -> str | None:
     return f"write `{name}: {rest.strip()}`, with a space after the colon: YAML reads `{key}` as one name with no value."
 
 
+_FIELD_TEXT = re.compile(r"[A-Za-z_]\w*:[^\s:/\\].*")
+
+
+def colon_text_hint(value) -> str | None:
+    """The fix when a section or a method's parameters came as text made of ``name:value`` pieces
+    (block-style YAML: ``params:`` then ``steps:100`` on the next line is the text
+    ``'steps:100'``), else None."""
+    if not isinstance(value, str):
+        return None
+    pieces = re.split(r"\s+(?=[A-Za-z_]\w*:)", value.strip())
+    if not all(_FIELD_TEXT.fullmatch(p) for p in pieces):
+        return None
+    fields = " and ".join(f"`{name}: {rest.strip()}`" for name, _, rest in (p.partition(":") for p in pieces))
+    each = "each colon" if len(pieces) > 1 else "the colon"
+    return f"write {fields}, with a space after {each}: YAML reads `{value.strip()}` as text, not as fields."
+
+
 def did_you_mean(value: str, choices: list[str]) -> str:
     """A short hint listing the valid choices, closest first."""
     import difflib
