@@ -333,3 +333,16 @@ def test_an_image_encoder_refuses_inputs_smaller_than_its_last_map():
         PretrainedShared((3, 1, 1), "mobilenet_v2_imagenet")
     assert "at least 32" in e.value.fix
     assert PretrainedShared((3, 32, 32), "mobilenet_v2_imagenet").eval()(torch.zeros(1, 3, 32, 32)).shape[0] == 1
+
+
+def test_the_fewshot_report_says_the_encoder_ran_below_the_size_it_learned_at(target_npz, tmp_path):
+    """`fewshot` with MobileNetV2 at 32x32 said nothing of it, where `run`'s report did (a known gap)."""
+    from transferkit import run_fewshot
+
+    cfg = {"source": {"pretrained": "mobilenet_v2_imagenet"}, "target": {"data": str(target_npz)},
+           "model": {"input_shape": INPUT}, "seeds": 1, "device": "cpu",
+           "fewshot": {"n_way": 2, "k_shot": [1], "n_query": 2, "episodes": 3, "methods": ["prototypes"]}}  # fmt: skip
+    summary = run_fewshot(cfg, out=tmp_path / "fs", progress=False)
+    assert summary["source"]["pretrained_input_size"] == [3, 224, 224]
+    assert ("the pretrained `mobilenet_v2_imagenet` learned its weights at 224x224; this few-shot run feeds it 32x32"
+            in (tmp_path / "fs" / "report.md").read_text())  # fmt: skip

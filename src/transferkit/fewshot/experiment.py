@@ -43,6 +43,7 @@ from transferkit.fewshot.pipeline import (
 )
 from transferkit.fewshot.saved_source import SavedSource, load_saved_source, prepare_saved, runs_own_data
 from transferkit.models import TransferModel
+from transferkit.pretrained.spec import learned_input_size
 from transferkit.rng import callers_rng_kept
 from transferkit.train.source import SourceResult, input_stats, source_val_split
 
@@ -71,6 +72,7 @@ class FewShotRun:
     wall_time_s: float = 0.0
     notes: list[str] = field(default_factory=list)  # warnings for the report (e.g. class names equal but for case)
     saved_model: dict | None = None  # source.model: the saved model's path, run and the classes it was trained on
+    pretrained_input_size: list[int] | None = None  # (C, H, W) a pretrained image encoder learned its weights at
 
 
 def check_classes(cfg: FewShotExperiment, data: Prepared) -> list[str]:
@@ -418,6 +420,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
         else:
             src = train_source(exp, data, seed, device) if saved is None else saved_result(saved)
             source_model = src.model.to(device).eval()
+            run.pretrained_input_size = run.pretrained_input_size or learned_input_size(source_model)
             state = "cached" if src.cached else f"trained in {src.seconds:.1f} s"
             run.sources[seed] = {
                 "val_accuracy": src.val_accuracy,

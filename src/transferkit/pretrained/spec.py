@@ -119,3 +119,12 @@ def _resize(x: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
         mode = "bilinear"  # antialiasing exists for these two; others are rare in configs
     out = F.interpolate(x, size=size, mode=mode, align_corners=False, antialias=True)
     return out.clamp_(0.0, 1.0) if mode == "bicubic" else out  # bicubic overshoots
+
+
+def learned_input_size(model) -> list[int] | None:
+    """The (C, H, W) a model's pretrained image encoder learned its weights at (its spec), else None:
+    for texts and for shared layers trained here."""
+    spec = getattr(getattr(model, "shared", None), "spec", None)
+    if spec is not None and getattr(spec, "modality", None) != "text" and getattr(spec, "input_size", None):
+        return [int(v) for v in spec.input_size]
+    return None

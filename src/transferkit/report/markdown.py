@@ -83,11 +83,8 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         f"pool of {tgt['pool_examples']}; inputs: {describe_recipe(tgt.get('recipe') or {}, source_scale=bool(src), native=tgt.get('input_shape'), series=summary.get('shared') == 'cnn1d')}",
     ]
     lines += [f"  - **Warning:** {note}" for note in tgt.get("warnings") or []]
-    native, shape = summary.get("pretrained_input_size"), (tgt.get("recipe") or {}).get("shape")
-    if native and shape and len(shape) == 3 and list(shape[1:]) != list(native[1:]):
-        lines.append(f"  - the pretrained `{summary['pretrained']}` learned its weights at {native[1]}x{native[2]}; "
-                     f"this run feeds it {shape[1]}x{shape[2]}, so its numbers are not what the encoder gives at its "
-                     "own resolution: say so when you report them (docs/pretrained.md)")  # fmt: skip
+    lines += resolution_lines(summary.get("pretrained"), summary.get("pretrained_input_size"),
+                              (tgt.get("recipe") or {}).get("shape"))  # fmt: skip
     if tgt.get("majority_rate") is not None:
         lines.append(f"  - always predicting its most frequent class (`{tgt['majority_class']}`) scores "
                      f"{100 * tgt['majority_rate']:.1f} % on the test split: the trivial rule to beat")  # fmt: skip
@@ -413,3 +410,15 @@ def skipped_line(skipped: list[dict]) -> str:
         seeds.setdefault((s["method"], s["shots"], s["reason"]), []).append(s.get("seed"))
     return "Skipped: " + "; ".join(f"{m} k={k} ({why}; seeds {', '.join(map(str, ss))})"
                                    for (m, k, why), ss in list(seeds.items())[:10])  # fmt: skip
+
+
+def resolution_lines(pretrained: str | None, native: list[int] | None, shape: list[int] | None,
+                     what: str = "this run") -> list[str]:  # fmt: skip
+    """The report's line when a pretrained image encoder that learned at ``native`` (C, H, W) is fed
+    images of another size (``shape``), else none: its numbers are then not the encoder's own."""
+    if not native or not shape or len(shape) != 3 or list(shape[1:]) == list(native[1:]):
+        return []
+    name = f" `{pretrained}`" if pretrained else ""
+    return [f"  - the pretrained{name} learned its weights at {native[1]}x{native[2]}; {what} feeds it "
+            f"{shape[1]}x{shape[2]}, so its numbers are not what the encoder gives at its own resolution: say so "
+            "when you report them (docs/pretrained.md)"]  # fmt: skip

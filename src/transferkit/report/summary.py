@@ -239,11 +239,9 @@ def shared_built(result: ProtocolResult) -> str | None:
 def pretrained_input_size(result: ProtocolResult) -> list[int] | None:
     """The (C, H, W) a pretrained image encoder was trained at (its spec), from the run's source model; None for
     texts and for shared layers of the run's own."""
-    for m in getattr(result, "source_models", {}).values():
-        spec = getattr(getattr(m, "shared", None), "spec", None)
-        if spec is not None and getattr(spec, "modality", None) != "text" and getattr(spec, "input_size", None):
-            return [int(v) for v in spec.input_size]
-    return None
+    from transferkit.pretrained.spec import learned_input_size
+
+    return next(filter(None, map(learned_input_size, getattr(result, "source_models", {}).values())), None)
 
 
 def _auto_scratch_only(result: ProtocolResult) -> set[int]:
