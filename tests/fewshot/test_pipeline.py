@@ -571,6 +571,49 @@ def test_two_names_for_one_computation_are_refused_unless_their_options_differ()
     with pytest.raises(TransferkitError, match="'prototypes' and 'simpleshot' are the same computation"):
         resolve_methods([MethodSpec(name="prototypes"), MethodSpec(name="simpleshot", params={"scale": 5.0})])  # a
         # temperature never changes a nearest-mean classifier's predictions: the same numbers again
+    other = resolve_methods([MethodSpec(name="simpleshot"), MethodSpec(name="prototypes", params={"base_examples": 1})])
+    assert [m.base_examples for m in other] == [2000, 1]  # another base mean: a comparison, kept
+
+
+def test_base_examples_sets_the_base_mean_of_the_cached_features_methods():
+    """`{prototypes: {base_examples: 1}}` gave the numbers of the default 2,000 in `fewshot` (a review): the
+    cache held one base mean, of 2,000 source examples, for every method; `run` honoured the option."""
+    from transferkit.fewshot.evaluate import evaluate_episodes
+    from transferkit.methods.prototypes import source_feature_mean
+
+    torch.manual_seed(0)
+    model = TransferModel.build("mlp", (6,), ["a", "b"], hidden=8, feature_dim=4)
+    x, y, source_x = torch.randn(60, 6), np.repeat(np.arange(4), 15), torch.randn(3000, 6) + 2.0
+    methods = resolve_methods([MethodSpec(name="prototypes", params={"center": "support"}),
+                               MethodSpec(name="transductive", params={"base_examples": 3}), MethodSpec(name="bd_cspn")])
+    assert [m.base_examples for m in methods] == [None, 3, 2000]  # (bd_cspn: the same computation but for the mean)
+    cache = cache_features(model, x, y, source_x, base_examples=[2000, 3])
+    for n in (2000, 3):
+        np.testing.assert_allclose(cache.base_means[n], source_feature_mean(model, source_x, n, 0))
+    assert not np.allclose(cache.base_means[3], cache.base_means[2000])
+    episodes = sample_episodes(y, 4, 1, 5, 40, seed=0)
+    got = evaluate_on_features(methods[1], cache, episodes).accuracies
+    wanted = evaluate_episodes(cache.features, cache.labels, episodes, methods[1].fewshot,
+                               {**methods[1].context, "base_mean": cache.base_means[3]}).accuracies  # fmt: skip
+    np.testing.assert_array_equal(got, wanted)
+    default = evaluate_episodes(cache.features, cache.labels, episodes, methods[1].fewshot,
+                                {**methods[1].context, "base_mean": cache.base_means[2000]}).accuracies  # fmt: skip
+    assert not np.array_equal(got, default)
+
+
+def test_a_fewshot_run_centres_each_method_on_its_own_base_mean(npz_pair, tmp_path, monkeypatch):
+    """The run asks the cache for every size its methods give (each method reads its own: the test above)."""
+    asked, cache_of = [], fewshot_experiment.cache_features
+
+    def spy(*args, **kwargs):
+        asked.append(list(kwargs["base_examples"]))
+        return cache_of(*args, **kwargs)
+
+    monkeypatch.setattr(fewshot_experiment, "cache_features", spy)
+    methods = ["bd_cspn", {"transductive": {"base_examples": 5}}, {"prototypes": {"center": "support"}}]
+    summary = run_fewshot({**tiny(*npz_pair, k_shot=[1], methods=methods), "seeds": 1}, out=tmp_path / "r",
+                          progress=False)  # fmt: skip
+    assert asked == [[2000, 5]] and len(summary["results"]) == 3  # (one cache: its features computed once)
 
 
 def test_few_shot_options_of_the_wrong_type_are_named():

@@ -438,7 +438,9 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
         source_x, source_y = _source_training_split(data, seed, device)
         once = data.source is None and seed != seeds[0]  # one fixed model: its features' methods ran with the first
         try:
-            cache = None if once or unused else cache_features(source_model, x, y, source_x, blocks=fs.blocks, seed=seed)
+            sizes = [m.base_examples for m in methods if m.on_features and m.uses_base_mean]  # each method's base mean
+            cache = None if once or unused else cache_features(source_model, x, y, source_x, blocks=fs.blocks,
+                                                               base_examples=sizes, seed=seed)  # fmt: skip
         except TransferkitError as e:  # the encoder's own words name rank's and run's settings (upto, --cuts)
             if fs.blocks is None or "cut points" not in e.problem:
                 raise

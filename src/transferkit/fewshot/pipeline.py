@@ -32,7 +32,7 @@ from transferkit.fewshot.evaluate import EpisodeResult, class_counts, confidence
 from transferkit.fewshot.registry import FEWSHOT_METHODS, FewShotMethod, get_fewshot_method
 from transferkit.methods import METHODS, Method, TransferTask, get_method
 from transferkit.methods._pretrained_rate import for_task
-from transferkit.methods.prototypes import features, source_feature_mean
+from transferkit.methods.prototypes import BASE_EXAMPLES, features, source_feature_mean
 from transferkit.models import TransferModel
 from transferkit.train.supervised import predict_proba
 
@@ -47,6 +47,8 @@ class FeatureCache:
         base_mean: (D,) mean feature of the source (base) examples, or None.
         blocks: Shared blocks the features come from (None: all).
         seconds: Time spent computing them.
+        base_means: The base mean of each source subsample size asked for (``base_examples``);
+            ``base_mean`` is the first's.
     """
 
     features: np.ndarray
@@ -54,6 +56,7 @@ class FeatureCache:
     base_mean: np.ndarray | None
     blocks: int | None
     seconds: float
+    base_means: dict[int, np.ndarray | None] = field(default_factory=dict)
 
 
 def cache_features(
@@ -63,7 +66,7 @@ def cache_features(
     source_x: torch.Tensor | None = None,
     *,
     blocks: int | None = None,
-    base_examples: int = 2000,
+    base_examples: int | Sequence[int] = BASE_EXAMPLES,
     seed: int = 0,
 ) -> FeatureCache:
     """Computes the features of ``x`` (N, *input_shape) and the base mean, once.
@@ -74,12 +77,14 @@ def cache_features(
         source_x: Source (base) training inputs, for the centring mean; None: no base mean.
         blocks: Use the output of the first ``blocks`` shared blocks (None: all).
         base_examples, seed: Size and seed of the source subsample for the base mean
-            (the same rule as the ``prototypes`` method).
+            (the same rule as the ``prototypes`` method); several sizes: a base mean for each
+            (methods given other ``base_examples``).
     """
     start = time.perf_counter()
     f = features(model, x, blocks)
-    base_mean = source_feature_mean(model, source_x, base_examples, seed, blocks)
-    return FeatureCache(f, np.asarray(labels), base_mean, blocks, time.perf_counter() - start)
+    sizes = [base_examples] if isinstance(base_examples, int) else list(dict.fromkeys(base_examples)) or [BASE_EXAMPLES]
+    means = {n: source_feature_mean(model, source_x, n, seed, blocks) for n in sizes}
+    return FeatureCache(f, np.asarray(labels), means[sizes[0]], blocks, time.perf_counter() - start, means)
 
 
 @dataclass(frozen=True)
@@ -91,15 +96,20 @@ class EpisodicMethod:
         fewshot: The few-shot function that solves its episodes on cached features, or
             None for a method that trains a network per episode.
         context: Options for ``fewshot``.
-        uses_base_mean: Whether ``fewshot`` receives the cache's base mean.
+        base_examples: How many source examples the base mean ``fewshot`` receives averages
+            (the method's ``base_examples``); None: it receives none (centred on the support).
         method: The registered transfer method, if it is one.
     """
 
     label: str
     fewshot: FewShotMethod | None = None
     context: dict = field(default_factory=dict)
-    uses_base_mean: bool = False
+    base_examples: int | None = None
     method: Method | None = None
+
+    @property
+    def uses_base_mean(self) -> bool:
+        return self.base_examples is not None
 
     @property
     def on_features(self) -> bool:
@@ -134,7 +144,8 @@ def resolve_methods(specs: Sequence[MethodSpec]) -> list[EpisodicMethod]:
                         f"use: {', '.join(allowed) or 'no options'} (the base mean is computed for you).",
                     )
                 _check_numbers(spec.name, fn, spec.params)
-                out.append(EpisodicMethod(spec.name, fn, dict(spec.params), "base_mean" in fn.options))
+                base = BASE_EXAMPLES if "base_mean" in fn.options else None  # (centred on the base mean by default)
+                out.append(EpisodicMethod(spec.name, fn, dict(spec.params), base))
             elif spec.name in METHODS and METHODS[spec.name].needs_same_classes:
                 raise TransferkitError(
                     f"method {spec.name!r} predicts the source's classes (domain adaptation), so it cannot "
@@ -144,8 +155,8 @@ def resolve_methods(specs: Sequence[MethodSpec]) -> list[EpisodicMethod]:
             elif spec.name in METHODS:
                 method = get_method(spec.name, **spec.params)
                 if hasattr(method, "episodic"):
-                    name, context, uses_base = method.episodic()
-                    out.append(EpisodicMethod(spec.name, get_fewshot_method(name), context, uses_base, method))
+                    name, context, base_examples = method.episodic()
+                    out.append(EpisodicMethod(spec.name, get_fewshot_method(name), context, base_examples, method))
                 else:
                     out.append(EpisodicMethod(spec.name, method=method))
             else:
@@ -192,7 +203,7 @@ def _refuse_twins(methods: Sequence[EpisodicMethod]) -> None:
         options.update(m.context)
         if not m.fewshot.transductive:  # a temperature then changes confidences, never the predicted class
             options.pop("scale", None)
-        key = (m.fewshot.name, tuple(sorted((k, repr(v)) for k, v in options.items())), m.uses_base_mean)
+        key = (m.fewshot.name, tuple(sorted((k, repr(v)) for k, v in options.items())), m.base_examples)
         if key in seen:
             raise TransferkitError(
                 f"few-shot methods {seen[key]!r} and {m.label!r} are the same computation ({m.fewshot.name}) with the "
@@ -211,7 +222,7 @@ def evaluate_on_features(method: EpisodicMethod, cache: FeatureCache, episodes: 
     """All ``episodes`` of a feature method on the cached features."""
     context = dict(method.context)
     if method.uses_base_mean:
-        context["base_mean"] = cache.base_mean
+        context["base_mean"] = cache.base_means[method.base_examples]
     result = evaluate_episodes(cache.features, cache.labels, episodes, method.fewshot, context)
     return replace(result, method=method.label)
 
@@ -310,7 +321,7 @@ def predict_episode(method: EpisodicMethod, cache: FeatureCache, episode: Episod
     """Predicted query labels (in the episode's numbering) of a feature method, (Q,)."""
     context = dict(method.context)
     if method.uses_base_mean:
-        context["base_mean"] = cache.base_mean
+        context["base_mean"] = cache.base_means[method.base_examples]
     f = cache.features
     probs = method.fewshot(f[episode.support_idx], episode.support_y, f[episode.query_idx], episode.n_way, **context)
     return probs.argmax(axis=-1)

@@ -41,13 +41,14 @@ from transferkit.models.specific import build_specific
 from transferkit.train.supervised import extract_features
 
 DEFAULT_SCALE = 10.0  # when no class has two labelled examples to hold one out (k = 1), and in episodes
+BASE_EXAMPLES = 2000  # source examples averaged for the base mean, by default
 
 
 class PrototypesParams(Params):
     # inverse temperature: changes confidence, never the argmax; None: matched on the labelled examples
     scale: PositiveFloat | None = None
     center: Literal["source", "support"] = "source"  # source: base mean (support mean if no source data)
-    base_examples: PositiveInt = 2000  # source examples averaged for the base mean
+    base_examples: PositiveInt = BASE_EXAMPLES  # source examples averaged for the base mean
 
 
 @torch.no_grad()
@@ -75,7 +76,7 @@ def features(model: TransferModel, x: torch.Tensor, blocks: int | None = None, b
 def source_feature_mean(
     model: TransferModel,
     source_x: torch.Tensor | None,
-    max_examples: int = 2000,
+    max_examples: int = BASE_EXAMPLES,
     seed: int = 0,
     blocks: int | None = None,
 ) -> np.ndarray | None:
@@ -230,10 +231,12 @@ class Prototypes(Method):
     description = "Nearest class mean on centred, L2-normalised shared features (SimpleShot); no training"
     Params = PrototypesParams
 
-    def episodic(self) -> tuple[str, dict, bool]:
+    def episodic(self) -> tuple[str, dict, int | None]:
         """The few-shot function computing this classifier on cached features, its options, and
-        whether it is centred on the base mean (the caller supplies ``base_mean``)."""
-        return "simpleshot", {"scale": self.params.scale or DEFAULT_SCALE}, self.params.center == "source"
+        how many source examples the base mean it is centred on averages (the caller supplies
+        ``base_mean``), None when it is centred on the support."""
+        p = self.params
+        return "simpleshot", {"scale": p.scale or DEFAULT_SCALE}, p.base_examples if p.center == "source" else None
 
     def fit(self, task: TransferTask) -> TransferModel:
         p = self.params

@@ -63,11 +63,11 @@ class Transductive(Method):
     description = "Prototypes rectified with the unlabelled target examples (BD-CSPN or soft k-means)"
     Params = TransductiveParams
 
-    def episodic(self) -> tuple[str, dict, bool]:
+    def episodic(self) -> tuple[str, dict, int | None]:
         """See :meth:`Prototypes.episodic`."""
         p = self.params
         options = {"top_z": p.top_z} if p.algorithm == "bd_cspn" else {"n_iter": p.n_iter}
-        return p.algorithm, {"scale": p.scale, **options}, p.center == "source"
+        return p.algorithm, {"scale": p.scale, **options}, p.base_examples if p.center == "source" else None
 
     def fit(self, task: TransferTask) -> TransferModel:
         p = self.params
