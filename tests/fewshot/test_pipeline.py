@@ -283,8 +283,16 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     summary["source"].update(examples=0, classes=[])  # as for pretrained weights without source data
     assert "features lose to scratch here" not in render_report(summary, {})
     flagged = json.loads(json.dumps(summary))
-    flagged["results"][0]["negative_transfer"] = True  # prototypes, on cached features, below scratch
+    one = json.loads(json.dumps(summary))
+    one["results"][0]["negative_transfer"] = True  # prototypes below scratch, transductive on the same features not
+    text = render_report(one, {})
+    assert "features lose to scratch here" not in text  # (it said so, blaming the features: a review)
+    assert ("**Some methods on the source's features lose to scratch:** `prototypes` at K = 1. Other methods on the "
+            "same features are not below scratch at that K") in text  # fmt: skip
+    for row in flagged["results"]:
+        row["negative_transfer"] = True  # prototypes and transductive, on cached features, below scratch
     assert "**The source's features lose to scratch here" in render_report(flagged, {})
+    assert "Some methods on the source's features" not in render_report(flagged, {})
     assert "`fewshot.blocks` reads earlier features" in render_report(flagged, {})
     flagged["protocol"]["feature_blocks"] = 2  # the user read earlier blocks already: not advised to, again
     text = render_report(flagged, {})

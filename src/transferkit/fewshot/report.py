@@ -308,7 +308,14 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     if not any(r["method"] == "scratch" for r in summary["results"]):
         lines += ["**Negative transfer was not checked:** that needs `scratch` among `fewshot.methods`, the "
                   "baseline the gains are paired with.", ""]  # fmt: skip
-    losing = sorted({r["shots"] for r in summary["results"] if r["on_features"] and r.get("negative_transfer")})
+    on_features = [r for r in summary["results"] if r["on_features"]]
+    flagged = [r for r in on_features if r.get("negative_transfer")]
+    losing = sorted({r["shots"] for r in flagged  # the features lose where every method on them does (a review)
+                     if all(o.get("negative_transfer") for o in on_features if o["shots"] == r["shots"])})  # fmt: skip
+    alone = sorted(f"`{r['method']}` at K = {r['shots']}" for r in flagged if r["shots"] not in losing)
+    if alone:  # others on the same features are not below scratch there: the method loses, not the features
+        lines += [f"**Some methods on the source's features lose to scratch:** {', '.join(alone)}. Other methods on "
+                  "the same features are not below scratch at that K, so the features are not what loses there.", ""]
     if losing:
         every = sorted({r["shots"] for r in summary["results"]})
         where = ("" if losing == every else f" at K = {', '.join(map(str, losing))} (the methods on frozen features: "
