@@ -93,12 +93,42 @@ def test_copies_of_a_support_example_are_never_its_episodes_queries():
     few = np.arange(120)
     few[:16] = 0  # class 'a' (rows 0-19): 16 copies of one input, 4 others
     with pytest.raises(TransferkitError, match=r"class 'a' has 20 examples but only 5 distinct inputs \(the rest are "
-                                               r"exact copies\), too few to draw 15 queries") as e:  # fmt: skip
+                                               r"exact copies\): an episode whose support holds copied inputs leaves it "
+                                               r"as few as 4 that are none of the support's, too few for 15 queries") as e:  # fmt: skip
         sample_episodes(labels, 6, 1, 15, 50, seed=0, groups=few, class_names=list("abcdef"))
-    assert "remove the duplicate inputs" in e.value.fix
+    assert e.value.fix == "remove the duplicate inputs from that class, or lower n_query to at most 4."
     across = copy_groups(np.r_[np.arange(20.0), np.arange(20.0), 100 + np.arange(20.0)][:, None])  # class 1 = class 0
     for ep in sample_episodes(np.repeat(np.arange(3), 20), 3, 5, 10, 100, seed=0, groups=across):
         assert not set(across[ep.support_idx]) & set(across[ep.query_idx])  # not in another class's queries either
+
+
+def test_a_class_that_copies_could_leave_short_of_queries_is_refused_before_any_episode():
+    """A class of exactly k_shot + n_query examples, one a copy of another class's input, passed the count
+    check and then failed on the first episode that drew both (a review), saying it had "6 examples but only 6
+    distinct inputs"; a pair of copies within a class, only on an episode that split the pair."""
+    labels = np.repeat(np.arange(3), 6)
+    groups = np.arange(18)
+    groups[6] = groups[0]  # class 1's first input is class 0's first
+    with pytest.raises(TransferkitError, match=r"^class 'p' has 6 examples, 1 of them an exact copy of another "
+                                               r"class's input: .* as few as 3 that are none of the support's, too "
+                                               r"few for 4 queries") as e:  # fmt: skip
+        sample_episodes(labels, 3, 2, 4, 1, seed=0, groups=groups, class_names=["p", "q", "r"])
+    assert e.value.fix == ("remove the duplicate inputs (an input saved under two classes belongs to one) from that "
+                           "class, or lower n_query to at most 3.")  # fmt: skip
+    within = np.arange(18)
+    within[1] = within[0]  # two copies in class 0
+    with pytest.raises(TransferkitError, match="only 5 distinct inputs"):
+        sample_episodes(labels, 3, 2, 4, 1, seed=0, groups=within)
+    for spare in (groups, within):  # one more example each: every episode can be drawn, whatever its support
+        g = np.r_[spare[:6], 100, spare[6:12], 101, spare[12:], 102]
+        for ep in sample_episodes(np.repeat(np.arange(3), 7), 3, 2, 4, 300, seed=1, groups=g):
+            assert not set(g[ep.support_idx]) & set(g[ep.query_idx])
+    labels, groups = np.repeat(np.arange(4), 7), np.arange(28)
+    groups[[7, 14, 21]] = [0, 1, 2]  # class 0's first three inputs, one in each other class
+    for ep in sample_episodes(labels, 2, 2, 4, 300, seed=0, groups=groups):  # 2-way: one other class at a time
+        assert not set(groups[ep.support_idx]) & set(groups[ep.query_idx])
+    with pytest.raises(TransferkitError, match="3 of them exact copies of another class's inputs: .* as few as 2"):
+        sample_episodes(labels, 4, 2, 4, 1, seed=0, groups=groups)  # 4-way: all three beside it
 
 
 def test_same_seed_same_episodes_other_seed_other():

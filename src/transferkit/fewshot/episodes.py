@@ -127,6 +127,9 @@ def sample_episodes(
     rng = np.random.default_rng(seed)
     order = np.argsort(labels, kind="stable")
     members = dict(zip(classes.tolist(), np.split(order, np.cumsum(counts)[:-1]), strict=True))
+    if groups is not None:
+        groups = np.asarray(groups)
+        _refuse_too_few_distinct(members, groups, n_way, k_shot, n_query, class_names)
     episodes = []
     for _ in range(n_episodes):
         chosen = rng.choice(classes, size=n_way, replace=False)
@@ -146,6 +149,46 @@ def sample_episodes(
             )
         )
     return episodes
+
+
+def _refuse_too_few_distinct(members: dict, groups: np.ndarray, n_way: int, k_shot: int, n_query: int,
+                             class_names) -> None:  # fmt: skip
+    """Refuses, before any episode is drawn, a class that some episode could leave with fewer than
+    ``n_query`` queries that are none of its support inputs: the support removes every copy of its
+    inputs from the queries, its own class's (at worst its ``k_shot`` most copied inputs) and the
+    other classes' (at worst, for each of ``n_way - 1`` other classes, its ``k_shot`` inputs most
+    copied in this class). Without the check such a class failed on the first episode that drew it
+    so (a review: a class of exactly k_shot + n_query examples, one a copy of another class's)."""
+    if len(np.unique(groups)) == len(groups):
+        return  # no copies: nothing is ever swapped
+    holders: dict[int, set] = {}  # group -> the classes holding an input of it
+    for c, idx in members.items():
+        for g in np.unique(groups[idx]).tolist():
+            holders.setdefault(g, set()).add(c)
+    for c, idx in members.items():
+        ids, sizes = np.unique(groups[idx], return_counts=True)
+        own = int(np.sort(sizes)[::-1][:k_shot].sum())
+        shared = {}
+        for g, n in zip(ids.tolist(), sizes.tolist(), strict=True):
+            for d in holders[g] - {c}:
+                shared.setdefault(d, []).append(n)
+        others = sorted((sum(sorted(v, reverse=True)[:k_shot]) for v in shared.values()), reverse=True)
+        spare = len(idx) - own - sum(others[: n_way - 1])
+        if spare >= n_query:
+            continue
+        name = repr(str(class_names[c])) if class_names is not None and 0 <= c < len(class_names) else str(c)
+        across = int(np.isin(groups[idx], [g for g, n in zip(ids, sizes, strict=True) if len(holders[int(g)]) > 1]).sum())
+        why = f" but only {len(ids)} distinct inputs (the rest are exact copies)" if len(ids) < len(idx) else ""
+        if across:
+            why += (" and" if why else ",") + (f" {across} of them exact copies of another class's inputs" if across > 1
+                                               else " 1 of them an exact copy of another class's input")
+        remove = "remove the duplicate inputs" + (" (an input saved under two classes belongs to one)" if across else "")
+        raise TransferkitError(
+            f"class {name} has {len(idx)} example{'s' if len(idx) != 1 else ''}{why}: an episode whose support holds "
+            f"copied inputs leaves it as few as {max(spare, 0)} that are none of the support's, too few for "
+            f"{n_query} queries.",
+            f"{remove} from that class, or " + (f"lower n_query to at most {spare}." if spare >= 1 else "add examples to it."),
+        )  # fmt: skip
 
 
 def _no_support_copies(row: np.ndarray, k_shot: int, taken: set, members: np.ndarray, groups: np.ndarray,
