@@ -233,3 +233,33 @@ def test_the_per_class_table_escapes_class_names_that_are_markdown():
     header, rule, row = per_class_lines(summary)[2:5]
     assert header == r"| method | Q\|q (n=3) | \<S\> (n=3) | T\*t\* (n=3) |"
     assert header.replace(r"\|", "").count("|") == rule.count("|") == row.count("|") == 5
+
+
+def test_training_curves_keep_one_colour_per_method_and_one_legend_for_every_panel(tmp_path, monkeypatch):
+    """A trial's plot had a legend on its k = 0 panel alone, labels such as 'dann/dann', and colours drawn
+    panel by panel: blue was dann at k = 0 and another method at k = 1 and k = 5."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from PIL import Image
+
+    from transferkit.report import plots
+
+    curves = [{"method": m, "phase": phase, "shots": k, "seed": 0, "step": step, "loss": 1.0 / step}
+              for k, methods in ((0, [("dann", "dann"), ("mcc", "mcc")]),
+                                 (1, [("scratch", "scratch"), ("finetune", "head"), ("finetune", "finetune"),
+                                      ("dann", "dann")]))
+              for m, phase in methods for step in range(1, 5)]  # fmt: skip
+    figures, save = [], plots.save_figure
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path, **kw: figures.append(fig) or save(fig, path, **kw))
+    plots.plot_training_curves(curves, 0, tmp_path / "c.png")
+    (fig,) = figures
+    colours = {}
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            assert colours.setdefault(line.get_label(), line.get_color()) == line.get_color(), line.get_label()
+    assert sorted(colours) == ["dann", "finetune", "finetune/head", "mcc", "scratch"]
+    assert len(set(colours.values())) == 5 and not any(ax.get_legend() for ax in fig.axes)
+    (legend,) = fig.legends
+    assert sorted(t.get_text() for t in legend.get_texts()) == sorted(colours)
+    assert Image.open(tmp_path / "c.png").width > 2 * 4 * 100  # the legend beside the two panels is written too

@@ -38,7 +38,7 @@ import torch
 
 from transferkit.devices import device_of
 from transferkit.models.transfer_model import BN_TYPES
-from transferkit.report.plots import _plt, save_figure
+from transferkit.report.plots import _plt, plot_panels, save_figure
 
 N_PER_DOMAIN = 400  # examples per domain for PAD and t-SNE: seconds, not minutes
 PAD_FEW = 50  # fewer examples on one side: the report says the distances are rough
@@ -168,19 +168,11 @@ def adaptation_report(result, out_dir: Path) -> tuple[dict | None, dict[str, str
 
 
 def _plot_curves(curves: dict, seed: int, path: Path) -> None:
-    plt = _plt()
-    shots = sorted({k for (_, k, s) in curves if s == seed})
-    fig, axes = plt.subplots(1, max(1, len(shots)), figsize=(4 * max(1, len(shots)), 3.2), squeeze=False)
-    for ax, k in zip(axes[0], shots, strict=False):
-        for (method, kk, s), pts in curves.items():
-            if kk == k and s == seed:
-                ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], marker=".", label=method)
-        ax.set_title(f"k={k}, seed={seed}")
-        ax.set_xlabel("step")
-        ax.set_ylabel("target test accuracy (%)")
-        ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    save_figure(fig, path)
+    panels: dict[int, dict[str, tuple[list, list]]] = {}
+    for (method, k, s), pts in curves.items():
+        if s == seed:
+            panels.setdefault(k, {})[method] = ([p[0] for p in pts], [100 * p[1] for p in pts])
+    plot_panels(panels, seed, "target test accuracy (%)", path, marker=".")
 
 
 MIN_TSNE = 10  # points (source and target together) for a t-SNE plot

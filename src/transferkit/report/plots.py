@@ -18,10 +18,12 @@ def _plt():
 
 def save_figure(fig, path: Path, dpi: int = 100) -> Path:
     """Lay out, write ``fig`` as a PNG atomically, and free it. A figure title keeps about half
-    an inch of its own above the plots (a 20-way episode's title was hidden behind its first row)."""
+    an inch of its own above the plots (a 20-way episode's title was hidden behind its first row);
+    a legend of the whole figure, beside the plots, is written in full."""
     titled = getattr(fig, "_suptitle", None) is not None
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_size_inches()[1]) if titled else None)
-    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=dpi))
+    outside = {"bbox_inches": "tight"} if fig.legends else {}
+    write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=dpi, **outside))
     _plt().close(fig)
     return Path(path)
 
@@ -61,19 +63,39 @@ def plot_accuracy_vs_shots(results: list[dict], path: Path) -> Path:
 
 
 def plot_training_curves(curves: list[dict], seed: int, path: Path) -> Path:
+    panels: dict[int, dict[str, tuple[list, list]]] = {}
+    for c in curves:
+        if c["seed"] == seed:  # a method of one phase is named once: not "dann/dann"
+            label = c["method"] if c["phase"] == c["method"] else f"{c['method']}/{c['phase']}"
+            steps, losses = panels.setdefault(c["shots"], {}).setdefault(label, ([], []))
+            steps.append(c["step"])
+            losses.append(c["loss"])
+    return plot_panels(panels, seed, "training loss", path, log=True)
+
+
+def plot_panels(panels: dict[int, dict[str, tuple[list, list]]], seed: int, ylabel: str, path: Path,
+                log: bool = False, marker: str | None = None) -> Path:  # fmt: skip
+    """One panel per k (``panels[k][label] = (steps, values)``), each label in one colour in every
+    panel, and one legend for all beside them: panels of their own drew each method in another
+    colour, with a legend on the first alone (a trial's k = 1 and k = 5 panels had none)."""
     plt = _plt()
-    shots = sorted({c["shots"] for c in curves})
+    shots = sorted(panels)
+    labels = list(dict.fromkeys(label for k in shots for label in panels[k]))
+    palette = plt.get_cmap("tab10" if len(labels) <= 10 else "tab20")
+    colour = {label: palette(i % palette.N) for i, label in enumerate(labels)}
     fig, axes = plt.subplots(1, max(1, len(shots)), figsize=(4 * max(1, len(shots)), 3.2), squeeze=False)
+    lines = {}
     for ax, k in zip(axes[0], shots, strict=False):
-        keys = dict.fromkeys((c["method"], c["phase"]) for c in curves if c["shots"] == k and c["seed"] == seed)
-        for method, phase in keys:
-            pts = [c for c in curves if (c["method"], c["phase"], c["shots"], c["seed"]) == (method, phase, k, seed)]
-            ax.plot([p["step"] for p in pts], [p["loss"] for p in pts], label=f"{method}/{phase}")
+        for label, (xs, ys) in panels[k].items():
+            (lines[label],) = ax.plot(xs, ys, color=colour[label], marker=marker, label=label)
         ax.set_title(f"k={k}, seed={seed}")
         ax.set_xlabel("step")
-        ax.set_ylabel("training loss")
-        ax.set_yscale("log")
+        ax.set_ylabel(ylabel)
+        if log:
+            ax.set_yscale("log")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    if lines:
+        fig.legend([lines[label] for label in labels], labels, loc="center left", bbox_to_anchor=(1.0, 0.5),
+                   fontsize=7)  # fmt: skip
     save_figure(fig, path)
     return path
