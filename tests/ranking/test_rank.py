@@ -1170,3 +1170,19 @@ def test_an_rgba_target_ranked_against_an_rgb_source_is_said_to_lose_its_4th_cha
     result = rank(str(target), shots=2, sources=[str(source)], source_epochs=1, scores=["logme"], reference=False)
     said = [w for w in result["warnings"] if "has 4 channels and the model reads 3: the 4th is dropped" in w]
     assert len(said) == 1, result["warnings"]
+
+
+def test_a_target_shrunk_to_a_smaller_sources_input_is_said_per_candidate(tmp_path):
+    """A trial's 28x28 target ranked optdigits (8x8) near the bottom with nothing said; run warns of the
+    same shrinking, and rank's low score is partly the 8x8 input, not the source alone."""
+    from transferkit.ranking.rank import rank
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "small.npz", x=rng.integers(0, 256, (45, 8, 8)).astype(np.uint8), y=np.arange(45) % 3)
+    np.savez(tmp_path / "same.npz", x=rng.integers(0, 256, (45, 20, 20)).astype(np.uint8), y=np.arange(45) % 3)
+    np.savez(tmp_path / "t.npz", x=rng.integers(0, 256, (30, 20, 20)).astype(np.uint8), y=np.arange(30) % 3)
+    result = rank(str(tmp_path / "t.npz"), shots=2, sources=[str(tmp_path / "small.npz"), str(tmp_path / "same.npz")],
+                  source_epochs=1, scores=["logme"], reference=False)  # fmt: skip
+    said = [w for w in result["warnings"] if "are shrunk to" in w]
+    assert len(said) == 1 and said[0].startswith("candidate small.npz: ") and "20x20 images are shrunk to 8x8" in said[0]
+    assert "to compare it at 20x20, run it with `model.input_shape: [1, 20, 20]` (`transferkit run`)" in said[0]

@@ -38,6 +38,7 @@ from transferkit.data.preprocess import (
     make_recipe,
     polarity_note,
     reads_series,
+    shrunk_note,
     stretched_note,
 )
 from transferkit.data.splits import draw_shots, split_target
@@ -579,6 +580,13 @@ def rank(
             stretched = stretched_note(read, shape, arch)  # as a run says it: a 12x25 target read at 16x25
             if stretched:
                 warn(f"candidate {cand.name}: {stretched}", TransferkitWarning, stacklevel=user_stacklevel())
+            if src is not None and len(shape) == 3 and len(read.input_shape) == 3 and not reads_series(shape, arch):
+                h, w = read.input_shape[1:]  # as a run says it: a 28x28 target read at 8x8
+                shrunk = shrunk_note(read, shape, src.name, fix=(
+                    f"Its scores are those of the target at {shape[1]}x{shape[2]}, not of the source alone: to compare "
+                    f"it at {h}x{w}, run it with `model.input_shape: [{shape[0]}, {h}, {w}]` (`transferkit run`)."))
+                if shrunk:
+                    warn(f"candidate {cand.name}: {shrunk}", TransferkitWarning, stacklevel=user_stacklevel())
             alpha = alpha_note(read.x, shape[0], str(target)) if len(shape) == 3 else None
             if alpha:  # RGBA arrays: the 4th channel dropped (said once: the same words for every candidate)
                 warn(alpha, TransferkitWarning, stacklevel=user_stacklevel())
