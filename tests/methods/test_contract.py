@@ -183,3 +183,32 @@ def test_training_after_the_probe_that_diverges_keeps_the_probed_model_and_says_
     if name == "finetune":  # the advice does not suggest the rate the user already set
         with pytest.warns(TransferkitWarning, match=r"Lower shared_lr_mult below its 0.01 or lr"):
             get_method(name, probe_steps=40, steps=5, lr=1e6, shared_lr_mult=0.01).fit(task)
+
+
+@pytest.mark.parametrize("name", ["finetune", "gradual", "bitfit"])
+def test_the_probe_guard_names_batchnorm_statistics_when_they_moved_the_model(name, task_parts):
+    """With no rate to move the shared layers, finetune's guard said "Lower lr" (lower made it worse): what had
+    moved was BatchNorm's running statistics, from a few augmented batches (a trial); gradual had no guard."""
+    from transferkit.errors import TransferkitWarning
+    from transferkit.methods import get_method
+    from transferkit.methods._probe_guard import ProbeGuard, labelled_loss, with_statistics_of
+
+    task = make_task(task_parts, [])
+    probed = task.source_model.copy()
+    moved = probed.copy().train()
+    with torch.no_grad():  # running statistics of inputs unlike the labelled ones: the weights untouched
+        for _ in range(30):
+            moved(task.target.x_labelled * -20.0 + 50.0)
+    x, y = task.target.x_labelled, task.target.y_labelled
+    back = with_statistics_of(moved, probed)
+    assert labelled_loss(back, x, y) == pytest.approx(labelled_loss(probed, x, y), rel=1e-5)
+    assert labelled_loss(moved.eval(), x, y) > 1.5 * labelled_loss(probed, x, y) + 0.05  # the statistics alone moved it
+    with pytest.warns(TransferkitWarning, match=r"With the probe's BatchNorm statistics put back its loss is .*Set bn: "
+                                                r"frozen\.$") as said:  # fmt: skip
+        ProbeGuard(task, probed).result(moved, name, "Lower lr.")
+    assert "Lower lr" not in str(said[0].message)
+    params = {"probe_steps": 40, "lr": 1e4} | ({"stage_steps": 3} if name == "gradual" else {"steps": 5})
+    with pytest.warns(TransferkitWarning, match=rf"{name} \(seed 0, 9 labelled examples\): training the shared layers "
+                                                r"raised the loss") as said:  # fmt: skip
+        model = get_method(name, **params).fit(task)  # the weights blown up: the statistics are not the cause
+    assert model.config.get("probe_kept") is True and "BatchNorm statistics put back" not in str(said[0].message)

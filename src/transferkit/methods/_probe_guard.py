@@ -55,6 +55,12 @@ class ProbeGuard:
         tuned = labelled_loss(model, t.x_labelled, t.y_labelled)
         if not diverged(self.loss, tuned, int(t.num_classes)):
             return model.eval()
+        kept = with_statistics_of(model, self.probed)  # the weights as tuned, BatchNorm's statistics as probed
+        restored = labelled_loss(kept, t.x_labelled, t.y_labelled) if kept is not None else float("nan")
+        if not diverged(self.loss, restored, int(t.num_classes)):  # the statistics moved it, not the weights
+            fix = (f"With the probe's BatchNorm statistics put back its loss is {restored:.3g}: the statistics "
+                   f"re-estimated from these {len(t.y_labelled)} examples' batches, not the weights, moved the "
+                   "features (a short budget, or a rate too small to follow them). Set bn: frozen.")  # fmt: skip
         warnings.warn(
             f"{name} (seed {self.task.seed}, {len(t.y_labelled)} labelled examples): training the shared layers "
             f"raised the loss on its own training examples from {self.loss:.3g} after the probe to {tuned:.3g}; "
@@ -64,3 +70,21 @@ class ProbeGuard:
         mark_frozen(self.probed)  # shared layers as in the source: on a pretrained one the checkpoint is the head
         self.probed.config["probe_kept"] = True  # the results table marks the row: its model is a head's
         return self.probed.eval()
+
+
+def with_statistics_of(model: TransferModel, probed: TransferModel) -> TransferModel | None:
+    """A copy of ``model`` whose BatchNorm layers hold ``probed``'s running statistics, or None when
+    it has none or they do not pair up (layer by layer, in order)."""
+    def norms(m: TransferModel) -> list:
+        return [x for x in m.modules() if isinstance(x, torch.nn.modules.batchnorm._BatchNorm) and x.track_running_stats]
+
+    copy = model.copy()
+    ours, theirs = norms(copy), norms(probed)
+    if not ours or len(ours) != len(theirs) or any(a.running_mean.shape != b.running_mean.shape
+                                                   for a, b in zip(ours, theirs, strict=True)):  # fmt: skip
+        return None
+    with torch.no_grad():
+        for a, b in zip(ours, theirs, strict=True):
+            a.running_mean.copy_(b.running_mean)
+            a.running_var.copy_(b.running_var)
+    return copy.eval()
