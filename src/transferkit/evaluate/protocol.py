@@ -275,14 +275,19 @@ def _monitor(rows: list[dict], method: str, k: int, seed: int, x_test, y_test) -
 
 
 def _model_factory(cfg: ExperimentConfig, data: Prepared, source_model, device) -> Callable[[], TransferModel]:
-    """Fresh models share the source model's input normalisation (or the target's own)."""
-    if source_model is not None:
+    """Fresh models (``scratch``'s) normalise their inputs by the target's own statistics, those of its pool
+    (never the test split), with or without a source. Sharing the source model's made the baseline pay
+    for a source in other units: a wine target with one column 400 times the source's scored 77.8 % from
+    scratch beside the source, 90.4 % alone, and a transfer method 3 points below scratch-alone showed
+    +9.6 (a trial). Token ids (texts) have none: the source's, if any."""
+    from transferkit.train.source import input_stats
+
+    if data.xt.is_floating_point():
+        mean, std = input_stats(data.xt[data.split.pool_idx], data.scratch_architecture or cfg.model.shared)
+    elif source_model is not None:
         mean, std = source_model.input_mean.cpu(), source_model.input_std.cpu()
     else:
-        from transferkit.train.source import input_stats
-
-        mean, std = (input_stats(data.xt[data.split.pool_idx], data.scratch_architecture or cfg.model.shared)
-                     if data.xt.is_floating_point() else (None, None))  # fmt: skip
+        mean, std = None, None
 
     def build() -> TransferModel:
         return TransferModel.build(
