@@ -886,7 +886,8 @@ def order_columns(
 
 def left_out_note(name: str, extra: list[str]) -> str:
     """What run and rank say of a target's columns the source lacks (:func:`columns_read`)."""
-    return (f"{name}: column(s) the source lacks are left out: {extra[:5]}{' ...' if len(extra) > 5 else ''} "
+    shown = [repr(c) if c.strip() else "a column with no name (a saved index?)" for c in extra[:5]]
+    return (f"{name}: column(s) the source lacks are left out: {', '.join(shown)}{', ...' if len(extra) > 5 else ''} "
             "(every method reads the source's columns).")
 
 
