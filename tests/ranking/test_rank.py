@@ -1104,6 +1104,10 @@ def test_rank_reads_id_columns_of_target_and_source_csvs_as_names(tmp_path, monk
     assert main([*base, "--id-column", "pid", "--out", str(tmp_path / "t_only.json")]) == 2  # the source's too
     assert "--source-id-column for a source" in capsys.readouterr().err
     assert main([*base, "--id-column", "pid", "--source-id-column", "pid", "--out", str(tmp_path / "r.json")]) == 0
+    (tmp_path / "s2.csv").write_text((tmp_path / "s.csv").read_text().replace(",label\n", ",kind\n", 1))
+    other = ["rank", str(tmp_path / "t.csv"), "--source", str(tmp_path / "s2.csv"), *base[4:]]  # no --id-column
+    assert main([*other, "--out", str(tmp_path / "no.json")]) == 2  # the source's missing label column, said first: it
+    assert "s2.csv: no label column 'label'" in capsys.readouterr().err  # had been "column 'pid' is not numeric" (a trial)
     assert json.loads((tmp_path / "r.json").read_text())["candidates"]
     y = np.arange(60) % 2  # a source without column names: the target is read whole, its id column only by the option
     np.savez(tmp_path / "s.npz", x=np.stack([y + rng.normal(0, .3, 60), rng.normal(size=60)], 1).astype(np.float32), y=y)

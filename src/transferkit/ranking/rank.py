@@ -419,12 +419,15 @@ def labelled_examples(
 def _candidate_columns(sources: list[str], label_column: str, id_column: str | None = None) -> list[str] | None:
     """The feature columns of the --source CSVs (all of them): a target CSV holding them and more is
     read without the others, text ones too, as `transferkit run` reads it (None: no CSV source)."""
-    from transferkit.data.files import csv_header
+    from transferkit.data.files import csv_header, load_csv
 
     columns: list[str] = []
     for spec in sources:
         if Path(spec).suffix.lower() in (".csv", ".tsv") and Path(spec).is_file():
-            columns += [c for c in csv_header(Path(spec)) if c not in (label_column, id_column) and c not in columns]
+            header = csv_header(Path(spec))
+            if label_column not in header:  # its own error first: read as a feature, the missing label column sent
+                load_csv(Path(spec), label_column, id_column)  # the target's reading astray (a trial)
+            columns += [c for c in header if c not in (label_column, id_column) and c not in columns]
     return columns or None
 
 
