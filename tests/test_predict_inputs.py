@@ -279,8 +279,9 @@ def test_a_folder_with_a_broken_image_predicts_the_others_and_names_it(tmp_path)
     only = tmp_path / "only"
     only.mkdir()
     (only / "broken.png").write_bytes(b"not an image")
-    with pytest.raises(TransferkitError, match=r"none of its 1 image file\(s\) can be read"):
+    with pytest.raises(TransferkitError, match=r"none of its 1 image file\(s\) can be read") as e:
         image_files(only)
+    assert ").)" not in e.value.problem and ").)" not in str(said[0].message)  # the file's own full stop, then ours
 
 
 def test_blank_inputs_are_said_to_say_nothing_in_predict_and_the_api():

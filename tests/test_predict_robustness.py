@@ -575,9 +575,16 @@ def test_npz_images_of_another_size_are_said_to_be_resized(run16, tmp_path, caps
     np.savez(tmp_path / "same.npz", x=x[:4])
     assert main(["predict", str(run16 / "run"), str(tmp_path / "same.npz")]) == 0
     assert "resized" not in capsys.readouterr().err
+    np.savez(tmp_path / "odd.npz", x=np.zeros((4, 18, 18), np.float32) + x[:4].mean())  # not a whole factor
+    assert main(["predict", str(run16 / "run"), str(tmp_path / "odd.npz")]) == 0
+    assert "its images are 18x18 pixels, the run's target images 12x12; they are resized" in capsys.readouterr().err
+    # a whole factor larger: averaged block by block to the run's size first, as an image file of that size is read,
+    # so a pixel-doubled copy predicts as the images themselves (its "resize them first" advice had no effect; a trial)
     np.savez(tmp_path / "big.npz", x=np.kron(x[:4], np.ones((2, 2), np.float32)))
-    assert main(["predict", str(run16 / "run"), str(tmp_path / "big.npz")]) == 0
-    assert "its images are 24x24 pixels, the run's target images 12x12; they are resized" in capsys.readouterr().err
+    assert main(["predict", str(run16 / "run"), str(tmp_path / "same.npz"), "--out", str(tmp_path / "same.csv")]) == 0
+    assert main(["predict", str(run16 / "run"), str(tmp_path / "big.npz"), "--out", str(tmp_path / "big.csv")]) == 0
+    assert "resized" not in capsys.readouterr().err
+    assert (tmp_path / "big.csv").read_text() == (tmp_path / "same.csv").read_text()
 
 
 def test_a_npy_of_inputs_predicts_as_the_npz_does_and_nan_is_named_by_row(run16, tmp_path, capsys):

@@ -44,6 +44,7 @@ from transferkit.data.preprocess import (
     blank_note,
     border_medians,
     channels_note,
+    fit_size,
     ink_contrasts,
     inputs_polarity_note,
     reads_series,
@@ -332,12 +333,12 @@ def readable_ones(folder: Path, files: list[Path], bad: list, warn=None) -> list
     gone = {f for f, _ in bad}
     good = [f for f in files if f not in gone]
     if bad and not good:
-        raise TransferkitError(f"{folder}: none of its {len(files)} image file(s) can be read ({bad[0][1]}).",
+        raise TransferkitError(f"{folder}: none of its {len(files)} image file(s) can be read ({bad[0][1].rstrip('.')}).",
                                "check that they are images (not truncated or mislabelled files).")  # fmt: skip
     if bad:
         shown = ", ".join(str(f.relative_to(folder)) for f, _ in bad[:3]) + (", ..." if len(bad) > 3 else "")
         note = (f"{folder}: {len(bad)} image file(s) cannot be read and get no prediction ({shown}; the first: "
-                f"{bad[0][1].split(': ', 1)[-1]}).")  # fmt: skip
+                f"{bad[0][1].split(': ', 1)[-1].rstrip('.')}).")  # fmt: skip
         (warn or (lambda m: warnings.warn(m, TransferkitWarning, stacklevel=user_stacklevel())))(note)
     return good
 
@@ -574,7 +575,7 @@ def scale_warning(x: np.ndarray, recipe: Recipe, trained_on: str = "the model wa
         return None
     xmin, xmax = float(x.min()), float(x.max())
     if xmax < lo + 0.1 * span or xmin < lo - 0.5 * span or xmax > hi + 0.5 * span:
-        return (f"the inputs span {xmin:.3g}..{xmax:.3g}, but the model was trained on {kind} in {lo:g}..{hi:g}; "
+        return (f"the inputs span {xmin:.3g}..{xmax:.3g}, but the model was trained on {kind} in {lo:.3g}..{hi:.3g}; "
                 "if they are on another scale, rescale them to that range first.")  # fmt: skip
     return None
 
@@ -774,7 +775,12 @@ def predict(
                                        turned[1])  # fmt: skip
             if len(recipe.shape) == 3 and x.ndim == 4:  # series of other channels or length: refused, not resized
                 series_size_check(str(inputs), tuple(x.shape[-2:]), tuple(recipe.shape), model.config.get("architecture", "auto"))
-            if len(recipe.shape) == 3 and size and x.ndim == 4 and tuple(x.shape[-2:]) != tuple(size):
+            whole = (len(recipe.shape) == 3 and size and x.ndim == 4 and recipe.block_average
+                     and tuple(x.shape[-2:]) != tuple(size) and all(a % b == 0 for a, b in zip(x.shape[-2:], size, strict=True)))
+            if whole:  # a whole factor larger (56x56 beside 28x28): each block averaged to the run's size, as an image
+                # file of that size is read (files.read_images), then the run's own recipe: the run's path exactly
+                x = fit_size(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), tuple(size)).numpy()
+            elif len(recipe.shape) == 3 and size and x.ndim == 4 and tuple(x.shape[-2:]) != tuple(size):
                 warn(
                     f"{inputs}: its images are {x.shape[-2]}x{x.shape[-1]} pixels, the run's target images "
                     f"{size[0]}x{size[1]}; they are resized to the model's input as the run's were, but a model "
