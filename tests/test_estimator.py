@@ -988,6 +988,9 @@ def test_score_with_labels_of_another_type_is_one_clear_error():
     with pytest.raises(TransferkitError, match="y holds strings"):
         by_number.score(x, y.astype(str))
     assert 0 <= by_number.score(x, list(y)) <= 1
+    with pytest.raises(TransferkitError, match=r"X holds 30 examples but y 10 labels") as e:  # sklearn's ValueError,
+        by_number.score(x, y[:10])  # after predicting all of X, said it (a trial)
+    assert e.value.fix == "give one label per example of X."
     # labels that cannot match (a new user's y + 10): an error, not a silent 0.0; some unknown: a warning
     with pytest.warns(TransferkitWarning, match=r"none of y's labels \(10, 11, 12\) is a class fit was given \(0, 1, 2\)"):
         assert by_number.score(x, y + 10) == 0.0  # said; a warning as sklearn scores it (a CV fold may hold such)
@@ -1569,8 +1572,8 @@ def test_fit_and_pretrain_say_of_arrays_what_run_says_of_such_files():
     with warnings.catch_warnings(record=True) as said:  # other classes behind the same numbers
         warnings.simplefilter("always")
         TransferClassifier("source_only", source=src).fit(xt, (yt + 1) % 3)
-    assert any("both named by numbers ('0', '1', '2')" in str(w.message) and "give y_source or y class names" in
-               str(w.message) for w in said)  # fmt: skip
+    fix = "give y_source or y the classes' names (words such as 'cat' and 'dog': '0' and '1' as strings are the same"
+    assert any("both named by numbers ('0', '1', '2')" in str(w.message) and fix in str(w.message) for w in said)
     assert sum("on those 60 it scores" in str(w.message) or "head scores" in str(w.message) for w in said) == 1
     with pytest.warns(TransferkitWarning, match=r"both named by numbers .* The source's head scores \d+\.\d % on the "
                                                 r"labelled examples"):  # (mcc trains on them: no other note says it)

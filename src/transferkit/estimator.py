@@ -448,7 +448,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                 "keep no .pretrain() source), or use method='scratch'.",
             )
         reads_head = method.name == "auto" or method.needs_same_classes or method.uses_unlabelled
-        numbered = numbered_classes_note(src, tgt, "give y_source or y class names, e.g. as strings") \
+        numbered = numbered_classes_note(src, tgt, "give y_source or y the classes' names (words such as 'cat' and 'dog': "
+                                         "'0' and '1' as strings are the same numbers)") \
             if same and reads_head and not no_labels else None  # fmt: skip
         if numbered:  # as run says it (UCR sets number their classes 1..C, other classes in each), where the source's
             # head says little of the labelled examples: ints 0..9 of two digit sets, meant alike, read well
@@ -728,6 +729,9 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         """Mean accuracy on (X, y); y must hold labels of the type fit's y had (strings or numbers)."""
         self._check_fitted("score")
         given = np.asarray(as_array(y), dtype=object).reshape(-1)
+        n = len(X) if hasattr(X, "__len__") else None
+        if n is not None and n != len(given):  # before predicting all of X (sklearn said it after, as a ValueError)
+            raise TransferkitError(f"X holds {n} examples but y {len(given)} labels.", "give one label per example of X.")
         if len(given) and len(self.classes_) and _is_text(given[0]) != _is_text(self.classes_[0]):
             kinds = ("strings", "numbers") if _is_text(self.classes_[0]) else ("numbers", "strings")
             whose = "fit was given" if getattr(self, "fit_labelled_", True) else "the classes (the source's, from pretrain) are"

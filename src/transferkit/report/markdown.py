@@ -398,7 +398,7 @@ def negative_transfer_lines(summary: dict) -> list[str]:
     if summary["negative_transfer"] and checked >= 10:  # each interval stands alone: say what that means for many
         lines.append(f"Each of the {checked} gain intervals is a 95 % interval for its own comparison, not corrected "
                      "for their number: were every method truly level with its baseline, about "
-                     f"{checked / 40:.1f} of them would lie below 0 by chance (2.5 % each), so read a lone flag "
+                     f"{checked / 40:.2g} of them would lie below 0 by chance (2.5 % each), so read a lone flag "
                      "whose interval ends near 0 with care, and confirm it with more seeds.")  # fmt: skip
     return [*lines, ""]
 
