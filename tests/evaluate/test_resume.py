@@ -66,6 +66,15 @@ def test_a_checkpoint_written_again_at_the_same_path_is_another_experiment(tmp_p
     assert other != experiment_key(cfg, data)
 
 
+def test_runs_stored_by_code_whose_results_differ_are_not_taken(image_npz, monkeypatch):
+    """A run interrupted before scratch took its target's own statistics resumed with that stored scratch
+    (the source's statistics) beside new methods' results (a review): the key holds a results format."""
+    cfg, data = _cfg_and_data(image_npz)
+    now = experiment_key(cfg, data)
+    monkeypatch.setattr(resume, "RESULTS_FORMAT", resume.RESULTS_FORMAT - 1)
+    assert experiment_key(cfg, data) != now
+
+
 def test_a_model_folder_written_again_is_another_experiment_too(tmp_path, image_npz):
     """A trial rewrote an `hf:` model folder's model.safetensors between interrupt and rerun: the
     runs trained on the old weights (0.958, 1.000) were taken beside runs on the new (0.833)."""

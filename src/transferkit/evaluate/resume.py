@@ -26,6 +26,10 @@ from transferkit.devices import resolve_device
 from transferkit.paths import cache_dir, file_identity, numeric_context, pretrained_identity
 
 STALE_DAYS = 30  # stores of runs never run again are removed after this long
+# What a stored run's result depends on beyond settings and data: raised when the code that trains one changes
+# its results, so runs stored before are trained again. 2: scratch normalises by the target's own inputs (session 34;
+# a run interrupted before it resumed with a stored scratch of the source's statistics beside new ones, a review).
+RESULTS_FORMAT = 2
 
 
 def experiment_key(cfg, data) -> str:
@@ -37,6 +41,7 @@ def experiment_key(cfg, data) -> str:
     src = cfg.source
     files = None if src is None else [file_identity(src.weights), pretrained_identity(src.pretrained)]  # rewritten?
     parts = {"settings": settings, "version": __version__, "target": data.target.fingerprint(), "files": files,
+             "results_format": RESULTS_FORMAT,
              **numeric_context(resolve_device(cfg.device)),  # torch, threads, device: as every cache key
              "source": data.source.fingerprint() if data.source is not None else None}  # fmt: skip
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
