@@ -505,11 +505,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                           stacklevel=user_stacklevel())  # fmt: skip
         seed = self._seed()
         shared = source.shared if source is not None and pretrained is None else self.shared
-        # a fresh model (scratch's) normalises by the target's own inputs, as in a run (protocol._model_factory)
-        own = torch.cat([x, xu]) if x.is_floating_point() and xu.is_floating_point() else x
+        # a fresh model (scratch's) normalises by the target's own inputs, X's, as in a run (protocol._model_factory;
+        # not X_unlabelled's, which scratch is said to ignore)
         mean, std = ((source_model.input_mean, source_model.input_std)  # token ids, or no target inputs (k = 0)
-                     if source_model is not None and (not own.is_floating_point() or not len(own))
-                     else input_stats(own, shared))  # fmt: skip
+                     if source_model is not None and (not x.is_floating_point() or not len(x))
+                     else input_stats(x, shared))  # fmt: skip
         parts = {k: v.to(device) for k, v in (source.parts if source is not None else {}).items()}
         task = TransferTask(
             TargetData(x.to(device), yt.to(device), xu.to(device), tgt.num_classes), tgt.classes, seed,
