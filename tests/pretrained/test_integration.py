@@ -344,5 +344,9 @@ def test_the_fewshot_report_says_the_encoder_ran_below_the_size_it_learned_at(ta
            "fewshot": {"n_way": 2, "k_shot": [1], "n_query": 2, "episodes": 3, "methods": ["prototypes"]}}  # fmt: skip
     summary = run_fewshot(cfg, out=tmp_path / "fs", progress=False)
     assert summary["source"]["pretrained_input_size"] == [3, 224, 224]
-    assert ("the pretrained `mobilenet_v2_imagenet` learned its weights at 224x224; this few-shot run feeds it 32x32"
-            in (tmp_path / "fs" / "report.md").read_text())  # fmt: skip
+    said = "the pretrained `mobilenet_v2_imagenet` learned its weights at 224x224; this few-shot run feeds it 32x32"
+    assert said in (tmp_path / "fs" / "report.md").read_text()
+    from transferkit.fewshot.report import render_report
+
+    summary["source"]["data"] = "source.npz"  # source data beside the weights: the encoder is still named (a review)
+    assert said in render_report(summary, {})

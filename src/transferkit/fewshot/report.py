@@ -119,6 +119,7 @@ def build_summary(run: FewShotRun) -> dict:
         "kind": "fewshot",
         "source": {"data": cfg.source.data or cfg.source.pretrained or cfg.source.model,
                    **({"saved_model": run.saved_model} if run.saved_model else {}),
+                   "pretrained": cfg.source.pretrained,  # the encoder's name, also beside source data
                    "pretrained_input_size": run.pretrained_input_size,  # e.g. [3, 224, 224]: what its weights learned at
                    "classes": data.source.classes if data.source else [],
                    "examples": len(data.source.y) if data.source else 0,
@@ -274,7 +275,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         f"- **Novel classes**: `{tgt['data']}` — {tgt['examples']} examples, classes {md_text(tgt['classes'])}"
         + (" (cross-domain: another data set; class names may repeat the source's)" if tgt["cross_domain"] else "")
         + (f"; inputs: {novel_inputs}" if novel_inputs else ""),
-        *resolution_lines(src["data"] if not src.get("saved_model") else src["saved_model"].get("pretrained"),
+        *resolution_lines(src.get("pretrained") if not src.get("saved_model") else src["saved_model"].get("pretrained"),
                           src.get("pretrained_input_size"), (tgt.get("recipe") or {}).get("shape"), "this few-shot run"),
         *(f"  - **Warning:** {note}" for note in summary.get("notes") or [] if _of_novel(note, summary)),
         f"- **Episodes**: {p['n_way']}-way, K in {p['k_shot']}, {p['n_query']} queries per class; "
