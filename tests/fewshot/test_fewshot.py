@@ -93,10 +93,10 @@ def test_copies_of_a_support_example_are_never_its_episodes_queries():
     few = np.arange(120)
     few[:16] = 0  # class 'a' (rows 0-19): 16 copies of one input, 4 others
     with pytest.raises(TransferkitError, match=r"class 'a' has 20 examples but only 5 distinct inputs \(the rest are "
-                                               r"exact copies\): an episode whose support holds copied inputs leaves it "
-                                               r"as few as 4 that are none of the support's, too few for 15 queries") as e:  # fmt: skip
+                                               r"exact copies\): an episode whose support holds copied inputs can leave it "
+                                               r"fewer than 15 examples that are none of the support's") as e:  # fmt: skip
         sample_episodes(labels, 6, 1, 15, 50, seed=0, groups=few, class_names=list("abcdef"))
-    assert e.value.fix == "remove the duplicate inputs from that class, or lower n_query to at most 4."
+    assert e.value.fix == "remove the duplicate inputs from that class, or lower n_query to 4 or fewer (no episode can then fall short)."
     across = copy_groups(np.r_[np.arange(20.0), np.arange(20.0), 100 + np.arange(20.0)][:, None])  # class 1 = class 0
     for ep in sample_episodes(np.repeat(np.arange(3), 20), 3, 5, 10, 100, seed=0, groups=across):
         assert not set(across[ep.support_idx]) & set(across[ep.query_idx])  # not in another class's queries either
@@ -110,11 +110,11 @@ def test_a_class_that_copies_could_leave_short_of_queries_is_refused_before_any_
     groups = np.arange(18)
     groups[6] = groups[0]  # class 1's first input is class 0's first
     with pytest.raises(TransferkitError, match=r"^class 'p' has 6 examples, 1 of them an exact copy of another "
-                                               r"class's input: .* as few as 3 that are none of the support's, too "
-                                               r"few for 4 queries") as e:  # fmt: skip
+                                               r"class's input: .* can leave it fewer than 4 examples that are none of "
+                                               r"the support's") as e:  # fmt: skip
         sample_episodes(labels, 3, 2, 4, 1, seed=0, groups=groups, class_names=["p", "q", "r"])
     assert e.value.fix == ("remove the duplicate inputs (an input saved under two classes belongs to one) from that "
-                           "class, or lower n_query to at most 3.")  # fmt: skip
+                           "class, or lower n_query to 3 or fewer (no episode can then fall short).")  # fmt: skip
     within = np.arange(18)
     within[1] = within[0]  # two copies in class 0
     with pytest.raises(TransferkitError, match="only 5 distinct inputs"):
@@ -127,8 +127,11 @@ def test_a_class_that_copies_could_leave_short_of_queries_is_refused_before_any_
     groups[[7, 14, 21]] = [0, 1, 2]  # class 0's first three inputs, one in each other class
     for ep in sample_episodes(labels, 2, 2, 4, 300, seed=0, groups=groups):  # 2-way: one other class at a time
         assert not set(groups[ep.support_idx]) & set(groups[ep.query_idx])
-    with pytest.raises(TransferkitError, match="3 of them exact copies of another class's inputs: .* as few as 2"):
+    with pytest.raises(TransferkitError, match="3 of them exact copies of another class's inputs: .* fewer than 4"):
         sample_episodes(labels, 4, 2, 4, 1, seed=0, groups=groups)  # 4-way: all three beside it
+    labels, groups = np.r_[[0] * 5, [1] * 4], np.array([0, 0, 1, 2, 3, 0, 4, 5, 6])  # {A, A, x, y, z} and {A, p, q, r}
+    for ep in sample_episodes(labels, 2, 1, 2, 300, seed=0, groups=groups):  # one copied input counted once, not
+        assert not set(groups[ep.support_idx]) & set(groups[ep.query_idx])  # twice, as both classes' pick (a review)
 
 
 def test_same_seed_same_episodes_other_seed_other():
@@ -412,3 +415,22 @@ def test_class_names_equal_but_for_a_plural_are_twins_es_plurals_too():
                                                       ("Coats", "Coat"), ("Shoes", "Shoe"), ("Glasses", "Glass"),
                                                       ("Sizes", "Size"), ("Caches", "Cache"), ("Buses", "Bus")])  # fmt: skip
     assert case_twins(["07", "00", "1.0", "10", "70"], ["7", "0", "10"]) == [("07", "7"), ("00", "0")]  # leading zeros only
+
+
+def test_the_copies_check_never_accepts_a_class_an_episode_can_leave_short():
+    """Random small layouts of copies, within and across classes: a layout the up-front check accepts never
+    fails while its episodes are drawn (that failure, mid-run, is what the check is there to prevent)."""
+    rng = np.random.default_rng(0)
+    accepted = 0
+    for _ in range(150):
+        sizes = rng.integers(3, 7, size=3)
+        labels = np.repeat(np.arange(3), sizes)
+        groups = rng.integers(0, len(labels) - rng.integers(1, 4), size=len(labels))  # a few inputs stored twice
+        try:
+            episodes = sample_episodes(labels, 2, 1, 2, 60, seed=int(rng.integers(1000)), groups=groups)
+        except TransferkitError as e:
+            assert "can leave it fewer than 2 examples" in e.problem, e.problem  # refused up front, not mid-run
+            continue
+        accepted += 1
+        assert all(not set(groups[ep.support_idx]) & set(groups[ep.query_idx]) for ep in episodes)
+    assert 20 < accepted < 150  # both outcomes happen here

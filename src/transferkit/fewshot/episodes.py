@@ -157,7 +157,8 @@ def _refuse_too_few_distinct(members: dict, groups: np.ndarray, n_way: int, k_sh
     ``n_query`` queries that are none of its support inputs: the support removes every copy of its
     inputs from the queries, its own class's (at worst its ``k_shot`` most copied inputs) and the
     other classes' (at worst, for each of ``n_way - 1`` other classes, its ``k_shot`` inputs most
-    copied in this class). Without the check such a class failed on the first episode that drew it
+    copied in this class). A safe count: it never accepts a class that can fall short, and may
+    refuse one that an exact search over supports would accept. Without the check such a class failed on the first episode that drew it
     so (a review: a class of exactly k_shot + n_query examples, one a copy of another class's)."""
     if len(np.unique(groups)) == len(groups):
         return  # no copies: nothing is ever swapped
@@ -173,7 +174,10 @@ def _refuse_too_few_distinct(members: dict, groups: np.ndarray, n_way: int, k_sh
             for d in holders[g] - {c}:
                 shared.setdefault(d, []).append(n)
         others = sorted((sum(sorted(v, reverse=True)[:k_shot]) for v in shared.values()), reverse=True)
-        spare = len(idx) - own - sum(others[: n_way - 1])
+        # two safe bounds on what the support removes: the sum above counts an input copied in two classes' picks
+        # twice; the support holds at most k_shot groups of each class, so at most this many of this class's
+        distinct = k_shot * (1 + min(n_way - 1, len(shared)))  # (a review's class of {A, A, x, y, z} beside {A, ...})
+        spare = len(idx) - min(own + sum(others[: n_way - 1]), int(np.sort(sizes)[::-1][:distinct].sum()))
         if spare >= n_query:
             continue
         name = repr(str(class_names[c])) if class_names is not None and 0 <= c < len(class_names) else str(c)
@@ -185,9 +189,10 @@ def _refuse_too_few_distinct(members: dict, groups: np.ndarray, n_way: int, k_sh
         remove = "remove the duplicate inputs" + (" (an input saved under two classes belongs to one)" if across else "")
         raise TransferkitError(
             f"class {name} has {len(idx)} example{'s' if len(idx) != 1 else ''}{why}: an episode whose support holds "
-            f"copied inputs leaves it as few as {max(spare, 0)} that are none of the support's, too few for "
+            f"copied inputs can leave it fewer than {n_query} examples that are none of the support's, too few for "
             f"{n_query} queries.",
-            f"{remove} from that class, or " + (f"lower n_query to at most {spare}." if spare >= 1 else "add examples to it."),
+            f"{remove} from that class, or " + (f"lower n_query to {spare} or fewer (no episode can then fall short)."
+                                                if spare >= 1 else "add examples to it."),
         )  # fmt: skip
 
 
