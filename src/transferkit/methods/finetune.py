@@ -22,7 +22,8 @@ loss log C, at most 0.35 (or at NaN), its steps were too
 large for these shared layers (MobileNetV2 at the default rates went to chance): the
 probed model is kept, with a warning (summary.json ``method_warnings``, the report, whose
 results table marks the row "(probe kept: seed S)";
-``_probe_guard.py``, shared with ``l2sp``, ``lora`` and ``bitfit``). With ``bn: train`` and
+``_probe_guard.py``, shared with ``l2sp``, ``lora``, ``bitfit`` and ``gradual``; it names BatchNorm's
+statistics when putting the probe's back restores the probe's loss). With ``bn: train`` and
 batches of fewer than 4 labelled examples (2 classes at k = 1), the source's BatchNorm
 statistics are kept, as under ``bn: frozen``, with a warning (``_bn_batch.py``; also in
 ``l2sp``, ``gradual``, ``lora`` and ``bitfit``): two examples normalise every feature to -1
