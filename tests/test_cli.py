@@ -559,6 +559,11 @@ def test_a_k0_baseline_below_the_most_frequent_class_is_said():
     summary["results"][0]["accuracy_mean"], summary["results"][1]["accuracy_mean"] = 0.9, 0.3  # baseline fine, mcc not
     assert trivial_baseline_lines(summary)[0] == ("**No higher than always predicting the most frequent class (51.7 %):** "
                                                   "`mcc` at k = 0.")  # no word of a baseline that scores lower
+    flipped = {"target": {"majority_rate": 0.621, "test_per_class": {"a": 36, "b": 22}}, "baseline": {"0": "source_only"},
+               "results": [{"method": "source_only", "shots": 0, "accuracy_mean": 0.015}]}  # fmt: skip
+    said = trivial_baseline_lines(flipped)[0]  # a source of flipped labels: "no better than" the rule, at 1.5 %
+    assert said.startswith("**`source_only` scores 1.5 % at k = 0, below even guessing uniformly (50.0 %)")
+    assert "(shifted or permuted?)" in said
 
 
 def test_balanced_accuracy_weighs_each_class_present_equally():

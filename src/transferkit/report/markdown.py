@@ -322,6 +322,15 @@ def trivial_baseline_lines(summary: dict) -> list[str]:
                       "that rule. Gains over it in accuracy partly reward predicting the large class more often; "
                       "compare the methods on balanced accuracy too.", ""]  # fmt: skip
             continue
+        accs = [rows[(base, k)]["accuracy_mean"] for k in ks]
+        counted = summary["target"].get("test_per_class") or {}
+        if base == "source_only" and len(counted) >= 2 and max(accs) < 1 / present - 0.05:  # below chance: a mismatch
+            said = ", ".join(f"{100 * v:.1f} %" for v in accs)
+            lines += [f"**`{base}` scores {said} at k = {', '.join(ks)}, below even guessing uniformly "
+                      f"({100 / present:.1f} %) and far below always predicting the most frequent class "
+                      f"({100 * rate:.1f} %):** its head tells the classes apart but names them wrongly. Check that the "
+                      "source's and the target's labels mean the same classes (shifted or permuted?).", ""]  # fmt: skip
+            continue
         lines += [f"**`{base}` does not beat the most frequent class ({100 * rate:.1f} %) at k = {', '.join(ks)}:** "
                   "it scores no better than always predicting that class there, so gains over it overstate what "
                   "transfer adds over a trivial rule; compare the methods with that rate too.", ""]  # fmt: skip
