@@ -775,12 +775,11 @@ def predict(
                                        turned[1])  # fmt: skip
             if len(recipe.shape) == 3 and x.ndim == 4:  # series of other channels or length: refused, not resized
                 series_size_check(str(inputs), tuple(x.shape[-2:]), tuple(recipe.shape), model.config.get("architecture", "auto"))
-            whole = (len(recipe.shape) == 3 and size and x.ndim == 4 and recipe.block_average
-                     and tuple(x.shape[-2:]) != tuple(size) and all(a % b == 0 for a, b in zip(x.shape[-2:], size, strict=True)))
-            if whole:  # a whole factor larger (56x56 beside 28x28): each block averaged to the run's size, as an image
+            other = len(recipe.shape) == 3 and size and x.ndim == 4 and tuple(x.shape[-2:]) != tuple(size)
+            if other and recipe.block_average and all(a % b == 0 for a, b in zip(x.shape[-2:], size, strict=True)):  # a whole factor larger (56x56 beside 28x28): each block averaged to the run's size, as an image
                 # file of that size is read (files.read_images), then the run's own recipe: the run's path exactly
                 x = fit_size(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), tuple(size)).numpy()
-            elif len(recipe.shape) == 3 and size and x.ndim == 4 and tuple(x.shape[-2:]) != tuple(size):
+            elif other:
                 warn(
                     f"{inputs}: its images are {x.shape[-2]}x{x.shape[-1]} pixels, the run's target images "
                     f"{size[0]}x{size[1]}; they are resized to the model's input as the run's were, but a model "

@@ -158,8 +158,9 @@ def _refuse_too_few_distinct(members: dict, groups: np.ndarray, n_way: int, k_sh
     inputs from the queries, its own class's (at worst its ``k_shot`` most copied inputs) and the
     other classes' (at worst, for each of ``n_way - 1`` other classes, its ``k_shot`` inputs most
     copied in this class). A safe count: it never accepts a class that can fall short, and may
-    refuse one that an exact search over supports would accept. Without the check such a class failed on the first episode that drew it
-    so (a review: a class of exactly k_shot + n_query examples, one a copy of another class's)."""
+    refuse one that an exact search over supports would accept. Without the check such a class
+    failed on the first episode that drew it so (a review: a class of exactly k_shot + n_query
+    examples, one a copy of another class's)."""
     if len(np.unique(groups)) == len(groups):
         return  # no copies: nothing is ever swapped
     holders: dict[int, set] = {}  # group -> the classes holding an input of it
@@ -168,7 +169,8 @@ def _refuse_too_few_distinct(members: dict, groups: np.ndarray, n_way: int, k_sh
             holders.setdefault(g, set()).add(c)
     for c, idx in members.items():
         ids, sizes = np.unique(groups[idx], return_counts=True)
-        own = int(np.sort(sizes)[::-1][:k_shot].sum())
+        largest = np.sort(sizes)[::-1]
+        own = int(largest[:k_shot].sum())
         shared = {}
         for g, n in zip(ids.tolist(), sizes.tolist(), strict=True):
             for d in holders[g] - {c}:
@@ -177,11 +179,11 @@ def _refuse_too_few_distinct(members: dict, groups: np.ndarray, n_way: int, k_sh
         # two safe bounds on what the support removes: the sum above counts an input copied in two classes' picks
         # twice; the support holds at most k_shot groups of each class, so at most this many of this class's
         distinct = k_shot * (1 + min(n_way - 1, len(shared)))  # (a review's class of {A, A, x, y, z} beside {A, ...})
-        spare = len(idx) - min(own + sum(others[: n_way - 1]), int(np.sort(sizes)[::-1][:distinct].sum()))
+        spare = len(idx) - min(own + sum(others[: n_way - 1]), int(largest[:distinct].sum()))
         if spare >= n_query:
             continue
         name = repr(str(class_names[c])) if class_names is not None and 0 <= c < len(class_names) else str(c)
-        across = int(np.isin(groups[idx], [g for g, n in zip(ids, sizes, strict=True) if len(holders[int(g)]) > 1]).sum())
+        across = int(np.isin(groups[idx], [g for g in ids.tolist() if len(holders[g]) > 1]).sum())
         why = f" but only {len(ids)} distinct inputs (the rest are exact copies)" if len(ids) < len(idx) else ""
         if across:
             why += (" and" if why else ",") + (f" {across} of them exact copies of another class's inputs" if across > 1
