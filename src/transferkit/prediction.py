@@ -561,7 +561,8 @@ def scale_warning(x: np.ndarray, recipe: Recipe, trained_on: str = "the model wa
     if span <= 0 or x.size == 0:
         return None
     if len(recipe.shape) != 3 and recipe.column_ranges:  # vectors: column by column (one column in other units)
-        return column_note(x, recipe.column_ranges, recipe.columns, trained_on, fallback_span=span)
+        return column_note(x, recipe.column_ranges, recipe.columns, trained_on, fallback_span=span,
+                           heavy=recipe.heavy_columns)  # fmt: skip
     if len(recipe.shape) != 3:  # (models saved without column ranges) the bulk of the values far outside the
         q_lo, q_hi = (float(v) for v in np.quantile(x, [0.01, 0.99]))  # training range; percentiles: one long tail is no unit change
         if q_lo < lo - 0.5 * span or q_hi > hi + 0.5 * span:

@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 
-from transferkit.data.column_ranges import column_note, column_ranges, off_columns
+from transferkit.data.column_ranges import column_note, column_ranges, heavy_columns, off_columns
 from transferkit.data.domain import Domain
 from transferkit.data.preprocess import Recipe, make_recipe, outside_range_note
 from transferkit.prediction import scale_warning
@@ -82,6 +82,35 @@ def test_one_real_outlier_alone_is_not_other_units_but_one_row_far_off_is():
     assert off_columns(row, ranges) == []
     row[0, 1] *= 400  # ash x 400 in a single row: beyond 3 spans
     assert [j for j, *_ in off_columns(row, ranges)] == [1]
+
+
+def test_a_heavy_tailed_column_is_not_flagged_for_its_own_tail_but_other_units_are():
+    """Incomes and amounts: new rows of the same distribution passed 3 spans (Pareto: 67 of 200 draws)."""
+    rng = np.random.default_rng(2)  # a draw whose new rows pass 3 spans
+    train = np.c_[rng.uniform(11, 15, 300), rng.pareto(1.5, 300), np.where(rng.random(300) < 0.97, 0.0, 1.0)]
+    assert heavy_columns(train) == (1, 2)  # Pareto, and a flag nearly always 0; uniform is not
+    assert heavy_columns(rng.normal(size=(300, 2))) == () and heavy_columns(train[:9]) == ()  # (9 rows: too few)
+    new = np.c_[rng.uniform(11, 15, 1000), rng.pareto(1.5, 1000), np.where(rng.random(1000) < 0.97, 0.0, 1.0)]
+    ranges = column_ranges(train)
+    assert [j for j, *_ in off_columns(new, ranges)] == [1]  # its own tail, once read as other units
+    assert off_columns(new, ranges, heavy=heavy_columns(train)) == []
+    new[np.argmax(new[:, 1]), 1] *= 400  # one row in other units is still found
+    assert [j for j, *_ in off_columns(new, ranges, heavy=heavy_columns(train))] == [1]
+    many = new.copy()
+    many[:, 1] *= 1000  # and so is the whole column
+    assert [j for j, *_ in off_columns(many, ranges, heavy=heavy_columns(train))] == [1]
+    src = Domain("source", train.astype(np.float32), np.arange(300) % 2, ["a", "b"], (0.0, float(train.max())),
+                 {"columns": NAMES})  # fmt: skip
+    tgt = Domain("target", new[:, :3].astype(np.float32), np.arange(1000) % 2, ["a", "b"], (0.0, 15.0), {"columns": NAMES})
+    tgt.x[np.argmax(tgt.x[:, 1]), 1] /= 400  # back to its own tail
+    assert outside_range_note(tgt, src) is None  # run: the source's tails
+    recipe = make_recipe(src, (3,), 0)
+    assert recipe.heavy_columns == (1, 2) and Recipe.from_dict(recipe.to_dict()) == recipe  # saved with the model
+    assert scale_warning(tgt.x, recipe) is None  # predict: the saved tails
+    before = {k: v for k, v in recipe.to_dict().items() if k != "heavy_columns"}  # a model saved before the field
+    assert Recipe.from_dict(before).heavy_columns == () and "ash" in scale_warning(tgt.x, Recipe.from_dict(before))
+    assert "heavy_columns" not in make_recipe(Domain("s", _wine_like(100, 0).astype(np.float32), np.arange(100) % 2,
+                                                     ["a", "b"], (0.0, 1680.0)), (3,), 0).to_dict()  # cache keys kept
 
 
 def test_a_column_constant_in_training_is_checked_against_the_whole_range():

@@ -9,13 +9,21 @@ are compared column by column. A column is flagged when
 
 * at least 2 rows, and 10 % or more of them, lie beyond half its training span on either
   side (a long tail or one real outlier is not flagged), or
-* any row lies beyond 3 spans (one input alone in other units, or a data-entry error), or
+* any row lies beyond 3 spans (one input alone in other units, or a data-entry error); 30
+  spans in a column heavy-tailed in training (:func:`heavy_columns`), or
 * with 10 or more rows, the bulk of its values (5th to 95th percentile) lies wholly outside
   its training range, spread over a tenth or less, or ten times or more, of that span:
   the signature of a change of units.
 
 A column constant in training (span 0) is measured against the span of all the values
 (``fallback_span``, the recipe's range), not skipped; the spread test does not apply to it.
+
+A heavy-tailed column (incomes, amounts, counts that are nearly always 0) has its span set by a
+few rows far from the rest, and new rows of the same distribution pass it by 3 spans now and
+then. Drawn twice, 300 rows for training then 1,000, a Pareto column (alpha 1.5) was flagged in
+67 of 200 draws with 3 spans and 6 with 30; a log-normal one (sigma 1.5) in 31 and 6. One row
+of such a column multiplied by 400 is still found (Pareto: 199 -> 170 of 200; log-normal 200 -> 196;
+normal, uniform and exponential columns are not heavy at 300 rows: all found, as before).
 """
 
 from __future__ import annotations
@@ -24,6 +32,9 @@ import numpy as np
 
 MIN_ROWS_FOR_SPREAD = 10  # fewer rows say little of a column's spread
 SHARE_BEYOND = 0.1  # rows beyond half the span that make a column off, not a tail
+FAR = 3.0  # one row beyond this many spans: other units
+HEAVY_FAR = 30.0  # ... in a heavy-tailed column, whose own tail passes 3 spans
+HEAVY_SPAN = 3.0  # a span over this many times the 5th-95th percentile spread: a heavy tail (a normal column: ~2 at 300 rows)
 
 
 def union_ranges(a, b) -> tuple[tuple[float, float], ...]:
@@ -39,22 +50,38 @@ def column_ranges(x: np.ndarray) -> tuple[tuple[float, float], ...]:
     return tuple((float(lo), float(hi)) for lo, hi in zip(x.min(axis=0), x.max(axis=0), strict=True))
 
 
-def off_columns(x: np.ndarray, ranges, fallback_span: float = 0.0) -> list[tuple[int, float, float, int]]:
+def heavy_columns(x: np.ndarray) -> tuple[int, ...]:
+    """Columns of (N, D) ``x`` whose span is over ``HEAVY_SPAN`` times their 5th-95th percentile
+    spread (a few rows far from the rest: a heavy tail, or a column nearly always one value);
+    none with fewer than ``MIN_ROWS_FOR_SPREAD`` rows, which say little of a tail."""
+    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    if len(x) < MIN_ROWS_FOR_SPREAD:
+        return ()
+    q_lo, q_hi = np.quantile(x, [0.05, 0.95], axis=0)
+    span = x.max(axis=0) - x.min(axis=0)
+    return tuple(int(j) for j in np.flatnonzero(span > HEAVY_SPAN * (q_hi - q_lo)))
+
+
+def off_columns(x: np.ndarray, ranges, fallback_span: float = 0.0,
+                heavy=()) -> list[tuple[int, float, float, int]]:  # fmt: skip
     """Columns of (N, D) ``x`` on another scale than ``ranges``: (column, 5th percentile,
     95th percentile, rows beyond half the training span), in column order.
-    ``fallback_span``: the span for columns constant in training (0: they are skipped)."""
+    ``fallback_span``: the span for columns constant in training (0: they are skipped).
+    ``heavy``: the columns heavy-tailed in training (:func:`heavy_columns`), where one far row is no
+    sign of other units."""
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
     if len(x) == 0 or x.shape[1] != len(ranges):
         return []
     q_lo, q_hi = np.quantile(x, [0.05, 0.95], axis=0)
-    out = []
+    out, heavy = [], set(heavy)
     for j, (lo, hi) in enumerate(ranges):
         span = hi - lo if hi > lo else fallback_span
         if span <= 0:  # constant in training, and no other scale to compare with
             continue
         col = x[:, j]
         beyond = int(((col < lo - 0.5 * span) | (col > hi + 0.5 * span)).sum())
-        extreme = bool(((col < lo - 3 * span) | (col > hi + 3 * span)).any())
+        far = HEAVY_FAR if j in heavy else FAR
+        extreme = bool(((col < lo - far * span) | (col > hi + far * span)).any())
         outside = q_hi[j] < lo or q_lo[j] > hi
         spread = q_hi[j] - q_lo[j]
         units = (hi > lo and len(x) >= MIN_ROWS_FOR_SPREAD and outside  # (no spread to compare a constant's with)
@@ -65,11 +92,12 @@ def off_columns(x: np.ndarray, ranges, fallback_span: float = 0.0) -> list[tuple
 
 
 def column_note(
-    x: np.ndarray, ranges, names=None, trained_on: str = "the model was trained on", fallback_span: float = 0.0
+    x: np.ndarray, ranges, names=None, trained_on: str = "the model was trained on", fallback_span: float = 0.0,
+    heavy=(),
 ) -> str | None:
     """One sentence naming the columns of ``x`` off their training scale (at most three,
-    with the count of the rest), or None."""
-    off = off_columns(x, ranges, fallback_span)
+    with the count of the rest), or None. ``heavy``: as :func:`off_columns`'s."""
+    off = off_columns(x, ranges, fallback_span, heavy)
     if not off:
         return None
 

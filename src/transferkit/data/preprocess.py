@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from transferkit.data.column_ranges import column_note, column_ranges
+from transferkit.data.column_ranges import column_note, column_ranges, heavy_columns
 from transferkit.data.domain import Domain
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.models.shared import reads_series  # noqa: F401 (also read from here)
@@ -53,10 +53,14 @@ class Recipe:
     # +-1e6 a column of 7.30..7.50 kept 3 distinct values (95.9 -> 84.4 % in a trial). Recipes saved before
     # (no such key) keep the one range their models were trained with
     per_column: bool = False
+    # vectors: the columns heavy-tailed on that data (column_ranges.heavy_columns), where one far row is no
+    # sign of other units. Recipes saved before (no such key) check every column for such rows
+    heavy_columns: tuple[int, ...] = ()
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        for key in ("background", "invert", "block_average", "per_column"):  # as before the fields existed: saved models and cache keys stay the same
+        d["heavy_columns"] = list(self.heavy_columns)
+        for key in ("background", "invert", "block_average", "per_column", "heavy_columns"):  # as before the fields existed: saved models and cache keys stay the same
             if not d[key]:
                 del d[key]
         return d
@@ -70,7 +74,8 @@ class Recipe:
                    tuple(cols) if cols else None,
                    tuple((float(lo), float(hi)) for lo, hi in ranges) if ranges else None,
                    float(d.get("background", 0.0)), bool(d.get("invert", False)),
-                   bool(d.get("block_average", False)), bool(d.get("per_column", False)))  # fmt: skip
+                   bool(d.get("block_average", False)), bool(d.get("per_column", False)),
+                   tuple(int(j) for j in d.get("heavy_columns", ())))  # fmt: skip
 
 
 def unit_range(x: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
@@ -176,12 +181,14 @@ def outside_range_note(domain: Domain, source: Domain, per_column: bool = True) 
     margin = 0.5 * (hi - lo)
     # named, unless it is the API's "source": `rank` checks one target against several sources
     named = "" if source.name == "source" else f" ({Path(source.name).name})"
-    note = None
-    if per_column and domain.x.ndim == 2 and source.x.ndim == 2 and domain.x.shape[1] == source.x.shape[1]:  # one column's units
+    note, by_column = None, per_column and domain.x.ndim == 2 and source.x.ndim == 2 and domain.x.shape[1] == source.x.shape[1]
+    if by_column:  # one column's units
         names = domain.meta.get("columns") or source.meta.get("columns")
         note = column_note(domain.x, column_ranges(source.x), names, f"the source{named} holds for them",
-                           fallback_span=hi - lo)  # fmt: skip
-    if t_lo < lo - margin or t_hi > hi + margin:  # said with the columns that take it there, when known
+                           fallback_span=hi - lo, heavy=heavy_columns(source.x))  # fmt: skip
+    # said with the columns that take it there; columns checked one by one and none off: a heavy-tailed
+    # column's own tail (one income 5 times the source's highest), not other units
+    if (t_lo < lo - margin or t_hi > hi + margin) and (note or not by_column):
         whole = (f"{domain.name}: its values span [{t_lo:.3g}, {t_hi:.3g}], far outside the source's [{lo:.3g}, "
                  f"{hi:.3g}]{named}; " + ("series are read on the source's scale (the same sensors share one scale)."
                                           if domain.x.ndim == 4 or not per_column else
@@ -510,7 +517,8 @@ def make_recipe(
         if source is not None and source is not domain:
             _warn_outside_range(domain, source, per_column=not steps)
         return Recipe(ref.value_range, tuple(shape), 0, columns=tuple(named) if named else None,
-                      column_ranges=None if steps else column_ranges(ref.x), per_column=not steps)  # fmt: skip
+                      column_ranges=None if steps else column_ranges(ref.x), per_column=not steps,
+                      heavy_columns=() if steps else heavy_columns(ref.x))  # fmt: skip
     turned = turned_note(tuple(domain.input_shape[-2:]), tuple(shape[1:]))
     if turned:
         raise TransferkitError(f"{domain.name} {turned[0]}", turned[1])

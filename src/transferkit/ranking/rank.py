@@ -596,7 +596,8 @@ def rank(
             # vectors and series: the range the model was trained on (the source's)
             if stored is not None and (not labelled.is_image or reads_series(tuple(cand.model.config["input_shape"]), arch)):
                 recipe = dataclasses.replace(recipe, value_range=stored.value_range, per_column=stored.per_column,
-                                             column_ranges=stored.column_ranges if stored.per_column else recipe.column_ranges)
+                                             column_ranges=stored.column_ranges if stored.per_column else recipe.column_ranges,
+                                             heavy_columns=stored.heavy_columns if stored.per_column else recipe.heavy_columns)
             if stored is not None and len(stored.shape) == 3:  # a saved model: the shrink filter it trained with
                 recipe = dataclasses.replace(recipe, block_average=stored.block_average)
         except TransferkitError as e:  # several candidates: say which one does not fit
