@@ -417,6 +417,7 @@ def test_knn_pad_sees_domains_whose_means_match():
         ({"base": "imm"}, r"base 'imm' is not an adaptation method"),
         ({"base_params": {"trade_off": 50.0}}, r"base_params \['trade_off'\] are given without a base"),
         ({"base": "dann", "base_params": {"steps": 5}}, r"base_params \['steps'\] have no effect"),
+        ({"base": "dan", "base_params": {"bn": "shared", "lr": 10.0}}, r"base_params \['bn', 'lr'\] have no effect"),
         ({"base": "mcc", "base_params": {"temperatur": 2}}, r"method 'mcc': temperatur: Extra inputs"),
     ],
 )
@@ -501,7 +502,7 @@ def test_adabn_says_when_the_source_model_has_no_batchnorm_to_re_estimate(tiny_p
                 setattr(parent, name, torch.nn.LayerNorm(child.num_features) if isinstance(child, torch.nn.BatchNorm1d)
                         else torch.nn.Identity())  # fmt: skip
     task.source_model = plain
-    with pytest.warns(TransferkitWarning, match=r"adabn: the source model has no BatchNorm layers \(it normalises with "
+    with pytest.warns(TransferkitWarning, match=r"adabn: the source model has no BatchNorm statistics \(it normalises with "
                       r"LayerNorm, which keeps no statistics\).*source_only"):  # fmt: skip
         model = get_method("adabn").fit(task)
     x = task.target.x_unlabelled
@@ -628,3 +629,54 @@ def test_series_are_not_moved_across_sensors_by_adaptation_or_source_only(monkey
     get_method("self_training", steps=2, batch_size=8, checkpoints=1).fit(task)
     get_method("source_only", steps=2, batch_size=8).fit(task)
     assert {n for n, _ in said} == {"weak_augment", "strong_augment"} and all(s for _, s in said), said
+
+
+def test_a_networks_own_head_batchnorm_gets_domain_rows_and_one_without_statistics_is_left_alone(tiny_parts, monkeypatch):
+    """A review: BatchNorm in a split_module head normalised source and target rows together as 'target' rows
+    (the head ran outside domain_rows), and a BatchNorm with track_running_stats=False crashed adabn and every
+    adaptation method with an AttributeError."""
+    import transferkit.adaptation.domain_bn as domain_bn
+    from transferkit.models.transfer_model import split_module
+
+    _, x_s, y_s, x_t, y_t = tiny_parts
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(144, 16), nn.BatchNorm1d(16), nn.ReLU(),  # shared
+                        nn.Linear(16, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))  # a head with BatchNorm
+    task = _task((split_module(net, 4, (1, 12, 12), ["a", "b", "c"]), x_s, y_s, x_t, y_t), 0)
+    seen = []
+    forward = domain_bn.DomainBatchNorm.forward
+
+    def spy(self, x):
+        if self.training:
+            seen.append((self.bn.num_features, self.n_source, x.shape[0]))
+        return forward(self, x)
+
+    monkeypatch.setattr(domain_bn.DomainBatchNorm, "forward", spy)
+    get_method("mcc", steps=2, batch_size=8, checkpoints=1).fit(task)
+    steps = [s for s in seen if s[2] == 16]  # the training forwards: 8 source + 8 target rows
+    assert {(f, n) for f, n, _ in steps} == {(16, 8), (8, 8)}  # the head's BatchNorm (8) told the source rows too
+
+    plain = nn.Sequential(nn.Flatten(), nn.Linear(144, 16), nn.BatchNorm1d(16, track_running_stats=False), nn.ReLU(),
+                          nn.Linear(16, 3))  # fmt: skip
+    task = _task((split_module(plain, 4, (1, 12, 12), ["a", "b", "c"]), x_s, y_s, x_t, y_t), 0)
+    with pytest.warns(TransferkitWarning, match=r"no BatchNorm statistics \(it normalises with BatchNorm1d without "
+                                                r"running statistics, which keeps no statistics\)"):  # fmt: skip
+        get_method("adabn").fit(task)
+    model = get_method("mcc", steps=2, batch_size=8, checkpoints=1).fit(task)  # trains, with the layer as it was
+    assert not any(isinstance(m, DomainBatchNorm) for m in model.modules())
+
+
+def test_what_did_not_train_is_not_counted_as_trainable_and_checkpoints_are_as_many_as_asked(tiny_parts):
+    """A review: adabn and source_only (steps 0) reported every parameter as trainable; 25 steps with
+    checkpoints: 10 scored 13 checkpoints; scratch at batch_size 1 failed inside torch."""
+    from transferkit.models.adapters import model_footprint
+
+    task = _task(tiny_parts, 2)
+    for name in ("adabn", "source_only"):
+        fp = model_footprint(get_method(name).fit(task))
+        assert fp["trainable_params"] == 0 < fp["total_params"], name
+    assert model_footprint(get_method("source_only", steps=2).fit(task))["trainable_params"] > 0  # it trained
+    get_method("mcc", steps=25, batch_size=8, checkpoints=10).fit(task)
+    assert [s for s, _ in task.extras["selection"].history] == [2, 5, 8, 10, 12, 15, 18, 20, 22, 25]
+    with pytest.raises(TransferkitError, match=r"method 'scratch': batch_size: Input should be greater than or equal to 2"):
+        get_method("scratch", batch_size=1)

@@ -14,7 +14,8 @@ with ``tau = 0.95`` and ``trade_off = 1`` (FixMatch's defaults). Views: see
 vectors: none, then 20 % of the entries masked with noise; texts: none, then 20 % of the
 tokens deleted). With ``base`` set to another adaptation method
 (``dann``, ``cdan``, ``dan``, ``coral``, ``mcc``, ``im``) its adaptation term is added
-with ``base_params`` (the base's own fields), so e.g. ``mcc`` + self-training is
+with ``base_params`` (the fields of the base's term, e.g. ``trade_off``; the training's own,
+``steps``, ``lr``, ``bn``, ``selection``..., are self_training's), so e.g. ``mcc`` + self-training is
 ``{name: self_training, params: {base: mcc}}``. Source rows, weak target rows and strong
 target rows go through the model in one forward.
 """
@@ -89,10 +90,13 @@ class SelfTraining(Method):
                 f"method 'self_training': base_params {sorted(p.base_params)} are given without a base, so nothing reads them.",
                 "add base: <an adaptation method> (e.g. mcc), or drop base_params.",
             )
-        fixed = sorted(set(p.base_params) & {"steps", "batch_size", "augment"})
+        # every field adaptation methods share: one training runs, on self_training's settings (its `bn` too,
+        # not the base's default); the base contributes only its term (a review: `lr: 10` changed nothing)
+        fixed = sorted(set(p.base_params) & set(AdaptParams.model_fields))
         if fixed:
             raise TransferkitError(
-                f"method 'self_training': base_params {fixed} have no effect: the base follows self_training's schedule.",
+                f"method 'self_training': base_params {fixed} have no effect: the base adds only its term, and the "
+                "training follows self_training's own settings.",
                 f"set {', '.join(fixed)} on self_training itself.",
             )
         self._base()  # a misspelt base or base parameter fails here, before any training
