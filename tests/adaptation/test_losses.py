@@ -245,6 +245,24 @@ def test_mmd_matches_numpy_reference_with_unequal_batches(unbiased: bool) -> Non
     )
 
 
+def test_mmd_of_confident_predictions_keeps_its_bandwidth_and_gradients() -> None:
+    """Near points far from 0 (softmax outputs of one class): float32's ||a||^2 + ||b||^2 - 2ab read half the
+    pairs as 0 apart, the median bandwidth 0 for 3e-8, and gave gradients of 5e28 (a review)."""
+    torch.manual_seed(0)
+    z = ((torch.randn(128, 3) + torch.tensor([3.0, 0, 0])) * 5).requires_grad_()
+    p = torch.softmax(z, 1)
+    loss = mk_mmd(p[:64], p[64:])
+    loss.backward()
+    exact = numpy_mmd(p[:64].detach().double().numpy(), p[64:].detach().double().numpy(),
+                      (0.25, 0.5, 1.0, 2.0, 4.0), False)  # fmt: skip
+    assert loss.dtype == torch.float32 and loss.item() == pytest.approx(exact, rel=1e-4)
+    assert float(z.grad.abs().max()) < 1.0
+    mostly = torch.zeros(10, 4)
+    mostly[0] = 1.0  # over half the pairs coincide: the median is 0, the mean of the distances is the bandwidth
+    assert 0.0 < mk_mmd(mostly[:5], mostly[5:], kernel_mults=(1.0,)).item() < 1.0
+    assert mk_mmd(torch.zeros(3, 2), torch.zeros(3, 2)).item() == 0.0  # all coincide: 0, not NaN
+
+
 def test_mmd_rejects_too_small_batches_for_unbiased() -> None:
     with pytest.raises(TransferkitError, match="at least 2"):
         mk_mmd(torch.randn(1, 3), torch.randn(3, 3), unbiased=True)

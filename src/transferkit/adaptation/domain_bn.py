@@ -80,11 +80,11 @@ def _wrappers(model: nn.Module) -> list[DomainBatchNorm]:
     return [m for m in model.modules() if isinstance(m, DomainBatchNorm)]
 
 
-def _replace(model: nn.Module, kind: type | tuple, make) -> int:
+def _replace(model: nn.Module, kind: type | tuple, make, keep=lambda m: False) -> int:
     count = 0
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
-            if isinstance(child, kind):
+            if isinstance(child, kind) and not keep(child):
                 setattr(parent, name, make(child))
                 count += 1
     return count
@@ -93,10 +93,14 @@ def _replace(model: nn.Module, kind: type | tuple, make) -> int:
 def attach_domain_bn(model: nn.Module) -> int:
     """Replace every BatchNorm layer of ``model`` in place by a :class:`DomainBatchNorm`.
 
+    A BatchNorm that keeps no running statistics (``track_running_stats=False``, possible in a
+    network of your own) always normalises by its batch: it has no source statistics to keep
+    apart, and is left as it is.
+
     Returns:
-        How many layers were wrapped (0: the model has no BatchNorm, nothing to do).
+        How many layers were wrapped (0: the model has no BatchNorm with statistics, nothing to do).
     """
-    return _replace(model, BN_TYPES, DomainBatchNorm)
+    return _replace(model, BN_TYPES, DomainBatchNorm, keep=lambda bn: bn.running_mean is None)
 
 
 def detach_domain_bn(model: nn.Module, domain: str = "target") -> nn.Module:

@@ -22,7 +22,7 @@ The kernel is the mean of Gaussian kernels over a family of bandwidths::
 
 where ``base`` is the **median heuristic**: the median of the squared pairwise
 distances ``||a - b||^2`` over all distinct pairs of the pooled batch (source and
-target together). ``base`` is detached, i.e. treated as a constant of the batch, as DAN
+target together); their mean when over half the pairs coincide (median 0). ``base`` is detached, i.e. treated as a constant of the batch, as DAN
 implementations do: no gradient flows through the median. (The loss's value does not
 change when every feature is scaled by one factor; with ``base`` detached its gradient
 still has a small component along that scaling, which a ``base`` left in the graph would
@@ -54,6 +54,12 @@ def _median_of_distinct_pairs(sq_dist: torch.Tensor) -> torch.Tensor:
     return 0.5 * (values[(k - 1) // 2] + values[k // 2])
 
 
+def _mean_of_distinct_pairs(sq_dist: torch.Tensor) -> torch.Tensor:
+    n = sq_dist.shape[0]
+    i, j = torch.triu_indices(n, n, offset=1, device=sq_dist.device)
+    return sq_dist[i, j].mean()
+
+
 def mk_mmd(
     f_s: torch.Tensor,
     f_t: torch.Tensor,
@@ -69,8 +75,9 @@ def mk_mmd(
         unbiased: Use the unbiased U-statistic instead of the biased V-statistic.
 
     Returns:
-        Scalar float32 estimate of MMD^2 (computed in float32 even under autocast:
-        differences of kernel means lose too much precision in half precision).
+        Scalar float32 estimate of MMD^2 (computed in float64 even under autocast:
+        differences of kernel means lose too much precision in half precision, and squared
+        distances of near points far from 0 cancel in float32).
     """
     if f_s.dim() != 2 or f_t.dim() != 2 or f_s.shape[1] != f_t.shape[1]:
         raise TransferkitError(
@@ -91,17 +98,21 @@ def mk_mmd(
         )
 
     with torch.autocast(device_type=f_s.device.type, enabled=False):
-        x = torch.cat([f_s, f_t]).float()  # (m + n, D)
+        # float64: ||a||^2 + ||b||^2 - 2ab cancels in float32 for near points far from 0 (confident softmax
+        # outputs: half the distinct pairs of a review's batch read as 0 apart, the median 0 for 3e-8, and
+        # gradients of 5e28). It avoids the (m+n, m+n, D) tensor of explicit differences.
+        x = torch.cat([f_s, f_t]).double()  # (m + n, D)
         sq_norm = x.pow(2).sum(1)
-        # ||a||^2 + ||b||^2 - 2ab avoids the (m+n, m+n, D) tensor of explicit differences;
         # clamp the rounding negatives, and zero the diagonal exactly.
         sq_dist = (sq_norm[:, None] + sq_norm[None, :] - 2.0 * x @ x.T).clamp_min(0.0)
         eye = torch.eye(m + n, dtype=torch.bool, device=x.device)
         sq_dist = sq_dist.masked_fill(eye, 0.0)
-        # base is 0 only when most points coincide; the clamp turns their 0/0 into 0, not NaN.
-        base = _median_of_distinct_pairs(sq_dist.detach()).clamp_min(
-            torch.finfo(torch.float32).tiny
-        )
+        # base is 0 only when most points coincide: then the mean of the distinct pairs' distances (a kernel of
+        # width ~0 reads every pair as 'same' or 'apart'); all coinciding, the clamp turns 0/0 into 0, not NaN.
+        base = _median_of_distinct_pairs(sq_dist.detach())
+        if base <= 0:
+            base = _mean_of_distinct_pairs(sq_dist.detach())
+        base = base.clamp_min(torch.finfo(torch.float64).tiny)
         kernel = torch.stack([torch.exp(-sq_dist / (mult * base)) for mult in kernel_mults]).mean(0)
 
         k_ss, k_tt, k_st = kernel[:m, :m], kernel[m:, m:], kernel[:m, m:]
@@ -110,4 +121,4 @@ def mk_mmd(
             within_t = (k_tt.sum() - k_tt.diagonal().sum()) / (n * (n - 1))
         else:
             within_s, within_t = k_ss.mean(), k_tt.mean()
-        return within_s + within_t - 2.0 * k_st.mean()
+        return (within_s + within_t - 2.0 * k_st.mean()).float()

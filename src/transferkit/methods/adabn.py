@@ -17,7 +17,7 @@ import warnings
 
 import torch
 
-from transferkit.adaptation.domain_bn import attach_domain_bn, detach_domain_bn, estimate_target_stats
+from transferkit.adaptation.domain_bn import BN_TYPES, attach_domain_bn, detach_domain_bn, estimate_target_stats
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.methods._adapt import few_inputs_note
 from transferkit.methods.base import Method, Params, TransferTask, register_method
@@ -37,13 +37,14 @@ class AdaBN(Method):
     def fit(self, task: TransferTask) -> TransferModel:
         model = task.source_model.copy()
         if attach_domain_bn(model) == 0:
-            norms = sorted({type(m).__name__ for m in model.modules() if "Norm" in type(m).__name__})
+            norms = sorted({type(m).__name__ + (" without running statistics" if isinstance(m, BN_TYPES) else "")
+                            for m in model.modules() if "Norm" in type(m).__name__})  # fmt: skip
             uses = f" (it normalises with {', '.join(norms)}, which keeps no statistics)" if norms else ""
-            warnings.warn(f"adabn: the source model has no BatchNorm layers{uses}, so there is nothing to re-estimate: "
+            warnings.warn(f"adabn: the source model has no BatchNorm statistics{uses}, so there is nothing to re-estimate: "
                           "its rows are source_only's. Domain-adaptation methods that train (mcc, dann, ...) adapt "
                           "such a model.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
             model.config["unchanged_from"] = "source_only"  # not deployed by default (report/run_folder.py)
-            return model.eval()
+            return model.requires_grad_(False).eval()
         x = torch.cat([task.target.x_labelled, task.target.x_unlabelled])
         if len(x) < 2:  # one input has no spread: the statistics were left as the source's, without a word
             raise TransferkitError(f"method 'adabn' needs target inputs to estimate BatchNorm statistics on, got "
@@ -57,7 +58,7 @@ class AdaBN(Method):
         if note:
             warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
         model.config["adaptation_bn"] = "target statistics (AdaBN)"
-        return model.eval()
+        return model.requires_grad_(False).eval()  # statistics changed, no parameter: 0 trainable (a review)
 
 
 def adabn_collapse_note(source, adapted, x: torch.Tensor, classes: list[str]) -> str | None:

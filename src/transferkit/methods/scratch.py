@@ -22,7 +22,7 @@ k examples per class, many epochs), is its own: the transfer methods have theirs
 
 from __future__ import annotations
 
-from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
 
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.models import TransferModel
@@ -31,7 +31,7 @@ from transferkit.train.supervised import fit_supervised
 
 class ScratchParams(Params):
     steps: PositiveInt = 300
-    batch_size: PositiveInt = 32
+    batch_size: int = Field(32, ge=2)  # BatchNorm needs 2 rows a batch to train (1 failed inside torch)
     lr: PositiveFloat = 1e-3
     weight_decay: NonNegativeFloat = 1e-4
     augment: bool = True

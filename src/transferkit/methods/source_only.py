@@ -54,8 +54,8 @@ class SourceOnly(Method):
         assert task.source_model is not None
         model = task.source_model.copy()
         p = self.params
-        if p.steps == 0:
-            return model.eval()
+        if p.steps == 0:  # nothing trains: its footprint says 0 trainable parameters, not every one (a review)
+            return model.requires_grad_(False).eval()
         if task.source_x is None or task.source_y is None:
             raise TransferkitError(
                 f"source_only with steps={p.steps} trains on the source: the task has no source data.",
