@@ -17,7 +17,7 @@ and :math:`m = \beta A^{-1} F^\top y`, the log evidence is
 :math:`\gamma = \sum_i \beta\sigma_i^2 / (\alpha + \beta\sigma_i^2)`,
 :math:`\alpha \leftarrow \gamma / m^\top m`,
 :math:`\beta \leftarrow (N - \gamma) / \lVert F m - y\rVert^2`, where :math:`\sigma_i`
-are the singular values of F. The score is :math:`\frac{1}{C}\sum_c \mathcal{L}_c / N`.
+are the singular values of F, from two starts (see :func:`_maximise_evidence`). The score is :math:`\frac{1}{C}\sum_c \mathcal{L}_c / N`.
 
 The SVD of F is computed once and shared by all classes; every iteration is then
 O(rank * C), so the cost is one (D, D) Gram matrix and its eigendecomposition.
@@ -105,7 +105,16 @@ def _nonzero(sigma2: np.ndarray, n: int, d: int) -> np.ndarray:
 def _maximise_evidence(
     sigma2: np.ndarray, z2: np.ndarray, outside: np.ndarray, n: int
 ) -> np.ndarray:
-    """Fixed-point iteration over (alpha, beta) for all classes at once.
+    """Fixed-point iteration over (alpha, beta) for all classes at once, from two starts.
+
+    With more dimensions than examples the evidence can have two maxima (a broad prior with
+    noisy labels, or a narrow one with an exact fit), and a start at alpha = beta = 1 (LogME's
+    code) stopped on the lower one depending on the features' scale: a review's 10 x 50
+    features scored -0.093 at x 0.01 and -0.0008 at x 1 (a log Bayes factor of 5.5 between
+    a feature set and itself, above auto's bar of 3 for strong evidence). Both starts
+    here put alpha on the features' own scale (the mean squared singular value), one with
+    beta = 1 and one near an exact fit (beta = 1e6, alpha 1e6 times smaller); each class keeps
+    the higher maximum, so the score is invariant to rescaling the features.
 
     Args:
         sigma2: (r,) squared singular values of F.
@@ -116,10 +125,19 @@ def _maximise_evidence(
     Returns:
         (C,) maximised log evidence per class.
     """
+    scale = float(sigma2.mean()) if len(sigma2) and sigma2.mean() > 0 else 1.0
+    return np.maximum(_fixed_point(sigma2, z2, outside, n, scale, 1.0),
+                      _fixed_point(sigma2, z2, outside, n, scale * 1e-6, 1e6))  # fmt: skip
+
+
+def _fixed_point(
+    sigma2: np.ndarray, z2: np.ndarray, outside: np.ndarray, n: int, alpha0: float, beta0: float
+) -> np.ndarray:
+    """MacKay's fixed point from (``alpha0``, ``beta0``) for every class: (C,) log evidence there."""
     s = sigma2[:, None]  # (r, 1)
     tiny = np.finfo(np.float64).tiny
-    alpha = np.ones(z2.shape[1])
-    beta = np.ones(z2.shape[1])
+    alpha = np.full(z2.shape[1], alpha0)
+    beta = np.full(z2.shape[1], beta0)
     for _ in range(_MAX_ITER):
         gamma, m2, res2 = _posterior_stats(s, z2, outside, alpha, beta)
         new_beta = np.minimum(np.maximum(n - gamma, tiny) / np.maximum(res2, tiny), _MAX_BETA)
