@@ -176,6 +176,22 @@ def test_a_pretrained_encoder_tuned_on_source_data_is_not_refused_at_step_0(mode
     assert d["signals"]["source_validation"]["z"] < 3 and d["signals"]["checks"]  # recorded; the guard decided
 
 
+def test_one_class_of_a_single_example_does_not_make_the_target_one_shot(models):
+    """A review: 1 labelled example of one class beside 8 of the others sent auto to its one-shot rule,
+    saying 'one example per class'."""
+    task = with_source_validation(make_task(models["useful"]), False)
+    t = task.target
+    keep = torch.cat([torch.nonzero(t.y_labelled == 0)[:1, 0], torch.nonzero(t.y_labelled != 0)[:, 0]])
+    task.target = TargetData(t.x_labelled[keep], t.y_labelled[keep], t.x_unlabelled, len(CLASSES))
+    d = decide(task, AutoParams(**QUICK))
+    assert d["signals"]["criterion"] == "sign_test_and_logme" and d["signals"]["fewest_per_class"] == 1, d["reason"]
+    keep = torch.cat([torch.nonzero(t.y_labelled == c)[:1, 0] for c in (0, 1)] + [torch.nonzero(t.y_labelled == 2)[:, 0]])
+    task.target = TargetData(t.x_labelled[keep], t.y_labelled[keep], t.x_unlabelled, len(CLASSES))
+    d = decide(task, AutoParams(**QUICK))
+    assert d["signals"]["criterion"] == "logme_one_shot", d["reason"]
+    assert "(one example in every class but one: only strong evidence refuses a source" in d["reason"]
+
+
 def test_one_shot_uses_the_logme_bayes_factor(models):
     d = decide(with_source_validation(make_task(models["useful"], shots=1), False), AutoParams(**QUICK))
     assert d["signals"]["criterion"] == "logme_one_shot" and d["method"] == "l2sp", d["reason"]
@@ -240,6 +256,10 @@ def test_prototype_loo_and_sign_test_by_hand():
     y = np.array([0, 0, 1, 1, 1])  # the last example sits with class 0: wrong when held out
     assert loo_prototype_correct(f, y).tolist() == [True, True, True, True, False]
     assert loo_prototype_correct(f[:3], y[:3]) is None  # class 1 has one example
+    # a class of a single example is not held out, but stays a prototype to be mistaken for
+    f3, y3 = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9], [0.95, 0.05]]), np.array([0, 0, 1, 1, 2])
+    assert loo_prototype_correct(f3, y3).tolist() == [True, False, True, True]  # 4 held out; the 2nd nearer class 2
+    assert loo_prototype_correct(f3[[0, 1, 2, 4]], y3[[0, 1, 2, 4]]) is None  # one class of 2: no held-out estimate
     a, b = np.array([1, 1, 1, 0], bool), np.array([0, 0, 1, 1], bool)
     assert paired_sign_test(a, b) == {"wins": 2, "losses": 1, "z": pytest.approx(1 / np.sqrt(3))}
 

@@ -168,6 +168,10 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     m = measure(task)
     reports, feats, y = m["reports"], m["features"], m["labels"]
     by_loo = all(r["loo_accuracy"] is not None for r in reports.values())
+    counts = np.bincount(np.asarray(y, dtype=np.int64))
+    counts = counts[counts > 0]
+    # without a held-out estimate (fewer than 2 classes of 2 or more examples): said as it is
+    one = "one example per class" if counts.max() < 2 else "one example in every class but one"
     sources, refs = m["sources"], m["references"]
     best_src, best_ref = _best(reports, sources, by_loo), _best(reports, refs, by_loo)
     src_l, ref_l = _best(reports, sources, False), _best(reports, refs, False)
@@ -181,7 +185,7 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         checks = [_check("held-out prototype accuracy, sign-test z", test["z"], p.evidence_z, acc),
                   _check("LogME log Bayes factor", lbf, p.evidence_log_bf, lbf_detail)]  # fmt: skip
     else:  # one example per class: no held-out estimate exists; refuse only on strong evidence against
-        checks = [_check("LogME log Bayes factor (1 example per class)", lbf, p.one_shot_log_bf, lbf_detail)]
+        checks = [_check(f"LogME log Bayes factor ({one})", lbf, p.one_shot_log_bf, lbf_detail)]
     unused: list[dict] = []
     text_encoder = pretrained_text_encoder(src)  # (ranking/candidates.py)
     if text_encoder:
@@ -197,7 +201,7 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         checks = [_check("held-out prototype accuracy, sign-test z, only against (a pretrained text encoder)", test["z"],
                          -p.evidence_z, acc)] if by_loo else []  # fmt: skip
     signals: dict = {
-        "shots": task.target.shots,
+        "shots": task.target.shots, "fewest_per_class": int(counts.min()),
         "criterion": ("pretrained_text_encoder_not_against" if unused else "sign_test_and_logme" if by_loo
                       else "logme_one_shot"),
         "features": {n: {"logme": r["logme"], "loo_accuracy": r["loo_accuracy"]} for n, r in reports.items()},
@@ -211,7 +215,7 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         signals["source_only_agreement"] = float((pred == task.target.y_labelled).float().mean())
         head = source_head_check(signals["source_only_agreement"], task.target.y_labelled, p.evidence_z)
         signals["source_head_check"] = head
-    said = "; ".join(_said(c) for c in checks + unused) or "no check runs at one example per class"
+    said = "; ".join(_said(c) for c in checks + unused) or f"no check runs at {one}"
     shift = domain_shift(task, sanity, signals.get("source_only_agreement"))
     signals["domain_shift"] = shift
     ada = p.adaptation_method
@@ -263,7 +267,7 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
     judged = sanity is not None and sanity["z"] >= p.source_z
     head_decides = by_loo and judged and head is not None and head["passed"] and test["z"] > -p.evidence_z
     if head is not None and head["passed"] and not head_decides:  # passed, but not evidence enough here: why
-        head["not_used"] = ("one example per class, where only strong evidence against the source counts" if not by_loo
+        head["not_used"] = (f"{one}, where only strong evidence against the source counts" if not by_loo
                             else "the source was not judged on its own validation split (step 0)" if not judged
                             else "the sign test is against the source's features")  # fmt: skip
     if not all(c["passed"] for c in checks) and not head_decides:
@@ -283,12 +287,12 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         where += f": blocks 1..{cut} frozen, the rest re-trained at {p.retrain_lr_mult}x the head's rate"
     # with one example per class only the LogME check runs, and it rules out clear harm only
     verdict = ("the source's features beat the no-transfer reference" if by_loo else
-               "no strong evidence against the source (one example per class: only strong evidence refuses a source, "
+               f"no strong evidence against the source ({one}: only strong evidence refuses a source, "
                "which one example rarely gives, so this transfers by default; list scratch beside auto to check it, "
                "docs/auto.md)")  # fmt: skip
     if text_encoder:
         verdict = ("a pretrained text encoder, refused only on evidence against it, and the sign test gives none" if by_loo
-                   else "a pretrained text encoder, refused only on evidence against it, which one example per class "
+                   else f"a pretrained text encoder, refused only on evidence against it, which {one} "
                         "cannot give (the LogME factor that follows is recorded, not used)")  # fmt: skip
     if not all(c["passed"] for c in checks):  # the source head decided
         verdict = (f"the source model, unchanged, classifies the labelled target examples above chance ({_said(head)}), "

@@ -85,7 +85,7 @@ def check_inputs(
     if not np.issubdtype(labels.dtype, np.integer):
         raise TransferkitError(
             f"labels must be integers, got dtype {labels.dtype}.",
-            "convert class names or one-hot rows to integer indices, e.g. labels.astype(int).",
+            "convert class names or numbers to integer indices with numpy.unique(labels, return_inverse=True)[1].",
         )
     if len(labels) != len(features):
         raise TransferkitError(

@@ -40,15 +40,18 @@ def unit_rows(f: np.ndarray) -> np.ndarray:
 
 
 def loo_prototype_correct(features: np.ndarray, labels: np.ndarray) -> np.ndarray | None:
-    """(N,) bool: is each example right under leave-one-out nearest-class-mean?
+    """(M,) bool: is each example right under leave-one-out nearest-class-mean?
 
-    Returns None when some class has a single example (it has no prototype once held
-    out, so no held-out accuracy exists).
+    Only examples of classes with 2 or more are held out (a class's single example has no
+    prototype once held out), in their order; every class's mean, a single example's too,
+    stays a prototype to be mistaken for. M = N when no class has a single example. Returns
+    None when fewer than 2 classes can be held out: no held-out accuracy then says much (a
+    review: one class with 1 example beside nine with 9 sent `auto` to its one-shot rule).
     """
     y = np.asarray(labels, dtype=np.int64)
     classes, y = np.unique(y, return_inverse=True)
     counts = np.bincount(y).astype(np.float64)  # (C,)
-    if len(classes) < 2 or counts.min() < 2:
+    if len(classes) < 2 or (counts >= 2).sum() < 2:
         return None
     x = unit_rows(np.asarray(features, dtype=np.float64))  # (N, D)
     sums = np.zeros((len(classes), x.shape[1]))
@@ -59,7 +62,8 @@ def loo_prototype_correct(features: np.ndarray, labels: np.ndarray) -> np.ndarra
     sims[own] -= self_sim  # drop x_i from its own class sum
     norms = np.sqrt(np.maximum(_sum_norms2(x, y, sums, counts), 1e-300))  # (N, C) ||sum without i||
     cos = sims / norms  # cosine to the class mean is cosine to the class sum
-    return cos.argmax(axis=1) == y
+    held = counts[y] >= 2
+    return (cos.argmax(axis=1) == y)[held]
 
 
 def _sum_norms2(x: np.ndarray, y: np.ndarray, sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
