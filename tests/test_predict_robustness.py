@@ -635,7 +635,8 @@ def test_images_on_their_side_are_refused_by_run_and_predict(tmp_path, capsys):
     cfg = tiny_experiment(tmp_path / "source.npz", tmp_path / "turned.npz", seeds=1, methods=["scratch"])
     (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
     err = _bad(capsys, ["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "bad"), "--quiet"])
-    assert "holds images of 12x6 (rows x columns) and the model reads 6x12: the same size on its side" in err
+    assert ("holds series of 12 channels x 6 steps and the model reads 6 channels x 12 steps: the same size on its side"
+            in err)  # a 6x12 model reads series (a side under 8): said as series, not images (a trial)
     assert "x.swapaxes(-1, -2)" in err and not (tmp_path / "bad").exists()
     x2, y2 = make_images(30, seed=4)
     np.savez(tmp_path / "target.npz", x=x2[:, 0, 3:9, :], y=y2, classes=classes)
@@ -645,7 +646,7 @@ def test_images_on_their_side_are_refused_by_run_and_predict(tmp_path, capsys):
     (tmp_path / "exp.yaml").write_text(yaml.safe_dump(cfg))
     assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     err = _bad(capsys, ["predict", str(tmp_path / "run"), str(tmp_path / "turned.npz")])
-    assert "turned.npz holds images of 12x6 (rows x columns) and the run trained on 6x12" in err
+    assert "turned.npz holds series of 12 channels x 6 steps and the run trained on 6 channels x 12 steps" in err
     other = x[:, 0, :8, :].swapaxes(-1, -2)  # 12x8: another size, not turned; a 6x12 model reads series (not a
     np.savez(tmp_path / "other.npz", x=other)  # picture: a side under 8), so refused, not resized (session 20)
     err = _bad(capsys, ["predict", str(tmp_path / "run"), str(tmp_path / "other.npz")])

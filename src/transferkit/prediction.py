@@ -770,7 +770,8 @@ def predict(
                                        f"{names[int(np.argmax(bad))]!r}" + (PADDED if padded else "."),
                                        PADDED_FIX if padded else "remove or impute them.")  # fmt: skip
             size = meta.get("image_size")
-            turned = turned_note(tuple(x.shape[-2:]), tuple(size)) if len(recipe.shape) == 3 and size and x.ndim == 4 else None
+            turned = turned_note(tuple(x.shape[-2:]), tuple(size), reads_series(tuple(recipe.shape), model.config.get(
+                "architecture", "auto"))) if len(recipe.shape) == 3 and size and x.ndim == 4 else None  # fmt: skip
             if turned:  # the run's target images, not the model's input: what predict's inputs should look like
                 raise TransferkitError(f"{inputs} {turned[0].replace('the model reads', 'the run trained on')}",
                                        turned[1])  # fmt: skip

@@ -423,3 +423,15 @@ def test_a_runs_rgba_target_read_by_an_rgb_source_is_said_and_kept_for_the_repor
     with pytest.warns(UserWarning, match=r"t.npz has 4 channels and the model reads 3: the 4th is dropped"):
         data = prepare(load_config(None, raw=tiny_experiment(*rgba_pair(tmp_path))))
     assert sum("has 4 channels and the model reads 3" in n for n in data.notes) == 1  # once in the report
+
+
+def test_a_turned_input_is_said_as_images_or_as_series_by_what_the_model_reads():
+    """A trial's JapaneseVowels (N, 24, 12) beside a cnn1d's 12 channels x 24 steps was told it 'holds images'."""
+    from transferkit.data.preprocess import turned_note
+
+    assert turned_note((20, 30), (20, 30)) is None and turned_note((20, 20), (20, 20)) is None
+    problem, fix = turned_note((40, 30), (30, 40))
+    assert problem.startswith("holds images of 40x30 (rows x columns) and the model reads 30x40") and "90 degrees" in fix
+    problem, fix = turned_note((24, 12), (12, 24), series=True)
+    assert problem.startswith("holds series of 24 channels x 12 steps and the model reads 12 channels x 24 steps")
+    assert "x.swapaxes(-1, -2)" in fix and "images" not in problem + fix

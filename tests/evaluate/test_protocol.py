@@ -621,3 +621,15 @@ def test_scratch_normalises_by_the_targets_own_inputs_so_a_source_in_other_units
     assert beside.source_models  # (scratch alone trains no source: head's made the difference)
     scratch = [r.accuracy for r in beside.records if r.method == "scratch"]
     assert scratch == pytest.approx([r.accuracy for r in alone.records], abs=0.02)
+
+
+def test_a_value_out_of_range_is_told_its_range_not_an_example_file():
+    """A trial's `--set fewshot.n_way=1` was told 'see configs/fewshot_fashion.yaml for valid fields'."""
+    from transferkit.fewshot.config import load_fewshot_config
+
+    raw = {"source": {"data": "mnist5k"}, "target": {"data": "optdigits"}, "fewshot": {"n_way": 1}}
+    with pytest.raises(TransferkitError, match=r"field `fewshot.n_way`: Input should be greater than or equal to 2 "
+                                               r"\(got 1\)\. Fix: set `fewshot.n_way` to 2 or more\.$"):  # fmt: skip
+        load_fewshot_config(None, raw=raw)
+    with pytest.raises(TransferkitError, match=r"Fix: set `target.test_fraction` to less than 1(\.0)?\.$"):
+        load_config(None, raw={"source": {"data": "mnist5k"}, "target": {"data": "optdigits", "test_fraction": 1.5}})

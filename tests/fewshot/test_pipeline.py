@@ -206,13 +206,13 @@ def test_a_target_without_class_names_is_told_to_name_them_not_that_they_are_sou
     cfg = load_fewshot_config(None, raw={"source": {"data": "mnist5k"}, "target": {"data": "letters.npz"}})
     source = Domain("mnist5k", rng.uniform(0, 1, (10, 1, 8, 8)).astype(np.float32), np.arange(10), [str(d) for d in range(10)])
     for name, how in (("letters.npz", "classes=names"), ("letters.csv", "as the labels in the label column")):
-        with pytest.raises(TransferkitError, match=r"has no class names.*3 of those are names of source classes "
+        with pytest.raises(TransferkitError, match=r"gives its classes as numbers, not names.*3 of those are names of source classes "
                                                    r"\('0', '1', '2'\)") as e:  # fmt: skip
             check_classes(cfg, NS(source=source, target=load_file(tmp_path / name)))
         assert how in e.value.fix and "cross_domain: true" in e.value.fix
     assert check_classes(cfg, NS(source=source, target=load_file(tmp_path / "named.npz"))) == []
     folders = Domain("v_num", x[:, None], y, ["1", "2", "7"])  # a new user's folders '1', '2', '7'; an unnamed source
-    with pytest.raises(TransferkitError, match=r"source '.*letters.npz' has no class names.*2 of those are names of "
+    with pytest.raises(TransferkitError, match=r"source '.*letters.npz' gives its classes as numbers, not names.*2 of those are names of "
                                                r"target classes \('1', '2'\)") as e:  # fmt: skip
         check_classes(cfg, NS(source=load_file(tmp_path / "letters.npz"), target=folders))
     assert "give the source's classes their names" in e.value.fix and "classes=names" in e.value.fix
@@ -493,6 +493,15 @@ def test_novel_rows_and_texts_copied_from_the_source_are_warned_of():
     assert note.startswith("20 of the 80 novel-class examples are also in the source 's', the same rows (exact "
                            "copies): 20 of the 20 of class 'nought'") and "not novel" in note  # fmt: skip
     assert _check_copies(src, Domain("t", own, np.repeat(np.arange(3), 20), ["a", "b", "c"])) == []
+    series = Domain("s", rng.normal(size=(40, 50)).astype(np.float32), np.arange(40) % 2, ["zero", "one"])
+    mine = np.concatenate([rng.normal(size=(60, 50)).astype(np.float32) + 2, series.x[:20]])
+    with pytest.raises(TransferkitError, match=r"20 of the 80 novel-class examples are also in the source 's' \(exact "
+                                               r"copies; 20 of the 20 of class 'nought'\)"):  # fmt: skip
+        _check_copies(series, Domain("t", mine, np.repeat(np.arange(4), 20), ["a", "b", "c", "nought"]))  # readings: refused
+    levels = np.round(series.x * 4)  # the same rows as a few whole levels: may repeat by chance, warned of
+    (note,) = _check_copies(Domain("s", levels, series.y, series.classes),
+                            Domain("t", np.round(mine * 4), np.repeat(np.arange(4), 20), ["a", "b", "c", "nought"]))
+    assert "can also repeat by chance" in note
     texts = [f"review number {i} of the source" for i in range(40)]
     tsrc = TextDomain("s", texts, np.arange(40) % 2, ["neg", "pos"])
     mine = [f"a text of my own, {i}" for i in range(30)] + [t.upper() for t in texts[:10]]
@@ -1035,3 +1044,18 @@ def test_scratch_alone_trains_no_source_and_scores_as_beside_source_methods(npz_
     assert {r["shots"]: r["accuracy_mean"] for r in alone["results"]} == scratch
     assert alone["seeds"] == [0] and any("no source model was trained" in n for n in alone["notes"])
     assert "not trained (no listed method uses it" in (tmp_path / "alone" / "report.md").read_text()
+
+
+def test_config_yaml_says_when_the_augmentation_asked_for_moved_nothing():
+    """A trial's cnn1d run wrote `augment: affine` in config.yaml beside a report of no augmentation."""
+    import yaml
+
+    from transferkit.fewshot.report import config_text
+
+    cfg = load_fewshot_config(None, raw={"source": {"data": "s.npz", "augment": "affine"}, "target": {"data": "t.npz"}})
+    text = config_text(cfg, {"source": {"augment": "none"}})
+    assert "  augment: affine  # as asked; nothing was moved (vectors, small images, series read by the cnn1d)" in text
+    assert yaml.safe_load(text)["source"]["augment"] == "affine"  # runs again as it was asked
+    assert "# as asked" not in config_text(cfg, {"source": {"augment": "affine"}})
+    plain = load_fewshot_config(None, raw={"source": {"data": "s.npz", "augment": True}, "target": {"data": "t.npz"}})
+    assert "  augment: true  # as asked; nothing was moved" in config_text(plain, {"source": {"augment": "none"}})

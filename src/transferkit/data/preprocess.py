@@ -387,8 +387,9 @@ def alpha_note(x, model_channels: int, what: str) -> str | None:
             "but it.")
 
 
-def turned_note(size: tuple[int, int], model_size: tuple[int, int]) -> tuple[str, str] | None:
+def turned_note(size: tuple[int, int], model_size: tuple[int, int], series: bool = False) -> tuple[str, str] | None:
     """(problem, fix) when images of ``size`` (H, W) are ``model_size`` on its side, else None.
+    ``series``: the model reads series (the cnn1d's channels x steps), and the words say so.
 
     A resize would only stretch them: the rows become columns, and a model sees another
     picture. Arrays saved in two layouts do this, e.g. series with C channels of L steps as
@@ -396,6 +397,11 @@ def turned_note(size: tuple[int, int], model_size: tuple[int, int]) -> tuple[str
     """
     if size[0] == size[1] or tuple(size) != tuple(model_size[::-1]):
         return None
+    if series:
+        return (f"holds series of {size[0]} channels x {size[1]} steps and the model reads {model_size[0]} channels x "
+                f"{model_size[1]} steps: the same size on its side, which resampling would only garble.",
+                "save both in one layout: swap the last two axes of this array (x.swapaxes(-1, -2)): series saved as "
+                "(N, L, C), steps before channels, beside (N, C, L).")  # fmt: skip
     return (f"holds images of {size[0]}x{size[1]} (rows x columns) and the model reads {model_size[0]}x"
             f"{model_size[1]}: the same size on its side, which resizing would only stretch.",
             "save both in one layout: swap the last two axes of this array (x.swapaxes(-1, -2); e.g. series saved as "
@@ -519,7 +525,7 @@ def make_recipe(
         return Recipe(ref.value_range, tuple(shape), 0, columns=tuple(named) if named else None,
                       column_ranges=None if steps else column_ranges(ref.x), per_column=not steps,
                       heavy_columns=() if steps else heavy_columns(ref.x))  # fmt: skip
-    turned = turned_note(tuple(domain.input_shape[-2:]), tuple(shape[1:]))
+    turned = turned_note(tuple(domain.input_shape[-2:]), tuple(shape[1:]), reads_series(tuple(shape), architecture))
     if turned:
         raise TransferkitError(f"{domain.name} {turned[0]}", turned[1])
     side = min(domain.input_shape[-2:])

@@ -115,7 +115,8 @@ def check_classes(cfg: FewShotExperiment, data: Prepared) -> list[str]:
             shared = sorted({str(c).strip() for c in tgt.classes} & {str(c).strip() for c in src.classes}, key=str)
             other = "source" if role == "target" else "target"
             raise TransferkitError(
-                f"{role} {d.name!r} has no class names, so its classes are named by their label values, and "
+                f"{role} {d.name!r} gives its classes as numbers, not names (whole-number labels are read as "
+                f"numbers, written as text too), so they are named by their values, and "
                 f"{len(shared)} of those are names of {other} classes ({', '.join(map(repr, shared[:10]))}"
                 f"{', ...' if len(shared) > 10 else ''}).",
                 f"give the {role}'s classes their names ({how}); if they really are the source's classes in "
@@ -248,13 +249,28 @@ def check_saved_copies(saved: SavedSource, target) -> tuple[list[str], str]:
     return notes, said
 
 
+def _measured(x: np.ndarray) -> bool:
+    """Whether rows ``x`` (M, ...) are measurements, not a few discrete values: most hold 8 or
+    more distinct values, some of them not whole numbers (a series' readings, not pixel levels,
+    counts or flags)."""
+    rows = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    if len(rows) == 0:
+        return False
+    distinct = np.array([len(np.unique(r)) for r in rows])
+    fractional = (rows != np.round(rows)).any(axis=1)
+    return bool(np.median(distinct) >= 8 and fractional.mean() > 0.5)
+
+
 def _check_copies(src, tgt, role: str = "the source") -> list[str]:
     """Refuses novel-class images that are exact copies of source images: more than 5 % of all
     of them, or more than half of one class's (a class of 60 copied source images among 1,260
     letters was 4.8 % in all, and scored 99 %); a class with more than 5 % copied is noted.
     Rows of numbers and texts are only warned of, at the same shares: short texts and rows of a
     few discrete values can repeat between two data sets by chance (a new user's class of 178
-    rows copied from a source class scored 98.5 % without a word)."""
+    rows copied from a source class scored 98.5 % without a word). Rows of measurements
+    (:func:`_measured`: a series' readings) cannot, and are refused as images are (a trial's
+    class of 75 float series copied whole scored 52.9 % against 47.5 % without them, warned of
+    as rows that 'can also repeat by chance')."""
     overlap = count_test_in_source(src, tgt, np.arange(len(tgt.y)))
     if not overlap.found:
         return []
@@ -279,10 +295,13 @@ def _check_copies(src, tgt, role: str = "the source") -> list[str]:
         if not overlap.found:
             return notes
     per, where = per_class(overlap.rows)
-    if not getattr(tgt, "is_image", False):
+    texts = getattr(tgt, "texts", None) is not None
+    # rows of measurements (a series of 427 readings, decimals) do not repeat by chance: refused as images are
+    measured = not texts and not getattr(tgt, "is_image", False) and _measured(tgt.x[list(overlap.rows)])
+    noun = "images" if getattr(tgt, "is_image", False) else "examples"
+    if not getattr(tgt, "is_image", False) and not measured:
         if overlap.found <= LEAK_SHARE * len(tgt.y) and not (per > LEAK_SHARE * size).any():
             return []
-        texts = getattr(tgt, "texts", None) is not None
         kind, chance = ("texts (up to case and spacing)", "short texts") if texts else ("rows (exact copies)",
                                                                                        "rows of a few discrete values")
         return [f"{overlap.found} of the {len(tgt.y)} novel-class examples are also in {role} {src.name!r}, the "
@@ -291,12 +310,12 @@ def _check_copies(src, tgt, role: str = "the source") -> list[str]:
                 "repeat by chance)."]  # fmt: skip
     if overlap.found > LEAK_SHARE * len(tgt.y) or (per > 0.5 * size).any():
         raise TransferkitError(
-            f"{overlap.found} of the {len(tgt.y)} novel-class images are also in {role} {src.name!r} "
+            f"{overlap.found} of the {len(tgt.y)} novel-class {noun} are also in {role} {src.name!r} "
             f"(exact copies; {where}): the shared layers were trained on them, so these classes are not novel.",
-            f"draw the novel classes from images that {role} never contained.",
+            f"draw the novel classes from {noun} that {role} never contained.",
         )
     if (per > LEAK_SHARE * size).any():
-        return notes + [f"{overlap.found} of the {len(tgt.y)} novel-class images are also in {role} {src.name!r} "
+        return notes + [f"{overlap.found} of the {len(tgt.y)} novel-class {noun} are also in {role} {src.name!r} "
                         f"(exact copies; {where}): the shared layers were trained on those, so those classes' "
                         "accuracies are optimistic; drop the copies."]  # fmt: skip
     return notes

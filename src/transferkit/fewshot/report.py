@@ -502,6 +502,18 @@ def plot_example(run: FewShotRun, path: Path, queries_per_class: int = 3) -> Non
     save_figure(fig, path)
 
 
+def config_text(cfg, summary: dict) -> str:
+    """config.yaml's text: :func:`rerunnable_config`, with a comment on ``source.augment`` when it asked
+    for augmentation that had nothing to move (a trial read `augment: affine` beside a report of none)."""
+    text = yaml.safe_dump(rerunnable_config(cfg), sort_keys=False)
+    asked = cfg.source.augment if cfg.source.model is None else False
+    if asked and summary["source"].get("augment") == "none":
+        text = text.replace(f"\n  augment: {asked if isinstance(asked, str) else 'true'}\n",
+                            f"\n  augment: {asked if isinstance(asked, str) else 'true'}  # as asked; nothing was moved "
+                            "(vectors, small images, series read by the cnn1d): the source trained without it\n", 1)
+    return text
+
+
 def rerunnable_config(cfg) -> dict:
     """The run's settings, resolved, as a file ``transferkit fewshot`` takes again: with a saved model as the
     source, the source and model fields it refuses beside ``model`` (defaults all) are left out, and the default
@@ -543,7 +555,7 @@ def write_fewshot_folder(run: FewShotRun, out: str | Path) -> dict:
     start = time.perf_counter()  # writing the folder counts in the run's wall time, as for `run`
     with atomic_folder(out) as tmp:
         summary = build_summary(run)
-        write_text(tmp / "config.yaml", yaml.safe_dump(rerunnable_config(run.config), sort_keys=False))
+        write_text(tmp / "config.yaml", config_text(run.config, summary))
         write_text(tmp / "episodes.csv", episodes_csv(run))
         plots = {"Accuracy vs K": "plots/accuracy_vs_k.png"}
         plot_accuracy_vs_k(summary, tmp / plots["Accuracy vs K"])
