@@ -371,7 +371,7 @@ def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
             fix = own if own.endswith(".") else own + "."
         elif err["type"] in _BOUNDS and "ctx" in err:  # a value out of range: the range, not an example file
             key, words = _BOUNDS[err["type"]]
-            fix = f"set `{field}` to {words.format(err['ctx'][key])}."
+            fix = f"set {field} to {words.format(err['ctx'][key])}."
         if " with --set " in where:  # name the overrides only when the field is one of them
             named, keys = where.split(" with --set ", 1)
             if not any(field == k or field.startswith(k + ".") or k.startswith(field + ".") for k in keys.split(", ")):

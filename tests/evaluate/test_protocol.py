@@ -629,7 +629,7 @@ def test_a_value_out_of_range_is_told_its_range_not_an_example_file():
 
     raw = {"source": {"data": "mnist5k"}, "target": {"data": "optdigits"}, "fewshot": {"n_way": 1}}
     with pytest.raises(TransferkitError, match=r"field `fewshot.n_way`: Input should be greater than or equal to 2 "
-                                               r"\(got 1\)\. Fix: set `fewshot.n_way` to 2 or more\.$"):  # fmt: skip
+                                               r"\(got 1\)\. Fix: set fewshot.n_way to 2 or more\.$"):  # fmt: skip
         load_fewshot_config(None, raw=raw)
-    with pytest.raises(TransferkitError, match=r"Fix: set `target.test_fraction` to less than 1(\.0)?\.$"):
+    with pytest.raises(TransferkitError, match=r"Fix: set target.test_fraction to less than 1(\.0)?\.$"):
         load_config(None, raw={"source": {"data": "mnist5k"}, "target": {"data": "optdigits", "test_fraction": 1.5}})
