@@ -205,7 +205,14 @@ def _bad(tmp_path, capsys, args) -> str:
         (lambda c: c.update(methods=["source_only"]) or c["target"].update(classes=["a", "b"]),
          "must have the same classes (classes only in the source: ['c'])"),
         (lambda c: c.update(methods=["source_only"]) or c["target"].update(classes=["a", "b"]),
-         'the target\'s classes are all source classes, so the source can keep only them: source.classes: ["a", "b"].'),
+         'the target\'s classes are all source classes, so the source can keep only them: source.classes: ["a", "b"]; '
+         "or drop it from `methods`."),
+        # every method that keeps the source's head, in one error (a trial dropped them one run at a time)
+        (lambda c: c.update(methods=["source_only", "adabn", "scratch"]) or c["target"].update(classes=["a", "b"]),
+         "methods 'source_only', 'adabn' keep the source's head (they apply or adapt it, with its classes)"),
+        (lambda c: c.update(methods=["source_only"]) or c["source"].update(classes=["a", "b"]),
+         'the source\'s classes are all target classes: keep only those in the target (a smaller task) with '
+         'target.classes: ["a", "b"]; or drop it from `methods`.'),
     ],
 )
 def test_bad_experiments(tmp_path, image_npz, capsys, mutate, message):

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
 
-from transferkit.errors import TransferkitError, colon_hint, colon_text_hint, did_you_mean
+from transferkit.errors import BOUNDS, TransferkitError, colon_hint, colon_text_hint, did_you_mean
 from transferkit.strict_numbers import NoTruthValues
 
 
@@ -369,9 +369,9 @@ def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
         elif err["type"] == "value_error" and "; " in msg:  # our validators say "problem; fix": not a second fix
             msg, own = msg.rsplit("; ", 1)
             fix = own if own.endswith(".") else own + "."
-        elif err["type"] in _BOUNDS and "ctx" in err:  # a value out of range: the range, not an example file
-            key, words = _BOUNDS[err["type"]]
-            fix = f"set {field} to {words.format(err['ctx'][key])}."
+        elif err["type"] in BOUNDS and "ctx" in err:  # a value out of range: the range, not an example file
+            key, words = BOUNDS[err["type"]]
+            fix = f"set {field} to {words.format(float(err['ctx'][key]))}."
         if " with --set " in where:  # name the overrides only when the field is one of them
             named, keys = where.split(" with --set ", 1)
             if not any(field == k or field.startswith(k + ".") or k.startswith(field + ".") for k in keys.split(", ")):
@@ -389,10 +389,6 @@ def validate_as(model: type[BaseModel], raw: dict, where: str, fix: str):
             colon = colon_text_hint(got)
         fix = colon or fix  # `{data:optdigits}`: the missing `data` beside it is that colon's doing
         raise TransferkitError(text, fix) from None
-
-
-_BOUNDS = {"greater_than_equal": ("ge", "{} or more"), "greater_than": ("gt", "more than {}"),
-           "less_than_equal": ("le", "{} or less"), "less_than": ("lt", "less than {}")}  # pydantic's range errors
 
 
 def _field_label(error: dict) -> str:

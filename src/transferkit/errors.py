@@ -63,6 +63,11 @@ class TrainingDiverged(TransferkitError, FloatingPointError):
     """The training loss became NaN or infinite (too high a learning rate, or bad inputs)."""
 
 
+# pydantic's range errors: (the key of the limit in the error's ctx, how a fix says the range)
+BOUNDS = {"greater_than_equal": ("ge", "{:g} or more"), "greater_than": ("gt", "more than {:g}"),
+          "less_than_equal": ("le", "{:g} or less"), "less_than": ("lt", "less than {:g}")}
+
+
 def colon_hint(key, value) -> str | None:
     """The fix when a field name holds a colon and no value (YAML read ``{steps:100}`` as one
     name, ``steps:100``, with no value), else None."""

@@ -435,3 +435,18 @@ def test_a_turned_input_is_said_as_images_or_as_series_by_what_the_model_reads()
     problem, fix = turned_note((24, 12), (12, 24), series=True)
     assert problem.startswith("holds series of 24 channels x 12 steps and the model reads 12 channels x 24 steps")
     assert "x.swapaxes(-1, -2)" in fix and "images" not in problem + fix
+
+
+def test_a_series_beside_a_model_of_vectors_is_said_as_a_series():
+    """A trial's (N, 1, 24) series beside a source of (N, 24) vectors was told it 'holds images'."""
+    from transferkit.data.domain import Domain
+    from transferkit.data.preprocess import make_recipe
+
+    rng = np.random.default_rng(0)
+    series = Domain("ipd.npz", rng.random((20, 1, 1, 24), dtype=np.float32), np.arange(20) % 2, ["a", "b"])
+    with pytest.raises(TransferkitError, match=r"ipd.npz holds series of 1 channel x 24 steps but the model expects "
+                                               r"input \(24,\)\..*x.reshape\(len\(x\), -1\)"):  # fmt: skip
+        make_recipe(series, (24,))
+    pictures = Domain("img.npz", rng.random((20, 1, 12, 12), dtype=np.float32), np.arange(20) % 2, ["a", "b"])
+    with pytest.raises(TransferkitError, match=r"img.npz holds images but the model expects input \(24,\)"):
+        make_recipe(pictures, (24,))

@@ -633,3 +633,15 @@ def test_a_value_out_of_range_is_told_its_range_not_an_example_file():
         load_fewshot_config(None, raw=raw)
     with pytest.raises(TransferkitError, match=r"Fix: set target.test_fraction to less than 1(\.0)?\.$"):
         load_config(None, raw={"source": {"data": "mnist5k"}, "target": {"data": "optdigits", "test_fraction": 1.5}})
+
+
+def test_class_names_written_another_way_are_told_to_be_written_as_the_sources():
+    """A trial's target named 'Zero'..'Nine' beside the source's 'zero'..'nine' was told, per method, to drop it."""
+    from transferkit.evaluate.protocol import _classes_differ
+
+    e = _classes_differ(["source_only", "mcc"], ["eight", "nine"], ["Eight", "nine "])
+    assert e.problem.startswith("methods 'source_only', 'mcc' keep the source's head") and "differ only in case" in e.problem
+    assert e.fix == "write the target's class names as the source's ('Eight' as 'eight', 'nine ' as 'nine'), or drop them from `methods`."
+    e = _classes_differ(["adabn"], ["0", "1"], ["1", "2"])
+    assert e.problem.startswith("method 'adabn' keeps") and e.fix.startswith("drop it from `methods`, or use source and")
+    assert "classes[i]" in e.fix  # numbered classes: how a .npz names them

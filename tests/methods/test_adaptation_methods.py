@@ -680,3 +680,12 @@ def test_what_did_not_train_is_not_counted_as_trainable_and_checkpoints_are_as_m
     assert [s for s, _ in task.extras["selection"].history] == [2, 5, 8, 10, 12, 15, 18, 20, 22, 25]
     with pytest.raises(TransferkitError, match=r"method 'scratch': batch_size: Input should be greater than or equal to 2"):
         get_method("scratch", batch_size=1)
+
+
+def test_a_parameter_out_of_range_is_refused_naming_the_method_and_its_range():
+    """A trial's mcc temperature: 0 failed when the loss first ran, as 'temperature must be > 0', naming no method."""
+    with pytest.raises(TransferkitError, match=r"^method 'mcc': temperature: Input should be greater than 0 \(got 0\)\. "
+                                               r"Fix: set temperature to more than 0 \(default 2\.5\)\.$"):  # fmt: skip
+        get_method("mcc", temperature=0)
+    with pytest.raises(TransferkitError, match=r"Fix: set steps to 1 or more \(default 600\)\.$"):
+        get_method("dann", steps=0)

@@ -481,7 +481,9 @@ def make_recipe(
     shared layers that read it; a ``cnn1d``'s series are refused at another size, not resized;
     ``reader``: how its notes name the model; None: no colour note, the caller gives it)."""
     if domain.is_image != (len(shape) == 3):
-        kind = "images" if domain.is_image else f"vectors of {domain.input_shape[0]} features"
+        c, steps = domain.input_shape[-2:] if domain.is_image else (0, 0)
+        kind = (("images" if is_picture((c, steps)) else f"series of {c} channel{'s' * (c != 1)} x {steps} steps")
+                if domain.is_image else f"vectors of {domain.input_shape[0]} features")  # fmt: skip  # (N, 1, 24): a series
         side = int(round(domain.input_shape[0] ** 0.5)) if not domain.is_image else 0
         reshape = (f" ({domain.input_shape[0]} = {side}x{side}: if they are flattened images, store x with shape "
                    f"(N, {side}, {side}) (in Python: X.reshape(-1, {side}, {side})), or for a table (a pixel CSV) set "

@@ -19,7 +19,7 @@ import torch
 
 from transferkit.config import ExperimentConfig
 from transferkit.data.overlap import check_test_not_in_source
-from transferkit.data.splits import TargetData, draw_order, draw_shots, too_small_classes
+from transferkit.data.splits import TargetData, draw_order, draw_shots, source_case_twins, too_small_classes
 from transferkit.devices import reproducible, resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings, user_stacklevel
 from transferkit.evaluate.prepare import Prepared, prepare
@@ -73,6 +73,33 @@ class ProtocolResult:
     finished: FinishedRuns | None = None  # the store that resumes an interrupted run (run_protocol(resume=True))
 
 
+def _classes_differ(names: list[str], source: list[str], target: list[str]) -> TransferkitError:
+    """The error for methods that keep the source's head beside a target of other classes, with the fix that
+    fits how they differ: names written another way, a target of fewer classes, or of more."""
+    said = ", ".join(map(repr, names))
+    they = (f"method {said} keeps the source's head (it applies or adapts it" if len(names) == 1
+            else f"methods {said} keep the source's head (they apply or adapt it")  # fmt: skip
+    problem = (f"{they}, with its classes), so source and target must have the same classes "
+               f"({class_difference(source, target)}).")
+    drop = "drop " + ("it" if len(names) == 1 else "them") + " from `methods`"
+    twins = source_case_twins(source, target)
+    only_t = [c for c in target if c not in source]
+    if twins and len(twins) == len(only_t) and len(source) == len(target):  # the same classes, written otherwise
+        pairs = ", ".join(f"{t!r} as {s!r}" for t, s in twins[:3]) + (", ..." if len(twins) > 3 else "")
+        return TransferkitError(problem, f"write the target's class names as the source's ({pairs}), or {drop}.")
+    if set(target) < set(source):
+        keep = json.dumps([str(c) for c in target])
+        return TransferkitError(problem, f"the target's classes are all source classes, so the source can keep only "
+                                         f"them: source.classes: {keep}; or {drop}.")  # fmt: skip
+    if set(source) < set(target):
+        keep = json.dumps([str(c) for c in target if c in source])
+        return TransferkitError(problem, f"the source's classes are all target classes: keep only those in the target "
+                                         f"(a smaller task) with target.classes: {keep}; or {drop}.")  # fmt: skip
+    numbered = any(c.isdigit() for c in class_difference(source, target).split("'")[1::2])
+    return TransferkitError(problem, f"{drop}, or use source and target with the same class names"
+                                     + (" (a .npz names label i by its `classes` array: classes[i])." if numbered else "."))
+
+
 def build_methods(cfg: ExperimentConfig, data: Prepared) -> list[Method]:
     methods = [get_method(m.name, **m.params) for m in cfg.methods]
     names = [m.name for m in methods]
@@ -86,16 +113,10 @@ def build_methods(cfg: ExperimentConfig, data: Prepared) -> list[Method]:
                 f"{cfg.source.pretrained!r} has no source data, so no head for the target's classes.",
                 "drop it from `methods`, or add source data with the target's classes (`source: {pretrained: ..., data: ...}`).",
             )
-        differ = class_difference(data.source.classes, data.target.classes) if data.source is not None else ""
-        try:
-            m.check(max(cfg.target.shots), same, cfg.source is not None, differ)
-        except TransferkitError as e:
-            fewer = data.source is not None and not same and set(data.target.classes) < set(data.source.classes)
-            if not (m.needs_same_classes and fewer):
-                raise
-            keep = json.dumps([str(c) for c in data.target.classes])
-            raise TransferkitError(e.problem, f"{e.fix.rstrip('.')}; the target's classes are all source classes, so "
-                                   f"the source can keep only them: source.classes: {keep}.") from None  # fmt: skip
+        m.check(max(cfg.target.shots), True, cfg.source is not None)  # all but the classes: said below, at once
+    head_kept = [m.name for m in methods if m.needs_same_classes and data.source is not None and not same]
+    if head_kept:  # every method that needs the source's classes, in one error (a trial fixed them one run at a time)
+        raise _classes_differ(head_kept, data.source.classes, data.target.classes)
     if cfg.deploy and cfg.deploy not in names:
         raise TransferkitError(f"deploy: {cfg.deploy!r} is not among methods {names}.", "name one of the methods.")
     return methods

@@ -18,7 +18,7 @@ import torch
 from pydantic import ConfigDict, ValidationError
 
 from transferkit.data.splits import TargetData
-from transferkit.errors import TransferkitError, colon_hint, did_you_mean, install_hint
+from transferkit.errors import BOUNDS, TransferkitError, colon_hint, did_you_mean, install_hint
 from transferkit.models import TransferModel
 from transferkit.strict_numbers import NoTruthValues
 
@@ -103,6 +103,11 @@ class Method:
             if err["type"] == "value_error" and "; " in msg:  # a validator's own "problem; fix"
                 msg, fix = msg.rsplit("; ", 1)
                 fix = fix if fix.endswith(".") else fix + "."
+            elif err["type"] in BOUNDS and "ctx" in err:  # out of range: the range, with the default beside it
+                key, words = BOUNDS[err["type"]]
+                default = self.Params.model_fields[str(err["loc"][-1])].default if err["loc"] else None
+                fix = f"set {where} to {words.format(float(err['ctx'][key]))}" + (
+                    f" (default {default})." if isinstance(default, int | float) else ".")
             fix = colon_hint(err["loc"][-1] if err["loc"] else None, err.get("input")) or fix  # {steps:100}
             raise TransferkitError(f"method {self.name!r}: {where}: {msg} (got {err.get('input')!r}).", fix) from None
 

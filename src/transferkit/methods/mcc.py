@@ -14,6 +14,7 @@ selection) is in ``methods/_adapt.py``.
 
 from __future__ import annotations
 
+from pydantic import Field
 from torch import nn
 
 from transferkit.adaptation import mcc_loss
@@ -24,7 +25,7 @@ from transferkit.models import TransferModel
 
 class MCCParams(AdaptParams):
     trade_off: float = 1.0
-    temperature: float = 2.5
+    temperature: float = Field(2.5, gt=0)  # (refused at once, naming the method, not when the loss first runs)
 
 
 class MCCTerm(nn.Module):
