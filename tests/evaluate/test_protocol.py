@@ -645,3 +645,37 @@ def test_class_names_written_another_way_are_told_to_be_written_as_the_sources()
     e = _classes_differ(["adabn"], ["0", "1"], ["1", "2"])
     assert e.problem.startswith("method 'adabn' keeps") and e.fix.startswith("drop it from `methods`, or use source and")
     assert "classes[i]" in e.fix  # numbered classes: how a .npz names them
+
+
+def test_invert_measures_the_targets_range_on_its_pool_and_reads_as_predict_does(tmp_path):
+    """A review: `invert: true` inverted float images on the whole file's range, test rows included (one
+    bright test image moved every pool input by 0.46), and the run's inputs differed from predict's by 0.24
+    when the darkest pool value was above 0."""
+    import warnings
+
+    from transferkit.config import validate
+    from transferkit.data.preprocess import apply_recipe
+    from transferkit.evaluate.prepare import prepare
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(50, 255, (60, 16, 16)).astype(np.float32)  # a grey sheet: its darkest pixel is 50
+    y = np.arange(60) % 2
+    np.savez(tmp_path / "a.npz", x=x, y=y)
+
+    def prepared(path):
+        cfg = validate({"name": "t", "target": {"data": str(path), "shots": [1], "invert": True},
+                        "methods": ["scratch"], "seeds": 1})  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return prepare(cfg)
+
+    a = prepared(tmp_path / "a.npz")
+    assert a.target_recipe.invert
+    assert torch.allclose(a.xt, apply_recipe(x[:, None], a.target_recipe), atol=1e-6)  # the run reads as predict
+    bright = x.copy()
+    bright[a.split.test_idx[0]] *= 3.0  # one test image 3 times brighter
+    np.savez(tmp_path / "b.npz", x=bright, y=y)
+    b = prepared(tmp_path / "b.npz")
+    pool = a.split.pool_idx
+    assert np.array_equal(pool, b.split.pool_idx) and torch.equal(a.xt[pool], b.xt[pool])
+    assert a.target_recipe.value_range == b.target_recipe.value_range

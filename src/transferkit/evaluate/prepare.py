@@ -12,7 +12,7 @@ import torch
 from transferkit.config import DataConfig, ExperimentConfig
 from transferkit.data import Domain, load_domain
 from transferkit.data.column_ranges import column_ranges, union_ranges
-from transferkit.data.files import columns_read, left_out_note, order_columns, range_of_rows
+from transferkit.data.files import RANGE_FROM_DATA, columns_read, left_out_note, order_columns, range_of_rows
 from transferkit.data.files import value_range as value_range_of
 from transferkit.data.preprocess import (
     Recipe,
@@ -63,9 +63,11 @@ class Prepared:
     fit_ranges: dict | None = None
 
 
-def load_section(section: DataConfig, seed: int = 0, only_columns: list[str] | None = None) -> Domain:
+def load_section(section: DataConfig, seed: int = 0, only_columns: list[str] | None = None,
+                 invert: bool = True) -> Domain:  # fmt: skip
     """``only_columns``: the source's feature columns; a target CSV holding them and more leaves the
-    others out unread (a text column only the target has, 'site', was refused as not numeric)."""
+    others out unread (a text column only the target has, 'site', was refused as not numeric).
+    ``invert`` False: ``invert: true`` is left to the caller (a target: :func:`invert_on_pool`, after its split)."""
     domain = load_domain(section.data, section.label_column, section.text_column, section.id_column, only_columns)
     if getattr(section, "image_shape", None):
         domain = rows_as_images(domain, tuple(section.image_shape))
@@ -83,7 +85,7 @@ def load_section(section: DataConfig, seed: int = 0, only_columns: list[str] | N
         raise TransferkitError(
             f"{domain.name}: classes {missing[:5]} have no examples.", "remove them from `classes` or add data."
         )
-    domain = inverted(domain) if getattr(section, "invert", False) else domain
+    domain = inverted(domain) if invert and getattr(section, "invert", False) else domain
     for note in (mixed_polarity_note(domain), case_twins_note(domain.classes, domain.name)):
         if note:  # raised while loading: said, and kept for the report with the other loading notes
             warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
@@ -136,6 +138,20 @@ def inverted(domain: Domain) -> Domain:
     lo, hi = domain.value_range
     x = (np.float32(lo) + np.float32(hi) - domain.x).astype(np.float32)
     return Domain(domain.name, x, domain.y, domain.classes, domain.value_range, dict(domain.meta))
+
+
+def invert_on_pool(target: Domain, pool_idx: np.ndarray) -> Domain:
+    """A target read as max - x (``invert: true``) on its pool's range, never the test split's: the range
+    of the raw pool, (lo, hi), stays its value range, and each input becomes lo + hi - x, so the model
+    reads 1 - (x - lo) / (hi - lo), as ``predict`` does with the target's recipe. (Inverted on the whole
+    file's range, one bright test image rescaled every pool input, by 0.46 in a review's case, and the run's
+    inputs differed from predict's by up to 0.24 when the pool's darkest value was above 0.)"""
+    if not getattr(target, "is_image", False):
+        return inverted(target)  # (refused there, naming the kind)
+    lo, hi = range_of_rows(target, pool_idx).value_range
+    x = (np.float32(lo) + np.float32(hi) - target.x).astype(np.float32)
+    meta = {**target.meta, RANGE_FROM_DATA: False}  # the pool's raw range, measured: kept as it is
+    return Domain(target.name, x, target.y, target.classes, (lo, hi), meta)
 
 
 def match_source(source: Domain | None, target: Domain) -> Domain:
@@ -232,7 +248,7 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     with collected_warnings() as source_loading:  # e.g. images resized while loading: said, and kept for the report
         source = load_section(cfg.source) if cfg.source else None
     with collected_warnings() as loading:  # (the source's under the source, the target's under the target)
-        target = load_section(cfg.target, only_columns=(getattr(source, "meta", None) or {}).get("columns"))
+        target = load_section(cfg.target, only_columns=(getattr(source, "meta", None) or {}).get("columns"), invert=False)
     for domain, role in ((source, "source"), (target, "target")):
         if domain is not None:
             check_two_classes(domain, role)
@@ -250,6 +266,7 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     loading = [*loading, *layout]
     with collected_warnings() as splitting:  # the target's exact copies, kept on one side of the split
         split = split_target(target, cfg.target.test_fraction, cfg.target.split_seed) if test_split else no_test_split(len(target.y))
+    target = invert_on_pool(target, split.pool_idx) if cfg.target.invert else target
     src_recipe = make_recipe(source, shape, 0, architecture=cfg.model.shared) if source else None
     # the target's value range, framing (pad: auto) and range checks look at pool inputs only,
     # never at test inputs (`target` itself stays as loaded: its fingerprint names the data)

@@ -27,14 +27,14 @@ from transferkit.data.preprocess import apply_recipe, make_recipe
 from transferkit.data.splits import no_test_split, split_target
 from transferkit.data.text import TextDomain, TextRecipe, count_truncated, tokenize, truncation_note
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings, user_stacklevel
-from transferkit.evaluate.prepare import Prepared, check_two_classes, load_section, match_source
+from transferkit.evaluate.prepare import Prepared, check_two_classes, invert_on_pool, load_section, match_source
 from transferkit.models.pretrained import load_base
 
 
 def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     src = cfg.source
     encoder, spec = load_base(src.pretrained, src.weights)
-    target = load_section(cfg.target)
+    target = load_section(cfg.target, invert=False)  # inverted on its pool's range, after the split
     with collected_warnings() as source_loading:  # filed under the source in the report (prepare says the rest)
         source = load_section(src) if src.data else None
     for domain, role in ((source, "source"), (target, "target")):
@@ -53,6 +53,7 @@ def prepare_pretrained(cfg: ExperimentConfig, test_split: bool = True) -> Prepar
             "the same token ids.", "leave model.shared out (auto), or set it to textcnn.")  # fmt: skip
     target = match_source(source, target)  # the same class names in another order: the source's order
     split = split_target(target, cfg.target.test_fraction, cfg.target.split_seed) if test_split else no_test_split(len(target.y))
+    target = invert_on_pool(target, split.pool_idx) if cfg.target.invert else target
     if spec.modality == "text":
         longest = int(spec.max_length or 512)
         length = longest
