@@ -797,3 +797,35 @@ def test_reading_a_training_folder_keeps_the_callers_warning_filters(tmp_path, m
         warnings.simplefilter("always")
         load_domain(str(tmp_path))
     assert [w for w in said if w.category is Image.DecompressionBombWarning]  # not filtered: still said
+
+
+def test_float_and_integer_tiffs_of_a_folder_are_read_on_one_scale(tmp_path):
+    """A review: per image, a float TIFF on 0..0.95 read as 0..242 and the same picture with one pixel at 1.05 as
+    0..1.05, 1/255 as bright; an integer TIFF's 228 read as 228 or as 0.89 by its own maximum."""
+    from PIL import Image
+
+    from transferkit.data.files import read_images
+
+    base = np.random.default_rng(0).uniform(0, 0.95, (6, 6)).astype(np.float32)
+    over = base.copy()
+    over[0, 0] = 1.05  # one pixel overshooting 1: the folder is not on 0..1, and no image is 255 times brighter
+    Image.fromarray(base).save(tmp_path / "a.tif")
+    Image.fromarray(over).save(tmp_path / "b.tif")
+    x = read_images([tmp_path / "a.tif", tmp_path / "b.tif"])
+    np.testing.assert_allclose(x[0, 0, 1:], x[1, 0, 1:])  # one scale: as stored (under 255)
+    unit = read_images([tmp_path / "a.tif"])
+    np.testing.assert_allclose(unit[0, 0], base * 255.0, rtol=1e-6)  # on 0..1 alone: times 255
+    deep = (base * 1000).astype(np.float32)
+    Image.fromarray(deep).save(tmp_path / "c.tif")
+    with pytest.warns(UserWarning, match=r"3 floating-point image\(s\) hold values up to 94\d\.?\d*, above 0..1 and "
+                                         r"0..255: all were scaled by 255/"):  # fmt: skip
+        x = read_images([tmp_path / "a.tif", tmp_path / "b.tif", tmp_path / "c.tif"])
+    assert x.max() == pytest.approx(255.0) and x[2, 0, 1, 1] == pytest.approx(deep[1, 1] * 255.0 / deep.max(), rel=1e-5)
+    value = np.full((4, 4), 228, np.int32)
+    bright = value.copy()
+    bright[0, 0] = 300  # over 8 bits: the folder's integers are 16-bit
+    Image.fromarray(value).save(tmp_path / "i1.tif")
+    Image.fromarray(bright).save(tmp_path / "i2.tif")
+    x = read_images([tmp_path / "i1.tif", tmp_path / "i2.tif"])
+    assert x[0, 0, 1, 1] == x[1, 0, 1, 1] == pytest.approx(228 * 255 / 65535, rel=1e-5)
+    assert read_images([tmp_path / "i1.tif"])[0, 0, 1, 1] == 228.0  # alone, 8-bit

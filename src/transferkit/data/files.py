@@ -349,18 +349,52 @@ def image_kind(f: Path) -> tuple[tuple[int, int], bool]:
         return ((h, w) if _orientation(img) in SIDEWAYS else (w, h)), img.mode not in GREY_MODES
 
 
-def _grey(img) -> np.ndarray:
-    """A grey image as float32 on 0..255: 16-bit (and 32-bit integer PNG) values are scaled
-    from 0..65535, not clipped to black and white."""
+def _grey(img) -> tuple[np.ndarray, str]:
+    """A grey image as float32, and how its values read: ``"8bit"`` on 0..255 (8-bit, and 16-bit
+    ones scaled from 0..65535, not clipped to black and white), or as stored, for
+    :func:`_one_scale` to put every image of a folder on one scale: ``"int"`` (32-bit integer
+    PNG or TIFF: 8-bit or 16-bit values, which one a folder tells) or ``"float"`` (mode F)."""
     if img.mode in ("1", "L", "LA"):
-        return np.asarray(img.convert("L"), dtype=np.float32)
+        return np.asarray(img.convert("L"), dtype=np.float32), "8bit"
     arr = np.asarray(img, dtype=np.float32)
     # Pillow reads a 16-bit netpbm (PGM, maxval > 255) as mode "I" already scaled to 0..65535: a dim one is no 8-bit image
-    if img.mode.startswith("I;16") or (img.mode == "I" and (arr.max() > 255 or img.format == "PPM")):
-        return arr * np.float32(255.0 / 65535.0)
-    if img.mode == "F" and arr.size and arr.max() <= 1.0:
-        return arr * np.float32(255.0)
-    return np.clip(arr, 0.0, 255.0)
+    if img.mode.startswith("I;16") or (img.mode == "I" and img.format == "PPM"):
+        return arr * np.float32(255.0 / 65535.0), "8bit"
+    return arr, "float" if img.mode == "F" else "int"
+
+
+def _one_scale(images: list[np.ndarray], kinds: list[str]) -> list[np.ndarray]:
+    """``images`` on 0..255, one rule for each kind of :func:`_grey` across the folder (a review: per
+    image, one float TIFF on 0..0.95 read as 0..242 and the same picture with one pixel at 1.05 as
+    0..1.05, 1/255 as bright; an integer TIFF's 228 read as 228 or 0.89 by its own maximum).
+
+    Integer images: 16-bit (scaled from 0..65535) when any of them exceeds 255, else 8-bit. Float
+    images: 0..1 (times 255) when none exceeds 1, as they are when none exceeds 255, else scaled by
+    255 over the largest value of all of them (said)."""
+    out = list(images)
+    for kind in ("int", "float"):
+        mine = [i for i, k in enumerate(kinds) if k == kind]
+        if not mine:
+            continue
+        top = max(float(images[i].max()) if images[i].size else 0.0 for i in mine)
+        low = min(float(images[i].min()) if images[i].size else 0.0 for i in mine)
+        if kind == "int":
+            scale = 255.0 / 65535.0 if top > 255 else 1.0
+        else:
+            scale = 255.0 if top <= 1.0 else 1.0 if top <= 255.0 else 255.0 / top
+            if top > 255.0:
+                warnings.warn(f"{len(mine)} floating-point image(s) hold values up to {top:.4g}, above 0..1 and "
+                              f"0..255: all were scaled by 255/{top:.4g} onto 0..255, one scale for the folder.",
+                              TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+        for i in mine:
+            out[i] = images[i] * np.float32(scale)
+        if low < 0:  # below black: cut, as a picture holds none (said)
+            warnings.warn(f"{len(mine)} {'floating-point' if kind == 'float' else 'integer'} image(s) hold values "
+                          f"down to {low:.4g}, below 0: those were read as 0 (black).",
+                          TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+            for i in mine:
+                out[i] = np.maximum(out[i], np.float32(0.0))
+    return out
 
 
 def read_images(files: list[Path], size: tuple[int, int] | None = None, model_channels: int | None = None,
@@ -403,7 +437,7 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
         size = tuple(int(round(float(np.median([sz[i] for sz, _ in kinds])))) for i in (0, 1))
     else:
         size = sizes[0][0] if common and kinds else (size and (size[1], size[0]))
-    images, resized, in_colour, kept, stretched = [], 0, 0, [], 0
+    images, resized, in_colour, kept, stretched, read_as = [], 0, 0, [], 0, []
     for f, (sz, is_colour) in zip(files, kinds, strict=True):
         try:
             img = _flatten_alpha(open_image(f))
@@ -414,7 +448,8 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
             continue
         kept.append(f)
         # Grey images are read by _grey (16-bit ones scaled, not clipped) even in a colour set.
-        arr = np.asarray(img.convert("RGB"), dtype=np.float32) if is_colour else _grey(img)
+        arr, how_read = (np.asarray(img.convert("RGB"), dtype=np.float32), "8bit") if is_colour else _grey(img)
+        read_as.append(how_read)
         in_colour += bool(is_colour and not (np.array_equal(arr[..., 0], arr[..., 1])
                                              and np.array_equal(arr[..., 1], arr[..., 2])))  # fmt: skip
         if sz != size:
@@ -432,6 +467,7 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
             arr = arr.transpose(2, 0, 1)
         images.append(arr)
     files = kept
+    images = _one_scale(images, read_as)  # (a linear scale: the same before or after resizing)
     if not files:  # none readable (only with ``unreadable``): no rows
         return np.empty((0, 1, *(size[::-1] if size else (0, 0))), np.float32)
     if resized:
