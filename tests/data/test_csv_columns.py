@@ -497,3 +497,30 @@ def test_missing_value_markers_in_the_label_column_are_no_label(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", TransferkitWarning)
         assert load_domain(str(tmp_path / "none.csv")).classes == ["mild", "none", "severe"]
+
+
+def test_a_cell_with_an_underscore_is_no_number(tmp_path):
+    """A review: Python reads '18_25' as 1825.0, so an age-group column trained as numbers without a word."""
+    from transferkit.data.files import load_file
+
+    rows = "".join(f"{g},{i},{c}\n" for i, (g, c) in enumerate([("18_25", "x"), ("26_35", "y"), ("18_25", "y"),
+                                                                 ("26_35", "x"), ("36_45", "x"), ("18_25", "y")]))  # fmt: skip
+    (tmp_path / "ages.csv").write_text("age_group,b,label\n" + rows)
+    with pytest.raises(TransferkitError, match=r"column 'age_group' is not numeric \('18_25' in data row 1"):
+        load_file(tmp_path / "ages.csv")
+    (tmp_path / "plain.csv").write_text("a,b,label\n1825,0,x\n2635,1,y\n")
+    assert load_file(tmp_path / "plain.csv").x[:, 0].tolist() == [1825.0, 2635.0]
+
+
+def test_a_header_with_spaces_after_its_commas_is_told_so(tmp_path):
+    """A review: 'a, b, label' named the columns 'a', ' b', ' label', and the error spoke only of label_column."""
+    from transferkit.data.files import load_file
+
+    (tmp_path / "t.csv").write_text("a, b, label\n1,2,x\n3,4,y\n")
+    with pytest.raises(TransferkitError, match=r"no label column 'label' \(columns: 'a', ' b', ' label'\): the header "
+                                               r"names it ' label', with spaces.*Fix: write the header without spaces "
+                                               r"after its commas \('a,b,label'\)"):  # fmt: skip
+        load_file(tmp_path / "t.csv")
+    (tmp_path / "texts.csv").write_text("text, label\ngood film,pos\nbad film,neg\n")
+    with pytest.raises(TransferkitError, match=r"the header names it ' label', with spaces"):
+        load_file(tmp_path / "texts.csv")

@@ -829,3 +829,33 @@ def test_float_and_integer_tiffs_of_a_folder_are_read_on_one_scale(tmp_path):
     x = read_images([tmp_path / "i1.tif", tmp_path / "i2.tif"])
     assert x[0, 0, 1, 1] == x[1, 0, 1, 1] == pytest.approx(228 * 255 / 65535, rel=1e-5)
     assert read_images([tmp_path / "i1.tif"])[0, 0, 1, 1] == 228.0  # alone, 8-bit
+
+
+def test_a_png_turned_by_an_exif_chunk_after_its_pixels_is_read_at_its_decoded_size(tmp_path):
+    """A review: the size came from the header, before Pillow met the orientation (eXIf after IDAT); the
+    turned image kept its other size and np.stack failed with a raw numpy error."""
+    import struct
+
+    from PIL import Image
+
+    from transferkit.data.files import read_images
+
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 256, (8, 12), dtype=np.uint8)).save(tmp_path / f"{i}.png")
+    image = Image.fromarray(rng.integers(0, 256, (8, 12), dtype=np.uint8))
+    exif = image.getexif()
+    exif[0x0112] = 6  # turned by 90 degrees when shown
+    image.save(tmp_path / "turned.png", exif=exif)
+    raw = (tmp_path / "turned.png").read_bytes()
+    chunks, pos = [], 8
+    while pos < len(raw):  # (length, type, data, crc) chunks; the eXIf one moved to just before IEND
+        n = struct.unpack(">I", raw[pos : pos + 4])[0]
+        chunks.append((raw[pos + 4 : pos + 8], raw[pos : pos + 12 + n]))
+        pos += 12 + n
+    moved = [c for t, c in chunks if t not in (b"eXIf", b"IEND")] + [c for t, c in chunks if t == b"eXIf"]
+    (tmp_path / "turned.png").write_bytes(raw[:8] + b"".join(moved) + [c for t, c in chunks if t == b"IEND"][0])
+    assert raw.find(b"eXIf") < raw.find(b"IDAT") < (tmp_path / "turned.png").read_bytes().find(b"eXIf")
+    with pytest.warns(UserWarning, match=r"1 of 4 images are not 8x12 pixels"):
+        x = read_images(sorted(tmp_path.glob("*.png")))
+    assert x.shape == (4, 1, 8, 12)

@@ -450,3 +450,21 @@ def test_a_series_beside_a_model_of_vectors_is_said_as_a_series():
     pictures = Domain("img.npz", rng.random((20, 1, 12, 12), dtype=np.float32), np.arange(20) % 2, ["a", "b"])
     with pytest.raises(TransferkitError, match=r"img.npz holds images but the model expects input \(24,\)"):
         make_recipe(pictures, (24,))
+
+
+def test_framing_and_background_look_at_rows_spread_over_the_set_not_its_first_class():
+    """A review: pad: auto, the background and the ink contrast looked at the first 500 rows, one class's
+    in an image folder read class by class (a target of two classes framed differently: pad 4 sorted, 0 shuffled)."""
+    from transferkit.data.preprocess import background_of, spread_rows
+
+    assert spread_rows(3).tolist() == [0, 1, 2] and spread_rows(0).tolist() == []
+    assert len(spread_rows(10_000)) == 500 and spread_rows(10_000)[-1] == 9_999
+    x = np.zeros((1200, 1, 16, 16), np.float32)
+    x[:360] = 1.0  # the first class (30 %) on white sheets, the second on black: most borders are black
+    x[:360, :, 4:12, 4:12] = 0.0
+    x[360:, :, 4:12, 4:12] = 1.0
+    y = np.repeat([0, 1], [360, 840])
+    sorted_set = Domain("t", x, y, ["a", "b"], (0.0, 1.0))
+    order = np.random.default_rng(0).permutation(1200)
+    shuffled = Domain("t", x[order], y[order], ["a", "b"], (0.0, 1.0))
+    assert background_of(sorted_set) == background_of(shuffled) == 0.0  # was 1.0 sorted: the first class's

@@ -105,10 +105,18 @@ def test_bad_text_files_say_what_is_wrong(tmp_path, name, content, match):
         load_domain(str(path))
 
 
-def test_labels_named_nan_or_inf_are_class_names_not_scores(tmp_path):
+def test_labels_named_nan_or_inf_are_class_names_not_scores_and_nan_beside_numbers_is_missing(tmp_path):
     path = tmp_path / "odd.csv"
-    path.write_text("text,label\n" + "".join(f"t{i},{lab}\n" for i, lab in enumerate(["1", "0", "nan", "inf"] * 3)))
-    assert load_domain(str(path)).classes == ["0", "1", "inf", "nan"]
+    path.write_text("text,label\n" + "".join(f"t{i},{lab}\n" for i, lab in enumerate(["1", "0", "inf"] * 3)))
+    assert load_domain(str(path)).classes == ["0", "1", "inf"]
+    # beside numbered classes 'nan' or 'NA' is a missing label, as a feature CSV reads it (a review: it became a class)
+    path.write_text("text,label\n" + "".join(f"t{i},{lab}\n" for i, lab in enumerate(["1", "0", "NA"] * 3)))
+    with pytest.raises(TransferkitError, match=r"3 row\(s\) have no label: 'NA', a missing value \(examples \[3, 6, 9\], "
+                                               r"counting from 1\)"):  # fmt: skip
+        load_domain(str(path))
+    path.write_text("text,label\n" + "".join(f"t{i},{lab}\n" for i, lab in enumerate(["pos", "neg", "nan"] * 3)))
+    with pytest.warns(UserWarning, match=r"3 row\(s\) have the label 'nan', which also writes a missing value"):
+        assert load_domain(str(path)).classes == ["nan", "neg", "pos"]  # beside names: maybe a class, said
 
 
 @pytest.mark.parametrize(("labels", "classes"), [

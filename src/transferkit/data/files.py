@@ -452,6 +452,7 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
         read_as.append(how_read)
         in_colour += bool(is_colour and not (np.array_equal(arr[..., 0], arr[..., 1])
                                              and np.array_equal(arr[..., 1], arr[..., 2])))  # fmt: skip
+        sz = (arr.shape[1], arr.shape[0])  # as decoded: a PNG's eXIf chunk after its pixels turns it only now
         if sz != size:
             resized += 1
             stretched += abs(math.log((sz[0] / sz[1]) / (size[0] / size[1]))) > math.log(1.1)  # aspect off by > 10 %
@@ -613,9 +614,49 @@ LABEL_MISSING = {"na", "n/a", "nan", "null", "#n/a"}
 
 
 
+def missing_label_markers(labels: list[str], where: str, column: str = "", rows: str = "data rows {}") -> None:
+    """Labels written as a missing value (R's NA, pandas' nan; it had been a class: 61.8 % against 92.2 %,
+    a trial): refused beside numbered classes, where such a value can only be a missing one ('18_25' is
+    a name); beside names said, as it may be a class of that name. ``column``: where, for the message;
+    ``rows``: how the rows' numbers are said ("data rows {}", or "examples {}, counting from 1")."""
+    marked = [i + 1 for i, v in enumerate(labels) if v.strip().lower() in LABEL_MISSING]
+    if not marked:
+        return
+    others = [v for v in labels if v.strip().lower() not in LABEL_MISSING]
+    shown = sorted({labels[i - 1].strip() for i in marked})
+    if others and all("_" not in v and _is_number(v) for v in others):
+        raise TransferkitError(
+            f"{where}: {len(marked)} row(s) have no label{column}: {', '.join(map(repr, shown))}, a missing value "
+            f"({rows.format(marked[:5])}).",
+            "fill in their labels or remove those rows.",
+        )
+    warnings.warn(f"{where}: {len(marked)} row(s) have the label {' or '.join(map(repr, shown))}{column}, which also "
+                  "writes a missing value (R's NA, pandas' nan): they are trained as a class of that name; if their "
+                  "labels are missing, remove those rows (or fill them in).",
+                  TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+
+
+def spaced_name(header: list[str], name: str) -> tuple[str, str] | None:
+    """(problem, fix) when ``name`` is in ``header`` only with spaces around it ('a, b, label' names the
+    columns 'a', ' b' and ' label'; a review), else None."""
+    spaced = next((c for c in header if c != name and c.strip() == name.strip()), None)
+    if spaced is None:
+        return None
+    return (f"the header names it {spaced!r}, with spaces (a space after each comma makes it part of the next name).",
+            f"write the header without spaces after its commas ({','.join(c.strip() for c in header)[:60]!r}).")
+
+
+def cell_float(v: str) -> float:
+    """A CSV cell's number: ``float(v)``, but not for a cell holding "_", which Python reads as a digit
+    separator (``float("18_25")`` is 1825.0: an age group '18_25' read as a number; a review)."""
+    if "_" in v:
+        raise ValueError(f"not a number: {v!r}")
+    return float(v)
+
+
 def _is_number(v: str) -> bool:
     try:
-        float(v)
+        cell_float(v)
     except ValueError:
         return False
     return True
@@ -794,7 +835,7 @@ def _gaps_end_rows(body: list[list[str]], skip: set) -> bool:
     """Whether a CSV's empty (or missing-marked) cells are series padding: each row's run to its
     end, as :func:`~transferkit.data.domain.nan_padded` reads NaN, with every other cell a number."""
     try:
-        x = np.asarray([[np.nan if not v.strip() or v.strip().lower() in MISSING_MARKERS else float(v)
+        x = np.asarray([[np.nan if not v.strip() or v.strip().lower() in MISSING_MARKERS else cell_float(v)
                          for j, v in enumerate(r) if j not in skip] for r in body], dtype=np.float64)  # fmt: skip
     except ValueError:  # another column holds words: not a series
         return False
@@ -809,7 +850,7 @@ def csv_features(
     to predict)."""
     skip = set() if skip is None else {skip} if isinstance(skip, int) else set(skip)
     try:
-        return np.asarray([[float(v) for j, v in enumerate(r) if j not in skip] for r in body], dtype=np.float32)
+        return np.asarray([[cell_float(v) for j, v in enumerate(r) if j not in skip] for r in body], dtype=np.float32)
     except ValueError:
         i, j, v = next((i, j, v) for i, r in enumerate(body) for j, v in enumerate(r) if j not in skip and not _is_number(v))
         if not v.strip() or v.strip().lower() in MISSING_MARKERS:
@@ -1062,6 +1103,10 @@ def load_csv(path: Path, label_column: str, id_column: str | None = None, only_c
                 "add a header row naming the columns (e.g. x0,x1,...,label); if that row is the header, name its "
                 "label column with `label_column:`.",
             )
+        spaced = spaced_name(header, label_column)
+        if spaced:
+            raise TransferkitError(f"{path}: no label column {label_column!r} (columns: {_names(header)}): {spaced[0]}",
+                                   spaced[1])  # fmt: skip
         raise TransferkitError(
             f"{path}: no label column {label_column!r} (columns: {_names(header)}).",
             "name the label column with `label_column:` in the experiment file (for rank: `--label-column` of the "
@@ -1083,21 +1128,7 @@ def load_csv(path: Path, label_column: str, id_column: str | None = None, only_c
             f"{path}: {len(empty)} row(s) have no label in column {label_column!r} (data rows {empty[:5]}).",
             "fill in their labels or remove those rows.",
         )
-    marked = [i + 1 for i, v in enumerate(raw_labels) if v.lower() in LABEL_MISSING]
-    if marked:  # R's NA, pandas' nan: a missing label, not a class (it had been one: 61.8 % against 92.2 %, a trial)
-        others = [v for v in raw_labels if v.lower() not in LABEL_MISSING]
-        shown = sorted({raw_labels[i - 1] for i in marked})
-        if others and all("_" not in v and _is_number(v) for v in others):  # numbered classes ('18_25' is a name):
-            # there such a value can only be a missing one
-            raise TransferkitError(
-                f"{path}: {len(marked)} row(s) have no label in column {label_column!r}: {', '.join(map(repr, shown))}, "
-                f"a missing value (data rows {marked[:5]}).",
-                "fill in their labels or remove those rows.",
-            )
-        warnings.warn(f"{path}: {len(marked)} row(s) have the label {' or '.join(map(repr, shown))} in column "
-                      f"{label_column!r}, which also writes a missing value (R's NA, pandas' nan): they are trained "
-                      "as a class of that name; if their labels are missing, remove those rows (or fill them in).",
-                      TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+    missing_label_markers(raw_labels, str(path), f" in column {label_column!r}")
     x = csv_features(path, header, body, skip)
     try:  # (float() reads '18_25' as 1825: a label with '_' is a name)
         numbers = None if any("_" in v for v in raw_labels) else np.asarray([float(v) for v in raw_labels])

@@ -37,6 +37,7 @@ from transferkit.data.files import (
     id_values_note,
     looks_like_prose,
     read_text,
+    spaced_name,
 )
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 
@@ -205,6 +206,9 @@ def _labels(raw: list, name: str) -> tuple[np.ndarray, list[str]]:
         raise TransferkitError(f"{name}: {len(missing)} example(s) have no label (examples {missing[:5]}, counting "
                                "from 1).", "give every text a label, or remove those examples.")  # fmt: skip
     values = [str(v).strip() for v in raw]
+    from transferkit.data.files import missing_label_markers
+
+    missing_label_markers(values, str(name), rows="examples {}, counting from 1")  # 'NA' among 0/1: no class 'NA'
     fraction = _not_whole(values)
     if fraction is not None:
         n = len(set(values))
@@ -307,6 +311,10 @@ def _rows(path: Path, text_column: str, label_column: str) -> list[tuple[str, ob
         if looks_like_prose(list(table[0]), [list(r.values()) for r in table]):
             raise TransferkitError(f"{path}: no label column {label_column!r}, and its first row holds a text, not "
                                    "column names: the file seems to have no header row.", NO_HEADER_FIX + ".")  # fmt: skip
+        spaced = spaced_name(list(table[0]), label_column)
+        if spaced:
+            raise TransferkitError(f"{path}: no label column {label_column!r} (columns: {list(table[0])[:8]}): "
+                                   f"{spaced[0]}", spaced[1])  # fmt: skip
         raise TransferkitError(f"{path}: no label column {label_column!r} (columns: {list(table[0])[:8]}).",
                                "name it with `label_column:` in the experiment file (for rank: `--label-column` of "
                                "the target, `--source-label-column` of a --source).")  # fmt: skip

@@ -39,6 +39,7 @@ from transferkit.data.preprocess import (
     make_recipe,
     pad_to_frame,
     reads_series,
+    spread_rows,
     unit_range,
 )
 from transferkit.data.splits import no_test_split
@@ -317,13 +318,13 @@ def framed(target, saved: SavedSource, shape: tuple[int, ...], stored: Recipe | 
     if not getattr(target, "is_image", False) or not is_picture(tuple(target.input_shape[-2:])):
         return 0  # (vectors given to an image model: make_recipe refuses them, naming the shapes)
     if frame is not None:
-        own = content_fraction(unit_range(target.x[:500], target.value_range))
+        own = content_fraction(unit_range(target.x[spread_rows(len(target.x))], target.value_range))
         if float(frame) / own > 1.5:  # a border only adds: content smaller than the model's stays so, said
             warnings.warn(f"{target.name}: the novel images' content spans {100 * own:.0f} % of their frame, the "
                           f"saved model's training images' {100 * float(frame):.0f} %: the model sees them smaller "
                           "than anything it learned from, and `target.pad: auto` only adds borders; crop them "
                           "closer to their content for its best reading.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
-        return pad_to_frame(float(frame), unit_range(target.x[:500], target.value_range), tuple(shape[1:]))
+        return pad_to_frame(float(frame), unit_range(target.x[spread_rows(len(target.x))], target.value_range), tuple(shape[1:]))
     size = saved.meta.get("image_size") or saved.meta.get("fit_input_shape")
     if stored is not None and size and tuple(size[-2:]) == tuple(target.input_shape[-2:]):
         return int(stored.pad)
