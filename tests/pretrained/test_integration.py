@@ -350,3 +350,28 @@ def test_the_fewshot_report_says_the_encoder_ran_below_the_size_it_learned_at(ta
 
     summary["source"]["data"] = "source.npz"  # source data beside the weights: the encoder is still named (a review)
     assert said in render_report(summary, {})
+
+
+def test_fewshot_on_a_pretrained_encoder_runs_it_once_per_example(target_npz, tmp_path, monkeypatch):
+    """A review: the features of the novel-class examples were computed with no feature cache, and `head`
+    ran the encoder again on every episode's support and query rows, writing two cache files for each."""
+    from transferkit import run_fewshot
+    from transferkit.paths import cache_dir
+    from transferkit.train import feature_cache
+
+    rows = []
+    real = feature_cache.extract_features
+    monkeypatch.setattr(feature_cache, "extract_features", lambda m, x, *a, **k: rows.append(len(x)) or real(m, x, *a, **k))
+    cfg = {"source": {"pretrained": "mobilenet_v2_imagenet"}, "target": {"data": str(target_npz)},
+           "model": {"input_shape": INPUT}, "seeds": 1, "device": "cpu",
+           "fewshot": {"n_way": 2, "k_shot": [1], "n_query": 2, "episodes": 4, "train_episodes": 3,
+                       "methods": ["prototypes", {"head": {"steps": 5}}]}}  # fmt: skip
+    before = set((cache_dir() / "features").glob("*.safetensors"))
+    first = run_fewshot(cfg, out=tmp_path / "a", progress=False)
+    assert rows == [36]  # the 36 novel-class examples, once; no episode's rows again
+    written = set((cache_dir() / "features").glob("*.safetensors")) - before
+    assert len(written) <= 1  # (none when an earlier test cached them)
+    again = run_fewshot(cfg, out=tmp_path / "b", progress=False)
+    assert rows == [36]  # read from the feature cache
+    scores = lambda s: [(r["method"], r["accuracy_mean"]) for r in s["results"]]  # noqa: E731
+    assert scores(first) == scores(again)

@@ -473,6 +473,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
         setting = EpisodeSetting(
             x, data.target.classes, episode_model_factory(exp, data, source_model, device, saved is not None), source_model,
             source_x, source_y, data.source.classes if data.source else None, seed,
+            _pretrained_features(source_model, x, cache, methods),
         )  # fmt: skip
         for k in fs.k_shot:
             for m in methods:
@@ -500,6 +501,22 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
             run.example = _example(methods, cache, episodes[fs.k_shot[0]][0], fs.k_shot[0])
     run.wall_time_s = time.perf_counter() - start
     return run
+
+
+def _pretrained_features(source_model, x: torch.Tensor, cache, methods) -> torch.Tensor | None:
+    """The features of every novel-class example by frozen pretrained shared layers, for the methods that
+    train per episode (``head``, a probe stage) to read instead of running the encoder on each episode's
+    rows: the cache's, when it holds the whole shared layers' (float32 to float64 and back is exact);
+    None for shared layers trained here (cheap to run) or when no such method uses the source."""
+    if source_model is None or source_model.config.get("architecture") != "pretrained":
+        return None
+    if not any(not m.on_features and m.uses_source for m in methods):
+        return None
+    if cache is not None and cache.blocks is None:
+        return torch.from_numpy(cache.features).float()
+    from transferkit.train.feature_cache import frozen_features
+
+    return frozen_features(source_model, x).flatten(1).cpu()
 
 
 def normalisation_only(exp, data: Prepared, seed: int, device) -> TransferModel:

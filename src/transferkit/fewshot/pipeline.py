@@ -6,7 +6,9 @@ and every method that works on features (the few-shot functions, ``prototypes``,
 ``transductive``) solves all its episodes from that array in a fraction of a second.
 
 Methods that train a network (``scratch``, ``finetune``, ...) cannot share anything
-between episodes; they run on the first ``train_episodes`` episodes only (the same
+between episodes, but the frozen pretrained shared layers' features of every example
+(``EpisodeSetting.features``), which ``head`` and the probe stages read; they run on the
+first ``train_episodes`` episodes only (the same
 support and query sets the feature methods see), one :class:`TransferTask` per episode
 whose labelled examples are the support set and whose unlabelled examples are the
 queries (the transductive setting).
@@ -34,6 +36,7 @@ from transferkit.methods import METHODS, Method, TransferTask, get_method
 from transferkit.methods._pretrained_rate import for_task
 from transferkit.methods.prototypes import BASE_EXAMPLES, features, source_feature_mean
 from transferkit.models import TransferModel
+from transferkit.train.feature_cache import remembered_features
 from transferkit.train.supervised import predict_proba
 
 
@@ -249,6 +252,7 @@ class EpisodeSetting:
     source_y: torch.Tensor | None = None
     source_classes: list[str] | None = None
     seed: int = 0
+    features: torch.Tensor | None = None  # (N, D): frozen pretrained shared layers' features of x, computed once
 
     def task(self, episode: Episode, index: int) -> TransferTask:
         """The episode as a transfer task: support labelled, queries unlabelled."""
@@ -287,9 +291,13 @@ def evaluate_trained(
         fitted, rate = for_task(method.method, task)  # pretrained shared layers: a lower default rate
         if rate and i == 0:
             warnings.warn(rate, TransferkitWarning, stacklevel=user_stacklevel())
-        with warnings.catch_warnings(record=True) as said:  # the method's notes: once for all episodes, below
-            warnings.simplefilter("always")
+        known = [] if setting.features is None else [  # its rows' features, computed once: no forward pass again
+            (task.target.x_labelled, setting.features[torch.as_tensor(episode.support_idx)]),
+            (task.target.x_unlabelled, setting.features[torch.as_tensor(episode.query_idx)])]  # fmt: skip
+        with warnings.catch_warnings(record=True) as said, remembered_features(setting.source_model, known):
+            warnings.simplefilter("always")  # (the method's notes: once for all episodes, below)
             model = fitted.fit(task)
+            pred = predict_proba(model, task.target.x_unlabelled).argmax(dim=1).cpu().numpy()
         for w in said:
             if issubclass(w.category, TransferkitWarning):  # "head (seed 100003, 25 labelled examples): ..."
                 key = re.sub(r"\(seed \d+, ", "(", str(w.message))
@@ -300,7 +308,6 @@ def evaluate_trained(
         chose = (model.config.get("auto_decision") or {}).get("method")
         if chose is not None:  # auto: which method it picked, for the report
             choices[chose] = choices.get(chose, 0) + 1
-        pred = predict_proba(model, task.target.x_unlabelled).argmax(dim=1).cpu().numpy()
         accuracies.append(float((pred == episode.query_y).mean()))
         predictions.append(pred)
         if progress is not None:

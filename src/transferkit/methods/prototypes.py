@@ -58,7 +58,11 @@ def features(model: TransferModel, x: torch.Tensor, blocks: int | None = None, b
     ``blocks``: the output of the first ``blocks`` shared blocks, flattened; None: all of
     them (the shared layers' output, what the specific layers see).
     """
-    if blocks is None:
+    if blocks is None:  # pretrained shared layers: read from (or written to) the feature cache, as a run's probe is
+        if model.config.get("architecture") == "pretrained":
+            from transferkit.train.feature_cache import frozen_features
+
+            return frozen_features(model, x).flatten(1).double().cpu().numpy()
         return extract_features(model, x, batch_size).flatten(1).double().cpu().numpy()
     if not 1 <= blocks <= model.num_blocks:
         raise TransferkitError(

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 
@@ -44,8 +47,36 @@ def frozen_features(model, x: torch.Tensor, batch_size: int = 256) -> torch.Tens
         from transferkit.models.taps import combine
 
         return combine(frozen_block_outputs(model, x, batch_size), model.shared.taps)
-    stored = _cached(_path(model, x, "features", batch_size), lambda: {"features": extract_features(model, x, batch_size)}, len(x))
+    weights = _weights_key(model)
+    known = _REMEMBERED.get(id(x))
+    if known is not None and known[0]() is x and known[1] == weights:  # rows whose features the caller has
+        return known[2].to(x.device)
+    stored = _cached(_path(model, x, "features", batch_size, weights),
+                     lambda: {"features": extract_features(model, x, batch_size)}, len(x))  # fmt: skip
     return stored["features"].to(x.device)
+
+
+_REMEMBERED: dict[int, tuple] = {}  # id(inputs) -> (weak reference to them, weights key, their features)
+
+
+@contextmanager
+def remembered_features(model, pairs: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> Iterator[None]:
+    """Within the block, :func:`frozen_features` of any of these input tensors, by shared layers with
+    ``model``'s weights, is the features given with it: no forward pass, no cache file. A few-shot run
+    computes the novel-class features once and gives each episode's support and query rows so (its
+    ``head`` ran the encoder again on every episode and wrote two cache files for each; a review)."""
+    if not pairs:
+        yield
+        return
+    weights = _weights_key(model)
+    ids = [id(x) for x, _ in pairs]
+    for x, f in pairs:
+        _REMEMBERED[id(x)] = (weakref.ref(x), weights, f)
+    try:
+        yield
+    finally:
+        for i in ids:
+            _REMEMBERED.pop(i, None)
 
 
 @torch.no_grad()
@@ -64,20 +95,26 @@ def frozen_block_outputs(model, x: torch.Tensor, batch_size: int = 256) -> list[
     return [stored[f"block{b}"].to(x.device) for b in range(len(stored))]
 
 
-def _path(model, x: torch.Tensor, kind: str, batch_size: int):
-    """Cache file for ``kind`` ("features": the last block; "blocks": every block, pooled) of
-    ``model``'s shared layers on ``x``: keyed by every shared tensor, the shared layers' repr
-    (their modules and settings that are no tensors: a text encoder's pooling and
-    normalisation, an activation), the inputs' content, the batch size and
-    :func:`~transferkit.paths.numeric_context` (each can move the last bits)."""
+def _weights_key(model) -> str:
+    """A digest of ``model``'s shared layers: every tensor but the head's, and their repr (their modules and
+    settings that are no tensors: a text encoder's pooling and normalisation, an activation)."""
     h = hashlib.sha256(repr(getattr(model, "shared", "")).encode())
     for name, t in model.state_dict().items():
         if not name.startswith("specific."):  # the head does not change the features
             h.update(name.encode() + str(tuple(t.shape)).encode())
             h.update(_tensor_bytes(t))
+    return h.hexdigest()
+
+
+def _path(model, x: torch.Tensor, kind: str, batch_size: int, weights: str | None = None):
+    """Cache file for ``kind`` ("features": the last block; "blocks": every block, pooled) of
+    ``model``'s shared layers on ``x``: keyed by :func:`_weights_key` (``weights``, when the caller has it),
+    the inputs' content, the batch size and :func:`~transferkit.paths.numeric_context` (each can move the
+    last bits)."""
+    weights = weights or _weights_key(model)
     device = device_of(model)  # where the features are computed
     context = json.dumps({**numeric_context(device), "batch_size": batch_size}, sort_keys=True)
-    key = hashlib.sha256((h.hexdigest() + data_fingerprint(x) + (kind if kind != "features" else "") + context).encode()).hexdigest()
+    key = hashlib.sha256((weights + data_fingerprint(x) + (kind if kind != "features" else "") + context).encode()).hexdigest()
     return cache_dir() / "features" / f"{'shared' if kind == 'features' else kind}-{key[:32]}.safetensors"
 
 
