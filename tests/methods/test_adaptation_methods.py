@@ -600,7 +600,9 @@ def test_batches_too_small_for_batchnorm_keep_the_sources_statistics(name, tiny_
         params = {"steps": 2}
     task = _task(tiny_parts, 1)  # 3 classes, k = 1: batches of 3
     running = [m.running_mean.clone() for m in task.source_model.modules() if isinstance(m, BN_TYPES)]
-    with pytest.warns(TransferkitWarning, match=rf"{name}: batches of 3 labelled examples are too few for BatchNorm"):
+    trains = {"bitfit": "only BatchNorm's shift trains"}.get(name, "only BatchNorm's scale and shift train")
+    with pytest.warns(TransferkitWarning, match=rf"{name}: batches of 3 labelled examples are too few for BatchNorm.*"
+                                                rf"\(bn: frozen\) and {trains}"):  # (lora: none of it trains, below)
         model = get_method(name, **params).fit(task)
     kept = [m.running_mean for m in model.modules() if isinstance(m, BN_TYPES)]
     assert running and all(torch.equal(a, b) for a, b in zip(running, kept, strict=True))  # the source's statistics
@@ -689,3 +691,12 @@ def test_a_parameter_out_of_range_is_refused_naming_the_method_and_its_range():
         get_method("mcc", temperature=0)
     with pytest.raises(TransferkitError, match=r"Fix: set steps to 1 or more \(default 600\)\.$"):
         get_method("dann", steps=0)
+
+
+def test_lora_is_not_told_that_batchnorm_trains_when_its_batches_are_too_small():
+    """A review: lora's warning said 'only BatchNorm's scale and shift train', and under lora none of it does."""
+    from transferkit.methods._bn_batch import bn_for_batch
+
+    with pytest.warns(TransferkitWarning, match=r"\(bn: frozen\); BatchNorm's scale and shift stay as the source's, as "
+                                                r"every source weight does under lora\.$"):  # fmt: skip
+        assert bn_for_batch("lora", "train", 2, 32) == "frozen"

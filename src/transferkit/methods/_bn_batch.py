@@ -19,6 +19,12 @@ from transferkit.errors import TransferkitWarning, user_stacklevel
 MIN_BN_BATCH = 4
 
 
+TRAINS = {"lora": "; BatchNorm's scale and shift stay as the source's, as every source weight does under lora",
+          "bitfit": " and only BatchNorm's shift trains (a bias, as bitfit trains), not its scale"}
+SCALE_AND_SHIFT = " and only BatchNorm's scale and shift train"  # finetune, gradual: what still trains of BatchNorm
+# (a review: lora and bitfit were told this too)
+
+
 def bn_for_batch(method: str, policy: str, labelled: int, batch_size: int) -> str:
     """``policy``, or ``"frozen"`` (said) when ``bn: train`` would normalise batches of under
     ``MIN_BN_BATCH`` examples."""
@@ -27,6 +33,6 @@ def bn_for_batch(method: str, policy: str, labelled: int, batch_size: int) -> st
         return policy
     warnings.warn(f"{method}: batches of {batch} labelled example{'s' if batch != 1 else ''} are too few for "
                   "BatchNorm's batch statistics (two examples normalise every feature to -1 and +1), so the source's "
-                  "statistics are kept (bn: frozen) and only BatchNorm's scale and shift train.",
+                  f"statistics are kept (bn: frozen){TRAINS.get(method, SCALE_AND_SHIFT)}.",
                   TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     return "frozen"
