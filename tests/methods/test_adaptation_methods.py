@@ -700,3 +700,16 @@ def test_lora_is_not_told_that_batchnorm_trains_when_its_batches_are_too_small()
     with pytest.warns(TransferkitWarning, match=r"\(bn: frozen\); BatchNorm's scale and shift stay as the source's, as "
                                                 r"every source weight does under lora\.$"):  # fmt: skip
         assert bn_for_batch("lora", "train", 2, 32) == "frozen"
+
+
+def test_a_target_with_every_input_labelled_is_said_to_adapt_to_its_labelled_inputs(tiny_parts):
+    """A trial: with 4 per class and shots 4 the pool held no unlabelled input; mcc adapted to the labelled ones
+    while the report spoke of 'unlabelled target inputs', and only auto said so."""
+    model, x_s, y_s, x_t, y_t = tiny_parts
+    lab = torch.cat([torch.nonzero(y_t == c)[:3, 0] for c in range(3)])
+    target = TargetData(x_t[lab], y_t[lab], x_t[:0], 3)
+    task = TransferTask(target, ["a", "b", "c"], 0, lambda: None, model, x_s[:60], y_s[:60], ["a", "b", "c"],
+                        source_val_x=x_s[60:], source_val_y=y_s[60:])  # fmt: skip
+    with pytest.warns(TransferkitWarning, match=r"mcc: every target input is labelled, none is left unlabelled: it "
+                                                r"adapts to the 9 labelled inputs"):  # fmt: skip
+        get_method("mcc", steps=2, batch_size=8, checkpoints=1).fit(task)

@@ -21,6 +21,7 @@ from transferkit.data.preprocess import (
     colour_note,
     dead_sensors_note,
     enlarged_note,
+    grey_beside_colour_note,
     make_recipe,
     match_resolution,
     mixed_polarity_note,
@@ -302,6 +303,7 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     if numbered:
         warnings.warn(numbered, TransferkitWarning, stacklevel=user_stacklevel())
     notes = list(dict.fromkeys([*loading, *splitting, *(n for n in (off, series_off, dead, colour_note(target, shape),
+                                                                     grey_beside_colour_note(pool, source, shape),
                                                                      alpha_note(target.x, shape[0], target.name) if len(shape) == 3 else None,
                                                                      swapped, twins, numbered, shrunk, enlarged, stretched) if n)]))  # fmt: skip
     fit_ranges = None

@@ -137,6 +137,11 @@ def adapt(
     note = few_inputs_note(name, len(t.x_labelled) + len(t.x_unlabelled))
     if note:
         warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
+    if not len(t.x_unlabelled):  # said, as auto says it (a trial's run read as adaptation to unlabelled inputs)
+        warnings.warn(f"{name}: every target input is labelled, none is left unlabelled: it adapts to the "
+                      f"{len(t.x_labelled)} labelled inputs (their labels unused by its adaptation term) and chooses its "
+                      "checkpoint on them. Give unlabelled target inputs (more examples than shots per class) for "
+                      "adaptation proper.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     gen = torch.Generator().manual_seed(task.seed)
     model = task.source_model.copy()
     domain_bn = p.bn == "domain" and attach_domain_bn(model) > 0

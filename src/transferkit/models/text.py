@@ -52,7 +52,7 @@ class MaxOverText(nn.Sequential):
         return h.masked_fill(mask == 0, float("-inf")).amax(dim=2)
 
 
-@register_architecture("textcnn", "Small CNN over token ids (embeddings, 1-D conv, max over time), for text", "vector")
+@register_architecture("textcnn", "Small CNN over token ids (embeddings, 1-D conv, max over time): scratch's model on a pretrained text encoder's tokens (texts need one)", "vector")
 class TextCNN(SharedLayers):
     def __init__(self, input_shape: tuple[int, ...], buckets: int = 32768, dim: int = 64, feature_dim: int = 128) -> None:
         blocks = [

@@ -318,7 +318,8 @@ def build_summary(result: ProtocolResult) -> dict:
         "model_selection": "fixed training budgets; no model or checkpoint is chosen on this run's target test split "
                            "(some defaults were set on benchmark pairs, see docs/protocol.md)"
                            + ("; domain-adaptation methods choose their checkpoint by a label-free criterion on the "
-                              "unlabelled target inputs (`selection`), at every k, k > 0 included (below, and "
+                              "unlabelled target inputs (the labelled ones', labels unused, when every pool input is "
+                              "labelled; `selection`), at every k, k > 0 included (below, and "
                               "docs/domain_adaptation.md)" if getattr(result, "selections", None) else ""),
         "wall_time_s": result.wall_time_s,
         # runs an interrupted run of this experiment had finished, taken from the cache (their own seconds kept)
