@@ -411,9 +411,13 @@ def test_a_colour_target_on_a_grey_model_is_warned_about(tmp_path):
         make_recipe(colour, (1, 12, 12), 0, source=grey)
     import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # grey on a colour model loses nothing: no warning
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")  # grey on a colour model loses nothing; the colour shift is said (session 35)
         make_recipe(grey, (3, 12, 12), 0, source=colour)
+    assert [str(w.message) for w in said] == [
+        "grey holds grey images and the source colour colour ones: each is read as three equal channels, a look the "
+        "source's features never met, so expect a domain shift from colour alone. A grey source, or both read grey "
+        "(model.input_shape with 1 channel), removes it."]
 
 
 def test_the_colour_note_reaches_the_run_summary(tmp_path):
@@ -433,7 +437,7 @@ def test_the_colour_note_reaches_the_run_summary(tmp_path):
         data = prepare(load_config(None, raw=tiny_experiment(tmp_path / "grey.npz", tmp_path / "colour.npz")))
         assert any("holds colour images but the model reads grey ones" in n for n in data.notes)
         back = prepare(load_config(None, raw=tiny_experiment(tmp_path / "colour.npz", tmp_path / "grey.npz")))
-    assert not back.notes
+    assert len(back.notes) == 1 and "holds grey images and the source" in back.notes[0]  # colour lost: not said
 
 
 def test_texts_that_are_empty_or_not_strings(tmp_path):
