@@ -88,25 +88,33 @@ def test_a_heavy_tailed_column_is_not_flagged_for_its_own_tail_but_other_units_a
     """Incomes and amounts: new rows of the same distribution passed 3 spans (Pareto: 67 of 200 draws)."""
     rng = np.random.default_rng(2)  # a draw whose new rows pass 3 spans
     train = np.c_[rng.uniform(11, 15, 300), rng.pareto(1.5, 300), np.where(rng.random(300) < 0.97, 0.0, 1.0)]
-    assert heavy_columns(train) == (1, 2)  # Pareto, and a flag nearly always 0; uniform is not
+    assert [j for j, _ in heavy_columns(train)] == [1, 2]  # Pareto, and a flag nearly always 0; uniform is not
     assert heavy_columns(rng.normal(size=(300, 2))) == () and heavy_columns(train[:9]) == ()  # (9 rows: too few)
     new = np.c_[rng.uniform(11, 15, 1000), rng.pareto(1.5, 1000), np.where(rng.random(1000) < 0.97, 0.0, 1.0)]
     ranges = column_ranges(train)
     assert [j for j, *_ in off_columns(new, ranges)] == [1]  # its own tail, once read as other units
     assert off_columns(new, ranges, heavy=heavy_columns(train)) == []
+    clean = new.copy()
     new[np.argmax(new[:, 1]), 1] *= 400  # one row in other units is still found
     assert [j for j, *_ in off_columns(new, ranges, heavy=heavy_columns(train))] == [1]
-    many = new.copy()
-    many[:, 1] *= 1000  # and so is the whole column
-    assert [j for j, *_ in off_columns(many, ranges, heavy=heavy_columns(train))] == [1]
+    for factor in (1000, 10, 0.1):  # and so is the whole column, by its typical size (a review: x10 was missed)
+        many = new.copy()
+        many[:, 1] *= factor
+        assert [j for j, *_ in off_columns(many, ranges, heavy=heavy_columns(train))] == [1], factor
+    sparse = clean.copy()
+    sparse[:, 2] *= 10  # a flag nearly always 0, in other units
+    assert [j for j, *_ in off_columns(sparse, ranges, heavy=heavy_columns(train))] == [2]
     src = Domain("source", train.astype(np.float32), np.arange(300) % 2, ["a", "b"], (0.0, float(train.max())),
                  {"columns": NAMES})  # fmt: skip
     tgt = Domain("target", new[:, :3].astype(np.float32), np.arange(1000) % 2, ["a", "b"], (0.0, 15.0), {"columns": NAMES})
     tgt.x[np.argmax(tgt.x[:, 1]), 1] /= 400  # back to its own tail
     assert outside_range_note(tgt, src) is None  # run: the source's tails
     recipe = make_recipe(src, (3,), 0)
-    assert recipe.heavy_columns == (1, 2) and Recipe.from_dict(recipe.to_dict()) == recipe  # saved with the model
+    assert [j for j, _ in recipe.heavy_columns] == [1, 2] and Recipe.from_dict(recipe.to_dict()) == recipe  # saved
     assert scale_warning(tgt.x, recipe) is None  # predict: the saved tails
+    assert "heavy_columns" in recipe.to_dict() and "heavy_columns" not in recipe.identity()  # source cache keys kept
+    indices = {**recipe.to_dict(), "heavy_columns": [1, 2]}  # this field's first form: indices, no typical size
+    assert [h for h in Recipe.from_dict(indices).heavy_columns] == [(1, None), (2, None)]
     before = {k: v for k, v in recipe.to_dict().items() if k != "heavy_columns"}  # a model saved before the field
     assert Recipe.from_dict(before).heavy_columns == () and "ash" in scale_warning(tgt.x, Recipe.from_dict(before))
     assert "heavy_columns" not in make_recipe(Domain("s", _wine_like(100, 0).astype(np.float32), np.arange(100) % 2,

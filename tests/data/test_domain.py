@@ -808,11 +808,15 @@ def test_float_and_integer_tiffs_of_a_folder_are_read_on_one_scale(tmp_path):
 
     base = np.random.default_rng(0).uniform(0, 0.95, (6, 6)).astype(np.float32)
     over = base.copy()
-    over[0, 0] = 1.05  # one pixel overshooting 1: the folder is not on 0..1, and no image is 255 times brighter
+    over[0, 0] = 1.05  # one pixel overshooting 1 (a resampling's): still 0..1 images, the pixel cut to white
     Image.fromarray(base).save(tmp_path / "a.tif")
     Image.fromarray(over).save(tmp_path / "b.tif")
-    x = read_images([tmp_path / "a.tif", tmp_path / "b.tif"])
-    np.testing.assert_allclose(x[0, 0, 1:], x[1, 0, 1:])  # one scale: as stored (under 255)
+    with pytest.warns(UserWarning, match=r"2 floating-point image\(s\) on 0..1 hold values up to 1.05, above 1: those "
+                                         r"were cut to 1 \(white\)"):  # fmt: skip
+        x = read_images([tmp_path / "a.tif", tmp_path / "b.tif"])
+    np.testing.assert_allclose(x[0, 0, 1:], x[1, 0, 1:])  # one scale
+    np.testing.assert_allclose(x[1, 0, 1:], over[1:] * 255.0, rtol=1e-6)  # 0..1 (not near-black as stored)
+    assert x[1, 0, 0, 0] == 255.0
     unit = read_images([tmp_path / "a.tif"])
     np.testing.assert_allclose(unit[0, 0], base * 255.0, rtol=1e-6)  # on 0..1 alone: times 255
     deep = (base * 1000).astype(np.float32)

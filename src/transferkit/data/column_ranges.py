@@ -11,6 +11,8 @@ are compared column by column. A column is flagged when
   side (a long tail or one real outlier is not flagged), or
 * any row lies beyond 3 spans (one input alone in other units, or a data-entry error); 30
   spans in a column heavy-tailed in training (:func:`heavy_columns`), or
+* in such a heavy-tailed column, the median of the non-zero magnitudes (its typical size) moved
+  by 3 times or more from training's (the whole column in other units), or
 * with 10 or more rows, the bulk of its values (5th to 95th percentile) lies wholly outside
   its training range, spread over a tenth or less, or ten times or more, of that span:
   the signature of a change of units.
@@ -23,7 +25,9 @@ few rows far from the rest, and new rows of the same distribution pass it by 3 s
 then. Drawn twice, 300 rows for training then 1,000, a Pareto column (alpha 1.5) was flagged in
 67 of 200 draws with 3 spans and 6 with 30; a log-normal one (sigma 1.5) in 31 and 6. One row
 of such a column multiplied by 400 is still found (Pareto: 199 -> 170 of 200; log-normal 200 -> 196;
-normal, uniform and exponential columns are not heavy at 300 rows: all found, as before).
+normal, uniform and exponential columns are not heavy at 300 rows: all found, as before), and a
+whole column multiplied by 5 or 10 is found by its typical size as often as before or more (a
+review found the 30 spans alone missed most; benchmarks/diagnostics/heavy_tailed_columns.py).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ MIN_ROWS_FOR_SPREAD = 10  # fewer rows say little of a column's spread
 SHARE_BEYOND = 0.1  # rows beyond half the span that make a column off, not a tail
 FAR = 3.0  # one row beyond this many spans: other units
 HEAVY_FAR = 30.0  # ... in a heavy-tailed column, whose own tail passes 3 spans
+RESCALED = 3.0  # a heavy column whose typical non-zero size moved by this factor or more: other units (x 5 or 10)
 HEAVY_SPAN = 3.0  # a span over this many times the 5th-95th percentile spread: a heavy tail (a normal column: ~2 at 300 rows)
 
 
@@ -50,16 +55,34 @@ def column_ranges(x: np.ndarray) -> tuple[tuple[float, float], ...]:
     return tuple((float(lo), float(hi)) for lo, hi in zip(x.min(axis=0), x.max(axis=0), strict=True))
 
 
-def heavy_columns(x: np.ndarray) -> tuple[int, ...]:
-    """Columns of (N, D) ``x`` whose span is over ``HEAVY_SPAN`` times their 5th-95th percentile
-    spread (a few rows far from the rest: a heavy tail, or a column nearly always one value);
-    none with fewer than ``MIN_ROWS_FOR_SPREAD`` rows, which say little of a tail."""
+def heavy_columns(x: np.ndarray) -> tuple[tuple[int, float | None], ...]:
+    """(column, typical size) of the columns of (N, D) ``x`` whose span is over ``HEAVY_SPAN`` times
+    their 5th-95th percentile spread (a few rows far from the rest: a heavy tail, or a column nearly
+    always one value); none with fewer than ``MIN_ROWS_FOR_SPREAD`` rows, which say little of a tail.
+    The typical size is the median of the column's non-zero magnitudes (None with fewer than
+    ``MIN_NONZERO`` of them): a whole column in other units moves it by the units' factor."""
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
     if len(x) < MIN_ROWS_FOR_SPREAD:
         return ()
     q_lo, q_hi = np.quantile(x, [0.05, 0.95], axis=0)
     span = x.max(axis=0) - x.min(axis=0)
-    return tuple(int(j) for j in np.flatnonzero(span > HEAVY_SPAN * (q_hi - q_lo)))
+    return tuple((int(j), _typical(x[:, j])) for j in np.flatnonzero(span > HEAVY_SPAN * (q_hi - q_lo)))
+
+
+MIN_NONZERO = 5  # non-zero values a typical size needs (a column 97 % zeros has 9 in 300 rows)
+
+
+def _typical(col: np.ndarray) -> float | None:
+    """The median of a column's non-zero magnitudes, or None with too few of them to tell."""
+    size = np.abs(col[col != 0])
+    return float(np.median(size)) if len(size) >= MIN_NONZERO else None
+
+
+def _heavy_sizes(heavy) -> dict[int, float | None]:
+    """``heavy`` as {column: typical size}: (column, size) pairs, or column indices alone (recipes saved
+    with this session's first form: no size)."""
+    return {int(h[0]): (None if h[1] is None else float(h[1])) if isinstance(h, list | tuple) else None
+            for h in heavy} if heavy else {}  # fmt: skip
 
 
 def off_columns(x: np.ndarray, ranges, fallback_span: float = 0.0,
@@ -73,7 +96,7 @@ def off_columns(x: np.ndarray, ranges, fallback_span: float = 0.0,
     if len(x) == 0 or x.shape[1] != len(ranges):
         return []
     q_lo, q_hi = np.quantile(x, [0.05, 0.95], axis=0)
-    out, heavy = [], set(heavy)
+    out, heavy = [], _heavy_sizes(heavy)
     for j, (lo, hi) in enumerate(ranges):
         span = hi - lo if hi > lo else fallback_span
         if span <= 0:  # constant in training, and no other scale to compare with
@@ -86,7 +109,10 @@ def off_columns(x: np.ndarray, ranges, fallback_span: float = 0.0,
         spread = q_hi[j] - q_lo[j]
         units = (hi > lo and len(x) >= MIN_ROWS_FOR_SPREAD and outside  # (no spread to compare a constant's with)
                  and (spread <= 0.1 * span or spread >= 10 * span))  # fmt: skip
-        if (beyond >= 2 and beyond >= SHARE_BEYOND * len(x)) or extreme or units:
+        typical = heavy.get(j)  # a heavy column: its typical size moved by a factor
+        now = _typical(col) if typical else None
+        rescaled = bool(typical and now and not 1 / RESCALED < now / typical < RESCALED)
+        if (beyond >= 2 and beyond >= SHARE_BEYOND * len(x)) or extreme or units or rescaled:
             out.append((j, float(q_lo[j]), float(q_hi[j]), beyond))
     return out
 

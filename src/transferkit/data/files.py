@@ -363,14 +363,19 @@ def _grey(img) -> tuple[np.ndarray, str]:
     return arr, "float" if img.mode == "F" else "int"
 
 
+UNIT_OVERSHOOT = 1.5  # float images up to this are 0..1 ones with an overshoot (a 0..255 image reaches far above)
+
+
 def _one_scale(images: list[np.ndarray], kinds: list[str]) -> list[np.ndarray]:
     """``images`` on 0..255, one rule for each kind of :func:`_grey` across the folder (a review: per
     image, one float TIFF on 0..0.95 read as 0..242 and the same picture with one pixel at 1.05 as
     0..1.05, 1/255 as bright; an integer TIFF's 228 read as 228 or 0.89 by its own maximum).
 
     Integer images: 16-bit (scaled from 0..65535) when any of them exceeds 255, else 8-bit. Float
-    images: 0..1 (times 255) when none exceeds 1, as they are when none exceeds 255, else scaled by
-    255 over the largest value of all of them (said)."""
+    images: 0..1 (times 255) when none exceeds ``UNIT_OVERSHOOT`` (values above 1, a resampling's
+    overshoot, cut to white and said: one pixel at 1.05 had made the whole folder read near-black, a
+    review), as they are when none exceeds 255, else scaled by 255 over the largest value of all of
+    them (said)."""
     out = list(images)
     for kind in ("int", "float"):
         mine = [i for i, k in enumerate(kinds) if k == kind]
@@ -381,13 +386,18 @@ def _one_scale(images: list[np.ndarray], kinds: list[str]) -> list[np.ndarray]:
         if kind == "int":
             scale = 255.0 / 65535.0 if top > 255 else 1.0
         else:
-            scale = 255.0 if top <= 1.0 else 1.0 if top <= 255.0 else 255.0 / top
+            scale = 255.0 if top <= UNIT_OVERSHOOT else 1.0 if top <= 255.0 else 255.0 / top
+            if 1.0 < top <= UNIT_OVERSHOOT:
+                warnings.warn(f"{len(mine)} floating-point image(s) on 0..1 hold values up to {top:.4g}, above 1: "
+                              "those were cut to 1 (white).", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
             if top > 255.0:
                 warnings.warn(f"{len(mine)} floating-point image(s) hold values up to {top:.4g}, above 0..1 and "
                               f"0..255: all were scaled by 255/{top:.4g} onto 0..255, one scale for the folder.",
                               TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
         for i in mine:
             out[i] = images[i] * np.float32(scale)
+            if kind == "float" and 1.0 < top <= UNIT_OVERSHOOT:
+                out[i] = np.minimum(out[i], np.float32(255.0))
         if low < 0:  # below black: cut, as a picture holds none (said)
             warnings.warn(f"{len(mine)} {'floating-point' if kind == 'float' else 'integer'} image(s) hold values "
                           f"down to {low:.4g}, below 0: those were read as 0 (black).",

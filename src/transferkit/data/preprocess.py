@@ -53,13 +53,20 @@ class Recipe:
     # +-1e6 a column of 7.30..7.50 kept 3 distinct values (95.9 -> 84.4 % in a trial). Recipes saved before
     # (no such key) keep the one range their models were trained with
     per_column: bool = False
-    # vectors: the columns heavy-tailed on that data (column_ranges.heavy_columns), where one far row is no
-    # sign of other units. Recipes saved before (no such key) check every column for such rows
-    heavy_columns: tuple[int, ...] = ()
+    # vectors: (column, typical size) of the columns heavy-tailed on that data (column_ranges.heavy_columns), where
+    # one far row is no sign of other units. Recipes saved before (no such key) check every column for such rows.
+    # Not in the cache identity (identity()): it says how inputs are checked, not how a model is trained
+    heavy_columns: tuple[tuple[int, float | None], ...] = ()
+
+    def identity(self) -> dict:
+        """:meth:`to_dict` without what only checks inputs (``heavy_columns``): the part of a cache key."""
+        d = self.to_dict()
+        d.pop("heavy_columns", None)
+        return d
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d["heavy_columns"] = list(self.heavy_columns)
+        d["heavy_columns"] = [list(h) for h in self.heavy_columns]
         for key in ("background", "invert", "block_average", "per_column", "heavy_columns"):  # as before the fields existed: saved models and cache keys stay the same
             if not d[key]:
                 del d[key]
@@ -75,7 +82,8 @@ class Recipe:
                    tuple((float(lo), float(hi)) for lo, hi in ranges) if ranges else None,
                    float(d.get("background", 0.0)), bool(d.get("invert", False)),
                    bool(d.get("block_average", False)), bool(d.get("per_column", False)),
-                   tuple(int(j) for j in d.get("heavy_columns", ())))  # fmt: skip
+                   tuple((int(h[0]), None if h[1] is None else float(h[1])) if isinstance(h, list | tuple)
+                         else (int(h), None) for h in d.get("heavy_columns", ())))  # fmt: skip
 
 
 def unit_range(x: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:

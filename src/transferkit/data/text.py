@@ -131,6 +131,10 @@ class TextRecipe:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def identity(self) -> dict:
+        """The part of a cache key: all of it (as :meth:`Recipe.identity`)."""
+        return self.to_dict()
+
 
 def tokenize(tokenizer, texts: list[str], max_length: int, batch_size: int = 1024) -> torch.Tensor:
     """(N,) texts -> (N, max_length) int64 ids + 1, 0 = padding, truncated to ``max_length``."""

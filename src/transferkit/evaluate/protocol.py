@@ -140,7 +140,7 @@ def train_source(cfg: ExperimentConfig, data: Prepared, seed: int, device: torch
     settings = {k: getattr(src, k) for k in ("epochs", "batch_size", "lr", "weight_decay", "augment")}
     # "head_hidden": 0 whatever model.head_hidden says: the source's own head never has the hidden layer (it is for
     # the target's), and a key that changed with it retrained an identical source (0 also keeps the keys rank shares)
-    identity = {"data": data.source.fingerprint(), "recipe": data.source_recipe.to_dict(), "head_hidden": 0}
+    identity = {"data": data.source.fingerprint(), "recipe": data.source_recipe.identity(), "head_hidden": 0}
     return pretrain_source(
         data.xs.to(device), data.ys.to(device), data.source.classes,
         architecture=cfg.model.shared, arch_kwargs=dict(cfg.model.options), settings=settings,

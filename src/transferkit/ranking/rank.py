@@ -97,7 +97,7 @@ def source_candidate(
     if swapped:  # as a run says it: the candidate's scores read its features inverted
         warnings.warn(f"{spec}: {swapped}", TransferkitWarning, stacklevel=user_stacklevel())
     settings = {k: getattr(section, k) for k in ("epochs", "batch_size", "lr", "weight_decay", "augment")}
-    identity = {"data": domain.fingerprint(), "recipe": recipe.to_dict(), "head_hidden": 0}
+    identity = {"data": domain.fingerprint(), "recipe": recipe.identity(), "head_hidden": 0}
     device = resolve_device("auto")  # where a run (device: auto) trains it: the cache key names the device
     res = pretrain_source(
         apply_recipe(domain.x, recipe).to(device), torch.from_numpy(domain.y).to(device), domain.classes,

@@ -34,7 +34,7 @@ def pretrained_source_model(cfg, data, seed: int, device: torch.device) -> Sourc
     key, key_src = cache_key({
         "pretrained": src.pretrained, "weights": file_identity(src.weights), "seed": seed,  # rewritten: another
         "data": data.source.fingerprint() if has_data else None, "shape": list(data.input_shape),
-        "recipe": data.source_recipe.to_dict() if has_data else None, "head_hidden": cfg.model.head_hidden,
+        "recipe": data.source_recipe.identity() if has_data else None, "head_hidden": cfg.model.head_hidden,
         "set": {k: getattr(src, k) for k in ("epochs", "batch_size", "lr", "shared_lr_mult", "weight_decay", "augment")},
         **({"files": local} if (local := pretrained_identity(src.pretrained)) else {}),  # hf:<folder>, rewritten
     }, device)  # fmt: skip
