@@ -1200,3 +1200,43 @@ def test_block_style_yaml_without_a_space_after_a_colon_is_said_so(tmp_path, cap
     assert not (tmp_path / "r").exists()
     assert colon_text_hint("see http://x") is None and colon_text_hint("a note") is None and colon_text_hint(3) is None
     assert colon_text_hint("C:\\data") is None and colon_text_hint("dir:/data") is None
+
+
+def test_negative_transfer_on_balanced_accuracy_alone_is_said_on_an_imbalanced_split(capsys):
+    """A trial's source_only: balanced gain -30.0 [-58.1, -1.9], its rare class at 16.7 % against scratch's 100,
+    while the accuracy gain's interval reached 0: 'No negative transfer established', and nothing in summary.json."""
+    from transferkit.commands._shared import print_summary
+    from transferkit.report.markdown import negative_transfer_lines
+    from transferkit.report.summary import _balanced_negative
+
+    row = {"method": "source_only", "shots": 5, "seeds": [0, 1], "accuracy_mean": 0.9, "accuracy_ci95": [0.85, 0.95],
+           "gain_vs_scratch": -0.065, "gain_ci95": [-0.139, 0.009], "negative_transfer": False,
+           "balanced_accuracies": [0.66, 0.70], "balanced_gain": -0.30, "balanced_gain_ci95": [-0.581, -0.019]}  # fmt: skip
+    assert _balanced_negative(row) and not _balanced_negative({**row, "negative_transfer": True})
+    assert not _balanced_negative({**row, "balanced_gain_ci95": [-0.5, 0.01]})
+    summary = {**_imbalanced_summary({"zero": 51, "one": 18, "two": 3}), "results": [row], "negative_transfer": [],
+               "negative_transfer_balanced": ["source_only at k=5"], "negative_transfer_checked": 1,
+               "run_dir": "runs/x", "wall_time_s": 1.0}  # fmt: skip
+    said = " ".join(negative_transfer_lines(summary))
+    assert "**Negative transfer on balanced accuracy:** source_only at k=5: the gain in balanced accuracy" in said
+    print_summary(summary)
+    assert "NEGATIVE TRANSFER ON BALANCED ACCURACY (the smaller classes pay; accuracy does not show it): " \
+           "source_only at k=5" in capsys.readouterr().out  # fmt: skip
+    even = {**summary, "target": {**summary["target"], "test_per_class": {"zero": 20, "one": 20, "two": 19}}}
+    assert "balanced accuracy:**" not in " ".join(negative_transfer_lines(even))  # a balanced split: accuracy says it
+
+
+def test_a_method_below_the_majority_rate_but_learning_the_small_classes_is_not_called_useless():
+    """A trial's breast-cancer run: finetune at k = 1 at or below the most frequent class's 93.0 % in accuracy, with
+    balanced accuracy 91.7 % against that rule's 50 %, was told a gain 'does not make them useful'."""
+    from transferkit.report.markdown import trivial_baseline_lines
+
+    summary = _imbalanced_summary({"benign": 107, "malignant": 8})
+    summary["target"]["majority_rate"] = 0.93
+    summary["results"] = [{"method": "scratch", "shots": 1, "accuracy_mean": 0.60, "balanced_accuracies": [0.55]},
+                          {"method": "finetune", "shots": 1, "accuracy_mean": 0.92, "balanced_accuracies": [0.917]},
+                          {"method": "head", "shots": 1, "accuracy_mean": 0.90, "balanced_accuracies": [0.50]}]
+    said = " ".join(trivial_baseline_lines(summary))
+    assert ("in accuracy, but well above it in balanced accuracy:** `finetune` at k = 1 (91.7 %), against 50.0 %"
+            in said)  # fmt: skip
+    assert "`head` at k = 1" in said and "does not make them useful" in said  # head learned nothing of them

@@ -267,12 +267,12 @@ def test_split_errors_say_which_class_and_what_to_change():
     from transferkit.data.splits import make_test_split
 
     y = np.repeat([0, 1], [2, 79])
-    with pytest.raises(TransferkitError, match=r"test_fraction=0.2 of class 'cat''s 2 examples rounds to no test") as e:
+    with pytest.raises(TransferkitError, match=r"test_fraction=0.2 of the 2 examples of class 'cat' rounds to no test") as e:
         make_test_split(y, 0.2, classes=["cat", "dog"])
     least = float(re.search(r"use test_fraction ([0-9.]+) or more", str(e.value)).group(1))
     make_test_split(y, least)  # the suggested value works (0.25 would not: Python rounds 0.5 to 0)
     y = np.repeat([0, 1], [40, 7])
-    with pytest.raises(TransferkitError, match=r"class 'dog''s 7 examples leaves none for training") as e:
+    with pytest.raises(TransferkitError, match=r"of the 7 examples of class 'dog' leaves none for training") as e:
         make_test_split(y, 0.95, classes=["cat", "dog"])
     most = float(re.search(r"use test_fraction ([0-9.]+) or less", str(e.value)).group(1))
     make_test_split(y, most)
@@ -866,3 +866,24 @@ def test_predict_on_a_file_it_does_not_read_says_what_it_reads(run16, tmp_path):
     with pytest.raises(TransferkitError, match=r"notes.md: predict does not read .md files") as e:
         predict(run16 / "run", tmp_path / "notes.md")
     assert "an image or a folder of images" in e.value.fix and "label<TAB>text" not in e.value.fix
+
+
+def test_predict_says_when_its_model_got_a_class_wrong_throughout_the_run():
+    """A trial's collapsed source_only predicted all 61 inputs as the majority class, and predict said nothing
+    (the run's report had said its classes 'one' and 'two' scored 0 %)."""
+    from transferkit.prediction import _classes_missed
+
+    meta = {"method": "source_only", "shots": 1, "seed": 0}
+    summary = {"target": {"test_per_class": {"zero": 51, "one": 8, "two": 2}},
+               "results": [{"method": "source_only", "shots": 1, "per_class_accuracy": {"zero": 0.98, "one": 0.0,
+                                                                                        "two": 0.0}}]}  # fmt: skip
+    assert _classes_missed(summary, meta) == (
+        "source_only at k=1 classified none of these classes' test examples correctly in this run, on any seed: "
+        "'one' (0 of 8), 'two' (0 of 2); its predictions of them cannot be trusted (the run's report.md has each "
+        "class's accuracy).")
+    summary["results"][0]["per_class_accuracy"].update(one=0.5, two=0.167)
+    assert _classes_missed(summary, meta) is None
+    summary["results"][0].update(balanced_gain=-0.3, balanced_gain_ci95=[-0.581, -0.019])
+    summary["negative_transfer_balanced"] = ["source_only at k=1"]
+    assert _classes_missed(summary, meta).startswith("source_only at k=1 lost balanced accuracy to its baseline in "
+                                                     "this run (-30.0 points, 95 % CI [-58.1, -1.9])")  # fmt: skip

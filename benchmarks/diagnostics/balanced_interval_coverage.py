@@ -4,7 +4,8 @@ Each trial draws one test split's outcomes for a model whose accuracy on class c
 (every example of a class equally hard), and 3 seeds that re-draw a tenth of those outcomes
 (training randomness on a fixed test split). The truth is the mean of the ``p_c``. Two test
 terms are compared: the stratified one the report uses (``evaluate.stats.stratified_test_variance``,
-session 27) and the one before it, the variance over examples of each one's share
+session 27; since session 35 with Welch-Satterthwaite degrees of freedom over the classes, at least 10)
+and the one before it, the variance over examples of each one's share
 ``m / (C n_c) x correct``, which also counted the spread of those weights. A second table gives
 each rule's lower end for a model right on every test example, beside the 2.5 % quantile of
 balanced accuracy under uniform Beta(1, 1) priors on the class accuracies (a reference, not
@@ -27,7 +28,8 @@ from transferkit.evaluate.stats import t_interval
 from transferkit.report.summary import _balanced_intervals, balanced
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "diagnostics" / "balanced_interval_coverage.json"
-SPLITS = {"53/4/18": [53, 4, 18], "90/10": [90, 10], "300/30/30": [300, 30, 30], "20/20/20": [20, 20, 20]}
+SPLITS = {"53/4/18": [53, 4, 18], "90/10": [90, 10], "300/30/30": [300, 30, 30], "20/20/20": [20, 20, 20],
+          "500/10": [500, 10]}  # (500/10: a review found G - 1 degrees of freedom too many there)
 ACCURACIES = ([0.95, 0.6, 0.8], [0.9, 0.5, 0.7])
 PERFECT = {"53/4/18": [53, 4, 18], "50/50/1": [50, 50, 1], "9 x 200 + 1": [200] * 9 + [1], "30/30/2": [30, 30, 2]}
 

@@ -488,6 +488,30 @@ def _own_seed(row: dict, ref: dict | None, base: str | None, seed) -> str:
     return f"; the model used here, seed {seed}'s, scored {100 * own:.1f} %{versus}"
 
 
+def _classes_missed(summary: dict, meta: dict) -> str | None:
+    """A note when the run's model of this method and k got none of a class's test examples right on any
+    seed, or lost balanced accuracy to its baseline significantly (a trial's collapsed source_only: every
+    input of 61 predicted as the majority class, and predict said nothing; the run's report had)."""
+    method, shots = meta.get("method"), meta.get("shots")
+    row = next((r for r in summary.get("results") or [] if r.get("method") == method and r.get("shots") == shots), None)
+    if row is None:
+        return None
+    counts = (summary.get("target") or {}).get("test_per_class") or {}
+    missed = [c for c, a in (row.get("per_class_accuracy") or {}).items() if a == 0.0 and counts.get(c)]
+    if missed:
+        said = ", ".join(f"{c!r} (0 of {counts[c]})" for c in missed[:5]) + (", ..." if len(missed) > 5 else "")
+        return (f"{method} at k={shots} classified none of these classes' test examples correctly in this run, on any "
+                f"seed: {said}; its predictions of them cannot be trusted (the run's report.md has each class's "
+                "accuracy).")  # fmt: skip
+    name = f"{method} at k={shots}"
+    if name in (summary.get("negative_transfer_balanced") or []):
+        ci = row.get("balanced_gain_ci95") or [float("nan")] * 2
+        return (f"{name} lost balanced accuracy to its baseline in this run ({100 * row['balanced_gain']:+.1f} points, "
+                f"95 % CI [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]) on an imbalanced test split: its smaller classes "
+                "fare worse than the baseline's, which its accuracy hides.")  # fmt: skip
+    return None
+
+
 def _overconfident(summary: dict, meta: dict) -> str | None:
     """A note when the run found the model's method and k far surer than right on its test
     split (report/markdown.py, OVERCONFIDENT): the probabilities written are then no chances."""
@@ -684,7 +708,7 @@ def predict(
     path = model_path(run_dir, **which)
     meta = read_model_json(path)
     summary = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))
-    for note in (_flagged_negative(summary, meta), _overconfident(summary, meta)):
+    for note in (_flagged_negative(summary, meta), _classes_missed(summary, meta), _overconfident(summary, meta)):
         if note:
             warn(note)
     model = TransferModel.load(path)

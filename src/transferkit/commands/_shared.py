@@ -31,6 +31,9 @@ def print_summary(summary: dict) -> None:
             print(f"  ({unlabelled_note(unused, code='')})")
     elif summary.get("negative_transfer_checked", 1) == 0 and summary["results"]:  # silence would read as all-clear
         print(f"negative transfer was not checked: {unchecked_reason(summary)}")
+    if summary.get("negative_transfer_balanced") and imbalanced(summary):
+        print("NEGATIVE TRANSFER ON BALANCED ACCURACY (the smaller classes pay; accuracy does not show it): "
+              + ", ".join(summary["negative_transfer_balanced"]))
     if summary.get("below_source_only"):
         print("BELOW THE SOURCE MODEL AS IT IS (source_only): " + ", ".join(summary["below_source_only"])
               + "  (adapting it to the target made it worse than not adapting it)")

@@ -111,13 +111,13 @@ def make_test_split(
         if n_test == 0:  # round(n f) >= 1 needs n f > 0.5 (Python rounds 0.5 to 0)
             least = math.floor(1000 * 0.5 / len(idx)) / 1000 + 0.001
             raise TransferkitError(
-                f"test_fraction={test_fraction} of class {name}'s {len(idx)} example{'s' if len(idx) != 1 else ''} rounds to no test example.",
+                f"test_fraction={test_fraction} of the {len(idx)} example{'s' if len(idx) != 1 else ''} of class {name} rounds to no test example.",
                 f"use test_fraction {least:.3f} or more, or add examples of that class.",
             )
         if n_test == len(idx):  # round(n f) <= n - 1 needs n f < n - 0.5
             most = math.ceil(1000 * (len(idx) - 0.5) / len(idx)) / 1000 - 0.001
             raise TransferkitError(
-                f"test_fraction={test_fraction} of class {name}'s {len(idx)} example{'s' if len(idx) != 1 else ''} leaves none for training.",
+                f"test_fraction={test_fraction} of the {len(idx)} example{'s' if len(idx) != 1 else ''} of class {name} leaves none for training.",
                 f"use test_fraction {most:.3f} or less, or add examples of that class.",
             )
         if groups is None:

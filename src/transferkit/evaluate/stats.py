@@ -93,6 +93,13 @@ def _design_effect(residuals: np.ndarray, ids: np.ndarray) -> float:
     return max(1.0, clustered / alone) if alone > 0 else 1.0
 
 
+# Welch-Satterthwaite's df over the strata is floored here: a class of one or two test examples took it to
+# 2-4 and the interval of a model right on every example of 50/50/1 to [17.5, 100] where Beta(1, 1) posteriors
+# put 70.5 (benchmarks/diagnostics/balanced_interval_coverage.py); at 10 that is 57.1, and a 500/10 split with
+# examples of unequal difficulty still covers 96 % (G - 1 alone: 92 %)
+MIN_STRATIFIED_DF = 10.0
+
+
 def stratified_test_variance(per_example: Sequence[float], strata: Sequence, paired: bool = False,
                               groups: Sequence[int] | None = None) -> tuple[float, float]:  # fmt: skip
     """(variance, degrees of freedom) of a mean of per-stratum means, ``(1/C) sum_c mean_c``
@@ -106,16 +113,18 @@ def stratified_test_variance(per_example: Sequence[float], strata: Sequence, pai
     accuracies (Agresti and Caffo's add-one-per-group, Am. Stat. 2000), half a pseudo-example per
     cell of the matched table for ``paired`` differences (:func:`_test_variance`), divided by the
     n_c real examples. ``groups`` (exact copies) multiply each stratum's term by its own design
-    effect, as in :func:`_test_variance`. df: G - 1 for G distinct inputs, as for accuracy (a
-    Welch-Satterthwaite df over the strata fell to 1 with one class of a single test example,
-    and the interval to [0, 1] for a model right on every example)."""
+    effect, as in :func:`_test_variance`. df: Welch-Satterthwaite over the strata's terms, each
+    stratum counting its n_c distinct inputs and its pseudo-examples' weight less one, between
+    ``MIN_STRATIFIED_DF`` and G - 1 for G distinct inputs (accuracy's). With G - 1 alone the rare
+    class's term, which dominates, was read with ~m degrees of freedom: a review's simulation of a
+    500 / 10 test split whose examples differ in difficulty covered 92.2 % (now 96.2 %)."""
     values = np.asarray(per_example, dtype=np.float64)
     labels = np.asarray(strata)
     ids = np.unique(np.asarray(groups), return_inverse=True)[1] if groups is not None else np.arange(len(values))
     kinds = np.unique(labels)
     c = len(kinds)
     pseudo, pseudo_w = (np.array([1.0, -1.0, 0.0, 0.0]), np.full(4, 0.5)) if paired else (np.array([1.0, 0.0]), np.ones(2))
-    variance = 0.0
+    terms, dfs = [], []
     for kind in kinds:
         at = labels == kind
         n = int(at.sum())
@@ -124,11 +133,16 @@ def stratified_test_variance(per_example: Sequence[float], strata: Sequence, pai
         mean = float((w * v).sum() / w.sum())
         term = float((w * (v - mean) ** 2).sum() / (w.sum() - 1)) / n / c**2
         own = ids[at]
-        if len(np.unique(own)) < n:  # copies in this class: its design effect (pseudo-examples: alone)
+        distinct = len(np.unique(own))
+        if distinct < n:  # copies in this class: its design effect (pseudo-examples: alone)
             g_ids = np.concatenate([np.unique(own, return_inverse=True)[1], np.arange(len(pseudo)) + n])
             term *= _design_effect(w * (v - mean), g_ids)
-        variance += term
-    return variance, float(max(1, len(np.unique(ids)) - 1))
+        terms.append(term)
+        dfs.append(distinct + float(pseudo_w.sum()) - 1)
+    variance = float(sum(terms))
+    most = float(max(1, len(np.unique(ids)) - 1))
+    squares = sum(t * t / d for t, d in zip(terms, dfs, strict=True))
+    return variance, (min(most, max(MIN_STRATIFIED_DF, variance * variance / squares)) if squares > 0 else most)
 
 
 def distinct_count(per_example: Sequence[float] | None, groups: Sequence[int] | None) -> int:
