@@ -110,6 +110,15 @@ def test_run_then_predict_on_user_npz(tmp_path, image_npz, capsys):
     lines = preds.read_text().splitlines()
     assert lines[0] == "input,class_index,class_name,probability" and len(lines) == 6
     assert lines[1].split(",")[2] in {"a", "b", "c"}
+    assert main(["predict", str(out), str(tmp_path / "inputs.npz"), "--out", str(tmp_path / "p.csv"), "--proba"]) == 0
+    every = [ln.split(",") for ln in (tmp_path / "p.csv").read_text().splitlines()]
+    assert every[0] == ["input", "class_index", "class_name", "probability", "p_a", "p_b", "p_c"]
+    for row, plain in zip(every[1:], lines[1:], strict=True):  # every class's probability; the top one is the row's
+        assert row[:4] == plain.split(",") and abs(sum(map(float, row[4:])) - 1) < 1e-5
+        assert float(row[4 + int(row[1])]) == float(row[3])
+    capsys.readouterr()
+    assert main(["predict", str(out), str(tmp_path / "inputs.npz"), "--proba"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "input,class_index,class_name,probability,p_a,p_b,p_c"
     np.savez(tmp_path / "hwc.npz", x=x[..., None] if x.ndim == 3 else x.transpose(0, 2, 3, 1))  # channels-last
     assert main(["predict", str(out), str(tmp_path / "hwc.npz"), "--out", str(tmp_path / "hwc.csv")]) == 0
     assert (tmp_path / "hwc.csv").read_text() == preds.read_text().replace("inputs", "hwc")

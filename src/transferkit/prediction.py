@@ -680,9 +680,12 @@ def _first_keys(path: Path) -> set[str]:
 
 def predict(
     run_dir: str | Path, inputs: str | Path, out: str | Path | None = None, on_warning=None,
-    text_column: str | None = None, id_column: str | None = None, **which,
+    text_column: str | None = None, id_column: str | None = None, proba: bool = False, **which,
 ) -> list[dict]:
     """Predictions of the run's deployed model (or ``which``: method, shots, seed) for ``inputs``.
+
+    ``proba``: each row also holds every class's probability, as ``p_<class name>`` (to set your own
+    threshold for a rare class; the top class's alone was written, a trial of imbalanced targets).
 
     ``on_warning(message)`` receives notes such as inputs on another scale (default: ``warnings.warn``).
     ``text_column``: the CSV column or JSON key of the texts (default: the run's ``target.text_column``).
@@ -854,6 +857,10 @@ def predict(
     conf, idx = probs.max(1)
     rows = [{"input": n, "class_index": int(i), "class_name": model.classes[int(i)], "probability": float(c)}
             for n, i, c in zip(names, idx, conf, strict=True)]  # fmt: skip
+    if proba:
+        every = probs.cpu().numpy()
+        for row, p in zip(rows, every, strict=True):
+            row.update({f"p_{name}": float(v) for name, v in zip(model.classes, p, strict=True)})
     if out is not None:
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")  # as printed to stdout

@@ -14,6 +14,9 @@ def add_parser(sub) -> None:
     pr.add_argument("--id-column", help="CSV/TSV/JSONL inputs: name each prediction by this column's values "
                     "(default: the row or line number); never read as a feature")
     pr.add_argument("--text-column", help="text models: the CSV column or JSON key of the texts (default: the run's target.text_column)")
+    pr.add_argument("--proba", action="store_true",
+                    help="also write every class's probability, one column each (p_CLASS), e.g. to set your own "
+                         "threshold for a rare class")  # fmt: skip
 
 
 def execute(args) -> int:
@@ -26,13 +29,16 @@ def execute(args) -> int:
         print(f"transferkit: warning: {message}", file=sys.stderr)
 
     rows = predict(args.run_dir, args.input, args.out, on_warning=warn, text_column=args.text_column,
-                   id_column=args.id_column, method=args.method, shots=args.shots, seed=args.seed)  # fmt: skip
+                   id_column=args.id_column, proba=args.proba, method=args.method, shots=args.shots,
+                   seed=args.seed)  # fmt: skip
     used = f"model {model_path(args.run_dir, args.method, args.shots, args.seed).name}"  # e.g. finetune_k10_seed0
     if args.out:
         print(f"wrote {len(rows)} prediction{'s' if len(rows) != 1 else ''} to {args.out} ({used})")
     else:  # valid CSV: names with commas or quotes are quoted, as in the --out file
         print(f"predicting with {used}", file=sys.stderr)
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["input", "class_index", "class_name", "probability"])
-        writer.writerows([r["input"], r["class_index"], r["class_name"], f"{r['probability']:.4f}"] for r in rows)
+        every = [k for k in rows[0] if k.startswith("p_")] if rows and args.proba else []
+        writer.writerow(["input", "class_index", "class_name", "probability", *every])
+        writer.writerows([r["input"], r["class_index"], r["class_name"], f"{r['probability']:.4f}",
+                          *(f"{r[k]:.4f}" for k in every)] for r in rows)  # fmt: skip
     return 0
