@@ -711,9 +711,9 @@ def predict(
     path = model_path(run_dir, **which)
     meta = read_model_json(path)
     summary = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))
-    for note in (_flagged_negative(summary, meta), _classes_missed(summary, meta), _overconfident(summary, meta)):
-        if note:
-            warn(note)
+    # what the run found of this model: said once the inputs are read and predicted (an error stays one line)
+    history = [n for n in (_flagged_negative(summary, meta), _classes_missed(summary, meta),
+                           _overconfident(summary, meta)) if n]  # fmt: skip
     model = TransferModel.load(path)
     label_column, run_text_column = run_columns(run_dir)
     run_id = _run_target(run_dir).get("id_column")  # the run's id column names a CSV's rows, when it has it
@@ -854,6 +854,8 @@ def predict(
                     warn(note)
                 _polarity(t, recipe, meta, str(inputs), warn, [str(n) for n in names])
             probs = predict_proba(model, t)
+    for note in history:
+        warn(note)
     conf, idx = probs.max(1)
     rows = [{"input": n, "class_index": int(i), "class_name": model.classes[int(i)], "probability": float(c)}
             for n, i, c in zip(names, idx, conf, strict=True)]  # fmt: skip
