@@ -1249,3 +1249,19 @@ def test_a_method_below_the_majority_rate_but_learning_the_small_classes_is_not_
     assert ("in accuracy, but well above it in balanced accuracy:** `finetune` at k = 1 (91.7 %), against 50.0 %"
             in said)  # fmt: skip
     assert "`head` at k = 1" in said and "does not make them useful" in said  # head learned nothing of them
+
+
+def test_threads_caps_numpys_and_scikit_learns_pools_too_and_gives_them_back(monkeypatch):
+    """A trial: `rank --threads 1` of 62 classes took 49-111 s in scikit-learn's logistic regressions on every
+    core (6 s with OMP_NUM_THREADS=1): --threads set torch's threads only."""
+    from threadpoolctl import threadpool_info
+
+    import transferkit.commands.list as list_command
+
+    seen = []
+    monkeypatch.setattr(list_command, "execute", lambda args: seen.append([p["num_threads"] for p in threadpool_info()]) or 0)
+    blas = lambda: [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]  # noqa: E731
+    before = blas()
+    assert main(["list", "--threads", "1"]) == 0
+    assert seen and seen[0] and set(seen[0]) == {1}  # every pool (BLAS, OpenMP) at 1 while the command ran
+    assert blas() == before  # BLAS as it was after (OpenMP's is torch's, which --threads leaves set)
