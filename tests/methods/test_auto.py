@@ -560,3 +560,19 @@ def test_auto_that_trained_scratch_at_every_seed_is_not_counted_as_a_comparison(
     assert _row_name(row, {5}) == "auto at k=5 (auto trained scratch at every seed)"  # if flagged, said so
     summary["deploy"] = {"method": "auto", "shots": 5, "seed": 0}
     assert "trained on 5 labelled example(s) per class (`auto` chose `scratch` for it)" in render_report(summary, {})
+
+
+def test_at_one_shot_a_source_head_right_on_the_labelled_examples_outweighs_a_noisy_logme_factor(models, monkeypatch):
+    """A trial's 62 font characters at k = 1: LogME 0.652 against 0.657 read as a log Bayes factor of -21.7 (n C
+    times the difference), and auto trained scratch (48.4 %) beside a source head right on 81 % of the labelled
+    examples (source_only 85.1 %): at one shot the head did not count."""
+    import transferkit.ranking.evidence as evidence
+
+    monkeypatch.setattr(evidence, "logme_log_bayes_factor", lambda *a: -21.7)
+    task = with_source_validation(make_task(models["useful"], shots=1), False)
+    d = decide(task, AutoParams(**QUICK))
+    assert d["signals"]["source_head_check"]["passed"] and d["signals"]["criterion"] == "logme_one_shot"
+    assert d["method"] != "scratch", d["reason"]
+    assert d["reason"].startswith("the source model, unchanged, classifies the labelled target examples above chance")
+    unjudged = make_task(models["useful"], shots=1)  # no source validation split: step 0 did not judge it
+    assert decide(unjudged, AutoParams(**QUICK))["method"] == "scratch"
