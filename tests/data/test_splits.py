@@ -83,7 +83,9 @@ def test_class_names_that_differ_only_in_case_are_said_and_named_in_the_split_er
 
     y = np.array([0] * 10 + [1])
     with pytest.raises(TransferkitError, match=r"class 'NEGATIVE' has 1 example: too few to split into test and pool; "
-                       r"'NEGATIVE' and 'negative' differ only in case\. Fix: write 'negative' for those labels too"):
+                       r"'NEGATIVE' and 'negative' differ only in case\. Fix: write 'negative' for those labels too, "
+                       r"if they are one class; if they are two \(letters 'z' and 'Z'\), give every class at least 2 "
+                       r"examples"):  # (a trial's 62 characters: 'z' and 'Z' are two letters)
         make_test_split(y, 0.3, 0, ["negative", "NEGATIVE"])
     with pytest.raises(TransferkitError, match=r"has 1 example: too few to split into test and pool\. Fix: give every"):
         make_test_split(y, 0.3, 0, ["negative", "neg"])

@@ -1059,3 +1059,25 @@ def test_config_yaml_says_when_the_augmentation_asked_for_moved_nothing():
     assert "# as asked" not in config_text(cfg, {"source": {"augment": "affine"}})
     plain = load_fewshot_config(None, raw={"source": {"data": "s.npz", "augment": True}, "target": {"data": "t.npz"}})
     assert "  augment: true  # as asked; nothing was moved" in config_text(plain, {"source": {"augment": "none"}})
+
+
+def test_the_example_episode_draws_at_most_ten_classes(tmp_path):
+    """A trial's 50-way episode drew one row per class: a 580 x 7,250 px picture."""
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from transferkit.fewshot.report import EXAMPLE_ROWS, plot_example
+
+    n_way, k, q = 30, 1, 3
+    x = torch.rand(n_way * (k + q), 1, 8, 8)
+    classes = list(range(n_way))
+    ex = {"classes": classes, "k": k, "method": "prototypes", "support_idx": list(range(n_way)),
+          "query_idx": list(range(n_way, n_way * (k + q))), "pred": [c for c in classes for _ in range(q)]}  # fmt: skip
+    run = SimpleNamespace(example=ex, data=SimpleNamespace(xt=x, target=SimpleNamespace(classes=[f"c{i}" for i in classes])))
+    plot_example(run, tmp_path / "many.png")
+    run.example = {**ex, "classes": classes[:EXAMPLE_ROWS], "support_idx": list(range(EXAMPLE_ROWS)),
+                   "query_idx": list(range(n_way, n_way + EXAMPLE_ROWS * q)), "pred": [c for c in range(EXAMPLE_ROWS)
+                                                                                      for _ in range(q)]}  # fmt: skip
+    plot_example(run, tmp_path / "ten.png")
+    assert abs(Image.open(tmp_path / "many.png").size[1] - Image.open(tmp_path / "ten.png").size[1]) < 40

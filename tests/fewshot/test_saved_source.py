@@ -412,10 +412,18 @@ def test_a_runs_scratch_model_never_saw_the_runs_source_and_a_damaged_model_is_o
 def test_the_reports_twin_warning_shows_class_names_as_written():
     from transferkit.fewshot.report import twin_warnings
 
-    summary = {"target": {"classes": ["T*s*"], "cross_domain": False}, "source": {"classes": ["t*S*"]}}
+    summary = {"target": {"classes": ["T*s*", "other"], "cross_domain": False}, "source": {"classes": ["t*S*"]}}
     (warning,) = twin_warnings(summary)
-    assert r"'T\*s\*' may be the source class 't\*S\*'" in warning
+    assert r"'T\*s\*' may be the source class 't\*S\*'" in warning and "per-class table" in warning
     assert "'T*s*' may be the source class 't*S*'" in twin_warnings(summary, markdown=False)[0]  # the console's
+    # every novel class a twin (a trial's lower-case letters beside upper-case ones): leaving them out leaves none
+    letters = {"target": {"classes": list("abc"), "cross_domain": False}, "source": {"classes": list("ABC")}}
+    (warning,) = twin_warnings(letters, markdown=False)
+    assert warning.startswith("every novel class ('a', 'b', 'c') has a source class of the same name") and \
+        "if they are different classes (letters 'a' and 'A'), the numbers stand as they are" in warning  # fmt: skip
+    many = {"target": {"classes": ["x", *(f"c{i}" for i in range(30))], "cross_domain": False},
+            "source": {"classes": ["X"]}}  # 31 classes: no per-class table to point to
+    assert "per-class table" not in twin_warnings(many)[0]
 
 
 def test_target_invert_reads_the_novel_images_inverted_once(saved, tmp_path):

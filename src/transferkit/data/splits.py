@@ -105,8 +105,9 @@ def make_test_split(
             raise TransferkitError(
                 f"target class {name} has {len(idx)} example: too few to split into test and pool"
                 + (f"; {name} and {twin!r} differ only in case." if twin else "."),
-                f"write {twin!r} for those labels too, if they are one class." if twin
-                else "give every class at least 2 examples (better 10+).",
+                (f"write {twin!r} for those labels too, if they are one class; if they are two (letters 'z' and "
+                 "'Z'), give every class at least 2 examples (better 10+), or leave this one out (target.classes)."
+                 if twin else "give every class at least 2 examples (better 10+)."),
             )
         if n_test == 0:  # round(n f) >= 1 needs n f > 0.5 (Python rounds 0.5 to 0)
             least = math.floor(1000 * 0.5 / len(idx)) / 1000 + 0.001

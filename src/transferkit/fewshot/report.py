@@ -359,14 +359,22 @@ def twin_warnings(summary: dict, markdown: bool = True) -> list[str]:
     twins = [(shown(repr(c)), shown(repr(twin))) for c, twin in case_twins(summary["target"]["classes"], seen)]
     if not twins:
         return []
+    if len(twins) == len(summary["target"]["classes"]):  # every novel class: leaving them out leaves nothing
+        names = ", ".join(c for c, _ in twins[:5]) + (", ..." if len(twins) > 5 else "")
+        return [f"every novel class ({names}) has a source class of the same name but for case, punctuation or a "
+                "plural 's': if those are the same classes, none is novel and the means above are not few-shot "
+                "accuracies; if they are different classes (letters 'a' and 'A'), the numbers stand as they are."]
+    table = len(summary["target"]["classes"]) <= 20  # class_lines tables up to 20 classes
+    where = " (its column in the per-class table)" if table else ""
+    wheres = " (their columns in the per-class table)" if table else ""
     if len(twins) == 1:  # (names as Markdown shows them: 'T*s*' stays as written)
         (c, twin), = twins
         return [f"novel class {c} may be the source class {twin} (the same name but for case, punctuation or a plural 's'): if it is, it is not "
-                "novel, and its accuracy (its column in the per-class table) raises every mean above; leave it out "
+                f"novel, and its accuracy{where} raises every mean above; leave it out "
                 "(`target.classes`) to measure the others."]  # fmt: skip
     names = ", ".join(c for c, _ in twins[:5]) + (", ..." if len(twins) > 5 else "")
     return [f"{len(twins)} novel classes ({names}) may be source classes (the same names but for case, punctuation or a plural 's'): if they are, "
-            "they are not novel, and their accuracy (their columns in the per-class table) raises every mean above; "
+            f"they are not novel, and their accuracy{wheres} raises every mean above; "
             "leave them out (`target.classes`) to measure the others."]  # fmt: skip
 
 
@@ -472,17 +480,21 @@ def plot_accuracy_vs_k(summary: dict, path: Path) -> None:
     save_figure(fig, path, dpi=110)
 
 
+EXAMPLE_ROWS = 10  # classes drawn in the example episode (a trial's 50-way episode was a 7,250 px tall picture)
+
+
 def plot_example(run: FewShotRun, path: Path, queries_per_class: int = 3) -> None:
-    """Support images (one row per class) and a few queries with the predicted class."""
+    """Support images (one row per class, the first ``EXAMPLE_ROWS``) and a few queries with the predicted class."""
     plt = _plt()
     ex, x, names = run.example, run.data.xt, run.data.target.classes
     n_way, k = len(ex["classes"]), ex["k"]
     cols = k + queries_per_class
-    fig, axes = plt.subplots(n_way, cols, figsize=(1.3 * cols + 0.6, 1.45 * n_way), squeeze=False)
+    rows = min(n_way, EXAMPLE_ROWS)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols + 0.6, 1.45 * rows), squeeze=False)
     query = np.asarray(ex["query_idx"]).reshape(n_way, -1)
     pred = np.asarray(ex["pred"]).reshape(n_way, -1)
     support = np.asarray(ex["support_idx"]).reshape(n_way, k)
-    for c in range(n_way):
+    for c in range(rows):
         for j in range(cols):
             ax = axes[c][j]
             ax.set_xticks([])
@@ -498,7 +510,8 @@ def plot_example(run: FewShotRun, path: Path, queries_per_class: int = 3) -> Non
             img = x[idx].detach().cpu().float().numpy()
             ax.imshow(img[0] if img.shape[0] == 1 else np.moveaxis(img, 0, -1).clip(0, 1), cmap="gray")
             ax.set_title(title[:22], fontsize=7, color=color)
-    fig.suptitle(f"{n_way}-way {k}-shot episode: {ex['method']} (green: correct, red: wrong)", fontsize=9)
+    shown = f"; {rows} of its {n_way} classes shown" if rows < n_way else ""
+    fig.suptitle(f"{n_way}-way {k}-shot episode: {ex['method']} (green: correct, red: wrong){shown}", fontsize=9)
     save_figure(fig, path)
 
 
