@@ -883,7 +883,8 @@ def test_predict_says_when_its_model_got_a_class_wrong_throughout_the_run():
         "class's accuracy).")
     summary["results"][0]["per_class_accuracy"].update(one=0.5, two=0.167)
     assert _classes_missed(summary, meta) is None
-    summary["results"][0].update(balanced_gain=-0.3, balanced_gain_ci95=[-0.581, -0.019])
-    summary["negative_transfer_balanced"] = ["source_only at k=1"]
+    summary["results"][0].update(balanced_gain=-0.3, balanced_gain_ci95=[-0.581, -0.019], negative_transfer=False)
     assert _classes_missed(summary, meta).startswith("source_only at k=1 lost balanced accuracy to its baseline in "
                                                      "this run (-30.0 points, 95 % CI [-58.1, -1.9])")  # fmt: skip
+    summary["target"]["test_per_class"] = {"zero": 20, "one": 20, "two": 19}  # a balanced split: accuracy says it
+    assert _classes_missed(summary, meta) is None  # (a review: "on an imbalanced test split" was said of it)

@@ -225,6 +225,7 @@ def _set_threads(n: int | None):
                       TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
         n = cores
     torch.set_num_threads(n)
+    import scipy.linalg  # noqa: F401  (its own OpenBLAS, loaded now so that the limit reaches it; 0.15 s)
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=n)

@@ -503,9 +503,12 @@ def _classes_missed(summary: dict, meta: dict) -> str | None:
         return (f"{method} at k={shots} classified none of these classes' test examples correctly in this run, on any "
                 f"seed: {said}; its predictions of them cannot be trusted (the run's report.md has each class's "
                 "accuracy).")  # fmt: skip
+    from transferkit.report.markdown import imbalanced
+    from transferkit.report.summary import _balanced_negative
+
     name = f"{method} at k={shots}"
-    if name in (summary.get("negative_transfer_balanced") or []):
-        ci = row.get("balanced_gain_ci95") or [float("nan")] * 2
+    if _balanced_negative(row) and imbalanced(summary):  # (the row itself: k = 0's names add "(vs source_only)")
+        ci = row["balanced_gain_ci95"]
         return (f"{name} lost balanced accuracy to its baseline in this run ({100 * row['balanced_gain']:+.1f} points, "
                 f"95 % CI [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]) on an imbalanced test split: its smaller classes "
                 "fare worse than the baseline's, which its accuracy hides.")  # fmt: skip

@@ -811,8 +811,8 @@ def test_float_and_integer_tiffs_of_a_folder_are_read_on_one_scale(tmp_path):
     over[0, 0] = 1.05  # one pixel overshooting 1 (a resampling's): still 0..1 images, the pixel cut to white
     Image.fromarray(base).save(tmp_path / "a.tif")
     Image.fromarray(over).save(tmp_path / "b.tif")
-    with pytest.warns(UserWarning, match=r"2 floating-point image\(s\) on 0..1 hold values up to 1.05, above 1: those "
-                                         r"were cut to 1 \(white\)"):  # fmt: skip
+    with pytest.warns(UserWarning, match=r"1 of 2 floating-point image\(s\) on 0..1 hold values up to 1.05, above 1: "
+                                         r"those were cut to 1 \(white\)"):  # fmt: skip
         x = read_images([tmp_path / "a.tif", tmp_path / "b.tif"])
     np.testing.assert_allclose(x[0, 0, 1:], x[1, 0, 1:])  # one scale
     np.testing.assert_allclose(x[1, 0, 1:], over[1:] * 255.0, rtol=1e-6)  # 0..1 (not near-black as stored)

@@ -576,3 +576,16 @@ def test_at_one_shot_a_source_head_right_on_the_labelled_examples_outweighs_a_no
     assert d["reason"].startswith("the source model, unchanged, classifies the labelled target examples above chance")
     unjudged = make_task(models["useful"], shots=1)  # no source validation split: step 0 did not judge it
     assert decide(unjudged, AutoParams(**QUICK))["method"] == "scratch"
+
+
+def test_the_one_shot_head_check_is_an_exact_binomial_test():
+    """A review: with about one right expected (62 classes at k = 1) the normal approximation passed 3 right of 62,
+    which a head at chance does 7.9 % of the time, and at one shot the head decides alone."""
+    from transferkit.methods.auto import source_head_check
+
+    y = torch.arange(62)
+    assert source_head_check(3 / 62, y, 1.64)["passed"]  # the approximation (k >= 2, beside the sign test)
+    assert not source_head_check(3 / 62, y, 1.64, exact=True)["passed"]
+    assert source_head_check(5 / 62, y, 1.64, exact=True)["passed"]
+    assert source_head_check(0.0, y, 1.64, exact=True)["value"] > -1  # none right, one expected: not below chance
+    assert "exact binomial" in source_head_check(0.81, y, 1.64, exact=True)["name"]

@@ -9,10 +9,12 @@ are compared column by column. A column is flagged when
 
 * at least 2 rows, and 10 % or more of them, lie beyond half its training span on either
   side (a long tail or one real outlier is not flagged), or
-* any row lies beyond 3 spans (one input alone in other units, or a data-entry error); 30
-  spans in a column heavy-tailed in training (:func:`heavy_columns`), or
-* in such a heavy-tailed column, the median of the non-zero magnitudes (its typical size) moved
-  by 3 times or more from training's (the whole column in other units), or
+* any row lies beyond 3 spans (one input alone in other units, or a data-entry error); in a
+  column heavy-tailed in training (:func:`heavy_columns`), 2 rows or more and a tenth of its
+  non-zero ones beyond 3 spans, or one row beyond 30, or
+* in such a heavy-tailed column, with 30 non-zero values or more, the median of the non-zero
+  magnitudes (its typical size) moved by 3 times or more from training's (the whole column in
+  other units; fewer values' median moves so by chance), or
 * with 10 or more rows, the bulk of its values (5th to 95th percentile) lies wholly outside
   its training range, spread over a tenth or less, or ten times or more, of that span:
   the signature of a change of units.
@@ -69,26 +71,31 @@ def heavy_columns(x: np.ndarray) -> tuple[tuple[int, float | None], ...]:
     return tuple((int(j), _typical(x[:, j])) for j in np.flatnonzero(span > HEAVY_SPAN * (q_hi - q_lo)))
 
 
-MIN_NONZERO = 5  # non-zero values a typical size needs (a column 97 % zeros has 9 in 300 rows)
+MIN_NONZERO = 10  # non-zero training values a typical size needs
+# ... and new inputs: a median of 5 to 20 values of a heavy tail moves 3 times by chance (a review: batches of 10
+# rows of the training distribution itself were flagged 18 times in 279 with 5)
+MIN_NEW_NONZERO = 30
 
 
-def _typical(col: np.ndarray) -> float | None:
-    """The median of a column's non-zero magnitudes, or None with too few of them to tell."""
+def _typical(col: np.ndarray, least: int = MIN_NONZERO) -> float | None:
+    """The median of a column's non-zero magnitudes, or None with fewer than ``least`` of them to tell."""
     size = np.abs(col[col != 0])
-    return float(np.median(size)) if len(size) >= MIN_NONZERO else None
+    return float(np.median(size)) if len(size) >= least else None
 
 
 def _heavy_sizes(heavy) -> dict[int, float | None]:
     """``heavy`` as {column: typical size}: (column, size) pairs, or column indices alone (recipes saved
     with this session's first form: no size)."""
-    return {int(h[0]): (None if h[1] is None else float(h[1])) if isinstance(h, list | tuple) else None
+    return {(int(h[0]) if isinstance(h, list | tuple) else int(h)):
+            (None if h[1] is None else float(h[1])) if isinstance(h, list | tuple) else None
             for h in heavy} if heavy else {}  # fmt: skip
 
 
 def off_columns(x: np.ndarray, ranges, fallback_span: float = 0.0,
-                heavy=()) -> list[tuple[int, float, float, int]]:  # fmt: skip
+                heavy=()) -> list[tuple[int, float, float, int, float | None]]:  # fmt: skip
     """Columns of (N, D) ``x`` on another scale than ``ranges``: (column, 5th percentile,
-    95th percentile, rows beyond half the training span), in column order.
+    95th percentile, rows beyond half the training span, its typical size over training's when that
+    moved, else None), in column order.
     ``fallback_span``: the span for columns constant in training (0: they are skipped).
     ``heavy``: the columns heavy-tailed in training (:func:`heavy_columns`), where one far row is no
     sign of other units."""
@@ -105,15 +112,18 @@ def off_columns(x: np.ndarray, ranges, fallback_span: float = 0.0,
         beyond = int(((col < lo - 0.5 * span) | (col > hi + 0.5 * span)).sum())
         far = HEAVY_FAR if j in heavy else FAR
         extreme = bool(((col < lo - far * span) | (col > hi + far * span)).any())
+        if j in heavy and not extreme:  # beyond 3 spans: a tail's one or two rows, or a tenth of its non-zero ones
+            past = int(((col < lo - FAR * span) | (col > hi + FAR * span)).sum())
+            extreme = past >= 2 and past >= SHARE_BEYOND * int(np.count_nonzero(col))
         outside = q_hi[j] < lo or q_lo[j] > hi
         spread = q_hi[j] - q_lo[j]
         units = (hi > lo and len(x) >= MIN_ROWS_FOR_SPREAD and outside  # (no spread to compare a constant's with)
                  and (spread <= 0.1 * span or spread >= 10 * span))  # fmt: skip
         typical = heavy.get(j)  # a heavy column: its typical size moved by a factor
-        now = _typical(col) if typical else None
+        now = _typical(col, MIN_NEW_NONZERO) if typical else None
         rescaled = bool(typical and now and not 1 / RESCALED < now / typical < RESCALED)
         if (beyond >= 2 and beyond >= SHARE_BEYOND * len(x)) or extreme or units or rescaled:
-            out.append((j, float(q_lo[j]), float(q_hi[j]), beyond))
+            out.append((j, float(q_lo[j]), float(q_hi[j]), beyond, now / typical if rescaled else None))
     return out
 
 
@@ -129,7 +139,7 @@ def column_note(
 
     name = _namer(names)
     parts = []
-    for j, q_lo, q_hi, beyond in off[:3]:
+    for j, q_lo, q_hi, beyond, moved in off[:3]:
         lo, hi = ranges[j]
         col_lo, col_hi = float(np.min(x[:, j])), float(np.max(x[:, j]))
         if col_lo == col_hi:  # every row the same value
@@ -140,6 +150,8 @@ def column_note(
             if f"{col_lo:.3g}..{col_hi:.3g}" != f"{q_lo:.3g}..{q_hi:.3g}":  # the rows that make it far off
                 where += f", {col_lo:.3g}..{col_hi:.3g} in all"
         rows = f", {beyond} of {len(x)} rows beyond half that span" if beyond else ""
+        if moved is not None:  # inside the range, maybe, but a whole heavy-tailed column rescaled
+            rows += f", its typical size (median non-zero magnitude) {moved:.2g} times the training's"
         trained = f"{lo:.3g}..{hi:.3g}" if hi > lo else f"the constant {lo:.3g}"
         col = x[:, j]
         ids = len(col) >= 10 and bool(np.all(col == np.round(col))) and len(np.unique(col)) == len(col)

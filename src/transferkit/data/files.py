@@ -388,8 +388,9 @@ def _one_scale(images: list[np.ndarray], kinds: list[str]) -> list[np.ndarray]:
         else:
             scale = 255.0 if top <= UNIT_OVERSHOOT else 1.0 if top <= 255.0 else 255.0 / top
             if 1.0 < top <= UNIT_OVERSHOOT:
-                warnings.warn(f"{len(mine)} floating-point image(s) on 0..1 hold values up to {top:.4g}, above 1: "
-                              "those were cut to 1 (white).", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+                over = sum(1 for i in mine if images[i].size and float(images[i].max()) > 1.0)
+                warnings.warn(f"{over} of {len(mine)} floating-point image(s) on 0..1 hold values up to {top:.4g}, "
+                              "above 1: those were cut to 1 (white).", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
             if top > 255.0:
                 warnings.warn(f"{len(mine)} floating-point image(s) hold values up to {top:.4g}, above 0..1 and "
                               f"0..255: all were scaled by 255/{top:.4g} onto 0..255, one scale for the folder.",

@@ -38,7 +38,9 @@ blocks (c = 1..B), rho_c the same architecture's features with random weights (w
                 k = 1:  no held-out estimate exists; s = LogME, and the source is refused
                         only on strong evidence against it (log Bayes factor < one_shot_log_bf
                         < 0): at one shot a sound source's features nearly always beat none
-                        (Tian et al., ECCV 2020, "Rethinking Few-Shot Image Classification")
+                        (Tian et al., ECCV 2020, "Rethinking Few-Shot Image Classification");
+                        OR, same classes, the source model's own check as at k >= 2 (there is
+                        no sign test): n·C makes the factor swing by tens at one shot
     4. method   no transfer  -> scratch (the reason starts "negative-transfer guard:"), else
                 new classes (a new head) and c* = B: new_task_method (gradual unfreezing,
                 Howard & Ruder, ACL 2018: the random head is trained before the shared
@@ -213,7 +215,8 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         with torch.no_grad():
             pred = src.eval()(task.target.x_labelled).argmax(1)
         signals["source_only_agreement"] = float((pred == task.target.y_labelled).float().mean())
-        head = source_head_check(signals["source_only_agreement"], task.target.y_labelled, p.evidence_z)
+        head = source_head_check(signals["source_only_agreement"], task.target.y_labelled, p.evidence_z,
+                                 exact=not by_loo)  # fmt: skip
         signals["source_head_check"] = head
     said = "; ".join(_said(c) for c in checks + unused) or f"no check runs at {one}"
     shift = domain_shift(task, sanity, signals.get("source_only_agreement"))
@@ -350,15 +353,27 @@ def domain_shift(task: TransferTask, sanity: dict | None, agreement: float | Non
     return {"source": sanity["accuracy"], "target": agreement, "z": (sanity["accuracy"] - agreement) / se}
 
 
-def source_head_check(agreement: float, y: torch.Tensor, evidence_z: float) -> dict:
+def source_head_check(agreement: float, y: torch.Tensor, evidence_z: float, exact: bool = False) -> dict:
     """Binomial z of the source head's accuracy on the labelled target examples against chance.
 
-    Chance is the rate of always predicting their most frequent class (1/C for k per class)."""
+    Chance is the rate of always predicting their most frequent class (1/C for k per class).
+    ``exact``: the exact binomial tail's probability (so many right or more; so few or fewer below
+    chance) read as a normal deviate, for one shot, where the head decides alone: with about one
+    right expected (62 classes at k = 1) the normal approximation passed 3 right of 62 at z >= 1.64,
+    which a head at chance does 7.9 % of the time (a review); exact, 4 are needed (1.9 %). At k >= 2 the
+    sign test must also not speak against the source, and the approximation stays (4 of 4 at chance
+    0.5 is z 2.0; exact, p = 1/16, it would never pass on 2 examples of 2 classes)."""
     from transferkit.evaluate.source_check import chance_z
 
     n = len(y)
     chance, z = chance_z(agreement, y.cpu().numpy()) or (1.0, 0.0)  # one class: nothing to judge
-    return _check("source head on the labelled target examples, binomial z vs chance", z, evidence_z,
+    if exact and chance < 1.0:
+        from scipy import stats
+
+        right = int(round(agreement * n))
+        tail = stats.binom.sf(right - 1, n, chance) if right >= n * chance else stats.binom.cdf(right, n, chance)
+        z = float(np.clip(stats.norm.isf(tail) if right >= n * chance else stats.norm.ppf(tail), -10.0, 10.0))
+    return _check(f"source head on the labelled target examples, {'exact ' if exact else ''}binomial z vs chance", z, evidence_z,
                   f"{agreement:.2f} vs chance {chance:.2f} on {n} examples")  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from statistics import fmean as mean
 from transferkit.report.adaptation import adaptation_markdown
 from transferkit.report.auto import auto_section
 from transferkit.report.recipe import describe_recipe
+from transferkit.report.summary import IMBALANCED  # largest / smallest test class from which accuracy misleads
 from transferkit.report.table import markdown_table, md_text
 
 
@@ -205,7 +206,6 @@ def per_class_lines(summary: dict, max_classes: int = 20) -> list[str]:
     return [*lines, ""]
 
 
-IMBALANCED = 1.5  # largest / smallest class in the test split: from here accuracy and balanced accuracy part
 
 
 def imbalanced(summary: dict) -> bool:

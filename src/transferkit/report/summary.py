@@ -210,6 +210,9 @@ def below_source_only(results: list[dict]) -> list[str]:
     return [f"{r['method']} at k={r['shots']}" for r in results if r.get("below_unadapted")]
 
 
+IMBALANCED = 1.5  # largest / smallest class in the test split: from here accuracy and balanced accuracy part
+
+
 def _balanced_negative(row: dict) -> bool:
     """A balanced-accuracy gain whose interval lies wholly below 0, on a row not flagged on accuracy."""
     ci = row.get("balanced_gain_ci95")
@@ -270,6 +273,8 @@ def build_summary(result: ProtocolResult) -> dict:
     data = result.data
     scratch_only = _auto_scratch_only(result)
     results = results_table(result)
+    test_counts = [n for n in np.bincount(np.asarray(data.target.y)[data.split.test_idx]) if n]
+    uneven = len(test_counts) > 1 and max(test_counts) >= IMBALANCED * min(test_counts)
     return {
         "name": cfg.name,
         "source": None if data.source is None else {
@@ -313,7 +318,7 @@ def build_summary(result: ProtocolResult) -> dict:
         "negative_transfer": [_row_name(r, scratch_only) for r in results if r["negative_transfer"]],
         # rows whose balanced-accuracy gain lies wholly below 0 where their accuracy gain does not: the small
         # classes pay (a trial's source_only: -30.0 [-58.1, -1.9] balanced, its rare class 16.7 % against 100)
-        "negative_transfer_balanced": [_row_name(r, scratch_only) for r in results if _balanced_negative(r)],
+        "negative_transfer_balanced": [_row_name(r, scratch_only) for r in results if uneven and _balanced_negative(r)],
         "below_baseline_not_significant": [_row_name(r, scratch_only) for r in results if _below_not_significant(r)],
         # (auto that trained scratch for every seed at a k is scratch beside scratch: not a transfer comparison)
         "negative_transfer_checked": sum(bool(r.get("gain_ci95") or r.get("gain_vs_source_only_ci95"))
