@@ -863,3 +863,11 @@ def test_a_png_turned_by_an_exif_chunk_after_its_pixels_is_read_at_its_decoded_s
     with pytest.warns(UserWarning, match=r"1 of 4 images are not 8x12 pixels"):
         x = read_images(sorted(tmp_path.glob("*.png")))
     assert x.shape == (4, 1, 8, 12)
+
+
+def test_a_subset_of_many_classes_is_named_by_its_first_classes_and_count():
+    """A trial's 46 TREC types were spelled out in the data set's name, in every warning and the report."""
+    x = np.random.default_rng(0).random((60, 2)).astype(np.float32)
+    d = Domain("t.csv", x, np.arange(60) % 30, [f"c{i}" for i in range(30)], (0.0, 1.0))
+    assert d.subset(list(range(12))).name == "t.csv[0,1,2,3,4,... (12 classes)]"
+    assert d.subset([3, 1]).name == "t.csv[3,1]"  # (up to 10: all of them, as written)

@@ -28,6 +28,14 @@ def subset_meta(meta: dict) -> dict:
     return {k: v for k, v in meta.items() if k != "draw_order"}
 
 
+def subset_name(name: str, classes) -> str:
+    """A class subset's name: the data set's, with the classes kept in brackets; past 10 of them, the first 5 and
+    the count (a trial's 46 TREC types were spelled out in every warning and the report's Target line)."""
+    listed = [str(c) for c in classes]
+    inside = ",".join(listed) if len(listed) <= 10 else ",".join(listed[:5]) + f",... ({len(listed)} classes)"
+    return f"{name}[{inside}]"
+
+
 @dataclass(frozen=True)
 class Domain:
     """A labelled data set in its natural form.
@@ -116,7 +124,7 @@ class Domain:
         remap = np.full(self.num_classes, -1, dtype=np.int64)
         remap[idx] = np.arange(len(idx))
         return Domain(
-            name=f"{self.name}[{','.join(str(c) for c in classes)}]",
+            name=subset_name(self.name, classes),
             x=self.x[keep],
             y=remap[self.y[keep]],
             classes=[self.classes[i] for i in idx],

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from transferkit.data.builtin import package_file, register_domain
-from transferkit.data.domain import ROWS, Domain, file_rows, subset_meta
+from transferkit.data.domain import ROWS, Domain, file_rows, subset_meta, subset_name
 from transferkit.data.files import (
     CLASSES_FROM_LABELS,
     NO_HEADER_FIX,
@@ -108,7 +108,7 @@ class TextDomain:
         keep = np.flatnonzero(np.isin(self.y, idx))
         remap = np.full(self.num_classes, -1, dtype=np.int64)
         remap[idx] = np.arange(len(idx))
-        return TextDomain(f"{self.name}[{','.join(map(str, classes))}]", [self.texts[i] for i in keep],
+        return TextDomain(subset_name(self.name, classes), [self.texts[i] for i in keep],
                           remap[self.y[keep]], [self.classes[i] for i in idx],
                           {**subset_meta(self.meta), "parent": self.name, ROWS: file_rows(self)[keep]})  # fmt: skip
 
