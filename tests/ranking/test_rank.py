@@ -1190,3 +1190,18 @@ def test_a_target_shrunk_to_a_smaller_sources_input_is_said_per_candidate(tmp_pa
     said = [w for w in result["warnings"] if "are shrunk to" in w]
     assert len(said) == 1 and said[0].startswith("candidate small.npz: ") and "20x20 images are shrunk to 8x8" in said[0]
     assert "to compare it at 20x20, run it with `model.input_shape: [1, 20, 20]` (`transferkit run`)" in said[0]
+
+
+def test_hscore_topped_by_the_random_weights_reference_is_said():
+    """A trial's 62 characters: the random-init reference had the highest hscore of 9 candidates (54.9 of 61)."""
+    from transferkit.ranking.rank import hscore_reference_warning
+
+    rows = [{"candidate": "random-init", "reference": True, "hscore": 54.9},
+            {"candidate": "mnist5k", "reference": False, "hscore": 40.2},
+            {"candidate": "fonts.npz", "reference": False, "hscore": None}]
+    said = hscore_reference_warning(rows, 61)
+    assert said.startswith("hscore ranks the reference random-init (random weights) above every source (54.90 of its "
+                           "maximum 61)")  # fmt: skip
+    rows[1]["hscore"] = 55.0
+    assert hscore_reference_warning(rows, 61) is None  # a source on top
+    assert hscore_reference_warning(rows[:1], 61) is None  # nothing to rank it against
