@@ -8,7 +8,7 @@ from statistics import fmean as mean
 from transferkit.report.adaptation import adaptation_markdown
 from transferkit.report.auto import auto_section
 from transferkit.report.recipe import describe_recipe
-from transferkit.report.summary import IMBALANCED  # largest / smallest test class from which accuracy misleads
+from transferkit.report.summary import uneven_counts
 from transferkit.report.table import markdown_table, md_text
 
 
@@ -209,8 +209,7 @@ def per_class_lines(summary: dict, max_classes: int = 20) -> list[str]:
 
 
 def imbalanced(summary: dict) -> bool:
-    counts = [n for n in (summary["target"].get("test_per_class") or {}).values() if n]
-    return len(counts) > 1 and max(counts) >= IMBALANCED * min(counts)
+    return uneven_counts((summary["target"].get("test_per_class") or {}).values())
 
 
 def imbalance_lines(summary: dict) -> list[str]:

@@ -213,6 +213,12 @@ def below_source_only(results: list[dict]) -> list[str]:
 IMBALANCED = 1.5  # largest / smallest class in the test split: from here accuracy and balanced accuracy part
 
 
+def uneven_counts(counts) -> bool:
+    """Whether a test split of these per-class counts is imbalanced (``IMBALANCED``; empty classes aside)."""
+    present = [int(n) for n in counts if n]
+    return len(present) > 1 and max(present) >= IMBALANCED * min(present)
+
+
 def _balanced_negative(row: dict) -> bool:
     """A balanced-accuracy gain whose interval lies wholly below 0, on a row not flagged on accuracy."""
     ci = row.get("balanced_gain_ci95")
@@ -273,8 +279,7 @@ def build_summary(result: ProtocolResult) -> dict:
     data = result.data
     scratch_only = _auto_scratch_only(result)
     results = results_table(result)
-    test_counts = [n for n in np.bincount(np.asarray(data.target.y)[data.split.test_idx]) if n]
-    uneven = len(test_counts) > 1 and max(test_counts) >= IMBALANCED * min(test_counts)
+    uneven = uneven_counts(np.bincount(np.asarray(data.target.y)[data.split.test_idx]))
     return {
         "name": cfg.name,
         "source": None if data.source is None else {
