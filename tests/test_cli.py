@@ -1216,13 +1216,13 @@ def test_negative_transfer_on_balanced_accuracy_alone_is_said_on_an_imbalanced_s
     while the accuracy gain's interval reached 0: 'No negative transfer established', and nothing in summary.json."""
     from transferkit.commands._shared import print_summary
     from transferkit.report.markdown import negative_transfer_lines
-    from transferkit.report.summary import _balanced_negative
+    from transferkit.report.summary import balanced_negative
 
     row = {"method": "source_only", "shots": 5, "seeds": [0, 1], "accuracy_mean": 0.9, "accuracy_ci95": [0.85, 0.95],
            "gain_vs_scratch": -0.065, "gain_ci95": [-0.139, 0.009], "negative_transfer": False,
            "balanced_accuracies": [0.66, 0.70], "balanced_gain": -0.30, "balanced_gain_ci95": [-0.581, -0.019]}  # fmt: skip
-    assert _balanced_negative(row) and not _balanced_negative({**row, "negative_transfer": True})
-    assert not _balanced_negative({**row, "balanced_gain_ci95": [-0.5, 0.01]})
+    assert balanced_negative(row) and not balanced_negative({**row, "negative_transfer": True})
+    assert not balanced_negative({**row, "balanced_gain_ci95": [-0.5, 0.01]})
     summary = {**_imbalanced_summary({"zero": 51, "one": 18, "two": 3}), "results": [row], "negative_transfer": [],
                "negative_transfer_balanced": ["source_only at k=5"], "negative_transfer_checked": 1,
                "run_dir": "runs/x", "wall_time_s": 1.0}  # fmt: skip

@@ -504,10 +504,10 @@ def _classes_missed(summary: dict, meta: dict) -> str | None:
                 f"seed: {said}; its predictions of them cannot be trusted (the run's report.md has each class's "
                 "accuracy).")  # fmt: skip
     from transferkit.report.markdown import imbalanced
-    from transferkit.report.summary import _balanced_negative
+    from transferkit.report.summary import balanced_negative
 
     name = f"{method} at k={shots}"
-    if _balanced_negative(row) and imbalanced(summary):  # (the row itself: k = 0's names add "(vs source_only)")
+    if balanced_negative(row) and imbalanced(summary):  # (the row itself: k = 0's names add "(vs source_only)")
         ci = row["balanced_gain_ci95"]
         return (f"{name} lost balanced accuracy to its baseline in this run ({100 * row['balanced_gain']:+.1f} points, "
                 f"95 % CI [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]) on an imbalanced test split: its smaller classes "

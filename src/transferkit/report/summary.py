@@ -219,7 +219,7 @@ def uneven_counts(counts) -> bool:
     return len(present) > 1 and max(present) >= IMBALANCED * min(present)
 
 
-def _balanced_negative(row: dict) -> bool:
+def balanced_negative(row: dict) -> bool:
     """A balanced-accuracy gain whose interval lies wholly below 0, on a row not flagged on accuracy."""
     ci = row.get("balanced_gain_ci95")
     return bool(ci and ci[1] < 0 and not row.get("negative_transfer"))
@@ -323,7 +323,7 @@ def build_summary(result: ProtocolResult) -> dict:
         "negative_transfer": [_row_name(r, scratch_only) for r in results if r["negative_transfer"]],
         # rows whose balanced-accuracy gain lies wholly below 0 where their accuracy gain does not: the small
         # classes pay (a trial's source_only: -30.0 [-58.1, -1.9] balanced, its rare class 16.7 % against 100)
-        "negative_transfer_balanced": [_row_name(r, scratch_only) for r in results if uneven and _balanced_negative(r)],
+        "negative_transfer_balanced": [_row_name(r, scratch_only) for r in results if uneven and balanced_negative(r)],
         "below_baseline_not_significant": [_row_name(r, scratch_only) for r in results if _below_not_significant(r)],
         # (auto that trained scratch for every seed at a k is scratch beside scratch: not a transfer comparison)
         "negative_transfer_checked": sum(bool(r.get("gain_ci95") or r.get("gain_vs_source_only_ci95"))
