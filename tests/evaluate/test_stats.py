@@ -617,3 +617,55 @@ def test_balanced_accuracys_degrees_of_freedom_follow_the_classes_that_dominate_
     assert df_one == MIN_STRATIFIED_DF
     _, even = stratified_test_variance(rng.random(300) < 0.8, np.repeat([0, 1, 2], 100))
     assert even > 250  # balanced classes: about the examples' count, as accuracy's
+
+
+def test_equal_mean_accuracies_are_not_below_the_baseline_by_float_rounding(capsys):
+    """440/539 on both seeds against scratch's 438/539 and 442/539: the same mean, but the
+    differences summed to -5.6e-17 in float, and the run printed "below the baseline, not
+    significant" for a method level with scratch."""
+    from transferkit.commands._shared import print_summary
+    from transferkit.report.summary import _below_not_significant, results_table
+
+    m, a, b = 539, 440 / 539, [438 / 539, 442 / 539]
+    gain = paired_gain([a, a], b, resolution=1 / m)
+    assert gain.mean == 0.0 and gain.low < 0 < gain.high
+    assert paired_gain([a, a], b, per_example=[0.0] * (m - 2) + [1.0, -1.0]).mean == 0.0
+    assert paired_gain([0.5, 0.5], [0.5 + 1e-9, 0.5 + 1e-9], resolution=0.01).mean < 0  # a real difference stays
+    rows = results_table(_result({("scratch", 5): b, ("head", 5): [a, a]}, test=m))
+    assert rows[1]["gain_vs_scratch"] == 0.0
+    summary = {**_summary(rows), "run_dir": "r", "wall_time_s": 1.0, "target": {},
+               "below_baseline_not_significant": [r["method"] for r in rows if _below_not_significant(r)]}
+    print_summary(summary)
+    assert "below the baseline" not in capsys.readouterr().out
+
+
+def test_many_intervals_are_qualified_whichever_kind_flags(capsys):
+    """The caveat that 1 in 40 intervals lies below 0 by chance was given only when a gain over
+    scratch was flagged, and counted only those: a flag against the unadapted source among 12
+    intervals came without it."""
+    from transferkit.commands._shared import print_summary
+    from transferkit.report.markdown import many_comparisons_line, negative_transfer_lines
+    from transferkit.report.summary import below_source_only, results_table
+
+    def summary_of(rows):
+        base = {**_summary(rows), "run_dir": "r", "wall_time_s": 1.0, "target": {}}
+        return {**base, "below_source_only": below_source_only(rows)}
+
+    accs = {("scratch", 1): [0.33, 0.35, 0.34], ("source_only", 1): [0.65, 0.66, 0.655],
+            ("finetune", 1): [0.59, 0.60, 0.595]}
+    few = summary_of(results_table(_result(accs, seeds=(0, 1, 2))))
+    assert few["below_source_only"] and few["negative_transfer_checked"] == 2  # 2 vs scratch, 1 vs source_only
+    assert many_comparisons_line(few) is None  # 3 intervals: no caveat
+    more = dict(accs)
+    for k in (5, 10, 20, 50):
+        more.update({("scratch", k): [0.5, 0.52, 0.51], ("source_only", k): [0.65, 0.66, 0.655],
+                     ("head", k): [0.70, 0.72, 0.71]})
+    many = summary_of(results_table(_result(more, seeds=(0, 1, 2))))
+    assert not many["negative_transfer"] and many["below_source_only"] == ["finetune at k=1"]
+    line = many_comparisons_line(many)  # 2 + 4 * 2 vs scratch, 1 + 4 vs source_only
+    assert line.startswith("Each of the 15 gain intervals") and "about 0.38 of them" in line
+    assert line in "\n".join(negative_transfer_lines(many))
+    print_summary(many)
+    assert "note: Each of the 15 gain intervals" in capsys.readouterr().out
+    level = summary_of(results_table(_result({k: v for k, v in more.items() if k[0] != "finetune"}, seeds=(0, 1, 2))))
+    assert not level["below_source_only"] and many_comparisons_line(level) is None  # nothing flagged: no caveat

@@ -12,6 +12,7 @@ def print_summary(summary: dict) -> None:
     from transferkit.report.markdown import (
         few_seeds_line,
         imbalanced,
+        many_comparisons_line,
         overconfidence_lines,
         source_copies_warning,
         trivial_baseline_lines,
@@ -41,6 +42,8 @@ def print_summary(summary: dict) -> None:
         print("below the baseline, not significant: " + ", ".join(summary["below_baseline_not_significant"]))
     if line := few_seeds_line(summary):
         print("note: " + line.replace("`", ""))
+    if line := many_comparisons_line(summary):
+        print("note: " + line)
     if imbalanced(summary) and any(r.get("balanced_accuracies") for r in summary.get("results") or []):
         print("note: the test split is imbalanced; the run's report.md gives each row's balanced accuracy (the mean "
               "of the per-class accuracies) beside its accuracy")  # fmt: skip

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats as _st
@@ -248,18 +248,26 @@ def paired_gain(
     take (1 / test examples). Two seeds can give exactly the same difference by chance;
     their sample std of 0 would make the interval a point and any gain "certain", so the
     std is floored at one step.
+
+    A mean within float rounding of 0 (equal mean accuracies summed in another order, e.g.
+    -5.6e-17) is returned as exactly 0, so no report calls it a loss.
     """
     if len(method) != len(baseline):
         raise ValueError("paired gain needs one baseline value per seed")
     diffs = [a - b for a, b in zip(method, baseline, strict=True)]
     n = len(diffs)
     if per_example is not None or n < 2 or resolution <= 0:
-        return t_interval(diffs, bounds=(-1.0, 1.0), per_example=per_example, paired=per_example is not None,
+        gain = t_interval(diffs, bounds=(-1.0, 1.0), per_example=per_example, paired=per_example is not None,
                           groups=groups)  # fmt: skip
-    mean = sum(diffs) / n
+        return replace(gain, mean=_no_rounding_noise(gain.mean))
+    mean = _no_rounding_noise(sum(diffs) / n)
     sd = max(math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1)), resolution)
     half = float(_st.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
     return Interval(mean, max(mean - half, -1.0), min(mean + half, 1.0), n)
+
+
+def _no_rounding_noise(value: float) -> float:
+    return 0.0 if abs(value) < 1e-12 else value
 
 
 def is_negative_transfer(gain: Interval) -> bool:

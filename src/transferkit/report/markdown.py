@@ -418,12 +418,29 @@ def negative_transfer_lines(summary: dict) -> list[str]:
     if possible:
         lines.append("Below the baseline on average, but within the noise of this many seeds and test examples "
                      "(more seeds or a larger test split would tell): " + ", ".join(possible) + ".")
-    if summary["negative_transfer"] and checked >= 10:  # each interval stands alone: say what that means for many
-        lines.append(f"Each of the {checked} gain intervals is a 95 % interval for its own comparison, not corrected "
-                     "for their number: were every method truly level with its baseline, about "
-                     f"{checked / 40:.2g} of them would lie below 0 by chance (2.5 % each), so read a lone flag "
-                     "whose interval ends near 0 with care, and confirm it with more seeds.")  # fmt: skip
+    if line := many_comparisons_line(summary):
+        lines.append(line)
     return [*lines, ""]
+
+
+def many_comparisons_line(summary: dict) -> str | None:
+    """With a flag raised among 10 or more gain intervals (against the baseline, in balanced
+    accuracy where the report shows it, against the unadapted source): each is a 95 % interval
+    on its own, so some would lie below 0 by chance alone. ``None`` when nothing was flagged or
+    the intervals are few."""
+    results = summary.get("results") or []
+    shown_balanced = "target" in summary and imbalanced(summary)
+    count = summary.get("negative_transfer_checked", 0)
+    count += sum(bool(r.get("gain_vs_unadapted_ci95")) for r in results)
+    count += sum(bool(r.get("balanced_gain_ci95")) for r in results) if shown_balanced else 0
+    flagged = (summary.get("negative_transfer") or summary.get("below_source_only")
+               or (shown_balanced and summary.get("negative_transfer_balanced")))  # fmt: skip
+    if not flagged or count < 10:
+        return None
+    return (f"Each of the {count} gain intervals is a 95 % interval for its own comparison, not corrected for their "
+            f"number: were every method truly level with what it is compared with, about {count / 40:.2g} of them "
+            "would lie below 0 by chance (2.5 % each), so read a lone flag whose interval ends near 0 with care, "
+            "and confirm it with more seeds.")  # fmt: skip
 
 
 def skipped_line(skipped: list[dict]) -> str:
