@@ -415,6 +415,18 @@ def _scratch_and_head_run(tmp_path, image_npz) -> tuple:
     return summary_path, json.loads(summary_path.read_text())
 
 
+def test_predict_warns_when_the_model_it_uses_lost_to_the_unadapted_source(tmp_path, image_npz, capsys):
+    summary_path, summary = _scratch_and_head_run(tmp_path, image_npz)
+    row = next(r for r in summary["results"] if r["method"] == "head")
+    row.update(negative_transfer=False, below_unadapted=True, gain_vs_unadapted=-0.1, gain_vs_unadapted_ci95=[-0.2, -0.01])
+    summary_path.write_text(json.dumps(summary))  # as if the run had found it
+    np.savez(tmp_path / "in.npz", x=np.load(image_npz[1])["x"][:3])
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 0
+    assert ("transferkit: warning: head at k=2 scored below the source model as it is (source_only) in this run "
+            "(-10.0 points") in capsys.readouterr().err  # fmt: skip
+
+
 def test_predict_warns_when_the_model_it_uses_was_flagged_negative(tmp_path, image_npz, capsys):
     summary_path, summary = _scratch_and_head_run(tmp_path, image_npz)
     summary["negative_transfer"] = ["head at k=2"]  # as if the run had found it

@@ -888,3 +888,35 @@ def test_predict_says_when_its_model_got_a_class_wrong_throughout_the_run():
                                                      "this run (-30.0 points, 95 % CI [-58.1, -1.9])")  # fmt: skip
     summary["target"]["test_per_class"] = {"zero": 20, "one": 20, "two": 19}  # a balanced split: accuracy says it
     assert _classes_missed(summary, meta) is None  # (a review: "on an imbalanced test split" was said of it)
+
+
+def test_predict_the_report_and_the_console_say_when_the_deployed_model_lost_to_the_unadapted_source(capsys):
+    """finetune at k=1 scored +26.7 over scratch but 6 points below source_only; the report's
+    results said so, while predict, the console's "predict with:" line and the report's deployed
+    model line were silent."""
+    from transferkit.commands._shared import print_summary
+    from transferkit.prediction import _below_source_model
+    from transferkit.report.markdown import deploy_flag
+
+    row = {"method": "finetune", "shots": 1, "seeds": [0, 1, 2], "accuracy_mean": 0.597, "accuracy_ci95": [0.55, 0.64],
+           "gain_vs_scratch": 0.267, "gain_ci95": [0.2, 0.33], "negative_transfer": False, "below_unadapted": True,
+           "gain_vs_unadapted": -0.06, "gain_vs_unadapted_ci95": [-0.091, -0.029]}  # fmt: skip
+    summary = {"results": [row], "negative_transfer": [], "skipped": [], "run_dir": "r", "wall_time_s": 1.0,
+               "deploy": {"method": "finetune", "shots": 1, "seed": 0}, "target": {}}  # fmt: skip
+    meta = {"method": "finetune", "shots": 1, "seed": 0}
+    assert _below_source_model(summary, meta) == (
+        "finetune at k=1 scored below the source model as it is (source_only) in this run (-6.0 points, 95 % CI "
+        "[-9.1, -2.9]): adapting the source to the target made it worse than not adapting it; --method source_only "
+        "uses it unadapted (a choice made on this run's test split: the accuracy the run reports for it is then a "
+        "little optimistic).")  # fmt: skip
+    assert "**below the source model as it is (`source_only`) in this run**" in deploy_flag(summary, summary["deploy"])
+    print_summary(summary)
+    assert ("finetune is below the source model as it is (source_only) at k = 1 in this run: set deploy: or give "
+            "--method") in capsys.readouterr().out  # fmt: skip
+    assert _below_source_model(summary, {**meta, "shots": 5}) is None  # another k: nothing said
+    row["below_unadapted"] = False
+    assert _below_source_model(summary, meta) is None and deploy_flag(summary, summary["deploy"]) == ""
+    print_summary(summary)
+    assert "set deploy:" not in capsys.readouterr().out
+    row["negative_transfer"] = True  # flagged against scratch: that is said first
+    assert "flagged as negative transfer" in deploy_flag(summary, summary["deploy"])

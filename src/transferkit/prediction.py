@@ -471,6 +471,22 @@ def _flagged_negative(summary: dict, meta: dict) -> str | None:
             f"not flagged{_own_seed(row, ref, base, meta.get('seed'))}); --seeds 3 or more would say whether it is noise.")  # fmt: skip
 
 
+def _below_source_model(summary: dict, meta: dict) -> str | None:
+    """A note when the run found the chosen model's method and k below the unadapted source
+    model (``source_only``), its gain over it paired by seed wholly below 0 (report/summary.py
+    ``below_unadapted``): beside scratch it may look like a gain, yet not adapting did better."""
+    method, shots = meta.get("method"), meta.get("shots")
+    row = next((r for r in summary.get("results") or [] if r.get("method") == method and r.get("shots") == shots), None)
+    if row is None or not row.get("below_unadapted"):
+        return None
+    ci = row.get("gain_vs_unadapted_ci95") or [None, None]
+    said = (f" ({100 * row['gain_vs_unadapted']:+.1f} points, 95 % CI [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}])"
+            if None not in ci and row.get("gain_vs_unadapted") is not None else "")  # fmt: skip
+    return (f"{method} at k={shots} scored below the source model as it is (source_only) in this run{said}: adapting "
+            f"the source to the target made it worse than not adapting it; --method source_only uses it unadapted (a "
+            "choice made on this run's test split: the accuracy the run reports for it is then a little optimistic).")  # fmt: skip
+
+
 def _seed_accuracy(row: dict | None, seed) -> float | None:
     """A results row's accuracy for ``seed`` (None when the row lacks it)."""
     seeds, accs = (row or {}).get("seeds") or [], (row or {}).get("accuracies") or []
@@ -715,8 +731,8 @@ def predict(
     meta = read_model_json(path)
     summary = json.loads((Path(run_dir) / "summary.json").read_text(encoding="utf-8"))
     # what the run found of this model: said once the inputs are read and predicted (an error stays one line)
-    history = [n for n in (_flagged_negative(summary, meta), _classes_missed(summary, meta),
-                           _overconfident(summary, meta)) if n]  # fmt: skip
+    history = [n for n in (_flagged_negative(summary, meta), _below_source_model(summary, meta),
+                           _classes_missed(summary, meta), _overconfident(summary, meta)) if n]  # fmt: skip
     model = TransferModel.load(path)
     label_column, run_text_column = run_columns(run_dir)
     run_id = _run_target(run_dir).get("id_column")  # the run's id column names a CSV's rows, when it has it

@@ -68,9 +68,11 @@ def print_summary(summary: dict) -> None:
     print(f"run folder: {summary['run_dir']}  ({summary['wall_time_s']:.0f} s); read {summary['run_dir']}/report.md")
     d = summary.get("deploy")
     if d and summary.get("models_saved", True):
-        negative = any(r.get("method") == d["method"] and r.get("shots") == d["shots"] and r.get("negative_transfer")
-                       for r in summary.get("results") or [])  # fmt: skip
+        row = next((r for r in summary.get("results") or [] if r.get("method") == d["method"]
+                    and r.get("shots") == d["shots"]), {})  # fmt: skip
+        flag = ("flagged as negative transfer" if row.get("negative_transfer") else
+                "below the source model as it is (source_only)" if row.get("below_unadapted") else None)  # fmt: skip
         print(f"predict with: transferkit predict {shlex.quote(str(summary['run_dir']))} INPUTS  "
               f"(model {d['method']}_k{d['shots']}_seed{d['seed']}; --method/--shots/--seed for another)"
-              + (f"; {d['method']} is flagged as negative transfer at k = {d['shots']} in this run: set deploy: or "
-                 "give --method" if negative else ""))  # fmt: skip
+              + (f"; {d['method']} is {flag} at k = {d['shots']} in this run: set deploy: or "
+                 "give --method" if flag else ""))  # fmt: skip

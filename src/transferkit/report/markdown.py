@@ -122,9 +122,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
            "(default: `auto`, else `finetune`, else the first method that is not a baseline nor label-free (at k = 0 a label-free one after the others)), "
            "never chosen by "
            "test accuracy"
-           + (" — **flagged as negative transfer in this run**: set `deploy:` to another method, or predict "
-              "with `--method`" if any(r.get("method") == d["method"] and r.get("shots") == d["shots"]
-                                        and r.get("negative_transfer") for r in summary.get("results", [])) else "")]
+           + deploy_flag(summary, d)]
           if (d := summary.get("deploy")) else []),
         wall_time_line(summary, "models, plots, the adaptation diagnostics"),
         "",
@@ -421,6 +419,16 @@ def negative_transfer_lines(summary: dict) -> list[str]:
     if line := many_comparisons_line(summary):
         lines.append(line)
     return [*lines, ""]
+
+
+def deploy_flag(summary: dict, deploy: dict) -> str:
+    """`` — **flagged ...**: set `deploy:` ...`` when the run flagged the deployed method at its k
+    (negative transfer, or below the unadapted source), else empty."""
+    row = next((r for r in summary.get("results") or [] if r.get("method") == deploy["method"]
+                and r.get("shots") == deploy["shots"]), {})  # fmt: skip
+    flag = ("flagged as negative transfer in this run" if row.get("negative_transfer") else
+            "below the source model as it is (`source_only`) in this run" if row.get("below_unadapted") else None)  # fmt: skip
+    return f" — **{flag}**: set `deploy:` to another method, or predict with `--method`" if flag else ""
 
 
 def many_comparisons_line(summary: dict) -> str | None:
