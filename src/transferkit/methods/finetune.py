@@ -15,8 +15,9 @@ Starting stage 2 from a trained head keeps the random head's large early gradien
 distorting the pretrained features (Kumar et al., ICLR 2022, "Fine-Tuning can Distort
 Pretrained Features and Underperform Out-of-Distribution"); discriminative learning
 rates follow Howard & Ruder (ACL 2018). ``freeze`` keeps the first blocks fixed. When the
-source and target classes are the same, W starts from the source's specific layers;
-otherwise they are re-created for the target classes. Stage 2 starts at the probe's loss
+source and target classes are the same, W starts from the source's specific layers, unless
+their cross-entropy on the labelled examples is above ln C, worse than guessing uniformly
+(``_source_head.py``, with a warning); otherwise they are re-created for the target classes. Stage 2 starts at the probe's loss
 on the labelled examples; if it ends above 1.5x that + 0.05 and above a quarter of chance's
 loss log C, at most 0.35 (or at NaN), its steps were too
 large for these shared layers (MobileNetV2 at the default rates went to chance): the
@@ -38,6 +39,7 @@ from pydantic import NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveIn
 
 from transferkit.methods._bn_batch import bn_for_batch
 from transferkit.methods._probe_guard import ProbeGuard
+from transferkit.methods._source_head import source_head_helps
 from transferkit.methods.base import Method, Params, TransferTask, register_method
 from transferkit.models import TransferModel
 from transferkit.train.probe import fit_probe
@@ -59,9 +61,12 @@ class FinetuneParams(Params):
 def start_from_source(task: TransferTask) -> TransferModel:
     """A copy of the source model; its specific layers are kept when the label spaces match
     (the source head is a trained classifier for exactly these classes) and re-created
-    for the target classes otherwise."""
+    for the target classes otherwise, or when on the labelled target examples they do worse
+    than guessing (``_source_head.py``). ``task.extras["source_head_kept"]`` says which."""
     model = task.source_model.copy()
-    return model if task.same_label_space else model.reset_specific(task.classes)
+    kept = task.same_label_space and source_head_helps(task, model)
+    task.extras["source_head_kept"] = kept
+    return model if kept else model.reset_specific(task.classes)
 
 
 def probe_then_tune(task: TransferTask, p: FinetuneParams, penalty_factory=None, name: str = "finetune") -> TransferModel:

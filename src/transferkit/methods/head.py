@@ -24,7 +24,8 @@ MobileNetV2). The default ``layers: last`` reads the last block only: on the one
 measured (MobileNetV2 -> Fashion-MNIST, k = 10, BENCHMARKS.md) ``auto`` was within noise
 of it. Classic "off-the-shelf features"
 transfer (Donahue et al., ICML 2014, DeCAF; Yosinski et al., NeurIPS 2014). W starts from
-the source's specific layers when the classes are the same, from scratch otherwise.
+the source's specific layers when the classes are the same (unless they do worse than
+guessing on the labelled examples, ``_source_head.py``), from scratch otherwise.
 """
 
 from __future__ import annotations
@@ -75,13 +76,13 @@ class Head(Method):
                               TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
             choice = fit_probe_layers(
                 model, t.x_labelled, t.y_labelled, steps=p.steps, lr=p.lr, weight_decay=p.weight_decay,
-                folds=p.folds, anchor_init=task.same_label_space, seed=task.seed, on_log=task.log("head"),
+                folds=p.folds, anchor_init=task.extras["source_head_kept"], seed=task.seed, on_log=task.log("head"),
             )  # fmt: skip
             task.extras["head_l2"], task.extras["head_layers"] = choice.l2, choice
         else:
             task.extras["head_l2"] = fit_probe_cv(
                 model, t.x_labelled, t.y_labelled, steps=p.steps, lr=p.lr, weight_decay=p.weight_decay,
-                folds=p.folds, anchor_init=task.same_label_space, seed=task.seed, on_log=task.log("head"),
+                folds=p.folds, anchor_init=task.extras["source_head_kept"], seed=task.seed, on_log=task.log("head"),
             )  # fmt: skip
         choice = task.extras.get("head_l2")
         if choice is not None and choice.l2 is not None:

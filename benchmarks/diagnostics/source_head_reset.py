@@ -1,0 +1,88 @@
+"""A source head that is confidently wrong on the target (a diagnostic).
+
+When source and target name the same classes, methods start from the source's specific
+layers and ``head`` pulls its weights towards them. Since session 37 a source head whose
+cross-entropy on the labelled target examples is above ln C, and which is right no more often
+than chance, is replaced by a new head (methods/_source_head.py). This measures that on a
+target whose inputs the source reads unlike its own: scikit-learn's digits as a 64-column
+table, the source half as given, the target half inverted (16 - x: ink where there was
+none), same classes 0-9. The source is trained once (seed 0); each seed draws k labelled
+examples per class from the target half and tests on the rest of it.
+
+Each method runs as before session 37 (the source head always kept: ``source_head_helps``
+patched to say yes) and as now, and ``scratch`` beside them, on the same draws.
+
+    python benchmarks/diagnostics/source_head_reset.py [--seeds 5] [--shots 2 5 20] [--threads 1]
+
+Prints a table and writes benchmarks/results/diagnostics/source_head_reset.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits
+
+import transferkit as tk
+import transferkit.methods.finetune as finetune_module
+
+OUT = Path(__file__).resolve().parents[1] / "results" / "diagnostics" / "source_head_reset.json"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--shots", type=int, nargs="+", default=[2, 5, 20])
+    parser.add_argument("--methods", nargs="+", default=["head", "finetune"])
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    start = time.perf_counter()
+    x, y = load_digits(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(y))
+    source, target = order[: len(y) // 2], order[len(y) // 2 :]
+    xs, ys = x[source].astype("float32"), y[source]
+    xt, yt = (16 - x[target]).astype("float32"), y[target]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        src = tk.TransferClassifier("head").pretrain(xs, ys).source_
+    now = finetune_module.source_head_helps
+    rows = []
+    for k in args.shots:
+        for seed in range(args.seeds):
+            rng = np.random.default_rng(seed)
+            lab = np.concatenate([rng.choice(np.flatnonzero(yt == c), k, replace=False) for c in range(10)])
+            test = np.setdiff1d(np.arange(len(yt)), lab)
+            runs = [("scratch", "-", now)] + [(m, v, h) for m in args.methods
+                                              for v, h in (("before", lambda task, model: True), ("now", now))]  # fmt: skip
+            for method, variant, helps in runs:
+                finetune_module.source_head_helps = helps
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    clf = tk.TransferClassifier(method, source=src, random_state=seed).fit(xt[lab], yt[lab])
+                    acc = float((clf.predict(xt[test]) == yt[test]).mean())
+                rows.append({"k": k, "seed": seed, "method": method, "variant": variant, "accuracy": acc})
+    finetune_module.source_head_helps = now
+    print("| method | k | before (%) | now (%) | now - before [per-seed range] |\n|---|---|---|---|---|")
+    for k in args.shots:
+        mean = {}
+        for method, variant in [("scratch", "-")] + [(m, v) for m in args.methods for v in ("before", "now")]:
+            accs = [r["accuracy"] for r in rows if r["k"] == k and r["method"] == method and r["variant"] == variant]
+            mean[method, variant] = accs
+        print(f"| scratch | {k} | {100 * np.mean(mean['scratch', '-']):.1f} | | |")
+        for m in args.methods:
+            d = 100 * (np.array(mean[m, "now"]) - np.array(mean[m, "before"]))
+            print(f"| {m} | {k} | {100 * np.mean(mean[m, 'before']):.1f} | {100 * np.mean(mean[m, 'now']):.1f} | "
+                  f"{d.mean():+.1f} [{d.min():+.1f}, {d.max():+.1f}] |")
+    OUT.write_text(json.dumps({"rows": rows, "seconds": time.perf_counter() - start}, indent=1))
+    print(f"wrote {OUT} ({time.perf_counter() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
