@@ -589,3 +589,12 @@ def test_the_one_shot_head_check_is_an_exact_binomial_test():
     assert source_head_check(5 / 62, y, 1.64, exact=True)["passed"]
     assert source_head_check(0.0, y, 1.64, exact=True)["value"] > -1  # none right, one expected: not below chance
     assert "exact binomial" in source_head_check(0.81, y, 1.64, exact=True)["name"]
+
+
+def test_a_check_is_said_with_the_decimals_that_tell_value_and_threshold_apart():
+    """A review saw "z 1.64 < 1.64" in auto's reason: both rounded to 2 decimals."""
+    from transferkit.methods.auto import _check, _said
+
+    assert _said(_check("z", 1.6432, 1.6449, "sign test")) == "z 1.643 < 1.645 (sign test)"
+    assert _said(_check("z", 2.5, 1.6449, "sign test")) == "z 2.50 >= 1.64 (sign test)"
+    assert _said(_check("z", 1.6449, 1.6449, "tie")) == "z 1.64 >= 1.64 (tie)"  # equal: nothing to tell apart

@@ -378,8 +378,13 @@ def source_head_check(agreement: float, y: torch.Tensor, evidence_z: float, exac
 
 
 def _said(c: dict) -> str:
+    """``name value >= threshold (detail)``, with as many decimals as tell the two apart (2 to 6):
+    "z 1.64 < 1.64" said nothing."""
     unused = f", not used: {c['not_used']}" if c.get("not_used") else ""
-    return f"{c['name']} {c['value']:.2f} {'>=' if c['passed'] else '<'} {c['threshold']:.2f} ({c['detail']}{unused})"
+    v, t, d = c["value"], c["threshold"], 2
+    while d < 6 and v != t and f"{v:.{d}f}" == f"{t:.{d}f}":
+        d += 1
+    return f"{c['name']} {v:.{d}f} {'>=' if c['passed'] else '<'} {t:.{d}f} ({c['detail']}{unused})"
 
 
 def _check(name: str, value: float, threshold: float, detail: str) -> dict:
