@@ -263,3 +263,14 @@ def test_training_curves_keep_one_colour_per_method_and_one_legend_for_every_pan
     (legend,) = fig.legends
     assert sorted(t.get_text() for t in legend.get_texts()) == sorted(colours)
     assert Image.open(tmp_path / "c.png").width > 2 * 4 * 100  # the legend beside the two panels is written too
+
+
+def test_a_gain_that_rounds_to_zero_is_not_printed_as_minus_zero():
+    """A gain of -0.04 points printed as "-0.0 [...]" in the results table's gain column."""
+    from transferkit.report.table import _gain
+
+    row = {"negative_transfer": False, "gain_vs_scratch": -0.0004, "gain_ci95": [-0.02, 0.019]}
+    assert _gain(row) == "-0.04 [-2.0, 1.9]"
+    k0 = {"negative_transfer": False, "gain_vs_scratch": None, "gain_vs_source_only": -0.0004,
+          "gain_vs_source_only_ci95": [-0.02, 0.019]}  # fmt: skip
+    assert _gain(k0) == "-0.04 [-2.0, 1.9] vs source_only"

@@ -34,8 +34,8 @@ def _gain(r: dict) -> str:
     if r["gain_vs_scratch"] is None:
         if r.get("gain_vs_source_only") is None:
             return "—"  # k = 0 without source_only: nothing to compare with
-        return f"{100 * r['gain_vs_source_only']:+.1f} {_ci(r['gain_vs_source_only_ci95'])} vs source_only{flag}"
-    return f"{100 * r['gain_vs_scratch']:+.1f} {_ci(r['gain_ci95'])}{flag}"
+        return f"{points(r['gain_vs_source_only'], '+')} {_ci(r['gain_vs_source_only_ci95'])} vs source_only{flag}"
+    return f"{points(r['gain_vs_scratch'], '+')} {_ci(r['gain_ci95'])}{flag}"
 
 
 def _method(r: dict) -> str:
