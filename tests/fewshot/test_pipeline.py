@@ -1081,3 +1081,18 @@ def test_the_example_episode_draws_at_most_ten_classes(tmp_path):
                                                                                       for _ in range(q)]}  # fmt: skip
     plot_example(run, tmp_path / "ten.png")
     assert abs(Image.open(tmp_path / "many.png").size[1] - Image.open(tmp_path / "ten.png").size[1]) < 40
+
+
+def test_many_gain_intervals_with_a_flag_are_qualified_in_the_fewshot_report():
+    """The run's report says that 1 in 40 intervals lies below 0 by chance; the few-shot report,
+    with as many gains per K and method, did not."""
+    from transferkit.fewshot.report import many_gains_line
+
+    rows = [{"method": m, "shots": k, "gain_ci95": [-0.02, 0.03], "negative_transfer": False}
+            for m in ("prototypes", "transductive", "soft_kmeans", "finetune") for k in (1, 5, 10)]  # fmt: skip
+    assert many_gains_line({"results": rows}) is None  # 12 intervals, none flagged
+    rows[0].update(gain_ci95=[-0.05, -0.01], negative_transfer=True)
+    assert many_gains_line({"results": rows}).startswith("Each of the 12 gain intervals is a 95 % interval")
+    assert many_gains_line({"results": rows[:9]}) is None  # 9 intervals: few
+    rows.append({"method": "scratch", "shots": 1, "gain_ci95": None, "negative_transfer": None})
+    assert "Each of the 12 gain" in many_gains_line({"results": rows})  # scratch has none of its own

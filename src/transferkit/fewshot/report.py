@@ -333,11 +333,24 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
                       if not r["on_features"] and r.get("negative_transfer")})  # fmt: skip
     if trained:  # methods that train per episode: said apart, so the sentence above does not read as all-clear
         lines += [f"**Methods that train per episode also lose to scratch:** {', '.join(trained)}.", ""]
+    if line := many_gains_line(summary):
+        lines += [line, ""]
     if summary["skipped"]:
         lines += ["Skipped: " + "; ".join(f"{s['method']} K={s['k']} ({s['reason']})" for s in summary["skipped"]), ""]
     for title, rel in plots.items():
         lines += [f"## {title}", "", f"![{title}]({rel})", ""]
     return "\n".join(lines)
+
+
+def many_gains_line(summary: dict) -> str | None:
+    """With a gain flagged among 10 or more gain intervals, that each is a 95 % interval on its
+    own (as the run's report says, report/markdown.py ``many_comparisons_line``); else None."""
+    count = sum(r.get("gain_ci95") is not None for r in summary["results"])
+    if count < 10 or not any(r.get("negative_transfer") for r in summary["results"]):
+        return None
+    return (f"Each of the {count} gain intervals is a 95 % interval for its own comparison, not corrected for their "
+            f"number: were every method truly level with scratch, about {count / 40:.2g} of them would lie below 0 "
+            "by chance (2.5 % each), so read a lone flag whose interval ends near 0 with care.")  # fmt: skip
 
 
 def _choices(recs) -> dict[str, int] | None:
