@@ -312,6 +312,10 @@ def test_cli_runs_and_reports_errors_with_exit_code_2(npz_pair, tmp_path, capsys
     trained["results"].append({**two["results"][-1], "method": "auto", "on_features": False, "negative_transfer": True})
     assert "**Methods that train per episode also lose to scratch:** `auto` at K = 5." in render_report(trained, {})
     assert "also lose to scratch" not in render_report(two, {})
+    many = json.loads(json.dumps(trained))  # 10 or more gain intervals, one flagged: qualified
+    many["results"] = [{**r, "shots": k, "gain_ci95": [-0.1, -0.01]} for r in trained["results"] for k in range(1, 5)]
+    assert "gain intervals is a 95 % interval for its own comparison" in render_report(many, {})
+    assert "for its own comparison" not in render_report(trained, {})
     pretrained = render_report(summary, {})
     assert "pretrained weights only (no source data, so the novelty of the target classes was not checked)" in pretrained
     # with scratch: one trained source seed's verdict is on that one training; a pretrained source is one model
