@@ -3,7 +3,7 @@
 The source head is a trained classifier for exactly the target's classes, so methods start
 from it (and ``head`` pulls its weights towards it). When the target's inputs are read
 differently from the source's (columns far off the source's range, inverted images, another
-sensor), the shared features shift and that head can be confidently wrong: on digits as a
+sensor), or its class names stand for other classes, that head can be confidently wrong: on digits as a
 64-column table against the same table inverted (16 - x), it scored chance on the labelled
 examples with a cross-entropy near 24, and ``head``, started from it and pulled towards it,
 scored 31-45 % at k = 2-20 where a new head scores 72-86 % (scratch: 70-94 %;
@@ -50,9 +50,10 @@ def source_head_helps(task: TransferTask, model: TransferModel) -> bool:
     warnings.warn(
         f"the source's specific layers do worse than guessing on the {len(t.y_labelled)} labelled target examples "
         f"(cross-entropy {loss:.2f} against ln {int(t.num_classes)} = {uniform:.2f} for uniform guesses; "
-        f"{100 * right:.0f} % right, no more than always naming the most frequent class: {100 * chance:.0f} %), though the classes are the same: the shared layers read the target unlike "
-        "the source, so a new head is trained instead of starting from them. Check the warnings on how the target's "
-        "inputs compare with the source's (scale, inversion, units).",
+        f"{100 * right:.0f} % right, no more than always naming the most frequent class: {100 * chance:.0f} %), though the classes are named the same, so a new head is trained instead of "
+        "starting from them. Either the shared layers read the target unlike the source (see the warnings on how the "
+        "target's inputs compare with the source's: scale, inversion, units) or the names stand for other classes "
+        "than the source's.",
         TransferkitWarning, stacklevel=user_stacklevel(),
     )  # fmt: skip
     return False
