@@ -274,3 +274,31 @@ def test_a_gain_that_rounds_to_zero_is_not_printed_as_minus_zero():
     k0 = {"negative_transfer": False, "gain_vs_scratch": None, "gain_vs_source_only": -0.0004,
           "gain_vs_source_only_ci95": [-0.02, 0.019]}  # fmt: skip
     assert _gain(k0) == "-0.04 [-2.0, 1.9] vs source_only"
+
+
+def test_a_sample_taken_by_max_per_class_is_said_with_how_many_it_kept(tmp_path, image_npz, capsys):
+    """A review: with max_per_class the report's counts, test split and most-frequent-class rate
+    described the sample, and nothing said that the data set named was larger."""
+    import json
+
+    import yaml
+
+    from tests.conftest import tiny_experiment
+    from transferkit.cli import main
+    from transferkit.report.markdown import sampled_line
+
+    src, tgt = image_npz  # 3 classes of 60 source images, of 30 target images
+    raw = tiny_experiment(src, tgt, seeds=1, methods=[{"name": "head", "params": {"steps": 3}}])
+    raw["source"]["max_per_class"] = 15
+    raw["target"].update(max_per_class=6, shots=[2])
+    (tmp_path / "exp.yaml").write_text(yaml.safe_dump(raw))
+    assert main(["run", str(tmp_path / "exp.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["target"]["sampled"] == {"kept": 18, "of": 90, "max_per_class": 6}
+    assert summary["source"]["sampled"] == {"kept": 45, "of": 180, "max_per_class": 15}
+    said = ("target.max_per_class=6 kept 18 of its 90 examples (at most 6 per class, drawn at random): its example "
+            "counts, test split and most-frequent-class rate are the sample's, not the whole data set's")  # fmt: skip
+    report, out = (tmp_path / "run" / "report.md").read_text(), capsys.readouterr().out
+    assert f"  - {said}" in report and f"note: {said}" in out
+    assert "source.max_per_class=15 kept 45 of its 180 examples" in report and "source.max_per_class=15" in out
+    assert sampled_line("target", {"sampled": None}) is None and sampled_line("source", None) is None  # nothing left out

@@ -203,3 +203,40 @@ def test_classes_numbered_alike_in_two_data_sets_are_said_to_be_taken_as_the_sam
     assert numbered_classes_note(src, Domain("GunPoint.npz[1,2]", x, np.array([0, 1, 0, 1]), ["1", "2"])) is not None
     assert numbered_classes_note(src, Domain("ItalyPower.npz[1,2]", x, np.array([0, 1, 0, 1]), ["1", "2"])) is None
     assert numbered_classes_note(src, Domain("t.npz", x, np.array([0, 1, 0, 1]), ["a", "b"], meta=meta)) is None
+
+
+def test_every_class_too_small_for_the_split_or_the_shots_is_named_in_one_error():
+    """A review: a many-class text run was told of one too-small class at a time, with no word of
+    leaving classes out; now all of them (the first 10, then how many more) and `target.classes`."""
+    from transferkit.data.splits import draw_shots
+
+    names = [f"topic{i}" for i in range(30)]
+    y = np.concatenate([np.zeros(50, dtype=int), np.arange(1, 15), np.repeat(np.arange(15, 30), 3)])  # 14 of 1 example
+    with pytest.raises(TransferkitError) as e:
+        make_test_split(y, 0.3, 0, names)
+    listed = ", ".join(f"'topic{i}'" for i in range(2, 12))
+    assert e.value.problem == (f"target class 'topic1' has 1 example: too few to split into test and pool, as do 13 "
+                               f"more classes: {listed} and 3 more.")  # fmt: skip
+    assert "leave those 14 classes out (list the classes to keep in the experiment's `target.classes`" in e.value.fix
+    assert "\n" not in str(e.value)
+    with pytest.raises(TransferkitError, match=r"of class 'topic1' rounds to no test example, as does 1 more class: "
+                                               r"'topic2'\. Fix: use test_fraction 0\.251 or more, add examples, or "
+                                               r"leave those 2 classes out"):  # fmt: skip
+        make_test_split(np.repeat([0, 1, 2, 3], [50, 2, 2, 3]), 0.2, 0, names)
+    with pytest.raises(TransferkitError, match=r"of class 'topic1' leaves none for training, as do 2 more classes: "
+                                               r"'topic2', 'topic3'\. Fix: use test_fraction 0\.749 or less"):  # fmt: skip
+        make_test_split(np.repeat([0, 1, 2, 3], [50, 2, 2, 3]), 0.9, 0, names)
+    y = np.repeat(np.arange(15), [50, 50] + [6] * 13)  # 13 classes with 4 in the pool, 5 shots asked
+    with pytest.raises(TransferkitError) as e:
+        draw_shots(y, make_test_split(y, 0.3, 0, names).pool_idx, 5, 0, names)
+    assert e.value.problem.endswith(", as do 12 more classes: " + ", ".join(f"'topic{i}'" for i in range(3, 13))
+                                    + " and 2 more.")  # fmt: skip
+    assert e.value.fix.startswith("use `shots` of at most 4 (the smallest class's training pool), lower `test_fraction`, "
+                                  "leave those 13 classes out (list the classes to keep in the experiment's "
+                                  "`target.classes`; rank: --classes), or add examples.")  # fmt: skip
+    with pytest.raises(TransferkitError) as e:  # every class short: leaving them out cannot help, and is not advised
+        draw_shots(y[y > 1], make_test_split(y[y > 1], 0.3, 0).pool_idx, 5, 0)
+    assert "leave" not in e.value.fix and "use `shots` of at most 4" in e.value.fix
+    with pytest.raises(TransferkitError) as e:  # nor where one class would be left
+        make_test_split(np.repeat([0, 1, 2], [9, 1, 1]), 0.3, 0)
+    assert e.value.fix == "give every class at least 2 examples (better 10+)."

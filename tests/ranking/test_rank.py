@@ -1059,17 +1059,23 @@ def test_a_source_at_chance_is_said_by_rank_as_by_run(tmp_path, monkeypatch):
 
 
 def test_too_few_examples_keep_the_lists_ellipsis():
-    """rstrip('.') took the "..." of "as do 7 more classes: 'b', ..., ..." (a trial)."""
+    """rstrip('.') took the "..." of "as do 7 more classes: 'b', ..., ..." (a trial); the list now ends "and N more"."""
     from transferkit.data import Domain
     from transferkit.errors import TransferkitError
     from transferkit.ranking.rank import labelled_examples
 
-    y = np.repeat(np.arange(8), 4)
+    y = np.repeat(np.arange(12), 4)
     x = np.random.default_rng(0).normal(size=(len(y), 3)).astype(np.float32)  # distinct inputs
-    target = Domain("t", x, y, [chr(97 + c) for c in range(8)], (0.0, 1.0))
-    with pytest.raises(TransferkitError, match=r"as do 7 more classes: 'b', 'c', 'd', 'e', 'f', \.\.\. \(the protocol's "
-                                               r"test part, 30% of each class, is held out first\)\."):  # fmt: skip
-        labelled_examples(target, shots=5, seed=0)
+    target = Domain("t", x, y, [chr(97 + c) for c in range(12)], (0.0, 1.0))
+    with pytest.raises(TransferkitError, match=r"as do 11 more classes: 'b', 'c', .*, 'k' and 1 more \(the protocol's "
+                                               r"test part, 30% of each class, is held out first\)\. Fix: use --shots of "
+                                               r"at most 3 [^;]*, or add examples\.$"):  # fmt: skip
+        labelled_examples(target, shots=5, seed=0)  # every class short: none to leave out
+    big = Domain("t", np.random.default_rng(0).normal(size=(48 + 40, 3)).astype(np.float32),
+                 np.concatenate([y, [12] * 20, [13] * 20]), [chr(97 + c) for c in range(14)], (0.0, 1.0))  # fmt: skip
+    with pytest.raises(TransferkitError, match=r"leave those 12 classes out \(list the classes to keep in the "
+                                               r"experiment's `target.classes`; rank: --classes\), or add examples\.$"):  # fmt: skip
+        labelled_examples(big, shots=5, seed=0)
 
 
 def test_a_copy_of_a_runs_csv_target_is_recognised_in_the_runs_column_order():

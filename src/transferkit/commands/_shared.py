@@ -14,6 +14,7 @@ def print_summary(summary: dict) -> None:
         imbalanced,
         many_comparisons_line,
         overconfidence_lines,
+        sampled_line,
         source_copies_warning,
         trivial_baseline_lines,
         unchecked_reason,
@@ -59,6 +60,9 @@ def print_summary(summary: dict) -> None:
     for note in [*((summary.get("source") or {}).get("warnings") or []),
                  *((summary.get("target") or {}).get("warnings") or []), *(summary.get("method_warnings") or [])]:
         print(f"warning: {note}")
+    for role in ("source", "target"):  # the counts above describe the sample
+        if line := sampled_line(role, summary.get(role)):
+            print(f"note: {line}")
     shared = (summary.get("target") or {}).get("test_examples_in_source")
     if shared and not copies:
         print(f"note: {shared} target test examples are also in the source (copies)")

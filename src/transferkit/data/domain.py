@@ -11,6 +11,7 @@ import numpy as np
 from transferkit.errors import TransferkitError
 
 ROWS = "rows"  # meta key: each example's row in the data as loaded, when a class subset or a sample was taken
+SAMPLED = "sampled"  # meta key: {"kept", "of", "max_per_class"} where max_per_class left examples out
 
 
 def file_rows(domain) -> np.ndarray:

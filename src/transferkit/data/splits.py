@@ -94,33 +94,13 @@ def make_test_split(
             "check which column holds the class labels (`label_column:` of a CSV or text file), or group the "
             "values into classes.",
         )
+    _check_class_sizes(y, test_fraction, classes)
     rng = np.random.default_rng(split_seed)
     test, pool, side = [], [], {}
     for c in _in_order(y, order):
         idx = rng.permutation(np.flatnonzero(y == c))
         n_test = int(round(len(idx) * test_fraction))
         name = repr(classes[int(c)]) if classes is not None and int(c) < len(classes) else str(int(c))
-        if len(idx) < 2:
-            twin = case_twin(classes, int(c))
-            raise TransferkitError(
-                f"target class {name} has {len(idx)} example: too few to split into test and pool"
-                + (f"; {name} and {twin!r} differ only in case." if twin else "."),
-                (f"write {twin!r} for those labels too, if they are one class; if they are two (letters 'z' and "
-                 "'Z'), give every class at least 2 examples (better 10+), or leave this one out (target.classes)."
-                 if twin else "give every class at least 2 examples (better 10+)."),
-            )
-        if n_test == 0:  # round(n f) >= 1 needs n f > 0.5 (Python rounds 0.5 to 0)
-            least = math.floor(1000 * 0.5 / len(idx)) / 1000 + 0.001
-            raise TransferkitError(
-                f"test_fraction={test_fraction} of the {len(idx)} example{'s' if len(idx) != 1 else ''} of class {name} rounds to no test example.",
-                f"use test_fraction {least:.3f} or more, or add examples of that class.",
-            )
-        if n_test == len(idx):  # round(n f) <= n - 1 needs n f < n - 0.5
-            most = math.ceil(1000 * (len(idx) - 0.5) / len(idx)) / 1000 - 0.001
-            raise TransferkitError(
-                f"test_fraction={test_fraction} of the {len(idx)} example{'s' if len(idx) != 1 else ''} of class {name} leaves none for training.",
-                f"use test_fraction {most:.3f} or less, or add examples of that class.",
-            )
         if groups is None:
             test.append(idx[:n_test])
             pool.append(idx[n_test:])
@@ -138,6 +118,69 @@ def make_test_split(
         test.append(idx[in_test])
         pool.append(idx[~in_test])
     return TestSplit(np.sort(np.concatenate(test)), np.sort(np.concatenate(pool)))
+
+
+def more_classes(names: list[str], shown: int = 10) -> str:
+    """', as do 2 more classes: 'b', 'c'' after the first class an error names (the first
+    ``shown`` of ``names``, then how many more), or '' when there are none."""
+    if not names:
+        return ""
+    listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    return f", as {'do' if len(names) > 1 else 'does'} {len(names)} more class{'es' if len(names) > 1 else ''}: {listed}"
+
+
+def leave_out(n: int, of: int) -> str:
+    """How to leave ``n`` of the target's ``of`` classes out (a trial's many-class text run was
+    told of one at a time), or '' where fewer than 2 classes would be left."""
+    if of - n < 2:
+        return ""
+    them = "that class" if n == 1 else f"those {n} classes"
+    return f"leave {them} out (list the classes to keep in the experiment's `target.classes`; rank: --classes)"
+
+
+def either(*options: str) -> str:
+    """'a, b, or c' of the ``options`` that are not ''."""
+    said = [o for o in options if o]
+    return said[0] if len(said) == 1 else f"{', '.join(said[:-1])}, or {said[-1]}"
+
+
+def _check_class_sizes(y: np.ndarray, test_fraction: float, classes: list[str] | None) -> None:
+    """Every class too small for the test split, smallest first, in one error: one example, or
+    so few that ``test_fraction`` of them rounds to no test example or to all of them."""
+    present, counts = np.unique(y, return_counts=True)
+    size = {int(c): int(n) for c, n in zip(present, counts, strict=True)}
+    smallest = sorted(size, key=lambda c: (size[c], c))
+
+    def name(c: int) -> str:
+        return repr(classes[c]) if classes is not None and c < len(classes) else str(c)
+
+    one = [c for c in smallest if size[c] < 2]
+    if one:
+        c, twin = one[0], case_twin(classes, one[0])
+        raise TransferkitError(
+            f"target class {name(c)} has 1 example: too few to split into test and pool"
+            + more_classes([name(o) for o in one[1:]]) + (f"; {name(c)} and {twin!r} differ only in case." if twin else "."),
+            (f"write {twin!r} for those labels too, if they are one class; if they are two (letters 'z' and 'Z'), "
+             if twin else "") + either("give every class at least 2 examples (better 10+)", leave_out(len(one), len(size))) + ".",
+        )  # fmt: skip
+    no_test = [c for c in smallest if int(round(size[c] * test_fraction)) == 0]  # n f > 0.5 (Python rounds 0.5 to 0)
+    if no_test:
+        n = size[no_test[0]]
+        least = math.floor(1000 * 0.5 / n) / 1000 + 0.001  # enough for the smallest is enough for all
+        raise TransferkitError(
+            f"test_fraction={test_fraction} of the {n} example{'s' if n != 1 else ''} of class {name(no_test[0])} "
+            f"rounds to no test example{more_classes([name(o) for o in no_test[1:]])}.",
+            either(f"use test_fraction {least:.3f} or more", "add examples", leave_out(len(no_test), len(size))) + ".",
+        )
+    no_pool = [c for c in smallest if int(round(size[c] * test_fraction)) == size[c]]  # n f < n - 0.5
+    if no_pool:
+        n = size[no_pool[0]]
+        most = math.ceil(1000 * (n - 0.5) / n) / 1000 - 0.001
+        raise TransferkitError(
+            f"test_fraction={test_fraction} of the {n} example{'s' if n != 1 else ''} of class {name(no_pool[0])} "
+            f"leaves none for training{more_classes([name(o) for o in no_pool[1:]])}.",
+            either(f"use test_fraction {most:.3f} or less", "add examples", leave_out(len(no_pool), len(size))) + ".",
+        )
 
 
 def source_case_twins(source: list[str], target: list[str]) -> list[tuple[str, str]]:
@@ -256,18 +299,17 @@ def draw_shots(
         c = short[0]
         pool, total = int((y[pool_idx] == c).sum()), int((y == c).sum())
         name = classes[c] if classes else str(int(c))
-        others = ([classes[o] if classes else str(int(o)) for o in short[1:]])
-        more = (f", as do {len(others)} more class{'es' if len(others) > 1 else ''}: "
-                f"{', '.join(map(repr, others[:5]))}{', ...' if len(others) > 5 else ''}" if others else "")  # fmt: skip
+        more = more_classes([repr(classes[o] if classes else str(int(o))) for o in short[1:]])
+        leave = leave_out(len(short), len(np.unique(y)))
         raise TransferkitError(
             f"target class {name!r} has {pool} example{'s' if pool != 1 else ''} in the training pool, fewer than "
             f"shots={k}{more}.",
-            f"use `shots` of at most {most} (the smallest class's training pool; class {name!r} has {total} in "
-            "all, and the test split holds out some of every class), or add examples of that class (few-shot "
-            "from K examples a class: `transferkit fewshot`, docs/fewshot.md)." if total <= k else
-            f"use `shots` of at most {most} (the smallest class's training pool), lower `test_fraction`, or add "
-            "examples of that class.",
-        )
+            either(f"use `shots` of at most {most} (the smallest class's training pool; class {name!r} has {total} "
+                   "in all, and the test split holds out some of every class)", leave, "add examples (few-shot from "
+                   "K examples a class: `transferkit fewshot`, docs/fewshot.md)") + "." if total <= k else
+            either(f"use `shots` of at most {most} (the smallest class's training pool)", "lower `test_fraction`",
+                   leave, "add examples") + ".",
+        )  # fmt: skip
     for c in _in_order(y, order):
         idx = pool_idx[y[pool_idx] == c]
         labelled.append(rng.choice(idx, size=k, replace=False))

@@ -12,6 +12,7 @@ import torch
 from transferkit.config import DataConfig, ExperimentConfig
 from transferkit.data import Domain, load_domain
 from transferkit.data.column_ranges import column_ranges, union_ranges
+from transferkit.data.domain import SAMPLED
 from transferkit.data.files import RANGE_FROM_DATA, columns_read, left_out_note, order_columns, range_of_rows
 from transferkit.data.files import value_range as value_range_of
 from transferkit.data.preprocess import (
@@ -80,7 +81,10 @@ def load_section(section: DataConfig, seed: int = 0, only_columns: list[str] | N
             rng.permutation(np.flatnonzero(domain.y == c))[: section.max_per_class]
             for c in range(domain.num_classes)
         ]))  # fmt: skip
+        sampled = {"kept": len(keep), "of": len(domain), "max_per_class": section.max_per_class}
         domain = domain.select(keep)
+        if sampled["kept"] < sampled["of"]:  # said in the report: its counts, test split and baselines are the sample's
+            domain.meta[SAMPLED] = sampled
     missing = [domain.classes[c] for c in range(domain.num_classes) if not (domain.y == c).any()]
     if missing:
         raise TransferkitError(

@@ -41,7 +41,7 @@ from transferkit.data.preprocess import (
     shrunk_note,
     stretched_note,
 )
-from transferkit.data.splits import draw_shots, split_target
+from transferkit.data.splits import draw_shots, either, leave_out, split_target, too_small_classes
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings, user_stacklevel
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file, model_stem, read_model_json
@@ -422,11 +422,12 @@ def labelled_examples(
         lab, _ = draw_shots(target.y, split.pool_idx, shots, seed, target.classes)
     except TransferkitError as e:  # its fix names the run's `test_fraction`, which rank has no option for
         most = min(int((target.y[split.pool_idx] == c).sum()) for c in np.unique(target.y))  # as a run says it
+        leave = leave_out(len(too_small_classes(target.y, split.pool_idx, shots)), len(np.unique(target.y)))
         raise TransferkitError(
             f"{e.problem.removesuffix('.')} (the protocol's test part, {test_fraction:.0%} of each class, is held "
             "out first).",  # one period: rstrip took a list's "..." too (a trial)
-            f"use --shots of at most {most} (the smallest class's examples outside the test part), or add examples "
-            "of that class." if most >= 1 else "add examples of that class.",
+            either(f"use --shots of at most {most} (the smallest class's examples outside the test part)" if most >= 1
+                   else "", leave, "add examples") + ".",
         ) from None
     return lab, split.pool_idx
 

@@ -44,6 +44,18 @@ def source_copies_warning(summary: dict) -> str | None:
             "uses the source, and their gains over scratch, are optimistic")  # fmt: skip
 
 
+def sampled_line(role: str, section: dict | None) -> str | None:
+    """Where ``max_per_class`` left examples of a domain out: how many it kept, of how many, and
+    that the numbers said of that domain are the sample's (the data set named is larger)."""
+    s = (section or {}).get("sampled")
+    if not s:
+        return None
+    what = ("its example counts, test split and most-frequent-class rate are the sample's, not the whole data set's"
+            if role == "target" else "the source model was trained on that sample, not on the whole data set")  # fmt: skip
+    return (f"{role}.max_per_class={s['max_per_class']} kept {s['kept']} of its {s['of']} examples (at most "
+            f"{s['max_per_class']} per class, drawn at random): {what}")
+
+
 def unlabelled_reference_flagged(summary: dict) -> list[str]:
     """Methods that never train on the labelled target examples (source_only, adabn) flagged at
     some k > 0, where scratch has labels they never see; in the order flagged."""
@@ -70,6 +82,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
                               series=summary.get("shared") == "cnn1d") if src.get("recipe") else None  # fmt: skip
         lines.append(f"- **Source**: `{src['data']}` — {src['examples']} examples, {len(src['classes'])} classes{start}"
                      + (f"; inputs: {how}" if how and how != "recipe not recorded" else ""))  # fmt: skip
+        lines += [f"  - {note}" for note in [sampled_line("source", src)] if note]
         lines += [f"  - **Warning:** {note}" for note in src.get("warnings") or []]
         for seed, info in src["models"].items():
             state = "cached" if info["cached"] else f"trained in {info['seconds']:.1f} s"
@@ -83,6 +96,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         f"fixed test split of {tgt['test_examples']} examples (split seed {tgt['split_seed']}), "
         f"pool of {tgt['pool_examples']}; inputs: {describe_recipe(tgt.get('recipe') or {}, source_scale=bool(src), native=tgt.get('input_shape'), series=summary.get('shared') == 'cnn1d')}",
     ]
+    lines += [f"  - {note}" for note in [sampled_line("target", tgt)] if note]
     lines += [f"  - **Warning:** {note}" for note in tgt.get("warnings") or []]
     lines += resolution_lines(summary.get("pretrained"), summary.get("pretrained_input_size"),
                               (tgt.get("recipe") or {}).get("shape"))  # fmt: skip

@@ -9,6 +9,7 @@ from importlib import metadata
 
 import numpy as np
 
+from transferkit.data.domain import SAMPLED
 from transferkit.data.preprocess import colour_and_grey, in_colour
 from transferkit.evaluate.protocol import ProtocolResult
 from transferkit.evaluate.stats import is_negative_transfer, paired_gain, t_interval
@@ -289,6 +290,7 @@ def build_summary(result: ProtocolResult) -> dict:
             "inverted": bool(getattr(cfg.source, "invert", False)),  # read as max - x when loaded (its recipe cannot say)
             "models": {str(s): v for s, v in result.sources.items()},
             "warnings": list(getattr(data, "source_notes", [])),  # raised while loading it, e.g. images resized
+            "sampled": data.source.meta.get(SAMPLED),  # max_per_class: {"kept", "of", "max_per_class"}, else None
         },
         "target": {
             "data": data.target.name, "classes": data.target.classes, "examples": len(data.target),
@@ -306,6 +308,7 @@ def build_summary(result: ProtocolResult) -> dict:
             "fingerprint": data.target.fingerprint(),  # lets rank recognise this data under another file name
             "content_fingerprint": data.target.content_fingerprint(),  # ... or saved apart from a larger file
             "warnings": list(getattr(data, "notes", [])),  # raised while loading, e.g. values off the source's range
+            "sampled": data.target.meta.get(SAMPLED),  # max_per_class: the counts here are the sample's
             **majority_class(data.target.y[data.split.test_idx], data.target.classes),  # a reference, never a choice
         },
         "pretrained": None if cfg.source is None else cfg.source.pretrained,
