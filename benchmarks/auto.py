@@ -64,20 +64,19 @@ def _auto_version() -> str:
 AUTO_VERSION = _auto_version()
 
 
-def capped(name: str, max_steps: int | None) -> dict:
-    """Every *steps budget of ``name`` capped at ``max_steps`` (None: the method's defaults)."""
+def capped(name: str, max_steps: int | None, stages: int = 1) -> dict:
+    """The *steps budgets of ``name`` that ``max_steps`` cuts below its defaults, as ``auto``
+    caps them when it chooses ``name`` (None: the method's defaults); ``stages``: the source's
+    blocks, for gradual's stages."""
     from transferkit.methods import METHODS
+    from transferkit.methods.auto import step_caps
 
     if not max_steps:
         return {}
     if name == "auto":
         return {"max_steps": max_steps}
     fields = METHODS[name].Params.model_fields
-    return {
-        n: max_steps
-        for n, f in fields.items()
-        if n.endswith("steps") and isinstance(f.default, int) and f.default > max_steps
-    }
+    return {n: v for n, v in step_caps(name, max_steps, stages).items() if v < fields[n].default}
 
 
 COMPOSITES = ("self_training+mcc",)  # fixed methods that are one method on a base (auto may choose them)
@@ -106,8 +105,9 @@ def run_suite(
             total = 0.0
             for name in with_composites(td, only):
                 method, base = adaptation_choice(name)
-                params = {**base, **capped(method, max_steps)}
-                key = f"{t.name}|seed={seed}|{name}|{json.dumps(capped(method, max_steps), sort_keys=True)}"
+                steps = capped(method, max_steps, getattr(td.source_model, "num_blocks", 1))
+                params = {**base, **steps}
+                key = f"{t.name}|seed={seed}|{name}|{json.dumps(steps, sort_keys=True)}"
                 r = cache.run(key, lambda: run_method(td, method, seed, params))  # noqa: B023
                 say(f"  {t.name} seed {seed}: {name} {r['accuracy']:.3f} ({r['seconds']:.1f} s)")
                 acc.setdefault(name, []).append(r["accuracy"])

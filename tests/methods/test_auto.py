@@ -117,6 +117,8 @@ def test_new_classes_with_the_cut_at_the_last_block_choose_gradual_unfreezing(mo
     d = decide(task, AutoParams(**QUICK))
     if d["cut"] == models["useful"].num_blocks:
         assert d["method"] == "gradual" and "new classes" in d["reason"], d["reason"]
+        stages = models["useful"].num_blocks  # one per block: together within max_steps
+        assert d["params"]["stage_steps"] == 20 // stages and d["params"]["probe_steps"] == 20
         assert d["reason"].startswith("the source's features beat the no-transfer reference"), d["reason"]  # several shots: a sign test said so
     else:  # a cut inside the model keeps the freeze / re-train recipe of transfer_method
         assert d["method"] == "finetune" and d["params"]["freeze"] == d["cut"], d["reason"]
@@ -598,3 +600,15 @@ def test_a_check_is_said_with_the_decimals_that_tell_value_and_threshold_apart()
     assert _said(_check("z", 1.6432, 1.6449, "sign test")) == "z 1.643 < 1.645 (sign test)"
     assert _said(_check("z", 2.5, 1.6449, "sign test")) == "z 2.50 >= 1.64 (sign test)"
     assert _said(_check("z", 1.6449, 1.6449, "tie")) == "z 1.64 >= 1.64 (tie)"  # equal: nothing to tell apart
+
+
+def test_max_steps_caps_each_budget_and_gradual_s_stages_together():
+    """A review: gradual on MiniLM (7 stages) at max_steps 20 had trained 20 + 7 x 20 steps."""
+    from transferkit.methods.auto import step_caps
+
+    assert step_caps("gradual", 20, stages=7) == {"probe_steps": 20, "stage_steps": 2}  # 7 x 2 <= 20
+    assert step_caps("gradual", 300, stages=3) == {"probe_steps": 300, "stage_steps": 50}  # the defaults fit
+    assert step_caps("gradual", 5, stages=7) == {"probe_steps": 5, "stage_steps": 1}  # at least 1 a stage
+    assert step_caps("gradual", 20, stages=7, given={"max_stages": 2}) == {"probe_steps": 20, "stage_steps": 10}
+    assert step_caps("finetune", 20) == {"probe_steps": 20, "steps": 20}  # each budget on its own
+    assert step_caps("finetune", 20, given={"steps": 5}) == {"probe_steps": 20}  # given: left as given

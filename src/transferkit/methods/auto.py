@@ -51,7 +51,9 @@ blocks (c = 1..B), rho_c the same architecture's features with random weights (w
                 source-specific ones; Yosinski et al., NeurIPS 2014); when c* = B the
                 method's own LP-FT schedule (Kumar et al., ICLR 2022)
 
-The chosen method is trained with min(its default steps, max_steps), from the same seed
+The chosen method is trained with min(its default steps, max_steps) for each of its
+``*steps`` budgets (``gradual``'s ``stage_steps``: at most max_steps / its stages, so that
+its stages together stay within max_steps; :func:`step_caps`), from the same seed
 as if it had been run on its own, so ``auto`` reproduces that method exactly. The
 decision and every signal are stored in ``model.config["auto_decision"]`` and
 ``task.extras["auto_decision"]``; see :mod:`transferkit.ranking.evidence` and docs/auto.md.
@@ -74,7 +76,7 @@ from transferkit.ranking.candidates import pretrained_text_encoder
 
 
 class AutoParams(Params):
-    max_steps: PositiveInt = 1000  # cap on every *steps budget of the chosen method
+    max_steps: PositiveInt = 1000  # cap on every *steps budget of the chosen method (gradual: its stages together)
     evidence_z: float = 1.64  # >= 2 examples per class: sign-test z the source must reach (one-sided 5 %) ...
     evidence_log_bf: float = 3.0  # ... and LogME log Bayes factor ("strong" evidence, Kass & Raftery)
     one_shot_log_bf: float = -3.0  # 1 example per class: refuse only on strong evidence against the source
@@ -304,7 +306,7 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         verdict = (f"the source model, unchanged, classifies the labelled target examples above chance ({_said(head)}), "
                    "though the frozen-feature checks do not both pass")  # fmt: skip
     reason = f"{verdict}: {said}; {where}; {method}{no_shift}"
-    return _choice(method, params, reason, signals, start, p, cut=cut)
+    return _choice(method, params, reason, signals, start, p, cut=cut, stages=src.num_blocks)
 
 
 def _settings_hint(message, decision: dict) -> str:
@@ -397,13 +399,26 @@ def _check(name: str, value: float, threshold: float, detail: str) -> dict:
     }
 
 
-def _choice(
-    method: str, params: dict, reason: str, signals: dict, start: float, p: AutoParams, cut: int | None = None
-) -> dict:
+def step_caps(method: str, max_steps: int, stages: int = 1, given: dict | None = None) -> dict[str, int]:
+    """The chosen method's ``*steps`` budgets not in ``given``: each its default, capped at
+    ``max_steps``; ``stage_steps``, which runs once per stage (one per shared block, at most
+    ``max_stages``), at ``max_steps // stages`` (at least 1), so that its stages together stay
+    within ``max_steps`` too: gradual on MiniLM (7 stages) at ``max_steps`` 20 had trained
+    20 + 7 x 20 steps (a review)."""
+    given = given or {}
     fields = METHODS[method].Params.model_fields
-    for name, field in fields.items():  # every *steps budget: the method's default, capped
-        if name.endswith("steps") and isinstance(field.default, int) and name not in params:
-            params[name] = min(field.default, p.max_steps)
+    limit = given.get("max_stages", fields["max_stages"].default if "max_stages" in fields else None)
+    runs = min(stages, limit or stages)
+    return {name: min(field.default, max(1, max_steps // runs) if name == "stage_steps" else max_steps)
+            for name, field in fields.items()
+            if name.endswith("steps") and isinstance(field.default, int) and name not in given}  # fmt: skip
+
+
+def _choice(
+    method: str, params: dict, reason: str, signals: dict, start: float, p: AutoParams, cut: int | None = None,
+    stages: int = 1,
+) -> dict:
+    params.update(step_caps(method, p.max_steps, stages, params))  # every *steps budget: the default, capped
     return {"method": method, "params": params, "cut": cut, "reason": reason, "signals": signals,
             "seconds": time.perf_counter() - start}  # fmt: skip
 
