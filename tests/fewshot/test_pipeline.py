@@ -1100,3 +1100,24 @@ def test_many_gain_intervals_with_a_flag_are_qualified_in_the_fewshot_report():
     assert many_gains_line({"results": rows[:9]}) is None  # 9 intervals: few
     rows.append({"method": "scratch", "shots": 1, "gain_ci95": None, "negative_transfer": None})
     assert "Each of the 12 gain" in many_gains_line({"results": rows})  # scratch has none of its own
+
+
+def test_a_sample_taken_by_max_per_class_is_said_in_the_fewshot_report_and_console(npz_pair, tmp_path, capsys):
+    """The run's report says when max_per_class sampled a domain; the few-shot one did not."""
+    import yaml
+
+    from transferkit.cli import main
+
+    src, tgt = npz_pair  # 4 novel classes of 25, 3 source classes of 30
+    cfg = tiny(src, tgt, k_shot=[1], n_query=5, methods=["prototypes"])
+    cfg["target"]["max_per_class"], cfg["source"]["max_per_class"] = 10, 20
+    (tmp_path / "fs.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["fewshot", str(tmp_path / "fs.yaml"), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["target"]["sampled"] == {"kept": 40, "of": 100, "max_per_class": 10}
+    assert summary["source"]["sampled"] == {"kept": 60, "of": 90, "max_per_class": 20}
+    said = ("target.max_per_class=10 kept 40 of its 100 examples (at most 10 per class, drawn at random): the "
+            "episodes draw their support and query examples from that sample")  # fmt: skip
+    report, out = (tmp_path / "run" / "report.md").read_text(), capsys.readouterr().out
+    assert f"  - {said}" in report and f"note: {said}" in out
+    assert "source.max_per_class=20 kept 60 of its 90 examples" in report and "note: source.max_per_class=20" in out

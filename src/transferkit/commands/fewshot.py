@@ -20,11 +20,15 @@ def add_parser(sub) -> None:
 
 def execute(args) -> int:
     from transferkit.fewshot.experiment import run_fewshot
-    from transferkit.fewshot.report import markdown_table, twin_warnings
+    from transferkit.fewshot.report import NOVEL_SAMPLE, markdown_table, twin_warnings
+    from transferkit.report.markdown import sampled_line
 
     summary = run_fewshot(args.experiment, args.out, args.set, progress=not args.quiet)
     print(markdown_table(summary))
     for warning in twin_warnings(summary, markdown=False):  # right under the numbers it qualifies
         print(f"warning: {warning}")
+    for role, what in (("source", None), ("target", NOVEL_SAMPLE)):  # the counts are the sample's
+        if line := sampled_line(role, summary.get(role), what):
+            print(f"note: {line}")
     print(f"run folder: {summary['run_dir']}  ({summary['wall_time_s']:.0f} s)")
     return 0

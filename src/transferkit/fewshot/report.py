@@ -17,11 +17,12 @@ import numpy as np
 import yaml
 
 from transferkit.atomic import atomic_folder, write_json, write_text
+from transferkit.data.domain import SAMPLED
 from transferkit.evaluate.stats import paired_gain as stats_paired_gain
 from transferkit.fewshot.episodes import case_twins
 from transferkit.fewshot.evaluate import confidence_interval, count_episodes
 from transferkit.fewshot.experiment import FewShotRun
-from transferkit.report.markdown import resolution_lines, wall_time_line
+from transferkit.report.markdown import resolution_lines, sampled_line, wall_time_line
 from transferkit.report.plots import plot_method, save_figure
 from transferkit.report.recipe import describe_recipe
 from transferkit.report.summary import package_versions
@@ -112,6 +113,9 @@ def paired_gain(records: list, scratch: list, step: float) -> tuple[float | None
     return mean, [max(-1.0, float(g.low)), min(1.0, float(g.high))]
 
 
+NOVEL_SAMPLE = "the episodes draw their support and query examples from that sample, not from the whole data set"
+
+
 def build_summary(run: FewShotRun) -> dict:
     cfg, data, fs = run.config, run.data, run.config.fewshot
     return {
@@ -126,10 +130,11 @@ def build_summary(run: FewShotRun) -> dict:
                    "augment": source_augment(cfg.source.augment, data, cfg.model.shared) if data.source else None,
                    "recipe": data.source_recipe.to_dict() if data.source_recipe is not None else None,
                    "input_shape": _image_shape(data.source),
-                   "models": {str(s): v for s, v in run.sources.items()}},
+                   "models": {str(s): v for s, v in run.sources.items()},
+                   "sampled": data.source.meta.get(SAMPLED) if data.source else None},  # max_per_class, else None
         "target": {"data": cfg.target.data, "classes": data.target.classes, "examples": len(data.target.y),
                    "cross_domain": fs.cross_domain, "recipe": data.target_recipe.to_dict(),
-                   "input_shape": _image_shape(data.target)},
+                   "input_shape": _image_shape(data.target), "sampled": data.target.meta.get(SAMPLED)},
         "protocol": {"n_way": fs.n_way, "k_shot": fs.k_shot, "n_query": fs.n_query, "episodes": fs.episodes,
                      "train_episodes": fs.train_episodes, "episode_seed": fs.episode_seed,
                      "feature_blocks": fs.blocks or "all"},
@@ -271,12 +276,14 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
          "the novelty of the target classes was not checked)"),
         *([f"  - inputs: {_inputs(src)}"] if _inputs(src) else []),
         *(_source_line(s, m, bool(src.get("saved_model"))) for s, m in src["models"].items()),
+        *(f"  - {line}" for line in [sampled_line("source", src)] if line),
         *(f"  - **Warning:** {note}" for note in summary.get("notes") or [] if not _of_novel(note, summary)),
         f"- **Novel classes**: `{tgt['data']}` — {tgt['examples']} examples, classes {md_text(tgt['classes'])}"
         + (" (cross-domain: another data set; class names may repeat the source's)" if tgt["cross_domain"] else "")
         + (f"; inputs: {novel_inputs}" if novel_inputs else ""),
         *resolution_lines(src.get("pretrained") if not src.get("saved_model") else src["saved_model"].get("pretrained"),
                           src.get("pretrained_input_size"), (tgt.get("recipe") or {}).get("shape"), "this few-shot run"),
+        *(f"  - {line}" for line in [sampled_line("target", tgt, NOVEL_SAMPLE)] if line),
         *(f"  - **Warning:** {note}" for note in summary.get("notes") or [] if _of_novel(note, summary)),
         f"- **Episodes**: {p['n_way']}-way, K in {p['k_shot']}, {p['n_query']} queries per class; "
         f"{_episode_counts(summary)}; features from shared blocks: {p['feature_blocks']}"

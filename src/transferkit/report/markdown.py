@@ -44,14 +44,16 @@ def source_copies_warning(summary: dict) -> str | None:
             "uses the source, and their gains over scratch, are optimistic")  # fmt: skip
 
 
-def sampled_line(role: str, section: dict | None) -> str | None:
+def sampled_line(role: str, section: dict | None, what: str | None = None) -> str | None:
     """Where ``max_per_class`` left examples of a domain out: how many it kept, of how many, and
-    that the numbers said of that domain are the sample's (the data set named is larger)."""
+    that the numbers said of that domain are the sample's (the data set named is larger);
+    ``what``: that last part, where a run's default does not fit (few-shot episodes)."""
     s = (section or {}).get("sampled")
     if not s:
         return None
-    what = ("its example counts, test split and most-frequent-class rate are the sample's, not the whole data set's"
-            if role == "target" else "the source model was trained on that sample, not on the whole data set")  # fmt: skip
+    what = what or ("its example counts, test split and most-frequent-class rate are the sample's, not the whole "
+                    "data set's" if role == "target" else
+                    "the source model was trained on that sample, not on the whole data set")  # fmt: skip
     return (f"{role}.max_per_class={s['max_per_class']} kept {s['kept']} of its {s['of']} examples (at most "
             f"{s['max_per_class']} per class, drawn at random): {what}")
 
