@@ -568,6 +568,32 @@ def test_predict_reads_series_on_the_runs_range_whatever_their_span(tmp_path, ca
     assert "each row of 96 values is read as a series of 3 sensors x 32 steps" in capsys.readouterr().err
 
 
+def test_series_padded_with_nan_at_the_start_are_told_to_resample_by_run_and_predict(tmp_path, capsys):
+    """Shorter series aligned to the end, NaN before their values, were told to 'remove or impute
+    them' (run and predict alike), the fix for missing readings, not for unequal lengths."""
+    rng = np.random.default_rng(0)
+    y = np.arange(40) % 2
+    x, t = rng.normal(0, 1, size=(2, 40, 3, 32)).astype(np.float32) + y[:, None, None]
+    padded = t.copy()
+    padded[3, :, :10], padded[7, :, :5] = np.nan, np.nan
+    np.savez(tmp_path / "s.npz", x=x, y=y)
+    np.savez(tmp_path / "t.npz", x=padded, y=y)
+    cfg = {"source": {"data": str(tmp_path / "s.npz"), "epochs": 1}, "target": {"data": str(tmp_path / "t.npz"), "shots": [2]},
+           "seeds": 1, "methods": [{"head": {"steps": 2}}]}  # fmt: skip
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "bad"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "the NaN come before the values, from the start: series of unequal lengths" in err
+    assert "resample each series to one length" in err and "impute" not in err
+    np.savez(tmp_path / "t.npz", x=t, y=y)
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    np.savez(tmp_path / "in.npz", x=padded[:8])
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run"), str(tmp_path / "in.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "the first '3'; in each, the NaN come before the values, from the start" in err
+    assert "resample each series to one length" in err and "impute" not in err
+
+
 def test_a_k0_baseline_below_the_most_frequent_class_is_said():
     from transferkit.report.markdown import trivial_baseline_lines
 

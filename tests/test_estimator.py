@@ -1224,6 +1224,20 @@ def test_series_padded_with_nan_are_named_so_at_predict_too():
         assert "resample each series" in e.value.fix
 
 
+def test_series_padded_with_nan_at_the_start_are_named_so_by_fit_and_predict():
+    """Shorter series aligned to their ends (NaN before the values) were told to 'remove or impute them'."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(12, 2, 20)).astype(np.float32), np.arange(12) % 2
+    clf = TransferClassifier("scratch", shared="cnn1d", method_params={"steps": 2}).fit(x, y)
+    padded = x.copy()
+    padded[1, :, :5], padded[4, :, :8] = np.nan, np.nan
+    for call in (lambda: clf.predict(padded), lambda: clf.predict_proba(padded[:, 0, None]),
+                 lambda: TransferClassifier("scratch", shared="cnn1d", method_params={"steps": 2}).fit(padded, y)):  # fmt: skip
+        with pytest.raises(TransferkitError, match="NaN come before the values, from the start") as e:
+            call()
+        assert "resample each series" in e.value.fix
+
+
 def test_series_on_the_sources_range_are_predicted_as_fit_read_them():
     """Series in 0..1 beside a source in 0..5 were re-read on 0..1 at predict (the picture rule
     for unit floats), not on the range fit read them on: probabilities off by 0.22."""

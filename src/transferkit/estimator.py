@@ -597,8 +597,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         if len(x) == 0:
             raise TransferkitError(f"{what} has no examples (0 rows).", f"give {what} at least one example.")
         if not np.isfinite(x).all():  # series NaN-padded to one length: said as fit says it
-            padded = names is None and nan_padded(x)
-            raise TransferkitError(f"{what} contains NaN or Inf values" + (PADDED if padded else "."),
+            padded = nan_padded(x) if names is None else ""
+            raise TransferkitError(f"{what} contains NaN or Inf values" + (PADDED[padded] if padded else "."),
                                    PADDED_FIX if padded else "remove or impute them.")  # fmt: skip
         if like is not None and len(like) == 3 and x.ndim == 2 and x.shape[1] == int(np.prod(like)):  # flattened
             raise TransferkitError(f"{what} has examples of {x.shape[1]} values in a row, but the X given to fit had "

@@ -813,7 +813,7 @@ def predict(
                 bad = ~np.isfinite(x.reshape(len(x), -1)).all(1)
                 padded = nan_padded(x)  # series of unequal lengths, NaN-padded: say so, with the fix that works
                 raise TransferkitError(f"{inputs}: {int(bad.sum())} input(s) contain NaN or Inf values, the first "
-                                       f"{names[int(np.argmax(bad))]!r}" + (PADDED if padded else "."),
+                                       f"{names[int(np.argmax(bad))]!r}" + (PADDED[padded] if padded else "."),
                                        PADDED_FIX if padded else "remove or impute them.")  # fmt: skip
             size = meta.get("image_size")
             turned = turned_note(tuple(x.shape[-2:]), tuple(size), reads_series(tuple(recipe.shape), model.config.get(

@@ -320,6 +320,30 @@ def test_series_padded_with_nan_to_one_length_are_told_to_resample(tmp_path):
         Domain("u.npz", rows, np.arange(6) % 2, ["a", "b"])
 
 
+
+def test_series_padded_with_nan_at_the_start_are_told_to_resample(tmp_path):
+    """Shorter series aligned to their ends, NaN (or empty cells) before the values: 'remove or
+    impute them' was the fix, for load_domain's .npz and CSV alike."""
+    from transferkit import load_domain
+
+    x = np.random.default_rng(0).normal(size=(6, 20)).astype(np.float32)
+    x[1, :5], x[4, :8] = np.nan, np.nan
+    np.savez(tmp_path / "front.npz", x=x, y=np.arange(6) % 2)
+    with pytest.raises(TransferkitError, match="NaN come before the values, from the start: series") as e:
+        load_domain(str(tmp_path / "front.npz"))
+    assert "resample each series to one length" in e.value.fix
+    x[2, 15:] = np.nan  # one at the end beside two at the start: not one padding, said as missing values
+    with pytest.raises(TransferkitError, match="NaN or Inf") as e:
+        Domain("both", x, np.arange(6) % 2, ["a", "b"])
+    assert "impute" in e.value.fix and "padded" not in e.value.problem
+    rows = ["t0,t1,t2,t3,t4,label", "1,2,3,4,5,0", ",,,1,2,1", ",,1,2,3,0", ",4,5,6,7,1"]
+    (tmp_path / "front.csv").write_text("\n".join(rows) + "\n")
+    with pytest.raises(TransferkitError, match=r"data row 2 has an empty value in column 't0'; in every row with "
+                                               r"one, the gaps run from the start of the row: series") as e:  # fmt: skip
+        load_domain(str(tmp_path / "front.csv"))
+    assert "resample each series to one length" in e.value.fix
+
+
 def test_an_image_stored_at_twice_its_size_is_brought_back_exactly():
     """Digits stored pixel-doubled (56x56) were shrunk to the model's 28x28 by the antialiased
     bilinear filter, which blurred them: a source model scored 66.5 % on them, 95.8 % on the

@@ -467,8 +467,8 @@ def test_one_novel_class_of_copied_source_images_is_refused_though_few_in_all():
     from transferkit.fewshot.experiment import _check_copies
 
     rng = np.random.default_rng(0)
-    src = Domain("s", rng.random((60, 1, 6, 6), dtype=np.float32), np.arange(60) % 2, ["0", "1"])
-    own = rng.random((400, 1, 6, 6), dtype=np.float32) + 2  # 20 classes of 20 images of their own
+    src = Domain("s", rng.random((60, 1, 8, 8), dtype=np.float32), np.arange(60) % 2, ["0", "1"])
+    own = rng.random((400, 1, 8, 8), dtype=np.float32) + 2  # 20 classes of 20 images of their own (6x6: series to auto)
     tgt = Domain("t", np.concatenate([own, src.x[:20]]), np.repeat(np.arange(21), 20), [f"c{i}" for i in range(21)])
     with pytest.raises(TransferkitError, match=r"20 of the 420 novel-class images are also in the source 's' \(exact "
                                                r"copies; 20 of the 20 of class 'c20'\)"):  # fmt: skip
@@ -939,6 +939,29 @@ def test_a_small_pool_of_novel_images_is_said_to_narrow_the_intervals():
     assert "read the spread across source seeds" not in one and "several source seeds would also show" in one
     none = small_pool_note(np.array([20, 25, 30]), 5, 15, 200, seeds=0)  # pretrained as it is: no source training
     assert none.endswith("than what a new set of images would show; add images if you can.")
+
+
+def test_the_small_pool_and_copies_notes_call_series_series(tmp_path):
+    """A series user's few-shot warnings said 'reuse the same images' and 'novel-class images'."""
+    from transferkit.data import Domain
+    from transferkit.fewshot.experiment import _check_copies
+
+    rng = np.random.default_rng(0)
+    ys, yt = np.repeat(np.arange(4), 20), np.repeat(np.arange(3), 12)
+    np.savez(tmp_path / "s.npz", x=(rng.normal(size=(80, 3, 40)) + ys[:, None, None]).astype(np.float32), y=ys)
+    xt = (rng.normal(size=(36, 3, 40)) + yt[:, None, None]).astype(np.float32)
+    np.savez(tmp_path / "t.npz", x=xt, y=yt, classes=np.array(["p", "q", "r"]))
+    cfg = {"name": "series", "source": {"data": str(tmp_path / "s.npz"), "epochs": 1}, "target": {"data": str(tmp_path / "t.npz")},
+           "seeds": 1, "fewshot": {"n_way": 3, "k_shot": [1], "n_query": 10, "episodes": 5, "methods": ["prototypes"]}}  # fmt: skip
+    with pytest.warns(TransferkitWarning, match="the 5 episodes reuse the same series, so their intervals cover the "
+                                                "choice of episodes, not the few series behind them") as said:  # fmt: skip
+        run_fewshot(cfg, out=tmp_path / "r", progress=False)
+    assert not any("images" in str(w.message) for w in said if "reuse the same" in str(w.message))
+    copied = np.concatenate([xt[:12], rng.normal(size=(12, 3, 40)).astype(np.float32)])  # class p's series, then others
+    src = Domain("s", copied[:, None], np.repeat([0, 1], 12), ["a", "b"])
+    with pytest.raises(TransferkitError, match=r"12 of the 36 novel-class series are also in the source 's'") as e:
+        _check_copies(src, Domain("t", xt[:, None], yt, ["p", "q", "r"]))
+    assert "draw the novel classes from series that the source never contained" in e.value.fix
 
 
 def test_a_fewshot_name_is_a_folder_name_and_its_seeds_numbers():

@@ -333,6 +333,10 @@ def test_a_series_model_reads_novel_series_on_its_own_scale(tmp_path):
     data = prepare_saved(load_fewshot_config(None, raw=raw), source)
     assert data.target_recipe.value_range == tuple(json.loads((tmp_path / "waves.json").read_text())["recipe"]["value_range"])
     assert 0.25 < float(data.xt.min()) and float(data.xt.max()) < 0.75  # not stretched to 0..1 (its own range)
+    (tmp_path / "notes.csv").write_text("text,label\n" + "".join(f"note {i},{'pq'[i % 2]}\n" for i in range(20)))
+    raw["target"]["data"] = str(tmp_path / "notes.csv")  # texts for a series model: said as series, not images
+    with pytest.raises(TransferkitError, match=r"notes.csv holds texts, and the saved model waves.* reads series\."):
+        prepare_saved(load_fewshot_config(None, raw=raw), source)
 
 
 def test_notes_on_the_novel_images_reach_the_report_polarity_among_them(saved, tmp_path):

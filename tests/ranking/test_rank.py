@@ -176,7 +176,7 @@ def test_rank_run_folder_candidate(tmp_path, capsys):
         (["--source", "SRC", "--shots", "0"], "ranking needs labelled target examples"),
         (["--source", "SRC", "--shots", "50"], "fewer than shots=50, as do 2 more classes: 'b', 'c' (the protocol's test part, 30% of each class, is held out first). Fix: use --shots of at most 8 (the smallest class's examples outside the test part)"),
         (["--source", "SRC", "--pad", "wide"], "--pad 'wide' is not a number"),
-        (["--source", "SRC", "--source", "VEC"], "candidate vec.npz: "),  # which of several does not fit
+        (["--source", "SRC", "--source", "VEC"], "vec.npz holds vectors of 30 features"),  # which of several does not fit
         (["--source", "SRC", "--cuts", "a,b"], "cut points 'a,b' are not whole numbers"),
         (["--source", "SRC", "--seed", "-1"], "seed=-1 must be a whole number >= 0"),
         (["--source", "SRC", "--target-max-per-class", "0"], "target_max_per_class=0 must be"),
@@ -572,10 +572,10 @@ def test_the_grey_candidates_note_is_said_when_a_later_candidate_fails(tmp_path,
     rng, y = np.random.default_rng(0), np.repeat(np.arange(2), 30)
     np.savez(tmp_path / "colour.npz", x=rng.uniform(0, 255, (60, 12, 12, 3)).astype(np.float32), y=y)
     np.savez(tmp_path / "grey.npz", x=rng.uniform(0, 255, (60, 12, 12)).astype(np.float32), y=y)
-    np.savez(tmp_path / "vec.npz", x=rng.normal(size=(60, 5)).astype(np.float32), y=y)  # refused for images
+    TransferModel.build("textcnn", (16,), ["n", "p"]).save(tmp_path / "txt", {"recipe": {"kind": "text"}})  # refused
     with pytest.warns(UserWarning, match="holds colour images but candidate grey.npz reads grey ones"):
-        with pytest.raises(TransferkitError, match="candidate vec.npz"):
-            rank(str(tmp_path / "colour.npz"), 2, [str(tmp_path / "grey.npz"), str(tmp_path / "vec.npz")],
+        with pytest.raises(TransferkitError, match="candidate txt reads texts"):
+            rank(str(tmp_path / "colour.npz"), 2, [str(tmp_path / "grey.npz")], [str(tmp_path / "txt.safetensors")],
                  source_epochs=1, reference=False, scores=["knn"], by="knn")  # fmt: skip
 
 
@@ -609,10 +609,10 @@ def test_warnings_found_before_a_failing_candidate_are_still_given(tmp_path, mon
     rng = np.random.default_rng(0)
     y = np.arange(40) % 2
     np.savez(tmp_path / "s.npz", x=rng.uniform(0, 1, (40, 5)).astype(np.float32), y=y)
-    np.savez(tmp_path / "s4.npz", x=rng.uniform(0, 1, (40, 4)).astype(np.float32), y=y)
+    TransferModel.build("textcnn", (16,), ["n", "p"]).save(tmp_path / "txt", {"recipe": {"kind": "text"}})  # refused
     np.savez(tmp_path / "t.npz", x=rng.uniform(0, 1000, (40, 5)).astype(np.float32), y=y)
-    with pytest.warns(TransferkitWarning, match=r"far outside the source.s \[.*\] \(s.npz\)"), pytest.raises(TransferkitError, match="the model expects 4"):
-        rank(str(tmp_path / "t.npz"), 2, [str(tmp_path / "s.npz"), str(tmp_path / "s4.npz")], source_epochs=1,
+    with pytest.warns(TransferkitWarning, match=r"far outside the source.s \[.*\] \(s.npz\)"), pytest.raises(TransferkitError, match="candidate txt reads texts"):
+        rank(str(tmp_path / "t.npz"), 2, [str(tmp_path / "s.npz")], [str(tmp_path / "txt.safetensors")], source_epochs=1,
              reference=False, scores=["knn"], by="knn")  # fmt: skip
 
 
@@ -932,6 +932,37 @@ def test_sources_of_series_are_trained_with_the_shared_layers_asked_for(tmp_path
     assert "sets the architecture of the sources trained here, and there are none" in capsys.readouterr().err
     assert main(["rank", str(tmp_path / "t.npz"), "--source", str(tmp_path / "s.npz"), "--shared", "cnn3"]) == 2
     assert "shared='cnn3' is not an architecture" in capsys.readouterr().err
+
+
+def test_sources_of_series_of_other_lengths_are_named_together_before_any_is_trained(tmp_path, monkeypatch, capsys):
+    """Sources of series of 32, 48 and 24 steps for a target of 32: rank trained the first, then
+    stopped at the second with 'resample each series to 48 steps', which the first could not read."""
+    from transferkit.ranking import rank as rank_module
+
+    y = np.arange(40) % 2
+    for name, steps, seed in (("t.npz", 32, 0), ("s32.npz", 32, 1), ("s48.npz", 48, 2), ("s24.npz", 24, 3)):
+        x = np.random.default_rng(seed).normal(size=(40, 3, steps)).astype(np.float32) + y[:, None, None]
+        np.savez(tmp_path / name, x=x, y=y)
+    monkeypatch.setattr(rank_module, "source_candidate", lambda *a, **k: pytest.fail("trained a source first"))
+    sources = [a for s in ("s32.npz", "s48.npz", "s24.npz") for a in ("--source", str(tmp_path / s))]
+    assert main(["rank", str(tmp_path / "t.npz"), *sources, "--shots", "2", "--out", str(tmp_path / "r.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and ("2 of the 3 sources do not fit the target, which holds series of 3 channels "
+                                           "x 32 steps: s48.npz holds series of 3 channels x 48 steps, s24.npz holds "
+                                           "series of 3 channels x 24 steps") in err  # fmt: skip
+    assert "resample each of their series to the target's 32 steps" in err and "s32.npz" not in err
+    for name, seed in (("v.npz", 4), ("v32.npz", 5)):  # vectors of 32 features: series (N, L) for the cnn1d
+        np.savez(tmp_path / name, x=np.random.default_rng(seed).normal(size=(40, 32)).astype(np.float32), y=y)
+    assert main(["rank", str(tmp_path / "v.npz"), "--source", str(tmp_path / "v32.npz"), *sources[2:4], "--shared",
+                 "cnn1d", "--shots", "2", "--out", str(tmp_path / "r.json")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "1 of the 2 sources does not fit the target, which holds vectors of 32 features: s48.npz holds" in err
+    assert "give it inputs of the target's shape, or leave it out of --source" in err
+    np.savez(tmp_path / "v48.npz", x=np.random.default_rng(6).normal(size=(40, 48)).astype(np.float32), y=y)
+    assert main(["rank", str(tmp_path / "v.npz"), "--source", str(tmp_path / "v32.npz"), "--source",
+                 str(tmp_path / "v48.npz"), "--shots", "2", "--out", str(tmp_path / "r.json")]) == 2  # fmt: skip
+    err = capsys.readouterr().err  # (the first was trained before the second was refused)
+    assert "v48.npz holds vectors of 48 features" in err and "give it the target's 32 feature columns" in err
 
 
 def test_two_sources_of_one_file_name_are_told_apart(tmp_path, monkeypatch):

@@ -216,38 +216,46 @@ def validate_arrays(x: np.ndarray, y: np.ndarray, classes: list[str], name: str)
         bad = np.flatnonzero((~np.isfinite(x)).reshape(len(x), -1).any(axis=1))
         which = "1 example contains" if len(bad) == 1 else f"{len(bad)} examples contain"
         table = str(name).lower().endswith((".csv", ".tsv"))
-        padded = not table and nan_padded(x)
+        padded = "" if table else nan_padded(x)
         raise TransferkitError(
             f"{name}: {which} NaN or Inf values, the first is example {bad[0]} counting from 0"
-            + (f" (data row {bad[0] + 1} of the file)" if table else "") + (PADDED if padded else "."),
+            + (f" (data row {bad[0] + 1} of the file)" if table else "") + (PADDED[padded] if padded else "."),
             PADDED_FIX if padded else "remove or impute them before transfer.",
         )
 
 
-PADDED = ("; in each, the NaN come after the values, to the end: series of unequal lengths padded to one (aeon's and "
-          "sktime's convention).")
+PADDED = {  # by nan_padded's side: aeon's and sktime's convention pads the end; series aligned to the end, the start
+    "end": ("; in each, the NaN come after the values, to the end: series of unequal lengths padded to one (aeon's "
+            "and sktime's convention)."),
+    "start": ("; in each, the NaN come before the values, from the start: series of unequal lengths aligned to "
+              "their ends and padded to one."),
+}
 PADDED_FIX = ("resample each series to one length first (e.g. np.interp over its own values), as the model reads "
               "series of one length; padding would be read as values.")
 
 
-def nan_padded(x: np.ndarray) -> bool:
-    """Whether every non-finite value of ``x`` is a NaN in a run that ends each series (along the
-    last axis): unequal lengths padded with NaN, not missing readings. For (N, D) arrays, which
-    may be tables (a missing value in the last columns ends its row too), only when the runs are
-    of at least two lengths and one is 3 values or longer, as recordings of other lengths are.
-    For (N, C, L) arrays, which may be images, only when every channel of an example ends in the
-    same run, after at least one value, and some run is 3 values or longer."""
+def nan_padded(x: np.ndarray) -> str:
+    """Where every non-finite value of ``x`` is a NaN in a run at one end of each series (along
+    the last axis), the same end in all: ``"end"`` (after the values) or ``"start"`` (before
+    them, series aligned to their ends), for unequal lengths padded with NaN, not missing
+    readings; ``""`` otherwise. For (N, D) arrays, which may be tables (a missing value in the
+    last columns ends its row too), only when the runs are of at least two lengths and one is 3
+    values or longer, as recordings of other lengths are. For (N, C, L) arrays, which may be
+    images, only when every channel of an example has the same run, beside at least one value,
+    and some run is 3 values or longer."""
     x = np.asarray(x)
     bad = ~np.isfinite(x)
     if not bad.any() or np.isinf(x[bad]).any() or x.ndim < 2:
-        return False
-    if not (np.diff(bad.astype(np.int8), axis=-1) >= 0).all():  # once NaN, NaN to the end
-        return False
-    if x.ndim > 2:  # (N, channels, L): each example's channels padded alike, after some values
+        return ""
+    steps = np.diff(bad.astype(np.int8), axis=-1)
+    side = "end" if (steps >= 0).all() else "start" if (steps <= 0).all() else ""  # once NaN, NaN to the end; or back
+    if not side:
+        return ""
+    if x.ndim > 2:  # (N, channels, L): each example's channels padded alike, beside some values
         runs = bad.reshape(len(x), -1, x.shape[-1]).sum(axis=-1)  # (N, channels) run lengths
         runs = runs[runs.any(axis=1)]
         same = (runs == runs[:, :1]).all()  # an image's stray NaN at the end of one row is not
-        return bool(same and (runs < x.shape[-1]).all() and int(runs.max()) >= 3)
+        return side if same and (runs < x.shape[-1]).all() and int(runs.max()) >= 3 else ""
     runs = bad.sum(axis=1)
     runs = runs[runs > 0]  # a table's optional last columns leave runs of 1 or 2; recordings, longer ones
-    return len(np.unique(runs)) >= 2 and int(runs.max()) >= 3
+    return side if len(np.unique(runs)) >= 2 and int(runs.max()) >= 3 else ""

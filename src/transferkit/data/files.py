@@ -842,14 +842,15 @@ NO_HEADER_FIX = ("add a header row naming the columns (e.g. text,label); naming 
                  "would read the first text as the header and drop it")
 
 
-def _gaps_end_rows(body: list[list[str]], skip: set) -> bool:
-    """Whether a CSV's empty (or missing-marked) cells are series padding: each row's run to its
-    end, as :func:`~transferkit.data.domain.nan_padded` reads NaN, with every other cell a number."""
+def _gaps_end_rows(body: list[list[str]], skip: set) -> str:
+    """Where a CSV's empty (or missing-marked) cells are series padding (``"end"`` or ``"start"``:
+    each row's run to its end, or from its start; ``""`` if not), as
+    :func:`~transferkit.data.domain.nan_padded` reads NaN, with every other cell a number."""
     try:
         x = np.asarray([[np.nan if not v.strip() or v.strip().lower() in MISSING_MARKERS else cell_float(v)
                          for j, v in enumerate(r) if j not in skip] for r in body], dtype=np.float64)  # fmt: skip
     except ValueError:  # another column holds words: not a series
-        return False
+        return ""
     return nan_padded(x)
 
 
@@ -870,8 +871,8 @@ def csv_features(
             raise TransferkitError(
                 f"{path}: data row {i + 1} has {what} in column {header[j]!r}"
                 + ("" if training else f" (input {i} in the predictions, which count rows from 0)")
-                + ("; in every row with one, the gaps run to the end of the row: series of unequal lengths padded "
-                   "to one." if padded else "."),
+                + (f"; in every row with one, the gaps run {'to the end of' if padded == 'end' else 'from the start of'} "
+                   "the row: series of unequal lengths padded to one." if padded else "."),
                 PADDED_FIX if padded else "fill in or impute missing values, or drop those rows.",
             ) from None
         column = [r[j].strip() for r in body]

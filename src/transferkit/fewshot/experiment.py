@@ -25,6 +25,7 @@ import torch
 
 from transferkit.data.files import CLASSES_FROM_LABELS
 from transferkit.data.overlap import LEAK_SHARE, NEAR_WHAT, Overlap, copy_groups, count_test_in_source
+from transferkit.data.preprocess import reads_series
 from transferkit.data.splits import draw_order
 from transferkit.devices import reproducible, resolve_device
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
@@ -199,22 +200,34 @@ def copies_note(copies: int, total: int, texts: bool = False, mixed: int = 0) ->
             "the accuracies: consider removing the copies.")
 
 
-def small_pool_note(per_class: np.ndarray, k: int, n_query: int, episodes: int, seeds: int = 2) -> str | None:
+def inputs_noun(domain) -> str:
+    """What notes call the novel classes' inputs: ``images``, ``series`` (sensors x steps held
+    as images, which ``auto`` gives the cnn1d), ``texts``, or ``examples`` (rows of numbers)."""
+    if getattr(domain, "texts", None) is not None:
+        return "texts"
+    if not getattr(domain, "is_image", False):
+        return "examples"
+    return "series" if reads_series(tuple(domain.input_shape)) else "images"
+
+
+def small_pool_note(per_class: np.ndarray, k: int, n_query: int, episodes: int, seeds: int = 2,
+                    noun: str = "images") -> str | None:  # fmt: skip
     """A note when each novel class has under twice the K + Q images an episode draws from it:
     the episodes then reuse the same few images, and their interval, taken over episodes,
     covers the draw of episodes but not the few images behind them (a new user's 20 series a
     class gave 59.5 +- 0.7 over 200 episodes, where the source seeds alone spanned 12 points).
-    ``seeds``: the source seeds that train a source (0: pretrained weights used as they are)."""
+    ``seeds``: the source seeds that train a source (0: pretrained weights used as they are);
+    ``noun``: what the inputs are (:func:`inputs_noun`; a series user read of 'images')."""
     present = per_class[per_class > 0]
     if not len(present) or int(present.min()) >= 2 * (k + n_query):
         return None
     return (f"the novel classes have as few as {int(present.min())} examples each, and an episode draws {k + n_query} "
-            f"from a class (K = {k} + {n_query} queries): the {episodes} episodes reuse the same images, so their "
-            "intervals cover the choice of episodes, not the few images behind them, and are narrower than what a "
-            "new set of images would show; "
-            + ("read the spread across source seeds too, and add images if you can." if seeds > 1 else
-               "add images if you can (several source seeds would also show how much the source's training moves it)."
-               if seeds == 1 else "add images if you can.")  # 0: pretrained weights as they are, no source training
+            f"from a class (K = {k} + {n_query} queries): the {episodes} episodes reuse the same {noun}, so their "
+            f"intervals cover the choice of episodes, not the few {noun} behind them, and are narrower than what a "
+            f"new set of {noun} would show; "
+            + (f"read the spread across source seeds too, and add {noun} if you can." if seeds > 1 else
+               f"add {noun} if you can (several source seeds would also show how much the source's training moves it)."
+               if seeds == 1 else f"add {noun} if you can.")  # 0: pretrained weights as they are, no source training
             )  # fmt: skip
 
 
@@ -262,7 +275,7 @@ def _measured(x: np.ndarray) -> bool:
 
 
 def _check_copies(src, tgt, role: str = "the source") -> list[str]:
-    """Refuses novel-class images that are exact copies of source images: more than 5 % of all
+    """Refuses novel-class images (or series) that are exact copies of source images: more than 5 % of all
     of them, or more than half of one class's (a class of 60 copied source images among 1,260
     letters was 4.8 % in all, and scored 99 %); a class with more than 5 % copied is noted.
     Rows of numbers and texts are only warned of, at the same shares: short texts and rows of a
@@ -298,7 +311,7 @@ def _check_copies(src, tgt, role: str = "the source") -> list[str]:
     texts = getattr(tgt, "texts", None) is not None
     # rows of measurements (a series of 427 readings, decimals) do not repeat by chance: refused as images are
     measured = not texts and not getattr(tgt, "is_image", False) and _measured(tgt.x[list(overlap.rows)])
-    noun = "images" if getattr(tgt, "is_image", False) else "examples"
+    noun = inputs_noun(tgt) if getattr(tgt, "is_image", False) else "examples"
     if not getattr(tgt, "is_image", False) and not measured:
         if overlap.found <= LEAK_SHARE * len(tgt.y) and not (per > LEAK_SHARE * size).any():
             return []
@@ -409,7 +422,7 @@ def evaluate_fewshot(cfg: FewShotExperiment, say: Callable[[str], None] | None =
     trains = [m.label for m in methods if not m.on_features and m.uses_source]
     seeds = cfg.seeds if data.source is not None or trains else cfg.seeds[:1]
     note = small_pool_note(np.bincount(np.asarray(y), minlength=len(data.target.classes)), max(fs.k_shot), fs.n_query,
-                           fs.episodes, len(seeds) if data.source is not None else 0)  # fmt: skip
+                           fs.episodes, len(seeds) if data.source is not None else 0, inputs_noun(data.target))  # fmt: skip
     if note:
         run.notes.append(note)
         warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())

@@ -239,7 +239,7 @@ def _prepare(cfg, saved: SavedSource) -> Prepared:
 
     if getattr(target, "is_text", False):
         raise TransferkitError(f"{target.name} holds texts, and the saved model {saved.path.name} reads "
-                               f"{'images' if len(shape) == 3 else 'vectors'}.",
+                               f"{('series' if reads_series(shape, arch) else 'images') if len(shape) == 3 else 'vectors'}.",
                                "give novel classes of the kind the model was trained on.")  # fmt: skip
     series = reads_series(shape, arch)
     if len(shape) == 3 and not series or stored is None:  # pictures: each domain on its own range, as in training

@@ -58,6 +58,7 @@ from transferkit.ranking.candidates import (
     resolve_scores,
     score_candidates,
 )
+from transferkit.ranking.source_shapes import check_source_shapes
 from transferkit.rng import callers_rng_kept
 from transferkit.source import NOT_FROM_ARRAYS
 from transferkit.train.source import load_cached
@@ -571,6 +572,8 @@ def rank(
     loading += splitting
     ranged = range_of_rows(tgt, pool_idx)  # as `transferkit run`: value range and framing from the pool, no test rows
     labelled, pool = ranged.select(lab), ranged.select(pool_idx)  # `tgt` keeps its as-loaded fingerprint
+    if sources:  # every source that could not read the target, named before any is trained
+        check_source_shapes(sources, pool, shared, bool(models or pretrained), source_label_column, source_id_column)
     entries: list[tuple[Candidate, torch.Tensor]] = []  # each candidate with the labelled inputs it reads
 
     def inputs_for(cand: Candidate, p, src: Domain | None = None, stored: Recipe | None = None) -> torch.Tensor:
