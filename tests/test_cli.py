@@ -395,6 +395,26 @@ def test_a_one_class_target_or_source_file_is_refused(tmp_path, image_npz, capsy
         assert not (tmp_path / role).exists()
 
 
+def test_a_source_file_whose_labels_read_as_a_measurement_is_refused_as_a_target_is(tmp_path, capsys):
+    """A CSV of prices 1.0..300.0 was refused as the target and trained as a source of 143 classes."""
+    rng = np.random.default_rng(0)
+    for name, labels in (("price", [f"{v}.0" for v in rng.integers(1, 300, 200)]), ("ok", rng.integers(0, 3, 200))):
+        rows = [",".join(f"{v:.3f}" for v in x) + f",{y}" for x, y in zip(rng.normal(size=(200, 4)), labels, strict=True)]
+        (tmp_path / f"{name}.csv").write_text("a,b,c,d,label\n" + "\n".join(rows) + "\n")
+    price, ok = tmp_path / "price.csv", tmp_path / "ok.csv"
+    for role, src_file, tgt_file in (("target", ok, price), ("source", price, ok)):
+        cfg = tiny_experiment(src_file, tgt_file, seeds=1, methods=[{"name": "head", "params": {"steps": 3}}])
+        del cfg["model"]  # (its options are a CNN's; these are vectors)
+        assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / role)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1, err
+        assert f"the {role}'s labels take 151 distinct values among its 200 examples" in err and "measurement" in err
+        assert not (tmp_path / role).exists()
+    assert main(["rank", str(ok), "--source", str(price), "--quiet", "--out", str(tmp_path / "rank.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"the source {price}'s labels take 151 distinct values" in err, err
+
+
 def test_a_run_without_saved_models_does_not_promise_a_deployed_model(tmp_path, image_npz):
     cfg = tiny_experiment(*image_npz, seeds=1, methods=[{"name": "scratch", "params": {"steps": 3}}])
     cfg["target"]["shots"], cfg["save_models"] = [2], False

@@ -918,6 +918,28 @@ def test_a_model_fitted_on_colour_and_grey_images_is_not_said_to_meet_grey_ones_
         only_colour.predict(grey[:3])
 
 
+def test_whole_float_labels_of_a_quantity_are_said_to_look_continuous():
+    """Prices 1.0..300.0 were trained silently, a class per value; 2.5 among them is refused (above)."""
+    from transferkit.errors import TransferkitWarning
+    from transferkit.inputs import as_domain
+
+    x, price = np.zeros((200, 2)), np.random.default_rng(0).integers(1, 300, 200).astype(float)
+    for name in ("target", "source"):
+        with pytest.warns(TransferkitWarning, match=rf"{name}: y looks continuous, a regression target \(151 distinct "
+                                                    r"values in 200 examples, whole numbers as floats: 1\.0, 2\.0, "
+                                                    r"3\.0, \.\.\.\).*Bin a quantity into classes"):  # fmt: skip
+            assert len(as_domain(x, price, name)[0].classes) == 151  # a warning: whole floats may be class ids
+    for labels in (price.astype(int), price.astype(int).astype(str)):  # integers or names, mostly once: ids
+        with pytest.warns(TransferkitWarning, match=r"target: y takes 151 distinct values among 200 examples, 1\d\d of "
+                                                    r"them once: that reads as an id or a measurement"):  # fmt: skip
+            as_domain(x, labels, "target")  # (run refuses them; the API warns: few examples may be meant so)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        as_domain(x, np.arange(200) % 20 * 1.0, "target")  # 20 classes as floats
+        as_domain(x, np.arange(200) % 60, "target")  # 60 classes of 3 or 4: none once
+        as_domain(x[:10], np.arange(10), "target")  # 10 classes of one: up to 10 values are not read as ids
+
+
 def test_huge_whole_float_labels_stay_apart():
     """Cast to int64, 1e19 and 2e19 became one class (both overflow to the same number)."""
     from transferkit.inputs import as_domain

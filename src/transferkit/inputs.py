@@ -247,6 +247,21 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
     if y.dtype.kind == "O":  # None or NaN among names (pandas: a missing value)
         missing_labels(y.tolist(), name)
     given = y.dtype if y.dtype.kind == "f" else None
+    values = np.unique(y) if given is not None else ()
+    if len(values) > max(20, len(y) // 2):  # as refused above, but whole: 1.0 ... 300.0, a price or a count
+        warnings.warn(f"{name}: y looks continuous, a regression target ({len(values)} distinct values in {len(y)} "
+                      f"examples, whole numbers as floats: {', '.join(str(plain(v)) for v in values[:3])}, ...), and "
+                      "transferkit classifies: each value is trained as a class of its own. Bin a quantity into "
+                      "classes (e.g. np.digitize(y, bins)); if these are class ids, give them as integers (y.astype(int)).",
+                      TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+    else:  # integers or names, a value per example or so, most once: row ids or a measurement (run refuses them)
+        present, counts = np.unique(y.astype(str) if y.dtype.kind == "O" else y, return_counts=True)
+        once = int((counts == 1).sum())
+        if len(present) > max(10, len(y) // 2) and once > len(present) // 2:
+            warnings.warn(f"{name}: y takes {len(present)} distinct values among {len(y)} examples, {once} of them "
+                          "once: that reads as an id or a measurement, not classes, and each value is trained as a "
+                          "class of its own. Check that y holds the class labels, or group the values into classes.",
+                          TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     if given is not None and np.abs(y).max(initial=0) < 2**53:  # whole numbers (others were refused above)
         y = y.astype(np.int64)  # 1.0 and 1 name the same class (names "1"), across source and target
     # (beyond 2**53 floats are not whole numbers one by one: kept as floats, each its own class)

@@ -217,6 +217,16 @@ def test_predict_names_a_missing_model_column_before_an_unread_text_column(tmp_p
     assert e.value.fix == "drop it: this model reads numeric feature columns only."
 
 
+def test_a_date_column_is_told_to_be_encoded_as_numbers_not_read_as_texts(tmp_path):
+    """Repeated dates were told to be a `text_column:`; the API says of dates: encode them as numbers."""
+    rows = [f"2024-01-{i % 5 + 1:02d},{i * 0.5},{i % 2}" for i in range(20)]
+    (tmp_path / "dated.csv").write_text("day,f,label\n" + "\n".join(rows) + "\n")
+    with pytest.raises(TransferkitError, match=r"column 'day' is not numeric \('2024-01-01' in data row 1") as e:
+        load_domain(str(tmp_path / "dated.csv"))
+    assert e.value.fix.startswith("it holds dates: encode them as numbers first (e.g. days since a fixed date")
+    assert load_domain(str(tmp_path / "dated.csv"), id_column="day").x.shape == (20, 1)  # an id column of dates: read
+
+
 def test_a_source_without_names_takes_the_target_csvs_column_names(tmp_path):
     """Source an .npz, target a CSV with named columns: the target's names become the model's,
     so predict matches a CSV's columns by them (it read them by position, saying the model

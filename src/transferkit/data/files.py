@@ -868,11 +868,16 @@ def csv_features(
         if not v.strip() or v.strip().lower() in MISSING_MARKERS:
             what = "an empty value" if not v.strip() else f"a missing-value marker ({v.strip()!r})"
             padded = _gaps_end_rows(body, skip)
+            gaps = [(i2, j2) for i2, r in enumerate(body) for j2, c in enumerate(r)
+                    if j2 not in skip and (not c.strip() or c.strip().lower() in MISSING_MARKERS)]  # fmt: skip
+            rows, columns = {g[0] for g in gaps}, list(dict.fromkeys(header[g[1]] for g in gaps))
+            more = (f"; {len(gaps)} cells are missing in all, in {len(rows)} of the {len(body)} data rows and the "
+                    f"column(s) {_listed(columns)}" if len(gaps) > 1 else "")  # impute or drop: how much is missing
             raise TransferkitError(
                 f"{path}: data row {i + 1} has {what} in column {header[j]!r}"
                 + ("" if training else f" (input {i} in the predictions, which count rows from 0)")
                 + (f"; in every row with one, the gaps run {'to the end of' if padded == 'end' else 'from the start of'} "
-                   "the row: series of unequal lengths padded to one." if padded else "."),
+                   "the row: series of unequal lengths padded to one." if padded else more + "."),
                 PADDED_FIX if padded else "fill in or impute missing values, or drop those rows.",
             ) from None
         column = [r[j].strip() for r in body]
@@ -890,6 +895,9 @@ def csv_features(
         category = len(body) >= 4 and len(kinds) <= min(10, len(body) // 2) and all(len(k.split()) <= 2 for k in kinds)
         if numeric:  # a number column with a typo ('81.0kg') is neither texts nor an id
             fix = "write a number there (or fix the value: a unit, a decimal comma?), or drop the row; the column is otherwise numeric."
+        elif training and not ids and all(_DATE.fullmatch(k) for k in kinds):  # not texts nor categories: as the API
+            fix = ("it holds dates: encode them as numbers first (e.g. days since a fixed date, or year, month and "
+                   "day columns), or drop it.")  # fmt: skip
         elif category:  # 'F'/'M', True/False, a site: a category, not texts to train on
             shown = ", ".join(repr(k) for k in sorted(kinds)[:4]) + (", ..." if len(kinds) > 4 else "")
             fix = (f"it holds {len(kinds)} categories ({shown}): encode them as numbers first (0/1 for two, one "
@@ -905,6 +913,7 @@ def csv_features(
                                "number).", fix) from None  # fmt: skip
 
 
+_DATE = re.compile(r"(\d{4}-\d{1,2}-\d{1,2}|\d{1,4}/\d{1,2}/\d{1,4})([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?Z?)?")
 _DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 _WHOLE = re.compile(r"[-+]?\d+")
 _THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+\.\d+")  # 1,680.0 (1,680 alone reads as a decimal comma too)

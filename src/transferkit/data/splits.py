@@ -73,6 +73,19 @@ def _in_order(y: np.ndarray, order) -> list:
     return [c for c in order if c in have]
 
 
+def check_not_ids(y: np.ndarray, role: str) -> None:
+    """Refuse labels that take a value per example or so, most of them once: an id or a measurement
+    (a price, a count), not classes."""
+    present, counts = np.unique(y, return_counts=True)
+    if len(present) > max(10, len(y) // 2) and (counts == 1).sum() > len(present) // 2:  # ids, not classes
+        raise TransferkitError(
+            f"the {role}'s labels take {len(present)} distinct values among its {len(y)} examples, "
+            f"{int((counts == 1).sum())} of them once: that reads as an id or a measurement, not classes.",
+            "check which column holds the class labels (`label_column:` of a CSV or text file), or group the "
+            "values into classes.",
+        )
+
+
 def make_test_split(
     y: np.ndarray, test_fraction: float = 0.3, split_seed: int = 0, classes: list[str] | None = None,
     groups: np.ndarray | None = None, order: list[int] | None = None,
@@ -86,14 +99,7 @@ def make_test_split(
     (:func:`draw_order`; default id order)."""
     if not 0.0 < test_fraction < 1.0:
         raise TransferkitError(f"test_fraction={test_fraction} must be between 0 and 1.", "use e.g. 0.3.")
-    present, counts = np.unique(y, return_counts=True)
-    if len(present) > max(10, len(y) // 2) and (counts == 1).sum() > len(present) // 2:  # ids, not classes
-        raise TransferkitError(
-            f"the target's labels take {len(present)} distinct values among its {len(y)} examples, "
-            f"{int((counts == 1).sum())} of them once: that reads as an id or a measurement, not classes.",
-            "check which column holds the class labels (`label_column:` of a CSV or text file), or group the "
-            "values into classes.",
-        )
+    check_not_ids(y, "target")
     _check_class_sizes(y, test_fraction, classes)
     rng = np.random.default_rng(split_seed)
     test, pool, side = [], [], {}

@@ -35,6 +35,7 @@ from transferkit.data.preprocess import (
 from transferkit.data.splits import (
     TestSplit,
     case_twins_note,
+    check_not_ids,
     no_test_split,
     numbered_classes_note,
     source_case_twins_note,
@@ -204,7 +205,8 @@ def match_source(source: Domain | None, target: Domain) -> Domain:
 
 
 def check_two_classes(domain, role: str) -> None:
-    """A source or target whose examples are all of one class has nothing to learn or tell apart."""
+    """A source or target whose examples are all of one class has nothing to learn or tell apart;
+    nor a source whose labels read as ids or a measurement (the target's: when it is split)."""
     present = np.unique(domain.y)
     if len(present) < 2:
         raise TransferkitError(
@@ -212,6 +214,8 @@ def check_two_classes(domain, role: str) -> None:
             f"{'the shared layers would learn nothing' if role == 'source' else 'there is nothing to tell apart'}.",
             f"give a {role} with examples of two or more classes.",
         )
+    if role == "source":  # `run` had trained a price's 143 values as classes, and refused them as a target
+        check_not_ids(domain.y, role)
 
 
 def _texts_need_an_encoder(source: Domain | None, target: Domain) -> None:

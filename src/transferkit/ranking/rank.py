@@ -41,7 +41,7 @@ from transferkit.data.preprocess import (
     shrunk_note,
     stretched_note,
 )
-from transferkit.data.splits import draw_shots, either, leave_out, split_target, too_small_classes
+from transferkit.data.splits import check_not_ids, draw_shots, either, leave_out, split_target, too_small_classes
 from transferkit.errors import TransferkitError, TransferkitWarning, collected_warnings, user_stacklevel
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file, model_stem, read_model_json
@@ -90,6 +90,7 @@ def source_candidate(
     section = SourceConfig(data=spec, max_per_class=max_per_class, label_column=label_column, id_column=id_column,
                            **({} if epochs is None else {"epochs": epochs}))  # fmt: skip
     domain = load_section(section)
+    check_not_ids(domain.y, f"source {spec}")  # as the target's labels are checked when split
     recipe = make_recipe(domain, domain.input_shape, 0, architecture=shared)
     if target is not None and target.is_image and domain.is_image and section.resolution == "match":
         recipe = match_resolution(recipe, target.input_shape[1:],
