@@ -647,7 +647,7 @@ def test_a_target_off_the_sources_scale_is_warned_of_once_per_fit_not_again_per_
         clf.predict(100 * rng.uniform(size=(20, 3)))
         clf.score(100 * rng.uniform(size=(20, 3)), y)
     said = [w for w in said if "the l2 its cross-validation chose" not in str(w.message)  # 2 steps of head: its l2 warning
-            and "specific layers do worse than guessing" not in str(w.message)]  # a source head at chance: a new one
+            and "specific layers do far worse than guessing" not in str(w.message)]  # a source head at chance: a new one
     assert ["far outside the source's" in str(w.message) for w in said] == [True]
     assert said[0].filename == __file__  # it points at the user's call of fit, not into transferkit
     from sklearn.model_selection import cross_val_score
@@ -1102,11 +1102,9 @@ def test_a_method_that_ignores_the_labels_says_when_it_is_at_chance_on_them(data
         TransferClassifier("source_only", source=src).fit(xs, swapped)
     with pytest.warns(UserWarning, match=r"adabn does not train on the labelled target examples"):
         TransferClassifier("adabn", source=src).fit(xs, swapped)
-    with warnings.catch_warnings(record=True) as said:  # head trains on them: its accuracy on them is not judged,
-        warnings.simplefilter("always")  # but the source head it would start from scores 0 %: it starts anew
+    with warnings.catch_warnings():  # head trains on them: its accuracy on them says nothing, and is not judged;
+        warnings.simplefilter("error")  # the source head scores 0 % on them but unsure (1.21 < 2 ln 3): kept, unsaid
         TransferClassifier("head", source=src, method_params={"steps": 5}).fit(xs, swapped)
-    assert [str(w.message)[:60] for w in said] == ["the source's specific layers do worse than guessing on the 1"]
-    assert "or the names stand for other classes than the source's" in str(said[0].message)
 
 
 def test_complex_inputs_are_refused_not_cut_to_their_real_part():

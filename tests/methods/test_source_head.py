@@ -1,5 +1,5 @@
 """Methods start from the source's specific layers when the classes are the same, unless
-those do worse than guessing on the labelled target examples."""
+those do far worse than guessing on the labelled target examples."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def test_a_confidently_wrong_source_head_is_replaced_with_a_warning(task_parts):
     cross-entropy near 24 on the labelled examples, and head, which started from it and was
     pulled towards it, scored 31-45 % at k = 2-20 where a new head scores 72-86 %."""
     task = _with_head(make_task(task_parts, []), [12.0, 0.0, 0.0])  # always class 0, sure of it: 3 of 9 right
-    with pytest.warns(TransferkitWarning, match=r"do worse than guessing on the 9 labelled target examples "
-                                                r"\(cross-entropy 8\.00 against ln 3 = 1\.10"):  # fmt: skip
+    with pytest.warns(TransferkitWarning, match=r"do far worse than guessing on the 9 labelled target examples "
+                                                r"\(cross-entropy 8\.00, above twice uniform guesses' ln 3 = 1\.10"):  # fmt: skip
         model = start_from_source(task)
     assert task.extras["source_head_kept"] is False
     last = [m for m in model.specific.modules() if isinstance(m, torch.nn.Linear)][-1]
@@ -43,13 +43,15 @@ def test_a_confidently_wrong_source_head_is_replaced_with_a_warning(task_parts):
     assert float((got(t.x_labelled).argmax(1) == t.y_labelled).float().mean()) > 0.5  # it fits its examples
 
 
-@pytest.mark.parametrize("bias", [[0.0, 0.0, 0.0], [0.5, 0.0, 0.0]])
-def test_a_source_head_no_worse_than_guessing_or_right_more_than_chance_is_kept(task_parts, bias, recwarn):  # noqa: F811
-    """Uniform guesses: a cross-entropy of exactly ln C, kept. Leaning to class 0 by 0.5: above ln C
-    (1.127 against 1.099), and 3 of 9 right is chance: replaced. The same heads where 8 of the 9
-    labelled examples are class 0: below ln C (0.849 for the second), kept."""
+@pytest.mark.parametrize("bias, kept", [([0.0, 0.0, 0.0], True), ([0.5, 0.0, 0.0], True), ([3.0, 0.0, 0.0], True),
+                                        ([4.0, 0.0, 0.0], False)])  # fmt: skip
+def test_a_weak_source_head_is_kept_a_far_worse_one_replaced(task_parts, bias, kept, recwarn):  # noqa: F811
+    """Uniform guesses: a cross-entropy of ln 3 = 1.099. Leaning to class 0 by 0.5 or 3: 1.127 and
+    2.095, above ln C but within 2 ln C = 2.197, kept (a first rule of ln C replaced such weak heads,
+    and on optdigits -> MNIST-5k at k = 1 six methods lost 1.5-3.8 points by it). By 4: 2.70, with
+    3 of 9 right, chance: replaced. Where 8 of the 9 labelled examples are class 0, all are kept."""
     task = _with_head(make_task(task_parts, []), bias)
-    assert source_head_helps(task, task.source_model) is (bias[0] == 0.0)
+    assert source_head_helps(task, task.source_model) is kept
     mostly_zero = torch.zeros_like(task.target.y_labelled)
     mostly_zero[-1] = 1
     task.target = replace(task.target, y_labelled=mostly_zero)
@@ -72,5 +74,29 @@ def test_an_overconfident_head_that_is_mostly_right_is_kept(task_parts, monkeypa
     assert source_head_helps(task, task.source_model)
     proba = torch.where(torch.arange(20)[:, None] < 8, right.flip(1), right)  # 12 of 20: not above chance
     monkeypatch.setattr(sh, "predict_proba", lambda model, x: proba)
-    with pytest.warns(TransferkitWarning, match="60 % right, no more than always naming the most frequent class: 50 %"):
+    with pytest.warns(TransferkitWarning, match=r"60 % right, not clearly more than always naming the most frequent "
+                                                r"class would \(50 %; one-sided binomial test on 20 examples, p = 0\.25\)"):  # fmt: skip
         assert not source_head_helps(task, task.source_model)
+    proba = torch.where(torch.arange(20)[:, None] < 12, right.flip(1), right)  # 8 of 20: below chance, "no more than"
+    monkeypatch.setattr(sh, "predict_proba", lambda model, x: proba)
+    with pytest.warns(TransferkitWarning, match="40 % right, no more than always naming the most frequent class: 50 %"):
+        assert not source_head_helps(task, task.source_model)
+
+
+def test_a_replaced_head_right_above_chance_is_not_said_to_be_no_better(task_parts, monkeypatch, recwarn):  # noqa: F811
+    """k = 1 of 3 classes: a trial's source head was right on 2 of the 3 labelled examples, with a
+    cross-entropy above 2 ln 3 (one wrong and sure of it); the binomial test cannot tell 2 of 3 from
+    chance (p = 0.26), so the head is replaced, but the warning said "67 % right, no more than always
+    naming the most frequent class: 33 %", which contradicts itself."""
+    import transferkit.methods._source_head as sh
+
+    task = make_task(task_parts, [])
+    y = torch.tensor([0, 1, 2])
+    task.target = replace(task.target, x_labelled=torch.zeros(3, 1), y_labelled=y, num_classes=3)
+    proba = torch.tensor([[0.5, 0.25, 0.25], [0.25, 0.5, 0.25], [0.998, 0.001, 0.001]])  # the last wrong: p(true) = 0.001
+    monkeypatch.setattr(sh, "predict_proba", lambda model, x: proba)
+    assert not source_head_helps(task, task.source_model)
+    said = " ".join(str(w.message) for w in recwarn if issubclass(w.category, TransferkitWarning))
+    assert "67 % right, not clearly more than always naming the most frequent class would (33 %; one-sided binomial " \
+           "test on 3 examples, p = 0.26)" in said
+    assert "no more than" not in said

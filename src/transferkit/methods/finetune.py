@@ -16,8 +16,8 @@ distorting the pretrained features (Kumar et al., ICLR 2022, "Fine-Tuning can Di
 Pretrained Features and Underperform Out-of-Distribution"); discriminative learning
 rates follow Howard & Ruder (ACL 2018). ``freeze`` keeps the first blocks fixed. When the
 source and target classes are the same, W starts from the source's specific layers, unless
-their cross-entropy on the labelled examples is above ln C, worse than guessing uniformly
-(``_source_head.py``, with a warning); otherwise they are re-created for the target classes. Stage 2 starts at the probe's loss
+they do far worse than guessing on the labelled examples (cross-entropy above 2 ln C, and
+right no more often than chance; ``_source_head.py``, with a warning); otherwise they are re-created for the target classes. Stage 2 starts at the probe's loss
 on the labelled examples; if it ends above 1.5x that + 0.05 and above a quarter of chance's
 loss log C, at most 0.35 (or at NaN), its steps were too
 large for these shared layers (MobileNetV2 at the default rates went to chance): the
