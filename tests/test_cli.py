@@ -669,6 +669,11 @@ def test_on_an_imbalanced_split_balanced_accuracy_is_given_and_the_trivial_rule_
     summary["results"][2].update(balanced_accuracy_ci95=[0.85, 0.95], balanced_gain=0.015, balanced_gain_ci95=[-0.03, 0.06])
     assert "| head | 16 | 85.3 | 90.0 [85.0, 95.0] | +1.5 [-3.0, +6.0] |" in imbalance_lines(summary)
     assert "table above" not in " ".join(imbalance_lines(summary))  # no per-class table here: none pointed to
+    # a trial: the deployed model, trained on balanced draws, called 27 healthy patients severe where 5 were
+    assert "take the classes to be equally frequent" in " ".join(imbalance_lines(summary))
+    zero = _imbalanced_summary({"ham": 1260, "spam": 191})
+    zero["results"] = [{**r, "shots": 0} for r in zero["results"]]  # no labelled draws: no such claim
+    assert "equally frequent" not in " ".join(imbalance_lines(zero))
     many = _imbalanced_summary({f"c{i}": 60 if i == 0 else 10 for i in range(52)})  # R52: the table is left out
     many["target"]["classes"] = [f"c{i}" for i in range(52)]
     said = " ".join(imbalance_lines(many))

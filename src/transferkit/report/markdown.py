@@ -255,7 +255,11 @@ def imbalance_lines(summary: dict) -> list[str]:
     where = ("; the per-class table above gives each class's accuracy at the largest k" if per_class_lines(summary)
              else f"; summary.json's `per_class_accuracy` gives each class's accuracy (the report tabulates them for "
                   f"up to 20 classes; this target has {many})" if many > 20 else "")  # fmt: skip
-    return [*lines, "", f"Which one to read depends on what each class's errors cost{where}.", ""]
+    priors = (" The models trained on k examples of each class, so their predictions and probabilities (`predict "
+              "--proba`) take the classes to be equally frequent: where inputs come in this split's mix, the small "
+              "classes are predicted more often than they occur. Reweighting each probability by its class's share "
+              "(p_c x share_c, renormalised) suits such inputs, at the small classes' cost." if labelled else "")  # fmt: skip
+    return [*lines, "", f"Which one to read depends on what each class's errors cost{where}.{priors}", ""]
 
 
 LABEL_FREE = ("source_only", "adabn")  # they read no target label at any k
