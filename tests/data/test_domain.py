@@ -657,6 +657,29 @@ def test_spaces_at_the_ends_of_class_folder_names_are_no_part_of_the_class(tmp_p
         load_domain(str(tmp_path / "f"))
 
 
+def test_class_folders_named_with_decomposed_accents_are_the_names_typed(tmp_path):
+    """macOS (and its zips) store 'café' as 'cafe' + a combining accent (NFD): the class printed as
+    'café' but `classes: [café]` was an unknown class, and it sorted after 'cz' where 'café' sorts before."""
+    import unicodedata
+
+    from PIL import Image
+
+    for name in ["café", "cz", "été"]:
+        d = tmp_path / "f" / unicodedata.normalize("NFD", name)
+        d.mkdir(parents=True)
+        Image.new("L", (4, 4), 9).save(d / "0.png")
+        Image.new("L", (4, 4), 99).save(d / "1.png")
+    dom = load_domain(str(tmp_path / "f"))
+    assert dom.classes == ["café", "cz", "été"]  # as typed (NFC), in that order
+    assert dom.subset(["été", "café"]).classes == ["été", "café"]
+    npz = Domain("n", np.zeros((2, 1, 4, 4), np.float32), np.array([0, 1]), [unicodedata.normalize("NFD", "café"), "cz"])
+    assert npz.subset(["cz", "café"]).num_classes == 2  # a data set's NFD name found by the NFC one typed
+    (tmp_path / "f" / "café").mkdir()  # the same name stored both ways: one class, refused as a pair
+    Image.new("L", (4, 4), 9).save(tmp_path / "f" / "café" / "0.png")
+    with pytest.raises(TransferkitError, match="how their accents are stored"):
+        load_domain(str(tmp_path / "f"))
+
+
 def test_read_images_leaves_out_unreadable_files_when_asked(tmp_path):
     """read_images(unreadable=[...]): a file whose header reads but whose pixels do not (cut
     short), or whose header does not, is left out and named; without the list it is raised."""

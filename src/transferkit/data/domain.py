@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -138,6 +139,9 @@ class Domain:
         ``1``, ``2``, ``3``; numeric CSV labels), a whole number is a name, never a position."""
         if isinstance(c, str) and c in self.classes:
             return self.classes.index(c)
+        nfc = [unicodedata.normalize("NFC", n) for n in self.classes]  # 'café' typed (NFC) for a macOS-made 'café' (NFD)
+        if isinstance(c, str) and nfc.count(unicodedata.normalize("NFC", c)) == 1:
+            return nfc.index(unicodedata.normalize("NFC", c))
         if isinstance(c, bool):  # YAML's yes/no, true/false: neither a name nor a position
             raise TransferkitError(f"{self.name}: class {c!r} is a truth value, not a class.",
                                    f"list classes by name ({self.classes[:5]}) or by position.")  # fmt: skip

@@ -7,6 +7,7 @@ import io
 import math
 import os
 import re
+import unicodedata
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -528,15 +529,23 @@ def _brief_names(names: list[str], most: int = 5) -> str:
     return ", ".join(names[:most]) + (", ..." if len(names) > most else "")
 
 
+def class_name(folder: str) -> str:
+    """The class a folder name stands for: without spaces at its ends, its accents in one form (NFC).
+    macOS and its zip files store 'café' as 'cafe' + a combining accent (NFD), which printed alike
+    but matched no 'café' typed in `classes:` (a trial's error listed 'café' as the class to use),
+    and sorted elsewhere, so the same folder's class order differed by where it was unzipped."""
+    return unicodedata.normalize("NFC", folder.strip())
+
+
 def load_image_folder(root: Path) -> Domain:
     # __MACOSX: a Mac archive's resource forks (._name files), unzipped beside the classes: not a class (a trial)
     class_dirs = sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".") and d.name != "__MACOSX"),
-                        key=lambda d: (d.name.strip(), d.name))  # in the order of their class names (stripped)
-    numbers = [int(d.name.strip()) if re.fullmatch(r"-?\d+", d.name.strip()) else None for d in class_dirs]
+                        key=lambda d: (class_name(d.name), d.name))  # in the order of their class names
+    numbers = [int(class_name(d.name)) if re.fullmatch(r"-?\d+", class_name(d.name)) else None for d in class_dirs]
     if class_dirs and None not in numbers and len(set(numbers)) == len(numbers):
         # folders named by numbers are classes in number order, as a CSV's or an .npz's labels: 1, 2, ..., 10
         # (as text, 10 sorted before 2, and class_index no longer followed the numbers); '01' beside '1': names
-        class_dirs.sort(key=lambda d: int(d.name.strip()))
+        class_dirs.sort(key=lambda d: int(class_name(d.name)))
     if len(class_dirs) < 2:
         only = class_dirs[0] if class_dirs else None
         nested = sorted(s.name for s in only.iterdir() if s.is_dir() and _has_images(s)) if only else []
@@ -554,12 +563,12 @@ def load_image_folder(root: Path) -> Domain:
                "with the Python API (fit(None, None, X_unlabelled=...), docs/domain_adaptation.md)." if loose and not
                class_dirs else "."),
         )  # fmt: skip
-    names = [d.name.strip() for d in class_dirs]  # 'pullover ' is 'pullover', as a CSV's or .npz's labels are
+    names = [class_name(d.name) for d in class_dirs]  # 'pullover ' is 'pullover', as a CSV's or .npz's labels are
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise TransferkitError(f"{root}: class folders {', '.join(repr(d.name) for d in class_dirs if d.name.strip() in twice)}"
-                               " differ only by spaces at their ends; class names are read without them.",
-                               "merge the folders, or rename one.")  # fmt: skip
+        raise TransferkitError(f"{root}: class folders {', '.join(repr(d.name) for d in class_dirs if class_name(d.name) in twice)}"
+                               " differ only by spaces at their ends or by how their accents are stored (NFC or NFD); "
+                               "class names are read without either difference.", "merge the folders, or rename one.")  # fmt: skip
     files, labels = [], []
     for label, d in enumerate(class_dirs):
         found = sorted(f for f in d.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith("."))

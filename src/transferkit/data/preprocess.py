@@ -262,14 +262,20 @@ def in_colour(x) -> bool:
         np.array_equal(x[:, 0], x[:, 1]) and np.array_equal(x[:, 1], x[:, 2]))
 
 
+MIXED_SHARE = 0.2  # of a folder's images, the fewer kind (grey or colour) at least this: a model has learnt both
+
+
 def colour_and_grey(x) -> bool:
     """Whether images ``x`` (N, C, H, W) hold both colour and grey images by content (a folder
-    of photos and scans): a model fitted on them has seen grey inputs as well as colour ones."""
+    of photos and scans), each at least ``MIXED_SHARE`` of them: a model fitted on them has seen
+    grey inputs as well as colour ones. A few of one kind teach it little (a trial: 9 grey among
+    150 photos silenced predict's warning, and grey inputs scored 46 % against 98 % in colour, as
+    with none; 25 % grey: 56 %), so those still leave predict warning of that kind."""
     x = np.asarray(x)
     if x.ndim != 4 or x.shape[1] not in (3, 4) or len(x) == 0:
         return False
     grey = ((x[:, 0] == x[:, 1]) & (x[:, 1] == x[:, 2])).reshape(len(x), -1).all(axis=1)
-    return bool(grey.any() and not grey.all())
+    return bool(min(grey.mean(), 1 - grey.mean()) >= MIXED_SHARE)
 
 
 def colour_note(domain: Domain, shape: tuple[int, ...], reader: str = "the model") -> str | None:
