@@ -30,6 +30,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
+from transferkit.class_weights import class_weights
 from transferkit.data.column_ranges import column_ranges, far_median_note, union_ranges
 from transferkit.data.domain import PADDED, PADDED_FIX, Domain, nan_padded
 from transferkit.data.files import small_uint8_note
@@ -192,6 +193,12 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         device: Where ``pretrain``, ``fit`` and ``predict`` compute: ``auto`` (a GPU when torch
             sees one, else the CPU), ``cpu`` or ``cuda``. A source on another device is copied
             there (the source itself stays where it is). A loaded classifier predicts on the CPU.
+        class_weight: Each class's weight in the losses on the labelled examples, as in
+            scikit-learn: None (every example alike), ``"balanced"`` (n / (C n_c): each class
+            weighs alike, however many examples it has) or a dict {label: weight} (others 1).
+            For labels drawn unevenly; fit warns of strongly imbalanced ones without it.
+            Methods that fit no loss on the labels (``prototypes``, ``transductive``: one mean
+            per class) need none.
 
     With a source, every method, ``scratch`` included, builds its model for the source's
     input shape and normalisation, as in ``transferkit run`` (the baseline sees the target
@@ -207,7 +214,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, method: str = "finetune", shared: str = "auto", source_epochs: int = 10,
                  method_params: dict | None = None, random_state: int = 0, source: SourceModel | None = None,
-                 device: str = "auto") -> None:  # fmt: skip
+                 device: str = "auto", class_weight: str | dict | None = None) -> None:  # fmt: skip
         self.method = method
         self.shared = shared
         self.source_epochs = source_epochs
@@ -215,6 +222,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.source = source
         self.device = device
+        self.class_weight = class_weight
 
     def set_params(self, **params) -> TransferClassifier:
         """As scikit-learn's, and ``method_params__<name>=value`` sets one of the method's
@@ -511,8 +519,10 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                      if source_model is not None and (not x.is_floating_point() or not len(x))
                      else input_stats(x, shared))  # fmt: skip
         parts = {k: v.to(device) for k, v in (source.parts if source is not None else {}).items()}
+        weights = class_weights(self.class_weight, tgt.y, labels, method)
         task = TransferTask(
-            TargetData(x.to(device), yt.to(device), xu.to(device), tgt.num_classes), tgt.classes, seed,
+            TargetData(x.to(device), yt.to(device), xu.to(device), tgt.num_classes,
+                       None if weights is None else weights.to(device)), tgt.classes, seed,
             (lambda: reinitialised(source_model, tgt.classes)) if source is not None and source.own_network else
             (lambda: TransferModel.build(shared, tuple(shape), tgt.classes, mean, std).to(device)),
             source_model, source_classes=src.classes if src is not None else tgt.classes if own_head else None, **parts,
@@ -789,6 +799,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         params = self.get_params()
         params.pop("source")
         params.pop("device")  # where it was fitted says nothing of where it is loaded (load: the CPU, device auto)
+        if isinstance(params.get("class_weight"), Mapping):  # JSON: names as strings, weights as floats
+            params["class_weight"] = {str(plain(k)): float(v) for k, v in params["class_weight"].items()}
         return params
 
     @classmethod

@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 import torch
 
+from transferkit.class_weights import class_weights
 from transferkit.data.splits import TargetData, case_twins_note
 from transferkit.data.text import TextRecipe, count_truncated, numbers_note, tokenize, truncation_note
 from transferkit.devices import reproducible
@@ -144,8 +145,10 @@ def fit_texts(clf, method, source, X, y, X_unlabelled, device: torch.device) -> 
     classes = tgt.classes
     source_model = source.model.copy().to(device).reset_specific(classes)  # the source stays as loaded
     zeros, ones = torch.zeros(length), torch.ones(length)  # token ids are not normalised
+    weights = class_weights(clf.class_weight, tgt.y, labels, method)
     task = TransferTask(
-        TargetData(x.to(device), torch.from_numpy(tgt.y).to(device), xu.to(device), len(classes)), classes, clf._seed(),
+        TargetData(x.to(device), torch.from_numpy(tgt.y).to(device), xu.to(device), len(classes),
+                   None if weights is None else weights.to(device)), classes, clf._seed(),
         lambda: TransferModel.build(scratch, (length,), classes, zeros, ones).to(device), source_model,
     )  # fmt: skip
     clf.model_ = seeded_fit(method, task)

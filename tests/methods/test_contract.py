@@ -212,3 +212,56 @@ def test_the_probe_guard_names_batchnorm_statistics_when_they_moved_the_model(na
                                                 r"raised the loss") as said:  # fmt: skip
         model = get_method(name, **params).fit(task)  # the weights blown up: the statistics are not the cause
     assert model.config.get("probe_kept") is True and "BatchNorm statistics put back" not in str(said[0].message)
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_a_method_that_weighs_classes_passes_class_weight_to_its_losses(name, task_parts, monkeypatch):
+    """TransferClassifier(class_weight=) reaches every loss fitted on the labelled examples: a method
+    declares ``weighs_classes`` (prototypes: one mean per class, none) and must pass the target's
+    class weights to a cross-entropy; one that declares it false must fit none with them."""
+    import dataclasses
+
+    import torch.nn.functional as F
+
+    cls = METHODS[name]
+    for module in cls.optional_imports:
+        pytest.importorskip(module, reason=f"{name} needs {module!r} (an optional extra)")
+    weight = torch.tensor([1.0, 5.0, 0.5])
+    given: list = []
+    plain = F.cross_entropy
+
+    def spy(*args, **kwargs):
+        if kwargs.get("weight") is not None:
+            given.append(kwargs["weight"].detach().cpu())
+        return plain(*args, **kwargs)
+
+    monkeypatch.setattr(F, "cross_entropy", spy)
+    task = make_task(task_parts, [])
+    task.target = dataclasses.replace(task.target, class_weight=weight)
+    torch.manual_seed(0)
+    cls(**quick_params(cls)).fit(task)
+    weighed = any(torch.equal(w, weight) for w in given)
+    if cls.weighs_classes and cls.uses_target_labels:
+        assert weighed, f"{name}: declares weighs_classes but fits no loss with the target's class weights"
+    else:
+        assert not given, f"{name}: declares weighs_classes false yet weighed a loss by class"
+
+
+def test_every_fit_on_the_labelled_examples_in_a_method_passes_class_weight():
+    """The contract above sees one weighted loss per method; a method of two stages (probe, then
+    fine-tune) could weigh one and not the other. Every call of the shared training functions in
+    the methods' code passes ``class_weight``."""
+    import ast
+    from pathlib import Path
+
+    import transferkit.methods as methods
+
+    fits = {"fit_supervised", "fit_probe", "fit_probe_cv", "fit_probe_layers"}
+    missing, found = [], 0
+    for path in sorted(Path(methods.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in fits:
+                found += 1
+                if not any(k.arg == "class_weight" for k in node.keywords):
+                    missing.append(f"{path.name}:{node.lineno}")
+    assert found >= 10 and not missing, f"calls without class_weight: {missing}"

@@ -44,12 +44,16 @@ class TargetData:
         y_labelled: (k * C,) labels.
         x_unlabelled: (U, ...) pool inputs; their labels are not here on purpose.
         num_classes: Number of target classes.
+        class_weight: (C,) weight of each class in the losses on the labelled examples, or
+            None (every example alike). ``TransferClassifier(class_weight="balanced")`` sets it
+            for labels drawn unevenly; the protocol's k-shot draws are balanced already.
     """
 
     x_labelled: torch.Tensor
     y_labelled: torch.Tensor
     x_unlabelled: torch.Tensor
     num_classes: int
+    class_weight: torch.Tensor | None = None
 
     @property
     def shots(self) -> int:

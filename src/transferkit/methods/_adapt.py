@@ -216,7 +216,8 @@ def adapt(
                    z[n_s + n_t :] if strong else None, step / max(1, p.steps - 1))  # fmt: skip
         task_loss = F.cross_entropy(out.z_s, out.y_s)
         if len(y_l):
-            task_loss = task_loss + p.labelled_weight * F.cross_entropy(out.z_t[: len(y_l)], y_l)
+            cw = None if t.class_weight is None else t.class_weight.to(out.z_t.device)  # the target's classes, weighed
+            task_loss = task_loss + p.labelled_weight * F.cross_entropy(out.z_t[: len(y_l)], y_l, weight=cw)
         if (step + 1) % max(1, p.steps // 20) == 0 or step == p.steps - 1:
             logger(step + 1, float(task_loss.detach()))  # the supervised part: the adaptation terms trade against it
         return task_loss + sum(term(out) for term in terms)

@@ -32,7 +32,8 @@ class AdaBN(Method):
     Params = Params
     min_shots = 0
     needs_same_classes = True
-    uses_target_labels = False  # the labelled examples are only inputs to it
+    uses_target_labels = False
+    weighs_classes = False  # the labelled examples are only inputs to it
 
     def fit(self, task: TransferTask) -> TransferModel:
         model = task.source_model.copy()

@@ -91,6 +91,7 @@ class Method:
     uses_unlabelled: ClassVar[bool] = False  # adapts with unlabelled target inputs (TargetData.x_unlabelled)
     trains_on_source: ClassVar[bool] = False  # trains on source examples beside the target's (methods/_adapt.py)
     uses_target_labels: ClassVar[bool] = True  # False: labelled target examples never train it (source_only, adabn)
+    weighs_classes: ClassVar[bool] = True  # its losses on the labelled examples take TargetData.class_weight
     optional_imports: ClassVar[tuple[str, ...]] = ()  # modules of an extra it needs (e.g. "peft")
 
     def __init__(self, **params) -> None:

@@ -46,7 +46,8 @@ class BitFit(Method):
     def fit(self, task: TransferTask) -> TransferModel:
         p, t = self.params, task.target
         model = start_from_source(task).freeze("all")
-        fit_probe(model, t.x_labelled, t.y_labelled, steps=p.probe_steps, on_log=task.log("head"))
+        fit_probe(model, t.x_labelled, t.y_labelled, steps=p.probe_steps, on_log=task.log("head"),
+                  class_weight=t.class_weight)  # fmt: skip
         guard = ProbeGuard(task, model)
         model.freeze(0).set_bn_policy(bn_for_batch(self.name, p.bn, len(task.target.y_labelled), p.batch_size))
         apply_bitfit(model)
@@ -54,5 +55,6 @@ class BitFit(Method):
         fit_supervised(
             model, t.x_labelled, t.y_labelled, groups=model.param_groups(p.lr, p.lr, p.weight_decay),
             steps=p.steps, batch_size=p.batch_size, seed=task.seed, augment=p.augment, on_log=task.log("bitfit"),
+            class_weight=t.class_weight,
         )  # fmt: skip
         return guard.result(model, self.name, "Lower lr, or try bn: frozen.")

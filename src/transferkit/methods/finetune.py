@@ -76,7 +76,8 @@ def probe_then_tune(task: TransferTask, p: FinetuneParams, penalty_factory=None,
     probed model is kept, with a warning that names the fix."""
     t = task.target
     model = start_from_source(task).freeze("all")
-    fit_probe(model, t.x_labelled, t.y_labelled, steps=p.probe_steps, on_log=task.log("head"))
+    fit_probe(model, t.x_labelled, t.y_labelled, steps=p.probe_steps, on_log=task.log("head"),
+                  class_weight=t.class_weight)  # fmt: skip
     guard = ProbeGuard(task, model)
     model.freeze(p.freeze).set_bn_policy(bn_for_batch(name, p.bn, len(t.y_labelled), p.batch_size))
     penalty = penalty_factory(model) if penalty_factory else None
@@ -84,7 +85,7 @@ def probe_then_tune(task: TransferTask, p: FinetuneParams, penalty_factory=None,
         model, t.x_labelled, t.y_labelled,
         groups=model.param_groups(p.lr * p.shared_lr_mult, p.lr, p.weight_decay),
         steps=p.steps, batch_size=p.batch_size, seed=task.seed, augment=p.augment,
-        penalty=penalty, on_log=task.log("finetune"),
+        penalty=penalty, on_log=task.log("finetune"), class_weight=t.class_weight,
     )  # fmt: skip
     if p.shared_lr_mult == 0:  # the shared layers had no rate: what moved was the head or BatchNorm
         advice = "Lower lr, or try bn: frozen (shared_lr_mult is already 0)."

@@ -67,8 +67,8 @@ class Head(Method):
         mark_frozen(model)  # on pretrained shared layers the checkpoint is then just the head (models/adapters.py)
         t = task.target
         if p.regularization == "weight_decay":
-            fit_probe(model, t.x_labelled, t.y_labelled, steps=p.steps, lr=p.lr,
-                      weight_decay=p.weight_decay, on_log=task.log("head"))  # fmt: skip
+            fit_probe(model, t.x_labelled, t.y_labelled, steps=p.steps, lr=p.lr, weight_decay=p.weight_decay,
+                      on_log=task.log("head"), class_weight=t.class_weight)  # fmt: skip
         elif p.layers == "auto":
             if not can_tap(model.shared):  # a transformer, or one block: nothing but the last to choose from
                 warnings.warn("head: layers: auto reads the last block only here: these shared layers (a text "
@@ -77,12 +77,14 @@ class Head(Method):
             choice = fit_probe_layers(
                 model, t.x_labelled, t.y_labelled, steps=p.steps, lr=p.lr, weight_decay=p.weight_decay,
                 folds=p.folds, anchor_init=task.extras["source_head_kept"], seed=task.seed, on_log=task.log("head"),
+                class_weight=t.class_weight,
             )  # fmt: skip
             task.extras["head_l2"], task.extras["head_layers"] = choice.l2, choice
         else:
             task.extras["head_l2"] = fit_probe_cv(
                 model, t.x_labelled, t.y_labelled, steps=p.steps, lr=p.lr, weight_decay=p.weight_decay,
                 folds=p.folds, anchor_init=task.extras["source_head_kept"], seed=task.seed, on_log=task.log("head"),
+                class_weight=t.class_weight,
             )  # fmt: skip
         choice = task.extras.get("head_l2")
         if choice is not None and choice.l2 is not None:

@@ -234,6 +234,7 @@ class Prototypes(Method):
     name = "prototypes"
     description = "Nearest class mean on centred, L2-normalised shared features (SimpleShot); no training"
     Params = PrototypesParams
+    weighs_classes = False  # one mean per class: how many examples a class has does not tilt it
 
     def episodic(self) -> tuple[str, dict, int | None]:
         """The few-shot function computing this classifier on cached features, its options, and

@@ -52,6 +52,6 @@ class Scratch(Method):
             model, t.x_labelled, t.y_labelled,
             groups=model.param_groups(p.lr, p.lr, p.weight_decay),
             steps=p.steps, batch_size=p.batch_size, seed=task.seed, augment=p.augment,
-            on_log=task.log("train"),
+            on_log=task.log("train"), class_weight=t.class_weight,
         )  # fmt: skip
         return model

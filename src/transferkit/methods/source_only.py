@@ -46,6 +46,7 @@ class SourceOnly(Method):
     min_shots = 0
     needs_same_classes = True
     uses_target_labels = False
+    weighs_classes = False
 
     def needs_source_data(self) -> bool:
         return self.params.steps > 0  # steps: 0 is the source model as it is

@@ -62,6 +62,7 @@ class Transductive(Method):
     uses_unlabelled = True
     description = "Prototypes rectified with the unlabelled target examples (BD-CSPN or soft k-means)"
     Params = TransductiveParams
+    weighs_classes = False  # one mean per class (the unlabelled ones weighed by the model, not by class counts)
 
     def episodic(self) -> tuple[str, dict, int | None]:
         """See :meth:`Prototypes.episodic`."""

@@ -42,16 +42,18 @@ def fit_probe(
     anchor_init: bool = False,
     on_log: Callable[[int, float], None] | None = None,
     features: torch.Tensor | None = None,
+    class_weight: torch.Tensor | None = None,
 ) -> list[tuple[int, float]]:
     """Train ``model.specific`` on features of ``x`` (shared layers untouched).
 
     ``l2`` given: AdamW without decay plus ``l2 * ||W - W_0||^2`` (``W_0``: the head's
     weights now if ``anchor_init``, else 0); otherwise AdamW with ``weight_decay``.
     ``features``: the shared layers' output for ``x`` when the caller already has it.
+    ``class_weight``: (C,) each class's weight in the cross-entropy, or None.
     """
     feats = frozen_features(model, x) if features is None else features  # (N, D), disk-cached for pretrained
     log = None if on_log is None else (lambda step, loss: on_log(step, loss, float(step)))  # full batch: 1 step = 1 epoch
-    return _train_head(model.specific, feats, y, steps, lr, weight_decay, l2, anchor_init, log)
+    return _train_head(model.specific, feats, y, steps, lr, weight_decay, l2, anchor_init, log, class_weight)
 
 
 @dataclass(frozen=True)
@@ -77,13 +79,13 @@ def fit_probe_cv(
     """Choose ``l2`` by stratified k-fold CV on (x, y), then train the head on all of it.
 
     ``train``: :func:`fit_probe`'s ``steps``, ``lr``, ``weight_decay``, ``anchor_init``,
-    ``on_log``. The folds hold out examples of every class; a value's score is its mean
-    held-out accuracy, ties broken by the lower held-out cross-entropy, then by the larger
-    ``l2``. Uses ``min(folds, fewest examples of a class)`` folds; below 2 it trains with
+    ``on_log``, ``class_weight``. The folds hold out examples of every class; a value's score
+    is its mean held-out accuracy, ties broken by the lower held-out cross-entropy, then by the
+    larger ``l2`` (with ``class_weight``, both weighted by it: balanced accuracy for "balanced"). Uses ``min(folds, fewest examples of a class)`` folds; below 2 it trains with
     ``weight_decay`` instead (and says so in the returned choice).
     """
     feats = frozen_features(model, x)  # once, for the search and the final fit
-    cv = {k: train[k] for k in ("steps", "lr", "anchor_init") if k in train}
+    cv = {k: train[k] for k in ("steps", "lr", "anchor_init", "class_weight") if k in train}
     choice = cross_validate_l2(model.specific, feats, y, grid=grid, folds=folds, seed=seed, **cv)
     fit_probe(model, x, y, l2=choice.l2, features=feats, **train)
     return choice
@@ -100,6 +102,7 @@ def cross_validate_l2(
     folds: int = 4,
     anchor_init: bool = False,
     seed: int = 0,
+    class_weight: torch.Tensor | None = None,
 ) -> L2Choice:
     """Score every ``l2`` of ``grid`` by stratified k-fold CV of ``head`` on (feats, y).
 
@@ -111,15 +114,17 @@ def cross_validate_l2(
         return L2Choice(None, k, {}, {})
     fold = stratified_folds(y, k, seed)
     tail = _linear_tail(head)
+    per = torch.ones(len(y), dtype=feats.dtype, device=feats.device) if class_weight is None else \
+        class_weight.to(device=feats.device, dtype=feats.dtype)[y]  # each example's weight  # fmt: skip
     if tail is not None:  # all (value, fold) pairs train at once: same optimisation, one pass
-        acc, loss = _cv_linear(*tail, feats, y, fold, k, grid, steps, lr, anchor_init)
+        acc, loss = _cv_linear(*tail, feats, y, fold, k, grid, steps, lr, anchor_init, per, class_weight)
     else:
-        acc, loss = _cv_loop(head, feats, y, fold, k, grid, steps, lr, anchor_init)
+        acc, loss = _cv_loop(head, feats, y, fold, k, grid, steps, lr, anchor_init, per, class_weight)
     best = min(grid, key=lambda v: (-acc[v], loss[v], -v))
     return L2Choice(best, k, acc, loss)
 
 
-def _cv_loop(head, feats, y, fold, k, grid, steps, lr, anchor_init) -> tuple[dict, dict]:
+def _cv_loop(head, feats, y, fold, k, grid, steps, lr, anchor_init, per, class_weight) -> tuple[dict, dict]:
     start = {n: t.detach().clone() for n, t in head.state_dict().items()}
     acc: dict[float, float] = {}
     loss: dict[float, float] = {}
@@ -128,12 +133,12 @@ def _cv_loop(head, feats, y, fold, k, grid, steps, lr, anchor_init) -> tuple[dic
         for f in range(k):
             train, held = fold != f, fold == f
             head.load_state_dict(start)
-            _train_head(head, feats[train], y[train], steps, lr, 0.0, value, anchor_init, None)
+            _train_head(head, feats[train], y[train], steps, lr, 0.0, value, anchor_init, None, class_weight)
             with torch.no_grad():
                 logits = head(feats[held])
-            hits += float((logits.argmax(1) == y[held]).sum())
-            nll += float(F.cross_entropy(logits, y[held], reduction="sum"))
-        acc[value], loss[value] = hits / len(y), nll / len(y)
+            hits += float(((logits.argmax(1) == y[held]) * per[held]).sum())
+            nll += float((F.cross_entropy(logits, y[held], reduction="none") * per[held]).sum())
+        acc[value], loss[value] = hits / float(per.sum()), nll / float(per.sum())
     head.load_state_dict(start)
     return acc, loss
 
@@ -148,7 +153,7 @@ def _linear_tail(head: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Linea
     return torch.nn.Sequential(*mods[:-1]), mods[-1]
 
 
-def _cv_linear(prefix, linear, feats, y, fold, k, grid, steps, lr, anchor_init) -> tuple[dict, dict]:
+def _cv_linear(prefix, linear, feats, y, fold, k, grid, steps, lr, anchor_init, per, class_weight) -> tuple[dict, dict]:
     """Every (value, fold) pair as one slice of stacked weights (M = len(grid) * k).
 
     The summed loss gives each slice exactly its own gradient, and AdamW works element
@@ -162,7 +167,7 @@ def _cv_linear(prefix, linear, feats, y, fold, k, grid, steps, lr, anchor_init) 
     anchor = linear.weight.detach().clone() if anchor_init else torch.zeros_like(linear.weight)
     l2 = torch.tensor(grid, dtype=x.dtype, device=x.device).repeat_interleave(k)  # slice g*k+f: grid[g]
     held = fold[None, :] == (torch.arange(m, device=fold.device) % k)[:, None]  # (M, N)
-    train = (~held).to(x.dtype)
+    train = (~held).to(x.dtype) * per[None, :]  # each training example's weight (1 without class weights)
 
     picks, targets = y[None, :, None].expand(m, -1, 1), y.repeat(m)
 
@@ -185,9 +190,9 @@ def _cv_linear(prefix, linear, feats, y, fold, k, grid, steps, lr, anchor_init) 
     with torch.no_grad():
         out = logits()
         ce, right = cross_entropy(out), out.argmax(-1) == y[None, :]
-        hits = (right & held).sum(1).view(len(grid), k).sum(1)
-        nll = (ce * held).sum(1).view(len(grid), k).sum(1)
-    n = len(y)
+        hits = ((right & held) * per).sum(1).view(len(grid), k).sum(1)
+        nll = (ce * held * per).sum(1).view(len(grid), k).sum(1)
+    n = float(per.sum())
     return ({v: float(hits[i]) / n for i, v in enumerate(grid)}, {v: float(nll[i]) / n for i, v in enumerate(grid)})
 
 
@@ -201,14 +206,15 @@ def stratified_folds(y: torch.Tensor, k: int, seed: int) -> torch.Tensor:
     return fold
 
 
-def _train_head(head, feats, y, steps, lr, weight_decay, l2, anchor_init, on_log) -> list[tuple[int, float]]:
+def _train_head(head, feats, y, steps, lr, weight_decay, l2, anchor_init, on_log,
+                class_weight=None) -> list[tuple[int, float]]:  # fmt: skip
     weights = [p for p in head.parameters() if p.dim() >= 2]
     anchors = [p.detach().clone() if anchor_init else torch.zeros_like(p) for p in weights]
     decay = 0.0 if l2 is not None else weight_decay
     optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=decay)
 
     def loss_fn(_: int) -> torch.Tensor:
-        loss = F.cross_entropy(head(feats), y)
+        loss = F.cross_entropy(head(feats), y, weight=None if class_weight is None else class_weight.to(feats.device))
         if l2:
             loss = loss + l2 * sum(((p - a) ** 2).sum() for p, a in zip(weights, anchors, strict=True))
         return loss

@@ -50,11 +50,11 @@ def fit_probe_layers(
 ) -> LayerChoice:
     """Choose the tapped blocks and ``l2`` by stratified k-fold CV, then train the head.
 
-    ``train``: :func:`fit_probe`'s ``steps``, ``lr``, ``weight_decay``, ``on_log``. With
+    ``train``: :func:`fit_probe`'s ``steps``, ``lr``, ``weight_decay``, ``on_log``, ``class_weight``. With
     fewer than 2 examples of some class, or shared layers that cannot be tapped, only the
     last block is a candidate (and ``l2`` falls back as in :func:`fit_probe_cv`).
     """
-    cv = {k: train[k] for k in ("steps", "lr") if k in train}
+    cv = {k: train[k] for k in ("steps", "lr", "class_weight") if k in train}
     last = frozen_features(model, x)  # (N, D), disk-cached for pretrained encoders
     scores = {"last": cross_validate_l2(model.specific, last, y, grid=grid, folds=folds, seed=seed,
                                         anchor_init=anchor_init, **cv)}  # fmt: skip

@@ -26,12 +26,15 @@ def fit_supervised(
     penalty: Callable[[], torch.Tensor] | None = None,
     on_log: Callable[[int, float], None] | None = None,
     log_every: int | None = None,
+    class_weight: torch.Tensor | None = None,
 ) -> list[tuple[int, float]]:
     """Minimise cross-entropy (+ ``penalty()``) on (x, y) with Adam and a cosine schedule.
 
     Args:
         x: (N, *input_shape) inputs; y: (N,) labels.
         groups: Parameter groups from :meth:`TransferModel.param_groups`.
+        class_weight: (C,) each class's weight in the cross-entropy (a weighted mean over the
+            batch), or None.
     """
     gen = torch.Generator().manual_seed(seed)
     it = batches(len(y), batch_size, gen)
@@ -41,7 +44,8 @@ def fit_supervised(
     def loss_fn(step: int) -> torch.Tensor:
         idx = next(it)
         xb = move(x[idx], gen) if move else x[idx]
-        loss = F.cross_entropy(model(xb), y[idx])
+        out = model(xb)
+        loss = F.cross_entropy(out, y[idx], weight=None if class_weight is None else class_weight.to(out.device))
         return loss + penalty() if penalty is not None else loss
 
     per_epoch = min(batch_size, len(y)) / len(y)

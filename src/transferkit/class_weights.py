@@ -1,0 +1,67 @@
+"""Class weights for the losses on the labelled target examples (``TransferClassifier(class_weight=)``).
+
+Every method that fits a loss on the labelled examples weighs each example alike by default,
+so with labels drawn unevenly the large classes dominate it and the small ones pay: a trial's
+``head`` on digits 5-9 drawn 71/24/9/5/3 classified none of the rarest class's test examples
+(balanced accuracy 0.59 against scikit-learn's logistic regression's 0.82). As scikit-learn's
+``class_weight``, ``"balanced"`` gives class c the weight n / (C n_c), so each class weighs
+alike in the loss; a dict gives some classes their own (the others 1). The protocol's k-shot
+draws are balanced, so ``transferkit run`` needs none.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
+
+IMBALANCED_FIT = 3.0  # largest / smallest class among fit's labels: from here fit warns without class_weight
+
+
+def class_weights(spec, y: np.ndarray, labels: np.ndarray, method) -> torch.Tensor | None:
+    """(C,) float32 weights of ``labels``' classes (``y``: their ids 0..C-1) from ``spec`` (None,
+    ``"balanced"`` or {label: weight}), or None; a warning when ``spec`` is None, the labels
+    are strongly imbalanced and ``method`` would weigh them."""
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(labels))
+    weighs = getattr(method, "weighs_classes", True) and getattr(method, "uses_target_labels", True)
+    if spec is None:
+        present = counts[counts > 0]
+        if weighs and len(present) > 1 and present.max() >= IMBALANCED_FIT * present.min():
+            big, small = int(np.argmax(counts)), int(np.argmin(np.where(counts > 0, counts, counts.max() + 1)))
+            warnings.warn(f"y is imbalanced (class {plain_label(labels[big])!r}: {counts[big]} examples, "
+                          f"{plain_label(labels[small])!r}: {counts[small]}): each example weighs alike in "
+                          f"{method.name}'s training, so the small classes pay. class_weight='balanced' weighs each "
+                          "class alike; judge either with balanced accuracy (scoring='balanced_accuracy').",
+                          TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+        return None
+    if isinstance(spec, str) and spec == "balanced":
+        w = np.where(counts > 0, len(y) / (np.count_nonzero(counts) * np.maximum(counts, 1)), 1.0)
+    elif isinstance(spec, Mapping):
+        names = {str(plain_label(v)): i for i, v in enumerate(labels)}
+        unknown = [k for k in spec if str(plain_label(k)) not in names]
+        if unknown:
+            raise TransferkitError(f"class_weight names {unknown[0]!r}, which is not one of y's classes "
+                                   f"({', '.join(map(repr, names))[:200]}).",
+                                   "key class_weight by the labels in y.")  # fmt: skip
+        w = np.ones(len(labels))
+        for k, v in spec.items():
+            if not isinstance(v, int | float | np.number) or not np.isfinite(v) or v <= 0:
+                raise TransferkitError(f"class_weight gives class {k!r} the weight {v!r}.",
+                                       "give each class a positive number.")  # fmt: skip
+            w[names[str(plain_label(k))]] = float(v)
+    else:
+        raise TransferkitError(f"class_weight={spec!r} is not a class weighting.",
+                               "use None, 'balanced', or a dict {label: weight}.")
+    if not weighs:
+        warnings.warn(f"method {method.name!r} fits no loss on the labelled examples (one mean per class, or none), "
+                      "so class_weight changes nothing there.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
+    return torch.tensor(w, dtype=torch.float32)
+
+
+def plain_label(v):
+    """A label as Python has it (numpy's 5 as 5, 'a' as 'a'), for messages and dict keys."""
+    return v.item() if isinstance(v, np.generic) else v

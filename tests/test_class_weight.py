@@ -1,0 +1,95 @@
+"""TransferClassifier(class_weight=): each class's weight in the losses on the labelled examples."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import make_images
+from transferkit import TransferClassifier
+from transferkit.class_weights import class_weights
+from transferkit.errors import TransferkitError, TransferkitWarning
+from transferkit.methods import get_method
+from transferkit.train.probe import cross_validate_l2
+
+
+def test_balanced_weights_make_each_class_weigh_alike_and_a_dict_sets_its_own():
+    y, labels, head = np.array([0] * 6 + [1] * 3 + [2] * 1), np.array(["a", "b", "c"]), get_method("head")
+    w = class_weights("balanced", y, labels, head)
+    assert torch.allclose(w, torch.tensor([10 / 18, 10 / 9, 10 / 3]))  # n / (C n_c), as scikit-learn's
+    assert torch.allclose(w * torch.tensor([6.0, 3.0, 1.0]), torch.full((3,), 10 / 3))  # each class's total alike
+    assert torch.equal(class_weights({"c": 4}, y, labels, head), torch.tensor([1.0, 1.0, 4.0]))
+    ints = np.array([5, 7, 9])  # labels as numbers: keyed by them, or by their names as saved to JSON
+    assert torch.equal(class_weights({9: 2.0}, y, ints, head), class_weights({"9": 2.0}, y, ints, head))
+    for bad, said in (({"d": 2}, "names 'd', which is not one of y's classes"), ({"a": 0}, "the weight 0"),
+                      ("balance", "class_weight='balance' is not a class weighting")):  # fmt: skip
+        with pytest.raises(TransferkitError, match=said):
+            class_weights(bad, y, labels, head)
+    with pytest.warns(TransferkitWarning, match=r"y is imbalanced \(class 'a': 6 examples, 'c': 1\).*"
+                                                r"class_weight='balanced'"):  # fmt: skip
+        assert class_weights(None, y, labels, head) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert class_weights(None, np.array([0, 0, 1, 1, 2]), labels, head) is None  # 2 : 1, not warned of
+        assert class_weights(None, y, labels, get_method("prototypes")) is None  # one mean per class: nothing to say
+    with pytest.warns(TransferkitWarning, match="fits no loss on the labelled examples"):
+        class_weights("balanced", y, labels, get_method("prototypes"))
+
+
+@pytest.mark.parametrize("hidden", [0, 8])  # a dense head: every (value, fold) at once; a deeper one: a loop
+def test_unit_class_weights_leave_the_cross_validation_as_it_was(hidden):
+    from transferkit.models.specific import build_specific
+
+    g = torch.Generator().manual_seed(0)
+    feats, y = torch.randn(30, 6, generator=g), torch.arange(30) % 3
+    scores = []
+    for weight in (None, torch.ones(3)):
+        torch.manual_seed(0)
+        head = build_specific(6, 3, hidden)
+        c = cross_validate_l2(head, feats, y, steps=20, class_weight=weight)
+        scores.append((c.accuracy, c.loss))
+    assert scores[0][0] == pytest.approx(scores[1][0]) and scores[0][1] == pytest.approx(scores[1][1])
+    torch.manual_seed(0)
+    tilted = cross_validate_l2(build_specific(6, 3, hidden), feats, y, steps=20, class_weight=torch.tensor([1.0, 9.0, 1.0]))
+    assert tilted.loss != scores[0][1]  # weighed: another score
+
+
+def test_the_one_pass_cross_validation_weighs_as_the_loop_does():
+    """All (value, fold) pairs trained at once follow the loop's path, class weights included."""
+    from transferkit.models.specific import build_specific
+    from transferkit.train.probe import L2_GRID, _cv_linear, _cv_loop, _linear_tail, stratified_folds
+
+    g = torch.Generator().manual_seed(1)
+    feats, y = torch.randn(24, 5, generator=g), torch.tensor([0] * 12 + [1] * 8 + [2] * 4)
+    weight = torch.tensor([0.5, 1.0, 3.0])
+    fold, per = stratified_folds(y, 4, 0), weight[y]
+    torch.manual_seed(0)
+    head = build_specific(5, 3, 0)
+    loop = _cv_loop(head, feats, y, fold, 4, L2_GRID, 30, 1e-2, False, per, weight)
+    once = _cv_linear(*_linear_tail(head), feats, y, fold, 4, L2_GRID, 30, 1e-2, False, per, weight)
+    for a, b in zip(loop, once, strict=True):
+        assert a == pytest.approx(b, rel=1e-4, abs=1e-5)
+
+
+def test_fit_passes_the_weights_and_a_saved_classifier_keeps_them(tmp_path, monkeypatch):
+    import transferkit.estimator as est
+
+    xs, ys = make_images(20, seed=1)
+    seen = []
+    real = est.seeded_fit
+    monkeypatch.setattr(est, "seeded_fit", lambda method, task: (seen.append(task.target.class_weight), real(method, task))[1])
+    y = np.array(["x"] * 40 + ["y"] * 10 + ["z"] * 10)
+    clf = TransferClassifier("scratch", method_params={"steps": 3}, class_weight={"x": 0.25}).fit(xs[:60], y)
+    assert torch.equal(seen[-1].cpu(), torch.tensor([0.25, 1.0, 1.0]))
+    clf.save(tmp_path / "m")
+    assert TransferClassifier.load(tmp_path / "m").get_params()["class_weight"] == {"x": 0.25}
+    numbers = np.array([5] * 40 + [7] * 10 + [9] * 10)  # numpy keys and weights: saved as JSON names and floats
+    clf = TransferClassifier("scratch", method_params={"steps": 3}, class_weight={np.int64(9): np.float32(2)})
+    clf.fit(xs[:60], numbers).save(tmp_path / "n")
+    assert TransferClassifier.load(tmp_path / "n").get_params()["class_weight"] == {"9": 2.0}
+    with pytest.warns(TransferkitWarning, match=r"y is imbalanced \(class 'x': 40 examples, 'y': 10\)"):
+        TransferClassifier("scratch", method_params={"steps": 3}).fit(xs[:60], y)
+    assert seen[-1] is None
