@@ -11,6 +11,8 @@ from transferkit import TransferClassifier, TransferkitWarning
 
 @parametrize_with_checks([TransferClassifier("scratch", method_params={"steps": 5})])
 def test_scikit_learn_estimator_checks(estimator, check):
+    if getattr(check, "func", check).__name__ == "check_class_weight_classifiers":  # class_weight={0: 1000, ...}
+        estimator = estimator.set_params(method_params={"steps": 300})  # must tilt predictions: 5 steps cannot
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=TransferkitWarning)  # its notes on tiny random data
         check(estimator)

@@ -309,6 +309,7 @@ def test_target_data_has_no_field_for_unlabelled_labels_and_k0_draws_none():
         "y_labelled",
         "x_unlabelled",
         "num_classes",
+        "class_weight",  # of the classes, from the labels a method may see (TransferClassifier(class_weight=))
     ]
     y = np.repeat(np.arange(3), 10)
     lab, unl = draw_shots(y, np.arange(30), 0, seed=0)

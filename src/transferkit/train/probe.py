@@ -124,7 +124,8 @@ def cross_validate_l2(
     return L2Choice(best, k, acc, loss)
 
 
-def _cv_loop(head, feats, y, fold, k, grid, steps, lr, anchor_init, per, class_weight) -> tuple[dict, dict]:
+def _cv_loop(head, feats, y, fold, k, grid, steps, lr, anchor_init, per=None, class_weight=None) -> tuple[dict, dict]:
+    per = torch.ones(len(y), dtype=feats.dtype, device=feats.device) if per is None else per  # each example's weight
     start = {n: t.detach().clone() for n, t in head.state_dict().items()}
     acc: dict[float, float] = {}
     loss: dict[float, float] = {}
@@ -153,7 +154,8 @@ def _linear_tail(head: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Linea
     return torch.nn.Sequential(*mods[:-1]), mods[-1]
 
 
-def _cv_linear(prefix, linear, feats, y, fold, k, grid, steps, lr, anchor_init, per, class_weight) -> tuple[dict, dict]:
+def _cv_linear(prefix, linear, feats, y, fold, k, grid, steps, lr, anchor_init, per=None,
+               class_weight=None) -> tuple[dict, dict]:  # fmt: skip
     """Every (value, fold) pair as one slice of stacked weights (M = len(grid) * k).
 
     The summed loss gives each slice exactly its own gradient, and AdamW works element
@@ -161,6 +163,7 @@ def _cv_linear(prefix, linear, feats, y, fold, k, grid, steps, lr, anchor_init, 
     """
     with torch.no_grad():
         x = prefix(feats).flatten(1)  # (N, D)
+    per = torch.ones(len(y), dtype=x.dtype, device=x.device) if per is None else per  # each example's weight
     m = len(grid) * k
     w = linear.weight.detach().repeat(m, 1, 1).clone().requires_grad_()  # (M, C, D)
     b = linear.bias.detach().repeat(m, 1).clone().requires_grad_()  # (M, C)
