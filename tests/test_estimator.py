@@ -940,6 +940,32 @@ def test_whole_float_labels_of_a_quantity_are_said_to_look_continuous():
         as_domain(x[:10], np.arange(10), "target")  # 10 classes of one: up to 10 values are not read as ids
 
 
+def test_one_example_of_each_of_the_sources_classes_is_not_said_to_read_as_ids():
+    """One-shot fit on 12 of the source's named classes: each label once, and fit warned that y
+    "reads as an id or a measurement, not classes"; labels the source has are its classes."""
+    from transferkit.inputs import as_domain
+
+    x, names = np.zeros((12, 2)), np.array([f"class_{c}" for c in range(12)])
+    with pytest.warns(TransferkitWarning, match="reads as an id or a measurement"):
+        as_domain(x, names, "target")  # no source to say otherwise: warned, as before
+    with pytest.warns(TransferkitWarning, match="y looks continuous"):
+        as_domain(np.zeros((25, 2)), np.arange(25.0), "target")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        as_domain(x, names, "target", known=np.concatenate([names, ["other"]]))
+        as_domain(np.zeros((25, 2)), np.arange(25.0), "target", known=np.arange(30))  # 1.0 is the source's 1
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(12, 4)) * 3
+    ys = np.repeat(np.arange(12), 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        src = pretrain((centers[ys] + rng.normal(size=(60, 4))).astype(np.float32), names[ys], epochs=1)
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        TransferClassifier("head", source=src, method_params={"steps": 3}).fit(centers.astype(np.float32), names)
+    assert not [w for w in got if "id or a measurement" in str(w.message)]
+
+
 def test_a_few_grey_images_among_colour_ones_leave_predict_warning_of_grey_inputs():
     """9 grey images among 150 photos counted as "fitted on both": predict on grey images said
     nothing, and they scored 46 % against 98 % in colour, as from a model that saw none (a trial)."""

@@ -302,3 +302,29 @@ def test_a_sample_taken_by_max_per_class_is_said_with_how_many_it_kept(tmp_path,
     assert f"  - {said}" in report and f"note: {said}" in out
     assert "source.max_per_class=15 kept 45 of its 180 examples" in report and "source.max_per_class=15" in out
     assert sampled_line("target", {"sampled": None}) is None and sampled_line("source", None) is None  # nothing left out
+
+
+def test_a_flagged_bound_just_below_zero_is_not_printed_as_minus_zero_anywhere():
+    """One test example of 10,000 over three seeds is 0.0033 points: two decimals still read
+    "-0.00", and the imbalance table, predict's balanced-accuracy note and its note on a model
+    below the unadapted source printed "-0.0" as the upper end of a wholly negative interval."""
+    from transferkit.prediction import _below_source_model, _classes_missed
+    from transferkit.report.markdown import imbalance_lines
+    from transferkit.report.table import _gain, points
+
+    tiny = -1 / 30000
+    assert points(tiny, "+") == "-0.003" and points(tiny) == "-0.003" and points(-0.0004) == "-0.04"
+    assert points(0.0, "+") == "+0.0" and points(-5.6e-17, "+") == "+0.0" and points(0.123) == "12.3"
+    row = {"negative_transfer": True, "gain_vs_scratch": -0.01, "gain_ci95": [-0.02, tiny]}
+    assert _gain(row).startswith("-1.0 [-2.0, -0.003]")
+    row = {"method": "head", "shots": 5, "accuracy_mean": 0.8, "balanced_accuracies": [0.7, 0.7],
+           "balanced_accuracy_ci95": [0.6, 0.8], "balanced_gain": tiny, "balanced_gain_ci95": [-0.02, tiny],
+           "below_unadapted": True, "gain_vs_unadapted": -0.01, "gain_vs_unadapted_ci95": [-0.02, tiny]}  # fmt: skip
+    summary = {"results": [row], "target": {"test_per_class": {"a": 90, "b": 10}, "classes": ["a", "b"]}}
+    table = "\n".join(imbalance_lines(summary))
+    assert "| -0.003 [-2.0, -0.003] |" in table and "-0.0]" not in table
+    meta = {"method": "head", "shots": 5}
+    below = _below_source_model(summary, meta)
+    assert "95 % CI [-2.0, -0.003]" in below and "-0.0]" not in below
+    balanced = _classes_missed(summary, meta) or ""
+    assert "95 % CI [-2.0, -0.003]" in balanced, balanced

@@ -2,8 +2,8 @@
 
 When source and target name the same classes, methods start from the source's specific
 layers and ``head`` pulls its weights towards them. Since session 37 a source head whose
-cross-entropy on the labelled target examples is above ln C, and which is right no more often
-than chance, is replaced by a new head (methods/_source_head.py). This measures that on a
+cross-entropy on the labelled target examples is above 2 ln C (``FAR``), and which is right
+no more often than chance, is replaced by a new head (methods/_source_head.py). This measures that on a
 target whose inputs the source reads unlike its own: scikit-learn's digits as a 64-column
 table, the source half as given, the target half inverted (16 - x: ink where there was
 none), same classes 0-9. The source is trained once (seed 0); each seed draws k labelled

@@ -318,7 +318,8 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             tgt = Domain("target", pool.x, pool.y, list(source.domain.classes), pool.value_range, pool.meta)
             labels = source.labels
         else:
-            tgt, labels = as_domain(as_inputs(X, names, "X", reference), y, "target", stored_dtype(X))
+            tgt, labels = as_domain(as_inputs(X, names, "X", reference), y, "target", stored_dtype(X),
+                                    known=source.labels if source is not None else None)  # fmt: skip
             warn_index_columns(X, tgt.x, names, "X")
         if len(labels) < 2:
             raise TransferkitError(f"fit got one class ({plain(labels[0])!r}): there is nothing to tell apart.",

@@ -207,11 +207,26 @@ def numbers_of_objects(y: np.ndarray) -> np.ndarray:
     return np.asarray([float(v) for v in values], dtype=np.float64).reshape(y.shape)  # Decimal, Fraction too (a review)
 
 
-def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, np.ndarray]:
+def _mostly_known(y: np.ndarray, known) -> bool:
+    """Whether most distinct labels in ``y`` are among ``known`` (the source's labels), 1.0 and 1 alike."""
+    if known is None or not len(y):
+        return False
+
+    def said(v) -> str:
+        v = plain(v)
+        return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+    names = {said(v) for v in np.asarray(known).reshape(-1)}
+    present = {said(v) for v in np.unique(y.astype(str) if y.dtype.kind == "O" else y)}
+    return len(present & names) > len(present) // 2
+
+
+def as_domain(x, y, name: str, stored: np.dtype | None = None, known=None) -> tuple[Domain, np.ndarray]:
     """(Domain with labels 0..C-1, the C original labels in sorted order), as scikit-learn does.
 
     ``stored``: the dtype the user's array had (uint8 images are 0..255), when ``x`` is a
-    converted copy."""
+    converted copy. ``known``: the source's labels (pretrain's y): labels mostly among them are
+    classes, whatever their counts (one-shot fit of 12 of the source's classes: each once)."""
     if x is None:
         raise TransferkitError(f"{name}: X is None.", "give X as an array, DataFrame or tensor with one row per example.")
     if y is None:
@@ -248,13 +263,14 @@ def as_domain(x, y, name: str, stored: np.dtype | None = None) -> tuple[Domain, 
         missing_labels(y.tolist(), name)
     given = y.dtype if y.dtype.kind == "f" else None
     values = np.unique(y) if given is not None else ()
-    if len(values) > max(20, len(y) // 2):  # as refused above, but whole: 1.0 ... 300.0, a price or a count
+    classes = _mostly_known(y, known)  # the source's classes (k = 1 of each is each once): not ids nor a measurement
+    if len(values) > max(20, len(y) // 2) and not classes:  # as refused above, but whole: 1.0 ... 300.0, a price or a count
         warnings.warn(f"{name}: y looks continuous, a regression target ({len(values)} distinct values in {len(y)} "
                       f"examples, whole numbers as floats: {', '.join(str(plain(v)) for v in values[:3])}, ...), and "
                       "transferkit classifies: each value is trained as a class of its own. Bin a quantity into "
                       "classes (e.g. np.digitize(y, bins)); if these are class ids, give them as integers (y.astype(int)).",
                       TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
-    else:  # integers or names, a value per example or so, most once: row ids or a measurement (run refuses them)
+    elif not classes:  # integers or names, a value per example or so, most once: row ids or a measurement (run refuses them)
         present, counts = np.unique(y.astype(str) if y.dtype.kind == "O" else y, return_counts=True)
         once = int((counts == 1).sum())
         if len(present) > max(10, len(y) // 2) and once > len(present) // 2:

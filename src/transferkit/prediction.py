@@ -54,6 +54,7 @@ from transferkit.data.preprocess import (
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file, model_stem, read_model_json
+from transferkit.report.table import points
 from transferkit.train.supervised import predict_proba
 
 
@@ -480,7 +481,7 @@ def _below_source_model(summary: dict, meta: dict) -> str | None:
     if row is None or not row.get("below_unadapted"):
         return None
     ci = row.get("gain_vs_unadapted_ci95") or [None, None]
-    said = (f" ({100 * row['gain_vs_unadapted']:+.1f} points, 95 % CI [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}])"
+    said = (f" ({points(row['gain_vs_unadapted'], '+')} points, 95 % CI [{points(ci[0], '+')}, {points(ci[1], '+')}])"
             if None not in ci and row.get("gain_vs_unadapted") is not None else "")  # fmt: skip
     return (f"{method} at k={shots} scored below the source model as it is (source_only) in this run{said}: adapting "
             f"the source to the target made it worse than not adapting it; --method source_only uses it unadapted (a "
@@ -525,8 +526,8 @@ def _classes_missed(summary: dict, meta: dict) -> str | None:
     name = f"{method} at k={shots}"
     if balanced_negative(row) and imbalanced(summary):  # (the row itself: k = 0's names add "(vs source_only)")
         ci = row["balanced_gain_ci95"]
-        return (f"{name} lost balanced accuracy to its baseline in this run ({100 * row['balanced_gain']:+.1f} points, "
-                f"95 % CI [{100 * ci[0]:+.1f}, {100 * ci[1]:+.1f}]) on an imbalanced test split: its smaller classes "
+        return (f"{name} lost balanced accuracy to its baseline in this run ({points(row['balanced_gain'], '+')} points, "
+                f"95 % CI [{points(ci[0], '+')}, {points(ci[1], '+')}]) on an imbalanced test split: its smaller classes "
                 "fare worse than the baseline's, which its accuracy hides.")  # fmt: skip
     return None
 

@@ -8,7 +8,7 @@ digits as a 64-column table against the same table inverted (16 - x), it scored 
 labelled examples with a cross-entropy near 24 (ln 10 = 2.3 for uniform guesses), and
 ``head``, started from it and pulled towards it, scored 31-45 % at k = 2-20 where a new head
 scores 72-86 % (scratch: 70-94 %; ``benchmarks/diagnostics/source_head_reset.py``,
-BENCHMARKS.md "Session 37").
+benchmarks/results/diagnostics/source_head_reset.json).
 
 It is replaced by a new head, with a warning, when its mean cross-entropy on the labelled
 examples is above 2 ln C (``FAR``): the true class's probability, a geometric mean over the

@@ -24,7 +24,7 @@ MobileNetV2). The default ``layers: last`` reads the last block only: on the one
 measured (MobileNetV2 -> Fashion-MNIST, k = 10, BENCHMARKS.md) ``auto`` was within noise
 of it. Classic "off-the-shelf features"
 transfer (Donahue et al., ICML 2014, DeCAF; Yosinski et al., NeurIPS 2014). W starts from
-the source's specific layers when the classes are the same (unless they do worse than
+the source's specific layers when the classes are the same (unless they do far worse than
 guessing on the labelled examples, ``_source_head.py``), from scratch otherwise.
 """
 

@@ -9,7 +9,7 @@ from transferkit.report.adaptation import adaptation_markdown
 from transferkit.report.auto import auto_section
 from transferkit.report.recipe import describe_recipe
 from transferkit.report.summary import uneven_counts
-from transferkit.report.table import markdown_table, md_text
+from transferkit.report.table import markdown_table, md_text, points
 
 
 def unlabelled_note(names: list[str], code: str = "`") -> str:
@@ -245,11 +245,11 @@ def imbalance_lines(summary: dict) -> list[str]:
              "| method | k | accuracy | balanced accuracy | its gain over the baseline |", "|---|---|---|---|---|"]  # fmt: skip
 
     def span(ci, sign: bool = False) -> str:
-        return "" if not ci else f" [{100 * ci[0]:{'+' if sign else ''}.1f}, {100 * ci[1]:{'+' if sign else ''}.1f}]"
+        return "" if not ci else f" [{points(ci[0], '+' if sign else '')}, {points(ci[1], '+' if sign else '')}]"
 
     lines += [f"| {r['method']} | {r['shots']} | {100 * r['accuracy_mean']:.1f} | "
               f"{100 * mean(r['balanced_accuracies']):.1f}{span(r.get('balanced_accuracy_ci95'))} | "
-              + (f"{100 * r['balanced_gain']:+.1f}{span(r.get('balanced_gain_ci95'), True)}" if r.get("balanced_gain")
+              + (f"{points(r['balanced_gain'], '+')}{span(r.get('balanced_gain_ci95'), True)}" if r.get("balanced_gain")
                  is not None else "") + " |" for r in rows]  # fmt: skip
     many = len(summary["target"].get("classes") or [])
     where = ("; the per-class table above gives each class's accuracy at the largest k" if per_class_lines(summary)

@@ -19,10 +19,13 @@ def _pct(v: float | None) -> str:
 
 def points(v: float, sign: str = "") -> str:
     """A proportion as percentage points, one decimal; a value that would print as 0.0 keeps
-    two, so that a bound just below 0 beside a 'negative' flag does not read "-0.0"."""
+    as many more (up to 4) as show a digit, so that a bound just below 0 beside a 'negative'
+    flag does not read "-0.0" (nor "-0.00": one test example in 30,000 is 0.003 points)."""
     v = 0.0 if abs(v) < 1e-12 else v  # float noise of equal means: "+0.0", not "-0.00"
-    text = f"{100 * v:{sign}.1f}"
-    return f"{100 * v:{sign}.2f}" if v != 0 and text.lstrip("+-") == "0.0" else text
+    decimals = 1
+    while decimals < 4 and v != 0 and not f"{100 * v:.{decimals}f}".strip("-0."):
+        decimals += 1
+    return f"{100 * v:{sign}.{decimals}f}"
 
 
 def _ci(ci: list[float] | None) -> str:
