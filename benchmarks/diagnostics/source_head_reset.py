@@ -45,6 +45,23 @@ import transferkit.methods.finetune as finetune_module
 OUT = Path(__file__).resolve().parents[1] / "results" / "diagnostics" / "source_head_reset.json"
 
 
+def recording(rule, seen: dict):
+    """``rule`` (a source_head_helps), recording in ``seen`` the source head's cross-entropy on the
+    labelled examples, its hits and their count, as the rule computes them, before it decides."""
+
+    def helps(task, model) -> bool:
+        from transferkit.train.supervised import predict_proba
+
+        y = task.target.y_labelled.long().cpu()
+        with torch.no_grad():
+            p = predict_proba(model, task.target.x_labelled).cpu()
+        seen.update(head_cross_entropy=float(-torch.log(p[torch.arange(len(y)), y].clamp_min(1e-12)).mean()),
+                    head_hits=int((p.argmax(1) == y).sum()), labelled=len(y))  # fmt: skip
+        return rule(task, model)
+
+    return helps
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
@@ -78,12 +95,13 @@ def main() -> None:
             runs = [("scratch", "-", now)] + [(m, v, h) for m in args.methods
                                               for v, h in (("before", lambda task, model: True), ("now", now))]  # fmt: skip
             for method, variant, helps in runs:
-                finetune_module.source_head_helps = helps
+                seen: dict = {}
+                finetune_module.source_head_helps = recording(helps, seen)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     clf = tk.TransferClassifier(method, source=src, random_state=seed).fit(xt[lab], yt[lab])
                     acc = float((clf.predict(xt[test]) == yt[test]).mean())
-                rows.append({"k": k, "seed": seed, "method": method, "variant": variant, "accuracy": acc})
+                rows.append({"k": k, "seed": seed, "method": method, "variant": variant, "accuracy": acc, **seen})
     finetune_module.source_head_helps = now
     print("| method | k | before (%) | now (%) | now - before [per-seed range] |\n|---|---|---|---|---|")
     for k in args.shots:
@@ -119,12 +137,13 @@ def auto_tasks(seeds: int, suffix: str = "") -> None:
             td = load_task(t.source, t.target, t.shots, seed)
             for method in AUTO_METHODS:
                 for variant, helps in (("before", lambda task, model: True), ("now", now)):
-                    finetune_module.source_head_helps = helps
+                    seen: dict = {}
+                    finetune_module.source_head_helps = recording(helps, seen)
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
                         r = run_method(td, method, seed)
                     rows.append({"task": t.name, "seed": seed, "method": method, "variant": variant,
-                                 "accuracy": r["accuracy"], "head_kept": r["extras"].get("source_head_kept")})  # fmt: skip
+                                 "accuracy": r["accuracy"], "head_kept": r["extras"].get("source_head_kept"), **seen})  # fmt: skip
     finetune_module.source_head_helps = now
     print("| task | method | before (%) | now (%) | now - before [per-seed range] | seeds with a new head |")
     print("|---|---|---|---|---|---|")

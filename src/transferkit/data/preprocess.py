@@ -268,9 +268,12 @@ MIXED_SHARE = 0.2  # of a folder's images, the fewer kind (grey or colour) at le
 def colour_and_grey(x) -> bool:
     """Whether images ``x`` (N, C, H, W) hold both colour and grey images by content (a folder
     of photos and scans), each at least ``MIXED_SHARE`` of them: a model fitted on them has seen
-    grey inputs as well as colour ones. A few of one kind teach it little (a trial: 9 grey among
-    150 photos silenced predict's warning, and grey inputs scored 46 % against 98 % in colour, as
-    with none; 25 % grey: 56 %), so those still leave predict warning of that kind."""
+    grey inputs as well as colour ones. A few of one kind teach it little (a trial, its scripts
+    not in the repository: 9 grey among 150 photos silenced predict's warning, and grey inputs
+    scored 46 % against 98 % in colour, as with none; with 25 % grey, 56 %; 50 %, 61 %), so
+    those still leave predict warning of that kind. Where the line lies is a choice: even half
+    grey left grey inputs well below colour ones there, so past it the warning is not given, as
+    the user chose to fit on both kinds."""
     x = np.asarray(x)
     if x.ndim != 4 or x.shape[1] not in (3, 4) or len(x) == 0:
         return False

@@ -5,10 +5,10 @@ from it (and ``head`` pulls its weights towards it). When the target's inputs ar
 differently from the source's (columns far off the source's range, inverted images, another
 sensor), or its class names stand for other classes, that head can be confidently wrong: on
 digits as a 64-column table against the same table inverted (16 - x), it scored chance on the
-labelled examples with a cross-entropy near 24 (ln 10 = 2.3 for uniform guesses), and
+labelled examples with a cross-entropy near 21 (ln 10 = 2.3 for uniform guesses), and
 ``head``, started from it and pulled towards it, scored 31-45 % at k = 2-20 where a new head
 scores 72-86 % (scratch: 70-94 %; ``benchmarks/diagnostics/source_head_reset.py``,
-benchmarks/results/diagnostics/source_head_reset.json).
+its JSON records each run's source-head cross-entropy and hits; BENCHMARKS.md "Session 37").
 
 It is replaced by a new head, with a warning, when its mean cross-entropy on the labelled
 examples is above 2 ln C (``FAR``): the true class's probability, a geometric mean over the
@@ -62,7 +62,8 @@ def source_head_helps(task: TransferTask, model: TransferModel) -> bool:
               f"binomial test on {len(y)} examples, p = {pvalue:.2f})")  # fmt: skip
     warnings.warn(
         f"the source's specific layers do far worse than guessing on the {len(t.y_labelled)} labelled target examples "
-        f"(cross-entropy {loss:.2f}, above twice uniform guesses' ln {int(t.num_classes)} = {uniform:.2f}; "
+        f"(cross-entropy {loss:.2f}, above 2 ln {int(t.num_classes)} = {FAR * uniform:.2f}; uniform guesses: "
+        f"ln {int(t.num_classes)} = {uniform:.2f}; "
         f"{100 * right:.0f} % right, {versus}), though the classes are named the same, so a new head is trained instead of "
         "starting from them. Either the shared layers read the target unlike the source (see the warnings on how the "
         "target's inputs compare with the source's: scale, inversion, units) or the names stand for other classes "
