@@ -52,8 +52,9 @@ blocks (c = 1..B), rho_c the same architecture's features with random weights (w
                 method's own LP-FT schedule (Kumar et al., ICLR 2022)
 
 The chosen method is trained with min(its default steps, max_steps) for each of its
-``*steps`` budgets (``gradual``'s ``stage_steps``: at most max_steps / its stages, so that
-its stages together stay within max_steps; :func:`step_caps`), from the same seed
+``*steps`` budgets (``gradual``'s ``stage_steps``: at most max_steps / its stages, at least
+1, so that its stages together stay within max_steps when it has no more stages than that;
+:func:`step_caps`), from the same seed
 as if it had been run on its own, so ``auto`` reproduces that method exactly. The
 decision and every signal are stored in ``model.config["auto_decision"]`` and
 ``task.extras["auto_decision"]``; see :mod:`transferkit.ranking.evidence` and docs/auto.md.
