@@ -7,7 +7,7 @@ import pytest
 from transferkit.data import load_domain
 from transferkit.data.builtin import parse_class_spec
 from transferkit.data.domain import Domain
-from transferkit.errors import TransferkitError
+from transferkit.errors import TransferkitError, TransferkitWarning
 
 
 def _domain(x=None, y=None, classes=("a", "b")):
@@ -894,3 +894,27 @@ def test_a_subset_of_many_classes_is_named_by_its_first_classes_and_count():
     d = Domain("t.csv", x, np.arange(60) % 30, [f"c{i}" for i in range(30)], (0.0, 1.0))
     assert d.subset(list(range(12))).name == "t.csv[0,1,2,3,4,... (12 classes)]"
     assert d.subset([3, 1]).name == "t.csv[3,1]"  # (up to 10: all of them, as written)
+
+
+def test_large_photos_are_read_at_most_512_pixels_a_side(tmp_path):
+    """20 phone photos of 1512x2016 were read at full size, 732 MB, a run peaking at 3.1 GB, and
+    then brought to the model's 64x64 anyway (a trial)."""
+    from PIL import Image
+
+    from transferkit.data.files import MAX_READ_SIDE, read_images
+
+    rng = np.random.default_rng(0)
+    files = []
+    for i in range(3):
+        files.append(tmp_path / f"{i}.jpg")
+        Image.fromarray(rng.integers(0, 255, (1200, 900, 3), dtype=np.uint8)).save(files[-1])  # 900 wide, 1200 high
+    with pytest.warns(TransferkitWarning, match=r"3 of 3 images are not 512x384 pixels \(height x width\), the most "
+                                                r"common size here, shrunk to at most 512 pixels a side as they are read"):  # fmt: skip
+        x = read_images(files)
+    assert x.shape == (3, 3, 512, 384) and MAX_READ_SIDE == 512
+    small = tmp_path / "small.png"
+    Image.fromarray(rng.integers(0, 255, (300, 200, 3), dtype=np.uint8)).save(small)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_images([small]).shape == (1, 3, 300, 200)  # within the bound: as stored
+    assert read_images(files[:1], size=(1200, 900)).shape == (1, 3, 1200, 900)  # predict's run size: kept
