@@ -413,6 +413,10 @@ def test_a_source_file_whose_labels_read_as_a_measurement_is_refused_as_a_target
     assert main(["rank", str(ok), "--source", str(price), "--quiet", "--out", str(tmp_path / "rank.json")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"the source {price}'s labels take 151 distinct values" in err, err
+    assert "(--source-label-column)" in err and "label_column:" not in err  # rank's option, not a config key
+    assert main(["rank", str(price), "--source", str(ok), "--quiet", "--out", str(tmp_path / "rank.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "the target's labels take 151 distinct values" in err and "(--label-column)" in err, err
 
 
 def test_a_run_without_saved_models_does_not_promise_a_deployed_model(tmp_path, image_npz):

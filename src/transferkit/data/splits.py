@@ -77,15 +77,15 @@ def _in_order(y: np.ndarray, order) -> list:
     return [c for c in order if c in have]
 
 
-def check_not_ids(y: np.ndarray, role: str) -> None:
+def check_not_ids(y: np.ndarray, role: str, column: str = "`label_column:` of a CSV or text file") -> None:
     """Refuse labels that take a value per example or so, most of them once: an id or a measurement
-    (a price, a count), not classes."""
+    (a price, a count), not classes. ``column``: how the caller names the label column's setting."""
     present, counts = np.unique(y, return_counts=True)
     if len(present) > max(10, len(y) // 2) and (counts == 1).sum() > len(present) // 2:  # ids, not classes
         raise TransferkitError(
             f"the {role}'s labels take {len(present)} distinct values among its {len(y)} examples, "
             f"{int((counts == 1).sum())} of them once: that reads as an id or a measurement, not classes.",
-            "check which column holds the class labels (`label_column:` of a CSV or text file), or group the "
+            f"check which column holds the class labels ({column}), or group the "
             "values into classes.",
         )
 

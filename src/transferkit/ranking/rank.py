@@ -90,7 +90,7 @@ def source_candidate(
     section = SourceConfig(data=spec, max_per_class=max_per_class, label_column=label_column, id_column=id_column,
                            **({} if epochs is None else {"epochs": epochs}))  # fmt: skip
     domain = load_section(section)
-    check_not_ids(domain.y, f"source {spec}")  # as the target's labels are checked when split
+    check_not_ids(domain.y, f"source {spec}", "--source-label-column")  # as the target's labels are checked when split
     recipe = make_recipe(domain, domain.input_shape, 0, architecture=shared)
     if target is not None and target.is_image and domain.is_image and section.resolution == "match":
         recipe = match_resolution(recipe, target.input_shape[1:],
@@ -562,6 +562,7 @@ def rank(
             f"{target} holds texts: rank scores text targets on pretrained text encoders only.",
             "give --pretrained hf:<model> candidates instead of --source/--model (docs/ranking.md).",
         )
+    check_not_ids(tgt.y, "target", "--label-column")  # as the split would, with rank's option named
     present = np.unique(tgt.y)
     if len(present) < 2:  # before any source is trained
         raise TransferkitError(
