@@ -174,6 +174,7 @@ def test_results_use_per_example_results_and_the_report_says_what_is_not_signifi
     summary = {**_summary([row]), "below_baseline_not_significant": ["head at k=5"], "baseline": {"5": "scratch"}}
     text = "\n".join(negative_transfer_lines(summary))
     assert "No negative transfer established" in text and "within the noise" in text and "head at k=5" in text
+    assert "gain CIs against the baseline lies entirely below 0" in text  # not the intervals against source_only too
     flagged = {**summary, "negative_transfer": ["finetune at k=10"]}  # one flagged: the others are still listed
     text = "\n".join(negative_transfer_lines(flagged))
     assert "Negative transfer detected:** finetune at k=10" in text and "within the noise" in text

@@ -418,7 +418,8 @@ def negative_transfer_lines(summary: dict) -> list[str]:
     elif not checked:
         return lines + [f"**Negative transfer was not checked:** {unchecked_reason(summary)}.", ""]
     else:
-        lines.append(f"No negative transfer established (none of the {checked} gain CIs lies entirely below 0).")
+        lines.append(f"No negative transfer established (none of the {checked} gain CIs against the baseline lies "
+                     "entirely below 0).")
     balanced_only = summary.get("negative_transfer_balanced") or []
     if balanced_only and imbalanced(summary):
         lines.append("**Negative transfer on balanced accuracy:** " + ", ".join(balanced_only) + ": the gain in "
