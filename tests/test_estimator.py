@@ -983,6 +983,11 @@ def test_a_few_grey_images_among_colour_ones_leave_predict_warning_of_grey_input
     clf = TransferClassifier("scratch", method_params={"steps": 3}).fit(few, ys)
     with pytest.warns(TransferkitWarning, match="X holds grey images, but the model learnt from colour ones"):
         clf.predict(grey[:3])
+    with pytest.warns(TransferkitWarning, match="2 of the 5 images in X are grey, but the model learnt from colour"):
+        clf.predict(np.concatenate([colour[:3], grey[:2]]))  # a few grey among colour: those said (a trial)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf.predict(colour[:5])
 
 
 def test_huge_whole_float_labels_stay_apart():

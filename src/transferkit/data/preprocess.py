@@ -392,8 +392,9 @@ def channels_note(x, trained_colour: bool, model_channels: int, what: str, train
     """A warning when images ``x`` (N, C, H, W) given for prediction are in colour where the
     model learnt from grey images, or grey where it learnt from colour ones (``trained_colour``:
     its target's images, by content, :func:`in_colour`). Either way the model meets inputs of
-    a kind it never saw, which a new user's predictions collapsed on. None when it learnt from
-    both (``trained_both``: :func:`colour_and_grey`)."""
+    a kind it never saw, which a new user's predictions collapsed on; also when only some of the
+    images are grey (a trial's batch of mostly colour photos was said nothing of). None when it
+    learnt from both (``trained_both``: :func:`colour_and_grey`)."""
     if np.asarray(x).ndim != 4 or trained_both:
         return None
     colour = in_colour(x)
@@ -405,6 +406,13 @@ def channels_note(x, trained_colour: bool, model_channels: int, what: str, train
     if trained_colour and not colour and model_channels != 1:  # a grey model read its colour images as grey
         return (f"{what} holds grey images, but the model learnt from colour ones: inputs unlike anything it saw; "
                 "give colour images if you have them.")
+    if trained_colour and model_channels != 1:  # a few grey among colour ones: the batch is colour, they are not
+        x = np.asarray(x)
+        grey = int(((x[:, 0] == x[:, 1]) & (x[:, 1] == x[:, 2])).reshape(len(x), -1).all(axis=1).sum()) \
+            if x.shape[1] >= 3 else 0  # fmt: skip
+        if grey:
+            return (f"{grey} of the {len(x)} images in {what} are grey, but the model learnt from colour ones: for "
+                    "those, inputs unlike anything it saw; give them in colour if you have them.")
     return None
 
 
