@@ -528,6 +528,27 @@ def test_a_source_head_right_about_an_easy_target_decides_where_the_feature_chec
     assert "2.00 >= 1.64 (not used: the source was not judged" in "\n".join(auto_section({"auto_decisions": [row]}))
 
 
+def test_a_sign_test_out_of_reach_is_said_so():
+    """The source can win only where the reference is wrong: a reference right on every labelled
+    example leaves the sign test nothing to win (at most z 0), and the reason and the report say
+    its refusal says nothing against the source (a trial: 23 of 25 right, at most 1.41 < 1.64, on
+    every seed and source of optdigits[0-4])."""
+    from transferkit.report.auto import auto_section
+
+    d = decide(table_task(flip=True), AutoParams(**QUICK, adaptation_method=None))
+    sign = d["signals"]["checks"][0]
+    assert d["method"] == "scratch" and sign["name"].endswith("sign-test z") and sign["best_possible"] == 0.0, d
+    assert "at most z 0.00 here" in d["reason"] and "cannot pass at this size" in d["reason"], d["reason"]
+    row = {"shots": 2, "seed": 0, "method": "scratch", "params": {}, "reason": d["reason"], "decision_seconds": 0.1,
+           "checks": d["signals"]["checks"]}  # fmt: skip
+    text = "\n".join(auto_section({"auto_decisions": [row]}))
+    assert "sign-test z: 0.00 < 1.64 (cannot pass here: at most 0.00)" in text and "In 1 of them the sign test" in text
+    # within reach, nothing is added (the useful source of the pattern task wins its examples)
+    reachable = {**sign, "best_possible": 3.0}
+    text = "\n".join(auto_section({"auto_decisions": [{**row, "checks": [reachable]}]}))
+    assert "(cannot pass here" not in text and "In 1 of them" not in text
+
+
 def test_a_sign_test_against_the_source_features_is_not_overridden_by_its_head(monkeypatch):
     import transferkit.ranking.evidence as evidence
 

@@ -45,6 +45,7 @@ def auto_section(summary: dict) -> list[str]:
         params += [f"{k}={v}, capped from {c}" for k, v, c in _capped(d["method"], d["params"])]
         choice = f"`{d['method']}`" + (f" ({', '.join(params)})" if params else "")
         ev = "; ".join(f"{c['name']}: {c['value']:.2f} {'>=' if c['passed'] else '<'} {c['threshold']:.2f}"
+                       + (f" (cannot pass here: at most {c['best_possible']:.2f})" if _cannot_pass(c) else "")
                        + (f" (not used: {c['not_used']})" if c.get("not_used") else "") for c in d["checks"]) or "-"  # fmt: skip
         lines.append(f"| {d['shots']} | {d['seed']} | {choice} | {ev} | {d['decision_seconds']:.2f} |")
     lines.append("")
@@ -53,9 +54,22 @@ def auto_section(summary: dict) -> list[str]:
         lines += [f"**Negative-transfer guard:** for {len(scratch)} of {len(decisions)} runs `auto` found no clear "
                   "evidence that the source helps (see the checks: too few examples to tell is one way) and trained "
                   "from scratch.", ""]  # fmt: skip
+        blind = [d for d in scratch if any(_cannot_pass(c) for c in d["checks"])]
+        if blind:  # the bar was out of reach: not evidence against the source
+            lines[-1:-1] = [f"In {len(blind)} of them the sign test could not pass at all: the no-transfer features "
+                            "were already right on all but a few of the labelled examples, the only ones the source "
+                            "could win, so that check's verdict says nothing against the source; more labelled examples let "
+                            "it judge (or compare `auto` with the transfer rows)."]  # fmt: skip
     lines += _same_method_lines(summary, decisions)
     lines += ["Reasons:", "", *(f"- k={d['shots']}, seed {d['seed']}: {d['reason']}" for d in decisions), ""]
     return lines
+
+
+def _cannot_pass(check: dict) -> bool:
+    """A check whose best possible value is below its bar (the sign test when the reference is
+    wrong on fewer examples than it needs to be beaten on)."""
+    best = check.get("best_possible")
+    return best is not None and not check["passed"] and best < check["threshold"]
 
 
 def _same_method_lines(summary: dict, decisions: list[dict]) -> list[str]:
