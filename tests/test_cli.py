@@ -572,6 +572,25 @@ def test_a_multichannel_series_is_read_on_the_sources_scale_and_said_so(tmp_path
     assert len(said) == 1 and "sensor(s) 2 (channels, counting from 0) hold one value throughout" in said[0]
 
 
+def test_a_dead_feature_column_is_said_and_kept_for_the_report(tmp_path, capsys):
+    """A CSV target whose sensor is stuck at 0, inside the source's range: nothing was said (a trial's
+    source_only 97.7 -> 89.9 %), where a series' dead sensor was."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    y = np.arange(60) % 2
+    x = rng.normal(0, 1, size=(60, 3)) + y[:, None]
+    y = np.array(["off", "on"])[y]  # named classes: numbers alike in both files are warned of
+    pd.DataFrame({"label": y, "a": x[:, 0], "b": x[:, 1], "c": x[:, 2]}).to_csv(tmp_path / "s.csv", index=False)
+    pd.DataFrame({"label": y, "a": x[:, 0], "b": 0.0, "c": x[:, 2]}).to_csv(tmp_path / "t.csv", index=False)
+    cfg = {"source": {"data": str(tmp_path / "s.csv"), "epochs": 1}, "target": {"data": str(tmp_path / "t.csv"), "shots": [0]},
+           "seeds": 1, "methods": ["source_only"]}  # fmt: skip
+    assert main(["run", str(_write(tmp_path, cfg)), "--out", str(tmp_path / "run")]) == 0
+    said = json.loads((tmp_path / "run" / "summary.json").read_text())["target"]["warnings"]
+    assert len(said) == 1 and "feature column(s) 'b' at 0 (the source: " in said[0] and "a dead or stuck sensor?" in said[0]
+    assert "a dead or stuck sensor?" in capsys.readouterr().err
+
+
 def test_predict_reads_series_on_the_runs_range_whatever_their_span(tmp_path, capsys):
     """A source in 0..5 and a target in 0..1: predict re-read the target's own series on 0..1
     (the rule for unit-float pictures), not on the range the run read them on."""
@@ -1316,6 +1335,22 @@ def test_a_method_below_the_majority_rate_but_learning_the_small_classes_is_not_
     assert ("in accuracy, but well above it in balanced accuracy:** `finetune` at k = 1 (91.7 %), against 50.0 %"
             in said)  # fmt: skip
     assert "`head` at k = 1" in said and "does not make them useful" in said  # head learned nothing of them
+
+
+def test_a_method_below_its_baseline_in_balanced_accuracy_too_is_not_said_to_have_learned_the_small_classes():
+    """A trial's label-shifted target (86 % one class): adabn at k = 0 scored 56.5 % (83.2 % balanced) beside
+    source_only's 92.1 % (96.9 % balanced), flagged as negative transfer, and was still told that 'accuracy
+    hides what they learned of the smaller classes'."""
+    from transferkit.report.markdown import trivial_baseline_lines
+
+    summary = _imbalanced_summary({"idle": 153, "run": 12, "walk": 12})
+    summary["target"]["majority_rate"] = 0.864
+    summary["baseline"] = {"0": "source_only"}
+    summary["results"] = [{"method": "source_only", "shots": 0, "accuracy_mean": 0.921, "balanced_accuracies": [0.969]},
+                          {"method": "adabn", "shots": 0, "accuracy_mean": 0.565, "balanced_accuracies": [0.832]}]
+    said = " ".join(trivial_baseline_lines(summary))
+    assert "well above it in balanced accuracy" not in said and "hides what they learned" not in said
+    assert "than always predicting the most frequent class (86.4 %):** `adabn` at k = 0; on this imbalanced split compare" in said
 
 
 def test_threads_caps_numpys_and_scikit_learns_pools_too_and_gives_them_back(monkeypatch):

@@ -20,6 +20,7 @@ from transferkit.data.preprocess import (
     alpha_note,
     apply_recipe,
     colour_note,
+    dead_columns_note,
     dead_sensors_note,
     enlarged_note,
     grey_beside_colour_note,
@@ -288,6 +289,8 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     series = source is not None and getattr(pool, "is_image", False) and reads_series(shape, cfg.model.shared)
     series_off = outside_range_note(pool, source) if series else None
     dead = dead_sensors_note(pool, source) if series else None  # said by make_recipe too: kept for the report
+    if source is not None and not getattr(pool, "is_image", True) and not reads_series(shape, cfg.model.shared):
+        dead = dead_columns_note(pool, source)  # feature columns: the same, said by make_recipe too
     swapped = polarity_note(source, pool) if source is not None and not getattr(pool, "is_text", False) else None
     if swapped:
         warnings.warn(swapped, TransferkitWarning, stacklevel=user_stacklevel())
