@@ -13,7 +13,7 @@ from transferkit import TransferClassifier
 from transferkit.class_weights import class_weights
 from transferkit.errors import TransferkitError, TransferkitWarning
 from transferkit.methods import get_method
-from transferkit.train.probe import cross_validate_l2
+from transferkit.train.probe import L2_GRID, cross_validate_l2
 
 
 def test_balanced_weights_make_each_class_weigh_alike_and_a_dict_sets_its_own():
@@ -93,3 +93,39 @@ def test_fit_passes_the_weights_and_a_saved_classifier_keeps_them(tmp_path, monk
     with pytest.warns(TransferkitWarning, match=r"y is imbalanced \(class 'x': 40 examples, 'y': 10\)"):
         TransferClassifier("scratch", method_params={"steps": 3}).fit(xs[:60], y)
     assert seen[-1] is None
+
+
+def test_without_class_weight_the_looped_cross_validation_scores_as_before_bit_for_bit():
+    """class_weight=None sums the held-out cross-entropy as before the weights came (reduction
+    'sum'): a weighted sum of ones had differed in the last digits (1.63139259 against 1.63139267)."""
+    import torch.nn.functional as F
+
+    from transferkit.models.specific import build_specific
+    from transferkit.train.probe import _train_head, stratified_folds
+
+    g = torch.Generator().manual_seed(0)
+    feats, y = torch.randn(200, 16, generator=g), torch.arange(200) % 5
+    torch.manual_seed(0)
+    head = build_specific(16, 5, 8)  # a deeper head: the loop
+    start = {n: t.detach().clone() for n, t in head.state_dict().items()}
+    choice = cross_validate_l2(head, feats, y, steps=30, folds=4, seed=0)
+    fold, nll = stratified_folds(y, 4, 0), 0.0
+    for f in range(4):  # the loop's first value, scored as it was before class_weight
+        head.load_state_dict(start)
+        _train_head(head, feats[fold != f], y[fold != f], 30, 1e-2, 0.0, L2_GRID[0], False, None)
+        with torch.no_grad():
+            nll += float(F.cross_entropy(head(feats[fold == f]), y[fold == f], reduction="sum"))
+    assert choice.loss[L2_GRID[0]] == nll / len(y)
+
+
+def test_an_unknown_class_weight_key_lists_y_classes_as_they_are():
+    with pytest.raises(TransferkitError, match=r"names 4, which is not one of y's classes \(5, 7, 9\)"):
+        class_weights({4: 2.0}, np.array([0, 1, 2]), np.array([5, 7, 9]), get_method("head"))
+
+
+def test_a_dict_keyed_by_whole_numbers_weighs_float_labels_of_that_value():
+    """y of 1.0, 2.0, 3.0 with {1: 2.0} was refused ("names 1, which is not one of y's classes"),
+    where scikit-learn, as numpy, takes 1 == 1.0."""
+    y, labels = np.array([0, 0, 1, 2]), np.array([1.0, 2.0, 3.0])
+    assert torch.equal(class_weights({1: 2.0}, y, labels, get_method("head")), torch.tensor([2.0, 1.0, 1.0]))
+    assert torch.equal(class_weights({"3": 4}, y, labels, get_method("head")), torch.tensor([1.0, 1.0, 4.0]))

@@ -42,18 +42,18 @@ def class_weights(spec, y: np.ndarray, labels: np.ndarray, method) -> torch.Tens
     if isinstance(spec, str) and spec == "balanced":
         w = np.where(counts > 0, len(y) / (np.count_nonzero(counts) * np.maximum(counts, 1)), 1.0)
     elif isinstance(spec, Mapping):
-        names = {str(plain_label(v)): i for i, v in enumerate(labels)}
-        unknown = [k for k in spec if str(plain_label(k)) not in names]
+        names = {key(v): i for i, v in enumerate(labels)}
+        unknown = [k for k in spec if key(k) not in names]
         if unknown:
             raise TransferkitError(f"class_weight names {unknown[0]!r}, which is not one of y's classes "
-                                   f"({', '.join(map(repr, names))[:200]}).",
+                                   f"({', '.join(repr(plain_label(v)) for v in labels)[:200]}).",
                                    "key class_weight by the labels in y.")  # fmt: skip
         w = np.ones(len(labels))
         for k, v in spec.items():
             if not isinstance(v, int | float | np.number) or not np.isfinite(v) or v <= 0:
                 raise TransferkitError(f"class_weight gives class {k!r} the weight {v!r}.",
                                        "give each class a positive number.")  # fmt: skip
-            w[names[str(plain_label(k))]] = float(v)
+            w[names[key(k)]] = float(v)
     else:
         raise TransferkitError(f"class_weight={spec!r} is not a class weighting.",
                                "use None, 'balanced', or a dict {label: weight}.")
@@ -61,6 +61,13 @@ def class_weights(spec, y: np.ndarray, labels: np.ndarray, method) -> torch.Tens
         warnings.warn(f"method {method.name!r} fits no loss on the labelled examples (one mean per class, or none), "
                       "so class_weight changes nothing there.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     return torch.tensor(w, dtype=torch.float32)
+
+
+def key(v) -> str:
+    """A label as a dict key matches it: by name, a whole float as its integer (1.0 is 1, as numpy's
+    1 == 1.0; labels saved to JSON come back as names)."""
+    v = plain_label(v)
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
 
 
 def plain_label(v):

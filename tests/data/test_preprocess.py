@@ -258,21 +258,22 @@ def test_a_dead_feature_column_in_the_target_is_said():
     import warnings
 
     rng = np.random.default_rng(2)
-    src_x = rng.normal(0, 1, (200, 4))
+    src_x = rng.normal(0, 1, (200, 5))
     src_x[:, 2] = rng.integers(0, 2, 200)  # a flag (one-hot, 0/1)
     src_x[:, 3] = np.where(rng.random(200) < 0.9, 0.0, rng.normal(5, 1, 200))  # sparse: mostly 0, as a border pixel
-    columns = {"columns": ["t0", "t1", "flag", "sparse"]}
+    src_x[:, 4] = rng.integers(1, 13, 200)  # a month, 1..12: a category coded by number (a review's false alarm)
+    columns = {"columns": ["t0", "t1", "flag", "sparse", "month"]}
     src_x = src_x.astype(np.float32)
     src = Domain("s", src_x, np.arange(200) % 2, ["a", "b"], (float(src_x.min()), float(src_x.max())), dict(columns))
-    x = rng.normal(0, 1, (30, 4)).astype(np.float32)
-    x[:, 2], x[:, 3] = 1.0, 0.0  # one site's flag, a blank border: no fault
+    x = rng.normal(0, 1, (30, 5)).astype(np.float32)
+    x[:, 2], x[:, 3], x[:, 4] = 1.0, 0.0, 3.0  # one site's flag, a blank border, one month's data: no fault
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        make_recipe(Domain("fine.csv", x, np.arange(30) % 2, ["a", "b"], meta=dict(columns)), (4,), 0, source=src)
+        make_recipe(Domain("fine.csv", x, np.arange(30) % 2, ["a", "b"], meta=dict(columns)), (5,), 0, source=src)
     x[:, 1] = 0.0  # disconnected: zero throughout
     with pytest.warns(UserWarning, match=r"dead.csv: feature column\(s\) 't1' at 0 \(the source: -?[\d.]+\.\.[\d.]+\) hold "
                       r"one value in all 30 rows while they vary in the source: a dead or stuck sensor\?"):  # fmt: skip
-        make_recipe(Domain("dead.csv", x, np.arange(30) % 2, ["a", "b"], meta=dict(columns)), (4,), 0, source=src)
+        make_recipe(Domain("dead.csv", x, np.arange(30) % 2, ["a", "b"], meta=dict(columns)), (5,), 0, source=src)
 
 
 def test_a_multichannel_series_of_another_length_is_told_to_resample_even_with_few_sensors():

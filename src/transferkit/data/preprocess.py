@@ -528,8 +528,9 @@ DEAD_MIN_LEVELS = 10  # distinct source values that make a column a measurement,
 
 def dead_columns_note(domain: Domain, source: Domain) -> str | None:
     """A note when feature columns of (N, D) vectors hold one value in every target row while they
-    vary in the source, over ``DEAD_MIN_LEVELS`` distinct values or more (a measurement: a one-hot or
-    a flag column of one value in one site's data is no fault), and that value is the one of fewer than
+    vary in the source, over ``DEAD_MIN_LEVELS`` distinct values or more, not all whole numbers (a
+    measurement: a one-hot, a flag or a number-coded category such as a month, of one value in one
+    site's data, is no fault), and that value is the one of fewer than
     half the source's rows: a dead or stuck sensor, which the scale checks pass when its value lies
     within the source's range (a trial's column stuck at 0 cost source_only 97.7 -> 89.9 %, and
     nothing was said)."""
@@ -540,7 +541,10 @@ def dead_columns_note(domain: Domain, source: Domain) -> str | None:
     # ... and the target's one value rare in the source (pixels given as vectors: a border blank in every target
     # image, and in most of the source's, is no fault)
     dead = [j for j in np.flatnonzero(flat)
-            if len(np.unique(ref[:, j])) >= DEAD_MIN_LEVELS and np.mean(ref[:, j] == x[0, j]) < 0.5]  # fmt: skip
+            if len(np.unique(ref[:, j])) >= DEAD_MIN_LEVELS and np.mean(ref[:, j] == x[0, j]) < 0.5
+            and not np.all(ref[:, j] == np.round(ref[:, j]))]  # fmt: skip
+    # (whole numbers throughout the source: a count, or a category coded by number, month 1..12 or a site id, one
+    # value of which a target from one site or month holds: no fault, a review)
     if not dead:
         return None
     names = domain.meta.get("columns") or source.meta.get("columns")

@@ -138,7 +138,8 @@ def _cv_loop(head, feats, y, fold, k, grid, steps, lr, anchor_init, per=None, cl
             with torch.no_grad():
                 logits = head(feats[held])
             hits += float(((logits.argmax(1) == y[held]) * per[held]).sum())
-            nll += float((F.cross_entropy(logits, y[held], reduction="none") * per[held]).sum())
+            nll += float(F.cross_entropy(logits, y[held], reduction="sum") if class_weight is None else
+                         (F.cross_entropy(logits, y[held], reduction="none") * per[held]).sum())  # None: as before, bit for bit  # fmt: skip
         acc[value], loss[value] = hits / float(per.sum()), nll / float(per.sum())
     head.load_state_dict(start)
     return acc, loss
