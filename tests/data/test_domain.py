@@ -909,7 +909,7 @@ def test_large_photos_are_read_at_most_512_pixels_a_side(tmp_path):
         files.append(tmp_path / f"{i}.jpg")
         Image.fromarray(rng.integers(0, 255, (1200, 900, 3), dtype=np.uint8)).save(files[-1])  # 900 wide, 1200 high
     with pytest.warns(TransferkitWarning, match=r"3 of 3 images are not 512x384 pixels \(height x width\), the most "
-                                                r"common size here, shrunk to at most 512 pixels a side as they are read"):  # fmt: skip
+                                                r"common size here \(1200x900\) shrunk to at most 512 pixels a side as they are read"):  # fmt: skip
         x = read_images(files)
     assert x.shape == (3, 3, 512, 384) and MAX_READ_SIDE == 512
     small = tmp_path / "small.png"

@@ -455,6 +455,7 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
     else:
         size = sizes[0][0] if common and kinds else (size and (size[1], size[0]))
     capped = common and kinds and max(size) > MAX_READ_SIDE  # phone photos: gigabytes at full size, for a small input
+    native = size
     if capped:
         size = tuple(max(1, int(round(s * MAX_READ_SIDE / max(size)))) for s in size)
     images, resized, in_colour, kept, stretched, read_as = [], 0, 0, [], 0, []
@@ -500,8 +501,8 @@ def read_images(files: list[Path], size: tuple[int, int] | None = None, model_ch
         elif common and tied > 1:
             which = f"one of the {tied} sizes most common here ({sizes[0][1]} images each)"
         if capped:
-            which += (f", shrunk to at most {MAX_READ_SIDE} pixels a side as they are read (at full size a folder of "
-                      "photos fills gigabytes, and the model reads its own, smaller input size)")  # fmt: skip
+            which += (f" ({native[1]}x{native[0]}) shrunk to at most {MAX_READ_SIDE} pixels a side as they are read (at "
+                      "full size a folder of photos fills gigabytes, and the model reads its own, smaller input size)")  # fmt: skip
         where = files[0] if len(files) == 1 else Path(os.path.commonpath([str(f.parent) for f in files]))
         warnings.warn(f"{where}: {resized} of {len(files)} images are not {size[1]}x{size[0]} pixels (height x width), "
                       f"{which}, and were resized to it first"
