@@ -1242,3 +1242,38 @@ def test_hscore_topped_by_the_random_weights_reference_is_said():
     rows[1]["hscore"] = 55.0
     assert hscore_reference_warning(rows, 61) is None  # a source on top
     assert hscore_reference_warning(rows[:1], 61) is None  # nothing to rank it against
+
+
+def test_random_weights_above_every_source_on_held_out_scores_is_said():
+    """A trial: the reference scored knn 0.76 and linear_cv 0.76 against at best 0.64 and 0.72 for the
+    sources, rank said nothing, and head from its best source lost 9.3 points to scratch."""
+    from transferkit.ranking.rank import held_out_reference_warning
+
+    rows = [{"candidate": "random-init", "reference": True, "knn": 0.76, "linear_cv": 0.76},
+            {"candidate": "fashion[0-4]", "reference": False, "knn": 0.64, "linear_cv": 0.72},
+            {"candidate": "mnist5k", "reference": False, "knn": 0.60, "linear_cv": None}]
+    said = held_out_reference_warning(rows, 25)
+    assert said.startswith("random weights (the reference) score above every source on held-out examples (knn 0.76 "
+                           "against at best 0.64 and linear_cv 0.76 against at best 0.72, over 25 labelled examples, "
+                           "each 1/25 of a score)")  # fmt: skip
+    rows[1]["linear_cv"] = 0.76  # a tie on one: not above every source there
+    assert held_out_reference_warning(rows, 25) is None
+    rows[1]["linear_cv"] = 0.72
+    assert held_out_reference_warning([{**r, "linear_cv": None} for r in rows], 25).startswith(
+        "random weights (the reference) score above every source on held-out examples (knn 0.76")  # knn alone
+    assert held_out_reference_warning(rows[1:], 25) is None  # no reference ranked
+
+
+def test_rank_gives_the_held_out_reference_warning_with_its_rows(tmp_path, monkeypatch):
+    """The warning above is computed from rank's own rows, beside the held-out scores, and reaches its warnings."""
+    import transferkit.ranking.rank as rank_module
+
+    seen = []
+    monkeypatch.setattr(rank_module, "held_out_reference_warning",
+                        lambda rows, n: seen.append((sorted(r["candidate"] for r in rows), n)) or "SAID")  # fmt: skip
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "s.npz", x=rng.integers(0, 256, (45, 12, 12)).astype(np.uint8), y=np.arange(45) % 3)
+    np.savez(tmp_path / "t.npz", x=rng.integers(0, 256, (30, 12, 12)).astype(np.uint8), y=np.arange(30) % 3)
+    result = rank_module.rank(str(tmp_path / "t.npz"), shots=3, sources=[str(tmp_path / "s.npz")], source_epochs=1,
+                              scores=["logme", "knn"], cuts="last")  # fmt: skip
+    assert "SAID" in result["warnings"] and seen and seen[0][1] == 9 and len(seen[0][0]) == 2

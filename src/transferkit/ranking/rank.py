@@ -233,6 +233,27 @@ def hscore_reference_warning(rows: list[dict], top: int) -> str | None:
             "hscore says little of transfer here; read logme, knn or linear_cv.")
 
 
+def held_out_reference_warning(rows: list[dict], n: int) -> str | None:
+    """A note when the random-weights reference scores above every source on each held-out score computed
+    (knn, linear_cv), over ``n`` labelled examples: the sources' features separate these classes no better
+    than random ones (a trial: 0.76 and 0.76 against at best 0.64 and 0.72, no word said, and head from the
+    best source lost 9.3 points to scratch)."""
+    names = [s for s in ("knn", "linear_cv") if any(r.get(s) is not None for r in rows)]
+    sources = [r for r in rows if not r["reference"]]
+    refs = [r for r in rows if r["reference"]]
+    if not names or not sources or not refs:
+        return None
+    best = {s: max((r[s] for r in sources if r.get(s) is not None), default=None) for s in names}
+    ref = {s: max((r[s] for r in refs if r.get(s) is not None), default=None) for s in names}
+    if any(best[s] is None or ref[s] is None or ref[s] <= best[s] for s in names):
+        return None
+    said = " and ".join(f"{s} {ref[s]:.2f} against at best {best[s]:.2f}" for s in names)
+    return (f"random weights (the reference) score above every source on held-out examples ({said}, over {n} labelled "
+            "examples, each 1/{n} of a score): the sources' features tell these classes apart no better than random "
+            "ones here, whatever the order above; expect little from transfer, and check with `transferkit run` "
+            "(scratch beside the methods).").replace("{n}", str(n))
+
+
 def _one_row_each(rows: list[dict]) -> list[dict]:
     """The first row of each candidate (its cuts share one source head)."""
     seen: dict[str, dict] = {}
@@ -728,6 +749,8 @@ def rank(
         warnings.append(f"{' and '.join(held_out)} hold each labelled example out, and a class with one example then "
                         "has none left to be recognised by: with 1 per class they score 0 for every candidate and "
                         "rank nothing; read logme, or rank with --shots 2 or more.")  # fmt: skip
+    if held_out and int(np.bincount(labelled.y).min()) > 1 and (w := held_out_reference_warning(ranked, len(labelled.y))):
+        warnings.append(w)  # (with 1 per class they score 0 throughout: said above)
     headed = [r for r in ranked if r.get("source_only") is not None and not r["reference"]]  # the head cut's rows
     warnings += [w for w in (head_at_chance_warning(r, labelled.y) for r in _one_row_each(headed)) if w]
     scored = [r for r in ranked if not r["reference"] and r[by] is not None]
