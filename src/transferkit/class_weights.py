@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
+from transferkit.inputs import label_key, plain
 
 IMBALANCED_FIT = 3.0  # largest / smallest class among fit's labels: from here fit warns without class_weight
 
@@ -33,8 +34,8 @@ def class_weights(spec, y: np.ndarray, labels: np.ndarray, method) -> torch.Tens
         present = counts[counts > 0]
         if weighs and len(present) > 1 and present.max() >= IMBALANCED_FIT * present.min():
             big, small = int(np.argmax(counts)), int(np.argmin(np.where(counts > 0, counts, counts.max() + 1)))
-            warnings.warn(f"y is imbalanced (class {plain_label(labels[big])!r}: {counts[big]} examples, "
-                          f"{plain_label(labels[small])!r}: {counts[small]}): each example weighs alike in "
+            warnings.warn(f"y is imbalanced (class {plain(labels[big])!r}: {counts[big]} examples, "
+                          f"{plain(labels[small])!r}: {counts[small]}): each example weighs alike in "
                           f"{method.name}'s training, so the small classes pay. class_weight='balanced' weighs each "
                           "class alike; judge either with balanced accuracy (scoring='balanced_accuracy').",
                           TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
@@ -42,18 +43,18 @@ def class_weights(spec, y: np.ndarray, labels: np.ndarray, method) -> torch.Tens
     if isinstance(spec, str) and spec == "balanced":
         w = np.where(counts > 0, len(y) / (np.count_nonzero(counts) * np.maximum(counts, 1)), 1.0)
     elif isinstance(spec, Mapping):
-        names = {key(v): i for i, v in enumerate(labels)}
-        unknown = [k for k in spec if key(k) not in names]
+        names = {label_key(v): i for i, v in enumerate(labels)}
+        unknown = [k for k in spec if label_key(k) not in names]
         if unknown:
             raise TransferkitError(f"class_weight names {unknown[0]!r}, which is not one of y's classes "
-                                   f"({', '.join(repr(plain_label(v)) for v in labels)[:200]}).",
+                                   f"({', '.join(repr(plain(v)) for v in labels)[:200]}).",
                                    "key class_weight by the labels in y.")  # fmt: skip
         w = np.ones(len(labels))
         for k, v in spec.items():
             if not isinstance(v, int | float | np.number) or not np.isfinite(v) or v <= 0:
                 raise TransferkitError(f"class_weight gives class {k!r} the weight {v!r}.",
                                        "give each class a positive number.")  # fmt: skip
-            w[names[key(k)]] = float(v)
+            w[names[label_key(k)]] = float(v)
     else:
         raise TransferkitError(f"class_weight={spec!r} is not a class weighting.",
                                "use None, 'balanced', or a dict {label: weight}.")
@@ -61,15 +62,3 @@ def class_weights(spec, y: np.ndarray, labels: np.ndarray, method) -> torch.Tens
         warnings.warn(f"method {method.name!r} fits no loss on the labelled examples (one mean per class, or none), "
                       "so class_weight changes nothing there.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     return torch.tensor(w, dtype=torch.float32)
-
-
-def key(v) -> str:
-    """A label as a dict key matches it: by name, a whole float as its integer (1.0 is 1, as numpy's
-    1 == 1.0; labels saved to JSON come back as names)."""
-    v = plain_label(v)
-    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-
-
-def plain_label(v):
-    """A label as Python has it (numpy's 5 as 5, 'a' as 'a'), for messages and dict keys."""
-    return v.item() if isinstance(v, np.generic) else v

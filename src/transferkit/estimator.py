@@ -71,6 +71,7 @@ from transferkit.inputs import (
     as_inputs,
     brief_columns,
     column_names,
+    label_key,
     numbers_of_objects,
     plain,
     seed_from,
@@ -801,7 +802,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
         params.pop("source")
         params.pop("device")  # where it was fitted says nothing of where it is loaded (load: the CPU, device auto)
         if isinstance(params.get("class_weight"), Mapping):  # JSON: names as strings, weights as floats
-            params["class_weight"] = {str(plain(k)): float(v) for k, v in params["class_weight"].items()}
+            params["class_weight"] = {label_key(k): float(v) for k, v in params["class_weight"].items()}
         return params
 
     @classmethod

@@ -211,13 +211,8 @@ def _mostly_known(y: np.ndarray, known) -> bool:
     """Whether most distinct labels in ``y`` are among ``known`` (the source's labels), 1.0 and 1 alike."""
     if known is None or not len(y):
         return False
-
-    def said(v) -> str:
-        v = plain(v)
-        return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-
-    names = {said(v) for v in np.asarray(known).reshape(-1)}
-    present = {said(v) for v in np.unique(y.astype(str) if y.dtype.kind == "O" else y)}
+    names = {label_key(v) for v in np.asarray(known).reshape(-1)}
+    present = {label_key(v) for v in np.unique(y.astype(str) if y.dtype.kind == "O" else y)}
     return len(present & names) > len(present) // 2
 
 
@@ -388,3 +383,10 @@ def seed_from(random_state) -> int:
 def plain(v):
     """A numpy scalar as the Python value it holds, for messages (``0``, not ``np.int64(0)``)."""
     return v.item() if isinstance(v, np.generic) else v
+
+
+def label_key(v) -> str:
+    """A label as a name that matches it across types: a whole float as its integer (1.0 is 1, as
+    numpy's 1 == 1.0), everything else as ``str`` (labels saved to JSON come back as names)."""
+    v = plain(v)
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
