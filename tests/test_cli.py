@@ -61,6 +61,9 @@ def test_every_command_takes_threads(capsys):
     # argparse's own errors read like the tool's: one line, exit 2, the command's help named (usage first, before)
     for argv, said in ((["run", "x.yaml", "--sett", "seeds=1"], "transferkit run: unrecognized arguments: --sett "
                         "seeds=1 (did you mean --set?). Fix: see `transferkit run --help`."),
+                       (["run", "x.yaml", "--set", "seeds=1", "target.shots=1", "methods=[head]"],
+                        "unrecognized arguments: target.shots=1 methods=[head]. Fix: give each override its own --set: "
+                        "`--set target.shots=1 --set methods=[head]`."),
                        (["runn"], "invalid choice: 'runn'"), (["rank", "t.npz", "--shots", "abc"], "invalid int value"),
                        (["--verison", "list"], "transferkit: error: unrecognized arguments: --verison (did you mean --version?). "
                                                "Fix: see `transferkit --help`.")):  # fmt: skip

@@ -47,9 +47,12 @@ def _unknown(parser: argparse.ArgumentParser, command: str | None, extra: list[s
     flag = next((e.split("=")[0] for e in extra if e.startswith("--")), None)
     close = difflib.get_close_matches(flag, options, n=1, cutoff=0.6) if flag else []
     hint = f" (did you mean {close[0]}?)" if close else ""
+    pairs = [e for e in extra if "=" in e and not e.startswith("-")]
+    fix = f"see `{prog} --help`"
+    if pairs and not flag and "--set" in options:  # `--set a=1 b=2`: argparse's --set takes one value
+        fix = f"give each override its own --set: `{' '.join(f'--set {e}' for e in pairs)}`"
     where = "" if prog == "transferkit" else f"{prog}: "
-    parser.exit(2, f"transferkit: error: {where}unrecognized arguments: {' '.join(extra)}{hint}. "
-                   f"Fix: see `{prog} --help`.\n")  # fmt: skip
+    parser.exit(2, f"transferkit: error: {where}unrecognized arguments: {' '.join(extra)}{hint}. Fix: {fix}.\n")  # fmt: skip
 
 
 def _option_before_command(parser: argparse.ArgumentParser, sub, argv: list[str]) -> None:
