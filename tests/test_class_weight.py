@@ -129,3 +129,16 @@ def test_a_dict_keyed_by_whole_numbers_weighs_float_labels_of_that_value():
     y, labels = np.array([0, 0, 1, 2]), np.array([1.0, 2.0, 3.0])
     assert torch.equal(class_weights({1: 2.0}, y, labels, get_method("head")), torch.tensor([2.0, 1.0, 1.0]))
     assert torch.equal(class_weights({"3": 4}, y, labels, get_method("head")), torch.tensor([1.0, 1.0, 4.0]))
+
+
+def test_class_weight_without_labelled_examples_is_said_to_change_nothing():
+    xs, ys = make_images(20, seed=1)
+    xt, _ = make_images(10, shift=20.0, seed=2)
+    src = __import__("transferkit").pretrain(xs, ys, epochs=1)
+    with pytest.warns(TransferkitWarning, match="given no labelled examples, so class_weight changes nothing"):
+        TransferClassifier("mcc", source=src, class_weight="balanced", method_params={"steps": 2}).fit(
+            None, None, X_unlabelled=xt)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        TransferClassifier("mcc", source=src, method_params={"steps": 2}).fit(None, None, X_unlabelled=xt)
+    assert not [w for w in seen if "class_weight" in str(w.message)]

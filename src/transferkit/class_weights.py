@@ -58,7 +58,10 @@ def class_weights(spec, y: np.ndarray, labels: np.ndarray, method) -> torch.Tens
     else:
         raise TransferkitError(f"class_weight={spec!r} is not a class weighting.",
                                "use None, 'balanced', or a dict {label: weight}.")
-    if not weighs:
+    if not len(y):  # fit(None, None, X_unlabelled=...): k = 0
+        warnings.warn("fit was given no labelled examples, so class_weight changes nothing: it weighs the losses on "
+                      "labelled ones.", TransferkitWarning, stacklevel=user_stacklevel())
+    elif not weighs:
         warnings.warn(f"method {method.name!r} fits no loss on the labelled examples (one mean per class, or none), "
                       "so class_weight changes nothing there.", TransferkitWarning, stacklevel=user_stacklevel())  # fmt: skip
     return torch.tensor(w, dtype=torch.float32)

@@ -521,7 +521,7 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
                      if source_model is not None and (not x.is_floating_point() or not len(x))
                      else input_stats(x, shared))  # fmt: skip
         parts = {k: v.to(device) for k, v in (source.parts if source is not None else {}).items()}
-        weights = class_weights(self.class_weight, tgt.y, labels, method)
+        weights = class_weights(self.class_weight, yt.numpy(), labels, method)  # k = 0: none labelled
         task = TransferTask(
             TargetData(x.to(device), yt.to(device), xu.to(device), tgt.num_classes,
                        None if weights is None else weights.to(device)), tgt.classes, seed,
