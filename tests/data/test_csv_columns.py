@@ -330,6 +330,19 @@ def test_a_nameless_target_beside_a_named_source_is_said_to_be_read_by_position(
     assert not [w for w in seen if "read by position" in str(w.message)]
 
 
+def test_named_target_columns_read_by_position_are_kept_for_the_report(tmp_path):
+    """An .npz source and a CSV target: run warned that the target's named columns are read by
+    position, but summary.json and report.md did not keep it (the warning came from the
+    target's recipe, outside the notes collected for the report)."""
+    (xs, ys), (xt, yt) = _clusters(seed=3, features=5, sizes=(80, 40))
+    np.savez(tmp_path / "s.npz", x=xs.astype(np.float32), y=ys)
+    _csv(tmp_path / "t.csv", xt, yt, [f"t{i}" for i in range(5)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = prepare(validate(tiny_experiment(str(tmp_path / "s.npz"), str(tmp_path / "t.csv"), seeds=1)))
+    assert [n for n in data.notes if "so they are read by position, in the order t0, t1" in n]
+
+
 def test_a_file_of_texts_without_a_header_is_said_to_lack_it_not_to_name_a_column(tmp_path):
     """A new user followed "name the column with --text-column" for a headerless file and lost
     its first text, read as the column's name (session 20)."""

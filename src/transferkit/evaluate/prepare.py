@@ -281,8 +281,8 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     # the target's value range, framing (pad: auto) and range checks look at pool inputs only,
     # never at test inputs (`target` itself stays as loaded: its fingerprint names the data)
     pool = range_of_rows(target, split.pool_idx).select(split.pool_idx)
-    tgt_recipe = make_recipe(pool, shape, cfg.target.pad, source=source,
-                             architecture=cfg.model.shared)  # warns of a target off the source's scale
+    with collected_warnings() as recipe:  # a target off the source's scale, columns read by position: kept too
+        tgt_recipe = make_recipe(pool, shape, cfg.target.pad, source=source, architecture=cfg.model.shared)
     off = outside_range_note(pool, source, per_column=not reads_series(shape, cfg.model.shared)) \
         if source is not None and not getattr(pool, "is_image", True) else None  # fmt: skip
     # a multichannel series read on the source's scale: the same note, for the report (predict warns again)
@@ -313,7 +313,7 @@ def prepare(cfg: ExperimentConfig, test_split: bool = True) -> Prepared:
     numbered = numbered_classes_note(source, target) if test_split and _reads_source_head(cfg) else None  # (few-shot: its own)
     if numbered:
         warnings.warn(numbered, TransferkitWarning, stacklevel=user_stacklevel())
-    notes = list(dict.fromkeys([*loading, *splitting, *(n for n in (off, series_off, dead, colour_note(target, shape),
+    notes = list(dict.fromkeys([*loading, *splitting, *recipe, *(n for n in (off, series_off, dead, colour_note(target, shape),
                                                                      grey_beside_colour_note(pool, source, shape),
                                                                      alpha_note(target.x, shape[0], target.name) if len(shape) == 3 else None,
                                                                      swapped, twins, numbered, shrunk, enlarged, stretched) if n)]))  # fmt: skip
