@@ -30,6 +30,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 
+from transferkit.adaptation.label_shift import aligns, target_mix_note
 from transferkit.class_weights import class_weights
 from transferkit.data.column_ranges import column_ranges, far_median_note, union_ranges
 from transferkit.data.domain import PADDED, PADDED_FIX, Domain, nan_padded
@@ -513,6 +514,11 @@ class TransferClassifier(ClassifierMixin, BaseEstimator):
             warnings.warn(f"method {self.method!r} reads no target labels: y only names classes_; a method that "
                           "trains on them ('head', 'finetune', 'mcc') would use them.", TransferkitWarning,
                           stacklevel=user_stacklevel())  # fmt: skip
+        if aligns(method) and len(xu) and source is not None and source.parts:  # X_unlabelled's inputs, never y
+            shift = target_mix_note(source_model, source.parts["source_val_x"].to(device),
+                                    source.parts["source_val_y"], xu.to(device), src.classes, "X_unlabelled")  # fmt: skip
+            if shift:
+                warnings.warn(shift, TransferkitWarning, stacklevel=user_stacklevel())
         seed = self._seed()
         shared = source.shared if source is not None and pretrained is None else self.shared
         # a fresh model (scratch's) normalises by the target's own inputs, X's, as in a run (protocol._model_factory;

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from transferkit.adaptation.label_shift import aligns, target_mix_note
 from transferkit.config import ExperimentConfig
 from transferkit.data.overlap import check_test_not_in_source
 from transferkit.data.splits import TargetData, draw_order, draw_shots, source_case_twins, too_small_classes
@@ -208,6 +209,12 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
             no_val = src.val_accuracy != src.val_accuracy  # NaN: nothing was held out (a pretrained source as it is)
             val = "no source validation" if no_val else f"val acc {src.val_accuracy:.3f}"
             say(f"source seed={seed}: {val} ({'cached' if src.cached else f'{src.seconds:.1f} s'})")
+            if seed == cfg.seeds[0] and src_parts and any(aligns(m) for m in methods):  # once a run, pool inputs only
+                shift = target_mix_note(source_model, src_parts["source_val_x"], src_parts["source_val_y"],
+                                        xt[data.split.pool_idx], target_classes, data.target.name)  # fmt: skip
+                if shift:  # said, and listed with the target's warnings under the results table
+                    warnings.warn(shift, TransferkitWarning, stacklevel=user_stacklevel())
+                    data.notes.append(shift)
         for k in cfg.target.shots:
             lab, unl = draw_shots(data.target.y, data.split.pool_idx, k, seed, target_classes, draw_order(data.target))
             target = TargetData(xt[lab], yt[lab], xt[unl], len(target_classes))
