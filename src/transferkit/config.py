@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_validator
 
 from transferkit.errors import BOUNDS, TransferkitError, colon_hint, colon_text_hint, did_you_mean
+from transferkit.shots import ALL, Shots, shots_order
 from transferkit.strict_numbers import NoTruthValues
 
 
@@ -114,7 +115,9 @@ def one_or_list(v: Any, field: str, example: str) -> Any:
 
 
 class TargetConfig(DataConfig):
-    shots: list[int] = Field(default_factory=lambda: [1, 5, 10])
+    shots: list[Shots] = Field(default_factory=lambda: [1, 5, 10],
+                               description="labelled examples per class: whole numbers, and `all` (every "
+                               "training-pool example)")  # fmt: skip
     pad: int | Literal["auto"] = Field("auto", description="border in pixels, or match the source's framing")
     test_fraction: float = Field(0.3, gt=0, lt=1)
     split_seed: int = Field(0, ge=0, lt=2**32)  # numpy's and torch's seeds: 0 .. 2**32 - 1
@@ -122,18 +125,35 @@ class TargetConfig(DataConfig):
     @field_validator("shots", mode="before")
     @classmethod
     def _one_k(cls, v):
-        """``shots: 5`` is one k, as ``shots: [5]`` (a list is what several take)."""
-        return one_or_list(v, "shots", "[1, 5, 10]")
+        """``shots: 5`` is one k, as ``shots: [5]`` (a list is what several take); ``all``, in any case, alone or
+        in the list, labels every training-pool example (:mod:`transferkit.shots`)."""
+        v = one_or_list([v] if isinstance(v, str) else v, "shots", "[1, 5, 10]")
+        return [_k_word(k) for k in v] if isinstance(v, list) else v
 
     @field_validator("shots")
     @classmethod
-    def _shots(cls, v: list[int]) -> list[int]:
-        if not v or any(k < 0 for k in v):
-            raise ValueError("shots must be a non-empty list of integers >= 0")
-        repeated = sorted({k for k in v if v.count(k) > 1})
+    def _shots(cls, v: list[Shots]) -> list[Shots]:
+        if not v or any(k != ALL and k < 0 for k in v):
+            raise ValueError("shots must be a non-empty list of integers >= 0, or all; write e.g. shots: [1, 5, all] "
+                             "(0: no target labels; all: every training-pool example)")
+        repeated = sorted({k for k in v if v.count(k) > 1}, key=shots_order)
         if repeated:  # as for seeds and methods: a repeat is a typo more often than a wish
-            raise ValueError(f"shots must be distinct, {repeated} repeat(s)")
-        return sorted(v)
+            raise ValueError(f"shots must be distinct, {repeated} repeat(s); list each k once (all at most once)")
+        return sorted(v, key=shots_order)
+
+
+def _k_word(k: Any) -> Any:
+    """One k as written: ``all`` in any case is ``"all"``; a number in a string is left to pydantic (``"5"`` is 5,
+    as before); any other word is refused here in words (pydantic said "Input should be a valid integer ... or
+    input should be 'all'")."""
+    if not isinstance(k, str):
+        return k
+    if k.strip().lower() == ALL:
+        return ALL
+    if re.fullmatch(r"\s*[+-]?\d+\s*", k):
+        return k
+    raise ValueError(f"k {k!r} is neither a whole number nor all; write whole numbers >= 0 and at most one "
+                     "all (every training-pool example), e.g. shots: [1, 5, all]")
 
 
 class ModelConfig(Strict):
@@ -178,6 +198,18 @@ class ExperimentConfig(RunFields):
     deploy: str | None = Field(None, description="method whose model `predict` uses (default: auto, else finetune, else the first that is not scratch or source_only)")
     device: str = "auto"
     save_models: bool = True
+    class_weight: Literal["balanced"] | None = Field(
+        None, description="balanced: each class weighs alike in the losses on the labelled examples (for uneven "
+        "labels, e.g. `shots: all` of an imbalanced target); null: each example alike",
+    )
+
+    @field_validator("class_weight", mode="before")
+    @classmethod
+    def _class_weight(cls, v: Any) -> Any:
+        if v is None or (isinstance(v, str) and v.strip().lower() == "balanced"):
+            return None if v is None else "balanced"
+        raise ValueError("class_weight must be null (each labelled example weighs alike) or balanced (each class "
+                         "alike); write class_weight: balanced, or leave it out")
 
     @field_validator("methods", mode="before")
     @classmethod

@@ -161,13 +161,15 @@ def _json_or_empty(path: Path) -> dict:
 
 def saved_models_hint(stems: list[str]) -> str:
     """What --method/--shots/--seed can choose among, from model names ``method_k<shots>_seed<seed>``."""
-    parts = [m.groups() for s in stems if (m := re.fullmatch(r"(.+)_k(\d+)_seed(-?\d+)", s))]
+    from transferkit.shots import shots_order
+
+    parts = [m.groups() for s in stems if (m := re.fullmatch(r"(.+)_k(\d+|all)_seed(-?\d+)", s))]
     if not parts:
         return f"choose one of: {', '.join(stems)}."
-    methods, shots, seeds = (sorted({p[i] for p in parts}, key=key) for i, key in ((0, str), (1, int), (2, int)))
+    methods, shots, seeds = (sorted({p[i] for p in parts}, key=key) for i, key in ((0, str), (1, shots_order), (2, int)))
     hint = (f"choose among the {len(stems)} saved models: --method {{{', '.join(methods)}}}, --shots "
             f"{{{', '.join(shots)}}}, --seed {{{', '.join(seeds)}}}")
-    at = {m: sorted({k for n, k, _ in parts if n == m}, key=int) for m in methods}
+    at = {m: sorted({k for n, k, _ in parts if n == m}, key=shots_order) for m in methods}
     if any(len(ks) < len(shots) for ks in at.values()):  # e.g. no scratch at k = 0: the sets alone offered it (a trial)
         hint += "; not every method at every k: " + ", ".join(f"{m} at {'/'.join(ks)}" for m, ks in at.items())
     return hint + "."

@@ -12,6 +12,7 @@ def print_summary(summary: dict) -> None:
     from transferkit.report.markdown import (
         few_seeds_line,
         imbalanced,
+        labelled_text,
         many_comparisons_line,
         overconfidence_lines,
         sampled_line,
@@ -24,6 +25,11 @@ def print_summary(summary: dict) -> None:
     from transferkit.report.table import text_table
 
     print(text_table(summary["results"]))
+    target = summary.get("target") or {}
+    if target.get("labelled_at_all"):  # k = all: no draw, the same labelled examples at every seed
+        print(f"note: k = all is {labelled_text('all', target)}, the same at every seed: its seeds differ only in "
+              "training randomness" + ("; class_weight: balanced weighs each class alike"
+                                       if summary.get("class_weight") == "balanced" else ""))  # fmt: skip
     copies = source_copies_warning(summary)
     if copies:  # right under the table whose numbers it qualifies
         print(f"WARNING: {copies}")
@@ -51,7 +57,9 @@ def print_summary(summary: dict) -> None:
     for line in [*trivial_baseline_lines(summary), *overconfidence_lines(summary)]:  # a trivial baseline; sure, wrong models
         if line:
             print("note: " + line.replace("**", "").replace("`", ""))
-    no_scratch = [k for k, b in (summary.get("baseline") or {}).items() if int(k) > 0 and b != "scratch"]
+    from transferkit.shots import has_labels
+
+    no_scratch = [k for k, b in (summary.get("baseline") or {}).items() if has_labels(k) and b != "scratch"]
     if no_scratch:
         print(f"no scratch baseline at k = {', '.join(no_scratch)}: add scratch to methods to compare with it")
     for info in ((summary.get("source") or {}).get("models") or {}).values():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from transferkit.shots import shots_arg
+
 
 def add_parser(sub) -> None:
     pr = sub.add_parser("predict", help="predict with a model from a run folder")
@@ -9,7 +11,8 @@ def add_parser(sub) -> None:
     pr.add_argument("input", help=".npz (array x) or .npy, an image file or a folder of images, a CSV/TSV of features; for a text model: .txt (one text per line), .jsonl, or .csv/.tsv with a text column")
     pr.add_argument("--out", help="write predictions CSV here (default: print)")
     pr.add_argument("--method", help="which method's model (default: the run's deploy method)")
-    pr.add_argument("--shots", type=int, help="the model trained on this many labelled examples per class (default: the run's largest k)")
+    pr.add_argument("--shots", type=shots_arg, help="the model trained on this many labelled examples per class, or all "
+                    "(a run's `shots: all`: every training-pool example) (default: the run's largest k)")
     pr.add_argument("--seed", type=int, help="the model of this seed (default: the run's first)")
     pr.add_argument("--id-column", help="CSV/TSV/JSONL inputs: name each prediction by this column's values "
                     "(default: the row or line number); never read as a feature")

@@ -21,6 +21,7 @@ import torch
 
 from transferkit.data.overlap import input_groups, split_copies_note
 from transferkit.errors import TransferkitError, TransferkitWarning, user_stacklevel
+from transferkit.shots import ALL
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,15 @@ class TargetData:
     """What a method may see of the target: labelled k-shot examples and unlabelled inputs.
 
     Attributes:
-        x_labelled: (k * C, ...) inputs with labels ``y_labelled``.
+        x_labelled: (k * C, ...) inputs with labels ``y_labelled`` (at ``shots: all``, the whole training
+            pool: as many a class as it has).
         y_labelled: (k * C,) labels.
         x_unlabelled: (U, ...) pool inputs; their labels are not here on purpose.
         num_classes: Number of target classes.
         class_weight: (C,) weight of each class in the losses on the labelled examples, or
-            None (every example alike). ``TransferClassifier(class_weight="balanced")`` sets it
-            for labels drawn unevenly; the protocol's k-shot draws are balanced already.
+            None (every example alike). ``TransferClassifier(class_weight="balanced")`` and a run's
+            ``class_weight: balanced`` set it for labels drawn unevenly (a run's ``shots: all``); the
+            protocol's k-shot draws are balanced already.
     """
 
     x_labelled: torch.Tensor
@@ -298,7 +301,10 @@ def draw_shots(
     order: list[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``k`` labelled indices per class from the pool (seeded), and the unlabelled rest.
-    ``order``: the class ids in the order they are drawn from (:func:`draw_order`)."""
+    ``order``: the class ids in the order they are drawn from (:func:`draw_order`). ``k = "all"``
+    (:data:`~transferkit.shots.ALL`): every pool example is labelled, none unlabelled, at every seed."""
+    if k == ALL:
+        return np.sort(np.asarray(pool_idx, dtype=np.int64)), np.empty(0, dtype=np.int64)
     if k < 0:
         raise TransferkitError(f"shots={k} is negative.", "use 0 (no labels) or more.")
     rng = np.random.default_rng([seed, k, 7919])

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from transferkit.adaptation.label_shift import aligns, target_mix_note
+from transferkit.class_weights import balanced_weights, imbalance_note
 from transferkit.config import ExperimentConfig
 from transferkit.data.overlap import check_test_not_in_source
 from transferkit.data.splits import TargetData, draw_order, draw_shots, source_case_twins, too_small_classes
@@ -31,6 +32,7 @@ from transferkit.methods._pretrained_rate import for_task
 from transferkit.methods.base import class_difference
 from transferkit.models import TransferModel
 from transferkit.models.adapters import base_name, is_delta, model_footprint
+from transferkit.shots import ALL, fewest_per_class
 from transferkit.train.source import SourceResult, pretrain_source, source_val_split
 from transferkit.train.supervised import predict_proba
 
@@ -114,7 +116,16 @@ def build_methods(cfg: ExperimentConfig, data: Prepared) -> list[Method]:
                 f"{cfg.source.pretrained!r} has no source data, so no head for the target's classes.",
                 "drop it from `methods`, or add source data with the target's classes (`source: {pretrained: ..., data: ...}`).",
             )
-        m.check(max(cfg.target.shots), True, cfg.source is not None)  # all but the classes: said below, at once
+        most = max(fewest_per_class(k, data.target.y, data.split.pool_idx) for k in cfg.target.shots)  # `all`: the pool's
+        try:
+            m.check(most, True, cfg.source is not None)  # all but the classes: said below, at once
+        except TransferkitError as e:
+            if ALL not in cfg.target.shots or most >= m.min_shots:
+                raise
+            raise TransferkitError(e.problem.replace(f"got shots={most}.", f"and at shots: all the smallest class's "
+                                                     f"training pool holds {most}."),
+                                   f"{e.fix.removesuffix('.')}, add examples of that class, or lower "
+                                   "`test_fraction`.") from None  # fmt: skip
     head_kept = [m.name for m in methods if m.needs_same_classes and data.source is not None and not same]
     if head_kept:  # every method that needs the source's classes, in one error (a trial fixed them one run at a time)
         raise _classes_differ(head_kept, data.source.classes, data.target.classes)
@@ -188,6 +199,14 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
             raise TransferkitError(f"{e.problem.rstrip('.')} (target.max_per_class={cfg.target.max_per_class} "
                                    "keeps that many per class before the test split).",
                                    f"raise or remove target.max_per_class; or {e.fix}") from None  # fmt: skip
+    if ALL in cfg.target.shots and cfg.class_weight is None and any(m.weighs_classes and m.uses_target_labels
+                                                                    for m in methods):  # fmt: skip
+        counts = np.bincount(data.target.y[data.split.pool_idx], minlength=len(target_classes))
+        note = imbalance_note(counts, target_classes, "the labelled target at shots: all (the whole training pool)",
+                              "the methods' training", "`class_weight: balanced`", "report.md's imbalance table")
+        if note:  # once: the same labelled examples at every seed
+            warnings.warn(note, TransferkitWarning, stacklevel=user_stacklevel())
+            data.notes.append(note)  # listed again under the results, with the target's other notes
     for seed in cfg.seeds:
         source_model = None
         src_parts: dict = {}
@@ -217,11 +236,16 @@ def run_protocol(cfg: ExperimentConfig, progress: Callable[[str], None] | None =
                     data.notes.append(shift)
         for k in cfg.target.shots:
             lab, unl = draw_shots(data.target.y, data.split.pool_idx, k, seed, target_classes, draw_order(data.target))
-            target = TargetData(xt[lab], yt[lab], xt[unl], len(target_classes))
+            weights = None if cfg.class_weight is None else balanced_weights(
+                np.bincount(data.target.y[lab], minlength=len(target_classes))).to(device)  # (C,); 1 each at a k-shot draw
+            target = TargetData(xt[lab], yt[lab], xt[unl], len(target_classes), weights)
+            fewest = fewest_per_class(k, data.target.y, data.split.pool_idx)  # k, or at `all` the smallest class's pool
             for method in methods:
-                if k < method.min_shots:
+                if fewest < method.min_shots:
+                    has = f" (the smallest class has {fewest} at shots: all)" if k == ALL else ""
                     result.skipped.append({"method": method.name, "shots": k, "seed": seed,
-                                           "reason": f"needs at least {method.min_shots} labelled example(s) per class"})
+                                           "reason": f"needs at least {method.min_shots} labelled example(s) per "
+                                                     f"class{has}"})  # fmt: skip
                     say(f"skipped: {method.name} k={k} seed={seed} (needs labels)")  # not counted as a run
                     continue
                 source_key = result.sources.get(seed, {}).get("key")

@@ -60,6 +60,7 @@ from transferkit.ranking.candidates import (
 )
 from transferkit.ranking.source_shapes import check_source_shapes
 from transferkit.rng import callers_rng_kept
+from transferkit.shots import ALL
 from transferkit.source import NOT_FROM_ARRAYS
 from transferkit.train.source import load_cached
 
@@ -437,8 +438,8 @@ def labelled_examples(
     target: Domain, shots: int, seed: int, split_seed: int = 0, test_fraction: float = 0.3
 ) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the ``shots`` labelled examples per class the protocol would draw, and of
-    the pool they come from (the target less its test part)."""
-    if shots < 1:
+    the pool they come from (the target less its test part); ``shots="all"`` (a run's): the whole pool."""
+    if shots != ALL and shots < 1:
         raise TransferkitError(f"shots={shots}: ranking needs labelled target examples.", "use --shots 1 or more.")
     split = split_target(target, test_fraction, split_seed)  # the run's split, copies on one side
     try:

@@ -39,6 +39,7 @@ import torch
 from transferkit.devices import device_of
 from transferkit.models.transfer_model import BN_TYPES
 from transferkit.report.plots import _plt, plot_panels, save_figure
+from transferkit.shots import shots_order
 
 N_PER_DOMAIN = 400  # examples per domain for PAD and t-SNE: seconds, not minutes
 PAD_FEW = 50  # fewer examples on one side: the report says the distances are rough
@@ -150,7 +151,7 @@ def adaptation_report(result, out_dir: Path) -> tuple[dict | None, dict[str, str
     before = (domain_features(source, xs), domain_features(source, xt))
     pad_before = {kind: proxy_a_distance(*before, classifier=kind) for kind in ("linear", "knn")}
     embeddings = {"before adaptation (source model)": before}
-    for (method, k), model in sorted(da_models.items()):  # not moved: .to() would move the run's kept model
+    for (method, k), model in sorted(da_models.items(), key=lambda kv: (kv[0][0], shots_order(kv[0][1]))):  # not moved: .to() would move the run's kept model
         after = (domain_features(model, xs, restat=model.config["adaptation"].get("bn") == "domain"),
                  domain_features(model, xt))  # fmt: skip
         domain_bn = model.config["adaptation"].get("bn") == "domain"
@@ -159,7 +160,7 @@ def adaptation_report(result, out_dir: Path) -> tuple[dict | None, dict[str, str
             "before": pad_before["linear"], "after": proxy_a_distance(*after),
             "before_knn": pad_before["knn"], "after_knn": proxy_a_distance(*after, classifier="knn"),
         })  # fmt: skip
-        if k == min(kk for (m, kk) in da_models if m == method):
+        if k == min((kk for (m, kk) in da_models if m == method), key=shots_order):
             embeddings[f"after {method} (k={k})"] = after
     if len(labels) >= MIN_TSNE:  # fewer points make no picture worth drawing (and t-SNE needs perplexity < n)
         plots["Source and target features, t-SNE (DA)"] = "plots/da_tsne.png"

@@ -10,6 +10,7 @@ from transferkit.report.auto import auto_section
 from transferkit.report.recipe import describe_recipe
 from transferkit.report.summary import uneven_counts
 from transferkit.report.table import markdown_table, md_text, points
+from transferkit.shots import ALL, has_labels, labelled_counts_text, largest
 
 
 def unlabelled_note(names: list[str], code: str = "`") -> str:
@@ -120,7 +121,8 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
         *([f"- **Shared layers**: `{summary['shared']}`"
            + (" (what `model.shared: auto` chose for these inputs)" if summary.get("shared_config") == "auto" else "")]
           if summary.get("shared") else []),
-        f"- **Seeds**: {summary['seeds']}; **shots per class**: {tgt['shots']}",
+        f"- **Seeds**: {summary['seeds']}; **shots per class**: {', '.join(map(str, tgt['shots']))}",
+        *shots_all_lines(summary),
         *(["- **Methods' settings** (given in the experiment; every other setting is the method's default, "
            "docs/methods.md): " + "; ".join(f"`{name}`: " + ", ".join(f"{k}={v}" for k, v in params.items())
                                             for name, params in summary["method_params"].items())]
@@ -131,7 +133,7 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
            + ("" if summary.get("models_saved", True) else " (not saved: `save_models: false`, so no predictions)")
            + (f": the first seed's model, which reads no target label at any k (k = {d['shots']} names it only)"
               if d["method"] in LABEL_FREE else
-              f": the first seed's model, trained on {d['shots']} labelled example(s) per class")
+              f": the first seed's model, trained on {labelled_text(d['shots'], tgt)}")
            + "".join(f" (`auto` chose `{a['method']}` for it)" for a in summary.get("auto_decisions") or []
                      if d["method"] == "auto" and (a["shots"], a["seed"]) == (d["shots"], d["seed"]))
            + "; named by `deploy:` "
@@ -174,6 +176,41 @@ def render_report(summary: dict, plots: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def labelled_text(k, target: dict) -> str:
+    """What a model at ``k`` trained on: 'k labelled example(s) per class', or at ``all`` every training-pool
+    example, with how many a class (``target``: summary.json's, its ``labelled_at_all``)."""
+    if k != ALL:
+        return f"{k} labelled example(s) per class"
+    counts = target.get("labelled_at_all")
+    return "every training-pool example" + (f" ({labelled_counts_text(counts)})" if counts else "")
+
+
+def shots_all_lines(summary: dict) -> list[str]:
+    """The report's lines on ``shots: all``: what it labels (no draw: its seeds differ only in training), and
+    how the classes weigh (``class_weight``; balanced accuracy to read where they are uneven)."""
+    tgt = summary["target"]
+    counts = tgt.get("labelled_at_all")
+    if ALL not in (tgt.get("shots") or []) or not counts:
+        return []
+    from transferkit.class_weights import IMBALANCED_FIT
+
+    lines = [f"  - k = all (every training-pool example: {labelled_counts_text(counts)}): every example of the "
+             "training pool is labelled and none is left unlabelled; no draw varies, so every method trains on the "
+             "same examples at every seed, and the seeds differ only in training randomness (initialisation, batch "
+             "order, augmentation)"]  # fmt: skip
+    n = [c for c in counts.values() if c]
+    uneven = len(n) > 1 and max(n) >= IMBALANCED_FIT * min(n)
+    if summary.get("class_weight") == "balanced":
+        lines.append("  - `class_weight: balanced`: each class weighs alike in the losses on the labelled examples "
+                     "(n / (C n_c) a class; the balanced k-shot draws weigh 1 each)")  # fmt: skip
+    elif uneven:
+        lines.append(f"  - at k = all the labelled classes are uneven ({max(n)} against {min(n)} examples) and each "
+                     "example weighs alike, so the large classes dominate training: read balanced accuracy beside "
+                     "accuracy (the imbalance table below; `balanced_accuracies` in summary.json), and try "
+                     "`class_weight: balanced`")  # fmt: skip
+    return lines
+
+
 def wall_time_line(summary: dict, written: str) -> str:
     """The report's wall-time line: the whole run, writing its folder (``written``) included."""
     part, resumed = summary.get("report_seconds", 0), summary.get("resumed_runs", 0)
@@ -206,7 +243,7 @@ def per_class_lines(summary: dict, max_classes: int = 20) -> list[str]:
     counts = summary["target"].get("test_per_class")
     if not results or not classes or len(classes) > max_classes or not counts:
         return []
-    k = max(r["shots"] for r in results)
+    k = largest(r["shots"] for r in results)
     rows = [r for r in results if r["shots"] == k and r.get("per_class_accuracy")]
     if not rows:
         return []
@@ -235,8 +272,14 @@ def imbalance_lines(summary: dict) -> list[str]:
     counts = summary["target"]["test_per_class"]
     present = sum(1 for n in counts.values() if n)
     mix = ", ".join(f"{c}: {n}" for c, n in sorted(counts.items(), key=lambda kv: -kv[1])[:6])
-    labelled = any(r["shots"] > 0 for r in rows)
-    drawn = (", while the k labelled examples are drawn equally from each class" if labelled else "")
+    labelled = any(has_labels(r["shots"]) for r in rows)
+    drawn_k = any(r["shots"] != ALL and has_labels(r["shots"]) for r in rows)  # balanced draws
+    at_all, weighed = any(r["shots"] == ALL for r in rows), summary.get("class_weight") == "balanced"
+    drawn = (", while the k labelled examples are drawn equally from each class" if drawn_k else "") + (
+        (" (at k = all" if drawn_k else ", while at k = all") + " the labelled examples are the training pool, in "
+        "this mix" + (", each class weighed alike: `class_weight: balanced`" if weighed else "") + (")" if drawn_k
+                                                                                                    else "")
+        if at_all else "")  # fmt: skip
     lines = [f"**The test split is imbalanced** ({mix}{', ...' if len(counts) > 6 else ''}){drawn}: accuracy weighs "
              "each class by its test count, so it mostly "
              "says how the large classes fare. Balanced accuracy (the mean of the per-class accuracies; always "
@@ -255,10 +298,19 @@ def imbalance_lines(summary: dict) -> list[str]:
     where = ("; the per-class table above gives each class's accuracy at the largest k" if per_class_lines(summary)
              else f"; summary.json's `per_class_accuracy` gives each class's accuracy (the report tabulates them for "
                   f"up to 20 classes; this target has {many})" if many > 20 else "")  # fmt: skip
-    priors = (" The models trained on k examples of each class, so their predictions and probabilities (`predict "
+    alike = (f"The models trained on k examples of each class{' at a whole-number k' if at_all else ''}" if drawn_k
+             else "") + (
+        (" (and at k = all on classes weighed alike)" if drawn_k else "The models at k = all trained on classes "
+         "weighed alike") if at_all and weighed else "")  # fmt: skip
+    priors = (f" {alike}, so their predictions and probabilities (`predict "
               "--proba`) take the classes to be equally frequent: where inputs come in this split's mix, the small "
               "classes are predicted more often than they occur. Reweighting each probability by its class's share "
-              "(p_c x share_c, renormalised) suits such inputs, at the small classes' cost." if labelled else "")  # fmt: skip
+              "(p_c x share_c, renormalised) suits such inputs, at the small classes' cost." if labelled and alike
+              else "")  # fmt: skip
+    if at_all and not weighed:  # (imbalance_note: the warning the run gave)
+        priors += (" At k = all the models trained on the pool's own mix, each example weighing alike, so the large "
+                   "classes dominated their training: balanced accuracy says how the small ones fare, and "
+                   "`class_weight: balanced` weighs each class alike.")  # fmt: skip
     return [*lines, "", f"Which one to read depends on what each class's errors cost{where}.{priors}", ""]
 
 
@@ -272,7 +324,7 @@ def label_free_lines(summary: dict) -> list[str]:
     if any(r["shots"] == 0 for r in rows):
         lines.append("k = 0 means no target labels at all: methods that adapt (e.g. `dann`, `mcc`) train on the "
                      "target pool's inputs without their labels; the test split is never trained on.")  # fmt: skip
-    repeated = sorted({r["method"] for r in rows if r["method"] in LABEL_FREE and r["shots"] > 0})
+    repeated = sorted({r["method"] for r in rows if r["method"] in LABEL_FREE and has_labels(r["shots"])})
     if repeated:
         lines.append(f"{', '.join(f'`{m}`' for m in repeated)} read{'s' if len(repeated) == 1 else ''} no target "
                      "label at any k: their rows at k > 0 are the same model as at k = 0, the unadapted source "
@@ -388,7 +440,7 @@ def unchecked_reason(summary: dict) -> str:
         return "every method here is the baseline itself; add a transfer method (e.g. finetune) to compare with it"
     needs = []
     if not any(r["method"] in baselines for r in rows):
-        only_k0 = rows and all(int(r.get("shots", 1)) == 0 for r in rows)
+        only_k0 = rows and all(str(r.get("shots", 1)) == "0" for r in rows)
         needs.append("source_only among the methods (scratch cannot run without target labels)" if only_k0
                      else "scratch among the methods (or source_only at k = 0)")  # fmt: skip
     if len(summary.get("seeds") or max((r.get("seeds") or [] for r in rows), key=len, default=[])) < 2:
@@ -402,7 +454,7 @@ def negative_transfer_lines(summary: dict) -> list[str]:
     lines = []
     no_scratch: dict = {}
     for k, b in (summary.get("baseline") or {}).items():
-        if int(k) > 0 and b != "scratch":
+        if has_labels(k) and b != "scratch":
             no_scratch.setdefault(b, []).append(k)
     for base, ks in no_scratch.items():
         against = f"gains there are against `{base}`" if base else "no gain is computed there"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from transferkit.atomic import write_atomic
+from transferkit.shots import ALL, shots_order
 
 
 def _plt():
@@ -28,11 +29,19 @@ def save_figure(fig, path: Path, dpi: int = 100) -> Path:
     return Path(path)
 
 
-def plot_method(ax, rows: list[dict], label: str) -> None:
+def k_positions(shots) -> dict:
+    """Where each k sits on the x axis: a whole number at itself, ``all`` one step (the mean gap
+    between the whole numbers, at least 1) after the largest."""
+    ints = sorted(k for k in shots if k != ALL)
+    step = max(1.0, (ints[-1] - ints[0]) / (len(ints) - 1)) if len(ints) > 1 else 1.0
+    return {k: (k if k != ALL else (ints[-1] + step if ints else 0)) for k in shots}
+
+
+def plot_method(ax, rows: list[dict], label: str, at: dict | None = None) -> None:
     """One method's mean accuracy (%) against k (``rows``: summary rows, in k order), with its
     95 % interval as error bars (visible at a single k, where a band has no width) and, over
-    several k, a band."""
-    ks, means = [r["shots"] for r in rows], [100 * r["accuracy_mean"] for r in rows]
+    several k, a band. ``at``: each k's x position (:func:`k_positions`; default k itself)."""
+    ks, means = [(at or {}).get(r["shots"], r["shots"]) for r in rows], [100 * r["accuracy_mean"] for r in rows]
     (line,) = ax.plot(ks, means, marker="o", label=label)
     if all(r["accuracy_ci95"] for r in rows):
         lo, hi = [100 * r["accuracy_ci95"][0] for r in rows], [100 * r["accuracy_ci95"][1] for r in rows]
@@ -45,14 +54,16 @@ def plot_method(ax, rows: list[dict], label: str) -> None:
 def plot_accuracy_vs_shots(results: list[dict], path: Path) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
+    shots = sorted({r["shots"] for r in results}, key=shots_order)
+    at = k_positions(shots)
     for method in dict.fromkeys(r["method"] for r in results):
-        plot_method(ax, sorted((r for r in results if r["method"] == method), key=lambda r: r["shots"]), method)
+        plot_method(ax, sorted((r for r in results if r["method"] == method), key=lambda r: shots_order(r["shots"])),
+                    method, at)  # fmt: skip
     no_interval = not any(r.get("accuracy_ci95") for r in results)  # e.g. one seed
-    shots = sorted({r["shots"] for r in results})
-    ax.set_xticks(shots)  # the k that ran, not fractions of one
+    ax.set_xticks([at[k] for k in shots], [str(k) for k in shots])  # the k that ran, not fractions of one
     if len(shots) == 1:  # one k (e.g. k = 0 only): room around it, not a hair-thin axis
-        ax.set_xlim(shots[0] - 1, shots[0] + 1)
-    ax.set_xlabel("labelled target examples per class (k)")
+        ax.set_xlim(at[shots[0]] - 1, at[shots[0]] + 1)
+    ax.set_xlabel("labelled target examples per class (k)" + ("; all: the whole training pool" if ALL in shots else ""))
     ax.set_ylabel("target test accuracy (%)")
     ax.set_title("Accuracy vs k (mean" + (": no interval, e.g. one seed)" if no_interval else
                                          ", 95% CI over seeds and test examples)"))  # fmt: skip
@@ -79,7 +90,7 @@ def plot_panels(panels: dict[int, dict[str, tuple[list, list]]], seed: int, ylab
     panel, and one legend for all beside them: panels of their own drew each method in another
     colour, with a legend on the first alone (a trial's k = 1 and k = 5 panels had none)."""
     plt = _plt()
-    shots = sorted(panels)
+    shots = sorted(panels, key=shots_order)
     labels = list(dict.fromkeys(label for k in shots for label in panels[k]))
     palette = plt.get_cmap("tab10" if len(labels) <= 10 else "tab20")
     colour = {label: palette(i % palette.N) for i, label in enumerate(labels)}

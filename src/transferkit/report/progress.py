@@ -68,7 +68,9 @@ class Progress:
 
 def progress_for(cfg, enabled: bool = True) -> Callable[[str], None]:
     from transferkit.methods import METHODS
+    from transferkit.shots import ALL
 
-    runs = [(k, m) for k in cfg.target.shots for m in cfg.methods  # a k below a method's min_shots: skipped, not run
-            if k >= getattr(METHODS.get(m.name), "min_shots", 0)]  # fmt: skip
+    # a k below a method's min_shots: skipped, not run (`all`: at least one a class, the test split's check)
+    runs = [(k, m) for k in cfg.target.shots for m in cfg.methods
+            if (1 if k == ALL else k) >= getattr(METHODS.get(m.name), "min_shots", 0)]  # fmt: skip
     return Progress(len(cfg.seeds) * len(runs), enabled)

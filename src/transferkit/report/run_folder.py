@@ -32,6 +32,7 @@ from transferkit.report.adaptation import adaptation_report
 from transferkit.report.markdown import render_report
 from transferkit.report.plots import plot_accuracy_vs_shots, plot_training_curves
 from transferkit.report.summary import build_summary
+from transferkit.shots import has_labels, largest
 
 
 def metrics_csv(result: ProtocolResult) -> str:
@@ -88,7 +89,7 @@ def deploy_method(result: ProtocolResult) -> str:
         return result.config.deploy
     unchanged = {r.method for r in result.records if getattr(r, "unchanged_from", None)}  # kept without the models too
     label_free = {n for n in names if n in METHODS and not METHODS[n].uses_target_labels}  # adabn: trains nothing
-    if max(result.config.target.shots) > 0:  # a trial deployed adabn at k = 5 beside mcc and dann, which read the labels
+    if has_labels(largest(result.config.target.shots)):  # a trial deployed adabn at k = 5 beside mcc and dann
         unchanged |= label_free
     candidates = [n for n in names if n not in BASELINES and n not in unchanged]
     # at k = 0 adabn, the adaptation methods' own start, comes after them: a trial deployed it at 73.4 % beside
@@ -101,7 +102,7 @@ def write_run_folder(result: ProtocolResult, out: str | Path) -> dict:
     start = time.perf_counter()  # the folder's models, plots and diagnostics count in the run's wall time
     with atomic_folder(out) as tmp:
         summary = build_summary(result)
-        summary["deploy"] = {"method": deploy_method(result), "shots": max(result.config.target.shots),
+        summary["deploy"] = {"method": deploy_method(result), "shots": largest(result.config.target.shots),
                              "seed": result.config.seeds[0]}  # fmt: skip
         summary["models_saved"] = bool(result.config.save_models)
         cfg = result.config.model_dump(mode="json")

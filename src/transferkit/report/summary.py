@@ -14,6 +14,7 @@ from transferkit.data.preprocess import colour_and_grey, in_colour
 from transferkit.evaluate.protocol import ProtocolResult
 from transferkit.evaluate.stats import is_negative_transfer, paired_gain, t_interval
 from transferkit.report.auto import auto_decisions
+from transferkit.shots import ALL
 
 BASELINE = "scratch"
 
@@ -206,6 +207,12 @@ def _draw_order(target) -> list[str] | None:
     return None if order is None else [target.classes[i] for i in order]
 
 
+def labelled_at_all(data) -> dict[str, int]:
+    """Each class's labelled examples at ``shots: all``: its examples in the training pool."""
+    counts = np.bincount(np.asarray(data.target.y)[data.split.pool_idx], minlength=len(data.target.classes))
+    return {str(name): int(n) for name, n in zip(data.target.classes, counts, strict=True)}
+
+
 def below_source_only(results: list[dict]) -> list[str]:
     """Rows (beside a scratch baseline) whose gain over the unadapted source lies wholly below 0."""
     return [f"{r['method']} at k={r['shots']}" for r in results if r.get("below_unadapted")]
@@ -296,6 +303,8 @@ def build_summary(result: ProtocolResult) -> dict:
             "data": data.target.name, "classes": data.target.classes, "examples": len(data.target),
             "test_examples": len(data.split.test_idx), "pool_examples": len(data.split.pool_idx),
             "recipe": data.target_recipe.to_dict(), "shots": cfg.target.shots,
+            # k = all: the labelled examples of each class (its whole training pool), the same at every seed
+            "labelled_at_all": labelled_at_all(data) if ALL in cfg.target.shots else None,
             "input_shape": list(data.target.input_shape) if getattr(data.target, "is_image", False) else None,
             "colour": bool(in_colour(data.target.x)) if getattr(data.target, "is_image", False) else None,
             "colour_and_grey": bool(colour_and_grey(data.target.x)) if getattr(data.target, "is_image", False) else None,
@@ -316,6 +325,7 @@ def build_summary(result: ProtocolResult) -> dict:
         "shared": shared_built(result),  # what `model.shared` (auto by default) built
         "shared_config": None if cfg.source is not None and cfg.source.pretrained else cfg.model.shared,
         "seeds": cfg.seeds,
+        "class_weight": getattr(cfg, "class_weight", None),  # balanced: each class weighs alike in the losses
         "methods": cfg.method_names,
         "method_params": {m.name: m.params for m in cfg.methods if m.params},  # the settings given, not defaults
         # what each k's gains are taken against: scratch where it ran, else source_only, else none

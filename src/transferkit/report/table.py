@@ -64,7 +64,7 @@ def header(results: list[dict]) -> list[str]:
     if any(r.get("gain_vs_scratch") is not None for r in results):
         return HEADER  # k = 0 cells, if any, say "vs source_only" themselves
     if any(r.get("gain_vs_source_only") is not None for r in results) or (
-        results and all(int(r.get("shots", 1)) == 0 for r in results)  # k = 0 only: scratch cannot be the baseline
+        results and all(str(r.get("shots", 1)) == "0" for r in results)  # k = 0 only: scratch cannot be the baseline
     ):
         return [*HEADER[:4], "gain vs source_only (pts) [95% CI]", HEADER[5]]
     return HEADER
