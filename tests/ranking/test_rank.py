@@ -163,6 +163,23 @@ def test_rank_run_folder_candidate(tmp_path, capsys):
     assert [(r["candidate"], r["cut"]) for r in rows] == [("run:finetune_k5_seed0", 3)]
 
 
+def test_a_run_folder_that_saved_no_models_is_refused_in_one_line(tmp_path, capsys):
+    """A run with ``save_models: false`` has no deployed model to score: said in one line, exit 2
+    (it had ended in a FileNotFoundError traceback, a user's trial with `--model RUN`)."""
+    _, tgt = _npz(tmp_path)
+    run = tmp_path / "run"
+    (run / "models").mkdir(parents=True)
+    (run / "summary.json").write_text(json.dumps({
+        "deploy": {"method": "auto", "shots": 5, "seed": 0}, "models_saved": False,
+        "target": {"recipe": {"pad": 0}}, "source": {"models": {"0": {"key": "not-cached"}}},
+    }))  # fmt: skip
+    out = tmp_path / "r.json"
+    assert main(["rank", str(tgt), "--model", str(run), "--shots", "2", "--no-reference", "--out", str(out)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("[transferkit] ")]
+    assert len(err) == 1 and "saved no models (save_models: false)" in err[0], err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -46,7 +46,7 @@ from transferkit.errors import TransferkitError, TransferkitWarning, collected_w
 from transferkit.models import TransferModel
 from transferkit.models.transfer_model import model_file, model_stem, read_model_json
 from transferkit.paths import cache_dir
-from transferkit.prediction import deployed
+from transferkit.prediction import deployed, model_path
 from transferkit.ranking._registry import get_score
 from transferkit.ranking.candidates import (
     REFERENCE,
@@ -329,10 +329,10 @@ def checkpoint_candidates(spec: str) -> list[tuple[Candidate, int | None, Recipe
                                    "give a run folder or a model's .safetensors file.")  # fmt: skip
         summary = json.loads(summary_path.read_text())
         dep = deployed(summary, p)
-        stem = f"{dep['method']}_k{dep['shots']}_seed{dep['seed']}"
+        path = model_path(p)  # a run with save_models: false, or whose models/ is gone: said in one line
         pad = int(summary["target"]["recipe"].get("pad", 0))
-        recipe = _stored_recipe(p / "models" / stem)
-        out = [(Candidate(f"{p.name}:{stem}", TransferModel.load(p / "models" / stem)), pad, recipe)]
+        recipe = _stored_recipe(path)
+        out = [(Candidate(f"{p.name}:{path.name}", TransferModel.load(path)), pad, recipe)]
         key = ((summary.get("source") or {}).get("models") or {}).get(str(dep["seed"]), {}).get("key")
         cached = cache_dir() / "source_models" / str(key)
         loaded = load_cached(cached) if key and cached.with_suffix(".safetensors").exists() else None
