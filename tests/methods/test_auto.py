@@ -11,7 +11,7 @@ from transferkit.errors import TransferkitError
 from transferkit.methods import TransferTask, get_method
 from transferkit.methods.auto import AutoParams, decide
 from transferkit.models import TransferModel
-from transferkit.ranking.evidence import loo_prototype_correct, paired_sign_test
+from transferkit.ranking.evidence import loo_prototype_correct, paired_sign_test, sign_test_p
 from transferkit.train.source import pretrain_source
 from transferkit.train.supervised import predict_proba
 
@@ -263,7 +263,12 @@ def test_prototype_loo_and_sign_test_by_hand():
     assert loo_prototype_correct(f3, y3).tolist() == [True, False, True, True]  # 4 held out; the 2nd nearer class 2
     assert loo_prototype_correct(f3[[0, 1, 2, 4]], y3[[0, 1, 2, 4]]) is None  # one class of 2: no held-out estimate
     a, b = np.array([1, 1, 1, 0], bool), np.array([0, 0, 1, 1], bool)
-    assert paired_sign_test(a, b) == {"wins": 2, "losses": 1, "z": pytest.approx(1 / np.sqrt(3))}
+    assert paired_sign_test(a, b) == {"wins": 2, "losses": 1, "z": pytest.approx(1 / np.sqrt(3)), "p_exact": 0.5}
+    # the normal approximation passes 3 wins, 0 losses (z 1.73 >= 1.64), which a coin gives 1 time in 8: the
+    # decision's detail says so (a trial's auto transferred on it and lost 5.5 points to scratch)
+    three = paired_sign_test(np.array([1, 1, 1, 1], bool), np.array([0, 0, 0, 1], bool))
+    assert three["z"] == pytest.approx(np.sqrt(3)) and three["p_exact"] == pytest.approx(0.125)
+    assert sign_test_p(7, 2) == pytest.approx(46 / 512) and sign_test_p(0, 0) == 1.0
 
 
 def test_report_section_lists_each_decision():
@@ -539,6 +544,7 @@ def test_a_sign_test_out_of_reach_is_said_so():
     sign = d["signals"]["checks"][0]
     assert d["method"] == "scratch" and sign["name"].endswith("sign-test z") and sign["best_possible"] == 0.0, d
     assert "at most z 0.00 here" in d["reason"] and "cannot pass at this size" in d["reason"], d["reason"]
+    assert "; 0 wins, 0 losses, exact one-sided p 1.000" in sign["detail"], sign["detail"]
     row = {"shots": 2, "seed": 0, "method": "scratch", "params": {}, "reason": d["reason"], "decision_seconds": 0.1,
            "checks": d["signals"]["checks"]}  # fmt: skip
     text = "\n".join(auto_section({"auto_decisions": [row]}))

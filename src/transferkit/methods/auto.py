@@ -186,6 +186,7 @@ def decide(task: TransferTask, p: AutoParams) -> dict:
         test = paired_sign_test(reports[best_src]["_correct"], reports[best_ref]["_correct"])
         acc = (
             f"{best_src} {reports[best_src]['loo_accuracy']:.2f} vs {best_ref} {reports[best_ref]['loo_accuracy']:.2f}"
+            f"; {test['wins']} wins, {test['losses']} losses, exact one-sided p {test['p_exact']:.3f}"
         )
         # The source can win only where the reference is wrong: with the reference right on all but m of
         # the held-out examples, z is at most sqrt(m) (a trial: 23 of 25 right, so at most 1.41 < 1.64,
