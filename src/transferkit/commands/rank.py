@@ -152,6 +152,10 @@ def best_line(result: dict) -> str:
     log_bf = result.get("best_log_bayes_factor_vs_reference")
     if log_bf is not None and log_bf < CLEAR_LOG_BF:
         below = f" (not clearly above the random-weights reference: log Bayes factor {log_bf:.2f})"
+    elif log_bf is not None:  # a trial: a lead of 21.9 where head and finetune from it lost 24.4 and 8.3 points to scratch
+        below = (f" (above the random-weights reference by a log Bayes factor of {log_bf:.1f}: its frozen features "
+                 "separate the labelled examples better than random ones do, which is not yet a gain over training "
+                 "from scratch: `transferkit run` with scratch beside the transfer methods measures that)")
     seen = (result.get("trained_on_scored") or {}).get(best["candidate"])
     if seen:
         below += (f" (optimistic: {seen} of the {result['labelled_examples']} examples scored are in the data its model "
